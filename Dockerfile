@@ -1,0 +1,18 @@
+# The LUP API as a small image: build with the Rust toolchain, run on Debian slim.
+FROM rust:1.95-bookworm AS build
+WORKDIR /src
+COPY . .
+RUN cargo build --release --locked --bin lup
+
+FROM debian:bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates curl \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --home /app lup
+WORKDIR /app
+COPY --from=build /src/target/release/lup /usr/local/bin/lup
+USER lup
+ENV BIND_ADDR=0.0.0.0:8080 LOG_FORMAT=json
+EXPOSE 8080
+HEALTHCHECK --interval=10s --timeout=3s CMD curl -fsS http://127.0.0.1:8080/readyz || exit 1
+ENTRYPOINT ["lup"]
+CMD ["serve"]

@@ -1,0 +1,378 @@
+//! Actions (handlinger): what a plan sets out to do, with the departments that contribute,
+//! progress updates, and the partnerships around them. Opportunities for partners are the
+//! actions of adopted plans that seek partners.
+mod query;
+
+use async_graphql::{Context, ID, Object, Result, connection::Connection};
+use chrono::{DateTime, Utc};
+use entity::{action, action_department, action_update};
+use sea_orm::{EntityTrait, QueryFilter, QueryTrait, sea_query::Order};
+
+pub use query::ActionQuery;
+
+use crate::{
+    access::Access,
+    common::Date,
+    community::Community,
+    department::Department,
+    idea::IdeaExchange,
+    labels::labelled_enum,
+    loader::{self, Rel, by_id, col, join, listing, listing_stmt, qcol},
+    organization::Organization,
+    pagination::{ConnectionFields, Cursor, Window},
+    partnership::Partnership,
+    plan::Plan,
+    relay,
+    theme::Theme,
+};
+
+labelled_enum!(
+    /// How soon an action is meant to work: the committee balances the two.
+    Horizon = "entity::action::Horizon" {
+        /// A long-term effort.
+        LongTerm => "Langsigtet",
+        /// An action with an effect here and now.
+        HereAndNow => "Her og nu",
+    }
+);
+
+labelled_enum!(
+    ActionStatus = "entity::action::ActionStatus" {
+        Idea => "Idé",
+        Planned => "Planlagt",
+        InProgress => "I gang",
+        Completed => "Gennemført",
+        Paused => "Sat på pause",
+        Dropped => "Opgivet",
+    }
+);
+
+labelled_enum!(
+    /// What a municipal department does for an action.
+    DepartmentRole = "entity::action_department::DepartmentRole" {
+        Lead => "Ansvarlig",
+        Support => "Støtte",
+        Advice => "Rådgivning",
+    }
+);
+
+/// Actions the caller may see.
+pub fn visible(access: &Access) -> sea_orm::Select<action::Entity> {
+    action::Entity::find().filter(access.plan_condition(col("action", "plan_id")))
+}
+
+pub static BY_ID: Rel<action::Model> = Rel::new("Action", |a| by_id(visible(a), "action"));
+
+static OF_PLAN: Rel<action::Model> = Rel::new("actions of plan", |a| {
+    listing(
+        visible(a),
+        "action",
+        &qcol("action", "plan_id"),
+        &[("title", Order::Asc)],
+    )
+});
+
+static OF_COMMUNITY: Rel<action::Model> = Rel::new("actions of community", |a| {
+    let mut q = visible(a).into_query();
+    join(&mut q, "plan", "id", "action", "plan_id");
+    listing_stmt(
+        q,
+        "action",
+        &qcol("plan", "community_id"),
+        &[("title", Order::Asc)],
+    )
+});
+
+pub static OF_THEME: Rel<action::Model> = Rel::new("actions of theme", |a| {
+    let mut q = visible(a).into_query();
+    join(&mut q, "action_theme", "action_id", "action", "id");
+    listing_stmt(
+        q,
+        "action",
+        &qcol("action_theme", "theme_id"),
+        &[("title", Order::Asc)],
+    )
+});
+
+pub static OF_DEPARTMENT: Rel<action::Model> = Rel::new("actions of department", |a| {
+    let mut q = visible(a).into_query();
+    join(&mut q, "action_department", "action_id", "action", "id");
+    listing_stmt(
+        q,
+        "action",
+        &qcol("action_department", "department_id"),
+        &[("title", Order::Asc)],
+    )
+});
+
+pub static LED_BY: Rel<action::Model> = Rel::new("actions led by organization", |a| {
+    listing(
+        visible(a),
+        "action",
+        &qcol("action", "lead_organization_id"),
+        &[("title", Order::Asc)],
+    )
+});
+
+pub static OF_EXCHANGE: Rel<action::Model> = Rel::new("actions of exchange", |a| {
+    let mut q = visible(a).into_query();
+    join(&mut q, "idea_exchange_action", "action_id", "action", "id");
+    listing_stmt(
+        q,
+        "action",
+        &qcol("idea_exchange_action", "exchange_id"),
+        &[("title", Order::Asc)],
+    )
+});
+
+fn departments_visible(a: &Access) -> sea_orm::Select<action_department::Entity> {
+    action_department::Entity::find().filter(a.action_condition(col("action_department", "action_id")))
+}
+
+pub static DEPARTMENT_BY_ID: Rel<action_department::Model> = Rel::new("ActionDepartment", |a| {
+    by_id(departments_visible(a), "action_department")
+});
+
+static DEPARTMENTS_OF_ACTION: Rel<action_department::Model> = Rel::new("departments of action", |a| {
+    let mut q = departments_visible(a).into_query();
+    join(&mut q, "department", "id", "action_department", "department_id");
+    let mut l = listing_stmt(
+        q,
+        "action_department",
+        &qcol("action_department", "action_id"),
+        &[],
+    );
+    // The leading department first, then support, then advice; by name within each.
+    l.order.insert(0, (qcol("department", "name"), Order::Asc));
+    let role = qcol("action_department", "role");
+    l.order.insert(
+        0,
+        (
+            format!("CASE {role} WHEN 'LEAD' THEN 0 WHEN 'SUPPORT' THEN 1 ELSE 2 END"),
+            Order::Asc,
+        ),
+    );
+    l
+});
+
+fn updates_visible(a: &Access) -> sea_orm::Select<action_update::Entity> {
+    action_update::Entity::find().filter(a.action_condition(col("action_update", "action_id")))
+}
+
+pub static UPDATE_BY_ID: Rel<action_update::Model> =
+    Rel::new("ActionUpdate", |a| by_id(updates_visible(a), "action_update"));
+
+static UPDATES_OF_ACTION: Rel<action_update::Model> = Rel::new("updates of action", |a| {
+    listing(
+        updates_visible(a),
+        "action_update",
+        &qcol("action_update", "action_id"),
+        &[("posted_on", Order::Desc), ("created_at", Order::Desc)],
+    )
+});
+
+/// Something a plan sets out to do.
+pub struct Action(pub action::Model);
+
+#[Object]
+impl Action {
+    pub async fn id(&self) -> ID {
+        relay::encode("Action", self.0.id)
+    }
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    async fn horizon(&self) -> Horizon {
+        self.0.horizon.into()
+    }
+    /// The horizon in Danish.
+    async fn horizon_label(&self) -> &'static str {
+        Horizon::from(self.0.horizon).label()
+    }
+    async fn status(&self) -> ActionStatus {
+        self.0.status.into()
+    }
+    /// The status in Danish.
+    async fn status_label(&self) -> &'static str {
+        ActionStatus::from(self.0.status).label()
+    }
+    /// Progress in percent, 0–100.
+    async fn progress(&self) -> i32 {
+        self.0.progress
+    }
+    /// The potential judged by the municipality, 1 (small) to 5 (large).
+    async fn potential(&self) -> Option<i32> {
+        self.0.potential
+    }
+    async fn start_on(&self) -> Option<Date> {
+        self.0.start_on.map(Date)
+    }
+    async fn due_on(&self) -> Option<Date> {
+        self.0.due_on.map(Date)
+    }
+    /// Estimated budget in whole Danish kroner.
+    async fn budget_estimate(&self) -> Option<i64> {
+        self.0.budget_estimate
+    }
+    /// Whether the action looks for partners (an opportunity to join).
+    async fn seeking_partners(&self) -> bool {
+        self.0.seeking_partners
+    }
+    /// What partners could bring, when the action seeks partners.
+    async fn partner_needs(&self) -> Option<&str> {
+        self.0.partner_needs.as_deref()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    async fn plan(&self, ctx: &Context<'_>) -> Result<Plan> {
+        Ok(Plan(
+            loader::required(ctx, &crate::plan::BY_ID, self.0.plan_id).await?,
+        ))
+    }
+    async fn community(&self, ctx: &Context<'_>) -> Result<Community> {
+        let plan = loader::required(ctx, &crate::plan::BY_ID, self.0.plan_id).await?;
+        Ok(Community(
+            loader::required(ctx, &crate::community::BY_ID, plan.community_id).await?,
+        ))
+    }
+    async fn themes(&self, ctx: &Context<'_>) -> Result<Vec<Theme>> {
+        Ok(loader::list(ctx, &crate::theme::OF_ACTION, self.0.id)
+            .await?
+            .into_iter()
+            .map(Theme)
+            .collect())
+    }
+    /// The municipal departments contributing, the leading one first.
+    async fn departments(&self, ctx: &Context<'_>) -> Result<Vec<ActionDepartment>> {
+        Ok(loader::list(ctx, &DEPARTMENTS_OF_ACTION, self.0.id)
+            .await?
+            .into_iter()
+            .map(ActionDepartment)
+            .collect())
+    }
+    /// The organisation leading the action, if any.
+    async fn lead_organization(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
+        match self.0.lead_organization_id {
+            Some(id) => Ok(loader::one(ctx, &crate::organization::BY_ID, id)
+                .await?
+                .map(Organization)),
+            None => Ok(None),
+        }
+    }
+    async fn partnerships(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<Cursor, Partnership, ConnectionFields>> {
+        let w = Window::parse(first, after, last, before)?;
+        let page = loader::page(ctx, &crate::partnership::OF_ACTION, self.0.id, w).await?;
+        Ok(page.into_connection(&w, Partnership))
+    }
+    /// Progress notes, newest first.
+    async fn updates(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<Cursor, ActionUpdate, ConnectionFields>> {
+        let w = Window::parse(first, after, last, before)?;
+        let page = loader::page(ctx, &UPDATES_OF_ACTION, self.0.id, w).await?;
+        Ok(page.into_connection(&w, ActionUpdate))
+    }
+    /// The idea exchange this action came from, if any.
+    async fn origin_exchange(&self, ctx: &Context<'_>) -> Result<Option<IdeaExchange>> {
+        Ok(loader::one(ctx, &crate::idea::EXCHANGE_OF_ACTION, self.0.id)
+            .await?
+            .map(IdeaExchange))
+    }
+}
+
+/// A municipal department's contribution to an action.
+pub struct ActionDepartment(pub action_department::Model);
+
+#[Object]
+impl ActionDepartment {
+    pub async fn id(&self) -> ID {
+        relay::encode("ActionDepartment", self.0.id)
+    }
+    async fn department(&self, ctx: &Context<'_>) -> Result<Department> {
+        Ok(Department(
+            loader::required(ctx, &crate::department::BY_ID, self.0.department_id).await?,
+        ))
+    }
+    async fn role(&self) -> DepartmentRole {
+        self.0.role.into()
+    }
+    async fn role_label(&self) -> &'static str {
+        DepartmentRole::from(self.0.role).label()
+    }
+    /// What the department contributes.
+    async fn contribution(&self) -> &str {
+        &self.0.contribution
+    }
+    async fn action(&self, ctx: &Context<'_>) -> Result<Action> {
+        Ok(Action(loader::required(ctx, &BY_ID, self.0.action_id).await?))
+    }
+}
+
+/// A dated progress note on an action.
+pub struct ActionUpdate(pub action_update::Model);
+
+#[Object]
+impl ActionUpdate {
+    pub async fn id(&self) -> ID {
+        relay::encode("ActionUpdate", self.0.id)
+    }
+    async fn body(&self) -> &str {
+        &self.0.body
+    }
+    /// The action's progress in percent when the note was written.
+    async fn progress(&self) -> Option<i32> {
+        self.0.progress
+    }
+    async fn author_name(&self) -> &str {
+        &self.0.author_name
+    }
+    async fn posted_on(&self) -> Date {
+        Date(self.0.posted_on)
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn action(&self, ctx: &Context<'_>) -> Result<Action> {
+        Ok(Action(loader::required(ctx, &BY_ID, self.0.action_id).await?))
+    }
+}
+
+/// Connections to actions from other rooms: a plan's and a community's actions.
+pub async fn of_plan(
+    ctx: &Context<'_>,
+    plan: uuid::Uuid,
+    w: Window,
+) -> Result<Connection<Cursor, Action, ConnectionFields>> {
+    Ok(loader::page(ctx, &OF_PLAN, plan, w)
+        .await?
+        .into_connection(&w, Action))
+}
+
+pub async fn of_community(
+    ctx: &Context<'_>,
+    community: uuid::Uuid,
+    w: Window,
+) -> Result<Connection<Cursor, Action, ConnectionFields>> {
+    Ok(loader::page(ctx, &OF_COMMUNITY, community, w)
+        .await?
+        .into_connection(&w, Action))
+}

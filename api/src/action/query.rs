@@ -1,0 +1,249 @@
+//! `actions` and `opportunities`: filtered, ordered lists of actions.
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result, connection::Connection};
+use entity::{action, plan::PlanStatus};
+use sea_orm::{
+    ColumnTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
+    sea_query::{Expr, ExprTrait},
+};
+
+use super::{Action, ActionStatus, Horizon, visible};
+use crate::{
+    common::{CommonFilter, OrderDirection, bounded, text_condition},
+    community, department,
+    loader::{self, col, ordering, qcol},
+    pagination::{ConnectionFields, Cursor, Listing, Window},
+    theme,
+};
+
+#[derive(InputObject, Default)]
+pub struct ActionFilter {
+    /// Actions of these communities (global IDs).
+    pub community_ids: Option<Vec<ID>>,
+    /// Actions of these communities (slugs).
+    pub community_slugs: Option<Vec<String>>,
+    /// Actions of these plans.
+    pub plan_ids: Option<Vec<ID>>,
+    /// Actions with any of these themes (global IDs).
+    pub theme_ids: Option<Vec<ID>>,
+    /// Actions with any of these themes (slugs).
+    pub theme_slugs: Option<Vec<String>>,
+    /// Actions any of these departments contribute to.
+    pub department_ids: Option<Vec<ID>>,
+    pub statuses: Option<Vec<ActionStatus>>,
+    pub horizon: Option<Horizon>,
+    pub seeking_partners: Option<bool>,
+    /// Actions of plans whose period includes this year.
+    pub year: Option<i32>,
+    #[graphql(flatten)]
+    pub common: CommonFilter,
+}
+
+/// Filters for partners browsing opportunities.
+#[derive(InputObject, Default)]
+pub struct OpportunityFilter {
+    pub community_ids: Option<Vec<ID>>,
+    pub community_slugs: Option<Vec<String>>,
+    pub theme_ids: Option<Vec<ID>>,
+    pub theme_slugs: Option<Vec<String>>,
+    pub department_ids: Option<Vec<ID>>,
+    pub statuses: Option<Vec<ActionStatus>>,
+    pub horizon: Option<Horizon>,
+    #[graphql(flatten)]
+    pub common: CommonFilter,
+}
+
+#[derive(Enum, Copy, Clone, PartialEq, Eq, Default)]
+pub enum ActionOrderField {
+    #[default]
+    Title,
+    Progress,
+    Potential,
+    DueOn,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(InputObject, Default)]
+pub struct ActionOrder {
+    #[graphql(default)]
+    pub field: ActionOrderField,
+    #[graphql(default)]
+    pub direction: OrderDirection,
+}
+
+impl ActionFilter {
+    fn apply(self, mut q: sea_orm::Select<action::Entity>) -> Result<sea_orm::Select<action::Entity>> {
+        let plan_id = || col("action", "plan_id");
+        if let Some(communities) = community::id_subquery(
+            "communityIds",
+            self.community_ids,
+            "communitySlugs",
+            self.community_slugs,
+        )? {
+            let plans = entity::plan::Entity::find()
+                .select_only()
+                .column(entity::plan::Column::Id)
+                .filter(Expr::col(entity::plan::Column::CommunityId).in_subquery(communities))
+                .into_query();
+            q = q.filter(plan_id().in_subquery(plans));
+        }
+        if let Some(ids) = self.plan_ids {
+            let ids = crate::common::decode_ids("planIds", &ids, "Plan")?;
+            q = q.filter(plan_id().is_in(ids));
+        }
+        if let Some(themes) = theme::id_subquery("themeIds", self.theme_ids, "themeSlugs", self.theme_slugs)?
+        {
+            let actions = entity::action_theme::Entity::find()
+                .select_only()
+                .column(entity::action_theme::Column::ActionId)
+                .filter(Expr::col(entity::action_theme::Column::ThemeId).in_subquery(themes))
+                .into_query();
+            q = q.filter(col("action", "id").in_subquery(actions));
+        }
+        if let Some(ids) = self.department_ids {
+            let ids = crate::common::decode_ids("departmentIds", &ids, "Department")?;
+            q = q.filter(col("action", "id").in_subquery(department::action_ids(ids)));
+        }
+        if let Some(statuses) = self.statuses {
+            let statuses: Vec<action::ActionStatus> = bounded("statuses", &statuses)?
+                .iter()
+                .map(|s| (*s).into())
+                .collect();
+            q = q.filter(action::Column::Status.is_in(statuses));
+        }
+        if let Some(h) = self.horizon {
+            q = q.filter(action::Column::Horizon.eq(action::Horizon::from(h)));
+        }
+        if let Some(s) = self.seeking_partners {
+            q = q.filter(action::Column::SeekingPartners.eq(s));
+        }
+        if let Some(year) = self.year {
+            let plans = entity::plan::Entity::find()
+                .select_only()
+                .column(entity::plan::Column::Id)
+                .filter(entity::plan::Column::PeriodFrom.lte(year))
+                .filter(entity::plan::Column::PeriodTo.gte(year))
+                .into_query();
+            q = q.filter(plan_id().in_subquery(plans));
+        }
+        if let Some(text) = &self.common.text {
+            q = q.filter(text_condition(
+                text,
+                &[
+                    qcol("action", "title"),
+                    qcol("action", "description"),
+                    qcol("action", "partner_needs"),
+                ],
+            )?);
+        }
+        if let Some(since) = self.common.updated_since {
+            q = q.filter(action::Column::UpdatedAt.gte(since));
+        }
+        Ok(q)
+    }
+}
+
+fn order(order: Option<ActionOrder>) -> Vec<(String, sea_orm::sea_query::Order)> {
+    let o = order.unwrap_or_default();
+    let column = match o.field {
+        ActionOrderField::Title => "title",
+        ActionOrderField::Progress => "progress",
+        ActionOrderField::Potential => "potential",
+        ActionOrderField::DueOn => "due_on",
+        ActionOrderField::CreatedAt => "created_at",
+        ActionOrderField::UpdatedAt => "updated_at",
+    };
+    ordering("action", &[(column, o.direction.order())])
+}
+
+async fn list(
+    ctx: &Context<'_>,
+    filter: ActionFilter,
+    order_by: Option<ActionOrder>,
+    window: Window,
+) -> Result<Connection<Cursor, Action, ConnectionFields>> {
+    let select = filter.apply(visible(&loader::access(ctx)))?;
+    let listing = Listing {
+        select: select.into_query(),
+        order: order(order_by),
+        parent: None,
+    };
+    Ok(loader::top_page(ctx, listing, &window)
+        .await?
+        .into_connection(&window, Action))
+}
+
+#[derive(Default)]
+pub struct ActionQuery;
+
+#[Object]
+impl ActionQuery {
+    /// Actions of the plans the caller may see.
+    #[allow(clippy::too_many_arguments)]
+    async fn actions(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<ActionFilter>,
+        order_by: Option<ActionOrder>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<Cursor, Action, ConnectionFields>> {
+        let window = Window::parse(first, after, last, before)?;
+        list(ctx, filter.unwrap_or_default(), order_by, window).await
+    }
+
+    /// Opportunities for partners: actions of adopted plans that seek partners and are not
+    /// finished (completed or dropped) unless `statuses` asks for them.
+    #[allow(clippy::too_many_arguments)]
+    async fn opportunities(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<OpportunityFilter>,
+        order_by: Option<ActionOrder>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<Cursor, Action, ConnectionFields>> {
+        let window = Window::parse(first, after, last, before)?;
+        let f = filter.unwrap_or_default();
+        let statuses = f.statuses.unwrap_or_else(|| {
+            vec![
+                ActionStatus::Idea,
+                ActionStatus::Planned,
+                ActionStatus::InProgress,
+                ActionStatus::Paused,
+            ]
+        });
+        let adopted = entity::plan::Entity::find()
+            .select_only()
+            .column(entity::plan::Column::Id)
+            .filter(entity::plan::Column::Status.eq(PlanStatus::Adopted))
+            .into_query();
+        let filter = ActionFilter {
+            community_ids: f.community_ids,
+            community_slugs: f.community_slugs,
+            plan_ids: None,
+            theme_ids: f.theme_ids,
+            theme_slugs: f.theme_slugs,
+            department_ids: f.department_ids,
+            statuses: Some(statuses),
+            horizon: f.horizon,
+            seeking_partners: Some(true),
+            year: None,
+            common: f.common,
+        };
+        let select = filter
+            .apply(visible(&loader::access(ctx)).filter(col("action", "plan_id").in_subquery(adopted)))?;
+        let listing = Listing {
+            select: select.into_query(),
+            order: order(order_by),
+            parent: None,
+        };
+        Ok(loader::top_page(ctx, listing, &window)
+            .await?
+            .into_connection(&window, Action))
+    }
+}

@@ -1,0 +1,141 @@
+//! Small pieces shared by the domain modules: ordering direction, text search, ID lists.
+use async_graphql::{Enum, ID, InputObject};
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Order, SimpleExpr};
+use uuid::Uuid;
+
+use crate::{
+    error::ApiError,
+    labels::{EnumLabels, Labelled, ValueLabel},
+    relay,
+};
+
+pub const MAX_TEXT_FILTER: usize = 200;
+pub const MAX_ID_FILTER: usize = 100;
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Default)]
+pub enum OrderDirection {
+    #[default]
+    Asc,
+    Desc,
+}
+
+impl OrderDirection {
+    pub fn order(self) -> Order {
+        match self {
+            OrderDirection::Asc => Order::Asc,
+            OrderDirection::Desc => Order::Desc,
+        }
+    }
+}
+
+impl Labelled for OrderDirection {
+    fn labels() -> EnumLabels {
+        EnumLabels {
+            name: "OrderDirection",
+            values: vec![
+                ValueLabel {
+                    value: "ASC",
+                    label: "Stigende",
+                },
+                ValueLabel {
+                    value: "DESC",
+                    label: "Faldende",
+                },
+            ],
+        }
+    }
+}
+
+/// Fields every filter input shares.
+#[derive(InputObject, Default, Clone)]
+pub struct CommonFilter {
+    /// Words to look for in names, titles and descriptions (case-insensitive).
+    pub text: Option<String>,
+    /// Only rows changed at or after this time (for partners who synchronise).
+    pub updated_since: Option<DateTime<Utc>>,
+}
+
+/// A case-insensitive substring match on any of `columns` (qualified `"table"."column"`).
+pub fn text_condition(text: &str, columns: &[String]) -> Result<SimpleExpr, ApiError> {
+    let text = text.trim();
+    if text.chars().count() > MAX_TEXT_FILTER {
+        return Err(ApiError::bad_input(format!(
+            "`text` may be at most {MAX_TEXT_FILTER} characters"
+        )));
+    }
+    let escaped: String = text
+        .to_lowercase()
+        .chars()
+        .flat_map(|c| match c {
+            '%' | '_' | '\\' => vec!['\\', c],
+            c => vec![c],
+        })
+        .collect();
+    let pattern = format!("%{escaped}%");
+    let mut cond: Option<SimpleExpr> = None;
+    for c in columns {
+        let one = Func::lower(Expr::cust(c.clone())).like(LikeExpr::new(pattern.clone()).escape('\\'));
+        cond = Some(match cond {
+            Some(prev) => prev.or(one),
+            None => one,
+        });
+    }
+    Ok(cond.unwrap_or_else(|| Expr::value(true)))
+}
+
+/// Decodes a list of global IDs of one type, bounded in length.
+pub fn decode_ids(field: &str, ids: &[ID], type_name: &str) -> Result<Vec<Uuid>, ApiError> {
+    if ids.len() > MAX_ID_FILTER {
+        return Err(ApiError::bad_input(format!(
+            "`{field}` may hold at most {MAX_ID_FILTER} IDs"
+        )));
+    }
+    ids.iter().map(|id| relay::decode_as(id, type_name)).collect()
+}
+
+/// Bounds a list of plain values (slugs, statuses) in a filter.
+pub fn bounded<'a, T>(field: &str, values: &'a [T]) -> Result<&'a [T], ApiError> {
+    if values.len() > MAX_ID_FILTER {
+        return Err(ApiError::bad_input(format!(
+            "`{field}` may hold at most {MAX_ID_FILTER} values"
+        )));
+    }
+    Ok(values)
+}
+
+/// The first and last day of a calendar year, for `year` filters on dates.
+pub fn year_bounds(year: i32) -> Result<(chrono::NaiveDate, chrono::NaiveDate), ApiError> {
+    let bad = || ApiError::bad_input(format!("`year` must be between 1900 and 2200, got {year}"));
+    if !(1900..=2200).contains(&year) {
+        return Err(bad());
+    }
+    let from = chrono::NaiveDate::from_ymd_opt(year, 1, 1).ok_or_else(bad)?;
+    let to = chrono::NaiveDate::from_ymd_opt(year, 12, 31).ok_or_else(bad)?;
+    Ok((from, to))
+}
+
+/// A calendar date, `YYYY-MM-DD`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Date(pub chrono::NaiveDate);
+
+#[async_graphql::Scalar(
+    name = "Date",
+    specified_by_url = "https://www.rfc-editor.org/rfc/rfc3339#section-5.6"
+)]
+impl async_graphql::ScalarType for Date {
+    fn parse(value: async_graphql::Value) -> async_graphql::InputValueResult<Self> {
+        match &value {
+            async_graphql::Value::String(s) => chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map(Date)
+                .map_err(|_| {
+                    async_graphql::InputValueError::custom(format!("\"{s}\" is not a date (YYYY-MM-DD)"))
+                }),
+            _ => Err(async_graphql::InputValueError::expected_type(value)),
+        }
+    }
+
+    fn to_value(&self) -> async_graphql::Value {
+        async_graphql::Value::String(self.0.format("%Y-%m-%d").to_string())
+    }
+}

@@ -1,0 +1,356 @@
+//! Local communities (lokalsamfund): the villages and small towns that write plans.
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject, connection::Connection};
+use chrono::{DateTime, Utc};
+use entity::community;
+use sea_orm::{
+    ColumnTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
+    sea_query::{Condition, SelectStatement},
+};
+
+use crate::{
+    action::Action,
+    common::{CommonFilter, OrderDirection, bounded, decode_ids, text_condition},
+    contact::Contact,
+    engagement::EngagementEvent,
+    error::ApiError,
+    idea::{Idea, IdeaExchange},
+    labels::labelled_enum,
+    loader::{self, Rel, by_id, ordering, qcol},
+    organization::Organization,
+    pagination::{ConnectionFields, Cursor, Listing, Window},
+    partnership::Partnership,
+    plan::Plan,
+    relay,
+};
+
+labelled_enum!(
+    CommunityStatus = "entity::community::CommunityStatus" {
+        Active => "Aktiv",
+        Inactive => "Inaktiv",
+    }
+);
+
+pub static BY_ID: Rel<community::Model> =
+    Rel::new("Community", |_| by_id(community::Entity::find(), "community"));
+
+/// `SELECT id FROM community WHERE id IN (…) OR slug IN (…)` for a filter's IDs and slugs;
+/// None when neither is given.
+pub fn id_subquery(
+    ids_field: &str,
+    ids: Option<Vec<ID>>,
+    slugs_field: &str,
+    slugs: Option<Vec<String>>,
+) -> Result<Option<SelectStatement>, ApiError> {
+    if ids.is_none() && slugs.is_none() {
+        return Ok(None);
+    }
+    let mut any = Condition::any();
+    if let Some(ids) = ids {
+        any = any.add(community::Column::Id.is_in(decode_ids(ids_field, &ids, "Community")?));
+    }
+    if let Some(slugs) = slugs {
+        any = any.add(community::Column::Slug.is_in(bounded(slugs_field, &slugs)?.iter().cloned()));
+    }
+    Ok(Some(
+        community::Entity::find()
+            .select_only()
+            .column(community::Column::Id)
+            .filter(any)
+            .into_query(),
+    ))
+}
+
+#[derive(SimpleObject)]
+pub struct Location {
+    pub latitude: f64,
+    pub longitude: f64,
+}
+
+/// A local community: a village or small town with its own plan.
+pub struct Community(pub community::Model);
+
+#[Object]
+impl Community {
+    pub async fn id(&self) -> ID {
+        relay::encode("Community", self.0.id)
+    }
+    /// The name used in addresses, e.g. `vester-hjermitslev`.
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    /// Approximate centre of the community.
+    async fn location(&self) -> Option<Location> {
+        match (self.0.latitude, self.0.longitude) {
+            (Some(latitude), Some(longitude)) => Some(Location { latitude, longitude }),
+            _ => None,
+        }
+    }
+    async fn status(&self) -> CommunityStatus {
+        self.0.status.into()
+    }
+    async fn status_label(&self) -> &'static str {
+        CommunityStatus::from(self.0.status).label()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    /// The plan in force: the adopted plan with the latest period.
+    async fn current_plan(&self, ctx: &Context<'_>) -> Result<Option<Plan>> {
+        crate::plan::current_of(ctx, self.0.id).await
+    }
+    /// The community's plans, newest period first.
+    async fn plans(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<Cursor, Plan, ConnectionFields>> {
+        loader::nested(
+            ctx,
+            &crate::plan::OF_COMMUNITY,
+            self.0.id,
+            first,
+            after,
+            last,
+            before,
+            Plan,
+        )
+        .await
+    }
+    /// Actions of all the community's plans.
+    async fn actions(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<Cursor, Action, ConnectionFields>> {
+        crate::action::of_community(ctx, self.0.id, Window::parse(first, after, last, before)?).await
+    }
+    /// Local associations and other organisations based in the community.
+    async fn organizations(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<Cursor, Organization, ConnectionFields>> {
+        loader::nested(
+            ctx,
+            &crate::organization::OF_COMMUNITY,
+            self.0.id,
+            first,
+            after,
+            last,
+            before,
+            Organization,
+        )
+        .await
+    }
+    /// Ideas and experiences the community offers others.
+    async fn ideas(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<Cursor, Idea, ConnectionFields>> {
+        loader::nested(
+            ctx,
+            &crate::idea::OF_COMMUNITY,
+            self.0.id,
+            first,
+            after,
+            last,
+            before,
+            Idea,
+        )
+        .await
+    }
+    /// Idea exchanges the community initiated or took part in.
+    async fn exchanges(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<Cursor, IdeaExchange, ConnectionFields>> {
+        loader::nested(
+            ctx,
+            &crate::idea::EXCHANGES_OF_COMMUNITY,
+            self.0.id,
+            first,
+            after,
+            last,
+            before,
+            IdeaExchange,
+        )
+        .await
+    }
+    /// Citizen meetings, workshops and working days, newest first.
+    async fn engagement_events(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<Cursor, EngagementEvent, ConnectionFields>> {
+        loader::nested(
+            ctx,
+            &crate::engagement::OF_COMMUNITY,
+            self.0.id,
+            first,
+            after,
+            last,
+            before,
+            EngagementEvent,
+        )
+        .await
+    }
+    /// Partnerships the community is a member of.
+    async fn partnerships(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<Cursor, Partnership, ConnectionFields>> {
+        loader::nested(
+            ctx,
+            &crate::partnership::OF_MEMBER_COMMUNITY,
+            self.0.id,
+            first,
+            after,
+            last,
+            before,
+            Partnership,
+        )
+        .await
+    }
+    /// Contact people (only public ones for anonymous callers).
+    async fn contacts(&self, ctx: &Context<'_>) -> Result<Vec<Contact>> {
+        crate::contact::of(ctx, &crate::contact::OF_COMMUNITY, self.0.id).await
+    }
+}
+
+impl From<community::Model> for Community {
+    fn from(m: community::Model) -> Self {
+        Community(m)
+    }
+}
+
+#[derive(InputObject, Default)]
+pub struct CommunityFilter {
+    pub statuses: Option<Vec<CommunityStatus>>,
+    #[graphql(flatten)]
+    pub common: CommonFilter,
+}
+
+#[derive(Enum, Copy, Clone, PartialEq, Eq, Default)]
+pub enum CommunityOrderField {
+    #[default]
+    Name,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(InputObject, Default)]
+pub struct CommunityOrder {
+    #[graphql(default)]
+    pub field: CommunityOrderField,
+    #[graphql(default)]
+    pub direction: OrderDirection,
+}
+
+#[derive(Default)]
+pub struct CommunityQuery;
+
+#[Object]
+impl CommunityQuery {
+    /// All local communities in the programme.
+    #[allow(clippy::too_many_arguments)]
+    async fn communities(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<CommunityFilter>,
+        order_by: Option<CommunityOrder>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<Cursor, Community, ConnectionFields>> {
+        let window = Window::parse(first, after, last, before)?;
+        let f = filter.unwrap_or_default();
+        let mut q = community::Entity::find();
+        if let Some(s) = f.statuses {
+            let s: Vec<community::CommunityStatus> =
+                bounded("statuses", &s)?.iter().map(|s| (*s).into()).collect();
+            q = q.filter(community::Column::Status.is_in(s));
+        }
+        if let Some(text) = &f.common.text {
+            q = q.filter(text_condition(
+                text,
+                &[qcol("community", "name"), qcol("community", "description")],
+            )?);
+        }
+        if let Some(since) = f.common.updated_since {
+            q = q.filter(community::Column::UpdatedAt.gte(since));
+        }
+        let o = order_by.unwrap_or_default();
+        let column = match o.field {
+            CommunityOrderField::Name => "name",
+            CommunityOrderField::CreatedAt => "created_at",
+            CommunityOrderField::UpdatedAt => "updated_at",
+        };
+        let listing = Listing {
+            select: q.into_query(),
+            order: ordering("community", &[(column, o.direction.order())]),
+            parent: None,
+        };
+        Ok(loader::top_page(ctx, listing, &window)
+            .await?
+            .into_connection(&window, Community))
+    }
+
+    /// One community, by its slug or its ID (exactly one of them). Null when none matches.
+    async fn community(
+        &self,
+        ctx: &Context<'_>,
+        slug: Option<String>,
+        id: Option<ID>,
+    ) -> Result<Option<Community>> {
+        let found = match (slug, id) {
+            (Some(slug), None) => {
+                let db = ctx.data_unchecked::<sea_orm::DatabaseConnection>();
+                community::Entity::find()
+                    .filter(community::Column::Slug.eq(slug))
+                    .one(db)
+                    .await
+                    .map_err(ApiError::from)?
+            }
+            (None, Some(id)) => {
+                let id = relay::decode_as(&id, "Community")?;
+                loader::one(ctx, &BY_ID, id).await?
+            }
+            _ => return Err(ApiError::bad_input("pass exactly one of `slug` and `id`").into()),
+        };
+        Ok(found.map(Community))
+    }
+}

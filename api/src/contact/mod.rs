@@ -1,0 +1,100 @@
+//! Contact people of communities, organisations and departments. Personal data: anonymous
+//! and partner callers see only contacts marked public (e.g. the municipality's coordinators).
+use async_graphql::{Context, ID, Object, Result};
+use entity::contact;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Order};
+use uuid::Uuid;
+
+use crate::{
+    access::Access,
+    community::Community,
+    department::Department,
+    loader::{self, Rel, by_id, listing, qcol},
+    organization::Organization,
+    relay,
+};
+
+fn visible(access: &Access) -> sea_orm::Select<contact::Entity> {
+    let q = contact::Entity::find();
+    if access.private_contacts {
+        q
+    } else {
+        q.filter(contact::Column::IsPublic.eq(true))
+    }
+}
+
+fn of_parent(a: &Access, column: &str) -> crate::pagination::Listing {
+    listing(
+        visible(a),
+        "contact",
+        &qcol("contact", column),
+        &[("name", Order::Asc)],
+    )
+}
+
+pub static BY_ID: Rel<contact::Model> = Rel::new("Contact", |a| by_id(visible(a), "contact"));
+pub static OF_COMMUNITY: Rel<contact::Model> =
+    Rel::new("contacts of community", |a| of_parent(a, "community_id"));
+pub static OF_ORGANIZATION: Rel<contact::Model> =
+    Rel::new("contacts of organization", |a| of_parent(a, "organization_id"));
+pub static OF_DEPARTMENT: Rel<contact::Model> =
+    Rel::new("contacts of department", |a| of_parent(a, "department_id"));
+
+pub async fn of(ctx: &Context<'_>, rel: &'static Rel<contact::Model>, parent: Uuid) -> Result<Vec<Contact>> {
+    Ok(loader::list(ctx, rel, parent)
+        .await?
+        .into_iter()
+        .map(Contact)
+        .collect())
+}
+
+/// A contact person.
+pub struct Contact(pub contact::Model);
+
+#[Object]
+impl Contact {
+    pub async fn id(&self) -> ID {
+        relay::encode("Contact", self.0.id)
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Job title or role, e.g. "Landdistriktskoordinator".
+    async fn title(&self) -> Option<&str> {
+        self.0.title.as_deref()
+    }
+    async fn email(&self) -> Option<&str> {
+        self.0.email.as_deref()
+    }
+    async fn phone(&self) -> Option<&str> {
+        self.0.phone.as_deref()
+    }
+    /// Whether the contact may be shown publicly.
+    async fn is_public(&self) -> bool {
+        self.0.is_public
+    }
+    async fn community(&self, ctx: &Context<'_>) -> Result<Option<Community>> {
+        match self.0.community_id {
+            Some(id) => Ok(loader::one(ctx, &crate::community::BY_ID, id)
+                .await?
+                .map(Community)),
+            None => Ok(None),
+        }
+    }
+    async fn organization(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
+        match self.0.organization_id {
+            Some(id) => Ok(loader::one(ctx, &crate::organization::BY_ID, id)
+                .await?
+                .map(Organization)),
+            None => Ok(None),
+        }
+    }
+    async fn department(&self, ctx: &Context<'_>) -> Result<Option<Department>> {
+        match self.0.department_id {
+            Some(id) => Ok(loader::one(ctx, &crate::department::BY_ID, id)
+                .await?
+                .map(Department)),
+            None => Ok(None),
+        }
+    }
+}

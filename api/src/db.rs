@@ -1,0 +1,77 @@
+//! The database connection: SQLite by default, PostgreSQL in production; migrations; a
+//! counter of executed SQL statements for `/metrics` and the benchmarks.
+use std::{
+    path::Path,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
+
+use crate::config::Config;
+
+/// Statements executed through one connection pool since start.
+#[derive(Debug, Default, Clone)]
+pub struct SqlCounter(Arc<AtomicU64>);
+
+impl SqlCounter {
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+pub async fn connect(config: &Config) -> Result<(DatabaseConnection, SqlCounter), DbErr> {
+    if config.is_sqlite() {
+        create_sqlite_dir(&config.database_url)?;
+    }
+    let mut options = ConnectOptions::new(config.database_url.clone());
+    options
+        .max_connections(config.db_max_connections)
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(10))
+        .sqlx_logging(false);
+    let mut db = Database::connect(options).await?;
+    if config.is_sqlite() {
+        // WAL lets readers run beside a writer; a busy timeout instead of "database is locked".
+        db.execute_unprepared("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000;")
+            .await?;
+    }
+    let counter = SqlCounter::default();
+    let inner = counter.0.clone();
+    db.set_metric_callback(move |_info| {
+        inner.fetch_add(1, Ordering::Relaxed);
+    });
+    Ok((db, counter))
+}
+
+/// SQLite creates the file (`mode=rwc`) but not its folder.
+fn create_sqlite_dir(url: &str) -> Result<(), DbErr> {
+    let path = url
+        .trim_start_matches("sqlite:")
+        .trim_start_matches("//")
+        .split('?')
+        .next()
+        .unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        return Ok(());
+    }
+    if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| DbErr::Custom(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    Ok(())
+}
+
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    Migrator::up(db, None).await
+}
+
+/// `SELECT 1`, for `/readyz`.
+pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
+    db.ping().await
+}

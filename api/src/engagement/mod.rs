@@ -1,0 +1,180 @@
+//! Engagement events: citizen meetings, workshops, working days — the measured side of local
+//! engagement. An event tied to an unpublished plan is as hidden as the plan.
+use async_graphql::{Context, ID, InputObject, Object, Result, connection::Connection};
+use chrono::{DateTime, Utc};
+use entity::engagement_event;
+use sea_orm::{
+    ColumnTrait, EntityTrait, QueryFilter, QueryTrait,
+    sea_query::{Condition, ExprTrait, Order},
+};
+
+use crate::{
+    access::Access,
+    common::Date,
+    common::{CommonFilter, bounded, text_condition},
+    community::{self, Community},
+    labels::labelled_enum,
+    loader::{self, Rel, by_id, col, listing, ordering, qcol},
+    organization::Organization,
+    pagination::{ConnectionFields, Cursor, Listing, Window},
+    plan::Plan,
+    relay,
+};
+
+labelled_enum!(
+    EventKind = "entity::engagement_event::EventKind" {
+        CitizenMeeting => "Borgermøde",
+        Workshop => "Workshop",
+        WorkingDay => "Arbejdsdag",
+        PublicConsultation => "Offentligt høringsmøde",
+        Event => "Arrangement",
+        Other => "Andet",
+    }
+);
+
+fn visible(a: &Access) -> sea_orm::Select<engagement_event::Entity> {
+    engagement_event::Entity::find().filter(
+        Condition::any()
+            .add(col("engagement_event", "plan_id").is_null())
+            .add(a.plan_condition(col("engagement_event", "plan_id"))),
+    )
+}
+
+fn newest_first(a: &Access, parent: &str) -> Listing {
+    listing(
+        visible(a),
+        "engagement_event",
+        &qcol("engagement_event", parent),
+        &[("occurred_on", Order::Desc)],
+    )
+}
+
+pub static BY_ID: Rel<engagement_event::Model> =
+    Rel::new("EngagementEvent", |a| by_id(visible(a), "engagement_event"));
+pub static OF_COMMUNITY: Rel<engagement_event::Model> =
+    Rel::new("events of community", |a| newest_first(a, "community_id"));
+pub static OF_PLAN: Rel<engagement_event::Model> = Rel::new("events of plan", |a| newest_first(a, "plan_id"));
+
+/// A citizen meeting, workshop, working day or other event where locals took part.
+pub struct EngagementEvent(pub engagement_event::Model);
+
+#[Object]
+impl EngagementEvent {
+    pub async fn id(&self) -> ID {
+        relay::encode("EngagementEvent", self.0.id)
+    }
+    async fn kind(&self) -> EventKind {
+        self.0.kind.into()
+    }
+    async fn kind_label(&self) -> &'static str {
+        EventKind::from(self.0.kind).label()
+    }
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    async fn occurred_on(&self) -> Date {
+        Date(self.0.occurred_on)
+    }
+    /// Number of participants.
+    async fn participants(&self) -> i32 {
+        self.0.participants
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    async fn community(&self, ctx: &Context<'_>) -> Result<Community> {
+        Ok(Community(
+            loader::required(ctx, &community::BY_ID, self.0.community_id).await?,
+        ))
+    }
+    /// The plan the event was held for, if any.
+    async fn plan(&self, ctx: &Context<'_>) -> Result<Option<Plan>> {
+        match self.0.plan_id {
+            Some(id) => Ok(loader::one(ctx, &crate::plan::BY_ID, id).await?.map(Plan)),
+            None => Ok(None),
+        }
+    }
+    /// Organisations present.
+    async fn organizations(&self, ctx: &Context<'_>) -> Result<Vec<Organization>> {
+        Ok(loader::list(ctx, &crate::organization::OF_EVENT, self.0.id)
+            .await?
+            .into_iter()
+            .map(Organization)
+            .collect())
+    }
+}
+
+#[derive(InputObject, Default)]
+pub struct EngagementEventFilter {
+    pub community_ids: Option<Vec<ID>>,
+    pub community_slugs: Option<Vec<String>>,
+    pub kinds: Option<Vec<EventKind>>,
+    /// Events held in this calendar year.
+    pub year: Option<i32>,
+    #[graphql(flatten)]
+    pub common: CommonFilter,
+}
+
+#[derive(Default)]
+pub struct EngagementQuery;
+
+#[Object]
+impl EngagementQuery {
+    /// Engagement events, newest first.
+    async fn engagement_events(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<EngagementEventFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<Cursor, EngagementEvent, ConnectionFields>> {
+        let window = Window::parse(first, after, last, before)?;
+        let f = filter.unwrap_or_default();
+        let mut q = visible(&loader::access(ctx));
+        if let Some(c) = community::id_subquery(
+            "communityIds",
+            f.community_ids,
+            "communitySlugs",
+            f.community_slugs,
+        )? {
+            q = q.filter(col("engagement_event", "community_id").in_subquery(c));
+        }
+        if let Some(k) = f.kinds {
+            let k: Vec<engagement_event::EventKind> =
+                bounded("kinds", &k)?.iter().map(|k| (*k).into()).collect();
+            q = q.filter(engagement_event::Column::Kind.is_in(k));
+        }
+        if let Some(year) = f.year {
+            let (from, to) = crate::common::year_bounds(year)?;
+            q = q.filter(engagement_event::Column::OccurredOn.between(from, to));
+        }
+        if let Some(text) = &f.common.text {
+            q = q.filter(text_condition(
+                text,
+                &[
+                    qcol("engagement_event", "title"),
+                    qcol("engagement_event", "description"),
+                ],
+            )?);
+        }
+        if let Some(since) = f.common.updated_since {
+            q = q.filter(engagement_event::Column::UpdatedAt.gte(since));
+        }
+        let listing = Listing {
+            select: q.into_query(),
+            order: ordering("engagement_event", &[("occurred_on", Order::Desc)]),
+            parent: None,
+        };
+        Ok(loader::top_page(ctx, listing, &window)
+            .await?
+            .into_connection(&window, EngagementEvent))
+    }
+}

@@ -1,0 +1,114 @@
+//! HTTP routes: `/graphql` (POST and GET, GraphiQL for browsers), `/healthz`, `/readyz`,
+//! `/metrics`.
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use async_graphql::http::GraphiQLSource;
+use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use axum::{
+    Router,
+    extract::{RawQuery, State},
+    http::{HeaderMap, StatusCode, header},
+    response::{Html, IntoResponse, Response},
+    routing::get,
+};
+use sea_orm::DatabaseConnection;
+use tower_http::trace::TraceLayer;
+
+use crate::{access::Access, db::SqlCounter, loader::Loaders, schema::LupSchema};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub schema: LupSchema,
+    pub db: DatabaseConnection,
+    pub sql: SqlCounter,
+    pub requests: Arc<AtomicU64>,
+    pub loader_delay: Duration,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn execute(state: &AppState, request: async_graphql::Request) -> GraphQLResponse {
+    state.requests.fetch_add(1, Ordering::Relaxed);
+    let access = Access::anonymous();
+    let loader = Loaders::for_request(state.db.clone(), access, state.loader_delay);
+    state
+        .schema
+        .execute(request.data(loader).data(access))
+        .await
+        .into()
+}
+
+async fn graphql_post(State(state): State<AppState>, request: GraphQLRequest) -> GraphQLResponse {
+    execute(&state, request.into_inner()).await
+}
+
+/// A GET with a `query` parameter is a GraphQL request; a browser asking for HTML without
+/// one gets GraphiQL.
+async fn graphql_get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let query = query.unwrap_or_default();
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    if wants_html && !query.split('&').any(|p| p.starts_with("query=")) {
+        return Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response();
+    }
+    match async_graphql::http::parse_query_string(&query) {
+        Ok(request) => execute(&state, request).await.into_response(),
+        Err(e) => {
+            let body = serde_json::json!({
+                "errors": [{ "message": format!("invalid GraphQL GET request: {e}"), "extensions": { "code": "BAD_REQUEST" } }]
+            });
+            (StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
+        }
+    }
+}
+
+/// The process is up.
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// The database answers.
+async fn readyz(State(state): State<AppState>) -> Response {
+    match crate::db::ping(&state.db).await {
+        Ok(()) => (StatusCode::OK, "ready").into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+    }
+}
+
+/// Counters in the Prometheus text format.
+async fn metrics(State(state): State<AppState>) -> Response {
+    let body = format!(
+        "# HELP lup_graphql_requests_total GraphQL requests executed.\n\
+         # TYPE lup_graphql_requests_total counter\n\
+         lup_graphql_requests_total {}\n\
+         # HELP lup_sql_statements_total SQL statements sent to the database.\n\
+         # TYPE lup_sql_statements_total counter\n\
+         lup_sql_statements_total {}\n",
+        state.requests.load(Ordering::Relaxed),
+        state.sql.get()
+    );
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}

@@ -1,0 +1,389 @@
+//! Ideas and experiences communities (or partners) offer each other, and the exchanges in
+//! which communities take them up — with the actions each exchange led to (the adoption trail).
+use async_graphql::{Context, ID, InputObject, Object, Result, connection::Connection};
+use chrono::{DateTime, Utc};
+use entity::{community, idea, idea_exchange};
+use sea_orm::{
+    ColumnTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
+    sea_query::{Alias, Expr, ExprTrait, JoinType, Order, Query, SelectStatement, UnionType},
+};
+
+use crate::{
+    action::Action,
+    common::Date,
+    common::{CommonFilter, bounded, text_condition},
+    community::{self as community_room, Community},
+    labels::labelled_enum,
+    loader::{self, Rel, by_id, col, join, listing, listing_stmt, ordering, qcol},
+    organization::Organization,
+    pagination::{ConnectionFields, Cursor, Listing, Window},
+    relay,
+    theme::{self, Theme},
+};
+
+labelled_enum!(
+    ExchangeKind = "entity::idea_exchange::ExchangeKind" {
+        KnowledgeSharing => "Erfaringsudveksling",
+        StudyVisit => "Studietur",
+        JointProject => "Fælles projekt",
+    }
+);
+
+pub static BY_ID: Rel<idea::Model> = Rel::new("Idea", |_| by_id(idea::Entity::find(), "idea"));
+pub static OF_COMMUNITY: Rel<idea::Model> = Rel::new("ideas of community", |_| {
+    listing(
+        idea::Entity::find(),
+        "idea",
+        &qcol("idea", "community_id"),
+        &[("title", Order::Asc)],
+    )
+});
+pub static OF_THEME: Rel<idea::Model> = Rel::new("ideas of theme", |_| {
+    let mut q = idea::Entity::find().into_query();
+    join(&mut q, "idea_theme", "idea_id", "idea", "id");
+    listing_stmt(
+        q,
+        "idea",
+        &qcol("idea_theme", "theme_id"),
+        &[("title", Order::Asc)],
+    )
+});
+
+fn newest_exchanges_under(q: SelectStatement, parent: &str) -> Listing {
+    listing_stmt(
+        q,
+        "idea_exchange",
+        parent,
+        &[("occurred_on", Order::Desc), ("title", Order::Asc)],
+    )
+}
+
+pub static EXCHANGE_BY_ID: Rel<idea_exchange::Model> = Rel::new("IdeaExchange", |_| {
+    by_id(idea_exchange::Entity::find(), "idea_exchange")
+});
+pub static EXCHANGE_OF_ACTION: Rel<idea_exchange::Model> = Rel::new("exchange of action", |_| {
+    let mut q = idea_exchange::Entity::find().into_query();
+    join(
+        &mut q,
+        "idea_exchange_action",
+        "exchange_id",
+        "idea_exchange",
+        "id",
+    );
+    newest_exchanges_under(q, &qcol("idea_exchange_action", "action_id"))
+});
+static EXCHANGES_OF_IDEA: Rel<idea_exchange::Model> = Rel::new("exchanges of idea", |_| {
+    newest_exchanges_under(
+        idea_exchange::Entity::find().into_query(),
+        &qcol("idea_exchange", "idea_id"),
+    )
+});
+/// Exchanges a community initiated or took part in.
+pub static EXCHANGES_OF_COMMUNITY: Rel<idea_exchange::Model> = Rel::new("exchanges of community", |_| {
+    let mut q = idea_exchange::Entity::find().into_query();
+    q.join_subquery(
+        JoinType::InnerJoin,
+        exchange_communities(),
+        Alias::new("ec"),
+        Expr::col((Alias::new("ec"), Alias::new("exchange_id")))
+            .equals((Alias::new("idea_exchange"), Alias::new("id"))),
+    );
+    newest_exchanges_under(q, &qcol("ec", "community_id"))
+});
+
+/// `(exchange_id, community_id)` for initiators and participants alike.
+fn exchange_communities() -> SelectStatement {
+    let mut initiated = Query::select()
+        .expr_as(col("idea_exchange", "id"), Alias::new("exchange_id"))
+        .expr_as(
+            col("idea_exchange", "initiator_community_id"),
+            Alias::new("community_id"),
+        )
+        .from(Alias::new("idea_exchange"))
+        .to_owned();
+    let participating = Query::select()
+        .column(Alias::new("exchange_id"))
+        .column(Alias::new("community_id"))
+        .from(Alias::new("idea_exchange_participant"))
+        .to_owned();
+    initiated.union(UnionType::Distinct, participating);
+    initiated
+}
+
+static PARTICIPANTS: Rel<community::Model> = Rel::new("participants of exchange", |_| {
+    let mut q = community::Entity::find().into_query();
+    join(
+        &mut q,
+        "idea_exchange_participant",
+        "community_id",
+        "community",
+        "id",
+    );
+    listing_stmt(
+        q,
+        "community",
+        &qcol("idea_exchange_participant", "exchange_id"),
+        &[("name", Order::Asc)],
+    )
+});
+
+/// An idea or experience offered to other communities.
+pub struct Idea(pub idea::Model);
+
+#[Object]
+impl Idea {
+    pub async fn id(&self) -> ID {
+        relay::encode("Idea", self.0.id)
+    }
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    /// The community offering the idea, if a community does.
+    async fn community(&self, ctx: &Context<'_>) -> Result<Option<Community>> {
+        match self.0.community_id {
+            Some(id) => Ok(loader::one(ctx, &community_room::BY_ID, id).await?.map(Community)),
+            None => Ok(None),
+        }
+    }
+    /// The partner organisation offering the idea, if one does.
+    async fn organization(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
+        match self.0.organization_id {
+            Some(id) => Ok(loader::one(ctx, &crate::organization::BY_ID, id)
+                .await?
+                .map(Organization)),
+            None => Ok(None),
+        }
+    }
+    async fn themes(&self, ctx: &Context<'_>) -> Result<Vec<Theme>> {
+        Ok(loader::list(ctx, &theme::OF_IDEA, self.0.id)
+            .await?
+            .into_iter()
+            .map(Theme)
+            .collect())
+    }
+    /// Exchanges in which communities took the idea up, newest first.
+    async fn exchanges(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<Cursor, IdeaExchange, ConnectionFields>> {
+        loader::nested(
+            ctx,
+            &EXCHANGES_OF_IDEA,
+            self.0.id,
+            first,
+            after,
+            last,
+            before,
+            IdeaExchange,
+        )
+        .await
+    }
+}
+
+/// Communities exchanging an idea: knowledge sharing, a study visit or a joint project.
+pub struct IdeaExchange(pub idea_exchange::Model);
+
+#[Object]
+impl IdeaExchange {
+    pub async fn id(&self) -> ID {
+        relay::encode("IdeaExchange", self.0.id)
+    }
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    async fn kind(&self) -> ExchangeKind {
+        self.0.kind.into()
+    }
+    async fn kind_label(&self) -> &'static str {
+        ExchangeKind::from(self.0.kind).label()
+    }
+    async fn occurred_on(&self) -> Option<Date> {
+        self.0.occurred_on.map(Date)
+    }
+    /// What came of it.
+    async fn outcome(&self) -> &str {
+        &self.0.outcome
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    /// The idea exchanged, if it is recorded as one.
+    async fn idea(&self, ctx: &Context<'_>) -> Result<Option<Idea>> {
+        match self.0.idea_id {
+            Some(id) => Ok(loader::one(ctx, &BY_ID, id).await?.map(Idea)),
+            None => Ok(None),
+        }
+    }
+    /// The community that initiated the exchange.
+    async fn initiator(&self, ctx: &Context<'_>) -> Result<Community> {
+        Ok(Community(
+            loader::required(ctx, &community_room::BY_ID, self.0.initiator_community_id).await?,
+        ))
+    }
+    /// The other communities taking part.
+    async fn participants(&self, ctx: &Context<'_>) -> Result<Vec<Community>> {
+        Ok(loader::list(ctx, &PARTICIPANTS, self.0.id)
+            .await?
+            .into_iter()
+            .map(Community)
+            .collect())
+    }
+    /// Actions, in the participating communities' plans, that the exchange led to.
+    async fn resulting_actions(&self, ctx: &Context<'_>) -> Result<Vec<Action>> {
+        Ok(loader::list(ctx, &crate::action::OF_EXCHANGE, self.0.id)
+            .await?
+            .into_iter()
+            .map(Action)
+            .collect())
+    }
+}
+
+#[derive(InputObject, Default)]
+pub struct IdeaFilter {
+    /// Ideas offered by these communities.
+    pub community_ids: Option<Vec<ID>>,
+    pub community_slugs: Option<Vec<String>>,
+    pub theme_ids: Option<Vec<ID>>,
+    pub theme_slugs: Option<Vec<String>>,
+    #[graphql(flatten)]
+    pub common: CommonFilter,
+}
+
+#[derive(InputObject, Default)]
+pub struct IdeaExchangeFilter {
+    /// Exchanges these communities initiated or took part in.
+    pub community_ids: Option<Vec<ID>>,
+    pub community_slugs: Option<Vec<String>>,
+    pub kinds: Option<Vec<ExchangeKind>>,
+    /// Exchanges held in this calendar year.
+    pub year: Option<i32>,
+    #[graphql(flatten)]
+    pub common: CommonFilter,
+}
+
+#[derive(Default)]
+pub struct IdeaQuery;
+
+#[Object]
+impl IdeaQuery {
+    /// Ideas and experiences on offer, by title.
+    async fn ideas(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<IdeaFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<Cursor, Idea, ConnectionFields>> {
+        let window = Window::parse(first, after, last, before)?;
+        let f = filter.unwrap_or_default();
+        let mut q = idea::Entity::find();
+        if let Some(c) = community_room::id_subquery(
+            "communityIds",
+            f.community_ids,
+            "communitySlugs",
+            f.community_slugs,
+        )? {
+            q = q.filter(col("idea", "community_id").in_subquery(c));
+        }
+        if let Some(themes) = theme::id_subquery("themeIds", f.theme_ids, "themeSlugs", f.theme_slugs)? {
+            let ideas = entity::idea_theme::Entity::find()
+                .select_only()
+                .column(entity::idea_theme::Column::IdeaId)
+                .filter(Expr::col(entity::idea_theme::Column::ThemeId).in_subquery(themes))
+                .into_query();
+            q = q.filter(col("idea", "id").in_subquery(ideas));
+        }
+        if let Some(text) = &f.common.text {
+            q = q.filter(text_condition(
+                text,
+                &[qcol("idea", "title"), qcol("idea", "description")],
+            )?);
+        }
+        if let Some(since) = f.common.updated_since {
+            q = q.filter(idea::Column::UpdatedAt.gte(since));
+        }
+        let listing = Listing {
+            select: q.into_query(),
+            order: ordering("idea", &[("title", Order::Asc)]),
+            parent: None,
+        };
+        Ok(loader::top_page(ctx, listing, &window)
+            .await?
+            .into_connection(&window, Idea))
+    }
+
+    /// Idea exchanges between communities, newest first.
+    async fn idea_exchanges(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<IdeaExchangeFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<Cursor, IdeaExchange, ConnectionFields>> {
+        let window = Window::parse(first, after, last, before)?;
+        let f = filter.unwrap_or_default();
+        let mut q = idea_exchange::Entity::find();
+        if let Some(c) = community_room::id_subquery(
+            "communityIds",
+            f.community_ids,
+            "communitySlugs",
+            f.community_slugs,
+        )? {
+            let exchanges = Query::select()
+                .column(Alias::new("exchange_id"))
+                .from_subquery(exchange_communities(), Alias::new("ec"))
+                .and_where(Expr::col(Alias::new("community_id")).in_subquery(c))
+                .to_owned();
+            q = q.filter(col("idea_exchange", "id").in_subquery(exchanges));
+        }
+        if let Some(k) = f.kinds {
+            let k: Vec<idea_exchange::ExchangeKind> =
+                bounded("kinds", &k)?.iter().map(|k| (*k).into()).collect();
+            q = q.filter(idea_exchange::Column::Kind.is_in(k));
+        }
+        if let Some(year) = f.year {
+            let (from, to) = crate::common::year_bounds(year)?;
+            q = q.filter(idea_exchange::Column::OccurredOn.between(from, to));
+        }
+        if let Some(text) = &f.common.text {
+            q = q.filter(text_condition(
+                text,
+                &[qcol("idea_exchange", "title"), qcol("idea_exchange", "outcome")],
+            )?);
+        }
+        if let Some(since) = f.common.updated_since {
+            q = q.filter(idea_exchange::Column::UpdatedAt.gte(since));
+        }
+        let listing = Listing {
+            select: q.into_query(),
+            order: ordering(
+                "idea_exchange",
+                &[("occurred_on", Order::Desc), ("title", Order::Asc)],
+            ),
+            parent: None,
+        };
+        Ok(loader::top_page(ctx, listing, &window)
+            .await?
+            .into_connection(&window, IdeaExchange))
+    }
+}

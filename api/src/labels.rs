@@ -1,0 +1,92 @@
+//! Danish labels for every enum value: each object also has `…Label` fields, and
+//! `enumLabels` lists them all so a client can build its own menus.
+use async_graphql::{Object, SimpleObject};
+
+/// An API enum mirroring a database enum, with a Danish label for each value.
+/// `labelled_enum!(Name = "entity::path::Remote" { Variant => "label", … })`
+macro_rules! labelled_enum {
+    ($(#[$meta:meta])* $name:ident = $remote:literal { $($(#[$vmeta:meta])* $variant:ident => $label:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
+        #[graphql(remote = $remote)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant),+
+        }
+
+        impl $name {
+            /// The Danish label shown to users.
+            pub fn label(self) -> &'static str {
+                match self {
+                    $($name::$variant => $label),+
+                }
+            }
+        }
+
+        impl $crate::labels::Labelled for $name {
+            fn labels() -> $crate::labels::EnumLabels {
+                use async_graphql::resolver_utils::EnumType;
+                $crate::labels::EnumLabels {
+                    name: stringify!($name),
+                    values: <$name as EnumType>::items()
+                        .iter()
+                        .map(|item| $crate::labels::ValueLabel { value: item.name, label: item.value.label() })
+                        .collect(),
+                }
+            }
+        }
+    };
+}
+pub(crate) use labelled_enum;
+
+pub trait Labelled {
+    fn labels() -> EnumLabels;
+}
+
+/// The Danish labels of one enum's values.
+#[derive(SimpleObject, Clone)]
+pub struct EnumLabels {
+    /// The enum's name in this schema, e.g. `ActionStatus`.
+    pub name: &'static str,
+    pub values: Vec<ValueLabel>,
+}
+
+#[derive(SimpleObject, Clone)]
+pub struct ValueLabel {
+    /// The enum value as sent over the API, e.g. `IN_PROGRESS`.
+    pub value: &'static str,
+    /// Its Danish label, e.g. "I gang".
+    pub label: &'static str,
+}
+
+fn all() -> Vec<EnumLabels> {
+    use crate::{action, community, engagement, idea, organization, partnership, plan};
+    vec![
+        community::CommunityStatus::labels(),
+        organization::OrganizationKind::labels(),
+        plan::PlanStatus::labels(),
+        plan::InvolvementRole::labels(),
+        engagement::EventKind::labels(),
+        action::Horizon::labels(),
+        action::ActionStatus::labels(),
+        action::DepartmentRole::labels(),
+        partnership::PartnershipStatus::labels(),
+        partnership::MemberRole::labels(),
+        partnership::ContributionKind::labels(),
+        idea::ExchangeKind::labels(),
+        crate::common::OrderDirection::labels(),
+    ]
+}
+
+#[derive(Default)]
+pub struct LabelQuery;
+
+#[Object]
+impl LabelQuery {
+    /// Danish labels for the values of this schema's enums; all enums when `names` is omitted.
+    async fn enum_labels(&self, names: Option<Vec<String>>) -> Vec<EnumLabels> {
+        all()
+            .into_iter()
+            .filter(|e| names.as_ref().is_none_or(|n| n.iter().any(|n| n == e.name)))
+            .collect()
+    }
+}

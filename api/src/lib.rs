@@ -1,0 +1,31 @@
+//! LUP: a GraphQL API for a municipality's rural development programme built on local
+//! development plans. Shared plumbing at the top level; one module per part of the domain.
+
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod schema;
+pub mod seed;
+pub mod startup;
+pub mod telemetry;
+
+mod about;
+mod access;
+mod common;
+mod labels;
+mod loader;
+mod node;
+mod pagination;
+mod relay;
+
+mod action;
+mod community;
+mod contact;
+mod department;
+mod engagement;
+mod idea;
+mod organization;
+mod partnership;
+mod plan;
+mod theme;

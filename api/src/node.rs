@@ -1,0 +1,105 @@
+//! The Relay `Node` interface: any object with a global ID can be fetched again by `node(id)`.
+use async_graphql::{Context, ID, Interface, Object, Result};
+
+use crate::{
+    action::{self, Action, ActionDepartment, ActionUpdate},
+    community::{self, Community},
+    contact::{self, Contact},
+    department::{self, Department},
+    engagement::{self, EngagementEvent},
+    error::ApiError,
+    idea::{self, Idea, IdeaExchange},
+    loader,
+    organization::{self, Organization},
+    partnership::{self, Partnership, PartnershipMember},
+    plan::{self, Plan, PlanInvolvement},
+    relay,
+    theme::{self, Theme},
+};
+
+pub const MAX_NODES: usize = 100;
+
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID", desc = "An opaque global ID."))]
+pub enum Node {
+    Community(Community),
+    Contact(Contact),
+    Organization(Organization),
+    Department(Department),
+    Theme(Theme),
+    Plan(Plan),
+    PlanInvolvement(PlanInvolvement),
+    EngagementEvent(EngagementEvent),
+    Action(Action),
+    ActionDepartment(ActionDepartment),
+    ActionUpdate(ActionUpdate),
+    Partnership(Partnership),
+    PartnershipMember(PartnershipMember),
+    Idea(Idea),
+    IdeaExchange(IdeaExchange),
+}
+
+/// Loads the object behind a global ID, if it exists and the caller may see it.
+async fn resolve(ctx: &Context<'_>, id: &ID) -> Result<Option<Node>> {
+    let (type_name, uuid) = relay::decode(id)?;
+    macro_rules! load {
+        ($rel:expr, $variant:ident) => {
+            loader::one(ctx, &$rel, uuid)
+                .await?
+                .map(|m| Node::$variant($variant(m)))
+        };
+    }
+    Ok(match type_name.as_str() {
+        "Community" => load!(community::BY_ID, Community),
+        "Contact" => load!(contact::BY_ID, Contact),
+        "Organization" => load!(organization::BY_ID, Organization),
+        "Department" => load!(department::BY_ID, Department),
+        "Theme" => load!(theme::BY_ID, Theme),
+        "Plan" => load!(plan::BY_ID, Plan),
+        "PlanInvolvement" => load!(plan::INVOLVEMENT_BY_ID, PlanInvolvement),
+        "EngagementEvent" => load!(engagement::BY_ID, EngagementEvent),
+        "Action" => load!(action::BY_ID, Action),
+        "ActionDepartment" => load!(action::DEPARTMENT_BY_ID, ActionDepartment),
+        "ActionUpdate" => load!(action::UPDATE_BY_ID, ActionUpdate),
+        "Partnership" => load!(partnership::BY_ID, Partnership),
+        "PartnershipMember" => load!(partnership::MEMBER_BY_ID, PartnershipMember),
+        "Idea" => load!(idea::BY_ID, Idea),
+        "IdeaExchange" => load!(idea::EXCHANGE_BY_ID, IdeaExchange),
+        _ => {
+            return Err(ApiError::bad_input(format!("\"{}\" is not a valid ID", id.as_str())).into());
+        }
+    })
+}
+
+#[derive(Default)]
+pub struct NodeQuery;
+
+#[Object]
+impl NodeQuery {
+    /// The object with this global ID; null when it does not exist or is not visible to you.
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
+        resolve(ctx, &id).await
+    }
+
+    /// The objects with these global IDs (at most 100), in the same order; null for each that
+    /// does not exist or is not visible to you.
+    async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> Result<Vec<Option<Node>>> {
+        if ids.len() > MAX_NODES {
+            return Err(ApiError::bad_input(format!(
+                "`ids` may hold at most {MAX_NODES} IDs, got {}",
+                ids.len()
+            ))
+            .into());
+        }
+        // Decode all first, so one bad ID fails the field before anything is loaded.
+        for id in &ids {
+            relay::decode(id)?;
+        }
+        futures_join(ctx, &ids).await
+    }
+}
+
+async fn futures_join(ctx: &Context<'_>, ids: &[ID]) -> Result<Vec<Option<Node>>> {
+    let loads = ids.iter().map(|id| resolve(ctx, id));
+    async_graphql::futures_util::future::try_join_all(loads).await
+}

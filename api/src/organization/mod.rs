@@ -1,0 +1,245 @@
+//! Organisations: local associations, businesses, foundations, educational and public
+//! institutions, volunteer groups. A local association belongs to its community.
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result, connection::Connection};
+use chrono::{DateTime, Utc};
+use entity::organization;
+use sea_orm::{
+    ColumnTrait, EntityTrait, QueryFilter, QueryTrait,
+    sea_query::{ExprTrait, Order},
+};
+
+use crate::{
+    action::Action,
+    common::{CommonFilter, OrderDirection, bounded, text_condition},
+    community::{self, Community},
+    contact::Contact,
+    labels::labelled_enum,
+    loader::{self, Rel, by_id, col, join, listing, listing_stmt, ordering, qcol},
+    pagination::{ConnectionFields, Cursor, Listing, Window},
+    partnership::Partnership,
+    plan::PlanInvolvement,
+    relay,
+};
+
+labelled_enum!(
+    OrganizationKind = "entity::organization::OrganizationKind" {
+        Association => "Forening",
+        Business => "Virksomhed",
+        Foundation => "Fond",
+        EducationalInstitution => "Uddannelsesinstitution",
+        PublicInstitution => "Offentlig institution",
+        VolunteerGroup => "Frivilliggruppe",
+        Other => "Andet",
+    }
+);
+
+pub static BY_ID: Rel<organization::Model> = Rel::new("Organization", |_| {
+    by_id(organization::Entity::find(), "organization")
+});
+
+pub static OF_COMMUNITY: Rel<organization::Model> = Rel::new("organizations of community", |_| {
+    listing(
+        organization::Entity::find(),
+        "organization",
+        &qcol("organization", "community_id"),
+        &[("name", Order::Asc)],
+    )
+});
+
+pub static OF_EVENT: Rel<organization::Model> = Rel::new("organizations of event", |_| {
+    let mut q = organization::Entity::find().into_query();
+    join(
+        &mut q,
+        "engagement_event_organization",
+        "organization_id",
+        "organization",
+        "id",
+    );
+    listing_stmt(
+        q,
+        "organization",
+        &qcol("engagement_event_organization", "event_id"),
+        &[("name", Order::Asc)],
+    )
+});
+
+/// An association, business, foundation or institution.
+pub struct Organization(pub organization::Model);
+
+#[Object]
+impl Organization {
+    pub async fn id(&self) -> ID {
+        relay::encode("Organization", self.0.id)
+    }
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn kind(&self) -> OrganizationKind {
+        self.0.kind.into()
+    }
+    async fn kind_label(&self) -> &'static str {
+        OrganizationKind::from(self.0.kind).label()
+    }
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    async fn website(&self) -> Option<&str> {
+        self.0.website.as_deref()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    /// The community a local organisation belongs to.
+    async fn community(&self, ctx: &Context<'_>) -> Result<Option<Community>> {
+        match self.0.community_id {
+            Some(id) => Ok(loader::one(ctx, &community::BY_ID, id).await?.map(Community)),
+            None => Ok(None),
+        }
+    }
+    /// Contact people (only public ones for anonymous callers).
+    async fn contacts(&self, ctx: &Context<'_>) -> Result<Vec<Contact>> {
+        crate::contact::of(ctx, &crate::contact::OF_ORGANIZATION, self.0.id).await
+    }
+    /// Actions the organisation leads.
+    async fn led_actions(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<Cursor, Action, ConnectionFields>> {
+        loader::nested(
+            ctx,
+            &crate::action::LED_BY,
+            self.0.id,
+            first,
+            after,
+            last,
+            before,
+            Action,
+        )
+        .await
+    }
+    /// Partnerships the organisation is a member of.
+    async fn partnerships(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<Cursor, Partnership, ConnectionFields>> {
+        loader::nested(
+            ctx,
+            &crate::partnership::OF_MEMBER_ORGANIZATION,
+            self.0.id,
+            first,
+            after,
+            last,
+            before,
+            Partnership,
+        )
+        .await
+    }
+    /// The plans the organisation took part in, and how.
+    async fn plan_involvement(&self, ctx: &Context<'_>) -> Result<Vec<PlanInvolvement>> {
+        Ok(
+            loader::list(ctx, &crate::plan::INVOLVEMENT_OF_ORGANIZATION, self.0.id)
+                .await?
+                .into_iter()
+                .map(PlanInvolvement)
+                .collect(),
+        )
+    }
+}
+
+#[derive(InputObject, Default)]
+pub struct OrganizationFilter {
+    pub community_ids: Option<Vec<ID>>,
+    pub community_slugs: Option<Vec<String>>,
+    pub kinds: Option<Vec<OrganizationKind>>,
+    #[graphql(flatten)]
+    pub common: CommonFilter,
+}
+
+#[derive(Enum, Copy, Clone, PartialEq, Eq, Default)]
+pub enum OrganizationOrderField {
+    #[default]
+    Name,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(InputObject, Default)]
+pub struct OrganizationOrder {
+    #[graphql(default)]
+    pub field: OrganizationOrderField,
+    #[graphql(default)]
+    pub direction: OrderDirection,
+}
+
+#[derive(Default)]
+pub struct OrganizationQuery;
+
+#[Object]
+impl OrganizationQuery {
+    /// Associations, businesses, foundations and institutions taking part in the programme.
+    #[allow(clippy::too_many_arguments)]
+    async fn organizations(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<OrganizationFilter>,
+        order_by: Option<OrganizationOrder>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<Cursor, Organization, ConnectionFields>> {
+        let window = Window::parse(first, after, last, before)?;
+        let f = filter.unwrap_or_default();
+        let mut q = organization::Entity::find();
+        if let Some(c) = community::id_subquery(
+            "communityIds",
+            f.community_ids,
+            "communitySlugs",
+            f.community_slugs,
+        )? {
+            q = q.filter(col("organization", "community_id").in_subquery(c));
+        }
+        if let Some(k) = f.kinds {
+            let k: Vec<organization::OrganizationKind> =
+                bounded("kinds", &k)?.iter().map(|k| (*k).into()).collect();
+            q = q.filter(organization::Column::Kind.is_in(k));
+        }
+        if let Some(text) = &f.common.text {
+            q = q.filter(text_condition(
+                text,
+                &[qcol("organization", "name"), qcol("organization", "description")],
+            )?);
+        }
+        if let Some(since) = f.common.updated_since {
+            q = q.filter(organization::Column::UpdatedAt.gte(since));
+        }
+        let o = order_by.unwrap_or_default();
+        let column = match o.field {
+            OrganizationOrderField::Name => "name",
+            OrganizationOrderField::CreatedAt => "created_at",
+            OrganizationOrderField::UpdatedAt => "updated_at",
+        };
+        let listing = Listing {
+            select: q.into_query(),
+            order: ordering("organization", &[(column, o.direction.order())]),
+            parent: None,
+        };
+        Ok(loader::top_page(ctx, listing, &window)
+            .await?
+            .into_connection(&window, Organization))
+    }
+}

@@ -1,0 +1,321 @@
+//! Cursor connections. Every page, top-level or nested under many parents, is one SQL
+//! statement: rows are numbered with `ROW_NUMBER() OVER (PARTITION BY parent ORDER BY …)` and
+//! counted with `COUNT(*) OVER (PARTITION BY parent)`, so the page and its `totalCount` come
+//! back together. Cursors are opaque positions in the ordering.
+use std::collections::HashMap;
+
+use async_graphql::{
+    SimpleObject,
+    connection::{Connection, CursorType, Edge},
+};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DbErr, FromQueryResult, QueryResult,
+    sea_query::{Alias, Expr, ExprTrait, Order, Query, SelectStatement},
+};
+use uuid::Uuid;
+
+use crate::error::ApiError;
+
+pub const DEFAULT_PAGE_SIZE: i64 = 20;
+pub const MAX_PAGE_SIZE: i64 = 100;
+
+const RN: &str = "lup_rn";
+const TOTAL: &str = "lup_total";
+const PARENT: &str = "lup_parent";
+
+/// A position in an ordered list (1-based row number), opaque to clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor(pub i64);
+
+#[derive(Debug, thiserror::Error)]
+#[error("\"{0}\" is not a valid cursor")]
+pub struct InvalidCursor(String);
+
+impl CursorType for Cursor {
+    type Error = InvalidCursor;
+
+    fn decode_cursor(s: &str) -> Result<Self, Self::Error> {
+        let invalid = || InvalidCursor(s.chars().take(64).collect());
+        let bytes = URL_SAFE_NO_PAD.decode(s).map_err(|_| invalid())?;
+        let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+        let n = text
+            .strip_prefix("cursor:")
+            .and_then(|n| n.parse::<i64>().ok())
+            .filter(|n| *n >= 1)
+            .ok_or_else(invalid)?;
+        Ok(Cursor(n))
+    }
+
+    fn encode_cursor(&self) -> String {
+        URL_SAFE_NO_PAD.encode(format!("cursor:{}", self.0))
+    }
+}
+
+/// The page a client asked for, checked: exactly one of `first` / `last`, sizes 1–100.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Window {
+    /// Rows after this position (0: from the start).
+    pub after: i64,
+    /// Rows before this position, if given.
+    pub before: Option<i64>,
+    pub size: i64,
+    /// `last`: the page is taken from the end of the range.
+    pub from_end: bool,
+}
+
+impl Window {
+    pub fn parse(
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Self, ApiError> {
+        let check = |name: &str, n: i32| {
+            let n = i64::from(n);
+            if (1..=MAX_PAGE_SIZE).contains(&n) {
+                Ok(n)
+            } else {
+                Err(ApiError::bad_input(format!(
+                    "`{name}` must be between 1 and {MAX_PAGE_SIZE}, got {n}"
+                )))
+            }
+        };
+        let cursor = |c: String| Cursor::decode_cursor(&c).map_err(|e| ApiError::bad_input(e.to_string()));
+        let after = after.map(cursor).transpose()?;
+        let before = before.map(cursor).transpose()?;
+        let (size, from_end) = match (first, last) {
+            (Some(_), Some(_)) => {
+                return Err(ApiError::bad_input("pass `first` or `last`, not both"));
+            }
+            (Some(n), None) => (check("first", n)?, false),
+            (None, Some(n)) => (check("last", n)?, true),
+            (None, None) => (DEFAULT_PAGE_SIZE, before.is_some() && after.is_none()),
+        };
+        Ok(Window {
+            after: after.map_or(0, |c| c.0),
+            before: before.map(|c| c.0),
+            size,
+            from_end,
+        })
+    }
+
+    /// The first `n` rows: for unpaged lists that still go through the windowed loader.
+    pub fn first(n: i64) -> Self {
+        Window {
+            after: 0,
+            before: None,
+            size: n,
+            from_end: false,
+        }
+    }
+
+    /// Whether an empty page can still sit in a non-empty list (so the total needs its own count).
+    fn may_skip_rows(&self) -> bool {
+        self.after > 0 || self.before.is_some()
+    }
+}
+
+#[derive(SimpleObject, Debug, Clone, Copy)]
+pub struct ConnectionFields {
+    /// The number of items in the whole list, across all pages.
+    pub total_count: i64,
+}
+
+/// One page of rows with their positions and the size of the whole list.
+#[derive(Debug, Clone)]
+pub struct Page<M> {
+    pub rows: Vec<(i64, M)>,
+    pub total: i64,
+}
+
+impl<M> Default for Page<M> {
+    fn default() -> Self {
+        Page {
+            rows: Vec::new(),
+            total: 0,
+        }
+    }
+}
+
+impl<M> Page<M> {
+    pub fn into_connection<N, F>(self, window: &Window, wrap: F) -> Connection<Cursor, N, ConnectionFields>
+    where
+        N: async_graphql::OutputType,
+        F: Fn(M) -> N,
+    {
+        let first = self.rows.first().map(|r| r.0);
+        let last = self.rows.last().map(|r| r.0);
+        let has_previous = match first {
+            Some(p) => p > 1,
+            None => window.after > 0 && self.total > 0,
+        };
+        let has_next = match last {
+            Some(p) => p < self.total,
+            None => window.before.is_some_and(|b| b <= self.total),
+        };
+        let mut conn = Connection::with_additional_fields(
+            has_previous,
+            has_next,
+            ConnectionFields {
+                total_count: self.total,
+            },
+        );
+        conn.edges.extend(
+            self.rows
+                .into_iter()
+                .map(|(pos, m)| Edge::new(Cursor(pos), wrap(m))),
+        );
+        conn
+    }
+}
+
+/// A list of rows to page through: a base select (visibility rules, filters, joins), its
+/// ordering, and for nested lists the SQL expression holding the parent's ID.
+pub struct Listing {
+    pub select: SelectStatement,
+    /// Qualified SQL expressions with direction; the table's ID should come last as a tiebreak.
+    pub order: Vec<(String, Order)>,
+    pub parent: Option<String>,
+}
+
+impl Listing {
+    fn order_sql(&self) -> String {
+        self.order
+            .iter()
+            .map(|(e, o)| format!("{e} {}", if matches!(o, Order::Desc) { "DESC" } else { "ASC" }))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    fn partition_sql(&self) -> String {
+        self.parent
+            .as_ref()
+            .map(|p| format!("PARTITION BY {p}"))
+            .unwrap_or_default()
+    }
+
+    /// One page for each parent in `parents` (or the single top-level page when `parent` is
+    /// None), in one statement.
+    pub async fn fetch<M: FromQueryResult>(
+        self,
+        db: &DatabaseConnection,
+        parents: &[Uuid],
+        window: &Window,
+    ) -> Result<HashMap<Option<Uuid>, Page<M>>, DbErr> {
+        let partition = self.partition_sql();
+        let order = self.order_sql();
+        let mut inner = self.select.clone();
+        inner
+            .expr_as(
+                Expr::cust(format!("ROW_NUMBER() OVER ({partition} ORDER BY {order})")),
+                Alias::new(RN),
+            )
+            .expr_as(
+                Expr::cust(format!("COUNT(*) OVER ({partition})")),
+                Alias::new(TOTAL),
+            );
+        if let Some(p) = &self.parent {
+            inner
+                .expr_as(Expr::cust(p.clone()), Alias::new(PARENT))
+                .and_where(Expr::cust(p.clone()).is_in(parents.iter().copied()));
+        }
+        let rn = || Expr::col(Alias::new(RN));
+        let total = || Expr::col(Alias::new(TOTAL));
+        let mut outer = Query::select();
+        outer
+            .expr(Expr::cust("*"))
+            .from_subquery(inner, Alias::new("w"))
+            .and_where(rn().gt(window.after));
+        if let Some(b) = window.before {
+            outer.and_where(rn().lt(b));
+        }
+        if window.from_end {
+            match window.before {
+                Some(b) => outer.and_where(rn().gte(b - window.size)),
+                None => outer.and_where(rn().gt(total().sub(window.size))),
+            };
+        } else {
+            outer.and_where(rn().lte(window.after + window.size));
+        }
+        if self.parent.is_some() {
+            outer.order_by(Alias::new(PARENT), Order::Asc);
+        }
+        outer.order_by(Alias::new(RN), Order::Asc);
+
+        let rows = query_all(db, &outer).await?;
+        let mut pages: HashMap<Option<Uuid>, Page<M>> = HashMap::new();
+        for row in rows {
+            let parent = self
+                .parent
+                .as_ref()
+                .map(|_| row.try_get::<Uuid>("", PARENT))
+                .transpose()?;
+            let pos: i64 = row.try_get("", RN)?;
+            let total: i64 = row.try_get("", TOTAL)?;
+            let page = pages.entry(parent).or_default();
+            page.total = total;
+            page.rows.push((pos, M::from_query_result(&row, "")?));
+        }
+
+        // An empty page past the start says nothing of the list's size: count those lists.
+        if window.may_skip_rows() {
+            let missing: Vec<Uuid> = match self.parent {
+                Some(_) => parents
+                    .iter()
+                    .copied()
+                    .filter(|p| !pages.contains_key(&Some(*p)))
+                    .collect(),
+                None => Vec::new(),
+            };
+            if (self.parent.is_none() && pages.is_empty()) || !missing.is_empty() {
+                for (parent, total) in self.count(db, &missing).await? {
+                    pages.entry(parent).or_default().total = total;
+                }
+            }
+        }
+        Ok(pages)
+    }
+
+    async fn count(
+        &self,
+        db: &DatabaseConnection,
+        parents: &[Uuid],
+    ) -> Result<Vec<(Option<Uuid>, i64)>, DbErr> {
+        let mut inner = self.select.clone();
+        let mut outer = Query::select();
+        match &self.parent {
+            Some(p) => {
+                inner
+                    .expr_as(Expr::cust(p.clone()), Alias::new(PARENT))
+                    .and_where(Expr::cust(p.clone()).is_in(parents.iter().copied()));
+                outer
+                    .column(Alias::new(PARENT))
+                    .expr_as(Expr::cust("COUNT(*)"), Alias::new(TOTAL))
+                    .from_subquery(inner, Alias::new("w"))
+                    .group_by_col(Alias::new(PARENT));
+            }
+            None => {
+                outer
+                    .expr_as(Expr::cust("COUNT(*)"), Alias::new(TOTAL))
+                    .from_subquery(inner, Alias::new("w"));
+            }
+        }
+        let rows = query_all(db, &outer).await?;
+        rows.iter()
+            .map(|row| {
+                let parent = self
+                    .parent
+                    .as_ref()
+                    .map(|_| row.try_get::<Uuid>("", PARENT))
+                    .transpose()?;
+                Ok((parent, row.try_get::<i64>("", TOTAL)?))
+            })
+            .collect()
+    }
+}
+
+pub async fn query_all(db: &DatabaseConnection, select: &SelectStatement) -> Result<Vec<QueryResult>, DbErr> {
+    let stmt = db.get_database_backend().build(select);
+    db.query_all_raw(stmt).await
+}

@@ -1,0 +1,370 @@
+//! Partnerships around an action or a whole plan: the community, organisations and
+//! departments that carry it out together, each with a role and a contribution. Visible when
+//! the action or plan it is around is visible.
+use async_graphql::{Context, ID, InputObject, Object, Result, Union, connection::Connection};
+use chrono::{DateTime, Utc};
+use entity::{partnership, partnership_member};
+use sea_orm::{
+    ColumnTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
+    sea_query::{Condition, Expr, ExprTrait, Order},
+};
+
+use crate::{
+    access::Access,
+    action::Action,
+    common::Date,
+    common::{CommonFilter, bounded, decode_ids, text_condition},
+    community::{self, Community},
+    department::Department,
+    labels::labelled_enum,
+    loader::{self, Rel, by_id, col, join, listing, listing_stmt, ordering, qcol},
+    organization::Organization,
+    pagination::{ConnectionFields, Cursor, Listing, Window},
+    plan::Plan,
+    relay,
+};
+
+labelled_enum!(
+    PartnershipStatus = "entity::partnership::PartnershipStatus" {
+        Proposed => "Foreslået",
+        Active => "Aktiv",
+        Completed => "Afsluttet",
+        Ended => "Ophørt",
+    }
+);
+
+labelled_enum!(
+    MemberRole = "entity::partnership_member::MemberRole" {
+        Lead => "Tovholder",
+        Partner => "Partner",
+        Supporter => "Støtter",
+        Advisor => "Rådgiver",
+    }
+);
+
+labelled_enum!(
+    ContributionKind = "entity::partnership_member::ContributionKind" {
+        Money => "Penge",
+        VolunteerHours => "Frivillige timer",
+        Expertise => "Faglig viden",
+        Facilities => "Lokaler og faciliteter",
+        Other => "Andet",
+    }
+);
+
+pub fn visible(a: &Access) -> sea_orm::Select<partnership::Entity> {
+    partnership::Entity::find().filter(
+        Condition::any()
+            .add(a.action_condition(col("partnership", "action_id")))
+            .add(a.plan_condition(col("partnership", "plan_id"))),
+    )
+}
+
+fn members_visible(a: &Access) -> sea_orm::Select<partnership_member::Entity> {
+    let partnerships = visible(a)
+        .select_only()
+        .column(partnership::Column::Id)
+        .into_query();
+    partnership_member::Entity::find()
+        .filter(col("partnership_member", "partnership_id").in_subquery(partnerships))
+}
+
+/// Partnerships with `column` of one of their members as the parent.
+fn of_member(a: &Access, column: &str) -> Listing {
+    let mut q = visible(a).into_query();
+    join(
+        &mut q,
+        "partnership_member",
+        "partnership_id",
+        "partnership",
+        "id",
+    );
+    listing_stmt(
+        q,
+        "partnership",
+        &qcol("partnership_member", column),
+        &[("title", Order::Asc)],
+    )
+}
+
+pub static BY_ID: Rel<partnership::Model> = Rel::new("Partnership", |a| by_id(visible(a), "partnership"));
+pub static OF_ACTION: Rel<partnership::Model> = Rel::new("partnerships of action", |a| {
+    listing(
+        visible(a),
+        "partnership",
+        &qcol("partnership", "action_id"),
+        &[("title", Order::Asc)],
+    )
+});
+pub static OF_PLAN: Rel<partnership::Model> = Rel::new("partnerships of plan", |a| {
+    listing(
+        visible(a),
+        "partnership",
+        &qcol("partnership", "plan_id"),
+        &[("title", Order::Asc)],
+    )
+});
+pub static OF_MEMBER_COMMUNITY: Rel<partnership::Model> = Rel::new("partnerships of member community", |a| {
+    of_member(a, "community_id")
+});
+pub static OF_MEMBER_ORGANIZATION: Rel<partnership::Model> =
+    Rel::new("partnerships of member organization", |a| {
+        of_member(a, "organization_id")
+    });
+pub static OF_MEMBER_DEPARTMENT: Rel<partnership::Model> =
+    Rel::new("partnerships of member department", |a| {
+        of_member(a, "department_id")
+    });
+
+pub static MEMBER_BY_ID: Rel<partnership_member::Model> = Rel::new("PartnershipMember", |a| {
+    by_id(members_visible(a), "partnership_member")
+});
+static MEMBERS_OF: Rel<partnership_member::Model> = Rel::new("members of partnership", |a| {
+    let mut l = listing(
+        members_visible(a),
+        "partnership_member",
+        &qcol("partnership_member", "partnership_id"),
+        &[("created_at", Order::Asc)],
+    );
+    // The lead first.
+    let role = qcol("partnership_member", "role");
+    l.order.insert(
+        0,
+        (format!("CASE {role} WHEN 'LEAD' THEN 0 ELSE 1 END"), Order::Asc),
+    );
+    l
+});
+
+/// A partnership around an action or a whole plan.
+pub struct Partnership(pub partnership::Model);
+
+#[Object]
+impl Partnership {
+    pub async fn id(&self) -> ID {
+        relay::encode("Partnership", self.0.id)
+    }
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    async fn status(&self) -> PartnershipStatus {
+        self.0.status.into()
+    }
+    async fn status_label(&self) -> &'static str {
+        PartnershipStatus::from(self.0.status).label()
+    }
+    async fn starts_on(&self) -> Option<Date> {
+        self.0.starts_on.map(Date)
+    }
+    async fn ends_on(&self) -> Option<Date> {
+        self.0.ends_on.map(Date)
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    /// The action the partnership is around (null for a partnership around a whole plan).
+    async fn action(&self, ctx: &Context<'_>) -> Result<Option<Action>> {
+        match self.0.action_id {
+            Some(id) => Ok(loader::one(ctx, &crate::action::BY_ID, id).await?.map(Action)),
+            None => Ok(None),
+        }
+    }
+    /// The plan the partnership is around: the action's plan, or the plan itself.
+    async fn plan(&self, ctx: &Context<'_>) -> Result<Option<Plan>> {
+        let plan_id = match (self.0.plan_id, self.0.action_id) {
+            (Some(id), _) => Some(id),
+            (None, Some(action)) => loader::one(ctx, &crate::action::BY_ID, action)
+                .await?
+                .map(|a| a.plan_id),
+            (None, None) => None,
+        };
+        match plan_id {
+            Some(id) => Ok(loader::one(ctx, &crate::plan::BY_ID, id).await?.map(Plan)),
+            None => Ok(None),
+        }
+    }
+    /// The members, the lead first.
+    async fn members(&self, ctx: &Context<'_>) -> Result<Vec<PartnershipMember>> {
+        Ok(loader::list(ctx, &MEMBERS_OF, self.0.id)
+            .await?
+            .into_iter()
+            .map(PartnershipMember)
+            .collect())
+    }
+}
+
+/// Who a partnership member is.
+#[derive(Union)]
+pub enum Party {
+    Community(Community),
+    Organization(Organization),
+    Department(Department),
+}
+
+/// A member of a partnership: a community, an organisation or a department.
+pub struct PartnershipMember(pub partnership_member::Model);
+
+#[Object]
+impl PartnershipMember {
+    pub async fn id(&self) -> ID {
+        relay::encode("PartnershipMember", self.0.id)
+    }
+    async fn role(&self) -> MemberRole {
+        self.0.role.into()
+    }
+    async fn role_label(&self) -> &'static str {
+        MemberRole::from(self.0.role).label()
+    }
+    async fn contribution_kind(&self) -> ContributionKind {
+        self.0.contribution_kind.into()
+    }
+    async fn contribution_kind_label(&self) -> &'static str {
+        ContributionKind::from(self.0.contribution_kind).label()
+    }
+    /// What the member brings, in words.
+    async fn contribution(&self) -> &str {
+        &self.0.contribution
+    }
+    /// Money contributed, in whole Danish kroner.
+    async fn amount_dkk(&self) -> Option<i64> {
+        self.0.amount_dkk
+    }
+    async fn volunteer_hours(&self) -> Option<i32> {
+        self.0.volunteer_hours
+    }
+    async fn party(&self, ctx: &Context<'_>) -> Result<Party> {
+        let m = &self.0;
+        if let Some(id) = m.community_id {
+            return Ok(Party::Community(Community(
+                loader::required(ctx, &community::BY_ID, id).await?,
+            )));
+        }
+        if let Some(id) = m.organization_id {
+            return Ok(Party::Organization(Organization(
+                loader::required(ctx, &crate::organization::BY_ID, id).await?,
+            )));
+        }
+        match m.department_id {
+            Some(id) => Ok(Party::Department(Department(
+                loader::required(ctx, &crate::department::BY_ID, id).await?,
+            ))),
+            None => Err(crate::error::ApiError::NotFound(format!(
+                "partnership member {} has no party",
+                m.id
+            ))
+            .into()),
+        }
+    }
+    async fn partnership(&self, ctx: &Context<'_>) -> Result<Partnership> {
+        Ok(Partnership(
+            loader::required(ctx, &BY_ID, self.0.partnership_id).await?,
+        ))
+    }
+}
+
+#[derive(InputObject, Default)]
+pub struct PartnershipFilter {
+    /// Partnerships around the plans and actions of these communities.
+    pub community_ids: Option<Vec<ID>>,
+    pub community_slugs: Option<Vec<String>>,
+    /// Partnerships with any of these organisations as a member.
+    pub organization_ids: Option<Vec<ID>>,
+    pub statuses: Option<Vec<PartnershipStatus>>,
+    /// Partnerships running at some time in this calendar year.
+    pub year: Option<i32>,
+    #[graphql(flatten)]
+    pub common: CommonFilter,
+}
+
+#[derive(Default)]
+pub struct PartnershipQuery;
+
+#[Object]
+impl PartnershipQuery {
+    /// Partnerships around visible plans and actions, by title.
+    async fn partnerships(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<PartnershipFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<Cursor, Partnership, ConnectionFields>> {
+        let window = Window::parse(first, after, last, before)?;
+        let f = filter.unwrap_or_default();
+        let mut q = visible(&loader::access(ctx));
+        if let Some(c) = community::id_subquery(
+            "communityIds",
+            f.community_ids,
+            "communitySlugs",
+            f.community_slugs,
+        )? {
+            let plans = entity::plan::Entity::find()
+                .select_only()
+                .column(entity::plan::Column::Id)
+                .filter(Expr::col(entity::plan::Column::CommunityId).in_subquery(c))
+                .into_query();
+            let actions = entity::action::Entity::find()
+                .select_only()
+                .column(entity::action::Column::Id)
+                .filter(Expr::col(entity::action::Column::PlanId).in_subquery(plans.clone()))
+                .into_query();
+            q = q.filter(
+                Condition::any()
+                    .add(col("partnership", "plan_id").in_subquery(plans))
+                    .add(col("partnership", "action_id").in_subquery(actions)),
+            );
+        }
+        if let Some(ids) = f.organization_ids {
+            let ids = decode_ids("organizationIds", &ids, "Organization")?;
+            let with_member = partnership_member::Entity::find()
+                .select_only()
+                .column(partnership_member::Column::PartnershipId)
+                .filter(partnership_member::Column::OrganizationId.is_in(ids))
+                .into_query();
+            q = q.filter(col("partnership", "id").in_subquery(with_member));
+        }
+        if let Some(s) = f.statuses {
+            let s: Vec<partnership::PartnershipStatus> =
+                bounded("statuses", &s)?.iter().map(|s| (*s).into()).collect();
+            q = q.filter(partnership::Column::Status.is_in(s));
+        }
+        if let Some(year) = f.year {
+            let (from, to) = crate::common::year_bounds(year)?;
+            q = q
+                .filter(
+                    Condition::any()
+                        .add(partnership::Column::StartsOn.is_null())
+                        .add(partnership::Column::StartsOn.lte(to)),
+                )
+                .filter(
+                    Condition::any()
+                        .add(partnership::Column::EndsOn.is_null())
+                        .add(partnership::Column::EndsOn.gte(from)),
+                );
+        }
+        if let Some(text) = &f.common.text {
+            q = q.filter(text_condition(
+                text,
+                &[qcol("partnership", "title"), qcol("partnership", "description")],
+            )?);
+        }
+        if let Some(since) = f.common.updated_since {
+            q = q.filter(partnership::Column::UpdatedAt.gte(since));
+        }
+        let listing = Listing {
+            select: q.into_query(),
+            order: ordering("partnership", &[("title", Order::Asc)]),
+            parent: None,
+        };
+        Ok(loader::top_page(ctx, listing, &window)
+            .await?
+            .into_connection(&window, Partnership))
+    }
+}

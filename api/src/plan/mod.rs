@@ -1,0 +1,366 @@
+//! Local development plans (LUP): a community's vision and direction for a period, with its
+//! themes, the organisations involved and its actions. Only adopted and archived plans are
+//! public.
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result, connection::Connection};
+use chrono::{DateTime, Utc};
+use entity::{plan, plan_involvement};
+use sea_orm::{
+    ColumnTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
+    sea_query::{Expr, ExprTrait, Order},
+};
+use uuid::Uuid;
+
+use crate::{
+    access::Access,
+    action::Action,
+    common::Date,
+    common::{CommonFilter, OrderDirection, bounded, text_condition},
+    community::{self, Community},
+    engagement::EngagementEvent,
+    labels::labelled_enum,
+    loader::{self, Rel, by_id, col, join, listing, listing_stmt, ordering, qcol},
+    organization::Organization,
+    pagination::{ConnectionFields, Cursor, Listing, Window},
+    partnership::Partnership,
+    relay,
+    theme::{self, Theme},
+};
+
+labelled_enum!(
+    /// A plan's life: written as a draft, sent to consultation, adopted, archived when replaced.
+    PlanStatus = "entity::plan::PlanStatus" {
+        Draft => "Under udarbejdelse",
+        Consultation => "I høring",
+        Adopted => "Vedtaget",
+        Archived => "Arkiveret",
+    }
+);
+
+labelled_enum!(
+    /// How an organisation took part in a plan.
+    InvolvementRole = "entity::plan_involvement::InvolvementRole" {
+        Writing => "Med til at skrive planen",
+        CarryingOut => "Med til at føre planen ud i livet",
+        Consulted => "Hørt undervejs",
+    }
+);
+
+/// Plans the caller may see.
+pub fn visible(access: &Access) -> sea_orm::Select<plan::Entity> {
+    plan::Entity::find().filter(access.plan_condition(col("plan", "id")))
+}
+
+pub static BY_ID: Rel<plan::Model> = Rel::new("Plan", |a| by_id(visible(a), "plan"));
+
+pub static OF_COMMUNITY: Rel<plan::Model> = Rel::new("plans of community", |a| {
+    listing(
+        visible(a),
+        "plan",
+        &qcol("plan", "community_id"),
+        &[("period_from", Order::Desc), ("title", Order::Asc)],
+    )
+});
+
+/// The plan in force: the latest adopted one (first row per community).
+static CURRENT: Rel<plan::Model> = Rel::new("current plan of community", |a| {
+    listing(
+        visible(a).filter(plan::Column::Status.eq(plan::PlanStatus::Adopted)),
+        "plan",
+        &qcol("plan", "community_id"),
+        &[("period_from", Order::Desc), ("adopted_on", Order::Desc)],
+    )
+});
+
+pub static OF_THEME: Rel<plan::Model> = Rel::new("plans of theme", |a| {
+    let mut q = visible(a).into_query();
+    join(&mut q, "plan_theme", "plan_id", "plan", "id");
+    listing_stmt(
+        q,
+        "plan",
+        &qcol("plan_theme", "theme_id"),
+        &[("period_from", Order::Desc), ("title", Order::Asc)],
+    )
+});
+
+fn involvement_visible(a: &Access) -> sea_orm::Select<plan_involvement::Entity> {
+    plan_involvement::Entity::find().filter(a.plan_condition(col("plan_involvement", "plan_id")))
+}
+
+pub static INVOLVEMENT_BY_ID: Rel<plan_involvement::Model> = Rel::new("PlanInvolvement", |a| {
+    by_id(involvement_visible(a), "plan_involvement")
+});
+
+static INVOLVEMENT_OF_PLAN: Rel<plan_involvement::Model> = Rel::new("involvement of plan", |a| {
+    listing(
+        involvement_visible(a),
+        "plan_involvement",
+        &qcol("plan_involvement", "plan_id"),
+        &[("role", Order::Desc)],
+    )
+});
+
+pub static INVOLVEMENT_OF_ORGANIZATION: Rel<plan_involvement::Model> =
+    Rel::new("involvement of organization", |a| {
+        listing(
+            involvement_visible(a),
+            "plan_involvement",
+            &qcol("plan_involvement", "organization_id"),
+            &[("created_at", Order::Asc)],
+        )
+    });
+
+pub async fn current_of(ctx: &Context<'_>, community: Uuid) -> Result<Option<Plan>> {
+    let page = loader::page(ctx, &CURRENT, community, Window::first(1)).await?;
+    Ok(page.rows.into_iter().next().map(|(_, m)| Plan(m)))
+}
+
+/// A community's local development plan (LUP).
+pub struct Plan(pub plan::Model);
+
+#[Object]
+impl Plan {
+    pub async fn id(&self) -> ID {
+        relay::encode("Plan", self.0.id)
+    }
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    /// A short introduction to the plan and the community ("Om byen").
+    async fn summary(&self) -> &str {
+        &self.0.summary
+    }
+    /// The community's vision ("Vores vision").
+    async fn vision(&self) -> &str {
+        &self.0.vision
+    }
+    /// First year the plan covers.
+    async fn period_from(&self) -> i32 {
+        self.0.period_from
+    }
+    /// Last year the plan covers.
+    async fn period_to(&self) -> i32 {
+        self.0.period_to
+    }
+    async fn status(&self) -> PlanStatus {
+        self.0.status.into()
+    }
+    async fn status_label(&self) -> &'static str {
+        PlanStatus::from(self.0.status).label()
+    }
+    async fn adopted_on(&self) -> Option<Date> {
+        self.0.adopted_on.map(Date)
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    async fn community(&self, ctx: &Context<'_>) -> Result<Community> {
+        Ok(Community(
+            loader::required(ctx, &community::BY_ID, self.0.community_id).await?,
+        ))
+    }
+    async fn themes(&self, ctx: &Context<'_>) -> Result<Vec<Theme>> {
+        Ok(loader::list(ctx, &theme::OF_PLAN, self.0.id)
+            .await?
+            .into_iter()
+            .map(Theme)
+            .collect())
+    }
+    async fn actions(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<Cursor, Action, ConnectionFields>> {
+        crate::action::of_plan(ctx, self.0.id, Window::parse(first, after, last, before)?).await
+    }
+    /// Organisations that took part in writing or carrying out the plan.
+    async fn involvement(&self, ctx: &Context<'_>) -> Result<Vec<PlanInvolvement>> {
+        Ok(loader::list(ctx, &INVOLVEMENT_OF_PLAN, self.0.id)
+            .await?
+            .into_iter()
+            .map(PlanInvolvement)
+            .collect())
+    }
+    /// Meetings, workshops and working days held for the plan, newest first.
+    async fn engagement_events(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<Cursor, EngagementEvent, ConnectionFields>> {
+        loader::nested(
+            ctx,
+            &crate::engagement::OF_PLAN,
+            self.0.id,
+            first,
+            after,
+            last,
+            before,
+            EngagementEvent,
+        )
+        .await
+    }
+    /// Partnerships around the whole plan (those around single actions hang under the action).
+    async fn partnerships(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<Cursor, Partnership, ConnectionFields>> {
+        loader::nested(
+            ctx,
+            &crate::partnership::OF_PLAN,
+            self.0.id,
+            first,
+            after,
+            last,
+            before,
+            Partnership,
+        )
+        .await
+    }
+}
+
+/// An organisation's part in a plan.
+pub struct PlanInvolvement(pub plan_involvement::Model);
+
+#[Object]
+impl PlanInvolvement {
+    pub async fn id(&self) -> ID {
+        relay::encode("PlanInvolvement", self.0.id)
+    }
+    async fn role(&self) -> InvolvementRole {
+        self.0.role.into()
+    }
+    async fn role_label(&self) -> &'static str {
+        InvolvementRole::from(self.0.role).label()
+    }
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    async fn plan(&self, ctx: &Context<'_>) -> Result<Plan> {
+        Ok(Plan(loader::required(ctx, &BY_ID, self.0.plan_id).await?))
+    }
+    async fn organization(&self, ctx: &Context<'_>) -> Result<Organization> {
+        Ok(Organization(
+            loader::required(ctx, &crate::organization::BY_ID, self.0.organization_id).await?,
+        ))
+    }
+}
+
+#[derive(InputObject, Default)]
+pub struct PlanFilter {
+    pub community_ids: Option<Vec<ID>>,
+    pub community_slugs: Option<Vec<String>>,
+    pub statuses: Option<Vec<PlanStatus>>,
+    pub theme_ids: Option<Vec<ID>>,
+    pub theme_slugs: Option<Vec<String>>,
+    /// Plans whose period includes this year.
+    pub year: Option<i32>,
+    #[graphql(flatten)]
+    pub common: CommonFilter,
+}
+
+#[derive(Enum, Copy, Clone, PartialEq, Eq, Default)]
+pub enum PlanOrderField {
+    #[default]
+    Title,
+    PeriodFrom,
+    AdoptedOn,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(InputObject, Default)]
+pub struct PlanOrder {
+    #[graphql(default)]
+    pub field: PlanOrderField,
+    #[graphql(default)]
+    pub direction: OrderDirection,
+}
+
+#[derive(Default)]
+pub struct PlanQuery;
+
+#[Object]
+impl PlanQuery {
+    /// Plans the caller may see: adopted and archived ones for the public.
+    #[allow(clippy::too_many_arguments)]
+    async fn plans(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<PlanFilter>,
+        order_by: Option<PlanOrder>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<Cursor, Plan, ConnectionFields>> {
+        let window = Window::parse(first, after, last, before)?;
+        let f = filter.unwrap_or_default();
+        let mut q = visible(&loader::access(ctx));
+        if let Some(c) = community::id_subquery(
+            "communityIds",
+            f.community_ids,
+            "communitySlugs",
+            f.community_slugs,
+        )? {
+            q = q.filter(col("plan", "community_id").in_subquery(c));
+        }
+        if let Some(s) = f.statuses {
+            let s: Vec<plan::PlanStatus> = bounded("statuses", &s)?.iter().map(|s| (*s).into()).collect();
+            q = q.filter(plan::Column::Status.is_in(s));
+        }
+        if let Some(themes) = theme::id_subquery("themeIds", f.theme_ids, "themeSlugs", f.theme_slugs)? {
+            let plans = entity::plan_theme::Entity::find()
+                .select_only()
+                .column(entity::plan_theme::Column::PlanId)
+                .filter(Expr::col(entity::plan_theme::Column::ThemeId).in_subquery(themes))
+                .into_query();
+            q = q.filter(col("plan", "id").in_subquery(plans));
+        }
+        if let Some(year) = f.year {
+            q = q
+                .filter(plan::Column::PeriodFrom.lte(year))
+                .filter(plan::Column::PeriodTo.gte(year));
+        }
+        if let Some(text) = &f.common.text {
+            q = q.filter(text_condition(
+                text,
+                &[
+                    qcol("plan", "title"),
+                    qcol("plan", "summary"),
+                    qcol("plan", "vision"),
+                ],
+            )?);
+        }
+        if let Some(since) = f.common.updated_since {
+            q = q.filter(plan::Column::UpdatedAt.gte(since));
+        }
+        let o = order_by.unwrap_or_default();
+        let column = match o.field {
+            PlanOrderField::Title => "title",
+            PlanOrderField::PeriodFrom => "period_from",
+            PlanOrderField::AdoptedOn => "adopted_on",
+            PlanOrderField::CreatedAt => "created_at",
+            PlanOrderField::UpdatedAt => "updated_at",
+        };
+        let listing = Listing {
+            select: q.into_query(),
+            order: ordering("plan", &[(column, o.direction.order())]),
+            parent: None,
+        };
+        Ok(loader::top_page(ctx, listing, &window)
+            .await?
+            .into_connection(&window, Plan))
+    }
+}

@@ -1,0 +1,146 @@
+//! Building and running the server: connect, migrate, seed, serve until told to stop.
+use std::{
+    net::SocketAddr,
+    sync::{Arc, atomic::AtomicU64},
+    time::Duration,
+};
+
+use sea_orm::{DatabaseConnection, DbErr};
+use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+
+use crate::{
+    config::Config,
+    db::{self, SqlCounter},
+    http::{self, AppState},
+    schema, seed,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("database: {0}")]
+    Db(#[from] DbErr),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("demo data: {0}")]
+    Seed(String),
+    #[error("server: {0}")]
+    Serve(#[from] std::io::Error),
+}
+
+/// Connects, applies migrations and loads the demo data as configured.
+pub async fn prepare(config: &Config) -> Result<AppState, StartError> {
+    let (db, sql) = db::connect(config).await?;
+    if config.auto_migrate {
+        db::migrate(&db).await?;
+    }
+    if config.seed_demo
+        && seed::load_demo_if_empty(&db)
+            .await
+            .map_err(|e| StartError::Seed(e.to_string()))?
+    {
+        tracing::info!("loaded the demo data into an empty database");
+    }
+    Ok(state(config, db, sql))
+}
+
+fn state(config: &Config, db: DatabaseConnection, sql: SqlCounter) -> AppState {
+    AppState {
+        schema: schema::build(Some(db.clone())),
+        db,
+        sql,
+        requests: Arc::new(AtomicU64::new(0)),
+        loader_delay: Duration::from_micros(config.loader_delay_us),
+    }
+}
+
+/// A server running in the background (tests, benchmarks): its address and a way to stop it.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    shutdown: Option<oneshot::Sender<()>>,
+    handle: JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// Stops accepting connections and waits for in-flight requests.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = (&mut self.handle).await;
+    }
+}
+
+/// Binds `config.bind_addr` (port 0 for an ephemeral port) and serves in a background task.
+pub async fn spawn(config: &Config) -> Result<RunningServer, StartError> {
+    let state = prepare(config).await?;
+    spawn_with(config, state).await
+}
+
+pub async fn spawn_with(config: &Config, state: AppState) -> Result<RunningServer, StartError> {
+    let listener = TcpListener::bind(config.bind_addr)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: config.bind_addr,
+            source,
+        })?;
+    let addr = listener.local_addr()?;
+    let (tx, rx) = oneshot::channel::<()>();
+    let app = http::router(state.clone());
+    let handle = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await
+    });
+    Ok(RunningServer {
+        addr,
+        state,
+        shutdown: Some(tx),
+        handle,
+    })
+}
+
+/// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish (within the grace
+/// period).
+pub async fn serve(config: &Config) -> Result<(), StartError> {
+    let server = spawn(config).await?;
+    tracing::info!(
+        "LUP API listening on http://{addr}/graphql (GraphiQL in a browser)",
+        addr = server.addr
+    );
+    shutdown_signal().await;
+    tracing::info!("shutting down: finishing in-flight requests");
+    let grace = Duration::from_secs(config.shutdown_grace_secs);
+    if tokio::time::timeout(grace, server.stop()).await.is_err() {
+        tracing::warn!("requests still running after {grace:?}; stopping anyway");
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

@@ -1,0 +1,172 @@
+//! Themes: the shared taxonomy of focus areas (nature, culture, settlement, …) that plans,
+//! actions and ideas are tagged with.
+use async_graphql::{Context, ID, Object, Result, connection::Connection};
+use entity::theme;
+use sea_orm::{
+    ColumnTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
+    sea_query::{Condition, Order, SelectStatement},
+};
+
+use crate::{
+    action::Action,
+    common::{bounded, decode_ids, text_condition},
+    error::ApiError,
+    idea::Idea,
+    loader::{self, Rel, by_id, join, listing_stmt, ordering, qcol},
+    pagination::{ConnectionFields, Cursor, Listing, Window},
+    plan::Plan,
+    relay,
+};
+
+pub static BY_ID: Rel<theme::Model> = Rel::new("Theme", |_| by_id(theme::Entity::find(), "theme"));
+
+/// Themes through a join table `link` whose `parent` column holds the parent's ID.
+fn linked(link: &str, parent: &str) -> crate::pagination::Listing {
+    let mut q = theme::Entity::find().into_query();
+    join(&mut q, link, "theme_id", "theme", "id");
+    listing_stmt(q, "theme", &qcol(link, parent), &[("name", Order::Asc)])
+}
+
+pub static OF_ACTION: Rel<theme::Model> =
+    Rel::new("themes of action", |_| linked("action_theme", "action_id"));
+pub static OF_PLAN: Rel<theme::Model> = Rel::new("themes of plan", |_| linked("plan_theme", "plan_id"));
+pub static OF_IDEA: Rel<theme::Model> = Rel::new("themes of idea", |_| linked("idea_theme", "idea_id"));
+
+/// `SELECT id FROM theme WHERE id IN (…) OR slug IN (…)`; None when neither is given.
+pub fn id_subquery(
+    ids_field: &str,
+    ids: Option<Vec<ID>>,
+    slugs_field: &str,
+    slugs: Option<Vec<String>>,
+) -> Result<Option<SelectStatement>, ApiError> {
+    if ids.is_none() && slugs.is_none() {
+        return Ok(None);
+    }
+    let mut any = Condition::any();
+    if let Some(ids) = ids {
+        any = any.add(theme::Column::Id.is_in(decode_ids(ids_field, &ids, "Theme")?));
+    }
+    if let Some(slugs) = slugs {
+        any = any.add(theme::Column::Slug.is_in(bounded(slugs_field, &slugs)?.iter().cloned()));
+    }
+    Ok(Some(
+        theme::Entity::find()
+            .select_only()
+            .column(theme::Column::Id)
+            .filter(any)
+            .into_query(),
+    ))
+}
+
+/// A focus area, e.g. "Natur og friluftsliv".
+pub struct Theme(pub theme::Model);
+
+#[Object]
+impl Theme {
+    pub async fn id(&self) -> ID {
+        relay::encode("Theme", self.0.id)
+    }
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    async fn plans(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<Cursor, Plan, ConnectionFields>> {
+        loader::nested(
+            ctx,
+            &crate::plan::OF_THEME,
+            self.0.id,
+            first,
+            after,
+            last,
+            before,
+            Plan,
+        )
+        .await
+    }
+    async fn actions(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<Cursor, Action, ConnectionFields>> {
+        loader::nested(
+            ctx,
+            &crate::action::OF_THEME,
+            self.0.id,
+            first,
+            after,
+            last,
+            before,
+            Action,
+        )
+        .await
+    }
+    async fn ideas(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<Cursor, Idea, ConnectionFields>> {
+        loader::nested(
+            ctx,
+            &crate::idea::OF_THEME,
+            self.0.id,
+            first,
+            after,
+            last,
+            before,
+            Idea,
+        )
+        .await
+    }
+}
+
+#[derive(Default)]
+pub struct ThemeQuery;
+
+#[Object]
+impl ThemeQuery {
+    /// The themes, by name.
+    async fn themes(
+        &self,
+        ctx: &Context<'_>,
+        text: Option<String>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<Cursor, Theme, ConnectionFields>> {
+        let window = Window::parse(first, after, last, before)?;
+        let mut q = theme::Entity::find();
+        if let Some(text) = &text {
+            q = q.filter(text_condition(
+                text,
+                &[qcol("theme", "name"), qcol("theme", "description")],
+            )?);
+        }
+        let listing = Listing {
+            select: q.into_query(),
+            order: ordering("theme", &[("name", Order::Asc)]),
+            parent: None,
+        };
+        Ok(loader::top_page(ctx, listing, &window)
+            .await?
+            .into_connection(&window, Theme))
+    }
+}

@@ -1,0 +1,63 @@
+//! The `action` table.
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "action")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub plan_id: Uuid,
+    pub title: String,
+    #[sea_orm(column_type = "Text")]
+    pub description: String,
+    pub horizon: Horizon,
+    pub status: ActionStatus,
+    pub progress: i32,
+    pub potential: Option<i32>,
+    pub start_on: Option<Date>,
+    pub due_on: Option<Date>,
+    pub budget_estimate: Option<i64>,
+    pub lead_organization_id: Option<Uuid>,
+    pub seeking_partners: bool,
+    pub partner_needs: Option<String>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+    pub version: i32,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(StringLen::None)",
+    rename_all = "SCREAMING_SNAKE_CASE"
+)]
+pub enum Horizon {
+    LongTerm,
+    HereAndNow,
+}
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(StringLen::None)",
+    rename_all = "SCREAMING_SNAKE_CASE"
+)]
+pub enum ActionStatus {
+    Idea,
+    Planned,
+    InProgress,
+    Completed,
+    Paused,
+    Dropped,
+}

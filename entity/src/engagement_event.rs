@@ -1,0 +1,43 @@
+//! The `engagement_event` table.
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "engagement_event")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub community_id: Uuid,
+    pub plan_id: Option<Uuid>,
+    pub kind: EventKind,
+    pub title: String,
+    #[sea_orm(column_type = "Text")]
+    pub description: String,
+    pub occurred_on: Date,
+    pub participants: i32,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+    pub version: i32,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(StringLen::None)",
+    rename_all = "SCREAMING_SNAKE_CASE"
+)]
+pub enum EventKind {
+    CitizenMeeting,
+    Workshop,
+    WorkingDay,
+    PublicConsultation,
+    Event,
+    Other,
+}

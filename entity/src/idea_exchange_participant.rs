@@ -1,0 +1,16 @@
+//! The `idea_exchange_participant` join table.
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "idea_exchange_participant")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub exchange_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub community_id: Uuid,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,60 @@
+//! The `partnership_member` table.
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "partnership_member")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub partnership_id: Uuid,
+    pub community_id: Option<Uuid>,
+    pub organization_id: Option<Uuid>,
+    pub department_id: Option<Uuid>,
+    pub role: MemberRole,
+    pub contribution_kind: ContributionKind,
+    #[sea_orm(column_type = "Text")]
+    pub contribution: String,
+    pub amount_dkk: Option<i64>,
+    pub volunteer_hours: Option<i32>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+    pub version: i32,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(StringLen::None)",
+    rename_all = "SCREAMING_SNAKE_CASE"
+)]
+pub enum MemberRole {
+    Lead,
+    Partner,
+    Supporter,
+    Advisor,
+}
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(StringLen::None)",
+    rename_all = "SCREAMING_SNAKE_CASE"
+)]
+pub enum ContributionKind {
+    Money,
+    VolunteerHours,
+    Expertise,
+    Facilities,
+    Other,
+}

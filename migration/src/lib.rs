@@ -1,0 +1,14 @@
+//! Database migrations, one file per change; a landed migration is never edited.
+pub use sea_orm_migration::prelude::*;
+
+mod builder;
+mod m20261127_000001_domain;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261127_000001_domain::Migration)]
+    }
+}

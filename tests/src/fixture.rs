@@ -1,0 +1,482 @@
+//! Rows for tests, written straight to the database (the write API comes later). Each helper
+//! returns the new row's UUID; `programme` builds a whole programme of a given size.
+use chrono::{NaiveDate, Utc};
+use entity::*;
+use sea_orm::{ActiveModelTrait, DatabaseConnection, Set};
+use uuid::Uuid;
+
+pub use entity::{
+    action::{ActionStatus, Horizon},
+    action_department::DepartmentRole,
+    organization::OrganizationKind,
+    partnership::PartnershipStatus,
+    partnership_member::{ContributionKind, MemberRole},
+    plan::PlanStatus,
+};
+
+pub struct Fixture<'a> {
+    pub db: &'a DatabaseConnection,
+}
+
+pub enum Party {
+    Community(Uuid),
+    Organization(Uuid),
+    Department(Uuid),
+}
+
+fn now() -> chrono::DateTime<Utc> {
+    Utc::now()
+}
+
+pub fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).expect("valid date")
+}
+
+impl Fixture<'_> {
+    pub fn new(db: &DatabaseConnection) -> Fixture<'_> {
+        Fixture { db }
+    }
+
+    pub async fn community(&self, slug: &str, name: &str) -> Uuid {
+        let id = Uuid::now_v7();
+        community::ActiveModel {
+            id: Set(id),
+            slug: Set(slug.into()),
+            name: Set(name.into()),
+            description: Set(format!("Om {name}.")),
+            latitude: Set(Some(57.1)),
+            longitude: Set(Some(9.6)),
+            status: Set(community::CommunityStatus::Active),
+            created_at: Set(now()),
+            updated_at: Set(now()),
+            version: Set(1),
+        }
+        .insert(self.db)
+        .await
+        .expect("insert community");
+        id
+    }
+
+    pub async fn theme(&self, slug: &str, name: &str) -> Uuid {
+        let id = Uuid::now_v7();
+        theme::ActiveModel {
+            id: Set(id),
+            slug: Set(slug.into()),
+            name: Set(name.into()),
+            description: Set(String::new()),
+            created_at: Set(now()),
+            updated_at: Set(now()),
+            version: Set(1),
+        }
+        .insert(self.db)
+        .await
+        .expect("insert theme");
+        id
+    }
+
+    pub async fn department(&self, slug: &str, name: &str) -> Uuid {
+        let id = Uuid::now_v7();
+        department::ActiveModel {
+            id: Set(id),
+            slug: Set(slug.into()),
+            name: Set(name.into()),
+            description: Set(String::new()),
+            created_at: Set(now()),
+            updated_at: Set(now()),
+            version: Set(1),
+        }
+        .insert(self.db)
+        .await
+        .expect("insert department");
+        id
+    }
+
+    pub async fn organization(
+        &self,
+        slug: &str,
+        name: &str,
+        kind: OrganizationKind,
+        community: Option<Uuid>,
+    ) -> Uuid {
+        let id = Uuid::now_v7();
+        organization::ActiveModel {
+            id: Set(id),
+            slug: Set(slug.into()),
+            name: Set(name.into()),
+            kind: Set(kind),
+            description: Set(String::new()),
+            website: Set(None),
+            community_id: Set(community),
+            created_at: Set(now()),
+            updated_at: Set(now()),
+            version: Set(1),
+        }
+        .insert(self.db)
+        .await
+        .expect("insert organization");
+        id
+    }
+
+    pub async fn contact(&self, name: &str, is_public: bool, community: Option<Uuid>) -> Uuid {
+        let id = Uuid::now_v7();
+        contact::ActiveModel {
+            id: Set(id),
+            name: Set(name.into()),
+            title: Set(Some("Formand".into())),
+            email: Set(Some(format!(
+                "{}@eksempel.dk",
+                name.to_lowercase().replace(' ', ".")
+            ))),
+            phone: Set(Some("+45 11 22 33 44".into())),
+            is_public: Set(is_public),
+            community_id: Set(community),
+            organization_id: Set(None),
+            department_id: Set(None),
+            created_at: Set(now()),
+            updated_at: Set(now()),
+            version: Set(1),
+        }
+        .insert(self.db)
+        .await
+        .expect("insert contact");
+        id
+    }
+
+    pub async fn plan(&self, community: Uuid, title: &str, status: PlanStatus, from: i32, to: i32) -> Uuid {
+        let id = Uuid::now_v7();
+        plan::ActiveModel {
+            id: Set(id),
+            community_id: Set(community),
+            title: Set(title.into()),
+            summary: Set(String::new()),
+            vision: Set(format!("Visionen for {title}")),
+            period_from: Set(from),
+            period_to: Set(to),
+            status: Set(status),
+            adopted_on: Set(
+                matches!(status, PlanStatus::Adopted | PlanStatus::Archived).then(|| date(from, 3, 1))
+            ),
+            created_at: Set(now()),
+            updated_at: Set(now()),
+            version: Set(1),
+        }
+        .insert(self.db)
+        .await
+        .expect("insert plan");
+        id
+    }
+
+    /// An action's row with plain defaults, for a test to adjust before [`Fixture::insert_action`].
+    pub fn action_model(&self, plan: Uuid, title: &str) -> action::ActiveModel {
+        action::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            plan_id: Set(plan),
+            title: Set(title.into()),
+            description: Set(String::new()),
+            horizon: Set(Horizon::HereAndNow),
+            status: Set(ActionStatus::Planned),
+            progress: Set(0),
+            potential: Set(Some(3)),
+            start_on: Set(None),
+            due_on: Set(None),
+            budget_estimate: Set(None),
+            lead_organization_id: Set(None),
+            seeking_partners: Set(false),
+            partner_needs: Set(None),
+            created_at: Set(now()),
+            updated_at: Set(now()),
+            version: Set(1),
+        }
+    }
+
+    pub async fn insert_action(&self, model: action::ActiveModel) -> Uuid {
+        model.insert(self.db).await.expect("insert action").id
+    }
+
+    pub async fn action(&self, plan: Uuid, title: &str) -> Uuid {
+        self.insert_action(self.action_model(plan, title)).await
+    }
+
+    pub async fn tag_action(&self, action: Uuid, theme: Uuid) {
+        action_theme::ActiveModel {
+            action_id: Set(action),
+            theme_id: Set(theme),
+        }
+        .insert(self.db)
+        .await
+        .expect("tag action");
+    }
+
+    pub async fn tag_plan(&self, plan: Uuid, theme: Uuid) {
+        plan_theme::ActiveModel {
+            plan_id: Set(plan),
+            theme_id: Set(theme),
+        }
+        .insert(self.db)
+        .await
+        .expect("tag plan");
+    }
+
+    pub async fn action_department(&self, action: Uuid, department: Uuid, role: DepartmentRole) -> Uuid {
+        let id = Uuid::now_v7();
+        action_department::ActiveModel {
+            id: Set(id),
+            action_id: Set(action),
+            department_id: Set(department),
+            role: Set(role),
+            contribution: Set("Faglig sparring".into()),
+            created_at: Set(now()),
+            updated_at: Set(now()),
+            version: Set(1),
+        }
+        .insert(self.db)
+        .await
+        .expect("insert action department");
+        id
+    }
+
+    pub async fn update(&self, action: Uuid, body: &str, posted_on: NaiveDate) -> Uuid {
+        let id = Uuid::now_v7();
+        action_update::ActiveModel {
+            id: Set(id),
+            action_id: Set(action),
+            body: Set(body.into()),
+            progress: Set(Some(50)),
+            author_name: Set("Mette Sørensen".into()),
+            posted_on: Set(posted_on),
+            created_at: Set(now()),
+            updated_at: Set(now()),
+            version: Set(1),
+        }
+        .insert(self.db)
+        .await
+        .expect("insert update");
+        id
+    }
+
+    /// A partnership around an action (or, with `action` None, around `plan`).
+    pub async fn partnership(
+        &self,
+        action: Option<Uuid>,
+        plan: Option<Uuid>,
+        title: &str,
+        status: PartnershipStatus,
+    ) -> Uuid {
+        let id = Uuid::now_v7();
+        partnership::ActiveModel {
+            id: Set(id),
+            title: Set(title.into()),
+            description: Set(String::new()),
+            action_id: Set(action),
+            plan_id: Set(plan),
+            status: Set(status),
+            starts_on: Set(Some(date(2025, 1, 1))),
+            ends_on: Set(Some(date(2026, 12, 31))),
+            created_at: Set(now()),
+            updated_at: Set(now()),
+            version: Set(1),
+        }
+        .insert(self.db)
+        .await
+        .expect("insert partnership");
+        id
+    }
+
+    pub async fn member(&self, partnership: Uuid, party: Party, role: MemberRole) -> Uuid {
+        let id = Uuid::now_v7();
+        let (c, o, d) = match party {
+            Party::Community(id) => (Some(id), None, None),
+            Party::Organization(id) => (None, Some(id), None),
+            Party::Department(id) => (None, None, Some(id)),
+        };
+        partnership_member::ActiveModel {
+            id: Set(id),
+            partnership_id: Set(partnership),
+            community_id: Set(c),
+            organization_id: Set(o),
+            department_id: Set(d),
+            role: Set(role),
+            contribution_kind: Set(ContributionKind::VolunteerHours),
+            contribution: Set("Frivillige timer".into()),
+            amount_dkk: Set(None),
+            volunteer_hours: Set(Some(40)),
+            created_at: Set(now()),
+            updated_at: Set(now()),
+            version: Set(1),
+        }
+        .insert(self.db)
+        .await
+        .expect("insert member");
+        id
+    }
+
+    pub async fn involvement(&self, plan: Uuid, organization: Uuid) -> Uuid {
+        let id = Uuid::now_v7();
+        plan_involvement::ActiveModel {
+            id: Set(id),
+            plan_id: Set(plan),
+            organization_id: Set(organization),
+            role: Set(plan_involvement::InvolvementRole::Writing),
+            description: Set("Var med i skrivegruppen".into()),
+            created_at: Set(now()),
+            updated_at: Set(now()),
+            version: Set(1),
+        }
+        .insert(self.db)
+        .await
+        .expect("insert involvement");
+        id
+    }
+
+    pub async fn event(
+        &self,
+        community: Uuid,
+        plan: Option<Uuid>,
+        title: &str,
+        occurred_on: NaiveDate,
+    ) -> Uuid {
+        let id = Uuid::now_v7();
+        engagement_event::ActiveModel {
+            id: Set(id),
+            community_id: Set(community),
+            plan_id: Set(plan),
+            kind: Set(engagement_event::EventKind::CitizenMeeting),
+            title: Set(title.into()),
+            description: Set(String::new()),
+            occurred_on: Set(occurred_on),
+            participants: Set(35),
+            created_at: Set(now()),
+            updated_at: Set(now()),
+            version: Set(1),
+        }
+        .insert(self.db)
+        .await
+        .expect("insert event");
+        id
+    }
+
+    pub async fn idea(&self, community: Option<Uuid>, title: &str) -> Uuid {
+        let id = Uuid::now_v7();
+        idea::ActiveModel {
+            id: Set(id),
+            title: Set(title.into()),
+            description: Set(String::new()),
+            community_id: Set(community),
+            organization_id: Set(None),
+            created_at: Set(now()),
+            updated_at: Set(now()),
+            version: Set(1),
+        }
+        .insert(self.db)
+        .await
+        .expect("insert idea");
+        id
+    }
+
+    pub async fn exchange(
+        &self,
+        idea: Option<Uuid>,
+        initiator: Uuid,
+        participants: &[Uuid],
+        title: &str,
+        actions: &[Uuid],
+    ) -> Uuid {
+        let id = Uuid::now_v7();
+        idea_exchange::ActiveModel {
+            id: Set(id),
+            idea_id: Set(idea),
+            title: Set(title.into()),
+            kind: Set(idea_exchange::ExchangeKind::StudyVisit),
+            initiator_community_id: Set(initiator),
+            occurred_on: Set(Some(date(2025, 5, 20))),
+            outcome: Set("Gode erfaringer".into()),
+            created_at: Set(now()),
+            updated_at: Set(now()),
+            version: Set(1),
+        }
+        .insert(self.db)
+        .await
+        .expect("insert exchange");
+        for p in participants {
+            idea_exchange_participant::ActiveModel {
+                exchange_id: Set(id),
+                community_id: Set(*p),
+            }
+            .insert(self.db)
+            .await
+            .expect("insert participant");
+        }
+        for a in actions {
+            idea_exchange_action::ActiveModel {
+                exchange_id: Set(id),
+                action_id: Set(*a),
+            }
+            .insert(self.db)
+            .await
+            .expect("insert exchange action");
+        }
+        id
+    }
+
+    /// A programme of `communities` communities, each with an adopted and a draft plan of
+    /// `actions` actions; every action has two themes, a department, an update and a
+    /// partnership of three members (the community, an organisation, a department).
+    pub async fn programme(&self, communities: usize, actions: usize) {
+        self.programme_from(0, communities, actions).await;
+    }
+
+    /// More of the same, next to an existing programme (new slugs, new themes).
+    pub async fn programme_more(&self, communities: usize, actions: usize) {
+        self.programme_from(1000, communities, actions).await;
+    }
+
+    async fn programme_from(&self, start: usize, communities: usize, actions: usize) {
+        let themes = [
+            self.theme(&format!("natur-{start}"), "Natur og friluftsliv")
+                .await,
+            self.theme(&format!("kultur-{start}"), "Kultur og fællesskab")
+                .await,
+        ];
+        let dept = self
+            .department(&format!("teknik-{start}"), "Teknik og Anlæg")
+            .await;
+        for c in start..start + communities {
+            let community = self.community(&format!("by-{c}"), &format!("By {c}")).await;
+            let org = self
+                .organization(
+                    &format!("forening-{c}"),
+                    &format!("Borgerforening {c}"),
+                    OrganizationKind::Association,
+                    Some(community),
+                )
+                .await;
+            for (status, from) in [(PlanStatus::Adopted, 2024), (PlanStatus::Draft, 2027)] {
+                let plan = self
+                    .plan(community, &format!("Plan {c} {from}"), status, from, from + 3)
+                    .await;
+                for a in 0..actions {
+                    let action = self.action(plan, &format!("Handling {c}-{from}-{a}")).await;
+                    for t in themes {
+                        self.tag_action(action, t).await;
+                    }
+                    self.action_department(action, dept, DepartmentRole::Support)
+                        .await;
+                    self.update(action, "Vi er godt i gang", date(2025, 6, 1)).await;
+                    let p = self
+                        .partnership(
+                            Some(action),
+                            None,
+                            &format!("Partnerskab {c}-{a}"),
+                            PartnershipStatus::Active,
+                        )
+                        .await;
+                    self.member(p, Party::Community(community), MemberRole::Lead)
+                        .await;
+                    self.member(p, Party::Organization(org), MemberRole::Partner)
+                        .await;
+                    self.member(p, Party::Department(dept), MemberRole::Advisor).await;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! The test harness: a real server on port 0 over a fresh database (a SQLite file or a new
+//! PostgreSQL database per test), and a client that speaks HTTP to it.
+pub mod fixture;
+
+use std::time::Duration;
+
+use lup_api::{config::Config, startup};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use serde_json::{Value, json};
+
+/// Runs a test body against SQLite and PostgreSQL: `both!(name, |app| async move { … });`
+/// The PostgreSQL variant is ignored (and says why) unless `TEST_DATABASE_URL` is set.
+#[macro_export]
+macro_rules! both {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test]
+            async fn sqlite() {
+                let app = $crate::TestApp::spawn($crate::Backend::Sqlite).await;
+                ($body)(app.clone_handle()).await;
+                app.stop().await;
+            }
+
+            #[tokio::test]
+            #[cfg_attr(not(postgres_tests), ignore = "skipped: TEST_DATABASE_URL is not set")]
+            async fn postgres() {
+                let app = $crate::TestApp::spawn($crate::Backend::Postgres).await;
+                ($body)(app.clone_handle()).await;
+                app.stop().await;
+            }
+        }
+    };
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A running server and what a test needs to talk to it.
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub db: DatabaseConnection,
+    pub backend: Backend,
+    sql: lup_api::db::SqlCounter,
+    server: Option<startup::RunningServer>,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    None,
+    File(std::path::PathBuf),
+    Database { admin_url: String, name: String },
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> TestApp {
+        let (url, cleanup) = match backend {
+            Backend::Sqlite => {
+                let path = std::env::temp_dir().join(format!("lup-test-{}.db", uuid::Uuid::now_v7()));
+                (
+                    format!("sqlite://{}?mode=rwc", path.display()),
+                    Cleanup::File(path),
+                )
+            }
+            Backend::Postgres => {
+                let admin_url = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL");
+                let name = format!("lup_test_{}", uuid::Uuid::now_v7().simple());
+                let admin = Database::connect(&admin_url)
+                    .await
+                    .expect("connect to TEST_DATABASE_URL");
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .expect("create test database");
+                admin.close().await.ok();
+                (
+                    replace_database(&admin_url, &name),
+                    Cleanup::Database { admin_url, name },
+                )
+            }
+        };
+        let config = Config::for_database(url);
+        let server = startup::spawn(&config).await.expect("server starts");
+        TestApp {
+            base: format!("http://{}", server.addr),
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("client"),
+            db: server.state.db.clone(),
+            sql: server.state.sql.clone(),
+            backend,
+            server: Some(server),
+            cleanup,
+        }
+    }
+
+    /// A handle for the test body; the original keeps ownership of the server.
+    pub fn clone_handle(&self) -> TestApp {
+        TestApp {
+            base: self.base.clone(),
+            client: self.client.clone(),
+            db: self.db.clone(),
+            sql: self.sql.clone(),
+            backend: self.backend,
+            server: None,
+            cleanup: Cleanup::None,
+        }
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(server) = self.server.take() {
+            server.stop().await;
+        }
+        match std::mem::replace(&mut self.cleanup, Cleanup::None) {
+            Cleanup::None => {}
+            Cleanup::File(path) => {
+                self.db.clone().close().await.ok();
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                }
+            }
+            Cleanup::Database { admin_url, name } => {
+                self.db.clone().close().await.ok();
+                if let Ok(admin) = Database::connect(&admin_url).await {
+                    let _ = admin
+                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .await;
+                    admin.close().await.ok();
+                }
+            }
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// POSTs a GraphQL request and returns the whole JSON response (data and errors).
+    pub async fn post(&self, query: &str, variables: Value) -> Value {
+        let response = self
+            .client
+            .post(self.url("/graphql"))
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .expect("request sent");
+        assert!(
+            !response.status().is_server_error(),
+            "server error {} for {query}",
+            response.status()
+        );
+        response.json().await.expect("JSON response")
+    }
+
+    /// POSTs a query that must succeed and returns its `data`.
+    pub async fn data(&self, query: &str, variables: Value) -> Value {
+        let body = self.post(query, variables).await;
+        assert!(body.get("errors").is_none(), "unexpected errors: {body:#}");
+        body["data"].clone()
+    }
+
+    /// POSTs a query that must fail and returns its first error's `extensions.code` and message.
+    pub async fn error(&self, query: &str, variables: Value) -> (String, String) {
+        let body = self.post(query, variables).await;
+        let error = &body["errors"][0];
+        assert!(error.is_object(), "expected an error: {body:#}");
+        let code = error["extensions"]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        (code, error["message"].as_str().unwrap_or_default().to_owned())
+    }
+
+    /// SQL statements the server has sent so far.
+    pub fn sql_statements(&self) -> u64 {
+        self.sql.get()
+    }
+}
+
+fn replace_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let base = match base.rfind('/') {
+        Some(i) if i > "postgres://".len() => &base[..i],
+        _ => base,
+    };
+    match query {
+        Some(q) => format!("{base}/{name}?{q}"),
+        None => format!("{base}/{name}"),
+    }
+}
