@@ -56,6 +56,27 @@ pub struct CommonFilter {
     pub updated_since: Option<DateTime<Utc>>,
 }
 
+/// Capitals beyond ASCII that Danish text uses, with their small letters. SQLite's `lower()`
+/// folds ASCII only, so these are folded before it (PostgreSQL's would fold them anyway):
+/// "Øland" is found by "øland" on both.
+const FOLD: [(char, char); 7] = [
+    ('Æ', 'æ'),
+    ('Ø', 'ø'),
+    ('Å', 'å'),
+    ('É', 'é'),
+    ('Ä', 'ä'),
+    ('Ö', 'ö'),
+    ('Ü', 'ü'),
+];
+
+/// `lower(column)`, with the capitals of [`FOLD`] folded on every database.
+fn folded(column: &str) -> SimpleExpr {
+    let replaced = FOLD.iter().fold(column.to_owned(), |sql, (upper, lower)| {
+        format!("REPLACE({sql}, '{upper}', '{lower}')")
+    });
+    Func::lower(Expr::cust(replaced)).into()
+}
+
 /// A case-insensitive substring match on any of `columns` (qualified `"table"."column"`).
 pub fn text_condition(text: &str, columns: &[String]) -> Result<SimpleExpr, ApiError> {
     let text = text.trim();
@@ -75,7 +96,7 @@ pub fn text_condition(text: &str, columns: &[String]) -> Result<SimpleExpr, ApiE
     let pattern = format!("%{escaped}%");
     let mut cond: Option<SimpleExpr> = None;
     for c in columns {
-        let one = Func::lower(Expr::cust(c.clone())).like(LikeExpr::new(pattern.clone()).escape('\\'));
+        let one = folded(c).like(LikeExpr::new(pattern.clone()).escape('\\'));
         cond = Some(match cond {
             Some(prev) => prev.or(one),
             None => one,

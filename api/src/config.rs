@@ -37,6 +37,15 @@ pub struct Config {
     #[arg(long, env = "LOADER_DELAY_US", default_value_t = 500)]
     pub loader_delay_us: u64,
 
+    /// How long anonymous query responses are served from memory, in milliseconds; 0 turns
+    /// the cache off.
+    #[arg(long, env = "PUBLIC_CACHE_TTL_MS", default_value_t = 2000)]
+    pub public_cache_ttl_ms: u64,
+
+    /// Memory the response cache may use, in MiB.
+    #[arg(long, env = "PUBLIC_CACHE_MIB", default_value_t = 64)]
+    pub public_cache_mib: u64,
+
     /// Seconds in-flight requests get to finish after SIGTERM.
     #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 20)]
     pub shutdown_grace_secs: u64,
@@ -61,6 +70,8 @@ impl Config {
             log_level: "warn".into(),
             log_format: LogFormat::Text,
             loader_delay_us: 500,
+            public_cache_ttl_ms: 0,
+            public_cache_mib: 16,
             shutdown_grace_secs: 5,
         }
     }

@@ -43,8 +43,14 @@ pub async fn connect(config: &Config) -> Result<(DatabaseConnection, SqlCounter)
     }
     let counter = SqlCounter::default();
     let inner = counter.0.clone();
-    db.set_metric_callback(move |_info| {
+    db.set_metric_callback(move |info| {
         inner.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(
+            target: "lup_api::sql",
+            elapsed_us = info.elapsed.as_micros() as u64,
+            failed = info.failed,
+            sql = %info.statement.sql,
+        );
     });
     Ok((db, counter))
 }

@@ -20,7 +20,7 @@ use axum::{
 use sea_orm::DatabaseConnection;
 use tower_http::trace::TraceLayer;
 
-use crate::{access::Access, db::SqlCounter, loader::Loaders, schema::LupSchema};
+use crate::{access::Access, cache::ResponseCache, db::SqlCounter, loader::Loaders, schema::LupSchema};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -29,6 +29,7 @@ pub struct AppState {
     pub sql: SqlCounter,
     pub requests: Arc<AtomicU64>,
     pub loader_delay: Duration,
+    pub cache: ResponseCache,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -41,18 +42,45 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn execute(state: &AppState, request: async_graphql::Request) -> GraphQLResponse {
+async fn execute(state: &AppState, request: async_graphql::Request) -> Response {
     state.requests.fetch_add(1, Ordering::Relaxed);
     let access = Access::anonymous();
+    // Every caller is anonymous until accounts exist, so every query may be cached; once
+    // they do, the key must include what the caller may see.
+    let key = state.cache.key(&request);
+    if let Some(body) = key.as_ref().and_then(|k| state.cache.get(k)) {
+        return graphql_body(body.to_vec());
+    }
+    let (query, operation) = match key {
+        Some(_) => (request.query.clone(), request.operation_name.clone()),
+        None => (String::new(), None),
+    };
     let loader = Loaders::for_request(state.db.clone(), access, state.loader_delay);
-    state
-        .schema
-        .execute(request.data(loader).data(access))
-        .await
-        .into()
+    let response = state.schema.execute(request.data(loader).data(access)).await;
+    match key {
+        Some(key) if response.is_ok() => match serde_json::to_vec(&response) {
+            Ok(body) => {
+                state
+                    .cache
+                    .put(key, &query, operation.as_deref(), body.clone().into());
+                graphql_body(body)
+            }
+            Err(_) => GraphQLResponse::from(response).into_response(),
+        },
+        _ => GraphQLResponse::from(response).into_response(),
+    }
 }
 
-async fn graphql_post(State(state): State<AppState>, request: GraphQLRequest) -> GraphQLResponse {
+/// A serialised GraphQL response, with the content type async-graphql-axum sends.
+fn graphql_body(body: Vec<u8>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/graphql-response+json")],
+        body,
+    )
+        .into_response()
+}
+
+async fn graphql_post(State(state): State<AppState>, request: GraphQLRequest) -> Response {
     execute(&state, request.into_inner()).await
 }
 
@@ -72,7 +100,7 @@ async fn graphql_get(
         return Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response();
     }
     match async_graphql::http::parse_query_string(&query) {
-        Ok(request) => execute(&state, request).await.into_response(),
+        Ok(request) => execute(&state, request).await,
         Err(e) => {
             let body = serde_json::json!({
                 "errors": [{ "message": format!("invalid GraphQL GET request: {e}"), "extensions": { "code": "BAD_REQUEST" } }]

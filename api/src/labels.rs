@@ -38,6 +38,31 @@ macro_rules! labelled_enum {
 }
 pub(crate) use labelled_enum;
 
+/// Danish labels for an enum of the API alone (an order field):
+/// `enum_labels!(Name { Variant => "label", … })`.
+macro_rules! enum_labels {
+    ($name:ident { $($variant:ident => $label:literal),+ $(,)? }) => {
+        impl $crate::labels::Labelled for $name {
+            fn labels() -> $crate::labels::EnumLabels {
+                use async_graphql::resolver_utils::EnumType;
+                $crate::labels::EnumLabels {
+                    name: stringify!($name),
+                    values: <$name as EnumType>::items()
+                        .iter()
+                        .map(|item| $crate::labels::ValueLabel {
+                            value: item.name,
+                            label: match item.value {
+                                $($name::$variant => $label),+
+                            },
+                        })
+                        .collect(),
+                }
+            }
+        }
+    };
+}
+pub(crate) use enum_labels;
+
 pub trait Labelled {
     fn labels() -> EnumLabels;
 }
@@ -74,6 +99,10 @@ fn all() -> Vec<EnumLabels> {
         partnership::ContributionKind::labels(),
         idea::ExchangeKind::labels(),
         crate::common::OrderDirection::labels(),
+        community::CommunityOrderField::labels(),
+        plan::PlanOrderField::labels(),
+        action::ActionOrderField::labels(),
+        organization::OrganizationOrderField::labels(),
     ]
 }
 

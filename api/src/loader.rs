@@ -5,9 +5,11 @@
 //! themes, or a row by its own ID); the loaders batch the parents of one relation into one
 //! statement.
 use std::{
-    collections::HashMap,
+    any::Any,
+    collections::{HashMap, HashSet},
     hash::{Hash, Hasher},
     marker::PhantomData,
+    sync::{Arc, Mutex},
     time::Duration,
 };
 
@@ -16,8 +18,8 @@ use async_graphql::{
     dataloader::{DataLoader, Loader},
 };
 use sea_orm::{
-    DatabaseConnection, EntityTrait, FromQueryResult, QueryTrait, Select,
-    sea_query::{Alias, Expr, ExprTrait, Order, SelectStatement},
+    DatabaseConnection, EntityTrait, FromQueryResult, Iterable, ModelTrait, QueryTrait, Select, Value,
+    sea_query::{Alias, Expr, ExprTrait, NullOrdering, Order, SelectStatement},
 };
 use uuid::Uuid;
 
@@ -115,48 +117,166 @@ macro_rules! key_impls {
 key_impls!(PageKey, parent, window);
 key_impls!(ListKey, parent);
 
+/// A loaded result: relation, page window (None for unpaged lists), parent.
+type AheadKey = (&'static str, Option<Window>, Uuid);
+
 /// A relation and the parents asked for in one batch.
 type Batch<M> = (&'static Rel<M>, Vec<Uuid>);
 
+/// Most parents one statement asks for; beyond it a relation takes several statements.
+const MAX_PARENTS: usize = 1000;
+
+/// The per-request loaders. Besides batching, they prefetch: the rows of one statement are
+/// siblings (a page of actions, the members of many partnerships), and when a relation is
+/// asked for some of them it is loaded for all of them at once and the rest kept for the
+/// fields that ask a moment later. async-graphql polls long lists in slices, so without this
+/// a list of 40 actions could take two or three statements per relation, more under load.
 pub struct Loaders {
     db: DatabaseConnection,
     access: Access,
+    /// For each UUID seen in a loaded row (IDs and references), all UUIDs of that statement.
+    siblings: Mutex<HashMap<Uuid, Arc<Vec<Uuid>>>>,
+    /// Results loaded in this request, including those loaded ahead for parents nobody asked
+    /// for yet: (relation, window, parent).
+    ahead: Mutex<HashMap<AheadKey, Arc<dyn Any + Send + Sync>>>,
 }
 
 pub type RequestLoader = DataLoader<Loaders>;
 
 impl Loaders {
     pub fn for_request(db: DatabaseConnection, access: Access, delay: Duration) -> RequestLoader {
-        DataLoader::new(Loaders { db, access }, tokio::spawn).delay(delay)
+        let loaders = Loaders {
+            db,
+            access,
+            siblings: Mutex::default(),
+            ahead: Mutex::default(),
+        };
+        DataLoader::new(loaders, tokio::spawn).delay(delay)
+    }
+
+    /// Records the rows that came back from one statement: the values of each UUID column
+    /// (the rows' IDs, their plans, their organisations, …) are siblings of each other.
+    pub fn remember<'a, M: Row>(&self, rows: impl IntoIterator<Item = &'a M>) {
+        let mut columns: Vec<(HashSet<Uuid>, Vec<Uuid>)> = Vec::new();
+        for row in rows {
+            for (i, u) in uuids(row).enumerate() {
+                if columns.len() <= i {
+                    columns.push((HashSet::new(), Vec::new()));
+                }
+                let (seen, values) = &mut columns[i];
+                if let Some(u) = u
+                    && seen.insert(u)
+                {
+                    values.push(u);
+                }
+            }
+        }
+        let mut siblings = self.siblings.lock().unwrap_or_else(|e| e.into_inner());
+        for (_, values) in columns {
+            if values.len() < 2 {
+                continue;
+            }
+            let group = Arc::new(values);
+            for u in group.iter() {
+                siblings.insert(*u, group.clone());
+            }
+        }
+    }
+
+    /// The requested parents first, then their not yet loaded siblings, up to [`MAX_PARENTS`].
+    fn with_siblings(&self, rel: &'static str, window: Option<Window>, requested: &[Uuid]) -> Vec<Uuid> {
+        let mut out = requested.to_vec();
+        let mut seen: HashSet<Uuid> = requested.iter().copied().collect();
+        let siblings = self.siblings.lock().unwrap_or_else(|e| e.into_inner());
+        let ahead = self.ahead.lock().unwrap_or_else(|e| e.into_inner());
+        let mut groups_done = HashSet::new();
+        for p in requested {
+            let Some(group) = siblings.get(p) else { continue };
+            if !groups_done.insert(Arc::as_ptr(group)) {
+                continue;
+            }
+            for u in group.iter() {
+                if out.len() >= MAX_PARENTS {
+                    return out;
+                }
+                if !ahead.contains_key(&(rel, window, *u)) && seen.insert(*u) {
+                    out.push(*u);
+                }
+            }
+        }
+        out
+    }
+
+    fn take_ahead<V: Clone + Send + Sync + 'static>(
+        &self,
+        rel: &'static str,
+        window: Option<Window>,
+        parent: Uuid,
+    ) -> Option<V> {
+        let ahead = self.ahead.lock().unwrap_or_else(|e| e.into_inner());
+        ahead
+            .get(&(rel, window, parent))
+            .and_then(|v| v.downcast_ref::<V>())
+            .cloned()
+    }
+
+    fn keep_ahead<V: Send + Sync + 'static>(
+        &self,
+        rel: &'static str,
+        window: Option<Window>,
+        parent: Uuid,
+        value: V,
+    ) {
+        let mut ahead = self.ahead.lock().unwrap_or_else(|e| e.into_inner());
+        ahead.insert((rel, window, parent), Arc::new(value));
     }
 }
 
-pub trait Row: FromQueryResult + Clone + Send + Sync + 'static {}
-impl<T: FromQueryResult + Clone + Send + Sync + 'static> Row for T {}
+/// The value of each UUID column of a row (its ID and its references), in column order.
+fn uuids<M: ModelTrait>(row: &M) -> impl Iterator<Item = Option<Uuid>> + '_ {
+    <<M as ModelTrait>::Entity as EntityTrait>::Column::iter().filter_map(move |c| match row.get(c) {
+        Value::Uuid(u) => Some(u),
+        _ => None,
+    })
+}
+
+pub trait Row: FromQueryResult + ModelTrait + Clone + Send + Sync + 'static {}
+impl<T: FromQueryResult + ModelTrait + Clone + Send + Sync + 'static> Row for T {}
 
 impl<M: Row> Loader<PageKey<M>> for Loaders {
     type Value = Page<M>;
     type Error = LoadError;
 
     async fn load(&self, keys: &[PageKey<M>]) -> Result<HashMap<PageKey<M>, Page<M>>, LoadError> {
-        // A batch mixes relations of one row type: one statement per relation and window
-        // (normally one per relation and query).
-        let mut groups: HashMap<(&'static str, Window), Batch<M>> = HashMap::new();
-        for k in keys {
-            groups
-                .entry((k.rel.name, k.window))
-                .or_insert_with(|| (k.rel, Vec::new()))
-                .1
-                .push(k.parent);
-        }
         let mut out = HashMap::new();
-        for ((_, window), (rel, parents)) in groups {
-            let mut pages = (rel.listing)(&self.access)
-                .fetch::<M>(&self.db, &parents, &window)
-                .await?;
-            for parent in parents {
-                let page = pages.remove(&Some(parent)).unwrap_or_default();
-                out.insert(PageKey { rel, parent, window }, page);
+        // A batch mixes relations of one row type: one statement per relation and window.
+        let mut todo: HashMap<(&'static str, Window), Batch<M>> = HashMap::new();
+        for k in keys {
+            match self.take_ahead::<Page<M>>(k.rel.name, Some(k.window), k.parent) {
+                Some(page) => {
+                    out.insert(k.clone(), page);
+                }
+                None => todo
+                    .entry((k.rel.name, k.window))
+                    .or_insert_with(|| (k.rel, Vec::new()))
+                    .1
+                    .push(k.parent),
+            }
+        }
+        for ((name, window), (rel, requested)) in todo {
+            for chunk in requested.chunks(MAX_PARENTS) {
+                let parents = self.with_siblings(name, Some(window), chunk);
+                let mut pages = (rel.listing)(&self.access)
+                    .fetch::<M>(&self.db, &parents, &window)
+                    .await?;
+                self.remember(pages.values().flat_map(|p| p.rows.iter().map(|(_, m)| m)));
+                for (i, parent) in parents.into_iter().enumerate() {
+                    let page = pages.remove(&Some(parent)).unwrap_or_default();
+                    if i < chunk.len() {
+                        out.insert(PageKey { rel, parent, window }, page.clone());
+                    }
+                    self.keep_ahead(name, Some(window), parent, page);
+                }
             }
         }
         Ok(out)
@@ -168,18 +288,32 @@ impl<M: Row> Loader<ListKey<M>> for Loaders {
     type Error = LoadError;
 
     async fn load(&self, keys: &[ListKey<M>]) -> Result<HashMap<ListKey<M>, Vec<M>>, LoadError> {
-        let mut groups: HashMap<&'static str, (&'static Rel<M>, Vec<Uuid>)> = HashMap::new();
-        for k in keys {
-            groups
-                .entry(k.rel.name)
-                .or_insert_with(|| (k.rel, Vec::new()))
-                .1
-                .push(k.parent);
-        }
         let mut out = HashMap::new();
-        for (rel, parents) in groups.into_values() {
-            for (parent, rows) in list_of(&self.db, &self.access, rel, parents).await? {
-                out.insert(ListKey { rel, parent }, rows);
+        let mut todo: HashMap<&'static str, Batch<M>> = HashMap::new();
+        for k in keys {
+            match self.take_ahead::<Vec<M>>(k.rel.name, None, k.parent) {
+                Some(rows) => {
+                    out.insert(k.clone(), rows);
+                }
+                None => todo
+                    .entry(k.rel.name)
+                    .or_insert_with(|| (k.rel, Vec::new()))
+                    .1
+                    .push(k.parent),
+            }
+        }
+        for (name, (rel, requested)) in todo {
+            for chunk in requested.chunks(MAX_PARENTS) {
+                let parents = self.with_siblings(name, None, chunk);
+                let mut lists = list_of(&self.db, &self.access, rel, &parents).await?;
+                self.remember(lists.values().flatten());
+                for (i, parent) in parents.into_iter().enumerate() {
+                    let rows = lists.remove(&parent).unwrap_or_default();
+                    if i < chunk.len() {
+                        out.insert(ListKey { rel, parent }, rows.clone());
+                    }
+                    self.keep_ahead(name, None, parent, rows);
+                }
             }
         }
         Ok(out)
@@ -191,19 +325,19 @@ async fn list_of<M: Row>(
     db: &DatabaseConnection,
     access: &Access,
     rel: &'static Rel<M>,
-    parents: Vec<Uuid>,
+    parents: &[Uuid],
 ) -> Result<HashMap<Uuid, Vec<M>>, LoadError> {
     let listing = (rel.listing)(access);
     let parent = listing.parent.clone().unwrap_or_else(|| "\"id\"".to_owned());
     let mut select = listing.select;
     select
         .expr_as(Expr::cust(parent.clone()), Alias::new("lup_parent"))
-        .and_where(Expr::cust(parent).is_in(parents.iter().copied()));
+        .and_where(crate::pagination::one_of(db, &parent, parents));
     for (expr, order) in listing.order {
-        select.order_by_expr(Expr::cust(expr), order);
+        select.order_by_expr_with_nulls(Expr::cust(expr), order, NullOrdering::Last);
     }
     let rows = query_all(db, &select).await?;
-    let mut out: HashMap<Uuid, Vec<M>> = parents.into_iter().map(|p| (p, Vec::new())).collect();
+    let mut out: HashMap<Uuid, Vec<M>> = parents.iter().map(|p| (*p, Vec::new())).collect();
     for row in rows {
         let parent: Uuid = row.try_get("", "lup_parent")?;
         out.entry(parent)

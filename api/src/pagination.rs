@@ -10,8 +10,8 @@ use async_graphql::{
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DbErr, FromQueryResult, QueryResult,
-    sea_query::{Alias, Expr, ExprTrait, Order, Query, SelectStatement},
+    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, FromQueryResult, QueryResult,
+    sea_query::{Alias, Expr, ExprTrait, Order, Query, SelectStatement, extension::postgres::PgFunc},
 };
 use uuid::Uuid;
 
@@ -183,7 +183,14 @@ impl Listing {
     fn order_sql(&self) -> String {
         self.order
             .iter()
-            .map(|(e, o)| format!("{e} {}", if matches!(o, Order::Desc) { "DESC" } else { "ASC" }))
+            // Rows without a value come last in both directions, on SQLite as on PostgreSQL
+            // (whose defaults differ).
+            .map(|(e, o)| {
+                format!(
+                    "{e} {} NULLS LAST",
+                    if matches!(o, Order::Desc) { "DESC" } else { "ASC" }
+                )
+            })
             .collect::<Vec<_>>()
             .join(", ")
     }
@@ -218,7 +225,7 @@ impl Listing {
         if let Some(p) = &self.parent {
             inner
                 .expr_as(Expr::cust(p.clone()), Alias::new(PARENT))
-                .and_where(Expr::cust(p.clone()).is_in(parents.iter().copied()));
+                .and_where(one_of(db, p, parents));
         }
         let rn = || Expr::col(Alias::new(RN));
         let total = || Expr::col(Alias::new(TOTAL));
@@ -232,11 +239,15 @@ impl Listing {
         }
         if window.from_end {
             match window.before {
-                Some(b) => outer.and_where(rn().gte(b - window.size)),
+                // The last rows before `b`, or before the end when `b` lies past it.
+                Some(b) => {
+                    let end: Expr = Expr::case(total().lt(b - 1), total()).finally(b - 1).into();
+                    outer.and_where(rn().gt(end.sub(window.size)))
+                }
                 None => outer.and_where(rn().gt(total().sub(window.size))),
             };
         } else {
-            outer.and_where(rn().lte(window.after + window.size));
+            outer.and_where(rn().lte(window.after.saturating_add(window.size)));
         }
         if self.parent.is_some() {
             outer.order_by(Alias::new(PARENT), Order::Asc);
@@ -288,7 +299,7 @@ impl Listing {
             Some(p) => {
                 inner
                     .expr_as(Expr::cust(p.clone()), Alias::new(PARENT))
-                    .and_where(Expr::cust(p.clone()).is_in(parents.iter().copied()));
+                    .and_where(one_of(db, p, parents));
                 outer
                     .column(Alias::new(PARENT))
                     .expr_as(Expr::cust("COUNT(*)"), Alias::new(TOTAL))
@@ -318,4 +329,13 @@ impl Listing {
 pub async fn query_all(db: &DatabaseConnection, select: &SelectStatement) -> Result<Vec<QueryResult>, DbErr> {
     let stmt = db.get_database_backend().build(select);
     db.query_all_raw(stmt).await
+}
+
+/// `column` is one of `ids`: `= ANY($1)` on PostgreSQL, so the statement text (and its cached
+/// plan) is the same whatever the number of IDs; `IN (…)` on SQLite.
+pub fn one_of(db: &DatabaseConnection, column: &str, ids: &[Uuid]) -> Expr {
+    match db.get_database_backend() {
+        DbBackend::Postgres => Expr::cust(column.to_owned()).eq(PgFunc::any(Expr::val(ids.to_vec()))),
+        _ => Expr::cust(column.to_owned()).is_in(ids.iter().copied()),
+    }
 }

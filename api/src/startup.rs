@@ -9,6 +9,7 @@ use sea_orm::{DatabaseConnection, DbErr};
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
 use crate::{
+    cache::ResponseCache,
     config::Config,
     db::{self, SqlCounter},
     http::{self, AppState},
@@ -53,6 +54,10 @@ fn state(config: &Config, db: DatabaseConnection, sql: SqlCounter) -> AppState {
         sql,
         requests: Arc::new(AtomicU64::new(0)),
         loader_delay: Duration::from_micros(config.loader_delay_us),
+        cache: ResponseCache::new(
+            Duration::from_millis(config.public_cache_ttl_ms),
+            config.public_cache_mib * 1024 * 1024,
+        ),
     }
 }
 

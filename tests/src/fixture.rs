@@ -2,7 +2,10 @@
 //! returns the new row's UUID; `programme` builds a whole programme of a given size.
 use chrono::{NaiveDate, Utc};
 use entity::*;
-use sea_orm::{ActiveModelTrait, DatabaseConnection, Set};
+use sea_orm::{
+    ActiveModelTrait, ConnectionTrait, DatabaseConnection, Set,
+    sea_query::{self, ExprTrait},
+};
 use uuid::Uuid;
 
 pub use entity::{
@@ -479,4 +482,85 @@ impl Fixture<'_> {
             }
         }
     }
+}
+
+/// Helpers for tests that need more than the rows above: tagging ideas, organisations at
+/// events, contacts of organisations and departments, and setting single columns.
+impl Fixture<'_> {
+    pub async fn tag_idea(&self, idea: Uuid, theme: Uuid) {
+        idea_theme::ActiveModel {
+            idea_id: Set(idea),
+            theme_id: Set(theme),
+        }
+        .insert(self.db)
+        .await
+        .expect("tag idea");
+    }
+
+    pub async fn event_organization(&self, event: Uuid, organization: Uuid) {
+        engagement_event_organization::ActiveModel {
+            event_id: Set(event),
+            organization_id: Set(organization),
+        }
+        .insert(self.db)
+        .await
+        .expect("insert event organization");
+    }
+
+    /// A contact of a community, an organisation or a department.
+    pub async fn contact_of(&self, name: &str, is_public: bool, party: Party) -> Uuid {
+        let (c, o, d) = match party {
+            Party::Community(id) => (Some(id), None, None),
+            Party::Organization(id) => (None, Some(id), None),
+            Party::Department(id) => (None, None, Some(id)),
+        };
+        let id = self.contact(name, is_public, c).await;
+        contact::ActiveModel {
+            id: Set(id),
+            organization_id: Set(o),
+            department_id: Set(d),
+            ..Default::default()
+        }
+        .update(self.db)
+        .await
+        .expect("update contact");
+        id
+    }
+
+    /// Sets one column of one row: `UPDATE table SET column = value WHERE id = id`. Enum
+    /// columns take their stored text, e.g. `"INACTIVE"`.
+    pub async fn set(&self, table: &str, id: Uuid, column: &str, value: impl Into<sea_query::Value>) {
+        let stmt = sea_query::Query::update()
+            .table(sea_query::Alias::new(table))
+            .value(sea_query::Alias::new(column), value.into())
+            .and_where(sea_query::Expr::col(sea_query::Alias::new("id")).eq(id))
+            .to_owned();
+        let result = self.db.execute(&stmt).await.expect("update column");
+        assert_eq!(result.rows_affected(), 1, "no {table} row {id}");
+    }
+}
+
+const BASE64URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/// Base64url without padding, as the API encodes global IDs and cursors.
+pub fn base64url(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..=chunk.len() {
+            out.push(BASE64URL[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+/// The global ID the API gives the row `id` of GraphQL type `type_name`.
+pub fn global_id(type_name: &str, id: Uuid) -> String {
+    base64url(format!("{type_name}:{id}").as_bytes())
+}
+
+/// The cursor of the `position`th row (1-based) of a list.
+pub fn cursor(position: i64) -> String {
+    base64url(format!("cursor:{position}").as_bytes())
 }

@@ -13,13 +13,16 @@ use serde_json::{Value, json};
 #[macro_export]
 macro_rules! both {
     ($name:ident, $body:expr) => {
+        $crate::both!($name, |_: &mut lup_api::config::Config| {}, $body);
+    };
+    ($name:ident, $configure:expr, $body:expr) => {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
 
             #[tokio::test]
             async fn sqlite() {
-                let app = $crate::TestApp::spawn($crate::Backend::Sqlite).await;
+                let app = $crate::TestApp::spawn_with($crate::Backend::Sqlite, $configure).await;
                 ($body)(app.clone_handle()).await;
                 app.stop().await;
             }
@@ -27,7 +30,7 @@ macro_rules! both {
             #[tokio::test]
             #[cfg_attr(not(postgres_tests), ignore = "skipped: TEST_DATABASE_URL is not set")]
             async fn postgres() {
-                let app = $crate::TestApp::spawn($crate::Backend::Postgres).await;
+                let app = $crate::TestApp::spawn_with($crate::Backend::Postgres, $configure).await;
                 ($body)(app.clone_handle()).await;
                 app.stop().await;
             }
@@ -60,6 +63,11 @@ enum Cleanup {
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> TestApp {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// Like [`TestApp::spawn`], with the configuration adjusted first.
+    pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> TestApp {
         let (url, cleanup) = match backend {
             Backend::Sqlite => {
                 let path = std::env::temp_dir().join(format!("lup-test-{}.db", uuid::Uuid::now_v7()));
@@ -85,7 +93,8 @@ impl TestApp {
                 )
             }
         };
-        let config = Config::for_database(url);
+        let mut config = Config::for_database(url);
+        configure(&mut config);
         let server = startup::spawn(&config).await.expect("server starts");
         TestApp {
             base: format!("http://{}", server.addr),

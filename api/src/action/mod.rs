@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use entity::{action, action_department, action_update};
 use sea_orm::{EntityTrait, QueryFilter, QueryTrait, sea_query::Order};
 
-pub use query::ActionQuery;
+pub use query::{ActionOrderField, ActionQuery};
 
 use crate::{
     access::Access,

@@ -10,6 +10,7 @@ use super::{Action, ActionStatus, Horizon, visible};
 use crate::{
     common::{CommonFilter, OrderDirection, bounded, text_condition},
     community, department,
+    labels::enum_labels,
     loader::{self, col, ordering, qcol},
     pagination::{ConnectionFields, Cursor, Listing, Window},
     theme,
@@ -62,6 +63,15 @@ pub enum ActionOrderField {
     CreatedAt,
     UpdatedAt,
 }
+
+enum_labels!(ActionOrderField {
+    Title => "Titel",
+    Progress => "Fremdrift",
+    Potential => "Potentiale",
+    DueOn => "Frist",
+    CreatedAt => "Oprettet",
+    UpdatedAt => "Senest ændret",
+});
 
 #[derive(InputObject, Default)]
 pub struct ActionOrder {
@@ -118,6 +128,7 @@ impl ActionFilter {
             q = q.filter(action::Column::SeekingPartners.eq(s));
         }
         if let Some(year) = self.year {
+            crate::common::year_bounds(year)?;
             let plans = entity::plan::Entity::find()
                 .select_only()
                 .column(entity::plan::Column::Id)

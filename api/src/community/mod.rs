@@ -14,7 +14,7 @@ use crate::{
     engagement::EngagementEvent,
     error::ApiError,
     idea::{Idea, IdeaExchange},
-    labels::labelled_enum,
+    labels::{enum_labels, labelled_enum},
     loader::{self, Rel, by_id, ordering, qcol},
     organization::Organization,
     pagination::{ConnectionFields, Cursor, Listing, Window},
@@ -270,6 +270,12 @@ pub enum CommunityOrderField {
     CreatedAt,
     UpdatedAt,
 }
+
+enum_labels!(CommunityOrderField {
+    Name => "Navn",
+    CreatedAt => "Oprettet",
+    UpdatedAt => "Senest ændret",
+});
 
 #[derive(InputObject, Default)]
 pub struct CommunityOrder {

@@ -13,7 +13,7 @@ use crate::{
     common::{CommonFilter, OrderDirection, bounded, text_condition},
     community::{self, Community},
     contact::Contact,
-    labels::labelled_enum,
+    labels::{enum_labels, labelled_enum},
     loader::{self, Rel, by_id, col, join, listing, listing_stmt, ordering, qcol},
     pagination::{ConnectionFields, Cursor, Listing, Window},
     partnership::Partnership,
@@ -176,6 +176,12 @@ pub enum OrganizationOrderField {
     CreatedAt,
     UpdatedAt,
 }
+
+enum_labels!(OrganizationOrderField {
+    Name => "Navn",
+    CreatedAt => "Oprettet",
+    UpdatedAt => "Senest ændret",
+});
 
 #[derive(InputObject, Default)]
 pub struct OrganizationOrder {

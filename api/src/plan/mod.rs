@@ -17,7 +17,7 @@ use crate::{
     common::{CommonFilter, OrderDirection, bounded, text_condition},
     community::{self, Community},
     engagement::EngagementEvent,
-    labels::labelled_enum,
+    labels::{enum_labels, labelled_enum},
     loader::{self, Rel, by_id, col, join, listing, listing_stmt, ordering, qcol},
     organization::Organization,
     pagination::{ConnectionFields, Cursor, Listing, Window},
@@ -280,6 +280,14 @@ pub enum PlanOrderField {
     UpdatedAt,
 }
 
+enum_labels!(PlanOrderField {
+    Title => "Titel",
+    PeriodFrom => "Periodens start",
+    AdoptedOn => "Vedtagelsesdato",
+    CreatedAt => "Oprettet",
+    UpdatedAt => "Senest ændret",
+});
+
 #[derive(InputObject, Default)]
 pub struct PlanOrder {
     #[graphql(default)]
@@ -329,6 +337,7 @@ impl PlanQuery {
             q = q.filter(col("plan", "id").in_subquery(plans));
         }
         if let Some(year) = f.year {
+            crate::common::year_bounds(year)?;
             q = q
                 .filter(plan::Column::PeriodFrom.lte(year))
                 .filter(plan::Column::PeriodTo.gte(year));

@@ -1,0 +1,47 @@
+//! The short-lived cache of anonymous query responses.
+use lup_api::config::Config;
+use lup_tests::{TestApp, both, fixture::Fixture};
+use serde_json::json;
+
+fn cached(config: &mut Config) {
+    config.public_cache_ttl_ms = 60_000;
+}
+
+both!(
+    repeated_queries_are_served_from_memory,
+    cached,
+    |app: TestApp| async move {
+        Fixture::new(&app.db).community("gjoel", "Gjøl").await;
+        let query = "query($s: String!) { community(slug: $s) { name } }";
+        let first = app.data(query, json!({ "s": "gjoel" })).await;
+        let before = app.sql_statements();
+        let again = app.data(query, json!({ "s": "gjoel" })).await;
+        assert_eq!(first, again);
+        assert_eq!(
+            app.sql_statements(),
+            before,
+            "the second answer comes from memory"
+        );
+
+        // Other variables are another request.
+        let other = app.data(query, json!({ "s": "saltum" })).await;
+        assert!(other["community"].is_null());
+        assert!(app.sql_statements() > before);
+    }
+);
+
+both!(
+    responses_with_errors_are_not_cached,
+    cached,
+    |app: TestApp| async move {
+        let query = r#"{ communities { totalCount } community(slug: "a", id: "b") { name } }"#;
+        app.error(query, json!({})).await;
+        let before = app.sql_statements();
+        let (code, _) = app.error(query, json!({})).await;
+        assert_eq!(code, "BAD_USER_INPUT");
+        assert!(
+            app.sql_statements() > before,
+            "a response with errors is executed again"
+        );
+    }
+);

@@ -1,0 +1,184 @@
+//! Danish text: æ, ø, å (and their capitals) and the en dash come back exactly as stored, and
+//! the text filter finds Danish names whatever their case, on SQLite as on PostgreSQL.
+use lup_tests::{
+    TestApp, both,
+    fixture::{DepartmentRole, Fixture, OrganizationKind, PartnershipStatus, PlanStatus, date},
+};
+use serde_json::json;
+
+use crate::support::texts;
+
+const COMMUNITY: &str = "Ærø – Øster Åby";
+const DESCRIPTION: &str = "Æbler, øl og ål på Ærø – året rundt. ÆØÅ æøå";
+const PLAN: &str = "Udviklingsplan for Øster Åby 2024–2027";
+const VISION: &str = "Vi vil være Danmarks grønneste ø – med plads til alle";
+const ACTION: &str = "Sø-sti ved Ålbæk – etape 2";
+const NEEDS: &str = "Frivillige med båd – og en tømrer";
+const ORGANIZATION: &str = "Åbybro Ældreråd";
+const THEME: &str = "Grøn omstilling – Æ, Ø og Å";
+const DEPARTMENT: &str = "Børn og Unge – Ældre";
+const CONTACT: &str = "Søren Ødegård";
+const UPDATE: &str = "Vi har ryddet ålegræs – næste skridt: bænke";
+const PARTNERSHIP: &str = "Fællesskabet om søen";
+/// "Å" as A and a combining ring: not the same bytes as "Å", and must not be made so.
+const DECOMPOSED: &str = "A\u{30A}lborg – Gjøl";
+
+both!(danish_text_round_trips, |app: TestApp| async move {
+    let fx = Fixture::new(&app.db);
+    let c = fx.community("aeroe", COMMUNITY).await;
+    fx.set("community", c, "description", DESCRIPTION).await;
+    fx.community("aalborg", DECOMPOSED).await;
+    let plan = fx.plan(c, PLAN, PlanStatus::Adopted, 2024, 2027).await;
+    fx.set("plan", plan, "vision", VISION).await;
+    let org = fx
+        .organization(
+            "aabybro-aeldreraad",
+            ORGANIZATION,
+            OrganizationKind::Association,
+            Some(c),
+        )
+        .await;
+    let theme = fx.theme("groen-omstilling", THEME).await;
+    let dept = fx.department("boern-og-unge", DEPARTMENT).await;
+    fx.contact(CONTACT, true, Some(c)).await;
+    let mut m = fx.action_model(plan, ACTION);
+    m.partner_needs = sea_orm::Set(Some(NEEDS.to_owned()));
+    m.seeking_partners = sea_orm::Set(true);
+    let action = fx.insert_action(m).await;
+    fx.tag_action(action, theme).await;
+    fx.action_department(action, dept, DepartmentRole::Lead).await;
+    fx.update(action, UPDATE, date(2025, 5, 1)).await;
+    fx.partnership(Some(action), None, PARTNERSHIP, PartnershipStatus::Active)
+        .await;
+    let _ = org;
+
+    let d = app
+        .data(
+            r#"query($slug: String!) { community(slug: $slug) {
+                name description
+                contacts { name }
+                organizations { edges { node { name } } }
+                currentPlan { title vision actions { edges { node {
+                    title partnerNeeds
+                    themes { name }
+                    departments { department { name } }
+                    updates { edges { node { body authorName } } }
+                    partnerships { edges { node { title } } }
+                } } } }
+            } }"#,
+            json!({ "slug": "aeroe" }),
+        )
+        .await;
+    let c = &d["community"];
+    let a = &c["currentPlan"]["actions"]["edges"][0]["node"];
+    for (got, want) in [
+        (&c["name"], COMMUNITY),
+        (&c["description"], DESCRIPTION),
+        (&c["contacts"][0]["name"], CONTACT),
+        (&c["organizations"]["edges"][0]["node"]["name"], ORGANIZATION),
+        (&c["currentPlan"]["title"], PLAN),
+        (&c["currentPlan"]["vision"], VISION),
+        (&a["title"], ACTION),
+        (&a["partnerNeeds"], NEEDS),
+        (&a["themes"][0]["name"], THEME),
+        (&a["departments"][0]["department"]["name"], DEPARTMENT),
+        (&a["updates"]["edges"][0]["node"]["body"], UPDATE),
+        (&a["updates"]["edges"][0]["node"]["authorName"], "Mette Sørensen"),
+        (&a["partnerships"]["edges"][0]["node"]["title"], PARTNERSHIP),
+    ] {
+        let got = got.as_str().unwrap_or_else(|| panic!("no {want:?} in {d:#}"));
+        assert_eq!(got.as_bytes(), want.as_bytes(), "{got:?} is stored as {want:?}");
+    }
+
+    // The decomposed form stays decomposed (nothing normalises text on the way).
+    let d = app
+        .data(r#"{ community(slug: "aalborg") { name } }"#, json!({}))
+        .await;
+    assert_eq!(
+        d["community"]["name"].as_str().unwrap().as_bytes(),
+        DECOMPOSED.as_bytes()
+    );
+    assert_ne!(DECOMPOSED.as_bytes(), "Ålborg – Gjøl".as_bytes());
+
+    // Danish text in the query document itself, not only in variables.
+    let d = app
+        .data(
+            r#"{ communities(filter: { text: "ærø – øster" }) { edges { node { name } } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(texts(&d["communities"], "name"), [COMMUNITY]);
+});
+
+const SEARCH: &str = r#"query($t: String!) {
+  communities(filter: { text: $t }) { edges { node { name } } }
+  plans(filter: { text: $t }) { edges { node { title } } }
+  actions(filter: { text: $t }) { edges { node { title } } }
+  organizations(filter: { text: $t }) { edges { node { name } } }
+}"#;
+
+async fn search(app: &TestApp, text: &str) -> (Vec<String>, Vec<String>, Vec<String>, Vec<String>) {
+    let d = app.data(SEARCH, json!({ "t": text })).await;
+    (
+        texts(&d["communities"], "name"),
+        texts(&d["plans"], "title"),
+        texts(&d["actions"], "title"),
+        texts(&d["organizations"], "name"),
+    )
+}
+
+both!(text_filter_folds_danish_letters, |app: TestApp| async move {
+    let fx = Fixture::new(&app.db);
+    let gjol = fx.community("gjoel", "Gjøl").await;
+    let oland = fx.community("oeland", "Øland").await;
+    fx.community("oerebro", "Ørebro").await;
+    fx.community("aabybro", "Aabybro").await;
+    fx.plan(oland, "Udviklingsplan for Øland", PlanStatus::Adopted, 2024, 2027)
+        .await;
+    let plan = fx
+        .plan(gjol, "Gjøl – sammen om fjorden", PlanStatus::Adopted, 2024, 2027)
+        .await;
+    fx.action(plan, "ÅLEGRÆS I LIMFJORDEN").await;
+    fx.action(plan, "Æbleplantage ved Ærøvej").await;
+    fx.organization(
+        "oeland-ks",
+        "ØLAND KULTURSAMVIRKE",
+        OrganizationKind::Association,
+        Some(oland),
+    )
+    .await;
+
+    // Lowercase letters stored, searched in any case.
+    for t in ["gjøl", "Gjøl", "GJØL", "gJøL"] {
+        let (c, p, _, _) = search(&app, t).await;
+        assert_eq!(c, ["Gjøl"], "communities by {t:?}");
+        assert_eq!(p, ["Gjøl – sammen om fjorden"], "plans by {t:?}");
+    }
+    // Capital Æ, Ø, Å stored, searched in any case.
+    for t in ["øland", "Øland", "ØLAND", "øLaNd"] {
+        let (c, p, _, o) = search(&app, t).await;
+        assert_eq!(c, ["Øland"], "communities by {t:?}");
+        assert_eq!(p, ["Udviklingsplan for Øland"], "plans by {t:?}");
+        assert_eq!(o, ["ØLAND KULTURSAMVIRKE"], "organizations by {t:?}");
+    }
+    for t in ["ålegræs", "Ålegræs", "ÅLEGRÆS"] {
+        let (_, _, a, _) = search(&app, t).await;
+        assert_eq!(a, ["ÅLEGRÆS I LIMFJORDEN"], "actions by {t:?}");
+    }
+    for t in ["æble", "Æble", "ÆBLE", "ærøvej"] {
+        let (_, _, a, _) = search(&app, t).await;
+        assert_eq!(a, ["Æbleplantage ved Ærøvej"], "actions by {t:?}");
+    }
+    let (c, _, _, _) = search(&app, "ørebro").await;
+    assert_eq!(c, ["Ørebro"]);
+    // No transliteration: "aa" is not "å", "oe" is not "ø".
+    let (c, _, _, _) = search(&app, "åbybro").await;
+    assert!(c.is_empty(), "{c:?}");
+    let (c, _, _, _) = search(&app, "oeland").await;
+    assert!(c.is_empty(), "{c:?}");
+    // The en dash is a character like any other.
+    let (_, p, _, _) = search(&app, "gjøl – sammen").await;
+    assert_eq!(p, ["Gjøl – sammen om fjorden"]);
+    let (_, p, _, _) = search(&app, "gjøl - sammen").await;
+    assert!(p.is_empty(), "a hyphen is not an en dash");
+});
