@@ -2,7 +2,8 @@
 # Benchmark of the website's "community page" query against PostgreSQL with the demo data:
 # req/s and p50/p99 latency at 64 connections (wrk), and SQL statements per request (from the
 # server's /metrics), then the same after adding 40 actions to the community, to show the
-# statement count does not grow with the number of actions.
+# statement count does not grow with the number of actions. Each is measured twice: with the
+# public response cache off (every request runs its SQL) and on (the default).
 #
 #   bench/community-page.sh            # defaults: 64 connections, 20 s per run
 #   CONNECTIONS=32 DURATION=10s bench/community-page.sh
@@ -30,12 +31,17 @@ cargo build --release --bin lup -q
 DB_URL="${PG_ADMIN_URL%/*}/$DB_NAME"
 psql -q "$PG_ADMIN_URL" -c "DROP DATABASE IF EXISTS $DB_NAME WITH (FORCE)" -c "CREATE DATABASE $DB_NAME"
 
-DATABASE_URL="$DB_URL" BIND_ADDR="127.0.0.1:$PORT" LOG_LEVEL=warn DB_MAX_CONNECTIONS="${DB_MAX_CONNECTIONS:-16}" \
-  ./target/release/lup serve >"$OUT/server.log" 2>&1 &
-SERVER=$!
-trap 'kill $SERVER 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break; sleep 0.2; done
-
+SERVER=
+start_server() {
+  [ -n "$SERVER" ] && { kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; }
+  DATABASE_URL="$DB_URL" BIND_ADDR="127.0.0.1:$PORT" LOG_LEVEL=warn PUBLIC_CACHE_TTL_MS="$1" \
+    DB_MAX_CONNECTIONS="${DB_MAX_CONNECTIONS:-16}" ./target/release/lup serve >>"$OUT/server.log" 2>&1 &
+  SERVER=$!
+  for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && return; sleep 0.2; done
+  echo "the server did not start" >&2; exit 1
+}
+trap '[ -n "$SERVER" ] && kill $SERVER 2>/dev/null || true' EXIT
+start_server 0
 python3 - "$SLUG" >"$OUT/request.lua" <<'PY'
 import json, sys
 query = open("bench/community-page.graphql").read()
@@ -53,7 +59,7 @@ run() {
   actions=$(curl -fs "http://127.0.0.1:$PORT/graphql" -H 'content-type: application/json' \
     --data-binary "$(python3 -c 'import json,sys; print(json.dumps({"query": "query($s:String!){community(slug:$s){currentPlan{actions{totalCount}}}}", "variables": {"s": sys.argv[1]}}))' "$SLUG")" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["community"]["currentPlan"]["actions"]["totalCount"])')
-  # Statements of one request, measured alone.
+  # Statements of one request, measured alone (with the cache on: a miss, as it is cold).
   local s0 r0 s1 r1
   s0=$(metric lup_sql_statements_total)
   curl -fs "http://127.0.0.1:$PORT/graphql" -H 'content-type: application/json' \
@@ -77,7 +83,11 @@ run() {
     "${non2xx:+  non-2xx: $non2xx}"
 }
 
-echo "community page '$SLUG', PostgreSQL, $CONNECTIONS connections, $DURATION"
+echo "community page '$SLUG', PostgreSQL, $CONNECTIONS connections, $DURATION per run"
+echo "-- response cache off: every request runs its SQL"
 run demo
 psql -q "$DB_URL" -v slug="$SLUG" -v n=40 -f bench/grow-actions.sql
+run plus40
+echo "-- response cache on (PUBLIC_CACHE_TTL_MS=${CACHE_TTL_MS:-2000}): sql/request counts the misses"
+start_server "${CACHE_TTL_MS:-2000}"
 run plus40

@@ -1,20 +1,27 @@
 //! A short-lived cache of anonymous query responses. The public website asks the same few
 //! queries over and over; serving them from memory for a couple of seconds takes the load off
 //! the database without making anything noticeably stale. Only successful queries (never
-//! mutations, never responses with errors) are cached, keyed by the whole request text, and
-//! `invalidate` empties the cache when this instance writes.
-use std::{sync::Arc, time::Duration};
+//! mutations, never responses with errors) are cached, keyed by the whole request text.
+//! Concurrent misses of one key run the query once and share its answer, so an expiry under
+//! load does not send every waiting client to the database at once.
+use std::{future::Future, sync::Arc, time::Duration};
 
 use async_graphql::{
     Request,
     parser::{parse_query, types::OperationType},
 };
-use moka::sync::Cache;
+use moka::future::Cache;
+
+pub type Body = Arc<[u8]>;
 
 #[derive(Clone)]
 pub struct ResponseCache {
-    inner: Option<Cache<Arc<str>, Arc<[u8]>>>,
+    inner: Option<Cache<Arc<str>, Body>>,
 }
+
+/// Why an answer was not kept: it had errors. The body still goes to every waiting client.
+#[derive(Debug)]
+pub struct NotCached(pub Body);
 
 impl ResponseCache {
     /// A cache keeping responses for `ttl` within `max_bytes`; disabled when `ttl` is zero.
@@ -23,34 +30,40 @@ impl ResponseCache {
             Cache::builder()
                 .time_to_live(ttl)
                 .max_capacity(max_bytes)
-                .weigher(|k: &Arc<str>, v: &Arc<[u8]>| u32::try_from(k.len() + v.len()).unwrap_or(u32::MAX))
+                .weigher(|k: &Arc<str>, v: &Body| u32::try_from(k.len() + v.len()).unwrap_or(u32::MAX))
                 .build()
         });
         ResponseCache { inner }
     }
 
-    pub fn disabled() -> Self {
-        ResponseCache { inner: None }
-    }
-
-    /// The key of a request, or None when caching is off.
-    pub fn key(&self, request: &Request) -> Option<Arc<str>> {
-        self.inner.as_ref()?;
+    /// The key of a request when it can be cached: caching is on and it is a query.
+    pub async fn key(&self, request: &Request) -> Option<Arc<str>> {
+        let cache = self.inner.as_ref()?;
         let variables = serde_json::to_string(&request.variables).ok()?;
         let operation = request.operation_name.as_deref().unwrap_or_default();
-        Some(format!("{operation}\u{0}{variables}\u{0}{}", request.query).into())
+        let key: Arc<str> = format!("{operation}\u{0}{variables}\u{0}{}", request.query).into();
+        // A key already cached was a query; anything else is parsed once to find out.
+        if cache.contains_key(&key) || is_query(&request.query, request.operation_name.as_deref()) {
+            Some(key)
+        } else {
+            None
+        }
     }
 
-    pub fn get(&self, key: &Arc<str>) -> Option<Arc<[u8]>> {
-        self.inner.as_ref()?.get(key)
-    }
-
-    /// Stores a response body if the request was a query (not a mutation or subscription).
-    pub fn put(&self, key: Arc<str>, request_query: &str, operation: Option<&str>, body: Arc<[u8]>) {
-        if let Some(cache) = &self.inner
-            && is_query(request_query, operation)
-        {
-            cache.insert(key, body);
+    /// The cached answer for `key`, or `run`'s, shared with concurrent callers of the same key;
+    /// kept only when `run` returns `Ok`.
+    pub async fn get_or_run<F>(&self, key: Arc<str>, run: F) -> Body
+    where
+        F: Future<Output = Result<Body, NotCached>>,
+    {
+        let Some(cache) = &self.inner else {
+            return match run.await {
+                Ok(body) | Err(NotCached(body)) => body,
+            };
+        };
+        match cache.try_get_with(key, run).await {
+            Ok(body) => body,
+            Err(e) => e.0.clone(),
         }
     }
 

@@ -34,7 +34,10 @@ pub async fn connect(config: &Config) -> Result<(DatabaseConnection, SqlCounter)
         .min_connections(1)
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(10))
-        .sqlx_logging(false);
+        .sqlx_logging(false)
+        // A broken connection fails its statement and is replaced; pinging before every
+        // use would double the round trips.
+        .test_before_acquire(false);
     let mut db = Database::connect(options).await?;
     if config.is_sqlite() {
         // WAL lets readers run beside a writer; a busy timeout instead of "database is locked".

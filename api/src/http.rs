@@ -20,7 +20,13 @@ use axum::{
 use sea_orm::DatabaseConnection;
 use tower_http::trace::TraceLayer;
 
-use crate::{access::Access, cache::ResponseCache, db::SqlCounter, loader::Loaders, schema::LupSchema};
+use crate::{
+    access::Access,
+    cache::{NotCached, ResponseCache},
+    db::SqlCounter,
+    loader::Loaders,
+    schema::LupSchema,
+};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -44,31 +50,35 @@ pub fn router(state: AppState) -> Router {
 
 async fn execute(state: &AppState, request: async_graphql::Request) -> Response {
     state.requests.fetch_add(1, Ordering::Relaxed);
-    let access = Access::anonymous();
     // Every caller is anonymous until accounts exist, so every query may be cached; once
     // they do, the key must include what the caller may see.
-    let key = state.cache.key(&request);
-    if let Some(body) = key.as_ref().and_then(|k| state.cache.get(k)) {
-        return graphql_body(body.to_vec());
-    }
-    let (query, operation) = match key {
-        Some(_) => (request.query.clone(), request.operation_name.clone()),
-        None => (String::new(), None),
+    let Some(key) = state.cache.key(&request).await else {
+        return GraphQLResponse::from(run(state, request).await).into_response();
     };
-    let loader = Loaders::for_request(state.db.clone(), access, state.loader_delay);
-    let response = state.schema.execute(request.data(loader).data(access)).await;
-    match key {
-        Some(key) if response.is_ok() => match serde_json::to_vec(&response) {
-            Ok(body) => {
-                state
-                    .cache
-                    .put(key, &query, operation.as_deref(), body.clone().into());
-                graphql_body(body)
+    let body = state
+        .cache
+        .get_or_run(key, async {
+            let response = run(state, request).await;
+            let ok = response.is_ok();
+            match serde_json::to_vec(&response) {
+                Ok(body) if ok => Ok(body.into()),
+                Ok(body) => Err(NotCached(body.into())),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot serialise a response");
+                    Err(NotCached(Arc::from(
+                        &br#"{"errors":[{"message":"internal error","extensions":{"code":"INTERNAL"}}]}"#[..],
+                    )))
+                }
             }
-            Err(_) => GraphQLResponse::from(response).into_response(),
-        },
-        _ => GraphQLResponse::from(response).into_response(),
-    }
+        })
+        .await;
+    graphql_body(body.to_vec())
+}
+
+async fn run(state: &AppState, request: async_graphql::Request) -> async_graphql::Response {
+    let access = Access::anonymous();
+    let loader = Loaders::for_request(state.db.clone(), access, state.loader_delay);
+    state.schema.execute(request.data(loader).data(access)).await
 }
 
 /// A serialised GraphQL response, with the content type async-graphql-axum sends.

@@ -16,6 +16,7 @@ use std::{
 use async_graphql::{
     Context,
     dataloader::{DataLoader, Loader},
+    futures_util::future::{BoxFuture, FutureExt, Shared},
 };
 use sea_orm::{
     DatabaseConnection, EntityTrait, FromQueryResult, Iterable, ModelTrait, QueryTrait, Select, Value,
@@ -117,28 +118,39 @@ macro_rules! key_impls {
 key_impls!(PageKey, parent, window);
 key_impls!(ListKey, parent);
 
-/// A loaded result: relation, page window (None for unpaged lists), parent.
-type AheadKey = (&'static str, Option<Window>, Uuid);
-
-/// A relation and the parents asked for in one batch.
-type Batch<M> = (&'static Rel<M>, Vec<Uuid>);
+/// A result of one relation for one parent: (relation, page window or None, parent).
+type ResultKey = (&'static str, Option<Window>, Uuid);
+type Erased = Arc<dyn Any + Send + Sync>;
+/// One statement's results by parent, shared by every field waiting for it.
+type Fetch = Shared<BoxFuture<'static, Result<Arc<HashMap<Uuid, Erased>>, LoadError>>>;
 
 /// Most parents one statement asks for; beyond it a relation takes several statements.
 const MAX_PARENTS: usize = 1000;
 
 /// The per-request loaders. Besides batching, they prefetch: the rows of one statement are
 /// siblings (a page of actions, the members of many partnerships), and when a relation is
-/// asked for some of them it is loaded for all of them at once and the rest kept for the
-/// fields that ask a moment later. async-graphql polls long lists in slices, so without this
-/// a list of 40 actions could take two or three statements per relation, more under load.
+/// asked for some of them it is loaded for all of them at once; the fields that ask a moment
+/// later get the results already loaded, or wait for the statement still running. Without
+/// this a long list takes several statements per relation: async-graphql polls a list's
+/// items in slices, and under load the slices fall into different batches.
 pub struct Loaders {
     db: DatabaseConnection,
     access: Access,
-    /// For each UUID seen in a loaded row (IDs and references), all UUIDs of that statement.
+    state: Arc<State>,
+}
+
+#[derive(Default)]
+struct State {
+    /// For each UUID seen in a column of loaded rows, all UUIDs of that column and statement.
     siblings: Mutex<HashMap<Uuid, Arc<Vec<Uuid>>>>,
-    /// Results loaded in this request, including those loaded ahead for parents nobody asked
-    /// for yet: (relation, window, parent).
-    ahead: Mutex<HashMap<AheadKey, Arc<dyn Any + Send + Sync>>>,
+    /// Results loaded in this request (asked for or loaded ahead).
+    done: Mutex<HashMap<ResultKey, Erased>>,
+    /// Statements running, by the results they will bring.
+    running: Mutex<HashMap<ResultKey, Fetch>>,
+}
+
+fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 pub type RequestLoader = DataLoader<Loaders>;
@@ -148,15 +160,95 @@ impl Loaders {
         let loaders = Loaders {
             db,
             access,
-            siblings: Mutex::default(),
-            ahead: Mutex::default(),
+            state: Arc::default(),
         };
         DataLoader::new(loaders, tokio::spawn).delay(delay)
     }
 
-    /// Records the rows that came back from one statement: the values of each UUID column
-    /// (the rows' IDs, their plans, their organisations, …) are siblings of each other.
+    /// Records rows that came back from one statement (see [`State::siblings`]).
     pub fn remember<'a, M: Row>(&self, rows: impl IntoIterator<Item = &'a M>) {
+        self.state.remember(rows);
+    }
+
+    /// Resolves `keys` from results already loaded, statements running, and new statements
+    /// made by `fetch(job, parents)` for the rest (with their siblings).
+    async fn resolve<J, V>(
+        &self,
+        keys: Vec<(J, ResultKey)>,
+        fetch: impl Fn(J, Vec<Uuid>) -> BoxFuture<'static, Result<HashMap<Uuid, V>, LoadError>>,
+    ) -> Result<HashMap<ResultKey, V>, LoadError>
+    where
+        J: Copy,
+        V: Clone + Send + Sync + 'static,
+    {
+        let mut out = HashMap::new();
+        let mut waits: Vec<(ResultKey, Fetch)> = Vec::new();
+        let mut todo: HashMap<(&'static str, Option<Window>), (J, Vec<Uuid>)> = HashMap::new();
+        {
+            let done = locked(&self.state.done);
+            let running = locked(&self.state.running);
+            for (job, key) in keys {
+                if let Some(v) = done.get(&key).and_then(|v| v.downcast_ref::<V>()) {
+                    out.insert(key, v.clone());
+                } else if let Some(f) = running.get(&key) {
+                    waits.push((key, f.clone()));
+                } else {
+                    todo.entry((key.0, key.1))
+                        .or_insert_with(|| (job, Vec::new()))
+                        .1
+                        .push(key.2);
+                }
+            }
+        }
+        let mut launched = Vec::new();
+        for ((name, window), (job, requested)) in todo {
+            for chunk in requested.chunks(MAX_PARENTS) {
+                let parents = self.state.with_siblings(name, window, chunk);
+                let statement = fetch(job, parents.clone());
+                let fut: Fetch = async move {
+                    let results = statement.await?;
+                    Ok(Arc::new(
+                        results
+                            .into_iter()
+                            .map(|(k, v)| (k, Arc::new(v) as Erased))
+                            .collect(),
+                    ))
+                }
+                .boxed()
+                .shared();
+                let mut running = locked(&self.state.running);
+                for p in &parents {
+                    running.insert((name, window, *p), fut.clone());
+                }
+                waits.extend(chunk.iter().map(|p| ((name, window, *p), fut.clone())));
+                launched.push((name, window, parents, fut));
+            }
+        }
+        for (name, window, parents, fut) in launched {
+            let results = fut.await;
+            let mut done = locked(&self.state.done);
+            let mut running = locked(&self.state.running);
+            for p in parents {
+                running.remove(&(name, window, p));
+                if let Ok(results) = &results
+                    && let Some(v) = results.get(&p)
+                {
+                    done.insert((name, window, p), v.clone());
+                }
+            }
+        }
+        for (key, fut) in waits {
+            let results = fut.await?;
+            if let Some(v) = results.get(&key.2).and_then(|v| v.downcast_ref::<V>()) {
+                out.insert(key, v.clone());
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl State {
+    fn remember<'a, M: Row>(&self, rows: impl IntoIterator<Item = &'a M>) {
         let mut columns: Vec<(HashSet<Uuid>, Vec<Uuid>)> = Vec::new();
         for row in rows {
             for (i, u) in uuids(row).enumerate() {
@@ -171,7 +263,7 @@ impl Loaders {
                 }
             }
         }
-        let mut siblings = self.siblings.lock().unwrap_or_else(|e| e.into_inner());
+        let mut siblings = locked(&self.siblings);
         for (_, values) in columns {
             if values.len() < 2 {
                 continue;
@@ -183,12 +275,14 @@ impl Loaders {
         }
     }
 
-    /// The requested parents first, then their not yet loaded siblings, up to [`MAX_PARENTS`].
+    /// The requested parents first, then their siblings not loaded or loading yet, up to
+    /// [`MAX_PARENTS`].
     fn with_siblings(&self, rel: &'static str, window: Option<Window>, requested: &[Uuid]) -> Vec<Uuid> {
         let mut out = requested.to_vec();
         let mut seen: HashSet<Uuid> = requested.iter().copied().collect();
-        let siblings = self.siblings.lock().unwrap_or_else(|e| e.into_inner());
-        let ahead = self.ahead.lock().unwrap_or_else(|e| e.into_inner());
+        let siblings = locked(&self.siblings);
+        let done = locked(&self.done);
+        let running = locked(&self.running);
         let mut groups_done = HashSet::new();
         for p in requested {
             let Some(group) = siblings.get(p) else { continue };
@@ -199,36 +293,13 @@ impl Loaders {
                 if out.len() >= MAX_PARENTS {
                     return out;
                 }
-                if !ahead.contains_key(&(rel, window, *u)) && seen.insert(*u) {
+                let key = (rel, window, *u);
+                if !done.contains_key(&key) && !running.contains_key(&key) && seen.insert(*u) {
                     out.push(*u);
                 }
             }
         }
         out
-    }
-
-    fn take_ahead<V: Clone + Send + Sync + 'static>(
-        &self,
-        rel: &'static str,
-        window: Option<Window>,
-        parent: Uuid,
-    ) -> Option<V> {
-        let ahead = self.ahead.lock().unwrap_or_else(|e| e.into_inner());
-        ahead
-            .get(&(rel, window, parent))
-            .and_then(|v| v.downcast_ref::<V>())
-            .cloned()
-    }
-
-    fn keep_ahead<V: Send + Sync + 'static>(
-        &self,
-        rel: &'static str,
-        window: Option<Window>,
-        parent: Uuid,
-        value: V,
-    ) {
-        let mut ahead = self.ahead.lock().unwrap_or_else(|e| e.into_inner());
-        ahead.insert((rel, window, parent), Arc::new(value));
     }
 }
 
@@ -248,38 +319,32 @@ impl<M: Row> Loader<PageKey<M>> for Loaders {
     type Error = LoadError;
 
     async fn load(&self, keys: &[PageKey<M>]) -> Result<HashMap<PageKey<M>, Page<M>>, LoadError> {
-        let mut out = HashMap::new();
-        // A batch mixes relations of one row type: one statement per relation and window.
-        let mut todo: HashMap<(&'static str, Window), Batch<M>> = HashMap::new();
-        for k in keys {
-            match self.take_ahead::<Page<M>>(k.rel.name, Some(k.window), k.parent) {
-                Some(page) => {
-                    out.insert(k.clone(), page);
-                }
-                None => todo
-                    .entry((k.rel.name, k.window))
-                    .or_insert_with(|| (k.rel, Vec::new()))
-                    .1
-                    .push(k.parent),
+        let jobs = keys
+            .iter()
+            .map(|k| ((k.rel, k.window), (k.rel.name, Some(k.window), k.parent)))
+            .collect();
+        let (db, access, state) = (self.db.clone(), self.access, self.state.clone());
+        let fetch = move |(rel, window): (&'static Rel<M>, Window), parents: Vec<Uuid>| {
+            let (db, state) = (db.clone(), state.clone());
+            async move {
+                let mut pages = (rel.listing)(&access).fetch::<M>(&db, &parents, &window).await?;
+                state.remember(pages.values().flat_map(|p| p.rows.iter().map(|(_, m)| m)));
+                Ok(parents
+                    .into_iter()
+                    .map(|p| (p, pages.remove(&Some(p)).unwrap_or_default()))
+                    .collect())
             }
-        }
-        for ((name, window), (rel, requested)) in todo {
-            for chunk in requested.chunks(MAX_PARENTS) {
-                let parents = self.with_siblings(name, Some(window), chunk);
-                let mut pages = (rel.listing)(&self.access)
-                    .fetch::<M>(&self.db, &parents, &window)
-                    .await?;
-                self.remember(pages.values().flat_map(|p| p.rows.iter().map(|(_, m)| m)));
-                for (i, parent) in parents.into_iter().enumerate() {
-                    let page = pages.remove(&Some(parent)).unwrap_or_default();
-                    if i < chunk.len() {
-                        out.insert(PageKey { rel, parent, window }, page.clone());
-                    }
-                    self.keep_ahead(name, Some(window), parent, page);
-                }
-            }
-        }
-        Ok(out)
+            .boxed()
+        };
+        let results = self.resolve(jobs, fetch).await?;
+        Ok(keys
+            .iter()
+            .filter_map(|k| {
+                results
+                    .get(&(k.rel.name, Some(k.window), k.parent))
+                    .map(|v| (k.clone(), v.clone()))
+            })
+            .collect())
     }
 }
 
@@ -288,35 +353,29 @@ impl<M: Row> Loader<ListKey<M>> for Loaders {
     type Error = LoadError;
 
     async fn load(&self, keys: &[ListKey<M>]) -> Result<HashMap<ListKey<M>, Vec<M>>, LoadError> {
-        let mut out = HashMap::new();
-        let mut todo: HashMap<&'static str, Batch<M>> = HashMap::new();
-        for k in keys {
-            match self.take_ahead::<Vec<M>>(k.rel.name, None, k.parent) {
-                Some(rows) => {
-                    out.insert(k.clone(), rows);
-                }
-                None => todo
-                    .entry(k.rel.name)
-                    .or_insert_with(|| (k.rel, Vec::new()))
-                    .1
-                    .push(k.parent),
+        let jobs = keys
+            .iter()
+            .map(|k| (k.rel, (k.rel.name, None, k.parent)))
+            .collect();
+        let (db, access, state) = (self.db.clone(), self.access, self.state.clone());
+        let fetch = move |rel: &'static Rel<M>, parents: Vec<Uuid>| {
+            let (db, state) = (db.clone(), state.clone());
+            async move {
+                let lists = list_of(&db, &access, rel, &parents).await?;
+                state.remember(lists.values().flatten());
+                Ok(lists)
             }
-        }
-        for (name, (rel, requested)) in todo {
-            for chunk in requested.chunks(MAX_PARENTS) {
-                let parents = self.with_siblings(name, None, chunk);
-                let mut lists = list_of(&self.db, &self.access, rel, &parents).await?;
-                self.remember(lists.values().flatten());
-                for (i, parent) in parents.into_iter().enumerate() {
-                    let rows = lists.remove(&parent).unwrap_or_default();
-                    if i < chunk.len() {
-                        out.insert(ListKey { rel, parent }, rows.clone());
-                    }
-                    self.keep_ahead(name, None, parent, rows);
-                }
-            }
-        }
-        Ok(out)
+            .boxed()
+        };
+        let results = self.resolve(jobs, fetch).await?;
+        Ok(keys
+            .iter()
+            .filter_map(|k| {
+                results
+                    .get(&(k.rel.name, None, k.parent))
+                    .map(|v| (k.clone(), v.clone()))
+            })
+            .collect())
     }
 }
 
@@ -403,7 +462,9 @@ pub async fn top_page<M: Row>(
         .fetch::<M>(db, &[], window)
         .await
         .map_err(ApiError::from)?;
-    Ok(pages.remove(&None).unwrap_or_default())
+    let page = pages.remove(&None).unwrap_or_default();
+    loader(ctx).loader().remember(page.rows.iter().map(|(_, m)| m));
+    Ok(page)
 }
 
 pub fn access(ctx: &Context<'_>) -> Access {
