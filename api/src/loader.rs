@@ -121,6 +121,8 @@ key_impls!(ListKey, parent);
 /// A result of one relation for one parent: (relation, page window or None, parent).
 type ResultKey = (&'static str, Option<Window>, Uuid);
 type Erased = Arc<dyn Any + Send + Sync>;
+/// What a new statement is for (a relation, and a window for pages) and its parents.
+type Job<J> = (J, Vec<Uuid>);
 /// One statement's results by parent, shared by every field waiting for it.
 type Fetch = Shared<BoxFuture<'static, Result<Arc<HashMap<Uuid, Erased>>, LoadError>>>;
 
@@ -183,7 +185,7 @@ impl Loaders {
     {
         let mut out = HashMap::new();
         let mut waits: Vec<(ResultKey, Fetch)> = Vec::new();
-        let mut todo: HashMap<(&'static str, Option<Window>), (J, Vec<Uuid>)> = HashMap::new();
+        let mut todo: HashMap<(&'static str, Option<Window>), Job<J>> = HashMap::new();
         {
             let done = locked(&self.state.done);
             let running = locked(&self.state.running);
