@@ -1,7 +1,8 @@
 //! A short-lived cache of anonymous query responses. The public website asks the same few
 //! queries over and over; serving them from memory for a couple of seconds takes the load off
 //! the database without making anything noticeably stale. Only successful queries (never
-//! mutations, never responses with errors) are cached, keyed by the whole request text.
+//! mutations, never responses with errors) are cached, keyed by what the caller may see and
+//! the whole request text.
 //! Concurrent misses of one key run the query once and share its answer, so an expiry under
 //! load does not send every waiting client to the database at once.
 use std::{future::Future, sync::Arc, time::Duration};
@@ -36,12 +37,13 @@ impl ResponseCache {
         ResponseCache { inner }
     }
 
-    /// The key of a request when it can be cached: caching is on and it is a query.
-    pub async fn key(&self, request: &Request) -> Option<Arc<str>> {
+    /// The key of a request when it can be cached: caching is on and it is a query. `viewer`
+    /// names what the caller may see, so callers with different rights never share answers.
+    pub fn key(&self, viewer: &str, request: &Request) -> Option<Arc<str>> {
         let cache = self.inner.as_ref()?;
         let variables = serde_json::to_string(&request.variables).ok()?;
         let operation = request.operation_name.as_deref().unwrap_or_default();
-        let key: Arc<str> = format!("{operation}\u{0}{variables}\u{0}{}", request.query).into();
+        let key: Arc<str> = format!("{viewer}\u{0}{operation}\u{0}{variables}\u{0}{}", request.query).into();
         // A key already cached was a query; anything else is parsed once to find out.
         if cache.contains_key(&key) || is_query(&request.query, request.operation_name.as_deref()) {
             Some(key)
@@ -64,13 +66,6 @@ impl ResponseCache {
         match cache.try_get_with(key, run).await {
             Ok(body) => body,
             Err(e) => e.0.clone(),
-        }
-    }
-
-    /// Drops every cached response (after a write).
-    pub fn invalidate(&self) {
-        if let Some(cache) = &self.inner {
-            cache.invalidate_all();
         }
     }
 }

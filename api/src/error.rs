@@ -55,8 +55,6 @@ impl From<ApiError> for async_graphql::Error {
     }
 }
 
-pub type ApiResult<T> = Result<T, ApiError>;
-
 /// Loader errors are shared between the fields that waited on the same batch.
 #[derive(Debug, Clone)]
 pub struct LoadError(pub std::sync::Arc<sea_orm::DbErr>);

@@ -18,7 +18,10 @@ use axum::{
     routing::get,
 };
 use sea_orm::DatabaseConnection;
-use tower_http::trace::TraceLayer;
+use tower_http::{limit::RequestBodyLimitLayer, trace::TraceLayer};
+
+/// The largest request body accepted: far above any real query.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 use crate::{
     access::Access,
@@ -44,21 +47,21 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 
 async fn execute(state: &AppState, request: async_graphql::Request) -> Response {
     state.requests.fetch_add(1, Ordering::Relaxed);
-    // Every caller is anonymous until accounts exist, so every query may be cached; once
-    // they do, the key must include what the caller may see.
-    let Some(key) = state.cache.key(&request).await else {
-        return GraphQLResponse::from(run(state, request).await).into_response();
+    let access = Access::anonymous();
+    let Some(key) = state.cache.key(&format!("{access:?}"), &request) else {
+        return GraphQLResponse::from(run(state, access, request).await).into_response();
     };
     let body = state
         .cache
         .get_or_run(key, async {
-            let response = run(state, request).await;
+            let response = run(state, access, request).await;
             let ok = response.is_ok();
             match serde_json::to_vec(&response) {
                 Ok(body) if ok => Ok(body.into()),
@@ -75,8 +78,7 @@ async fn execute(state: &AppState, request: async_graphql::Request) -> Response 
     graphql_body(body.to_vec())
 }
 
-async fn run(state: &AppState, request: async_graphql::Request) -> async_graphql::Response {
-    let access = Access::anonymous();
+async fn run(state: &AppState, access: Access, request: async_graphql::Request) -> async_graphql::Response {
     let loader = Loaders::for_request(state.db.clone(), access, state.loader_delay);
     state.schema.execute(request.data(loader).data(access)).await
 }

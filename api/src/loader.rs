@@ -16,10 +16,11 @@ use std::{
 use async_graphql::{
     Context,
     dataloader::{DataLoader, Loader},
-    futures_util::future::{BoxFuture, FutureExt, Shared},
+    futures_util::future::{BoxFuture, FutureExt, Shared, join_all},
 };
 use sea_orm::{
-    DatabaseConnection, EntityTrait, FromQueryResult, Iterable, ModelTrait, QueryTrait, Select, Value,
+    ColumnTrait, ColumnType, DatabaseConnection, EntityTrait, FromQueryResult, Iterable, ModelTrait,
+    QueryTrait, Select, Value,
     sea_query::{Alias, Expr, ExprTrait, NullOrdering, Order, SelectStatement},
 };
 use uuid::Uuid;
@@ -126,6 +127,9 @@ type Job<J> = (J, Vec<Uuid>);
 /// One statement's results by parent, shared by every field waiting for it.
 type Fetch = Shared<BoxFuture<'static, Result<Arc<HashMap<Uuid, Erased>>, LoadError>>>;
 
+/// Sibling groups remembered per UUID.
+const GROUPS_PER_ID: usize = 4;
+
 /// Most parents one statement asks for; beyond it a relation takes several statements.
 const MAX_PARENTS: usize = 1000;
 
@@ -143,8 +147,9 @@ pub struct Loaders {
 
 #[derive(Default)]
 struct State {
-    /// For each UUID seen in a column of loaded rows, all UUIDs of that column and statement.
-    siblings: Mutex<HashMap<Uuid, Arc<Vec<Uuid>>>>,
+    /// For each UUID seen in a column of loaded rows, all UUIDs of that column and statement
+    /// (the latest few such groups: an action's ID is in its page and in its departments).
+    siblings: Mutex<HashMap<Uuid, Vec<Arc<Vec<Uuid>>>>>,
     /// Results loaded in this request (asked for or loaded ahead).
     done: Mutex<HashMap<ResultKey, Erased>>,
     /// Statements running, by the results they will bring.
@@ -205,7 +210,14 @@ impl Loaders {
         let mut launched = Vec::new();
         for ((name, window), (job, requested)) in todo {
             for chunk in requested.chunks(MAX_PARENTS) {
-                let parents = self.state.with_siblings(name, window, chunk);
+                // Siblings' pages are only worth loading ahead from the start of their lists:
+                // a cursor belongs to one list.
+                let from_start = window.is_none_or(|w| w.after == 0 && w.before.is_none());
+                let parents = if from_start {
+                    self.state.with_siblings(name, window, chunk)
+                } else {
+                    chunk.to_vec()
+                };
                 let statement = fetch(job, parents.clone());
                 let fut: Fetch = async move {
                     let results = statement.await?;
@@ -226,8 +238,13 @@ impl Loaders {
                 launched.push((name, window, parents, fut));
             }
         }
-        for (name, window, parents, fut) in launched {
-            let results = fut.await;
+        let finished = join_all(
+            launched
+                .into_iter()
+                .map(|(name, window, parents, fut)| async move { (name, window, parents, fut.await) }),
+        )
+        .await;
+        for (name, window, parents, results) in finished {
             let mut done = locked(&self.state.done);
             let mut running = locked(&self.state.running);
             for p in parents {
@@ -272,7 +289,11 @@ impl State {
             }
             let group = Arc::new(values);
             for u in group.iter() {
-                siblings.insert(*u, group.clone());
+                let groups = siblings.entry(*u).or_default();
+                if groups.len() == GROUPS_PER_ID {
+                    groups.remove(0);
+                }
+                groups.push(group.clone());
             }
         }
     }
@@ -286,8 +307,7 @@ impl State {
         let done = locked(&self.done);
         let running = locked(&self.running);
         let mut groups_done = HashSet::new();
-        for p in requested {
-            let Some(group) = siblings.get(p) else { continue };
+        for group in requested.iter().filter_map(|p| siblings.get(p)).flatten() {
             if !groups_done.insert(Arc::as_ptr(group)) {
                 continue;
             }
@@ -307,10 +327,13 @@ impl State {
 
 /// The value of each UUID column of a row (its ID and its references), in column order.
 fn uuids<M: ModelTrait>(row: &M) -> impl Iterator<Item = Option<Uuid>> + '_ {
-    <<M as ModelTrait>::Entity as EntityTrait>::Column::iter().filter_map(move |c| match row.get(c) {
-        Value::Uuid(u) => Some(u),
-        _ => None,
-    })
+    <<M as ModelTrait>::Entity as EntityTrait>::Column::iter()
+        // Only UUID columns are read: `get` clones the value, and texts can be long.
+        .filter(|c| matches!(c.def().get_column_type(), ColumnType::Uuid))
+        .filter_map(move |c| match row.get(c) {
+            Value::Uuid(u) => Some(u),
+            _ => None,
+        })
 }
 
 pub trait Row: FromQueryResult + ModelTrait + Clone + Send + Sync + 'static {}
@@ -389,7 +412,10 @@ async fn list_of<M: Row>(
     parents: &[Uuid],
 ) -> Result<HashMap<Uuid, Vec<M>>, LoadError> {
     let listing = (rel.listing)(access);
-    let parent = listing.parent.clone().unwrap_or_else(|| "\"id\"".to_owned());
+    // Every relation names its parent column; a listing without one has no rows per parent.
+    let Some(parent) = listing.parent.clone() else {
+        return Ok(parents.iter().map(|p| (*p, Vec::new())).collect());
+    };
     let mut select = listing.select;
     select
         .expr_as(Expr::cust(parent.clone()), Alias::new("lup_parent"))

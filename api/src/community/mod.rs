@@ -250,12 +250,6 @@ impl Community {
     }
 }
 
-impl From<community::Model> for Community {
-    fn from(m: community::Model) -> Self {
-        Community(m)
-    }
-}
-
 #[derive(InputObject, Default)]
 pub struct CommunityFilter {
     pub statuses: Option<Vec<CommunityStatus>>,

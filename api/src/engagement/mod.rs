@@ -14,7 +14,7 @@ use crate::{
     common::{CommonFilter, bounded, text_condition},
     community::{self, Community},
     labels::labelled_enum,
-    loader::{self, Rel, by_id, col, listing, ordering, qcol},
+    loader::{self, Rel, by_id, col, join, listing, listing_stmt, ordering, qcol},
     organization::Organization,
     pagination::{ConnectionFields, Cursor, Listing, Window},
     plan::Plan,
@@ -53,6 +53,22 @@ pub static BY_ID: Rel<engagement_event::Model> =
     Rel::new("EngagementEvent", |a| by_id(visible(a), "engagement_event"));
 pub static OF_COMMUNITY: Rel<engagement_event::Model> =
     Rel::new("events of community", |a| newest_first(a, "community_id"));
+pub static OF_ORGANIZATION: Rel<engagement_event::Model> = Rel::new("events of organization", |a| {
+    let mut q = visible(a).into_query();
+    join(
+        &mut q,
+        "engagement_event_organization",
+        "event_id",
+        "engagement_event",
+        "id",
+    );
+    listing_stmt(
+        q,
+        "engagement_event",
+        &qcol("engagement_event_organization", "organization_id"),
+        &[("occurred_on", Order::Desc)],
+    )
+});
 pub static OF_PLAN: Rel<engagement_event::Model> = Rel::new("events of plan", |a| newest_first(a, "plan_id"));
 
 /// A citizen meeting, workshop, working day or other event where locals took part.

@@ -38,6 +38,14 @@ pub static OF_COMMUNITY: Rel<idea::Model> = Rel::new("ideas of community", |_| {
         &[("title", Order::Asc)],
     )
 });
+pub static OF_ORGANIZATION: Rel<idea::Model> = Rel::new("ideas of organization", |_| {
+    listing(
+        idea::Entity::find(),
+        "idea",
+        &qcol("idea", "organization_id"),
+        &[("title", Order::Asc)],
+    )
+});
 pub static OF_THEME: Rel<idea::Model> = Rel::new("ideas of theme", |_| {
     let mut q = idea::Entity::find().into_query();
     join(&mut q, "idea_theme", "idea_id", "idea", "id");

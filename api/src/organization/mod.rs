@@ -13,6 +13,8 @@ use crate::{
     common::{CommonFilter, OrderDirection, bounded, text_condition},
     community::{self, Community},
     contact::Contact,
+    engagement::EngagementEvent,
+    idea::Idea,
     labels::{enum_labels, labelled_enum},
     loader::{self, Rel, by_id, col, join, listing, listing_stmt, ordering, qcol},
     pagination::{ConnectionFields, Cursor, Listing, Window},
@@ -145,6 +147,48 @@ impl Organization {
             last,
             before,
             Partnership,
+        )
+        .await
+    }
+    /// Ideas and experiences the organisation offers communities.
+    async fn ideas(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<Cursor, Idea, ConnectionFields>> {
+        loader::nested(
+            ctx,
+            &crate::idea::OF_ORGANIZATION,
+            self.0.id,
+            first,
+            after,
+            last,
+            before,
+            Idea,
+        )
+        .await
+    }
+    /// Engagement events the organisation took part in, newest first.
+    async fn engagement_events(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<Cursor, EngagementEvent, ConnectionFields>> {
+        loader::nested(
+            ctx,
+            &crate::engagement::OF_ORGANIZATION,
+            self.0.id,
+            first,
+            after,
+            last,
+            before,
+            EngagementEvent,
         )
         .await
     }

@@ -66,3 +66,22 @@ fn committed_schema_is_current() {
         "schema.graphql is stale: run `cargo run -- export-schema --out schema.graphql` and review the diff"
     );
 }
+
+both!(
+    oversized_bodies_are_refused,
+    |app: lup_tests::TestApp| async move {
+        let padding = " ".repeat(lup_api::http::MAX_BODY_BYTES + 1);
+        let body = format!(r#"{{"query": "{{ themes {{ totalCount }} }}{padding}"}}"#);
+        let before = app.sql_statements();
+        let response = app
+            .client
+            .post(app.url("/graphql"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 413);
+        assert_eq!(app.sql_statements(), before, "nothing ran");
+    }
+);
