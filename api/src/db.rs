@@ -10,7 +10,7 @@ use std::{
 };
 
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, sqlx::sqlite as sqlx_sqlite};
 
 use crate::config::Config;
 
@@ -38,12 +38,13 @@ pub async fn connect(config: &Config) -> Result<(DatabaseConnection, SqlCounter)
         // A broken connection fails its statement and is replaced; pinging before every
         // use would double the round trips.
         .test_before_acquire(false);
+    // On every pooled SQLite connection: WAL lets readers run beside a writer, and a writer
+    // waits for a busy database instead of failing with "database is locked".
+    options.map_sqlx_sqlite_opts(|o| {
+        o.journal_mode(sqlx_sqlite::SqliteJournalMode::Wal)
+            .busy_timeout(Duration::from_secs(5))
+    });
     let mut db = Database::connect(options).await?;
-    if config.is_sqlite() {
-        // WAL lets readers run beside a writer; a busy timeout instead of "database is locked".
-        db.execute_unprepared("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000;")
-            .await?;
-    }
     let counter = SqlCounter::default();
     let inner = counter.0.clone();
     db.set_metric_callback(move |info| {

@@ -34,9 +34,16 @@ pub async fn load_demo_if_empty(db: &DatabaseConnection) -> Result<bool, SeedErr
     }
     let demo = demo()?;
     let txn = db.begin().await?;
-    demo::insert(&demo, &txn).await?;
-    txn.commit().await?;
-    Ok(true)
+    let inserted = match demo::insert(&demo, &txn).await {
+        Ok(()) => txn.commit().await.map_err(SeedError::from),
+        Err(e) => Err(e),
+    };
+    match inserted {
+        Ok(()) => Ok(true),
+        // Another instance starting at the same time seeded first: its data stands.
+        Err(_) if entity::community::Entity::find().count(db).await? > 0 => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 /// Keys of the demo file mapped to the UUIDs given to their rows.
