@@ -160,3 +160,32 @@ impl async_graphql::ScalarType for Date {
         async_graphql::Value::String(self.0.format("%Y-%m-%d").to_string())
     }
 }
+
+/// `SELECT id FROM table WHERE id IN (…) OR slug IN (…)` for a filter's global IDs (of
+/// `type_name`) and slugs; None when neither is given.
+pub fn id_or_slug_subquery(
+    table: &str,
+    type_name: &str,
+    (ids_field, ids): (&str, Option<Vec<ID>>),
+    (slugs_field, slugs): (&str, Option<Vec<String>>),
+) -> Result<Option<sea_orm::sea_query::SelectStatement>, ApiError> {
+    use sea_orm::sea_query::{Alias, Condition, Query};
+    if ids.is_none() && slugs.is_none() {
+        return Ok(None);
+    }
+    let column = |c: &str| Expr::col((Alias::new(table), Alias::new(c)));
+    let mut any = Condition::any();
+    if let Some(ids) = ids {
+        any = any.add(column("id").is_in(decode_ids(ids_field, &ids, type_name)?));
+    }
+    if let Some(slugs) = slugs {
+        any = any.add(column("slug").is_in(bounded(slugs_field, &slugs)?.iter().cloned()));
+    }
+    Ok(Some(
+        Query::select()
+            .expr(column("id"))
+            .from(Alias::new(table))
+            .cond_where(any)
+            .to_owned(),
+    ))
+}

@@ -495,6 +495,31 @@ pub async fn top_page<M: Row>(
     Ok(page)
 }
 
+/// A top-level connection: `select` (filters applied) ordered by `order` on `table` (then by
+/// ID), one page of it, each row wrapped.
+pub async fn top_connection<E: EntityTrait, N: async_graphql::OutputType>(
+    ctx: &Context<'_>,
+    select: Select<E>,
+    table: &str,
+    order: &[(&str, Order)],
+    window: &Window,
+    wrap: fn(E::Model) -> N,
+) -> async_graphql::Result<
+    async_graphql::connection::Connection<crate::pagination::Cursor, N, crate::pagination::ConnectionFields>,
+>
+where
+    E::Model: Row,
+{
+    let listing = Listing {
+        select: select.into_query(),
+        order: ordering(table, order),
+        parent: None,
+    };
+    Ok(top_page(ctx, listing, window)
+        .await?
+        .into_connection(window, wrap))
+}
+
 pub fn access(ctx: &Context<'_>) -> Access {
     ctx.data_opt::<Access>().copied().unwrap_or_default()
 }

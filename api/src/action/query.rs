@@ -11,8 +11,8 @@ use crate::{
     common::{CommonFilter, OrderDirection, bounded, text_condition},
     community, department,
     labels::enum_labels,
-    loader::{self, col, ordering, qcol},
-    pagination::{ConnectionFields, Cursor, Listing, Window},
+    loader::{self, col, qcol},
+    pagination::{ConnectionFields, Cursor, Window},
     theme,
 };
 
@@ -154,7 +154,8 @@ impl ActionFilter {
     }
 }
 
-fn order(order: Option<ActionOrder>) -> Vec<(String, sea_orm::sea_query::Order)> {
+/// The column and direction to order actions by (then by ID).
+fn order(order: Option<ActionOrder>) -> (&'static str, sea_orm::sea_query::Order) {
     let o = order.unwrap_or_default();
     let column = match o.field {
         ActionOrderField::Title => "title",
@@ -164,7 +165,7 @@ fn order(order: Option<ActionOrder>) -> Vec<(String, sea_orm::sea_query::Order)>
         ActionOrderField::CreatedAt => "created_at",
         ActionOrderField::UpdatedAt => "updated_at",
     };
-    ordering("action", &[(column, o.direction.order())])
+    (column, o.direction.order())
 }
 
 async fn list(
@@ -174,14 +175,7 @@ async fn list(
     window: Window,
 ) -> Result<Connection<Cursor, Action, ConnectionFields>> {
     let select = filter.apply(visible(&loader::access(ctx)))?;
-    let listing = Listing {
-        select: select.into_query(),
-        order: order(order_by),
-        parent: None,
-    };
-    Ok(loader::top_page(ctx, listing, &window)
-        .await?
-        .into_connection(&window, Action))
+    loader::top_connection(ctx, select, "action", &[order(order_by)], &window, Action).await
 }
 
 #[derive(Default)]
@@ -248,13 +242,6 @@ impl ActionQuery {
         };
         let select = filter
             .apply(visible(&loader::access(ctx)).filter(col("action", "plan_id").in_subquery(adopted)))?;
-        let listing = Listing {
-            select: select.into_query(),
-            order: order(order_by),
-            parent: None,
-        };
-        Ok(loader::top_page(ctx, listing, &window)
-            .await?
-            .into_connection(&window, Action))
+        loader::top_connection(ctx, select, "action", &[order(order_by)], &window, Action).await
     }
 }

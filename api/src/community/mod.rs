@@ -2,22 +2,19 @@
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject, connection::Connection};
 use chrono::{DateTime, Utc};
 use entity::community;
-use sea_orm::{
-    ColumnTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
-    sea_query::{Condition, SelectStatement},
-};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::SelectStatement};
 
 use crate::{
     action::Action,
-    common::{CommonFilter, OrderDirection, bounded, decode_ids, text_condition},
+    common::{CommonFilter, OrderDirection, bounded, text_condition},
     contact::Contact,
     engagement::EngagementEvent,
     error::ApiError,
     idea::{Idea, IdeaExchange},
     labels::{enum_labels, labelled_enum},
-    loader::{self, Rel, by_id, ordering, qcol},
+    loader::{self, Rel, by_id, qcol},
     organization::Organization,
-    pagination::{ConnectionFields, Cursor, Listing, Window},
+    pagination::{ConnectionFields, Cursor, Window},
     partnership::Partnership,
     plan::Plan,
     relay,
@@ -33,31 +30,14 @@ labelled_enum!(
 pub static BY_ID: Rel<community::Model> =
     Rel::new("Community", |_| by_id(community::Entity::find(), "community"));
 
-/// `SELECT id FROM community WHERE id IN (…) OR slug IN (…)` for a filter's IDs and slugs;
-/// None when neither is given.
+/// `SELECT id FROM community WHERE id IN (…) OR slug IN (…)`; None when neither is given.
 pub fn id_subquery(
     ids_field: &str,
     ids: Option<Vec<ID>>,
     slugs_field: &str,
     slugs: Option<Vec<String>>,
 ) -> Result<Option<SelectStatement>, ApiError> {
-    if ids.is_none() && slugs.is_none() {
-        return Ok(None);
-    }
-    let mut any = Condition::any();
-    if let Some(ids) = ids {
-        any = any.add(community::Column::Id.is_in(decode_ids(ids_field, &ids, "Community")?));
-    }
-    if let Some(slugs) = slugs {
-        any = any.add(community::Column::Slug.is_in(bounded(slugs_field, &slugs)?.iter().cloned()));
-    }
-    Ok(Some(
-        community::Entity::find()
-            .select_only()
-            .column(community::Column::Id)
-            .filter(any)
-            .into_query(),
-    ))
+    crate::common::id_or_slug_subquery("community", "Community", (ids_field, ids), (slugs_field, slugs))
 }
 
 #[derive(SimpleObject)]
@@ -319,14 +299,15 @@ impl CommunityQuery {
             CommunityOrderField::CreatedAt => "created_at",
             CommunityOrderField::UpdatedAt => "updated_at",
         };
-        let listing = Listing {
-            select: q.into_query(),
-            order: ordering("community", &[(column, o.direction.order())]),
-            parent: None,
-        };
-        Ok(loader::top_page(ctx, listing, &window)
-            .await?
-            .into_connection(&window, Community))
+        loader::top_connection(
+            ctx,
+            q,
+            "community",
+            &[(column, o.direction.order())],
+            &window,
+            Community,
+        )
+        .await
     }
 
     /// One community, by its slug or its ID (exactly one of them). Null when none matches.

@@ -11,8 +11,8 @@ use crate::{
     action::Action,
     common::text_condition,
     contact::Contact,
-    loader::{self, Rel, by_id, ordering, qcol},
-    pagination::{ConnectionFields, Cursor, Listing, Window},
+    loader::{self, Rel, by_id, qcol},
+    pagination::{ConnectionFields, Cursor, Window},
     partnership::Partnership,
     relay,
 };
@@ -117,13 +117,6 @@ impl DepartmentQuery {
                 &[qcol("department", "name"), qcol("department", "description")],
             )?);
         }
-        let listing = Listing {
-            select: q.into_query(),
-            order: ordering("department", &[("name", Order::Asc)]),
-            parent: None,
-        };
-        Ok(loader::top_page(ctx, listing, &window)
-            .await?
-            .into_connection(&window, Department))
+        loader::top_connection(ctx, q, "department", &[("name", Order::Asc)], &window, Department).await
     }
 }

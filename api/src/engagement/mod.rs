@@ -14,7 +14,7 @@ use crate::{
     common::{CommonFilter, bounded, text_condition},
     community::{self, Community},
     labels::labelled_enum,
-    loader::{self, Rel, by_id, col, join, listing, listing_stmt, ordering, qcol},
+    loader::{self, Rel, by_id, col, join, listing, listing_stmt, qcol},
     organization::Organization,
     pagination::{ConnectionFields, Cursor, Listing, Window},
     plan::Plan,
@@ -184,13 +184,14 @@ impl EngagementQuery {
         if let Some(since) = f.common.updated_since {
             q = q.filter(engagement_event::Column::UpdatedAt.gte(since));
         }
-        let listing = Listing {
-            select: q.into_query(),
-            order: ordering("engagement_event", &[("occurred_on", Order::Desc)]),
-            parent: None,
-        };
-        Ok(loader::top_page(ctx, listing, &window)
-            .await?
-            .into_connection(&window, EngagementEvent))
+        loader::top_connection(
+            ctx,
+            q,
+            "engagement_event",
+            &[("occurred_on", Order::Desc)],
+            &window,
+            EngagementEvent,
+        )
+        .await
     }
 }

@@ -14,7 +14,7 @@ use crate::{
     common::{CommonFilter, bounded, text_condition},
     community::{self as community_room, Community},
     labels::labelled_enum,
-    loader::{self, Rel, by_id, col, join, listing, listing_stmt, ordering, qcol},
+    loader::{self, Rel, by_id, col, join, listing, listing_stmt, qcol},
     organization::Organization,
     pagination::{ConnectionFields, Cursor, Listing, Window},
     relay,
@@ -328,14 +328,7 @@ impl IdeaQuery {
         if let Some(since) = f.common.updated_since {
             q = q.filter(idea::Column::UpdatedAt.gte(since));
         }
-        let listing = Listing {
-            select: q.into_query(),
-            order: ordering("idea", &[("title", Order::Asc)]),
-            parent: None,
-        };
-        Ok(loader::top_page(ctx, listing, &window)
-            .await?
-            .into_connection(&window, Idea))
+        loader::top_connection(ctx, q, "idea", &[("title", Order::Asc)], &window, Idea).await
     }
 
     /// Idea exchanges between communities, newest first.
@@ -382,16 +375,7 @@ impl IdeaQuery {
         if let Some(since) = f.common.updated_since {
             q = q.filter(idea_exchange::Column::UpdatedAt.gte(since));
         }
-        let listing = Listing {
-            select: q.into_query(),
-            order: ordering(
-                "idea_exchange",
-                &[("occurred_on", Order::Desc), ("title", Order::Asc)],
-            ),
-            parent: None,
-        };
-        Ok(loader::top_page(ctx, listing, &window)
-            .await?
-            .into_connection(&window, IdeaExchange))
+        let order = [("occurred_on", Order::Desc), ("title", Order::Asc)];
+        loader::top_connection(ctx, q, "idea_exchange", &order, &window, IdeaExchange).await
     }
 }

@@ -16,8 +16,8 @@ use crate::{
     engagement::EngagementEvent,
     idea::Idea,
     labels::{enum_labels, labelled_enum},
-    loader::{self, Rel, by_id, col, join, listing, listing_stmt, ordering, qcol},
-    pagination::{ConnectionFields, Cursor, Listing, Window},
+    loader::{self, Rel, by_id, col, join, listing, listing_stmt, qcol},
+    pagination::{ConnectionFields, Cursor, Window},
     partnership::Partnership,
     plan::PlanInvolvement,
     relay,
@@ -283,13 +283,14 @@ impl OrganizationQuery {
             OrganizationOrderField::CreatedAt => "created_at",
             OrganizationOrderField::UpdatedAt => "updated_at",
         };
-        let listing = Listing {
-            select: q.into_query(),
-            order: ordering("organization", &[(column, o.direction.order())]),
-            parent: None,
-        };
-        Ok(loader::top_page(ctx, listing, &window)
-            .await?
-            .into_connection(&window, Organization))
+        loader::top_connection(
+            ctx,
+            q,
+            "organization",
+            &[(column, o.direction.order())],
+            &window,
+            Organization,
+        )
+        .await
     }
 }

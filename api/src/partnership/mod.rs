@@ -17,7 +17,7 @@ use crate::{
     community::{self, Community},
     department::Department,
     labels::labelled_enum,
-    loader::{self, Rel, by_id, col, join, listing, listing_stmt, ordering, qcol},
+    loader::{self, Rel, by_id, col, join, listing, listing_stmt, qcol},
     organization::Organization,
     pagination::{ConnectionFields, Cursor, Listing, Window},
     plan::Plan,
@@ -358,13 +358,14 @@ impl PartnershipQuery {
         if let Some(since) = f.common.updated_since {
             q = q.filter(partnership::Column::UpdatedAt.gte(since));
         }
-        let listing = Listing {
-            select: q.into_query(),
-            order: ordering("partnership", &[("title", Order::Asc)]),
-            parent: None,
-        };
-        Ok(loader::top_page(ctx, listing, &window)
-            .await?
-            .into_connection(&window, Partnership))
+        loader::top_connection(
+            ctx,
+            q,
+            "partnership",
+            &[("title", Order::Asc)],
+            &window,
+            Partnership,
+        )
+        .await
     }
 }

@@ -18,9 +18,9 @@ use crate::{
     community::{self, Community},
     engagement::EngagementEvent,
     labels::{enum_labels, labelled_enum},
-    loader::{self, Rel, by_id, col, join, listing, listing_stmt, ordering, qcol},
+    loader::{self, Rel, by_id, col, join, listing, listing_stmt, qcol},
     organization::Organization,
-    pagination::{ConnectionFields, Cursor, Listing, Window},
+    pagination::{ConnectionFields, Cursor, Window},
     partnership::Partnership,
     relay,
     theme::{self, Theme},
@@ -363,13 +363,6 @@ impl PlanQuery {
             PlanOrderField::CreatedAt => "created_at",
             PlanOrderField::UpdatedAt => "updated_at",
         };
-        let listing = Listing {
-            select: q.into_query(),
-            order: ordering("plan", &[(column, o.direction.order())]),
-            parent: None,
-        };
-        Ok(loader::top_page(ctx, listing, &window)
-            .await?
-            .into_connection(&window, Plan))
+        loader::top_connection(ctx, q, "plan", &[(column, o.direction.order())], &window, Plan).await
     }
 }

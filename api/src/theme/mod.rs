@@ -3,17 +3,17 @@
 use async_graphql::{Context, ID, Object, Result, connection::Connection};
 use entity::theme;
 use sea_orm::{
-    ColumnTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
-    sea_query::{Condition, Order, SelectStatement},
+    EntityTrait, QueryFilter, QueryTrait,
+    sea_query::{Order, SelectStatement},
 };
 
 use crate::{
     action::Action,
-    common::{bounded, decode_ids, text_condition},
+    common::text_condition,
     error::ApiError,
     idea::Idea,
-    loader::{self, Rel, by_id, join, listing_stmt, ordering, qcol},
-    pagination::{ConnectionFields, Cursor, Listing, Window},
+    loader::{self, Rel, by_id, join, listing_stmt, qcol},
+    pagination::{ConnectionFields, Cursor, Window},
     plan::Plan,
     relay,
 };
@@ -39,23 +39,7 @@ pub fn id_subquery(
     slugs_field: &str,
     slugs: Option<Vec<String>>,
 ) -> Result<Option<SelectStatement>, ApiError> {
-    if ids.is_none() && slugs.is_none() {
-        return Ok(None);
-    }
-    let mut any = Condition::any();
-    if let Some(ids) = ids {
-        any = any.add(theme::Column::Id.is_in(decode_ids(ids_field, &ids, "Theme")?));
-    }
-    if let Some(slugs) = slugs {
-        any = any.add(theme::Column::Slug.is_in(bounded(slugs_field, &slugs)?.iter().cloned()));
-    }
-    Ok(Some(
-        theme::Entity::find()
-            .select_only()
-            .column(theme::Column::Id)
-            .filter(any)
-            .into_query(),
-    ))
+    crate::common::id_or_slug_subquery("theme", "Theme", (ids_field, ids), (slugs_field, slugs))
 }
 
 /// A focus area, e.g. "Natur og friluftsliv".
@@ -160,13 +144,6 @@ impl ThemeQuery {
                 &[qcol("theme", "name"), qcol("theme", "description")],
             )?);
         }
-        let listing = Listing {
-            select: q.into_query(),
-            order: ordering("theme", &[("name", Order::Asc)]),
-            parent: None,
-        };
-        Ok(loader::top_page(ctx, listing, &window)
-            .await?
-            .into_connection(&window, Theme))
+        loader::top_connection(ctx, q, "theme", &[("name", Order::Asc)], &window, Theme).await
     }
 }
