@@ -340,10 +340,10 @@ pub trait Row: FromQueryResult + ModelTrait + Clone + Send + Sync + 'static {}
 impl<T: FromQueryResult + ModelTrait + Clone + Send + Sync + 'static> Row for T {}
 
 impl<M: Row> Loader<PageKey<M>> for Loaders {
-    type Value = Page<M>;
+    type Value = Arc<Page<M>>;
     type Error = LoadError;
 
-    async fn load(&self, keys: &[PageKey<M>]) -> Result<HashMap<PageKey<M>, Page<M>>, LoadError> {
+    async fn load(&self, keys: &[PageKey<M>]) -> Result<HashMap<PageKey<M>, Arc<Page<M>>>, LoadError> {
         let jobs = keys
             .iter()
             .map(|k| ((k.rel, k.window), (k.rel.name, Some(k.window), k.parent)))
@@ -356,7 +356,7 @@ impl<M: Row> Loader<PageKey<M>> for Loaders {
                 state.remember(pages.values().flat_map(|p| p.rows.iter().map(|(_, m)| m)));
                 Ok(parents
                     .into_iter()
-                    .map(|p| (p, pages.remove(&Some(p)).unwrap_or_default()))
+                    .map(|p| (p, Arc::new(pages.remove(&Some(p)).unwrap_or_default())))
                     .collect())
             }
             .boxed()
@@ -374,10 +374,10 @@ impl<M: Row> Loader<PageKey<M>> for Loaders {
 }
 
 impl<M: Row> Loader<ListKey<M>> for Loaders {
-    type Value = Vec<M>;
+    type Value = Arc<Vec<M>>;
     type Error = LoadError;
 
-    async fn load(&self, keys: &[ListKey<M>]) -> Result<HashMap<ListKey<M>, Vec<M>>, LoadError> {
+    async fn load(&self, keys: &[ListKey<M>]) -> Result<HashMap<ListKey<M>, Arc<Vec<M>>>, LoadError> {
         let jobs = keys
             .iter()
             .map(|k| (k.rel, (k.rel.name, None, k.parent)))
@@ -388,7 +388,7 @@ impl<M: Row> Loader<ListKey<M>> for Loaders {
             async move {
                 let lists = list_of(&db, &access, rel, &parents).await?;
                 state.remember(lists.values().flatten());
-                Ok(lists)
+                Ok(lists.into_iter().map(|(p, rows)| (p, Arc::new(rows))).collect())
             }
             .boxed()
         };
@@ -445,9 +445,11 @@ pub async fn page<M: Row>(
     parent: Uuid,
     window: Window,
 ) -> async_graphql::Result<Page<M>> {
+    // Loaded pages are shared; the caller gets its own copy of the rows it wraps.
     Ok(loader(ctx)
         .load_one(PageKey { rel, parent, window })
         .await?
+        .map(Arc::unwrap_or_clone)
         .unwrap_or_default())
 }
 
@@ -460,6 +462,7 @@ pub async fn list<M: Row>(
     Ok(loader(ctx)
         .load_one(ListKey { rel, parent })
         .await?
+        .map(Arc::unwrap_or_clone)
         .unwrap_or_default())
 }
 
