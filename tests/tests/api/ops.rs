@@ -85,3 +85,41 @@ both!(
         assert_eq!(app.sql_statements(), before, "nothing ran");
     }
 );
+
+/// Stopping the server (what SIGTERM does) lets a request in flight finish, then refuses new
+/// connections.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_lets_requests_in_flight_finish() {
+    // A long loader delay keeps the request in flight while the server is told to stop.
+    let app =
+        lup_tests::TestApp::spawn_with(lup_tests::Backend::Sqlite, |c| c.loader_delay_us = 400_000).await;
+    let id = lup_tests::fixture::Fixture::new(&app.db)
+        .community("gjoel", "Gjøl")
+        .await;
+    lup_tests::fixture::Fixture::new(&app.db)
+        .plan(id, "Plan", lup_tests::fixture::PlanStatus::Adopted, 2024, 2027)
+        .await;
+    let handle = app.clone_handle();
+    let in_flight = tokio::spawn(async move {
+        handle
+            .post(
+                r#"{ community(slug: "gjoel") { currentPlan { title } } }"#,
+                serde_json::json!({}),
+            )
+            .await
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    assert!(
+        !in_flight.is_finished(),
+        "the request is still waiting for its loader"
+    );
+    let base = app.base.clone();
+    app.stop().await;
+    let body = in_flight.await.unwrap();
+    assert_eq!(
+        body["data"]["community"]["currentPlan"]["title"], "Plan",
+        "{body:#}"
+    );
+    let after = reqwest::Client::new().get(format!("{base}/healthz")).send().await;
+    assert!(after.is_err(), "no new connections after the stop");
+}
