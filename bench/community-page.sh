@@ -44,7 +44,7 @@ trap '[ -n "$SERVER" ] && kill $SERVER 2>/dev/null || true' EXIT
 start_server 0
 python3 - "$SLUG" >"$OUT/request.lua" <<'PY'
 import json, sys
-query = open("bench/community-page.graphql").read()
+query = open("tests/queries/community-page.graphql").read()
 body = json.dumps({"query": query, "variables": {"slug": sys.argv[1]}})
 print('wrk.method = "POST"')
 print('wrk.headers["Content-Type"] = "application/json"')

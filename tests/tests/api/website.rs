@@ -5,27 +5,8 @@ use lup_tests::{
 };
 use serde_json::json;
 
-pub const COMMUNITY_PAGE: &str = r#"
-query CommunityPage($slug: String!) {
-  community(slug: $slug) {
-    name description
-    currentPlan {
-      title vision status statusLabel
-      actions(first: 50) {
-        totalCount
-        edges { node {
-          title status horizon progress
-          themes { name }
-          departments { department { name } role contribution }
-          partnerships(first: 20) { edges { node {
-            title status
-            members { role contribution party { __typename ... on Organization { name } ... on Community { name } ... on Department { name } } }
-          } } }
-        } }
-      }
-    }
-  }
-}"#;
+/// The website's community-page query, as it sends it (the benchmark runs the same file).
+pub const COMMUNITY_PAGE: &str = include_str!("../../queries/community-page.graphql");
 
 both!(community_page, |app: TestApp| async move {
     let fx = Fixture::new(&app.db);
