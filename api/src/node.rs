@@ -95,11 +95,7 @@ impl NodeQuery {
         for id in &ids {
             relay::decode(id)?;
         }
-        futures_join(ctx, &ids).await
+        // Resolved together, so the lookups of one type share a batch.
+        async_graphql::futures_util::future::try_join_all(ids.iter().map(|id| resolve(ctx, id))).await
     }
-}
-
-async fn futures_join(ctx: &Context<'_>, ids: &[ID]) -> Result<Vec<Option<Node>>> {
-    let loads = ids.iter().map(|id| resolve(ctx, id));
-    async_graphql::futures_util::future::try_join_all(loads).await
 }
