@@ -1,48 +1,101 @@
-//! Who may see what. Until accounts exist every caller is anonymous: published plans (adopted
-//! or archived) and what hangs under them, and public contacts only. The rules live here, as
-//! SQL sub-selects that every list and lookup applies, so no path can reach around them.
-use entity::plan::PlanStatus;
+//! Who may see what, as SQL sub-selects that every list and lookup applies, so no path can
+//! reach around them. Anonymous callers and partners see published plans (adopted or
+//! archived) and what hangs under them, and public contacts only; community editors also
+//! see their own communities' drafts and contacts; staff see everything. A partner's
+//! proposal to join an action is seen by the partner, the community's editors and staff.
+use std::sync::Arc;
+
+use entity::{
+    action, contact,
+    partnership::{self, PartnershipStatus},
+    plan::{self, PlanStatus},
+};
 use sea_orm::{
-    ColumnTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
+    ColumnTrait, Condition, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
     sea_query::{Expr, ExprTrait, SelectStatement, SimpleExpr},
 };
+use uuid::Uuid;
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Which rows beyond the public ones a caller may see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    Nothing,
+    /// Those of these communities.
+    Communities(Arc<[Uuid]>),
+    Everything,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Access {
     /// Draft and consultation plans, and everything under them.
-    pub unpublished_plans: bool,
+    pub plans: Scope,
     /// Contacts not marked public.
-    pub private_contacts: bool,
+    pub contacts: Scope,
+    /// The organisation whose own pending proposals the caller sees (a partner).
+    pub proposals_of: Option<Uuid>,
+}
+
+impl Default for Access {
+    fn default() -> Self {
+        Access::anonymous()
+    }
+}
+
+fn community_plans(ids: &[Uuid]) -> SelectStatement {
+    plan::Entity::find()
+        .select_only()
+        .column(plan::Column::Id)
+        .filter(plan::Column::CommunityId.is_in(ids.iter().copied()))
+        .into_query()
+}
+
+fn actions_of(plans: SelectStatement) -> SelectStatement {
+    action::Entity::find()
+        .select_only()
+        .column(action::Column::Id)
+        .filter(Expr::col(action::Column::PlanId).in_subquery(plans))
+        .into_query()
 }
 
 impl Access {
     pub fn anonymous() -> Self {
-        Access::default()
+        Access {
+            plans: Scope::Nothing,
+            contacts: Scope::Nothing,
+            proposals_of: None,
+        }
+    }
+
+    pub fn everything() -> Self {
+        Access {
+            plans: Scope::Everything,
+            contacts: Scope::Everything,
+            proposals_of: None,
+        }
     }
 
     /// IDs of the plans this caller may see, or None when every plan is visible.
     pub fn visible_plans(&self) -> Option<SelectStatement> {
-        if self.unpublished_plans {
-            return None;
-        }
+        let published = plan::Column::Status.is_in([PlanStatus::Adopted, PlanStatus::Archived]);
+        let condition = match &self.plans {
+            Scope::Everything => return None,
+            Scope::Nothing => Condition::all().add(published),
+            Scope::Communities(ids) => Condition::any()
+                .add(published)
+                .add(plan::Column::CommunityId.is_in(ids.iter().copied())),
+        };
         Some(
-            entity::plan::Entity::find()
+            plan::Entity::find()
                 .select_only()
-                .column(entity::plan::Column::Id)
-                .filter(entity::plan::Column::Status.is_in([PlanStatus::Adopted, PlanStatus::Archived]))
+                .column(plan::Column::Id)
+                .filter(condition)
                 .into_query(),
         )
     }
 
     /// IDs of the actions this caller may see (those of visible plans), or None for all.
     pub fn visible_actions(&self) -> Option<SelectStatement> {
-        self.visible_plans().map(|plans| {
-            entity::action::Entity::find()
-                .select_only()
-                .column(entity::action::Column::Id)
-                .filter(Expr::col(entity::action::Column::PlanId).in_subquery(plans))
-                .into_query()
-        })
+        self.visible_plans().map(actions_of)
     }
 
     /// A condition that `column` (a plan ID) is visible; true when all are.
@@ -59,5 +112,43 @@ impl Access {
             Some(q) => column.in_subquery(q),
             None => Expr::value(true),
         }
+    }
+
+    /// A condition on the `contact` table: which contacts' personal data may be seen.
+    pub fn contact_condition(&self) -> Condition {
+        let public = contact::Column::IsPublic.eq(true);
+        match &self.contacts {
+            Scope::Everything => Condition::all(),
+            Scope::Nothing => Condition::all().add(public),
+            Scope::Communities(ids) => Condition::any()
+                .add(public)
+                .add(contact::Column::CommunityId.is_in(ids.iter().copied())),
+        }
+    }
+
+    /// A condition on the `partnership` table: pending proposals from partners are seen only
+    /// by the proposer, the community's editors and staff.
+    pub fn proposal_condition(&self) -> Condition {
+        if self.plans == Scope::Everything {
+            return Condition::all();
+        }
+        let mut c = Condition::any()
+            .add(partnership::Column::Status.ne(PartnershipStatus::Proposed))
+            .add(partnership::Column::ProposedByOrganizationId.is_null());
+        if let Some(org) = self.proposals_of {
+            c = c.add(partnership::Column::ProposedByOrganizationId.eq(org));
+        }
+        if let Scope::Communities(ids) = &self.plans {
+            c = c
+                .add(
+                    Expr::col((partnership::Entity, partnership::Column::PlanId))
+                        .in_subquery(community_plans(ids)),
+                )
+                .add(
+                    Expr::col((partnership::Entity, partnership::Column::ActionId))
+                        .in_subquery(actions_of(community_plans(ids))),
+                );
+        }
+        c
     }
 }

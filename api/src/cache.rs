@@ -52,6 +52,13 @@ impl ResponseCache {
         }
     }
 
+    /// Forgets every answer (after a write).
+    pub fn clear(&self) {
+        if let Some(cache) = &self.inner {
+            cache.invalidate_all();
+        }
+    }
+
     /// The cached answer for `key`, or `run`'s, shared with concurrent callers of the same key;
     /// kept only when `run` returns `Ok`.
     pub async fn get_or_run<F>(&self, key: Arc<str>, run: F) -> Body
@@ -70,8 +77,21 @@ impl ResponseCache {
     }
 }
 
+/// Whether a request is a query (not a mutation or subscription). Unparsable documents count
+/// as queries: they fail validation without changing anything.
+pub fn is_query_request(request: &Request) -> bool {
+    !matches!(
+        operation_type(&request.query, request.operation_name.as_deref()),
+        Some(OperationType::Mutation | OperationType::Subscription)
+    )
+}
+
 fn is_query(query: &str, operation: Option<&str>) -> bool {
-    let Ok(doc) = parse_query(query) else { return false };
+    operation_type(query, operation) == Some(OperationType::Query)
+}
+
+fn operation_type(query: &str, operation: Option<&str>) -> Option<OperationType> {
+    let doc = parse_query(query).ok()?;
     let ty = match operation {
         Some(name) => doc
             .operations
@@ -80,5 +100,5 @@ fn is_query(query: &str, operation: Option<&str>) -> bool {
             .map(|(_, op)| op.node.ty),
         None => doc.operations.iter().next().map(|(_, op)| op.node.ty),
     };
-    ty == Some(OperationType::Query)
+    ty
 }

@@ -49,6 +49,117 @@ pub struct Config {
     /// Seconds in-flight requests get to finish after SIGTERM.
     #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 20)]
     pub shutdown_grace_secs: u64,
+
+    #[command(flatten)]
+    pub auth: AuthConfig,
+}
+
+/// `development` allows the built-in development secret and demo accounts; `cargo run` sets
+/// it (see `.cargo/config.toml`). Anything deployed runs as `production`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AppEnv {
+    Development,
+    Production,
+}
+
+/// A secret that never prints.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(s.to_owned()))
+    }
+}
+
+/// The secret a development server signs its tokens with. Known to everyone, so refused
+/// outside development.
+pub const DEVELOPMENT_JWT_SECRET: &str = "lup-development-secret-never-use-in-production";
+
+/// The shortest `JWT_SECRET` accepted in production (HS256 wants at least 256 bits).
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
+
+#[derive(Debug, Clone, Args)]
+pub struct AuthConfig {
+    /// `development` or `production`.
+    #[arg(long, env = "APP_ENV", value_enum, default_value_t = AppEnv::Production)]
+    pub app_env: AppEnv,
+
+    /// The HS256 secret for the access tokens this API issues; required in production.
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<Secret>,
+
+    /// `iss` of the tokens this API issues and accepts.
+    #[arg(long, env = "JWT_ISSUER", default_value = "lup")]
+    pub jwt_issuer: String,
+
+    /// `aud` of the tokens this API issues and accepts.
+    #[arg(long, env = "JWT_AUDIENCE", default_value = "lup-api")]
+    pub jwt_audience: String,
+
+    /// Lifetime of an access token, in seconds.
+    #[arg(long, env = "ACCESS_TOKEN_TTL_SECS", default_value_t = 900)]
+    pub access_token_ttl_secs: u64,
+
+    /// Lifetime of a refresh token, in seconds (each use replaces it with a new one).
+    #[arg(long, env = "REFRESH_TOKEN_TTL_SECS", default_value_t = 30 * 24 * 3600)]
+    pub refresh_token_ttl_secs: u64,
+
+    /// PEM public key (RS256) of an external identity provider whose tokens are accepted.
+    #[arg(long, env = "EXTERNAL_JWT_PUBLIC_KEY")]
+    pub external_jwt_public_key: Option<String>,
+
+    /// `iss` the external identity provider's tokens must carry.
+    #[arg(long, env = "EXTERNAL_JWT_ISSUER")]
+    pub external_jwt_issuer: Option<String>,
+
+    /// `aud` the external identity provider's tokens must carry.
+    #[arg(long, env = "EXTERNAL_JWT_AUDIENCE", default_value = "lup-api")]
+    pub external_jwt_audience: String,
+
+    /// The claim of an external token that names the caller's role.
+    #[arg(long, env = "EXTERNAL_JWT_ROLE_CLAIM", default_value = "lup_role")]
+    pub external_jwt_role_claim: String,
+
+    /// How values of that claim map to roles, e.g. `landdistrikt-staff=STAFF,it-admin=ADMIN`.
+    /// Tokens whose claim maps to no role are refused.
+    #[arg(long, env = "EXTERNAL_JWT_ROLE_MAP", default_value = "")]
+    pub external_jwt_role_map: String,
+}
+
+impl AuthConfig {
+    /// A development configuration (tests, tools).
+    pub fn development() -> Self {
+        AuthConfig {
+            app_env: AppEnv::Development,
+            jwt_secret: None,
+            jwt_issuer: "lup".into(),
+            jwt_audience: "lup-api".into(),
+            access_token_ttl_secs: 900,
+            refresh_token_ttl_secs: 30 * 24 * 3600,
+            external_jwt_public_key: None,
+            external_jwt_issuer: None,
+            external_jwt_audience: "lup-api".into(),
+            external_jwt_role_claim: "lup_role".into(),
+            external_jwt_role_map: String::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -73,6 +184,7 @@ impl Config {
             public_cache_ttl_ms: 0,
             public_cache_mib: 16,
             shutdown_grace_secs: 5,
+            auth: AuthConfig::development(),
         }
     }
 

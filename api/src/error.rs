@@ -9,6 +9,12 @@ use async_graphql::ErrorExtensions;
 pub enum ApiError {
     BadUserInput(String),
     NotFound(String),
+    /// No or invalid credentials for something that needs them.
+    Unauthenticated(String),
+    /// Credentials that do not carry the right.
+    Forbidden(String),
+    /// The row changed since the client read it (a stale `version`).
+    Conflict(String),
     Internal(sea_orm::DbErr),
 }
 
@@ -23,10 +29,27 @@ impl ApiError {
         ApiError::BadUserInput(message.into())
     }
 
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        ApiError::Forbidden(message.into())
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        ApiError::NotFound(message.into())
+    }
+
+    /// An internal failure outside the database (hashing, signing), logged and hidden.
+    pub fn internal(what: impl std::fmt::Display) -> Self {
+        ApiError::Internal(sea_orm::DbErr::Custom(what.to_string()))
+    }
+
     /// The message a client sees: never internal details.
     pub fn message(&self) -> &str {
         match self {
-            ApiError::BadUserInput(m) | ApiError::NotFound(m) => m,
+            ApiError::BadUserInput(m)
+            | ApiError::NotFound(m)
+            | ApiError::Unauthenticated(m)
+            | ApiError::Forbidden(m)
+            | ApiError::Conflict(m) => m,
             ApiError::Internal(_) => "internal error",
         }
     }
@@ -35,6 +58,9 @@ impl ApiError {
         match self {
             ApiError::BadUserInput(_) => "BAD_USER_INPUT",
             ApiError::NotFound(_) => "NOT_FOUND",
+            ApiError::Unauthenticated(_) => "UNAUTHENTICATED",
+            ApiError::Forbidden(_) => "FORBIDDEN",
+            ApiError::Conflict(_) => "CONFLICT",
             ApiError::Internal(_) => "INTERNAL",
         }
     }

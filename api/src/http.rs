@@ -25,6 +25,7 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 use crate::{
     access::Access,
+    auth::{AuthError, Viewer, authenticate, token::Tokens},
     cache::{NotCached, ResponseCache},
     db::SqlCounter,
     loader::Loaders,
@@ -34,6 +35,7 @@ use crate::{
 #[derive(Clone)]
 pub struct AppState {
     pub schema: LupSchema,
+    pub tokens: Arc<Tokens>,
     pub db: DatabaseConnection,
     pub sql: SqlCounter,
     pub requests: Arc<AtomicU64>,
@@ -52,16 +54,32 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn execute(state: &AppState, request: async_graphql::Request) -> Response {
+async fn execute(state: &AppState, headers: &HeaderMap, request: async_graphql::Request) -> Response {
     state.requests.fetch_add(1, Ordering::Relaxed);
-    let access = Access::anonymous();
-    let Some(key) = state.cache.key(&format!("{access:?}"), &request) else {
-        return GraphQLResponse::from(run(state, access, request).await).into_response();
+    let viewer = match authenticate(&state.db, &state.tokens, headers).await {
+        Ok(viewer) => viewer,
+        Err(e) => return refused(e),
+    };
+    let access = viewer.access();
+    // Only anonymous answers are cached; everyone else may see more, and sees it fresh.
+    let key = if viewer.is_anonymous() {
+        state.cache.key(&format!("{access:?}"), &request)
+    } else {
+        None
+    };
+    let Some(key) = key else {
+        let mutation = !crate::cache::is_query_request(&request);
+        let response = run(state, viewer, access, request).await;
+        if mutation {
+            // Whatever changed must not be served stale from the cache.
+            state.cache.clear();
+        }
+        return GraphQLResponse::from(response).into_response();
     };
     let body = state
         .cache
         .get_or_run(key, async {
-            let response = run(state, access, request).await;
+            let response = run(state, viewer, access, request).await;
             let ok = response.is_ok();
             match serde_json::to_vec(&response) {
                 Ok(body) if ok => Ok(body.into()),
@@ -78,9 +96,43 @@ async fn execute(state: &AppState, request: async_graphql::Request) -> Response 
     graphql_body(body.to_vec())
 }
 
-async fn run(state: &AppState, access: Access, request: async_graphql::Request) -> async_graphql::Response {
-    let loader = Loaders::for_request(state.db.clone(), access, state.loader_delay);
-    state.schema.execute(request.data(loader).data(access)).await
+async fn run(
+    state: &AppState,
+    viewer: Viewer,
+    access: Access,
+    request: async_graphql::Request,
+) -> async_graphql::Response {
+    let loader = Loaders::for_request(state.db.clone(), access.clone(), state.loader_delay);
+    state
+        .schema
+        .execute(request.data(loader).data(access).data(viewer))
+        .await
+}
+
+/// Credentials that do not hold: 401, with the reason in the log only.
+fn refused(e: AuthError) -> Response {
+    let message = match e {
+        AuthError::Refused(why) => {
+            tracing::info!(reason = why, "credentials refused");
+            "the credentials sent (Authorization or X-Api-Key) are invalid, expired or revoked"
+        }
+        AuthError::Db(e) => {
+            tracing::error!(error = %e, "database error while checking credentials");
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::CONTENT_TYPE, "application/json")],
+                r#"{"errors":[{"message":"internal error","extensions":{"code":"INTERNAL"}}]}"#,
+            )
+                .into_response();
+        }
+    };
+    let body = serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": "UNAUTHENTICATED" } }] });
+    (
+        StatusCode::UNAUTHORIZED,
+        [(header::WWW_AUTHENTICATE, r#"Bearer error="invalid_token""#)],
+        axum::Json(body),
+    )
+        .into_response()
 }
 
 /// A serialised GraphQL response, with the content type async-graphql-axum sends.
@@ -92,8 +144,12 @@ fn graphql_body(body: Vec<u8>) -> Response {
         .into_response()
 }
 
-async fn graphql_post(State(state): State<AppState>, request: GraphQLRequest) -> Response {
-    execute(&state, request.into_inner()).await
+async fn graphql_post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    request: GraphQLRequest,
+) -> Response {
+    execute(&state, &headers, request.into_inner()).await
 }
 
 /// A GET with a `query` parameter is a GraphQL request; a browser asking for HTML without
@@ -112,7 +168,18 @@ async fn graphql_get(
         return Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response();
     }
     match async_graphql::http::parse_query_string(&query) {
-        Ok(request) => execute(&state, request).await,
+        Ok(request) if !crate::cache::is_query_request(&request) => {
+            let body = serde_json::json!({
+                "errors": [{ "message": "mutations are only accepted over POST", "extensions": { "code": "BAD_REQUEST" } }]
+            });
+            (
+                StatusCode::METHOD_NOT_ALLOWED,
+                [(header::ALLOW, "POST")],
+                axum::Json(body),
+            )
+                .into_response()
+        }
+        Ok(request) => execute(&state, &headers, request).await,
         Err(e) => {
             let body = serde_json::json!({
                 "errors": [{ "message": format!("invalid GraphQL GET request: {e}"), "extensions": { "code": "BAD_REQUEST" } }]

@@ -13,12 +13,16 @@ pub mod telemetry;
 
 mod about;
 mod access;
+mod account;
+mod audit;
+pub mod auth;
 mod common;
 mod labels;
 mod loader;
 mod node;
 mod pagination;
 mod relay;
+mod write;
 
 mod action;
 mod community;

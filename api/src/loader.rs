@@ -348,9 +348,9 @@ impl<M: Row> Loader<PageKey<M>> for Loaders {
             .iter()
             .map(|k| ((k.rel, k.window), (k.rel.name, Some(k.window), k.parent)))
             .collect();
-        let (db, access, state) = (self.db.clone(), self.access, self.state.clone());
+        let (db, access, state) = (self.db.clone(), self.access.clone(), self.state.clone());
         let fetch = move |(rel, window): (&'static Rel<M>, Window), parents: Vec<Uuid>| {
-            let (db, state) = (db.clone(), state.clone());
+            let (db, state, access) = (db.clone(), state.clone(), access.clone());
             async move {
                 let mut pages = (rel.listing)(&access).fetch::<M>(&db, &parents, &window).await?;
                 state.remember(pages.values().flat_map(|p| p.rows.iter().map(|(_, m)| m)));
@@ -382,9 +382,9 @@ impl<M: Row> Loader<ListKey<M>> for Loaders {
             .iter()
             .map(|k| (k.rel, (k.rel.name, None, k.parent)))
             .collect();
-        let (db, access, state) = (self.db.clone(), self.access, self.state.clone());
+        let (db, access, state) = (self.db.clone(), self.access.clone(), self.state.clone());
         let fetch = move |rel: &'static Rel<M>, parents: Vec<Uuid>| {
-            let (db, state) = (db.clone(), state.clone());
+            let (db, state, access) = (db.clone(), state.clone(), access.clone());
             async move {
                 let lists = list_of(&db, &access, rel, &parents).await?;
                 state.remember(lists.values().flatten());
@@ -524,7 +524,7 @@ where
 }
 
 pub fn access(ctx: &Context<'_>) -> Access {
-    ctx.data_opt::<Access>().copied().unwrap_or_default()
+    ctx.data_opt::<Access>().cloned().unwrap_or_default()
 }
 
 /// A by-ID relation: the row is its own parent.

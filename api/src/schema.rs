@@ -1,11 +1,29 @@
 //! The GraphQL schema: every room's queries merged into one root.
-use async_graphql::{EmptyMutation, EmptySubscription, MergedObject, Schema};
+use std::sync::Arc;
+
+use async_graphql::{EmptySubscription, MergedObject, Schema};
 use sea_orm::DatabaseConnection;
 
 use crate::{
-    about::AboutQuery, action::ActionQuery, community::CommunityQuery, department::DepartmentQuery,
-    engagement::EngagementQuery, idea::IdeaQuery, labels::LabelQuery, node::NodeQuery,
-    organization::OrganizationQuery, partnership::PartnershipQuery, plan::PlanQuery, theme::ThemeQuery,
+    about::AboutQuery,
+    account::{AccountMutation, AccountQuery},
+    action::ActionQuery,
+    audit::AuditQuery,
+    auth::{
+        mutation::{AuthMutation, ViewerQuery},
+        token::Tokens,
+    },
+    community::CommunityQuery,
+    community::mutation::CommunityMutation,
+    department::DepartmentQuery,
+    engagement::EngagementQuery,
+    idea::IdeaQuery,
+    labels::LabelQuery,
+    node::NodeQuery,
+    organization::OrganizationQuery,
+    partnership::PartnershipQuery,
+    plan::PlanQuery,
+    theme::ThemeQuery,
 };
 
 #[derive(MergedObject, Default)]
@@ -22,23 +40,33 @@ pub struct Query(
     NodeQuery,
     LabelQuery,
     AboutQuery,
+    ViewerQuery,
+    AccountQuery,
+    AuditQuery,
 );
 
-pub type LupSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+#[derive(MergedObject, Default)]
+pub struct Mutation(AuthMutation, AccountMutation, CommunityMutation);
+
+pub type LupSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// Deeper than any real client query; a first guard until full query bounds exist.
 pub const MAX_DEPTH: usize = 16;
 
-pub fn build(db: Option<DatabaseConnection>) -> LupSchema {
+pub fn build(db: Option<DatabaseConnection>, tokens: Option<Arc<Tokens>>) -> LupSchema {
     let mut builder =
-        Schema::build(Query::default(), EmptyMutation, EmptySubscription).limit_depth(MAX_DEPTH);
+        Schema::build(Query::default(), Mutation::default(), EmptySubscription).limit_depth(MAX_DEPTH);
     if let Some(db) = db {
         builder = builder.data(db);
+    }
+    if let Some(tokens) = tokens {
+        builder = builder.data(tokens);
     }
     builder.finish()
 }
 
-/// The SDL committed as `schema.graphql`.
+/// The SDL committed as `schema.graphql`: every field, including those hidden from callers
+/// who may not use them.
 pub fn sdl() -> String {
-    build(None).sdl()
+    build(None, None).sdl()
 }

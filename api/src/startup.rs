@@ -9,8 +9,9 @@ use sea_orm::{DatabaseConnection, DbErr};
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
 use crate::{
+    auth::token::Tokens,
     cache::ResponseCache,
-    config::Config,
+    config::{AppEnv, Config},
     db::{self, SqlCounter},
     http::{self, AppState},
     schema, seed,
@@ -29,10 +30,24 @@ pub enum StartError {
     Seed(String),
     #[error("server: {0}")]
     Serve(#[from] std::io::Error),
+    #[error("configuration: {0}")]
+    Config(#[from] crate::auth::token::ConfigError),
 }
 
 /// Connects, applies migrations and loads the demo data as configured.
 pub async fn prepare(config: &Config) -> Result<AppState, StartError> {
+    // Checked first: a production server without a secret of its own must not start at all.
+    let tokens = Arc::new(Tokens::new(&config.auth)?);
+    if config.auth.app_env == AppEnv::Development {
+        tracing::warn!(
+            "running in development mode (APP_ENV=development): {}; never expose this server",
+            if config.auth.jwt_secret.is_some() {
+                "demo accounts allowed"
+            } else {
+                "tokens are signed with the public development secret"
+            }
+        );
+    }
     let (db, sql) = db::connect(config).await?;
     if config.auto_migrate {
         db::migrate(&db).await?;
@@ -44,12 +59,13 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartError> {
     {
         tracing::info!("loaded the demo data into an empty database");
     }
-    Ok(state(config, db, sql))
+    Ok(state(config, db, sql, tokens))
 }
 
-fn state(config: &Config, db: DatabaseConnection, sql: SqlCounter) -> AppState {
+fn state(config: &Config, db: DatabaseConnection, sql: SqlCounter, tokens: Arc<Tokens>) -> AppState {
     AppState {
-        schema: schema::build(Some(db.clone())),
+        schema: schema::build(Some(db.clone()), Some(tokens.clone())),
+        tokens,
         db,
         sql,
         requests: Arc::new(AtomicU64::new(0)),

@@ -1,7 +1,7 @@
 //! The `action` table.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
 #[sea_orm(table_name = "action")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
@@ -23,6 +23,9 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub version: i32,
+    /// Notes for the municipality and the community's editors; never public.
+    #[sea_orm(column_type = "Text")]
+    pub internal_notes: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,7 +1,7 @@
 //! The `app_meta` table: facts about this installation (e.g. whether it holds demo data).
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
 #[sea_orm(table_name = "app_meta")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

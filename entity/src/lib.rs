@@ -1,10 +1,14 @@
 //! sea-orm entities, one module per table, and nothing else.
 
+pub mod account;
+pub mod account_community;
 pub mod action;
 pub mod action_department;
 pub mod action_theme;
 pub mod action_update;
+pub mod api_key;
 pub mod app_meta;
+pub mod audit_log;
 pub mod community;
 pub mod contact;
 pub mod department;
@@ -21,4 +25,5 @@ pub mod partnership_member;
 pub mod plan;
 pub mod plan_involvement;
 pub mod plan_theme;
+pub mod refresh_token;
 pub mod theme;

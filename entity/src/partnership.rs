@@ -1,7 +1,7 @@
 //! The `partnership` table.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
 #[sea_orm(table_name = "partnership")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
@@ -17,6 +17,13 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub version: i32,
+    /// Notes for the municipality and the community's editors; never public.
+    #[sea_orm(column_type = "Text")]
+    pub internal_notes: String,
+    /// The partner organisation that proposed this partnership through `expressInterest`.
+    pub proposed_by_organization_id: Option<Uuid>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub proposal_message: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

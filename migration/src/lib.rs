@@ -3,12 +3,16 @@ pub use sea_orm_migration::prelude::*;
 
 mod builder;
 mod m20261127_000001_domain;
+mod m20261127_000002_access;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261127_000001_domain::Migration)]
+        vec![
+            Box::new(m20261127_000001_domain::Migration),
+            Box::new(m20261127_000002_access::Migration),
+        ]
     }
 }

@@ -162,6 +162,7 @@ impl Fixture<'_> {
             created_at: Set(now()),
             updated_at: Set(now()),
             version: Set(1),
+            ..Default::default()
         }
         .insert(self.db)
         .await
@@ -189,6 +190,7 @@ impl Fixture<'_> {
             created_at: Set(now()),
             updated_at: Set(now()),
             version: Set(1),
+            ..Default::default()
         }
     }
 
@@ -278,6 +280,7 @@ impl Fixture<'_> {
             created_at: Set(now()),
             updated_at: Set(now()),
             version: Set(1),
+            ..Default::default()
         }
         .insert(self.db)
         .await

@@ -51,9 +51,45 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     pub backend: Backend,
     sql: lup_api::db::SqlCounter,
+    /// Credentials every request of this handle sends (`Authorization` or `X-Api-Key`).
+    pub credentials: Option<(String, String)>,
     server: Option<startup::RunningServer>,
     cleanup: Cleanup,
 }
+
+/// A role a test signs in as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum As {
+    Anonymous,
+    Partner,
+    CommunityEditor,
+    Staff,
+    Admin,
+}
+
+impl As {
+    pub const ALL: [As; 5] = [
+        As::Anonymous,
+        As::Partner,
+        As::CommunityEditor,
+        As::Staff,
+        As::Admin,
+    ];
+
+    /// The name the access table uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            As::Anonymous => "anonymous",
+            As::Partner => "partner",
+            As::CommunityEditor => "editor",
+            As::Staff => "staff",
+            As::Admin => "admin",
+        }
+    }
+}
+
+/// The password of every account tests create.
+pub const PASSWORD: &str = "korrekt-hest-batteri-hæfteklamme";
 
 enum Cleanup {
     None,
@@ -105,6 +141,7 @@ impl TestApp {
             db: server.state.db.clone(),
             sql: server.state.sql.clone(),
             backend,
+            credentials: None,
             server: Some(server),
             cleanup,
         }
@@ -118,6 +155,7 @@ impl TestApp {
             db: self.db.clone(),
             sql: self.sql.clone(),
             backend: self.backend,
+            credentials: self.credentials.clone(),
             server: None,
             cleanup: Cleanup::None,
         }
@@ -151,15 +189,133 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
+    /// A handle that sends `header: value` with every request.
+    pub fn with_credentials(&self, header: &str, value: &str) -> TestApp {
+        let mut handle = self.clone_handle();
+        handle.credentials = Some((header.to_owned(), value.to_owned()));
+        handle
+    }
+
+    /// A handle that sends `Authorization: Bearer <token>`.
+    pub fn with_token(&self, token: &str) -> TestApp {
+        self.with_credentials("authorization", &format!("Bearer {token}"))
+    }
+
+    /// Creates an account with [`PASSWORD`] straight in the database (editors of
+    /// `communities`); returns its ID.
+    pub async fn create_account(&self, email: &str, role: As, communities: &[uuid::Uuid]) -> uuid::Uuid {
+        use entity::{account, account_community};
+        use sea_orm::{ActiveModelTrait, Set};
+        let role = match role {
+            As::Staff => account::AccountRole::Staff,
+            As::Admin => account::AccountRole::Admin,
+            As::CommunityEditor => account::AccountRole::CommunityEditor,
+            other => panic!("{other:?} has no account"),
+        };
+        let id = uuid::Uuid::now_v7();
+        let now = chrono::Utc::now();
+        account::ActiveModel {
+            id: Set(id),
+            email: Set(email.to_owned()),
+            display_name: Set(format!("Test {email}")),
+            password_hash: Set(Some(
+                lup_api::auth::secret::hash_password(PASSWORD).expect("hash"),
+            )),
+            role: Set(role),
+            disabled: Set(false),
+            last_login_at: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+            version: Set(1),
+        }
+        .insert(&self.db)
+        .await
+        .expect("insert account");
+        for c in communities {
+            account_community::ActiveModel {
+                account_id: Set(id),
+                community_id: Set(*c),
+            }
+            .insert(&self.db)
+            .await
+            .expect("insert account community");
+        }
+        id
+    }
+
+    /// Signs in over HTTP and returns the whole `login` payload.
+    pub async fn login(&self, email: &str, password: &str) -> Value {
+        self.data(
+            "mutation($input: LoginInput!) { login(input: $input) { accessToken refreshToken accessTokenExpiresAt userErrors { field code } } }",
+            json!({ "input": { "email": email, "password": password } }),
+        )
+        .await["login"]
+            .clone()
+    }
+
+    /// Creates an API key for `organization` straight in the database; returns the key.
+    pub async fn create_api_key(&self, organization: uuid::Uuid) -> String {
+        use sea_orm::{ActiveModelTrait, Set};
+        let (key, prefix) = lup_api::auth::secret::new_api_key();
+        let now = chrono::Utc::now();
+        entity::api_key::ActiveModel {
+            id: Set(uuid::Uuid::now_v7()),
+            organization_id: Set(organization),
+            name: Set("Testnøgle".into()),
+            prefix: Set(prefix),
+            key_hash: Set(lup_api::auth::secret::sha256_hex(&key)),
+            scopes: Set("read express_interest".into()),
+            created_by_account_id: Set(None),
+            last_used_at: Set(None),
+            revoked_at: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+            version: Set(1),
+        }
+        .insert(&self.db)
+        .await
+        .expect("insert API key");
+        key
+    }
+
+    /// A handle signed in as `role`: a new account (an editor of `communities`) or, for a
+    /// partner, a new API key of `organization`.
+    pub async fn signed_in(
+        &self,
+        role: As,
+        communities: &[uuid::Uuid],
+        organization: Option<uuid::Uuid>,
+    ) -> TestApp {
+        match role {
+            As::Anonymous => {
+                let mut h = self.clone_handle();
+                h.credentials = None;
+                h
+            }
+            As::Partner => {
+                let org = organization.expect("a partner needs an organisation");
+                let key = self.create_api_key(org).await;
+                self.with_credentials("x-api-key", &key)
+            }
+            _ => {
+                let email = format!("{}-{}@jammerbugt.dk", role.name(), uuid::Uuid::now_v7().simple());
+                self.create_account(&email, role, communities).await;
+                let login = self.login(&email, PASSWORD).await;
+                self.with_token(login["accessToken"].as_str().expect("access token"))
+            }
+        }
+    }
+
     /// POSTs a GraphQL request and returns the whole JSON response (data and errors).
     pub async fn post(&self, query: &str, variables: Value) -> Value {
-        let response = self
+        let mut request = self
             .client
             .post(self.url("/graphql"))
-            .json(&json!({ "query": query, "variables": variables }))
-            .send()
-            .await
-            .expect("request sent");
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some((header, value)) = &self.credentials {
+            request = request.header(header.as_str(), value.as_str());
+        }
+        let response = request.send().await.expect("request sent");
         assert!(
             !response.status().is_server_error(),
             "server error {} for {query}",

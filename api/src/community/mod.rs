@@ -1,4 +1,6 @@
 //! Local communities (lokalsamfund): the villages and small towns that write plans.
+pub mod mutation;
+
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject, connection::Connection};
 use chrono::{DateTime, Utc};
 use entity::community;
@@ -82,6 +84,10 @@ impl Community {
     }
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
+    }
+    /// Send it back with an update: a stale one is a CONFLICT.
+    async fn version(&self) -> i32 {
+        self.0.version
     }
     /// The plan in force: the adopted plan with the latest period.
     async fn current_plan(&self, ctx: &Context<'_>) -> Result<Option<Plan>> {

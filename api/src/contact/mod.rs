@@ -2,7 +2,7 @@
 //! and partner callers see only contacts marked public (e.g. the municipality's coordinators).
 use async_graphql::{Context, ID, Object, Result};
 use entity::contact;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Order};
+use sea_orm::{EntityTrait, QueryFilter, sea_query::Order};
 use uuid::Uuid;
 
 use crate::{
@@ -15,12 +15,7 @@ use crate::{
 };
 
 fn visible(access: &Access) -> sea_orm::Select<contact::Entity> {
-    let q = contact::Entity::find();
-    if access.private_contacts {
-        q
-    } else {
-        q.filter(contact::Column::IsPublic.eq(true))
-    }
+    contact::Entity::find().filter(access.contact_condition())
 }
 
 fn of_parent(a: &Access, column: &str) -> crate::pagination::Listing {

@@ -53,11 +53,13 @@ labelled_enum!(
 );
 
 pub fn visible(a: &Access) -> sea_orm::Select<partnership::Entity> {
-    partnership::Entity::find().filter(
-        Condition::any()
-            .add(a.action_condition(col("partnership", "action_id")))
-            .add(a.plan_condition(col("partnership", "plan_id"))),
-    )
+    partnership::Entity::find()
+        .filter(
+            Condition::any()
+                .add(a.action_condition(col("partnership", "action_id")))
+                .add(a.plan_condition(col("partnership", "plan_id"))),
+        )
+        .filter(a.proposal_condition())
 }
 
 fn members_visible(a: &Access) -> sea_orm::Select<partnership_member::Entity> {

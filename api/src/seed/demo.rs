@@ -340,6 +340,7 @@ pub async fn insert<C: ConnectionTrait>(demo: &Demo, db: &C) -> Result<(), SeedE
             created_at: Set(t),
             updated_at: Set(t),
             version: Set(1),
+            ..Default::default()
         });
         for m in &p.members {
             members.push(partnership_member::ActiveModel {
@@ -451,6 +452,7 @@ async fn insert_plans<C: ConnectionTrait>(demo: &Demo, ids: &mut Ids, db: &C) ->
             created_at: Set(t),
             updated_at: Set(t),
             version: Set(1),
+            ..Default::default()
         });
         for th in &p.themes {
             plan_themes.push(plan_theme::ActiveModel {
@@ -490,6 +492,7 @@ async fn insert_plans<C: ConnectionTrait>(demo: &Demo, ids: &mut Ids, db: &C) ->
                 created_at: Set(t),
                 updated_at: Set(t),
                 version: Set(1),
+                ..Default::default()
             });
             for th in &a.themes {
                 action_themes.push(action_theme::ActiveModel {

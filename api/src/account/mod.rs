@@ -1,0 +1,702 @@
+//! Accounts (staff, admins, community editors) and partners' API keys: admins manage them,
+//! everyone signed in sees their own account. The command line uses the same functions.
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result, connection::Connection};
+use chrono::{DateTime, Utc};
+use entity::{
+    account::{self, AccountRole as DbRole},
+    account_community, api_key,
+};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set,
+    sea_query::Order,
+};
+use uuid::Uuid;
+
+use crate::{
+    auth::{Require, secret, visible_to_accounts, visible_to_admins},
+    community::Community,
+    error::ApiError,
+    loader,
+    organization::Organization,
+    pagination::{ConnectionFields, Cursor, Window},
+    relay,
+    write::{Check, Failure, MAX_NAME, Refused, UserErrorCode, Write, finish, payload},
+};
+
+crate::labels::labelled_enum!(
+    /// The role of an account.
+    AccountRole = "entity::account::AccountRole" {
+        Staff => "Medarbejder",
+        Admin => "Administrator",
+        CommunityEditor => "Lokalredaktør",
+    }
+);
+
+/// What a partner's API key may do.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ApiKeyScope {
+    /// Read the public data (always granted).
+    Read,
+    /// Propose to join actions with `expressInterest`.
+    ExpressInterest,
+}
+
+impl ApiKeyScope {
+    fn as_str(self) -> &'static str {
+        match self {
+            ApiKeyScope::Read => "read",
+            ApiKeyScope::ExpressInterest => "express_interest",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "read" => Some(ApiKeyScope::Read),
+            "express_interest" => Some(ApiKeyScope::ExpressInterest),
+            _ => None,
+        }
+    }
+}
+
+crate::labels::enum_labels!(ApiKeyScope {
+    Read => "Læse offentlige data",
+    ExpressInterest => "Melde interesse for handlinger",
+});
+
+pub const MIN_PASSWORD: usize = 12;
+
+/// A person who signs in.
+pub struct Account(pub account::Model);
+
+#[Object]
+impl Account {
+    async fn id(&self) -> ID {
+        relay::encode("Account", self.0.id)
+    }
+    async fn email(&self) -> &str {
+        &self.0.email
+    }
+    async fn display_name(&self) -> &str {
+        &self.0.display_name
+    }
+    async fn role(&self) -> AccountRole {
+        self.0.role.into()
+    }
+    async fn role_label(&self) -> &'static str {
+        AccountRole::from(self.0.role).label()
+    }
+    /// The communities a community editor may edit.
+    async fn communities(&self, ctx: &Context<'_>) -> Result<Vec<Community>> {
+        let db = ctx.data_unchecked::<sea_orm::DatabaseConnection>();
+        let ids = communities_of(db, self.0.id).await?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(c) = loader::one(ctx, &crate::community::BY_ID, id).await? {
+                out.push(Community(c));
+            }
+        }
+        Ok(out)
+    }
+    async fn disabled(&self) -> bool {
+        self.0.disabled
+    }
+    async fn last_login_at(&self) -> Option<DateTime<Utc>> {
+        self.0.last_login_at
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    /// Send it back with an update: a stale one is a CONFLICT.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+}
+
+async fn communities_of(db: &impl ConnectionTrait, account: Uuid) -> Result<Vec<Uuid>, ApiError> {
+    Ok(account_community::Entity::find()
+        .select_only()
+        .column(account_community::Column::CommunityId)
+        .filter(account_community::Column::AccountId.eq(account))
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+/// A partner's API key. Its secret is shown once, when it is created.
+pub struct ApiKey(pub api_key::Model);
+
+#[Object]
+impl ApiKey {
+    async fn id(&self) -> ID {
+        relay::encode("ApiKey", self.0.id)
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// The start of the key (`lup_<prefix>_…`), to tell keys apart.
+    async fn prefix(&self) -> &str {
+        &self.0.prefix
+    }
+    async fn organization(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
+        Ok(
+            loader::one(ctx, &crate::organization::BY_ID, self.0.organization_id)
+                .await?
+                .map(Organization),
+        )
+    }
+    async fn scopes(&self) -> Vec<ApiKeyScope> {
+        self.0
+            .scopes
+            .split_whitespace()
+            .filter_map(ApiKeyScope::parse)
+            .collect()
+    }
+    async fn last_used_at(&self) -> Option<DateTime<Utc>> {
+        self.0.last_used_at
+    }
+    async fn revoked_at(&self) -> Option<DateTime<Utc>> {
+        self.0.revoked_at
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreateAccountInput {
+    pub email: String,
+    pub display_name: String,
+    /// At least 12 characters. Leave out for accounts that sign in elsewhere.
+    pub password: Option<String>,
+    pub role: AccountRole,
+    /// The communities a community editor may edit.
+    #[graphql(default)]
+    pub community_ids: Vec<ID>,
+}
+
+#[derive(InputObject)]
+pub struct UpdateAccountInput {
+    pub id: ID,
+    pub version: i32,
+    pub display_name: Option<String>,
+    pub role: Option<AccountRole>,
+    /// Replaces the communities an editor may edit.
+    pub community_ids: Option<Vec<ID>>,
+    pub disabled: Option<bool>,
+    /// Sets a new password.
+    pub password: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct ChangePasswordInput {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+#[derive(InputObject)]
+pub struct CreateApiKeyInput {
+    pub organization_id: ID,
+    /// What the key is for, e.g. "Nordea-fondens projektportal".
+    pub name: String,
+    /// Defaults to reading and expressing interest.
+    pub scopes: Option<Vec<ApiKeyScope>>,
+}
+
+#[derive(InputObject)]
+pub struct RevokeApiKeyInput {
+    pub id: ID,
+}
+
+payload!(CreateAccountPayload, account: Account);
+payload!(UpdateAccountPayload, account: Account);
+payload!(ChangePasswordPayload, account: Account);
+payload!(RevokeApiKeyPayload, api_key: ApiKey);
+
+/// The new key and, once only, its secret.
+#[derive(async_graphql::SimpleObject)]
+pub struct CreateApiKeyPayload {
+    pub api_key: Option<ApiKey>,
+    /// The whole key, to send as `X-Api-Key`. It is not stored and cannot be shown again.
+    pub key: Option<String>,
+    pub user_errors: Vec<crate::write::UserError>,
+}
+
+impl From<Refused> for CreateApiKeyPayload {
+    fn from(r: Refused) -> Self {
+        CreateApiKeyPayload {
+            api_key: None,
+            key: None,
+            user_errors: r.0,
+        }
+    }
+}
+
+fn check_password(check: &mut Check, field: &str, password: &str) -> Option<String> {
+    let n = password.chars().count();
+    if n < MIN_PASSWORD {
+        check.add(
+            field,
+            UserErrorCode::OutOfRange,
+            format!("must be at least {MIN_PASSWORD} characters"),
+        );
+        None
+    } else if n > 200 {
+        check.add(field, UserErrorCode::TooLong, "may be at most 200 characters");
+        None
+    } else {
+        Some(password.to_owned())
+    }
+}
+
+async fn hash(password: String) -> Result<String, ApiError> {
+    tokio::task::spawn_blocking(move || secret::hash_password(&password))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)
+}
+
+async fn set_communities(w: &Write, account: Uuid, communities: &[Uuid]) -> Result<(), Failure> {
+    for (i, c) in communities.iter().enumerate() {
+        w.exists(&format!("communityIds.{i}"), "community", *c, "community")
+            .await?;
+    }
+    account_community::Entity::delete_many()
+        .filter(account_community::Column::AccountId.eq(account))
+        .exec(w.txn())
+        .await?;
+    for c in communities {
+        account_community::ActiveModel {
+            account_id: Set(account),
+            community_id: Set(*c),
+        }
+        .insert(w.txn())
+        .await?;
+    }
+    Ok(())
+}
+
+/// Creates an account (the command line and `createAccount`).
+pub struct NewAccount {
+    pub email: String,
+    pub display_name: String,
+    pub password: Option<String>,
+    pub role: DbRole,
+    pub communities: Vec<Uuid>,
+}
+
+impl NewAccount {
+    /// Parses raw values into a new account; user errors name the input fields.
+    pub fn parse(
+        email: &str,
+        display_name: &str,
+        password: Option<&str>,
+        role: DbRole,
+        communities: Option<Vec<Uuid>>,
+    ) -> Result<NewAccount, Refused> {
+        let mut check = Check::default();
+        let email = check.email("email", email);
+        let display_name = check.text("displayName", display_name, MAX_NAME);
+        let password = match password {
+            Some(p) => check_password(&mut check, "password", p).map(Some),
+            None => Some(None),
+        };
+        let communities = communities.unwrap_or_default();
+        if role == DbRole::CommunityEditor && communities.is_empty() {
+            check.add(
+                "communityIds",
+                UserErrorCode::Required,
+                "a community editor needs at least one community",
+            );
+        }
+        if role != DbRole::CommunityEditor && !communities.is_empty() {
+            check.add(
+                "communityIds",
+                UserErrorCode::Invalid,
+                "only community editors have communities",
+            );
+        }
+        check.done()?;
+        match (email, display_name, password) {
+            (Some(email), Some(display_name), Some(password)) => Ok(NewAccount {
+                email,
+                display_name,
+                password,
+                role,
+                communities,
+            }),
+            _ => Err(Refused::one("email", UserErrorCode::Invalid, "invalid input")),
+        }
+    }
+
+    pub async fn insert(self, w: &Write) -> Result<account::Model, Failure> {
+        let taken = account::Entity::find()
+            .filter(account::Column::Email.eq(&self.email))
+            .one(w.txn())
+            .await?;
+        if taken.is_some() {
+            return Err(Refused::one("email", UserErrorCode::Taken, "another account has this email").into());
+        }
+        let password_hash = match self.password {
+            Some(p) => Some(hash(p).await?),
+            None => None,
+        };
+        let now = Utc::now();
+        let model = w
+            .create(
+                "Account",
+                account::ActiveModel {
+                    id: Set(Uuid::now_v7()),
+                    email: Set(self.email),
+                    display_name: Set(self.display_name),
+                    password_hash: Set(password_hash),
+                    role: Set(self.role),
+                    disabled: Set(false),
+                    last_login_at: Set(None),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                    version: Set(1),
+                },
+            )
+            .await?;
+        set_communities(w, model.id, &self.communities).await?;
+        Ok(model)
+    }
+}
+
+/// Creates an API key for an organisation; returns the row and the key in clear.
+pub async fn create_api_key(
+    w: &Write,
+    organization: Uuid,
+    name: String,
+    scopes: &[ApiKeyScope],
+) -> Result<(api_key::Model, String), Failure> {
+    w.exists("organizationId", "organization", organization, "organisation")
+        .await?;
+    let (key, prefix) = secret::new_api_key();
+    let mut scopes: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
+    if !scopes.contains(&"read") {
+        scopes.insert(0, "read");
+    }
+    scopes.dedup();
+    let now = Utc::now();
+    let model = w
+        .create(
+            "ApiKey",
+            api_key::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                organization_id: Set(organization),
+                name: Set(name),
+                prefix: Set(prefix),
+                key_hash: Set(secret::sha256_hex(&key)),
+                scopes: Set(scopes.join(" ")),
+                created_by_account_id: Set(w.viewer.account_id),
+                last_used_at: Set(None),
+                revoked_at: Set(None),
+                created_at: Set(now),
+                updated_at: Set(now),
+                version: Set(1),
+            },
+        )
+        .await?;
+    Ok((model, key))
+}
+
+/// Revokes an API key at once; a revoked key is refused from the next request on.
+pub async fn revoke_api_key(w: &Write, key: api_key::Model) -> Result<api_key::Model, Failure> {
+    if key.revoked_at.is_some() {
+        return Ok(key);
+    }
+    let version = key.version;
+    let row = api_key::ActiveModel {
+        revoked_at: Set(Some(Utc::now())),
+        ..Default::default()
+    };
+    w.update::<api_key::Entity>("ApiKey", &key, version, row).await
+}
+
+#[derive(Default)]
+pub struct AccountQuery;
+
+#[Object]
+impl AccountQuery {
+    /// Every account, by email.
+    #[graphql(guard = "Require::Admin", visible = "visible_to_admins")]
+    async fn accounts(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<Cursor, Account, ConnectionFields>> {
+        let window = Window::parse(first, after, last, before)?;
+        loader::top_connection(
+            ctx,
+            account::Entity::find(),
+            "account",
+            &[("email", Order::Asc)],
+            &window,
+            Account,
+        )
+        .await
+    }
+
+    /// Every API key, newest first.
+    #[graphql(guard = "Require::Admin", visible = "visible_to_admins")]
+    async fn api_keys(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<Cursor, ApiKey, ConnectionFields>> {
+        let window = Window::parse(first, after, last, before)?;
+        loader::top_connection(
+            ctx,
+            api_key::Entity::find(),
+            "api_key",
+            &[("created_at", Order::Desc)],
+            &window,
+            ApiKey,
+        )
+        .await
+    }
+}
+
+#[derive(Default)]
+pub struct AccountMutation;
+
+#[Object]
+impl AccountMutation {
+    /// Creates an account. Admins only.
+    #[graphql(guard = "Require::Admin", visible = "visible_to_admins")]
+    async fn create_account(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateAccountInput,
+    ) -> Result<CreateAccountPayload> {
+        let result: Result<account::Model, Failure> = async {
+            let mut check = Check::default();
+            let communities = check.ids("communityIds", &input.community_ids, "Community");
+            check.done()?;
+            let new = NewAccount::parse(
+                &input.email,
+                &input.display_name,
+                input.password.as_deref(),
+                input.role.into(),
+                communities,
+            )?;
+            let w = Write::begin(ctx).await?;
+            let model = new.insert(&w).await?;
+            w.commit().await?;
+            Ok(model)
+        }
+        .await;
+        finish(result, |m| CreateAccountPayload::ok(Account(m)))
+    }
+
+    /// Changes an account: its name, role, communities, password, or disables it. Admins
+    /// only; an admin cannot disable or demote their own account.
+    #[graphql(guard = "Require::Admin", visible = "visible_to_admins")]
+    async fn update_account(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateAccountInput,
+    ) -> Result<UpdateAccountPayload> {
+        let result: Result<account::Model, Failure> = async {
+            let mut check = Check::default();
+            let id = check.id("id", &input.id, "Account");
+            let display_name = input
+                .display_name
+                .as_deref()
+                .map(|n| check.text("displayName", n, MAX_NAME));
+            let password = input
+                .password
+                .as_deref()
+                .map(|p| check_password(&mut check, "password", p));
+            let communities = input
+                .community_ids
+                .as_deref()
+                .map(|c| check.ids("communityIds", c, "Community"));
+            check.done()?;
+            let id = id.ok_or_else(|| Refused::one("id", UserErrorCode::Invalid, "invalid ID"))?;
+            let w = Write::begin(ctx).await?;
+            let before = w.find::<account::Entity>("account", id).await?;
+            let role: DbRole = input.role.map(Into::into).unwrap_or(before.role);
+            if w.viewer.account_id == Some(id) && (input.disabled == Some(true) || role != DbRole::Admin) {
+                return Err(Refused::one(
+                    "id",
+                    UserErrorCode::Invalid,
+                    "you cannot disable or demote your own account",
+                )
+                .into());
+            }
+            let mut row = account::ActiveModel {
+                role: Set(role),
+                ..Default::default()
+            };
+            if let Some(Some(name)) = display_name {
+                row.display_name = Set(name);
+            }
+            if let Some(disabled) = input.disabled {
+                row.disabled = Set(disabled);
+            }
+            if let Some(Some(p)) = password {
+                row.password_hash = Set(Some(hash(p).await?));
+            }
+            let after = w
+                .update::<account::Entity>("Account", &before, input.version, row)
+                .await?;
+            let current = communities_of(w.txn(), id).await?;
+            let communities = communities.flatten().unwrap_or(current);
+            if role == DbRole::CommunityEditor && communities.is_empty() {
+                return Err(Refused::one(
+                    "communityIds",
+                    UserErrorCode::Required,
+                    "a community editor needs at least one community",
+                )
+                .into());
+            }
+            let communities = if role == DbRole::CommunityEditor {
+                communities
+            } else {
+                Vec::new()
+            };
+            set_communities(&w, id, &communities).await?;
+            if after.disabled {
+                revoke_sessions(w.txn(), id).await?;
+            }
+            w.commit().await?;
+            Ok(after)
+        }
+        .await;
+        finish(result, |m| UpdateAccountPayload::ok(Account(m)))
+    }
+
+    /// Changes the signed-in account's own password, given the current one.
+    #[graphql(guard = "Require::Account", visible = "visible_to_accounts")]
+    async fn change_password(
+        &self,
+        ctx: &Context<'_>,
+        input: ChangePasswordInput,
+    ) -> Result<ChangePasswordPayload> {
+        let result: Result<account::Model, Failure> = async {
+            let mut check = Check::default();
+            let new = check_password(&mut check, "newPassword", &input.new_password);
+            check.done()?;
+            let w = Write::begin(ctx).await?;
+            let id = w
+                .viewer
+                .account_id
+                .ok_or_else(|| ApiError::forbidden("only accounts have passwords"))?;
+            let before = w.find::<account::Entity>("account", id).await?;
+            let current = input.current_password.clone();
+            let hash_now = before
+                .password_hash
+                .clone()
+                .unwrap_or_else(|| secret::dummy_hash().to_owned());
+            let ok = tokio::task::spawn_blocking(move || secret::verify_password(&current, &hash_now))
+                .await
+                .map_err(ApiError::internal)?;
+            if !ok {
+                return Err(Refused::one(
+                    "currentPassword",
+                    UserErrorCode::Invalid,
+                    "is not the current password",
+                )
+                .into());
+            }
+            let Some(new) = new else {
+                return Err(Refused::one("newPassword", UserErrorCode::Invalid, "invalid").into());
+            };
+            let row = account::ActiveModel {
+                password_hash: Set(Some(hash(new).await?)),
+                ..Default::default()
+            };
+            let version = before.version;
+            let after = w
+                .update::<account::Entity>("Account", &before, version, row)
+                .await?;
+            w.commit().await?;
+            Ok(after)
+        }
+        .await;
+        finish(result, |m| ChangePasswordPayload::ok(Account(m)))
+    }
+
+    /// Creates an API key for a partner organisation. The payload's `key` is the only time
+    /// the key is shown. Admins only.
+    #[graphql(guard = "Require::Admin", visible = "visible_to_admins")]
+    async fn create_api_key(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateApiKeyInput,
+    ) -> Result<CreateApiKeyPayload> {
+        let result: Result<(api_key::Model, String), Failure> = async {
+            let mut check = Check::default();
+            let org = check.id("organizationId", &input.organization_id, "Organization");
+            let name = check.text("name", &input.name, MAX_NAME);
+            let scopes = input
+                .scopes
+                .unwrap_or_else(|| vec![ApiKeyScope::Read, ApiKeyScope::ExpressInterest]);
+            check.done()?;
+            let (Some(org), Some(name)) = (org, name) else {
+                return Err(Refused::one("name", UserErrorCode::Invalid, "invalid input").into());
+            };
+            let w = Write::begin(ctx).await?;
+            let created = create_api_key(&w, org, name, &scopes).await?;
+            w.commit().await?;
+            Ok(created)
+        }
+        .await;
+        finish(result, |(m, key)| CreateApiKeyPayload {
+            api_key: Some(ApiKey(m)),
+            key: Some(key),
+            user_errors: Vec::new(),
+        })
+    }
+
+    /// Revokes an API key: it is refused from the next request on. Admins only.
+    #[graphql(guard = "Require::Admin", visible = "visible_to_admins")]
+    async fn revoke_api_key(
+        &self,
+        ctx: &Context<'_>,
+        input: RevokeApiKeyInput,
+    ) -> Result<RevokeApiKeyPayload> {
+        let result: Result<api_key::Model, Failure> = async {
+            let mut check = Check::default();
+            let id = check.id("id", &input.id, "ApiKey");
+            check.done()?;
+            let id = id.ok_or_else(|| Refused::one("id", UserErrorCode::Invalid, "invalid ID"))?;
+            let w = Write::begin(ctx).await?;
+            let key = w.find::<api_key::Entity>("API key", id).await?;
+            let after = revoke_api_key(&w, key).await?;
+            w.commit().await?;
+            Ok(after)
+        }
+        .await;
+        finish(result, |m| RevokeApiKeyPayload::ok(ApiKey(m)))
+    }
+}
+
+/// Ends every session of an account (it was disabled).
+async fn revoke_sessions(db: &impl ConnectionTrait, account: Uuid) -> Result<(), ApiError> {
+    use entity::refresh_token;
+    refresh_token::Entity::update_many()
+        .col_expr(
+            refresh_token::Column::RevokedAt,
+            sea_orm::sea_query::Expr::value(Utc::now()),
+        )
+        .filter(refresh_token::Column::AccountId.eq(account))
+        .filter(refresh_token::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
+}

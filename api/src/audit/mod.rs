@@ -1,0 +1,147 @@
+//! The audit log: every successful mutation records who did what to which row, with the
+//! fields before and after, in the mutation's own transaction. Staff read it here.
+use async_graphql::{Context, ID, InputObject, Json, Object, Result, SimpleObject, connection::Connection};
+use chrono::{DateTime, Utc};
+use entity::audit_log;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Order};
+
+use crate::{
+    auth::{Require, visible_to_staff},
+    error::ApiError,
+    loader,
+    pagination::{ConnectionFields, Cursor, Window},
+    relay,
+};
+
+/// Who did something.
+#[derive(SimpleObject)]
+pub struct Actor {
+    /// `ACCOUNT`, `API_KEY` or `SYSTEM` (the command line).
+    pub kind: String,
+    /// The account's or the API key's global ID, when there is one.
+    pub id: Option<ID>,
+    /// An email, an API key's prefix or an external identity.
+    pub label: String,
+}
+
+/// One change.
+pub struct AuditLogEntry(pub audit_log::Model);
+
+#[Object]
+impl AuditLogEntry {
+    async fn id(&self) -> ID {
+        relay::encode("AuditLogEntry", self.0.id)
+    }
+    async fn occurred_at(&self) -> DateTime<Utc> {
+        self.0.occurred_at
+    }
+    async fn actor(&self) -> Actor {
+        let (kind, type_name) = match self.0.actor_kind {
+            audit_log::ActorKind::Account => ("ACCOUNT", "Account"),
+            audit_log::ActorKind::ApiKey => ("API_KEY", "ApiKey"),
+            audit_log::ActorKind::System => ("SYSTEM", ""),
+        };
+        Actor {
+            kind: kind.into(),
+            id: self
+                .0
+                .actor_id
+                .filter(|_| !type_name.is_empty())
+                .map(|id| relay::encode(type_name, id)),
+            label: self.0.actor_label.clone(),
+        }
+    }
+    /// `CREATE`, `UPDATE`, `DELETE`, `LOGIN`, `REFRESH_TOKEN` or `LOGOUT`.
+    async fn operation(&self) -> &str {
+        &self.0.operation
+    }
+    /// The type of the changed row, e.g. `Action`.
+    async fn entity_type(&self) -> &str {
+        &self.0.entity
+    }
+    /// The changed row's global ID (it may since have been deleted).
+    async fn entity_id(&self) -> ID {
+        relay::encode(&self.0.entity, self.0.entity_id)
+    }
+    /// `{"field": {"before": …, "after": …}}` for each changed field (database names).
+    async fn changes(&self) -> Json<serde_json::Value> {
+        Json(serde_json::from_str(&self.0.changes).unwrap_or_default())
+    }
+}
+
+#[derive(InputObject, Default)]
+pub struct AuditLogFilter {
+    /// Changes to one row, by its global ID.
+    pub entity_id: Option<ID>,
+    /// Changes to one type of row, e.g. `Plan`.
+    pub entity_type: Option<String>,
+    /// Changes by one account or API key, by its global ID.
+    pub actor_id: Option<ID>,
+    pub operation: Option<String>,
+    /// From this time on (inclusive).
+    pub since: Option<DateTime<Utc>>,
+    /// Before this time.
+    pub until: Option<DateTime<Utc>>,
+}
+
+#[derive(Default)]
+pub struct AuditQuery;
+
+#[Object]
+impl AuditQuery {
+    /// The audit log, newest first. Staff only.
+    #[graphql(guard = "Require::Staff", visible = "visible_to_staff")]
+    async fn audit_log(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<AuditLogFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<Cursor, AuditLogEntry, ConnectionFields>> {
+        let window = Window::parse(first, after, last, before)?;
+        let f = filter.unwrap_or_default();
+        let mut q = audit_log::Entity::find();
+        if let Some(id) = &f.entity_id {
+            let (type_name, id) = relay::decode(id)?;
+            q = q
+                .filter(audit_log::Column::Entity.eq(type_name))
+                .filter(audit_log::Column::EntityId.eq(id));
+        }
+        if let Some(t) = &f.entity_type {
+            q = q.filter(audit_log::Column::Entity.eq(short(t, "entityType")?));
+        }
+        if let Some(id) = &f.actor_id {
+            let (_, id) = relay::decode(id)?;
+            q = q.filter(audit_log::Column::ActorId.eq(id));
+        }
+        if let Some(op) = &f.operation {
+            q = q.filter(audit_log::Column::Operation.eq(short(op, "operation")?));
+        }
+        if let Some(since) = f.since {
+            q = q.filter(audit_log::Column::OccurredAt.gte(since));
+        }
+        if let Some(until) = f.until {
+            q = q.filter(audit_log::Column::OccurredAt.lt(until));
+        }
+        loader::top_connection(
+            ctx,
+            q,
+            "audit_log",
+            &[("occurred_at", Order::Desc), ("id", Order::Desc)],
+            &window,
+            AuditLogEntry,
+        )
+        .await
+    }
+}
+
+fn short<'a>(value: &'a str, field: &str) -> Result<&'a str, ApiError> {
+    if value.len() > 100 {
+        return Err(ApiError::bad_input(format!(
+            "`{field}` may be at most 100 characters"
+        )));
+    }
+    Ok(value)
+}

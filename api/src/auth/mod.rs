@@ -1,0 +1,233 @@
+//! Who the caller is. A request carries nothing (anonymous, the public website), a bearer
+//! token (an account, or a person known to the external identity provider) or an API key (a
+//! partner organisation). It becomes a [`Viewer`] before the query runs; what the viewer may
+//! see is its [`Access`], and what it may call is declared on each field by a [`Require`]
+//! guard.
+mod guard;
+pub mod mutation;
+pub mod secret;
+pub mod token;
+
+use std::sync::Arc;
+
+use async_graphql::Enum;
+use axum::http::{HeaderMap, header};
+use chrono::Utc;
+use entity::{account, account_community, api_key};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, sea_query::Expr};
+use uuid::Uuid;
+
+pub use guard::{
+    Require, viewer, visible_to_accounts, visible_to_admins, visible_to_staff, visible_to_writers,
+};
+
+use crate::access::{Access, Scope};
+
+/// The caller's role. Admins have every right staff have, and manage accounts and keys.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Role {
+    /// No credentials: the public website.
+    Anonymous,
+    /// A partner organisation, by its API key.
+    Partner,
+    /// An editor of one or more communities.
+    CommunityEditor,
+    /// The municipality's coordinators.
+    Staff,
+    /// Staff who also manage accounts and API keys.
+    Admin,
+}
+
+impl From<account::AccountRole> for Role {
+    fn from(r: account::AccountRole) -> Self {
+        match r {
+            account::AccountRole::Staff => Role::Staff,
+            account::AccountRole::Admin => Role::Admin,
+            account::AccountRole::CommunityEditor => Role::CommunityEditor,
+        }
+    }
+}
+
+/// The caller of one request.
+#[derive(Clone, Debug)]
+pub struct Viewer {
+    pub role: Role,
+    pub account_id: Option<Uuid>,
+    pub api_key_id: Option<Uuid>,
+    pub organization_id: Option<Uuid>,
+    /// The communities a community editor may edit.
+    pub communities: Arc<[Uuid]>,
+    /// How the audit log names the caller: an email, a key's name, an external subject.
+    pub label: String,
+}
+
+impl Viewer {
+    pub fn anonymous() -> Self {
+        Viewer {
+            role: Role::Anonymous,
+            account_id: None,
+            api_key_id: None,
+            organization_id: None,
+            communities: Arc::from([]),
+            label: "anonymous".into(),
+        }
+    }
+
+    pub fn is_anonymous(&self) -> bool {
+        self.role == Role::Anonymous
+    }
+
+    /// Staff or admin: may read and write the whole domain.
+    pub fn is_staff(&self) -> bool {
+        matches!(self.role, Role::Staff | Role::Admin)
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+
+    /// May change the content of this community (its plans, actions, updates, ideas, events).
+    pub fn may_edit_community(&self, community: Uuid) -> bool {
+        self.is_staff() || (self.role == Role::CommunityEditor && self.communities.contains(&community))
+    }
+
+    /// What this caller may read.
+    pub fn access(&self) -> Access {
+        match self.role {
+            Role::Staff | Role::Admin => Access::everything(),
+            Role::CommunityEditor => Access {
+                plans: Scope::Communities(self.communities.clone()),
+                contacts: Scope::Communities(self.communities.clone()),
+                proposals_of: None,
+            },
+            Role::Partner => Access {
+                proposals_of: self.organization_id,
+                ..Access::anonymous()
+            },
+            Role::Anonymous => Access::anonymous(),
+        }
+    }
+}
+
+/// Why credentials were refused; the client only learns that they were.
+#[derive(Debug)]
+pub enum AuthError {
+    Refused(&'static str),
+    Db(sea_orm::DbErr),
+}
+
+impl From<sea_orm::DbErr> for AuthError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        AuthError::Db(e)
+    }
+}
+
+/// Reads the credentials of a request. No credentials is anonymous; wrong ones are an error,
+/// never a silent downgrade to anonymous.
+pub async fn authenticate(
+    db: &DatabaseConnection,
+    tokens: &token::Tokens,
+    headers: &HeaderMap,
+) -> Result<Viewer, AuthError> {
+    if let Some(value) = headers.get(header::AUTHORIZATION) {
+        let value = value
+            .to_str()
+            .map_err(|_| AuthError::Refused("unreadable Authorization header"))?;
+        let (scheme, token) = value
+            .split_once(' ')
+            .ok_or(AuthError::Refused("Authorization must be `Bearer <token>`"))?;
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return Err(AuthError::Refused("Authorization must be `Bearer <token>`"));
+        }
+        return match tokens
+            .verify(token.trim())
+            .ok_or(AuthError::Refused("invalid or expired token"))?
+        {
+            token::Verified::Account(id) => account_viewer(db, id).await,
+            token::Verified::External { subject, role } => Ok(Viewer {
+                role,
+                account_id: None,
+                api_key_id: None,
+                organization_id: None,
+                communities: Arc::from([]),
+                label: format!("external:{subject}"),
+            }),
+        };
+    }
+    if let Some(value) = headers.get("x-api-key") {
+        let key = value
+            .to_str()
+            .map_err(|_| AuthError::Refused("unreadable X-Api-Key header"))?;
+        return api_key_viewer(db, key.trim()).await;
+    }
+    Ok(Viewer::anonymous())
+}
+
+/// The viewer of an account, with its current role and communities: a disabled account or a
+/// changed role takes effect at once, not when the token expires.
+pub async fn account_viewer(db: &DatabaseConnection, id: Uuid) -> Result<Viewer, AuthError> {
+    let account = account::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .filter(|a| !a.disabled)
+        .ok_or(AuthError::Refused("unknown or disabled account"))?;
+    let communities: Vec<Uuid> = if account.role == account::AccountRole::CommunityEditor {
+        account_community::Entity::find()
+            .select_only()
+            .column(account_community::Column::CommunityId)
+            .filter(account_community::Column::AccountId.eq(id))
+            .into_tuple()
+            .all(db)
+            .await?
+    } else {
+        Vec::new()
+    };
+    Ok(Viewer {
+        role: account.role.into(),
+        account_id: Some(account.id),
+        api_key_id: None,
+        organization_id: None,
+        communities: communities.into(),
+        label: account.email,
+    })
+}
+
+async fn api_key_viewer(db: &DatabaseConnection, key: &str) -> Result<Viewer, AuthError> {
+    let found = api_key::Entity::find()
+        .filter(api_key::Column::KeyHash.eq(secret::sha256_hex(key)))
+        .one(db)
+        .await?
+        .filter(|k| k.revoked_at.is_none())
+        .ok_or(AuthError::Refused("unknown or revoked API key"))?;
+    touch_api_key(db, found.id);
+    Ok(Viewer {
+        role: Role::Partner,
+        account_id: None,
+        api_key_id: Some(found.id),
+        organization_id: Some(found.organization_id),
+        communities: Arc::from([]),
+        label: format!("api-key:{}", found.prefix),
+    })
+}
+
+/// Records when a key was last used, at most once a minute and off the request's path.
+fn touch_api_key(db: &DatabaseConnection, id: Uuid) {
+    let db = db.clone();
+    tokio::spawn(async move {
+        let now = Utc::now();
+        let result = api_key::Entity::update_many()
+            .col_expr(api_key::Column::LastUsedAt, Expr::value(now))
+            .filter(api_key::Column::Id.eq(id))
+            .filter(
+                sea_orm::Condition::any()
+                    .add(api_key::Column::LastUsedAt.is_null())
+                    .add(api_key::Column::LastUsedAt.lt(now - chrono::Duration::minutes(1))),
+            )
+            .exec(&db)
+            .await;
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "cannot record an API key's last use");
+        }
+    });
+}

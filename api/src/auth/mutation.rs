@@ -1,0 +1,350 @@
+//! Signing in: `login` gives a short-lived access token and a refresh token; `refreshToken`
+//! swaps a refresh token for a new pair (rotation: each refresh token works once, and
+//! presenting a used one again revokes its whole family, since it must have been copied);
+//! `logout` revokes the family. `viewer` says who the caller is.
+use std::sync::Arc;
+
+use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::{account, refresh_token};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, TransactionTrait,
+    sea_query::Expr,
+};
+use uuid::Uuid;
+
+use super::{Role, Viewer, guard::viewer, secret, token::Tokens};
+use crate::{
+    account::Account,
+    community::Community,
+    error::ApiError,
+    loader,
+    organization::Organization,
+    write::{Check, UserError},
+};
+
+#[derive(InputObject)]
+pub struct LoginInput {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(InputObject)]
+pub struct RefreshTokenInput {
+    pub refresh_token: String,
+}
+
+#[derive(InputObject)]
+pub struct LogoutInput {
+    pub refresh_token: String,
+}
+
+/// Tokens for an account. Send the access token as `Authorization: Bearer <accessToken>`;
+/// before it expires, swap the refresh token for new ones with `refreshToken`.
+#[derive(SimpleObject)]
+pub struct AuthPayload {
+    pub access_token: Option<String>,
+    /// Always `Bearer`.
+    pub token_type: Option<&'static str>,
+    pub access_token_expires_at: Option<DateTime<Utc>>,
+    /// Works once: each use returns a new one.
+    pub refresh_token: Option<String>,
+    pub refresh_token_expires_at: Option<DateTime<Utc>>,
+    pub user_errors: Vec<UserError>,
+}
+
+impl AuthPayload {
+    fn refused(user_errors: Vec<UserError>) -> Self {
+        AuthPayload {
+            access_token: None,
+            token_type: None,
+            access_token_expires_at: None,
+            refresh_token: None,
+            refresh_token_expires_at: None,
+            user_errors,
+        }
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct LogoutPayload {
+    /// Whether a session was ended (false when the token was unknown or already ended).
+    pub ended: bool,
+}
+
+fn unauthenticated(message: &str) -> async_graphql::Error {
+    ApiError::Unauthenticated(message.into()).into()
+}
+
+/// Issues an access token and a refresh token of `family` for `account`.
+async fn issue(
+    db: &impl sea_orm::ConnectionTrait,
+    tokens: &Tokens,
+    account: &account::Model,
+    family: Uuid,
+) -> Result<AuthPayload, ApiError> {
+    let (access, expires) = tokens
+        .issue(account.id, account.role.into())
+        .map_err(ApiError::internal)?;
+    let refresh = secret::new_refresh_token();
+    let now = Utc::now();
+    let refresh_expires = now + tokens.refresh_ttl;
+    refresh_token::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        account_id: Set(account.id),
+        family_id: Set(family),
+        token_hash: Set(secret::sha256_hex(&refresh)),
+        created_at: Set(now),
+        expires_at: Set(refresh_expires),
+        used_at: Set(None),
+        revoked_at: Set(None),
+    }
+    .insert(db)
+    .await?;
+    Ok(AuthPayload {
+        access_token: Some(access),
+        token_type: Some("Bearer"),
+        access_token_expires_at: Some(expires),
+        refresh_token: Some(refresh),
+        refresh_token_expires_at: Some(refresh_expires),
+        user_errors: Vec::new(),
+    })
+}
+
+async fn revoke_family(db: &impl sea_orm::ConnectionTrait, family: Uuid) -> Result<u64, ApiError> {
+    Ok(refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::RevokedAt, Expr::value(Utc::now()))
+        .filter(refresh_token::Column::FamilyId.eq(family))
+        .filter(refresh_token::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
+#[derive(Default)]
+pub struct AuthMutation;
+
+#[Object]
+impl AuthMutation {
+    /// Signs an account in with its email and password. A wrong email or password is
+    /// `UNAUTHENTICATED` (which of the two is not told); a malformed input is a user error.
+    async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<AuthPayload> {
+        let mut check = Check::default();
+        let email = check.email("email", &input.email);
+        let password = check.text("password", &input.password, 200);
+        let (Some(email), Some(password)) = (email, password) else {
+            return Ok(AuthPayload::refused(
+                check.done().err().map(|r| r.0).unwrap_or_default(),
+            ));
+        };
+        let db = ctx.data_unchecked::<DatabaseConnection>();
+        let tokens = ctx.data_unchecked::<Arc<Tokens>>();
+        let found = account::Entity::find()
+            .filter(account::Column::Email.eq(&email))
+            .one(db)
+            .await
+            .map_err(ApiError::from)?;
+        let hash = found.as_ref().and_then(|a| a.password_hash.clone());
+        // Hash even when there is no such account, so timing does not tell who has one.
+        let password_ok = {
+            let hash = hash.unwrap_or_else(|| secret::dummy_hash().to_owned());
+            tokio::task::spawn_blocking(move || secret::verify_password(&password, &hash))
+                .await
+                .map_err(ApiError::internal)?
+        };
+        let Some(account) = found.filter(|a| password_ok && a.password_hash.is_some() && !a.disabled) else {
+            tracing::info!(email = %email, "failed login");
+            return Err(unauthenticated(
+                "the email or the password is wrong, or the account is disabled",
+            ));
+        };
+        let txn = db.begin().await.map_err(ApiError::from)?;
+        account::Entity::update_many()
+            .col_expr(account::Column::LastLoginAt, Expr::value(Utc::now()))
+            .filter(account::Column::Id.eq(account.id))
+            .exec(&txn)
+            .await
+            .map_err(ApiError::from)?;
+        let payload = issue(&txn, tokens, &account, Uuid::now_v7()).await?;
+        record(&txn, &account, "LOGIN").await?;
+        txn.commit().await.map_err(ApiError::from)?;
+        Ok(payload)
+    }
+
+    /// Swaps a refresh token for a new access token and a new refresh token.
+    async fn refresh_token(&self, ctx: &Context<'_>, input: RefreshTokenInput) -> Result<AuthPayload> {
+        let db = ctx.data_unchecked::<DatabaseConnection>();
+        let tokens = ctx.data_unchecked::<Arc<Tokens>>();
+        let txn = db.begin().await.map_err(ApiError::from)?;
+        let refused = "the refresh token is unknown, used, revoked or expired; sign in again";
+        let Some(found) = refresh_token::Entity::find()
+            .filter(refresh_token::Column::TokenHash.eq(secret::sha256_hex(input.refresh_token.trim())))
+            .one(&txn)
+            .await
+            .map_err(ApiError::from)?
+        else {
+            return Err(unauthenticated(refused));
+        };
+        if found.used_at.is_some() {
+            // A used token presented again was copied: end every session of its family.
+            revoke_family(&txn, found.family_id).await?;
+            txn.commit().await.map_err(ApiError::from)?;
+            tracing::warn!(account = %found.account_id, "a used refresh token was presented again; its sessions are revoked");
+            return Err(unauthenticated(refused));
+        }
+        if found.revoked_at.is_some() || found.expires_at <= Utc::now() {
+            return Err(unauthenticated(refused));
+        }
+        // Marks it used only if nobody else did in the meantime: two concurrent refreshes
+        // with one token get one new pair.
+        let marked = refresh_token::Entity::update_many()
+            .col_expr(refresh_token::Column::UsedAt, Expr::value(Utc::now()))
+            .filter(refresh_token::Column::Id.eq(found.id))
+            .filter(refresh_token::Column::UsedAt.is_null())
+            .exec(&txn)
+            .await
+            .map_err(ApiError::from)?;
+        if marked.rows_affected == 0 {
+            return Err(unauthenticated(refused));
+        }
+        let account = account::Entity::find_by_id(found.account_id)
+            .one(&txn)
+            .await
+            .map_err(ApiError::from)?
+            .filter(|a| !a.disabled)
+            .ok_or_else(|| unauthenticated(refused))?;
+        let payload = issue(&txn, tokens, &account, found.family_id).await?;
+        record(&txn, &account, "REFRESH_TOKEN").await?;
+        txn.commit().await.map_err(ApiError::from)?;
+        Ok(payload)
+    }
+
+    /// Ends the session a refresh token belongs to. The access token stays valid until it
+    /// expires (minutes); discard it.
+    async fn logout(&self, ctx: &Context<'_>, input: LogoutInput) -> Result<LogoutPayload> {
+        let db = ctx.data_unchecked::<DatabaseConnection>();
+        let found = refresh_token::Entity::find()
+            .filter(refresh_token::Column::TokenHash.eq(secret::sha256_hex(input.refresh_token.trim())))
+            .one(db)
+            .await
+            .map_err(ApiError::from)?;
+        let Some(found) = found else {
+            return Ok(LogoutPayload { ended: false });
+        };
+        let txn = db.begin().await.map_err(ApiError::from)?;
+        let ended = revoke_family(&txn, found.family_id).await? > 0;
+        if ended
+            && let Some(account) = account::Entity::find_by_id(found.account_id)
+                .one(&txn)
+                .await
+                .map_err(ApiError::from)?
+        {
+            record(&txn, &account, "LOGOUT").await?;
+        }
+        txn.commit().await.map_err(ApiError::from)?;
+        Ok(LogoutPayload { ended })
+    }
+}
+
+/// Sign-ins and sign-outs go in the audit log too, as the account's own acts.
+async fn record(
+    txn: &sea_orm::DatabaseTransaction,
+    account: &account::Model,
+    operation: &str,
+) -> Result<(), ApiError> {
+    entity::audit_log::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        occurred_at: Set(Utc::now()),
+        actor_kind: Set(entity::audit_log::ActorKind::Account),
+        actor_id: Set(Some(account.id)),
+        actor_label: Set(account.email.clone()),
+        operation: Set(operation.to_owned()),
+        entity: Set("Account".to_owned()),
+        entity_id: Set(account.id),
+        changes: Set("{}".to_owned()),
+    }
+    .insert(txn)
+    .await?;
+    Ok(())
+}
+
+/// Who the caller is.
+pub struct ViewerInfo(Viewer);
+
+#[Object(name = "Viewer")]
+impl ViewerInfo {
+    async fn role(&self) -> Role {
+        self.0.role
+    }
+    /// The role in Danish.
+    async fn role_label(&self) -> &'static str {
+        self.0.role.label()
+    }
+    /// The signed-in account; null for anonymous callers, partners and external identities.
+    async fn account(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
+        let Some(id) = self.0.account_id else {
+            return Ok(None);
+        };
+        let db = ctx.data_unchecked::<DatabaseConnection>();
+        Ok(account::Entity::find_by_id(id)
+            .one(db)
+            .await
+            .map_err(ApiError::from)?
+            .map(Account))
+    }
+    /// The communities a community editor may edit.
+    async fn communities(&self, ctx: &Context<'_>) -> Result<Vec<Community>> {
+        let mut out = Vec::with_capacity(self.0.communities.len());
+        for id in self.0.communities.iter() {
+            if let Some(c) = loader::one(ctx, &crate::community::BY_ID, *id).await? {
+                out.push(Community(c));
+            }
+        }
+        Ok(out)
+    }
+    /// The partner organisation an API key belongs to.
+    async fn organization(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
+        let Some(id) = self.0.organization_id else {
+            return Ok(None);
+        };
+        Ok(loader::one(ctx, &crate::organization::BY_ID, id)
+            .await?
+            .map(Organization))
+    }
+    /// Whether the caller may change this community's content.
+    async fn may_edit_community(&self, community_id: async_graphql::ID) -> Result<bool> {
+        let id = crate::relay::decode_as(&community_id, "Community")?;
+        Ok(self.0.may_edit_community(id))
+    }
+}
+
+#[derive(Default)]
+pub struct ViewerQuery;
+
+#[Object]
+impl ViewerQuery {
+    /// Who the caller is: anonymous, a partner (API key) or a signed-in account.
+    async fn viewer(&self, ctx: &Context<'_>) -> ViewerInfo {
+        ViewerInfo(viewer(ctx).into_owned())
+    }
+}
+
+crate::labels::enum_labels!(Role {
+    Anonymous => "Anonym",
+    Partner => "Partner",
+    CommunityEditor => "Lokalredaktør",
+    Staff => "Medarbejder",
+    Admin => "Administrator",
+});
+
+impl Role {
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Anonymous => "Anonym",
+            Role::Partner => "Partner",
+            Role::CommunityEditor => "Lokalredaktør",
+            Role::Staff => "Medarbejder",
+            Role::Admin => "Administrator",
+        }
+    }
+}

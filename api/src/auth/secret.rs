@@ -1,0 +1,61 @@
+//! Passwords (argon2) and the random secrets this API hands out: API keys and refresh
+//! tokens, stored as SHA-256 hashes (they are long random strings, so a fast hash is enough).
+use argon2::{
+    Argon2, PasswordHash, PasswordHasher, PasswordVerifier,
+    password_hash::{SaltString, rand_core::OsRng},
+};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use rand::{Rng, distr::Alphanumeric};
+use sha2::{Digest, Sha256};
+
+pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
+    let salt = SaltString::generate(&mut OsRng);
+    Ok(Argon2::default()
+        .hash_password(password.as_bytes(), &salt)?
+        .to_string())
+}
+
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|parsed| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    })
+}
+
+/// A hash to check passwords against when the account does not exist, so that a login for an
+/// unknown email takes as long as one with a wrong password.
+pub fn dummy_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| hash_password("not a password of anyone").unwrap_or_default())
+}
+
+pub fn sha256_hex(value: &str) -> String {
+    Sha256::digest(value.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn random_token(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rand::rng().fill(&mut buf[..]);
+    URL_SAFE_NO_PAD.encode(buf)
+}
+
+/// A new API key, `lup_<prefix>_<secret>`, and its prefix (kept to tell keys apart).
+pub fn new_api_key() -> (String, String) {
+    let prefix: String = rand::rng()
+        .sample_iter(&Alphanumeric)
+        .take(8)
+        .map(char::from)
+        .collect::<String>()
+        .to_lowercase();
+    let key = format!("lup_{prefix}_{}", random_token(32));
+    (key, prefix)
+}
+
+/// A new refresh token.
+pub fn new_refresh_token() -> String {
+    format!("rt_{}", random_token(32))
+}

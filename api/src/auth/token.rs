@@ -1,0 +1,193 @@
+//! Access tokens: HS256 JWTs this API issues at login, and (optionally) RS256 tokens from an
+//! external identity provider. `exp`, `iat`, `sub`, `aud` and `iss` are required and checked;
+//! any other algorithm, `none` included, is refused.
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header, encode};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::Role;
+use crate::config::{AppEnv, AuthConfig, DEVELOPMENT_JWT_SECRET, MIN_JWT_SECRET_BYTES};
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    sub: String,
+    role: Role,
+    iss: String,
+    aud: String,
+    iat: i64,
+    exp: i64,
+}
+
+/// What a valid token says about its bearer.
+#[derive(Debug, Clone)]
+pub enum Verified {
+    /// One of our accounts; its current role and rights are read from the database.
+    Account(Uuid),
+    /// A person known to the external identity provider, with the role its claim maps to.
+    External { subject: String, role: Role },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(
+        "JWT_SECRET is not set; set it to a random string of at least {MIN_JWT_SECRET_BYTES} bytes, or run with APP_ENV=development"
+    )]
+    MissingSecret,
+    #[error(
+        "JWT_SECRET is the development secret; set a secret of your own, or run with APP_ENV=development"
+    )]
+    DevelopmentSecret,
+    #[error("JWT_SECRET is shorter than {MIN_JWT_SECRET_BYTES} bytes")]
+    ShortSecret,
+    #[error("EXTERNAL_JWT_PUBLIC_KEY is not an RSA public key in PEM: {0}")]
+    ExternalKey(jsonwebtoken::errors::Error),
+    #[error("EXTERNAL_JWT_ISSUER must be set when EXTERNAL_JWT_PUBLIC_KEY is")]
+    ExternalIssuer,
+    #[error("EXTERNAL_JWT_ROLE_MAP: {0}")]
+    RoleMap(String),
+}
+
+struct External {
+    key: DecodingKey,
+    validation: Validation,
+    role_claim: String,
+    roles: HashMap<String, Role>,
+}
+
+pub struct Tokens {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    issuer: String,
+    audience: String,
+    pub access_ttl: chrono::Duration,
+    pub refresh_ttl: chrono::Duration,
+    external: Option<External>,
+}
+
+fn validation(alg: Algorithm, issuer: &str, audience: &str) -> Validation {
+    let mut v = Validation::new(alg);
+    v.set_issuer(&[issuer]);
+    v.set_audience(&[audience]);
+    v.set_required_spec_claims(&["exp", "iat", "sub", "aud", "iss"]);
+    v.leeway = 30;
+    v
+}
+
+impl Tokens {
+    /// Checks the configuration: production needs a secret of its own.
+    pub fn new(config: &AuthConfig) -> Result<Self, ConfigError> {
+        let secret = match (&config.jwt_secret, config.app_env) {
+            (Some(s), AppEnv::Production) if s.expose() == DEVELOPMENT_JWT_SECRET => {
+                return Err(ConfigError::DevelopmentSecret);
+            }
+            (Some(s), AppEnv::Production) if s.expose().len() < MIN_JWT_SECRET_BYTES => {
+                return Err(ConfigError::ShortSecret);
+            }
+            (Some(s), _) => s.expose().to_owned(),
+            (None, AppEnv::Production) => return Err(ConfigError::MissingSecret),
+            (None, AppEnv::Development) => DEVELOPMENT_JWT_SECRET.to_owned(),
+        };
+        let external = match &config.external_jwt_public_key {
+            None => None,
+            Some(pem) => {
+                let key = DecodingKey::from_rsa_pem(pem.as_bytes()).map_err(ConfigError::ExternalKey)?;
+                let issuer = config
+                    .external_jwt_issuer
+                    .as_deref()
+                    .ok_or(ConfigError::ExternalIssuer)?;
+                Some(External {
+                    key,
+                    validation: validation(Algorithm::RS256, issuer, &config.external_jwt_audience),
+                    role_claim: config.external_jwt_role_claim.clone(),
+                    roles: role_map(&config.external_jwt_role_map)?,
+                })
+            }
+        };
+        Ok(Tokens {
+            encoding: EncodingKey::from_secret(secret.as_bytes()),
+            decoding: DecodingKey::from_secret(secret.as_bytes()),
+            validation: validation(Algorithm::HS256, &config.jwt_issuer, &config.jwt_audience),
+            issuer: config.jwt_issuer.clone(),
+            audience: config.jwt_audience.clone(),
+            access_ttl: chrono::Duration::seconds(config.access_token_ttl_secs as i64),
+            refresh_ttl: chrono::Duration::seconds(config.refresh_token_ttl_secs as i64),
+            external,
+        })
+    }
+
+    /// A signed access token for an account, and when it expires.
+    pub fn issue(
+        &self,
+        account: Uuid,
+        role: Role,
+    ) -> Result<(String, DateTime<Utc>), jsonwebtoken::errors::Error> {
+        let now = Utc::now();
+        let expires = now + self.access_ttl;
+        let claims = Claims {
+            sub: account.to_string(),
+            role,
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            iat: now.timestamp(),
+            exp: expires.timestamp(),
+        };
+        Ok((
+            encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?,
+            expires,
+        ))
+    }
+
+    /// Checks signature, algorithm, expiry, issuer and audience. The reason for a refusal is
+    /// logged, never told to the client.
+    pub fn verify(&self, token: &str) -> Option<Verified> {
+        let header = decode_header(token)
+            .inspect_err(|e| tracing::debug!(error = %e, "unreadable token header"))
+            .ok()?;
+        match header.alg {
+            Algorithm::HS256 => {
+                let data = decode::<Claims>(token, &self.decoding, &self.validation)
+                    .inspect_err(|e| tracing::debug!(error = %e, "token refused"))
+                    .ok()?;
+                Uuid::parse_str(&data.claims.sub).ok().map(Verified::Account)
+            }
+            Algorithm::RS256 => {
+                let ext = self.external.as_ref()?;
+                let data =
+                    decode::<serde_json::Map<String, serde_json::Value>>(token, &ext.key, &ext.validation)
+                        .inspect_err(|e| tracing::debug!(error = %e, "external token refused"))
+                        .ok()?;
+                let subject = data.claims.get("sub")?.as_str()?.to_owned();
+                let role = *ext.roles.get(data.claims.get(&ext.role_claim)?.as_str()?)?;
+                Some(Verified::External { subject, role })
+            }
+            other => {
+                tracing::debug!(alg = ?other, "token with an algorithm we do not accept");
+                None
+            }
+        }
+    }
+}
+
+fn role_map(spec: &str) -> Result<HashMap<String, Role>, ConfigError> {
+    let mut out = HashMap::new();
+    for pair in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (value, role) = pair
+            .split_once('=')
+            .ok_or_else(|| ConfigError::RoleMap(format!("`{pair}` is not `claim-value=ROLE`")))?;
+        let role = match role.trim() {
+            "STAFF" => Role::Staff,
+            "ADMIN" => Role::Admin,
+            other => {
+                return Err(ConfigError::RoleMap(format!(
+                    "`{other}` is not a role an external token may carry (STAFF or ADMIN)"
+                )));
+            }
+        };
+        out.insert(value.trim().to_owned(), role);
+    }
+    Ok(out)
+}

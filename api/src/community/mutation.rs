@@ -1,0 +1,251 @@
+//! Writing communities: staff create, change and delete them.
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
+use chrono::Utc;
+use entity::community;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
+use uuid::Uuid;
+
+use super::{Community, CommunityStatus};
+use crate::{
+    auth::{Require, visible_to_staff},
+    relay,
+    write::{
+        Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, Refused, UserErrorCode, Write, finish, payload,
+    },
+};
+
+#[derive(InputObject)]
+pub struct CreateCommunityInput {
+    /// Lowercase a–z, 0–9 and hyphens, unique, e.g. `vester-hjermitslev`.
+    pub slug: String,
+    pub name: String,
+    #[graphql(default)]
+    pub description: String,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    #[graphql(default_with = "CommunityStatus::Active")]
+    pub status: CommunityStatus,
+}
+
+/// Fields left out stay as they are; `null` clears a field that may be empty.
+#[derive(InputObject)]
+pub struct UpdateCommunityInput {
+    pub id: ID,
+    /// The version the change is based on; a stale one is a CONFLICT.
+    pub version: i32,
+    pub slug: Option<String>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub latitude: MaybeUndefined<f64>,
+    pub longitude: MaybeUndefined<f64>,
+    pub status: Option<CommunityStatus>,
+}
+
+#[derive(InputObject)]
+pub struct DeleteCommunityInput {
+    pub id: ID,
+    pub version: i32,
+}
+
+payload!(CreateCommunityPayload, community: Community);
+payload!(UpdateCommunityPayload, community: Community);
+
+/// Lat/lon come as a pair: one without the other is refused.
+fn location(check: &mut Check, lat: Option<f64>, lon: Option<f64>) -> Option<(Option<f64>, Option<f64>)> {
+    let lat = check.latitude("latitude", lat);
+    let lon = check.longitude("longitude", lon);
+    match (lat?, lon?) {
+        (Some(a), Some(o)) => Some((Some(a), Some(o))),
+        (None, None) => Some((None, None)),
+        (None, Some(_)) => {
+            check.add(
+                "latitude",
+                UserErrorCode::Required,
+                "give both latitude and longitude, or neither",
+            );
+            None
+        }
+        (Some(_), None) => {
+            check.add(
+                "longitude",
+                UserErrorCode::Required,
+                "give both latitude and longitude, or neither",
+            );
+            None
+        }
+    }
+}
+
+async fn slug_free(w: &Write, slug: &str, except: Option<Uuid>) -> Result<(), Failure> {
+    let mut q = community::Entity::find().filter(community::Column::Slug.eq(slug));
+    if let Some(id) = except {
+        q = q.filter(community::Column::Id.ne(id));
+    }
+    if q.one(w.txn()).await?.is_some() {
+        return Err(Refused::one("slug", UserErrorCode::Taken, "another community has this slug").into());
+    }
+    Ok(())
+}
+
+/// The rows that refer to a community and keep it from being deleted. Its contacts belong to
+/// it and go with it.
+const REFERENCES: &[(&str, &str, &str)] = &[
+    ("plan", "community_id", "plans"),
+    ("organization", "community_id", "organisations"),
+    ("engagement_event", "community_id", "engagement events"),
+    ("idea", "community_id", "ideas"),
+    (
+        "idea_exchange",
+        "initiator_community_id",
+        "idea exchanges it initiated",
+    ),
+    (
+        "idea_exchange_participant",
+        "community_id",
+        "idea exchanges it took part in",
+    ),
+    ("partnership_member", "community_id", "partnership memberships"),
+    ("account_community", "community_id", "editor accounts"),
+];
+
+#[derive(Default)]
+pub struct CommunityMutation;
+
+#[Object]
+impl CommunityMutation {
+    /// Adds a local community to the programme. Staff only.
+    #[graphql(guard = "Require::Staff", visible = "visible_to_staff")]
+    async fn create_community(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateCommunityInput,
+    ) -> Result<CreateCommunityPayload> {
+        let result: Result<community::Model, Failure> = async {
+            let mut check = Check::default();
+            let slug = check.slug("slug", &input.slug);
+            let name = check.text("name", &input.name, MAX_NAME);
+            let description = check.long_text("description", &input.description, MAX_TEXT);
+            let location = location(&mut check, input.latitude, input.longitude);
+            check.done()?;
+            let (Some(slug), Some(name), Some(description), Some((latitude, longitude))) =
+                (slug, name, description, location)
+            else {
+                return Err(Refused::one("slug", UserErrorCode::Invalid, "invalid input").into());
+            };
+            let w = Write::begin(ctx).await?;
+            slug_free(&w, &slug, None).await?;
+            let now = Utc::now();
+            let model = w
+                .create(
+                    "Community",
+                    community::ActiveModel {
+                        id: Set(Uuid::now_v7()),
+                        slug: Set(slug),
+                        name: Set(name),
+                        description: Set(description),
+                        latitude: Set(latitude),
+                        longitude: Set(longitude),
+                        status: Set(input.status.into()),
+                        created_at: Set(now),
+                        updated_at: Set(now),
+                        version: Set(1),
+                    },
+                )
+                .await?;
+            w.commit().await?;
+            Ok(model)
+        }
+        .await;
+        finish(result, |m| CreateCommunityPayload::ok(Community(m)))
+    }
+
+    /// Changes a community. Staff only.
+    #[graphql(guard = "Require::Staff", visible = "visible_to_staff")]
+    async fn update_community(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateCommunityInput,
+    ) -> Result<UpdateCommunityPayload> {
+        let result: Result<community::Model, Failure> = async {
+            let mut check = Check::default();
+            let id = check.id("id", &input.id, "Community");
+            let slug = input.slug.as_deref().map(|s| check.slug("slug", s));
+            let name = input.name.as_deref().map(|n| check.text("name", n, MAX_NAME));
+            let description = input
+                .description
+                .as_deref()
+                .map(|d| check.long_text("description", d, MAX_TEXT));
+            check.done()?;
+            let Some(id) = id else {
+                return Err(Refused::one("id", UserErrorCode::Invalid, "invalid ID").into());
+            };
+            let w = Write::begin(ctx).await?;
+            let before = w.find::<community::Entity>("community", id).await?;
+            // The location after the change must still be a pair.
+            let pick = |v: &MaybeUndefined<f64>, old: Option<f64>| match v {
+                MaybeUndefined::Undefined => old,
+                MaybeUndefined::Null => None,
+                MaybeUndefined::Value(x) => Some(*x),
+            };
+            let mut check = Check::default();
+            let location = location(
+                &mut check,
+                pick(&input.latitude, before.latitude),
+                pick(&input.longitude, before.longitude),
+            );
+            check.done()?;
+            let mut row = community::ActiveModel::default();
+            if let Some(Some(slug)) = slug {
+                slug_free(&w, &slug, Some(id)).await?;
+                row.slug = Set(slug);
+            }
+            if let Some(Some(name)) = name {
+                row.name = Set(name);
+            }
+            if let Some(Some(d)) = description {
+                row.description = Set(d);
+            }
+            if let Some((lat, lon)) = location {
+                row.latitude = Set(lat);
+                row.longitude = Set(lon);
+            }
+            if let Some(status) = input.status {
+                row.status = Set(status.into());
+            }
+            let after = w
+                .update::<community::Entity>("Community", &before, input.version, row)
+                .await?;
+            w.commit().await?;
+            Ok(after)
+        }
+        .await;
+        finish(result, |m| UpdateCommunityPayload::ok(Community(m)))
+    }
+
+    /// Deletes a community that nothing refers to any more (its contacts go with it). Staff
+    /// only; a community with plans, organisations, events, ideas or editors is refused.
+    #[graphql(guard = "Require::Staff", visible = "visible_to_staff")]
+    async fn delete_community(
+        &self,
+        ctx: &Context<'_>,
+        input: DeleteCommunityInput,
+    ) -> Result<DeletePayload> {
+        let result: Result<Uuid, Failure> = async {
+            let mut check = Check::default();
+            let id = check.id("id", &input.id, "Community");
+            check.done()?;
+            let Some(id) = id else {
+                return Err(Refused::one("id", UserErrorCode::Invalid, "invalid ID").into());
+            };
+            let w = Write::begin(ctx).await?;
+            let before = w.find::<community::Entity>("community", id).await?;
+            w.refuse_if_used(id, REFERENCES).await?;
+            w.delete::<community::Entity>("Community", &before, input.version)
+                .await?;
+            w.commit().await?;
+            Ok(id)
+        }
+        .await;
+        finish(result, |id| DeletePayload::ok(relay::encode("Community", id)))
+    }
+}

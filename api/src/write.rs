@@ -1,0 +1,718 @@
+//! Plumbing every mutation shares: user errors, parsing inputs at the edge into checked
+//! values, one transaction per mutation with its audit record, and optimistic concurrency
+//! (each update and delete names the `version` it was based on; a stale one is a CONFLICT
+//! and changes nothing).
+use std::str::FromStr;
+
+use async_graphql::{Context, Enum, ID, SimpleObject};
+use chrono::{NaiveDate, Utc};
+use entity::audit_log::{self, ActorKind};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr,
+    EntityTrait, IntoActiveModel, PrimaryKeyTrait, QueryFilter, SqlErr, TransactionTrait,
+    sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, Query},
+};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::{
+    auth::{Require, Viewer},
+    error::ApiError,
+    relay,
+};
+
+/// Why a field of an input was refused.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum UserErrorCode {
+    /// A value is needed.
+    Required,
+    /// The value has the wrong form (an ID, a slug, an email…).
+    Invalid,
+    TooLong,
+    /// A number or date outside what is allowed.
+    OutOfRange,
+    /// Another row already uses this value (a slug, an email).
+    Taken,
+    /// The row this ID names does not exist.
+    NotFound,
+    /// The row is still referenced by others and cannot be deleted.
+    InUse,
+    /// The status cannot change this way.
+    InvalidTransition,
+}
+
+/// A problem with one field of a mutation's input. Nothing was changed.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct UserError {
+    /// The path to the field within the input, e.g. `["periodTo"]` or `["members", "0", "role"]`.
+    pub field: Vec<String>,
+    /// What is wrong, for a person.
+    pub message: String,
+    pub code: UserErrorCode,
+}
+
+/// Declares a mutation's payload: the changed object (null when the mutation was refused)
+/// and its user errors.
+macro_rules! payload {
+    ($name:ident, $field:ident: $ty:ty) => {
+        #[derive(async_graphql::SimpleObject)]
+        pub struct $name {
+            pub $field: Option<$ty>,
+            pub user_errors: Vec<$crate::write::UserError>,
+        }
+
+        impl $name {
+            pub fn ok(value: $ty) -> Self {
+                $name {
+                    $field: Some(value),
+                    user_errors: Vec::new(),
+                }
+            }
+            pub fn refused(user_errors: Vec<$crate::write::UserError>) -> Self {
+                $name {
+                    $field: None,
+                    user_errors,
+                }
+            }
+        }
+
+        impl From<$crate::write::Refused> for $name {
+            fn from(r: $crate::write::Refused) -> Self {
+                $name::refused(r.0)
+            }
+        }
+    };
+}
+pub(crate) use payload;
+
+/// The payload of a delete: the global ID of what was deleted.
+#[derive(SimpleObject)]
+pub struct DeletePayload {
+    pub deleted_id: Option<ID>,
+    pub user_errors: Vec<UserError>,
+}
+
+impl DeletePayload {
+    pub fn ok(id: ID) -> Self {
+        DeletePayload {
+            deleted_id: Some(id),
+            user_errors: Vec::new(),
+        }
+    }
+}
+
+impl From<Refused> for DeletePayload {
+    fn from(r: Refused) -> Self {
+        DeletePayload {
+            deleted_id: None,
+            user_errors: r.0,
+        }
+    }
+}
+
+/// A mutation refused for its input: the user errors go back in the payload.
+#[derive(Debug)]
+pub struct Refused(pub Vec<UserError>);
+
+impl Refused {
+    pub fn one(field: &str, code: UserErrorCode, message: impl Into<String>) -> Self {
+        Refused(vec![UserError {
+            field: path(field),
+            message: message.into(),
+            code,
+        }])
+    }
+}
+
+/// The outcome of a mutation's body: done, refused for its input, or failed (a GraphQL error).
+pub enum Failure {
+    Refused(Refused),
+    Error(ApiError),
+}
+
+impl From<Refused> for Failure {
+    fn from(r: Refused) -> Self {
+        Failure::Refused(r)
+    }
+}
+
+impl From<ApiError> for Failure {
+    fn from(e: ApiError) -> Self {
+        Failure::Error(e)
+    }
+}
+
+impl From<DbErr> for Failure {
+    fn from(e: DbErr) -> Self {
+        Failure::Error(ApiError::from(e))
+    }
+}
+
+/// Turns a mutation body's outcome into its payload or a GraphQL error.
+pub fn finish<T, P: From<Refused>>(
+    result: Result<T, Failure>,
+    ok: impl FnOnce(T) -> P,
+) -> async_graphql::Result<P> {
+    match result {
+        Ok(v) => Ok(ok(v)),
+        Err(Failure::Refused(r)) => Ok(P::from(r)),
+        Err(Failure::Error(e)) => Err(e.into()),
+    }
+}
+
+fn path(field: &str) -> Vec<String> {
+    field.split('.').map(str::to_owned).collect()
+}
+
+pub const MAX_NAME: usize = 200;
+pub const MAX_TEXT: usize = 20_000;
+pub const MAX_SHORT: usize = 500;
+
+/// Collects user errors while an input is parsed into checked values. Each parse returns
+/// `None` when it recorded an error, so a mutation goes on only with values it can trust.
+#[derive(Default, Debug)]
+pub struct Check(Vec<UserError>);
+
+impl Check {
+    pub fn add(&mut self, field: &str, code: UserErrorCode, message: impl Into<String>) {
+        self.0.push(UserError {
+            field: path(field),
+            message: message.into(),
+            code,
+        });
+    }
+
+    /// `Err` with the errors collected, if any.
+    pub fn done(self) -> Result<(), Refused> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(Refused(self.0))
+        }
+    }
+
+    /// Trimmed text of 1..=`max` characters.
+    pub fn text(&mut self, field: &str, value: &str, max: usize) -> Option<String> {
+        let value = value.trim();
+        if value.is_empty() {
+            self.add(field, UserErrorCode::Required, "must not be empty");
+            None
+        } else {
+            self.long_text(field, value, max)
+        }
+    }
+
+    /// Trimmed text of at most `max` characters; may be empty.
+    pub fn long_text(&mut self, field: &str, value: &str, max: usize) -> Option<String> {
+        let value = value.trim();
+        let n = value.chars().count();
+        if n > max {
+            self.add(
+                field,
+                UserErrorCode::TooLong,
+                format!("may be at most {max} characters, got {n}"),
+            );
+            None
+        } else {
+            Some(value.to_owned())
+        }
+    }
+
+    /// Optional text: empty becomes null.
+    pub fn opt_text(&mut self, field: &str, value: Option<&str>, max: usize) -> Option<Option<String>> {
+        match value.map(str::trim) {
+            None | Some("") => Some(None),
+            Some(v) => self.long_text(field, v, max).map(Some),
+        }
+    }
+
+    /// A slug: lowercase letters a–z, digits and single hyphens, 2–80 characters.
+    pub fn slug(&mut self, field: &str, value: &str) -> Option<String> {
+        let ok = (2..=80).contains(&value.len())
+            && value
+                .split('-')
+                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
+        if ok {
+            Some(value.to_owned())
+        } else {
+            self.add(
+                field,
+                UserErrorCode::Invalid,
+                "must be 2–80 characters of a–z, 0–9 and single hyphens, e.g. `vester-hjermitslev`",
+            );
+            None
+        }
+    }
+
+    pub fn int(&mut self, field: &str, value: i32, min: i32, max: i32) -> Option<i32> {
+        if (min..=max).contains(&value) {
+            Some(value)
+        } else {
+            self.add(
+                field,
+                UserErrorCode::OutOfRange,
+                format!("must be between {min} and {max}, got {value}"),
+            );
+            None
+        }
+    }
+
+    pub fn opt_int(&mut self, field: &str, value: Option<i32>, min: i32, max: i32) -> Option<Option<i32>> {
+        match value {
+            None => Some(None),
+            Some(v) => self.int(field, v, min, max).map(Some),
+        }
+    }
+
+    /// A non-negative amount (Danish kroner, hours).
+    pub fn amount(&mut self, field: &str, value: Option<i64>) -> Option<Option<i64>> {
+        match value {
+            Some(v) if v < 0 => {
+                self.add(
+                    field,
+                    UserErrorCode::OutOfRange,
+                    format!("must not be negative, got {v}"),
+                );
+                None
+            }
+            _ => Some(value),
+        }
+    }
+
+    pub fn year(&mut self, field: &str, value: i32) -> Option<i32> {
+        self.int(field, value, 1900, 2200)
+    }
+
+    pub fn latitude(&mut self, field: &str, value: Option<f64>) -> Option<Option<f64>> {
+        self.coordinate(field, value, 90.0)
+    }
+
+    pub fn longitude(&mut self, field: &str, value: Option<f64>) -> Option<Option<f64>> {
+        self.coordinate(field, value, 180.0)
+    }
+
+    fn coordinate(&mut self, field: &str, value: Option<f64>, bound: f64) -> Option<Option<f64>> {
+        match value {
+            Some(v) if !v.is_finite() || v.abs() > bound => {
+                self.add(
+                    field,
+                    UserErrorCode::OutOfRange,
+                    format!("must be between -{bound} and {bound}, got {v}"),
+                );
+                None
+            }
+            _ => Some(value),
+        }
+    }
+
+    pub fn email(&mut self, field: &str, value: &str) -> Option<String> {
+        let value = value.trim().to_lowercase();
+        if value.len() <= 254 && email_address::EmailAddress::is_valid(&value) {
+            Some(value)
+        } else {
+            self.add(field, UserErrorCode::Invalid, "is not an email address");
+            None
+        }
+    }
+
+    pub fn opt_email(&mut self, field: &str, value: Option<&str>) -> Option<Option<String>> {
+        match value.map(str::trim) {
+            None | Some("") => Some(None),
+            Some(v) => self.email(field, v).map(Some),
+        }
+    }
+
+    /// The global ID of a `type_name`.
+    pub fn id(&mut self, field: &str, value: &ID, type_name: &str) -> Option<Uuid> {
+        match relay::decode_as(value, type_name) {
+            Ok(id) => Some(id),
+            Err(e) => {
+                self.add(field, UserErrorCode::Invalid, e.message());
+                None
+            }
+        }
+    }
+
+    pub fn opt_id(&mut self, field: &str, value: Option<&ID>, type_name: &str) -> Option<Option<Uuid>> {
+        match value {
+            None => Some(None),
+            Some(v) => self.id(field, v, type_name).map(Some),
+        }
+    }
+
+    /// Global IDs of one type, at most 100, without repeats.
+    pub fn ids(&mut self, field: &str, values: &[ID], type_name: &str) -> Option<Vec<Uuid>> {
+        if values.len() > 100 {
+            self.add(field, UserErrorCode::TooLong, "may hold at most 100 IDs");
+            return None;
+        }
+        let mut out: Vec<Uuid> = Vec::with_capacity(values.len());
+        let mut ok = true;
+        for (i, v) in values.iter().enumerate() {
+            match self.id(&format!("{field}.{i}"), v, type_name) {
+                Some(id) if !out.contains(&id) => out.push(id),
+                Some(_) => {}
+                None => ok = false,
+            }
+        }
+        ok.then_some(out)
+    }
+
+    /// `to` not before `from`, when both are given; the error is on `to_field`.
+    pub fn dates_in_order(&mut self, to_field: &str, from: Option<NaiveDate>, to: Option<NaiveDate>) {
+        if let (Some(f), Some(t)) = (from, to)
+            && t < f
+        {
+            self.add(
+                to_field,
+                UserErrorCode::OutOfRange,
+                format!("must not be before {f}"),
+            );
+        }
+    }
+
+    /// A date within the years the programme can hold.
+    pub fn date(&mut self, field: &str, value: NaiveDate) -> Option<NaiveDate> {
+        use chrono::Datelike;
+        if (1900..=2200).contains(&value.year()) {
+            Some(value)
+        } else {
+            self.add(
+                field,
+                UserErrorCode::OutOfRange,
+                "must be between the years 1900 and 2200",
+            );
+            None
+        }
+    }
+
+    pub fn opt_date(&mut self, field: &str, value: Option<NaiveDate>) -> Option<Option<NaiveDate>> {
+        match value {
+            None => Some(None),
+            Some(v) => self.date(field, v).map(Some),
+        }
+    }
+}
+
+/// What the audit log records a mutation did.
+#[derive(Debug, Clone, Copy)]
+pub enum Operation {
+    Create,
+    Update,
+    Delete,
+}
+
+impl Operation {
+    fn as_str(self) -> &'static str {
+        match self {
+            Operation::Create => "CREATE",
+            Operation::Update => "UPDATE",
+            Operation::Delete => "DELETE",
+        }
+    }
+}
+
+/// One mutation's transaction. Dropped without [`Write::commit`] (an early `?`), it rolls
+/// back: a mutation that fails halfway leaves nothing behind, its audit record included.
+pub struct Write {
+    txn: DatabaseTransaction,
+    pub viewer: Viewer,
+}
+
+impl Write {
+    /// Begins the transaction of a mutation the guard `require` already let through.
+    pub async fn begin(ctx: &Context<'_>) -> Result<Write, ApiError> {
+        let db = ctx.data_unchecked::<DatabaseConnection>();
+        let viewer = crate::auth::viewer(ctx).into_owned();
+        Ok(Write {
+            txn: db.begin().await?,
+            viewer,
+        })
+    }
+
+    pub fn txn(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+
+    pub async fn commit(self) -> Result<(), ApiError> {
+        Ok(self.txn.commit().await?)
+    }
+
+    /// FORBIDDEN unless the viewer may edit `community`'s content.
+    pub fn require_community(&self, community: Uuid) -> Result<(), ApiError> {
+        if self.viewer.may_edit_community(community) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(
+                "you may only change the content of your own communities",
+            ))
+        }
+    }
+
+    pub fn require(&self, require: Require) -> Result<(), ApiError> {
+        if require.allows(self.viewer.role) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden("your role may not do this"))
+        }
+    }
+
+    /// Records in the audit log what changed: for a create every field after, for a delete
+    /// every field before, for an update the fields that differ.
+    pub async fn audit<M: Serialize>(
+        &self,
+        entity: &str,
+        id: Uuid,
+        operation: Operation,
+        before: Option<&M>,
+        after: Option<&M>,
+    ) -> Result<(), ApiError> {
+        let changes = diff(before, after);
+        let (kind, actor) = match (self.viewer.account_id, self.viewer.api_key_id) {
+            (_, Some(key)) => (ActorKind::ApiKey, Some(key)),
+            (account, None) => (ActorKind::Account, account),
+        };
+        audit_log::ActiveModel {
+            id: sea_orm::Set(Uuid::now_v7()),
+            occurred_at: sea_orm::Set(Utc::now()),
+            actor_kind: sea_orm::Set(kind),
+            actor_id: sea_orm::Set(actor),
+            actor_label: sea_orm::Set(self.viewer.label.clone()),
+            operation: sea_orm::Set(operation.as_str().to_owned()),
+            entity: sea_orm::Set(entity.to_owned()),
+            entity_id: sea_orm::Set(id),
+            changes: sea_orm::Set(changes.to_string()),
+        }
+        .insert(&self.txn)
+        .await?;
+        Ok(())
+    }
+
+    /// Inserts a new row and records it.
+    pub async fn create<A>(&self, entity: &str, row: A) -> Result<<A::Entity as EntityTrait>::Model, Failure>
+    where
+        A: ActiveModelTrait + sea_orm::ActiveModelBehavior + Send,
+        <A::Entity as EntityTrait>::Model: IntoActiveModel<A> + Serialize + HasId,
+    {
+        let model = row.insert(&self.txn).await.map_err(constraint)?;
+        self.audit(entity, model.row_id(), Operation::Create, None, Some(&model))
+            .await?;
+        Ok(model)
+    }
+
+    /// Applies the changes in `row` to the row `before` if its version is still `version`,
+    /// bumps the version, and records what changed.
+    pub async fn update<E>(
+        &self,
+        entity: &str,
+        before: &E::Model,
+        version: i32,
+        mut row: E::ActiveModel,
+    ) -> Result<E::Model, Failure>
+    where
+        E: EntityTrait,
+        E::Model: Serialize + HasId + Sync,
+        E::PrimaryKey: PrimaryKeyTrait<ValueType = Uuid>,
+        E::ActiveModel: Send,
+    {
+        let id = before.row_id();
+        let column = |name: &str| {
+            E::Column::from_str(name)
+                .map_err(|_| ApiError::internal(format!("{entity} has no column {name}")))
+        };
+        let (version_col, updated_col, id_col) = (column("version")?, column("updated_at")?, column("id")?);
+        row.set(updated_col, Utc::now().into());
+        let result = E::update_many()
+            .set(row)
+            .col_expr(version_col, Expr::col(version_col).add(1))
+            .filter(id_col.eq(id))
+            .filter(version_col.eq(version))
+            .exec(&self.txn)
+            .await
+            .map_err(constraint)?;
+        if result.rows_affected == 0 {
+            return Err(stale(entity, version).into());
+        }
+        let after = E::find_by_id(id)
+            .one(&self.txn)
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("the {entity} no longer exists")))?;
+        self.audit(entity, id, Operation::Update, Some(before), Some(&after))
+            .await?;
+        Ok(after)
+    }
+
+    /// Deletes the row `before` if its version is still `version`. Rows that belong to it go
+    /// with it (the foreign keys cascade); rows that only refer to it make the delete a user
+    /// error.
+    pub async fn delete<E>(&self, entity: &str, before: &E::Model, version: i32) -> Result<(), Failure>
+    where
+        E: EntityTrait,
+        E::Model: Serialize + HasId + Sync,
+    {
+        let id = before.row_id();
+        let column = |name: &str| {
+            E::Column::from_str(name)
+                .map_err(|_| ApiError::internal(format!("{entity} has no column {name}")))
+        };
+        let (version_col, id_col) = (column("version")?, column("id")?);
+        let result = E::delete_many()
+            .filter(id_col.eq(id))
+            .filter(version_col.eq(version))
+            .exec(&self.txn)
+            .await
+            .map_err(constraint)?;
+        if result.rows_affected == 0 {
+            return Err(stale(entity, version).into());
+        }
+        self.audit(entity, id, Operation::Delete, Some(before), None)
+            .await?;
+        Ok(())
+    }
+
+    /// The row `id` of `E`, or NOT_FOUND.
+    pub async fn find<E>(&self, entity: &str, id: Uuid) -> Result<E::Model, ApiError>
+    where
+        E: EntityTrait,
+        E::PrimaryKey: PrimaryKeyTrait<ValueType = Uuid>,
+    {
+        E::find_by_id(id)
+            .one(&self.txn)
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("no {entity} with this ID")))
+    }
+
+    /// Whether a row `id` exists in `table`; a user error on `field` when it does not.
+    pub async fn exists(&self, field: &str, table: &str, id: Uuid, what: &str) -> Result<(), Failure> {
+        if count(&self.txn, table, "id", id).await? == 0 {
+            return Err(
+                Refused::one(field, UserErrorCode::NotFound, format!("no {what} with this ID")).into(),
+            );
+        }
+        Ok(())
+    }
+
+    /// A user error when rows of `(table, column, what)` still refer to `id`.
+    pub async fn refuse_if_used(&self, id: Uuid, references: &[(&str, &str, &str)]) -> Result<(), Failure> {
+        let mut used = Vec::new();
+        for (table, column, what) in references {
+            let n = count(&self.txn, table, column, id).await?;
+            if n > 0 {
+                used.push(format!("{n} {what}"));
+            }
+        }
+        if used.is_empty() {
+            Ok(())
+        } else {
+            Err(Refused::one(
+                "id",
+                UserErrorCode::InUse,
+                format!(
+                    "still referenced by {}; remove or move those first",
+                    used.join(", ")
+                ),
+            )
+            .into())
+        }
+    }
+}
+
+fn stale(entity: &str, version: i32) -> ApiError {
+    ApiError::Conflict(format!(
+        "the {entity} was changed by someone else since version {version}; reload it and try again"
+    ))
+}
+
+/// Rows of `table` whose `column` is `id`.
+pub async fn count(db: &impl ConnectionTrait, table: &str, column: &str, id: Uuid) -> Result<i64, DbErr> {
+    let stmt = Query::select()
+        .expr(Func::count(Expr::col(Asterisk)))
+        .from(Alias::new(table))
+        .and_where(Expr::col(Alias::new(column)).eq(id))
+        .to_owned();
+    let row = db.query_one(&stmt).await?;
+    Ok(match row {
+        Some(r) => r.try_get_by_index::<i64>(0)?,
+        None => 0,
+    })
+}
+
+/// Constraint violations the checks before a write did not catch (a race with another
+/// writer) become user errors rather than internal ones.
+pub fn constraint(e: DbErr) -> Failure {
+    match e.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(_)) => Refused::one(
+            "id",
+            UserErrorCode::Taken,
+            "a value that must be unique is already in use",
+        )
+        .into(),
+        Some(SqlErr::ForeignKeyConstraintViolation(_)) => Refused::one(
+            "id",
+            UserErrorCode::InUse,
+            "other records still refer to this one, or one it refers to is gone",
+        )
+        .into(),
+        _ => Failure::Error(e.into()),
+    }
+}
+
+/// The UUID primary key of a row, for the audit log.
+pub trait HasId {
+    fn row_id(&self) -> Uuid;
+}
+
+macro_rules! has_id {
+    ($($m:ident),*) => {
+        $(impl HasId for entity::$m::Model {
+            fn row_id(&self) -> Uuid {
+                self.id
+            }
+        })*
+    };
+}
+
+has_id!(
+    account,
+    action,
+    action_department,
+    action_update,
+    api_key,
+    community,
+    contact,
+    department,
+    engagement_event,
+    idea,
+    idea_exchange,
+    organization,
+    partnership,
+    partnership_member,
+    plan,
+    plan_involvement,
+    theme
+);
+
+/// `{"field": {"before": …, "after": …}}` for the fields that differ; timestamps and the
+/// version are left out.
+fn diff<M: Serialize>(before: Option<&M>, after: Option<&M>) -> serde_json::Value {
+    let as_map = |m: Option<&M>| match m.map(serde_json::to_value) {
+        Some(Ok(serde_json::Value::Object(map))) => map,
+        _ => serde_json::Map::new(),
+    };
+    let (before, after) = (as_map(before), as_map(after));
+    let mut out = serde_json::Map::new();
+    let keys: std::collections::BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    for key in keys {
+        if matches!(key.as_str(), "id" | "created_at" | "updated_at" | "version") {
+            continue;
+        }
+        let (b, a) = (before.get(key), after.get(key));
+        if b != a {
+            out.insert(
+                key.clone(),
+                serde_json::json!({ "before": b.cloned().unwrap_or_default(), "after": a.cloned().unwrap_or_default() }),
+            );
+        }
+    }
+    serde_json::Value::Object(out)
+}
