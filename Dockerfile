@@ -11,7 +11,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates
 WORKDIR /app
 COPY --from=build /src/target/release/lup /usr/local/bin/lup
 USER lup
-ENV BIND_ADDR=0.0.0.0:8080 LOG_FORMAT=json
+ENV BIND_ADDR=0.0.0.0:8080 LOG_FORMAT=json APP_ENV=production
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s CMD curl -fsS http://127.0.0.1:8080/readyz || exit 1
 ENTRYPOINT ["lup"]

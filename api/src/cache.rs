@@ -92,13 +92,12 @@ fn is_query(query: &str, operation: Option<&str>) -> bool {
 
 fn operation_type(query: &str, operation: Option<&str>) -> Option<OperationType> {
     let doc = parse_query(query).ok()?;
-    let ty = match operation {
+    match operation {
         Some(name) => doc
             .operations
             .iter()
             .find(|(n, _)| n.is_some_and(|n| n.as_str() == name))
             .map(|(_, op)| op.node.ty),
         None => doc.operations.iter().next().map(|(_, op)| op.node.ty),
-    };
-    ty
+    }
 }

@@ -103,10 +103,19 @@ async fn run(
     request: async_graphql::Request,
 ) -> async_graphql::Response {
     let loader = Loaders::for_request(state.db.clone(), access.clone(), state.loader_delay);
-    state
+    let mut response = state
         .schema
         .execute(request.data(loader).data(access).data(viewer))
-        .await
+        .await;
+    // Errors of our own carry a code; those without one are async-graphql's refusals of the
+    // request itself (syntax, validation, a value of the wrong type): the client's to fix.
+    for e in &mut response.errors {
+        let extensions = e.extensions.get_or_insert_with(Default::default);
+        if extensions.get("code").is_none() {
+            extensions.set("code", "BAD_USER_INPUT");
+        }
+    }
+    response
 }
 
 /// Credentials that do not hold: 401, with the reason in the log only.

@@ -103,6 +103,10 @@ fn all() -> Vec<EnumLabels> {
         plan::PlanOrderField::labels(),
         action::ActionOrderField::labels(),
         organization::OrganizationOrderField::labels(),
+        crate::auth::Role::labels(),
+        crate::account::AccountRole::labels(),
+        crate::account::ApiKeyScope::labels(),
+        crate::write::UserErrorCode::labels(),
     ]
 }
 

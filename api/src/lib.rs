@@ -2,6 +2,7 @@
 //! development plans. Shared plumbing at the top level; one module per part of the domain.
 
 pub mod cache;
+pub mod cli;
 pub mod config;
 pub mod db;
 pub mod error;

@@ -2,7 +2,8 @@
 use std::{path::PathBuf, process::ExitCode};
 
 use clap::{Parser, Subcommand};
-use lup_api::{config::Config, db, schema, seed, startup, telemetry};
+use entity::account::AccountRole;
+use lup_api::{cli, config::Config, db, schema, seed, startup, telemetry};
 
 // The GraphQL executor allocates many small objects per field; mimalloc handles that load
 // with markedly less CPU than the system allocator.
@@ -35,6 +36,40 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Create an account. Without --password-stdin a password is generated and printed once.
+    CreateAccount {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_enum)]
+        role: CliRole,
+        /// A community the editor may edit (repeat for several), by slug.
+        #[arg(long = "community")]
+        communities: Vec<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Create an API key for a partner organisation (by slug); prints the key once.
+    CreateApiKey {
+        #[arg(long)]
+        organization: String,
+        #[arg(long)]
+        name: String,
+        /// Only reading: the key cannot express interest in actions.
+        #[arg(long)]
+        read_only: bool,
+    },
+    /// Revoke an API key, by its prefix (`lup_<prefix>_…`) or the whole key.
+    RevokeApiKey { prefix: String },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum CliRole {
+    Staff,
+    Admin,
+    CommunityEditor,
 }
 
 #[tokio::main]
@@ -68,6 +103,49 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             } else {
                 tracing::info!("the database already holds communities; nothing loaded");
             }
+        }
+        Command::CreateAccount {
+            email,
+            name,
+            role,
+            communities,
+            password_stdin,
+        } => {
+            let (conn, _) = db::connect(&config).await?;
+            db::migrate(&conn).await?;
+            let password = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line)?;
+                Some(line.trim_end_matches(['\r', '\n']).to_owned())
+            } else {
+                None
+            };
+            let role = match role {
+                CliRole::Staff => AccountRole::Staff,
+                CliRole::Admin => AccountRole::Admin,
+                CliRole::CommunityEditor => AccountRole::CommunityEditor,
+            };
+            let generated = cli::create_account(&conn, &email, &name, role, &communities, password).await?;
+            println!("created the account {email}");
+            if let Some(p) = generated {
+                println!("password (shown once): {p}");
+            }
+        }
+        Command::CreateApiKey {
+            organization,
+            name,
+            read_only,
+        } => {
+            let (conn, _) = db::connect(&config).await?;
+            db::migrate(&conn).await?;
+            let key = cli::create_api_key(&conn, &organization, &name, !read_only).await?;
+            println!("{key}");
+            eprintln!("this is the only time the key is shown; send it as the X-Api-Key header");
+        }
+        Command::RevokeApiKey { prefix } => {
+            let (conn, _) = db::connect(&config).await?;
+            cli::revoke_api_key(&conn, &prefix).await?;
+            println!("revoked");
         }
         Command::ExportSchema { out } => {
             let sdl = schema::sdl();

@@ -8,6 +8,7 @@ use crate::{
     about::AboutQuery,
     account::{AccountMutation, AccountQuery},
     action::ActionQuery,
+    action::mutation::ActionMutation,
     audit::AuditQuery,
     auth::{
         mutation::{AuthMutation, ViewerQuery},
@@ -15,15 +16,23 @@ use crate::{
     },
     community::CommunityQuery,
     community::mutation::CommunityMutation,
+    contact::mutation::ContactMutation,
     department::DepartmentQuery,
+    department::mutation::DepartmentMutation,
     engagement::EngagementQuery,
+    engagement::mutation::EngagementMutation,
     idea::IdeaQuery,
+    idea::mutation::IdeaMutation,
     labels::LabelQuery,
     node::NodeQuery,
     organization::OrganizationQuery,
+    organization::mutation::OrganizationMutation,
     partnership::PartnershipQuery,
+    partnership::mutation::{PartnerQuery, PartnershipMutation},
     plan::PlanQuery,
+    plan::mutation::PlanMutation,
     theme::ThemeQuery,
+    theme::mutation::ThemeMutation,
 };
 
 #[derive(MergedObject, Default)]
@@ -43,10 +52,24 @@ pub struct Query(
     ViewerQuery,
     AccountQuery,
     AuditQuery,
+    PartnerQuery,
 );
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(AuthMutation, AccountMutation, CommunityMutation);
+pub struct Mutation(
+    AuthMutation,
+    AccountMutation,
+    CommunityMutation,
+    PlanMutation,
+    EngagementMutation,
+    ActionMutation,
+    PartnershipMutation,
+    ContactMutation,
+    OrganizationMutation,
+    DepartmentMutation,
+    ThemeMutation,
+    IdeaMutation,
+);
 
 pub type LupSchema = Schema<Query, Mutation, EmptySubscription>;
 

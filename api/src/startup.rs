@@ -40,11 +40,11 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartError> {
     let tokens = Arc::new(Tokens::new(&config.auth)?);
     if config.auth.app_env == AppEnv::Development {
         tracing::warn!(
-            "running in development mode (APP_ENV=development): {}; never expose this server",
-            if config.auth.jwt_secret.is_some() {
-                "demo accounts allowed"
+            "running in development mode (APP_ENV=development): demo accounts are allowed{}; never expose this server",
+            if config.auth.jwt_secret.is_none() {
+                " and tokens are signed with the public development secret"
             } else {
-                "tokens are signed with the public development secret"
+                ""
             }
         );
     }
@@ -58,6 +58,16 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartError> {
             .map_err(|e| StartError::Seed(e.to_string()))?
     {
         tracing::info!("loaded the demo data into an empty database");
+    }
+    if config.seed_demo && config.auth.app_env == AppEnv::Development {
+        match seed::accounts::load_if_none(&db).await {
+            Ok(true) => tracing::info!(
+                "created the demo accounts (admin@lup.test, koordinator@lup.test, redaktoer.gjoel@lup.test; password `{}`) and the demo API key; see the README",
+                seed::accounts::DEMO_PASSWORD
+            ),
+            Ok(false) => {}
+            Err(e) => return Err(StartError::Seed(e.to_string())),
+        }
     }
     Ok(state(config, db, sql, tokens))
 }

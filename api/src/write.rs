@@ -9,7 +9,7 @@ use chrono::{NaiveDate, Utc};
 use entity::audit_log::{self, ActorKind};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr,
-    EntityTrait, IntoActiveModel, PrimaryKeyTrait, QueryFilter, SqlErr, TransactionTrait,
+    EntityTrait, IntoActiveModel, PrimaryKeyTrait, QueryFilter, SqlErr,
     sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, Query},
 };
 use serde::Serialize;
@@ -425,7 +425,15 @@ impl Write {
         let db = ctx.data_unchecked::<DatabaseConnection>();
         let viewer = crate::auth::viewer(ctx).into_owned();
         Ok(Write {
-            txn: db.begin().await?,
+            txn: crate::db::begin_write(db).await?,
+            viewer,
+        })
+    }
+
+    /// Begins a transaction outside a request (the command line), acting as `viewer`.
+    pub async fn begin_as(db: &DatabaseConnection, viewer: Viewer) -> Result<Write, ApiError> {
+        Ok(Write {
+            txn: crate::db::begin_write(db).await?,
             viewer,
         })
     }
@@ -470,6 +478,7 @@ impl Write {
         let changes = diff(before, after);
         let (kind, actor) = match (self.viewer.account_id, self.viewer.api_key_id) {
             (_, Some(key)) => (ActorKind::ApiKey, Some(key)),
+            (None, None) if self.viewer.is_system() => (ActorKind::System, None),
             (account, None) => (ActorKind::Account, account),
         };
         audit_log::ActiveModel {
@@ -716,3 +725,14 @@ fn diff<M: Serialize>(before: Option<&M>, after: Option<&M>) -> serde_json::Valu
     }
     serde_json::Value::Object(out)
 }
+
+crate::labels::enum_labels!(UserErrorCode {
+    Required => "Skal udfyldes",
+    Invalid => "Ugyldig værdi",
+    TooLong => "For lang",
+    OutOfRange => "Uden for det tilladte",
+    Taken => "Allerede i brug",
+    NotFound => "Findes ikke",
+    InUse => "Bruges stadig",
+    InvalidTransition => "Ikke tilladt statusskift",
+});

@@ -1,6 +1,7 @@
 //! Actions (handlinger): what a plan sets out to do, with the departments that contribute,
 //! progress updates, and the partnerships around them. Opportunities for partners are the
 //! actions of adopted plans that seek partners.
+pub mod mutation;
 mod query;
 
 use async_graphql::{Context, ID, Object, Result, connection::Connection};
@@ -12,9 +13,11 @@ pub use query::{ActionOrderField, ActionQuery};
 
 use crate::{
     access::Access,
+    auth::{Require, visible_to_writers},
     common::Date,
     community::Community,
     department::Department,
+    error::ApiError,
     idea::IdeaExchange,
     labels::labelled_enum,
     loader::{self, Rel, by_id, col, join, listing, listing_stmt, qcol},
@@ -231,6 +234,21 @@ impl Action {
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
+    /// Send it back with an update: a stale one is a CONFLICT.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    /// Notes for the municipality and the community's editors; never public. FORBIDDEN for
+    /// editors of other communities.
+    #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
+    async fn internal_notes(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        let plan = loader::one(ctx, &crate::plan::BY_ID, self.0.plan_id).await?;
+        let viewer = crate::auth::viewer(ctx);
+        match plan {
+            Some(p) if viewer.may_edit_community(p.community_id) => Ok(Some(&self.0.internal_notes)),
+            _ => Err(ApiError::forbidden("only staff and the community's editors see internal notes").into()),
+        }
+    }
     async fn plan(&self, ctx: &Context<'_>) -> Result<Plan> {
         Ok(Plan(
             loader::required(ctx, &crate::plan::BY_ID, self.0.plan_id).await?,
@@ -322,6 +340,10 @@ impl ActionDepartment {
     async fn contribution(&self) -> &str {
         &self.0.contribution
     }
+    /// Send it back with an update: a stale one is a CONFLICT.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
     async fn action(&self, ctx: &Context<'_>) -> Result<Action> {
         Ok(Action(loader::required(ctx, &BY_ID, self.0.action_id).await?))
     }
@@ -350,6 +372,13 @@ impl ActionUpdate {
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    /// Send it back with an update: a stale one is a CONFLICT.
+    async fn version(&self) -> i32 {
+        self.0.version
     }
     async fn action(&self, ctx: &Context<'_>) -> Result<Action> {
         Ok(Action(loader::required(ctx, &BY_ID, self.0.action_id).await?))

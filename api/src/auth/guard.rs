@@ -45,15 +45,20 @@ pub fn viewer<'a>(ctx: &'a Context<'_>) -> std::borrow::Cow<'a, Viewer> {
     }
 }
 
+/// The message of a guard's refusal to an anonymous caller.
+pub const GUARD_UNAUTHENTICATED: &str = "sign in (or send an API key) to use this field";
+/// The message of a guard's refusal to a caller whose role may not use the field.
+pub const GUARD_FORBIDDEN: &str = "your role may not use this field";
+
 impl Guard for Require {
     async fn check(&self, ctx: &Context<'_>) -> Result<()> {
         let role = viewer(ctx).role;
         if self.allows(role) {
             Ok(())
         } else if role == Role::Anonymous {
-            Err(ApiError::Unauthenticated("sign in (or send an API key) to use this field".into()).extend())
+            Err(ApiError::Unauthenticated(GUARD_UNAUTHENTICATED.into()).extend())
         } else {
-            Err(ApiError::Forbidden("your role may not use this field".into()).extend())
+            Err(ApiError::Forbidden(GUARD_FORBIDDEN.into()).extend())
         }
     }
 }

@@ -18,7 +18,8 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySe
 use uuid::Uuid;
 
 pub use guard::{
-    Require, viewer, visible_to_accounts, visible_to_admins, visible_to_staff, visible_to_writers,
+    GUARD_FORBIDDEN, GUARD_UNAUTHENTICATED, Require, viewer, visible_to_accounts, visible_to_admins,
+    visible_to_partners, visible_to_staff, visible_to_writers,
 };
 
 use crate::access::{Access, Scope};
@@ -72,6 +73,20 @@ impl Viewer {
             communities: Arc::from([]),
             label: "anonymous".into(),
         }
+    }
+
+    /// The command line: an administrator without an account, named `system:<who>` in the
+    /// audit log.
+    pub fn system(who: &str) -> Self {
+        Viewer {
+            role: Role::Admin,
+            label: format!("system:{who}"),
+            ..Viewer::anonymous()
+        }
+    }
+
+    pub fn is_system(&self) -> bool {
+        self.account_id.is_none() && self.api_key_id.is_none() && self.label.starts_with("system:")
     }
 
     pub fn is_anonymous(&self) -> bool {

@@ -8,8 +8,7 @@ use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{account, refresh_token};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, TransactionTrait,
-    sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -158,7 +157,7 @@ impl AuthMutation {
                 "the email or the password is wrong, or the account is disabled",
             ));
         };
-        let txn = db.begin().await.map_err(ApiError::from)?;
+        let txn = crate::db::begin_write(db).await.map_err(ApiError::from)?;
         account::Entity::update_many()
             .col_expr(account::Column::LastLoginAt, Expr::value(Utc::now()))
             .filter(account::Column::Id.eq(account.id))
@@ -175,7 +174,7 @@ impl AuthMutation {
     async fn refresh_token(&self, ctx: &Context<'_>, input: RefreshTokenInput) -> Result<AuthPayload> {
         let db = ctx.data_unchecked::<DatabaseConnection>();
         let tokens = ctx.data_unchecked::<Arc<Tokens>>();
-        let txn = db.begin().await.map_err(ApiError::from)?;
+        let txn = crate::db::begin_write(db).await.map_err(ApiError::from)?;
         let refused = "the refresh token is unknown, used, revoked or expired; sign in again";
         let Some(found) = refresh_token::Entity::find()
             .filter(refresh_token::Column::TokenHash.eq(secret::sha256_hex(input.refresh_token.trim())))
@@ -231,7 +230,7 @@ impl AuthMutation {
         let Some(found) = found else {
             return Ok(LogoutPayload { ended: false });
         };
-        let txn = db.begin().await.map_err(ApiError::from)?;
+        let txn = crate::db::begin_write(db).await.map_err(ApiError::from)?;
         let ended = revoke_family(&txn, found.family_id).await? > 0;
         if ended
             && let Some(account) = account::Entity::find_by_id(found.account_id)

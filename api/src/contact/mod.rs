@@ -1,5 +1,7 @@
 //! Contact people of communities, organisations and departments. Personal data: anonymous
 //! and partner callers see only contacts marked public (e.g. the municipality's coordinators).
+pub mod mutation;
+
 use async_graphql::{Context, ID, Object, Result};
 use entity::contact;
 use sea_orm::{EntityTrait, QueryFilter, sea_query::Order};
@@ -67,6 +69,10 @@ impl Contact {
     /// Whether the contact may be shown publicly.
     async fn is_public(&self) -> bool {
         self.0.is_public
+    }
+    /// Send it back with an update: a stale one is a CONFLICT.
+    async fn version(&self) -> i32 {
+        self.0.version
     }
     async fn community(&self, ctx: &Context<'_>) -> Result<Option<Community>> {
         match self.0.community_id {

@@ -1,4 +1,6 @@
 //! Municipal departments (forvaltninger) and the competences they bring to actions.
+pub mod mutation;
+
 use async_graphql::{Context, ID, Object, Result, connection::Connection};
 use entity::{action_department, department};
 use sea_orm::{
@@ -45,6 +47,10 @@ impl Department {
     }
     async fn description(&self) -> &str {
         &self.0.description
+    }
+    /// Send it back with an update: a stale one is a CONFLICT.
+    async fn version(&self) -> i32 {
+        self.0.version
     }
     /// Contact people (only public ones for anonymous callers).
     async fn contacts(&self, ctx: &Context<'_>) -> Result<Vec<Contact>> {

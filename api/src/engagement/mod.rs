@@ -1,5 +1,7 @@
 //! Engagement events: citizen meetings, workshops, working days — the measured side of local
 //! engagement. An event tied to an unpublished plan is as hidden as the plan.
+pub mod mutation;
+
 use async_graphql::{Context, ID, InputObject, Object, Result, connection::Connection};
 use chrono::{DateTime, Utc};
 use entity::engagement_event;
@@ -103,6 +105,10 @@ impl EngagementEvent {
     }
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
+    }
+    /// Send it back with an update: a stale one is a CONFLICT.
+    async fn version(&self) -> i32 {
+        self.0.version
     }
     async fn community(&self, ctx: &Context<'_>) -> Result<Community> {
         Ok(Community(

@@ -1,5 +1,7 @@
 //! Ideas and experiences communities (or partners) offer each other, and the exchanges in
 //! which communities take them up — with the actions each exchange led to (the adoption trail).
+pub mod mutation;
+
 use async_graphql::{Context, ID, InputObject, Object, Result, connection::Connection};
 use chrono::{DateTime, Utc};
 use entity::{community, idea, idea_exchange};
@@ -155,6 +157,10 @@ impl Idea {
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
+    /// Send it back with an update: a stale one is a CONFLICT.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
     /// The community offering the idea, if a community does.
     async fn community(&self, ctx: &Context<'_>) -> Result<Option<Community>> {
         match self.0.community_id {
@@ -230,6 +236,10 @@ impl IdeaExchange {
     }
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
+    }
+    /// Send it back with an update: a stale one is a CONFLICT.
+    async fn version(&self) -> i32 {
+        self.0.version
     }
     /// The idea exchanged, if it is recorded as one.
     async fn idea(&self, ctx: &Context<'_>) -> Result<Option<Idea>> {

@@ -1,5 +1,7 @@
 //! Organisations: local associations, businesses, foundations, educational and public
 //! institutions, volunteer groups. A local association belongs to its community.
+pub mod mutation;
+
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, connection::Connection};
 use chrono::{DateTime, Utc};
 use entity::organization;
@@ -96,6 +98,10 @@ impl Organization {
     }
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
+    }
+    /// Send it back with an update: a stale one is a CONFLICT.
+    async fn version(&self) -> i32 {
+        self.0.version
     }
     /// The community a local organisation belongs to.
     async fn community(&self, ctx: &Context<'_>) -> Result<Option<Community>> {

@@ -1,6 +1,8 @@
 //! Partnerships around an action or a whole plan: the community, organisations and
 //! departments that carry it out together, each with a role and a contribution. Visible when
 //! the action or plan it is around is visible.
+pub mod mutation;
+
 use async_graphql::{Context, ID, InputObject, Object, Result, Union, connection::Connection};
 use chrono::{DateTime, Utc};
 use entity::{partnership, partnership_member};
@@ -12,10 +14,12 @@ use sea_orm::{
 use crate::{
     access::Access,
     action::Action,
+    auth::{Require, visible_to_writers},
     common::Date,
     common::{CommonFilter, bounded, decode_ids, text_condition},
     community::{self, Community},
     department::Department,
+    error::ApiError,
     labels::labelled_enum,
     loader::{self, Rel, by_id, col, join, listing, listing_stmt, qcol},
     organization::Organization,
@@ -169,6 +173,45 @@ impl Partnership {
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
+    /// Send it back with an update: a stale one is a CONFLICT.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    /// Notes for the municipality and the community's editors; never public. FORBIDDEN for
+    /// editors of other communities.
+    #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
+    async fn internal_notes(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        let community = community_of(ctx, &self.0).await?;
+        let viewer = crate::auth::viewer(ctx);
+        match community {
+            Some(c) if viewer.may_edit_community(c) => Ok(Some(&self.0.internal_notes)),
+            _ => Err(ApiError::forbidden("only staff and the community's editors see internal notes").into()),
+        }
+    }
+    /// The partner organisation that proposed the partnership through `expressInterest`.
+    async fn proposed_by(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
+        match self.0.proposed_by_organization_id {
+            Some(id) => Ok(loader::one(ctx, &crate::organization::BY_ID, id)
+                .await?
+                .map(Organization)),
+            None => Ok(None),
+        }
+    }
+    /// The proposer's message to the community; seen by the proposer, the community's editors
+    /// and staff, null for everyone else.
+    async fn proposal_message(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        let Some(message) = self.0.proposal_message.as_deref() else {
+            return Ok(None);
+        };
+        let viewer = crate::auth::viewer(ctx);
+        if viewer.organization_id.is_some() && viewer.organization_id == self.0.proposed_by_organization_id {
+            return Ok(Some(message));
+        }
+        match community_of(ctx, &self.0).await? {
+            Some(c) if viewer.may_edit_community(c) => Ok(Some(message)),
+            _ => Ok(None),
+        }
+    }
     /// The action the partnership is around (null for a partnership around a whole plan).
     async fn action(&self, ctx: &Context<'_>) -> Result<Option<Action>> {
         match self.0.action_id {
@@ -197,6 +240,24 @@ impl Partnership {
             .into_iter()
             .map(PartnershipMember)
             .collect())
+    }
+}
+
+/// The community a partnership is around, through its plan (or its action's plan), when the
+/// caller can see that plan.
+async fn community_of(ctx: &Context<'_>, p: &partnership::Model) -> Result<Option<uuid::Uuid>> {
+    let plan_id = match (p.plan_id, p.action_id) {
+        (Some(id), _) => Some(id),
+        (None, Some(action)) => loader::one(ctx, &crate::action::BY_ID, action)
+            .await?
+            .map(|a| a.plan_id),
+        (None, None) => None,
+    };
+    match plan_id {
+        Some(id) => Ok(loader::one(ctx, &crate::plan::BY_ID, id)
+            .await?
+            .map(|p| p.community_id)),
+        None => Ok(None),
     }
 }
 
@@ -238,6 +299,10 @@ impl PartnershipMember {
     }
     async fn volunteer_hours(&self) -> Option<i32> {
         self.0.volunteer_hours
+    }
+    /// Send it back with an update: a stale one is a CONFLICT.
+    async fn version(&self) -> i32 {
+        self.0.version
     }
     async fn party(&self, ctx: &Context<'_>) -> Result<Party> {
         let m = &self.0;

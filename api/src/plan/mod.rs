@@ -1,6 +1,8 @@
 //! Local development plans (LUP): a community's vision and direction for a period, with its
 //! themes, the organisations involved and its actions. Only adopted and archived plans are
 //! public.
+pub mod mutation;
+
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, connection::Connection};
 use chrono::{DateTime, Utc};
 use entity::{plan, plan_involvement};
@@ -13,6 +15,7 @@ use uuid::Uuid;
 use crate::{
     access::Access,
     action::Action,
+    auth::{Require, visible_to_writers},
     common::Date,
     common::{CommonFilter, OrderDirection, bounded, text_condition},
     community::{self, Community},
@@ -156,6 +159,23 @@ impl Plan {
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
+    /// Send it back with an update: a stale one is a CONFLICT.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    /// Notes for the municipality and the community's editors; never public. Null with a
+    /// FORBIDDEN error for editors of other communities.
+    #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
+    async fn internal_notes(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        if crate::auth::viewer(ctx).may_edit_community(self.0.community_id) {
+            Ok(Some(&self.0.internal_notes))
+        } else {
+            Err(crate::error::ApiError::forbidden(
+                "only the community's editors and staff may read a plan's internal notes",
+            )
+            .into())
+        }
+    }
     async fn community(&self, ctx: &Context<'_>) -> Result<Community> {
         Ok(Community(
             loader::required(ctx, &community::BY_ID, self.0.community_id).await?,
@@ -246,6 +266,10 @@ impl PlanInvolvement {
     }
     async fn description(&self) -> &str {
         &self.0.description
+    }
+    /// Send it back with an update: a stale one is a CONFLICT.
+    async fn version(&self) -> i32 {
+        self.0.version
     }
     async fn plan(&self, ctx: &Context<'_>) -> Result<Plan> {
         Ok(Plan(loader::required(ctx, &BY_ID, self.0.plan_id).await?))

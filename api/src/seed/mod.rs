@@ -1,6 +1,7 @@
 //! The demo data: Jammerbugt's 24 real local communities, its departments and themes, and an
 //! invented programme around them (plans, actions, organisations, partnerships, ideas). Loaded
 //! into an empty database, in one transaction; `about.demoContent` then says so.
+pub mod accounts;
 mod demo;
 
 use std::collections::HashMap;

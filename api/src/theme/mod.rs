@@ -1,5 +1,7 @@
 //! Themes: the shared taxonomy of focus areas (nature, culture, settlement, …) that plans,
 //! actions and ideas are tagged with.
+pub mod mutation;
+
 use async_graphql::{Context, ID, Object, Result, connection::Connection};
 use entity::theme;
 use sea_orm::{
@@ -58,6 +60,10 @@ impl Theme {
     }
     async fn description(&self) -> &str {
         &self.0.description
+    }
+    /// Send it back with an update: a stale one is a CONFLICT.
+    async fn version(&self) -> i32 {
+        self.0.version
     }
     async fn plans(
         &self,

@@ -1,4 +1,6 @@
 //! Integration tests: the real server over HTTP, on SQLite and PostgreSQL.
+mod access_table;
+mod auth;
 mod bad_input;
 mod cache;
 mod danish;
@@ -11,3 +13,10 @@ mod ops;
 mod pagination;
 mod support;
 mod website;
+mod write_actions;
+mod write_communities;
+mod write_directory;
+mod write_engagement;
+mod write_ideas;
+mod write_partnerships;
+mod write_plans;

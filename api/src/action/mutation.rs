@@ -1,0 +1,847 @@
+//! Writing actions, the departments contributing to them and their progress notes. Staff
+//! write everywhere; community editors only the actions of their communities' plans.
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
+use chrono::Utc;
+use entity::{account, action, action_department, action_theme, action_update, plan};
+use sea_orm::{ActiveModelTrait, ActiveValue, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::{Action, ActionDepartment, ActionStatus, ActionUpdate, DepartmentRole, Horizon};
+use crate::{
+    auth::{Require, visible_to_writers},
+    common::Date,
+    error::ApiError,
+    relay,
+    write::{
+        Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, Operation, Refused, UserErrorCode, Write,
+        constraint, count, finish, payload,
+    },
+};
+
+/// A clearable field of an update after its check: left alone, or set (`None` clears it).
+pub(crate) enum Change<T> {
+    Keep,
+    Set(Option<T>),
+}
+
+impl<T: Clone> Change<T> {
+    /// The value after the change, given the value before.
+    pub(crate) fn after(&self, before: Option<T>) -> Option<T> {
+        match self {
+            Change::Keep => before,
+            Change::Set(v) => v.clone(),
+        }
+    }
+
+    pub(crate) fn apply(self, field: &mut ActiveValue<Option<T>>)
+    where
+        Option<T>: Into<sea_orm::Value>,
+    {
+        if let Change::Set(v) = self {
+            *field = Set(v);
+        }
+    }
+}
+
+/// Checks a clearable input field: `None` when `check` refused its value.
+pub(crate) fn change<T, U>(
+    value: &MaybeUndefined<T>,
+    check: impl FnOnce(&T) -> Option<U>,
+) -> Option<Change<U>> {
+    match value {
+        MaybeUndefined::Undefined => Some(Change::Keep),
+        MaybeUndefined::Null => Some(Change::Set(None)),
+        MaybeUndefined::Value(v) => check(v).map(|u| Change::Set(Some(u))),
+    }
+}
+
+/// What a mutation returns once `Check::done` passed but a value is still missing (cannot
+/// happen: every parse that returned `None` recorded an error).
+pub(crate) fn invalid() -> Failure {
+    Refused::one("id", UserErrorCode::Invalid, "invalid input").into()
+}
+
+/// The community whose editors may change the content of `plan`.
+pub(crate) async fn community_of_plan(w: &Write, plan: Uuid) -> Result<Uuid, ApiError> {
+    Ok(w.find::<plan::Entity>("plan", plan).await?.community_id)
+}
+
+/// FORBIDDEN unless the viewer may edit the community of the action's plan.
+pub(crate) async fn require_action(w: &Write, action: &action::Model) -> Result<(), ApiError> {
+    let community = community_of_plan(w, action.plan_id).await?;
+    w.require_community(community)
+}
+
+/// `field` names a row of `table`; a user error NOT_FOUND (recorded in `check`) otherwise.
+pub(crate) async fn check_exists(
+    w: &Write,
+    check: &mut Check,
+    field: &str,
+    table: &str,
+    id: Uuid,
+    what: &str,
+) -> Result<(), ApiError> {
+    if count(w.txn(), table, "id", id).await? == 0 {
+        check.add(field, UserErrorCode::NotFound, format!("no {what} with this ID"));
+    }
+    Ok(())
+}
+
+async fn theme_ids(w: &Write, action: Uuid) -> Result<Vec<Uuid>, ApiError> {
+    let mut ids: Vec<Uuid> = action_theme::Entity::find()
+        .select_only()
+        .column(action_theme::Column::ThemeId)
+        .filter(action_theme::Column::ActionId.eq(action))
+        .into_tuple()
+        .all(w.txn())
+        .await?;
+    ids.sort();
+    Ok(ids)
+}
+
+/// The action's themes, as the audit log records them alongside its own fields.
+#[derive(Serialize)]
+struct Themes {
+    theme_ids: Vec<Uuid>,
+}
+
+/// Replaces the action's theme links with `themes` and records the change when there is one.
+async fn set_themes(w: &Write, action: Uuid, mut themes: Vec<Uuid>) -> Result<(), Failure> {
+    let before = theme_ids(w, action).await?;
+    themes.sort();
+    if before == themes {
+        return Ok(());
+    }
+    action_theme::Entity::delete_many()
+        .filter(action_theme::Column::ActionId.eq(action))
+        .exec(w.txn())
+        .await?;
+    for theme in &themes {
+        action_theme::ActiveModel {
+            action_id: Set(action),
+            theme_id: Set(*theme),
+        }
+        .insert(w.txn())
+        .await
+        .map_err(constraint)?;
+    }
+    w.audit(
+        "Action",
+        action,
+        Operation::Update,
+        Some(&Themes { theme_ids: before }),
+        Some(&Themes { theme_ids: themes }),
+    )
+    .await?;
+    Ok(())
+}
+
+#[derive(InputObject)]
+pub struct CreateActionInput {
+    pub plan_id: ID,
+    pub title: String,
+    #[graphql(default)]
+    pub description: String,
+    pub horizon: Horizon,
+    #[graphql(default_with = "ActionStatus::Planned")]
+    pub status: ActionStatus,
+    /// Percent, 0–100.
+    #[graphql(default)]
+    pub progress: i32,
+    /// 1 (small) to 5 (large).
+    pub potential: Option<i32>,
+    pub start_on: Option<Date>,
+    /// Not before `startOn`.
+    pub due_on: Option<Date>,
+    /// Whole Danish kroner, not negative.
+    pub budget_estimate: Option<i64>,
+    pub lead_organization_id: Option<ID>,
+    #[graphql(default)]
+    pub seeking_partners: bool,
+    pub partner_needs: Option<String>,
+    #[graphql(default)]
+    pub theme_ids: Vec<ID>,
+    /// Never public: seen by staff and the community's editors.
+    #[graphql(default)]
+    pub internal_notes: String,
+}
+
+/// Fields left out stay as they are; `null` clears a field that may be empty. `themeIds`
+/// replaces the themes.
+#[derive(InputObject)]
+pub struct UpdateActionInput {
+    pub id: ID,
+    /// The version the change is based on; a stale one is a CONFLICT.
+    pub version: i32,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub horizon: Option<Horizon>,
+    pub status: Option<ActionStatus>,
+    pub progress: Option<i32>,
+    pub potential: MaybeUndefined<i32>,
+    pub start_on: MaybeUndefined<Date>,
+    pub due_on: MaybeUndefined<Date>,
+    pub budget_estimate: MaybeUndefined<i64>,
+    pub lead_organization_id: MaybeUndefined<ID>,
+    pub seeking_partners: Option<bool>,
+    pub partner_needs: MaybeUndefined<String>,
+    pub theme_ids: Option<Vec<ID>>,
+    pub internal_notes: Option<String>,
+}
+
+/// `{id, version}` of the row to delete.
+#[derive(InputObject)]
+pub struct DeleteActionInput {
+    pub id: ID,
+    pub version: i32,
+}
+
+#[derive(InputObject)]
+pub struct AddActionDepartmentInput {
+    pub action_id: ID,
+    pub department_id: ID,
+    #[graphql(default_with = "DepartmentRole::Support")]
+    pub role: DepartmentRole,
+    /// What the department contributes.
+    #[graphql(default)]
+    pub contribution: String,
+}
+
+#[derive(InputObject)]
+pub struct UpdateActionDepartmentInput {
+    pub id: ID,
+    pub version: i32,
+    pub role: Option<DepartmentRole>,
+    pub contribution: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct RemoveActionDepartmentInput {
+    pub id: ID,
+    pub version: i32,
+}
+
+#[derive(InputObject)]
+pub struct CreateActionUpdateInput {
+    pub action_id: ID,
+    pub body: String,
+    /// The action's progress now, 0–100; it becomes the action's progress too.
+    pub progress: Option<i32>,
+    /// Defaults to the caller's name.
+    pub author_name: Option<String>,
+    /// Defaults to today.
+    pub posted_on: Option<Date>,
+}
+
+/// Changing a note's progress does not change the action's: later notes may have moved it on.
+#[derive(InputObject)]
+pub struct UpdateActionUpdateInput {
+    pub id: ID,
+    pub version: i32,
+    pub body: Option<String>,
+    pub progress: MaybeUndefined<i32>,
+    pub author_name: Option<String>,
+    pub posted_on: Option<Date>,
+}
+
+#[derive(InputObject)]
+pub struct DeleteActionUpdateInput {
+    pub id: ID,
+    pub version: i32,
+}
+
+payload!(CreateActionPayload, action: Action);
+payload!(UpdateActionPayload, action: Action);
+payload!(AddActionDepartmentPayload, action_department: ActionDepartment);
+payload!(UpdateActionDepartmentPayload, action_department: ActionDepartment);
+payload!(CreateActionUpdatePayload, action_update: ActionUpdate);
+payload!(UpdateActionUpdatePayload, action_update: ActionUpdate);
+
+/// The rows that refer to an action and keep it from being deleted. Its departments, progress
+/// notes and theme links belong to it and go with it.
+const REFERENCES: &[(&str, &str, &str)] = &[
+    ("partnership", "action_id", "partnerships"),
+    ("idea_exchange_action", "action_id", "idea exchanges"),
+];
+
+/// The name a progress note is signed with when none is given: the account's display name,
+/// else how the caller is known.
+async fn author_of(w: &Write) -> Result<String, ApiError> {
+    if let Some(id) = w.viewer.account_id
+        && let Some(a) = account::Entity::find_by_id(id).one(w.txn()).await?
+        && !a.display_name.trim().is_empty()
+    {
+        return Ok(a.display_name);
+    }
+    Ok(w.viewer.label.clone())
+}
+
+async fn department_free(w: &Write, action: Uuid, department: Uuid) -> Result<(), Failure> {
+    let taken = action_department::Entity::find()
+        .filter(action_department::Column::ActionId.eq(action))
+        .filter(action_department::Column::DepartmentId.eq(department))
+        .one(w.txn())
+        .await?
+        .is_some();
+    if taken {
+        return Err(Refused::one(
+            "departmentId",
+            UserErrorCode::Taken,
+            "the department already contributes to this action",
+        )
+        .into());
+    }
+    Ok(())
+}
+
+#[derive(Default)]
+pub struct ActionMutation;
+
+#[Object]
+impl ActionMutation {
+    /// Adds an action to a plan, with its themes. Staff, and editors of the plan's community.
+    #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
+    async fn create_action(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateActionInput,
+    ) -> Result<CreateActionPayload> {
+        let result: Result<action::Model, Failure> = async {
+            let mut check = Check::default();
+            let plan_id = check.id("planId", &input.plan_id, "Plan");
+            let title = check.text("title", &input.title, MAX_NAME);
+            let description = check.long_text("description", &input.description, MAX_TEXT);
+            let progress = check.int("progress", input.progress, 0, 100);
+            let potential = check.opt_int("potential", input.potential, 1, 5);
+            let start_on = check.opt_date("startOn", input.start_on.map(|d| d.0));
+            let due_on = check.opt_date("dueOn", input.due_on.map(|d| d.0));
+            if let (Some(s), Some(d)) = (start_on, due_on) {
+                check.dates_in_order("dueOn", s, d);
+            }
+            let budget = check.amount("budgetEstimate", input.budget_estimate);
+            let lead = check.opt_id(
+                "leadOrganizationId",
+                input.lead_organization_id.as_ref(),
+                "Organization",
+            );
+            let needs = check.opt_text("partnerNeeds", input.partner_needs.as_deref(), MAX_TEXT);
+            let themes = check.ids("themeIds", &input.theme_ids, "Theme");
+            let notes = check.long_text("internalNotes", &input.internal_notes, MAX_TEXT);
+            check.done()?;
+            let (
+                Some(plan_id),
+                Some(title),
+                Some(description),
+                Some(progress),
+                Some(potential),
+                Some(start_on),
+                Some(due_on),
+                Some(budget),
+                Some(lead),
+                Some(needs),
+                Some(themes),
+                Some(notes),
+            ) = (
+                plan_id,
+                title,
+                description,
+                progress,
+                potential,
+                start_on,
+                due_on,
+                budget,
+                lead,
+                needs,
+                themes,
+                notes,
+            )
+            else {
+                return Err(invalid());
+            };
+            let w = Write::begin(ctx).await?;
+            let mut check = Check::default();
+            check_exists(&w, &mut check, "planId", "plan", plan_id, "plan").await?;
+            check.done()?;
+            w.require_community(community_of_plan(&w, plan_id).await?)?;
+            let mut check = Check::default();
+            if let Some(org) = lead {
+                check_exists(
+                    &w,
+                    &mut check,
+                    "leadOrganizationId",
+                    "organization",
+                    org,
+                    "organisation",
+                )
+                .await?;
+            }
+            for (i, theme) in themes.iter().enumerate() {
+                check_exists(&w, &mut check, &format!("themeIds.{i}"), "theme", *theme, "theme").await?;
+            }
+            check.done()?;
+            let now = Utc::now();
+            let model = w
+                .create(
+                    "Action",
+                    action::ActiveModel {
+                        id: Set(Uuid::now_v7()),
+                        plan_id: Set(plan_id),
+                        title: Set(title),
+                        description: Set(description),
+                        horizon: Set(input.horizon.into()),
+                        status: Set(input.status.into()),
+                        progress: Set(progress),
+                        potential: Set(potential),
+                        start_on: Set(start_on),
+                        due_on: Set(due_on),
+                        budget_estimate: Set(budget),
+                        lead_organization_id: Set(lead),
+                        seeking_partners: Set(input.seeking_partners),
+                        partner_needs: Set(needs),
+                        created_at: Set(now),
+                        updated_at: Set(now),
+                        version: Set(1),
+                        internal_notes: Set(notes),
+                    },
+                )
+                .await?;
+            set_themes(&w, model.id, themes).await?;
+            w.commit().await?;
+            Ok(model)
+        }
+        .await;
+        finish(result, |m| CreateActionPayload::ok(Action(m)))
+    }
+
+    /// Changes an action; `themeIds` replaces its themes. Staff, and editors of the plan's
+    /// community.
+    #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
+    async fn update_action(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateActionInput,
+    ) -> Result<UpdateActionPayload> {
+        let result: Result<action::Model, Failure> = async {
+            let mut check = Check::default();
+            let id = check.id("id", &input.id, "Action");
+            let title = input.title.as_deref().map(|t| check.text("title", t, MAX_NAME));
+            let description = input
+                .description
+                .as_deref()
+                .map(|d| check.long_text("description", d, MAX_TEXT));
+            let progress = input.progress.map(|p| check.int("progress", p, 0, 100));
+            let potential = change(&input.potential, |p| check.int("potential", *p, 1, 5));
+            let start_on = change(&input.start_on, |d| check.date("startOn", d.0));
+            let due_on = change(&input.due_on, |d| check.date("dueOn", d.0));
+            let budget = change(&input.budget_estimate, |b| {
+                check.amount("budgetEstimate", Some(*b)).flatten()
+            });
+            let lead = change(&input.lead_organization_id, |o| {
+                check.id("leadOrganizationId", o, "Organization")
+            });
+            // An empty text clears the needs, like `null`.
+            let needs = match &input.partner_needs {
+                MaybeUndefined::Undefined => Some(Change::Keep),
+                MaybeUndefined::Null => Some(Change::Set(None)),
+                MaybeUndefined::Value(n) => {
+                    check.opt_text("partnerNeeds", Some(n), MAX_TEXT).map(Change::Set)
+                }
+            };
+            let themes = input
+                .theme_ids
+                .as_ref()
+                .map(|t| check.ids("themeIds", t, "Theme"));
+            let notes = input
+                .internal_notes
+                .as_deref()
+                .map(|n| check.long_text("internalNotes", n, MAX_TEXT));
+            check.done()?;
+            let (
+                Some(id),
+                Some(potential),
+                Some(start_on),
+                Some(due_on),
+                Some(budget),
+                Some(lead),
+                Some(needs),
+            ) = (id, potential, start_on, due_on, budget, lead, needs)
+            else {
+                return Err(invalid());
+            };
+            let w = Write::begin(ctx).await?;
+            let before = w.find::<action::Entity>("action", id).await?;
+            require_action(&w, &before).await?;
+            let mut check = Check::default();
+            // The dates after the change must still be in order.
+            let field = if due_on.after(None).is_some() {
+                "dueOn"
+            } else {
+                "startOn"
+            };
+            let (s, d) = (start_on.after(before.start_on), due_on.after(before.due_on));
+            if let (Some(s), Some(d)) = (s, d)
+                && d < s
+            {
+                check.add(
+                    field,
+                    UserErrorCode::OutOfRange,
+                    format!("{d} is before the start {s}"),
+                );
+            }
+            if let Change::Set(Some(org)) = &lead {
+                check_exists(
+                    &w,
+                    &mut check,
+                    "leadOrganizationId",
+                    "organization",
+                    *org,
+                    "organisation",
+                )
+                .await?;
+            }
+            if let Some(Some(themes)) = &themes {
+                for (i, theme) in themes.iter().enumerate() {
+                    check_exists(&w, &mut check, &format!("themeIds.{i}"), "theme", *theme, "theme").await?;
+                }
+            }
+            check.done()?;
+            let mut row: action::ActiveModel = Default::default();
+            if let Some(Some(t)) = title {
+                row.title = Set(t);
+            }
+            if let Some(Some(d)) = description {
+                row.description = Set(d);
+            }
+            if let Some(h) = input.horizon {
+                row.horizon = Set(h.into());
+            }
+            if let Some(s) = input.status {
+                row.status = Set(s.into());
+            }
+            if let Some(Some(p)) = progress {
+                row.progress = Set(p);
+            }
+            potential.apply(&mut row.potential);
+            start_on.apply(&mut row.start_on);
+            due_on.apply(&mut row.due_on);
+            budget.apply(&mut row.budget_estimate);
+            lead.apply(&mut row.lead_organization_id);
+            needs.apply(&mut row.partner_needs);
+            if let Some(s) = input.seeking_partners {
+                row.seeking_partners = Set(s);
+            }
+            if let Some(Some(n)) = notes {
+                row.internal_notes = Set(n);
+            }
+            let after = w
+                .update::<action::Entity>("Action", &before, input.version, row)
+                .await?;
+            if let Some(Some(themes)) = themes {
+                set_themes(&w, id, themes).await?;
+            }
+            w.commit().await?;
+            Ok(after)
+        }
+        .await;
+        finish(result, |m| UpdateActionPayload::ok(Action(m)))
+    }
+
+    /// Deletes an action with its departments, progress notes and theme links. Refused while
+    /// partnerships or idea exchanges refer to it. Staff, and editors of the plan's community.
+    #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
+    async fn delete_action(&self, ctx: &Context<'_>, input: DeleteActionInput) -> Result<DeletePayload> {
+        let result: Result<Uuid, Failure> = async {
+            let mut check = Check::default();
+            let id = check.id("id", &input.id, "Action");
+            check.done()?;
+            let Some(id) = id else {
+                return Err(invalid());
+            };
+            let w = Write::begin(ctx).await?;
+            let before = w.find::<action::Entity>("action", id).await?;
+            require_action(&w, &before).await?;
+            w.refuse_if_used(id, REFERENCES).await?;
+            w.delete::<action::Entity>("Action", &before, input.version)
+                .await?;
+            w.commit().await?;
+            Ok(id)
+        }
+        .await;
+        finish(result, |id| DeletePayload::ok(relay::encode("Action", id)))
+    }
+
+    /// Names a municipal department as contributing to an action; a department contributes
+    /// once. Staff, and editors of the plan's community.
+    #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
+    async fn add_action_department(
+        &self,
+        ctx: &Context<'_>,
+        input: AddActionDepartmentInput,
+    ) -> Result<AddActionDepartmentPayload> {
+        let result: Result<action_department::Model, Failure> = async {
+            let mut check = Check::default();
+            let action_id = check.id("actionId", &input.action_id, "Action");
+            let department = check.id("departmentId", &input.department_id, "Department");
+            let contribution = check.long_text("contribution", &input.contribution, MAX_TEXT);
+            check.done()?;
+            let (Some(action_id), Some(department), Some(contribution)) =
+                (action_id, department, contribution)
+            else {
+                return Err(invalid());
+            };
+            let w = Write::begin(ctx).await?;
+            let mut check = Check::default();
+            check_exists(&w, &mut check, "actionId", "action", action_id, "action").await?;
+            check_exists(
+                &w,
+                &mut check,
+                "departmentId",
+                "department",
+                department,
+                "department",
+            )
+            .await?;
+            check.done()?;
+            let action = w.find::<action::Entity>("action", action_id).await?;
+            require_action(&w, &action).await?;
+            department_free(&w, action_id, department).await?;
+            let now = Utc::now();
+            let model = w
+                .create(
+                    "ActionDepartment",
+                    action_department::ActiveModel {
+                        id: Set(Uuid::now_v7()),
+                        action_id: Set(action_id),
+                        department_id: Set(department),
+                        role: Set(input.role.into()),
+                        contribution: Set(contribution),
+                        created_at: Set(now),
+                        updated_at: Set(now),
+                        version: Set(1),
+                    },
+                )
+                .await?;
+            w.commit().await?;
+            Ok(model)
+        }
+        .await;
+        finish(result, |m| AddActionDepartmentPayload::ok(ActionDepartment(m)))
+    }
+
+    /// Changes a department's role or contribution. Staff, and editors of the plan's community.
+    #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
+    async fn update_action_department(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateActionDepartmentInput,
+    ) -> Result<UpdateActionDepartmentPayload> {
+        let result: Result<action_department::Model, Failure> = async {
+            let mut check = Check::default();
+            let id = check.id("id", &input.id, "ActionDepartment");
+            let contribution = input
+                .contribution
+                .as_deref()
+                .map(|c| check.long_text("contribution", c, MAX_TEXT));
+            check.done()?;
+            let Some(id) = id else {
+                return Err(invalid());
+            };
+            let w = Write::begin(ctx).await?;
+            let before = w
+                .find::<action_department::Entity>("action department", id)
+                .await?;
+            let action = w.find::<action::Entity>("action", before.action_id).await?;
+            require_action(&w, &action).await?;
+            let mut row: action_department::ActiveModel = Default::default();
+            if let Some(r) = input.role {
+                row.role = Set(r.into());
+            }
+            if let Some(Some(c)) = contribution {
+                row.contribution = Set(c);
+            }
+            let after = w
+                .update::<action_department::Entity>("ActionDepartment", &before, input.version, row)
+                .await?;
+            w.commit().await?;
+            Ok(after)
+        }
+        .await;
+        finish(result, |m| UpdateActionDepartmentPayload::ok(ActionDepartment(m)))
+    }
+
+    /// Removes a department from an action. Staff, and editors of the plan's community.
+    #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
+    async fn remove_action_department(
+        &self,
+        ctx: &Context<'_>,
+        input: RemoveActionDepartmentInput,
+    ) -> Result<DeletePayload> {
+        let result: Result<Uuid, Failure> = async {
+            let mut check = Check::default();
+            let id = check.id("id", &input.id, "ActionDepartment");
+            check.done()?;
+            let Some(id) = id else {
+                return Err(invalid());
+            };
+            let w = Write::begin(ctx).await?;
+            let before = w
+                .find::<action_department::Entity>("action department", id)
+                .await?;
+            let action = w.find::<action::Entity>("action", before.action_id).await?;
+            require_action(&w, &action).await?;
+            w.delete::<action_department::Entity>("ActionDepartment", &before, input.version)
+                .await?;
+            w.commit().await?;
+            Ok(id)
+        }
+        .await;
+        finish(result, |id| {
+            DeletePayload::ok(relay::encode("ActionDepartment", id))
+        })
+    }
+
+    /// Posts a progress note on an action. With `progress`, the action's progress becomes it
+    /// too. Staff, and editors of the plan's community.
+    #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
+    async fn create_action_update(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateActionUpdateInput,
+    ) -> Result<CreateActionUpdatePayload> {
+        let result: Result<action_update::Model, Failure> = async {
+            let mut check = Check::default();
+            let action_id = check.id("actionId", &input.action_id, "Action");
+            let body = check.text("body", &input.body, MAX_TEXT);
+            let progress = check.opt_int("progress", input.progress, 0, 100);
+            let author = input
+                .author_name
+                .as_deref()
+                .map(|a| check.text("authorName", a, MAX_NAME));
+            let posted_on = check.opt_date("postedOn", input.posted_on.map(|d| d.0));
+            check.done()?;
+            let (Some(action_id), Some(body), Some(progress), Some(posted_on)) =
+                (action_id, body, progress, posted_on)
+            else {
+                return Err(invalid());
+            };
+            let w = Write::begin(ctx).await?;
+            let mut check = Check::default();
+            check_exists(&w, &mut check, "actionId", "action", action_id, "action").await?;
+            check.done()?;
+            let action = w.find::<action::Entity>("action", action_id).await?;
+            require_action(&w, &action).await?;
+            let author = match author {
+                Some(Some(a)) => a,
+                _ => author_of(&w).await?,
+            };
+            // The server runs in the municipality's time zone, so its date is Danish.
+            let posted_on = posted_on.unwrap_or_else(|| chrono::Local::now().date_naive());
+            let now = Utc::now();
+            let model = w
+                .create(
+                    "ActionUpdate",
+                    action_update::ActiveModel {
+                        id: Set(Uuid::now_v7()),
+                        action_id: Set(action_id),
+                        body: Set(body),
+                        progress: Set(progress),
+                        author_name: Set(author),
+                        posted_on: Set(posted_on),
+                        created_at: Set(now),
+                        updated_at: Set(now),
+                        version: Set(1),
+                    },
+                )
+                .await?;
+            if let Some(p) = progress
+                && p != action.progress
+            {
+                let row = action::ActiveModel {
+                    progress: Set(p),
+                    ..Default::default()
+                };
+                w.update::<action::Entity>("Action", &action, action.version, row)
+                    .await?;
+            }
+            w.commit().await?;
+            Ok(model)
+        }
+        .await;
+        finish(result, |m| CreateActionUpdatePayload::ok(ActionUpdate(m)))
+    }
+
+    /// Changes a progress note (not the action's progress). Staff, and editors of the plan's
+    /// community.
+    #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
+    async fn update_action_update(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateActionUpdateInput,
+    ) -> Result<UpdateActionUpdatePayload> {
+        let result: Result<action_update::Model, Failure> = async {
+            let mut check = Check::default();
+            let id = check.id("id", &input.id, "ActionUpdate");
+            let body = input.body.as_deref().map(|b| check.text("body", b, MAX_TEXT));
+            let progress = change(&input.progress, |p| check.int("progress", *p, 0, 100));
+            let author = input
+                .author_name
+                .as_deref()
+                .map(|a| check.text("authorName", a, MAX_NAME));
+            let posted_on = input.posted_on.map(|d| check.date("postedOn", d.0));
+            check.done()?;
+            let (Some(id), Some(progress)) = (id, progress) else {
+                return Err(invalid());
+            };
+            let w = Write::begin(ctx).await?;
+            let before = w.find::<action_update::Entity>("action update", id).await?;
+            let action = w.find::<action::Entity>("action", before.action_id).await?;
+            require_action(&w, &action).await?;
+            let mut row: action_update::ActiveModel = Default::default();
+            if let Some(Some(b)) = body {
+                row.body = Set(b);
+            }
+            progress.apply(&mut row.progress);
+            if let Some(Some(a)) = author {
+                row.author_name = Set(a);
+            }
+            if let Some(Some(d)) = posted_on {
+                row.posted_on = Set(d);
+            }
+            let after = w
+                .update::<action_update::Entity>("ActionUpdate", &before, input.version, row)
+                .await?;
+            w.commit().await?;
+            Ok(after)
+        }
+        .await;
+        finish(result, |m| UpdateActionUpdatePayload::ok(ActionUpdate(m)))
+    }
+
+    /// Deletes a progress note. Staff, and editors of the plan's community.
+    #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
+    async fn delete_action_update(
+        &self,
+        ctx: &Context<'_>,
+        input: DeleteActionUpdateInput,
+    ) -> Result<DeletePayload> {
+        let result: Result<Uuid, Failure> = async {
+            let mut check = Check::default();
+            let id = check.id("id", &input.id, "ActionUpdate");
+            check.done()?;
+            let Some(id) = id else {
+                return Err(invalid());
+            };
+            let w = Write::begin(ctx).await?;
+            let before = w.find::<action_update::Entity>("action update", id).await?;
+            let action = w.find::<action::Entity>("action", before.action_id).await?;
+            require_action(&w, &action).await?;
+            w.delete::<action_update::Entity>("ActionUpdate", &before, input.version)
+                .await?;
+            w.commit().await?;
+            Ok(id)
+        }
+        .await;
+        finish(result, |id| DeletePayload::ok(relay::encode("ActionUpdate", id)))
+    }
+}

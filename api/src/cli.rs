@@ -1,0 +1,114 @@
+//! The account and API-key commands of the `lup` command line. They write through the same
+//! code as the mutations, in one transaction each, recorded in the audit log as
+//! `system:cli`.
+use entity::{account::AccountRole, api_key, community, organization};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+
+use crate::{
+    account::{self, ApiKeyScope, NewAccount},
+    auth::{Viewer, secret},
+    write::{Failure, Write},
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("database: {0}")]
+    Db(#[from] sea_orm::DbErr),
+}
+
+fn failure(f: Failure) -> CliError {
+    match f {
+        Failure::Refused(r) => CliError::Invalid(
+            r.0.iter()
+                .map(|e| format!("{}: {}", e.field.join("."), e.message))
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        Failure::Error(e) => CliError::Invalid(e.message().to_owned()),
+    }
+}
+
+/// Creates an account; without a password, generates one and returns it.
+pub async fn create_account(
+    db: &DatabaseConnection,
+    email: &str,
+    name: &str,
+    role: AccountRole,
+    community_slugs: &[String],
+    password: Option<String>,
+) -> Result<Option<String>, CliError> {
+    let mut communities = Vec::new();
+    for slug in community_slugs {
+        let c = community::Entity::find()
+            .filter(community::Column::Slug.eq(slug))
+            .one(db)
+            .await?
+            .ok_or_else(|| CliError::Invalid(format!("no community with the slug `{slug}`")))?;
+        communities.push(c.id);
+    }
+    let generated = password
+        .is_none()
+        .then(|| secret::new_refresh_token().replace("rt_", ""));
+    let password = password.or_else(|| generated.clone());
+    let new = NewAccount::parse(email, name, password.as_deref(), role, Some(communities))
+        .map_err(|r| failure(Failure::Refused(r)))?;
+    let w = Write::begin_as(db, Viewer::system("cli"))
+        .await
+        .map_err(|e| failure(e.into()))?;
+    new.insert(&w).await.map_err(failure)?;
+    w.commit().await.map_err(|e| failure(e.into()))?;
+    Ok(generated)
+}
+
+/// Creates an API key for the organisation with `org_slug`; returns the key (shown once).
+pub async fn create_api_key(
+    db: &DatabaseConnection,
+    org_slug: &str,
+    name: &str,
+    express_interest: bool,
+) -> Result<String, CliError> {
+    let org = organization::Entity::find()
+        .filter(organization::Column::Slug.eq(org_slug))
+        .one(db)
+        .await?
+        .ok_or_else(|| CliError::Invalid(format!("no organisation with the slug `{org_slug}`")))?;
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > crate::write::MAX_NAME {
+        return Err(CliError::Invalid(
+            "the key's name must be 1–200 characters".into(),
+        ));
+    }
+    let mut scopes = vec![ApiKeyScope::Read];
+    if express_interest {
+        scopes.push(ApiKeyScope::ExpressInterest);
+    }
+    let w = Write::begin_as(db, Viewer::system("cli"))
+        .await
+        .map_err(|e| failure(e.into()))?;
+    let (_, key) = account::create_api_key(&w, org.id, name.to_owned(), &scopes)
+        .await
+        .map_err(failure)?;
+    w.commit().await.map_err(|e| failure(e.into()))?;
+    Ok(key)
+}
+
+/// Revokes the API key with this prefix (or this whole key).
+pub async fn revoke_api_key(db: &DatabaseConnection, prefix_or_key: &str) -> Result<(), CliError> {
+    let prefix = prefix_or_key
+        .strip_prefix("lup_")
+        .and_then(|rest| rest.split('_').next())
+        .unwrap_or(prefix_or_key);
+    let key = api_key::Entity::find()
+        .filter(api_key::Column::Prefix.eq(prefix))
+        .one(db)
+        .await?
+        .ok_or_else(|| CliError::Invalid(format!("no API key with the prefix `{prefix}`")))?;
+    let w = Write::begin_as(db, Viewer::system("cli"))
+        .await
+        .map_err(|e| failure(e.into()))?;
+    account::revoke_api_key(&w, key).await.map_err(failure)?;
+    w.commit().await.map_err(|e| failure(e.into()))?;
+    Ok(())
+}

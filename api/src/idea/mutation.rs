@@ -1,0 +1,943 @@
+//! Writing ideas and idea exchanges. Writers write them: community editors the ideas of their
+//! communities and the exchanges their communities initiate, staff everything (ideas of partner
+//! organisations only staff). Theme tags, participants and resulting actions are written in the
+//! same transaction as their idea or exchange and recorded in its audit entry.
+use std::{
+    collections::{HashMap, HashSet},
+    str::FromStr,
+};
+
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
+use chrono::Utc;
+use entity::{
+    action, community, idea, idea_exchange, idea_exchange_action, idea_exchange_participant, idea_theme,
+    organization, plan, theme,
+};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, PrimaryKeyTrait, QueryFilter, Set,
+    sea_query::{Expr, ExprTrait},
+};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::{ExchangeKind, Idea, IdeaExchange};
+use crate::{
+    auth::{Require, visible_to_writers},
+    common::Date,
+    error::ApiError,
+    relay,
+    write::{
+        Check, DeletePayload, Failure, HasId, MAX_NAME, MAX_TEXT, Operation, Refused, UserErrorCode, Write,
+        constraint, finish, payload,
+    },
+};
+
+#[derive(InputObject)]
+pub struct CreateIdeaInput {
+    pub title: String,
+    #[graphql(default)]
+    pub description: String,
+    /// The community offering the idea. Give it, `organizationId`, or both (a community's idea
+    /// carried by one of its local associations).
+    pub community_id: Option<ID>,
+    /// The organisation offering the idea. An idea of an organisation alone is written by staff.
+    pub organization_id: Option<ID>,
+    #[graphql(default)]
+    pub theme_ids: Vec<ID>,
+}
+
+/// Fields left out stay as they are; `null` clears a field that may be empty; a list given
+/// replaces the old one.
+#[derive(InputObject)]
+pub struct UpdateIdeaInput {
+    pub id: ID,
+    /// The version the change is based on; a stale one is a CONFLICT.
+    pub version: i32,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub community_id: MaybeUndefined<ID>,
+    pub organization_id: MaybeUndefined<ID>,
+    pub theme_ids: Option<Vec<ID>>,
+}
+
+#[derive(InputObject)]
+pub struct DeleteIdeaInput {
+    pub id: ID,
+    pub version: i32,
+}
+
+#[derive(InputObject)]
+pub struct CreateIdeaExchangeInput {
+    /// The idea exchanged, if it is recorded as one.
+    pub idea_id: Option<ID>,
+    pub title: String,
+    pub kind: ExchangeKind,
+    pub initiator_community_id: ID,
+    /// The other communities taking part (at least one; not the initiator).
+    pub participant_community_ids: Vec<ID>,
+    pub occurred_on: Option<Date>,
+    /// What came of it.
+    #[graphql(default)]
+    pub outcome: String,
+    /// Actions, in the initiator's or the participants' plans, that the exchange led to. An
+    /// action comes from at most one exchange.
+    #[graphql(default)]
+    pub action_ids: Vec<ID>,
+}
+
+/// Fields left out stay as they are; `null` clears a field that may be empty; a list given
+/// replaces the old one.
+#[derive(InputObject)]
+pub struct UpdateIdeaExchangeInput {
+    pub id: ID,
+    /// The version the change is based on; a stale one is a CONFLICT.
+    pub version: i32,
+    pub idea_id: MaybeUndefined<ID>,
+    pub title: Option<String>,
+    pub kind: Option<ExchangeKind>,
+    pub initiator_community_id: Option<ID>,
+    pub participant_community_ids: Option<Vec<ID>>,
+    pub occurred_on: MaybeUndefined<Date>,
+    pub outcome: Option<String>,
+    pub action_ids: Option<Vec<ID>>,
+}
+
+#[derive(InputObject)]
+pub struct DeleteIdeaExchangeInput {
+    pub id: ID,
+    pub version: i32,
+}
+
+payload!(CreateIdeaPayload, idea: Idea);
+payload!(UpdateIdeaPayload, idea: Idea);
+payload!(CreateIdeaExchangePayload, idea_exchange: IdeaExchange);
+payload!(UpdateIdeaExchangePayload, idea_exchange: IdeaExchange);
+
+/// An idea as the audit log records it: its row and its themes.
+#[derive(Serialize)]
+struct IdeaRecord<'a> {
+    #[serde(flatten)]
+    idea: &'a idea::Model,
+    theme_ids: Vec<Uuid>,
+}
+
+/// An exchange as the audit log records it: its row, participants and resulting actions.
+#[derive(Serialize)]
+struct ExchangeRecord<'a> {
+    #[serde(flatten)]
+    exchange: &'a idea_exchange::Model,
+    participant_community_ids: Vec<Uuid>,
+    action_ids: Vec<Uuid>,
+}
+
+/// Global IDs of one type with the position each was given at (errors name the position), at
+/// most 100, repeats dropped.
+fn ids_at(check: &mut Check, field: &str, values: &[ID], type_name: &str) -> Option<Vec<(usize, Uuid)>> {
+    if values.len() > 100 {
+        check.add(field, UserErrorCode::TooLong, "may hold at most 100 IDs");
+        return None;
+    }
+    let mut out: Vec<(usize, Uuid)> = Vec::with_capacity(values.len());
+    let mut ok = true;
+    for (i, v) in values.iter().enumerate() {
+        match check.id(&format!("{field}.{i}"), v, type_name) {
+            Some(id) if !out.iter().any(|(_, o)| *o == id) => out.push((i, id)),
+            Some(_) => {}
+            None => ok = false,
+        }
+    }
+    ok.then_some(out)
+}
+
+fn uuids(ids: &[(usize, Uuid)]) -> Vec<Uuid> {
+    ids.iter().map(|(_, id)| *id).collect()
+}
+
+fn sorted(mut ids: Vec<Uuid>) -> Vec<Uuid> {
+    ids.sort();
+    ids
+}
+
+fn column<E: EntityTrait>(entity: &str, name: &str) -> Result<E::Column, ApiError> {
+    E::Column::from_str(name).map_err(|_| ApiError::internal(format!("{entity} has no column {name}")))
+}
+
+/// A user error NOT_FOUND at `field.<position>` for each ID with no row of `E`.
+async fn all_exist<E>(w: &Write, field: &str, ids: &[(usize, Uuid)], what: &str) -> Result<(), Failure>
+where
+    E: EntityTrait,
+    E::Model: HasId,
+{
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let found: HashSet<Uuid> = E::find()
+        .filter(column::<E>(what, "id")?.is_in(uuids(ids)))
+        .all(w.txn())
+        .await?
+        .iter()
+        .map(HasId::row_id)
+        .collect();
+    let mut check = Check::default();
+    for (i, id) in ids {
+        if !found.contains(id) {
+            check.add(
+                &format!("{field}.{i}"),
+                UserErrorCode::NotFound,
+                format!("no {what} with this ID"),
+            );
+        }
+    }
+    Ok(check.done()?)
+}
+
+/// Applies `row` to the row `id` if its version is still `version` and bumps the version,
+/// like [`Write::update`] but leaving the audit record to the caller, who adds the links.
+async fn update_row<E>(
+    w: &Write,
+    entity: &str,
+    id: Uuid,
+    version: i32,
+    mut row: E::ActiveModel,
+) -> Result<E::Model, Failure>
+where
+    E: EntityTrait,
+    E::PrimaryKey: PrimaryKeyTrait<ValueType = Uuid>,
+    E::ActiveModel: Send,
+{
+    let (version_col, updated_col, id_col) = (
+        column::<E>(entity, "version")?,
+        column::<E>(entity, "updated_at")?,
+        column::<E>(entity, "id")?,
+    );
+    row.set(updated_col, Utc::now().into());
+    let result = E::update_many()
+        .set(row)
+        .col_expr(version_col, Expr::col(version_col).add(1))
+        .filter(id_col.eq(id))
+        .filter(version_col.eq(version))
+        .exec(w.txn())
+        .await
+        .map_err(constraint)?;
+    if result.rows_affected == 0 {
+        return Err(stale(entity, version).into());
+    }
+    Ok(w.find::<E>(entity, id).await?)
+}
+
+/// Deletes the row `id` if its version is still `version`, leaving the audit record to the
+/// caller. Its links go with it (the foreign keys cascade).
+async fn delete_row<E: EntityTrait>(w: &Write, entity: &str, id: Uuid, version: i32) -> Result<(), Failure> {
+    let result = E::delete_many()
+        .filter(column::<E>(entity, "id")?.eq(id))
+        .filter(column::<E>(entity, "version")?.eq(version))
+        .exec(w.txn())
+        .await
+        .map_err(constraint)?;
+    if result.rows_affected == 0 {
+        return Err(stale(entity, version).into());
+    }
+    Ok(())
+}
+
+fn stale(entity: &str, version: i32) -> ApiError {
+    ApiError::Conflict(format!(
+        "the {entity} was changed by someone else since version {version}; reload it and try again"
+    ))
+}
+
+/// FORBIDDEN unless the viewer may write an idea offered by `community` and `organization`:
+/// staff any idea; editors ideas of their communities, naming at most an organisation of
+/// that same community.
+async fn may_write_idea(
+    w: &Write,
+    community: Option<Uuid>,
+    organization: Option<Uuid>,
+) -> Result<(), Failure> {
+    if w.viewer.is_staff() {
+        return Ok(());
+    }
+    let Some(c) = community else {
+        return Err(ApiError::forbidden("only staff may write the ideas of organisations").into());
+    };
+    w.require_community(c)?;
+    if let Some(o) = organization {
+        match organization::Entity::find_by_id(o).one(w.txn()).await? {
+            None => {
+                return Err(Refused::one(
+                    "organizationId",
+                    UserErrorCode::NotFound,
+                    "no organisation with this ID",
+                )
+                .into());
+            }
+            Some(org) if org.community_id != Some(c) => {
+                return Err(ApiError::forbidden(
+                    "you may only name an organisation of the idea's own community",
+                )
+                .into());
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+async fn theme_ids(w: &Write, idea: Uuid) -> Result<Vec<Uuid>, Failure> {
+    let links = idea_theme::Entity::find()
+        .filter(idea_theme::Column::IdeaId.eq(idea))
+        .all(w.txn())
+        .await?;
+    Ok(sorted(links.into_iter().map(|l| l.theme_id).collect()))
+}
+
+async fn set_themes(w: &Write, idea: Uuid, themes: &[Uuid]) -> Result<(), Failure> {
+    idea_theme::Entity::delete_many()
+        .filter(idea_theme::Column::IdeaId.eq(idea))
+        .exec(w.txn())
+        .await?;
+    idea_theme::Entity::insert_many(themes.iter().map(|t| idea_theme::ActiveModel {
+        idea_id: Set(idea),
+        theme_id: Set(*t),
+    }))
+    .exec_without_returning(w.txn())
+    .await
+    .map_err(constraint)?;
+    Ok(())
+}
+
+async fn participant_ids(w: &Write, exchange: Uuid) -> Result<Vec<Uuid>, Failure> {
+    let links = idea_exchange_participant::Entity::find()
+        .filter(idea_exchange_participant::Column::ExchangeId.eq(exchange))
+        .all(w.txn())
+        .await?;
+    Ok(sorted(links.into_iter().map(|l| l.community_id).collect()))
+}
+
+async fn action_ids(w: &Write, exchange: Uuid) -> Result<Vec<Uuid>, Failure> {
+    let links = idea_exchange_action::Entity::find()
+        .filter(idea_exchange_action::Column::ExchangeId.eq(exchange))
+        .all(w.txn())
+        .await?;
+    Ok(sorted(links.into_iter().map(|l| l.action_id).collect()))
+}
+
+async fn set_participants(w: &Write, exchange: Uuid, communities: &[Uuid]) -> Result<(), Failure> {
+    idea_exchange_participant::Entity::delete_many()
+        .filter(idea_exchange_participant::Column::ExchangeId.eq(exchange))
+        .exec(w.txn())
+        .await?;
+    idea_exchange_participant::Entity::insert_many(communities.iter().map(|c| {
+        idea_exchange_participant::ActiveModel {
+            exchange_id: Set(exchange),
+            community_id: Set(*c),
+        }
+    }))
+    .exec_without_returning(w.txn())
+    .await
+    .map_err(constraint)?;
+    Ok(())
+}
+
+async fn set_actions(w: &Write, exchange: Uuid, actions: &[Uuid]) -> Result<(), Failure> {
+    idea_exchange_action::Entity::delete_many()
+        .filter(idea_exchange_action::Column::ExchangeId.eq(exchange))
+        .exec(w.txn())
+        .await?;
+    idea_exchange_action::Entity::insert_many(actions.iter().map(|a| idea_exchange_action::ActiveModel {
+        exchange_id: Set(exchange),
+        action_id: Set(*a),
+    }))
+    .exec_without_returning(w.txn())
+    .await
+    .map_err(constraint)?;
+    Ok(())
+}
+
+/// The communities of the plans of `actions` (the action's ID → its plan's community).
+async fn communities_of_actions(w: &Write, actions: &[Uuid]) -> Result<HashMap<Uuid, Uuid>, Failure> {
+    if actions.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let found = action::Entity::find()
+        .filter(action::Column::Id.is_in(actions.to_vec()))
+        .all(w.txn())
+        .await?;
+    let plans: HashMap<Uuid, Uuid> = plan::Entity::find()
+        .filter(plan::Column::Id.is_in(found.iter().map(|a| a.plan_id)))
+        .all(w.txn())
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p.community_id))
+        .collect();
+    Ok(found
+        .iter()
+        .filter_map(|a| plans.get(&a.plan_id).map(|c| (a.id, *c)))
+        .collect())
+}
+
+const OUTSIDE: &str = "the action must belong to a plan of the initiating or a participating community";
+
+/// User errors at `actionIds.<position>` for actions that do not exist (NOT_FOUND), already
+/// came from another exchange than `exchange` (TAKEN) or lie outside the exchange's
+/// `communities` (INVALID).
+async fn check_actions(
+    w: &Write,
+    exchange: Option<Uuid>,
+    actions: &[(usize, Uuid)],
+    communities: &[Uuid],
+) -> Result<(), Failure> {
+    if actions.is_empty() {
+        return Ok(());
+    }
+    let community_of = communities_of_actions(w, &uuids(actions)).await?;
+    let mut taken = idea_exchange_action::Entity::find()
+        .filter(idea_exchange_action::Column::ActionId.is_in(uuids(actions)));
+    if let Some(x) = exchange {
+        taken = taken.filter(idea_exchange_action::Column::ExchangeId.ne(x));
+    }
+    let taken: HashSet<Uuid> = taken
+        .all(w.txn())
+        .await?
+        .into_iter()
+        .map(|l| l.action_id)
+        .collect();
+    let mut check = Check::default();
+    for (i, id) in actions {
+        let field = format!("actionIds.{i}");
+        match community_of.get(id) {
+            None => check.add(&field, UserErrorCode::NotFound, "no action with this ID"),
+            Some(_) if taken.contains(id) => check.add(
+                &field,
+                UserErrorCode::Taken,
+                "the action is already recorded as the outcome of another idea exchange",
+            ),
+            Some(c) if !communities.contains(c) => check.add(&field, UserErrorCode::Invalid, OUTSIDE),
+            Some(_) => {}
+        }
+    }
+    Ok(check.done()?)
+}
+
+/// A user error at `participantCommunityIds.<position>` for the initiator among the
+/// participants.
+fn initiator_not_participant(check: &mut Check, initiator: Uuid, participants: &[(usize, Uuid)]) {
+    for (i, p) in participants {
+        if *p == initiator {
+            check.add(
+                &format!("participantCommunityIds.{i}"),
+                UserErrorCode::Invalid,
+                "the initiating community is not also a participant",
+            );
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct IdeaMutation;
+
+#[Object]
+impl IdeaMutation {
+    /// Offers an idea or experience to other communities. Writers: editors for their own
+    /// communities; an idea of an organisation alone only staff.
+    #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
+    async fn create_idea(&self, ctx: &Context<'_>, input: CreateIdeaInput) -> Result<CreateIdeaPayload> {
+        let result: Result<idea::Model, Failure> = async {
+            let mut check = Check::default();
+            let title = check.text("title", &input.title, MAX_NAME);
+            let description = check.long_text("description", &input.description, MAX_TEXT);
+            let community = check.opt_id("communityId", input.community_id.as_ref(), "Community");
+            let organization = check.opt_id("organizationId", input.organization_id.as_ref(), "Organization");
+            let themes = ids_at(&mut check, "themeIds", &input.theme_ids, "Theme");
+            if input.community_id.is_none() && input.organization_id.is_none() {
+                check.add(
+                    "communityId",
+                    UserErrorCode::Required,
+                    "give the community or the organisation offering the idea (or both)",
+                );
+            }
+            check.done()?;
+            let (Some(title), Some(description), Some(community), Some(organization), Some(themes)) =
+                (title, description, community, organization, themes)
+            else {
+                return Err(Refused::one("title", UserErrorCode::Invalid, "invalid input").into());
+            };
+            let w = Write::begin(ctx).await?;
+            may_write_idea(&w, community, organization).await?;
+            if let Some(c) = community {
+                w.exists("communityId", "community", c, "community").await?;
+            }
+            if let Some(o) = organization {
+                w.exists("organizationId", "organization", o, "organisation")
+                    .await?;
+            }
+            all_exist::<theme::Entity>(&w, "themeIds", &themes, "theme").await?;
+            let now = Utc::now();
+            let model = idea::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                title: Set(title),
+                description: Set(description),
+                community_id: Set(community),
+                organization_id: Set(organization),
+                created_at: Set(now),
+                updated_at: Set(now),
+                version: Set(1),
+            }
+            .insert(w.txn())
+            .await
+            .map_err(constraint)?;
+            let themes = sorted(uuids(&themes));
+            set_themes(&w, model.id, &themes).await?;
+            let record = IdeaRecord {
+                idea: &model,
+                theme_ids: themes,
+            };
+            w.audit("Idea", model.id, Operation::Create, None, Some(&record))
+                .await?;
+            w.commit().await?;
+            Ok(model)
+        }
+        .await;
+        finish(result, |m| CreateIdeaPayload::ok(Idea(m)))
+    }
+
+    /// Changes an idea; `themeIds` replaces its themes. Writers: editors for ideas of their own
+    /// communities; ideas of an organisation alone only staff.
+    #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
+    async fn update_idea(&self, ctx: &Context<'_>, input: UpdateIdeaInput) -> Result<UpdateIdeaPayload> {
+        let result: Result<idea::Model, Failure> = async {
+            let mut check = Check::default();
+            let id = check.id("id", &input.id, "Idea");
+            let title = input.title.as_deref().map(|t| check.text("title", t, MAX_NAME));
+            let description = input
+                .description
+                .as_deref()
+                .map(|d| check.long_text("description", d, MAX_TEXT));
+            let community = match &input.community_id {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(Some(None)),
+                MaybeUndefined::Value(v) => Some(check.id("communityId", v, "Community").map(Some)),
+            };
+            let organization = match &input.organization_id {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(Some(None)),
+                MaybeUndefined::Value(v) => Some(check.id("organizationId", v, "Organization").map(Some)),
+            };
+            let themes = input
+                .theme_ids
+                .as_deref()
+                .map(|t| ids_at(&mut check, "themeIds", t, "Theme"));
+            check.done()?;
+            let Some(id) = id else {
+                return Err(Refused::one("id", UserErrorCode::Invalid, "invalid ID").into());
+            };
+            let w = Write::begin(ctx).await?;
+            let before = w.find::<idea::Entity>("idea", id).await?;
+            may_write_idea(&w, before.community_id, before.organization_id).await?;
+            let community = community.flatten();
+            let organization = organization.flatten();
+            let after_community = community.unwrap_or(before.community_id);
+            let after_organization = organization.unwrap_or(before.organization_id);
+            if after_community.is_none() && after_organization.is_none() {
+                let field = if community.is_some() {
+                    "communityId"
+                } else {
+                    "organizationId"
+                };
+                return Err(Refused::one(
+                    field,
+                    UserErrorCode::Required,
+                    "an idea needs the community or the organisation offering it",
+                )
+                .into());
+            }
+            if (after_community, after_organization) != (before.community_id, before.organization_id) {
+                may_write_idea(&w, after_community, after_organization).await?;
+            }
+            let mut row: idea::ActiveModel = Default::default();
+            if let Some(c) = community {
+                if let Some(c) = c {
+                    w.exists("communityId", "community", c, "community").await?;
+                }
+                row.community_id = Set(c);
+            }
+            if let Some(o) = organization {
+                if let Some(o) = o {
+                    w.exists("organizationId", "organization", o, "organisation")
+                        .await?;
+                }
+                row.organization_id = Set(o);
+            }
+            let themes = themes.flatten();
+            if let Some(t) = &themes {
+                all_exist::<theme::Entity>(&w, "themeIds", t, "theme").await?;
+            }
+            if let Some(Some(t)) = title {
+                row.title = Set(t);
+            }
+            if let Some(Some(d)) = description {
+                row.description = Set(d);
+            }
+            let themes_before = theme_ids(&w, id).await?;
+            let after = update_row::<idea::Entity>(&w, "Idea", id, input.version, row).await?;
+            let themes_after = match themes {
+                Some(t) => {
+                    let t = sorted(uuids(&t));
+                    set_themes(&w, id, &t).await?;
+                    t
+                }
+                None => themes_before.clone(),
+            };
+            w.audit(
+                "Idea",
+                id,
+                Operation::Update,
+                Some(&IdeaRecord {
+                    idea: &before,
+                    theme_ids: themes_before,
+                }),
+                Some(&IdeaRecord {
+                    idea: &after,
+                    theme_ids: themes_after,
+                }),
+            )
+            .await?;
+            w.commit().await?;
+            Ok(after)
+        }
+        .await;
+        finish(result, |m| UpdateIdeaPayload::ok(Idea(m)))
+    }
+
+    /// Deletes an idea no exchange refers to (its theme tags go with it). Writers: editors for
+    /// ideas of their own communities; ideas of an organisation alone only staff.
+    #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
+    async fn delete_idea(&self, ctx: &Context<'_>, input: DeleteIdeaInput) -> Result<DeletePayload> {
+        let result: Result<Uuid, Failure> = async {
+            let mut check = Check::default();
+            let id = check.id("id", &input.id, "Idea");
+            check.done()?;
+            let Some(id) = id else {
+                return Err(Refused::one("id", UserErrorCode::Invalid, "invalid ID").into());
+            };
+            let w = Write::begin(ctx).await?;
+            let before = w.find::<idea::Entity>("idea", id).await?;
+            may_write_idea(&w, before.community_id, before.organization_id).await?;
+            w.refuse_if_used(id, &[("idea_exchange", "idea_id", "idea exchanges")])
+                .await?;
+            let record = IdeaRecord {
+                idea: &before,
+                theme_ids: theme_ids(&w, id).await?,
+            };
+            delete_row::<idea::Entity>(&w, "Idea", id, input.version).await?;
+            w.audit("Idea", id, Operation::Delete, Some(&record), None)
+                .await?;
+            w.commit().await?;
+            Ok(id)
+        }
+        .await;
+        finish(result, |id| DeletePayload::ok(relay::encode("Idea", id)))
+    }
+
+    /// Records an idea exchange between communities, with the actions it led to. Writers:
+    /// editors for exchanges their own communities initiate.
+    #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
+    async fn create_idea_exchange(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateIdeaExchangeInput,
+    ) -> Result<CreateIdeaExchangePayload> {
+        let result: Result<idea_exchange::Model, Failure> = async {
+            let mut check = Check::default();
+            let idea_id = check.opt_id("ideaId", input.idea_id.as_ref(), "Idea");
+            let title = check.text("title", &input.title, MAX_NAME);
+            let initiator = check.id("initiatorCommunityId", &input.initiator_community_id, "Community");
+            let participants = ids_at(
+                &mut check,
+                "participantCommunityIds",
+                &input.participant_community_ids,
+                "Community",
+            );
+            let occurred_on = check.opt_date("occurredOn", input.occurred_on.map(|d| d.0));
+            let outcome = check.long_text("outcome", &input.outcome, MAX_TEXT);
+            let actions = ids_at(&mut check, "actionIds", &input.action_ids, "Action");
+            if input.participant_community_ids.is_empty() {
+                check.add(
+                    "participantCommunityIds",
+                    UserErrorCode::Required,
+                    "name at least one community taking part besides the initiator",
+                );
+            }
+            if let (Some(i), Some(p)) = (initiator, &participants) {
+                initiator_not_participant(&mut check, i, p);
+            }
+            check.done()?;
+            let (
+                Some(idea_id),
+                Some(title),
+                Some(initiator),
+                Some(participants),
+                Some(occurred_on),
+                Some(outcome),
+                Some(actions),
+            ) = (
+                idea_id,
+                title,
+                initiator,
+                participants,
+                occurred_on,
+                outcome,
+                actions,
+            )
+            else {
+                return Err(Refused::one("title", UserErrorCode::Invalid, "invalid input").into());
+            };
+            let w = Write::begin(ctx).await?;
+            w.require_community(initiator)?;
+            if let Some(i) = idea_id {
+                w.exists("ideaId", "idea", i, "idea").await?;
+            }
+            w.exists("initiatorCommunityId", "community", initiator, "community")
+                .await?;
+            all_exist::<community::Entity>(&w, "participantCommunityIds", &participants, "community").await?;
+            let mut communities = uuids(&participants);
+            communities.push(initiator);
+            check_actions(&w, None, &actions, &communities).await?;
+            let now = Utc::now();
+            let model = idea_exchange::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                idea_id: Set(idea_id),
+                title: Set(title),
+                kind: Set(input.kind.into()),
+                initiator_community_id: Set(initiator),
+                occurred_on: Set(occurred_on),
+                outcome: Set(outcome),
+                created_at: Set(now),
+                updated_at: Set(now),
+                version: Set(1),
+            }
+            .insert(w.txn())
+            .await
+            .map_err(constraint)?;
+            let participants = sorted(uuids(&participants));
+            let actions = sorted(uuids(&actions));
+            set_participants(&w, model.id, &participants).await?;
+            set_actions(&w, model.id, &actions).await?;
+            let record = ExchangeRecord {
+                exchange: &model,
+                participant_community_ids: participants,
+                action_ids: actions,
+            };
+            w.audit("IdeaExchange", model.id, Operation::Create, None, Some(&record))
+                .await?;
+            w.commit().await?;
+            Ok(model)
+        }
+        .await;
+        finish(result, |m| CreateIdeaExchangePayload::ok(IdeaExchange(m)))
+    }
+
+    /// Changes an idea exchange; `participantCommunityIds` and `actionIds` replace the old
+    /// lists. Writers: editors for exchanges their own communities initiate.
+    #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
+    async fn update_idea_exchange(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateIdeaExchangeInput,
+    ) -> Result<UpdateIdeaExchangePayload> {
+        let result: Result<idea_exchange::Model, Failure> = async {
+            let mut check = Check::default();
+            let id = check.id("id", &input.id, "IdeaExchange");
+            let idea_id = match &input.idea_id {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(Some(None)),
+                MaybeUndefined::Value(v) => Some(check.id("ideaId", v, "Idea").map(Some)),
+            };
+            let title = input.title.as_deref().map(|t| check.text("title", t, MAX_NAME));
+            let initiator = input
+                .initiator_community_id
+                .as_ref()
+                .map(|i| check.id("initiatorCommunityId", i, "Community"));
+            let participants = input
+                .participant_community_ids
+                .as_deref()
+                .map(|p| ids_at(&mut check, "participantCommunityIds", p, "Community"));
+            let occurred_on = match &input.occurred_on {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(Some(None)),
+                MaybeUndefined::Value(d) => Some(check.date("occurredOn", d.0).map(Some)),
+            };
+            let outcome = input
+                .outcome
+                .as_deref()
+                .map(|o| check.long_text("outcome", o, MAX_TEXT));
+            let actions = input
+                .action_ids
+                .as_deref()
+                .map(|a| ids_at(&mut check, "actionIds", a, "Action"));
+            if input
+                .participant_community_ids
+                .as_ref()
+                .is_some_and(Vec::is_empty)
+            {
+                check.add(
+                    "participantCommunityIds",
+                    UserErrorCode::Required,
+                    "name at least one community taking part besides the initiator",
+                );
+            }
+            check.done()?;
+            let Some(id) = id else {
+                return Err(Refused::one("id", UserErrorCode::Invalid, "invalid ID").into());
+            };
+            let (initiator, participants, actions) =
+                (initiator.flatten(), participants.flatten(), actions.flatten());
+            let w = Write::begin(ctx).await?;
+            let before = w.find::<idea_exchange::Entity>("idea exchange", id).await?;
+            w.require_community(before.initiator_community_id)?;
+            if let Some(i) = initiator {
+                w.require_community(i)?;
+                w.exists("initiatorCommunityId", "community", i, "community")
+                    .await?;
+            }
+            if let Some(Some(Some(i))) = idea_id {
+                w.exists("ideaId", "idea", i, "idea").await?;
+            }
+            let participants_before = participant_ids(&w, id).await?;
+            let actions_before = action_ids(&w, id).await?;
+            let after_initiator = initiator.unwrap_or(before.initiator_community_id);
+            // The lists as they will be, with the positions given (none for those kept).
+            let after_participants: Vec<(usize, Uuid)> = match &participants {
+                Some(p) => p.clone(),
+                None => participants_before.iter().map(|c| (0, *c)).collect(),
+            };
+            let mut check = Check::default();
+            match &participants {
+                Some(p) => initiator_not_participant(&mut check, after_initiator, p),
+                None if participants_before.contains(&after_initiator) => check.add(
+                    "initiatorCommunityId",
+                    UserErrorCode::Invalid,
+                    "the community already takes part; remove it from the participants first",
+                ),
+                None => {}
+            }
+            check.done()?;
+            if let Some(p) = &participants {
+                all_exist::<community::Entity>(&w, "participantCommunityIds", p, "community").await?;
+            }
+            let mut communities = uuids(&after_participants);
+            communities.push(after_initiator);
+            match &actions {
+                Some(a) => check_actions(&w, Some(id), a, &communities).await?,
+                None if initiator.is_some() || participants.is_some() => {
+                    // The actions kept must still lie within the exchange's communities.
+                    let community_of = communities_of_actions(&w, &actions_before).await?;
+                    if community_of.values().any(|c| !communities.contains(c)) {
+                        let field = if participants.is_some() {
+                            "participantCommunityIds"
+                        } else {
+                            "initiatorCommunityId"
+                        };
+                        return Err(Refused::one(
+                            field,
+                            UserErrorCode::Invalid,
+                            format!("{OUTSIDE}; change actionIds too"),
+                        )
+                        .into());
+                    }
+                }
+                None => {}
+            }
+            let mut row: idea_exchange::ActiveModel = Default::default();
+            if let Some(Some(i)) = idea_id {
+                row.idea_id = Set(i);
+            }
+            if let Some(Some(t)) = title {
+                row.title = Set(t);
+            }
+            if let Some(kind) = input.kind {
+                row.kind = Set(kind.into());
+            }
+            if let Some(i) = initiator {
+                row.initiator_community_id = Set(i);
+            }
+            if let Some(Some(d)) = occurred_on {
+                row.occurred_on = Set(d);
+            }
+            if let Some(Some(o)) = outcome {
+                row.outcome = Set(o);
+            }
+            let after =
+                update_row::<idea_exchange::Entity>(&w, "IdeaExchange", id, input.version, row).await?;
+            let participants_after = match participants {
+                Some(p) => {
+                    let p = sorted(uuids(&p));
+                    set_participants(&w, id, &p).await?;
+                    p
+                }
+                None => participants_before.clone(),
+            };
+            let actions_after = match actions {
+                Some(a) => {
+                    let a = sorted(uuids(&a));
+                    set_actions(&w, id, &a).await?;
+                    a
+                }
+                None => actions_before.clone(),
+            };
+            w.audit(
+                "IdeaExchange",
+                id,
+                Operation::Update,
+                Some(&ExchangeRecord {
+                    exchange: &before,
+                    participant_community_ids: participants_before,
+                    action_ids: actions_before,
+                }),
+                Some(&ExchangeRecord {
+                    exchange: &after,
+                    participant_community_ids: participants_after,
+                    action_ids: actions_after,
+                }),
+            )
+            .await?;
+            w.commit().await?;
+            Ok(after)
+        }
+        .await;
+        finish(result, |m| UpdateIdeaExchangePayload::ok(IdeaExchange(m)))
+    }
+
+    /// Deletes an idea exchange (its participants and action links go with it; the actions
+    /// stay). Writers: editors for exchanges their own communities initiate.
+    #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
+    async fn delete_idea_exchange(
+        &self,
+        ctx: &Context<'_>,
+        input: DeleteIdeaExchangeInput,
+    ) -> Result<DeletePayload> {
+        let result: Result<Uuid, Failure> = async {
+            let mut check = Check::default();
+            let id = check.id("id", &input.id, "IdeaExchange");
+            check.done()?;
+            let Some(id) = id else {
+                return Err(Refused::one("id", UserErrorCode::Invalid, "invalid ID").into());
+            };
+            let w = Write::begin(ctx).await?;
+            let before = w.find::<idea_exchange::Entity>("idea exchange", id).await?;
+            w.require_community(before.initiator_community_id)?;
+            let record = ExchangeRecord {
+                exchange: &before,
+                participant_community_ids: participant_ids(&w, id).await?,
+                action_ids: action_ids(&w, id).await?,
+            };
+            delete_row::<idea_exchange::Entity>(&w, "IdeaExchange", id, input.version).await?;
+            w.audit("IdeaExchange", id, Operation::Delete, Some(&record), None)
+                .await?;
+            w.commit().await?;
+            Ok(id)
+        }
+        .await;
+        finish(result, |id| DeletePayload::ok(relay::encode("IdeaExchange", id)))
+    }
+}

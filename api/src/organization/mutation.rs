@@ -1,0 +1,316 @@
+//! Writing organisations: staff create, change and delete them. An organisation that plans,
+//! actions, partnerships, ideas, events or API keys refer to cannot be deleted; its contacts go
+//! with it.
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
+use chrono::Utc;
+use entity::organization;
+use sea_orm::Set;
+use uuid::Uuid;
+
+use super::{Organization, OrganizationKind};
+use crate::{
+    auth::{Require, visible_to_staff},
+    relay,
+    theme::mutation::slug_free,
+    write::{
+        Check, DeletePayload, Failure, MAX_NAME, MAX_SHORT, MAX_TEXT, Refused, UserErrorCode, Write, finish,
+        payload,
+    },
+};
+
+#[derive(InputObject)]
+pub struct CreateOrganizationInput {
+    /// Lowercase a–z, 0–9 and hyphens, unique, e.g. `gjoel-borgerforening`.
+    pub slug: String,
+    pub name: String,
+    pub kind: OrganizationKind,
+    #[graphql(default)]
+    pub description: String,
+    /// An `http://` or `https://` address.
+    pub website: Option<String>,
+    /// The community a local organisation belongs to.
+    pub community_id: Option<ID>,
+}
+
+/// Fields left out stay as they are; `null` clears a field that may be empty.
+#[derive(InputObject)]
+pub struct UpdateOrganizationInput {
+    pub id: ID,
+    /// The version the change is based on; a stale one is a CONFLICT.
+    pub version: i32,
+    pub slug: Option<String>,
+    pub name: Option<String>,
+    pub kind: Option<OrganizationKind>,
+    pub description: Option<String>,
+    pub website: MaybeUndefined<String>,
+    pub community_id: MaybeUndefined<ID>,
+}
+
+#[derive(InputObject)]
+pub struct DeleteOrganizationInput {
+    pub id: ID,
+    pub version: i32,
+}
+
+payload!(CreateOrganizationPayload, organization: Organization);
+payload!(UpdateOrganizationPayload, organization: Organization);
+
+/// Whether `value` is an absolute http(s) address with a plausible host name (no spaces, no
+/// credentials), the only kind the website links to.
+fn is_web_address(value: &str) -> bool {
+    let lower = value.to_ascii_lowercase();
+    let scheme = if lower.starts_with("https://") {
+        8
+    } else if lower.starts_with("http://") {
+        7
+    } else {
+        return false;
+    };
+    if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return false;
+    }
+    let rest = &value[scheme..];
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.contains('@') {
+        return false;
+    }
+    let (host, port) = match authority.split_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (authority, None),
+    };
+    let port_ok = port.is_none_or(|p| (1..=5).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()));
+    let labels: Vec<&str> = host.split('.').collect();
+    port_ok
+        && labels.len() >= 2
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_alphanumeric() || c == '-')
+        })
+}
+
+/// An optional web address: empty is none.
+fn website(check: &mut Check, value: Option<&str>) -> Option<Option<String>> {
+    let value = match value.map(str::trim) {
+        None | Some("") => return Some(None),
+        Some(v) => v,
+    };
+    let n = value.chars().count();
+    if n > MAX_SHORT {
+        check.add(
+            "website",
+            UserErrorCode::TooLong,
+            format!("may be at most {MAX_SHORT} characters, got {n}"),
+        );
+        None
+    } else if !is_web_address(value) {
+        check.add(
+            "website",
+            UserErrorCode::Invalid,
+            "must be an http:// or https:// address, e.g. https://www.eksempel.dk",
+        );
+        None
+    } else {
+        Some(Some(value.to_owned()))
+    }
+}
+
+/// The rows that refer to an organisation and keep it from being deleted. Its contacts belong
+/// to it and go with it.
+const REFERENCES: &[(&str, &str, &str)] = &[
+    ("plan_involvement", "organization_id", "plan involvements"),
+    ("action", "lead_organization_id", "actions it leads"),
+    ("partnership_member", "organization_id", "partnership memberships"),
+    (
+        "partnership",
+        "proposed_by_organization_id",
+        "partnerships it proposed to join",
+    ),
+    ("idea", "organization_id", "ideas"),
+    ("api_key", "organization_id", "API keys"),
+    (
+        "engagement_event_organization",
+        "organization_id",
+        "engagement events",
+    ),
+];
+
+#[derive(Default)]
+pub struct OrganizationMutation;
+
+#[Object]
+impl OrganizationMutation {
+    /// Adds an organisation. Staff only.
+    #[graphql(guard = "Require::Staff", visible = "visible_to_staff")]
+    async fn create_organization(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateOrganizationInput,
+    ) -> Result<CreateOrganizationPayload> {
+        let result: Result<organization::Model, Failure> = async {
+            let mut check = Check::default();
+            let slug = check.slug("slug", &input.slug);
+            let name = check.text("name", &input.name, MAX_NAME);
+            let description = check.long_text("description", &input.description, MAX_TEXT);
+            let website = website(&mut check, input.website.as_deref());
+            let community = check.opt_id("communityId", input.community_id.as_ref(), "Community");
+            check.done()?;
+            let (Some(slug), Some(name), Some(description), Some(website), Some(community)) =
+                (slug, name, description, website, community)
+            else {
+                return Err(Refused::one("slug", UserErrorCode::Invalid, "invalid input").into());
+            };
+            let w = Write::begin(ctx).await?;
+            if let Some(c) = community {
+                w.exists("communityId", "community", c, "community").await?;
+            }
+            slug_free(&w, "organization", &slug, None, "organisation").await?;
+            let now = Utc::now();
+            let model = w
+                .create(
+                    "Organization",
+                    organization::ActiveModel {
+                        id: Set(Uuid::now_v7()),
+                        slug: Set(slug),
+                        name: Set(name),
+                        kind: Set(input.kind.into()),
+                        description: Set(description),
+                        website: Set(website),
+                        community_id: Set(community),
+                        created_at: Set(now),
+                        updated_at: Set(now),
+                        version: Set(1),
+                    },
+                )
+                .await?;
+            w.commit().await?;
+            Ok(model)
+        }
+        .await;
+        finish(result, |m| CreateOrganizationPayload::ok(Organization(m)))
+    }
+
+    /// Changes an organisation. Staff only.
+    #[graphql(guard = "Require::Staff", visible = "visible_to_staff")]
+    async fn update_organization(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateOrganizationInput,
+    ) -> Result<UpdateOrganizationPayload> {
+        let result: Result<organization::Model, Failure> = async {
+            let mut check = Check::default();
+            let id = check.id("id", &input.id, "Organization");
+            let slug = input.slug.as_deref().map(|s| check.slug("slug", s));
+            let name = input.name.as_deref().map(|n| check.text("name", n, MAX_NAME));
+            let description = input
+                .description
+                .as_deref()
+                .map(|d| check.long_text("description", d, MAX_TEXT));
+            let website = match &input.website {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(Some(None)),
+                MaybeUndefined::Value(v) => Some(website(&mut check, Some(v))),
+            };
+            let community = match &input.community_id {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(Some(None)),
+                MaybeUndefined::Value(v) => Some(check.id("communityId", v, "Community").map(Some)),
+            };
+            check.done()?;
+            let Some(id) = id else {
+                return Err(Refused::one("id", UserErrorCode::Invalid, "invalid ID").into());
+            };
+            let w = Write::begin(ctx).await?;
+            let before = w.find::<organization::Entity>("organisation", id).await?;
+            let mut row = organization::ActiveModel::default();
+            if let Some(Some(slug)) = slug {
+                slug_free(&w, "organization", &slug, Some(id), "organisation").await?;
+                row.slug = Set(slug);
+            }
+            if let Some(Some(name)) = name {
+                row.name = Set(name);
+            }
+            if let Some(kind) = input.kind {
+                row.kind = Set(kind.into());
+            }
+            if let Some(Some(d)) = description {
+                row.description = Set(d);
+            }
+            if let Some(Some(website)) = website {
+                row.website = Set(website);
+            }
+            if let Some(Some(community)) = community {
+                if let Some(c) = community {
+                    w.exists("communityId", "community", c, "community").await?;
+                }
+                row.community_id = Set(community);
+            }
+            let after = w
+                .update::<organization::Entity>("Organization", &before, input.version, row)
+                .await?;
+            w.commit().await?;
+            Ok(after)
+        }
+        .await;
+        finish(result, |m| UpdateOrganizationPayload::ok(Organization(m)))
+    }
+
+    /// Deletes an organisation nothing refers to any more (its contacts go with it). Staff
+    /// only; one with plan involvement, actions it leads, partnerships, ideas, events or API
+    /// keys is refused.
+    #[graphql(guard = "Require::Staff", visible = "visible_to_staff")]
+    async fn delete_organization(
+        &self,
+        ctx: &Context<'_>,
+        input: DeleteOrganizationInput,
+    ) -> Result<DeletePayload> {
+        let result: Result<Uuid, Failure> = async {
+            let mut check = Check::default();
+            let id = check.id("id", &input.id, "Organization");
+            check.done()?;
+            let Some(id) = id else {
+                return Err(Refused::one("id", UserErrorCode::Invalid, "invalid ID").into());
+            };
+            let w = Write::begin(ctx).await?;
+            let before = w.find::<organization::Entity>("organisation", id).await?;
+            w.refuse_if_used(id, REFERENCES).await?;
+            w.delete::<organization::Entity>("Organization", &before, input.version)
+                .await?;
+            w.commit().await?;
+            Ok(id)
+        }
+        .await;
+        finish(result, |id| DeletePayload::ok(relay::encode("Organization", id)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_web_address;
+
+    #[test]
+    fn web_addresses() {
+        for ok in [
+            "https://www.jammerbugt.dk",
+            "http://gjoel-havn.dk/om?x=1#top",
+            "https://forsamlingshus.dk:8443/",
+            "https://æblegården.dk",
+        ] {
+            assert!(is_web_address(ok), "{ok}");
+        }
+        for bad in [
+            "www.jammerbugt.dk",
+            "ftp://jammerbugt.dk",
+            "https://",
+            "https://localhost",
+            "https://bruger:kode@jammerbugt.dk",
+            "https://jammer bugt.dk",
+            "https://-x.dk",
+            "https://jammerbugt.dk:port",
+            "javascript:alert(1)",
+        ] {
+            assert!(!is_web_address(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,968 @@
+//! Writing partnerships and their members (staff everywhere, community editors around their
+//! communities' plans and actions), and partners' proposals to join an action: a partner
+//! expresses interest, the community's editors or staff accept or decline it.
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result, connection::Connection};
+use chrono::{NaiveDate, Utc};
+use entity::{
+    action, organization, partnership, partnership_member,
+    plan::{self, PlanStatus},
+};
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, QueryFilter, QuerySelect, QueryTrait, Set,
+    sea_query::{ExprTrait, Order},
+};
+use uuid::Uuid;
+
+use super::{ContributionKind, MemberRole, Partnership, PartnershipMember, PartnershipStatus, visible};
+use crate::{
+    action::mutation::{change, check_exists, community_of_plan, invalid},
+    auth::{Require, visible_to_partners, visible_to_writers},
+    common::Date,
+    error::ApiError,
+    loader::{self, col},
+    pagination::{ConnectionFields, Cursor, Window},
+    relay,
+    write::{
+        Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, Refused, UserErrorCode, Write, finish, payload,
+    },
+};
+
+/// One member of a partnership: exactly one of `communityId`, `organizationId` and
+/// `departmentId`, with what it brings.
+#[derive(InputObject)]
+pub struct PartnershipMemberInput {
+    pub community_id: Option<ID>,
+    pub organization_id: Option<ID>,
+    pub department_id: Option<ID>,
+    #[graphql(default_with = "MemberRole::Partner")]
+    pub role: MemberRole,
+    #[graphql(default_with = "ContributionKind::Other")]
+    pub contribution_kind: ContributionKind,
+    /// What the member brings, in words.
+    #[graphql(default)]
+    pub contribution: String,
+    /// Whole Danish kroner, not negative.
+    pub amount_dkk: Option<i64>,
+    /// Not negative.
+    pub volunteer_hours: Option<i32>,
+}
+
+#[derive(InputObject)]
+pub struct CreatePartnershipInput {
+    pub title: String,
+    #[graphql(default)]
+    pub description: String,
+    /// The action the partnership is around; give this or `planId`, not both.
+    pub action_id: Option<ID>,
+    /// The plan the partnership is around, as a whole.
+    pub plan_id: Option<ID>,
+    #[graphql(default_with = "PartnershipStatus::Active")]
+    pub status: PartnershipStatus,
+    pub starts_on: Option<Date>,
+    /// Not before `startsOn`.
+    pub ends_on: Option<Date>,
+    /// Never public: seen by staff and the community's editors.
+    #[graphql(default)]
+    pub internal_notes: String,
+    /// At most 100; all are created with the partnership, or none is.
+    #[graphql(default)]
+    pub members: Vec<PartnershipMemberInput>,
+}
+
+/// Fields left out stay as they are; `null` clears a date.
+#[derive(InputObject)]
+pub struct UpdatePartnershipInput {
+    pub id: ID,
+    /// The version the change is based on; a stale one is a CONFLICT.
+    pub version: i32,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    /// A partner's pending proposal changes status only by `acceptPartnershipProposal` or
+    /// `declinePartnershipProposal`; nothing becomes PROPOSED again.
+    pub status: Option<PartnershipStatus>,
+    pub starts_on: MaybeUndefined<Date>,
+    pub ends_on: MaybeUndefined<Date>,
+    pub internal_notes: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct DeletePartnershipInput {
+    pub id: ID,
+    pub version: i32,
+}
+
+#[derive(InputObject)]
+pub struct AddPartnershipMemberInput {
+    pub partnership_id: ID,
+    #[graphql(flatten)]
+    pub member: PartnershipMemberInput,
+}
+
+/// The party of a member does not change; remove the member and add another instead.
+#[derive(InputObject)]
+pub struct UpdatePartnershipMemberInput {
+    pub id: ID,
+    pub version: i32,
+    pub role: Option<MemberRole>,
+    pub contribution_kind: Option<ContributionKind>,
+    pub contribution: Option<String>,
+    pub amount_dkk: MaybeUndefined<i64>,
+    pub volunteer_hours: MaybeUndefined<i32>,
+}
+
+#[derive(InputObject)]
+pub struct RemovePartnershipMemberInput {
+    pub id: ID,
+    pub version: i32,
+}
+
+/// What a partner offers an action.
+#[derive(InputObject)]
+pub struct OfferInput {
+    pub contribution_kind: ContributionKind,
+    /// What the organisation would bring, in words.
+    #[graphql(default)]
+    pub contribution: String,
+    /// Whole Danish kroner, not negative.
+    pub amount_dkk: Option<i64>,
+    /// Not negative.
+    pub volunteer_hours: Option<i32>,
+}
+
+#[derive(InputObject)]
+pub struct ExpressInterestInput {
+    /// An action of a published plan that seeks partners.
+    pub action_id: ID,
+    /// To the community: who you are and what you would like to do.
+    pub message: String,
+    pub offer: OfferInput,
+}
+
+#[derive(InputObject)]
+pub struct AcceptPartnershipProposalInput {
+    pub id: ID,
+    pub version: i32,
+}
+
+#[derive(InputObject)]
+pub struct DeclinePartnershipProposalInput {
+    pub id: ID,
+    pub version: i32,
+    /// Why; kept in the partnership's internal notes.
+    pub reason: Option<String>,
+}
+
+payload!(CreatePartnershipPayload, partnership: Partnership);
+payload!(UpdatePartnershipPayload, partnership: Partnership);
+payload!(AddPartnershipMemberPayload, partnership_member: PartnershipMember);
+payload!(UpdatePartnershipMemberPayload, partnership_member: PartnershipMember);
+payload!(ExpressInterestPayload, partnership: Partnership);
+payload!(AcceptPartnershipProposalPayload, partnership: Partnership);
+payload!(DeclinePartnershipProposalPayload, partnership: Partnership);
+
+/// Who a member is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Party {
+    Community(Uuid),
+    Organization(Uuid),
+    Department(Uuid),
+}
+
+impl Party {
+    fn field(self) -> &'static str {
+        match self {
+            Party::Community(_) => "communityId",
+            Party::Organization(_) => "organizationId",
+            Party::Department(_) => "departmentId",
+        }
+    }
+
+    fn table(self) -> (&'static str, &'static str) {
+        match self {
+            Party::Community(_) => ("community", "community"),
+            Party::Organization(_) => ("organization", "organisation"),
+            Party::Department(_) => ("department", "department"),
+        }
+    }
+
+    fn id(self) -> Uuid {
+        match self {
+            Party::Community(id) | Party::Organization(id) | Party::Department(id) => id,
+        }
+    }
+
+    fn columns(self) -> (Option<Uuid>, Option<Uuid>, Option<Uuid>) {
+        match self {
+            Party::Community(id) => (Some(id), None, None),
+            Party::Organization(id) => (None, Some(id), None),
+            Party::Department(id) => (None, None, Some(id)),
+        }
+    }
+}
+
+/// A member's input after its checks.
+struct Member {
+    party: Party,
+    role: MemberRole,
+    kind: ContributionKind,
+    contribution: String,
+    amount: Option<i64>,
+    hours: Option<i32>,
+}
+
+/// Volunteer hours: not negative.
+fn hours(check: &mut Check, field: &str, value: Option<i32>) -> Option<Option<i32>> {
+    match value {
+        Some(v) if v < 0 => {
+            check.add(
+                field,
+                UserErrorCode::OutOfRange,
+                format!("must not be negative, got {v}"),
+            );
+            None
+        }
+        _ => Some(value),
+    }
+}
+
+/// Checks one member's input; `prefix` is its path within the input, e.g. `members.1.`.
+fn check_member(check: &mut Check, prefix: &str, m: &PartnershipMemberInput) -> Option<Member> {
+    let f = |name: &str| format!("{prefix}{name}");
+    let given: Vec<(&str, &ID, &str)> = [
+        ("communityId", m.community_id.as_ref(), "Community"),
+        ("organizationId", m.organization_id.as_ref(), "Organization"),
+        ("departmentId", m.department_id.as_ref(), "Department"),
+    ]
+    .into_iter()
+    .filter_map(|(field, id, type_name)| id.map(|id| (field, id, type_name)))
+    .collect();
+    let party = match given.as_slice() {
+        [] => {
+            check.add(
+                &f("organizationId"),
+                UserErrorCode::Required,
+                "give exactly one of communityId, organizationId and departmentId",
+            );
+            None
+        }
+        [(field, id, type_name)] => check.id(&f(field), id, type_name).map(|uuid| match *field {
+            "communityId" => Party::Community(uuid),
+            "organizationId" => Party::Organization(uuid),
+            _ => Party::Department(uuid),
+        }),
+        [_, (second, ..), ..] => {
+            check.add(
+                &f(second),
+                UserErrorCode::Invalid,
+                "a member is one party: give exactly one of communityId, organizationId and departmentId",
+            );
+            None
+        }
+    };
+    let contribution = check.long_text(&f("contribution"), &m.contribution, MAX_TEXT);
+    let amount = check.amount(&f("amountDkk"), m.amount_dkk);
+    let hours = hours(check, &f("volunteerHours"), m.volunteer_hours);
+    Some(Member {
+        party: party?,
+        role: m.role,
+        kind: m.contribution_kind,
+        contribution: contribution?,
+        amount: amount?,
+        hours: hours?,
+    })
+}
+
+/// Whether the party of each member exists (a user error at `{prefix}{field}` otherwise).
+async fn check_parties(w: &Write, check: &mut Check, members: &[(String, &Member)]) -> Result<(), ApiError> {
+    for (prefix, m) in members {
+        let (table, what) = m.party.table();
+        check_exists(
+            w,
+            check,
+            &format!("{prefix}{}", m.party.field()),
+            table,
+            m.party.id(),
+            what,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+async fn insert_member(
+    w: &Write,
+    partnership: Uuid,
+    m: Member,
+) -> Result<partnership_member::Model, Failure> {
+    let (community, organization, department) = m.party.columns();
+    let now = Utc::now();
+    w.create(
+        "PartnershipMember",
+        partnership_member::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            partnership_id: Set(partnership),
+            community_id: Set(community),
+            organization_id: Set(organization),
+            department_id: Set(department),
+            role: Set(m.role.into()),
+            contribution_kind: Set(m.kind.into()),
+            contribution: Set(m.contribution),
+            amount_dkk: Set(m.amount),
+            volunteer_hours: Set(m.hours),
+            created_at: Set(now),
+            updated_at: Set(now),
+            version: Set(1),
+        },
+    )
+    .await
+}
+
+/// The plan a partnership is around: its own, or its action's.
+async fn plan_of(w: &Write, p: &partnership::Model) -> Result<Uuid, ApiError> {
+    match (p.plan_id, p.action_id) {
+        (Some(plan), _) => Ok(plan),
+        (None, Some(a)) => Ok(w.find::<action::Entity>("action", a).await?.plan_id),
+        (None, None) => Err(ApiError::internal(format!(
+            "partnership {} has neither an action nor a plan",
+            p.id
+        ))),
+    }
+}
+
+/// FORBIDDEN unless the viewer may edit the community the partnership is around.
+async fn require_partnership(w: &Write, p: &partnership::Model) -> Result<(), ApiError> {
+    let plan = plan_of(w, p).await?;
+    w.require_community(community_of_plan(w, plan).await?)
+}
+
+/// `to` not before `from`; the error is on `field`.
+fn in_order(check: &mut Check, field: &str, from: Option<NaiveDate>, to: Option<NaiveDate>) {
+    if let (Some(f), Some(t)) = (from, to)
+        && t < f
+    {
+        check.add(
+            field,
+            UserErrorCode::OutOfRange,
+            format!("{t} is before the start {f}"),
+        );
+    }
+}
+
+/// The pending proposal `id` at `version`, for accepting or declining it.
+async fn pending_proposal(w: &Write, id: Uuid) -> Result<partnership::Model, Failure> {
+    let p = w.find::<partnership::Entity>("partnership", id).await?;
+    require_partnership(w, &p).await?;
+    if p.status != partnership::PartnershipStatus::Proposed {
+        return Err(Refused::one(
+            "id",
+            UserErrorCode::InvalidTransition,
+            "only a proposed partnership can be accepted or declined",
+        )
+        .into());
+    }
+    Ok(p)
+}
+
+#[derive(Default)]
+pub struct PartnershipMutation;
+
+#[Object]
+impl PartnershipMutation {
+    /// Starts a partnership around an action or a plan, with its members, all at once.
+    /// Staff, and editors of the community it is around.
+    #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
+    async fn create_partnership(
+        &self,
+        ctx: &Context<'_>,
+        input: CreatePartnershipInput,
+    ) -> Result<CreatePartnershipPayload> {
+        let result: Result<partnership::Model, Failure> = async {
+            let mut check = Check::default();
+            let title = check.text("title", &input.title, MAX_NAME);
+            let description = check.long_text("description", &input.description, MAX_TEXT);
+            let action_id = check.opt_id("actionId", input.action_id.as_ref(), "Action");
+            let plan_id = check.opt_id("planId", input.plan_id.as_ref(), "Plan");
+            if input.action_id.is_some() == input.plan_id.is_some() {
+                check.add(
+                    "actionId",
+                    if input.action_id.is_some() {
+                        UserErrorCode::Invalid
+                    } else {
+                        UserErrorCode::Required
+                    },
+                    "give exactly one of actionId and planId",
+                );
+            }
+            let starts_on = check.opt_date("startsOn", input.starts_on.map(|d| d.0));
+            let ends_on = check.opt_date("endsOn", input.ends_on.map(|d| d.0));
+            if let (Some(s), Some(e)) = (starts_on, ends_on) {
+                check.dates_in_order("endsOn", s, e);
+            }
+            let notes = check.long_text("internalNotes", &input.internal_notes, MAX_TEXT);
+            if input.members.len() > 100 {
+                check.add("members", UserErrorCode::TooLong, "may hold at most 100 members");
+            }
+            let mut members = Vec::with_capacity(input.members.len());
+            for (i, m) in input.members.iter().enumerate() {
+                let prefix = format!("members.{i}.");
+                if let Some(member) = check_member(&mut check, &prefix, m) {
+                    if members
+                        .iter()
+                        .any(|(_, o): &(String, Member)| o.party == member.party)
+                    {
+                        check.add(
+                            &format!("{prefix}{}", member.party.field()),
+                            UserErrorCode::Taken,
+                            "this party is already a member",
+                        );
+                    }
+                    members.push((prefix, member));
+                }
+            }
+            check.done()?;
+            let (
+                Some(title),
+                Some(description),
+                Some(action_id),
+                Some(plan_id),
+                Some(starts_on),
+                Some(ends_on),
+                Some(notes),
+            ) = (title, description, action_id, plan_id, starts_on, ends_on, notes)
+            else {
+                return Err(invalid());
+            };
+            let w = Write::begin(ctx).await?;
+            let mut check = Check::default();
+            if let Some(a) = action_id {
+                check_exists(&w, &mut check, "actionId", "action", a, "action").await?;
+            }
+            if let Some(p) = plan_id {
+                check_exists(&w, &mut check, "planId", "plan", p, "plan").await?;
+            }
+            check.done()?;
+            let plan = match (action_id, plan_id) {
+                (Some(a), _) => w.find::<action::Entity>("action", a).await?.plan_id,
+                (None, Some(p)) => p,
+                (None, None) => return Err(invalid()),
+            };
+            w.require_community(community_of_plan(&w, plan).await?)?;
+            let mut check = Check::default();
+            let refs: Vec<(String, &Member)> = members.iter().map(|(p, m)| (p.clone(), m)).collect();
+            check_parties(&w, &mut check, &refs).await?;
+            check.done()?;
+            let now = Utc::now();
+            let model = w
+                .create(
+                    "Partnership",
+                    partnership::ActiveModel {
+                        id: Set(Uuid::now_v7()),
+                        title: Set(title),
+                        description: Set(description),
+                        action_id: Set(action_id),
+                        plan_id: Set(plan_id),
+                        status: Set(input.status.into()),
+                        starts_on: Set(starts_on),
+                        ends_on: Set(ends_on),
+                        created_at: Set(now),
+                        updated_at: Set(now),
+                        version: Set(1),
+                        internal_notes: Set(notes),
+                        proposed_by_organization_id: Set(None),
+                        proposal_message: Set(None),
+                    },
+                )
+                .await?;
+            for (_, m) in members {
+                insert_member(&w, model.id, m).await?;
+            }
+            w.commit().await?;
+            Ok(model)
+        }
+        .await;
+        finish(result, |m| CreatePartnershipPayload::ok(Partnership(m)))
+    }
+
+    /// Changes a partnership. Staff, and editors of the community it is around.
+    #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
+    async fn update_partnership(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdatePartnershipInput,
+    ) -> Result<UpdatePartnershipPayload> {
+        let result: Result<partnership::Model, Failure> = async {
+            let mut check = Check::default();
+            let id = check.id("id", &input.id, "Partnership");
+            let title = input.title.as_deref().map(|t| check.text("title", t, MAX_NAME));
+            let description = input
+                .description
+                .as_deref()
+                .map(|d| check.long_text("description", d, MAX_TEXT));
+            let starts_on = change(&input.starts_on, |d| check.date("startsOn", d.0));
+            let ends_on = change(&input.ends_on, |d| check.date("endsOn", d.0));
+            let notes = input
+                .internal_notes
+                .as_deref()
+                .map(|n| check.long_text("internalNotes", n, MAX_TEXT));
+            check.done()?;
+            let (Some(id), Some(starts_on), Some(ends_on)) = (id, starts_on, ends_on) else {
+                return Err(invalid());
+            };
+            let w = Write::begin(ctx).await?;
+            let before = w.find::<partnership::Entity>("partnership", id).await?;
+            require_partnership(&w, &before).await?;
+            let mut check = Check::default();
+            let field = if ends_on.after(None).is_some() { "endsOn" } else { "startsOn" };
+            in_order(
+                &mut check,
+                field,
+                starts_on.after(before.starts_on),
+                ends_on.after(before.ends_on),
+            );
+            if let Some(status) = input.status {
+                let status: partnership::PartnershipStatus = status.into();
+                let proposed = partnership::PartnershipStatus::Proposed;
+                if status != before.status {
+                    if status == proposed {
+                        check.add(
+                            "status",
+                            UserErrorCode::InvalidTransition,
+                            "a partnership cannot become proposed again",
+                        );
+                    } else if before.status == proposed && before.proposed_by_organization_id.is_some() {
+                        check.add(
+                            "status",
+                            UserErrorCode::InvalidTransition,
+                            "accept or decline a partner's proposal with acceptPartnershipProposal or declinePartnershipProposal",
+                        );
+                    }
+                }
+            }
+            check.done()?;
+            let mut row = partnership::ActiveModel::default();
+            if let Some(Some(t)) = title {
+                row.title = Set(t);
+            }
+            if let Some(Some(d)) = description {
+                row.description = Set(d);
+            }
+            if let Some(s) = input.status {
+                row.status = Set(s.into());
+            }
+            starts_on.apply(&mut row.starts_on);
+            ends_on.apply(&mut row.ends_on);
+            if let Some(Some(n)) = notes {
+                row.internal_notes = Set(n);
+            }
+            let after = w
+                .update::<partnership::Entity>("Partnership", &before, input.version, row)
+                .await?;
+            w.commit().await?;
+            Ok(after)
+        }
+        .await;
+        finish(result, |m| UpdatePartnershipPayload::ok(Partnership(m)))
+    }
+
+    /// Deletes a partnership with its members. Staff, and editors of the community it is
+    /// around.
+    #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
+    async fn delete_partnership(
+        &self,
+        ctx: &Context<'_>,
+        input: DeletePartnershipInput,
+    ) -> Result<DeletePayload> {
+        let result: Result<Uuid, Failure> = async {
+            let mut check = Check::default();
+            let id = check.id("id", &input.id, "Partnership");
+            check.done()?;
+            let Some(id) = id else {
+                return Err(invalid());
+            };
+            let w = Write::begin(ctx).await?;
+            let before = w.find::<partnership::Entity>("partnership", id).await?;
+            require_partnership(&w, &before).await?;
+            w.delete::<partnership::Entity>("Partnership", &before, input.version)
+                .await?;
+            w.commit().await?;
+            Ok(id)
+        }
+        .await;
+        finish(result, |id| DeletePayload::ok(relay::encode("Partnership", id)))
+    }
+
+    /// Adds a member to a partnership; a party is a member once. Staff, and editors of the
+    /// community it is around.
+    #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
+    async fn add_partnership_member(
+        &self,
+        ctx: &Context<'_>,
+        input: AddPartnershipMemberInput,
+    ) -> Result<AddPartnershipMemberPayload> {
+        let result: Result<partnership_member::Model, Failure> = async {
+            let mut check = Check::default();
+            let partnership_id = check.id("partnershipId", &input.partnership_id, "Partnership");
+            let member = check_member(&mut check, "", &input.member);
+            check.done()?;
+            let (Some(partnership_id), Some(member)) = (partnership_id, member) else {
+                return Err(invalid());
+            };
+            let w = Write::begin(ctx).await?;
+            let mut check = Check::default();
+            check_exists(
+                &w,
+                &mut check,
+                "partnershipId",
+                "partnership",
+                partnership_id,
+                "partnership",
+            )
+            .await?;
+            check.done()?;
+            let p = w
+                .find::<partnership::Entity>("partnership", partnership_id)
+                .await?;
+            require_partnership(&w, &p).await?;
+            let mut check = Check::default();
+            check_parties(&w, &mut check, &[(String::new(), &member)]).await?;
+            check.done()?;
+            let (c, o, d) = member.party.columns();
+            let taken = partnership_member::Entity::find()
+                .filter(partnership_member::Column::PartnershipId.eq(partnership_id))
+                .filter(match (c, o, d) {
+                    (Some(c), ..) => partnership_member::Column::CommunityId.eq(c),
+                    (_, Some(o), _) => partnership_member::Column::OrganizationId.eq(o),
+                    (.., Some(d)) => partnership_member::Column::DepartmentId.eq(d),
+                    _ => return Err(invalid()),
+                })
+                .one(w.txn())
+                .await?
+                .is_some();
+            if taken {
+                return Err(Refused::one(
+                    member.party.field(),
+                    UserErrorCode::Taken,
+                    "this party is already a member of the partnership",
+                )
+                .into());
+            }
+            let model = insert_member(&w, partnership_id, member).await?;
+            w.commit().await?;
+            Ok(model)
+        }
+        .await;
+        finish(result, |m| AddPartnershipMemberPayload::ok(PartnershipMember(m)))
+    }
+
+    /// Changes what a member brings. Staff, and editors of the community it is around.
+    #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
+    async fn update_partnership_member(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdatePartnershipMemberInput,
+    ) -> Result<UpdatePartnershipMemberPayload> {
+        let result: Result<partnership_member::Model, Failure> = async {
+            let mut check = Check::default();
+            let id = check.id("id", &input.id, "PartnershipMember");
+            let contribution = input
+                .contribution
+                .as_deref()
+                .map(|c| check.long_text("contribution", c, MAX_TEXT));
+            let amount = change(&input.amount_dkk, |a| {
+                check.amount("amountDkk", Some(*a)).flatten()
+            });
+            let hours = change(&input.volunteer_hours, |h| {
+                hours(&mut check, "volunteerHours", Some(*h)).flatten()
+            });
+            check.done()?;
+            let (Some(id), Some(amount), Some(hours)) = (id, amount, hours) else {
+                return Err(invalid());
+            };
+            let w = Write::begin(ctx).await?;
+            let before = w
+                .find::<partnership_member::Entity>("partnership member", id)
+                .await?;
+            let p = w
+                .find::<partnership::Entity>("partnership", before.partnership_id)
+                .await?;
+            require_partnership(&w, &p).await?;
+            let mut row = partnership_member::ActiveModel::default();
+            if let Some(r) = input.role {
+                row.role = Set(r.into());
+            }
+            if let Some(k) = input.contribution_kind {
+                row.contribution_kind = Set(k.into());
+            }
+            if let Some(Some(c)) = contribution {
+                row.contribution = Set(c);
+            }
+            amount.apply(&mut row.amount_dkk);
+            hours.apply(&mut row.volunteer_hours);
+            let after = w
+                .update::<partnership_member::Entity>("PartnershipMember", &before, input.version, row)
+                .await?;
+            w.commit().await?;
+            Ok(after)
+        }
+        .await;
+        finish(result, |m| {
+            UpdatePartnershipMemberPayload::ok(PartnershipMember(m))
+        })
+    }
+
+    /// Removes a member from a partnership. Staff, and editors of the community it is around.
+    #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
+    async fn remove_partnership_member(
+        &self,
+        ctx: &Context<'_>,
+        input: RemovePartnershipMemberInput,
+    ) -> Result<DeletePayload> {
+        let result: Result<Uuid, Failure> = async {
+            let mut check = Check::default();
+            let id = check.id("id", &input.id, "PartnershipMember");
+            check.done()?;
+            let Some(id) = id else {
+                return Err(invalid());
+            };
+            let w = Write::begin(ctx).await?;
+            let before = w
+                .find::<partnership_member::Entity>("partnership member", id)
+                .await?;
+            let p = w
+                .find::<partnership::Entity>("partnership", before.partnership_id)
+                .await?;
+            require_partnership(&w, &p).await?;
+            w.delete::<partnership_member::Entity>("PartnershipMember", &before, input.version)
+                .await?;
+            w.commit().await?;
+            Ok(id)
+        }
+        .await;
+        finish(result, |id| {
+            DeletePayload::ok(relay::encode("PartnershipMember", id))
+        })
+    }
+
+    /// A partner proposes to join an action of a published plan that seeks partners: a
+    /// PROPOSED partnership with the partner's organisation as a member, seen by the partner,
+    /// the community's editors and staff until they accept or decline it. One pending
+    /// proposal per organisation and action. Partners (an API key) only.
+    #[graphql(guard = "Require::Partner", visible = "visible_to_partners")]
+    async fn express_interest(
+        &self,
+        ctx: &Context<'_>,
+        input: ExpressInterestInput,
+    ) -> Result<ExpressInterestPayload> {
+        let result: Result<partnership::Model, Failure> = async {
+            let mut check = Check::default();
+            let action_id = check.id("actionId", &input.action_id, "Action");
+            let message = check.text("message", &input.message, MAX_TEXT);
+            let offer = &input.offer;
+            let contribution = check.long_text("offer.contribution", &offer.contribution, MAX_TEXT);
+            let amount = check.amount("offer.amountDkk", offer.amount_dkk);
+            let hours = hours(&mut check, "offer.volunteerHours", offer.volunteer_hours);
+            check.done()?;
+            let (Some(action_id), Some(message), Some(contribution), Some(amount), Some(hours)) =
+                (action_id, message, contribution, amount, hours)
+            else {
+                return Err(invalid());
+            };
+            let w = Write::begin(ctx).await?;
+            let org_id = w.viewer.organization_id.ok_or_else(|| {
+                ApiError::forbidden("only a partner organisation's API key may express interest")
+            })?;
+            // Only actions the partner can see: those of published plans.
+            let action = action::Entity::find_by_id(action_id).one(w.txn()).await?;
+            let published = match &action {
+                Some(a) => plan::Entity::find_by_id(a.plan_id)
+                    .one(w.txn())
+                    .await?
+                    .is_some_and(|p| matches!(p.status, PlanStatus::Adopted | PlanStatus::Archived)),
+                None => false,
+            };
+            let Some(action) = action.filter(|_| published) else {
+                return Err(
+                    Refused::one("actionId", UserErrorCode::NotFound, "no action with this ID").into(),
+                );
+            };
+            if !action.seeking_partners {
+                return Err(Refused::one(
+                    "actionId",
+                    UserErrorCode::Invalid,
+                    "the action does not seek partners",
+                )
+                .into());
+            }
+            let pending = partnership::Entity::find()
+                .filter(partnership::Column::ActionId.eq(action_id))
+                .filter(partnership::Column::ProposedByOrganizationId.eq(org_id))
+                .filter(partnership::Column::Status.eq(partnership::PartnershipStatus::Proposed))
+                .one(w.txn())
+                .await?;
+            if pending.is_some() {
+                return Err(Refused::one(
+                    "actionId",
+                    UserErrorCode::Taken,
+                    "your organisation already has a pending proposal for this action",
+                )
+                .into());
+            }
+            let org = w.find::<organization::Entity>("organisation", org_id).await?;
+            let title: String = format!("Interesse fra {}", org.name)
+                .chars()
+                .take(MAX_NAME)
+                .collect();
+            let now = Utc::now();
+            let model = w
+                .create(
+                    "Partnership",
+                    partnership::ActiveModel {
+                        id: Set(Uuid::now_v7()),
+                        title: Set(title),
+                        description: Set(String::new()),
+                        action_id: Set(Some(action_id)),
+                        plan_id: Set(None),
+                        status: Set(partnership::PartnershipStatus::Proposed),
+                        starts_on: Set(None),
+                        ends_on: Set(None),
+                        created_at: Set(now),
+                        updated_at: Set(now),
+                        version: Set(1),
+                        internal_notes: Set(String::new()),
+                        proposed_by_organization_id: Set(Some(org_id)),
+                        proposal_message: Set(Some(message)),
+                    },
+                )
+                .await?;
+            insert_member(
+                &w,
+                model.id,
+                Member {
+                    party: Party::Organization(org_id),
+                    role: MemberRole::Partner,
+                    kind: offer.contribution_kind,
+                    contribution,
+                    amount,
+                    hours,
+                },
+            )
+            .await?;
+            w.commit().await?;
+            Ok(model)
+        }
+        .await;
+        finish(result, |m| ExpressInterestPayload::ok(Partnership(m)))
+    }
+
+    /// Accepts a partner's proposal: the partnership becomes ACTIVE. Staff, and editors of
+    /// the action's community; only PROPOSED partnerships.
+    #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
+    async fn accept_partnership_proposal(
+        &self,
+        ctx: &Context<'_>,
+        input: AcceptPartnershipProposalInput,
+    ) -> Result<AcceptPartnershipProposalPayload> {
+        let result: Result<partnership::Model, Failure> = async {
+            let mut check = Check::default();
+            let id = check.id("id", &input.id, "Partnership");
+            check.done()?;
+            let Some(id) = id else {
+                return Err(invalid());
+            };
+            let w = Write::begin(ctx).await?;
+            let before = pending_proposal(&w, id).await?;
+            let row = partnership::ActiveModel {
+                status: Set(partnership::PartnershipStatus::Active),
+                ..Default::default()
+            };
+            let after = w
+                .update::<partnership::Entity>("Partnership", &before, input.version, row)
+                .await?;
+            w.commit().await?;
+            Ok(after)
+        }
+        .await;
+        finish(result, |m| AcceptPartnershipProposalPayload::ok(Partnership(m)))
+    }
+
+    /// Declines a partner's proposal: the partnership becomes ENDED, the reason goes into its
+    /// internal notes. Staff, and editors of the action's community; only PROPOSED
+    /// partnerships.
+    #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
+    async fn decline_partnership_proposal(
+        &self,
+        ctx: &Context<'_>,
+        input: DeclinePartnershipProposalInput,
+    ) -> Result<DeclinePartnershipProposalPayload> {
+        let result: Result<partnership::Model, Failure> = async {
+            let mut check = Check::default();
+            let id = check.id("id", &input.id, "Partnership");
+            let reason = check.opt_text("reason", input.reason.as_deref(), MAX_TEXT);
+            check.done()?;
+            let (Some(id), Some(reason)) = (id, reason) else {
+                return Err(invalid());
+            };
+            let w = Write::begin(ctx).await?;
+            let before = pending_proposal(&w, id).await?;
+            let mut row = partnership::ActiveModel {
+                status: Set(partnership::PartnershipStatus::Ended),
+                ..Default::default()
+            };
+            if let Some(reason) = reason {
+                let line = format!("Forslaget blev afslået: {reason}");
+                row.internal_notes = Set(if before.internal_notes.trim().is_empty() {
+                    line
+                } else {
+                    format!("{}\n\n{line}", before.internal_notes.trim_end())
+                });
+            }
+            let after = w
+                .update::<partnership::Entity>("Partnership", &before, input.version, row)
+                .await?;
+            w.commit().await?;
+            Ok(after)
+        }
+        .await;
+        finish(result, |m| DeclinePartnershipProposalPayload::ok(Partnership(m)))
+    }
+}
+
+#[derive(Default)]
+pub struct PartnerQuery;
+
+#[Object]
+impl PartnerQuery {
+    /// The partnerships the caller's organisation is a member of or has proposed, whatever
+    /// their status, newest first. Partners (an API key) only.
+    #[graphql(guard = "Require::Partner", visible = "visible_to_partners")]
+    async fn my_partnerships(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<Cursor, Partnership, ConnectionFields>> {
+        let window = Window::parse(first, after, None, None)?;
+        let Some(org) = crate::auth::viewer(ctx).organization_id else {
+            return Err(ApiError::forbidden("only a partner organisation's API key has partnerships").into());
+        };
+        let with_member = partnership_member::Entity::find()
+            .select_only()
+            .column(partnership_member::Column::PartnershipId)
+            .filter(partnership_member::Column::OrganizationId.eq(org))
+            .into_query();
+        let q = visible(&loader::access(ctx)).filter(
+            Condition::any()
+                .add(col("partnership", "id").in_subquery(with_member))
+                .add(partnership::Column::ProposedByOrganizationId.eq(org)),
+        );
+        loader::top_connection(
+            ctx,
+            q,
+            "partnership",
+            &[("created_at", Order::Desc), ("id", Order::Desc)],
+            &window,
+            Partnership,
+        )
+        .await
+    }
+}

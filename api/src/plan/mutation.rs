@@ -1,0 +1,603 @@
+//! Writing plans: the community's editors write drafts and send them to consultation; staff
+//! adopt and archive them. The organisations involved in a plan are written here too.
+use async_graphql::{Context, ID, InputObject, Object, Result};
+use chrono::Utc;
+use entity::{plan, plan_involvement, plan_theme, theme};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::{InvolvementRole, Plan, PlanInvolvement, PlanStatus};
+use crate::{
+    auth::{Require, visible_to_writers},
+    common::Date,
+    relay,
+    write::{
+        Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, Operation, Refused, UserErrorCode, Write, finish,
+        payload,
+    },
+};
+
+#[derive(InputObject)]
+pub struct CreatePlanInput {
+    pub community_id: ID,
+    pub title: String,
+    #[graphql(default)]
+    pub summary: String,
+    #[graphql(default)]
+    pub vision: String,
+    /// First year the plan covers (1900–2200).
+    pub period_from: i32,
+    /// Last year the plan covers, not before `periodFrom`.
+    pub period_to: i32,
+    #[graphql(default)]
+    pub theme_ids: Vec<ID>,
+    /// Never public.
+    #[graphql(default)]
+    pub internal_notes: String,
+}
+
+/// Fields left out stay as they are. The community of a plan does not change.
+#[derive(InputObject)]
+pub struct UpdatePlanInput {
+    pub id: ID,
+    /// The version the change is based on; a stale one is a CONFLICT.
+    pub version: i32,
+    pub title: Option<String>,
+    pub summary: Option<String>,
+    pub vision: Option<String>,
+    pub period_from: Option<i32>,
+    pub period_to: Option<i32>,
+    /// Replaces the plan's themes.
+    pub theme_ids: Option<Vec<ID>>,
+    pub internal_notes: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct DeletePlanInput {
+    pub id: ID,
+    pub version: i32,
+}
+
+#[derive(InputObject)]
+pub struct ChangePlanStatusInput {
+    pub id: ID,
+    pub version: i32,
+    pub status: PlanStatus,
+    /// Only with `ADOPTED`; today when left out.
+    pub adopted_on: Option<Date>,
+}
+
+#[derive(InputObject)]
+pub struct AddPlanInvolvementInput {
+    pub plan_id: ID,
+    pub organization_id: ID,
+    pub role: InvolvementRole,
+    #[graphql(default)]
+    pub description: String,
+}
+
+/// Fields left out stay as they are. To involve another organisation, add a new involvement.
+#[derive(InputObject)]
+pub struct UpdatePlanInvolvementInput {
+    pub id: ID,
+    pub version: i32,
+    pub role: Option<InvolvementRole>,
+    pub description: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct RemovePlanInvolvementInput {
+    pub id: ID,
+    pub version: i32,
+}
+
+payload!(CreatePlanPayload, plan: Plan);
+payload!(UpdatePlanPayload, plan: Plan);
+payload!(ChangePlanStatusPayload, plan: Plan);
+payload!(AddPlanInvolvementPayload, plan_involvement: PlanInvolvement);
+payload!(UpdatePlanInvolvementPayload, plan_involvement: PlanInvolvement);
+
+/// Rows that only refer to a plan and keep it from being deleted. Its themes and involvement
+/// belong to it and go with it.
+const REFERENCES: &[(&str, &str, &str)] = &[
+    ("action", "plan_id", "actions"),
+    ("partnership", "plan_id", "partnerships"),
+    ("engagement_event", "plan_id", "engagement events"),
+];
+
+/// The plan's theme links, as the audit log records them (the join rows have no ID of their
+/// own, so their changes are recorded on the plan).
+#[derive(Serialize)]
+struct ThemeLinks {
+    theme_ids: Vec<Uuid>,
+}
+
+fn invalid() -> Failure {
+    Refused::one("id", UserErrorCode::Invalid, "invalid input").into()
+}
+
+/// A user error on each `themeIds.i` naming a theme that does not exist.
+async fn check_themes(w: &Write, given: &[ID], ids: &[Uuid]) -> Result<(), Failure> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let found: Vec<Uuid> = theme::Entity::find()
+        .select_only()
+        .column(theme::Column::Id)
+        .filter(theme::Column::Id.is_in(ids.iter().copied()))
+        .into_tuple()
+        .all(w.txn())
+        .await?;
+    let mut check = Check::default();
+    for (i, v) in given.iter().enumerate() {
+        if let Ok(id) = relay::decode_as(v, "Theme")
+            && !found.contains(&id)
+        {
+            check.add(
+                &format!("themeIds.{i}"),
+                UserErrorCode::NotFound,
+                "no theme with this ID",
+            );
+        }
+    }
+    Ok(check.done()?)
+}
+
+async fn themes_of(w: &Write, plan: Uuid) -> Result<Vec<Uuid>, Failure> {
+    let mut ids: Vec<Uuid> = plan_theme::Entity::find()
+        .select_only()
+        .column(plan_theme::Column::ThemeId)
+        .filter(plan_theme::Column::PlanId.eq(plan))
+        .into_tuple()
+        .all(w.txn())
+        .await?;
+    ids.sort();
+    Ok(ids)
+}
+
+/// Replaces the plan's themes and records the change when there is one.
+async fn set_themes(w: &Write, plan: Uuid, themes: &[Uuid]) -> Result<(), Failure> {
+    let before = themes_of(w, plan).await?;
+    let mut after = themes.to_vec();
+    after.sort();
+    if before == after {
+        return Ok(());
+    }
+    plan_theme::Entity::delete_many()
+        .filter(plan_theme::Column::PlanId.eq(plan))
+        .exec(w.txn())
+        .await?;
+    plan_theme::Entity::insert_many(after.iter().map(|t| plan_theme::ActiveModel {
+        plan_id: Set(plan),
+        theme_id: Set(*t),
+    }))
+    .exec_without_returning(w.txn())
+    .await?;
+    w.audit(
+        "Plan",
+        plan,
+        Operation::Update,
+        Some(&ThemeLinks { theme_ids: before }),
+        Some(&ThemeLinks { theme_ids: after }),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The plan `id` for a change of what hangs under it: NOT_FOUND on `field` when it does not
+/// exist, FORBIDDEN when the viewer may not edit its community.
+async fn plan_to_edit(w: &Write, field: &str, id: Uuid) -> Result<plan::Model, Failure> {
+    let Some(p) = plan::Entity::find_by_id(id).one(w.txn()).await? else {
+        return Err(Refused::one(field, UserErrorCode::NotFound, "no plan with this ID").into());
+    };
+    w.require_community(p.community_id)?;
+    Ok(p)
+}
+
+/// Whether a plan may go from `from` to `to`, and whether only staff may make the change.
+fn transition(from: plan::PlanStatus, to: plan::PlanStatus) -> Option<bool> {
+    use plan::PlanStatus::*;
+    match (from, to) {
+        (Draft, Consultation) | (Consultation, Draft) => Some(false),
+        // Adopting and archiving are the municipality's decisions.
+        (Draft | Consultation, Adopted) | (Adopted, Archived) => Some(true),
+        _ => None,
+    }
+}
+
+/// A user error when `organization` already has `role` in `plan` (other than `except`).
+async fn involvement_free(
+    w: &Write,
+    plan: Uuid,
+    organization: Uuid,
+    role: plan_involvement::InvolvementRole,
+    except: Option<Uuid>,
+) -> Result<(), Failure> {
+    let mut q = plan_involvement::Entity::find()
+        .filter(plan_involvement::Column::PlanId.eq(plan))
+        .filter(plan_involvement::Column::OrganizationId.eq(organization))
+        .filter(plan_involvement::Column::Role.eq(role));
+    if let Some(id) = except {
+        q = q.filter(plan_involvement::Column::Id.ne(id));
+    }
+    if q.one(w.txn()).await?.is_some() {
+        return Err(Refused::one(
+            "role",
+            UserErrorCode::Taken,
+            "the organisation already has this role in the plan",
+        )
+        .into());
+    }
+    Ok(())
+}
+
+#[derive(Default)]
+pub struct PlanMutation;
+
+#[Object]
+impl PlanMutation {
+    /// Starts a plan as a draft. Editors of the community and staff.
+    #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
+    async fn create_plan(&self, ctx: &Context<'_>, input: CreatePlanInput) -> Result<CreatePlanPayload> {
+        let result: Result<plan::Model, Failure> = async {
+            let mut check = Check::default();
+            let community = check.id("communityId", &input.community_id, "Community");
+            let title = check.text("title", &input.title, MAX_NAME);
+            let summary = check.long_text("summary", &input.summary, MAX_TEXT);
+            let vision = check.long_text("vision", &input.vision, MAX_TEXT);
+            let from = check.year("periodFrom", input.period_from);
+            let to = check.year("periodTo", input.period_to);
+            if let (Some(f), Some(t)) = (from, to)
+                && t < f
+            {
+                check.add(
+                    "periodTo",
+                    UserErrorCode::OutOfRange,
+                    format!("must not be before {f}"),
+                );
+            }
+            let themes = check.ids("themeIds", &input.theme_ids, "Theme");
+            let notes = check.long_text("internalNotes", &input.internal_notes, MAX_TEXT);
+            check.done()?;
+            let (
+                Some(community),
+                Some(title),
+                Some(summary),
+                Some(vision),
+                Some(from),
+                Some(to),
+                Some(themes),
+                Some(notes),
+            ) = (community, title, summary, vision, from, to, themes, notes)
+            else {
+                return Err(invalid());
+            };
+            let w = Write::begin(ctx).await?;
+            w.require_community(community)?;
+            w.exists("communityId", "community", community, "community")
+                .await?;
+            check_themes(&w, &input.theme_ids, &themes).await?;
+            let now = Utc::now();
+            let model = w
+                .create(
+                    "Plan",
+                    plan::ActiveModel {
+                        id: Set(Uuid::now_v7()),
+                        community_id: Set(community),
+                        title: Set(title),
+                        summary: Set(summary),
+                        vision: Set(vision),
+                        period_from: Set(from),
+                        period_to: Set(to),
+                        status: Set(plan::PlanStatus::Draft),
+                        adopted_on: Set(None),
+                        created_at: Set(now),
+                        updated_at: Set(now),
+                        version: Set(1),
+                        internal_notes: Set(notes),
+                    },
+                )
+                .await?;
+            set_themes(&w, model.id, &themes).await?;
+            w.commit().await?;
+            Ok(model)
+        }
+        .await;
+        finish(result, |m| CreatePlanPayload::ok(Plan(m)))
+    }
+
+    /// Changes a plan's text, period, themes or notes, whatever its status. Editors of the
+    /// community and staff.
+    #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
+    async fn update_plan(&self, ctx: &Context<'_>, input: UpdatePlanInput) -> Result<UpdatePlanPayload> {
+        let result: Result<plan::Model, Failure> = async {
+            let mut check = Check::default();
+            let id = check.id("id", &input.id, "Plan");
+            let title = input.title.as_deref().map(|t| check.text("title", t, MAX_NAME));
+            let summary = input
+                .summary
+                .as_deref()
+                .map(|t| check.long_text("summary", t, MAX_TEXT));
+            let vision = input
+                .vision
+                .as_deref()
+                .map(|t| check.long_text("vision", t, MAX_TEXT));
+            let from = input.period_from.map(|y| check.year("periodFrom", y));
+            let to = input.period_to.map(|y| check.year("periodTo", y));
+            let themes = input
+                .theme_ids
+                .as_deref()
+                .map(|t| check.ids("themeIds", t, "Theme"));
+            let notes = input
+                .internal_notes
+                .as_deref()
+                .map(|t| check.long_text("internalNotes", t, MAX_TEXT));
+            check.done()?;
+            let Some(id) = id else {
+                return Err(invalid());
+            };
+            let w = Write::begin(ctx).await?;
+            let before = w.find::<plan::Entity>("plan", id).await?;
+            w.require_community(before.community_id)?;
+            // The period after the change must still be in order.
+            let (new_from, new_to) = (
+                from.flatten().unwrap_or(before.period_from),
+                to.flatten().unwrap_or(before.period_to),
+            );
+            if new_to < new_from {
+                let field = if input.period_to.is_some() {
+                    "periodTo"
+                } else {
+                    "periodFrom"
+                };
+                return Err(Refused::one(
+                    field,
+                    UserErrorCode::OutOfRange,
+                    format!("the period {new_from}–{new_to} ends before it starts"),
+                )
+                .into());
+            }
+            if let (Some(Some(themes)), Some(given)) = (&themes, &input.theme_ids) {
+                check_themes(&w, given, themes).await?;
+            }
+            let mut row = plan::ActiveModel::default();
+            if let Some(Some(t)) = title {
+                row.title = Set(t);
+            }
+            if let Some(Some(t)) = summary {
+                row.summary = Set(t);
+            }
+            if let Some(Some(t)) = vision {
+                row.vision = Set(t);
+            }
+            if let Some(Some(y)) = from {
+                row.period_from = Set(y);
+            }
+            if let Some(Some(y)) = to {
+                row.period_to = Set(y);
+            }
+            if let Some(Some(t)) = notes {
+                row.internal_notes = Set(t);
+            }
+            let after = w
+                .update::<plan::Entity>("Plan", &before, input.version, row)
+                .await?;
+            if let Some(Some(themes)) = themes {
+                set_themes(&w, id, &themes).await?;
+            }
+            w.commit().await?;
+            Ok(after)
+        }
+        .await;
+        finish(result, |m| UpdatePlanPayload::ok(Plan(m)))
+    }
+
+    /// Deletes a draft plan nothing refers to (its themes and involvement go with it).
+    /// Editors of the community and staff; a plan once sent to consultation is archived
+    /// instead.
+    #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
+    async fn delete_plan(&self, ctx: &Context<'_>, input: DeletePlanInput) -> Result<DeletePayload> {
+        let result: Result<Uuid, Failure> = async {
+            let mut check = Check::default();
+            let id = check.id("id", &input.id, "Plan");
+            check.done()?;
+            let Some(id) = id else {
+                return Err(invalid());
+            };
+            let w = Write::begin(ctx).await?;
+            let before = w.find::<plan::Entity>("plan", id).await?;
+            w.require_community(before.community_id)?;
+            if before.status != plan::PlanStatus::Draft {
+                return Err(Refused::one(
+                    "id",
+                    UserErrorCode::InvalidTransition,
+                    "only draft plans can be deleted",
+                )
+                .into());
+            }
+            w.refuse_if_used(id, REFERENCES).await?;
+            w.delete::<plan::Entity>("Plan", &before, input.version).await?;
+            w.commit().await?;
+            Ok(id)
+        }
+        .await;
+        finish(result, |id| DeletePayload::ok(relay::encode("Plan", id)))
+    }
+
+    /// Moves a plan along its life: editors send drafts to consultation and back; staff adopt
+    /// (from draft or consultation) and archive adopted plans.
+    #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
+    async fn change_plan_status(
+        &self,
+        ctx: &Context<'_>,
+        input: ChangePlanStatusInput,
+    ) -> Result<ChangePlanStatusPayload> {
+        let result: Result<plan::Model, Failure> = async {
+            let mut check = Check::default();
+            let id = check.id("id", &input.id, "Plan");
+            let adopted_on = check.opt_date("adoptedOn", input.adopted_on.map(|d| d.0));
+            let to = plan::PlanStatus::from(input.status);
+            if input.adopted_on.is_some() && to != plan::PlanStatus::Adopted {
+                check.add(
+                    "adoptedOn",
+                    UserErrorCode::Invalid,
+                    "give an adoption date only when the plan is adopted",
+                );
+            }
+            check.done()?;
+            let (Some(id), Some(adopted_on)) = (id, adopted_on) else {
+                return Err(invalid());
+            };
+            let w = Write::begin(ctx).await?;
+            let before = w.find::<plan::Entity>("plan", id).await?;
+            w.require_community(before.community_id)?;
+            let Some(staff_only) = transition(before.status, to) else {
+                return Err(Refused::one(
+                    "status",
+                    UserErrorCode::InvalidTransition,
+                    format!(
+                        "a plan cannot go from {:?} to {:?}",
+                        PlanStatus::from(before.status),
+                        input.status
+                    ),
+                )
+                .into());
+            };
+            if staff_only {
+                w.require(Require::Staff)?;
+            }
+            let mut row = plan::ActiveModel {
+                status: Set(to),
+                ..Default::default()
+            };
+            if to == plan::PlanStatus::Adopted {
+                row.adopted_on = Set(Some(adopted_on.unwrap_or_else(|| Utc::now().date_naive())));
+            }
+            let after = w
+                .update::<plan::Entity>("Plan", &before, input.version, row)
+                .await?;
+            w.commit().await?;
+            Ok(after)
+        }
+        .await;
+        finish(result, |m| ChangePlanStatusPayload::ok(Plan(m)))
+    }
+
+    /// Records an organisation's part in a plan. Editors of the plan's community and staff.
+    #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
+    async fn add_plan_involvement(
+        &self,
+        ctx: &Context<'_>,
+        input: AddPlanInvolvementInput,
+    ) -> Result<AddPlanInvolvementPayload> {
+        let result: Result<plan_involvement::Model, Failure> = async {
+            let mut check = Check::default();
+            let plan_id = check.id("planId", &input.plan_id, "Plan");
+            let organization = check.id("organizationId", &input.organization_id, "Organization");
+            let description = check.long_text("description", &input.description, MAX_TEXT);
+            check.done()?;
+            let (Some(plan_id), Some(organization), Some(description)) = (plan_id, organization, description)
+            else {
+                return Err(invalid());
+            };
+            let w = Write::begin(ctx).await?;
+            plan_to_edit(&w, "planId", plan_id).await?;
+            w.exists("organizationId", "organization", organization, "organisation")
+                .await?;
+            let role = plan_involvement::InvolvementRole::from(input.role);
+            involvement_free(&w, plan_id, organization, role, None).await?;
+            let now = Utc::now();
+            let model = w
+                .create(
+                    "PlanInvolvement",
+                    plan_involvement::ActiveModel {
+                        id: Set(Uuid::now_v7()),
+                        plan_id: Set(plan_id),
+                        organization_id: Set(organization),
+                        role: Set(role),
+                        description: Set(description),
+                        created_at: Set(now),
+                        updated_at: Set(now),
+                        version: Set(1),
+                    },
+                )
+                .await?;
+            w.commit().await?;
+            Ok(model)
+        }
+        .await;
+        finish(result, |m| AddPlanInvolvementPayload::ok(PlanInvolvement(m)))
+    }
+
+    /// Changes an organisation's role or description in a plan. Editors of the plan's
+    /// community and staff.
+    #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
+    async fn update_plan_involvement(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdatePlanInvolvementInput,
+    ) -> Result<UpdatePlanInvolvementPayload> {
+        let result: Result<plan_involvement::Model, Failure> = async {
+            let mut check = Check::default();
+            let id = check.id("id", &input.id, "PlanInvolvement");
+            let description = input
+                .description
+                .as_deref()
+                .map(|d| check.long_text("description", d, MAX_TEXT));
+            check.done()?;
+            let Some(id) = id else {
+                return Err(invalid());
+            };
+            let w = Write::begin(ctx).await?;
+            let before = w.find::<plan_involvement::Entity>("plan involvement", id).await?;
+            let p = w.find::<plan::Entity>("plan", before.plan_id).await?;
+            w.require_community(p.community_id)?;
+            let mut row = plan_involvement::ActiveModel::default();
+            if let Some(role) = input.role {
+                let role = plan_involvement::InvolvementRole::from(role);
+                involvement_free(&w, before.plan_id, before.organization_id, role, Some(id)).await?;
+                row.role = Set(role);
+            }
+            if let Some(Some(d)) = description {
+                row.description = Set(d);
+            }
+            let after = w
+                .update::<plan_involvement::Entity>("PlanInvolvement", &before, input.version, row)
+                .await?;
+            w.commit().await?;
+            Ok(after)
+        }
+        .await;
+        finish(result, |m| UpdatePlanInvolvementPayload::ok(PlanInvolvement(m)))
+    }
+
+    /// Removes an organisation's part in a plan. Editors of the plan's community and staff.
+    #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
+    async fn remove_plan_involvement(
+        &self,
+        ctx: &Context<'_>,
+        input: RemovePlanInvolvementInput,
+    ) -> Result<DeletePayload> {
+        let result: Result<Uuid, Failure> = async {
+            let mut check = Check::default();
+            let id = check.id("id", &input.id, "PlanInvolvement");
+            check.done()?;
+            let Some(id) = id else {
+                return Err(invalid());
+            };
+            let w = Write::begin(ctx).await?;
+            let before = w.find::<plan_involvement::Entity>("plan involvement", id).await?;
+            let p = w.find::<plan::Entity>("plan", before.plan_id).await?;
+            w.require_community(p.community_id)?;
+            w.delete::<plan_involvement::Entity>("PlanInvolvement", &before, input.version)
+                .await?;
+            w.commit().await?;
+            Ok(id)
+        }
+        .await;
+        finish(result, |id| {
+            DeletePayload::ok(relay::encode("PlanInvolvement", id))
+        })
+    }
+}

@@ -1,0 +1,102 @@
+//! Demo accounts for development only: one of each role, all with the password
+//! [`DEMO_PASSWORD`], and a partner API key [`DEMO_API_KEY`] — both public in the README, so
+//! they are never created outside `APP_ENV=development`.
+use chrono::Utc;
+use entity::{account, account_community, api_key, community, organization};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, Set,
+};
+use uuid::Uuid;
+
+use super::SeedError;
+use crate::auth::secret;
+
+pub const DEMO_PASSWORD: &str = "demo-adgangskode";
+pub const DEMO_API_KEY: &str = "lup_demodemo_udviklingsnoegle-kun-til-demo";
+pub const DEMO_EMAIL_DOMAIN: &str = "@lup.test";
+
+/// (email, name, role, community slug of an editor)
+const ACCOUNTS: &[(&str, &str, account::AccountRole, Option<&str>)] = &[
+    (
+        "admin@lup.test",
+        "Demo Administrator",
+        account::AccountRole::Admin,
+        None,
+    ),
+    (
+        "koordinator@lup.test",
+        "Demo Koordinator",
+        account::AccountRole::Staff,
+        None,
+    ),
+    (
+        "redaktoer.gjoel@lup.test",
+        "Demo Lokalredaktør, Gjøl",
+        account::AccountRole::CommunityEditor,
+        Some("gjoel"),
+    ),
+];
+
+/// Creates the demo accounts and key when there are no accounts yet; true when it did.
+pub async fn load_if_none(db: &DatabaseConnection) -> Result<bool, SeedError> {
+    if account::Entity::find().count(db).await? > 0 {
+        return Ok(false);
+    }
+    let hash = secret::hash_password(DEMO_PASSWORD)
+        .map_err(|e| SeedError::Db(sea_orm::DbErr::Custom(e.to_string())))?;
+    let now = Utc::now();
+    for (email, name, role, community_slug) in ACCOUNTS {
+        let id = Uuid::now_v7();
+        account::ActiveModel {
+            id: Set(id),
+            email: Set((*email).to_owned()),
+            display_name: Set((*name).to_owned()),
+            password_hash: Set(Some(hash.clone())),
+            role: Set(*role),
+            disabled: Set(false),
+            last_login_at: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+            version: Set(1),
+        }
+        .insert(db)
+        .await?;
+        if let Some(slug) = community_slug
+            && let Some(c) = community::Entity::find()
+                .filter(community::Column::Slug.eq(*slug))
+                .one(db)
+                .await?
+        {
+            account_community::ActiveModel {
+                account_id: Set(id),
+                community_id: Set(c.id),
+            }
+            .insert(db)
+            .await?;
+        }
+    }
+    // The key belongs to the first foundation of the demo data.
+    if let Some(org) = organization::Entity::find()
+        .filter(organization::Column::Kind.eq(organization::OrganizationKind::Foundation))
+        .one(db)
+        .await?
+    {
+        api_key::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            organization_id: Set(org.id),
+            name: Set("Demonøgle".into()),
+            prefix: Set("demodemo".into()),
+            key_hash: Set(secret::sha256_hex(DEMO_API_KEY)),
+            scopes: Set("read express_interest".into()),
+            created_by_account_id: Set(None),
+            last_used_at: Set(None),
+            revoked_at: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+            version: Set(1),
+        }
+        .insert(db)
+        .await?;
+    }
+    Ok(true)
+}

@@ -1,0 +1,358 @@
+//! Signing in and proving who you are: login, token checks (expired, tampered, wrong
+//! audience or issuer, `alg: none`), refresh-token rotation, API keys, external identity
+//! provider tokens, and the rule that production needs a secret of its own.
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
+use lup_api::config::{AppEnv, DEVELOPMENT_JWT_SECRET, Secret};
+use lup_tests::{
+    As, PASSWORD, TestApp, both,
+    fixture::{Fixture, OrganizationKind},
+};
+use serde_json::{Value, json};
+
+const VIEWER: &str = "{ viewer { role account { email role } organization { slug } communities { slug } } }";
+
+/// A POST with a raw `Authorization` header; returns the status and the body.
+async fn with_auth(app: &TestApp, header: &str, value: &str) -> (u16, Value) {
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .header(header, value)
+        .json(&json!({ "query": VIEWER }))
+        .send()
+        .await
+        .expect("request");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("json"))
+}
+
+fn claims(sub: &str, aud: &str, iss: &str, iat: i64, exp: i64) -> Value {
+    json!({ "sub": sub, "role": "STAFF", "aud": aud, "iss": iss, "iat": iat, "exp": exp })
+}
+
+fn sign(claims: &Value, secret: &str) -> String {
+    encode(
+        &Header::new(Algorithm::HS256),
+        claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .expect("sign")
+}
+
+fn assert_refused((status, body): (u16, Value), what: &str) {
+    assert_eq!(status, 401, "{what}: {body}");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+        "{what}: {body}"
+    );
+    assert!(
+        body.get("data").is_none_or(Value::is_null),
+        "{what}: no data may come back: {body}"
+    );
+}
+
+both!(
+    login_gives_a_token_that_names_the_viewer,
+    |app: TestApp| async move {
+        let anonymous = app.data(VIEWER, json!({})).await;
+        assert_eq!(anonymous["viewer"]["role"], "ANONYMOUS");
+        assert!(anonymous["viewer"]["account"].is_null());
+
+        let fx = Fixture::new(&app.db);
+        let gjol = fx.community("gjoel", "Gjøl").await;
+        app.create_account("redaktoer@gjoel.dk", As::CommunityEditor, &[gjol])
+            .await;
+        let login = app.login("Redaktoer@Gjoel.dk ", PASSWORD).await;
+        let token = login["accessToken"].as_str().expect("token");
+        assert!(
+            login["refreshToken"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("rt_"))
+        );
+        let viewer = app.with_token(token).data(VIEWER, json!({})).await;
+        assert_eq!(viewer["viewer"]["role"], "COMMUNITY_EDITOR");
+        assert_eq!(viewer["viewer"]["account"]["email"], "redaktoer@gjoel.dk");
+        assert_eq!(viewer["viewer"]["communities"], json!([{ "slug": "gjoel" }]));
+
+        // A wrong password and an unknown email get the same answer.
+        let q = "mutation($i: LoginInput!) { login(input: $i) { accessToken } }";
+        for (email, password) in [
+            ("redaktoer@gjoel.dk", "forkert-adgangskode"),
+            ("ingen@gjoel.dk", PASSWORD),
+        ] {
+            let (code, message) = app
+                .error(q, json!({ "i": { "email": email, "password": password } }))
+                .await;
+            assert_eq!(code, "UNAUTHENTICATED");
+            assert!(message.contains("email or the password"), "{message}");
+        }
+        // A malformed input is a user error.
+        let body = app
+            .data(
+                "mutation($i: LoginInput!) { login(input: $i) { accessToken userErrors { field code } } }",
+                json!({ "i": { "email": "ikke en email", "password": "" } }),
+            )
+            .await;
+        assert!(body["login"]["accessToken"].is_null());
+        assert_eq!(
+            body["login"]["userErrors"],
+            json!([{ "field": ["email"], "code": "INVALID" }, { "field": ["password"], "code": "REQUIRED" }])
+        );
+        // Logins are in the audit log.
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        let log = staff
+        .data("{ auditLog(filter: { operation: \"LOGIN\" }) { totalCount nodes { actor { kind label } entityType } } }", json!({}))
+        .await;
+        assert_eq!(log["auditLog"]["totalCount"], 2, "{log}");
+        assert_eq!(
+            log["auditLog"]["nodes"][1]["actor"]["label"],
+            "redaktoer@gjoel.dk"
+        );
+    }
+);
+
+both!(
+    bad_tokens_are_refused_before_anything_runs,
+    |app: TestApp| async move {
+        let id = app
+            .create_account("koordinator@jammerbugt.dk", As::Staff, &[])
+            .await
+            .to_string();
+        let now = chrono::Utc::now().timestamp();
+        let good = sign(
+            &claims(&id, "lup-api", "lup", now, now + 600),
+            DEVELOPMENT_JWT_SECRET,
+        );
+        let (status, body) = with_auth(&app, "authorization", &format!("Bearer {good}")).await;
+        assert_eq!(
+            (status, body["data"]["viewer"]["role"].clone()),
+            (200, json!("STAFF")),
+            "{body}"
+        );
+
+        let expired = sign(
+            &claims(&id, "lup-api", "lup", now - 4000, now - 3600),
+            DEVELOPMENT_JWT_SECRET,
+        );
+        assert_refused(
+            with_auth(&app, "authorization", &format!("Bearer {expired}")).await,
+            "expired",
+        );
+        let audience = sign(
+            &claims(&id, "et-andet-api", "lup", now, now + 600),
+            DEVELOPMENT_JWT_SECRET,
+        );
+        assert_refused(
+            with_auth(&app, "authorization", &format!("Bearer {audience}")).await,
+            "wrong audience",
+        );
+        let issuer = sign(
+            &claims(&id, "lup-api", "en-anden", now, now + 600),
+            DEVELOPMENT_JWT_SECRET,
+        );
+        assert_refused(
+            with_auth(&app, "authorization", &format!("Bearer {issuer}")).await,
+            "wrong issuer",
+        );
+        let secret = sign(
+            &claims(&id, "lup-api", "lup", now, now + 600),
+            "a-secret-that-is-not-the-servers-own",
+        );
+        assert_refused(
+            with_auth(&app, "authorization", &format!("Bearer {secret}")).await,
+            "other secret",
+        );
+
+        // Tampered: the payload changed after signing (another subject), signature kept.
+        let mut parts: Vec<String> = good.split('.').map(str::to_owned).collect();
+        let other = app
+            .create_account("admin@jammerbugt.dk", As::Admin, &[])
+            .await
+            .to_string();
+        parts[1] = URL_SAFE_NO_PAD.encode(claims(&other, "lup-api", "lup", now, now + 600).to_string());
+        assert_refused(
+            with_auth(&app, "authorization", &format!("Bearer {}", parts.join("."))).await,
+            "tampered",
+        );
+
+        // `alg: none`, unsigned.
+        let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
+        let payload = URL_SAFE_NO_PAD.encode(claims(&id, "lup-api", "lup", now, now + 600).to_string());
+        assert_refused(
+            with_auth(&app, "authorization", &format!("Bearer {header}.{payload}.")).await,
+            "alg none",
+        );
+
+        assert_refused(
+            with_auth(&app, "authorization", "Bearer ikke-et-token").await,
+            "garbage",
+        );
+        assert_refused(
+            with_auth(&app, "authorization", &format!("Basic {good}")).await,
+            "wrong scheme",
+        );
+
+        // A disabled account's token stops working at once.
+        lup_tests::fixture::Fixture::new(&app.db)
+            .set("account", id.parse().expect("uuid"), "disabled", true)
+            .await;
+        assert_refused(
+            with_auth(&app, "authorization", &format!("Bearer {good}")).await,
+            "disabled",
+        );
+    }
+);
+
+both!(
+    refresh_tokens_rotate_and_a_reused_one_ends_the_session,
+    |app: TestApp| async move {
+        app.create_account("koordinator@jammerbugt.dk", As::Staff, &[])
+            .await;
+        let login = app.login("koordinator@jammerbugt.dk", PASSWORD).await;
+        let first = login["refreshToken"].as_str().expect("refresh").to_owned();
+        let q = "mutation($t: String!) { refreshToken(input: { refreshToken: $t }) { accessToken refreshToken } }";
+        let renewed = app.data(q, json!({ "t": first })).await;
+        let second = renewed["refreshToken"]["refreshToken"]
+            .as_str()
+            .expect("second")
+            .to_owned();
+        assert_ne!(first, second);
+        let token = renewed["refreshToken"]["accessToken"].as_str().expect("access");
+        assert_eq!(
+            app.with_token(token).data(VIEWER, json!({})).await["viewer"]["role"],
+            "STAFF"
+        );
+
+        // The first token again: refused, and the whole family with it.
+        assert_eq!(app.error(q, json!({ "t": first })).await.0, "UNAUTHENTICATED");
+        assert_eq!(app.error(q, json!({ "t": second })).await.0, "UNAUTHENTICATED");
+
+        // Logout ends a session: its refresh token no longer works.
+        let login = app.login("koordinator@jammerbugt.dk", PASSWORD).await;
+        let refresh = login["refreshToken"].as_str().expect("refresh");
+        let out = app
+            .data(
+                "mutation($t: String!) { logout(input: { refreshToken: $t }) { ended } }",
+                json!({ "t": refresh }),
+            )
+            .await;
+        assert_eq!(out["logout"]["ended"], true);
+        assert_eq!(app.error(q, json!({ "t": refresh })).await.0, "UNAUTHENTICATED");
+        assert_eq!(
+            app.error(q, json!({ "t": "rt_ukendt" })).await.0,
+            "UNAUTHENTICATED"
+        );
+    }
+);
+
+both!(
+    api_keys_identify_partners_until_revoked,
+    |app: TestApp| async move {
+        let fx = Fixture::new(&app.db);
+        let fond = fx
+            .organization("nordfonden", "Nordfonden", OrganizationKind::Foundation, None)
+            .await;
+        let admin = app.signed_in(As::Admin, &[], None).await;
+        let created = admin
+        .data(
+            "mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { key apiKey { id prefix scopes organization { slug } } userErrors { field } } }",
+            json!({ "i": { "organizationId": lup_tests::fixture::global_id("Organization", fond), "name": "Nordfondens portal" } }),
+        )
+        .await;
+        let key = created["createApiKey"]["key"].as_str().expect("key").to_owned();
+        let prefix = created["createApiKey"]["apiKey"]["prefix"]
+            .as_str()
+            .expect("prefix");
+        assert!(key.starts_with(&format!("lup_{prefix}_")), "{key}");
+        assert_eq!(
+            created["createApiKey"]["apiKey"]["scopes"],
+            json!(["READ", "EXPRESS_INTEREST"])
+        );
+
+        let partner = app.with_credentials("x-api-key", &key);
+        let viewer = partner.data(VIEWER, json!({})).await;
+        assert_eq!(viewer["viewer"]["role"], "PARTNER");
+        assert_eq!(viewer["viewer"]["organization"]["slug"], "nordfonden");
+        // The key is stored as a hash only: its text is nowhere in the database.
+        let listed = admin
+            .data("{ apiKeys { nodes { prefix name } } }", json!({}))
+            .await;
+        assert_eq!(listed["apiKeys"]["nodes"][0]["name"], "Nordfondens portal");
+
+        let id = created["createApiKey"]["apiKey"]["id"].clone();
+        let revoked = admin
+            .data(
+                "mutation($id: ID!) { revokeApiKey(input: { id: $id }) { apiKey { revokedAt } } }",
+                json!({ "id": id }),
+            )
+            .await;
+        assert!(revoked["revokeApiKey"]["apiKey"]["revokedAt"].is_string());
+        assert_refused(with_auth(&app, "x-api-key", &key).await, "revoked key");
+        assert_refused(
+            with_auth(&app, "x-api-key", "lup_ukendt00_abc").await,
+            "unknown key",
+        );
+    }
+);
+
+both!(
+    external_identity_provider_tokens_map_a_claim_to_a_role,
+    |c: &mut lup_api::config::Config| {
+        c.auth.external_jwt_public_key = Some(include_str!("../../keys/idp-test-public.pem").to_owned());
+        c.auth.external_jwt_issuer = Some("https://login.jammerbugt.dk".into());
+        c.auth.external_jwt_role_map = "landdistrikt-koordinator=STAFF".into();
+    },
+    |app: TestApp| async move {
+        let key = EncodingKey::from_rsa_pem(include_bytes!("../../keys/idp-test-private.pem")).expect("key");
+        let now = chrono::Utc::now().timestamp();
+        let token = |role: &str, iss: &str| {
+            let claims = json!({ "sub": "k1234", "lup_role": role, "aud": "lup-api", "iss": iss, "iat": now, "exp": now + 600 });
+            encode(&Header::new(Algorithm::RS256), &claims, &key).expect("sign")
+        };
+        let ok = with_auth(
+            &app,
+            "authorization",
+            &format!(
+                "Bearer {}",
+                token("landdistrikt-koordinator", "https://login.jammerbugt.dk")
+            ),
+        )
+        .await;
+        assert_eq!(ok.1["data"]["viewer"]["role"], "STAFF", "{}", ok.1);
+        let unmapped = token("kantine", "https://login.jammerbugt.dk");
+        assert_refused(
+            with_auth(&app, "authorization", &format!("Bearer {unmapped}")).await,
+            "unmapped role",
+        );
+        let issuer = token("landdistrikt-koordinator", "https://andet.example");
+        assert_refused(
+            with_auth(&app, "authorization", &format!("Bearer {issuer}")).await,
+            "external issuer",
+        );
+    }
+);
+
+#[tokio::test]
+async fn production_refuses_to_start_without_a_secret_of_its_own() {
+    let path = std::env::temp_dir().join(format!("lup-test-{}.db", uuid::Uuid::now_v7()));
+    let mut config = lup_api::config::Config::for_database(format!("sqlite://{}?mode=rwc", path.display()));
+    config.auth.app_env = AppEnv::Production;
+    for (secret, expected) in [
+        (None, "JWT_SECRET is not set"),
+        (Some(DEVELOPMENT_JWT_SECRET), "the development secret"),
+        (Some("kort"), "shorter than 32 bytes"),
+    ] {
+        config.auth.jwt_secret = secret.map(Secret::new);
+        let error = match lup_api::startup::spawn(&config).await {
+            Ok(_) => panic!("started with {secret:?}"),
+            Err(e) => e.to_string(),
+        };
+        assert!(error.contains(expected), "{error}");
+    }
+    config.auth.jwt_secret = Some(Secret::new("en-rigtig-hemmelighed-paa-mindst-32-bytes"));
+    let server = lup_api::startup::spawn(&config)
+        .await
+        .expect("starts with a secret of its own");
+    server.stop().await;
+    let _ = std::fs::remove_file(&path);
+}

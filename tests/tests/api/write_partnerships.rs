@@ -1,0 +1,1032 @@
+//! Writing partnerships and their members (all members in the partnership's transaction: a
+//! bad member anywhere creates nothing), and partners' proposals: a partner's API key
+//! expresses interest in an action that seeks partners, the proposal is seen only by the
+//! partner, the community's editors and staff until they accept or decline it, and the
+//! partner lists its own partnerships. A revoked key is refused outright.
+use entity::{api_key, partnership, partnership_member};
+use lup_tests::{
+    As, TestApp, both,
+    fixture::{Fixture, MemberRole, OrganizationKind, PartnershipStatus, Party, PlanStatus, global_id},
+};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+const CREATE: &str = "mutation($i: CreatePartnershipInput!) { createPartnership(input: $i) {
+    partnership { id title description status startsOn endsOn version internalNotes action { id } plan { id }
+                  members { id role contributionKind contribution amountDkk volunteerHours version
+                            party { __typename ... on Organization { id } ... on Community { id } ... on Department { id } } } }
+    userErrors { field code message } } }";
+const UPDATE: &str = "mutation($i: UpdatePartnershipInput!) { updatePartnership(input: $i) {
+    partnership { id title status startsOn endsOn version internalNotes } userErrors { field code message } } }";
+const DELETE: &str = "mutation($i: DeletePartnershipInput!) { deletePartnership(input: $i) { deletedId userErrors { field code message } } }";
+const ADD: &str = "mutation($i: AddPartnershipMemberInput!) { addPartnershipMember(input: $i) {
+    partnershipMember { id role contributionKind amountDkk volunteerHours version partnership { id } }
+    userErrors { field code message } } }";
+const UPDATE_MEMBER: &str =
+    "mutation($i: UpdatePartnershipMemberInput!) { updatePartnershipMember(input: $i) {
+    partnershipMember { id role contributionKind contribution amountDkk volunteerHours version }
+    userErrors { field code message } } }";
+const REMOVE: &str = "mutation($i: RemovePartnershipMemberInput!) { removePartnershipMember(input: $i) {
+    deletedId userErrors { field code message } } }";
+const INTEREST: &str = "mutation($i: ExpressInterestInput!) { expressInterest(input: $i) {
+    partnership { id title status version proposalMessage proposedBy { id } action { id }
+                  members { role contributionKind contribution amountDkk volunteerHours party { ... on Organization { id } } } }
+    userErrors { field code message } } }";
+const ACCEPT: &str = "mutation($i: AcceptPartnershipProposalInput!) { acceptPartnershipProposal(input: $i) {
+    partnership { id status version } userErrors { field code message } } }";
+const DECLINE: &str =
+    "mutation($i: DeclinePartnershipProposalInput!) { declinePartnershipProposal(input: $i) {
+    partnership { id status version internalNotes } userErrors { field code message } } }";
+const NODE: &str =
+    "query($id: ID!) { node(id: $id) { ... on Partnership { title status version proposalMessage
+    members { role } } } }";
+const MINE: &str = "query($after: String) { myPartnerships(first: 2, after: $after) {
+    totalCount pageInfo { hasNextPage endCursor } nodes { title status proposalMessage } } }";
+const LIST: &str = "{ partnerships(first: 50) { totalCount nodes { title } } }";
+const AUDIT: &str = "query($id: ID!) { auditLog(filter: { entityId: $id }) { nodes { operation entityType changes actor { kind label } } } }";
+
+struct World {
+    gjol: Uuid,
+    birkelse: Uuid,
+    plan: Uuid,
+    /// Seeks partners, in the adopted plan.
+    seeking: Uuid,
+    /// Does not seek partners.
+    quiet: Uuid,
+    /// Seeks partners, in a draft plan.
+    drafted: Uuid,
+    vand: Uuid,
+    forening: Uuid,
+    fonden: Uuid,
+    kassen: Uuid,
+}
+
+async fn world(app: &TestApp) -> World {
+    let fx = Fixture::new(&app.db);
+    let gjol = fx.community("gjoel", "Gjøl").await;
+    let plan = fx.plan(gjol, "Gjøl 2030", PlanStatus::Adopted, 2026, 2030).await;
+    let draft = fx.plan(gjol, "Gjøl 2035", PlanStatus::Draft, 2031, 2035).await;
+    let mut m = fx.action_model(plan, "Ny shelterplads");
+    m.seeking_partners = sea_orm::Set(true);
+    let seeking = fx.insert_action(m).await;
+    let mut m = fx.action_model(draft, "Kladdehandling");
+    m.seeking_partners = sea_orm::Set(true);
+    let drafted = fx.insert_action(m).await;
+    World {
+        gjol,
+        birkelse: fx.community("birkelse", "Birkelse").await,
+        plan,
+        seeking,
+        quiet: fx.action(plan, "Stille handling").await,
+        drafted,
+        vand: fx.department("vand-og-natur", "Vand og Natur").await,
+        forening: fx
+            .organization(
+                "gjoel-borgerforening",
+                "Gjøl Borgerforening",
+                OrganizationKind::Association,
+                Some(gjol),
+            )
+            .await,
+        fonden: fx
+            .organization("fonden", "Nordjysk Fond", OrganizationKind::Foundation, None)
+            .await,
+        kassen: fx
+            .organization("andelskassen", "Andelskassen", OrganizationKind::Business, None)
+            .await,
+    }
+}
+
+fn valid(w: &World) -> Value {
+    json!({
+        "title": "Shelterlauget",
+        "description": "Sammen om shelterne.",
+        "actionId": global_id("Action", w.seeking),
+        "status": "ACTIVE",
+        "startsOn": "2026-04-01",
+        "endsOn": "2027-03-31",
+        "internalNotes": "Aftale på vej.",
+        "members": [
+            { "communityId": global_id("Community", w.gjol), "role": "LEAD", "contributionKind": "VOLUNTEER_HOURS",
+              "contribution": "Frivillige", "volunteerHours": 200 },
+            { "organizationId": global_id("Organization", w.fonden), "role": "SUPPORTER", "contributionKind": "MONEY",
+              "contribution": "Tilskud", "amountDkk": 50000 },
+            { "departmentId": global_id("Department", w.vand), "role": "ADVISOR", "contributionKind": "EXPERTISE" },
+        ],
+    })
+}
+
+fn offer() -> Value {
+    json!({ "contributionKind": "MONEY", "contribution": "Et tilskud", "amountDkk": 25000 })
+}
+
+async fn counts(app: &TestApp) -> (u64, u64) {
+    (
+        partnership::Entity::find().count(&app.db).await.expect("count"),
+        partnership_member::Entity::find()
+            .count(&app.db)
+            .await
+            .expect("count"),
+    )
+}
+
+both!(
+    staff_create_update_and_delete_a_partnership_with_its_members,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        let created = staff.data(CREATE, json!({ "i": valid(&w) })).await["createPartnership"].clone();
+        assert_eq!(created["userErrors"], json!([]));
+        let p = &created["partnership"];
+        assert_eq!(
+            (p["title"].as_str(), p["status"].as_str(), p["version"].as_i64()),
+            (Some("Shelterlauget"), Some("ACTIVE"), Some(1))
+        );
+        assert_eq!(
+            (p["startsOn"].as_str(), p["endsOn"].as_str()),
+            (Some("2026-04-01"), Some("2027-03-31"))
+        );
+        assert_eq!(p["internalNotes"], "Aftale på vej.");
+        assert_eq!(p["action"]["id"], global_id("Action", w.seeking));
+        assert_eq!(p["plan"]["id"], global_id("Plan", w.plan));
+        let members = p["members"].as_array().expect("members");
+        assert_eq!(members.len(), 3);
+        assert_eq!(members[0]["role"], "LEAD");
+        assert_eq!(
+            members[0]["party"],
+            json!({ "__typename": "Community", "id": global_id("Community", w.gjol) })
+        );
+        let money = members
+            .iter()
+            .find(|m| m["contributionKind"] == "MONEY")
+            .expect("money");
+        assert_eq!(money["amountDkk"], 50000);
+        let id = p["id"].clone();
+
+        // Public at once, without internal notes.
+        let public = app.data(LIST, json!({})).await;
+        assert_eq!(
+            public["partnerships"]["nodes"],
+            json!([{ "title": "Shelterlauget" }])
+        );
+
+        let updated = staff
+            .data(
+                UPDATE,
+                json!({ "i": { "id": id, "version": 1, "title": "Shelterlauget Gjøl", "status": "COMPLETED",
+            "endsOn": null, "internalNotes": "Afsluttet." } }),
+            )
+            .await["updatePartnership"]
+            .clone();
+        assert_eq!(updated["userErrors"], json!([]));
+        let p = &updated["partnership"];
+        assert_eq!(
+            (p["title"].as_str(), p["status"].as_str()),
+            (Some("Shelterlauget Gjøl"), Some("COMPLETED"))
+        );
+        assert!(p["endsOn"].is_null());
+        assert_eq!(p["startsOn"], "2026-04-01");
+        assert_eq!(p["version"], 2);
+
+        let log = staff.data(AUDIT, json!({ "id": id })).await["auditLog"]["nodes"].clone();
+        assert_eq!(log[0]["operation"], "UPDATE");
+        assert_eq!(
+            log[0]["changes"]["status"],
+            json!({ "before": "ACTIVE", "after": "COMPLETED" })
+        );
+        assert_eq!(log[1]["operation"], "CREATE");
+        let member_log = staff
+            .data(
+                "{ auditLog(filter: { entityType: \"PartnershipMember\" }) { totalCount } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(member_log["auditLog"]["totalCount"], 3, "each member is audited");
+
+        assert_eq!(
+            staff
+                .error(DELETE, json!({ "i": { "id": id, "version": 1 } }))
+                .await
+                .0,
+            "CONFLICT"
+        );
+        let deleted = staff
+            .data(DELETE, json!({ "i": { "id": id, "version": 2 } }))
+            .await;
+        assert_eq!(deleted["deletePartnership"]["deletedId"], id);
+        assert_eq!(counts(&app).await, (0, 0), "the members went with it");
+
+        // Around a whole plan.
+        let mut input = valid(&w);
+        input["actionId"] = Value::Null;
+        input["planId"] = json!(global_id("Plan", w.plan));
+        input["members"] = json!([]);
+        let body = staff.data(CREATE, json!({ "i": input })).await["createPartnership"].clone();
+        assert_eq!(body["userErrors"], json!([]));
+        assert!(body["partnership"]["action"].is_null());
+        assert_eq!(body["partnership"]["plan"]["id"], global_id("Plan", w.plan));
+    }
+);
+
+both!(a_bad_member_anywhere_creates_nothing, |app: TestApp| async move {
+    let w = world(&app).await;
+    let staff = app.signed_in(As::Staff, &[], None).await;
+    let mut input = valid(&w);
+    input["members"][1]["amountDkk"] = json!(-1);
+    let body = staff.data(CREATE, json!({ "i": input })).await["createPartnership"].clone();
+    assert!(body["partnership"].is_null());
+    assert_eq!(
+        body["userErrors"][0]["field"],
+        json!(["members", "1", "amountDkk"])
+    );
+    assert_eq!(body["userErrors"][0]["code"], "OUT_OF_RANGE");
+    assert_eq!(counts(&app).await, (0, 0));
+
+    let unknown = Uuid::now_v7();
+    let cases: &[(usize, Value, Value, &str)] = &[
+        (
+            1,
+            json!({ "amountDkk": -1 }),
+            json!(["members", "1", "amountDkk"]),
+            "OUT_OF_RANGE",
+        ),
+        (
+            0,
+            json!({ "volunteerHours": -3 }),
+            json!(["members", "0", "volunteerHours"]),
+            "OUT_OF_RANGE",
+        ),
+        (
+            2,
+            json!({ "contribution": "x".repeat(20_001) }),
+            json!(["members", "2", "contribution"]),
+            "TOO_LONG",
+        ),
+        (
+            2,
+            json!({ "departmentId": null }),
+            json!(["members", "2", "organizationId"]),
+            "REQUIRED",
+        ),
+        (
+            2,
+            json!({ "organizationId": global_id("Organization", w.kassen) }),
+            json!(["members", "2", "departmentId"]),
+            "INVALID",
+        ),
+        (
+            1,
+            json!({ "organizationId": global_id("Department", w.vand) }),
+            json!(["members", "1", "organizationId"]),
+            "INVALID",
+        ),
+        (
+            1,
+            json!({ "organizationId": global_id("Organization", unknown) }),
+            json!(["members", "1", "organizationId"]),
+            "NOT_FOUND",
+        ),
+        (
+            2,
+            json!({ "departmentId": null, "communityId": global_id("Community", w.gjol) }),
+            json!(["members", "2", "communityId"]),
+            "TAKEN",
+        ),
+    ];
+    for (i, change, path, code) in cases {
+        let mut input = valid(&w);
+        for (k, v) in change.as_object().expect("object") {
+            input["members"][*i][k] = v.clone();
+        }
+        let body = staff.data(CREATE, json!({ "i": input })).await["createPartnership"].clone();
+        assert!(body["partnership"].is_null(), "{change}: {body}");
+        assert_eq!(body["userErrors"][0]["field"], *path, "{change}: {body}");
+        assert_eq!(body["userErrors"][0]["code"], *code, "{change}: {body}");
+    }
+    let mut input = valid(&w);
+    input["members"][0]["role"] = json!("CHIEF");
+    let (_, message) = staff.error(CREATE, json!({ "i": input })).await;
+    assert!(message.contains("input.members.0.role"), "{message}");
+    assert_eq!(counts(&app).await, (0, 0), "nothing was created");
+});
+
+both!(
+    every_bad_partnership_field_is_a_user_error_and_changes_nothing,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        let unknown = Uuid::now_v7();
+        let many: Vec<Value> = (0..101)
+            .map(|_| json!({ "communityId": global_id("Community", w.gjol) }))
+            .collect();
+        let cases: &[(&str, Value, Value, &str)] = &[
+            ("title", json!(""), json!(["title"]), "REQUIRED"),
+            ("title", json!("x".repeat(201)), json!(["title"]), "TOO_LONG"),
+            (
+                "description",
+                json!("x".repeat(20_001)),
+                json!(["description"]),
+                "TOO_LONG",
+            ),
+            ("actionId", json!("x"), json!(["actionId"]), "INVALID"),
+            (
+                "actionId",
+                json!(global_id("Action", unknown)),
+                json!(["actionId"]),
+                "NOT_FOUND",
+            ),
+            ("actionId", Value::Null, json!(["actionId"]), "REQUIRED"),
+            (
+                "planId",
+                json!(global_id("Plan", w.plan)),
+                json!(["actionId"]),
+                "INVALID",
+            ),
+            (
+                "startsOn",
+                json!("1899-12-31"),
+                json!(["startsOn"]),
+                "OUT_OF_RANGE",
+            ),
+            ("endsOn", json!("2026-03-31"), json!(["endsOn"]), "OUT_OF_RANGE"),
+            (
+                "internalNotes",
+                json!("x".repeat(20_001)),
+                json!(["internalNotes"]),
+                "TOO_LONG",
+            ),
+            ("members", json!(many), json!(["members"]), "TOO_LONG"),
+        ];
+        for (field, value, path, code) in cases {
+            let mut input = valid(&w);
+            input[*field] = value.clone();
+            let body = staff.data(CREATE, json!({ "i": input })).await["createPartnership"].clone();
+            assert!(body["partnership"].is_null(), "{field}: {body}");
+            assert_eq!(body["userErrors"][0]["field"], *path, "{field}: {body}");
+            assert_eq!(body["userErrors"][0]["code"], *code, "{field}: {body}");
+        }
+        let mut input = valid(&w);
+        input["actionId"] = Value::Null;
+        input["planId"] = json!(global_id("Plan", unknown));
+        let body = staff.data(CREATE, json!({ "i": input })).await;
+        assert_eq!(
+            body["createPartnership"]["userErrors"][0]["field"],
+            json!(["planId"])
+        );
+        assert_eq!(body["createPartnership"]["userErrors"][0]["code"], "NOT_FOUND");
+        let mut input = valid(&w);
+        input["status"] = json!("MAYBE");
+        let (_, message) = staff.error(CREATE, json!({ "i": input })).await;
+        assert!(message.contains("input.status"), "{message}");
+        assert_eq!(counts(&app).await, (0, 0));
+
+        let id =
+            staff.data(CREATE, json!({ "i": valid(&w) })).await["createPartnership"]["partnership"]["id"]
+                .clone();
+        let cases: &[(&str, Value, &str)] = &[
+            ("id", json!("x"), "INVALID"),
+            ("title", json!(" "), "REQUIRED"),
+            ("description", json!("x".repeat(20_001)), "TOO_LONG"),
+            ("status", json!("PROPOSED"), "INVALID_TRANSITION"),
+            ("startsOn", json!("2027-06-01"), "OUT_OF_RANGE"),
+            ("endsOn", json!("2026-01-01"), "OUT_OF_RANGE"),
+            ("internalNotes", json!("x".repeat(20_001)), "TOO_LONG"),
+        ];
+        for (field, value, code) in cases {
+            let mut input = json!({ "id": id, "version": 1 });
+            input[*field] = value.clone();
+            let body = staff.data(UPDATE, json!({ "i": input })).await["updatePartnership"].clone();
+            assert!(body["partnership"].is_null(), "{field}: {body}");
+            assert_eq!(body["userErrors"][0]["field"], json!([field]), "{field}: {body}");
+            assert_eq!(body["userErrors"][0]["code"], *code, "{field}: {body}");
+        }
+        let (code, _) = staff
+            .error(UPDATE, json!({ "i": { "id": id, "version": 7, "title": "Ny" } }))
+            .await;
+        assert_eq!(code, "CONFLICT");
+        let now = staff.data(NODE, json!({ "id": id })).await;
+        assert_eq!(
+            (now["node"]["title"].as_str(), now["node"]["version"].as_i64()),
+            (Some("Shelterlauget"), Some(1))
+        );
+    }
+);
+
+both!(
+    editors_write_only_partnerships_around_their_communities,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let fx = Fixture::new(&app.db);
+        let existing = fx
+            .partnership(Some(w.seeking), None, "Eksisterende", PartnershipStatus::Active)
+            .await;
+        let member = fx
+            .member(existing, Party::Community(w.gjol), MemberRole::Lead)
+            .await;
+        let existing_id = global_id("Partnership", existing);
+        let member_id = global_id("PartnershipMember", member);
+
+        for (role, code) in [(As::Anonymous, "UNAUTHENTICATED"), (As::Partner, "FORBIDDEN")] {
+            let caller = app.signed_in(role, &[], Some(w.fonden)).await;
+            assert_eq!(
+                caller.error(CREATE, json!({ "i": valid(&w) })).await.0,
+                code,
+                "{role:?}"
+            );
+            assert_eq!(
+                caller
+                    .error(DELETE, json!({ "i": { "id": existing_id, "version": 1 } }))
+                    .await
+                    .0,
+                code
+            );
+        }
+        let other = app.signed_in(As::CommunityEditor, &[w.birkelse], None).await;
+        let mut around_plan = valid(&w);
+        around_plan["actionId"] = Value::Null;
+        around_plan["planId"] = json!(global_id("Plan", w.plan));
+        for (query, input) in [
+            (CREATE, valid(&w)),
+            (CREATE, around_plan),
+            (UPDATE, json!({ "id": existing_id, "version": 1, "title": "X" })),
+            (DELETE, json!({ "id": existing_id, "version": 1 })),
+            (
+                ADD,
+                json!({ "partnershipId": existing_id, "organizationId": global_id("Organization", w.kassen) }),
+            ),
+            (
+                UPDATE_MEMBER,
+                json!({ "id": member_id, "version": 1, "role": "PARTNER" }),
+            ),
+            (REMOVE, json!({ "id": member_id, "version": 1 })),
+        ] {
+            assert_eq!(
+                other.error(query, json!({ "i": input })).await.0,
+                "FORBIDDEN",
+                "{query}"
+            );
+        }
+        assert_eq!(counts(&app).await, (1, 1), "the other editor changed nothing");
+
+        let editor = app.signed_in(As::CommunityEditor, &[w.gjol], None).await;
+        let body = editor.data(CREATE, json!({ "i": valid(&w) })).await;
+        assert_eq!(body["createPartnership"]["userErrors"], json!([]));
+        let body = editor
+            .data(
+                UPDATE,
+                json!({ "i": { "id": existing_id, "version": 1, "title": "Omdøbt" } }),
+            )
+            .await;
+        assert_eq!(body["updatePartnership"]["partnership"]["title"], "Omdøbt");
+        assert_eq!(counts(&app).await, (2, 4));
+    }
+);
+
+both!(members_are_added_changed_and_removed, |app: TestApp| async move {
+    let w = world(&app).await;
+    let fx = Fixture::new(&app.db);
+    let p = fx
+        .partnership(Some(w.seeking), None, "Lauget", PartnershipStatus::Active)
+        .await;
+    fx.member(p, Party::Community(w.gjol), MemberRole::Lead).await;
+    let p_id = global_id("Partnership", p);
+    let editor = app.signed_in(As::CommunityEditor, &[w.gjol], None).await;
+    let input = json!({ "partnershipId": p_id, "organizationId": global_id("Organization", w.kassen),
+        "role": "SUPPORTER", "contributionKind": "MONEY", "contribution": "Sponsorat", "amountDkk": 10000 });
+    let added = editor.data(ADD, json!({ "i": input })).await["addPartnershipMember"].clone();
+    assert_eq!(added["userErrors"], json!([]));
+    let m = &added["partnershipMember"];
+    assert_eq!(
+        (m["role"].as_str(), m["amountDkk"].as_i64(), m["version"].as_i64()),
+        (Some("SUPPORTER"), Some(10000), Some(1))
+    );
+    assert_eq!(m["partnership"]["id"], p_id);
+    let id = m["id"].clone();
+    let node = app.data(NODE, json!({ "id": p_id })).await;
+    assert_eq!(
+        node["node"]["members"],
+        json!([{ "role": "LEAD" }, { "role": "SUPPORTER" }])
+    );
+
+    let body = editor.data(ADD, json!({ "i": input })).await;
+    assert_eq!(
+        body["addPartnershipMember"]["userErrors"][0]["field"],
+        json!(["organizationId"])
+    );
+    assert_eq!(body["addPartnershipMember"]["userErrors"][0]["code"], "TAKEN");
+    let unknown = Uuid::now_v7();
+    for (change, field, code) in [
+        (json!({ "partnershipId": "x" }), "partnershipId", "INVALID"),
+        (
+            json!({ "partnershipId": global_id("Partnership", unknown) }),
+            "partnershipId",
+            "NOT_FOUND",
+        ),
+        (json!({ "organizationId": null }), "organizationId", "REQUIRED"),
+        (
+            json!({ "communityId": global_id("Community", w.birkelse) }),
+            "organizationId",
+            "INVALID",
+        ),
+        (
+            json!({ "organizationId": global_id("Organization", unknown) }),
+            "organizationId",
+            "NOT_FOUND",
+        ),
+        (
+            json!({ "organizationId": null, "departmentId": global_id("Department", unknown) }),
+            "departmentId",
+            "NOT_FOUND",
+        ),
+        (
+            json!({ "contribution": "x".repeat(20_001) }),
+            "contribution",
+            "TOO_LONG",
+        ),
+        (json!({ "amountDkk": -10 }), "amountDkk", "OUT_OF_RANGE"),
+        (json!({ "volunteerHours": -10 }), "volunteerHours", "OUT_OF_RANGE"),
+    ] {
+        let mut bad = input.clone();
+        for (k, v) in change.as_object().expect("object") {
+            bad[k] = v.clone();
+        }
+        let body = editor.data(ADD, json!({ "i": bad })).await["addPartnershipMember"].clone();
+        assert!(body["partnershipMember"].is_null(), "{change}: {body}");
+        assert_eq!(body["userErrors"][0]["field"], json!([field]), "{change}: {body}");
+        assert_eq!(body["userErrors"][0]["code"], code, "{change}: {body}");
+    }
+    let mut bad = input.clone();
+    bad["contributionKind"] = json!("GOLD");
+    let (_, message) = editor.error(ADD, json!({ "i": bad })).await;
+    assert!(message.contains("input.contributionKind"), "{message}");
+    assert_eq!(counts(&app).await, (1, 2));
+
+    let updated = editor
+        .data(
+            UPDATE_MEMBER,
+            json!({ "i": { "id": id, "version": 1, "role": "PARTNER", "contributionKind": "VOLUNTEER_HOURS",
+            "amountDkk": null, "volunteerHours": 80, "contribution": "Hænder" } }),
+        )
+        .await["updatePartnershipMember"]
+        .clone();
+    assert_eq!(updated["userErrors"], json!([]));
+    let m = &updated["partnershipMember"];
+    assert_eq!(
+        (m["role"].as_str(), m["contributionKind"].as_str()),
+        (Some("PARTNER"), Some("VOLUNTEER_HOURS"))
+    );
+    assert!(m["amountDkk"].is_null());
+    assert_eq!(
+        (m["volunteerHours"].as_i64(), m["version"].as_i64()),
+        (Some(80), Some(2))
+    );
+    for (field, value, code) in [
+        ("id", json!("x"), "INVALID"),
+        ("contribution", json!("x".repeat(20_001)), "TOO_LONG"),
+        ("amountDkk", json!(-1), "OUT_OF_RANGE"),
+        ("volunteerHours", json!(-1), "OUT_OF_RANGE"),
+    ] {
+        let mut bad = json!({ "id": id, "version": 2 });
+        bad[field] = value;
+        let body = editor.data(UPDATE_MEMBER, json!({ "i": bad })).await["updatePartnershipMember"].clone();
+        assert_eq!(body["userErrors"][0]["field"], json!([field]), "{field}: {body}");
+        assert_eq!(body["userErrors"][0]["code"], code, "{field}: {body}");
+    }
+    assert_eq!(
+        editor
+            .error(
+                UPDATE_MEMBER,
+                json!({ "i": { "id": id, "version": 1, "role": "LEAD" } })
+            )
+            .await
+            .0,
+        "CONFLICT"
+    );
+    assert_eq!(
+        editor
+            .error(REMOVE, json!({ "i": { "id": id, "version": 1 } }))
+            .await
+            .0,
+        "CONFLICT"
+    );
+    let removed = editor
+        .data(REMOVE, json!({ "i": { "id": id, "version": 2 } }))
+        .await;
+    assert_eq!(removed["removePartnershipMember"]["deletedId"], id);
+    assert_eq!(counts(&app).await, (1, 1));
+});
+
+both!(
+    a_partner_expresses_interest_in_an_action_seeking_partners,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let partner = app.signed_in(As::Partner, &[], Some(w.fonden)).await;
+        let input = json!({ "actionId": global_id("Action", w.seeking), "message": "Vi vil gerne støtte shelterne.", "offer": offer() });
+        let body = partner.data(INTEREST, json!({ "i": input })).await["expressInterest"].clone();
+        assert_eq!(body["userErrors"], json!([]));
+        let p = &body["partnership"];
+        assert_eq!(
+            (p["title"].as_str(), p["status"].as_str()),
+            (Some("Interesse fra Nordjysk Fond"), Some("PROPOSED"))
+        );
+        assert_eq!(p["proposalMessage"], "Vi vil gerne støtte shelterne.");
+        assert_eq!(p["proposedBy"]["id"], global_id("Organization", w.fonden));
+        assert_eq!(p["action"]["id"], global_id("Action", w.seeking));
+        assert_eq!(
+            p["members"],
+            json!([{ "role": "PARTNER", "contributionKind": "MONEY", "contribution": "Et tilskud", "amountDkk": 25000,
+                 "volunteerHours": null, "party": { "id": global_id("Organization", w.fonden) } }])
+        );
+        let id = p["id"].clone();
+
+        // Audited as the API key.
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        let log = staff.data(AUDIT, json!({ "id": id })).await;
+        assert_eq!(log["auditLog"]["nodes"][0]["operation"], "CREATE");
+        assert_eq!(log["auditLog"]["nodes"][0]["actor"]["kind"], "API_KEY");
+
+        // One pending proposal per organisation and action.
+        let body = partner.data(INTEREST, json!({ "i": input })).await["expressInterest"].clone();
+        assert!(body["partnership"].is_null());
+        assert_eq!(body["userErrors"][0]["field"], json!(["actionId"]));
+        assert_eq!(body["userErrors"][0]["code"], "TAKEN");
+        // Another partner may.
+        let other = app.signed_in(As::Partner, &[], Some(w.kassen)).await;
+        let body = other.data(INTEREST, json!({ "i": input })).await;
+        assert_eq!(body["expressInterest"]["userErrors"], json!([]));
+        assert_eq!(counts(&app).await, (2, 2));
+
+        let unknown = Uuid::now_v7();
+        let cases: &[(&str, Value, Value, &str)] = &[
+            ("actionId", json!("x"), json!(["actionId"]), "INVALID"),
+            (
+                "actionId",
+                json!(global_id("Action", unknown)),
+                json!(["actionId"]),
+                "NOT_FOUND",
+            ),
+            (
+                "actionId",
+                json!(global_id("Action", w.drafted)),
+                json!(["actionId"]),
+                "NOT_FOUND",
+            ),
+            (
+                "actionId",
+                json!(global_id("Action", w.quiet)),
+                json!(["actionId"]),
+                "INVALID",
+            ),
+            ("message", json!("  "), json!(["message"]), "REQUIRED"),
+            (
+                "message",
+                json!("x".repeat(20_001)),
+                json!(["message"]),
+                "TOO_LONG",
+            ),
+            (
+                "offer",
+                json!({ "contributionKind": "MONEY", "amountDkk": -1 }),
+                json!(["offer", "amountDkk"]),
+                "OUT_OF_RANGE",
+            ),
+            (
+                "offer",
+                json!({ "contributionKind": "VOLUNTEER_HOURS", "volunteerHours": -1 }),
+                json!(["offer", "volunteerHours"]),
+                "OUT_OF_RANGE",
+            ),
+            (
+                "offer",
+                json!({ "contributionKind": "OTHER", "contribution": "x".repeat(20_001) }),
+                json!(["offer", "contribution"]),
+                "TOO_LONG",
+            ),
+        ];
+        let third = app.signed_in(As::Partner, &[], Some(w.forening)).await;
+        for (field, value, path, code) in cases {
+            let mut bad = input.clone();
+            bad[*field] = value.clone();
+            let body = third.data(INTEREST, json!({ "i": bad })).await["expressInterest"].clone();
+            assert!(body["partnership"].is_null(), "{field}: {body}");
+            assert_eq!(body["userErrors"][0]["field"], *path, "{field}: {body}");
+            assert_eq!(body["userErrors"][0]["code"], *code, "{field}: {body}");
+        }
+        assert_eq!(counts(&app).await, (2, 2), "refused proposals create nothing");
+
+        // Only partners express interest.
+        assert_eq!(staff.error(INTEREST, json!({ "i": input })).await.0, "FORBIDDEN");
+        let editor = app.signed_in(As::CommunityEditor, &[w.gjol], None).await;
+        assert_eq!(editor.error(INTEREST, json!({ "i": input })).await.0, "FORBIDDEN");
+        assert_eq!(
+            app.error(INTEREST, json!({ "i": input })).await.0,
+            "UNAUTHENTICATED"
+        );
+    }
+);
+
+both!(
+    a_pending_proposal_is_seen_by_the_partner_the_communitys_editors_and_staff,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let partner = app.signed_in(As::Partner, &[], Some(w.fonden)).await;
+        let input = json!({ "actionId": global_id("Action", w.seeking), "message": "Hemmelig besked", "offer": offer() });
+        let id = partner.data(INTEREST, json!({ "i": input })).await["expressInterest"]["partnership"]["id"]
+            .clone();
+        let title = "Interesse fra Nordjysk Fond";
+        let action_partnerships =
+            "query($id: ID!) { node(id: $id) { ... on Action { partnerships(first: 10) { totalCount } } } }";
+
+        let other_partner = app.signed_in(As::Partner, &[], Some(w.kassen)).await;
+        let other_editor = app.signed_in(As::CommunityEditor, &[w.birkelse], None).await;
+        for (who, caller) in [
+            ("anonymous", app.clone_handle()),
+            ("other partner", other_partner),
+            ("other editor", other_editor),
+        ] {
+            let list = caller.data(LIST, json!({})).await;
+            assert_eq!(list["partnerships"]["totalCount"], 0, "{who}: {list}");
+            let node = caller.data(NODE, json!({ "id": id })).await;
+            assert!(node["node"].is_null(), "{who}: {node}");
+            let via_action = caller
+                .data(
+                    action_partnerships,
+                    json!({ "id": global_id("Action", w.seeking) }),
+                )
+                .await;
+            assert_eq!(via_action["node"]["partnerships"]["totalCount"], 0, "{who}");
+        }
+
+        let editor = app.signed_in(As::CommunityEditor, &[w.gjol], None).await;
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        for (who, caller) in [("proposer", &partner), ("editor", &editor), ("staff", &staff)] {
+            let node = caller.data(NODE, json!({ "id": id })).await;
+            assert_eq!(node["node"]["title"], title, "{who}");
+            assert_eq!(node["node"]["proposalMessage"], "Hemmelig besked", "{who}");
+        }
+        assert_eq!(
+            editor.data(LIST, json!({})).await["partnerships"]["totalCount"],
+            1
+        );
+        assert_eq!(staff.data(LIST, json!({})).await["partnerships"]["totalCount"], 1);
+
+        // Accepted, it is public; the message stays with the proposer, editors and staff.
+        let body = editor
+            .data(ACCEPT, json!({ "i": { "id": id, "version": 1 } }))
+            .await;
+        assert_eq!(
+            body["acceptPartnershipProposal"]["partnership"]["status"],
+            "ACTIVE"
+        );
+        let node = app.data(NODE, json!({ "id": id })).await;
+        assert_eq!(node["node"]["title"], title);
+        assert!(node["node"]["proposalMessage"].is_null());
+        let node = partner.data(NODE, json!({ "id": id })).await;
+        assert_eq!(node["node"]["proposalMessage"], "Hemmelig besked");
+    }
+);
+
+both!(
+    the_community_accepts_or_declines_a_proposal,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let fonden = app.signed_in(As::Partner, &[], Some(w.fonden)).await;
+        let kassen = app.signed_in(As::Partner, &[], Some(w.kassen)).await;
+        let input =
+            json!({ "actionId": global_id("Action", w.seeking), "message": "Vi er klar.", "offer": offer() });
+        let first =
+            fonden.data(INTEREST, json!({ "i": input })).await["expressInterest"]["partnership"]["id"]
+                .clone();
+        let second =
+            kassen.data(INTEREST, json!({ "i": input })).await["expressInterest"]["partnership"]["id"]
+                .clone();
+
+        // Not by the partner, nor by another community's editor.
+        assert_eq!(
+            fonden
+                .error(ACCEPT, json!({ "i": { "id": first, "version": 1 } }))
+                .await
+                .0,
+            "FORBIDDEN"
+        );
+        let other = app.signed_in(As::CommunityEditor, &[w.birkelse], None).await;
+        assert_eq!(
+            other
+                .error(ACCEPT, json!({ "i": { "id": first, "version": 1 } }))
+                .await
+                .0,
+            "FORBIDDEN"
+        );
+        assert_eq!(
+            other
+                .error(
+                    DECLINE,
+                    json!({ "i": { "id": first, "version": 1, "reason": "Nej" } })
+                )
+                .await
+                .0,
+            "FORBIDDEN"
+        );
+        // A partner's proposal is not moved by updatePartnership.
+        let editor = app.signed_in(As::CommunityEditor, &[w.gjol], None).await;
+        let body = editor
+            .data(
+                UPDATE,
+                json!({ "i": { "id": first, "version": 1, "status": "ACTIVE" } }),
+            )
+            .await;
+        assert_eq!(
+            body["updatePartnership"]["userErrors"][0]["code"],
+            "INVALID_TRANSITION"
+        );
+        assert_eq!(
+            body["updatePartnership"]["userErrors"][0]["field"],
+            json!(["status"])
+        );
+
+        assert_eq!(
+            editor
+                .error(ACCEPT, json!({ "i": { "id": first, "version": 9 } }))
+                .await
+                .0,
+            "CONFLICT"
+        );
+        let accepted = editor
+            .data(ACCEPT, json!({ "i": { "id": first, "version": 1 } }))
+            .await["acceptPartnershipProposal"]
+            .clone();
+        assert_eq!(accepted["userErrors"], json!([]));
+        assert_eq!(
+            (
+                accepted["partnership"]["status"].as_str(),
+                accepted["partnership"]["version"].as_i64()
+            ),
+            (Some("ACTIVE"), Some(2))
+        );
+        // Only proposed partnerships.
+        let again = editor
+            .data(ACCEPT, json!({ "i": { "id": first, "version": 2 } }))
+            .await;
+        assert_eq!(
+            again["acceptPartnershipProposal"]["userErrors"][0],
+            json!({ "field": ["id"], "code": "INVALID_TRANSITION", "message": "only a proposed partnership can be accepted or declined" })
+        );
+        let body = editor
+            .data(DECLINE, json!({ "i": { "id": first, "version": 2 } }))
+            .await;
+        assert_eq!(
+            body["declinePartnershipProposal"]["userErrors"][0]["code"],
+            "INVALID_TRANSITION"
+        );
+
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        let body = staff
+            .data(
+                DECLINE,
+                json!({ "i": { "id": second, "version": 1, "reason": "x".repeat(20_001) } }),
+            )
+            .await;
+        assert_eq!(
+            body["declinePartnershipProposal"]["userErrors"][0]["field"],
+            json!(["reason"])
+        );
+        let declined = staff
+            .data(
+                DECLINE,
+                json!({ "i": { "id": second, "version": 1, "reason": "Vi har nok sponsorer." } }),
+            )
+            .await["declinePartnershipProposal"]
+            .clone();
+        assert_eq!(declined["userErrors"], json!([]));
+        assert_eq!(declined["partnership"]["status"], "ENDED");
+        assert!(
+            declined["partnership"]["internalNotes"]
+                .as_str()
+                .is_some_and(|n| n.contains("Vi har nok sponsorer.")),
+            "{declined}"
+        );
+        let log = staff.data(AUDIT, json!({ "id": second })).await;
+        assert_eq!(
+            log["auditLog"]["nodes"][0]["changes"]["status"],
+            json!({ "before": "PROPOSED", "after": "ENDED" })
+        );
+
+        // With nothing pending any more, the declined partner may propose again.
+        let body = kassen.data(INTEREST, json!({ "i": input })).await;
+        assert_eq!(body["expressInterest"]["userErrors"], json!([]));
+    }
+);
+
+both!(
+    a_partner_lists_its_own_partnerships_newest_first,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let fx = Fixture::new(&app.db);
+        // A member of an older partnership, and of one around a draft plan (hidden from partners).
+        let old = fx
+            .partnership(
+                Some(w.quiet),
+                None,
+                "Gammelt samarbejde",
+                PartnershipStatus::Completed,
+            )
+            .await;
+        fx.member(old, Party::Organization(w.fonden), MemberRole::Supporter)
+            .await;
+        let hidden = fx
+            .partnership(
+                Some(w.drafted),
+                None,
+                "Kladdesamarbejde",
+                PartnershipStatus::Active,
+            )
+            .await;
+        fx.member(hidden, Party::Organization(w.fonden), MemberRole::Supporter)
+            .await;
+        // Someone else's.
+        let theirs = fx
+            .partnership(
+                Some(w.seeking),
+                None,
+                "Andres samarbejde",
+                PartnershipStatus::Active,
+            )
+            .await;
+        fx.member(theirs, Party::Organization(w.kassen), MemberRole::Partner)
+            .await;
+
+        let partner = app.signed_in(As::Partner, &[], Some(w.fonden)).await;
+        let input = json!({ "actionId": global_id("Action", w.seeking), "message": "Med i næste runde?", "offer": offer() });
+        partner.data(INTEREST, json!({ "i": input })).await;
+
+        let page = partner.data(MINE, json!({})).await["myPartnerships"].clone();
+        assert_eq!(page["totalCount"], 2);
+        assert_eq!(
+            page["nodes"],
+            json!([
+                { "title": "Interesse fra Nordjysk Fond", "status": "PROPOSED", "proposalMessage": "Med i næste runde?" },
+                { "title": "Gammelt samarbejde", "status": "COMPLETED", "proposalMessage": null },
+            ])
+        );
+        let page = partner
+            .data(
+                "{ myPartnerships(first: 1) { pageInfo { hasNextPage endCursor } nodes { title } } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(page["myPartnerships"]["pageInfo"]["hasNextPage"], true);
+        let cursor = page["myPartnerships"]["pageInfo"]["endCursor"].clone();
+        let next = partner.data(MINE, json!({ "after": cursor })).await;
+        assert_eq!(
+            next["myPartnerships"]["nodes"],
+            json!([{ "title": "Gammelt samarbejde", "status": "COMPLETED", "proposalMessage": null }])
+        );
+
+        let other = app.signed_in(As::Partner, &[], Some(w.kassen)).await;
+        let theirs = other.data(MINE, json!({})).await;
+        assert_eq!(
+            theirs["myPartnerships"]["nodes"].as_array().map(Vec::len),
+            Some(1)
+        );
+
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        assert_eq!(staff.error(MINE, json!({})).await.0, "FORBIDDEN");
+        assert_eq!(app.error(MINE, json!({})).await.0, "UNAUTHENTICATED");
+    }
+);
+
+both!(a_revoked_api_key_is_refused, |app: TestApp| async move {
+    let w = world(&app).await;
+    let key = app.create_api_key(w.fonden).await;
+    let partner = app.with_credentials("x-api-key", &key);
+    partner.data(MINE, json!({})).await;
+
+    let row = api_key::Entity::find()
+        .filter(api_key::Column::OrganizationId.eq(w.fonden))
+        .one(&app.db)
+        .await
+        .expect("read key")
+        .expect("the key");
+    Fixture::new(&app.db)
+        .set("api_key", row.id, "revoked_at", chrono::Utc::now())
+        .await;
+
+    let input = json!({ "actionId": global_id("Action", w.seeking), "message": "Hej", "offer": offer() });
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .header("x-api-key", &key)
+        .json(&json!({ "query": INTEREST, "variables": { "i": input } }))
+        .send()
+        .await
+        .expect("request sent");
+    assert_eq!(response.status().as_u16(), 401);
+    let body: Value = response.json().await.expect("JSON");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+        "{body}"
+    );
+    assert!(body.get("data").is_none_or(Value::is_null));
+    assert_eq!(counts(&app).await, (0, 0));
+});

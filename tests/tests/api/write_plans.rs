@@ -1,0 +1,874 @@
+//! Writing plans: drafts created and changed by the community's editors (themes replaced in
+//! the same transaction), drafts deleted while nothing refers to them, the status moved
+//! along (only staff adopt and archive), the organisations involved, and the internal notes
+//! only the community's editors and staff read.
+use entity::{plan, plan_involvement, plan_theme};
+use lup_tests::{
+    As, TestApp, both,
+    fixture::{Fixture, OrganizationKind, PartnershipStatus, PlanStatus, date, global_id},
+};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+const CREATE: &str = "mutation($i: CreatePlanInput!) { createPlan(input: $i) {
+    plan { id title summary vision periodFrom periodTo status adoptedOn version internalNotes
+           themes { id } community { id } }
+    userErrors { field code message } } }";
+const UPDATE: &str = "mutation($i: UpdatePlanInput!) { updatePlan(input: $i) {
+    plan { id title periodFrom periodTo version internalNotes themes { id } }
+    userErrors { field code message } } }";
+const DELETE: &str = "mutation($i: DeletePlanInput!) { deletePlan(input: $i) { deletedId userErrors { field code message } } }";
+const STATUS: &str = "mutation($i: ChangePlanStatusInput!) { changePlanStatus(input: $i) {
+    plan { id status adoptedOn version } userErrors { field code message } } }";
+const ADD: &str = "mutation($i: AddPlanInvolvementInput!) { addPlanInvolvement(input: $i) {
+    planInvolvement { id role roleLabel description version organization { id } plan { id } }
+    userErrors { field code message } } }";
+const UPDATE_INVOLVEMENT: &str =
+    "mutation($i: UpdatePlanInvolvementInput!) { updatePlanInvolvement(input: $i) {
+    planInvolvement { id role description version } userErrors { field code message } } }";
+const REMOVE: &str = "mutation($i: RemovePlanInvolvementInput!) { removePlanInvolvement(input: $i) {
+    deletedId userErrors { field code message } } }";
+const NODE: &str = "query($id: ID!) { node(id: $id) { ... on Plan { title status adoptedOn version
+    involvement { id role description } } } }";
+const NOTES: &str = "query($id: ID!) { node(id: $id) { ... on Plan { title internalNotes } } }";
+const AUDIT: &str =
+    "query($id: ID!) { auditLog(filter: { entityId: $id }) { nodes { operation entityType changes } } }";
+
+struct World {
+    gjol: Uuid,
+    birkelse: Uuid,
+    natur: Uuid,
+    kultur: Uuid,
+    forening: Uuid,
+}
+
+async fn world(app: &TestApp) -> World {
+    let fx = Fixture::new(&app.db);
+    let gjol = fx.community("gjoel", "Gjøl").await;
+    World {
+        gjol,
+        birkelse: fx.community("birkelse", "Birkelse").await,
+        natur: fx.theme("natur", "Natur og friluftsliv").await,
+        kultur: fx.theme("kultur", "Kultur og fællesskab").await,
+        forening: fx
+            .organization(
+                "gjoel-borgerforening",
+                "Gjøl Borgerforening",
+                OrganizationKind::Association,
+                Some(gjol),
+            )
+            .await,
+    }
+}
+
+fn valid(w: &World) -> Value {
+    json!({
+        "communityId": global_id("Community", w.gjol),
+        "title": "Gjøl 2030",
+        "summary": "Om byen ved fjorden.",
+        "vision": "Et levende fiskerleje.",
+        "periodFrom": 2026,
+        "periodTo": 2030,
+        "themeIds": [global_id("Theme", w.natur)],
+        "internalNotes": "Kun til kommunen.",
+    })
+}
+
+async fn row(app: &TestApp, id: Uuid) -> plan::Model {
+    plan::Entity::find_by_id(id)
+        .one(&app.db)
+        .await
+        .expect("read plan")
+        .expect("the plan exists")
+}
+
+async fn themes(app: &TestApp, id: Uuid) -> Vec<Uuid> {
+    let mut ids: Vec<Uuid> = plan_theme::Entity::find()
+        .filter(plan_theme::Column::PlanId.eq(id))
+        .all(&app.db)
+        .await
+        .expect("read themes")
+        .into_iter()
+        .map(|t| t.theme_id)
+        .collect();
+    ids.sort();
+    ids
+}
+
+async fn plan_count(app: &TestApp) -> u64 {
+    plan::Entity::find().count(&app.db).await.expect("count plans")
+}
+
+fn uuid_of(global: &Value) -> Uuid {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(global.as_str().expect("an ID"))
+        .expect("base64");
+    let text = String::from_utf8(bytes).expect("utf-8");
+    text.split_once(':').expect("Type:uuid").1.parse().expect("uuid")
+}
+
+/// The user errors of a payload as `(field, code)` pairs.
+fn errors(payload: &Value) -> Vec<(Value, String)> {
+    payload["userErrors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no userErrors in {payload}"))
+        .iter()
+        .map(|e| {
+            (
+                e["field"].clone(),
+                e["code"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+both!(
+    an_editor_creates_and_changes_a_draft_plan,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let editor = app.signed_in(As::CommunityEditor, &[w.gjol], None).await;
+        let created = editor.data(CREATE, json!({ "i": valid(&w) })).await["createPlan"].clone();
+        assert_eq!(created["userErrors"], json!([]));
+        let p = &created["plan"];
+        assert_eq!(p["status"], "DRAFT");
+        assert_eq!(p["version"], 1);
+        assert!(p["adoptedOn"].is_null());
+        assert_eq!(p["internalNotes"], "Kun til kommunen.");
+        assert_eq!(p["themes"], json!([{ "id": global_id("Theme", w.natur) }]));
+        assert_eq!(p["community"]["id"], global_id("Community", w.gjol));
+        let id = p["id"].clone();
+        let uuid = uuid_of(&id);
+
+        // A draft: the editor sees it, the public does not.
+        let seen = editor.data(NODE, json!({ "id": id })).await;
+        assert_eq!(seen["node"]["title"], "Gjøl 2030");
+        assert!(app.data(NODE, json!({ "id": id })).await["node"].is_null());
+
+        let updated = editor
+            .data(
+                UPDATE,
+                json!({ "i": { "id": id, "version": 1, "title": "  Gjøl 2031  ", "periodTo": 2031,
+                           "themeIds": [global_id("Theme", w.kultur), global_id("Theme", w.kultur)] } }),
+            )
+            .await["updatePlan"]
+            .clone();
+        assert_eq!(updated["userErrors"], json!([]));
+        assert_eq!(updated["plan"]["title"], "Gjøl 2031", "trimmed");
+        assert_eq!(updated["plan"]["periodTo"], 2031);
+        assert_eq!(updated["plan"]["version"], 2);
+        assert_eq!(
+            updated["plan"]["themes"],
+            json!([{ "id": global_id("Theme", w.kultur) }])
+        );
+        assert_eq!(themes(&app, uuid).await, vec![w.kultur]);
+
+        // Staff may change it too; leaving themeIds out keeps the themes.
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        let again = staff
+            .data(
+                UPDATE,
+                json!({ "i": { "id": id, "version": 2, "internalNotes": "" } }),
+            )
+            .await["updatePlan"]
+            .clone();
+        assert_eq!(again["plan"]["internalNotes"], "");
+        assert_eq!(again["plan"]["version"], 3);
+        assert_eq!(themes(&app, uuid).await, vec![w.kultur]);
+
+        let log = staff.data(AUDIT, json!({ "id": id })).await["auditLog"]["nodes"].clone();
+        let log = log.as_array().expect("entries");
+        assert!(log.iter().all(|e| e["entityType"] == "Plan"), "{log:?}");
+        assert!(
+            log.iter()
+                .any(|e| e["operation"] == "CREATE" && e["changes"]["title"]["after"] == "Gjøl 2030"),
+            "{log:?}"
+        );
+        assert!(
+            log.iter().any(|e| e["operation"] == "UPDATE"
+                && e["changes"]["title"] == json!({ "before": "Gjøl 2030", "after": "Gjøl 2031" })),
+            "{log:?}"
+        );
+        assert!(
+            log.iter().any(|e| e["changes"]["theme_ids"]
+                == json!({ "before": [w.natur.to_string()], "after": [w.kultur.to_string()] })),
+            "theme changes are recorded on the plan: {log:?}"
+        );
+    }
+);
+
+both!(
+    every_bad_field_of_a_new_plan_is_a_user_error,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        let cases: Vec<(&str, Value, Value, &str)> = vec![
+            (
+                "communityId",
+                json!("ikke-et-id"),
+                json!(["communityId"]),
+                "INVALID",
+            ),
+            (
+                "communityId",
+                json!(global_id("Theme", w.natur)),
+                json!(["communityId"]),
+                "INVALID",
+            ),
+            (
+                "communityId",
+                json!(global_id("Community", Uuid::now_v7())),
+                json!(["communityId"]),
+                "NOT_FOUND",
+            ),
+            ("title", json!("  "), json!(["title"]), "REQUIRED"),
+            ("title", json!("x".repeat(201)), json!(["title"]), "TOO_LONG"),
+            (
+                "summary",
+                json!("x".repeat(20_001)),
+                json!(["summary"]),
+                "TOO_LONG",
+            ),
+            ("vision", json!("x".repeat(20_001)), json!(["vision"]), "TOO_LONG"),
+            ("periodFrom", json!(1800), json!(["periodFrom"]), "OUT_OF_RANGE"),
+            ("periodTo", json!(2201), json!(["periodTo"]), "OUT_OF_RANGE"),
+            ("periodTo", json!(2025), json!(["periodTo"]), "OUT_OF_RANGE"),
+            (
+                "themeIds",
+                json!(["ikke-et-id"]),
+                json!(["themeIds", "0"]),
+                "INVALID",
+            ),
+            (
+                "themeIds",
+                json!([global_id("Theme", w.natur), global_id("Theme", Uuid::now_v7())]),
+                json!(["themeIds", "1"]),
+                "NOT_FOUND",
+            ),
+            (
+                "internalNotes",
+                json!("x".repeat(20_001)),
+                json!(["internalNotes"]),
+                "TOO_LONG",
+            ),
+        ];
+        for (field, value, path, code) in cases {
+            let mut input = valid(&w);
+            input[field] = value;
+            let body = staff.data(CREATE, json!({ "i": input })).await["createPlan"].clone();
+            assert!(body["plan"].is_null(), "{field}: {body}");
+            assert_eq!(errors(&body), vec![(path, code.to_owned())], "{field}: {body}");
+        }
+        // A wrong type is GraphQL's to refuse (a new plan's status is not even asked for).
+        let mut input = valid(&w);
+        input["periodFrom"] = json!("2026");
+        let (_, message) = staff.error(CREATE, json!({ "i": input })).await;
+        assert!(message.contains("periodFrom"), "{message}");
+        assert_eq!(plan_count(&app).await, 0, "nothing was created");
+        let log = staff
+            .data(
+                "{ auditLog(filter: { entityType: \"Plan\" }) { totalCount } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(log["auditLog"]["totalCount"], 0);
+    }
+);
+
+both!(a_bad_update_changes_nothing, |app: TestApp| async move {
+    let w = world(&app).await;
+    let fx = Fixture::new(&app.db);
+    let id = fx.plan(w.gjol, "Gjøl 2030", PlanStatus::Draft, 2025, 2030).await;
+    fx.tag_plan(id, w.natur).await;
+    let gid = global_id("Plan", id);
+    let editor = app.signed_in(As::CommunityEditor, &[w.gjol], None).await;
+    let cases: Vec<(Value, Value, &str)> = vec![
+        (json!({ "title": "" }), json!(["title"]), "REQUIRED"),
+        (json!({ "title": "x".repeat(201) }), json!(["title"]), "TOO_LONG"),
+        (
+            json!({ "summary": "x".repeat(20_001) }),
+            json!(["summary"]),
+            "TOO_LONG",
+        ),
+        (
+            json!({ "vision": "x".repeat(20_001) }),
+            json!(["vision"]),
+            "TOO_LONG",
+        ),
+        (
+            json!({ "periodFrom": 1899 }),
+            json!(["periodFrom"]),
+            "OUT_OF_RANGE",
+        ),
+        (json!({ "periodTo": 3000 }), json!(["periodTo"]), "OUT_OF_RANGE"),
+        // Against the stored period: from after the stored end, to before the stored start.
+        (
+            json!({ "periodFrom": 2031, "title": "Ændret" }),
+            json!(["periodFrom"]),
+            "OUT_OF_RANGE",
+        ),
+        (
+            json!({ "periodTo": 2024, "title": "Ændret" }),
+            json!(["periodTo"]),
+            "OUT_OF_RANGE",
+        ),
+        (
+            json!({ "themeIds": ["ikke-et-id"] }),
+            json!(["themeIds", "0"]),
+            "INVALID",
+        ),
+        // An unknown theme: neither the title nor the themes change.
+        (
+            json!({ "title": "Ændret", "themeIds": [global_id("Theme", w.kultur), global_id("Theme", Uuid::now_v7())] }),
+            json!(["themeIds", "1"]),
+            "NOT_FOUND",
+        ),
+        (
+            json!({ "internalNotes": "x".repeat(20_001) }),
+            json!(["internalNotes"]),
+            "TOO_LONG",
+        ),
+    ];
+    for (change, path, code) in cases {
+        let mut input = json!({ "id": gid, "version": 1 });
+        for (k, v) in change.as_object().expect("object") {
+            input[k] = v.clone();
+        }
+        let body = editor.data(UPDATE, json!({ "i": input })).await["updatePlan"].clone();
+        assert!(body["plan"].is_null(), "{change}: {body}");
+        assert_eq!(errors(&body), vec![(path, code.to_owned())], "{change}: {body}");
+    }
+    let body = editor
+        .data(UPDATE, json!({ "i": { "id": "ikke-et-id", "version": 1 } }))
+        .await;
+    assert_eq!(
+        errors(&body["updatePlan"]),
+        vec![(json!(["id"]), "INVALID".to_owned())]
+    );
+
+    // A stale version.
+    let (code, _) = editor
+        .error(
+            UPDATE,
+            json!({ "i": { "id": gid, "version": 7, "title": "Ændret", "themeIds": [] } }),
+        )
+        .await;
+    assert_eq!(code, "CONFLICT");
+    let unknown = global_id("Plan", Uuid::now_v7());
+    assert_eq!(
+        editor
+            .error(UPDATE, json!({ "i": { "id": unknown, "version": 1 } }))
+            .await
+            .0,
+        "NOT_FOUND"
+    );
+
+    let after = row(&app, id).await;
+    assert_eq!(
+        (
+            after.title.as_str(),
+            after.version,
+            after.period_from,
+            after.period_to
+        ),
+        ("Gjøl 2030", 1, 2025, 2030)
+    );
+    assert_eq!(themes(&app, id).await, vec![w.natur], "the themes are untouched");
+});
+
+both!(
+    only_writers_of_the_community_write_its_plans,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let fx = Fixture::new(&app.db);
+        let draft = global_id(
+            "Plan",
+            fx.plan(w.gjol, "Kladde", PlanStatus::Draft, 2026, 2030).await,
+        );
+        let adopted = fx.plan(w.gjol, "Vedtaget", PlanStatus::Adopted, 2022, 2025).await;
+        let involvement = global_id("PlanInvolvement", fx.involvement(adopted, w.forening).await);
+        let adopted = global_id("Plan", adopted);
+        for (role, code) in [
+            (As::Anonymous, "UNAUTHENTICATED"),
+            (As::Partner, "FORBIDDEN"),
+            // An editor of another community.
+            (As::CommunityEditor, "FORBIDDEN"),
+        ] {
+            let caller = app.signed_in(role, &[w.birkelse], Some(w.forening)).await;
+            let calls: Vec<(&str, Value)> = vec![
+                (CREATE, json!({ "i": valid(&w) })),
+                (
+                    UPDATE,
+                    json!({ "i": { "id": draft, "version": 1, "title": "X" } }),
+                ),
+                (DELETE, json!({ "i": { "id": draft, "version": 1 } })),
+                (
+                    STATUS,
+                    json!({ "i": { "id": draft, "version": 1, "status": "CONSULTATION" } }),
+                ),
+                (
+                    STATUS,
+                    json!({ "i": { "id": adopted, "version": 1, "status": "ARCHIVED" } }),
+                ),
+                (
+                    ADD,
+                    json!({ "i": { "planId": adopted, "organizationId": global_id("Organization", w.forening), "role": "CONSULTED" } }),
+                ),
+                (
+                    UPDATE_INVOLVEMENT,
+                    json!({ "i": { "id": involvement, "version": 1, "description": "X" } }),
+                ),
+                (REMOVE, json!({ "i": { "id": involvement, "version": 1 } })),
+            ];
+            for (query, vars) in calls {
+                assert_eq!(caller.error(query, vars).await.0, code, "{role:?}: {query}");
+            }
+        }
+        assert_eq!(plan_count(&app).await, 2);
+        let drafts = plan::Entity::find()
+            .filter(plan::Column::Title.eq("Kladde"))
+            .one(&app.db)
+            .await
+            .expect("read")
+            .expect("still there");
+        assert_eq!((drafts.version, drafts.status), (1, PlanStatus::Draft));
+        assert_eq!(
+            plan_involvement::Entity::find()
+                .count(&app.db)
+                .await
+                .expect("count"),
+            1
+        );
+    }
+);
+
+both!(
+    only_unreferenced_drafts_are_deleted_with_their_themes_and_involvement,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let fx = Fixture::new(&app.db);
+        let draft = fx.plan(w.gjol, "Kladde", PlanStatus::Draft, 2026, 2030).await;
+        fx.tag_plan(draft, w.natur).await;
+        fx.involvement(draft, w.forening).await;
+        let editor = app.signed_in(As::CommunityEditor, &[w.gjol], None).await;
+
+        let (code, _) = editor
+            .error(
+                DELETE,
+                json!({ "i": { "id": global_id("Plan", draft), "version": 2 } }),
+            )
+            .await;
+        assert_eq!(code, "CONFLICT");
+        let body = editor
+            .data(
+                DELETE,
+                json!({ "i": { "id": global_id("Plan", draft), "version": 1 } }),
+            )
+            .await;
+        assert_eq!(body["deletePlan"]["deletedId"], global_id("Plan", draft));
+        assert_eq!(plan_count(&app).await, 0);
+        assert!(
+            themes(&app, draft).await.is_empty(),
+            "theme links went with the plan"
+        );
+        assert_eq!(
+            plan_involvement::Entity::find()
+                .count(&app.db)
+                .await
+                .expect("count"),
+            0,
+            "involvement went with the plan"
+        );
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        let log = staff.data(AUDIT, json!({ "id": global_id("Plan", draft) })).await;
+        assert_eq!(log["auditLog"]["nodes"][0]["operation"], "DELETE");
+
+        // Referenced drafts stay.
+        let with_action = fx
+            .plan(w.gjol, "Med handling", PlanStatus::Draft, 2026, 2030)
+            .await;
+        fx.action(with_action, "Ny sti").await;
+        let with_partnership = fx
+            .plan(w.gjol, "Med partnerskab", PlanStatus::Draft, 2026, 2030)
+            .await;
+        fx.partnership(None, Some(with_partnership), "Fælles", PartnershipStatus::Active)
+            .await;
+        let with_event = fx.plan(w.gjol, "Med møde", PlanStatus::Draft, 2026, 2030).await;
+        fx.event(w.gjol, Some(with_event), "Borgermøde", date(2025, 3, 1))
+            .await;
+        for (id, what) in [
+            (with_action, "1 actions"),
+            (with_partnership, "1 partnerships"),
+            (with_event, "1 engagement events"),
+        ] {
+            let body = editor
+                .data(
+                    DELETE,
+                    json!({ "i": { "id": global_id("Plan", id), "version": 1 } }),
+                )
+                .await["deletePlan"]
+                .clone();
+            assert!(body["deletedId"].is_null(), "{body}");
+            assert_eq!(errors(&body), vec![(json!(["id"]), "IN_USE".to_owned())]);
+            assert!(
+                body["userErrors"][0]["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains(what)),
+                "{body}"
+            );
+        }
+        // Only drafts: a plan once in consultation or adopted is archived instead.
+        let adopted = fx.plan(w.gjol, "Vedtaget", PlanStatus::Adopted, 2022, 2025).await;
+        let consultation = fx
+            .plan(w.gjol, "I høring", PlanStatus::Consultation, 2026, 2030)
+            .await;
+        for id in [adopted, consultation] {
+            let body = staff
+                .data(
+                    DELETE,
+                    json!({ "i": { "id": global_id("Plan", id), "version": 1 } }),
+                )
+                .await["deletePlan"]
+                .clone();
+            assert_eq!(
+                errors(&body),
+                vec![(json!(["id"]), "INVALID_TRANSITION".to_owned())]
+            );
+        }
+        assert_eq!(plan_count(&app).await, 5);
+    }
+);
+
+both!(
+    a_plan_moves_through_its_statuses_and_only_staff_adopt_and_archive,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let fx = Fixture::new(&app.db);
+        let id = fx.plan(w.gjol, "Gjøl 2030", PlanStatus::Draft, 2026, 2030).await;
+        let gid = global_id("Plan", id);
+        let editor = app.signed_in(As::CommunityEditor, &[w.gjol], None).await;
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        let status = |version: i64, to: &str| json!({ "i": { "id": gid, "version": version, "status": to } });
+
+        // The editor sends the draft to consultation and back.
+        let body = editor.data(STATUS, status(1, "CONSULTATION")).await["changePlanStatus"].clone();
+        assert_eq!(body["userErrors"], json!([]));
+        assert_eq!(
+            (body["plan"]["status"].as_str(), body["plan"]["version"].as_i64()),
+            (Some("CONSULTATION"), Some(2))
+        );
+        let body = editor.data(STATUS, status(2, "DRAFT")).await["changePlanStatus"].clone();
+        assert_eq!(body["plan"]["status"], "DRAFT");
+        editor.data(STATUS, status(3, "CONSULTATION")).await;
+
+        // The editor may not adopt, from consultation or from draft.
+        assert_eq!(editor.error(STATUS, status(4, "ADOPTED")).await.0, "FORBIDDEN");
+        let other = fx
+            .plan(w.gjol, "Anden kladde", PlanStatus::Draft, 2026, 2030)
+            .await;
+        let draft_to_adopted =
+            json!({ "i": { "id": global_id("Plan", other), "version": 1, "status": "ADOPTED" } });
+        assert_eq!(
+            editor.error(STATUS, draft_to_adopted.clone()).await.0,
+            "FORBIDDEN"
+        );
+        assert_eq!(
+            (row(&app, id).await.status, row(&app, other).await.status),
+            (PlanStatus::Consultation, PlanStatus::Draft)
+        );
+
+        // Not allowed at all, and bad values.
+        let draft_to_archived =
+            json!({ "i": { "id": global_id("Plan", other), "version": 1, "status": "ARCHIVED" } });
+        for (who, vars, path, code) in [
+            (
+                &staff,
+                draft_to_archived.clone(),
+                json!(["status"]),
+                "INVALID_TRANSITION",
+            ),
+            (
+                &editor,
+                draft_to_archived,
+                json!(["status"]),
+                "INVALID_TRANSITION",
+            ),
+            (
+                &staff,
+                json!({ "i": { "id": global_id("Plan", other), "version": 1, "status": "DRAFT" } }),
+                json!(["status"]),
+                "INVALID_TRANSITION",
+            ),
+            (
+                &staff,
+                json!({ "i": { "id": gid, "version": 4, "status": "DRAFT", "adoptedOn": "2026-02-01" } }),
+                json!(["adoptedOn"]),
+                "INVALID",
+            ),
+            (
+                &staff,
+                json!({ "i": { "id": gid, "version": 4, "status": "ADOPTED", "adoptedOn": "1800-02-01" } }),
+                json!(["adoptedOn"]),
+                "OUT_OF_RANGE",
+            ),
+            (
+                &staff,
+                json!({ "i": { "id": "ikke-et-id", "version": 4, "status": "ADOPTED" } }),
+                json!(["id"]),
+                "INVALID",
+            ),
+        ] {
+            let body = who.data(STATUS, vars.clone()).await["changePlanStatus"].clone();
+            assert!(body["plan"].is_null(), "{vars}: {body}");
+            assert_eq!(errors(&body), vec![(path, code.to_owned())], "{vars}: {body}");
+        }
+        assert_eq!(staff.error(STATUS, status(3, "ADOPTED")).await.0, "CONFLICT");
+        assert_eq!(row(&app, id).await.version, 4, "nothing changed");
+
+        // Staff adopt; the plan becomes public.
+        assert!(app.data(NODE, json!({ "id": gid })).await["node"].is_null());
+        let body = staff
+            .data(
+                STATUS,
+                json!({ "i": { "id": gid, "version": 4, "status": "ADOPTED", "adoptedOn": "2026-02-01" } }),
+            )
+            .await["changePlanStatus"]
+            .clone();
+        assert_eq!(body["plan"]["status"], "ADOPTED");
+        assert_eq!(body["plan"]["adoptedOn"], "2026-02-01");
+        let public = app.data(NODE, json!({ "id": gid })).await;
+        assert_eq!(public["node"]["status"], "ADOPTED");
+        let listed = app.data("{ plans { nodes { title } } }", json!({})).await;
+        assert_eq!(listed["plans"]["nodes"], json!([{ "title": "Gjøl 2030" }]));
+
+        // Straight from draft, adopted today by default.
+        let body = staff.data(STATUS, draft_to_adopted).await["changePlanStatus"].clone();
+        let today = chrono::Utc::now().date_naive().format("%Y-%m-%d").to_string();
+        assert_eq!(body["plan"]["adoptedOn"], today.as_str());
+
+        // Adopted: back to draft is not allowed; only staff archive, and the date stays.
+        let body = staff.data(STATUS, status(5, "DRAFT")).await["changePlanStatus"].clone();
+        assert_eq!(
+            errors(&body),
+            vec![(json!(["status"]), "INVALID_TRANSITION".to_owned())]
+        );
+        assert_eq!(editor.error(STATUS, status(5, "ARCHIVED")).await.0, "FORBIDDEN");
+        let body = staff.data(STATUS, status(5, "ARCHIVED")).await["changePlanStatus"].clone();
+        assert_eq!(body["plan"]["status"], "ARCHIVED");
+        assert_eq!(body["plan"]["adoptedOn"], "2026-02-01");
+        let body = staff.data(STATUS, status(6, "ADOPTED")).await["changePlanStatus"].clone();
+        assert_eq!(
+            errors(&body),
+            vec![(json!(["status"]), "INVALID_TRANSITION".to_owned())]
+        );
+
+        let log = staff.data(AUDIT, json!({ "id": gid })).await["auditLog"]["nodes"][0].clone();
+        assert_eq!(
+            log["changes"]["status"],
+            json!({ "before": "ADOPTED", "after": "ARCHIVED" })
+        );
+    }
+);
+
+both!(
+    internal_notes_are_read_by_the_community_and_staff_only,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let fx = Fixture::new(&app.db);
+        let id = fx
+            .plan(w.gjol, "Gjøl 2030", PlanStatus::Adopted, 2026, 2030)
+            .await;
+        fx.set("plan", id, "internal_notes", "Budgettet er usikkert")
+            .await;
+        let gid = global_id("Plan", id);
+        for (role, communities, code) in [
+            (As::Anonymous, vec![], "UNAUTHENTICATED"),
+            (As::Partner, vec![], "FORBIDDEN"),
+            (As::CommunityEditor, vec![w.birkelse], "FORBIDDEN"),
+        ] {
+            let caller = app.signed_in(role, &communities, Some(w.forening)).await;
+            let body = caller.post(NOTES, json!({ "id": gid })).await;
+            assert_eq!(
+                body["data"]["node"]["title"], "Gjøl 2030",
+                "{role:?}: the plan itself stays: {body}"
+            );
+            assert!(
+                body["data"]["node"]["internalNotes"].is_null(),
+                "{role:?}: {body}"
+            );
+            assert_eq!(body["errors"][0]["extensions"]["code"], code, "{role:?}: {body}");
+            assert_eq!(
+                body["errors"][0]["path"],
+                json!(["node", "internalNotes"]),
+                "{role:?}: {body}"
+            );
+        }
+        for (role, communities) in [(As::CommunityEditor, vec![w.gjol]), (As::Staff, vec![])] {
+            let caller = app.signed_in(role, &communities, None).await;
+            let body = caller.data(NOTES, json!({ "id": gid })).await;
+            assert_eq!(body["node"]["internalNotes"], "Budgettet er usikkert", "{role:?}");
+        }
+    }
+);
+
+both!(organisations_are_involved_in_a_plan, |app: TestApp| async move {
+    let w = world(&app).await;
+    let fx = Fixture::new(&app.db);
+    let id = fx.plan(w.gjol, "Gjøl 2030", PlanStatus::Draft, 2026, 2030).await;
+    let gid = global_id("Plan", id);
+    let org = global_id("Organization", w.forening);
+    let editor = app.signed_in(As::CommunityEditor, &[w.gjol], None).await;
+    let add = |role: &str| json!({ "i": { "planId": gid, "organizationId": org, "role": role, "description": " Skrev visionen " } });
+
+    let body = editor.data(ADD, add("WRITING")).await["addPlanInvolvement"].clone();
+    assert_eq!(body["userErrors"], json!([]));
+    let inv = &body["planInvolvement"];
+    assert_eq!(
+        (
+            inv["role"].as_str(),
+            inv["roleLabel"].as_str(),
+            inv["description"].as_str(),
+            inv["version"].as_i64()
+        ),
+        (
+            Some("WRITING"),
+            Some("Med til at skrive planen"),
+            Some("Skrev visionen"),
+            Some(1)
+        )
+    );
+    assert_eq!(inv["organization"]["id"], org);
+    assert_eq!(inv["plan"]["id"], gid);
+    let first = inv["id"].clone();
+
+    // The same organisation in the same role once; in another role it is fine.
+    let body = editor.data(ADD, add("WRITING")).await["addPlanInvolvement"].clone();
+    assert_eq!(errors(&body), vec![(json!(["role"]), "TAKEN".to_owned())]);
+    let second =
+        editor.data(ADD, add("CARRYING_OUT")).await["addPlanInvolvement"]["planInvolvement"]["id"].clone();
+    assert!(second.is_string());
+
+    // Bad fields.
+    let cases: Vec<(&str, Value, Value, &str)> = vec![
+        ("planId", json!("ikke-et-id"), json!(["planId"]), "INVALID"),
+        (
+            "planId",
+            json!(global_id("Plan", Uuid::now_v7())),
+            json!(["planId"]),
+            "NOT_FOUND",
+        ),
+        (
+            "organizationId",
+            json!(global_id("Community", w.gjol)),
+            json!(["organizationId"]),
+            "INVALID",
+        ),
+        (
+            "organizationId",
+            json!(global_id("Organization", Uuid::now_v7())),
+            json!(["organizationId"]),
+            "NOT_FOUND",
+        ),
+        (
+            "description",
+            json!("x".repeat(20_001)),
+            json!(["description"]),
+            "TOO_LONG",
+        ),
+    ];
+    for (field, value, path, code) in cases {
+        let mut input = add("CONSULTED");
+        input["i"][field] = value;
+        let body = editor.data(ADD, input).await["addPlanInvolvement"].clone();
+        assert!(body["planInvolvement"].is_null(), "{field}: {body}");
+        assert_eq!(errors(&body), vec![(path, code.to_owned())], "{field}: {body}");
+    }
+    let (_, message) = editor.error(ADD, add("SPONSOR")).await;
+    assert!(message.contains("SPONSOR"), "{message}");
+
+    // Update: a role it already has is taken; a bad description, a stale version.
+    let body = editor
+        .data(
+            UPDATE_INVOLVEMENT,
+            json!({ "i": { "id": first, "version": 1, "role": "CARRYING_OUT" } }),
+        )
+        .await["updatePlanInvolvement"]
+        .clone();
+    assert_eq!(errors(&body), vec![(json!(["role"]), "TAKEN".to_owned())]);
+    let body = editor
+        .data(
+            UPDATE_INVOLVEMENT,
+            json!({ "i": { "id": first, "version": 1, "description": "x".repeat(20_001) } }),
+        )
+        .await["updatePlanInvolvement"]
+        .clone();
+    assert_eq!(
+        errors(&body),
+        vec![(json!(["description"]), "TOO_LONG".to_owned())]
+    );
+    let body = editor
+        .data(UPDATE_INVOLVEMENT, json!({ "i": { "id": gid, "version": 1 } }))
+        .await["updatePlanInvolvement"]
+        .clone();
+    assert_eq!(errors(&body), vec![(json!(["id"]), "INVALID".to_owned())]);
+    assert_eq!(
+        editor
+            .error(
+                UPDATE_INVOLVEMENT,
+                json!({ "i": { "id": first, "version": 2, "description": "Ny" } })
+            )
+            .await
+            .0,
+        "CONFLICT"
+    );
+    let body = editor
+        .data(
+            UPDATE_INVOLVEMENT,
+            json!({ "i": { "id": first, "version": 1, "role": "CONSULTED", "description": "Hørt" } }),
+        )
+        .await["updatePlanInvolvement"]
+        .clone();
+    assert_eq!(body["planInvolvement"]["role"], "CONSULTED");
+    assert_eq!(body["planInvolvement"]["description"], "Hørt");
+    assert_eq!(body["planInvolvement"]["version"], 2);
+
+    let seen = editor.data(NODE, json!({ "id": gid })).await;
+    let mut roles: Vec<String> = seen["node"]["involvement"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|i| i["role"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    roles.sort();
+    assert_eq!(roles, ["CARRYING_OUT", "CONSULTED"]);
+
+    // Remove: a stale version is a conflict.
+    assert_eq!(
+        editor
+            .error(REMOVE, json!({ "i": { "id": first, "version": 1 } }))
+            .await
+            .0,
+        "CONFLICT"
+    );
+    let body = editor
+        .data(REMOVE, json!({ "i": { "id": first, "version": 2 } }))
+        .await;
+    assert_eq!(body["removePlanInvolvement"]["deletedId"], first);
+    let seen = editor.data(NODE, json!({ "id": gid })).await;
+    assert_eq!(
+        seen["node"]["involvement"],
+        json!([{ "id": second, "role": "CARRYING_OUT", "description": "Skrev visionen" }])
+    );
+
+    let staff = app.signed_in(As::Staff, &[], None).await;
+    let log = staff.data(AUDIT, json!({ "id": first })).await["auditLog"]["nodes"].clone();
+    let ops: Vec<&str> = log
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|e| e["operation"].as_str())
+        .collect();
+    assert_eq!(ops, ["DELETE", "UPDATE", "CREATE"]);
+    assert_eq!(log[2]["entityType"], "PlanInvolvement");
+});
