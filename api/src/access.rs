@@ -126,14 +126,18 @@ impl Access {
         }
     }
 
-    /// A condition on the `partnership` table: pending proposals from partners are seen only
-    /// by the proposer, the community's editors and staff.
+    /// A condition on the `partnership` table: pending and declined proposals from partners
+    /// are seen only by the proposer, the community's editors and staff.
     pub fn proposal_condition(&self) -> Condition {
         if self.plans == Scope::Everything {
             return Condition::all();
         }
         let mut c = Condition::any()
-            .add(partnership::Column::Status.ne(PartnershipStatus::Proposed))
+            .add(
+                Condition::all()
+                    .add(partnership::Column::Status.ne(PartnershipStatus::Proposed))
+                    .add(partnership::Column::DeclinedAt.is_null()),
+            )
             .add(partnership::Column::ProposedByOrganizationId.is_null());
         if let Some(org) = self.proposals_of {
             c = c.add(partnership::Column::ProposedByOrganizationId.eq(org));

@@ -18,6 +18,9 @@ pub type Body = Arc<[u8]>;
 #[derive(Clone)]
 pub struct ResponseCache {
     inner: Option<Cache<Arc<str>, Body>>,
+    /// Bumped by every committed write. An answer computed while it changed may hold data
+    /// from before the write, so it is not kept.
+    generation: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Why an answer was not kept: it had errors. The body still goes to every waiting client.
@@ -34,7 +37,10 @@ impl ResponseCache {
                 .weigher(|k: &Arc<str>, v: &Body| u32::try_from(k.len() + v.len()).unwrap_or(u32::MAX))
                 .build()
         });
-        ResponseCache { inner }
+        ResponseCache {
+            inner,
+            generation: Default::default(),
+        }
     }
 
     /// The key of a request when it can be cached: caching is on and it is a query. `viewer`
@@ -52,11 +58,17 @@ impl ResponseCache {
         }
     }
 
-    /// Forgets every answer (after a write).
+    /// Forgets every answer (after a committed write).
     pub fn clear(&self) {
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         if let Some(cache) = &self.inner {
             cache.invalidate_all();
         }
+    }
+
+    /// The number of writes so far: compare before and after computing an answer.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// The cached answer for `key`, or `run`'s, shared with concurrent callers of the same key;

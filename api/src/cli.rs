@@ -53,7 +53,8 @@ pub async fn create_account(
         .then(|| secret::new_refresh_token().replace("rt_", ""));
     let password = password.or_else(|| generated.clone());
     let new = NewAccount::parse(email, name, password.as_deref(), role, Some(communities))
-        .map_err(|r| failure(Failure::Refused(r)))?;
+        .await
+        .map_err(failure)?;
     let w = Write::begin_as(db, Viewer::system("cli"))
         .await
         .map_err(|e| failure(e.into()))?;

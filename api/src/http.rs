@@ -68,19 +68,16 @@ async fn execute(state: &AppState, headers: &HeaderMap, request: async_graphql::
         None
     };
     let Some(key) = key else {
-        let mutation = !crate::cache::is_query_request(&request);
-        let response = run(state, viewer, access, request).await;
-        if mutation {
-            // Whatever changed must not be served stale from the cache.
-            state.cache.clear();
-        }
-        return GraphQLResponse::from(response).into_response();
+        // Mutations empty the cache themselves when their write commits.
+        return GraphQLResponse::from(run(state, viewer, access, request).await).into_response();
     };
     let body = state
         .cache
         .get_or_run(key, async {
+            let generation = state.cache.generation();
             let response = run(state, viewer, access, request).await;
-            let ok = response.is_ok();
+            // Not kept when a write committed meanwhile: it may predate that write.
+            let ok = response.is_ok() && state.cache.generation() == generation;
             match serde_json::to_vec(&response) {
                 Ok(body) if ok => Ok(body.into()),
                 Ok(body) => Err(NotCached(body.into())),

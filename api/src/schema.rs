@@ -76,7 +76,11 @@ pub type LupSchema = Schema<Query, Mutation, EmptySubscription>;
 /// Deeper than any real client query; a first guard until full query bounds exist.
 pub const MAX_DEPTH: usize = 16;
 
-pub fn build(db: Option<DatabaseConnection>, tokens: Option<Arc<Tokens>>) -> LupSchema {
+pub fn build(
+    db: Option<DatabaseConnection>,
+    tokens: Option<Arc<Tokens>>,
+    cache: Option<crate::cache::ResponseCache>,
+) -> LupSchema {
     let mut builder =
         Schema::build(Query::default(), Mutation::default(), EmptySubscription).limit_depth(MAX_DEPTH);
     if let Some(db) = db {
@@ -85,11 +89,14 @@ pub fn build(db: Option<DatabaseConnection>, tokens: Option<Arc<Tokens>>) -> Lup
     if let Some(tokens) = tokens {
         builder = builder.data(tokens);
     }
+    if let Some(cache) = cache {
+        builder = builder.data(cache);
+    }
     builder.finish()
 }
 
 /// The SDL committed as `schema.graphql`: every field, including those hidden from callers
 /// who may not use them.
 pub fn sdl() -> String {
-    build(None, None).sdl()
+    build(None, None, None).sdl()
 }

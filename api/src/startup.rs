@@ -59,6 +59,15 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartError> {
     {
         tracing::info!("loaded the demo data into an empty database");
     }
+    if config.auth.app_env == AppEnv::Production {
+        let neutralised = seed::accounts::neutralise(&db).await?;
+        if neutralised > 0 {
+            tracing::warn!(
+                neutralised,
+                "disabled the demo accounts and revoked the demo API key: this is production"
+            );
+        }
+    }
     if config.seed_demo && config.auth.app_env == AppEnv::Development {
         match seed::accounts::load_if_none(&db).await {
             Ok(true) => tracing::info!(
@@ -73,17 +82,18 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartError> {
 }
 
 fn state(config: &Config, db: DatabaseConnection, sql: SqlCounter, tokens: Arc<Tokens>) -> AppState {
+    let cache = ResponseCache::new(
+        Duration::from_millis(config.public_cache_ttl_ms),
+        config.public_cache_mib * 1024 * 1024,
+    );
     AppState {
-        schema: schema::build(Some(db.clone()), Some(tokens.clone())),
+        schema: schema::build(Some(db.clone()), Some(tokens.clone()), Some(cache.clone())),
         tokens,
         db,
         sql,
         requests: Arc::new(AtomicU64::new(0)),
         loader_delay: Duration::from_micros(config.loader_delay_us),
-        cache: ResponseCache::new(
-            Duration::from_millis(config.public_cache_ttl_ms),
-            config.public_cache_mib * 1024 * 1024,
-        ),
+        cache,
     }
 }
 

@@ -417,6 +417,8 @@ impl Operation {
 pub struct Write {
     txn: DatabaseTransaction,
     pub viewer: Viewer,
+    /// Emptied when the write commits, so no one is served what it changed.
+    cache: Option<crate::cache::ResponseCache>,
 }
 
 impl Write {
@@ -424,9 +426,11 @@ impl Write {
     pub async fn begin(ctx: &Context<'_>) -> Result<Write, ApiError> {
         let db = ctx.data_unchecked::<DatabaseConnection>();
         let viewer = crate::auth::viewer(ctx).into_owned();
+        let cache = ctx.data_opt::<crate::cache::ResponseCache>().cloned();
         Ok(Write {
             txn: crate::db::begin_write(db).await?,
             viewer,
+            cache,
         })
     }
 
@@ -435,6 +439,7 @@ impl Write {
         Ok(Write {
             txn: crate::db::begin_write(db).await?,
             viewer,
+            cache: None,
         })
     }
 
@@ -443,7 +448,11 @@ impl Write {
     }
 
     pub async fn commit(self) -> Result<(), ApiError> {
-        Ok(self.txn.commit().await?)
+        self.txn.commit().await?;
+        if let Some(cache) = &self.cache {
+            cache.clear();
+        }
+        Ok(())
     }
 
     /// FORBIDDEN unless the viewer may edit `community`'s content.

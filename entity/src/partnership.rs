@@ -24,6 +24,8 @@ pub struct Model {
     pub proposed_by_organization_id: Option<Uuid>,
     #[sea_orm(column_type = "Text", nullable)]
     pub proposal_message: Option<String>,
+    /// When the community declined the proposal; a declined proposal stays private.
+    pub declined_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

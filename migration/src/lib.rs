@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 mod builder;
 mod m20261127_000001_domain;
 mod m20261127_000002_access;
+mod m20261127_000003_declined_proposals;
 
 pub struct Migrator;
 
@@ -13,6 +14,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261127_000001_domain::Migration),
             Box::new(m20261127_000002_access::Migration),
+            Box::new(m20261127_000003_declined_proposals::Migration),
         ]
     }
 }

@@ -147,6 +147,20 @@ impl TestApp {
         }
     }
 
+    /// A handle on a server started by the test itself (which stops it).
+    pub fn attach(server: &startup::RunningServer) -> TestApp {
+        TestApp {
+            base: format!("http://{}", server.addr),
+            client: reqwest::Client::new(),
+            db: server.state.db.clone(),
+            sql: server.state.sql.clone(),
+            backend: Backend::Sqlite,
+            credentials: None,
+            server: None,
+            cleanup: Cleanup::None,
+        }
+    }
+
     /// A handle for the test body; the original keeps ownership of the server.
     pub fn clone_handle(&self) -> TestApp {
         TestApp {
@@ -246,7 +260,7 @@ impl TestApp {
     /// Signs in over HTTP and returns the whole `login` payload.
     pub async fn login(&self, email: &str, password: &str) -> Value {
         self.data(
-            "mutation($input: LoginInput!) { login(input: $input) { accessToken refreshToken accessTokenExpiresAt userErrors { field code } } }",
+            "mutation($input: LoginInput!) { login(input: $input) { accessToken refreshToken accessTokenExpiresAt refreshTokenExpiresAt userErrors { field code } } }",
             json!({ "input": { "email": email, "password": password } }),
         )
         .await["login"]

@@ -254,10 +254,11 @@ fn check_password(check: &mut Check, field: &str, password: &str) -> Option<Stri
     }
 }
 
+/// Hashes a password. Called before a mutation's transaction begins: on SQLite that
+/// transaction holds the write lock, and hashing takes a while.
 async fn hash(password: String) -> Result<String, ApiError> {
-    tokio::task::spawn_blocking(move || secret::hash_password(&password))
+    secret::hash_password_async(password)
         .await
-        .map_err(ApiError::internal)?
         .map_err(ApiError::internal)
 }
 
@@ -285,20 +286,22 @@ async fn set_communities(w: &Write, account: Uuid, communities: &[Uuid]) -> Resu
 pub struct NewAccount {
     pub email: String,
     pub display_name: String,
-    pub password: Option<String>,
+    /// The argon2 hash of the password, made while parsing (before any transaction).
+    pub password_hash: Option<String>,
     pub role: DbRole,
     pub communities: Vec<Uuid>,
 }
 
 impl NewAccount {
-    /// Parses raw values into a new account; user errors name the input fields.
-    pub fn parse(
+    /// Parses raw values into a new account and hashes its password; user errors name the
+    /// input fields.
+    pub async fn parse(
         email: &str,
         display_name: &str,
         password: Option<&str>,
         role: DbRole,
         communities: Option<Vec<Uuid>>,
-    ) -> Result<NewAccount, Refused> {
+    ) -> Result<NewAccount, Failure> {
         let mut check = Check::default();
         let email = check.email("email", email);
         let display_name = check.text("displayName", display_name, MAX_NAME);
@@ -322,16 +325,20 @@ impl NewAccount {
             );
         }
         check.done()?;
-        match (email, display_name, password) {
-            (Some(email), Some(display_name), Some(password)) => Ok(NewAccount {
-                email,
-                display_name,
-                password,
-                role,
-                communities,
-            }),
-            _ => Err(Refused::one("email", UserErrorCode::Invalid, "invalid input")),
-        }
+        let (Some(email), Some(display_name), Some(password)) = (email, display_name, password) else {
+            return Err(Refused::one("email", UserErrorCode::Invalid, "invalid input").into());
+        };
+        let password_hash = match password {
+            Some(p) => Some(hash(p).await?),
+            None => None,
+        };
+        Ok(NewAccount {
+            email,
+            display_name,
+            password_hash,
+            role,
+            communities,
+        })
     }
 
     pub async fn insert(self, w: &Write) -> Result<account::Model, Failure> {
@@ -342,10 +349,7 @@ impl NewAccount {
         if taken.is_some() {
             return Err(Refused::one("email", UserErrorCode::Taken, "another account has this email").into());
         }
-        let password_hash = match self.password {
-            Some(p) => Some(hash(p).await?),
-            None => None,
-        };
+        let password_hash = self.password_hash;
         let now = Utc::now();
         let model = w
             .create(
@@ -492,7 +496,8 @@ impl AccountMutation {
                 input.password.as_deref(),
                 input.role.into(),
                 communities,
-            )?;
+            )
+            .await?;
             let w = Write::begin(ctx).await?;
             let model = new.insert(&w).await?;
             w.commit().await?;
@@ -527,6 +532,10 @@ impl AccountMutation {
                 .map(|c| check.ids("communityIds", c, "Community"));
             check.done()?;
             let id = id.ok_or_else(|| Refused::one("id", UserErrorCode::Invalid, "invalid ID"))?;
+            let password_hash = match password.flatten() {
+                Some(p) => Some(hash(p).await?),
+                None => None,
+            };
             let w = Write::begin(ctx).await?;
             let before = w.find::<account::Entity>("account", id).await?;
             let role: DbRole = input.role.map(Into::into).unwrap_or(before.role);
@@ -548,8 +557,9 @@ impl AccountMutation {
             if let Some(disabled) = input.disabled {
                 row.disabled = Set(disabled);
             }
-            if let Some(Some(p)) = password {
-                row.password_hash = Set(Some(hash(p).await?));
+            let password_changed = password_hash.is_some();
+            if let Some(h) = password_hash {
+                row.password_hash = Set(Some(h));
             }
             let after = w
                 .update::<account::Entity>("Account", &before, input.version, row)
@@ -570,7 +580,8 @@ impl AccountMutation {
                 Vec::new()
             };
             set_communities(&w, id, &communities).await?;
-            if after.disabled {
+            // A disabled account or a reset password ends every session at once.
+            if after.disabled || password_changed {
                 revoke_sessions(w.txn(), id).await?;
             }
             w.commit().await?;
@@ -591,18 +602,21 @@ impl AccountMutation {
             let mut check = Check::default();
             let new = check_password(&mut check, "newPassword", &input.new_password);
             check.done()?;
-            let w = Write::begin(ctx).await?;
-            let id = w
-                .viewer
+            let Some(new) = new else {
+                return Err(Refused::one("newPassword", UserErrorCode::Invalid, "invalid").into());
+            };
+            // Checked and hashed before the transaction, which holds SQLite's write lock.
+            let viewer = crate::auth::viewer(ctx).into_owned();
+            let id = viewer
                 .account_id
                 .ok_or_else(|| ApiError::forbidden("only accounts have passwords"))?;
-            let before = w.find::<account::Entity>("account", id).await?;
-            let current = input.current_password.clone();
-            let hash_now = before
-                .password_hash
-                .clone()
+            let db = ctx.data_unchecked::<sea_orm::DatabaseConnection>();
+            let current_hash = account::Entity::find_by_id(id)
+                .one(db)
+                .await?
+                .and_then(|a| a.password_hash)
                 .unwrap_or_else(|| secret::dummy_hash().to_owned());
-            let ok = tokio::task::spawn_blocking(move || secret::verify_password(&current, &hash_now))
+            let ok = secret::verify_password_async(input.current_password.clone(), current_hash)
                 .await
                 .map_err(ApiError::internal)?;
             if !ok {
@@ -613,17 +627,19 @@ impl AccountMutation {
                 )
                 .into());
             }
-            let Some(new) = new else {
-                return Err(Refused::one("newPassword", UserErrorCode::Invalid, "invalid").into());
-            };
+            let new_hash = hash(new).await?;
+            let w = Write::begin(ctx).await?;
+            let before = w.find::<account::Entity>("account", id).await?;
             let row = account::ActiveModel {
-                password_hash: Set(Some(hash(new).await?)),
+                password_hash: Set(Some(new_hash)),
                 ..Default::default()
             };
             let version = before.version;
             let after = w
                 .update::<account::Entity>("Account", &before, version, row)
                 .await?;
+            // Other sessions end; this one signs in again with the new password.
+            revoke_sessions(w.txn(), id).await?;
             w.commit().await?;
             Ok(after)
         }

@@ -18,7 +18,7 @@ pub enum Require {
     Staff,
     /// Admins.
     Admin,
-    /// Partners (an API key), and staff and community editors acting for them.
+    /// Partners (an API key).
     Partner,
     /// Anyone who sent credentials.
     Authenticated,

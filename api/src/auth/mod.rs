@@ -59,6 +59,8 @@ pub struct Viewer {
     pub organization_id: Option<Uuid>,
     /// The communities a community editor may edit.
     pub communities: Arc<[Uuid]>,
+    /// A partner key's scopes, e.g. `read`, `express_interest`.
+    pub scopes: Arc<[String]>,
     /// How the audit log names the caller: an email, a key's name, an external subject.
     pub label: String,
 }
@@ -71,6 +73,7 @@ impl Viewer {
             api_key_id: None,
             organization_id: None,
             communities: Arc::from([]),
+            scopes: Arc::from([]),
             label: "anonymous".into(),
         }
     }
@@ -87,6 +90,11 @@ impl Viewer {
 
     pub fn is_system(&self) -> bool {
         self.account_id.is_none() && self.api_key_id.is_none() && self.label.starts_with("system:")
+    }
+
+    /// Whether a partner's key carries `scope`.
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope)
     }
 
     pub fn is_anonymous(&self) -> bool {
@@ -162,11 +170,8 @@ pub async fn authenticate(
             token::Verified::Account(id) => account_viewer(db, id).await,
             token::Verified::External { subject, role } => Ok(Viewer {
                 role,
-                account_id: None,
-                api_key_id: None,
-                organization_id: None,
-                communities: Arc::from([]),
                 label: format!("external:{subject}"),
+                ..Viewer::anonymous()
             }),
         };
     }
@@ -201,10 +206,9 @@ pub async fn account_viewer(db: &DatabaseConnection, id: Uuid) -> Result<Viewer,
     Ok(Viewer {
         role: account.role.into(),
         account_id: Some(account.id),
-        api_key_id: None,
-        organization_id: None,
         communities: communities.into(),
         label: account.email,
+        ..Viewer::anonymous()
     })
 }
 
@@ -215,14 +219,20 @@ async fn api_key_viewer(db: &DatabaseConnection, key: &str) -> Result<Viewer, Au
         .await?
         .filter(|k| k.revoked_at.is_none())
         .ok_or(AuthError::Refused("unknown or revoked API key"))?;
-    touch_api_key(db, found.id);
+    // Records the last use at most once a minute, off the request's path.
+    if found
+        .last_used_at
+        .is_none_or(|t| t < Utc::now() - chrono::Duration::minutes(1))
+    {
+        touch_api_key(db, found.id);
+    }
     Ok(Viewer {
         role: Role::Partner,
-        account_id: None,
         api_key_id: Some(found.id),
         organization_id: Some(found.organization_id),
-        communities: Arc::from([]),
+        scopes: found.scopes.split_whitespace().map(str::to_owned).collect(),
         label: format!("api-key:{}", found.prefix),
+        ..Viewer::anonymous()
     })
 }
 

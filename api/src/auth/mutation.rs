@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use entity::{account, refresh_token};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, sea_query::Expr,
@@ -81,13 +81,18 @@ async fn issue(
     tokens: &Tokens,
     account: &account::Model,
     family: Uuid,
+    refresh_expires: Option<DateTime<Utc>>,
 ) -> Result<AuthPayload, ApiError> {
     let (access, expires) = tokens
         .issue(account.id, account.role.into())
         .map_err(ApiError::internal)?;
     let refresh = secret::new_refresh_token();
     let now = Utc::now();
-    let refresh_expires = now + tokens.refresh_ttl;
+    // A session lasts the refresh lifetime from its login: renewing does not extend it.
+    // In microseconds, as the databases keep it, so the payload says what was stored.
+    let refresh_expires = refresh_expires
+        .unwrap_or(now + tokens.refresh_ttl)
+        .trunc_subsecs(6);
     refresh_token::ActiveModel {
         id: Set(Uuid::now_v7()),
         account_id: Set(account.id),
@@ -147,7 +152,7 @@ impl AuthMutation {
         // Hash even when there is no such account, so timing does not tell who has one.
         let password_ok = {
             let hash = hash.unwrap_or_else(|| secret::dummy_hash().to_owned());
-            tokio::task::spawn_blocking(move || secret::verify_password(&password, &hash))
+            secret::verify_password_async(password, hash)
                 .await
                 .map_err(ApiError::internal)?
         };
@@ -164,7 +169,7 @@ impl AuthMutation {
             .exec(&txn)
             .await
             .map_err(ApiError::from)?;
-        let payload = issue(&txn, tokens, &account, Uuid::now_v7()).await?;
+        let payload = issue(&txn, tokens, &account, Uuid::now_v7(), None).await?;
         record(&txn, &account, "LOGIN").await?;
         txn.commit().await.map_err(ApiError::from)?;
         Ok(payload)
@@ -204,6 +209,9 @@ impl AuthMutation {
             .await
             .map_err(ApiError::from)?;
         if marked.rows_affected == 0 {
+            // Someone else used it at the same moment: a copy, as with any reuse.
+            drop(txn);
+            revoke_family(db, found.family_id).await?;
             return Err(unauthenticated(refused));
         }
         let account = account::Entity::find_by_id(found.account_id)
@@ -212,7 +220,7 @@ impl AuthMutation {
             .map_err(ApiError::from)?
             .filter(|a| !a.disabled)
             .ok_or_else(|| unauthenticated(refused))?;
-        let payload = issue(&txn, tokens, &account, found.family_id).await?;
+        let payload = issue(&txn, tokens, &account, found.family_id, Some(found.expires_at)).await?;
         record(&txn, &account, "REFRESH_TOKEN").await?;
         txn.commit().await.map_err(ApiError::from)?;
         Ok(payload)

@@ -15,6 +15,31 @@ pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Er
         .to_string())
 }
 
+/// Password hashing is deliberately costly (about 19 MiB and tens of milliseconds each):
+/// at most this many run at once, so a flood of logins queues instead of exhausting memory.
+const HASHING_AT_ONCE: usize = 2;
+
+fn hashing() -> &'static tokio::sync::Semaphore {
+    static SEMAPHORE: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(HASHING_AT_ONCE);
+    &SEMAPHORE
+}
+
+/// [`hash_password`] off the async threads, queued behind [`HASHING_AT_ONCE`].
+pub async fn hash_password_async(password: String) -> Result<String, String> {
+    let _permit = hashing().acquire().await.map_err(|e| e.to_string())?;
+    tokio::task::spawn_blocking(move || hash_password(&password).map_err(|e| e.to_string()))
+        .await
+        .map_err(|e| e.to_string())?
+}
+
+/// [`verify_password`] off the async threads, queued behind [`HASHING_AT_ONCE`].
+pub async fn verify_password_async(password: String, hash: String) -> Result<bool, String> {
+    let _permit = hashing().acquire().await.map_err(|e| e.to_string())?;
+    tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .map_err(|e| e.to_string())
+}
+
 pub fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash).is_ok_and(|parsed| {
         Argon2::default()

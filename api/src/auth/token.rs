@@ -152,6 +152,11 @@ impl Tokens {
                 let data = decode::<Claims>(token, &self.decoding, &self.validation)
                     .inspect_err(|e| tracing::debug!(error = %e, "token refused"))
                     .ok()?;
+                // Issued in the future: not by this server's clock.
+                if data.claims.iat > Utc::now().timestamp() + 30 {
+                    tracing::debug!("token issued in the future");
+                    return None;
+                }
                 Uuid::parse_str(&data.claims.sub).ok().map(Verified::Account)
             }
             Algorithm::RS256 => {

@@ -378,9 +378,9 @@ async fn communities_of_actions(w: &Write, actions: &[Uuid]) -> Result<HashMap<U
 
 const OUTSIDE: &str = "the action must belong to a plan of the initiating or a participating community";
 
-/// User errors at `actionIds.<position>` for actions that do not exist (NOT_FOUND), already
-/// came from another exchange than `exchange` (TAKEN) or lie outside the exchange's
-/// `communities` (INVALID).
+/// FORBIDDEN for an action of a community the viewer may not edit; user errors at
+/// `actionIds.<position>` for actions that do not exist (NOT_FOUND), already came from another
+/// exchange than `exchange` (TAKEN) or lie outside the exchange's `communities` (INVALID).
 async fn check_actions(
     w: &Write,
     exchange: Option<Uuid>,
@@ -402,6 +402,13 @@ async fn check_actions(
         .into_iter()
         .map(|l| l.action_id)
         .collect();
+    // Linking an action ties its community's hands (it can no longer be deleted or linked
+    // elsewhere): only those who may edit that community may link it.
+    for id in uuids(actions) {
+        if let Some(c) = community_of.get(&id) {
+            w.require_community(*c)?;
+        }
+    }
     let mut check = Check::default();
     for (i, id) in actions {
         let field = format!("actionIds.{i}");

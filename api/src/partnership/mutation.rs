@@ -470,6 +470,7 @@ impl PartnershipMutation {
                         internal_notes: Set(notes),
                         proposed_by_organization_id: Set(None),
                         proposal_message: Set(None),
+                        declined_at: Set(None),
                     },
                 )
                 .await?;
@@ -771,6 +772,12 @@ impl PartnershipMutation {
             let org_id = w.viewer.organization_id.ok_or_else(|| {
                 ApiError::forbidden("only a partner organisation's API key may express interest")
             })?;
+            if !w.viewer.has_scope("express_interest") {
+                return Err(ApiError::forbidden(
+                    "this API key may only read (it lacks the scope EXPRESS_INTEREST)",
+                )
+                .into());
+            }
             // Only actions the partner can see: those of published plans.
             let action = action::Entity::find_by_id(action_id).one(w.txn()).await?;
             let published = match &action {
@@ -831,6 +838,7 @@ impl PartnershipMutation {
                         internal_notes: Set(String::new()),
                         proposed_by_organization_id: Set(Some(org_id)),
                         proposal_message: Set(Some(message)),
+                        declined_at: Set(None),
                     },
                 )
                 .await?;
@@ -885,8 +893,9 @@ impl PartnershipMutation {
         finish(result, |m| AcceptPartnershipProposalPayload::ok(Partnership(m)))
     }
 
-    /// Declines a partner's proposal: the partnership becomes ENDED, the reason goes into its
-    /// internal notes. Staff, and editors of the action's community; only PROPOSED
+    /// Declines a partner's proposal: the partnership becomes ENDED and stays private (seen
+    /// by the partner, the community's editors and staff); the reason goes into its internal
+    /// notes. Staff, and editors of the action's community; only PROPOSED
     /// partnerships.
     #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
     async fn decline_partnership_proposal(
@@ -906,6 +915,7 @@ impl PartnershipMutation {
             let before = pending_proposal(&w, id).await?;
             let mut row = partnership::ActiveModel {
                 status: Set(partnership::PartnershipStatus::Ended),
+                declined_at: Set(Some(chrono::Utc::now())),
                 ..Default::default()
             };
             if let Some(reason) = reason {

@@ -37,6 +37,28 @@ const ACCOUNTS: &[(&str, &str, account::AccountRole, Option<&str>)] = &[
     ),
 ];
 
+/// Outside development the demo accounts and key (whose secrets the README publishes) must
+/// not work: disables and revokes any found, e.g. in a database copied from a development
+/// run. Returns how many it neutralised.
+pub async fn neutralise(db: &DatabaseConnection) -> Result<u64, sea_orm::DbErr> {
+    use sea_orm::sea_query::Expr;
+    let accounts = account::Entity::update_many()
+        .col_expr(account::Column::Disabled, Expr::value(true))
+        .filter(account::Column::Email.ends_with(DEMO_EMAIL_DOMAIN))
+        .filter(account::Column::Disabled.eq(false))
+        .exec(db)
+        .await?
+        .rows_affected;
+    let keys = api_key::Entity::update_many()
+        .col_expr(api_key::Column::RevokedAt, Expr::value(Utc::now()))
+        .filter(api_key::Column::KeyHash.eq(secret::sha256_hex(DEMO_API_KEY)))
+        .filter(api_key::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?
+        .rows_affected;
+    Ok(accounts + keys)
+}
+
 /// Creates the demo accounts and key when there are no accounts yet; true when it did.
 pub async fn load_if_none(db: &DatabaseConnection) -> Result<bool, SeedError> {
     if account::Entity::find().count(db).await? > 0 {

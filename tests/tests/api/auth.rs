@@ -227,8 +227,54 @@ both!(
         assert_eq!(app.error(q, json!({ "t": first })).await.0, "UNAUTHENTICATED");
         assert_eq!(app.error(q, json!({ "t": second })).await.0, "UNAUTHENTICATED");
 
-        // Logout ends a session: its refresh token no longer works.
+        // Renewing does not extend the session: the new refresh token expires with the first.
+        let q_exp = "mutation($t: String!) { refreshToken(input: { refreshToken: $t }) { refreshToken refreshTokenExpiresAt } }";
         let login = app.login("koordinator@jammerbugt.dk", PASSWORD).await;
+        let first_expiry =
+            chrono::DateTime::parse_from_rfc3339(login["refreshTokenExpiresAt"].as_str().expect("expiry"))
+                .expect("time");
+        let renewed = app.data(q_exp, json!({ "t": login["refreshToken"] })).await;
+        let renewed_expiry = chrono::DateTime::parse_from_rfc3339(
+            renewed["refreshToken"]["refreshTokenExpiresAt"]
+                .as_str()
+                .expect("time"),
+        )
+        .expect("time");
+        assert_eq!(first_expiry, renewed_expiry, "renewals keep the session's expiry");
+
+        // An admin resetting the password ends the account's sessions.
+        let login = app.login("koordinator@jammerbugt.dk", PASSWORD).await;
+        let admin = app.signed_in(As::Admin, &[], None).await;
+        let accounts = admin
+            .data("{ accounts { nodes { id email version } } }", json!({}))
+            .await;
+        let me = accounts["accounts"]["nodes"]
+            .as_array()
+            .expect("accounts")
+            .iter()
+            .find(|a| a["email"] == "koordinator@jammerbugt.dk")
+            .expect("the account")
+            .clone();
+        let reset = admin
+        .data(
+            "mutation($i: UpdateAccountInput!) { updateAccount(input: $i) { userErrors { field } } }",
+            json!({ "i": { "id": me["id"], "version": me["version"], "password": "en-helt-ny-adgangskode" } }),
+        )
+        .await;
+        assert_eq!(reset["updateAccount"]["userErrors"], json!([]));
+        assert_eq!(
+            app.error(q, json!({ "t": login["refreshToken"] })).await.0,
+            "UNAUTHENTICATED"
+        );
+        let relogin = app
+            .login("koordinator@jammerbugt.dk", "en-helt-ny-adgangskode")
+            .await;
+        assert!(relogin["accessToken"].is_string());
+
+        // Logout ends a session: its refresh token no longer works.
+        let login = app
+            .login("koordinator@jammerbugt.dk", "en-helt-ny-adgangskode")
+            .await;
         let refresh = login["refreshToken"].as_str().expect("refresh");
         let out = app
             .data(
@@ -353,6 +399,22 @@ async fn production_refuses_to_start_without_a_secret_of_its_own() {
     let server = lup_api::startup::spawn(&config)
         .await
         .expect("starts with a secret of its own");
+    // Demo accounts and the demo key from a development run (the README publishes their
+    // secrets) do not work once the server starts in production.
+    lup_api::seed::accounts::load_if_none(&server.state.db)
+        .await
+        .expect("demo accounts");
+    server.stop().await;
+    let server = lup_api::startup::spawn(&config).await.expect("restarts");
+    let app = lup_tests::TestApp::attach(&server);
+    let q = "mutation($i: LoginInput!) { login(input: $i) { accessToken } }";
+    let input =
+        json!({ "i": { "email": "admin@lup.test", "password": lup_api::seed::accounts::DEMO_PASSWORD } });
+    assert_eq!(app.error(q, input).await.0, "UNAUTHENTICATED");
+    assert_refused(
+        with_auth(&app, "x-api-key", lup_api::seed::accounts::DEMO_API_KEY).await,
+        "demo key",
+    );
     server.stop().await;
     let _ = std::fs::remove_file(&path);
 }

@@ -45,3 +45,37 @@ both!(
         );
     }
 );
+
+both!(
+    a_committed_write_empties_the_cache_and_a_refused_one_does_not,
+    cached,
+    |app: TestApp| async move {
+        let gjol = Fixture::new(&app.db).community("gjoel", "Gjøl").await;
+        let query = "{ community(slug: \"gjoel\") { name } }";
+        assert_eq!(app.data(query, json!({})).await["community"]["name"], "Gjøl");
+        let staff = app.signed_in(lup_tests::As::Staff, &[], None).await;
+        let update =
+            "mutation($i: UpdateCommunityInput!) { updateCommunity(input: $i) { userErrors { code } } }";
+        let id = lup_tests::fixture::global_id("Community", gjol);
+
+        // Refused: nothing changed, the cached answer stays.
+        staff
+            .data(update, json!({ "i": { "id": id, "version": 1, "name": "" } }))
+            .await;
+        let before = app.sql_statements();
+        app.data(query, json!({})).await;
+        assert_eq!(app.sql_statements(), before, "still served from memory");
+
+        staff
+            .data(
+                update,
+                json!({ "i": { "id": id, "version": 1, "name": "Gjøl Havn" } }),
+            )
+            .await;
+        assert_eq!(
+            app.data(query, json!({})).await["community"]["name"],
+            "Gjøl Havn",
+            "the public sees the change at once"
+        );
+    }
+);

@@ -486,7 +486,16 @@ both!(
         let w = world(&app).await;
         let fx = Fixture::new(&app.db);
         let idea = fx.idea(Some(w.gjol), "Fællesspisning").await;
-        let editor = app.signed_in(As::CommunityEditor, &[w.gjol], None).await;
+        // Linking an action ties its community's hands: an editor of Gjøl alone may not link
+        // the participants' actions.
+        let gjol_only = app.signed_in(As::CommunityEditor, &[w.gjol], None).await;
+        let (code, _) = gjol_only
+            .error(CREATE_EXCHANGE, json!({ "i": exchange_input(&w, idea) }))
+            .await;
+        assert_eq!(code, "FORBIDDEN");
+        let editor = app
+            .signed_in(As::CommunityEditor, &[w.gjol, w.birkelse, w.moseby], None)
+            .await;
         let body = editor
             .data(CREATE_EXCHANGE, json!({ "i": exchange_input(&w, idea) }))
             .await;

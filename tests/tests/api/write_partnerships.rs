@@ -912,11 +912,60 @@ both!(
             json!({ "before": "PROPOSED", "after": "ENDED" })
         );
 
+        // A declined proposal stays private: the public and other partners do not see it,
+        // the partner that made it does.
+        let titles = |body: Value| body["partnerships"]["nodes"].to_string();
+        assert!(
+            !titles(app.data(LIST, json!({})).await).contains("Andelskassen"),
+            "public"
+        );
+        assert!(
+            !titles(fonden.data(LIST, json!({})).await).contains("Andelskassen"),
+            "other partner"
+        );
+        assert!(app.data(NODE, json!({ "id": second })).await["node"].is_null());
+        assert_eq!(
+            kassen.data(NODE, json!({ "id": second })).await["node"]["status"],
+            "ENDED"
+        );
+        assert!(
+            titles(app.data(LIST, json!({})).await).contains("Nordjysk Fond"),
+            "the accepted one is public"
+        );
+
         // With nothing pending any more, the declined partner may propose again.
         let body = kassen.data(INTEREST, json!({ "i": input })).await;
         assert_eq!(body["expressInterest"]["userErrors"], json!([]));
     }
 );
+
+both!(
+    a_read_only_key_cannot_express_interest,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let key = app.create_api_key(w.fonden).await;
+        Fixture::new(&app.db)
+            .set("api_key", api_key_id(&app, &key).await, "scopes", "read")
+            .await;
+        let partner = app.with_credentials("x-api-key", &key);
+        let input =
+            json!({ "actionId": global_id("Action", w.seeking), "message": "Vi er klar.", "offer": offer() });
+        let (code, message) = partner.error(INTEREST, json!({ "i": input })).await;
+        assert_eq!(code, "FORBIDDEN");
+        assert!(message.contains("EXPRESS_INTEREST"), "{message}");
+        assert_eq!(counts(&app).await, (0, 0));
+    }
+);
+
+async fn api_key_id(app: &TestApp, key: &str) -> Uuid {
+    api_key::Entity::find()
+        .filter(api_key::Column::KeyHash.eq(lup_api::auth::secret::sha256_hex(key)))
+        .one(&app.db)
+        .await
+        .expect("query")
+        .expect("the key")
+        .id
+}
 
 both!(
     a_partner_lists_its_own_partnerships_newest_first,
