@@ -1,6 +1,7 @@
 //! LUP: a GraphQL API for a municipality's rural development programme built on local
 //! development plans. Shared plumbing at the top level; one module per part of the domain.
 
+pub mod bounds;
 pub mod cache;
 pub mod cli;
 pub mod config;

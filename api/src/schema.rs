@@ -73,16 +73,18 @@ pub struct Mutation(
 
 pub type LupSchema = Schema<Query, Mutation, EmptySubscription>;
 
-/// Deeper than any real client query; a first guard until full query bounds exist.
-pub const MAX_DEPTH: usize = 16;
+pub const MAX_DEPTH: usize = crate::bounds::MAX_DEPTH;
 
 pub fn build(
     db: Option<DatabaseConnection>,
     tokens: Option<Arc<Tokens>>,
     cache: Option<crate::cache::ResponseCache>,
 ) -> LupSchema {
-    let mut builder =
-        Schema::build(Query::default(), Mutation::default(), EmptySubscription).limit_depth(MAX_DEPTH);
+    // Bounds are checked on the parsed document, before validation and before any SQL;
+    // async-graphql's own depth limit stays as a second net.
+    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .limit_depth(MAX_DEPTH + 1)
+        .extension(crate::bounds::Bounds);
     if let Some(db) = db {
         builder = builder.data(db);
     }

@@ -125,43 +125,43 @@ async fn programme(app: &TestApp) -> Hidden {
 }
 
 const LISTS: &str = r#"{
-  plans(first: 100) { totalCount edges { node { title } } }
-  draftPlans: plans(first: 100, filter: { statuses: [DRAFT, CONSULTATION] }) { totalCount edges { node { title } } }
-  laterPlans: plans(first: 100, filter: { year: 2029 }) { totalCount edges { node { title } } }
-  actions(first: 100) { totalCount edges { node { title } } }
-  seeking: actions(first: 100, filter: { seekingPartners: true }) { totalCount edges { node { title } } }
-  opportunities(first: 100) { totalCount edges { node { title } } }
-  allOpportunities: opportunities(first: 100, filter: { statuses: [IDEA, PLANNED, IN_PROGRESS, COMPLETED, PAUSED, DROPPED] }) { totalCount edges { node { title } } }
-  partnerships(first: 100) { totalCount edges { node { title } } }
-  engagementEvents(first: 100) { totalCount edges { node { title } } }
-  ideaExchanges(first: 100) { totalCount edges { node { title resultingActions { title } } } }
+  plans(first: 10) { totalCount edges { node { title } } }
+  draftPlans: plans(first: 10, filter: { statuses: [DRAFT, CONSULTATION] }) { totalCount edges { node { title } } }
+  laterPlans: plans(first: 10, filter: { year: 2029 }) { totalCount edges { node { title } } }
+  actions(first: 10) { totalCount edges { node { title } } }
+  seeking: actions(first: 10, filter: { seekingPartners: true }) { totalCount edges { node { title } } }
+  opportunities(first: 10) { totalCount edges { node { title } } }
+  allOpportunities: opportunities(first: 10, filter: { statuses: [IDEA, PLANNED, IN_PROGRESS, COMPLETED, PAUSED, DROPPED] }) { totalCount edges { node { title } } }
+  partnerships(first: 10) { totalCount edges { node { title } } }
+  engagementEvents(first: 10) { totalCount edges { node { title } } }
+  ideaExchanges(first: 10) { totalCount edges { node { title resultingActions { title } } } }
 }"#;
 
 const RELATIONS: &str = r#"{
   community(slug: "gjoel") {
     currentPlan { title }
-    plans(first: 100) { totalCount edges { node { title
-      actions(first: 100) { totalCount edges { node { title updates(first: 100) { totalCount edges { node { body } } } departments { role } partnerships(first: 100) { totalCount edges { node { title members { role } } } } } } }
-      partnerships(first: 100) { totalCount edges { node { title } } }
-      engagementEvents(first: 100) { totalCount edges { node { title } } }
+    plans(first: 10) { totalCount edges { node { title
+      actions(first: 10) { totalCount edges { node { title updates(first: 10) { totalCount edges { node { body } } } departments { role } partnerships(first: 10) { totalCount edges { node { title members { role } } } } } } }
+      partnerships(first: 10) { totalCount edges { node { title } } }
+      engagementEvents(first: 10) { totalCount edges { node { title } } }
       involvement { role }
     } } }
-    actions(first: 100) { totalCount edges { node { title originExchange { title resultingActions { title } } } } }
-    partnerships(first: 100) { totalCount edges { node { title } } }
-    engagementEvents(first: 100) { totalCount edges { node { title } } }
-    exchanges(first: 100) { totalCount edges { node { title resultingActions { title } } } }
+    actions(first: 10) { totalCount edges { node { title originExchange { title resultingActions { title } } } } }
+    partnerships(first: 10) { totalCount edges { node { title } } }
+    engagementEvents(first: 10) { totalCount edges { node { title } } }
+    exchanges(first: 10) { totalCount edges { node { title resultingActions { title } } } }
   }
-  themes(first: 100) { edges { node {
-    plans(first: 100) { totalCount edges { node { title } } }
-    actions(first: 100) { totalCount edges { node { title } } }
+  themes(first: 10) { edges { node {
+    plans(first: 10) { totalCount edges { node { title } } }
+    actions(first: 10) { totalCount edges { node { title } } }
   } } }
-  departments(first: 100) { edges { node {
-    actions(first: 100) { totalCount edges { node { title } } }
-    partnerships(first: 100) { totalCount edges { node { title } } }
+  departments(first: 10) { edges { node {
+    actions(first: 10) { totalCount edges { node { title } } }
+    partnerships(first: 10) { totalCount edges { node { title } } }
   } } }
-  organizations(first: 100) { edges { node {
-    ledActions(first: 100) { totalCount edges { node { title } } }
-    partnerships(first: 100) { totalCount edges { node { title } } }
+  organizations(first: 10) { edges { node {
+    ledActions(first: 10) { totalCount edges { node { title } } }
+    partnerships(first: 10) { totalCount edges { node { title } } }
     planInvolvement { plan { title } }
   } } }
 }"#;

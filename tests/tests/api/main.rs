@@ -2,6 +2,7 @@
 mod access_table;
 mod auth;
 mod bad_input;
+mod bounds;
 mod cache;
 mod danish;
 mod drafts;

@@ -1,10 +1,11 @@
 //! The number of SQL statements of a nested query grows with its depth, not with its rows.
+//! (The page sizes keep the query within the node limit: 10 + 50 + 1,000 + 20,000.)
 use lup_tests::{TestApp, both, fixture::Fixture};
 use serde_json::json;
 
 const NESTED: &str = r#"
 query Nested {
-  communities(first: 100) {
+  communities(first: 10) {
     totalCount
     edges { node {
       name
@@ -12,7 +13,7 @@ query Nested {
       plans(first: 5) { totalCount edges { node {
         title
         themes { name }
-        actions(first: 50) { totalCount edges { node {
+        actions(first: 20) { totalCount edges { node {
           title
           themes { name }
           departments { role department { name } }

@@ -1,0 +1,284 @@
+//! Bounds every query must stay within, checked on the parsed document before anything runs
+//! (so a refused query costs no SQL), and what a query cost, reported in
+//! `extensions.cost`. Like GitHub's API:
+//! - **depth**: at most [`MAX_DEPTH`] nested selections;
+//! - **fields**: at most [`MAX_FIELDS`] field selections, fragments expanded where used, so
+//!   aliasing one field 500 times is 500 fields;
+//! - **page sizes**: `first`/`last` between 1 and 100 on every connection;
+//! - **nodes**: the most rows the query could return: for each connection, its page size
+//!   times the page sizes of the connections above it, summed, at most [`MAX_NODES`];
+//!   `nodes(ids:)` counts its IDs;
+//! - **cost**: the pages the query may fetch (one per connection per parent row), divided
+//!   by 100 and rounded, at least 1: GitHub's rate-limit score.
+use std::{collections::HashMap, sync::Arc};
+
+use async_graphql::{
+    Name, Positioned, Request, Response, ServerError, ServerResult, Value, Variables,
+    extensions::{
+        Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest, NextRequest,
+    },
+    parser::types::{ExecutableDocument, FragmentDefinition, OperationDefinition, Selection, SelectionSet},
+};
+
+pub const MAX_DEPTH: usize = 16;
+pub const MAX_FIELDS: usize = 1_000;
+pub const MAX_NODES: u64 = 50_000;
+pub const MAX_PAGE: i64 = 100;
+pub const DEFAULT_PAGE: i64 = 20;
+
+/// What a query asks for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Cost {
+    pub depth: usize,
+    pub fields: usize,
+    pub nodes: u64,
+    /// Pages (one per connection per parent row) the query may fetch.
+    pub pages: u64,
+}
+
+impl Cost {
+    /// GitHub's score: pages / 100, rounded, at least 1.
+    pub fn points(&self) -> u64 {
+        ((self.pages + 50) / 100).max(1)
+    }
+}
+
+/// A query over a bound, with what it asked for and the limit.
+#[derive(Debug)]
+pub struct OverLimit {
+    pub message: String,
+    /// `QUERY_TOO_LARGE`, or `BAD_USER_INPUT` for a page size out of range.
+    pub code: &'static str,
+}
+
+fn too_large(message: String) -> OverLimit {
+    OverLimit {
+        message,
+        code: "QUERY_TOO_LARGE",
+    }
+}
+
+struct Walk<'a> {
+    fragments: &'a HashMap<Name, Positioned<FragmentDefinition>>,
+    variables: &'a Variables,
+    cost: Cost,
+    /// Fragments being expanded: a cycle (refused by validation later) must not loop here.
+    open: Vec<Name>,
+}
+
+fn int(value: &Value) -> Option<i64> {
+    match value {
+        Value::Number(n) => n.as_i64(),
+        _ => None,
+    }
+}
+
+impl Walk<'_> {
+    fn argument(&self, field: &async_graphql::parser::types::Field, name: &str) -> Option<Value> {
+        let (_, v) = field.arguments.iter().find(|(n, _)| n.node.as_str() == name)?;
+        v.node
+            .clone()
+            .into_const_with(|var| Ok::<_, ()>(self.variables.get(&var).cloned().unwrap_or(Value::Null)))
+            .ok()
+    }
+
+    fn selections(&mut self, set: &SelectionSet, depth: usize, multiplier: u64) -> Result<(), OverLimit> {
+        for item in &set.items {
+            match &item.node {
+                Selection::Field(field) => self.field(&field.node, depth, multiplier)?,
+                Selection::InlineFragment(f) => {
+                    self.selections(&f.node.selection_set.node, depth, multiplier)?
+                }
+                Selection::FragmentSpread(spread) => {
+                    let name = &spread.node.fragment_name.node;
+                    if self.open.contains(name) {
+                        continue;
+                    }
+                    if let Some(fragment) = self.fragments.get(name) {
+                        self.open.push(name.clone());
+                        self.selections(&fragment.node.selection_set.node, depth, multiplier)?;
+                        self.open.pop();
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn field(
+        &mut self,
+        field: &async_graphql::parser::types::Field,
+        depth: usize,
+        multiplier: u64,
+    ) -> Result<(), OverLimit> {
+        let depth = depth + 1;
+        self.cost.depth = self.cost.depth.max(depth);
+        if self.cost.depth > MAX_DEPTH {
+            return Err(too_large(format!(
+                "the query is nested {depth} levels deep; the limit is {MAX_DEPTH}"
+            )));
+        }
+        self.cost.fields += 1;
+        if self.cost.fields > MAX_FIELDS {
+            return Err(too_large(format!(
+                "the query selects more than {MAX_FIELDS} fields, the limit (aliases and each use of a fragment count)"
+            )));
+        }
+        let name = field.name.node.as_str();
+        let given = |v: Option<Value>| v.filter(|v| *v != Value::Null);
+        let page = match given(self.argument(field, "first")).or_else(|| given(self.argument(field, "last")))
+        {
+            // A value that is not an Int is left to validation, which names the type.
+            Some(v) if int(&v).and_then(|n| i32::try_from(n).ok()).is_some() => {
+                let n = int(&v).unwrap_or(0);
+                if !(1..=MAX_PAGE).contains(&n) {
+                    let arg = if given(self.argument(field, "first")).is_some() {
+                        "first"
+                    } else {
+                        "last"
+                    };
+                    return Err(OverLimit {
+                        message: format!("`{arg}` of `{name}` must be between 1 and {MAX_PAGE}, got {v}"),
+                        code: "BAD_USER_INPUT",
+                    });
+                }
+                Some(n as u64)
+            }
+            _ => None,
+        };
+        let is_connection = field.selection_set.node.items.iter().any(|s| {
+            matches!(&s.node, Selection::Field(f) if matches!(f.node.name.node.as_str(), "nodes" | "edges" | "pageInfo" | "totalCount"))
+        });
+        let size = match (name, page) {
+            ("nodes", _) if self.argument(field, "ids").is_some() => match self.argument(field, "ids") {
+                Some(Value::List(ids)) => Some(ids.len() as u64),
+                _ => Some(1),
+            },
+            (_, Some(n)) => Some(n),
+            (_, None) if is_connection => Some(DEFAULT_PAGE as u64),
+            _ => None,
+        };
+        let multiplier = match size {
+            Some(n) => {
+                self.cost.pages = self.cost.pages.saturating_add(multiplier);
+                let rows = multiplier.saturating_mul(n);
+                self.cost.nodes = self.cost.nodes.saturating_add(rows);
+                if self.cost.nodes > MAX_NODES {
+                    return Err(too_large(format!(
+                        "the query could return {} nodes or more; the limit is {MAX_NODES} (page sizes multiplied down each path, summed): ask for smaller pages or fewer nested lists",
+                        self.cost.nodes
+                    )));
+                }
+                rows
+            }
+            None => multiplier,
+        };
+        self.selections(&field.selection_set.node, depth, multiplier)
+    }
+}
+
+/// The cost of `operation` of `document`, or why it is over a limit.
+pub fn measure(
+    document: &ExecutableDocument,
+    operation: Option<&str>,
+    variables: &Variables,
+) -> Result<Cost, OverLimit> {
+    let op: Option<&Positioned<OperationDefinition>> = match operation {
+        Some(name) => document
+            .operations
+            .iter()
+            .find(|(n, _)| n.is_some_and(|n| n.as_str() == name))
+            .map(|(_, o)| o),
+        None => document.operations.iter().next().map(|(_, o)| o),
+    };
+    let mut walk = Walk {
+        fragments: &document.fragments,
+        variables,
+        cost: Cost::default(),
+        open: Vec::new(),
+    };
+    if let Some(op) = op {
+        walk.selections(&op.node.selection_set.node, 0, 1)?;
+    }
+    walk.cost.pages = walk.cost.pages.max(1);
+    Ok(walk.cost)
+}
+
+/// The extension that applies [`measure`] to every request and reports the cost.
+pub struct Bounds;
+
+impl ExtensionFactory for Bounds {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(BoundsExtension::default())
+    }
+}
+
+#[derive(Default)]
+struct BoundsExtension {
+    operation: std::sync::Mutex<Option<String>>,
+    cost: std::sync::Mutex<Option<Cost>>,
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for BoundsExtension {
+    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
+        let mut response = next.run(ctx).await;
+        let cost = self.cost.lock().ok().and_then(|c| *c);
+        if let Some(cost) = cost {
+            response.extensions.insert(
+                "cost".into(),
+                async_graphql::value!({
+                    "requestedQueryCost": cost.points(),
+                    "nodes": cost.nodes,
+                    "fields": cost.fields as u64,
+                    "depth": cost.depth as u64,
+                    "limits": {
+                        "maxNodes": MAX_NODES,
+                        "maxFields": MAX_FIELDS as u64,
+                        "maxDepth": MAX_DEPTH as u64,
+                        "maxPageSize": MAX_PAGE,
+                    },
+                }),
+            );
+        }
+        response
+    }
+
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        request: Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<Request> {
+        if let Ok(mut op) = self.operation.lock() {
+            op.clone_from(&request.operation_name);
+        }
+        next.run(ctx, request).await
+    }
+
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let document = next.run(ctx, query, variables).await?;
+        let operation = self.operation.lock().ok().and_then(|o| o.clone());
+        match measure(&document, operation.as_deref(), variables) {
+            Ok(cost) => {
+                if let Ok(mut c) = self.cost.lock() {
+                    *c = Some(cost);
+                }
+                Ok(document)
+            }
+            Err(OverLimit { message, code }) => {
+                let mut e = ServerError::new(message, None);
+                e.extensions
+                    .get_or_insert_with(Default::default)
+                    .set("code", code);
+                Err(e)
+            }
+        }
+    }
+}

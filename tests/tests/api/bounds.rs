@@ -1,0 +1,107 @@
+//! Bounds checked before a query runs: depth, fields (aliases count), page sizes and the
+//! number of nodes a query could return. A refused query gets a clear error naming the limit
+//! and runs no SQL at all; an accepted one reports its cost in `extensions.cost`.
+use lup_tests::{TestApp, both, fixture::Fixture};
+use serde_json::{Value, json};
+
+/// Posts `query` and returns its first error's code and message, checking no SQL ran.
+async fn refused_without_sql(app: &TestApp, query: &str) -> (String, String) {
+    let before = app.sql_statements();
+    let body: Value = app.post(query, json!({})).await;
+    assert_eq!(
+        app.sql_statements(),
+        before,
+        "no SQL may run for a refused query: {body}"
+    );
+    assert!(body["data"].is_null(), "{body}");
+    let e = &body["errors"][0];
+    (
+        e["extensions"]["code"].as_str().unwrap_or_default().to_owned(),
+        e["message"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+fn nested(levels: usize) -> String {
+    // community → plans → community → plans …: legal, but deep.
+    let mut q = String::from("id");
+    for i in 0..levels {
+        q = if i % 2 == 0 {
+            format!("plans(first: 1) {{ nodes {{ {q} }} }}")
+        } else {
+            format!("community {{ {q} }}")
+        };
+    }
+    format!("{{ communities(first: 1) {{ nodes {{ {q} }} }} }}")
+}
+
+both!(
+    a_query_twenty_levels_deep_is_refused_before_it_runs,
+    |app: TestApp| async move {
+        let (code, message) = refused_without_sql(&app, &nested(20)).await;
+        assert_eq!(code, "QUERY_TOO_LARGE");
+        assert!(
+            message.contains("levels deep") && message.contains("16"),
+            "{message}"
+        );
+    }
+);
+
+both!(
+    an_alias_bomb_is_refused_before_it_runs,
+    |app: TestApp| async move {
+        let aliases: Vec<String> = (0..500)
+            .map(|i| format!("a{i}: actions(first: 100) {{ nodes {{ title }} }}"))
+            .collect();
+        let (code, message) = refused_without_sql(&app, &format!("{{ {} }}", aliases.join(" "))).await;
+        assert_eq!(code, "QUERY_TOO_LARGE");
+        assert!(
+            message.contains("fields") || message.contains("nodes"),
+            "{message}"
+        );
+        assert!(message.contains("limit"), "{message}");
+    }
+);
+
+both!(
+    first_100_five_levels_deep_is_refused_before_it_runs,
+    |app: TestApp| async move {
+        let q =
+            "{ communities(first: 100) { nodes { plans(first: 100) { nodes { actions(first: 100) { nodes {
+        partnerships(first: 100) { nodes { title } } updates(first: 100) { nodes { body } } } } } } } } }";
+        let (code, message) = refused_without_sql(&app, q).await;
+        assert_eq!(code, "QUERY_TOO_LARGE");
+        assert!(
+            message.contains("50000") && message.contains("nodes"),
+            "{message}"
+        );
+    }
+);
+
+both!(
+    a_page_out_of_range_is_refused_before_anything_runs,
+    |app: TestApp| async move {
+        let q = "{ communities(first: 5) { nodes { plans(first: 101) { totalCount } } } }";
+        let (code, message) = refused_without_sql(&app, q).await;
+        assert_eq!(code, "BAD_USER_INPUT");
+        assert!(
+            message.contains("`first` of `plans`") && message.contains("101"),
+            "{message}"
+        );
+    }
+);
+
+both!(an_accepted_query_reports_its_cost, |app: TestApp| async move {
+    Fixture::new(&app.db).community("gjoel", "Gjøl").await;
+    let body = app
+        .post(
+            "{ communities(first: 10) { nodes { name plans(first: 5) { nodes { title actions { totalCount } } } } } }",
+            json!({}),
+        )
+        .await;
+    let cost = &body["extensions"]["cost"];
+    // 10 communities, 5 plans each, 20 actions (the default page) under each plan.
+    assert_eq!(cost["nodes"], 10 + 10 * 5 + 10 * 5 * 20, "{body}");
+    assert_eq!(cost["requestedQueryCost"], 1);
+    assert_eq!(cost["limits"]["maxNodes"], 50_000);
+    assert!(body["errors"].is_null(), "{body}");
+});
