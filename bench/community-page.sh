@@ -34,6 +34,7 @@ psql -q "$PG_ADMIN_URL" -c "DROP DATABASE IF EXISTS $DB_NAME WITH (FORCE)" -c "C
 SERVER=
 start_server() {
   [ -n "$SERVER" ] && { kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; }
+  APP_ENV=development RATE_LIMIT_ANONYMOUS_PER_MINUTE=0 \
   DATABASE_URL="$DB_URL" BIND_ADDR="127.0.0.1:$PORT" LOG_LEVEL=warn PUBLIC_CACHE_TTL_MS="$1" \
     DB_MAX_CONNECTIONS="${DB_MAX_CONNECTIONS:-16}" ./target/release/lup serve >>"$OUT/server.log" 2>&1 &
   SERVER=$!

@@ -217,6 +217,8 @@ impl ExtensionFactory for Bounds {
 struct BoundsExtension {
     operation: std::sync::Mutex<Option<String>>,
     cost: std::sync::Mutex<Option<Cost>>,
+    /// The client's budget after this request, read when the request's data is at hand.
+    budget: std::sync::Mutex<Option<crate::limit::Budget>>,
 }
 
 #[async_graphql::async_trait::async_trait]
@@ -225,9 +227,17 @@ impl Extension for BoundsExtension {
         let mut response = next.run(ctx).await;
         let cost = self.cost.lock().ok().and_then(|c| *c);
         if let Some(cost) = cost {
+            // What is left of the client's budget, when a rate limit applies to it.
+            let budget = self.budget.lock().ok().and_then(|b| *b);
+            let (remaining, limit) = match budget {
+                Some(b) => (Value::from(b.remaining), Value::from(b.limit)),
+                None => (Value::Null, Value::Null),
+            };
             response.extensions.insert(
                 "cost".into(),
                 async_graphql::value!({
+                    "remainingBudget": remaining,
+                    "budgetPerMinute": limit,
                     "requestedQueryCost": cost.points(),
                     "nodes": cost.nodes,
                     "fields": cost.fields as u64,
@@ -242,6 +252,18 @@ impl Extension for BoundsExtension {
             );
         }
         response
+    }
+
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: async_graphql::extensions::NextExecute<'_>,
+    ) -> Response {
+        if let Ok(mut b) = self.budget.lock() {
+            *b = ctx.data_opt::<crate::limit::Budget>().copied();
+        }
+        next.run(ctx, operation_name).await
     }
 
     async fn prepare_request(

@@ -50,8 +50,46 @@ pub struct Config {
     #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 20)]
     pub shutdown_grace_secs: u64,
 
+    /// Cost points per minute an anonymous caller (by IP address) may spend; 0: no limit.
+    #[arg(long, env = "RATE_LIMIT_ANONYMOUS_PER_MINUTE", default_value_t = 3000)]
+    pub rate_limit_anonymous_per_minute: u32,
+
+    /// Cost points per minute each partner API key may spend; 0: no limit.
+    #[arg(long, env = "RATE_LIMIT_PARTNER_PER_MINUTE", default_value_t = 6000)]
+    pub rate_limit_partner_per_minute: u32,
+
+    /// Cost points per minute each signed-in account may spend; 0: no limit.
+    #[arg(long, env = "RATE_LIMIT_ACCOUNT_PER_MINUTE", default_value_t = 6000)]
+    pub rate_limit_account_per_minute: u32,
+
+    /// Take an anonymous caller's address from the last entry of `X-Forwarded-For` (set only
+    /// behind a proxy that writes it); otherwise the connection's address is used.
+    #[arg(long, env = "TRUST_FORWARDED_FOR", default_value_t = false, action = clap::ArgAction::Set)]
+    pub trust_forwarded_for: bool,
+
+    /// Who may introspect the schema: `everyone`, `signed-in` (accounts and partners) or
+    /// `nobody`. Default: everyone in development, signed-in in production.
+    #[arg(long, env = "INTROSPECTION", value_enum)]
+    pub introspection: Option<Introspection>,
+
+    /// Origins whose browsers may call the API (CORS), comma-separated, e.g.
+    /// `https://www.jammerbugt.dk`; empty: no cross-origin browser calls.
+    #[arg(long, env = "CORS_ALLOWED_ORIGINS", default_value = "")]
+    pub cors_allowed_origins: String,
+
+    /// How long a GraphQL request may run before it is stopped, in milliseconds.
+    #[arg(long, env = "REQUEST_TIMEOUT_MS", default_value_t = 10_000)]
+    pub request_timeout_ms: u64,
+
     #[command(flatten)]
     pub auth: AuthConfig,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Introspection {
+    Everyone,
+    SignedIn,
+    Nobody,
 }
 
 /// `development` allows the built-in development secret and demo accounts; `cargo run` sets
@@ -184,8 +222,23 @@ impl Config {
             public_cache_ttl_ms: 0,
             public_cache_mib: 16,
             shutdown_grace_secs: 5,
+            rate_limit_anonymous_per_minute: 0,
+            rate_limit_partner_per_minute: 0,
+            rate_limit_account_per_minute: 0,
+            trust_forwarded_for: false,
+            introspection: None,
+            request_timeout_ms: 10_000,
+            cors_allowed_origins: String::new(),
             auth: AuthConfig::development(),
         }
+    }
+
+    /// Who may introspect, with the environment's default.
+    pub fn introspection(&self) -> Introspection {
+        self.introspection.unwrap_or(match self.auth.app_env {
+            AppEnv::Development => Introspection::Everyone,
+            AppEnv::Production => Introspection::SignedIn,
+        })
     }
 
     pub fn is_sqlite(&self) -> bool {

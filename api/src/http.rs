@@ -1,6 +1,15 @@
 //! HTTP routes: `/graphql` (POST and GET, GraphiQL for browsers), `/healthz`, `/readyz`,
 //! `/metrics`.
+//!
+//! `/graphql` follows the GraphQL-over-HTTP specification (checked by `.ci/graphql-http-audit.sh`
+//! with the `graphql-http` audits): POST takes `application/json` (else 415); GET takes `query`,
+//! `operationName` and the JSON-encoded `variables` and `extensions`, and runs queries only (405
+//! for mutations). The answer is `application/graphql-response+json` when the client accepts it
+//! (a request error, i.e. no `data`, is then a 400), else `application/json` (always 200 for a
+//! GraphQL response); 406 when the client accepts neither. Malformed requests get a 400 with a
+//! GraphQL-style error body.
 use std::{
+    collections::BTreeMap,
     sync::{
         Arc,
         atomic::{AtomicU64, Ordering},
@@ -9,15 +18,17 @@ use std::{
 };
 
 use async_graphql::http::GraphiQLSource;
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::{
     Router,
-    extract::{RawQuery, State},
-    http::{HeaderMap, StatusCode, header},
+    body::Bytes,
+    extract::{Query, State, rejection::BytesRejection, rejection::QueryRejection},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{Html, IntoResponse, Response},
     routing::get,
 };
 use sea_orm::DatabaseConnection;
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
 use tower_http::{limit::RequestBodyLimitLayer, trace::TraceLayer};
 
 /// The largest request body accepted: far above any real query.
@@ -41,25 +52,311 @@ pub struct AppState {
     pub requests: Arc<AtomicU64>,
     pub loader_delay: Duration,
     pub cache: ResponseCache,
+    pub limits: crate::limit::RateLimits,
+    /// Take anonymous callers' addresses from `X-Forwarded-For`.
+    pub trust_forwarded_for: bool,
+    /// Origins allowed to call from a browser (CORS).
+    pub cors_origins: Vec<HeaderValue>,
+    pub introspection: crate::config::Introspection,
+    /// How long a GraphQL request may run.
+    pub timeout: Duration,
+}
+
+/// The address of the connection a request came on, when the server knows it.
+pub struct Peer(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Peer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Peer(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
+}
+
+/// An anonymous caller's address: the connection's, or the last `X-Forwarded-For` entry
+/// (the one our proxy added) when configured to trust it.
+fn client_ip(state: &AppState, headers: &HeaderMap, peer: &Peer) -> Option<std::net::IpAddr> {
+    if state.trust_forwarded_for
+        && let Some(ip) = headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|v| v.trim().parse().ok())
+    {
+        return Some(ip);
+    }
+    peer.0
+}
+
+/// The points a request will cost, from its parsed document; 1 when it does not parse or
+/// is over a bound (it is refused before running anyway).
+fn points(request: &async_graphql::Request) -> u32 {
+    async_graphql::parser::parse_query(&request.query)
+        .ok()
+        .and_then(|doc| {
+            crate::bounds::measure(&doc, request.operation_name.as_deref(), &request.variables).ok()
+        })
+        .map_or(1, |cost| u32::try_from(cost.points()).unwrap_or(u32::MAX))
+}
+
+/// Over budget: 429 with `Retry-After` and `RATE_LIMITED`.
+fn rate_limited(media: MediaType, retry_after: Duration, limit: u32) -> Response {
+    let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+    let body = serde_json::json!({ "errors": [{
+        "message": format!("rate limit exceeded: this client may spend {limit} cost points a minute; try again in {secs} s"),
+        "extensions": { "code": "RATE_LIMITED", "retryAfterSeconds": secs, "limitPerMinute": limit },
+    }] });
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        [
+            (header::CONTENT_TYPE, media.as_str().to_owned()),
+            (header::RETRY_AFTER, secs.to_string()),
+        ],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 pub fn router(state: AppState) -> Router {
+    // Browsers of the allowed origins (the municipality's website) may call the API directly.
+    let cors = tower_http::cors::CorsLayer::new()
+        .allow_origin(state.cors_origins.clone())
+        .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            header::AUTHORIZATION,
+            header::HeaderName::from_static("x-api-key"),
+        ])
+        .max_age(Duration::from_secs(3600));
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(cors)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 
-async fn execute(state: &AppState, headers: &HeaderMap, request: async_graphql::Request) -> Response {
+/// The media type of a GraphQL response, chosen from the request's `Accept`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MediaType {
+    /// `application/graphql-response+json`: the status code tells request errors apart.
+    GraphqlResponse,
+    /// `application/json`: the legacy type, 200 for every GraphQL response.
+    Json,
+}
+
+impl MediaType {
+    fn as_str(self) -> &'static str {
+        match self {
+            MediaType::GraphqlResponse => "application/graphql-response+json",
+            MediaType::Json => "application/json",
+        }
+    }
+}
+
+/// The response type the client accepts: `application/graphql-response+json` when it names it
+/// at least as highly as `application/json`; `application/json` when it names that (or
+/// `application/*`, `*/*`, or sends no `Accept` at all, as the specification asks until its
+/// watershed); `None` when it accepts neither.
+fn negotiate(headers: &HeaderMap) -> Option<MediaType> {
+    let mut any = false;
+    let (mut graphql, mut json, mut application, mut all) = (None, None, None, None);
+    for value in headers.get_all(header::ACCEPT) {
+        let Ok(value) = value.to_str() else { continue };
+        for range in value.split(',') {
+            let mut parts = range.split(';');
+            let media = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+            if media.is_empty() {
+                continue;
+            }
+            any = true;
+            let q = parts
+                .filter_map(|p| p.split_once('='))
+                .find(|(k, _)| k.trim().eq_ignore_ascii_case("q"))
+                .map_or(1.0, |(_, v)| v.trim().parse::<f32>().unwrap_or(0.0));
+            let slot = match media.as_str() {
+                "application/graphql-response+json" => &mut graphql,
+                "application/json" => &mut json,
+                "application/*" => &mut application,
+                "*/*" => &mut all,
+                _ => continue,
+            };
+            *slot = Some(slot.map_or(q, |old: f32| old.max(q)));
+        }
+    }
+    if !any {
+        return Some(MediaType::Json);
+    }
+    let graphql = graphql.unwrap_or(0.0);
+    let json = json.or(application).or(all).unwrap_or(0.0);
+    if graphql > 0.0 && graphql >= json {
+        Some(MediaType::GraphqlResponse)
+    } else if json > 0.0 {
+        Some(MediaType::Json)
+    } else {
+        None
+    }
+}
+
+/// A request refused before it ran: `status` with a GraphQL-style error body.
+fn request_error(status: StatusCode, media: MediaType, message: impl Into<String>) -> Response {
+    let body = serde_json::json!({
+        "errors": [{ "message": message.into(), "extensions": { "code": "BAD_REQUEST" } }]
+    });
+    (status, [(header::CONTENT_TYPE, media.as_str())], body.to_string()).into_response()
+}
+
+fn not_acceptable() -> Response {
+    request_error(
+        StatusCode::NOT_ACCEPTABLE,
+        MediaType::Json,
+        "the response is application/graphql-response+json or application/json; the Accept header allows neither",
+    )
+}
+
+/// `Content-Type: application/json`, with no charset or UTF-8.
+fn is_json_body(headers: &HeaderMap) -> bool {
+    let Some(value) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let mut parts = value.split(';');
+    let media = parts.next().unwrap_or_default().trim();
+    media.eq_ignore_ascii_case("application/json")
+        && parts.all(|p| match p.split_once('=') {
+            Some((k, v)) if k.trim().eq_ignore_ascii_case("charset") => {
+                let charset = v.trim().trim_matches('"');
+                charset.eq_ignore_ascii_case("utf-8") || charset.eq_ignore_ascii_case("utf8")
+            }
+            _ => true,
+        })
+}
+
+/// A GraphQL request from its JSON form (a POST body, or GET parameters gathered into one):
+/// an object with a string `query`, and `operationName` (string), `variables` and `extensions`
+/// (objects), each of them optionally null. The message says what is wrong otherwise.
+fn graphql_request(value: Json) -> Result<async_graphql::Request, String> {
+    let mut object = match value {
+        Json::Object(object) => object,
+        Json::Array(_) => {
+            return Err(
+                "batched requests (a JSON array) are not supported: send one operation per request".into(),
+            );
+        }
+        _ => return Err("the request must be a JSON object with a `query`".into()),
+    };
+    match object.get("query") {
+        Some(Json::String(_)) => {}
+        None | Some(Json::Null) => return Err("the request has no `query`".into()),
+        Some(_) => return Err("`query` must be a string".into()),
+    }
+    if !matches!(
+        object.get("operationName"),
+        None | Some(Json::Null | Json::String(_))
+    ) {
+        return Err("`operationName` must be a string or null".into());
+    }
+    for key in ["variables", "extensions"] {
+        if !matches!(object.get(key), None | Some(Json::Null | Json::Object(_))) {
+            return Err(format!("`{key}` must be an object or null"));
+        }
+    }
+    let mut request = serde_json::Map::new();
+    for key in ["query", "operationName", "variables", "extensions"] {
+        if let Some(value) = object.remove(key).filter(|v| !v.is_null()) {
+            request.insert(key.to_owned(), value);
+        }
+    }
+    serde_json::from_value(Json::Object(request)).map_err(|e| format!("invalid GraphQL request: {e}"))
+}
+
+/// A GraphQL response as sent: without `data` when the request failed before execution
+/// (parsing, validation, variables), as the specification asks. `data` comes first, so
+/// [`has_data`] needs to look at the start of a body only.
+#[derive(Serialize)]
+struct Wire<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<&'a async_graphql::Value>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    errors: &'a [async_graphql::ServerError],
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    extensions: &'a BTreeMap<String, async_graphql::Value>,
+}
+
+/// A request error: no data and only errors outside any field (async-graphql gives every
+/// error of execution the path of its field).
+fn is_request_error(response: &async_graphql::Response) -> bool {
+    response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty())
+}
+
+fn serialise(response: &async_graphql::Response) -> Vec<u8> {
+    let wire = Wire {
+        data: (!is_request_error(response)).then_some(&response.data),
+        errors: &response.errors,
+        extensions: &response.extensions,
+    };
+    serde_json::to_vec(&wire).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "cannot serialise a response");
+        br#"{"errors":[{"message":"internal error","extensions":{"code":"INTERNAL"}}]}"#.to_vec()
+    })
+}
+
+/// Whether a body [`serialise`] wrote has `data` (it comes first when present).
+fn has_data(body: &[u8]) -> bool {
+    body.starts_with(br#"{"data":"#)
+}
+
+/// A serialised GraphQL response: 400 for a request error in
+/// `application/graphql-response+json`, else 200.
+fn graphql_body(media: MediaType, body: Vec<u8>) -> Response {
+    let status = if media == MediaType::GraphqlResponse && !has_data(&body) {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    (status, [(header::CONTENT_TYPE, media.as_str())], body).into_response()
+}
+
+async fn execute(
+    state: &AppState,
+    headers: &HeaderMap,
+    peer: &Peer,
+    media: MediaType,
+    mut request: async_graphql::Request,
+) -> Response {
     state.requests.fetch_add(1, Ordering::Relaxed);
     let viewer = match authenticate(&state.db, &state.tokens, headers).await {
         Ok(viewer) => viewer,
         Err(e) => return refused(e),
     };
+    let client = crate::limit::Client::of(&viewer, client_ip(state, headers, peer));
+    match state.limits.check(client.as_ref(), points(&request)) {
+        crate::limit::Verdict::Limited { retry_after, limit } => {
+            return rate_limited(media, retry_after, limit);
+        }
+        crate::limit::Verdict::Allowed(budget) => request = request.data(budget),
+        crate::limit::Verdict::Unlimited => {}
+    }
+    let introspection = match state.introspection {
+        crate::config::Introspection::Everyone => true,
+        crate::config::Introspection::SignedIn => !viewer.is_anonymous(),
+        crate::config::Introspection::Nobody => false,
+    };
+    if !introspection {
+        request = request.disable_introspection();
+    }
     let access = viewer.access();
     // Only anonymous answers are cached; everyone else may see more, and sees it fresh.
     let key = if viewer.is_anonymous() {
@@ -69,7 +366,16 @@ async fn execute(state: &AppState, headers: &HeaderMap, request: async_graphql::
     };
     let Some(key) = key else {
         // Mutations empty the cache themselves when their write commits.
-        return GraphQLResponse::from(run(state, viewer, access, request).await).into_response();
+        let response = run(state, viewer, access, request).await;
+        let mut http = graphql_body(media, serialise(&response));
+        if response.is_ok()
+            && let Some(cache_control) = response.cache_control.value()
+            && let Ok(value) = HeaderValue::from_str(&cache_control)
+        {
+            http.headers_mut().insert(header::CACHE_CONTROL, value);
+        }
+        http.headers_mut().extend(response.http_headers);
+        return http;
     };
     let body = state
         .cache
@@ -78,19 +384,15 @@ async fn execute(state: &AppState, headers: &HeaderMap, request: async_graphql::
             let response = run(state, viewer, access, request).await;
             // Not kept when a write committed meanwhile: it may predate that write.
             let ok = response.is_ok() && state.cache.generation() == generation;
-            match serde_json::to_vec(&response) {
-                Ok(body) if ok => Ok(body.into()),
-                Ok(body) => Err(NotCached(body.into())),
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot serialise a response");
-                    Err(NotCached(Arc::from(
-                        &br#"{"errors":[{"message":"internal error","extensions":{"code":"INTERNAL"}}]}"#[..],
-                    )))
-                }
+            let body = serialise(&response);
+            if ok {
+                Ok(body.into())
+            } else {
+                Err(NotCached(body.into()))
             }
         })
         .await;
-    graphql_body(body.to_vec())
+    graphql_body(media, body.to_vec())
 }
 
 async fn run(
@@ -100,10 +402,27 @@ async fn run(
     request: async_graphql::Request,
 ) -> async_graphql::Response {
     let loader = Loaders::for_request(state.db.clone(), access.clone(), state.loader_delay);
-    let mut response = state
+    let run = state
         .schema
-        .execute(request.data(loader).data(access).data(viewer))
-        .await;
+        .execute(request.data(loader).data(access).data(viewer));
+    // A query still running at the deadline is dropped, its SQL with it.
+    let Ok(mut response) = tokio::time::timeout(state.timeout, run).await else {
+        tracing::warn!(
+            timeout_ms = state.timeout.as_millis() as u64,
+            "a request ran out of time"
+        );
+        let mut e = async_graphql::ServerError::new(
+            format!(
+                "the request took longer than {} ms and was stopped; ask for less at a time",
+                state.timeout.as_millis()
+            ),
+            None,
+        );
+        e.extensions
+            .get_or_insert_with(Default::default)
+            .set("code", "TIMEOUT");
+        return async_graphql::Response::from_errors(vec![e]);
+    };
     // Errors of our own carry a code; those without one are async-graphql's refusals of the
     // request itself (syntax, validation, a value of the wrong type): the client's to fix.
     for e in &mut response.errors {
@@ -141,58 +460,109 @@ fn refused(e: AuthError) -> Response {
         .into_response()
 }
 
-/// A serialised GraphQL response, with the content type async-graphql-axum sends.
-fn graphql_body(body: Vec<u8>) -> Response {
-    (
-        [(header::CONTENT_TYPE, "application/graphql-response+json")],
-        body,
-    )
-        .into_response()
-}
-
 async fn graphql_post(
     State(state): State<AppState>,
+    peer: Peer,
     headers: HeaderMap,
-    request: GraphQLRequest,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    execute(&state, &headers, request.into_inner()).await
+    let Some(media) = negotiate(&headers) else {
+        return not_acceptable();
+    };
+    if !is_json_body(&headers) {
+        return request_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            media,
+            "a POST to /graphql must have `Content-Type: application/json`",
+        );
+    }
+    let body = match body {
+        Ok(body) => body,
+        Err(e) => return request_error(e.status(), media, e.body_text()),
+    };
+    let value = match serde_json::from_slice::<Json>(&body) {
+        Ok(value) => value,
+        Err(e) => {
+            return request_error(
+                StatusCode::BAD_REQUEST,
+                media,
+                format!("the body is not valid JSON: {e}"),
+            );
+        }
+    };
+    match graphql_request(value) {
+        Ok(request) => execute(&state, &headers, &peer, media, request).await,
+        Err(message) => request_error(StatusCode::BAD_REQUEST, media, message),
+    }
+}
+
+/// The parameters of a GraphQL GET; `variables` and `extensions` are JSON text.
+#[derive(Deserialize)]
+struct GetParams {
+    query: Option<String>,
+    #[serde(rename = "operationName")]
+    operation_name: Option<String>,
+    variables: Option<String>,
+    extensions: Option<String>,
 }
 
 /// A GET with a `query` parameter is a GraphQL request; a browser asking for HTML without
 /// one gets GraphiQL.
 async fn graphql_get(
     State(state): State<AppState>,
+    peer: Peer,
     headers: HeaderMap,
-    RawQuery(query): RawQuery,
+    params: Result<Query<GetParams>, QueryRejection>,
 ) -> Response {
-    let query = query.unwrap_or_default();
     let wants_html = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("text/html"));
-    if wants_html && !query.split('&').any(|p| p.starts_with("query=")) {
+    if wants_html && params.as_ref().is_ok_and(|p| p.query.is_none()) {
         return Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response();
     }
-    match async_graphql::http::parse_query_string(&query) {
-        Ok(request) if !crate::cache::is_query_request(&request) => {
-            let body = serde_json::json!({
-                "errors": [{ "message": "mutations are only accepted over POST", "extensions": { "code": "BAD_REQUEST" } }]
-            });
-            (
-                StatusCode::METHOD_NOT_ALLOWED,
-                [(header::ALLOW, "POST")],
-                axum::Json(body),
-            )
-                .into_response()
-        }
-        Ok(request) => execute(&state, &headers, request).await,
-        Err(e) => {
-            let body = serde_json::json!({
-                "errors": [{ "message": format!("invalid GraphQL GET request: {e}"), "extensions": { "code": "BAD_REQUEST" } }]
-            });
-            (StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
+    let Some(media) = negotiate(&headers) else {
+        return not_acceptable();
+    };
+    let bad = |message: String| request_error(StatusCode::BAD_REQUEST, media, message);
+    let params = match params {
+        Ok(Query(params)) => params,
+        Err(e) => return bad(format!("invalid GraphQL GET request: {}", e.body_text())),
+    };
+    let mut object = serde_json::Map::new();
+    if let Some(query) = params.query {
+        object.insert("query".into(), Json::String(query));
+    }
+    if let Some(name) = params.operation_name.filter(|n| !n.is_empty()) {
+        object.insert("operationName".into(), Json::String(name));
+    }
+    for (key, text) in [("variables", params.variables), ("extensions", params.extensions)] {
+        let Some(text) = text.filter(|t| !t.is_empty()) else {
+            continue;
+        };
+        match serde_json::from_str::<Json>(&text) {
+            Ok(value) => {
+                object.insert(key.into(), value);
+            }
+            Err(e) => return bad(format!("`{key}` is not valid JSON: {e}")),
         }
     }
+    let request = match graphql_request(Json::Object(object)) {
+        Ok(request) => request,
+        Err(message) => return bad(message),
+    };
+    if !crate::cache::is_query_request(&request) {
+        let mut response = request_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            media,
+            "mutations are only accepted over POST",
+        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return response;
+    }
+    execute(&state, &headers, &peer, media, request).await
 }
 
 /// The process is up.

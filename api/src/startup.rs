@@ -5,6 +5,7 @@ use std::{
     time::Duration,
 };
 
+use axum::http::HeaderValue;
 use sea_orm::{DatabaseConnection, DbErr};
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
@@ -94,6 +95,31 @@ fn state(config: &Config, db: DatabaseConnection, sql: SqlCounter, tokens: Arc<T
         requests: Arc::new(AtomicU64::new(0)),
         loader_delay: Duration::from_micros(config.loader_delay_us),
         cache,
+        limits: {
+            let limits = crate::limit::RateLimits::new(crate::limit::Rates {
+                anonymous: config.rate_limit_anonymous_per_minute,
+                partner: config.rate_limit_partner_per_minute,
+                account: config.rate_limit_account_per_minute,
+            });
+            limits.spawn_cleanup();
+            limits
+        },
+        trust_forwarded_for: config.trust_forwarded_for,
+        cors_origins: config
+            .cors_allowed_origins
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .filter_map(|o| {
+                HeaderValue::from_str(o)
+                    .inspect_err(|_| {
+                        tracing::warn!(origin = o, "CORS_ALLOWED_ORIGINS: not a valid origin; ignored")
+                    })
+                    .ok()
+            })
+            .collect(),
+        introspection: config.introspection(),
+        timeout: Duration::from_millis(config.request_timeout_ms),
     }
 }
 
@@ -132,7 +158,7 @@ pub async fn spawn_with(config: &Config, state: AppState) -> Result<RunningServe
     let (tx, rx) = oneshot::channel::<()>();
     let app = http::router(state.clone());
     let handle = tokio::spawn(async move {
-        axum::serve(listener, app)
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async {
                 let _ = rx.await;
             })

@@ -1,0 +1,154 @@
+//! Rate limiting per client: a budget of cost points (see [`crate::bounds`]) that refills
+//! over time, one per API key, per account and, for anonymous callers, per IP address.
+//! Over it, a request gets HTTP 429 with `Retry-After` and `RATE_LIMITED`, before it runs.
+//! The buckets live in this process: behind a load balancer each instance keeps its own, so
+//! a client's budget there is the per-instance budget times the instances it reaches.
+use std::{
+    net::IpAddr,
+    num::NonZeroU32,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use governor::{
+    Quota, RateLimiter,
+    clock::{Clock, DefaultClock},
+    middleware::StateInformationMiddleware,
+    state::keyed::DefaultKeyedStateStore,
+};
+use uuid::Uuid;
+
+use crate::auth::{Role, Viewer};
+
+/// Who a budget belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Client {
+    ApiKey(Uuid),
+    Account(String),
+    Ip(IpAddr),
+}
+
+impl Client {
+    /// The identity of `viewer` for rate limiting; anonymous callers by their address.
+    pub fn of(viewer: &Viewer, ip: Option<IpAddr>) -> Option<Client> {
+        match (viewer.role, viewer.api_key_id, viewer.account_id) {
+            (Role::Partner, Some(key), _) => Some(Client::ApiKey(key)),
+            (_, _, Some(account)) => Some(Client::Account(account.to_string())),
+            (Role::Anonymous, _, _) => ip.map(Client::Ip),
+            // An external identity without an account: by its subject.
+            _ => Some(Client::Account(viewer.label.clone())),
+        }
+    }
+}
+
+type Keyed = RateLimiter<Client, DefaultKeyedStateStore<Client>, DefaultClock, StateInformationMiddleware>;
+
+/// What is left of a client's budget after a request was let through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    pub limit: u32,
+    pub remaining: u32,
+}
+
+pub enum Verdict {
+    Allowed(Budget),
+    /// Over budget: try again after this long.
+    Limited {
+        retry_after: Duration,
+        limit: u32,
+    },
+    /// No limit applies (turned off, or no identity to key on).
+    Unlimited,
+}
+
+/// Points per minute for each kind of client; 0 turns the limit off for it.
+#[derive(Debug, Clone, Copy)]
+pub struct Rates {
+    pub anonymous: u32,
+    pub partner: u32,
+    pub account: u32,
+}
+
+#[derive(Clone)]
+pub struct RateLimits {
+    anonymous: Option<Arc<(Keyed, u32)>>,
+    partner: Option<Arc<(Keyed, u32)>>,
+    account: Option<Arc<(Keyed, u32)>>,
+}
+
+fn limiter(per_minute: u32) -> Option<Arc<(Keyed, u32)>> {
+    let n = NonZeroU32::new(per_minute)?;
+    // The whole minute's budget may be spent at once; it refills evenly over the minute.
+    let quota = Quota::per_minute(n).allow_burst(n);
+    Some(Arc::new((
+        RateLimiter::keyed(quota).with_middleware::<StateInformationMiddleware>(),
+        per_minute,
+    )))
+}
+
+impl RateLimits {
+    pub fn new(rates: Rates) -> Self {
+        RateLimits {
+            anonymous: limiter(rates.anonymous),
+            partner: limiter(rates.partner),
+            account: limiter(rates.account),
+        }
+    }
+
+    /// Charges `points` to `client`.
+    pub fn check(&self, client: Option<&Client>, points: u32) -> Verdict {
+        let Some(client) = client else {
+            return Verdict::Unlimited;
+        };
+        let bucket = match client {
+            Client::Ip(_) => &self.anonymous,
+            Client::ApiKey(_) => &self.partner,
+            Client::Account(_) => &self.account,
+        };
+        let Some(bucket) = bucket else {
+            return Verdict::Unlimited;
+        };
+        let (limiter, limit) = (&bucket.0, bucket.1);
+        let n = NonZeroU32::new(points.max(1)).unwrap_or(NonZeroU32::MIN);
+        match limiter.check_key_n(client, n) {
+            Ok(Ok(snapshot)) => Verdict::Allowed(Budget {
+                limit,
+                remaining: snapshot.remaining_burst_capacity(),
+            }),
+            Ok(Err(not_until)) => Verdict::Limited {
+                retry_after: not_until.wait_time_from(DefaultClock::default().now()),
+                limit,
+            },
+            // More than a whole budget: it can never pass; wait a full minute like any other.
+            Err(_) => Verdict::Limited {
+                retry_after: Duration::from_secs(60),
+                limit,
+            },
+        }
+    }
+
+    /// Forgets buckets that are full again, so idle clients take no memory.
+    pub fn forget_idle(&self) {
+        for bucket in [&self.anonymous, &self.partner, &self.account]
+            .into_iter()
+            .flatten()
+        {
+            bucket.0.retain_recent();
+        }
+    }
+
+    /// Runs [`RateLimits::forget_idle`] every minute in the background.
+    pub fn spawn_cleanup(&self) {
+        let limits = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval_at(
+                (Instant::now() + Duration::from_secs(60)).into(),
+                Duration::from_secs(60),
+            );
+            loop {
+                tick.tick().await;
+                limits.forget_idle();
+            }
+        });
+    }
+}

@@ -1,0 +1,244 @@
+//! GraphQL over HTTP (the specification `.ci/graphql-http-audit.sh` audits): content types,
+//! media-type negotiation, status codes, GET.
+use lup_tests::{TestApp, both};
+use serde_json::{Value, json};
+
+const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
+/// The `Accept` the specification asks clients to send.
+const CLIENT_ACCEPT: &str = "application/graphql-response+json, application/json;q=0.9";
+
+/// POSTs `body` with `content_type` and `accept` (when given); returns status, content type
+/// and the body as JSON (null when it is not).
+async fn post_raw(
+    app: &TestApp,
+    content_type: Option<&str>,
+    accept: Option<&str>,
+    body: String,
+) -> (u16, String, Value) {
+    let mut request = app.client.post(app.url("/graphql")).body(body);
+    if let Some(content_type) = content_type {
+        request = request.header("content-type", content_type);
+    }
+    if let Some(accept) = accept {
+        request = request.header("accept", accept);
+    }
+    let response = request.send().await.expect("a response");
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let text = response.text().await.unwrap();
+    (
+        status,
+        content_type,
+        serde_json::from_str(&text).unwrap_or(Value::Null),
+    )
+}
+
+fn query(q: &str) -> String {
+    json!({ "query": q }).to_string()
+}
+
+fn assert_bad_request(body: &Value) {
+    assert!(body["errors"][0]["message"].is_string(), "{body:#}");
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_REQUEST", "{body:#}");
+    assert!(body.get("data").is_none(), "{body:#}");
+}
+
+both!(wrong_content_type_is_415, |app: TestApp| async move {
+    for content_type in [Some("text/plain"), Some("application/graphql"), None] {
+        let (status, _, body) = post_raw(&app, content_type, None, query("{ __typename }")).await;
+        assert_eq!(status, 415, "{content_type:?}");
+        assert_bad_request(&body);
+    }
+    // A charset is fine when it is UTF-8.
+    let (status, _, _) = post_raw(
+        &app,
+        Some("application/json; charset=utf-8"),
+        None,
+        query("{ __typename }"),
+    )
+    .await;
+    assert_eq!(status, 200);
+});
+
+both!(malformed_json_is_400, |app: TestApp| async move {
+    for accept in [None, Some("application/json"), Some(GRAPHQL_RESPONSE)] {
+        for body in ["{ \"not a JSON", "", "\u{0}\u{1}"] {
+            let (status, _, json) = post_raw(&app, Some("application/json"), accept, body.into()).await;
+            assert_eq!(status, 400, "{accept:?} {body:?}");
+            assert_bad_request(&json);
+        }
+    }
+});
+
+both!(missing_query_and_wrong_types_are_400, |app: TestApp| async move {
+    for body in [
+        json!({ "notquery": "{ __typename }" }),
+        json!({}),
+        json!({ "query": 42 }),
+        json!({ "query": "{ __typename }", "operationName": 1 }),
+        json!({ "query": "{ __typename }", "variables": "x" }),
+        json!({ "query": "{ __typename }", "extensions": [1] }),
+        json!("{ __typename }"),
+    ] {
+        let (status, _, json) = post_raw(&app, Some("application/json"), None, body.to_string()).await;
+        assert_eq!(status, 400, "{body}");
+        assert_bad_request(&json);
+    }
+    // Batches are refused, and say so.
+    let batch = json!([{ "query": "{ __typename }" }]).to_string();
+    let (status, _, json) = post_raw(&app, Some("application/json"), None, batch).await;
+    assert_eq!(status, 400);
+    assert!(
+        json["errors"][0]["message"].as_str().unwrap().contains("batch"),
+        "{json:#}"
+    );
+    // Nulls are the same as leaving a parameter out.
+    let body =
+        json!({ "query": "{ __typename }", "operationName": null, "variables": null, "extensions": null });
+    let (status, _, json) = post_raw(&app, Some("application/json"), None, body.to_string()).await;
+    assert_eq!(status, 200, "{json:#}");
+    assert_eq!(json["data"]["__typename"], "Query");
+});
+
+both!(
+    json_accept_answers_200_for_request_errors,
+    |app: TestApp| async move {
+        for q in ["{ noSuchField }", "{"] {
+            let (status, content_type, body) =
+                post_raw(&app, Some("application/json"), Some("application/json"), query(q)).await;
+            assert_eq!(status, 200, "{q}");
+            assert!(content_type.starts_with("application/json"), "{content_type}");
+            assert!(body["errors"][0]["message"].is_string(), "{body:#}");
+            assert!(
+                body.get("data").is_none(),
+                "a request error has no data: {body:#}"
+            );
+        }
+        // No Accept, or */*, is application/json too (the specification, until its watershed).
+        for accept in [None, Some("*/*")] {
+            let (status, content_type, _) =
+                post_raw(&app, Some("application/json"), accept, query("{ noSuchField }")).await;
+            assert_eq!(status, 200, "{accept:?}");
+            assert!(content_type.starts_with("application/json"), "{content_type}");
+        }
+    }
+);
+
+both!(graphql_response_json_by_default, |app: TestApp| async move {
+    for accept in [
+        CLIENT_ACCEPT,
+        GRAPHQL_RESPONSE,
+        "application/json, application/graphql-response+json",
+    ] {
+        // A validation failure, a parse failure and a variable coercion failure: 400, no data.
+        for body in [
+            query("{ noSuchField }"),
+            query("{"),
+            json!({ "query": "query($id: ID!) { __typename }", "variables": { "id": null } }).to_string(),
+        ] {
+            let (status, content_type, json) =
+                post_raw(&app, Some("application/json"), Some(accept), body.clone()).await;
+            assert_eq!(status, 400, "{accept} {body}");
+            assert_eq!(content_type, GRAPHQL_RESPONSE);
+            assert!(json["errors"][0]["message"].is_string(), "{json:#}");
+            assert!(json.get("data").is_none(), "{json:#}");
+        }
+        let (status, content_type, json) = post_raw(
+            &app,
+            Some("application/json"),
+            Some(accept),
+            query("{ themes { totalCount } }"),
+        )
+        .await;
+        assert_eq!(status, 200, "{json:#}");
+        assert_eq!(content_type, GRAPHQL_RESPONSE);
+        assert_eq!(json["data"]["themes"]["totalCount"], 0);
+    }
+    // A field error (here a malformed ID) keeps the data, and the 200.
+    let body = json!({ "query": "query($id: ID!) { node(id: $id) { id } }", "variables": { "id": "nope" } });
+    let (status, _, json) = post_raw(
+        &app,
+        Some("application/json"),
+        Some(CLIENT_ACCEPT),
+        body.to_string(),
+    )
+    .await;
+    assert!(json["errors"][0]["message"].is_string(), "{json:#}");
+    assert!(json.get("data").is_some(), "{json:#}");
+    assert_eq!(status, 200, "{json:#}");
+});
+
+both!(unacceptable_accept_is_406, |app: TestApp| async move {
+    for accept in ["text/xml", "application/json;q=0, text/html"] {
+        let (status, _, _) = post_raw(
+            &app,
+            Some("application/json"),
+            Some(accept),
+            query("{ __typename }"),
+        )
+        .await;
+        assert_eq!(status, 406, "{accept}");
+    }
+    let response = app
+        .client
+        .get(app.url("/graphql"))
+        .query(&[("query", "{ __typename }")])
+        .header("accept", "text/xml")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 406);
+});
+
+both!(mutation_over_get_is_405, |app: TestApp| async move {
+    let response = app
+        .client
+        .get(app.url("/graphql"))
+        .query(&[("query", "mutation { __typename }")])
+        .header("accept", GRAPHQL_RESPONSE)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 405);
+    assert_eq!(response.headers()["allow"], "POST");
+});
+
+both!(query_over_get, |app: TestApp| async move {
+    let response = app
+        .client
+        .get(app.url("/graphql"))
+        .query(&[
+            (
+                "query",
+                "query Type($name: String!) { __type(name: $name) { name } }",
+            ),
+            ("variables", r#"{"name":"Query"}"#),
+            ("operationName", "Type"),
+        ])
+        .header("accept", GRAPHQL_RESPONSE)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], GRAPHQL_RESPONSE);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["data"]["__type"]["name"], "Query", "{body:#}");
+    // Without a query, or with variables that are not JSON: 400.
+    for params in [
+        vec![("variables", "{}")],
+        vec![("query", "{ __typename }"), ("variables", "{not")],
+    ] {
+        let response = app
+            .client
+            .get(app.url("/graphql"))
+            .query(&params)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "{params:?}");
+    }
+});

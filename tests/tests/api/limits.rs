@@ -1,0 +1,128 @@
+//! Limits that keep a flood from taking the service down: the per-client rate limit (429
+//! with Retry-After and RATE_LIMITED, each client on its own budget), the per-request
+//! timeout, who may introspect, and which browser origins may call (CORS).
+use lup_api::config::{Config, Introspection};
+use lup_tests::{
+    As, TestApp, both,
+    fixture::{Fixture, OrganizationKind},
+};
+use serde_json::{Value, json};
+
+fn small_budgets(c: &mut Config) {
+    c.rate_limit_anonymous_per_minute = 5;
+    c.rate_limit_partner_per_minute = 5;
+}
+
+async fn post_raw(app: &TestApp, key: Option<&str>) -> (u16, Option<String>, Value) {
+    let mut r = app
+        .client
+        .post(app.url("/graphql"))
+        .json(&json!({ "query": "{ communities(first: 1) { totalCount } }" }));
+    if let Some(k) = key {
+        r = r.header("x-api-key", k);
+    }
+    let response = r.send().await.expect("request");
+    let status = response.status().as_u16();
+    let retry = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    (status, retry, response.json().await.expect("json"))
+}
+
+both!(
+    a_client_over_its_budget_gets_429_and_others_do_not,
+    small_budgets,
+    |app: TestApp| async move {
+        let fx = Fixture::new(&app.db);
+        let org = fx
+            .organization("fonden", "Fonden", OrganizationKind::Foundation, None)
+            .await;
+        let greedy = app.create_api_key(org).await;
+        let polite = app.create_api_key(org).await;
+        for i in 0..5 {
+            let (status, _, body) = post_raw(&app, Some(&greedy)).await;
+            assert_eq!(status, 200, "request {i}: {body}");
+            assert_eq!(body["extensions"]["cost"]["remainingBudget"], 4 - i, "{body}");
+            assert_eq!(body["extensions"]["cost"]["budgetPerMinute"], 5);
+        }
+        let before = app.sql_statements();
+        let (status, retry, body) = post_raw(&app, Some(&greedy)).await;
+        assert_eq!(status, 429, "{body}");
+        assert_eq!(body["errors"][0]["extensions"]["code"], "RATE_LIMITED");
+        let secs: u64 = retry.expect("Retry-After").parse().expect("seconds");
+        assert!((1..=60).contains(&secs), "{secs}");
+        assert!(
+            app.sql_statements() - before <= 1,
+            "a refused request only looks up its key"
+        );
+        // Another key, and anonymous callers, have budgets of their own.
+        assert_eq!(post_raw(&app, Some(&polite)).await.0, 200);
+        assert_eq!(post_raw(&app, None).await.0, 200);
+    }
+);
+
+both!(
+    a_request_that_runs_too_long_is_stopped,
+    |c: &mut Config| {
+        // Nested lists wait 300 ms to gather their batch: longer than the 50 ms allowed.
+        c.request_timeout_ms = 50;
+        c.loader_delay_us = 300_000;
+    },
+    |app: TestApp| async move {
+        Fixture::new(&app.db).community("gjoel", "Gjøl").await;
+        let body = app
+            .post("{ communities { nodes { plans { totalCount } } } }", json!({}))
+            .await;
+        assert_eq!(body["errors"][0]["extensions"]["code"], "TIMEOUT", "{body}");
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("50 ms"))
+        );
+        // Quick requests are not affected.
+        app.data("{ communities { totalCount } }", json!({})).await;
+    }
+);
+
+both!(
+    introspection_is_for_signed_in_callers_in_production_by_default,
+    |c: &mut Config| c.introspection = Some(Introspection::SignedIn),
+    |app: TestApp| async move {
+        let q = "{ __schema { queryType { name } } }";
+        let body = app.post(q, json!({})).await;
+        assert!(body["data"]["__schema"].is_null(), "anonymous: {body}");
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        assert_eq!(
+            staff.data(q, json!({})).await["__schema"]["queryType"]["name"],
+            "Query"
+        );
+        // Ordinary queries are not affected.
+        app.data("{ communities { totalCount } }", json!({})).await;
+    }
+);
+
+both!(
+    browsers_of_allowed_origins_may_call,
+    |c: &mut Config| c.cors_allowed_origins = "https://www.jammerbugt.dk".into(),
+    |app: TestApp| async move {
+        let preflight = |origin: &'static str| {
+            app.client
+                .request(reqwest::Method::OPTIONS, app.url("/graphql"))
+                .header("origin", origin)
+                .header("access-control-request-method", "POST")
+                .header("access-control-request-headers", "content-type")
+                .send()
+        };
+        let ok = preflight("https://www.jammerbugt.dk").await.expect("preflight");
+        assert_eq!(
+            ok.headers()
+                .get("access-control-allow-origin")
+                .and_then(|v| v.to_str().ok()),
+            Some("https://www.jammerbugt.dk")
+        );
+        let other = preflight("https://evil.example").await.expect("preflight");
+        assert!(other.headers().get("access-control-allow-origin").is_none());
+    }
+);
