@@ -77,6 +77,18 @@ pub struct Config {
     #[arg(long, env = "CORS_ALLOWED_ORIGINS", default_value = "")]
     pub cors_allowed_origins: String,
 
+    /// A folder of `*.graphql` files: our clients' queries, which they may send by id.
+    #[arg(long, env = "TRUSTED_DOCUMENTS_DIR")]
+    pub trusted_documents_dir: Option<std::path::PathBuf>,
+
+    /// Anonymous callers may only run trusted documents (sent by id).
+    #[arg(long, env = "TRUSTED_DOCUMENTS_ONLY_FOR_ANONYMOUS", default_value_t = false, action = clap::ArgAction::Set)]
+    pub trusted_documents_only_for_anonymous: bool,
+
+    /// `max-age` of the `Cache-Control` sent with anonymous GET query answers, in seconds.
+    #[arg(long, env = "PUBLIC_MAX_AGE_SECS", default_value_t = 30)]
+    pub public_max_age_secs: u64,
+
     /// How long a GraphQL request may run before it is stopped, in milliseconds.
     #[arg(long, env = "REQUEST_TIMEOUT_MS", default_value_t = 10_000)]
     pub request_timeout_ms: u64,
@@ -229,6 +241,9 @@ impl Config {
             introspection: None,
             request_timeout_ms: 10_000,
             cors_allowed_origins: String::new(),
+            trusted_documents_dir: None,
+            trusted_documents_only_for_anonymous: false,
+            public_max_age_secs: 30,
             auth: AuthConfig::development(),
         }
     }

@@ -55,6 +55,10 @@ pub struct AppState {
     pub limits: crate::limit::RateLimits,
     /// Take anonymous callers' addresses from `X-Forwarded-For`.
     pub trust_forwarded_for: bool,
+    /// Our clients' queries, which they may send by id.
+    pub documents: crate::documents::TrustedDocuments,
+    /// `max-age` of anonymous GET query answers.
+    pub public_max_age: Duration,
     /// Origins allowed to call from a browser (CORS).
     pub cors_origins: Vec<HeaderValue>,
     pub introspection: crate::config::Introspection,
@@ -245,7 +249,43 @@ fn is_json_body(headers: &HeaderMap) -> bool {
 /// A GraphQL request from its JSON form (a POST body, or GET parameters gathered into one):
 /// an object with a string `query`, and `operationName` (string), `variables` and `extensions`
 /// (objects), each of them optionally null. The message says what is wrong otherwise.
-fn graphql_request(value: Json) -> Result<async_graphql::Request, String> {
+/// A request that names a trusted document (`documentId`, or a persisted query's hash) gets
+/// the document's text as its query; the `bool` says it did.
+fn trusted_document(
+    object: &mut serde_json::Map<String, Json>,
+    documents: &crate::documents::TrustedDocuments,
+) -> Result<bool, String> {
+    let document_id = match object.remove("documentId") {
+        None | Some(Json::Null) => None,
+        Some(Json::String(id)) => Some(id),
+        Some(_) => return Err("`documentId` must be a string".into()),
+    };
+    let persisted = object
+        .get("extensions")
+        .and_then(|e| e.get("persistedQuery"))
+        .and_then(|p| p.get("sha256Hash"))
+        .and_then(Json::as_str)
+        .map(str::to_owned);
+    let Some(id) = document_id.or(persisted) else {
+        return Ok(false);
+    };
+    match (documents.get(&id), object.get("query")) {
+        (Some(text), None | Some(Json::Null)) => {
+            object.insert("query".into(), Json::String(text.to_string()));
+            Ok(true)
+        }
+        (Some(text), Some(Json::String(q))) if q.as_str() == &*text => Ok(true),
+        (Some(_), Some(_)) => Err(format!("`query` is not the text of the trusted document `{id}`")),
+        // An unknown id with the query's text beside it: an ordinary request.
+        (None, Some(Json::String(_))) => Ok(false),
+        (None, _) => Err(format!("no trusted document has the id `{id}`")),
+    }
+}
+
+fn graphql_request(
+    value: Json,
+    documents: &crate::documents::TrustedDocuments,
+) -> Result<(async_graphql::Request, bool), String> {
     let mut object = match value {
         Json::Object(object) => object,
         Json::Array(_) => {
@@ -255,6 +295,7 @@ fn graphql_request(value: Json) -> Result<async_graphql::Request, String> {
         }
         _ => return Err("the request must be a JSON object with a `query`".into()),
     };
+    let trusted = trusted_document(&mut object, documents)?;
     match object.get("query") {
         Some(Json::String(_)) => {}
         None | Some(Json::Null) => return Err("the request has no `query`".into()),
@@ -277,7 +318,9 @@ fn graphql_request(value: Json) -> Result<async_graphql::Request, String> {
             request.insert(key.to_owned(), value);
         }
     }
-    serde_json::from_value(Json::Object(request)).map_err(|e| format!("invalid GraphQL request: {e}"))
+    let request =
+        serde_json::from_value(Json::Object(request)).map_err(|e| format!("invalid GraphQL request: {e}"))?;
+    Ok((request, trusted))
 }
 
 /// A GraphQL response as sent: without `data` when the request failed before execution
@@ -335,12 +378,25 @@ async fn execute(
     peer: &Peer,
     media: MediaType,
     mut request: async_graphql::Request,
+    trusted: bool,
 ) -> Response {
     state.requests.fetch_add(1, Ordering::Relaxed);
     let viewer = match authenticate(&state.db, &state.tokens, headers).await {
         Ok(viewer) => viewer,
         Err(e) => return refused(e),
     };
+    // Signing in (the only mutations open to anonymous callers) stays possible.
+    if state.documents.only_for_anonymous
+        && viewer.is_anonymous()
+        && !trusted
+        && crate::cache::is_query_request(&request)
+    {
+        return request_error(
+            StatusCode::BAD_REQUEST,
+            media,
+            "anonymous callers may only run trusted documents (queries): send the `documentId` of one",
+        );
+    }
     let client = crate::limit::Client::of(&viewer, client_ip(state, headers, peer));
     match state.limits.check(client.as_ref(), points(&request)) {
         crate::limit::Verdict::Limited { retry_after, limit } => {
@@ -490,8 +546,8 @@ async fn graphql_post(
             );
         }
     };
-    match graphql_request(value) {
-        Ok(request) => execute(&state, &headers, &peer, media, request).await,
+    match graphql_request(value, &state.documents) {
+        Ok((request, trusted)) => execute(&state, &headers, &peer, media, request, trusted).await,
         Err(message) => request_error(StatusCode::BAD_REQUEST, media, message),
     }
 }
@@ -504,6 +560,8 @@ struct GetParams {
     operation_name: Option<String>,
     variables: Option<String>,
     extensions: Option<String>,
+    #[serde(rename = "documentId")]
+    document_id: Option<String>,
 }
 
 /// A GET with a `query` parameter is a GraphQL request; a browser asking for HTML without
@@ -533,6 +591,9 @@ async fn graphql_get(
     if let Some(query) = params.query {
         object.insert("query".into(), Json::String(query));
     }
+    if let Some(id) = params.document_id {
+        object.insert("documentId".into(), Json::String(id));
+    }
     if let Some(name) = params.operation_name.filter(|n| !n.is_empty()) {
         object.insert("operationName".into(), Json::String(name));
     }
@@ -547,8 +608,8 @@ async fn graphql_get(
             Err(e) => return bad(format!("`{key}` is not valid JSON: {e}")),
         }
     }
-    let request = match graphql_request(Json::Object(object)) {
-        Ok(request) => request,
+    let (request, trusted) = match graphql_request(Json::Object(object), &state.documents) {
+        Ok(parsed) => parsed,
         Err(message) => return bad(message),
     };
     if !crate::cache::is_query_request(&request) {
@@ -562,7 +623,44 @@ async fn graphql_get(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
-    execute(&state, &headers, &peer, media, request).await
+    let anonymous = !headers.contains_key(header::AUTHORIZATION) && !headers.contains_key("x-api-key");
+    let response = execute(&state, &headers, &peer, media, request, trusted).await;
+    if anonymous && response.status() == StatusCode::OK {
+        cacheable(&state, &headers, response).await
+    } else {
+        response
+    }
+}
+
+/// An anonymous GET answer: `Cache-Control: public` for CDNs and browsers, and an `ETag` so a
+/// client holding the same answer gets `304 Not Modified` without the body.
+async fn cacheable(state: &AppState, request_headers: &HeaderMap, response: Response) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let etag = format!("\"{}\"", &crate::auth::secret::sha256_hex_bytes(&bytes)[..32]);
+    let cache_control = format!("public, max-age={}", state.public_max_age.as_secs());
+    let mut headers = vec![
+        (header::ETAG, etag.clone()),
+        (header::CACHE_CONTROL, cache_control),
+    ];
+    headers.push((header::VARY, "Accept, Authorization, X-Api-Key".to_owned()));
+    let matches = request_headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    for (name, value) in headers {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            parts.headers.insert(name, value);
+        }
+    }
+    if matches {
+        parts.status = StatusCode::NOT_MODIFIED;
+        parts.headers.remove(header::CONTENT_TYPE);
+        return Response::from_parts(parts, axum::body::Body::empty());
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 /// The process is up.

@@ -6,6 +6,7 @@ pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod documents;
 pub mod error;
 pub mod http;
 pub mod limit;

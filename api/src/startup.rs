@@ -33,6 +33,8 @@ pub enum StartError {
     Serve(#[from] std::io::Error),
     #[error("configuration: {0}")]
     Config(#[from] crate::auth::token::ConfigError),
+    #[error("TRUSTED_DOCUMENTS_DIR: {0}")]
+    Documents(std::io::Error),
 }
 
 /// Connects, applies migrations and loads the demo data as configured.
@@ -49,6 +51,11 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartError> {
             }
         );
     }
+    let documents = crate::documents::TrustedDocuments::load(
+        config.trusted_documents_dir.as_deref(),
+        config.trusted_documents_only_for_anonymous,
+    )
+    .map_err(StartError::Documents)?;
     let (db, sql) = db::connect(config).await?;
     if config.auto_migrate {
         db::migrate(&db).await?;
@@ -79,10 +86,16 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartError> {
             Err(e) => return Err(StartError::Seed(e.to_string())),
         }
     }
-    Ok(state(config, db, sql, tokens))
+    Ok(state(config, db, sql, tokens, documents))
 }
 
-fn state(config: &Config, db: DatabaseConnection, sql: SqlCounter, tokens: Arc<Tokens>) -> AppState {
+fn state(
+    config: &Config,
+    db: DatabaseConnection,
+    sql: SqlCounter,
+    tokens: Arc<Tokens>,
+    documents: crate::documents::TrustedDocuments,
+) -> AppState {
     let cache = ResponseCache::new(
         Duration::from_millis(config.public_cache_ttl_ms),
         config.public_cache_mib * 1024 * 1024,
@@ -105,6 +118,8 @@ fn state(config: &Config, db: DatabaseConnection, sql: SqlCounter, tokens: Arc<T
             limits
         },
         trust_forwarded_for: config.trust_forwarded_for,
+        documents,
+        public_max_age: Duration::from_secs(config.public_max_age_secs),
         cors_origins: config
             .cors_allowed_origins
             .split(',')

@@ -56,10 +56,11 @@ pub fn dummy_hash() -> &'static str {
 }
 
 pub fn sha256_hex(value: &str) -> String {
-    Sha256::digest(value.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    sha256_hex_bytes(value.as_bytes())
+}
+
+pub fn sha256_hex_bytes(value: &[u8]) -> String {
+    Sha256::digest(value).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn random_token(bytes: usize) -> String {

@@ -126,3 +126,56 @@ both!(
         assert!(other.headers().get("access-control-allow-origin").is_none());
     }
 );
+
+both!(
+    abusive_requests_are_refused_without_sql,
+    |app: TestApp| async move {
+        let send = |content_type: &'static str, body: String| {
+            app.client
+                .post(app.url("/graphql"))
+                .header("content-type", content_type)
+                .body(body)
+                .send()
+        };
+        let batch: Vec<Value> = (0..1000)
+            .map(|i| json!({ "query": format!("{{ a{i}: communities {{ totalCount }} }}") }))
+            .collect();
+        let five_mb =
+            json!({ "query": format!("{{ __typename }} #{}", "x".repeat(5 * 1024 * 1024)) }).to_string();
+        let cases: Vec<(&str, u16, &'static str, String)> = vec![
+            ("a 5 MB body", 413, "application/json", five_mb),
+            (
+                "a batch of 1,000 operations",
+                400,
+                "application/json",
+                Value::Array(batch).to_string(),
+            ),
+            ("malformed JSON", 400, "application/json", "{\"query\": ".into()),
+            (
+                "a wrong content type",
+                415,
+                "text/plain",
+                json!({ "query": "{ __typename }" }).to_string(),
+            ),
+        ];
+        for (what, status, content_type, body) in cases {
+            let before = app.sql_statements();
+            let response = send(content_type, body).await.expect("request");
+            assert_eq!(response.status().as_u16(), status, "{what}");
+            assert_eq!(app.sql_statements(), before, "{what}: no SQL");
+        }
+        let before = app.sql_statements();
+        let response = app
+            .client
+            .get(app.url("/graphql"))
+            .query(&[(
+                "query",
+                "mutation { logout(input: { refreshToken: \"x\" }) { ended } }",
+            )])
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status().as_u16(), 405, "a mutation over GET");
+        assert_eq!(app.sql_statements(), before, "a mutation over GET: no SQL");
+    }
+);

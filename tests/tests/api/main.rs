@@ -14,6 +14,7 @@ mod nodes;
 mod nplus1;
 mod ops;
 mod pagination;
+mod public_http;
 mod support;
 mod website;
 mod write_actions;

@@ -1,0 +1,56 @@
+//! Trusted documents: the queries of our own clients (the website's, e.g.
+//! `tests/queries/*.graphql`), registered at start-up from a folder and sent by id instead of
+//! text. An id is `sha256:` and the SHA-256 of the document's text, so a client computes it
+//! from the same file. Requests name one by `documentId` (GraphQL over HTTP) or by Apollo's
+//! `extensions.persistedQuery.sha256Hash`. With `TRUSTED_DOCUMENTS_ONLY_FOR_ANONYMOUS`,
+//! anonymous callers may run nothing else.
+use std::{collections::HashMap, path::Path, sync::Arc};
+
+use crate::auth::secret::sha256_hex;
+
+#[derive(Clone, Default)]
+pub struct TrustedDocuments {
+    by_id: Arc<HashMap<String, Arc<str>>>,
+    /// Anonymous callers must send a trusted document's id.
+    pub only_for_anonymous: bool,
+}
+
+impl TrustedDocuments {
+    /// Every `*.graphql` file of `dir`.
+    pub fn load(dir: Option<&Path>, only_for_anonymous: bool) -> std::io::Result<Self> {
+        let mut by_id = HashMap::new();
+        if let Some(dir) = dir {
+            for entry in std::fs::read_dir(dir)? {
+                let path = entry?.path();
+                if path.extension().is_some_and(|e| e == "graphql") {
+                    let text = std::fs::read_to_string(&path)?;
+                    let id = format!("sha256:{}", sha256_hex(&text));
+                    tracing::info!(document = %path.display(), %id, "trusted document");
+                    by_id.insert(id, Arc::from(text));
+                }
+            }
+        }
+        Ok(TrustedDocuments {
+            by_id: Arc::new(by_id),
+            only_for_anonymous,
+        })
+    }
+
+    /// The text of the document `id` (`sha256:<hex>`, or the bare hex of a persisted query).
+    pub fn get(&self, id: &str) -> Option<Arc<str>> {
+        let id = if id.starts_with("sha256:") {
+            id.to_owned()
+        } else {
+            format!("sha256:{id}")
+        };
+        self.by_id.get(&id.to_ascii_lowercase()).cloned()
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+}

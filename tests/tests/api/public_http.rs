@@ -1,0 +1,144 @@
+//! What the public website and CDNs rely on: anonymous GET answers carry `Cache-Control:
+//! public` and an `ETag` answered with 304; trusted documents (the website's queries, sent
+//! by id), optionally the only thing anonymous callers may run.
+use lup_api::config::Config;
+use lup_tests::{As, TestApp, both, fixture::Fixture};
+use serde_json::{Value, json};
+
+const PAGE: &str = include_str!("../../queries/community-page.graphql");
+
+fn document_id(text: &str) -> String {
+    format!("sha256:{}", lup_api::auth::secret::sha256_hex(text))
+}
+
+both!(
+    anonymous_get_answers_are_cacheable_and_revalidated,
+    |app: TestApp| async move {
+        Fixture::new(&app.db).community("gjoel", "Gjøl").await;
+        let get = |etag: Option<String>| {
+            let mut r = app
+                .client
+                .get(app.url("/graphql"))
+                .query(&[("query", "{ communities { totalCount } }")]);
+            if let Some(e) = etag {
+                r = r.header("if-none-match", e);
+            }
+            r.send()
+        };
+        let first = get(None).await.expect("request");
+        assert_eq!(first.status().as_u16(), 200);
+        let cache_control = first
+            .headers()
+            .get("cache-control")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        assert_eq!(cache_control.as_deref(), Some("public, max-age=30"));
+        let etag = first
+            .headers()
+            .get("etag")
+            .and_then(|v| v.to_str().ok())
+            .expect("ETag")
+            .to_owned();
+        let again = get(Some(etag.clone())).await.expect("request");
+        assert_eq!(again.status().as_u16(), 304);
+        assert!(again.bytes().await.expect("body").is_empty());
+
+        // A change gives another answer, and another ETag.
+        Fixture::new(&app.db).community("saltum", "Saltum").await;
+        let changed = get(Some(etag)).await.expect("request");
+        assert_eq!(changed.status().as_u16(), 200);
+
+        // Signed-in callers' answers are not for shared caches.
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        let (header, value) = staff.credentials.clone().expect("credentials");
+        let private = app
+            .client
+            .get(app.url("/graphql"))
+            .query(&[("query", "{ communities { totalCount } }")])
+            .header(header, value)
+            .send()
+            .await
+            .expect("request");
+        assert!(private.headers().get("etag").is_none());
+        assert!(
+            private
+                .headers()
+                .get("cache-control")
+                .is_none_or(|v| !v.to_str().unwrap_or("").contains("public"))
+        );
+    }
+);
+
+fn trusted(c: &mut Config) {
+    c.trusted_documents_dir = Some(concat!(env!("CARGO_MANIFEST_DIR"), "/queries").into());
+}
+
+both!(
+    trusted_documents_are_sent_by_id,
+    trusted,
+    |app: TestApp| async move {
+        Fixture::new(&app.db).community("gjoel", "Gjøl").await;
+        let id = document_id(PAGE);
+        let body: Value = app
+            .client
+            .post(app.url("/graphql"))
+            .json(&json!({ "documentId": id, "variables": { "slug": "gjoel" } }))
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(body["data"]["community"]["name"], "Gjøl", "{body}");
+        let by_get = app
+            .client
+            .get(app.url("/graphql"))
+            .query(&[("documentId", id.as_str()), ("variables", "{\"slug\":\"gjoel\"}")])
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(by_get.status().as_u16(), 200);
+        let unknown = app
+            .client
+            .post(app.url("/graphql"))
+            .json(&json!({ "documentId": document_id("{ x }") }))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(unknown.status().as_u16(), 400);
+        // Raw queries still work unless only trusted documents are allowed.
+        app.data("{ communities { totalCount } }", json!({})).await;
+    }
+);
+
+both!(
+    anonymous_callers_may_be_held_to_trusted_documents,
+    |c: &mut Config| {
+        trusted(c);
+        c.trusted_documents_only_for_anonymous = true;
+    },
+    |app: TestApp| async move {
+        Fixture::new(&app.db).community("gjoel", "Gjøl").await;
+        let raw = app
+            .client
+            .post(app.url("/graphql"))
+            .json(&json!({ "query": "{ communities { totalCount } }" }))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(raw.status().as_u16(), 400);
+        let text = raw.text().await.expect("body");
+        assert!(text.contains("trusted documents"), "{text}");
+        let ok = app
+            .client
+            .post(app.url("/graphql"))
+            .json(&json!({ "documentId": document_id(PAGE), "variables": { "slug": "gjoel" } }))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(ok.status().as_u16(), 200);
+        // Signed-in callers may send any query.
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        staff.data("{ communities { totalCount } }", json!({})).await;
+    }
+);
