@@ -31,6 +31,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 use tower_http::{limit::RequestBodyLimitLayer, trace::TraceLayer};
 
+/// The longest query text accepted: the website's longest query is under 2 KB.
+pub const MAX_QUERY_BYTES: usize = 100_000;
+
 /// The largest request body accepted: far above any real query.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
@@ -296,6 +299,14 @@ fn graphql_request(
         _ => return Err("the request must be a JSON object with a `query`".into()),
     };
     let trusted = trusted_document(&mut object, documents)?;
+    if let Some(Json::String(query)) = object.get("query")
+        && query.len() > MAX_QUERY_BYTES
+    {
+        return Err(format!(
+            "the query is {} bytes long; the limit is {MAX_QUERY_BYTES}",
+            query.len()
+        ));
+    }
     match object.get("query") {
         Some(Json::String(_)) => {}
         None | Some(Json::Null) => return Err("the request has no `query`".into()),

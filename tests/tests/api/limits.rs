@@ -152,6 +152,12 @@ both!(
             ),
             ("malformed JSON", 400, "application/json", "{\"query\": ".into()),
             (
+                "a 200 KB query",
+                400,
+                "application/json",
+                json!({ "query": format!("{{ __typename }} #{}", "x".repeat(200_000)) }).to_string(),
+            ),
+            (
                 "a wrong content type",
                 415,
                 "text/plain",
