@@ -16,7 +16,7 @@ CONNECTIONS="${CONNECTIONS:-64}"
 RATE="${RATE:-20}"
 PORT="${PORT:-18081}"
 # Partner budget: cost points per minute per key (a community page costs 1).
-PER_MINUTE="${PER_MINUTE:-3000}"
+PER_MINUTE="${PER_MINUTE:-600}"
 OUT=bench/out
 mkdir -p "$OUT"
 

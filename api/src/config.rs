@@ -62,6 +62,11 @@ pub struct Config {
     #[arg(long, env = "RATE_LIMIT_ACCOUNT_PER_MINUTE", default_value_t = 6000)]
     pub rate_limit_account_per_minute: u32,
 
+    /// How long a 429 waits before it is sent, in milliseconds (at most until the budget
+    /// refills), so a flood slows itself down.
+    #[arg(long, env = "RATE_LIMIT_DELAY_MS", default_value_t = 1000)]
+    pub rate_limit_delay_ms: u64,
+
     /// Take an anonymous caller's address from the last entry of `X-Forwarded-For` (set only
     /// behind a proxy that writes it); otherwise the connection's address is used.
     #[arg(long, env = "TRUST_FORWARDED_FOR", default_value_t = false, action = clap::ArgAction::Set)]
@@ -237,6 +242,7 @@ impl Config {
             rate_limit_anonymous_per_minute: 0,
             rate_limit_partner_per_minute: 0,
             rate_limit_account_per_minute: 0,
+            rate_limit_delay_ms: 1000,
             trust_forwarded_for: false,
             introspection: None,
             request_timeout_ms: 10_000,

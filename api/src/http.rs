@@ -67,6 +67,8 @@ pub struct AppState {
     pub introspection: crate::config::Introspection,
     /// How long a GraphQL request may run.
     pub timeout: Duration,
+    /// How long a refusal for going over budget waits before it is sent.
+    pub rate_limit_delay: Duration,
 }
 
 /// The address of the connection a request came on, when the server knows it.
@@ -411,6 +413,10 @@ async fn execute(
     let client = crate::limit::Client::of(&viewer, client_ip(state, headers, peer));
     match state.limits.check(client.as_ref(), points(&request)) {
         crate::limit::Verdict::Limited { retry_after, limit } => {
+            // The refusal itself waits a little (at most until the budget refills): a client
+            // flooding on many connections slows itself down instead of taking the CPU that
+            // well-behaved clients need.
+            tokio::time::sleep(retry_after.min(state.rate_limit_delay)).await;
             return rate_limited(media, retry_after, limit);
         }
         crate::limit::Verdict::Allowed(budget) => request = request.data(budget),

@@ -135,6 +135,7 @@ fn state(
             .collect(),
         introspection: config.introspection(),
         timeout: Duration::from_millis(config.request_timeout_ms),
+        rate_limit_delay: Duration::from_millis(config.rate_limit_delay_ms),
     }
 }
 
