@@ -62,8 +62,8 @@ pub struct Config {
     #[arg(long, env = "RATE_LIMIT_ACCOUNT_PER_MINUTE", default_value_t = 6000)]
     pub rate_limit_account_per_minute: u32,
 
-    /// How long a 429 waits before it is sent, in milliseconds (at most until the budget
-    /// refills), so a flood slows itself down.
+    /// How long a 429 waits before it is sent, in milliseconds, so a flood slows itself
+    /// down.
     #[arg(long, env = "RATE_LIMIT_DELAY_MS", default_value_t = 1000)]
     pub rate_limit_delay_ms: u64,
 

@@ -413,10 +413,10 @@ async fn execute(
     let client = crate::limit::Client::of(&viewer, client_ip(state, headers, peer));
     match state.limits.check(client.as_ref(), points(&request)) {
         crate::limit::Verdict::Limited { retry_after, limit } => {
-            // The refusal itself waits a little (at most until the budget refills): a client
-            // flooding on many connections slows itself down instead of taking the CPU that
-            // well-behaved clients need.
-            tokio::time::sleep(retry_after.min(state.rate_limit_delay)).await;
+            // The refusal itself waits: a client flooding on many connections slows itself
+            // down instead of taking the CPU that well-behaved clients need.
+            tokio::time::sleep(state.rate_limit_delay).await;
+            let retry_after = retry_after.max(state.rate_limit_delay);
             return rate_limited(media, retry_after, limit);
         }
         crate::limit::Verdict::Allowed(budget) => request = request.data(budget),

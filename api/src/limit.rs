@@ -71,18 +71,22 @@ pub struct Rates {
 
 #[derive(Clone)]
 pub struct RateLimits {
-    anonymous: Option<Arc<(Keyed, u32)>>,
-    partner: Option<Arc<(Keyed, u32)>>,
-    account: Option<Arc<(Keyed, u32)>>,
+    anonymous: Option<Arc<(Keyed, u32, NonZeroU32)>>,
+    partner: Option<Arc<(Keyed, u32, NonZeroU32)>>,
+    account: Option<Arc<(Keyed, u32, NonZeroU32)>>,
 }
 
-fn limiter(per_minute: u32) -> Option<Arc<(Keyed, u32)>> {
+fn limiter(per_minute: u32) -> Option<Arc<(Keyed, u32, NonZeroU32)>> {
     let n = NonZeroU32::new(per_minute)?;
     // The whole minute's budget may be spent at once; it refills evenly over the minute.
-    let quota = Quota::per_minute(n).allow_burst(n);
+    // It refills evenly over the minute; a tenth of it (six seconds' worth) may be spent at
+    // once, so a flood cannot take the server for long before it is held back.
+    let burst = NonZeroU32::new(per_minute / 10).unwrap_or(NonZeroU32::MIN);
+    let quota = Quota::per_minute(n).allow_burst(burst);
     Some(Arc::new((
         RateLimiter::keyed(quota).with_middleware::<StateInformationMiddleware>(),
         per_minute,
+        burst,
     )))
 }
 
@@ -109,7 +113,10 @@ impl RateLimits {
             return Verdict::Unlimited;
         };
         let (limiter, limit) = (&bucket.0, bucket.1);
-        let n = NonZeroU32::new(points.max(1)).unwrap_or(NonZeroU32::MIN);
+        // A query dearer than a whole burst is charged the burst: it still waits its turn.
+        let n = NonZeroU32::new(points.max(1))
+            .unwrap_or(NonZeroU32::MIN)
+            .min(bucket.2);
         match limiter.check_key_n(client, n) {
             Ok(Ok(snapshot)) => Verdict::Allowed(Budget {
                 limit,

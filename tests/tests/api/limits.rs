@@ -8,9 +8,10 @@ use lup_tests::{
 };
 use serde_json::{Value, json};
 
+/// 50 points a minute, 5 of them at once.
 fn small_budgets(c: &mut Config) {
-    c.rate_limit_anonymous_per_minute = 5;
-    c.rate_limit_partner_per_minute = 5;
+    c.rate_limit_anonymous_per_minute = 50;
+    c.rate_limit_partner_per_minute = 50;
 }
 
 async fn post_raw(app: &TestApp, key: Option<&str>) -> (u16, Option<String>, Value) {
@@ -45,7 +46,7 @@ both!(
             let (status, _, body) = post_raw(&app, Some(&greedy)).await;
             assert_eq!(status, 200, "request {i}: {body}");
             assert_eq!(body["extensions"]["cost"]["remainingBudget"], 4 - i, "{body}");
-            assert_eq!(body["extensions"]["cost"]["budgetPerMinute"], 5);
+            assert_eq!(body["extensions"]["cost"]["budgetPerMinute"], 50);
         }
         let before = app.sql_statements();
         let (status, retry, body) = post_raw(&app, Some(&greedy)).await;
