@@ -422,6 +422,8 @@ async fn execute(
         crate::limit::Verdict::Allowed(budget) => request = request.data(budget),
         crate::limit::Verdict::Unlimited => {}
     }
+    // Held until the answer is ready.
+    let _turn = state.limits.turn(client.as_ref()).await;
     let introspection = match state.introspection {
         crate::config::Introspection::Everyone => true,
         crate::config::Introspection::SignedIn => !viewer.is_anonymous(),

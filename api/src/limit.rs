@@ -67,10 +67,18 @@ pub struct Rates {
     pub anonymous: u32,
     pub partner: u32,
     pub account: u32,
+    /// Requests per client running at once; 0: no limit.
+    pub concurrent: usize,
 }
+
+/// A client's turn to run; dropping it lets the next of its requests run.
+pub struct Turn(#[allow(dead_code)] Option<tokio::sync::OwnedSemaphorePermit>);
 
 #[derive(Clone)]
 pub struct RateLimits {
+    /// Each client's requests running at once; more wait their turn, so one client's
+    /// bursts cannot fill the server's queue in front of everyone else.
+    running: Option<(moka::future::Cache<Client, Arc<tokio::sync::Semaphore>>, usize)>,
     anonymous: Option<Arc<(Keyed, u32, NonZeroU32)>>,
     partner: Option<Arc<(Keyed, u32, NonZeroU32)>>,
     account: Option<Arc<(Keyed, u32, NonZeroU32)>>,
@@ -93,6 +101,13 @@ fn limiter(per_minute: u32) -> Option<Arc<(Keyed, u32, NonZeroU32)>> {
 impl RateLimits {
     pub fn new(rates: Rates) -> Self {
         RateLimits {
+            running: (rates.concurrent > 0).then(|| {
+                let cache = moka::future::Cache::builder()
+                    .time_to_idle(Duration::from_secs(60))
+                    .max_capacity(100_000)
+                    .build();
+                (cache, rates.concurrent)
+            }),
             anonymous: limiter(rates.anonymous),
             partner: limiter(rates.partner),
             account: limiter(rates.account),
@@ -132,6 +147,21 @@ impl RateLimits {
                 limit,
             },
         }
+    }
+
+    /// Waits until `client` has fewer than the allowed requests running.
+    pub async fn turn(&self, client: Option<&Client>) -> Turn {
+        let (Some((cache, n)), Some(client)) = (&self.running, client) else {
+            return Turn(None);
+        };
+        let n = *n;
+        let semaphore = cache
+            .get_with(
+                client.clone(),
+                async move { Arc::new(tokio::sync::Semaphore::new(n)) },
+            )
+            .await;
+        Turn(semaphore.acquire_owned().await.ok())
     }
 
     /// Forgets buckets that are full again, so idle clients take no memory.
