@@ -20,7 +20,8 @@ pub struct About {
 #[derive(Default)]
 pub struct AboutQuery;
 
-#[Object]
+// Public data may be cached for a minute (see `schema::Query`).
+#[Object(cache_control(max_age = 60))]
 impl AboutQuery {
     async fn about(&self, ctx: &Context<'_>) -> Result<About> {
         let db = ctx.data_unchecked::<DatabaseConnection>();

@@ -15,9 +15,16 @@ use moka::future::Cache;
 
 pub type Body = Arc<[u8]>;
 
+/// A serialised answer and the cache hint the schema gave it.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub body: Body,
+    pub hint: async_graphql::CacheControl,
+}
+
 #[derive(Clone)]
 pub struct ResponseCache {
-    inner: Option<Cache<Arc<str>, Body>>,
+    inner: Option<Cache<Arc<str>, Answer>>,
     /// Bumped by every committed write. An answer computed while it changed may hold data
     /// from before the write, so it is not kept.
     generation: Arc<std::sync::atomic::AtomicU64>,
@@ -25,7 +32,7 @@ pub struct ResponseCache {
 
 /// Why an answer was not kept: it had errors. The body still goes to every waiting client.
 #[derive(Debug)]
-pub struct NotCached(pub Body);
+pub struct NotCached(pub Answer);
 
 impl ResponseCache {
     /// A cache keeping responses for `ttl` within `max_bytes`; disabled when `ttl` is zero.
@@ -34,7 +41,7 @@ impl ResponseCache {
             Cache::builder()
                 .time_to_live(ttl)
                 .max_capacity(max_bytes)
-                .weigher(|k: &Arc<str>, v: &Body| u32::try_from(k.len() + v.len()).unwrap_or(u32::MAX))
+                .weigher(|k: &Arc<str>, v: &Answer| u32::try_from(k.len() + v.body.len()).unwrap_or(u32::MAX))
                 .build()
         });
         ResponseCache {
@@ -73,9 +80,9 @@ impl ResponseCache {
 
     /// The cached answer for `key`, or `run`'s, shared with concurrent callers of the same key;
     /// kept only when `run` returns `Ok`.
-    pub async fn get_or_run<F>(&self, key: Arc<str>, run: F) -> Body
+    pub async fn get_or_run<F>(&self, key: Arc<str>, run: F) -> Answer
     where
-        F: Future<Output = Result<Body, NotCached>>,
+        F: Future<Output = Result<Answer, NotCached>>,
     {
         let Some(cache) = &self.inner else {
             return match run.await {

@@ -95,8 +95,9 @@ pub struct Config {
     #[arg(long, env = "TRUSTED_DOCUMENTS_ONLY_FOR_ANONYMOUS", default_value_t = false, action = clap::ArgAction::Set)]
     pub trusted_documents_only_for_anonymous: bool,
 
-    /// `max-age` of the `Cache-Control` sent with anonymous GET query answers, in seconds.
-    #[arg(long, env = "PUBLIC_MAX_AGE_SECS", default_value_t = 30)]
+    /// The most the `Cache-Control: max-age` of anonymous GET answers may say, in seconds;
+    /// below it the schema's cache hints decide. 0: caches must always revalidate.
+    #[arg(long, env = "PUBLIC_MAX_AGE_SECS", default_value_t = 300)]
     pub public_max_age_secs: u64,
 
     /// How long a GraphQL request may run before it is stopped, in milliseconds.
@@ -255,7 +256,7 @@ impl Config {
             cors_allowed_origins: String::new(),
             trusted_documents_dir: None,
             trusted_documents_only_for_anonymous: false,
-            public_max_age_secs: 30,
+            public_max_age_secs: 300,
             auth: AuthConfig::development(),
         }
     }

@@ -40,7 +40,7 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 use crate::{
     access::Access,
     auth::{AuthError, Viewer, authenticate, token::Tokens},
-    cache::{NotCached, ResponseCache},
+    cache::{Answer, NotCached, ResponseCache},
     db::SqlCounter,
     loader::Loaders,
     schema::LupSchema,
@@ -433,41 +433,53 @@ async fn execute(
         request = request.disable_introspection();
     }
     let access = viewer.access();
+    let anonymous = viewer.is_anonymous();
     // Only anonymous answers are cached; everyone else may see more, and sees it fresh.
-    let key = if viewer.is_anonymous() {
+    let key = if anonymous {
         state.cache.key(&format!("{access:?}"), &request)
     } else {
         None
     };
-    let Some(key) = key else {
+    let (answer, extra_headers) = match key {
         // Mutations empty the cache themselves when their write commits.
-        let response = run(state, viewer, access, request).await;
-        let mut http = graphql_body(media, serialise(&response));
-        if response.is_ok()
-            && let Some(cache_control) = response.cache_control.value()
-            && let Ok(value) = HeaderValue::from_str(&cache_control)
-        {
-            http.headers_mut().insert(header::CACHE_CONTROL, value);
-        }
-        http.headers_mut().extend(response.http_headers);
-        return http;
-    };
-    let body = state
-        .cache
-        .get_or_run(key, async {
-            let generation = state.cache.generation();
+        None => {
             let response = run(state, viewer, access, request).await;
-            // Not kept when a write committed meanwhile: it may predate that write.
-            let ok = response.is_ok() && state.cache.generation() == generation;
-            let body = serialise(&response);
-            if ok {
-                Ok(body.into())
-            } else {
-                Err(NotCached(body.into()))
-            }
-        })
-        .await;
-    graphql_body(media, body.to_vec())
+            let answer = Answer {
+                body: serialise(&response).into(),
+                hint: response.cache_control,
+            };
+            (answer, response.http_headers)
+        }
+        Some(key) => {
+            let answer = state
+                .cache
+                .get_or_run(key, async {
+                    let generation = state.cache.generation();
+                    let response = run(state, viewer, access, request).await;
+                    // Not kept when a write committed meanwhile: it may predate that write.
+                    let ok = response.is_ok() && state.cache.generation() == generation;
+                    let answer = Answer {
+                        body: serialise(&response).into(),
+                        hint: response.cache_control,
+                    };
+                    if ok { Ok(answer) } else { Err(NotCached(answer)) }
+                })
+                .await;
+            (answer, HeaderMap::new())
+        }
+    };
+    let mut http = graphql_body(media, answer.body.to_vec());
+    http.headers_mut().extend(extra_headers);
+    if anonymous {
+        // For `cacheable`, which turns it into `Cache-Control` on GET answers.
+        http.extensions_mut().insert(answer.hint);
+    } else {
+        http.headers_mut().insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-store"),
+        );
+    }
+    http
 }
 
 async fn run(
@@ -659,7 +671,12 @@ async fn cacheable(state: &AppState, request_headers: &HeaderMap, response: Resp
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
     let etag = format!("\"{}\"", &crate::auth::secret::sha256_hex_bytes(&bytes)[..32]);
-    let cache_control = format!("public, max-age={}", state.public_max_age.as_secs());
+    let hint = parts
+        .extensions
+        .get::<async_graphql::CacheControl>()
+        .copied()
+        .unwrap_or_default();
+    let cache_control = public_cache_control(hint, state.public_max_age);
     let mut headers = vec![
         (header::ETAG, etag.clone()),
         (header::CACHE_CONTROL, cache_control),
@@ -680,6 +697,19 @@ async fn cacheable(state: &AppState, request_headers: &HeaderMap, response: Resp
         return Response::from_parts(parts, axum::body::Body::empty());
     }
     Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
+/// `Cache-Control` of an anonymous GET answer from the schema's cache hints for what the query
+/// touched (the strictest wins), capped at `PUBLIC_MAX_AGE_SECS`. No hint, a `no_cache` hint
+/// or a cap of 0 give `no-cache`: caches keep the answer but revalidate it (the ETag makes
+/// that cheap).
+fn public_cache_control(hint: async_graphql::CacheControl, cap: Duration) -> String {
+    let scope = if hint.public { "public" } else { "private" };
+    let cap = i64::try_from(cap.as_secs()).unwrap_or(i64::MAX);
+    match i64::from(hint.max_age).min(cap) {
+        max_age if max_age > 0 => format!("{scope}, max-age={max_age}"),
+        _ => format!("{scope}, no-cache"),
+    }
 }
 
 /// The process is up.

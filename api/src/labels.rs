@@ -113,7 +113,8 @@ fn all() -> Vec<EnumLabels> {
 #[derive(Default)]
 pub struct LabelQuery;
 
-#[Object]
+// Public data may be cached for a minute (see `schema::Query`).
+#[Object(cache_control(max_age = 60))]
 impl LabelQuery {
     /// Danish labels for the values of this schema's enums; all enums when `names` is omitted.
     async fn enum_labels(&self, names: Option<Vec<String>>) -> Vec<EnumLabels> {

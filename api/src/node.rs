@@ -74,7 +74,8 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> Result<Option<Node>> {
 #[derive(Default)]
 pub struct NodeQuery;
 
-#[Object]
+// Public data may be cached for a minute (see `schema::Query`).
+#[Object(cache_control(max_age = 60))]
 impl NodeQuery {
     /// The object with this global ID; null when it does not exist or is not visible to you.
     async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {

@@ -35,6 +35,10 @@ use crate::{
     theme::mutation::ThemeMutation,
 };
 
+/// The query root. Cache hints: each room's root object says its public data may be cached
+/// for 60 s (`cache_control(max_age = 60)`); a merged root takes the strictest hint of its
+/// parts, and a field or type may lower it further (`viewer` is `no_cache`). The hints of
+/// what a query touches become the `Cache-Control` of anonymous GET answers (see `http`).
 #[derive(MergedObject, Default)]
 pub struct Query(
     CommunityQuery,

@@ -181,7 +181,8 @@ async fn list(
 #[derive(Default)]
 pub struct ActionQuery;
 
-#[Object]
+// Public data may be cached for a minute (see `schema::Query`).
+#[Object(cache_control(max_age = 60))]
 impl ActionQuery {
     /// Actions of the plans the caller may see.
     #[allow(clippy::too_many_arguments)]

@@ -331,6 +331,7 @@ pub struct ViewerQuery;
 #[Object]
 impl ViewerQuery {
     /// Who the caller is: anonymous, a partner (API key) or a signed-in account.
+    #[graphql(cache_control(no_cache))]
     async fn viewer(&self, ctx: &Context<'_>) -> ViewerInfo {
         ViewerInfo(viewer(ctx).into_owned())
     }

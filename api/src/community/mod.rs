@@ -268,7 +268,8 @@ pub struct CommunityOrder {
 #[derive(Default)]
 pub struct CommunityQuery;
 
-#[Object]
+// Public data may be cached for a minute (see `schema::Query`).
+#[Object(cache_control(max_age = 60))]
 impl CommunityQuery {
     /// All local communities in the programme.
     #[allow(clippy::too_many_arguments)]

@@ -103,7 +103,8 @@ impl Department {
 #[derive(Default)]
 pub struct DepartmentQuery;
 
-#[Object]
+// Public data may be cached for a minute (see `schema::Query`).
+#[Object(cache_control(max_age = 60))]
 impl DepartmentQuery {
     /// The municipality's departments, by name.
     async fn departments(

@@ -146,7 +146,8 @@ pub struct EngagementEventFilter {
 #[derive(Default)]
 pub struct EngagementQuery;
 
-#[Object]
+// Public data may be cached for a minute (see `schema::Query`).
+#[Object(cache_control(max_age = 60))]
 impl EngagementQuery {
     /// Engagement events, newest first.
     async fn engagement_events(

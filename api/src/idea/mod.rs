@@ -298,7 +298,8 @@ pub struct IdeaExchangeFilter {
 #[derive(Default)]
 pub struct IdeaQuery;
 
-#[Object]
+// Public data may be cached for a minute (see `schema::Query`).
+#[Object(cache_control(max_age = 60))]
 impl IdeaQuery {
     /// Ideas and experiences on offer, by title.
     async fn ideas(

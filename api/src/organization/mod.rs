@@ -244,7 +244,8 @@ pub struct OrganizationOrder {
 #[derive(Default)]
 pub struct OrganizationQuery;
 
-#[Object]
+// Public data may be cached for a minute (see `schema::Query`).
+#[Object(cache_control(max_age = 60))]
 impl OrganizationQuery {
     /// Associations, businesses, foundations and institutions taking part in the programme.
     #[allow(clippy::too_many_arguments)]

@@ -351,7 +351,8 @@ pub struct PartnershipFilter {
 #[derive(Default)]
 pub struct PartnershipQuery;
 
-#[Object]
+// Public data may be cached for a minute (see `schema::Query`).
+#[Object(cache_control(max_age = 60))]
 impl PartnershipQuery {
     /// Partnerships around visible plans and actions, by title.
     async fn partnerships(

@@ -323,7 +323,8 @@ pub struct PlanOrder {
 #[derive(Default)]
 pub struct PlanQuery;
 
-#[Object]
+// Public data may be cached for a minute (see `schema::Query`).
+#[Object(cache_control(max_age = 60))]
 impl PlanQuery {
     /// Plans the caller may see: adopted and archived ones for the public.
     #[allow(clippy::too_many_arguments)]

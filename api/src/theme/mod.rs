@@ -130,7 +130,8 @@ impl Theme {
 #[derive(Default)]
 pub struct ThemeQuery;
 
-#[Object]
+// Public data may be cached for a minute (see `schema::Query`).
+#[Object(cache_control(max_age = 60))]
 impl ThemeQuery {
     /// The themes, by name.
     async fn themes(

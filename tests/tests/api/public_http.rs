@@ -32,7 +32,8 @@ both!(
             .get("cache-control")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        assert_eq!(cache_control.as_deref(), Some("public, max-age=30"));
+        // The schema's hint for public data.
+        assert_eq!(cache_control.as_deref(), Some("public, max-age=60"));
         let etag = first
             .headers()
             .get("etag")
@@ -60,12 +61,81 @@ both!(
             .await
             .expect("request");
         assert!(private.headers().get("etag").is_none());
-        assert!(
-            private
-                .headers()
-                .get("cache-control")
-                .is_none_or(|v| !v.to_str().unwrap_or("").contains("public"))
+        assert_eq!(
+            header_of(&private, "cache-control").as_deref(),
+            Some("private, no-store")
         );
+    }
+);
+
+fn header_of(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+async fn get(app: &TestApp, query: &str) -> reqwest::Response {
+    app.client
+        .get(app.url("/graphql"))
+        .query(&[("query", query)])
+        .send()
+        .await
+        .expect("request")
+}
+
+both!(
+    cache_control_follows_the_schemas_hints,
+    |c: &mut Config| c.public_max_age_secs = 300,
+    |app: TestApp| async move {
+        Fixture::new(&app.db).community("gjoel", "Gjøl").await;
+        // The strictest hint of what the query touches wins: `viewer` must not be cached.
+        for (query, expected) in [
+            ("{ themes { totalCount } }", "public, max-age=60"),
+            ("{ viewer { role } }", "public, no-cache"),
+            (
+                "{ communities { totalCount } viewer { role } }",
+                "public, no-cache",
+            ),
+        ] {
+            let response = get(&app, query).await;
+            assert_eq!(response.status().as_u16(), 200, "{query}");
+            assert_eq!(
+                header_of(&response, "cache-control").as_deref(),
+                Some(expected),
+                "{query}"
+            );
+            assert!(header_of(&response, "etag").is_some(), "{query}");
+        }
+        // A POST answer is not for HTTP caches.
+        let post = app
+            .client
+            .post(app.url("/graphql"))
+            .json(&json!({ "query": "{ themes { totalCount } }" }))
+            .send()
+            .await
+            .expect("request");
+        assert!(header_of(&post, "cache-control").is_none());
+    }
+);
+
+both!(
+    the_configured_cap_limits_the_max_age,
+    |c: &mut Config| c.public_max_age_secs = 10,
+    |app: TestApp| async move {
+        let response = get(&app, "{ communities { totalCount } }").await;
+        assert_eq!(
+            header_of(&response, "cache-control").as_deref(),
+            Some("public, max-age=10")
+        );
+        let off = TestApp::spawn_with(app.backend, |c| c.public_max_age_secs = 0).await;
+        let response = get(&off, "{ communities { totalCount } }").await;
+        assert_eq!(
+            header_of(&response, "cache-control").as_deref(),
+            Some("public, no-cache")
+        );
+        off.stop().await;
     }
 );
 
