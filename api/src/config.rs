@@ -62,9 +62,14 @@ pub struct Config {
     #[arg(long, env = "RATE_LIMIT_ACCOUNT_PER_MINUTE", default_value_t = 6000)]
     pub rate_limit_account_per_minute: u32,
 
+    /// How many seconds' worth of its budget a client may spend at once; beyond that its
+    /// requests are paced at the budget's rate.
+    #[arg(long, env = "RATE_LIMIT_BURST_SECS", default_value_t = 2)]
+    pub rate_limit_burst_secs: u32,
+
     /// Requests of one client (API key, account, anonymous IP) running at once; more wait
     /// their turn. 0: no limit.
-    #[arg(long, env = "MAX_CONCURRENT_PER_CLIENT", default_value_t = 8)]
+    #[arg(long, env = "MAX_CONCURRENT_PER_CLIENT", default_value_t = 4)]
     pub max_concurrent_per_client: usize,
 
     /// How long a 429 waits before it is sent, in milliseconds, so a flood slows itself
@@ -249,7 +254,8 @@ impl Config {
             rate_limit_partner_per_minute: 0,
             rate_limit_account_per_minute: 0,
             rate_limit_delay_ms: 1000,
-            max_concurrent_per_client: 8,
+            rate_limit_burst_secs: 2,
+            max_concurrent_per_client: 4,
             trust_forwarded_for: false,
             introspection: None,
             request_timeout_ms: 10_000,

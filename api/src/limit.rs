@@ -67,6 +67,8 @@ pub struct Rates {
     pub anonymous: u32,
     pub partner: u32,
     pub account: u32,
+    /// Seconds' worth of budget that may be spent at once (at least one point).
+    pub burst_secs: u32,
     /// Requests per client running at once; 0: no limit.
     pub concurrent: usize,
 }
@@ -84,12 +86,14 @@ pub struct RateLimits {
     account: Option<Arc<(Keyed, u32, NonZeroU32)>>,
 }
 
-fn limiter(per_minute: u32) -> Option<Arc<(Keyed, u32, NonZeroU32)>> {
+fn limiter(per_minute: u32, burst_secs: u32) -> Option<Arc<(Keyed, u32, NonZeroU32)>> {
     let n = NonZeroU32::new(per_minute)?;
-    // The whole minute's budget may be spent at once; it refills evenly over the minute.
-    // It refills evenly over the minute; a tenth of it (six seconds' worth) may be spent at
-    // once, so a flood cannot take the server for long before it is held back.
-    let burst = NonZeroU32::new(per_minute / 10).unwrap_or(NonZeroU32::MIN);
+    // The budget refills evenly over the minute; `burst_secs` seconds' worth of it may be
+    // spent at once (enough for a page's queries), so a flood is paced at the budget's rate
+    // almost at once instead of taking the server for seconds first.
+    let burst_points = u64::from(per_minute) * u64::from(burst_secs) / 60;
+    let burst = NonZeroU32::new(u32::try_from(burst_points).unwrap_or(u32::MAX).min(per_minute))
+        .unwrap_or(NonZeroU32::MIN);
     let quota = Quota::per_minute(n).allow_burst(burst);
     Some(Arc::new((
         RateLimiter::keyed(quota).with_middleware::<StateInformationMiddleware>(),
@@ -108,9 +112,9 @@ impl RateLimits {
                     .build();
                 (cache, rates.concurrent)
             }),
-            anonymous: limiter(rates.anonymous),
-            partner: limiter(rates.partner),
-            account: limiter(rates.account),
+            anonymous: limiter(rates.anonymous, rates.burst_secs),
+            partner: limiter(rates.partner, rates.burst_secs),
+            account: limiter(rates.account, rates.burst_secs),
         }
     }
 

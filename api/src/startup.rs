@@ -113,6 +113,7 @@ fn state(
                 anonymous: config.rate_limit_anonymous_per_minute,
                 partner: config.rate_limit_partner_per_minute,
                 account: config.rate_limit_account_per_minute,
+                burst_secs: config.rate_limit_burst_secs,
                 concurrent: config.max_concurrent_per_client,
             });
             limits.spawn_cleanup();

@@ -8,10 +8,11 @@ use lup_tests::{
 };
 use serde_json::{Value, json};
 
-/// 50 points a minute, 5 of them at once.
+/// 50 points a minute, 5 of them (six seconds' worth) at once.
 fn small_budgets(c: &mut Config) {
     c.rate_limit_anonymous_per_minute = 50;
     c.rate_limit_partner_per_minute = 50;
+    c.rate_limit_burst_secs = 6;
 }
 
 async fn post_raw(app: &TestApp, key: Option<&str>) -> (u16, Option<String>, Value) {
