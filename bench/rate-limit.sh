@@ -94,7 +94,7 @@ wait $WRK || true
 sql1=$(metric lup_sql_statements_total); req1=$(metric lup_graphql_requests_total)
 echo "-- abuser (wrk):"
 grep -E "Requests/sec|Non-2xx|requests in|Latency" "$OUT/abuser.txt" | sed 's/^/   /'
-echo "   GraphQL requests executed meanwhile: $((req1 - req0)); SQL statements: $((sql1 - sql0))"
+echo "   GraphQL requests meanwhile (both clients, 429s included): $((req1 - req0)); SQL statements: $((sql1 - sql0)) ($(python3 -c "print(f'{($sql1 - $sql0) / max(1, $req1 - $req0):.1f}')") per request)"
 
 p99() { sed -E 's/.*p99_ms=([0-9.]+).*/\1/' <<<"$1"; }
 python3 - "$(p99 "$alone")" "$(p99 "$together")" <<'PY'
