@@ -92,7 +92,7 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Peer {
 
 /// An anonymous caller's address: the connection's, or the last `X-Forwarded-For` entry
 /// (the one our proxy added) when configured to trust it.
-fn client_ip(state: &AppState, headers: &HeaderMap, peer: &Peer) -> Option<std::net::IpAddr> {
+pub(crate) fn client_ip(state: &AppState, headers: &HeaderMap, peer: &Peer) -> Option<std::net::IpAddr> {
     if state.trust_forwarded_for
         && let Some(ip) = headers
             .get("x-forwarded-for")
@@ -150,6 +150,8 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        // The annual review as HTML and CSV (`/reports/annual/2025`, `/reports/annual/2025.csv`).
+        .route("/reports/annual/{year}", get(crate::report::annual))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(cors)
         .layer(TraceLayer::new_for_http())
@@ -522,7 +524,7 @@ async fn run(
 }
 
 /// Credentials that do not hold: 401, with the reason in the log only.
-fn refused(e: AuthError) -> Response {
+pub(crate) fn refused(e: AuthError) -> Response {
     let message = match e {
         AuthError::Refused(why) => {
             tracing::info!(reason = why, "credentials refused");

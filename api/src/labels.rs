@@ -91,6 +91,8 @@ fn all() -> Vec<EnumLabels> {
         plan::PlanStatus::labels(),
         plan::InvolvementRole::labels(),
         engagement::EventKind::labels(),
+        engagement::figures::EngagementComponentKey::labels(),
+        crate::priority::PriorityComponentKey::labels(),
         action::Horizon::labels(),
         action::ActionStatus::labels(),
         action::DepartmentRole::labels(),
@@ -107,6 +109,7 @@ fn all() -> Vec<EnumLabels> {
         crate::account::AccountRole::labels(),
         crate::account::ApiKeyScope::labels(),
         crate::write::UserErrorCode::labels(),
+        crate::review::AnnualReviewStatus::labels(),
     ]
 }
 

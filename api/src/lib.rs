@@ -1,6 +1,9 @@
 //! LUP: a GraphQL API for a municipality's rural development programme built on local
 //! development plans. Shared plumbing at the top level; one module per part of the domain.
 
+// The merged query root nests one type per room; its resolver's layout needs more than 128.
+#![recursion_limit = "256"]
+
 pub mod bounds;
 pub mod cache;
 pub mod cli;
@@ -37,4 +40,7 @@ mod idea;
 mod organization;
 mod partnership;
 mod plan;
+mod priority;
+pub mod report;
+mod review;
 mod theme;

@@ -172,6 +172,16 @@ impl Loaders {
         DataLoader::new(loaders, tokio::spawn).delay(delay)
     }
 
+    /// The database, for loaders defined beside their domain (engagement figures).
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// What the caller may see, for the same loaders.
+    pub fn access(&self) -> &Access {
+        &self.access
+    }
+
     /// Records rows that came back from one statement (see [`State::siblings`]).
     pub fn remember<'a, M: Row>(&self, rows: impl IntoIterator<Item = &'a M>) {
         self.state.remember(rows);

@@ -14,6 +14,7 @@ use crate::{
     partnership::{self, Partnership, PartnershipMember},
     plan::{self, Plan, PlanInvolvement},
     relay,
+    review::{self, AnnualReview, AnnualReviewEntry},
     theme::{self, Theme},
 };
 
@@ -37,6 +38,8 @@ pub enum Node {
     PartnershipMember(PartnershipMember),
     Idea(Idea),
     IdeaExchange(IdeaExchange),
+    AnnualReview(AnnualReview),
+    AnnualReviewEntry(AnnualReviewEntry),
 }
 
 /// Loads the object behind a global ID, if it exists and the caller may see it.
@@ -65,6 +68,8 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> Result<Option<Node>> {
         "PartnershipMember" => load!(partnership::MEMBER_BY_ID, PartnershipMember),
         "Idea" => load!(idea::BY_ID, Idea),
         "IdeaExchange" => load!(idea::EXCHANGE_BY_ID, IdeaExchange),
+        "AnnualReview" => load!(review::BY_ID, AnnualReview),
+        "AnnualReviewEntry" => load!(review::ENTRY_BY_ID, AnnualReviewEntry),
         _ => {
             return Err(ApiError::bad_input(format!("\"{}\" is not a valid ID", id.as_str())).into());
         }

@@ -21,6 +21,7 @@ use crate::{
     department::mutation::DepartmentMutation,
     engagement::EngagementQuery,
     engagement::mutation::EngagementMutation,
+    engagement::weights::{WeightsMutation, WeightsQuery},
     idea::IdeaQuery,
     idea::mutation::IdeaMutation,
     labels::LabelQuery,
@@ -31,6 +32,9 @@ use crate::{
     partnership::mutation::{PartnerQuery, PartnershipMutation},
     plan::PlanQuery,
     plan::mutation::PlanMutation,
+    priority::PriorityQuery,
+    review::ReviewQuery,
+    review::mutation::ReviewMutation,
     theme::ThemeQuery,
     theme::mutation::ThemeMutation,
 };
@@ -50,6 +54,8 @@ pub struct Query(
     DepartmentQuery,
     ThemeQuery,
     EngagementQuery,
+    WeightsQuery,
+    PriorityQuery,
     NodeQuery,
     LabelQuery,
     AboutQuery,
@@ -57,6 +63,7 @@ pub struct Query(
     AccountQuery,
     AuditQuery,
     PartnerQuery,
+    ReviewQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -66,6 +73,7 @@ pub struct Mutation(
     CommunityMutation,
     PlanMutation,
     EngagementMutation,
+    WeightsMutation,
     ActionMutation,
     PartnershipMutation,
     ContactMutation,
@@ -73,6 +81,7 @@ pub struct Mutation(
     DepartmentMutation,
     ThemeMutation,
     IdeaMutation,
+    ReviewMutation,
 );
 
 pub type LupSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -26,6 +26,9 @@ pub struct Model {
     /// Notes for the municipality and the community's editors; never public.
     #[sea_orm(column_type = "Text")]
     pub internal_notes: String,
+    /// When the action was completed: set when its status becomes COMPLETED, cleared when
+    /// it leaves it.
+    pub completed_on: Option<Date>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

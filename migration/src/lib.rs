@@ -5,6 +5,8 @@ mod builder;
 mod m20261127_000001_domain;
 mod m20261127_000002_access;
 mod m20261127_000003_declined_proposals;
+mod m20261127_000004_engagement_weights;
+mod m20261127_000005_annual_review;
 
 pub struct Migrator;
 
@@ -15,6 +17,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000001_domain::Migration),
             Box::new(m20261127_000002_access::Migration),
             Box::new(m20261127_000003_declined_proposals::Migration),
+            Box::new(m20261127_000004_engagement_weights::Migration),
+            Box::new(m20261127_000005_annual_review::Migration),
         ]
     }
 }

@@ -216,6 +216,10 @@ impl Action {
     async fn due_on(&self) -> Option<Date> {
         self.0.due_on.map(Date)
     }
+    /// When the action was completed (set when its status became COMPLETED).
+    async fn completed_on(&self) -> Option<Date> {
+        self.0.completed_on.map(Date)
+    }
     /// Estimated budget in whole Danish kroner.
     async fn budget_estimate(&self) -> Option<i64> {
         self.0.budget_estimate

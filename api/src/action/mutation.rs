@@ -62,6 +62,46 @@ pub(crate) fn invalid() -> Failure {
     Refused::one("id", UserErrorCode::Invalid, "invalid input").into()
 }
 
+/// Today in the municipality's time zone (the server runs in it).
+fn today() -> chrono::NaiveDate {
+    chrono::Local::now().date_naive()
+}
+
+/// The completion date an action gets: `given` (checked: only for a COMPLETED action, not in
+/// the future), else today when it becomes COMPLETED, `before` while it stays COMPLETED, and
+/// none otherwise.
+fn completion(
+    check: &mut Check,
+    given: Option<chrono::NaiveDate>,
+    status: action::ActionStatus,
+    was_completed: bool,
+    before: Option<chrono::NaiveDate>,
+) -> Option<chrono::NaiveDate> {
+    let completed = status == action::ActionStatus::Completed;
+    match given {
+        Some(_) if !completed => {
+            check.add(
+                "completedOn",
+                UserErrorCode::Invalid,
+                "only a completed action has a completion date",
+            );
+            None
+        }
+        Some(d) if d > today() => {
+            check.add(
+                "completedOn",
+                UserErrorCode::OutOfRange,
+                format!("must not be in the future, got {d}"),
+            );
+            None
+        }
+        Some(d) => check.date("completedOn", d),
+        None if !completed => None,
+        None if was_completed => before.or_else(|| Some(today())),
+        None => Some(today()),
+    }
+}
+
 /// The community whose editors may change the content of `plan`.
 pub(crate) async fn community_of_plan(w: &Write, plan: Uuid) -> Result<Uuid, ApiError> {
     Ok(w.find::<plan::Entity>("plan", plan).await?.community_id)
@@ -165,6 +205,9 @@ pub struct CreateActionInput {
     /// Never public: seen by staff and the community's editors.
     #[graphql(default)]
     pub internal_notes: String,
+    /// When a COMPLETED action was completed (not in the future); defaults to today. Only
+    /// for status COMPLETED.
+    pub completed_on: Option<Date>,
 }
 
 /// Fields left out stay as they are; `null` clears a field that may be empty. `themeIds`
@@ -188,6 +231,10 @@ pub struct UpdateActionInput {
     pub partner_needs: MaybeUndefined<String>,
     pub theme_ids: Option<Vec<ID>>,
     pub internal_notes: Option<String>,
+    /// When the action was completed (not in the future), for an action that is or becomes
+    /// COMPLETED. Left out, it becomes today when the status changes to COMPLETED, and is
+    /// cleared when the status changes away from it.
+    pub completed_on: Option<Date>,
 }
 
 /// `{id, version}` of the row to delete.
@@ -328,6 +375,13 @@ impl ActionMutation {
             let needs = check.opt_text("partnerNeeds", input.partner_needs.as_deref(), MAX_TEXT);
             let themes = check.ids("themeIds", &input.theme_ids, "Theme");
             let notes = check.long_text("internalNotes", &input.internal_notes, MAX_TEXT);
+            let completed_on = completion(
+                &mut check,
+                input.completed_on.map(|d| d.0),
+                input.status.into(),
+                false,
+                None,
+            );
             check.done()?;
             let (
                 Some(plan_id),
@@ -403,6 +457,7 @@ impl ActionMutation {
                         updated_at: Set(now),
                         version: Set(1),
                         internal_notes: Set(notes),
+                        completed_on: Set(completed_on),
                     },
                 )
                 .await?;
@@ -473,6 +528,13 @@ impl ActionMutation {
             let before = w.find::<action::Entity>("action", id).await?;
             require_action(&w, &before).await?;
             let mut check = Check::default();
+            let completed_on = completion(
+                &mut check,
+                input.completed_on.map(|d| d.0),
+                input.status.map_or(before.status, Into::into),
+                before.status == action::ActionStatus::Completed,
+                before.completed_on,
+            );
             // The dates after the change must still be in order.
             let field = if due_on.after(None).is_some() {
                 "dueOn"
@@ -533,6 +595,9 @@ impl ActionMutation {
             }
             if let Some(Some(n)) = notes {
                 row.internal_notes = Set(n);
+            }
+            if completed_on != before.completed_on {
+                row.completed_on = Set(completed_on);
             }
             let after = w
                 .update::<action::Entity>("Action", &before, input.version, row)

@@ -234,6 +234,32 @@ impl Community {
     async fn contacts(&self, ctx: &Context<'_>) -> Result<Vec<Contact>> {
         crate::contact::of(ctx, &crate::contact::OF_COMMUNITY, self.0.id).await
     }
+    /// Local engagement across the community's plans and its own events in a window (by
+    /// default the last 12 months): each component, its weight and points, and the total.
+    /// Counts only what the caller may see.
+    async fn engagement(
+        &self,
+        ctx: &Context<'_>,
+        window: Option<crate::engagement::figures::EngagementWindowInput>,
+    ) -> Result<crate::engagement::figures::Engagement> {
+        crate::engagement::figures::engagement(
+            ctx,
+            crate::engagement::figures::Of::Community,
+            self.0.id,
+            window,
+        )
+        .await
+    }
+    /// The community's figures in the annual reviews (published ones; drafts too for staff),
+    /// oldest year first, to compare years; `fromYear`/`toYear` narrow the years.
+    async fn annual_figures(
+        &self,
+        ctx: &Context<'_>,
+        from_year: Option<i32>,
+        to_year: Option<i32>,
+    ) -> Result<Vec<crate::review::AnnualReviewEntry>> {
+        crate::review::annual_figures_of(ctx, self.0.id, from_year, to_year).await
+    }
 }
 
 #[derive(InputObject, Default)]

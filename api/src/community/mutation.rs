@@ -106,6 +106,12 @@ const REFERENCES: &[(&str, &str, &str)] = &[
     ),
     ("partnership_member", "community_id", "partnership memberships"),
     ("account_community", "community_id", "editor accounts"),
+    ("annual_review_entry", "community_id", "annual review entries"),
+    (
+        "annual_review_focus_community",
+        "community_id",
+        "annual reviews with it in focus",
+    ),
 ];
 
 #[derive(Default)]

@@ -1,6 +1,9 @@
 //! Engagement events: citizen meetings, workshops, working days — the measured side of local
 //! engagement. An event tied to an unpublished plan is as hidden as the plan.
+pub mod figures;
 pub mod mutation;
+pub mod score;
+pub mod weights;
 
 use async_graphql::{Context, ID, InputObject, Object, Result, connection::Connection};
 use chrono::{DateTime, Utc};

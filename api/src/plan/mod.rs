@@ -248,6 +248,16 @@ impl Plan {
         )
         .await
     }
+    /// Local engagement around the plan in a window (by default the last 12 months): each
+    /// component, its weight and points, and the total.
+    async fn engagement(
+        &self,
+        ctx: &Context<'_>,
+        window: Option<crate::engagement::figures::EngagementWindowInput>,
+    ) -> Result<crate::engagement::figures::Engagement> {
+        crate::engagement::figures::engagement(ctx, crate::engagement::figures::Of::Plan, self.0.id, window)
+            .await
+    }
 }
 
 /// An organisation's part in a plan.

@@ -492,6 +492,9 @@ async fn insert_plans<C: ConnectionTrait>(demo: &Demo, ids: &mut Ids, db: &C) ->
                 created_at: Set(t),
                 updated_at: Set(t),
                 version: Set(1),
+                // A completed action was completed by its due date (and not after today).
+                completed_on: Set((a.status == action::ActionStatus::Completed)
+                    .then(|| a.due_on.unwrap_or(t.date_naive()).min(t.date_naive()))),
                 ..Default::default()
             });
             for th in &a.themes {

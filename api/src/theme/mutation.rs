@@ -84,6 +84,11 @@ const REFERENCES: &[(&str, &str, &str)] = &[
     ("plan_theme", "theme_id", "plans"),
     ("action_theme", "theme_id", "actions"),
     ("idea_theme", "theme_id", "ideas"),
+    (
+        "annual_review_focus_theme",
+        "theme_id",
+        "annual reviews with it in focus",
+    ),
 ];
 
 #[derive(Default)]

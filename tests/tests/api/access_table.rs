@@ -208,6 +208,7 @@ async fn samples(app: &TestApp) -> BTreeMap<String, String> {
       themes(first: 1) { nodes { id } }
       engagementEvents(first: 1) { nodes { id } }
       departments(first: 20) { nodes { contacts { id } } }
+      annualReviews(first: 1) { nodes { id entries(first: 1) { nodes { id } } } }
     }"#;
     let d = app.data(q, json!({})).await;
     let plan = &d["plans"]["nodes"][0];
@@ -237,6 +238,11 @@ async fn samples(app: &TestApp) -> BTreeMap<String, String> {
     put("IdeaExchange", &d["ideaExchanges"]["nodes"][0]["id"]);
     put("Theme", &d["themes"]["nodes"][0]["id"]);
     put("EngagementEvent", &d["engagementEvents"]["nodes"][0]["id"]);
+    put("AnnualReview", &d["annualReviews"]["nodes"][0]["id"]);
+    put(
+        "AnnualReviewEntry",
+        &d["annualReviews"]["nodes"][0]["entries"]["nodes"][0]["id"],
+    );
     for dep in d["departments"]["nodes"].as_array().into_iter().flatten() {
         put("Contact", &dep["contacts"][0]["id"]);
     }
@@ -297,6 +303,21 @@ both!(
             "rules in tests/access-table.txt for fields that do not exist: {stale:#?}"
         );
 
+        // A published annual review, so its Node types have a row everyone may see.
+        let staff = &callers[3].1;
+        let review = staff
+            .data(
+                "mutation { createAnnualReview(input: { year: 2025 }) { annualReview { id version } } }",
+                json!({}),
+            )
+            .await["createAnnualReview"]["annualReview"]
+            .clone();
+        staff
+            .data(
+                "mutation($i: PublishAnnualReviewInput!) { publishAnnualReview(input: $i) { userErrors { code } } }",
+                json!({ "i": { "id": review["id"], "version": review["version"] } }),
+            )
+            .await;
         let samples = samples(&app).await;
         let node_types: Vec<String> = full.types["Node"]["possibleTypes"]
             .as_array()

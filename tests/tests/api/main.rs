@@ -1,11 +1,13 @@
 //! Integration tests: the real server over HTTP, on SQLite and PostgreSQL.
 mod access_table;
+mod annual_review;
 mod auth;
 mod bad_input;
 mod bounds;
 mod cache;
 mod danish;
 mod drafts;
+mod engagement_score;
 mod filters;
 mod http_spec;
 mod labels;
@@ -14,7 +16,9 @@ mod nodes;
 mod nplus1;
 mod ops;
 mod pagination;
+mod priorities;
 mod public_http;
+mod reports;
 mod support;
 mod website;
 mod write_actions;

@@ -1,0 +1,261 @@
+//! `engagement(window)` on communities and plans: every component with its weight and
+//! points, and the total, so a reader sees how the figure was made. The figures load through
+//! the request's DataLoader, keyed by (community or plan, window): a list of communities with
+//! their engagement costs a fixed number of statements.
+use std::collections::HashMap;
+
+use async_graphql::{
+    Context, Enum, InputObject, Result, SimpleObject,
+    dataloader::{DataLoader, Loader},
+};
+use chrono::NaiveDate;
+use uuid::Uuid;
+
+use super::score::{self, Components, Key, Span, Weights, round2};
+use crate::{
+    common::Date,
+    error::{ApiError, LoadError},
+    loader::Loaders,
+};
+
+/// The components engagement is made of.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum EngagementComponentKey {
+    /// Distinct organisations involved in the plan(s).
+    AssociationsInvolved,
+    /// Engagement events held in the window.
+    Events,
+    /// Participants at those events.
+    Participants,
+    /// Distinct organisations present at those events.
+    EventOrganizations,
+    /// Volunteer hours pledged in partnerships active in the window.
+    VolunteerHours,
+    /// Money pledged in those partnerships by others than municipal departments (DKK).
+    CoFundingDkk,
+    /// Progress notes posted in the window.
+    ActionUpdates,
+    /// Actions completed in the window.
+    ActionsCompleted,
+}
+
+impl EngagementComponentKey {
+    /// The Danish label.
+    pub fn label(self) -> &'static str {
+        match self {
+            EngagementComponentKey::AssociationsInvolved => "Foreninger og organisationer med i planen",
+            EngagementComponentKey::Events => "Borgermøder og arrangementer",
+            EngagementComponentKey::Participants => "Deltagere",
+            EngagementComponentKey::EventOrganizations => "Foreninger til stede ved arrangementer",
+            EngagementComponentKey::VolunteerHours => "Frivillige timer",
+            EngagementComponentKey::CoFundingDkk => "Medfinansiering (kr.)",
+            EngagementComponentKey::ActionUpdates => "Statusopdateringer",
+            EngagementComponentKey::ActionsCompleted => "Gennemførte handlinger",
+        }
+    }
+}
+
+impl crate::labels::Labelled for EngagementComponentKey {
+    fn labels() -> crate::labels::EnumLabels {
+        use async_graphql::resolver_utils::EnumType;
+        crate::labels::EnumLabels {
+            name: "EngagementComponentKey",
+            values: <Self as EnumType>::items()
+                .iter()
+                .map(|i| crate::labels::ValueLabel {
+                    value: i.name,
+                    label: i.value.label(),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl From<Key> for EngagementComponentKey {
+    fn from(k: Key) -> Self {
+        match k {
+            Key::AssociationsInvolved => EngagementComponentKey::AssociationsInvolved,
+            Key::Events => EngagementComponentKey::Events,
+            Key::Participants => EngagementComponentKey::Participants,
+            Key::EventOrganizations => EngagementComponentKey::EventOrganizations,
+            Key::VolunteerHours => EngagementComponentKey::VolunteerHours,
+            Key::CoFundingDkk => EngagementComponentKey::CoFundingDkk,
+            Key::ActionUpdates => EngagementComponentKey::ActionUpdates,
+            Key::ActionsCompleted => EngagementComponentKey::ActionsCompleted,
+        }
+    }
+}
+
+/// The longest window engagement is measured over.
+pub const MAX_WINDOW_YEARS: u32 = 5;
+
+/// The dates engagement is measured between, both included. Both may be left out.
+#[derive(InputObject, Default, Clone, Copy)]
+pub struct EngagementWindowInput {
+    /// First day; defaults to the day after `to` a year earlier (12 months).
+    pub from: Option<Date>,
+    /// Last day; defaults to today.
+    pub to: Option<Date>,
+}
+
+/// Today in the municipality's time zone (the server runs in it).
+pub fn today() -> NaiveDate {
+    chrono::Local::now().date_naive()
+}
+
+impl EngagementWindowInput {
+    /// The checked window: `from` not after `to`, at most five years, years 1900–2200.
+    pub fn span(input: Option<Self>) -> Result<Span, ApiError> {
+        let input = input.unwrap_or_default();
+        let to = input.to.map_or_else(today, |d| d.0);
+        let from = input.from.map_or_else(|| Span::year_ending(to).from, |d| d.0);
+        use chrono::Datelike;
+        for (name, d) in [("from", from), ("to", to)] {
+            if !(1900..=2200).contains(&d.year()) {
+                return Err(ApiError::bad_input(format!(
+                    "`window.{name}` must be between the years 1900 and 2200, got {d}"
+                )));
+            }
+        }
+        if from > to {
+            return Err(ApiError::bad_input(format!(
+                "`window.from` ({from}) must not be after `window.to` ({to})"
+            )));
+        }
+        let earliest = to
+            .checked_sub_months(chrono::Months::new(12 * MAX_WINDOW_YEARS))
+            .and_then(|d| d.succ_opt())
+            .unwrap_or(to);
+        if from < earliest {
+            return Err(ApiError::bad_input(format!(
+                "the window may be at most {MAX_WINDOW_YEARS} years long: `window.from` must not be before {earliest}"
+            )));
+        }
+        Ok(Span { from, to })
+    }
+}
+
+/// Dates between which figures were counted, both included.
+#[derive(SimpleObject, Clone, Copy)]
+pub struct EngagementWindow {
+    pub from: Date,
+    pub to: Date,
+}
+
+impl From<Span> for EngagementWindow {
+    fn from(s: Span) -> Self {
+        EngagementWindow {
+            from: Date(s.from),
+            to: Date(s.to),
+        }
+    }
+}
+
+/// One component of engagement: the figure, its weight, and the points it gives.
+#[derive(SimpleObject, Clone)]
+pub struct EngagementComponent {
+    pub key: EngagementComponentKey,
+    /// The component in Danish.
+    pub label: String,
+    /// The figure counted.
+    pub value: i64,
+    pub weight: f64,
+    /// `value × weight`, rounded to two decimals.
+    pub points: f64,
+}
+
+/// Local engagement, measured from what the system holds: each component with its weight,
+/// and the total (the sum of the points).
+#[derive(SimpleObject, Clone)]
+pub struct Engagement {
+    pub window: EngagementWindow,
+    pub components: Vec<EngagementComponent>,
+    /// The sum of every component's value × weight, rounded to two decimals.
+    pub total: f64,
+}
+
+impl Engagement {
+    pub fn new(span: Span, c: &Components, w: &Weights) -> Engagement {
+        Engagement {
+            window: span.into(),
+            components: c
+                .values()
+                .iter()
+                .map(|(k, v)| EngagementComponent {
+                    key: (*k).into(),
+                    label: EngagementComponentKey::from(*k).label().to_owned(),
+                    value: *v,
+                    weight: w.get(*k),
+                    points: round2(*v as f64 * w.get(*k)),
+                })
+                .collect(),
+            total: round2(w.total(c)),
+        }
+    }
+}
+
+/// What engagement is measured of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Of {
+    Community,
+    Plan,
+}
+
+/// One figure to load: a community's or a plan's engagement in a window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EngagementKey {
+    pub of: Of,
+    pub id: Uuid,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+impl Loader<EngagementKey> for Loaders {
+    type Value = (Components, Weights);
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[EngagementKey],
+    ) -> Result<HashMap<EngagementKey, (Components, Weights)>, LoadError> {
+        let weights = score::weights(self.db()).await?;
+        let mut groups: HashMap<(Of, NaiveDate, NaiveDate), Vec<Uuid>> = HashMap::new();
+        for k in keys {
+            groups.entry((k.of, k.from, k.to)).or_default().push(k.id);
+        }
+        let mut out = HashMap::new();
+        for ((of, from, to), ids) in groups {
+            let span = Span { from, to };
+            let figures = match of {
+                Of::Community => score::for_communities(self.db(), self.access(), &ids, span).await?,
+                Of::Plan => score::for_plans(self.db(), self.access(), &ids, span).await?,
+            };
+            for (id, c) in figures {
+                out.insert(EngagementKey { of, id, from, to }, (c, weights));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The engagement field of a community or a plan.
+pub async fn engagement(
+    ctx: &Context<'_>,
+    of: Of,
+    id: Uuid,
+    window: Option<EngagementWindowInput>,
+) -> Result<Engagement> {
+    let span = EngagementWindowInput::span(window)?;
+    let key = EngagementKey {
+        of,
+        id,
+        from: span.from,
+        to: span.to,
+    };
+    let (c, w) = ctx
+        .data_unchecked::<DataLoader<Loaders>>()
+        .load_one(key)
+        .await?
+        .unwrap_or_default();
+    Ok(Engagement::new(span, &c, &w))
+}

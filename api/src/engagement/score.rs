@@ -1,0 +1,498 @@
+//! Engagement measured from what the system holds, per community and per plan.
+//!
+//! CONTRACT shared by the engagement/priorities work and the annual review: the types and
+//! signatures below are stable; the bodies are filled in by the engagement work.
+//!
+//! # The method
+//! Engagement is a weighted sum of eight figures, each counted from rows the caller may see
+//! (so a draft never leaks through a figure) and, where rows are dated, within a window:
+//!
+//! | component | counted | default weight |
+//! |---|---|---|
+//! | associations involved | distinct organisations in `plan_involvement` of the plan (for a community: of its plans in force during the window, by period, and of those being written: draft, consultation) | 3 |
+//! | events | engagement events held in the window (for a community: its own, with or without a plan) | 2 |
+//! | participants | participants summed over those events | 0.1 |
+//! | event organisations | distinct organisations present at those events | 2 |
+//! | volunteer hours | hours pledged by members of partnerships around the plan or its actions, ACTIVE or COMPLETED, whose period overlaps the window (no start or end: open) | 0.02 |
+//! | co-funding (DKK) | money pledged by the same members, municipal departments left out | 0.0001 (1 point per 10,000 DKK) |
+//! | action updates | progress notes posted in the window | 1 |
+//! | actions completed | actions whose `completed_on` lies in the window | 5 |
+//!
+//! The weights make one unit of each figure worth about the same effort: a meeting of
+//! 20 people (2 + 2 points) weighs like a new association on board (3) or 200 volunteer hours
+//! (4); a completed action (5) is the strongest sign a community carries its plan.
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use entity::engagement_weights;
+use sea_orm::{
+    ConnectionTrait, DbBackend, DbErr, EntityTrait,
+    sea_query::{Alias, Condition, Expr, ExprTrait, Query, SelectStatement, extension::postgres::PgFunc},
+};
+use uuid::Uuid;
+
+use crate::{access::Access, loader::col};
+
+/// An inclusive date window, e.g. the last 12 months or a calendar year.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Span {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+impl Span {
+    /// The 12 months ending on `to`: from the day after the same date a year earlier.
+    pub fn year_ending(to: NaiveDate) -> Span {
+        let from = to
+            .checked_sub_months(chrono::Months::new(12))
+            .and_then(|d| d.succ_opt())
+            .unwrap_or(to);
+        Span { from, to }
+    }
+
+    /// A calendar year.
+    pub fn calendar_year(year: i32) -> Option<Span> {
+        Some(Span {
+            from: NaiveDate::from_ymd_opt(year, 1, 1)?,
+            to: NaiveDate::from_ymd_opt(year, 12, 31)?,
+        })
+    }
+}
+
+/// The raw figures engagement is made of, before weighting.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Components {
+    /// Distinct organisations involved in the plan(s) (plan_involvement).
+    pub associations_involved: i64,
+    /// Engagement events in the window.
+    pub events: i64,
+    /// Participants summed over those events.
+    pub participants: i64,
+    /// Distinct organisations present at those events.
+    pub event_organizations: i64,
+    /// Volunteer hours pledged by partnership members on the plans' actions.
+    pub volunteer_hours: i64,
+    /// Money (DKK) contributed by partnership members that are not municipal departments.
+    pub co_funding_dkk: i64,
+    /// Action updates posted in the window.
+    pub action_updates: i64,
+    /// Actions completed in the window.
+    pub actions_completed: i64,
+}
+
+impl Components {
+    /// Each figure by its key, in the documented order.
+    pub fn values(&self) -> [(Key, i64); 8] {
+        [
+            (Key::AssociationsInvolved, self.associations_involved),
+            (Key::Events, self.events),
+            (Key::Participants, self.participants),
+            (Key::EventOrganizations, self.event_organizations),
+            (Key::VolunteerHours, self.volunteer_hours),
+            (Key::CoFundingDkk, self.co_funding_dkk),
+            (Key::ActionUpdates, self.action_updates),
+            (Key::ActionsCompleted, self.actions_completed),
+        ]
+    }
+}
+
+/// The components by name, for labels and for the weights' fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Key {
+    AssociationsInvolved,
+    Events,
+    Participants,
+    EventOrganizations,
+    VolunteerHours,
+    CoFundingDkk,
+    ActionUpdates,
+    ActionsCompleted,
+}
+
+/// The weight of each component; staff change them (stored and audited).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Weights {
+    pub associations_involved: f64,
+    pub events: f64,
+    pub participants: f64,
+    pub event_organizations: f64,
+    pub volunteer_hours: f64,
+    pub co_funding_dkk: f64,
+    pub action_updates: f64,
+    pub actions_completed: f64,
+}
+
+impl Weights {
+    /// The documented defaults (see the module documentation and the README).
+    pub const DEFAULT: Weights = Weights {
+        associations_involved: 3.0,
+        events: 2.0,
+        participants: 0.1,
+        event_organizations: 2.0,
+        volunteer_hours: 0.02,
+        co_funding_dkk: 0.0001,
+        action_updates: 1.0,
+        actions_completed: 5.0,
+    };
+
+    /// The weighted total: the sum of each component times its weight.
+    pub fn total(&self, c: &Components) -> f64 {
+        c.values().iter().map(|(k, v)| *v as f64 * self.get(*k)).sum()
+    }
+
+    pub fn get(&self, key: Key) -> f64 {
+        match key {
+            Key::AssociationsInvolved => self.associations_involved,
+            Key::Events => self.events,
+            Key::Participants => self.participants,
+            Key::EventOrganizations => self.event_organizations,
+            Key::VolunteerHours => self.volunteer_hours,
+            Key::CoFundingDkk => self.co_funding_dkk,
+            Key::ActionUpdates => self.action_updates,
+            Key::ActionsCompleted => self.actions_completed,
+        }
+    }
+}
+
+impl Default for Weights {
+    fn default() -> Self {
+        Weights::DEFAULT
+    }
+}
+
+/// The weights of the priority score's terms (see `crate::priority`).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PriorityWeights {
+    /// Per point of potential (1–5).
+    pub potential: f64,
+    /// Per point of the community's engagement, normalised to 0–5.
+    pub engagement: f64,
+    /// Per partner committed in an ACTIVE partnership around the action (at most 5 count).
+    pub committed_partners: f64,
+    /// For an action that seeks partners (0 or 1).
+    pub seeking_partners: f64,
+}
+
+impl PriorityWeights {
+    pub const DEFAULT: PriorityWeights = PriorityWeights {
+        potential: 2.0,
+        engagement: 1.0,
+        committed_partners: 0.5,
+        seeking_partners: 0.5,
+    };
+}
+
+impl Default for PriorityWeights {
+    fn default() -> Self {
+        PriorityWeights::DEFAULT
+    }
+}
+
+/// Every weight in force, with the version of the stored row (0 while the defaults apply).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Settings {
+    pub engagement: Weights,
+    pub priority: PriorityWeights,
+    pub version: i32,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// The ID of the one settings row.
+pub const SETTINGS_ID: Uuid = Uuid::nil();
+
+/// Largest weight staff may set.
+pub const MAX_WEIGHT: f64 = 1000.0;
+
+impl Settings {
+    pub const DEFAULT: Settings = Settings {
+        engagement: Weights::DEFAULT,
+        priority: PriorityWeights::DEFAULT,
+        version: 0,
+        updated_at: None,
+    };
+
+    pub fn from_row(r: &engagement_weights::Model) -> Settings {
+        Settings {
+            engagement: Weights {
+                associations_involved: r.associations_involved,
+                events: r.events,
+                participants: r.participants,
+                event_organizations: r.event_organizations,
+                volunteer_hours: r.volunteer_hours,
+                co_funding_dkk: r.co_funding_dkk,
+                action_updates: r.action_updates,
+                actions_completed: r.actions_completed,
+            },
+            priority: PriorityWeights {
+                potential: r.priority_potential,
+                engagement: r.priority_engagement,
+                committed_partners: r.priority_committed_partners,
+                seeking_partners: r.priority_seeking_partners,
+            },
+            version: r.version,
+            updated_at: Some(r.updated_at),
+        }
+    }
+}
+
+/// Every weight in force and the version to base a change on.
+pub async fn settings<C: ConnectionTrait>(db: &C) -> Result<Settings, DbErr> {
+    Ok(engagement_weights::Entity::find_by_id(SETTINGS_ID)
+        .one(db)
+        .await?
+        .map_or(Settings::DEFAULT, |r| Settings::from_row(&r)))
+}
+
+/// The weights in force (the stored ones, or the documented defaults).
+pub async fn weights<C: ConnectionTrait>(db: &C) -> Result<Weights, DbErr> {
+    Ok(settings(db).await?.engagement)
+}
+
+/// Rounds a figure for output: two decimals.
+pub fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+/// Components per community, counting only rows `access` may see. Every requested id is in
+/// the map (zeros when nothing was found). A bounded number of statements, whatever the
+/// number of communities.
+pub async fn for_communities<C: ConnectionTrait>(
+    db: &C,
+    access: &Access,
+    ids: &[Uuid],
+    span: Span,
+) -> Result<HashMap<Uuid, Components>, DbErr> {
+    compute(db, access, ids, span, Level::Community).await
+}
+
+/// Components per plan, as `for_communities`.
+pub async fn for_plans<C: ConnectionTrait>(
+    db: &C,
+    access: &Access,
+    ids: &[Uuid],
+    span: Span,
+) -> Result<HashMap<Uuid, Components>, DbErr> {
+    compute(db, access, ids, span, Level::Plan).await
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Level {
+    Community,
+    Plan,
+}
+
+impl Level {
+    /// The column of `plan` that groups rows reached through a plan.
+    fn plan_key(self) -> &'static str {
+        match self {
+            Level::Community => "community_id",
+            Level::Plan => "id",
+        }
+    }
+
+    /// The column of `engagement_event` that groups events.
+    fn event_key(self) -> &'static str {
+        match self {
+            Level::Community => "community_id",
+            Level::Plan => "plan_id",
+        }
+    }
+}
+
+fn t(name: &str) -> Alias {
+    Alias::new(name)
+}
+
+/// `"table"."column"` is one of `ids`: `= ANY($1)` on PostgreSQL (one statement text
+/// whatever the number), `IN (…)` elsewhere.
+fn one_of<C: ConnectionTrait>(db: &C, table: &str, column: &str, ids: &[Uuid]) -> Expr {
+    match db.get_database_backend() {
+        DbBackend::Postgres => col(table, column).eq(PgFunc::any(Expr::val(ids.to_vec()))),
+        _ => col(table, column).is_in(ids.iter().copied()),
+    }
+}
+
+/// A whole-number aggregate that reads the same on SQLite and PostgreSQL (whose SUM of a
+/// BIGINT is NUMERIC).
+fn bigint(sql: &str) -> Expr {
+    Expr::cust(format!("CAST(COALESCE({sql}, 0) AS BIGINT)"))
+}
+
+/// Runs `stmt` (grouped by a key `k`) and hands each row's key and the figures `n0`, `n1`…
+/// to `put`.
+async fn grouped<C: ConnectionTrait>(
+    db: &C,
+    stmt: &SelectStatement,
+    figures: usize,
+    out: &mut HashMap<Uuid, Components>,
+    put: impl Fn(&mut Components, &[i64]),
+) -> Result<(), DbErr> {
+    for row in db.query_all(stmt).await? {
+        let key: Uuid = row.try_get("", "k")?;
+        let mut values = Vec::with_capacity(figures);
+        for i in 0..figures {
+            values.push(row.try_get::<i64>("", &format!("n{i}"))?);
+        }
+        if let Some(c) = out.get_mut(&key) {
+            put(c, &values);
+        }
+    }
+    Ok(())
+}
+
+async fn compute<C: ConnectionTrait>(
+    db: &C,
+    access: &Access,
+    ids: &[Uuid],
+    span: Span,
+    level: Level,
+) -> Result<HashMap<Uuid, Components>, DbErr> {
+    let mut out: HashMap<Uuid, Components> = ids.iter().map(|id| (*id, Components::default())).collect();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let key = level.plan_key();
+    let plan_visible = || access.plan_condition(col("plan", "id"));
+
+    // Organisations involved in the plans. Involvement is not dated: for a community it counts
+    // for the plans in force during the window and those being written.
+    let mut q = Query::select();
+    q.expr_as(col("plan", key), t("k"))
+        .expr_as(
+            Expr::cust(r#"COUNT(DISTINCT "plan_involvement"."organization_id")"#),
+            t("n0"),
+        )
+        .from(t("plan_involvement"))
+        .inner_join(
+            t("plan"),
+            col("plan", "id").equals((t("plan_involvement"), t("plan_id"))),
+        )
+        .and_where(one_of(db, "plan", key, ids))
+        .and_where(plan_visible())
+        .group_by_col((t("plan"), t(key)));
+    if level == Level::Community {
+        use chrono::Datelike;
+        q.cond_where(
+            Condition::any()
+                .add(
+                    Condition::all()
+                        .add(col("plan", "period_from").lte(span.to.year()))
+                        .add(col("plan", "period_to").gte(span.from.year())),
+                )
+                .add(col("plan", "status").is_in(["DRAFT", "CONSULTATION"])),
+        );
+    }
+    grouped(db, &q, 1, &mut out, |c, v| c.associations_involved = v[0]).await?;
+
+    // Events in the window, and the organisations present at them.
+    let event_conditions = |q: &mut SelectStatement| {
+        q.and_where(one_of(db, "engagement_event", level.event_key(), ids))
+            .and_where(col("engagement_event", "occurred_on").between(span.from, span.to))
+            .cond_where(
+                Condition::any()
+                    .add(col("engagement_event", "plan_id").is_null())
+                    .add(access.plan_condition(col("engagement_event", "plan_id"))),
+            )
+            .group_by_col((t("engagement_event"), t(level.event_key())));
+    };
+    let mut q = Query::select();
+    q.expr_as(col("engagement_event", level.event_key()), t("k"))
+        .expr_as(Expr::cust("COUNT(*)"), t("n0"))
+        .expr_as(bigint(r#"SUM("engagement_event"."participants")"#), t("n1"))
+        .from(t("engagement_event"));
+    event_conditions(&mut q);
+    grouped(db, &q, 2, &mut out, |c, v| {
+        c.events = v[0];
+        c.participants = v[1];
+    })
+    .await?;
+
+    let mut q = Query::select();
+    q.expr_as(col("engagement_event", level.event_key()), t("k"))
+        .expr_as(
+            Expr::cust(r#"COUNT(DISTINCT "engagement_event_organization"."organization_id")"#),
+            t("n0"),
+        )
+        .from(t("engagement_event_organization"))
+        .inner_join(
+            t("engagement_event"),
+            col("engagement_event", "id").equals((t("engagement_event_organization"), t("event_id"))),
+        );
+    event_conditions(&mut q);
+    grouped(db, &q, 1, &mut out, |c, v| c.event_organizations = v[0]).await?;
+
+    // Contributions of partnerships around the plans or their actions, ACTIVE or COMPLETED,
+    // whose period overlaps the window.
+    let mut q = Query::select();
+    q.expr_as(col("plan", key), t("k"))
+        .expr_as(bigint(r#"SUM("partnership_member"."volunteer_hours")"#), t("n0"))
+        .expr_as(
+            bigint(
+                r#"SUM(CASE WHEN "partnership_member"."department_id" IS NULL THEN "partnership_member"."amount_dkk" END)"#,
+            ),
+            t("n1"),
+        )
+        .from(t("partnership_member"))
+        .inner_join(
+            t("partnership"),
+            col("partnership", "id").equals((t("partnership_member"), t("partnership_id"))),
+        )
+        .left_join(
+            t("action"),
+            col("action", "id").equals((t("partnership"), t("action_id"))),
+        )
+        .inner_join(
+            t("plan"),
+            Expr::cust(r#""plan"."id" = COALESCE("partnership"."plan_id", "action"."plan_id")"#),
+        )
+        .and_where(one_of(db, "plan", key, ids))
+        .and_where(plan_visible())
+        .and_where(col("partnership", "status").is_in(["ACTIVE", "COMPLETED"]))
+        .cond_where(
+            Condition::any()
+                .add(col("partnership", "starts_on").is_null())
+                .add(col("partnership", "starts_on").lte(span.to)),
+        )
+        .cond_where(
+            Condition::any()
+                .add(col("partnership", "ends_on").is_null())
+                .add(col("partnership", "ends_on").gte(span.from)),
+        )
+        .group_by_col((t("plan"), t(key)));
+    grouped(db, &q, 2, &mut out, |c, v| {
+        c.volunteer_hours = v[0];
+        c.co_funding_dkk = v[1];
+    })
+    .await?;
+
+    // Progress notes posted in the window.
+    let mut q = Query::select();
+    q.expr_as(col("plan", key), t("k"))
+        .expr_as(Expr::cust("COUNT(*)"), t("n0"))
+        .from(t("action_update"))
+        .inner_join(
+            t("action"),
+            col("action", "id").equals((t("action_update"), t("action_id"))),
+        )
+        .inner_join(t("plan"), col("plan", "id").equals((t("action"), t("plan_id"))))
+        .and_where(one_of(db, "plan", key, ids))
+        .and_where(plan_visible())
+        .and_where(col("action_update", "posted_on").between(span.from, span.to))
+        .group_by_col((t("plan"), t(key)));
+    grouped(db, &q, 1, &mut out, |c, v| c.action_updates = v[0]).await?;
+
+    // Actions completed in the window.
+    let mut q = Query::select();
+    q.expr_as(col("plan", key), t("k"))
+        .expr_as(Expr::cust("COUNT(*)"), t("n0"))
+        .from(t("action"))
+        .inner_join(t("plan"), col("plan", "id").equals((t("action"), t("plan_id"))))
+        .and_where(one_of(db, "plan", key, ids))
+        .and_where(plan_visible())
+        .and_where(col("action", "status").eq("COMPLETED"))
+        .and_where(col("action", "completed_on").between(span.from, span.to))
+        .group_by_col((t("plan"), t(key)));
+    grouped(db, &q, 1, &mut out, |c, v| c.actions_completed = v[0]).await?;
+
+    Ok(out)
+}

@@ -1,0 +1,557 @@
+//! Priorities: which actions the municipality should put its resources behind next year, and
+//! whether the portfolio is balanced between long-term efforts and actions that work here and
+//! now. The coordinators' and the committee's working tool (staff only).
+//!
+//! # The method
+//! The programme's rule is that the municipality puts its resources "where local engagement
+//! is strongest and the potential largest". So, for `priorities(year: Y)`:
+//!
+//! - **Candidates** are the open actions (idea, planned, in progress, paused) of adopted plans
+//!   whose period covers Y: what the communities have committed to and not finished.
+//! - **Engagement** is measured over the 12 months ending at the earlier of today and
+//!   31 December of Y−1: the committee sets next year's direction from this year's engagement.
+//! - Each candidate's **score** is a sum of terms, each shown as a component with its value,
+//!   weight and points (weights are staff settings, beside the engagement weights):
+//!   - *potential* (1–5, the municipality's judgement; a missing one counts as 3 and the
+//!     entry says it was estimated) × 2 by default: the potential is the action's own worth;
+//!   - *community engagement*, the community's engagement total normalised to 0–5 against
+//!     the most engaged community among all candidates (so the scale matches potential and
+//!     does not depend on how the weights are scaled) × 1: engagement is what carries an
+//!     action through;
+//!   - *committed partners*, the distinct members of ACTIVE partnerships around the action
+//!     (at most 5 count) × 0.5: an action others already put resources into is more likely
+//!     to happen;
+//!   - *seeking partners* (1 or 0) × 0.5: a small nudge, since an action that looks for
+//!     partners is where the municipality can broker help.
+//! - Actions are ranked by score, then potential, then title. Filters narrow the list and the
+//!   balance; they do not change scores (engagement is normalised against all candidates).
+//! - The **balance** counts long-term and here-and-now actions among the listed candidates,
+//!   with their shares, overall and per community.
+use std::collections::{HashMap, HashSet};
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject, connection::Connection};
+use chrono::NaiveDate;
+use entity::{action, community, plan};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
+    sea_query::{Alias, Expr, Query},
+};
+use uuid::Uuid;
+
+use crate::{
+    access::Access,
+    action::{Action, Horizon},
+    auth::{Require, visible_to_staff},
+    common::decode_ids,
+    community::Community,
+    engagement::{
+        figures::{EngagementWindow, today},
+        score::{self, PriorityWeights, Span, round2},
+    },
+    error::ApiError,
+    loader::{self, col},
+    pagination::{ConnectionFields, Cursor, Page, Window},
+};
+
+/// The terms of a priority score.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum PriorityComponentKey {
+    /// The action's potential, 1–5 (3 when not judged yet).
+    Potential,
+    /// The community's engagement, 0–5 against the most engaged community.
+    CommunityEngagement,
+    /// Members of active partnerships around the action (at most 5).
+    CommittedPartners,
+    /// 1 when the action seeks partners.
+    SeekingPartners,
+}
+
+impl PriorityComponentKey {
+    /// The Danish label.
+    pub fn label(self) -> &'static str {
+        match self {
+            PriorityComponentKey::Potential => "Potentiale",
+            PriorityComponentKey::CommunityEngagement => "Lokalsamfundets engagement",
+            PriorityComponentKey::CommittedPartners => "Partnere i aktive partnerskaber",
+            PriorityComponentKey::SeekingPartners => "Søger partnere",
+        }
+    }
+}
+
+impl crate::labels::Labelled for PriorityComponentKey {
+    fn labels() -> crate::labels::EnumLabels {
+        use async_graphql::resolver_utils::EnumType;
+        crate::labels::EnumLabels {
+            name: "PriorityComponentKey",
+            values: <Self as EnumType>::items()
+                .iter()
+                .map(|i| crate::labels::ValueLabel {
+                    value: i.name,
+                    label: i.value.label(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The potential an action without one counts with.
+pub const ASSUMED_POTENTIAL: i32 = 3;
+/// Most committed partners that count.
+pub const MAX_PARTNERS: i64 = 5;
+/// The scale community engagement is normalised to.
+pub const ENGAGEMENT_SCALE: f64 = 5.0;
+
+/// One term of a priority score.
+#[derive(SimpleObject, Clone)]
+pub struct PriorityComponent {
+    pub key: PriorityComponentKey,
+    /// The term in Danish.
+    pub label: String,
+    pub value: f64,
+    pub weight: f64,
+    /// `value × weight`, rounded to two decimals.
+    pub points: f64,
+}
+
+/// An action in the ranking.
+#[derive(Clone)]
+pub struct PriorityEntry {
+    rank: i64,
+    action: action::Model,
+    community_id: Uuid,
+    score: f64,
+    components: Vec<PriorityComponent>,
+    potential_estimated: bool,
+}
+
+#[Object]
+impl PriorityEntry {
+    /// 1 for the highest score.
+    async fn rank(&self) -> i64 {
+        self.rank
+    }
+    async fn action(&self) -> Action {
+        Action(self.action.clone())
+    }
+    async fn community(&self, ctx: &Context<'_>) -> Result<Community> {
+        Ok(Community(
+            loader::required(ctx, &crate::community::BY_ID, self.community_id).await?,
+        ))
+    }
+    /// The sum of the components' points, rounded to two decimals.
+    async fn score(&self) -> f64 {
+        self.score
+    }
+    async fn components(&self) -> &[PriorityComponent] {
+        &self.components
+    }
+    /// True when the action has no potential yet and counts with 3.
+    async fn potential_estimated(&self) -> bool {
+        self.potential_estimated
+    }
+}
+
+/// Long-term and here-and-now actions: counts and shares (0–1; 0 when there are none).
+#[derive(SimpleObject, Clone, Copy, Default)]
+pub struct HorizonBalance {
+    pub long_term: i64,
+    pub here_and_now: i64,
+    pub total: i64,
+    pub long_term_share: f64,
+    pub here_and_now_share: f64,
+}
+
+impl HorizonBalance {
+    fn add(&mut self, h: action::Horizon) {
+        match h {
+            action::Horizon::LongTerm => self.long_term += 1,
+            action::Horizon::HereAndNow => self.here_and_now += 1,
+        }
+        self.total += 1;
+        let share = |n: i64| round4(n as f64 / self.total as f64);
+        self.long_term_share = share(self.long_term);
+        self.here_and_now_share = share(self.here_and_now);
+    }
+}
+
+fn round4(x: f64) -> f64 {
+    (x * 10_000.0).round() / 10_000.0
+}
+
+/// One community's balance.
+#[derive(Clone)]
+pub struct CommunityBalance {
+    community_id: Uuid,
+    balance: HorizonBalance,
+}
+
+#[Object]
+impl CommunityBalance {
+    async fn community(&self, ctx: &Context<'_>) -> Result<Community> {
+        Ok(Community(
+            loader::required(ctx, &crate::community::BY_ID, self.community_id).await?,
+        ))
+    }
+    async fn long_term(&self) -> i64 {
+        self.balance.long_term
+    }
+    async fn here_and_now(&self) -> i64 {
+        self.balance.here_and_now
+    }
+    async fn total(&self) -> i64 {
+        self.balance.total
+    }
+    async fn long_term_share(&self) -> f64 {
+        self.balance.long_term_share
+    }
+    async fn here_and_now_share(&self) -> f64 {
+        self.balance.here_and_now_share
+    }
+}
+
+/// The balance of the listed candidates, overall and per community (by name).
+#[derive(SimpleObject, Clone)]
+pub struct PriorityBalance {
+    pub overall: HorizonBalance,
+    pub by_community: Vec<CommunityBalance>,
+}
+
+/// The ranking of a year's candidate actions and their balance.
+pub struct Priorities {
+    year: i32,
+    span: Span,
+    entries: Vec<PriorityEntry>,
+    balance: PriorityBalance,
+}
+
+#[Object]
+impl Priorities {
+    /// The year being prioritised.
+    async fn year(&self) -> i32 {
+        self.year
+    }
+    /// The window engagement was measured over.
+    async fn window(&self) -> EngagementWindow {
+        self.span.into()
+    }
+    /// Candidate actions, highest score first.
+    async fn ranking(
+        &self,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<Cursor, PriorityEntry, ConnectionFields>> {
+        let w = Window::parse(first, after, last, before)?;
+        Ok(page(&self.entries, &w).into_connection(&w, |e| e))
+    }
+    /// Long-term against here-and-now among the candidates.
+    async fn balance(&self) -> &PriorityBalance {
+        &self.balance
+    }
+}
+
+/// One page of an in-memory list, positions 1-based.
+fn page<T: Clone>(items: &[T], w: &Window) -> Page<T> {
+    let n = items.len() as i64;
+    let lo = w.after + 1;
+    let hi = w.before.map_or(n, |b| (b - 1).min(n));
+    let (start, end) = if w.from_end {
+        ((hi - w.size + 1).max(lo), hi)
+    } else {
+        (lo, hi.min(lo.saturating_add(w.size - 1)))
+    };
+    let rows = if start <= end {
+        (start..=end)
+            .map(|p| (p, items[(p - 1) as usize].clone()))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Page { rows, total: n }
+}
+
+/// Narrows the listed candidates; scores do not depend on it.
+#[derive(InputObject, Default)]
+pub struct PriorityFilter {
+    /// Actions of these communities.
+    pub community_ids: Option<Vec<ID>>,
+    /// Actions tagged with any of these themes.
+    pub theme_ids: Option<Vec<ID>>,
+    pub horizon: Option<Horizon>,
+    /// Only actions that seek partners (true) or that do not (false).
+    pub seeking_partners: Option<bool>,
+}
+
+const OPEN: [action::ActionStatus; 4] = [
+    action::ActionStatus::Idea,
+    action::ActionStatus::Planned,
+    action::ActionStatus::InProgress,
+    action::ActionStatus::Paused,
+];
+
+/// The engagement window for priorities of `year`: the 12 months ending at the earlier of
+/// `today` and 31 December of the year before.
+pub fn window_for(year: i32, today: NaiveDate) -> Span {
+    let end_of_last = NaiveDate::from_ymd_opt(year - 1, 12, 31).unwrap_or(today);
+    Span::year_ending(end_of_last.min(today))
+}
+
+struct Checked {
+    year: i32,
+    communities: Option<HashSet<Uuid>>,
+    themes: Option<Vec<Uuid>>,
+    horizon: Option<action::Horizon>,
+    seeking: Option<bool>,
+}
+
+fn check(year: i32, filter: Option<PriorityFilter>) -> Result<Checked, ApiError> {
+    crate::common::year_bounds(year)?;
+    let f = filter.unwrap_or_default();
+    Ok(Checked {
+        year,
+        communities: f
+            .community_ids
+            .map(|ids| decode_ids("filter.communityIds", &ids, "Community"))
+            .transpose()?
+            .map(|v| v.into_iter().collect()),
+        themes: f
+            .theme_ids
+            .map(|ids| decode_ids("filter.themeIds", &ids, "Theme"))
+            .transpose()?,
+        horizon: f.horizon.map(Into::into),
+        seeking: f.seeking_partners,
+    })
+}
+
+/// Members of ACTIVE partnerships around each of `actions`.
+async fn committed_partners(
+    db: &DatabaseConnection,
+    candidates: sea_orm::sea_query::SelectStatement,
+) -> Result<HashMap<Uuid, i64>, ApiError> {
+    use sea_orm::sea_query::ExprTrait;
+    let t = Alias::new;
+    let q = Query::select()
+        .expr_as(col("partnership", "action_id"), t("k"))
+        .expr_as(
+            Expr::cust(
+                r#"COUNT(DISTINCT COALESCE("partnership_member"."community_id", "partnership_member"."organization_id", "partnership_member"."department_id"))"#,
+            ),
+            t("n"),
+        )
+        .from(t("partnership_member"))
+        .inner_join(
+            t("partnership"),
+            col("partnership", "id").equals((t("partnership_member"), t("partnership_id"))),
+        )
+        .and_where(col("partnership", "status").eq("ACTIVE"))
+        .and_where(col("partnership", "action_id").in_subquery(candidates))
+        .group_by_col((t("partnership"), t("action_id")))
+        .to_owned();
+    let mut out = HashMap::new();
+    for row in db.query_all(&q).await? {
+        out.insert(row.try_get::<Uuid>("", "k")?, row.try_get::<i64>("", "n")?);
+    }
+    Ok(out)
+}
+
+async fn compute(db: &DatabaseConnection, access: &Access, c: Checked) -> Result<Priorities, ApiError> {
+    use sea_orm::sea_query::ExprTrait;
+    let settings = score::settings(db).await?;
+    let span = window_for(c.year, today());
+    let plans_of_year = plan::Entity::find()
+        .select_only()
+        .column(plan::Column::Id)
+        .filter(plan::Column::Status.eq(plan::PlanStatus::Adopted))
+        .filter(plan::Column::PeriodFrom.lte(c.year))
+        .filter(plan::Column::PeriodTo.gte(c.year))
+        .filter(access.plan_condition(col("plan", "id")))
+        .into_query();
+    let candidates = action::Entity::find()
+        .filter(action::Column::Status.is_in(OPEN))
+        .filter(col("action", "plan_id").in_subquery(plans_of_year.clone()));
+    let candidate_ids = candidates
+        .clone()
+        .select_only()
+        .column(action::Column::Id)
+        .into_query();
+    let actions = candidates.all(db).await?;
+    let plan_community: HashMap<Uuid, Uuid> = plan::Entity::find()
+        .select_only()
+        .column(plan::Column::Id)
+        .column(plan::Column::CommunityId)
+        .filter(col("plan", "id").in_subquery(plans_of_year))
+        .into_tuple::<(Uuid, Uuid)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    let community_ids: Vec<Uuid> = {
+        let set: HashSet<Uuid> = actions
+            .iter()
+            .filter_map(|a| plan_community.get(&a.plan_id).copied())
+            .collect();
+        set.into_iter().collect()
+    };
+    let figures = score::for_communities(db, access, &community_ids, span).await?;
+    let totals: HashMap<Uuid, f64> = figures
+        .iter()
+        .map(|(id, f)| (*id, settings.engagement.total(f)))
+        .collect();
+    let most = totals.values().copied().fold(0.0_f64, f64::max);
+    let partners = committed_partners(db, candidate_ids.clone()).await?;
+    let themed: Option<HashSet<Uuid>> = match &c.themes {
+        Some(themes) => Some(
+            entity::action_theme::Entity::find()
+                .select_only()
+                .column(entity::action_theme::Column::ActionId)
+                .filter(entity::action_theme::Column::ThemeId.is_in(themes.iter().copied()))
+                .filter(col("action_theme", "action_id").in_subquery(candidate_ids))
+                .into_tuple::<Uuid>()
+                .all(db)
+                .await?
+                .into_iter()
+                .collect(),
+        ),
+        None => None,
+    };
+
+    let mut entries: Vec<PriorityEntry> = actions
+        .into_iter()
+        .filter_map(|a| {
+            let community_id = *plan_community.get(&a.plan_id)?;
+            let listed = c.communities.as_ref().is_none_or(|s| s.contains(&community_id))
+                && themed.as_ref().is_none_or(|s| s.contains(&a.id))
+                && c.horizon.is_none_or(|h| h == a.horizon)
+                && c.seeking.is_none_or(|s| s == a.seeking_partners);
+            if !listed {
+                return None;
+            }
+            let engagement = if most > 0.0 {
+                round2(totals.get(&community_id).copied().unwrap_or(0.0) / most * ENGAGEMENT_SCALE)
+            } else {
+                0.0
+            };
+            let partners = Ord::min(partners.get(&a.id).copied().unwrap_or(0), MAX_PARTNERS);
+            Some(entry(a, community_id, engagement, partners, &settings.priority))
+        })
+        .collect();
+    entries.sort_by(|x, y| {
+        y.score
+            .total_cmp(&x.score)
+            .then_with(|| y.components[0].value.total_cmp(&x.components[0].value))
+            .then_with(|| x.action.title.cmp(&y.action.title))
+            .then_with(|| x.action.id.cmp(&y.action.id))
+    });
+    let mut overall = HorizonBalance::default();
+    let mut by_community: HashMap<Uuid, HorizonBalance> = HashMap::new();
+    for (i, e) in entries.iter_mut().enumerate() {
+        e.rank = i as i64 + 1;
+        overall.add(e.action.horizon);
+        by_community
+            .entry(e.community_id)
+            .or_default()
+            .add(e.action.horizon);
+    }
+    let names: HashMap<Uuid, String> = community::Entity::find()
+        .select_only()
+        .column(community::Column::Id)
+        .column(community::Column::Name)
+        .filter(community::Column::Id.is_in(by_community.keys().copied()))
+        .into_tuple::<(Uuid, String)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    let mut by_community: Vec<CommunityBalance> = by_community
+        .into_iter()
+        .map(|(community_id, balance)| CommunityBalance {
+            community_id,
+            balance,
+        })
+        .collect();
+    by_community.sort_by(|a, b| {
+        names
+            .get(&a.community_id)
+            .cmp(&names.get(&b.community_id))
+            .then(a.community_id.cmp(&b.community_id))
+    });
+    Ok(Priorities {
+        year: c.year,
+        span,
+        entries,
+        balance: PriorityBalance {
+            overall,
+            by_community,
+        },
+    })
+}
+
+fn entry(
+    a: action::Model,
+    community_id: Uuid,
+    engagement: f64,
+    partners: i64,
+    w: &PriorityWeights,
+) -> PriorityEntry {
+    let potential_estimated = a.potential.is_none();
+    let potential = f64::from(a.potential.unwrap_or(ASSUMED_POTENTIAL));
+    let terms = [
+        (PriorityComponentKey::Potential, potential, w.potential),
+        (
+            PriorityComponentKey::CommunityEngagement,
+            engagement,
+            w.engagement,
+        ),
+        (
+            PriorityComponentKey::CommittedPartners,
+            partners as f64,
+            w.committed_partners,
+        ),
+        (
+            PriorityComponentKey::SeekingPartners,
+            if a.seeking_partners { 1.0 } else { 0.0 },
+            w.seeking_partners,
+        ),
+    ];
+    let score = round2(terms.iter().map(|(_, v, w)| v * w).sum());
+    PriorityEntry {
+        rank: 0,
+        action: a,
+        community_id,
+        score,
+        components: terms
+            .iter()
+            .map(|(key, value, weight)| PriorityComponent {
+                key: *key,
+                label: key.label().to_owned(),
+                value: *value,
+                weight: *weight,
+                points: round2(value * weight),
+            })
+            .collect(),
+        potential_estimated,
+    }
+}
+
+#[derive(Default)]
+pub struct PriorityQuery;
+
+// Staff-only answers are never cached; the hint keeps the merged root's (see `schema::Query`).
+#[Object(cache_control(max_age = 60))]
+impl PriorityQuery {
+    /// The ranking of next year's candidate actions by potential and engagement, each score
+    /// shown term by term, and the balance between long-term and here-and-now actions.
+    /// `year` is the year being prioritised (1900–2200). Staff only.
+    #[graphql(guard = "Require::Staff", visible = "visible_to_staff")]
+    async fn priorities(
+        &self,
+        ctx: &Context<'_>,
+        year: i32,
+        filter: Option<PriorityFilter>,
+    ) -> Result<Priorities> {
+        let checked = check(year, filter)?;
+        let db = ctx.data_unchecked::<DatabaseConnection>();
+        Ok(compute(db, &loader::access(ctx), checked).await?)
+    }
+}

@@ -1,0 +1,113 @@
+//! The annual review as CSV: one row per community (RFC 4180: comma-separated, fields quoted
+//! when needed, UTF-8, a header line first). Numbers are plain (`1234`, `12.5`); an empty
+//! field is a figure that does not apply (no actions, no average progress).
+use super::Report;
+use crate::review::snapshot::COMPONENTS;
+
+/// The columns before the engagement components.
+const HEAD: [&str; 17] = [
+    "year",
+    "status",
+    "community",
+    "community_slug",
+    "plans",
+    "actions_total",
+    "actions_idea",
+    "actions_planned",
+    "actions_in_progress",
+    "actions_completed",
+    "actions_paused",
+    "actions_dropped",
+    "actions_long_term",
+    "actions_here_and_now",
+    "long_term_share",
+    "actions_completed_in_year",
+    "average_progress",
+];
+
+/// The columns after them.
+const TAIL: [&str; 9] = [
+    "engagement_total",
+    "partnerships_active",
+    "partnership_members",
+    "volunteer_hours",
+    "money_dkk",
+    "municipal_dkk",
+    "idea_exchanges_initiated",
+    "idea_exchanges_participated",
+    "remarks",
+];
+
+/// The header: `HEAD`, then `engagement_<component>` for each component, then `TAIL`.
+pub fn header() -> Vec<String> {
+    HEAD.iter()
+        .map(|s| (*s).to_owned())
+        .chain(
+            COMPONENTS
+                .iter()
+                .map(|(key, _)| format!("engagement_{}", key.to_lowercase())),
+        )
+        .chain(TAIL.iter().map(|s| (*s).to_owned()))
+        .collect()
+}
+
+fn opt(x: Option<f64>) -> String {
+    x.map(|v| v.to_string()).unwrap_or_default()
+}
+
+pub fn render(report: &Report) -> Result<Vec<u8>, csv::Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(header())?;
+    let status = match report.review.status {
+        entity::annual_review::ReviewStatus::Draft => "DRAFT",
+        entity::annual_review::ReviewStatus::Published => "PUBLISHED",
+    };
+    for (entry, s) in &report.entries {
+        let a = &s.actions;
+        let mut row: Vec<String> = vec![
+            report.review.year.to_string(),
+            status.to_owned(),
+            s.community_name.clone(),
+            s.community_slug.clone(),
+            s.plans
+                .iter()
+                .map(|p| p.title.as_str())
+                .collect::<Vec<_>>()
+                .join("; "),
+            a.total.to_string(),
+            a.idea.to_string(),
+            a.planned.to_string(),
+            a.in_progress.to_string(),
+            a.completed.to_string(),
+            a.paused.to_string(),
+            a.dropped.to_string(),
+            a.long_term.to_string(),
+            a.here_and_now.to_string(),
+            opt(a.long_term_share().map(|x| (x * 10_000.0).round() / 10_000.0)),
+            a.completed_in_year.to_string(),
+            opt(a.average_progress),
+        ];
+        for (key, _) in COMPONENTS {
+            let value = s
+                .engagement
+                .components
+                .iter()
+                .find(|p| p.key == key)
+                .map_or(0, |p| p.value);
+            row.push(value.to_string());
+        }
+        row.extend([
+            s.engagement.total.to_string(),
+            s.partnerships.active.to_string(),
+            s.partnerships.members.to_string(),
+            s.contributions.volunteer_hours.to_string(),
+            s.contributions.money_dkk.to_string(),
+            s.contributions.municipal_dkk.to_string(),
+            s.idea_exchanges.initiated.to_string(),
+            s.idea_exchanges.participated.to_string(),
+            entry.remarks.clone(),
+        ]);
+        w.write_record(&row)?;
+    }
+    w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
+}

@@ -1,0 +1,339 @@
+//! The annual review as a printable HTML page (Danish), with its charts inline.
+use chrono::{DateTime, Datelike, Utc};
+use entity::annual_review::ReviewStatus;
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+use plotters::style::RGBColor;
+
+use super::{
+    Report,
+    charts::{self, Bar, Segment},
+};
+use crate::{
+    action::{ActionStatus, Horizon},
+    review::snapshot::{self, Snapshot},
+};
+
+/// `x` with `.` between thousands and `,` before at most one decimal: `12.345,5`.
+pub fn number(x: f64) -> String {
+    let rounded = (x * 10.0).round() / 10.0;
+    let negative = rounded < 0.0;
+    let whole = rounded.abs().trunc() as u64;
+    let tenth = ((rounded.abs() - whole as f64) * 10.0).round() as u64;
+    let digits = whole.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push('.');
+        }
+        out.push(c);
+    }
+    if tenth > 0 {
+        out.push(',');
+        out.push_str(&tenth.to_string());
+    }
+    if negative { format!("-{out}") } else { out }
+}
+
+fn int(x: i64) -> String {
+    number(x as f64)
+}
+
+const MONTHS: [&str; 12] = [
+    "januar",
+    "februar",
+    "marts",
+    "april",
+    "maj",
+    "juni",
+    "juli",
+    "august",
+    "september",
+    "oktober",
+    "november",
+    "december",
+];
+
+/// `27. november 2026`.
+fn date(t: DateTime<Utc>) -> String {
+    format!("{}. {} {}", t.day(), MONTHS[t.month0() as usize], t.year())
+}
+
+fn percent(share: Option<f64>) -> String {
+    share.map_or_else(|| "–".to_owned(), |s| format!("{} %", number(s * 100.0)))
+}
+
+const STATUS_COLORS: [RGBColor; 6] = [
+    RGBColor(158, 158, 158),
+    RGBColor(100, 181, 246),
+    RGBColor(30, 136, 229),
+    RGBColor(46, 125, 50),
+    RGBColor(249, 168, 37),
+    RGBColor(198, 40, 40),
+];
+const LONG_TERM: RGBColor = RGBColor(57, 73, 171);
+const HERE_AND_NOW: RGBColor = RGBColor(251, 140, 0);
+const ENGAGEMENT: RGBColor = RGBColor(0, 137, 123);
+const YEARS: RGBColor = RGBColor(94, 53, 177);
+
+const STYLE: &str = r#"
+body { font-family: system-ui, sans-serif; color: #222; max-width: 900px; margin: 2rem auto; padding: 0 1rem; line-height: 1.45; }
+h1 { margin-bottom: .2rem; } h2 { margin-top: 2.2rem; border-bottom: 2px solid #ddd; padding-bottom: .2rem; }
+table { border-collapse: collapse; margin: .6rem 0; width: 100%; }
+th, td { text-align: left; padding: .25rem .5rem; border-bottom: 1px solid #eee; vertical-align: top; }
+td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
+.draft { background: #fff3cd; border: 1px solid #e0b100; padding: .5rem .8rem; }
+.muted { color: #666; } svg.chart { display: block; max-width: 100%; height: auto; margin: 1rem 0; }
+section.community { break-inside: avoid; }
+@media print { body { margin: 0; max-width: none; } h2 { break-after: avoid; } section.chart-section { break-inside: avoid; } }
+"#;
+
+fn status_chart(report: &Report) -> String {
+    let segments: Vec<Segment> = snapshot::ActionFigures::default()
+        .by_status()
+        .iter()
+        .zip(STATUS_COLORS)
+        .map(|((s, _), color)| Segment {
+            name: ActionStatus::from(*s).label(),
+            color,
+        })
+        .collect();
+    let bars: Vec<Bar> = report
+        .entries
+        .iter()
+        .map(|(_, s)| Bar {
+            label: s.community_name.clone(),
+            values: s.actions.by_status().iter().map(|(_, n)| *n as f64).collect(),
+        })
+        .collect();
+    charts::horizontal_bars(
+        "chart-actions-by-status",
+        "Handlinger efter status pr. lokalsamfund",
+        "Antal handlinger",
+        &segments,
+        &bars,
+        None,
+        None,
+    )
+}
+
+fn engagement_chart(report: &Report) -> String {
+    let bars: Vec<Bar> = report
+        .entries
+        .iter()
+        .map(|(_, s)| Bar {
+            label: s.community_name.clone(),
+            values: vec![s.engagement.total.max(0.0)],
+        })
+        .collect();
+    charts::horizontal_bars(
+        "chart-engagement",
+        "Lokalt engagement pr. lokalsamfund (point)",
+        "Engagement (vægtede point)",
+        &[Segment {
+            name: "Engagement",
+            color: ENGAGEMENT,
+        }],
+        &bars,
+        None,
+        None,
+    )
+}
+
+fn horizon_chart(report: &Report, totals: &Snapshot) -> String {
+    let share = |s: &Snapshot| {
+        let n = (s.actions.long_term + s.actions.here_and_now) as f64;
+        if n > 0.0 {
+            vec![
+                s.actions.long_term as f64 / n * 100.0,
+                s.actions.here_and_now as f64 / n * 100.0,
+            ]
+        } else {
+            vec![0.0, 0.0]
+        }
+    };
+    let mut bars = vec![Bar {
+        label: "Alle lokalsamfund".to_owned(),
+        values: share(totals),
+    }];
+    bars.extend(report.entries.iter().map(|(_, s)| Bar {
+        label: s.community_name.clone(),
+        values: share(s),
+    }));
+    let marker = report
+        .review
+        .wanted_long_term_share
+        .map(|w| (f64::from(w), format!("Ønsket: {w} % langsigtet")));
+    charts::horizontal_bars(
+        "chart-horizon",
+        "Langsigtede handlinger og handlinger her og nu (andel i %)",
+        "Andel af handlingerne (%)",
+        &[
+            Segment {
+                name: Horizon::LongTerm.label(),
+                color: LONG_TERM,
+            },
+            Segment {
+                name: Horizon::HereAndNow.label(),
+                color: HERE_AND_NOW,
+            },
+        ],
+        &bars,
+        Some(100.0),
+        marker,
+    )
+}
+
+fn years_chart(report: &Report) -> String {
+    let bars: Vec<(String, f64)> = report
+        .history
+        .iter()
+        .map(|(year, s)| (year.to_string(), s.engagement.total))
+        .collect();
+    charts::vertical_bars(
+        "chart-year-over-year",
+        "Samlet engagement år for år (point)",
+        "Engagement (point)",
+        YEARS,
+        &bars,
+    )
+}
+
+fn figures_table(s: &Snapshot) -> Markup {
+    let a = &s.actions;
+    html! {
+        table {
+            tbody {
+                tr { th { "Handlinger i alt" } td.n { (int(a.total)) } }
+                @for (status, n) in a.by_status() {
+                    tr { th { "– " (ActionStatus::from(status).label()) } td.n { (int(n)) } }
+                }
+                tr { th { "Langsigtede / her og nu" } td.n { (int(a.long_term)) " / " (int(a.here_and_now)) } }
+                tr { th { "Gennemført i året" } td.n { (int(a.completed_in_year)) } }
+                tr { th { "Gennemsnitlig fremdrift" } td.n { (a.average_progress.map_or_else(|| "–".to_owned(), |p| format!("{} %", number(p)))) } }
+                tr { th { "Engagement (point)" } td.n { (number(s.engagement.total)) } }
+                tr { th { "Aktive partnerskaber / medlemmer" } td.n { (int(s.partnerships.active)) " / " (int(s.partnerships.members)) } }
+                tr { th { "Frivillige timer" } td.n { (int(s.contributions.volunteer_hours)) } }
+                tr { th { "Medfinansiering (kr.)" } td.n { (int(s.contributions.money_dkk)) } }
+                tr { th { "Kommunale midler (kr.)" } td.n { (int(s.contributions.municipal_dkk)) } }
+                tr { th { "Idéudvekslinger (taget initiativ til / deltaget i)" } td.n { (int(s.idea_exchanges.initiated)) " / " (int(s.idea_exchanges.participated)) } }
+            }
+        }
+    }
+}
+
+fn engagement_table(s: &Snapshot) -> Markup {
+    html! {
+        table {
+            thead { tr { th { "Komponent" } th.n { "Værdi" } th.n { "Vægt" } th.n { "Point" } } }
+            tbody {
+                @for p in &s.engagement.components {
+                    tr {
+                        td { (snapshot::component_label(&p.key)) }
+                        td.n { (int(p.value)) }
+                        td.n { (p.weight.to_string().replace('.', ",")) }
+                        td.n { (number(p.points())) }
+                    }
+                }
+                tr { th { "I alt" } td {} td {} th.n { (number(s.engagement.total)) } }
+            }
+        }
+    }
+}
+
+pub fn render(report: &Report) -> String {
+    let r = &report.review;
+    let totals = snapshot::sum(report.entries.iter().map(|(_, s)| s));
+    let title = format!("Årsstatus {} – landdistriktsindsatsen", r.year);
+    let page = html! {
+        (DOCTYPE)
+        html lang="da" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                header {
+                    h1 { "Årsstatus " (r.year) }
+                    p.muted { "Landdistriktsindsatsen: de lokale udviklingsplaner (LUP) i lokalsamfundene." }
+                    @match r.status {
+                        ReviewStatus::Draft => p.draft id="status" { "Kladde – ikke offentliggjort. Tallene kan stadig blive opdateret." },
+                        ReviewStatus::Published => p id="status" { "Offentliggjort " (r.published_at.map(date).unwrap_or_default()) "." },
+                    }
+                    p.muted { "Tallene er opgjort " (date(r.snapshot_taken_at)) " for kalenderåret " (r.year) ", som offentligheden ser dem (vedtagne og arkiverede planer)." }
+                }
+                section #retning {
+                    h2 { "Retning for " (r.year + 1) }
+                    @if r.direction.is_empty() {
+                        p.muted { "Udvalget har ikke skrevet en retning endnu." }
+                    } @else {
+                        @for paragraph in r.direction.split("\n\n") {
+                            p { (paragraph) }
+                        }
+                    }
+                    @if let Some(w) = r.wanted_long_term_share {
+                        p { "Ønsket andel langsigtede handlinger: " strong { (w) " %" } " (i år: " (percent(totals.actions.long_term_share())) ")." }
+                    }
+                    @if !report.focus_communities.is_empty() {
+                        p { "Lokalsamfund i fokus: " (report.focus_communities.join(", ")) "." }
+                    }
+                    @if !report.focus_themes.is_empty() {
+                        p { "Temaer i fokus: " (report.focus_themes.join(", ")) "." }
+                    }
+                }
+                section #samlet {
+                    h2 { "Samlet for alle lokalsamfund" }
+                    (figures_table(&totals))
+                }
+                section.chart-section { (PreEscaped(status_chart(report))) }
+                section.chart-section { (PreEscaped(engagement_chart(report))) }
+                section.chart-section { (PreEscaped(horizon_chart(report, &totals))) }
+                section.chart-section {
+                    (PreEscaped(years_chart(report)))
+                    table {
+                        thead { tr { th { "År" } th.n { "Handlinger" } th.n { "Gennemført i året" } th.n { "Engagement" } th.n { "Aktive partnerskaber" } th.n { "Frivillige timer" } } }
+                        tbody {
+                            @for (year, s) in &report.history {
+                                tr {
+                                    td { (year) }
+                                    td.n { (int(s.actions.total)) }
+                                    td.n { (int(s.actions.completed_in_year)) }
+                                    td.n { (number(s.engagement.total)) }
+                                    td.n { (int(s.partnerships.active)) }
+                                    td.n { (int(s.contributions.volunteer_hours)) }
+                                }
+                            }
+                        }
+                    }
+                }
+                section #lokalsamfund {
+                    h2 { "Lokalsamfundene" }
+                    @for (entry, s) in &report.entries {
+                        section.community {
+                            h3 { (s.community_name) }
+                            @if s.plans.is_empty() {
+                                p.muted { "Ingen vedtaget plan dækker " (r.year) "." }
+                            } @else {
+                                p { "Plan: " (s.plans.iter().map(|p| format!("{} ({}–{})", p.title, p.period_from, p.period_to)).collect::<Vec<_>>().join("; ")) }
+                            }
+                            (figures_table(s))
+                            @if !entry.remarks.is_empty() {
+                                h4 { "Bemærkninger" }
+                                @for paragraph in entry.remarks.split("\n\n") {
+                                    p { (paragraph) }
+                                }
+                            }
+                        }
+                    }
+                }
+                section #metode {
+                    h2 { "Sådan er engagementet opgjort" }
+                    p { "Engagementet er summen af hver komponent gange dens vægt, målt i kalenderåret og kun ud fra det, offentligheden kan se. Vægtene er dem, der gjaldt, da tallene blev opgjort." }
+                    (engagement_table(&totals))
+                }
+            }
+        }
+    };
+    page.into_string()
+}

@@ -1,0 +1,266 @@
+//! Reports of the annual review, for the committee and the public:
+//! - `GET /reports/annual/{year}`: a printable HTML page (Danish) with its charts drawn on the
+//!   server as inline SVG;
+//! - `GET /reports/annual/{year}.csv`: one row per community (columns in [`csv::header`]).
+//!
+//! Authentication as for `/graphql` (`Authorization: Bearer …` or `X-Api-Key`; bad
+//! credentials get 401). A published review is everyone's; a draft only staff's: anyone else
+//! gets the same 404 as for a year without a review, so a draft's existence is not revealed.
+//! The figures are those stored in the review, so a report never changes once published.
+mod charts;
+pub mod csv;
+mod html;
+
+use axum::{
+    extract::{Path, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use entity::{
+    annual_review::{self, ReviewStatus},
+    annual_review_entry, annual_review_focus_community, annual_review_focus_theme, community, theme,
+};
+use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use crate::{
+    access::Access,
+    auth::authenticate,
+    http::{AppState, Peer},
+    review::snapshot::{self, Snapshot},
+};
+
+/// How many rate-limit points a report costs: it reads every community's figures.
+const POINTS: u32 = 10;
+
+/// What a report shows.
+pub struct Report {
+    pub review: annual_review::Model,
+    /// Each community's entry with its figures, in Danish alphabetical order.
+    pub entries: Vec<(annual_review_entry::Model, Snapshot)>,
+    pub focus_communities: Vec<String>,
+    pub focus_themes: Vec<String>,
+    /// The totals of the earlier published reviews and of this one, oldest year first.
+    pub history: Vec<(i32, Snapshot)>,
+}
+
+/// A sort key that puts Æ, Ø and Å (also written Aa, as in Aabybro) after Z, as Danish does.
+fn danish_key(name: &str) -> String {
+    name.to_lowercase()
+        .replace("aa", "å")
+        .chars()
+        .map(|c| match c {
+            'æ' | 'ä' => '\u{10FFF0}',
+            'ø' | 'ö' => '\u{10FFF1}',
+            'å' => '\u{10FFF2}',
+            c => c,
+        })
+        .collect()
+}
+
+async fn entries_of(
+    db: &DatabaseConnection,
+    review: uuid::Uuid,
+) -> Result<Vec<(annual_review_entry::Model, Snapshot)>, DbErr> {
+    let mut entries: Vec<_> = annual_review_entry::Entity::find()
+        .filter(annual_review_entry::Column::ReviewId.eq(review))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|e| {
+            let s = snapshot::from_json(&e.snapshot);
+            (e, s)
+        })
+        .collect();
+    entries.sort_by_cached_key(|(_, s)| danish_key(&s.community_name));
+    Ok(entries)
+}
+
+/// The report of `year`, if the caller may see its review.
+pub async fn load(db: &DatabaseConnection, access: &Access, year: i32) -> Result<Option<Report>, DbErr> {
+    let Some(review) = crate::review::find_visible(db, access, year).await? else {
+        return Ok(None);
+    };
+    let entries = entries_of(db, review.id).await?;
+    let community_ids: Vec<uuid::Uuid> = annual_review_focus_community::Entity::find()
+        .select_only()
+        .column(annual_review_focus_community::Column::CommunityId)
+        .filter(annual_review_focus_community::Column::ReviewId.eq(review.id))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let theme_ids: Vec<uuid::Uuid> = annual_review_focus_theme::Entity::find()
+        .select_only()
+        .column(annual_review_focus_theme::Column::ThemeId)
+        .filter(annual_review_focus_theme::Column::ReviewId.eq(review.id))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut focus_communities: Vec<String> = community::Entity::find()
+        .filter(community::Column::Id.is_in(community_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    focus_communities.sort_by_cached_key(|n| danish_key(n));
+    let mut focus_themes: Vec<String> = theme::Entity::find()
+        .filter(theme::Column::Id.is_in(theme_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    focus_themes.sort_by_cached_key(|n| danish_key(n));
+    // Earlier years: the published reviews only, whoever asks.
+    let earlier = annual_review::Entity::find()
+        .filter(annual_review::Column::Status.eq(ReviewStatus::Published))
+        .filter(annual_review::Column::Year.lt(year))
+        .order_by_asc(annual_review::Column::Year)
+        .all(db)
+        .await?;
+    let mut history = Vec::new();
+    if !earlier.is_empty() {
+        let rows = annual_review_entry::Entity::find()
+            .filter(annual_review_entry::Column::ReviewId.is_in(earlier.iter().map(|r| r.id)))
+            .all(db)
+            .await?;
+        for r in &earlier {
+            let snapshots: Vec<Snapshot> = rows
+                .iter()
+                .filter(|e| e.review_id == r.id)
+                .map(|e| snapshot::from_json(&e.snapshot))
+                .collect();
+            history.push((r.year, snapshot::sum(&snapshots)));
+        }
+    }
+    history.push((review.year, snapshot::sum(entries.iter().map(|(_, s)| s))));
+    Ok(Some(Report {
+        review,
+        entries,
+        focus_communities,
+        focus_themes,
+        history,
+    }))
+}
+
+fn plain(status: StatusCode, message: impl Into<String>) -> Response {
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        message.into(),
+    )
+        .into_response()
+}
+
+/// `GET /reports/annual/{year}` and `GET /reports/annual/{year}.csv`.
+pub async fn annual(
+    State(state): State<AppState>,
+    peer: Peer,
+    headers: HeaderMap,
+    Path(segment): Path<String>,
+) -> Response {
+    let (year_text, csv) = match segment.strip_suffix(".csv") {
+        Some(y) => (y, true),
+        None => (segment.as_str(), false),
+    };
+    let Ok(year) = year_text.parse::<i32>() else {
+        return plain(
+            StatusCode::BAD_REQUEST,
+            "the year must be a number, e.g. /reports/annual/2025 or /reports/annual/2025.csv",
+        );
+    };
+    if !(1900..=2200).contains(&year) {
+        return plain(
+            StatusCode::BAD_REQUEST,
+            format!("the year must be between 1900 and 2200, got {year}"),
+        );
+    }
+    let viewer = match authenticate(&state.db, &state.tokens, &headers).await {
+        Ok(v) => v,
+        Err(e) => return crate::http::refused(e),
+    };
+    let client = crate::limit::Client::of(&viewer, crate::http::client_ip(&state, &headers, &peer));
+    if let crate::limit::Verdict::Limited { retry_after, limit } = state.limits.check(client.as_ref(), POINTS)
+    {
+        tokio::time::sleep(state.rate_limit_delay).await;
+        let secs = retry_after.max(state.rate_limit_delay).as_secs().max(1);
+        let mut response = plain(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "rate limit exceeded: this client may spend {limit} cost points a minute; try again in {secs} s"
+            ),
+        );
+        if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+            response.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return response;
+    }
+    let _turn = state.limits.turn(client.as_ref()).await;
+    let access = viewer.access();
+    let Ok(loaded) = tokio::time::timeout(state.timeout, load(&state.db, &access, year)).await else {
+        tracing::warn!(year, "building a report ran out of time");
+        return plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the report took too long to build; try again",
+        );
+    };
+    let report = match loaded {
+        Ok(Some(r)) => r,
+        Ok(None) => {
+            return plain(
+                StatusCode::NOT_FOUND,
+                format!("Der findes ingen offentliggjort årsstatus for {year}."),
+            );
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "database error while building a report");
+            return plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the report could not be built; try again",
+            );
+        }
+    };
+    let cache_control = if report.review.status == ReviewStatus::Published && viewer.is_anonymous() {
+        format!("public, max-age={}", state.public_max_age.as_secs())
+    } else {
+        "private, no-store".to_owned()
+    };
+    let mut response = if csv {
+        match csv::render(&report) {
+            Ok(body) => (
+                [
+                    (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        format!("attachment; filename=\"aarsstatus-{year}.csv\""),
+                    ),
+                ],
+                body,
+            )
+                .into_response(),
+            Err(e) => {
+                tracing::error!(error = %e, "the CSV report could not be written");
+                return plain(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the report could not be built; try again",
+                );
+            }
+        }
+    } else {
+        (
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            html::render(&report),
+        )
+            .into_response()
+    };
+    if let Ok(v) = HeaderValue::from_str(&cache_control) {
+        response.headers_mut().insert(header::CACHE_CONTROL, v);
+    }
+    response
+        .headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("Authorization, X-Api-Key"));
+    response
+}

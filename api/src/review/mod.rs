@@ -1,0 +1,588 @@
+//! The annual review (årsstatus): once a year the committee takes stock of every community and
+//! sets the direction for the coming year, balancing long-term efforts against actions with
+//! an effect here and now.
+//!
+//! Staff create a review for a year as a DRAFT: it snapshots every community's figures of that
+//! calendar year as the public sees them (see [`snapshot`]), and they refresh the snapshot,
+//! write remarks per community, the direction, the communities and themes in focus and the
+//! wanted share of long-term actions, and finally PUBLISH it. A published review is read-only
+//! and public; its figures are stored, so it never changes when the live data does. A draft is
+//! visible to staff only, by every path (by year, in lists, by ID, through a community, in
+//! the reports).
+pub mod mutation;
+pub mod snapshot;
+
+use async_graphql::{Context, ID, Object, Result, SimpleObject, connection::Connection};
+use chrono::{DateTime, Utc};
+use entity::{annual_review, annual_review_entry, community, theme};
+use sea_orm::{
+    ColumnTrait, EntityTrait, QueryFilter, QueryTrait,
+    sea_query::{Expr, ExprTrait, Order, SelectStatement},
+};
+use uuid::Uuid;
+
+use crate::{
+    access::{Access, Scope},
+    action::{ActionStatus, Horizon},
+    community::Community,
+    engagement::{
+        figures::{Engagement, EngagementComponent, EngagementComponentKey},
+        score::Span,
+    },
+    error::ApiError,
+    labels::labelled_enum,
+    loader::{self, Rel, by_id, join, listing, listing_stmt, qcol},
+    pagination::{ConnectionFields, Cursor, Listing, Window},
+    plan::Plan,
+    relay,
+    theme::Theme,
+};
+
+use self::snapshot::Snapshot;
+
+labelled_enum!(
+    /// Where an annual review is in its life.
+    AnnualReviewStatus = "entity::annual_review::ReviewStatus" {
+        /// The coordinators' working copy: staff only.
+        Draft => "Kladde",
+        /// Decided and public; it no longer changes.
+        Published => "Offentliggjort",
+    }
+);
+
+/// Whether the caller sees draft reviews (staff and admins).
+pub fn sees_drafts(access: &Access) -> bool {
+    access.plans == Scope::Everything
+}
+
+/// Reviews the caller may see: all for staff, published ones for everyone else.
+pub fn visible(access: &Access) -> sea_orm::Select<annual_review::Entity> {
+    let q = annual_review::Entity::find();
+    if sees_drafts(access) {
+        q
+    } else {
+        q.filter(annual_review::Column::Status.eq(annual_review::ReviewStatus::Published))
+    }
+}
+
+fn visible_ids(access: &Access) -> SelectStatement {
+    use sea_orm::QuerySelect;
+    visible(access)
+        .select_only()
+        .column(annual_review::Column::Id)
+        .into_query()
+}
+
+/// Entries of the reviews the caller may see.
+pub fn visible_entries(access: &Access) -> sea_orm::Select<annual_review_entry::Entity> {
+    let q = annual_review_entry::Entity::find();
+    if sees_drafts(access) {
+        q
+    } else {
+        q.filter(
+            Expr::col((annual_review_entry::Entity, annual_review_entry::Column::ReviewId))
+                .in_subquery(visible_ids(access)),
+        )
+    }
+}
+
+pub static BY_ID: Rel<annual_review::Model> =
+    Rel::new("AnnualReview", |a| by_id(visible(a), "annual_review"));
+
+pub static ENTRY_BY_ID: Rel<annual_review_entry::Model> = Rel::new("AnnualReviewEntry", |a| {
+    by_id(visible_entries(a), "annual_review_entry")
+});
+
+/// A review's entries, by community name.
+static ENTRIES_OF_REVIEW: Rel<annual_review_entry::Model> = Rel::new("entries of annual review", |a| {
+    let mut q = visible_entries(a).into_query();
+    join(&mut q, "community", "id", "annual_review_entry", "community_id");
+    Listing {
+        select: q,
+        order: vec![
+            (qcol("community", "name"), Order::Asc),
+            (qcol("annual_review_entry", "id"), Order::Asc),
+        ],
+        parent: Some(qcol("annual_review_entry", "review_id")),
+    }
+});
+
+/// A community's entries across the reviews the caller may see, oldest year first.
+static ENTRIES_OF_COMMUNITY: Rel<annual_review_entry::Model> =
+    Rel::new("annual review entries of community", |a| {
+        let mut q = visible_entries(a).into_query();
+        join(&mut q, "annual_review", "id", "annual_review_entry", "review_id");
+        Listing {
+            select: q,
+            order: vec![
+                (qcol("annual_review", "year"), Order::Asc),
+                (qcol("annual_review_entry", "id"), Order::Asc),
+            ],
+            parent: Some(qcol("annual_review_entry", "community_id")),
+        }
+    });
+
+static FOCUS_COMMUNITIES: Rel<community::Model> = Rel::new("focus communities of annual review", |_| {
+    let mut q = community::Entity::find().into_query();
+    join(
+        &mut q,
+        "annual_review_focus_community",
+        "community_id",
+        "community",
+        "id",
+    );
+    listing_stmt(
+        q,
+        "community",
+        &qcol("annual_review_focus_community", "review_id"),
+        &[("name", Order::Asc)],
+    )
+});
+
+static FOCUS_THEMES: Rel<theme::Model> = Rel::new("focus themes of annual review", |_| {
+    let mut q = theme::Entity::find().into_query();
+    join(&mut q, "annual_review_focus_theme", "theme_id", "theme", "id");
+    listing_stmt(
+        q,
+        "theme",
+        &qcol("annual_review_focus_theme", "review_id"),
+        &[("name", Order::Asc)],
+    )
+});
+
+/// Every entry of a review (for its totals), by community ID.
+static ALL_ENTRIES_OF_REVIEW: Rel<annual_review_entry::Model> =
+    Rel::new("all entries of annual review", |a| {
+        listing(
+            visible_entries(a),
+            "annual_review_entry",
+            &qcol("annual_review_entry", "review_id"),
+            &[("community_id", Order::Asc)],
+        )
+    });
+
+/// The committee's status of the programme for one calendar year, and its direction for the
+/// next.
+pub struct AnnualReview(pub annual_review::Model);
+
+#[Object]
+impl AnnualReview {
+    pub async fn id(&self) -> ID {
+        relay::encode("AnnualReview", self.0.id)
+    }
+    /// The calendar year the review looks back on.
+    async fn year(&self) -> i32 {
+        self.0.year
+    }
+    async fn status(&self) -> AnnualReviewStatus {
+        self.0.status.into()
+    }
+    async fn status_label(&self) -> &'static str {
+        AnnualReviewStatus::from(self.0.status).label()
+    }
+    /// The committee's direction for the next year.
+    async fn direction(&self) -> &str {
+        &self.0.direction
+    }
+    /// The share of long-term actions (percent, 0–100) the committee wants next year; compare
+    /// with `totals.actions.longTermShare`.
+    async fn wanted_long_term_share(&self) -> Option<i32> {
+        self.0.wanted_long_term_share
+    }
+    /// Communities in focus next year, by name.
+    async fn focus_communities(&self, ctx: &Context<'_>) -> Result<Vec<Community>> {
+        Ok(loader::list(ctx, &FOCUS_COMMUNITIES, self.0.id)
+            .await?
+            .into_iter()
+            .map(Community)
+            .collect())
+    }
+    /// Themes in focus next year, by name.
+    async fn focus_themes(&self, ctx: &Context<'_>) -> Result<Vec<Theme>> {
+        Ok(loader::list(ctx, &FOCUS_THEMES, self.0.id)
+            .await?
+            .into_iter()
+            .map(Theme)
+            .collect())
+    }
+    /// When the figures were taken (at creation, or at the latest refresh of the draft).
+    async fn snapshot_taken_at(&self) -> DateTime<Utc> {
+        self.0.snapshot_taken_at
+    }
+    async fn published_at(&self) -> Option<DateTime<Utc>> {
+        self.0.published_at
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    /// Send it back with an update: a stale one is a CONFLICT.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    /// One entry per community (its figures and the remarks on them), by community name.
+    async fn entries(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<Cursor, AnnualReviewEntry, ConnectionFields>> {
+        loader::nested(
+            ctx,
+            &ENTRIES_OF_REVIEW,
+            self.0.id,
+            first,
+            after,
+            last,
+            before,
+            AnnualReviewEntry,
+        )
+        .await
+    }
+    /// The figures of all communities added up.
+    async fn totals(&self, ctx: &Context<'_>) -> Result<AnnualFigures> {
+        let entries = loader::list(ctx, &ALL_ENTRIES_OF_REVIEW, self.0.id).await?;
+        let snapshots: Vec<Snapshot> = entries.iter().map(|e| snapshot::from_json(&e.snapshot)).collect();
+        let mut total = snapshot::sum(&snapshots);
+        total.year = self.0.year;
+        Ok(AnnualFigures(total))
+    }
+}
+
+/// One community's figures in an annual review, and the committee's remarks on them.
+pub struct AnnualReviewEntry(pub annual_review_entry::Model);
+
+#[Object]
+impl AnnualReviewEntry {
+    pub async fn id(&self) -> ID {
+        relay::encode("AnnualReviewEntry", self.0.id)
+    }
+    async fn review(&self, ctx: &Context<'_>) -> Result<AnnualReview> {
+        Ok(AnnualReview(
+            loader::required(ctx, &BY_ID, self.0.review_id).await?,
+        ))
+    }
+    /// The year of the review.
+    async fn year(&self) -> i32 {
+        self.figures_snapshot().year
+    }
+    async fn community(&self, ctx: &Context<'_>) -> Result<Community> {
+        Ok(Community(
+            loader::required(ctx, &crate::community::BY_ID, self.0.community_id).await?,
+        ))
+    }
+    /// The community's name when the figures were taken.
+    async fn community_name(&self) -> String {
+        self.figures_snapshot().community_name
+    }
+    /// The committee's remarks on the community's year.
+    async fn remarks(&self) -> &str {
+        &self.0.remarks
+    }
+    /// The community's figures of the year, as stored when they were taken.
+    async fn figures(&self) -> AnnualFigures {
+        AnnualFigures(self.figures_snapshot())
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    /// Send it back with an update: a stale one is a CONFLICT.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+}
+
+impl AnnualReviewEntry {
+    fn figures_snapshot(&self) -> Snapshot {
+        snapshot::from_json(&self.0.snapshot)
+    }
+}
+
+/// A community's (or all communities') figures of one calendar year, as the public saw them
+/// when they were taken.
+pub struct AnnualFigures(pub Snapshot);
+
+#[Object]
+impl AnnualFigures {
+    async fn year(&self) -> i32 {
+        self.0.year
+    }
+    /// The plans counted: published plans whose period covers the year.
+    async fn plans(&self) -> Vec<AnnualPlanFigures> {
+        self.0
+            .plans
+            .iter()
+            .map(|p| AnnualPlanFigures {
+                id: p.id,
+                title: p.title.clone(),
+                period_from: p.period_from,
+                period_to: p.period_to,
+            })
+            .collect()
+    }
+    /// The actions of those plans.
+    async fn actions(&self) -> AnnualActionFigures {
+        let a = &self.0.actions;
+        AnnualActionFigures {
+            total: a.total,
+            by_status: a
+                .by_status()
+                .into_iter()
+                .map(|(s, count)| {
+                    let status = ActionStatus::from(s);
+                    ActionStatusCount {
+                        status,
+                        status_label: status.label(),
+                        count,
+                    }
+                })
+                .collect(),
+            by_horizon: [
+                (Horizon::LongTerm, a.long_term),
+                (Horizon::HereAndNow, a.here_and_now),
+            ]
+            .into_iter()
+            .map(|(horizon, count)| HorizonCount {
+                horizon,
+                horizon_label: horizon.label(),
+                count,
+            })
+            .collect(),
+            long_term_share: a.long_term_share().map(|s| snapshot::round2(s * 100.0) / 100.0),
+            completed_in_year: a.completed_in_year,
+            average_progress: a.average_progress,
+        }
+    }
+    /// Engagement in the calendar year, as `Community.engagement` measures it: each component
+    /// with the weight in force when the figures were taken.
+    async fn engagement(&self) -> Engagement {
+        let e = &self.0.engagement;
+        let year = Span::calendar_year(self.0.year);
+        let window = match (e.from, e.to, year) {
+            (Some(from), Some(to), _) => Some(Span { from, to }),
+            (_, _, year) => year,
+        };
+        Engagement {
+            window: window
+                .unwrap_or(Span {
+                    from: chrono::NaiveDate::MIN,
+                    to: chrono::NaiveDate::MIN,
+                })
+                .into(),
+            components: e
+                .components
+                .iter()
+                .filter_map(|p| {
+                    let key = EngagementComponentKey::from(snapshot::key_of(&p.key)?);
+                    Some(EngagementComponent {
+                        key,
+                        label: key.label().to_owned(),
+                        value: p.value,
+                        weight: p.weight,
+                        points: snapshot::round2(p.points()),
+                    })
+                })
+                .collect(),
+            total: e.total,
+        }
+    }
+    async fn partnerships(&self) -> AnnualPartnershipFigures {
+        AnnualPartnershipFigures {
+            active: self.0.partnerships.active,
+            members: self.0.partnerships.members,
+        }
+    }
+    async fn contributions(&self) -> AnnualContributionFigures {
+        let c = &self.0.contributions;
+        AnnualContributionFigures {
+            volunteer_hours: c.volunteer_hours,
+            money_dkk: c.money_dkk,
+            municipal_dkk: c.municipal_dkk,
+        }
+    }
+    async fn idea_exchanges(&self) -> AnnualExchangeFigures {
+        AnnualExchangeFigures {
+            initiated: self.0.idea_exchanges.initiated,
+            participated: self.0.idea_exchanges.participated,
+        }
+    }
+}
+
+/// A plan counted in a year's figures.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct AnnualPlanFigures {
+    #[graphql(skip)]
+    pub id: Uuid,
+    /// The plan's title when the figures were taken.
+    pub title: String,
+    pub period_from: i32,
+    pub period_to: i32,
+}
+
+#[async_graphql::ComplexObject]
+impl AnnualPlanFigures {
+    /// The plan itself, as it is now (null if you may no longer see it).
+    async fn plan(&self, ctx: &Context<'_>) -> Result<Option<Plan>> {
+        Ok(loader::one(ctx, &crate::plan::BY_ID, self.id).await?.map(Plan))
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct AnnualActionFigures {
+    /// Actions of the plans counted, whatever their status.
+    pub total: i64,
+    /// Their status when the figures were taken.
+    pub by_status: Vec<ActionStatusCount>,
+    pub by_horizon: Vec<HorizonCount>,
+    /// The share (0–1) of long-term actions; null without actions.
+    pub long_term_share: Option<f64>,
+    /// Actions completed in the year.
+    pub completed_in_year: i64,
+    /// Average progress (0–100) of the actions not dropped; null without such actions.
+    pub average_progress: Option<f64>,
+}
+
+#[derive(SimpleObject)]
+pub struct ActionStatusCount {
+    pub status: ActionStatus,
+    pub status_label: &'static str,
+    pub count: i64,
+}
+
+#[derive(SimpleObject)]
+pub struct HorizonCount {
+    pub horizon: Horizon,
+    pub horizon_label: &'static str,
+    pub count: i64,
+}
+
+#[derive(SimpleObject)]
+pub struct AnnualPartnershipFigures {
+    /// Active partnerships on the plans counted or their actions, whose period overlaps the year.
+    pub active: i64,
+    /// Members of those partnerships.
+    pub members: i64,
+}
+
+#[derive(SimpleObject)]
+pub struct AnnualContributionFigures {
+    /// Volunteer hours pledged in partnerships active or completed in the year.
+    pub volunteer_hours: i64,
+    /// Money (DKK) pledged by others than municipal departments: co-funding.
+    pub money_dkk: i64,
+    /// Money (DKK) pledged by municipal departments.
+    pub municipal_dkk: i64,
+}
+
+#[derive(SimpleObject)]
+pub struct AnnualExchangeFigures {
+    /// Idea exchanges in the year that the community initiated.
+    pub initiated: i64,
+    /// Idea exchanges in the year that the community took part in.
+    pub participated: i64,
+}
+
+/// `Community.annualFigures`: the community's entries across the reviews the caller may see,
+/// oldest year first, within the years given.
+pub async fn annual_figures_of(
+    ctx: &Context<'_>,
+    community: Uuid,
+    from_year: Option<i32>,
+    to_year: Option<i32>,
+) -> Result<Vec<AnnualReviewEntry>> {
+    let check = |name: &str, y: Option<i32>| match y {
+        Some(y) if !(1900..=2200).contains(&y) => Err(ApiError::bad_input(format!(
+            "`{name}` must be between 1900 and 2200, got {y}"
+        ))),
+        _ => Ok(()),
+    };
+    check("fromYear", from_year)?;
+    check("toYear", to_year)?;
+    if let (Some(f), Some(t)) = (from_year, to_year)
+        && t < f
+    {
+        return Err(
+            ApiError::bad_input(format!("`toYear` ({t}) must not be before `fromYear` ({f})")).into(),
+        );
+    }
+    let entries = loader::list(ctx, &ENTRIES_OF_COMMUNITY, community).await?;
+    Ok(entries
+        .into_iter()
+        .filter(|e| {
+            let year = snapshot::from_json(&e.snapshot).year;
+            from_year.is_none_or(|f| year >= f) && to_year.is_none_or(|t| year <= t)
+        })
+        .map(AnnualReviewEntry)
+        .collect())
+}
+
+/// The review of `year` if the caller may see it (also used by the reports).
+pub async fn find_visible<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    access: &Access,
+    year: i32,
+) -> Result<Option<annual_review::Model>, sea_orm::DbErr> {
+    visible(access)
+        .filter(annual_review::Column::Year.eq(year))
+        .one(db)
+        .await
+}
+
+fn check_year(year: i32) -> Result<(), ApiError> {
+    if (1900..=2200).contains(&year) {
+        Ok(())
+    } else {
+        Err(ApiError::bad_input(format!(
+            "`year` must be between 1900 and 2200, got {year}"
+        )))
+    }
+}
+
+#[derive(Default)]
+pub struct ReviewQuery;
+
+// Public data may be cached for a minute (see `schema::Query`).
+#[Object(cache_control(max_age = 60))]
+impl ReviewQuery {
+    /// The annual review of a calendar year; null when there is none you may see (drafts are
+    /// for staff only).
+    async fn annual_review(&self, ctx: &Context<'_>, year: i32) -> Result<Option<AnnualReview>> {
+        check_year(year)?;
+        let db = ctx.data_unchecked::<sea_orm::DatabaseConnection>();
+        let access = loader::access(ctx);
+        Ok(find_visible(db, &access, year)
+            .await
+            .map_err(ApiError::from)?
+            .map(AnnualReview))
+    }
+
+    /// Annual reviews, newest year first (drafts for staff only).
+    async fn annual_reviews(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<Cursor, AnnualReview, ConnectionFields>> {
+        let window = Window::parse(first, after, last, before)?;
+        let access = loader::access(ctx);
+        loader::top_connection(
+            ctx,
+            visible(&access),
+            "annual_review",
+            &[("year", Order::Desc)],
+            &window,
+            AnnualReview,
+        )
+        .await
+    }
+}

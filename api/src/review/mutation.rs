@@ -1,0 +1,545 @@
+//! Writing annual reviews: staff only. A draft is created (and refreshed) with a snapshot of
+//! every community's figures; its direction, focus and remarks are written; publishing makes
+//! it public and read-only. Only a draft can be deleted.
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
+use chrono::{Datelike, Utc};
+use entity::{
+    annual_review::{self, ReviewStatus},
+    annual_review_entry, annual_review_focus_community, annual_review_focus_theme, community, theme,
+};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set, sea_query::ExprTrait as _};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::{AnnualReview, AnnualReviewEntry, snapshot};
+use crate::{
+    auth::{Require, visible_to_staff},
+    relay,
+    write::{
+        Check, DeletePayload, Failure, HasId, MAX_TEXT, Operation, Refused, UserErrorCode, Write, finish,
+        payload,
+    },
+};
+
+impl HasId for annual_review::Model {
+    fn row_id(&self) -> Uuid {
+        self.id
+    }
+}
+
+impl HasId for annual_review_entry::Model {
+    fn row_id(&self) -> Uuid {
+        self.id
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreateAnnualReviewInput {
+    /// The calendar year to look back on: from 1900 up to the current year. One review per year.
+    pub year: i32,
+}
+
+#[derive(InputObject)]
+pub struct RefreshAnnualReviewInput {
+    pub id: ID,
+    /// The version the refresh is based on; a stale one is a CONFLICT.
+    pub version: i32,
+}
+
+/// Fields left out stay as they are.
+#[derive(InputObject)]
+pub struct UpdateAnnualReviewInput {
+    pub id: ID,
+    /// The version the change is based on; a stale one is a CONFLICT.
+    pub version: i32,
+    /// The committee's direction for the next year.
+    pub direction: Option<String>,
+    /// Percent (0–100) of long-term actions wanted next year; null clears it.
+    pub wanted_long_term_share: MaybeUndefined<i32>,
+    /// Replaces the communities in focus next year.
+    pub focus_community_ids: Option<Vec<ID>>,
+    /// Replaces the themes in focus next year.
+    pub focus_theme_ids: Option<Vec<ID>>,
+}
+
+#[derive(InputObject)]
+pub struct UpdateAnnualReviewEntryInput {
+    pub id: ID,
+    /// The version the change is based on; a stale one is a CONFLICT.
+    pub version: i32,
+    /// The committee's remarks on the community's year.
+    pub remarks: String,
+}
+
+#[derive(InputObject)]
+pub struct PublishAnnualReviewInput {
+    pub id: ID,
+    pub version: i32,
+}
+
+#[derive(InputObject)]
+pub struct DeleteAnnualReviewInput {
+    pub id: ID,
+    pub version: i32,
+}
+
+payload!(CreateAnnualReviewPayload, annual_review: AnnualReview);
+payload!(RefreshAnnualReviewPayload, annual_review: AnnualReview);
+payload!(UpdateAnnualReviewPayload, annual_review: AnnualReview);
+payload!(UpdateAnnualReviewEntryPayload, annual_review_entry: AnnualReviewEntry);
+payload!(PublishAnnualReviewPayload, annual_review: AnnualReview);
+
+fn invalid() -> Failure {
+    Refused::one("id", UserErrorCode::Invalid, "invalid input").into()
+}
+
+/// A user error unless the review is still a draft.
+fn require_draft(review: &annual_review::Model) -> Result<(), Failure> {
+    if review.status == ReviewStatus::Draft {
+        Ok(())
+    } else {
+        Err(Refused::one(
+            "id",
+            UserErrorCode::InvalidTransition,
+            format!(
+                "the annual review of {} is published and can no longer change",
+                review.year
+            ),
+        )
+        .into())
+    }
+}
+
+/// The focus links of a review, as the audit log records them.
+#[derive(Serialize)]
+struct FocusLinks {
+    focus_community_ids: Vec<Uuid>,
+    focus_theme_ids: Vec<Uuid>,
+}
+
+async fn focus_of(w: &Write, review: Uuid) -> Result<FocusLinks, Failure> {
+    let mut focus_community_ids: Vec<Uuid> = annual_review_focus_community::Entity::find()
+        .select_only()
+        .column(annual_review_focus_community::Column::CommunityId)
+        .filter(annual_review_focus_community::Column::ReviewId.eq(review))
+        .into_tuple()
+        .all(w.txn())
+        .await?;
+    let mut focus_theme_ids: Vec<Uuid> = annual_review_focus_theme::Entity::find()
+        .select_only()
+        .column(annual_review_focus_theme::Column::ThemeId)
+        .filter(annual_review_focus_theme::Column::ReviewId.eq(review))
+        .into_tuple()
+        .all(w.txn())
+        .await?;
+    focus_community_ids.sort();
+    focus_theme_ids.sort();
+    Ok(FocusLinks {
+        focus_community_ids,
+        focus_theme_ids,
+    })
+}
+
+/// A user error on each `field.i` whose ID names no row of `table`.
+async fn check_exist(
+    w: &Write,
+    field: &str,
+    given: &[ID],
+    ids: &[Uuid],
+    table: &str,
+    type_name: &str,
+    what: &str,
+) -> Result<(), Failure> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let found: Vec<Uuid> = match table {
+        "community" => {
+            community::Entity::find()
+                .select_only()
+                .column(community::Column::Id)
+                .filter(community::Column::Id.is_in(ids.iter().copied()))
+                .into_tuple()
+                .all(w.txn())
+                .await?
+        }
+        _ => {
+            theme::Entity::find()
+                .select_only()
+                .column(theme::Column::Id)
+                .filter(theme::Column::Id.is_in(ids.iter().copied()))
+                .into_tuple()
+                .all(w.txn())
+                .await?
+        }
+    };
+    let mut check = Check::default();
+    for (i, v) in given.iter().enumerate() {
+        if let Ok(id) = relay::decode_as(v, type_name)
+            && !found.contains(&id)
+        {
+            check.add(
+                &format!("{field}.{i}"),
+                UserErrorCode::NotFound,
+                format!("no {what} with this ID"),
+            );
+        }
+    }
+    Ok(check.done()?)
+}
+
+/// Writes the snapshot of `review`'s year into its entries: new entries for communities that
+/// have none, new figures (and a new version) where they changed; remarks stay.
+async fn write_snapshot(w: &Write, review: &annual_review::Model) -> Result<(), Failure> {
+    let figures = snapshot::take(w.txn(), review.year).await?;
+    let existing = annual_review_entry::Entity::find()
+        .filter(annual_review_entry::Column::ReviewId.eq(review.id))
+        .all(w.txn())
+        .await?;
+    let now = Utc::now();
+    let mut new_rows = Vec::new();
+    let mut ordered: Vec<(&Uuid, &snapshot::Snapshot)> = figures.iter().collect();
+    ordered.sort_by(|a, b| a.1.community_name.cmp(&b.1.community_name).then(a.0.cmp(b.0)));
+    for (community_id, figures) in ordered {
+        let json = snapshot::to_json(figures);
+        match existing.iter().find(|e| e.community_id == *community_id) {
+            Some(e) if e.snapshot == json => {}
+            Some(e) => {
+                annual_review_entry::Entity::update_many()
+                    .col_expr(annual_review_entry::Column::Snapshot, json.into())
+                    .col_expr(annual_review_entry::Column::UpdatedAt, now.into())
+                    .col_expr(
+                        annual_review_entry::Column::Version,
+                        sea_orm::sea_query::Expr::col(annual_review_entry::Column::Version).add(1),
+                    )
+                    .filter(annual_review_entry::Column::Id.eq(e.id))
+                    .exec(w.txn())
+                    .await?;
+            }
+            None => new_rows.push(annual_review_entry::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                review_id: Set(review.id),
+                community_id: Set(*community_id),
+                remarks: Set(String::new()),
+                snapshot: Set(json),
+                created_at: Set(now),
+                updated_at: Set(now),
+                version: Set(1),
+            }),
+        }
+    }
+    for chunk in new_rows.chunks(100) {
+        annual_review_entry::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(w.txn())
+            .await?;
+    }
+    Ok(())
+}
+
+#[derive(Default)]
+pub struct ReviewMutation;
+
+#[Object]
+impl ReviewMutation {
+    /// Starts the annual review of a year as a draft, with every community's figures of that
+    /// year as the public sees them. Staff only.
+    #[graphql(guard = "Require::Staff", visible = "visible_to_staff")]
+    async fn create_annual_review(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateAnnualReviewInput,
+    ) -> Result<CreateAnnualReviewPayload> {
+        let result: Result<annual_review::Model, Failure> = async {
+            let mut check = Check::default();
+            let this_year = Utc::now().year();
+            let year = check.int("year", input.year, 1900, this_year);
+            check.done()?;
+            let Some(year) = year else {
+                return Err(invalid());
+            };
+            let w = Write::begin(ctx).await?;
+            let taken = annual_review::Entity::find()
+                .filter(annual_review::Column::Year.eq(year))
+                .one(w.txn())
+                .await?;
+            if taken.is_some() {
+                return Err(Refused::one(
+                    "year",
+                    UserErrorCode::Taken,
+                    format!("there is already an annual review of {year}"),
+                )
+                .into());
+            }
+            let now = Utc::now();
+            let model = w
+                .create(
+                    "AnnualReview",
+                    annual_review::ActiveModel {
+                        id: Set(Uuid::now_v7()),
+                        year: Set(year),
+                        status: Set(ReviewStatus::Draft),
+                        direction: Set(String::new()),
+                        wanted_long_term_share: Set(None),
+                        snapshot_taken_at: Set(now),
+                        published_at: Set(None),
+                        created_at: Set(now),
+                        updated_at: Set(now),
+                        version: Set(1),
+                    },
+                )
+                .await?;
+            write_snapshot(&w, &model).await?;
+            w.commit().await?;
+            Ok(model)
+        }
+        .await;
+        finish(result, |m| CreateAnnualReviewPayload::ok(AnnualReview(m)))
+    }
+
+    /// Takes the figures of a draft review again from the live data (remarks stay). Staff only.
+    #[graphql(guard = "Require::Staff", visible = "visible_to_staff")]
+    async fn refresh_annual_review(
+        &self,
+        ctx: &Context<'_>,
+        input: RefreshAnnualReviewInput,
+    ) -> Result<RefreshAnnualReviewPayload> {
+        let result: Result<annual_review::Model, Failure> = async {
+            let mut check = Check::default();
+            let id = check.id("id", &input.id, "AnnualReview");
+            check.done()?;
+            let Some(id) = id else {
+                return Err(invalid());
+            };
+            let w = Write::begin(ctx).await?;
+            let before = w.find::<annual_review::Entity>("annual review", id).await?;
+            require_draft(&before)?;
+            let row = annual_review::ActiveModel {
+                snapshot_taken_at: Set(Utc::now()),
+                ..Default::default()
+            };
+            let after = w
+                .update::<annual_review::Entity>("AnnualReview", &before, input.version, row)
+                .await?;
+            write_snapshot(&w, &after).await?;
+            w.commit().await?;
+            Ok(after)
+        }
+        .await;
+        finish(result, |m| RefreshAnnualReviewPayload::ok(AnnualReview(m)))
+    }
+
+    /// Changes a draft review's direction, focus or wanted share of long-term actions. Staff
+    /// only.
+    #[graphql(guard = "Require::Staff", visible = "visible_to_staff")]
+    async fn update_annual_review(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateAnnualReviewInput,
+    ) -> Result<UpdateAnnualReviewPayload> {
+        let result: Result<annual_review::Model, Failure> = async {
+            let mut check = Check::default();
+            let id = check.id("id", &input.id, "AnnualReview");
+            let direction = input
+                .direction
+                .as_deref()
+                .map(|d| check.long_text("direction", d, MAX_TEXT));
+            let share = match input.wanted_long_term_share {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(Some(None)),
+                MaybeUndefined::Value(v) => Some(check.int("wantedLongTermShare", v, 0, 100).map(Some)),
+            };
+            let communities = input
+                .focus_community_ids
+                .as_deref()
+                .map(|ids| check.ids("focusCommunityIds", ids, "Community"));
+            let themes = input
+                .focus_theme_ids
+                .as_deref()
+                .map(|ids| check.ids("focusThemeIds", ids, "Theme"));
+            check.done()?;
+            let Some(id) = id else {
+                return Err(invalid());
+            };
+            let w = Write::begin(ctx).await?;
+            let before = w.find::<annual_review::Entity>("annual review", id).await?;
+            require_draft(&before)?;
+            if let (Some(Some(ids)), Some(given)) = (&communities, &input.focus_community_ids) {
+                check_exist(
+                    &w,
+                    "focusCommunityIds",
+                    given,
+                    ids,
+                    "community",
+                    "Community",
+                    "community",
+                )
+                .await?;
+            }
+            if let (Some(Some(ids)), Some(given)) = (&themes, &input.focus_theme_ids) {
+                check_exist(&w, "focusThemeIds", given, ids, "theme", "Theme", "theme").await?;
+            }
+            let mut row = annual_review::ActiveModel::default();
+            if let Some(Some(d)) = direction {
+                row.direction = Set(d);
+            }
+            if let Some(Some(s)) = share {
+                row.wanted_long_term_share = Set(s);
+            }
+            let after = w
+                .update::<annual_review::Entity>("AnnualReview", &before, input.version, row)
+                .await?;
+            if communities.is_some() || themes.is_some() {
+                let old = focus_of(&w, id).await?;
+                let mut new = FocusLinks {
+                    focus_community_ids: communities
+                        .flatten()
+                        .unwrap_or_else(|| old.focus_community_ids.clone()),
+                    focus_theme_ids: themes.flatten().unwrap_or_else(|| old.focus_theme_ids.clone()),
+                };
+                new.focus_community_ids.sort();
+                new.focus_theme_ids.sort();
+                if new.focus_community_ids != old.focus_community_ids {
+                    annual_review_focus_community::Entity::delete_many()
+                        .filter(annual_review_focus_community::Column::ReviewId.eq(id))
+                        .exec(w.txn())
+                        .await?;
+                    if !new.focus_community_ids.is_empty() {
+                        annual_review_focus_community::Entity::insert_many(
+                            new.focus_community_ids.iter().map(|c| {
+                                annual_review_focus_community::ActiveModel {
+                                    review_id: Set(id),
+                                    community_id: Set(*c),
+                                }
+                            }),
+                        )
+                        .exec_without_returning(w.txn())
+                        .await?;
+                    }
+                }
+                if new.focus_theme_ids != old.focus_theme_ids {
+                    annual_review_focus_theme::Entity::delete_many()
+                        .filter(annual_review_focus_theme::Column::ReviewId.eq(id))
+                        .exec(w.txn())
+                        .await?;
+                    if !new.focus_theme_ids.is_empty() {
+                        annual_review_focus_theme::Entity::insert_many(new.focus_theme_ids.iter().map(|t| {
+                            annual_review_focus_theme::ActiveModel {
+                                review_id: Set(id),
+                                theme_id: Set(*t),
+                            }
+                        }))
+                        .exec_without_returning(w.txn())
+                        .await?;
+                    }
+                }
+                if new.focus_community_ids != old.focus_community_ids
+                    || new.focus_theme_ids != old.focus_theme_ids
+                {
+                    w.audit("AnnualReview", id, Operation::Update, Some(&old), Some(&new))
+                        .await?;
+                }
+            }
+            w.commit().await?;
+            Ok(after)
+        }
+        .await;
+        finish(result, |m| UpdateAnnualReviewPayload::ok(AnnualReview(m)))
+    }
+
+    /// Writes the remarks on one community's year in a draft review. Staff only.
+    #[graphql(guard = "Require::Staff", visible = "visible_to_staff")]
+    async fn update_annual_review_entry(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateAnnualReviewEntryInput,
+    ) -> Result<UpdateAnnualReviewEntryPayload> {
+        let result: Result<annual_review_entry::Model, Failure> = async {
+            let mut check = Check::default();
+            let id = check.id("id", &input.id, "AnnualReviewEntry");
+            let remarks = check.long_text("remarks", &input.remarks, MAX_TEXT);
+            check.done()?;
+            let (Some(id), Some(remarks)) = (id, remarks) else {
+                return Err(invalid());
+            };
+            let w = Write::begin(ctx).await?;
+            let before = w
+                .find::<annual_review_entry::Entity>("annual review entry", id)
+                .await?;
+            let review = w
+                .find::<annual_review::Entity>("annual review", before.review_id)
+                .await?;
+            require_draft(&review)?;
+            let row = annual_review_entry::ActiveModel {
+                remarks: Set(remarks),
+                ..Default::default()
+            };
+            let after = w
+                .update::<annual_review_entry::Entity>("AnnualReviewEntry", &before, input.version, row)
+                .await?;
+            w.commit().await?;
+            Ok(after)
+        }
+        .await;
+        finish(result, |m| {
+            UpdateAnnualReviewEntryPayload::ok(AnnualReviewEntry(m))
+        })
+    }
+
+    /// Publishes a draft review: from then on it is public and read-only. Staff only.
+    #[graphql(guard = "Require::Staff", visible = "visible_to_staff")]
+    async fn publish_annual_review(
+        &self,
+        ctx: &Context<'_>,
+        input: PublishAnnualReviewInput,
+    ) -> Result<PublishAnnualReviewPayload> {
+        let result: Result<annual_review::Model, Failure> = async {
+            let mut check = Check::default();
+            let id = check.id("id", &input.id, "AnnualReview");
+            check.done()?;
+            let Some(id) = id else {
+                return Err(invalid());
+            };
+            let w = Write::begin(ctx).await?;
+            let before = w.find::<annual_review::Entity>("annual review", id).await?;
+            require_draft(&before)?;
+            let row = annual_review::ActiveModel {
+                status: Set(ReviewStatus::Published),
+                published_at: Set(Some(Utc::now())),
+                ..Default::default()
+            };
+            let after = w
+                .update::<annual_review::Entity>("AnnualReview", &before, input.version, row)
+                .await?;
+            w.commit().await?;
+            Ok(after)
+        }
+        .await;
+        finish(result, |m| PublishAnnualReviewPayload::ok(AnnualReview(m)))
+    }
+
+    /// Deletes a draft review with its entries; a published review stays. Staff only.
+    #[graphql(guard = "Require::Staff", visible = "visible_to_staff")]
+    async fn delete_annual_review(
+        &self,
+        ctx: &Context<'_>,
+        input: DeleteAnnualReviewInput,
+    ) -> Result<DeletePayload> {
+        let result: Result<Uuid, Failure> = async {
+            let mut check = Check::default();
+            let id = check.id("id", &input.id, "AnnualReview");
+            check.done()?;
+            let Some(id) = id else {
+                return Err(invalid());
+            };
+            let w = Write::begin(ctx).await?;
+            let before = w.find::<annual_review::Entity>("annual review", id).await?;
+            require_draft(&before)?;
+            w.delete::<annual_review::Entity>("AnnualReview", &before, input.version)
+                .await?;
+            w.commit().await?;
+            Ok(id)
+        }
+        .await;
+        finish(result, |id| DeletePayload::ok(relay::encode("AnnualReview", id)))
+    }
+}

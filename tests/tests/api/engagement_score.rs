@@ -1,0 +1,461 @@
+//! Engagement figures: a hand-computed fixture, counted for a community and for plans, with
+//! rows outside the window and rows of a draft plan that the public must not see counted;
+//! the window's defaults and bounds; `Action.completedOn` kept by the action mutations; and a
+//! list of communities with their engagement in a fixed number of statements.
+use lup_tests::{
+    As, TestApp, both,
+    fixture::{Fixture, MemberRole, OrganizationKind, PartnershipStatus, Party, PlanStatus, date, global_id},
+};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+const COMMUNITY: &str = "query($id: ID!, $w: EngagementWindowInput) { community(id: $id) {
+    engagement(window: $w) { window { from to } total components { key label value weight points } } } }";
+const PLAN: &str = "query($id: ID!, $w: EngagementWindowInput) { node(id: $id) { ... on Plan {
+    engagement(window: $w) { window { from to } total components { key label value weight points } } } } }";
+
+struct World {
+    gjol: Uuid,
+    adopted: Uuid,
+    draft: Uuid,
+    archived: Uuid,
+}
+
+/// Gjøl with an adopted plan (2024–2027), a draft (2025–2028) and an archived plan
+/// (2016–2019), and Birkelse beside it. The window is 2025. Every row's part in the figures is
+/// noted beside it: (A) counts for everyone, (D) only for those who see drafts, (-) for no one.
+async fn world(app: &TestApp) -> World {
+    let fx = Fixture::new(&app.db);
+    let gjol = fx.community("gjoel", "Gjøl").await;
+    let birkelse = fx.community("birkelse", "Birkelse").await;
+    let adopted = fx.plan(gjol, "Gjøl 2027", PlanStatus::Adopted, 2024, 2027).await;
+    let draft = fx.plan(gjol, "Gjøl 2028", PlanStatus::Draft, 2025, 2028).await;
+    let archived = fx.plan(gjol, "Gjøl 2019", PlanStatus::Archived, 2016, 2019).await;
+    let birkelse_plan = fx
+        .plan(birkelse, "Birkelse 2027", PlanStatus::Adopted, 2024, 2027)
+        .await;
+    let org = |slug: &'static str, name: &'static str, kind| {
+        let fx = &fx;
+        async move { fx.organization(slug, name, kind, Some(gjol)).await }
+    };
+    let borgerforening = org(
+        "gjoel-borgerforening",
+        "Gjøl Borgerforening",
+        OrganizationKind::Association,
+    )
+    .await;
+    let baadelaug = org("gjoel-baadelaug", "Gjøl Bådelaug", OrganizationKind::Association).await;
+    let idraet = org("gjoel-if", "Gjøl Idrætsforening", OrganizationKind::Association).await;
+    let menighed = org(
+        "gjoel-menighedsraad",
+        "Gjøl Menighedsråd",
+        OrganizationKind::Other,
+    )
+    .await;
+    let fonden = fx
+        .organization("nordfonden", "Nordfonden", OrganizationKind::Foundation, None)
+        .await;
+    let kultur = fx.department("kultur", "Kultur og Fritid").await;
+
+    // Involvement: the adopted plan {borgerforening, bådelaug} (A), the draft {bådelaug,
+    // idræt} (D: idræt is new), the archived plan {menighed} (-: its period is not 2025).
+    fx.involvement(adopted, borgerforening).await;
+    fx.involvement(adopted, baadelaug).await;
+    fx.involvement(draft, baadelaug).await;
+    fx.involvement(draft, idraet).await;
+    fx.involvement(archived, menighed).await;
+
+    // Events.
+    let event = |plan: Option<Uuid>, title: &'static str, on, participants: i32, orgs: Vec<Uuid>| {
+        let fx = &fx;
+        async move {
+            let e = fx.event(gjol, plan, title, on).await;
+            fx.set("engagement_event", e, "participants", participants).await;
+            for o in orgs {
+                fx.event_organization(e, o).await;
+            }
+        }
+    };
+    event(
+        Some(adopted),
+        "Borgermøde om havnen",
+        date(2025, 3, 10),
+        40,
+        vec![borgerforening, baadelaug],
+    )
+    .await; // A
+    event(
+        None,
+        "Arbejdsdag ved stranden",
+        date(2025, 6, 1),
+        25,
+        vec![baadelaug, fonden],
+    )
+    .await; // A
+    event(
+        Some(draft),
+        "Workshop om den nye plan",
+        date(2025, 9, 1),
+        30,
+        vec![idraet],
+    )
+    .await; // D
+    event(Some(adopted), "Julemøde", date(2024, 12, 31), 100, vec![menighed]).await; // - (before)
+    event(Some(adopted), "Nytårsmøde", date(2026, 1, 1), 50, vec![]).await; // - (after)
+    let other = fx
+        .event(birkelse, Some(birkelse_plan), "Birkelse-møde", date(2025, 4, 1))
+        .await; // - (other community)
+    fx.set("engagement_event", other, "participants", 70).await;
+
+    // Actions, updates and completions.
+    let havnebad = fx.action(adopted, "Havnebad").await;
+    let shelter = fx.action(adopted, "Shelterplads").await;
+    let bænke = fx.action(adopted, "Bænke ved kirken").await;
+    let skolehave = fx.action(draft, "Skolehave").await;
+    for (action, on) in [
+        (shelter, date(2025, 5, 15)),
+        (bænke, date(2024, 11, 30)),
+        (skolehave, date(2025, 8, 1)),
+    ] {
+        fx.set("action", action, "status", "COMPLETED").await; // shelter A, bænke -, skolehave D
+        fx.set("action", action, "completed_on", on).await;
+    }
+    fx.update(havnebad, "Tegninger klar", date(2025, 2, 1)).await; // A
+    fx.update(havnebad, "Byggetilladelse givet", date(2025, 10, 1))
+        .await; // A
+    fx.update(havnebad, "Første møde", date(2024, 6, 1)).await; // -
+    fx.update(skolehave, "Bede anlagt", date(2025, 7, 1)).await; // D
+    fx.update(
+        fx.action(birkelse_plan, "Birkelse-handling").await,
+        "Noget",
+        date(2025, 7, 1),
+    )
+    .await; // - (other community)
+
+    // Partnerships: members get 40 volunteer hours and no money unless set.
+    let member = |p: Uuid, party: Party, hours: Option<i32>, dkk: Option<i64>| {
+        let fx = &fx;
+        async move {
+            let m = fx.member(p, party, MemberRole::Partner).await;
+            fx.set("partnership_member", m, "volunteer_hours", hours).await;
+            fx.set("partnership_member", m, "amount_dkk", dkk).await;
+        }
+    };
+    // A: active around an action, 2025–2026.
+    let p = fx
+        .partnership(Some(havnebad), None, "Havnebad", PartnershipStatus::Active)
+        .await;
+    member(p, Party::Community(gjol), Some(40), None).await;
+    member(p, Party::Organization(fonden), None, Some(50_000)).await;
+    member(p, Party::Department(kultur), None, Some(100_000)).await; // a department: no co-funding
+    // A: completed around the plan, overlapping the window's start.
+    let p = fx
+        .partnership(None, Some(adopted), "Sommerfest", PartnershipStatus::Completed)
+        .await;
+    fx.set("partnership", p, "starts_on", date(2024, 1, 1)).await;
+    fx.set("partnership", p, "ends_on", date(2025, 2, 28)).await;
+    member(p, Party::Organization(borgerforening), Some(120), Some(10_000)).await;
+    // -: a proposal, a partnership that ended before the window, one that was ended.
+    let p = fx
+        .partnership(Some(havnebad), None, "Forslag", PartnershipStatus::Proposed)
+        .await;
+    member(p, Party::Organization(baadelaug), Some(500), None).await;
+    let p = fx
+        .partnership(Some(havnebad), None, "Forarbejde", PartnershipStatus::Active)
+        .await;
+    fx.set("partnership", p, "starts_on", date(2023, 1, 1)).await;
+    fx.set("partnership", p, "ends_on", date(2024, 12, 31)).await;
+    member(p, Party::Organization(idraet), Some(300), None).await;
+    let p = fx
+        .partnership(None, Some(adopted), "Opgivet", PartnershipStatus::Ended)
+        .await;
+    member(p, Party::Organization(menighed), Some(1000), None).await;
+    // D: open-ended, around the draft's action.
+    let p = fx
+        .partnership(Some(skolehave), None, "Skolehave", PartnershipStatus::Active)
+        .await;
+    fx.set("partnership", p, "starts_on", None::<chrono::NaiveDate>)
+        .await;
+    fx.set("partnership", p, "ends_on", None::<chrono::NaiveDate>)
+        .await;
+    member(p, Party::Organization(idraet), Some(60), Some(20_000)).await;
+
+    World {
+        gjol,
+        adopted,
+        draft,
+        archived,
+    }
+}
+
+fn window_2025() -> Value {
+    json!({ "from": "2025-01-01", "to": "2025-12-31" })
+}
+
+/// (key, value, weight, points) of each component, and the total.
+fn figures(e: &Value) -> (Vec<(String, i64, f64, f64)>, f64) {
+    let components = e["components"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no components in {e}"))
+        .iter()
+        .map(|c| {
+            (
+                c["key"].as_str().unwrap().to_owned(),
+                c["value"].as_i64().unwrap(),
+                c["weight"].as_f64().unwrap(),
+                c["points"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    (components, e["total"].as_f64().unwrap())
+}
+
+/// The expected figures: each component's value with the default weights.
+fn expected(values: [i64; 8], total: f64) -> (Vec<(String, i64, f64, f64)>, f64) {
+    let keys = [
+        ("ASSOCIATIONS_INVOLVED", 3.0),
+        ("EVENTS", 2.0),
+        ("PARTICIPANTS", 0.1),
+        ("EVENT_ORGANIZATIONS", 2.0),
+        ("VOLUNTEER_HOURS", 0.02),
+        ("CO_FUNDING_DKK", 0.0001),
+        ("ACTION_UPDATES", 1.0),
+        ("ACTIONS_COMPLETED", 5.0),
+    ];
+    let rows = keys
+        .iter()
+        .zip(values)
+        .map(|((k, w), v)| ((*k).to_owned(), v, *w, ((v as f64 * w) * 100.0).round() / 100.0))
+        .collect();
+    (rows, total)
+}
+
+async fn community_engagement(caller: &TestApp, id: Uuid, window: Value) -> Value {
+    caller
+        .data(
+            COMMUNITY,
+            json!({ "id": global_id("Community", id), "w": window }),
+        )
+        .await["community"]["engagement"]
+        .clone()
+}
+
+async fn plan_engagement(caller: &TestApp, id: Uuid, window: Value) -> Value {
+    caller
+        .data(PLAN, json!({ "id": global_id("Plan", id), "w": window }))
+        .await["node"]["engagement"]
+        .clone()
+}
+
+both!(
+    engagement_figures_match_the_hand_computed_fixture,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        let editor = app.signed_in(As::CommunityEditor, &[w.gjol], None).await;
+
+        // The public: involvement {borgerforening, bådelaug}; events 40 + 25 participants with
+        // {borgerforening, bådelaug, fonden}; 40 + 120 hours; 50,000 + 10,000 DKK; two updates;
+        // one completion. 6 + 4 + 6.5 + 6 + 3.2 + 6 + 2 + 5 = 38.7.
+        let public = community_engagement(&app, w.gjol, window_2025()).await;
+        assert_eq!(
+            public["window"],
+            json!({ "from": "2025-01-01", "to": "2025-12-31" })
+        );
+        assert_eq!(figures(&public), expected([2, 2, 65, 3, 160, 60_000, 2, 1], 38.7));
+        assert_eq!(
+            public["components"][0]["label"],
+            "Foreninger og organisationer med i planen"
+        );
+
+        // Staff and the community's editor also count the draft: idræt involved, the workshop
+        // (30 participants, idræt), 60 hours and 20,000 DKK, a note and a completion.
+        // 9 + 6 + 9.5 + 8 + 4.4 + 8 + 3 + 10 = 57.9.
+        for caller in [&staff, &editor] {
+            let all = community_engagement(caller, w.gjol, window_2025()).await;
+            assert_eq!(figures(&all), expected([3, 3, 95, 4, 220, 80_000, 3, 2], 57.9));
+        }
+
+        // The adopted plan: its own involvement, the meeting held for it, the partnerships
+        // around it and its actions, its notes and completion; not the community's own
+        // working day. 6 + 2 + 4 + 4 + 3.2 + 6 + 2 + 5 = 32.2, for everyone.
+        for caller in [&app, &staff] {
+            let plan = plan_engagement(caller, w.adopted, window_2025()).await;
+            assert_eq!(figures(&plan), expected([2, 1, 40, 2, 160, 60_000, 2, 1], 32.2));
+        }
+
+        // The draft: staff see its figures (6 + 2 + 3 + 2 + 1.2 + 2 + 1 + 5 = 22.2); the
+        // public does not see the plan at all.
+        let draft = plan_engagement(&staff, w.draft, window_2025()).await;
+        assert_eq!(figures(&draft), expected([2, 1, 30, 1, 60, 20_000, 1, 1], 22.2));
+        let body = app
+            .post(
+                PLAN,
+                json!({ "id": global_id("Plan", w.draft), "w": window_2025() }),
+            )
+            .await;
+        assert!(body["data"]["node"].is_null(), "{body}");
+
+        // A plan's own involvement counts whatever its period.
+        let archived = plan_engagement(&app, w.archived, window_2025()).await;
+        assert_eq!(figures(&archived), expected([1, 0, 0, 0, 0, 0, 0, 0], 3.0));
+
+        // Another window: 2024 has the Christmas meeting (100, menighed), the first note, the
+        // benches completed, the partnership that ended in 2024 (300 hours) and the summer
+        // party (120 hours, 10,000 DKK); the plan's period covers 2024 too.
+        // 6 + 2 + 10 + 2 + 8.4 + 1 + 1 + 5 = 35.4.
+        let y2024 =
+            community_engagement(&app, w.gjol, json!({ "from": "2024-01-01", "to": "2024-12-31" })).await;
+        assert_eq!(figures(&y2024), expected([2, 1, 100, 1, 420, 10_000, 1, 1], 35.4));
+    }
+);
+
+both!(the_window_has_defaults_and_bounds, |app: TestApp| async move {
+    let w = world(&app).await;
+    let today = chrono::Local::now().date_naive();
+    let year_ago = today
+        .checked_sub_months(chrono::Months::new(12))
+        .unwrap()
+        .succ_opt()
+        .unwrap();
+    let e = community_engagement(&app, w.gjol, Value::Null).await;
+    assert_eq!(
+        e["window"],
+        json!({ "from": year_ago.to_string(), "to": today.to_string() })
+    );
+    let e = community_engagement(&app, w.gjol, json!({ "to": "2025-12-31" })).await;
+    assert_eq!(e["window"]["from"], "2025-01-01");
+    let e = community_engagement(&app, w.gjol, json!({ "from": "2021-01-01", "to": "2025-12-31" })).await;
+    assert_eq!(e["window"]["from"], "2021-01-01", "five years are allowed");
+
+    for (window, words) in [
+        (
+            json!({ "from": "2025-02-01", "to": "2025-01-31" }),
+            "must not be after",
+        ),
+        (
+            json!({ "from": "2020-12-31", "to": "2025-12-31" }),
+            "at most 5 years",
+        ),
+        (
+            json!({ "from": "1800-01-01", "to": "1800-02-01" }),
+            "between the years 1900 and 2200",
+        ),
+    ] {
+        let (code, message) = app
+            .error(
+                COMMUNITY,
+                json!({ "id": global_id("Community", w.gjol), "w": window }),
+            )
+            .await;
+        assert_eq!(code, "BAD_USER_INPUT", "{window}: {message}");
+        assert!(message.contains(words), "{window}: {message}");
+    }
+    let (code, _) = app
+        .error(
+            COMMUNITY,
+            json!({ "id": global_id("Community", w.gjol), "w": { "from": "2025-13-01" } }),
+        )
+        .await;
+    assert_eq!(code, "BAD_USER_INPUT");
+});
+
+const UPDATE: &str = "mutation($i: UpdateActionInput!) { updateAction(input: $i) {
+    action { status completedOn version } userErrors { field code message } } }";
+
+both!(completing_an_action_records_the_date, |app: TestApp| async move {
+    let fx = Fixture::new(&app.db);
+    let gjol = fx.community("gjoel", "Gjøl").await;
+    let plan = fx.plan(gjol, "Gjøl 2027", PlanStatus::Adopted, 2024, 2027).await;
+    let action = fx.action(plan, "Havnebad").await;
+    let staff = app.signed_in(As::Staff, &[], None).await;
+    let id = global_id("Action", action);
+    let today = chrono::Local::now().date_naive().to_string();
+    let update = |input: Value| {
+        let staff = &staff;
+        async move { staff.data(UPDATE, json!({ "i": input })).await["updateAction"].clone() }
+    };
+
+    let p = update(json!({ "id": id, "version": 1, "status": "COMPLETED" })).await;
+    assert_eq!(p["action"]["completedOn"], json!(today));
+    // Staying completed keeps the date; a date can be given for a completed action.
+    let p = update(json!({ "id": id, "version": 2, "progress": 100 })).await;
+    assert_eq!(p["action"]["completedOn"], json!(today));
+    let p = update(json!({ "id": id, "version": 3, "completedOn": "2025-12-20" })).await;
+    assert_eq!(p["action"]["completedOn"], "2025-12-20");
+    // Reopened, the date goes.
+    let p = update(json!({ "id": id, "version": 4, "status": "IN_PROGRESS" })).await;
+    assert_eq!(p["action"]["completedOn"], Value::Null);
+    assert_eq!(p["action"]["version"], 5);
+
+    // Refused: a date for an open action, a date in the future.
+    let p = update(json!({ "id": id, "version": 5, "completedOn": "2025-12-20" })).await;
+    assert_eq!(p["userErrors"][0]["field"], json!(["completedOn"]), "{p}");
+    assert_eq!(p["userErrors"][0]["code"], "INVALID");
+    let p =
+        update(json!({ "id": id, "version": 5, "status": "COMPLETED", "completedOn": "2999-01-01" })).await;
+    assert_eq!(p["userErrors"][0]["code"], "OUT_OF_RANGE", "{p}");
+    let status = staff
+        .data(
+            "query($id: ID!) { node(id: $id) { ... on Action { status completedOn version } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(
+        status["node"],
+        json!({ "status": "IN_PROGRESS", "completedOn": null, "version": 5 })
+    );
+
+    // Created completed, with or without a date.
+    let create = "mutation($i: CreateActionInput!) { createAction(input: $i) { action { completedOn } userErrors { field code } } }";
+    let p = staff
+            .data(create, json!({ "i": { "planId": global_id("Plan", plan), "title": "Bænke", "horizon": "HERE_AND_NOW", "status": "COMPLETED" } }))
+            .await;
+    assert_eq!(p["createAction"]["action"]["completedOn"], json!(today));
+    let p = staff
+            .data(create, json!({ "i": { "planId": global_id("Plan", plan), "title": "Borde", "horizon": "HERE_AND_NOW", "status": "COMPLETED", "completedOn": "2025-06-01" } }))
+            .await;
+    assert_eq!(p["createAction"]["action"]["completedOn"], "2025-06-01");
+
+    // The completion counts in its window.
+    let e = community_engagement(&app, gjol, window_2025()).await;
+    let completed = &e["components"][7];
+    assert_eq!(
+        (completed["key"].as_str(), completed["value"].as_i64()),
+        (Some("ACTIONS_COMPLETED"), Some(1))
+    );
+});
+
+const LIST: &str = "{ communities(first: 50) { edges { node { name
+    engagement(window: { from: \"2025-01-01\", to: \"2025-12-31\" }) { total components { value } }
+    plans(first: 5) { nodes { engagement { total } } } } } } }";
+
+both!(
+    engagement_of_many_communities_takes_a_fixed_number_of_statements,
+    |app: TestApp| async move {
+        let fx = Fixture::new(&app.db);
+        fx.programme(2, 2).await;
+        let count = |app: &TestApp| {
+            let app = app.clone_handle();
+            async move {
+                let before = app.sql_statements();
+                let data = app.data(LIST, json!({})).await;
+                (app.sql_statements() - before, data)
+            }
+        };
+        let (small, data) = count(&app).await;
+        let first = &data["communities"]["edges"][0]["node"]["engagement"];
+        // Two adopted actions with a note each (2025-06-01) and a partnership of three
+        // members with 40 hours each: 2 × 1 + 240 × 0.02 = 6.8 (the draft is not public).
+        assert_eq!(first["total"], 6.8, "{first}");
+
+        fx.programme_more(6, 5).await;
+        let (large, data) = count(&app).await;
+        assert_eq!(data["communities"]["edges"].as_array().unwrap().len(), 8);
+        assert_eq!(
+            small, large,
+            "statements: {small} for 2 communities, {large} for 8"
+        );
+        assert!(large <= 20, "{large} statements");
+    }
+);

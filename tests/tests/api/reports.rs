@@ -1,0 +1,328 @@
+//! The annual review's reports: `/reports/annual/{year}` (printable HTML with SVG charts,
+//! checked in headless Chromium) and `/reports/annual/{year}.csv`.
+use lup_tests::{As, TestApp, both};
+use serde_json::json;
+
+use crate::annual_review::{BY_YEAR, UPDATE, create, publish, q, world};
+
+async fn get(app: &TestApp, path: &str) -> reqwest::Response {
+    let mut request = app.client.get(app.url(path));
+    if let Some((h, v)) = &app.credentials {
+        request = request.header(h.as_str(), v.as_str());
+    }
+    request.send().await.expect("request sent")
+}
+
+fn header(response: &reqwest::Response, name: &str) -> String {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The expected header line of the CSV.
+const CSV_HEADER: &str = "year,status,community,community_slug,plans,actions_total,actions_idea,actions_planned,\
+actions_in_progress,actions_completed,actions_paused,actions_dropped,actions_long_term,actions_here_and_now,\
+long_term_share,actions_completed_in_year,average_progress,engagement_associations_involved,engagement_events,\
+engagement_participants,engagement_event_organizations,engagement_volunteer_hours,engagement_co_funding_dkk,\
+engagement_action_updates,engagement_actions_completed,engagement_total,partnerships_active,partnership_members,\
+volunteer_hours,money_dkk,municipal_dkk,idea_exchanges_initiated,idea_exchanges_participated,remarks";
+
+both!(the_csv_has_one_row_per_community, |app: TestApp| async move {
+    world(&app).await;
+    let staff = app.signed_in(As::Staff, &[], None).await;
+    let r = create(&staff, 2025).await;
+    let g = crate::annual_review::entry(&r, "gjoel").clone();
+    staff
+        .data(
+            crate::annual_review::ENTRY,
+            json!({ "i": { "id": g["id"], "version": g["version"], "remarks": "Havnen, \"fjorden\" og festen." } }),
+        )
+        .await;
+    let r = staff.data(&q(BY_YEAR), json!({ "y": 2025 })).await["annualReview"].clone();
+
+    // The draft: staff only.
+    let response = get(&staff, "/reports/annual/2025.csv").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(header(&response, "content-type"), "text/csv; charset=utf-8");
+    assert!(header(&response, "content-disposition").contains("aarsstatus-2025.csv"));
+    assert_eq!(header(&response, "cache-control"), "private, no-store");
+    let text = response.text().await.unwrap();
+    assert!(
+        text.lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("2025,DRAFT,Attrup,attrup,"),
+        "{text}"
+    );
+
+    publish(&staff, &r).await;
+    let anonymous = app.signed_in(As::Anonymous, &[], None).await;
+    let response = get(&anonymous, "/reports/annual/2025.csv").await;
+    assert_eq!(response.status(), 200);
+    assert!(header(&response, "cache-control").starts_with("public, max-age="));
+    let text = response.text().await.unwrap();
+    let mut reader = csv_rows(&text);
+    let head = reader.remove(0);
+    assert_eq!(head.join(","), CSV_HEADER);
+    assert_eq!(reader.len(), 3, "one row per community: {text}");
+    let names: Vec<&str> = reader.iter().map(|r| r[2].as_str()).collect();
+    assert_eq!(names, ["Attrup", "Birkelse", "Gjøl"]);
+    let col = |row: &Vec<String>, name: &str| -> String {
+        let i = head
+            .iter()
+            .position(|h| h == name)
+            .unwrap_or_else(|| panic!("no column {name}"));
+        row[i].clone()
+    };
+    let gjol = &reader[2];
+    for (column, value) in [
+        ("year", "2025"),
+        ("status", "PUBLISHED"),
+        ("community_slug", "gjoel"),
+        ("plans", "Gjøl 2027"),
+        ("actions_total", "4"),
+        ("actions_planned", "1"),
+        ("actions_in_progress", "1"),
+        ("actions_completed", "1"),
+        ("actions_dropped", "1"),
+        ("actions_long_term", "2"),
+        ("actions_here_and_now", "2"),
+        ("long_term_share", "0.5"),
+        ("average_progress", "50"),
+        ("partnerships_active", "1"),
+        ("partnership_members", "3"),
+        ("volunteer_hours", "120"),
+        ("money_dkk", "25000"),
+        ("municipal_dkk", "10000"),
+        ("idea_exchanges_initiated", "1"),
+        ("remarks", "Havnen, \"fjorden\" og festen."),
+    ] {
+        assert_eq!(col(gjol, column), value, "{column}");
+    }
+    // The engagement columns are the review's figures.
+    let engagement = &crate::annual_review::entry(&r, "gjoel")["figures"]["engagement"];
+    assert_eq!(
+        col(gjol, "engagement_total"),
+        engagement["total"].as_f64().unwrap().to_string()
+    );
+    for c in engagement["components"].as_array().unwrap() {
+        let column = format!("engagement_{}", c["key"].as_str().unwrap().to_lowercase());
+        assert_eq!(col(gjol, &column), c["value"].to_string(), "{column}");
+    }
+    let attrup = &reader[0];
+    assert_eq!(col(attrup, "average_progress"), "", "no actions: empty");
+    assert_eq!(col(attrup, "plans"), "");
+});
+
+/// A CSV document's rows, parsed by the RFC 4180 rules (quotes, doubled quotes, commas).
+fn csv_rows(text: &str) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    let (mut row, mut field, mut quoted, mut chars) =
+        (Vec::new(), String::new(), false, text.chars().peekable());
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                chars.next();
+                field.push('"');
+            }
+            ('"', true) => quoted = false,
+            ('"', false) => quoted = true,
+            (',', false) => row.push(std::mem::take(&mut field)),
+            ('\n', false) => {
+                row.push(std::mem::take(&mut field));
+                rows.push(std::mem::take(&mut row));
+            }
+            ('\r', false) => {}
+            (c, _) => field.push(c),
+        }
+    }
+    if !field.is_empty() || !row.is_empty() {
+        row.push(field);
+        rows.push(row);
+    }
+    rows
+}
+
+both!(report_requests_are_checked, |app: TestApp| async move {
+    world(&app).await;
+    let anonymous = app.signed_in(As::Anonymous, &[], None).await;
+    for (path, status) in [
+        ("/reports/annual/2025", 404),
+        ("/reports/annual/2025.csv", 404),
+        ("/reports/annual/tyve", 400),
+        ("/reports/annual/1800", 400),
+        ("/reports/annual/2025.pdf", 400),
+        ("/reports/annual/99999999999.csv", 400),
+    ] {
+        let response = get(&anonymous, path).await;
+        assert_eq!(response.status(), status, "{path}");
+        let body = response.text().await.unwrap();
+        assert!(!body.is_empty(), "{path}: a clear message");
+    }
+    let bad = app.with_token("ikke.et.token");
+    assert_eq!(get(&bad, "/reports/annual/2025").await.status(), 401);
+    let bad_key = app.with_credentials("x-api-key", "lup_forkert_noegle");
+    assert_eq!(get(&bad_key, "/reports/annual/2025.csv").await.status(), 401);
+});
+
+/// A Chromium to run headless, if one is installed.
+fn chromium() -> Option<String> {
+    [
+        "chromium",
+        "chromium-browser",
+        "google-chrome",
+        "google-chrome-stable",
+    ]
+    .into_iter()
+    .find(|name| {
+        std::process::Command::new(name)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    })
+    .map(str::to_owned)
+}
+
+/// The text of each `<text>` element of an SVG, trimmed.
+fn texts(svg: &str) -> Vec<String> {
+    svg.split("<text")
+        .skip(1)
+        .filter_map(|t| {
+            let start = t.find('>')? + 1;
+            let end = t.find("</text>")?;
+            Some(t[start..end].trim().to_owned())
+        })
+        .collect()
+}
+
+/// The `<svg id="…">…</svg>` element of a DOM, if present.
+fn svg<'a>(dom: &'a str, id: &str) -> Option<&'a str> {
+    let start = dom.find(&format!("<svg id=\"{id}\""))?;
+    let end = dom[start..].find("</svg>")? + start;
+    Some(&dom[start..end])
+}
+
+both!(
+    the_html_report_has_its_charts_in_a_browser,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        // An earlier year, for the year-over-year chart.
+        let r24 = create(&staff, 2024).await;
+        publish(&staff, &r24).await;
+        let r = create(&staff, 2025).await;
+        let p = staff
+        .data(
+            &q(UPDATE),
+            json!({ "i": { "id": r["id"], "version": r["version"], "direction": "Flere <b>langsigtede</b> indsatser.",
+                           "wantedLongTermShare": 40,
+                           "focusCommunityIds": [lup_tests::fixture::global_id("Community", w.attrup)] } }),
+        )
+        .await["updateAnnualReview"]["annualReview"]
+        .clone();
+        publish(&staff, &p).await;
+
+        let anonymous = app.signed_in(As::Anonymous, &[], None).await;
+        let response = get(&anonymous, "/reports/annual/2025").await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(header(&response, "content-type"), "text/html; charset=utf-8");
+        let html = response.text().await.unwrap();
+        assert!(html.contains("<html lang=\"da\">"));
+        assert!(html.contains("Årsstatus 2025"));
+        assert!(
+            html.contains("Flere &lt;b&gt;langsigtede&lt;/b&gt; indsatser."),
+            "text is escaped"
+        );
+        assert!(!html.contains("Hemmelig"), "nothing of the draft plan");
+        for id in [
+            "chart-actions-by-status",
+            "chart-engagement",
+            "chart-horizon",
+            "chart-year-over-year",
+        ] {
+            assert!(svg(&html, id).is_some(), "{id} in the page");
+        }
+
+        let Some(browser) = chromium() else {
+            if std::env::var_os("CI").is_some() {
+                panic!("Chromium is not installed; .ci/run installs Debian's `chromium`");
+            }
+            eprintln!(
+                "skipped: Chromium is not installed (apt-get install chromium), so the report was not loaded in a browser"
+            );
+            return;
+        };
+        let profile = std::env::temp_dir().join(format!("lup-chromium-{}", uuid::Uuid::now_v7()));
+        let output = tokio::time::timeout(
+            std::time::Duration::from_secs(90),
+            tokio::process::Command::new(&browser)
+                .args([
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-dev-shm-usage",
+                    "--no-first-run",
+                    "--virtual-time-budget=3000",
+                ])
+                .arg(format!("--user-data-dir={}", profile.display()))
+                .arg("--dump-dom")
+                .arg(app.url("/reports/annual/2025"))
+                .kill_on_drop(true)
+                .output(),
+        )
+        .await
+        .expect("Chromium finishes within 90 s")
+        .expect("Chromium runs");
+        let _ = std::fs::remove_dir_all(&profile);
+        let dom = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(
+            output.status.success() && dom.contains("</html>"),
+            "Chromium dumped no DOM: {}\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(dom.contains("Årsstatus 2025"), "{dom}");
+        // Each chart, with its bars: a rect per non-empty bar segment (and the background).
+        let rects = |id: &str| {
+            let chart = svg(&dom, id).unwrap_or_else(|| panic!("no {id} in the DOM: {dom}"));
+            assert!(chart.contains("role=\"img\""), "{id}");
+            assert!(chart.contains("aria-label="), "{id}");
+            assert!(chart.contains("<title>"), "{id}");
+            chart.matches("<rect").count()
+        };
+        // Gjøl's four actions have four statuses: four bars, plus the background and six legend swatches.
+        assert!(rects("chart-actions-by-status") >= 1 + 6 + 4);
+        let status = svg(&dom, "chart-actions-by-status").unwrap();
+        for label in [
+            "Gjøl",
+            "Birkelse",
+            "Attrup",
+            "Planlagt",
+            "I gang",
+            "Gennemført",
+            "Opgivet",
+        ] {
+            assert!(status.contains(label), "{label} in the status chart");
+        }
+        assert!(rects("chart-engagement") >= 1);
+        // Long-term against here and now: Gjøl's two segments and the whole programme's two.
+        assert!(rects("chart-horizon") >= 1 + 2 + 4);
+        let horizon = svg(&dom, "chart-horizon").unwrap();
+        assert!(
+            horizon.contains("Ønsket: 40 % langsigtet"),
+            "the wanted share is marked"
+        );
+        assert!(horizon.contains("Langsigtet") && horizon.contains("Her og nu"));
+        // Year over year: a bar for 2024 and one for 2025.
+        let years = texts(svg(&dom, "chart-year-over-year").unwrap());
+        assert!(
+            years.contains(&"2024".to_owned()) && years.contains(&"2025".to_owned()),
+            "{years:?}"
+        );
+        assert!(rects("chart-year-over-year") >= 1 + 2);
+        assert!(dom.contains("Lokalsamfund i fokus: Attrup."));
+    }
+);
