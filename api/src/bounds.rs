@@ -9,7 +9,10 @@
 //!   times the page sizes of the connections above it, summed, at most [`MAX_NODES`];
 //!   `nodes(ids:)` counts its IDs;
 //! - **cost**: the pages the query may fetch (one per connection per parent row), divided
-//!   by 100 and rounded, at least 1: GitHub's rate-limit score.
+//!   by 100 and rounded, at least 1: GitHub's rate-limit score;
+//! - **engagement windows**: at most [`MAX_ENGAGEMENT_WINDOWS`] distinct `window` arguments
+//!   of `engagement` fields (each distinct window costs its own batch of statements; left out
+//!   counts as one).
 use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::{
@@ -25,6 +28,7 @@ pub const MAX_FIELDS: usize = 1_000;
 pub const MAX_NODES: u64 = 50_000;
 pub const MAX_PAGE: i64 = 100;
 pub const DEFAULT_PAGE: i64 = 20;
+pub const MAX_ENGAGEMENT_WINDOWS: usize = 5;
 
 /// What a query asks for.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -64,6 +68,8 @@ struct Walk<'a> {
     cost: Cost,
     /// Fragments being expanded: a cycle (refused by validation later) must not loop here.
     open: Vec<Name>,
+    /// The distinct `window` arguments of `engagement` fields (null: left out).
+    windows: Vec<Value>,
 }
 
 fn int(value: &Value) -> Option<i64> {
@@ -125,6 +131,20 @@ impl Walk<'_> {
             )));
         }
         let name = field.name.node.as_str();
+        if name == "engagement" {
+            let window = self.argument(field, "window").unwrap_or(Value::Null);
+            if !self.windows.contains(&window) {
+                self.windows.push(window);
+                if self.windows.len() > MAX_ENGAGEMENT_WINDOWS {
+                    return Err(OverLimit {
+                        message: format!(
+                            "`engagement` is asked for with more than {MAX_ENGAGEMENT_WINDOWS} different windows, the limit per request"
+                        ),
+                        code: "BAD_USER_INPUT",
+                    });
+                }
+            }
+        }
         let given = |v: Option<Value>| v.filter(|v| *v != Value::Null);
         let page = match given(self.argument(field, "first")).or_else(|| given(self.argument(field, "last")))
         {
@@ -196,6 +216,7 @@ pub fn measure(
         variables,
         cost: Cost::default(),
         open: Vec::new(),
+        windows: Vec::new(),
     };
     if let Some(op) = op {
         walk.selections(&op.node.selection_set.node, 0, 1)?;

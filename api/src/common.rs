@@ -125,6 +125,14 @@ pub fn bounded<'a, T>(field: &str, values: &'a [T]) -> Result<&'a [T], ApiError>
     Ok(values)
 }
 
+/// Today in Denmark (Europe/Copenhagen), whatever time zone the server runs in: the date
+/// "today" means for completion dates, progress notes and default windows.
+pub fn today() -> chrono::NaiveDate {
+    chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::Copenhagen)
+        .date_naive()
+}
+
 /// The first and last day of a calendar year, for `year` filters on dates.
 pub fn year_bounds(year: i32) -> Result<(chrono::NaiveDate, chrono::NaiveDate), ApiError> {
     let bad = || ApiError::bad_input(format!("`year` must be between 1900 and 2200, got {year}"));

@@ -41,6 +41,9 @@ pub enum UserErrorCode {
     InvalidTransition,
 }
 
+/// The largest amount of money one field may hold: 10 billion kroner.
+pub const MAX_AMOUNT_DKK: i64 = 10_000_000_000;
+
 /// A problem with one field of a mutation's input. Nothing was changed.
 #[derive(SimpleObject, Clone, Debug)]
 pub struct UserError {
@@ -264,7 +267,8 @@ impl Check {
         }
     }
 
-    /// A non-negative amount (Danish kroner, hours).
+    /// An amount of Danish kroner: 0 to [`MAX_AMOUNT_DKK`] (sums of many stay far from
+    /// overflowing a 64-bit integer).
     pub fn amount(&mut self, field: &str, value: Option<i64>) -> Option<Option<i64>> {
         match value {
             Some(v) if v < 0 => {
@@ -272,6 +276,14 @@ impl Check {
                     field,
                     UserErrorCode::OutOfRange,
                     format!("must not be negative, got {v}"),
+                );
+                None
+            }
+            Some(v) if v > MAX_AMOUNT_DKK => {
+                self.add(
+                    field,
+                    UserErrorCode::OutOfRange,
+                    format!("may be at most {MAX_AMOUNT_DKK} kr., got {v}"),
                 );
                 None
             }

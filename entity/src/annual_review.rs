@@ -20,6 +20,14 @@ pub struct Model {
     /// When the figures of the entries were taken (created or refreshed).
     pub snapshot_taken_at: DateTimeUtc,
     pub published_at: Option<DateTimeUtc>,
+    /// The focus at publication (IDs and names of the communities and themes), as JSON; null
+    /// for a draft.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub frozen_focus: Option<String>,
+    /// The year-over-year totals of the reviews published before it, as JSON, taken at
+    /// publication; null for a draft.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub frozen_history: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub version: i32,

@@ -7,6 +7,10 @@ mod m20261127_000002_access;
 mod m20261127_000003_declined_proposals;
 mod m20261127_000004_engagement_weights;
 mod m20261127_000005_annual_review;
+mod m20261127_000006_completed_on_backfill;
+mod m20261127_000007_annual_review_frozen;
+
+pub use m20261127_000006_completed_on_backfill::backfill_completed_on;
 
 pub struct Migrator;
 
@@ -19,6 +23,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000003_declined_proposals::Migration),
             Box::new(m20261127_000004_engagement_weights::Migration),
             Box::new(m20261127_000005_annual_review::Migration),
+            Box::new(m20261127_000006_completed_on_backfill::Migration),
+            Box::new(m20261127_000007_annual_review_frozen::Migration),
         ]
     }
 }

@@ -35,6 +35,13 @@ pub fn date(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).expect("valid date")
 }
 
+/// Today in Denmark, as the API counts it (`Europe/Copenhagen`, whatever the machine's zone).
+pub fn danish_today() -> NaiveDate {
+    Utc::now()
+        .with_timezone(&chrono_tz::Europe::Copenhagen)
+        .date_naive()
+}
+
 impl Fixture<'_> {
     pub fn new(db: &DatabaseConnection) -> Fixture<'_> {
         Fixture { db }

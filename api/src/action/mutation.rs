@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::{Action, ActionDepartment, ActionStatus, ActionUpdate, DepartmentRole, Horizon};
 use crate::{
     auth::{Require, visible_to_writers},
-    common::Date,
+    common::{Date, today},
     error::ApiError,
     relay,
     write::{
@@ -62,11 +62,6 @@ pub(crate) fn invalid() -> Failure {
     Refused::one("id", UserErrorCode::Invalid, "invalid input").into()
 }
 
-/// Today in the municipality's time zone (the server runs in it).
-fn today() -> chrono::NaiveDate {
-    chrono::Local::now().date_naive()
-}
-
 /// The completion date an action gets: `given` (checked: only for a COMPLETED action, not in
 /// the future), else today when it becomes COMPLETED, `before` while it stays COMPLETED, and
 /// none otherwise.
@@ -97,8 +92,22 @@ fn completion(
         }
         Some(d) => check.date("completedOn", d),
         None if !completed => None,
-        None if was_completed => before.or_else(|| Some(today())),
+        // Staying completed keeps the date it had (none stays none: an unrelated edit must
+        // not invent a completion).
+        None if was_completed => before,
         None => Some(today()),
+    }
+}
+
+/// The potential (1–5) is the municipality's judgement and the largest term of the priority
+/// score: only staff set or change it. An editor may send it back unchanged.
+fn potential_by_staff(w: &Write, check: &mut Check, before: Option<i32>, after: Option<i32>) {
+    if after != before && !w.viewer.is_staff() {
+        check.add(
+            "potential",
+            UserErrorCode::Invalid,
+            "only the municipality's staff judge an action's potential; leave it out or send the current value",
+        );
     }
 }
 
@@ -189,12 +198,13 @@ pub struct CreateActionInput {
     /// Percent, 0–100.
     #[graphql(default)]
     pub progress: i32,
-    /// 1 (small) to 5 (large).
+    /// 1 (small) to 5 (large): the municipality's judgement, set by staff only (an editor may
+    /// leave it out).
     pub potential: Option<i32>,
     pub start_on: Option<Date>,
     /// Not before `startOn`.
     pub due_on: Option<Date>,
-    /// Whole Danish kroner, not negative.
+    /// Whole Danish kroner, 0 to 10,000,000,000.
     pub budget_estimate: Option<i64>,
     pub lead_organization_id: Option<ID>,
     #[graphql(default)]
@@ -222,6 +232,7 @@ pub struct UpdateActionInput {
     pub horizon: Option<Horizon>,
     pub status: Option<ActionStatus>,
     pub progress: Option<i32>,
+    /// 1–5; staff only: an editor may send the current value back, not change it.
     pub potential: MaybeUndefined<i32>,
     pub start_on: MaybeUndefined<Date>,
     pub due_on: MaybeUndefined<Date>,
@@ -419,6 +430,7 @@ impl ActionMutation {
             check.done()?;
             w.require_community(community_of_plan(&w, plan_id).await?)?;
             let mut check = Check::default();
+            potential_by_staff(&w, &mut check, None, potential);
             if let Some(org) = lead {
                 check_exists(
                     &w,
@@ -528,6 +540,12 @@ impl ActionMutation {
             let before = w.find::<action::Entity>("action", id).await?;
             require_action(&w, &before).await?;
             let mut check = Check::default();
+            potential_by_staff(
+                &w,
+                &mut check,
+                before.potential,
+                potential.after(before.potential),
+            );
             let completed_on = completion(
                 &mut check,
                 input.completed_on.map(|d| d.0),
@@ -801,7 +819,7 @@ impl ActionMutation {
                 _ => author_of(&w).await?,
             };
             // The server runs in the municipality's time zone, so its date is Danish.
-            let posted_on = posted_on.unwrap_or_else(|| chrono::Local::now().date_naive());
+            let posted_on = posted_on.unwrap_or_else(today);
             let now = Utc::now();
             let model = w
                 .create(

@@ -21,7 +21,9 @@ use crate::{
 /// The components engagement is made of.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum EngagementComponentKey {
-    /// Distinct organisations involved in the plan(s).
+    /// Distinct organisations involved in the plan(s) in force during the window (the plan's
+    /// period overlaps the window's years) or being written (draft, consultation); the same
+    /// rule for a plan and for a community.
     AssociationsInvolved,
     /// Engagement events held in the window.
     Events,
@@ -43,10 +45,10 @@ impl EngagementComponentKey {
     /// The Danish label.
     pub fn label(self) -> &'static str {
         match self {
-            EngagementComponentKey::AssociationsInvolved => "Foreninger og organisationer med i planen",
+            EngagementComponentKey::AssociationsInvolved => "Foreninger og organisationer med i planarbejdet",
             EngagementComponentKey::Events => "Borgermøder og arrangementer",
             EngagementComponentKey::Participants => "Deltagere",
-            EngagementComponentKey::EventOrganizations => "Foreninger til stede ved arrangementer",
+            EngagementComponentKey::EventOrganizations => "Foreninger og organisationer ved arrangementer",
             EngagementComponentKey::VolunteerHours => "Frivillige timer",
             EngagementComponentKey::CoFundingDkk => "Medfinansiering (kr.)",
             EngagementComponentKey::ActionUpdates => "Statusopdateringer",
@@ -98,10 +100,8 @@ pub struct EngagementWindowInput {
     pub to: Option<Date>,
 }
 
-/// Today in the municipality's time zone (the server runs in it).
-pub fn today() -> NaiveDate {
-    chrono::Local::now().date_naive()
-}
+/// Today in Denmark (see [`crate::common::today`]).
+pub use crate::common::today;
 
 impl EngagementWindowInput {
     /// The checked window: `from` not after `to`, at most five years, years 1900–2200.
@@ -170,7 +170,7 @@ pub struct EngagementComponent {
 pub struct Engagement {
     pub window: EngagementWindow,
     pub components: Vec<EngagementComponent>,
-    /// The sum of every component's value × weight, rounded to two decimals.
+    /// The sum of the components' points (each rounded to two decimals as shown).
     pub total: f64,
 }
 
@@ -186,7 +186,7 @@ impl Engagement {
                     label: EngagementComponentKey::from(*k).label().to_owned(),
                     value: *v,
                     weight: w.get(*k),
-                    points: round2(*v as f64 * w.get(*k)),
+                    points: w.points(*k, *v),
                 })
                 .collect(),
             total: round2(w.total(c)),

@@ -9,7 +9,7 @@
 //!
 //! | component | counted | default weight |
 //! |---|---|---|
-//! | associations involved | distinct organisations in `plan_involvement` of the plan (for a community: of its plans in force during the window, by period, and of those being written: draft, consultation) | 3 |
+//! | associations involved | distinct organisations in `plan_involvement` of the plan if it is in force during the window (its period overlaps the window's years) or being written (draft, consultation); for a community, of such plans | 3 |
 //! | events | engagement events held in the window (for a community: its own, with or without a plan) | 2 |
 //! | participants | participants summed over those events | 0.1 |
 //! | event organisations | distinct organisations present at those events | 2 |
@@ -135,9 +135,16 @@ impl Weights {
         actions_completed: 5.0,
     };
 
-    /// The weighted total: the sum of each component times its weight.
+    /// The weighted total: the sum of each component's points (value × weight, rounded to
+    /// two decimals as shown), so the total always equals the sum of the points a reader
+    /// sees. Round the result with [`round2`] for output (it removes float noise only).
     pub fn total(&self, c: &Components) -> f64 {
-        c.values().iter().map(|(k, v)| *v as f64 * self.get(*k)).sum()
+        c.values().iter().map(|(k, v)| self.points(*k, *v)).sum()
+    }
+
+    /// One component's points: `value × weight`, rounded to two decimals.
+    pub fn points(&self, key: Key, value: i64) -> f64 {
+        round2(value as f64 * self.get(key))
     }
 
     pub fn get(&self, key: Key) -> f64 {
@@ -312,10 +319,24 @@ fn one_of<C: ConnectionTrait>(db: &C, table: &str, column: &str, ids: &[Uuid]) -
     }
 }
 
-/// A whole-number aggregate that reads the same on SQLite and PostgreSQL (whose SUM of a
-/// BIGINT is NUMERIC).
-fn bigint(sql: &str) -> Expr {
-    Expr::cust(format!("CAST(COALESCE({sql}, 0) AS BIGINT)"))
+/// The sum of `sql` as a floating-point number, so that no stored values can overflow it
+/// (SQLite's SUM fails with "integer overflow", PostgreSQL's CAST to BIGINT is out of range):
+/// `TOTAL` on SQLite, SUM (NUMERIC for a BIGINT) cast to DOUBLE PRECISION on PostgreSQL. Read
+/// back by [`figure`], which saturates it to an `i64`.
+fn sum<C: ConnectionTrait>(db: &C, sql: &str) -> Expr {
+    match db.get_database_backend() {
+        DbBackend::Sqlite => Expr::cust(format!("TOTAL({sql})")),
+        _ => Expr::cust(format!("CAST(COALESCE(SUM({sql}), 0) AS DOUBLE PRECISION)")),
+    }
+}
+
+/// A figure of a row: a whole number (a count), or a floating-point sum saturated to `i64`.
+fn figure(row: &sea_orm::QueryResult, name: &str) -> Result<i64, DbErr> {
+    match row.try_get::<i64>("", name) {
+        Ok(n) => Ok(n),
+        // `as` saturates (and NaN becomes 0).
+        Err(_) => Ok(row.try_get::<f64>("", name)? as i64),
+    }
 }
 
 /// Runs `stmt` (grouped by a key `k`) and hands each row's key and the figures `n0`, `n1`…
@@ -331,7 +352,7 @@ async fn grouped<C: ConnectionTrait>(
         let key: Uuid = row.try_get("", "k")?;
         let mut values = Vec::with_capacity(figures);
         for i in 0..figures {
-            values.push(row.try_get::<i64>("", &format!("n{i}"))?);
+            values.push(figure(&row, &format!("n{i}"))?);
         }
         if let Some(c) = out.get_mut(&key) {
             put(c, &values);
@@ -354,8 +375,9 @@ async fn compute<C: ConnectionTrait>(
     let key = level.plan_key();
     let plan_visible = || access.plan_condition(col("plan", "id"));
 
-    // Organisations involved in the plans. Involvement is not dated: for a community it counts
-    // for the plans in force during the window and those being written.
+    // Organisations involved in the plans. Involvement is not dated: it counts for the plans
+    // in force during the window (their period overlaps it) and those being written, for a
+    // plan as for a community, so the two levels agree.
     let mut q = Query::select();
     q.expr_as(col("plan", key), t("k"))
         .expr_as(
@@ -370,7 +392,7 @@ async fn compute<C: ConnectionTrait>(
         .and_where(one_of(db, "plan", key, ids))
         .and_where(plan_visible())
         .group_by_col((t("plan"), t(key)));
-    if level == Level::Community {
+    {
         use chrono::Datelike;
         q.cond_where(
             Condition::any()
@@ -398,7 +420,7 @@ async fn compute<C: ConnectionTrait>(
     let mut q = Query::select();
     q.expr_as(col("engagement_event", level.event_key()), t("k"))
         .expr_as(Expr::cust("COUNT(*)"), t("n0"))
-        .expr_as(bigint(r#"SUM("engagement_event"."participants")"#), t("n1"))
+        .expr_as(sum(db, r#""engagement_event"."participants""#), t("n1"))
         .from(t("engagement_event"));
     event_conditions(&mut q);
     grouped(db, &q, 2, &mut out, |c, v| {
@@ -425,10 +447,11 @@ async fn compute<C: ConnectionTrait>(
     // whose period overlaps the window.
     let mut q = Query::select();
     q.expr_as(col("plan", key), t("k"))
-        .expr_as(bigint(r#"SUM("partnership_member"."volunteer_hours")"#), t("n0"))
+        .expr_as(sum(db, r#""partnership_member"."volunteer_hours""#), t("n0"))
         .expr_as(
-            bigint(
-                r#"SUM(CASE WHEN "partnership_member"."department_id" IS NULL THEN "partnership_member"."amount_dkk" END)"#,
+            sum(
+                db,
+                r#"CASE WHEN "partnership_member"."department_id" IS NULL THEN "partnership_member"."amount_dkk" END"#,
             ),
             t("n1"),
         )

@@ -236,6 +236,8 @@ pub struct WeightsMutation;
 #[Object]
 impl WeightsMutation {
     /// Changes weights of engagement and of priorities. Staff only; recorded in the audit log.
+    /// An input that changes nothing (no weight, or only the values in force) returns the
+    /// weights as they are: same version, no audit record.
     #[graphql(guard = "Require::Staff", visible = "visible_to_staff")]
     async fn update_engagement_weights(
         &self,
@@ -251,6 +253,11 @@ impl WeightsMutation {
                 .await?;
             let current = before.as_ref().map_or(Settings::DEFAULT, Settings::from_row);
             let (e, p) = apply(&input, current.engagement, current.priority)?;
+            // Nothing to change (no weight given, or only the ones in force): no new version,
+            // no audit record; the weights in force come back as they are.
+            if (e, p) == (current.engagement, current.priority) {
+                return Ok(current);
+            }
             let after = match before {
                 Some(before) => {
                     w.update::<engagement_weights::Entity>("EngagementWeights", &before, input.version, row(&e, &p))

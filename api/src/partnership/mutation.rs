@@ -41,9 +41,9 @@ pub struct PartnershipMemberInput {
     /// What the member brings, in words.
     #[graphql(default)]
     pub contribution: String,
-    /// Whole Danish kroner, not negative.
+    /// Whole Danish kroner, 0 to 10,000,000,000.
     pub amount_dkk: Option<i64>,
-    /// Not negative.
+    /// 0 to 1,000,000.
     pub volunteer_hours: Option<i32>,
 }
 
@@ -123,9 +123,9 @@ pub struct OfferInput {
     /// What the organisation would bring, in words.
     #[graphql(default)]
     pub contribution: String,
-    /// Whole Danish kroner, not negative.
+    /// Whole Danish kroner, 0 to 10,000,000,000.
     pub amount_dkk: Option<i64>,
-    /// Not negative.
+    /// 0 to 1,000,000.
     pub volunteer_hours: Option<i32>,
 }
 
@@ -213,17 +213,20 @@ struct Member {
 /// Volunteer hours: not negative.
 fn hours(check: &mut Check, field: &str, value: Option<i32>) -> Option<Option<i32>> {
     match value {
-        Some(v) if v < 0 => {
+        Some(v) if !(0..=MAX_HOURS).contains(&v) => {
             check.add(
                 field,
                 UserErrorCode::OutOfRange,
-                format!("must not be negative, got {v}"),
+                format!("must be between 0 and {MAX_HOURS} hours, got {v}"),
             );
             None
         }
         _ => Some(value),
     }
 }
+
+/// The most volunteer hours one member may pledge (about 100 people full time for five years).
+pub const MAX_HOURS: i32 = 1_000_000;
 
 /// Checks one member's input; `prefix` is its path within the input, e.g. `members.1.`.
 fn check_member(check: &mut Check, prefix: &str, m: &PartnershipMemberInput) -> Option<Member> {

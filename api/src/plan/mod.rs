@@ -249,7 +249,9 @@ impl Plan {
         .await
     }
     /// Local engagement around the plan in a window (by default the last 12 months): each
-    /// component, its weight and points, and the total.
+    /// component, its weight and points, and the total. The plan's involved organisations
+    /// count only when its period overlaps the window or it is being written (draft,
+    /// consultation), as for its community.
     async fn engagement(
         &self,
         ctx: &Context<'_>,

@@ -122,6 +122,8 @@ pub struct PriorityEntry {
     score: f64,
     components: Vec<PriorityComponent>,
     potential_estimated: bool,
+    /// The community's raw engagement total in the window.
+    engagement_total: f64,
 }
 
 #[Object]
@@ -148,6 +150,33 @@ impl PriorityEntry {
     /// True when the action has no potential yet and counts with 3.
     async fn potential_estimated(&self) -> bool {
         self.potential_estimated
+    }
+    /// The community's engagement total in the window, before normalising: the
+    /// COMMUNITY_ENGAGEMENT value is `engagementTotal / engagementReference.total × 5`
+    /// (rounded to two decimals). Counted with staff access, drafts included.
+    async fn engagement_total(&self) -> f64 {
+        self.engagement_total
+    }
+}
+
+/// The most engaged community among the candidates: community engagement is normalised
+/// against its total (its actions get 5).
+#[derive(Clone)]
+pub struct EngagementReference {
+    community_id: Uuid,
+    total: f64,
+}
+
+#[Object]
+impl EngagementReference {
+    async fn community(&self, ctx: &Context<'_>) -> Result<Community> {
+        Ok(Community(
+            loader::required(ctx, &crate::community::BY_ID, self.community_id).await?,
+        ))
+    }
+    /// Its engagement total in the window.
+    async fn total(&self) -> f64 {
+        self.total
     }
 }
 
@@ -222,6 +251,7 @@ pub struct Priorities {
     span: Span,
     entries: Vec<PriorityEntry>,
     balance: PriorityBalance,
+    reference: Option<EngagementReference>,
 }
 
 #[Object]
@@ -249,21 +279,28 @@ impl Priorities {
     async fn balance(&self) -> &PriorityBalance {
         &self.balance
     }
+    /// The most engaged community among all candidates (filters aside), whose total
+    /// community engagement is normalised against; null when no candidate's community shows
+    /// any engagement in the window.
+    async fn engagement_reference(&self) -> Option<&EngagementReference> {
+        self.reference.as_ref()
+    }
 }
 
-/// One page of an in-memory list, positions 1-based.
+/// One page of an in-memory list, positions 1-based. Any cursor is safe: a position past the
+/// end gives an empty page.
 fn page<T: Clone>(items: &[T], w: &Window) -> Page<T> {
     let n = items.len() as i64;
-    let lo = w.after + 1;
-    let hi = w.before.map_or(n, |b| (b - 1).min(n));
+    let lo = w.after.saturating_add(1).max(1);
+    let hi = w.before.map_or(n, |b| b.saturating_sub(1).min(n));
     let (start, end) = if w.from_end {
-        ((hi - w.size + 1).max(lo), hi)
+        (hi.saturating_sub(w.size).saturating_add(1).max(lo), hi)
     } else {
         (lo, hi.min(lo.saturating_add(w.size - 1)))
     };
     let rows = if start <= end {
         (start..=end)
-            .map(|p| (p, items[(p - 1) as usize].clone()))
+            .filter_map(|p| Some((p, items.get(usize::try_from(p - 1).ok()?)?.clone())))
             .collect()
     } else {
         Vec::new()
@@ -396,9 +433,18 @@ async fn compute(db: &DatabaseConnection, access: &Access, c: Checked) -> Result
     let figures = score::for_communities(db, access, &community_ids, span).await?;
     let totals: HashMap<Uuid, f64> = figures
         .iter()
-        .map(|(id, f)| (*id, settings.engagement.total(f)))
+        .map(|(id, f)| (*id, round2(settings.engagement.total(f))))
         .collect();
-    let most = totals.values().copied().fold(0.0_f64, f64::max);
+    // The most engaged community (ties: the smallest ID, so the answer is stable).
+    let reference = totals
+        .iter()
+        .filter(|(_, t)| **t > 0.0)
+        .max_by(|a, b| a.1.total_cmp(b.1).then_with(|| b.0.cmp(a.0)))
+        .map(|(id, t)| EngagementReference {
+            community_id: *id,
+            total: *t,
+        });
+    let most = reference.as_ref().map_or(0.0, |r| r.total);
     let partners = committed_partners(db, candidate_ids.clone()).await?;
     let themed: Option<HashSet<Uuid>> = match &c.themes {
         Some(themes) => Some(
@@ -427,13 +473,16 @@ async fn compute(db: &DatabaseConnection, access: &Access, c: Checked) -> Result
             if !listed {
                 return None;
             }
+            let total = totals.get(&community_id).copied().unwrap_or(0.0);
             let engagement = if most > 0.0 {
-                round2(totals.get(&community_id).copied().unwrap_or(0.0) / most * ENGAGEMENT_SCALE)
+                round2(total / most * ENGAGEMENT_SCALE)
             } else {
                 0.0
             };
             let partners = Ord::min(partners.get(&a.id).copied().unwrap_or(0), MAX_PARTNERS);
-            Some(entry(a, community_id, engagement, partners, &settings.priority))
+            let mut e = entry(a, community_id, engagement, partners, &settings.priority);
+            e.engagement_total = total;
+            Some(e)
         })
         .collect();
     entries.sort_by(|x, y| {
@@ -470,12 +519,8 @@ async fn compute(db: &DatabaseConnection, access: &Access, c: Checked) -> Result
             balance,
         })
         .collect();
-    by_community.sort_by(|a, b| {
-        names
-            .get(&a.community_id)
-            .cmp(&names.get(&b.community_id))
-            .then(a.community_id.cmp(&b.community_id))
-    });
+    // By name as Danish sorts it (Æ, Ø, Å last).
+    by_community.sort_by_cached_key(|b| (names.get(&b.community_id).map(|n| danish_key(n)), b.community_id));
     Ok(Priorities {
         year: c.year,
         span,
@@ -484,7 +529,23 @@ async fn compute(db: &DatabaseConnection, access: &Access, c: Checked) -> Result
             overall,
             by_community,
         },
+        reference,
     })
+}
+
+/// A sort key that puts Æ, Ø and Å (also written Aa, as in Aabybro) after Z, as Danish does
+/// (the same rule as the annual report's).
+fn danish_key(name: &str) -> String {
+    name.to_lowercase()
+        .replace("aa", "å")
+        .chars()
+        .map(|c| match c {
+            'æ' | 'ä' => '\u{10FFF0}',
+            'ø' | 'ö' => '\u{10FFF1}',
+            'å' => '\u{10FFF2}',
+            c => c,
+        })
+        .collect()
 }
 
 fn entry(
@@ -514,7 +575,8 @@ fn entry(
             w.seeking_partners,
         ),
     ];
-    let score = round2(terms.iter().map(|(_, v, w)| v * w).sum());
+    // The sum of the points as shown (each rounded), so a reader's sum matches the score.
+    let score = round2(terms.iter().map(|(_, v, w)| round2(v * w)).sum());
     PriorityEntry {
         rank: 0,
         action: a,
@@ -531,6 +593,7 @@ fn entry(
             })
             .collect(),
         potential_estimated,
+        engagement_total: 0.0,
     }
 }
 

@@ -1,6 +1,9 @@
 //! The annual review as CSV: one row per community (RFC 4180: comma-separated, fields quoted
-//! when needed, UTF-8, a header line first). Numbers are plain (`1234`, `12.5`); an empty
-//! field is a figure that does not apply (no actions, no average progress).
+//! when needed, CRLF line ends, a header line first), UTF-8 with a byte order mark so that
+//! Excel reads "Gjøl" right. Numbers are plain (`1234`, `12.5`); an empty field is a figure
+//! that does not apply (no actions, no average progress). A text (a name, a plan's title, the
+//! remarks) that a spreadsheet would take for a formula — it starts with `=`, `+`, `-`, `@`, a
+//! tab or a carriage return — gets a `'` in front (OWASP's advice against CSV injection).
 use super::Report;
 use crate::review::snapshot::COMPONENTS;
 
@@ -51,12 +54,26 @@ pub fn header() -> Vec<String> {
         .collect()
 }
 
+/// A text cell, made harmless for spreadsheets: a leading `'` where it could start a formula.
+pub fn text(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_owned()
+    }
+}
+
+/// The byte order mark that tells Excel the file is UTF-8.
+const BOM: &[u8] = "\u{FEFF}".as_bytes();
+
 fn opt(x: Option<f64>) -> String {
     x.map(|v| v.to_string()).unwrap_or_default()
 }
 
 pub fn render(report: &Report) -> Result<Vec<u8>, csv::Error> {
-    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(BOM.to_vec());
     w.write_record(header())?;
     let status = match report.review.status {
         entity::annual_review::ReviewStatus::Draft => "DRAFT",
@@ -67,13 +84,15 @@ pub fn render(report: &Report) -> Result<Vec<u8>, csv::Error> {
         let mut row: Vec<String> = vec![
             report.review.year.to_string(),
             status.to_owned(),
-            s.community_name.clone(),
-            s.community_slug.clone(),
-            s.plans
-                .iter()
-                .map(|p| p.title.as_str())
-                .collect::<Vec<_>>()
-                .join("; "),
+            text(&s.community_name),
+            text(&s.community_slug),
+            text(
+                &s.plans
+                    .iter()
+                    .map(|p| p.title.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
             a.total.to_string(),
             a.idea.to_string(),
             a.planned.to_string(),
@@ -105,9 +124,30 @@ pub fn render(report: &Report) -> Result<Vec<u8>, csv::Error> {
             s.contributions.municipal_dkk.to_string(),
             s.idea_exchanges.initiated.to_string(),
             s.idea_exchanges.participated.to_string(),
-            entry.remarks.clone(),
+            text(&entry.remarks),
         ]);
         w.write_record(&row)?;
     }
     w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::text;
+
+    #[test]
+    fn formulas_are_defused() {
+        for (given, written) in [
+            ("=HYPERLINK(\"x\")", "'=HYPERLINK(\"x\")"),
+            ("+45 1234", "'+45 1234"),
+            ("- en god start", "'- en god start"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tfane", "'\tfane"),
+            ("\rlinje", "'\rlinje"),
+            ("Gjøl", "Gjøl"),
+            ("", ""),
+        ] {
+            assert_eq!(text(given), written, "{given:?}");
+        }
+    }
 }

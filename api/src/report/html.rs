@@ -1,5 +1,6 @@
 //! The annual review as a printable HTML page (Danish), with its charts inline.
 use chrono::{DateTime, Datelike, Utc};
+use chrono_tz::Europe::Copenhagen;
 use entity::annual_review::ReviewStatus;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use plotters::style::RGBColor;
@@ -53,9 +54,22 @@ const MONTHS: [&str; 12] = [
     "december",
 ];
 
-/// `27. november 2026`.
+/// `27. november 2026`: the day in Danish time (Europe/Copenhagen).
 fn date(t: DateTime<Utc>) -> String {
+    let t = t.with_timezone(&Copenhagen);
     format!("{}. {} {}", t.day(), MONTHS[t.month0() as usize], t.year())
+}
+
+/// The paragraphs of a text (separated by a blank line), Windows and old Mac line ends made
+/// `\n`; single line breaks stay inside a paragraph (shown with `white-space: pre-line`).
+fn paragraphs(text: &str) -> Vec<String> {
+    text.replace("\r\n", "\n")
+        .replace('\r', "\n")
+        .split("\n\n")
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 fn percent(share: Option<f64>) -> String {
@@ -81,10 +95,11 @@ h1 { margin-bottom: .2rem; } h2 { margin-top: 2.2rem; border-bottom: 2px solid #
 table { border-collapse: collapse; margin: .6rem 0; width: 100%; }
 th, td { text-align: left; padding: .25rem .5rem; border-bottom: 1px solid #eee; vertical-align: top; }
 td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
-.draft { background: #fff3cd; border: 1px solid #e0b100; padding: .5rem .8rem; }
+.draft { background: #fff3cd; border: 2px solid #e0b100; padding: .5rem .8rem; font-weight: bold; -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+p.text { white-space: pre-line; }
 .muted { color: #666; } svg.chart { display: block; max-width: 100%; height: auto; margin: 1rem 0; }
 section.community { break-inside: avoid; }
-@media print { body { margin: 0; max-width: none; } h2 { break-after: avoid; } section.chart-section { break-inside: avoid; } }
+@media print { body { margin: 0; max-width: none; } h2 { break-after: avoid; } section.chart-section { break-inside: avoid; } .draft { border: 2px solid #000; } }
 "#;
 
 fn status_chart(report: &Report) -> String {
@@ -166,7 +181,7 @@ fn horizon_chart(report: &Report, totals: &Snapshot) -> String {
     charts::horizontal_bars(
         "chart-horizon",
         "Langsigtede handlinger og handlinger her og nu (andel i %)",
-        "Andel af handlingerne (%)",
+        "Andel af handlingerne, der ikke er opgivet (%)",
         &[
             Segment {
                 name: Horizon::LongTerm.label(),
@@ -187,7 +202,7 @@ fn years_chart(report: &Report) -> String {
     let bars: Vec<(String, f64)> = report
         .history
         .iter()
-        .map(|(year, s)| (year.to_string(), s.engagement.total))
+        .map(|t| (t.year.to_string(), t.engagement))
         .collect();
     charts::vertical_bars(
         "chart-year-over-year",
@@ -243,7 +258,12 @@ fn engagement_table(s: &Snapshot) -> Markup {
 pub fn render(report: &Report) -> String {
     let r = &report.review;
     let totals = snapshot::sum(report.entries.iter().map(|(_, s)| s));
-    let title = format!("Årsstatus {} – landdistriktsindsatsen", r.year);
+    let draft = r.status == ReviewStatus::Draft;
+    let title = if draft {
+        format!("Årsstatus {} (kladde) – landdistriktsindsatsen", r.year)
+    } else {
+        format!("Årsstatus {} – landdistriktsindsatsen", r.year)
+    };
     let page = html! {
         (DOCTYPE)
         html lang="da" {
@@ -255,7 +275,7 @@ pub fn render(report: &Report) -> String {
             }
             body {
                 header {
-                    h1 { "Årsstatus " (r.year) }
+                    h1 { "Årsstatus " (r.year) @if draft { " (kladde)" } }
                     p.muted { "Landdistriktsindsatsen: de lokale udviklingsplaner (LUP) i lokalsamfundene." }
                     @match r.status {
                         ReviewStatus::Draft => p.draft id="status" { "Kladde – ikke offentliggjort. Tallene kan stadig blive opdateret." },
@@ -268,12 +288,12 @@ pub fn render(report: &Report) -> String {
                     @if r.direction.is_empty() {
                         p.muted { "Udvalget har ikke skrevet en retning endnu." }
                     } @else {
-                        @for paragraph in r.direction.split("\n\n") {
-                            p { (paragraph) }
+                        @for paragraph in paragraphs(&r.direction) {
+                            p.text { (paragraph) }
                         }
                     }
                     @if let Some(w) = r.wanted_long_term_share {
-                        p { "Ønsket andel langsigtede handlinger: " strong { (w) " %" } " (i år: " (percent(totals.actions.long_term_share())) ")." }
+                        p { "Ønsket andel langsigtede handlinger: " strong { (w) " %" } " (i " (r.year) ": " (percent(totals.actions.long_term_share())) " af handlingerne, der ikke er opgivet)." }
                     }
                     @if !report.focus_communities.is_empty() {
                         p { "Lokalsamfund i fokus: " (report.focus_communities.join(", ")) "." }
@@ -294,14 +314,14 @@ pub fn render(report: &Report) -> String {
                     table {
                         thead { tr { th { "År" } th.n { "Handlinger" } th.n { "Gennemført i året" } th.n { "Engagement" } th.n { "Aktive partnerskaber" } th.n { "Frivillige timer" } } }
                         tbody {
-                            @for (year, s) in &report.history {
+                            @for t in &report.history {
                                 tr {
-                                    td { (year) }
-                                    td.n { (int(s.actions.total)) }
-                                    td.n { (int(s.actions.completed_in_year)) }
-                                    td.n { (number(s.engagement.total)) }
-                                    td.n { (int(s.partnerships.active)) }
-                                    td.n { (int(s.contributions.volunteer_hours)) }
+                                    td { (t.year) }
+                                    td.n { (int(t.actions)) }
+                                    td.n { (int(t.completed_in_year)) }
+                                    td.n { (number(t.engagement)) }
+                                    td.n { (int(t.partnerships_active)) }
+                                    td.n { (int(t.volunteer_hours)) }
                                 }
                             }
                         }
@@ -315,13 +335,13 @@ pub fn render(report: &Report) -> String {
                             @if s.plans.is_empty() {
                                 p.muted { "Ingen vedtaget plan dækker " (r.year) "." }
                             } @else {
-                                p { "Plan: " (s.plans.iter().map(|p| format!("{} ({}–{})", p.title, p.period_from, p.period_to)).collect::<Vec<_>>().join("; ")) }
+                                p { (if s.plans.len() == 1 { "Plan: " } else { "Planer: " }) (s.plans.iter().map(|p| format!("{} ({}–{})", p.title, p.period_from, p.period_to)).collect::<Vec<_>>().join("; ")) }
                             }
                             (figures_table(s))
                             @if !entry.remarks.is_empty() {
                                 h4 { "Bemærkninger" }
-                                @for paragraph in entry.remarks.split("\n\n") {
-                                    p { (paragraph) }
+                                @for paragraph in paragraphs(&entry.remarks) {
+                                    p.text { (paragraph) }
                                 }
                             }
                         }
@@ -336,4 +356,31 @@ pub fn render(report: &Report) -> String {
         }
     };
     page.into_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    #[test]
+    fn dates_are_danish_days() {
+        // 23:30 UTC on New Year's Eve is already 1 January in Copenhagen (UTC+1).
+        let t = Utc.with_ymd_and_hms(2026, 12, 31, 23, 30, 0).unwrap();
+        assert_eq!(date(t), "1. januar 2027");
+        // Summer time: UTC+2.
+        let t = Utc.with_ymd_and_hms(2026, 6, 30, 22, 30, 0).unwrap();
+        assert_eq!(date(t), "1. juli 2026");
+        let t = Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap();
+        assert_eq!(date(t), "27. november 2026");
+    }
+
+    #[test]
+    fn paragraphs_keep_line_breaks() {
+        assert_eq!(
+            paragraphs("Første linje\r\nanden linje\r\n\r\nNyt afsnit\n\n\n"),
+            ["Første linje\nanden linje", "Nyt afsnit"]
+        );
+    }
 }

@@ -6,7 +6,9 @@
 //! Authentication as for `/graphql` (`Authorization: Bearer …` or `X-Api-Key`; bad
 //! credentials get 401). A published review is everyone's; a draft only staff's: anyone else
 //! gets the same 404 as for a year without a review, so a draft's existence is not revealed.
-//! The figures are those stored in the review, so a report never changes once published.
+//! The figures are those stored in the review, and the focus names and the year-over-year
+//! totals are frozen at publication, so a report never changes once published. A failure on
+//! our side is a 500 "internal error" (details in the log), as `/graphql` says INTERNAL.
 mod charts;
 pub mod csv;
 mod html;
@@ -18,16 +20,20 @@ use axum::{
 };
 use entity::{
     annual_review::{self, ReviewStatus},
-    annual_review_entry, annual_review_focus_community, annual_review_focus_theme, community, theme,
+    annual_review_entry,
 };
-use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 
 use crate::{
     access::Access,
     auth::authenticate,
     http::{AppState, Peer},
-    review::snapshot::{self, Snapshot},
+    review::snapshot::{self, Snapshot, YearTotals},
 };
+
+/// What a client is told of a failure on our side (the details go to the log), as `/graphql`
+/// says it (`extensions.code` INTERNAL, "internal error").
+const INTERNAL: &str = "internal error: the report could not be built";
 
 /// How many rate-limit points a report costs: it reads every community's figures.
 const POINTS: u32 = 10;
@@ -40,11 +46,11 @@ pub struct Report {
     pub focus_communities: Vec<String>,
     pub focus_themes: Vec<String>,
     /// The totals of the earlier published reviews and of this one, oldest year first.
-    pub history: Vec<(i32, Snapshot)>,
+    pub history: Vec<YearTotals>,
 }
 
 /// A sort key that puts Æ, Ø and Å (also written Aa, as in Aabybro) after Z, as Danish does.
-fn danish_key(name: &str) -> String {
+pub(crate) fn danish_key(name: &str) -> String {
     name.to_lowercase()
         .replace("aa", "å")
         .chars()
@@ -75,70 +81,31 @@ async fn entries_of(
     Ok(entries)
 }
 
-/// The report of `year`, if the caller may see its review.
+/// The report of `year`, if the caller may see its review. A published review shows what was
+/// frozen at its publication (the focus names and the earlier years); a draft the live focus
+/// and the reviews published so far.
 pub async fn load(db: &DatabaseConnection, access: &Access, year: i32) -> Result<Option<Report>, DbErr> {
     let Some(review) = crate::review::find_visible(db, access, year).await? else {
         return Ok(None);
     };
     let entries = entries_of(db, review.id).await?;
-    let community_ids: Vec<uuid::Uuid> = annual_review_focus_community::Entity::find()
-        .select_only()
-        .column(annual_review_focus_community::Column::CommunityId)
-        .filter(annual_review_focus_community::Column::ReviewId.eq(review.id))
-        .into_tuple()
-        .all(db)
-        .await?;
-    let theme_ids: Vec<uuid::Uuid> = annual_review_focus_theme::Entity::find()
-        .select_only()
-        .column(annual_review_focus_theme::Column::ThemeId)
-        .filter(annual_review_focus_theme::Column::ReviewId.eq(review.id))
-        .into_tuple()
-        .all(db)
-        .await?;
-    let mut focus_communities: Vec<String> = community::Entity::find()
-        .filter(community::Column::Id.is_in(community_ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|c| c.name)
-        .collect();
-    focus_communities.sort_by_cached_key(|n| danish_key(n));
-    let mut focus_themes: Vec<String> = theme::Entity::find()
-        .filter(theme::Column::Id.is_in(theme_ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|t| t.name)
-        .collect();
-    focus_themes.sort_by_cached_key(|n| danish_key(n));
-    // Earlier years: the published reviews only, whoever asks.
-    let earlier = annual_review::Entity::find()
-        .filter(annual_review::Column::Status.eq(ReviewStatus::Published))
-        .filter(annual_review::Column::Year.lt(year))
-        .order_by_asc(annual_review::Column::Year)
-        .all(db)
-        .await?;
-    let mut history = Vec::new();
-    if !earlier.is_empty() {
-        let rows = annual_review_entry::Entity::find()
-            .filter(annual_review_entry::Column::ReviewId.is_in(earlier.iter().map(|r| r.id)))
-            .all(db)
-            .await?;
-        for r in &earlier {
-            let snapshots: Vec<Snapshot> = rows
-                .iter()
-                .filter(|e| e.review_id == r.id)
-                .map(|e| snapshot::from_json(&e.snapshot))
-                .collect();
-            history.push((r.year, snapshot::sum(&snapshots)));
-        }
-    }
-    history.push((review.year, snapshot::sum(entries.iter().map(|(_, s)| s))));
+    let focus = match snapshot::frozen::<snapshot::Focus>(review.frozen_focus.as_deref()) {
+        Some(f) => f,
+        None => snapshot::live_focus(db, review.id).await?,
+    };
+    let mut history = match snapshot::frozen::<Vec<YearTotals>>(review.frozen_history.as_deref()) {
+        Some(h) => h,
+        None => snapshot::published_before(db, year).await?,
+    };
+    history.push(YearTotals::of(
+        review.year,
+        &snapshot::sum(entries.iter().map(|(_, s)| s)),
+    ));
     Ok(Some(Report {
         review,
         entries,
-        focus_communities,
-        focus_themes,
+        focus_communities: focus.communities.into_iter().map(|n| n.name).collect(),
+        focus_themes: focus.themes.into_iter().map(|n| n.name).collect(),
         history,
     }))
 }
@@ -217,10 +184,7 @@ pub async fn annual(
         }
         Err(e) => {
             tracing::error!(error = %e, "database error while building a report");
-            return plain(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the report could not be built; try again",
-            );
+            return plain(StatusCode::INTERNAL_SERVER_ERROR, INTERNAL);
         }
     };
     let cache_control = if report.review.status == ReviewStatus::Published && viewer.is_anonymous() {
@@ -243,10 +207,7 @@ pub async fn annual(
                 .into_response(),
             Err(e) => {
                 tracing::error!(error = %e, "the CSV report could not be written");
-                return plain(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "the report could not be built; try again",
-                );
+                return plain(StatusCode::INTERNAL_SERVER_ERROR, INTERNAL);
             }
         }
     } else {

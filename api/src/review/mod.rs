@@ -6,7 +6,9 @@
 //! calendar year as the public sees them (see [`snapshot`]), and they refresh the snapshot,
 //! write remarks per community, the direction, the communities and themes in focus and the
 //! wanted share of long-term actions, and finally PUBLISH it. A published review is read-only
-//! and public; its figures are stored, so it never changes when the live data does. A draft is
+//! and public; what it shows is stored with it (the figures, and at publication the names of
+//! the communities and themes in focus and the year-over-year totals of the reviews published
+//! before it), so it never changes when the live data does. A draft is
 //! visible to staff only, by every path (by year, in lists, by ID, through a community, in
 //! the reports).
 pub mod mutation;
@@ -189,20 +191,36 @@ impl AnnualReview {
     async fn wanted_long_term_share(&self) -> Option<i32> {
         self.0.wanted_long_term_share
     }
-    /// Communities in focus next year, by name.
-    async fn focus_communities(&self, ctx: &Context<'_>) -> Result<Vec<Community>> {
+    /// Communities in focus next year, by name: in a published review with their names at
+    /// publication.
+    async fn focus_communities(&self, ctx: &Context<'_>) -> Result<Vec<AnnualReviewFocusCommunity>> {
+        if let Some(focus) = self.frozen_focus() {
+            return Ok(focus
+                .communities
+                .into_iter()
+                .map(|n| AnnualReviewFocusCommunity(n.id, n.name))
+                .collect());
+        }
         Ok(loader::list(ctx, &FOCUS_COMMUNITIES, self.0.id)
             .await?
             .into_iter()
-            .map(Community)
+            .map(|c| AnnualReviewFocusCommunity(c.id, c.name))
             .collect())
     }
-    /// Themes in focus next year, by name.
-    async fn focus_themes(&self, ctx: &Context<'_>) -> Result<Vec<Theme>> {
+    /// Themes in focus next year, by name: in a published review with their names at
+    /// publication.
+    async fn focus_themes(&self, ctx: &Context<'_>) -> Result<Vec<AnnualReviewFocusTheme>> {
+        if let Some(focus) = self.frozen_focus() {
+            return Ok(focus
+                .themes
+                .into_iter()
+                .map(|n| AnnualReviewFocusTheme(n.id, n.name))
+                .collect());
+        }
         Ok(loader::list(ctx, &FOCUS_THEMES, self.0.id)
             .await?
             .into_iter()
-            .map(Theme)
+            .map(|t| AnnualReviewFocusTheme(t.id, t.name))
             .collect())
     }
     /// When the figures were taken (at creation, or at the latest refresh of the draft).
@@ -250,6 +268,47 @@ impl AnnualReview {
         let mut total = snapshot::sum(&snapshots);
         total.year = self.0.year;
         Ok(AnnualFigures(total))
+    }
+}
+
+impl AnnualReview {
+    /// The focus frozen at publication (none for a draft).
+    fn frozen_focus(&self) -> Option<snapshot::Focus> {
+        snapshot::frozen(self.0.frozen_focus.as_deref())
+    }
+}
+
+/// A community in a review's focus.
+pub struct AnnualReviewFocusCommunity(Uuid, String);
+
+#[Object]
+impl AnnualReviewFocusCommunity {
+    /// The community's name as the review shows it: for a published review, its name at
+    /// publication.
+    async fn name(&self) -> &str {
+        &self.1
+    }
+    /// The community as it is now.
+    async fn community(&self, ctx: &Context<'_>) -> Result<Community> {
+        Ok(Community(
+            loader::required(ctx, &crate::community::BY_ID, self.0).await?,
+        ))
+    }
+}
+
+/// A theme in a review's focus.
+pub struct AnnualReviewFocusTheme(Uuid, String);
+
+#[Object]
+impl AnnualReviewFocusTheme {
+    /// The theme's name as the review shows it: for a published review, its name at
+    /// publication.
+    async fn name(&self) -> &str {
+        &self.1
+    }
+    /// The theme as it is now.
+    async fn theme(&self, ctx: &Context<'_>) -> Result<Theme> {
+        Ok(Theme(loader::required(ctx, &crate::theme::BY_ID, self.0).await?))
     }
 }
 
@@ -314,7 +373,10 @@ impl AnnualFigures {
     async fn year(&self) -> i32 {
         self.0.year
     }
-    /// The plans counted: published plans whose period covers the year.
+    /// The plans counted: published (adopted or archived) plans whose period covers the year.
+    /// `actions`, `partnerships` and `contributions` count these plans only; `engagement` is
+    /// the community's as `Community.engagement` measures it (all its public plans and its
+    /// own events).
     async fn plans(&self) -> Vec<AnnualPlanFigures> {
         self.0
             .plans
@@ -441,10 +503,14 @@ pub struct AnnualActionFigures {
     pub total: i64,
     /// Their status when the figures were taken.
     pub by_status: Vec<ActionStatusCount>,
+    /// The actions not dropped, by horizon.
     pub by_horizon: Vec<HorizonCount>,
-    /// The share (0–1) of long-term actions; null without actions.
+    /// The share (0–1) of long-term actions among those not dropped (open or completed); null
+    /// without such actions. Compare with the review's `wantedLongTermShare`.
     pub long_term_share: Option<f64>,
-    /// Actions completed in the year.
+    /// Actions of the plans counted that were completed in the year (`completedOn`). The
+    /// engagement component `ACTIONS_COMPLETED` counts all the community's public plans, so
+    /// it may be larger.
     pub completed_in_year: i64,
     /// Average progress (0–100) of the actions not dropped; null without such actions.
     pub average_progress: Option<f64>,
@@ -474,11 +540,13 @@ pub struct AnnualPartnershipFigures {
 
 #[derive(SimpleObject)]
 pub struct AnnualContributionFigures {
-    /// Volunteer hours pledged in partnerships active or completed in the year.
+    /// Volunteer hours pledged in partnerships on the plans counted or their actions, active
+    /// or completed, whose period overlaps the year.
     pub volunteer_hours: i64,
-    /// Money (DKK) pledged by others than municipal departments: co-funding.
+    /// Money (DKK) pledged in those partnerships by others than municipal departments:
+    /// co-funding.
     pub money_dkk: i64,
-    /// Money (DKK) pledged by municipal departments.
+    /// Money (DKK) pledged in those partnerships by municipal departments.
     pub municipal_dkk: i64,
 }
 

@@ -7,7 +7,10 @@ use entity::{
     annual_review::{self, ReviewStatus},
     annual_review_entry, annual_review_focus_community, annual_review_focus_theme, community, theme,
 };
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set, sea_query::ExprTrait as _};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect, Set,
+    sea_query::ExprTrait as _,
+};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -91,6 +94,21 @@ payload!(PublishAnnualReviewPayload, annual_review: AnnualReview);
 
 fn invalid() -> Failure {
     Refused::one("id", UserErrorCode::Invalid, "invalid input").into()
+}
+
+/// The review `id` for a write that depends on its status, locked until the transaction ends:
+/// a concurrent publication waits for this write (or this write for it) and so cannot slip in
+/// between the check of DRAFT and the write. PostgreSQL takes a row lock (`FOR UPDATE`);
+/// SQLite needs none, a write transaction holds the database's write lock from its start
+/// (`BEGIN IMMEDIATE`) and SQLite has no `FOR UPDATE`.
+async fn locked(w: &Write, id: Uuid) -> Result<annual_review::Model, Failure> {
+    let mut q = annual_review::Entity::find_by_id(id);
+    if w.txn().get_database_backend() == DbBackend::Postgres {
+        q = q.lock_exclusive();
+    }
+    Ok(q.one(w.txn())
+        .await?
+        .ok_or_else(|| crate::error::ApiError::not_found("no annual review with this ID"))?)
 }
 
 /// A user error unless the review is still a draft.
@@ -189,7 +207,8 @@ async fn check_exist(
 }
 
 /// Writes the snapshot of `review`'s year into its entries: new entries for communities that
-/// have none, new figures (and a new version) where they changed; remarks stay.
+/// have none, new figures (and a new version) where they changed; remarks stay. Each entry
+/// added or changed is in the audit log.
 async fn write_snapshot(w: &Write, review: &annual_review::Model) -> Result<(), Failure> {
     let figures = snapshot::take(w.txn(), review.year).await?;
     let existing = annual_review_entry::Entity::find()
@@ -205,6 +224,12 @@ async fn write_snapshot(w: &Write, review: &annual_review::Model) -> Result<(), 
         match existing.iter().find(|e| e.community_id == *community_id) {
             Some(e) if e.snapshot == json => {}
             Some(e) => {
+                let after = annual_review_entry::Model {
+                    snapshot: json.clone(),
+                    updated_at: now,
+                    version: e.version.saturating_add(1),
+                    ..e.clone()
+                };
                 annual_review_entry::Entity::update_many()
                     .col_expr(annual_review_entry::Column::Snapshot, json.into())
                     .col_expr(annual_review_entry::Column::UpdatedAt, now.into())
@@ -215,23 +240,45 @@ async fn write_snapshot(w: &Write, review: &annual_review::Model) -> Result<(), 
                     .filter(annual_review_entry::Column::Id.eq(e.id))
                     .exec(w.txn())
                     .await?;
+                w.audit(
+                    "AnnualReviewEntry",
+                    e.id,
+                    Operation::Update,
+                    Some(e),
+                    Some(&after),
+                )
+                .await?;
             }
-            None => new_rows.push(annual_review_entry::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                review_id: Set(review.id),
-                community_id: Set(*community_id),
-                remarks: Set(String::new()),
-                snapshot: Set(json),
-                created_at: Set(now),
-                updated_at: Set(now),
-                version: Set(1),
+            None => new_rows.push(annual_review_entry::Model {
+                id: Uuid::now_v7(),
+                review_id: review.id,
+                community_id: *community_id,
+                remarks: String::new(),
+                snapshot: json,
+                created_at: now,
+                updated_at: now,
+                version: 1,
             }),
         }
     }
     for chunk in new_rows.chunks(100) {
-        annual_review_entry::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(w.txn())
-            .await?;
+        annual_review_entry::Entity::insert_many(
+            chunk
+                .iter()
+                .map(|m| annual_review_entry::ActiveModel::from(m.clone())),
+        )
+        .exec_without_returning(w.txn())
+        .await?;
+    }
+    for model in &new_rows {
+        w.audit(
+            "AnnualReviewEntry",
+            model.id,
+            Operation::Create,
+            None,
+            Some(model),
+        )
+        .await?;
     }
     Ok(())
 }
@@ -282,12 +329,24 @@ impl ReviewMutation {
                         wanted_long_term_share: Set(None),
                         snapshot_taken_at: Set(now),
                         published_at: Set(None),
+                        frozen_focus: Set(None),
+                        frozen_history: Set(None),
                         created_at: Set(now),
                         updated_at: Set(now),
                         version: Set(1),
                     },
                 )
-                .await?;
+                .await
+                .map_err(|e| match e {
+                    // Another request created the year's review meanwhile: the unique year.
+                    Failure::Refused(_) => Refused::one(
+                        "year",
+                        UserErrorCode::Taken,
+                        format!("there is already an annual review of {year}"),
+                    )
+                    .into(),
+                    e => e,
+                })?;
             write_snapshot(&w, &model).await?;
             w.commit().await?;
             Ok(model)
@@ -311,7 +370,7 @@ impl ReviewMutation {
                 return Err(invalid());
             };
             let w = Write::begin(ctx).await?;
-            let before = w.find::<annual_review::Entity>("annual review", id).await?;
+            let before = locked(&w, id).await?;
             require_draft(&before)?;
             let row = annual_review::ActiveModel {
                 snapshot_taken_at: Set(Utc::now()),
@@ -361,7 +420,7 @@ impl ReviewMutation {
                 return Err(invalid());
             };
             let w = Write::begin(ctx).await?;
-            let before = w.find::<annual_review::Entity>("annual review", id).await?;
+            let before = locked(&w, id).await?;
             require_draft(&before)?;
             if let (Some(Some(ids)), Some(given)) = (&communities, &input.focus_community_ids) {
                 check_exist(
@@ -465,9 +524,7 @@ impl ReviewMutation {
             let before = w
                 .find::<annual_review_entry::Entity>("annual review entry", id)
                 .await?;
-            let review = w
-                .find::<annual_review::Entity>("annual review", before.review_id)
-                .await?;
+            let review = locked(&w, before.review_id).await?;
             require_draft(&review)?;
             let row = annual_review_entry::ActiveModel {
                 remarks: Set(remarks),
@@ -500,11 +557,21 @@ impl ReviewMutation {
                 return Err(invalid());
             };
             let w = Write::begin(ctx).await?;
-            let before = w.find::<annual_review::Entity>("annual review", id).await?;
+            let before = locked(&w, id).await?;
             require_draft(&before)?;
+            // What the review shows is frozen with it: the focus with today's names, and the
+            // totals of the reviews published before it.
+            let focus = snapshot::live_focus(w.txn(), id).await?;
+            let history = snapshot::published_before(w.txn(), before.year).await?;
             let row = annual_review::ActiveModel {
                 status: Set(ReviewStatus::Published),
                 published_at: Set(Some(Utc::now())),
+                frozen_focus: Set(Some(
+                    serde_json::to_string(&focus).map_err(crate::error::ApiError::internal)?,
+                )),
+                frozen_history: Set(Some(
+                    serde_json::to_string(&history).map_err(crate::error::ApiError::internal)?,
+                )),
                 ..Default::default()
             };
             let after = w
@@ -532,10 +599,25 @@ impl ReviewMutation {
                 return Err(invalid());
             };
             let w = Write::begin(ctx).await?;
-            let before = w.find::<annual_review::Entity>("annual review", id).await?;
+            let before = locked(&w, id).await?;
             require_draft(&before)?;
+            let entries = annual_review_entry::Entity::find()
+                .filter(annual_review_entry::Column::ReviewId.eq(id))
+                .all(w.txn())
+                .await?;
             w.delete::<annual_review::Entity>("AnnualReview", &before, input.version)
                 .await?;
+            // The entries went with it (the foreign key cascades); each is in the audit log.
+            for e in &entries {
+                w.audit::<annual_review_entry::Model>(
+                    "AnnualReviewEntry",
+                    e.id,
+                    Operation::Delete,
+                    Some(e),
+                    None,
+                )
+                .await?;
+            }
             w.commit().await?;
             Ok(id)
         }

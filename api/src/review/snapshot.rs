@@ -5,10 +5,13 @@
 //!
 //! Per community (in a bounded number of statements, whatever the number of communities):
 //! - the plans counted: published (adopted or archived) plans whose period covers the year;
-//! - their actions by status and by horizon (the status at the time of the snapshot), and the
-//!   average progress of those not dropped;
-//! - the actions completed in the year and the engagement of the year (its components, the
-//!   weights in force and the weighted total), from [`crate::engagement::score`];
+//! - their actions by status (the status at the time of the snapshot); by horizon, the share
+//!   of long-term actions and the average progress of those not dropped; those of them
+//!   completed in the year (`completed_on` in the year);
+//! - the engagement of the year (its components, the weights in force and the weighted total),
+//!   from [`crate::engagement::score`], exactly as `Community.engagement` gives it: it counts
+//!   across all the community's public plans and its own events, so its `ACTIONS_COMPLETED`
+//!   may exceed the completed actions of the plans counted above;
 //! - partnerships on those plans or their actions: the active ones whose period overlaps the
 //!   year, and their members;
 //! - contributions pledged in partnerships active or completed in the year: volunteer hours,
@@ -38,8 +41,9 @@ use crate::{
     },
 };
 
-/// The version of the stored format.
-pub const FORMAT: u32 = 1;
+/// The version of the stored format. 2: horizons (and the long-term share) count the actions
+/// not dropped, and `completedInYear` counts the actions of the plans counted.
+pub const FORMAT: u32 = 2;
 
 /// One community's figures for one year.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -77,8 +81,11 @@ pub struct ActionFigures {
     pub completed: i64,
     pub paused: i64,
     pub dropped: i64,
+    /// Long-term actions among those not dropped.
     pub long_term: i64,
+    /// Here-and-now actions among those not dropped.
     pub here_and_now: i64,
+    /// Actions of the plans counted, completed (`completed_on`) in the year.
     pub completed_in_year: i64,
     /// Of the actions not dropped; none when there are none.
     pub average_progress: Option<f64>,
@@ -97,24 +104,28 @@ impl ActionFigures {
     }
 
     fn count(&mut self, status: ActionStatus, horizon: Horizon) {
-        self.total += 1;
-        *match status {
+        self.total = self.total.saturating_add(1);
+        let n = match status {
             ActionStatus::Idea => &mut self.idea,
             ActionStatus::Planned => &mut self.planned,
             ActionStatus::InProgress => &mut self.in_progress,
             ActionStatus::Completed => &mut self.completed,
             ActionStatus::Paused => &mut self.paused,
             ActionStatus::Dropped => &mut self.dropped,
-        } += 1;
-        *match horizon {
-            Horizon::LongTerm => &mut self.long_term,
-            Horizon::HereAndNow => &mut self.here_and_now,
-        } += 1;
+        };
+        *n = n.saturating_add(1);
+        if status != ActionStatus::Dropped {
+            let n = match horizon {
+                Horizon::LongTerm => &mut self.long_term,
+                Horizon::HereAndNow => &mut self.here_and_now,
+            };
+            *n = n.saturating_add(1);
+        }
     }
 
-    /// The share (0–1) of long-term actions among those with a horizon; none without actions.
+    /// The share (0–1) of long-term actions among those not dropped; none without such actions.
     pub fn long_term_share(&self) -> Option<f64> {
-        let n = self.long_term + self.here_and_now;
+        let n = self.long_term.saturating_add(self.here_and_now);
         (n > 0).then(|| self.long_term as f64 / n as f64)
     }
 }
@@ -260,7 +271,8 @@ pub async fn take<C: ConnectionTrait>(db: &C, year: i32) -> Result<HashMap<Uuid,
     let plan_ids: Vec<Uuid> = plans.iter().map(|p| p.id).collect();
 
     // Their actions.
-    let actions: Vec<(Uuid, Uuid, ActionStatus, Horizon, i32)> = if plan_ids.is_empty() {
+    #[allow(clippy::type_complexity)]
+    let actions: Vec<(Uuid, Uuid, ActionStatus, Horizon, i32, Option<NaiveDate>)> = if plan_ids.is_empty() {
         Vec::new()
     } else {
         action::Entity::find()
@@ -271,6 +283,7 @@ pub async fn take<C: ConnectionTrait>(db: &C, year: i32) -> Result<HashMap<Uuid,
                 action::Column::Status,
                 action::Column::Horizon,
                 action::Column::Progress,
+                action::Column::CompletedOn,
             ])
             .filter(action::Column::PlanId.is_in(plan_ids.iter().copied()))
             .into_tuple()
@@ -279,18 +292,23 @@ pub async fn take<C: ConnectionTrait>(db: &C, year: i32) -> Result<HashMap<Uuid,
     };
     let mut progress: HashMap<Uuid, (i64, i64)> = HashMap::new();
     let mut action_community: HashMap<Uuid, Uuid> = HashMap::new();
-    for (id, plan_id, status, horizon, p) in &actions {
+    for (id, plan_id, status, horizon, p, completed_on) in &actions {
         let Some(c) = plan_community.get(plan_id) else {
             continue;
         };
         action_community.insert(*id, *c);
         if let Some(s) = out.get_mut(c) {
             s.actions.count(*status, *horizon);
+            if *status == ActionStatus::Completed
+                && completed_on.is_some_and(|d| span.from <= d && d <= span.to)
+            {
+                s.actions.completed_in_year = s.actions.completed_in_year.saturating_add(1);
+            }
         }
         if *status != ActionStatus::Dropped {
             let e = progress.entry(*c).or_default();
-            e.0 += i64::from(*p);
-            e.1 += 1;
+            e.0 = e.0.saturating_add(i64::from(*p));
+            e.1 = e.1.saturating_add(1);
         }
     }
     for (c, (sum, n)) in progress {
@@ -331,7 +349,7 @@ pub async fn take<C: ConnectionTrait>(db: &C, year: i32) -> Result<HashMap<Uuid,
             let active = p.status == PartnershipStatus::Active;
             partnership_community.insert(p.id, (*c, active));
             if active && let Some(s) = out.get_mut(c) {
-                s.partnerships.active += 1;
+                s.partnerships.active = s.partnerships.active.saturating_add(1);
             }
         }
     }
@@ -349,14 +367,17 @@ pub async fn take<C: ConnectionTrait>(db: &C, year: i32) -> Result<HashMap<Uuid,
             };
             let Some(s) = out.get_mut(c) else { continue };
             if *active {
-                s.partnerships.members += 1;
+                s.partnerships.members = s.partnerships.members.saturating_add(1);
             }
-            s.contributions.volunteer_hours += i64::from(m.volunteer_hours.unwrap_or(0));
+            let c = &mut s.contributions;
+            c.volunteer_hours = c
+                .volunteer_hours
+                .saturating_add(i64::from(m.volunteer_hours.unwrap_or(0)));
             let money = m.amount_dkk.unwrap_or(0);
             if m.department_id.is_some() {
-                s.contributions.municipal_dkk += money;
+                c.municipal_dkk = c.municipal_dkk.saturating_add(money);
             } else {
-                s.contributions.money_dkk += money;
+                c.money_dkk = c.money_dkk.saturating_add(money);
             }
         }
     }
@@ -374,7 +395,7 @@ pub async fn take<C: ConnectionTrait>(db: &C, year: i32) -> Result<HashMap<Uuid,
         .await?;
     for (_, initiator) in &exchanges {
         if let Some(s) = out.get_mut(initiator) {
-            s.idea_exchanges.initiated += 1;
+            s.idea_exchanges.initiated = s.idea_exchanges.initiated.saturating_add(1);
         }
     }
     if !exchanges.is_empty() {
@@ -393,7 +414,7 @@ pub async fn take<C: ConnectionTrait>(db: &C, year: i32) -> Result<HashMap<Uuid,
             .await?;
         for (_, community) in participants {
             if let Some(s) = out.get_mut(&community) {
-                s.idea_exchanges.participated += 1;
+                s.idea_exchanges.participated = s.idea_exchanges.participated.saturating_add(1);
             }
         }
     }
@@ -403,7 +424,6 @@ pub async fn take<C: ConnectionTrait>(db: &C, year: i32) -> Result<HashMap<Uuid,
     let components = score::for_communities(db, &access, &ids, span).await?;
     for (id, s) in out.iter_mut() {
         let c = components.get(id).copied().unwrap_or_default();
-        s.actions.completed_in_year = c.actions_completed;
         s.engagement = EngagementFigures {
             from: Some(span.from),
             to: Some(span.to),
@@ -433,33 +453,40 @@ pub fn sum<'a>(snapshots: impl IntoIterator<Item = &'a Snapshot>) -> Snapshot {
         format: FORMAT,
         ..Default::default()
     };
-    let (mut progress_sum, mut progress_n) = (0.0, 0i64);
+    let (mut progress_sum, mut progress_n) = (0.0, 0.0_f64);
     for s in snapshots {
         t.year = s.year;
         let (a, b) = (&mut t.actions, &s.actions);
-        a.total += b.total;
-        a.idea += b.idea;
-        a.planned += b.planned;
-        a.in_progress += b.in_progress;
-        a.completed += b.completed;
-        a.paused += b.paused;
-        a.dropped += b.dropped;
-        a.long_term += b.long_term;
-        a.here_and_now += b.here_and_now;
-        a.completed_in_year += b.completed_in_year;
+        for (x, y) in [
+            (&mut a.total, b.total),
+            (&mut a.idea, b.idea),
+            (&mut a.planned, b.planned),
+            (&mut a.in_progress, b.in_progress),
+            (&mut a.completed, b.completed),
+            (&mut a.paused, b.paused),
+            (&mut a.dropped, b.dropped),
+            (&mut a.long_term, b.long_term),
+            (&mut a.here_and_now, b.here_and_now),
+            (&mut a.completed_in_year, b.completed_in_year),
+            (&mut t.partnerships.active, s.partnerships.active),
+            (&mut t.partnerships.members, s.partnerships.members),
+            (
+                &mut t.contributions.volunteer_hours,
+                s.contributions.volunteer_hours,
+            ),
+            (&mut t.contributions.money_dkk, s.contributions.money_dkk),
+            (&mut t.contributions.municipal_dkk, s.contributions.municipal_dkk),
+            (&mut t.idea_exchanges.initiated, s.idea_exchanges.initiated),
+            (&mut t.idea_exchanges.participated, s.idea_exchanges.participated),
+        ] {
+            *x = x.saturating_add(y);
+        }
         if let Some(p) = b.average_progress {
-            let n = b.total - b.dropped;
+            let n = b.total.saturating_sub(b.dropped);
             progress_sum += p * n as f64;
-            progress_n += n;
+            progress_n += n as f64;
         }
         t.plans.extend(s.plans.iter().cloned());
-        t.partnerships.active += s.partnerships.active;
-        t.partnerships.members += s.partnerships.members;
-        t.contributions.volunteer_hours += s.contributions.volunteer_hours;
-        t.contributions.money_dkk += s.contributions.money_dkk;
-        t.contributions.municipal_dkk += s.contributions.municipal_dkk;
-        t.idea_exchanges.initiated += s.idea_exchanges.initiated;
-        t.idea_exchanges.participated += s.idea_exchanges.participated;
         if t.engagement.components.is_empty() {
             t.engagement.from = s.engagement.from;
             t.engagement.to = s.engagement.to;
@@ -474,11 +501,178 @@ pub fn sum<'a>(snapshots: impl IntoIterator<Item = &'a Snapshot>) -> Snapshot {
                 .collect();
         }
         for (total, part) in t.engagement.components.iter_mut().zip(&s.engagement.components) {
-            total.value += part.value;
+            total.value = total.value.saturating_add(part.value);
         }
         t.engagement.total += s.engagement.total;
     }
     t.engagement.total = round2(t.engagement.total);
-    t.actions.average_progress = (progress_n > 0).then(|| round2(progress_sum / progress_n as f64));
+    t.actions.average_progress = (progress_n > 0.0).then(|| round2(progress_sum / progress_n));
     t
+}
+
+/// A community or theme in a review's focus, as it was named when the review was published.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Named {
+    pub id: Uuid,
+    pub name: String,
+}
+
+/// The focus of a published review, frozen at publication.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Focus {
+    pub communities: Vec<Named>,
+    pub themes: Vec<Named>,
+}
+
+/// One year's totals in the year-over-year comparison.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct YearTotals {
+    pub year: i32,
+    pub actions: i64,
+    pub completed_in_year: i64,
+    pub engagement: f64,
+    pub partnerships_active: i64,
+    pub volunteer_hours: i64,
+}
+
+impl YearTotals {
+    pub fn of(year: i32, totals: &Snapshot) -> Self {
+        YearTotals {
+            year,
+            actions: totals.actions.total,
+            completed_in_year: totals.actions.completed_in_year,
+            engagement: totals.engagement.total,
+            partnerships_active: totals.partnerships.active,
+            volunteer_hours: totals.contributions.volunteer_hours,
+        }
+    }
+}
+
+/// Stored JSON of a frozen value; a damaged one reads as none (and is logged).
+pub fn frozen<T: serde::de::DeserializeOwned>(text: Option<&str>) -> Option<T> {
+    let text = text?;
+    serde_json::from_str(text)
+        .map_err(|e| tracing::error!(error = %e, "an annual review holds frozen data that cannot be read"))
+        .ok()
+}
+
+/// The focus of a review as it stands in the live data: the communities and themes linked to
+/// it, with their names now, in Danish alphabetical order.
+pub async fn live_focus<C: ConnectionTrait>(db: &C, review: Uuid) -> Result<Focus, DbErr> {
+    use entity::{annual_review_focus_community as fc, annual_review_focus_theme as ft, theme};
+    let community_ids: Vec<Uuid> = fc::Entity::find()
+        .select_only()
+        .column(fc::Column::CommunityId)
+        .filter(fc::Column::ReviewId.eq(review))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let theme_ids: Vec<Uuid> = ft::Entity::find()
+        .select_only()
+        .column(ft::Column::ThemeId)
+        .filter(ft::Column::ReviewId.eq(review))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut communities: Vec<Named> = if community_ids.is_empty() {
+        Vec::new()
+    } else {
+        community::Entity::find()
+            .filter(community::Column::Id.is_in(community_ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|c| Named {
+                id: c.id,
+                name: c.name,
+            })
+            .collect()
+    };
+    let mut themes: Vec<Named> = if theme_ids.is_empty() {
+        Vec::new()
+    } else {
+        theme::Entity::find()
+            .filter(theme::Column::Id.is_in(theme_ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|t| Named {
+                id: t.id,
+                name: t.name,
+            })
+            .collect()
+    };
+    communities.sort_by_cached_key(|n| (crate::report::danish_key(&n.name), n.id));
+    themes.sort_by_cached_key(|n| (crate::report::danish_key(&n.name), n.id));
+    Ok(Focus { communities, themes })
+}
+
+/// The totals of the reviews published for the years before `year`, oldest first, as the
+/// year-over-year comparison shows them.
+pub async fn published_before<C: ConnectionTrait>(db: &C, year: i32) -> Result<Vec<YearTotals>, DbErr> {
+    use entity::{annual_review, annual_review_entry};
+    let earlier = annual_review::Entity::find()
+        .filter(annual_review::Column::Status.eq(annual_review::ReviewStatus::Published))
+        .filter(annual_review::Column::Year.lt(year))
+        .order_by_asc(annual_review::Column::Year)
+        .all(db)
+        .await?;
+    if earlier.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = annual_review_entry::Entity::find()
+        .filter(annual_review_entry::Column::ReviewId.is_in(earlier.iter().map(|r| r.id)))
+        .all(db)
+        .await?;
+    Ok(earlier
+        .iter()
+        .map(|r| {
+            let snapshots: Vec<Snapshot> = rows
+                .iter()
+                .filter(|e| e.review_id == r.id)
+                .map(|e| from_json(&e.snapshot))
+                .collect();
+            YearTotals::of(r.year, &sum(&snapshots))
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sums_saturate_instead_of_overflowing() {
+        let mut big = Snapshot::default();
+        big.contributions.money_dkk = i64::MAX;
+        big.contributions.volunteer_hours = i64::MAX - 1;
+        big.actions.total = i64::MAX;
+        big.actions.completed = i64::MAX;
+        big.actions.average_progress = Some(50.0);
+        big.engagement.components = vec![EngagementPart {
+            key: "EVENTS".to_owned(),
+            value: i64::MAX,
+            weight: 2.0,
+        }];
+        let t = sum([&big, &big]);
+        assert_eq!(t.contributions.money_dkk, i64::MAX);
+        assert_eq!(t.contributions.volunteer_hours, i64::MAX);
+        assert_eq!(t.actions.total, i64::MAX);
+        assert_eq!(t.engagement.components[0].value, i64::MAX);
+        assert_eq!(t.actions.average_progress, Some(50.0));
+    }
+
+    #[test]
+    fn the_long_term_share_leaves_dropped_actions_out() {
+        let mut a = ActionFigures::default();
+        a.count(ActionStatus::Planned, Horizon::LongTerm);
+        a.count(ActionStatus::Completed, Horizon::HereAndNow);
+        a.count(ActionStatus::Dropped, Horizon::LongTerm);
+        a.count(ActionStatus::Dropped, Horizon::LongTerm);
+        assert_eq!((a.total, a.dropped, a.long_term, a.here_and_now), (4, 2, 1, 1));
+        assert_eq!(a.long_term_share(), Some(0.5));
+    }
 }

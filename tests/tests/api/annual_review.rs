@@ -262,9 +262,11 @@ both!(
         ] {
             assert_eq!(count(g, "byStatus", "status", status), n, "{status}");
         }
-        assert_eq!(count(g, "byHorizon", "horizon", "LONG_TERM"), 2);
+        // By horizon: the actions not dropped (the dropped hall was long-term).
+        assert_eq!(count(g, "byHorizon", "horizon", "LONG_TERM"), 1);
         assert_eq!(count(g, "byHorizon", "horizon", "HERE_AND_NOW"), 2);
-        assert_eq!(g["actions"]["longTermShare"], 0.5);
+        assert_eq!(g["actions"]["longTermShare"], 0.3333);
+        assert_eq!(g["actions"]["completedInYear"], 1);
         assert_eq!(
             g["actions"]["averageProgress"], 50.0,
             "(0 + 50 + 100) / 3, the dropped one left out"
@@ -673,12 +675,26 @@ both!(
 
 both!(
     a_published_review_does_not_change_with_the_live_data,
+    // The anonymous answers must come from the database, not from the response cache.
+    |c: &mut lup_api::config::Config| c.public_cache_ttl_ms = 0,
     |app: TestApp| async move {
         let w = world(&app).await;
         let staff = app.signed_in(As::Staff, &[], None).await;
         let anonymous = app.signed_in(As::Anonymous, &[], None).await;
         let r = create(&staff, 2025).await;
-        let r = publish(&staff, &r).await;
+        let p = staff
+            .data(
+                &q(UPDATE),
+                json!({ "i": { "id": r["id"], "version": r["version"],
+                               "focusCommunityIds": [global_id("Community", w.gjol)],
+                               "focusThemeIds": [global_id("Theme", w.natur)] } }),
+            )
+            .await["updateAnnualReview"]
+            .clone();
+        assert_eq!(p["userErrors"], json!([]), "{p:#}");
+        let r = publish(&staff, &p["annualReview"]).await;
+        assert_eq!(r["focusCommunities"], json!([{ "name": "Gjøl" }]));
+        assert_eq!(r["focusThemes"], json!([{ "name": "Natur og friluftsliv" }]));
         let figures_query = "query($id: ID!) { community(id: $id) { annualFigures { year communityName remarks figures { ...F } } } }\n".to_owned()
             + FIGURES;
         let seen = anonymous.data(&q(BY_YEAR), json!({ "y": 2025 })).await;
@@ -711,6 +727,7 @@ both!(
             .await;
         fx.community("skovsgaard", "Skovsgård").await;
         fx.set("community", w.gjol, "name", "Gjøl By").await;
+        fx.set("theme", w.natur, "name", "Natur").await;
         fx.set("plan", w.gjol_draft, "status", "ADOPTED").await;
         let weights = staff.data("{ engagementWeights { version } }", json!({})).await;
         let p = staff
@@ -721,8 +738,46 @@ both!(
             .await;
         assert_eq!(p["updateEngagementWeights"]["userErrors"], json!([]), "{p:#}");
 
-        let again = anonymous.data(&q(BY_YEAR), json!({ "y": 2025 })).await;
+        // The live data did change, for the anonymous caller too: the comparisons below mean
+        // something. (A differently named operation, so no cached answer could be served.)
+        let live = anonymous
+            .data(
+                "query Live($id: ID!, $t: ID!) { community(id: $id) { name } node(id: $t) { ... on Theme { name } } }",
+                json!({ "id": global_id("Community", w.gjol), "t": global_id("Theme", w.natur) }),
+            )
+            .await;
+        assert_eq!(
+            live,
+            json!({ "community": { "name": "Gjøl By" }, "node": { "name": "Natur" } })
+        );
+        let again = anonymous
+            .data(
+                &q("query Again($y: Int!) { annualReview(year: $y) { ...R } }"),
+                json!({ "y": 2025 }),
+            )
+            .await;
         assert_eq!(again, seen, "the published review is unchanged");
+        assert_eq!(
+            again["annualReview"]["focusCommunities"],
+            json!([{ "name": "Gjøl" }]),
+            "the focus keeps its names of the publication"
+        );
+        assert_eq!(
+            again["annualReview"]["focusThemes"],
+            json!([{ "name": "Natur og friluftsliv" }])
+        );
+        // The live community and theme are still there behind the frozen names.
+        let linked = anonymous
+            .data(
+                "{ annualReview(year: 2025) { focusCommunities { name community { name } } focusThemes { name theme { name } } } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(
+            linked["annualReview"],
+            json!({ "focusCommunities": [{ "name": "Gjøl", "community": { "name": "Gjøl By" } }],
+                    "focusThemes": [{ "name": "Natur og friluftsliv", "theme": { "name": "Natur" } }] })
+        );
         let again_staff = staff.data(&q(BY_YEAR), json!({ "y": 2025 })).await;
         assert_eq!(again_staff, seen);
         let figures_again = anonymous
@@ -896,5 +951,182 @@ both!(
             small, large,
             "statements: {small} for 1 review of 3 communities, {large} for 2 of 9"
         );
+    }
+);
+
+/// A write transaction opened beside the server (SQLite: `BEGIN IMMEDIATE`, as the server's).
+async fn write_transaction(app: &TestApp) -> sea_orm::DatabaseTransaction {
+    use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
+    app.db
+        .begin_with_options(TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        })
+        .await
+        .expect("begin")
+}
+
+both!(
+    a_publication_cannot_slip_in_before_a_remarks_edit,
+    |app: TestApp| async move {
+        use sea_orm::{ColumnTrait, QueryFilter, sea_query::Expr};
+        world(&app).await;
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        let r = create(&staff, 2025).await;
+        let e = entry(&r, "gjoel").clone();
+
+        // Someone publishes the review and has not committed yet; meanwhile remarks are sent.
+        let txn = write_transaction(&app).await;
+        annual_review::Entity::update_many()
+            .col_expr(annual_review::Column::Status, Expr::value("PUBLISHED"))
+            .filter(annual_review::Column::Year.eq(2025))
+            .exec(&txn)
+            .await
+            .expect("publish");
+        let handle = staff.clone_handle();
+        let input = json!({ "i": { "id": e["id"], "version": e["version"], "remarks": "For sent." } });
+        let edit = tokio::spawn(async move { handle.data(ENTRY, input).await });
+        tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+        txn.commit().await.expect("commit");
+
+        // The edit waited for the publication and was refused: a published review is frozen.
+        let p = edit.await.expect("edit")["updateAnnualReviewEntry"].clone();
+        assert_eq!(
+            errors(&p),
+            vec![(json!(["id"]), "INVALID_TRANSITION".to_owned())],
+            "{p:#}"
+        );
+        let remarks: Vec<String> = annual_review_entry::Entity::find()
+            .all(&app.db)
+            .await
+            .expect("entries")
+            .into_iter()
+            .map(|e| e.remarks)
+            .collect();
+        assert!(remarks.iter().all(String::is_empty), "{remarks:?}");
+    }
+);
+
+both!(
+    a_concurrent_create_of_the_same_year_is_taken,
+    |app: TestApp| async move {
+        world(&app).await;
+        let staff = app.signed_in(As::Staff, &[], None).await;
+
+        // Another request is creating the review of 2025 and has not committed yet.
+        let txn = write_transaction(&app).await;
+        let now = chrono::Utc::now();
+        sea_orm::ActiveModelTrait::insert(
+            annual_review::ActiveModel {
+                id: sea_orm::Set(Uuid::now_v7()),
+                year: sea_orm::Set(2025),
+                status: sea_orm::Set(annual_review::ReviewStatus::Draft),
+                direction: sea_orm::Set(String::new()),
+                wanted_long_term_share: sea_orm::Set(None),
+                snapshot_taken_at: sea_orm::Set(now),
+                published_at: sea_orm::Set(None),
+                frozen_focus: sea_orm::Set(None),
+                frozen_history: sea_orm::Set(None),
+                created_at: sea_orm::Set(now),
+                updated_at: sea_orm::Set(now),
+                version: sea_orm::Set(1),
+            },
+            &txn,
+        )
+        .await
+        .expect("insert");
+        let handle = staff.clone_handle();
+        let second =
+            tokio::spawn(async move { handle.data(&q(CREATE), json!({ "i": { "year": 2025 } })).await });
+        tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+        txn.commit().await.expect("commit");
+
+        let p = second.await.expect("create")["createAnnualReview"].clone();
+        assert!(p["annualReview"].is_null(), "{p:#}");
+        assert_eq!(errors(&p), vec![(json!(["year"]), "TAKEN".to_owned())], "{p:#}");
+        assert_eq!(reviews_in_db(&app).await, (1, 0));
+    }
+);
+
+both!(snapshot_writes_are_in_the_audit_log, |app: TestApp| async move {
+    let w = world(&app).await;
+    let staff = app.signed_in(As::Staff, &[], None).await;
+    const LOG: &str = "{ auditLog(filter: { entityType: \"AnnualReviewEntry\" }, first: 50) {
+            nodes { operation entityId changes } } }";
+    let log = |staff: TestApp| async move {
+        staff.data(LOG, json!({})).await["auditLog"]["nodes"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let ops = |nodes: &[Value], op: &str| nodes.iter().filter(|n| n["operation"] == op).count();
+
+    let r = create(&staff, 2025).await;
+    let nodes = log(staff.clone_handle()).await;
+    assert_eq!(ops(&nodes, "CREATE"), 3, "an entry per community: {nodes:#?}");
+
+    // A refresh records the entries whose figures changed, with what changed.
+    Fixture::new(&app.db).action(w.gjol_plan, "Legeplads").await;
+    let p = staff
+        .data(
+            &q(REFRESH),
+            json!({ "i": { "id": r["id"], "version": r["version"] } }),
+        )
+        .await["refreshAnnualReview"]
+        .clone();
+    assert_eq!(p["userErrors"], json!([]), "{p:#}");
+    let nodes = log(staff.clone_handle()).await;
+    let updates: Vec<&Value> = nodes.iter().filter(|n| n["operation"] == "UPDATE").collect();
+    assert_eq!(updates.len(), 1, "only Gjøl's figures changed: {nodes:#?}");
+    assert_eq!(updates[0]["entityId"], entry(&r, "gjoel")["id"]);
+    assert!(
+        updates[0]["changes"]["snapshot"]["after"].is_string(),
+        "{:#}",
+        updates[0]
+    );
+
+    // Deleting the draft records its entries' deletion.
+    let r = p["annualReview"].clone();
+    let p = staff
+        .data(DELETE, json!({ "i": { "id": r["id"], "version": r["version"] } }))
+        .await["deleteAnnualReview"]
+        .clone();
+    assert_eq!(p["userErrors"], json!([]), "{p:#}");
+    let nodes = log(staff.clone_handle()).await;
+    assert_eq!(ops(&nodes, "DELETE"), 3, "{nodes:#?}");
+});
+
+both!(
+    completed_actions_count_the_plans_counted,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        // An archived plan of Gjøl (2020–2024, so not counted for 2025) whose action was
+        // completed in 2025: engagement counts it, the action figures do not.
+        let fx = Fixture::new(&app.db);
+        let old = fx
+            .plan(w.gjol, "Gjøl 2024", PlanStatus::Archived, 2020, 2024)
+            .await;
+        let a = fx.action(old, "Gammel sti").await;
+        fx.set("action", a, "status", "COMPLETED").await;
+        fx.set("action", a, "completed_on", date(2025, 2, 1)).await;
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        let r = create(&staff, 2025).await;
+        let g = &entry(&r, "gjoel")["figures"];
+        assert_eq!(g["plans"].as_array().unwrap().len(), 1);
+        assert_eq!(g["actions"]["total"], 4);
+        assert_eq!(g["actions"]["completedInYear"], 1, "of the plans counted");
+        assert!(
+            g["actions"]["completedInYear"].as_i64() <= Some(count(g, "byStatus", "status", "COMPLETED")),
+            "never more than the completed actions counted"
+        );
+        let completed = g["engagement"]["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["key"] == "ACTIONS_COMPLETED")
+            .unwrap()["value"]
+            .clone();
+        assert_eq!(completed, 2, "engagement counts all the community's public plans");
+        assert_eq!(r["totals"]["actions"]["completedInYear"], 1);
     }
 );

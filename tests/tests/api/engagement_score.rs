@@ -4,7 +4,10 @@
 //! list of communities with their engagement in a fixed number of statements.
 use lup_tests::{
     As, TestApp, both,
-    fixture::{Fixture, MemberRole, OrganizationKind, PartnershipStatus, Party, PlanStatus, date, global_id},
+    fixture::{
+        Fixture, MemberRole, OrganizationKind, PartnershipStatus, Party, PlanStatus, danish_today, date,
+        global_id,
+    },
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -265,7 +268,7 @@ both!(
         assert_eq!(figures(&public), expected([2, 2, 65, 3, 160, 60_000, 2, 1], 38.7));
         assert_eq!(
             public["components"][0]["label"],
-            "Foreninger og organisationer med i planen"
+            "Foreninger og organisationer med i planarbejdet"
         );
 
         // Staff and the community's editor also count the draft: idræt involved, the workshop
@@ -296,9 +299,26 @@ both!(
             .await;
         assert!(body["data"]["node"].is_null(), "{body}");
 
-        // A plan's own involvement counts whatever its period.
+        // A plan's involvement counts only when its period overlaps the window (or it is
+        // being written), as at the community level: the archived plan's 2016–2019 does not,
+        // its 2019 does.
         let archived = plan_engagement(&app, w.archived, window_2025()).await;
+        assert_eq!(figures(&archived), expected([0, 0, 0, 0, 0, 0, 0, 0], 0.0));
+        let archived = plan_engagement(
+            &app,
+            w.archived,
+            json!({ "from": "2019-01-01", "to": "2019-12-31" }),
+        )
+        .await;
         assert_eq!(figures(&archived), expected([1, 0, 0, 0, 0, 0, 0, 0], 3.0));
+        // The draft (2025–2028) counts its own involvement in any window: it is being written.
+        let draft = plan_engagement(
+            &staff,
+            w.draft,
+            json!({ "from": "2020-01-01", "to": "2020-12-31" }),
+        )
+        .await;
+        assert_eq!(figures(&draft).0[0].1, 2);
 
         // Another window: 2024 has the Christmas meeting (100, menighed), the first note, the
         // benches completed, the partnership that ended in 2024 (300 hours) and the summer
@@ -312,7 +332,7 @@ both!(
 
 both!(the_window_has_defaults_and_bounds, |app: TestApp| async move {
     let w = world(&app).await;
-    let today = chrono::Local::now().date_naive();
+    let today = danish_today();
     let year_ago = today
         .checked_sub_months(chrono::Months::new(12))
         .unwrap()
@@ -370,7 +390,7 @@ both!(completing_an_action_records_the_date, |app: TestApp| async move {
     let action = fx.action(plan, "Havnebad").await;
     let staff = app.signed_in(As::Staff, &[], None).await;
     let id = global_id("Action", action);
-    let today = chrono::Local::now().date_naive().to_string();
+    let today = danish_today().to_string();
     let update = |input: Value| {
         let staff = &staff;
         async move { staff.data(UPDATE, json!({ "i": input })).await["updateAction"].clone() }
@@ -457,5 +477,198 @@ both!(
             "statements: {small} for 2 communities, {large} for 8"
         );
         assert!(large <= 20, "{large} statements");
+    }
+);
+
+both!(
+    huge_stored_amounts_never_break_the_figures,
+    |app: TestApp| async move {
+        // Written straight into the database (the mutations refuse such amounts): two members
+        // of an active partnership whose money together overflows a 64-bit integer.
+        let fx = Fixture::new(&app.db);
+        let gjol = fx.community("gjoel", "Gjøl").await;
+        let plan = fx.plan(gjol, "Gjøl 2027", PlanStatus::Adopted, 2024, 2027).await;
+        let action = fx.action(plan, "Havnebad").await;
+        let fonden = fx
+            .organization("nordfonden", "Nordfonden", OrganizationKind::Foundation, None)
+            .await;
+        let p = fx
+            .partnership(Some(action), None, "Havnebad", PartnershipStatus::Active)
+            .await;
+        for party in [Party::Community(gjol), Party::Organization(fonden)] {
+            let m = fx.member(p, party, MemberRole::Partner).await;
+            fx.set(
+                "partnership_member",
+                m,
+                "amount_dkk",
+                9_000_000_000_000_000_000_i64,
+            )
+            .await;
+            fx.set("partnership_member", m, "volunteer_hours", i32::MAX).await;
+        }
+        let e = community_engagement(&app, gjol, window_2025()).await;
+        let (rows, total) = figures(&e);
+        assert_eq!(rows[4].1, 2 * i64::from(i32::MAX), "hours: {e}");
+        assert_eq!(rows[5].1, i64::MAX, "money saturates: {e}");
+        assert!(total.is_finite() && total > 9e14, "{e}");
+        let e = plan_engagement(&app, plan, window_2025()).await;
+        assert_eq!(figures(&e).0[5].1, i64::MAX, "{e}");
+        // Priorities over the same figures.
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        let d = staff
+            .data(
+                "{ priorities(year: 2026) { ranking(first: 5) { nodes { score engagementTotal } } } }",
+                json!({}),
+            )
+            .await;
+        let node = &d["priorities"]["ranking"]["nodes"][0];
+        assert!(node["engagementTotal"].as_f64().is_some_and(|t| t > 9e14), "{d}");
+    }
+);
+
+both!(
+    engagement_windows_per_request_are_bounded,
+    |app: TestApp| async move {
+        let fx = Fixture::new(&app.db);
+        fx.programme(2, 2).await;
+        let query = |windows: usize| {
+            let fields: String = (0..windows)
+                .map(|i| {
+                    format!(
+                        "e{i}: engagement(window: {{ from: \"2025-01-{:02}\", to: \"2025-12-31\" }}) {{ total }} ",
+                        i + 1
+                    )
+                })
+                .collect();
+            format!(
+                "{{ communities(first: 100) {{ nodes {{ {fields} plans(first: 5) {{ nodes {{ engagement {{ total }} }} }} }} }} }}"
+            )
+        };
+        // Five distinct windows (four given and the default) are allowed…
+        let d = app.data(&query(4), json!({})).await;
+        assert!(d["communities"]["nodes"][0]["e3"]["total"].is_number(), "{d}");
+        // …a sixth is refused before any SQL runs, however the windows are aliased.
+        let before = app.sql_statements();
+        let (code, message) = app.error(&query(5), json!({})).await;
+        assert_eq!(code, "BAD_USER_INPUT", "{message}");
+        assert!(message.contains("more than 5 different windows"), "{message}");
+        let (code, _) = app.error(&query(1000), json!({})).await;
+        assert_eq!(code, "BAD_USER_INPUT");
+        assert_eq!(app.sql_statements(), before, "no SQL for a refused query");
+        // The same window repeated counts once.
+        let same: String = (0..50)
+            .map(|i| format!("e{i}: engagement(window: {{ to: \"2025-12-31\" }}) {{ total }} "))
+            .collect();
+        let d = app
+            .data(
+                &format!("{{ communities(first: 10) {{ nodes {{ {same} }} }} }}"),
+                json!({}),
+            )
+            .await;
+        assert!(d["communities"]["nodes"][0]["e49"]["total"].is_number(), "{d}");
+    }
+);
+
+both!(
+    completion_dates_follow_status_changes_only,
+    |app: TestApp| async move {
+        let fx = Fixture::new(&app.db);
+        let gjol = fx.community("gjoel", "Gjøl").await;
+        let plan = fx.plan(gjol, "Gjøl 2027", PlanStatus::Adopted, 2024, 2027).await;
+        // Completed before completion dates were kept: no date.
+        let action = fx.action(plan, "Havnebad").await;
+        fx.set("action", action, "status", "COMPLETED").await;
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        let id = global_id("Action", action);
+        let update = |input: Value| {
+            let staff = &staff;
+            async move { staff.data(UPDATE, json!({ "i": input })).await["updateAction"].clone() }
+        };
+        // An unrelated edit, or COMPLETED sent again, invents no completion.
+        let p = update(json!({ "id": id, "version": 1, "title": "Havnebad ved molen" })).await;
+        assert_eq!(p["action"]["completedOn"], Value::Null, "{p}");
+        let p = update(json!({ "id": id, "version": 2, "status": "COMPLETED" })).await;
+        assert_eq!(p["action"]["completedOn"], Value::Null, "{p}");
+        // A date can be given; dropping the action clears it.
+        let p = update(json!({ "id": id, "version": 3, "completedOn": "2025-05-01" })).await;
+        assert_eq!(p["action"]["completedOn"], "2025-05-01", "{p}");
+        let p = update(json!({ "id": id, "version": 4, "status": "DROPPED" })).await;
+        assert_eq!(
+            (&p["action"]["status"], &p["action"]["completedOn"]),
+            (&json!("DROPPED"), &Value::Null),
+            "{p}"
+        );
+        // Completed again: today (in Denmark).
+        let p = update(json!({ "id": id, "version": 5, "status": "COMPLETED" })).await;
+        assert_eq!(p["action"]["completedOn"], danish_today().to_string(), "{p}");
+    }
+);
+
+both!(
+    the_completion_date_backfill_prefers_notes_and_due_dates,
+    |app: TestApp| async move {
+        use chrono::{TimeZone, Utc};
+        let fx = Fixture::new(&app.db);
+        let gjol = fx.community("gjoel", "Gjøl").await;
+        let plan = fx.plan(gjol, "Gjøl 2027", PlanStatus::Adopted, 2024, 2027).await;
+        let changed = Utc.with_ymd_and_hms(2025, 6, 30, 12, 0, 0).unwrap();
+        // Each action as the engagement migration left it: completed, dated the day it was
+        // last changed (30 June), unless noted.
+        let action = |title: &'static str, status: &'static str, completed_on: Option<chrono::NaiveDate>| {
+            let fx = &fx;
+            async move {
+                let a = fx.action(plan, title).await;
+                fx.set("action", a, "status", status).await;
+                fx.set("action", a, "updated_at", changed).await;
+                fx.set("action", a, "completed_on", completed_on).await;
+                a
+            }
+        };
+        let note = |a: Uuid, on: chrono::NaiveDate, progress: i32| {
+            let fx = &fx;
+            async move {
+                let u = fx.update(a, "Note", on).await;
+                fx.set("action_update", u, "progress", progress).await;
+            }
+        };
+        let guess = Some(date(2025, 6, 30));
+        // The latest 100 % note up to that day.
+        let noted = action("Noteret", "COMPLETED", guess).await;
+        note(noted, date(2025, 5, 10), 100).await;
+        note(noted, date(2025, 5, 20), 100).await;
+        note(noted, date(2025, 6, 1), 60).await;
+        note(noted, date(2025, 7, 1), 100).await;
+        // No such note: the due date, if it had passed.
+        let due = action("Forfalden", "COMPLETED", guess).await;
+        fx.set("action", due, "due_on", date(2025, 4, 1)).await;
+        let later = action("Senere frist", "COMPLETED", guess).await;
+        fx.set("action", later, "due_on", date(2025, 8, 1)).await;
+        // A date recorded on completion, a missing one, and an open action stay as they are
+        // (the missing one gets the best guess).
+        let recorded = action("Registreret", "COMPLETED", Some(date(2025, 1, 15))).await;
+        fx.set("action", recorded, "due_on", date(2024, 12, 1)).await;
+        let missing = action("Uden dato", "COMPLETED", None).await;
+        let open = action("Åben", "IN_PROGRESS", None).await;
+        note(open, date(2025, 5, 1), 100).await;
+
+        migration::backfill_completed_on(&app.db).await.expect("backfill");
+        let completed_on = |a: Uuid| {
+            let app = &app;
+            async move {
+                entity::action::Entity::find_by_id(a)
+                    .one(&app.db)
+                    .await
+                    .expect("read")
+                    .expect("action")
+                    .completed_on
+            }
+        };
+        use sea_orm::EntityTrait;
+        assert_eq!(completed_on(noted).await, Some(date(2025, 5, 20)));
+        assert_eq!(completed_on(due).await, Some(date(2025, 4, 1)));
+        assert_eq!(completed_on(later).await, guess);
+        assert_eq!(completed_on(recorded).await, Some(date(2025, 1, 15)));
+        assert_eq!(completed_on(missing).await, guess);
+        assert_eq!(completed_on(open).await, None);
     }
 );

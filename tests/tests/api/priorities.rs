@@ -5,7 +5,8 @@
 use lup_tests::{
     As, TestApp, both,
     fixture::{
-        Fixture, Horizon, MemberRole, OrganizationKind, PartnershipStatus, Party, PlanStatus, date, global_id,
+        Fixture, Horizon, MemberRole, OrganizationKind, PartnershipStatus, Party, PlanStatus, cursor, date,
+        global_id,
     },
 };
 use serde_json::{Value, json};
@@ -15,8 +16,9 @@ const PRIORITIES: &str = "query($year: Int!, $f: PriorityFilter, $first: Int, $a
   priorities(year: $year, filter: $f) {
     year window { from to }
     ranking(first: $first, after: $after) { totalCount pageInfo { hasNextPage endCursor }
-      nodes { rank score potentialEstimated action { title } community { name }
+      nodes { rank score potentialEstimated engagementTotal action { title } community { name }
               components { key label value weight points } } }
+    engagementReference { community { name } total }
     balance {
       overall { longTerm hereAndNow total longTermShare hereAndNowShare }
       byCommunity { community { name } longTerm hereAndNow total longTermShare hereAndNowShare }
@@ -230,6 +232,14 @@ both!(
         );
         assert_eq!(nodes[3]["potentialEstimated"], true);
         assert_eq!(nodes[0]["potentialEstimated"], false);
+        // The engagement term can be reproduced: Birkelse's 5.5 against Gjøl's 11 is 2.5.
+        assert_eq!(
+            p["engagementReference"],
+            json!({ "community": { "name": "Gjøl" }, "total": 11.0 })
+        );
+        assert_eq!(nodes[0]["engagementTotal"], 5.5);
+        assert_eq!(nodes[1]["engagementTotal"], 11.0);
+        assert_eq!(nodes[4]["engagementTotal"], 0.0, "Tranum: nothing in 2024");
 
         // The balance: long-term Havnebad and Cykelsti; here and now the other three.
         assert_eq!(
@@ -261,6 +271,24 @@ both!(
             .await;
         assert_eq!(ranking(&d), ranked(&[("Shelterplads", 9.5), ("Cykelsti", 8.5)]));
         assert_eq!(d["priorities"]["ranking"]["nodes"][0]["rank"], 3);
+        // A cursor far past the end (a crafted one) gives an empty page, never an error.
+        for after in [cursor(6), cursor(i64::MAX)] {
+            let d = staff
+                .data(PRIORITIES, json!({ "year": 2025, "first": 2, "after": after }))
+                .await;
+            assert_eq!(ranking(&d), ranked(&[]), "{d}");
+            assert_eq!(d["priorities"]["ranking"]["totalCount"], 5);
+        }
+        let d = staff
+            .data(
+                "query($b: String) { priorities(year: 2025) { ranking(last: 2, before: $b) { nodes { rank } } } }",
+                json!({ "b": cursor(i64::MAX) }),
+            )
+            .await;
+        assert_eq!(
+            d["priorities"]["ranking"]["nodes"],
+            json!([{ "rank": 4 }, { "rank": 5 }])
+        );
 
         // Filters narrow the list and the balance, not the scores.
         let filtered = |f: Value| {
@@ -464,5 +492,95 @@ both!(
                 .any(|c| c["priority_engagement"]["after"] == json!(3.0)),
             "{log}"
         );
+
+        // A change of nothing (no weight, or only the values in force) is no change: same
+        // version, no audit record.
+        for input in [json!({ "version": 2 }), json!({ "version": 2, "events": 0 })] {
+            let p = staff.data(UPDATE, json!({ "i": input })).await["updateEngagementWeights"].clone();
+            assert_eq!(p["userErrors"], json!([]), "{p}");
+            assert_eq!(p["engagementWeights"]["version"], 2, "{input}: {p}");
+        }
+        assert_eq!(
+            app.data(WEIGHTS, json!({})).await["engagementWeights"]["version"],
+            2
+        );
+        let log = staff
+            .data(
+                "{ auditLog(filter: { entityType: \"EngagementWeights\" }) { totalCount } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(log["auditLog"]["totalCount"], 2, "{log}");
+    }
+);
+
+both!(
+    scores_are_the_sum_of_the_points_shown_and_communities_sort_as_danish,
+    |app: TestApp| async move {
+        let fx = Fixture::new(&app.db);
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        let mut aabybro = None;
+        for (slug, name) in [
+            ("aabybro", "Aabybro"),
+            ("oeland", "Øland"),
+            ("vester-hjermitslev", "Vester Hjermitslev"),
+            ("birkelse", "Birkelse"),
+        ] {
+            let c = fx.community(slug, name).await;
+            let plan = fx
+                .plan(c, &format!("{name} 2027"), PlanStatus::Adopted, 2024, 2027)
+                .await;
+            let mut m = fx.action_model(plan, "Handling");
+            m.potential = sea_orm::Set(Some(3));
+            m.seeking_partners = sea_orm::Set(true);
+            fx.insert_action(m).await;
+            aabybro.get_or_insert(c);
+        }
+        let d = staff.data(PRIORITIES, json!({ "year": 2025 })).await;
+        let names: Vec<&str> = d["priorities"]["balance"]["byCommunity"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["community"]["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["Birkelse", "Vester Hjermitslev", "Øland", "Aabybro"]);
+
+        // Weights whose raw products round up: 3 × 0.002 = 0.006 and 1 × 0.006 show as 0.01
+        // each, so the score is 0.02 (not the rounded raw sum 0.01).
+        let p = staff
+            .data(
+                UPDATE,
+                json!({ "i": { "version": 0, "priorityPotential": 0.002, "prioritySeekingPartners": 0.006,
+                               "priorityEngagement": 0, "priorityCommittedPartners": 0,
+                               "events": 0.006, "participants": 0.006 } }),
+            )
+            .await["updateEngagementWeights"]
+            .clone();
+        assert_eq!(p["userErrors"], json!([]), "{p}");
+        let d = staff.data(PRIORITIES, json!({ "year": 2025 })).await;
+        for node in d["priorities"]["ranking"]["nodes"].as_array().unwrap() {
+            let points: Vec<f64> = node["components"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["points"].as_f64().unwrap())
+                .collect();
+            assert_eq!(points, [0.01, 0.0, 0.0, 0.01], "{node}");
+            assert_eq!(node["score"], 0.02, "{node}");
+        }
+        // Likewise engagement: one event of one participant, 0.006 each.
+        let c = aabybro.unwrap();
+        let e = fx.event(c, None, "Møde", date(2025, 3, 1)).await;
+        fx.set("engagement_event", e, "participants", 1).await;
+        let e = app
+            .data(
+                "query($id: ID!) { community(id: $id) { engagement(window: { from: \"2025-01-01\", to: \"2025-12-31\" }) { total components { points } } } }",
+                json!({ "id": global_id("Community", c) }),
+            )
+            .await;
+        let e = &e["community"]["engagement"];
+        assert_eq!(e["components"][1]["points"], 0.01, "{e}");
+        assert_eq!(e["components"][2]["points"], 0.01, "{e}");
+        assert_eq!(e["total"], 0.02, "{e}");
     }
 );

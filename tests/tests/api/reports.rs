@@ -38,7 +38,14 @@ both!(the_csv_has_one_row_per_community, |app: TestApp| async move {
     staff
         .data(
             crate::annual_review::ENTRY,
-            json!({ "i": { "id": g["id"], "version": g["version"], "remarks": "Havnen, \"fjorden\" og festen." } }),
+            json!({ "i": { "id": g["id"], "version": g["version"], "remarks": "=HYPERLINK(\"https://example.com\"; \"Havnen\")" } }),
+        )
+        .await;
+    let b = crate::annual_review::entry(&r, "birkelse").clone();
+    staff
+        .data(
+            crate::annual_review::ENTRY,
+            json!({ "i": { "id": b["id"], "version": b["version"], "remarks": "- en god start, \"fjorden\" og festen." } }),
         )
         .await;
     let r = staff.data(&q(BY_YEAR), json!({ "y": 2025 })).await["annualReview"].clone();
@@ -49,7 +56,18 @@ both!(the_csv_has_one_row_per_community, |app: TestApp| async move {
     assert_eq!(header(&response, "content-type"), "text/csv; charset=utf-8");
     assert!(header(&response, "content-disposition").contains("aarsstatus-2025.csv"));
     assert_eq!(header(&response, "cache-control"), "private, no-store");
-    let text = response.text().await.unwrap();
+    let bytes = response.bytes().await.unwrap();
+    assert!(
+        bytes.starts_with("\u{FEFF}".as_bytes()),
+        "a UTF-8 byte order mark, for Excel"
+    );
+    let text = String::from_utf8(bytes[3..].to_vec()).expect("UTF-8");
+    assert!(text.ends_with("\r\n"), "CRLF line ends (RFC 4180)");
+    assert_eq!(
+        text.matches("\r\n").count(),
+        text.matches('\n').count(),
+        "every line ends in CRLF"
+    );
     assert!(
         text.lines()
             .nth(1)
@@ -64,7 +82,8 @@ both!(the_csv_has_one_row_per_community, |app: TestApp| async move {
     assert_eq!(response.status(), 200);
     assert!(header(&response, "cache-control").starts_with("public, max-age="));
     let text = response.text().await.unwrap();
-    let mut reader = csv_rows(&text);
+    let text = text.strip_prefix('\u{FEFF}').expect("the byte order mark");
+    let mut reader = csv_rows(text);
     let head = reader.remove(0);
     assert_eq!(head.join(","), CSV_HEADER);
     assert_eq!(reader.len(), 3, "one row per community: {text}");
@@ -88,9 +107,9 @@ both!(the_csv_has_one_row_per_community, |app: TestApp| async move {
         ("actions_in_progress", "1"),
         ("actions_completed", "1"),
         ("actions_dropped", "1"),
-        ("actions_long_term", "2"),
+        ("actions_long_term", "1"),
         ("actions_here_and_now", "2"),
-        ("long_term_share", "0.5"),
+        ("long_term_share", "0.3333"),
         ("average_progress", "50"),
         ("partnerships_active", "1"),
         ("partnership_members", "3"),
@@ -98,7 +117,8 @@ both!(the_csv_has_one_row_per_community, |app: TestApp| async move {
         ("money_dkk", "25000"),
         ("municipal_dkk", "10000"),
         ("idea_exchanges_initiated", "1"),
-        ("remarks", "Havnen, \"fjorden\" og festen."),
+        // A formula is written as text: a `'` in front, so no spreadsheet runs it.
+        ("remarks", "'=HYPERLINK(\"https://example.com\"; \"Havnen\")"),
     ] {
         assert_eq!(col(gjol, column), value, "{column}");
     }
@@ -112,6 +132,10 @@ both!(the_csv_has_one_row_per_community, |app: TestApp| async move {
         let column = format!("engagement_{}", c["key"].as_str().unwrap().to_lowercase());
         assert_eq!(col(gjol, &column), c["value"].to_string(), "{column}");
     }
+    assert_eq!(
+        col(&reader[1], "remarks"),
+        "'- en god start, \"fjorden\" og festen."
+    );
     let attrup = &reader[0];
     assert_eq!(col(attrup, "average_progress"), "", "no actions: empty");
     assert_eq!(col(attrup, "plans"), "");
@@ -168,22 +192,28 @@ both!(report_requests_are_checked, |app: TestApp| async move {
     assert_eq!(get(&bad_key, "/reports/annual/2025.csv").await.status(), 401);
 });
 
-/// A Chromium to run headless, if one is installed.
+/// A Chromium to run headless, if one is installed. One that is installed but does not run
+/// fails the test: a broken browser must not pass as a missing one.
 fn chromium() -> Option<String> {
-    [
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let installed = [
         "chromium",
         "chromium-browser",
         "google-chrome",
         "google-chrome-stable",
     ]
     .into_iter()
-    .find(|name| {
-        std::process::Command::new(name)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    })
-    .map(str::to_owned)
+    .find(|name| std::env::split_paths(&path).any(|dir| dir.join(name).is_file()))?;
+    let output = std::process::Command::new(installed).arg("--version").output();
+    match output {
+        Ok(o) if o.status.success() => Some(installed.to_owned()),
+        Ok(o) => panic!(
+            "{installed} is installed but `{installed} --version` failed ({}): {}",
+            o.status,
+            String::from_utf8_lossy(&o.stderr)
+        ),
+        Err(e) => panic!("{installed} is installed but does not run: {e}"),
+    }
 }
 
 /// The text of each `<text>` element of an SVG, trimmed.
@@ -236,7 +266,10 @@ both!(
             html.contains("Flere &lt;b&gt;langsigtede&lt;/b&gt; indsatser."),
             "text is escaped"
         );
-        assert!(!html.contains("Hemmelig"), "nothing of the draft plan");
+        // The plans counted are the adopted ones: Gjøl's draft plan is nowhere.
+        assert!(html.contains("Plan: Gjøl 2027 (2024–2027)"), "{html}");
+        assert!(!html.contains("Gjøl 2030"), "nothing of the draft plan");
+        assert!(!html.contains("(kladde)"), "published: no draft mark");
         for id in [
             "chart-actions-by-status",
             "chart-engagement",
@@ -307,7 +340,10 @@ both!(
         ] {
             assert!(status.contains(label), "{label} in the status chart");
         }
-        assert!(rects("chart-engagement") >= 1);
+        // A bar per community with engagement, and the background.
+        let engaged = r_entries_with_engagement(&staff).await;
+        assert!(engaged >= 1);
+        assert_eq!(rects("chart-engagement"), 1 + engaged);
         // Long-term against here and now: Gjøl's two segments and the whole programme's two.
         assert!(rects("chart-horizon") >= 1 + 2 + 4);
         let horizon = svg(&dom, "chart-horizon").unwrap();
@@ -324,5 +360,156 @@ both!(
         );
         assert!(rects("chart-year-over-year") >= 1 + 2);
         assert!(dom.contains("Lokalsamfund i fokus: Attrup."));
+    }
+);
+
+/// The number of communities with engagement in the review of 2025.
+async fn r_entries_with_engagement(app: &TestApp) -> usize {
+    let d = app
+        .data(
+            "{ annualReview(year: 2025) { entries(first: 50) { nodes { figures { engagement { total } } } } } }",
+            json!({}),
+        )
+        .await;
+    d["annualReview"]["entries"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["figures"]["engagement"]["total"].as_f64().unwrap() > 0.0)
+        .count()
+}
+
+both!(
+    a_draft_report_says_so_and_keeps_the_text_as_written,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        // A second adopted plan of Gjøl covering 2025.
+        lup_tests::fixture::Fixture::new(&app.db)
+            .plan(
+                w.gjol,
+                "Havnen 2025",
+                lup_tests::fixture::PlanStatus::Adopted,
+                2025,
+                2026,
+            )
+            .await;
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        let r = create(&staff, 2025).await;
+        let p = staff
+            .data(
+                &q(UPDATE),
+                json!({ "i": { "id": r["id"], "version": r["version"], "wantedLongTermShare": 40,
+                               "direction": "Første linje\r\nanden linje\r\n\r\nNyt afsnit" } }),
+            )
+            .await["updateAnnualReview"]
+            .clone();
+        assert_eq!(p["userErrors"], json!([]), "{p:#}");
+        let g = crate::annual_review::entry(&r, "gjoel").clone();
+        staff
+            .data(
+                crate::annual_review::ENTRY,
+                json!({ "i": { "id": g["id"], "version": g["version"], "remarks": "Havnen\r\nog fjorden" } }),
+            )
+            .await;
+
+        let response = get(&staff, "/reports/annual/2025").await;
+        assert_eq!(response.status(), 200);
+        let html = response.text().await.unwrap();
+        assert!(
+            html.contains("<title>Årsstatus 2025 (kladde) – landdistriktsindsatsen</title>"),
+            "{html}"
+        );
+        assert!(html.contains("<h1>Årsstatus 2025 (kladde)</h1>"), "{html}");
+        assert!(
+            html.contains("print-color-adjust: exact"),
+            "the draft mark prints"
+        );
+        assert!(
+            html.contains("Planer: Gjøl 2027 (2024–2027); Havnen 2025 (2025–2026)"),
+            "{html}"
+        );
+        assert!(html.contains("Plan: Birkelse 2028 (2025–2028)"), "{html}");
+        assert!(html.contains("(i 2025: "), "{html}");
+        assert!(!html.contains("(i år"), "{html}");
+        // Line breaks as written: CRLF made LF, single breaks kept, a blank line a paragraph.
+        assert!(!html.contains('\r'));
+        assert!(
+            html.contains("<p class=\"text\">Første linje\nanden linje</p><p class=\"text\">Nyt afsnit</p>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<p class=\"text\">Havnen\nog fjorden</p>"),
+            "{html}"
+        );
+        assert!(html.contains("white-space: pre-line"));
+    }
+);
+
+both!(
+    a_published_report_keeps_its_year_over_year,
+    |app: TestApp| async move {
+        world(&app).await;
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        let r25 = create(&staff, 2025).await;
+        publish(&staff, &r25).await;
+        let years = |html: &str| texts(svg(html, "chart-year-over-year").expect("the chart"));
+        let anonymous = app.signed_in(As::Anonymous, &[], None).await;
+        let before = get(&anonymous, "/reports/annual/2025")
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(years(&before).iter().filter(|t| *t == "2025").count(), 1);
+        assert!(!years(&before).contains(&"2024".to_owned()));
+
+        // The review of an earlier year, published later, does not change the 2025 report…
+        let r24 = create(&staff, 2024).await;
+        publish(&staff, &r24).await;
+        let after = get(&anonymous, "/reports/annual/2025")
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(!years(&after).contains(&"2024".to_owned()), "{:?}", years(&after));
+        assert_eq!(
+            svg(&after, "chart-year-over-year"),
+            svg(&before, "chart-year-over-year")
+        );
+        // …while a draft shows the reviews published so far.
+        let year = 2026.min(chrono::Datelike::year(&chrono::Utc::now()));
+        create(&staff, year).await;
+        let draft = get(&staff, &format!("/reports/annual/{year}"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        let shown = years(&draft);
+        assert!(
+            shown.contains(&"2024".to_owned()) && shown.contains(&"2025".to_owned()),
+            "{shown:?}"
+        );
+    }
+);
+
+both!(
+    a_database_failure_is_an_internal_error,
+    |app: TestApp| async move {
+        use sea_orm::ConnectionTrait;
+        world(&app).await;
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        create(&staff, 2025).await;
+        // The draft's report reads its focus from this table.
+        app.db
+            .execute_unprepared("DROP TABLE annual_review_focus_theme")
+            .await
+            .expect("drop");
+        for path in ["/reports/annual/2025", "/reports/annual/2025.csv"] {
+            let response = get(&staff, path).await;
+            assert_eq!(response.status(), 500, "{path}");
+            assert_eq!(header(&response, "cache-control"), "no-store");
+            let body = response.text().await.unwrap();
+            assert!(body.starts_with("internal error"), "{body}");
+            assert!(!body.contains("annual_review"), "no internal details: {body}");
+        }
     }
 );

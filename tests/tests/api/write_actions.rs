@@ -469,6 +469,18 @@ both!(
         let editor = app.signed_in(As::CommunityEditor, &[w.gjol], None).await;
         let mut input = valid(&w);
         input["planId"] = json!(global_id("Plan", draft));
+        // The potential is the municipality's judgement: an editor may not set it.
+        let before = actions(&app).await;
+        let refused = editor.data(CREATE, json!({ "i": input })).await["createAction"].clone();
+        assert_eq!(
+            refused["userErrors"][0]["field"],
+            json!(["potential"]),
+            "{refused}"
+        );
+        assert_eq!(refused["userErrors"][0]["code"], "INVALID");
+        assert!(refused["action"].is_null());
+        assert_eq!(actions(&app).await, before, "nothing was created");
+        input["potential"] = Value::Null;
         let created = editor.data(CREATE, json!({ "i": input })).await["createAction"].clone();
         assert_eq!(created["userErrors"], json!([]));
         let body = editor
@@ -484,6 +496,50 @@ both!(
         assert_eq!(public["actions"]["totalCount"], 1);
     }
 );
+
+both!(only_staff_judge_the_potential, |app: TestApp| async move {
+    let w = world(&app).await;
+    let fx = Fixture::new(&app.db);
+    let existing = fx.action(w.plan, "Eksisterende handling").await;
+    fx.set("action", existing, "potential", 2).await;
+    let id = global_id("Action", existing);
+    let editor = app.signed_in(As::CommunityEditor, &[w.gjol], None).await;
+    let staff = app.signed_in(As::Staff, &[], None).await;
+
+    // An editor changing or clearing it is refused, and nothing changes.
+    for potential in [json!(5), Value::Null] {
+        let body = editor
+            .data(
+                UPDATE,
+                json!({ "i": { "id": id, "version": 1, "title": "Nyt navn", "potential": potential } }),
+            )
+            .await["updateAction"]
+            .clone();
+        assert_eq!(body["userErrors"][0]["field"], json!(["potential"]), "{body}");
+        assert_eq!(body["userErrors"][0]["code"], "INVALID");
+        let r = row(&app, existing).await;
+        assert_eq!(
+            (r.potential, r.version, r.title.as_str()),
+            (Some(2), 1, "Eksisterende handling")
+        );
+    }
+    // Sent back unchanged (a form that posts every field) it passes.
+    let body = editor
+        .data(
+            UPDATE,
+            json!({ "i": { "id": id, "version": 1, "title": "Nyt navn", "potential": 2 } }),
+        )
+        .await["updateAction"]
+        .clone();
+    assert_eq!(body["userErrors"], json!([]), "{body}");
+    // Staff judge it.
+    let body = staff
+        .data(UPDATE, json!({ "i": { "id": id, "version": 2, "potential": 5 } }))
+        .await["updateAction"]
+        .clone();
+    assert_eq!(body["userErrors"], json!([]), "{body}");
+    assert_eq!(row(&app, existing).await.potential, Some(5));
+});
 
 both!(
     deleting_an_action_takes_its_own_rows_and_is_refused_while_referenced,
@@ -748,7 +804,7 @@ both!(
         );
         assert_eq!(
             u["postedOn"],
-            chrono::Local::now().date_naive().format("%Y-%m-%d").to_string()
+            lup_tests::fixture::danish_today().format("%Y-%m-%d").to_string()
         );
         assert_eq!(u["action"]["progress"], 55);
         assert_eq!(u["action"]["version"], 2);

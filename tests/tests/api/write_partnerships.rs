@@ -257,6 +257,19 @@ both!(a_bad_member_anywhere_creates_nothing, |app: TestApp| async move {
             json!(["members", "0", "volunteerHours"]),
             "OUT_OF_RANGE",
         ),
+        // Upper bounds keep sums far from overflowing (10 billion kr., a million hours).
+        (
+            1,
+            json!({ "amountDkk": 10_000_000_001_i64 }),
+            json!(["members", "1", "amountDkk"]),
+            "OUT_OF_RANGE",
+        ),
+        (
+            0,
+            json!({ "volunteerHours": 1_000_001 }),
+            json!(["members", "0", "volunteerHours"]),
+            "OUT_OF_RANGE",
+        ),
         (
             2,
             json!({ "contribution": "x".repeat(20_001) }),
