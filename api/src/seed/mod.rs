@@ -3,6 +3,7 @@
 //! into an empty database, in one transaction; `about.demoContent` then says so.
 pub mod accounts;
 mod demo;
+mod review;
 
 use std::collections::HashMap;
 
@@ -40,7 +41,10 @@ pub async fn load_demo_if_empty(db: &DatabaseConnection) -> Result<bool, SeedErr
         Err(e) => Err(e),
     };
     match inserted {
-        Ok(()) => Ok(true),
+        Ok(()) => {
+            review::load(db).await;
+            Ok(true)
+        }
         // Another instance starting at the same time seeded first: its data stands.
         Err(_) if entity::community::Entity::find().count(db).await? > 0 => Ok(false),
         Err(e) => Err(e),
