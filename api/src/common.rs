@@ -197,3 +197,17 @@ pub fn id_or_slug_subquery(
             .to_owned(),
     ))
 }
+
+/// A sort key that puts Æ, Ø and Å (also written Aa, as in Aabybro) after Z, as Danish does.
+pub fn danish_key(name: &str) -> String {
+    name.to_lowercase()
+        .replace("aa", "å")
+        .chars()
+        .map(|c| match c {
+            'æ' | 'ä' => '\u{10FFF0}',
+            'ø' | 'ö' => '\u{10FFF1}',
+            'å' => '\u{10FFF2}',
+            c => c,
+        })
+        .collect()
+}

@@ -520,7 +520,12 @@ async fn compute(db: &DatabaseConnection, access: &Access, c: Checked) -> Result
         })
         .collect();
     // By name as Danish sorts it (Æ, Ø, Å last).
-    by_community.sort_by_cached_key(|b| (names.get(&b.community_id).map(|n| danish_key(n)), b.community_id));
+    by_community.sort_by_cached_key(|b| {
+        (
+            names.get(&b.community_id).map(|n| crate::common::danish_key(n)),
+            b.community_id,
+        )
+    });
     Ok(Priorities {
         year: c.year,
         span,
@@ -531,21 +536,6 @@ async fn compute(db: &DatabaseConnection, access: &Access, c: Checked) -> Result
         },
         reference,
     })
-}
-
-/// A sort key that puts Æ, Ø and Å (also written Aa, as in Aabybro) after Z, as Danish does
-/// (the same rule as the annual report's).
-fn danish_key(name: &str) -> String {
-    name.to_lowercase()
-        .replace("aa", "å")
-        .chars()
-        .map(|c| match c {
-            'æ' | 'ä' => '\u{10FFF0}',
-            'ø' | 'ö' => '\u{10FFF1}',
-            'å' => '\u{10FFF2}',
-            c => c,
-        })
-        .collect()
 }
 
 fn entry(

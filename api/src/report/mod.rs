@@ -49,20 +49,6 @@ pub struct Report {
     pub history: Vec<YearTotals>,
 }
 
-/// A sort key that puts Æ, Ø and Å (also written Aa, as in Aabybro) after Z, as Danish does.
-pub(crate) fn danish_key(name: &str) -> String {
-    name.to_lowercase()
-        .replace("aa", "å")
-        .chars()
-        .map(|c| match c {
-            'æ' | 'ä' => '\u{10FFF0}',
-            'ø' | 'ö' => '\u{10FFF1}',
-            'å' => '\u{10FFF2}',
-            c => c,
-        })
-        .collect()
-}
-
 async fn entries_of(
     db: &DatabaseConnection,
     review: uuid::Uuid,
@@ -77,7 +63,7 @@ async fn entries_of(
             (e, s)
         })
         .collect();
-    entries.sort_by_cached_key(|(_, s)| danish_key(&s.community_name));
+    entries.sort_by_cached_key(|(_, s)| crate::common::danish_key(&s.community_name));
     Ok(entries)
 }
 

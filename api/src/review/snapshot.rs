@@ -605,8 +605,8 @@ pub async fn live_focus<C: ConnectionTrait>(db: &C, review: Uuid) -> Result<Focu
             })
             .collect()
     };
-    communities.sort_by_cached_key(|n| (crate::report::danish_key(&n.name), n.id));
-    themes.sort_by_cached_key(|n| (crate::report::danish_key(&n.name), n.id));
+    communities.sort_by_cached_key(|n| (crate::common::danish_key(&n.name), n.id));
+    themes.sort_by_cached_key(|n| (crate::common::danish_key(&n.name), n.id));
     Ok(Focus { communities, themes })
 }
 
