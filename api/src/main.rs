@@ -1,4 +1,6 @@
 //! The `lup` command: serve the API (default), migrate, seed, export the schema.
+// The merged GraphQL root's futures are deep; release builds of this binary need it too.
+#![recursion_limit = "256"]
 use std::{path::PathBuf, process::ExitCode};
 
 use clap::{Parser, Subcommand};
