@@ -96,25 +96,22 @@ fn invalid() -> Failure {
     Refused::one("id", UserErrorCode::Invalid, "invalid input").into()
 }
 
-/// The review `id` for a write that depends on its status, locked until the transaction ends:
-/// a concurrent publication waits for this write (or this write for it) and so cannot slip in
+/// The draft review `id`, locked until the transaction ends; a user error once it is
+/// published. The lock means a concurrent publication waits for this write (or this write for it) and so cannot slip in
 /// between the check of DRAFT and the write. PostgreSQL takes a row lock (`FOR UPDATE`);
 /// SQLite needs none, a write transaction holds the database's write lock from its start
 /// (`BEGIN IMMEDIATE`) and SQLite has no `FOR UPDATE`.
-async fn locked(w: &Write, id: Uuid) -> Result<annual_review::Model, Failure> {
+async fn locked_draft(w: &Write, id: Uuid) -> Result<annual_review::Model, Failure> {
     let mut q = annual_review::Entity::find_by_id(id);
     if w.txn().get_database_backend() == DbBackend::Postgres {
         q = q.lock_exclusive();
     }
-    Ok(q.one(w.txn())
+    let review = q
+        .one(w.txn())
         .await?
-        .ok_or_else(|| crate::error::ApiError::not_found("no annual review with this ID"))?)
-}
-
-/// A user error unless the review is still a draft.
-fn require_draft(review: &annual_review::Model) -> Result<(), Failure> {
+        .ok_or_else(|| crate::error::ApiError::not_found("no annual review with this ID"))?;
     if review.status == ReviewStatus::Draft {
-        Ok(())
+        Ok(review)
     } else {
         Err(Refused::one(
             "id",
@@ -370,8 +367,7 @@ impl ReviewMutation {
                 return Err(invalid());
             };
             let w = Write::begin(ctx).await?;
-            let before = locked(&w, id).await?;
-            require_draft(&before)?;
+            let before = locked_draft(&w, id).await?;
             let row = annual_review::ActiveModel {
                 snapshot_taken_at: Set(Utc::now()),
                 ..Default::default()
@@ -420,8 +416,7 @@ impl ReviewMutation {
                 return Err(invalid());
             };
             let w = Write::begin(ctx).await?;
-            let before = locked(&w, id).await?;
-            require_draft(&before)?;
+            let before = locked_draft(&w, id).await?;
             if let (Some(Some(ids)), Some(given)) = (&communities, &input.focus_community_ids) {
                 check_exist(
                     &w,
@@ -524,8 +519,7 @@ impl ReviewMutation {
             let before = w
                 .find::<annual_review_entry::Entity>("annual review entry", id)
                 .await?;
-            let review = locked(&w, before.review_id).await?;
-            require_draft(&review)?;
+            locked_draft(&w, before.review_id).await?;
             let row = annual_review_entry::ActiveModel {
                 remarks: Set(remarks),
                 ..Default::default()
@@ -557,8 +551,7 @@ impl ReviewMutation {
                 return Err(invalid());
             };
             let w = Write::begin(ctx).await?;
-            let before = locked(&w, id).await?;
-            require_draft(&before)?;
+            let before = locked_draft(&w, id).await?;
             // What the review shows is frozen with it: the focus with today's names, and the
             // totals of the reviews published before it.
             let focus = snapshot::live_focus(w.txn(), id).await?;
@@ -599,8 +592,7 @@ impl ReviewMutation {
                 return Err(invalid());
             };
             let w = Write::begin(ctx).await?;
-            let before = locked(&w, id).await?;
-            require_draft(&before)?;
+            let before = locked_draft(&w, id).await?;
             let entries = annual_review_entry::Entity::find()
                 .filter(annual_review_entry::Column::ReviewId.eq(id))
                 .all(w.txn())
