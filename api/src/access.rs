@@ -17,7 +17,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 /// Which rows beyond the public ones a caller may see.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Scope {
     Nothing,
     /// Those of these communities.
@@ -25,7 +25,7 @@ pub enum Scope {
     Everything,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Access {
     /// Draft and consultation plans, and everything under them.
     pub plans: Scope,

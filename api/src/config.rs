@@ -37,6 +37,11 @@ pub struct Config {
     #[arg(long, env = "LOADER_DELAY_US", default_value_t = 500)]
     pub loader_delay_us: u64,
 
+    /// Root fields load their whole selection in one SQL statement where they can
+    /// (`false`: every nested list through the DataLoaders, to compare the two).
+    #[arg(long, env = "COMPILED_READS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub compiled_reads: bool,
+
     /// How long anonymous query responses are served from memory, in milliseconds; 0 turns
     /// the cache off.
     #[arg(long, env = "PUBLIC_CACHE_TTL_MS", default_value_t = 2000)]
@@ -247,6 +252,7 @@ impl Config {
             log_level: "warn".into(),
             log_format: LogFormat::Text,
             loader_delay_us: 500,
+            compiled_reads: true,
             public_cache_ttl_ms: 0,
             public_cache_mib: 16,
             shutdown_grace_secs: 5,

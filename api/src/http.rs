@@ -53,7 +53,8 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub sql: SqlCounter,
     pub requests: Arc<AtomicU64>,
-    pub loader_delay: Duration,
+    /// How requests read: loaders and compiled reads.
+    pub reads: crate::loader::Reads,
     pub cache: ResponseCache,
     pub limits: crate::limit::RateLimits,
     /// Take anonymous callers' addresses from `X-Forwarded-For`.
@@ -490,7 +491,7 @@ async fn run(
     access: Access,
     request: async_graphql::Request,
 ) -> async_graphql::Response {
-    let loader = Loaders::for_request(state.db.clone(), access.clone(), state.loader_delay);
+    let loader = Loaders::for_request(state.db.clone(), access.clone(), &state.reads);
     let run = state
         .schema
         .execute(request.data(loader).data(access).data(viewer));

@@ -24,6 +24,7 @@ mod account;
 mod audit;
 pub mod auth;
 mod common;
+mod compiled;
 mod labels;
 mod loader;
 mod node;

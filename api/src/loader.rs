@@ -120,8 +120,9 @@ key_impls!(PageKey, parent, window);
 key_impls!(ListKey, parent);
 
 /// A result of one relation for one parent: (relation, page window or None, parent).
-type ResultKey = (&'static str, Option<Window>, Uuid);
-type Erased = Arc<dyn Any + Send + Sync>;
+pub(crate) type ResultKey = (&'static str, Option<Window>, Uuid);
+/// A loaded result: an `Arc<Page<M>>` (pages) or an `Arc<Vec<M>>` (lists).
+pub(crate) type Erased = Arc<dyn Any + Send + Sync>;
 /// What a new statement is for (a relation, and a window for pages) and its parents.
 type Job<J> = (J, Vec<Uuid>);
 /// One statement's results by parent, shared by every field waiting for it.
@@ -142,7 +143,29 @@ const MAX_PARENTS: usize = 1000;
 pub struct Loaders {
     db: DatabaseConnection,
     access: Access,
+    reads: Reads,
     state: Arc<State>,
+}
+
+/// How the server reads, shared by every request: the loaders' batching delay and the
+/// compiled reads (see `compiled`) with the SQL of the shapes seen so far.
+#[derive(Clone)]
+pub struct Reads {
+    pub delay: Duration,
+    /// Root fields load their whole selection in one statement where they can; off, every
+    /// nested list goes through the loaders (tests compare the two).
+    pub compiled: bool,
+    pub statements: Arc<crate::compiled::Statements>,
+}
+
+impl Reads {
+    pub fn new(delay: Duration, compiled: bool) -> Self {
+        Reads {
+            delay,
+            compiled,
+            statements: Arc::default(),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -163,13 +186,35 @@ fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 pub type RequestLoader = DataLoader<Loaders>;
 
 impl Loaders {
-    pub fn for_request(db: DatabaseConnection, access: Access, delay: Duration) -> RequestLoader {
+    pub fn for_request(db: DatabaseConnection, access: Access, reads: &Reads) -> RequestLoader {
         let loaders = Loaders {
             db,
             access,
+            reads: reads.clone(),
             state: Arc::default(),
         };
-        DataLoader::new(loaders, tokio::spawn).delay(delay)
+        DataLoader::new(loaders, tokio::spawn).delay(reads.delay)
+    }
+
+    pub fn reads(&self) -> &Reads {
+        &self.reads
+    }
+
+    /// Keeps results loaded ahead (by a compiled read) for the fields that will ask for them.
+    pub(crate) fn store(&self, results: Vec<(ResultKey, Erased)>) {
+        if results.is_empty() {
+            return;
+        }
+        let mut done = locked(&self.state.done);
+        done.extend(results);
+    }
+
+    /// A result already loaded in this request.
+    fn loaded<V: Clone + 'static>(&self, key: &ResultKey) -> Option<V> {
+        locked(&self.state.done)
+            .get(key)
+            .and_then(|v| v.downcast_ref::<V>())
+            .cloned()
     }
 
     /// The database, for loaders defined beside their domain (engagement figures).
@@ -448,6 +493,11 @@ fn loader<'a>(ctx: &'a Context<'_>) -> &'a RequestLoader {
     ctx.data_unchecked::<RequestLoader>()
 }
 
+/// The request's loaders.
+pub(crate) fn loaders<'a>(ctx: &'a Context<'_>) -> &'a Loaders {
+    loader(ctx).loader()
+}
+
 /// One page of a nested connection.
 pub async fn page<M: Row>(
     ctx: &Context<'_>,
@@ -455,6 +505,10 @@ pub async fn page<M: Row>(
     parent: Uuid,
     window: Window,
 ) -> async_graphql::Result<Page<M>> {
+    // Loaded ahead (a compiled read, or a sibling's statement): no batch to wait for.
+    if let Some(page) = loaders(ctx).loaded::<Arc<Page<M>>>(&(rel.name, Some(window), parent)) {
+        return Ok(Arc::unwrap_or_clone(page));
+    }
     // Loaded pages are shared; the caller gets its own copy of the rows it wraps.
     Ok(loader(ctx)
         .load_one(PageKey { rel, parent, window })
@@ -469,6 +523,9 @@ pub async fn list<M: Row>(
     rel: &'static Rel<M>,
     parent: Uuid,
 ) -> async_graphql::Result<Vec<M>> {
+    if let Some(list) = loaders(ctx).loaded::<Arc<Vec<M>>>(&(rel.name, None, parent)) {
+        return Ok(Arc::unwrap_or_clone(list));
+    }
     Ok(loader(ctx)
         .load_one(ListKey { rel, parent })
         .await?
@@ -492,25 +549,20 @@ pub async fn required<M: Row>(ctx: &Context<'_>, rel: &'static Rel<M>, id: Uuid)
         .ok_or_else(|| ApiError::NotFound(format!("{} {id} not found", rel.name)).into())
 }
 
-/// A top-level page (no parent), run directly: it is one statement already.
-pub async fn top_page<M: Row>(
+/// A top-level page (no parent) with what its selection nests, of objects `N`: see
+/// `compiled::top_page`.
+pub async fn top_page<M: Row, N: crate::compiled::Prefetch>(
     ctx: &Context<'_>,
     listing: Listing,
     window: &Window,
+    root: crate::compiled::Root,
 ) -> async_graphql::Result<Page<M>> {
-    let db = ctx.data_unchecked::<DatabaseConnection>();
-    let mut pages = listing
-        .fetch::<M>(db, &[], window)
-        .await
-        .map_err(ApiError::from)?;
-    let page = pages.remove(&None).unwrap_or_default();
-    loader(ctx).loader().remember(page.rows.iter().map(|(_, m)| m));
-    Ok(page)
+    crate::compiled::top_page::<M, N>(ctx, listing, window, root).await
 }
 
 /// A top-level connection: `select` (filters applied) ordered by `order` on `table` (then by
 /// ID), one page of it, each row wrapped.
-pub async fn top_connection<E: EntityTrait, N: async_graphql::OutputType>(
+pub async fn top_connection<E: EntityTrait, N: async_graphql::OutputType + crate::compiled::Prefetch>(
     ctx: &Context<'_>,
     select: Select<E>,
     table: &str,
@@ -528,9 +580,11 @@ where
         order: ordering(table, order),
         parent: None,
     };
-    Ok(top_page(ctx, listing, window)
-        .await?
-        .into_connection(window, wrap))
+    Ok(
+        top_page::<E::Model, N>(ctx, listing, window, crate::compiled::Root::Connection)
+            .await?
+            .into_connection(window, wrap),
+    )
 }
 
 pub fn access(ctx: &Context<'_>) -> Access {

@@ -10,7 +10,7 @@ use async_graphql::{
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, FromQueryResult, QueryResult,
+    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, FromQueryResult, QueryResult, Statement,
     sea_query::{Alias, Expr, ExprTrait, Order, Query, SelectStatement, extension::postgres::PgFunc},
 };
 use uuid::Uuid;
@@ -20,9 +20,34 @@ use crate::error::ApiError;
 pub const DEFAULT_PAGE_SIZE: i64 = 20;
 pub const MAX_PAGE_SIZE: i64 = 100;
 
-const RN: &str = "lup_rn";
-const TOTAL: &str = "lup_total";
+pub(crate) const RN: &str = "lup_rn";
+pub(crate) const TOTAL: &str = "lup_total";
 const PARENT: &str = "lup_parent";
+/// The derived table of [`Listing::page_select`]: its columns are the listing's and these.
+pub const PAGE_ALIAS: &str = "w";
+
+/// Keeps the rows of `window` from a derived table `table` numbered by `lup_rn` (and counted
+/// by `lup_total` when the window is taken from the end).
+pub fn window_condition(select: &mut SelectStatement, table: &str, window: &Window) {
+    let rn = || Expr::col((Alias::new(table), Alias::new(RN)));
+    let total = || Expr::col((Alias::new(table), Alias::new(TOTAL)));
+    select.and_where(rn().gt(window.after));
+    if let Some(b) = window.before {
+        select.and_where(rn().lt(b));
+    }
+    if window.from_end {
+        match window.before {
+            // The last rows before `b`, or before the end when `b` lies past it.
+            Some(b) => {
+                let end: Expr = Expr::case(total().lt(b - 1), total()).finally(b - 1).into();
+                select.and_where(rn().gt(end.sub(window.size)))
+            }
+            None => select.and_where(rn().gt(total().sub(window.size))),
+        };
+    } else {
+        select.and_where(rn().lte(window.after.saturating_add(window.size)));
+    }
+}
 
 /// A position in an ordered list (1-based row number), opaque to clients.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,7 +126,7 @@ impl Window {
     }
 
     /// The first `n` rows: for unpaged lists that still go through the windowed loader.
-    pub fn first(n: i64) -> Self {
+    pub const fn first(n: i64) -> Self {
         Window {
             after: 0,
             before: None,
@@ -111,7 +136,7 @@ impl Window {
     }
 
     /// Whether an empty page can still sit in a non-empty list (so the total needs its own count).
-    fn may_skip_rows(&self) -> bool {
+    pub(crate) fn may_skip_rows(&self) -> bool {
         self.after > 0 || self.before.is_some()
     }
 }
@@ -180,7 +205,7 @@ pub struct Listing {
 }
 
 impl Listing {
-    fn order_sql(&self) -> String {
+    pub(crate) fn order_sql(&self) -> String {
         self.order
             .iter()
             // Rows without a value come last in both directions, on SQLite as on PostgreSQL
@@ -202,14 +227,11 @@ impl Listing {
             .unwrap_or_default()
     }
 
-    /// One page for each parent in `parents` (or the single top-level page when `parent` is
-    /// None), in one statement.
-    pub async fn fetch<M: FromQueryResult>(
-        self,
-        db: &DatabaseConnection,
-        parents: &[Uuid],
-        window: &Window,
-    ) -> Result<HashMap<Option<Uuid>, Page<M>>, DbErr> {
+    /// The statement of one page for each parent in `parents` (or of the single top-level
+    /// page when `parent` is None): the listing numbered and counted in a derived table named
+    /// [`PAGE_ALIAS`], the window's rows selected from it. Callers may add columns computed
+    /// from the page's rows (compiled reads add their nested lists).
+    pub fn page_select(&self, db: &DatabaseConnection, parents: &[Uuid], window: &Window) -> SelectStatement {
         let partition = self.partition_sql();
         let order = self.order_sql();
         let mut inner = self.select.clone();
@@ -227,51 +249,63 @@ impl Listing {
                 .expr_as(Expr::cust(p.clone()), Alias::new(PARENT))
                 .and_where(one_of(db, p, parents));
         }
-        let rn = || Expr::col(Alias::new(RN));
-        let total = || Expr::col(Alias::new(TOTAL));
         let mut outer = Query::select();
         outer
-            .expr(Expr::cust("*"))
-            .from_subquery(inner, Alias::new("w"))
-            .and_where(rn().gt(window.after));
-        if let Some(b) = window.before {
-            outer.and_where(rn().lt(b));
-        }
-        if window.from_end {
-            match window.before {
-                // The last rows before `b`, or before the end when `b` lies past it.
-                Some(b) => {
-                    let end: Expr = Expr::case(total().lt(b - 1), total()).finally(b - 1).into();
-                    outer.and_where(rn().gt(end.sub(window.size)))
-                }
-                None => outer.and_where(rn().gt(total().sub(window.size))),
-            };
-        } else {
-            outer.and_where(rn().lte(window.after.saturating_add(window.size)));
-        }
+            .expr(Expr::cust(format!("\"{PAGE_ALIAS}\".*")))
+            .from_subquery(inner, Alias::new(PAGE_ALIAS));
+        window_condition(&mut outer, PAGE_ALIAS, window);
         if self.parent.is_some() {
             outer.order_by(Alias::new(PARENT), Order::Asc);
         }
         outer.order_by(Alias::new(RN), Order::Asc);
+        outer
+    }
 
-        let rows = query_all(db, &outer).await?;
+    /// A row of [`Listing::page_select`]: its parent, position, the list's size, the model.
+    pub fn read_row<M: FromQueryResult>(
+        &self,
+        row: &QueryResult,
+    ) -> Result<(Option<Uuid>, i64, i64, M), DbErr> {
+        let parent = self
+            .parent
+            .as_ref()
+            .map(|_| row.try_get::<Uuid>("", PARENT))
+            .transpose()?;
+        let pos: i64 = row.try_get("", RN)?;
+        let total: i64 = row.try_get("", TOTAL)?;
+        Ok((parent, pos, total, M::from_query_result(row, "")?))
+    }
+
+    /// One page for each parent in `parents` (or the single top-level page when `parent` is
+    /// None), in one statement.
+    pub async fn fetch<M: FromQueryResult>(
+        self,
+        db: &DatabaseConnection,
+        parents: &[Uuid],
+        window: &Window,
+    ) -> Result<HashMap<Option<Uuid>, Page<M>>, DbErr> {
+        let rows = query_all(db, &self.page_select(db, parents, window)).await?;
         let mut pages: HashMap<Option<Uuid>, Page<M>> = HashMap::new();
         for row in rows {
-            let parent = self
-                .parent
-                .as_ref()
-                .map(|_| row.try_get::<Uuid>("", PARENT))
-                .transpose()?;
-            let pos: i64 = row.try_get("", RN)?;
-            let total: i64 = row.try_get("", TOTAL)?;
+            let (parent, pos, total, model) = self.read_row(&row)?;
             let page = pages.entry(parent).or_default();
             page.total = total;
-            page.rows.push((pos, M::from_query_result(&row, "")?));
+            page.rows.push((pos, model));
         }
+        self.complete_totals(db, parents, window, &mut pages).await?;
+        Ok(pages)
+    }
 
-        // An empty page past the start says nothing of the list's size: count those lists.
+    /// An empty page past the start says nothing of the list's size: counts those lists.
+    pub async fn complete_totals<M>(
+        &self,
+        db: &DatabaseConnection,
+        parents: &[Uuid],
+        window: &Window,
+        pages: &mut HashMap<Option<Uuid>, Page<M>>,
+    ) -> Result<(), DbErr> {
         if window.may_skip_rows() {
-            let missing: Vec<Uuid> = match self.parent {
+            let missing: Vec<Uuid> = match &self.parent {
                 Some(_) => parents
                     .iter()
                     .copied()
@@ -285,7 +319,7 @@ impl Listing {
                 }
             }
         }
-        Ok(pages)
+        Ok(())
     }
 
     async fn count(
@@ -327,8 +361,15 @@ impl Listing {
 }
 
 pub async fn query_all(db: &DatabaseConnection, select: &SelectStatement) -> Result<Vec<QueryResult>, DbErr> {
-    let stmt = db.get_database_backend().build(select);
-    db.query_all_raw(stmt).await
+    query_statement(db, db.get_database_backend().build(select)).await
+}
+
+/// Runs a statement already built.
+pub async fn query_statement(
+    db: &DatabaseConnection,
+    statement: Statement,
+) -> Result<Vec<QueryResult>, DbErr> {
+    db.query_all_raw(statement).await
 }
 
 /// `column` is one of `ids`: `= ANY($1)` on PostgreSQL, so the statement text (and its cached

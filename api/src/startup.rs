@@ -106,7 +106,10 @@ fn state(
         db,
         sql,
         requests: Arc::new(AtomicU64::new(0)),
-        loader_delay: Duration::from_micros(config.loader_delay_us),
+        reads: crate::loader::Reads::new(
+            Duration::from_micros(config.loader_delay_us),
+            config.compiled_reads,
+        ),
         cache,
         limits: {
             let limits = crate::limit::RateLimits::new(crate::limit::Rates {

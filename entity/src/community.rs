@@ -1,7 +1,7 @@
 //! The `community` table.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "community")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

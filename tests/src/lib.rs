@@ -50,6 +50,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub db: DatabaseConnection,
     pub backend: Backend,
+    /// The database the server uses (siblings share it).
+    pub database_url: String,
     sql: lup_api::db::SqlCounter,
     /// Credentials every request of this handle sends (`Authorization` or `X-Api-Key`).
     pub credentials: Option<(String, String)>,
@@ -129,7 +131,7 @@ impl TestApp {
                 )
             }
         };
-        let mut config = Config::for_database(url);
+        let mut config = Config::for_database(url.clone());
         configure(&mut config);
         let server = startup::spawn(&config).await.expect("server starts");
         TestApp {
@@ -141,10 +143,38 @@ impl TestApp {
             db: server.state.db.clone(),
             sql: server.state.sql.clone(),
             backend,
+            database_url: url,
             credentials: None,
             server: Some(server),
             cleanup,
         }
+    }
+
+    /// A second server on the same database (not migrated or seeded again), configured by
+    /// `configure`: to compare two ways of answering the same data. Stop it with `stop`.
+    pub async fn sibling(&self, configure: impl FnOnce(&mut Config)) -> TestApp {
+        let mut config = Config::for_database(self.database_url.clone());
+        config.auto_migrate = false;
+        configure(&mut config);
+        let server = startup::spawn(&config).await.expect("sibling server starts");
+        TestApp {
+            base: format!("http://{}", server.addr),
+            client: self.client.clone(),
+            db: server.state.db.clone(),
+            sql: server.state.sql.clone(),
+            backend: self.backend,
+            database_url: self.database_url.clone(),
+            credentials: self.credentials.clone(),
+            server: Some(server),
+            cleanup: Cleanup::None,
+        }
+    }
+
+    /// The same handle (its credentials) pointed at `other`'s server.
+    pub fn on(&self, other: &TestApp) -> TestApp {
+        let mut handle = other.clone_handle();
+        handle.credentials = self.credentials.clone();
+        handle
     }
 
     /// A handle on a server started by the test itself (which stops it).
@@ -155,6 +185,7 @@ impl TestApp {
             db: server.state.db.clone(),
             sql: server.state.sql.clone(),
             backend: Backend::Sqlite,
+            database_url: String::new(),
             credentials: None,
             server: None,
             cleanup: Cleanup::None,
@@ -169,6 +200,7 @@ impl TestApp {
             db: self.db.clone(),
             sql: self.sql.clone(),
             backend: self.backend,
+            database_url: self.database_url.clone(),
             credentials: self.credentials.clone(),
             server: None,
             cleanup: Cleanup::None,
@@ -176,10 +208,15 @@ impl TestApp {
     }
 
     pub async fn stop(mut self) {
+        let owned = self.server.is_some();
         if let Some(server) = self.server.take() {
             server.stop().await;
         }
         match std::mem::replace(&mut self.cleanup, Cleanup::None) {
+            // A sibling closes its own pool; a handle's belongs to its server.
+            Cleanup::None if owned => {
+                self.db.clone().close().await.ok();
+            }
             Cleanup::None => {}
             Cleanup::File(path) => {
                 self.db.clone().close().await.ok();

@@ -716,3 +716,6 @@ async fn revoke_sessions(db: &impl ConnectionTrait, account: Uuid) -> Result<(),
         .await?;
     Ok(())
 }
+
+impl crate::compiled::Prefetch for Account {}
+impl crate::compiled::Prefetch for ApiKey {}

@@ -66,7 +66,7 @@ pub fn visible(access: &Access) -> sea_orm::Select<action::Entity> {
 
 pub static BY_ID: Rel<action::Model> = Rel::new("Action", |a| by_id(visible(a), "action"));
 
-static OF_PLAN: Rel<action::Model> = Rel::new("actions of plan", |a| {
+pub(crate) static OF_PLAN: Rel<action::Model> = Rel::new("actions of plan", |a| {
     listing(
         visible(a),
         "action",
@@ -75,7 +75,7 @@ static OF_PLAN: Rel<action::Model> = Rel::new("actions of plan", |a| {
     )
 });
 
-static OF_COMMUNITY: Rel<action::Model> = Rel::new("actions of community", |a| {
+pub(crate) static OF_COMMUNITY: Rel<action::Model> = Rel::new("actions of community", |a| {
     let mut q = visible(a).into_query();
     join(&mut q, "plan", "id", "action", "plan_id");
     listing_stmt(
@@ -136,27 +136,28 @@ pub static DEPARTMENT_BY_ID: Rel<action_department::Model> = Rel::new("ActionDep
     by_id(departments_visible(a), "action_department")
 });
 
-static DEPARTMENTS_OF_ACTION: Rel<action_department::Model> = Rel::new("departments of action", |a| {
-    let mut q = departments_visible(a).into_query();
-    join(&mut q, "department", "id", "action_department", "department_id");
-    let mut l = listing_stmt(
-        q,
-        "action_department",
-        &qcol("action_department", "action_id"),
-        &[],
-    );
-    // The leading department first, then support, then advice; by name within each.
-    l.order.insert(0, (qcol("department", "name"), Order::Asc));
-    let role = qcol("action_department", "role");
-    l.order.insert(
-        0,
-        (
-            format!("CASE {role} WHEN 'LEAD' THEN 0 WHEN 'SUPPORT' THEN 1 ELSE 2 END"),
-            Order::Asc,
-        ),
-    );
-    l
-});
+pub(crate) static DEPARTMENTS_OF_ACTION: Rel<action_department::Model> =
+    Rel::new("departments of action", |a| {
+        let mut q = departments_visible(a).into_query();
+        join(&mut q, "department", "id", "action_department", "department_id");
+        let mut l = listing_stmt(
+            q,
+            "action_department",
+            &qcol("action_department", "action_id"),
+            &[],
+        );
+        // The leading department first, then support, then advice; by name within each.
+        l.order.insert(0, (qcol("department", "name"), Order::Asc));
+        let role = qcol("action_department", "role");
+        l.order.insert(
+            0,
+            (
+                format!("CASE {role} WHEN 'LEAD' THEN 0 WHEN 'SUPPORT' THEN 1 ELSE 2 END"),
+                Order::Asc,
+            ),
+        );
+        l
+    });
 
 fn updates_visible(a: &Access) -> sea_orm::Select<action_update::Entity> {
     action_update::Entity::find().filter(a.action_condition(col("action_update", "action_id")))
@@ -165,7 +166,7 @@ fn updates_visible(a: &Access) -> sea_orm::Select<action_update::Entity> {
 pub static UPDATE_BY_ID: Rel<action_update::Model> =
     Rel::new("ActionUpdate", |a| by_id(updates_visible(a), "action_update"));
 
-static UPDATES_OF_ACTION: Rel<action_update::Model> = Rel::new("updates of action", |a| {
+pub(crate) static UPDATES_OF_ACTION: Rel<action_update::Model> = Rel::new("updates of action", |a| {
     listing(
         updates_visible(a),
         "action_update",
@@ -408,4 +409,43 @@ pub async fn of_community(
     Ok(loader::page(ctx, &OF_COMMUNITY, community, w)
         .await?
         .into_connection(&w, Action))
+}
+
+impl crate::compiled::Prefetch for Action {
+    fn edges() -> &'static [crate::compiled::Edge] {
+        use crate::compiled::Edge;
+        static EDGES: [Edge; 7] = [
+            Edge::list::<Plan>("plan", &crate::plan::BY_ID, "plan_id"),
+            Edge::list::<Theme>("themes", &crate::theme::OF_ACTION, "id"),
+            Edge::list::<ActionDepartment>("departments", &DEPARTMENTS_OF_ACTION, "id"),
+            Edge::list::<Organization>(
+                "leadOrganization",
+                &crate::organization::BY_ID,
+                "lead_organization_id",
+            ),
+            Edge::connection::<Partnership>("partnerships", &crate::partnership::OF_ACTION, "id"),
+            Edge::connection::<ActionUpdate>("updates", &UPDATES_OF_ACTION, "id"),
+            Edge::list::<IdeaExchange>("originExchange", &crate::idea::EXCHANGE_OF_ACTION, "id"),
+        ];
+        &EDGES
+    }
+}
+
+impl crate::compiled::Prefetch for ActionDepartment {
+    fn edges() -> &'static [crate::compiled::Edge] {
+        use crate::compiled::Edge;
+        static EDGES: [Edge; 2] = [
+            Edge::list::<Department>("department", &crate::department::BY_ID, "department_id"),
+            Edge::list::<Action>("action", &BY_ID, "action_id"),
+        ];
+        &EDGES
+    }
+}
+
+impl crate::compiled::Prefetch for ActionUpdate {
+    fn edges() -> &'static [crate::compiled::Edge] {
+        use crate::compiled::Edge;
+        static EDGES: [Edge; 1] = [Edge::list::<Action>("action", &BY_ID, "action_id")];
+        &EDGES
+    }
 }

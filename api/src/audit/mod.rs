@@ -145,3 +145,5 @@ fn short<'a>(value: &'a str, field: &str) -> Result<&'a str, ApiError> {
     }
     Ok(value)
 }
+
+impl crate::compiled::Prefetch for AuditLogEntry {}

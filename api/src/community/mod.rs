@@ -4,7 +4,7 @@ pub mod mutation;
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject, connection::Connection};
 use chrono::{DateTime, Utc};
 use entity::community;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::SelectStatement};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryTrait, sea_query::SelectStatement};
 
 use crate::{
     action::Action,
@@ -351,13 +351,26 @@ impl CommunityQuery {
         id: Option<ID>,
     ) -> Result<Option<Community>> {
         let found = match (slug, id) {
+            // The website's page: everything it selects under the community in one statement.
             (Some(slug), None) => {
-                let db = ctx.data_unchecked::<sea_orm::DatabaseConnection>();
-                community::Entity::find()
-                    .filter(community::Column::Slug.eq(slug))
-                    .one(db)
-                    .await
-                    .map_err(ApiError::from)?
+                let listing = crate::pagination::Listing {
+                    select: community::Entity::find()
+                        .filter(community::Column::Slug.eq(slug))
+                        .into_query(),
+                    order: loader::ordering("community", &[]),
+                    parent: None,
+                };
+                loader::top_page::<community::Model, Community>(
+                    ctx,
+                    listing,
+                    &Window::first(1),
+                    crate::compiled::Root::Object,
+                )
+                .await?
+                .rows
+                .into_iter()
+                .next()
+                .map(|(_, m)| m)
             }
             (None, Some(id)) => {
                 let id = relay::decode_as(&id, "Community")?;
@@ -366,5 +379,23 @@ impl CommunityQuery {
             _ => return Err(ApiError::bad_input("pass exactly one of `slug` and `id`").into()),
         };
         Ok(found.map(Community))
+    }
+}
+
+impl crate::compiled::Prefetch for Community {
+    fn edges() -> &'static [crate::compiled::Edge] {
+        use crate::compiled::Edge;
+        static EDGES: [Edge; 9] = [
+            Edge::fixed::<Plan>("currentPlan", &crate::plan::CURRENT, "id", Window::first(1)),
+            Edge::connection::<Plan>("plans", &crate::plan::OF_COMMUNITY, "id"),
+            Edge::connection::<Action>("actions", &crate::action::OF_COMMUNITY, "id"),
+            Edge::connection::<Organization>("organizations", &crate::organization::OF_COMMUNITY, "id"),
+            Edge::connection::<Idea>("ideas", &crate::idea::OF_COMMUNITY, "id"),
+            Edge::connection::<IdeaExchange>("exchanges", &crate::idea::EXCHANGES_OF_COMMUNITY, "id"),
+            Edge::connection::<EngagementEvent>("engagementEvents", &crate::engagement::OF_COMMUNITY, "id"),
+            Edge::connection::<Partnership>("partnerships", &crate::partnership::OF_MEMBER_COMMUNITY, "id"),
+            Edge::list::<Contact>("contacts", &crate::contact::OF_COMMUNITY, "id"),
+        ];
+        &EDGES
     }
 }

@@ -99,3 +99,23 @@ impl Contact {
         }
     }
 }
+
+impl crate::compiled::Prefetch for Contact {
+    fn edges() -> &'static [crate::compiled::Edge] {
+        use crate::compiled::Edge;
+        static EDGES: [Edge; 3] = [
+            Edge::list::<crate::community::Community>("community", &crate::community::BY_ID, "community_id"),
+            Edge::list::<crate::organization::Organization>(
+                "organization",
+                &crate::organization::BY_ID,
+                "organization_id",
+            ),
+            Edge::list::<crate::department::Department>(
+                "department",
+                &crate::department::BY_ID,
+                "department_id",
+            ),
+        ];
+        &EDGES
+    }
+}

@@ -205,3 +205,15 @@ impl EngagementQuery {
         .await
     }
 }
+
+impl crate::compiled::Prefetch for EngagementEvent {
+    fn edges() -> &'static [crate::compiled::Edge] {
+        use crate::compiled::Edge;
+        static EDGES: [Edge; 3] = [
+            Edge::list::<Community>("community", &community::BY_ID, "community_id"),
+            Edge::list::<Plan>("plan", &crate::plan::BY_ID, "plan_id"),
+            Edge::list::<Organization>("organizations", &crate::organization::OF_EVENT, "id"),
+        ];
+        &EDGES
+    }
+}

@@ -82,7 +82,7 @@ pub static EXCHANGE_OF_ACTION: Rel<idea_exchange::Model> = Rel::new("exchange of
     );
     newest_exchanges_under(q, &qcol("idea_exchange_action", "action_id"))
 });
-static EXCHANGES_OF_IDEA: Rel<idea_exchange::Model> = Rel::new("exchanges of idea", |_| {
+pub(crate) static EXCHANGES_OF_IDEA: Rel<idea_exchange::Model> = Rel::new("exchanges of idea", |_| {
     newest_exchanges_under(
         idea_exchange::Entity::find().into_query(),
         &qcol("idea_exchange", "idea_id"),
@@ -120,7 +120,7 @@ fn exchange_communities() -> SelectStatement {
     initiated
 }
 
-static PARTICIPANTS: Rel<community::Model> = Rel::new("participants of exchange", |_| {
+pub(crate) static PARTICIPANTS: Rel<community::Model> = Rel::new("participants of exchange", |_| {
     let mut q = community::Entity::find().into_query();
     join(
         &mut q,
@@ -388,5 +388,31 @@ impl IdeaQuery {
         }
         let order = [("occurred_on", Order::Desc), ("title", Order::Asc)];
         loader::top_connection(ctx, q, "idea_exchange", &order, &window, IdeaExchange).await
+    }
+}
+
+impl crate::compiled::Prefetch for Idea {
+    fn edges() -> &'static [crate::compiled::Edge] {
+        use crate::compiled::Edge;
+        static EDGES: [Edge; 4] = [
+            Edge::list::<Community>("community", &community_room::BY_ID, "community_id"),
+            Edge::list::<Organization>("organization", &crate::organization::BY_ID, "organization_id"),
+            Edge::list::<Theme>("themes", &theme::OF_IDEA, "id"),
+            Edge::connection::<IdeaExchange>("exchanges", &EXCHANGES_OF_IDEA, "id"),
+        ];
+        &EDGES
+    }
+}
+
+impl crate::compiled::Prefetch for IdeaExchange {
+    fn edges() -> &'static [crate::compiled::Edge] {
+        use crate::compiled::Edge;
+        static EDGES: [Edge; 4] = [
+            Edge::list::<Idea>("idea", &BY_ID, "idea_id"),
+            Edge::list::<Community>("initiator", &community_room::BY_ID, "initiator_community_id"),
+            Edge::list::<Community>("participants", &PARTICIPANTS, "id"),
+            Edge::list::<crate::action::Action>("resultingActions", &crate::action::OF_EXCHANGE, "id"),
+        ];
+        &EDGES
     }
 }

@@ -301,3 +301,27 @@ impl OrganizationQuery {
         .await
     }
 }
+
+impl crate::compiled::Prefetch for Organization {
+    fn edges() -> &'static [crate::compiled::Edge] {
+        use crate::compiled::Edge;
+        static EDGES: [Edge; 7] = [
+            Edge::list::<Community>("community", &community::BY_ID, "community_id"),
+            Edge::list::<Contact>("contacts", &crate::contact::OF_ORGANIZATION, "id"),
+            Edge::connection::<crate::action::Action>("ledActions", &crate::action::LED_BY, "id"),
+            Edge::connection::<crate::partnership::Partnership>(
+                "partnerships",
+                &crate::partnership::OF_MEMBER_ORGANIZATION,
+                "id",
+            ),
+            Edge::connection::<crate::idea::Idea>("ideas", &crate::idea::OF_ORGANIZATION, "id"),
+            Edge::connection::<crate::engagement::EngagementEvent>(
+                "engagementEvents",
+                &crate::engagement::OF_ORGANIZATION,
+                "id",
+            ),
+            Edge::list::<PlanInvolvement>("planInvolvement", &crate::plan::INVOLVEMENT_OF_ORGANIZATION, "id"),
+        ];
+        &EDGES
+    }
+}

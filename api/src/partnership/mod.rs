@@ -125,7 +125,7 @@ pub static OF_MEMBER_DEPARTMENT: Rel<partnership::Model> =
 pub static MEMBER_BY_ID: Rel<partnership_member::Model> = Rel::new("PartnershipMember", |a| {
     by_id(members_visible(a), "partnership_member")
 });
-static MEMBERS_OF: Rel<partnership_member::Model> = Rel::new("members of partnership", |a| {
+pub(crate) static MEMBERS_OF: Rel<partnership_member::Model> = Rel::new("members of partnership", |a| {
     let mut l = listing(
         members_visible(a),
         "partnership_member",
@@ -435,5 +435,37 @@ impl PartnershipQuery {
             Partnership,
         )
         .await
+    }
+}
+
+impl crate::compiled::Prefetch for Partnership {
+    fn edges() -> &'static [crate::compiled::Edge] {
+        use crate::compiled::Edge;
+        static EDGES: [Edge; 4] = [
+            Edge::list::<Organization>(
+                "proposedBy",
+                &crate::organization::BY_ID,
+                "proposed_by_organization_id",
+            ),
+            Edge::list::<Action>("action", &crate::action::BY_ID, "action_id"),
+            // A partnership around an action finds its plan through the action: the loaders.
+            Edge::list::<Plan>("plan", &crate::plan::BY_ID, "plan_id"),
+            Edge::list::<PartnershipMember>("members", &MEMBERS_OF, "id"),
+        ];
+        &EDGES
+    }
+}
+
+impl crate::compiled::Prefetch for PartnershipMember {
+    fn edges() -> &'static [crate::compiled::Edge] {
+        use crate::compiled::Edge;
+        // `party` is whichever of the three the member is.
+        static EDGES: [Edge; 4] = [
+            Edge::list::<Community>("party", &community::BY_ID, "community_id"),
+            Edge::list::<Organization>("party", &crate::organization::BY_ID, "organization_id"),
+            Edge::list::<crate::department::Department>("party", &crate::department::BY_ID, "department_id"),
+            Edge::list::<Partnership>("partnership", &BY_ID, "partnership_id"),
+        ];
+        &EDGES
     }
 }

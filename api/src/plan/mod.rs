@@ -65,7 +65,7 @@ pub static OF_COMMUNITY: Rel<plan::Model> = Rel::new("plans of community", |a| {
 });
 
 /// The plan in force: the latest adopted one (first row per community).
-static CURRENT: Rel<plan::Model> = Rel::new("current plan of community", |a| {
+pub(crate) static CURRENT: Rel<plan::Model> = Rel::new("current plan of community", |a| {
     listing(
         visible(a).filter(plan::Column::Status.eq(plan::PlanStatus::Adopted)),
         "plan",
@@ -93,7 +93,7 @@ pub static INVOLVEMENT_BY_ID: Rel<plan_involvement::Model> = Rel::new("PlanInvol
     by_id(involvement_visible(a), "plan_involvement")
 });
 
-static INVOLVEMENT_OF_PLAN: Rel<plan_involvement::Model> = Rel::new("involvement of plan", |a| {
+pub(crate) static INVOLVEMENT_OF_PLAN: Rel<plan_involvement::Model> = Rel::new("involvement of plan", |a| {
     listing(
         involvement_visible(a),
         "plan_involvement",
@@ -401,5 +401,31 @@ impl PlanQuery {
             PlanOrderField::UpdatedAt => "updated_at",
         };
         loader::top_connection(ctx, q, "plan", &[(column, o.direction.order())], &window, Plan).await
+    }
+}
+
+impl crate::compiled::Prefetch for Plan {
+    fn edges() -> &'static [crate::compiled::Edge] {
+        use crate::compiled::Edge;
+        static EDGES: [Edge; 6] = [
+            Edge::list::<Community>("community", &community::BY_ID, "community_id"),
+            Edge::list::<Theme>("themes", &theme::OF_PLAN, "id"),
+            Edge::connection::<Action>("actions", &crate::action::OF_PLAN, "id"),
+            Edge::list::<PlanInvolvement>("involvement", &INVOLVEMENT_OF_PLAN, "id"),
+            Edge::connection::<EngagementEvent>("engagementEvents", &crate::engagement::OF_PLAN, "id"),
+            Edge::connection::<Partnership>("partnerships", &crate::partnership::OF_PLAN, "id"),
+        ];
+        &EDGES
+    }
+}
+
+impl crate::compiled::Prefetch for PlanInvolvement {
+    fn edges() -> &'static [crate::compiled::Edge] {
+        use crate::compiled::Edge;
+        static EDGES: [Edge; 2] = [
+            Edge::list::<Plan>("plan", &BY_ID, "plan_id"),
+            Edge::list::<Organization>("organization", &crate::organization::BY_ID, "organization_id"),
+        ];
+        &EDGES
     }
 }

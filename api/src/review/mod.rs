@@ -654,3 +654,5 @@ impl ReviewQuery {
         .await
     }
 }
+
+impl crate::compiled::Prefetch for AnnualReview {}

@@ -154,3 +154,15 @@ impl ThemeQuery {
         loader::top_connection(ctx, q, "theme", &[("name", Order::Asc)], &window, Theme).await
     }
 }
+
+impl crate::compiled::Prefetch for Theme {
+    fn edges() -> &'static [crate::compiled::Edge] {
+        use crate::compiled::Edge;
+        static EDGES: [Edge; 3] = [
+            Edge::connection::<crate::plan::Plan>("plans", &crate::plan::OF_THEME, "id"),
+            Edge::connection::<crate::action::Action>("actions", &crate::action::OF_THEME, "id"),
+            Edge::connection::<crate::idea::Idea>("ideas", &crate::idea::OF_THEME, "id"),
+        ];
+        &EDGES
+    }
+}

@@ -5,6 +5,7 @@ mod auth;
 mod bad_input;
 mod bounds;
 mod cache;
+mod compiled;
 mod danish;
 mod drafts;
 mod engagement_score;

@@ -1,0 +1,646 @@
+//! Compiled reads: a root field plans its whole selection (async-graphql's look-ahead) into one
+//! SQL statement. Each nested list under the root rows is a correlated sub-select that returns
+//! its rows as JSON (`json_agg` on PostgreSQL, `json_group_array` on SQLite), nested as deep as
+//! the selection goes, so the website's community page is one statement whatever its rows.
+//!
+//! The sub-selects are the loaders' own listings ([`Rel`]): the same visibility rules of
+//! `access.rs`, the same ordering, the same windows. Their rows are kept where the loaders keep
+//! what they loaded, under the same keys, so the nested resolvers read them instead of asking
+//! the database. What the planner does not cover (a field without an [`Edge`], a page after a
+//! cursor) is left to the loaders, which stay the fallback.
+//!
+//! An [`Edge`] says which relation a GraphQL field reads, keyed by which column of its parent
+//! and how it pages: each object type lists its edges ([`Prefetch`]) beside its resolvers, and
+//! a test holds them to the schema. The SQL text of a shape (root field and arguments, the
+//! caller's access, the selection's relations) is built once and kept in [`Statements`].
+use std::{
+    collections::HashMap,
+    hash::{Hash, Hasher},
+    str::FromStr,
+    sync::{Arc, Mutex},
+};
+
+use async_graphql::{Context, SelectionField, Value as GqlValue};
+use sea_orm::{
+    ColumnTrait, ColumnType, DbBackend, EntityTrait, IdenStatic, Iterable, ModelTrait, Statement, Value,
+    sea_query::{Alias, Expr, Func, Query, SimpleExpr, SubQueryStatement},
+};
+use serde::de::DeserializeOwned;
+use serde_json::Value as Json;
+use uuid::Uuid;
+
+use crate::{
+    access::Access,
+    error::ApiError,
+    loader::{Erased, Rel, ResultKey, Row},
+    pagination::{Listing, PAGE_ALIAS, Page, RN, TOTAL, Window, window_condition},
+};
+
+/// How a relation field pages.
+#[derive(Debug, Clone, Copy)]
+pub enum Kind {
+    /// A connection (`first`/`after`/`last`/`before`), its rows under `nodes` and `edges.node`.
+    Connection,
+    /// A fixed page of the relation, e.g. the current plan: its first row.
+    Fixed(Window),
+    /// Every row: a plain list, or the one row of a reference.
+    List,
+}
+
+/// A GraphQL field that reads a relation: the rows of `rel` under the value of the parent
+/// row's column `key` (its `id`, or a foreign key), paged as `kind`, each row an object whose
+/// own edges `child` lists. It must say exactly what the field's resolver asks the loaders.
+pub struct Edge {
+    pub field: &'static str,
+    pub rel: &'static dyn Relation,
+    pub key: &'static str,
+    pub kind: Kind,
+    pub child: fn() -> &'static [Edge],
+}
+
+impl Edge {
+    /// A plain list, or a reference (a by-ID relation keyed by a foreign key).
+    pub const fn list<N: Prefetch>(
+        field: &'static str,
+        rel: &'static dyn Relation,
+        key: &'static str,
+    ) -> Self {
+        Edge {
+            field,
+            rel,
+            key,
+            kind: Kind::List,
+            child: N::edges,
+        }
+    }
+
+    /// A connection with the usual page arguments.
+    pub const fn connection<N: Prefetch>(
+        field: &'static str,
+        rel: &'static dyn Relation,
+        key: &'static str,
+    ) -> Self {
+        Edge {
+            field,
+            rel,
+            key,
+            kind: Kind::Connection,
+            child: N::edges,
+        }
+    }
+
+    /// A fixed page of the relation (the field has no page arguments).
+    pub const fn fixed<N: Prefetch>(
+        field: &'static str,
+        rel: &'static dyn Relation,
+        key: &'static str,
+        window: Window,
+    ) -> Self {
+        Edge {
+            field,
+            rel,
+            key,
+            kind: Kind::Fixed(window),
+            child: N::edges,
+        }
+    }
+}
+
+/// An object type whose relation fields the planner may load ahead.
+pub trait Prefetch {
+    fn edges() -> &'static [Edge] {
+        &[]
+    }
+}
+
+/// A relation as the planner sees it, whatever its row type.
+pub trait Relation: Sync {
+    fn name(&self) -> &'static str;
+    fn listing(&self, access: &Access) -> Listing;
+    /// The table's columns in the model's field order, with their types.
+    fn columns(&self) -> Vec<(&'static str, ColumnType)>;
+    fn column_index(&self, name: &str) -> Option<usize>;
+    /// The models of `rows` (positions and column arrays), as the loaders keep them: a page
+    /// of `total` rows when `window` is given, else a list.
+    fn decode(&self, rows: Vec<(i64, &Json)>, total: i64, window: Option<Window>) -> Result<Erased, String>;
+}
+
+type Columns<M> = <<M as ModelTrait>::Entity as EntityTrait>::Column;
+
+impl<M: Row + DeserializeOwned> Relation for Rel<M> {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn listing(&self, access: &Access) -> Listing {
+        (self.listing)(access)
+    }
+
+    fn columns(&self) -> Vec<(&'static str, ColumnType)> {
+        Columns::<M>::iter()
+            .map(|c| (c.as_str(), c.def().get_column_type().clone()))
+            .collect()
+    }
+
+    fn column_index(&self, name: &str) -> Option<usize> {
+        Columns::<M>::iter().position(|c| c.as_str() == name)
+    }
+
+    fn decode(&self, rows: Vec<(i64, &Json)>, total: i64, window: Option<Window>) -> Result<Erased, String> {
+        let mut models = Vec::with_capacity(rows.len());
+        for (pos, columns) in rows {
+            let model = M::deserialize(columns).map_err(|e| format!("{}: {e}", self.name))?;
+            models.push((pos, model));
+        }
+        Ok(match window {
+            Some(_) => Arc::new(Arc::new(Page { rows: models, total })),
+            None => Arc::new(Arc::new(models.into_iter().map(|(_, m)| m).collect::<Vec<M>>())),
+        })
+    }
+}
+
+/// One relation to load under each row of its parent, with what to load under its own rows.
+#[derive(Clone)]
+struct Fetch {
+    edge: &'static Edge,
+    /// None for a list.
+    window: Option<Window>,
+    /// Whether the page's size is needed (`totalCount`, `pageInfo`, a page from the end).
+    total: bool,
+    children: Vec<Fetch>,
+}
+
+impl PartialEq for Fetch {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self.edge, other.edge)
+            && self.window == other.window
+            && self.total == other.total
+            && self.children == other.children
+    }
+}
+
+impl Eq for Fetch {}
+
+impl Hash for Fetch {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        std::ptr::hash(self.edge, state);
+        self.window.hash(state);
+        self.total.hash(state);
+        self.children.hash(state);
+    }
+}
+
+/// The relations of `fields` (selected on a type with `edges`), merged where the same
+/// relation is selected twice (aliases, fragments).
+fn plan<'a>(
+    edges: &'static [Edge],
+    fields: impl IntoIterator<Item = SelectionField<'a>>,
+    out: &mut Vec<Fetch>,
+) {
+    if edges.is_empty() {
+        return;
+    }
+    for field in fields {
+        for edge in edges.iter().filter(|e| e.field == field.name()) {
+            if let Some(fetch) = fetch_of(edge, field) {
+                merge(out, fetch);
+            }
+        }
+    }
+}
+
+fn merge(out: &mut Vec<Fetch>, fetch: Fetch) {
+    match out
+        .iter_mut()
+        .find(|f| std::ptr::eq(f.edge, fetch.edge) && f.window == fetch.window)
+    {
+        Some(same) => {
+            same.total |= fetch.total;
+            for child in fetch.children {
+                merge(&mut same.children, child);
+            }
+        }
+        None => out.push(fetch),
+    }
+}
+
+/// The rows' fields of a connection field: those under `nodes` and under `edges.node`.
+fn connection_rows<'a>(field: SelectionField<'a>) -> (Vec<SelectionField<'a>>, bool) {
+    let mut rows = Vec::new();
+    let mut total = false;
+    for f in field.selection_set() {
+        match f.name() {
+            "totalCount" | "pageInfo" => total = true,
+            "nodes" => rows.extend(f.selection_set()),
+            "edges" => rows.extend(
+                f.selection_set()
+                    .filter(|n| n.name() == "node")
+                    .flat_map(|n| n.selection_set().collect::<Vec<_>>()),
+            ),
+            _ => {}
+        }
+    }
+    (rows, total)
+}
+
+fn fetch_of(edge: &'static Edge, field: SelectionField<'_>) -> Option<Fetch> {
+    let (window, total, rows) = match edge.kind {
+        Kind::List => (None, false, field.selection_set().collect()),
+        Kind::Fixed(window) => (Some(window), false, field.selection_set().collect()),
+        Kind::Connection => {
+            let window = window_of(field)?;
+            // A page after a cursor may be empty in a non-empty list, and its size then needs
+            // a count of its own: the loaders know how.
+            if window.may_skip_rows() {
+                return None;
+            }
+            let (rows, total) = connection_rows(field);
+            (Some(window), total || window.from_end, rows)
+        }
+    };
+    let mut children = Vec::new();
+    plan((edge.child)(), rows, &mut children);
+    Some(Fetch {
+        edge,
+        window,
+        total,
+        children,
+    })
+}
+
+/// The page a connection field asks for, if its arguments are valid (else its resolver says
+/// what is wrong).
+fn window_of(field: SelectionField<'_>) -> Option<Window> {
+    let arguments = field.arguments().ok()?;
+    let get = |name: &str| arguments.iter().find(|(n, _)| n.as_str() == name).map(|(_, v)| v);
+    let int = |name: &str| match get(name) {
+        None | Some(GqlValue::Null) => Ok(None),
+        Some(GqlValue::Number(n)) => n.as_i64().and_then(|n| i32::try_from(n).ok()).map(Some).ok_or(()),
+        Some(_) => Err(()),
+    };
+    let string = |name: &str| match get(name) {
+        None | Some(GqlValue::Null) => Ok(None),
+        Some(GqlValue::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(()),
+    };
+    Window::parse(
+        int("first").ok()?,
+        string("after").ok()?,
+        int("last").ok()?,
+        string("before").ok()?,
+    )
+    .ok()
+}
+
+/// Builds the sub-selects of a statement.
+struct Builder<'a> {
+    backend: DbBackend,
+    access: &'a Access,
+    /// Derived tables are named `t0`, `t1`, … so a correlated reference names its parent's.
+    next: usize,
+}
+
+impl Builder<'_> {
+    fn array(&self, items: Vec<SimpleExpr>) -> SimpleExpr {
+        let name = match self.backend {
+            DbBackend::Postgres => "json_build_array",
+            _ => "json_array",
+        };
+        Func::cust(Alias::new(name)).args(items).into()
+    }
+
+    /// A column of a derived table as a JSON value its model's `Deserialize` reads: SQLite
+    /// keeps UUIDs as blobs (JSON has none: hex) and booleans as 0/1.
+    fn column(&self, table: &str, name: &str, ty: &ColumnType) -> SimpleExpr {
+        let c = format!("\"{table}\".\"{name}\"");
+        if self.backend != DbBackend::Sqlite {
+            return Expr::cust(c);
+        }
+        match ty {
+            ColumnType::Uuid => Expr::cust(format!("CASE WHEN {c} IS NULL THEN NULL ELSE hex({c}) END")),
+            ColumnType::Boolean => Expr::cust(format!(
+                "CASE WHEN {c} IS NULL THEN NULL WHEN {c} THEN json('true') ELSE json('false') END"
+            )),
+            _ => Expr::cust(c),
+        }
+    }
+
+    /// The rows of `fetch` under the row of the derived table `outer`, as a JSON array of
+    /// `[position, total, [columns…], children…]`; None when its relation has no parent column.
+    fn nested(&mut self, fetch: &Fetch, outer: &str) -> Option<SimpleExpr> {
+        let listing = fetch.edge.rel.listing(self.access);
+        let parent = listing.parent.clone()?;
+        let alias = format!("t{}", self.next);
+        self.next += 1;
+        let mut inner = listing.select.clone();
+        inner.expr_as(
+            Expr::cust(format!("ROW_NUMBER() OVER (ORDER BY {})", listing.order_sql())),
+            Alias::new(RN),
+        );
+        if fetch.total {
+            inner.expr_as(Expr::cust("COUNT(*) OVER ()"), Alias::new(TOTAL));
+        }
+        inner.and_where(Expr::cust(format!(
+            "{parent} = \"{outer}\".\"{}\"",
+            fetch.edge.key
+        )));
+        let mut select = Query::select();
+        select.from_subquery(inner, Alias::new(&alias));
+        if let Some(window) = &fetch.window {
+            window_condition(&mut select, &alias, window);
+        }
+        let columns = fetch
+            .edge
+            .rel
+            .columns()
+            .iter()
+            .map(|(name, ty)| self.column(&alias, name, ty))
+            .collect();
+        let mut row = vec![
+            Expr::cust(format!("\"{alias}\".\"{RN}\"")),
+            Expr::cust(if fetch.total {
+                format!("\"{alias}\".\"{TOTAL}\"")
+            } else {
+                "0".to_owned()
+            }),
+            self.array(columns),
+        ];
+        for child in &fetch.children {
+            row.push(self.nested(child, &alias).unwrap_or_else(|| Expr::cust("NULL")));
+        }
+        let row = self.array(row);
+        let aggregate: SimpleExpr = match self.backend {
+            DbBackend::Postgres => Expr::cust_with_exprs("COALESCE(json_agg($1), '[]'::json)", [row]),
+            _ => Func::cust(Alias::new("json_group_array")).arg(row).into(),
+        };
+        select.expr(aggregate);
+        let sub = SimpleExpr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(select)));
+        Some(match self.backend {
+            // A sub-select's value loses SQLite's JSON subtype: `json()` gives it back, so the
+            // parent's array nests it instead of quoting it.
+            DbBackend::Sqlite => Func::cust(Alias::new("json")).arg(sub).into(),
+            _ => sub,
+        })
+    }
+}
+
+/// The column of the root statement holding the rows of its `i`th relation.
+fn nested_column(i: usize) -> String {
+    format!("lup_c{i}")
+}
+
+/// What one shape's statement is kept under.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct ShapeKey {
+    field: String,
+    arguments: String,
+    access: Access,
+    window: Window,
+    fetches: Vec<Fetch>,
+}
+
+/// The SQL of the shapes seen so far (bounded: the website asks few shapes, an attacker could
+/// ask many, and then the oldest are simply built again).
+#[derive(Default)]
+pub struct Statements {
+    by_shape: Mutex<HashMap<ShapeKey, Arc<Statement>>>,
+}
+
+/// Shapes kept; beyond it the cache starts again.
+const MAX_SHAPES: usize = 1024;
+
+impl Statements {
+    fn get_or_build(&self, key: &ShapeKey, build: impl FnOnce() -> Statement) -> Arc<Statement> {
+        if let Some(s) = self.lock().get(key) {
+            return s.clone();
+        }
+        // Built outside the lock: concurrent first requests of a shape may each build it.
+        let statement = Arc::new(build());
+        let mut map = self.lock();
+        if map.len() >= MAX_SHAPES {
+            map.clear();
+        }
+        map.insert(key.clone(), statement.clone());
+        statement
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ShapeKey, Arc<Statement>>> {
+        self.by_shape.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The UUID in `column` of `model`.
+fn key_of<M: ModelTrait>(model: &M, column: &str) -> Option<Uuid> {
+    let column = Columns::<M>::from_str(column).ok()?;
+    match model.get(column) {
+        Value::Uuid(Some(u)) => Some(u),
+        _ => None,
+    }
+}
+
+/// Decodes the JSON rows of `fetch` under `parent` and, recursively, their children's, into
+/// `out` under the loaders' keys.
+fn decode(
+    fetch: &Fetch,
+    parent: Uuid,
+    json: &Json,
+    out: &mut Vec<(ResultKey, Erased)>,
+) -> Result<(), String> {
+    let rows = json.as_array().ok_or("nested rows are not an array")?;
+    let mut parsed: Vec<(i64, i64, &Json, &[Json])> = Vec::with_capacity(rows.len());
+    for row in rows {
+        let row = row.as_array().ok_or("a nested row is not an array")?;
+        let (Some(pos), Some(total), Some(columns)) = (
+            row.first().and_then(Json::as_i64),
+            row.get(1).and_then(Json::as_i64),
+            row.get(2),
+        ) else {
+            return Err("a nested row lacks its position, total or columns".into());
+        };
+        parsed.push((pos, total, columns, &row[3..]));
+    }
+    parsed.sort_by_key(|r| r.0);
+    let total = parsed.first().map_or(0, |r| r.1);
+    let models = parsed.iter().map(|r| (r.0, r.2)).collect();
+    let erased = fetch.edge.rel.decode(models, total, fetch.window)?;
+    out.push(((fetch.edge.rel.name(), fetch.window, parent), erased));
+    for (i, child) in fetch.children.iter().enumerate() {
+        let Some(index) = fetch.edge.rel.column_index(child.edge.key) else {
+            continue;
+        };
+        for (_, _, columns, children) in &parsed {
+            let Some(key) = columns
+                .get(index)
+                .and_then(Json::as_str)
+                .and_then(|s| Uuid::parse_str(s).ok())
+            else {
+                continue;
+            };
+            match children.get(i) {
+                Some(json) if !json.is_null() => decode(child, key, json, out)?,
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+/// How a root field's own value relates to its selection.
+#[derive(Debug, Clone, Copy)]
+pub enum Root {
+    /// A connection: its rows' fields are under `nodes` and `edges.node`.
+    Connection,
+    /// A single object (or null): its fields are the field's own selection.
+    Object,
+}
+
+/// A top-level page of `listing` (no parent) with everything its selection nests under its
+/// rows, loaded in one statement when the selection has relations the planner knows; the
+/// nested rows are left with the loaders for the resolvers below.
+pub async fn top_page<M, N>(
+    ctx: &Context<'_>,
+    listing: Listing,
+    window: &Window,
+    root: Root,
+) -> async_graphql::Result<Page<M>>
+where
+    M: Row,
+    N: Prefetch,
+{
+    let loaders = crate::loader::loaders(ctx);
+    let field = ctx.field();
+    let mut fetches = Vec::new();
+    if loaders.reads().compiled {
+        match root {
+            Root::Connection => plan(N::edges(), connection_rows(field).0, &mut fetches),
+            Root::Object => plan(N::edges(), field.selection_set(), &mut fetches),
+        }
+    }
+    let db = loaders.db();
+    if fetches.is_empty() {
+        let mut pages = listing
+            .fetch::<M>(db, &[], window)
+            .await
+            .map_err(ApiError::from)?;
+        let page = pages.remove(&None).unwrap_or_default();
+        loaders.remember(page.rows.iter().map(|(_, m)| m));
+        return Ok(page);
+    }
+    let access = loaders.access().clone();
+    let key = ShapeKey {
+        field: field.name().to_owned(),
+        arguments: format!("{:?}", field.arguments().unwrap_or_default()),
+        access: access.clone(),
+        window: *window,
+        fetches,
+    };
+    let backend = db.get_database_backend();
+    let statement = {
+        let fetches = &key.fetches;
+        loaders.reads().statements.get_or_build(&key, || {
+            let mut select = listing.page_select(db, &[], window);
+            let mut builder = Builder {
+                backend,
+                access: &access,
+                next: 0,
+            };
+            for (i, fetch) in fetches.iter().enumerate() {
+                let nested = builder
+                    .nested(fetch, PAGE_ALIAS)
+                    .unwrap_or_else(|| Expr::cust("NULL"));
+                let nested = match backend {
+                    DbBackend::Postgres => Func::cast_as(nested, Alias::new("text")).into(),
+                    _ => nested,
+                };
+                select.expr_as(nested, Alias::new(nested_column(i)));
+            }
+            backend.build(&select)
+        })
+    };
+    let rows = crate::pagination::query_statement(db, (*statement).clone())
+        .await
+        .map_err(ApiError::from)?;
+    let mut page = Page::default();
+    let mut loaded = Vec::new();
+    for row in rows {
+        let (_, pos, total, model) = listing.read_row::<M>(&row).map_err(ApiError::from)?;
+        for (i, fetch) in key.fetches.iter().enumerate() {
+            let Some(parent) = key_of(&model, fetch.edge.key) else {
+                continue;
+            };
+            let text: Option<String> = row.try_get("", &nested_column(i)).map_err(ApiError::from)?;
+            let decoded = text
+                .as_deref()
+                .ok_or_else(|| "no nested rows".to_owned())
+                .and_then(|t| serde_json::from_str::<Json>(t).map_err(|e| e.to_string()))
+                .and_then(|json| decode(fetch, parent, &json, &mut loaded));
+            // A shape the decoder cannot read is a defect here, not the caller's: the loaders
+            // still answer correctly, at the price of their statements.
+            if let Err(e) = decoded {
+                tracing::error!(error = %e, field = field.name(), "compiled read not decoded; the loaders take over");
+            }
+        }
+        page.total = total;
+        page.rows.push((pos, model));
+    }
+    let mut pages = HashMap::from([(None, page)]);
+    listing
+        .complete_totals(db, &[], window, &mut pages)
+        .await
+        .map_err(ApiError::from)?;
+    loaders.store(loaded);
+    let page = pages.remove(&None).unwrap_or_default();
+    loaders.remember(page.rows.iter().map(|(_, m)| m));
+    Ok(page)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Edge, Kind, Prefetch};
+
+    /// Every edge names a field of its type, a connection where it pages by arguments and a
+    /// plain field otherwise (a misspelt edge would silently never load ahead).
+    #[test]
+    fn edges_name_fields_of_their_types() {
+        let sdl = crate::schema::sdl();
+        type Edges = fn() -> &'static [Edge];
+        let types: [(&str, Edges); 16] = [
+            ("Community", crate::community::Community::edges),
+            ("Plan", crate::plan::Plan::edges),
+            ("PlanInvolvement", crate::plan::PlanInvolvement::edges),
+            ("Action", crate::action::Action::edges),
+            ("ActionDepartment", crate::action::ActionDepartment::edges),
+            ("ActionUpdate", crate::action::ActionUpdate::edges),
+            ("Partnership", crate::partnership::Partnership::edges),
+            ("PartnershipMember", crate::partnership::PartnershipMember::edges),
+            ("Theme", crate::theme::Theme::edges),
+            ("Organization", crate::organization::Organization::edges),
+            ("Department", crate::department::Department::edges),
+            ("Idea", crate::idea::Idea::edges),
+            ("IdeaExchange", crate::idea::IdeaExchange::edges),
+            ("Contact", crate::contact::Contact::edges),
+            ("EngagementEvent", crate::engagement::EngagementEvent::edges),
+            ("AnnualReview", crate::review::AnnualReview::edges),
+        ];
+        for (name, edges) in types {
+            let start = sdl
+                .find(&format!("type {name} "))
+                .unwrap_or_else(|| panic!("type {name} in the schema"));
+            let block = &sdl[start..start + sdl[start..].find("\n}").expect("end of type")];
+            for edge in edges() {
+                let line = block
+                    .lines()
+                    .map(str::trim)
+                    .find(|l| l.starts_with(&format!("{}:", edge.field)) || l.starts_with(&format!("{}(", edge.field)))
+                    .unwrap_or_else(|| panic!("{name}.{} is not a field", edge.field));
+                let connection = line.contains("Connection!");
+                assert_eq!(
+                    connection,
+                    matches!(edge.kind, Kind::Connection),
+                    "{name}.{}: {line}",
+                    edge.field
+                );
+            }
+        }
+    }
+}
