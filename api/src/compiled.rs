@@ -631,7 +631,10 @@ mod tests {
                 let line = block
                     .lines()
                     .map(str::trim)
-                    .find(|l| l.starts_with(&format!("{}:", edge.field)) || l.starts_with(&format!("{}(", edge.field)))
+                    .find(|l| {
+                        l.starts_with(&format!("{}:", edge.field))
+                            || l.starts_with(&format!("{}(", edge.field))
+                    })
                     .unwrap_or_else(|| panic!("{name}.{} is not a field", edge.field));
                 let connection = line.contains("Connection!");
                 assert_eq!(

@@ -1,5 +1,11 @@
-//! DataLoaders, created per request: every nested list and reference goes through them, so
-//! the number of SQL statements grows with the depth of a query, not with its rows.
+//! Loaders, created per request: every nested list and reference that a compiled read (see
+//! `compiled`) did not load ahead goes through them, so the number of SQL statements grows
+//! with the depth of a query, not with its rows.
+//!
+//! Batching needs no timer: a field asking for a key queues it and yields once, so the
+//! executor polls its siblings (which queue theirs) before the first of them to run again
+//! takes every queued key of that kind into one statement. It all happens in the request's
+//! own task: no spawned batch, no timer thread, no wake-ups across threads.
 //!
 //! A [`Rel`] names a list of rows belonging to a parent ID (a plan's actions, an action's
 //! themes, or a row by its own ID); the loaders batch the parents of one relation into one
@@ -15,7 +21,7 @@ use std::{
 
 use async_graphql::{
     Context,
-    dataloader::{DataLoader, Loader},
+    dataloader::Loader,
     futures_util::future::{BoxFuture, FutureExt, Shared, join_all},
 };
 use sea_orm::{
@@ -140,6 +146,7 @@ const MAX_PARENTS: usize = 1000;
 /// later get the results already loaded, or wait for the statement still running. Without
 /// this a long list takes several statements per relation: async-graphql polls a list's
 /// items in slices, and under load the slices fall into different batches.
+#[derive(Clone)]
 pub struct Loaders {
     db: DatabaseConnection,
     access: Access,
@@ -151,6 +158,8 @@ pub struct Loaders {
 /// compiled reads (see `compiled`) with the SQL of the shapes seen so far.
 #[derive(Clone)]
 pub struct Reads {
+    /// How long a queued key waits for others before its batch runs; zero (the default):
+    /// one turn of the executor.
     pub delay: Duration,
     /// Root fields load their whole selection in one statement where they can; off, every
     /// nested list goes through the loaders (tests compare the two).
@@ -177,23 +186,105 @@ struct State {
     done: Mutex<HashMap<ResultKey, Erased>>,
     /// Statements running, by the results they will bring.
     running: Mutex<HashMap<ResultKey, Fetch>>,
+    /// Per kind of key (`TypeId` of `K`): a [`Batch`].
+    batches: Mutex<HashMap<std::any::TypeId, Box<dyn Any + Send + Sync>>>,
+}
+
+/// One load of a batch of keys, shared by every field waiting for one of them.
+type BatchLoad<K, V> = Shared<BoxFuture<'static, Result<Arc<HashMap<K, V>>, LoadError>>>;
+
+/// The keys of one kind asked for in this request: those queued for the next batch, and the
+/// batch each earlier key went into (its result, once loaded).
+struct Batch<K, V> {
+    queued: Vec<K>,
+    loads: HashMap<K, BatchLoad<K, V>>,
+}
+
+impl<K, V> Default for Batch<K, V> {
+    fn default() -> Self {
+        Batch {
+            queued: Vec::new(),
+            loads: HashMap::new(),
+        }
+    }
 }
 
 fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-pub type RequestLoader = DataLoader<Loaders>;
-
 impl Loaders {
-    pub fn for_request(db: DatabaseConnection, access: Access, reads: &Reads) -> RequestLoader {
-        let loaders = Loaders {
+    pub fn for_request(db: DatabaseConnection, access: Access, reads: &Reads) -> Loaders {
+        Loaders {
             db,
             access,
             reads: reads.clone(),
             state: Arc::default(),
-        };
-        DataLoader::new(loaders, tokio::spawn).delay(reads.delay)
+        }
+    }
+
+    /// The value of `key`, loaded in a batch with the keys of its kind that sibling fields ask
+    /// for at the same time (see the module's documentation).
+    pub async fn load_one<K, V>(&self, key: K) -> Result<Option<V>, LoadError>
+    where
+        K: Hash + Eq + Clone + Send + Sync + 'static,
+        V: Clone + Send + Sync + 'static,
+        Loaders: Loader<K, Value = V, Error = LoadError>,
+    {
+        let queued = self.with_batch(|b: &mut Batch<K, V>| {
+            let queued = !b.loads.contains_key(&key);
+            if queued {
+                b.queued.push(key.clone());
+            }
+            queued
+        });
+        if queued {
+            if self.reads.delay.is_zero() {
+                tokio::task::yield_now().await;
+            } else {
+                tokio::time::sleep(self.reads.delay).await;
+            }
+        }
+        let load = self.with_batch(|b: &mut Batch<K, V>| {
+            if let Some(load) = b.loads.get(&key) {
+                return load.clone();
+            }
+            // The first of the waiting fields to run again takes every queued key (once: a
+            // key asked for by two fields is queued twice).
+            let mut keys = std::mem::take(&mut b.queued);
+            keys.push(key.clone());
+            let mut seen = HashSet::new();
+            keys.retain(|k| !b.loads.contains_key(k) && seen.insert(k.clone()));
+            let loaders = self.clone();
+            let load: BatchLoad<K, V> = {
+                let keys = keys.clone();
+                async move { Ok(Arc::new(loaders.load(&keys).await?)) }
+                    .boxed()
+                    .shared()
+            };
+            for k in keys {
+                b.loads.insert(k, load.clone());
+            }
+            load
+        });
+        Ok(load.await?.get(&key).cloned())
+    }
+
+    fn with_batch<K, V, T>(&self, f: impl FnOnce(&mut Batch<K, V>) -> T) -> T
+    where
+        K: Send + Sync + 'static,
+        V: Send + Sync + 'static,
+        BatchLoad<K, V>: Send + Sync,
+    {
+        let mut batches = locked(&self.state.batches);
+        let batch = batches
+            .entry(std::any::TypeId::of::<K>())
+            .or_insert_with(|| Box::new(Batch::<K, V>::default()));
+        match batch.downcast_mut::<Batch<K, V>>() {
+            Some(batch) => f(batch),
+            // One `V` per `K` (the `Loader` impl): the entry is always a `Batch<K, V>`.
+            None => f(&mut Batch::default()),
+        }
     }
 
     pub fn reads(&self) -> &Reads {
@@ -255,10 +346,12 @@ impl Loaders {
                 } else if let Some(f) = running.get(&key) {
                     waits.push((key, f.clone()));
                 } else {
-                    todo.entry((key.0, key.1))
-                        .or_insert_with(|| (job, Vec::new()))
-                        .1
-                        .push(key.2);
+                    let parents = &mut todo.entry((key.0, key.1)).or_insert_with(|| (job, Vec::new())).1;
+                    // A parent asked for twice is loaded once (and its result not overwritten
+                    // by an empty one).
+                    if !parents.contains(&key.2) {
+                        parents.push(key.2);
+                    }
                 }
             }
         }
@@ -489,13 +582,13 @@ async fn list_of<M: Row>(
     Ok(out)
 }
 
-fn loader<'a>(ctx: &'a Context<'_>) -> &'a RequestLoader {
-    ctx.data_unchecked::<RequestLoader>()
+fn loader<'a>(ctx: &'a Context<'_>) -> &'a Loaders {
+    ctx.data_unchecked::<Loaders>()
 }
 
 /// The request's loaders.
 pub(crate) fn loaders<'a>(ctx: &'a Context<'_>) -> &'a Loaders {
-    loader(ctx).loader()
+    loader(ctx)
 }
 
 /// One page of a nested connection.

@@ -1,13 +1,10 @@
 //! `engagement(window)` on communities and plans: every component with its weight and
 //! points, and the total, so a reader sees how the figure was made. The figures load through
-//! the request's DataLoader, keyed by (community or plan, window): a list of communities with
+//! the request's loaders, keyed by (community or plan, window): a list of communities with
 //! their engagement costs a fixed number of statements.
 use std::collections::HashMap;
 
-use async_graphql::{
-    Context, Enum, InputObject, Result, SimpleObject,
-    dataloader::{DataLoader, Loader},
-};
+use async_graphql::{Context, Enum, InputObject, Result, SimpleObject, dataloader::Loader};
 use chrono::NaiveDate;
 use uuid::Uuid;
 
@@ -253,7 +250,7 @@ pub async fn engagement(
         to: span.to,
     };
     let (c, w) = ctx
-        .data_unchecked::<DataLoader<Loaders>>()
+        .data_unchecked::<Loaders>()
         .load_one(key)
         .await?
         .unwrap_or_default();
