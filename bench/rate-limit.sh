@@ -9,7 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PG_ADMIN_URL="${PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/test}"
+# A loopback database: no TLS (sqlx's default `sslmode=prefer` would encrypt even to 127.0.0.1).
+PG_ADMIN_URL="${PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}"
 DB_NAME="${DB_NAME:-lup_bench_limit}"
 DURATION="${DURATION:-20}"
 CONNECTIONS="${CONNECTIONS:-64}"
@@ -28,7 +29,9 @@ fi
 command -v psql >/dev/null || { echo "psql is needed" >&2; exit 1; }
 
 cargo build --release --bin lup -q
-DB_URL="${PG_ADMIN_URL%/*}/$DB_NAME"
+# The bench database beside the admin one, with the same parameters (`?sslmode=…`).
+DB_URL="${PG_ADMIN_URL%%\?*}"
+DB_URL="${DB_URL%/*}/$DB_NAME${PG_ADMIN_URL#"${PG_ADMIN_URL%%\?*}"}"
 psql -q "$PG_ADMIN_URL" -c "DROP DATABASE IF EXISTS $DB_NAME WITH (FORCE)" -c "CREATE DATABASE $DB_NAME"
 export DATABASE_URL="$DB_URL" APP_ENV=development LOG_LEVEL=warn
 ./target/release/lup seed >/dev/null 2>&1

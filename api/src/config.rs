@@ -17,6 +17,12 @@ pub struct Config {
     #[arg(long, env = "DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,
 
+    /// How long a statement waits for a pooled connection, or for a new one to open (sqlx
+    /// keeps trying a refused one), before its request is answered `UNAVAILABLE`. Below
+    /// `REQUEST_TIMEOUT_MS`, so an outage is told as one and not as a slow request.
+    #[arg(long, env = "DB_ACQUIRE_TIMEOUT_MS", default_value_t = 5000)]
+    pub db_acquire_timeout_ms: u64,
+
     /// Load the demo data when the database holds no communities.
     #[arg(long, env = "SEED_DEMO", default_value_t = true, action = clap::ArgAction::Set)]
     pub seed_demo: bool,
@@ -248,6 +254,7 @@ impl Config {
             database_url: database_url.into(),
             bind_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             db_max_connections: 5,
+            db_acquire_timeout_ms: 5000,
             seed_demo: false,
             auto_migrate: true,
             log_level: "warn".into(),

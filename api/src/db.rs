@@ -1,6 +1,9 @@
 //! The database connection: SQLite by default, PostgreSQL in production; migrations; a
-//! counter of executed SQL statements for `/metrics` and the benchmarks.
+//! counter of executed SQL statements for `/metrics` and the benchmarks; telling an outage
+//! from other failures, and getting over a broken connection (a restarted database, a killed
+//! backend) without failing the request.
 use std::{
+    future::Future,
     path::Path,
     sync::{
         Arc,
@@ -10,7 +13,11 @@ use std::{
 };
 
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, sqlx::sqlite as sqlx_sqlite};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseConnectionType, DbErr,
+    QueryResult, RuntimeErr, Statement,
+    sqlx::{self, Connection, sqlite as sqlx_sqlite},
+};
 
 use crate::config::Config;
 
@@ -24,6 +31,39 @@ impl SqlCounter {
     }
 }
 
+/// When a statement last failed on this pool, for [`connect`]'s check of idle connections.
+/// A failure may mean the server closed the pool's connections (a restart, a killed backend):
+/// the connections that were idle then are pinged before their next use, once; those that
+/// went idle later were pinged by sqlx when they were released. Nanoseconds since `epoch`,
+/// plus one; 0 is "never".
+#[derive(Debug)]
+struct LastFailure {
+    epoch: std::time::Instant,
+    at: AtomicU64,
+}
+
+impl LastFailure {
+    fn new() -> Self {
+        LastFailure {
+            epoch: std::time::Instant::now(),
+            at: AtomicU64::new(0),
+        }
+    }
+
+    fn mark(&self) {
+        let nanos = u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX - 1);
+        self.at.store(nanos + 1, Ordering::Relaxed);
+    }
+
+    /// The connection idle for `idle_for` was already idle when a statement last failed.
+    fn idle_since_before(&self, idle_for: Duration) -> bool {
+        match self.at.load(Ordering::Relaxed) {
+            0 => false,
+            at => self.epoch.elapsed().saturating_sub(idle_for) <= Duration::from_nanos(at - 1),
+        }
+    }
+}
+
 pub async fn connect(config: &Config) -> Result<(DatabaseConnection, SqlCounter), DbErr> {
     if config.is_sqlite() {
         create_sqlite_dir(&config.database_url)?;
@@ -32,11 +72,13 @@ pub async fn connect(config: &Config) -> Result<(DatabaseConnection, SqlCounter)
     options
         .max_connections(config.db_max_connections)
         .min_connections(1)
-        .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(Duration::from_secs(10))
+        // sea-orm hands both to sqlx's one acquire timeout, which covers opening a connection.
+        .connect_timeout(Duration::from_millis(config.db_acquire_timeout_ms))
+        .acquire_timeout(Duration::from_millis(config.db_acquire_timeout_ms))
         .sqlx_logging(false)
-        // A broken connection fails its statement and is replaced; pinging before every
-        // use would double the round trips.
+        // Pinging before every use would double the round trips. sqlx pings a connection when
+        // it is released, so one whose statement failed is not reused; idle ones the server
+        // closed are pinged only after a statement failed (below), and swept by `recover`.
         .test_before_acquire(false);
     // On every pooled SQLite connection: WAL lets readers run beside a writer, and a writer
     // waits for a busy database instead of failing with "database is locked".
@@ -44,11 +86,32 @@ pub async fn connect(config: &Config) -> Result<(DatabaseConnection, SqlCounter)
         o.journal_mode(sqlx_sqlite::SqliteJournalMode::Wal)
             .busy_timeout(Duration::from_secs(5))
     });
+    let last_failure = Arc::new(LastFailure::new());
+    let check = last_failure.clone();
+    options.map_sqlx_postgres_before_acquire(move |conn, meta| {
+        // Decided before the future, so the usual case has no await point: sqlx drops a
+        // connection whose acquire is cancelled at one.
+        let suspect = check.idle_since_before(meta.idle_for);
+        Box::pin(async move {
+            if suspect {
+                // An error discards the connection (hard), and the pool tries the next one.
+                tokio::time::timeout(PING_TIMEOUT, conn.ping())
+                    .await
+                    .map_err(|_| {
+                        std::io::Error::new(std::io::ErrorKind::TimedOut, "no answer to a ping")
+                    })??;
+            }
+            Ok(true)
+        })
+    });
     let mut db = Database::connect(options).await?;
     let counter = SqlCounter::default();
     let inner = counter.0.clone();
     db.set_metric_callback(move |info| {
         inner.fetch_add(1, Ordering::Relaxed);
+        if info.failed {
+            last_failure.mark();
+        }
         tracing::debug!(
             target: "lup_api::sql",
             elapsed_us = info.elapsed.as_micros() as u64,
@@ -90,11 +153,216 @@ pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
 /// IMMEDIATE`): two deferred transactions that both read and then write would deadlock, and
 /// one of them fail with "database is locked" instead of waiting its turn. PostgreSQL ignores
 /// the option.
+///
+/// A `BEGIN` that failed on a broken connection wrote nothing, so it is retried once on a
+/// fresh one (see [`retry_once`]).
 pub async fn begin_write(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, DbErr> {
     use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
-    db.begin_with_options(TransactionOptions {
-        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-        ..Default::default()
+    retry_once(db, || {
+        db.begin_with_options(TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        })
     })
     .await
+}
+
+/// A read on the pool (outside a transaction), retried once on a fresh connection when the
+/// one it ran on had broken.
+pub async fn read_all(db: &DatabaseConnection, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+    retry_once(db, || db.query_all_raw(stmt.clone())).await
+}
+
+/// Runs `attempt`; if it failed because its connection had broken (see
+/// [`is_broken_connection`]), discards the pool's other broken connections ([`recover`]) and
+/// runs it once more. Only for work that is safe to repeat and runs on the pool, not inside a
+/// transaction: a read, or a `BEGIN`. A database that stays down fails the second attempt too,
+/// and its error says so ([`is_unavailable`]).
+pub async fn retry_once<T, F, Fut>(db: &DatabaseConnection, mut attempt: F) -> Result<T, DbErr>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, DbErr>>,
+{
+    match attempt().await {
+        Err(e) if is_broken_connection(&e) => {
+            tracing::warn!(error = %e, "database connection broken; retrying on a fresh one");
+            recover(db).await;
+            attempt().await
+        }
+        other => other,
+    }
+}
+
+/// How long [`recover`] waits for an idle connection to answer before dropping it.
+const PING_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Discards the pool's idle connections that no longer work (the server closed them: a
+/// restart, `pg_terminate_backend`, an idle timeout), so the next statements get fresh ones
+/// instead of failing one by one. It takes the idle connections that are free right now,
+/// pings them all at once and drops the dead ones without a goodbye; live ones go back to the
+/// pool. Each is held for one ping at most; connections in use are left alone (a statement
+/// that fails on one discards it on release). SQLite has no connections to lose.
+pub async fn recover(db: &DatabaseConnection) {
+    let DatabaseConnectionType::SqlxPostgresPoolConnection(_) = &db.inner else {
+        return;
+    };
+    let pool = db.get_postgres_connection_pool();
+    let mut pings = tokio::task::JoinSet::new();
+    for _ in 0..pool.num_idle() {
+        let Some(mut conn) = pool.try_acquire() else {
+            break;
+        };
+        pings.spawn(async move {
+            let alive = matches!(tokio::time::timeout(PING_TIMEOUT, conn.ping()).await, Ok(Ok(())));
+            if !alive {
+                // Detached, the pool forgets it (and may open a replacement); dropping it
+                // closes the socket.
+                drop(conn.detach());
+            }
+            alive
+        });
+    }
+    let (mut checked, mut discarded) = (0, 0);
+    while let Some(alive) = pings.join_next().await {
+        checked += 1;
+        if !matches!(alive, Ok(true)) {
+            discarded += 1;
+        }
+    }
+    if discarded > 0 {
+        tracing::warn!(checked, discarded, "discarded broken database connections");
+    }
+}
+
+/// The database cannot be reached or the connection broke: no connection could be had (the
+/// pool timed out, the server refused or would not accept one), or a statement's connection
+/// failed under it. The client is told to come back later (`UNAVAILABLE`), not that we failed
+/// (`INTERNAL`). Errors in what a statement asked for (a constraint, a type, bad SQL) are not
+/// outages.
+pub fn is_unavailable(e: &DbErr) -> bool {
+    match e {
+        // sea-orm reports every failure to get a connection as one of these two: the pool
+        // timed out or is closed, or opening a new connection failed (refused, TLS, the
+        // server starting up or not accepting connections to the database).
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        _ => {
+            is_broken_connection(e)
+                || sqlx_error(e).is_some_and(|e| match e {
+                    sqlx::Error::PoolTimedOut
+                    | sqlx::Error::PoolClosed
+                    | sqlx::Error::WorkerCrashed
+                    | sqlx::Error::Tls(_) => true,
+                    sqlx::Error::Database(d) => sqlite_unreachable(d.as_ref()),
+                    _ => false,
+                })
+        }
+    }
+}
+
+/// A statement failed because the connection it ran on broke, not because of the statement:
+/// the socket failed (reset, closed, EOF), or PostgreSQL ended the session (a FATAL or PANIC
+/// error; SQLSTATE class 08 "connection exception"; 57P01/57P02 "terminating connection due to
+/// administrator command"/"crash of another server process", 57P03 "cannot connect now",
+/// 57P05 idle session timeout). A fresh connection may well succeed.
+pub fn is_broken_connection(e: &DbErr) -> bool {
+    sqlx_error(e).is_some_and(|e| match e {
+        sqlx::Error::Io(_) => true,
+        sqlx::Error::Database(d) => pg_session_ended(d.as_ref()),
+        _ => false,
+    })
+}
+
+/// The driver's error of a failed statement (sea-orm wraps it in `Exec` or `Query`).
+fn sqlx_error(e: &DbErr) -> Option<&sqlx::Error> {
+    match e {
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => Some(e),
+        _ => None,
+    }
+}
+
+fn pg_session_ended(d: &dyn sqlx::error::DatabaseError) -> bool {
+    use sqlx::postgres::{PgDatabaseError, PgSeverity};
+    let Some(pg) = d.try_downcast_ref::<PgDatabaseError>() else {
+        return false;
+    };
+    matches!(pg.severity(), PgSeverity::Fatal | PgSeverity::Panic)
+        || pg.code().starts_with("08")
+        || matches!(pg.code(), "57P01" | "57P02" | "57P03" | "57P05")
+}
+
+/// SQLite cannot open or read its file (`SQLITE_CANTOPEN`, `SQLITE_IOERR` and their extended
+/// codes).
+fn sqlite_unreachable(d: &dyn sqlx::error::DatabaseError) -> bool {
+    const SQLITE_IOERR: i32 = 10;
+    const SQLITE_CANTOPEN: i32 = 14;
+    if d.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_none() {
+        return false;
+    }
+    // The code is the extended result code; its low byte is the primary one.
+    d.code()
+        .and_then(|c| c.parse::<i32>().ok())
+        .is_some_and(|c| matches!(c & 0xff, SQLITE_IOERR | SQLITE_CANTOPEN))
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::ConnAcquireErr;
+
+    use super::*;
+
+    fn query(e: sqlx::Error) -> DbErr {
+        DbErr::Query(RuntimeErr::SqlxError(Arc::new(e)))
+    }
+
+    #[test]
+    fn outages_are_told_from_other_failures() {
+        let reset = query(sqlx::Error::Io(std::io::ErrorKind::ConnectionReset.into()));
+        assert!(is_unavailable(&reset) && is_broken_connection(&reset));
+        for e in [
+            DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),
+            DbErr::Conn(RuntimeErr::Internal("connection refused".into())),
+            query(sqlx::Error::PoolTimedOut),
+        ] {
+            assert!(is_unavailable(&e), "{e}");
+            assert!(!is_broken_connection(&e), "{e}: no fresh connection to retry on");
+        }
+        for e in [
+            query(sqlx::Error::RowNotFound),
+            query(sqlx::Error::Protocol("unexpected message".into())),
+            DbErr::Exec(RuntimeErr::Internal("no rows".into())),
+            DbErr::Custom("hashing failed".into()),
+        ] {
+            assert!(!is_unavailable(&e) && !is_broken_connection(&e), "{e}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_bad_statement_is_no_outage() {
+        let db = Database::connect("sqlite::memory:").await.expect("SQLite");
+        let e = db
+            .execute_unprepared("SELECT * FROM no_such_table")
+            .await
+            .expect_err("no such table");
+        assert!(!is_unavailable(&e) && !is_broken_connection(&e), "{e}");
+    }
+
+    #[test]
+    fn connections_idle_before_a_failure_are_suspect() {
+        let last = LastFailure::new();
+        assert!(
+            !last.idle_since_before(Duration::from_secs(3600)),
+            "nothing failed yet"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+        last.mark();
+        std::thread::sleep(Duration::from_millis(2));
+        assert!(
+            !last.idle_since_before(Duration::from_millis(1)),
+            "idle since after it"
+        );
+        assert!(
+            last.idle_since_before(Duration::from_secs(3600)),
+            "idle since before it"
+        );
+    }
 }

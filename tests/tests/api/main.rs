@@ -16,6 +16,7 @@ mod limits;
 mod nodes;
 mod nplus1;
 mod ops;
+mod outage;
 mod pagination;
 mod priorities;
 mod public_http;

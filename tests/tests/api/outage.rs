@@ -1,0 +1,363 @@
+//! The database going away under a running server. Killed connections (a restart,
+//! `pg_terminate_backend`) are discarded and the statement retried on a fresh one; a database
+//! that stays out of reach is answered `UNAVAILABLE`, never `INTERNAL`.
+//!
+//! PostgreSQL only: an embedded SQLite file has no connection to lose and no server to be out
+//! of reach.
+use std::{net::SocketAddr, time::Duration};
+
+use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
+use lup_api::config::Config;
+use lup_tests::{As, Backend, TestApp, fixture::Fixture};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
+use serde_json::{Value, json};
+
+const PAGE: &str = include_str!("../../queries/community-page.graphql");
+const LIST: &str = "{ communities(first: 10) { totalCount nodes { name
+    plans(first: 5) { nodes { title actions(first: 50) { totalCount nodes { title } } } } } } }";
+const CREATE: &str = "mutation($i: CreateCommunityInput!) { createCommunity(input: $i) {
+    community { slug } userErrors { field code } } }";
+
+/// A server on a fresh PostgreSQL database holding a small programme; several requests at
+/// once may run side by side, so the pool holds several connections.
+async fn spawn(configure: impl FnOnce(&mut Config)) -> TestApp {
+    let app = TestApp::spawn_with(Backend::Postgres, |c| {
+        c.max_concurrent_per_client = 16;
+        configure(c);
+    })
+    .await;
+    Fixture::new(&app.db).programme(3, 4).await;
+    app
+}
+
+/// A connection of our own to the PostgreSQL server, outside the server's pool.
+async fn admin() -> DatabaseConnection {
+    let url = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL");
+    Database::connect(&url).await.expect("admin connection")
+}
+
+async fn scalar(db: &DatabaseConnection, sql: &str) -> i64 {
+    let row = db
+        .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .expect(sql)
+        .expect("a row");
+    row.try_get_by_index::<i64>(0).expect("an integer")
+}
+
+async fn database_name(app: &TestApp) -> String {
+    let row = app
+        .db
+        .query_one_raw(Statement::from_string(
+            app.db.get_database_backend(),
+            "SELECT current_database()",
+        ))
+        .await
+        .expect("current_database()")
+        .expect("a row");
+    row.try_get_by_index::<String>(0).expect("a name")
+}
+
+/// Runs the page and the list form eight times at once and returns their answers: the pool
+/// then holds several idle connections. Asserts it does, or a test could pass by having only
+/// one connection to lose.
+async fn burst(app: &TestApp) -> (Value, Value) {
+    let page = app.data(PAGE, json!({ "slug": "by-0" })).await;
+    let list = app.data(LIST, json!({})).await;
+    let requests: Vec<_> = (0..8)
+        .map(|i| {
+            let app = app.clone_handle();
+            tokio::spawn(async move {
+                if i % 2 == 0 {
+                    (app.data(PAGE, json!({ "slug": "by-0" })).await, true)
+                } else {
+                    (app.data(LIST, json!({})).await, false)
+                }
+            })
+        })
+        .collect();
+    for request in requests {
+        let (answer, is_page) = request.await.expect("request");
+        assert_eq!(&answer, if is_page { &page } else { &list });
+    }
+    let idle = app.db.get_postgres_connection_pool().num_idle();
+    assert!(
+        idle >= 2,
+        "the burst left {idle} idle connection(s); the test needs several"
+    );
+    (page, list)
+}
+
+/// Terminates every backend of the server's database and waits until they are gone; returns
+/// how many there were.
+async fn kill_connections(admin: &DatabaseConnection, database: &str) -> i64 {
+    let killed = scalar(
+        admin,
+        &format!(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+             WHERE datname = '{database}' AND pid <> pg_backend_pid()"
+        ),
+    )
+    .await;
+    for _ in 0..100 {
+        let left = scalar(
+            admin,
+            &format!("SELECT count(*) FROM pg_stat_activity WHERE datname = '{database}'"),
+        )
+        .await;
+        if left == 0 {
+            return killed;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the backends of {database} did not exit");
+}
+
+/// Kills the server's connections after a burst has spread its work over several of them.
+async fn burst_then_kill(app: &TestApp) -> (Value, Value) {
+    let answers = burst(app).await;
+    let admin = admin().await;
+    let killed = kill_connections(&admin, &database_name(app).await).await;
+    admin.close().await.ok();
+    assert!(killed >= 2, "killed {killed} connection(s)");
+    answers
+}
+
+async fn create_community(app: &TestApp, slug: &str) {
+    let created = app
+        .data(
+            CREATE,
+            json!({ "i": { "slug": slug, "name": "Efter genstart", "description": "Ny." } }),
+        )
+        .await;
+    assert_eq!(created["createCommunity"]["userErrors"], json!([]), "{created:#}");
+    assert_eq!(created["createCommunity"]["community"]["slug"], slug);
+}
+
+fn external_idp(c: &mut Config) {
+    c.auth.external_jwt_public_key = Some(include_str!("../../keys/idp-test-public.pem").to_owned());
+    c.auth.external_jwt_issuer = Some("https://login.jammerbugt.dk".into());
+    c.auth.external_jwt_role_map = "landdistrikt-koordinator=STAFF".into();
+}
+
+/// A staff token from the external identity provider: checking it reads nothing from the
+/// database, so a request's first statement is its own.
+fn external_staff(app: &TestApp) -> TestApp {
+    let key = EncodingKey::from_rsa_pem(include_bytes!("../../keys/idp-test-private.pem")).expect("key");
+    let now = chrono::Utc::now().timestamp();
+    let claims = json!({ "sub": "k1234", "lup_role": "landdistrikt-koordinator", "aud": "lup-api",
+        "iss": "https://login.jammerbugt.dk", "iat": now, "exp": now + 600 });
+    app.with_token(&encode(&Header::new(Algorithm::RS256), &claims, &key).expect("sign"))
+}
+
+/// POSTs `query` to a server whose database is out of reach: the answer is an error saying
+/// so, not a failure of ours. (HTTP 503 for every caller is the http layer's; 200 is the
+/// status of a GraphQL error today.)
+async fn assert_unavailable(app: &TestApp, query: &str, variables: Value) {
+    let mut request = app
+        .client
+        .post(app.url("/graphql"))
+        .json(&json!({ "query": query, "variables": variables }));
+    if let Some((header, value)) = &app.credentials {
+        request = request.header(header.as_str(), value.as_str());
+    }
+    let response = request.send().await.expect("request sent");
+    let status = response.status();
+    let body: Value = response.json().await.expect("JSON response");
+    assert!(status == 200 || status == 503, "status {status}: {body:#}");
+    let error = &body["errors"][0];
+    assert_eq!(error["extensions"]["code"], "UNAVAILABLE", "{query}: {body:#}");
+    let message = error["message"].as_str().unwrap_or_default();
+    assert!(message.contains("try again"), "{body:#}");
+    assert!(
+        !message.contains("accepting connections"),
+        "the cause leaks to the client: {body:#}"
+    );
+}
+
+/// A read whose connection was killed while idle runs again on a fresh one: the same query,
+/// another shape and a signed-in mutation after it are all answered in full. (The list's root
+/// read is a paged read, which goes through `db::read_all`.)
+#[tokio::test]
+#[cfg_attr(not(postgres_tests), ignore = "skipped: TEST_DATABASE_URL is not set")]
+async fn a_read_on_a_killed_connection_is_retried() {
+    let app = spawn(|_| {}).await;
+    let staff = app.signed_in(As::Staff, &[], None).await;
+    let (page, list) = burst_then_kill(&app).await;
+    assert_eq!(app.data(LIST, json!({})).await, list);
+    assert_eq!(app.data(PAGE, json!({ "slug": "by-0" })).await, page);
+    create_community(&staff, "efter-genstart").await;
+    app.stop().await;
+}
+
+/// A mutation's `BEGIN` on a killed connection wrote nothing, and runs again on a fresh one.
+#[tokio::test]
+#[cfg_attr(not(postgres_tests), ignore = "skipped: TEST_DATABASE_URL is not set")]
+async fn a_write_begun_on_a_killed_connection_is_retried() {
+    let app = spawn(external_idp).await;
+    let staff = external_staff(&app);
+    burst_then_kill(&app).await;
+    create_community(&staff, "efter-genstart").await;
+    assert_eq!(
+        app.data("{ community(slug: \"efter-genstart\") { slug } }", json!({}))
+            .await["community"]["slug"],
+        "efter-genstart"
+    );
+    app.stop().await;
+}
+
+/// Once one statement has failed, no other request meets a dead connection: the pool pings
+/// the connections that were idle then before handing them out. The first request's first
+/// statement (here the page's `community(slug:)`, read outside the retried paths) may still
+/// fail, and then only as UNAVAILABLE.
+// TODO(issue 10, http layer): once a read-only request runs again after
+// `error::broke_connection`, the first request must succeed too: tighten the first check.
+#[tokio::test]
+#[cfg_attr(not(postgres_tests), ignore = "skipped: TEST_DATABASE_URL is not set")]
+async fn a_kill_costs_at_most_the_request_that_met_it() {
+    let app = spawn(|_| {}).await;
+    let staff = app.signed_in(As::Staff, &[], None).await;
+    let (page, list) = burst_then_kill(&app).await;
+    let first = app.post(PAGE, json!({ "slug": "by-0" })).await;
+    if first.get("errors").is_some() {
+        assert_eq!(
+            first["errors"][0]["extensions"]["code"], "UNAVAILABLE",
+            "{first:#}"
+        );
+    } else {
+        assert_eq!(first["data"], page);
+    }
+    // A signed-in request reads its account first, outside the retried paths too.
+    assert_eq!(staff.data(PAGE, json!({ "slug": "by-0" })).await, page);
+    assert_eq!(app.data(PAGE, json!({ "slug": "by-0" })).await, page);
+    assert_eq!(app.data(LIST, json!({})).await, list);
+    create_community(&staff, "efter-genstart").await;
+    app.stop().await;
+}
+
+/// The database refuses connections and has lost the old ones: every read says UNAVAILABLE
+/// (a root read, a loader's batch, signed in or not), `/readyz` says 503, and the server
+/// answers again as soon as the database is back.
+#[tokio::test]
+#[cfg_attr(not(postgres_tests), ignore = "skipped: TEST_DATABASE_URL is not set")]
+async fn an_unreachable_database_is_unavailable() {
+    let app = spawn(external_idp).await;
+    let (page, _) = burst(&app).await;
+    let community =
+        app.data("{ community(slug: \"by-0\") { id } }", json!({})).await["community"]["id"].clone();
+    let admin = admin().await;
+    let database = database_name(&app).await;
+    admin
+        .execute_unprepared(&format!("ALTER DATABASE {database} ALLOW_CONNECTIONS false"))
+        .await
+        .expect("refuse connections");
+    kill_connections(&admin, &database).await;
+
+    assert_unavailable(&app, PAGE, json!({ "slug": "by-0" })).await;
+    assert_unavailable(&app, LIST, json!({})).await;
+    // `node` reads through a DataLoader.
+    assert_unavailable(
+        &app,
+        "query($id: ID!) { node(id: $id) { id } }",
+        json!({ "id": community }),
+    )
+    .await;
+    let staff = external_staff(&app);
+    assert_unavailable(&staff, LIST, json!({})).await;
+    assert_unavailable(
+        &staff,
+        CREATE,
+        json!({ "i": { "slug": "under-nedbrud", "name": "Under nedbrud", "description": "Ny." } }),
+    )
+    .await;
+    let ready = app.client.get(app.url("/readyz")).send().await.expect("readyz");
+    assert_eq!(ready.status(), 503);
+
+    admin
+        .execute_unprepared(&format!("ALTER DATABASE {database} ALLOW_CONNECTIONS true"))
+        .await
+        .expect("accept connections");
+    admin.close().await.ok();
+    assert_eq!(app.data(PAGE, json!({ "slug": "by-0" })).await, page);
+    app.stop().await;
+}
+
+/// A TCP relay between the server and PostgreSQL, standing in for the database server: stopped,
+/// it closes every connection and refuses new ones, as a stopped or unreachable server does.
+struct Relay {
+    addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Relay {
+    async fn start(addr: SocketAddr, upstream: String) -> Relay {
+        let listener = tokio::net::TcpListener::bind(addr).await.expect("relay port");
+        let addr = listener.local_addr().expect("relay address");
+        let task = tokio::spawn(async move {
+            // Dropped with the accept loop when the relay stops, closing every connection.
+            let mut connections = tokio::task::JoinSet::new();
+            while let Ok((mut client, _)) = listener.accept().await {
+                let upstream = upstream.clone();
+                connections.spawn(async move {
+                    if let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                });
+            }
+        });
+        Relay { addr, task }
+    }
+
+    async fn stop(self) -> SocketAddr {
+        self.task.abort();
+        let _ = self.task.await;
+        self.addr
+    }
+}
+
+/// `host:port` of a `postgres://user@host:port/db?…` URL.
+fn host_port(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    if host.contains(':') {
+        host.to_owned()
+    } else {
+        format!("{host}:5432")
+    }
+}
+
+/// The database server stops (its connections close, new ones are refused) and comes back:
+/// meanwhile every read says UNAVAILABLE within the pool's acquire timeout, not INTERNAL and
+/// not a TIMEOUT of the whole request; afterwards the server answers again by itself.
+#[tokio::test]
+#[cfg_attr(not(postgres_tests), ignore = "skipped: TEST_DATABASE_URL is not set")]
+async fn a_stopped_database_server_is_unavailable_until_it_is_back() {
+    let upstream = host_port(&std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL"));
+    let relay = Relay::start(SocketAddr::from(([127, 0, 0, 1], 0)), upstream.clone()).await;
+    let via_relay = relay.addr.to_string();
+    let app = spawn(|c| {
+        c.database_url = c.database_url.replacen(&upstream, &via_relay, 1);
+        c.db_acquire_timeout_ms = 1000;
+    })
+    .await;
+    let (page, list) = burst(&app).await;
+
+    let addr = relay.stop().await;
+    let started = std::time::Instant::now();
+    assert_unavailable(&app, PAGE, json!({ "slug": "by-0" })).await;
+    assert_unavailable(&app, LIST, json!({})).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "took {:?}: an outage must be told within the acquire timeout",
+        started.elapsed()
+    );
+    let ready = app.client.get(app.url("/readyz")).send().await.expect("readyz");
+    assert_eq!(ready.status(), 503);
+
+    let relay = Relay::start(addr, upstream).await;
+    assert_eq!(app.data(LIST, json!({})).await, list);
+    assert_eq!(app.data(PAGE, json!({ "slug": "by-0" })).await, page);
+    app.stop().await;
+    relay.stop().await;
+}
