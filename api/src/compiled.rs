@@ -557,7 +557,7 @@ where
             backend.build(&select)
         })
     };
-    let rows = crate::pagination::query_statement(db, (*statement).clone())
+    let rows = crate::pagination::query_statement(db, &statement)
         .await
         .map_err(ApiError::from)?;
     let mut page = Page::default();

@@ -169,7 +169,7 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTra
 
 /// A read on the pool (outside a transaction), retried once on a fresh connection when the
 /// one it ran on had broken.
-pub async fn read_all(db: &DatabaseConnection, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+pub async fn read_all(db: &DatabaseConnection, stmt: &Statement) -> Result<Vec<QueryResult>, DbErr> {
     retry_once(db, || db.query_all_raw(stmt.clone())).await
 }
 

@@ -10,7 +10,7 @@ use async_graphql::{
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, FromQueryResult, QueryResult, Statement,
+    DatabaseConnection, DbBackend, DbErr, FromQueryResult, QueryResult, Statement,
     sea_query::{Alias, Expr, ExprTrait, Order, Query, SelectStatement, extension::postgres::PgFunc},
 };
 use uuid::Uuid;
@@ -360,16 +360,17 @@ impl Listing {
     }
 }
 
+/// Runs a read, retried once on a fresh connection when the one it ran on had broken.
 pub async fn query_all(db: &DatabaseConnection, select: &SelectStatement) -> Result<Vec<QueryResult>, DbErr> {
-    query_statement(db, db.get_database_backend().build(select)).await
+    query_statement(db, &db.get_database_backend().build(select)).await
 }
 
-/// Runs a statement already built.
+/// Runs a read already built, as [`query_all`].
 pub async fn query_statement(
     db: &DatabaseConnection,
-    statement: Statement,
+    statement: &Statement,
 ) -> Result<Vec<QueryResult>, DbErr> {
-    db.query_all_raw(statement).await
+    crate::db::read_all(db, statement).await
 }
 
 /// `column` is one of `ids`: `= ANY($1)` on PostgreSQL, so the statement text (and its cached
