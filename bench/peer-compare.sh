@@ -10,10 +10,11 @@
 # Before timing anything it checks that both sides answer the same rows, and stops if not.
 # For each side and round it prints req/s, p50, p99, CPU per request (the server process and
 # its PostgreSQL backends, from /proc) and SQL statements per request (the same way for both:
-# transactions of the bench database in pg_stat_database, autocommit being one per statement,
-# over requests sent one at a time; ours also from /metrics under load), then the ratios
-# ours/peer and one SUMMARY block to paste into the README. The servers run in production
-# mode with rate limits and the per-client cap off; the database is dropped at the end.
+# a second instance of each server reaches PostgreSQL through a small proxy that counts the
+# statements on the wire, over requests sent one at a time; ours also from /metrics under
+# load), then the ratios ours/peer and one SUMMARY block to paste into the README. The servers
+# run in production mode with rate limits and the per-client cap off; the database is dropped
+# at the end, also on failure.
 #
 #   bench/peer-compare.sh                   # release build, 10 s warm-up, 2 rounds of 15 s
 #   # a check of the script, not a measurement:
@@ -22,10 +23,9 @@
 # Env: PEER_DIR (../shared/peer from the repository root), LUP_BIN (built here when unset),
 # PG_ADMIN_URL, DB_NAME, SLUG, GROW (actions added), THREADS, CONNECTIONS, WARMUP (once per
 # query and side), ROUND_WARMUP (before each measured run, refills the pools), DURATION,
-# ROUNDS, STMT_REQUESTS (requests counted for the statements), STATS_SETTLE (seconds the
-# transaction count must stand still: PostgreSQL publishes a backend's counts up to 10 s late),
-# WRK_TIMEOUT, DB_MAX_CONNECTIONS (our pool), PG_POOL_MAX (the peer's pool), PORT, PEER_PORT,
-# CACHED_PORT, KEEP_DB=1 (keep the database).
+# ROUNDS, STMT_REQUESTS (requests counted for the statements), WRK_TIMEOUT,
+# DB_MAX_CONNECTIONS (our pool), PG_POOL_MAX (the peer's pool), PORT (ours; PORT+1 to PORT+7
+# are taken too), KEEP_DB=1 (keep the database).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -41,14 +41,14 @@ WARMUP="${WARMUP:-10s}"
 ROUND_WARMUP="${ROUND_WARMUP:-2s}"
 DURATION="${DURATION:-15s}"
 ROUNDS="${ROUNDS:-2}"
-STATS_SETTLE="${STATS_SETTLE:-11}"
 STMT_REQUESTS="${STMT_REQUESTS:-500}"
 WRK_TIMEOUT="${WRK_TIMEOUT:-10s}"
 DB_MAX_CONNECTIONS="${DB_MAX_CONNECTIONS:-16}"
 PG_POOL_MAX="${PG_POOL_MAX:-10}"
-PORT="${PORT:-18083}"
-PEER_PORT="${PEER_PORT:-18084}"
-CACHED_PORT="${CACHED_PORT:-18085}"
+PORT="${PORT:-18083}"              # ours; the others follow it
+PEER_PORT=$((PORT + 1)) CACHED_PORT=$((PORT + 2))
+OURS_COUNT_PORT=$((PORT + 3)) PEER_COUNT_PORT=$((PORT + 4))
+PROXY_OURS_PORT=$((PORT + 5)) PROXY_PEER_PORT=$((PORT + 6)) PROXY_CONTROL_PORT=$((PORT + 7))
 OUT="$ROOT/bench/out"
 PEER_WORK="$OUT/peer"          # a writable copy of the peer with its node_modules (ignored by git)
 RESULTS="$OUT/peer-compare.tsv"
@@ -212,6 +212,71 @@ def sequential(url, body_file, n):
         if r.status != 200 or d.get("errors") or not d.get("data"):
             sys.exit(f"{url}: HTTP {r.status}: {text[:300]!r}")
 
+def proxy(upstream_url, control_port, *listen_ports):
+    """A TCP proxy in front of PostgreSQL that counts, per listening port, the statements
+    clients send: Execute messages of the extended protocol and simple Query messages (each
+    counted once). Prepares (Parse) and pings (a lone Sync) are not statements. GET on the
+    control port answers `PORT COUNT` lines."""
+    import asyncio, urllib.parse
+    up = urllib.parse.urlsplit(upstream_url)
+    counts = {int(p): 0 for p in listen_ports}
+
+    async def pipe(reader, writer, port=None):
+        buf, startup = b"", True
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                if port is not None:
+                    buf += data
+                    while True:
+                        if startup:   # untyped: SSLRequest/GSSENCRequest, then the StartupMessage
+                            if len(buf) < 8 or len(buf) < int.from_bytes(buf[:4], "big"):
+                                break
+                            code, buf = int.from_bytes(buf[4:8], "big"), buf[int.from_bytes(buf[:4], "big"):]
+                            startup = code in (80877103, 80877104)
+                            continue
+                        if len(buf) < 5 or len(buf) < 1 + int.from_bytes(buf[1:5], "big"):
+                            break
+                        if buf[:1] in (b"E", b"Q"):
+                            counts[port] += 1
+                        buf = buf[1 + int.from_bytes(buf[1:5], "big"):]
+                await writer.drain()
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            writer.close()
+
+    def serve(port):
+        async def client(reader, writer):
+            try:
+                up_reader, up_writer = await asyncio.open_connection(up.hostname or "127.0.0.1", up.port or 5432)
+            except OSError:
+                writer.close()
+                return
+            await asyncio.gather(pipe(reader, up_writer, port), pipe(up_reader, writer))
+        return client
+
+    async def control(reader, writer):
+        await reader.read(4096)
+        body = "".join(f"{p} {n}\n" for p, n in counts.items())
+        writer.write(f"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n{body}".encode())
+        await writer.drain()
+        writer.close()
+
+    async def main():
+        servers = [await asyncio.start_server(serve(int(p)), "127.0.0.1", int(p)) for p in listen_ports]
+        servers.append(await asyncio.start_server(control, "127.0.0.1", int(control_port)))
+        await asyncio.gather(*(s.serve_forever() for s in servers))
+
+    asyncio.run(main())
+
+def via(url, port):
+    """The database URL with its host and port replaced by the proxy's."""
+    import urllib.parse
+    u = urllib.parse.urlsplit(url)
+    auth = u.netloc.rsplit("@", 1)[0] + "@" if "@" in u.netloc else ""
+    print(urllib.parse.urlunsplit(u._replace(netloc=f"{auth}127.0.0.1:{port}")))
+
 def mean(xs):
     return sum(xs) / len(xs) if xs else float("nan")
 
@@ -278,7 +343,7 @@ def summary(results, cached, header):
         target(float(c["rps"]) >= 30000, f"cached anonymous GET ≥ 30,000 req/s: {fmt(float(c['rps']))}")
 
 cmd, args = sys.argv[1], sys.argv[2:]
-{"body": body, "sequential": sequential, "snap": snap, "cpu": cpu, "wrk": wrk, "compare": compare, "summary": summary}[cmd](*args)
+{"body": body, "sequential": sequential, "proxy": proxy, "via": via, "snap": snap, "cpu": cpu, "wrk": wrk, "compare": compare, "summary": summary}[cmd](*args)
 PY
 )
 py() { python3 -c "$PY" "$@"; }
@@ -309,7 +374,7 @@ fi
 DB_BASE="${PG_ADMIN_URL%/*}/$DB_NAME?sslmode=disable"
 OURS_APP=lup-bench-ours
 PEER_APP=lup-bench-peer
-OURS_PID='' PEER_PID='' CACHED_PID='' DB_CREATED=''
+OURS_PID='' PEER_PID='' CACHED_PID='' OURS_COUNT_PID='' PEER_COUNT_PID='' PROXY_PID='' DB_CREATED=''
 stop() { # PID: SIGTERM, then wait for it
   [ -n "$1" ] || return 0
   kill "$1" 2>/dev/null || true
@@ -320,7 +385,8 @@ stop() { # PID: SIGTERM, then wait for it
 cleanup() {
   local rc=$?
   trap - EXIT
-  stop "$CACHED_PID"; stop "$PEER_PID"; stop "$OURS_PID"
+  stop "$CACHED_PID"; stop "$PEER_PID"; stop "$OURS_PID"; stop "$PEER_COUNT_PID"; stop "$OURS_COUNT_PID"
+  stop "$PROXY_PID"
   if [ -n "$DB_CREATED" ] && [ -z "${KEEP_DB:-}" ]; then
     psql -Xq "$PG_ADMIN_URL" -c "DROP DATABASE IF EXISTS $DB_NAME WITH (FORCE)" >/dev/null 2>&1 ||
       echo "peer-compare: could not drop the database $DB_NAME" >&2
@@ -336,10 +402,10 @@ DB_CREATED=1
 
 # Our server in production mode (a secret of its own), no rate limits, no per-client cap.
 JWT_SECRET=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
-start_ours() { # PORT CACHE_TTL_MS|default LOG: starts a server, prints its pid
+start_ours() { # PORT CACHE_TTL_MS|default LOG [DATABASE_URL]: starts a server, prints its pid
   local ttl=()
   [ "$2" = default ] || ttl=(PUBLIC_CACHE_TTL_MS="$2")
-  env APP_ENV=production JWT_SECRET="$JWT_SECRET" DATABASE_URL="$DB_BASE&application_name=$OURS_APP" \
+  env APP_ENV=production JWT_SECRET="$JWT_SECRET" DATABASE_URL="${4:-$DB_BASE&application_name=$OURS_APP}" \
     BIND_ADDR="127.0.0.1:$1" LOG_LEVEL=warn "${ttl[@]}" DB_MAX_CONNECTIONS="$DB_MAX_CONNECTIONS" \
     RATE_LIMIT_ANONYMOUS_PER_MINUTE=0 RATE_LIMIT_PARTNER_PER_MINUTE=0 RATE_LIMIT_ACCOUNT_PER_MINUTE=0 \
     MAX_CONCURRENT_PER_CLIENT=0 SHUTDOWN_GRACE_SECS=2 "$LUP_BIN" serve >>"$3" 2>&1 &
@@ -361,14 +427,37 @@ OURS_PID=$(start_ours "$PORT" 0 "$OUT/peer-compare-ours.log")
 wait_up "$OURS_PID" "$OURS_URL" "$OUT/peer-compare-ours.log"
 psql -Xq -v ON_ERROR_STOP=1 "$DB_BASE" -f "$PEER_WORK/peer-tags.sql" -c "VACUUM ANALYZE"
 
-echo "starting the peer" >&2
 # The peer's queries use the short relation names (plans, actions, partnershipMembers) of
 # @graphile/simplify-inflection, which serve.mjs turns on with SIMPLIFY_INFLECTION=1.
-env DATABASE_URL="$DB_BASE&application_name=$PEER_APP" PORT="$PEER_PORT" HOST=127.0.0.1 PG_POOL_MAX="$PG_POOL_MAX" \
-  SIMPLIFY_INFLECTION=1 \
-  "$PEER_NODE" "$PEER_WORK/serve.mjs" >>"$OUT/peer-compare-peer.log" 2>&1 &
-PEER_PID=$!
+start_peer() { # PORT DATABASE_URL LOG: starts a peer, prints its pid
+  env DATABASE_URL="$2" PORT="$1" HOST=127.0.0.1 PG_POOL_MAX="$PG_POOL_MAX" SIMPLIFY_INFLECTION=1 \
+    "$PEER_NODE" "$PEER_WORK/serve.mjs" >>"$3" 2>&1 &
+  echo $!
+}
+echo "starting the peer" >&2
+PEER_PID=$(start_peer "$PEER_PORT" "$DB_BASE&application_name=$PEER_APP" "$OUT/peer-compare-peer.log")
 wait_up "$PEER_PID" "$PEER_URL" "$OUT/peer-compare-peer.log"
+
+# For counting statements: a second instance of each, through the counting proxy.
+echo "starting the statement-counting proxy and an instance of each side behind it" >&2
+py proxy "$PG_ADMIN_URL" "$PROXY_CONTROL_PORT" "$PROXY_OURS_PORT" "$PROXY_PEER_PORT" >"$OUT/peer-compare-proxy.log" 2>&1 &
+PROXY_PID=$!
+proxy_count() { # ours|peer: statements counted so far
+  local port=$PROXY_OURS_PORT
+  [ "$1" = ours ] || port=$PROXY_PEER_PORT
+  curl -fs "http://127.0.0.1:$PROXY_CONTROL_PORT/" | awk -v p="$port" '$1 == p { print $2 }'
+}
+for _ in $(seq 1 50); do proxy_count ours >/dev/null 2>&1 && break; sleep 0.1; done
+proxy_count ours >/dev/null || { cat "$OUT/peer-compare-proxy.log" >&2; die "the counting proxy did not start"; }
+OURS_COUNT_URL="http://127.0.0.1:$OURS_COUNT_PORT/graphql"
+PEER_COUNT_URL="http://127.0.0.1:$PEER_COUNT_PORT/graphql"
+: >"$OUT/peer-compare-ours-count.log"; : >"$OUT/peer-compare-peer-count.log"
+OURS_COUNT_PID=$(start_ours "$OURS_COUNT_PORT" 0 "$OUT/peer-compare-ours-count.log" \
+  "$(py via "$DB_BASE&application_name=$OURS_APP-count" "$PROXY_OURS_PORT")")
+PEER_COUNT_PID=$(start_peer "$PEER_COUNT_PORT" "$(py via "$DB_BASE&application_name=$PEER_APP-count" "$PROXY_PEER_PORT")" \
+  "$OUT/peer-compare-peer-count.log")
+wait_up "$OURS_COUNT_PID" "$OURS_COUNT_URL" "$OUT/peer-compare-ours-count.log"
+wait_up "$PEER_COUNT_PID" "$PEER_COUNT_URL" "$OUT/peer-compare-peer-count.log"
 
 py body tests/queries/community-page.graphql "$SLUG" "$OUT/pc-ours-page.json"
 py body "$PEER_WORK/queries/peer-page.graphql" "$SLUG" "$OUT/pc-peer-page.json"
@@ -386,12 +475,9 @@ check_same() { # page|one
   post "$PEER_URL" "$OUT/pc-peer-$1.json" "$OUT/pc-answer-peer-$1.json"
   py compare "$1" "$OUT/pc-answer-ours-$1.json" "$OUT/pc-answer-peer-$1.json"
 }
-backends() { # APPLICATION_NAME: the pids of its client backends in the bench database
-  psql -XAtq "$PG_ADMIN_URL" -c "SELECT pid FROM pg_stat_activity WHERE datname = '$DB_NAME' AND application_name = '$1'" | tr '\n' ' '
-}
 # quiet: until no backend of the bench database has been busy for a second. A server goes on
 # running the requests wrk gave up on when it stopped (up to one per connection), and those
-# must not be counted or timed in the next phase.
+# must not be timed with the next run.
 quiet() {
   local idle=0
   for _ in $(seq 1 1200); do
@@ -405,25 +491,6 @@ quiet() {
   done
   die "the bench database stayed busy for 4 minutes"
 }
-# settled_xacts: the bench database's transaction count once it has stood still for
-# $STATS_SETTLE s: a backend publishes its counts when it has been idle for up to 10 s, later on
-# a loaded machine.
-settled_xacts() {
-  local last now still=0
-  last=$(xacts)
-  for _ in $(seq 1 600); do
-    sleep 1
-    now=$(xacts)
-    if [ "$now" = "$last" ]; then
-      still=$((still + 1))
-      [ "$still" -lt "$STATS_SETTLE" ] || { echo "$now"; return 0; }
-    else
-      still=0 last=$now
-    fi
-  done
-  die "the transaction count of $DB_NAME did not settle in 10 minutes"
-}
-xacts() { psql -XAtq "$PG_ADMIN_URL" -c "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = '$DB_NAME'"; }
 metric() { curl -fs "http://127.0.0.1:$PORT/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
 wrk_run() { # URL BODY_FILE DURATION OUT_FILE [--latency]
   BODY_FILE="$2" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$3" --timeout "$WRK_TIMEOUT" ${5:+"$5"} -s "$PEER_WORK/post.lua" "$1" >"$4"
@@ -435,33 +502,26 @@ warm_up() { # QUERY: once per query and side
   wrk_run "$PEER_URL" "$OUT/pc-peer-$1.json" "$WARMUP" /dev/null
 }
 
-# statements QUERY SIDE: SQL statements per request, the same way for both sides: the
-# transactions of the bench database in pg_stat_database (autocommit: one per statement) over
-# $STMT_REQUESTS requests sent one after another, each checked to answer cleanly, between two
-# moments when the count has settled (PostgreSQL publishes a backend's counts late). Counted
-# alone rather than under wrk, whose last request on each connection is cut off unanswered
-# but still run by the server, which would inflate the count by up to 64 requests a run.
-# A new connection also counts one transaction (its start-up reads the catalogue), so the
-# connections a pool opens meanwhile (the peer's closes those idle for 10 s) are subtracted;
-# such a connection's first prepare remains (1 in $STMT_REQUESTS).
+# statements QUERY SIDE: SQL statements per request, counted the same way for both sides on
+# the wire: a second instance of each server, idle while the others are timed, reaches
+# PostgreSQL through a proxy that counts the statements it sends (see `proxy` above), over
+# $STMT_REQUESTS requests sent one after another, each checked to answer cleanly, after a few
+# uncounted ones (a fresh pooled connection may look up types on first use). Not from
+# pg_stat_database: a backend may hold its counts back until it is next used, which skewed
+# such counts by hundreds of transactions.
 statements() {
-  local url app x0 x1 before after
-  if [ "$2" = ours ]; then url=$OURS_URL app=$OURS_APP; else url=$PEER_URL app=$PEER_APP; fi
-  # First the same requests uncounted: a pooled connection prepares each statement the first
-  # time it runs it, one more transaction, which a warm server does not pay.
-  py sequential "$url" "$OUT/pc-$2-$1.json" "$((STMT_REQUESTS < 100 ? STMT_REQUESTS : 100))"
-  quiet
-  x0=$(settled_xacts)
-  before=$(backends "$app")
+  local url c0 c1 m0=0 m1=0 metrics="http://127.0.0.1:$OURS_COUNT_PORT/metrics"
+  if [ "$2" = ours ]; then url=$OURS_COUNT_URL; else url=$PEER_COUNT_URL; fi
+  py sequential "$url" "$OUT/pc-$2-$1.json" 20
+  c0=$(proxy_count "$2")
+  [ "$2" != ours ] || m0=$(curl -fs "$metrics" | awk '$1 == "lup_sql_statements_total" { print $2 }')
   py sequential "$url" "$OUT/pc-$2-$1.json" "$STMT_REQUESTS"
-  after=$(backends "$app")
-  x1=$(settled_xacts)
-  python3 - "$x0" "$x1" "$before" "$after" "$STMT_REQUESTS" <<'PY'
-import sys
-x0, x1, before, after, n = sys.argv[1:]
-opened = len(set(after.split()) - set(before.split()))
-print(f"{(int(x1) - int(x0) - opened) / int(n):.3f}")
-PY
+  c1=$(proxy_count "$2")
+  [ "$2" != ours ] || m1=$(curl -fs "$metrics" | awk '$1 == "lup_sql_statements_total" { print $2 }')
+  # The proxy's count of ours must be what ours counts itself, or the proxy is wrong.
+  [ "$2" != ours ] || [ $((c1 - c0)) = $((m1 - m0)) ] ||
+    echo "WARNING: the proxy counted $((c1 - c0)) statements of ours, its /metrics $((m1 - m0))" >&2
+  python3 -c "print(f'{($c1 - $c0) / $STMT_REQUESTS:.3f}')"
 }
 
 # measure LABEL QUERY SIDE ROUND KEY STATEMENTS: one measured run, appended to $RESULTS and
