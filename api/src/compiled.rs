@@ -13,6 +13,11 @@
 //! and how it pages: each object type lists its edges ([`Prefetch`]) beside its resolvers, and
 //! a test holds them to the schema. The SQL text of a shape (root field and arguments, the
 //! caller's access, the selection's relations) is built once and kept in [`Statements`].
+//!
+//! Only the columns the operation needs: the long texts of [`PRUNABLE`] are left out of the
+//! nested rows (an empty text in their place) when no field that shows them is selected
+//! anywhere in the operation, so no resolver of this request can read what was left out, even
+//! where two parts of a query share a loaded row.
 use std::{
     collections::HashMap,
     hash::{Hash, Hasher},
@@ -113,12 +118,70 @@ pub trait Prefetch {
     }
 }
 
+/// Long text columns a compiled read may leave out: table, column, and every GraphQL field
+/// that reads the column (no other resolver does). Left out, a column reads as an empty text
+/// (NULL where it may be null).
+const PRUNABLE: &[(&str, &str, &[&str])] = &[
+    ("community", "description", &["description"]),
+    ("plan", "summary", &["summary"]),
+    ("plan", "vision", &["vision"]),
+    ("plan", "internal_notes", &["internalNotes"]),
+    ("plan_involvement", "description", &["description"]),
+    ("action", "description", &["description"]),
+    ("action", "internal_notes", &["internalNotes"]),
+    ("action", "partner_needs", &["partnerNeeds"]),
+    ("action_department", "contribution", &["contribution"]),
+    ("action_update", "body", &["body"]),
+    ("partnership", "description", &["description"]),
+    ("partnership", "internal_notes", &["internalNotes"]),
+    ("partnership", "proposal_message", &["proposalMessage"]),
+    ("partnership_member", "contribution", &["contribution"]),
+    ("organization", "description", &["description"]),
+    ("department", "description", &["description"]),
+    ("theme", "description", &["description"]),
+    ("idea", "description", &["description"]),
+    ("idea_exchange", "outcome", &["outcome"]),
+    ("engagement_event", "description", &["description"]),
+];
+
+const _: () = assert!(PRUNABLE.len() <= 32, "the pruned columns are a u32 mask");
+
+/// Which of [`PRUNABLE`] no field of the operation reads (bit `i` for entry `i`): every field
+/// name of the operation and of the document's fragments, whatever its type.
+fn pruned_columns(ctx: &Context<'_>) -> u32 {
+    use async_graphql::parser::types::{Selection, SelectionSet};
+    fn walk<'a>(set: &'a SelectionSet, names: &mut std::collections::HashSet<&'a str>) {
+        for item in &set.items {
+            match &item.node {
+                Selection::Field(f) => {
+                    names.insert(f.node.name.node.as_str());
+                    walk(&f.node.selection_set.node, names);
+                }
+                Selection::InlineFragment(f) => walk(&f.node.selection_set.node, names),
+                Selection::FragmentSpread(_) => {}
+            }
+        }
+    }
+    let env = ctx.query_env;
+    let mut names = std::collections::HashSet::new();
+    walk(&env.operation.node.selection_set.node, &mut names);
+    for fragment in env.fragments.values() {
+        walk(&fragment.node.selection_set.node, &mut names);
+    }
+    PRUNABLE
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, _, fields))| !fields.iter().any(|f| names.contains(f)))
+        .fold(0, |mask, (i, _)| mask | (1 << i))
+}
+
 /// A relation as the planner sees it, whatever its row type.
 pub trait Relation: Sync {
     fn name(&self) -> &'static str;
+    fn table(&self) -> &'static str;
     fn listing(&self, access: &Access) -> Listing;
-    /// The table's columns in the model's field order, with their types.
-    fn columns(&self) -> Vec<(&'static str, ColumnType)>;
+    /// The table's columns in the model's field order: name, type, whether it may be null.
+    fn columns(&self) -> Vec<(&'static str, ColumnType, bool)>;
     fn column_index(&self, name: &str) -> Option<usize>;
     /// The models of `rows` (positions and column arrays), as the loaders keep them: a page
     /// of `total` rows when `window` is given, else a list.
@@ -132,13 +195,21 @@ impl<M: Row + DeserializeOwned> Relation for Rel<M> {
         self.name
     }
 
+    fn table(&self) -> &'static str {
+        use sea_orm::EntityName;
+        <M as ModelTrait>::Entity::default().table_name()
+    }
+
     fn listing(&self, access: &Access) -> Listing {
         (self.listing)(access)
     }
 
-    fn columns(&self) -> Vec<(&'static str, ColumnType)> {
+    fn columns(&self) -> Vec<(&'static str, ColumnType, bool)> {
         Columns::<M>::iter()
-            .map(|c| (c.as_str(), c.def().get_column_type().clone()))
+            .map(|c| {
+                let def = c.def();
+                (c.as_str(), def.get_column_type().clone(), def.is_null())
+            })
             .collect()
     }
 
@@ -296,6 +367,8 @@ fn window_of(field: SelectionField<'_>) -> Option<Window> {
 struct Builder<'a> {
     backend: DbBackend,
     access: &'a Access,
+    /// The columns of [`PRUNABLE`] to leave out.
+    pruned: u32,
     /// Derived tables are named `t0`, `t1`, … so a correlated reference names its parent's.
     next: usize,
 }
@@ -349,12 +422,23 @@ impl Builder<'_> {
         if let Some(window) = &fetch.window {
             window_condition(&mut select, &alias, window);
         }
+        let table = fetch.edge.rel.table();
         let columns = fetch
             .edge
             .rel
             .columns()
             .iter()
-            .map(|(name, ty)| self.column(&alias, name, ty))
+            .map(|(name, ty, nullable)| {
+                let left_out = PRUNABLE
+                    .iter()
+                    .enumerate()
+                    .any(|(i, (t, c, _))| self.pruned & (1 << i) != 0 && *t == table && c == name);
+                match (left_out, nullable) {
+                    (true, true) => Expr::cust("NULL"),
+                    (true, false) => Expr::cust("''"),
+                    (false, _) => self.column(&alias, name, ty),
+                }
+            })
             .collect();
         let mut row = vec![
             Expr::cust(format!("\"{alias}\".\"{RN}\"")),
@@ -397,6 +481,7 @@ struct ShapeKey {
     access: Access,
     window: Window,
     fetches: Vec<Fetch>,
+    pruned: u32,
 }
 
 /// The SQL of the shapes seen so far (bounded: the website asks few shapes, an attacker could
@@ -517,7 +602,8 @@ where
         }
     }
     let db = loaders.db();
-    if fetches.is_empty() {
+    // Compiled, a root without nested lists still keeps its SQL text for the next request.
+    if !loaders.reads().compiled {
         let mut pages = listing
             .fetch::<M>(db, &[], window)
             .await
@@ -533,6 +619,7 @@ where
         access: access.clone(),
         window: *window,
         fetches,
+        pruned: pruned_columns(ctx),
     };
     let backend = db.get_database_backend();
     let statement = {
@@ -542,6 +629,7 @@ where
             let mut builder = Builder {
                 backend,
                 access: &access,
+                pruned: key.pruned,
                 next: 0,
             };
             for (i, fetch) in fetches.iter().enumerate() {
@@ -622,6 +710,16 @@ mod tests {
             ("EngagementEvent", crate::engagement::EngagementEvent::edges),
             ("AnnualReview", crate::review::AnnualReview::edges),
         ];
+        // Every prunable column is a column of a table some edge reads.
+        for (table, column, _) in super::PRUNABLE {
+            assert!(
+                types
+                    .iter()
+                    .flat_map(|(_, edges)| edges().iter())
+                    .any(|e| e.rel.table() == *table && e.rel.columns().iter().any(|(c, _, _)| c == column)),
+                "{table}.{column} is not read by any edge"
+            );
+        }
         for (name, edges) in types {
             let start = sdl
                 .find(&format!("type {name} "))

@@ -63,6 +63,15 @@ query Roots {
   partnerships(first: 20) { nodes { title status proposedBy { name } members { role party { __typename } } } }
 }"#;
 
+/// Two roots sharing rows (the plans' communities' current plans), one showing long texts the
+/// other leaves out: what one part of a query shows is never left out for another.
+const SHARED: &str = r#"
+query Shared {
+  a: community(slug: "aabybro") { name currentPlan { title actions(first: 5) { nodes { title } } } }
+  b: plans(first: 10) { nodes { title vision community { description currentPlan { summary vision actions(first: 5) { nodes { title description } } } } } }
+  c: communities(first: 10) { nodes { name currentPlan { title } } }
+}"#;
+
 /// The website's page for each community.
 const PAGE: &str = include_str!("../../queries/community-page.graphql");
 
@@ -80,6 +89,8 @@ async fn world(app: &TestApp) -> (uuid::Uuid, uuid::Uuid) {
         .await;
     let hidden = fx.action(consultation, "Hemmelig handling i høring").await;
     let open = fx.action(adopted, "Legeplads ved skolen").await;
+    fx.set("action", open, "description", "En ny legeplads til skolens børn")
+        .await;
     let natur = fx.theme("natur-aabybro", "Natur").await;
     fx.tag_plan(adopted, natur).await;
     fx.tag_plan(consultation, natur).await;
@@ -167,6 +178,16 @@ both!(
                 statements.1
             );
             same(&app, &loaders, &who, ROOTS, json!({})).await;
+            let shared = same(&app, &loaders, &who, SHARED, json!({})).await;
+            assert_eq!(
+                count(&shared, "\"vision\":\"\""),
+                0,
+                "no vision left out: {shared}"
+            );
+            assert!(
+                count(&shared, "En ny legeplads") > 0,
+                "an action's description where it is shown: {shared}"
+            );
             for slug in ["aabybro", "by-0", "by-1", "birkelse", "ingen"] {
                 same(&app, &loaders, &who, PAGE, json!({ "slug": slug })).await;
             }
