@@ -390,7 +390,10 @@ impl Builder<'_> {
             return Expr::cust(c);
         }
         match ty {
-            ColumnType::Uuid => Expr::cust(format!("CASE WHEN {c} IS NULL THEN NULL ELSE hex({c}) END")),
+            // A UUID written as text (by hand, or an old migration) is read as it is.
+            ColumnType::Uuid => {
+                Expr::cust(format!("CASE typeof({c}) WHEN 'blob' THEN hex({c}) ELSE {c} END"))
+            }
             ColumnType::Boolean => Expr::cust(format!(
                 "CASE WHEN {c} IS NULL THEN NULL WHEN {c} THEN json('true') ELSE json('false') END"
             )),
@@ -671,7 +674,11 @@ where
         page.total = total;
         page.rows.push((pos, model));
     }
-    let mut pages = HashMap::from([(None, page)]);
+    // An empty page is counted apart when it may lie past the end (see `complete_totals`).
+    let mut pages = HashMap::new();
+    if !page.rows.is_empty() {
+        pages.insert(None, page);
+    }
     listing
         .complete_totals(db, &[], window, &mut pages)
         .await
