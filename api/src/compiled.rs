@@ -31,7 +31,7 @@ use sea_orm::{
     sea_query::{Alias, Expr, Func, Query, SimpleExpr, SubQueryStatement},
 };
 use serde::de::DeserializeOwned;
-use serde_json::Value as Json;
+use serde_json::value::RawValue;
 use uuid::Uuid;
 
 use crate::{
@@ -147,32 +147,34 @@ const PRUNABLE: &[(&str, &str, &[&str])] = &[
 const _: () = assert!(PRUNABLE.len() <= 32, "the pruned columns are a u32 mask");
 
 /// Which of [`PRUNABLE`] no field of the operation reads (bit `i` for entry `i`): every field
-/// name of the operation and of the document's fragments, whatever its type.
+/// name of the operation and of the document's fragments counts, whatever its type.
 fn pruned_columns(ctx: &Context<'_>) -> u32 {
     use async_graphql::parser::types::{Selection, SelectionSet};
-    fn walk<'a>(set: &'a SelectionSet, names: &mut std::collections::HashSet<&'a str>) {
+    fn walk(set: &SelectionSet, read: &mut u32) {
         for item in &set.items {
             match &item.node {
                 Selection::Field(f) => {
-                    names.insert(f.node.name.node.as_str());
-                    walk(&f.node.selection_set.node, names);
+                    let name = f.node.name.node.as_str();
+                    for (i, (_, _, fields)) in PRUNABLE.iter().enumerate() {
+                        if fields.contains(&name) {
+                            *read |= 1 << i;
+                        }
+                    }
+                    walk(&f.node.selection_set.node, read);
                 }
-                Selection::InlineFragment(f) => walk(&f.node.selection_set.node, names),
+                Selection::InlineFragment(f) => walk(&f.node.selection_set.node, read),
                 Selection::FragmentSpread(_) => {}
             }
         }
     }
     let env = ctx.query_env;
-    let mut names = std::collections::HashSet::new();
-    walk(&env.operation.node.selection_set.node, &mut names);
+    let mut read = 0;
+    walk(&env.operation.node.selection_set.node, &mut read);
     for fragment in env.fragments.values() {
-        walk(&fragment.node.selection_set.node, &mut names);
+        walk(&fragment.node.selection_set.node, &mut read);
     }
-    PRUNABLE
-        .iter()
-        .enumerate()
-        .filter(|(_, (_, _, fields))| !fields.iter().any(|f| names.contains(f)))
-        .fold(0, |mask, (i, _)| mask | (1 << i))
+    let all = u32::MAX >> (32 - PRUNABLE.len());
+    all & !read
 }
 
 /// A relation as the planner sees it, whatever its row type.
@@ -182,10 +184,16 @@ pub trait Relation: Sync {
     fn listing(&self, access: &Access) -> Listing;
     /// The table's columns in the model's field order: name, type, whether it may be null.
     fn columns(&self) -> Vec<(&'static str, ColumnType, bool)>;
-    fn column_index(&self, name: &str) -> Option<usize>;
-    /// The models of `rows` (positions and column arrays), as the loaders keep them: a page
-    /// of `total` rows when `window` is given, else a list.
-    fn decode(&self, rows: Vec<(i64, &Json)>, total: i64, window: Option<Window>) -> Result<Erased, String>;
+    /// The models of `rows` (positions and JSON column arrays), as the loaders keep them: a
+    /// page of `total` rows when `window` is given, else a list; and for each row the UUIDs in
+    /// its columns `keys` (what its children are keyed by).
+    fn decode(
+        &self,
+        rows: &[(i64, &RawValue)],
+        total: i64,
+        window: Option<Window>,
+        keys: &[&str],
+    ) -> Result<(Erased, Vec<Vec<Option<Uuid>>>), String>;
 }
 
 type Columns<M> = <<M as ModelTrait>::Entity as EntityTrait>::Column;
@@ -213,20 +221,25 @@ impl<M: Row + DeserializeOwned> Relation for Rel<M> {
             .collect()
     }
 
-    fn column_index(&self, name: &str) -> Option<usize> {
-        Columns::<M>::iter().position(|c| c.as_str() == name)
-    }
-
-    fn decode(&self, rows: Vec<(i64, &Json)>, total: i64, window: Option<Window>) -> Result<Erased, String> {
+    fn decode(
+        &self,
+        rows: &[(i64, &RawValue)],
+        total: i64,
+        window: Option<Window>,
+        keys: &[&str],
+    ) -> Result<(Erased, Vec<Vec<Option<Uuid>>>), String> {
         let mut models = Vec::with_capacity(rows.len());
+        let mut row_keys = Vec::with_capacity(rows.len());
         for (pos, columns) in rows {
-            let model = M::deserialize(columns).map_err(|e| format!("{}: {e}", self.name))?;
-            models.push((pos, model));
+            let model: M = serde_json::from_str(columns.get()).map_err(|e| format!("{}: {e}", self.name))?;
+            row_keys.push(keys.iter().map(|k| key_of(&model, k)).collect());
+            models.push((*pos, model));
         }
-        Ok(match window {
+        let erased: Erased = match window {
             Some(_) => Arc::new(Arc::new(Page { rows: models, total })),
             None => Arc::new(Arc::new(models.into_iter().map(|(_, m)| m).collect::<Vec<M>>())),
-        })
+        };
+        Ok((erased, row_keys))
     }
 }
 
@@ -527,46 +540,31 @@ fn key_of<M: ModelTrait>(model: &M, column: &str) -> Option<Uuid> {
 }
 
 /// Decodes the JSON rows of `fetch` under `parent` and, recursively, their children's, into
-/// `out` under the loaders' keys.
-fn decode(
-    fetch: &Fetch,
-    parent: Uuid,
-    json: &Json,
-    out: &mut Vec<(ResultKey, Erased)>,
-) -> Result<(), String> {
-    let rows = json.as_array().ok_or("nested rows are not an array")?;
-    let mut parsed: Vec<(i64, i64, &Json, &[Json])> = Vec::with_capacity(rows.len());
-    for row in rows {
-        let row = row.as_array().ok_or("a nested row is not an array")?;
-        let (Some(pos), Some(total), Some(columns)) = (
-            row.first().and_then(Json::as_i64),
-            row.get(1).and_then(Json::as_i64),
-            row.get(2),
-        ) else {
+/// `out` under the loaders' keys. Each level only splits its text into rows and cells
+/// (borrowed, unparsed); a row's columns are parsed once, straight into its model.
+fn decode(fetch: &Fetch, parent: Uuid, json: &RawValue, out: &mut Vec<(ResultKey, Erased)>) -> Result<(), String> {
+    let rows: Vec<Vec<&RawValue>> = serde_json::from_str(json.get()).map_err(|e| e.to_string())?;
+    let mut parsed: Vec<(i64, i64, &RawValue, &[&RawValue])> = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let number = |i: usize| row.get(i).and_then(|v| v.get().parse::<i64>().ok());
+        let (Some(pos), Some(total), Some(columns)) = (number(0), number(1), row.get(2)) else {
             return Err("a nested row lacks its position, total or columns".into());
         };
         parsed.push((pos, total, columns, &row[3..]));
     }
     parsed.sort_by_key(|r| r.0);
     let total = parsed.first().map_or(0, |r| r.1);
-    let models = parsed.iter().map(|r| (r.0, r.2)).collect();
-    let erased = fetch.edge.rel.decode(models, total, fetch.window)?;
+    let models: Vec<(i64, &RawValue)> = parsed.iter().map(|r| (r.0, r.2)).collect();
+    let keys: Vec<&str> = fetch.children.iter().map(|c| c.edge.key).collect();
+    let (erased, row_keys) = fetch.edge.rel.decode(&models, total, fetch.window, &keys)?;
     out.push(((fetch.edge.rel.name(), fetch.window, parent), erased));
     for (i, child) in fetch.children.iter().enumerate() {
-        let Some(index) = fetch.edge.rel.column_index(child.edge.key) else {
-            continue;
-        };
-        for (_, _, columns, children) in &parsed {
-            let Some(key) = columns
-                .get(index)
-                .and_then(Json::as_str)
-                .and_then(|s| Uuid::parse_str(s).ok())
-            else {
+        for ((_, _, _, children), keys) in parsed.iter().zip(&row_keys) {
+            let (Some(Some(key)), Some(json)) = (keys.get(i), children.get(i)) else {
                 continue;
             };
-            match children.get(i) {
-                Some(json) if !json.is_null() => decode(child, key, json, out)?,
-                _ => {}
+            if json.get() != "null" {
+                decode(child, *key, json, out)?;
             }
         }
     }
@@ -663,8 +661,8 @@ where
             let decoded = text
                 .as_deref()
                 .ok_or_else(|| "no nested rows".to_owned())
-                .and_then(|t| serde_json::from_str::<Json>(t).map_err(|e| e.to_string()))
-                .and_then(|json| decode(fetch, parent, &json, &mut loaded));
+                .and_then(|t| serde_json::from_str::<&RawValue>(t).map_err(|e| e.to_string()))
+                .and_then(|json| decode(fetch, parent, json, &mut loaded));
             // A shape the decoder cannot read is a defect here, not the caller's: the loaders
             // still answer correctly, at the price of their statements.
             if let Err(e) = decoded {
