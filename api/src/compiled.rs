@@ -193,8 +193,11 @@ pub trait Relation: Sync {
         total: i64,
         window: Option<Window>,
         keys: &[&str],
-    ) -> Result<(Erased, Vec<Vec<Option<Uuid>>>), String>;
+    ) -> Result<(Erased, RowKeys), String>;
 }
+
+/// For each decoded row, the UUIDs its children are keyed by.
+type RowKeys = Vec<Vec<Option<Uuid>>>;
 
 type Columns<M> = <<M as ModelTrait>::Entity as EntityTrait>::Column;
 
@@ -227,7 +230,7 @@ impl<M: Row + DeserializeOwned> Relation for Rel<M> {
         total: i64,
         window: Option<Window>,
         keys: &[&str],
-    ) -> Result<(Erased, Vec<Vec<Option<Uuid>>>), String> {
+    ) -> Result<(Erased, RowKeys), String> {
         let mut models = Vec::with_capacity(rows.len());
         let mut row_keys = Vec::with_capacity(rows.len());
         for (pos, columns) in rows {
