@@ -545,7 +545,12 @@ fn key_of<M: ModelTrait>(model: &M, column: &str) -> Option<Uuid> {
 /// Decodes the JSON rows of `fetch` under `parent` and, recursively, their children's, into
 /// `out` under the loaders' keys. Each level only splits its text into rows and cells
 /// (borrowed, unparsed); a row's columns are parsed once, straight into its model.
-fn decode(fetch: &Fetch, parent: Uuid, json: &RawValue, out: &mut Vec<(ResultKey, Erased)>) -> Result<(), String> {
+fn decode(
+    fetch: &Fetch,
+    parent: Uuid,
+    json: &RawValue,
+    out: &mut Vec<(ResultKey, Erased)>,
+) -> Result<(), String> {
     let rows: Vec<Vec<&RawValue>> = serde_json::from_str(json.get()).map_err(|e| e.to_string())?;
     let mut parsed: Vec<(i64, i64, &RawValue, &[&RawValue])> = Vec::with_capacity(rows.len());
     for row in &rows {

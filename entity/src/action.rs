@@ -20,7 +20,9 @@ pub struct Model {
     pub lead_organization_id: Option<Uuid>,
     pub seeking_partners: bool,
     pub partner_needs: Option<String>,
+    #[serde(deserialize_with = "crate::json::timestamp")]
     pub created_at: DateTimeUtc,
+    #[serde(deserialize_with = "crate::json::timestamp")]
     pub updated_at: DateTimeUtc,
     pub version: i32,
     /// Notes for the municipality and the community's editors; never public.

@@ -11,7 +11,9 @@ pub struct Model {
     pub role: DepartmentRole,
     #[sea_orm(column_type = "Text")]
     pub contribution: String,
+    #[serde(deserialize_with = "crate::json::timestamp")]
     pub created_at: DateTimeUtc,
+    #[serde(deserialize_with = "crate::json::timestamp")]
     pub updated_at: DateTimeUtc,
     pub version: i32,
 }

@@ -12,7 +12,9 @@ pub struct Model {
     pub progress: Option<i32>,
     pub author_name: String,
     pub posted_on: Date,
+    #[serde(deserialize_with = "crate::json::timestamp")]
     pub created_at: DateTimeUtc,
+    #[serde(deserialize_with = "crate::json::timestamp")]
     pub updated_at: DateTimeUtc,
     pub version: i32,
 }

@@ -13,7 +13,9 @@ pub struct Model {
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,
     pub status: CommunityStatus,
+    #[serde(deserialize_with = "crate::json::timestamp")]
     pub created_at: DateTimeUtc,
+    #[serde(deserialize_with = "crate::json::timestamp")]
     pub updated_at: DateTimeUtc,
     pub version: i32,
 }

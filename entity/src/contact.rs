@@ -14,7 +14,9 @@ pub struct Model {
     pub community_id: Option<Uuid>,
     pub organization_id: Option<Uuid>,
     pub department_id: Option<Uuid>,
+    #[serde(deserialize_with = "crate::json::timestamp")]
     pub created_at: DateTimeUtc,
+    #[serde(deserialize_with = "crate::json::timestamp")]
     pub updated_at: DateTimeUtc,
     pub version: i32,
 }

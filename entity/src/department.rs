@@ -10,7 +10,9 @@ pub struct Model {
     pub name: String,
     #[sea_orm(column_type = "Text")]
     pub description: String,
+    #[serde(deserialize_with = "crate::json::timestamp")]
     pub created_at: DateTimeUtc,
+    #[serde(deserialize_with = "crate::json::timestamp")]
     pub updated_at: DateTimeUtc,
     pub version: i32,
 }

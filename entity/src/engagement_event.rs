@@ -14,7 +14,9 @@ pub struct Model {
     pub description: String,
     pub occurred_on: Date,
     pub participants: i32,
+    #[serde(deserialize_with = "crate::json::timestamp")]
     pub created_at: DateTimeUtc,
+    #[serde(deserialize_with = "crate::json::timestamp")]
     pub updated_at: DateTimeUtc,
     pub version: i32,
 }

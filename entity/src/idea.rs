@@ -11,7 +11,9 @@ pub struct Model {
     pub description: String,
     pub community_id: Option<Uuid>,
     pub organization_id: Option<Uuid>,
+    #[serde(deserialize_with = "crate::json::timestamp")]
     pub created_at: DateTimeUtc,
+    #[serde(deserialize_with = "crate::json::timestamp")]
     pub updated_at: DateTimeUtc,
     pub version: i32,
 }

@@ -13,7 +13,9 @@ pub struct Model {
     pub occurred_on: Option<Date>,
     #[sea_orm(column_type = "Text")]
     pub outcome: String,
+    #[serde(deserialize_with = "crate::json::timestamp")]
     pub created_at: DateTimeUtc,
+    #[serde(deserialize_with = "crate::json::timestamp")]
     pub updated_at: DateTimeUtc,
     pub version: i32,
 }

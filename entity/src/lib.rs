@@ -1,4 +1,5 @@
-//! sea-orm entities, one module per table, and nothing else.
+//! sea-orm entities, one module per table, and `json`: how rows are read from the JSON the
+//! databases write.
 
 pub mod account;
 pub mod account_community;
@@ -24,6 +25,7 @@ pub mod idea_exchange;
 pub mod idea_exchange_action;
 pub mod idea_exchange_participant;
 pub mod idea_theme;
+pub mod json;
 pub mod organization;
 pub mod partnership;
 pub mod partnership_member;

@@ -13,7 +13,9 @@ pub struct Model {
     pub description: String,
     pub website: Option<String>,
     pub community_id: Option<Uuid>,
+    #[serde(deserialize_with = "crate::json::timestamp")]
     pub created_at: DateTimeUtc,
+    #[serde(deserialize_with = "crate::json::timestamp")]
     pub updated_at: DateTimeUtc,
     pub version: i32,
 }

@@ -14,7 +14,9 @@ pub struct Model {
     pub status: PartnershipStatus,
     pub starts_on: Option<Date>,
     pub ends_on: Option<Date>,
+    #[serde(deserialize_with = "crate::json::timestamp")]
     pub created_at: DateTimeUtc,
+    #[serde(deserialize_with = "crate::json::timestamp")]
     pub updated_at: DateTimeUtc,
     pub version: i32,
     /// Notes for the municipality and the community's editors; never public.
@@ -25,6 +27,7 @@ pub struct Model {
     #[sea_orm(column_type = "Text", nullable)]
     pub proposal_message: Option<String>,
     /// When the community declined the proposal; a declined proposal stays private.
+    #[serde(deserialize_with = "crate::json::optional_timestamp")]
     pub declined_at: Option<DateTimeUtc>,
 }
 

@@ -16,7 +16,9 @@ pub struct Model {
     pub contribution: String,
     pub amount_dkk: Option<i64>,
     pub volunteer_hours: Option<i32>,
+    #[serde(deserialize_with = "crate::json::timestamp")]
     pub created_at: DateTimeUtc,
+    #[serde(deserialize_with = "crate::json::timestamp")]
     pub updated_at: DateTimeUtc,
     pub version: i32,
 }

@@ -16,7 +16,9 @@ pub struct Model {
     pub period_to: i32,
     pub status: PlanStatus,
     pub adopted_on: Option<Date>,
+    #[serde(deserialize_with = "crate::json::timestamp")]
     pub created_at: DateTimeUtc,
+    #[serde(deserialize_with = "crate::json::timestamp")]
     pub updated_at: DateTimeUtc,
     pub version: i32,
     /// Notes for the municipality and the community's editors; never public.

@@ -20,15 +20,15 @@ query Everything {
       engagementEvents(first: 5) { totalCount nodes { title organizations { name } plan { title } } }
       partnerships(first: 5) { nodes { title status } }
       actions(first: 50) { totalCount edges { cursor node {
-        title status horizon progress
-        plan { title }
+        title status horizon progress createdAt updatedAt
+        plan { title createdAt }
         themes { name }
         departments { role contribution department { name } action { title } }
         leadOrganization { name }
         updates(first: 3) { totalCount nodes { body action { title } } }
         originExchange { title }
         partnerships(first: 10) { totalCount nodes {
-          title status proposedBy { name } action { title } plan { title }
+          title status updatedAt proposedBy { name } action { title } plan { title }
           members { role party { __typename ... on Organization { name } ... on Community { name } ... on Department { name } } partnership { title } }
         } }
       } } }
