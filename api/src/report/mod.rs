@@ -133,9 +133,12 @@ pub async fn annual(
     }
     let viewer = match authenticate(&state.db, &state.tokens, &headers).await {
         Ok(v) => v,
-        Err(e) => return crate::http::refused(e),
+        Err(e) => return crate::http::respond::refused(e),
     };
-    let client = crate::limit::Client::of(&viewer, crate::http::client_ip(&state, &headers, &peer));
+    let client = crate::limit::Client::of(
+        &viewer,
+        crate::http::admission::client_ip(&state, &headers, &peer),
+    );
     if let crate::limit::Verdict::Limited { retry_after, limit } = state.limits.check(client.as_ref(), POINTS)
     {
         tokio::time::sleep(state.rate_limit_delay).await;

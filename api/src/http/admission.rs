@@ -1,0 +1,106 @@
+//! The one admission step every request passes before it may touch the data (`/graphql` GET
+//! and POST, `/reports/...`): who the caller is, whether it may send this request at all
+//! (trusted documents only), whether it fits the client's budget, and the client's turn.
+use std::net::IpAddr;
+
+use axum::http::HeaderMap;
+
+use super::AppState;
+use crate::{
+    auth::{AuthError, Viewer, authenticate},
+    limit::{Budget, Client, Turn, Verdict},
+};
+
+/// The address of the connection a request came on, when the server knows it.
+pub struct Peer(pub Option<IpAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Peer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Peer(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
+}
+
+/// An anonymous caller's address: the connection's, or the last `X-Forwarded-For` entry
+/// (the one our proxy added) when configured to trust it.
+pub(crate) fn client_ip(state: &AppState, headers: &HeaderMap, peer: &Peer) -> Option<IpAddr> {
+    if state.trust_forwarded_for
+        && let Some(ip) = headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|v| v.trim().parse().ok())
+    {
+        return Some(ip);
+    }
+    peer.0
+}
+
+/// What admission needs to know of a request.
+pub struct Ask {
+    /// The rate-limit points it costs.
+    pub points: u32,
+    /// A GraphQL query that is not a trusted document: anonymous callers may be refused it.
+    pub untrusted_query: bool,
+}
+
+/// A request let through: its caller, what is left of the caller's budget, and its turn.
+pub struct Admitted {
+    pub viewer: Viewer,
+    /// None when no rate limit applies to the caller.
+    pub budget: Option<Budget>,
+    /// Held until the answer is ready.
+    pub turn: Turn,
+}
+
+/// Why a request was not let through.
+pub enum Refusal {
+    /// Credentials that do not hold.
+    Credentials(AuthError),
+    /// Anonymous callers may only run trusted documents.
+    TrustedOnly,
+    /// Over the client's budget: try again after this long.
+    RateLimited {
+        retry_after: std::time::Duration,
+        limit: u32,
+    },
+}
+
+/// Lets a request through or says why not.
+pub async fn admit(
+    state: &AppState,
+    headers: &HeaderMap,
+    peer: &Peer,
+    ask: Ask,
+) -> Result<Admitted, Refusal> {
+    let viewer = authenticate(&state.db, &state.tokens, headers)
+        .await
+        .map_err(Refusal::Credentials)?;
+    // Signing in (the only mutations open to anonymous callers) stays possible.
+    if state.documents.only_for_anonymous && viewer.is_anonymous() && ask.untrusted_query {
+        return Err(Refusal::TrustedOnly);
+    }
+    let client = Client::of(&viewer, client_ip(state, headers, peer));
+    let budget = match state.limits.check(client.as_ref(), ask.points) {
+        Verdict::Limited { retry_after, limit } => {
+            // The refusal itself waits: a client flooding on many connections slows itself
+            // down instead of taking the CPU that well-behaved clients need.
+            tokio::time::sleep(state.rate_limit_delay).await;
+            let retry_after = retry_after.max(state.rate_limit_delay);
+            return Err(Refusal::RateLimited { retry_after, limit });
+        }
+        Verdict::Allowed(budget) => Some(budget),
+        Verdict::Unlimited => None,
+    };
+    let turn = state.limits.turn(client.as_ref()).await;
+    Ok(Admitted { viewer, budget, turn })
+}

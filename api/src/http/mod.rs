@@ -1,0 +1,219 @@
+//! HTTP routes: `/graphql` (POST and GET, GraphiQL for browsers), `/healthz`, `/readyz`,
+//! `/metrics`; the reports (`/reports/...`) live in [`crate::report`] and pass the same
+//! admission step.
+//!
+//! `/graphql` follows the GraphQL-over-HTTP specification (checked by `.ci/graphql-http-audit.sh`
+//! with the `graphql-http` audits): POST takes `application/json` (else 415); GET takes `query`,
+//! `operationName` and the JSON-encoded `variables` and `extensions`, and runs queries only (405
+//! for mutations). The answer is `application/graphql-response+json` when the client accepts it
+//! (a request error, i.e. no `data`, is then a 400), else `application/json` (always 200 for a
+//! GraphQL response); 406 when the client accepts neither. Malformed requests get a 400 with a
+//! GraphQL-style error body.
+//!
+//! A request flows one way through the modules here:
+//! [`negotiate`] (media types) → [`request`] (HTTP to a raw GraphQL request, trusted
+//! documents) → [`admission`] (caller, trusted-only rule, budget, turn) → [`execute`] (response
+//! cache or the schema) → [`respond`] (body, status, caching headers, error bodies).
+pub(crate) mod admission;
+mod execute;
+mod negotiate;
+mod request;
+pub(crate) mod respond;
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use async_graphql::http::GraphiQLSource;
+use axum::{
+    Router,
+    body::Bytes,
+    extract::{Query, State, rejection::BytesRejection, rejection::QueryRejection},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{Html, IntoResponse, Response},
+    routing::get,
+};
+use sea_orm::DatabaseConnection;
+use tower_http::{limit::RequestBodyLimitLayer, trace::TraceLayer};
+
+pub use admission::Peer;
+use negotiate::MediaType;
+
+use crate::{auth::token::Tokens, cache::ResponseCache, db::SqlCounter, schema::LupSchema};
+
+/// The longest query text accepted: the website's longest query is under 2 KB.
+pub const MAX_QUERY_BYTES: usize = 100_000;
+
+/// The largest request body accepted: far above any real query.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub schema: LupSchema,
+    pub tokens: Arc<Tokens>,
+    pub db: DatabaseConnection,
+    pub sql: SqlCounter,
+    pub requests: Arc<AtomicU64>,
+    /// How requests read: loaders and compiled reads.
+    pub reads: crate::loader::Reads,
+    pub cache: ResponseCache,
+    pub limits: crate::limit::RateLimits,
+    /// Take anonymous callers' addresses from `X-Forwarded-For`.
+    pub trust_forwarded_for: bool,
+    /// Our clients' queries, which they may send by id.
+    pub documents: crate::documents::TrustedDocuments,
+    /// `max-age` of anonymous GET query answers.
+    pub public_max_age: Duration,
+    /// Origins allowed to call from a browser (CORS).
+    pub cors_origins: Vec<HeaderValue>,
+    pub introspection: crate::config::Introspection,
+    /// How long a GraphQL request may run.
+    pub timeout: Duration,
+    /// How long a refusal for going over budget waits before it is sent.
+    pub rate_limit_delay: Duration,
+}
+
+pub fn router(state: AppState) -> Router {
+    // Browsers of the allowed origins (the municipality's website) may call the API directly.
+    let cors = tower_http::cors::CorsLayer::new()
+        .allow_origin(state.cors_origins.clone())
+        .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            header::AUTHORIZATION,
+            header::HeaderName::from_static("x-api-key"),
+        ])
+        .max_age(Duration::from_secs(3600));
+    Router::new()
+        .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        // The annual review as HTML and CSV (`/reports/annual/2025`, `/reports/annual/2025.csv`).
+        .route("/reports/annual/{year}", get(crate::report::annual))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(cors)
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// The points a request will cost, from its parsed document; 1 when it does not parse or
+/// is over a bound (it is refused before running anyway).
+fn points(request: &async_graphql::Request) -> u32 {
+    async_graphql::parser::parse_query(&request.query)
+        .ok()
+        .and_then(|doc| {
+            crate::bounds::measure(&doc, request.operation_name.as_deref(), &request.variables).ok()
+        })
+        .map_or(1, |cost| u32::try_from(cost.points()).unwrap_or(u32::MAX))
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Method {
+    Get,
+    Post,
+}
+
+/// A GraphQL request, parsed from HTTP, through admission to its answer.
+async fn graphql(
+    state: &AppState,
+    headers: &HeaderMap,
+    peer: &Peer,
+    media: MediaType,
+    raw: request::RawRequest,
+    method: Method,
+) -> Response {
+    let mut request = async_graphql::Request::new(raw.query).variables(raw.variables);
+    if let Some(name) = raw.operation_name {
+        request = request.operation_name(name);
+    }
+    if method == Method::Get && !crate::cache::is_query_request(&request) {
+        return respond::mutation_over_get(media);
+    }
+    state.requests.fetch_add(1, Ordering::Relaxed);
+    let ask = admission::Ask {
+        points: points(&request),
+        untrusted_query: !raw.trusted && crate::cache::is_query_request(&request),
+    };
+    match admission::admit(state, headers, peer, ask).await {
+        Ok(admitted) => execute::answer(state, media, admitted, request).await,
+        Err(refusal) => respond::refusal(media, refusal),
+    }
+}
+
+async fn graphql_post(
+    State(state): State<AppState>,
+    peer: Peer,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let Some(media) = negotiate::negotiate(&headers) else {
+        return respond::not_acceptable();
+    };
+    match request::from_post(&headers, body, &state.documents) {
+        Ok(raw) => graphql(&state, &headers, &peer, media, raw, Method::Post).await,
+        Err(bad) => respond::request_error(bad.status, media, &bad.message),
+    }
+}
+
+/// A GET with a `query` parameter is a GraphQL request; a browser asking for HTML without
+/// one gets GraphiQL.
+async fn graphql_get(
+    State(state): State<AppState>,
+    peer: Peer,
+    headers: HeaderMap,
+    params: Result<Query<request::GetParams>, QueryRejection>,
+) -> Response {
+    if negotiate::wants_html(&headers) && params.as_ref().is_ok_and(|p| p.query.is_none()) {
+        return Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response();
+    }
+    let Some(media) = negotiate::negotiate(&headers) else {
+        return respond::not_acceptable();
+    };
+    let raw = match request::from_get(params, &state.documents) {
+        Ok(raw) => raw,
+        Err(bad) => return respond::request_error(bad.status, media, &bad.message),
+    };
+    let anonymous = !headers.contains_key(header::AUTHORIZATION) && !headers.contains_key("x-api-key");
+    let response = graphql(&state, &headers, &peer, media, raw, Method::Get).await;
+    if anonymous && response.status() == StatusCode::OK {
+        respond::cacheable(state.public_max_age, &headers, response).await
+    } else {
+        response
+    }
+}
+
+/// The process is up.
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// The database answers.
+async fn readyz(State(state): State<AppState>) -> Response {
+    match crate::db::ping(&state.db).await {
+        Ok(()) => (StatusCode::OK, "ready").into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+    }
+}
+
+/// Counters in the Prometheus text format.
+async fn metrics(State(state): State<AppState>) -> Response {
+    let body = format!(
+        "# HELP lup_graphql_requests_total GraphQL requests executed.\n\
+         # TYPE lup_graphql_requests_total counter\n\
+         lup_graphql_requests_total {}\n\
+         # HELP lup_sql_statements_total SQL statements sent to the database.\n\
+         # TYPE lup_sql_statements_total counter\n\
+         lup_sql_statements_total {}\n",
+        state.requests.load(Ordering::Relaxed),
+        state.sql.get()
+    );
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}

@@ -1,0 +1,178 @@
+//! From HTTP to a GraphQL request: a POST's JSON body or a GET's parameters become one
+//! [`RawRequest`] (the query's text, the operation's name, the variables), with the text of a
+//! trusted document filled in when the request names one by id. Everything malformed is a
+//! [`Malformed`] request, answered with a 4xx before anything else happens.
+use axum::{
+    body::Bytes,
+    extract::{Query, rejection::BytesRejection, rejection::QueryRejection},
+    http::{HeaderMap, StatusCode},
+};
+use serde::Deserialize;
+use serde_json::Value as Json;
+
+use super::{MAX_QUERY_BYTES, negotiate::is_json_body};
+use crate::documents::TrustedDocuments;
+
+/// A GraphQL request as the client sent it, not parsed yet.
+pub struct RawRequest {
+    pub query: String,
+    pub operation_name: Option<String>,
+    pub variables: async_graphql::Variables,
+    /// The query is a trusted document's, named by id.
+    pub trusted: bool,
+}
+
+/// A request that is not a GraphQL request: the status and what is wrong.
+pub struct Malformed {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+fn bad(message: impl Into<String>) -> Malformed {
+    Malformed {
+        status: StatusCode::BAD_REQUEST,
+        message: message.into(),
+    }
+}
+
+/// A POST: `Content-Type: application/json` and a JSON object.
+pub fn from_post(
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    documents: &TrustedDocuments,
+) -> Result<RawRequest, Malformed> {
+    if !is_json_body(headers) {
+        return Err(Malformed {
+            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            message: "a POST to /graphql must have `Content-Type: application/json`".into(),
+        });
+    }
+    let body = body.map_err(|e| Malformed {
+        status: e.status(),
+        message: e.body_text(),
+    })?;
+    let value =
+        serde_json::from_slice::<Json>(&body).map_err(|e| bad(format!("the body is not valid JSON: {e}")))?;
+    from_json(value, documents)
+}
+
+/// The parameters of a GraphQL GET; `variables` and `extensions` are JSON text.
+#[derive(Deserialize)]
+pub struct GetParams {
+    pub query: Option<String>,
+    #[serde(rename = "operationName")]
+    operation_name: Option<String>,
+    variables: Option<String>,
+    extensions: Option<String>,
+    #[serde(rename = "documentId")]
+    document_id: Option<String>,
+}
+
+/// A GET: the parameters gathered into the JSON form of a request.
+pub fn from_get(
+    params: Result<Query<GetParams>, QueryRejection>,
+    documents: &TrustedDocuments,
+) -> Result<RawRequest, Malformed> {
+    let Query(params) = params.map_err(|e| bad(format!("invalid GraphQL GET request: {}", e.body_text())))?;
+    let mut object = serde_json::Map::new();
+    if let Some(query) = params.query {
+        object.insert("query".into(), Json::String(query));
+    }
+    if let Some(id) = params.document_id {
+        object.insert("documentId".into(), Json::String(id));
+    }
+    if let Some(name) = params.operation_name.filter(|n| !n.is_empty()) {
+        object.insert("operationName".into(), Json::String(name));
+    }
+    for (key, text) in [("variables", params.variables), ("extensions", params.extensions)] {
+        let Some(text) = text.filter(|t| !t.is_empty()) else {
+            continue;
+        };
+        let value = serde_json::from_str::<Json>(&text)
+            .map_err(|e| bad(format!("`{key}` is not valid JSON: {e}")))?;
+        object.insert(key.into(), value);
+    }
+    from_json(Json::Object(object), documents)
+}
+
+/// A request that names a trusted document (`documentId`, or a persisted query's hash) gets
+/// the document's text as its query; the `bool` says it did.
+fn trusted_document(
+    object: &mut serde_json::Map<String, Json>,
+    documents: &TrustedDocuments,
+) -> Result<bool, Malformed> {
+    let document_id = match object.remove("documentId") {
+        None | Some(Json::Null) => None,
+        Some(Json::String(id)) => Some(id),
+        Some(_) => return Err(bad("`documentId` must be a string")),
+    };
+    let persisted = object
+        .get("extensions")
+        .and_then(|e| e.get("persistedQuery"))
+        .and_then(|p| p.get("sha256Hash"))
+        .and_then(Json::as_str)
+        .map(str::to_owned);
+    let Some(id) = document_id.or(persisted) else {
+        return Ok(false);
+    };
+    match (documents.get(&id), object.get("query")) {
+        (Some(text), None | Some(Json::Null)) => {
+            object.insert("query".into(), Json::String(text.to_string()));
+            Ok(true)
+        }
+        (Some(text), Some(Json::String(q))) if q.as_str() == &*text => Ok(true),
+        (Some(_), Some(_)) => Err(bad(format!(
+            "`query` is not the text of the trusted document `{id}`"
+        ))),
+        // An unknown id with the query's text beside it: an ordinary request.
+        (None, Some(Json::String(_))) => Ok(false),
+        (None, _) => Err(bad(format!("no trusted document has the id `{id}`"))),
+    }
+}
+
+/// A GraphQL request from its JSON form (a POST body, or GET parameters gathered into one):
+/// an object with a string `query`, and `operationName` (string), `variables` and `extensions`
+/// (objects), each of them optionally null. The message says what is wrong otherwise.
+fn from_json(value: Json, documents: &TrustedDocuments) -> Result<RawRequest, Malformed> {
+    let mut object = match value {
+        Json::Object(object) => object,
+        Json::Array(_) => {
+            return Err(bad(
+                "batched requests (a JSON array) are not supported: send one operation per request",
+            ));
+        }
+        _ => return Err(bad("the request must be a JSON object with a `query`")),
+    };
+    let trusted = trusted_document(&mut object, documents)?;
+    let query = match object.remove("query") {
+        Some(Json::String(query)) if query.len() > MAX_QUERY_BYTES => {
+            return Err(bad(format!(
+                "the query is {} bytes long; the limit is {MAX_QUERY_BYTES}",
+                query.len()
+            )));
+        }
+        Some(Json::String(query)) => query,
+        None | Some(Json::Null) => return Err(bad("the request has no `query`")),
+        Some(_) => return Err(bad("`query` must be a string")),
+    };
+    let operation_name = match object.remove("operationName") {
+        None | Some(Json::Null) => None,
+        Some(Json::String(name)) => Some(name),
+        Some(_) => return Err(bad("`operationName` must be a string or null")),
+    };
+    for key in ["variables", "extensions"] {
+        if !matches!(object.get(key), None | Some(Json::Null | Json::Object(_))) {
+            return Err(bad(format!("`{key}` must be an object or null")));
+        }
+    }
+    let variables = match object.remove("variables") {
+        Some(variables @ Json::Object(_)) => async_graphql::Variables::from_json(variables),
+        _ => async_graphql::Variables::default(),
+    };
+    Ok(RawRequest {
+        query,
+        operation_name,
+        variables,
+        trusted,
+    })
+}
