@@ -32,7 +32,7 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Peer {
 
 /// An anonymous caller's address: the connection's, or the last `X-Forwarded-For` entry
 /// (the one our proxy added) when configured to trust it.
-pub(crate) fn client_ip(state: &AppState, headers: &HeaderMap, peer: &Peer) -> Option<IpAddr> {
+fn client_ip(state: &AppState, headers: &HeaderMap, peer: &Peer) -> Option<IpAddr> {
     if state.trust_forwarded_for
         && let Some(ip) = headers
             .get("x-forwarded-for")

@@ -16,7 +16,7 @@
 //! cache or the schema) → [`respond`] (body, status, caching headers, error bodies).
 pub(crate) mod admission;
 mod execute;
-mod negotiate;
+pub(crate) mod negotiate;
 mod request;
 pub(crate) mod respond;
 

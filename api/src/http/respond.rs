@@ -79,7 +79,7 @@ pub fn rate_limited(media: MediaType, retry_after: Duration, limit: u32) -> Resp
 }
 
 /// Credentials that do not hold: 401, with the reason in the log only.
-pub fn refused(e: AuthError) -> Response {
+fn refused(e: AuthError) -> Response {
     let message = match e {
         AuthError::Refused(why) => {
             tracing::info!(reason = why, "credentials refused");

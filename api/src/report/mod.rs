@@ -3,8 +3,8 @@
 //!   server as inline SVG;
 //! - `GET /reports/annual/{year}.csv`: one row per community (columns in [`csv::header`]).
 //!
-//! Authentication as for `/graphql` (`Authorization: Bearer …` or `X-Api-Key`; bad
-//! credentials get 401). A published review is everyone's; a draft only staff's: anyone else
+//! Admission as for `/graphql` ([`crate::http::admission`]: `Authorization: Bearer …` or
+//! `X-Api-Key`, bad credentials get 401; the rate limit, a 429 over it). A published review is everyone's; a draft only staff's: anyone else
 //! gets the same 404 as for a year without a review, so a draft's existence is not revealed.
 //! The figures are those stored in the review, and the focus names and the year-over-year
 //! totals are frozen at publication, so a report never changes once published. A failure on
@@ -26,8 +26,12 @@ use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 
 use crate::{
     access::Access,
-    auth::authenticate,
-    http::{AppState, Peer},
+    http::{
+        AppState, Peer,
+        admission::{self, Admitted, Ask},
+        negotiate::MediaType,
+        respond,
+    },
     review::snapshot::{self, Snapshot, YearTotals},
 };
 
@@ -131,30 +135,16 @@ pub async fn annual(
             format!("the year must be between 1900 and 2200, got {year}"),
         );
     }
-    let viewer = match authenticate(&state.db, &state.tokens, &headers).await {
-        Ok(v) => v,
-        Err(e) => return crate::http::respond::refused(e),
+    let ask = Ask {
+        points: POINTS,
+        untrusted_query: false,
     };
-    let client = crate::limit::Client::of(
-        &viewer,
-        crate::http::admission::client_ip(&state, &headers, &peer),
-    );
-    if let crate::limit::Verdict::Limited { retry_after, limit } = state.limits.check(client.as_ref(), POINTS)
-    {
-        tokio::time::sleep(state.rate_limit_delay).await;
-        let secs = retry_after.max(state.rate_limit_delay).as_secs().max(1);
-        let mut response = plain(
-            StatusCode::TOO_MANY_REQUESTS,
-            format!(
-                "rate limit exceeded: this client may spend {limit} cost points a minute; try again in {secs} s"
-            ),
-        );
-        if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
-            response.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        return response;
-    }
-    let _turn = state.limits.turn(client.as_ref()).await;
+    let Admitted {
+        viewer, turn: _turn, ..
+    } = match admission::admit(&state, &headers, &peer, ask).await {
+        Ok(admitted) => admitted,
+        Err(refusal) => return respond::refusal(MediaType::Json, refusal),
+    };
     let access = viewer.access();
     let Ok(loaded) = tokio::time::timeout(state.timeout, load(&state.db, &access, year)).await else {
         tracing::warn!(year, "building a report ran out of time");
