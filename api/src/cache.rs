@@ -1,16 +1,12 @@
 //! A short-lived cache of anonymous query responses. The public website asks the same few
 //! queries over and over; serving them from memory for a couple of seconds takes the load off
 //! the database without making anything noticeably stale. Only successful queries (never
-//! mutations, never responses with errors) are cached, keyed by what the caller may see and
-//! the whole request text.
+//! mutations, never responses with errors) are cached, keyed by what the caller may see, the
+//! prepared document, the operation and the variables.
 //! Concurrent misses of one key run the query once and share its answer, so an expiry under
 //! load does not send every waiting client to the database at once.
 use std::{future::Future, sync::Arc, time::Duration};
 
-use async_graphql::{
-    Request,
-    parser::{parse_query, types::OperationType},
-};
 use moka::future::Cache;
 
 pub type Body = Arc<[u8]>;
@@ -50,19 +46,12 @@ impl ResponseCache {
         }
     }
 
-    /// The key of a request when it can be cached: caching is on and it is a query. `viewer`
-    /// names what the caller may see, so callers with different rights never share answers.
-    pub fn key(&self, viewer: &str, request: &Request) -> Option<Arc<str>> {
-        let cache = self.inner.as_ref()?;
-        let variables = serde_json::to_string(&request.variables).ok()?;
-        let operation = request.operation_name.as_deref().unwrap_or_default();
-        let key: Arc<str> = format!("{viewer}\u{0}{operation}\u{0}{variables}\u{0}{}", request.query).into();
-        // A key already cached was a query; anything else is parsed once to find out.
-        if cache.contains_key(&key) || is_query(&request.query, request.operation_name.as_deref()) {
-            Some(key)
-        } else {
-            None
-        }
+    /// The key of a query when caching is on. `viewer` names what the caller may see, so
+    /// callers with different rights never share answers; `document` is a prepared
+    /// document's identity.
+    pub fn key(&self, viewer: &str, document: u64, operation: usize, variables: &str) -> Option<Arc<str>> {
+        self.inner.as_ref()?;
+        Some(format!("{viewer}\u{0}{document}\u{0}{operation}\u{0}{variables}").into())
     }
 
     /// Forgets every answer (after a committed write).
@@ -93,30 +82,5 @@ impl ResponseCache {
             Ok(body) => body,
             Err(e) => e.0.clone(),
         }
-    }
-}
-
-/// Whether a request is a query (not a mutation or subscription). Unparsable documents count
-/// as queries: they fail validation without changing anything.
-pub fn is_query_request(request: &Request) -> bool {
-    !matches!(
-        operation_type(&request.query, request.operation_name.as_deref()),
-        Some(OperationType::Mutation | OperationType::Subscription)
-    )
-}
-
-fn is_query(query: &str, operation: Option<&str>) -> bool {
-    operation_type(query, operation) == Some(OperationType::Query)
-}
-
-fn operation_type(query: &str, operation: Option<&str>) -> Option<OperationType> {
-    let doc = parse_query(query).ok()?;
-    match operation {
-        Some(name) => doc
-            .operations
-            .iter()
-            .find(|(n, _)| n.is_some_and(|n| n.as_str() == name))
-            .map(|(_, op)| op.node.ty),
-        None => doc.operations.iter().next().map(|(_, op)| op.node.ty),
     }
 }

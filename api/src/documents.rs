@@ -3,14 +3,23 @@
 //! text. An id is `sha256:` and the SHA-256 of the document's text, so a client computes it
 //! from the same file. Requests name one by `documentId` (GraphQL over HTTP) or by Apollo's
 //! `extensions.persistedQuery.sha256Hash`. With `TRUSTED_DOCUMENTS_ONLY_FOR_ANONYMOUS`,
-//! anonymous callers may run nothing else.
+//! anonymous callers may run nothing else. Each is prepared (parsed) when it is loaded.
 use std::{collections::HashMap, path::Path, sync::Arc};
 
-use crate::auth::secret::sha256_hex;
+use crate::{
+    auth::secret::sha256_hex,
+    http::prepared::{Parsed, Prepared},
+};
+
+/// A trusted document: its text, and the text prepared.
+pub struct Document {
+    pub text: Arc<str>,
+    pub prepared: Parsed,
+}
 
 #[derive(Clone, Default)]
 pub struct TrustedDocuments {
-    by_id: Arc<HashMap<String, Arc<str>>>,
+    by_id: Arc<HashMap<String, Document>>,
     /// Anonymous callers must send a trusted document's id.
     pub only_for_anonymous: bool,
 }
@@ -26,7 +35,18 @@ impl TrustedDocuments {
                     let text = std::fs::read_to_string(&path)?;
                     let id = format!("sha256:{}", sha256_hex(&text));
                     tracing::info!(document = %path.display(), %id, "trusted document");
-                    by_id.insert(id, Arc::from(text));
+                    let prepared = Prepared::parse(&text);
+                    if let Err(e) = &prepared {
+                        // Served anyway: requests naming it get the parse error, as for any text.
+                        tracing::error!(document = %path.display(), error = %e.message, "a trusted document does not parse");
+                    }
+                    by_id.insert(
+                        id,
+                        Document {
+                            text: Arc::from(text),
+                            prepared,
+                        },
+                    );
                 }
             }
         }
@@ -36,14 +56,14 @@ impl TrustedDocuments {
         })
     }
 
-    /// The text of the document `id` (`sha256:<hex>`, or the bare hex of a persisted query).
-    pub fn get(&self, id: &str) -> Option<Arc<str>> {
+    /// The document `id` (`sha256:<hex>`, or the bare hex of a persisted query).
+    pub fn get(&self, id: &str) -> Option<&Document> {
         let id = if id.starts_with("sha256:") {
             id.to_owned()
         } else {
             format!("sha256:{id}")
         };
-        self.by_id.get(&id.to_ascii_lowercase()).cloned()
+        self.by_id.get(&id.to_ascii_lowercase())
     }
 
     pub fn len(&self) -> usize {

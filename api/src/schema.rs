@@ -1,7 +1,7 @@
 //! The GraphQL schema: every room's queries merged into one root.
 use std::sync::Arc;
 
-use async_graphql::{EmptySubscription, MergedObject, Schema};
+use async_graphql::{EmptySubscription, MergedObject, Schema, ValidationMode};
 use sea_orm::DatabaseConnection;
 
 use crate::{
@@ -88,14 +88,35 @@ pub type LupSchema = Schema<Query, Mutation, EmptySubscription>;
 
 pub const MAX_DEPTH: usize = crate::bounds::MAX_DEPTH;
 
+/// The schema, validating every request in full (async-graphql's strict mode).
 pub fn build(
     db: Option<DatabaseConnection>,
     tokens: Option<Arc<Tokens>>,
     cache: Option<crate::cache::ResponseCache>,
 ) -> LupSchema {
+    build_with(db, tokens, cache, ValidationMode::Strict)
+}
+
+/// The same schema, checking only what async-graphql's fast validation checks: for
+/// documents that passed the strict schema's validation before (see `http::prepared`).
+pub fn build_fast(
+    db: Option<DatabaseConnection>,
+    tokens: Option<Arc<Tokens>>,
+    cache: Option<crate::cache::ResponseCache>,
+) -> LupSchema {
+    build_with(db, tokens, cache, ValidationMode::Fast)
+}
+
+fn build_with(
+    db: Option<DatabaseConnection>,
+    tokens: Option<Arc<Tokens>>,
+    cache: Option<crate::cache::ResponseCache>,
+    mode: ValidationMode,
+) -> LupSchema {
     // Bounds are checked on the parsed document, before validation and before any SQL;
     // async-graphql's own depth limit stays as a second net.
     let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .validation_mode(mode)
         .limit_depth(MAX_DEPTH + 1)
         .extension(crate::bounds::Bounds);
     if let Some(db) = db {

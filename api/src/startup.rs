@@ -102,6 +102,8 @@ fn state(
     );
     AppState {
         schema: schema::build(Some(db.clone()), Some(tokens.clone()), Some(cache.clone())),
+        fast_schema: schema::build_fast(Some(db.clone()), Some(tokens.clone()), Some(cache.clone())),
+        prepared: Default::default(),
         tokens,
         db,
         sql,

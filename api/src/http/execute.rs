@@ -1,53 +1,75 @@
-//! Running an admitted GraphQL request: from the response cache when an anonymous caller
-//! asks a query answered moments ago, else on the schema, within the request's time limit.
+//! Running an admitted GraphQL operation: from the response cache when an anonymous caller
+//! asks a query answered moments ago, else on the schema (the fast one when the document
+//! passed full validation before), within the request's time limit.
+use std::sync::Arc;
+
+use async_graphql::parser::types::OperationType;
 use axum::{
     http::{HeaderMap, HeaderValue, header},
     response::Response,
 };
+use tokio::time::Instant;
 
-use super::{AppState, admission::Admitted, negotiate::MediaType, respond};
+use super::{AppState, admission::Admitted, negotiate::MediaType, prepared::Prepared, respond};
 use crate::{
     access::Access,
     auth::Viewer,
     cache::{Answer, NotCached},
+    limit::Budget,
     loader::Loaders,
+    schema::LupSchema,
 };
 
-/// The answer to an admitted request, from the cache or the schema.
+/// An operation of a prepared document, with the request's variables.
+pub struct Call {
+    pub prepared: Arc<Prepared>,
+    pub operation_name: Option<String>,
+    pub variables: async_graphql::Variables,
+    /// The variables as JSON text, for the response cache's key.
+    pub variables_text: String,
+}
+
+/// The answer to an admitted request, from the cache or the schema; a document that did
+/// not parse is answered with why.
 pub async fn answer(
     state: &AppState,
     media: MediaType,
     admitted: Admitted,
-    mut request: async_graphql::Request,
+    call: Result<Call, async_graphql::ServerError>,
 ) -> Response {
     let Admitted {
         viewer,
         budget,
         turn: _turn,
     } = admitted;
-    if let Some(budget) = budget {
-        request = request.data(budget);
-    }
-    let introspection = match state.introspection {
-        crate::config::Introspection::Everyone => true,
-        crate::config::Introspection::SignedIn => !viewer.is_anonymous(),
-        crate::config::Introspection::Nobody => false,
-    };
-    if !introspection {
-        request = request.disable_introspection();
-    }
     let access = viewer.access();
     let anonymous = viewer.is_anonymous();
-    // Only anonymous answers are cached; everyone else may see more, and sees it fresh.
-    let key = if anonymous {
-        state.cache.key(&format!("{access:?}"), &request)
-    } else {
-        None
+    let call = match call {
+        Ok(call) => call,
+        Err(e) => {
+            let response = finish(async_graphql::Response::from_errors(vec![e]));
+            let answer = Answer {
+                body: respond::serialise(&response).into(),
+                hint: response.cache_control,
+            };
+            return respond_with(media, anonymous, answer, HeaderMap::new());
+        }
+    };
+    let selected = call.prepared.operation(call.operation_name.as_deref());
+    // Only anonymous queries are cached; everyone else may see more, and sees it fresh.
+    let key = match selected {
+        Some((index, op)) if anonymous && op.ty == OperationType::Query => state.cache.key(
+            &format!("{access:?}"),
+            call.prepared.id,
+            index,
+            &call.variables_text,
+        ),
+        _ => None,
     };
     let (answer, extra_headers) = match key {
         // Mutations empty the cache themselves when their write commits.
         None => {
-            let response = run(state, viewer, access, request).await;
+            let response = run(state, &viewer, &access, budget, &call).await;
             let answer = Answer {
                 body: respond::serialise(&response).into(),
                 hint: response.cache_control,
@@ -59,7 +81,7 @@ pub async fn answer(
                 .cache
                 .get_or_run(key, async {
                     let generation = state.cache.generation();
-                    let response = run(state, viewer, access, request).await;
+                    let response = run(state, &viewer, &access, budget, &call).await;
                     // Not kept when a write committed meanwhile: it may predate that write.
                     let ok = response.is_ok() && state.cache.generation() == generation;
                     let answer = Answer {
@@ -72,6 +94,10 @@ pub async fn answer(
             (answer, HeaderMap::new())
         }
     };
+    respond_with(media, anonymous, answer, extra_headers)
+}
+
+fn respond_with(media: MediaType, anonymous: bool, answer: Answer, extra_headers: HeaderMap) -> Response {
     let mut http = respond::graphql_body(media, answer.body.to_vec());
     http.headers_mut().extend(extra_headers);
     if anonymous {
@@ -86,36 +112,97 @@ pub async fn answer(
     http
 }
 
+/// Whether an error is async-graphql's own (ours always carry a code).
+fn is_codeless(e: &async_graphql::ServerError) -> bool {
+    e.extensions.as_ref().and_then(|x| x.get("code")).is_none()
+}
+
+/// Runs `call` on the schema. A query whose operation passed full validation before runs on
+/// the fast schema; if its answer has an error of async-graphql's own (a variable's value of
+/// the wrong type, which only full validation reports as a request error), it runs again
+/// on the strict schema, whose answer stands.
 async fn run(
     state: &AppState,
-    viewer: Viewer,
-    access: Access,
-    request: async_graphql::Request,
+    viewer: &Viewer,
+    access: &Access,
+    budget: Option<Budget>,
+    call: &Call,
 ) -> async_graphql::Response {
-    let loader = Loaders::for_request(state.db.clone(), access.clone(), &state.reads);
-    let run = state
-        .schema
-        .execute(request.data(loader).data(access).data(viewer));
-    // A query still running at the deadline is dropped, its SQL with it.
-    let Ok(mut response) = tokio::time::timeout(state.timeout, run).await else {
-        tracing::warn!(
-            timeout_ms = state.timeout.as_millis() as u64,
-            "a request ran out of time"
-        );
-        let mut e = async_graphql::ServerError::new(
-            format!(
-                "the request took longer than {} ms and was stopped; ask for less at a time",
-                state.timeout.as_millis()
-            ),
-            None,
-        );
-        e.extensions
-            .get_or_insert_with(Default::default)
-            .set("code", "TIMEOUT");
-        return async_graphql::Response::from_errors(vec![e]);
+    let deadline = Instant::now() + state.timeout;
+    let selected = call
+        .prepared
+        .operation(call.operation_name.as_deref())
+        .map(|(_, op)| op);
+    if selected.is_some_and(|op| op.ty == OperationType::Query && op.is_validated()) {
+        let response = run_on(&state.fast_schema, state, viewer, access, budget, call, deadline).await;
+        if !response.errors.iter().any(is_codeless) {
+            return finish(response);
+        }
+    }
+    let response = run_on(&state.schema, state, viewer, access, budget, call, deadline).await;
+    // Execution began, so the document passed validation.
+    if let Some(op) = selected
+        && !respond::is_request_error(&response)
+    {
+        op.mark_validated();
+    }
+    finish(response)
+}
+
+async fn run_on(
+    schema: &LupSchema,
+    state: &AppState,
+    viewer: &Viewer,
+    access: &Access,
+    budget: Option<Budget>,
+    call: &Call,
+    deadline: Instant,
+) -> async_graphql::Response {
+    // The text is not needed: the document is parsed already.
+    let mut request = async_graphql::Request::new(String::new()).variables(call.variables.clone());
+    if let Some(name) = &call.operation_name {
+        request = request.operation_name(name.clone());
+    }
+    request.set_parsed_query(call.prepared.document.clone());
+    let introspection = match state.introspection {
+        crate::config::Introspection::Everyone => true,
+        crate::config::Introspection::SignedIn => !viewer.is_anonymous(),
+        crate::config::Introspection::Nobody => false,
     };
-    // Errors of our own carry a code; those without one are async-graphql's refusals of the
-    // request itself (syntax, validation, a value of the wrong type): the client's to fix.
+    if !introspection {
+        request = request.disable_introspection();
+    }
+    if let Some(budget) = budget {
+        request = request.data(budget);
+    }
+    let loader = Loaders::for_request(state.db.clone(), access.clone(), &state.reads);
+    let run = schema.execute(request.data(loader).data(access.clone()).data(viewer.clone()));
+    // A query still running at the deadline is dropped, its SQL with it.
+    match tokio::time::timeout_at(deadline, run).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(
+                timeout_ms = state.timeout.as_millis() as u64,
+                "a request ran out of time"
+            );
+            let mut e = async_graphql::ServerError::new(
+                format!(
+                    "the request took longer than {} ms and was stopped; ask for less at a time",
+                    state.timeout.as_millis()
+                ),
+                None,
+            );
+            e.extensions
+                .get_or_insert_with(Default::default)
+                .set("code", "TIMEOUT");
+            async_graphql::Response::from_errors(vec![e])
+        }
+    }
+}
+
+/// Errors of our own carry a code; those without one are async-graphql's refusals of the
+/// request itself (syntax, validation, a value of the wrong type): the client's to fix.
+pub fn finish(mut response: async_graphql::Response) -> async_graphql::Response {
     for e in &mut response.errors {
         let extensions = e.extensions.get_or_insert_with(Default::default);
         if extensions.get("code").is_none() {

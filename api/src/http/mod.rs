@@ -17,6 +17,7 @@
 pub(crate) mod admission;
 mod execute;
 pub(crate) mod negotiate;
+pub mod prepared;
 mod request;
 pub(crate) mod respond;
 
@@ -28,7 +29,7 @@ use std::{
     time::Duration,
 };
 
-use async_graphql::http::GraphiQLSource;
+use async_graphql::{http::GraphiQLSource, parser::types::OperationType};
 use axum::{
     Router,
     body::Bytes,
@@ -53,7 +54,12 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 #[derive(Clone)]
 pub struct AppState {
+    /// The schema validating every request in full.
     pub schema: LupSchema,
+    /// The same schema, for queries whose document passed full validation before.
+    pub fast_schema: LupSchema,
+    /// Documents parsed before, by their text.
+    pub prepared: prepared::PreparedCache,
     pub tokens: Arc<Tokens>,
     pub db: DatabaseConnection,
     pub sql: SqlCounter,
@@ -101,17 +107,6 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The points a request will cost, from its parsed document; 1 when it does not parse or
-/// is over a bound (it is refused before running anyway).
-fn points(request: &async_graphql::Request) -> u32 {
-    async_graphql::parser::parse_query(&request.query)
-        .ok()
-        .and_then(|doc| {
-            crate::bounds::measure(&doc, request.operation_name.as_deref(), &request.variables).ok()
-        })
-        .map_or(1, |cost| u32::try_from(cost.points()).unwrap_or(u32::MAX))
-}
-
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Method {
     Get,
@@ -127,22 +122,52 @@ async fn graphql(
     raw: request::RawRequest,
     method: Method,
 ) -> Response {
-    let mut request = async_graphql::Request::new(raw.query).variables(raw.variables);
-    if let Some(name) = raw.operation_name {
-        request = request.operation_name(name);
-    }
-    if method == Method::Get && !crate::cache::is_query_request(&request) {
+    let request::RawRequest {
+        source,
+        operation_name,
+        variables,
+        variables_text,
+    } = raw;
+    let (parsed, trusted) = match source {
+        request::Source::Text(text) => (state.prepared.get(text), false),
+        request::Source::Trusted(parsed) => (parsed, true),
+    };
+    let operation = parsed
+        .as_ref()
+        .ok()
+        .and_then(|p| p.operation(operation_name.as_deref()))
+        .map(|(_, op)| op.ty);
+    // Unparsable documents count as queries: they fail without changing anything.
+    let is_mutation = matches!(
+        operation,
+        Some(OperationType::Mutation | OperationType::Subscription)
+    );
+    if method == Method::Get && is_mutation {
         return respond::mutation_over_get(media);
     }
     state.requests.fetch_add(1, Ordering::Relaxed);
+    // 1 when over a bound: it is refused before it runs anyway.
+    let points = parsed
+        .as_ref()
+        .ok()
+        .and_then(|p| crate::bounds::measure(&p.document, operation_name.as_deref(), &variables).ok())
+        .map_or(1, |cost| u32::try_from(cost.points()).unwrap_or(u32::MAX));
     let ask = admission::Ask {
-        points: points(&request),
-        untrusted_query: !raw.trusted && crate::cache::is_query_request(&request),
+        points,
+        // Signing in (the only mutations open to anonymous callers) stays possible.
+        untrusted_query: !trusted && !is_mutation,
     };
-    match admission::admit(state, headers, peer, ask).await {
-        Ok(admitted) => execute::answer(state, media, admitted, request).await,
-        Err(refusal) => respond::refusal(media, refusal),
-    }
+    let admitted = match admission::admit(state, headers, peer, ask).await {
+        Ok(admitted) => admitted,
+        Err(refusal) => return respond::refusal(media, refusal),
+    };
+    let call = parsed.map(|prepared| execute::Call {
+        prepared,
+        operation_name,
+        variables,
+        variables_text,
+    });
+    execute::answer(state, media, admitted, call).await
 }
 
 async fn graphql_post(
@@ -205,15 +230,22 @@ async fn readyz(State(state): State<AppState>) -> Response {
 
 /// Counters in the Prometheus text format.
 async fn metrics(State(state): State<AppState>) -> Response {
+    let (hits, misses) = state.prepared.counts();
     let body = format!(
         "# HELP lup_graphql_requests_total GraphQL requests executed.\n\
          # TYPE lup_graphql_requests_total counter\n\
          lup_graphql_requests_total {}\n\
          # HELP lup_sql_statements_total SQL statements sent to the database.\n\
          # TYPE lup_sql_statements_total counter\n\
-         lup_sql_statements_total {}\n",
+         lup_sql_statements_total {}\n\
+         # HELP lup_prepared_documents_total GraphQL requests by whether their document was parsed before (hit) or parsed now (miss); trusted documents are prepared at start-up and not counted.\n\
+         # TYPE lup_prepared_documents_total counter\n\
+         lup_prepared_documents_total{{result=\"hit\"}} {}\n\
+         lup_prepared_documents_total{{result=\"miss\"}} {}\n",
         state.requests.load(Ordering::Relaxed),
-        state.sql.get()
+        state.sql.get(),
+        hits,
+        misses,
     );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }

@@ -1,7 +1,8 @@
 //! From HTTP to a GraphQL request: a POST's JSON body or a GET's parameters become one
-//! [`RawRequest`] (the query's text, the operation's name, the variables), with the text of a
-//! trusted document filled in when the request names one by id. Everything malformed is a
-//! [`Malformed`] request, answered with a 4xx before anything else happens.
+//! [`RawRequest`] (the query's text, the operation's name, the variables), with a trusted
+//! document (prepared at start-up) in place of the text when the request names one by id.
+//! Everything malformed is a [`Malformed`] request, answered with a 4xx before anything else
+//! happens.
 use axum::{
     body::Bytes,
     extract::{Query, rejection::BytesRejection, rejection::QueryRejection},
@@ -10,16 +11,24 @@ use axum::{
 use serde::Deserialize;
 use serde_json::Value as Json;
 
-use super::{MAX_QUERY_BYTES, negotiate::is_json_body};
+use super::{MAX_QUERY_BYTES, negotiate::is_json_body, prepared::Parsed};
 use crate::documents::TrustedDocuments;
 
-/// A GraphQL request as the client sent it, not parsed yet.
+/// The document a request runs.
+pub enum Source {
+    /// The query's text, as sent.
+    Text(String),
+    /// A trusted document, named by id.
+    Trusted(Parsed),
+}
+
+/// A GraphQL request as the client sent it, its query not parsed yet.
 pub struct RawRequest {
-    pub query: String,
+    pub source: Source,
     pub operation_name: Option<String>,
     pub variables: async_graphql::Variables,
-    /// The query is a trusted document's, named by id.
-    pub trusted: bool,
+    /// The variables as JSON text (empty for none): the same text for the same values.
+    pub variables_text: String,
 }
 
 /// A request that is not a GraphQL request: the status and what is wrong.
@@ -95,12 +104,12 @@ pub fn from_get(
     from_json(Json::Object(object), documents)
 }
 
-/// A request that names a trusted document (`documentId`, or a persisted query's hash) gets
-/// the document's text as its query; the `bool` says it did.
+/// The trusted document a request names (`documentId`, or a persisted query's hash), if any;
+/// a `query` beside it must be the document's text.
 fn trusted_document(
     object: &mut serde_json::Map<String, Json>,
     documents: &TrustedDocuments,
-) -> Result<bool, Malformed> {
+) -> Result<Option<Parsed>, Malformed> {
     let document_id = match object.remove("documentId") {
         None | Some(Json::Null) => None,
         Some(Json::String(id)) => Some(id),
@@ -113,19 +122,18 @@ fn trusted_document(
         .and_then(Json::as_str)
         .map(str::to_owned);
     let Some(id) = document_id.or(persisted) else {
-        return Ok(false);
+        return Ok(None);
     };
     match (documents.get(&id), object.get("query")) {
-        (Some(text), None | Some(Json::Null)) => {
-            object.insert("query".into(), Json::String(text.to_string()));
-            Ok(true)
+        (Some(document), None | Some(Json::Null)) => Ok(Some(document.prepared.clone())),
+        (Some(document), Some(Json::String(q))) if q.as_str() == &*document.text => {
+            Ok(Some(document.prepared.clone()))
         }
-        (Some(text), Some(Json::String(q))) if q.as_str() == &*text => Ok(true),
         (Some(_), Some(_)) => Err(bad(format!(
             "`query` is not the text of the trusted document `{id}`"
         ))),
         // An unknown id with the query's text beside it: an ordinary request.
-        (None, Some(Json::String(_))) => Ok(false),
+        (None, Some(Json::String(_))) => Ok(None),
         (None, _) => Err(bad(format!("no trusted document has the id `{id}`"))),
     }
 }
@@ -143,17 +151,17 @@ fn from_json(value: Json, documents: &TrustedDocuments) -> Result<RawRequest, Ma
         }
         _ => return Err(bad("the request must be a JSON object with a `query`")),
     };
-    let trusted = trusted_document(&mut object, documents)?;
-    let query = match object.remove("query") {
-        Some(Json::String(query)) if query.len() > MAX_QUERY_BYTES => {
+    let source = match (trusted_document(&mut object, documents)?, object.remove("query")) {
+        (Some(trusted), _) => Source::Trusted(trusted),
+        (None, Some(Json::String(query))) if query.len() > MAX_QUERY_BYTES => {
             return Err(bad(format!(
                 "the query is {} bytes long; the limit is {MAX_QUERY_BYTES}",
                 query.len()
             )));
         }
-        Some(Json::String(query)) => query,
-        None | Some(Json::Null) => return Err(bad("the request has no `query`")),
-        Some(_) => return Err(bad("`query` must be a string")),
+        (None, Some(Json::String(query))) => Source::Text(query),
+        (None, None | Some(Json::Null)) => return Err(bad("the request has no `query`")),
+        (None, Some(_)) => return Err(bad("`query` must be a string")),
     };
     let operation_name = match object.remove("operationName") {
         None | Some(Json::Null) => None,
@@ -165,14 +173,19 @@ fn from_json(value: Json, documents: &TrustedDocuments) -> Result<RawRequest, Ma
             return Err(bad(format!("`{key}` must be an object or null")));
         }
     }
-    let variables = match object.remove("variables") {
-        Some(variables @ Json::Object(_)) => async_graphql::Variables::from_json(variables),
-        _ => async_graphql::Variables::default(),
+    let (variables, variables_text) = match object.remove("variables") {
+        Some(Json::Object(map)) if !map.is_empty() => {
+            // serde_json's maps are sorted: equal values give equal text.
+            let map = Json::Object(map);
+            let text = map.to_string();
+            (async_graphql::Variables::from_json(map), text)
+        }
+        _ => (async_graphql::Variables::default(), String::new()),
     };
     Ok(RawRequest {
-        query,
+        source,
         operation_name,
         variables,
-        trusted,
+        variables_text,
     })
 }

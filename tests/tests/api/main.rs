@@ -18,6 +18,7 @@ mod nplus1;
 mod ops;
 mod outage;
 mod pagination;
+mod prepared;
 mod priorities;
 mod public_http;
 mod reports;

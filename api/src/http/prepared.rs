@@ -1,0 +1,141 @@
+//! Prepared documents: a query's text parsed once, with what everything before execution
+//! needs to know of it: each operation's type, and whether it passed async-graphql's full
+//! validation. A bounded cache keyed by the text keeps them, so the few shapes the website
+//! sends are parsed once per process; trusted documents are prepared at start-up.
+//!
+//! Validation: the first request of an operation runs on the strict schema (every rule);
+//! once that passed, later queries of it run on the fast schema (the rules that only
+//! depend on the document are not checked again). Strict validation also checks the
+//! variables' values, which the fast schema leaves to execution, so a fast run whose answer
+//! has an error of async-graphql's own (one without `extensions.code`) is run again on the
+//! strict schema (see [`super::execute`]).
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, AtomicU64, Ordering},
+};
+
+use async_graphql::{
+    Name, ServerError,
+    parser::{parse_query, types::ExecutableDocument, types::OperationType},
+};
+
+/// The most memory the cache of prepared documents may take, roughly.
+const CACHE_BYTES: u64 = 32 * 1024 * 1024;
+
+/// What one document costs in the cache beside its text: the parsed tree is several times
+/// the text, and every entry has a fixed overhead. With [`CACHE_BYTES`], this bounds the
+/// count too (at most 32,768 documents).
+fn weight(text: &str) -> u32 {
+    u32::try_from(1024 + 8 * text.len()).unwrap_or(u32::MAX)
+}
+
+/// Identities of prepared documents, for the keys of the response cache.
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// One operation of a prepared document.
+pub struct Operation {
+    pub name: Option<Name>,
+    pub ty: OperationType,
+    /// Passed strict validation at least once.
+    validated: AtomicBool,
+}
+
+impl Operation {
+    pub fn is_validated(&self) -> bool {
+        self.validated.load(Ordering::Relaxed)
+    }
+
+    pub fn mark_validated(&self) {
+        self.validated.store(true, Ordering::Relaxed);
+    }
+}
+
+/// A parsed document.
+pub struct Prepared {
+    /// Unique in this process: two prepared documents never share one.
+    pub id: u64,
+    pub document: ExecutableDocument,
+    /// In the order the document iterates them.
+    pub operations: Vec<Operation>,
+}
+
+/// A document, or why it does not parse (a request error, the client's to fix).
+pub type Parsed = Result<Arc<Prepared>, ServerError>;
+
+impl Prepared {
+    pub fn parse(text: &str) -> Parsed {
+        let document = parse_query(text)?;
+        let operations = document
+            .operations
+            .iter()
+            .map(|(name, op)| Operation {
+                name: name.cloned(),
+                ty: op.node.ty,
+                validated: AtomicBool::new(false),
+            })
+            .collect();
+        Ok(Arc::new(Prepared {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            document,
+            operations,
+        }))
+    }
+
+    /// The operation a request names; without a name, the first (async-graphql refuses a
+    /// request without a name when there are several, when it runs).
+    pub fn operation(&self, name: Option<&str>) -> Option<(usize, &Operation)> {
+        match name {
+            Some(name) => self
+                .operations
+                .iter()
+                .enumerate()
+                .find(|(_, op)| op.name.as_ref().is_some_and(|n| n.as_str() == name)),
+            None => self.operations.first().map(|op| (0, op)),
+        }
+    }
+}
+
+/// The cache of prepared documents, by their text, and how often it answered.
+#[derive(Clone)]
+pub struct PreparedCache {
+    inner: moka::sync::Cache<Arc<str>, Parsed>,
+    hits: Arc<AtomicU64>,
+    misses: Arc<AtomicU64>,
+}
+
+impl Default for PreparedCache {
+    fn default() -> Self {
+        PreparedCache {
+            inner: moka::sync::Cache::builder()
+                .max_capacity(CACHE_BYTES)
+                .weigher(|text: &Arc<str>, _: &Parsed| weight(text))
+                .build(),
+            hits: Default::default(),
+            misses: Default::default(),
+        }
+    }
+}
+
+impl PreparedCache {
+    /// The prepared document of `text`, parsed now if it is not in the cache. Documents that
+    /// do not parse are kept too, so a client repeating one costs no parsing either.
+    pub fn get(&self, text: String) -> Parsed {
+        if let Some(parsed) = self.inner.get(text.as_str()) {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            return parsed;
+        }
+        self.misses.fetch_add(1, Ordering::Relaxed);
+        // Two requests of a new text at once may both parse it; the later one wins.
+        let parsed = Prepared::parse(&text);
+        self.inner.insert(Arc::from(text), parsed.clone());
+        parsed
+    }
+
+    /// Requests answered from the cache, and requests that parsed their document.
+    pub fn counts(&self) -> (u64, u64) {
+        (
+            self.hits.load(Ordering::Relaxed),
+            self.misses.load(Ordering::Relaxed),
+        )
+    }
+}
