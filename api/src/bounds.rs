@@ -1,6 +1,8 @@
-//! Bounds every query must stay within, checked on the parsed document before anything runs
-//! (so a refused query costs no SQL), and what a query cost, reported in
-//! `extensions.cost`. Like GitHub's API:
+//! Bounds every query must stay within, checked on the prepared document when the request
+//! is admitted, before anything runs (so a refused query costs no SQL and is a request
+//! error), and what a query cost, reported in `extensions.cost`. Nothing here runs per
+//! field: the schema has no extension, so async-graphql resolves fields on its fast path.
+//! Like GitHub's API:
 //! - **depth**: at most [`MAX_DEPTH`] nested selections;
 //! - **fields**: at most [`MAX_FIELDS`] field selections, fragments expanded where used, so
 //!   aliasing one field 500 times is 500 fields;
@@ -13,13 +15,10 @@
 //! - **engagement windows**: at most [`MAX_ENGAGEMENT_WINDOWS`] distinct `window` arguments
 //!   of `engagement` fields (each distinct window costs its own batch of statements; left out
 //!   counts as one).
-use std::{collections::HashMap, sync::Arc};
+use std::collections::HashMap;
 
 use async_graphql::{
-    Name, Positioned, Request, Response, ServerError, ServerResult, Value, Variables,
-    extensions::{
-        Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest, NextRequest,
-    },
+    Name, Positioned, ServerError, Value, Variables,
     parser::types::{ExecutableDocument, FragmentDefinition, OperationDefinition, Selection, SelectionSet},
 };
 
@@ -48,7 +47,7 @@ impl Cost {
 }
 
 /// A query over a bound, with what it asked for and the limit.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct OverLimit {
     pub message: String,
     /// `QUERY_TOO_LARGE`, or `BAD_USER_INPUT` for a page size out of range.
@@ -197,22 +196,43 @@ impl Walk<'_> {
     }
 }
 
-/// The cost of `operation` of `document`, or why it is over a limit.
-pub fn measure(
-    document: &ExecutableDocument,
-    operation: Option<&str>,
-    variables: &Variables,
-) -> Result<Cost, OverLimit> {
-    let op: Option<&Positioned<OperationDefinition>> = match operation {
+/// The operation a request names in `document`; without a name, the first (async-graphql
+/// refuses a request without a name when there are several, when it runs).
+fn operation<'a>(
+    document: &'a ExecutableDocument,
+    name: Option<&str>,
+) -> Option<&'a Positioned<OperationDefinition>> {
+    match name {
         Some(name) => document
             .operations
             .iter()
             .find(|(n, _)| n.is_some_and(|n| n.as_str() == name))
             .map(|(_, o)| o),
         None => document.operations.iter().next().map(|(_, o)| o),
-    };
+    }
+}
+
+/// The cost of `operation` of `document`, or why it is over a limit.
+pub fn measure(
+    document: &ExecutableDocument,
+    operation_name: Option<&str>,
+    variables: &Variables,
+) -> Result<Cost, OverLimit> {
+    measure_operation(
+        &document.fragments,
+        operation(document, operation_name),
+        variables,
+    )
+}
+
+/// The cost of `op` (none: nothing selected), with `fragments` expanded where used.
+pub fn measure_operation(
+    fragments: &HashMap<Name, Positioned<FragmentDefinition>>,
+    op: Option<&Positioned<OperationDefinition>>,
+    variables: &Variables,
+) -> Result<Cost, OverLimit> {
     let mut walk = Walk {
-        fragments: &document.fragments,
+        fragments,
         variables,
         cost: Cost::default(),
         open: Vec::new(),
@@ -225,103 +245,78 @@ pub fn measure(
     Ok(walk.cost)
 }
 
-/// The extension that applies [`measure`] to every request and reports the cost.
-pub struct Bounds;
+/// The arguments [`measure`] reads.
+const MEASURED_ARGUMENTS: [&str; 4] = ["first", "last", "ids", "window"];
 
-impl ExtensionFactory for Bounds {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(BoundsExtension::default())
-    }
-}
-
-#[derive(Default)]
-struct BoundsExtension {
-    operation: std::sync::Mutex<Option<String>>,
-    cost: std::sync::Mutex<Option<Cost>>,
-    /// The client's budget after this request, read when the request's data is at hand.
-    budget: std::sync::Mutex<Option<crate::limit::Budget>>,
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for BoundsExtension {
-    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        let mut response = next.run(ctx).await;
-        let cost = self.cost.lock().ok().and_then(|c| *c);
-        if let Some(cost) = cost {
-            // What is left of the client's budget, when a rate limit applies to it.
-            let budget = self.budget.lock().ok().and_then(|b| *b);
-            let (remaining, limit) = match budget {
-                Some(b) => (Value::from(b.remaining), Value::from(b.limit)),
-                None => (Value::Null, Value::Null),
-            };
-            response.extensions.insert(
-                "cost".into(),
-                async_graphql::value!({
-                    "remainingBudget": remaining,
-                    "budgetPerMinute": limit,
-                    "requestedQueryCost": cost.points(),
-                    "nodes": cost.nodes,
-                    "fields": cost.fields as u64,
-                    "depth": cost.depth as u64,
-                    "limits": {
-                        "maxNodes": MAX_NODES,
-                        "maxFields": MAX_FIELDS as u64,
-                        "maxDepth": MAX_DEPTH as u64,
-                        "maxPageSize": MAX_PAGE,
-                    },
-                }),
-            );
-        }
-        response
-    }
-
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: async_graphql::extensions::NextExecute<'_>,
-    ) -> Response {
-        if let Ok(mut b) = self.budget.lock() {
-            *b = ctx.data_opt::<crate::limit::Budget>().copied();
-        }
-        next.run(ctx, operation_name).await
-    }
-
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
-        if let Ok(mut op) = self.operation.lock() {
-            op.clone_from(&request.operation_name);
-        }
-        next.run(ctx, request).await
-    }
-
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        let operation = self.operation.lock().ok().and_then(|o| o.clone());
-        match measure(&document, operation.as_deref(), variables) {
-            Ok(cost) => {
-                if let Ok(mut c) = self.cost.lock() {
-                    *c = Some(cost);
+/// Whether the cost of `op` depends on the variables: an argument [`measure`] reads names
+/// one. When it does not, the cost is the same for every request of the operation.
+pub fn depends_on_variables(
+    fragments: &HashMap<Name, Positioned<FragmentDefinition>>,
+    op: &Positioned<OperationDefinition>,
+) -> bool {
+    fn reads_variable(
+        fragments: &HashMap<Name, Positioned<FragmentDefinition>>,
+        selections: &SelectionSet,
+        open: &mut Vec<Name>,
+    ) -> bool {
+        selections.items.iter().any(|item| match &item.node {
+            Selection::Field(field) => {
+                field.node.arguments.iter().any(|(name, value)| {
+                    MEASURED_ARGUMENTS.contains(&name.node.as_str())
+                        // Not a constant: it names a variable somewhere.
+                        && value.node.clone().into_const().is_none()
+                }) || reads_variable(fragments, &field.node.selection_set.node, open)
+            }
+            Selection::InlineFragment(f) => reads_variable(fragments, &f.node.selection_set.node, open),
+            Selection::FragmentSpread(spread) => {
+                let name = &spread.node.fragment_name.node;
+                if open.contains(name) {
+                    return false;
                 }
-                Ok(document)
+                let Some(fragment) = fragments.get(name) else {
+                    return false;
+                };
+                open.push(name.clone());
+                let uses = reads_variable(fragments, &fragment.node.selection_set.node, open);
+                open.pop();
+                uses
             }
-            Err(OverLimit { message, code }) => {
-                let mut e = ServerError::new(message, None);
-                e.extensions
-                    .get_or_insert_with(Default::default)
-                    .set("code", code);
-                Err(e)
-            }
-        }
+        })
+    }
+    !op.node.variable_definitions.is_empty()
+        && reads_variable(fragments, &op.node.selection_set.node, &mut Vec::new())
+}
+
+/// `extensions.cost` of an answer: what the query cost, what is left of the client's budget
+/// (null when no rate limit applies to it), and the limits.
+pub fn report(cost: &Cost, budget: Option<crate::limit::Budget>) -> Value {
+    let (remaining, limit) = match budget {
+        Some(b) => (Value::from(b.remaining), Value::from(b.limit)),
+        None => (Value::Null, Value::Null),
+    };
+    async_graphql::value!({
+        "remainingBudget": remaining,
+        "budgetPerMinute": limit,
+        "requestedQueryCost": cost.points(),
+        "nodes": cost.nodes,
+        "fields": cost.fields as u64,
+        "depth": cost.depth as u64,
+        "limits": {
+            "maxNodes": MAX_NODES,
+            "maxFields": MAX_FIELDS as u64,
+            "maxDepth": MAX_DEPTH as u64,
+            "maxPageSize": MAX_PAGE,
+        },
+    })
+}
+
+impl OverLimit {
+    /// The refusal as a GraphQL error: a request error, before anything ran.
+    pub fn into_error(self) -> ServerError {
+        let mut e = ServerError::new(self.message, None);
+        e.extensions
+            .get_or_insert_with(Default::default)
+            .set("code", self.code);
+        e
     }
 }

@@ -113,12 +113,13 @@ fn build_with(
     cache: Option<crate::cache::ResponseCache>,
     mode: ValidationMode,
 ) -> LupSchema {
-    // Bounds are checked on the parsed document, before validation and before any SQL;
-    // async-graphql's own depth limit stays as a second net.
+    // Bounds are checked on the prepared document when a request is admitted, before
+    // validation and before any SQL (`crate::bounds`); async-graphql's own depth limit
+    // stays as a second net. No extension: one would take every field off async-graphql's
+    // fast path.
     let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .validation_mode(mode)
-        .limit_depth(MAX_DEPTH + 1)
-        .extension(crate::bounds::Bounds);
+        .limit_depth(MAX_DEPTH + 1);
     if let Some(db) = db {
         builder = builder.data(db);
     }

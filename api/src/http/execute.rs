@@ -27,10 +27,12 @@ pub struct Call {
     pub variables: async_graphql::Variables,
     /// The variables as JSON text, for the response cache's key.
     pub variables_text: String,
+    /// What the operation costs with these variables (within the bounds).
+    pub cost: crate::bounds::Cost,
 }
 
 /// The answer to an admitted request, from the cache or the schema; a document that did
-/// not parse is answered with why.
+/// not parse, or is over a bound, is answered with why (a request error).
 pub async fn answer(
     state: &AppState,
     media: MediaType,
@@ -117,10 +119,10 @@ fn is_codeless(e: &async_graphql::ServerError) -> bool {
     e.extensions.as_ref().and_then(|x| x.get("code")).is_none()
 }
 
-/// Runs `call` on the schema. A query whose operation passed full validation before runs on
-/// the fast schema; if its answer has an error of async-graphql's own (a variable's value of
-/// the wrong type, which only full validation reports as a request error), it runs again
-/// on the strict schema, whose answer stands.
+/// Runs `call` on the schema. A query whose operation passed full validation before, with
+/// variables it can check itself, runs on the fast schema (see [`super::prepared`]); if its
+/// answer has an error of async-graphql's own anyway (only full validation reports a wrong
+/// value as a request error), it runs again on the strict schema, whose answer stands.
 async fn run(
     state: &AppState,
     viewer: &Viewer,
@@ -133,19 +135,29 @@ async fn run(
         .prepared
         .operation(call.operation_name.as_deref())
         .map(|(_, op)| op);
-    if selected.is_some_and(|op| op.ty == OperationType::Query && op.is_validated()) {
-        let response = run_on(&state.fast_schema, state, viewer, access, budget, call, deadline).await;
-        if !response.errors.iter().any(is_codeless) {
-            return finish(response);
+    let mut response = None;
+    if selected.is_some_and(|op| op.may_run_fast(&call.variables)) {
+        let fast = run_on(&state.fast_schema, state, viewer, access, call, deadline).await;
+        if !fast.errors.iter().any(is_codeless) {
+            response = Some(fast);
         }
     }
-    let response = run_on(&state.schema, state, viewer, access, budget, call, deadline).await;
-    // Execution began, so the document passed validation.
-    if let Some(op) = selected
-        && !respond::is_request_error(&response)
-    {
-        op.mark_validated();
-    }
+    let mut response = match response {
+        Some(response) => response,
+        None => {
+            let strict = run_on(&state.schema, state, viewer, access, call, deadline).await;
+            // Execution began, so the document passed validation.
+            if let Some(op) = selected
+                && !respond::is_request_error(&strict)
+            {
+                op.mark_validated();
+            }
+            strict
+        }
+    };
+    response
+        .extensions
+        .insert("cost".into(), crate::bounds::report(&call.cost, budget));
     finish(response)
 }
 
@@ -154,7 +166,6 @@ async fn run_on(
     state: &AppState,
     viewer: &Viewer,
     access: &Access,
-    budget: Option<Budget>,
     call: &Call,
     deadline: Instant,
 ) -> async_graphql::Response {
@@ -171,9 +182,6 @@ async fn run_on(
     };
     if !introspection {
         request = request.disable_introspection();
-    }
-    if let Some(budget) = budget {
-        request = request.data(budget);
     }
     let loader = Loaders::for_request(state.db.clone(), access.clone(), &state.reads);
     let run = schema.execute(request.data(loader).data(access.clone()).data(viewer.clone()));

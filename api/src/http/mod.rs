@@ -12,8 +12,9 @@
 //!
 //! A request flows one way through the modules here:
 //! [`negotiate`] (media types) → [`request`] (HTTP to a raw GraphQL request, trusted
-//! documents) → [`admission`] (caller, trusted-only rule, budget, turn) → [`execute`] (response
-//! cache or the schema) → [`respond`] (body, status, caching headers, error bodies).
+//! documents) → [`prepared`] (the parsed document, its operations and cost) → [`admission`]
+//! (caller, trusted-only rule, bounds, budget, turn) → [`execute`] (response cache or the
+//! schema) → [`respond`] (body, status, caching headers, error bodies).
 pub(crate) mod admission;
 mod execute;
 pub(crate) mod negotiate;
@@ -146,12 +147,17 @@ async fn graphql(
         return respond::mutation_over_get(media);
     }
     state.requests.fetch_add(1, Ordering::Relaxed);
-    // 1 when over a bound: it is refused before it runs anyway.
-    let points = parsed
+    // Measured before admission, so the rate limiter charges what the query costs; one
+    // point when it does not parse or is over a bound (it is refused without running).
+    let plan = parsed.and_then(|prepared| {
+        let cost = prepared
+            .cost(operation_name.as_deref(), &variables)
+            .map_err(crate::bounds::OverLimit::into_error)?;
+        Ok((prepared, cost))
+    });
+    let points = plan
         .as_ref()
-        .ok()
-        .and_then(|p| crate::bounds::measure(&p.document, operation_name.as_deref(), &variables).ok())
-        .map_or(1, |cost| u32::try_from(cost.points()).unwrap_or(u32::MAX));
+        .map_or(1, |(_, cost)| u32::try_from(cost.points()).unwrap_or(u32::MAX));
     let ask = admission::Ask {
         points,
         // Signing in (the only mutations open to anonymous callers) stays possible.
@@ -161,11 +167,12 @@ async fn graphql(
         Ok(admitted) => admitted,
         Err(refusal) => return respond::refusal(media, refusal),
     };
-    let call = parsed.map(|prepared| execute::Call {
+    let call = plan.map(|(prepared, cost)| execute::Call {
         prepared,
         operation_name,
         variables,
         variables_text,
+        cost,
     });
     execute::answer(state, media, admitted, call).await
 }

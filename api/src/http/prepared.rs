@@ -1,23 +1,33 @@
 //! Prepared documents: a query's text parsed once, with what everything before execution
-//! needs to know of it: each operation's type, and whether it passed async-graphql's full
-//! validation. A bounded cache keyed by the text keeps them, so the few shapes the website
+//! needs to know of it: each operation's type, its cost when that does not depend on the
+//! variables ([`crate::bounds`]), and whether it passed async-graphql's full validation. A bounded cache keyed by the text keeps them, so the few shapes the website
 //! sends are parsed once per process; trusted documents are prepared at start-up.
 //!
 //! Validation: the first request of an operation runs on the strict schema (every rule);
 //! once that passed, later queries of it run on the fast schema (the rules that only
 //! depend on the document are not checked again). Strict validation also checks the
-//! variables' values, which the fast schema leaves to execution, so a fast run whose answer
-//! has an error of async-graphql's own (one without `extensions.code`) is run again on the
-//! strict schema (see [`super::execute`]).
+//! variables' values, which the fast schema leaves to execution (where a wrong value is a
+//! field error, or an unknown field of an input object is silently dropped), so only
+//! operations whose variables are all of the built-in scalar types (`String`, `Int`, `ID`,
+//! … and lists of them) run fast, after their values are checked here as strictly as
+//! async-graphql's validation would; operations with enum, input object or custom scalar
+//! variables always run strict. As a second net, a fast run whose answer has an error of
+//! async-graphql's own (one without `extensions.code`) is run again on the strict schema
+//! (see [`super::execute`]).
 use std::sync::{
     Arc,
     atomic::{AtomicBool, AtomicU64, Ordering},
 };
 
 use async_graphql::{
-    Name, ServerError,
-    parser::{parse_query, types::ExecutableDocument, types::OperationType},
+    Name, ServerError, Value, Variables,
+    parser::{
+        parse_query,
+        types::{BaseType, ExecutableDocument, OperationDefinition, OperationType, Type},
+    },
 };
+
+use crate::bounds::{self, Cost, OverLimit};
 
 /// The most memory the cache of prepared documents may take, roughly.
 const CACHE_BYTES: u64 = 32 * 1024 * 1024;
@@ -38,11 +48,24 @@ pub struct Operation {
     pub ty: OperationType,
     /// Passed strict validation at least once.
     validated: AtomicBool,
+    /// The variables' declared types, when every one is a built-in scalar type (or a list
+    /// of one): only then can [`Operation::may_run_fast`] check their values.
+    scalar_variables: Option<Vec<(Name, Type)>>,
+    /// The cost, measured once when no argument it depends on names a variable.
+    fixed_cost: Option<Result<Cost, OverLimit>>,
 }
 
 impl Operation {
-    pub fn is_validated(&self) -> bool {
-        self.validated.load(Ordering::Relaxed)
+    /// A query that passed strict validation before, with variables whose values strict
+    /// validation would accept: it may run on the fast schema.
+    pub fn may_run_fast(&self, variables: &Variables) -> bool {
+        self.ty == OperationType::Query
+            && self.validated.load(Ordering::Relaxed)
+            && self.scalar_variables.as_ref().is_some_and(|declared| {
+                declared
+                    .iter()
+                    .all(|(name, ty)| variables.get(name).is_none_or(|value| fits(ty, value)))
+            })
     }
 
     pub fn mark_validated(&self) {
@@ -72,6 +95,9 @@ impl Prepared {
                 name: name.cloned(),
                 ty: op.node.ty,
                 validated: AtomicBool::new(false),
+                scalar_variables: scalar_variables(&op.node),
+                fixed_cost: (!bounds::depends_on_variables(&document.fragments, op))
+                    .then(|| bounds::measure_operation(&document.fragments, Some(op), &Variables::default())),
             })
             .collect();
         Ok(Arc::new(Prepared {
@@ -92,6 +118,63 @@ impl Prepared {
                 .find(|(_, op)| op.name.as_ref().is_some_and(|n| n.as_str() == name)),
             None => self.operations.first().map(|op| (0, op)),
         }
+    }
+
+    /// The cost of the operation a request names, with its variables, or why it is over a
+    /// bound.
+    pub fn cost(&self, name: Option<&str>, variables: &Variables) -> Result<Cost, OverLimit> {
+        let Some((index, operation)) = self.operation(name) else {
+            return bounds::measure_operation(&self.document.fragments, None, variables);
+        };
+        if let Some(cost) = &operation.fixed_cost {
+            return cost.clone();
+        }
+        let definition = self.document.operations.iter().nth(index).map(|(_, op)| op);
+        bounds::measure_operation(&self.document.fragments, definition, variables)
+    }
+}
+
+/// The built-in scalar types.
+const SCALARS: [&str; 5] = ["Int", "Float", "String", "Boolean", "ID"];
+
+fn is_scalar(ty: &Type) -> bool {
+    match &ty.base {
+        BaseType::Named(name) => SCALARS.contains(&name.as_str()),
+        BaseType::List(inner) => is_scalar(inner),
+    }
+}
+
+fn scalar_variables(op: &OperationDefinition) -> Option<Vec<(Name, Type)>> {
+    op.variable_definitions
+        .iter()
+        .map(|d| {
+            let ty = &d.node.var_type.node;
+            is_scalar(ty).then(|| (d.node.name.node.clone(), ty.clone()))
+        })
+        .collect()
+}
+
+/// Whether `value` is one strict validation accepts for a variable of type `ty` (a built-in
+/// scalar or a list of one): at least as strict as async-graphql's own check.
+fn fits(ty: &Type, value: &Value) -> bool {
+    if *value == Value::Null {
+        return ty.nullable;
+    }
+    match &ty.base {
+        BaseType::List(inner) => match value {
+            Value::List(items) => items.iter().all(|item| fits(inner, item)),
+            // A single value where a list is expected is a list of one.
+            single => fits(inner, single),
+        },
+        BaseType::Named(name) => match (name.as_str(), value) {
+            ("Int", Value::Number(n)) => n.as_i64().is_some_and(|n| i32::try_from(n).is_ok()),
+            ("Float", Value::Number(_))
+            | ("String", Value::String(_))
+            | ("Boolean", Value::Boolean(_))
+            | ("ID", Value::String(_)) => true,
+            ("ID", Value::Number(n)) => n.is_i64(),
+            _ => false,
+        },
     }
 }
 
