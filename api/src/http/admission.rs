@@ -1,6 +1,8 @@
 //! The one admission step every request passes before it may touch the data (`/graphql` GET
 //! and POST, `/reports/...`): who the caller is, whether it may send this request at all
-//! (trusted documents only), whether it fits the client's budget, and the client's turn.
+//! (trusted documents only), whether it fits the client's budget; and, for a request that
+//! goes on to use the database, the client's turn ([`Admitted::turn`]: an answer from the
+//! response cache needs none).
 use std::net::IpAddr;
 
 use axum::http::HeaderMap;
@@ -53,13 +55,22 @@ pub struct Ask {
     pub untrusted_query: bool,
 }
 
-/// A request let through: its caller, what is left of the caller's budget, and its turn.
+/// A request let through: its caller, and what is left of the caller's budget.
 pub struct Admitted {
     pub viewer: Viewer,
     /// None when no rate limit applies to the caller.
     pub budget: Option<Budget>,
-    /// Held until the answer is ready.
-    pub turn: Turn,
+    /// Whose budget and turn it is.
+    client: Option<Client>,
+}
+
+impl Admitted {
+    /// Waits until the client has fewer than the allowed requests running; held while the
+    /// request uses the database, so one client's bursts cannot fill the server's queue in
+    /// front of everyone else.
+    pub async fn turn(&self, state: &AppState) -> Turn {
+        state.limits.turn(self.client.as_ref()).await
+    }
 }
 
 /// Why a request was not let through.
@@ -101,6 +112,9 @@ pub async fn admit(
         Verdict::Allowed(budget) => Some(budget),
         Verdict::Unlimited => None,
     };
-    let turn = state.limits.turn(client.as_ref()).await;
-    Ok(Admitted { viewer, budget, turn })
+    Ok(Admitted {
+        viewer,
+        budget,
+        client,
+    })
 }

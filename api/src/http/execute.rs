@@ -4,18 +4,14 @@
 use std::sync::Arc;
 
 use async_graphql::parser::types::OperationType;
-use axum::{
-    http::{HeaderMap, HeaderValue, header},
-    response::Response,
-};
+use axum::{http::HeaderMap, response::Response};
 use tokio::time::Instant;
 
-use super::{AppState, admission::Admitted, negotiate::MediaType, prepared::Prepared, respond};
+use super::{AppState, Method, admission::Admitted, negotiate::MediaType, prepared::Prepared, respond};
 use crate::{
     access::Access,
     auth::Viewer,
-    cache::{Answer, NotCached},
-    limit::Budget,
+    cache::{Answer, Key, NotCached},
     loader::Loaders,
     schema::LupSchema,
 };
@@ -31,87 +27,77 @@ pub struct Call {
     pub cost: crate::bounds::Cost,
 }
 
+/// How an answer goes out: its media type, the request's method and headers.
+pub struct Delivery<'a> {
+    pub media: MediaType,
+    pub method: Method,
+    pub request_headers: &'a HeaderMap,
+}
+
 /// The answer to an admitted request, from the cache or the schema; a document that did
 /// not parse, or is over a bound, is answered with why (a request error).
 pub async fn answer(
     state: &AppState,
-    media: MediaType,
+    delivery: Delivery<'_>,
     admitted: Admitted,
     call: Result<Call, async_graphql::ServerError>,
 ) -> Response {
-    let Admitted {
-        viewer,
-        budget,
-        turn: _turn,
-    } = admitted;
-    let access = viewer.access();
-    let anonymous = viewer.is_anonymous();
-    let call = match call {
+    let anonymous = admitted.viewer.is_anonymous();
+    let caller = if anonymous {
+        respond::Caller::Anonymous {
+            get: delivery.method == Method::Get,
+        }
+    } else {
+        respond::Caller::SignedIn
+    };
+    // What an anonymous GET answer needs: its ETag and Cache-Control.
+    let public = (caller == respond::Caller::Anonymous { get: true }).then_some(state.public_max_age);
+    let send = |answer: &Answer, extra: HeaderMap| {
+        respond::graphql(delivery.media, answer, caller, extra, delivery.request_headers)
+    };
+    let mut call = match call {
         Ok(call) => call,
         Err(e) => {
             let response = finish(async_graphql::Response::from_errors(vec![e]));
-            let answer = Answer {
-                body: respond::serialise(&response).into(),
-                hint: response.cache_control,
-            };
-            return respond_with(media, anonymous, answer, HeaderMap::new());
+            return send(&respond::answer_of(&response, public), HeaderMap::new());
         }
     };
-    let selected = call.prepared.operation(call.operation_name.as_deref());
+    let access = admitted.viewer.access();
     // Only anonymous queries are cached; everyone else may see more, and sees it fresh.
-    let key = match selected {
-        Some((index, op)) if anonymous && op.ty == OperationType::Query => state.cache.key(
-            &format!("{access:?}"),
-            call.prepared.id,
-            index,
-            &call.variables_text,
-        ),
+    let key = match call.prepared.operation(call.operation_name.as_deref()) {
+        Some((operation, op)) if anonymous && op.ty == OperationType::Query && state.cache.is_on() => {
+            Some(Key {
+                access: access.clone(),
+                document: call.prepared.id,
+                operation,
+                variables: std::mem::take(&mut call.variables_text),
+            })
+        }
         _ => None,
     };
-    let (answer, extra_headers) = match key {
+    match key {
         // Mutations empty the cache themselves when their write commits.
         None => {
-            let response = run(state, &viewer, &access, budget, &call).await;
-            let answer = Answer {
-                body: respond::serialise(&response).into(),
-                hint: response.cache_control,
-            };
-            (answer, response.http_headers)
+            let response = run(state, &admitted, &access, &call).await;
+            let answer = respond::answer_of(&response, public);
+            send(&answer, response.http_headers)
         }
         Some(key) => {
             let answer = state
                 .cache
                 .get_or_run(key, async {
                     let generation = state.cache.generation();
-                    let response = run(state, &viewer, &access, budget, &call).await;
+                    let response = run(state, &admitted, &access, &call).await;
                     // Not kept when a write committed meanwhile: it may predate that write.
                     let ok = response.is_ok() && state.cache.generation() == generation;
-                    let answer = Answer {
-                        body: respond::serialise(&response).into(),
-                        hint: response.cache_control,
-                    };
+                    // Kept answers may go to any anonymous caller, by GET too.
+                    let answer = Arc::new(respond::answer_of(&response, Some(state.public_max_age)));
                     if ok { Ok(answer) } else { Err(NotCached(answer)) }
                 })
                 .await;
-            (answer, HeaderMap::new())
+            send(&answer, HeaderMap::new())
         }
-    };
-    respond_with(media, anonymous, answer, extra_headers)
-}
-
-fn respond_with(media: MediaType, anonymous: bool, answer: Answer, extra_headers: HeaderMap) -> Response {
-    let mut http = respond::graphql_body(media, answer.body.to_vec());
-    http.headers_mut().extend(extra_headers);
-    if anonymous {
-        // For `cacheable`, which turns it into `Cache-Control` on GET answers.
-        http.extensions_mut().insert(answer.hint);
-    } else {
-        http.headers_mut().insert(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("private, no-store"),
-        );
     }
-    http
 }
 
 /// Whether an error is async-graphql's own (ours always carry a code).
@@ -123,13 +109,10 @@ fn is_codeless(e: &async_graphql::ServerError) -> bool {
 /// variables it can check itself, runs on the fast schema (see [`super::prepared`]); if its
 /// answer has an error of async-graphql's own anyway (only full validation reports a wrong
 /// value as a request error), it runs again on the strict schema, whose answer stands.
-async fn run(
-    state: &AppState,
-    viewer: &Viewer,
-    access: &Access,
-    budget: Option<Budget>,
-    call: &Call,
-) -> async_graphql::Response {
+async fn run(state: &AppState, admitted: &Admitted, access: &Access, call: &Call) -> async_graphql::Response {
+    // Held until the answer is ready.
+    let _turn = admitted.turn(state).await;
+    let viewer = &admitted.viewer;
     let deadline = Instant::now() + state.timeout;
     let selected = call
         .prepared
@@ -157,7 +140,7 @@ async fn run(
     };
     response
         .extensions
-        .insert("cost".into(), crate::bounds::report(&call.cost, budget));
+        .insert("cost".into(), crate::bounds::report(&call.cost, admitted.budget));
     finish(response)
 }
 

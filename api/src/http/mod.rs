@@ -105,11 +105,13 @@ pub fn router(state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(cors)
         .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        // Shared, not cloned per request.
+        .with_state(Arc::new(state))
 }
 
+/// How a GraphQL request came.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Method {
+pub(crate) enum Method {
     Get,
     Post,
 }
@@ -174,11 +176,16 @@ async fn graphql(
         variables_text,
         cost,
     });
-    execute::answer(state, media, admitted, call).await
+    let delivery = execute::Delivery {
+        media,
+        method,
+        request_headers: headers,
+    };
+    execute::answer(state, delivery, admitted, call).await
 }
 
 async fn graphql_post(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     peer: Peer,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -195,7 +202,7 @@ async fn graphql_post(
 /// A GET with a `query` parameter is a GraphQL request; a browser asking for HTML without
 /// one gets GraphiQL.
 async fn graphql_get(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     peer: Peer,
     headers: HeaderMap,
     params: Result<Query<request::GetParams>, QueryRejection>,
@@ -210,13 +217,7 @@ async fn graphql_get(
         Ok(raw) => raw,
         Err(bad) => return respond::request_error(bad.status, media, &bad.message),
     };
-    let anonymous = !headers.contains_key(header::AUTHORIZATION) && !headers.contains_key("x-api-key");
-    let response = graphql(&state, &headers, &peer, media, raw, Method::Get).await;
-    if anonymous && response.status() == StatusCode::OK {
-        respond::cacheable(state.public_max_age, &headers, response).await
-    } else {
-        response
-    }
+    graphql(&state, &headers, &peer, media, raw, Method::Get).await
 }
 
 /// The process is up.
@@ -225,7 +226,7 @@ async fn healthz() -> &'static str {
 }
 
 /// The database answers.
-async fn readyz(State(state): State<AppState>) -> Response {
+async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     match crate::db::ping(&state.db).await {
         Ok(()) => (StatusCode::OK, "ready").into_response(),
         Err(e) => {
@@ -236,8 +237,9 @@ async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 /// Counters in the Prometheus text format.
-async fn metrics(State(state): State<AppState>) -> Response {
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     let (hits, misses) = state.prepared.counts();
+    let (cache_hits, cache_misses) = state.cache.counts();
     let body = format!(
         "# HELP lup_graphql_requests_total GraphQL requests executed.\n\
          # TYPE lup_graphql_requests_total counter\n\
@@ -248,11 +250,17 @@ async fn metrics(State(state): State<AppState>) -> Response {
          # HELP lup_prepared_documents_total GraphQL requests by whether their document was parsed before (hit) or parsed now (miss); trusted documents are prepared at start-up and not counted.\n\
          # TYPE lup_prepared_documents_total counter\n\
          lup_prepared_documents_total{{result=\"hit\"}} {}\n\
-         lup_prepared_documents_total{{result=\"miss\"}} {}\n",
+         lup_prepared_documents_total{{result=\"miss\"}} {}\n\
+         # HELP lup_response_cache_total Anonymous queries by whether the response cache answered them (hit) or not (miss); 0 when the cache is off.\n\
+         # TYPE lup_response_cache_total counter\n\
+         lup_response_cache_total{{result=\"hit\"}} {}\n\
+         lup_response_cache_total{{result=\"miss\"}} {}\n",
         state.requests.load(Ordering::Relaxed),
         state.sql.get(),
         hits,
         misses,
+        cache_hits,
+        cache_misses,
     );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }

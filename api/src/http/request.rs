@@ -62,7 +62,23 @@ pub fn from_post(
     })?;
     let value =
         serde_json::from_slice::<Json>(&body).map_err(|e| bad(format!("the body is not valid JSON: {e}")))?;
-    from_json(value, documents)
+    let mut object = match value {
+        Json::Object(object) => object,
+        Json::Array(_) => {
+            return Err(bad(
+                "batched requests (a JSON array) are not supported: send one operation per request",
+            ));
+        }
+        _ => return Err(bad("the request must be a JSON object with a `query`")),
+    };
+    Fields {
+        query: object.remove("query"),
+        operation_name: object.remove("operationName"),
+        variables: object.remove("variables"),
+        extensions: object.remove("extensions"),
+        document_id: object.remove("documentId"),
+    }
+    .into_request(documents)
 }
 
 /// The parameters of a GraphQL GET; `variables` and `extensions` are JSON text.
@@ -77,115 +93,110 @@ pub struct GetParams {
     document_id: Option<String>,
 }
 
-/// A GET: the parameters gathered into the JSON form of a request.
+/// A GET: the parameters, `variables` and `extensions` parsed as JSON.
 pub fn from_get(
     params: Result<Query<GetParams>, QueryRejection>,
     documents: &TrustedDocuments,
 ) -> Result<RawRequest, Malformed> {
     let Query(params) = params.map_err(|e| bad(format!("invalid GraphQL GET request: {}", e.body_text())))?;
-    let mut object = serde_json::Map::new();
-    if let Some(query) = params.query {
-        object.insert("query".into(), Json::String(query));
+    let json = |key: &str, text: Option<String>| match text.filter(|t| !t.is_empty()) {
+        None => Ok(None),
+        Some(text) => serde_json::from_str::<Json>(&text)
+            .map(Some)
+            .map_err(|e| bad(format!("`{key}` is not valid JSON: {e}"))),
+    };
+    Fields {
+        query: params.query.map(Json::String),
+        operation_name: params.operation_name.filter(|n| !n.is_empty()).map(Json::String),
+        variables: json("variables", params.variables)?,
+        extensions: json("extensions", params.extensions)?,
+        document_id: params.document_id.map(Json::String),
     }
-    if let Some(id) = params.document_id {
-        object.insert("documentId".into(), Json::String(id));
-    }
-    if let Some(name) = params.operation_name.filter(|n| !n.is_empty()) {
-        object.insert("operationName".into(), Json::String(name));
-    }
-    for (key, text) in [("variables", params.variables), ("extensions", params.extensions)] {
-        let Some(text) = text.filter(|t| !t.is_empty()) else {
-            continue;
+    .into_request(documents)
+}
+
+/// The members of a request's JSON form (a POST body, or GET parameters), unchecked.
+struct Fields {
+    query: Option<Json>,
+    operation_name: Option<Json>,
+    variables: Option<Json>,
+    extensions: Option<Json>,
+    document_id: Option<Json>,
+}
+
+impl Fields {
+    /// The trusted document a request names (`documentId`, or a persisted query's hash), if
+    /// any; a `query` beside it must be the document's text.
+    fn trusted_document(&mut self, documents: &TrustedDocuments) -> Result<Option<Parsed>, Malformed> {
+        let document_id = match self.document_id.take() {
+            None | Some(Json::Null) => None,
+            Some(Json::String(id)) => Some(id),
+            Some(_) => return Err(bad("`documentId` must be a string")),
         };
-        let value = serde_json::from_str::<Json>(&text)
-            .map_err(|e| bad(format!("`{key}` is not valid JSON: {e}")))?;
-        object.insert(key.into(), value);
+        let persisted = self
+            .extensions
+            .as_ref()
+            .and_then(|e| e.get("persistedQuery"))
+            .and_then(|p| p.get("sha256Hash"))
+            .and_then(Json::as_str)
+            .map(str::to_owned);
+        let Some(id) = document_id.or(persisted) else {
+            return Ok(None);
+        };
+        match (documents.get(&id), &self.query) {
+            (Some(document), None | Some(Json::Null)) => Ok(Some(document.prepared.clone())),
+            (Some(document), Some(Json::String(q))) if q.as_str() == &*document.text => {
+                Ok(Some(document.prepared.clone()))
+            }
+            (Some(_), Some(_)) => Err(bad(format!(
+                "`query` is not the text of the trusted document `{id}`"
+            ))),
+            // An unknown id with the query's text beside it: an ordinary request.
+            (None, Some(Json::String(_))) => Ok(None),
+            (None, _) => Err(bad(format!("no trusted document has the id `{id}`"))),
+        }
     }
-    from_json(Json::Object(object), documents)
-}
 
-/// The trusted document a request names (`documentId`, or a persisted query's hash), if any;
-/// a `query` beside it must be the document's text.
-fn trusted_document(
-    object: &mut serde_json::Map<String, Json>,
-    documents: &TrustedDocuments,
-) -> Result<Option<Parsed>, Malformed> {
-    let document_id = match object.remove("documentId") {
-        None | Some(Json::Null) => None,
-        Some(Json::String(id)) => Some(id),
-        Some(_) => return Err(bad("`documentId` must be a string")),
-    };
-    let persisted = object
-        .get("extensions")
-        .and_then(|e| e.get("persistedQuery"))
-        .and_then(|p| p.get("sha256Hash"))
-        .and_then(Json::as_str)
-        .map(str::to_owned);
-    let Some(id) = document_id.or(persisted) else {
-        return Ok(None);
-    };
-    match (documents.get(&id), object.get("query")) {
-        (Some(document), None | Some(Json::Null)) => Ok(Some(document.prepared.clone())),
-        (Some(document), Some(Json::String(q))) if q.as_str() == &*document.text => {
-            Ok(Some(document.prepared.clone()))
+    /// A string `query` (or a trusted document), and `operationName` (string), `variables`
+    /// and `extensions` (objects), each of them optionally null. The message says what is
+    /// wrong otherwise.
+    fn into_request(mut self, documents: &TrustedDocuments) -> Result<RawRequest, Malformed> {
+        let source = match (self.trusted_document(documents)?, self.query) {
+            (Some(trusted), _) => Source::Trusted(trusted),
+            (None, Some(Json::String(query))) if query.len() > MAX_QUERY_BYTES => {
+                return Err(bad(format!(
+                    "the query is {} bytes long; the limit is {MAX_QUERY_BYTES}",
+                    query.len()
+                )));
+            }
+            (None, Some(Json::String(query))) => Source::Text(query),
+            (None, None | Some(Json::Null)) => return Err(bad("the request has no `query`")),
+            (None, Some(_)) => return Err(bad("`query` must be a string")),
+        };
+        let operation_name = match self.operation_name {
+            None | Some(Json::Null) => None,
+            Some(Json::String(name)) => Some(name),
+            Some(_) => return Err(bad("`operationName` must be a string or null")),
+        };
+        for (key, value) in [("variables", &self.variables), ("extensions", &self.extensions)] {
+            if !matches!(value, None | Some(Json::Null | Json::Object(_))) {
+                return Err(bad(format!("`{key}` must be an object or null")));
+            }
         }
-        (Some(_), Some(_)) => Err(bad(format!(
-            "`query` is not the text of the trusted document `{id}`"
-        ))),
-        // An unknown id with the query's text beside it: an ordinary request.
-        (None, Some(Json::String(_))) => Ok(None),
-        (None, _) => Err(bad(format!("no trusted document has the id `{id}`"))),
+        let (variables, variables_text) = match self.variables {
+            Some(Json::Object(map)) if !map.is_empty() => {
+                // serde_json's maps are sorted: equal values give equal text.
+                let map = Json::Object(map);
+                let text = map.to_string();
+                (async_graphql::Variables::from_json(map), text)
+            }
+            _ => (async_graphql::Variables::default(), String::new()),
+        };
+        Ok(RawRequest {
+            source,
+            operation_name,
+            variables,
+            variables_text,
+        })
     }
-}
-
-/// A GraphQL request from its JSON form (a POST body, or GET parameters gathered into one):
-/// an object with a string `query`, and `operationName` (string), `variables` and `extensions`
-/// (objects), each of them optionally null. The message says what is wrong otherwise.
-fn from_json(value: Json, documents: &TrustedDocuments) -> Result<RawRequest, Malformed> {
-    let mut object = match value {
-        Json::Object(object) => object,
-        Json::Array(_) => {
-            return Err(bad(
-                "batched requests (a JSON array) are not supported: send one operation per request",
-            ));
-        }
-        _ => return Err(bad("the request must be a JSON object with a `query`")),
-    };
-    let source = match (trusted_document(&mut object, documents)?, object.remove("query")) {
-        (Some(trusted), _) => Source::Trusted(trusted),
-        (None, Some(Json::String(query))) if query.len() > MAX_QUERY_BYTES => {
-            return Err(bad(format!(
-                "the query is {} bytes long; the limit is {MAX_QUERY_BYTES}",
-                query.len()
-            )));
-        }
-        (None, Some(Json::String(query))) => Source::Text(query),
-        (None, None | Some(Json::Null)) => return Err(bad("the request has no `query`")),
-        (None, Some(_)) => return Err(bad("`query` must be a string")),
-    };
-    let operation_name = match object.remove("operationName") {
-        None | Some(Json::Null) => None,
-        Some(Json::String(name)) => Some(name),
-        Some(_) => return Err(bad("`operationName` must be a string or null")),
-    };
-    for key in ["variables", "extensions"] {
-        if !matches!(object.get(key), None | Some(Json::Null | Json::Object(_))) {
-            return Err(bad(format!("`{key}` must be an object or null")));
-        }
-    }
-    let (variables, variables_text) = match object.remove("variables") {
-        Some(Json::Object(map)) if !map.is_empty() => {
-            // serde_json's maps are sorted: equal values give equal text.
-            let map = Json::Object(map);
-            let text = map.to_string();
-            (async_graphql::Variables::from_json(map), text)
-        }
-        _ => (async_graphql::Variables::default(), String::new()),
-    };
-    Ok(RawRequest {
-        source,
-        operation_name,
-        variables,
-        variables_text,
-    })
 }

@@ -4,13 +4,17 @@
 use std::{collections::BTreeMap, time::Duration};
 
 use axum::{
+    body::{Body, Bytes},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use serde::Serialize;
 
 use super::negotiate::MediaType;
-use crate::auth::AuthError;
+use crate::{
+    auth::AuthError,
+    cache::{Answer, PublicHeaders},
+};
 
 /// A GraphQL-style error body: one error with `message` and `extensions` (`code` first).
 pub fn error_body(message: &str, code: &str, extra: &[(&str, serde_json::Value)]) -> String {
@@ -139,60 +143,86 @@ pub fn serialise(response: &async_graphql::Response) -> Vec<u8> {
     })
 }
 
-/// Whether a body [`serialise`] wrote has `data` (it comes first when present).
-fn has_data(body: &[u8]) -> bool {
-    body.starts_with(br#"{"data":"#)
+/// A response serialised, with an anonymous GET answer's `ETag` and `Cache-Control` when
+/// `public_max_age` is given (the answer may go to one).
+pub fn answer_of(response: &async_graphql::Response, public_max_age: Option<Duration>) -> Answer {
+    let body = Bytes::from(serialise(response));
+    let public = public_max_age.map(|cap| {
+        let etag = format!("\"{}\"", &crate::auth::secret::sha256_hex_bytes(&body)[..32]);
+        PublicHeaders {
+            etag: HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("\"\"")),
+            cache_control: HeaderValue::from_str(&public_cache_control(response.cache_control, cap))
+                .unwrap_or(HeaderValue::from_static("no-cache")),
+        }
+    });
+    Answer {
+        body,
+        has_data: !is_request_error(response),
+        public,
+    }
 }
 
-/// A serialised GraphQL response: 400 for a request error in
-/// `application/graphql-response+json`, else 200.
-pub fn graphql_body(media: MediaType, body: Vec<u8>) -> Response {
-    let status = if media == MediaType::GraphqlResponse && !has_data(&body) {
+/// Who an answer goes to, as far as HTTP caching is concerned.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Caller {
+    /// An anonymous caller, by GET (`get`) or POST.
+    Anonymous {
+        get: bool,
+    },
+    SignedIn,
+}
+
+/// A GraphQL answer: 400 for a request error in `application/graphql-response+json`, else
+/// 200. Signed-in callers' answers are `private, no-store`; an anonymous GET answer is
+/// `Cache-Control: public` for CDNs and browsers, with an `ETag` so a client holding the same
+/// answer gets `304 Not Modified` without the body.
+pub fn graphql(
+    media: MediaType,
+    answer: &Answer,
+    caller: Caller,
+    extra_headers: HeaderMap,
+    request_headers: &HeaderMap,
+) -> Response {
+    let status = if media == MediaType::GraphqlResponse && !answer.has_data {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
     };
-    (status, [(header::CONTENT_TYPE, media.as_str())], body).into_response()
-}
-
-/// An anonymous GET answer: `Cache-Control: public` for CDNs and browsers, and an `ETag` so a
-/// client holding the same answer gets `304 Not Modified` without the body.
-pub async fn cacheable(
-    public_max_age: Duration,
-    request_headers: &HeaderMap,
-    response: Response,
-) -> Response {
-    let (mut parts, body) = response.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-    };
-    let etag = format!("\"{}\"", &crate::auth::secret::sha256_hex_bytes(&bytes)[..32]);
-    let hint = parts
-        .extensions
-        .get::<async_graphql::CacheControl>()
-        .copied()
-        .unwrap_or_default();
-    let cache_control = public_cache_control(hint, public_max_age);
-    let mut headers = vec![
-        (header::ETAG, etag.clone()),
-        (header::CACHE_CONTROL, cache_control),
-    ];
-    headers.push((header::VARY, "Accept, Authorization, X-Api-Key".to_owned()));
-    let matches = request_headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
-    for (name, value) in headers {
-        if let Ok(value) = HeaderValue::from_str(&value) {
-            parts.headers.insert(name, value);
+    let mut response = Response::new(Body::from(answer.body.clone()));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(media.as_str()));
+    headers.extend(extra_headers);
+    match (caller, &answer.public) {
+        (Caller::SignedIn, _) => {
+            headers.insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, no-store"),
+            );
         }
+        (Caller::Anonymous { get: true }, Some(public)) if status == StatusCode::OK => {
+            headers.insert(header::ETAG, public.etag.clone());
+            headers.insert(header::CACHE_CONTROL, public.cache_control.clone());
+            headers.insert(
+                header::VARY,
+                HeaderValue::from_static("Accept, Authorization, X-Api-Key"),
+            );
+            let etag = public.etag.as_bytes();
+            let matches = request_headers.get(header::IF_NONE_MATCH).is_some_and(|v| {
+                v.as_bytes()
+                    .split(|b| *b == b',')
+                    .map(<[u8]>::trim_ascii)
+                    .any(|t| t == etag || t == b"*")
+            });
+            if matches {
+                *response.status_mut() = StatusCode::NOT_MODIFIED;
+                response.headers_mut().remove(header::CONTENT_TYPE);
+                *response.body_mut() = Body::empty();
+            }
+        }
+        _ => {}
     }
-    if matches {
-        parts.status = StatusCode::NOT_MODIFIED;
-        parts.headers.remove(header::CONTENT_TYPE);
-        return Response::from_parts(parts, axum::body::Body::empty());
-    }
-    Response::from_parts(parts, axum::body::Body::from(bytes))
+    response
 }
 
 /// `Cache-Control` of an anonymous GET answer from the schema's cache hints for what the query

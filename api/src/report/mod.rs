@@ -13,6 +13,8 @@ mod charts;
 pub mod csv;
 mod html;
 
+use std::sync::Arc;
+
 use axum::{
     extract::{Path, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
@@ -28,7 +30,7 @@ use crate::{
     access::Access,
     http::{
         AppState, Peer,
-        admission::{self, Admitted, Ask},
+        admission::{self, Ask},
         negotiate::MediaType,
         respond,
     },
@@ -114,7 +116,7 @@ fn plain(status: StatusCode, message: impl Into<String>) -> Response {
 
 /// `GET /reports/annual/{year}` and `GET /reports/annual/{year}.csv`.
 pub async fn annual(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     peer: Peer,
     headers: HeaderMap,
     Path(segment): Path<String>,
@@ -139,12 +141,12 @@ pub async fn annual(
         points: POINTS,
         untrusted_query: false,
     };
-    let Admitted {
-        viewer, turn: _turn, ..
-    } = match admission::admit(&state, &headers, &peer, ask).await {
+    let admitted = match admission::admit(&state, &headers, &peer, ask).await {
         Ok(admitted) => admitted,
         Err(refusal) => return respond::refusal(MediaType::Json, refusal),
     };
+    let _turn = admitted.turn(&state).await;
+    let viewer = admitted.viewer;
     let access = viewer.access();
     let Ok(loaded) = tokio::time::timeout(state.timeout, load(&state.db, &access, year)).await else {
         tracing::warn!(year, "building a report ran out of time");

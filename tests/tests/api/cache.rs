@@ -79,3 +79,56 @@ both!(
         );
     }
 );
+
+both!(
+    cached_get_answers_keep_their_etag_and_revalidate,
+    cached,
+    |app: TestApp| async move {
+        Fixture::new(&app.db).community("gjoel", "Gjøl").await;
+        let query = "query($s: String!) { community(slug: $s) { name } }";
+        let get = |etag: Option<&str>| {
+            let mut r = app
+                .client
+                .get(app.url("/graphql"))
+                .query(&[("query", query), ("variables", r#"{"s":"gjoel"}"#)]);
+            if let Some(e) = etag {
+                r = r.header("if-none-match", e);
+            }
+            r.send()
+        };
+        // Computed by a POST, served to a GET.
+        assert_eq!(
+            app.data(query, json!({ "s": "gjoel" })).await["community"]["name"],
+            "Gjøl"
+        );
+        let before = app.sql_statements();
+        let first = get(None).await.expect("request");
+        assert_eq!(first.status().as_u16(), 200);
+        let etag = first.headers()["etag"].to_str().expect("etag").to_owned();
+        assert_eq!(first.headers()["cache-control"], "public, max-age=60");
+        let body = first.text().await.expect("body");
+        assert!(body.contains("Gjøl"), "{body}");
+        let again = get(None).await.expect("request");
+        assert_eq!(again.headers()["etag"].to_str().ok(), Some(etag.as_str()));
+        assert_eq!(again.text().await.expect("body"), body);
+        let revalidated = get(Some(&etag)).await.expect("request");
+        assert_eq!(revalidated.status().as_u16(), 304);
+        assert!(revalidated.bytes().await.expect("body").is_empty());
+        assert_eq!(app.sql_statements(), before, "every GET came from memory");
+        let metrics = app
+            .client
+            .get(app.url("/metrics"))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text");
+        let hits: u64 = metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("lup_response_cache_total{result=\"hit\"} "))
+            .and_then(|n| n.parse().ok())
+            .expect("hit counter");
+        assert!(hits >= 3, "{metrics}");
+    }
+);
