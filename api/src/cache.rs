@@ -27,6 +27,8 @@ pub struct Answer {
     pub body: Bytes,
     /// The body has `data`: it is not a request error.
     pub has_data: bool,
+    /// The database was out of reach: the body says only that (HTTP 503).
+    pub unavailable: bool,
     /// The headers of an anonymous GET answer, when it may be one.
     pub public: Option<PublicHeaders>,
 }

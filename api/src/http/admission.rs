@@ -84,6 +84,30 @@ pub enum Refusal {
         retry_after: std::time::Duration,
         limit: u32,
     },
+    /// The database is out of reach, so the credentials could not be checked.
+    Unavailable,
+}
+
+/// Who sent the request. Checking an account's or a key's credentials reads the database: a
+/// connection that broke under that read (the database restarted) is discarded and the read
+/// made once more on a fresh one; a database out of reach is an outage, not bad credentials.
+async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Viewer, Refusal> {
+    let checked = match authenticate(&state.db, &state.tokens, headers).await {
+        Err(AuthError::Db(e)) if crate::db::is_broken_connection(&e) => {
+            tracing::warn!(error = %e, "database connection broke while checking credentials; retrying on a fresh one");
+            crate::db::recover(&state.db).await;
+            authenticate(&state.db, &state.tokens, headers).await
+        }
+        checked => checked,
+    };
+    match checked {
+        Ok(viewer) => Ok(viewer),
+        Err(AuthError::Db(e)) if crate::db::is_unavailable(&e) => {
+            tracing::warn!(error = %e, "database unavailable while checking credentials");
+            Err(Refusal::Unavailable)
+        }
+        Err(e) => Err(Refusal::Credentials(e)),
+    }
 }
 
 /// Lets a request through or says why not.
@@ -93,9 +117,7 @@ pub async fn admit(
     peer: &Peer,
     ask: Ask,
 ) -> Result<Admitted, Refusal> {
-    let viewer = authenticate(&state.db, &state.tokens, headers)
-        .await
-        .map_err(Refusal::Credentials)?;
+    let viewer = caller(state, headers).await?;
     // Signing in (the only mutations open to anonymous callers) stays possible.
     if state.documents.only_for_anonymous && viewer.is_anonymous() && ask.untrusted_query {
         return Err(Refusal::TrustedOnly);

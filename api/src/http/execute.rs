@@ -1,13 +1,20 @@
 //! Running an admitted GraphQL operation: from the response cache when an anonymous caller
 //! asks a query answered moments ago, else on the schema (the fast one when the document
-//! passed full validation before), within the request's time limit.
+//! passed full validation before), within the request's time limit; a query whose database
+//! connection broke under it runs once more on a fresh one.
 use std::sync::Arc;
 
 use async_graphql::parser::types::OperationType;
 use axum::{http::HeaderMap, response::Response};
 use tokio::time::Instant;
 
-use super::{AppState, Method, admission::Admitted, negotiate::MediaType, prepared::Prepared, respond};
+use super::{
+    AppState, Method,
+    admission::Admitted,
+    negotiate::MediaType,
+    prepared::{Operation, Prepared},
+    respond,
+};
 use crate::{
     access::Access,
     auth::Viewer,
@@ -118,30 +125,48 @@ async fn run(state: &AppState, admitted: &Admitted, access: &Access, call: &Call
         .prepared
         .operation(call.operation_name.as_deref())
         .map(|(_, op)| op);
-    let mut response = None;
-    if selected.is_some_and(|op| op.may_run_fast(&call.variables)) {
-        let fast = run_on(&state.fast_schema, state, viewer, access, call, deadline).await;
-        if !fast.errors.iter().any(is_codeless) {
-            response = Some(fast);
-        }
+    let mut response = attempt(state, viewer, access, call, selected, deadline).await;
+    // A connection that broke under a statement (the database restarted, a backend was
+    // killed): a fresh one will likely answer, so a query runs once more after the pool has
+    // dropped its dead connections. Not a mutation: part of it may have been written. Not a
+    // database out of reach either: that would only make the client wait twice.
+    if selected.is_some_and(|op| op.ty == OperationType::Query)
+        && crate::error::broke_connection(&response.errors)
+    {
+        tracing::warn!("a database connection broke under a query; running it again on a fresh one");
+        crate::db::recover(&state.db).await;
+        response = attempt(state, viewer, access, call, selected, deadline).await;
     }
-    let mut response = match response {
-        Some(response) => response,
-        None => {
-            let strict = run_on(&state.schema, state, viewer, access, call, deadline).await;
-            // Execution began, so the document passed validation.
-            if let Some(op) = selected
-                && !respond::is_request_error(&strict)
-            {
-                op.mark_validated();
-            }
-            strict
-        }
-    };
     response
         .extensions
         .insert("cost".into(), crate::bounds::report(&call.cost, admitted.budget));
     finish(response)
+}
+
+/// One run of `call`: on the fast schema when it may, else (or when the fast run reported an
+/// error of async-graphql's own) on the strict one.
+async fn attempt(
+    state: &AppState,
+    viewer: &Viewer,
+    access: &Access,
+    call: &Call,
+    selected: Option<&Operation>,
+    deadline: Instant,
+) -> async_graphql::Response {
+    if selected.is_some_and(|op| op.may_run_fast(&call.variables)) {
+        let fast = run_on(&state.fast_schema, state, viewer, access, call, deadline).await;
+        if !fast.errors.iter().any(is_codeless) {
+            return fast;
+        }
+    }
+    let strict = run_on(&state.schema, state, viewer, access, call, deadline).await;
+    // Execution began, so the document passed validation.
+    if let Some(op) = selected
+        && !respond::is_request_error(&strict)
+    {
+        op.mark_validated();
+    }
+    strict
 }
 
 async fn run_on(

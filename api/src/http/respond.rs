@@ -1,6 +1,7 @@
 //! From a GraphQL response (or a refusal) to HTTP: the body as sent, the status code, and
 //! the caching headers. Every error body the HTTP layer writes itself comes from
-//! [`error_body`].
+//! [`error_body`]; an outage of the database is answered alike everywhere by
+//! [`unavailable`].
 use std::{collections::BTreeMap, time::Duration};
 
 use axum::{
@@ -82,6 +83,28 @@ pub fn rate_limited(media: MediaType, retry_after: Duration, limit: u32) -> Resp
         .into_response()
 }
 
+/// How long a client is asked to wait after an outage (`Retry-After`), in seconds.
+const RETRY_AFTER_SECS: u64 = 5;
+
+/// The database is out of reach: 503 with `Retry-After` and `UNAVAILABLE`, for every caller
+/// and every route (`/graphql` by GET and POST, `/reports/...`).
+pub fn unavailable(media: MediaType) -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(media.as_str())),
+            (header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS)),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        unavailable_body(),
+    )
+        .into_response()
+}
+
+fn unavailable_body() -> String {
+    error_body(crate::error::UNAVAILABLE_MESSAGE, "UNAVAILABLE", &[])
+}
+
 /// Credentials that do not hold: 401, with the reason in the log only.
 fn refused(e: AuthError) -> Response {
     let message = match e {
@@ -89,6 +112,7 @@ fn refused(e: AuthError) -> Response {
             tracing::info!(reason = why, "credentials refused");
             "the credentials sent (Authorization or X-Api-Key) are invalid, expired or revoked"
         }
+        // An outage is admission's `Refusal::Unavailable`; this is any other failure.
         AuthError::Db(e) => {
             tracing::error!(error = %e, "database error while checking credentials");
             return (
@@ -144,8 +168,17 @@ pub fn serialise(response: &async_graphql::Response) -> Vec<u8> {
 }
 
 /// A response serialised, with an anonymous GET answer's `ETag` and `Cache-Control` when
-/// `public_max_age` is given (the answer may go to one).
+/// `public_max_age` is given (the answer may go to one). A response some error of which says
+/// the database is out of reach is only that: [`unavailable`]'s body, and no data.
 pub fn answer_of(response: &async_graphql::Response, public_max_age: Option<Duration>) -> Answer {
+    if crate::error::is_outage(&response.errors) {
+        return Answer {
+            body: Bytes::from(unavailable_body()),
+            has_data: false,
+            unavailable: true,
+            public: None,
+        };
+    }
     let body = Bytes::from(serialise(response));
     let public = public_max_age.map(|cap| {
         let etag = format!("\"{}\"", &crate::auth::secret::sha256_hex_bytes(&body)[..32]);
@@ -158,6 +191,7 @@ pub fn answer_of(response: &async_graphql::Response, public_max_age: Option<Dura
     Answer {
         body,
         has_data: !is_request_error(response),
+        unavailable: false,
         public,
     }
 }
@@ -183,6 +217,9 @@ pub fn graphql(
     extra_headers: HeaderMap,
     request_headers: &HeaderMap,
 ) -> Response {
+    if answer.unavailable {
+        return unavailable(media);
+    }
     let status = if media == MediaType::GraphqlResponse && !answer.has_data {
         StatusCode::BAD_REQUEST
     } else {
@@ -249,5 +286,6 @@ pub fn refusal(media: MediaType, refusal: super::admission::Refusal) -> Response
             "anonymous callers may only run trusted documents (queries): send the `documentId` of one",
         ),
         Refusal::RateLimited { retry_after, limit } => rate_limited(media, retry_after, limit),
+        Refusal::Unavailable => unavailable(media),
     }
 }

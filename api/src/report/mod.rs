@@ -8,7 +8,8 @@
 //! gets the same 404 as for a year without a review, so a draft's existence is not revealed.
 //! The figures are those stored in the review, and the focus names and the year-over-year
 //! totals are frozen at publication, so a report never changes once published. A failure on
-//! our side is a 500 "internal error" (details in the log), as `/graphql` says INTERNAL.
+//! our side is a 500 "internal error" (details in the log), as `/graphql` says INTERNAL; a
+//! database out of reach is the same 503 `UNAVAILABLE` as on `/graphql`.
 mod charts;
 pub mod csv;
 mod html;
@@ -148,7 +149,17 @@ pub async fn annual(
     let _turn = admitted.turn(&state).await;
     let viewer = admitted.viewer;
     let access = viewer.access();
-    let Ok(loaded) = tokio::time::timeout(state.timeout, load(&state.db, &access, year)).await else {
+    let deadline = tokio::time::Instant::now() + state.timeout;
+    let mut loaded = tokio::time::timeout_at(deadline, load(&state.db, &access, year)).await;
+    // A connection that broke under a read (the database restarted): once more on a fresh one.
+    if let Ok(Err(e)) = &loaded
+        && crate::db::is_broken_connection(e)
+    {
+        tracing::warn!(error = %e, "database connection broke while building a report; retrying on a fresh one");
+        crate::db::recover(&state.db).await;
+        loaded = tokio::time::timeout_at(deadline, load(&state.db, &access, year)).await;
+    }
+    let Ok(loaded) = loaded else {
         tracing::warn!(year, "building a report ran out of time");
         return plain(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -162,6 +173,10 @@ pub async fn annual(
                 StatusCode::NOT_FOUND,
                 format!("Der findes ingen offentliggjort årsstatus for {year}."),
             );
+        }
+        Err(e) if crate::db::is_unavailable(&e) => {
+            tracing::warn!(error = %e, "database unavailable while building a report");
+            return respond::unavailable(MediaType::Json);
         }
         Err(e) => {
             tracing::error!(error = %e, "database error while building a report");

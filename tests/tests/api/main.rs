@@ -17,6 +17,7 @@ mod nodes;
 mod nplus1;
 mod ops;
 mod outage;
+mod outage_http;
 mod pagination;
 mod prepared;
 mod priorities;
