@@ -112,10 +112,8 @@ fn is_codeless(e: &async_graphql::ServerError) -> bool {
     e.extensions.as_ref().and_then(|x| x.get("code")).is_none()
 }
 
-/// Runs `call` on the schema. A query whose operation passed full validation before, with
-/// variables it can check itself, runs on the fast schema (see [`super::prepared`]); if its
-/// answer has an error of async-graphql's own anyway (only full validation reports a wrong
-/// value as a request error), it runs again on the strict schema, whose answer stands.
+/// Runs `call` on the schema in the client's turn and within the request's time limit, with
+/// `extensions.cost` added to the answer.
 async fn run(state: &AppState, admitted: &Admitted, access: &Access, call: &Call) -> async_graphql::Response {
     // Held until the answer is ready.
     let _turn = admitted.turn(state).await;
@@ -143,8 +141,11 @@ async fn run(state: &AppState, admitted: &Admitted, access: &Access, call: &Call
     finish(response)
 }
 
-/// One run of `call`: on the fast schema when it may, else (or when the fast run reported an
-/// error of async-graphql's own) on the strict one.
+/// One run of `call`. A query whose operation passed full validation before, with variables
+/// it can check itself, runs on the fast schema (see [`super::prepared`]); if its answer has
+/// an error of async-graphql's own anyway (only full validation reports a wrong value as a
+/// request error), it runs again on the strict schema, whose answer stands. Everything else
+/// runs on the strict schema, and marks its operation validated when it passed.
 async fn attempt(
     state: &AppState,
     viewer: &Viewer,
@@ -218,7 +219,7 @@ async fn run_on(
 
 /// Errors of our own carry a code; those without one are async-graphql's refusals of the
 /// request itself (syntax, validation, a value of the wrong type): the client's to fix.
-pub fn finish(mut response: async_graphql::Response) -> async_graphql::Response {
+fn finish(mut response: async_graphql::Response) -> async_graphql::Response {
     for e in &mut response.errors {
         let extensions = e.extensions.get_or_insert_with(Default::default);
         if extensions.get("code").is_none() {

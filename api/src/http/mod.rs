@@ -8,13 +8,15 @@
 //! for mutations). The answer is `application/graphql-response+json` when the client accepts it
 //! (a request error, i.e. no `data`, is then a 400), else `application/json` (always 200 for a
 //! GraphQL response); 406 when the client accepts neither. Malformed requests get a 400 with a
-//! GraphQL-style error body.
+//! GraphQL-style error body. A database out of reach is a 503 with `Retry-After` and
+//! `UNAVAILABLE` for every caller.
 //!
 //! A request flows one way through the modules here:
 //! [`negotiate`] (media types) → [`request`] (HTTP to a raw GraphQL request, trusted
-//! documents) → [`prepared`] (the parsed document, its operations and cost) → [`admission`]
-//! (caller, trusted-only rule, bounds, budget, turn) → [`execute`] (response cache or the
-//! schema) → [`respond`] (body, status, caching headers, error bodies).
+//! documents) → [`prepared`] (the document parsed once, its operations, its cost) →
+//! [`admission`] (caller, trusted-only rule, budget; a query over a bound is then refused
+//! without running) → [`execute`] (the response cache, or the schema in the client's turn) →
+//! [`respond`] (body, status, caching headers, every error body).
 pub(crate) mod admission;
 mod execute;
 pub(crate) mod negotiate;
