@@ -222,3 +222,64 @@ impl PreparedCache {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ty(text: &str) -> Type {
+        Type::new(text).expect("a type")
+    }
+
+    #[test]
+    fn values_fit_their_scalar_types_as_strictly_as_validation_asks() {
+        let json = |v: serde_json::Value| Value::from_json(v).expect("a value");
+        for (t, v, fits_it) in [
+            ("Int", json(serde_json::json!(5)), true),
+            ("Int", json(serde_json::json!(2.5)), false),
+            ("Int", json(serde_json::json!(3_000_000_000_i64)), false),
+            ("Int", json(serde_json::json!("5")), false),
+            ("Int!", Value::Null, false),
+            ("Int", Value::Null, true),
+            ("String!", json(serde_json::json!("gjoel")), true),
+            ("String", json(serde_json::json!({ "a": 1 })), false),
+            ("ID", json(serde_json::json!(7)), true),
+            ("ID", json(serde_json::json!(true)), false),
+            ("[ID!]!", json(serde_json::json!(["a", "b"])), true),
+            ("[ID!]!", json(serde_json::json!(["a", null])), false),
+            ("[ID!]", json(serde_json::json!("a")), true),
+            ("Boolean", json(serde_json::json!("true")), false),
+            ("Float", json(serde_json::json!(1)), true),
+        ] {
+            assert_eq!(fits(&ty(t), &v), fits_it, "{t} {v}");
+        }
+    }
+
+    #[test]
+    fn only_scalar_variables_may_run_fast() {
+        let parsed =
+            Prepared::parse("query A($s: String!, $n: [Int!]) { a } query B($f: CommunityFilter) { b }")
+                .expect("parses");
+        let scalar = parsed.operation(Some("A")).expect("A").1;
+        let object = parsed.operation(Some("B")).expect("B").1;
+        scalar.mark_validated();
+        object.mark_validated();
+        let variables = |v: serde_json::Value| Variables::from_json(v);
+        assert!(scalar.may_run_fast(&variables(serde_json::json!({ "s": "x", "n": [1] }))));
+        assert!(!scalar.may_run_fast(&variables(serde_json::json!({ "s": 1 }))));
+        assert!(!object.may_run_fast(&variables(serde_json::json!({ "f": {} }))));
+    }
+
+    #[test]
+    fn a_cost_is_measured_once_unless_a_variable_feeds_it() {
+        let parsed = Prepared::parse(
+            "query A($s: String!) { community(slug: $s) { plans(first: 5) { totalCount } } } \
+             query B($n: Int) { communities(first: $n) { totalCount } }",
+        )
+        .expect("parses");
+        assert!(parsed.operation(Some("A")).expect("A").1.fixed_cost.is_some());
+        assert!(parsed.operation(Some("B")).expect("B").1.fixed_cost.is_none());
+        let variables = Variables::from_json(serde_json::json!({ "n": 101 }));
+        assert!(parsed.cost(Some("B"), &variables).is_err());
+    }
+}
