@@ -5,7 +5,7 @@
 //!
 //! PostgreSQL only: an embedded SQLite file has no server to be out of reach.
 use lup_tests::{
-    As, Backend, TestApp,
+    As, TestApp,
     fixture::{Fixture, OrganizationKind},
 };
 use sea_orm::{ConnectionTrait, DatabaseConnection};
