@@ -37,7 +37,7 @@ use uuid::Uuid;
 use crate::{
     access::Access,
     error::ApiError,
-    loader::{Erased, Rel, ResultKey, Row},
+    loader::{Erased, Loaded, Rel, Row},
     pagination::{Listing, PAGE_ALIAS, Page, RN, TOTAL, Window, window_condition},
 };
 
@@ -277,19 +277,31 @@ impl Hash for Fetch {
     }
 }
 
+/// Most nested lists one statement loads. The planner does not follow fragments' type
+/// conditions (a union's three kinds of party each take every field selected under any of
+/// them), so a crafted query could otherwise plan a statement far bigger than its cost says;
+/// beyond this the loaders take the rest.
+const MAX_FETCHES: usize = 64;
+
 /// The relations of `fields` (selected on a type with `edges`), merged where the same
-/// relation is selected twice (aliases, fragments).
+/// relation is selected twice (aliases, fragments); at most `budget` of them, nested ones
+/// included.
 fn plan<'a>(
     edges: &'static [Edge],
     fields: impl IntoIterator<Item = SelectionField<'a>>,
     out: &mut Vec<Fetch>,
+    budget: &mut usize,
 ) {
     if edges.is_empty() {
         return;
     }
     for field in fields {
         for edge in edges.iter().filter(|e| e.field == field.name()) {
-            if let Some(fetch) = fetch_of(edge, field) {
+            if *budget == 0 {
+                return;
+            }
+            *budget -= 1;
+            if let Some(fetch) = fetch_of(edge, field, budget) {
                 merge(out, fetch);
             }
         }
@@ -330,7 +342,7 @@ fn connection_rows<'a>(field: SelectionField<'a>) -> (Vec<SelectionField<'a>>, b
     (rows, total)
 }
 
-fn fetch_of(edge: &'static Edge, field: SelectionField<'_>) -> Option<Fetch> {
+fn fetch_of(edge: &'static Edge, field: SelectionField<'_>, budget: &mut usize) -> Option<Fetch> {
     let (window, total, rows) = match edge.kind {
         Kind::List => (None, false, field.selection_set().collect()),
         Kind::Fixed(window) => (Some(window), false, field.selection_set().collect()),
@@ -346,7 +358,7 @@ fn fetch_of(edge: &'static Edge, field: SelectionField<'_>) -> Option<Fetch> {
         }
     };
     let mut children = Vec::new();
-    plan((edge.child)(), rows, &mut children);
+    plan((edge.child)(), rows, &mut children, budget);
     Some(Fetch {
         edge,
         window,
@@ -410,6 +422,10 @@ impl Builder<'_> {
             ColumnType::Uuid => {
                 Expr::cust(format!("CASE typeof({c}) WHEN 'blob' THEN hex({c}) ELSE {c} END"))
             }
+            // SQLite's JSON writes 15 significant digits; 17 read back as the same double.
+            ColumnType::Double | ColumnType::Float => Expr::cust(format!(
+                "CASE WHEN {c} IS NULL THEN NULL ELSE json(printf('%!.17g', {c})) END"
+            )),
             ColumnType::Boolean => Expr::cust(format!(
                 "CASE WHEN {c} IS NULL THEN NULL WHEN {c} THEN json('true') ELSE json('false') END"
             )),
@@ -507,28 +523,46 @@ struct ShapeKey {
 /// ask many, and then the oldest are simply built again).
 #[derive(Default)]
 pub struct Statements {
-    by_shape: Mutex<HashMap<ShapeKey, Arc<Statement>>>,
+    by_shape: Mutex<Kept>,
+}
+
+#[derive(Default)]
+struct Kept {
+    map: HashMap<ShapeKey, Arc<Statement>>,
+    bytes: usize,
 }
 
 /// Shapes kept; beyond it the cache starts again.
 const MAX_SHAPES: usize = 1024;
+/// Memory the kept statements may take (their SQL text and keys, roughly).
+const MAX_BYTES: usize = 16 * 1024 * 1024;
+/// A shape whose arguments are longer than this is built each time, not kept: real clients'
+/// arguments are short, and long ones would fill the cache.
+const MAX_KEPT_ARGUMENTS: usize = 1024;
 
 impl Statements {
     fn get_or_build(&self, key: &ShapeKey, build: impl FnOnce() -> Statement) -> Arc<Statement> {
-        if let Some(s) = self.lock().get(key) {
+        if key.arguments.len() > MAX_KEPT_ARGUMENTS {
+            return Arc::new(build());
+        }
+        if let Some(s) = self.lock().map.get(key) {
             return s.clone();
         }
         // Built outside the lock: concurrent first requests of a shape may each build it.
         let statement = Arc::new(build());
-        let mut map = self.lock();
-        if map.len() >= MAX_SHAPES {
-            map.clear();
+        let bytes = statement.sql.len() + key.arguments.len() + key.field.len() + 256;
+        let mut kept = self.lock();
+        if kept.map.len() >= MAX_SHAPES || kept.bytes + bytes > MAX_BYTES {
+            kept.map.clear();
+            kept.bytes = 0;
         }
-        map.insert(key.clone(), statement.clone());
+        if kept.map.insert(key.clone(), statement.clone()).is_none() {
+            kept.bytes += bytes;
+        }
         statement
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ShapeKey, Arc<Statement>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Kept> {
         self.by_shape.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
@@ -545,12 +579,7 @@ fn key_of<M: ModelTrait>(model: &M, column: &str) -> Option<Uuid> {
 /// Decodes the JSON rows of `fetch` under `parent` and, recursively, their children's, into
 /// `out` under the loaders' keys. Each level only splits its text into rows and cells
 /// (borrowed, unparsed); a row's columns are parsed once, straight into its model.
-fn decode(
-    fetch: &Fetch,
-    parent: Uuid,
-    json: &RawValue,
-    out: &mut Vec<(ResultKey, Erased)>,
-) -> Result<(), String> {
+fn decode(fetch: &Fetch, parent: Uuid, json: &RawValue, out: &mut Vec<Loaded>) -> Result<(), String> {
     let rows: Vec<Vec<&RawValue>> = serde_json::from_str(json.get()).map_err(|e| e.to_string())?;
     let mut parsed: Vec<(i64, i64, &RawValue, &[&RawValue])> = Vec::with_capacity(rows.len());
     for row in &rows {
@@ -565,7 +594,9 @@ fn decode(
     let models: Vec<(i64, &RawValue)> = parsed.iter().map(|r| (r.0, r.2)).collect();
     let keys: Vec<&str> = fetch.children.iter().map(|c| c.edge.key).collect();
     let (erased, row_keys) = fetch.edge.rel.decode(&models, total, fetch.window, &keys)?;
-    out.push(((fetch.edge.rel.name(), fetch.window, parent), erased));
+    // A page is whole when its size was asked for (`Fetch::total`); a list always is.
+    let whole = fetch.window.is_none() || fetch.total;
+    out.push(((fetch.edge.rel.name(), fetch.window, parent), erased, whole));
     for (i, child) in fetch.children.iter().enumerate() {
         for ((_, _, _, children), keys) in parsed.iter().zip(&row_keys) {
             let (Some(Some(key)), Some(json)) = (keys.get(i), children.get(i)) else {
@@ -604,10 +635,11 @@ where
     let loaders = crate::loader::loaders(ctx);
     let field = ctx.field();
     let mut fetches = Vec::new();
+    let mut budget = MAX_FETCHES;
     if loaders.reads().compiled {
         match root {
-            Root::Connection => plan(N::edges(), connection_rows(field).0, &mut fetches),
-            Root::Object => plan(N::edges(), field.selection_set(), &mut fetches),
+            Root::Connection => plan(N::edges(), connection_rows(field).0, &mut fetches, &mut budget),
+            Root::Object => plan(N::edges(), field.selection_set(), &mut fetches, &mut budget),
         }
     }
     let db = loaders.db();
@@ -674,6 +706,10 @@ where
             // A shape the decoder cannot read is a defect here, not the caller's: the loaders
             // still answer correctly, at the price of their statements.
             if let Err(e) = decoded {
+                loaders
+                    .reads()
+                    .fallbacks
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 tracing::error!(error = %e, field = field.name(), "compiled read not decoded; the loaders take over");
             }
         }

@@ -129,6 +129,8 @@ key_impls!(ListKey, parent);
 pub(crate) type ResultKey = (&'static str, Option<Window>, Uuid);
 /// A loaded result: an `Arc<Page<M>>` (pages) or an `Arc<Vec<M>>` (lists).
 pub(crate) type Erased = Arc<dyn Any + Send + Sync>;
+/// A result loaded ahead, and whether it is whole (a list, or a page with its list's size).
+pub(crate) type Loaded = (ResultKey, Erased, bool);
 /// What a new statement is for (a relation, and a window for pages) and its parents.
 type Job<J> = (J, Vec<Uuid>);
 /// One statement's results by parent, shared by every field waiting for it.
@@ -165,6 +167,8 @@ pub struct Reads {
     /// nested list goes through the loaders (tests compare the two).
     pub compiled: bool,
     pub statements: Arc<crate::compiled::Statements>,
+    /// Compiled reads whose rows could not be decoded (see `/metrics`).
+    pub fallbacks: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Reads {
@@ -173,6 +177,7 @@ impl Reads {
             delay,
             compiled,
             statements: Arc::default(),
+            fallbacks: Arc::default(),
         }
     }
 }
@@ -184,6 +189,9 @@ struct State {
     siblings: Mutex<HashMap<Uuid, Vec<Arc<Vec<Uuid>>>>>,
     /// Results loaded in this request (asked for or loaded ahead).
     done: Mutex<HashMap<ResultKey, Erased>>,
+    /// Pages loaded ahead without their list's size (no one asked for `totalCount` or
+    /// `pageInfo` there): only for fields that do not ask for it either.
+    sizeless: Mutex<HashMap<ResultKey, Erased>>,
     /// Statements running, by the results they will bring.
     running: Mutex<HashMap<ResultKey, Fetch>>,
     /// Per kind of key (`TypeId` of `K`): a [`Batch`].
@@ -213,14 +221,40 @@ fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// The loaders of one request, as its resolvers find them (`ctx.data::<RequestLoaders>()`).
+/// Statements in flight are futures kept in the loaders' own state, which they refer back to;
+/// when the request ends, finished or dropped (a timeout, a client gone), this forgets them,
+/// so a cancelled statement's future is dropped and its connection goes back to the pool.
+pub struct RequestLoaders(Loaders);
+
+impl std::ops::Deref for RequestLoaders {
+    type Target = Loaders;
+
+    fn deref(&self) -> &Loaders {
+        &self.0
+    }
+}
+
+impl Drop for RequestLoaders {
+    fn drop(&mut self) {
+        let state = &self.0.state;
+        // Taken out first, dropped after the locks: dropping a future may lock them again.
+        let batches = std::mem::take(&mut *locked(&state.batches));
+        let running = std::mem::take(&mut *locked(&state.running));
+        let done = std::mem::take(&mut *locked(&state.done));
+        let sizeless = std::mem::take(&mut *locked(&state.sizeless));
+        drop((batches, running, done, sizeless));
+    }
+}
+
 impl Loaders {
-    pub fn for_request(db: DatabaseConnection, access: Access, reads: &Reads) -> Loaders {
-        Loaders {
+    pub fn for_request(db: DatabaseConnection, access: Access, reads: &Reads) -> RequestLoaders {
+        RequestLoaders(Loaders {
             db,
             access,
             reads: reads.clone(),
             state: Arc::default(),
-        }
+        })
     }
 
     /// The value of `key`, loaded in a batch with the keys of its kind that sibling fields ask
@@ -292,12 +326,27 @@ impl Loaders {
     }
 
     /// Keeps results loaded ahead (by a compiled read) for the fields that will ask for them.
-    pub(crate) fn store(&self, results: Vec<(ResultKey, Erased)>) {
+    pub(crate) fn store(&self, results: Vec<Loaded>) {
         if results.is_empty() {
             return;
         }
         let mut done = locked(&self.state.done);
-        done.extend(results);
+        let mut sizeless = locked(&self.state.sizeless);
+        for (key, value, sized) in results {
+            if sized {
+                done.insert(key, value);
+            } else {
+                sizeless.insert(key, value);
+            }
+        }
+    }
+
+    /// A page loaded ahead without its size, for a field that does not show it.
+    fn loaded_sizeless<V: Clone + 'static>(&self, key: &ResultKey) -> Option<V> {
+        locked(&self.state.sizeless)
+            .get(key)
+            .and_then(|v| v.downcast_ref::<V>())
+            .cloned()
     }
 
     /// A result already loaded in this request.
@@ -583,7 +632,7 @@ async fn list_of<M: Row>(
 }
 
 fn loader<'a>(ctx: &'a Context<'_>) -> &'a Loaders {
-    ctx.data_unchecked::<Loaders>()
+    ctx.data_unchecked::<RequestLoaders>()
 }
 
 /// The request's loaders.
@@ -599,7 +648,17 @@ pub async fn page<M: Row>(
     window: Window,
 ) -> async_graphql::Result<Page<M>> {
     // Loaded ahead (a compiled read, or a sibling's statement): no batch to wait for.
-    if let Some(page) = loaders(ctx).loaded::<Arc<Page<M>>>(&(rel.name, Some(window), parent)) {
+    let key = (rel.name, Some(window), parent);
+    if let Some(page) = loaders(ctx).loaded::<Arc<Page<M>>>(&key) {
+        return Ok(Arc::unwrap_or_clone(page));
+    }
+    let shows_size = || {
+        let selection = ctx.look_ahead();
+        selection.field("totalCount").exists() || selection.field("pageInfo").exists()
+    };
+    if let Some(page) = loaders(ctx).loaded_sizeless::<Arc<Page<M>>>(&key)
+        && !shows_size()
+    {
         return Ok(Arc::unwrap_or_clone(page));
     }
     // Loaded pages are shared; the caller gets its own copy of the rows it wraps.

@@ -14,7 +14,7 @@ fn parse(s: &str) -> Option<DateTime<Utc>> {
             c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
         })
     };
-    if b.len() < 20
+    if b.len() < 19
         || b[4] != b'-'
         || b[7] != b'-'
         || !matches!(b[10], b'T' | b' ')
@@ -41,7 +41,8 @@ fn parse(s: &str) -> Option<DateTime<Utc>> {
     let time = NaiveTime::from_hms_nano_opt(digits(11, 2)?, digits(14, 2)?, digits(17, 2)?, nanos)?;
     let local = NaiveDateTime::new(date, time);
     let offset = match b.get(i..)? {
-        [b'Z'] | [b'z'] => 0,
+        // No offset: UTC, as sqlx reads it.
+        [] | [b'Z'] | [b'z'] => 0,
         [sign @ (b'+' | b'-'), _, _, b':', _, _] => {
             let minutes = i64::from(digits(i + 1, 2)? * 60 + digits(i + 4, 2)?);
             if *sign == b'+' { minutes } else { -minutes }
@@ -124,6 +125,11 @@ mod tests {
                 .with_timezone(&Utc);
             assert_eq!(parse(s), Some(chrono), "{s}");
         }
+        assert_eq!(
+            parse("2026-12-01 22:40:00.25"),
+            Some("2026-12-01T22:40:00.25Z".parse::<DateTime<Utc>>().unwrap()),
+            "no offset: UTC"
+        );
         for s in [
             "2026-13-01T00:00:00Z",
             "2026-12-01T25:00:00Z",

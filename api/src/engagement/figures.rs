@@ -250,7 +250,7 @@ pub async fn engagement(
         to: span.to,
     };
     let (c, w) = ctx
-        .data_unchecked::<Loaders>()
+        .data_unchecked::<crate::loader::RequestLoaders>()
         .load_one(key)
         .await?
         .unwrap_or_default();

@@ -72,6 +72,18 @@ query Shared {
   c: communities(first: 10) { nodes { name currentPlan { title } } }
 }"#;
 
+/// One page reached by two paths, one showing the list's size and one not: each answers as
+/// the loaders would.
+const TOTALS: &str = r#"
+query Totals {
+  community(slug: "aabybro") {
+    currentPlan { community { plans(first: 5) { totalCount pageInfo { hasNextPage } nodes { title } } } }
+    plans(first: 5) { nodes { title } }
+    location { latitude longitude }
+  }
+  plans(first: 10) { nodes { community { location { latitude longitude } plans(first: 1) { pageInfo { hasNextPage } } } } }
+}"#;
+
 /// The website's page for each community.
 const PAGE: &str = include_str!("../../queries/community-page.graphql");
 
@@ -81,6 +93,9 @@ async fn world(app: &TestApp) -> (uuid::Uuid, uuid::Uuid) {
     let fx = lup_tests::fixture::Fixture::new(&app.db);
     fx.programme(3, 3).await;
     let a = fx.community("aabybro", "Aabybro").await;
+    // More digits than SQLite's JSON writes by default.
+    fx.set("community", a, "latitude", 57.123456789012344_f64).await;
+    fx.set("community", a, "longitude", 9.876543210987654_f64).await;
     let adopted = fx
         .plan(a, "Aabybro 2024–2027", PlanStatus::Adopted, 2024, 2027)
         .await;
@@ -178,6 +193,17 @@ both!(
                 statements.1
             );
             same(&app, &loaders, &who, ROOTS, json!({})).await;
+            let totals = same(&app, &loaders, &who, TOTALS, json!({})).await;
+            assert!(
+                totals["data"]["community"]["currentPlan"]["community"]["plans"]["totalCount"]
+                    .as_i64()
+                    .is_some_and(|n| n >= 1),
+                "{totals}"
+            );
+            assert_eq!(
+                totals["data"]["community"]["location"]["latitude"],
+                57.123456789012344
+            );
             let shared = same(&app, &loaders, &who, SHARED, json!({})).await;
             assert_eq!(
                 count(&shared, "\"vision\":\"\""),
@@ -224,6 +250,21 @@ both!(
                 role.name()
             );
         }
+        // Every compiled read was decoded (a relation that failed would fall back to the
+        // loaders and still answer alike).
+        let metrics = app
+            .client
+            .get(app.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            metrics.contains("lup_compiled_read_fallbacks_total 0\n"),
+            "{metrics}"
+        );
         loaders.stop().await;
     }
 );

@@ -101,6 +101,36 @@ both!(
 );
 
 both!(
+    a_request_stopped_while_loading_gives_its_connections_back,
+    |c: &mut Config| {
+        // Two connections, and requests stopped while their nested lists are being loaded
+        // (through the loaders). A stopped request's statements must not keep them.
+        c.db_max_connections = 2;
+        c.db_acquire_timeout_ms = 1000;
+        c.request_timeout_ms = 15;
+        c.compiled_reads = false;
+    },
+    |app: TestApp| async move {
+        Fixture::new(&app.db).programme(8, 8).await;
+        let nested = "{ communities(first: 10) { nodes { plans(first: 5) { nodes { actions(first: 20) { nodes { themes { name } departments { role } partnerships(first: 5) { nodes { members { role } } } } } } } } } }";
+        let mut stopped = 0;
+        for _ in 0..12 {
+            let body = app.post(nested, json!({})).await;
+            if body["errors"][0]["extensions"]["code"] == "TIMEOUT" {
+                stopped += 1;
+            }
+        }
+        assert!(stopped > 0, "the requests should have run out of time");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        // Quick requests still find a connection.
+        for _ in 0..3 {
+            app.data("{ communities(first: 1) { totalCount } }", json!({}))
+                .await;
+        }
+    }
+);
+
+both!(
     introspection_is_for_signed_in_callers_in_production_by_default,
     |c: &mut Config| c.introspection = Some(Introspection::SignedIn),
     |app: TestApp| async move {
