@@ -19,7 +19,7 @@ use std::collections::HashMap;
 
 use async_graphql::{
     Name, Positioned, ServerError, Value, Variables,
-    parser::types::{ExecutableDocument, FragmentDefinition, OperationDefinition, Selection, SelectionSet},
+    parser::types::{FragmentDefinition, OperationDefinition, Selection, SelectionSet, VariableDefinition},
 };
 
 pub const MAX_DEPTH: usize = 16;
@@ -64,6 +64,8 @@ fn too_large(message: String) -> OverLimit {
 struct Walk<'a> {
     fragments: &'a HashMap<Name, Positioned<FragmentDefinition>>,
     variables: &'a Variables,
+    /// The operation's variables, for the default value of one the request left out.
+    definitions: &'a [Positioned<VariableDefinition>],
     cost: Cost,
     /// Fragments being expanded: a cycle (refused by validation later) must not loop here.
     open: Vec<Name>,
@@ -83,8 +85,21 @@ impl Walk<'_> {
         let (_, v) = field.arguments.iter().find(|(n, _)| n.node.as_str() == name)?;
         v.node
             .clone()
-            .into_const_with(|var| Ok::<_, ()>(self.variables.get(&var).cloned().unwrap_or(Value::Null)))
+            .into_const_with(|var| Ok::<_, ()>(self.variable(&var)))
             .ok()
+    }
+
+    /// A variable's value as the executor will see it: the request's, else its default.
+    fn variable(&self, name: &Name) -> Value {
+        if let Some(value) = self.variables.get(name) {
+            return value.clone();
+        }
+        self.definitions
+            .iter()
+            .find(|d| d.node.name.node == *name)
+            .and_then(|d| d.node.default_value.as_ref())
+            .map(|v| v.node.clone())
+            .unwrap_or(Value::Null)
     }
 
     fn selections(&mut self, set: &SelectionSet, depth: usize, multiplier: u64) -> Result<(), OverLimit> {
@@ -196,35 +211,6 @@ impl Walk<'_> {
     }
 }
 
-/// The operation a request names in `document`; without a name, the first (async-graphql
-/// refuses a request without a name when there are several, when it runs).
-fn operation<'a>(
-    document: &'a ExecutableDocument,
-    name: Option<&str>,
-) -> Option<&'a Positioned<OperationDefinition>> {
-    match name {
-        Some(name) => document
-            .operations
-            .iter()
-            .find(|(n, _)| n.is_some_and(|n| n.as_str() == name))
-            .map(|(_, o)| o),
-        None => document.operations.iter().next().map(|(_, o)| o),
-    }
-}
-
-/// The cost of `operation` of `document`, or why it is over a limit.
-pub fn measure(
-    document: &ExecutableDocument,
-    operation_name: Option<&str>,
-    variables: &Variables,
-) -> Result<Cost, OverLimit> {
-    measure_operation(
-        &document.fragments,
-        operation(document, operation_name),
-        variables,
-    )
-}
-
 /// The cost of `op` (none: nothing selected), with `fragments` expanded where used.
 pub fn measure_operation(
     fragments: &HashMap<Name, Positioned<FragmentDefinition>>,
@@ -234,6 +220,7 @@ pub fn measure_operation(
     let mut walk = Walk {
         fragments,
         variables,
+        definitions: op.map_or(&[][..], |op| &op.node.variable_definitions[..]),
         cost: Cost::default(),
         open: Vec::new(),
         windows: Vec::new(),

@@ -10,6 +10,25 @@ use crate::{
     relay,
 };
 
+/// A `DateTime` input both databases store and compare: years 0001 to 9999, as RFC 3339
+/// writes them (PostgreSQL refuses years before 4713 BC; SQLite compares times as text).
+/// Used as `#[graphql(validator(custom = "StoredTime"))]` on every `DateTime` input, so a
+/// time outside is `BAD_USER_INPUT` naming the argument, never a database error.
+pub struct StoredTime;
+
+impl async_graphql::CustomValidator<DateTime<Utc>> for StoredTime {
+    fn check(&self, value: &DateTime<Utc>) -> Result<(), async_graphql::InputValueError<DateTime<Utc>>> {
+        use chrono::Datelike;
+        if (1..=9999).contains(&value.year()) {
+            Ok(())
+        } else {
+            Err(async_graphql::InputValueError::custom(
+                "a time must be between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z",
+            ))
+        }
+    }
+}
+
 pub const MAX_TEXT_FILTER: usize = 200;
 pub const MAX_ID_FILTER: usize = 100;
 
@@ -53,6 +72,7 @@ pub struct CommonFilter {
     /// Words to look for in names, titles and descriptions (case-insensitive).
     pub text: Option<String>,
     /// Only rows changed at or after this time (for partners who synchronise).
+    #[graphql(validator(custom = "StoredTime"))]
     pub updated_since: Option<DateTime<Utc>>,
 }
 

@@ -79,8 +79,10 @@ pub struct AuditLogFilter {
     pub actor_id: Option<ID>,
     pub operation: Option<String>,
     /// From this time on (inclusive).
+    #[graphql(validator(custom = "crate::common::StoredTime"))]
     pub since: Option<DateTime<Utc>>,
     /// Before this time.
+    #[graphql(validator(custom = "crate::common::StoredTime"))]
     pub until: Option<DateTime<Utc>>,
 }
 

@@ -66,7 +66,7 @@ pub async fn answer(
         Ok(call) => call,
         Err(e) => {
             let response = finish(async_graphql::Response::from_errors(vec![e]));
-            return send(&respond::answer_of(&response, public), HeaderMap::new());
+            return send(&respond::answer_of(&response, public, false), HeaderMap::new());
         }
     };
     let access = admitted.viewer.access();
@@ -85,8 +85,12 @@ pub async fn answer(
     match key {
         // Mutations empty the cache themselves when their write commits.
         None => {
+            let mutation = call
+                .prepared
+                .operation(call.operation_name.as_deref())
+                .is_some_and(|(_, op)| op.ty == OperationType::Mutation);
             let response = run(state, &admitted, &access, &call).await;
-            let answer = respond::answer_of(&response, public);
+            let answer = respond::answer_of(&response, public, mutation);
             send(&answer, response.http_headers)
         }
         Some(key) => {
@@ -98,7 +102,7 @@ pub async fn answer(
                     // Not kept when a write committed meanwhile: it may predate that write.
                     let ok = response.is_ok() && state.cache.generation() == generation;
                     // Kept answers may go to any anonymous caller, by GET too.
-                    let answer = Arc::new(respond::answer_of(&response, Some(state.public_max_age)));
+                    let answer = Arc::new(respond::answer_of(&response, Some(state.public_max_age), false));
                     if ok { Ok(answer) } else { Err(NotCached(answer)) }
                 })
                 .await;
@@ -155,11 +159,13 @@ async fn attempt(
     deadline: Instant,
 ) -> async_graphql::Response {
     if selected.is_some_and(|op| op.may_run_fast(&call.variables)) {
+        state.prepared.count_run(true);
         let fast = run_on(&state.fast_schema, state, viewer, access, call, deadline).await;
         if !fast.errors.iter().any(is_codeless) {
             return fast;
         }
     }
+    state.prepared.count_run(false);
     let strict = run_on(&state.schema, state, viewer, access, call, deadline).await;
     // Execution began, so the document passed validation.
     if let Some(op) = selected

@@ -32,12 +32,18 @@ use crate::bounds::{self, Cost, OverLimit};
 /// The most memory the cache of prepared documents may take, roughly.
 const CACHE_BYTES: u64 = 32 * 1024 * 1024;
 
-/// What one document costs in the cache beside its text: the parsed tree is several times
-/// the text, and every entry has a fixed overhead. With [`CACHE_BYTES`], this bounds the
-/// count too (at most 32,768 documents).
+/// What one document costs in the cache with its text: the parsed tree takes about 10 to
+/// 20 times the text (every name, argument and selection is a positioned node of its own,
+/// the operations' costs and types beside it), and every entry has a fixed overhead. With
+/// [`CACHE_BYTES`], this bounds the count too (at most 16,384 documents).
 fn weight(text: &str) -> u32 {
-    u32::try_from(1024 + 8 * text.len()).unwrap_or(u32::MAX)
+    u32::try_from(2048 + 24 * text.len()).unwrap_or(u32::MAX)
 }
+
+/// The heaviest document the cache keeps (a text of about 20 KB): a larger one is parsed
+/// each time it comes, so a few large documents cannot push out the many small ones
+/// clients repeat.
+const MAX_WEIGHT: u32 = (CACHE_BYTES / 64) as u32;
 
 /// Identities of prepared documents, for the keys of the response cache.
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -48,9 +54,10 @@ pub struct Operation {
     pub ty: OperationType,
     /// Passed strict validation at least once.
     validated: AtomicBool,
-    /// The variables' declared types, when every one is a built-in scalar type (or a list
-    /// of one): only then can [`Operation::may_run_fast`] check their values.
-    scalar_variables: Option<Vec<(Name, Type)>>,
+    /// The variables' declared types, and whether they have a default value, when every
+    /// one is a built-in scalar type (or a list of one): only then can
+    /// [`Operation::may_run_fast`] check their values.
+    scalar_variables: Option<Vec<(Name, Type, bool)>>,
     /// The cost, measured once when no argument it depends on names a variable.
     fixed_cost: Option<Result<Cost, OverLimit>>,
 }
@@ -64,7 +71,12 @@ impl Operation {
             && self.scalar_variables.as_ref().is_some_and(|declared| {
                 declared
                     .iter()
-                    .all(|(name, ty)| variables.get(name).is_none_or(|value| fits(ty, value)))
+                    .all(|(name, ty, default)| match variables.get(name) {
+                        Some(value) => fits(ty, value),
+                        // Left out: strict validation refuses a required variable without
+                        // a default.
+                        None => ty.nullable || *default,
+                    })
             })
     }
 
@@ -78,6 +90,8 @@ pub struct Prepared {
     /// Unique in this process: two prepared documents never share one.
     pub id: u64,
     pub document: ExecutableDocument,
+    /// Some string value written in the document holds a NUL character.
+    holds_nul: bool,
     /// In the order the document iterates them.
     pub operations: Vec<Operation>,
 }
@@ -102,13 +116,15 @@ impl Prepared {
             .collect();
         Ok(Arc::new(Prepared {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            holds_nul: document_holds_nul(&document),
             document,
             operations,
         }))
     }
 
-    /// The operation a request names; without a name, the first (async-graphql refuses a
-    /// request without a name when there are several, when it runs).
+    /// The operation a request names; without a name, the only one. None when there is no
+    /// such operation, or no name and several (async-graphql refuses both when it runs: no
+    /// cost is measured, nothing is cached and the strict schema says why).
     pub fn operation(&self, name: Option<&str>) -> Option<(usize, &Operation)> {
         match name {
             Some(name) => self
@@ -116,8 +132,42 @@ impl Prepared {
                 .iter()
                 .enumerate()
                 .find(|(_, op)| op.name.as_ref().is_some_and(|n| n.as_str() == name)),
-            None => self.operations.first().map(|op| (0, op)),
+            None if self.operations.len() == 1 => self.operations.first().map(|op| (0, op)),
+            None => None,
         }
+    }
+
+    /// A request error when a string value of the document or of `variables` holds a NUL
+    /// character (U+0000): no text stored or looked up may hold one (PostgreSQL refuses it,
+    /// SQLite would cut the text there), so it is refused here, for every argument and input
+    /// field alike, before anything runs.
+    pub fn refuse_nul(&self, variables: &Variables) -> Result<(), ServerError> {
+        let variable = variables.iter().find(|(_, v)| holds_nul(v)).map(|(name, _)| name);
+        if !self.holds_nul && variable.is_none() {
+            return Ok(());
+        }
+        let place = match variable {
+            Some(name) => format!("the variable `${name}`"),
+            None => "a string in the query".to_owned(),
+        };
+        let mut e = ServerError::new(
+            format!("{place} holds a NUL character (U+0000), which no text may contain"),
+            None,
+        );
+        e.extensions
+            .get_or_insert_with(Default::default)
+            .set("code", "BAD_USER_INPUT");
+        Err(e)
+    }
+
+    /// Every operation is over a bound with any variables: the document is refused each
+    /// time, and keeping it would only take room.
+    fn refused_whatever_it_asks(&self) -> bool {
+        !self.operations.is_empty()
+            && self
+                .operations
+                .iter()
+                .all(|op| op.fixed_cost.as_ref().is_some_and(Result::is_err))
     }
 
     /// The cost of the operation a request names, with its variables, or why it is over a
@@ -134,6 +184,66 @@ impl Prepared {
     }
 }
 
+/// A string (or an object's key) in `value` holds a NUL character.
+fn holds_nul(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::List(items) => items.iter().any(holds_nul),
+        Value::Object(fields) => fields.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)),
+        _ => false,
+    }
+}
+
+/// A string written in `document` (an argument, a directive's argument, a variable's
+/// default) holds a NUL character.
+fn document_holds_nul(document: &ExecutableDocument) -> bool {
+    use async_graphql::{
+        Positioned,
+        parser::types::{Directive, Selection, SelectionSet},
+    };
+
+    fn written(value: &Positioned<async_graphql_value::Value>) -> bool {
+        use async_graphql_value::Value as V;
+        fn holds(value: &V) -> bool {
+            match value {
+                V::String(s) => s.contains('\0'),
+                V::List(items) => items.iter().any(holds),
+                V::Object(fields) => fields.iter().any(|(k, v)| k.contains('\0') || holds(v)),
+                _ => false,
+            }
+        }
+        holds(&value.node)
+    }
+    fn directives(list: &[async_graphql::Positioned<Directive>]) -> bool {
+        list.iter()
+            .any(|d| d.node.arguments.iter().any(|(_, v)| written(v)))
+    }
+    fn selections(set: &SelectionSet) -> bool {
+        set.items.iter().any(|item| match &item.node {
+            Selection::Field(f) => {
+                f.node.arguments.iter().any(|(_, v)| written(v))
+                    || directives(&f.node.directives)
+                    || selections(&f.node.selection_set.node)
+            }
+            Selection::FragmentSpread(f) => directives(&f.node.directives),
+            Selection::InlineFragment(f) => {
+                directives(&f.node.directives) || selections(&f.node.selection_set.node)
+            }
+        })
+    }
+    document.operations.iter().any(|(_, op)| {
+        directives(&op.node.directives)
+            || op.node.variable_definitions.iter().any(|d| {
+                d.node.default_value.as_ref().is_some_and(|v| holds_nul(&v.node))
+                    || directives(&d.node.directives)
+            })
+            || selections(&op.node.selection_set.node)
+    }) || document
+        .fragments
+        .values()
+        .any(|f| directives(&f.node.directives) || selections(&f.node.selection_set.node))
+}
+
 /// The built-in scalar types.
 const SCALARS: [&str; 5] = ["Int", "Float", "String", "Boolean", "ID"];
 
@@ -144,12 +254,18 @@ fn is_scalar(ty: &Type) -> bool {
     }
 }
 
-fn scalar_variables(op: &OperationDefinition) -> Option<Vec<(Name, Type)>> {
+fn scalar_variables(op: &OperationDefinition) -> Option<Vec<(Name, Type, bool)>> {
     op.variable_definitions
         .iter()
         .map(|d| {
             let ty = &d.node.var_type.node;
-            is_scalar(ty).then(|| (d.node.name.node.clone(), ty.clone()))
+            is_scalar(ty).then(|| {
+                (
+                    d.node.name.node.clone(),
+                    ty.clone(),
+                    d.node.default_value.is_some(),
+                )
+            })
         })
         .collect()
 }
@@ -184,6 +300,8 @@ pub struct PreparedCache {
     inner: moka::sync::Cache<Arc<str>, Parsed>,
     hits: Arc<AtomicU64>,
     misses: Arc<AtomicU64>,
+    /// Executions on the fast schema and on the strict one.
+    runs: Arc<[AtomicU64; 2]>,
 }
 
 impl Default for PreparedCache {
@@ -195,13 +313,16 @@ impl Default for PreparedCache {
                 .build(),
             hits: Default::default(),
             misses: Default::default(),
+            runs: Default::default(),
         }
     }
 }
 
 impl PreparedCache {
-    /// The prepared document of `text`, parsed now if it is not in the cache. Documents that
-    /// do not parse are kept too, so a client repeating one costs no parsing either.
+    /// The prepared document of `text`, parsed now if it is not in the cache. Documents
+    /// that do not parse, are refused by the bounds whatever their variables, or are very
+    /// large are not kept (a client repeating one pays its parsing, within the body limit
+    /// and its rate limit).
     pub fn get(&self, text: String) -> Parsed {
         if let Some(parsed) = self.inner.get(text.as_str()) {
             self.hits.fetch_add(1, Ordering::Relaxed);
@@ -210,8 +331,23 @@ impl PreparedCache {
         self.misses.fetch_add(1, Ordering::Relaxed);
         // Two requests of a new text at once may both parse it; the later one wins.
         let parsed = Prepared::parse(&text);
-        self.inner.insert(Arc::from(text), parsed.clone());
+        if weight(&text) <= MAX_WEIGHT && parsed.as_ref().is_ok_and(|p| !p.refused_whatever_it_asks()) {
+            self.inner.insert(Arc::from(text), parsed.clone());
+        }
         parsed
+    }
+
+    /// Counts one execution, on the fast schema or on the strict one.
+    pub fn count_run(&self, fast: bool) {
+        self.runs[usize::from(!fast)].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Executions on the fast schema, and on the strict one.
+    pub fn runs(&self) -> (u64, u64) {
+        (
+            self.runs[0].load(Ordering::Relaxed),
+            self.runs[1].load(Ordering::Relaxed),
+        )
     }
 
     /// Requests answered from the cache, and requests that parsed their document.
@@ -268,6 +404,96 @@ mod tests {
         assert!(scalar.may_run_fast(&variables(serde_json::json!({ "s": "x", "n": [1] }))));
         assert!(!scalar.may_run_fast(&variables(serde_json::json!({ "s": 1 }))));
         assert!(!object.may_run_fast(&variables(serde_json::json!({ "f": {} }))));
+    }
+
+    #[test]
+    fn a_nul_character_anywhere_is_refused() {
+        let none = Variables::default();
+        for (query, variables) in [
+            (r#"{ community(slug: "a\u0000b") { name } }"#, none.clone()),
+            (
+                r#"query { communities(filter: { common: { text: "\u0000" } }) { totalCount } }"#,
+                none.clone(),
+            ),
+            (r#"query($s: String = "\u0000") { a }"#, none.clone()),
+            (
+                r#"{ ...F } fragment F on Query { a(b: ["x", "\u0000"]) }"#,
+                none.clone(),
+            ),
+            (
+                "query($s: String) { community(slug: $s) { name } }",
+                Variables::from_json(serde_json::json!({ "s": "a\0" })),
+            ),
+            (
+                "query($f: F) { a(f: $f) }",
+                Variables::from_json(serde_json::json!({ "f": { "t": ["\0"] } })),
+            ),
+        ] {
+            let parsed = Prepared::parse(query).expect("parses");
+            assert!(parsed.refuse_nul(&variables).is_err(), "{query} {variables:?}");
+        }
+        let parsed = Prepared::parse(r#"query($s: String) { community(slug: "gj\u00f8l") { name } }"#)
+            .expect("parses");
+        assert!(
+            parsed
+                .refuse_nul(&Variables::from_json(serde_json::json!({ "s": "Gjøl" })))
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn a_required_variable_left_out_runs_strict() {
+        let parsed =
+            Prepared::parse("query A($s: String!, $d: String! = \"x\", $o: String) { a }").expect("parses");
+        let op = parsed.operation(None).expect("the only operation").1;
+        op.mark_validated();
+        let variables = |v: serde_json::Value| Variables::from_json(v);
+        assert!(op.may_run_fast(&variables(serde_json::json!({ "s": "x" }))));
+        assert!(!op.may_run_fast(&variables(serde_json::json!({ "d": "x" }))));
+    }
+
+    #[test]
+    fn without_a_name_only_a_single_operation_is_selected() {
+        let two = Prepared::parse("query A { a } query B { b }").expect("parses");
+        assert!(two.operation(None).is_none());
+        let b = two.operation(Some("B")).expect("B").1;
+        assert_eq!(b.name.as_ref().map(Name::as_str), Some("B"));
+        let one = Prepared::parse("{ a }").expect("parses");
+        assert_eq!(one.operation(None).map(|(i, _)| i), Some(0));
+    }
+
+    #[test]
+    fn documents_refused_whatever_they_ask_are_not_kept() {
+        let cache = PreparedCache::default();
+        let over = "{ communities(first: 500) { totalCount } }".to_owned();
+        let fine = "{ communities(first: 5) { totalCount } }".to_owned();
+        let huge = format!("{{ {} }}", "a ".repeat(30_000));
+        for text in [&over, &fine, &huge, &"{ a".to_owned()] {
+            let _ = cache.get(text.clone());
+            let _ = cache.get(text.clone());
+        }
+        assert_eq!(cache.counts(), (1, 7), "only the query within its bounds is kept");
+    }
+
+    #[test]
+    fn a_variable_left_out_is_measured_at_its_default() {
+        let parsed = Prepared::parse("query($n: Int = 500) { communities(first: $n) { totalCount } }")
+            .expect("parses");
+        assert!(
+            parsed.cost(None, &Variables::default()).is_err(),
+            "the default is over 100"
+        );
+        let variables = Variables::from_json(serde_json::json!({ "n": 50 }));
+        assert_eq!(parsed.cost(None, &variables).expect("within bounds").nodes, 50);
+        let parsed =
+            Prepared::parse("query($n: Int = 40) { communities(first: $n) { totalCount } }").expect("parses");
+        assert_eq!(
+            parsed
+                .cost(None, &Variables::default())
+                .expect("within bounds")
+                .nodes,
+            40
+        );
     }
 
     #[test]

@@ -169,9 +169,20 @@ pub fn serialise(response: &async_graphql::Response) -> Vec<u8> {
 
 /// A response serialised, with an anonymous GET answer's `ETag` and `Cache-Control` when
 /// `public_max_age` is given (the answer may go to one). A response some error of which says
-/// the database is out of reach is only that: [`unavailable`]'s body, and no data.
-pub fn answer_of(response: &async_graphql::Response, public_max_age: Option<Duration>) -> Answer {
-    if crate::error::is_outage(&response.errors) {
+/// the database is out of reach is only that, [`unavailable`]'s body and no data, unless it
+/// is a mutation's answer with data: a write that committed before the outage is reported
+/// as it is (200, its data, and the `UNAVAILABLE` error on the fields that failed), so the
+/// client does not send it again believing nothing happened.
+pub fn answer_of(
+    response: &async_graphql::Response,
+    public_max_age: Option<Duration>,
+    mutation: bool,
+) -> Answer {
+    // Some mutation field answered: its write committed.
+    let wrote = mutation
+        && matches!(&response.data, async_graphql::Value::Object(fields)
+            if fields.values().any(|v| *v != async_graphql::Value::Null));
+    if !wrote && crate::error::is_outage(&response.errors) {
         return Answer {
             body: Bytes::from(unavailable_body()),
             has_data: false,
@@ -287,5 +298,48 @@ pub fn refusal(media: MediaType, refusal: super::admission::Refusal) -> Response
         ),
         Refusal::RateLimited { retry_after, limit } => rate_limited(media, retry_after, limit),
         Refusal::Unavailable => unavailable(media),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use async_graphql::{Name, ServerError, Value, indexmap::IndexMap};
+
+    use super::*;
+
+    fn outage() -> ServerError {
+        let mut e = ServerError::new(crate::error::UNAVAILABLE_MESSAGE, None);
+        e.extensions
+            .get_or_insert_with(Default::default)
+            .set("code", "UNAVAILABLE");
+        e
+    }
+
+    fn response(fields: &[(&str, Value)]) -> async_graphql::Response {
+        let data: IndexMap<Name, Value> = fields.iter().map(|(k, v)| (Name::new(k), v.clone())).collect();
+        let mut response = async_graphql::Response::new(Value::Object(data));
+        response.errors.push(outage());
+        response
+    }
+
+    #[test]
+    fn an_outage_hides_a_query_but_not_a_mutation_that_wrote() {
+        let wrote = response(&[("first", Value::from("done")), ("second", Value::Null)]);
+        assert!(
+            answer_of(&wrote, None, false).unavailable,
+            "a query's partial answer is a 503"
+        );
+        let kept = answer_of(&wrote, None, true);
+        assert!(
+            !kept.unavailable && kept.has_data,
+            "a committed write is reported"
+        );
+        assert!(
+            std::str::from_utf8(&kept.body)
+                .unwrap()
+                .contains("\"first\":\"done\"")
+        );
+        let nothing = response(&[("first", Value::Null)]);
+        assert!(answer_of(&nothing, None, true).unavailable, "no write: a 503");
     }
 }

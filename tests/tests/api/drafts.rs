@@ -331,7 +331,8 @@ both!(private_contacts_are_never_shown, |app: TestApp| async move {
     let vand = fx.department("vand-og-natur", "Vand og Natur").await;
     let mut public = Vec::new();
     let mut private = Vec::new();
-    let parties: [(&str, fn(Uuid) -> Party, Uuid); 3] = [
+    type Owner = (&'static str, fn(Uuid) -> Party, Uuid);
+    let parties: [Owner; 3] = [
         ("Community", Party::Community, gjol),
         ("Organization", Party::Organization, forening),
         ("Department", Party::Department, vand),

@@ -23,6 +23,16 @@ async fn post(app: &TestApp, body: Value) -> (u16, Value) {
 
 /// The prepared-document counters of `/metrics`: (hits, misses).
 async fn prepared_counts(app: &TestApp) -> (u64, u64) {
+    counters(app, "lup_prepared_documents_total{result=", ["hit", "miss"]).await
+}
+
+/// The executions counted by `/metrics`: (on the fast schema, on the strict one).
+async fn runs(app: &TestApp) -> (u64, u64) {
+    counters(app, "lup_graphql_runs_total{schema=", ["fast", "strict"]).await
+}
+
+/// Two labelled values of one counter of `/metrics`.
+async fn counters(app: &TestApp, name: &str, labels: [&str; 2]) -> (u64, u64) {
     let text = app
         .client
         .get(app.url("/metrics"))
@@ -32,14 +42,14 @@ async fn prepared_counts(app: &TestApp) -> (u64, u64) {
         .text()
         .await
         .expect("text");
-    let count = |result: &str| -> u64 {
-        let prefix = format!("lup_prepared_documents_total{{result=\"{result}\"}} ");
+    let count = |label: &str| -> u64 {
+        let prefix = format!("{name}\"{label}\"}} ");
         text.lines()
             .find_map(|l| l.strip_prefix(prefix.as_str()))
             .and_then(|n| n.parse().ok())
             .unwrap_or_else(|| panic!("no {prefix} in {text}"))
     };
-    (count("hit"), count("miss"))
+    (count(labels[0]), count(labels[1]))
 }
 
 both!(
@@ -48,10 +58,13 @@ both!(
     |app: TestApp| async move {
         Fixture::new(&app.db).community("gjoel", "Gjøl").await;
         let (hits, misses) = prepared_counts(&app).await;
+        let (fast, strict) = runs(&app).await;
         for _ in 0..3 {
             app.data("{ communities { totalCount } }", json!({})).await;
         }
         assert_eq!(prepared_counts(&app).await, (hits + 2, misses + 1));
+        // Validated in full once, then run on the fast schema.
+        assert_eq!(runs(&app).await, (fast + 2, strict + 1));
         // Trusted documents were prepared at start-up.
         let page = include_str!("../../queries/community-page.graphql");
         let id = format!("sha256:{}", lup_api::auth::secret::sha256_hex(page));
@@ -119,5 +132,58 @@ both!(
                 "{again}"
             );
         }
+    }
+);
+
+both!(
+    a_page_size_left_to_a_variables_default_is_bounded_by_it,
+    |app: TestApp| async move {
+        Fixture::new(&app.db).community("gjoel", "Gjøl").await;
+        let over = "query($n: Int = 500) { communities(first: $n) { totalCount } }";
+        let (status, body) = post(&app, json!({ "query": over })).await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+            "{body}"
+        );
+        // The same document with a value in range runs, and a default within the bounds
+        // is what `extensions.cost` counts.
+        let (status, body) = post(&app, json!({ "query": over, "variables": { "n": 5 } })).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["extensions"]["cost"]["nodes"], 5, "{body}");
+        let within = "query($n: Int = 60) { communities(first: $n) { totalCount } }";
+        let (status, body) = post(&app, json!({ "query": within })).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["extensions"]["cost"]["nodes"], 60, "{body}");
+    }
+);
+
+both!(
+    several_operations_without_a_name_are_refused_and_not_cached,
+    |app: TestApp| async move {
+        Fixture::new(&app.db).community("gjoel", "Gjøl").await;
+        let query = "query A { communities { totalCount } } query B { communities { totalCount } }";
+        for _ in 0..2 {
+            let response = app
+                .client
+                .get(app.url("/graphql"))
+                .query(&[("query", query)])
+                .header("accept", GRAPHQL_RESPONSE)
+                .send()
+                .await
+                .expect("request");
+            assert_eq!(response.status().as_u16(), 400);
+            assert!(response.headers().get("etag").is_none());
+            let body: Value = response.json().await.expect("JSON");
+            assert!(body.get("data").is_none(), "{body}");
+            assert_eq!(
+                body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+                "{body}"
+            );
+        }
+        // Named, either runs.
+        let (status, body) = post(&app, json!({ "query": query, "operationName": "B" })).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["data"]["communities"]["totalCount"], 1, "{body}");
     }
 );
