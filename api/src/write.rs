@@ -9,17 +9,66 @@ use chrono::{NaiveDate, Utc};
 use entity::audit_log::{self, ActorKind};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr,
-    EntityTrait, IntoActiveModel, PrimaryKeyTrait, QueryFilter, SqlErr,
+    EntityTrait, IntoActiveModel, Iterable, PrimaryKeyToColumn, PrimaryKeyTrait, QueryFilter, Select, SqlErr,
     sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, Query},
 };
 use serde::Serialize;
 use uuid::Uuid;
 
 use crate::{
+    access::Access,
     auth::{Require, Viewer},
     error::ApiError,
     relay,
 };
+
+/// Which rows of an entity a caller may see. The write path finds rows through it, so a
+/// row a caller may not see (another community's draft plan and what hangs under it, a
+/// private contact, a partner's proposal) is NOT_FOUND to them, exactly like a row that does
+/// not exist; the read path applies the same selects. Entities whose rows everyone may see
+/// keep the default.
+pub trait Guarded: EntityTrait {
+    fn visible(_access: &Access) -> Select<Self> {
+        Self::find()
+    }
+}
+
+macro_rules! guarded {
+    ($($entity:ident => $visible:path),* $(,)?) => {
+        $(impl Guarded for entity::$entity::Entity {
+            fn visible(access: &Access) -> Select<Self> {
+                $visible(access)
+            }
+        })*
+    };
+    ($($entity:ident),* $(,)?) => {
+        $(impl Guarded for entity::$entity::Entity {})*
+    };
+}
+
+guarded!(
+    plan => crate::plan::visible,
+    plan_involvement => crate::plan::involvement_visible,
+    action => crate::action::visible,
+    action_update => crate::action::updates_visible,
+    action_department => crate::action::departments_visible,
+    partnership => crate::partnership::visible,
+    partnership_member => crate::partnership::members_visible,
+    contact => crate::contact::visible,
+    engagement_event => crate::engagement::visible,
+    annual_review => crate::review::visible,
+    annual_review_entry => crate::review::visible_entries,
+);
+guarded!(
+    community,
+    organization,
+    department,
+    theme,
+    idea,
+    idea_exchange,
+    account,
+    api_key
+);
 
 /// Why a field of an input was refused.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -600,16 +649,51 @@ impl Write {
         Ok(())
     }
 
-    /// The row `id` of `E`, or NOT_FOUND.
+    /// The row `id` of `E`, or NOT_FOUND: also when the caller may not see it, with the same
+    /// message, so a write tells no one whether a row they cannot see exists.
     pub async fn find<E>(&self, entity: &str, id: Uuid) -> Result<E::Model, ApiError>
     where
-        E: EntityTrait,
+        E: Guarded,
         E::PrimaryKey: PrimaryKeyTrait<ValueType = Uuid>,
     {
-        E::find_by_id(id)
-            .one(&self.txn)
+        self.visible::<E>(id)
             .await?
             .ok_or_else(|| ApiError::not_found(format!("no {entity} with this ID")))
+    }
+
+    /// The row `id` of `E` if it exists and the caller may see it.
+    async fn visible<E>(&self, id: Uuid) -> Result<Option<E::Model>, DbErr>
+    where
+        E: Guarded,
+        E::PrimaryKey: PrimaryKeyTrait<ValueType = Uuid>,
+    {
+        let key = E::PrimaryKey::iter()
+            .next()
+            .ok_or_else(|| DbErr::Custom("an entity without a primary key".into()))?
+            .into_column();
+        E::visible(&self.viewer.access())
+            .filter(key.eq(id))
+            .one(&self.txn)
+            .await
+    }
+
+    /// A user error on `field` unless the row `id` of `E` exists and the caller may see it
+    /// (`what` names it: "no plan with this ID").
+    pub async fn check_exists<E>(
+        &self,
+        check: &mut Check,
+        field: &str,
+        id: Uuid,
+        what: &str,
+    ) -> Result<(), ApiError>
+    where
+        E: Guarded,
+        E::PrimaryKey: PrimaryKeyTrait<ValueType = Uuid>,
+    {
+        if self.visible::<E>(id).await?.is_none() {
+            check.add(field, UserErrorCode::NotFound, format!("no {what} with this ID"));
+        }
+        Ok(())
     }
 
     /// Whether a row `id` exists in `table`; a user error on `field` when it does not.

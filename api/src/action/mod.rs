@@ -128,7 +128,7 @@ pub static OF_EXCHANGE: Rel<action::Model> = Rel::new("actions of exchange", |a|
     )
 });
 
-fn departments_visible(a: &Access) -> sea_orm::Select<action_department::Entity> {
+pub(crate) fn departments_visible(a: &Access) -> sea_orm::Select<action_department::Entity> {
     action_department::Entity::find().filter(a.action_condition(col("action_department", "action_id")))
 }
 
@@ -159,7 +159,7 @@ pub(crate) static DEPARTMENTS_OF_ACTION: Rel<action_department::Model> =
         l
     });
 
-fn updates_visible(a: &Access) -> sea_orm::Select<action_update::Entity> {
+pub(crate) fn updates_visible(a: &Access) -> sea_orm::Select<action_update::Entity> {
     action_update::Entity::find().filter(a.action_condition(col("action_update", "action_id")))
 }
 

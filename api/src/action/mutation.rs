@@ -426,24 +426,29 @@ impl ActionMutation {
             };
             let w = Write::begin(ctx).await?;
             let mut check = Check::default();
-            check_exists(&w, &mut check, "planId", "plan", plan_id, "plan").await?;
+            w.check_exists::<entity::plan::Entity>(&mut check, "planId", plan_id, "plan")
+                .await?;
             check.done()?;
             w.require_community(community_of_plan(&w, plan_id).await?)?;
             let mut check = Check::default();
             potential_by_staff(&w, &mut check, None, potential);
             if let Some(org) = lead {
-                check_exists(
-                    &w,
+                w.check_exists::<entity::organization::Entity>(
                     &mut check,
                     "leadOrganizationId",
-                    "organization",
                     org,
                     "organisation",
                 )
                 .await?;
             }
             for (i, theme) in themes.iter().enumerate() {
-                check_exists(&w, &mut check, &format!("themeIds.{i}"), "theme", *theme, "theme").await?;
+                w.check_exists::<entity::theme::Entity>(
+                    &mut check,
+                    &format!("themeIds.{i}"),
+                    *theme,
+                    "theme",
+                )
+                .await?;
             }
             check.done()?;
             let now = Utc::now();
@@ -570,11 +575,9 @@ impl ActionMutation {
                 );
             }
             if let Change::Set(Some(org)) = &lead {
-                check_exists(
-                    &w,
+                w.check_exists::<entity::organization::Entity>(
                     &mut check,
                     "leadOrganizationId",
-                    "organization",
                     *org,
                     "organisation",
                 )
@@ -582,7 +585,13 @@ impl ActionMutation {
             }
             if let Some(Some(themes)) = &themes {
                 for (i, theme) in themes.iter().enumerate() {
-                    check_exists(&w, &mut check, &format!("themeIds.{i}"), "theme", *theme, "theme").await?;
+                    w.check_exists::<entity::theme::Entity>(
+                        &mut check,
+                        &format!("themeIds.{i}"),
+                        *theme,
+                        "theme",
+                    )
+                    .await?;
                 }
             }
             check.done()?;
@@ -675,12 +684,11 @@ impl ActionMutation {
             };
             let w = Write::begin(ctx).await?;
             let mut check = Check::default();
-            check_exists(&w, &mut check, "actionId", "action", action_id, "action").await?;
-            check_exists(
-                &w,
+            w.check_exists::<entity::action::Entity>(&mut check, "actionId", action_id, "action")
+                .await?;
+            w.check_exists::<entity::department::Entity>(
                 &mut check,
                 "departmentId",
-                "department",
                 department,
                 "department",
             )
@@ -810,7 +818,8 @@ impl ActionMutation {
             };
             let w = Write::begin(ctx).await?;
             let mut check = Check::default();
-            check_exists(&w, &mut check, "actionId", "action", action_id, "action").await?;
+            w.check_exists::<entity::action::Entity>(&mut check, "actionId", action_id, "action")
+                .await?;
             check.done()?;
             let action = w.find::<action::Entity>("action", action_id).await?;
             require_action(&w, &action).await?;

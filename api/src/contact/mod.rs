@@ -16,7 +16,7 @@ use crate::{
     relay,
 };
 
-fn visible(access: &Access) -> sea_orm::Select<contact::Entity> {
+pub(crate) fn visible(access: &Access) -> sea_orm::Select<contact::Entity> {
     contact::Entity::find().filter(access.contact_condition())
 }
 

@@ -37,7 +37,7 @@ labelled_enum!(
     }
 );
 
-fn visible(a: &Access) -> sea_orm::Select<engagement_event::Entity> {
+pub(crate) fn visible(a: &Access) -> sea_orm::Select<engagement_event::Entity> {
     engagement_event::Entity::find().filter(
         Condition::any()
             .add(col("engagement_event", "plan_id").is_null())

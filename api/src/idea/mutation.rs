@@ -201,7 +201,7 @@ async fn update_row<E>(
     mut row: E::ActiveModel,
 ) -> Result<E::Model, Failure>
 where
-    E: EntityTrait,
+    E: crate::write::Guarded,
     E::PrimaryKey: PrimaryKeyTrait<ValueType = Uuid>,
     E::ActiveModel: Send,
 {

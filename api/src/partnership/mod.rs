@@ -66,7 +66,7 @@ pub fn visible(a: &Access) -> sea_orm::Select<partnership::Entity> {
         .filter(a.proposal_condition())
 }
 
-fn members_visible(a: &Access) -> sea_orm::Select<partnership_member::Entity> {
+pub(crate) fn members_visible(a: &Access) -> sea_orm::Select<partnership_member::Entity> {
     let partnerships = visible(a)
         .select_only()
         .column(partnership::Column::Id)

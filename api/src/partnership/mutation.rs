@@ -351,6 +351,21 @@ fn in_order(check: &mut Check, field: &str, from: Option<NaiveDate>, to: Option<
     }
 }
 
+/// A partner's pending proposal is the partner's: the community's editors and staff accept
+/// or decline it, they do not rewrite, delete or re-staff it. A user error on `field` when
+/// `p` is one.
+fn refuse_partners_proposal(p: &partnership::Model, field: &str) -> Result<(), Failure> {
+    if p.status == partnership::PartnershipStatus::Proposed && p.proposed_by_organization_id.is_some() {
+        return Err(Refused::one(
+            field,
+            UserErrorCode::InvalidTransition,
+            "this is a partner's pending proposal: accept it with acceptPartnershipProposal or decline it with declinePartnershipProposal; it cannot be changed",
+        )
+        .into());
+    }
+    Ok(())
+}
+
 /// The pending proposal `id` at `version`, for accepting or declining it.
 async fn pending_proposal(w: &Write, id: Uuid) -> Result<partnership::Model, Failure> {
     let p = w.find::<partnership::Entity>("partnership", id).await?;
@@ -438,10 +453,12 @@ impl PartnershipMutation {
             let w = Write::begin(ctx).await?;
             let mut check = Check::default();
             if let Some(a) = action_id {
-                check_exists(&w, &mut check, "actionId", "action", a, "action").await?;
+                w.check_exists::<entity::action::Entity>(&mut check, "actionId", a, "action")
+                    .await?;
             }
             if let Some(p) = plan_id {
-                check_exists(&w, &mut check, "planId", "plan", p, "plan").await?;
+                w.check_exists::<entity::plan::Entity>(&mut check, "planId", p, "plan")
+                    .await?;
             }
             check.done()?;
             let plan = match (action_id, plan_id) {
@@ -515,6 +532,16 @@ impl PartnershipMutation {
             let w = Write::begin(ctx).await?;
             let before = w.find::<partnership::Entity>("partnership", id).await?;
             require_partnership(&w, &before).await?;
+            // Only the community's own notes may be added to a partner's proposal.
+            let rewrites = [
+                ("title", input.title.is_some()),
+                ("description", input.description.is_some()),
+                ("startsOn", !input.starts_on.is_undefined()),
+                ("endsOn", !input.ends_on.is_undefined()),
+            ];
+            if let Some((field, _)) = rewrites.iter().find(|(_, given)| *given) {
+                refuse_partners_proposal(&before, field)?;
+            }
             let mut check = Check::default();
             let field = if ends_on.after(None).is_some() { "endsOn" } else { "startsOn" };
             in_order(
@@ -586,6 +613,7 @@ impl PartnershipMutation {
             let w = Write::begin(ctx).await?;
             let before = w.find::<partnership::Entity>("partnership", id).await?;
             require_partnership(&w, &before).await?;
+            refuse_partners_proposal(&before, "id")?;
             w.delete::<partnership::Entity>("Partnership", &before, input.version)
                 .await?;
             w.commit().await?;
@@ -613,11 +641,9 @@ impl PartnershipMutation {
             };
             let w = Write::begin(ctx).await?;
             let mut check = Check::default();
-            check_exists(
-                &w,
+            w.check_exists::<entity::partnership::Entity>(
                 &mut check,
                 "partnershipId",
-                "partnership",
                 partnership_id,
                 "partnership",
             )
@@ -627,6 +653,7 @@ impl PartnershipMutation {
                 .find::<partnership::Entity>("partnership", partnership_id)
                 .await?;
             require_partnership(&w, &p).await?;
+            refuse_partners_proposal(&p, "partnershipId")?;
             let mut check = Check::default();
             check_parties(&w, &mut check, &[(String::new(), &member)]).await?;
             check.done()?;
@@ -690,6 +717,7 @@ impl PartnershipMutation {
                 .find::<partnership::Entity>("partnership", before.partnership_id)
                 .await?;
             require_partnership(&w, &p).await?;
+            refuse_partners_proposal(&p, "id")?;
             let mut row = partnership_member::ActiveModel::default();
             if let Some(r) = input.role {
                 row.role = Set(r.into());
@@ -736,6 +764,7 @@ impl PartnershipMutation {
                 .find::<partnership::Entity>("partnership", before.partnership_id)
                 .await?;
             require_partnership(&w, &p).await?;
+            refuse_partners_proposal(&p, "id")?;
             w.delete::<partnership_member::Entity>("PartnershipMember", &before, input.version)
                 .await?;
             w.commit().await?;

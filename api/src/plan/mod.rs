@@ -85,7 +85,7 @@ pub static OF_THEME: Rel<plan::Model> = Rel::new("plans of theme", |a| {
     )
 });
 
-fn involvement_visible(a: &Access) -> sea_orm::Select<plan_involvement::Entity> {
+pub(crate) fn involvement_visible(a: &Access) -> sea_orm::Select<plan_involvement::Entity> {
     plan_involvement::Entity::find().filter(a.plan_condition(col("plan_involvement", "plan_id")))
 }
 

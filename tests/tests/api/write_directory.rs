@@ -360,11 +360,13 @@ both!(
                 "FORBIDDEN"
             );
         }
-        for other in [&theirs, &departments] {
+        // Another community's private contact is hidden from them: NOT_FOUND, as if it did
+        // not exist; a public one they may see but not change.
+        for (other, code) in [(&theirs, "NOT_FOUND"), (&departments, "FORBIDDEN")] {
             let update = json!({ "i": { "id": other, "version": 1, "name": "Overtaget" } });
-            assert_eq!(editor.error(UPDATE_CONTACT, update).await.0, "FORBIDDEN");
+            assert_eq!(editor.error(UPDATE_CONTACT, update).await.0, code);
             let delete = json!({ "i": { "id": other, "version": 1 } });
-            assert_eq!(editor.error(DELETE_CONTACT, delete).await.0, "FORBIDDEN");
+            assert_eq!(editor.error(DELETE_CONTACT, delete).await.0, code);
         }
         assert_eq!(rows::<contact::Entity>(&app).await, 3);
 

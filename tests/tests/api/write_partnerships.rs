@@ -815,7 +815,8 @@ both!(
             kassen.data(INTEREST, json!({ "i": input })).await["expressInterest"]["partnership"]["id"]
                 .clone();
 
-        // Not by the partner, nor by another community's editor.
+        // Not by the partner, nor by another community's editor, to whom the pending
+        // proposal is hidden: NOT_FOUND, as if it did not exist.
         assert_eq!(
             fonden
                 .error(ACCEPT, json!({ "i": { "id": first, "version": 1 } }))
@@ -829,7 +830,7 @@ both!(
                 .error(ACCEPT, json!({ "i": { "id": first, "version": 1 } }))
                 .await
                 .0,
-            "FORBIDDEN"
+            "NOT_FOUND"
         );
         assert_eq!(
             other
@@ -839,7 +840,7 @@ both!(
                 )
                 .await
                 .0,
-            "FORBIDDEN"
+            "NOT_FOUND"
         );
         // A partner's proposal is not moved by updatePartnership.
         let editor = app.signed_in(As::CommunityEditor, &[w.gjol], None).await;
@@ -1092,3 +1093,74 @@ both!(a_revoked_api_key_is_refused, |app: TestApp| async move {
     assert!(body.get("data").is_none_or(Value::is_null));
     assert_eq!(counts(&app).await, (0, 0));
 });
+
+both!(
+    a_partners_pending_proposal_is_accepted_or_declined_not_rewritten,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let partner = app.signed_in(As::Partner, &[], Some(w.fonden)).await;
+        let input = json!({ "actionId": global_id("Action", w.seeking), "message": "Vi vil gerne hjælpe", "offer": offer() });
+        let id = partner.data(INTEREST, json!({ "i": input })).await["expressInterest"]["partnership"]["id"]
+            .clone();
+        let members =
+            "query($id: ID!) { node(id: $id) { ... on Partnership { title version members { id } } } }";
+        let member = partner.data(members, json!({ "id": id })).await["node"]["members"][0]["id"].clone();
+        let editor = app.signed_in(As::CommunityEditor, &[w.gjol], None).await;
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        let before = counts(&app).await;
+        for caller in [&editor, &staff] {
+            for (mutation, input, field) in [
+                (
+                    UPDATE,
+                    json!({ "id": id, "version": 1, "title": "Omskrevet" }),
+                    "title",
+                ),
+                (
+                    UPDATE,
+                    json!({ "id": id, "version": 1, "endsOn": "2027-01-01" }),
+                    "endsOn",
+                ),
+                (DELETE, json!({ "id": id, "version": 1 }), "id"),
+                (
+                    ADD,
+                    json!({ "partnershipId": id, "departmentId": global_id("Department", w.vand) }),
+                    "partnershipId",
+                ),
+                (
+                    UPDATE_MEMBER,
+                    json!({ "id": member, "version": 1, "contribution": "Mindre" }),
+                    "id",
+                ),
+                (REMOVE, json!({ "id": member, "version": 1 }), "id"),
+            ] {
+                let body = caller.data(mutation, json!({ "i": input })).await;
+                let payload = body.as_object().and_then(|o| o.values().next()).expect("payload");
+                assert_eq!(
+                    payload["userErrors"][0]["code"], "INVALID_TRANSITION",
+                    "{mutation}: {body}"
+                );
+                assert_eq!(payload["userErrors"][0]["field"], json!([field]), "{body}");
+            }
+        }
+        assert_eq!(counts(&app).await, before, "nothing was written");
+        let node = partner.data(members, json!({ "id": id })).await;
+        assert_eq!(node["node"]["title"], "Interesse fra Nordjysk Fond", "{node}");
+        assert_eq!(node["node"]["version"], 1, "{node}");
+        // The community's own notes may be added; then it is accepted or declined.
+        let body = editor
+            .data(
+                UPDATE,
+                json!({ "i": { "id": id, "version": 1, "internalNotes": "Ring til fonden" } }),
+            )
+            .await;
+        assert_eq!(body["updatePartnership"]["userErrors"], json!([]), "{body}");
+        let body = editor
+            .data(DECLINE, json!({ "i": { "id": id, "version": 2 } }))
+            .await;
+        assert_eq!(
+            body["declinePartnershipProposal"]["userErrors"],
+            json!([]),
+            "{body}"
+        );
+    }
+);

@@ -422,6 +422,10 @@ both!(
                 (REMOVE, json!({ "i": { "id": involvement, "version": 1 } })),
             ];
             for (query, vars) in calls {
+                // Another community's draft is hidden from its editors: NOT_FOUND, as if it
+                // did not exist (the other roles are refused by the guard first).
+                let hidden = role == As::CommunityEditor && vars["i"]["id"] == json!(draft);
+                let code = if hidden { "NOT_FOUND" } else { code };
                 assert_eq!(caller.error(query, vars).await.0, code, "{role:?}: {query}");
             }
         }
