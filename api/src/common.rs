@@ -29,6 +29,11 @@ impl async_graphql::CustomValidator<DateTime<Utc>> for StoredTime {
     }
 }
 
+/// The years a plan, a review, a date or a window may name.
+pub const FIRST_YEAR: i32 = 1900;
+pub const LAST_YEAR: i32 = 2200;
+pub const YEARS: std::ops::RangeInclusive<i32> = FIRST_YEAR..=LAST_YEAR;
+
 pub const MAX_TEXT_FILTER: usize = 200;
 pub const MAX_ID_FILTER: usize = 100;
 
@@ -155,8 +160,14 @@ pub fn today() -> chrono::NaiveDate {
 
 /// The first and last day of a calendar year, for `year` filters on dates.
 pub fn year_bounds(year: i32) -> Result<(chrono::NaiveDate, chrono::NaiveDate), ApiError> {
-    let bad = || ApiError::bad_input(format!("`year` must be between 1900 and 2200, got {year}"));
-    if !(1900..=2200).contains(&year) {
+    let bad = || {
+        ApiError::bad_input(format!(
+            "`year` must be between {} and {}, got {year}",
+            crate::common::FIRST_YEAR,
+            crate::common::LAST_YEAR
+        ))
+    };
+    if !crate::common::YEARS.contains(&year) {
         return Err(bad());
     }
     let from = chrono::NaiveDate::from_ymd_opt(year, 1, 1).ok_or_else(bad)?;

@@ -4,12 +4,13 @@
 //! and changes nothing).
 use std::str::FromStr;
 
-use async_graphql::{Context, Enum, ID, SimpleObject};
+use async_graphql::{Context, Enum, ID, MaybeUndefined, SimpleObject};
 use chrono::{NaiveDate, Utc};
 use entity::audit_log::{self, ActorKind};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr,
-    EntityTrait, IntoActiveModel, Iterable, PrimaryKeyToColumn, PrimaryKeyTrait, QueryFilter, Select, SqlErr,
+    ActiveModelTrait, ActiveValue, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    DbErr, EntityTrait, IntoActiveModel, Iterable, PrimaryKeyToColumn, PrimaryKeyTrait, QueryFilter, Select,
+    Set, SqlErr,
     sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, Query},
 };
 use serde::Serialize;
@@ -21,6 +22,52 @@ use crate::{
     error::ApiError,
     relay,
 };
+
+/// A clearable field of an update after its check: left alone, or set (`None` clears it).
+pub enum Change<T> {
+    Keep,
+    Set(Option<T>),
+}
+
+impl<T: Clone> Change<T> {
+    /// The value after the change, given the value before.
+    pub fn after(&self, before: Option<T>) -> Option<T> {
+        match self {
+            Change::Keep => before,
+            Change::Set(v) => v.clone(),
+        }
+    }
+
+    pub fn apply(self, field: &mut ActiveValue<Option<T>>)
+    where
+        Option<T>: Into<sea_orm::Value>,
+    {
+        if let Change::Set(v) = self {
+            *field = Set(v);
+        }
+    }
+}
+
+/// Checks a clearable input field: `None` when `check` refused its value.
+pub fn change<T, U>(value: &MaybeUndefined<T>, check: impl FnOnce(&T) -> Option<U>) -> Option<Change<U>> {
+    match value {
+        MaybeUndefined::Undefined => Some(Change::Keep),
+        MaybeUndefined::Null => Some(Change::Set(None)),
+        MaybeUndefined::Value(v) => check(v).map(|u| Change::Set(Some(u))),
+    }
+}
+
+/// The community whose editors may change the content of `plan` (NOT_FOUND when the caller
+/// may not see the plan).
+pub async fn community_of_plan(w: &Write, plan: Uuid) -> Result<Uuid, ApiError> {
+    Ok(w.find::<entity::plan::Entity>("plan", plan).await?.community_id)
+}
+
+/// What a mutation returns once `Check::done` passed but a value is still missing (cannot
+/// happen: every parse that returned `None` recorded an error).
+pub fn invalid() -> Failure {
+    Refused::one("id", UserErrorCode::Invalid, "invalid input").into()
+}
 
 /// Which rows of an entity a caller may see. The write path finds rows through it, so a
 /// row a caller may not see (another community's draft plan and what hangs under it, a
@@ -341,7 +388,7 @@ impl Check {
     }
 
     pub fn year(&mut self, field: &str, value: i32) -> Option<i32> {
-        self.int(field, value, 1900, 2200)
+        self.int(field, value, crate::common::FIRST_YEAR, crate::common::LAST_YEAR)
     }
 
     pub fn latitude(&mut self, field: &str, value: Option<f64>) -> Option<Option<f64>> {
@@ -435,13 +482,17 @@ impl Check {
     /// A date within the years the programme can hold.
     pub fn date(&mut self, field: &str, value: NaiveDate) -> Option<NaiveDate> {
         use chrono::Datelike;
-        if (1900..=2200).contains(&value.year()) {
+        if crate::common::YEARS.contains(&value.year()) {
             Some(value)
         } else {
             self.add(
                 field,
                 UserErrorCode::OutOfRange,
-                "must be between the years 1900 and 2200",
+                format!(
+                    "must be between the years {} and {}",
+                    crate::common::FIRST_YEAR,
+                    crate::common::LAST_YEAR
+                ),
             );
             None
         }
@@ -662,7 +713,7 @@ impl Write {
     }
 
     /// The row `id` of `E` if it exists and the caller may see it.
-    async fn visible<E>(&self, id: Uuid) -> Result<Option<E::Model>, DbErr>
+    pub async fn visible<E>(&self, id: Uuid) -> Result<Option<E::Model>, DbErr>
     where
         E: Guarded,
         E::PrimaryKey: PrimaryKeyTrait<ValueType = Uuid>,

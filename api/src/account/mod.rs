@@ -42,7 +42,8 @@ pub enum ApiKeyScope {
 }
 
 impl ApiKeyScope {
-    fn as_str(self) -> &'static str {
+    /// As stored in `api_key.scopes` (space-separated).
+    pub fn as_str(self) -> &'static str {
         match self {
             ApiKeyScope::Read => "read",
             ApiKeyScope::ExpressInterest => "express_interest",

@@ -2,8 +2,8 @@
 //! write everywhere; community editors only the actions of their communities' plans.
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
 use chrono::Utc;
-use entity::{account, action, action_department, action_theme, action_update, plan};
-use sea_orm::{ActiveModelTrait, ActiveValue, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
+use entity::{account, action, action_department, action_theme, action_update};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -14,53 +14,10 @@ use crate::{
     error::ApiError,
     relay,
     write::{
-        Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, Operation, Refused, UserErrorCode, Write,
-        constraint, count, finish, payload,
+        Change, Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, Operation, Refused, UserErrorCode, Write,
+        change, community_of_plan, constraint, finish, invalid, payload,
     },
 };
-
-/// A clearable field of an update after its check: left alone, or set (`None` clears it).
-pub(crate) enum Change<T> {
-    Keep,
-    Set(Option<T>),
-}
-
-impl<T: Clone> Change<T> {
-    /// The value after the change, given the value before.
-    pub(crate) fn after(&self, before: Option<T>) -> Option<T> {
-        match self {
-            Change::Keep => before,
-            Change::Set(v) => v.clone(),
-        }
-    }
-
-    pub(crate) fn apply(self, field: &mut ActiveValue<Option<T>>)
-    where
-        Option<T>: Into<sea_orm::Value>,
-    {
-        if let Change::Set(v) = self {
-            *field = Set(v);
-        }
-    }
-}
-
-/// Checks a clearable input field: `None` when `check` refused its value.
-pub(crate) fn change<T, U>(
-    value: &MaybeUndefined<T>,
-    check: impl FnOnce(&T) -> Option<U>,
-) -> Option<Change<U>> {
-    match value {
-        MaybeUndefined::Undefined => Some(Change::Keep),
-        MaybeUndefined::Null => Some(Change::Set(None)),
-        MaybeUndefined::Value(v) => check(v).map(|u| Change::Set(Some(u))),
-    }
-}
-
-/// What a mutation returns once `Check::done` passed but a value is still missing (cannot
-/// happen: every parse that returned `None` recorded an error).
-pub(crate) fn invalid() -> Failure {
-    Refused::one("id", UserErrorCode::Invalid, "invalid input").into()
-}
 
 /// The completion date an action gets: `given` (checked: only for a COMPLETED action, not in
 /// the future), else today when it becomes COMPLETED, `before` while it stays COMPLETED, and
@@ -111,30 +68,10 @@ fn potential_by_staff(w: &Write, check: &mut Check, before: Option<i32>, after: 
     }
 }
 
-/// The community whose editors may change the content of `plan`.
-pub(crate) async fn community_of_plan(w: &Write, plan: Uuid) -> Result<Uuid, ApiError> {
-    Ok(w.find::<plan::Entity>("plan", plan).await?.community_id)
-}
-
 /// FORBIDDEN unless the viewer may edit the community of the action's plan.
 pub(crate) async fn require_action(w: &Write, action: &action::Model) -> Result<(), ApiError> {
     let community = community_of_plan(w, action.plan_id).await?;
     w.require_community(community)
-}
-
-/// `field` names a row of `table`; a user error NOT_FOUND (recorded in `check`) otherwise.
-pub(crate) async fn check_exists(
-    w: &Write,
-    check: &mut Check,
-    field: &str,
-    table: &str,
-    id: Uuid,
-    what: &str,
-) -> Result<(), ApiError> {
-    if count(w.txn(), table, "id", id).await? == 0 {
-        check.add(field, UserErrorCode::NotFound, format!("no {what} with this ID"));
-    }
-    Ok(())
 }
 
 async fn theme_ids(w: &Write, action: Uuid) -> Result<Vec<Uuid>, ApiError> {

@@ -93,8 +93,8 @@ impl Viewer {
     }
 
     /// Whether a partner's key carries `scope`.
-    pub fn has_scope(&self, scope: &str) -> bool {
-        self.scopes.iter().any(|s| s == scope)
+    pub fn has_scope(&self, scope: crate::account::ApiKeyScope) -> bool {
+        self.scopes.iter().any(|s| s == scope.as_str())
     }
 
     pub fn is_anonymous(&self) -> bool {

@@ -108,9 +108,11 @@ impl EngagementWindowInput {
         let from = input.from.map_or_else(|| Span::year_ending(to).from, |d| d.0);
         use chrono::Datelike;
         for (name, d) in [("from", from), ("to", to)] {
-            if !(1900..=2200).contains(&d.year()) {
+            if !crate::common::YEARS.contains(&d.year()) {
                 return Err(ApiError::bad_input(format!(
-                    "`window.{name}` must be between the years 1900 and 2200, got {d}"
+                    "`window.{name}` must be between the years {} and {}, got {d}",
+                    crate::common::FIRST_YEAR,
+                    crate::common::LAST_YEAR
                 )));
             }
         }

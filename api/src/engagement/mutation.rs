@@ -14,7 +14,7 @@ use crate::{
     relay,
     write::{
         Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, Operation, Refused, UserErrorCode, Write, finish,
-        payload,
+        invalid, payload,
     },
 };
 
@@ -72,13 +72,9 @@ struct OrganizationLinks {
     organization_ids: Vec<Uuid>,
 }
 
-fn invalid() -> Failure {
-    Refused::one("id", UserErrorCode::Invalid, "invalid input").into()
-}
-
-/// A user error unless `plan` exists and belongs to `community`.
+/// A user error unless `plan` exists, the viewer may see it, and it belongs to `community`.
 async fn check_plan(w: &Write, plan: Uuid, community: Uuid) -> Result<(), Failure> {
-    match plan::Entity::find_by_id(plan).one(w.txn()).await? {
+    match w.visible::<plan::Entity>(plan).await? {
         None => Err(Refused::one("planId", UserErrorCode::NotFound, "no plan with this ID").into()),
         Some(p) if p.community_id != community => Err(Refused::one(
             "planId",

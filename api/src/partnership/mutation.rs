@@ -15,7 +15,6 @@ use uuid::Uuid;
 
 use super::{ContributionKind, MemberRole, Partnership, PartnershipMember, PartnershipStatus, visible};
 use crate::{
-    action::mutation::{change, check_exists, community_of_plan, invalid},
     auth::{Require, visible_to_partners, visible_to_writers},
     common::Date,
     error::ApiError,
@@ -23,7 +22,8 @@ use crate::{
     pagination::{ConnectionFields, Cursor, Window},
     relay,
     write::{
-        Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, Refused, UserErrorCode, Write, finish, payload,
+        Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, Refused, UserErrorCode, Write, change,
+        community_of_plan, finish, invalid, payload,
     },
 };
 
@@ -177,17 +177,21 @@ impl Party {
         }
     }
 
-    fn table(self) -> (&'static str, &'static str) {
+    /// A user error on `field` unless the party exists.
+    async fn check_exists(self, w: &Write, check: &mut Check, field: &str) -> Result<(), ApiError> {
         match self {
-            Party::Community(_) => ("community", "community"),
-            Party::Organization(_) => ("organization", "organisation"),
-            Party::Department(_) => ("department", "department"),
-        }
-    }
-
-    fn id(self) -> Uuid {
-        match self {
-            Party::Community(id) | Party::Organization(id) | Party::Department(id) => id,
+            Party::Community(id) => {
+                w.check_exists::<entity::community::Entity>(check, field, id, "community")
+                    .await
+            }
+            Party::Organization(id) => {
+                w.check_exists::<entity::organization::Entity>(check, field, id, "organisation")
+                    .await
+            }
+            Party::Department(id) => {
+                w.check_exists::<entity::department::Entity>(check, field, id, "department")
+                    .await
+            }
         }
     }
 
@@ -278,16 +282,8 @@ fn check_member(check: &mut Check, prefix: &str, m: &PartnershipMemberInput) -> 
 /// Whether the party of each member exists (a user error at `{prefix}{field}` otherwise).
 async fn check_parties(w: &Write, check: &mut Check, members: &[(String, &Member)]) -> Result<(), ApiError> {
     for (prefix, m) in members {
-        let (table, what) = m.party.table();
-        check_exists(
-            w,
-            check,
-            &format!("{prefix}{}", m.party.field()),
-            table,
-            m.party.id(),
-            what,
-        )
-        .await?;
+        let field = format!("{prefix}{}", m.party.field());
+        m.party.check_exists(w, check, &field).await?;
     }
     Ok(())
 }
@@ -804,7 +800,7 @@ impl PartnershipMutation {
             let org_id = w.viewer.organization_id.ok_or_else(|| {
                 ApiError::forbidden("only a partner organisation's API key may express interest")
             })?;
-            if !w.viewer.has_scope("express_interest") {
+            if !w.viewer.has_scope(crate::account::ApiKeyScope::ExpressInterest) {
                 return Err(ApiError::forbidden(
                     "this API key may only read (it lacks the scope EXPRESS_INTEREST)",
                 )

@@ -14,7 +14,7 @@ use crate::{
     relay,
     write::{
         Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, Operation, Refused, UserErrorCode, Write, finish,
-        payload,
+        invalid, payload,
     },
 };
 
@@ -113,10 +113,6 @@ struct ThemeLinks {
     theme_ids: Vec<Uuid>,
 }
 
-fn invalid() -> Failure {
-    Refused::one("id", UserErrorCode::Invalid, "invalid input").into()
-}
-
 /// A user error on each `themeIds.i` naming a theme that does not exist.
 async fn check_themes(w: &Write, given: &[ID], ids: &[Uuid]) -> Result<(), Failure> {
     if ids.is_empty() {
@@ -186,9 +182,10 @@ async fn set_themes(w: &Write, plan: Uuid, themes: &[Uuid]) -> Result<(), Failur
 }
 
 /// The plan `id` for a change of what hangs under it: NOT_FOUND on `field` when it does not
-/// exist, FORBIDDEN when the viewer may not edit its community.
+/// exist or the viewer may not see it, FORBIDDEN when they see it but may not edit its
+/// community.
 async fn plan_to_edit(w: &Write, field: &str, id: Uuid) -> Result<plan::Model, Failure> {
-    let Some(p) = plan::Entity::find_by_id(id).one(w.txn()).await? else {
+    let Some(p) = w.visible::<plan::Entity>(id).await? else {
         return Err(Refused::one(field, UserErrorCode::NotFound, "no plan with this ID").into());
     };
     w.require_community(p.community_id)?;

@@ -132,10 +132,14 @@ pub async fn annual(
             "the year must be a number, e.g. /reports/annual/2025 or /reports/annual/2025.csv",
         );
     };
-    if !(1900..=2200).contains(&year) {
+    if !crate::common::YEARS.contains(&year) {
         return plain(
             StatusCode::BAD_REQUEST,
-            format!("the year must be between 1900 and 2200, got {year}"),
+            format!(
+                "the year must be between {} and {}, got {year}",
+                crate::common::FIRST_YEAR,
+                crate::common::LAST_YEAR
+            ),
         );
     }
     let ask = Ask {

@@ -567,8 +567,10 @@ pub async fn annual_figures_of(
     to_year: Option<i32>,
 ) -> Result<Vec<AnnualReviewEntry>> {
     let check = |name: &str, y: Option<i32>| match y {
-        Some(y) if !(1900..=2200).contains(&y) => Err(ApiError::bad_input(format!(
-            "`{name}` must be between 1900 and 2200, got {y}"
+        Some(y) if !crate::common::YEARS.contains(&y) => Err(ApiError::bad_input(format!(
+            "`{name}` must be between {} and {}, got {y}",
+            crate::common::FIRST_YEAR,
+            crate::common::LAST_YEAR
         ))),
         _ => Ok(()),
     };
@@ -605,11 +607,13 @@ pub async fn find_visible<C: sea_orm::ConnectionTrait>(
 }
 
 fn check_year(year: i32) -> Result<(), ApiError> {
-    if (1900..=2200).contains(&year) {
+    if crate::common::YEARS.contains(&year) {
         Ok(())
     } else {
         Err(ApiError::bad_input(format!(
-            "`year` must be between 1900 and 2200, got {year}"
+            "`year` must be between {} and {}, got {year}",
+            crate::common::FIRST_YEAR,
+            crate::common::LAST_YEAR
         )))
     }
 }

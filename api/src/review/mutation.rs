@@ -20,7 +20,7 @@ use crate::{
     relay,
     write::{
         Check, DeletePayload, Failure, HasId, MAX_TEXT, Operation, Refused, UserErrorCode, Write, finish,
-        payload,
+        invalid, payload,
     },
 };
 
@@ -91,10 +91,6 @@ payload!(RefreshAnnualReviewPayload, annual_review: AnnualReview);
 payload!(UpdateAnnualReviewPayload, annual_review: AnnualReview);
 payload!(UpdateAnnualReviewEntryPayload, annual_review_entry: AnnualReviewEntry);
 payload!(PublishAnnualReviewPayload, annual_review: AnnualReview);
-
-fn invalid() -> Failure {
-    Refused::one("id", UserErrorCode::Invalid, "invalid input").into()
-}
 
 /// The draft review `id`, locked until the transaction ends; a user error once it is
 /// published. The lock means a concurrent publication waits for this write (or this write for it) and so cannot slip in
@@ -296,7 +292,7 @@ impl ReviewMutation {
         let result: Result<annual_review::Model, Failure> = async {
             let mut check = Check::default();
             let this_year = Utc::now().year();
-            let year = check.int("year", input.year, 1900, this_year);
+            let year = check.int("year", input.year, crate::common::FIRST_YEAR, this_year);
             check.done()?;
             let Some(year) = year else {
                 return Err(invalid());

@@ -449,6 +449,11 @@ both!(
         let editor = app.signed_in(As::CommunityEditor, &[w.birkelse], None).await;
         let mut input = valid(&w);
         input["communityId"] = json!(global_id("Community", w.birkelse));
+        let body = editor.data(CREATE, json!({ "i": input.clone() })).await["createEngagementEvent"].clone();
+        // Gjøl's draft is hidden from them: NOT_FOUND, as if it did not exist.
+        assert_eq!(errors(&body), vec![(json!(["planId"]), "NOT_FOUND".to_owned())]);
+        // Gjøl's adopted plan they see, and it is not Birkelse's.
+        input["planId"] = json!(global_id("Plan", w.adopted));
         let body = editor.data(CREATE, json!({ "i": input })).await["createEngagementEvent"].clone();
         assert_eq!(errors(&body), vec![(json!(["planId"]), "INVALID".to_owned())]);
         assert_eq!(event_count(&app).await, 1);
