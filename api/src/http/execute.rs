@@ -72,7 +72,13 @@ pub async fn answer(
     let access = admitted.viewer.access();
     // Only anonymous queries are cached; everyone else may see more, and sees it fresh.
     let key = match call.prepared.operation(call.operation_name.as_deref()) {
-        Some((operation, op)) if anonymous && op.ty == OperationType::Query && state.cache.is_on() => {
+        // Not a document parsed anew each time (too large to keep): its `id` is its own.
+        Some((operation, op))
+            if anonymous
+                && op.ty == OperationType::Query
+                && state.cache.is_on()
+                && call.prepared.is_kept() =>
+        {
             Some(Key {
                 access: access.clone(),
                 document: call.prepared.id,

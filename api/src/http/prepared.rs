@@ -92,6 +92,10 @@ pub struct Prepared {
     pub document: ExecutableDocument,
     /// Some string value written in the document holds a NUL character.
     holds_nul: bool,
+    /// Kept by the cache (or a trusted document): later requests of the text share this
+    /// document and its `id`. One that is not kept is parsed anew each time, so the response
+    /// cache, keyed by `id`, leaves it out.
+    kept: AtomicBool,
     /// In the order the document iterates them.
     pub operations: Vec<Operation>,
 }
@@ -117,6 +121,7 @@ impl Prepared {
         Ok(Arc::new(Prepared {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             holds_nul: document_holds_nul(&document),
+            kept: AtomicBool::new(true),
             document,
             operations,
         }))
@@ -158,6 +163,11 @@ impl Prepared {
             .get_or_insert_with(Default::default)
             .set("code", "BAD_USER_INPUT");
         Err(e)
+    }
+
+    /// Later requests of the same text share this document (see `kept`).
+    pub fn is_kept(&self) -> bool {
+        self.kept.load(Ordering::Relaxed)
     }
 
     /// Every operation is over a bound with any variables: the document is refused each
@@ -331,8 +341,12 @@ impl PreparedCache {
         self.misses.fetch_add(1, Ordering::Relaxed);
         // Two requests of a new text at once may both parse it; the later one wins.
         let parsed = Prepared::parse(&text);
-        if weight(&text) <= MAX_WEIGHT && parsed.as_ref().is_ok_and(|p| !p.refused_whatever_it_asks()) {
-            self.inner.insert(Arc::from(text), parsed.clone());
+        match &parsed {
+            Ok(p) if weight(&text) <= MAX_WEIGHT && !p.refused_whatever_it_asks() => {
+                self.inner.insert(Arc::from(text), parsed.clone());
+            }
+            Ok(p) => p.kept.store(false, Ordering::Relaxed),
+            Err(_) => {}
         }
         parsed
     }
@@ -473,6 +487,26 @@ mod tests {
             let _ = cache.get(text.clone());
         }
         assert_eq!(cache.counts(), (1, 7), "only the query within its bounds is kept");
+        // One not kept is parsed anew each time, with an id of its own: the response cache
+        // must leave it out.
+        assert!(cache.get(fine.clone()).expect("parses").is_kept());
+        // Within every bound (300 fields), only large: long aliases.
+        let large = format!(
+            "{{ {} }}",
+            (0..150)
+                .map(|i| format!("a{i}{}: communities {{ totalCount }}", "x".repeat(200)))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        assert!(
+            Prepared::parse(&large).expect("parses").operations[0]
+                .fixed_cost
+                .as_ref()
+                .is_some_and(Result::is_ok)
+        );
+        let (a, b) = (cache.get(large.clone()), cache.get(large));
+        let (a, b) = (a.expect("parses"), b.expect("parses"));
+        assert!(!a.is_kept() && a.id != b.id);
     }
 
     #[test]

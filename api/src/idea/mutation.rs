@@ -354,12 +354,22 @@ async fn set_actions(w: &Write, exchange: Uuid, actions: &[Uuid]) -> Result<(), 
     Ok(())
 }
 
-/// The communities of the plans of `actions` (the action's ID → its plan's community).
-async fn communities_of_actions(w: &Write, actions: &[Uuid]) -> Result<HashMap<Uuid, Uuid>, Failure> {
+/// The communities of the plans of `actions` (the action's ID → its plan's community). With
+/// `visible_only`, actions the viewer may not see are left out, as if they did not exist.
+async fn communities_of_actions(
+    w: &Write,
+    actions: &[Uuid],
+    visible_only: bool,
+) -> Result<HashMap<Uuid, Uuid>, Failure> {
     if actions.is_empty() {
         return Ok(HashMap::new());
     }
-    let found = action::Entity::find()
+    let query = if visible_only {
+        crate::action::visible(&w.viewer.access())
+    } else {
+        action::Entity::find()
+    };
+    let found = query
         .filter(action::Column::Id.is_in(actions.to_vec()))
         .all(w.txn())
         .await?;
@@ -379,7 +389,7 @@ async fn communities_of_actions(w: &Write, actions: &[Uuid]) -> Result<HashMap<U
 const OUTSIDE: &str = "the action must belong to a plan of the initiating or a participating community";
 
 /// FORBIDDEN for an action of a community the viewer may not edit; user errors at
-/// `actionIds.<position>` for actions that do not exist (NOT_FOUND), already came from another
+/// `actionIds.<position>` for actions that do not exist or the viewer may not see (NOT_FOUND), already came from another
 /// exchange than `exchange` (TAKEN) or lie outside the exchange's `communities` (INVALID).
 async fn check_actions(
     w: &Write,
@@ -390,7 +400,7 @@ async fn check_actions(
     if actions.is_empty() {
         return Ok(());
     }
-    let community_of = communities_of_actions(w, &uuids(actions)).await?;
+    let community_of = communities_of_actions(w, &uuids(actions), true).await?;
     let mut taken = idea_exchange_action::Entity::find()
         .filter(idea_exchange_action::Column::ActionId.is_in(uuids(actions)));
     if let Some(x) = exchange {
@@ -838,7 +848,7 @@ impl IdeaMutation {
                 Some(a) => check_actions(&w, Some(id), a, &communities).await?,
                 None if initiator.is_some() || participants.is_some() => {
                     // The actions kept must still lie within the exchange's communities.
-                    let community_of = communities_of_actions(&w, &actions_before).await?;
+                    let community_of = communities_of_actions(&w, &actions_before, false).await?;
                     if community_of.values().any(|c| !communities.contains(c)) {
                         let field = if participants.is_some() {
                             "participantCommunityIds"

@@ -556,6 +556,12 @@ impl PartnershipMutation {
                             UserErrorCode::InvalidTransition,
                             "a partnership cannot become proposed again",
                         );
+                    } else if before.declined_at.is_some() {
+                        check.add(
+                            "status",
+                            UserErrorCode::InvalidTransition,
+                            "a declined proposal stays declined",
+                        );
                     } else if before.status == proposed && before.proposed_by_organization_id.is_some() {
                         check.add(
                             "status",

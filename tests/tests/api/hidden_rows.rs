@@ -59,6 +59,20 @@ both!(hidden_rows_answer_like_missing_ones, |app: TestApp| async move {
             ),
         ),
     ];
+    // Linking an action to an idea exchange of the editor's own community.
+    let linked = move |id: String| {
+        json!({
+            "title": "Erfaringer med havnen", "kind": "KNOWLEDGE_SHARING",
+            "initiatorCommunityId": lup_tests::fixture::global_id("Community", birkelse),
+            "participantCommunityIds": [lup_tests::fixture::global_id("Community", gjol)],
+            "actionIds": [id],
+        })
+    };
+    let mut action_cases = action_cases;
+    action_cases.push((
+        "mutation($i: CreateIdeaExchangeInput!) { createIdeaExchange(input: $i) { ideaExchange { id } userErrors { field code message } } }",
+        Box::new(linked),
+    ));
     let contact_cases: Vec<Case> = vec![
         (
             "mutation($i: UpdateContactInput!) { updateContact(input: $i) { contact { id } userErrors { field code message } } }",
@@ -89,7 +103,7 @@ both!(hidden_rows_answer_like_missing_ones, |app: TestApp| async move {
             checked += 1;
         }
     }
-    assert_eq!(checked, 9);
+    assert_eq!(checked, 10);
     // Nothing changed: the rows are as they were.
     let staff = app.signed_in(As::Staff, &[], None).await;
     let d = staff

@@ -1162,5 +1162,21 @@ both!(
             json!([]),
             "{body}"
         );
+        // Declined, it stays declined: it cannot be made active past the partner's back.
+        let body = editor
+            .data(
+                UPDATE,
+                json!({ "i": { "id": id, "version": 3, "status": "ACTIVE" } }),
+            )
+            .await;
+        assert_eq!(
+            body["updatePartnership"]["userErrors"][0]["code"], "INVALID_TRANSITION",
+            "{body}"
+        );
+        assert_eq!(
+            body["updatePartnership"]["userErrors"][0]["field"],
+            json!(["status"]),
+            "{body}"
+        );
     }
 );
