@@ -359,6 +359,14 @@ impl TestApp {
 
     /// POSTs a GraphQL request and returns the whole JSON response (data and errors).
     pub async fn post(&self, query: &str, variables: Value) -> Value {
+        let (status, body) = self.post_status(query, variables).await;
+        assert!(status < 500, "server error {status} for {query}");
+        body
+    }
+
+    /// POSTs a GraphQL request with this handle's credentials: the HTTP status and the body
+    /// (null when it is not JSON), whatever they are.
+    pub async fn post_status(&self, query: &str, variables: Value) -> (u16, Value) {
         let mut request = self
             .client
             .post(self.url("/graphql"))
@@ -367,12 +375,23 @@ impl TestApp {
             request = request.header(header.as_str(), value.as_str());
         }
         let response = request.send().await.expect("request sent");
-        assert!(
-            !response.status().is_server_error(),
-            "server error {} for {query}",
-            response.status()
-        );
-        response.json().await.expect("JSON response")
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Loads the demo data into an empty database; the IDs of all its communities.
+    pub async fn demo_communities(&self) -> Vec<uuid::Uuid> {
+        use sea_orm::{EntityTrait, QuerySelect};
+        lup_api::seed::load_demo_if_empty(&self.db)
+            .await
+            .expect("demo data");
+        entity::community::Entity::find()
+            .select_only()
+            .column(entity::community::Column::Id)
+            .into_tuple()
+            .all(&self.db)
+            .await
+            .expect("communities")
     }
 
     /// POSTs a query that must succeed and returns its `data`.

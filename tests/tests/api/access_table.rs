@@ -252,20 +252,8 @@ async fn samples(app: &TestApp) -> BTreeMap<String, String> {
 both!(
     every_field_follows_the_access_table_for_every_role,
     |app: TestApp| async move {
-        lup_api::seed::load_demo_if_empty(&app.db)
-            .await
-            .expect("demo data");
+        let all_communities = app.demo_communities().await;
         let table = table();
-        let all_communities: Vec<uuid::Uuid> = {
-            use sea_orm::{EntityTrait, QuerySelect};
-            entity::community::Entity::find()
-                .select_only()
-                .column(entity::community::Column::Id)
-                .into_tuple()
-                .all(&app.db)
-                .await
-                .expect("communities")
-        };
         let org = {
             use sea_orm::EntityTrait;
             entity::organization::Entity::find()

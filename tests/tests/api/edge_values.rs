@@ -172,16 +172,7 @@ impl Schema {
 
 /// One request with a bad value: what went wrong with it, if anything.
 async fn check(admin: &TestApp, document: &str, variables: Value, nul: bool) -> Option<String> {
-    let mut request = admin
-        .client
-        .post(admin.url("/graphql"))
-        .json(&json!({ "query": document, "variables": variables }));
-    if let Some((header, value)) = &admin.credentials {
-        request = request.header(header.as_str(), value.as_str());
-    }
-    let response = request.send().await.expect("request");
-    let status = response.status().as_u16();
-    let body: Value = response.json().await.unwrap_or(Value::Null);
+    let (status, body) = admin.post_status(document, variables.clone()).await;
     let codes: Vec<&str> = body["errors"]
         .as_array()
         .into_iter()
@@ -207,19 +198,7 @@ async fn check(admin: &TestApp, document: &str, variables: Value, nul: bool) -> 
 both!(
     no_nul_character_or_time_out_of_range_reaches_the_database,
     |app: TestApp| async move {
-        lup_api::seed::load_demo_if_empty(&app.db)
-            .await
-            .expect("demo data");
-        let communities: Vec<uuid::Uuid> = {
-            use sea_orm::{EntityTrait, QuerySelect};
-            entity::community::Entity::find()
-                .select_only()
-                .column(entity::community::Column::Id)
-                .into_tuple()
-                .all(&app.db)
-                .await
-                .expect("communities")
-        };
+        let communities = app.demo_communities().await;
         let admin = app.signed_in(As::Admin, &communities, None).await;
         let data = admin.data(INTROSPECTION, json!({})).await;
         let s = &data["__schema"];
