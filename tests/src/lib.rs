@@ -379,6 +379,24 @@ impl TestApp {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    /// The value of one series of `/metrics`, e.g. `lup_sql_statements_total` or
+    /// `lup_response_cache_total{result="hit"}`.
+    pub async fn metric(&self, series: &str) -> u64 {
+        let text = self
+            .client
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text");
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no {series} in {text}"))
+    }
+
     /// Loads the demo data into an empty database; the IDs of all its communities.
     pub async fn demo_communities(&self) -> Vec<uuid::Uuid> {
         use sea_orm::{EntityTrait, QuerySelect};

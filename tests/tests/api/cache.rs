@@ -115,20 +115,7 @@ both!(
         assert_eq!(revalidated.status().as_u16(), 304);
         assert!(revalidated.bytes().await.expect("body").is_empty());
         assert_eq!(app.sql_statements(), before, "every GET came from memory");
-        let metrics = app
-            .client
-            .get(app.url("/metrics"))
-            .send()
-            .await
-            .expect("metrics")
-            .text()
-            .await
-            .expect("text");
-        let hits: u64 = metrics
-            .lines()
-            .find_map(|l| l.strip_prefix("lup_response_cache_total{result=\"hit\"} "))
-            .and_then(|n| n.parse().ok())
-            .expect("hit counter");
-        assert!(hits >= 3, "{metrics}");
+        let hits = app.metric("lup_response_cache_total{result=\"hit\"}").await;
+        assert!(hits >= 3, "{hits} hits");
     }
 );

@@ -38,21 +38,8 @@ both!(
     |app: lup_tests::TestApp| async move {
         app.data("{ communities { totalCount } }", serde_json::json!({}))
             .await;
-        let text = app
-            .client
-            .get(app.url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let line = text
-            .lines()
-            .find(|l| l.starts_with("lup_sql_statements_total "))
-            .expect("metric");
-        let n: u64 = line.split(' ').nth(1).unwrap().parse().unwrap();
-        assert!(n >= 1, "{text}");
+        let n = app.metric("lup_sql_statements_total").await;
+        assert!(n >= 1, "{n} statements");
     }
 );
 

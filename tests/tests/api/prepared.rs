@@ -23,33 +23,18 @@ async fn post(app: &TestApp, body: Value) -> (u16, Value) {
 
 /// The prepared-document counters of `/metrics`: (hits, misses).
 async fn prepared_counts(app: &TestApp) -> (u64, u64) {
-    counters(app, "lup_prepared_documents_total{result=", ["hit", "miss"]).await
+    (
+        app.metric("lup_prepared_documents_total{result=\"hit\"}").await,
+        app.metric("lup_prepared_documents_total{result=\"miss\"}").await,
+    )
 }
 
 /// The executions counted by `/metrics`: (on the fast schema, on the strict one).
 async fn runs(app: &TestApp) -> (u64, u64) {
-    counters(app, "lup_graphql_runs_total{schema=", ["fast", "strict"]).await
-}
-
-/// Two labelled values of one counter of `/metrics`.
-async fn counters(app: &TestApp, name: &str, labels: [&str; 2]) -> (u64, u64) {
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
-    let count = |label: &str| -> u64 {
-        let prefix = format!("{name}\"{label}\"}} ");
-        text.lines()
-            .find_map(|l| l.strip_prefix(prefix.as_str()))
-            .and_then(|n| n.parse().ok())
-            .unwrap_or_else(|| panic!("no {prefix} in {text}"))
-    };
-    (count(labels[0]), count(labels[1]))
+    (
+        app.metric("lup_graphql_runs_total{schema=\"fast\"}").await,
+        app.metric("lup_graphql_runs_total{schema=\"strict\"}").await,
+    )
 }
 
 both!(
