@@ -28,7 +28,7 @@ use std::{
 use async_graphql::{Context, SelectionField, Value as GqlValue};
 use sea_orm::{
     ColumnTrait, ColumnType, DbBackend, EntityTrait, IdenStatic, Iterable, ModelTrait, Statement, Value,
-    sea_query::{Alias, Expr, Func, Query, SimpleExpr, SubQueryStatement},
+    sea_query::{Alias, Expr, Func, NullOrdering, Query, SimpleExpr, SubQueryStatement},
 };
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
@@ -181,7 +181,8 @@ fn pruned_columns(ctx: &Context<'_>) -> u32 {
 pub trait Relation: Sync {
     fn name(&self) -> &'static str;
     fn table(&self) -> &'static str;
-    fn listing(&self, access: &Access) -> Listing;
+    /// Its listing under a parent row of the same statement (see [`Rel::under_visible_parent`]).
+    fn nested_listing(&self, access: &Access) -> Listing;
     /// The table's columns in the model's field order: name, type, whether it may be null.
     fn columns(&self) -> Vec<(&'static str, ColumnType, bool)>;
     /// The models of `rows` (positions and JSON column arrays), as the loaders keep them: a
@@ -211,8 +212,8 @@ impl<M: Row + DeserializeOwned> Relation for Rel<M> {
         <M as ModelTrait>::Entity::default().table_name()
     }
 
-    fn listing(&self, access: &Access) -> Listing {
-        (self.listing)(access)
+    fn nested_listing(&self, access: &Access) -> Listing {
+        self.under_visible.unwrap_or(self.listing)(access)
     }
 
     fn columns(&self) -> Vec<(&'static str, ColumnType, bool)> {
@@ -436,7 +437,9 @@ impl Builder<'_> {
     /// The rows of `fetch` under the row of the derived table `outer`, as a JSON array of
     /// `[position, total, [columns…], children…]`; None when its relation has no parent column.
     fn nested(&mut self, fetch: &Fetch, outer: &str) -> Option<SimpleExpr> {
-        let listing = fetch.edge.rel.listing(self.access);
+        // Every parent row here was read under the caller's rules (the root's listing, or a
+        // nested one of this statement): what its visibility implies is not checked again.
+        let listing = fetch.edge.rel.nested_listing(self.access);
         let parent = listing.parent.clone()?;
         let alias = format!("t{}", self.next);
         self.next += 1;
@@ -453,10 +456,23 @@ impl Builder<'_> {
             fetch.edge.key
         )));
         let mut select = Query::select();
-        select.from_subquery(inner, Alias::new(&alias));
-        if let Some(window) = &fetch.window {
-            window_condition(&mut select, &alias, window);
+        match &fetch.window {
+            // A page from the start (the planner leaves pages after a cursor to the loaders):
+            // the database stops after its rows instead of numbering the whole list.
+            Some(window) if !window.from_end && !window.may_skip_rows() => {
+                for (expr, order) in &listing.order {
+                    inner.order_by_expr_with_nulls(
+                        Expr::cust(expr.clone()),
+                        order.clone(),
+                        NullOrdering::Last,
+                    );
+                }
+                inner.limit(u64::try_from(window.size).unwrap_or(0));
+            }
+            Some(window) => window_condition(&mut select, &alias, window),
+            None => {}
         }
+        select.from_subquery(inner, Alias::new(&alias));
         let table = fetch.edge.rel.table();
         let columns = fetch
             .edge

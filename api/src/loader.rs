@@ -42,6 +42,9 @@ pub struct Rel<M> {
     /// Unique name: loaders batch by it.
     pub name: &'static str,
     pub listing: fn(&Access) -> Listing,
+    /// The same rows when the parent is known to be visible to the caller (see
+    /// [`Rel::under_visible_parent`]); None when the relation has no such shortcut.
+    pub under_visible: Option<fn(&Access) -> Listing>,
     _model: PhantomData<fn() -> M>,
 }
 
@@ -50,8 +53,21 @@ impl<M> Rel<M> {
         Rel {
             name,
             listing,
+            under_visible: None,
             _model: PhantomData,
         }
+    }
+
+    /// The listing to use under a parent row the caller may see: the rules of `listing` that
+    /// the parent's visibility already implies left out (an action of a visible plan is
+    /// visible; a partnership of a visible action still passes the proposal rule). Compiled
+    /// reads use it, where every parent row comes from a listing of the same statement that
+    /// applied the caller's rules; the loaders, whose parents come from resolvers, do not.
+    /// It must select exactly the rows `listing` selects under such a parent: the compiled
+    /// read tests compare both paths as every role.
+    pub const fn under_visible_parent(mut self, listing: fn(&Access) -> Listing) -> Self {
+        self.under_visible = Some(listing);
+        self
     }
 }
 

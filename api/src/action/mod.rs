@@ -66,14 +66,18 @@ pub fn visible(access: &Access) -> sea_orm::Select<action::Entity> {
 
 pub static BY_ID: Rel<action::Model> = Rel::new("Action", |a| by_id(visible(a), "action"));
 
-pub(crate) static OF_PLAN: Rel<action::Model> = Rel::new("actions of plan", |a| {
+pub(crate) static OF_PLAN: Rel<action::Model> = Rel::new("actions of plan", |a| actions_of_plan(visible(a)))
+    // An action is visible exactly when its plan is.
+    .under_visible_parent(|_| actions_of_plan(action::Entity::find()));
+
+fn actions_of_plan(select: sea_orm::Select<action::Entity>) -> crate::pagination::Listing {
     listing(
-        visible(a),
+        select,
         "action",
         &qcol("action", "plan_id"),
         &[("title", Order::Asc)],
     )
-});
+}
 
 pub(crate) static OF_COMMUNITY: Rel<action::Model> = Rel::new("actions of community", |a| {
     let mut q = visible(a).into_query();
@@ -138,26 +142,32 @@ pub static DEPARTMENT_BY_ID: Rel<action_department::Model> = Rel::new("ActionDep
 
 pub(crate) static DEPARTMENTS_OF_ACTION: Rel<action_department::Model> =
     Rel::new("departments of action", |a| {
-        let mut q = departments_visible(a).into_query();
-        join(&mut q, "department", "id", "action_department", "department_id");
-        let mut l = listing_stmt(
-            q,
-            "action_department",
-            &qcol("action_department", "action_id"),
-            &[],
-        );
-        // The leading department first, then support, then advice; by name within each.
-        l.order.insert(0, (qcol("department", "name"), Order::Asc));
-        let role = qcol("action_department", "role");
-        l.order.insert(
-            0,
-            (
-                format!("CASE {role} WHEN 'LEAD' THEN 0 WHEN 'SUPPORT' THEN 1 ELSE 2 END"),
-                Order::Asc,
-            ),
-        );
-        l
-    });
+        departments_of_action(departments_visible(a))
+    })
+    // A department's part in an action is visible exactly when the action is.
+    .under_visible_parent(|_| departments_of_action(action_department::Entity::find()));
+
+fn departments_of_action(select: sea_orm::Select<action_department::Entity>) -> crate::pagination::Listing {
+    let mut q = select.into_query();
+    join(&mut q, "department", "id", "action_department", "department_id");
+    let mut l = listing_stmt(
+        q,
+        "action_department",
+        &qcol("action_department", "action_id"),
+        &[],
+    );
+    // The leading department first, then support, then advice; by name within each.
+    l.order.insert(0, (qcol("department", "name"), Order::Asc));
+    let role = qcol("action_department", "role");
+    l.order.insert(
+        0,
+        (
+            format!("CASE {role} WHEN 'LEAD' THEN 0 WHEN 'SUPPORT' THEN 1 ELSE 2 END"),
+            Order::Asc,
+        ),
+    );
+    l
+}
 
 pub(crate) fn updates_visible(a: &Access) -> sea_orm::Select<action_update::Entity> {
     action_update::Entity::find().filter(a.action_condition(col("action_update", "action_id")))
@@ -166,14 +176,19 @@ pub(crate) fn updates_visible(a: &Access) -> sea_orm::Select<action_update::Enti
 pub static UPDATE_BY_ID: Rel<action_update::Model> =
     Rel::new("ActionUpdate", |a| by_id(updates_visible(a), "action_update"));
 
-pub(crate) static UPDATES_OF_ACTION: Rel<action_update::Model> = Rel::new("updates of action", |a| {
+pub(crate) static UPDATES_OF_ACTION: Rel<action_update::Model> =
+    Rel::new("updates of action", |a| updates_of_action(updates_visible(a)))
+        // An update is visible exactly when its action is.
+        .under_visible_parent(|_| updates_of_action(action_update::Entity::find()));
+
+fn updates_of_action(select: sea_orm::Select<action_update::Entity>) -> crate::pagination::Listing {
     listing(
-        updates_visible(a),
+        select,
         "action_update",
         &qcol("action_update", "action_id"),
         &[("posted_on", Order::Desc), ("created_at", Order::Desc)],
     )
-});
+}
 
 /// Something a plan sets out to do.
 pub struct Action(pub action::Model);

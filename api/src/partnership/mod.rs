@@ -94,14 +94,21 @@ fn of_member(a: &Access, column: &str) -> Listing {
 }
 
 pub static BY_ID: Rel<partnership::Model> = Rel::new("Partnership", |a| by_id(visible(a), "partnership"));
-pub static OF_ACTION: Rel<partnership::Model> = Rel::new("partnerships of action", |a| {
+pub static OF_ACTION: Rel<partnership::Model> =
+    Rel::new("partnerships of action", |a| partnerships_of_action(visible(a)))
+        // Under a visible action only the proposal rule is left to apply.
+        .under_visible_parent(|a| {
+            partnerships_of_action(partnership::Entity::find().filter(a.proposal_condition()))
+        });
+
+fn partnerships_of_action(select: sea_orm::Select<partnership::Entity>) -> crate::pagination::Listing {
     listing(
-        visible(a),
+        select,
         "partnership",
         &qcol("partnership", "action_id"),
         &[("title", Order::Asc)],
     )
-});
+}
 pub static OF_PLAN: Rel<partnership::Model> = Rel::new("partnerships of plan", |a| {
     listing(
         visible(a),
@@ -125,9 +132,14 @@ pub static OF_MEMBER_DEPARTMENT: Rel<partnership::Model> =
 pub static MEMBER_BY_ID: Rel<partnership_member::Model> = Rel::new("PartnershipMember", |a| {
     by_id(members_visible(a), "partnership_member")
 });
-pub(crate) static MEMBERS_OF: Rel<partnership_member::Model> = Rel::new("members of partnership", |a| {
+pub(crate) static MEMBERS_OF: Rel<partnership_member::Model> =
+    Rel::new("members of partnership", |a| members_of(members_visible(a)))
+        // A member is visible exactly when its partnership is.
+        .under_visible_parent(|_| members_of(partnership_member::Entity::find()));
+
+fn members_of(select: sea_orm::Select<partnership_member::Entity>) -> crate::pagination::Listing {
     let mut l = listing(
-        members_visible(a),
+        select,
         "partnership_member",
         &qcol("partnership_member", "partnership_id"),
         &[("created_at", Order::Asc)],
@@ -139,7 +151,7 @@ pub(crate) static MEMBERS_OF: Rel<partnership_member::Model> = Rel::new("members
         (format!("CASE {role} WHEN 'LEAD' THEN 0 ELSE 1 END"), Order::Asc),
     );
     l
-});
+}
 
 /// A partnership around an action or a whole plan.
 pub struct Partnership(pub partnership::Model);
