@@ -118,10 +118,29 @@ pub trait Prefetch {
     }
 }
 
-/// Long text columns a compiled read may leave out: table, column, and every GraphQL field
-/// that reads the column (no other resolver does). Left out, a column reads as an empty text
-/// (NULL where it may be null).
-const PRUNABLE: &[(&str, &str, &[&str])] = &[
+/// The GraphQL type that shows the rows of each table the planner reads (one each: no other
+/// type wraps these rows).
+const TYPES: &[(&str, &str)] = &[
+    ("community", "Community"),
+    ("plan", "Plan"),
+    ("plan_involvement", "PlanInvolvement"),
+    ("action", "Action"),
+    ("action_department", "ActionDepartment"),
+    ("action_update", "ActionUpdate"),
+    ("partnership", "Partnership"),
+    ("partnership_member", "PartnershipMember"),
+    ("organization", "Organization"),
+    ("department", "Department"),
+    ("theme", "Theme"),
+    ("idea", "Idea"),
+    ("idea_exchange", "IdeaExchange"),
+    ("engagement_event", "EngagementEvent"),
+    ("contact", "Contact"),
+];
+
+/// Long text columns a compiled read may leave out: table, column, and every field of the
+/// table's type (see [`TYPES`]) that reads the column (no other resolver does).
+const LONG_TEXTS: &[(&str, &str, &[&str])] = &[
     ("community", "description", &["description"]),
     ("plan", "summary", &["summary"]),
     ("plan", "vision", &["vision"]),
@@ -144,37 +163,124 @@ const PRUNABLE: &[(&str, &str, &[&str])] = &[
     ("engagement_event", "description", &["description"]),
 ];
 
-const _: () = assert!(PRUNABLE.len() <= 32, "the pruned columns are a u32 mask");
+/// The bookkeeping columns of every table of [`TYPES`] and the one field that reads each.
+const RECORD: &[(&str, &str)] = &[
+    ("created_at", "createdAt"),
+    ("updated_at", "updatedAt"),
+    ("version", "version"),
+];
 
-/// Which of [`PRUNABLE`] no field of the operation reads (bit `i` for entry `i`): every field
-/// name of the operation and of the document's fragments counts, whatever its type.
-fn pruned_columns(ctx: &Context<'_>) -> u32 {
-    use async_graphql::parser::types::{Selection, SelectionSet};
-    fn walk(set: &SelectionSet, read: &mut u32) {
-        for item in &set.items {
-            match &item.node {
-                Selection::Field(f) => {
-                    let name = f.node.name.node.as_str();
-                    for (i, (_, _, fields)) in PRUNABLE.iter().enumerate() {
-                        if fields.contains(&name) {
-                            *read |= 1 << i;
+/// A column a compiled read may leave out, and the fields of `ty` that read it. Left out, a
+/// column reads as a placeholder no selected field shows: an empty text, zero, the epoch, or
+/// NULL where it may be null.
+#[derive(Debug)]
+struct Prunable {
+    table: &'static str,
+    column: &'static str,
+    ty: &'static str,
+    fields: &'static [&'static str],
+}
+
+static PRUNABLE: std::sync::LazyLock<Vec<Prunable>> = std::sync::LazyLock::new(|| {
+    let type_of = |table: &str| TYPES.iter().find(|(t, _)| *t == table).map_or("", |(_, ty)| *ty);
+    let mut all: Vec<Prunable> = LONG_TEXTS
+        .iter()
+        .map(|(table, column, fields)| Prunable {
+            table,
+            column,
+            ty: type_of(table),
+            fields,
+        })
+        .collect();
+    for (table, ty) in TYPES {
+        for (column, field) in RECORD {
+            all.push(Prunable {
+                table,
+                column,
+                ty,
+                fields: std::slice::from_ref(field),
+            });
+        }
+    }
+    assert!(all.len() <= 128, "the pruned columns are a u128 mask");
+    all
+});
+
+/// Which of [`PRUNABLE`] no field of the operation reads (bit `i` for entry `i`). The walk
+/// follows the operation's types: `description` on a community keeps the communities'
+/// descriptions, not the actions'. A field selected on an interface or a union counts for
+/// every type.
+fn pruned_columns(ctx: &Context<'_>) -> u128 {
+    use async_graphql::{
+        parser::types::{OperationType, Selection, SelectionSet},
+        registry::{MetaType, MetaTypeName, Registry},
+    };
+    use std::collections::HashSet;
+    struct Walk<'a> {
+        registry: &'a Registry,
+        fragments: &'a HashMap<
+            async_graphql::Name,
+            async_graphql::Positioned<async_graphql::parser::types::FragmentDefinition>,
+        >,
+        /// Fragments already walked on a type: walking them again adds nothing.
+        seen: HashSet<(&'a str, &'a str)>,
+        read: u128,
+    }
+    impl<'a> Walk<'a> {
+        fn set(&mut self, ty: &'a str, set: &'a SelectionSet) {
+            let meta = self.registry.types.get(ty);
+            let object = matches!(meta, Some(MetaType::Object { .. }));
+            for item in &set.items {
+                match &item.node {
+                    Selection::Field(f) => {
+                        let name = f.node.name.node.as_str();
+                        for (i, p) in PRUNABLE.iter().enumerate() {
+                            if (!object || p.ty == ty) && p.fields.contains(&name) {
+                                self.read |= 1 << i;
+                            }
+                        }
+                        if let Some(field) = meta.and_then(|m| m.field_by_name(name)) {
+                            let child = MetaTypeName::concrete_typename(&field.ty);
+                            self.set(child, &f.node.selection_set.node);
                         }
                     }
-                    walk(&f.node.selection_set.node, read);
+                    Selection::InlineFragment(f) => {
+                        let on = f
+                            .node
+                            .type_condition
+                            .as_ref()
+                            .map_or(ty, |c| c.node.on.node.as_str());
+                        self.set(on, &f.node.selection_set.node);
+                    }
+                    Selection::FragmentSpread(s) => {
+                        let name = s.node.fragment_name.node.as_str();
+                        if let Some(fragment) = self.fragments.get(name)
+                            && self.seen.insert((name, ty))
+                        {
+                            let on = fragment.node.type_condition.node.on.node.as_str();
+                            self.set(on, &fragment.node.selection_set.node);
+                        }
+                    }
                 }
-                Selection::InlineFragment(f) => walk(&f.node.selection_set.node, read),
-                Selection::FragmentSpread(_) => {}
             }
         }
     }
     let env = ctx.query_env;
-    let mut read = 0;
-    walk(&env.operation.node.selection_set.node, &mut read);
-    for fragment in env.fragments.values() {
-        walk(&fragment.node.selection_set.node, &mut read);
-    }
-    let all = u32::MAX >> (32 - PRUNABLE.len());
-    all & !read
+    let registry = &ctx.schema_env.registry;
+    let root = match env.operation.node.ty {
+        OperationType::Query => Some(registry.query_type.as_str()),
+        OperationType::Mutation => registry.mutation_type.as_deref(),
+        OperationType::Subscription => registry.subscription_type.as_deref(),
+    };
+    let mut walk = Walk {
+        registry,
+        fragments: &env.fragments,
+        seen: HashSet::new(),
+        read: 0,
+    };
+    walk.set(root.unwrap_or_default(), &env.operation.node.selection_set.node);
+    let all = u128::MAX >> (128 - PRUNABLE.len());
+    all & !walk.read
 }
 
 /// A relation as the planner sees it, whatever its row type.
@@ -397,7 +503,7 @@ struct Builder<'a> {
     backend: DbBackend,
     access: &'a Access,
     /// The columns of [`PRUNABLE`] to leave out.
-    pruned: u32,
+    pruned: u128,
     /// Derived tables are named `t0`, `t1`, … so a correlated reference names its parent's.
     next: usize,
 }
@@ -483,10 +589,10 @@ impl Builder<'_> {
                 let left_out = PRUNABLE
                     .iter()
                     .enumerate()
-                    .any(|(i, (t, c, _))| self.pruned & (1 << i) != 0 && *t == table && c == name);
+                    .any(|(i, p)| self.pruned & (1 << i) != 0 && p.table == table && p.column == *name);
                 match (left_out, nullable) {
                     (true, true) => Expr::cust("NULL"),
-                    (true, false) => Expr::cust("''"),
+                    (true, false) => Expr::cust(placeholder(ty)),
                     (false, _) => self.column(&alias, name, ty),
                 }
             })
@@ -519,6 +625,19 @@ impl Builder<'_> {
     }
 }
 
+/// What a column left out reads as: a value of its type that no selected field shows.
+fn placeholder(ty: &ColumnType) -> &'static str {
+    match ty {
+        ColumnType::TinyInteger | ColumnType::SmallInteger | ColumnType::Integer | ColumnType::BigInteger => {
+            "0"
+        }
+        ColumnType::Timestamp | ColumnType::TimestampWithTimeZone | ColumnType::DateTime => {
+            "'1970-01-01T00:00:00Z'"
+        }
+        _ => "''",
+    }
+}
+
 /// The column of the root statement holding the rows of its `i`th relation.
 fn nested_column(i: usize) -> String {
     format!("lup_c{i}")
@@ -532,7 +651,7 @@ struct ShapeKey {
     access: Access,
     window: Window,
     fetches: Vec<Fetch>,
-    pruned: u32,
+    pruned: u128,
 }
 
 /// The SQL of the shapes seen so far (bounded: the website asks few shapes, an attacker could
@@ -776,14 +895,31 @@ mod tests {
             ("AnnualReview", crate::review::AnnualReview::edges),
         ];
         // Every prunable column is a column of a table some edge reads.
-        for (table, column, _) in super::PRUNABLE {
+        for p in super::PRUNABLE.iter() {
             assert!(
                 types
                     .iter()
                     .flat_map(|(_, edges)| edges().iter())
-                    .any(|e| e.rel.table() == *table && e.rel.columns().iter().any(|(c, _, _)| c == column)),
-                "{table}.{column} is not read by any edge"
+                    .any(|e| e.rel.table() == p.table),
+                "{p:?}: no edge reads the table"
             );
+            // Each field that reads a column is a field of the table's type.
+            let start = sdl
+                .find(&format!("type {} ", p.ty))
+                .unwrap_or_else(|| panic!("{p:?}: type in the schema"));
+            let block = &sdl[start..start + sdl[start..].find("\n}").expect("end of type")];
+            for field in p.fields {
+                let declared = block
+                    .lines()
+                    .map(str::trim)
+                    .any(|l| l.starts_with(&format!("{field}:")) || l.starts_with(&format!("{field}(")));
+                // Bookkeeping fields some types do not show: nothing reads the column then.
+                assert!(
+                    declared || super::RECORD.iter().any(|(_, f)| f == field),
+                    "{p:?}: {field} is not a field of {}",
+                    p.ty
+                );
+            }
         }
         for (name, edges) in types {
             let start = sdl

@@ -72,6 +72,18 @@ query Shared {
   c: communities(first: 10) { nodes { name currentPlan { title } } }
 }"#;
 
+/// The same actions under two roots, one showing a community's description and the other the
+/// actions' own long text and bookkeeping through fragments: what is left out follows the
+/// types, so the actions' descriptions are still there.
+const FRAGMENTS: &str = r#"
+query Fragments {
+  a: community(slug: "aabybro") { description currentPlan { actions(first: 5) { nodes { title } } } }
+  b: community(slug: "aabybro") { currentPlan { ...PlanActions } }
+}
+fragment PlanActions on Plan { actions(first: 5) { nodes { ...ActionTexts } } }
+fragment ActionTexts on Action { title description createdAt updatedAt version }
+"#;
+
 /// One page reached by two paths, one showing the list's size and one not: each answers as
 /// the loaders would.
 const TOTALS: &str = r#"
@@ -213,6 +225,11 @@ both!(
             assert!(
                 count(&shared, "En ny legeplads") > 0,
                 "an action's description where it is shown: {shared}"
+            );
+            let fragments = same(&app, &loaders, &who, FRAGMENTS, json!({})).await;
+            assert!(
+                count(&fragments, "En ny legeplads") > 0 && count(&fragments, "1970-01-01") == 0,
+                "the actions' texts and times where a fragment shows them: {fragments}"
             );
             for slug in ["aabybro", "by-0", "by-1", "birkelse", "ingen"] {
                 same(&app, &loaders, &who, PAGE, json!({ "slug": slug })).await;
