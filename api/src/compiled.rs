@@ -138,9 +138,24 @@ const TYPES: &[(&str, &str)] = &[
     ("contact", "Contact"),
 ];
 
-/// Long text columns a compiled read may leave out: table, column, and every field of the
-/// table's type (see [`TYPES`]) that reads the column (no other resolver does).
-const LONG_TEXTS: &[(&str, &str, &[&str])] = &[
+/// Columns a compiled read may leave out (long texts, and values few pages show): table,
+/// column, and every field of the table's type (see [`TYPES`]) that reads the column (no
+/// other resolver does). Only columns that may be null or hold a text or a number: a left-out
+/// column reads as a placeholder its model must accept.
+const COLUMNS: &[(&str, &str, &[&str])] = &[
+    ("community", "slug", &["slug"]),
+    ("plan", "adopted_on", &["adoptedOn"]),
+    ("action", "start_on", &["startOn"]),
+    ("action", "due_on", &["dueOn"]),
+    ("action", "completed_on", &["completedOn"]),
+    ("action", "budget_estimate", &["budgetEstimate"]),
+    ("partnership", "starts_on", &["startsOn"]),
+    ("partnership", "ends_on", &["endsOn"]),
+    ("partnership_member", "amount_dkk", &["amountDkk"]),
+    ("organization", "slug", &["slug"]),
+    ("organization", "website", &["website"]),
+    ("department", "slug", &["slug"]),
+    ("theme", "slug", &["slug"]),
     ("community", "description", &["description"]),
     ("plan", "summary", &["summary"]),
     ("plan", "vision", &["vision"]),
@@ -183,7 +198,7 @@ struct Prunable {
 
 static PRUNABLE: std::sync::LazyLock<Vec<Prunable>> = std::sync::LazyLock::new(|| {
     let type_of = |table: &str| TYPES.iter().find(|(t, _)| *t == table).map_or("", |(_, ty)| *ty);
-    let mut all: Vec<Prunable> = LONG_TEXTS
+    let mut all: Vec<Prunable> = COLUMNS
         .iter()
         .map(|(table, column, fields)| Prunable {
             table,

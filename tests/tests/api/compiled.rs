@@ -78,10 +78,15 @@ query Shared {
 const FRAGMENTS: &str = r#"
 query Fragments {
   a: community(slug: "aabybro") { description currentPlan { actions(first: 5) { nodes { title } } } }
-  b: community(slug: "aabybro") { currentPlan { ...PlanActions } }
+  b: community(slug: "aabybro") { slug currentPlan { adoptedOn ...PlanActions } }
 }
 fragment PlanActions on Plan { actions(first: 5) { nodes { ...ActionTexts } } }
-fragment ActionTexts on Action { title description createdAt updatedAt version }
+fragment ActionTexts on Action {
+  title description createdAt updatedAt version startOn dueOn completedOn budgetEstimate
+  themes { slug }
+  departments { department { slug } }
+  partnerships(first: 5) { nodes { startsOn endsOn members { amountDkk party { ... on Organization { slug website } } } } }
+}
 "#;
 
 /// One page reached by two paths, one showing the list's size and one not: each answers as
@@ -118,6 +123,9 @@ async fn world(app: &TestApp) -> (uuid::Uuid, uuid::Uuid) {
     let open = fx.action(adopted, "Legeplads ved skolen").await;
     fx.set("action", open, "description", "En ny legeplads til skolens børn")
         .await;
+    // Values of the columns a compiled read leaves out where no field shows them.
+    fx.set("action", open, "due_on", date(2027, 6, 30)).await;
+    fx.set("action", open, "budget_estimate", 250_000_i64).await;
     let natur = fx.theme("natur-aabybro", "Natur").await;
     fx.tag_plan(adopted, natur).await;
     fx.tag_plan(consultation, natur).await;
@@ -146,6 +154,10 @@ async fn world(app: &TestApp) -> (uuid::Uuid, uuid::Uuid) {
         )
         .await;
     fx.set("partnership", proposal, "proposed_by_organization_id", partner)
+        .await;
+    fx.set("partnership", proposal, "starts_on", date(2026, 5, 1))
+        .await;
+    fx.set("organization", partner, "website", "https://nordfonden.dk")
         .await;
     fx.member(proposal, Party::Organization(partner), MemberRole::Partner)
         .await;
@@ -228,7 +240,11 @@ both!(
             );
             let fragments = same(&app, &loaders, &who, FRAGMENTS, json!({})).await;
             assert!(
-                count(&fragments, "En ny legeplads") > 0 && count(&fragments, "1970-01-01") == 0,
+                count(&fragments, "En ny legeplads") > 0
+                    && count(&fragments, "2027-06-30") > 0
+                    && count(&fragments, "250000") > 0
+                    && count(&fragments, "\"slug\":\"aabybro\"") > 0
+                    && count(&fragments, "1970-01-01") == 0,
                 "the actions' texts and times where a fragment shows them: {fragments}"
             );
             for slug in ["aabybro", "by-0", "by-1", "birkelse", "ingen"] {
