@@ -14,10 +14,11 @@
 //! a test holds them to the schema. The SQL text of a shape (root field and arguments, the
 //! caller's access, the selection's relations) is built once and kept in [`Statements`].
 //!
-//! Only the columns the operation needs: the long texts of [`PRUNABLE`] are left out of the
-//! nested rows (an empty text in their place) when no field that shows them is selected
-//! anywhere in the operation, so no resolver of this request can read what was left out, even
-//! where two parts of a query share a loaded row.
+//! Only the columns the operation needs: the columns of [`PRUNABLE`] (long texts, dates,
+//! amounts, bookkeeping) are left out of the nested rows (a placeholder in their place) when
+//! no field of the table's GraphQL type that shows them is selected anywhere in the operation
+//! (the walk follows the operation's types and fragments), so no resolver of this request can
+//! read what was left out, even where two parts of a query share a loaded row.
 use std::{
     collections::HashMap,
     hash::{Hash, Hasher},
