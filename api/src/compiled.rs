@@ -307,12 +307,14 @@ pub trait Relation: Sync {
     fn nested_listing(&self, access: &Access) -> Listing;
     /// The table's columns in the model's field order: name, type, whether it may be null.
     fn columns(&self) -> Vec<(&'static str, ColumnType, bool)>;
-    /// The models of `rows` (positions and JSON column arrays), as the loaders keep them: a
-    /// page of `total` rows when `window` is given, else a list; and for each row the UUIDs in
-    /// its columns `keys` (what its children are keyed by).
+    /// The models of `rows` (positions and the JSON cells of the columns the statement read,
+    /// in the order of `layout`), as the loaders keep them: a page of `total` rows when
+    /// `window` is given, else a list; and for each row the UUIDs in its columns `keys` (what
+    /// its children are keyed by).
     fn decode(
         &self,
-        rows: &[(i64, &RawValue)],
+        rows: &[(i64, &[&RawValue])],
+        layout: &[Cell],
         total: i64,
         window: Option<Window>,
         keys: &[&str],
@@ -349,15 +351,16 @@ impl<M: Row + DeserializeOwned> Relation for Rel<M> {
 
     fn decode(
         &self,
-        rows: &[(i64, &RawValue)],
+        rows: &[(i64, &[&RawValue])],
+        layout: &[Cell],
         total: i64,
         window: Option<Window>,
         keys: &[&str],
     ) -> Result<(Erased, RowKeys), String> {
         let mut models = Vec::with_capacity(rows.len());
         let mut row_keys = Vec::with_capacity(rows.len());
-        for (pos, columns) in rows {
-            let model: M = serde_json::from_str(columns.get()).map_err(|e| format!("{}: {e}", self.name))?;
+        for (pos, cells) in rows {
+            let model = M::deserialize(Cells { cells, layout }).map_err(|e| format!("{}: {e}", self.name))?;
             row_keys.push(keys.iter().map(|k| key_of(&model, k)).collect());
             models.push((*pos, model));
         }
@@ -595,24 +598,6 @@ impl Builder<'_> {
             None => {}
         }
         select.from_subquery(inner, Alias::new(&alias));
-        let table = fetch.edge.rel.table();
-        let columns = fetch
-            .edge
-            .rel
-            .columns()
-            .iter()
-            .map(|(name, ty, nullable)| {
-                let left_out = PRUNABLE
-                    .iter()
-                    .enumerate()
-                    .any(|(i, p)| self.pruned & (1 << i) != 0 && p.table == table && p.column == *name);
-                match (left_out, nullable) {
-                    (true, true) => Expr::cust("NULL"),
-                    (true, false) => Expr::cust(placeholder(ty)),
-                    (false, _) => self.column(&alias, name, ty),
-                }
-            })
-            .collect();
         let mut row = vec![
             Expr::cust(format!("\"{alias}\".\"{RN}\"")),
             Expr::cust(if fetch.total {
@@ -620,8 +605,13 @@ impl Builder<'_> {
             } else {
                 "0".to_owned()
             }),
-            self.array(columns),
         ];
+        let columns = fetch.edge.rel.columns();
+        for (cell, (name, ty, _)) in layout(fetch.edge.rel, self.pruned).iter().zip(&columns) {
+            if let Cell::Read = cell {
+                row.push(self.column(&alias, name, ty));
+            }
+        }
         for child in &fetch.children {
             row.push(self.nested(child, &alias).unwrap_or_else(|| Expr::cust("NULL")));
         }
@@ -641,16 +631,115 @@ impl Builder<'_> {
     }
 }
 
-/// What a column left out reads as: a value of its type that no selected field shows.
-fn placeholder(ty: &ColumnType) -> &'static str {
-    match ty {
-        ColumnType::TinyInteger | ColumnType::SmallInteger | ColumnType::Integer | ColumnType::BigInteger => {
-            "0"
+/// Where a model's column comes from in a nested row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cell {
+    /// The next cell the statement read.
+    Read,
+    /// Left out (see [`PRUNABLE`]): this JSON instead, a value of the column's type that no
+    /// selected field shows.
+    LeftOut(&'static str),
+}
+
+/// For each column of `rel` (in its model's field order), whether the statement reads it.
+fn layout(rel: &dyn Relation, pruned: u128) -> Vec<Cell> {
+    let table = rel.table();
+    rel.columns()
+        .iter()
+        .map(|(name, ty, nullable)| {
+            let left_out = PRUNABLE
+                .iter()
+                .enumerate()
+                .any(|(i, p)| pruned & (1 << i) != 0 && p.table == table && p.column == *name);
+            if !left_out {
+                return Cell::Read;
+            }
+            Cell::LeftOut(match ty {
+                _ if *nullable => "null",
+                ColumnType::TinyInteger
+                | ColumnType::SmallInteger
+                | ColumnType::Integer
+                | ColumnType::BigInteger => "0",
+                ColumnType::Timestamp | ColumnType::TimestampWithTimeZone | ColumnType::DateTime => {
+                    "\"1970-01-01T00:00:00Z\""
+                }
+                _ => "\"\"",
+            })
+        })
+        .collect()
+}
+
+/// The layouts of a planned tree of fetches, in the same shape.
+struct Layouts {
+    cells: Vec<Cell>,
+    /// How many cells the statement reads for each row.
+    read: usize,
+    children: Vec<Layouts>,
+}
+
+impl Layouts {
+    fn of(fetch: &Fetch, pruned: u128) -> Self {
+        let cells = layout(fetch.edge.rel, pruned);
+        Layouts {
+            read: cells.iter().filter(|c| **c == Cell::Read).count(),
+            cells,
+            children: fetch.children.iter().map(|c| Layouts::of(c, pruned)).collect(),
         }
-        ColumnType::Timestamp | ColumnType::TimestampWithTimeZone | ColumnType::DateTime => {
-            "'1970-01-01T00:00:00Z'"
+    }
+}
+
+/// A model's fields from a row's cells and the placeholders of the columns left out: a
+/// sequence, as the models' `Deserialize` reads a JSON array.
+struct Cells<'a, 'de> {
+    cells: &'a [&'de RawValue],
+    layout: &'a [Cell],
+}
+
+impl<'de> serde::Deserializer<'de> for Cells<'_, 'de> {
+    type Error = serde_json::Error;
+
+    fn deserialize_any<V: serde::de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        struct Seq<'a, 'de> {
+            cells: std::slice::Iter<'a, &'de RawValue>,
+            layout: std::slice::Iter<'a, Cell>,
         }
-        _ => "''",
+        impl<'de> serde::de::SeqAccess<'de> for Seq<'_, 'de> {
+            type Error = serde_json::Error;
+
+            fn next_element_seed<T: serde::de::DeserializeSeed<'de>>(
+                &mut self,
+                seed: T,
+            ) -> Result<Option<T::Value>, Self::Error> {
+                let json: &'de str = match self.layout.next() {
+                    None => return Ok(None),
+                    Some(Cell::LeftOut(json)) => json,
+                    Some(Cell::Read) => match self.cells.next() {
+                        Some(cell) => cell.get(),
+                        None => {
+                            return Err(serde::de::Error::custom(
+                                "a row has fewer cells than read columns",
+                            ));
+                        }
+                    },
+                };
+                let mut de = serde_json::Deserializer::from_str(json);
+                seed.deserialize(&mut de).map(Some)
+            }
+
+            fn size_hint(&self) -> Option<usize> {
+                Some(self.layout.len())
+            }
+        }
+        visitor.visit_seq(Seq {
+            cells: self.cells.iter(),
+            layout: self.layout.iter(),
+        })
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf option unit unit_struct newtype_struct seq tuple
+        tuple_struct map struct enum identifier ignored_any
     }
 }
 
@@ -729,32 +818,44 @@ fn key_of<M: ModelTrait>(model: &M, column: &str) -> Option<Uuid> {
 
 /// Decodes the JSON rows of `fetch` under `parent` and, recursively, their children's, into
 /// `out` under the loaders' keys. Each level only splits its text into rows and cells
-/// (borrowed, unparsed); a row's columns are parsed once, straight into its model.
-fn decode(fetch: &Fetch, parent: Uuid, json: &RawValue, out: &mut Vec<Loaded>) -> Result<(), String> {
+/// (borrowed, unparsed); a row's cells are parsed once, straight into its model.
+fn decode(
+    fetch: &Fetch,
+    layouts: &Layouts,
+    parent: Uuid,
+    json: &RawValue,
+    out: &mut Vec<Loaded>,
+) -> Result<(), String> {
     let rows: Vec<Vec<&RawValue>> = serde_json::from_str(json.get()).map_err(|e| e.to_string())?;
-    let mut parsed: Vec<(i64, i64, &RawValue, &[&RawValue])> = Vec::with_capacity(rows.len());
+    let mut parsed: Vec<(i64, i64, &[&RawValue], &[&RawValue])> = Vec::with_capacity(rows.len());
     for row in &rows {
         let number = |i: usize| row.get(i).and_then(|v| v.get().parse::<i64>().ok());
-        let (Some(pos), Some(total), Some(columns)) = (number(0), number(1), row.get(2)) else {
-            return Err("a nested row lacks its position, total or columns".into());
+        let (Some(pos), Some(total)) = (number(0), number(1)) else {
+            return Err("a nested row lacks its position or total".into());
         };
-        parsed.push((pos, total, columns, &row[3..]));
+        let Some(cells) = row.get(2..2 + layouts.read) else {
+            return Err("a nested row lacks its cells".into());
+        };
+        parsed.push((pos, total, cells, &row[2 + layouts.read..]));
     }
     parsed.sort_by_key(|r| r.0);
     let total = parsed.first().map_or(0, |r| r.1);
-    let models: Vec<(i64, &RawValue)> = parsed.iter().map(|r| (r.0, r.2)).collect();
+    let models: Vec<(i64, &[&RawValue])> = parsed.iter().map(|r| (r.0, r.2)).collect();
     let keys: Vec<&str> = fetch.children.iter().map(|c| c.edge.key).collect();
-    let (erased, row_keys) = fetch.edge.rel.decode(&models, total, fetch.window, &keys)?;
+    let (erased, row_keys) = fetch
+        .edge
+        .rel
+        .decode(&models, &layouts.cells, total, fetch.window, &keys)?;
     // A page is whole when its size was asked for (`Fetch::total`); a list always is.
     let whole = fetch.window.is_none() || fetch.total;
     out.push(((fetch.edge.rel.name(), fetch.window, parent), erased, whole));
-    for (i, child) in fetch.children.iter().enumerate() {
+    for (i, (child, child_layouts)) in fetch.children.iter().zip(&layouts.children).enumerate() {
         for ((_, _, _, children), keys) in parsed.iter().zip(&row_keys) {
             let (Some(Some(key)), Some(json)) = (keys.get(i), children.get(i)) else {
                 continue;
             };
             if json.get() != "null" {
-                decode(child, *key, json, out)?;
+                decode(child, child_layouts, *key, json, out)?;
             }
         }
     }
@@ -842,9 +943,10 @@ where
         .map_err(ApiError::from)?;
     let mut page = Page::default();
     let mut loaded = Vec::new();
+    let layouts: Vec<Layouts> = key.fetches.iter().map(|f| Layouts::of(f, key.pruned)).collect();
     for row in rows {
         let (_, pos, total, model) = listing.read_row::<M>(&row).map_err(ApiError::from)?;
-        for (i, fetch) in key.fetches.iter().enumerate() {
+        for (i, (fetch, layouts)) in key.fetches.iter().zip(&layouts).enumerate() {
             let Some(parent) = key_of(&model, fetch.edge.key) else {
                 continue;
             };
@@ -853,7 +955,7 @@ where
                 .as_deref()
                 .ok_or_else(|| "no nested rows".to_owned())
                 .and_then(|t| serde_json::from_str::<&RawValue>(t).map_err(|e| e.to_string()))
-                .and_then(|json| decode(fetch, parent, json, &mut loaded));
+                .and_then(|json| decode(fetch, layouts, parent, json, &mut loaded));
             // A shape the decoder cannot read is a defect here, not the caller's: the loaders
             // still answer correctly, at the price of their statements.
             if let Err(e) = decoded {
