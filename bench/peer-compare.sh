@@ -440,7 +440,10 @@ wait_up "$PEER_PID" "$PEER_URL" "$OUT/peer-compare-peer.log"
 
 # For counting statements: a second instance of each, through the counting proxy.
 echo "starting the statement-counting proxy and an instance of each side behind it" >&2
-py proxy "$PG_ADMIN_URL" "$PROXY_CONTROL_PORT" "$PROXY_OURS_PORT" "$PROXY_PEER_PORT" >"$OUT/peer-compare-proxy.log" 2>&1 &
+# python3 itself in the background (not the `py` function, whose subshell would be the PID
+# stopped at the end while the proxy lived on and held its ports).
+python3 -c "$PY" proxy "$PG_ADMIN_URL" "$PROXY_CONTROL_PORT" "$PROXY_OURS_PORT" "$PROXY_PEER_PORT" \
+  >"$OUT/peer-compare-proxy.log" 2>&1 &
 PROXY_PID=$!
 proxy_count() { # ours|peer: statements counted so far
   local port=$PROXY_OURS_PORT
@@ -449,6 +452,8 @@ proxy_count() { # ours|peer: statements counted so far
 }
 for _ in $(seq 1 50); do proxy_count ours >/dev/null 2>&1 && break; sleep 0.1; done
 proxy_count ours >/dev/null || { cat "$OUT/peer-compare-proxy.log" >&2; die "the counting proxy did not start"; }
+# Its ports answered, but maybe another process's (a proxy left from an earlier run).
+kill -0 "$PROXY_PID" 2>/dev/null || { cat "$OUT/peer-compare-proxy.log" >&2; die "the counting proxy exited (its ports taken?)"; }
 OURS_COUNT_URL="http://127.0.0.1:$OURS_COUNT_PORT/graphql"
 PEER_COUNT_URL="http://127.0.0.1:$PEER_COUNT_PORT/graphql"
 : >"$OUT/peer-compare-ours-count.log"; : >"$OUT/peer-compare-peer-count.log"
