@@ -238,8 +238,8 @@ fn pruned_columns(ctx: &Context<'_>) -> u128 {
             async_graphql::Name,
             async_graphql::Positioned<async_graphql::parser::types::FragmentDefinition>,
         >,
-        /// Fragments already walked on a type: walking them again adds nothing.
-        seen: HashSet<(&'a str, &'a str)>,
+        /// Fragments already walked (always on their own type condition): again adds nothing.
+        seen: HashSet<&'a str>,
         read: u128,
     }
     impl<'a> Walk<'a> {
@@ -271,7 +271,7 @@ fn pruned_columns(ctx: &Context<'_>) -> u128 {
                     Selection::FragmentSpread(s) => {
                         let name = s.node.fragment_name.node.as_str();
                         if let Some(fragment) = self.fragments.get(name)
-                            && self.seen.insert((name, ty))
+                            && self.seen.insert(name)
                         {
                             let on = fragment.node.type_condition.node.on.node.as_str();
                             self.set(on, &fragment.node.selection_set.node);
@@ -303,8 +303,9 @@ fn pruned_columns(ctx: &Context<'_>) -> u128 {
 pub trait Relation: Sync {
     fn name(&self) -> &'static str;
     fn table(&self) -> &'static str;
-    /// Its listing under a parent row of the same statement (see [`Rel::under_visible_parent`]).
-    fn nested_listing(&self, access: &Access) -> Listing;
+    /// Its listing under a parent row of the same statement, keyed by that row's own ID when
+    /// `by_parent_id` (see [`Rel::under_visible_parent`]); else the full listing.
+    fn nested_listing(&self, access: &Access, by_parent_id: bool) -> Listing;
     /// The table's columns in the model's field order: name, type, whether it may be null.
     fn columns(&self) -> Vec<(&'static str, ColumnType, bool)>;
     /// The models of `rows` (positions and the JSON cells of the columns the statement read,
@@ -336,8 +337,11 @@ impl<M: Row + DeserializeOwned> Relation for Rel<M> {
         <M as ModelTrait>::Entity::default().table_name()
     }
 
-    fn nested_listing(&self, access: &Access) -> Listing {
-        self.under_visible.unwrap_or(self.listing)(access)
+    fn nested_listing(&self, access: &Access, by_parent_id: bool) -> Listing {
+        match self.under_visible {
+            Some(listing) if by_parent_id => listing(access),
+            _ => (self.listing)(access),
+        }
     }
 
     fn columns(&self) -> Vec<(&'static str, ColumnType, bool)> {
@@ -563,8 +567,9 @@ impl Builder<'_> {
     /// `[position, total, [columns…], children…]`; None when its relation has no parent column.
     fn nested(&mut self, fetch: &Fetch, outer: &str) -> Option<SimpleExpr> {
         // Every parent row here was read under the caller's rules (the root's listing, or a
-        // nested one of this statement): what its visibility implies is not checked again.
-        let listing = fetch.edge.rel.nested_listing(self.access);
+        // nested one of this statement): what its visibility implies is not checked again, where
+        // the rows hang under the parent's own ID (the shortcuts are written for that).
+        let listing = fetch.edge.rel.nested_listing(self.access, fetch.edge.key == "id");
         let parent = listing.parent.clone()?;
         let alias = format!("t{}", self.next);
         self.next += 1;
@@ -833,9 +838,16 @@ fn decode(
         let (Some(pos), Some(total)) = (number(0), number(1)) else {
             return Err("a nested row lacks its position or total".into());
         };
-        let Some(cells) = row.get(2..2 + layouts.read) else {
-            return Err("a nested row lacks its cells".into());
-        };
+        if row.len() != 2 + layouts.read + fetch.children.len() {
+            return Err(format!(
+                "a nested row of {} has {} values, not 2 + {} cells + {} children",
+                fetch.edge.rel.name(),
+                row.len(),
+                layouts.read,
+                fetch.children.len()
+            ));
+        }
+        let cells = &row[2..2 + layouts.read];
         parsed.push((pos, total, cells, &row[2 + layouts.read..]));
     }
     parsed.sort_by_key(|r| r.0);
@@ -1013,7 +1025,47 @@ mod tests {
             ("AnnualReview", crate::review::AnnualReview::edges),
         ];
         // Every prunable column is a column of a table some edge reads.
+        // A row is one `json_build_array` call: position, total, its cells and at most
+        // MAX_FETCHES children, within PostgreSQL's 100 arguments.
+        let widest = types
+            .iter()
+            .flat_map(|(_, edges)| edges().iter())
+            .map(|e| e.rel.columns().len())
+            .max()
+            .unwrap_or(0);
+        assert!(2 + widest + super::MAX_FETCHES <= 100, "{widest} columns");
         for p in super::PRUNABLE.iter() {
+            // Its placeholder must decode into the model's field: a nullable column, a text,
+            // an integer or a timestamp. (An enum stored as text passes here but not in the
+            // both-paths test, which counts the compiled reads that failed to decode.)
+            for e in types.iter().flat_map(|(_, edges)| edges().iter()) {
+                if e.rel.table() != p.table {
+                    continue;
+                }
+                let (_, ty, nullable) = e
+                    .rel
+                    .columns()
+                    .into_iter()
+                    .find(|(c, _, _)| *c == p.column)
+                    .unwrap_or_else(|| panic!("{p:?}: no such column"));
+                use sea_orm::ColumnType as T;
+                assert!(
+                    nullable
+                        || matches!(
+                            ty,
+                            T::String(_)
+                                | T::Text
+                                | T::TinyInteger
+                                | T::SmallInteger
+                                | T::Integer
+                                | T::BigInteger
+                                | T::Timestamp
+                                | T::TimestampWithTimeZone
+                                | T::DateTime
+                        ),
+                    "{p:?}: a placeholder of {ty:?} does not decode"
+                );
+            }
             assert!(
                 types
                     .iter()
