@@ -106,7 +106,7 @@ const PAGE: &str = include_str!("../../queries/community-page.graphql");
 
 /// Communities with adopted and draft plans, contacts public and private, a partner's pending
 /// proposal, ideas, exchanges, events and involvement.
-async fn world(app: &TestApp) -> (uuid::Uuid, uuid::Uuid) {
+async fn world(app: &TestApp) -> (uuid::Uuid, uuid::Uuid, uuid::Uuid) {
     let fx = lup_tests::fixture::Fixture::new(&app.db);
     fx.programme(3, 3).await;
     let a = fx.community("aabybro", "Aabybro").await;
@@ -161,6 +161,31 @@ async fn world(app: &TestApp) -> (uuid::Uuid, uuid::Uuid) {
         .await;
     fx.member(proposal, Party::Organization(partner), MemberRole::Partner)
         .await;
+    // Another partner's pending proposal: the proposer's, the editors' and staff's only.
+    let other_partner = fx
+        .organization("kystfonden", "Kystfonden", OrganizationKind::Foundation, None)
+        .await;
+    let other_proposal = fx
+        .partnership(
+            Some(open),
+            None,
+            "Kystfondens forslag",
+            PartnershipStatus::Proposed,
+        )
+        .await;
+    fx.set(
+        "partnership",
+        other_proposal,
+        "proposed_by_organization_id",
+        other_partner,
+    )
+    .await;
+    fx.member(
+        other_proposal,
+        Party::Organization(other_partner),
+        MemberRole::Partner,
+    )
+    .await;
     let secret = fx
         .partnership(
             Some(hidden),
@@ -179,7 +204,7 @@ async fn world(app: &TestApp) -> (uuid::Uuid, uuid::Uuid) {
     let other = fx.community("birkelse", "Birkelse").await;
     fx.exchange(Some(idea), a, &[other], "Besøg i Birkelse", &[open, hidden])
         .await;
-    (a, partner)
+    (a, partner, other)
 }
 
 /// The answer of `query` from both servers as `who`: they must be equal; returns it.
@@ -198,7 +223,7 @@ fn count(v: &Value, needle: &str) -> usize {
 both!(
     both_paths_answer_alike_for_every_role,
     |app: TestApp| async move {
-        let (community, partner) = world(&app).await;
+        let (community, partner, birkelse) = world(&app).await;
         let loaders = app.sibling(|c| c.compiled_reads = false).await;
         for role in As::ALL {
             let who = app.signed_in(role, &[community], Some(partner)).await;
@@ -277,12 +302,32 @@ both!(
                 role.name()
             );
             assert_eq!(
+                count(&everything, "Kystfondens forslag") > 0,
+                sees_drafts,
+                "{}: another partner's pending proposal",
+                role.name()
+            );
+            assert_eq!(
                 count(&everything, "Plan 0 2027") > 0,
                 matches!(role, As::Staff | As::Admin),
                 "{}: another community's draft",
                 role.name()
             );
         }
+        // An editor of another community sees none of this community's drafts, private
+        // contacts or proposals, on either path.
+        let stranger = app.signed_in(As::CommunityEditor, &[birkelse], None).await;
+        let seen = same(&app, &loaders, &stranger, COMMUNITIES, json!({})).await;
+        for hidden in [
+            "Hemmelig handling i høring",
+            "Partnerskab om høringen",
+            "Privat Pedersen",
+            "Nordfondens forslag",
+            "Kystfondens forslag",
+        ] {
+            assert_eq!(count(&seen, hidden), 0, "an editor of Birkelse sees {hidden}");
+        }
+        same(&app, &loaders, &stranger, PAGE, json!({ "slug": "aabybro" })).await;
         // Every compiled read was decoded (a relation that failed would fall back to the
         // loaders and still answer alike).
         assert_eq!(app.metric("lup_compiled_read_fallbacks_total").await, 0);
