@@ -525,8 +525,6 @@ fn window_of(field: SelectionField<'_>) -> Option<Window> {
 struct Builder<'a> {
     backend: DbBackend,
     access: &'a Access,
-    /// The columns of [`PRUNABLE`] to leave out.
-    pruned: u128,
     /// Derived tables are named `t0`, `t1`, … so a correlated reference names its parent's.
     next: usize,
 }
@@ -564,8 +562,9 @@ impl Builder<'_> {
     }
 
     /// The rows of `fetch` under the row of the derived table `outer`, as a JSON array of
-    /// `[position, total, [columns…], children…]`; None when its relation has no parent column.
-    fn nested(&mut self, fetch: &Fetch, outer: &str) -> Option<SimpleExpr> {
+    /// `[position, total, cells…, children…]` with the cells `layouts` reads (the decoder reads
+    /// them by the same layouts); None when its relation has no parent column.
+    fn nested(&mut self, fetch: &Fetch, layouts: &Layouts, outer: &str) -> Option<SimpleExpr> {
         // Every parent row here was read under the caller's rules (the root's listing, or a
         // nested one of this statement): what its visibility implies is not checked again, where
         // the rows hang under the parent's own ID (the shortcuts are written for that).
@@ -612,13 +611,16 @@ impl Builder<'_> {
             }),
         ];
         let columns = fetch.edge.rel.columns();
-        for (cell, (name, ty, _)) in layout(fetch.edge.rel, self.pruned).iter().zip(&columns) {
+        for (cell, (name, ty, _)) in layouts.cells.iter().zip(&columns) {
             if let Cell::Read = cell {
                 row.push(self.column(&alias, name, ty));
             }
         }
-        for child in &fetch.children {
-            row.push(self.nested(child, &alias).unwrap_or_else(|| Expr::cust("NULL")));
+        for (child, child_layouts) in fetch.children.iter().zip(&layouts.children) {
+            row.push(
+                self.nested(child, child_layouts, &alias)
+                    .unwrap_or_else(|| Expr::cust("NULL")),
+            );
         }
         let row = self.array(row);
         let aggregate: SimpleExpr = match self.backend {
@@ -773,8 +775,15 @@ pub struct Statements {
 
 #[derive(Default)]
 struct Kept {
-    map: HashMap<ShapeKey, Arc<Statement>>,
+    map: HashMap<ShapeKey, Arc<Compiled>>,
     bytes: usize,
+}
+
+/// A shape's statement and how to read its nested rows.
+struct Compiled {
+    statement: Statement,
+    /// One per planned fetch, in order.
+    layouts: Vec<Layouts>,
 }
 
 /// Shapes kept; beyond it the cache starts again.
@@ -786,7 +795,7 @@ const MAX_BYTES: usize = 16 * 1024 * 1024;
 const MAX_KEPT_ARGUMENTS: usize = 1024;
 
 impl Statements {
-    fn get_or_build(&self, key: &ShapeKey, build: impl FnOnce() -> Statement) -> Arc<Statement> {
+    fn get_or_build(&self, key: &ShapeKey, build: impl FnOnce() -> Compiled) -> Arc<Compiled> {
         if key.arguments.len() > MAX_KEPT_ARGUMENTS {
             return Arc::new(build());
         }
@@ -795,7 +804,7 @@ impl Statements {
         }
         // Built outside the lock: concurrent first requests of a shape may each build it.
         let statement = Arc::new(build());
-        let bytes = statement.sql.len() + key.arguments.len() + key.field.len() + 256;
+        let bytes = statement.statement.sql.len() + key.arguments.len() + key.field.len() + 256;
         let mut kept = self.lock();
         if kept.map.len() >= MAX_SHAPES || kept.bytes + bytes > MAX_BYTES {
             kept.map.clear();
@@ -927,19 +936,19 @@ where
         pruned: pruned_columns(ctx),
     };
     let backend = db.get_database_backend();
-    let statement = {
+    let compiled = {
         let fetches = &key.fetches;
         loaders.reads().statements.get_or_build(&key, || {
+            let layouts: Vec<Layouts> = fetches.iter().map(|f| Layouts::of(f, key.pruned)).collect();
             let mut select = listing.page_select(db, &[], window);
             let mut builder = Builder {
                 backend,
                 access: &access,
-                pruned: key.pruned,
                 next: 0,
             };
-            for (i, fetch) in fetches.iter().enumerate() {
+            for (i, (fetch, layouts)) in fetches.iter().zip(&layouts).enumerate() {
                 let nested = builder
-                    .nested(fetch, PAGE_ALIAS)
+                    .nested(fetch, layouts, PAGE_ALIAS)
                     .unwrap_or_else(|| Expr::cust("NULL"));
                 let nested = match backend {
                     DbBackend::Postgres => Func::cast_as(nested, Alias::new("text")).into(),
@@ -947,18 +956,20 @@ where
                 };
                 select.expr_as(nested, Alias::new(nested_column(i)));
             }
-            backend.build(&select)
+            Compiled {
+                statement: backend.build(&select),
+                layouts,
+            }
         })
     };
-    let rows = crate::pagination::query_statement(db, &statement)
+    let rows = crate::pagination::query_statement(db, &compiled.statement)
         .await
         .map_err(ApiError::from)?;
     let mut page = Page::default();
     let mut loaded = Vec::new();
-    let layouts: Vec<Layouts> = key.fetches.iter().map(|f| Layouts::of(f, key.pruned)).collect();
     for row in rows {
         let (_, pos, total, model) = listing.read_row::<M>(&row).map_err(ApiError::from)?;
-        for (i, (fetch, layouts)) in key.fetches.iter().zip(&layouts).enumerate() {
+        for (i, (fetch, layouts)) in key.fetches.iter().zip(&compiled.layouts).enumerate() {
             let Some(parent) = key_of(&model, fetch.edge.key) else {
                 continue;
             };
@@ -1024,7 +1035,6 @@ mod tests {
             ("EngagementEvent", crate::engagement::EngagementEvent::edges),
             ("AnnualReview", crate::review::AnnualReview::edges),
         ];
-        // Every prunable column is a column of a table some edge reads.
         // A row is one `json_build_array` call: position, total, its cells and at most
         // MAX_FETCHES children, within PostgreSQL's 100 arguments.
         let widest = types
@@ -1035,9 +1045,10 @@ mod tests {
             .unwrap_or(0);
         assert!(2 + widest + super::MAX_FETCHES <= 100, "{widest} columns");
         for p in super::PRUNABLE.iter() {
-            // Its placeholder must decode into the model's field: a nullable column, a text,
-            // an integer or a timestamp. (An enum stored as text passes here but not in the
-            // both-paths test, which counts the compiled reads that failed to decode.)
+            // It is a column of a table some edge reads, and its placeholder must decode into
+            // the model's field: a nullable column, a text, an integer or a timestamp. (An
+            // enum stored as text passes here but not in the both-paths test, which counts
+            // the compiled reads that failed to decode.)
             for e in types.iter().flat_map(|(_, edges)| edges().iter()) {
                 if e.rel.table() != p.table {
                     continue;
