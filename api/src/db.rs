@@ -280,6 +280,75 @@ fn sqlx_error(e: &DbErr) -> Option<&sqlx::Error> {
     }
 }
 
+/// What a statement that broke an integrity constraint ran into, as far as the database says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Violation {
+    /// A row of `table` already has these values of `columns` (a unique key or primary key).
+    Duplicate { table: String, columns: Vec<String> },
+    /// The row that `columns` of `table` refer to does not exist (any more).
+    MissingReference { table: String, columns: Vec<String> },
+    /// Rows of `referencing` still refer to the row being deleted or changed.
+    StillReferenced { referencing: String },
+    /// A foreign key, unnamed (SQLite): a missing row referred to, or a row still referred to.
+    Reference,
+}
+
+/// The constraint a failed statement broke, read from the driver's error: PostgreSQL names
+/// the key's columns in the error's detail (`Key (a, b)=(…) already exists.`, `… is not
+/// present in table "t".`, `… is still referenced from table "t".`), SQLite in its message
+/// (`UNIQUE constraint failed: t.a, t.b`; its `FOREIGN KEY constraint failed` names nothing).
+pub fn violation(e: &DbErr) -> Option<Violation> {
+    let sqlx::Error::Database(d) = sqlx_error(e)? else {
+        return None;
+    };
+    if let Some(pg) = d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+        let table = pg.table().unwrap_or_default().to_owned();
+        let detail = pg.detail().unwrap_or_default();
+        let columns = detail
+            .strip_prefix("Key (")
+            .and_then(|rest| rest.split_once(")=("))
+            .map(|(columns, _)| {
+                columns
+                    .split(", ")
+                    .map(|c| c.trim_matches('"').to_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        return match pg.code() {
+            "23505" => Some(Violation::Duplicate { table, columns }),
+            "23503" if detail.contains("is still referenced from table") => {
+                Some(Violation::StillReferenced {
+                    referencing: detail
+                        .rsplit_once("from table \"")
+                        .map(|(_, t)| t.trim_end_matches(['"', '.']).to_owned())
+                        .unwrap_or_default(),
+                })
+            }
+            "23503" => Some(Violation::MissingReference { table, columns }),
+            _ => None,
+        };
+    }
+    let message = d.message();
+    if let Some(list) = message.strip_prefix("UNIQUE constraint failed: ") {
+        let mut table = String::new();
+        let columns = list
+            .split(", ")
+            .map(|qualified| match qualified.split_once('.') {
+                Some((t, c)) => {
+                    table = t.to_owned();
+                    c.to_owned()
+                }
+                None => qualified.to_owned(),
+            })
+            .collect();
+        return Some(Violation::Duplicate { table, columns });
+    }
+    if message.starts_with("FOREIGN KEY constraint failed") {
+        return Some(Violation::Reference);
+    }
+    None
+}
+
 fn pg_session_ended(d: &dyn sqlx::error::DatabaseError) -> bool {
     use sqlx::postgres::{PgDatabaseError, PgSeverity};
     let Some(pg) = d.try_downcast_ref::<PgDatabaseError>() else {

@@ -10,7 +10,7 @@ use entity::audit_log::{self, ActorKind};
 use sea_orm::{
     ActiveModelTrait, ActiveValue, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
     DbErr, EntityTrait, IntoActiveModel, Iterable, PrimaryKeyToColumn, PrimaryKeyTrait, QueryFilter, Select,
-    Set, SqlErr,
+    Set,
     sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, Query},
 };
 use serde::Serialize;
@@ -691,7 +691,7 @@ impl Write {
             .filter(version_col.eq(version))
             .exec(&self.txn)
             .await
-            .map_err(constraint)?;
+            .map_err(constraint_on_delete)?;
         if result.rows_affected == 0 {
             return Err(stale(entity, version).into());
         }
@@ -803,23 +803,109 @@ pub async fn count(db: &impl ConnectionTrait, table: &str, column: &str, id: Uui
 }
 
 /// Constraint violations the checks before a write did not catch (a race with another
-/// writer) become user errors rather than internal ones.
+/// writer) become user errors rather than internal ones, on the input field the constraint
+/// concerns: the same answer the check before the write gives.
 pub fn constraint(e: DbErr) -> Failure {
-    match e.sql_err() {
-        Some(SqlErr::UniqueConstraintViolation(_)) => Refused::one(
-            "id",
-            UserErrorCode::Taken,
-            "a value that must be unique is already in use",
-        )
-        .into(),
-        Some(SqlErr::ForeignKeyConstraintViolation(_)) => Refused::one(
-            "id",
+    violated(e, false)
+}
+
+/// The same, for a delete: a foreign key that fails concerns the row being deleted.
+fn constraint_on_delete(e: DbErr) -> Failure {
+    violated(e, true)
+}
+
+fn violated(e: DbErr, deleting: bool) -> Failure {
+    use crate::db::Violation;
+    let error = |field: Option<String>, code, message: String| {
+        Failure::Refused(Refused(vec![UserError {
+            field: field.map(|f| path(&f)).unwrap_or_default(),
+            message,
+            code,
+        }]))
+    };
+    let still_referenced = |by: &str| {
+        error(
+            Some("id".into()),
             UserErrorCode::InUse,
-            "other records still refer to this one, or one it refers to is gone",
+            format!("other records{by} still refer to it; remove or move those first"),
         )
-        .into(),
-        _ => Failure::Error(e.into()),
+    };
+    match crate::db::violation(&e) {
+        Some(Violation::Duplicate { table, columns }) => match columns.last() {
+            Some(last) => match KEY_FIELDS.iter().find(|k| k.0 == table && k.1 == last) {
+                Some(&(_, _, field, message)) => {
+                    error(Some(field.into()), UserErrorCode::Taken, message.into())
+                }
+                None => error(
+                    Some(camel(last)),
+                    UserErrorCode::Taken,
+                    format!(
+                        "another {} has the same {}",
+                        words(&table),
+                        columns.iter().map(|c| words(c)).collect::<Vec<_>>().join(" and ")
+                    ),
+                ),
+            },
+            None => error(
+                None,
+                UserErrorCode::Taken,
+                "a value that must be unique is already in use".into(),
+            ),
+        },
+        Some(Violation::MissingReference { columns, .. }) => match columns.last() {
+            Some(last) => error(
+                Some(camel(last)),
+                UserErrorCode::NotFound,
+                format!("the {} it refers to no longer exists", words(last)),
+            ),
+            None => error(
+                None,
+                UserErrorCode::NotFound,
+                "a record it refers to no longer exists".into(),
+            ),
+        },
+        Some(Violation::StillReferenced { referencing }) => {
+            still_referenced(&format!(" ({})", words(&referencing)))
+        }
+        Some(Violation::Reference) if deleting => still_referenced(""),
+        Some(Violation::Reference) => error(
+            None,
+            UserErrorCode::NotFound,
+            "a record it refers to no longer exists".into(),
+        ),
+        None => Failure::Error(e.into()),
     }
+}
+
+/// Keys whose last column is not what the input calls the value: (table, column, input field,
+/// message).
+const KEY_FIELDS: &[(&str, &str, &str, &str)] = &[(
+    "partnership",
+    "proposed_by_organization_id",
+    "actionId",
+    "your organisation already has a pending proposal for this action",
+)];
+
+/// `department_id` → `departmentId`: the input field named like a column.
+fn camel(column: &str) -> String {
+    let mut out = String::with_capacity(column.len());
+    let mut upper = false;
+    for c in column.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// `partnership_member` → "partnership member", `department_id` → "department".
+fn words(name: &str) -> String {
+    name.strip_suffix("_id").unwrap_or(name).replace('_', " ")
 }
 
 /// The UUID primary key of a row, for the audit log.

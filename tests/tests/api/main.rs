@@ -34,3 +34,4 @@ mod write_engagement;
 mod write_ideas;
 mod write_partnerships;
 mod write_plans;
+mod write_races;

@@ -1,0 +1,198 @@
+//! A writer that races past the checks a mutation makes before it writes. The checks see
+//! only committed rows, so another transaction can take a slug, add the same member, delete
+//! the plan an action is for, or add a plan to a community being deleted, between the check
+//! and the write; the database's constraint then stops the write. The caller gets the same
+//! user error the check would have given, on the input field it concerns, and nothing is
+//! written.
+//!
+//! PostgreSQL only: SQLite lets one writer in at a time (`BEGIN IMMEDIATE`), so there the
+//! check always sees the other writer's rows and no write gets past it.
+use std::time::Duration;
+
+use lup_tests::{
+    As, Backend, TestApp,
+    fixture::{Fixture, PartnershipStatus, PlanStatus, global_id},
+};
+use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
+use serde_json::{Value, json};
+
+/// Sends `query` while `hold` keeps a conflicting row uncommitted, waits until the request's
+/// write waits on that row's lock, commits, and returns the answer.
+async fn race(app: &TestApp, caller: &TestApp, hold: &str, query: &'static str, variables: Value) -> Value {
+    let txn = app.db.begin().await.expect("begin");
+    txn.execute_unprepared(hold).await.expect("the racing write");
+    let request = {
+        let caller = caller.clone_handle();
+        tokio::spawn(async move { caller.post(query, variables).await })
+    };
+    wait_for_a_lock(&app.db).await;
+    txn.commit().await.expect("commit");
+    request.await.expect("the request")
+}
+
+/// Waits until a backend of the test's database waits on a lock: the request's write, held
+/// up by the uncommitted row.
+async fn wait_for_a_lock(db: &DatabaseConnection) {
+    for _ in 0..200 {
+        let row = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+                 AND wait_event_type = 'Lock'",
+            ))
+            .await
+            .expect("pg_stat_activity")
+            .expect("a row");
+        if row.try_get_by_index::<i64>(0).expect("count") > 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the request never waited on the racing row's lock");
+}
+
+async fn count(db: &DatabaseConnection, sql: &str) -> i64 {
+    db.query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .expect("count")
+        .expect("a row")
+        .try_get_by_index::<i64>(0)
+        .expect("count")
+}
+
+fn user_errors(answer: &Value, mutation: &str) -> Value {
+    assert!(answer.get("errors").is_none(), "{answer}");
+    answer["data"][mutation]["userErrors"].clone()
+}
+
+#[tokio::test]
+#[cfg_attr(not(postgres_tests), ignore = "skipped: TEST_DATABASE_URL is not set")]
+async fn a_slug_taken_meanwhile_is_reported_on_the_slug() {
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let staff = app.signed_in(As::Staff, &[], None).await;
+    let answer = race(
+        &app,
+        &staff,
+        "INSERT INTO community (id, slug, name, description, status, created_at, updated_at, version) \
+         VALUES (gen_random_uuid(), 'ny-by', 'Ny By', '', 'ACTIVE', now(), now(), 1)",
+        "mutation($i: CreateCommunityInput!) { createCommunity(input: $i) {
+            community { id } userErrors { field code message } } }",
+        json!({ "i": { "slug": "ny-by", "name": "Nyby", "description": "" } }),
+    )
+    .await;
+    assert_eq!(answer["data"]["createCommunity"]["community"], Value::Null);
+    let errors = user_errors(&answer, "createCommunity");
+    assert_eq!(errors[0]["field"], json!(["slug"]), "{errors}");
+    assert_eq!(errors[0]["code"], "TAKEN");
+    assert_eq!(errors[0]["message"], "another community has the same slug");
+    assert_eq!(
+        count(&app.db, "SELECT count(*) FROM community WHERE slug = 'ny-by'").await,
+        1
+    );
+    assert_eq!(
+        count(&app.db, "SELECT count(*) FROM community WHERE name = 'Nyby'").await,
+        0
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+#[cfg_attr(not(postgres_tests), ignore = "skipped: TEST_DATABASE_URL is not set")]
+async fn a_member_added_meanwhile_is_reported_on_the_party() {
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let f = Fixture::new(&app.db);
+    let gjol = f.community("gjoel", "Gjøl").await;
+    let plan = f.plan(gjol, "Gjøl 2025", PlanStatus::Adopted, 2025, 2029).await;
+    let action = f.action(plan, "Ny legeplads").await;
+    let partnership = f
+        .partnership(Some(action), None, "Legepladsen", PartnershipStatus::Active)
+        .await;
+    let staff = app.signed_in(As::Staff, &[], None).await;
+    let answer = race(
+        &app,
+        &staff,
+        &format!(
+            "INSERT INTO partnership_member (id, partnership_id, community_id, role, contribution_kind, \
+             contribution, created_at, updated_at, version) VALUES (gen_random_uuid(), '{partnership}', \
+             '{gjol}', 'PARTNER', 'OTHER', '', now(), now(), 1)"
+        ),
+        "mutation($i: AddPartnershipMemberInput!) { addPartnershipMember(input: $i) {
+            partnershipMember { id } userErrors { field code message } } }",
+        json!({ "i": {
+            "partnershipId": global_id("Partnership", partnership),
+            "communityId": global_id("Community", gjol),
+        } }),
+    )
+    .await;
+    let errors = user_errors(&answer, "addPartnershipMember");
+    assert_eq!(errors[0]["field"], json!(["communityId"]), "{errors}");
+    assert_eq!(errors[0]["code"], "TAKEN");
+    assert_eq!(
+        count(
+            &app.db,
+            &format!("SELECT count(*) FROM partnership_member WHERE partnership_id = '{partnership}'")
+        )
+        .await,
+        1
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+#[cfg_attr(not(postgres_tests), ignore = "skipped: TEST_DATABASE_URL is not set")]
+async fn a_plan_deleted_meanwhile_is_reported_on_the_plan() {
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let f = Fixture::new(&app.db);
+    let gjol = f.community("gjoel", "Gjøl").await;
+    let plan = f.plan(gjol, "Gjøl 2025", PlanStatus::Adopted, 2025, 2029).await;
+    let staff = app.signed_in(As::Staff, &[], None).await;
+    let answer = race(
+        &app,
+        &staff,
+        &format!("DELETE FROM plan WHERE id = '{plan}'"),
+        "mutation($i: CreateActionInput!) { createAction(input: $i) {
+            action { id } userErrors { field code message } } }",
+        json!({ "i": { "planId": global_id("Plan", plan), "title": "Ny legeplads", "horizon": "HERE_AND_NOW" } }),
+    )
+    .await;
+    let errors = user_errors(&answer, "createAction");
+    assert_eq!(errors[0]["field"], json!(["planId"]), "{errors}");
+    assert_eq!(errors[0]["code"], "NOT_FOUND");
+    assert_eq!(errors[0]["message"], "the plan it refers to no longer exists");
+    assert_eq!(count(&app.db, "SELECT count(*) FROM action").await, 0);
+    app.stop().await;
+}
+
+#[tokio::test]
+#[cfg_attr(not(postgres_tests), ignore = "skipped: TEST_DATABASE_URL is not set")]
+async fn a_plan_added_meanwhile_keeps_its_community_from_being_deleted() {
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let gjol = Fixture::new(&app.db).community("gjoel", "Gjøl").await;
+    let staff = app.signed_in(As::Staff, &[], None).await;
+    let answer = race(
+        &app,
+        &staff,
+        &format!(
+            "INSERT INTO plan (id, community_id, title, summary, vision, period_from, period_to, status, \
+             internal_notes, created_at, updated_at, version) VALUES (gen_random_uuid(), '{gjol}', \
+             'Gjøl 2027', '', '', 2027, 2031, 'DRAFT', '', now(), now(), 1)"
+        ),
+        "mutation($i: DeleteCommunityInput!) { deleteCommunity(input: $i) {
+            deletedId userErrors { field code message } } }",
+        json!({ "i": { "id": global_id("Community", gjol), "version": 1 } }),
+    )
+    .await;
+    assert_eq!(answer["data"]["deleteCommunity"]["deletedId"], Value::Null);
+    let errors = user_errors(&answer, "deleteCommunity");
+    assert_eq!(errors[0]["field"], json!(["id"]), "{errors}");
+    assert_eq!(errors[0]["code"], "IN_USE");
+    assert_eq!(
+        count(
+            &app.db,
+            &format!("SELECT count(*) FROM community WHERE id = '{gjol}'")
+        )
+        .await,
+        1
+    );
+    app.stop().await;
+}
