@@ -1,6 +1,7 @@
 //! Danish labels for every enum value: each object also has `…Label` fields, and
-//! `enumLabels` lists them all so a client can build its own menus.
-use async_graphql::{Object, SimpleObject};
+//! `enumLabels` (see `label_query`) lists them all so a client can build its own menus.
+//! Every domain module uses this one, so it uses none of them.
+use async_graphql::SimpleObject;
 
 /// An API enum mirroring a database enum, with a Danish label for each value.
 /// `labelled_enum!(Name = "entity::path::Remote" { Variant => "label", … })`
@@ -81,49 +82,4 @@ pub struct ValueLabel {
     pub value: &'static str,
     /// Its Danish label, e.g. "I gang".
     pub label: &'static str,
-}
-
-fn all() -> Vec<EnumLabels> {
-    use crate::{action, community, engagement, idea, organization, partnership, plan};
-    vec![
-        community::CommunityStatus::labels(),
-        organization::OrganizationKind::labels(),
-        plan::PlanStatus::labels(),
-        plan::InvolvementRole::labels(),
-        engagement::EventKind::labels(),
-        engagement::figures::EngagementComponentKey::labels(),
-        crate::priority::PriorityComponentKey::labels(),
-        action::Horizon::labels(),
-        action::ActionStatus::labels(),
-        action::DepartmentRole::labels(),
-        partnership::PartnershipStatus::labels(),
-        partnership::MemberRole::labels(),
-        partnership::ContributionKind::labels(),
-        idea::ExchangeKind::labels(),
-        crate::common::OrderDirection::labels(),
-        community::CommunityOrderField::labels(),
-        plan::PlanOrderField::labels(),
-        action::ActionOrderField::labels(),
-        organization::OrganizationOrderField::labels(),
-        crate::auth::Role::labels(),
-        crate::account::AccountRole::labels(),
-        crate::account::ApiKeyScope::labels(),
-        crate::write::UserErrorCode::labels(),
-        crate::review::AnnualReviewStatus::labels(),
-    ]
-}
-
-#[derive(Default)]
-pub struct LabelQuery;
-
-// Public data may be cached for a minute (see `schema::Query`).
-#[Object(cache_control(max_age = 60))]
-impl LabelQuery {
-    /// Danish labels for the values of this schema's enums; all enums when `names` is omitted.
-    async fn enum_labels(&self, names: Option<Vec<String>>) -> Vec<EnumLabels> {
-        all()
-            .into_iter()
-            .filter(|e| names.as_ref().is_none_or(|n| n.iter().any(|n| n == e.name)))
-            .collect()
-    }
 }

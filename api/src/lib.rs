@@ -25,6 +25,7 @@ mod audit;
 pub mod auth;
 mod common;
 mod compiled;
+mod label_query;
 mod labels;
 mod loader;
 mod node;

@@ -24,7 +24,7 @@ use crate::{
     engagement::weights::{WeightsMutation, WeightsQuery},
     idea::IdeaQuery,
     idea::mutation::IdeaMutation,
-    labels::LabelQuery,
+    label_query::LabelQuery,
     node::NodeQuery,
     organization::OrganizationQuery,
     organization::mutation::OrganizationMutation,
