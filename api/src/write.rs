@@ -259,6 +259,37 @@ pub fn finish<T, P: From<Refused>>(
     }
 }
 
+/// Runs a mutation the one way every mutation runs: `parse` reads the input into a command,
+/// recording a user error for each bad field (and returning `None` when it recorded any);
+/// then `write` carries the command out in one transaction, through [`Write`] (authorisation,
+/// visibility, the version check, the audit record), which commits only when `write` succeeds
+/// and then empties the response cache. The outcome becomes the payload (`ok`), the payload's
+/// user errors, or a GraphQL error; a refused or failed mutation changes nothing.
+pub async fn mutate<C, T, P: From<Refused>>(
+    ctx: &Context<'_>,
+    parse: impl FnOnce(&mut Check) -> Option<C>,
+    write: impl AsyncFnOnce(&Write, C) -> Result<T, Failure>,
+    ok: impl FnOnce(T) -> P,
+) -> async_graphql::Result<P> {
+    let result = async {
+        let mut check = Check::default();
+        let command = parse(&mut check);
+        check.done()?;
+        let command = command.ok_or_else(invalid)?;
+        let w = Write::begin(ctx).await?;
+        let out = write(&w, command).await?;
+        w.commit().await?;
+        Ok(out)
+    }
+    .await;
+    finish(result, ok)
+}
+
+/// A column an update sets only when a new value was given.
+pub fn set_if<T: Into<sea_orm::Value>>(value: Option<T>) -> ActiveValue<T> {
+    value.map_or(ActiveValue::NotSet, ActiveValue::Set)
+}
+
 fn path(field: &str) -> Vec<String> {
     field.split('.').map(str::to_owned).collect()
 }
@@ -323,6 +354,35 @@ impl Check {
             None | Some("") => Some(None),
             Some(v) => self.long_text(field, v, max).map(Some),
         }
+    }
+
+    /// A value an update may leave out: `Some(None)` when it is left out, `Some(Some(v))` when
+    /// it is given and `parse` accepts it, `None` when `parse` refused it (and said why).
+    pub fn given<V, T>(
+        &mut self,
+        value: Option<V>,
+        parse: impl FnOnce(&mut Self, V) -> Option<T>,
+    ) -> Option<Option<T>> {
+        match value {
+            None => Some(None),
+            Some(v) => parse(self, v).map(Some),
+        }
+    }
+
+    /// A plan's period: two years (`periodFrom`, `periodTo`), the second not before the first.
+    pub fn period(&mut self, from: i32, to: i32) -> Option<(i32, i32)> {
+        let (from, to) = (self.year("periodFrom", from), self.year("periodTo", to));
+        if let (Some(f), Some(t)) = (from, to)
+            && t < f
+        {
+            self.add(
+                "periodTo",
+                UserErrorCode::OutOfRange,
+                format!("must not be before {f}"),
+            );
+            return None;
+        }
+        Some((from?, to?))
     }
 
     /// A slug: lowercase letters a–z, digits and single hyphens, 2–80 characters.

@@ -13,8 +13,8 @@ use crate::{
     common::Date,
     relay,
     write::{
-        Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, Operation, Refused, UserErrorCode, Write, finish,
-        invalid, payload,
+        Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, Operation, Refused, UserErrorCode, Write, mutate,
+        payload, set_if,
     },
 };
 
@@ -237,157 +237,114 @@ impl PlanMutation {
     /// Starts a plan as a draft. Editors of the community and staff.
     #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
     async fn create_plan(&self, ctx: &Context<'_>, input: CreatePlanInput) -> Result<CreatePlanPayload> {
-        let result: Result<plan::Model, Failure> = async {
-            let mut check = Check::default();
-            let community = check.id("communityId", &input.community_id, "Community");
-            let title = check.text("title", &input.title, MAX_NAME);
-            let summary = check.long_text("summary", &input.summary, MAX_TEXT);
-            let vision = check.long_text("vision", &input.vision, MAX_TEXT);
-            let from = check.year("periodFrom", input.period_from);
-            let to = check.year("periodTo", input.period_to);
-            if let (Some(f), Some(t)) = (from, to)
-                && t < f
-            {
-                check.add(
-                    "periodTo",
-                    UserErrorCode::OutOfRange,
-                    format!("must not be before {f}"),
-                );
-            }
-            let themes = check.ids("themeIds", &input.theme_ids, "Theme");
-            let notes = check.long_text("internalNotes", &input.internal_notes, MAX_TEXT);
-            check.done()?;
-            let (
-                Some(community),
-                Some(title),
-                Some(summary),
-                Some(vision),
-                Some(from),
-                Some(to),
-                Some(themes),
-                Some(notes),
-            ) = (community, title, summary, vision, from, to, themes, notes)
-            else {
-                return Err(invalid());
-            };
-            let w = Write::begin(ctx).await?;
-            w.require_community(community)?;
-            w.exists("communityId", "community", community, "community")
-                .await?;
-            check_themes(&w, &input.theme_ids, &themes).await?;
-            let now = Utc::now();
-            let model = w
-                .create(
-                    "Plan",
-                    plan::ActiveModel {
-                        id: Set(Uuid::now_v7()),
-                        community_id: Set(community),
-                        title: Set(title),
-                        summary: Set(summary),
-                        vision: Set(vision),
-                        period_from: Set(from),
-                        period_to: Set(to),
-                        status: Set(plan::PlanStatus::Draft),
-                        adopted_on: Set(None),
-                        created_at: Set(now),
-                        updated_at: Set(now),
-                        version: Set(1),
-                        internal_notes: Set(notes),
-                    },
-                )
-                .await?;
-            set_themes(&w, model.id, &themes).await?;
-            w.commit().await?;
-            Ok(model)
-        }
-        .await;
-        finish(result, |m| CreatePlanPayload::ok(Plan(m)))
+        mutate(
+            ctx,
+            |check| {
+                let community = check.id("communityId", &input.community_id, "Community");
+                let title = check.text("title", &input.title, MAX_NAME);
+                let summary = check.long_text("summary", &input.summary, MAX_TEXT);
+                let vision = check.long_text("vision", &input.vision, MAX_TEXT);
+                let period = check.period(input.period_from, input.period_to);
+                let themes = check.ids("themeIds", &input.theme_ids, "Theme");
+                let notes = check.long_text("internalNotes", &input.internal_notes, MAX_TEXT);
+                Some((community?, title?, summary?, vision?, period?, themes?, notes?))
+            },
+            async |w, (community, title, summary, vision, (from, to), themes, notes)| {
+                w.require_community(community)?;
+                w.exists("communityId", "community", community, "community")
+                    .await?;
+                check_themes(w, &input.theme_ids, &themes).await?;
+                let now = Utc::now();
+                let model = w
+                    .create(
+                        "Plan",
+                        plan::ActiveModel {
+                            id: Set(Uuid::now_v7()),
+                            community_id: Set(community),
+                            title: Set(title),
+                            summary: Set(summary),
+                            vision: Set(vision),
+                            period_from: Set(from),
+                            period_to: Set(to),
+                            status: Set(plan::PlanStatus::Draft),
+                            adopted_on: Set(None),
+                            created_at: Set(now),
+                            updated_at: Set(now),
+                            version: Set(1),
+                            internal_notes: Set(notes),
+                        },
+                    )
+                    .await?;
+                set_themes(w, model.id, &themes).await?;
+                Ok(model)
+            },
+            |m| CreatePlanPayload::ok(Plan(m)),
+        )
+        .await
     }
 
     /// Changes a plan's text, period, themes or notes, whatever its status. Editors of the
     /// community and staff.
     #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
     async fn update_plan(&self, ctx: &Context<'_>, input: UpdatePlanInput) -> Result<UpdatePlanPayload> {
-        let result: Result<plan::Model, Failure> = async {
-            let mut check = Check::default();
-            let id = check.id("id", &input.id, "Plan");
-            let title = input.title.as_deref().map(|t| check.text("title", t, MAX_NAME));
-            let summary = input
-                .summary
-                .as_deref()
-                .map(|t| check.long_text("summary", t, MAX_TEXT));
-            let vision = input
-                .vision
-                .as_deref()
-                .map(|t| check.long_text("vision", t, MAX_TEXT));
-            let from = input.period_from.map(|y| check.year("periodFrom", y));
-            let to = input.period_to.map(|y| check.year("periodTo", y));
-            let themes = input
-                .theme_ids
-                .as_deref()
-                .map(|t| check.ids("themeIds", t, "Theme"));
-            let notes = input
-                .internal_notes
-                .as_deref()
-                .map(|t| check.long_text("internalNotes", t, MAX_TEXT));
-            check.done()?;
-            let Some(id) = id else {
-                return Err(invalid());
-            };
-            let w = Write::begin(ctx).await?;
-            let before = w.find::<plan::Entity>("plan", id).await?;
-            w.require_community(before.community_id)?;
-            // The period after the change must still be in order.
-            let (new_from, new_to) = (
-                from.flatten().unwrap_or(before.period_from),
-                to.flatten().unwrap_or(before.period_to),
-            );
-            if new_to < new_from {
-                let field = if input.period_to.is_some() {
-                    "periodTo"
-                } else {
-                    "periodFrom"
+        mutate(
+            ctx,
+            |check| {
+                let id = check.id("id", &input.id, "Plan");
+                let title = check.given(input.title.as_deref(), |c, t| c.text("title", t, MAX_NAME));
+                let summary = check.given(input.summary.as_deref(), |c, t| {
+                    c.long_text("summary", t, MAX_TEXT)
+                });
+                let vision = check.given(input.vision.as_deref(), |c, t| c.long_text("vision", t, MAX_TEXT));
+                let from = check.given(input.period_from, |c, y| c.year("periodFrom", y));
+                let to = check.given(input.period_to, |c, y| c.year("periodTo", y));
+                let themes = check.given(input.theme_ids.as_deref(), |c, t| c.ids("themeIds", t, "Theme"));
+                let notes = check.given(input.internal_notes.as_deref(), |c, t| {
+                    c.long_text("internalNotes", t, MAX_TEXT)
+                });
+                Some((id?, title?, summary?, vision?, from?, to?, themes?, notes?))
+            },
+            async |w, (id, title, summary, vision, from, to, themes, notes)| {
+                let before = w.find::<plan::Entity>("plan", id).await?;
+                w.require_community(before.community_id)?;
+                // The period after the change must still be in order.
+                let (new_from, new_to) = (from.unwrap_or(before.period_from), to.unwrap_or(before.period_to));
+                if new_to < new_from {
+                    let field = if input.period_to.is_some() {
+                        "periodTo"
+                    } else {
+                        "periodFrom"
+                    };
+                    return Err(Refused::one(
+                        field,
+                        UserErrorCode::OutOfRange,
+                        format!("the period {new_from}–{new_to} ends before it starts"),
+                    )
+                    .into());
+                }
+                if let (Some(themes), Some(given)) = (&themes, &input.theme_ids) {
+                    check_themes(w, given, themes).await?;
+                }
+                let row = plan::ActiveModel {
+                    title: set_if(title),
+                    summary: set_if(summary),
+                    vision: set_if(vision),
+                    period_from: set_if(from),
+                    period_to: set_if(to),
+                    internal_notes: set_if(notes),
+                    ..Default::default()
                 };
-                return Err(Refused::one(
-                    field,
-                    UserErrorCode::OutOfRange,
-                    format!("the period {new_from}–{new_to} ends before it starts"),
-                )
-                .into());
-            }
-            if let (Some(Some(themes)), Some(given)) = (&themes, &input.theme_ids) {
-                check_themes(&w, given, themes).await?;
-            }
-            let mut row = plan::ActiveModel::default();
-            if let Some(Some(t)) = title {
-                row.title = Set(t);
-            }
-            if let Some(Some(t)) = summary {
-                row.summary = Set(t);
-            }
-            if let Some(Some(t)) = vision {
-                row.vision = Set(t);
-            }
-            if let Some(Some(y)) = from {
-                row.period_from = Set(y);
-            }
-            if let Some(Some(y)) = to {
-                row.period_to = Set(y);
-            }
-            if let Some(Some(t)) = notes {
-                row.internal_notes = Set(t);
-            }
-            let after = w
-                .update::<plan::Entity>("Plan", &before, input.version, row)
-                .await?;
-            if let Some(Some(themes)) = themes {
-                set_themes(&w, id, &themes).await?;
-            }
-            w.commit().await?;
-            Ok(after)
-        }
-        .await;
-        finish(result, |m| UpdatePlanPayload::ok(Plan(m)))
+                let after = w
+                    .update::<plan::Entity>("Plan", &before, input.version, row)
+                    .await?;
+                if let Some(themes) = themes {
+                    set_themes(w, id, &themes).await?;
+                }
+                Ok(after)
+            },
+            |m| UpdatePlanPayload::ok(Plan(m)),
+        )
+        .await
     }
 
     /// Deletes a draft plan nothing refers to (its themes and involvement go with it).
@@ -395,31 +352,27 @@ impl PlanMutation {
     /// instead.
     #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
     async fn delete_plan(&self, ctx: &Context<'_>, input: DeletePlanInput) -> Result<DeletePayload> {
-        let result: Result<Uuid, Failure> = async {
-            let mut check = Check::default();
-            let id = check.id("id", &input.id, "Plan");
-            check.done()?;
-            let Some(id) = id else {
-                return Err(invalid());
-            };
-            let w = Write::begin(ctx).await?;
-            let before = w.find::<plan::Entity>("plan", id).await?;
-            w.require_community(before.community_id)?;
-            if before.status != plan::PlanStatus::Draft {
-                return Err(Refused::one(
-                    "id",
-                    UserErrorCode::InvalidTransition,
-                    "only draft plans can be deleted",
-                )
-                .into());
-            }
-            w.refuse_if_used(id, REFERENCES).await?;
-            w.delete::<plan::Entity>("Plan", &before, input.version).await?;
-            w.commit().await?;
-            Ok(id)
-        }
-        .await;
-        finish(result, |id| DeletePayload::ok(relay::encode("Plan", id)))
+        mutate(
+            ctx,
+            |check| check.id("id", &input.id, "Plan"),
+            async |w, id| {
+                let before = w.find::<plan::Entity>("plan", id).await?;
+                w.require_community(before.community_id)?;
+                if before.status != plan::PlanStatus::Draft {
+                    return Err(Refused::one(
+                        "id",
+                        UserErrorCode::InvalidTransition,
+                        "only draft plans can be deleted",
+                    )
+                    .into());
+                }
+                w.refuse_if_used(id, REFERENCES).await?;
+                w.delete::<plan::Entity>("Plan", &before, input.version).await?;
+                Ok(id)
+            },
+            |id| DeletePayload::ok(relay::encode("Plan", id)),
+        )
+        .await
     }
 
     /// Moves a plan along its life: editors send drafts to consultation and back; staff adopt
@@ -430,55 +383,52 @@ impl PlanMutation {
         ctx: &Context<'_>,
         input: ChangePlanStatusInput,
     ) -> Result<ChangePlanStatusPayload> {
-        let result: Result<plan::Model, Failure> = async {
-            let mut check = Check::default();
-            let id = check.id("id", &input.id, "Plan");
-            let adopted_on = check.opt_date("adoptedOn", input.adopted_on.map(|d| d.0));
-            let to = plan::PlanStatus::from(input.status);
-            if input.adopted_on.is_some() && to != plan::PlanStatus::Adopted {
-                check.add(
-                    "adoptedOn",
-                    UserErrorCode::Invalid,
-                    "give an adoption date only when the plan is adopted",
-                );
-            }
-            check.done()?;
-            let (Some(id), Some(adopted_on)) = (id, adopted_on) else {
-                return Err(invalid());
-            };
-            let w = Write::begin(ctx).await?;
-            let before = w.find::<plan::Entity>("plan", id).await?;
-            w.require_community(before.community_id)?;
-            let Some(staff_only) = transition(before.status, to) else {
-                return Err(Refused::one(
-                    "status",
-                    UserErrorCode::InvalidTransition,
-                    format!(
-                        "a plan cannot go from {:?} to {:?}",
-                        PlanStatus::from(before.status),
-                        input.status
-                    ),
-                )
-                .into());
-            };
-            if staff_only {
-                w.require(Require::Staff)?;
-            }
-            let mut row = plan::ActiveModel {
-                status: Set(to),
-                ..Default::default()
-            };
-            if to == plan::PlanStatus::Adopted {
-                row.adopted_on = Set(Some(adopted_on.unwrap_or_else(|| Utc::now().date_naive())));
-            }
-            let after = w
-                .update::<plan::Entity>("Plan", &before, input.version, row)
-                .await?;
-            w.commit().await?;
-            Ok(after)
-        }
-        .await;
-        finish(result, |m| ChangePlanStatusPayload::ok(Plan(m)))
+        let to = plan::PlanStatus::from(input.status);
+        mutate(
+            ctx,
+            |check| {
+                let id = check.id("id", &input.id, "Plan");
+                let adopted_on = check.opt_date("adoptedOn", input.adopted_on.map(|d| d.0));
+                if input.adopted_on.is_some() && to != plan::PlanStatus::Adopted {
+                    check.add(
+                        "adoptedOn",
+                        UserErrorCode::Invalid,
+                        "give an adoption date only when the plan is adopted",
+                    );
+                }
+                Some((id?, adopted_on?))
+            },
+            async |w, (id, adopted_on)| {
+                let before = w.find::<plan::Entity>("plan", id).await?;
+                w.require_community(before.community_id)?;
+                let Some(staff_only) = transition(before.status, to) else {
+                    return Err(Refused::one(
+                        "status",
+                        UserErrorCode::InvalidTransition,
+                        format!(
+                            "a plan cannot go from {:?} to {:?}",
+                            PlanStatus::from(before.status),
+                            input.status
+                        ),
+                    )
+                    .into());
+                };
+                if staff_only {
+                    w.require(Require::Staff)?;
+                }
+                let mut row = plan::ActiveModel {
+                    status: Set(to),
+                    ..Default::default()
+                };
+                if to == plan::PlanStatus::Adopted {
+                    row.adopted_on = Set(Some(adopted_on.unwrap_or_else(|| Utc::now().date_naive())));
+                }
+                w.update::<plan::Entity>("Plan", &before, input.version, row)
+                    .await
+            },
+            |m| ChangePlanStatusPayload::ok(Plan(m)),
+        )
+        .await
     }
 
     /// Records an organisation's part in a plan. Editors of the plan's community and staff.
@@ -488,25 +438,22 @@ impl PlanMutation {
         ctx: &Context<'_>,
         input: AddPlanInvolvementInput,
     ) -> Result<AddPlanInvolvementPayload> {
-        let result: Result<plan_involvement::Model, Failure> = async {
-            let mut check = Check::default();
-            let plan_id = check.id("planId", &input.plan_id, "Plan");
-            let organization = check.id("organizationId", &input.organization_id, "Organization");
-            let description = check.long_text("description", &input.description, MAX_TEXT);
-            check.done()?;
-            let (Some(plan_id), Some(organization), Some(description)) = (plan_id, organization, description)
-            else {
-                return Err(invalid());
-            };
-            let w = Write::begin(ctx).await?;
-            plan_to_edit(&w, "planId", plan_id).await?;
-            w.exists("organizationId", "organization", organization, "organisation")
-                .await?;
-            let role = plan_involvement::InvolvementRole::from(input.role);
-            involvement_free(&w, plan_id, organization, role, None).await?;
-            let now = Utc::now();
-            let model = w
-                .create(
+        mutate(
+            ctx,
+            |check| {
+                let plan_id = check.id("planId", &input.plan_id, "Plan");
+                let organization = check.id("organizationId", &input.organization_id, "Organization");
+                let description = check.long_text("description", &input.description, MAX_TEXT);
+                Some((plan_id?, organization?, description?))
+            },
+            async |w, (plan_id, organization, description)| {
+                plan_to_edit(w, "planId", plan_id).await?;
+                w.exists("organizationId", "organization", organization, "organisation")
+                    .await?;
+                let role = plan_involvement::InvolvementRole::from(input.role);
+                involvement_free(w, plan_id, organization, role, None).await?;
+                let now = Utc::now();
+                w.create(
                     "PlanInvolvement",
                     plan_involvement::ActiveModel {
                         id: Set(Uuid::now_v7()),
@@ -519,12 +466,11 @@ impl PlanMutation {
                         version: Set(1),
                     },
                 )
-                .await?;
-            w.commit().await?;
-            Ok(model)
-        }
-        .await;
-        finish(result, |m| AddPlanInvolvementPayload::ok(PlanInvolvement(m)))
+                .await
+            },
+            |m| AddPlanInvolvementPayload::ok(PlanInvolvement(m)),
+        )
+        .await
     }
 
     /// Changes an organisation's role or description in a plan. Editors of the plan's
@@ -535,38 +481,34 @@ impl PlanMutation {
         ctx: &Context<'_>,
         input: UpdatePlanInvolvementInput,
     ) -> Result<UpdatePlanInvolvementPayload> {
-        let result: Result<plan_involvement::Model, Failure> = async {
-            let mut check = Check::default();
-            let id = check.id("id", &input.id, "PlanInvolvement");
-            let description = input
-                .description
-                .as_deref()
-                .map(|d| check.long_text("description", d, MAX_TEXT));
-            check.done()?;
-            let Some(id) = id else {
-                return Err(invalid());
-            };
-            let w = Write::begin(ctx).await?;
-            let before = w.find::<plan_involvement::Entity>("plan involvement", id).await?;
-            let p = w.find::<plan::Entity>("plan", before.plan_id).await?;
-            w.require_community(p.community_id)?;
-            let mut row = plan_involvement::ActiveModel::default();
-            if let Some(role) = input.role {
-                let role = plan_involvement::InvolvementRole::from(role);
-                involvement_free(&w, before.plan_id, before.organization_id, role, Some(id)).await?;
-                row.role = Set(role);
-            }
-            if let Some(Some(d)) = description {
-                row.description = Set(d);
-            }
-            let after = w
-                .update::<plan_involvement::Entity>("PlanInvolvement", &before, input.version, row)
-                .await?;
-            w.commit().await?;
-            Ok(after)
-        }
-        .await;
-        finish(result, |m| UpdatePlanInvolvementPayload::ok(PlanInvolvement(m)))
+        mutate(
+            ctx,
+            |check| {
+                let id = check.id("id", &input.id, "PlanInvolvement");
+                let description = check.given(input.description.as_deref(), |c, d| {
+                    c.long_text("description", d, MAX_TEXT)
+                });
+                Some((id?, description?))
+            },
+            async |w, (id, description)| {
+                let before = w.find::<plan_involvement::Entity>("plan involvement", id).await?;
+                let p = w.find::<plan::Entity>("plan", before.plan_id).await?;
+                w.require_community(p.community_id)?;
+                let mut row = plan_involvement::ActiveModel {
+                    description: set_if(description),
+                    ..Default::default()
+                };
+                if let Some(role) = input.role {
+                    let role = plan_involvement::InvolvementRole::from(role);
+                    involvement_free(w, before.plan_id, before.organization_id, role, Some(id)).await?;
+                    row.role = Set(role);
+                }
+                w.update::<plan_involvement::Entity>("PlanInvolvement", &before, input.version, row)
+                    .await
+            },
+            |m| UpdatePlanInvolvementPayload::ok(PlanInvolvement(m)),
+        )
+        .await
     }
 
     /// Removes an organisation's part in a plan. Editors of the plan's community and staff.
@@ -576,25 +518,19 @@ impl PlanMutation {
         ctx: &Context<'_>,
         input: RemovePlanInvolvementInput,
     ) -> Result<DeletePayload> {
-        let result: Result<Uuid, Failure> = async {
-            let mut check = Check::default();
-            let id = check.id("id", &input.id, "PlanInvolvement");
-            check.done()?;
-            let Some(id) = id else {
-                return Err(invalid());
-            };
-            let w = Write::begin(ctx).await?;
-            let before = w.find::<plan_involvement::Entity>("plan involvement", id).await?;
-            let p = w.find::<plan::Entity>("plan", before.plan_id).await?;
-            w.require_community(p.community_id)?;
-            w.delete::<plan_involvement::Entity>("PlanInvolvement", &before, input.version)
-                .await?;
-            w.commit().await?;
-            Ok(id)
-        }
-        .await;
-        finish(result, |id| {
-            DeletePayload::ok(relay::encode("PlanInvolvement", id))
-        })
+        mutate(
+            ctx,
+            |check| check.id("id", &input.id, "PlanInvolvement"),
+            async |w, id| {
+                let before = w.find::<plan_involvement::Entity>("plan involvement", id).await?;
+                let p = w.find::<plan::Entity>("plan", before.plan_id).await?;
+                w.require_community(p.community_id)?;
+                w.delete::<plan_involvement::Entity>("PlanInvolvement", &before, input.version)
+                    .await?;
+                Ok(id)
+            },
+            |id| DeletePayload::ok(relay::encode("PlanInvolvement", id)),
+        )
+        .await
     }
 }
