@@ -38,7 +38,12 @@ pub fn id_subquery(
     slugs_field: &str,
     slugs: Option<Vec<String>>,
 ) -> Result<Option<SelectStatement>, ApiError> {
-    crate::common::id_or_slug_subquery("community", "Community", (ids_field, ids), (slugs_field, slugs))
+    crate::common::id_or_slug_subquery(
+        community::Column::Slug,
+        "Community",
+        (ids_field, ids),
+        (slugs_field, slugs),
+    )
 }
 
 #[derive(SimpleObject)]

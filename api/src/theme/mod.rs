@@ -47,7 +47,12 @@ pub fn id_subquery(
     slugs_field: &str,
     slugs: Option<Vec<String>>,
 ) -> Result<Option<SelectStatement>, ApiError> {
-    crate::common::id_or_slug_subquery("theme", "Theme", (ids_field, ids), (slugs_field, slugs))
+    crate::common::id_or_slug_subquery(
+        theme::Column::Slug,
+        "Theme",
+        (ids_field, ids),
+        (slugs_field, slugs),
+    )
 }
 
 /// A focus area, e.g. "Natur og friluftsliv".
