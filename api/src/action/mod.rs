@@ -7,7 +7,7 @@ mod query;
 use async_graphql::{Context, ID, Object, Result, connection::Connection};
 use chrono::{DateTime, Utc};
 use entity::{action, action_department, action_update};
-use sea_orm::{EntityTrait, QueryFilter, QueryTrait, sea_query::Order};
+use sea_orm::{ActiveEnum, EntityTrait, QueryFilter, QueryTrait, sea_query::Order};
 
 pub use query::{ActionOrderField, ActionQuery};
 
@@ -168,7 +168,11 @@ fn departments_of_action(select: sea_orm::Select<action_department::Entity>) -> 
     l.order.insert(
         0,
         (
-            format!("CASE {role} WHEN 'LEAD' THEN 0 WHEN 'SUPPORT' THEN 1 ELSE 2 END"),
+            format!(
+                "CASE {role} WHEN '{}' THEN 0 WHEN '{}' THEN 1 ELSE 2 END",
+                action_department::DepartmentRole::Lead.to_value(),
+                action_department::DepartmentRole::Support.to_value()
+            ),
             Order::Asc,
         ),
     );

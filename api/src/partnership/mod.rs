@@ -7,7 +7,7 @@ use async_graphql::{Context, ID, InputObject, Object, Result, Union, connection:
 use chrono::{DateTime, Utc};
 use entity::{partnership, partnership_member};
 use sea_orm::{
-    ColumnTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
+    ActiveEnum, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
     sea_query::{Condition, Expr, ExprTrait, Order},
 };
 
@@ -142,7 +142,13 @@ fn members_of(select: sea_orm::Select<partnership_member::Entity>) -> crate::pag
     let role = qcol(partnership_member::Column::Role);
     l.order.insert(
         0,
-        (format!("CASE {role} WHEN 'LEAD' THEN 0 ELSE 1 END"), Order::Asc),
+        (
+            format!(
+                "CASE {role} WHEN '{}' THEN 0 ELSE 1 END",
+                partnership_member::MemberRole::Lead.to_value()
+            ),
+            Order::Asc,
+        ),
     );
     l
 }
