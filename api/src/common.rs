@@ -201,29 +201,35 @@ impl async_graphql::ScalarType for Date {
 }
 
 /// `SELECT id FROM table WHERE id IN (…) OR slug IN (…)` for a filter's global IDs (of
-/// `type_name`) and slugs; None when neither is given.
-pub fn id_or_slug_subquery(
-    table: &str,
+/// `type_name`) and slugs, on the table of `slug_column`; None when neither is given.
+pub fn id_or_slug_subquery<C>(
+    slug_column: C,
     type_name: &str,
     (ids_field, ids): (&str, Option<Vec<ID>>),
     (slugs_field, slugs): (&str, Option<Vec<String>>),
-) -> Result<Option<sea_orm::sea_query::SelectStatement>, ApiError> {
-    use sea_orm::sea_query::{Alias, Condition, Query};
+) -> Result<Option<sea_orm::sea_query::SelectStatement>, ApiError>
+where
+    C: sea_orm::ColumnTrait,
+    C::EntityName: sea_orm::EntityTrait,
+{
+    use sea_orm::sea_query::{Condition, Query};
+
+    use crate::loader::{col, id_column};
     if ids.is_none() && slugs.is_none() {
         return Ok(None);
     }
-    let column = |c: &str| Expr::col((Alias::new(table), Alias::new(c)));
+    let id = || col(id_column::<C::EntityName>());
     let mut any = Condition::any();
     if let Some(ids) = ids {
-        any = any.add(column("id").is_in(decode_ids(ids_field, &ids, type_name)?));
+        any = any.add(id().is_in(decode_ids(ids_field, &ids, type_name)?));
     }
     if let Some(slugs) = slugs {
-        any = any.add(column("slug").is_in(bounded(slugs_field, &slugs)?.iter().cloned()));
+        any = any.add(col(slug_column).is_in(bounded(slugs_field, &slugs)?.iter().cloned()));
     }
     Ok(Some(
         Query::select()
-            .expr(column("id"))
-            .from(Alias::new(table))
+            .expr(id())
+            .from(C::EntityName::default())
             .cond_where(any)
             .to_owned(),
     ))

@@ -25,8 +25,8 @@ use async_graphql::{
     futures_util::future::{BoxFuture, FutureExt, Shared, join_all},
 };
 use sea_orm::{
-    ColumnTrait, ColumnType, DatabaseConnection, EntityTrait, FromQueryResult, Iterable, ModelTrait,
-    QueryTrait, Select, Value,
+    ColumnTrait, ColumnType, DatabaseConnection, EntityName, EntityTrait, FromQueryResult, Iterable,
+    ModelTrait, PrimaryKeyToColumn, QueryTrait, Select, Value,
     sea_query::{Alias, Expr, ExprTrait, NullOrdering, Order, SelectStatement},
 };
 use uuid::Uuid;
@@ -71,38 +71,93 @@ impl<M> Rel<M> {
     }
 }
 
-/// `"table"."column"`, for the SQL expressions of a [`Listing`].
-pub fn qcol(table: &str, column: &str) -> String {
-    format!("\"{table}\".\"{column}\"")
+/// A column as SQL names: the table (or alias) that qualifies it, and its own name. Every
+/// entity's `Column` is one; [`aliased`] makes one for a table alias or derived table.
+pub trait Col: Copy {
+    fn table(&self) -> &'static str;
+    fn name(&self) -> &'static str;
 }
 
-/// A listing of `select` under `parent` (a qualified column), ordered by `order` and then by
-/// the table's ID.
-pub fn listing<E: EntityTrait>(
-    select: Select<E>,
-    table: &str,
-    parent: &str,
-    order: &[(&str, Order)],
-) -> Listing {
-    Listing {
-        select: select.into_query(),
-        order: ordering(table, order),
-        parent: Some(parent.to_owned()),
+impl<C: ColumnTrait> Col for C {
+    fn table(&self) -> &'static str {
+        C::EntityName::default().table_name()
+    }
+
+    fn name(&self) -> &'static str {
+        self.as_str()
     }
 }
 
-/// The same, for a select that joins other tables (`parent` may name a joined column).
-pub fn listing_stmt(select: SelectStatement, table: &str, parent: &str, order: &[(&str, Order)]) -> Listing {
+/// A column of an entity read through an alias: `"alias"."column"`.
+#[derive(Clone, Copy)]
+pub struct Aliased<C> {
+    alias: &'static str,
+    column: C,
+}
+
+impl<C: ColumnTrait> Col for Aliased<C> {
+    fn table(&self) -> &'static str {
+        self.alias
+    }
+
+    fn name(&self) -> &'static str {
+        self.column.as_str()
+    }
+}
+
+/// `column` qualified by `alias` rather than by its table.
+pub const fn aliased<C: ColumnTrait>(alias: &'static str, column: C) -> Aliased<C> {
+    Aliased { alias, column }
+}
+
+/// `"table"."column"`, for the SQL expressions of a [`Listing`].
+pub fn qcol(column: impl Col) -> String {
+    format!("\"{}\".\"{}\"", column.table(), column.name())
+}
+
+/// A qualified column as an expression.
+pub fn col(column: impl Col) -> Expr {
+    Expr::col((column.table(), column.name()))
+}
+
+/// The ID column of `E` (its primary key, a single column).
+pub fn id_column<E: EntityTrait>() -> E::Column {
+    let mut key = E::PrimaryKey::iter();
+    match (key.next(), key.next()) {
+        (Some(id), None) => id.into_column(),
+        _ => panic!("{} has no single-column primary key", E::default().table_name()),
+    }
+}
+
+/// A listing of `select` under `parent` (a column of its table or of a joined one), ordered
+/// by `order` and then by the table's ID.
+pub fn listing<E: EntityTrait>(select: Select<E>, parent: impl Col, order: &[(E::Column, Order)]) -> Listing {
+    Listing {
+        select: select.into_query(),
+        order: ordering(E::default(), order),
+        parent: Some(qcol(parent)),
+    }
+}
+
+/// The same, for a select from `table` that joins other tables (`parent` may name a joined
+/// column).
+pub fn listing_stmt<E: EntityTrait>(
+    select: SelectStatement,
+    table: E,
+    parent: impl Col,
+    order: &[(E::Column, Order)],
+) -> Listing {
     Listing {
         select,
         order: ordering(table, order),
-        parent: Some(parent.to_owned()),
+        parent: Some(qcol(parent)),
     }
 }
 
-pub fn ordering(table: &str, order: &[(&str, Order)]) -> Vec<(String, Order)> {
-    let mut out: Vec<(String, Order)> = order.iter().map(|(c, o)| (qcol(table, c), o.clone())).collect();
-    out.push((qcol(table, "id"), Order::Asc));
+/// `order` on columns of `table`, then its ID as a tiebreak.
+pub fn ordering<E: EntityTrait>(_table: E, order: &[(E::Column, Order)]) -> Vec<(String, Order)> {
+    let mut out: Vec<(String, Order)> = order.iter().map(|(c, o)| (qcol(*c), o.clone())).collect();
+    out.push((qcol(id_column::<E>()), Order::Asc));
     out
 }
 
@@ -728,13 +783,12 @@ pub async fn top_page<M: Row, N: crate::compiled::Prefetch>(
     crate::compiled::top_page::<M, N>(ctx, listing, window, root).await
 }
 
-/// A top-level connection: `select` (filters applied) ordered by `order` on `table` (then by
-/// ID), one page of it, each row wrapped.
+/// A top-level connection: `select` (filters applied) ordered by `order` (then by ID), one
+/// page of it, each row wrapped.
 pub async fn top_connection<E: EntityTrait, N: async_graphql::OutputType + crate::compiled::Prefetch>(
     ctx: &Context<'_>,
     select: Select<E>,
-    table: &str,
-    order: &[(&str, Order)],
+    order: &[(E::Column, Order)],
     window: &Window,
     wrap: fn(E::Model) -> N,
 ) -> async_graphql::Result<
@@ -745,7 +799,7 @@ where
 {
     let listing = Listing {
         select: select.into_query(),
-        order: ordering(table, order),
+        order: ordering(E::default(), order),
         parent: None,
     };
     Ok(
@@ -760,22 +814,16 @@ pub fn access(ctx: &Context<'_>) -> Access {
 }
 
 /// A by-ID relation: the row is its own parent.
-pub fn by_id<E: EntityTrait>(select: Select<E>, table: &str) -> Listing {
-    listing(select, table, &qcol(table, "id"), &[])
+pub fn by_id<E: EntityTrait>(select: Select<E>) -> Listing {
+    listing(select, id_column::<E>(), &[])
 }
 
-/// `INNER JOIN other ON other.other_col = table.table_col`.
-pub fn join(q: &mut SelectStatement, other: &str, other_col: &str, table: &str, table_col: &str) {
+/// `INNER JOIN other's table ON other = column`.
+pub fn join<O: ColumnTrait>(q: &mut SelectStatement, other: O, column: impl ColumnTrait) {
     q.inner_join(
-        Alias::new(other),
-        Expr::col((Alias::new(other), Alias::new(other_col)))
-            .equals((Alias::new(table), Alias::new(table_col))),
+        O::EntityName::default(),
+        col(other).equals(column.as_column_ref()),
     );
-}
-
-/// A qualified column as an expression.
-pub fn col(table: &str, column: &str) -> Expr {
-    Expr::col((Alias::new(table), Alias::new(column)))
 }
 
 /// A nested connection field: checks the page arguments, loads the page, wraps each row.

@@ -444,8 +444,7 @@ impl AccountQuery {
         loader::top_connection(
             ctx,
             account::Entity::find(),
-            "account",
-            &[("email", Order::Asc)],
+            &[(account::Column::Email, Order::Asc)],
             &window,
             Account,
         )
@@ -466,8 +465,7 @@ impl AccountQuery {
         loader::top_connection(
             ctx,
             api_key::Entity::find(),
-            "api_key",
-            &[("created_at", Order::Desc)],
+            &[(api_key::Column::CreatedAt, Order::Desc)],
             &window,
             ApiKey,
         )

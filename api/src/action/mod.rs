@@ -7,7 +7,7 @@ mod query;
 use async_graphql::{Context, ID, Object, Result, connection::Connection};
 use chrono::{DateTime, Utc};
 use entity::{action, action_department, action_update};
-use sea_orm::{EntityTrait, QueryFilter, QueryTrait, sea_query::Order};
+use sea_orm::{ActiveEnum, EntityTrait, QueryFilter, QueryTrait, sea_query::Order};
 
 pub use query::{ActionOrderField, ActionQuery};
 
@@ -61,10 +61,10 @@ labelled_enum!(
 
 /// Actions the caller may see.
 pub fn visible(access: &Access) -> sea_orm::Select<action::Entity> {
-    action::Entity::find().filter(access.plan_condition(col("action", "plan_id")))
+    action::Entity::find().filter(access.plan_condition(col(action::Column::PlanId)))
 }
 
-pub static BY_ID: Rel<action::Model> = Rel::new("Action", |a| by_id(visible(a), "action"));
+pub static BY_ID: Rel<action::Model> = Rel::new("Action", |a| by_id(visible(a)));
 
 pub(crate) static OF_PLAN: Rel<action::Model> = Rel::new("actions of plan", |a| actions_of_plan(visible(a)))
     // An action is visible exactly when its plan is.
@@ -73,72 +73,73 @@ pub(crate) static OF_PLAN: Rel<action::Model> = Rel::new("actions of plan", |a| 
 fn actions_of_plan(select: sea_orm::Select<action::Entity>) -> crate::pagination::Listing {
     listing(
         select,
-        "action",
-        &qcol("action", "plan_id"),
-        &[("title", Order::Asc)],
+        action::Column::PlanId,
+        &[(action::Column::Title, Order::Asc)],
     )
 }
 
 pub(crate) static OF_COMMUNITY: Rel<action::Model> = Rel::new("actions of community", |a| {
     let mut q = visible(a).into_query();
-    join(&mut q, "plan", "id", "action", "plan_id");
+    join(&mut q, entity::plan::Column::Id, action::Column::PlanId);
     listing_stmt(
         q,
-        "action",
-        &qcol("plan", "community_id"),
-        &[("title", Order::Asc)],
+        action::Entity,
+        entity::plan::Column::CommunityId,
+        &[(action::Column::Title, Order::Asc)],
     )
 });
 
 pub static OF_THEME: Rel<action::Model> = Rel::new("actions of theme", |a| {
     let mut q = visible(a).into_query();
-    join(&mut q, "action_theme", "action_id", "action", "id");
+    join(&mut q, entity::action_theme::Column::ActionId, action::Column::Id);
     listing_stmt(
         q,
-        "action",
-        &qcol("action_theme", "theme_id"),
-        &[("title", Order::Asc)],
+        action::Entity,
+        entity::action_theme::Column::ThemeId,
+        &[(action::Column::Title, Order::Asc)],
     )
 });
 
 pub static OF_DEPARTMENT: Rel<action::Model> = Rel::new("actions of department", |a| {
     let mut q = visible(a).into_query();
-    join(&mut q, "action_department", "action_id", "action", "id");
+    join(&mut q, action_department::Column::ActionId, action::Column::Id);
     listing_stmt(
         q,
-        "action",
-        &qcol("action_department", "department_id"),
-        &[("title", Order::Asc)],
+        action::Entity,
+        action_department::Column::DepartmentId,
+        &[(action::Column::Title, Order::Asc)],
     )
 });
 
 pub static LED_BY: Rel<action::Model> = Rel::new("actions led by organization", |a| {
     listing(
         visible(a),
-        "action",
-        &qcol("action", "lead_organization_id"),
-        &[("title", Order::Asc)],
+        action::Column::LeadOrganizationId,
+        &[(action::Column::Title, Order::Asc)],
     )
 });
 
 pub static OF_EXCHANGE: Rel<action::Model> = Rel::new("actions of exchange", |a| {
     let mut q = visible(a).into_query();
-    join(&mut q, "idea_exchange_action", "action_id", "action", "id");
+    join(
+        &mut q,
+        entity::idea_exchange_action::Column::ActionId,
+        action::Column::Id,
+    );
     listing_stmt(
         q,
-        "action",
-        &qcol("idea_exchange_action", "exchange_id"),
-        &[("title", Order::Asc)],
+        action::Entity,
+        entity::idea_exchange_action::Column::ExchangeId,
+        &[(action::Column::Title, Order::Asc)],
     )
 });
 
 pub(crate) fn departments_visible(a: &Access) -> sea_orm::Select<action_department::Entity> {
-    action_department::Entity::find().filter(a.action_condition(col("action_department", "action_id")))
+    action_department::Entity::find().filter(a.action_condition(col(action_department::Column::ActionId)))
 }
 
-pub static DEPARTMENT_BY_ID: Rel<action_department::Model> = Rel::new("ActionDepartment", |a| {
-    by_id(departments_visible(a), "action_department")
-});
+pub static DEPARTMENT_BY_ID: Rel<action_department::Model> =
+    Rel::new("ActionDepartment", |a| by_id(departments_visible(a)));
 
 pub(crate) static DEPARTMENTS_OF_ACTION: Rel<action_department::Model> =
     Rel::new("departments of action", |a| {
@@ -149,20 +150,29 @@ pub(crate) static DEPARTMENTS_OF_ACTION: Rel<action_department::Model> =
 
 fn departments_of_action(select: sea_orm::Select<action_department::Entity>) -> crate::pagination::Listing {
     let mut q = select.into_query();
-    join(&mut q, "department", "id", "action_department", "department_id");
+    join(
+        &mut q,
+        entity::department::Column::Id,
+        action_department::Column::DepartmentId,
+    );
     let mut l = listing_stmt(
         q,
-        "action_department",
-        &qcol("action_department", "action_id"),
+        action_department::Entity,
+        action_department::Column::ActionId,
         &[],
     );
     // The leading department first, then support, then advice; by name within each.
-    l.order.insert(0, (qcol("department", "name"), Order::Asc));
-    let role = qcol("action_department", "role");
+    l.order
+        .insert(0, (qcol(entity::department::Column::Name), Order::Asc));
+    let role = qcol(action_department::Column::Role);
     l.order.insert(
         0,
         (
-            format!("CASE {role} WHEN 'LEAD' THEN 0 WHEN 'SUPPORT' THEN 1 ELSE 2 END"),
+            format!(
+                "CASE {role} WHEN '{}' THEN 0 WHEN '{}' THEN 1 ELSE 2 END",
+                action_department::DepartmentRole::Lead.to_value(),
+                action_department::DepartmentRole::Support.to_value()
+            ),
             Order::Asc,
         ),
     );
@@ -170,11 +180,10 @@ fn departments_of_action(select: sea_orm::Select<action_department::Entity>) -> 
 }
 
 pub(crate) fn updates_visible(a: &Access) -> sea_orm::Select<action_update::Entity> {
-    action_update::Entity::find().filter(a.action_condition(col("action_update", "action_id")))
+    action_update::Entity::find().filter(a.action_condition(col(action_update::Column::ActionId)))
 }
 
-pub static UPDATE_BY_ID: Rel<action_update::Model> =
-    Rel::new("ActionUpdate", |a| by_id(updates_visible(a), "action_update"));
+pub static UPDATE_BY_ID: Rel<action_update::Model> = Rel::new("ActionUpdate", |a| by_id(updates_visible(a)));
 
 pub(crate) static UPDATES_OF_ACTION: Rel<action_update::Model> =
     Rel::new("updates of action", |a| updates_of_action(updates_visible(a)))
@@ -184,9 +193,11 @@ pub(crate) static UPDATES_OF_ACTION: Rel<action_update::Model> =
 fn updates_of_action(select: sea_orm::Select<action_update::Entity>) -> crate::pagination::Listing {
     listing(
         select,
-        "action_update",
-        &qcol("action_update", "action_id"),
-        &[("posted_on", Order::Desc), ("created_at", Order::Desc)],
+        action_update::Column::ActionId,
+        &[
+            (action_update::Column::PostedOn, Order::Desc),
+            (action_update::Column::CreatedAt, Order::Desc),
+        ],
     )
 }
 

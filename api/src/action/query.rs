@@ -83,7 +83,7 @@ pub struct ActionOrder {
 
 impl ActionFilter {
     fn apply(self, mut q: sea_orm::Select<action::Entity>) -> Result<sea_orm::Select<action::Entity>> {
-        let plan_id = || col("action", "plan_id");
+        let plan_id = || col(action::Column::PlanId);
         if let Some(communities) = community::id_subquery(
             "communityIds",
             self.community_ids,
@@ -108,11 +108,11 @@ impl ActionFilter {
                 .column(entity::action_theme::Column::ActionId)
                 .filter(Expr::col(entity::action_theme::Column::ThemeId).in_subquery(themes))
                 .into_query();
-            q = q.filter(col("action", "id").in_subquery(actions));
+            q = q.filter(col(action::Column::Id).in_subquery(actions));
         }
         if let Some(ids) = self.department_ids {
             let ids = crate::common::decode_ids("departmentIds", &ids, "Department")?;
-            q = q.filter(col("action", "id").in_subquery(department::action_ids(ids)));
+            q = q.filter(col(action::Column::Id).in_subquery(department::action_ids(ids)));
         }
         if let Some(statuses) = self.statuses {
             let statuses: Vec<action::ActionStatus> = bounded("statuses", &statuses)?
@@ -141,9 +141,9 @@ impl ActionFilter {
             q = q.filter(text_condition(
                 text,
                 &[
-                    qcol("action", "title"),
-                    qcol("action", "description"),
-                    qcol("action", "partner_needs"),
+                    qcol(action::Column::Title),
+                    qcol(action::Column::Description),
+                    qcol(action::Column::PartnerNeeds),
                 ],
             )?);
         }
@@ -155,15 +155,15 @@ impl ActionFilter {
 }
 
 /// The column and direction to order actions by (then by ID).
-fn order(order: Option<ActionOrder>) -> (&'static str, sea_orm::sea_query::Order) {
+fn order(order: Option<ActionOrder>) -> (action::Column, sea_orm::sea_query::Order) {
     let o = order.unwrap_or_default();
     let column = match o.field {
-        ActionOrderField::Title => "title",
-        ActionOrderField::Progress => "progress",
-        ActionOrderField::Potential => "potential",
-        ActionOrderField::DueOn => "due_on",
-        ActionOrderField::CreatedAt => "created_at",
-        ActionOrderField::UpdatedAt => "updated_at",
+        ActionOrderField::Title => action::Column::Title,
+        ActionOrderField::Progress => action::Column::Progress,
+        ActionOrderField::Potential => action::Column::Potential,
+        ActionOrderField::DueOn => action::Column::DueOn,
+        ActionOrderField::CreatedAt => action::Column::CreatedAt,
+        ActionOrderField::UpdatedAt => action::Column::UpdatedAt,
     };
     (column, o.direction.order())
 }
@@ -175,7 +175,7 @@ async fn list(
     window: Window,
 ) -> Result<Connection<Cursor, Action, ConnectionFields>> {
     let select = filter.apply(visible(&loader::access(ctx)))?;
-    loader::top_connection(ctx, select, "action", &[order(order_by)], &window, Action).await
+    loader::top_connection(ctx, select, &[order(order_by)], &window, Action).await
 }
 
 #[derive(Default)]
@@ -242,7 +242,7 @@ impl ActionQuery {
             common: f.common,
         };
         let select = filter
-            .apply(visible(&loader::access(ctx)).filter(col("action", "plan_id").in_subquery(adopted)))?;
-        loader::top_connection(ctx, select, "action", &[order(order_by)], &window, Action).await
+            .apply(visible(&loader::access(ctx)).filter(col(action::Column::PlanId).in_subquery(adopted)))?;
+        loader::top_connection(ctx, select, &[order(order_by)], &window, Action).await
     }
 }

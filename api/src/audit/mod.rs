@@ -130,8 +130,10 @@ impl AuditQuery {
         loader::top_connection(
             ctx,
             q,
-            "audit_log",
-            &[("occurred_at", Order::Desc), ("id", Order::Desc)],
+            &[
+                (audit_log::Column::OccurredAt, Order::Desc),
+                (audit_log::Column::Id, Order::Desc),
+            ],
             &window,
             AuditLogEntry,
         )

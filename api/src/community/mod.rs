@@ -29,8 +29,7 @@ labelled_enum!(
     }
 );
 
-pub static BY_ID: Rel<community::Model> =
-    Rel::new("Community", |_| by_id(community::Entity::find(), "community"));
+pub static BY_ID: Rel<community::Model> = Rel::new("Community", |_| by_id(community::Entity::find()));
 
 /// `SELECT id FROM community WHERE id IN (…) OR slug IN (…)`; None when neither is given.
 pub fn id_subquery(
@@ -39,7 +38,12 @@ pub fn id_subquery(
     slugs_field: &str,
     slugs: Option<Vec<String>>,
 ) -> Result<Option<SelectStatement>, ApiError> {
-    crate::common::id_or_slug_subquery("community", "Community", (ids_field, ids), (slugs_field, slugs))
+    crate::common::id_or_slug_subquery(
+        community::Column::Slug,
+        "Community",
+        (ids_field, ids),
+        (slugs_field, slugs),
+    )
 }
 
 #[derive(SimpleObject)]
@@ -320,7 +324,10 @@ impl CommunityQuery {
         if let Some(text) = &f.common.text {
             q = q.filter(text_condition(
                 text,
-                &[qcol("community", "name"), qcol("community", "description")],
+                &[
+                    qcol(community::Column::Name),
+                    qcol(community::Column::Description),
+                ],
             )?);
         }
         if let Some(since) = f.common.updated_since {
@@ -328,19 +335,11 @@ impl CommunityQuery {
         }
         let o = order_by.unwrap_or_default();
         let column = match o.field {
-            CommunityOrderField::Name => "name",
-            CommunityOrderField::CreatedAt => "created_at",
-            CommunityOrderField::UpdatedAt => "updated_at",
+            CommunityOrderField::Name => community::Column::Name,
+            CommunityOrderField::CreatedAt => community::Column::CreatedAt,
+            CommunityOrderField::UpdatedAt => community::Column::UpdatedAt,
         };
-        loader::top_connection(
-            ctx,
-            q,
-            "community",
-            &[(column, o.direction.order())],
-            &window,
-            Community,
-        )
-        .await
+        loader::top_connection(ctx, q, &[(column, o.direction.order())], &window, Community).await
     }
 
     /// One community, by its slug or its ID (exactly one of them). Null when none matches.
@@ -357,7 +356,7 @@ impl CommunityQuery {
                     select: community::Entity::find()
                         .filter(community::Column::Slug.eq(slug))
                         .into_query(),
-                    order: loader::ordering("community", &[]),
+                    order: loader::ordering(community::Entity, &[]),
                     parent: None,
                 };
                 loader::top_page::<community::Model, Community>(

@@ -11,7 +11,7 @@ use crate::{
     access::Access,
     community::Community,
     department::Department,
-    loader::{self, Rel, by_id, listing, qcol},
+    loader::{self, Rel, by_id, listing},
     organization::Organization,
     relay,
 };
@@ -20,22 +20,20 @@ pub(crate) fn visible(access: &Access) -> sea_orm::Select<contact::Entity> {
     contact::Entity::find().filter(access.contact_condition())
 }
 
-fn of_parent(a: &Access, column: &str) -> crate::pagination::Listing {
-    listing(
-        visible(a),
-        "contact",
-        &qcol("contact", column),
-        &[("name", Order::Asc)],
-    )
+fn of_parent(a: &Access, column: contact::Column) -> crate::pagination::Listing {
+    listing(visible(a), column, &[(contact::Column::Name, Order::Asc)])
 }
 
-pub static BY_ID: Rel<contact::Model> = Rel::new("Contact", |a| by_id(visible(a), "contact"));
-pub static OF_COMMUNITY: Rel<contact::Model> =
-    Rel::new("contacts of community", |a| of_parent(a, "community_id"));
-pub static OF_ORGANIZATION: Rel<contact::Model> =
-    Rel::new("contacts of organization", |a| of_parent(a, "organization_id"));
-pub static OF_DEPARTMENT: Rel<contact::Model> =
-    Rel::new("contacts of department", |a| of_parent(a, "department_id"));
+pub static BY_ID: Rel<contact::Model> = Rel::new("Contact", |a| by_id(visible(a)));
+pub static OF_COMMUNITY: Rel<contact::Model> = Rel::new("contacts of community", |a| {
+    of_parent(a, contact::Column::CommunityId)
+});
+pub static OF_ORGANIZATION: Rel<contact::Model> = Rel::new("contacts of organization", |a| {
+    of_parent(a, contact::Column::OrganizationId)
+});
+pub static OF_DEPARTMENT: Rel<contact::Model> = Rel::new("contacts of department", |a| {
+    of_parent(a, contact::Column::DepartmentId)
+});
 
 pub async fn of(ctx: &Context<'_>, rel: &'static Rel<contact::Model>, parent: Uuid) -> Result<Vec<Contact>> {
     Ok(loader::list(ctx, rel, parent)

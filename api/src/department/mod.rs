@@ -19,8 +19,7 @@ use crate::{
     relay,
 };
 
-pub static BY_ID: Rel<department::Model> =
-    Rel::new("Department", |_| by_id(department::Entity::find(), "department"));
+pub static BY_ID: Rel<department::Model> = Rel::new("Department", |_| by_id(department::Entity::find()));
 
 /// `SELECT action_id FROM action_department WHERE department_id IN (…)`.
 pub fn action_ids(departments: Vec<Uuid>) -> SelectStatement {
@@ -121,10 +120,20 @@ impl DepartmentQuery {
         if let Some(text) = &text {
             q = q.filter(text_condition(
                 text,
-                &[qcol("department", "name"), qcol("department", "description")],
+                &[
+                    qcol(department::Column::Name),
+                    qcol(department::Column::Description),
+                ],
             )?);
         }
-        loader::top_connection(ctx, q, "department", &[("name", Order::Asc)], &window, Department).await
+        loader::top_connection(
+            ctx,
+            q,
+            &[(department::Column::Name, Order::Asc)],
+            &window,
+            Department,
+        )
+        .await
     }
 }
 

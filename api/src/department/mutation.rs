@@ -74,7 +74,7 @@ impl DepartmentMutation {
                 return Err(Refused::one("slug", UserErrorCode::Invalid, "invalid input").into());
             };
             let w = Write::begin(ctx).await?;
-            slug_free(&w, "department", &slug, None, "department").await?;
+            slug_free(&w, department::Column::Slug, &slug, None, "department").await?;
             let now = Utc::now();
             let model = w
                 .create(
@@ -121,7 +121,7 @@ impl DepartmentMutation {
             let before = w.find::<department::Entity>("department", id).await?;
             let mut row = department::ActiveModel::default();
             if let Some(Some(slug)) = slug {
-                slug_free(&w, "department", &slug, Some(id), "department").await?;
+                slug_free(&w, department::Column::Slug, &slug, Some(id), "department").await?;
                 row.slug = Set(slug);
             }
             if let Some(Some(name)) = name {

@@ -40,41 +40,40 @@ labelled_enum!(
 pub(crate) fn visible(a: &Access) -> sea_orm::Select<engagement_event::Entity> {
     engagement_event::Entity::find().filter(
         Condition::any()
-            .add(col("engagement_event", "plan_id").is_null())
-            .add(a.plan_condition(col("engagement_event", "plan_id"))),
+            .add(col(engagement_event::Column::PlanId).is_null())
+            .add(a.plan_condition(col(engagement_event::Column::PlanId))),
     )
 }
 
-fn newest_first(a: &Access, parent: &str) -> Listing {
+fn newest_first(a: &Access, parent: engagement_event::Column) -> Listing {
     listing(
         visible(a),
-        "engagement_event",
-        &qcol("engagement_event", parent),
-        &[("occurred_on", Order::Desc)],
+        parent,
+        &[(engagement_event::Column::OccurredOn, Order::Desc)],
     )
 }
 
-pub static BY_ID: Rel<engagement_event::Model> =
-    Rel::new("EngagementEvent", |a| by_id(visible(a), "engagement_event"));
-pub static OF_COMMUNITY: Rel<engagement_event::Model> =
-    Rel::new("events of community", |a| newest_first(a, "community_id"));
+pub static BY_ID: Rel<engagement_event::Model> = Rel::new("EngagementEvent", |a| by_id(visible(a)));
+pub static OF_COMMUNITY: Rel<engagement_event::Model> = Rel::new("events of community", |a| {
+    newest_first(a, engagement_event::Column::CommunityId)
+});
 pub static OF_ORGANIZATION: Rel<engagement_event::Model> = Rel::new("events of organization", |a| {
     let mut q = visible(a).into_query();
     join(
         &mut q,
-        "engagement_event_organization",
-        "event_id",
-        "engagement_event",
-        "id",
+        entity::engagement_event_organization::Column::EventId,
+        engagement_event::Column::Id,
     );
     listing_stmt(
         q,
-        "engagement_event",
-        &qcol("engagement_event_organization", "organization_id"),
-        &[("occurred_on", Order::Desc)],
+        engagement_event::Entity,
+        entity::engagement_event_organization::Column::OrganizationId,
+        &[(engagement_event::Column::OccurredOn, Order::Desc)],
     )
 });
-pub static OF_PLAN: Rel<engagement_event::Model> = Rel::new("events of plan", |a| newest_first(a, "plan_id"));
+pub static OF_PLAN: Rel<engagement_event::Model> = Rel::new("events of plan", |a| {
+    newest_first(a, engagement_event::Column::PlanId)
+});
 
 /// A citizen meeting, workshop, working day or other event where locals took part.
 pub struct EngagementEvent(pub engagement_event::Model);
@@ -171,7 +170,7 @@ impl EngagementQuery {
             "communitySlugs",
             f.community_slugs,
         )? {
-            q = q.filter(col("engagement_event", "community_id").in_subquery(c));
+            q = q.filter(col(engagement_event::Column::CommunityId).in_subquery(c));
         }
         if let Some(k) = f.kinds {
             let k: Vec<engagement_event::EventKind> =
@@ -186,8 +185,8 @@ impl EngagementQuery {
             q = q.filter(text_condition(
                 text,
                 &[
-                    qcol("engagement_event", "title"),
-                    qcol("engagement_event", "description"),
+                    qcol(engagement_event::Column::Title),
+                    qcol(engagement_event::Column::Description),
                 ],
             )?);
         }
@@ -197,8 +196,7 @@ impl EngagementQuery {
         loader::top_connection(
             ctx,
             q,
-            "engagement_event",
-            &[("occurred_on", Order::Desc)],
+            &[(engagement_event::Column::OccurredOn, Order::Desc)],
             &window,
             EngagementEvent,
         )

@@ -24,14 +24,17 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use entity::engagement_weights;
+use entity::{engagement_event, engagement_weights, plan};
 use sea_orm::{
-    ConnectionTrait, DbBackend, DbErr, EntityTrait,
-    sea_query::{Alias, Condition, Expr, ExprTrait, Query, SelectStatement, extension::postgres::PgFunc},
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait,
+    sea_query::{Condition, Expr, ExprTrait, Query, SelectStatement, extension::postgres::PgFunc},
 };
 use uuid::Uuid;
 
-use crate::{access::Access, loader::col};
+use crate::{
+    access::Access,
+    loader::{Col, col, qcol},
+};
 
 /// An inclusive date window, e.g. the last 12 months or a calendar year.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -290,32 +293,28 @@ enum Level {
 
 impl Level {
     /// The column of `plan` that groups rows reached through a plan.
-    fn plan_key(self) -> &'static str {
+    fn plan_key(self) -> plan::Column {
         match self {
-            Level::Community => "community_id",
-            Level::Plan => "id",
+            Level::Community => plan::Column::CommunityId,
+            Level::Plan => plan::Column::Id,
         }
     }
 
     /// The column of `engagement_event` that groups events.
-    fn event_key(self) -> &'static str {
+    fn event_key(self) -> engagement_event::Column {
         match self {
-            Level::Community => "community_id",
-            Level::Plan => "plan_id",
+            Level::Community => engagement_event::Column::CommunityId,
+            Level::Plan => engagement_event::Column::PlanId,
         }
     }
 }
 
-fn t(name: &str) -> Alias {
-    Alias::new(name)
-}
-
 /// `"table"."column"` is one of `ids`: `= ANY($1)` on PostgreSQL (one statement text
 /// whatever the number), `IN (…)` elsewhere.
-fn one_of<C: ConnectionTrait>(db: &C, table: &str, column: &str, ids: &[Uuid]) -> Expr {
+fn one_of<C: ConnectionTrait>(db: &C, column: impl Col, ids: &[Uuid]) -> Expr {
     match db.get_database_backend() {
-        DbBackend::Postgres => col(table, column).eq(PgFunc::any(Expr::val(ids.to_vec()))),
-        _ => col(table, column).is_in(ids.iter().copied()),
+        DbBackend::Postgres => col(column).eq(PgFunc::any(Expr::val(ids.to_vec()))),
+        _ => col(column).is_in(ids.iter().copied()),
     }
 }
 
@@ -372,56 +371,67 @@ async fn compute<C: ConnectionTrait>(
     if ids.is_empty() {
         return Ok(out);
     }
+    use entity::{
+        action::{self, ActionStatus},
+        action_update, engagement_event_organization as event_org,
+        partnership::{self, PartnershipStatus},
+        partnership_member::{self, Column as Member},
+        plan::PlanStatus,
+        plan_involvement,
+    };
     let key = level.plan_key();
-    let plan_visible = || access.plan_condition(col("plan", "id"));
+    let event_key = level.event_key();
+    let plan_id = plan::Column::Id;
+    let plan_visible = || access.plan_condition(col(plan_id));
+    let count_distinct = |c: String| Expr::cust(format!("COUNT(DISTINCT {c})"));
 
     // Organisations involved in the plans. Involvement is not dated: it counts for the plans
     // in force during the window (their period overlaps it) and those being written, for a
     // plan as for a community, so the two levels agree.
     let mut q = Query::select();
-    q.expr_as(col("plan", key), t("k"))
+    q.expr_as(col(key), "k")
         .expr_as(
-            Expr::cust(r#"COUNT(DISTINCT "plan_involvement"."organization_id")"#),
-            t("n0"),
+            count_distinct(qcol(plan_involvement::Column::OrganizationId)),
+            "n0",
         )
-        .from(t("plan_involvement"))
+        .from(plan_involvement::Entity)
         .inner_join(
-            t("plan"),
-            col("plan", "id").equals((t("plan_involvement"), t("plan_id"))),
+            plan::Entity,
+            col(plan_id).equals(plan_involvement::Column::PlanId.as_column_ref()),
         )
-        .and_where(one_of(db, "plan", key, ids))
+        .and_where(one_of(db, key, ids))
         .and_where(plan_visible())
-        .group_by_col((t("plan"), t(key)));
+        .group_by_col(key.as_column_ref());
     {
         use chrono::Datelike;
         q.cond_where(
             Condition::any()
                 .add(
                     Condition::all()
-                        .add(col("plan", "period_from").lte(span.to.year()))
-                        .add(col("plan", "period_to").gte(span.from.year())),
+                        .add(col(plan::Column::PeriodFrom).lte(span.to.year()))
+                        .add(col(plan::Column::PeriodTo).gte(span.from.year())),
                 )
-                .add(col("plan", "status").is_in(["DRAFT", "CONSULTATION"])),
+                .add(col(plan::Column::Status).is_in([PlanStatus::Draft, PlanStatus::Consultation])),
         );
     }
     grouped(db, &q, 1, &mut out, |c, v| c.associations_involved = v[0]).await?;
 
     // Events in the window, and the organisations present at them.
     let event_conditions = |q: &mut SelectStatement| {
-        q.and_where(one_of(db, "engagement_event", level.event_key(), ids))
-            .and_where(col("engagement_event", "occurred_on").between(span.from, span.to))
+        q.and_where(one_of(db, event_key, ids))
+            .and_where(col(engagement_event::Column::OccurredOn).between(span.from, span.to))
             .cond_where(
                 Condition::any()
-                    .add(col("engagement_event", "plan_id").is_null())
-                    .add(access.plan_condition(col("engagement_event", "plan_id"))),
+                    .add(col(engagement_event::Column::PlanId).is_null())
+                    .add(access.plan_condition(col(engagement_event::Column::PlanId))),
             )
-            .group_by_col((t("engagement_event"), t(level.event_key())));
+            .group_by_col(event_key.as_column_ref());
     };
     let mut q = Query::select();
-    q.expr_as(col("engagement_event", level.event_key()), t("k"))
-        .expr_as(Expr::cust("COUNT(*)"), t("n0"))
-        .expr_as(sum(db, r#""engagement_event"."participants""#), t("n1"))
-        .from(t("engagement_event"));
+    q.expr_as(col(event_key), "k")
+        .expr_as(Expr::cust("COUNT(*)"), "n0")
+        .expr_as(sum(db, &qcol(engagement_event::Column::Participants)), "n1")
+        .from(engagement_event::Entity);
     event_conditions(&mut q);
     grouped(db, &q, 2, &mut out, |c, v| {
         c.events = v[0];
@@ -430,15 +440,12 @@ async fn compute<C: ConnectionTrait>(
     .await?;
 
     let mut q = Query::select();
-    q.expr_as(col("engagement_event", level.event_key()), t("k"))
-        .expr_as(
-            Expr::cust(r#"COUNT(DISTINCT "engagement_event_organization"."organization_id")"#),
-            t("n0"),
-        )
-        .from(t("engagement_event_organization"))
+    q.expr_as(col(event_key), "k")
+        .expr_as(count_distinct(qcol(event_org::Column::OrganizationId)), "n0")
+        .from(event_org::Entity)
         .inner_join(
-            t("engagement_event"),
-            col("engagement_event", "id").equals((t("engagement_event_organization"), t("event_id"))),
+            engagement_event::Entity,
+            col(engagement_event::Column::Id).equals(event_org::Column::EventId.as_column_ref()),
         );
     event_conditions(&mut q);
     grouped(db, &q, 1, &mut out, |c, v| c.event_organizations = v[0]).await?;
@@ -446,42 +453,53 @@ async fn compute<C: ConnectionTrait>(
     // Contributions of partnerships around the plans or their actions, ACTIVE or COMPLETED,
     // whose period overlaps the window.
     let mut q = Query::select();
-    q.expr_as(col("plan", key), t("k"))
-        .expr_as(sum(db, r#""partnership_member"."volunteer_hours""#), t("n0"))
+    q.expr_as(col(key), "k")
+        .expr_as(sum(db, &qcol(Member::VolunteerHours)), "n0")
         .expr_as(
             sum(
                 db,
-                r#"CASE WHEN "partnership_member"."department_id" IS NULL THEN "partnership_member"."amount_dkk" END"#,
+                &format!(
+                    "CASE WHEN {} IS NULL THEN {} END",
+                    qcol(Member::DepartmentId),
+                    qcol(Member::AmountDkk)
+                ),
             ),
-            t("n1"),
+            "n1",
         )
-        .from(t("partnership_member"))
+        .from(partnership_member::Entity)
         .inner_join(
-            t("partnership"),
-            col("partnership", "id").equals((t("partnership_member"), t("partnership_id"))),
+            partnership::Entity,
+            col(partnership::Column::Id).equals(Member::PartnershipId.as_column_ref()),
         )
         .left_join(
-            t("action"),
-            col("action", "id").equals((t("partnership"), t("action_id"))),
+            action::Entity,
+            col(action::Column::Id).equals(partnership::Column::ActionId.as_column_ref()),
         )
         .inner_join(
-            t("plan"),
-            Expr::cust(r#""plan"."id" = COALESCE("partnership"."plan_id", "action"."plan_id")"#),
+            plan::Entity,
+            Expr::cust(format!(
+                "{} = COALESCE({}, {})",
+                qcol(plan_id),
+                qcol(partnership::Column::PlanId),
+                qcol(action::Column::PlanId)
+            )),
         )
-        .and_where(one_of(db, "plan", key, ids))
+        .and_where(one_of(db, key, ids))
         .and_where(plan_visible())
-        .and_where(col("partnership", "status").is_in(["ACTIVE", "COMPLETED"]))
-        .cond_where(
-            Condition::any()
-                .add(col("partnership", "starts_on").is_null())
-                .add(col("partnership", "starts_on").lte(span.to)),
+        .and_where(
+            col(partnership::Column::Status).is_in([PartnershipStatus::Active, PartnershipStatus::Completed]),
         )
         .cond_where(
             Condition::any()
-                .add(col("partnership", "ends_on").is_null())
-                .add(col("partnership", "ends_on").gte(span.from)),
+                .add(col(partnership::Column::StartsOn).is_null())
+                .add(col(partnership::Column::StartsOn).lte(span.to)),
         )
-        .group_by_col((t("plan"), t(key)));
+        .cond_where(
+            Condition::any()
+                .add(col(partnership::Column::EndsOn).is_null())
+                .add(col(partnership::Column::EndsOn).gte(span.from)),
+        )
+        .group_by_col(key.as_column_ref());
     grouped(db, &q, 2, &mut out, |c, v| {
         c.volunteer_hours = v[0];
         c.co_funding_dkk = v[1];
@@ -490,31 +508,37 @@ async fn compute<C: ConnectionTrait>(
 
     // Progress notes posted in the window.
     let mut q = Query::select();
-    q.expr_as(col("plan", key), t("k"))
-        .expr_as(Expr::cust("COUNT(*)"), t("n0"))
-        .from(t("action_update"))
+    q.expr_as(col(key), "k")
+        .expr_as(Expr::cust("COUNT(*)"), "n0")
+        .from(action_update::Entity)
         .inner_join(
-            t("action"),
-            col("action", "id").equals((t("action_update"), t("action_id"))),
+            action::Entity,
+            col(action::Column::Id).equals(action_update::Column::ActionId.as_column_ref()),
         )
-        .inner_join(t("plan"), col("plan", "id").equals((t("action"), t("plan_id"))))
-        .and_where(one_of(db, "plan", key, ids))
+        .inner_join(
+            plan::Entity,
+            col(plan_id).equals(action::Column::PlanId.as_column_ref()),
+        )
+        .and_where(one_of(db, key, ids))
         .and_where(plan_visible())
-        .and_where(col("action_update", "posted_on").between(span.from, span.to))
-        .group_by_col((t("plan"), t(key)));
+        .and_where(col(action_update::Column::PostedOn).between(span.from, span.to))
+        .group_by_col(key.as_column_ref());
     grouped(db, &q, 1, &mut out, |c, v| c.action_updates = v[0]).await?;
 
     // Actions completed in the window.
     let mut q = Query::select();
-    q.expr_as(col("plan", key), t("k"))
-        .expr_as(Expr::cust("COUNT(*)"), t("n0"))
-        .from(t("action"))
-        .inner_join(t("plan"), col("plan", "id").equals((t("action"), t("plan_id"))))
-        .and_where(one_of(db, "plan", key, ids))
+    q.expr_as(col(key), "k")
+        .expr_as(Expr::cust("COUNT(*)"), "n0")
+        .from(action::Entity)
+        .inner_join(
+            plan::Entity,
+            col(plan_id).equals(action::Column::PlanId.as_column_ref()),
+        )
+        .and_where(one_of(db, key, ids))
         .and_where(plan_visible())
-        .and_where(col("action", "status").eq("COMPLETED"))
-        .and_where(col("action", "completed_on").between(span.from, span.to))
-        .group_by_col((t("plan"), t(key)));
+        .and_where(col(action::Column::Status).eq(ActionStatus::Completed))
+        .and_where(col(action::Column::CompletedOn).between(span.from, span.to))
+        .group_by_col(key.as_column_ref());
     grouped(db, &q, 1, &mut out, |c, v| c.actions_completed = v[0]).await?;
 
     Ok(out)

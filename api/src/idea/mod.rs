@@ -4,10 +4,10 @@ pub mod mutation;
 
 use async_graphql::{Context, ID, InputObject, Object, Result, connection::Connection};
 use chrono::{DateTime, Utc};
-use entity::{community, idea, idea_exchange};
+use entity::{community, idea, idea_exchange, idea_exchange_action, idea_exchange_participant};
 use sea_orm::{
     ColumnTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
-    sea_query::{Alias, Expr, ExprTrait, JoinType, Order, Query, SelectStatement, UnionType},
+    sea_query::{Expr, ExprTrait, JoinType, Order, Query, SelectStatement, UnionType},
 };
 
 use crate::{
@@ -16,7 +16,7 @@ use crate::{
     common::{CommonFilter, bounded, text_condition},
     community::{self as community_room, Community},
     labels::labelled_enum,
-    loader::{self, Rel, by_id, col, join, listing, listing_stmt, qcol},
+    loader::{self, Aliased, Col, Rel, aliased, by_id, col, join, listing, listing_stmt, qcol},
     organization::Organization,
     pagination::{ConnectionFields, Cursor, Listing, Window},
     relay,
@@ -31,61 +31,56 @@ labelled_enum!(
     }
 );
 
-pub static BY_ID: Rel<idea::Model> = Rel::new("Idea", |_| by_id(idea::Entity::find(), "idea"));
+pub static BY_ID: Rel<idea::Model> = Rel::new("Idea", |_| by_id(idea::Entity::find()));
 pub static OF_COMMUNITY: Rel<idea::Model> = Rel::new("ideas of community", |_| {
     listing(
         idea::Entity::find(),
-        "idea",
-        &qcol("idea", "community_id"),
-        &[("title", Order::Asc)],
+        idea::Column::CommunityId,
+        &[(idea::Column::Title, Order::Asc)],
     )
 });
 pub static OF_ORGANIZATION: Rel<idea::Model> = Rel::new("ideas of organization", |_| {
     listing(
         idea::Entity::find(),
-        "idea",
-        &qcol("idea", "organization_id"),
-        &[("title", Order::Asc)],
+        idea::Column::OrganizationId,
+        &[(idea::Column::Title, Order::Asc)],
     )
 });
 pub static OF_THEME: Rel<idea::Model> = Rel::new("ideas of theme", |_| {
     let mut q = idea::Entity::find().into_query();
-    join(&mut q, "idea_theme", "idea_id", "idea", "id");
+    join(&mut q, entity::idea_theme::Column::IdeaId, idea::Column::Id);
     listing_stmt(
         q,
-        "idea",
-        &qcol("idea_theme", "theme_id"),
-        &[("title", Order::Asc)],
+        idea::Entity,
+        entity::idea_theme::Column::ThemeId,
+        &[(idea::Column::Title, Order::Asc)],
     )
 });
 
-fn newest_exchanges_under(q: SelectStatement, parent: &str) -> Listing {
-    listing_stmt(
-        q,
-        "idea_exchange",
-        parent,
-        &[("occurred_on", Order::Desc), ("title", Order::Asc)],
-    )
+const NEWEST_EXCHANGES: [(idea_exchange::Column, Order); 2] = [
+    (idea_exchange::Column::OccurredOn, Order::Desc),
+    (idea_exchange::Column::Title, Order::Asc),
+];
+
+fn newest_exchanges_under(q: SelectStatement, parent: impl Col) -> Listing {
+    listing_stmt(q, idea_exchange::Entity, parent, &NEWEST_EXCHANGES)
 }
 
-pub static EXCHANGE_BY_ID: Rel<idea_exchange::Model> = Rel::new("IdeaExchange", |_| {
-    by_id(idea_exchange::Entity::find(), "idea_exchange")
-});
+pub static EXCHANGE_BY_ID: Rel<idea_exchange::Model> =
+    Rel::new("IdeaExchange", |_| by_id(idea_exchange::Entity::find()));
 pub static EXCHANGE_OF_ACTION: Rel<idea_exchange::Model> = Rel::new("exchange of action", |_| {
     let mut q = idea_exchange::Entity::find().into_query();
     join(
         &mut q,
-        "idea_exchange_action",
-        "exchange_id",
-        "idea_exchange",
-        "id",
+        idea_exchange_action::Column::ExchangeId,
+        idea_exchange::Column::Id,
     );
-    newest_exchanges_under(q, &qcol("idea_exchange_action", "action_id"))
+    newest_exchanges_under(q, idea_exchange_action::Column::ActionId)
 });
 pub(crate) static EXCHANGES_OF_IDEA: Rel<idea_exchange::Model> = Rel::new("exchanges of idea", |_| {
     newest_exchanges_under(
         idea_exchange::Entity::find().into_query(),
-        &qcol("idea_exchange", "idea_id"),
+        idea_exchange::Column::IdeaId,
     )
 });
 /// Exchanges a community initiated or took part in.
@@ -94,27 +89,32 @@ pub static EXCHANGES_OF_COMMUNITY: Rel<idea_exchange::Model> = Rel::new("exchang
     q.join_subquery(
         JoinType::InnerJoin,
         exchange_communities(),
-        Alias::new("ec"),
-        Expr::col((Alias::new("ec"), Alias::new("exchange_id")))
-            .equals((Alias::new("idea_exchange"), Alias::new("id"))),
+        EC,
+        col(EC_EXCHANGE).equals(idea_exchange::Column::Id.as_column_ref()),
     );
-    newest_exchanges_under(q, &qcol("ec", "community_id"))
+    newest_exchanges_under(q, EC_COMMUNITY)
 });
 
-/// `(exchange_id, community_id)` for initiators and participants alike.
+/// The alias of [`exchange_communities`] where it is joined, and its columns.
+const EC: &str = "ec";
+const EC_EXCHANGE: Aliased<idea_exchange_participant::Column> =
+    aliased(EC, idea_exchange_participant::Column::ExchangeId);
+const EC_COMMUNITY: Aliased<idea_exchange_participant::Column> =
+    aliased(EC, idea_exchange_participant::Column::CommunityId);
+
+/// `(exchange_id, community_id)` for initiators and participants alike (the columns of
+/// `idea_exchange_participant`, which the initiators' rows take as names).
 fn exchange_communities() -> SelectStatement {
+    use idea_exchange_participant::Column as P;
     let mut initiated = Query::select()
-        .expr_as(col("idea_exchange", "id"), Alias::new("exchange_id"))
-        .expr_as(
-            col("idea_exchange", "initiator_community_id"),
-            Alias::new("community_id"),
-        )
-        .from(Alias::new("idea_exchange"))
+        .expr_as(col(idea_exchange::Column::Id), P::ExchangeId)
+        .expr_as(col(idea_exchange::Column::InitiatorCommunityId), P::CommunityId)
+        .from(idea_exchange::Entity)
         .to_owned();
     let participating = Query::select()
-        .column(Alias::new("exchange_id"))
-        .column(Alias::new("community_id"))
-        .from(Alias::new("idea_exchange_participant"))
+        .column(P::ExchangeId)
+        .column(P::CommunityId)
+        .from(idea_exchange_participant::Entity)
         .to_owned();
     initiated.union(UnionType::Distinct, participating);
     initiated
@@ -124,16 +124,14 @@ pub(crate) static PARTICIPANTS: Rel<community::Model> = Rel::new("participants o
     let mut q = community::Entity::find().into_query();
     join(
         &mut q,
-        "idea_exchange_participant",
-        "community_id",
-        "community",
-        "id",
+        entity::idea_exchange_participant::Column::CommunityId,
+        community::Column::Id,
     );
     listing_stmt(
         q,
-        "community",
-        &qcol("idea_exchange_participant", "exchange_id"),
-        &[("name", Order::Asc)],
+        community::Entity,
+        entity::idea_exchange_participant::Column::ExchangeId,
+        &[(community::Column::Name, Order::Asc)],
     )
 });
 
@@ -320,7 +318,7 @@ impl IdeaQuery {
             "communitySlugs",
             f.community_slugs,
         )? {
-            q = q.filter(col("idea", "community_id").in_subquery(c));
+            q = q.filter(col(idea::Column::CommunityId).in_subquery(c));
         }
         if let Some(themes) = theme::id_subquery("themeIds", f.theme_ids, "themeSlugs", f.theme_slugs)? {
             let ideas = entity::idea_theme::Entity::find()
@@ -328,18 +326,18 @@ impl IdeaQuery {
                 .column(entity::idea_theme::Column::IdeaId)
                 .filter(Expr::col(entity::idea_theme::Column::ThemeId).in_subquery(themes))
                 .into_query();
-            q = q.filter(col("idea", "id").in_subquery(ideas));
+            q = q.filter(col(idea::Column::Id).in_subquery(ideas));
         }
         if let Some(text) = &f.common.text {
             q = q.filter(text_condition(
                 text,
-                &[qcol("idea", "title"), qcol("idea", "description")],
+                &[qcol(idea::Column::Title), qcol(idea::Column::Description)],
             )?);
         }
         if let Some(since) = f.common.updated_since {
             q = q.filter(idea::Column::UpdatedAt.gte(since));
         }
-        loader::top_connection(ctx, q, "idea", &[("title", Order::Asc)], &window, Idea).await
+        loader::top_connection(ctx, q, &[(idea::Column::Title, Order::Asc)], &window, Idea).await
     }
 
     /// Idea exchanges between communities, newest first.
@@ -362,11 +360,11 @@ impl IdeaQuery {
             f.community_slugs,
         )? {
             let exchanges = Query::select()
-                .column(Alias::new("exchange_id"))
-                .from_subquery(exchange_communities(), Alias::new("ec"))
-                .and_where(Expr::col(Alias::new("community_id")).in_subquery(c))
+                .column(idea_exchange_participant::Column::ExchangeId)
+                .from_subquery(exchange_communities(), EC)
+                .and_where(Expr::col(idea_exchange_participant::Column::CommunityId).in_subquery(c))
                 .to_owned();
-            q = q.filter(col("idea_exchange", "id").in_subquery(exchanges));
+            q = q.filter(col(idea_exchange::Column::Id).in_subquery(exchanges));
         }
         if let Some(k) = f.kinds {
             let k: Vec<idea_exchange::ExchangeKind> =
@@ -380,14 +378,16 @@ impl IdeaQuery {
         if let Some(text) = &f.common.text {
             q = q.filter(text_condition(
                 text,
-                &[qcol("idea_exchange", "title"), qcol("idea_exchange", "outcome")],
+                &[
+                    qcol(idea_exchange::Column::Title),
+                    qcol(idea_exchange::Column::Outcome),
+                ],
             )?);
         }
         if let Some(since) = f.common.updated_since {
             q = q.filter(idea_exchange::Column::UpdatedAt.gte(since));
         }
-        let order = [("occurred_on", Order::Desc), ("title", Order::Asc)];
-        loader::top_connection(ctx, q, "idea_exchange", &order, &window, IdeaExchange).await
+        loader::top_connection(ctx, q, &NEWEST_EXCHANGES, &window, IdeaExchange).await
     }
 }
 

@@ -37,16 +37,14 @@ labelled_enum!(
     }
 );
 
-pub static BY_ID: Rel<organization::Model> = Rel::new("Organization", |_| {
-    by_id(organization::Entity::find(), "organization")
-});
+pub static BY_ID: Rel<organization::Model> =
+    Rel::new("Organization", |_| by_id(organization::Entity::find()));
 
 pub static OF_COMMUNITY: Rel<organization::Model> = Rel::new("organizations of community", |_| {
     listing(
         organization::Entity::find(),
-        "organization",
-        &qcol("organization", "community_id"),
-        &[("name", Order::Asc)],
+        organization::Column::CommunityId,
+        &[(organization::Column::Name, Order::Asc)],
     )
 });
 
@@ -54,16 +52,14 @@ pub static OF_EVENT: Rel<organization::Model> = Rel::new("organizations of event
     let mut q = organization::Entity::find().into_query();
     join(
         &mut q,
-        "engagement_event_organization",
-        "organization_id",
-        "organization",
-        "id",
+        entity::engagement_event_organization::Column::OrganizationId,
+        organization::Column::Id,
     );
     listing_stmt(
         q,
-        "organization",
-        &qcol("engagement_event_organization", "event_id"),
-        &[("name", Order::Asc)],
+        organization::Entity,
+        entity::engagement_event_organization::Column::EventId,
+        &[(organization::Column::Name, Order::Asc)],
     )
 });
 
@@ -268,7 +264,7 @@ impl OrganizationQuery {
             "communitySlugs",
             f.community_slugs,
         )? {
-            q = q.filter(col("organization", "community_id").in_subquery(c));
+            q = q.filter(col(organization::Column::CommunityId).in_subquery(c));
         }
         if let Some(k) = f.kinds {
             let k: Vec<organization::OrganizationKind> =
@@ -278,7 +274,10 @@ impl OrganizationQuery {
         if let Some(text) = &f.common.text {
             q = q.filter(text_condition(
                 text,
-                &[qcol("organization", "name"), qcol("organization", "description")],
+                &[
+                    qcol(organization::Column::Name),
+                    qcol(organization::Column::Description),
+                ],
             )?);
         }
         if let Some(since) = f.common.updated_since {
@@ -286,19 +285,11 @@ impl OrganizationQuery {
         }
         let o = order_by.unwrap_or_default();
         let column = match o.field {
-            OrganizationOrderField::Name => "name",
-            OrganizationOrderField::CreatedAt => "created_at",
-            OrganizationOrderField::UpdatedAt => "updated_at",
+            OrganizationOrderField::Name => organization::Column::Name,
+            OrganizationOrderField::CreatedAt => organization::Column::CreatedAt,
+            OrganizationOrderField::UpdatedAt => organization::Column::UpdatedAt,
         };
-        loader::top_connection(
-            ctx,
-            q,
-            "organization",
-            &[(column, o.direction.order())],
-            &window,
-            Organization,
-        )
-        .await
+        loader::top_connection(ctx, q, &[(column, o.direction.order())], &window, Organization).await
     }
 }
 

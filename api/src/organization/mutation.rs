@@ -165,7 +165,7 @@ impl OrganizationMutation {
             if let Some(c) = community {
                 w.exists("communityId", "community", c, "community").await?;
             }
-            slug_free(&w, "organization", &slug, None, "organisation").await?;
+            slug_free(&w, organization::Column::Slug, &slug, None, "organisation").await?;
             let now = Utc::now();
             let model = w
                 .create(
@@ -225,7 +225,7 @@ impl OrganizationMutation {
             let before = w.find::<organization::Entity>("organisation", id).await?;
             let mut row = organization::ActiveModel::default();
             if let Some(Some(slug)) = slug {
-                slug_free(&w, "organization", &slug, Some(id), "organisation").await?;
+                slug_free(&w, organization::Column::Slug, &slug, Some(id), "organisation").await?;
                 row.slug = Set(slug);
             }
             if let Some(Some(name)) = name {

@@ -7,7 +7,7 @@ use async_graphql::{Context, ID, InputObject, Object, Result, Union, connection:
 use chrono::{DateTime, Utc};
 use entity::{partnership, partnership_member};
 use sea_orm::{
-    ColumnTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
+    ActiveEnum, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
     sea_query::{Condition, Expr, ExprTrait, Order},
 };
 
@@ -60,8 +60,8 @@ pub fn visible(a: &Access) -> sea_orm::Select<partnership::Entity> {
     partnership::Entity::find()
         .filter(
             Condition::any()
-                .add(a.action_condition(col("partnership", "action_id")))
-                .add(a.plan_condition(col("partnership", "plan_id"))),
+                .add(a.action_condition(col(partnership::Column::ActionId)))
+                .add(a.plan_condition(col(partnership::Column::PlanId))),
         )
         .filter(a.proposal_condition())
 }
@@ -72,28 +72,26 @@ pub(crate) fn members_visible(a: &Access) -> sea_orm::Select<partnership_member:
         .column(partnership::Column::Id)
         .into_query();
     partnership_member::Entity::find()
-        .filter(col("partnership_member", "partnership_id").in_subquery(partnerships))
+        .filter(col(partnership_member::Column::PartnershipId).in_subquery(partnerships))
 }
 
 /// Partnerships with `column` of one of their members as the parent.
-fn of_member(a: &Access, column: &str) -> Listing {
+fn of_member(a: &Access, column: partnership_member::Column) -> Listing {
     let mut q = visible(a).into_query();
     join(
         &mut q,
-        "partnership_member",
-        "partnership_id",
-        "partnership",
-        "id",
+        partnership_member::Column::PartnershipId,
+        partnership::Column::Id,
     );
     listing_stmt(
         q,
-        "partnership",
-        &qcol("partnership_member", column),
-        &[("title", Order::Asc)],
+        partnership::Entity,
+        column,
+        &[(partnership::Column::Title, Order::Asc)],
     )
 }
 
-pub static BY_ID: Rel<partnership::Model> = Rel::new("Partnership", |a| by_id(visible(a), "partnership"));
+pub static BY_ID: Rel<partnership::Model> = Rel::new("Partnership", |a| by_id(visible(a)));
 pub static OF_ACTION: Rel<partnership::Model> =
     Rel::new("partnerships of action", |a| partnerships_of_action(visible(a)))
         // Under a visible action only the proposal rule is left to apply.
@@ -104,34 +102,31 @@ pub static OF_ACTION: Rel<partnership::Model> =
 fn partnerships_of_action(select: sea_orm::Select<partnership::Entity>) -> crate::pagination::Listing {
     listing(
         select,
-        "partnership",
-        &qcol("partnership", "action_id"),
-        &[("title", Order::Asc)],
+        partnership::Column::ActionId,
+        &[(partnership::Column::Title, Order::Asc)],
     )
 }
 pub static OF_PLAN: Rel<partnership::Model> = Rel::new("partnerships of plan", |a| {
     listing(
         visible(a),
-        "partnership",
-        &qcol("partnership", "plan_id"),
-        &[("title", Order::Asc)],
+        partnership::Column::PlanId,
+        &[(partnership::Column::Title, Order::Asc)],
     )
 });
 pub static OF_MEMBER_COMMUNITY: Rel<partnership::Model> = Rel::new("partnerships of member community", |a| {
-    of_member(a, "community_id")
+    of_member(a, partnership_member::Column::CommunityId)
 });
 pub static OF_MEMBER_ORGANIZATION: Rel<partnership::Model> =
     Rel::new("partnerships of member organization", |a| {
-        of_member(a, "organization_id")
+        of_member(a, partnership_member::Column::OrganizationId)
     });
 pub static OF_MEMBER_DEPARTMENT: Rel<partnership::Model> =
     Rel::new("partnerships of member department", |a| {
-        of_member(a, "department_id")
+        of_member(a, partnership_member::Column::DepartmentId)
     });
 
-pub static MEMBER_BY_ID: Rel<partnership_member::Model> = Rel::new("PartnershipMember", |a| {
-    by_id(members_visible(a), "partnership_member")
-});
+pub static MEMBER_BY_ID: Rel<partnership_member::Model> =
+    Rel::new("PartnershipMember", |a| by_id(members_visible(a)));
 pub(crate) static MEMBERS_OF: Rel<partnership_member::Model> =
     Rel::new("members of partnership", |a| members_of(members_visible(a)))
         // A member is visible exactly when its partnership is.
@@ -140,15 +135,20 @@ pub(crate) static MEMBERS_OF: Rel<partnership_member::Model> =
 fn members_of(select: sea_orm::Select<partnership_member::Entity>) -> crate::pagination::Listing {
     let mut l = listing(
         select,
-        "partnership_member",
-        &qcol("partnership_member", "partnership_id"),
-        &[("created_at", Order::Asc)],
+        partnership_member::Column::PartnershipId,
+        &[(partnership_member::Column::CreatedAt, Order::Asc)],
     );
     // The lead first.
-    let role = qcol("partnership_member", "role");
+    let role = qcol(partnership_member::Column::Role);
     l.order.insert(
         0,
-        (format!("CASE {role} WHEN 'LEAD' THEN 0 ELSE 1 END"), Order::Asc),
+        (
+            format!(
+                "CASE {role} WHEN '{}' THEN 0 ELSE 1 END",
+                partnership_member::MemberRole::Lead.to_value()
+            ),
+            Order::Asc,
+        ),
     );
     l
 }
@@ -397,8 +397,8 @@ impl PartnershipQuery {
                 .into_query();
             q = q.filter(
                 Condition::any()
-                    .add(col("partnership", "plan_id").in_subquery(plans))
-                    .add(col("partnership", "action_id").in_subquery(actions)),
+                    .add(col(partnership::Column::PlanId).in_subquery(plans))
+                    .add(col(partnership::Column::ActionId).in_subquery(actions)),
             );
         }
         if let Some(ids) = f.organization_ids {
@@ -408,7 +408,7 @@ impl PartnershipQuery {
                 .column(partnership_member::Column::PartnershipId)
                 .filter(partnership_member::Column::OrganizationId.is_in(ids))
                 .into_query();
-            q = q.filter(col("partnership", "id").in_subquery(with_member));
+            q = q.filter(col(partnership::Column::Id).in_subquery(with_member));
         }
         if let Some(s) = f.statuses {
             let s: Vec<partnership::PartnershipStatus> =
@@ -432,7 +432,10 @@ impl PartnershipQuery {
         if let Some(text) = &f.common.text {
             q = q.filter(text_condition(
                 text,
-                &[qcol("partnership", "title"), qcol("partnership", "description")],
+                &[
+                    qcol(partnership::Column::Title),
+                    qcol(partnership::Column::Description),
+                ],
             )?);
         }
         if let Some(since) = f.common.updated_since {
@@ -441,8 +444,7 @@ impl PartnershipQuery {
         loader::top_connection(
             ctx,
             q,
-            "partnership",
-            &[("title", Order::Asc)],
+            &[(partnership::Column::Title, Order::Asc)],
             &window,
             Partnership,
         )

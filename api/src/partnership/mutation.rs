@@ -996,14 +996,16 @@ impl PartnerQuery {
             .into_query();
         let q = visible(&loader::access(ctx)).filter(
             Condition::any()
-                .add(col("partnership", "id").in_subquery(with_member))
+                .add(col(partnership::Column::Id).in_subquery(with_member))
                 .add(partnership::Column::ProposedByOrganizationId.eq(org)),
         );
         loader::top_connection(
             ctx,
             q,
-            "partnership",
-            &[("created_at", Order::Desc), ("id", Order::Desc)],
+            &[
+                (partnership::Column::CreatedAt, Order::Desc),
+                (partnership::Column::Id, Order::Desc),
+            ],
             &window,
             Partnership,
         )

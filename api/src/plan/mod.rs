@@ -50,17 +50,19 @@ labelled_enum!(
 
 /// Plans the caller may see.
 pub fn visible(access: &Access) -> sea_orm::Select<plan::Entity> {
-    plan::Entity::find().filter(access.plan_condition(col("plan", "id")))
+    plan::Entity::find().filter(access.plan_condition(col(plan::Column::Id)))
 }
 
-pub static BY_ID: Rel<plan::Model> = Rel::new("Plan", |a| by_id(visible(a), "plan"));
+pub static BY_ID: Rel<plan::Model> = Rel::new("Plan", |a| by_id(visible(a)));
 
 pub static OF_COMMUNITY: Rel<plan::Model> = Rel::new("plans of community", |a| {
     listing(
         visible(a),
-        "plan",
-        &qcol("plan", "community_id"),
-        &[("period_from", Order::Desc), ("title", Order::Asc)],
+        plan::Column::CommunityId,
+        &[
+            (plan::Column::PeriodFrom, Order::Desc),
+            (plan::Column::Title, Order::Asc),
+        ],
     )
 });
 
@@ -68,37 +70,40 @@ pub static OF_COMMUNITY: Rel<plan::Model> = Rel::new("plans of community", |a| {
 pub(crate) static CURRENT: Rel<plan::Model> = Rel::new("current plan of community", |a| {
     listing(
         visible(a).filter(plan::Column::Status.eq(plan::PlanStatus::Adopted)),
-        "plan",
-        &qcol("plan", "community_id"),
-        &[("period_from", Order::Desc), ("adopted_on", Order::Desc)],
+        plan::Column::CommunityId,
+        &[
+            (plan::Column::PeriodFrom, Order::Desc),
+            (plan::Column::AdoptedOn, Order::Desc),
+        ],
     )
 });
 
 pub static OF_THEME: Rel<plan::Model> = Rel::new("plans of theme", |a| {
     let mut q = visible(a).into_query();
-    join(&mut q, "plan_theme", "plan_id", "plan", "id");
+    join(&mut q, entity::plan_theme::Column::PlanId, plan::Column::Id);
     listing_stmt(
         q,
-        "plan",
-        &qcol("plan_theme", "theme_id"),
-        &[("period_from", Order::Desc), ("title", Order::Asc)],
+        plan::Entity,
+        entity::plan_theme::Column::ThemeId,
+        &[
+            (plan::Column::PeriodFrom, Order::Desc),
+            (plan::Column::Title, Order::Asc),
+        ],
     )
 });
 
 pub(crate) fn involvement_visible(a: &Access) -> sea_orm::Select<plan_involvement::Entity> {
-    plan_involvement::Entity::find().filter(a.plan_condition(col("plan_involvement", "plan_id")))
+    plan_involvement::Entity::find().filter(a.plan_condition(col(plan_involvement::Column::PlanId)))
 }
 
-pub static INVOLVEMENT_BY_ID: Rel<plan_involvement::Model> = Rel::new("PlanInvolvement", |a| {
-    by_id(involvement_visible(a), "plan_involvement")
-});
+pub static INVOLVEMENT_BY_ID: Rel<plan_involvement::Model> =
+    Rel::new("PlanInvolvement", |a| by_id(involvement_visible(a)));
 
 pub(crate) static INVOLVEMENT_OF_PLAN: Rel<plan_involvement::Model> = Rel::new("involvement of plan", |a| {
     listing(
         involvement_visible(a),
-        "plan_involvement",
-        &qcol("plan_involvement", "plan_id"),
-        &[("role", Order::Desc)],
+        plan_involvement::Column::PlanId,
+        &[(plan_involvement::Column::Role, Order::Desc)],
     )
 });
 
@@ -106,9 +111,8 @@ pub static INVOLVEMENT_OF_ORGANIZATION: Rel<plan_involvement::Model> =
     Rel::new("involvement of organization", |a| {
         listing(
             involvement_visible(a),
-            "plan_involvement",
-            &qcol("plan_involvement", "organization_id"),
-            &[("created_at", Order::Asc)],
+            plan_involvement::Column::OrganizationId,
+            &[(plan_involvement::Column::CreatedAt, Order::Asc)],
         )
     });
 
@@ -359,7 +363,7 @@ impl PlanQuery {
             "communitySlugs",
             f.community_slugs,
         )? {
-            q = q.filter(col("plan", "community_id").in_subquery(c));
+            q = q.filter(col(plan::Column::CommunityId).in_subquery(c));
         }
         if let Some(s) = f.statuses {
             let s: Vec<plan::PlanStatus> = bounded("statuses", &s)?.iter().map(|s| (*s).into()).collect();
@@ -371,7 +375,7 @@ impl PlanQuery {
                 .column(entity::plan_theme::Column::PlanId)
                 .filter(Expr::col(entity::plan_theme::Column::ThemeId).in_subquery(themes))
                 .into_query();
-            q = q.filter(col("plan", "id").in_subquery(plans));
+            q = q.filter(col(plan::Column::Id).in_subquery(plans));
         }
         if let Some(year) = f.year {
             crate::common::year_bounds(year)?;
@@ -383,9 +387,9 @@ impl PlanQuery {
             q = q.filter(text_condition(
                 text,
                 &[
-                    qcol("plan", "title"),
-                    qcol("plan", "summary"),
-                    qcol("plan", "vision"),
+                    qcol(plan::Column::Title),
+                    qcol(plan::Column::Summary),
+                    qcol(plan::Column::Vision),
                 ],
             )?);
         }
@@ -394,13 +398,13 @@ impl PlanQuery {
         }
         let o = order_by.unwrap_or_default();
         let column = match o.field {
-            PlanOrderField::Title => "title",
-            PlanOrderField::PeriodFrom => "period_from",
-            PlanOrderField::AdoptedOn => "adopted_on",
-            PlanOrderField::CreatedAt => "created_at",
-            PlanOrderField::UpdatedAt => "updated_at",
+            PlanOrderField::Title => plan::Column::Title,
+            PlanOrderField::PeriodFrom => plan::Column::PeriodFrom,
+            PlanOrderField::AdoptedOn => plan::Column::AdoptedOn,
+            PlanOrderField::CreatedAt => plan::Column::CreatedAt,
+            PlanOrderField::UpdatedAt => plan::Column::UpdatedAt,
         };
-        loader::top_connection(ctx, q, "plan", &[(column, o.direction.order())], &window, Plan).await
+        loader::top_connection(ctx, q, &[(column, o.direction.order())], &window, Plan).await
     }
 }
 

@@ -34,7 +34,7 @@ use chrono::NaiveDate;
 use entity::{action, community, plan};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
-    sea_query::{Alias, Expr, Query},
+    sea_query::{Expr, Query},
 };
 use uuid::Uuid;
 
@@ -49,7 +49,7 @@ use crate::{
         score::{self, PriorityWeights, Span, round2},
     },
     error::ApiError,
-    loader::{self, col},
+    loader::{self, col, qcol},
     pagination::{ConnectionFields, Cursor, Page, Window},
 };
 
@@ -366,24 +366,30 @@ async fn committed_partners(
     db: &DatabaseConnection,
     candidates: sea_orm::sea_query::SelectStatement,
 ) -> Result<HashMap<Uuid, i64>, ApiError> {
+    use entity::{
+        partnership::{self, PartnershipStatus},
+        partnership_member::{self, Column as Member},
+    };
     use sea_orm::sea_query::ExprTrait;
-    let t = Alias::new;
     let q = Query::select()
-        .expr_as(col("partnership", "action_id"), t("k"))
+        .expr_as(col(partnership::Column::ActionId), "k")
         .expr_as(
-            Expr::cust(
-                r#"COUNT(DISTINCT COALESCE("partnership_member"."community_id", "partnership_member"."organization_id", "partnership_member"."department_id"))"#,
-            ),
-            t("n"),
+            Expr::cust(format!(
+                "COUNT(DISTINCT COALESCE({}, {}, {}))",
+                qcol(Member::CommunityId),
+                qcol(Member::OrganizationId),
+                qcol(Member::DepartmentId)
+            )),
+            "n",
         )
-        .from(t("partnership_member"))
+        .from(partnership_member::Entity)
         .inner_join(
-            t("partnership"),
-            col("partnership", "id").equals((t("partnership_member"), t("partnership_id"))),
+            partnership::Entity,
+            col(partnership::Column::Id).equals(Member::PartnershipId.as_column_ref()),
         )
-        .and_where(col("partnership", "status").eq("ACTIVE"))
-        .and_where(col("partnership", "action_id").in_subquery(candidates))
-        .group_by_col((t("partnership"), t("action_id")))
+        .and_where(col(partnership::Column::Status).eq(PartnershipStatus::Active))
+        .and_where(col(partnership::Column::ActionId).in_subquery(candidates))
+        .group_by_col(partnership::Column::ActionId.as_column_ref())
         .to_owned();
     let mut out = HashMap::new();
     for row in db.query_all(&q).await? {
@@ -402,11 +408,11 @@ async fn compute(db: &DatabaseConnection, access: &Access, c: Checked) -> Result
         .filter(plan::Column::Status.eq(plan::PlanStatus::Adopted))
         .filter(plan::Column::PeriodFrom.lte(c.year))
         .filter(plan::Column::PeriodTo.gte(c.year))
-        .filter(access.plan_condition(col("plan", "id")))
+        .filter(access.plan_condition(col(plan::Column::Id)))
         .into_query();
     let candidates = action::Entity::find()
         .filter(action::Column::Status.is_in(OPEN))
-        .filter(col("action", "plan_id").in_subquery(plans_of_year.clone()));
+        .filter(col(action::Column::PlanId).in_subquery(plans_of_year.clone()));
     let candidate_ids = candidates
         .clone()
         .select_only()
@@ -417,7 +423,7 @@ async fn compute(db: &DatabaseConnection, access: &Access, c: Checked) -> Result
         .select_only()
         .column(plan::Column::Id)
         .column(plan::Column::CommunityId)
-        .filter(col("plan", "id").in_subquery(plans_of_year))
+        .filter(col(plan::Column::Id).in_subquery(plans_of_year))
         .into_tuple::<(Uuid, Uuid)>()
         .all(db)
         .await?
@@ -452,7 +458,7 @@ async fn compute(db: &DatabaseConnection, access: &Access, c: Checked) -> Result
                 .select_only()
                 .column(entity::action_theme::Column::ActionId)
                 .filter(entity::action_theme::Column::ThemeId.is_in(themes.iter().copied()))
-                .filter(col("action_theme", "action_id").in_subquery(candidate_ids))
+                .filter(col(entity::action_theme::Column::ActionId).in_subquery(candidate_ids))
                 .into_tuple::<Uuid>()
                 .all(db)
                 .await?

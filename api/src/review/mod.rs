@@ -88,24 +88,26 @@ pub fn visible_entries(access: &Access) -> sea_orm::Select<annual_review_entry::
     }
 }
 
-pub static BY_ID: Rel<annual_review::Model> =
-    Rel::new("AnnualReview", |a| by_id(visible(a), "annual_review"));
+pub static BY_ID: Rel<annual_review::Model> = Rel::new("AnnualReview", |a| by_id(visible(a)));
 
-pub static ENTRY_BY_ID: Rel<annual_review_entry::Model> = Rel::new("AnnualReviewEntry", |a| {
-    by_id(visible_entries(a), "annual_review_entry")
-});
+pub static ENTRY_BY_ID: Rel<annual_review_entry::Model> =
+    Rel::new("AnnualReviewEntry", |a| by_id(visible_entries(a)));
 
 /// A review's entries, by community name.
 static ENTRIES_OF_REVIEW: Rel<annual_review_entry::Model> = Rel::new("entries of annual review", |a| {
     let mut q = visible_entries(a).into_query();
-    join(&mut q, "community", "id", "annual_review_entry", "community_id");
+    join(
+        &mut q,
+        community::Column::Id,
+        annual_review_entry::Column::CommunityId,
+    );
     Listing {
         select: q,
         order: vec![
-            (qcol("community", "name"), Order::Asc),
-            (qcol("annual_review_entry", "id"), Order::Asc),
+            (qcol(community::Column::Name), Order::Asc),
+            (qcol(annual_review_entry::Column::Id), Order::Asc),
         ],
-        parent: Some(qcol("annual_review_entry", "review_id")),
+        parent: Some(qcol(annual_review_entry::Column::ReviewId)),
     }
 });
 
@@ -113,14 +115,18 @@ static ENTRIES_OF_REVIEW: Rel<annual_review_entry::Model> = Rel::new("entries of
 static ENTRIES_OF_COMMUNITY: Rel<annual_review_entry::Model> =
     Rel::new("annual review entries of community", |a| {
         let mut q = visible_entries(a).into_query();
-        join(&mut q, "annual_review", "id", "annual_review_entry", "review_id");
+        join(
+            &mut q,
+            annual_review::Column::Id,
+            annual_review_entry::Column::ReviewId,
+        );
         Listing {
             select: q,
             order: vec![
-                (qcol("annual_review", "year"), Order::Asc),
-                (qcol("annual_review_entry", "id"), Order::Asc),
+                (qcol(annual_review::Column::Year), Order::Asc),
+                (qcol(annual_review_entry::Column::Id), Order::Asc),
             ],
-            parent: Some(qcol("annual_review_entry", "community_id")),
+            parent: Some(qcol(annual_review_entry::Column::CommunityId)),
         }
     });
 
@@ -128,27 +134,29 @@ static FOCUS_COMMUNITIES: Rel<community::Model> = Rel::new("focus communities of
     let mut q = community::Entity::find().into_query();
     join(
         &mut q,
-        "annual_review_focus_community",
-        "community_id",
-        "community",
-        "id",
+        entity::annual_review_focus_community::Column::CommunityId,
+        community::Column::Id,
     );
     listing_stmt(
         q,
-        "community",
-        &qcol("annual_review_focus_community", "review_id"),
-        &[("name", Order::Asc)],
+        community::Entity,
+        entity::annual_review_focus_community::Column::ReviewId,
+        &[(community::Column::Name, Order::Asc)],
     )
 });
 
 static FOCUS_THEMES: Rel<theme::Model> = Rel::new("focus themes of annual review", |_| {
     let mut q = theme::Entity::find().into_query();
-    join(&mut q, "annual_review_focus_theme", "theme_id", "theme", "id");
+    join(
+        &mut q,
+        entity::annual_review_focus_theme::Column::ThemeId,
+        theme::Column::Id,
+    );
     listing_stmt(
         q,
-        "theme",
-        &qcol("annual_review_focus_theme", "review_id"),
-        &[("name", Order::Asc)],
+        theme::Entity,
+        entity::annual_review_focus_theme::Column::ReviewId,
+        &[(theme::Column::Name, Order::Asc)],
     )
 });
 
@@ -157,9 +165,8 @@ static ALL_ENTRIES_OF_REVIEW: Rel<annual_review_entry::Model> =
     Rel::new("all entries of annual review", |a| {
         listing(
             visible_entries(a),
-            "annual_review_entry",
-            &qcol("annual_review_entry", "review_id"),
-            &[("community_id", Order::Asc)],
+            annual_review_entry::Column::ReviewId,
+            &[(annual_review_entry::Column::CommunityId, Order::Asc)],
         )
     });
 
@@ -650,8 +657,7 @@ impl ReviewQuery {
         loader::top_connection(
             ctx,
             visible(&access),
-            "annual_review",
-            &[("year", Order::Desc)],
+            &[(annual_review::Column::Year, Order::Desc)],
             &window,
             AnnualReview,
         )

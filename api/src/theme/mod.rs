@@ -3,9 +3,9 @@
 pub mod mutation;
 
 use async_graphql::{Context, ID, Object, Result, connection::Connection};
-use entity::theme;
+use entity::{action_theme, idea_theme, plan_theme, theme};
 use sea_orm::{
-    EntityTrait, QueryFilter, QueryTrait,
+    ColumnTrait, EntityTrait, QueryFilter, QueryTrait,
     sea_query::{Order, SelectStatement},
 };
 
@@ -20,19 +20,25 @@ use crate::{
     relay,
 };
 
-pub static BY_ID: Rel<theme::Model> = Rel::new("Theme", |_| by_id(theme::Entity::find(), "theme"));
+pub static BY_ID: Rel<theme::Model> = Rel::new("Theme", |_| by_id(theme::Entity::find()));
 
-/// Themes through a join table `link` whose `parent` column holds the parent's ID.
-fn linked(link: &str, parent: &str) -> crate::pagination::Listing {
+/// Themes through a join table whose column `theme_id` holds the theme's ID and `parent` the
+/// parent's.
+fn linked<L: ColumnTrait>(theme_id: L, parent: L) -> crate::pagination::Listing {
     let mut q = theme::Entity::find().into_query();
-    join(&mut q, link, "theme_id", "theme", "id");
-    listing_stmt(q, "theme", &qcol(link, parent), &[("name", Order::Asc)])
+    join(&mut q, theme_id, theme::Column::Id);
+    listing_stmt(q, theme::Entity, parent, &[(theme::Column::Name, Order::Asc)])
 }
 
-pub static OF_ACTION: Rel<theme::Model> =
-    Rel::new("themes of action", |_| linked("action_theme", "action_id"));
-pub static OF_PLAN: Rel<theme::Model> = Rel::new("themes of plan", |_| linked("plan_theme", "plan_id"));
-pub static OF_IDEA: Rel<theme::Model> = Rel::new("themes of idea", |_| linked("idea_theme", "idea_id"));
+pub static OF_ACTION: Rel<theme::Model> = Rel::new("themes of action", |_| {
+    linked(action_theme::Column::ThemeId, action_theme::Column::ActionId)
+});
+pub static OF_PLAN: Rel<theme::Model> = Rel::new("themes of plan", |_| {
+    linked(plan_theme::Column::ThemeId, plan_theme::Column::PlanId)
+});
+pub static OF_IDEA: Rel<theme::Model> = Rel::new("themes of idea", |_| {
+    linked(idea_theme::Column::ThemeId, idea_theme::Column::IdeaId)
+});
 
 /// `SELECT id FROM theme WHERE id IN (…) OR slug IN (…)`; None when neither is given.
 pub fn id_subquery(
@@ -41,7 +47,12 @@ pub fn id_subquery(
     slugs_field: &str,
     slugs: Option<Vec<String>>,
 ) -> Result<Option<SelectStatement>, ApiError> {
-    crate::common::id_or_slug_subquery("theme", "Theme", (ids_field, ids), (slugs_field, slugs))
+    crate::common::id_or_slug_subquery(
+        theme::Column::Slug,
+        "Theme",
+        (ids_field, ids),
+        (slugs_field, slugs),
+    )
 }
 
 /// A focus area, e.g. "Natur og friluftsliv".
@@ -148,10 +159,10 @@ impl ThemeQuery {
         if let Some(text) = &text {
             q = q.filter(text_condition(
                 text,
-                &[qcol("theme", "name"), qcol("theme", "description")],
+                &[qcol(theme::Column::Name), qcol(theme::Column::Description)],
             )?);
         }
-        loader::top_connection(ctx, q, "theme", &[("name", Order::Asc)], &window, Theme).await
+        loader::top_connection(ctx, q, &[(theme::Column::Name, Order::Asc)], &window, Theme).await
     }
 }
 

@@ -4,14 +4,15 @@ use async_graphql::{Context, ID, InputObject, Object, Result};
 use chrono::Utc;
 use entity::theme;
 use sea_orm::{
-    ConnectionTrait, Set,
-    sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, Query},
+    ColumnTrait, ConnectionTrait, EntityTrait, Set,
+    sea_query::{Asterisk, Expr, ExprTrait, Func, Query},
 };
 use uuid::Uuid;
 
 use super::Theme;
 use crate::{
     auth::{Require, visible_to_staff},
+    loader::id_column,
     relay,
     write::{
         Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, Refused, UserErrorCode, Write, finish, payload,
@@ -47,22 +48,27 @@ pub struct DeleteThemeInput {
 payload!(CreateThemePayload, theme: Theme);
 payload!(UpdateThemePayload, theme: Theme);
 
-/// A user error TAKEN on `slug` when another row of `table` (other than `except`) has it.
-/// Shared by the tables with unique slugs (themes, departments, organisations).
-pub(crate) async fn slug_free(
+/// A user error TAKEN on `slug` when another row of the table of `slug_column` (other than
+/// `except`) has it. Shared by the tables with unique slugs (themes, departments,
+/// organisations).
+pub(crate) async fn slug_free<C>(
     w: &Write,
-    table: &str,
+    slug_column: C,
     slug: &str,
     except: Option<Uuid>,
     what: &str,
-) -> Result<(), Failure> {
+) -> Result<(), Failure>
+where
+    C: ColumnTrait,
+    C::EntityName: EntityTrait,
+{
     let mut q = Query::select()
         .expr(Func::count(Expr::col(Asterisk)))
-        .from(Alias::new(table))
-        .and_where(Expr::col(Alias::new("slug")).eq(slug))
+        .from(C::EntityName::default())
+        .and_where(Expr::col(slug_column).eq(slug))
         .to_owned();
     if let Some(id) = except {
-        q.and_where(Expr::col(Alias::new("id")).ne(id));
+        q.and_where(Expr::col(id_column::<C::EntityName>()).ne(id));
     }
     let n: i64 = match w.txn().query_one(&q).await? {
         Some(row) => row.try_get_by_index(0)?,
@@ -109,7 +115,7 @@ impl ThemeMutation {
                 return Err(Refused::one("slug", UserErrorCode::Invalid, "invalid input").into());
             };
             let w = Write::begin(ctx).await?;
-            slug_free(&w, "theme", &slug, None, "theme").await?;
+            slug_free(&w, theme::Column::Slug, &slug, None, "theme").await?;
             let now = Utc::now();
             let model = w
                 .create(
@@ -152,7 +158,7 @@ impl ThemeMutation {
             let before = w.find::<theme::Entity>("theme", id).await?;
             let mut row = theme::ActiveModel::default();
             if let Some(Some(slug)) = slug {
-                slug_free(&w, "theme", &slug, Some(id), "theme").await?;
+                slug_free(&w, theme::Column::Slug, &slug, Some(id), "theme").await?;
                 row.slug = Set(slug);
             }
             if let Some(Some(name)) = name {
