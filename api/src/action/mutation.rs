@@ -1,7 +1,7 @@
 //! Writing actions, the departments contributing to them and their progress notes. Staff
 //! write everywhere; community editors only the actions of their communities' plans.
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
-use chrono::Utc;
+use chrono::{NaiveDate, Utc};
 use entity::{account, action, action_department, action_theme, action_update};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 use serde::Serialize;
@@ -15,7 +15,7 @@ use crate::{
     relay,
     write::{
         Change, Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, Operation, Refused, UserErrorCode, Write,
-        change, community_of_plan, constraint, finish, invalid, payload,
+        change, community_of_plan, constraint, mutate, payload, set_if,
     },
 };
 
@@ -290,6 +290,28 @@ async fn department_free(w: &Write, action: Uuid, department: Uuid) -> Result<()
     Ok(())
 }
 
+/// A new action after its input checks: the row to insert, and apart what the write checks
+/// before inserting it.
+struct NewAction {
+    row: action::ActiveModel,
+    plan: Uuid,
+    potential: Option<i32>,
+    lead: Option<Uuid>,
+    themes: Vec<Uuid>,
+}
+
+/// A change to an action after its input checks: the columns that need no check against the
+/// action as it is, and apart those that do.
+struct ActionChange {
+    id: Uuid,
+    row: action::ActiveModel,
+    potential: Change<i32>,
+    start_on: Change<NaiveDate>,
+    due_on: Change<NaiveDate>,
+    lead: Change<Uuid>,
+    themes: Option<Vec<Uuid>>,
+}
+
 #[derive(Default)]
 pub struct ActionMutation;
 
@@ -302,125 +324,108 @@ impl ActionMutation {
         ctx: &Context<'_>,
         input: CreateActionInput,
     ) -> Result<CreateActionPayload> {
-        let result: Result<action::Model, Failure> = async {
-            let mut check = Check::default();
-            let plan_id = check.id("planId", &input.plan_id, "Plan");
-            let title = check.text("title", &input.title, MAX_NAME);
-            let description = check.long_text("description", &input.description, MAX_TEXT);
-            let progress = check.int("progress", input.progress, 0, 100);
-            let potential = check.opt_int("potential", input.potential, 1, 5);
-            let start_on = check.opt_date("startOn", input.start_on.map(|d| d.0));
-            let due_on = check.opt_date("dueOn", input.due_on.map(|d| d.0));
-            if let (Some(s), Some(d)) = (start_on, due_on) {
-                check.dates_in_order("dueOn", s, d);
-            }
-            let budget = check.amount("budgetEstimate", input.budget_estimate);
-            let lead = check.opt_id(
-                "leadOrganizationId",
-                input.lead_organization_id.as_ref(),
-                "Organization",
-            );
-            let needs = check.opt_text("partnerNeeds", input.partner_needs.as_deref(), MAX_TEXT);
-            let themes = check.ids("themeIds", &input.theme_ids, "Theme");
-            let notes = check.long_text("internalNotes", &input.internal_notes, MAX_TEXT);
-            let completed_on = completion(
-                &mut check,
-                input.completed_on.map(|d| d.0),
-                input.status.into(),
-                false,
-                None,
-            );
-            check.done()?;
-            let (
-                Some(plan_id),
-                Some(title),
-                Some(description),
-                Some(progress),
-                Some(potential),
-                Some(start_on),
-                Some(due_on),
-                Some(budget),
-                Some(lead),
-                Some(needs),
-                Some(themes),
-                Some(notes),
-            ) = (
-                plan_id,
-                title,
-                description,
-                progress,
-                potential,
-                start_on,
-                due_on,
-                budget,
-                lead,
-                needs,
-                themes,
-                notes,
-            )
-            else {
-                return Err(invalid());
-            };
-            let w = Write::begin(ctx).await?;
-            let mut check = Check::default();
-            w.check_exists::<entity::plan::Entity>(&mut check, "planId", plan_id, "plan")
-                .await?;
-            check.done()?;
-            w.require_community(community_of_plan(&w, plan_id).await?)?;
-            let mut check = Check::default();
-            potential_by_staff(&w, &mut check, None, potential);
-            if let Some(org) = lead {
-                w.check_exists::<entity::organization::Entity>(
-                    &mut check,
+        mutate(
+            ctx,
+            |check| {
+                let plan = check.id("planId", &input.plan_id, "Plan");
+                let title = check.text("title", &input.title, MAX_NAME);
+                let description = check.long_text("description", &input.description, MAX_TEXT);
+                let progress = check.int("progress", input.progress, 0, 100);
+                let potential = check.opt_int("potential", input.potential, 1, 5);
+                let start_on = check.opt_date("startOn", input.start_on.map(|d| d.0));
+                let due_on = check.opt_date("dueOn", input.due_on.map(|d| d.0));
+                if let (Some(s), Some(d)) = (start_on, due_on) {
+                    check.dates_in_order("dueOn", s, d);
+                }
+                let budget = check.amount("budgetEstimate", input.budget_estimate);
+                let lead = check.opt_id(
                     "leadOrganizationId",
-                    org,
-                    "organisation",
-                )
-                .await?;
-            }
-            for (i, theme) in themes.iter().enumerate() {
-                w.check_exists::<entity::theme::Entity>(
-                    &mut check,
-                    &format!("themeIds.{i}"),
-                    *theme,
-                    "theme",
-                )
-                .await?;
-            }
-            check.done()?;
-            let now = Utc::now();
-            let model = w
-                .create(
-                    "Action",
-                    action::ActiveModel {
-                        id: Set(Uuid::now_v7()),
-                        plan_id: Set(plan_id),
-                        title: Set(title),
-                        description: Set(description),
-                        horizon: Set(input.horizon.into()),
-                        status: Set(input.status.into()),
-                        progress: Set(progress),
-                        potential: Set(potential),
-                        start_on: Set(start_on),
-                        due_on: Set(due_on),
-                        budget_estimate: Set(budget),
-                        lead_organization_id: Set(lead),
-                        seeking_partners: Set(input.seeking_partners),
-                        partner_needs: Set(needs),
-                        created_at: Set(now),
-                        updated_at: Set(now),
-                        version: Set(1),
-                        internal_notes: Set(notes),
-                        completed_on: Set(completed_on),
-                    },
-                )
-                .await?;
-            set_themes(&w, model.id, themes).await?;
-            w.commit().await?;
-            Ok(model)
-        }
-        .await;
-        finish(result, |m| CreateActionPayload::ok(Action(m)))
+                    input.lead_organization_id.as_ref(),
+                    "Organization",
+                );
+                let needs = check.opt_text("partnerNeeds", input.partner_needs.as_deref(), MAX_TEXT);
+                let themes = check.ids("themeIds", &input.theme_ids, "Theme");
+                let notes = check.long_text("internalNotes", &input.internal_notes, MAX_TEXT);
+                let completed_on = completion(
+                    check,
+                    input.completed_on.map(|d| d.0),
+                    input.status.into(),
+                    false,
+                    None,
+                );
+                let (plan, potential, lead) = (plan?, potential?, lead?);
+                let row = action::ActiveModel {
+                    plan_id: Set(plan),
+                    title: Set(title?),
+                    description: Set(description?),
+                    horizon: Set(input.horizon.into()),
+                    status: Set(input.status.into()),
+                    progress: Set(progress?),
+                    potential: Set(potential),
+                    start_on: Set(start_on?),
+                    due_on: Set(due_on?),
+                    budget_estimate: Set(budget?),
+                    lead_organization_id: Set(lead),
+                    seeking_partners: Set(input.seeking_partners),
+                    partner_needs: Set(needs?),
+                    internal_notes: Set(notes?),
+                    completed_on: Set(completed_on),
+                    ..Default::default()
+                };
+                Some(NewAction {
+                    row,
+                    plan,
+                    potential,
+                    lead,
+                    themes: themes?,
+                })
+            },
+            async |w, new: NewAction| {
+                let mut check = Check::default();
+                w.check_exists::<entity::plan::Entity>(&mut check, "planId", new.plan, "plan")
+                    .await?;
+                check.done()?;
+                w.require_community(community_of_plan(w, new.plan).await?)?;
+                let mut check = Check::default();
+                potential_by_staff(w, &mut check, None, new.potential);
+                if let Some(org) = new.lead {
+                    w.check_exists::<entity::organization::Entity>(
+                        &mut check,
+                        "leadOrganizationId",
+                        org,
+                        "organisation",
+                    )
+                    .await?;
+                }
+                for (i, theme) in new.themes.iter().enumerate() {
+                    w.check_exists::<entity::theme::Entity>(
+                        &mut check,
+                        &format!("themeIds.{i}"),
+                        *theme,
+                        "theme",
+                    )
+                    .await?;
+                }
+                check.done()?;
+                let now = Utc::now();
+                let model = w
+                    .create(
+                        "Action",
+                        action::ActiveModel {
+                            id: Set(Uuid::now_v7()),
+                            created_at: Set(now),
+                            updated_at: Set(now),
+                            version: Set(1),
+                            ..new.row
+                        },
+                    )
+                    .await?;
+                set_themes(w, model.id, new.themes).await?;
+                Ok(model)
+            },
+            |m| CreateActionPayload::ok(Action(m)),
+        )
+        .await
     }
 
     /// Changes an action; `themeIds` replaces its themes. Staff, and editors of the plan's
@@ -431,173 +436,151 @@ impl ActionMutation {
         ctx: &Context<'_>,
         input: UpdateActionInput,
     ) -> Result<UpdateActionPayload> {
-        let result: Result<action::Model, Failure> = async {
-            let mut check = Check::default();
-            let id = check.id("id", &input.id, "Action");
-            let title = input.title.as_deref().map(|t| check.text("title", t, MAX_NAME));
-            let description = input
-                .description
-                .as_deref()
-                .map(|d| check.long_text("description", d, MAX_TEXT));
-            let progress = input.progress.map(|p| check.int("progress", p, 0, 100));
-            let potential = change(&input.potential, |p| check.int("potential", *p, 1, 5));
-            let start_on = change(&input.start_on, |d| check.date("startOn", d.0));
-            let due_on = change(&input.due_on, |d| check.date("dueOn", d.0));
-            let budget = change(&input.budget_estimate, |b| {
-                check.amount("budgetEstimate", Some(*b)).flatten()
-            });
-            let lead = change(&input.lead_organization_id, |o| {
-                check.id("leadOrganizationId", o, "Organization")
-            });
-            // An empty text clears the needs, like `null`.
-            let needs = match &input.partner_needs {
-                MaybeUndefined::Undefined => Some(Change::Keep),
-                MaybeUndefined::Null => Some(Change::Set(None)),
-                MaybeUndefined::Value(n) => {
-                    check.opt_text("partnerNeeds", Some(n), MAX_TEXT).map(Change::Set)
-                }
-            };
-            let themes = input
-                .theme_ids
-                .as_ref()
-                .map(|t| check.ids("themeIds", t, "Theme"));
-            let notes = input
-                .internal_notes
-                .as_deref()
-                .map(|n| check.long_text("internalNotes", n, MAX_TEXT));
-            check.done()?;
-            let (
-                Some(id),
-                Some(potential),
-                Some(start_on),
-                Some(due_on),
-                Some(budget),
-                Some(lead),
-                Some(needs),
-            ) = (id, potential, start_on, due_on, budget, lead, needs)
-            else {
-                return Err(invalid());
-            };
-            let w = Write::begin(ctx).await?;
-            let before = w.find::<action::Entity>("action", id).await?;
-            require_action(&w, &before).await?;
-            let mut check = Check::default();
-            potential_by_staff(
-                &w,
-                &mut check,
-                before.potential,
-                potential.after(before.potential),
-            );
-            let completed_on = completion(
-                &mut check,
-                input.completed_on.map(|d| d.0),
-                input.status.map_or(before.status, Into::into),
-                before.status == action::ActionStatus::Completed,
-                before.completed_on,
-            );
-            // The dates after the change must still be in order.
-            let field = if due_on.after(None).is_some() {
-                "dueOn"
-            } else {
-                "startOn"
-            };
-            let (s, d) = (start_on.after(before.start_on), due_on.after(before.due_on));
-            if let (Some(s), Some(d)) = (s, d)
-                && d < s
-            {
-                check.add(
-                    field,
-                    UserErrorCode::OutOfRange,
-                    format!("{d} is before the start {s}"),
-                );
-            }
-            if let Change::Set(Some(org)) = &lead {
-                w.check_exists::<entity::organization::Entity>(
+        mutate(
+            ctx,
+            |check| {
+                let id = check.id("id", &input.id, "Action");
+                let title = check.given(input.title.as_deref(), |c, t| c.text("title", t, MAX_NAME));
+                let description = check.given(input.description.as_deref(), |c, d| {
+                    c.long_text("description", d, MAX_TEXT)
+                });
+                let progress = check.given(input.progress, |c, p| c.int("progress", p, 0, 100));
+                let potential = change(&input.potential, |p| check.int("potential", *p, 1, 5));
+                let start_on = change(&input.start_on, |d| check.date("startOn", d.0));
+                let due_on = change(&input.due_on, |d| check.date("dueOn", d.0));
+                let budget = change(&input.budget_estimate, |b| {
+                    check.amount("budgetEstimate", Some(*b)).flatten()
+                });
+                let lead = change(&input.lead_organization_id, |o| {
+                    check.id("leadOrganizationId", o, "Organization")
+                });
+                // An empty text clears the needs, like `null`.
+                let needs = match input.partner_needs.as_opt_deref() {
+                    None => Some(Change::Keep),
+                    Some(n) => check.opt_text("partnerNeeds", n, MAX_TEXT).map(Change::Set),
+                };
+                let themes = check.given(input.theme_ids.as_deref(), |c, t| c.ids("themeIds", t, "Theme"));
+                let notes = check.given(input.internal_notes.as_deref(), |c, n| {
+                    c.long_text("internalNotes", n, MAX_TEXT)
+                });
+                let mut row = action::ActiveModel {
+                    title: set_if(title?),
+                    description: set_if(description?),
+                    horizon: set_if(input.horizon.map(Into::into)),
+                    status: set_if(input.status.map(Into::into)),
+                    progress: set_if(progress?),
+                    seeking_partners: set_if(input.seeking_partners),
+                    internal_notes: set_if(notes?),
+                    ..Default::default()
+                };
+                budget?.apply(&mut row.budget_estimate);
+                needs?.apply(&mut row.partner_needs);
+                Some(ActionChange {
+                    id: id?,
+                    row,
+                    potential: potential?,
+                    start_on: start_on?,
+                    due_on: due_on?,
+                    lead: lead?,
+                    themes: themes?,
+                })
+            },
+            async |w,
+                   ActionChange {
+                       id,
+                       mut row,
+                       potential,
+                       start_on,
+                       due_on,
+                       lead,
+                       themes,
+                   }| {
+                let before = w.find::<action::Entity>("action", id).await?;
+                require_action(w, &before).await?;
+                let mut check = Check::default();
+                potential_by_staff(w, &mut check, before.potential, potential.after(before.potential));
+                let completed_on = completion(
                     &mut check,
-                    "leadOrganizationId",
-                    *org,
-                    "organisation",
-                )
-                .await?;
-            }
-            if let Some(Some(themes)) = &themes {
-                for (i, theme) in themes.iter().enumerate() {
-                    w.check_exists::<entity::theme::Entity>(
+                    input.completed_on.map(|d| d.0),
+                    input.status.map_or(before.status, Into::into),
+                    before.status == action::ActionStatus::Completed,
+                    before.completed_on,
+                );
+                // The dates after the change must still be in order.
+                let field = if due_on.after(None).is_some() {
+                    "dueOn"
+                } else {
+                    "startOn"
+                };
+                let (s, d) = (start_on.after(before.start_on), due_on.after(before.due_on));
+                if let (Some(s), Some(d)) = (s, d)
+                    && d < s
+                {
+                    check.add(
+                        field,
+                        UserErrorCode::OutOfRange,
+                        format!("{d} is before the start {s}"),
+                    );
+                }
+                if let Change::Set(Some(org)) = &lead {
+                    w.check_exists::<entity::organization::Entity>(
                         &mut check,
-                        &format!("themeIds.{i}"),
-                        *theme,
-                        "theme",
+                        "leadOrganizationId",
+                        *org,
+                        "organisation",
                     )
                     .await?;
                 }
-            }
-            check.done()?;
-            let mut row: action::ActiveModel = Default::default();
-            if let Some(Some(t)) = title {
-                row.title = Set(t);
-            }
-            if let Some(Some(d)) = description {
-                row.description = Set(d);
-            }
-            if let Some(h) = input.horizon {
-                row.horizon = Set(h.into());
-            }
-            if let Some(s) = input.status {
-                row.status = Set(s.into());
-            }
-            if let Some(Some(p)) = progress {
-                row.progress = Set(p);
-            }
-            potential.apply(&mut row.potential);
-            start_on.apply(&mut row.start_on);
-            due_on.apply(&mut row.due_on);
-            budget.apply(&mut row.budget_estimate);
-            lead.apply(&mut row.lead_organization_id);
-            needs.apply(&mut row.partner_needs);
-            if let Some(s) = input.seeking_partners {
-                row.seeking_partners = Set(s);
-            }
-            if let Some(Some(n)) = notes {
-                row.internal_notes = Set(n);
-            }
-            if completed_on != before.completed_on {
-                row.completed_on = Set(completed_on);
-            }
-            let after = w
-                .update::<action::Entity>("Action", &before, input.version, row)
-                .await?;
-            if let Some(Some(themes)) = themes {
-                set_themes(&w, id, themes).await?;
-            }
-            w.commit().await?;
-            Ok(after)
-        }
-        .await;
-        finish(result, |m| UpdateActionPayload::ok(Action(m)))
+                if let Some(themes) = &themes {
+                    for (i, theme) in themes.iter().enumerate() {
+                        w.check_exists::<entity::theme::Entity>(
+                            &mut check,
+                            &format!("themeIds.{i}"),
+                            *theme,
+                            "theme",
+                        )
+                        .await?;
+                    }
+                }
+                check.done()?;
+                potential.apply(&mut row.potential);
+                start_on.apply(&mut row.start_on);
+                due_on.apply(&mut row.due_on);
+                lead.apply(&mut row.lead_organization_id);
+                if completed_on != before.completed_on {
+                    row.completed_on = Set(completed_on);
+                }
+                let after = w
+                    .update::<action::Entity>("Action", &before, input.version, row)
+                    .await?;
+                if let Some(themes) = themes {
+                    set_themes(w, id, themes).await?;
+                }
+                Ok(after)
+            },
+            |m| UpdateActionPayload::ok(Action(m)),
+        )
+        .await
     }
 
     /// Deletes an action with its departments, progress notes and theme links. Refused while
     /// partnerships or idea exchanges refer to it. Staff, and editors of the plan's community.
     #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
     async fn delete_action(&self, ctx: &Context<'_>, input: DeleteActionInput) -> Result<DeletePayload> {
-        let result: Result<Uuid, Failure> = async {
-            let mut check = Check::default();
-            let id = check.id("id", &input.id, "Action");
-            check.done()?;
-            let Some(id) = id else {
-                return Err(invalid());
-            };
-            let w = Write::begin(ctx).await?;
-            let before = w.find::<action::Entity>("action", id).await?;
-            require_action(&w, &before).await?;
-            w.refuse_if_used(id, REFERENCES).await?;
-            w.delete::<action::Entity>("Action", &before, input.version)
-                .await?;
-            w.commit().await?;
-            Ok(id)
-        }
-        .await;
-        finish(result, |id| DeletePayload::ok(relay::encode("Action", id)))
+        mutate(
+            ctx,
+            |check| check.id("id", &input.id, "Action"),
+            async |w, id| {
+                let before = w.find::<action::Entity>("action", id).await?;
+                require_action(w, &before).await?;
+                w.refuse_if_used(id, REFERENCES).await?;
+                w.delete::<action::Entity>("Action", &before, input.version)
+                    .await?;
+                Ok(id)
+            },
+            |id| DeletePayload::ok(relay::encode("Action", id)),
+        )
+        .await
     }
 
     /// Names a municipal department as contributing to an action; a department contributes
@@ -608,35 +591,31 @@ impl ActionMutation {
         ctx: &Context<'_>,
         input: AddActionDepartmentInput,
     ) -> Result<AddActionDepartmentPayload> {
-        let result: Result<action_department::Model, Failure> = async {
-            let mut check = Check::default();
-            let action_id = check.id("actionId", &input.action_id, "Action");
-            let department = check.id("departmentId", &input.department_id, "Department");
-            let contribution = check.long_text("contribution", &input.contribution, MAX_TEXT);
-            check.done()?;
-            let (Some(action_id), Some(department), Some(contribution)) =
-                (action_id, department, contribution)
-            else {
-                return Err(invalid());
-            };
-            let w = Write::begin(ctx).await?;
-            let mut check = Check::default();
-            w.check_exists::<entity::action::Entity>(&mut check, "actionId", action_id, "action")
+        mutate(
+            ctx,
+            |check| {
+                let action_id = check.id("actionId", &input.action_id, "Action");
+                let department = check.id("departmentId", &input.department_id, "Department");
+                let contribution = check.long_text("contribution", &input.contribution, MAX_TEXT);
+                Some((action_id?, department?, contribution?))
+            },
+            async |w, (action_id, department, contribution)| {
+                let mut check = Check::default();
+                w.check_exists::<entity::action::Entity>(&mut check, "actionId", action_id, "action")
+                    .await?;
+                w.check_exists::<entity::department::Entity>(
+                    &mut check,
+                    "departmentId",
+                    department,
+                    "department",
+                )
                 .await?;
-            w.check_exists::<entity::department::Entity>(
-                &mut check,
-                "departmentId",
-                department,
-                "department",
-            )
-            .await?;
-            check.done()?;
-            let action = w.find::<action::Entity>("action", action_id).await?;
-            require_action(&w, &action).await?;
-            department_free(&w, action_id, department).await?;
-            let now = Utc::now();
-            let model = w
-                .create(
+                check.done()?;
+                let action = w.find::<action::Entity>("action", action_id).await?;
+                require_action(w, &action).await?;
+                department_free(w, action_id, department).await?;
+                let now = Utc::now();
+                w.create(
                     "ActionDepartment",
                     action_department::ActiveModel {
                         id: Set(Uuid::now_v7()),
@@ -649,12 +628,11 @@ impl ActionMutation {
                         version: Set(1),
                     },
                 )
-                .await?;
-            w.commit().await?;
-            Ok(model)
-        }
-        .await;
-        finish(result, |m| AddActionDepartmentPayload::ok(ActionDepartment(m)))
+                .await
+            },
+            |m| AddActionDepartmentPayload::ok(ActionDepartment(m)),
+        )
+        .await
     }
 
     /// Changes a department's role or contribution. Staff, and editors of the plan's community.
@@ -664,38 +642,32 @@ impl ActionMutation {
         ctx: &Context<'_>,
         input: UpdateActionDepartmentInput,
     ) -> Result<UpdateActionDepartmentPayload> {
-        let result: Result<action_department::Model, Failure> = async {
-            let mut check = Check::default();
-            let id = check.id("id", &input.id, "ActionDepartment");
-            let contribution = input
-                .contribution
-                .as_deref()
-                .map(|c| check.long_text("contribution", c, MAX_TEXT));
-            check.done()?;
-            let Some(id) = id else {
-                return Err(invalid());
-            };
-            let w = Write::begin(ctx).await?;
-            let before = w
-                .find::<action_department::Entity>("action department", id)
-                .await?;
-            let action = w.find::<action::Entity>("action", before.action_id).await?;
-            require_action(&w, &action).await?;
-            let mut row: action_department::ActiveModel = Default::default();
-            if let Some(r) = input.role {
-                row.role = Set(r.into());
-            }
-            if let Some(Some(c)) = contribution {
-                row.contribution = Set(c);
-            }
-            let after = w
-                .update::<action_department::Entity>("ActionDepartment", &before, input.version, row)
-                .await?;
-            w.commit().await?;
-            Ok(after)
-        }
-        .await;
-        finish(result, |m| UpdateActionDepartmentPayload::ok(ActionDepartment(m)))
+        mutate(
+            ctx,
+            |check| {
+                let id = check.id("id", &input.id, "ActionDepartment");
+                let contribution = check.given(input.contribution.as_deref(), |c, t| {
+                    c.long_text("contribution", t, MAX_TEXT)
+                });
+                Some((id?, contribution?))
+            },
+            async |w, (id, contribution)| {
+                let before = w
+                    .find::<action_department::Entity>("action department", id)
+                    .await?;
+                let action = w.find::<action::Entity>("action", before.action_id).await?;
+                require_action(w, &action).await?;
+                let row = action_department::ActiveModel {
+                    role: set_if(input.role.map(Into::into)),
+                    contribution: set_if(contribution),
+                    ..Default::default()
+                };
+                w.update::<action_department::Entity>("ActionDepartment", &before, input.version, row)
+                    .await
+            },
+            |m| UpdateActionDepartmentPayload::ok(ActionDepartment(m)),
+        )
+        .await
     }
 
     /// Removes a department from an action. Staff, and editors of the plan's community.
@@ -705,28 +677,22 @@ impl ActionMutation {
         ctx: &Context<'_>,
         input: RemoveActionDepartmentInput,
     ) -> Result<DeletePayload> {
-        let result: Result<Uuid, Failure> = async {
-            let mut check = Check::default();
-            let id = check.id("id", &input.id, "ActionDepartment");
-            check.done()?;
-            let Some(id) = id else {
-                return Err(invalid());
-            };
-            let w = Write::begin(ctx).await?;
-            let before = w
-                .find::<action_department::Entity>("action department", id)
-                .await?;
-            let action = w.find::<action::Entity>("action", before.action_id).await?;
-            require_action(&w, &action).await?;
-            w.delete::<action_department::Entity>("ActionDepartment", &before, input.version)
-                .await?;
-            w.commit().await?;
-            Ok(id)
-        }
-        .await;
-        finish(result, |id| {
-            DeletePayload::ok(relay::encode("ActionDepartment", id))
-        })
+        mutate(
+            ctx,
+            |check| check.id("id", &input.id, "ActionDepartment"),
+            async |w, id| {
+                let before = w
+                    .find::<action_department::Entity>("action department", id)
+                    .await?;
+                let action = w.find::<action::Entity>("action", before.action_id).await?;
+                require_action(w, &action).await?;
+                w.delete::<action_department::Entity>("ActionDepartment", &before, input.version)
+                    .await?;
+                Ok(id)
+            },
+            |id| DeletePayload::ok(relay::encode("ActionDepartment", id)),
+        )
+        .await
     }
 
     /// Posts a progress note on an action. With `progress`, the action's progress becomes it
@@ -737,67 +703,63 @@ impl ActionMutation {
         ctx: &Context<'_>,
         input: CreateActionUpdateInput,
     ) -> Result<CreateActionUpdatePayload> {
-        let result: Result<action_update::Model, Failure> = async {
-            let mut check = Check::default();
-            let action_id = check.id("actionId", &input.action_id, "Action");
-            let body = check.text("body", &input.body, MAX_TEXT);
-            let progress = check.opt_int("progress", input.progress, 0, 100);
-            let author = input
-                .author_name
-                .as_deref()
-                .map(|a| check.text("authorName", a, MAX_NAME));
-            let posted_on = check.opt_date("postedOn", input.posted_on.map(|d| d.0));
-            check.done()?;
-            let (Some(action_id), Some(body), Some(progress), Some(posted_on)) =
-                (action_id, body, progress, posted_on)
-            else {
-                return Err(invalid());
-            };
-            let w = Write::begin(ctx).await?;
-            let mut check = Check::default();
-            w.check_exists::<entity::action::Entity>(&mut check, "actionId", action_id, "action")
-                .await?;
-            check.done()?;
-            let action = w.find::<action::Entity>("action", action_id).await?;
-            require_action(&w, &action).await?;
-            let author = match author {
-                Some(Some(a)) => a,
-                _ => author_of(&w).await?,
-            };
-            // The server runs in the municipality's time zone, so its date is Danish.
-            let posted_on = posted_on.unwrap_or_else(today);
-            let now = Utc::now();
-            let model = w
-                .create(
-                    "ActionUpdate",
-                    action_update::ActiveModel {
-                        id: Set(Uuid::now_v7()),
-                        action_id: Set(action_id),
-                        body: Set(body),
-                        progress: Set(progress),
-                        author_name: Set(author),
-                        posted_on: Set(posted_on),
-                        created_at: Set(now),
-                        updated_at: Set(now),
-                        version: Set(1),
-                    },
-                )
-                .await?;
-            if let Some(p) = progress
-                && p != action.progress
-            {
-                let row = action::ActiveModel {
-                    progress: Set(p),
-                    ..Default::default()
-                };
-                w.update::<action::Entity>("Action", &action, action.version, row)
+        mutate(
+            ctx,
+            |check| {
+                let action_id = check.id("actionId", &input.action_id, "Action");
+                let body = check.text("body", &input.body, MAX_TEXT);
+                let progress = check.opt_int("progress", input.progress, 0, 100);
+                let author = check.given(input.author_name.as_deref(), |c, a| {
+                    c.text("authorName", a, MAX_NAME)
+                });
+                let posted_on = check.opt_date("postedOn", input.posted_on.map(|d| d.0));
+                Some((action_id?, body?, progress?, author?, posted_on?))
+            },
+            async |w, (action_id, body, progress, author, posted_on)| {
+                let mut check = Check::default();
+                w.check_exists::<entity::action::Entity>(&mut check, "actionId", action_id, "action")
                     .await?;
-            }
-            w.commit().await?;
-            Ok(model)
-        }
-        .await;
-        finish(result, |m| CreateActionUpdatePayload::ok(ActionUpdate(m)))
+                check.done()?;
+                let action = w.find::<action::Entity>("action", action_id).await?;
+                require_action(w, &action).await?;
+                let author = match author {
+                    Some(a) => a,
+                    None => author_of(w).await?,
+                };
+                // The server runs in the municipality's time zone, so its date is Danish.
+                let posted_on = posted_on.unwrap_or_else(today);
+                let now = Utc::now();
+                let model = w
+                    .create(
+                        "ActionUpdate",
+                        action_update::ActiveModel {
+                            id: Set(Uuid::now_v7()),
+                            action_id: Set(action_id),
+                            body: Set(body),
+                            progress: Set(progress),
+                            author_name: Set(author),
+                            posted_on: Set(posted_on),
+                            created_at: Set(now),
+                            updated_at: Set(now),
+                            version: Set(1),
+                        },
+                    )
+                    .await?;
+                if let Some(p) = progress
+                    && p != action.progress
+                {
+                    let row = action::ActiveModel {
+                        progress: Set(p),
+                        ..Default::default()
+                    };
+                    w.update::<action::Entity>("Action", &action, action.version, row)
+                        .await?;
+                }
+                Ok(model)
+            },
+            |m| CreateActionUpdatePayload::ok(ActionUpdate(m)),
+        )
+        .await
     }
 
     /// Changes a progress note (not the action's progress). Staff, and editors of the plan's
@@ -808,43 +770,35 @@ impl ActionMutation {
         ctx: &Context<'_>,
         input: UpdateActionUpdateInput,
     ) -> Result<UpdateActionUpdatePayload> {
-        let result: Result<action_update::Model, Failure> = async {
-            let mut check = Check::default();
-            let id = check.id("id", &input.id, "ActionUpdate");
-            let body = input.body.as_deref().map(|b| check.text("body", b, MAX_TEXT));
-            let progress = change(&input.progress, |p| check.int("progress", *p, 0, 100));
-            let author = input
-                .author_name
-                .as_deref()
-                .map(|a| check.text("authorName", a, MAX_NAME));
-            let posted_on = input.posted_on.map(|d| check.date("postedOn", d.0));
-            check.done()?;
-            let (Some(id), Some(progress)) = (id, progress) else {
-                return Err(invalid());
-            };
-            let w = Write::begin(ctx).await?;
-            let before = w.find::<action_update::Entity>("action update", id).await?;
-            let action = w.find::<action::Entity>("action", before.action_id).await?;
-            require_action(&w, &action).await?;
-            let mut row: action_update::ActiveModel = Default::default();
-            if let Some(Some(b)) = body {
-                row.body = Set(b);
-            }
-            progress.apply(&mut row.progress);
-            if let Some(Some(a)) = author {
-                row.author_name = Set(a);
-            }
-            if let Some(Some(d)) = posted_on {
-                row.posted_on = Set(d);
-            }
-            let after = w
-                .update::<action_update::Entity>("ActionUpdate", &before, input.version, row)
-                .await?;
-            w.commit().await?;
-            Ok(after)
-        }
-        .await;
-        finish(result, |m| UpdateActionUpdatePayload::ok(ActionUpdate(m)))
+        mutate(
+            ctx,
+            |check| {
+                let id = check.id("id", &input.id, "ActionUpdate");
+                let body = check.given(input.body.as_deref(), |c, b| c.text("body", b, MAX_TEXT));
+                let progress = change(&input.progress, |p| check.int("progress", *p, 0, 100));
+                let author = check.given(input.author_name.as_deref(), |c, a| {
+                    c.text("authorName", a, MAX_NAME)
+                });
+                let posted_on = check.given(input.posted_on, |c, d| c.date("postedOn", d.0));
+                let mut row = action_update::ActiveModel {
+                    body: set_if(body?),
+                    author_name: set_if(author?),
+                    posted_on: set_if(posted_on?),
+                    ..Default::default()
+                };
+                progress?.apply(&mut row.progress);
+                Some((id?, row))
+            },
+            async |w, (id, row)| {
+                let before = w.find::<action_update::Entity>("action update", id).await?;
+                let action = w.find::<action::Entity>("action", before.action_id).await?;
+                require_action(w, &action).await?;
+                w.update::<action_update::Entity>("ActionUpdate", &before, input.version, row)
+                    .await
+            },
+            |m| UpdateActionUpdatePayload::ok(ActionUpdate(m)),
+        )
+        .await
     }
 
     /// Deletes a progress note. Staff, and editors of the plan's community.
@@ -854,23 +808,19 @@ impl ActionMutation {
         ctx: &Context<'_>,
         input: DeleteActionUpdateInput,
     ) -> Result<DeletePayload> {
-        let result: Result<Uuid, Failure> = async {
-            let mut check = Check::default();
-            let id = check.id("id", &input.id, "ActionUpdate");
-            check.done()?;
-            let Some(id) = id else {
-                return Err(invalid());
-            };
-            let w = Write::begin(ctx).await?;
-            let before = w.find::<action_update::Entity>("action update", id).await?;
-            let action = w.find::<action::Entity>("action", before.action_id).await?;
-            require_action(&w, &action).await?;
-            w.delete::<action_update::Entity>("ActionUpdate", &before, input.version)
-                .await?;
-            w.commit().await?;
-            Ok(id)
-        }
-        .await;
-        finish(result, |id| DeletePayload::ok(relay::encode("ActionUpdate", id)))
+        mutate(
+            ctx,
+            |check| check.id("id", &input.id, "ActionUpdate"),
+            async |w, id| {
+                let before = w.find::<action_update::Entity>("action update", id).await?;
+                let action = w.find::<action::Entity>("action", before.action_id).await?;
+                require_action(w, &action).await?;
+                w.delete::<action_update::Entity>("ActionUpdate", &before, input.version)
+                    .await?;
+                Ok(id)
+            },
+            |id| DeletePayload::ok(relay::encode("ActionUpdate", id)),
+        )
+        .await
     }
 }

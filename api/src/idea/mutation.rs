@@ -28,7 +28,7 @@ use crate::{
     relay,
     write::{
         Check, DeletePayload, Failure, HasId, MAX_NAME, MAX_TEXT, Operation, Refused, UserErrorCode, Write,
-        constraint, finish, payload,
+        constraint, mutate, payload, set_if,
     },
 };
 
@@ -450,6 +450,17 @@ fn initiator_not_participant(check: &mut Check, initiator: Uuid, participants: &
     }
 }
 
+/// A change to an idea exchange after its input checks: the columns that need no check, and
+/// apart those the write checks (`idea` is `Some(None)` when the idea is cleared).
+struct ExchangeChange {
+    id: Uuid,
+    row: idea_exchange::ActiveModel,
+    idea: Option<Option<Uuid>>,
+    initiator: Option<Uuid>,
+    participants: Option<Vec<(usize, Uuid)>>,
+    actions: Option<Vec<(usize, Uuid)>>,
+}
+
 #[derive(Default)]
 pub struct IdeaMutation;
 
@@ -459,201 +470,179 @@ impl IdeaMutation {
     /// communities; an idea of an organisation alone only staff.
     #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
     async fn create_idea(&self, ctx: &Context<'_>, input: CreateIdeaInput) -> Result<CreateIdeaPayload> {
-        let result: Result<idea::Model, Failure> = async {
-            let mut check = Check::default();
-            let title = check.text("title", &input.title, MAX_NAME);
-            let description = check.long_text("description", &input.description, MAX_TEXT);
-            let community = check.opt_id("communityId", input.community_id.as_ref(), "Community");
-            let organization = check.opt_id("organizationId", input.organization_id.as_ref(), "Organization");
-            let themes = ids_at(&mut check, "themeIds", &input.theme_ids, "Theme");
-            if input.community_id.is_none() && input.organization_id.is_none() {
-                check.add(
-                    "communityId",
-                    UserErrorCode::Required,
-                    "give the community or the organisation offering the idea (or both)",
-                );
-            }
-            check.done()?;
-            let (Some(title), Some(description), Some(community), Some(organization), Some(themes)) =
-                (title, description, community, organization, themes)
-            else {
-                return Err(Refused::one("title", UserErrorCode::Invalid, "invalid input").into());
-            };
-            let w = Write::begin(ctx).await?;
-            may_write_idea(&w, community, organization).await?;
-            if let Some(c) = community {
-                w.exists("communityId", "community", c, "community").await?;
-            }
-            if let Some(o) = organization {
-                w.exists("organizationId", "organization", o, "organisation")
+        mutate(
+            ctx,
+            |check| {
+                let title = check.text("title", &input.title, MAX_NAME);
+                let description = check.long_text("description", &input.description, MAX_TEXT);
+                let community = check.opt_id("communityId", input.community_id.as_ref(), "Community");
+                let organization =
+                    check.opt_id("organizationId", input.organization_id.as_ref(), "Organization");
+                let themes = ids_at(check, "themeIds", &input.theme_ids, "Theme");
+                if input.community_id.is_none() && input.organization_id.is_none() {
+                    check.add(
+                        "communityId",
+                        UserErrorCode::Required,
+                        "give the community or the organisation offering the idea (or both)",
+                    );
+                }
+                Some((title?, description?, community?, organization?, themes?))
+            },
+            async |w, (title, description, community, organization, themes)| {
+                may_write_idea(w, community, organization).await?;
+                if let Some(c) = community {
+                    w.exists("communityId", "community", c, "community").await?;
+                }
+                if let Some(o) = organization {
+                    w.exists("organizationId", "organization", o, "organisation")
+                        .await?;
+                }
+                all_exist::<theme::Entity>(w, "themeIds", &themes, "theme").await?;
+                let now = Utc::now();
+                let model = idea::ActiveModel {
+                    id: Set(Uuid::now_v7()),
+                    title: Set(title),
+                    description: Set(description),
+                    community_id: Set(community),
+                    organization_id: Set(organization),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                    version: Set(1),
+                }
+                .insert(w.txn())
+                .await
+                .map_err(constraint)?;
+                let themes = sorted(uuids(&themes));
+                set_themes(w, model.id, &themes).await?;
+                let record = IdeaRecord {
+                    idea: &model,
+                    theme_ids: themes,
+                };
+                w.audit("Idea", model.id, Operation::Create, None, Some(&record))
                     .await?;
-            }
-            all_exist::<theme::Entity>(&w, "themeIds", &themes, "theme").await?;
-            let now = Utc::now();
-            let model = idea::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                title: Set(title),
-                description: Set(description),
-                community_id: Set(community),
-                organization_id: Set(organization),
-                created_at: Set(now),
-                updated_at: Set(now),
-                version: Set(1),
-            }
-            .insert(w.txn())
-            .await
-            .map_err(constraint)?;
-            let themes = sorted(uuids(&themes));
-            set_themes(&w, model.id, &themes).await?;
-            let record = IdeaRecord {
-                idea: &model,
-                theme_ids: themes,
-            };
-            w.audit("Idea", model.id, Operation::Create, None, Some(&record))
-                .await?;
-            w.commit().await?;
-            Ok(model)
-        }
-        .await;
-        finish(result, |m| CreateIdeaPayload::ok(Idea(m)))
+                Ok(model)
+            },
+            |m| CreateIdeaPayload::ok(Idea(m)),
+        )
+        .await
     }
 
     /// Changes an idea; `themeIds` replaces its themes. Writers: editors for ideas of their own
     /// communities; ideas of an organisation alone only staff.
     #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
     async fn update_idea(&self, ctx: &Context<'_>, input: UpdateIdeaInput) -> Result<UpdateIdeaPayload> {
-        let result: Result<idea::Model, Failure> = async {
-            let mut check = Check::default();
-            let id = check.id("id", &input.id, "Idea");
-            let title = input.title.as_deref().map(|t| check.text("title", t, MAX_NAME));
-            let description = input
-                .description
-                .as_deref()
-                .map(|d| check.long_text("description", d, MAX_TEXT));
-            let community = match &input.community_id {
-                MaybeUndefined::Undefined => None,
-                MaybeUndefined::Null => Some(Some(None)),
-                MaybeUndefined::Value(v) => Some(check.id("communityId", v, "Community").map(Some)),
-            };
-            let organization = match &input.organization_id {
-                MaybeUndefined::Undefined => None,
-                MaybeUndefined::Null => Some(Some(None)),
-                MaybeUndefined::Value(v) => Some(check.id("organizationId", v, "Organization").map(Some)),
-            };
-            let themes = input
-                .theme_ids
-                .as_deref()
-                .map(|t| ids_at(&mut check, "themeIds", t, "Theme"));
-            check.done()?;
-            let Some(id) = id else {
-                return Err(Refused::one("id", UserErrorCode::Invalid, "invalid ID").into());
-            };
-            let w = Write::begin(ctx).await?;
-            let before = w.find::<idea::Entity>("idea", id).await?;
-            may_write_idea(&w, before.community_id, before.organization_id).await?;
-            let community = community.flatten();
-            let organization = organization.flatten();
-            let after_community = community.unwrap_or(before.community_id);
-            let after_organization = organization.unwrap_or(before.organization_id);
-            if after_community.is_none() && after_organization.is_none() {
-                let field = if community.is_some() {
-                    "communityId"
-                } else {
-                    "organizationId"
-                };
-                return Err(Refused::one(
-                    field,
-                    UserErrorCode::Required,
-                    "an idea needs the community or the organisation offering it",
-                )
-                .into());
-            }
-            if (after_community, after_organization) != (before.community_id, before.organization_id) {
-                may_write_idea(&w, after_community, after_organization).await?;
-            }
-            let mut row: idea::ActiveModel = Default::default();
-            if let Some(c) = community {
-                if let Some(c) = c {
+        mutate(
+            ctx,
+            |check| {
+                let id = check.id("id", &input.id, "Idea");
+                let title = check.given(input.title.as_deref(), |c, t| c.text("title", t, MAX_NAME));
+                let description = check.given(input.description.as_deref(), |c, d| {
+                    c.long_text("description", d, MAX_TEXT)
+                });
+                let community = check.given(input.community_id.as_opt_ref(), |c, v| {
+                    c.opt_id("communityId", v, "Community")
+                });
+                let organization = check.given(input.organization_id.as_opt_ref(), |c, v| {
+                    c.opt_id("organizationId", v, "Organization")
+                });
+                let themes = check.given(input.theme_ids.as_deref(), |c, t| {
+                    ids_at(c, "themeIds", t, "Theme")
+                });
+                Some((id?, title?, description?, community?, organization?, themes?))
+            },
+            async |w, (id, title, description, community, organization, themes)| {
+                let before = w.find::<idea::Entity>("idea", id).await?;
+                may_write_idea(w, before.community_id, before.organization_id).await?;
+                let after_community = community.unwrap_or(before.community_id);
+                let after_organization = organization.unwrap_or(before.organization_id);
+                if after_community.is_none() && after_organization.is_none() {
+                    let field = if community.is_some() {
+                        "communityId"
+                    } else {
+                        "organizationId"
+                    };
+                    return Err(Refused::one(
+                        field,
+                        UserErrorCode::Required,
+                        "an idea needs the community or the organisation offering it",
+                    )
+                    .into());
+                }
+                if (after_community, after_organization) != (before.community_id, before.organization_id) {
+                    may_write_idea(w, after_community, after_organization).await?;
+                }
+                if let Some(Some(c)) = community {
                     w.exists("communityId", "community", c, "community").await?;
                 }
-                row.community_id = Set(c);
-            }
-            if let Some(o) = organization {
-                if let Some(o) = o {
+                if let Some(Some(o)) = organization {
                     w.exists("organizationId", "organization", o, "organisation")
                         .await?;
                 }
-                row.organization_id = Set(o);
-            }
-            let themes = themes.flatten();
-            if let Some(t) = &themes {
-                all_exist::<theme::Entity>(&w, "themeIds", t, "theme").await?;
-            }
-            if let Some(Some(t)) = title {
-                row.title = Set(t);
-            }
-            if let Some(Some(d)) = description {
-                row.description = Set(d);
-            }
-            let themes_before = theme_ids(&w, id).await?;
-            let after = update_row::<idea::Entity>(&w, "Idea", id, input.version, row).await?;
-            let themes_after = match themes {
-                Some(t) => {
-                    let t = sorted(uuids(&t));
-                    set_themes(&w, id, &t).await?;
-                    t
+                if let Some(t) = &themes {
+                    all_exist::<theme::Entity>(w, "themeIds", t, "theme").await?;
                 }
-                None => themes_before.clone(),
-            };
-            w.audit(
-                "Idea",
-                id,
-                Operation::Update,
-                Some(&IdeaRecord {
-                    idea: &before,
-                    theme_ids: themes_before,
-                }),
-                Some(&IdeaRecord {
-                    idea: &after,
-                    theme_ids: themes_after,
-                }),
-            )
-            .await?;
-            w.commit().await?;
-            Ok(after)
-        }
-        .await;
-        finish(result, |m| UpdateIdeaPayload::ok(Idea(m)))
+                let row = idea::ActiveModel {
+                    title: set_if(title),
+                    description: set_if(description),
+                    community_id: set_if(community),
+                    organization_id: set_if(organization),
+                    ..Default::default()
+                };
+                let themes_before = theme_ids(w, id).await?;
+                let after = update_row::<idea::Entity>(w, "Idea", id, input.version, row).await?;
+                let themes_after = match themes {
+                    Some(t) => {
+                        let t = sorted(uuids(&t));
+                        set_themes(w, id, &t).await?;
+                        t
+                    }
+                    None => themes_before.clone(),
+                };
+                w.audit(
+                    "Idea",
+                    id,
+                    Operation::Update,
+                    Some(&IdeaRecord {
+                        idea: &before,
+                        theme_ids: themes_before,
+                    }),
+                    Some(&IdeaRecord {
+                        idea: &after,
+                        theme_ids: themes_after,
+                    }),
+                )
+                .await?;
+                Ok(after)
+            },
+            |m| UpdateIdeaPayload::ok(Idea(m)),
+        )
+        .await
     }
 
     /// Deletes an idea no exchange refers to (its theme tags go with it). Writers: editors for
     /// ideas of their own communities; ideas of an organisation alone only staff.
     #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
     async fn delete_idea(&self, ctx: &Context<'_>, input: DeleteIdeaInput) -> Result<DeletePayload> {
-        let result: Result<Uuid, Failure> = async {
-            let mut check = Check::default();
-            let id = check.id("id", &input.id, "Idea");
-            check.done()?;
-            let Some(id) = id else {
-                return Err(Refused::one("id", UserErrorCode::Invalid, "invalid ID").into());
-            };
-            let w = Write::begin(ctx).await?;
-            let before = w.find::<idea::Entity>("idea", id).await?;
-            may_write_idea(&w, before.community_id, before.organization_id).await?;
-            w.refuse_if_used(id, &[("idea_exchange", "idea_id", "idea exchanges")])
-                .await?;
-            let record = IdeaRecord {
-                idea: &before,
-                theme_ids: theme_ids(&w, id).await?,
-            };
-            delete_row::<idea::Entity>(&w, "Idea", id, input.version).await?;
-            w.audit("Idea", id, Operation::Delete, Some(&record), None)
-                .await?;
-            w.commit().await?;
-            Ok(id)
-        }
-        .await;
-        finish(result, |id| DeletePayload::ok(relay::encode("Idea", id)))
+        mutate(
+            ctx,
+            |check| check.id("id", &input.id, "Idea"),
+            async |w, id| {
+                let before = w.find::<idea::Entity>("idea", id).await?;
+                may_write_idea(w, before.community_id, before.organization_id).await?;
+                w.refuse_if_used(id, &[("idea_exchange", "idea_id", "idea exchanges")])
+                    .await?;
+                let record = IdeaRecord {
+                    idea: &before,
+                    theme_ids: theme_ids(w, id).await?,
+                };
+                delete_row::<idea::Entity>(w, "Idea", id, input.version).await?;
+                w.audit("Idea", id, Operation::Delete, Some(&record), None)
+                    .await?;
+                Ok(id)
+            },
+            |id| DeletePayload::ok(relay::encode("Idea", id)),
+        )
+        .await
     }
 
     /// Records an idea exchange between communities, with the actions it led to. Writers:
@@ -664,94 +653,82 @@ impl IdeaMutation {
         ctx: &Context<'_>,
         input: CreateIdeaExchangeInput,
     ) -> Result<CreateIdeaExchangePayload> {
-        let result: Result<idea_exchange::Model, Failure> = async {
-            let mut check = Check::default();
-            let idea_id = check.opt_id("ideaId", input.idea_id.as_ref(), "Idea");
-            let title = check.text("title", &input.title, MAX_NAME);
-            let initiator = check.id("initiatorCommunityId", &input.initiator_community_id, "Community");
-            let participants = ids_at(
-                &mut check,
-                "participantCommunityIds",
-                &input.participant_community_ids,
-                "Community",
-            );
-            let occurred_on = check.opt_date("occurredOn", input.occurred_on.map(|d| d.0));
-            let outcome = check.long_text("outcome", &input.outcome, MAX_TEXT);
-            let actions = ids_at(&mut check, "actionIds", &input.action_ids, "Action");
-            if input.participant_community_ids.is_empty() {
-                check.add(
+        mutate(
+            ctx,
+            |check| {
+                let idea_id = check.opt_id("ideaId", input.idea_id.as_ref(), "Idea");
+                let title = check.text("title", &input.title, MAX_NAME);
+                let initiator = check.id("initiatorCommunityId", &input.initiator_community_id, "Community");
+                let participants = ids_at(
+                    check,
                     "participantCommunityIds",
-                    UserErrorCode::Required,
-                    "name at least one community taking part besides the initiator",
+                    &input.participant_community_ids,
+                    "Community",
                 );
-            }
-            if let (Some(i), Some(p)) = (initiator, &participants) {
-                initiator_not_participant(&mut check, i, p);
-            }
-            check.done()?;
-            let (
-                Some(idea_id),
-                Some(title),
-                Some(initiator),
-                Some(participants),
-                Some(occurred_on),
-                Some(outcome),
-                Some(actions),
-            ) = (
-                idea_id,
-                title,
-                initiator,
-                participants,
-                occurred_on,
-                outcome,
-                actions,
-            )
-            else {
-                return Err(Refused::one("title", UserErrorCode::Invalid, "invalid input").into());
-            };
-            let w = Write::begin(ctx).await?;
-            w.require_community(initiator)?;
-            if let Some(i) = idea_id {
-                w.exists("ideaId", "idea", i, "idea").await?;
-            }
-            w.exists("initiatorCommunityId", "community", initiator, "community")
-                .await?;
-            all_exist::<community::Entity>(&w, "participantCommunityIds", &participants, "community").await?;
-            let mut communities = uuids(&participants);
-            communities.push(initiator);
-            check_actions(&w, None, &actions, &communities).await?;
-            let now = Utc::now();
-            let model = idea_exchange::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                idea_id: Set(idea_id),
-                title: Set(title),
-                kind: Set(input.kind.into()),
-                initiator_community_id: Set(initiator),
-                occurred_on: Set(occurred_on),
-                outcome: Set(outcome),
-                created_at: Set(now),
-                updated_at: Set(now),
-                version: Set(1),
-            }
-            .insert(w.txn())
-            .await
-            .map_err(constraint)?;
-            let participants = sorted(uuids(&participants));
-            let actions = sorted(uuids(&actions));
-            set_participants(&w, model.id, &participants).await?;
-            set_actions(&w, model.id, &actions).await?;
-            let record = ExchangeRecord {
-                exchange: &model,
-                participant_community_ids: participants,
-                action_ids: actions,
-            };
-            w.audit("IdeaExchange", model.id, Operation::Create, None, Some(&record))
-                .await?;
-            w.commit().await?;
-            Ok(model)
-        }
-        .await;
-        finish(result, |m| CreateIdeaExchangePayload::ok(IdeaExchange(m)))
+                let occurred_on = check.opt_date("occurredOn", input.occurred_on.map(|d| d.0));
+                let outcome = check.long_text("outcome", &input.outcome, MAX_TEXT);
+                let actions = ids_at(check, "actionIds", &input.action_ids, "Action");
+                if input.participant_community_ids.is_empty() {
+                    check.add(
+                        "participantCommunityIds",
+                        UserErrorCode::Required,
+                        "name at least one community taking part besides the initiator",
+                    );
+                }
+                if let (Some(i), Some(p)) = (initiator, &participants) {
+                    initiator_not_participant(check, i, p);
+                }
+                let (idea_id, initiator) = (idea_id?, initiator?);
+                let row = idea_exchange::ActiveModel {
+                    idea_id: Set(idea_id),
+                    title: Set(title?),
+                    kind: Set(input.kind.into()),
+                    initiator_community_id: Set(initiator),
+                    occurred_on: Set(occurred_on?),
+                    outcome: Set(outcome?),
+                    ..Default::default()
+                };
+                Some((row, idea_id, initiator, participants?, actions?))
+            },
+            async |w, (row, idea_id, initiator, participants, actions)| {
+                w.require_community(initiator)?;
+                if let Some(i) = idea_id {
+                    w.exists("ideaId", "idea", i, "idea").await?;
+                }
+                w.exists("initiatorCommunityId", "community", initiator, "community")
+                    .await?;
+                all_exist::<community::Entity>(w, "participantCommunityIds", &participants, "community")
+                    .await?;
+                let mut communities = uuids(&participants);
+                communities.push(initiator);
+                check_actions(w, None, &actions, &communities).await?;
+                let now = Utc::now();
+                let model = idea_exchange::ActiveModel {
+                    id: Set(Uuid::now_v7()),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                    version: Set(1),
+                    ..row
+                }
+                .insert(w.txn())
+                .await
+                .map_err(constraint)?;
+                let participants = sorted(uuids(&participants));
+                let actions = sorted(uuids(&actions));
+                set_participants(w, model.id, &participants).await?;
+                set_actions(w, model.id, &actions).await?;
+                let record = ExchangeRecord {
+                    exchange: &model,
+                    participant_community_ids: participants,
+                    action_ids: actions,
+                };
+                w.audit("IdeaExchange", model.id, Operation::Create, None, Some(&record))
+                    .await?;
+                Ok(model)
+            },
+            |m| CreateIdeaExchangePayload::ok(IdeaExchange(m)),
+        )
+        .await
     }
 
     /// Changes an idea exchange; `participantCommunityIds` and `actionIds` replace the old
@@ -762,167 +739,159 @@ impl IdeaMutation {
         ctx: &Context<'_>,
         input: UpdateIdeaExchangeInput,
     ) -> Result<UpdateIdeaExchangePayload> {
-        let result: Result<idea_exchange::Model, Failure> = async {
-            let mut check = Check::default();
-            let id = check.id("id", &input.id, "IdeaExchange");
-            let idea_id = match &input.idea_id {
-                MaybeUndefined::Undefined => None,
-                MaybeUndefined::Null => Some(Some(None)),
-                MaybeUndefined::Value(v) => Some(check.id("ideaId", v, "Idea").map(Some)),
-            };
-            let title = input.title.as_deref().map(|t| check.text("title", t, MAX_NAME));
-            let initiator = input
-                .initiator_community_id
-                .as_ref()
-                .map(|i| check.id("initiatorCommunityId", i, "Community"));
-            let participants = input
-                .participant_community_ids
-                .as_deref()
-                .map(|p| ids_at(&mut check, "participantCommunityIds", p, "Community"));
-            let occurred_on = match &input.occurred_on {
-                MaybeUndefined::Undefined => None,
-                MaybeUndefined::Null => Some(Some(None)),
-                MaybeUndefined::Value(d) => Some(check.date("occurredOn", d.0).map(Some)),
-            };
-            let outcome = input
-                .outcome
-                .as_deref()
-                .map(|o| check.long_text("outcome", o, MAX_TEXT));
-            let actions = input
-                .action_ids
-                .as_deref()
-                .map(|a| ids_at(&mut check, "actionIds", a, "Action"));
-            if input
-                .participant_community_ids
-                .as_ref()
-                .is_some_and(Vec::is_empty)
-            {
-                check.add(
-                    "participantCommunityIds",
-                    UserErrorCode::Required,
-                    "name at least one community taking part besides the initiator",
-                );
-            }
-            check.done()?;
-            let Some(id) = id else {
-                return Err(Refused::one("id", UserErrorCode::Invalid, "invalid ID").into());
-            };
-            let (initiator, participants, actions) =
-                (initiator.flatten(), participants.flatten(), actions.flatten());
-            let w = Write::begin(ctx).await?;
-            let before = w.find::<idea_exchange::Entity>("idea exchange", id).await?;
-            w.require_community(before.initiator_community_id)?;
-            if let Some(i) = initiator {
-                w.require_community(i)?;
-                w.exists("initiatorCommunityId", "community", i, "community")
-                    .await?;
-            }
-            if let Some(Some(Some(i))) = idea_id {
-                w.exists("ideaId", "idea", i, "idea").await?;
-            }
-            let participants_before = participant_ids(&w, id).await?;
-            let actions_before = action_ids(&w, id).await?;
-            let after_initiator = initiator.unwrap_or(before.initiator_community_id);
-            // The lists as they will be, with the positions given (none for those kept).
-            let after_participants: Vec<(usize, Uuid)> = match &participants {
-                Some(p) => p.clone(),
-                None => participants_before.iter().map(|c| (0, *c)).collect(),
-            };
-            let mut check = Check::default();
-            match &participants {
-                Some(p) => initiator_not_participant(&mut check, after_initiator, p),
-                None if participants_before.contains(&after_initiator) => check.add(
-                    "initiatorCommunityId",
-                    UserErrorCode::Invalid,
-                    "the community already takes part; remove it from the participants first",
-                ),
-                None => {}
-            }
-            check.done()?;
-            if let Some(p) = &participants {
-                all_exist::<community::Entity>(&w, "participantCommunityIds", p, "community").await?;
-            }
-            let mut communities = uuids(&after_participants);
-            communities.push(after_initiator);
-            match &actions {
-                Some(a) => check_actions(&w, Some(id), a, &communities).await?,
-                None if initiator.is_some() || participants.is_some() => {
-                    // The actions kept must still lie within the exchange's communities.
-                    let community_of = communities_of_actions(&w, &actions_before, false).await?;
-                    if community_of.values().any(|c| !communities.contains(c)) {
-                        let field = if participants.is_some() {
-                            "participantCommunityIds"
-                        } else {
-                            "initiatorCommunityId"
-                        };
-                        return Err(Refused::one(
-                            field,
-                            UserErrorCode::Invalid,
-                            format!("{OUTSIDE}; change actionIds too"),
-                        )
-                        .into());
+        mutate(
+            ctx,
+            |check| {
+                let id = check.id("id", &input.id, "IdeaExchange");
+                let idea = check.given(input.idea_id.as_opt_ref(), |c, v| c.opt_id("ideaId", v, "Idea"));
+                let title = check.given(input.title.as_deref(), |c, t| c.text("title", t, MAX_NAME));
+                let initiator = check.given(input.initiator_community_id.as_ref(), |c, i| {
+                    c.id("initiatorCommunityId", i, "Community")
+                });
+                let participants = check.given(input.participant_community_ids.as_deref(), |c, p| {
+                    ids_at(c, "participantCommunityIds", p, "Community")
+                });
+                let occurred_on = check.given(input.occurred_on.as_opt_ref(), |c, d| {
+                    c.opt_date("occurredOn", d.map(|d| d.0))
+                });
+                let outcome = check.given(input.outcome.as_deref(), |c, o| {
+                    c.long_text("outcome", o, MAX_TEXT)
+                });
+                let actions = check.given(input.action_ids.as_deref(), |c, a| {
+                    ids_at(c, "actionIds", a, "Action")
+                });
+                if input
+                    .participant_community_ids
+                    .as_ref()
+                    .is_some_and(Vec::is_empty)
+                {
+                    check.add(
+                        "participantCommunityIds",
+                        UserErrorCode::Required,
+                        "name at least one community taking part besides the initiator",
+                    );
+                }
+                let row = idea_exchange::ActiveModel {
+                    title: set_if(title?),
+                    kind: set_if(input.kind.map(Into::into)),
+                    occurred_on: set_if(occurred_on?),
+                    outcome: set_if(outcome?),
+                    ..Default::default()
+                };
+                Some(ExchangeChange {
+                    id: id?,
+                    row,
+                    idea: idea?,
+                    initiator: initiator?,
+                    participants: participants?,
+                    actions: actions?,
+                })
+            },
+            async |w,
+                   ExchangeChange {
+                       id,
+                       mut row,
+                       idea,
+                       initiator,
+                       participants,
+                       actions,
+                   }| {
+                let before = w.find::<idea_exchange::Entity>("idea exchange", id).await?;
+                w.require_community(before.initiator_community_id)?;
+                if let Some(i) = initiator {
+                    w.require_community(i)?;
+                    w.exists("initiatorCommunityId", "community", i, "community")
+                        .await?;
+                }
+                if let Some(Some(i)) = idea {
+                    w.exists("ideaId", "idea", i, "idea").await?;
+                }
+                let participants_before = participant_ids(w, id).await?;
+                let actions_before = action_ids(w, id).await?;
+                let after_initiator = initiator.unwrap_or(before.initiator_community_id);
+                // The lists as they will be, with the positions given (none for those kept).
+                let after_participants: Vec<(usize, Uuid)> = match &participants {
+                    Some(p) => p.clone(),
+                    None => participants_before.iter().map(|c| (0, *c)).collect(),
+                };
+                let mut check = Check::default();
+                match &participants {
+                    Some(p) => initiator_not_participant(&mut check, after_initiator, p),
+                    None if participants_before.contains(&after_initiator) => check.add(
+                        "initiatorCommunityId",
+                        UserErrorCode::Invalid,
+                        "the community already takes part; remove it from the participants first",
+                    ),
+                    None => {}
+                }
+                check.done()?;
+                if let Some(p) = &participants {
+                    all_exist::<community::Entity>(w, "participantCommunityIds", p, "community").await?;
+                }
+                let mut communities = uuids(&after_participants);
+                communities.push(after_initiator);
+                match &actions {
+                    Some(a) => check_actions(w, Some(id), a, &communities).await?,
+                    None if initiator.is_some() || participants.is_some() => {
+                        // The actions kept must still lie within the exchange's communities.
+                        let community_of = communities_of_actions(w, &actions_before, false).await?;
+                        if community_of.values().any(|c| !communities.contains(c)) {
+                            let field = if participants.is_some() {
+                                "participantCommunityIds"
+                            } else {
+                                "initiatorCommunityId"
+                            };
+                            return Err(Refused::one(
+                                field,
+                                UserErrorCode::Invalid,
+                                format!("{OUTSIDE}; change actionIds too"),
+                            )
+                            .into());
+                        }
                     }
+                    None => {}
                 }
-                None => {}
-            }
-            let mut row: idea_exchange::ActiveModel = Default::default();
-            if let Some(Some(i)) = idea_id {
-                row.idea_id = Set(i);
-            }
-            if let Some(Some(t)) = title {
-                row.title = Set(t);
-            }
-            if let Some(kind) = input.kind {
-                row.kind = Set(kind.into());
-            }
-            if let Some(i) = initiator {
-                row.initiator_community_id = Set(i);
-            }
-            if let Some(Some(d)) = occurred_on {
-                row.occurred_on = Set(d);
-            }
-            if let Some(Some(o)) = outcome {
-                row.outcome = Set(o);
-            }
-            let after =
-                update_row::<idea_exchange::Entity>(&w, "IdeaExchange", id, input.version, row).await?;
-            let participants_after = match participants {
-                Some(p) => {
-                    let p = sorted(uuids(&p));
-                    set_participants(&w, id, &p).await?;
-                    p
-                }
-                None => participants_before.clone(),
-            };
-            let actions_after = match actions {
-                Some(a) => {
-                    let a = sorted(uuids(&a));
-                    set_actions(&w, id, &a).await?;
-                    a
-                }
-                None => actions_before.clone(),
-            };
-            w.audit(
-                "IdeaExchange",
-                id,
-                Operation::Update,
-                Some(&ExchangeRecord {
-                    exchange: &before,
-                    participant_community_ids: participants_before,
-                    action_ids: actions_before,
-                }),
-                Some(&ExchangeRecord {
-                    exchange: &after,
-                    participant_community_ids: participants_after,
-                    action_ids: actions_after,
-                }),
-            )
-            .await?;
-            w.commit().await?;
-            Ok(after)
-        }
-        .await;
-        finish(result, |m| UpdateIdeaExchangePayload::ok(IdeaExchange(m)))
+                row.idea_id = set_if(idea);
+                row.initiator_community_id = set_if(initiator);
+                let after =
+                    update_row::<idea_exchange::Entity>(w, "IdeaExchange", id, input.version, row).await?;
+                let participants_after = match participants {
+                    Some(p) => {
+                        let p = sorted(uuids(&p));
+                        set_participants(w, id, &p).await?;
+                        p
+                    }
+                    None => participants_before.clone(),
+                };
+                let actions_after = match actions {
+                    Some(a) => {
+                        let a = sorted(uuids(&a));
+                        set_actions(w, id, &a).await?;
+                        a
+                    }
+                    None => actions_before.clone(),
+                };
+                w.audit(
+                    "IdeaExchange",
+                    id,
+                    Operation::Update,
+                    Some(&ExchangeRecord {
+                        exchange: &before,
+                        participant_community_ids: participants_before,
+                        action_ids: actions_before,
+                    }),
+                    Some(&ExchangeRecord {
+                        exchange: &after,
+                        participant_community_ids: participants_after,
+                        action_ids: actions_after,
+                    }),
+                )
+                .await?;
+                Ok(after)
+            },
+            |m| UpdateIdeaExchangePayload::ok(IdeaExchange(m)),
+        )
+        .await
     }
 
     /// Deletes an idea exchange (its participants and action links go with it; the actions
@@ -933,28 +902,24 @@ impl IdeaMutation {
         ctx: &Context<'_>,
         input: DeleteIdeaExchangeInput,
     ) -> Result<DeletePayload> {
-        let result: Result<Uuid, Failure> = async {
-            let mut check = Check::default();
-            let id = check.id("id", &input.id, "IdeaExchange");
-            check.done()?;
-            let Some(id) = id else {
-                return Err(Refused::one("id", UserErrorCode::Invalid, "invalid ID").into());
-            };
-            let w = Write::begin(ctx).await?;
-            let before = w.find::<idea_exchange::Entity>("idea exchange", id).await?;
-            w.require_community(before.initiator_community_id)?;
-            let record = ExchangeRecord {
-                exchange: &before,
-                participant_community_ids: participant_ids(&w, id).await?,
-                action_ids: action_ids(&w, id).await?,
-            };
-            delete_row::<idea_exchange::Entity>(&w, "IdeaExchange", id, input.version).await?;
-            w.audit("IdeaExchange", id, Operation::Delete, Some(&record), None)
-                .await?;
-            w.commit().await?;
-            Ok(id)
-        }
-        .await;
-        finish(result, |id| DeletePayload::ok(relay::encode("IdeaExchange", id)))
+        mutate(
+            ctx,
+            |check| check.id("id", &input.id, "IdeaExchange"),
+            async |w, id| {
+                let before = w.find::<idea_exchange::Entity>("idea exchange", id).await?;
+                w.require_community(before.initiator_community_id)?;
+                let record = ExchangeRecord {
+                    exchange: &before,
+                    participant_community_ids: participant_ids(w, id).await?,
+                    action_ids: action_ids(w, id).await?,
+                };
+                delete_row::<idea_exchange::Entity>(w, "IdeaExchange", id, input.version).await?;
+                w.audit("IdeaExchange", id, Operation::Delete, Some(&record), None)
+                    .await?;
+                Ok(id)
+            },
+            |id| DeletePayload::ok(relay::encode("IdeaExchange", id)),
+        )
+        .await
     }
 }

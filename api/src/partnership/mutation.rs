@@ -23,7 +23,7 @@ use crate::{
     relay,
     write::{
         Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, Refused, UserErrorCode, Write, change,
-        community_of_plan, finish, invalid, payload,
+        community_of_plan, mutate, payload, set_if,
     },
 };
 
@@ -377,6 +377,21 @@ async fn pending_proposal(w: &Write, id: Uuid) -> Result<partnership::Model, Fai
     Ok(p)
 }
 
+/// What a partnership is around: an action, or a plan as a whole.
+#[derive(Clone, Copy)]
+enum Around {
+    Action(Uuid),
+    Plan(Uuid),
+}
+
+/// A new partnership after its input checks: the row to insert but for what it is around,
+/// and its members with their paths in the input.
+struct NewPartnership {
+    row: partnership::ActiveModel,
+    around: Around,
+    members: Vec<(String, Member)>,
+}
+
 #[derive(Default)]
 pub struct PartnershipMutation;
 
@@ -390,114 +405,115 @@ impl PartnershipMutation {
         ctx: &Context<'_>,
         input: CreatePartnershipInput,
     ) -> Result<CreatePartnershipPayload> {
-        let result: Result<partnership::Model, Failure> = async {
-            let mut check = Check::default();
-            let title = check.text("title", &input.title, MAX_NAME);
-            let description = check.long_text("description", &input.description, MAX_TEXT);
-            let action_id = check.opt_id("actionId", input.action_id.as_ref(), "Action");
-            let plan_id = check.opt_id("planId", input.plan_id.as_ref(), "Plan");
-            if input.action_id.is_some() == input.plan_id.is_some() {
-                check.add(
-                    "actionId",
-                    if input.action_id.is_some() {
-                        UserErrorCode::Invalid
-                    } else {
-                        UserErrorCode::Required
-                    },
-                    "give exactly one of actionId and planId",
-                );
-            }
-            let starts_on = check.opt_date("startsOn", input.starts_on.map(|d| d.0));
-            let ends_on = check.opt_date("endsOn", input.ends_on.map(|d| d.0));
-            if let (Some(s), Some(e)) = (starts_on, ends_on) {
-                check.dates_in_order("endsOn", s, e);
-            }
-            let notes = check.long_text("internalNotes", &input.internal_notes, MAX_TEXT);
-            if input.members.len() > 100 {
-                check.add("members", UserErrorCode::TooLong, "may hold at most 100 members");
-            }
-            let mut members = Vec::with_capacity(input.members.len());
-            for (i, m) in input.members.iter().enumerate() {
-                let prefix = format!("members.{i}.");
-                if let Some(member) = check_member(&mut check, &prefix, m) {
-                    if members
-                        .iter()
-                        .any(|(_, o): &(String, Member)| o.party == member.party)
-                    {
-                        check.add(
-                            &format!("{prefix}{}", member.party.field()),
-                            UserErrorCode::Taken,
-                            "this party is already a member",
-                        );
-                    }
-                    members.push((prefix, member));
+        mutate(
+            ctx,
+            |check| {
+                let title = check.text("title", &input.title, MAX_NAME);
+                let description = check.long_text("description", &input.description, MAX_TEXT);
+                let action_id = check.opt_id("actionId", input.action_id.as_ref(), "Action");
+                let plan_id = check.opt_id("planId", input.plan_id.as_ref(), "Plan");
+                if input.action_id.is_some() == input.plan_id.is_some() {
+                    check.add(
+                        "actionId",
+                        if input.action_id.is_some() {
+                            UserErrorCode::Invalid
+                        } else {
+                            UserErrorCode::Required
+                        },
+                        "give exactly one of actionId and planId",
+                    );
                 }
-            }
-            check.done()?;
-            let (
-                Some(title),
-                Some(description),
-                Some(action_id),
-                Some(plan_id),
-                Some(starts_on),
-                Some(ends_on),
-                Some(notes),
-            ) = (title, description, action_id, plan_id, starts_on, ends_on, notes)
-            else {
-                return Err(invalid());
-            };
-            let w = Write::begin(ctx).await?;
-            let mut check = Check::default();
-            if let Some(a) = action_id {
-                w.check_exists::<entity::action::Entity>(&mut check, "actionId", a, "action")
+                let starts_on = check.opt_date("startsOn", input.starts_on.map(|d| d.0));
+                let ends_on = check.opt_date("endsOn", input.ends_on.map(|d| d.0));
+                if let (Some(s), Some(e)) = (starts_on, ends_on) {
+                    check.dates_in_order("endsOn", s, e);
+                }
+                let notes = check.long_text("internalNotes", &input.internal_notes, MAX_TEXT);
+                if input.members.len() > 100 {
+                    check.add("members", UserErrorCode::TooLong, "may hold at most 100 members");
+                }
+                let mut members = Vec::with_capacity(input.members.len());
+                for (i, m) in input.members.iter().enumerate() {
+                    let prefix = format!("members.{i}.");
+                    if let Some(member) = check_member(check, &prefix, m) {
+                        if members
+                            .iter()
+                            .any(|(_, o): &(String, Member)| o.party == member.party)
+                        {
+                            check.add(
+                                &format!("{prefix}{}", member.party.field()),
+                                UserErrorCode::Taken,
+                                "this party is already a member",
+                            );
+                        }
+                        members.push((prefix, member));
+                    }
+                }
+                let (action_id, plan_id) = (action_id?, plan_id?);
+                let around = match (action_id, plan_id) {
+                    (Some(a), None) => Around::Action(a),
+                    (None, Some(p)) => Around::Plan(p),
+                    // Not exactly one: refused above.
+                    _ => return None,
+                };
+                let row = partnership::ActiveModel {
+                    title: Set(title?),
+                    description: Set(description?),
+                    action_id: Set(action_id),
+                    plan_id: Set(plan_id),
+                    status: Set(input.status.into()),
+                    starts_on: Set(starts_on?),
+                    ends_on: Set(ends_on?),
+                    internal_notes: Set(notes?),
+                    proposed_by_organization_id: Set(None),
+                    proposal_message: Set(None),
+                    declined_at: Set(None),
+                    ..Default::default()
+                };
+                Some(NewPartnership { row, around, members })
+            },
+            async |w, NewPartnership { row, around, members }| {
+                let mut check = Check::default();
+                let plan = match around {
+                    Around::Action(a) => {
+                        w.check_exists::<entity::action::Entity>(&mut check, "actionId", a, "action")
+                            .await?;
+                        check.done()?;
+                        w.find::<action::Entity>("action", a).await?.plan_id
+                    }
+                    Around::Plan(p) => {
+                        w.check_exists::<entity::plan::Entity>(&mut check, "planId", p, "plan")
+                            .await?;
+                        check.done()?;
+                        p
+                    }
+                };
+                w.require_community(community_of_plan(w, plan).await?)?;
+                let mut check = Check::default();
+                let refs: Vec<(String, &Member)> = members.iter().map(|(p, m)| (p.clone(), m)).collect();
+                check_parties(w, &mut check, &refs).await?;
+                check.done()?;
+                let now = Utc::now();
+                let model = w
+                    .create(
+                        "Partnership",
+                        partnership::ActiveModel {
+                            id: Set(Uuid::now_v7()),
+                            created_at: Set(now),
+                            updated_at: Set(now),
+                            version: Set(1),
+                            ..row
+                        },
+                    )
                     .await?;
-            }
-            if let Some(p) = plan_id {
-                w.check_exists::<entity::plan::Entity>(&mut check, "planId", p, "plan")
-                    .await?;
-            }
-            check.done()?;
-            let plan = match (action_id, plan_id) {
-                (Some(a), _) => w.find::<action::Entity>("action", a).await?.plan_id,
-                (None, Some(p)) => p,
-                (None, None) => return Err(invalid()),
-            };
-            w.require_community(community_of_plan(&w, plan).await?)?;
-            let mut check = Check::default();
-            let refs: Vec<(String, &Member)> = members.iter().map(|(p, m)| (p.clone(), m)).collect();
-            check_parties(&w, &mut check, &refs).await?;
-            check.done()?;
-            let now = Utc::now();
-            let model = w
-                .create(
-                    "Partnership",
-                    partnership::ActiveModel {
-                        id: Set(Uuid::now_v7()),
-                        title: Set(title),
-                        description: Set(description),
-                        action_id: Set(action_id),
-                        plan_id: Set(plan_id),
-                        status: Set(input.status.into()),
-                        starts_on: Set(starts_on),
-                        ends_on: Set(ends_on),
-                        created_at: Set(now),
-                        updated_at: Set(now),
-                        version: Set(1),
-                        internal_notes: Set(notes),
-                        proposed_by_organization_id: Set(None),
-                        proposal_message: Set(None),
-                        declined_at: Set(None),
-                    },
-                )
-                .await?;
-            for (_, m) in members {
-                insert_member(&w, model.id, m).await?;
-            }
-            w.commit().await?;
-            Ok(model)
-        }
-        .await;
-        finish(result, |m| CreatePartnershipPayload::ok(Partnership(m)))
+                for (_, m) in members {
+                    insert_member(w, model.id, m).await?;
+                }
+                Ok(model)
+            },
+            |m| CreatePartnershipPayload::ok(Partnership(m)),
+        )
+        .await
     }
 
     /// Changes a partnership. Staff, and editors of the community it is around.
@@ -507,94 +523,83 @@ impl PartnershipMutation {
         ctx: &Context<'_>,
         input: UpdatePartnershipInput,
     ) -> Result<UpdatePartnershipPayload> {
-        let result: Result<partnership::Model, Failure> = async {
-            let mut check = Check::default();
-            let id = check.id("id", &input.id, "Partnership");
-            let title = input.title.as_deref().map(|t| check.text("title", t, MAX_NAME));
-            let description = input
-                .description
-                .as_deref()
-                .map(|d| check.long_text("description", d, MAX_TEXT));
-            let starts_on = change(&input.starts_on, |d| check.date("startsOn", d.0));
-            let ends_on = change(&input.ends_on, |d| check.date("endsOn", d.0));
-            let notes = input
-                .internal_notes
-                .as_deref()
-                .map(|n| check.long_text("internalNotes", n, MAX_TEXT));
-            check.done()?;
-            let (Some(id), Some(starts_on), Some(ends_on)) = (id, starts_on, ends_on) else {
-                return Err(invalid());
-            };
-            let w = Write::begin(ctx).await?;
-            let before = w.find::<partnership::Entity>("partnership", id).await?;
-            require_partnership(&w, &before).await?;
-            // Only the community's own notes may be added to a partner's proposal.
-            let rewrites = [
-                ("title", input.title.is_some()),
-                ("description", input.description.is_some()),
-                ("startsOn", !input.starts_on.is_undefined()),
-                ("endsOn", !input.ends_on.is_undefined()),
-            ];
-            if let Some((field, _)) = rewrites.iter().find(|(_, given)| *given) {
-                refuse_partners_proposal(&before, field)?;
-            }
-            let mut check = Check::default();
-            let field = if ends_on.after(None).is_some() { "endsOn" } else { "startsOn" };
-            in_order(
-                &mut check,
-                field,
-                starts_on.after(before.starts_on),
-                ends_on.after(before.ends_on),
-            );
-            if let Some(status) = input.status {
-                let status: partnership::PartnershipStatus = status.into();
-                let proposed = partnership::PartnershipStatus::Proposed;
-                if status != before.status {
-                    if status == proposed {
-                        check.add(
-                            "status",
-                            UserErrorCode::InvalidTransition,
-                            "a partnership cannot become proposed again",
-                        );
-                    } else if before.declined_at.is_some() {
-                        check.add(
-                            "status",
-                            UserErrorCode::InvalidTransition,
-                            "a declined proposal stays declined",
-                        );
-                    } else if before.status == proposed && before.proposed_by_organization_id.is_some() {
-                        check.add(
-                            "status",
-                            UserErrorCode::InvalidTransition,
-                            "accept or decline a partner's proposal with acceptPartnershipProposal or declinePartnershipProposal",
-                        );
+        mutate(
+            ctx,
+            |check| {
+                let id = check.id("id", &input.id, "Partnership");
+                let title = check.given(input.title.as_deref(), |c, t| c.text("title", t, MAX_NAME));
+                let description = check.given(input.description.as_deref(), |c, d| {
+                    c.long_text("description", d, MAX_TEXT)
+                });
+                let starts_on = change(&input.starts_on, |d| check.date("startsOn", d.0));
+                let ends_on = change(&input.ends_on, |d| check.date("endsOn", d.0));
+                let notes = check.given(input.internal_notes.as_deref(), |c, n| {
+                    c.long_text("internalNotes", n, MAX_TEXT)
+                });
+                let row = partnership::ActiveModel {
+                    title: set_if(title?),
+                    description: set_if(description?),
+                    status: set_if(input.status.map(Into::into)),
+                    internal_notes: set_if(notes?),
+                    ..Default::default()
+                };
+                Some((id?, row, starts_on?, ends_on?))
+            },
+            async |w, (id, mut row, starts_on, ends_on)| {
+                let before = w.find::<partnership::Entity>("partnership", id).await?;
+                require_partnership(w, &before).await?;
+                // Only the community's own notes may be added to a partner's proposal.
+                let rewrites = [
+                    ("title", input.title.is_some()),
+                    ("description", input.description.is_some()),
+                    ("startsOn", !input.starts_on.is_undefined()),
+                    ("endsOn", !input.ends_on.is_undefined()),
+                ];
+                if let Some((field, _)) = rewrites.iter().find(|(_, given)| *given) {
+                    refuse_partners_proposal(&before, field)?;
+                }
+                let mut check = Check::default();
+                let field = if ends_on.after(None).is_some() { "endsOn" } else { "startsOn" };
+                in_order(
+                    &mut check,
+                    field,
+                    starts_on.after(before.starts_on),
+                    ends_on.after(before.ends_on),
+                );
+                if let Some(status) = input.status {
+                    let status: partnership::PartnershipStatus = status.into();
+                    let proposed = partnership::PartnershipStatus::Proposed;
+                    if status != before.status {
+                        if status == proposed {
+                            check.add(
+                                "status",
+                                UserErrorCode::InvalidTransition,
+                                "a partnership cannot become proposed again",
+                            );
+                        } else if before.declined_at.is_some() {
+                            check.add(
+                                "status",
+                                UserErrorCode::InvalidTransition,
+                                "a declined proposal stays declined",
+                            );
+                        } else if before.status == proposed && before.proposed_by_organization_id.is_some() {
+                            check.add(
+                                "status",
+                                UserErrorCode::InvalidTransition,
+                                "accept or decline a partner's proposal with acceptPartnershipProposal or declinePartnershipProposal",
+                            );
+                        }
                     }
                 }
-            }
-            check.done()?;
-            let mut row = partnership::ActiveModel::default();
-            if let Some(Some(t)) = title {
-                row.title = Set(t);
-            }
-            if let Some(Some(d)) = description {
-                row.description = Set(d);
-            }
-            if let Some(s) = input.status {
-                row.status = Set(s.into());
-            }
-            starts_on.apply(&mut row.starts_on);
-            ends_on.apply(&mut row.ends_on);
-            if let Some(Some(n)) = notes {
-                row.internal_notes = Set(n);
-            }
-            let after = w
-                .update::<partnership::Entity>("Partnership", &before, input.version, row)
-                .await?;
-            w.commit().await?;
-            Ok(after)
-        }
-        .await;
-        finish(result, |m| UpdatePartnershipPayload::ok(Partnership(m)))
+                check.done()?;
+                starts_on.apply(&mut row.starts_on);
+                ends_on.apply(&mut row.ends_on);
+                w.update::<partnership::Entity>("Partnership", &before, input.version, row)
+                    .await
+            },
+            |m| UpdatePartnershipPayload::ok(Partnership(m)),
+        )
+        .await
     }
 
     /// Deletes a partnership with its members. Staff, and editors of the community it is
@@ -605,24 +610,20 @@ impl PartnershipMutation {
         ctx: &Context<'_>,
         input: DeletePartnershipInput,
     ) -> Result<DeletePayload> {
-        let result: Result<Uuid, Failure> = async {
-            let mut check = Check::default();
-            let id = check.id("id", &input.id, "Partnership");
-            check.done()?;
-            let Some(id) = id else {
-                return Err(invalid());
-            };
-            let w = Write::begin(ctx).await?;
-            let before = w.find::<partnership::Entity>("partnership", id).await?;
-            require_partnership(&w, &before).await?;
-            refuse_partners_proposal(&before, "id")?;
-            w.delete::<partnership::Entity>("Partnership", &before, input.version)
-                .await?;
-            w.commit().await?;
-            Ok(id)
-        }
-        .await;
-        finish(result, |id| DeletePayload::ok(relay::encode("Partnership", id)))
+        mutate(
+            ctx,
+            |check| check.id("id", &input.id, "Partnership"),
+            async |w, id| {
+                let before = w.find::<partnership::Entity>("partnership", id).await?;
+                require_partnership(w, &before).await?;
+                refuse_partners_proposal(&before, "id")?;
+                w.delete::<partnership::Entity>("Partnership", &before, input.version)
+                    .await?;
+                Ok(id)
+            },
+            |id| DeletePayload::ok(relay::encode("Partnership", id)),
+        )
+        .await
     }
 
     /// Adds a member to a partnership; a party is a member once. Staff, and editors of the
@@ -633,58 +634,54 @@ impl PartnershipMutation {
         ctx: &Context<'_>,
         input: AddPartnershipMemberInput,
     ) -> Result<AddPartnershipMemberPayload> {
-        let result: Result<partnership_member::Model, Failure> = async {
-            let mut check = Check::default();
-            let partnership_id = check.id("partnershipId", &input.partnership_id, "Partnership");
-            let member = check_member(&mut check, "", &input.member);
-            check.done()?;
-            let (Some(partnership_id), Some(member)) = (partnership_id, member) else {
-                return Err(invalid());
-            };
-            let w = Write::begin(ctx).await?;
-            let mut check = Check::default();
-            w.check_exists::<entity::partnership::Entity>(
-                &mut check,
-                "partnershipId",
-                partnership_id,
-                "partnership",
-            )
-            .await?;
-            check.done()?;
-            let p = w
-                .find::<partnership::Entity>("partnership", partnership_id)
-                .await?;
-            require_partnership(&w, &p).await?;
-            refuse_partners_proposal(&p, "partnershipId")?;
-            let mut check = Check::default();
-            check_parties(&w, &mut check, &[(String::new(), &member)]).await?;
-            check.done()?;
-            let (c, o, d) = member.party.columns();
-            let taken = partnership_member::Entity::find()
-                .filter(partnership_member::Column::PartnershipId.eq(partnership_id))
-                .filter(match (c, o, d) {
-                    (Some(c), ..) => partnership_member::Column::CommunityId.eq(c),
-                    (_, Some(o), _) => partnership_member::Column::OrganizationId.eq(o),
-                    (.., Some(d)) => partnership_member::Column::DepartmentId.eq(d),
-                    _ => return Err(invalid()),
-                })
-                .one(w.txn())
-                .await?
-                .is_some();
-            if taken {
-                return Err(Refused::one(
-                    member.party.field(),
-                    UserErrorCode::Taken,
-                    "this party is already a member of the partnership",
+        mutate(
+            ctx,
+            |check| {
+                let partnership_id = check.id("partnershipId", &input.partnership_id, "Partnership");
+                let member = check_member(check, "", &input.member);
+                Some((partnership_id?, member?))
+            },
+            async |w, (partnership_id, member)| {
+                let mut check = Check::default();
+                w.check_exists::<entity::partnership::Entity>(
+                    &mut check,
+                    "partnershipId",
+                    partnership_id,
+                    "partnership",
                 )
-                .into());
-            }
-            let model = insert_member(&w, partnership_id, member).await?;
-            w.commit().await?;
-            Ok(model)
-        }
-        .await;
-        finish(result, |m| AddPartnershipMemberPayload::ok(PartnershipMember(m)))
+                .await?;
+                check.done()?;
+                let p = w
+                    .find::<partnership::Entity>("partnership", partnership_id)
+                    .await?;
+                require_partnership(w, &p).await?;
+                refuse_partners_proposal(&p, "partnershipId")?;
+                let mut check = Check::default();
+                check_parties(w, &mut check, &[(String::new(), &member)]).await?;
+                check.done()?;
+                let taken = partnership_member::Entity::find()
+                    .filter(partnership_member::Column::PartnershipId.eq(partnership_id))
+                    .filter(match member.party {
+                        Party::Community(c) => partnership_member::Column::CommunityId.eq(c),
+                        Party::Organization(o) => partnership_member::Column::OrganizationId.eq(o),
+                        Party::Department(d) => partnership_member::Column::DepartmentId.eq(d),
+                    })
+                    .one(w.txn())
+                    .await?
+                    .is_some();
+                if taken {
+                    return Err(Refused::one(
+                        member.party.field(),
+                        UserErrorCode::Taken,
+                        "this party is already a member of the partnership",
+                    )
+                    .into());
+                }
+                insert_member(w, partnership_id, member).await
+            },
+            |m| AddPartnershipMemberPayload::ok(PartnershipMember(m)),
+        )
+        .await
     }
 
     /// Changes what a member brings. Staff, and editors of the community it is around.
@@ -694,54 +691,44 @@ impl PartnershipMutation {
         ctx: &Context<'_>,
         input: UpdatePartnershipMemberInput,
     ) -> Result<UpdatePartnershipMemberPayload> {
-        let result: Result<partnership_member::Model, Failure> = async {
-            let mut check = Check::default();
-            let id = check.id("id", &input.id, "PartnershipMember");
-            let contribution = input
-                .contribution
-                .as_deref()
-                .map(|c| check.long_text("contribution", c, MAX_TEXT));
-            let amount = change(&input.amount_dkk, |a| {
-                check.amount("amountDkk", Some(*a)).flatten()
-            });
-            let hours = change(&input.volunteer_hours, |h| {
-                hours(&mut check, "volunteerHours", Some(*h)).flatten()
-            });
-            check.done()?;
-            let (Some(id), Some(amount), Some(hours)) = (id, amount, hours) else {
-                return Err(invalid());
-            };
-            let w = Write::begin(ctx).await?;
-            let before = w
-                .find::<partnership_member::Entity>("partnership member", id)
-                .await?;
-            let p = w
-                .find::<partnership::Entity>("partnership", before.partnership_id)
-                .await?;
-            require_partnership(&w, &p).await?;
-            refuse_partners_proposal(&p, "id")?;
-            let mut row = partnership_member::ActiveModel::default();
-            if let Some(r) = input.role {
-                row.role = Set(r.into());
-            }
-            if let Some(k) = input.contribution_kind {
-                row.contribution_kind = Set(k.into());
-            }
-            if let Some(Some(c)) = contribution {
-                row.contribution = Set(c);
-            }
-            amount.apply(&mut row.amount_dkk);
-            hours.apply(&mut row.volunteer_hours);
-            let after = w
-                .update::<partnership_member::Entity>("PartnershipMember", &before, input.version, row)
-                .await?;
-            w.commit().await?;
-            Ok(after)
-        }
-        .await;
-        finish(result, |m| {
-            UpdatePartnershipMemberPayload::ok(PartnershipMember(m))
-        })
+        mutate(
+            ctx,
+            |check| {
+                let id = check.id("id", &input.id, "PartnershipMember");
+                let contribution = check.given(input.contribution.as_deref(), |c, t| {
+                    c.long_text("contribution", t, MAX_TEXT)
+                });
+                let amount = change(&input.amount_dkk, |a| {
+                    check.amount("amountDkk", Some(*a)).flatten()
+                });
+                let hours = change(&input.volunteer_hours, |h| {
+                    hours(check, "volunteerHours", Some(*h)).flatten()
+                });
+                let mut row = partnership_member::ActiveModel {
+                    role: set_if(input.role.map(Into::into)),
+                    contribution_kind: set_if(input.contribution_kind.map(Into::into)),
+                    contribution: set_if(contribution?),
+                    ..Default::default()
+                };
+                amount?.apply(&mut row.amount_dkk);
+                hours?.apply(&mut row.volunteer_hours);
+                Some((id?, row))
+            },
+            async |w, (id, row)| {
+                let before = w
+                    .find::<partnership_member::Entity>("partnership member", id)
+                    .await?;
+                let p = w
+                    .find::<partnership::Entity>("partnership", before.partnership_id)
+                    .await?;
+                require_partnership(w, &p).await?;
+                refuse_partners_proposal(&p, "id")?;
+                w.update::<partnership_member::Entity>("PartnershipMember", &before, input.version, row)
+                    .await
+            },
+            |m| UpdatePartnershipMemberPayload::ok(PartnershipMember(m)),
+        )
+        .await
     }
 
     /// Removes a member from a partnership. Staff, and editors of the community it is around.
@@ -751,31 +738,25 @@ impl PartnershipMutation {
         ctx: &Context<'_>,
         input: RemovePartnershipMemberInput,
     ) -> Result<DeletePayload> {
-        let result: Result<Uuid, Failure> = async {
-            let mut check = Check::default();
-            let id = check.id("id", &input.id, "PartnershipMember");
-            check.done()?;
-            let Some(id) = id else {
-                return Err(invalid());
-            };
-            let w = Write::begin(ctx).await?;
-            let before = w
-                .find::<partnership_member::Entity>("partnership member", id)
-                .await?;
-            let p = w
-                .find::<partnership::Entity>("partnership", before.partnership_id)
-                .await?;
-            require_partnership(&w, &p).await?;
-            refuse_partners_proposal(&p, "id")?;
-            w.delete::<partnership_member::Entity>("PartnershipMember", &before, input.version)
-                .await?;
-            w.commit().await?;
-            Ok(id)
-        }
-        .await;
-        finish(result, |id| {
-            DeletePayload::ok(relay::encode("PartnershipMember", id))
-        })
+        mutate(
+            ctx,
+            |check| check.id("id", &input.id, "PartnershipMember"),
+            async |w, id| {
+                let before = w
+                    .find::<partnership_member::Entity>("partnership member", id)
+                    .await?;
+                let p = w
+                    .find::<partnership::Entity>("partnership", before.partnership_id)
+                    .await?;
+                require_partnership(w, &p).await?;
+                refuse_partners_proposal(&p, "id")?;
+                w.delete::<partnership_member::Entity>("PartnershipMember", &before, input.version)
+                    .await?;
+                Ok(id)
+            },
+            |id| DeletePayload::ok(relay::encode("PartnershipMember", id)),
+        )
+        .await
     }
 
     /// A partner proposes to join an action of a published plan that seeks partners: a
@@ -788,112 +769,109 @@ impl PartnershipMutation {
         ctx: &Context<'_>,
         input: ExpressInterestInput,
     ) -> Result<ExpressInterestPayload> {
-        let result: Result<partnership::Model, Failure> = async {
-            let mut check = Check::default();
-            let action_id = check.id("actionId", &input.action_id, "Action");
-            let message = check.text("message", &input.message, MAX_TEXT);
-            let offer = &input.offer;
-            let contribution = check.long_text("offer.contribution", &offer.contribution, MAX_TEXT);
-            let amount = check.amount("offer.amountDkk", offer.amount_dkk);
-            let hours = hours(&mut check, "offer.volunteerHours", offer.volunteer_hours);
-            check.done()?;
-            let (Some(action_id), Some(message), Some(contribution), Some(amount), Some(hours)) =
-                (action_id, message, contribution, amount, hours)
-            else {
-                return Err(invalid());
-            };
-            let w = Write::begin(ctx).await?;
-            let org_id = w.viewer.organization_id.ok_or_else(|| {
-                ApiError::forbidden("only a partner organisation's API key may express interest")
-            })?;
-            if !w.viewer.has_scope(crate::account::ApiKeyScope::ExpressInterest) {
-                return Err(ApiError::forbidden(
-                    "this API key may only read (it lacks the scope EXPRESS_INTEREST)",
-                )
-                .into());
-            }
-            // Only actions the partner can see: those of published plans.
-            let action = action::Entity::find_by_id(action_id).one(w.txn()).await?;
-            let published = match &action {
-                Some(a) => plan::Entity::find_by_id(a.plan_id)
+        let offer = &input.offer;
+        mutate(
+            ctx,
+            |check| {
+                let action_id = check.id("actionId", &input.action_id, "Action");
+                let message = check.text("message", &input.message, MAX_TEXT);
+                let contribution = check.long_text("offer.contribution", &offer.contribution, MAX_TEXT);
+                let amount = check.amount("offer.amountDkk", offer.amount_dkk);
+                let hours = hours(check, "offer.volunteerHours", offer.volunteer_hours);
+                Some((action_id?, message?, contribution?, amount?, hours?))
+            },
+            async |w, (action_id, message, contribution, amount, hours)| {
+                let org_id = w.viewer.organization_id.ok_or_else(|| {
+                    ApiError::forbidden("only a partner organisation's API key may express interest")
+                })?;
+                if !w.viewer.has_scope(crate::account::ApiKeyScope::ExpressInterest) {
+                    return Err(ApiError::forbidden(
+                        "this API key may only read (it lacks the scope EXPRESS_INTEREST)",
+                    )
+                    .into());
+                }
+                // Only actions the partner can see: those of published plans.
+                let action = action::Entity::find_by_id(action_id).one(w.txn()).await?;
+                let published = match &action {
+                    Some(a) => plan::Entity::find_by_id(a.plan_id)
+                        .one(w.txn())
+                        .await?
+                        .is_some_and(|p| matches!(p.status, PlanStatus::Adopted | PlanStatus::Archived)),
+                    None => false,
+                };
+                let Some(action) = action.filter(|_| published) else {
+                    return Err(
+                        Refused::one("actionId", UserErrorCode::NotFound, "no action with this ID").into(),
+                    );
+                };
+                if !action.seeking_partners {
+                    return Err(Refused::one(
+                        "actionId",
+                        UserErrorCode::Invalid,
+                        "the action does not seek partners",
+                    )
+                    .into());
+                }
+                let pending = partnership::Entity::find()
+                    .filter(partnership::Column::ActionId.eq(action_id))
+                    .filter(partnership::Column::ProposedByOrganizationId.eq(org_id))
+                    .filter(partnership::Column::Status.eq(partnership::PartnershipStatus::Proposed))
                     .one(w.txn())
-                    .await?
-                    .is_some_and(|p| matches!(p.status, PlanStatus::Adopted | PlanStatus::Archived)),
-                None => false,
-            };
-            let Some(action) = action.filter(|_| published) else {
-                return Err(
-                    Refused::one("actionId", UserErrorCode::NotFound, "no action with this ID").into(),
-                );
-            };
-            if !action.seeking_partners {
-                return Err(Refused::one(
-                    "actionId",
-                    UserErrorCode::Invalid,
-                    "the action does not seek partners",
-                )
-                .into());
-            }
-            let pending = partnership::Entity::find()
-                .filter(partnership::Column::ActionId.eq(action_id))
-                .filter(partnership::Column::ProposedByOrganizationId.eq(org_id))
-                .filter(partnership::Column::Status.eq(partnership::PartnershipStatus::Proposed))
-                .one(w.txn())
-                .await?;
-            if pending.is_some() {
-                return Err(Refused::one(
-                    "actionId",
-                    UserErrorCode::Taken,
-                    "your organisation already has a pending proposal for this action",
-                )
-                .into());
-            }
-            let org = w.find::<organization::Entity>("organisation", org_id).await?;
-            let title: String = format!("Interesse fra {}", org.name)
-                .chars()
-                .take(MAX_NAME)
-                .collect();
-            let now = Utc::now();
-            let model = w
-                .create(
-                    "Partnership",
-                    partnership::ActiveModel {
-                        id: Set(Uuid::now_v7()),
-                        title: Set(title),
-                        description: Set(String::new()),
-                        action_id: Set(Some(action_id)),
-                        plan_id: Set(None),
-                        status: Set(partnership::PartnershipStatus::Proposed),
-                        starts_on: Set(None),
-                        ends_on: Set(None),
-                        created_at: Set(now),
-                        updated_at: Set(now),
-                        version: Set(1),
-                        internal_notes: Set(String::new()),
-                        proposed_by_organization_id: Set(Some(org_id)),
-                        proposal_message: Set(Some(message)),
-                        declined_at: Set(None),
+                    .await?;
+                if pending.is_some() {
+                    return Err(Refused::one(
+                        "actionId",
+                        UserErrorCode::Taken,
+                        "your organisation already has a pending proposal for this action",
+                    )
+                    .into());
+                }
+                let org = w.find::<organization::Entity>("organisation", org_id).await?;
+                let title: String = format!("Interesse fra {}", org.name)
+                    .chars()
+                    .take(MAX_NAME)
+                    .collect();
+                let now = Utc::now();
+                let model = w
+                    .create(
+                        "Partnership",
+                        partnership::ActiveModel {
+                            id: Set(Uuid::now_v7()),
+                            title: Set(title),
+                            description: Set(String::new()),
+                            action_id: Set(Some(action_id)),
+                            plan_id: Set(None),
+                            status: Set(partnership::PartnershipStatus::Proposed),
+                            starts_on: Set(None),
+                            ends_on: Set(None),
+                            created_at: Set(now),
+                            updated_at: Set(now),
+                            version: Set(1),
+                            internal_notes: Set(String::new()),
+                            proposed_by_organization_id: Set(Some(org_id)),
+                            proposal_message: Set(Some(message)),
+                            declined_at: Set(None),
+                        },
+                    )
+                    .await?;
+                insert_member(
+                    w,
+                    model.id,
+                    Member {
+                        party: Party::Organization(org_id),
+                        role: MemberRole::Partner,
+                        kind: offer.contribution_kind,
+                        contribution,
+                        amount,
+                        hours,
                     },
                 )
                 .await?;
-            insert_member(
-                &w,
-                model.id,
-                Member {
-                    party: Party::Organization(org_id),
-                    role: MemberRole::Partner,
-                    kind: offer.contribution_kind,
-                    contribution,
-                    amount,
-                    hours,
-                },
-            )
-            .await?;
-            w.commit().await?;
-            Ok(model)
-        }
-        .await;
-        finish(result, |m| ExpressInterestPayload::ok(Partnership(m)))
+                Ok(model)
+            },
+            |m| ExpressInterestPayload::ok(Partnership(m)),
+        )
+        .await
     }
 
     /// Accepts a partner's proposal: the partnership becomes ACTIVE. Staff, and editors of
@@ -904,27 +882,21 @@ impl PartnershipMutation {
         ctx: &Context<'_>,
         input: AcceptPartnershipProposalInput,
     ) -> Result<AcceptPartnershipProposalPayload> {
-        let result: Result<partnership::Model, Failure> = async {
-            let mut check = Check::default();
-            let id = check.id("id", &input.id, "Partnership");
-            check.done()?;
-            let Some(id) = id else {
-                return Err(invalid());
-            };
-            let w = Write::begin(ctx).await?;
-            let before = pending_proposal(&w, id).await?;
-            let row = partnership::ActiveModel {
-                status: Set(partnership::PartnershipStatus::Active),
-                ..Default::default()
-            };
-            let after = w
-                .update::<partnership::Entity>("Partnership", &before, input.version, row)
-                .await?;
-            w.commit().await?;
-            Ok(after)
-        }
-        .await;
-        finish(result, |m| AcceptPartnershipProposalPayload::ok(Partnership(m)))
+        mutate(
+            ctx,
+            |check| check.id("id", &input.id, "Partnership"),
+            async |w, id| {
+                let before = pending_proposal(w, id).await?;
+                let row = partnership::ActiveModel {
+                    status: Set(partnership::PartnershipStatus::Active),
+                    ..Default::default()
+                };
+                w.update::<partnership::Entity>("Partnership", &before, input.version, row)
+                    .await
+            },
+            |m| AcceptPartnershipProposalPayload::ok(Partnership(m)),
+        )
+        .await
     }
 
     /// Declines a partner's proposal: the partnership becomes ENDED and stays private (seen
@@ -937,37 +909,34 @@ impl PartnershipMutation {
         ctx: &Context<'_>,
         input: DeclinePartnershipProposalInput,
     ) -> Result<DeclinePartnershipProposalPayload> {
-        let result: Result<partnership::Model, Failure> = async {
-            let mut check = Check::default();
-            let id = check.id("id", &input.id, "Partnership");
-            let reason = check.opt_text("reason", input.reason.as_deref(), MAX_TEXT);
-            check.done()?;
-            let (Some(id), Some(reason)) = (id, reason) else {
-                return Err(invalid());
-            };
-            let w = Write::begin(ctx).await?;
-            let before = pending_proposal(&w, id).await?;
-            let mut row = partnership::ActiveModel {
-                status: Set(partnership::PartnershipStatus::Ended),
-                declined_at: Set(Some(chrono::Utc::now())),
-                ..Default::default()
-            };
-            if let Some(reason) = reason {
-                let line = format!("Forslaget blev afslået: {reason}");
-                row.internal_notes = Set(if before.internal_notes.trim().is_empty() {
-                    line
-                } else {
-                    format!("{}\n\n{line}", before.internal_notes.trim_end())
-                });
-            }
-            let after = w
-                .update::<partnership::Entity>("Partnership", &before, input.version, row)
-                .await?;
-            w.commit().await?;
-            Ok(after)
-        }
-        .await;
-        finish(result, |m| DeclinePartnershipProposalPayload::ok(Partnership(m)))
+        mutate(
+            ctx,
+            |check| {
+                let id = check.id("id", &input.id, "Partnership");
+                let reason = check.opt_text("reason", input.reason.as_deref(), MAX_TEXT);
+                Some((id?, reason?))
+            },
+            async |w, (id, reason)| {
+                let before = pending_proposal(w, id).await?;
+                let mut row = partnership::ActiveModel {
+                    status: Set(partnership::PartnershipStatus::Ended),
+                    declined_at: Set(Some(chrono::Utc::now())),
+                    ..Default::default()
+                };
+                if let Some(reason) = reason {
+                    let line = format!("Forslaget blev afslået: {reason}");
+                    row.internal_notes = Set(if before.internal_notes.trim().is_empty() {
+                        line
+                    } else {
+                        format!("{}\n\n{line}", before.internal_notes.trim_end())
+                    });
+                }
+                w.update::<partnership::Entity>("Partnership", &before, input.version, row)
+                    .await
+            },
+            |m| DeclinePartnershipProposalPayload::ok(Partnership(m)),
+        )
+        .await
     }
 }
 
