@@ -14,7 +14,7 @@ use crate::{
     auth::{Require, visible_to_staff},
     relay,
     write::{
-        Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, Refused, UserErrorCode, Write, finish, payload,
+        DeletePayload, Failure, MAX_NAME, MAX_TEXT, Refused, UserErrorCode, Write, mutate, payload, set_if,
     },
 };
 
@@ -99,20 +99,18 @@ impl ThemeMutation {
     /// Adds a theme. Staff only.
     #[graphql(guard = "Require::Staff", visible = "visible_to_staff")]
     async fn create_theme(&self, ctx: &Context<'_>, input: CreateThemeInput) -> Result<CreateThemePayload> {
-        let result: Result<theme::Model, Failure> = async {
-            let mut check = Check::default();
-            let slug = check.slug("slug", &input.slug);
-            let name = check.text("name", &input.name, MAX_NAME);
-            let description = check.long_text("description", &input.description, MAX_TEXT);
-            check.done()?;
-            let (Some(slug), Some(name), Some(description)) = (slug, name, description) else {
-                return Err(Refused::one("slug", UserErrorCode::Invalid, "invalid input").into());
-            };
-            let w = Write::begin(ctx).await?;
-            slug_free(&w, "theme", &slug, None, "theme").await?;
-            let now = Utc::now();
-            let model = w
-                .create(
+        mutate(
+            ctx,
+            |check| {
+                let slug = check.slug("slug", &input.slug);
+                let name = check.text("name", &input.name, MAX_NAME);
+                let description = check.long_text("description", &input.description, MAX_TEXT);
+                Some((slug?, name?, description?))
+            },
+            async |w, (slug, name, description)| {
+                slug_free(w, "theme", &slug, None, "theme").await?;
+                let now = Utc::now();
+                w.create(
                     "Theme",
                     theme::ActiveModel {
                         id: Set(Uuid::now_v7()),
@@ -124,71 +122,60 @@ impl ThemeMutation {
                         version: Set(1),
                     },
                 )
-                .await?;
-            w.commit().await?;
-            Ok(model)
-        }
-        .await;
-        finish(result, |m| CreateThemePayload::ok(Theme(m)))
+                .await
+            },
+            |m| CreateThemePayload::ok(Theme(m)),
+        )
+        .await
     }
 
     /// Changes a theme. Staff only.
     #[graphql(guard = "Require::Staff", visible = "visible_to_staff")]
     async fn update_theme(&self, ctx: &Context<'_>, input: UpdateThemeInput) -> Result<UpdateThemePayload> {
-        let result: Result<theme::Model, Failure> = async {
-            let mut check = Check::default();
-            let id = check.id("id", &input.id, "Theme");
-            let slug = input.slug.as_deref().map(|s| check.slug("slug", s));
-            let name = input.name.as_deref().map(|n| check.text("name", n, MAX_NAME));
-            let description = input
-                .description
-                .as_deref()
-                .map(|d| check.long_text("description", d, MAX_TEXT));
-            check.done()?;
-            let Some(id) = id else {
-                return Err(Refused::one("id", UserErrorCode::Invalid, "invalid ID").into());
-            };
-            let w = Write::begin(ctx).await?;
-            let before = w.find::<theme::Entity>("theme", id).await?;
-            let mut row = theme::ActiveModel::default();
-            if let Some(Some(slug)) = slug {
-                slug_free(&w, "theme", &slug, Some(id), "theme").await?;
-                row.slug = Set(slug);
-            }
-            if let Some(Some(name)) = name {
-                row.name = Set(name);
-            }
-            if let Some(Some(d)) = description {
-                row.description = Set(d);
-            }
-            let after = w
-                .update::<theme::Entity>("Theme", &before, input.version, row)
-                .await?;
-            w.commit().await?;
-            Ok(after)
-        }
-        .await;
-        finish(result, |m| UpdateThemePayload::ok(Theme(m)))
+        mutate(
+            ctx,
+            |check| {
+                let id = check.id("id", &input.id, "Theme");
+                let slug = check.given(input.slug.as_deref(), |c, s| c.slug("slug", s));
+                let name = check.given(input.name.as_deref(), |c, n| c.text("name", n, MAX_NAME));
+                let description = check.given(input.description.as_deref(), |c, d| {
+                    c.long_text("description", d, MAX_TEXT)
+                });
+                Some((id?, slug?, name?, description?))
+            },
+            async |w, (id, slug, name, description)| {
+                let before = w.find::<theme::Entity>("theme", id).await?;
+                if let Some(slug) = &slug {
+                    slug_free(w, "theme", slug, Some(id), "theme").await?;
+                }
+                let row = theme::ActiveModel {
+                    slug: set_if(slug),
+                    name: set_if(name),
+                    description: set_if(description),
+                    ..Default::default()
+                };
+                w.update::<theme::Entity>("Theme", &before, input.version, row)
+                    .await
+            },
+            |m| UpdateThemePayload::ok(Theme(m)),
+        )
+        .await
     }
 
     /// Deletes a theme nothing is tagged with. Staff only.
     #[graphql(guard = "Require::Staff", visible = "visible_to_staff")]
     async fn delete_theme(&self, ctx: &Context<'_>, input: DeleteThemeInput) -> Result<DeletePayload> {
-        let result: Result<Uuid, Failure> = async {
-            let mut check = Check::default();
-            let id = check.id("id", &input.id, "Theme");
-            check.done()?;
-            let Some(id) = id else {
-                return Err(Refused::one("id", UserErrorCode::Invalid, "invalid ID").into());
-            };
-            let w = Write::begin(ctx).await?;
-            let before = w.find::<theme::Entity>("theme", id).await?;
-            w.refuse_if_used(id, REFERENCES).await?;
-            w.delete::<theme::Entity>("Theme", &before, input.version).await?;
-            w.commit().await?;
-            Ok(id)
-        }
-        .await;
-        finish(result, |id| DeletePayload::ok(relay::encode("Theme", id)))
+        mutate(
+            ctx,
+            |check| check.id("id", &input.id, "Theme"),
+            async |w, id| {
+                let before = w.find::<theme::Entity>("theme", id).await?;
+                w.refuse_if_used(id, REFERENCES).await?;
+                w.delete::<theme::Entity>("Theme", &before, input.version).await?;
+                Ok(id)
+            },
+            |id| DeletePayload::ok(relay::encode("Theme", id)),
+        )
+        .await
     }
 }
