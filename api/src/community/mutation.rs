@@ -9,10 +9,8 @@ use super::{Community, CommunityStatus};
 use crate::{
     auth::{Require, visible_to_staff},
     relay,
-    write::{
-        Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, Refused, UserErrorCode, Write, mutate, payload,
-        set_if,
-    },
+    theme::mutation::{named, renamed},
+    write::{Check, DeletePayload, Failure, Refused, UserErrorCode, Write, mutate, payload, set_if},
 };
 
 #[derive(InputObject)]
@@ -130,13 +128,11 @@ impl CommunityMutation {
         mutate(
             ctx,
             |check| {
-                let slug = check.slug("slug", &input.slug);
-                let name = check.text("name", &input.name, MAX_NAME);
-                let description = check.long_text("description", &input.description, MAX_TEXT);
+                let named = named(check, &input.slug, &input.name, &input.description);
                 let location = location(check, input.latitude, input.longitude);
-                Some((slug?, name?, description?, location?))
+                Some((named?, location?))
             },
-            async |w, (slug, name, description, (latitude, longitude))| {
+            async |w, ((slug, name, description), (latitude, longitude))| {
                 slug_free(w, &slug, None).await?;
                 let now = Utc::now();
                 w.create(
@@ -172,14 +168,15 @@ impl CommunityMutation {
             ctx,
             |check| {
                 let id = check.id("id", &input.id, "Community");
-                let slug = check.given(input.slug.as_deref(), |c, s| c.slug("slug", s));
-                let name = check.given(input.name.as_deref(), |c, n| c.text("name", n, MAX_NAME));
-                let description = check.given(input.description.as_deref(), |c, d| {
-                    c.long_text("description", d, MAX_TEXT)
-                });
-                Some((id?, slug?, name?, description?))
+                let named = renamed(
+                    check,
+                    input.slug.as_deref(),
+                    input.name.as_deref(),
+                    input.description.as_deref(),
+                );
+                Some((id?, named?))
             },
-            async |w, (id, slug, name, description)| {
+            async |w, (id, (slug, name, description))| {
                 let before = w.find::<community::Entity>("community", id).await?;
                 // The location after the change must still be a pair.
                 let pick = |v: &MaybeUndefined<f64>, old: Option<f64>| match v {

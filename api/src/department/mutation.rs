@@ -10,8 +10,8 @@ use super::Department;
 use crate::{
     auth::{Require, visible_to_staff},
     relay,
-    theme::mutation::slug_free,
-    write::{DeletePayload, MAX_NAME, MAX_TEXT, mutate, payload, set_if},
+    theme::mutation::{named, renamed, slug_free},
+    write::{DeletePayload, mutate, payload, set_if},
 };
 
 #[derive(InputObject)]
@@ -64,12 +64,7 @@ impl DepartmentMutation {
     ) -> Result<CreateDepartmentPayload> {
         mutate(
             ctx,
-            |check| {
-                let slug = check.slug("slug", &input.slug);
-                let name = check.text("name", &input.name, MAX_NAME);
-                let description = check.long_text("description", &input.description, MAX_TEXT);
-                Some((slug?, name?, description?))
-            },
+            |check| named(check, &input.slug, &input.name, &input.description),
             async |w, (slug, name, description)| {
                 slug_free(w, "department", &slug, None, "department").await?;
                 let now = Utc::now();
@@ -103,14 +98,15 @@ impl DepartmentMutation {
             ctx,
             |check| {
                 let id = check.id("id", &input.id, "Department");
-                let slug = check.given(input.slug.as_deref(), |c, s| c.slug("slug", s));
-                let name = check.given(input.name.as_deref(), |c, n| c.text("name", n, MAX_NAME));
-                let description = check.given(input.description.as_deref(), |c, d| {
-                    c.long_text("description", d, MAX_TEXT)
-                });
-                Some((id?, slug?, name?, description?))
+                let named = renamed(
+                    check,
+                    input.slug.as_deref(),
+                    input.name.as_deref(),
+                    input.description.as_deref(),
+                );
+                Some((id?, named?))
             },
-            async |w, (id, slug, name, description)| {
+            async |w, (id, (slug, name, description))| {
                 let before = w.find::<department::Entity>("department", id).await?;
                 if let Some(slug) = &slug {
                     slug_free(w, "department", slug, Some(id), "department").await?;

@@ -11,8 +11,8 @@ use super::{Organization, OrganizationKind};
 use crate::{
     auth::{Require, visible_to_staff},
     relay,
-    theme::mutation::slug_free,
-    write::{Check, DeletePayload, MAX_NAME, MAX_SHORT, MAX_TEXT, UserErrorCode, mutate, payload, set_if},
+    theme::mutation::{named, renamed, slug_free},
+    write::{Check, DeletePayload, MAX_SHORT, UserErrorCode, mutate, payload, set_if},
 };
 
 #[derive(InputObject)]
@@ -148,14 +148,12 @@ impl OrganizationMutation {
         mutate(
             ctx,
             |check| {
-                let slug = check.slug("slug", &input.slug);
-                let name = check.text("name", &input.name, MAX_NAME);
-                let description = check.long_text("description", &input.description, MAX_TEXT);
+                let named = named(check, &input.slug, &input.name, &input.description);
                 let website = website(check, input.website.as_deref());
                 let community = check.opt_id("communityId", input.community_id.as_ref(), "Community");
-                Some((slug?, name?, description?, website?, community?))
+                Some((named?, website?, community?))
             },
-            async |w, (slug, name, description, website, community)| {
+            async |w, ((slug, name, description), website, community)| {
                 if let Some(c) = community {
                     w.exists("communityId", "community", c, "community").await?;
                 }
@@ -194,18 +192,19 @@ impl OrganizationMutation {
             ctx,
             |check| {
                 let id = check.id("id", &input.id, "Organization");
-                let slug = check.given(input.slug.as_deref(), |c, s| c.slug("slug", s));
-                let name = check.given(input.name.as_deref(), |c, n| c.text("name", n, MAX_NAME));
-                let description = check.given(input.description.as_deref(), |c, d| {
-                    c.long_text("description", d, MAX_TEXT)
-                });
+                let named = renamed(
+                    check,
+                    input.slug.as_deref(),
+                    input.name.as_deref(),
+                    input.description.as_deref(),
+                );
                 let website = check.given(input.website.as_opt_deref(), website);
                 let community = check.given(input.community_id.as_opt_ref(), |c, v| {
                     c.opt_id("communityId", v, "Community")
                 });
-                Some((id?, slug?, name?, description?, website?, community?))
+                Some((id?, named?, website?, community?))
             },
-            async |w, (id, slug, name, description, website, community)| {
+            async |w, (id, (slug, name, description), website, community)| {
                 let before = w.find::<organization::Entity>("organisation", id).await?;
                 if let Some(slug) = &slug {
                     slug_free(w, "organization", slug, Some(id), "organisation").await?;

@@ -14,7 +14,8 @@ use crate::{
     auth::{Require, visible_to_staff},
     relay,
     write::{
-        DeletePayload, Failure, MAX_NAME, MAX_TEXT, Refused, UserErrorCode, Write, mutate, payload, set_if,
+        Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, Refused, UserErrorCode, Write, mutate, payload,
+        set_if,
     },
 };
 
@@ -79,6 +80,32 @@ pub(crate) async fn slug_free(
     Ok(())
 }
 
+/// The slug, name and description of a new theme, department, organisation or community.
+pub(crate) fn named(check: &mut Check, slug: &str, name: &str, description: &str) -> Option<Named> {
+    let slug = check.slug("slug", slug);
+    let name = check.text("name", name, MAX_NAME);
+    let description = check.long_text("description", description, MAX_TEXT);
+    Some((slug?, name?, description?))
+}
+
+/// The same in an update: each `None` when left out.
+pub(crate) fn renamed(
+    check: &mut Check,
+    slug: Option<&str>,
+    name: Option<&str>,
+    description: Option<&str>,
+) -> Option<Renamed> {
+    let slug = check.given(slug, |c, s| c.slug("slug", s));
+    let name = check.given(name, |c, n| c.text("name", n, MAX_NAME));
+    let description = check.given(description, |c, d| c.long_text("description", d, MAX_TEXT));
+    Some((slug?, name?, description?))
+}
+
+/// A slug, a name and a description.
+pub(crate) type Named = (String, String, String);
+/// A new slug, name and description, each `None` when left out.
+pub(crate) type Renamed = (Option<String>, Option<String>, Option<String>);
+
 /// The tags that keep a theme from being deleted.
 const REFERENCES: &[(&str, &str, &str)] = &[
     ("plan_theme", "theme_id", "plans"),
@@ -101,12 +128,7 @@ impl ThemeMutation {
     async fn create_theme(&self, ctx: &Context<'_>, input: CreateThemeInput) -> Result<CreateThemePayload> {
         mutate(
             ctx,
-            |check| {
-                let slug = check.slug("slug", &input.slug);
-                let name = check.text("name", &input.name, MAX_NAME);
-                let description = check.long_text("description", &input.description, MAX_TEXT);
-                Some((slug?, name?, description?))
-            },
+            |check| named(check, &input.slug, &input.name, &input.description),
             async |w, (slug, name, description)| {
                 slug_free(w, "theme", &slug, None, "theme").await?;
                 let now = Utc::now();
@@ -136,14 +158,15 @@ impl ThemeMutation {
             ctx,
             |check| {
                 let id = check.id("id", &input.id, "Theme");
-                let slug = check.given(input.slug.as_deref(), |c, s| c.slug("slug", s));
-                let name = check.given(input.name.as_deref(), |c, n| c.text("name", n, MAX_NAME));
-                let description = check.given(input.description.as_deref(), |c, d| {
-                    c.long_text("description", d, MAX_TEXT)
-                });
-                Some((id?, slug?, name?, description?))
+                let named = renamed(
+                    check,
+                    input.slug.as_deref(),
+                    input.name.as_deref(),
+                    input.description.as_deref(),
+                );
+                Some((id?, named?))
             },
-            async |w, (id, slug, name, description)| {
+            async |w, (id, (slug, name, description))| {
                 let before = w.find::<theme::Entity>("theme", id).await?;
                 if let Some(slug) = &slug {
                     slug_free(w, "theme", slug, Some(id), "theme").await?;
