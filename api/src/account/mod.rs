@@ -20,7 +20,9 @@ use crate::{
     organization::Organization,
     pagination::{ConnectionFields, Cursor, Window},
     relay,
-    write::{Check, Failure, MAX_NAME, Refused, UserErrorCode, Write, finish, payload},
+    write::{
+        Check, Failure, MAX_NAME, Refused, UserErrorCode, Write, finish, invalid, mutate, payload, set_if,
+    },
 };
 
 crate::labels::labelled_enum!(
@@ -473,6 +475,30 @@ impl AccountQuery {
     }
 }
 
+/// [`mutate`] with an async step between the input's checks and the transaction, where a
+/// password is hashed (and a current one verified): on SQLite the transaction holds the
+/// write lock, and hashing takes a while. A shape of its own for the mutations that set a
+/// password.
+async fn mutate_hashing<C, D, T, P: From<Refused>>(
+    ctx: &Context<'_>,
+    parse: impl FnOnce(&mut Check) -> Option<C>,
+    prepare: impl AsyncFnOnce(C) -> Result<D, Failure>,
+    write: impl AsyncFnOnce(&Write, D) -> Result<T, Failure>,
+    ok: impl FnOnce(T) -> P,
+) -> Result<P> {
+    let mut check = Check::default();
+    let command = parse(&mut check);
+    let prepared: Result<D, Failure> = async {
+        check.done()?;
+        prepare(command.ok_or_else(invalid)?).await
+    }
+    .await;
+    match prepared {
+        Ok(command) => mutate(ctx, |_| Some(command), write, ok).await,
+        Err(failure) => finish(Err(failure), ok),
+    }
+}
+
 #[derive(Default)]
 pub struct AccountMutation;
 
@@ -485,25 +511,23 @@ impl AccountMutation {
         ctx: &Context<'_>,
         input: CreateAccountInput,
     ) -> Result<CreateAccountPayload> {
-        let result: Result<account::Model, Failure> = async {
-            let mut check = Check::default();
-            let communities = check.ids("communityIds", &input.community_ids, "Community");
-            check.done()?;
-            let new = NewAccount::parse(
-                &input.email,
-                &input.display_name,
-                input.password.as_deref(),
-                input.role.into(),
-                communities,
-            )
-            .await?;
-            let w = Write::begin(ctx).await?;
-            let model = new.insert(&w).await?;
-            w.commit().await?;
-            Ok(model)
-        }
-        .await;
-        finish(result, |m| CreateAccountPayload::ok(Account(m)))
+        mutate_hashing(
+            ctx,
+            |check| check.ids("communityIds", &input.community_ids, "Community"),
+            async |communities| {
+                NewAccount::parse(
+                    &input.email,
+                    &input.display_name,
+                    input.password.as_deref(),
+                    input.role.into(),
+                    Some(communities),
+                )
+                .await
+            },
+            async |w, new| new.insert(w).await,
+            |m| CreateAccountPayload::ok(Account(m)),
+        )
+        .await
     }
 
     /// Changes an account: its name, role, communities, password, or disables it. Admins
@@ -514,80 +538,75 @@ impl AccountMutation {
         ctx: &Context<'_>,
         input: UpdateAccountInput,
     ) -> Result<UpdateAccountPayload> {
-        let result: Result<account::Model, Failure> = async {
-            let mut check = Check::default();
-            let id = check.id("id", &input.id, "Account");
-            let display_name = input
-                .display_name
-                .as_deref()
-                .map(|n| check.text("displayName", n, MAX_NAME));
-            let password = input
-                .password
-                .as_deref()
-                .map(|p| check_password(&mut check, "password", p));
-            let communities = input
-                .community_ids
-                .as_deref()
-                .map(|c| check.ids("communityIds", c, "Community"));
-            check.done()?;
-            let id = id.ok_or_else(|| Refused::one("id", UserErrorCode::Invalid, "invalid ID"))?;
-            let password_hash = match password.flatten() {
-                Some(p) => Some(hash(p).await?),
-                None => None,
-            };
-            let w = Write::begin(ctx).await?;
-            let before = w.find::<account::Entity>("account", id).await?;
-            let role: DbRole = input.role.map(Into::into).unwrap_or(before.role);
-            if w.viewer.account_id == Some(id) && (input.disabled == Some(true) || role != DbRole::Admin) {
-                return Err(Refused::one(
-                    "id",
-                    UserErrorCode::Invalid,
-                    "you cannot disable or demote your own account",
-                )
-                .into());
-            }
-            let mut row = account::ActiveModel {
-                role: Set(role),
-                ..Default::default()
-            };
-            if let Some(Some(name)) = display_name {
-                row.display_name = Set(name);
-            }
-            if let Some(disabled) = input.disabled {
-                row.disabled = Set(disabled);
-            }
-            let password_changed = password_hash.is_some();
-            if let Some(h) = password_hash {
-                row.password_hash = Set(Some(h));
-            }
-            let after = w
-                .update::<account::Entity>("Account", &before, input.version, row)
-                .await?;
-            let current = communities_of(w.txn(), id).await?;
-            let communities = communities.flatten().unwrap_or(current);
-            if role == DbRole::CommunityEditor && communities.is_empty() {
-                return Err(Refused::one(
-                    "communityIds",
-                    UserErrorCode::Required,
-                    "a community editor needs at least one community",
-                )
-                .into());
-            }
-            let communities = if role == DbRole::CommunityEditor {
-                communities
-            } else {
-                Vec::new()
-            };
-            set_communities(&w, id, &communities).await?;
-            // A disabled account or a reset password ends every session at once.
-            if after.disabled || password_changed {
-                revoke_sessions(w.txn(), id).await?;
-            }
-            w.commit().await?;
-            Ok(after)
-        }
-        .await;
-        finish(result, |m| UpdateAccountPayload::ok(Account(m)))
+        mutate_hashing(
+            ctx,
+            |check| {
+                let id = check.id("id", &input.id, "Account");
+                let display_name = check.given(input.display_name.as_deref(), |c, n| {
+                    c.text("displayName", n, MAX_NAME)
+                });
+                let password =
+                    check.given(input.password.as_deref(), |c, p| check_password(c, "password", p));
+                let communities = check.given(input.community_ids.as_deref(), |c, ids| {
+                    c.ids("communityIds", ids, "Community")
+                });
+                Some((id?, display_name?, password?, communities?))
+            },
+            async |(id, display_name, password, communities)| {
+                let password_hash = match password {
+                    Some(p) => Some(hash(p).await?),
+                    None => None,
+                };
+                Ok((id, display_name, password_hash, communities))
+            },
+            async |w, (id, display_name, password_hash, communities)| {
+                let before = w.find::<account::Entity>("account", id).await?;
+                let role: DbRole = input.role.map(Into::into).unwrap_or(before.role);
+                if w.viewer.account_id == Some(id) && (input.disabled == Some(true) || role != DbRole::Admin)
+                {
+                    return Err(Refused::one(
+                        "id",
+                        UserErrorCode::Invalid,
+                        "you cannot disable or demote your own account",
+                    )
+                    .into());
+                }
+                let password_changed = password_hash.is_some();
+                let row = account::ActiveModel {
+                    role: Set(role),
+                    display_name: set_if(display_name),
+                    disabled: set_if(input.disabled),
+                    password_hash: set_if(password_hash.map(Some)),
+                    ..Default::default()
+                };
+                let after = w
+                    .update::<account::Entity>("Account", &before, input.version, row)
+                    .await?;
+                let current = communities_of(w.txn(), id).await?;
+                let communities = communities.unwrap_or(current);
+                if role == DbRole::CommunityEditor && communities.is_empty() {
+                    return Err(Refused::one(
+                        "communityIds",
+                        UserErrorCode::Required,
+                        "a community editor needs at least one community",
+                    )
+                    .into());
+                }
+                let communities = if role == DbRole::CommunityEditor {
+                    communities
+                } else {
+                    Vec::new()
+                };
+                set_communities(w, id, &communities).await?;
+                // A disabled account or a reset password ends every session at once.
+                if after.disabled || password_changed {
+                    revoke_sessions(w.txn(), id).await?;
+                }
+                Ok(after)
+            },
+            |m| UpdateAccountPayload::ok(Account(m)),
+        )
+        .await
     }
 
     /// Changes the signed-in account's own password, given the current one.
@@ -597,53 +616,51 @@ impl AccountMutation {
         ctx: &Context<'_>,
         input: ChangePasswordInput,
     ) -> Result<ChangePasswordPayload> {
-        let result: Result<account::Model, Failure> = async {
-            let mut check = Check::default();
-            let new = check_password(&mut check, "newPassword", &input.new_password);
-            check.done()?;
-            let Some(new) = new else {
-                return Err(Refused::one("newPassword", UserErrorCode::Invalid, "invalid").into());
-            };
+        mutate_hashing(
+            ctx,
+            |check| check_password(check, "newPassword", &input.new_password),
             // Checked and hashed before the transaction, which holds SQLite's write lock.
-            let viewer = crate::auth::viewer(ctx).into_owned();
-            let id = viewer
-                .account_id
-                .ok_or_else(|| ApiError::forbidden("only accounts have passwords"))?;
-            let db = ctx.data_unchecked::<sea_orm::DatabaseConnection>();
-            let current_hash = account::Entity::find_by_id(id)
-                .one(db)
-                .await?
-                .and_then(|a| a.password_hash)
-                .unwrap_or_else(|| secret::dummy_hash().to_owned());
-            let ok = secret::verify_password_async(input.current_password.clone(), current_hash)
-                .await
-                .map_err(ApiError::internal)?;
-            if !ok {
-                return Err(Refused::one(
-                    "currentPassword",
-                    UserErrorCode::Invalid,
-                    "is not the current password",
-                )
-                .into());
-            }
-            let new_hash = hash(new).await?;
-            let w = Write::begin(ctx).await?;
-            let before = w.find::<account::Entity>("account", id).await?;
-            let row = account::ActiveModel {
-                password_hash: Set(Some(new_hash)),
-                ..Default::default()
-            };
-            let version = before.version;
-            let after = w
-                .update::<account::Entity>("Account", &before, version, row)
-                .await?;
-            // Other sessions end; this one signs in again with the new password.
-            revoke_sessions(w.txn(), id).await?;
-            w.commit().await?;
-            Ok(after)
-        }
-        .await;
-        finish(result, |m| ChangePasswordPayload::ok(Account(m)))
+            async |new| {
+                let viewer = crate::auth::viewer(ctx).into_owned();
+                let id = viewer
+                    .account_id
+                    .ok_or_else(|| ApiError::forbidden("only accounts have passwords"))?;
+                let db = ctx.data_unchecked::<sea_orm::DatabaseConnection>();
+                let current_hash = account::Entity::find_by_id(id)
+                    .one(db)
+                    .await?
+                    .and_then(|a| a.password_hash)
+                    .unwrap_or_else(|| secret::dummy_hash().to_owned());
+                let ok = secret::verify_password_async(input.current_password.clone(), current_hash)
+                    .await
+                    .map_err(ApiError::internal)?;
+                if !ok {
+                    return Err(Refused::one(
+                        "currentPassword",
+                        UserErrorCode::Invalid,
+                        "is not the current password",
+                    )
+                    .into());
+                }
+                Ok((id, hash(new).await?))
+            },
+            async |w, (id, new_hash)| {
+                let before = w.find::<account::Entity>("account", id).await?;
+                let row = account::ActiveModel {
+                    password_hash: Set(Some(new_hash)),
+                    ..Default::default()
+                };
+                let version = before.version;
+                let after = w
+                    .update::<account::Entity>("Account", &before, version, row)
+                    .await?;
+                // Other sessions end; this one signs in again with the new password.
+                revoke_sessions(w.txn(), id).await?;
+                Ok(after)
+            },
+            |m| ChangePasswordPayload::ok(Account(m)),
+        )
+        .await
     }
 
     /// Creates an API key for a partner organisation. The payload's `key` is the only time
@@ -654,28 +671,24 @@ impl AccountMutation {
         ctx: &Context<'_>,
         input: CreateApiKeyInput,
     ) -> Result<CreateApiKeyPayload> {
-        let result: Result<(api_key::Model, String), Failure> = async {
-            let mut check = Check::default();
-            let org = check.id("organizationId", &input.organization_id, "Organization");
-            let name = check.text("name", &input.name, MAX_NAME);
-            let scopes = input
-                .scopes
-                .unwrap_or_else(|| vec![ApiKeyScope::Read, ApiKeyScope::ExpressInterest]);
-            check.done()?;
-            let (Some(org), Some(name)) = (org, name) else {
-                return Err(Refused::one("name", UserErrorCode::Invalid, "invalid input").into());
-            };
-            let w = Write::begin(ctx).await?;
-            let created = create_api_key(&w, org, name, &scopes).await?;
-            w.commit().await?;
-            Ok(created)
-        }
-        .await;
-        finish(result, |(m, key)| CreateApiKeyPayload {
-            api_key: Some(ApiKey(m)),
-            key: Some(key),
-            user_errors: Vec::new(),
-        })
+        let scopes = input
+            .scopes
+            .unwrap_or_else(|| vec![ApiKeyScope::Read, ApiKeyScope::ExpressInterest]);
+        mutate(
+            ctx,
+            |check| {
+                let org = check.id("organizationId", &input.organization_id, "Organization");
+                let name = check.text("name", &input.name, MAX_NAME);
+                Some((org?, name?))
+            },
+            async |w, (org, name)| create_api_key(w, org, name, &scopes).await,
+            |(m, key)| CreateApiKeyPayload {
+                api_key: Some(ApiKey(m)),
+                key: Some(key),
+                user_errors: Vec::new(),
+            },
+        )
+        .await
     }
 
     /// Revokes an API key: it is refused from the next request on. Admins only.
@@ -685,19 +698,16 @@ impl AccountMutation {
         ctx: &Context<'_>,
         input: RevokeApiKeyInput,
     ) -> Result<RevokeApiKeyPayload> {
-        let result: Result<api_key::Model, Failure> = async {
-            let mut check = Check::default();
-            let id = check.id("id", &input.id, "ApiKey");
-            check.done()?;
-            let id = id.ok_or_else(|| Refused::one("id", UserErrorCode::Invalid, "invalid ID"))?;
-            let w = Write::begin(ctx).await?;
-            let key = w.find::<api_key::Entity>("API key", id).await?;
-            let after = revoke_api_key(&w, key).await?;
-            w.commit().await?;
-            Ok(after)
-        }
-        .await;
-        finish(result, |m| RevokeApiKeyPayload::ok(ApiKey(m)))
+        mutate(
+            ctx,
+            |check| check.id("id", &input.id, "ApiKey"),
+            async |w, id| {
+                let key = w.find::<api_key::Entity>("API key", id).await?;
+                revoke_api_key(w, key).await
+            },
+            |m| RevokeApiKeyPayload::ok(ApiKey(m)),
+        )
+        .await
     }
 }
 

@@ -9,9 +9,8 @@ use super::{Community, CommunityStatus};
 use crate::{
     auth::{Require, visible_to_staff},
     relay,
-    write::{
-        Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, Refused, UserErrorCode, Write, finish, payload,
-    },
+    theme::mutation::{named, renamed},
+    write::{Check, DeletePayload, Failure, Refused, UserErrorCode, Write, mutate, payload, set_if},
 };
 
 #[derive(InputObject)]
@@ -126,23 +125,17 @@ impl CommunityMutation {
         ctx: &Context<'_>,
         input: CreateCommunityInput,
     ) -> Result<CreateCommunityPayload> {
-        let result: Result<community::Model, Failure> = async {
-            let mut check = Check::default();
-            let slug = check.slug("slug", &input.slug);
-            let name = check.text("name", &input.name, MAX_NAME);
-            let description = check.long_text("description", &input.description, MAX_TEXT);
-            let location = location(&mut check, input.latitude, input.longitude);
-            check.done()?;
-            let (Some(slug), Some(name), Some(description), Some((latitude, longitude))) =
-                (slug, name, description, location)
-            else {
-                return Err(Refused::one("slug", UserErrorCode::Invalid, "invalid input").into());
-            };
-            let w = Write::begin(ctx).await?;
-            slug_free(&w, &slug, None).await?;
-            let now = Utc::now();
-            let model = w
-                .create(
+        mutate(
+            ctx,
+            |check| {
+                let named = named(check, &input.slug, &input.name, &input.description);
+                let location = location(check, input.latitude, input.longitude);
+                Some((named?, location?))
+            },
+            async |w, ((slug, name, description), (latitude, longitude))| {
+                slug_free(w, &slug, None).await?;
+                let now = Utc::now();
+                w.create(
                     "Community",
                     community::ActiveModel {
                         id: Set(Uuid::now_v7()),
@@ -157,12 +150,11 @@ impl CommunityMutation {
                         version: Set(1),
                     },
                 )
-                .await?;
-            w.commit().await?;
-            Ok(model)
-        }
-        .await;
-        finish(result, |m| CreateCommunityPayload::ok(Community(m)))
+                .await
+            },
+            |m| CreateCommunityPayload::ok(Community(m)),
+        )
+        .await
     }
 
     /// Changes a community. Staff only.
@@ -172,60 +164,53 @@ impl CommunityMutation {
         ctx: &Context<'_>,
         input: UpdateCommunityInput,
     ) -> Result<UpdateCommunityPayload> {
-        let result: Result<community::Model, Failure> = async {
-            let mut check = Check::default();
-            let id = check.id("id", &input.id, "Community");
-            let slug = input.slug.as_deref().map(|s| check.slug("slug", s));
-            let name = input.name.as_deref().map(|n| check.text("name", n, MAX_NAME));
-            let description = input
-                .description
-                .as_deref()
-                .map(|d| check.long_text("description", d, MAX_TEXT));
-            check.done()?;
-            let Some(id) = id else {
-                return Err(Refused::one("id", UserErrorCode::Invalid, "invalid ID").into());
-            };
-            let w = Write::begin(ctx).await?;
-            let before = w.find::<community::Entity>("community", id).await?;
-            // The location after the change must still be a pair.
-            let pick = |v: &MaybeUndefined<f64>, old: Option<f64>| match v {
-                MaybeUndefined::Undefined => old,
-                MaybeUndefined::Null => None,
-                MaybeUndefined::Value(x) => Some(*x),
-            };
-            let mut check = Check::default();
-            let location = location(
-                &mut check,
-                pick(&input.latitude, before.latitude),
-                pick(&input.longitude, before.longitude),
-            );
-            check.done()?;
-            let mut row = community::ActiveModel::default();
-            if let Some(Some(slug)) = slug {
-                slug_free(&w, &slug, Some(id)).await?;
-                row.slug = Set(slug);
-            }
-            if let Some(Some(name)) = name {
-                row.name = Set(name);
-            }
-            if let Some(Some(d)) = description {
-                row.description = Set(d);
-            }
-            if let Some((lat, lon)) = location {
-                row.latitude = Set(lat);
-                row.longitude = Set(lon);
-            }
-            if let Some(status) = input.status {
-                row.status = Set(status.into());
-            }
-            let after = w
-                .update::<community::Entity>("Community", &before, input.version, row)
-                .await?;
-            w.commit().await?;
-            Ok(after)
-        }
-        .await;
-        finish(result, |m| UpdateCommunityPayload::ok(Community(m)))
+        mutate(
+            ctx,
+            |check| {
+                let id = check.id("id", &input.id, "Community");
+                let named = renamed(
+                    check,
+                    input.slug.as_deref(),
+                    input.name.as_deref(),
+                    input.description.as_deref(),
+                );
+                Some((id?, named?))
+            },
+            async |w, (id, (slug, name, description))| {
+                let before = w.find::<community::Entity>("community", id).await?;
+                // The location after the change must still be a pair.
+                let pick = |v: &MaybeUndefined<f64>, old: Option<f64>| match v {
+                    MaybeUndefined::Undefined => old,
+                    MaybeUndefined::Null => None,
+                    MaybeUndefined::Value(x) => Some(*x),
+                };
+                let mut check = Check::default();
+                let location = location(
+                    &mut check,
+                    pick(&input.latitude, before.latitude),
+                    pick(&input.longitude, before.longitude),
+                );
+                check.done()?;
+                if let Some(slug) = &slug {
+                    slug_free(w, slug, Some(id)).await?;
+                }
+                let mut row = community::ActiveModel {
+                    slug: set_if(slug),
+                    name: set_if(name),
+                    description: set_if(description),
+                    status: set_if(input.status.map(Into::into)),
+                    ..Default::default()
+                };
+                if let Some((lat, lon)) = location {
+                    row.latitude = Set(lat);
+                    row.longitude = Set(lon);
+                }
+                w.update::<community::Entity>("Community", &before, input.version, row)
+                    .await
+            },
+            |m| UpdateCommunityPayload::ok(Community(m)),
+        )
+        .await
     }
 
     /// Deletes a community that nothing refers to any more (its contacts go with it). Staff
@@ -236,22 +221,18 @@ impl CommunityMutation {
         ctx: &Context<'_>,
         input: DeleteCommunityInput,
     ) -> Result<DeletePayload> {
-        let result: Result<Uuid, Failure> = async {
-            let mut check = Check::default();
-            let id = check.id("id", &input.id, "Community");
-            check.done()?;
-            let Some(id) = id else {
-                return Err(Refused::one("id", UserErrorCode::Invalid, "invalid ID").into());
-            };
-            let w = Write::begin(ctx).await?;
-            let before = w.find::<community::Entity>("community", id).await?;
-            w.refuse_if_used(id, REFERENCES).await?;
-            w.delete::<community::Entity>("Community", &before, input.version)
-                .await?;
-            w.commit().await?;
-            Ok(id)
-        }
-        .await;
-        finish(result, |id| DeletePayload::ok(relay::encode("Community", id)))
+        mutate(
+            ctx,
+            |check| check.id("id", &input.id, "Community"),
+            async |w, id| {
+                let before = w.find::<community::Entity>("community", id).await?;
+                w.refuse_if_used(id, REFERENCES).await?;
+                w.delete::<community::Entity>("Community", &before, input.version)
+                    .await?;
+                Ok(id)
+            },
+            |id| DeletePayload::ok(relay::encode("Community", id)),
+        )
+        .await
     }
 }

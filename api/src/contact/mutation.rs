@@ -12,7 +12,7 @@ use crate::{
     auth::{Require, visible_to_writers},
     error::ApiError,
     relay,
-    write::{Check, DeletePayload, Failure, MAX_NAME, Refused, UserErrorCode, Write, finish, payload},
+    write::{Check, DeletePayload, Failure, MAX_NAME, UserErrorCode, Write, mutate, payload, set_if},
 };
 
 #[derive(InputObject)]
@@ -185,16 +185,15 @@ fn phone(check: &mut Check, value: Option<&str>) -> Option<Option<String>> {
     }
 }
 
-/// Parses an optional clearable text: not given, or (when valid) the new value or null.
-fn clearable<T>(
-    value: &MaybeUndefined<String>,
-    parse: impl FnOnce(Option<&str>) -> Option<Option<T>>,
-) -> Option<Option<Option<T>>> {
-    match value {
-        MaybeUndefined::Undefined => None,
-        MaybeUndefined::Null => Some(parse(None)),
-        MaybeUndefined::Value(v) => Some(parse(Some(v))),
-    }
+/// An update of a contact after its checks: each field `None` when left out (`title`,
+/// `email` and `phone` `Some(None)` when cleared), `parent` the one it moves to.
+struct Changes {
+    id: Uuid,
+    name: Option<String>,
+    title: Option<Option<String>>,
+    email: Option<Option<String>>,
+    phone: Option<Option<String>>,
+    parent: Option<Parent>,
 }
 
 #[derive(Default)]
@@ -209,32 +208,28 @@ impl ContactMutation {
         ctx: &Context<'_>,
         input: CreateContactInput,
     ) -> Result<CreateContactPayload> {
-        let result: Result<contact::Model, Failure> = async {
-            let mut check = Check::default();
-            let name = check.text("name", &input.name, MAX_NAME);
-            let title = check.opt_text("title", input.title.as_deref(), MAX_NAME);
-            let email = check.opt_email("email", input.email.as_deref());
-            let phone = phone(&mut check, input.phone.as_deref());
-            let parent = parent(
-                &mut check,
-                input.community_id.as_ref(),
-                input.organization_id.as_ref(),
-                input.department_id.as_ref(),
-                true,
-            );
-            check.done()?;
-            let (Some(name), Some(title), Some(email), Some(phone), Some(Some(parent))) =
-                (name, title, email, phone, parent)
-            else {
-                return Err(Refused::one("name", UserErrorCode::Invalid, "invalid input").into());
-            };
-            let w = Write::begin(ctx).await?;
-            Parent::require(Some(parent), &w)?;
-            parent.exists(&w).await?;
-            let (community_id, organization_id, department_id) = parent.columns();
-            let now = Utc::now();
-            let model = w
-                .create(
+        mutate(
+            ctx,
+            |check| {
+                let name = check.text("name", &input.name, MAX_NAME);
+                let title = check.opt_text("title", input.title.as_deref(), MAX_NAME);
+                let email = check.opt_email("email", input.email.as_deref());
+                let phone = phone(check, input.phone.as_deref());
+                let parent = parent(
+                    check,
+                    input.community_id.as_ref(),
+                    input.organization_id.as_ref(),
+                    input.department_id.as_ref(),
+                    true,
+                );
+                Some((name?, title?, email?, phone?, parent??))
+            },
+            async |w, (name, title, email, phone, parent)| {
+                Parent::require(Some(parent), w)?;
+                parent.exists(w).await?;
+                let (community_id, organization_id, department_id) = parent.columns();
+                let now = Utc::now();
+                w.create(
                     "Contact",
                     contact::ActiveModel {
                         id: Set(Uuid::now_v7()),
@@ -251,13 +246,12 @@ impl ContactMutation {
                         version: Set(1),
                     },
                 )
-                .await?;
-            w.commit().await?;
-            Ok(model)
-        }
-        .await;
-        // The caller may write the contact, so they may also read it back.
-        finish(result, |m| CreateContactPayload::ok(Contact(m)))
+                .await
+            },
+            // The caller may write the contact, so they may also read it back.
+            |m| CreateContactPayload::ok(Contact(m)),
+        )
+        .await
     }
 
     /// Changes a contact person, or moves it to another community, organisation or
@@ -268,81 +262,75 @@ impl ContactMutation {
         ctx: &Context<'_>,
         input: UpdateContactInput,
     ) -> Result<UpdateContactPayload> {
-        let result: Result<contact::Model, Failure> = async {
-            let mut check = Check::default();
-            let id = check.id("id", &input.id, "Contact");
-            let name = input.name.as_deref().map(|n| check.text("name", n, MAX_NAME));
-            let title = clearable(&input.title, |v| check.opt_text("title", v, MAX_NAME));
-            let email = clearable(&input.email, |v| check.opt_email("email", v));
-            let phone = clearable(&input.phone, |v| phone(&mut check, v));
-            let parent = parent(
-                &mut check,
-                input.community_id.as_ref(),
-                input.organization_id.as_ref(),
-                input.department_id.as_ref(),
-                false,
-            );
-            check.done()?;
-            let (Some(id), Some(parent)) = (id, parent) else {
-                return Err(Refused::one("id", UserErrorCode::Invalid, "invalid input").into());
-            };
-            let w = Write::begin(ctx).await?;
-            let before = w.find::<contact::Entity>("contact", id).await?;
-            Parent::require(Parent::of(&before), &w)?;
-            let mut row = contact::ActiveModel::default();
-            if let Some(parent) = parent {
-                Parent::require(Some(parent), &w)?;
-                parent.exists(&w).await?;
-                let (c, o, d) = parent.columns();
-                row.community_id = Set(c);
-                row.organization_id = Set(o);
-                row.department_id = Set(d);
-            }
-            if let Some(Some(name)) = name {
-                row.name = Set(name);
-            }
-            if let Some(Some(title)) = title {
-                row.title = Set(title);
-            }
-            if let Some(Some(email)) = email {
-                row.email = Set(email);
-            }
-            if let Some(Some(phone)) = phone {
-                row.phone = Set(phone);
-            }
-            if let Some(is_public) = input.is_public {
-                row.is_public = Set(is_public);
-            }
-            let after = w
-                .update::<contact::Entity>("Contact", &before, input.version, row)
-                .await?;
-            w.commit().await?;
-            Ok(after)
-        }
-        .await;
-        finish(result, |m| UpdateContactPayload::ok(Contact(m)))
+        mutate(
+            ctx,
+            |check| {
+                let id = check.id("id", &input.id, "Contact");
+                let name = check.given(input.name.as_deref(), |c, n| c.text("name", n, MAX_NAME));
+                let title = check.given(input.title.as_opt_deref(), |c, v| {
+                    c.opt_text("title", v, MAX_NAME)
+                });
+                let email = check.given(input.email.as_opt_deref(), |c, v| c.opt_email("email", v));
+                let phone = check.given(input.phone.as_opt_deref(), phone);
+                let parent = parent(
+                    check,
+                    input.community_id.as_ref(),
+                    input.organization_id.as_ref(),
+                    input.department_id.as_ref(),
+                    false,
+                );
+                Some(Changes {
+                    id: id?,
+                    name: name?,
+                    title: title?,
+                    email: email?,
+                    phone: phone?,
+                    parent: parent?,
+                })
+            },
+            async |w, c| {
+                let before = w.find::<contact::Entity>("contact", c.id).await?;
+                Parent::require(Parent::of(&before), w)?;
+                let mut row = contact::ActiveModel {
+                    name: set_if(c.name),
+                    title: set_if(c.title),
+                    email: set_if(c.email),
+                    phone: set_if(c.phone),
+                    is_public: set_if(input.is_public),
+                    ..Default::default()
+                };
+                if let Some(parent) = c.parent {
+                    Parent::require(Some(parent), w)?;
+                    parent.exists(w).await?;
+                    let (community, organization, department) = parent.columns();
+                    row.community_id = Set(community);
+                    row.organization_id = Set(organization);
+                    row.department_id = Set(department);
+                }
+                w.update::<contact::Entity>("Contact", &before, input.version, row)
+                    .await
+            },
+            |m| UpdateContactPayload::ok(Contact(m)),
+        )
+        .await
     }
 
     /// Deletes a contact person. Staff; community editors for their own communities' contacts.
     #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
     async fn delete_contact(&self, ctx: &Context<'_>, input: DeleteContactInput) -> Result<DeletePayload> {
-        let result: Result<Uuid, Failure> = async {
-            let mut check = Check::default();
-            let id = check.id("id", &input.id, "Contact");
-            check.done()?;
-            let Some(id) = id else {
-                return Err(Refused::one("id", UserErrorCode::Invalid, "invalid ID").into());
-            };
-            let w = Write::begin(ctx).await?;
-            let before = w.find::<contact::Entity>("contact", id).await?;
-            Parent::require(Parent::of(&before), &w)?;
-            w.delete::<contact::Entity>("Contact", &before, input.version)
-                .await?;
-            w.commit().await?;
-            Ok(id)
-        }
-        .await;
-        finish(result, |id| DeletePayload::ok(relay::encode("Contact", id)))
+        mutate(
+            ctx,
+            |check| check.id("id", &input.id, "Contact"),
+            async |w, id| {
+                let before = w.find::<contact::Entity>("contact", id).await?;
+                Parent::require(Parent::of(&before), w)?;
+                w.delete::<contact::Entity>("Contact", &before, input.version)
+                    .await?;
+                Ok(id)
+            },
+            |id| DeletePayload::ok(relay::encode("Contact", id)),
+        )
+        .await
     }
 }
 

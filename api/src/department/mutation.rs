@@ -10,10 +10,8 @@ use super::Department;
 use crate::{
     auth::{Require, visible_to_staff},
     relay,
-    theme::mutation::slug_free,
-    write::{
-        Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, Refused, UserErrorCode, Write, finish, payload,
-    },
+    theme::mutation::{named, renamed, slug_free},
+    write::{DeletePayload, mutate, payload, set_if},
 };
 
 #[derive(InputObject)]
@@ -64,20 +62,13 @@ impl DepartmentMutation {
         ctx: &Context<'_>,
         input: CreateDepartmentInput,
     ) -> Result<CreateDepartmentPayload> {
-        let result: Result<department::Model, Failure> = async {
-            let mut check = Check::default();
-            let slug = check.slug("slug", &input.slug);
-            let name = check.text("name", &input.name, MAX_NAME);
-            let description = check.long_text("description", &input.description, MAX_TEXT);
-            check.done()?;
-            let (Some(slug), Some(name), Some(description)) = (slug, name, description) else {
-                return Err(Refused::one("slug", UserErrorCode::Invalid, "invalid input").into());
-            };
-            let w = Write::begin(ctx).await?;
-            slug_free(&w, department::Column::Slug, &slug, None, "department").await?;
-            let now = Utc::now();
-            let model = w
-                .create(
+        mutate(
+            ctx,
+            |check| named(check, &input.slug, &input.name, &input.description),
+            async |w, (slug, name, description)| {
+                slug_free(w, department::Column::Slug, &slug, None, "department").await?;
+                let now = Utc::now();
+                w.create(
                     "Department",
                     department::ActiveModel {
                         id: Set(Uuid::now_v7()),
@@ -89,12 +80,11 @@ impl DepartmentMutation {
                         version: Set(1),
                     },
                 )
-                .await?;
-            w.commit().await?;
-            Ok(model)
-        }
-        .await;
-        finish(result, |m| CreateDepartmentPayload::ok(Department(m)))
+                .await
+            },
+            |m| CreateDepartmentPayload::ok(Department(m)),
+        )
+        .await
     }
 
     /// Changes a department. Staff only.
@@ -104,40 +94,35 @@ impl DepartmentMutation {
         ctx: &Context<'_>,
         input: UpdateDepartmentInput,
     ) -> Result<UpdateDepartmentPayload> {
-        let result: Result<department::Model, Failure> = async {
-            let mut check = Check::default();
-            let id = check.id("id", &input.id, "Department");
-            let slug = input.slug.as_deref().map(|s| check.slug("slug", s));
-            let name = input.name.as_deref().map(|n| check.text("name", n, MAX_NAME));
-            let description = input
-                .description
-                .as_deref()
-                .map(|d| check.long_text("description", d, MAX_TEXT));
-            check.done()?;
-            let Some(id) = id else {
-                return Err(Refused::one("id", UserErrorCode::Invalid, "invalid ID").into());
-            };
-            let w = Write::begin(ctx).await?;
-            let before = w.find::<department::Entity>("department", id).await?;
-            let mut row = department::ActiveModel::default();
-            if let Some(Some(slug)) = slug {
-                slug_free(&w, department::Column::Slug, &slug, Some(id), "department").await?;
-                row.slug = Set(slug);
-            }
-            if let Some(Some(name)) = name {
-                row.name = Set(name);
-            }
-            if let Some(Some(d)) = description {
-                row.description = Set(d);
-            }
-            let after = w
-                .update::<department::Entity>("Department", &before, input.version, row)
-                .await?;
-            w.commit().await?;
-            Ok(after)
-        }
-        .await;
-        finish(result, |m| UpdateDepartmentPayload::ok(Department(m)))
+        mutate(
+            ctx,
+            |check| {
+                let id = check.id("id", &input.id, "Department");
+                let named = renamed(
+                    check,
+                    input.slug.as_deref(),
+                    input.name.as_deref(),
+                    input.description.as_deref(),
+                );
+                Some((id?, named?))
+            },
+            async |w, (id, (slug, name, description))| {
+                let before = w.find::<department::Entity>("department", id).await?;
+                if let Some(slug) = &slug {
+                    slug_free(w, department::Column::Slug, slug, Some(id), "department").await?;
+                }
+                let row = department::ActiveModel {
+                    slug: set_if(slug),
+                    name: set_if(name),
+                    description: set_if(description),
+                    ..Default::default()
+                };
+                w.update::<department::Entity>("Department", &before, input.version, row)
+                    .await
+            },
+            |m| UpdateDepartmentPayload::ok(Department(m)),
+        )
+        .await
     }
 
     /// Deletes a department that no action or partnership names (its contacts go with it).
@@ -148,22 +133,18 @@ impl DepartmentMutation {
         ctx: &Context<'_>,
         input: DeleteDepartmentInput,
     ) -> Result<DeletePayload> {
-        let result: Result<Uuid, Failure> = async {
-            let mut check = Check::default();
-            let id = check.id("id", &input.id, "Department");
-            check.done()?;
-            let Some(id) = id else {
-                return Err(Refused::one("id", UserErrorCode::Invalid, "invalid ID").into());
-            };
-            let w = Write::begin(ctx).await?;
-            let before = w.find::<department::Entity>("department", id).await?;
-            w.refuse_if_used(id, REFERENCES).await?;
-            w.delete::<department::Entity>("Department", &before, input.version)
-                .await?;
-            w.commit().await?;
-            Ok(id)
-        }
-        .await;
-        finish(result, |id| DeletePayload::ok(relay::encode("Department", id)))
+        mutate(
+            ctx,
+            |check| check.id("id", &input.id, "Department"),
+            async |w, id| {
+                let before = w.find::<department::Entity>("department", id).await?;
+                w.refuse_if_used(id, REFERENCES).await?;
+                w.delete::<department::Entity>("Department", &before, input.version)
+                    .await?;
+                Ok(id)
+            },
+            |id| DeletePayload::ok(relay::encode("Department", id)),
+        )
+        .await
     }
 }

@@ -1,7 +1,7 @@
 //! Writing engagement events: the community's editors and staff record the meetings,
 //! workshops and working days held, with the organisations present.
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
-use chrono::Utc;
+use chrono::{NaiveDate, Utc};
 use entity::{engagement_event, engagement_event_organization, organization, plan};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 use serde::Serialize;
@@ -13,8 +13,8 @@ use crate::{
     common::Date,
     relay,
     write::{
-        Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, Operation, Refused, UserErrorCode, Write, finish,
-        invalid, payload,
+        Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, Operation, Refused, UserErrorCode, Write, mutate,
+        payload, set_if,
     },
 };
 
@@ -155,6 +155,29 @@ async fn set_organizations(w: &Write, event: Uuid, organizations: &[Uuid]) -> Re
     Ok(())
 }
 
+/// A new event after its input's checks.
+struct NewEvent {
+    community: Uuid,
+    plan_id: Option<Uuid>,
+    title: String,
+    description: String,
+    occurred_on: NaiveDate,
+    participants: i32,
+    organizations: Vec<Uuid>,
+}
+
+/// An update of an event after its input's checks: each field `None` when left out
+/// (`plan_id` `Some(None)` when the event is untied from its plan).
+struct EventChanges {
+    id: Uuid,
+    plan_id: Option<Option<Uuid>>,
+    title: Option<String>,
+    description: Option<String>,
+    occurred_on: Option<NaiveDate>,
+    participants: Option<i32>,
+    organizations: Option<Vec<Uuid>>,
+}
+
 #[derive(Default)]
 pub struct EngagementMutation;
 
@@ -167,69 +190,59 @@ impl EngagementMutation {
         ctx: &Context<'_>,
         input: CreateEngagementEventInput,
     ) -> Result<CreateEngagementEventPayload> {
-        let result: Result<engagement_event::Model, Failure> = async {
-            let mut check = Check::default();
-            let community = check.id("communityId", &input.community_id, "Community");
-            let plan_id = check.opt_id("planId", input.plan_id.as_ref(), "Plan");
-            let title = check.text("title", &input.title, MAX_NAME);
-            let description = check.long_text("description", &input.description, MAX_TEXT);
-            let occurred_on = check.date("occurredOn", input.occurred_on.0);
-            let participants = check.int("participants", input.participants, 0, MAX_PARTICIPANTS);
-            let organizations = check.ids("organizationIds", &input.organization_ids, "Organization");
-            check.done()?;
-            let (
-                Some(community),
-                Some(plan_id),
-                Some(title),
-                Some(description),
-                Some(occurred_on),
-                Some(participants),
-                Some(organizations),
-            ) = (
-                community,
-                plan_id,
-                title,
-                description,
-                occurred_on,
-                participants,
-                organizations,
-            )
-            else {
-                return Err(invalid());
-            };
-            let w = Write::begin(ctx).await?;
-            w.require_community(community)?;
-            w.exists("communityId", "community", community, "community")
-                .await?;
-            if let Some(p) = plan_id {
-                check_plan(&w, p, community).await?;
-            }
-            check_organizations(&w, &input.organization_ids, &organizations).await?;
-            let now = Utc::now();
-            let model = w
-                .create(
-                    "EngagementEvent",
-                    engagement_event::ActiveModel {
-                        id: Set(Uuid::now_v7()),
-                        community_id: Set(community),
-                        plan_id: Set(plan_id),
-                        kind: Set(input.kind.into()),
-                        title: Set(title),
-                        description: Set(description),
-                        occurred_on: Set(occurred_on),
-                        participants: Set(participants),
-                        created_at: Set(now),
-                        updated_at: Set(now),
-                        version: Set(1),
-                    },
-                )
-                .await?;
-            set_organizations(&w, model.id, &organizations).await?;
-            w.commit().await?;
-            Ok(model)
-        }
-        .await;
-        finish(result, |m| CreateEngagementEventPayload::ok(EngagementEvent(m)))
+        mutate(
+            ctx,
+            |check| {
+                let community = check.id("communityId", &input.community_id, "Community");
+                let plan_id = check.opt_id("planId", input.plan_id.as_ref(), "Plan");
+                let title = check.text("title", &input.title, MAX_NAME);
+                let description = check.long_text("description", &input.description, MAX_TEXT);
+                let occurred_on = check.date("occurredOn", input.occurred_on.0);
+                let participants = check.int("participants", input.participants, 0, MAX_PARTICIPANTS);
+                let organizations = check.ids("organizationIds", &input.organization_ids, "Organization");
+                Some(NewEvent {
+                    community: community?,
+                    plan_id: plan_id?,
+                    title: title?,
+                    description: description?,
+                    occurred_on: occurred_on?,
+                    participants: participants?,
+                    organizations: organizations?,
+                })
+            },
+            async |w, e| {
+                w.require_community(e.community)?;
+                w.exists("communityId", "community", e.community, "community")
+                    .await?;
+                if let Some(p) = e.plan_id {
+                    check_plan(w, p, e.community).await?;
+                }
+                check_organizations(w, &input.organization_ids, &e.organizations).await?;
+                let now = Utc::now();
+                let model = w
+                    .create(
+                        "EngagementEvent",
+                        engagement_event::ActiveModel {
+                            id: Set(Uuid::now_v7()),
+                            community_id: Set(e.community),
+                            plan_id: Set(e.plan_id),
+                            kind: Set(input.kind.into()),
+                            title: Set(e.title),
+                            description: Set(e.description),
+                            occurred_on: Set(e.occurred_on),
+                            participants: Set(e.participants),
+                            created_at: Set(now),
+                            updated_at: Set(now),
+                            version: Set(1),
+                        },
+                    )
+                    .await?;
+                set_organizations(w, model.id, &e.organizations).await?;
+                Ok(model)
+            },
+            |m| CreateEngagementEventPayload::ok(EngagementEvent(m)),
+        )
+        .await
     }
 
     /// Changes an event. Editors of its community and staff.
@@ -239,70 +252,63 @@ impl EngagementMutation {
         ctx: &Context<'_>,
         input: UpdateEngagementEventInput,
     ) -> Result<UpdateEngagementEventPayload> {
-        let result: Result<engagement_event::Model, Failure> = async {
-            let mut check = Check::default();
-            let id = check.id("id", &input.id, "EngagementEvent");
-            let plan_id = match &input.plan_id {
-                MaybeUndefined::Undefined => Some(None),
-                MaybeUndefined::Null => Some(Some(None)),
-                MaybeUndefined::Value(p) => check.id("planId", p, "Plan").map(|p| Some(Some(p))),
-            };
-            let title = input.title.as_deref().map(|t| check.text("title", t, MAX_NAME));
-            let description = input
-                .description
-                .as_deref()
-                .map(|d| check.long_text("description", d, MAX_TEXT));
-            let occurred_on = input.occurred_on.map(|d| check.date("occurredOn", d.0));
-            let participants = input
-                .participants
-                .map(|n| check.int("participants", n, 0, MAX_PARTICIPANTS));
-            let organizations = input
-                .organization_ids
-                .as_deref()
-                .map(|o| check.ids("organizationIds", o, "Organization"));
-            check.done()?;
-            let (Some(id), Some(plan_id)) = (id, plan_id) else {
-                return Err(invalid());
-            };
-            let w = Write::begin(ctx).await?;
-            let before = w.find::<engagement_event::Entity>("engagement event", id).await?;
-            w.require_community(before.community_id)?;
-            if let Some(Some(p)) = plan_id {
-                check_plan(&w, p, before.community_id).await?;
-            }
-            if let (Some(Some(organizations)), Some(given)) = (&organizations, &input.organization_ids) {
-                check_organizations(&w, given, organizations).await?;
-            }
-            let mut row = engagement_event::ActiveModel::default();
-            if let Some(p) = plan_id {
-                row.plan_id = Set(p);
-            }
-            if let Some(kind) = input.kind {
-                row.kind = Set(kind.into());
-            }
-            if let Some(Some(t)) = title {
-                row.title = Set(t);
-            }
-            if let Some(Some(d)) = description {
-                row.description = Set(d);
-            }
-            if let Some(Some(d)) = occurred_on {
-                row.occurred_on = Set(d);
-            }
-            if let Some(Some(n)) = participants {
-                row.participants = Set(n);
-            }
-            let after = w
-                .update::<engagement_event::Entity>("EngagementEvent", &before, input.version, row)
-                .await?;
-            if let Some(Some(organizations)) = organizations {
-                set_organizations(&w, id, &organizations).await?;
-            }
-            w.commit().await?;
-            Ok(after)
-        }
-        .await;
-        finish(result, |m| UpdateEngagementEventPayload::ok(EngagementEvent(m)))
+        mutate(
+            ctx,
+            |check| {
+                let id = check.id("id", &input.id, "EngagementEvent");
+                let plan_id = check.given(input.plan_id.as_opt_ref(), |c, p| c.opt_id("planId", p, "Plan"));
+                let title = check.given(input.title.as_deref(), |c, t| c.text("title", t, MAX_NAME));
+                let description = check.given(input.description.as_deref(), |c, d| {
+                    c.long_text("description", d, MAX_TEXT)
+                });
+                let occurred_on = check.given(input.occurred_on, |c, d| c.date("occurredOn", d.0));
+                let participants = check.given(input.participants, |c, n| {
+                    c.int("participants", n, 0, MAX_PARTICIPANTS)
+                });
+                let organizations = check.given(input.organization_ids.as_deref(), |c, o| {
+                    c.ids("organizationIds", o, "Organization")
+                });
+                Some(EventChanges {
+                    id: id?,
+                    plan_id: plan_id?,
+                    title: title?,
+                    description: description?,
+                    occurred_on: occurred_on?,
+                    participants: participants?,
+                    organizations: organizations?,
+                })
+            },
+            async |w, e| {
+                let before = w
+                    .find::<engagement_event::Entity>("engagement event", e.id)
+                    .await?;
+                w.require_community(before.community_id)?;
+                if let Some(Some(p)) = e.plan_id {
+                    check_plan(w, p, before.community_id).await?;
+                }
+                if let (Some(organizations), Some(given)) = (&e.organizations, &input.organization_ids) {
+                    check_organizations(w, given, organizations).await?;
+                }
+                let row = engagement_event::ActiveModel {
+                    plan_id: set_if(e.plan_id),
+                    kind: set_if(input.kind.map(Into::into)),
+                    title: set_if(e.title),
+                    description: set_if(e.description),
+                    occurred_on: set_if(e.occurred_on),
+                    participants: set_if(e.participants),
+                    ..Default::default()
+                };
+                let after = w
+                    .update::<engagement_event::Entity>("EngagementEvent", &before, input.version, row)
+                    .await?;
+                if let Some(organizations) = e.organizations {
+                    set_organizations(w, e.id, &organizations).await?;
+                }
+                Ok(after)
+            },
+            |m| UpdateEngagementEventPayload::ok(EngagementEvent(m)),
+        )
+        .await
     }
 
     /// Deletes an event (the record of the organisations present goes with it). Editors of
@@ -313,24 +319,18 @@ impl EngagementMutation {
         ctx: &Context<'_>,
         input: DeleteEngagementEventInput,
     ) -> Result<DeletePayload> {
-        let result: Result<Uuid, Failure> = async {
-            let mut check = Check::default();
-            let id = check.id("id", &input.id, "EngagementEvent");
-            check.done()?;
-            let Some(id) = id else {
-                return Err(invalid());
-            };
-            let w = Write::begin(ctx).await?;
-            let before = w.find::<engagement_event::Entity>("engagement event", id).await?;
-            w.require_community(before.community_id)?;
-            w.delete::<engagement_event::Entity>("EngagementEvent", &before, input.version)
-                .await?;
-            w.commit().await?;
-            Ok(id)
-        }
-        .await;
-        finish(result, |id| {
-            DeletePayload::ok(relay::encode("EngagementEvent", id))
-        })
+        mutate(
+            ctx,
+            |check| check.id("id", &input.id, "EngagementEvent"),
+            async |w, id| {
+                let before = w.find::<engagement_event::Entity>("engagement event", id).await?;
+                w.require_community(before.community_id)?;
+                w.delete::<engagement_event::Entity>("EngagementEvent", &before, input.version)
+                    .await?;
+                Ok(id)
+            },
+            |id| DeletePayload::ok(relay::encode("EngagementEvent", id)),
+        )
+        .await
     }
 }

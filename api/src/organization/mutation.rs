@@ -11,11 +11,8 @@ use super::{Organization, OrganizationKind};
 use crate::{
     auth::{Require, visible_to_staff},
     relay,
-    theme::mutation::slug_free,
-    write::{
-        Check, DeletePayload, Failure, MAX_NAME, MAX_SHORT, MAX_TEXT, Refused, UserErrorCode, Write, finish,
-        payload,
-    },
+    theme::mutation::{named, renamed, slug_free},
+    write::{Check, DeletePayload, MAX_SHORT, UserErrorCode, mutate, payload, set_if},
 };
 
 #[derive(InputObject)]
@@ -148,27 +145,21 @@ impl OrganizationMutation {
         ctx: &Context<'_>,
         input: CreateOrganizationInput,
     ) -> Result<CreateOrganizationPayload> {
-        let result: Result<organization::Model, Failure> = async {
-            let mut check = Check::default();
-            let slug = check.slug("slug", &input.slug);
-            let name = check.text("name", &input.name, MAX_NAME);
-            let description = check.long_text("description", &input.description, MAX_TEXT);
-            let website = website(&mut check, input.website.as_deref());
-            let community = check.opt_id("communityId", input.community_id.as_ref(), "Community");
-            check.done()?;
-            let (Some(slug), Some(name), Some(description), Some(website), Some(community)) =
-                (slug, name, description, website, community)
-            else {
-                return Err(Refused::one("slug", UserErrorCode::Invalid, "invalid input").into());
-            };
-            let w = Write::begin(ctx).await?;
-            if let Some(c) = community {
-                w.exists("communityId", "community", c, "community").await?;
-            }
-            slug_free(&w, organization::Column::Slug, &slug, None, "organisation").await?;
-            let now = Utc::now();
-            let model = w
-                .create(
+        mutate(
+            ctx,
+            |check| {
+                let named = named(check, &input.slug, &input.name, &input.description);
+                let website = website(check, input.website.as_deref());
+                let community = check.opt_id("communityId", input.community_id.as_ref(), "Community");
+                Some((named?, website?, community?))
+            },
+            async |w, ((slug, name, description), website, community)| {
+                if let Some(c) = community {
+                    w.exists("communityId", "community", c, "community").await?;
+                }
+                slug_free(w, organization::Column::Slug, &slug, None, "organisation").await?;
+                let now = Utc::now();
+                w.create(
                     "Organization",
                     organization::ActiveModel {
                         id: Set(Uuid::now_v7()),
@@ -183,12 +174,11 @@ impl OrganizationMutation {
                         version: Set(1),
                     },
                 )
-                .await?;
-            w.commit().await?;
-            Ok(model)
-        }
-        .await;
-        finish(result, |m| CreateOrganizationPayload::ok(Organization(m)))
+                .await
+            },
+            |m| CreateOrganizationPayload::ok(Organization(m)),
+        )
+        .await
     }
 
     /// Changes an organisation. Staff only.
@@ -198,62 +188,45 @@ impl OrganizationMutation {
         ctx: &Context<'_>,
         input: UpdateOrganizationInput,
     ) -> Result<UpdateOrganizationPayload> {
-        let result: Result<organization::Model, Failure> = async {
-            let mut check = Check::default();
-            let id = check.id("id", &input.id, "Organization");
-            let slug = input.slug.as_deref().map(|s| check.slug("slug", s));
-            let name = input.name.as_deref().map(|n| check.text("name", n, MAX_NAME));
-            let description = input
-                .description
-                .as_deref()
-                .map(|d| check.long_text("description", d, MAX_TEXT));
-            let website = match &input.website {
-                MaybeUndefined::Undefined => None,
-                MaybeUndefined::Null => Some(Some(None)),
-                MaybeUndefined::Value(v) => Some(website(&mut check, Some(v))),
-            };
-            let community = match &input.community_id {
-                MaybeUndefined::Undefined => None,
-                MaybeUndefined::Null => Some(Some(None)),
-                MaybeUndefined::Value(v) => Some(check.id("communityId", v, "Community").map(Some)),
-            };
-            check.done()?;
-            let Some(id) = id else {
-                return Err(Refused::one("id", UserErrorCode::Invalid, "invalid ID").into());
-            };
-            let w = Write::begin(ctx).await?;
-            let before = w.find::<organization::Entity>("organisation", id).await?;
-            let mut row = organization::ActiveModel::default();
-            if let Some(Some(slug)) = slug {
-                slug_free(&w, organization::Column::Slug, &slug, Some(id), "organisation").await?;
-                row.slug = Set(slug);
-            }
-            if let Some(Some(name)) = name {
-                row.name = Set(name);
-            }
-            if let Some(kind) = input.kind {
-                row.kind = Set(kind.into());
-            }
-            if let Some(Some(d)) = description {
-                row.description = Set(d);
-            }
-            if let Some(Some(website)) = website {
-                row.website = Set(website);
-            }
-            if let Some(Some(community)) = community {
-                if let Some(c) = community {
+        mutate(
+            ctx,
+            |check| {
+                let id = check.id("id", &input.id, "Organization");
+                let named = renamed(
+                    check,
+                    input.slug.as_deref(),
+                    input.name.as_deref(),
+                    input.description.as_deref(),
+                );
+                let website = check.given(input.website.as_opt_deref(), website);
+                let community = check.given(input.community_id.as_opt_ref(), |c, v| {
+                    c.opt_id("communityId", v, "Community")
+                });
+                Some((id?, named?, website?, community?))
+            },
+            async |w, (id, (slug, name, description), website, community)| {
+                let before = w.find::<organization::Entity>("organisation", id).await?;
+                if let Some(slug) = &slug {
+                    slug_free(w, organization::Column::Slug, slug, Some(id), "organisation").await?;
+                }
+                if let Some(Some(c)) = community {
                     w.exists("communityId", "community", c, "community").await?;
                 }
-                row.community_id = Set(community);
-            }
-            let after = w
-                .update::<organization::Entity>("Organization", &before, input.version, row)
-                .await?;
-            w.commit().await?;
-            Ok(after)
-        }
-        .await;
-        finish(result, |m| UpdateOrganizationPayload::ok(Organization(m)))
+                let row = organization::ActiveModel {
+                    slug: set_if(slug),
+                    name: set_if(name),
+                    kind: set_if(input.kind.map(Into::into)),
+                    description: set_if(description),
+                    website: set_if(website),
+                    community_id: set_if(community),
+                    ..Default::default()
+                };
+                w.update::<organization::Entity>("Organization", &before, input.version, row)
+                    .await
+            },
+            |m| UpdateOrganizationPayload::ok(Organization(m)),
+        )
+        .await
     }
 
     /// Deletes an organisation nothing refers to any more (its contacts go with it). Staff
@@ -265,23 +238,19 @@ impl OrganizationMutation {
         ctx: &Context<'_>,
         input: DeleteOrganizationInput,
     ) -> Result<DeletePayload> {
-        let result: Result<Uuid, Failure> = async {
-            let mut check = Check::default();
-            let id = check.id("id", &input.id, "Organization");
-            check.done()?;
-            let Some(id) = id else {
-                return Err(Refused::one("id", UserErrorCode::Invalid, "invalid ID").into());
-            };
-            let w = Write::begin(ctx).await?;
-            let before = w.find::<organization::Entity>("organisation", id).await?;
-            w.refuse_if_used(id, REFERENCES).await?;
-            w.delete::<organization::Entity>("Organization", &before, input.version)
-                .await?;
-            w.commit().await?;
-            Ok(id)
-        }
-        .await;
-        finish(result, |id| DeletePayload::ok(relay::encode("Organization", id)))
+        mutate(
+            ctx,
+            |check| check.id("id", &input.id, "Organization"),
+            async |w, id| {
+                let before = w.find::<organization::Entity>("organisation", id).await?;
+                w.refuse_if_used(id, REFERENCES).await?;
+                w.delete::<organization::Entity>("Organization", &before, input.version)
+                    .await?;
+                Ok(id)
+            },
+            |id| DeletePayload::ok(relay::encode("Organization", id)),
+        )
+        .await
     }
 }
 

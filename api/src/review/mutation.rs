@@ -19,8 +19,8 @@ use crate::{
     auth::{Require, visible_to_staff},
     relay,
     write::{
-        Check, DeletePayload, Failure, HasId, MAX_TEXT, Operation, Refused, UserErrorCode, Write, finish,
-        invalid, payload,
+        Check, DeletePayload, Failure, HasId, MAX_TEXT, Operation, Refused, UserErrorCode, Write, mutate,
+        payload, set_if,
     },
 };
 
@@ -289,63 +289,61 @@ impl ReviewMutation {
         ctx: &Context<'_>,
         input: CreateAnnualReviewInput,
     ) -> Result<CreateAnnualReviewPayload> {
-        let result: Result<annual_review::Model, Failure> = async {
-            let mut check = Check::default();
-            let this_year = Utc::now().year();
-            let year = check.int("year", input.year, crate::common::FIRST_YEAR, this_year);
-            check.done()?;
-            let Some(year) = year else {
-                return Err(invalid());
-            };
-            let w = Write::begin(ctx).await?;
-            let taken = annual_review::Entity::find()
-                .filter(annual_review::Column::Year.eq(year))
-                .one(w.txn())
-                .await?;
-            if taken.is_some() {
-                return Err(Refused::one(
-                    "year",
-                    UserErrorCode::Taken,
-                    format!("there is already an annual review of {year}"),
-                )
-                .into());
-            }
-            let now = Utc::now();
-            let model = w
-                .create(
-                    "AnnualReview",
-                    annual_review::ActiveModel {
-                        id: Set(Uuid::now_v7()),
-                        year: Set(year),
-                        status: Set(ReviewStatus::Draft),
-                        direction: Set(String::new()),
-                        wanted_long_term_share: Set(None),
-                        snapshot_taken_at: Set(now),
-                        published_at: Set(None),
-                        frozen_focus: Set(None),
-                        frozen_history: Set(None),
-                        created_at: Set(now),
-                        updated_at: Set(now),
-                        version: Set(1),
-                    },
-                )
-                .await
-                .map_err(|e| match e {
-                    // Another request created the year's review meanwhile: the unique year.
-                    Failure::Refused(_) => Refused::one(
+        mutate(
+            ctx,
+            |check| {
+                let this_year = Utc::now().year();
+                check.int("year", input.year, crate::common::FIRST_YEAR, this_year)
+            },
+            async |w, year| {
+                let taken = annual_review::Entity::find()
+                    .filter(annual_review::Column::Year.eq(year))
+                    .one(w.txn())
+                    .await?;
+                if taken.is_some() {
+                    return Err(Refused::one(
                         "year",
                         UserErrorCode::Taken,
                         format!("there is already an annual review of {year}"),
                     )
-                    .into(),
-                    e => e,
-                })?;
-            write_snapshot(&w, &model).await?;
-            w.commit().await?;
-            Ok(model)
-        }
-        .await;
-        finish(result, |m| CreateAnnualReviewPayload::ok(AnnualReview(m)))
+                    .into());
+                }
+                let now = Utc::now();
+                let model = w
+                    .create(
+                        "AnnualReview",
+                        annual_review::ActiveModel {
+                            id: Set(Uuid::now_v7()),
+                            year: Set(year),
+                            status: Set(ReviewStatus::Draft),
+                            direction: Set(String::new()),
+                            wanted_long_term_share: Set(None),
+                            snapshot_taken_at: Set(now),
+                            published_at: Set(None),
+                            frozen_focus: Set(None),
+                            frozen_history: Set(None),
+                            created_at: Set(now),
+                            updated_at: Set(now),
+                            version: Set(1),
+                        },
+                    )
+                    .await
+                    .map_err(|e| match e {
+                        // Another request created the year's review meanwhile: the unique year.
+                        Failure::Refused(_) => Refused::one(
+                            "year",
+                            UserErrorCode::Taken,
+                            format!("there is already an annual review of {year}"),
+                        )
+                        .into(),
+                        e => e,
+                    })?;
+                write_snapshot(w, &model).await?;
+                Ok(model)
+            },
+            |m| CreateAnnualReviewPayload::ok(AnnualReview(m)),
+        )
+        .await
     }
 
     /// Takes the figures of a draft review again from the live data (remarks stay). Staff only.
@@ -355,28 +353,24 @@ impl ReviewMutation {
         ctx: &Context<'_>,
         input: RefreshAnnualReviewInput,
     ) -> Result<RefreshAnnualReviewPayload> {
-        let result: Result<annual_review::Model, Failure> = async {
-            let mut check = Check::default();
-            let id = check.id("id", &input.id, "AnnualReview");
-            check.done()?;
-            let Some(id) = id else {
-                return Err(invalid());
-            };
-            let w = Write::begin(ctx).await?;
-            let before = locked_draft(&w, id).await?;
-            let row = annual_review::ActiveModel {
-                snapshot_taken_at: Set(Utc::now()),
-                ..Default::default()
-            };
-            let after = w
-                .update::<annual_review::Entity>("AnnualReview", &before, input.version, row)
-                .await?;
-            write_snapshot(&w, &after).await?;
-            w.commit().await?;
-            Ok(after)
-        }
-        .await;
-        finish(result, |m| RefreshAnnualReviewPayload::ok(AnnualReview(m)))
+        mutate(
+            ctx,
+            |check| check.id("id", &input.id, "AnnualReview"),
+            async |w, id| {
+                let before = locked_draft(w, id).await?;
+                let row = annual_review::ActiveModel {
+                    snapshot_taken_at: Set(Utc::now()),
+                    ..Default::default()
+                };
+                let after = w
+                    .update::<annual_review::Entity>("AnnualReview", &before, input.version, row)
+                    .await?;
+                write_snapshot(w, &after).await?;
+                Ok(after)
+            },
+            |m| RefreshAnnualReviewPayload::ok(AnnualReview(m)),
+        )
+        .await
     }
 
     /// Changes a draft review's direction, focus or wanted share of long-term actions. Staff
@@ -387,113 +381,103 @@ impl ReviewMutation {
         ctx: &Context<'_>,
         input: UpdateAnnualReviewInput,
     ) -> Result<UpdateAnnualReviewPayload> {
-        let result: Result<annual_review::Model, Failure> = async {
-            let mut check = Check::default();
-            let id = check.id("id", &input.id, "AnnualReview");
-            let direction = input
-                .direction
-                .as_deref()
-                .map(|d| check.long_text("direction", d, MAX_TEXT));
-            let share = match input.wanted_long_term_share {
-                MaybeUndefined::Undefined => None,
-                MaybeUndefined::Null => Some(Some(None)),
-                MaybeUndefined::Value(v) => Some(check.int("wantedLongTermShare", v, 0, 100).map(Some)),
-            };
-            let communities = input
-                .focus_community_ids
-                .as_deref()
-                .map(|ids| check.ids("focusCommunityIds", ids, "Community"));
-            let themes = input
-                .focus_theme_ids
-                .as_deref()
-                .map(|ids| check.ids("focusThemeIds", ids, "Theme"));
-            check.done()?;
-            let Some(id) = id else {
-                return Err(invalid());
-            };
-            let w = Write::begin(ctx).await?;
-            let before = locked_draft(&w, id).await?;
-            if let (Some(Some(ids)), Some(given)) = (&communities, &input.focus_community_ids) {
-                check_exist(
-                    &w,
-                    "focusCommunityIds",
-                    given,
-                    ids,
-                    "community",
-                    "Community",
-                    "community",
-                )
-                .await?;
-            }
-            if let (Some(Some(ids)), Some(given)) = (&themes, &input.focus_theme_ids) {
-                check_exist(&w, "focusThemeIds", given, ids, "theme", "Theme", "theme").await?;
-            }
-            let mut row = annual_review::ActiveModel::default();
-            if let Some(Some(d)) = direction {
-                row.direction = Set(d);
-            }
-            if let Some(Some(s)) = share {
-                row.wanted_long_term_share = Set(s);
-            }
-            let after = w
-                .update::<annual_review::Entity>("AnnualReview", &before, input.version, row)
-                .await?;
-            if communities.is_some() || themes.is_some() {
-                let old = focus_of(&w, id).await?;
-                let mut new = FocusLinks {
-                    focus_community_ids: communities
-                        .flatten()
-                        .unwrap_or_else(|| old.focus_community_ids.clone()),
-                    focus_theme_ids: themes.flatten().unwrap_or_else(|| old.focus_theme_ids.clone()),
+        mutate(
+            ctx,
+            |check| {
+                let id = check.id("id", &input.id, "AnnualReview");
+                let direction = check.given(input.direction.as_deref(), |c, d| {
+                    c.long_text("direction", d, MAX_TEXT)
+                });
+                let share = check.given(input.wanted_long_term_share.as_opt_ref(), |c, v| {
+                    c.opt_int("wantedLongTermShare", v.copied(), 0, 100)
+                });
+                let communities = check.given(input.focus_community_ids.as_deref(), |c, ids| {
+                    c.ids("focusCommunityIds", ids, "Community")
+                });
+                let themes = check.given(input.focus_theme_ids.as_deref(), |c, ids| {
+                    c.ids("focusThemeIds", ids, "Theme")
+                });
+                Some((id?, direction?, share?, communities?, themes?))
+            },
+            async |w, (id, direction, share, communities, themes)| {
+                let before = locked_draft(w, id).await?;
+                if let (Some(ids), Some(given)) = (&communities, &input.focus_community_ids) {
+                    check_exist(
+                        w,
+                        "focusCommunityIds",
+                        given,
+                        ids,
+                        "community",
+                        "Community",
+                        "community",
+                    )
+                    .await?;
+                }
+                if let (Some(ids), Some(given)) = (&themes, &input.focus_theme_ids) {
+                    check_exist(w, "focusThemeIds", given, ids, "theme", "Theme", "theme").await?;
+                }
+                let row = annual_review::ActiveModel {
+                    direction: set_if(direction),
+                    wanted_long_term_share: set_if(share),
+                    ..Default::default()
                 };
-                new.focus_community_ids.sort();
-                new.focus_theme_ids.sort();
-                if new.focus_community_ids != old.focus_community_ids {
-                    annual_review_focus_community::Entity::delete_many()
-                        .filter(annual_review_focus_community::Column::ReviewId.eq(id))
-                        .exec(w.txn())
-                        .await?;
-                    if !new.focus_community_ids.is_empty() {
-                        annual_review_focus_community::Entity::insert_many(
-                            new.focus_community_ids.iter().map(|c| {
-                                annual_review_focus_community::ActiveModel {
+                let after = w
+                    .update::<annual_review::Entity>("AnnualReview", &before, input.version, row)
+                    .await?;
+                if communities.is_some() || themes.is_some() {
+                    let old = focus_of(w, id).await?;
+                    let mut new = FocusLinks {
+                        focus_community_ids: communities.unwrap_or_else(|| old.focus_community_ids.clone()),
+                        focus_theme_ids: themes.unwrap_or_else(|| old.focus_theme_ids.clone()),
+                    };
+                    new.focus_community_ids.sort();
+                    new.focus_theme_ids.sort();
+                    if new.focus_community_ids != old.focus_community_ids {
+                        annual_review_focus_community::Entity::delete_many()
+                            .filter(annual_review_focus_community::Column::ReviewId.eq(id))
+                            .exec(w.txn())
+                            .await?;
+                        if !new.focus_community_ids.is_empty() {
+                            annual_review_focus_community::Entity::insert_many(
+                                new.focus_community_ids.iter().map(|c| {
+                                    annual_review_focus_community::ActiveModel {
+                                        review_id: Set(id),
+                                        community_id: Set(*c),
+                                    }
+                                }),
+                            )
+                            .exec_without_returning(w.txn())
+                            .await?;
+                        }
+                    }
+                    if new.focus_theme_ids != old.focus_theme_ids {
+                        annual_review_focus_theme::Entity::delete_many()
+                            .filter(annual_review_focus_theme::Column::ReviewId.eq(id))
+                            .exec(w.txn())
+                            .await?;
+                        if !new.focus_theme_ids.is_empty() {
+                            annual_review_focus_theme::Entity::insert_many(new.focus_theme_ids.iter().map(
+                                |t| annual_review_focus_theme::ActiveModel {
                                     review_id: Set(id),
-                                    community_id: Set(*c),
-                                }
-                            }),
-                        )
-                        .exec_without_returning(w.txn())
-                        .await?;
+                                    theme_id: Set(*t),
+                                },
+                            ))
+                            .exec_without_returning(w.txn())
+                            .await?;
+                        }
+                    }
+                    if new.focus_community_ids != old.focus_community_ids
+                        || new.focus_theme_ids != old.focus_theme_ids
+                    {
+                        w.audit("AnnualReview", id, Operation::Update, Some(&old), Some(&new))
+                            .await?;
                     }
                 }
-                if new.focus_theme_ids != old.focus_theme_ids {
-                    annual_review_focus_theme::Entity::delete_many()
-                        .filter(annual_review_focus_theme::Column::ReviewId.eq(id))
-                        .exec(w.txn())
-                        .await?;
-                    if !new.focus_theme_ids.is_empty() {
-                        annual_review_focus_theme::Entity::insert_many(new.focus_theme_ids.iter().map(|t| {
-                            annual_review_focus_theme::ActiveModel {
-                                review_id: Set(id),
-                                theme_id: Set(*t),
-                            }
-                        }))
-                        .exec_without_returning(w.txn())
-                        .await?;
-                    }
-                }
-                if new.focus_community_ids != old.focus_community_ids
-                    || new.focus_theme_ids != old.focus_theme_ids
-                {
-                    w.audit("AnnualReview", id, Operation::Update, Some(&old), Some(&new))
-                        .await?;
-                }
-            }
-            w.commit().await?;
-            Ok(after)
-        }
-        .await;
-        finish(result, |m| UpdateAnnualReviewPayload::ok(AnnualReview(m)))
+                Ok(after)
+            },
+            |m| UpdateAnnualReviewPayload::ok(AnnualReview(m)),
+        )
+        .await
     }
 
     /// Writes the remarks on one community's year in a draft review. Staff only.
@@ -503,33 +487,28 @@ impl ReviewMutation {
         ctx: &Context<'_>,
         input: UpdateAnnualReviewEntryInput,
     ) -> Result<UpdateAnnualReviewEntryPayload> {
-        let result: Result<annual_review_entry::Model, Failure> = async {
-            let mut check = Check::default();
-            let id = check.id("id", &input.id, "AnnualReviewEntry");
-            let remarks = check.long_text("remarks", &input.remarks, MAX_TEXT);
-            check.done()?;
-            let (Some(id), Some(remarks)) = (id, remarks) else {
-                return Err(invalid());
-            };
-            let w = Write::begin(ctx).await?;
-            let before = w
-                .find::<annual_review_entry::Entity>("annual review entry", id)
-                .await?;
-            locked_draft(&w, before.review_id).await?;
-            let row = annual_review_entry::ActiveModel {
-                remarks: Set(remarks),
-                ..Default::default()
-            };
-            let after = w
-                .update::<annual_review_entry::Entity>("AnnualReviewEntry", &before, input.version, row)
-                .await?;
-            w.commit().await?;
-            Ok(after)
-        }
-        .await;
-        finish(result, |m| {
-            UpdateAnnualReviewEntryPayload::ok(AnnualReviewEntry(m))
-        })
+        mutate(
+            ctx,
+            |check| {
+                let id = check.id("id", &input.id, "AnnualReviewEntry");
+                let remarks = check.long_text("remarks", &input.remarks, MAX_TEXT);
+                Some((id?, remarks?))
+            },
+            async |w, (id, remarks)| {
+                let before = w
+                    .find::<annual_review_entry::Entity>("annual review entry", id)
+                    .await?;
+                locked_draft(w, before.review_id).await?;
+                let row = annual_review_entry::ActiveModel {
+                    remarks: Set(remarks),
+                    ..Default::default()
+                };
+                w.update::<annual_review_entry::Entity>("AnnualReviewEntry", &before, input.version, row)
+                    .await
+            },
+            |m| UpdateAnnualReviewEntryPayload::ok(AnnualReviewEntry(m)),
+        )
+        .await
     }
 
     /// Publishes a draft review: from then on it is public and read-only. Staff only.
@@ -539,38 +518,32 @@ impl ReviewMutation {
         ctx: &Context<'_>,
         input: PublishAnnualReviewInput,
     ) -> Result<PublishAnnualReviewPayload> {
-        let result: Result<annual_review::Model, Failure> = async {
-            let mut check = Check::default();
-            let id = check.id("id", &input.id, "AnnualReview");
-            check.done()?;
-            let Some(id) = id else {
-                return Err(invalid());
-            };
-            let w = Write::begin(ctx).await?;
-            let before = locked_draft(&w, id).await?;
-            // What the review shows is frozen with it: the focus with today's names, and the
-            // totals of the reviews published before it.
-            let focus = snapshot::live_focus(w.txn(), id).await?;
-            let history = snapshot::published_before(w.txn(), before.year).await?;
-            let row = annual_review::ActiveModel {
-                status: Set(ReviewStatus::Published),
-                published_at: Set(Some(Utc::now())),
-                frozen_focus: Set(Some(
-                    serde_json::to_string(&focus).map_err(crate::error::ApiError::internal)?,
-                )),
-                frozen_history: Set(Some(
-                    serde_json::to_string(&history).map_err(crate::error::ApiError::internal)?,
-                )),
-                ..Default::default()
-            };
-            let after = w
-                .update::<annual_review::Entity>("AnnualReview", &before, input.version, row)
-                .await?;
-            w.commit().await?;
-            Ok(after)
-        }
-        .await;
-        finish(result, |m| PublishAnnualReviewPayload::ok(AnnualReview(m)))
+        mutate(
+            ctx,
+            |check| check.id("id", &input.id, "AnnualReview"),
+            async |w, id| {
+                let before = locked_draft(w, id).await?;
+                // What the review shows is frozen with it: the focus with today's names, and the
+                // totals of the reviews published before it.
+                let focus = snapshot::live_focus(w.txn(), id).await?;
+                let history = snapshot::published_before(w.txn(), before.year).await?;
+                let row = annual_review::ActiveModel {
+                    status: Set(ReviewStatus::Published),
+                    published_at: Set(Some(Utc::now())),
+                    frozen_focus: Set(Some(
+                        serde_json::to_string(&focus).map_err(crate::error::ApiError::internal)?,
+                    )),
+                    frozen_history: Set(Some(
+                        serde_json::to_string(&history).map_err(crate::error::ApiError::internal)?,
+                    )),
+                    ..Default::default()
+                };
+                w.update::<annual_review::Entity>("AnnualReview", &before, input.version, row)
+                    .await
+            },
+            |m| PublishAnnualReviewPayload::ok(AnnualReview(m)),
+        )
+        .await
     }
 
     /// Deletes a draft review with its entries; a published review stays. Staff only.
@@ -580,36 +553,32 @@ impl ReviewMutation {
         ctx: &Context<'_>,
         input: DeleteAnnualReviewInput,
     ) -> Result<DeletePayload> {
-        let result: Result<Uuid, Failure> = async {
-            let mut check = Check::default();
-            let id = check.id("id", &input.id, "AnnualReview");
-            check.done()?;
-            let Some(id) = id else {
-                return Err(invalid());
-            };
-            let w = Write::begin(ctx).await?;
-            let before = locked_draft(&w, id).await?;
-            let entries = annual_review_entry::Entity::find()
-                .filter(annual_review_entry::Column::ReviewId.eq(id))
-                .all(w.txn())
-                .await?;
-            w.delete::<annual_review::Entity>("AnnualReview", &before, input.version)
-                .await?;
-            // The entries went with it (the foreign key cascades); each is in the audit log.
-            for e in &entries {
-                w.audit::<annual_review_entry::Model>(
-                    "AnnualReviewEntry",
-                    e.id,
-                    Operation::Delete,
-                    Some(e),
-                    None,
-                )
-                .await?;
-            }
-            w.commit().await?;
-            Ok(id)
-        }
-        .await;
-        finish(result, |id| DeletePayload::ok(relay::encode("AnnualReview", id)))
+        mutate(
+            ctx,
+            |check| check.id("id", &input.id, "AnnualReview"),
+            async |w, id| {
+                let before = locked_draft(w, id).await?;
+                let entries = annual_review_entry::Entity::find()
+                    .filter(annual_review_entry::Column::ReviewId.eq(id))
+                    .all(w.txn())
+                    .await?;
+                w.delete::<annual_review::Entity>("AnnualReview", &before, input.version)
+                    .await?;
+                // The entries went with it (the foreign key cascades); each is in the audit log.
+                for e in &entries {
+                    w.audit::<annual_review_entry::Model>(
+                        "AnnualReviewEntry",
+                        e.id,
+                        Operation::Delete,
+                        Some(e),
+                        None,
+                    )
+                    .await?;
+                }
+                Ok(id)
+            },
+            |id| DeletePayload::ok(relay::encode("AnnualReview", id)),
+        )
+        .await
     }
 }

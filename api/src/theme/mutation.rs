@@ -15,7 +15,8 @@ use crate::{
     loader::id_column,
     relay,
     write::{
-        Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, Refused, UserErrorCode, Write, finish, payload,
+        Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, Refused, UserErrorCode, Write, mutate, payload,
+        set_if,
     },
 };
 
@@ -85,6 +86,32 @@ where
     Ok(())
 }
 
+/// The slug, name and description of a new theme, department, organisation or community.
+pub(crate) fn named(check: &mut Check, slug: &str, name: &str, description: &str) -> Option<Named> {
+    let slug = check.slug("slug", slug);
+    let name = check.text("name", name, MAX_NAME);
+    let description = check.long_text("description", description, MAX_TEXT);
+    Some((slug?, name?, description?))
+}
+
+/// The same in an update: each `None` when left out.
+pub(crate) fn renamed(
+    check: &mut Check,
+    slug: Option<&str>,
+    name: Option<&str>,
+    description: Option<&str>,
+) -> Option<Renamed> {
+    let slug = check.given(slug, |c, s| c.slug("slug", s));
+    let name = check.given(name, |c, n| c.text("name", n, MAX_NAME));
+    let description = check.given(description, |c, d| c.long_text("description", d, MAX_TEXT));
+    Some((slug?, name?, description?))
+}
+
+/// A slug, a name and a description.
+pub(crate) type Named = (String, String, String);
+/// A new slug, name and description, each `None` when left out.
+pub(crate) type Renamed = (Option<String>, Option<String>, Option<String>);
+
 /// The tags that keep a theme from being deleted.
 const REFERENCES: &[(&str, &str, &str)] = &[
     ("plan_theme", "theme_id", "plans"),
@@ -105,20 +132,13 @@ impl ThemeMutation {
     /// Adds a theme. Staff only.
     #[graphql(guard = "Require::Staff", visible = "visible_to_staff")]
     async fn create_theme(&self, ctx: &Context<'_>, input: CreateThemeInput) -> Result<CreateThemePayload> {
-        let result: Result<theme::Model, Failure> = async {
-            let mut check = Check::default();
-            let slug = check.slug("slug", &input.slug);
-            let name = check.text("name", &input.name, MAX_NAME);
-            let description = check.long_text("description", &input.description, MAX_TEXT);
-            check.done()?;
-            let (Some(slug), Some(name), Some(description)) = (slug, name, description) else {
-                return Err(Refused::one("slug", UserErrorCode::Invalid, "invalid input").into());
-            };
-            let w = Write::begin(ctx).await?;
-            slug_free(&w, theme::Column::Slug, &slug, None, "theme").await?;
-            let now = Utc::now();
-            let model = w
-                .create(
+        mutate(
+            ctx,
+            |check| named(check, &input.slug, &input.name, &input.description),
+            async |w, (slug, name, description)| {
+                slug_free(w, theme::Column::Slug, &slug, None, "theme").await?;
+                let now = Utc::now();
+                w.create(
                     "Theme",
                     theme::ActiveModel {
                         id: Set(Uuid::now_v7()),
@@ -130,71 +150,61 @@ impl ThemeMutation {
                         version: Set(1),
                     },
                 )
-                .await?;
-            w.commit().await?;
-            Ok(model)
-        }
-        .await;
-        finish(result, |m| CreateThemePayload::ok(Theme(m)))
+                .await
+            },
+            |m| CreateThemePayload::ok(Theme(m)),
+        )
+        .await
     }
 
     /// Changes a theme. Staff only.
     #[graphql(guard = "Require::Staff", visible = "visible_to_staff")]
     async fn update_theme(&self, ctx: &Context<'_>, input: UpdateThemeInput) -> Result<UpdateThemePayload> {
-        let result: Result<theme::Model, Failure> = async {
-            let mut check = Check::default();
-            let id = check.id("id", &input.id, "Theme");
-            let slug = input.slug.as_deref().map(|s| check.slug("slug", s));
-            let name = input.name.as_deref().map(|n| check.text("name", n, MAX_NAME));
-            let description = input
-                .description
-                .as_deref()
-                .map(|d| check.long_text("description", d, MAX_TEXT));
-            check.done()?;
-            let Some(id) = id else {
-                return Err(Refused::one("id", UserErrorCode::Invalid, "invalid ID").into());
-            };
-            let w = Write::begin(ctx).await?;
-            let before = w.find::<theme::Entity>("theme", id).await?;
-            let mut row = theme::ActiveModel::default();
-            if let Some(Some(slug)) = slug {
-                slug_free(&w, theme::Column::Slug, &slug, Some(id), "theme").await?;
-                row.slug = Set(slug);
-            }
-            if let Some(Some(name)) = name {
-                row.name = Set(name);
-            }
-            if let Some(Some(d)) = description {
-                row.description = Set(d);
-            }
-            let after = w
-                .update::<theme::Entity>("Theme", &before, input.version, row)
-                .await?;
-            w.commit().await?;
-            Ok(after)
-        }
-        .await;
-        finish(result, |m| UpdateThemePayload::ok(Theme(m)))
+        mutate(
+            ctx,
+            |check| {
+                let id = check.id("id", &input.id, "Theme");
+                let named = renamed(
+                    check,
+                    input.slug.as_deref(),
+                    input.name.as_deref(),
+                    input.description.as_deref(),
+                );
+                Some((id?, named?))
+            },
+            async |w, (id, (slug, name, description))| {
+                let before = w.find::<theme::Entity>("theme", id).await?;
+                if let Some(slug) = &slug {
+                    slug_free(w, theme::Column::Slug, slug, Some(id), "theme").await?;
+                }
+                let row = theme::ActiveModel {
+                    slug: set_if(slug),
+                    name: set_if(name),
+                    description: set_if(description),
+                    ..Default::default()
+                };
+                w.update::<theme::Entity>("Theme", &before, input.version, row)
+                    .await
+            },
+            |m| UpdateThemePayload::ok(Theme(m)),
+        )
+        .await
     }
 
     /// Deletes a theme nothing is tagged with. Staff only.
     #[graphql(guard = "Require::Staff", visible = "visible_to_staff")]
     async fn delete_theme(&self, ctx: &Context<'_>, input: DeleteThemeInput) -> Result<DeletePayload> {
-        let result: Result<Uuid, Failure> = async {
-            let mut check = Check::default();
-            let id = check.id("id", &input.id, "Theme");
-            check.done()?;
-            let Some(id) = id else {
-                return Err(Refused::one("id", UserErrorCode::Invalid, "invalid ID").into());
-            };
-            let w = Write::begin(ctx).await?;
-            let before = w.find::<theme::Entity>("theme", id).await?;
-            w.refuse_if_used(id, REFERENCES).await?;
-            w.delete::<theme::Entity>("Theme", &before, input.version).await?;
-            w.commit().await?;
-            Ok(id)
-        }
-        .await;
-        finish(result, |id| DeletePayload::ok(relay::encode("Theme", id)))
+        mutate(
+            ctx,
+            |check| check.id("id", &input.id, "Theme"),
+            async |w, id| {
+                let before = w.find::<theme::Entity>("theme", id).await?;
+                w.refuse_if_used(id, REFERENCES).await?;
+                w.delete::<theme::Entity>("Theme", &before, input.version).await?;
+                Ok(id)
+            },
+            |id| DeletePayload::ok(relay::encode("Theme", id)),
+        )
+        .await
     }
 }
