@@ -20,6 +20,7 @@ use crate::{
     access::Access,
     auth::{Require, Viewer},
     error::ApiError,
+    loader::id_column,
     relay,
 };
 
@@ -861,6 +862,69 @@ pub async fn count(db: &impl ConnectionTrait, table: &str, column: &str, id: Uui
         None => 0,
     })
 }
+
+/// A user error TAKEN on `slug` when another row of the table of `slug_column` (other than
+/// `except`) has it. Shared by the tables with unique slugs (communities, themes,
+/// departments, organisations).
+pub async fn slug_free<C>(
+    w: &Write,
+    slug_column: C,
+    slug: &str,
+    except: Option<Uuid>,
+    what: &str,
+) -> Result<(), Failure>
+where
+    C: ColumnTrait,
+    C::EntityName: EntityTrait,
+{
+    let mut q = Query::select()
+        .expr(Func::count(Expr::col(Asterisk)))
+        .from(C::EntityName::default())
+        .and_where(Expr::col(slug_column).eq(slug))
+        .to_owned();
+    if let Some(id) = except {
+        q.and_where(Expr::col(id_column::<C::EntityName>()).ne(id));
+    }
+    let n: i64 = match w.txn().query_one(&q).await? {
+        Some(row) => row.try_get_by_index(0)?,
+        None => 0,
+    };
+    if n > 0 {
+        return Err(Refused::one(
+            "slug",
+            UserErrorCode::Taken,
+            format!("another {what} has this slug"),
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// The slug, name and description of a new theme, department, organisation or community.
+pub fn named(check: &mut Check, slug: &str, name: &str, description: &str) -> Option<Named> {
+    let slug = check.slug("slug", slug);
+    let name = check.text("name", name, MAX_NAME);
+    let description = check.long_text("description", description, MAX_TEXT);
+    Some((slug?, name?, description?))
+}
+
+/// The same in an update: each `None` when left out.
+pub fn renamed(
+    check: &mut Check,
+    slug: Option<&str>,
+    name: Option<&str>,
+    description: Option<&str>,
+) -> Option<Renamed> {
+    let slug = check.given(slug, |c, s| c.slug("slug", s));
+    let name = check.given(name, |c, n| c.text("name", n, MAX_NAME));
+    let description = check.given(description, |c, d| c.long_text("description", d, MAX_TEXT));
+    Some((slug?, name?, description?))
+}
+
+/// A slug, a name and a description.
+pub type Named = (String, String, String);
+/// A new slug, name and description, each `None` when left out.
+pub type Renamed = (Option<String>, Option<String>, Option<String>);
 
 /// Constraint violations the checks before a write did not catch (a race with another
 /// writer) become user errors rather than internal ones, on the input field the constraint

@@ -2,15 +2,14 @@
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
 use chrono::Utc;
 use entity::community;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::Set;
 use uuid::Uuid;
 
 use super::{Community, CommunityStatus};
 use crate::{
     auth::{Require, visible_to_staff},
     relay,
-    theme::mutation::{named, renamed},
-    write::{Check, DeletePayload, Failure, Refused, UserErrorCode, Write, mutate, payload, set_if},
+    write::{Check, DeletePayload, UserErrorCode, mutate, named, payload, renamed, set_if, slug_free},
 };
 
 #[derive(InputObject)]
@@ -75,17 +74,6 @@ fn location(check: &mut Check, lat: Option<f64>, lon: Option<f64>) -> Option<(Op
     }
 }
 
-async fn slug_free(w: &Write, slug: &str, except: Option<Uuid>) -> Result<(), Failure> {
-    let mut q = community::Entity::find().filter(community::Column::Slug.eq(slug));
-    if let Some(id) = except {
-        q = q.filter(community::Column::Id.ne(id));
-    }
-    if q.one(w.txn()).await?.is_some() {
-        return Err(Refused::one("slug", UserErrorCode::Taken, "another community has this slug").into());
-    }
-    Ok(())
-}
-
 /// The rows that refer to a community and keep it from being deleted. Its contacts belong to
 /// it and go with it.
 const REFERENCES: &[(&str, &str, &str)] = &[
@@ -133,7 +121,7 @@ impl CommunityMutation {
                 Some((named?, location?))
             },
             async |w, ((slug, name, description), (latitude, longitude))| {
-                slug_free(w, &slug, None).await?;
+                slug_free(w, community::Column::Slug, &slug, None, "community").await?;
                 let now = Utc::now();
                 w.create(
                     "Community",
@@ -192,7 +180,7 @@ impl CommunityMutation {
                 );
                 check.done()?;
                 if let Some(slug) = &slug {
-                    slug_free(w, slug, Some(id)).await?;
+                    slug_free(w, community::Column::Slug, slug, Some(id), "community").await?;
                 }
                 let mut row = community::ActiveModel {
                     slug: set_if(slug),

@@ -10,8 +10,7 @@ use super::Department;
 use crate::{
     auth::{Require, visible_to_staff},
     relay,
-    theme::mutation::{named, renamed, slug_free},
-    write::{DeletePayload, mutate, payload, set_if},
+    write::{DeletePayload, mutate, named, payload, renamed, set_if, slug_free},
 };
 
 #[derive(InputObject)]

@@ -11,8 +11,9 @@ use super::{Organization, OrganizationKind};
 use crate::{
     auth::{Require, visible_to_staff},
     relay,
-    theme::mutation::{named, renamed, slug_free},
-    write::{Check, DeletePayload, MAX_SHORT, UserErrorCode, mutate, payload, set_if},
+    write::{
+        Check, DeletePayload, MAX_SHORT, UserErrorCode, mutate, named, payload, renamed, set_if, slug_free,
+    },
 };
 
 #[derive(InputObject)]

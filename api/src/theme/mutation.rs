@@ -3,21 +3,14 @@
 use async_graphql::{Context, ID, InputObject, Object, Result};
 use chrono::Utc;
 use entity::theme;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, Set,
-    sea_query::{Asterisk, Expr, ExprTrait, Func, Query},
-};
+use sea_orm::Set;
 use uuid::Uuid;
 
 use super::Theme;
 use crate::{
     auth::{Require, visible_to_staff},
-    loader::id_column,
     relay,
-    write::{
-        Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, Refused, UserErrorCode, Write, mutate, payload,
-        set_if,
-    },
+    write::{DeletePayload, mutate, named, payload, renamed, set_if, slug_free},
 };
 
 #[derive(InputObject)]
@@ -48,69 +41,6 @@ pub struct DeleteThemeInput {
 
 payload!(CreateThemePayload, theme: Theme);
 payload!(UpdateThemePayload, theme: Theme);
-
-/// A user error TAKEN on `slug` when another row of the table of `slug_column` (other than
-/// `except`) has it. Shared by the tables with unique slugs (themes, departments,
-/// organisations).
-pub(crate) async fn slug_free<C>(
-    w: &Write,
-    slug_column: C,
-    slug: &str,
-    except: Option<Uuid>,
-    what: &str,
-) -> Result<(), Failure>
-where
-    C: ColumnTrait,
-    C::EntityName: EntityTrait,
-{
-    let mut q = Query::select()
-        .expr(Func::count(Expr::col(Asterisk)))
-        .from(C::EntityName::default())
-        .and_where(Expr::col(slug_column).eq(slug))
-        .to_owned();
-    if let Some(id) = except {
-        q.and_where(Expr::col(id_column::<C::EntityName>()).ne(id));
-    }
-    let n: i64 = match w.txn().query_one(&q).await? {
-        Some(row) => row.try_get_by_index(0)?,
-        None => 0,
-    };
-    if n > 0 {
-        return Err(Refused::one(
-            "slug",
-            UserErrorCode::Taken,
-            format!("another {what} has this slug"),
-        )
-        .into());
-    }
-    Ok(())
-}
-
-/// The slug, name and description of a new theme, department, organisation or community.
-pub(crate) fn named(check: &mut Check, slug: &str, name: &str, description: &str) -> Option<Named> {
-    let slug = check.slug("slug", slug);
-    let name = check.text("name", name, MAX_NAME);
-    let description = check.long_text("description", description, MAX_TEXT);
-    Some((slug?, name?, description?))
-}
-
-/// The same in an update: each `None` when left out.
-pub(crate) fn renamed(
-    check: &mut Check,
-    slug: Option<&str>,
-    name: Option<&str>,
-    description: Option<&str>,
-) -> Option<Renamed> {
-    let slug = check.given(slug, |c, s| c.slug("slug", s));
-    let name = check.given(name, |c, n| c.text("name", n, MAX_NAME));
-    let description = check.given(description, |c, d| c.long_text("description", d, MAX_TEXT));
-    Some((slug?, name?, description?))
-}
-
-/// A slug, a name and a description.
-pub(crate) type Named = (String, String, String);
-/// A new slug, name and description, each `None` when left out.
-pub(crate) type Renamed = (Option<String>, Option<String>, Option<String>);
 
 /// The tags that keep a theme from being deleted.
 const REFERENCES: &[(&str, &str, &str)] = &[
