@@ -7,6 +7,7 @@
 pub mod bounds;
 pub mod cache;
 pub mod cli;
+pub mod command;
 pub mod config;
 pub mod db;
 pub mod documents;
