@@ -1,12 +1,16 @@
 //! Small pieces shared by the domain modules: ordering direction, text search, ID lists.
 use async_graphql::{Enum, ID, InputObject};
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Order, SimpleExpr};
+use sea_orm::{
+    ColumnTrait, QueryFilter,
+    sea_query::{Expr, ExprTrait, Func, LikeExpr, Order, SimpleExpr},
+};
 use uuid::Uuid;
 
 use crate::{
     error::ApiError,
     labels::{EnumLabels, Labelled, ValueLabel},
+    loader::qcol,
     relay,
 };
 
@@ -79,6 +83,42 @@ pub struct CommonFilter {
     /// Only rows changed at or after this time (for partners who synchronise).
     #[graphql(validator(custom = "StoredTime"))]
     pub updated_since: Option<DateTime<Utc>>,
+}
+
+impl CommonFilter {
+    /// `q` narrowed to the rows with the text in one of `text_columns` and changed at or
+    /// after `updatedSince` (by `updated_at`).
+    pub fn apply<Q: QueryFilter, C: ColumnTrait>(
+        &self,
+        mut q: Q,
+        text_columns: &[C],
+        updated_at: C,
+    ) -> Result<Q, ApiError> {
+        if let Some(text) = &self.text {
+            let columns: Vec<String> = text_columns.iter().map(|c| qcol(*c)).collect();
+            q = q.filter(text_condition(text, &columns)?);
+        }
+        if let Some(since) = self.updated_since {
+            q = q.filter(updated_at.gte(since));
+        }
+        Ok(q)
+    }
+}
+
+/// `column IN (values)` for a list filter of enum values (`field` names it in the error
+/// when it holds too many), each turned into the value the column stores.
+pub fn one_of<G: Copy + Into<V>, V: Into<sea_orm::Value>>(
+    field: &str,
+    values: &[G],
+    column: impl ColumnTrait,
+) -> Result<SimpleExpr, ApiError> {
+    Ok(column.is_in(bounded(field, values)?.iter().map(|v| (*v).into())))
+}
+
+/// `column` (a date) within the calendar year `year`.
+pub fn in_year(year: i32, column: impl ColumnTrait) -> Result<SimpleExpr, ApiError> {
+    let (from, to) = year_bounds(year)?;
+    Ok(column.between(from, to))
 }
 
 /// Capitals beyond ASCII that Danish text uses, with their small letters. SQLite's `lower()`

@@ -8,10 +8,10 @@ use sea_orm::{
 
 use super::{Action, ActionStatus, Horizon, visible};
 use crate::{
-    common::{CommonFilter, OrderDirection, bounded, text_condition},
+    common::{CommonFilter, OrderDirection, one_of},
     community, department,
     labels::enum_labels,
-    loader::{self, col, qcol},
+    loader::{self, col},
     pagination::{ConnectionFields, Cursor, Window},
     theme,
 };
@@ -115,11 +115,11 @@ impl ActionFilter {
             q = q.filter(col(action::Column::Id).in_subquery(department::action_ids(ids)));
         }
         if let Some(statuses) = self.statuses {
-            let statuses: Vec<action::ActionStatus> = bounded("statuses", &statuses)?
-                .iter()
-                .map(|s| (*s).into())
-                .collect();
-            q = q.filter(action::Column::Status.is_in(statuses));
+            q = q.filter(one_of::<_, action::ActionStatus>(
+                "statuses",
+                &statuses,
+                action::Column::Status,
+            )?);
         }
         if let Some(h) = self.horizon {
             q = q.filter(action::Column::Horizon.eq(action::Horizon::from(h)));
@@ -137,19 +137,15 @@ impl ActionFilter {
                 .into_query();
             q = q.filter(plan_id().in_subquery(plans));
         }
-        if let Some(text) = &self.common.text {
-            q = q.filter(text_condition(
-                text,
-                &[
-                    qcol(action::Column::Title),
-                    qcol(action::Column::Description),
-                    qcol(action::Column::PartnerNeeds),
-                ],
-            )?);
-        }
-        if let Some(since) = self.common.updated_since {
-            q = q.filter(action::Column::UpdatedAt.gte(since));
-        }
+        q = self.common.apply(
+            q,
+            &[
+                action::Column::Title,
+                action::Column::Description,
+                action::Column::PartnerNeeds,
+            ],
+            action::Column::UpdatedAt,
+        )?;
         Ok(q)
     }
 }

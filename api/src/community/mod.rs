@@ -8,13 +8,13 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryTrait, sea_query::Sele
 
 use crate::{
     action::Action,
-    common::{CommonFilter, OrderDirection, bounded, text_condition},
+    common::{CommonFilter, OrderDirection, one_of},
     contact::Contact,
     engagement::EngagementEvent,
     error::ApiError,
     idea::{Idea, IdeaExchange},
     labels::{enum_labels, labelled_enum},
-    loader::{self, Rel, by_id, qcol},
+    loader::{self, Rel, by_id},
     organization::Organization,
     pagination::{ConnectionFields, Cursor, Window},
     partnership::Partnership,
@@ -317,22 +317,17 @@ impl CommunityQuery {
         let f = filter.unwrap_or_default();
         let mut q = community::Entity::find();
         if let Some(s) = f.statuses {
-            let s: Vec<community::CommunityStatus> =
-                bounded("statuses", &s)?.iter().map(|s| (*s).into()).collect();
-            q = q.filter(community::Column::Status.is_in(s));
-        }
-        if let Some(text) = &f.common.text {
-            q = q.filter(text_condition(
-                text,
-                &[
-                    qcol(community::Column::Name),
-                    qcol(community::Column::Description),
-                ],
+            q = q.filter(one_of::<_, community::CommunityStatus>(
+                "statuses",
+                &s,
+                community::Column::Status,
             )?);
         }
-        if let Some(since) = f.common.updated_since {
-            q = q.filter(community::Column::UpdatedAt.gte(since));
-        }
+        q = f.common.apply(
+            q,
+            &[community::Column::Name, community::Column::Description],
+            community::Column::UpdatedAt,
+        )?;
         let o = order_by.unwrap_or_default();
         let column = match o.field {
             CommunityOrderField::Name => community::Column::Name,

@@ -9,17 +9,17 @@ use async_graphql::{Context, ID, InputObject, Object, Result, connection::Connec
 use chrono::{DateTime, Utc};
 use entity::engagement_event;
 use sea_orm::{
-    ColumnTrait, EntityTrait, QueryFilter, QueryTrait,
+    EntityTrait, QueryFilter, QueryTrait,
     sea_query::{Condition, ExprTrait, Order},
 };
 
 use crate::{
     access::Access,
     common::Date,
-    common::{CommonFilter, bounded, text_condition},
+    common::{CommonFilter, in_year, one_of},
     community::{self, Community},
     labels::labelled_enum,
-    loader::{self, Rel, by_id, col, join, listing, listing_stmt, qcol},
+    loader::{self, Rel, by_id, col, join, listing, listing_stmt},
     organization::Organization,
     pagination::{ConnectionFields, Cursor, Listing, Window},
     plan::Plan,
@@ -173,26 +173,23 @@ impl EngagementQuery {
             q = q.filter(col(engagement_event::Column::CommunityId).in_subquery(c));
         }
         if let Some(k) = f.kinds {
-            let k: Vec<engagement_event::EventKind> =
-                bounded("kinds", &k)?.iter().map(|k| (*k).into()).collect();
-            q = q.filter(engagement_event::Column::Kind.is_in(k));
-        }
-        if let Some(year) = f.year {
-            let (from, to) = crate::common::year_bounds(year)?;
-            q = q.filter(engagement_event::Column::OccurredOn.between(from, to));
-        }
-        if let Some(text) = &f.common.text {
-            q = q.filter(text_condition(
-                text,
-                &[
-                    qcol(engagement_event::Column::Title),
-                    qcol(engagement_event::Column::Description),
-                ],
+            q = q.filter(one_of::<_, engagement_event::EventKind>(
+                "kinds",
+                &k,
+                engagement_event::Column::Kind,
             )?);
         }
-        if let Some(since) = f.common.updated_since {
-            q = q.filter(engagement_event::Column::UpdatedAt.gte(since));
+        if let Some(year) = f.year {
+            q = q.filter(in_year(year, engagement_event::Column::OccurredOn)?);
         }
+        q = f.common.apply(
+            q,
+            &[
+                engagement_event::Column::Title,
+                engagement_event::Column::Description,
+            ],
+            engagement_event::Column::UpdatedAt,
+        )?;
         loader::top_connection(
             ctx,
             q,

@@ -13,10 +13,10 @@ use sea_orm::{
 use crate::{
     action::Action,
     common::Date,
-    common::{CommonFilter, bounded, text_condition},
+    common::{CommonFilter, in_year, one_of},
     community::{self as community_room, Community},
     labels::labelled_enum,
-    loader::{self, Aliased, Col, Rel, aliased, by_id, col, join, listing, listing_stmt, qcol},
+    loader::{self, Aliased, Col, Rel, aliased, by_id, col, join, listing, listing_stmt},
     organization::Organization,
     pagination::{ConnectionFields, Cursor, Listing, Window},
     relay,
@@ -328,15 +328,11 @@ impl IdeaQuery {
                 .into_query();
             q = q.filter(col(idea::Column::Id).in_subquery(ideas));
         }
-        if let Some(text) = &f.common.text {
-            q = q.filter(text_condition(
-                text,
-                &[qcol(idea::Column::Title), qcol(idea::Column::Description)],
-            )?);
-        }
-        if let Some(since) = f.common.updated_since {
-            q = q.filter(idea::Column::UpdatedAt.gte(since));
-        }
+        q = f.common.apply(
+            q,
+            &[idea::Column::Title, idea::Column::Description],
+            idea::Column::UpdatedAt,
+        )?;
         loader::top_connection(ctx, q, &[(idea::Column::Title, Order::Asc)], &window, Idea).await
     }
 
@@ -367,26 +363,20 @@ impl IdeaQuery {
             q = q.filter(col(idea_exchange::Column::Id).in_subquery(exchanges));
         }
         if let Some(k) = f.kinds {
-            let k: Vec<idea_exchange::ExchangeKind> =
-                bounded("kinds", &k)?.iter().map(|k| (*k).into()).collect();
-            q = q.filter(idea_exchange::Column::Kind.is_in(k));
-        }
-        if let Some(year) = f.year {
-            let (from, to) = crate::common::year_bounds(year)?;
-            q = q.filter(idea_exchange::Column::OccurredOn.between(from, to));
-        }
-        if let Some(text) = &f.common.text {
-            q = q.filter(text_condition(
-                text,
-                &[
-                    qcol(idea_exchange::Column::Title),
-                    qcol(idea_exchange::Column::Outcome),
-                ],
+            q = q.filter(one_of::<_, idea_exchange::ExchangeKind>(
+                "kinds",
+                &k,
+                idea_exchange::Column::Kind,
             )?);
         }
-        if let Some(since) = f.common.updated_since {
-            q = q.filter(idea_exchange::Column::UpdatedAt.gte(since));
+        if let Some(year) = f.year {
+            q = q.filter(in_year(year, idea_exchange::Column::OccurredOn)?);
         }
+        q = f.common.apply(
+            q,
+            &[idea_exchange::Column::Title, idea_exchange::Column::Outcome],
+            idea_exchange::Column::UpdatedAt,
+        )?;
         loader::top_connection(ctx, q, &NEWEST_EXCHANGES, &window, IdeaExchange).await
     }
 }

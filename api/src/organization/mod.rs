@@ -6,19 +6,19 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, Result, connection::
 use chrono::{DateTime, Utc};
 use entity::organization;
 use sea_orm::{
-    ColumnTrait, EntityTrait, QueryFilter, QueryTrait,
+    EntityTrait, QueryFilter, QueryTrait,
     sea_query::{ExprTrait, Order},
 };
 
 use crate::{
     action::Action,
-    common::{CommonFilter, OrderDirection, bounded, text_condition},
+    common::{CommonFilter, OrderDirection, one_of},
     community::{self, Community},
     contact::Contact,
     engagement::EngagementEvent,
     idea::Idea,
     labels::{enum_labels, labelled_enum},
-    loader::{self, Rel, by_id, col, join, listing, listing_stmt, qcol},
+    loader::{self, Rel, by_id, col, join, listing, listing_stmt},
     pagination::{ConnectionFields, Cursor, Window},
     partnership::Partnership,
     plan::PlanInvolvement,
@@ -267,22 +267,17 @@ impl OrganizationQuery {
             q = q.filter(col(organization::Column::CommunityId).in_subquery(c));
         }
         if let Some(k) = f.kinds {
-            let k: Vec<organization::OrganizationKind> =
-                bounded("kinds", &k)?.iter().map(|k| (*k).into()).collect();
-            q = q.filter(organization::Column::Kind.is_in(k));
-        }
-        if let Some(text) = &f.common.text {
-            q = q.filter(text_condition(
-                text,
-                &[
-                    qcol(organization::Column::Name),
-                    qcol(organization::Column::Description),
-                ],
+            q = q.filter(one_of::<_, organization::OrganizationKind>(
+                "kinds",
+                &k,
+                organization::Column::Kind,
             )?);
         }
-        if let Some(since) = f.common.updated_since {
-            q = q.filter(organization::Column::UpdatedAt.gte(since));
-        }
+        q = f.common.apply(
+            q,
+            &[organization::Column::Name, organization::Column::Description],
+            organization::Column::UpdatedAt,
+        )?;
         let o = order_by.unwrap_or_default();
         let column = match o.field {
             OrganizationOrderField::Name => organization::Column::Name,

@@ -16,7 +16,7 @@ use crate::{
     action::Action,
     auth::{Require, visible_to_writers},
     common::Date,
-    common::{CommonFilter, bounded, decode_ids, text_condition},
+    common::{CommonFilter, decode_ids, one_of},
     community::{self, Community},
     department::Department,
     error::ApiError,
@@ -411,9 +411,11 @@ impl PartnershipQuery {
             q = q.filter(col(partnership::Column::Id).in_subquery(with_member));
         }
         if let Some(s) = f.statuses {
-            let s: Vec<partnership::PartnershipStatus> =
-                bounded("statuses", &s)?.iter().map(|s| (*s).into()).collect();
-            q = q.filter(partnership::Column::Status.is_in(s));
+            q = q.filter(one_of::<_, partnership::PartnershipStatus>(
+                "statuses",
+                &s,
+                partnership::Column::Status,
+            )?);
         }
         if let Some(year) = f.year {
             let (from, to) = crate::common::year_bounds(year)?;
@@ -429,18 +431,11 @@ impl PartnershipQuery {
                         .add(partnership::Column::EndsOn.gte(from)),
                 );
         }
-        if let Some(text) = &f.common.text {
-            q = q.filter(text_condition(
-                text,
-                &[
-                    qcol(partnership::Column::Title),
-                    qcol(partnership::Column::Description),
-                ],
-            )?);
-        }
-        if let Some(since) = f.common.updated_since {
-            q = q.filter(partnership::Column::UpdatedAt.gte(since));
-        }
+        q = f.common.apply(
+            q,
+            &[partnership::Column::Title, partnership::Column::Description],
+            partnership::Column::UpdatedAt,
+        )?;
         loader::top_connection(
             ctx,
             q,

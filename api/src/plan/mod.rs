@@ -17,11 +17,11 @@ use crate::{
     action::Action,
     auth::{Require, visible_to_writers},
     common::Date,
-    common::{CommonFilter, OrderDirection, bounded, text_condition},
+    common::{CommonFilter, OrderDirection, one_of},
     community::{self, Community},
     engagement::EngagementEvent,
     labels::{enum_labels, labelled_enum},
-    loader::{self, Rel, by_id, col, join, listing, listing_stmt, qcol},
+    loader::{self, Rel, by_id, col, join, listing, listing_stmt},
     organization::Organization,
     pagination::{ConnectionFields, Cursor, Window},
     partnership::Partnership,
@@ -366,8 +366,11 @@ impl PlanQuery {
             q = q.filter(col(plan::Column::CommunityId).in_subquery(c));
         }
         if let Some(s) = f.statuses {
-            let s: Vec<plan::PlanStatus> = bounded("statuses", &s)?.iter().map(|s| (*s).into()).collect();
-            q = q.filter(plan::Column::Status.is_in(s));
+            q = q.filter(one_of::<_, plan::PlanStatus>(
+                "statuses",
+                &s,
+                plan::Column::Status,
+            )?);
         }
         if let Some(themes) = theme::id_subquery("themeIds", f.theme_ids, "themeSlugs", f.theme_slugs)? {
             let plans = entity::plan_theme::Entity::find()
@@ -383,19 +386,11 @@ impl PlanQuery {
                 .filter(plan::Column::PeriodFrom.lte(year))
                 .filter(plan::Column::PeriodTo.gte(year));
         }
-        if let Some(text) = &f.common.text {
-            q = q.filter(text_condition(
-                text,
-                &[
-                    qcol(plan::Column::Title),
-                    qcol(plan::Column::Summary),
-                    qcol(plan::Column::Vision),
-                ],
-            )?);
-        }
-        if let Some(since) = f.common.updated_since {
-            q = q.filter(plan::Column::UpdatedAt.gte(since));
-        }
+        q = f.common.apply(
+            q,
+            &[plan::Column::Title, plan::Column::Summary, plan::Column::Vision],
+            plan::Column::UpdatedAt,
+        )?;
         let o = order_by.unwrap_or_default();
         let column = match o.field {
             PlanOrderField::Title => plan::Column::Title,
