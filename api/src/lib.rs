@@ -35,6 +35,7 @@ mod write;
 
 mod action;
 mod community;
+mod consultation;
 mod contact;
 mod department;
 mod engagement;
