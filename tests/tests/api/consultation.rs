@@ -143,6 +143,7 @@ both!(
                 .await;
             app.signed_in(As::Partner, &[], Some(org)).await
         };
+        let partner_again = partner.clone_handle();
         let stranger = app.signed_in(As::CommunityEditor, &[w.birkelse], None).await;
         for caller in [app.clone_handle(), partner, stranger] {
             let d = caller
@@ -197,6 +198,15 @@ both!(
             assert_eq!(d["plans"]["totalCount"], 0);
             assert_eq!(d["actions"]["totalCount"], 0);
         }
+        // Partners see the actions of a plan in consultation, but join adopted plans' only.
+        let d = partner_again
+            .data(
+                "mutation($i: ExpressInterestInput!) { expressInterest(input: $i) { partnership { id } userErrors { field code message } } }",
+                json!({ "i": { "actionId": gid("Action", w.harbour), "message": "Vi vil gerne hjælpe.",
+                               "offer": { "contributionKind": "MONEY", "contribution": "Tilskud" } } }),
+            )
+            .await;
+        refused(&d["expressInterest"], "partnership", &["actionId"], "INVALID");
     }
 );
 
@@ -981,3 +991,62 @@ both!(
         assert_eq!(seen, ["HIDDEN", "PENDING", "PUBLISHED", "REJECTED"]);
     }
 );
+
+/// Responses under many plans and actions load in batches: the statements of a query do not
+/// grow with the plans, actions and responses it lists.
+both!(responses_load_in_batches, |app: TestApp| async move {
+    const QUERY: &str = r#"{ plans(first: 50, filter: { statuses: [CONSULTATION] }) { nodes {
+        title
+        consultationResponses(first: 5) { totalCount nodes { body action { title } plan { title } } }
+        published: consultationResponses(first: 5, statuses: [PUBLISHED]) { totalCount nodes { body } }
+        actions(first: 10) { nodes { title consultationResponses(first: 5) { totalCount nodes { body } } } }
+    } } }"#;
+    // Staff: never served from the response cache.
+    let staff = app.signed_in(As::Staff, &[], None).await;
+    let add = |from: usize, to: usize| {
+        let fx = Fixture::new(&app.db);
+        async move {
+            for i in from..to {
+                let c = fx.community(&format!("by-{i}"), &format!("By {i}")).await;
+                let p = fx
+                    .plan(
+                        c,
+                        &format!("Plan {i} i høring"),
+                        PlanStatus::Consultation,
+                        2027,
+                        2030,
+                    )
+                    .await;
+                for a in 0..3 {
+                    let action = fx.action(p, &format!("Handling {i}.{a}")).await;
+                    for status in [ResponseStatus::Pending, ResponseStatus::Published] {
+                        fx.response(p, Some(action), &format!("Svar {i}.{a} {status:?}"), status)
+                            .await;
+                    }
+                }
+            }
+        }
+    };
+    add(0, 2).await;
+    let before = staff.sql_statements();
+    let small = staff.data(QUERY, json!({})).await;
+    let small_statements = staff.sql_statements() - before;
+    assert_eq!(small["plans"]["nodes"].as_array().unwrap().len(), 2);
+    add(2, 8).await;
+    let before = staff.sql_statements();
+    let large = staff.data(QUERY, json!({})).await;
+    let large_statements = staff.sql_statements() - before;
+    let plans = large["plans"]["nodes"].as_array().unwrap();
+    assert_eq!(plans.len(), 8);
+    for p in plans {
+        assert_eq!(p["consultationResponses"]["totalCount"], 6, "{p:#}");
+        assert_eq!(p["published"]["totalCount"], 3, "{p:#}");
+        for a in p["actions"]["nodes"].as_array().unwrap() {
+            assert_eq!(a["consultationResponses"]["totalCount"], 2, "{a:#}");
+        }
+    }
+    assert_eq!(
+        small_statements, large_statements,
+        "statements with 2 plans: {small_statements}, with 8: {large_statements}"
+    );
+});
