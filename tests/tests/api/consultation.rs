@@ -992,8 +992,8 @@ both!(
     }
 );
 
-/// Responses under many plans and actions load in batches: the statements of a query do not
-/// grow with the plans, actions and responses it lists.
+// Responses under many plans and actions load in batches: the statements of a query do not
+// grow with the plans, actions and responses it lists.
 both!(responses_load_in_batches, |app: TestApp| async move {
     const QUERY: &str = r#"{ plans(first: 50, filter: { statuses: [CONSULTATION] }) { nodes {
         title
