@@ -1050,3 +1050,68 @@ both!(responses_load_in_batches, |app: TestApp| async move {
         "statements with 2 plans: {small_statements}, with 8: {large_statements}"
     );
 });
+
+/// The website's consultation page and its submission, as trusted documents.
+const PAGE: &str = include_str!("../../queries/consultation-page.graphql");
+const WEBSITE_SUBMIT: &str = include_str!("../../queries/submit-consultation-response.graphql");
+
+// The website, held to its trusted documents, shows a plan in consultation and sends a
+// response by document ID.
+both!(
+    the_website_sends_responses_by_trusted_document,
+    |c: &mut lup_api::config::Config| {
+        c.trusted_documents_dir = Some(concat!(env!("CARGO_MANIFEST_DIR"), "/queries").into());
+        c.trusted_documents_only_for_anonymous = true;
+    },
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let fx = Fixture::new(&app.db);
+        fx.response(
+            w.hearing,
+            Some(w.harbour),
+            "Offentligt svar",
+            ResponseStatus::Published,
+        )
+        .await;
+        fx.response(w.hearing, None, "Ventende svar", ResponseStatus::Pending)
+            .await;
+        let send = |text: &str, variables: Value| {
+            let request = app.client.post(app.url("/graphql")).json(&json!({
+                "documentId": format!("sha256:{}", lup_api::auth::secret::sha256_hex(text)),
+                "variables": variables,
+            }));
+            async move {
+                let response = request.send().await.expect("request");
+                assert_eq!(response.status().as_u16(), 200);
+                response.json::<Value>().await.expect("json")
+            }
+        };
+        let page = send(PAGE, json!({ "slug": "gjoel" })).await;
+        let plans = page["data"]["community"]["plans"]["nodes"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{page:#}"));
+        let hearing = plans
+            .iter()
+            .find(|p| p["status"] == "CONSULTATION")
+            .expect("the plan in consultation");
+        assert_eq!(hearing["consultationOpen"], true);
+        assert_eq!(hearing["actions"]["nodes"].as_array().unwrap().len(), 2);
+        let responses = &hearing["consultationResponses"];
+        assert_eq!(responses["totalCount"], 1, "{page:#}");
+        assert_eq!(responses["nodes"][0]["body"], "Offentligt svar");
+        assert!(responses["nodes"][0]["name"].is_null());
+
+        let sent = send(
+            WEBSITE_SUBMIT,
+            json!({ "input": {
+                "planId": hearing["id"], "actionId": hearing["actions"]["nodes"][0]["id"],
+                "body": "Tak for et godt forslag.", "consentToStore": false,
+            } }),
+        )
+        .await;
+        let payload = &sent["data"]["submitConsultationResponse"];
+        assert_eq!(payload["userErrors"], json!([]), "{sent:#}");
+        assert!(payload["receipt"].is_string());
+        assert_eq!(rows(&app).await, 3);
+    }
+);
