@@ -1115,3 +1115,40 @@ both!(
         assert_eq!(rows(&app).await, 3);
     }
 );
+
+// The database holds a response's action to the response's plan too, whatever writes it.
+both!(
+    the_database_keeps_an_action_to_its_plan,
+    |app: TestApp| async move {
+        use sea_orm::{ActiveModelTrait, Set};
+        let w = world(&app).await;
+        let now = chrono::Utc::now();
+        let row = |action: Uuid| consultation_response::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            plan_id: Set(w.hearing),
+            action_id: Set(Some(action)),
+            body: Set("Et svar".into()),
+            name: Set(None),
+            association: Set(None),
+            email: Set(None),
+            consent_to_store: Set(false),
+            consent_to_show_name: Set(false),
+            status: Set(ResponseStatus::Pending),
+            rejection_reason: Set(None),
+            reply: Set(None),
+            replied_at: Set(None),
+            client_fingerprint: Set(None),
+            body_hash: Set(String::new()),
+            created_at: Set(now),
+            updated_at: Set(now),
+            version: Set(1),
+        };
+        assert!(row(w.other_hearing_action).insert(&app.db).await.is_err());
+        assert!(row(w.harbour).insert(&app.db).await.is_ok());
+        // A rejection without a reason is refused too.
+        let mut rejected = row(w.path);
+        rejected.status = Set(ResponseStatus::Rejected);
+        assert!(rejected.insert(&app.db).await.is_err());
+        assert_eq!(rows(&app).await, 1);
+    }
+);
