@@ -154,16 +154,6 @@ impl Access {
         }
     }
 
-    /// Whether the caller moderates the responses to a plan of `community` (sees what they
-    /// hold beyond the public's view, and publishes, rejects, hides and answers them).
-    pub fn moderates(&self, community: Uuid) -> bool {
-        match &self.plans {
-            Scope::Everything => true,
-            Scope::Nothing => false,
-            Scope::Communities(ids) => ids.contains(&community),
-        }
-    }
-
     /// A condition on the `contact` table: which contacts' personal data may be seen.
     pub fn contact_condition(&self) -> Condition {
         let public = contact::Column::IsPublic.eq(true);
