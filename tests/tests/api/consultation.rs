@@ -589,7 +589,7 @@ both!(
         // The audit log records every step, and no name or email in clear.
         let d = staff
         .data(
-            r#"{ auditLog(first: 50, filter: { entityType: "ConsultationResponse" }) { totalCount nodes { operation changes } } }"#,
+            r#"{ auditLog(first: 50, filter: { entityType: "ConsultationResponse" }) { totalCount nodes { operation changes actor { kind id label } } } }"#,
             json!({}),
         )
         .await;
@@ -607,6 +607,20 @@ both!(
             assert!(!text.contains(&format!("Borger {i}")), "a name in the audit log");
         }
         assert!(text.contains("[personoplysning]"), "{text}");
+        // The responses came from the website's visitors.
+        let created: Vec<&Value> = d["auditLog"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["operation"] == "CREATE")
+            .collect();
+        assert_eq!(created.len(), 3);
+        for e in created {
+            assert_eq!(
+                e["actor"],
+                json!({ "kind": "ANONYMOUS", "id": null, "label": "anonymous" })
+            );
+        }
     }
 );
 
