@@ -1,12 +1,16 @@
 //! Who may see what, as SQL sub-selects that every list and lookup applies, so no path can
-//! reach around them. Anonymous callers and partners see published plans (adopted or
-//! archived) and what hangs under them, and public contacts only; community editors also
-//! see their own communities' drafts and contacts; staff see everything. A partner's
-//! proposal to join an action is seen by the partner, the community's editors and staff.
+//! reach around them. Anonymous callers and partners see public plans (in consultation,
+//! adopted or archived) and what hangs under them, and public contacts only; community
+//! editors also see their own communities' drafts and contacts; staff see everything. A
+//! partner's proposal to join an action is seen by the partner, the community's editors and
+//! staff. Responses to a consultation are public once published; pending, rejected and
+//! hidden ones are seen by the moderators only (the community's editors and staff).
 use std::sync::Arc;
 
 use entity::{
-    action, contact,
+    action,
+    consultation_response::{self, ResponseStatus},
+    contact,
     partnership::{self, PartnershipStatus},
     plan::{self, PlanStatus},
 };
@@ -15,6 +19,18 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait, SelectStatement, SimpleExpr},
 };
 use uuid::Uuid;
+
+/// The plans everyone may see: in consultation (open to the public's responses), adopted and
+/// archived. Drafts are seen by their community's editors and staff only.
+pub const PUBLIC_PLANS: [PlanStatus; 3] = [
+    PlanStatus::Consultation,
+    PlanStatus::Adopted,
+    PlanStatus::Archived,
+];
+
+/// The plans in force or once in force: what the annual review counts, and where partners may
+/// propose to join actions.
+pub const PUBLISHED_PLANS: [PlanStatus; 2] = [PlanStatus::Adopted, PlanStatus::Archived];
 
 /// Which rows beyond the public ones a caller may see.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -27,7 +43,8 @@ pub enum Scope {
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Access {
-    /// Draft and consultation plans, and everything under them.
+    /// Draft plans, and everything under them; and the responses to consultations that are
+    /// not published (the caller moderates them).
     pub plans: Scope,
     /// Contacts not marked public.
     pub contacts: Scope,
@@ -76,7 +93,7 @@ impl Access {
 
     /// IDs of the plans this caller may see, or None when every plan is visible.
     pub fn visible_plans(&self) -> Option<SelectStatement> {
-        let published = plan::Column::Status.is_in([PlanStatus::Adopted, PlanStatus::Archived]);
+        let published = plan::Column::Status.is_in(PUBLIC_PLANS);
         let condition = match &self.plans {
             Scope::Everything => return None,
             Scope::Nothing => Condition::all().add(published),
@@ -111,6 +128,29 @@ impl Access {
         match self.visible_actions() {
             Some(q) => column.in_subquery(q),
             None => Expr::value(true),
+        }
+    }
+
+    /// A condition on the `consultation_response` table: responses to visible plans, the
+    /// published ones for everyone, the others for their moderators only.
+    pub fn response_condition(&self) -> Condition {
+        let plan_visible = self.plan_condition(Expr::col((
+            consultation_response::Entity,
+            consultation_response::Column::PlanId,
+        )));
+        let published = consultation_response::Column::Status.eq(ResponseStatus::Published);
+        match &self.plans {
+            Scope::Everything => Condition::all(),
+            Scope::Nothing => Condition::all().add(plan_visible).add(published),
+            Scope::Communities(ids) => Condition::all().add(plan_visible).add(
+                Condition::any().add(published).add(
+                    Expr::col((
+                        consultation_response::Entity,
+                        consultation_response::Column::PlanId,
+                    ))
+                    .in_subquery(community_plans(ids)),
+                ),
+            ),
         }
     }
 

@@ -11,6 +11,7 @@ fn all() -> Vec<EnumLabels> {
         organization::OrganizationKind::labels(),
         plan::PlanStatus::labels(),
         plan::InvolvementRole::labels(),
+        crate::consultation::ConsultationResponseStatus::labels(),
         engagement::EventKind::labels(),
         engagement::figures::EngagementComponentKey::labels(),
         crate::priority::PriorityComponentKey::labels(),

@@ -36,6 +36,7 @@ mod write;
 
 mod action;
 mod community;
+mod consultation;
 mod contact;
 mod department;
 mod engagement;

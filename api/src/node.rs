@@ -4,6 +4,7 @@ use async_graphql::{Context, ID, Interface, Object, Result};
 use crate::{
     action::{self, Action, ActionDepartment, ActionUpdate},
     community::{self, Community},
+    consultation::{self, ConsultationResponse},
     contact::{self, Contact},
     department::{self, Department},
     engagement::{self, EngagementEvent},
@@ -40,6 +41,7 @@ pub enum Node {
     IdeaExchange(IdeaExchange),
     AnnualReview(AnnualReview),
     AnnualReviewEntry(AnnualReviewEntry),
+    ConsultationResponse(ConsultationResponse),
 }
 
 /// Loads the object behind a global ID, if it exists and the caller may see it.
@@ -70,6 +72,7 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> Result<Option<Node>> {
         "IdeaExchange" => load!(idea::EXCHANGE_BY_ID, IdeaExchange),
         "AnnualReview" => load!(review::BY_ID, AnnualReview),
         "AnnualReviewEntry" => load!(review::ENTRY_BY_ID, AnnualReviewEntry),
+        "ConsultationResponse" => load!(consultation::BY_ID, ConsultationResponse),
         _ => {
             return Err(ApiError::bad_input(format!("\"{}\" is not a valid ID", id.as_str())).into());
         }

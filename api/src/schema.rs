@@ -16,6 +16,7 @@ use crate::{
     },
     community::CommunityQuery,
     community::mutation::CommunityMutation,
+    consultation::mutation::ConsultationMutation,
     contact::mutation::ContactMutation,
     department::DepartmentQuery,
     department::mutation::DepartmentMutation,
@@ -81,6 +82,7 @@ pub struct Mutation(
     DepartmentMutation,
     ThemeMutation,
     IdeaMutation,
+    ConsultationMutation,
     ReviewMutation,
 );
 

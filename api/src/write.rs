@@ -106,6 +106,7 @@ guarded!(
     engagement_event => crate::engagement::visible,
     annual_review => crate::review::visible,
     annual_review_entry => crate::review::visible_entries,
+    consultation_response => crate::consultation::visible,
 );
 guarded!(
     community,
@@ -1054,6 +1055,7 @@ has_id!(
     action_update,
     api_key,
     community,
+    consultation_response,
     contact,
     department,
     engagement_event,

@@ -15,6 +15,7 @@ pub mod api_key;
 pub mod app_meta;
 pub mod audit_log;
 pub mod community;
+pub mod consultation_response;
 pub mod contact;
 pub mod department;
 pub mod engagement_event;

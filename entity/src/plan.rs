@@ -24,6 +24,10 @@ pub struct Model {
     /// Notes for the municipality and the community's editors; never public.
     #[sea_orm(column_type = "Text")]
     pub internal_notes: String,
+    /// The first day of the consultation (a plan in consultation is open to responses from
+    /// then to `consultation_closes_on`, both included, in Danish time).
+    pub consultation_opens_on: Option<Date>,
+    pub consultation_closes_on: Option<Date>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

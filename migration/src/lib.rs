@@ -9,6 +9,7 @@ mod m20261127_000004_engagement_weights;
 mod m20261127_000005_annual_review;
 mod m20261127_000006_completed_on_backfill;
 mod m20261127_000007_annual_review_frozen;
+mod m20261202_000001_consultation;
 
 pub use m20261127_000006_completed_on_backfill::backfill_completed_on;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000005_annual_review::Migration),
             Box::new(m20261127_000006_completed_on_backfill::Migration),
             Box::new(m20261127_000007_annual_review_frozen::Migration),
+            Box::new(m20261202_000001_consultation::Migration),
         ]
     }
 }

@@ -11,6 +11,7 @@ use uuid::Uuid;
 pub use entity::{
     action::{ActionStatus, Horizon},
     action_department::DepartmentRole,
+    consultation_response::ResponseStatus,
     organization::OrganizationKind,
     partnership::PartnershipStatus,
     partnership_member::{ContributionKind, MemberRole},
@@ -166,6 +167,13 @@ impl Fixture<'_> {
             adopted_on: Set(
                 matches!(status, PlanStatus::Adopted | PlanStatus::Archived).then(|| date(from, 3, 1))
             ),
+            // A plan in consultation is open: from a week ago for four weeks.
+            consultation_opens_on: Set(
+                (status == PlanStatus::Consultation).then(|| danish_today() - chrono::Days::new(7))
+            ),
+            consultation_closes_on: Set(
+                (status == PlanStatus::Consultation).then(|| danish_today() + chrono::Days::new(21))
+            ),
             created_at: Set(now()),
             updated_at: Set(now()),
             version: Set(1),
@@ -174,6 +182,43 @@ impl Fixture<'_> {
         .insert(self.db)
         .await
         .expect("insert plan");
+        id
+    }
+
+    /// A response to a plan in consultation (or one of its actions), with a name, an email
+    /// and consent to store them (not to show the name).
+    pub async fn response(
+        &self,
+        plan: Uuid,
+        action: Option<Uuid>,
+        body: &str,
+        status: consultation_response::ResponseStatus,
+    ) -> Uuid {
+        use consultation_response::ResponseStatus;
+        let id = Uuid::now_v7();
+        consultation_response::ActiveModel {
+            id: Set(id),
+            plan_id: Set(plan),
+            action_id: Set(action),
+            body: Set(body.into()),
+            name: Set(Some(format!("Afsender af {body}"))),
+            association: Set(None),
+            email: Set(Some(format!("afsender.{}@eksempel.dk", id.simple()))),
+            consent_to_store: Set(true),
+            consent_to_show_name: Set(false),
+            status: Set(status),
+            rejection_reason: Set((status == ResponseStatus::Rejected).then(|| "Uden for emnet".into())),
+            reply: Set(None),
+            replied_at: Set(None),
+            client_fingerprint: Set(None),
+            body_hash: Set(String::new()),
+            created_at: Set(now()),
+            updated_at: Set(now()),
+            version: Set(1),
+        }
+        .insert(self.db)
+        .await
+        .expect("insert consultation response");
         id
     }
 

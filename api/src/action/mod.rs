@@ -340,6 +340,21 @@ impl Action {
         let page = loader::page(ctx, &UPDATES_OF_ACTION, self.0.id, w).await?;
         Ok(page.into_connection(&w, ActionUpdate))
     }
+    /// Responses from the public to the action while its plan was in consultation, newest
+    /// first: the published ones for everyone; the others too for the community's editors and
+    /// staff. `statuses` narrows them.
+    async fn consultation_responses(
+        &self,
+        ctx: &Context<'_>,
+        statuses: Option<Vec<crate::consultation::ConsultationResponseStatus>>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<Cursor, crate::consultation::ConsultationResponse, ConnectionFields>> {
+        let w = Window::parse(first, after, last, before)?;
+        crate::consultation::page(ctx, crate::consultation::Under::Action, self.0.id, statuses, w).await
+    }
     /// The idea exchange this action came from, if any.
     async fn origin_exchange(&self, ctx: &Context<'_>) -> Result<Option<IdeaExchange>> {
         Ok(loader::one(ctx, &crate::idea::EXCHANGE_OF_ACTION, self.0.id)

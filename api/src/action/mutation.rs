@@ -258,6 +258,7 @@ payload!(UpdateActionUpdatePayload, action_update: ActionUpdate);
 const REFERENCES: &[(&str, &str, &str)] = &[
     ("partnership", "action_id", "partnerships"),
     ("idea_exchange_action", "action_id", "idea exchanges"),
+    ("consultation_response", "action_id", "consultation responses"),
 ];
 
 /// The name a progress note is signed with when none is given: the account's display name,

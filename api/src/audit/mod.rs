@@ -16,7 +16,8 @@ use crate::{
 /// Who did something.
 #[derive(SimpleObject)]
 pub struct Actor {
-    /// `ACCOUNT`, `API_KEY` or `SYSTEM` (the command line).
+    /// `ACCOUNT`, `API_KEY`, `SYSTEM` (the command line) or `ANONYMOUS` (a visitor of the
+    /// website, who sent a response to a consultation).
     pub kind: String,
     /// The account's or the API key's global ID, when there is one.
     pub id: Option<ID>,
@@ -37,6 +38,12 @@ impl AuditLogEntry {
     }
     async fn actor(&self) -> Actor {
         let (kind, type_name) = match self.0.actor_kind {
+            // Written without an account, as the write path names an anonymous caller.
+            audit_log::ActorKind::Account
+                if self.0.actor_id.is_none() && self.0.actor_label == "anonymous" =>
+            {
+                ("ANONYMOUS", "")
+            }
             audit_log::ActorKind::Account => ("ACCOUNT", "Account"),
             audit_log::ActorKind::ApiKey => ("API_KEY", "ApiKey"),
             audit_log::ActorKind::System => ("SYSTEM", ""),

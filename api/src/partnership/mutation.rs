@@ -790,15 +790,25 @@ impl PartnershipMutation {
                     )
                     .into());
                 }
-                // Only actions the partner can see: those of published plans.
+                // Only actions the partner can see; of those, only actions of published plans
+                // take proposals (a plan in consultation may still change).
                 let action = action::Entity::find_by_id(action_id).one(w.txn()).await?;
-                let published = match &action {
+                let status = match &action {
                     Some(a) => plan::Entity::find_by_id(a.plan_id)
                         .one(w.txn())
                         .await?
-                        .is_some_and(|p| matches!(p.status, PlanStatus::Adopted | PlanStatus::Archived)),
-                    None => false,
+                        .map(|p| p.status),
+                    None => None,
                 };
+                if status == Some(PlanStatus::Consultation) {
+                    return Err(Refused::one(
+                        "actionId",
+                        UserErrorCode::Invalid,
+                        "the action's plan is in consultation; partners join actions of adopted plans",
+                    )
+                    .into());
+                }
+                let published = status.is_some_and(|s| crate::access::PUBLISHED_PLANS.contains(&s));
                 let Some(action) = action.filter(|_| published) else {
                     return Err(
                         Refused::one("actionId", UserErrorCode::NotFound, "no action with this ID").into(),

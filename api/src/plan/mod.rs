@@ -1,6 +1,7 @@
 //! Local development plans (LUP): a community's vision and direction for a period, with its
-//! themes, the organisations involved and its actions. Only adopted and archived plans are
-//! public.
+//! themes, the organisations involved and its actions. Plans in consultation, adopted and
+//! archived plans are public; drafts are seen by their community's editors and staff only. A
+//! plan in consultation takes responses from the public while its consultation is open.
 pub mod mutation;
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, connection::Connection};
@@ -156,6 +157,40 @@ impl Plan {
     }
     async fn adopted_on(&self) -> Option<Date> {
         self.0.adopted_on.map(Date)
+    }
+    /// The first day the public may respond to the plan in consultation (set when it is sent
+    /// to consultation).
+    async fn consultation_opens_on(&self) -> Option<Date> {
+        self.0.consultation_opens_on.map(Date)
+    }
+    /// The last day the public may respond.
+    async fn consultation_closes_on(&self) -> Option<Date> {
+        self.0.consultation_closes_on.map(Date)
+    }
+    /// Whether the plan takes responses today: it is in consultation and today (in Danish
+    /// time) is within its consultation period, both days included.
+    async fn consultation_open(&self) -> bool {
+        crate::consultation::is_open(
+            self.0.status,
+            self.0.consultation_opens_on,
+            self.0.consultation_closes_on,
+            crate::common::today(),
+        )
+    }
+    /// Responses from the public to the plan and its actions, newest first: the published
+    /// ones for everyone; pending, rejected and hidden ones too for the community's editors
+    /// and staff. `statuses` narrows them.
+    async fn consultation_responses(
+        &self,
+        ctx: &Context<'_>,
+        statuses: Option<Vec<crate::consultation::ConsultationResponseStatus>>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<Cursor, crate::consultation::ConsultationResponse, ConnectionFields>> {
+        let w = Window::parse(first, after, last, before)?;
+        crate::consultation::page(ctx, crate::consultation::Under::Plan, self.0.id, statuses, w).await
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
@@ -342,7 +377,7 @@ pub struct PlanQuery;
 // Public data may be cached for a minute (see `schema::Query`).
 #[Object(cache_control(max_age = 60))]
 impl PlanQuery {
-    /// Plans the caller may see: adopted and archived ones for the public.
+    /// Plans the caller may see: in consultation, adopted and archived ones for the public.
     #[allow(clippy::too_many_arguments)]
     async fn plans(
         &self,

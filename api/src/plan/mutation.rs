@@ -51,6 +51,10 @@ pub struct UpdatePlanInput {
     /// Replaces the plan's themes.
     pub theme_ids: Option<Vec<ID>>,
     pub internal_notes: Option<String>,
+    /// The first day of the consultation; the period must stay in order.
+    pub consultation_opens_on: Option<Date>,
+    /// The last day of the consultation, not before its first.
+    pub consultation_closes_on: Option<Date>,
 }
 
 #[derive(InputObject)]
@@ -66,6 +70,12 @@ pub struct ChangePlanStatusInput {
     pub status: PlanStatus,
     /// Only with `ADOPTED`; today when left out.
     pub adopted_on: Option<Date>,
+    /// Only with `CONSULTATION`: the first day the public may respond; today (in Danish time)
+    /// when left out.
+    pub consultation_opens_on: Option<Date>,
+    /// Only with `CONSULTATION`: the last day the public may respond, not before the first;
+    /// 28 days after the first when left out.
+    pub consultation_closes_on: Option<Date>,
 }
 
 #[derive(InputObject)]
@@ -104,7 +114,11 @@ const REFERENCES: &[(&str, &str, &str)] = &[
     ("action", "plan_id", "actions"),
     ("partnership", "plan_id", "partnerships"),
     ("engagement_event", "plan_id", "engagement events"),
+    ("consultation_response", "plan_id", "consultation responses"),
 ];
+
+/// How long a consultation lasts when its last day is not given.
+const CONSULTATION_DAYS: u64 = 28;
 
 /// The plan's theme links, as the audit log records them (the join rows have no ID of their
 /// own, so their changes are recorded on the plan).
@@ -272,6 +286,8 @@ impl PlanMutation {
                             updated_at: Set(now),
                             version: Set(1),
                             internal_notes: Set(notes),
+                            consultation_opens_on: Set(None),
+                            consultation_closes_on: Set(None),
                         },
                     )
                     .await?;
@@ -302,9 +318,23 @@ impl PlanMutation {
                 let notes = check.given(input.internal_notes.as_deref(), |c, t| {
                     c.long_text("internalNotes", t, MAX_TEXT)
                 });
-                Some((id?, title?, summary?, vision?, from?, to?, themes?, notes?))
+                let opens = check.opt_date("consultationOpensOn", input.consultation_opens_on.map(|d| d.0));
+                let closes =
+                    check.opt_date("consultationClosesOn", input.consultation_closes_on.map(|d| d.0));
+                let consultation = opens.zip(closes);
+                Some((
+                    id?,
+                    title?,
+                    summary?,
+                    vision?,
+                    from?,
+                    to?,
+                    themes?,
+                    notes?,
+                    consultation?,
+                ))
             },
-            async |w, (id, title, summary, vision, from, to, themes, notes)| {
+            async |w, (id, title, summary, vision, from, to, themes, notes, (opens, closes))| {
                 let before = w.find::<plan::Entity>("plan", id).await?;
                 w.require_community(before.community_id)?;
                 // The period after the change must still be in order.
@@ -322,6 +352,24 @@ impl PlanMutation {
                     )
                     .into());
                 }
+                // So must the consultation's.
+                let new_opens = opens.or(before.consultation_opens_on);
+                let new_closes = closes.or(before.consultation_closes_on);
+                if let (Some(o), Some(c)) = (new_opens, new_closes)
+                    && c < o
+                {
+                    let field = if closes.is_some() {
+                        "consultationClosesOn"
+                    } else {
+                        "consultationOpensOn"
+                    };
+                    return Err(Refused::one(
+                        field,
+                        UserErrorCode::OutOfRange,
+                        format!("the consultation {o}–{c} ends before it starts"),
+                    )
+                    .into());
+                }
                 if let (Some(themes), Some(given)) = (&themes, &input.theme_ids) {
                     check_themes(w, given, themes).await?;
                 }
@@ -332,6 +380,8 @@ impl PlanMutation {
                     period_from: set_if(from),
                     period_to: set_if(to),
                     internal_notes: set_if(notes),
+                    consultation_opens_on: set_if(opens.map(Some)),
+                    consultation_closes_on: set_if(closes.map(Some)),
                     ..Default::default()
                 };
                 let after = w
@@ -396,9 +446,34 @@ impl PlanMutation {
                         "give an adoption date only when the plan is adopted",
                     );
                 }
-                Some((id?, adopted_on?))
+                let opens = check.opt_date("consultationOpensOn", input.consultation_opens_on.map(|d| d.0));
+                let closes =
+                    check.opt_date("consultationClosesOn", input.consultation_closes_on.map(|d| d.0));
+                for (field, given) in [
+                    ("consultationOpensOn", input.consultation_opens_on.is_some()),
+                    ("consultationClosesOn", input.consultation_closes_on.is_some()),
+                ] {
+                    if given && to != plan::PlanStatus::Consultation {
+                        check.add(
+                            field,
+                            UserErrorCode::Invalid,
+                            "give a consultation period only when the plan is sent to consultation",
+                        );
+                    }
+                }
+                // Today and four weeks on, unless given.
+                let period = match (opens, closes) {
+                    (Some(o), Some(c)) => {
+                        let o = o.unwrap_or_else(crate::common::today);
+                        let c = c.unwrap_or_else(|| o + chrono::Days::new(CONSULTATION_DAYS));
+                        check.dates_in_order("consultationClosesOn", Some(o), Some(c));
+                        Some((o, c))
+                    }
+                    _ => None,
+                };
+                Some((id?, adopted_on?, period?))
             },
-            async |w, (id, adopted_on)| {
+            async |w, (id, adopted_on, (opens, closes))| {
                 let before = w.find::<plan::Entity>("plan", id).await?;
                 w.require_community(before.community_id)?;
                 let Some(staff_only) = transition(before.status, to) else {
@@ -422,6 +497,10 @@ impl PlanMutation {
                 };
                 if to == plan::PlanStatus::Adopted {
                     row.adopted_on = Set(Some(adopted_on.unwrap_or_else(|| Utc::now().date_naive())));
+                }
+                if to == plan::PlanStatus::Consultation {
+                    row.consultation_opens_on = Set(Some(opens));
+                    row.consultation_closes_on = Set(Some(closes));
                 }
                 w.update::<plan::Entity>("Plan", &before, input.version, row)
                     .await

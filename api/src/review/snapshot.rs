@@ -248,9 +248,11 @@ pub async fn take<C: ConnectionTrait>(db: &C, year: i32) -> Result<HashMap<Uuid,
         })
         .collect();
 
-    // Published plans whose period covers the year.
+    // Published plans whose period covers the year (a plan in consultation is public, but not
+    // in force: it is not counted).
     let plans = plan::Entity::find()
         .filter(access.plan_condition(Expr::col((plan::Entity, plan::Column::Id))))
+        .filter(plan::Column::Status.is_in(crate::access::PUBLISHED_PLANS))
         .filter(plan::Column::PeriodFrom.lte(year))
         .filter(plan::Column::PeriodTo.gte(year))
         .order_by_asc(plan::Column::PeriodFrom)

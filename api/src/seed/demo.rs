@@ -87,6 +87,43 @@ pub struct Plan {
     pub themes: Vec<String>,
     pub involvement: Vec<Involvement>,
     pub actions: Vec<Action>,
+    /// A plan in consultation: its period around the day the demo is loaded, and responses.
+    #[serde(default)]
+    pub consultation: Option<Consultation>,
+}
+
+/// A consultation's period, relative to the day the demo is loaded (so it is open then), and
+/// the responses received so far.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Consultation {
+    pub opened_days_ago: u64,
+    pub closes_in_days: u64,
+    pub responses: Vec<Response>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Response {
+    /// An action of the plan, by key.
+    #[serde(default)]
+    pub action: Option<String>,
+    pub body: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub association: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub consent_to_show_name: bool,
+    pub status: consultation_response::ResponseStatus,
+    #[serde(default)]
+    pub rejection_reason: Option<String>,
+    #[serde(default)]
+    pub reply: Option<String>,
+    /// When it came, in days before the demo is loaded (within the period).
+    pub days_ago: u64,
 }
 
 #[derive(Deserialize)]
@@ -437,8 +474,16 @@ async fn insert_plans<C: ConnectionTrait>(demo: &Demo, ids: &mut Ids, db: &C) ->
     let (mut plans, mut plan_themes, mut involvement) = (Vec::new(), Vec::new(), Vec::new());
     let (mut actions, mut action_themes, mut departments, mut updates) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut responses = Vec::new();
+    let today = crate::common::today();
     for p in &demo.plans {
         let plan_id = ids.add(PLAN, &p.key);
+        let period = p.consultation.as_ref().map(|c| {
+            (
+                today - chrono::Days::new(c.opened_days_ago),
+                today + chrono::Days::new(c.closes_in_days),
+            )
+        });
         plans.push(plan::ActiveModel {
             id: Set(plan_id),
             community_id: Set(ids.get(COMMUNITY, &p.community)?),
@@ -449,6 +494,8 @@ async fn insert_plans<C: ConnectionTrait>(demo: &Demo, ids: &mut Ids, db: &C) ->
             period_to: Set(p.period_to),
             status: Set(p.status),
             adopted_on: Set(p.adopted_on),
+            consultation_opens_on: Set(period.map(|p| p.0)),
+            consultation_closes_on: Set(period.map(|p| p.1)),
             created_at: Set(t),
             updated_at: Set(t),
             version: Set(1),
@@ -530,6 +577,42 @@ async fn insert_plans<C: ConnectionTrait>(demo: &Demo, ids: &mut Ids, db: &C) ->
             }
         }
     }
+    for p in &demo.plans {
+        for r in p.consultation.iter().flat_map(|c| &c.responses) {
+            let came = t - chrono::Days::new(r.days_ago);
+            let status = r.status;
+            // Answered the day after it came (or the same day, if it came today).
+            let replied = r
+                .reply
+                .as_ref()
+                .map(|_| came + chrono::Days::new(r.days_ago.min(1)));
+            let personal = r.name.is_some() || r.association.is_some() || r.email.is_some();
+            responses.push(consultation_response::ActiveModel {
+                id: Set(uuid::Uuid::now_v7()),
+                plan_id: Set(ids.get(PLAN, &p.key)?),
+                action_id: Set(ids.opt(ACTION, &r.action)?),
+                body: Set(r.body.clone()),
+                name: Set(r.name.clone()),
+                association: Set(r.association.clone()),
+                email: Set(r.email.clone()),
+                consent_to_store: Set(personal),
+                consent_to_show_name: Set(r.consent_to_show_name),
+                status: Set(status),
+                rejection_reason: Set(r.rejection_reason.clone()),
+                reply: Set(r.reply.clone()),
+                replied_at: Set(replied),
+                client_fingerprint: Set(None),
+                body_hash: Set(crate::consultation::mutation::body_hash(&r.body)),
+                created_at: Set(came),
+                updated_at: Set(replied.unwrap_or(came)),
+                version: Set(if status == consultation_response::ResponseStatus::Pending {
+                    1
+                } else {
+                    2
+                }),
+            });
+        }
+    }
     put_many(plans, db).await?;
     put_many(plan_themes, db).await?;
     put_many(involvement, db).await?;
@@ -537,5 +620,6 @@ async fn insert_plans<C: ConnectionTrait>(demo: &Demo, ids: &mut Ids, db: &C) ->
     put_many(action_themes, db).await?;
     put_many(departments, db).await?;
     put_many(updates, db).await?;
+    put_many(responses, db).await?;
     Ok(())
 }

@@ -209,6 +209,8 @@ async fn samples(app: &TestApp) -> BTreeMap<String, String> {
       engagementEvents(first: 1) { nodes { id } }
       departments(first: 20) { nodes { contacts { id } } }
       annualReviews(first: 1) { nodes { id entries(first: 1) { nodes { id } } } }
+      inConsultation: plans(first: 1, filter: { statuses: [CONSULTATION] }) { nodes {
+        consultationResponses(first: 1, statuses: [PUBLISHED]) { nodes { id } } } }
     }"#;
     let d = app.data(q, json!({})).await;
     let plan = &d["plans"]["nodes"][0];
@@ -242,6 +244,11 @@ async fn samples(app: &TestApp) -> BTreeMap<String, String> {
     put(
         "AnnualReviewEntry",
         &d["annualReviews"]["nodes"][0]["entries"]["nodes"][0]["id"],
+    );
+    // A published response to a plan in consultation: public.
+    put(
+        "ConsultationResponse",
+        &d["inConsultation"]["nodes"][0]["consultationResponses"]["nodes"][0]["id"],
     );
     for dep in d["departments"]["nodes"].as_array().into_iter().flatten() {
         put("Contact", &dep["contacts"][0]["id"]);

@@ -117,9 +117,14 @@ async fn world(app: &TestApp) -> (uuid::Uuid, uuid::Uuid, uuid::Uuid) {
         .plan(a, "Aabybro 2024–2027", PlanStatus::Adopted, 2024, 2027)
         .await;
     let consultation = fx
-        .plan(a, "Aabybro 2028–2031", PlanStatus::Consultation, 2028, 2031)
+        .plan(a, "Aabybro 2028–2031", PlanStatus::Draft, 2028, 2031)
         .await;
-    let hidden = fx.action(consultation, "Hemmelig handling i høring").await;
+    let hidden = fx.action(consultation, "Hemmelig handling i kladden").await;
+    // A plan in consultation is public, with its actions.
+    let hearing = fx
+        .plan(a, "Aabybro 2032–2035", PlanStatus::Consultation, 2032, 2035)
+        .await;
+    fx.action(hearing, "Høringshandling ved åen").await;
     let open = fx.action(adopted, "Legeplads ved skolen").await;
     fx.set("action", open, "description", "En ny legeplads til skolens børn")
         .await;
@@ -190,13 +195,13 @@ async fn world(app: &TestApp) -> (uuid::Uuid, uuid::Uuid, uuid::Uuid) {
         .partnership(
             Some(hidden),
             None,
-            "Partnerskab om høringen",
+            "Partnerskab om kladden",
             PartnershipStatus::Active,
         )
         .await;
     fx.member(secret, Party::Organization(forening), MemberRole::Lead)
         .await;
-    fx.event(a, Some(consultation), "Borgermøde om høringen", date(2026, 3, 1))
+    fx.event(a, Some(consultation), "Borgermøde om kladden", date(2026, 3, 1))
         .await;
     fx.event(a, Some(adopted), "Arbejdsdag", date(2026, 4, 1)).await;
     let idea = fx.idea(Some(a), "Fælles bålplads").await;
@@ -278,13 +283,18 @@ both!(
             let sees_drafts = matches!(role, As::CommunityEditor | As::Staff | As::Admin);
             let sees_private = sees_drafts;
             assert_eq!(
-                count(&everything, "Hemmelig handling i høring") > 0,
+                count(&everything, "Hemmelig handling i kladden") > 0,
                 sees_drafts,
-                "{}: a plan in consultation's action",
+                "{}: a draft plan's action",
+                role.name()
+            );
+            assert!(
+                count(&everything, "Høringshandling ved åen") > 0,
+                "{}: a plan in consultation's action is public",
                 role.name()
             );
             assert_eq!(
-                count(&everything, "Partnerskab om høringen") > 0,
+                count(&everything, "Partnerskab om kladden") > 0,
                 sees_drafts,
                 "{}: a partnership of a hidden action",
                 role.name()
@@ -319,14 +329,18 @@ both!(
         let stranger = app.signed_in(As::CommunityEditor, &[birkelse], None).await;
         let seen = same(&app, &loaders, &stranger, COMMUNITIES, json!({})).await;
         for hidden in [
-            "Hemmelig handling i høring",
-            "Partnerskab om høringen",
+            "Hemmelig handling i kladden",
+            "Partnerskab om kladden",
             "Privat Pedersen",
             "Nordfondens forslag",
             "Kystfondens forslag",
         ] {
             assert_eq!(count(&seen, hidden), 0, "an editor of Birkelse sees {hidden}");
         }
+        assert!(
+            count(&seen, "Høringshandling ved åen") > 0,
+            "a plan in consultation is public"
+        );
         same(&app, &loaders, &stranger, PAGE, json!({ "slug": "aabybro" })).await;
         // Every compiled read was decoded (a relation that failed would fall back to the
         // loaders and still answer alike).

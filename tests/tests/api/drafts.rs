@@ -1,6 +1,7 @@
-//! Unpublished plans (draft and consultation) and everything under them are unreachable for
-//! anonymous callers: by every list, every relation, `node`/`nodes` and `totalCount`. Private
-//! contacts likewise; public ones are shown.
+//! Draft plans and everything under them are unreachable for anonymous callers: by every
+//! list, every relation, `node`/`nodes` and `totalCount`. Plans in consultation are public,
+//! with what hangs under them, exactly like adopted ones (but they are not opportunities for
+//! partners, nor the current plan). Private contacts are never shown; public ones are.
 use lup_tests::{
     TestApp, both,
     fixture::{
@@ -13,9 +14,11 @@ use uuid::Uuid;
 
 use crate::support::{list_texts, texts};
 
-/// The hidden rows, by GraphQL type, for `node` and `nodes`.
+/// The rows of the draft (hidden) and of the plan in consultation (public), by GraphQL type,
+/// for `node` and `nodes`.
 struct Hidden {
     ids: Vec<(&'static str, Uuid)>,
+    consultation: Vec<(&'static str, Uuid)>,
 }
 
 /// Gjøl with an adopted plan (one public action, partnership, event …) beside a draft and a
@@ -65,12 +68,16 @@ async fn programme(app: &TestApp) -> Hidden {
     fx.event(gjol, Some(adopted), "Offentligt møde", date(2024, 3, 1))
         .await;
 
-    let mut hidden = Vec::new();
+    let mut rows = [Vec::new(), Vec::new()];
     let mut hidden_actions = Vec::new();
-    for (status, word, from) in [
+    for (n, (status, word, from)) in [
         (PlanStatus::Draft, "Kladde", 2028),
         (PlanStatus::Consultation, "Høring", 2026),
-    ] {
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let hidden = &mut rows[n];
         let plan = fx
             .plan(gjol, &format!("{word}plan"), status, from, from + 3)
             .await;
@@ -116,12 +123,16 @@ async fn programme(app: &TestApp) -> Hidden {
         hidden.push(("EngagementEvent", event));
     }
 
-    // An exchange that led to a public action and to the hidden ones.
+    // An exchange that led to a public action and to the others.
     let mut results = vec![public_action];
     results.extend(&hidden_actions);
     fx.exchange(None, birkelse, &[gjol], "Studietur til Gjøl", &results)
         .await;
-    Hidden { ids: hidden }
+    let [hidden, consultation] = rows;
+    Hidden {
+        ids: hidden,
+        consultation,
+    }
 }
 
 const LISTS: &str = r#"{
@@ -166,6 +177,13 @@ const RELATIONS: &str = r#"{
   } } }
 }"#;
 
+/// The titles of a connection in any order (sorted).
+fn sorted(conn: &Value) -> Vec<String> {
+    let mut t = titles(conn);
+    t.sort();
+    t
+}
+
 fn titles(conn: &Value) -> Vec<String> {
     let items = texts(conn, "title");
     assert_eq!(
@@ -176,35 +194,47 @@ fn titles(conn: &Value) -> Vec<String> {
     items
 }
 
-both!(unpublished_plans_are_in_no_list, |app: TestApp| async move {
+both!(draft_plans_are_in_no_list, |app: TestApp| async move {
     programme(&app).await;
     let d = app.data(LISTS, json!({})).await;
-    assert_eq!(titles(&d["plans"]), ["Offentlig plan"]);
-    assert_eq!(titles(&d["draftPlans"]), Vec::<String>::new());
-    assert_eq!(titles(&d["laterPlans"]), Vec::<String>::new());
-    assert_eq!(titles(&d["actions"]), ["Offentlig handling"]);
-    assert_eq!(titles(&d["seeking"]), ["Offentlig handling"]);
+    assert_eq!(titles(&d["plans"]), ["Høringplan", "Offentlig plan"]);
+    assert_eq!(titles(&d["draftPlans"]), ["Høringplan"]);
+    assert_eq!(titles(&d["laterPlans"]), ["Høringplan"]);
+    assert_eq!(titles(&d["actions"]), ["Høringhandling", "Offentlig handling"]);
+    assert_eq!(titles(&d["seeking"]), ["Høringhandling", "Offentlig handling"]);
+    // Opportunities are the actions of adopted plans only.
     assert_eq!(titles(&d["opportunities"]), ["Offentlig handling"]);
     assert_eq!(titles(&d["allOpportunities"]), ["Offentlig handling"]);
-    assert_eq!(titles(&d["partnerships"]), ["Offentligt partnerskab"]);
-    assert_eq!(titles(&d["engagementEvents"]), ["Offentligt møde"]);
-    let exchange = &d["ideaExchanges"]["edges"][0]["node"];
     assert_eq!(
-        list_texts(&exchange["resultingActions"], "title"),
-        ["Offentlig handling"],
-        "only the public action the exchange led to"
+        sorted(&d["partnerships"]),
+        [
+            "Høringpartnerskab om handlingen",
+            "Høringpartnerskab om planen",
+            "Offentligt partnerskab"
+        ]
+    );
+    assert_eq!(sorted(&d["engagementEvents"]), ["Høringmøde", "Offentligt møde"]);
+    let exchange = &d["ideaExchanges"]["edges"][0]["node"];
+    let mut led_to = list_texts(&exchange["resultingActions"], "title");
+    led_to.sort();
+    assert_eq!(
+        led_to,
+        ["Høringhandling", "Offentlig handling"],
+        "the public actions the exchange led to, not the draft's"
     );
 
-    // Filters that would pick the hidden rows out find nothing either.
+    // Filters that would pick the draft's rows out find nothing either.
     for (list, filter) in [
         ("plans", json!({ "text": "kladde" })),
-        ("plans", json!({ "text": "høring" })),
+        ("plans", json!({ "year": 2031 })),
+        ("plans", json!({ "statuses": ["DRAFT"] })),
         (
             "actions",
-            json!({ "text": "handling", "statuses": ["PLANNED"], "year": 2029 }),
+            json!({ "text": "kladdehandling", "statuses": ["PLANNED"], "year": 2031 }),
         ),
-        ("partnerships", json!({ "text": "partnerskab om" })),
-        ("engagementEvents", json!({ "year": 2025 })),
+        ("actions", json!({ "year": 2031 })),
+        ("partnerships", json!({ "text": "kladdepartnerskab" })),
+        ("engagementEvents", json!({ "text": "kladdemøde" })),
     ] {
         let query = format!(
             "query($f: {}Filter) {{ {list}(filter: $f) {{ totalCount edges {{ node {{ __typename }} }} }} }}",
@@ -221,13 +251,27 @@ both!(unpublished_plans_are_in_no_list, |app: TestApp| async move {
     }
 });
 
-both!(unpublished_plans_are_in_no_relation, |app: TestApp| async move {
+both!(draft_plans_are_in_no_relation, |app: TestApp| async move {
     programme(&app).await;
     let d = app.data(RELATIONS, json!({})).await;
     let c = &d["community"];
+    // The plan in force; a plan in consultation is public but not current.
     assert_eq!(c["currentPlan"]["title"], "Offentlig plan");
-    assert_eq!(titles(&c["plans"]), ["Offentlig plan"]);
-    let plan = &c["plans"]["edges"][0]["node"];
+    // Newest period first.
+    assert_eq!(titles(&c["plans"]), ["Høringplan", "Offentlig plan"]);
+    let hearing = &c["plans"]["edges"][0]["node"];
+    assert_eq!(titles(&hearing["actions"]), ["Høringhandling"]);
+    let action = &hearing["actions"]["edges"][0]["node"];
+    assert_eq!(
+        titles(&action["partnerships"]),
+        ["Høringpartnerskab om handlingen"]
+    );
+    assert_eq!(action["updates"]["totalCount"], 1);
+    assert_eq!(action["departments"].as_array().unwrap().len(), 1);
+    assert_eq!(titles(&hearing["partnerships"]), ["Høringpartnerskab om planen"]);
+    assert_eq!(titles(&hearing["engagementEvents"]), ["Høringmøde"]);
+    assert_eq!(hearing["involvement"].as_array().unwrap().len(), 1);
+    let plan = &c["plans"]["edges"][1]["node"];
     assert_eq!(titles(&plan["actions"]), ["Offentlig handling"]);
     let action = &plan["actions"]["edges"][0]["node"];
     assert_eq!(action["updates"]["totalCount"], 1);
@@ -248,54 +292,86 @@ both!(unpublished_plans_are_in_no_relation, |app: TestApp| async move {
     assert_eq!(titles(&plan["engagementEvents"]), ["Offentligt møde"]);
     assert_eq!(plan["involvement"].as_array().unwrap().len(), 1);
 
-    assert_eq!(titles(&c["actions"]), ["Offentlig handling"]);
-    let origin = &c["actions"]["edges"][0]["node"]["originExchange"];
-    assert_eq!(origin["title"], "Studietur til Gjøl");
-    assert_eq!(
-        list_texts(&origin["resultingActions"], "title"),
-        ["Offentlig handling"]
-    );
-    assert_eq!(titles(&c["partnerships"]), ["Offentligt partnerskab"]);
-    assert_eq!(titles(&c["engagementEvents"]), ["Offentligt møde"]);
+    assert_eq!(titles(&c["actions"]), ["Høringhandling", "Offentlig handling"]);
+    let both_actions = ["Høringhandling", "Offentlig handling"];
+    for a in c["actions"]["edges"].as_array().unwrap() {
+        let origin = &a["node"]["originExchange"];
+        assert_eq!(origin["title"], "Studietur til Gjøl");
+        let mut led_to = list_texts(&origin["resultingActions"], "title");
+        led_to.sort();
+        assert_eq!(led_to, both_actions);
+    }
+    let partnerships = [
+        "Høringpartnerskab om handlingen",
+        "Høringpartnerskab om planen",
+        "Offentligt partnerskab",
+    ];
+    assert_eq!(sorted(&c["partnerships"]), partnerships);
+    assert_eq!(sorted(&c["engagementEvents"]), ["Høringmøde", "Offentligt møde"]);
     let exchange = &c["exchanges"]["edges"][0]["node"];
-    assert_eq!(
-        list_texts(&exchange["resultingActions"], "title"),
-        ["Offentlig handling"]
-    );
+    let mut led_to = list_texts(&exchange["resultingActions"], "title");
+    led_to.sort();
+    assert_eq!(led_to, both_actions);
 
     let only = |list: &Value, field: &str, expected: &[&str]| {
         let edges = list["edges"].as_array().unwrap();
         assert_eq!(edges.len(), 1, "{list:#}");
-        assert_eq!(titles(&edges[0]["node"][field]), expected, "{field}");
+        assert_eq!(sorted(&edges[0]["node"][field]), expected, "{field}");
     };
-    only(&d["themes"], "plans", &["Offentlig plan"]);
-    only(&d["themes"], "actions", &["Offentlig handling"]);
-    only(&d["departments"], "actions", &["Offentlig handling"]);
-    only(&d["departments"], "partnerships", &["Offentligt partnerskab"]);
-    only(&d["organizations"], "ledActions", &["Offentlig handling"]);
-    only(&d["organizations"], "partnerships", &["Offentligt partnerskab"]);
+    only(&d["themes"], "plans", &["Høringplan", "Offentlig plan"]);
+    only(&d["themes"], "actions", &both_actions);
+    only(&d["departments"], "actions", &both_actions);
+    only(&d["departments"], "partnerships", &partnerships);
+    only(&d["organizations"], "ledActions", &both_actions);
+    only(&d["organizations"], "partnerships", &partnerships);
     let involvement = &d["organizations"]["edges"][0]["node"]["planInvolvement"];
+    let mut plans: Vec<&str> = involvement
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["plan"]["title"].as_str().unwrap())
+        .collect();
+    plans.sort();
     assert_eq!(
-        involvement,
-        &json!([{ "plan": { "title": "Offentlig plan" } }]),
-        "only the involvement in the public plan"
+        plans,
+        ["Høringplan", "Offentlig plan"],
+        "the involvement in the public plans, not in the draft"
     );
 });
 
-both!(unpublished_plans_are_not_found_by_id, |app: TestApp| async move {
+both!(draft_plans_are_not_found_by_id, |app: TestApp| async move {
     let hidden = programme(&app).await;
-    assert_eq!(hidden.ids.len(), 2 * 14);
+    assert_eq!(hidden.ids.len(), 14);
+    assert_eq!(hidden.consultation.len(), 14);
     let query = "query($id: ID!) { node(id: $id) { __typename id } }";
     let mut ids = Vec::new();
     for (type_name, uuid) in &hidden.ids {
         let id = global_id(type_name, *uuid);
         let d = app.data(query, json!({ "id": id })).await;
-        assert!(
-            d["node"].is_null(),
-            "node({type_name}) of an unpublished plan: {d:#}"
-        );
+        assert!(d["node"].is_null(), "node({type_name}) of a draft plan: {d:#}");
         ids.push(id);
     }
+    // Every row of the plan in consultation is public by ID.
+    let mut public = Vec::new();
+    for (type_name, uuid) in &hidden.consultation {
+        let id = global_id(type_name, *uuid);
+        let d = app.data(query, json!({ "id": id })).await;
+        assert_eq!(
+            d["node"]["__typename"], *type_name,
+            "node({type_name}) of a plan in consultation: {d:#}"
+        );
+        public.push(id);
+    }
+    let d = app
+        .data(
+            "query($ids: [ID!]!) { nodes(ids: $ids) { __typename } }",
+            json!({ "ids": public }),
+        )
+        .await;
+    assert!(
+        d["nodes"].as_array().unwrap().iter().all(|n| n.is_object()),
+        "{d:#}"
+    );
     let d = app
         .data(
             "query($ids: [ID!]!) { nodes(ids: $ids) { __typename } }",

@@ -1,7 +1,8 @@
 //! Rows a caller may not see are NOT_FOUND to the write path, exactly like rows that do not
 //! exist: an editor of one community who updates, deletes or adds a child to another
-//! community's draft plan, an action of it, or a private contact gets the same answer as
-//! for a made-up ID, so no mutation tells whether a hidden row exists.
+//! community's draft plan, an action of it, a private contact, or moderates another
+//! community's pending consultation response gets the same answer as for a made-up ID, so no
+//! mutation tells whether a hidden row exists.
 use entity::plan::PlanStatus;
 use lup_tests::{As, TestApp, both, fixture::Fixture};
 use serde_json::{Value, json};
@@ -21,6 +22,17 @@ both!(hidden_rows_answer_like_missing_ones, |app: TestApp| async move {
     let draft = fx.plan(gjol, "Gjøl 2035", PlanStatus::Draft, 2031, 2035).await;
     let action = fx.action(draft, "Kladdehandling").await;
     let contact = fx.contact("Hemmelig Kontakt", false, Some(gjol)).await;
+    let hearing = fx
+        .plan(gjol, "Gjøl i høring", PlanStatus::Consultation, 2027, 2030)
+        .await;
+    let response = fx
+        .response(
+            hearing,
+            None,
+            "Et svar, der venter",
+            entity::consultation_response::ResponseStatus::Pending,
+        )
+        .await;
     let department = fx.department("vand-og-natur", "Vand og Natur").await;
     let editor = app.signed_in(As::CommunityEditor, &[birkelse], None).await;
 
@@ -83,11 +95,22 @@ both!(hidden_rows_answer_like_missing_ones, |app: TestApp| async move {
             Box::new(|id| json!({ "id": id, "version": 1 })),
         ),
     ];
+    let response_cases: Vec<Case> = vec![
+        (
+            "mutation($i: ModerateConsultationResponseInput!) { moderateConsultationResponse(input: $i) { consultationResponse { id } userErrors { field code message } } }",
+            Box::new(|id| json!({ "id": id, "version": 1, "status": "PUBLISHED" })),
+        ),
+        (
+            "mutation($i: ReplyToConsultationResponseInput!) { replyToConsultationResponse(input: $i) { consultationResponse { id } userErrors { field code message } } }",
+            Box::new(|id| json!({ "id": id, "version": 1, "reply": "Tak for svaret." })),
+        ),
+    ];
     let mut checked = 0;
     for (type_name, hidden, list) in [
         ("Plan", draft, &cases),
         ("Action", action, &action_cases),
         ("Contact", contact, &contact_cases),
+        ("ConsultationResponse", response, &response_cases),
     ] {
         for (mutation, input) in list.iter() {
             let made_up = editor
@@ -103,7 +126,7 @@ both!(hidden_rows_answer_like_missing_ones, |app: TestApp| async move {
             checked += 1;
         }
     }
-    assert_eq!(checked, 10);
+    assert_eq!(checked, 12);
     // Nothing changed: the rows are as they were.
     let staff = app.signed_in(As::Staff, &[], None).await;
     let d = staff
@@ -119,6 +142,16 @@ both!(hidden_rows_answer_like_missing_ones, |app: TestApp| async move {
     assert_eq!(d["a"]["updates"]["totalCount"], 0);
     assert_eq!(d["a"]["departments"], json!([]));
     assert_eq!(d["c"], json!({ "name": "Hemmelig Kontakt", "version": 1 }));
+    let d = staff
+        .data(
+            "query($r: ID!) { node(id: $r) { ... on ConsultationResponse { status reply version } } }",
+            json!({ "r": id("ConsultationResponse", response) }),
+        )
+        .await;
+    assert_eq!(
+        d["node"],
+        json!({ "status": "PENDING", "reply": null, "version": 1 })
+    );
 
     // A row the editor may see but not change is still FORBIDDEN: that tells nothing new.
     let published = fx.plan(gjol, "Gjøl 2030", PlanStatus::Adopted, 2026, 2030).await;

@@ -6,6 +6,7 @@ mod bad_input;
 mod bounds;
 mod cache;
 mod compiled;
+mod consultation;
 mod danish;
 mod drafts;
 mod edge_values;

@@ -630,8 +630,13 @@ both!(
         assert_eq!(staff.error(STATUS, status(3, "ADOPTED")).await.0, "CONFLICT");
         assert_eq!(row(&app, id).await.version, 4, "nothing changed");
 
-        // Staff adopt; the plan becomes public.
-        assert!(app.data(NODE, json!({ "id": gid })).await["node"].is_null());
+        // In consultation the plan is public already; the other draft is not.
+        assert_eq!(
+            app.data(NODE, json!({ "id": gid })).await["node"]["status"],
+            "CONSULTATION"
+        );
+        assert!(app.data(NODE, json!({ "id": global_id("Plan", other) })).await["node"].is_null());
+        // Staff adopt; the plan stays public.
         let body = staff
             .data(
                 STATUS,

@@ -1,0 +1,308 @@
+//! Writing responses to consultations: anyone sends one while the consultation is open
+//! (`submitConsultationResponse`); the community's editors and staff moderate and answer
+//! them. Each is one transaction with its audit record, as every mutation; the audit log
+//! records name and email redacted (see the entity), never in clear.
+use async_graphql::{Context, ID, InputObject, Object, Result};
+use chrono::Utc;
+use entity::{
+    action,
+    consultation_response::{self as response, ResponseStatus},
+    plan,
+};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
+use uuid::Uuid;
+
+use super::{ConsultationResponse, ConsultationResponseStatus, MAX_BODY, is_open};
+use crate::{
+    auth::{Require, Viewer, visible_to_writers},
+    relay,
+    write::{Check, MAX_NAME, Refused, UserErrorCode, mutate, payload},
+};
+
+/// A response from the public. Name, association and email are optional; giving any of them
+/// needs `consentToStore`.
+#[derive(InputObject)]
+pub struct SubmitConsultationResponseInput {
+    /// The plan in consultation.
+    pub plan_id: ID,
+    /// One of the plan's actions, when the response is about it.
+    pub action_id: Option<ID>,
+    /// The response, at most 5,000 characters.
+    pub body: String,
+    pub name: Option<String>,
+    /// The association the sender answers for, if any (shown with the response).
+    pub association: Option<String>,
+    /// Where to send a reply; never shown.
+    pub email: Option<String>,
+    /// Consent to store the name, association and email given; required when any is given.
+    pub consent_to_store: bool,
+    /// Consent to show the name with the published response; false when left out.
+    pub consent_to_show_name: Option<bool>,
+}
+
+/// A moderator's decision on a response.
+#[derive(InputObject)]
+pub struct ModerateConsultationResponseInput {
+    pub id: ID,
+    /// The version the decision is based on; a stale one is a CONFLICT.
+    pub version: i32,
+    /// `PUBLISHED`, `REJECTED` or `HIDDEN`.
+    pub status: ConsultationResponseStatus,
+    /// Why it is rejected: required with `REJECTED`, refused otherwise. Seen by moderators only.
+    pub rejection_reason: Option<String>,
+}
+
+/// A moderator's answer to a response, public once the response is published.
+#[derive(InputObject)]
+pub struct ReplyToConsultationResponseInput {
+    pub id: ID,
+    pub version: i32,
+    pub reply: String,
+}
+
+payload!(SubmitConsultationResponsePayload, receipt: ID);
+payload!(ModerateConsultationResponsePayload, consultation_response: ConsultationResponse);
+payload!(ReplyToConsultationResponsePayload, consultation_response: ConsultationResponse);
+
+/// No control characters but line breaks and tabs (where `lines`), as a user error on `field`.
+fn plain(check: &mut Check, field: &str, value: Option<String>, lines: bool) -> Option<String> {
+    let v = value?;
+    let allowed = |c: char| lines && matches!(c, '\n' | '\r' | '\t');
+    if v.chars().any(|c| c.is_control() && !allowed(c)) {
+        check.add(field, UserErrorCode::Invalid, "must not hold control characters");
+        return None;
+    }
+    Some(v)
+}
+
+/// The same for an optional text (`Some(None)`: left out).
+fn opt_plain(
+    check: &mut Check,
+    field: &str,
+    value: Option<Option<String>>,
+    lines: bool,
+) -> Option<Option<String>> {
+    match value? {
+        None => Some(None),
+        v => plain(check, field, v, lines).map(Some),
+    }
+}
+
+/// The hash of the text as a duplicate check compares it: lowercase, runs of whitespace as
+/// one space.
+pub(crate) fn body_hash(body: &str) -> String {
+    let normalised = body
+        .to_lowercase()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    crate::auth::secret::sha256_hex(&normalised)
+}
+
+/// Who sent a response, for a per-client budget: the account or API key. Anonymous callers
+/// have none yet (their address is not passed to the schema).
+fn fingerprint(viewer: &Viewer) -> Option<String> {
+    match (viewer.api_key_id, viewer.account_id) {
+        (Some(key), _) => Some(format!("api_key:{key}")),
+        (None, Some(account)) => Some(format!("account:{account}")),
+        (None, None) if !viewer.is_anonymous() => Some(format!("external:{}", viewer.label)),
+        _ => None,
+    }
+}
+
+/// The response `id` to moderate: NOT_FOUND when the caller may not see it (exactly as for an
+/// ID that does not exist), FORBIDDEN when they see it but do not moderate its plan.
+async fn to_moderate(w: &crate::write::Write, id: Uuid) -> Result<response::Model, crate::error::ApiError> {
+    let before = w.find::<response::Entity>("consultation response", id).await?;
+    let p = w.find::<plan::Entity>("plan", before.plan_id).await?;
+    w.require_community(p.community_id)?;
+    Ok(before)
+}
+
+#[derive(Default)]
+pub struct ConsultationMutation;
+
+#[Object]
+impl ConsultationMutation {
+    /// Sends a response to a plan in consultation (or to one of its actions) while its
+    /// consultation is open. Open to everyone: the website's visitors, partners, accounts.
+    /// It is pending until a moderator publishes it; the receipt is its ID.
+    async fn submit_consultation_response(
+        &self,
+        ctx: &Context<'_>,
+        input: SubmitConsultationResponseInput,
+    ) -> Result<SubmitConsultationResponsePayload> {
+        mutate(
+            ctx,
+            |check| {
+                let plan_id = check.id("planId", &input.plan_id, "Plan");
+                let action_id = check.opt_id("actionId", input.action_id.as_ref(), "Action");
+                let body = check.text("body", &input.body, MAX_BODY);
+                let body = plain(check, "body", body, true);
+                let name = check.opt_text("name", input.name.as_deref(), MAX_NAME);
+                let name = opt_plain(check, "name", name, false);
+                let association = check.opt_text("association", input.association.as_deref(), MAX_NAME);
+                let association = opt_plain(check, "association", association, false);
+                let email = check.opt_email("email", input.email.as_deref());
+                let personal = [&input.name, &input.association, &input.email]
+                    .iter()
+                    .any(|v| v.as_deref().is_some_and(|v| !v.trim().is_empty()));
+                if personal && !input.consent_to_store {
+                    check.add(
+                        "consentToStore",
+                        UserErrorCode::Required,
+                        "give consent to store the name, association or email, or leave them out",
+                    );
+                }
+                Some((plan_id?, action_id?, body?, name?, association?, email?))
+            },
+            async |w, (plan_id, action_id, body, name, association, email)| {
+                // A plan the caller may not see is not found, exactly like a made-up ID.
+                let Some(p) = w.visible::<plan::Entity>(plan_id).await? else {
+                    return Err(
+                        Refused::one("planId", UserErrorCode::NotFound, "no plan with this ID").into(),
+                    );
+                };
+                if let Some(a) = action_id {
+                    let of_plan = action::Entity::find_by_id(a)
+                        .filter(action::Column::PlanId.eq(p.id))
+                        .one(w.txn())
+                        .await?;
+                    if of_plan.is_none() {
+                        return Err(Refused::one(
+                            "actionId",
+                            UserErrorCode::NotFound,
+                            "the plan has no action with this ID",
+                        )
+                        .into());
+                    }
+                }
+                let today = crate::common::today();
+                if !is_open(p.status, p.consultation_opens_on, p.consultation_closes_on, today) {
+                    let message = match (p.status, p.consultation_opens_on, p.consultation_closes_on) {
+                        (plan::PlanStatus::Consultation, Some(o), _) if today < o => {
+                            format!("the consultation opens on {o}")
+                        }
+                        (plan::PlanStatus::Consultation, _, Some(c)) if c < today => {
+                            format!("the consultation closed on {c}")
+                        }
+                        _ => "the plan is not in consultation".to_owned(),
+                    };
+                    return Err(Refused::one("planId", UserErrorCode::Invalid, message).into());
+                }
+                let now = Utc::now();
+                let model = w
+                    .create(
+                        "ConsultationResponse",
+                        response::ActiveModel {
+                            id: Set(Uuid::now_v7()),
+                            plan_id: Set(p.id),
+                            action_id: Set(action_id),
+                            body_hash: Set(body_hash(&body)),
+                            body: Set(body),
+                            name: Set(name),
+                            association: Set(association),
+                            email: Set(email),
+                            consent_to_store: Set(input.consent_to_store),
+                            consent_to_show_name: Set(input.consent_to_show_name.unwrap_or(false)),
+                            status: Set(ResponseStatus::Pending),
+                            rejection_reason: Set(None),
+                            reply: Set(None),
+                            replied_at: Set(None),
+                            client_fingerprint: Set(fingerprint(&w.viewer)),
+                            created_at: Set(now),
+                            updated_at: Set(now),
+                            version: Set(1),
+                        },
+                    )
+                    .await?;
+                Ok(model.id)
+            },
+            |id| SubmitConsultationResponsePayload::ok(relay::encode("ConsultationResponse", id)),
+        )
+        .await
+    }
+
+    /// Publishes, rejects (with a reason) or hides a response. The community's editors and
+    /// staff.
+    #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
+    async fn moderate_consultation_response(
+        &self,
+        ctx: &Context<'_>,
+        input: ModerateConsultationResponseInput,
+    ) -> Result<ModerateConsultationResponsePayload> {
+        let to = ResponseStatus::from(input.status);
+        mutate(
+            ctx,
+            |check| {
+                let id = check.id("id", &input.id, "ConsultationResponse");
+                if to == ResponseStatus::Pending {
+                    check.add(
+                        "status",
+                        UserErrorCode::InvalidTransition,
+                        "a response is published, rejected or hidden; it does not go back to pending",
+                    );
+                }
+                let reason = check.opt_text("rejectionReason", input.rejection_reason.as_deref(), MAX_BODY);
+                let reason = opt_plain(check, "rejectionReason", reason, true);
+                match (&reason, to) {
+                    (Some(None), ResponseStatus::Rejected) => check.add(
+                        "rejectionReason",
+                        UserErrorCode::Required,
+                        "say why the response is rejected",
+                    ),
+                    (Some(Some(_)), s) if s != ResponseStatus::Rejected => check.add(
+                        "rejectionReason",
+                        UserErrorCode::Invalid,
+                        "give a reason only when the response is rejected",
+                    ),
+                    _ => {}
+                }
+                Some((id?, reason?))
+            },
+            async |w, (id, reason)| {
+                let before = to_moderate(w, id).await?;
+                let row = response::ActiveModel {
+                    status: Set(to),
+                    rejection_reason: Set(reason),
+                    ..Default::default()
+                };
+                w.update::<response::Entity>("ConsultationResponse", &before, input.version, row)
+                    .await
+            },
+            |m| ModerateConsultationResponsePayload::ok(ConsultationResponse(m)),
+        )
+        .await
+    }
+
+    /// Answers a response (replacing an earlier answer); the answer is public once the
+    /// response is published. The community's editors and staff.
+    #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
+    async fn reply_to_consultation_response(
+        &self,
+        ctx: &Context<'_>,
+        input: ReplyToConsultationResponseInput,
+    ) -> Result<ReplyToConsultationResponsePayload> {
+        mutate(
+            ctx,
+            |check| {
+                let id = check.id("id", &input.id, "ConsultationResponse");
+                let reply = check.text("reply", &input.reply, MAX_BODY);
+                let reply = plain(check, "reply", reply, true);
+                Some((id?, reply?))
+            },
+            async |w, (id, reply)| {
+                let before = to_moderate(w, id).await?;
+                let row = response::ActiveModel {
+                    reply: Set(Some(reply)),
+                    replied_at: Set(Some(Utc::now())),
+                    ..Default::default()
+                };
+                w.update::<response::Entity>("ConsultationResponse", &before, input.version, row)
+                    .await
+            },
+            |m| ReplyToConsultationResponsePayload::ok(ConsultationResponse(m)),
+        )
+        .await
+    }
+}

@@ -1,0 +1,81 @@
+//! The `consultation_response` table: a response from the public to a plan in consultation.
+//! Name and email are personal data: the model's `Serialize` (what the audit log records)
+//! writes them redacted, never in clear.
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
+#[sea_orm(table_name = "consultation_response")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub plan_id: Uuid,
+    /// One of the plan's actions, when the response is about it.
+    pub action_id: Option<Uuid>,
+    #[sea_orm(column_type = "Text")]
+    pub body: String,
+    #[sea_orm(column_type = "Text", nullable)]
+    #[serde(serialize_with = "redacted")]
+    pub name: Option<String>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub association: Option<String>,
+    #[sea_orm(column_type = "Text", nullable)]
+    #[serde(serialize_with = "redacted")]
+    pub email: Option<String>,
+    /// Consent to store the name, association and email given.
+    pub consent_to_store: bool,
+    /// Consent to show the name publicly.
+    pub consent_to_show_name: bool,
+    pub status: ResponseStatus,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub rejection_reason: Option<String>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub reply: Option<String>,
+    #[serde(deserialize_with = "crate::json::optional_timestamp")]
+    pub replied_at: Option<DateTimeUtc>,
+    /// Who sent it, as a fingerprint of the client (for a per-client budget); never shown.
+    #[sea_orm(column_type = "Text", nullable)]
+    #[serde(serialize_with = "redacted")]
+    pub client_fingerprint: Option<String>,
+    /// A hash of the normalised text (for refusing duplicates); never shown.
+    pub body_hash: String,
+    #[serde(deserialize_with = "crate::json::timestamp")]
+    pub created_at: DateTimeUtc,
+    #[serde(deserialize_with = "crate::json::timestamp")]
+    pub updated_at: DateTimeUtc,
+    pub version: i32,
+}
+
+/// What the audit log writes for personal data: that there was some, not what it was.
+pub const REDACTED: &str = "[personoplysning]";
+
+fn redacted<S: serde::Serializer>(value: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(_) => s.serialize_some(REDACTED),
+        None => s.serialize_none(),
+    }
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(StringLen::None)",
+    rename_all = "SCREAMING_SNAKE_CASE"
+)]
+pub enum ResponseStatus {
+    /// Sent, not yet moderated: seen only by moderators.
+    Pending,
+    /// Public.
+    Published,
+    /// Refused, with a reason: seen only by moderators.
+    Rejected,
+    /// Taken down after publication: seen only by moderators.
+    Hidden,
+}
