@@ -607,6 +607,7 @@ fn uuids<M: ModelTrait>(row: &M) -> impl Iterator<Item = Option<Uuid>> + '_ {
 pub trait Row: FromQueryResult + ModelTrait + Clone + Send + Sync + 'static {}
 impl<T: FromQueryResult + ModelTrait + Clone + Send + Sync + 'static> Row for T {}
 
+#[async_graphql::async_trait::async_trait]
 impl<M: Row> Loader<PageKey<M>> for Loaders {
     type Value = Arc<Page<M>>;
     type Error = LoadError;
@@ -641,6 +642,7 @@ impl<M: Row> Loader<PageKey<M>> for Loaders {
     }
 }
 
+#[async_graphql::async_trait::async_trait]
 impl<M: Row> Loader<ListKey<M>> for Loaders {
     type Value = Arc<Vec<M>>;
     type Error = LoadError;

@@ -50,6 +50,7 @@ pub const GUARD_UNAUTHENTICATED: &str = "sign in (or send an API key) to use thi
 /// The message of a guard's refusal to a caller whose role may not use the field.
 pub const GUARD_FORBIDDEN: &str = "your role may not use this field";
 
+#[async_graphql::async_trait::async_trait]
 impl Guard for Require {
     async fn check(&self, ctx: &Context<'_>) -> Result<()> {
         let role = viewer(ctx).role;

@@ -209,6 +209,7 @@ pub struct EngagementKey {
     pub to: NaiveDate,
 }
 
+#[async_graphql::async_trait::async_trait]
 impl Loader<EngagementKey> for Loaders {
     type Value = (Components, Weights);
     type Error = LoadError;
