@@ -228,6 +228,29 @@ both!(
         assert_eq!(responses_component(&e), (1, 3.0, 3.0), "{e}");
         let e = plan_engagement(&app, w.hearing).await;
         assert_eq!(responses_component(&e), (1, 3.0, 3.0), "{e}");
+
+        // Priorities rank with the community's engagement, responses included: for next year
+        // the window is the 12 months ending today, as the default one.
+        use chrono::Datelike;
+        let year = danish_today().year();
+        let fx = Fixture::new(&app.db);
+        let adopted = fx
+            .plan(w.gjol, "Gjøl i kraft", PlanStatus::Adopted, year - 1, year + 2)
+            .await;
+        fx.action(adopted, "Bænke ved havnen").await;
+        let total = community_engagement(&staff, w.gjol, Value::Null).await["total"]
+            .as_f64()
+            .unwrap();
+        let d = staff
+            .data(
+                "query($y: Int!) { priorities(year: $y) { ranking(first: 5) { nodes { engagementTotal community { slug } } } } }",
+                json!({ "y": year + 1 }),
+            )
+            .await;
+        let node = &d["priorities"]["ranking"]["nodes"][0];
+        assert_eq!(node["community"]["slug"], "gjoel", "{d}");
+        assert_eq!(node["engagementTotal"].as_f64(), Some(total), "{d}");
+        assert!(total >= 3.0, "the response's 3 points are in it: {total}");
         let labels = app
             .data(
                 r#"{ enumLabels(names: ["EngagementComponentKey"]) { values { value label } } }"#,
