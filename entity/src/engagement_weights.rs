@@ -15,6 +15,8 @@ pub struct Model {
     pub co_funding_dkk: f64,
     pub action_updates: f64,
     pub actions_completed: f64,
+    /// Per published consultation response (added after the others).
+    pub consultation_responses: f64,
     pub priority_potential: f64,
     pub priority_engagement: f64,
     pub priority_committed_partners: f64,

@@ -10,6 +10,7 @@ mod m20261127_000005_annual_review;
 mod m20261127_000006_completed_on_backfill;
 mod m20261127_000007_annual_review_frozen;
 mod m20261202_000001_consultation;
+mod m20261202_000003_consultation_weight;
 
 pub use m20261127_000006_completed_on_backfill::backfill_completed_on;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000006_completed_on_backfill::Migration),
             Box::new(m20261127_000007_annual_review_frozen::Migration),
             Box::new(m20261202_000001_consultation::Migration),
+            Box::new(m20261202_000003_consultation_weight::Migration),
         ]
     }
 }

@@ -36,6 +36,9 @@ pub enum EngagementComponentKey {
     ActionUpdates,
     /// Actions completed in the window.
     ActionsCompleted,
+    /// Consultation responses to the plan(s) sent in the window and published (pending,
+    /// rejected and hidden ones never count).
+    ConsultationResponses,
 }
 
 impl EngagementComponentKey {
@@ -50,6 +53,7 @@ impl EngagementComponentKey {
             EngagementComponentKey::CoFundingDkk => "Medfinansiering (kr.)",
             EngagementComponentKey::ActionUpdates => "Statusopdateringer",
             EngagementComponentKey::ActionsCompleted => "Gennemførte handlinger",
+            EngagementComponentKey::ConsultationResponses => "Høringssvar",
         }
     }
 }
@@ -81,6 +85,7 @@ impl From<Key> for EngagementComponentKey {
             Key::CoFundingDkk => EngagementComponentKey::CoFundingDkk,
             Key::ActionUpdates => EngagementComponentKey::ActionUpdates,
             Key::ActionsCompleted => EngagementComponentKey::ActionsCompleted,
+            Key::ConsultationResponses => EngagementComponentKey::ConsultationResponses,
         }
     }
 }

@@ -4,7 +4,7 @@
 //! signatures below are stable; the bodies are filled in by the engagement work.
 //!
 //! # The method
-//! Engagement is a weighted sum of eight figures, each counted from rows the caller may see
+//! Engagement is a weighted sum of nine figures, each counted from rows the caller may see
 //! (so a draft never leaks through a figure) and, where rows are dated, within a window:
 //!
 //! | component | counted | default weight |
@@ -17,10 +17,14 @@
 //! | co-funding (DKK) | money pledged by the same members, municipal departments left out | 0.0001 (1 point per 10,000 DKK) |
 //! | action updates | progress notes posted in the window | 1 |
 //! | actions completed | actions whose `completed_on` lies in the window | 5 |
+//! | consultation responses | responses to the plan(s) sent in the window (the day they were sent, in Danish time) and PUBLISHED now; pending, rejected and hidden ones never count, whoever asks | 0.5 |
 //!
 //! The weights make one unit of each figure worth about the same effort: a meeting of
 //! 20 people (2 + 2 points) weighs like a new association on board (3) or 200 volunteer hours
-//! (4); a completed action (5) is the strongest sign a community carries its plan.
+//! (4); a completed action (5) is the strongest sign a community carries its plan. A published
+//! consultation response is one citizen's written contribution: ten of them (5) weigh a little
+//! more than a meeting of 20, and as much as one completed action, so a busy consultation
+//! counts without outweighing what the community carries out.
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -81,11 +85,13 @@ pub struct Components {
     pub action_updates: i64,
     /// Actions completed in the window.
     pub actions_completed: i64,
+    /// Published consultation responses sent in the window.
+    pub consultation_responses: i64,
 }
 
 impl Components {
     /// Each figure by its key, in the documented order.
-    pub fn values(&self) -> [(Key, i64); 8] {
+    pub fn values(&self) -> [(Key, i64); 9] {
         [
             (Key::AssociationsInvolved, self.associations_involved),
             (Key::Events, self.events),
@@ -95,6 +101,7 @@ impl Components {
             (Key::CoFundingDkk, self.co_funding_dkk),
             (Key::ActionUpdates, self.action_updates),
             (Key::ActionsCompleted, self.actions_completed),
+            (Key::ConsultationResponses, self.consultation_responses),
         ]
     }
 }
@@ -110,6 +117,7 @@ pub enum Key {
     CoFundingDkk,
     ActionUpdates,
     ActionsCompleted,
+    ConsultationResponses,
 }
 
 /// The weight of each component; staff change them (stored and audited).
@@ -123,6 +131,7 @@ pub struct Weights {
     pub co_funding_dkk: f64,
     pub action_updates: f64,
     pub actions_completed: f64,
+    pub consultation_responses: f64,
 }
 
 impl Weights {
@@ -136,6 +145,7 @@ impl Weights {
         co_funding_dkk: 0.0001,
         action_updates: 1.0,
         actions_completed: 5.0,
+        consultation_responses: 0.5,
     };
 
     /// The weighted total: the sum of each component's points (value × weight, rounded to
@@ -160,6 +170,7 @@ impl Weights {
             Key::CoFundingDkk => self.co_funding_dkk,
             Key::ActionUpdates => self.action_updates,
             Key::ActionsCompleted => self.actions_completed,
+            Key::ConsultationResponses => self.consultation_responses,
         }
     }
 }
@@ -232,6 +243,7 @@ impl Settings {
                 co_funding_dkk: r.co_funding_dkk,
                 action_updates: r.action_updates,
                 actions_completed: r.actions_completed,
+                consultation_responses: r.consultation_responses,
             },
             priority: PriorityWeights {
                 potential: r.priority_potential,
@@ -256,6 +268,23 @@ pub async fn settings<C: ConnectionTrait>(db: &C) -> Result<Settings, DbErr> {
 /// The weights in force (the stored ones, or the documented defaults).
 pub async fn weights<C: ConnectionTrait>(db: &C) -> Result<Weights, DbErr> {
     Ok(settings(db).await?.engagement)
+}
+
+/// The instants a span of Danish days runs between: from midnight of its first day in
+/// Denmark (`Europe/Copenhagen`) up to, not including, midnight after its last; for rows
+/// dated by a timestamp (a consultation response's `created_at`).
+pub fn instants(span: Span) -> (DateTime<Utc>, DateTime<Utc>) {
+    let midnight = |d: NaiveDate| {
+        use chrono::TimeZone;
+        let local = d.and_time(chrono::NaiveTime::MIN);
+        chrono_tz::Europe::Copenhagen
+            .from_local_datetime(&local)
+            .earliest()
+            // Denmark's clocks never skip midnight; the UTC reading is a safe fallback.
+            .map_or_else(|| local.and_utc(), |t| t.with_timezone(&Utc))
+    };
+    let after = span.to.succ_opt().unwrap_or(span.to);
+    (midnight(span.from), midnight(after))
 }
 
 /// Rounds a figure for output: two decimals.
@@ -373,7 +402,9 @@ async fn compute<C: ConnectionTrait>(
     }
     use entity::{
         action::{self, ActionStatus},
-        action_update, engagement_event_organization as event_org,
+        action_update,
+        consultation_response::{self as response, ResponseStatus},
+        engagement_event_organization as event_org,
         partnership::{self, PartnershipStatus},
         partnership_member::{self, Column as Member},
         plan::PlanStatus,
@@ -540,6 +571,26 @@ async fn compute<C: ConnectionTrait>(
         .and_where(col(action::Column::CompletedOn).between(span.from, span.to))
         .group_by_col(key.as_column_ref());
     grouped(db, &q, 1, &mut out, |c, v| c.actions_completed = v[0]).await?;
+
+    // Consultation responses sent in the window (in Danish time) and published: only a
+    // moderated, published response counts, whoever asks, so a rejected or hidden one never
+    // lifts a figure (staff's included).
+    let mut q = Query::select();
+    let (start, end) = instants(span);
+    q.expr_as(col(key), "k")
+        .expr_as(Expr::cust("COUNT(*)"), "n0")
+        .from(response::Entity)
+        .inner_join(
+            plan::Entity,
+            col(plan_id).equals(response::Column::PlanId.as_column_ref()),
+        )
+        .and_where(one_of(db, key, ids))
+        .and_where(plan_visible())
+        .and_where(col(response::Column::Status).eq(ResponseStatus::Published))
+        .and_where(col(response::Column::CreatedAt).gte(start))
+        .and_where(col(response::Column::CreatedAt).lt(end))
+        .group_by_col(key.as_column_ref());
+    grouped(db, &q, 1, &mut out, |c, v| c.consultation_responses = v[0]).await?;
 
     Ok(out)
 }

@@ -57,6 +57,10 @@ impl EngagementWeights {
     async fn actions_completed(&self) -> f64 {
         self.0.engagement.actions_completed
     }
+    /// Per published consultation response. Default 0.5.
+    async fn consultation_responses(&self) -> f64 {
+        self.0.engagement.consultation_responses
+    }
     /// Priorities: per point of an action's potential (1–5). Default 2.
     async fn priority_potential(&self) -> f64 {
         self.0.priority.potential
@@ -97,6 +101,7 @@ pub struct UpdateEngagementWeightsInput {
     pub co_funding_dkk: Option<f64>,
     pub action_updates: Option<f64>,
     pub actions_completed: Option<f64>,
+    pub consultation_responses: Option<f64>,
     pub priority_potential: Option<f64>,
     pub priority_engagement: Option<f64>,
     pub priority_committed_partners: Option<f64>,
@@ -165,6 +170,12 @@ fn apply(
     );
     weight(
         &mut check,
+        "consultationResponses",
+        i.consultation_responses,
+        &mut e.consultation_responses,
+    );
+    weight(
+        &mut check,
         "priorityPotential",
         i.priority_potential,
         &mut p.potential,
@@ -201,6 +212,7 @@ fn row(e: &Weights, p: &PriorityWeights) -> engagement_weights::ActiveModel {
         co_funding_dkk: Set(e.co_funding_dkk),
         action_updates: Set(e.action_updates),
         actions_completed: Set(e.actions_completed),
+        consultation_responses: Set(e.consultation_responses),
         priority_potential: Set(p.potential),
         priority_engagement: Set(p.engagement),
         priority_committed_partners: Set(p.committed_partners),

@@ -104,6 +104,11 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         // The annual review as HTML and CSV (`/reports/annual/2025`, `/reports/annual/2025.csv`).
         .route("/reports/annual/{year}", get(crate::report::annual))
+        // A plan's consultation summary (`/reports/consultation/{planId}`, `….csv`).
+        .route(
+            "/reports/consultation/{plan}",
+            get(crate::report::consultation_summary),
+        )
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(cors)
         .layer(TraceLayer::new_for_http())

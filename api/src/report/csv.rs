@@ -29,7 +29,7 @@ const HEAD: [&str; 17] = [
 ];
 
 /// The columns after them.
-const TAIL: [&str; 9] = [
+const TAIL: [&str; 11] = [
     "engagement_total",
     "partnerships_active",
     "partnership_members",
@@ -38,6 +38,8 @@ const TAIL: [&str; 9] = [
     "municipal_dkk",
     "idea_exchanges_initiated",
     "idea_exchanges_participated",
+    "consultation_responses",
+    "consultation_replied",
     "remarks",
 ];
 
@@ -64,7 +66,7 @@ pub fn text(s: &str) -> String {
 }
 
 /// The byte order mark that tells Excel the file is UTF-8.
-const BOM: &[u8] = "\u{FEFF}".as_bytes();
+pub(super) const BOM: &[u8] = "\u{FEFF}".as_bytes();
 
 fn opt(x: Option<f64>) -> String {
     x.map(|v| v.to_string()).unwrap_or_default()
@@ -112,8 +114,9 @@ pub fn render(report: &Report) -> Result<Vec<u8>, csv::Error> {
                 .components
                 .iter()
                 .find(|p| p.key == key)
-                .map_or(0, |p| p.value);
-            row.push(value.to_string());
+                .map(|p| p.value);
+            // Figures taken before a component was counted lack it: empty, not 0.
+            row.push(value.map(|v| v.to_string()).unwrap_or_default());
         }
         row.extend([
             s.engagement.total.to_string(),
@@ -124,6 +127,14 @@ pub fn render(report: &Report) -> Result<Vec<u8>, csv::Error> {
             s.contributions.municipal_dkk.to_string(),
             s.idea_exchanges.initiated.to_string(),
             s.idea_exchanges.participated.to_string(),
+            s.consultation
+                .as_ref()
+                .map(|c| c.responses.to_string())
+                .unwrap_or_default(),
+            s.consultation
+                .as_ref()
+                .map(|c| c.replied.to_string())
+                .unwrap_or_default(),
             text(&entry.remarks),
         ]);
         w.write_record(&row)?;

@@ -35,7 +35,7 @@ pub fn number(x: f64) -> String {
     if negative { format!("-{out}") } else { out }
 }
 
-fn int(x: i64) -> String {
+pub(super) fn int(x: i64) -> String {
     number(x as f64)
 }
 
@@ -55,14 +55,18 @@ const MONTHS: [&str; 12] = [
 ];
 
 /// `27. november 2026`: the day in Danish time (Europe/Copenhagen).
-fn date(t: DateTime<Utc>) -> String {
-    let t = t.with_timezone(&Copenhagen);
-    format!("{}. {} {}", t.day(), MONTHS[t.month0() as usize], t.year())
+pub(super) fn date(t: DateTime<Utc>) -> String {
+    day(t.with_timezone(&Copenhagen).date_naive())
+}
+
+/// `27. november 2026`.
+pub(super) fn day(d: chrono::NaiveDate) -> String {
+    format!("{}. {} {}", d.day(), MONTHS[d.month0() as usize], d.year())
 }
 
 /// The paragraphs of a text (separated by a blank line), Windows and old Mac line ends made
 /// `\n`; single line breaks stay inside a paragraph (shown with `white-space: pre-line`).
-fn paragraphs(text: &str) -> Vec<String> {
+pub(super) fn paragraphs(text: &str) -> Vec<String> {
     text.replace("\r\n", "\n")
         .replace('\r', "\n")
         .split("\n\n")
@@ -231,6 +235,10 @@ fn figures_table(s: &Snapshot) -> Markup {
                 tr { th { "Medfinansiering (kr.)" } td.n { (int(s.contributions.money_dkk)) } }
                 tr { th { "Kommunale midler (kr.)" } td.n { (int(s.contributions.municipal_dkk)) } }
                 tr { th { "Idéudvekslinger (taget initiativ til / deltaget i)" } td.n { (int(s.idea_exchanges.initiated)) " / " (int(s.idea_exchanges.participated)) } }
+                // Figures taken before responses were counted have none: no row, not a 0.
+                @if let Some(c) = &s.consultation {
+                    tr.consultation { th { "Offentliggjorte høringssvar / heraf besvaret" } td.n { (int(c.responses)) " / " (int(c.replied)) } }
+                }
             }
         }
     }

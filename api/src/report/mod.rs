@@ -11,6 +11,7 @@
 //! our side is a 500 "internal error" (details in the log), as `/graphql` says INTERNAL; a
 //! database out of reach is the same 503 `UNAVAILABLE` as on `/graphql`.
 mod charts;
+pub mod consultation;
 pub mod csv;
 mod html;
 
@@ -29,6 +30,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 
 use crate::{
     access::Access,
+    auth::Viewer,
     http::{
         AppState, Peer,
         admission::{self, Ask},
@@ -103,6 +105,63 @@ pub async fn load(db: &DatabaseConnection, access: &Access, year: i32) -> Result
     }))
 }
 
+/// Admits the request as `/graphql` would (credentials, rate limit, the client's turn) and
+/// runs `load` with the caller's access within the request timeout, once more on a fresh
+/// connection when one broke under it. Whatever stops it (a refusal, the timeout, the
+/// database) is the answer in `Err`.
+async fn fetch<T, F, Fut>(
+    state: &Arc<AppState>,
+    peer: &Peer,
+    headers: &HeaderMap,
+    load: F,
+) -> Result<(Viewer, Option<T>), Response>
+where
+    F: Fn(DatabaseConnection, Viewer, Access) -> Fut,
+    Fut: Future<Output = Result<Option<T>, DbErr>>,
+{
+    let ask = Ask {
+        points: POINTS,
+        untrusted_query: false,
+    };
+    let admitted = match admission::admit(state, headers, peer, ask).await {
+        Ok(admitted) => admitted,
+        Err(refusal) => return Err(respond::refusal(MediaType::Json, refusal)),
+    };
+    let _turn = admitted.turn(state).await;
+    let viewer = admitted.viewer;
+    let access = viewer.access();
+    let deadline = tokio::time::Instant::now() + state.timeout;
+    let mut loaded =
+        tokio::time::timeout_at(deadline, load(state.db.clone(), viewer.clone(), access.clone())).await;
+    // A connection that broke under a read (the database restarted): once more on a fresh one.
+    if let Ok(Err(e)) = &loaded
+        && crate::db::is_broken_connection(e)
+    {
+        tracing::warn!(error = %e, "database connection broke while building a report; retrying on a fresh one");
+        crate::db::recover(&state.db).await;
+        loaded =
+            tokio::time::timeout_at(deadline, load(state.db.clone(), viewer.clone(), access.clone())).await;
+    }
+    let Ok(loaded) = loaded else {
+        tracing::warn!("building a report ran out of time");
+        return Err(plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the report took too long to build; try again",
+        ));
+    };
+    match loaded {
+        Ok(found) => Ok((viewer, found)),
+        Err(e) if crate::db::is_unavailable(&e) => {
+            tracing::warn!(error = %e, "database unavailable while building a report");
+            Err(respond::unavailable(MediaType::Json))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "database error while building a report");
+            Err(plain(StatusCode::INTERNAL_SERVER_ERROR, INTERNAL))
+        }
+    }
+}
+
 fn plain(status: StatusCode, message: impl Into<String>) -> Response {
     (
         status,
@@ -142,50 +201,19 @@ pub async fn annual(
             ),
         );
     }
-    let ask = Ask {
-        points: POINTS,
-        untrusted_query: false,
-    };
-    let admitted = match admission::admit(&state, &headers, &peer, ask).await {
-        Ok(admitted) => admitted,
-        Err(refusal) => return respond::refusal(MediaType::Json, refusal),
-    };
-    let _turn = admitted.turn(&state).await;
-    let viewer = admitted.viewer;
-    let access = viewer.access();
-    let deadline = tokio::time::Instant::now() + state.timeout;
-    let mut loaded = tokio::time::timeout_at(deadline, load(&state.db, &access, year)).await;
-    // A connection that broke under a read (the database restarted): once more on a fresh one.
-    if let Ok(Err(e)) = &loaded
-        && crate::db::is_broken_connection(e)
+    let (viewer, loaded) = match fetch(&state, &peer, &headers, |db, _, access| async move {
+        load(&db, &access, year).await
+    })
+    .await
     {
-        tracing::warn!(error = %e, "database connection broke while building a report; retrying on a fresh one");
-        crate::db::recover(&state.db).await;
-        loaded = tokio::time::timeout_at(deadline, load(&state.db, &access, year)).await;
-    }
-    let Ok(loaded) = loaded else {
-        tracing::warn!(year, "building a report ran out of time");
-        return plain(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the report took too long to build; try again",
-        );
+        Ok(r) => r,
+        Err(response) => return response,
     };
-    let report = match loaded {
-        Ok(Some(r)) => r,
-        Ok(None) => {
-            return plain(
-                StatusCode::NOT_FOUND,
-                format!("Der findes ingen offentliggjort årsstatus for {year}."),
-            );
-        }
-        Err(e) if crate::db::is_unavailable(&e) => {
-            tracing::warn!(error = %e, "database unavailable while building a report");
-            return respond::unavailable(MediaType::Json);
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "database error while building a report");
-            return plain(StatusCode::INTERNAL_SERVER_ERROR, INTERNAL);
-        }
+    let Some(report) = loaded else {
+        return plain(
+            StatusCode::NOT_FOUND,
+            format!("Der findes ingen offentliggjort årsstatus for {year}."),
+        );
     };
     let cache_control = if report.review.status == ReviewStatus::Published && viewer.is_anonymous() {
         format!("public, max-age={}", state.public_max_age.as_secs())
@@ -214,6 +242,86 @@ pub async fn annual(
         (
             [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
             html::render(&report),
+        )
+            .into_response()
+    };
+    if let Ok(v) = HeaderValue::from_str(&cache_control) {
+        response.headers_mut().insert(header::CACHE_CONTROL, v);
+    }
+    response
+        .headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("Authorization, X-Api-Key"));
+    response
+}
+
+/// `GET /reports/consultation/{planId}` and `GET /reports/consultation/{planId}.csv`: the
+/// summary of a plan's consultation (see [`consultation`]).
+pub async fn consultation_summary(
+    State(state): State<Arc<AppState>>,
+    peer: Peer,
+    headers: HeaderMap,
+    Path(segment): Path<String>,
+) -> Response {
+    let (id_text, csv) = match segment.strip_suffix(".csv") {
+        Some(id) => (id, true),
+        None => (segment.as_str(), false),
+    };
+    let not_found = || {
+        plain(
+            StatusCode::NOT_FOUND,
+            "Planen findes ikke, eller du har ikke adgang til den.",
+        )
+    };
+    let id = match crate::relay::decode(&async_graphql::ID(id_text.to_owned())) {
+        Ok((type_name, id)) if type_name == "Plan" => id,
+        Ok(_) => return not_found(),
+        Err(_) => {
+            return plain(
+                StatusCode::BAD_REQUEST,
+                "the plan must be given by its ID (`Plan.id`), e.g. /reports/consultation/<id> or /reports/consultation/<id>.csv",
+            );
+        }
+    };
+    let (viewer, loaded) = match fetch(&state, &peer, &headers, |db, viewer, access| async move {
+        consultation::load(&db, &viewer, &access, id).await
+    })
+    .await
+    {
+        Ok(r) => r,
+        Err(response) => return response,
+    };
+    let Some(summary) = loaded else {
+        return not_found();
+    };
+    // What a moderator sees is theirs alone; the public summary may be cached like the
+    // annual report.
+    let cache_control = if viewer.is_anonymous() {
+        format!("public, max-age={}", state.public_max_age.as_secs())
+    } else {
+        "private, no-store".to_owned()
+    };
+    let mut response = if csv {
+        match consultation::csv(&summary) {
+            Ok(body) => (
+                [
+                    (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        "attachment; filename=\"hoeringssvar.csv\"".to_owned(),
+                    ),
+                ],
+                body,
+            )
+                .into_response(),
+            Err(e) => {
+                tracing::error!(error = %e, "the CSV consultation summary could not be written");
+                return plain(StatusCode::INTERNAL_SERVER_ERROR, INTERNAL);
+            }
+        }
+    } else {
+        (
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            consultation::html(&summary),
         )
             .into_response()
     };

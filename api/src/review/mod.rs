@@ -476,6 +476,15 @@ impl AnnualFigures {
             municipal_dkk: c.municipal_dkk,
         }
     }
+    /// Responses to the community's consultations: sent in the year (in Danish time) to any of
+    /// its public plans and published when the figures were taken (the engagement component
+    /// `CONSULTATION_RESPONSES`). Null in figures taken before responses were counted.
+    async fn consultation(&self) -> Option<AnnualConsultationFigures> {
+        self.0.consultation.as_ref().map(|c| AnnualConsultationFigures {
+            responses: c.responses,
+            replied: c.replied,
+        })
+    }
     async fn idea_exchanges(&self) -> AnnualExchangeFigures {
         AnnualExchangeFigures {
             initiated: self.0.idea_exchanges.initiated,
@@ -555,6 +564,14 @@ pub struct AnnualContributionFigures {
     pub money_dkk: i64,
     /// Money (DKK) pledged in those partnerships by municipal departments.
     pub municipal_dkk: i64,
+}
+
+#[derive(SimpleObject)]
+pub struct AnnualConsultationFigures {
+    /// Published responses sent in the year.
+    pub responses: i64,
+    /// Of those, the ones with a reply from the municipality or the community.
+    pub replied: i64,
 }
 
 #[derive(SimpleObject)]

@@ -16,7 +16,12 @@
 //!   year, and their members;
 //! - contributions pledged in partnerships active or completed in the year: volunteer hours,
 //!   money from others than the municipality, money from municipal departments;
-//! - idea exchanges in the year that the community initiated or took part in.
+//! - idea exchanges in the year that the community initiated or took part in;
+//! - the responses to its consultations: those sent in the year (in Danish time) to any of its
+//!   public plans and published when the figures were taken, and how many of them have a
+//!   reply (the same responses the engagement component `CONSULTATION_RESPONSES` counts).
+//!   Figures taken before responses were counted (format 2 and older) have none: they read as
+//!   absent, not as zero.
 use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDate;
@@ -42,8 +47,10 @@ use crate::{
 };
 
 /// The version of the stored format. 2: horizons (and the long-term share) count the actions
-/// not dropped, and `completedInYear` counts the actions of the plans counted.
-pub const FORMAT: u32 = 2;
+/// not dropped, and `completedInYear` counts the actions of the plans counted. 3: the
+/// consultation responses (`consultation`, and the engagement component
+/// `CONSULTATION_RESPONSES`).
+pub const FORMAT: u32 = 3;
 
 /// One community's figures for one year.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -60,6 +67,9 @@ pub struct Snapshot {
     pub partnerships: PartnershipFigures,
     pub contributions: ContributionFigures,
     pub idea_exchanges: ExchangeFigures,
+    /// Responses to the community's consultations; none in figures taken before they were
+    /// counted (format 2 and older).
+    pub consultation: Option<ConsultationFigures>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -179,8 +189,18 @@ pub struct ExchangeFigures {
     pub participated: i64,
 }
 
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ConsultationFigures {
+    /// Responses sent in the year to the community's public plans, published when the figures
+    /// were taken.
+    pub responses: i64,
+    /// Of those, the ones with a reply.
+    pub replied: i64,
+}
+
 /// The components as stored (the names of `EngagementComponentKey`), in the order shown.
-pub const COMPONENTS: [(&str, Key); 8] = [
+pub const COMPONENTS: [(&str, Key); 9] = [
     ("ASSOCIATIONS_INVOLVED", Key::AssociationsInvolved),
     ("EVENTS", Key::Events),
     ("PARTICIPANTS", Key::Participants),
@@ -189,6 +209,7 @@ pub const COMPONENTS: [(&str, Key); 8] = [
     ("CO_FUNDING_DKK", Key::CoFundingDkk),
     ("ACTION_UPDATES", Key::ActionUpdates),
     ("ACTIONS_COMPLETED", Key::ActionsCompleted),
+    ("CONSULTATION_RESPONSES", Key::ConsultationResponses),
 ];
 
 /// The component a stored key names.
@@ -421,6 +442,47 @@ pub async fn take<C: ConnectionTrait>(db: &C, year: i32) -> Result<HashMap<Uuid,
         }
     }
 
+    // Responses to the community's consultations, sent in the year and published.
+    {
+        use entity::consultation_response::{self as response, ResponseStatus};
+        let (start, end) = score::instants(span);
+        use sea_orm::sea_query::{ExprTrait, Query};
+        let mut q = Query::select();
+        q.expr_as(Expr::col((plan::Entity, plan::Column::CommunityId)), "k")
+            .expr_as(Expr::cust("COUNT(*)"), "n")
+            .expr_as(
+                Expr::col((response::Entity, response::Column::Reply)).count(),
+                "r",
+            )
+            .from(response::Entity)
+            .inner_join(
+                plan::Entity,
+                Expr::col((plan::Entity, plan::Column::Id))
+                    .equals((response::Entity, response::Column::PlanId)),
+            )
+            .and_where(access.plan_condition(Expr::col((plan::Entity, plan::Column::Id))))
+            .and_where(Expr::col((response::Entity, response::Column::Status)).eq(ResponseStatus::Published))
+            .and_where(Expr::col((response::Entity, response::Column::CreatedAt)).gte(start))
+            .and_where(Expr::col((response::Entity, response::Column::CreatedAt)).lt(end))
+            .group_by_col((plan::Entity, plan::Column::CommunityId));
+        let mut counts: Vec<(Uuid, i64, i64)> = Vec::new();
+        for row in db.query_all(&q).await? {
+            counts.push((
+                row.try_get("", "k")?,
+                row.try_get("", "n")?,
+                row.try_get("", "r")?,
+            ));
+        }
+        for s in out.values_mut() {
+            s.consultation = Some(ConsultationFigures::default());
+        }
+        for (community, responses, replied) in counts {
+            if let Some(s) = out.get_mut(&community) {
+                s.consultation = Some(ConsultationFigures { responses, replied });
+            }
+        }
+    }
+
     // Engagement of the year, with the weights in force.
     let weights = score::weights(db).await?;
     let components = score::for_communities(db, &access, &ids, span).await?;
@@ -502,8 +564,17 @@ pub fn sum<'a>(snapshots: impl IntoIterator<Item = &'a Snapshot>) -> Snapshot {
                 })
                 .collect();
         }
-        for (total, part) in t.engagement.components.iter_mut().zip(&s.engagement.components) {
-            total.value = total.value.saturating_add(part.value);
+        // By key: a component one snapshot lacks (taken before it was counted) adds nothing.
+        for part in &s.engagement.components {
+            match t.engagement.components.iter_mut().find(|p| p.key == part.key) {
+                Some(total) => total.value = total.value.saturating_add(part.value),
+                None => t.engagement.components.push(part.clone()),
+            }
+        }
+        if let Some(c) = &s.consultation {
+            let total = t.consultation.get_or_insert_with(ConsultationFigures::default);
+            total.responses = total.responses.saturating_add(c.responses);
+            total.replied = total.replied.saturating_add(c.replied);
         }
         t.engagement.total += s.engagement.total;
     }

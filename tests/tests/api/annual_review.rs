@@ -20,7 +20,8 @@ pub const FIGURES: &str = "fragment F on AnnualFigures { year
   engagement { window { from to } components { key label value weight points } total }
   partnerships { active members }
   contributions { volunteerHours moneyDkk municipalDkk }
-  ideaExchanges { initiated participated } }";
+  ideaExchanges { initiated participated }
+  consultation { responses replied } }";
 
 pub const REVIEW: &str = "fragment R on AnnualReview { id year status statusLabel direction wantedLongTermShare version publishedAt snapshotTakenAt
   focusCommunities { name } focusThemes { name }

@@ -214,7 +214,7 @@ fn figures(e: &Value) -> (Vec<(String, i64, f64, f64)>, f64) {
 }
 
 /// The expected figures: each component's value with the default weights.
-fn expected(values: [i64; 8], total: f64) -> (Vec<(String, i64, f64, f64)>, f64) {
+fn expected(values: [i64; 9], total: f64) -> (Vec<(String, i64, f64, f64)>, f64) {
     let keys = [
         ("ASSOCIATIONS_INVOLVED", 3.0),
         ("EVENTS", 2.0),
@@ -224,6 +224,7 @@ fn expected(values: [i64; 8], total: f64) -> (Vec<(String, i64, f64, f64)>, f64)
         ("CO_FUNDING_DKK", 0.0001),
         ("ACTION_UPDATES", 1.0),
         ("ACTIONS_COMPLETED", 5.0),
+        ("CONSULTATION_RESPONSES", 0.5),
     ];
     let rows = keys
         .iter()
@@ -265,7 +266,10 @@ both!(
             public["window"],
             json!({ "from": "2025-01-01", "to": "2025-12-31" })
         );
-        assert_eq!(figures(&public), expected([2, 2, 65, 3, 160, 60_000, 2, 1], 38.7));
+        assert_eq!(
+            figures(&public),
+            expected([2, 2, 65, 3, 160, 60_000, 2, 1, 0], 38.7)
+        );
         assert_eq!(
             public["components"][0]["label"],
             "Foreninger og organisationer med i planarbejdet"
@@ -276,7 +280,7 @@ both!(
         // 9 + 6 + 9.5 + 8 + 4.4 + 8 + 3 + 10 = 57.9.
         for caller in [&staff, &editor] {
             let all = community_engagement(caller, w.gjol, window_2025()).await;
-            assert_eq!(figures(&all), expected([3, 3, 95, 4, 220, 80_000, 3, 2], 57.9));
+            assert_eq!(figures(&all), expected([3, 3, 95, 4, 220, 80_000, 3, 2, 0], 57.9));
         }
 
         // The adopted plan: its own involvement, the meeting held for it, the partnerships
@@ -284,13 +288,19 @@ both!(
         // working day. 6 + 2 + 4 + 4 + 3.2 + 6 + 2 + 5 = 32.2, for everyone.
         for caller in [&app, &staff] {
             let plan = plan_engagement(caller, w.adopted, window_2025()).await;
-            assert_eq!(figures(&plan), expected([2, 1, 40, 2, 160, 60_000, 2, 1], 32.2));
+            assert_eq!(
+                figures(&plan),
+                expected([2, 1, 40, 2, 160, 60_000, 2, 1, 0], 32.2)
+            );
         }
 
         // The draft: staff see its figures (6 + 2 + 3 + 2 + 1.2 + 2 + 1 + 5 = 22.2); the
         // public does not see the plan at all.
         let draft = plan_engagement(&staff, w.draft, window_2025()).await;
-        assert_eq!(figures(&draft), expected([2, 1, 30, 1, 60, 20_000, 1, 1], 22.2));
+        assert_eq!(
+            figures(&draft),
+            expected([2, 1, 30, 1, 60, 20_000, 1, 1, 0], 22.2)
+        );
         let body = app
             .post(
                 PLAN,
@@ -303,14 +313,14 @@ both!(
         // being written), as at the community level: the archived plan's 2016–2019 does not,
         // its 2019 does.
         let archived = plan_engagement(&app, w.archived, window_2025()).await;
-        assert_eq!(figures(&archived), expected([0, 0, 0, 0, 0, 0, 0, 0], 0.0));
+        assert_eq!(figures(&archived), expected([0, 0, 0, 0, 0, 0, 0, 0, 0], 0.0));
         let archived = plan_engagement(
             &app,
             w.archived,
             json!({ "from": "2019-01-01", "to": "2019-12-31" }),
         )
         .await;
-        assert_eq!(figures(&archived), expected([1, 0, 0, 0, 0, 0, 0, 0], 3.0));
+        assert_eq!(figures(&archived), expected([1, 0, 0, 0, 0, 0, 0, 0, 0], 3.0));
         // The draft (2025–2028) counts its own involvement in any window: it is being written.
         let draft = plan_engagement(
             &staff,
@@ -326,7 +336,10 @@ both!(
         // 6 + 2 + 10 + 2 + 8.4 + 1 + 1 + 5 = 35.4.
         let y2024 =
             community_engagement(&app, w.gjol, json!({ "from": "2024-01-01", "to": "2024-12-31" })).await;
-        assert_eq!(figures(&y2024), expected([2, 1, 100, 1, 420, 10_000, 1, 1], 35.4));
+        assert_eq!(
+            figures(&y2024),
+            expected([2, 1, 100, 1, 420, 10_000, 1, 1, 0], 35.4)
+        );
     }
 );
 

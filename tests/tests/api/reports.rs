@@ -5,7 +5,7 @@ use serde_json::json;
 
 use crate::annual_review::{BY_YEAR, UPDATE, create, publish, q, world};
 
-async fn get(app: &TestApp, path: &str) -> reqwest::Response {
+pub async fn get(app: &TestApp, path: &str) -> reqwest::Response {
     let mut request = app.client.get(app.url(path));
     if let Some((h, v)) = &app.credentials {
         request = request.header(h.as_str(), v.as_str());
@@ -13,7 +13,7 @@ async fn get(app: &TestApp, path: &str) -> reqwest::Response {
     request.send().await.expect("request sent")
 }
 
-fn header(response: &reqwest::Response, name: &str) -> String {
+pub fn header(response: &reqwest::Response, name: &str) -> String {
     response
         .headers()
         .get(name)
@@ -27,8 +27,8 @@ const CSV_HEADER: &str = "year,status,community,community_slug,plans,actions_tot
 actions_in_progress,actions_completed,actions_paused,actions_dropped,actions_long_term,actions_here_and_now,\
 long_term_share,actions_completed_in_year,average_progress,engagement_associations_involved,engagement_events,\
 engagement_participants,engagement_event_organizations,engagement_volunteer_hours,engagement_co_funding_dkk,\
-engagement_action_updates,engagement_actions_completed,engagement_total,partnerships_active,partnership_members,\
-volunteer_hours,money_dkk,municipal_dkk,idea_exchanges_initiated,idea_exchanges_participated,remarks";
+engagement_action_updates,engagement_actions_completed,engagement_consultation_responses,engagement_total,partnerships_active,partnership_members,\
+volunteer_hours,money_dkk,municipal_dkk,idea_exchanges_initiated,idea_exchanges_participated,consultation_responses,consultation_replied,remarks";
 
 both!(the_csv_has_one_row_per_community, |app: TestApp| async move {
     world(&app).await;
@@ -142,7 +142,7 @@ both!(the_csv_has_one_row_per_community, |app: TestApp| async move {
 });
 
 /// A CSV document's rows, parsed by the RFC 4180 rules (quotes, doubled quotes, commas).
-fn csv_rows(text: &str) -> Vec<Vec<String>> {
+pub fn csv_rows(text: &str) -> Vec<Vec<String>> {
     let mut rows = Vec::new();
     let (mut row, mut field, mut quoted, mut chars) =
         (Vec::new(), String::new(), false, text.chars().peekable());
