@@ -7,6 +7,7 @@ mod bounds;
 mod cache;
 mod compiled;
 mod consultation;
+mod consultation_privacy;
 mod danish;
 mod drafts;
 mod edge_values;
