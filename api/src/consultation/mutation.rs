@@ -127,7 +127,10 @@ pub struct ConsultationMutation;
 impl ConsultationMutation {
     /// Sends a response to a plan in consultation (or to one of its actions) while its
     /// consultation is open. Open to everyone: the website's visitors, partners, accounts.
-    /// It is pending until a moderator publishes it; the receipt is its ID.
+    /// It is pending until a moderator publishes it; the receipt is its ID. Each client (an
+    /// anonymous caller by address, an account, an API key) may send a few an hour (5 by
+    /// default): beyond that the answer is HTTP 429 with `Retry-After` and `RATE_LIMITED`.
+    /// The same text twice from one client to one consultation is `TAKEN` on `body`.
     async fn submit_consultation_response(
         &self,
         ctx: &Context<'_>,
