@@ -89,6 +89,16 @@ pub struct Config {
     #[arg(long, env = "RATE_LIMIT_DELAY_MS", default_value_t = 1000)]
     pub rate_limit_delay_ms: u64,
 
+    /// Responses to consultations each client (anonymous caller by IP address, account, API
+    /// key) may send in any hour, on top of its cost budget; 0: no limit.
+    #[arg(long, env = "CONSULTATION_SUBMISSIONS_PER_HOUR", default_value_t = 5)]
+    pub consultation_submissions_per_hour: u32,
+
+    /// Days after a consultation closes that the personal data of its responses (name,
+    /// association, email, client fingerprint) is kept; then it is erased, the text stays.
+    #[arg(long, env = "CONSULTATION_RETENTION_DAYS", default_value_t = 90)]
+    pub consultation_retention_days: u32,
+
     /// Take an anonymous caller's address from the last entry of `X-Forwarded-For` (set only
     /// behind a proxy that writes it); otherwise the connection's address is used.
     #[arg(long, env = "TRUST_FORWARDED_FOR", default_value_t = false, action = clap::ArgAction::Set)]
@@ -271,6 +281,8 @@ impl Config {
             rate_limit_burst_secs: 2,
             max_concurrent_per_client: 4,
             trust_forwarded_for: false,
+            consultation_submissions_per_hour: 0,
+            consultation_retention_days: 90,
             introspection: None,
             request_timeout_ms: 10_000,
             cors_allowed_origins: String::new(),

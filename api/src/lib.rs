@@ -46,5 +46,9 @@ mod partnership;
 mod plan;
 mod priority;
 pub mod report;
+
+/// Erases the personal data of responses to consultations past their retention period, as the
+/// server does every hour (for the tests, with a chosen day).
+pub use consultation::privacy::erase_expired as erase_expired_personal_data;
 mod review;
 mod theme;

@@ -16,7 +16,10 @@ use crate::{
     },
     community::CommunityQuery,
     community::mutation::CommunityMutation,
-    consultation::mutation::ConsultationMutation,
+    consultation::{
+        mutation::ConsultationMutation,
+        privacy::{PrivacyMutation, PrivacyQuery},
+    },
     contact::mutation::ContactMutation,
     department::DepartmentQuery,
     department::mutation::DepartmentMutation,
@@ -65,6 +68,7 @@ pub struct Query(
     AuditQuery,
     PartnerQuery,
     ReviewQuery,
+    PrivacyQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -83,6 +87,7 @@ pub struct Mutation(
     ThemeMutation,
     IdeaMutation,
     ConsultationMutation,
+    PrivacyMutation,
     ReviewMutation,
 );
 

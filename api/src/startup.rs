@@ -86,6 +86,10 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartError> {
             Err(e) => return Err(StartError::Seed(e.to_string())),
         }
     }
+    // Personal data past its retention period goes before the server answers anyone, and
+    // every hour from then on.
+    crate::consultation::privacy::run_erasure(&db, config.consultation_retention_days).await;
+    crate::consultation::privacy::spawn_erasure(db.clone(), config.consultation_retention_days);
     Ok(state(config, db, sql, tokens, documents))
 }
 
@@ -100,6 +104,11 @@ fn state(
         Duration::from_millis(config.public_cache_ttl_ms),
         config.public_cache_mib * 1024 * 1024,
     );
+    let submissions = crate::consultation::abuse::Submissions::new(
+        config.consultation_submissions_per_hour,
+        tokens.clone(),
+    );
+    submissions.spawn_cleanup();
     AppState {
         schema: schema::build(Some(db.clone()), Some(tokens.clone()), Some(cache.clone())),
         fast_schema: schema::build_fast(Some(db.clone()), Some(tokens.clone()), Some(cache.clone())),
@@ -124,6 +133,7 @@ fn state(
             limits.spawn_cleanup();
             limits
         },
+        submissions,
         trust_forwarded_for: config.trust_forwarded_for,
         documents,
         public_max_age: Duration::from_secs(config.public_max_age_secs),

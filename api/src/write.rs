@@ -574,6 +574,8 @@ pub enum Operation {
     Create,
     Update,
     Delete,
+    /// Data read out for a person who asked for it (nothing changed).
+    Export,
 }
 
 impl Operation {
@@ -582,6 +584,7 @@ impl Operation {
             Operation::Create => "CREATE",
             Operation::Update => "UPDATE",
             Operation::Delete => "DELETE",
+            Operation::Export => "EXPORT",
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The `consultation_response` table: a response from the public to a plan in consultation.
-//! Name and email are personal data: the model's `Serialize` (what the audit log records)
-//! writes them redacted, never in clear.
+//! Name, association, email and the client's fingerprint are personal data: the model's
+//! `Serialize` (what the audit log records) writes them redacted, never in clear.
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
@@ -17,6 +17,7 @@ pub struct Model {
     #[serde(serialize_with = "redacted")]
     pub name: Option<String>,
     #[sea_orm(column_type = "Text", nullable)]
+    #[serde(serialize_with = "redacted")]
     pub association: Option<String>,
     #[sea_orm(column_type = "Text", nullable)]
     #[serde(serialize_with = "redacted")]

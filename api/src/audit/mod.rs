@@ -58,7 +58,8 @@ impl AuditLogEntry {
             label: self.0.actor_label.clone(),
         }
     }
-    /// `CREATE`, `UPDATE`, `DELETE`, `LOGIN`, `REFRESH_TOKEN` or `LOGOUT`.
+    /// `CREATE`, `UPDATE`, `DELETE`, `EXPORT` (data read out for a person who asked for it),
+    /// `LOGIN`, `REFRESH_TOKEN` or `LOGOUT`.
     async fn operation(&self) -> &str {
         &self.0.operation
     }

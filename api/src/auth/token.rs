@@ -66,6 +66,9 @@ pub struct Tokens {
     pub access_ttl: chrono::Duration,
     pub refresh_ttl: chrono::Duration,
     external: Option<External>,
+    /// A key for keyed hashes of identifiers that must not be stored in clear (the clients
+    /// of consultation responses), derived from the signing secret.
+    hash_key: [u8; 32],
 }
 
 fn validation(alg: Algorithm, issuer: &str, audience: &str) -> Validation {
@@ -116,7 +119,19 @@ impl Tokens {
             access_ttl: chrono::Duration::seconds(config.access_token_ttl_secs as i64),
             refresh_ttl: chrono::Duration::seconds(config.refresh_token_ttl_secs as i64),
             external,
+            hash_key: crate::auth::secret::hmac_sha256(secret.as_bytes(), b"lup keyed hashes"),
         })
+    }
+
+    /// A keyed hash (HMAC-SHA256, hex) of `value` for `purpose`: the same value gives the same
+    /// hash on every instance sharing the secret, and nobody without the secret can tell
+    /// which value it was, even of a small set such as IP addresses.
+    pub fn keyed_hash(&self, purpose: &str, value: &str) -> String {
+        let message = format!("{purpose}\0{value}");
+        crate::auth::secret::hmac_sha256(&self.hash_key, message.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 
     /// A signed access token for an account, and when it expires.

@@ -4,7 +4,9 @@
 //! publish, reject (with a reason) or hide them and may answer them. Published responses
 //! and their replies are public, without email and without name unless its owner consented;
 //! the others are seen by the moderators only, by every path (see `access.rs`).
+pub mod abuse;
 pub mod mutation;
+pub mod privacy;
 
 use async_graphql::{Context, ID, Object, Result, connection::Connection};
 use chrono::{DateTime, NaiveDate, Utc};

@@ -9,12 +9,14 @@ use entity::{
     consultation_response::{self as response, ResponseStatus},
     plan,
 };
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use uuid::Uuid;
 
 use super::{ConsultationResponse, ConsultationResponseStatus, MAX_BODY, is_open};
 use crate::{
-    auth::{Require, Viewer, visible_to_writers},
+    auth::{Require, visible_to_writers},
+    consultation::abuse::{OverBudget, Submissions, Submitter},
+    limit::Client,
     relay,
     write::{Check, MAX_NAME, Refused, UserErrorCode, mutate, payload},
 };
@@ -99,14 +101,13 @@ pub(crate) fn body_hash(body: &str) -> String {
     crate::auth::secret::sha256_hex(&normalised)
 }
 
-/// Who sent a response, for a per-client budget: the account or API key. Anonymous callers
-/// have none yet (their address is not passed to the schema).
-fn fingerprint(viewer: &Viewer) -> Option<String> {
-    match (viewer.api_key_id, viewer.account_id) {
-        (Some(key), _) => Some(format!("api_key:{key}")),
-        (None, Some(account)) => Some(format!("account:{account}")),
-        (None, None) if !viewer.is_anonymous() => Some(format!("external:{}", viewer.label)),
-        _ => None,
+/// The client sending a submission, as the request's admission keyed it (an anonymous
+/// caller by address, an account, an API key); the viewer's identity when the schema runs
+/// outside the HTTP server.
+fn client(ctx: &Context<'_>) -> Option<Client> {
+    match ctx.data_opt::<Submitter>() {
+        Some(Submitter(client)) => client.clone(),
+        None => Client::of(&crate::auth::viewer(ctx), None),
     }
 }
 
@@ -126,12 +127,30 @@ pub struct ConsultationMutation;
 impl ConsultationMutation {
     /// Sends a response to a plan in consultation (or to one of its actions) while its
     /// consultation is open. Open to everyone: the website's visitors, partners, accounts.
-    /// It is pending until a moderator publishes it; the receipt is its ID.
+    /// It is pending until a moderator publishes it; the receipt is its ID. Each client (an
+    /// anonymous caller by address, an account, an API key) may send a few an hour (5 by
+    /// default): beyond that the answer is HTTP 429 with `Retry-After` and `RATE_LIMITED`.
+    /// The same text twice from one client to one consultation is `TAKEN` on `body`.
     async fn submit_consultation_response(
         &self,
         ctx: &Context<'_>,
         input: SubmitConsultationResponseInput,
     ) -> Result<SubmitConsultationResponsePayload> {
+        // The client's budget first: a flood is refused before anything is read or written.
+        let client = client(ctx);
+        let submissions = ctx.data_opt::<Submissions>();
+        if let Some(submissions) = submissions {
+            submissions
+                .charge(client.as_ref())
+                .map_err(OverBudget::into_error)?;
+        }
+        let fingerprint = match (submissions, &client) {
+            (Some(submissions), Some(client)) => Some(submissions.fingerprint(client)),
+            _ => ctx
+                .data_opt::<std::sync::Arc<crate::auth::token::Tokens>>()
+                .zip(client.as_ref())
+                .map(|(tokens, client)| super::abuse::fingerprint(tokens, client)),
+        };
         mutate(
             ctx,
             |check| {
@@ -190,6 +209,24 @@ impl ConsultationMutation {
                     };
                     return Err(Refused::one("planId", UserErrorCode::Invalid, message).into());
                 }
+                // The same text from the same client to the same consultation: refused.
+                let hash = body_hash(&body);
+                if let Some(fp) = &fingerprint {
+                    let sent = response::Entity::find()
+                        .filter(response::Column::PlanId.eq(p.id))
+                        .filter(response::Column::BodyHash.eq(hash.as_str()))
+                        .filter(response::Column::ClientFingerprint.eq(fp.as_str()))
+                        .count(w.txn())
+                        .await?;
+                    if sent > 0 {
+                        return Err(Refused::one(
+                            "body",
+                            UserErrorCode::Taken,
+                            "you have already sent this response to this consultation",
+                        )
+                        .into());
+                    }
+                }
                 let now = Utc::now();
                 let model = w
                     .create(
@@ -198,7 +235,7 @@ impl ConsultationMutation {
                             id: Set(Uuid::now_v7()),
                             plan_id: Set(p.id),
                             action_id: Set(action_id),
-                            body_hash: Set(body_hash(&body)),
+                            body_hash: Set(hash),
                             body: Set(body),
                             name: Set(name),
                             association: Set(association),
@@ -209,7 +246,7 @@ impl ConsultationMutation {
                             rejection_reason: Set(None),
                             reply: Set(None),
                             replied_at: Set(None),
-                            client_fingerprint: Set(fingerprint(&w.viewer)),
+                            client_fingerprint: Set(fingerprint.clone()),
                             created_at: Set(now),
                             updated_at: Set(now),
                             version: Set(1),

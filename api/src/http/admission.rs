@@ -61,7 +61,7 @@ pub struct Admitted {
     /// None when no rate limit applies to the caller.
     pub budget: Option<Budget>,
     /// Whose budget and turn it is.
-    client: Option<Client>,
+    pub(crate) client: Option<Client>,
 }
 
 impl Admitted {

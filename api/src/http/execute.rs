@@ -17,7 +17,6 @@ use super::{
 };
 use crate::{
     access::Access,
-    auth::Viewer,
     cache::{Answer, Key, NotCached},
     loader::Loaders,
     schema::LupSchema,
@@ -96,6 +95,12 @@ pub async fn answer(
                 .operation(call.operation_name.as_deref())
                 .is_some_and(|(_, op)| op.ty == OperationType::Mutation);
             let response = run(state, &admitted, &access, &call).await;
+            // A submission over its client's budget (and nothing written before it): 429,
+            // after the same wait as any other refusal for going over budget.
+            if mutation && let Some(limited) = respond::over_budget(delivery.media, &response) {
+                tokio::time::sleep(state.rate_limit_delay).await;
+                return limited;
+            }
             let answer = respond::answer_of(&response, public, mutation);
             send(&answer, response.http_headers)
         }
@@ -127,13 +132,12 @@ fn is_codeless(e: &async_graphql::ServerError) -> bool {
 async fn run(state: &AppState, admitted: &Admitted, access: &Access, call: &Call) -> async_graphql::Response {
     // Held until the answer is ready.
     let _turn = admitted.turn(state).await;
-    let viewer = &admitted.viewer;
     let deadline = Instant::now() + state.timeout;
     let selected = call
         .prepared
         .operation(call.operation_name.as_deref())
         .map(|(_, op)| op);
-    let mut response = attempt(state, viewer, access, call, selected, deadline).await;
+    let mut response = attempt(state, admitted, access, call, selected, deadline).await;
     // A connection that broke under a statement (the database restarted, a backend was
     // killed): a fresh one will likely answer, so a query runs once more after the pool has
     // dropped its dead connections. Not a mutation: part of it may have been written. Not a
@@ -143,7 +147,7 @@ async fn run(state: &AppState, admitted: &Admitted, access: &Access, call: &Call
     {
         tracing::warn!("a database connection broke under a query; running it again on a fresh one");
         crate::db::recover(&state.db).await;
-        response = attempt(state, viewer, access, call, selected, deadline).await;
+        response = attempt(state, admitted, access, call, selected, deadline).await;
     }
     response
         .extensions
@@ -158,7 +162,7 @@ async fn run(state: &AppState, admitted: &Admitted, access: &Access, call: &Call
 /// runs on the strict schema, and marks its operation validated when it passed.
 async fn attempt(
     state: &AppState,
-    viewer: &Viewer,
+    admitted: &Admitted,
     access: &Access,
     call: &Call,
     selected: Option<&Operation>,
@@ -166,13 +170,13 @@ async fn attempt(
 ) -> async_graphql::Response {
     if selected.is_some_and(|op| op.may_run_fast(&call.variables)) {
         state.prepared.count_run(true);
-        let fast = run_on(&state.fast_schema, state, viewer, access, call, deadline).await;
+        let fast = run_on(&state.fast_schema, state, admitted, access, call, deadline).await;
         if !fast.errors.iter().any(is_codeless) {
             return fast;
         }
     }
     state.prepared.count_run(false);
-    let strict = run_on(&state.schema, state, viewer, access, call, deadline).await;
+    let strict = run_on(&state.schema, state, admitted, access, call, deadline).await;
     // Execution began, so the document passed validation.
     if let Some(op) = selected
         && !respond::is_request_error(&strict)
@@ -185,11 +189,12 @@ async fn attempt(
 async fn run_on(
     schema: &LupSchema,
     state: &AppState,
-    viewer: &Viewer,
+    admitted: &Admitted,
     access: &Access,
     call: &Call,
     deadline: Instant,
 ) -> async_graphql::Response {
+    let viewer = &admitted.viewer;
     // The text is not needed: the document is parsed already.
     let mut request = async_graphql::Request::new(String::new()).variables(call.variables.clone());
     if let Some(name) = &call.operation_name {
@@ -205,7 +210,16 @@ async fn run_on(
         request = request.disable_introspection();
     }
     let loader = Loaders::for_request(state.db.clone(), access.clone(), &state.reads);
-    let run = schema.execute(request.data(loader).data(access.clone()).data(viewer.clone()));
+    // The client as admission keyed it, for the budget of consultation responses.
+    let submitter = crate::consultation::abuse::Submitter(admitted.client.clone());
+    let run = schema.execute(
+        request
+            .data(loader)
+            .data(access.clone())
+            .data(viewer.clone())
+            .data(submitter)
+            .data(state.submissions.clone()),
+    );
     // A query still running at the deadline is dropped, its SQL with it.
     match tokio::time::timeout_at(deadline, run).await {
         Ok(response) => response,

@@ -71,6 +71,8 @@ pub struct AppState {
     pub reads: crate::loader::Reads,
     pub cache: ResponseCache,
     pub limits: crate::limit::RateLimits,
+    /// Each client's budget of responses to consultations.
+    pub submissions: crate::consultation::abuse::Submissions,
     /// Take anonymous callers' addresses from `X-Forwarded-For`.
     pub trust_forwarded_for: bool,
     /// Our clients' queries, which they may send by id.

@@ -83,6 +83,50 @@ pub fn rate_limited(media: MediaType, retry_after: Duration, limit: u32) -> Resp
         .into_response()
 }
 
+/// A mutation refused for going over a budget of its own (`RATE_LIMITED` from a field, such
+/// as `submitConsultationResponse`), when no field of it wrote: 429 with `Retry-After` and
+/// the error as the resolver gave it, like [`rate_limited`]. A mutation some field of which
+/// wrote is answered as it is, so the client knows what committed.
+pub fn over_budget(media: MediaType, response: &async_graphql::Response) -> Option<Response> {
+    if wrote(response, true) {
+        return None;
+    }
+    let error = response.errors.iter().find(|e| {
+        e.extensions
+            .as_ref()
+            .and_then(|x| x.get("code"))
+            .is_some_and(|c| *c == async_graphql::Value::from("RATE_LIMITED"))
+    })?;
+    let extensions = error.extensions.as_ref()?;
+    let secs = match extensions.get("retryAfterSeconds") {
+        Some(async_graphql::Value::Number(n)) => n.as_u64().unwrap_or(60),
+        _ => 60,
+    };
+    let extra: Vec<(&str, serde_json::Value)> = ["retryAfterSeconds", "limitPerHour"]
+        .into_iter()
+        .filter_map(|k| Some((k, extensions.get(k)?.clone().into_json().ok()?)))
+        .collect();
+    let body = error_body(&error.message, "RATE_LIMITED", &extra);
+    Some(
+        (
+            StatusCode::TOO_MANY_REQUESTS,
+            [
+                (header::CONTENT_TYPE, media.as_str().to_owned()),
+                (header::RETRY_AFTER, secs.to_string()),
+            ],
+            body,
+        )
+            .into_response(),
+    )
+}
+
+/// Some field of a mutation answered: its write committed.
+fn wrote(response: &async_graphql::Response, mutation: bool) -> bool {
+    mutation
+        && matches!(&response.data, async_graphql::Value::Object(fields)
+            if fields.values().any(|v| *v != async_graphql::Value::Null))
+}
+
 /// How long a client is asked to wait after an outage (`Retry-After`), in seconds.
 const RETRY_AFTER_SECS: u64 = 5;
 
@@ -178,11 +222,7 @@ pub fn answer_of(
     public_max_age: Option<Duration>,
     mutation: bool,
 ) -> Answer {
-    // Some mutation field answered: its write committed.
-    let wrote = mutation
-        && matches!(&response.data, async_graphql::Value::Object(fields)
-            if fields.values().any(|v| *v != async_graphql::Value::Null));
-    if !wrote && crate::error::is_outage(&response.errors) {
+    if !wrote(response, mutation) && crate::error::is_outage(&response.errors) {
         return Answer {
             body: Bytes::from(unavailable_body()),
             has_data: false,

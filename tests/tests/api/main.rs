@@ -8,6 +8,7 @@ mod cache;
 mod compiled;
 mod consultation;
 mod consultation_feeds;
+mod consultation_privacy;
 mod danish;
 mod drafts;
 mod edge_values;

@@ -1,0 +1,133 @@
+//! Abuse bounds of submissions, on top of the cost budget every request has (`crate::limit`):
+//! each client (an anonymous caller by IP address, as the rate limiter keys it; an account;
+//! an API key) may send so many responses an hour, counted over the last hour (a sliding
+//! window: the sixth in any hour is refused, with HTTP 429 and `Retry-After`, before anything
+//! is read or written). A response records its client only as a keyed hash (its fingerprint),
+//! which refuses the same text twice from one client in one consultation.
+//!
+//! Like the rate limiter's buckets, the counts live in this process: behind a load balancer a
+//! client's budget is this one times the instances it reaches.
+use std::{
+    collections::{HashMap, VecDeque},
+    sync::{Arc, Mutex, PoisonError},
+    time::{Duration, Instant},
+};
+
+use async_graphql::ErrorExtensions;
+
+use crate::{auth::token::Tokens, limit::Client};
+
+const HOUR: Duration = Duration::from_secs(3600);
+
+/// The client of the request being run, as admission keyed it (request data).
+#[derive(Clone)]
+pub struct Submitter(pub Option<Client>);
+
+/// Each client's submissions of the last hour, and the key of their fingerprints.
+#[derive(Clone)]
+pub struct Submissions {
+    per_hour: u32,
+    tokens: Arc<Tokens>,
+    sent: Arc<Mutex<HashMap<Client, VecDeque<Instant>>>>,
+}
+
+/// Over the budget: the answer is HTTP 429 (see `http::respond`).
+pub struct OverBudget {
+    pub retry_after: Duration,
+    pub per_hour: u32,
+}
+
+impl OverBudget {
+    pub fn into_error(self) -> async_graphql::Error {
+        let secs = self.retry_after.as_secs() + u64::from(self.retry_after.subsec_nanos() > 0);
+        let per_hour = self.per_hour;
+        async_graphql::Error::new(format!(
+            "too many consultation responses: this client may send {per_hour} an hour; try again in {secs} s"
+        ))
+        .extend_with(|_, ext| {
+            ext.set("code", "RATE_LIMITED");
+            ext.set("retryAfterSeconds", secs);
+            ext.set("limitPerHour", per_hour);
+        })
+    }
+}
+
+impl Submissions {
+    /// `per_hour` submissions per client; 0: no limit.
+    pub fn new(per_hour: u32, tokens: Arc<Tokens>) -> Self {
+        Submissions {
+            per_hour,
+            tokens,
+            sent: Arc::default(),
+        }
+    }
+
+    /// Counts one submission of `client`, or refuses it when the client sent its budget's
+    /// worth in the last hour. A caller without an identity to key on (no address known) is
+    /// not counted: the cost budget still applies to it.
+    pub fn charge(&self, client: Option<&Client>) -> Result<(), OverBudget> {
+        let (Some(client), Ok(limit)) = (client, usize::try_from(self.per_hour)) else {
+            return Ok(());
+        };
+        if limit == 0 {
+            return Ok(());
+        }
+        let now = Instant::now();
+        let mut sent = self.sent.lock().unwrap_or_else(PoisonError::into_inner);
+        let times = sent.entry(client.clone()).or_default();
+        while times.front().is_some_and(|t| now.duration_since(*t) >= HOUR) {
+            times.pop_front();
+        }
+        if let Some(oldest) = times.front()
+            && times.len() >= limit
+        {
+            return Err(OverBudget {
+                retry_after: HOUR.saturating_sub(now.duration_since(*oldest)),
+                per_hour: self.per_hour,
+            });
+        }
+        times.push_back(now);
+        Ok(())
+    }
+
+    /// The fingerprint a response records of its client: a keyed hash, never the address or
+    /// the account itself.
+    pub fn fingerprint(&self, client: &Client) -> String {
+        fingerprint(&self.tokens, client)
+    }
+
+    /// Forgets clients that sent nothing in the last hour.
+    pub fn forget_idle(&self) {
+        let now = Instant::now();
+        self.sent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|_, times| times.back().is_some_and(|t| now.duration_since(*t) < HOUR));
+    }
+
+    /// Runs [`Submissions::forget_idle`] every few minutes in the background.
+    pub fn spawn_cleanup(&self) {
+        if self.per_hour == 0 {
+            return;
+        }
+        let submissions = self.clone();
+        tokio::spawn(async move {
+            let every = Duration::from_secs(300);
+            let mut tick = tokio::time::interval_at((Instant::now() + every).into(), every);
+            loop {
+                tick.tick().await;
+                submissions.forget_idle();
+            }
+        });
+    }
+}
+
+/// A client's fingerprint under the server's key.
+pub fn fingerprint(tokens: &Tokens, client: &Client) -> String {
+    let key = match client {
+        Client::ApiKey(id) => format!("api_key:{id}"),
+        Client::Account(account) => format!("account:{account}"),
+        Client::Ip(ip) => format!("ip:{ip}"),
+    };
+    tokens.keyed_hash("consultation client", &key)
+}

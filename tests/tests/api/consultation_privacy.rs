@@ -1,0 +1,575 @@
+//! The abuse bounds and the personal data of responses to consultations: each client (an
+//! anonymous caller by address, an account, an API key) may send so many responses an hour
+//! (the next one is a 429 and writes nothing); the same text twice from one client to one
+//! consultation is refused; name, association, email and the client's fingerprint are erased
+//! after the retention period (by the server, and by `erase_expired` with a chosen day) and on
+//! request, leaving nothing of them anywhere, the audit log included; staff export a person's
+//! data; nobody else may do either.
+use chrono::{Days, NaiveDate};
+use entity::{audit_log, consultation_response, plan};
+use lup_api::config::Config;
+use lup_tests::{
+    As, TestApp, both,
+    fixture::{Fixture, PlanStatus, danish_today, global_id},
+};
+use sea_orm::{ActiveModelTrait, EntityTrait, PaginatorTrait, Set};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+const SUBMIT: &str = "mutation($i: SubmitConsultationResponseInput!) {
+  submitConsultationResponse(input: $i) { receipt userErrors { field code message } } }";
+const EXPORT: &str = "query($e: String!) { exportConsultantData(email: $e) {
+  responseId planId planTitle actionId body name association email consentToStore consentToShowName
+  clientFingerprint status rejectionReason reply repliedAt createdAt updatedAt } }";
+const ERASE: &str = "mutation($i: EraseConsultantDataInput!) {
+  eraseConsultantData(input: $i) { erased userErrors { field code message } } }";
+
+const NAME: &str = "Karen Sørensen";
+const EMAIL: &str = "karen.sorensen@example.dk";
+const ASSOCIATION: &str = "Gjøl Borger- og Erhvervsforening";
+
+struct World {
+    gjol: Uuid,
+    hearing: Uuid,
+    harbour: Uuid,
+    other: Uuid,
+}
+
+/// Gjøl with a plan in consultation (open, with an action), Birkelse with another.
+async fn world(app: &TestApp) -> World {
+    let fx = Fixture::new(&app.db);
+    let gjol = fx.community("gjoel", "Gjøl").await;
+    let birkelse = fx.community("birkelse", "Birkelse").await;
+    let hearing = fx
+        .plan(
+            gjol,
+            "Gjøl 2027–2030 i høring",
+            PlanStatus::Consultation,
+            2027,
+            2030,
+        )
+        .await;
+    let harbour = fx.action(hearing, "Havnebad ved Gjøl Havn").await;
+    let other = fx
+        .plan(
+            birkelse,
+            "Birkelse i høring",
+            PlanStatus::Consultation,
+            2027,
+            2030,
+        )
+        .await;
+    World {
+        gjol,
+        hearing,
+        harbour,
+        other,
+    }
+}
+
+fn input(plan: Uuid, body: &str) -> Value {
+    json!({ "planId": global_id("Plan", plan), "body": body, "consentToStore": false })
+}
+
+/// A response with all the personal data there is.
+fn personal(plan: Uuid, body: &str, email: &str) -> Value {
+    json!({
+        "planId": global_id("Plan", plan),
+        "body": body,
+        "name": NAME,
+        "association": ASSOCIATION,
+        "email": email,
+        "consentToStore": true,
+        "consentToShowName": true,
+    })
+}
+
+async fn rows(app: &TestApp) -> u64 {
+    consultation_response::Entity::find()
+        .count(&app.db)
+        .await
+        .expect("count responses")
+}
+
+/// Submits with this handle's credentials and `headers`: status, `Retry-After`, body.
+async fn send(app: &TestApp, headers: &[(&str, &str)], input: Value) -> (u16, Option<String>, Value) {
+    let mut request = app
+        .client
+        .post(app.url("/graphql"))
+        .json(&json!({ "query": SUBMIT, "variables": { "i": input } }));
+    if let Some((h, v)) = &app.credentials {
+        request = request.header(h.as_str(), v.as_str());
+    }
+    for (h, v) in headers {
+        request = request.header(*h, *v);
+    }
+    let response = request.send().await.expect("sent");
+    let status = response.status().as_u16();
+    let retry = response
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().expect("ascii").to_owned());
+    (status, retry, response.json().await.unwrap_or(Value::Null))
+}
+
+/// Submits and expects a receipt.
+async fn accepted(app: &TestApp, headers: &[(&str, &str)], input: Value) -> String {
+    let (status, _, body) = send(app, headers, input).await;
+    assert_eq!(status, 200, "{body:#}");
+    let payload = &body["data"]["submitConsultationResponse"];
+    assert_eq!(payload["userErrors"], json!([]), "{body:#}");
+    payload["receipt"].as_str().expect("receipt").to_owned()
+}
+
+/// Submits and expects 429 with `Retry-After` and `RATE_LIMITED`.
+async fn limited(app: &TestApp, headers: &[(&str, &str)], input: Value) {
+    let (status, retry, body) = send(app, headers, input).await;
+    assert_eq!(status, 429, "{body:#}");
+    let retry: u64 = retry.expect("Retry-After").parse().expect("seconds");
+    assert!(retry > 0 && retry <= 3600, "Retry-After {retry}");
+    assert!(body.get("data").is_none(), "{body:#}");
+    let e = &body["errors"][0];
+    assert_eq!(e["extensions"]["code"], "RATE_LIMITED", "{body:#}");
+    assert_eq!(e["extensions"]["retryAfterSeconds"], json!(retry), "{body:#}");
+    assert!(e["message"].as_str().unwrap().contains("an hour"), "{body:#}");
+}
+
+async fn fingerprints(app: &TestApp) -> Vec<Option<String>> {
+    consultation_response::Entity::find()
+        .all(&app.db)
+        .await
+        .expect("rows")
+        .into_iter()
+        .map(|r| r.client_fingerprint)
+        .collect()
+}
+
+both!(
+    the_sixth_submission_in_an_hour_is_refused_and_writes_nothing,
+    |c: &mut Config| c.consultation_submissions_per_hour = 5,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        for n in 1..=5 {
+            accepted(
+                &app,
+                &[],
+                input(w.hearing, &format!("Forslag nummer {n} til planen.")),
+            )
+            .await;
+        }
+        assert_eq!(rows(&app).await, 5);
+        limited(&app, &[], input(w.hearing, "Forslag nummer 6 til planen.")).await;
+        // Another plan, an action, a bad input: the budget is the client's, whatever it sends.
+        let mut about_action = input(w.hearing, "Om havnebadet.");
+        about_action["actionId"] = json!(global_id("Action", w.harbour));
+        limited(&app, &[], about_action).await;
+        limited(&app, &[], input(w.other, "Til Birkelse.")).await;
+        assert_eq!(rows(&app).await, 5, "a refused submission writes nothing");
+
+        // The fingerprint is a keyed hash of the client, the same for each of its responses,
+        // and not the address.
+        let prints = fingerprints(&app).await;
+        let first = prints[0].clone().expect("fingerprint");
+        assert!(
+            prints.iter().all(|p| p.as_deref() == Some(first.as_str())),
+            "{prints:?}"
+        );
+        assert_eq!(first.len(), 64, "{first}");
+        assert!(first.chars().all(|c| c.is_ascii_hexdigit()), "{first}");
+        assert!(!first.contains("127.0.0.1"));
+        assert_ne!(
+            first,
+            lup_api::auth::secret::sha256_hex("ip:127.0.0.1"),
+            "keyed, not a plain hash"
+        );
+
+        // Signed-in callers have budgets of their own: the anonymous flood does not touch them.
+        let editor = app.signed_in(As::CommunityEditor, &[w.gjol], None).await;
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        for n in 1..=5 {
+            accepted(
+                &editor,
+                &[],
+                input(w.hearing, &format!("Redaktørens forslag {n}.")),
+            )
+            .await;
+        }
+        limited(&editor, &[], input(w.hearing, "Redaktørens forslag 6.")).await;
+        accepted(&staff, &[], input(w.hearing, "Personalets forslag.")).await;
+        assert_eq!(rows(&app).await, 11);
+        let prints = fingerprints(&app).await;
+        let distinct: std::collections::BTreeSet<_> = prints.iter().flatten().collect();
+        assert_eq!(distinct.len(), 3, "one fingerprint per client: {prints:?}");
+    }
+);
+
+both!(
+    each_address_has_its_budget_behind_a_trusted_proxy,
+    |c: &mut Config| {
+        c.consultation_submissions_per_hour = 2;
+        c.trust_forwarded_for = true;
+    },
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let one = [("x-forwarded-for", "203.0.113.7")];
+        let two = [("x-forwarded-for", "10.0.0.1, 198.51.100.9")];
+        accepted(&app, &one, input(w.hearing, "Første svar fra én.")).await;
+        accepted(&app, &one, input(w.hearing, "Andet svar fra én.")).await;
+        limited(&app, &one, input(w.hearing, "Tredje svar fra én.")).await;
+        // The configured budget (2), per address: the other address still has its own.
+        accepted(&app, &two, input(w.hearing, "Første svar fra to.")).await;
+        accepted(&app, &two, input(w.hearing, "Andet svar fra to.")).await;
+        limited(&app, &two, input(w.hearing, "Tredje svar fra to.")).await;
+        assert_eq!(rows(&app).await, 4);
+        let distinct: std::collections::BTreeSet<_> =
+            fingerprints(&app).await.into_iter().flatten().collect();
+        assert_eq!(distinct.len(), 2);
+    }
+);
+
+both!(
+    without_a_trusted_proxy_forwarded_for_is_ignored,
+    |c: &mut Config| c.consultation_submissions_per_hour = 1,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        accepted(
+            &app,
+            &[("x-forwarded-for", "203.0.113.7")],
+            input(w.hearing, "Et svar."),
+        )
+        .await;
+        // A made-up address does not buy a new budget: the connection's address counts.
+        limited(
+            &app,
+            &[("x-forwarded-for", "198.51.100.9")],
+            input(w.hearing, "Et andet svar."),
+        )
+        .await;
+        assert_eq!(rows(&app).await, 1);
+    }
+);
+
+both!(
+    the_same_text_twice_from_one_client_to_one_consultation_is_refused,
+    |c: &mut Config| c.consultation_submissions_per_hour = 5,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let text = "Et havnebad vil samle hele byen om sommeren.";
+        accepted(&app, &[], input(w.hearing, text)).await;
+        // Case and runs of whitespace do not make it new, nor does naming an action.
+        let mut again = input(w.hearing, "  ET HAVNEBAD vil\n samle   hele byen om sommeren. ");
+        again["actionId"] = json!(global_id("Action", w.harbour));
+        let (status, _, body) = send(&app, &[], again).await;
+        assert_eq!(status, 200);
+        let payload = &body["data"]["submitConsultationResponse"];
+        assert!(payload["receipt"].is_null(), "{body:#}");
+        assert_eq!(payload["userErrors"][0]["field"], json!(["body"]), "{body:#}");
+        assert_eq!(payload["userErrors"][0]["code"], "TAKEN", "{body:#}");
+        assert_eq!(rows(&app).await, 1, "a duplicate writes nothing");
+        // The same text to another consultation, or from another client, is a new response.
+        accepted(&app, &[], input(w.other, text)).await;
+        let editor = app.signed_in(As::CommunityEditor, &[w.gjol], None).await;
+        accepted(&editor, &[], input(w.hearing, text)).await;
+        assert_eq!(rows(&app).await, 3);
+    }
+);
+
+/// Moves a plan's consultation into the past: it closed on `closed`.
+async fn closed_on(app: &TestApp, plan_id: Uuid, closed: NaiveDate) {
+    let p = plan::Entity::find_by_id(plan_id)
+        .one(&app.db)
+        .await
+        .expect("plan")
+        .expect("exists");
+    let mut p: plan::ActiveModel = p.into();
+    p.consultation_opens_on = Set(Some(closed - Days::new(30)));
+    p.consultation_closes_on = Set(Some(closed));
+    p.update(&app.db).await.expect("update plan");
+}
+
+/// The whole audit log as text, to look for personal data in it.
+async fn audit_text(app: &TestApp) -> String {
+    audit_log::Entity::find()
+        .all(&app.db)
+        .await
+        .expect("audit log")
+        .into_iter()
+        .map(|e| format!("{} {} {} {}\n", e.actor_label, e.operation, e.entity, e.changes))
+        .collect()
+}
+
+fn assert_no_personal_data(text: &str, what: &str) {
+    for needle in [NAME, "Karen", EMAIL, "example.dk", ASSOCIATION, "Borger-"] {
+        assert!(!text.contains(needle), "{what} holds {needle:?}:\n{text}");
+    }
+}
+
+async fn response(app: &TestApp, id: Uuid) -> consultation_response::Model {
+    consultation_response::Entity::find_by_id(id)
+        .one(&app.db)
+        .await
+        .expect("response")
+        .expect("exists")
+}
+
+/// The response a receipt names.
+async fn id_of(app: &TestApp, receipt: &str) -> Uuid {
+    consultation_response::Entity::find()
+        .all(&app.db)
+        .await
+        .expect("rows")
+        .into_iter()
+        .map(|r| r.id)
+        .find(|id| global_id("ConsultationResponse", *id) == receipt)
+        .expect("the receipt names a response")
+}
+
+both!(
+    personal_data_is_erased_after_the_retention_period_and_not_before,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        let mine = id_of(
+            &app,
+            &accepted(&app, &[], personal(w.hearing, "Et havnebad, tak.", EMAIL)).await,
+        )
+        .await;
+        let other = id_of(
+            &app,
+            &accepted(&app, &[], personal(w.other, "En kanoplads, tak.", EMAIL)).await,
+        )
+        .await;
+        // A moderation and a reply: updates of the row are in the audit log too.
+        let d = staff
+            .data(
+                "mutation($i: ModerateConsultationResponseInput!) { moderateConsultationResponse(input: $i) {
+                   consultationResponse { name email } userErrors { code } } }",
+                json!({ "i": { "id": global_id("ConsultationResponse", mine), "version": 1, "status": "PUBLISHED" } }),
+            )
+            .await;
+        assert_eq!(
+            d["moderateConsultationResponse"]["consultationResponse"]["email"],
+            EMAIL
+        );
+        assert_no_personal_data(&audit_text(&app).await, "the audit log");
+
+        // The Gjøl consultation closed 100 days ago, Birkelse's 10 days ago.
+        let today = danish_today();
+        let closed = today - Days::new(100);
+        closed_on(&app, w.hearing, closed).await;
+        closed_on(&app, w.other, today - Days::new(10)).await;
+
+        // Through the last day of the period nothing goes.
+        let erased = lup_api::erase_expired_personal_data(&app.db, closed + Days::new(90), 90)
+            .await
+            .expect("erase");
+        assert_eq!(erased, 0);
+        let kept = response(&app, mine).await;
+        assert_eq!(kept.name.as_deref(), Some(NAME));
+        assert_eq!(kept.email.as_deref(), Some(EMAIL));
+
+        // A server whose retention is longer erases nothing either when it starts.
+        let patient = app.sibling(|c| c.consultation_retention_days = 200).await;
+        patient.stop().await;
+        assert_eq!(response(&app, mine).await.email.as_deref(), Some(EMAIL));
+
+        // The day after, the data goes (the text stays); the other consultation's stays.
+        let erased = lup_api::erase_expired_personal_data(&app.db, closed + Days::new(91), 90)
+            .await
+            .expect("erase");
+        assert_eq!(erased, 1);
+        let gone = response(&app, mine).await;
+        assert_eq!(gone.body, "Et havnebad, tak.");
+        assert_eq!(
+            (gone.name, gone.association, gone.email, gone.client_fingerprint),
+            (None, None, None, None)
+        );
+        assert_eq!(response(&app, other).await.email.as_deref(), Some(EMAIL));
+
+        // The server does the same by itself: one with a retention of 5 days, started now,
+        // erases the Birkelse response (closed 10 days ago) before it answers anyone.
+        let strict = app.sibling(|c| c.consultation_retention_days = 5).await;
+        let gone = response(&app, other).await;
+        assert_eq!((gone.name, gone.email), (None, None));
+        assert_eq!(gone.body, "En kanoplads, tak.");
+        strict.stop().await;
+
+        // Nothing of the person anywhere: not in the rows, not in the audit log, not by export.
+        let all = consultation_response::Entity::find()
+            .all(&app.db)
+            .await
+            .expect("rows");
+        assert_no_personal_data(&format!("{all:?}"), "the responses");
+        let log = audit_text(&app).await;
+        assert_no_personal_data(&log, "the audit log");
+        assert!(
+            log.contains("system:retention UPDATE ConsultationResponse"),
+            "{log}"
+        );
+        let d = staff.data(EXPORT, json!({ "e": EMAIL })).await;
+        assert_eq!(d["exportConsultantData"], json!([]));
+        // The public and the moderators see the text without a name.
+        let d = staff
+            .data(
+                "query($id: ID!) { node(id: $id) { ... on ConsultationResponse { body name association email } } }",
+                json!({ "id": global_id("ConsultationResponse", mine) }),
+            )
+            .await;
+        assert_eq!(
+            d["node"],
+            json!({ "body": "Et havnebad, tak.", "name": null, "association": null, "email": null })
+        );
+    }
+);
+
+both!(
+    staff_erase_and_export_a_persons_data_on_request,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let a = id_of(
+            &app,
+            &accepted(&app, &[], personal(w.hearing, "Første svar.", EMAIL)).await,
+        )
+        .await;
+        let editor = app.signed_in(As::CommunityEditor, &[w.gjol], None).await;
+        let mut about_action = personal(
+            w.hearing,
+            "Andet svar om havnebadet.",
+            "Karen.Sorensen@Example.DK",
+        );
+        about_action["actionId"] = json!(global_id("Action", w.harbour));
+        let b = id_of(&app, &accepted(&editor, &[], about_action).await).await;
+        let someone = id_of(
+            &app,
+            &accepted(
+                &app,
+                &[],
+                json!({ "planId": global_id("Plan", w.other), "body": "Et tredje svar.",
+                        "name": "Jens Jensen", "email": "jens@example.org", "consentToStore": true }),
+            )
+            .await,
+        )
+        .await;
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        let admin = app.signed_in(As::Admin, &[], None).await;
+
+        // Export: both of Karen's responses (the address in any case), with all their data.
+        let d = staff
+            .data(EXPORT, json!({ "e": "  KAREN.sorensen@example.dk " }))
+            .await;
+        let export = d["exportConsultantData"].as_array().expect("list");
+        assert_eq!(export.len(), 2, "{d:#}");
+        assert_eq!(export[0]["responseId"], global_id("ConsultationResponse", a));
+        assert_eq!(export[0]["planTitle"], "Gjøl 2027–2030 i høring");
+        assert_eq!(export[0]["name"], NAME);
+        assert_eq!(export[0]["association"], ASSOCIATION);
+        assert_eq!(export[0]["email"], EMAIL);
+        assert_eq!(export[0]["consentToStore"], true);
+        assert_eq!(export[0]["status"], "PENDING");
+        assert!(
+            export[0]["clientFingerprint"]
+                .as_str()
+                .is_some_and(|f| f.len() == 64)
+        );
+        assert_eq!(export[1]["responseId"], global_id("ConsultationResponse", b));
+        assert_eq!(export[1]["actionId"], global_id("Action", w.harbour));
+        let d = admin.data(EXPORT, json!({ "e": "nobody@example.dk" })).await;
+        assert_eq!(d["exportConsultantData"], json!([]));
+
+        // Nobody else may export or erase: the fields do not exist for them.
+        let partner = {
+            let org = Fixture::new(&app.db)
+                .organization(
+                    "nordfonden",
+                    "Nordfonden",
+                    lup_tests::fixture::OrganizationKind::Foundation,
+                    None,
+                )
+                .await;
+            app.signed_in(As::Partner, &[], Some(org)).await
+        };
+        for caller in [&app, &partner, &editor] {
+            let (code, message) = caller.error(EXPORT, json!({ "e": EMAIL })).await;
+            assert!(
+                matches!(code.as_str(), "FORBIDDEN" | "UNAUTHENTICATED" | "BAD_USER_INPUT"),
+                "{code}: {message}"
+            );
+            let (code, message) = caller.error(ERASE, json!({ "i": { "email": EMAIL } })).await;
+            assert!(
+                matches!(code.as_str(), "FORBIDDEN" | "UNAUTHENTICATED" | "BAD_USER_INPUT"),
+                "{code}: {message}"
+            );
+        }
+        assert_eq!(response(&app, a).await.email.as_deref(), Some(EMAIL));
+
+        // Bad input: a clear error, nothing erased.
+        for bad in ["ikke-en-adresse", "karen\u{0}@example.dk", ""] {
+            let (code, message) = staff.error(EXPORT, json!({ "e": bad })).await;
+            assert_eq!(code, "BAD_USER_INPUT", "{bad:?}: {message}");
+            assert!(message.contains("email") || message.contains("NUL"), "{message}");
+        }
+        let d = staff
+            .post(ERASE, json!({ "i": { "email": "ikke-en-adresse" } }))
+            .await;
+        let payload = &d["data"]["eraseConsultantData"];
+        assert!(payload["erased"].is_null(), "{d:#}");
+        assert_eq!(payload["userErrors"][0]["field"], json!(["email"]), "{d:#}");
+        assert_eq!(payload["userErrors"][0]["code"], "INVALID", "{d:#}");
+        let (code, message) = staff
+            .error(ERASE, json!({ "i": { "email": "karen\u{0}@example.dk" } }))
+            .await;
+        assert_eq!(code, "BAD_USER_INPUT", "{message}");
+
+        // Erasure: both of Karen's responses lose name, association, email and fingerprint;
+        // the texts stay; Jens keeps his.
+        let d = staff
+            .data(ERASE, json!({ "i": { "email": "Karen.Sorensen@example.dk" } }))
+            .await;
+        assert_eq!(d["eraseConsultantData"], json!({ "erased": 2, "userErrors": [] }));
+        for id in [a, b] {
+            let r = response(&app, id).await;
+            assert_eq!(
+                (r.name, r.association, r.email, r.client_fingerprint),
+                (None, None, None, None)
+            );
+        }
+        assert_eq!(response(&app, b).await.body, "Andet svar om havnebadet.");
+        assert_eq!(
+            response(&app, someone).await.email.as_deref(),
+            Some("jens@example.org")
+        );
+        // Again: nothing left to erase.
+        let d = staff.data(ERASE, json!({ "i": { "email": EMAIL } })).await;
+        assert_eq!(d["eraseConsultantData"]["erased"], 0);
+
+        // Audited, without the address or the name: each export and each erasure.
+        let log = audit_text(&app).await;
+        assert_no_personal_data(&log, "the audit log");
+        let exported = log
+            .lines()
+            .filter(|l| l.contains(" EXPORT ConsultationResponse"))
+            .count();
+        assert_eq!(exported, 2, "{log}");
+        let d = staff
+            .data(
+                "query($id: ID!) { auditLog(filter: { entityId: $id }) { nodes { operation actor { kind } changes } } }",
+                json!({ "id": global_id("ConsultationResponse", a) }),
+            )
+            .await;
+        let ops: Vec<&str> = d["auditLog"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["operation"].as_str().unwrap())
+            .collect();
+        assert_eq!(ops, ["UPDATE", "EXPORT", "CREATE"], "{d:#}");
+        let erasure = &d["auditLog"]["nodes"][0]["changes"];
+        assert_eq!(
+            erasure["email"]["before"],
+            entity::consultation_response::REDACTED,
+            "{d:#}"
+        );
+        assert_eq!(erasure["email"]["after"], Value::Null, "{d:#}");
+        assert_no_personal_data(&d.to_string(), "the audit log as staff read it");
+    }
+);
