@@ -220,38 +220,15 @@ pub async fn annual(
     } else {
         "private, no-store".to_owned()
     };
-    let mut response = if csv {
-        match csv::render(&report) {
-            Ok(body) => (
-                [
-                    (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-                    (
-                        header::CONTENT_DISPOSITION,
-                        format!("attachment; filename=\"aarsstatus-{year}.csv\""),
-                    ),
-                ],
-                body,
-            )
-                .into_response(),
-            Err(e) => {
-                tracing::error!(error = %e, "the CSV report could not be written");
-                return plain(StatusCode::INTERNAL_SERVER_ERROR, INTERNAL);
-            }
-        }
-    } else {
-        (
-            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-            html::render(&report),
+    let body = if csv {
+        Document::Csv(
+            csv::render(&report),
+            format!("attachment; filename=\"aarsstatus-{year}.csv\""),
         )
-            .into_response()
+    } else {
+        Document::Html(html::render(&report))
     };
-    if let Ok(v) = HeaderValue::from_str(&cache_control) {
-        response.headers_mut().insert(header::CACHE_CONTROL, v);
-    }
-    response
-        .headers_mut()
-        .insert(header::VARY, HeaderValue::from_static("Authorization, X-Api-Key"));
-    response
+    document(body, &cache_control)
 }
 
 /// `GET /reports/consultation/{planId}` and `GET /reports/consultation/{planId}.csv`: the
@@ -300,32 +277,44 @@ pub async fn consultation_summary(
     } else {
         "private, no-store".to_owned()
     };
-    let mut response = if csv {
-        match consultation::csv(&summary) {
-            Ok(body) => (
-                [
-                    (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-                    (
-                        header::CONTENT_DISPOSITION,
-                        "attachment; filename=\"hoeringssvar.csv\"".to_owned(),
-                    ),
-                ],
-                body,
-            )
-                .into_response(),
-            Err(e) => {
-                tracing::error!(error = %e, "the CSV consultation summary could not be written");
-                return plain(StatusCode::INTERNAL_SERVER_ERROR, INTERNAL);
-            }
-        }
-    } else {
-        (
-            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-            consultation::html(&summary),
+    let body = if csv {
+        Document::Csv(
+            consultation::csv(&summary),
+            "attachment; filename=\"hoeringssvar.csv\"".to_owned(),
         )
-            .into_response()
+    } else {
+        Document::Html(consultation::html(&summary))
     };
-    if let Ok(v) = HeaderValue::from_str(&cache_control) {
+    document(body, &cache_control)
+}
+
+/// A report as it is sent: HTML, or CSV with the content disposition (an attachment and its
+/// file name) or the error that kept it from being written.
+enum Document {
+    Html(String),
+    Csv(Result<Vec<u8>, ::csv::Error>, String),
+}
+
+/// The response for a report: its body and type, its cache policy, and `Vary` on the
+/// credentials (what a caller sees depends on who they are). A CSV that could not be written
+/// is a 500.
+fn document(body: Document, cache_control: &str) -> Response {
+    let mut response = match body {
+        Document::Html(html) => ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response(),
+        Document::Csv(Ok(body), disposition) => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+                (header::CONTENT_DISPOSITION, disposition),
+            ],
+            body,
+        )
+            .into_response(),
+        Document::Csv(Err(e), _) => {
+            tracing::error!(error = %e, "a CSV report could not be written");
+            return plain(StatusCode::INTERNAL_SERVER_ERROR, INTERNAL);
+        }
+    };
+    if let Ok(v) = HeaderValue::from_str(cache_control) {
         response.headers_mut().insert(header::CACHE_CONTROL, v);
     }
     response
