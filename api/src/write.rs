@@ -1007,12 +1007,20 @@ fn violated(e: DbErr, deleting: bool) -> Failure {
 
 /// Keys whose last column is not what the input calls the value: (table, column, input field,
 /// message).
-const KEY_FIELDS: &[(&str, &str, &str, &str)] = &[(
-    "partnership",
-    "proposed_by_organization_id",
-    "actionId",
-    "your organisation already has a pending proposal for this action",
-)];
+const KEY_FIELDS: &[(&str, &str, &str, &str)] = &[
+    (
+        "partnership",
+        "proposed_by_organization_id",
+        "actionId",
+        "your organisation already has a pending proposal for this action",
+    ),
+    (
+        "consultation_response",
+        "body_hash",
+        "body",
+        "you have already sent this response to this consultation",
+    ),
+];
 
 /// `department_id` → `departmentId`: the input field named like a column.
 fn camel(column: &str) -> String {

@@ -196,3 +196,73 @@ async fn a_plan_added_meanwhile_keeps_its_community_from_being_deleted() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+#[cfg_attr(not(postgres_tests), ignore = "skipped: TEST_DATABASE_URL is not set")]
+async fn the_same_response_sent_twice_at_once_is_stored_once() {
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let f = Fixture::new(&app.db);
+    let gjol = f.community("gjoel", "Gjøl").await;
+    let birkelse = f.community("birkelse", "Birkelse").await;
+    let hearing = f
+        .plan(gjol, "Gjøl i høring", PlanStatus::Consultation, 2027, 2030)
+        .await;
+    let other = f
+        .plan(
+            birkelse,
+            "Birkelse i høring",
+            PlanStatus::Consultation,
+            2027,
+            2030,
+        )
+        .await;
+    const SUBMIT: &str = "mutation($i: SubmitConsultationResponseInput!) {
+        submitConsultationResponse(input: $i) { receipt userErrors { field code message } } }";
+    let body = "Et havnebad vil samle hele byen om sommeren.";
+    // The same text from the same client to another consultation: its fingerprint and the
+    // text's hash, which the racing row below takes for this consultation.
+    let first = app
+        .post(
+            SUBMIT,
+            json!({ "i": { "planId": global_id("Plan", other), "body": body, "consentToStore": false } }),
+        )
+        .await;
+    assert!(
+        user_errors(&first, "submitConsultationResponse") == json!([]),
+        "{first}"
+    );
+    let answer = race(
+        &app,
+        &app,
+        &format!(
+            "INSERT INTO consultation_response (id, plan_id, body, body_hash, consent_to_store, \
+             consent_to_show_name, status, client_fingerprint, created_at, updated_at, version) \
+             SELECT gen_random_uuid(), '{hearing}', body, body_hash, false, false, 'PENDING', \
+             client_fingerprint, now(), now(), 1 FROM consultation_response WHERE plan_id = '{other}'"
+        ),
+        SUBMIT,
+        json!({ "i": { "planId": global_id("Plan", hearing), "body": body, "consentToStore": false } }),
+    )
+    .await;
+    assert_eq!(
+        answer["data"]["submitConsultationResponse"]["receipt"],
+        Value::Null,
+        "{answer}"
+    );
+    let errors = user_errors(&answer, "submitConsultationResponse");
+    assert_eq!(errors[0]["field"], json!(["body"]), "{errors}");
+    assert_eq!(errors[0]["code"], "TAKEN");
+    assert_eq!(
+        errors[0]["message"],
+        "you have already sent this response to this consultation"
+    );
+    assert_eq!(
+        count(
+            &app.db,
+            &format!("SELECT count(*) FROM consultation_response WHERE plan_id = '{hearing}'")
+        )
+        .await,
+        1
+    );
+    app.stop().await;
+}
