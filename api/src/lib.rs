@@ -5,6 +5,7 @@
 #![recursion_limit = "256"]
 
 pub mod bounds;
+pub mod broadcast;
 pub mod cache;
 pub mod cli;
 pub mod command;

@@ -90,7 +90,10 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartError> {
     // every hour from then on.
     crate::consultation::privacy::run_erasure(&db, config.consultation_retention_days).await;
     crate::consultation::privacy::spawn_erasure(db.clone(), config.consultation_retention_days);
-    Ok(state(config, db, sql, tokens, documents))
+    let state = state(config, db, sql, tokens, documents);
+    // Other instances' writes (on one PostgreSQL) empty this one's response cache too.
+    crate::broadcast::listen(&state.db, &config.database_url, state.cache.clone()).await;
+    Ok(state)
 }
 
 fn state(

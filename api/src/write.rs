@@ -625,6 +625,8 @@ impl Write {
     }
 
     pub async fn commit(self) -> Result<(), ApiError> {
+        // Delivered to the other instances when (and only if) the commit succeeds.
+        crate::broadcast::announce(&self.txn).await?;
         self.txn.commit().await?;
         if let Some(cache) = &self.cache {
             cache.clear();

@@ -119,3 +119,46 @@ both!(
         assert!(hits >= 3, "{hits} hits");
     }
 );
+
+/// Two instances on one PostgreSQL database: a write through one empties the other's cached
+/// answers (PostgreSQL `LISTEN`/`NOTIFY`), so neither serves data older than the write for
+/// the cache's lifetime.
+#[tokio::test]
+#[cfg_attr(not(postgres_tests), ignore = "skipped: TEST_DATABASE_URL is not set")]
+async fn a_write_on_one_instance_empties_the_other_instances_cache() {
+    let a = TestApp::spawn_with(lup_tests::Backend::Postgres, cached).await;
+    let b = a.sibling(cached).await;
+    let gjol = Fixture::new(&a.db).community("gjoel", "Gjøl").await;
+    let query = "{ community(slug: \"gjoel\") { name } }";
+    assert_eq!(b.data(query, json!({})).await["community"]["name"], "Gjøl");
+    let before = b.sql_statements();
+    assert_eq!(b.data(query, json!({})).await["community"]["name"], "Gjøl");
+    assert_eq!(b.sql_statements(), before, "instance B answers from its cache");
+
+    let staff = a.signed_in(lup_tests::As::Staff, &[], None).await;
+    let answer = staff
+        .data(
+            "mutation($i: UpdateCommunityInput!) { updateCommunity(input: $i) { userErrors { code } } }",
+            json!({ "i": {
+                "id": lup_tests::fixture::global_id("Community", gjol),
+                "version": 1,
+                "name": "Gjøl Havn",
+            } }),
+        )
+        .await;
+    assert_eq!(answer["updateCommunity"]["userErrors"], json!([]), "{answer}");
+    let written = std::time::Instant::now();
+    loop {
+        let name = b.data(query, json!({})).await["community"]["name"].clone();
+        if name == "Gjøl Havn" {
+            break;
+        }
+        assert!(
+            written.elapsed() < std::time::Duration::from_secs(1),
+            "instance B still answers {name} from its cache 1 s after the write on A"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    b.stop().await;
+    a.stop().await;
+}
