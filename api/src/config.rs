@@ -84,6 +84,16 @@ pub struct Config {
     #[arg(long, env = "MAX_CONCURRENT_PER_CLIENT", default_value_t = 4)]
     pub max_concurrent_per_client: usize,
 
+    /// A Redis server (`redis://host:6379/0`) that keeps the rate-limit budgets, so
+    /// instances behind one load balancer share each client's budget; unset: each instance
+    /// keeps its own. While it is out of reach, each instance falls back to its own.
+    #[arg(long, env = "REDIS_URL")]
+    pub redis_url: Option<String>,
+
+    /// What the budgets' keys in Redis start with, so deployments can share one Redis.
+    #[arg(long, env = "REDIS_KEY_PREFIX", default_value = "lup")]
+    pub redis_key_prefix: String,
+
     /// How long a 429 waits before it is sent, in milliseconds, so a flood slows itself
     /// down.
     #[arg(long, env = "RATE_LIMIT_DELAY_MS", default_value_t = 1000)]
@@ -280,6 +290,8 @@ impl Config {
             rate_limit_delay_ms: 1000,
             rate_limit_burst_secs: 2,
             max_concurrent_per_client: 4,
+            redis_url: None,
+            redis_key_prefix: "lup".into(),
             trust_forwarded_for: false,
             consultation_submissions_per_hour: 0,
             consultation_retention_days: 90,

@@ -35,6 +35,8 @@ pub enum StartError {
     Config(#[from] crate::auth::token::ConfigError),
     #[error("TRUSTED_DOCUMENTS_DIR: {0}")]
     Documents(std::io::Error),
+    #[error("REDIS_URL: {0}")]
+    Redis(String),
 }
 
 /// Connects, applies migrations and loads the demo data as configured.
@@ -90,7 +92,12 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartError> {
     // every hour from then on.
     crate::consultation::privacy::run_erasure(&db, config.consultation_retention_days).await;
     crate::consultation::privacy::spawn_erasure(db.clone(), config.consultation_retention_days);
-    let state = state(config, db, sql, tokens, documents);
+    let mut state = state(config, db, sql, tokens, documents);
+    if let Some(url) = config.redis_url.as_deref().filter(|u| !u.trim().is_empty()) {
+        let shared = crate::limit::shared::Shared::connect(url, &config.redis_key_prefix)
+            .map_err(|e| StartError::Redis(e.to_string()))?;
+        state.limits.share(shared);
+    }
     // Other instances' writes (on one PostgreSQL) empty this one's response cache too.
     crate::broadcast::listen(&state.db, &config.database_url, state.cache.clone()).await;
     Ok(state)

@@ -236,6 +236,11 @@ impl TestApp {
         }
     }
 
+    /// The running server's state (not on a handle: only where the server is owned).
+    pub fn state(&self) -> &lup_api::http::AppState {
+        &self.server.as_ref().expect("the server's own TestApp").state
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

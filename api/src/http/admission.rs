@@ -123,7 +123,7 @@ pub async fn admit(
         return Err(Refusal::TrustedOnly);
     }
     let client = Client::of(&viewer, client_ip(state, headers, peer));
-    let budget = match state.limits.check(client.as_ref(), ask.points) {
+    let budget = match state.limits.check(client.as_ref(), ask.points).await {
         Verdict::Limited { retry_after, limit } => {
             // The refusal itself waits: a client flooding on many connections slows itself
             // down instead of taking the CPU that well-behaved clients need.

@@ -229,3 +229,73 @@ both!(
         assert_eq!(app.sql_statements(), before, "a mutation over GET: no SQL");
     }
 );
+
+/// Two instances with their budgets in Redis (`REDIS_URL`): a client's requests to either
+/// are charged to one budget, so a load balancer does not multiply it.
+#[tokio::test]
+#[cfg_attr(not(redis_tests), ignore = "skipped: TEST_REDIS_URL is not set")]
+async fn with_redis_a_clients_budget_is_spent_across_instances() {
+    let redis = std::env::var("TEST_REDIS_URL").expect("TEST_REDIS_URL");
+    // Keys of this test's own, so tests running at once do not share budgets.
+    let prefix = format!("lup-test-{}", uuid::Uuid::now_v7().simple());
+    let shared = |c: &mut Config| {
+        small_budgets(c);
+        c.redis_url = Some(redis.clone());
+        c.redis_key_prefix = prefix.clone();
+    };
+    let a = TestApp::spawn_with(lup_tests::Backend::Sqlite, shared).await;
+    let b = a.sibling(shared).await;
+    let org = Fixture::new(&a.db)
+        .organization("fonden", "Fonden", OrganizationKind::Foundation, None)
+        .await;
+    let key = a.create_api_key(org).await;
+    // The connection to Redis opens in the background; until then each instance decides.
+    let mut ready = false;
+    for _ in 0..100 {
+        if a.state().limits.is_shared() && b.state().limits.is_shared() {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(ready, "the instances never reached Redis at {redis}");
+    // 5 points at once: three through A, two through B, then both refuse.
+    for (i, app) in [&a, &a, &a, &b, &b].into_iter().enumerate() {
+        let (status, _, body) = post_raw(app, Some(&key)).await;
+        assert_eq!(status, 200, "request {i}: {body}");
+        assert_eq!(
+            body["extensions"]["cost"]["remainingBudget"],
+            4 - i,
+            "request {i}: {body}"
+        );
+    }
+    for app in [&a, &b] {
+        let (status, retry, body) = post_raw(app, Some(&key)).await;
+        assert_eq!(status, 429, "{body}");
+        assert_eq!(body["errors"][0]["extensions"]["code"], "RATE_LIMITED");
+        let secs: u64 = retry.expect("Retry-After").parse().expect("seconds");
+        assert!((1..=60).contains(&secs), "{secs}");
+    }
+    // Without Redis, the same five requests through B alone would all pass: B's own bucket
+    // was never charged.
+    b.stop().await;
+    a.stop().await;
+}
+
+/// A Redis out of reach refuses no one: each instance charges its own budget meanwhile.
+both!(
+    with_redis_out_of_reach_each_instance_keeps_its_own_budget,
+    |c: &mut Config| {
+        small_budgets(c);
+        // Nothing listens on port 1.
+        c.redis_url = Some("redis://127.0.0.1:1/0".into());
+    },
+    |app: TestApp| async move {
+        for i in 0..5 {
+            let (status, _, body) = post_raw(&app, None).await;
+            assert_eq!(status, 200, "request {i}: {body}");
+            assert_eq!(body["extensions"]["cost"]["remainingBudget"], 4 - i, "{body}");
+        }
+        assert_eq!(post_raw(&app, None).await.0, 429);
+    }
+);

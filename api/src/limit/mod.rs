@@ -1,8 +1,13 @@
 //! Rate limiting per client: a budget of cost points (see [`crate::bounds`]) that refills
 //! over time, one per API key, per account and, for anonymous callers, per IP address.
 //! Over it, a request gets HTTP 429 with `Retry-After` and `RATE_LIMITED`, before it runs.
-//! The buckets live in this process: behind a load balancer each instance keeps its own, so
-//! a client's budget there is the per-instance budget times the instances it reaches.
+//! The buckets live in this process unless `REDIS_URL` is set: then they live in Redis
+//! ([`shared`]) and every instance charges the same budget; without it, behind a load
+//! balancer each instance keeps its own, so a client's budget there is the per-instance
+//! budget times the instances it reaches. The cap on a client's requests running at once is
+//! always per instance.
+pub mod shared;
+
 use std::{
     net::IpAddr,
     num::NonZeroU32,
@@ -84,6 +89,9 @@ pub struct RateLimits {
     anonymous: Option<Arc<(Keyed, u32, NonZeroU32)>>,
     partner: Option<Arc<(Keyed, u32, NonZeroU32)>>,
     account: Option<Arc<(Keyed, u32, NonZeroU32)>>,
+    /// The budgets in Redis, shared by every instance; the buckets above decide while it is
+    /// out of reach.
+    shared: Option<Arc<shared::Shared>>,
 }
 
 fn limiter(per_minute: u32, burst_secs: u32) -> Option<Arc<(Keyed, u32, NonZeroU32)>> {
@@ -115,11 +123,22 @@ impl RateLimits {
             anonymous: limiter(rates.anonymous, rates.burst_secs),
             partner: limiter(rates.partner, rates.burst_secs),
             account: limiter(rates.account, rates.burst_secs),
+            shared: None,
         }
     }
 
+    /// Whether the budgets are kept in Redis now (its connection is open).
+    pub fn is_shared(&self) -> bool {
+        self.shared.as_ref().is_some_and(|s| s.is_connected())
+    }
+
+    /// Keeps the budgets in Redis (see [`shared`]).
+    pub fn share(&mut self, shared: Arc<shared::Shared>) {
+        self.shared = Some(shared);
+    }
+
     /// Charges `points` to `client`.
-    pub fn check(&self, client: Option<&Client>, points: u32) -> Verdict {
+    pub async fn check(&self, client: Option<&Client>, points: u32) -> Verdict {
         let Some(client) = client else {
             return Verdict::Unlimited;
         };
@@ -136,6 +155,11 @@ impl RateLimits {
         let n = NonZeroU32::new(points.max(1))
             .unwrap_or(NonZeroU32::MIN)
             .min(bucket.2);
+        if let Some(shared) = &self.shared
+            && let Some(verdict) = shared.check(client, n.get(), limit, bucket.2.get()).await
+        {
+            return verdict;
+        }
         match limiter.check_key_n(client, n) {
             Ok(Ok(snapshot)) => Verdict::Allowed(Budget {
                 limit,

@@ -1,0 +1,138 @@
+//! Budgets kept in Redis (`REDIS_URL`), so the instances behind one load balancer charge one
+//! budget per client instead of one each.
+//!
+//! The same rule as the in-process buckets (GCRA, "generic cell rate algorithm", which
+//! `governor` implements too): a client's key holds the time its budget is spent up to; a
+//! request of `n` points moves it `n` intervals on (60 s / points per minute), and is refused
+//! when that would put it more than the burst ahead of now. One Lua script does the read, the
+//! check and the write atomically, on Redis's clock, so instances with skewed clocks agree.
+//! The key expires when the budget is full again.
+//!
+//! Redis out of reach never refuses a request: the caller then uses the instance's own
+//! buckets (a warning is logged at most once a minute), and the connection is opened again
+//! in the background.
+use std::{
+    sync::{Arc, Mutex, RwLock},
+    time::{Duration, Instant},
+};
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+use super::{Budget, Client, Verdict};
+
+const SCRIPT: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval = tonumber(ARGV[1])
+local capacity = tonumber(ARGV[2]) * interval
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+local ahead = tat + tonumber(ARGV[3]) * interval - now
+if ahead > capacity then
+  return {0, math.ceil(ahead - capacity)}
+end
+redis.call('SET', KEYS[1], string.format('%.0f', now + ahead), 'PX', math.ceil(ahead / 1000) + 1)
+return {1, math.floor((capacity - ahead) / interval)}
+";
+
+/// How long a budget check may wait for Redis before the instance's own buckets decide.
+const RESPONSE_TIMEOUT: Duration = Duration::from_millis(250);
+
+pub struct Shared {
+    connection: RwLock<Option<ConnectionManager>>,
+    script: redis::Script,
+    prefix: String,
+    /// When a failure was last logged.
+    warned: Mutex<Option<Instant>>,
+}
+
+impl Shared {
+    /// Budgets in the Redis server at `url`; connects in the background (until then, and
+    /// whenever Redis fails, the instance's own buckets decide). An unusable URL is an error.
+    pub fn connect(url: &str, prefix: &str) -> Result<Arc<Shared>, redis::RedisError> {
+        let client = redis::Client::open(url)?;
+        let shared = Arc::new(Shared {
+            connection: RwLock::new(None),
+            script: redis::Script::new(SCRIPT),
+            prefix: prefix.to_owned(),
+            warned: Mutex::new(None),
+        });
+        let weak = Arc::downgrade(&shared);
+        tokio::spawn(async move {
+            let config = ConnectionManagerConfig::new()
+                .set_connection_timeout(Some(Duration::from_secs(2)))
+                .set_response_timeout(Some(RESPONSE_TIMEOUT));
+            loop {
+                match client.get_connection_manager_with_config(config.clone()).await {
+                    Ok(manager) => {
+                        if let Some(shared) = weak.upgrade() {
+                            *shared.connection.write().unwrap_or_else(|e| e.into_inner()) = Some(manager);
+                            tracing::info!("rate-limit budgets are kept in Redis");
+                        }
+                        return;
+                    }
+                    Err(e) => {
+                        let Some(shared) = weak.upgrade() else { return };
+                        shared.warn(&e);
+                    }
+                }
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            }
+        });
+        Ok(shared)
+    }
+
+    /// Whether the connection to Redis is open (it reconnects by itself once it was).
+    pub fn is_connected(&self) -> bool {
+        self.connection
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+    }
+
+    fn warn(&self, e: &redis::RedisError) {
+        let mut warned = self.warned.lock().unwrap_or_else(|e| e.into_inner());
+        if warned.is_none_or(|at| at.elapsed() > Duration::from_secs(60)) {
+            *warned = Some(Instant::now());
+            tracing::warn!(error = %e, "Redis is out of reach: each instance keeps its own rate-limit budgets meanwhile");
+        }
+    }
+
+    /// Charges `points` (at most `burst`) to `client`'s budget of `per_minute` points; None
+    /// when Redis could not decide.
+    pub async fn check(&self, client: &Client, points: u32, per_minute: u32, burst: u32) -> Option<Verdict> {
+        let mut connection = self
+            .connection
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()?;
+        let key = match client {
+            Client::ApiKey(id) => format!("{}:rate:key:{id}", self.prefix),
+            Client::Account(id) => format!("{}:rate:account:{id}", self.prefix),
+            Client::Ip(ip) => format!("{}:rate:ip:{ip}", self.prefix),
+        };
+        let interval_us = 60_000_000 / u64::from(per_minute.max(1));
+        let answer: Result<(i64, i64), _> = self
+            .script
+            .key(key)
+            .arg(interval_us)
+            .arg(burst)
+            .arg(points)
+            .invoke_async(&mut connection)
+            .await;
+        match answer {
+            Ok((1, remaining)) => Some(Verdict::Allowed(Budget {
+                limit: per_minute,
+                remaining: u32::try_from(remaining.max(0)).unwrap_or(u32::MAX),
+            })),
+            Ok((_, wait_us)) => Some(Verdict::Limited {
+                retry_after: Duration::from_micros(u64::try_from(wait_us.max(0)).unwrap_or(0)),
+                limit: per_minute,
+            }),
+            Err(e) => {
+                self.warn(&e);
+                None
+            }
+        }
+    }
+}
