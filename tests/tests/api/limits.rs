@@ -282,7 +282,7 @@ async fn with_redis_a_clients_budget_is_spent_across_instances() {
     a.stop().await;
 }
 
-/// A Redis out of reach refuses no one: each instance charges its own budget meanwhile.
+// A Redis out of reach refuses no one: each instance charges its own budget meanwhile.
 both!(
     with_redis_out_of_reach_each_instance_keeps_its_own_budget,
     |c: &mut Config| {
