@@ -141,8 +141,23 @@ fn create_sqlite_dir(url: &str) -> Result<(), DbErr> {
 }
 
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        // Instances starting together on one database: one migrates, in one transaction (DDL is
+        // transactional in PostgreSQL), while the others wait on the lock, then find nothing
+        // left to do. The lock goes with the transaction, whichever way it ends.
+        use sea_orm::TransactionTrait;
+        let txn = db.begin().await?;
+        txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
+            .await?;
+        Migrator::up(&txn, None).await?;
+        return txn.commit().await;
+    }
+    // SQLite: one writer at a time, and one instance.
     Migrator::up(db, None).await
 }
+
+/// The advisory lock instances take to migrate one PostgreSQL database ("LUP" and a 1).
+const MIGRATION_LOCK: i64 = 0x4C55_5001;
 
 /// `SELECT 1`, for `/readyz`.
 pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {

@@ -114,3 +114,27 @@ async fn shutdown_lets_requests_in_flight_finish() {
     let after = reqwest::Client::new().get(format!("{base}/healthz")).send().await;
     assert!(after.is_err(), "no new connections after the stop");
 }
+
+/// Two instances starting at once on one new PostgreSQL database: one applies the
+/// migrations, the other waits for it, and both serve.
+#[tokio::test]
+#[cfg_attr(not(postgres_tests), ignore = "skipped: TEST_DATABASE_URL is not set")]
+async fn two_instances_starting_together_migrate_once() {
+    // An empty database: the first server is told not to migrate.
+    let app = lup_tests::TestApp::spawn_with(lup_tests::Backend::Postgres, |c| c.auto_migrate = false).await;
+    let (a, b) = tokio::join!(
+        app.sibling(|c| c.auto_migrate = true),
+        app.sibling(|c| c.auto_migrate = true)
+    );
+    for server in [&a, &b] {
+        assert_eq!(
+            server
+                .data("{ communities(first: 1) { totalCount } }", serde_json::json!({}))
+                .await["communities"]["totalCount"],
+            0
+        );
+    }
+    a.stop().await;
+    b.stop().await;
+    app.stop().await;
+}
