@@ -7,7 +7,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use lup_tests::{
     As, TestApp, both,
-    fixture::{Fixture, OrganizationKind, PartnershipStatus, Party, PlanStatus, ResponseStatus, global_id},
+    fixture::{
+        DepartmentRole, Fixture, OrganizationKind, PartnershipStatus, Party, PlanStatus, ResponseStatus,
+        global_id,
+    },
 };
 use serde_json::{Value, json};
 
@@ -91,8 +94,9 @@ const FILES: [&str; 16] = [
 
 /// Secrets that must appear in no file: drafts, internal notes, a private contact's email,
 /// a pending response, a partner's proposal, a draft review's remarks.
-const SECRETS: [&str; 10] = [
+const SECRETS: [&str; 11] = [
     "Kladdeplan Ulvebakken",
+    "Hemmelig kladdeindsats",
     "Hemmelig handling",
     "Hemmeligt partnerskab",
     "INTERN-NOTE-PLAN",
@@ -116,6 +120,21 @@ async fn world(app: &TestApp) -> crate::annual_review::World {
         .plan(w.birkelse, "Kladdeplan Ulvebakken", PlanStatus::Draft, 2026, 2030)
         .await;
     fx.tag_plan(draft, natur).await;
+    let draft_action = fx.action(draft, "Hemmelig kladdeindsats").await;
+    fx.tag_action(draft_action, natur).await;
+    let plan_dept = fx.department("plan-og-byg", "Plan og Byg").await;
+    fx.action_department(w.actions[0], plan_dept, DepartmentRole::Lead)
+        .await;
+    fx.action_department(draft_action, plan_dept, DepartmentRole::Lead)
+        .await;
+    fx.exchange(
+        None,
+        w.attrup,
+        &[w.gjol],
+        "Erfaringer fra havnen",
+        &[w.actions[1], draft_action],
+    )
+    .await;
     fx.set("plan", w.gjol_plan, "internal_notes", "INTERN-NOTE-PLAN")
         .await;
     fx.set("action", w.actions[0], "internal_notes", "INTERN-NOTE-INDSATS")
@@ -453,7 +472,7 @@ both!(values_round_trip, |app: TestApp| async move {
     assert_eq!(column(&rows, "budget_estimate"), ["1234567890123"]);
     assert_eq!(column(&rows, "seeking_partners"), ["false"]);
     assert_eq!(
-        column(&rows, "potential"),
+        column(&rows, "due_on"),
         [""],
         "an empty field is a missing value"
     );
