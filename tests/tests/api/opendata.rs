@@ -471,11 +471,7 @@ both!(values_round_trip, |app: TestApp| async move {
     assert_eq!(column(&rows, "title"), ["Tom\tfane og \u{2028} linjeskift"]);
     assert_eq!(column(&rows, "budget_estimate"), ["1234567890123"]);
     assert_eq!(column(&rows, "seeking_partners"), ["false"]);
-    assert_eq!(
-        column(&rows, "due_on"),
-        [""],
-        "an empty field is a missing value"
-    );
+    assert_eq!(column(&rows, "due_on"), [""], "an empty field is a missing value");
     // Empty tables are a header alone.
     let text = get(&app, "/opendata/annual_reviews.csv")
         .await
@@ -630,3 +626,55 @@ both!(frictionless_finds_no_error, |app: TestApp| async move {
         "every file validated"
     );
 });
+
+/// With the database out of reach, a CSV is the outage's 503 (`UNAVAILABLE`, `Retry-After`)
+/// for every caller, not a 200 with a cut body; the descriptor needs no database. PostgreSQL
+/// only, like `outage_http`.
+#[tokio::test]
+#[cfg_attr(not(postgres_tests), ignore = "skipped: TEST_DATABASE_URL is not set")]
+async fn an_outage_is_a_503_not_a_cut_file() {
+    use sea_orm::ConnectionTrait;
+    let app = crate::outage::spawn(|_| {}).await;
+    let staff = app.signed_in(As::Staff, &[], None).await;
+    let admin = crate::outage::admin().await;
+    let database = crate::outage::database_name(&app).await;
+    admin
+        .execute_unprepared(&format!("ALTER DATABASE {database} ALLOW_CONNECTIONS false"))
+        .await
+        .expect("refuse connections");
+    crate::outage::kill_connections(&admin, &database).await;
+    for (who, caller) in [("anonymous", &app), ("staff", &staff)] {
+        for path in ["/opendata/communities.csv", "/opendata/actions.csv"] {
+            let response = get(caller, path).await;
+            assert_eq!(response.status(), 503, "{who}: {path}");
+            assert!(!header(&response, "retry-after").is_empty(), "{who}: {path}");
+            let body: Value = response.json().await.expect("a JSON body");
+            assert_eq!(
+                body["errors"][0]["extensions"]["code"], "UNAVAILABLE",
+                "{who}: {path}"
+            );
+        }
+    }
+    assert_eq!(get(&app, "/opendata/datapackage.json").await.status(), 200);
+    admin
+        .execute_unprepared(&format!("ALTER DATABASE {database} ALLOW_CONNECTIONS true"))
+        .await
+        .expect("accept connections");
+    admin.close().await.ok();
+    let response = get(&app, "/opendata/communities.csv").await;
+    assert_eq!(response.status(), 200, "back once the database is");
+    app.stop().await;
+}
+
+/// A file whose first read meets a connection killed while idle is read on a fresh one.
+#[tokio::test]
+#[cfg_attr(not(postgres_tests), ignore = "skipped: TEST_DATABASE_URL is not set")]
+async fn a_kill_costs_a_file_no_request() {
+    let app = crate::outage::spawn(|_| {}).await;
+    let before = get(&app, "/opendata/communities.csv").await.text().await.unwrap();
+    crate::outage::burst_then_kill(&app).await;
+    let response = get(&app, "/opendata/communities.csv").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.text().await.unwrap(), before);
+    app.stop().await;
+}
