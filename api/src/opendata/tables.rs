@@ -48,6 +48,9 @@ impl Type {
     }
 }
 
+/// An enum's values as the API spells them, each with its Danish label.
+pub type Values = Vec<(&'static str, &'static str)>;
+
 /// One column: its name in the CSV header, type, Danish title, English and Danish
 /// descriptions, whether it is always filled, and for an enum its values with Danish labels.
 pub struct Field {
@@ -57,7 +60,7 @@ pub struct Field {
     pub description: &'static str,
     pub description_da: &'static str,
     pub required: bool,
-    pub values: Option<fn() -> Vec<(&'static str, &'static str)>>,
+    pub values: Option<fn() -> Values>,
 }
 
 const fn field(
@@ -84,20 +87,20 @@ impl Field {
         self
     }
 
-    const fn values(mut self, values: fn() -> Vec<(&'static str, &'static str)>) -> Field {
+    const fn values(mut self, values: fn() -> Values) -> Field {
         self.values = Some(values);
         self
     }
 }
 
 /// Every value of an API enum with its Danish label.
-fn all<E: Labelled>() -> Vec<(&'static str, &'static str)> {
+fn all<E: Labelled>() -> Values {
     let EnumLabels { values, .. } = E::labels();
     values.into_iter().map(|v| (v.value, v.label)).collect()
 }
 
 /// Plan statuses that can be published: drafts never are.
-fn public_plan_statuses() -> Vec<(&'static str, &'static str)> {
+fn public_plan_statuses() -> Values {
     let public: Vec<String> = PUBLIC_PLANS.iter().map(ActiveEnum::to_value).collect();
     all::<crate::plan::PlanStatus>()
         .into_iter()
