@@ -9,8 +9,9 @@ use entity::{
     partnership_member, plan, plan_theme, theme,
 };
 use sea_orm::{
-    ActiveEnum, ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select,
+    ActiveEnum, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    Select,
+    sea_query::{Expr, ExprTrait},
 };
 use uuid::Uuid;
 
@@ -438,12 +439,12 @@ async fn by_pair<E: EntityTrait>(
     b: E::Column,
     after: Option<Key>,
 ) -> Result<Vec<E::Model>, DbErr> {
+    // A row value comparison, `(a, b) > (x, y)`: both databases read it as one range of the
+    // key's index.
     let select = match after {
-        Some((x, y)) => select.filter(
-            Condition::any()
-                .add(a.gt(x))
-                .add(Condition::all().add(a.eq(x)).add(b.gt(y))),
-        ),
+        Some((x, y)) => {
+            select.filter(Expr::tuple([col(a), col(b)]).gt(Expr::tuple([Expr::value(x), Expr::value(y)])))
+        }
         None => select,
     };
     select.order_by_asc(a).order_by_asc(b).limit(PAGE).all(db).await
