@@ -42,6 +42,7 @@ mod contact;
 mod department;
 mod engagement;
 mod idea;
+pub mod opendata;
 mod organization;
 mod partnership;
 mod plan;

@@ -111,6 +111,8 @@ pub fn router(state: AppState) -> Router {
             "/reports/consultation/{plan}",
             get(crate::report::consultation_summary),
         )
+        // Open data: `/opendata/datapackage.json` and its CSV files (`/opendata/communities.csv`).
+        .route("/opendata/{file}", get(crate::opendata::file))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(cors)
         .layer(TraceLayer::new_for_http())

@@ -20,6 +20,7 @@ mod labels;
 mod limits;
 mod nodes;
 mod nplus1;
+mod opendata;
 mod ops;
 mod outage;
 mod outage_http;
