@@ -30,9 +30,7 @@ impl MigrationTrait for Migration {
                     .not_null(),
             );
         manager.create_table(document.to_owned()).await?;
-        manager
-            .create_index(index(DOCUMENT, &["entity_type"]))
-            .await?;
+        manager.create_index(index(DOCUMENT, &["entity_type"])).await?;
         let mut term = ColumnDef::new(name("term"));
         term.string().not_null();
         if manager.get_database_backend() == sea_orm::DatabaseBackend::Postgres {

@@ -1,8 +1,9 @@
 //! Text analysis, the same for documents and queries, in Rust so that SQLite and PostgreSQL
 //! index and match exactly the same terms: split on anything not a letter or digit, lowercase,
 //! fold (æ→ae, ø→oe, å→aa; other accents stripped: é→e, ü→u), then Snowball Danish stemming
-//! of the folded word. "Åbybro" and "Aabybro" give the same terms, as do "Søhuse" and
-//! "Soehuse"; "shelterpladser" and "shelterplads" the same stem.
+//! of the folded word (until it no longer changes). "Åbybro" and "Aabybro" give the same
+//! terms, as do "Søhuse" and "Soehuse"; "shelterpladser", "shelterpladsen" and
+//! "shelterplads" the same stem.
 use std::{collections::BTreeMap, sync::LazyLock};
 
 use rust_stemmers::{Algorithm, Stemmer};
@@ -83,9 +84,20 @@ pub fn fold(word: &str) -> String {
     }
 }
 
-/// The Danish Snowball stem of a folded word.
+/// The Danish Snowball stem of a folded word, stemmed again until it no longer changes (at
+/// most three rounds). Snowball takes one ending off per round, so the singular, plural and
+/// definite forms can stop at different stems ("shelterpladsen" → "shelterplads", but
+/// "shelterplads" → "shelterplad"); stemmed to the end they meet.
 pub fn stem(folded: &str) -> String {
-    DANISH.stem(folded).into_owned()
+    let mut word = folded.to_owned();
+    for _ in 0..3 {
+        let next = DANISH.stem(&word);
+        if next == word {
+            break;
+        }
+        word = next.into_owned();
+    }
+    word
 }
 
 /// The terms a document is found by, each with its weight: the stem of each word and the
@@ -118,9 +130,13 @@ pub struct QueryWord {
 }
 
 impl QueryWord {
-    /// Whether a document's word (folded) matches this query word.
+    /// Whether a document's word (folded) matches this query word: the same word, the same
+    /// stem, or (the last word) a word it begins.
     pub fn matches(&self, folded: &str) -> bool {
-        folded == self.stem || stem(folded) == self.stem || (self.prefix && folded.starts_with(&self.folded))
+        folded == self.folded
+            || folded == self.stem
+            || stem(folded) == self.stem
+            || (self.prefix && folded.starts_with(&self.folded))
     }
 }
 
@@ -167,9 +183,13 @@ mod tests {
 
     #[test]
     fn stems_danish_inflections_alike() {
-        assert_eq!(stem(&fold("shelterpladser")), "shelterplads");
-        assert_eq!(stem(&fold("shelterplads")), "shelterplads");
-        assert_eq!(stem(&fold("legepladsen")), "legeplads");
+        // Singular, plural and definite forms meet (Snowball alone leaves "shelterpladsen" at
+        // "shelterplads" but takes "shelterplads" to "shelterplad").
+        assert_eq!(stem(&fold("shelterpladser")), stem(&fold("shelterplads")));
+        assert_eq!(stem(&fold("shelterpladsen")), stem(&fold("shelterplads")));
+        assert_eq!(stem(&fold("legepladsen")), stem(&fold("legeplads")));
+        assert_eq!(stem(&fold("Legepladserne")), stem(&fold("legeplads")));
+        assert_eq!(stem("shelterplads"), "shelterplad");
         assert_eq!(stems("Forsamlingshuset"), stems("forsamlingshus"));
         assert_eq!(stems("stierne"), stems("stier"));
         assert_eq!(stems("Åbybro"), stems("Aabybro"));
@@ -181,7 +201,10 @@ mod tests {
             .into_iter()
             .map(|w| w.folded)
             .collect();
-        assert_eq!(w, ["blokhus", "hune", "2027", "planen", "stier", "b", "baenke", "b"]);
+        assert_eq!(
+            w,
+            ["blokhus", "hune", "2027", "planen", "stier", "b", "baenke", "b"]
+        );
         let text = "Ny sø ved Gjøl";
         let ws = words(text);
         assert_eq!(&text[ws[1].start..ws[1].end], "sø");
@@ -193,7 +216,10 @@ mod tests {
         assert!(query("  \t\n ").is_empty());
         assert!(query("*&|!():'\"\0--;").is_empty());
         let q = query("\"foo\" OR 1=1 --");
-        assert_eq!(q.iter().map(|w| w.folded.as_str()).collect::<Vec<_>>(), ["foo", "or", "1"]);
+        assert_eq!(
+            q.iter().map(|w| w.folded.as_str()).collect::<Vec<_>>(),
+            ["foo", "or", "1"]
+        );
         let huge = "a".repeat(10_000);
         let q = query(&huge);
         assert_eq!(q.len(), 1);
@@ -216,8 +242,12 @@ mod tests {
 
     #[test]
     fn document_terms_keep_the_best_weight() {
-        let terms = document_terms("Shelterplads i klitplantagen", &["Nye shelterpladser ved stranden"]);
+        let terms = document_terms(
+            "Shelterplads i klitplantagen",
+            &["Nye shelterpladser ved stranden"],
+        );
         assert_eq!(terms["shelterplads"], TITLE_WEIGHT);
+        assert_eq!(terms[&stem("shelterplads")], TITLE_WEIGHT);
         assert_eq!(terms["shelterpladser"], TEXT_WEIGHT);
         assert_eq!(terms[&stem("stranden")], TEXT_WEIGHT);
     }

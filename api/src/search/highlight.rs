@@ -108,13 +108,20 @@ mod tests {
 
     #[test]
     fn marks_every_matching_word_and_escapes_the_rest() {
-        let s = snippet("<script>alert(1)</script> Shelterpladser & bål", &query("shelterplads")).unwrap();
+        let s = snippet(
+            "<script>alert(1)</script> Shelterpladser & bål",
+            &query("shelterplads"),
+        )
+        .unwrap();
         assert_eq!(
             s,
             "&lt;script&gt;alert(1)&lt;/script&gt; <mark>Shelterpladser</mark> &amp; bål"
         );
         let s = snippet("Bål ved bålpladsen, Båltal", &query("bål")).unwrap();
-        assert_eq!(s, "<mark>Bål</mark> ved <mark>bålpladsen</mark>, <mark>Båltal</mark>");
+        assert_eq!(
+            s,
+            "<mark>Bål</mark> ved <mark>bålpladsen</mark>, <mark>Båltal</mark>"
+        );
         assert_eq!(snippet("Intet her", &query("shelter")), None);
     }
 
@@ -128,7 +135,11 @@ mod tests {
         assert!(s.ends_with(" mere…") || s.ends_with("mere…"), "{s}");
         assert!(s.contains("<mark>Legepladsen</mark>"));
         let shown = s.replace("<mark>", "").replace("</mark>", "");
-        assert!(shown.chars().count() <= SNIPPET_CHARS + 2, "{}", shown.chars().count());
+        assert!(
+            shown.chars().count() <= SNIPPET_CHARS + 2,
+            "{}",
+            shown.chars().count()
+        );
         assert!(!shown.contains("or …") && !shown.contains("…rd"));
         // A hit at the very start: nothing cut before it.
         let text = format!("Legepladsen{after}");

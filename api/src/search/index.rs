@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use entity::{app_meta, search_document as document, search_term as term};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
-    Statement, TransactionTrait,
+    Statement,
 };
 use uuid::Uuid;
 
@@ -196,7 +196,9 @@ async fn store(db: &impl ConnectionTrait, docs: &[Doc]) -> Result<(), DbErr> {
         }
     }
     if !terms.is_empty() {
-        term::Entity::insert_many(terms).exec_without_returning(db).await?;
+        term::Entity::insert_many(terms)
+            .exec_without_returning(db)
+            .await?;
     }
     Ok(())
 }

@@ -23,7 +23,7 @@ use async_graphql::{
 };
 use entity::consultation_response;
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
+    DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
     sea_query::{Alias, Condition, Expr, ExprTrait, JoinType, Query, SelectStatement},
 };
 use uuid::Uuid;
@@ -131,8 +131,14 @@ impl EdgeNameType for SearchEdgeName {
     }
 }
 
-pub type SearchConnection =
-    Connection<Cursor, SearchResult, ConnectionFields, SearchEdgeFields, SearchConnectionName, SearchEdgeName>;
+pub type SearchConnection = Connection<
+    Cursor,
+    SearchResult,
+    ConnectionFields,
+    SearchEdgeFields,
+    SearchConnectionName,
+    SearchEdgeName,
+>;
 
 /// How often rows written around the API (fixtures, SQL by hand) are caught up before a
 /// search: at most once per interval, one catch-up at a time. Writes through the API are
@@ -198,7 +204,8 @@ fn statement(words: &[QueryWord], kinds: &[Kind], access: &Access) -> SelectStat
     let mut score: Option<Expr> = None;
     for (i, w) in words.iter().enumerate() {
         let term = || Expr::col(Alias::new("term"));
-        let mut matches = Condition::any().add(term().eq(w.stem.clone()));
+        // The word's stem, or the word itself.
+        let mut matches = Condition::any().add(term().is_in([w.stem.clone(), w.folded.clone()]));
         if w.prefix {
             matches = matches.add(
                 Condition::all()
@@ -244,11 +251,27 @@ fn visible(access: &Access, id: &Expr, kind: &Expr) -> Condition {
         .into_query();
     Condition::any()
         // Everyone sees every row of these.
-        .add(kind.clone().is_in(
-            [Kind::Community, Kind::Idea, Kind::IdeaExchange, Kind::Organization].map(Kind::name),
-        ))
-        .add(Condition::all().add(of(Kind::Plan)).add(access.plan_condition(id.clone())))
-        .add(Condition::all().add(of(Kind::Action)).add(access.action_condition(id.clone())))
+        .add(
+            kind.clone().is_in(
+                [
+                    Kind::Community,
+                    Kind::Idea,
+                    Kind::IdeaExchange,
+                    Kind::Organization,
+                ]
+                .map(Kind::name),
+            ),
+        )
+        .add(
+            Condition::all()
+                .add(of(Kind::Plan))
+                .add(access.plan_condition(id.clone())),
+        )
+        .add(
+            Condition::all()
+                .add(of(Kind::Action))
+                .add(access.action_condition(id.clone())),
+        )
         .add(
             Condition::all()
                 .add(of(Kind::ConsultationResponse))
@@ -376,12 +399,15 @@ impl SearchQuery {
             hits(db, &words, &kinds, &loader::access(ctx)).await?
         };
         let total = hits.len() as i64;
-        let from = usize::try_from(window.after).unwrap_or(usize::MAX).min(hits.len());
+        let from = usize::try_from(window.after)
+            .unwrap_or(usize::MAX)
+            .min(hits.len());
         let to = from.saturating_add(window.size as usize).min(hits.len());
         let page = &hits[from..to];
         let ids: Vec<Uuid> = page.iter().map(|h| h.id).collect();
         let stored = index::stored(db, &ids).await?;
-        let nodes = async_graphql::futures_util::future::try_join_all(page.iter().map(|h| node(ctx, h))).await?;
+        let nodes =
+            async_graphql::futures_util::future::try_join_all(page.iter().map(|h| node(ctx, h))).await?;
         let mut conn = SearchConnection::with_additional_fields(
             from > 0 && total > 0,
             to < hits.len(),
@@ -405,4 +431,3 @@ impl SearchQuery {
         Ok(conn)
     }
 }
-
