@@ -13,6 +13,7 @@
 #   bench/search.sh                       # defaults: 10,000 actions, 16 connections, 10 s per run
 #   ACTIONS=2000 CONNECTIONS=8 DURATION=5s bench/search.sh
 #   BACKENDS=sqlite bench/search.sh       # one database only
+#   LUP_BIN=path/to/lup bench/search.sh   # another build (no release build then)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,7 +40,10 @@ need sqlite3 sqlite3
 need curl curl
 [[ " $BACKENDS " == *" postgres "* ]] && need psql postgresql-client
 
-cargo build --release --bin lup -q
+if [ -z "${LUP_BIN:-}" ]; then
+  cargo build --release --bin lup -q
+  LUP_BIN="${CARGO_TARGET_DIR:-target}/release/lup"
+fi
 
 SERVER=
 stop_server() {
@@ -51,17 +55,23 @@ stop_server() {
 }
 trap stop_server EXIT
 
-# start_server DATABASE_URL: starts it and waits until it answers; prints the seconds it took.
+# start_server DATABASE_URL: starts it and waits until it answers; STARTUP holds the seconds
+# it took (migrations, demo data, the search index caught up).
+STARTUP=
 start_server() {
   local started
   started=$(date +%s.%N)
   APP_ENV=development RATE_LIMIT_ANONYMOUS_PER_MINUTE=0 MAX_CONCURRENT_PER_CLIENT=0 \
     PUBLIC_CACHE_TTL_MS=0 DATABASE_URL="$1" BIND_ADDR="127.0.0.1:$PORT" LOG_LEVEL=info \
-    DB_MAX_CONNECTIONS="${DB_MAX_CONNECTIONS:-16}" ./target/release/lup serve >>"$OUT/server-search.log" 2>&1 &
+    DB_MAX_CONNECTIONS="${DB_MAX_CONNECTIONS:-16}" "$LUP_BIN" serve >>"$OUT/server-search.log" 2>&1 &
   SERVER=$!
   for _ in $(seq 1 3000); do
+    if ! kill -0 "$SERVER" 2>/dev/null; then
+      echo "the server stopped (see $OUT/server-search.log)" >&2
+      exit 1
+    fi
     if curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1; then
-      python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$started" "$(date +%s.%N)"
+      STARTUP=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$started" "$(date +%s.%N)")
       return
     fi
     sleep 0.1
@@ -75,7 +85,7 @@ TITLE="'Ekstra handling ' || g || CASE g % 4 WHEN 0 THEN ': stier og bænke' WHE
 DESCRIPTION="'Handlingen er tilføjet af benchmarken. ' || CASE g % 3 WHEN 0 THEN 'Frivillige slår stierne og sætter bænke op.' WHEN 1 THEN 'Fællesspisning i forsamlingshuset hver måned.' ELSE 'En ny legeplads med gynger og sandkasse.' END"
 
 grow_sqlite() { # file
-  sqlite3 "$1" <<SQL
+  sqlite3 -bail "$1" <<SQL
 WITH RECURSIVE n(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM n WHERE g < $ACTIONS),
 p AS (SELECT plan.id AS id FROM plan JOIN community c ON c.id = plan.community_id
       WHERE c.slug = 'gjoel' AND plan.status = 'ADOPTED' ORDER BY plan.period_from DESC LIMIT 1),
@@ -89,7 +99,7 @@ SQL
 }
 
 grow_postgres() { # url
-  psql -q "$1" <<SQL
+  psql -q -v ON_ERROR_STOP=1 "$1" <<SQL
 INSERT INTO action (id, plan_id, title, description, horizon, status, progress, potential,
                     seeking_partners, created_at, updated_at, version, internal_notes)
 SELECT gen_random_uuid(), p.id, $TITLE, $DESCRIPTION, 'HERE_AND_NOW', 'PLANNED', 10, 3, false,
@@ -97,6 +107,8 @@ SELECT gen_random_uuid(), p.id, $TITLE, $DESCRIPTION, 'HERE_AND_NOW', 'PLANNED',
 FROM generate_series(1, $ACTIONS) g,
      (SELECT plan.id FROM plan JOIN community c ON c.id = plan.community_id
       WHERE c.slug = 'gjoel' AND plan.status = 'ADOPTED' ORDER BY plan.period_from DESC LIMIT 1) p;
+-- As autovacuum would soon after.
+ANALYZE action;
 SQL
 }
 
@@ -143,13 +155,18 @@ for BACKEND in $BACKENDS; do
     *) echo "unknown backend $BACKEND" >&2; exit 1 ;;
   esac
   # First start: migrations, the demo data and its index.
-  seconds=$(start_server "$URL")
-  echo "$BACKEND: first start (demo data loaded and indexed) in ${seconds} s"
+  start_server "$URL"
+  echo "$BACKEND: first start (demo data loaded and indexed) in $STARTUP s"
   stop_server
   if [ "$BACKEND" = sqlite ]; then grow_sqlite "$FILE"; else grow_postgres "$URL"; fi
   # Second start: the added actions are indexed before the server answers.
-  seconds=$(start_server "$URL")
-  echo "$BACKEND: start with $ACTIONS actions to index in ${seconds} s"
+  start_server "$URL"
+  echo "$BACKEND: start with $ACTIONS added actions to index in $STARTUP s"
+  # Every added action is found (the start-up indexed them).
+  found=$(curl -fs "http://127.0.0.1:$PORT/graphql" -H 'content-type: application/json' \
+    --data-binary '{"query": "{ search(query: \"benchmarken\", first: 1) { totalCount } }"}' |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["search"]["totalCount"])')
+  [ "$found" = "$ACTIONS" ] || { echo "$BACKEND: $found of $ACTIONS added actions found" >&2; exit 1; }
   run rare "shelterpladser"
   run common "handlingen"
   run prefix "handl"
