@@ -400,7 +400,7 @@ both!(
         .clone();
         let id = created["id"].as_str().expect("created").to_owned();
         let r = search(&anonymous, "søbadeanstalten").await;
-        assert_eq!(ids(&r), [id.clone()]);
+        assert_eq!(ids(&r), vec![id.clone()]);
         assert_eq!(
             hits(&search(&anonymous, "badebroer").await),
             ["Action: Søbadeanstalt ved havnen"]
@@ -415,7 +415,7 @@ both!(
             .await["updateAction"]["action"]
             .clone();
         assert_eq!(search(&anonymous, "søbadeanstalt").await["totalCount"], 0);
-        assert_eq!(ids(&search(&anonymous, "vinterbad").await), [id.clone()]);
+        assert_eq!(ids(&search(&anonymous, "vinterbad").await), vec![id.clone()]);
 
         // An action in a draft: found by staff only, and moving the plan out of the draft shows it.
         let in_draft = staff
