@@ -500,6 +500,21 @@ both!(pages_and_types, |app: TestApp| async move {
     let past = search_with(&app, "sti", json!({ "first": 2, "after": cursor(total + 5) })).await;
     assert_eq!(past["edges"], json!([]));
     assert_eq!(past["totalCount"], total);
+    // `nodes` holds the page's hits too.
+    let nodes = app
+        .data(
+            "{ search(query: \"sti\", first: 5) { nodes { __typename } edges { node { __typename } } } }",
+            json!({}),
+        )
+        .await;
+    let edges: Vec<Value> = nodes["search"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"].clone())
+        .collect();
+    assert_eq!(nodes["search"]["nodes"], json!(edges));
+    assert_eq!(edges.len(), 5);
     // Only the types asked for.
     let plans = search_with(&app, "udviklingsplan", json!({ "types": ["PLAN"], "first": 100 })).await;
     assert!(plans["totalCount"].as_i64().unwrap() > 3);
@@ -603,22 +618,29 @@ both!(bad_arguments_are_refused, |app: TestApp| async move {
         v["q"] = json!("shelter");
         assert_bad_input(&app, SEARCH, v, mention).await;
     }
-    for bad in [json!(["NOPE"]), json!("PLAN!"), json!([1]), json!([null])] {
-        let body = app.post(SEARCH, json!({ "q": "shelter", "types": bad })).await;
-        let error = &body["errors"][0];
-        assert!(error["message"].as_str().is_some(), "{bad}: {body:#}");
-        assert_ne!(error["extensions"]["code"], "INTERNAL");
+    // Values of the wrong type or outside the enum: named by the variable or argument.
+    for bad in [
+        json!(["NOPE"]),
+        json!("PLAN!"),
+        json!([1]),
+        json!([null]),
+        json!({ "a": 1 }),
+    ] {
+        let (code, message) = app.error(SEARCH, json!({ "q": "shelter", "types": bad })).await;
+        assert_eq!(code, "BAD_USER_INPUT", "{bad}: {message}");
+        assert!(message.contains("types"), "{bad}: {message}");
     }
-    let body = app
-        .post(
-            "{ search(query: \"x\", types: [NOPE]) { totalCount } }",
-            json!({}),
-        )
-        .await;
-    assert!(
-        body["errors"][0]["message"].as_str().unwrap().contains("NOPE"),
-        "{body:#}"
-    );
+    for (query, mention) in [
+        ("{ search(query: \"x\", types: [NOPE]) { totalCount } }", "NOPE"),
+        ("{ search(query: \"x\", first: \"ti\") { totalCount } }", "first"),
+        ("{ search(query: 5) { totalCount } }", "query"),
+        ("query($q: String!) { search(query: $q) { totalCount } }", "q"),
+    ] {
+        let (code, message) = app.error(query, json!({})).await;
+        assert_eq!(code, "BAD_USER_INPUT", "{query}: {message}");
+        assert!(message.contains(mention), "{query}: {message}");
+    }
+    // Leaving out `query` is refused by validation, which names it.
     let body = app
         .post("{ search(types: [PLAN]) { totalCount } }", json!({}))
         .await;
