@@ -60,6 +60,9 @@ enum Command {
     },
     /// Revoke an API key, by its prefix (`lup_<prefix>_…`) or the whole key.
     RevokeApiKey { prefix: String },
+    /// Build the search index again from the rows (the server does it at start-up when the
+    /// index format changed; the index is otherwise kept in step with every write).
+    Reindex,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -146,6 +149,12 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             let (conn, _) = db::connect(&config).await?;
             cli::revoke_api_key(&conn, &prefix).await?;
             println!("revoked");
+        }
+        Command::Reindex => {
+            let (conn, _) = db::connect(&config).await?;
+            db::migrate(&conn).await?;
+            let n = crate::search::index::rebuild(&conn).await?;
+            println!("indexed {n} documents for search");
         }
         Command::ExportSchema { out } => {
             let sdl = schema::sdl();

@@ -137,6 +137,12 @@ pub struct Config {
     #[arg(long, env = "PUBLIC_MAX_AGE_SECS", default_value_t = 300)]
     pub public_max_age_secs: u64,
 
+    /// How often, at most, a search first catches the index up with rows written around the
+    /// API (SQL by hand, another program), in milliseconds; 0: before every search. Writes
+    /// through the API are indexed in their own transaction whatever this says.
+    #[arg(long, env = "SEARCH_CATCH_UP_MS", default_value_t = 1000)]
+    pub search_catch_up_ms: u64,
+
     /// How long a GraphQL request may run before it is stopped, in milliseconds.
     #[arg(long, env = "REQUEST_TIMEOUT_MS", default_value_t = 10_000)]
     pub request_timeout_ms: u64,
@@ -301,6 +307,8 @@ impl Config {
             trusted_documents_dir: None,
             trusted_documents_only_for_anonymous: false,
             public_max_age_secs: 300,
+            // Tests insert rows straight into the database and search at once.
+            search_catch_up_ms: 0,
             auth: AuthConfig::development(),
         }
     }

@@ -32,6 +32,7 @@ fn all() -> Vec<EnumLabels> {
         crate::account::ApiKeyScope::labels(),
         crate::write::UserErrorCode::labels(),
         crate::review::AnnualReviewStatus::labels(),
+        crate::search::SearchType::labels(),
     ]
 }
 

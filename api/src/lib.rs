@@ -16,6 +16,7 @@ pub mod error;
 pub mod http;
 pub mod limit;
 pub mod schema;
+pub mod search;
 pub mod seed;
 pub mod startup;
 pub mod telemetry;

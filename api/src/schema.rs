@@ -39,6 +39,7 @@ use crate::{
     priority::PriorityQuery,
     review::ReviewQuery,
     review::mutation::ReviewMutation,
+    search::SearchQuery,
     theme::ThemeQuery,
     theme::mutation::ThemeMutation,
 };
@@ -69,6 +70,7 @@ pub struct Query(
     PartnerQuery,
     ReviewQuery,
     PrivacyQuery,
+    SearchQuery,
 );
 
 #[derive(MergedObject, Default)]

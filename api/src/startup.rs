@@ -88,6 +88,9 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartError> {
             Err(e) => return Err(StartError::Seed(e.to_string())),
         }
     }
+    // The search index, built when its format changed, caught up with what was written
+    // while no server ran (the demo data just loaded, rows from another version).
+    crate::search::index::ensure(&db).await?;
     // Personal data past its retention period goes before the server answers anyone, and
     // every hour from then on.
     crate::consultation::privacy::run_erasure(&db, config.consultation_retention_days).await;
@@ -163,6 +166,7 @@ fn state(
         introspection: config.introspection(),
         timeout: Duration::from_millis(config.request_timeout_ms),
         rate_limit_delay: Duration::from_millis(config.rate_limit_delay_ms),
+        search: crate::search::CatchUp::new(Duration::from_millis(config.search_catch_up_ms)),
     }
 }
 

@@ -682,6 +682,11 @@ impl Write {
         }
         .insert(&self.txn)
         .await?;
+        // The search index follows every write of a row, in the same transaction.
+        if !matches!(operation, Operation::Export) {
+            crate::search::index::on_write(&self.txn, entity, id, matches!(operation, Operation::Delete))
+                .await?;
+        }
         Ok(())
     }
 

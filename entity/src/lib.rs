@@ -34,4 +34,6 @@ pub mod plan;
 pub mod plan_involvement;
 pub mod plan_theme;
 pub mod refresh_token;
+pub mod search_document;
+pub mod search_term;
 pub mod theme;

@@ -86,6 +86,8 @@ pub struct AppState {
     pub timeout: Duration,
     /// How long a refusal for going over budget waits before it is sent.
     pub rate_limit_delay: Duration,
+    /// When searches catch the index up with rows written around the API.
+    pub search: crate::search::CatchUp,
 }
 
 pub fn router(state: AppState) -> Router {

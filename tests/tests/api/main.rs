@@ -29,6 +29,7 @@ mod prepared;
 mod priorities;
 mod public_http;
 mod reports;
+mod search;
 mod support;
 mod website;
 mod write_actions;

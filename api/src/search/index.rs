@@ -1,0 +1,390 @@
+//! The index itself: what text of each searchable row is indexed, and keeping the index in
+//! step with the rows. Every write through the API passes `Write::audit`, which calls
+//! [`on_write`] in the write's own transaction, so a search after the write commits finds
+//! exactly what it wrote. Rows that reach the database another way (fixtures, SQL by hand)
+//! are caught up before a search ([`catch_up`], throttled by the caller); the start-up
+//! rebuilds the whole index when its format changed ([`ensure`]), and `lup reindex` does it on
+//! demand ([`rebuild`]).
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use entity::{app_meta, search_document as document, search_term as term};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
+    Statement,
+};
+use uuid::Uuid;
+
+use super::analyse;
+
+/// Bumped whenever the analysis or what is indexed changes: the start-up then rebuilds the
+/// index (the stored value is in `app_meta` under [`FORMAT_KEY`]).
+pub const FORMAT: &str = "1";
+pub const FORMAT_KEY: &str = "search_index_format";
+
+/// Separates the texts of a document's body as stored (the unit separator: never in a word).
+pub const SEPARATOR: char = '\u{1F}';
+
+/// Terms inserted per statement (three values each: well within both databases' limits).
+const TERMS_PER_INSERT: usize = 1_000;
+
+/// The kinds of row that are searched, in the order that breaks ties between equal scores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    Community,
+    Plan,
+    Action,
+    Idea,
+    IdeaExchange,
+    Organization,
+    ConsultationResponse,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 7] = [
+        Kind::Community,
+        Kind::Plan,
+        Kind::Action,
+        Kind::Idea,
+        Kind::IdeaExchange,
+        Kind::Organization,
+        Kind::ConsultationResponse,
+    ];
+
+    /// The GraphQL type, stored as `entity_type` (and the name `Write::audit` is given).
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Community => "Community",
+            Kind::Plan => "Plan",
+            Kind::Action => "Action",
+            Kind::Idea => "Idea",
+            Kind::IdeaExchange => "IdeaExchange",
+            Kind::Organization => "Organization",
+            Kind::ConsultationResponse => "ConsultationResponse",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    fn table(self) -> &'static str {
+        match self {
+            Kind::Community => "community",
+            Kind::Plan => "plan",
+            Kind::Action => "action",
+            Kind::Idea => "idea",
+            Kind::IdeaExchange => "idea_exchange",
+            Kind::Organization => "organization",
+            Kind::ConsultationResponse => "consultation_response",
+        }
+    }
+
+    /// The GraphQL fields indexed: the title (weighing more) and the other texts, in the
+    /// order the body stores them. Only public fields: no internal notes, no names or email
+    /// addresses of people who responded to a consultation.
+    pub fn fields(self) -> (&'static str, &'static [&'static str]) {
+        match self {
+            Kind::Community => ("name", &["description"]),
+            Kind::Plan => ("title", &["summary", "vision"]),
+            Kind::Action => ("title", &["description", "partnerNeeds"]),
+            Kind::Idea => ("title", &["description"]),
+            Kind::IdeaExchange => ("title", &["outcome"]),
+            Kind::Organization => ("name", &["description"]),
+            Kind::ConsultationResponse => ("title", &["body", "reply"]),
+        }
+    }
+}
+
+/// A row as indexed.
+#[derive(Debug, Clone)]
+pub struct Doc {
+    pub id: Uuid,
+    pub kind: Kind,
+    pub title: String,
+    pub texts: Vec<String>,
+    pub version: i32,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The rows of `kind` (those of `ids`, or all), as documents.
+async fn load(db: &impl ConnectionTrait, kind: Kind, ids: Option<&[Uuid]>) -> Result<Vec<Doc>, DbErr> {
+    macro_rules! rows {
+        ($entity:ident, |$m:ident| ($title:expr, [$($text:expr),*])) => {{
+            let mut q = entity::$entity::Entity::find();
+            if let Some(ids) = ids {
+                q = q.filter(entity::$entity::Column::Id.is_in(ids.iter().copied()));
+            }
+            q.all(db)
+                .await?
+                .into_iter()
+                .map(|$m| Doc {
+                    id: $m.id,
+                    kind,
+                    title: $title,
+                    texts: vec![$($text),*],
+                    version: $m.version,
+                    updated_at: $m.updated_at,
+                })
+                .collect()
+        }};
+    }
+    Ok(match kind {
+        Kind::Community => rows!(community, |m| (m.name, [m.description])),
+        Kind::Plan => rows!(plan, |m| (m.title, [m.summary, m.vision])),
+        Kind::Action => rows!(action, |m| (
+            m.title,
+            [m.description, m.partner_needs.unwrap_or_default()]
+        )),
+        Kind::Idea => rows!(idea, |m| (m.title, [m.description])),
+        Kind::IdeaExchange => rows!(idea_exchange, |m| (m.title, [m.outcome])),
+        Kind::Organization => rows!(organization, |m| (m.name, [m.description])),
+        Kind::ConsultationResponse => rows!(consultation_response, |m| (
+            String::new(),
+            [m.body, m.reply.unwrap_or_default()]
+        )),
+    })
+}
+
+/// Removes the documents `ids` (their terms first: the foreign key's cascade is not relied on).
+async fn remove(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<(), DbErr> {
+    for chunk in ids.chunks(TERMS_PER_INSERT) {
+        term::Entity::delete_many()
+            .filter(term::Column::DocumentId.is_in(chunk.iter().copied()))
+            .exec(db)
+            .await?;
+        document::Entity::delete_many()
+            .filter(document::Column::Id.is_in(chunk.iter().copied()))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Stores `docs`, replacing what was indexed for them.
+async fn store(db: &impl ConnectionTrait, docs: &[Doc]) -> Result<(), DbErr> {
+    if docs.is_empty() {
+        return Ok(());
+    }
+    remove(db, &docs.iter().map(|d| d.id).collect::<Vec<_>>()).await?;
+    let mut terms = Vec::new();
+    for chunk in docs.chunks(TERMS_PER_INSERT / 4) {
+        document::Entity::insert_many(chunk.iter().map(|d| document::ActiveModel {
+            id: Set(d.id),
+            entity_type: Set(d.kind.name().to_owned()),
+            title: Set(d.title.clone()),
+            body: Set(d.texts.join(&SEPARATOR.to_string())),
+            version: Set(d.version),
+            updated_at: Set(d.updated_at),
+        }))
+        .exec_without_returning(db)
+        .await?;
+    }
+    for d in docs {
+        let texts: Vec<&str> = d.texts.iter().map(String::as_str).collect();
+        for (t, weight) in analyse::document_terms(&d.title, &texts) {
+            terms.push(term::ActiveModel {
+                term: Set(t),
+                document_id: Set(d.id),
+                weight: Set(weight),
+            });
+            if terms.len() == TERMS_PER_INSERT {
+                term::Entity::insert_many(std::mem::take(&mut terms))
+                    .exec_without_returning(db)
+                    .await?;
+            }
+        }
+    }
+    if !terms.is_empty() {
+        term::Entity::insert_many(terms)
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Indexes again the rows `ids` of `kind` as they are now in `db` (a transaction), and
+/// removes the documents of those that are gone.
+async fn refresh(db: &impl ConnectionTrait, kind: Kind, ids: &[Uuid]) -> Result<(), DbErr> {
+    let docs = load(db, kind, Some(ids)).await?;
+    let gone: Vec<Uuid> = ids
+        .iter()
+        .copied()
+        .filter(|id| !docs.iter().any(|d| d.id == *id))
+        .collect();
+    remove(db, &gone).await?;
+    store(db, &docs).await
+}
+
+/// Called by `Write::audit` for every row a write creates, changes or deletes, inside the
+/// write's transaction: indexes the row again (or removes it). Deleting a community or a
+/// plan also removes the documents of rows that went with it by a cascading foreign key,
+/// without an audit record each (today such deletes are refused while searchable rows refer
+/// to them; this keeps the index right if that changes).
+pub async fn on_write(db: &impl ConnectionTrait, entity: &str, id: Uuid, deleted: bool) -> Result<(), DbErr> {
+    let Some(kind) = Kind::from_name(entity) else {
+        return Ok(());
+    };
+    refresh(db, kind, &[id]).await?;
+    if deleted && matches!(kind, Kind::Community | Kind::Plan) {
+        let orphans: Vec<Uuid> = stale(db, false).await?.into_iter().map(|s| s.id).collect();
+        remove(db, &orphans).await?;
+    }
+    Ok(())
+}
+
+/// A row whose document is missing or out of date, or a document whose row is gone.
+struct Stale {
+    kind: Kind,
+    id: Uuid,
+}
+
+/// What the index lacks: documents whose row is gone, and (with `rows`) per kind the rows
+/// without a document or whose version differs from the indexed one. One statement; both
+/// sides are read by their primary keys.
+async fn stale(db: &impl ConnectionTrait, rows: bool) -> Result<Vec<Stale>, DbErr> {
+    let mut parts: Vec<String> = Vec::new();
+    for k in Kind::ALL {
+        let (name, table) = (k.name(), k.table());
+        if rows {
+            parts.push(format!(
+                "SELECT '{name}' AS kind, t.id AS id FROM {table} t \
+                 LEFT JOIN search_document d ON d.id = t.id \
+                 WHERE d.id IS NULL OR d.version <> t.version"
+            ));
+        }
+        parts.push(format!(
+            "SELECT '{name}' AS kind, d.id AS id FROM search_document d \
+             WHERE d.entity_type = '{name}' AND NOT EXISTS (SELECT 1 FROM {table} t WHERE t.id = d.id)"
+        ));
+    }
+    let backend = db.get_database_backend();
+    let rows = db
+        .query_all_raw(Statement::from_string(backend, parts.join(" UNION ALL ")))
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let kind: String = r.try_get("", "kind")?;
+            Ok(Stale {
+                kind: Kind::from_name(&kind).ok_or_else(|| DbErr::Custom(format!("unknown kind {kind}")))?,
+                id: r.try_get("", "id")?,
+            })
+        })
+        .collect()
+}
+
+/// Brings the index in step with rows written without passing the write path. Returns how
+/// many documents it indexed again or removed.
+pub async fn catch_up(db: &DatabaseConnection) -> Result<usize, DbErr> {
+    let found = stale(db, true).await?;
+    if found.is_empty() {
+        return Ok(0);
+    }
+    let txn = crate::db::begin_write(db).await?;
+    // Found again inside the transaction: a write may have committed in between.
+    let found = stale(&txn, true).await?;
+    let mut by_kind: HashMap<Kind, Vec<Uuid>> = HashMap::new();
+    for s in &found {
+        by_kind.entry(s.kind).or_default().push(s.id);
+    }
+    for (kind, ids) in by_kind {
+        for chunk in ids.chunks(TERMS_PER_INSERT) {
+            refresh(&txn, kind, chunk).await?;
+        }
+    }
+    txn.commit().await?;
+    if found.len() >= ANALYZE_AFTER {
+        analyze(db).await?;
+    }
+    Ok(found.len())
+}
+
+/// Documents indexed at once after which the planner's statistics are refreshed.
+const ANALYZE_AFTER: usize = 1_000;
+
+/// Refreshes the statistics of the index tables on PostgreSQL, whose planner otherwise keeps
+/// planning for the empty index until autovacuum comes by (a nested loop over thousands of
+/// terms instead of hash joins). SQLite plans well without them.
+async fn analyze(db: &DatabaseConnection) -> Result<(), DbErr> {
+    if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        db.execute_unprepared("ANALYZE search_document, search_term")
+            .await?;
+    }
+    Ok(())
+}
+
+/// Builds the whole index again, in one transaction, and records its format. Returns the
+/// number of documents.
+pub async fn rebuild(db: &DatabaseConnection) -> Result<usize, DbErr> {
+    let txn = crate::db::begin_write(db).await?;
+    term::Entity::delete_many().exec(&txn).await?;
+    document::Entity::delete_many().exec(&txn).await?;
+    let mut n = 0;
+    for kind in Kind::ALL {
+        let docs = load(&txn, kind, None).await?;
+        n += docs.len();
+        store(&txn, &docs).await?;
+    }
+    app_meta::Entity::delete_by_id(FORMAT_KEY.to_owned())
+        .exec(&txn)
+        .await?;
+    app_meta::Entity::insert(app_meta::ActiveModel {
+        key: Set(FORMAT_KEY.to_owned()),
+        value: Set(FORMAT.to_owned()),
+    })
+    .exec_without_returning(&txn)
+    .await?;
+    txn.commit().await?;
+    if n >= ANALYZE_AFTER {
+        analyze(db).await?;
+    }
+    Ok(n)
+}
+
+/// At start-up: rebuilds the index when it was built in another format (or never), else
+/// catches up with what was written while no server ran.
+pub async fn ensure(db: &DatabaseConnection) -> Result<(), DbErr> {
+    let stored = app_meta::Entity::find_by_id(FORMAT_KEY.to_owned())
+        .one(db)
+        .await?
+        .map(|m| m.value);
+    if stored.as_deref() == Some(FORMAT) {
+        let n = catch_up(db).await?;
+        if n > 0 {
+            tracing::info!(documents = n, "search index caught up");
+        }
+    } else {
+        let n = rebuild(db).await?;
+        tracing::info!(documents = n, format = FORMAT, "search index built");
+    }
+    Ok(())
+}
+
+/// A document as stored, for highlighting.
+pub struct Stored {
+    pub title: String,
+    pub texts: Vec<String>,
+}
+
+/// The stored documents `ids`.
+pub async fn stored(db: &DatabaseConnection, ids: &[Uuid]) -> Result<HashMap<Uuid, Stored>, DbErr> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows = document::Entity::find()
+        .filter(document::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|d| {
+            (
+                d.id,
+                Stored {
+                    title: d.title,
+                    texts: d.body.split(SEPARATOR).map(str::to_owned).collect(),
+                },
+            )
+        })
+        .collect())
+}

@@ -1,0 +1,433 @@
+//! `search`: one ranked list over communities, plans, actions, ideas, idea exchanges,
+//! organisations and published consultation responses, for the website's search box.
+//!
+//! Our own inverted index in two tables (`search_document`, `search_term`), with the text
+//! analysed in Rust ([`analyse`]: Danish Snowball stemming, case and accent folding, æ/ae,
+//! ø/oe, å/aa alike), so SQLite and PostgreSQL hold the same terms and give the same hits in
+//! the same order, with no extra service. The index is kept in step in each write's own
+//! transaction ([`index::on_write`]). Visibility is applied at query time with the same SQL
+//! conditions as every list (`access.rs`), before counting and paging: a draft's words are
+//! never found and never change `totalCount`.
+pub mod analyse;
+pub mod highlight;
+pub mod index;
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use async_graphql::{
+    Context, Enum, Object, Result, SimpleObject, Union,
+    connection::{Connection, ConnectionNameType, Edge, EdgeNameType},
+};
+use entity::consultation_response;
+use sea_orm::{
+    DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
+    sea_query::{Alias, Condition, Expr, ExprTrait, JoinType, Query, SelectStatement},
+};
+use uuid::Uuid;
+
+use self::{
+    analyse::QueryWord,
+    index::{Kind, Stored},
+};
+use crate::{
+    access::Access,
+    action::Action,
+    community::Community,
+    consultation::ConsultationResponse,
+    error::ApiError,
+    idea::{Idea, IdeaExchange},
+    labels::enum_labels,
+    loader,
+    organization::Organization,
+    pagination::{ConnectionFields, Cursor, Window},
+    plan::Plan,
+};
+
+/// What kinds of thing to search.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum SearchType {
+    Community,
+    Plan,
+    Action,
+    Idea,
+    IdeaExchange,
+    Organization,
+    /// Published responses to consultations (and, for their moderators, the others).
+    ConsultationResponse,
+}
+
+enum_labels!(SearchType {
+    Community => "Lokalsamfund",
+    Plan => "Udviklingsplan",
+    Action => "Handling",
+    Idea => "Idé",
+    IdeaExchange => "Idéudveksling",
+    Organization => "Organisation",
+    ConsultationResponse => "Høringssvar",
+});
+
+impl From<SearchType> for Kind {
+    fn from(t: SearchType) -> Kind {
+        match t {
+            SearchType::Community => Kind::Community,
+            SearchType::Plan => Kind::Plan,
+            SearchType::Action => Kind::Action,
+            SearchType::Idea => Kind::Idea,
+            SearchType::IdeaExchange => Kind::IdeaExchange,
+            SearchType::Organization => Kind::Organization,
+            SearchType::ConsultationResponse => Kind::ConsultationResponse,
+        }
+    }
+}
+
+/// A hit of a search: one of the searched types.
+#[derive(Union)]
+pub enum SearchResult {
+    Community(Community),
+    Plan(Plan),
+    Action(Action),
+    Idea(Idea),
+    IdeaExchange(IdeaExchange),
+    Organization(Organization),
+    ConsultationResponse(ConsultationResponse),
+}
+
+/// Where a hit matched.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct SearchHighlight {
+    /// The field of the hit's type that matched, e.g. `title`, `name`, `description`.
+    pub field: String,
+    /// HTML: about 160 characters of the field around its first match, cut on word
+    /// boundaries (`…` where cut), each matching word in `<mark>`…`</mark>`, the rest escaped.
+    pub snippet: String,
+}
+
+/// What a search edge adds to its node.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct SearchEdgeFields {
+    /// How well the hit matched: for each query word, 3 when it matched the title (or name),
+    /// 1 when it matched other text only, summed. Higher first.
+    pub score: f64,
+    /// The fields that matched, title first.
+    pub highlights: Vec<SearchHighlight>,
+}
+
+pub struct SearchConnectionName;
+
+impl ConnectionNameType for SearchConnectionName {
+    fn type_name<T: async_graphql::OutputType>() -> String {
+        "SearchConnection".into()
+    }
+}
+
+pub struct SearchEdgeName;
+
+impl EdgeNameType for SearchEdgeName {
+    fn type_name<T: async_graphql::OutputType>() -> String {
+        "SearchEdge".into()
+    }
+}
+
+pub type SearchConnection = Connection<
+    Cursor,
+    SearchResult,
+    ConnectionFields,
+    SearchEdgeFields,
+    SearchConnectionName,
+    SearchEdgeName,
+>;
+
+/// How often rows written around the API (fixtures, SQL by hand) are caught up before a
+/// search: at most once per interval, one catch-up at a time. Writes through the API are
+/// indexed in their own transaction and need none of this.
+#[derive(Clone)]
+pub struct CatchUp {
+    every: Duration,
+    last: Arc<tokio::sync::Mutex<Option<Instant>>>,
+}
+
+impl CatchUp {
+    pub fn new(every: Duration) -> Self {
+        CatchUp {
+            every,
+            last: Arc::default(),
+        }
+    }
+
+    async fn run(&self, db: &DatabaseConnection) {
+        let mut last = if self.every.is_zero() {
+            self.last.lock().await
+        } else {
+            match self.last.try_lock() {
+                Ok(guard) => guard,
+                // Another search is catching up right now.
+                Err(_) => return,
+            }
+        };
+        if last.is_some_and(|t| t.elapsed() < self.every) && !self.every.is_zero() {
+            return;
+        }
+        match index::catch_up(db).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(documents = n, "search index caught up"),
+            // The search still answers from the index as it is.
+            Err(e) => tracing::warn!(error = %e, "search index catch-up failed"),
+        }
+        *last = Some(Instant::now());
+    }
+}
+
+/// A matching document the caller may see.
+struct Hit {
+    id: Uuid,
+    kind: Kind,
+    title: String,
+    score: i32,
+}
+
+const TERM: &str = "search_term";
+const DOCUMENT: &str = "search_document";
+
+/// The documents (of `kinds`, all when empty) matching every word of `words` that `access`
+/// may see, with their scores.
+fn statement(words: &[QueryWord], kinds: &[Kind], access: &Access) -> SelectStatement {
+    let d = || Alias::new("d");
+    let dcol = |c: &str| Expr::col((d(), Alias::new(c)));
+    let mut q = Query::select();
+    q.expr_as(dcol("id"), Alias::new("id"))
+        .expr_as(dcol("entity_type"), Alias::new("entity_type"))
+        .expr_as(dcol("title"), Alias::new("title"))
+        .from_as(Alias::new(DOCUMENT), d());
+    let mut score: Option<Expr> = None;
+    for (i, w) in words.iter().enumerate() {
+        let term = || Expr::col(Alias::new("term"));
+        // The word's stem, or the word itself.
+        let mut matches = Condition::any().add(term().is_in([w.stem.clone(), w.folded.clone()]));
+        if w.prefix {
+            matches = matches.add(
+                Condition::all()
+                    .add(term().gte(w.folded.clone()))
+                    .add(term().lt(format!("{}\u{10FFFF}", w.folded))),
+            );
+        }
+        let alias = format!("m{i}");
+        let sub = Query::select()
+            .column(Alias::new("document_id"))
+            .expr_as(Expr::col(Alias::new("weight")).max(), Alias::new("w"))
+            .from(Alias::new(TERM))
+            .cond_where(matches)
+            .group_by_col(Alias::new("document_id"))
+            .to_owned();
+        q.join_subquery(
+            JoinType::InnerJoin,
+            sub,
+            Alias::new(alias.clone()),
+            Expr::col((Alias::new(alias.clone()), Alias::new("document_id"))).equals((d(), Alias::new("id"))),
+        );
+        let w = Expr::col((Alias::new(alias), Alias::new("w")));
+        score = Some(match score {
+            None => w,
+            Some(s) => s.add(w),
+        });
+    }
+    q.expr_as(score.unwrap_or(Expr::val(0)), Alias::new("score"));
+    if !kinds.is_empty() {
+        q.and_where(dcol("entity_type").is_in(kinds.iter().map(|k| k.name())));
+    }
+    q.cond_where(visible(access, &dcol("id"), &dcol("entity_type")));
+    q
+}
+
+/// The documents `access` may see, by the same conditions as the lists of each type.
+fn visible(access: &Access, id: &Expr, kind: &Expr) -> Condition {
+    let of = |k: Kind| kind.clone().eq(k.name());
+    let responses = consultation_response::Entity::find()
+        .select_only()
+        .column(consultation_response::Column::Id)
+        .filter(access.response_condition())
+        .into_query();
+    Condition::any()
+        // Everyone sees every row of these.
+        .add(
+            kind.clone().is_in(
+                [
+                    Kind::Community,
+                    Kind::Idea,
+                    Kind::IdeaExchange,
+                    Kind::Organization,
+                ]
+                .map(Kind::name),
+            ),
+        )
+        .add(
+            Condition::all()
+                .add(of(Kind::Plan))
+                .add(access.plan_condition(id.clone())),
+        )
+        .add(
+            Condition::all()
+                .add(of(Kind::Action))
+                .add(access.action_condition(id.clone())),
+        )
+        .add(
+            Condition::all()
+                .add(of(Kind::ConsultationResponse))
+                .add(id.clone().in_subquery(responses)),
+        )
+}
+
+async fn hits(
+    db: &DatabaseConnection,
+    words: &[QueryWord],
+    kinds: &[Kind],
+    access: &Access,
+) -> Result<Vec<Hit>, ApiError> {
+    let rows = crate::pagination::query_all(db, &statement(words, kinds, access)).await?;
+    let mut hits = Vec::with_capacity(rows.len());
+    for r in rows {
+        let kind: String = r.try_get("", "entity_type")?;
+        let Some(kind) = Kind::from_name(&kind) else {
+            continue;
+        };
+        hits.push(Hit {
+            id: r.try_get("", "id")?,
+            kind,
+            title: r.try_get("", "title")?,
+            score: r.try_get("", "score")?,
+        });
+    }
+    // A total order, the same on both databases: score, type, title in Danish order, ID.
+    hits.sort_by_cached_key(|h| {
+        (
+            std::cmp::Reverse(h.score),
+            h.kind,
+            crate::common::danish_key(&h.title),
+            h.id,
+        )
+    });
+    Ok(hits)
+}
+
+/// The highlights of a stored document for `words`: title first, then the other fields.
+fn highlights(kind: Kind, doc: &Stored, words: &[QueryWord]) -> Vec<SearchHighlight> {
+    let (title_field, fields) = kind.fields();
+    std::iter::once((title_field, doc.title.as_str()))
+        .chain(fields.iter().copied().zip(doc.texts.iter().map(String::as_str)))
+        .filter_map(|(field, text)| {
+            highlight::snippet(text, words).map(|snippet| SearchHighlight {
+                field: field.to_owned(),
+                snippet,
+            })
+        })
+        .collect()
+}
+
+/// The GraphQL object of the hit, through the visibility-checked loaders (a row deleted or
+/// hidden since the search statement ran is left out).
+async fn node(ctx: &Context<'_>, hit: &Hit) -> Result<Option<SearchResult>> {
+    Ok(match hit.kind {
+        Kind::Community => loader::one(ctx, &crate::community::BY_ID, hit.id)
+            .await?
+            .map(|m| SearchResult::Community(Community(m))),
+        Kind::Plan => loader::one(ctx, &crate::plan::BY_ID, hit.id)
+            .await?
+            .map(|m| SearchResult::Plan(Plan(m))),
+        Kind::Action => loader::one(ctx, &crate::action::BY_ID, hit.id)
+            .await?
+            .map(|m| SearchResult::Action(Action(m))),
+        Kind::Idea => loader::one(ctx, &crate::idea::BY_ID, hit.id)
+            .await?
+            .map(|m| SearchResult::Idea(Idea(m))),
+        Kind::IdeaExchange => loader::one(ctx, &crate::idea::EXCHANGE_BY_ID, hit.id)
+            .await?
+            .map(|m| SearchResult::IdeaExchange(IdeaExchange(m))),
+        Kind::Organization => loader::one(ctx, &crate::organization::BY_ID, hit.id)
+            .await?
+            .map(|m| SearchResult::Organization(Organization(m))),
+        Kind::ConsultationResponse => loader::one(ctx, &crate::consultation::BY_ID, hit.id)
+            .await?
+            .map(|m| SearchResult::ConsultationResponse(ConsultationResponse(m))),
+    })
+}
+
+#[derive(Default)]
+pub struct SearchQuery;
+
+// Public data may be cached for a minute (see `schema::Query`).
+#[Object(cache_control(max_age = 60))]
+impl SearchQuery {
+    /// Searches communities, plans, actions, ideas, idea exchanges, organisations and
+    /// published consultation responses at once, in Danish: words are matched by their
+    /// stem ("shelterpladser" finds "shelterplads"), without regard to case or accents, and
+    /// æ/ae, ø/oe, å/aa alike ("Aabybro" finds "Åbybro"); every word must match, the last
+    /// one also as the beginning of a word (as the visitor types, from 2 letters). Best
+    /// matches first: a word in a title counts 3, elsewhere 1; ties by type, then title in
+    /// Danish order. Only what you may see is found or counted.
+    ///
+    /// Any text is a query: what is not a letter or digit only separates words. The first
+    /// 12 words count, each cut to 64 characters; a query without words finds nothing.
+    async fn search(
+        &self,
+        ctx: &Context<'_>,
+        query: String,
+        #[graphql(desc = "Only these types; all when left out.")] types: Option<Vec<SearchType>>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<SearchConnection> {
+        let window = Window::parse(first, after, None, None)?;
+        let kinds: Vec<Kind> = match types {
+            Some(t) if t.is_empty() => {
+                return Err(ApiError::bad_input(
+                    "`types` must name at least one type; leave it out to search all",
+                )
+                .into());
+            }
+            Some(t) => t.into_iter().map(Kind::from).collect(),
+            None => Vec::new(),
+        };
+        let words = analyse::query(&query);
+        let db = ctx.data_unchecked::<DatabaseConnection>();
+        let hits = if words.is_empty() {
+            Vec::new()
+        } else {
+            if let Some(c) = ctx.data_opt::<CatchUp>() {
+                c.run(db).await;
+            }
+            hits(db, &words, &kinds, &loader::access(ctx)).await?
+        };
+        let total = hits.len() as i64;
+        let from = usize::try_from(window.after)
+            .unwrap_or(usize::MAX)
+            .min(hits.len());
+        let to = from.saturating_add(window.size as usize).min(hits.len());
+        let page = &hits[from..to];
+        let ids: Vec<Uuid> = page.iter().map(|h| h.id).collect();
+        let stored = index::stored(db, &ids).await?;
+        let nodes =
+            async_graphql::futures_util::future::try_join_all(page.iter().map(|h| node(ctx, h))).await?;
+        let mut conn = SearchConnection::with_additional_fields(
+            from > 0 && total > 0,
+            to < hits.len(),
+            ConnectionFields { total_count: total },
+        );
+        for (i, (hit, node)) in page.iter().zip(nodes).enumerate() {
+            let Some(node) = node else { continue };
+            let highlights = stored
+                .get(&hit.id)
+                .map(|doc| highlights(hit.kind, doc, &words))
+                .unwrap_or_default();
+            conn.edges.push(Edge::with_additional_fields(
+                Cursor((from + i + 1) as i64),
+                node,
+                SearchEdgeFields {
+                    score: f64::from(hit.score),
+                    highlights,
+                },
+            ));
+        }
+        Ok(conn)
+    }
+}

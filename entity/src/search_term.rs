@@ -1,0 +1,17 @@
+//! The `search_term` table: the terms of a search document, each with its weight.
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "search_term")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub term: String,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub document_id: Uuid,
+    pub weight: i32,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
