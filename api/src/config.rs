@@ -131,6 +131,11 @@ pub struct Config {
     #[arg(long, env = "REQUEST_TIMEOUT_MS", default_value_t = 10_000)]
     pub request_timeout_ms: u64,
 
+    /// A community's page on the municipality's website, `{slug}` standing for its slug, e.g.
+    /// `https://www.jammerbugt.dk/landdistrikter/{slug}`: the map data links to it.
+    #[arg(long, env = "WEBSITE_COMMUNITY_URL")]
+    pub website_community_url: Option<String>,
+
     #[command(flatten)]
     pub auth: AuthConfig,
 }
@@ -289,6 +294,7 @@ impl Config {
             trusted_documents_dir: None,
             trusted_documents_only_for_anonymous: false,
             public_max_age_secs: 300,
+            website_community_url: None,
             auth: AuthConfig::development(),
         }
     }

@@ -40,6 +40,8 @@ mod consultation;
 mod contact;
 mod department;
 mod engagement;
+mod explorer;
+mod geo;
 mod idea;
 mod organization;
 mod partnership;

@@ -153,6 +153,7 @@ fn state(
         introspection: config.introspection(),
         timeout: Duration::from_millis(config.request_timeout_ms),
         rate_limit_delay: Duration::from_millis(config.rate_limit_delay_ms),
+        website_community_url: crate::geo::features::url_template(config.website_community_url.as_deref()),
     }
 }
 

@@ -32,13 +32,13 @@ use std::{
     time::Duration,
 };
 
-use async_graphql::{http::GraphiQLSource, parser::types::OperationType};
+use async_graphql::parser::types::OperationType;
 use axum::{
     Router,
     body::Bytes,
     extract::{Query, State, rejection::BytesRejection, rejection::QueryRejection},
     http::{HeaderMap, HeaderValue, StatusCode, header},
-    response::{Html, IntoResponse, Response},
+    response::{IntoResponse, Response},
     routing::get,
 };
 use sea_orm::DatabaseConnection;
@@ -86,6 +86,8 @@ pub struct AppState {
     pub timeout: Duration,
     /// How long a refusal for going over budget waits before it is sent.
     pub rate_limit_delay: Duration,
+    /// The community pages of the municipality's website, `{slug}` in place of the slug.
+    pub website_community_url: Option<String>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -111,6 +113,14 @@ pub fn router(state: AppState) -> Router {
             "/reports/consultation/{plan}",
             get(crate::report::consultation_summary),
         )
+        // Map data as GeoJSON (`crate::geo::features`).
+        .route(
+            "/geo/communities.geojson",
+            get(crate::geo::features::communities_geojson),
+        )
+        .route("/geo/actions.geojson", get(crate::geo::features::actions_geojson))
+        // The explorer's files (`crate::explorer`), under a path that changes with them.
+        .route("/explorer/{version}/{file}", get(crate::explorer::asset))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(cors)
         .layer(TraceLayer::new_for_http())
@@ -218,7 +228,7 @@ async fn graphql_get(
     params: Result<Query<request::GetParams>, QueryRejection>,
 ) -> Response {
     if negotiate::wants_html(&headers) && params.as_ref().is_ok_and(|p| p.query.is_none()) {
-        return Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response();
+        return crate::explorer::page();
     }
     let Some(media) = negotiate::negotiate(&headers) else {
         return respond::not_acceptable();
