@@ -1,6 +1,7 @@
-//! HTTP routes: `/graphql` (POST and GET, GraphiQL for browsers), `/healthz`, `/readyz`,
-//! `/metrics`; the reports (`/reports/...`) live in [`crate::report`] and pass the same
-//! admission step.
+//! HTTP routes: `/graphql` (POST and GET, the explorer for browsers: [`crate::explorer`], its
+//! files under `/explorer/…`), `/healthz`, `/readyz`, `/metrics`; the reports
+//! (`/reports/...`) live in [`crate::report`] and the map data (`/geo/*.geojson`) in
+//! [`crate::geo::features`], and pass the same admission step.
 //!
 //! `/graphql` follows the GraphQL-over-HTTP specification (checked by `.ci/graphql-http-audit.sh`
 //! with the `graphql-http` audits): POST takes `application/json` (else 415); GET takes `query`,
