@@ -209,7 +209,7 @@ struct CommunityProperties {
     plan_title: Option<String>,
     plan_status: Option<String>,
     plan_status_label: Option<&'static str>,
-    /// Every status, in the enum's order (a BTreeMap would sort them by name).
+    /// Every status, its value the number of actions in it (keys in alphabetical order).
     action_counts: serde_json::Map<String, serde_json::Value>,
     action_total: usize,
 }
