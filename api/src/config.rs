@@ -147,6 +147,11 @@ pub struct Config {
     #[arg(long, env = "REQUEST_TIMEOUT_MS", default_value_t = 10_000)]
     pub request_timeout_ms: u64,
 
+    /// A community's page on the municipality's website, `{slug}` standing for its slug, e.g.
+    /// `https://www.jammerbugt.dk/landdistrikter/{slug}`: the map data links to it.
+    #[arg(long, env = "WEBSITE_COMMUNITY_URL")]
+    pub website_community_url: Option<String>,
+
     #[command(flatten)]
     pub auth: AuthConfig,
 }
@@ -309,6 +314,7 @@ impl Config {
             public_max_age_secs: 300,
             // Tests insert rows straight into the database and search at once.
             search_catch_up_ms: 0,
+            website_community_url: None,
             auth: AuthConfig::development(),
         }
     }

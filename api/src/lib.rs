@@ -42,6 +42,8 @@ mod consultation;
 mod contact;
 mod department;
 mod engagement;
+mod explorer;
+mod geo;
 mod idea;
 pub mod opendata;
 mod organization;

@@ -167,6 +167,7 @@ fn state(
         timeout: Duration::from_millis(config.request_timeout_ms),
         rate_limit_delay: Duration::from_millis(config.rate_limit_delay_ms),
         search: crate::search::CatchUp::new(Duration::from_millis(config.search_catch_up_ms)),
+        website_community_url: crate::geo::features::url_template(config.website_community_url.as_deref()),
     }
 }
 

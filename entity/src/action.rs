@@ -1,7 +1,7 @@
 //! The `action` table.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "action")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
@@ -31,6 +31,12 @@ pub struct Model {
     /// When the action was completed: set when its status becomes COMPLETED, cleared when
     /// it leaves it.
     pub completed_on: Option<Date>,
+    /// Where the action takes place (WGS 84), when it has a place of its own: both or
+    /// neither. Without one it is placed at its community.
+    #[serde(default)]
+    pub latitude: Option<f64>,
+    #[serde(default)]
+    pub longitude: Option<f64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -11,6 +11,7 @@ mod m20261127_000006_completed_on_backfill;
 mod m20261127_000007_annual_review_frozen;
 mod m20261202_000001_consultation;
 mod m20261202_000003_consultation_weight;
+mod m20261203_000001_action_location;
 mod m20261203_000002_search_index;
 mod m20261203_000003_consultation_duplicates;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000007_annual_review_frozen::Migration),
             Box::new(m20261202_000001_consultation::Migration),
             Box::new(m20261202_000003_consultation_weight::Migration),
+            Box::new(m20261203_000001_action_location::Migration),
             Box::new(m20261203_000002_search_index::Migration),
             Box::new(m20261203_000003_consultation_duplicates::Migration),
         ]

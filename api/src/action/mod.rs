@@ -259,6 +259,19 @@ impl Action {
     async fn partner_needs(&self) -> Option<&str> {
         self.0.partner_needs.as_deref()
     }
+    /// Where the action takes place, when it has a place of its own (else null: see
+    /// `geometry`).
+    async fn location(&self) -> Option<crate::community::Location> {
+        match (self.0.latitude, self.0.longitude) {
+            (Some(latitude), Some(longitude)) => Some(crate::community::Location { latitude, longitude }),
+            _ => None,
+        }
+    }
+    /// Where a map shows the action, as GeoJSON: its own place, else its community's; null
+    /// when neither has one.
+    async fn geometry(&self, ctx: &Context<'_>) -> Result<Option<crate::geo::PointGeometry>> {
+        crate::geo::of_action(ctx, &self.0).await
+    }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }

@@ -68,6 +68,29 @@ fn potential_by_staff(w: &Write, check: &mut Check, before: Option<i32>, after: 
     }
 }
 
+/// The action's place after an update: None when neither coordinate was given (or a given
+/// one was refused), else the pair it becomes (both `None` when cleared).
+fn place_after(
+    check: &mut Check,
+    latitude: &MaybeUndefined<f64>,
+    longitude: &MaybeUndefined<f64>,
+    before: &action::Model,
+) -> Option<(Option<f64>, Option<f64>)> {
+    if latitude.is_undefined() && longitude.is_undefined() {
+        return None;
+    }
+    let pick = |v: &MaybeUndefined<f64>, old: Option<f64>| match v {
+        MaybeUndefined::Undefined => old,
+        MaybeUndefined::Null => None,
+        MaybeUndefined::Value(x) => Some(*x),
+    };
+    crate::community::mutation::location(
+        check,
+        pick(latitude, before.latitude),
+        pick(longitude, before.longitude),
+    )
+}
+
 /// FORBIDDEN unless the viewer may edit the community of the action's plan.
 pub(crate) async fn require_action(w: &Write, action: &action::Model) -> Result<(), ApiError> {
     let community = community_of_plan(w, action.plan_id).await?;
@@ -155,6 +178,11 @@ pub struct CreateActionInput {
     /// When a COMPLETED action was completed (not in the future); defaults to today. Only
     /// for status COMPLETED.
     pub completed_on: Option<Date>,
+    /// Where the action takes place, when it has a place of its own (WGS 84, -90 to 90);
+    /// with `longitude`, or neither. Without one the action is placed at its community.
+    pub latitude: Option<f64>,
+    /// -180 to 180; with `latitude`, or neither.
+    pub longitude: Option<f64>,
 }
 
 /// Fields left out stay as they are; `null` clears a field that may be empty. `themeIds`
@@ -183,6 +211,10 @@ pub struct UpdateActionInput {
     /// COMPLETED. Left out, it becomes today when the status changes to COMPLETED, and is
     /// cleared when the status changes away from it.
     pub completed_on: Option<Date>,
+    /// The action's own place (WGS 84): both coordinates or neither after the change; `null`
+    /// for both clears it, and the action is placed at its community again.
+    pub latitude: MaybeUndefined<f64>,
+    pub longitude: MaybeUndefined<f64>,
 }
 
 /// `{id, version}` of the row to delete.
@@ -354,7 +386,9 @@ impl ActionMutation {
                     false,
                     None,
                 );
+                let location = crate::community::mutation::location(check, input.latitude, input.longitude);
                 let (plan, potential, lead) = (plan?, potential?, lead?);
+                let (latitude, longitude) = location?;
                 let row = action::ActiveModel {
                     plan_id: Set(plan),
                     title: Set(title?),
@@ -371,6 +405,8 @@ impl ActionMutation {
                     partner_needs: Set(needs?),
                     internal_notes: Set(notes?),
                     completed_on: Set(completed_on),
+                    latitude: Set(latitude),
+                    longitude: Set(longitude),
                     ..Default::default()
                 };
                 Some(NewAction {
@@ -514,6 +550,8 @@ impl ActionMutation {
                     "startOn"
                 };
                 let (s, d) = (start_on.after(before.start_on), due_on.after(before.due_on));
+                // The place after the change must still be a pair.
+                let location = place_after(&mut check, &input.latitude, &input.longitude, &before);
                 if let (Some(s), Some(d)) = (s, d)
                     && d < s
                 {
@@ -550,6 +588,10 @@ impl ActionMutation {
                 lead.apply(&mut row.lead_organization_id);
                 if completed_on != before.completed_on {
                     row.completed_on = Set(completed_on);
+                }
+                if let Some((latitude, longitude)) = location {
+                    row.latitude = Set(latitude);
+                    row.longitude = Set(longitude);
                 }
                 let after = w
                     .update::<action::Entity>("Action", &before, input.version, row)

@@ -77,6 +77,10 @@ impl Community {
             _ => None,
         }
     }
+    /// The location as GeoJSON (`[longitude, latitude]`), for map libraries.
+    async fn geometry(&self) -> Option<crate::geo::PointGeometry> {
+        crate::geo::point(self.0.latitude, self.0.longitude)
+    }
     async fn status(&self) -> CommunityStatus {
         self.0.status.into()
     }

@@ -48,8 +48,12 @@ pub struct DeleteCommunityInput {
 payload!(CreateCommunityPayload, community: Community);
 payload!(UpdateCommunityPayload, community: Community);
 
-/// Lat/lon come as a pair: one without the other is refused.
-fn location(check: &mut Check, lat: Option<f64>, lon: Option<f64>) -> Option<(Option<f64>, Option<f64>)> {
+/// Lat/lon come as a pair: one without the other is refused. Actions' locations too.
+pub(crate) fn location(
+    check: &mut Check,
+    lat: Option<f64>,
+    lon: Option<f64>,
+) -> Option<(Option<f64>, Option<f64>)> {
     let lat = check.latitude("latitude", lat);
     let lon = check.longitude("longitude", lon);
     match (lat?, lon?) {

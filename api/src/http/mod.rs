@@ -1,6 +1,7 @@
-//! HTTP routes: `/graphql` (POST and GET, GraphiQL for browsers), `/healthz`, `/readyz`,
-//! `/metrics`; the reports (`/reports/...`) live in [`crate::report`] and pass the same
-//! admission step.
+//! HTTP routes: `/graphql` (POST and GET, the explorer for browsers: [`crate::explorer`], its
+//! files under `/explorer/…`), `/healthz`, `/readyz`, `/metrics`; the reports
+//! (`/reports/...`) live in [`crate::report`] and the map data (`/geo/*.geojson`) in
+//! [`crate::geo::features`], and pass the same admission step.
 //!
 //! `/graphql` follows the GraphQL-over-HTTP specification (checked by `.ci/graphql-http-audit.sh`
 //! with the `graphql-http` audits): POST takes `application/json` (else 415); GET takes `query`,
@@ -32,13 +33,13 @@ use std::{
     time::Duration,
 };
 
-use async_graphql::{http::GraphiQLSource, parser::types::OperationType};
+use async_graphql::parser::types::OperationType;
 use axum::{
     Router,
     body::Bytes,
     extract::{Query, State, rejection::BytesRejection, rejection::QueryRejection},
     http::{HeaderMap, HeaderValue, StatusCode, header},
-    response::{Html, IntoResponse, Response},
+    response::{IntoResponse, Response},
     routing::get,
 };
 use sea_orm::DatabaseConnection;
@@ -88,6 +89,8 @@ pub struct AppState {
     pub rate_limit_delay: Duration,
     /// When searches catch the index up with rows written around the API.
     pub search: crate::search::CatchUp,
+    /// The community pages of the municipality's website, `{slug}` in place of the slug.
+    pub website_community_url: Option<String>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -115,6 +118,14 @@ pub fn router(state: AppState) -> Router {
         )
         // Open data: `/opendata/datapackage.json` and its CSV files (`/opendata/communities.csv`).
         .route("/opendata/{file}", get(crate::opendata::file))
+        // Map data as GeoJSON (`crate::geo::features`).
+        .route(
+            "/geo/communities.geojson",
+            get(crate::geo::features::communities_geojson),
+        )
+        .route("/geo/actions.geojson", get(crate::geo::features::actions_geojson))
+        // The explorer's files (`crate::explorer`), under a path that changes with them.
+        .route("/explorer/{version}/{file}", get(crate::explorer::asset))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(cors)
         .layer(TraceLayer::new_for_http())
@@ -222,7 +233,7 @@ async fn graphql_get(
     params: Result<Query<request::GetParams>, QueryRejection>,
 ) -> Response {
     if negotiate::wants_html(&headers) && params.as_ref().is_ok_and(|p| p.query.is_none()) {
-        return Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response();
+        return crate::explorer::page();
     }
     let Some(media) = negotiate::negotiate(&headers) else {
         return respond::not_acceptable();

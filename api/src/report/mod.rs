@@ -109,7 +109,7 @@ pub async fn load(db: &DatabaseConnection, access: &Access, year: i32) -> Result
 /// runs `load` with the caller's access within the request timeout, once more on a fresh
 /// connection when one broke under it. Whatever stops it (a refusal, the timeout, the
 /// database) is the answer in `Err`.
-async fn fetch<T, F, Fut>(
+pub(crate) async fn fetch<T, F, Fut>(
     state: &Arc<AppState>,
     peer: &Peer,
     headers: &HeaderMap,
@@ -162,7 +162,7 @@ where
     }
 }
 
-fn plain(status: StatusCode, message: impl Into<String>) -> Response {
+pub(crate) fn plain(status: StatusCode, message: impl Into<String>) -> Response {
     (
         status,
         [

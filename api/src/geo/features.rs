@@ -1,0 +1,592 @@
+//! `GET /geo/communities.geojson` and `GET /geo/actions.geojson`: RFC 7946 FeatureCollections
+//! (`application/geo+json`, WGS 84, longitude first), each feature's `id` its global ID.
+//!
+//! Query parameters (both routes):
+//! - `theme=<slug>`, repeatable and/or comma-separated (`theme=natur-friluftsliv,kultur`):
+//!   actions with at least one of the themes; an unknown slug matches nothing (an empty
+//!   collection when none is known).
+//! - `status=<ActionStatus>`, repeatable and/or comma-separated (`status=PLANNED,IN_PROGRESS`):
+//!   actions in one of the statuses; a value that is not an `ActionStatus` is a 400.
+//!
+//! On the communities' route the filters choose communities: those with at least one action
+//! the caller may see that matches them; `actionCounts` counts, by status, the community's
+//! visible actions that match `theme` (all statuses). Any other parameter is a 400 naming it,
+//! so a misspelt filter is not silently ignored. Empty values are ignored.
+//!
+//! A feature needs a place: a community without a location, or an action placed neither
+//! itself nor through its community, is left out; the collection's foreign member `skipped`
+//! counts them. Admission as the reports ([`crate::report`]): credentials, rate limit (the
+//! same points as a report), the request timeout, one retry on a broken connection, 503
+//! `UNAVAILABLE` when the database is out of reach. The caller's access decides what is shown
+//! (a draft plan's actions only to its community's editors and staff). Caching as the public
+//! GraphQL GETs: an `ETag` (304 on `If-None-Match`), `Cache-Control: public, max-age=…`
+//! (at most `PUBLIC_MAX_AGE_SECS`) for anonymous callers, `private, no-cache` for others,
+//! `Vary` on the credential headers.
+use std::{
+    collections::{BTreeMap, HashMap, HashSet},
+    sync::Arc,
+};
+
+use axum::{
+    extract::{Query, State, rejection::QueryRejection},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use entity::{action, action_theme, community, plan, theme};
+use sea_orm::{
+    ActiveEnum, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, Iterable, QueryFilter, QuerySelect,
+    QueryTrait, sea_query::Query as SqlQuery,
+};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::{
+    access::Access,
+    action::ActionStatus,
+    http::{AppState, Peer},
+    plan::PlanStatus,
+    relay,
+};
+
+/// The most values `theme` or `status` may carry, so a filter stays a small statement.
+pub const MAX_VALUES: usize = 20;
+
+/// `WEBSITE_COMMUNITY_URL` as it is used: None when unset or empty; a template without
+/// `{slug}` would give every community the same address, so it is ignored (and said so).
+pub fn url_template(setting: Option<&str>) -> Option<String> {
+    let t = setting.map(str::trim).filter(|t| !t.is_empty())?;
+    if !t.contains("{slug}") {
+        tracing::warn!(
+            template = t,
+            "WEBSITE_COMMUNITY_URL has no `{{slug}}`; the map data gives no links"
+        );
+        return None;
+    }
+    Some(t.to_owned())
+}
+
+/// What the query parameters ask for.
+#[derive(Debug, Default, Clone)]
+struct Filter {
+    /// Theme slugs; None: any theme.
+    themes: Option<Vec<String>>,
+    /// None: any status.
+    statuses: Option<Vec<action::ActionStatus>>,
+}
+
+impl Filter {
+    fn is_some(&self) -> bool {
+        self.themes.is_some() || self.statuses.is_some()
+    }
+}
+
+/// The parameters as a filter, or the 400 message naming the parameter at fault.
+fn parse(params: Result<Query<Vec<(String, String)>>, QueryRejection>) -> Result<Filter, String> {
+    let Query(params) = params.map_err(|e| format!("the query string could not be read: {e}"))?;
+    let mut themes: Vec<String> = Vec::new();
+    let mut statuses: Vec<action::ActionStatus> = Vec::new();
+    let mut theme_given = false;
+    let mut status_given = false;
+    for (name, value) in params {
+        let values = value.split(',').map(str::trim).filter(|v| !v.is_empty());
+        match name.as_str() {
+            "theme" => {
+                for v in values {
+                    theme_given = true;
+                    themes.push(v.to_owned());
+                }
+            }
+            "status" => {
+                for v in values {
+                    status_given = true;
+                    let status = action::ActionStatus::iter()
+                        .find(|s| s.to_value() == v)
+                        .ok_or_else(|| {
+                            format!(
+                                "status: `{}` is not an action status; use one of {}",
+                                shorten(v),
+                                action::ActionStatus::iter()
+                                    .map(|s| s.to_value())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            )
+                        })?;
+                    statuses.push(status);
+                }
+            }
+            other => {
+                return Err(format!(
+                    "unknown query parameter `{}`: the map data takes `theme` (theme slugs) and `status` (action statuses)",
+                    shorten(other)
+                ));
+            }
+        }
+        if themes.len() > MAX_VALUES || statuses.len() > MAX_VALUES {
+            return Err(format!(
+                "{name}: at most {MAX_VALUES} values (repeated or comma-separated)"
+            ));
+        }
+    }
+    Ok(Filter {
+        themes: theme_given.then_some(themes),
+        statuses: status_given.then_some(statuses),
+    })
+}
+
+/// A client's text in a message, cut short.
+fn shorten(text: &str) -> String {
+    let cut: String = text.chars().take(40).collect();
+    if cut.len() < text.len() {
+        format!("{cut}…")
+    } else {
+        cut
+    }
+}
+
+/// A GeoJSON Point, `[longitude, latitude]`.
+#[derive(Serialize)]
+struct Point {
+    r#type: &'static str,
+    coordinates: [f64; 2],
+}
+
+#[derive(Serialize)]
+struct Feature<P> {
+    r#type: &'static str,
+    id: String,
+    geometry: Point,
+    properties: P,
+}
+
+/// A FeatureCollection with its foreign members: how many features were left out for want
+/// of a place, and the Danish labels of the statuses it names.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Collection<P> {
+    r#type: &'static str,
+    features: Vec<Feature<P>>,
+    skipped: usize,
+    action_status_labels: BTreeMap<String, &'static str>,
+}
+
+fn collection<P>(features: Vec<Feature<P>>, skipped: usize) -> Collection<P> {
+    Collection {
+        r#type: "FeatureCollection",
+        features,
+        skipped,
+        action_status_labels: action::ActionStatus::iter()
+            .map(|s| (s.to_value(), ActionStatus::from(s).label()))
+            .collect(),
+    }
+}
+
+fn feature<P>(type_name: &str, id: Uuid, (latitude, longitude): (f64, f64), properties: P) -> Feature<P> {
+    Feature {
+        r#type: "Feature",
+        id: relay::encode(type_name, id).0,
+        geometry: Point {
+            r#type: "Point",
+            coordinates: [longitude, latitude],
+        },
+        properties,
+    }
+}
+
+fn place(latitude: Option<f64>, longitude: Option<f64>) -> Option<(f64, f64)> {
+    latitude.zip(longitude)
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CommunityProperties {
+    id: String,
+    name: String,
+    slug: String,
+    /// The community's page on the municipality's website (`WEBSITE_COMMUNITY_URL`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<String>,
+    plan_id: Option<String>,
+    plan_title: Option<String>,
+    plan_status: Option<String>,
+    plan_status_label: Option<&'static str>,
+    /// Every status, its value the number of actions in it (keys in alphabetical order).
+    action_counts: serde_json::Map<String, serde_json::Value>,
+    action_total: usize,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ActionProperties {
+    id: String,
+    title: String,
+    status: String,
+    status_label: &'static str,
+    progress: i32,
+    plan_id: String,
+    plan_title: String,
+    community_id: String,
+    community_name: String,
+    community_slug: String,
+    themes: Vec<String>,
+    /// `action` (its own place) or `community` (placed at its community).
+    located_at: &'static str,
+}
+
+/// The ids of the themes with the given slugs (None: no theme filter).
+async fn theme_ids(db: &DatabaseConnection, filter: &Filter) -> Result<Option<Vec<Uuid>>, DbErr> {
+    let Some(slugs) = &filter.themes else {
+        return Ok(None);
+    };
+    let ids = theme::Entity::find()
+        .select_only()
+        .column(theme::Column::Id)
+        .filter(theme::Column::Slug.is_in(slugs.iter().cloned()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(Some(ids))
+}
+
+/// The actions the caller may see that match the filter's themes (and statuses, when
+/// `statuses` is set).
+fn matching(
+    access: &Access,
+    themes: Option<&[Uuid]>,
+    statuses: Option<&[action::ActionStatus]>,
+) -> sea_orm::Select<action::Entity> {
+    let mut q = crate::action::visible(access);
+    if let Some(themes) = themes {
+        q = q.filter(
+            action::Column::Id.in_subquery(
+                SqlQuery::select()
+                    .column(action_theme::Column::ActionId)
+                    .from(action_theme::Entity)
+                    .and_where(action_theme::Column::ThemeId.is_in(themes.iter().copied()))
+                    .to_owned(),
+            ),
+        );
+    }
+    if let Some(statuses) = statuses {
+        q = q.filter(action::Column::Status.is_in(statuses.iter().copied()));
+    }
+    q
+}
+
+fn by_id<M>(rows: Vec<M>, id: impl Fn(&M) -> Uuid) -> HashMap<Uuid, M> {
+    rows.into_iter().map(|m| (id(&m), m)).collect()
+}
+
+/// The communities' collection, as `access` sees it.
+async fn communities(
+    db: &DatabaseConnection,
+    access: &Access,
+    filter: &Filter,
+    url_template: Option<&str>,
+) -> Result<Collection<CommunityProperties>, DbErr> {
+    let themes = theme_ids(db, filter).await?;
+    let mut all = community::Entity::find().all(db).await?;
+    all.sort_by_cached_key(|c| (crate::common::danish_key(&c.name), c.id));
+    let plans = by_id(crate::plan::visible(access).all(db).await?, |p| p.id);
+    // The current plan: the adopted plan with the latest period (as `Community.currentPlan`).
+    let mut current: HashMap<Uuid, &plan::Model> = HashMap::new();
+    for p in plans.values().filter(|p| p.status == plan::PlanStatus::Adopted) {
+        let newer = current.get(&p.community_id).is_none_or(|c| {
+            (p.period_from, p.adopted_on, std::cmp::Reverse(p.id))
+                > (c.period_from, c.adopted_on, std::cmp::Reverse(c.id))
+        });
+        if newer {
+            current.insert(p.community_id, p);
+        }
+    }
+    // Counts by status of the visible actions of the themes asked for.
+    let counted: Vec<(Uuid, action::ActionStatus)> = matching(access, themes.as_deref(), None)
+        .select_only()
+        .column(action::Column::PlanId)
+        .column(action::Column::Status)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut counts: HashMap<Uuid, HashMap<action::ActionStatus, usize>> = HashMap::new();
+    let mut chosen: HashSet<Uuid> = HashSet::new();
+    for (plan_id, status) in counted {
+        let Some(p) = plans.get(&plan_id) else { continue };
+        *counts
+            .entry(p.community_id)
+            .or_default()
+            .entry(status)
+            .or_default() += 1;
+        if filter.statuses.as_ref().is_none_or(|s| s.contains(&status)) {
+            chosen.insert(p.community_id);
+        }
+    }
+    let mut features = Vec::new();
+    let mut skipped = 0;
+    for c in all {
+        if filter.is_some() && !chosen.contains(&c.id) {
+            continue;
+        }
+        let Some(at) = place(c.latitude, c.longitude) else {
+            skipped += 1;
+            continue;
+        };
+        let plan = current.get(&c.id);
+        let of = counts.get(&c.id);
+        let mut action_counts = serde_json::Map::new();
+        let mut action_total = 0;
+        for status in action::ActionStatus::iter() {
+            let n = of.and_then(|m| m.get(&status)).copied().unwrap_or(0);
+            action_total += n;
+            action_counts.insert(status.to_value(), n.into());
+        }
+        let id = relay::encode("Community", c.id).0;
+        features.push(feature(
+            "Community",
+            c.id,
+            at,
+            CommunityProperties {
+                id,
+                url: url_template.map(|t| t.replace("{slug}", &c.slug)),
+                name: c.name,
+                slug: c.slug,
+                plan_id: plan.map(|p| relay::encode("Plan", p.id).0),
+                plan_title: plan.map(|p| p.title.clone()),
+                plan_status: plan.map(|p| p.status.to_value()),
+                plan_status_label: plan.map(|p| PlanStatus::from(p.status).label()),
+                action_counts,
+                action_total,
+            },
+        ));
+    }
+    Ok(collection(features, skipped))
+}
+
+/// The actions' collection, as `access` sees it.
+async fn actions(
+    db: &DatabaseConnection,
+    access: &Access,
+    filter: &Filter,
+) -> Result<Collection<ActionProperties>, DbErr> {
+    let themes = theme_ids(db, filter).await?;
+    let mut rows = matching(access, themes.as_deref(), filter.statuses.as_deref())
+        .all(db)
+        .await?;
+    rows.sort_by_cached_key(|a| (crate::common::danish_key(&a.title), a.id));
+    let plans = by_id(crate::plan::visible(access).all(db).await?, |p| p.id);
+    let communities = by_id(community::Entity::find().all(db).await?, |c| c.id);
+    let slugs: HashMap<Uuid, String> = theme::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t.slug))
+        .collect();
+    let links: Vec<(Uuid, Uuid)> = action_theme::Entity::find()
+        .select_only()
+        .column(action_theme::Column::ActionId)
+        .column(action_theme::Column::ThemeId)
+        .filter(
+            action_theme::Column::ActionId.in_subquery(
+                matching(access, themes.as_deref(), filter.statuses.as_deref())
+                    .select_only()
+                    .column(action::Column::Id)
+                    .into_query(),
+            ),
+        )
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut themes_of: HashMap<Uuid, Vec<String>> = HashMap::new();
+    for (a, t) in links {
+        if let Some(slug) = slugs.get(&t) {
+            themes_of.entry(a).or_default().push(slug.clone());
+        }
+    }
+    let mut features = Vec::new();
+    let mut skipped = 0;
+    for a in rows {
+        // An action is visible exactly when its plan is.
+        let (Some(p), Some(c)) = (
+            plans.get(&a.plan_id),
+            plans
+                .get(&a.plan_id)
+                .and_then(|p| communities.get(&p.community_id)),
+        ) else {
+            continue;
+        };
+        let (at, located_at) = match (place(a.latitude, a.longitude), place(c.latitude, c.longitude)) {
+            (Some(own), _) => (own, "action"),
+            (None, Some(community)) => (community, "community"),
+            (None, None) => {
+                skipped += 1;
+                continue;
+            }
+        };
+        let mut themes = themes_of.remove(&a.id).unwrap_or_default();
+        themes.sort();
+        features.push(feature(
+            "Action",
+            a.id,
+            at,
+            ActionProperties {
+                id: relay::encode("Action", a.id).0,
+                title: a.title,
+                status: a.status.to_value(),
+                status_label: ActionStatus::from(a.status).label(),
+                progress: a.progress,
+                plan_id: relay::encode("Plan", p.id).0,
+                plan_title: p.title.clone(),
+                community_id: relay::encode("Community", c.id).0,
+                community_name: c.name.clone(),
+                community_slug: c.slug.clone(),
+                themes,
+                located_at,
+            },
+        ));
+    }
+    Ok(collection(features, skipped))
+}
+
+/// `GET /geo/communities.geojson`.
+pub async fn communities_geojson(
+    State(state): State<Arc<AppState>>,
+    peer: Peer,
+    headers: HeaderMap,
+    params: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Response {
+    let filter = match parse(params) {
+        Ok(f) => f,
+        Err(message) => return crate::report::plain(StatusCode::BAD_REQUEST, message),
+    };
+    let template = state.website_community_url.clone();
+    let loaded = crate::report::fetch(&state, &peer, &headers, |db, _, access| {
+        let filter = filter.clone();
+        let template = template.clone();
+        async move {
+            let c = communities(&db, &access, &filter, template.as_deref()).await?;
+            Ok(Some(
+                serde_json::to_vec(&c).map_err(|e| DbErr::Custom(e.to_string()))?,
+            ))
+        }
+    })
+    .await;
+    send(&state, &headers, loaded)
+}
+
+/// `GET /geo/actions.geojson`.
+pub async fn actions_geojson(
+    State(state): State<Arc<AppState>>,
+    peer: Peer,
+    headers: HeaderMap,
+    params: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Response {
+    let filter = match parse(params) {
+        Ok(f) => f,
+        Err(message) => return crate::report::plain(StatusCode::BAD_REQUEST, message),
+    };
+    let loaded = crate::report::fetch(&state, &peer, &headers, |db, _, access| {
+        let filter = filter.clone();
+        async move {
+            let c = actions(&db, &access, &filter).await?;
+            Ok(Some(
+                serde_json::to_vec(&c).map_err(|e| DbErr::Custom(e.to_string()))?,
+            ))
+        }
+    })
+    .await;
+    send(&state, &headers, loaded)
+}
+
+/// The collection with its caching headers: an `ETag` of the body, 304 when the client holds
+/// it; `public, max-age` for anonymous callers, `private, no-cache` for others.
+fn send(
+    state: &AppState,
+    request_headers: &HeaderMap,
+    loaded: Result<(crate::auth::Viewer, Option<Vec<u8>>), Response>,
+) -> Response {
+    let (viewer, body) = match loaded {
+        Ok((viewer, Some(body))) => (viewer, body),
+        Ok((_, None)) => return crate::report::plain(StatusCode::INTERNAL_SERVER_ERROR, "internal error"),
+        Err(response) => return response,
+    };
+    let etag = format!("\"{}\"", &crate::auth::secret::sha256_hex_bytes(&body)[..32]);
+    let cache_control = if viewer.is_anonymous() {
+        match state.public_max_age.as_secs() {
+            0 => "public, no-cache".to_owned(),
+            secs => format!("public, max-age={secs}"),
+        }
+    } else {
+        "private, no-cache".to_owned()
+    };
+    let fresh = request_headers.get(header::IF_NONE_MATCH).is_some_and(|v| {
+        v.as_bytes()
+            .split(|b| *b == b',')
+            .map(<[u8]>::trim_ascii)
+            .any(|t| t == etag.as_bytes() || t.strip_prefix(b"W/") == Some(etag.as_bytes()) || t == b"*")
+    });
+    let mut response = if fresh {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        ([(header::CONTENT_TYPE, "application/geo+json")], body).into_response()
+    };
+    let headers = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        headers.insert(header::ETAG, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&cache_control) {
+        headers.insert(header::CACHE_CONTROL, v);
+    }
+    headers.insert(header::VARY, HeaderValue::from_static("Authorization, X-Api-Key"));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, &str)]) -> Result<Query<Vec<(String, String)>>, QueryRejection> {
+        Ok(Query(
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        ))
+    }
+
+    #[test]
+    fn themes_repeat_and_split_on_commas() {
+        let f = parse(params(&[
+            ("theme", "natur, kultur"),
+            ("theme", "bosaetning"),
+            ("theme", ""),
+        ]))
+        .unwrap();
+        assert_eq!(
+            f.themes.unwrap(),
+            ["natur", "kultur", "bosaetning"].map(String::from)
+        );
+        assert!(f.statuses.is_none());
+    }
+
+    #[test]
+    fn statuses_are_action_statuses() {
+        let f = parse(params(&[("status", "PLANNED,IN_PROGRESS")])).unwrap();
+        assert_eq!(
+            f.statuses.unwrap(),
+            [action::ActionStatus::Planned, action::ActionStatus::InProgress]
+        );
+        let e = parse(params(&[("status", "planned")])).unwrap_err();
+        assert!(e.starts_with("status: `planned` is not an action status"), "{e}");
+        assert!(
+            parse(params(&[("farve", "rød")]))
+                .unwrap_err()
+                .contains("`farve`")
+        );
+        let many = vec![("theme", "a"); MAX_VALUES + 1];
+        assert!(parse(params(&many)).unwrap_err().starts_with("theme: at most"));
+    }
+
+    #[test]
+    fn empty_values_are_no_filter() {
+        let f = parse(params(&[("theme", ""), ("status", " ")])).unwrap();
+        assert!(!f.is_some());
+    }
+}
