@@ -442,7 +442,8 @@ impl TestApp {
     }
 }
 
-fn replace_database(url: &str, name: &str) -> String {
+/// `url` with its database name replaced by `name`.
+pub fn replace_database(url: &str, name: &str) -> String {
     let (base, query) = match url.split_once('?') {
         Some((b, q)) => (b, Some(q)),
         None => (url, None),

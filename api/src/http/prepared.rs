@@ -92,6 +92,9 @@ pub struct Prepared {
     pub document: ExecutableDocument,
     /// Some string value written in the document holds a NUL character.
     holds_nul: bool,
+    /// Variables used only as the text of a search, where any character is welcome (it is
+    /// only ever split into words, never stored or compared as a whole).
+    free_text: Vec<async_graphql::Name>,
     /// Kept by the cache (or a trusted document): later requests of the text share this
     /// document and its `id`. One that is not kept is parsed anew each time, so the response
     /// cache, keyed by `id`, leaves it out.
@@ -121,6 +124,7 @@ impl Prepared {
         Ok(Arc::new(Prepared {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             holds_nul: document_holds_nul(&document),
+            free_text: free_text_variables(&document),
             kept: AtomicBool::new(true),
             document,
             operations,
@@ -145,9 +149,13 @@ impl Prepared {
     /// A request error when a string value of the document or of `variables` holds a NUL
     /// character (U+0000): no text stored or looked up may hold one (PostgreSQL refuses it,
     /// SQLite would cut the text there), so it is refused here, for every argument and input
-    /// field alike, before anything runs.
+    /// field alike, before anything runs. The one exception is the text of a `search`, which
+    /// is only split into words: a NUL there separates words like any other non-letter.
     pub fn refuse_nul(&self, variables: &Variables) -> Result<(), ServerError> {
-        let variable = variables.iter().find(|(_, v)| holds_nul(v)).map(|(name, _)| name);
+        let variable = variables
+            .iter()
+            .find(|(name, v)| !self.free_text.contains(name) && holds_nul(v))
+            .map(|(name, _)| name);
         if !self.holds_nul && variable.is_none() {
             return Ok(());
         }
@@ -231,7 +239,10 @@ fn document_holds_nul(document: &ExecutableDocument) -> bool {
     fn selections(set: &SelectionSet) -> bool {
         set.items.iter().any(|item| match &item.node {
             Selection::Field(f) => {
-                f.node.arguments.iter().any(|(_, v)| written(v))
+                f.node
+                    .arguments
+                    .iter()
+                    .any(|(name, v)| !is_search_text(&f.node.name.node, &name.node) && written(v))
                     || directives(&f.node.directives)
                     || selections(&f.node.selection_set.node)
             }
@@ -252,6 +263,81 @@ fn document_holds_nul(document: &ExecutableDocument) -> bool {
         .fragments
         .values()
         .any(|f| directives(&f.node.directives) || selections(&f.node.selection_set.node))
+}
+
+/// The argument holding the text of a search (any characters welcome).
+fn is_search_text(field: &str, argument: &str) -> bool {
+    field == "search" && argument == "query"
+}
+
+/// The variables used only as the text of a search ([`is_search_text`]).
+fn free_text_variables(document: &ExecutableDocument) -> Vec<async_graphql::Name> {
+    use std::collections::HashSet;
+
+    use async_graphql::{
+        Name, Positioned,
+        parser::types::{Directive, Selection, SelectionSet},
+    };
+    use async_graphql_value::Value as V;
+
+    #[derive(Default)]
+    struct Uses {
+        search: HashSet<Name>,
+        elsewhere: HashSet<Name>,
+    }
+    fn value(v: &V, out: &mut HashSet<Name>) {
+        match v {
+            V::Variable(name) => {
+                out.insert(name.clone());
+            }
+            V::List(items) => items.iter().for_each(|i| value(i, out)),
+            V::Object(fields) => fields.values().for_each(|f| value(f, out)),
+            _ => {}
+        }
+    }
+    fn directives(list: &[Positioned<Directive>], uses: &mut Uses) {
+        for d in list {
+            for (_, v) in &d.node.arguments {
+                value(&v.node, &mut uses.elsewhere);
+            }
+        }
+    }
+    fn selections(set: &SelectionSet, uses: &mut Uses) {
+        for item in &set.items {
+            match &item.node {
+                Selection::Field(f) => {
+                    for (name, v) in &f.node.arguments {
+                        match &v.node {
+                            V::Variable(var) if is_search_text(&f.node.name.node, &name.node) => {
+                                uses.search.insert(var.clone());
+                            }
+                            other => value(other, &mut uses.elsewhere),
+                        }
+                    }
+                    directives(&f.node.directives, uses);
+                    selections(&f.node.selection_set.node, uses);
+                }
+                Selection::FragmentSpread(f) => directives(&f.node.directives, uses),
+                Selection::InlineFragment(f) => {
+                    directives(&f.node.directives, uses);
+                    selections(&f.node.selection_set.node, uses);
+                }
+            }
+        }
+    }
+    let mut uses = Uses::default();
+    for (_, op) in document.operations.iter() {
+        directives(&op.node.directives, &mut uses);
+        selections(&op.node.selection_set.node, &mut uses);
+    }
+    for f in document.fragments.values() {
+        directives(&f.node.directives, &mut uses);
+        selections(&f.node.selection_set.node, &mut uses);
+    }
+    uses.search
+        .into_iter()
+        .filter(|name| !uses.elsewhere.contains(name))
+        .collect()
 }
 
 /// The built-in scalar types.

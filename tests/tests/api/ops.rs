@@ -120,21 +120,33 @@ async fn shutdown_lets_requests_in_flight_finish() {
 #[tokio::test]
 #[cfg_attr(not(postgres_tests), ignore = "skipped: TEST_DATABASE_URL is not set")]
 async fn two_instances_starting_together_migrate_once() {
-    // An empty database: the first server is told not to migrate.
-    let app = lup_tests::TestApp::spawn_with(lup_tests::Backend::Postgres, |c| c.auto_migrate = false).await;
-    let (a, b) = tokio::join!(
-        app.sibling(|c| c.auto_migrate = true),
-        app.sibling(|c| c.auto_migrate = true)
-    );
+    use lup_api::config::Config;
+    use sea_orm::{ConnectionTrait, Database};
+    let admin_url = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL");
+    let name = format!("lup_test_{}", uuid::Uuid::now_v7().simple());
+    let admin = Database::connect(&admin_url).await.expect("connect");
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create database");
+    let config = Config::for_database(lup_tests::replace_database(&admin_url, &name));
+    let (a, b) = tokio::join!(lup_api::startup::spawn(&config), lup_api::startup::spawn(&config));
+    let (a, b) = (a.expect("A starts"), b.expect("B starts"));
     for server in [&a, &b] {
+        let app = lup_tests::TestApp::attach(server);
         assert_eq!(
-            server
-                .data("{ communities(first: 1) { totalCount } }", serde_json::json!({}))
+            app.data("{ communities(first: 1) { totalCount } }", serde_json::json!({}))
                 .await["communities"]["totalCount"],
             0
         );
     }
-    a.stop().await;
-    b.stop().await;
-    app.stop().await;
+    for server in [a, b] {
+        let db = server.state.db.clone();
+        server.stop().await;
+        db.close().await.ok();
+    }
+    admin
+        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .await
+        .ok();
 }

@@ -582,11 +582,31 @@ both!(hostile_queries_are_just_words, |app: TestApp| async move {
         blank,
         json!({ "totalCount": 0, "pageInfo": { "hasNextPage": false, "hasPreviousPage": false }, "edges": [] })
     );
-    // NUL is refused at the edge for every text a request sends (no text may hold it, and
-    // PostgreSQL cannot store it): a clear BAD_USER_INPUT naming the variable, never a 500.
-    for q in ["shelter\u{0}plads", "\u{0}"] {
-        assert_bad_input(&app, SEARCH, json!({ "q": q }), "`$q` holds a NUL character").await;
+    // A NUL separates words in a search's text, sent as a variable or written in the query;
+    // it is refused (BAD_USER_INPUT, never a 500) wherever else a text holds it.
+    for q in ["shelter\u{0}plads", "\u{0}", "shelterplads\u{0}"] {
+        let (status, body) = app.post_status(SEARCH, json!({ "q": q, "first": 10 })).await;
+        assert_eq!(status, 200, "{q:?}: {body:#}");
+        assert!(body.get("errors").is_none(), "{q:?}: {body:#}");
     }
+    assert_eq!(
+        search(&app, "shelterplads\u{0}").await["totalCount"],
+        search(&app, "shelterplads").await["totalCount"]
+    );
+    let written = app
+        .post(
+            "{ search(query: \"shelter\\u0000plads\") { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert!(written.get("errors").is_none(), "{written:#}");
+    assert_bad_input(
+        &app,
+        "query($q: String!) { search(query: $q) { totalCount } community(slug: $q) { name } }",
+        json!({ "q": "gjoel\u{0}" }),
+        "`$q` holds a NUL character",
+    )
+    .await;
     // Operators are words too, and every word must match: "or" and "1" are nowhere.
     assert!(
         search(&app, "\"shelter\" OR 1=1").await["totalCount"]
