@@ -10,7 +10,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use entity::{app_meta, search_document as document, search_term as term};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
+    QueryFilter,
     Statement,
 };
 use uuid::Uuid;
@@ -281,7 +282,9 @@ pub async fn catch_up(db: &DatabaseConnection) -> Result<usize, DbErr> {
         return Ok(0);
     }
     let txn = crate::db::begin_write(db).await?;
-    // Found again inside the transaction: a write may have committed in between.
+    one_at_a_time(&txn).await?;
+    // Found again inside the transaction: a write (or another instance's catch-up) may have
+    // committed in between.
     let found = stale(&txn, true).await?;
     let mut by_kind: HashMap<Kind, Vec<Uuid>> = HashMap::new();
     for s in &found {
@@ -317,6 +320,7 @@ async fn analyze(db: &DatabaseConnection) -> Result<(), DbErr> {
 /// number of documents.
 pub async fn rebuild(db: &DatabaseConnection) -> Result<usize, DbErr> {
     let txn = crate::db::begin_write(db).await?;
+    one_at_a_time(&txn).await?;
     term::Entity::delete_many().exec(&txn).await?;
     document::Entity::delete_many().exec(&txn).await?;
     let mut n = 0;
@@ -341,8 +345,23 @@ pub async fn rebuild(db: &DatabaseConnection) -> Result<usize, DbErr> {
     Ok(n)
 }
 
+/// Rebuilds and catch-ups run one at a time: on PostgreSQL, instances (starting together, or
+/// searching at once) wait for each other's transaction, then find its work done instead of
+/// writing the same documents twice. SQLite's write transactions are one at a time anyway.
+async fn one_at_a_time(txn: &DatabaseTransaction) -> Result<(), DbErr> {
+    if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({INDEX_LOCK})"))
+            .await?;
+    }
+    Ok(())
+}
+
+/// The advisory lock of [`one_at_a_time`] ("LUP" and a 2).
+const INDEX_LOCK: i64 = 0x4C55_5002;
+
 /// At start-up: rebuilds the index when it was built in another format (or never), else
-/// catches up with what was written while no server ran.
+/// catches up with what was written while no server ran. Instances starting together on one
+/// PostgreSQL database rebuild it once: the others wait, then only catch up.
 pub async fn ensure(db: &DatabaseConnection) -> Result<(), DbErr> {
     let stored = app_meta::Entity::find_by_id(FORMAT_KEY.to_owned())
         .one(db)
