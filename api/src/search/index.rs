@@ -10,9 +10,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use entity::{app_meta, search_document as document, search_term as term};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
-    QueryFilter,
-    Statement,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr,
+    EntityTrait, QueryFilter, Statement,
 };
 use uuid::Uuid;
 
