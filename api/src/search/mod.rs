@@ -275,9 +275,7 @@ fn visible(access: &Access, id: &Expr, kind: &Expr) -> Condition {
                     .expr(Expr::val(1))
                     .from(action::Entity)
                     .and_where(Expr::col((action::Entity, action::Column::Id)).eq(id.clone()))
-                    .and_where(
-                        access.plan_condition(Expr::col((action::Entity, action::Column::PlanId)).into()),
-                    )
+                    .and_where(access.plan_condition(Expr::col((action::Entity, action::Column::PlanId))))
                     .to_owned(),
             )),
         )
