@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr};
 
-use crate::cache::ResponseCache;
+use crate::{cache::ResponseCache, changes::Feed};
 
 /// The channel the writes announce themselves on.
 const CHANNEL: &str = "lup_changed";
@@ -24,13 +24,13 @@ pub async fn announce(txn: &DatabaseTransaction) -> Result<(), DbErr> {
     Ok(())
 }
 
-/// Empties `cache` whenever another instance (or this one, or the command line) commits a
+/// Empties `cache` (when it is on) and wakes `feed` whenever another instance (or this one, or the command line) commits a
 /// write to the same PostgreSQL database, until `db`'s pool is closed. The listening
 /// connection is its own (opened from `url`), not one of the pool's; it is open when this
 /// returns (unless the database was out of reach: then it keeps trying in the background).
-/// Nothing on SQLite or when the cache is off.
-pub async fn listen(db: &DatabaseConnection, url: &str, cache: ResponseCache) {
-    if db.get_database_backend() != DbBackend::Postgres || !cache.is_on() {
+/// Nothing on SQLite.
+pub async fn listen(db: &DatabaseConnection, url: &str, cache: ResponseCache, feed: Feed) {
+    if db.get_database_backend() != DbBackend::Postgres {
         return;
     }
     let pool = db.get_postgres_connection_pool().clone();
@@ -38,7 +38,7 @@ pub async fn listen(db: &DatabaseConnection, url: &str, cache: ResponseCache) {
     let first = subscribe(&url).await;
     tokio::spawn(async move {
         tokio::select! {
-            () = relay(&url, first, &cache) => {}
+            () = relay(&url, first, &cache, &feed) => {}
             () = pool.close_event() => {}
         }
     });
@@ -54,7 +54,7 @@ async fn subscribe(url: &str) -> Result<Listener, sea_orm::sqlx::Error> {
 
 /// Empties `cache` on each notification, for ever: a lost connection is opened again, and the
 /// cache emptied, as notifications may have been missed meanwhile.
-async fn relay(url: &str, first: Result<Listener, sea_orm::sqlx::Error>, cache: &ResponseCache) {
+async fn relay(url: &str, first: Result<Listener, sea_orm::sqlx::Error>, cache: &ResponseCache, feed: &Feed) {
     let mut next = Some(first);
     loop {
         let subscribed = match next.take() {
@@ -63,6 +63,7 @@ async fn relay(url: &str, first: Result<Listener, sea_orm::sqlx::Error>, cache: 
                 let again = subscribe(url).await;
                 // Anything written while no one listened may be cached by now.
                 cache.clear();
+                feed.wake();
                 again
             }
         };
@@ -76,13 +77,17 @@ async fn relay(url: &str, first: Result<Listener, sea_orm::sqlx::Error>, cache: 
         };
         loop {
             match listener.try_recv().await {
-                Ok(Some(_)) => cache.clear(),
+                Ok(Some(_)) => {
+                    cache.clear();
+                    feed.wake();
+                }
                 // The connection was lost and opened again: what was sent meanwhile is unknown.
                 Ok(None) => {
                     tracing::warn!(
                         "the connection listening for other instances' writes was lost; reconnected"
                     );
                     cache.clear();
+                    feed.wake();
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "listening for other instances' writes failed; reconnecting in 1 s");

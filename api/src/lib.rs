@@ -7,6 +7,7 @@
 pub mod bounds;
 pub mod broadcast;
 pub mod cache;
+pub mod changes;
 pub mod cli;
 pub mod command;
 pub mod config;

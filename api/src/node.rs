@@ -45,7 +45,7 @@ pub enum Node {
 }
 
 /// Loads the object behind a global ID, if it exists and the caller may see it.
-async fn resolve(ctx: &Context<'_>, id: &ID) -> Result<Option<Node>> {
+pub(crate) async fn resolve(ctx: &Context<'_>, id: &ID) -> Result<Option<Node>> {
     let (type_name, uuid) = relay::decode(id)?;
     macro_rules! load {
         ($rel:expr, $variant:ident) => {

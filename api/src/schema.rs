@@ -14,6 +14,7 @@ use crate::{
         mutation::{AuthMutation, ViewerQuery},
         token::Tokens,
     },
+    changes::ChangesQuery,
     community::CommunityQuery,
     community::mutation::CommunityMutation,
     consultation::{
@@ -71,6 +72,7 @@ pub struct Query(
     ReviewQuery,
     PrivacyQuery,
     SearchQuery,
+    ChangesQuery,
 );
 
 #[derive(MergedObject, Default)]

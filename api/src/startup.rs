@@ -91,6 +91,8 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartError> {
     // The search index, built when its format changed, caught up with what was written
     // while no server ran (the demo data just loaded, rows from another version).
     crate::search::index::ensure(&db).await?;
+    // The change feed tells of every row: those written while no server ran get their events.
+    crate::changes::catch_up(&db).await?;
     // Personal data past its retention period goes before the server answers anyone, and
     // every hour from then on.
     crate::consultation::privacy::run_erasure(&db, config.consultation_retention_days).await;
@@ -101,8 +103,16 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartError> {
             .map_err(|e| StartError::Redis(e.to_string()))?;
         state.limits.share(shared);
     }
-    // Other instances' writes (on one PostgreSQL) empty this one's response cache too.
-    crate::broadcast::listen(&state.db, &config.database_url, state.cache.clone()).await;
+    state.feed.start(state.db.clone()).await?;
+    // Other instances' writes (on one PostgreSQL) empty this one's response cache too, and
+    // reach this one's subscribers.
+    crate::broadcast::listen(
+        &state.db,
+        &config.database_url,
+        state.cache.clone(),
+        state.feed.clone(),
+    )
+    .await;
     Ok(state)
 }
 
@@ -168,6 +178,7 @@ fn state(
         rate_limit_delay: Duration::from_millis(config.rate_limit_delay_ms),
         search: crate::search::CatchUp::new(Duration::from_millis(config.search_catch_up_ms)),
         website_community_url: crate::geo::features::url_template(config.website_community_url.as_deref()),
+        feed: crate::changes::Feed::new(),
     }
 }
 

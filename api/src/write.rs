@@ -596,6 +596,10 @@ pub struct Write {
     pub viewer: Viewer,
     /// Emptied when the write commits, so no one is served what it changed.
     cache: Option<crate::cache::ResponseCache>,
+    /// Woken when the write commits, so this instance's subscribers hear of it at once.
+    feed: Option<crate::changes::Feed>,
+    /// The rows written, for the change feed's events (recorded when the write commits).
+    touched: std::sync::Mutex<Vec<crate::changes::Touched>>,
 }
 
 impl Write {
@@ -608,6 +612,8 @@ impl Write {
             txn: crate::db::begin_write(db).await?,
             viewer,
             cache,
+            feed: ctx.data_opt::<crate::changes::Feed>().cloned(),
+            touched: Default::default(),
         })
     }
 
@@ -617,6 +623,8 @@ impl Write {
             txn: crate::db::begin_write(db).await?,
             viewer,
             cache: None,
+            feed: None,
+            touched: Default::default(),
         })
     }
 
@@ -625,11 +633,17 @@ impl Write {
     }
 
     pub async fn commit(self) -> Result<(), ApiError> {
+        // The change feed's events, numbered last, under a lock held until the commit.
+        let touched = std::mem::take(&mut *self.touched.lock().unwrap_or_else(|e| e.into_inner()));
+        crate::changes::record(&self.txn, &touched).await?;
         // Delivered to the other instances when (and only if) the commit succeeds.
         crate::broadcast::announce(&self.txn).await?;
         self.txn.commit().await?;
         if let Some(cache) = &self.cache {
             cache.clear();
+        }
+        if let Some(feed) = &self.feed {
+            feed.wake();
         }
         Ok(())
     }
@@ -669,8 +683,9 @@ impl Write {
             (None, None) if self.viewer.is_system() => (ActorKind::System, None),
             (account, None) => (ActorKind::Account, account),
         };
+        let audit_id = Uuid::now_v7();
         audit_log::ActiveModel {
-            id: sea_orm::Set(Uuid::now_v7()),
+            id: sea_orm::Set(audit_id),
             occurred_at: sea_orm::Set(Utc::now()),
             actor_kind: sea_orm::Set(kind),
             actor_id: sea_orm::Set(actor),
@@ -682,6 +697,24 @@ impl Write {
         }
         .insert(&self.txn)
         .await?;
+        // The change feed tells of every write of a row with a global ID.
+        let change = match operation {
+            Operation::Create => Some(crate::changes::ChangeOperation::Create),
+            Operation::Update => Some(crate::changes::ChangeOperation::Update),
+            Operation::Delete => Some(crate::changes::ChangeOperation::Delete),
+            Operation::Export => None,
+        };
+        if let (Some(operation), Some(entity)) = (change, crate::changes::ChangeType::from_name(entity)) {
+            self.touched
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(crate::changes::Touched {
+                    entity,
+                    id,
+                    operation,
+                    audit_id: Some(audit_id),
+                });
+        }
         // The search index follows every write of a row, in the same transaction.
         if !matches!(operation, Operation::Export) {
             crate::search::index::on_write(&self.txn, entity, id, matches!(operation, Operation::Delete))

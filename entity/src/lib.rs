@@ -14,6 +14,8 @@ pub mod annual_review_focus_theme;
 pub mod api_key;
 pub mod app_meta;
 pub mod audit_log;
+pub mod change_event;
+pub mod change_state;
 pub mod community;
 pub mod consultation_response;
 pub mod contact;

@@ -14,6 +14,7 @@ mod m20261202_000003_consultation_weight;
 mod m20261203_000001_action_location;
 mod m20261203_000002_search_index;
 mod m20261203_000003_consultation_duplicates;
+mod m20261203_000004_change_feed;
 
 pub use m20261127_000006_completed_on_backfill::backfill_completed_on;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000001_action_location::Migration),
             Box::new(m20261203_000002_search_index::Migration),
             Box::new(m20261203_000003_consultation_duplicates::Migration),
+            Box::new(m20261203_000004_change_feed::Migration),
         ]
     }
 }

@@ -219,7 +219,8 @@ async fn run_on(
             .data(viewer.clone())
             .data(submitter)
             .data(state.submissions.clone())
-            .data(state.search.clone()),
+            .data(state.search.clone())
+            .data(state.feed.clone()),
     );
     // A query still running at the deadline is dropped, its SQL with it.
     match tokio::time::timeout_at(deadline, run).await {

@@ -91,6 +91,8 @@ pub struct AppState {
     pub search: crate::search::CatchUp,
     /// The community pages of the municipality's website, `{slug}` in place of the slug.
     pub website_community_url: Option<String>,
+    /// New change events as they commit, for this instance's subscribers.
+    pub feed: crate::changes::Feed,
 }
 
 pub fn router(state: AppState) -> Router {

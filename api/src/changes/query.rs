@@ -1,0 +1,347 @@
+//! The GraphQL face of the change feed: `changes(after:, types:, first:)` and the `Change`
+//! object that the feed and the `changed` subscription both return.
+use std::sync::Arc;
+
+use async_graphql::{
+    Context, Enum, ID, Object, Result, SimpleObject,
+    connection::{Connection, CursorType, Edge},
+};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use chrono::{DateTime, Utc};
+use entity::change_event::{self, Column as C};
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::Expr,
+};
+
+use super::{ChangeRow, Reader};
+use crate::{error::ApiError, node::Node};
+
+/// The kinds of row the change feed tells of: every type with a global ID.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ChangeType {
+    Community,
+    Contact,
+    Organization,
+    Department,
+    Theme,
+    Plan,
+    PlanInvolvement,
+    EngagementEvent,
+    Action,
+    ActionDepartment,
+    ActionUpdate,
+    Partnership,
+    PartnershipMember,
+    Idea,
+    IdeaExchange,
+    AnnualReview,
+    AnnualReviewEntry,
+    ConsultationResponse,
+}
+
+impl ChangeType {
+    pub const ALL: [ChangeType; 18] = [
+        ChangeType::Community,
+        ChangeType::Contact,
+        ChangeType::Organization,
+        ChangeType::Department,
+        ChangeType::Theme,
+        ChangeType::Plan,
+        ChangeType::PlanInvolvement,
+        ChangeType::EngagementEvent,
+        ChangeType::Action,
+        ChangeType::ActionDepartment,
+        ChangeType::ActionUpdate,
+        ChangeType::Partnership,
+        ChangeType::PartnershipMember,
+        ChangeType::Idea,
+        ChangeType::IdeaExchange,
+        ChangeType::AnnualReview,
+        ChangeType::AnnualReviewEntry,
+        ChangeType::ConsultationResponse,
+    ];
+
+    /// The GraphQL type name, as in global IDs and the audit log.
+    pub fn name(self) -> &'static str {
+        match self {
+            ChangeType::Community => "Community",
+            ChangeType::Contact => "Contact",
+            ChangeType::Organization => "Organization",
+            ChangeType::Department => "Department",
+            ChangeType::Theme => "Theme",
+            ChangeType::Plan => "Plan",
+            ChangeType::PlanInvolvement => "PlanInvolvement",
+            ChangeType::EngagementEvent => "EngagementEvent",
+            ChangeType::Action => "Action",
+            ChangeType::ActionDepartment => "ActionDepartment",
+            ChangeType::ActionUpdate => "ActionUpdate",
+            ChangeType::Partnership => "Partnership",
+            ChangeType::PartnershipMember => "PartnershipMember",
+            ChangeType::Idea => "Idea",
+            ChangeType::IdeaExchange => "IdeaExchange",
+            ChangeType::AnnualReview => "AnnualReview",
+            ChangeType::AnnualReviewEntry => "AnnualReviewEntry",
+            ChangeType::ConsultationResponse => "ConsultationResponse",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<ChangeType> {
+        ChangeType::ALL.into_iter().find(|t| t.name() == name)
+    }
+}
+
+/// What happened to a row, as the reader sees it.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ChangeKind {
+    /// The row is new to you: created, or now visible to you (e.g. a plan made public).
+    Created,
+    /// A row you could see changed.
+    Updated,
+    /// A tombstone: the row is gone from your view (deleted, or no longer visible to you).
+    /// Remove it from any copy you keep.
+    Deleted,
+}
+
+/// One change to one row, as the caller may see it.
+#[derive(Clone)]
+pub struct Change {
+    pub row: Arc<ChangeRow>,
+    pub kind: ChangeKind,
+}
+
+impl Change {
+    pub fn new(row: Arc<ChangeRow>, kind: ChangeKind) -> Change {
+        Change { row, kind }
+    }
+
+    /// The change as `reader` sees it, if at all.
+    pub fn seen(row: Arc<ChangeRow>, reader: &Reader) -> Option<Change> {
+        let kind = row.seen_by(reader)?;
+        Some(Change { row, kind })
+    }
+}
+
+#[Object]
+impl Change {
+    /// Where this change stands in the feed: pass it as `after` to read what came later.
+    async fn cursor(&self) -> String {
+        ChangeCursor(self.row.seq).encode_cursor()
+    }
+
+    /// When the change was committed.
+    async fn occurred_at(&self) -> DateTime<Utc> {
+        self.row.occurred_at
+    }
+
+    async fn kind(&self) -> ChangeKind {
+        self.kind
+    }
+
+    /// The type of the row that changed.
+    #[graphql(name = "type")]
+    async fn entity_type(&self) -> ChangeType {
+        self.row.entity
+    }
+
+    /// The global ID of the row that changed (what `node(id:)` takes).
+    async fn node_id(&self) -> ID {
+        crate::relay::encode(self.row.entity.name(), self.row.entity_id)
+    }
+
+    /// The row as it is now, if you may still see it; null for a tombstone, or when a later
+    /// change has taken it away.
+    async fn node(&self, ctx: &Context<'_>) -> Result<Option<Node>> {
+        if self.kind == ChangeKind::Deleted {
+            return Ok(None);
+        }
+        crate::node::resolve(
+            ctx,
+            &crate::relay::encode(self.row.entity.name(), self.row.entity_id),
+        )
+        .await
+    }
+}
+
+/// A position in the change feed, opaque to clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChangeCursor(pub i64);
+
+#[derive(Debug, thiserror::Error)]
+#[error("\"{0}\" is not a valid change cursor")]
+pub struct InvalidChangeCursor(String);
+
+impl CursorType for ChangeCursor {
+    type Error = InvalidChangeCursor;
+
+    fn decode_cursor(s: &str) -> Result<Self, Self::Error> {
+        let invalid = || InvalidChangeCursor(s.chars().take(64).collect());
+        let bytes = URL_SAFE_NO_PAD.decode(s).map_err(|_| invalid())?;
+        let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+        let n = text
+            .strip_prefix("change:")
+            .and_then(|n| n.parse::<i64>().ok())
+            .filter(|n| *n >= 0)
+            .ok_or_else(invalid)?;
+        Ok(ChangeCursor(n))
+    }
+
+    fn encode_cursor(&self) -> String {
+        URL_SAFE_NO_PAD.encode(format!("change:{}", self.0))
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct ChangeConnectionFields {
+    /// Where to go on from next time: the last change on this page or, when the page holds
+    /// none, the newest change this read went past (changes you may not see included), so a
+    /// poll does not read them again. Always set.
+    pub resume_cursor: String,
+}
+
+pub const DEFAULT_CHANGES: i32 = 100;
+pub const MAX_CHANGES: i32 = 100;
+
+#[derive(Default)]
+pub struct ChangesQuery;
+
+#[Object]
+impl ChangesQuery {
+    /// Every change to the rows you may see, oldest first, with tombstones (`kind: DELETED`)
+    /// for rows deleted or gone from your view. Read it from the start to build a full copy
+    /// of what you may see, then from `resumeCursor` to keep it up to date; the order is the
+    /// order the changes were committed in, and no change is skipped.
+    #[graphql(cache_control(no_cache))]
+    async fn changes(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "A `cursor` or `resumeCursor` from an earlier read; from the start when left out.")]
+        after: Option<String>,
+        #[graphql(desc = "Only changes to rows of these types; all types when left out.")] types: Option<
+            Vec<ChangeType>,
+        >,
+        #[graphql(desc = "At most this many changes (1–100).", default = 100)] first: i32,
+    ) -> Result<Connection<ChangeCursor, Change, ChangeConnectionFields>> {
+        if !(1..=MAX_CHANGES).contains(&first) {
+            return Err(ApiError::bad_input(format!(
+                "`first` must be between 1 and {MAX_CHANGES}, got {first}"
+            ))
+            .into());
+        }
+        let after = match after {
+            Some(c) => {
+                ChangeCursor::decode_cursor(&c)
+                    .map_err(|e| ApiError::bad_input(e.to_string()))?
+                    .0
+            }
+            None => 0,
+        };
+        if types.as_ref().is_some_and(|t| t.is_empty()) {
+            return Err(ApiError::bad_input("`types` must name at least one type, or be left out").into());
+        }
+        let db = ctx.data_unchecked::<DatabaseConnection>();
+        let reader = Reader::of(&crate::auth::viewer(ctx));
+        let page = read(db, &reader, after, types.as_deref(), first as u64).await?;
+        let resume = page.rows.last().map_or(page.head.max(after), |r| r.seq);
+        let mut connection = Connection::with_additional_fields(
+            after > 0,
+            page.more,
+            ChangeConnectionFields {
+                resume_cursor: ChangeCursor(resume).encode_cursor(),
+            },
+        );
+        connection.edges.extend(page.rows.into_iter().filter_map(|row| {
+            let seq = row.seq;
+            Change::seen(Arc::new(row), &reader).map(|c| Edge::new(ChangeCursor(seq), c))
+        }));
+        Ok(connection)
+    }
+}
+
+/// A page of the feed for one reader.
+pub struct FeedPage {
+    pub rows: Vec<ChangeRow>,
+    /// Whether more changes this reader may see follow the page.
+    pub more: bool,
+    /// The newest change committed when the page was read: every change up to it was
+    /// considered.
+    pub head: i64,
+}
+
+/// The reader's visibility of one side (`before` or `after`) of an event, as SQL.
+fn sees(reader: &Reader, exists: C, public: C, community: C, organization: C) -> Condition {
+    let mut c = Condition::any();
+    if reader.staff {
+        c = c.add(Expr::value(true));
+    } else {
+        c = c.add(public.eq(true));
+        if !reader.communities.is_empty() {
+            c = c.add(community.is_in(reader.communities.iter().copied()));
+        }
+        if let Some(org) = reader.organization {
+            c = c.add(organization.eq(org));
+        }
+    }
+    Condition::all().add(exists.eq(true)).add(c)
+}
+
+/// The changes after `after` that `reader` may see (of `types`, if given), at most `first`.
+pub async fn read(
+    db: &DatabaseConnection,
+    reader: &Reader,
+    after: i64,
+    types: Option<&[ChangeType]>,
+    first: u64,
+) -> Result<FeedPage, ApiError> {
+    // The head first: every number up to it is committed (numbers are assigned in commit order
+    // under a lock), so reading up to it cannot skip a change still being committed.
+    let head: Option<i64> = change_event::Entity::find()
+        .select_only()
+        .expr(C::Seq.max())
+        .into_tuple::<Option<i64>>()
+        .one(db)
+        .await?
+        .flatten();
+    let head = head.unwrap_or(0);
+    if head <= after {
+        return Ok(FeedPage {
+            rows: Vec::new(),
+            more: false,
+            head,
+        });
+    }
+    let mut q = change_event::Entity::find()
+        .filter(C::Seq.gt(after))
+        .filter(C::Seq.lte(head))
+        .filter(
+            Condition::any()
+                .add(sees(
+                    reader,
+                    C::BeforeExists,
+                    C::BeforePublic,
+                    C::BeforeCommunityId,
+                    C::BeforeOrganizationId,
+                ))
+                .add(sees(
+                    reader,
+                    C::AfterExists,
+                    C::AfterPublic,
+                    C::AfterCommunityId,
+                    C::AfterOrganizationId,
+                )),
+        );
+    if let Some(types) = types {
+        q = q.filter(C::EntityType.is_in(types.iter().map(|t| t.name())));
+    }
+    let mut rows: Vec<ChangeRow> = q
+        .order_by_asc(C::Seq)
+        .limit(first + 1)
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(ChangeRow::from_model)
+        .collect();
+    let more = rows.len() as u64 > first;
+    rows.truncate(first as usize);
+    Ok(FeedPage { rows, more, head })
+}
