@@ -39,3 +39,6 @@ pub mod refresh_token;
 pub mod search_document;
 pub mod search_term;
 pub mod theme;
+pub mod webhook_delivery;
+pub mod webhook_dispatch;
+pub mod webhook_endpoint;
