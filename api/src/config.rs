@@ -154,6 +154,93 @@ pub struct Config {
 
     #[command(flatten)]
     pub auth: AuthConfig,
+
+    #[command(flatten)]
+    pub webhooks: WebhookConfig,
+}
+
+/// Partners' webhooks (see `crate::webhook`).
+#[derive(Debug, Clone, Args)]
+pub struct WebhookConfig {
+    /// Allow webhook endpoints on plain `http://` and on private, loopback, link-local and
+    /// unique-local addresses (tests, a local set-up); otherwise only `https://` to public
+    /// addresses, checked when an endpoint is registered and again on every delivery.
+    #[arg(long, env = "WEBHOOK_ALLOW_PRIVATE", default_value_t = false, action = clap::ArgAction::Set)]
+    pub webhook_allow_private: bool,
+
+    /// How long after each failed attempt the next one is made, comma-separated (`ms`, `s`,
+    /// `m`, `h`); one attempt more than the list is long. The default spreads eight attempts
+    /// over about a day, as the Standard Webhooks specification suggests.
+    #[arg(
+        long,
+        env = "WEBHOOK_RETRY_SCHEDULE",
+        default_value = "5s,5m,30m,2h,5h,10h,10h"
+    )]
+    pub webhook_retry_schedule: RetrySchedule,
+
+    /// How long one delivery attempt may take (connecting, sending, the answer), in
+    /// milliseconds.
+    #[arg(long, env = "WEBHOOK_TIMEOUT_MS", default_value_t = 10_000)]
+    pub webhook_timeout_ms: u64,
+
+    /// Run the webhook workers (turning changes into deliveries, sending them) on this
+    /// instance. Every instance may: they share the work through the database.
+    #[arg(long, env = "WEBHOOK_WORKERS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub webhook_workers: bool,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        WebhookConfig {
+            webhook_allow_private: false,
+            webhook_retry_schedule: RetrySchedule::default(),
+            webhook_timeout_ms: 10_000,
+            webhook_workers: true,
+        }
+    }
+}
+
+/// The waits between a webhook delivery's attempts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetrySchedule(pub Vec<std::time::Duration>);
+
+impl Default for RetrySchedule {
+    fn default() -> Self {
+        "5s,5m,30m,2h,5h,10h,10h".parse().expect("the default schedule")
+    }
+}
+
+impl std::str::FromStr for RetrySchedule {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut out = Vec::new();
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let split = part
+                .find(|c: char| !c.is_ascii_digit())
+                .ok_or_else(|| format!("`{part}` has no unit (ms, s, m or h)"))?;
+            let (n, unit) = part.split_at(split);
+            let n: u64 = n
+                .parse()
+                .map_err(|_| format!("`{part}` does not start with a number"))?;
+            let ms = match unit {
+                "ms" => 1,
+                "s" => 1_000,
+                "m" => 60_000,
+                "h" => 3_600_000,
+                _ => return Err(format!("`{part}`: the unit is one of ms, s, m and h")),
+            };
+            let ms = n
+                .checked_mul(ms)
+                .filter(|ms| *ms <= 7 * 24 * 3_600_000)
+                .ok_or_else(|| format!("`{part}` is longer than a week"))?;
+            out.push(std::time::Duration::from_millis(ms));
+        }
+        if out.len() > 20 {
+            return Err("at most 20 retries".into());
+        }
+        Ok(RetrySchedule(out))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -316,6 +403,7 @@ impl Config {
             search_catch_up_ms: 0,
             website_community_url: None,
             auth: AuthConfig::development(),
+            webhooks: WebhookConfig::default(),
         }
     }
 

@@ -33,6 +33,9 @@ fn all() -> Vec<EnumLabels> {
         crate::write::UserErrorCode::labels(),
         crate::review::AnnualReviewStatus::labels(),
         crate::search::SearchType::labels(),
+        crate::webhook::WebhookEventType::labels(),
+        crate::webhook::graphql::WebhookEndpointStatus::labels(),
+        crate::webhook::graphql::WebhookDeliveryStatus::labels(),
     ]
 }
 

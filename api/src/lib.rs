@@ -21,6 +21,7 @@ pub mod search;
 pub mod seed;
 pub mod startup;
 pub mod telemetry;
+pub mod webhook;
 
 mod about;
 mod access;

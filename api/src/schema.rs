@@ -43,6 +43,7 @@ use crate::{
     search::SearchQuery,
     theme::ThemeQuery,
     theme::mutation::ThemeMutation,
+    webhook::{WebhookMutation, WebhookQuery},
 };
 
 /// The query root. Cache hints: each room's root object says its public data may be cached
@@ -73,6 +74,7 @@ pub struct Query(
     PrivacyQuery,
     SearchQuery,
     ChangesQuery,
+    WebhookQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -93,6 +95,7 @@ pub struct Mutation(
     ConsultationMutation,
     PrivacyMutation,
     ReviewMutation,
+    WebhookMutation,
 );
 
 pub type LupSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -37,6 +37,8 @@ pub enum StartError {
     Documents(std::io::Error),
     #[error("REDIS_URL: {0}")]
     Redis(String),
+    #[error("webhooks: {0}")]
+    Webhooks(String),
 }
 
 /// Connects, applies migrations and loads the demo data as configured.
@@ -97,13 +99,20 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartError> {
     // every hour from then on.
     crate::consultation::privacy::run_erasure(&db, config.consultation_retention_days).await;
     crate::consultation::privacy::spawn_erasure(db.clone(), config.consultation_retention_days);
-    let mut state = state(config, db, sql, tokens, documents);
+    let webhooks =
+        crate::webhook::Webhooks::new(&config.webhooks).map_err(|e| StartError::Webhooks(e.to_string()))?;
+    let mut state = state(config, db, sql, tokens, documents, webhooks);
     if let Some(url) = config.redis_url.as_deref().filter(|u| !u.trim().is_empty()) {
         let shared = crate::limit::shared::Shared::connect(url, &config.redis_key_prefix)
             .map_err(|e| StartError::Redis(e.to_string()))?;
         state.limits.share(shared);
     }
     state.feed.start(state.db.clone()).await?;
+    // Partners' webhooks: new changes into deliveries, and the deliveries sent (every
+    // instance takes part; they share the work through the database).
+    if config.webhooks.webhook_workers {
+        state.webhooks.start(state.db.clone(), state.feed.clone()).await?;
+    }
     // Other instances' writes (on one PostgreSQL) empty this one's response cache too, and
     // reach this one's subscribers.
     crate::broadcast::listen(
@@ -122,6 +131,7 @@ fn state(
     sql: SqlCounter,
     tokens: Arc<Tokens>,
     documents: crate::documents::TrustedDocuments,
+    webhooks: crate::webhook::Webhooks,
 ) -> AppState {
     let cache = ResponseCache::new(
         Duration::from_millis(config.public_cache_ttl_ms),
@@ -179,6 +189,7 @@ fn state(
         search: crate::search::CatchUp::new(Duration::from_millis(config.search_catch_up_ms)),
         website_community_url: crate::geo::features::url_template(config.website_community_url.as_deref()),
         feed: crate::changes::Feed::new(),
+        webhooks,
     }
 }
 

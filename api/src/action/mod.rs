@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use entity::{action, action_department, action_update};
 use sea_orm::{ActiveEnum, EntityTrait, QueryFilter, QueryTrait, sea_query::Order};
 
-pub use query::{ActionOrderField, ActionQuery};
+pub use query::{ActionOrderField, ActionQuery, OPPORTUNITY_STATUSES};
 
 use crate::{
     access::Access,

@@ -39,6 +39,15 @@ pub struct ActionFilter {
     pub common: CommonFilter,
 }
 
+/// The statuses of the actions `opportunities` lists unless asked for others: not finished
+/// (completed or dropped). The webhooks' `opportunity.created` uses the same.
+pub const OPPORTUNITY_STATUSES: [ActionStatus; 4] = [
+    ActionStatus::Idea,
+    ActionStatus::Planned,
+    ActionStatus::InProgress,
+    ActionStatus::Paused,
+];
+
 /// Filters for partners browsing opportunities.
 #[derive(InputObject, Default)]
 pub struct OpportunityFilter {
@@ -211,14 +220,7 @@ impl ActionQuery {
     ) -> Result<Connection<Cursor, Action, ConnectionFields>> {
         let window = Window::parse(first, after, last, before)?;
         let f = filter.unwrap_or_default();
-        let statuses = f.statuses.unwrap_or_else(|| {
-            vec![
-                ActionStatus::Idea,
-                ActionStatus::Planned,
-                ActionStatus::InProgress,
-                ActionStatus::Paused,
-            ]
-        });
+        let statuses = f.statuses.unwrap_or_else(|| OPPORTUNITY_STATUSES.to_vec());
         let adopted = entity::plan::Entity::find()
             .select_only()
             .column(entity::plan::Column::Id)

@@ -20,6 +20,8 @@ pub enum Require {
     Admin,
     /// Partners (an API key).
     Partner,
+    /// Partners (their own things, checked by the resolver), staff and admins.
+    PartnerOrStaff,
     /// Anyone who sent credentials.
     Authenticated,
 }
@@ -33,6 +35,7 @@ impl Require {
             Require::Staff => matches!(role, Staff | Admin),
             Require::Admin => role == Admin,
             Require::Partner => role == Partner,
+            Require::PartnerOrStaff => matches!(role, Partner | Staff | Admin),
             Require::Authenticated => role != Anonymous,
         }
     }
@@ -86,4 +89,8 @@ pub fn visible_to_admins(ctx: &Context<'_>) -> bool {
 
 pub fn visible_to_partners(ctx: &Context<'_>) -> bool {
     Require::Partner.allows(role(ctx))
+}
+
+pub fn visible_to_partners_and_staff(ctx: &Context<'_>) -> bool {
+    Require::PartnerOrStaff.allows(role(ctx))
 }

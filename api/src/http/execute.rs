@@ -220,7 +220,8 @@ async fn run_on(
             .data(submitter)
             .data(state.submissions.clone())
             .data(state.search.clone())
-            .data(state.feed.clone()),
+            .data(state.feed.clone())
+            .data(state.webhooks.clone()),
     );
     // A query still running at the deadline is dropped, its SQL with it.
     match tokio::time::timeout_at(deadline, run).await {

@@ -93,6 +93,8 @@ pub struct AppState {
     pub website_community_url: Option<String>,
     /// New change events as they commit, for this instance's subscribers.
     pub feed: crate::changes::Feed,
+    /// Partners' webhooks: their settings, HTTP client and workers.
+    pub webhooks: crate::webhook::Webhooks,
 }
 
 pub fn router(state: AppState) -> Router {
