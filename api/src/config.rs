@@ -183,6 +183,11 @@ pub struct WebhookConfig {
     #[arg(long, env = "WEBHOOK_TIMEOUT_MS", default_value_t = 10_000)]
     pub webhook_timeout_ms: u64,
 
+    /// Days a finished webhook delivery (delivered, failed, cancelled) stays on record, for
+    /// its partner to look at; then it is deleted.
+    #[arg(long, env = "WEBHOOK_RETENTION_DAYS", default_value_t = 30)]
+    pub webhook_retention_days: u32,
+
     /// Run the webhook workers (turning changes into deliveries, sending them) on this
     /// instance. Every instance may: they share the work through the database.
     #[arg(long, env = "WEBHOOK_WORKERS", default_value_t = true, action = clap::ArgAction::Set)]
@@ -195,6 +200,7 @@ impl Default for WebhookConfig {
             webhook_allow_private: false,
             webhook_retry_schedule: RetrySchedule::default(),
             webhook_timeout_ms: 10_000,
+            webhook_retention_days: 30,
             webhook_workers: true,
         }
     }

@@ -95,7 +95,7 @@ pub(super) async fn run(hooks: Webhooks, db: DatabaseConnection, feed: Feed) {
             continue;
         }
         loop {
-            match round(&hooks, &db).await {
+            match round(&db).await {
                 Ok(Round::Busy) => {
                     // Another instance is dispatching: the deliveries it makes are due for
                     // every instance's sender.
@@ -146,8 +146,7 @@ enum Round {
 }
 
 /// One round: the events after the cursor, at most [`BATCH`], into deliveries.
-async fn round(hooks: &Webhooks, db: &DatabaseConnection) -> Result<Round, DbErr> {
-    let _ = hooks;
+async fn round(db: &DatabaseConnection) -> Result<Round, DbErr> {
     let txn = crate::db::begin_write(db).await?;
     let Some(cursor) = webhook_dispatch::Entity::find_by_id(1)
         .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)

@@ -166,6 +166,8 @@ struct Inner {
     allow_private: bool,
     schedule: Vec<Duration>,
     timeout: Duration,
+    /// Days a finished delivery is kept.
+    retention_days: u32,
     client: reqwest::Client,
     /// Whether any endpoint is enabled (as last seen): without one the workers stay idle and
     /// send no SQL.
@@ -195,6 +197,7 @@ impl Webhooks {
                 allow_private: config.webhook_allow_private,
                 schedule: config.webhook_retry_schedule.0.clone(),
                 timeout,
+                retention_days: config.webhook_retention_days,
                 client: client.build()?,
                 active: AtomicBool::new(false),
                 send: Notify::new(),

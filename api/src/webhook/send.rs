@@ -40,6 +40,7 @@ pub(super) async fn run(hooks: Webhooks, db: DatabaseConnection) {
     // When this instance knows an attempt is due next; `None`: it does not (it looks every
     // CHECK, for the attempts of other instances and of the dispatcher's rounds elsewhere).
     let mut due: Option<DateTime<Utc>> = Some(Utc::now());
+    let mut cleaned = std::time::Instant::now();
     loop {
         let wait = due
             .map(|d| (d - Utc::now()).to_std().unwrap_or_default())
@@ -56,6 +57,12 @@ pub(super) async fn run(hooks: Webhooks, db: DatabaseConnection) {
             due = None;
             continue;
         }
+        if cleaned.elapsed() >= CLEAN_EVERY {
+            cleaned = std::time::Instant::now();
+            if let Err(e) = forget_old(&hooks, &db).await {
+                tracing::warn!(error = %e, "webhooks: deleting old deliveries failed");
+            }
+        }
         due = match work(&hooks, &db).await {
             Ok(next) => next,
             Err(e) => {
@@ -67,6 +74,26 @@ pub(super) async fn run(hooks: Webhooks, db: DatabaseConnection) {
             }
         };
     }
+}
+
+/// How often finished deliveries past `WEBHOOK_RETENTION_DAYS` are deleted.
+const CLEAN_EVERY: Duration = Duration::from_secs(3600);
+
+/// Deletes the deliveries that finished (delivered, failed, cancelled) longer ago than the
+/// retention period: the record of what was sent is kept that long.
+async fn forget_old(hooks: &Webhooks, db: &DatabaseConnection) -> Result<(), DbErr> {
+    let days = i64::from(hooks.inner.retention_days);
+    let cutoff = Utc::now() - chrono::Duration::days(days);
+    let gone = webhook_delivery::Entity::delete_many()
+        .filter(D::Status.ne(DeliveryStatus::Pending))
+        .filter(D::UpdatedAt.lt(cutoff))
+        .exec(db)
+        .await?
+        .rows_affected;
+    if gone > 0 {
+        tracing::info!(deleted = gone, days, "webhooks: deleted old deliveries");
+    }
+    Ok(())
 }
 
 /// Makes every attempt due now; returns when the next is due, if any is pending.
