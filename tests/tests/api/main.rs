@@ -34,6 +34,7 @@ mod public_http;
 mod reports;
 mod search;
 mod support;
+mod webhooks;
 mod website;
 mod write_actions;
 mod write_communities;
