@@ -369,9 +369,9 @@ const MAX_EVENT_TYPES: usize = 10;
 
 /// The checks of a URL: 1–2000 characters, https (unless private addresses are allowed), a
 /// public host.
-fn check_url(check: &mut Check, hooks: &Webhooks, value: &str) -> Option<String> {
+fn check_url(check: &mut Check, allow_private: bool, value: &str) -> Option<String> {
     let value = check.text("url", value, address::MAX_URL)?;
-    match address::check_url(&value, hooks.allow_private()) {
+    match address::check_url(&value, allow_private) {
         Ok(url) => Some(url),
         Err(e) => {
             check.add("url", UserErrorCode::Invalid, e.0);
@@ -403,13 +403,20 @@ fn check_types(check: &mut Check, types: &[WebhookEventType]) -> Option<Vec<Webh
     Some(WebhookEventType::list(&WebhookEventType::store(types)))
 }
 
-fn hooks<'a>(ctx: &'a Context<'_>) -> std::borrow::Cow<'a, Webhooks> {
-    match ctx.data_opt::<Webhooks>() {
-        Some(h) => std::borrow::Cow::Borrowed(h),
-        // A schema without a server (the SDL): the strict defaults.
-        None => std::borrow::Cow::Owned(
-            Webhooks::new(&crate::config::WebhookConfig::default()).expect("an HTTP client"),
-        ),
+/// This instance's webhooks (absent only from a schema run without a server: then private
+/// addresses are refused, and there are no workers to wake).
+fn hooks(ctx: &Context<'_>) -> Option<Webhooks> {
+    ctx.data_opt::<Webhooks>().cloned()
+}
+
+fn allow_private(hooks: &Option<Webhooks>) -> bool {
+    hooks.as_ref().is_some_and(Webhooks::allow_private)
+}
+
+/// An endpoint was registered or enabled: this instance's workers stop idling.
+fn activate(hooks: &Option<Webhooks>) {
+    if let Some(h) = hooks {
+        h.activate();
     }
 }
 
@@ -528,7 +535,7 @@ impl WebhookMutation {
         mutate(
             ctx,
             |check| {
-                let url = check_url(check, &hooks, &input.url);
+                let url = check_url(check, allow_private(&hooks), &input.url);
                 let types = check_types(check, &input.event_types);
                 Some((url?, types?))
             },
@@ -578,7 +585,7 @@ impl WebhookMutation {
                 Ok((model, secret))
             },
             |(model, secret)| {
-                hooks.activate();
+                activate(&hooks);
                 CreateWebhookEndpointPayload {
                     webhook_endpoint: Some(WebhookEndpoint(model)),
                     secret: Some(secret),
@@ -603,7 +610,9 @@ impl WebhookMutation {
             ctx,
             |check| {
                 let id = check.id("id", &input.id, "WebhookEndpoint");
-                let url = check.given(input.url.as_deref(), |c, u| check_url(c, &hooks, u));
+                let url = check.given(input.url.as_deref(), |c, u| {
+                    check_url(c, allow_private(&hooks), u)
+                });
                 let types = check.given(input.event_types.as_deref(), check_types);
                 Some((id?, url?, types?))
             },
@@ -679,7 +688,7 @@ impl WebhookMutation {
             },
             |m| {
                 if m.enabled {
-                    hooks.activate();
+                    activate(&hooks);
                 }
                 UpdateWebhookEndpointPayload::ok(WebhookEndpoint(m))
             },

@@ -506,6 +506,29 @@ both!(
         );
         let payload: Value = serde_json::from_str(d["payload"].as_str().expect("the body")).expect("JSON");
         assert_eq!(payload, messages[0]);
+
+        // A new secret: for a day each message is signed with the old one too, so a receiver
+        // that still holds the old one (the mailbox does) verifies it, and one that holds the
+        // new one does as well.
+        let body = partner
+            .data(ROTATE, json!({ "i": { "id": id, "version": e["version"] } }))
+            .await["rotateWebhookSecret"]
+            .clone();
+        assert_eq!(body["userErrors"], json!([]), "{body:#}");
+        let new_secret = body["secret"].as_str().expect("a secret").to_owned();
+        action(&staff, w.adopted, "Efter nyt hemmeligt", true).await;
+        let got = receiver.wait_for("flaky", 4, Duration::from_secs(15)).await;
+        assert_eq!(got[3]["verified"], true, "{:#}", got[3]);
+        assert_eq!(
+            got[3]["signature"].as_str().map(|s| s.split(' ').count()),
+            Some(2),
+            "{:#}",
+            got[3]
+        );
+        receiver.secret("flaky", &new_secret).await;
+        action(&staff, w.adopted, "Med det nye", true).await;
+        let got = receiver.wait_for("flaky", 5, Duration::from_secs(15)).await;
+        assert_eq!(got[4]["verified"], true, "{:#}", got[4]);
     }
 );
 
