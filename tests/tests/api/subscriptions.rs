@@ -809,3 +809,65 @@ async fn visibility(app: &TestApp) {
     assert_eq!(change["kind"], "UPDATED");
     assert_eq!(change["node"]["status"], "DRAFT");
 }
+
+on_both!(a_subscriber_that_falls_behind_is_disconnected, slow_consumer);
+
+async fn slow_consumer(app: &TestApp) {
+    let gjol = Fixture::new(&app.db).community("gjoel", "Gjøl").await;
+    let mut ws = Ws::connect(app).await;
+    ws.subscribe("1", CHANGED, json!({})).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Far more events at once than a subscriber may fall behind by (1024): the feed hands
+    // them over in a few statements, the subscriber reads each node; it cannot keep up.
+    let newest: Option<Option<i64>> = change_event::Entity::find()
+        .select_only()
+        .expr(change_event::Column::Seq.max())
+        .into_tuple::<Option<i64>>()
+        .one(&app.db)
+        .await
+        .expect("newest event");
+    let from = newest.flatten().unwrap_or(0);
+    let rows = (1..=1500).map(|n| change_event::ActiveModel {
+        seq: Set(from + n),
+        occurred_at: Set(chrono::Utc::now()),
+        entity_type: Set("Community".into()),
+        entity_id: Set(gjol),
+        operation: Set(change_event::ChangeOperation::Update),
+        audit_id: Set(None),
+        before_exists: Set(true),
+        before_public: Set(true),
+        before_community_id: Set(None),
+        before_organization_id: Set(None),
+        after_exists: Set(true),
+        after_public: Set(true),
+        after_community_id: Set(None),
+        after_organization_id: Set(None),
+    });
+    change_event::Entity::insert_many(rows)
+        .exec(&app.db)
+        .await
+        .expect("insert events");
+    app.state().feed.wake();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut delivered = 0;
+    let mut slow = false;
+    let code = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match ws.recv(left).await {
+            Got::Message(m) if m["type"] == "next" && m["payload"]["errors"].is_array() => {
+                assert_eq!(
+                    m["payload"]["errors"][0]["extensions"]["code"], "SLOW_CONSUMER",
+                    "{m}"
+                );
+                slow = true;
+            }
+            Got::Message(m) if m["type"] == "next" => delivered += 1,
+            Got::Message(_) => {}
+            Got::Closed(code, _) => break code,
+            Got::Nothing => panic!("still open after {delivered} events"),
+        }
+    };
+    assert!(slow, "told why");
+    assert_eq!(code, 4408);
+    assert!(delivered < 1500, "{delivered} events delivered");
+}

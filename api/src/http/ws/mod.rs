@@ -70,6 +70,11 @@ const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long an ending connection waits for its subscriptions' last messages to go out.
 const CLOSING_GRACE: Duration = Duration::from_secs(1);
 
+/// How often an open connection is pinged (a WebSocket ping frame, which clients answer by
+/// themselves): load balancers close connections idle for longer (nginx after 60 s), and a
+/// client gone without a word is found out.
+const KEEPALIVE: Duration = Duration::from_secs(30);
+
 /// Client messages read ahead of the protocol: the socket is not read while they wait.
 const INBOX: usize = 8;
 
@@ -260,6 +265,8 @@ impl Connection {
         let init_deadline = Instant::now() + INIT_TIMEOUT;
         let mut recheck = tokio::time::interval_at(Instant::now() + RECHECK_IDLE, RECHECK_IDLE);
         recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut keepalive = tokio::time::interval_at(Instant::now() + KEEPALIVE, KEEPALIVE);
+        keepalive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut ended: Option<watch::Receiver<Option<End>>> = None;
         let mut expiry: Option<Instant> = None;
         let (code, reason) = loop {
@@ -335,6 +342,11 @@ impl Connection {
                     if let Some(session) = &checking {
                         // Ends the session when the account or key is no longer valid.
                         let _ = session.check_within(RECHECK_IDLE).await;
+                    }
+                }
+                _ = keepalive.tick() => {
+                    if !self.send(&mut sink, Message::Ping(Default::default()), hub.send_timeout).await {
+                        return;
                     }
                 }
                 _ = sleep_until(self.closing.as_ref().map_or_else(Instant::now, |c| c.deadline)), if self.closing.is_some() => {}
