@@ -871,3 +871,47 @@ async fn slow_consumer(app: &TestApp) {
     assert_eq!(code, 4408);
     assert!(delivered < 1500, "{delivered} events delivered");
 }
+
+on_both!(
+    a_subscribe_is_bounded_and_charged_like_an_http_request,
+    |c: &mut Config| {
+        // Two points at once: the connection's and one subscription's.
+        c.rate_limit_anonymous_per_minute = 60;
+        c.rate_limit_burst_secs = 2;
+    },
+    charged
+);
+
+async fn charged(app: &TestApp) {
+    let mut ws = Ws::connect(app).await;
+    // Over the bounds of any query: refused before it runs, at no charge.
+    let huge = "subscription { changed { node { ... on Community { plans(first: 100) { nodes {
+        actions(first: 100) { nodes { partnerships(first: 100) { nodes { id } } } } } } } } } }";
+    ws.subscribe("big", huge, json!({})).await;
+    match ws.recv(Duration::from_secs(5)).await {
+        Got::Message(m) => {
+            assert_eq!(
+                (m["type"].as_str(), m["id"].as_str()),
+                (Some("error"), Some("big")),
+                "{m}"
+            );
+            assert_eq!(m["payload"][0]["extensions"]["code"], "QUERY_TOO_LARGE", "{m}");
+        }
+        other => panic!("expected an error, got {other:?}"),
+    }
+    ws.subscribe("1", CHANGED, json!({})).await;
+    ws.quiet(Duration::from_millis(200)).await;
+    ws.subscribe("2", CHANGED, json!({})).await;
+    match ws.recv(Duration::from_secs(5)).await {
+        Got::Message(m) => {
+            assert_eq!(
+                (m["type"].as_str(), m["id"].as_str()),
+                (Some("error"), Some("2")),
+                "{m}"
+            );
+            assert_eq!(m["payload"][0]["extensions"]["code"], "RATE_LIMITED", "{m}");
+            assert!(m["payload"][0]["extensions"]["retryAfterSeconds"].is_u64(), "{m}");
+        }
+        other => panic!("expected an error, got {other:?}"),
+    }
+}
