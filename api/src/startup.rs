@@ -180,6 +180,7 @@ fn state(
         search: crate::search::CatchUp::new(Duration::from_millis(config.search_catch_up_ms)),
         website_community_url: crate::geo::features::url_template(config.website_community_url.as_deref()),
         feed: crate::changes::Feed::new(),
+        ws: http::ws::Hub::new(&config.subscriptions),
     }
 }
 
@@ -194,6 +195,8 @@ pub struct RunningServer {
 impl RunningServer {
     /// Stops accepting connections and waits for in-flight requests.
     pub async fn stop(mut self) {
+        // WebSocket connections are not requests the graceful shutdown waits for: closed here.
+        self.state.ws.shut_down();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

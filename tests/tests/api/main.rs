@@ -34,6 +34,7 @@ mod priorities;
 mod public_http;
 mod reports;
 mod search;
+mod subscriptions;
 mod support;
 mod website;
 mod write_actions;
