@@ -157,6 +157,9 @@ pub struct Config {
 
     #[command(flatten)]
     pub webhooks: WebhookConfig,
+
+    #[command(flatten)]
+    pub subscriptions: SubscriptionConfig,
 }
 
 /// Partners' webhooks (see `crate::webhook`).
@@ -246,6 +249,34 @@ impl std::str::FromStr for RetrySchedule {
             return Err("at most 20 retries".into());
         }
         Ok(RetrySchedule(out))
+    }
+}
+
+/// GraphQL subscriptions over WebSocket (`crate::http::ws`).
+#[derive(Debug, Clone, Args)]
+pub struct SubscriptionConfig {
+    /// WebSocket connections one client may hold open at once (per account, per API key, per
+    /// IP address for anonymous callers); 0: no limit.
+    #[arg(long, env = "WS_MAX_CONNECTIONS_PER_CLIENT", default_value_t = 16)]
+    pub ws_max_connections_per_client: usize,
+
+    /// Subscriptions one WebSocket connection may run at once; the next gets an `error`.
+    #[arg(long, env = "WS_MAX_SUBSCRIPTIONS_PER_CONNECTION", default_value_t = 10)]
+    pub ws_max_subscriptions_per_connection: usize,
+
+    /// How long one message to a subscriber may take to go out, in milliseconds; a client
+    /// that reads slower than that is disconnected rather than buffered for.
+    #[arg(long, env = "WS_SEND_TIMEOUT_MS", default_value_t = 10_000)]
+    pub ws_send_timeout_ms: u64,
+}
+
+impl Default for SubscriptionConfig {
+    fn default() -> Self {
+        SubscriptionConfig {
+            ws_max_connections_per_client: 16,
+            ws_max_subscriptions_per_connection: 10,
+            ws_send_timeout_ms: 10_000,
+        }
     }
 }
 
@@ -410,6 +441,7 @@ impl Config {
             website_community_url: None,
             auth: AuthConfig::development(),
             webhooks: WebhookConfig::default(),
+            subscriptions: SubscriptionConfig::default(),
         }
     }
 

@@ -36,6 +36,8 @@ fn all() -> Vec<EnumLabels> {
         crate::webhook::WebhookEventType::labels(),
         crate::webhook::graphql::WebhookEndpointStatus::labels(),
         crate::webhook::graphql::WebhookDeliveryStatus::labels(),
+        crate::changes::ChangeType::labels(),
+        crate::changes::ChangeKind::labels(),
     ]
 }
 

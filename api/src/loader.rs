@@ -308,13 +308,7 @@ impl std::ops::Deref for RequestLoaders {
 
 impl Drop for RequestLoaders {
     fn drop(&mut self) {
-        let state = &self.0.state;
-        // Taken out first, dropped after the locks: dropping a future may lock them again.
-        let batches = std::mem::take(&mut *locked(&state.batches));
-        let running = std::mem::take(&mut *locked(&state.running));
-        let done = std::mem::take(&mut *locked(&state.done));
-        let sizeless = std::mem::take(&mut *locked(&state.sizeless));
-        drop((batches, running, done, sizeless));
+        self.0.forget();
     }
 }
 
@@ -326,6 +320,21 @@ impl Loaders {
             reads: reads.clone(),
             state: Arc::default(),
         })
+    }
+
+    /// Forgets everything loaded so far, so the next fields read the database afresh: a
+    /// subscription, whose loaders last as long as it does, resolves each event with the rows
+    /// as they are when it is delivered, not as the first event found them. Call it only
+    /// between two events (no field waiting for a statement).
+    pub fn forget(&self) {
+        let state = &self.state;
+        // Taken out first, dropped after the locks: dropping a future may lock them again.
+        let batches = std::mem::take(&mut *locked(&state.batches));
+        let running = std::mem::take(&mut *locked(&state.running));
+        let done = std::mem::take(&mut *locked(&state.done));
+        let sizeless = std::mem::take(&mut *locked(&state.sizeless));
+        let siblings = std::mem::take(&mut *locked(&state.siblings));
+        drop((batches, running, done, sizeless, siblings));
     }
 
     /// The value of `key`, loaded in a batch with the keys of its kind that sibling fields ask

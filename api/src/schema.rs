@@ -1,7 +1,7 @@
 //! The GraphQL schema: every room's queries merged into one root.
 use std::sync::Arc;
 
-use async_graphql::{EmptySubscription, MergedObject, Schema, ValidationMode};
+use async_graphql::{MergedObject, MergedSubscription, Schema, ValidationMode};
 use sea_orm::DatabaseConnection;
 
 use crate::{
@@ -14,7 +14,7 @@ use crate::{
         mutation::{AuthMutation, ViewerQuery},
         token::Tokens,
     },
-    changes::ChangesQuery,
+    changes::{ChangesQuery, ChangesSubscription},
     community::CommunityQuery,
     community::mutation::CommunityMutation,
     consultation::{
@@ -98,7 +98,11 @@ pub struct Mutation(
     WebhookMutation,
 );
 
-pub type LupSchema = Schema<Query, Mutation, EmptySubscription>;
+/// The subscription root, served over WebSocket only (`crate::http::ws`).
+#[derive(MergedSubscription, Default)]
+pub struct Subscription(ChangesSubscription);
+
+pub type LupSchema = Schema<Query, Mutation, Subscription>;
 
 pub const MAX_DEPTH: usize = crate::bounds::MAX_DEPTH;
 
@@ -131,7 +135,7 @@ fn build_with(
     // validation and before any SQL (`crate::bounds`); async-graphql's own depth limit
     // stays as a second net. No extension: one would take every field off async-graphql's
     // fast path.
-    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+    let mut builder = Schema::build(Query::default(), Mutation::default(), Subscription::default())
         .validation_mode(mode)
         .limit_depth(MAX_DEPTH + 1);
     if let Some(db) = db {

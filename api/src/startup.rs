@@ -105,7 +105,8 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartError> {
     if let Some(url) = config.redis_url.as_deref().filter(|u| !u.trim().is_empty()) {
         let shared = crate::limit::shared::Shared::connect(url, &config.redis_key_prefix)
             .map_err(|e| StartError::Redis(e.to_string()))?;
-        state.limits.share(shared);
+        state.limits.share(shared.clone());
+        state.submissions.share(shared);
     }
     state.feed.start(state.db.clone()).await?;
     // Partners' webhooks: new changes into deliveries, and the deliveries sent (every
@@ -190,6 +191,7 @@ fn state(
         website_community_url: crate::geo::features::url_template(config.website_community_url.as_deref()),
         feed: crate::changes::Feed::new(),
         webhooks,
+        ws: http::ws::Hub::new(&config.subscriptions),
     }
 }
 
@@ -204,6 +206,8 @@ pub struct RunningServer {
 impl RunningServer {
     /// Stops accepting connections and waits for in-flight requests.
     pub async fn stop(mut self) {
+        // WebSocket connections are not requests the graceful shutdown waits for: closed here.
+        self.state.ws.shut_down();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use async_graphql::Enum;
 use axum::http::{HeaderMap, header};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use entity::{account, account_community, api_key};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, sea_query::Expr};
 use uuid::Uuid;
@@ -153,6 +153,18 @@ pub async fn authenticate(
     tokens: &token::Tokens,
     headers: &HeaderMap,
 ) -> Result<Viewer, AuthError> {
+    authenticate_until(db, tokens, headers)
+        .await
+        .map(|(viewer, _)| viewer)
+}
+
+/// Like [`authenticate`], with when the credentials expire: a bearer token's `exp` (API keys
+/// and anonymous callers: never).
+pub async fn authenticate_until(
+    db: &DatabaseConnection,
+    tokens: &token::Tokens,
+    headers: &HeaderMap,
+) -> Result<(Viewer, Option<DateTime<Utc>>), AuthError> {
     if let Some(value) = headers.get(header::AUTHORIZATION) {
         let value = value
             .to_str()
@@ -163,25 +175,44 @@ pub async fn authenticate(
         if !scheme.eq_ignore_ascii_case("bearer") {
             return Err(AuthError::Refused("Authorization must be `Bearer <token>`"));
         }
-        return match tokens
-            .verify(token.trim())
-            .ok_or(AuthError::Refused("invalid or expired token"))?
-        {
-            token::Verified::Account(id) => account_viewer(db, id).await,
-            token::Verified::External { subject, role } => Ok(Viewer {
+        let (verified, expires) = tokens
+            .verify_until(token.trim())
+            .ok_or(AuthError::Refused("invalid or expired token"))?;
+        let viewer = match verified {
+            token::Verified::Account(id) => account_viewer(db, id).await?,
+            token::Verified::External { subject, role } => Viewer {
                 role,
                 label: format!("external:{subject}"),
                 ..Viewer::anonymous()
-            }),
+            },
         };
+        return Ok((viewer, Some(expires)));
     }
     if let Some(value) = headers.get("x-api-key") {
         let key = value
             .to_str()
             .map_err(|_| AuthError::Refused("unreadable X-Api-Key header"))?;
-        return api_key_viewer(db, key.trim()).await;
+        return Ok((api_key_viewer(db, key.trim()).await?, None));
     }
-    Ok(Viewer::anonymous())
+    Ok((Viewer::anonymous(), None))
+}
+
+/// The caller that `viewer` was, read again: an account's current role and communities, a key
+/// not revoked since (a long-lived connection checks its caller this way). A person known only
+/// to the external identity provider, or an anonymous caller, has nothing stored to check.
+pub async fn recheck(db: &DatabaseConnection, viewer: &Viewer) -> Result<Viewer, AuthError> {
+    if let Some(id) = viewer.account_id {
+        return account_viewer(db, id).await;
+    }
+    if let Some(id) = viewer.api_key_id {
+        let found = api_key::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .filter(|k| k.revoked_at.is_none())
+            .ok_or(AuthError::Refused("unknown or revoked API key"))?;
+        return Ok(key_viewer(found));
+    }
+    Ok(viewer.clone())
 }
 
 /// The viewer of an account, with its current role and communities: a disabled account or a
@@ -226,14 +257,19 @@ async fn api_key_viewer(db: &DatabaseConnection, key: &str) -> Result<Viewer, Au
     {
         touch_api_key(db, found.id);
     }
-    Ok(Viewer {
+    Ok(key_viewer(found))
+}
+
+/// The viewer of a valid API key.
+fn key_viewer(found: api_key::Model) -> Viewer {
+    Viewer {
         role: Role::Partner,
         api_key_id: Some(found.id),
         organization_id: Some(found.organization_id),
         scopes: found.scopes.split_whitespace().map(str::to_owned).collect(),
         label: format!("api-key:{}", found.prefix),
         ..Viewer::anonymous()
-    })
+    }
 }
 
 /// Records when a key was last used, at most once a minute and off the request's path.

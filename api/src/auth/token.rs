@@ -159,6 +159,12 @@ impl Tokens {
     /// Checks signature, algorithm, expiry, issuer and audience. The reason for a refusal is
     /// logged, never told to the client.
     pub fn verify(&self, token: &str) -> Option<Verified> {
+        self.verify_until(token).map(|(verified, _)| verified)
+    }
+
+    /// Like [`Tokens::verify`], with when the token expires (its `exp`): a subscription ends
+    /// then.
+    pub fn verify_until(&self, token: &str) -> Option<(Verified, DateTime<Utc>)> {
         let header = decode_header(token)
             .inspect_err(|e| tracing::debug!(error = %e, "unreadable token header"))
             .ok()?;
@@ -172,7 +178,10 @@ impl Tokens {
                     tracing::debug!("token issued in the future");
                     return None;
                 }
-                Uuid::parse_str(&data.claims.sub).ok().map(Verified::Account)
+                let expires = DateTime::from_timestamp(data.claims.exp, 0)?;
+                Uuid::parse_str(&data.claims.sub)
+                    .ok()
+                    .map(|id| (Verified::Account(id), expires))
             }
             Algorithm::RS256 => {
                 let ext = self.external.as_ref()?;
@@ -182,7 +191,9 @@ impl Tokens {
                         .ok()?;
                 let subject = data.claims.get("sub")?.as_str()?.to_owned();
                 let role = *ext.roles.get(data.claims.get(&ext.role_claim)?.as_str()?)?;
-                Some(Verified::External { subject, role })
+                // Required and checked by the validation: a number of seconds.
+                let expires = DateTime::from_timestamp(data.claims.get("exp")?.as_f64()? as i64, 0)?;
+                Some((Verified::External { subject, role }, expires))
             }
             other => {
                 tracing::debug!(alg = ?other, "token with an algorithm we do not accept");

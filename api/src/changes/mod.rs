@@ -28,6 +28,7 @@ pub mod audience;
 pub mod feed;
 pub mod query;
 pub mod record;
+pub mod subscription;
 
 use std::sync::Arc;
 
@@ -41,6 +42,7 @@ pub use entity::change_event::ChangeOperation;
 pub use feed::Feed;
 pub use query::{Change, ChangeKind, ChangeType, ChangesQuery};
 pub use record::{Touched, catch_up, record};
+pub use subscription::ChangesSubscription;
 
 /// Who may see a row at one moment (staff: every row that exists).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

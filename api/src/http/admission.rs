@@ -9,7 +9,7 @@ use axum::http::HeaderMap;
 
 use super::AppState;
 use crate::{
-    auth::{AuthError, Viewer, authenticate},
+    auth::{AuthError, Viewer, authenticate_until},
     limit::{Budget, Client, Turn, Verdict},
 };
 
@@ -34,7 +34,7 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Peer {
 
 /// An anonymous caller's address: the connection's, or the last `X-Forwarded-For` entry
 /// (the one our proxy added) when configured to trust it.
-fn client_ip(state: &AppState, headers: &HeaderMap, peer: &Peer) -> Option<IpAddr> {
+pub(super) fn client_ip(state: &AppState, headers: &HeaderMap, peer: &Peer) -> Option<IpAddr> {
     if state.trust_forwarded_for
         && let Some(ip) = headers
             .get("x-forwarded-for")
@@ -92,16 +92,25 @@ pub enum Refusal {
 /// connection that broke under that read (the database restarted) is discarded and the read
 /// made once more on a fresh one; a database out of reach is an outage, not bad credentials.
 async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Viewer, Refusal> {
-    let checked = match authenticate(&state.db, &state.tokens, headers).await {
+    caller_until(state, headers).await.map(|(viewer, _)| viewer)
+}
+
+/// Like [`caller`], with when the credentials expire (a bearer token's `exp`), for a
+/// connection that outlives a request (a WebSocket).
+pub(super) async fn caller_until(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<(Viewer, Option<chrono::DateTime<chrono::Utc>>), Refusal> {
+    let checked = match authenticate_until(&state.db, &state.tokens, headers).await {
         Err(AuthError::Db(e)) if crate::db::is_broken_connection(&e) => {
             tracing::warn!(error = %e, "database connection broke while checking credentials; retrying on a fresh one");
             crate::db::recover(&state.db).await;
-            authenticate(&state.db, &state.tokens, headers).await
+            authenticate_until(&state.db, &state.tokens, headers).await
         }
         checked => checked,
     };
     match checked {
-        Ok(viewer) => Ok(viewer),
+        Ok(caller) => Ok(caller),
         Err(AuthError::Db(e)) if crate::db::is_unavailable(&e) => {
             tracing::warn!(error = %e, "database unavailable while checking credentials");
             Err(Refusal::Unavailable)

@@ -3,6 +3,10 @@
 //! (`/reports/...`) live in [`crate::report`] and the map data (`/geo/*.geojson`) in
 //! [`crate::geo::features`], and pass the same admission step.
 //!
+//! A GET of `/graphql` that asks to become a WebSocket (subprotocol `graphql-transport-ws`)
+//! is a connection for GraphQL subscriptions: see [`ws`]. A subscription sent over HTTP is
+//! refused with a request error that says so.
+//!
 //! `/graphql` follows the GraphQL-over-HTTP specification (checked by `.ci/graphql-http-audit.sh`
 //! with the `graphql-http` audits): POST takes `application/json` (else 415); GET takes `query`,
 //! `operationName` and the JSON-encoded `variables` and `extensions`, and runs queries only (405
@@ -24,6 +28,7 @@ pub(crate) mod negotiate;
 pub mod prepared;
 mod request;
 pub(crate) mod respond;
+pub mod ws;
 
 use std::{
     sync::{
@@ -37,7 +42,11 @@ use async_graphql::parser::types::OperationType;
 use axum::{
     Router,
     body::Bytes,
-    extract::{Query, State, rejection::BytesRejection, rejection::QueryRejection},
+    extract::{
+        Query, State,
+        rejection::{BytesRejection, QueryRejection},
+        ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection},
+    },
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
     routing::get,
@@ -95,6 +104,8 @@ pub struct AppState {
     pub feed: crate::changes::Feed,
     /// Partners' webhooks: their settings, HTTP client and workers.
     pub webhooks: crate::webhook::Webhooks,
+    /// The WebSocket connections of GraphQL subscriptions.
+    pub ws: ws::Hub,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -173,6 +184,9 @@ async fn graphql(
         operation,
         Some(OperationType::Mutation | OperationType::Subscription)
     );
+    if operation == Some(OperationType::Subscription) {
+        return respond::subscription_over_http(media);
+    }
     if method == Method::Get && is_mutation {
         return respond::mutation_over_get(media);
     }
@@ -228,14 +242,22 @@ async fn graphql_post(
     }
 }
 
-/// A GET with a `query` parameter is a GraphQL request; a browser asking for HTML without
-/// one gets GraphiQL.
+/// A GET asking to become a WebSocket is a connection for subscriptions ([`ws`]); one with a
+/// `query` parameter is a GraphQL request; a browser asking for HTML without one gets
+/// GraphiQL.
 async fn graphql_get(
     State(state): State<Arc<AppState>>,
     peer: Peer,
     headers: HeaderMap,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     params: Result<Query<request::GetParams>, QueryRejection>,
 ) -> Response {
+    match upgrade {
+        Ok(upgrade) => return ws::upgrade(state, upgrade, &headers, &peer),
+        // A WebSocket handshake that is not right (its version, its key): why not.
+        Err(rejection) if ws::asks_for_websocket(&headers) => return rejection.into_response(),
+        Err(_) => {}
+    }
     if negotiate::wants_html(&headers) && params.as_ref().is_ok_and(|p| p.query.is_none()) {
         return crate::explorer::page();
     }
@@ -291,7 +313,13 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
          lup_response_cache_total{{result=\"miss\"}} {}\n\
          # HELP lup_compiled_read_fallbacks_total Nested lists a compiled read loaded but could not decode, left to the loaders (a defect: should stay 0).\n\
          # TYPE lup_compiled_read_fallbacks_total counter\n\
-         lup_compiled_read_fallbacks_total {}\n",
+         lup_compiled_read_fallbacks_total {}\n\
+         # HELP lup_websocket_connections WebSocket connections of GraphQL subscriptions open now (past connection_init).\n\
+         # TYPE lup_websocket_connections gauge\n\
+         lup_websocket_connections {}\n\
+         # HELP lup_subscriptions GraphQL subscriptions running now.\n\
+         # TYPE lup_subscriptions gauge\n\
+         lup_subscriptions {}\n",
         state.requests.load(Ordering::Relaxed),
         state.sql.get(),
         hits,
@@ -301,6 +329,8 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
         cache_hits,
         cache_misses,
         state.reads.fallbacks.load(Ordering::Relaxed),
+        state.ws.connections(),
+        state.ws.subscriptions(),
     );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }

@@ -62,7 +62,7 @@ pub fn from_post(
     })?;
     let value =
         serde_json::from_slice::<Json>(&body).map_err(|e| bad(format!("the body is not valid JSON: {e}")))?;
-    let mut object = match value {
+    let object = match value {
         Json::Object(object) => object,
         Json::Array(_) => {
             return Err(bad(
@@ -71,6 +71,15 @@ pub fn from_post(
         }
         _ => return Err(bad("the request must be a JSON object with a `query`")),
     };
+    from_object(object, documents)
+}
+
+/// A request as a JSON object (a POST's body, the payload of a WebSocket `subscribe`):
+/// `query` or `documentId`, `operationName`, `variables`, `extensions`.
+pub fn from_object(
+    mut object: serde_json::Map<String, Json>,
+    documents: &TrustedDocuments,
+) -> Result<RawRequest, Malformed> {
     Fields {
         query: object.remove("query"),
         operation_name: object.remove("operationName"),

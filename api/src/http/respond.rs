@@ -59,6 +59,15 @@ pub fn mutation_over_get(media: MediaType) -> Response {
     response
 }
 
+/// A subscription sent over HTTP: 400, with where subscriptions are served.
+pub fn subscription_over_http(media: MediaType) -> Response {
+    request_error(
+        StatusCode::BAD_REQUEST,
+        media,
+        "subscriptions are served over WebSocket, not HTTP: open a WebSocket to /graphql with the graphql-transport-ws subprotocol (graphql-ws, Apollo Client and urql speak it)",
+    )
+}
+
 /// Over budget: 429 with `Retry-After` and `RATE_LIMITED`.
 pub fn rate_limited(media: MediaType, retry_after: Duration, limit: u32) -> Response {
     let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);

@@ -1,0 +1,703 @@
+//! GraphQL subscriptions over WebSocket: a GET of `/graphql` asking to upgrade, with the
+//! `graphql-transport-ws` subprotocol (what graphql-ws, Apollo Client and urql speak), becomes
+//! a connection that runs subscriptions; every other GET of `/graphql` is GraphQL over HTTP
+//! or the explorer, as before.
+//!
+//! The protocol itself is async-graphql's ([`async_graphql::http::WebSocket`]); this module
+//! stands between it and the socket:
+//! - **`connection_init`** authenticates its payload (`{"authorization": "Bearer <jwt>"}` or
+//!   `{"apiKey": "<key>"}`; `Authorization`/`X-Api-Key` spellings too; none: anonymous) exactly
+//!   as HTTP authenticates headers; bad credentials close the connection with 4403. The caller
+//!   becomes the connection's [`Session`], checked again while it lasts ([`session`]).
+//! - **`subscribe`** passes what an HTTP request passes before it runs: the document prepared
+//!   (and cached) once, the trusted-documents rule, the same bounds (depth, fields, nodes,
+//!   cost), a charge of its cost to the client's rate-limit budget. A refusal is an `error`
+//!   message for that id; so is a query or mutation (they are served over HTTP) and a
+//!   subscription beyond [`Hub`]'s limit per connection.
+//! - **Bounds**: connections per client (account, key, anonymous IP address); subscriptions
+//!   per connection; a message that cannot go out within the send timeout drops the
+//!   connection, and a subscriber that falls [`crate::changes::feed::BACKLOG`] events behind
+//!   is closed with 4408: nothing is buffered without end.
+//! - **Closing**: a connection whose session ends (token expired, account disabled, key
+//!   revoked, rights changed, slow consumer) lets its subscriptions end with an error and
+//!   `complete`, then closes with the session's code; a stopping server closes every
+//!   connection with 1001 (clients reconnect, to another instance behind a load balancer).
+pub mod session;
+
+use std::{
+    collections::HashSet,
+    net::IpAddr,
+    pin::pin,
+    sync::{Arc, Mutex, atomic::AtomicUsize},
+    time::Duration,
+};
+
+use async_graphql::{
+    Data,
+    http::{ClientMessage, WebSocket as Protocol, WebSocketProtocols as Protocols, WsMessage},
+    parser::types::OperationType,
+};
+use axum::{
+    extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade},
+    http::{HeaderMap, HeaderName, HeaderValue, header},
+    response::Response,
+};
+use futures_util::{SinkExt, StreamExt, stream};
+use serde_json::{Value as Json, json};
+use tokio::{
+    sync::{mpsc, watch},
+    time::{Instant, sleep_until, timeout},
+};
+
+use super::{
+    AppState, MAX_BODY_BYTES,
+    admission::{self, Peer, Refusal},
+    request::{self, Source},
+};
+use crate::{
+    config::SubscriptionConfig,
+    limit::{Client, Verdict},
+    loader::Loaders,
+};
+use session::{Connections, End, RECHECK_IDLE, Session, code};
+
+/// The one subprotocol spoken.
+pub const PROTOCOL: &str = "graphql-transport-ws";
+
+/// How long a new connection may take to send `connection_init`.
+const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long an ending connection waits for its subscriptions' last messages to go out.
+const CLOSING_GRACE: Duration = Duration::from_secs(1);
+
+/// How often an open connection is pinged (a WebSocket ping frame, which clients answer by
+/// themselves): load balancers close connections idle for longer (nginx after 60 s), and a
+/// client gone without a word is found out.
+const KEEPALIVE: Duration = Duration::from_secs(30);
+
+/// Client messages read ahead of the protocol: the socket is not read while they wait.
+const INBOX: usize = 8;
+
+/// The longest close reason a close frame carries (RFC 6455: 123 bytes).
+const MAX_REASON: usize = 123;
+
+/// This instance's WebSocket connections: their settings and counts, and the signal that
+/// closes them all when the server stops.
+#[derive(Clone)]
+pub struct Hub {
+    max_connections_per_client: usize,
+    max_subscriptions: usize,
+    send_timeout: Duration,
+    connections: Connections,
+    subscriptions: Arc<AtomicUsize>,
+    shutdown: Arc<watch::Sender<bool>>,
+}
+
+impl Hub {
+    pub fn new(config: &SubscriptionConfig) -> Hub {
+        Hub {
+            max_connections_per_client: config.ws_max_connections_per_client,
+            max_subscriptions: config.ws_max_subscriptions_per_connection,
+            send_timeout: Duration::from_millis(config.ws_send_timeout_ms.max(1)),
+            connections: Connections::default(),
+            subscriptions: Arc::default(),
+            shutdown: Arc::new(watch::channel(false).0),
+        }
+    }
+
+    /// Closes every connection (1001): the server is stopping.
+    pub fn shut_down(&self) {
+        self.shutdown.send_replace(true);
+    }
+
+    /// Connections past `connection_init`, now.
+    pub fn connections(&self) -> usize {
+        self.connections.total()
+    }
+
+    /// Subscriptions running, now.
+    pub fn subscriptions(&self) -> usize {
+        self.subscriptions.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// Whether a request asks to become a WebSocket.
+pub fn asks_for_websocket(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::UPGRADE)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"))
+}
+
+/// Upgrades a GET of `/graphql`. A client that does not offer graphql-transport-ws gets the
+/// upgrade (browsers see no HTTP status of a refused one) and then a close with 4406.
+pub fn upgrade(
+    state: Arc<AppState>,
+    upgrade: WebSocketUpgrade,
+    headers: &HeaderMap,
+    peer: &Peer,
+) -> Response {
+    let ip = admission::client_ip(&state, headers, peer);
+    let upgrade = upgrade
+        .protocols([PROTOCOL])
+        .max_message_size(MAX_BODY_BYTES)
+        .max_frame_size(MAX_BODY_BYTES);
+    let spoken = upgrade.selected_protocol().is_some();
+    upgrade.on_upgrade(move |socket| async move {
+        if spoken {
+            Connection::new(state, ip).serve(socket).await;
+        } else {
+            refuse(
+                socket,
+                code::SUBPROTOCOL_NOT_ACCEPTABLE,
+                "Subprotocol not acceptable",
+            )
+            .await;
+        }
+    })
+}
+
+/// Closes a socket at once.
+async fn refuse(mut socket: WebSocket, code: u16, reason: &str) {
+    let _ = timeout(Duration::from_secs(1), socket.send(close_message(code, reason))).await;
+    // The client answers with its own close frame; reading it lets the TCP connection end
+    // cleanly instead of being reset under the close frame.
+    let _ = timeout(Duration::from_secs(1), async {
+        while let Some(Ok(message)) = socket.recv().await {
+            if matches!(message, Message::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
+fn close_message(code: u16, reason: &str) -> Message {
+    let mut end = reason.len().min(MAX_REASON);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: reason[..end].into(),
+    }))
+}
+
+/// Where a connection stands.
+enum Phase {
+    /// Waiting for `connection_init`.
+    New,
+    /// `connection_init` is being checked: nothing more is read until it is answered.
+    Initialising,
+    /// Acknowledged: subscriptions may start.
+    Ready(Arc<Session>),
+}
+
+/// What `connection_init` found, for the connection (the protocol only keeps its data).
+#[derive(Default)]
+struct Init {
+    session: Option<Arc<Session>>,
+    /// The close code and reason of a refused `connection_init`.
+    refused: Option<(u16, String)>,
+}
+
+/// A connection that is ending: when its close frame goes out.
+struct Closing {
+    code: u16,
+    reason: String,
+    deadline: Instant,
+}
+
+/// What to do with a client's message.
+enum Action {
+    /// Hand it to the protocol.
+    Forward(Box<ClientMessage>),
+    /// Answer it here.
+    Reply(String),
+    Close(u16, String),
+}
+
+struct Connection {
+    state: Arc<AppState>,
+    ip: Option<IpAddr>,
+    init: Arc<Mutex<Init>>,
+    phase: Phase,
+    /// The ids of the subscriptions running, until their `complete` (either way).
+    live: HashSet<String>,
+    closing: Option<Closing>,
+}
+
+fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Connection {
+    fn new(state: Arc<AppState>, ip: Option<IpAddr>) -> Connection {
+        Connection {
+            state,
+            ip,
+            init: Arc::default(),
+            phase: Phase::New,
+            live: HashSet::new(),
+            closing: None,
+        }
+    }
+
+    fn session(&self) -> Option<&Arc<Session>> {
+        match &self.phase {
+            Phase::Ready(session) => Some(session),
+            _ => None,
+        }
+    }
+
+    async fn serve(mut self, socket: WebSocket) {
+        let (mut sink, mut source) = socket.split();
+        let (inbox, messages) = mpsc::channel::<serde_json::Result<ClientMessage>>(INBOX);
+        let messages = stream::unfold(messages, |mut rx| async move { rx.recv().await.map(|m| (m, rx)) });
+        let protocol =
+            Protocol::from_message_stream(self.state.schema.clone(), messages, Protocols::GraphQLWS)
+                .on_connection_init({
+                    let (state, ip, init) = (self.state.clone(), self.ip, self.init.clone());
+                    move |payload| connection_init(state, ip, payload, init)
+                });
+        let mut protocol = pin!(protocol);
+        let hub = self.state.ws.clone();
+        let mut stopping = hub.shutdown.subscribe();
+        let init_deadline = Instant::now() + INIT_TIMEOUT;
+        let mut recheck = tokio::time::interval_at(Instant::now() + RECHECK_IDLE, RECHECK_IDLE);
+        recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut keepalive = tokio::time::interval_at(Instant::now() + KEEPALIVE, KEEPALIVE);
+        keepalive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut ended: Option<watch::Receiver<Option<End>>> = None;
+        let mut expiry: Option<Instant> = None;
+        let (code, reason) = loop {
+            if let Some(closing) = &self.closing
+                && (self.live.is_empty() || Instant::now() >= closing.deadline)
+            {
+                break (closing.code, closing.reason.clone());
+            }
+            let reading = matches!(self.phase, Phase::New | Phase::Ready(_))
+                && self.closing.is_none()
+                && inbox.capacity() > 0;
+            let checking = self.session().cloned().filter(|_| self.closing.is_none());
+            tokio::select! {
+                biased;
+                _ = stopped(&mut stopping) => break (code::GOING_AWAY, "the server is shutting down".into()),
+                out = protocol.next() => match out {
+                    None => break (1000, String::new()),
+                    Some(WsMessage::Text(text)) => {
+                        if let Some(session) = self.observe(&text) {
+                            ended = Some(session.watch_end());
+                            expiry = session.expires.map(|at| {
+                                Instant::now() + (at - chrono::Utc::now()).to_std().unwrap_or_default()
+                            });
+                        }
+                        if !self.send(&mut sink, Message::Text(text.into()), hub.send_timeout).await {
+                            return;
+                        }
+                    }
+                    Some(WsMessage::Close(code, reason)) => {
+                        break locked(&self.init).refused.take().unwrap_or((code, reason));
+                    }
+                },
+                message = source.next(), if reading => match message {
+                    // Gone, or broke the WebSocket protocol (tungstenite answered that).
+                    None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                    Some(Ok(Message::Text(text))) => match self.inbound(text.as_str()).await {
+                        Action::Forward(message) => {
+                            // There is room: `reading` asked.
+                            let _ = inbox.try_send(Ok(*message));
+                        }
+                        Action::Reply(text) => {
+                            if !self.send(&mut sink, Message::Text(text.into()), hub.send_timeout).await {
+                                return;
+                            }
+                        }
+                        Action::Close(code, reason) => break (code, reason),
+                    },
+                    Some(Ok(Message::Binary(_))) => {
+                        break (code::BAD_REQUEST, "Invalid message received: graphql-transport-ws messages are text".into());
+                    }
+                    // Answered by tungstenite.
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                },
+                _ = sleep_until(init_deadline), if matches!(self.phase, Phase::New) => {
+                    break (code::TIMEOUT, "Connection initialisation timeout".into());
+                }
+                end = session_end(&mut ended), if self.closing.is_none() => {
+                    // The subscriptions end with the error; the close frame follows their
+                    // `complete` (or the grace period).
+                    self.closing = Some(Closing {
+                        code: end.close_code,
+                        reason: end.close_reason,
+                        deadline: Instant::now() + CLOSING_GRACE,
+                    });
+                }
+                _ = sleep_until(expiry.unwrap_or_else(Instant::now)), if expiry.is_some() && checking.is_some() => {
+                    if let Some(session) = &checking {
+                        session.end(End::expired());
+                    }
+                    expiry = None;
+                }
+                _ = recheck.tick(), if checking.is_some() => {
+                    if let Some(session) = &checking {
+                        // Ends the session when the account or key is no longer valid.
+                        let _ = session.check_within(RECHECK_IDLE).await;
+                    }
+                }
+                _ = keepalive.tick() => {
+                    if !self.send(&mut sink, Message::Ping(Default::default()), hub.send_timeout).await {
+                        return;
+                    }
+                }
+                _ = sleep_until(self.closing.as_ref().map_or_else(Instant::now, |c| c.deadline)), if self.closing.is_some() => {}
+            }
+        };
+        let _ = timeout(Duration::from_secs(1), sink.send(close_message(code, &reason))).await;
+        let _ = timeout(Duration::from_secs(1), async {
+            while let Some(Ok(message)) = source.next().await {
+                if matches!(message, Message::Close(_)) {
+                    break;
+                }
+            }
+        })
+        .await;
+    }
+
+    /// Sends one message within the send timeout; false when the connection is gone or the
+    /// client does not read (a slow consumer is dropped rather than buffered for).
+    async fn send(
+        &self,
+        sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
+        message: Message,
+        within: Duration,
+    ) -> bool {
+        match timeout(within, sink.send(message)).await {
+            Ok(Ok(())) => true,
+            Ok(Err(_)) => false,
+            Err(_) => {
+                tracing::info!(
+                    timeout_ms = within.as_millis() as u64,
+                    "a WebSocket client does not read its messages; disconnecting it"
+                );
+                false
+            }
+        }
+    }
+
+    /// Notes what the protocol tells the client: the acknowledgement (the session begins: it
+    /// is returned) and each subscription's `complete`.
+    fn observe(&mut self, text: &str) -> Option<Arc<Session>> {
+        if text.starts_with(r#"{"type":"complete""#) {
+            #[derive(serde::Deserialize)]
+            struct Complete {
+                id: String,
+            }
+            if let Ok(Complete { id }) = serde_json::from_str(text) {
+                self.live.remove(&id);
+            }
+        } else if text == r#"{"type":"connection_ack"}"# {
+            let session = locked(&self.init).session.clone()?;
+            self.phase = Phase::Ready(session.clone());
+            return Some(session);
+        }
+        None
+    }
+
+    /// What to do with a client's text message.
+    async fn inbound(&mut self, text: &str) -> Action {
+        let mut message = match serde_json::from_str::<Json>(text) {
+            Ok(Json::Object(message)) => message,
+            _ => {
+                return Action::Close(
+                    code::BAD_REQUEST,
+                    "Invalid message received: not a JSON object".into(),
+                );
+            }
+        };
+        let kind = message
+            .get("type")
+            .and_then(Json::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let id = match message.get("id") {
+            Some(Json::String(id)) => Some(id.clone()),
+            _ => None,
+        };
+        let payload = message.remove("payload");
+        match (kind.as_str(), id) {
+            ("connection_init", _) => match self.phase {
+                Phase::New => {
+                    self.phase = Phase::Initialising;
+                    Action::Forward(Box::new(ClientMessage::ConnectionInit { payload }))
+                }
+                _ => Action::Close(4429, "Too many initialisation requests".into()),
+            },
+            ("ping", _) => Action::Forward(Box::new(ClientMessage::Ping { payload })),
+            ("pong", _) => Action::Forward(Box::new(ClientMessage::Pong { payload })),
+            ("subscribe", Some(id)) => self.subscribe(id, payload).await,
+            ("complete", Some(id)) => {
+                self.live.remove(&id);
+                Action::Forward(Box::new(ClientMessage::Stop { id }))
+            }
+            _ => Action::Close(
+                code::BAD_REQUEST,
+                "Invalid message received: not a graphql-transport-ws message".into(),
+            ),
+        }
+    }
+
+    /// A `subscribe`: handed to the protocol when it passes everything an HTTP request
+    /// passes, else answered with an `error` for its id.
+    async fn subscribe(&mut self, id: String, payload: Option<Json>) -> Action {
+        let Some(session) = self.session().cloned() else {
+            return Action::Close(code::UNAUTHORIZED, "Unauthorized".into());
+        };
+        if self.live.contains(&id) {
+            return Action::Close(
+                code::SUBSCRIBER_EXISTS,
+                format!("Subscriber for {id} already exists"),
+            );
+        }
+        let Some(Json::Object(payload)) = payload else {
+            return Action::Close(
+                code::BAD_REQUEST,
+                "Invalid message received: `subscribe` needs a `payload` object".into(),
+            );
+        };
+        let max = self.state.ws.max_subscriptions;
+        let prepared = if max > 0 && self.live.len() >= max {
+            Err(vec![error(
+                &format!("at most {max} subscriptions may run on one connection: complete one first"),
+                "TOO_MANY_SUBSCRIPTIONS",
+            )])
+        } else {
+            self.prepare(&session, payload).await
+        };
+        match prepared {
+            Ok(request) => {
+                self.live.insert(id.clone());
+                Action::Forward(Box::new(ClientMessage::Start { id, payload: request }))
+            }
+            Err(errors) => Action::Reply(json!({ "type": "error", "id": id, "payload": errors }).to_string()),
+        }
+    }
+
+    /// The request of a `subscribe`, admitted as HTTP admits one, or the errors that refuse it.
+    async fn prepare(
+        &self,
+        session: &Session,
+        payload: serde_json::Map<String, Json>,
+    ) -> Result<async_graphql::Request, Vec<Json>> {
+        let state = &self.state;
+        let raw = request::from_object(payload, &state.documents)
+            .map_err(|bad| vec![error(&bad.message, "BAD_REQUEST")])?;
+        let (parsed, trusted) = match raw.source {
+            Source::Text(text) => (state.prepared.get(text), false),
+            Source::Trusted(parsed) => (parsed, true),
+        };
+        let prepared = parsed.map_err(|e| vec![server_error(e, "BAD_USER_INPUT")])?;
+        match prepared
+            .operation(raw.operation_name.as_deref())
+            .map(|(_, op)| op.ty)
+        {
+            Some(OperationType::Subscription) => {}
+            Some(_) => {
+                return Err(vec![error(
+                    "only subscriptions run over WebSocket: send queries and mutations to /graphql over HTTP",
+                    "BAD_REQUEST",
+                )]);
+            }
+            None => {
+                return Err(vec![error(
+                    match &raw.operation_name {
+                        Some(_) => "the document has no operation of that `operationName`",
+                        None => "the document has several operations: name one with `operationName`",
+                    },
+                    "BAD_USER_INPUT",
+                )]);
+            }
+        }
+        if state.documents.only_for_anonymous && session.viewer.is_anonymous() && !trusted {
+            return Err(vec![error(
+                "anonymous callers may only run trusted documents: send the `documentId` of one",
+                "BAD_REQUEST",
+            )]);
+        }
+        prepared
+            .refuse_nul(&raw.variables)
+            .map_err(|e| vec![server_error(e, "BAD_USER_INPUT")])?;
+        let cost = prepared
+            .cost(raw.operation_name.as_deref(), &raw.variables)
+            .map_err(|over| vec![server_error(over.into_error(), "QUERY_TOO_LARGE")])?;
+        let points = u32::try_from(cost.points()).unwrap_or(u32::MAX);
+        if let Verdict::Limited { retry_after, limit } =
+            state.limits.check(session.client.as_ref(), points).await
+        {
+            let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+            let mut e = error(
+                &format!(
+                    "rate limit exceeded: this client may spend {limit} cost points a minute; try again in {secs} s"
+                ),
+                "RATE_LIMITED",
+            );
+            e["extensions"]["retryAfterSeconds"] = secs.into();
+            e["extensions"]["limitPerMinute"] = limit.into();
+            return Err(vec![e]);
+        }
+        let mut request = async_graphql::Request::new(String::new()).variables(raw.variables);
+        if let Some(name) = raw.operation_name {
+            request = request.operation_name(name);
+        }
+        request.set_parsed_query(prepared.document.clone());
+        let introspection = match state.introspection {
+            crate::config::Introspection::Everyone => true,
+            crate::config::Introspection::SignedIn => !session.viewer.is_anonymous(),
+            crate::config::Introspection::Nobody => false,
+        };
+        if !introspection {
+            request = request.disable_introspection();
+        }
+        // The subscription's own loaders, emptied before each event (see `changes::subscription`).
+        Ok(request.data(Loaders::for_request(
+            state.db.clone(),
+            session.viewer.access(),
+            &state.reads,
+        )))
+    }
+}
+
+/// A GraphQL error object.
+fn error(message: &str, code: &str) -> Json {
+    json!({ "message": message, "extensions": { "code": code } })
+}
+
+/// An error of async-graphql's or ours as a GraphQL error object, with a code.
+fn server_error(mut e: async_graphql::ServerError, code: &str) -> Json {
+    let extensions = e.extensions.get_or_insert_with(Default::default);
+    if extensions.get("code").is_none() {
+        extensions.set("code", code);
+    }
+    serde_json::to_value(&e).unwrap_or_else(|_| error(&e.message, code))
+}
+
+/// Resolves once the server stops.
+async fn stopped(stopping: &mut watch::Receiver<bool>) {
+    if stopping.wait_for(|stop| *stop).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// Resolves with why the session ended, once it does (never before there is one).
+async fn session_end(ended: &mut Option<watch::Receiver<Option<End>>>) -> End {
+    if let Some(rx) = ended
+        && let Ok(end) = rx.wait_for(Option::is_some).await
+        && let Some(end) = end.clone()
+    {
+        return end;
+    }
+    std::future::pending().await
+}
+
+/// `connection_init`: the payload's credentials become the connection's session, or the
+/// reason it is refused (kept for the close frame).
+async fn connection_init(
+    state: Arc<AppState>,
+    ip: Option<IpAddr>,
+    payload: Json,
+    init: Arc<Mutex<Init>>,
+) -> async_graphql::Result<Data> {
+    match authenticate(&state, ip, payload).await {
+        Ok(session) => {
+            let session = Arc::new(session);
+            let mut data = Data::default();
+            data.insert(session.viewer.clone());
+            data.insert(session.viewer.access());
+            data.insert(state.feed.clone());
+            data.insert(session.clone());
+            locked(&init).session = Some(session);
+            Ok(data)
+        }
+        Err((code, reason)) => {
+            locked(&init).refused = Some((code, reason.clone()));
+            Err(async_graphql::Error::new(reason))
+        }
+    }
+}
+
+/// The credentials of a `connection_init` payload as the headers HTTP would carry them.
+fn credentials(payload: Json) -> Result<HeaderMap, (u16, String)> {
+    let forbidden = || (code::FORBIDDEN, "Forbidden".to_owned());
+    let mut headers = HeaderMap::new();
+    let fields = match payload {
+        Json::Null => return Ok(headers),
+        Json::Object(fields) => fields,
+        _ => {
+            return Err((
+                code::BAD_REQUEST,
+                "Bad request: the connection_init payload must be an object".into(),
+            ));
+        }
+    };
+    // Some clients put them under `headers`.
+    let nested = match fields.get("headers") {
+        Some(Json::Object(nested)) => nested.clone(),
+        _ => Default::default(),
+    };
+    for (key, value) in fields.into_iter().chain(nested) {
+        let name = match key.to_ascii_lowercase().as_str() {
+            "authorization" => header::AUTHORIZATION,
+            "apikey" | "api_key" | "x-api-key" => HeaderName::from_static("x-api-key"),
+            _ => continue,
+        };
+        let Json::String(value) = value else {
+            return Err(forbidden());
+        };
+        headers.insert(name, HeaderValue::from_str(&value).map_err(|_| forbidden())?);
+    }
+    Ok(headers)
+}
+
+/// Who the payload's credentials say the caller is, admitted as a connection: within its
+/// budget (a connection costs one point) and its number of connections.
+async fn authenticate(state: &AppState, ip: Option<IpAddr>, payload: Json) -> Result<Session, (u16, String)> {
+    let headers = credentials(payload)?;
+    let (viewer, expires) = match admission::caller_until(state, &headers).await {
+        Ok(caller) => caller,
+        Err(Refusal::Unavailable) => {
+            return Err((
+                code::TRY_AGAIN_LATER,
+                "the database is unavailable: try again later".into(),
+            ));
+        }
+        Err(_) => return Err((code::FORBIDDEN, "Forbidden".into())),
+    };
+    let client = Client::of(&viewer, ip);
+    if let Verdict::Limited { retry_after, .. } = state.limits.check(client.as_ref(), 1).await {
+        let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+        return Err((
+            code::TRY_AGAIN_LATER,
+            format!("rate limit exceeded: try again in {secs} s"),
+        ));
+    }
+    let hub = &state.ws;
+    let slot = hub
+        .connections
+        .acquire(client.as_ref(), hub.max_connections_per_client)
+        .ok_or_else(|| {
+            (
+                code::TRY_AGAIN_LATER,
+                format!(
+                    "too many connections: at most {} per client",
+                    hub.max_connections_per_client
+                ),
+            )
+        })?;
+    Ok(Session::new(
+        viewer,
+        expires,
+        client,
+        state.db.clone(),
+        Some(slot),
+        hub.subscriptions.clone(),
+    ))
+}
