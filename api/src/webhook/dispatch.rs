@@ -24,8 +24,8 @@ use entity::{
 };
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, QueryTrait,
     sea_query::{LockBehavior, LockType},
 };
 use serde_json::Value;
@@ -33,10 +33,7 @@ use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use uuid::Uuid;
 
 use super::{WebhookEventType, Webhooks, closed, reader_of};
-use crate::{
-    access::Access,
-    changes::{ChangeKind, ChangeRow, ChangeType, Feed, Reader, query::ChangeCursor},
-};
+use crate::changes::{ChangeKind, ChangeRow, ChangeType, Feed, Reader, query::ChangeCursor};
 
 /// Events read per round.
 const BATCH: u64 = 500;
@@ -65,11 +62,16 @@ pub(super) async fn run(hooks: Webhooks, db: DatabaseConnection, feed: Feed) {
     // The cursor as this instance last saw it.
     let mut seen: i64 = -1;
     let mut checked = Instant::now();
+    // At start, a round at once: events committed while no instance dispatched wait.
+    let mut started = false;
     loop {
-        tokio::select! {
-            r = events.recv() => if let Err(RecvError::Closed) = r { return },
-            _ = tokio::time::sleep(CHECK) => {}
+        if started {
+            tokio::select! {
+                r = events.recv() => if let Err(RecvError::Closed) = r { return },
+                _ = tokio::time::sleep(CHECK) => {}
+            }
         }
+        started = true;
         // However many events arrived, one round reads them all.
         loop {
             match events.try_recv() {
@@ -357,26 +359,41 @@ fn kind_name(kind: ChangeKind) -> &'static str {
     }
 }
 
+/// A change's fields: `{"field": {"before": …, "after": …}}` (an audit record's `changes`).
+type Fields = serde_json::Map<String, Value>;
+
 /// What the events of one round need to be told apart beyond themselves: the fields their
-/// writes changed (the audit records), which actions are open to proposals now, who proposed
-/// each partnership.
+/// writes changed (the audit records), the actions and plans they concern as they are now and
+/// the changes made to them since (so each event is judged as things stood when it was
+/// committed, however late the dispatcher comes), who proposed each partnership.
 #[derive(Default)]
 struct Facts {
-    /// Audit record → `{"field": {"before": …, "after": …}}`.
-    changes: HashMap<Uuid, serde_json::Map<String, Value>>,
-    /// Actions (of those the events name, or of the plans they adopted) that `opportunities`
-    /// lists now.
-    open: HashSet<Uuid>,
-    /// Plan → its actions that `opportunities` lists now.
-    open_of_plan: HashMap<Uuid, Vec<Uuid>>,
-    /// The statuses of the plans actions were moved out of.
-    plan_status: HashMap<Uuid, PlanStatus>,
+    /// Audit record → the fields its write changed.
+    changes: HashMap<Uuid, Fields>,
+    /// The actions the events name, and those of the plans they adopted, as they are now.
+    actions: HashMap<Uuid, action::Model>,
+    /// Adopted plan → its actions now.
+    actions_of: HashMap<Uuid, Vec<Uuid>>,
+    /// The status of each plan those actions are or were in, now.
+    plans: HashMap<Uuid, PlanStatus>,
+    /// The changes to those actions and plans from the round's first event on, in commit
+    /// order: what to undo to see one as it was just after an earlier event.
+    history: HashMap<(ChangeType, Uuid), Vec<(i64, Fields)>>,
     /// Partnership → the organisation that proposed it.
     proposer: HashMap<Uuid, Option<Uuid>>,
 }
 
 /// Most values in one `IN (…)`.
 const IN_CHUNK: usize = 500;
+
+/// An action's fields that decide whether it is open to proposals, as JSON values (as the
+/// audit log writes them).
+#[derive(Debug, Clone)]
+struct ActionState {
+    seeking_partners: Value,
+    status: Value,
+    plan: Option<Uuid>,
+}
 
 impl Facts {
     async fn load(
@@ -395,49 +412,9 @@ impl Facts {
             .filter(|r| relevant(r.entity))
             .filter_map(|r| r.audit_id)
             .collect();
-        for chunk in audits.chunks(IN_CHUNK) {
-            for a in audit_log::Entity::find()
-                .filter(audit_log::Column::Id.is_in(chunk.iter().copied()))
-                .all(txn)
-                .await?
-            {
-                if let Ok(Value::Object(map)) = serde_json::from_str(&a.changes) {
-                    facts.changes.insert(a.id, map);
-                }
-            }
-        }
-        if opportunities {
-            let actions: Vec<Uuid> = rows
-                .iter()
-                .filter(|r| r.entity == ChangeType::Action)
-                .map(|r| r.entity_id)
-                .collect();
-            let plans: Vec<Uuid> = rows
-                .iter()
-                .filter(|r| r.entity == ChangeType::Plan && facts.adopted(r))
-                .map(|r| r.entity_id)
-                .collect();
-            let moved_from: Vec<Uuid> = rows
-                .iter()
-                .filter(|r| r.entity == ChangeType::Action)
-                .filter_map(|r| facts.before(r, "plan_id"))
-                .filter_map(|v| v.as_str().and_then(|s| s.parse().ok()))
-                .collect();
-            for chunk in actions.chunks(IN_CHUNK) {
-                facts.load_open(txn, action::Column::Id, chunk).await?;
-            }
-            for chunk in plans.chunks(IN_CHUNK) {
-                facts.load_open(txn, action::Column::PlanId, chunk).await?;
-            }
-            for chunk in moved_from.chunks(IN_CHUNK) {
-                for p in plan::Entity::find()
-                    .filter(plan::Column::Id.is_in(chunk.iter().copied()))
-                    .all(txn)
-                    .await?
-                {
-                    facts.plan_status.insert(p.id, p.status);
-                }
-            }
+        facts.changes = audit_changes(txn, &audits).await?;
+        if opportunities && let Some(first) = rows.first().map(|r| r.seq) {
+            facts.load_opportunities(txn, rows, first).await?;
         }
         if proposals {
             let ids: Vec<Uuid> = rows
@@ -460,40 +437,196 @@ impl Facts {
         Ok(facts)
     }
 
-    /// The actions `opportunities` lists now (public, of an adopted plan, seeking partners,
-    /// not finished) among those whose `column` is in `ids`.
-    async fn load_open(
+    /// The actions and plans the round's events concern: now, and their changes since the
+    /// event `first`. Rows are read before their changes, so a write committing in between
+    /// is undone from rows that never held it, which leaves them as they were.
+    async fn load_opportunities(
         &mut self,
         txn: &DatabaseTransaction,
-        column: action::Column,
-        ids: &[Uuid],
+        rows: &[ChangeRow],
+        first: i64,
     ) -> Result<(), DbErr> {
-        let adopted = plan::Entity::find()
-            .select_only()
-            .column(plan::Column::Id)
-            .filter(plan::Column::Status.eq(PlanStatus::Adopted))
-            .into_query();
-        let statuses = crate::action::OPPORTUNITY_STATUSES.map(entity::action::ActionStatus::from);
-        let open: Vec<(Uuid, Uuid)> = crate::action::visible(&Access::anonymous())
-            .select_only()
-            .column(action::Column::Id)
-            .column(action::Column::PlanId)
-            .filter(column.is_in(ids.iter().copied()))
-            .filter(
-                Condition::all()
-                    .add(action::Column::PlanId.in_subquery(adopted))
-                    .add(action::Column::SeekingPartners.eq(true))
-                    .add(action::Column::Status.is_in(statuses)),
-            )
-            .into_tuple()
-            .all(txn)
+        let named: Vec<Uuid> = rows
+            .iter()
+            .filter(|r| r.entity == ChangeType::Action)
+            .map(|r| r.entity_id)
+            .collect();
+        let adopted: Vec<Uuid> = rows
+            .iter()
+            .filter(|r| r.entity == ChangeType::Plan && self.adopted(r))
+            .map(|r| r.entity_id)
+            .collect();
+        for (column, ids) in [(action::Column::Id, &named), (action::Column::PlanId, &adopted)] {
+            for chunk in ids.chunks(IN_CHUNK) {
+                for a in action::Entity::find()
+                    .filter(column.is_in(chunk.iter().copied()))
+                    .all(txn)
+                    .await?
+                {
+                    self.actions.insert(a.id, a);
+                }
+            }
+        }
+        for a in self.actions.values() {
+            if adopted.contains(&a.plan_id) {
+                self.actions_of.entry(a.plan_id).or_default().push(a.id);
+            }
+        }
+        let actions: Vec<Uuid> = self.actions.keys().copied().collect();
+        self.load_history(txn, ChangeType::Action, &actions, first)
             .await?;
-        for (action, plan) in open {
-            if self.open.insert(action) {
-                self.open_of_plan.entry(plan).or_default().push(action);
+        // The plans the actions are in, were in, or that were adopted.
+        let mut plans: HashSet<Uuid> = adopted.iter().copied().collect();
+        plans.extend(self.actions.values().map(|a| a.plan_id));
+        for ((t, _), changes) in &self.history {
+            if *t == ChangeType::Action {
+                for (_, fields) in changes {
+                    if let Some(change) = fields.get("plan_id") {
+                        for v in [change.get("before"), change.get("after")].into_iter().flatten() {
+                            plans.extend(v.as_str().and_then(|s| s.parse::<Uuid>().ok()));
+                        }
+                    }
+                }
+            }
+        }
+        let plans: Vec<Uuid> = plans.into_iter().collect();
+        for chunk in plans.chunks(IN_CHUNK) {
+            let found: Vec<(Uuid, PlanStatus)> = plan::Entity::find()
+                .select_only()
+                .column(plan::Column::Id)
+                .column(plan::Column::Status)
+                .filter(plan::Column::Id.is_in(chunk.iter().copied()))
+                .into_tuple()
+                .all(txn)
+                .await?;
+            self.plans.extend(found);
+        }
+        self.load_history(txn, ChangeType::Plan, &plans, first).await
+    }
+
+    /// The changes written to rows `ids` of type `t` by the events from `first` on.
+    async fn load_history(
+        &mut self,
+        txn: &DatabaseTransaction,
+        t: ChangeType,
+        ids: &[Uuid],
+        first: i64,
+    ) -> Result<(), DbErr> {
+        for chunk in ids.chunks(IN_CHUNK) {
+            let events: Vec<(i64, Uuid, Option<Uuid>)> = change_event::Entity::find()
+                .select_only()
+                .column(change_event::Column::Seq)
+                .column(change_event::Column::EntityId)
+                .column(change_event::Column::AuditId)
+                .filter(change_event::Column::EntityType.eq(t.name()))
+                .filter(change_event::Column::EntityId.is_in(chunk.iter().copied()))
+                .filter(change_event::Column::Seq.gte(first))
+                .filter(change_event::Column::AuditId.is_not_null())
+                .order_by_asc(change_event::Column::Seq)
+                .into_tuple()
+                .all(txn)
+                .await?;
+            let audits: Vec<Uuid> = events.iter().filter_map(|e| e.2).collect();
+            let mut changes = audit_changes(txn, &audits).await?;
+            for (seq, id, audit) in events {
+                if let Some(fields) = audit.and_then(|a| changes.remove(&a)) {
+                    self.history.entry((t, id)).or_default().push((seq, fields));
+                }
             }
         }
         Ok(())
+    }
+
+    /// The value of `field` of row `id` just after the event `seq`: what the next change to it
+    /// found, or else its value now.
+    fn value_after(&self, t: ChangeType, id: Uuid, field: &str, seq: i64, now: Value) -> Value {
+        self.history
+            .get(&(t, id))
+            .and_then(|changes| {
+                changes
+                    .iter()
+                    .filter(|(s, _)| *s > seq)
+                    .find_map(|(_, fields)| fields.get(field)?.get("before").cloned())
+            })
+            .unwrap_or(now)
+    }
+
+    /// Action `id` just after the event `seq`; `None` when it no longer exists.
+    fn action_after(&self, id: Uuid, seq: i64) -> Option<ActionState> {
+        let now = self.actions.get(&id)?;
+        let plan = self.value_after(
+            ChangeType::Action,
+            id,
+            "plan_id",
+            seq,
+            Value::String(now.plan_id.to_string()),
+        );
+        Some(ActionState {
+            seeking_partners: self.value_after(
+                ChangeType::Action,
+                id,
+                "seeking_partners",
+                seq,
+                Value::Bool(now.seeking_partners),
+            ),
+            status: self.value_after(
+                ChangeType::Action,
+                id,
+                "status",
+                seq,
+                serde_json::to_value(now.status).unwrap_or_default(),
+            ),
+            plan: plan.as_str().and_then(|s| s.parse().ok()),
+        })
+    }
+
+    /// The action of `row` just before its write, given how it was just after.
+    fn action_before(&self, row: &ChangeRow, after: &ActionState) -> ActionState {
+        let field =
+            |name: &str, after: &Value| self.before(row, name).cloned().unwrap_or_else(|| after.clone());
+        let plan = self
+            .before(row, "plan_id")
+            .map(|v| v.as_str().and_then(|s| s.parse().ok()))
+            .unwrap_or(after.plan);
+        ActionState {
+            seeking_partners: field("seeking_partners", &after.seeking_partners),
+            status: field("status", &after.status),
+            plan,
+        }
+    }
+
+    /// Whether `opportunities` listed the action `state` just after the event `seq`: in an
+    /// adopted plan, seeking partners, not finished.
+    fn open(&self, state: &ActionState, seq: i64) -> bool {
+        let Some(plan) = state.plan else {
+            return false;
+        };
+        let Some(now) = self.plans.get(&plan) else {
+            return false;
+        };
+        let adopted = serde_json::to_value(PlanStatus::Adopted).unwrap_or_default();
+        let plan_status = self.value_after(
+            ChangeType::Plan,
+            plan,
+            "status",
+            seq,
+            serde_json::to_value(now).unwrap_or_default(),
+        );
+        plan_status == adopted
+            && state.seeking_partners == Value::Bool(true)
+            && crate::action::OPPORTUNITY_STATUSES.iter().any(|s| {
+                serde_json::to_value(entity::action::ActionStatus::from(*s))
+                    .ok()
+                    .as_ref()
+                    == Some(&state.status)
+            })
+    }
+
+    /// Whether action `id` is open to proposals now: an action closed again by the time
+    /// the dispatcher comes to the change that opened it is not announced.
+    fn open_now(&self, id: Uuid) -> bool {
+        self.action_after(id, i64::MAX)
+            .is_some_and(|st| self.open(&st, i64::MAX))
     }
 
     /// The value of `field` before the write of `row`, when the write changed it.
@@ -512,53 +645,46 @@ impl Facts {
     }
 
     /// The actions newly open to proposals by the change `row` (seen as `kind`), with how
-    /// the partner sees each.
+    /// the partner sees each: judged as things stood just after the change (so each opening
+    /// is told once, however late the dispatcher comes), and still open now.
     fn opportunities(&self, row: &ChangeRow, kind: ChangeKind) -> Vec<(Uuid, ChangeKind)> {
+        let seq = row.seq;
         match (row.entity, kind) {
-            // New to the partner (created, or out of a draft) and open now.
-            (ChangeType::Action, ChangeKind::Created) if self.open.contains(&row.entity_id) => {
-                vec![(row.entity_id, kind)]
-            }
-            // Open now, and its write opened it.
-            (ChangeType::Action, ChangeKind::Updated)
-                if self.open.contains(&row.entity_id) && self.was_closed(row) =>
-            {
-                vec![(row.entity_id, kind)]
-            }
-            // Its plan was adopted (from consultation, or out of the archive): every open
-            // action of it, which the partner could see before.
+            // New to the partner (created, or out of a draft), and open.
+            (ChangeType::Action, ChangeKind::Created) => match self.action_after(row.entity_id, seq) {
+                Some(after) if self.open(&after, seq) && self.open_now(row.entity_id) => {
+                    vec![(row.entity_id, kind)]
+                }
+                _ => Vec::new(),
+            },
+            // Open, and its write opened it (it started seeking partners, was reopened, or
+            // moved into an adopted plan).
+            (ChangeType::Action, ChangeKind::Updated) => match self.action_after(row.entity_id, seq) {
+                Some(after)
+                    if self.open(&after, seq)
+                        && !self.open(&self.action_before(row, &after), seq)
+                        && self.open_now(row.entity_id) =>
+                {
+                    vec![(row.entity_id, kind)]
+                }
+                _ => Vec::new(),
+            },
+            // Its plan was adopted (from consultation, or out of the archive): every action of
+            // it then open, which the partner could see before.
             (ChangeType::Plan, ChangeKind::Updated) if self.adopted(row) => self
-                .open_of_plan
+                .actions_of
                 .get(&row.entity_id)
-                .map(|actions| actions.iter().map(|a| (*a, ChangeKind::Updated)).collect())
-                .unwrap_or_default(),
+                .into_iter()
+                .flatten()
+                .filter(|a| {
+                    self.action_after(**a, seq)
+                        .is_some_and(|st| st.plan == Some(row.entity_id) && self.open(&st, seq))
+                        && self.open_now(**a)
+                })
+                .map(|a| (*a, ChangeKind::Updated))
+                .collect(),
             _ => Vec::new(),
         }
-    }
-
-    /// Whether the action of `row` was not open to proposals before its write: it did not
-    /// seek partners, was finished, or belonged to a plan that was not adopted.
-    fn was_closed(&self, row: &ChangeRow) -> bool {
-        if self.before(row, "seeking_partners") == Some(&Value::Bool(false)) {
-            return true;
-        }
-        if let Some(Value::String(status)) = self.before(row, "status") {
-            let open = crate::action::OPPORTUNITY_STATUSES.iter().any(|s| {
-                serde_json::to_value(entity::action::ActionStatus::from(*s)).ok()
-                    == Some(Value::String(status.clone()))
-            });
-            if !open {
-                return true;
-            }
-        }
-        if let Some(plan) = self
-            .before(row, "plan_id")
-            .and_then(Value::as_str)
-            .and_then(|s| s.parse::<Uuid>().ok())
-        {
-            return self.plan_status.get(&plan) != Some(&PlanStatus::Adopted);
-        }
-        false
     }
 
     /// The organisation whose proposal the write of `row` accepted (or declined), if it did.
@@ -582,4 +708,25 @@ impl Facts {
             .flatten()
             .or(row.before.organization)
     }
+}
+
+/// The changed fields of the audit records `ids`.
+async fn audit_changes(txn: &DatabaseTransaction, ids: &[Uuid]) -> Result<HashMap<Uuid, Fields>, DbErr> {
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(IN_CHUNK) {
+        let found: Vec<(Uuid, String)> = audit_log::Entity::find()
+            .select_only()
+            .column(audit_log::Column::Id)
+            .column(audit_log::Column::Changes)
+            .filter(audit_log::Column::Id.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(txn)
+            .await?;
+        for (id, changes) in found {
+            if let Ok(Value::Object(fields)) = serde_json::from_str(&changes) {
+                out.insert(id, fields);
+            }
+        }
+    }
+    Ok(out)
 }

@@ -9,7 +9,8 @@
 //! - `opportunity.created`: an action newly open to partners' proposals: it is now among
 //!   what `opportunities` lists (an adopted plan's action that seeks partners and is not
 //!   finished) and was not before the change (new to the partner, or it started seeking
-//!   partners, or reopened, or its plan was adopted);
+//!   partners, or reopened, or its plan was adopted), judged as things stood when the change
+//!   was committed (the audit records undo what changed since), and still open now;
 //! - `proposal.accepted`, `proposal.declined`: the partner's own proposal (`expressInterest`)
 //!   was accepted or declined;
 //! - `change`: every change the partner may see, as the `changes` feed gives it.

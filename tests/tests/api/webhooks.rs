@@ -350,16 +350,14 @@ both!(
         // Messages may arrive in any order (they are sent concurrently).
         let mut arrived = summary(&messages);
         arrived.sort();
-        assert_eq!(
-            arrived,
-            vec![
-                ("opportunity.created".to_owned(), first.clone()),
-                ("opportunity.created".to_owned(), quiet.clone()),
-                ("proposal.accepted".to_owned(), accepted.clone()),
-                ("proposal.declined".to_owned(), declined.clone()),
-            ],
-            "{messages:#?}"
-        );
+        let mut expected = vec![
+            ("opportunity.created".to_owned(), first.clone()),
+            ("opportunity.created".to_owned(), quiet.clone()),
+            ("proposal.accepted".to_owned(), accepted.clone()),
+            ("proposal.declined".to_owned(), declined.clone()),
+        ];
+        expected.sort();
+        assert_eq!(arrived, expected, "{messages:#?}");
         let message = |id: &str| {
             messages
                 .iter()
@@ -645,6 +643,87 @@ both!(
         assert_eq!(messages[0]["data"]["kind"], "UPDATED", "it was public already");
         tokio::time::sleep(Duration::from_millis(1000)).await;
         assert_eq!(receiver.received("adopted").await.len(), 1);
+    }
+);
+
+// Changes made while no instance dispatches (here: the workers are off where they are made)
+// are judged as they stood when each was committed, once an instance comes to them: an
+// action that opened, closed and opened again is announced twice; one that opened and is
+// closed by now is not; a proposal accepted is told as it happened.
+both!(
+    a_late_dispatcher_judges_each_change_as_it_was,
+    |config: &mut Config| {
+        local(config);
+        config.webhooks.webhook_workers = false;
+    },
+    |app: TestApp| async move {
+        let Some(receiver) = Receiver::start().await else {
+            return;
+        };
+        let w = world(&app).await;
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        let partner = app.signed_in(As::Partner, &[], Some(w.fonden)).await;
+        register(
+            &partner,
+            &receiver,
+            "late",
+            &["OPPORTUNITY_CREATED", "PROPOSAL_ACCEPTED"],
+        )
+        .await;
+        let update = |id: &str, version: i64, field: &str, value: Value| json!({ "i": { "id": id, "version": version, field: value } });
+        let reopened = action(&staff, w.adopted, "Åbnet to gange", false).await;
+        for (version, seeking) in [(1, true), (2, false), (3, true)] {
+            let body = staff
+                .data(
+                    UPDATE_ACTION,
+                    update(&reopened, version, "seekingPartners", json!(seeking)),
+                )
+                .await;
+            assert_eq!(body["updateAction"]["userErrors"], json!([]), "{body:#}");
+        }
+        let closed = action(&staff, w.adopted, "Lukket igen", true).await;
+        let body = staff
+            .data(UPDATE_ACTION, update(&closed, 1, "status", json!("COMPLETED")))
+            .await;
+        assert_eq!(body["updateAction"]["userErrors"], json!([]), "{body:#}");
+        let (accepted, v) = propose(&partner, &reopened).await;
+        let body = staff
+            .data(ACCEPT, json!({ "i": { "id": accepted, "version": v } }))
+            .await;
+        assert_eq!(
+            body["acceptPartnershipProposal"]["userErrors"],
+            json!([]),
+            "{body:#}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(
+            receiver.received("late").await,
+            Vec::<Value>::new(),
+            "no workers yet"
+        );
+
+        // An instance with workers comes along.
+        let worker = app.sibling(local).await;
+        let got = receiver.wait_for("late", 3, Duration::from_secs(15)).await;
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        let messages = verified(&receiver.received("late").await);
+        let mut arrived = summary(&messages);
+        arrived.sort();
+        assert_eq!(
+            arrived,
+            vec![
+                ("opportunity.created".to_owned(), reopened.clone()),
+                ("opportunity.created".to_owned(), reopened.clone()),
+                ("proposal.accepted".to_owned(), accepted.clone()),
+            ],
+            "{got:#?}"
+        );
+        let cursors: BTreeSet<&str> = messages
+            .iter()
+            .filter_map(|m| m["data"]["cursor"].as_str())
+            .collect();
+        assert_eq!(cursors.len(), 3, "each from its own change: {messages:#?}");
+        worker.stop().await;
     }
 );
 
