@@ -438,6 +438,10 @@ async fn bad_credentials(app: &TestApp) {
         json!({ "apiKey": key }),
         json!({ "X-Api-Key": key }),
         json!({ "headers": { "Authorization": bearer } }),
+        // Left empty: anonymous.
+        json!({ "authorization": "" }),
+        json!({ "authorization": null, "apiKey": null }),
+        json!({}),
     ] {
         let mut ws = Ws::open(app).await;
         ws.init(Some(payload.clone())).await;
