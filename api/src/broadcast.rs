@@ -46,8 +46,18 @@ pub async fn listen(db: &DatabaseConnection, url: &str, cache: ResponseCache, fe
 
 type Listener = sea_orm::sqlx::postgres::PgListener;
 
+/// The listening connection's `application_name`, so operators (and the outage tests) can
+/// tell it from the pool's.
+pub const APPLICATION_NAME: &str = "lup-listen";
+
 async fn subscribe(url: &str) -> Result<Listener, sea_orm::sqlx::Error> {
-    let mut listener = Listener::connect(url).await?;
+    use std::str::FromStr;
+    let options =
+        sea_orm::sqlx::postgres::PgConnectOptions::from_str(url)?.application_name(APPLICATION_NAME);
+    let pool = sea_orm::sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect_lazy_with(options);
+    let mut listener = Listener::connect_with(&pool).await?;
     listener.listen(CHANNEL).await?;
     Ok(listener)
 }

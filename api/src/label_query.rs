@@ -33,6 +33,8 @@ fn all() -> Vec<EnumLabels> {
         crate::write::UserErrorCode::labels(),
         crate::review::AnnualReviewStatus::labels(),
         crate::search::SearchType::labels(),
+        crate::changes::ChangeType::labels(),
+        crate::changes::ChangeKind::labels(),
     ]
 }
 

@@ -101,7 +101,8 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartError> {
     if let Some(url) = config.redis_url.as_deref().filter(|u| !u.trim().is_empty()) {
         let shared = crate::limit::shared::Shared::connect(url, &config.redis_key_prefix)
             .map_err(|e| StartError::Redis(e.to_string()))?;
-        state.limits.share(shared);
+        state.limits.share(shared.clone());
+        state.submissions.share(shared);
     }
     state.feed.start(state.db.clone()).await?;
     // Other instances' writes (on one PostgreSQL) empty this one's response cache too, and

@@ -3,15 +3,15 @@
 //! instance (GraphQL subscriptions, the webhook dispatcher), who filter them by what their
 //! reader may see. One read per commit, however many subscribers.
 //!
-//! The pump is woken by this instance's commits ([`Feed::wake`], from `Write::commit`), by the
-//! other instances' (the `NOTIFY` that `crate::broadcast` listens to, on PostgreSQL), and
-//! otherwise looks once a second (the command line's writes on SQLite, a lost notification).
-use std::{
-    sync::{
-        Arc,
-        atomic::{AtomicI64, Ordering},
-    },
-    time::Duration,
+//! The pump is woken by this instance's commits ([`Feed::wake`], from `Write::commit`) and by
+//! the other instances' and the command line's (the `NOTIFY` that `crate::broadcast` listens
+//! to, on PostgreSQL; it also wakes the pump when its connection was lost, as notifications
+//! may have been missed). It does not poll: an idle server sends no SQL. On SQLite, a write
+//! of the command line reaches subscribers with the server's next write (the pump always
+//! reads everything after the last event it handed on).
+use std::sync::{
+    Arc,
+    atomic::{AtomicI64, Ordering},
 };
 
 use entity::change_event::{self, Column as C};
@@ -23,9 +23,6 @@ use super::ChangeRow;
 /// How many events a subscriber may fall behind before it is told it lagged (and, for a
 /// subscription, disconnected: a slow consumer is not buffered without end).
 pub const BACKLOG: usize = 1024;
-
-/// How often the pump looks for new events when nothing woke it.
-const POLL: Duration = Duration::from_secs(1);
 
 /// Events read per statement.
 const BATCH: u64 = 500;
@@ -93,7 +90,7 @@ impl Feed {
 
     async fn pump(&self, db: DatabaseConnection) {
         loop {
-            let _ = tokio::time::timeout(POLL, self.inner.wake.notified()).await;
+            self.inner.wake.notified().await;
             if closed(&db) {
                 // The server is stopping.
                 return;
@@ -134,6 +131,11 @@ fn closed(db: &DatabaseConnection) -> bool {
 
 /// The newest event's number (0 when there is none).
 pub async fn newest(db: &DatabaseConnection) -> Result<i64, DbErr> {
+    newest_in(db).await
+}
+
+/// [`newest`], on any connection (a transaction).
+pub async fn newest_in<D: sea_orm::ConnectionTrait>(db: &D) -> Result<i64, DbErr> {
     let head: Option<Option<i64>> = change_event::Entity::find()
         .select_only()
         .expr(C::Seq.max())

@@ -91,6 +91,33 @@ impl ChangeType {
     }
 }
 
+crate::labels::enum_labels!(ChangeType {
+    Community => "Lokalsamfund",
+    Contact => "Kontaktperson",
+    Organization => "Organisation",
+    Department => "Forvaltning",
+    Theme => "Tema",
+    Plan => "Udviklingsplan",
+    PlanInvolvement => "Deltagelse i plan",
+    EngagementEvent => "Engagement",
+    Action => "Handling",
+    ActionDepartment => "Forvaltningens rolle",
+    ActionUpdate => "Statusopdatering",
+    Partnership => "Partnerskab",
+    PartnershipMember => "Partner i partnerskab",
+    Idea => "Idé",
+    IdeaExchange => "Idéudveksling",
+    AnnualReview => "Årsstatus",
+    AnnualReviewEntry => "Årsstatus for lokalsamfund",
+    ConsultationResponse => "Høringssvar",
+});
+
+crate::labels::enum_labels!(ChangeKind {
+    Created => "Ny",
+    Updated => "Ændret",
+    Deleted => "Fjernet",
+});
+
 /// What happened to a row, as the reader sees it.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ChangeKind {
@@ -220,8 +247,9 @@ impl ChangesQuery {
         #[graphql(desc = "Only changes to rows of these types; all types when left out.")] types: Option<
             Vec<ChangeType>,
         >,
-        #[graphql(desc = "At most this many changes (1–100).", default = 100)] first: i32,
+        #[graphql(desc = "At most this many changes (1–100); 100 when left out.")] first: Option<i32>,
     ) -> Result<Connection<ChangeCursor, Change, ChangeConnectionFields>> {
+        let first = first.unwrap_or(DEFAULT_CHANGES);
         if !(1..=MAX_CHANGES).contains(&first) {
             return Err(ApiError::bad_input(format!(
                 "`first` must be between 1 and {MAX_CHANGES}, got {first}"

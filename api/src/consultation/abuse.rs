@@ -5,8 +5,9 @@
 //! is read or written). A response records its client only as a keyed hash (its fingerprint),
 //! which refuses the same text twice from one client in one consultation.
 //!
-//! Like the rate limiter's buckets, the counts live in this process: behind a load balancer a
-//! client's budget is this one times the instances it reaches.
+//! Like the rate limiter's budgets, the counts are kept in Redis when `REDIS_URL` is set, so
+//! the instances behind a load balancer share one window per client (the same sliding window,
+//! in a sorted set per client); otherwise, and while Redis is out of reach, in this process.
 use std::{
     collections::{HashMap, VecDeque},
     sync::{Arc, Mutex, PoisonError},
@@ -29,6 +30,8 @@ pub struct Submissions {
     per_hour: u32,
     tokens: Arc<Tokens>,
     sent: Arc<Mutex<HashMap<Client, VecDeque<Instant>>>>,
+    /// The windows in Redis, when configured.
+    shared: Option<Arc<crate::limit::shared::Shared>>,
 }
 
 /// Over the budget: the answer is HTTP 429 (see `http::respond`).
@@ -59,18 +62,35 @@ impl Submissions {
             per_hour,
             tokens,
             sent: Arc::default(),
+            shared: None,
         }
+    }
+
+    /// Keeps the windows in Redis from now on (falling back to this process's while Redis is
+    /// out of reach).
+    pub fn share(&mut self, shared: Arc<crate::limit::shared::Shared>) {
+        self.shared = Some(shared);
     }
 
     /// Counts one submission of `client`, or refuses it when the client sent its budget's
     /// worth in the last hour. A caller without an identity to key on (no address known) is
     /// not counted: the cost budget still applies to it.
-    pub fn charge(&self, client: Option<&Client>) -> Result<(), OverBudget> {
+    pub async fn charge(&self, client: Option<&Client>) -> Result<(), OverBudget> {
         let (Some(client), Ok(limit)) = (client, usize::try_from(self.per_hour)) else {
             return Ok(());
         };
         if limit == 0 {
             return Ok(());
+        }
+        if let Some(shared) = &self.shared
+            && let Some(verdict) = shared
+                .charge_window("consultation", client, self.per_hour, HOUR)
+                .await
+        {
+            return verdict.map_err(|retry_after| OverBudget {
+                retry_after,
+                per_hour: self.per_hour,
+            });
         }
         let now = Instant::now();
         let mut sent = self.sent.lock().unwrap_or_else(PoisonError::into_inner);

@@ -142,6 +142,7 @@ impl ConsultationMutation {
         if let Some(submissions) = submissions {
             submissions
                 .charge(client.as_ref())
+                .await
                 .map_err(OverBudget::into_error)?;
         }
         let fingerprint = match (submissions, &client) {

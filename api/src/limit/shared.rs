@@ -35,12 +35,30 @@ redis.call('SET', KEYS[1], string.format('%.0f', now + ahead), 'PX', math.ceil(a
 return {1, math.floor((capacity - ahead) / interval)}
 ";
 
+/// A sliding window of `ARGV[2]` events per `ARGV[1]` microseconds: a sorted set of the
+/// client's events by time; the oldest past the window drop out; refused (with the wait until
+/// the oldest leaves) when the window is full, else the event (`ARGV[3]`, unique) is added.
+const WINDOW_SCRIPT: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local window = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  return {0, tonumber(oldest[2]) + window - now}
+end
+redis.call('ZADD', KEYS[1], now, ARGV[3])
+redis.call('PEXPIRE', KEYS[1], math.ceil(window / 1000))
+return {1, 0}
+";
+
 /// How long a budget check may wait for Redis before the instance's own buckets decide.
 const RESPONSE_TIMEOUT: Duration = Duration::from_millis(250);
 
 pub struct Shared {
     connection: RwLock<Option<ConnectionManager>>,
     script: redis::Script,
+    window: redis::Script,
     prefix: String,
     /// When a failure was last logged.
     warned: Mutex<Option<Instant>>,
@@ -54,6 +72,7 @@ impl Shared {
         let shared = Arc::new(Shared {
             connection: RwLock::new(None),
             script: redis::Script::new(SCRIPT),
+            window: redis::Script::new(WINDOW_SCRIPT),
             prefix: prefix.to_owned(),
             warned: Mutex::new(None),
         });
@@ -101,16 +120,8 @@ impl Shared {
     /// Charges `points` (at most `burst`) to `client`'s budget of `per_minute` points; None
     /// when Redis could not decide.
     pub async fn check(&self, client: &Client, points: u32, per_minute: u32, burst: u32) -> Option<Verdict> {
-        let mut connection = self
-            .connection
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()?;
-        let key = match client {
-            Client::ApiKey(id) => format!("{}:rate:key:{id}", self.prefix),
-            Client::Account(id) => format!("{}:rate:account:{id}", self.prefix),
-            Client::Ip(ip) => format!("{}:rate:ip:{ip}", self.prefix),
-        };
+        let mut connection = self.connection()?;
+        let key = self.key("rate", client);
         let interval_us = 60_000_000 / u64::from(per_minute.max(1));
         let answer: Result<(i64, i64), _> = self
             .script
@@ -129,6 +140,50 @@ impl Shared {
                 retry_after: Duration::from_micros(u64::try_from(wait_us.max(0)).unwrap_or(0)),
                 limit: per_minute,
             }),
+            Err(e) => {
+                self.warn(&e);
+                None
+            }
+        }
+    }
+
+    fn connection(&self) -> Option<ConnectionManager> {
+        self.connection.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// `client`'s key in the set of budgets named `what`.
+    fn key(&self, what: &str, client: &Client) -> String {
+        match client {
+            Client::ApiKey(id) => format!("{}:{what}:key:{id}", self.prefix),
+            Client::Account(id) => format!("{}:{what}:account:{id}", self.prefix),
+            Client::Ip(ip) => format!("{}:{what}:ip:{ip}", self.prefix),
+        }
+    }
+
+    /// Counts one event of `client` in its window of `window` holding `limit` events (the
+    /// budget named `what`): `Ok` when it fits, `Err(wait)` when the window is full; None
+    /// when Redis could not decide.
+    pub async fn charge_window(
+        &self,
+        what: &str,
+        client: &Client,
+        limit: u32,
+        window: Duration,
+    ) -> Option<Result<(), Duration>> {
+        let mut connection = self.connection()?;
+        let answer: Result<(i64, i64), _> = self
+            .window
+            .key(self.key(what, client))
+            .arg(u64::try_from(window.as_micros()).unwrap_or(u64::MAX))
+            .arg(limit)
+            .arg(uuid::Uuid::now_v7().to_string())
+            .invoke_async(&mut connection)
+            .await;
+        match answer {
+            Ok((1, _)) => Some(Ok(())),
+            Ok((_, wait_us)) => Some(Err(Duration::from_micros(
+                u64::try_from(wait_us.max(0)).unwrap_or(0),
+            ))),
             Err(e) => {
                 self.warn(&e);
                 None

@@ -299,3 +299,58 @@ both!(
         assert_eq!(post_raw(&app, None).await.0, 429);
     }
 );
+
+/// The hourly budget of consultation responses is one window per client across instances
+/// when it is kept in Redis.
+#[tokio::test]
+#[cfg_attr(not(redis_tests), ignore = "skipped: TEST_REDIS_URL is not set")]
+async fn with_redis_consultation_responses_are_counted_across_instances() {
+    let redis = std::env::var("TEST_REDIS_URL").expect("TEST_REDIS_URL");
+    let prefix = format!("lup-test-{}", uuid::Uuid::now_v7().simple());
+    let shared = |c: &mut Config| {
+        c.consultation_submissions_per_hour = 2;
+        c.redis_url = Some(redis.clone());
+        c.redis_key_prefix = prefix.clone();
+    };
+    let a = TestApp::spawn_with(lup_tests::Backend::Sqlite, shared).await;
+    let b = a.sibling(shared).await;
+    let f = Fixture::new(&a.db);
+    let gjol = f.community("gjoel", "Gjøl").await;
+    let plan = f
+        .plan(
+            gjol,
+            "Gjøl 2030",
+            entity::plan::PlanStatus::Consultation,
+            2026,
+            2030,
+        )
+        .await;
+    for _ in 0..100 {
+        if a.state().limits.is_shared() && b.state().limits.is_shared() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let submit = "mutation($i: SubmitConsultationResponseInput!) {
+      submitConsultationResponse(input: $i) { receipt userErrors { code } } }";
+    let input = |n: usize| {
+        json!({ "i": { "planId": lup_tests::fixture::global_id("Plan", plan),
+                       "body": format!("Forslag nummer {n} til planen"), "consentToStore": false } })
+    };
+    // One through each instance, then the third is refused by either.
+    for (n, app) in [&a, &b].into_iter().enumerate() {
+        let (status, body) = app.post_status(submit, input(n)).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(
+            body["data"]["submitConsultationResponse"]["receipt"].is_string(),
+            "{body}"
+        );
+    }
+    for (n, app) in [&a, &b].into_iter().enumerate() {
+        let (status, body) = app.post_status(submit, input(10 + n)).await;
+        assert_eq!(status, 429, "{body}");
+        assert_eq!(body["errors"][0]["extensions"]["code"], "RATE_LIMITED");
+    }
+    b.stop().await;
+    a.stop().await;
+}

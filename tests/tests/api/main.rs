@@ -6,6 +6,7 @@ mod bad_input;
 mod bounds;
 mod browser;
 mod cache;
+mod changes;
 mod compiled;
 mod consultation;
 mod consultation_feeds;

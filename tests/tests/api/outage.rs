@@ -105,7 +105,12 @@ pub(crate) async fn kill_connections(admin: &DatabaseConnection, database: &str)
     for _ in 0..100 {
         let left = scalar(
             admin,
-            &format!("SELECT count(*) FROM pg_stat_activity WHERE datname = '{database}'"),
+            // The connection listening for other instances' writes reconnects at once; it is
+            // not one of the pool's.
+            &format!(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = '{database}' \
+                 AND application_name <> 'lup-listen'"
+            ),
         )
         .await;
         if left == 0 {
