@@ -231,6 +231,22 @@ async fn emit(
     seq
 }
 
+/// Gives the rows written straight into the database (fixtures) their events, as a server's
+/// start-up does, and waits until the feed has handed them out: the subscriptions made after
+/// this hear only of what comes next, and a write's change of who may see a row is measured
+/// against what the feed said of it.
+async fn settle(app: &TestApp) {
+    lup_api::changes::catch_up(&app.db).await.expect("catch up");
+    let newest = lup_api::changes::feed::newest(&app.db).await.expect("newest");
+    let feed = &app.state().feed;
+    feed.wake();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while feed.head() < newest {
+        assert!(Instant::now() < deadline, "the feed did not catch up");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// Runs `$body(&app)` on SQLite and PostgreSQL (ignored without `TEST_DATABASE_URL`), with
 /// the server owned by the test (so it can reach the server's state).
 macro_rules! on_both {
@@ -689,6 +705,7 @@ on_both!(
 
 async fn write_reaches_subscriber(app: &TestApp) {
     let gjol = Fixture::new(&app.db).community("gjoel", "Gjøl").await;
+    settle(app).await;
     let staff = app.signed_in(As::Staff, &[], None).await;
     let mut ws = Ws::connect(&staff).await;
     ws.subscribe("1", CHANGED, json!({ "types": ["COMMUNITY"] }))
@@ -757,6 +774,7 @@ async fn visibility(app: &TestApp) {
         .await;
     let staff = app.signed_in(As::Staff, &[], None).await;
     let partner = app.signed_in(As::Partner, &[], Some(org)).await;
+    settle(app).await;
     let mut subscribers = Vec::new();
     for who in [&staff, &partner, app] {
         let mut ws = Ws::connect(who).await;
