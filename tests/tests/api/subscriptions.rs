@@ -621,16 +621,34 @@ async fn token_expiry(app: &TestApp) {
     assert_eq!(code, 4403, "{reason}");
 }
 
-on_both!(a_subscription_ends_when_its_account_is_disabled, disabled_account);
+on_both!(
+    a_subscription_ends_when_its_account_is_disabled_or_its_key_revoked,
+    disabled_account
+);
 
 async fn disabled_account(app: &TestApp) {
     let email = "koordinator@jammerbugt.dk";
     let account = app.create_account(email, As::Staff, &[]).await;
     let login = app.login(email, lup_tests::PASSWORD).await;
     let staff = app.with_token(login["accessToken"].as_str().unwrap());
-    let gjol = Fixture::new(&app.db).community("gjoel", "Gjøl").await;
-    let mut ws = Ws::connect(&staff).await;
-    ws.subscribe("1", CHANGED, json!({})).await;
+    let f = Fixture::new(&app.db);
+    let gjol = f.community("gjoel", "Gjøl").await;
+    let org = f
+        .organization(
+            "nordfonden",
+            "Nordfonden",
+            lup_tests::fixture::OrganizationKind::Foundation,
+            None,
+        )
+        .await;
+    let key = app.create_api_key(org).await;
+    let partner = app.with_credentials("x-api-key", &key);
+    let mut subscribers = Vec::new();
+    for who in [&staff, &partner] {
+        let mut ws = Ws::connect(who).await;
+        ws.subscribe("1", CHANGED, json!({})).await;
+        subscribers.push(ws);
+    }
     tokio::time::sleep(Duration::from_millis(200)).await;
     emit(
         app,
@@ -640,11 +658,20 @@ async fn disabled_account(app: &TestApp) {
         PUBLIC,
     )
     .await;
-    ws.change("1", WITHIN).await;
+    for ws in &mut subscribers {
+        ws.change("1", WITHIN).await;
+    }
 
-    Fixture::new(&app.db)
-        .set("account", account, "disabled", true)
-        .await;
+    f.set("account", account, "disabled", true).await;
+    let key_id: Uuid = entity::api_key::Entity::find()
+        .select_only()
+        .column(entity::api_key::Column::Id)
+        .into_tuple()
+        .one(&app.db)
+        .await
+        .expect("key")
+        .expect("a key");
+    f.set("api_key", key_id, "revoked_at", chrono::Utc::now()).await;
     // Checked again before an event once the last check is 5 s old (and every 15 s).
     tokio::time::sleep(Duration::from_millis(5200)).await;
     emit(
@@ -655,14 +682,16 @@ async fn disabled_account(app: &TestApp) {
         PUBLIC,
     )
     .await;
-    let payload = ws.next("1", WITHIN).await;
-    assert_eq!(
-        payload["errors"][0]["extensions"]["code"], "FORBIDDEN",
-        "{payload}"
-    );
-    assert!(payload["data"].is_null(), "the event is not delivered: {payload}");
-    let (code, _) = ws.closed(Duration::from_secs(3)).await;
-    assert_eq!(code, 4403);
+    for ws in &mut subscribers {
+        let payload = ws.next("1", WITHIN).await;
+        assert_eq!(
+            payload["errors"][0]["extensions"]["code"], "FORBIDDEN",
+            "{payload}"
+        );
+        assert!(payload["data"].is_null(), "the event is not delivered: {payload}");
+        let (code, _) = ws.closed(Duration::from_secs(3)).await;
+        assert_eq!(code, 4403);
+    }
 }
 
 on_both!(a_subscription_over_http_is_refused_clearly, over_http);
