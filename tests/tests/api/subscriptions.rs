@@ -966,3 +966,78 @@ async fn charged(app: &TestApp) {
         other => panic!("expected an error, got {other:?}"),
     }
 }
+
+/// The explorer runs subscriptions too, over the same WebSocket (GraphiQL's own graphql-ws).
+#[tokio::test]
+async fn a_subscription_runs_from_the_explorer_in_a_browser() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let gjol = Fixture::new(&app.db).community("gjoel", "Gjøl").await;
+    settle(&app).await;
+    let Some(browser) = crate::browser::Browser::start().await else {
+        app.stop().await;
+        return;
+    };
+    browser.goto(&app.url("/graphql")).await;
+    browser
+        .wait_for(
+            "the query editor",
+            "var e = document.querySelector('.graphiql-query-editor .CodeMirror'); return e && !!e.CodeMirror",
+            60,
+        )
+        .await;
+    browser
+        .run(
+            "document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.setValue(arguments[0]);",
+            json!(["subscription { changed(types: [COMMUNITY]) { kind nodeId node { ... on Community { name } } } }"]),
+        )
+        .await;
+    // GraphiQL sends an operation over WebSocket once it has parsed the editor's document as a
+    // subscription (a moment after the text is set); before that it sends it over HTTP (and
+    // shows the 400 that says where subscriptions go): run it again then.
+    let mut subscribed = false;
+    for _ in 0..10 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        browser
+            .run(
+                "document.querySelector('.graphiql-execute-button').click();",
+                json!([]),
+            )
+            .await;
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < deadline && !subscribed {
+            subscribed = app.metric("lup_subscriptions").await >= 1;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        if subscribed {
+            break;
+        }
+    }
+    assert!(subscribed, "the explorer did not subscribe");
+    let staff = app.signed_in(As::Staff, &[], None).await;
+    let answer = staff
+        .data(
+            UPDATE_COMMUNITY,
+            json!({ "i": { "id": global_id("Community", gjol), "version": 1, "name": "Gjøl Havn" } }),
+        )
+        .await;
+    assert_eq!(answer["updateCommunity"]["userErrors"], json!([]), "{answer}");
+    let shown = browser
+        .wait_for(
+            "the change in the result pane",
+            "var e = document.querySelector('.result-window .CodeMirror'); \
+             var v = e && e.CodeMirror && e.CodeMirror.getValue(); \
+             return v && v.indexOf('Gjøl Havn') >= 0 ? v : null",
+            10,
+        )
+        .await;
+    let shown: Value = serde_json::from_str(shown.as_str().unwrap()).unwrap();
+    assert_eq!(shown["data"]["changed"]["kind"], "UPDATED", "{shown}");
+    let console = browser.console().await;
+    let refused: Vec<_> = console
+        .iter()
+        .filter(|m| m.contains("Content Security Policy") || m.contains("Refused to"))
+        .collect();
+    assert!(refused.is_empty(), "{refused:#?}");
+    browser.quit().await;
+    app.stop().await;
+}
