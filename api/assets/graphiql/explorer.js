@@ -3,7 +3,10 @@
 (function () {
   "use strict";
   var root = document.getElementById("graphiql");
-  var fetcher = GraphiQL.createFetcher({ url: "/graphql" });
+  // Subscriptions over WebSocket at the same path (graphql-transport-ws; the headers pane's
+  // `Authorization` or `X-Api-Key` become the connection's credentials).
+  var subscriptionUrl = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/graphql";
+  var fetcher = GraphiQL.createFetcher({ url: "/graphql", subscriptionUrl: subscriptionUrl });
   ReactDOM.createRoot(root).render(
     React.createElement(GraphiQL, {
       fetcher: fetcher,

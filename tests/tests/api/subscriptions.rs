@@ -231,6 +231,22 @@ async fn emit(
     seq
 }
 
+/// Gives the rows written straight into the database (fixtures) their events, as a server's
+/// start-up does, and waits until the feed has handed them out: the subscriptions made after
+/// this hear only of what comes next, and a write's change of who may see a row is measured
+/// against what the feed said of it.
+async fn settle(app: &TestApp) {
+    lup_api::changes::catch_up(&app.db).await.expect("catch up");
+    let newest = lup_api::changes::feed::newest(&app.db).await.expect("newest");
+    let feed = &app.state().feed;
+    feed.wake();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while feed.head() < newest {
+        assert!(Instant::now() < deadline, "the feed did not catch up");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// Runs `$body(&app)` on SQLite and PostgreSQL (ignored without `TEST_DATABASE_URL`), with
 /// the server owned by the test (so it can reach the server's state).
 macro_rules! on_both {
@@ -438,6 +454,10 @@ async fn bad_credentials(app: &TestApp) {
         json!({ "apiKey": key }),
         json!({ "X-Api-Key": key }),
         json!({ "headers": { "Authorization": bearer } }),
+        // Left empty: anonymous.
+        json!({ "authorization": "" }),
+        json!({ "authorization": null, "apiKey": null }),
+        json!({}),
     ] {
         let mut ws = Ws::open(app).await;
         ws.init(Some(payload.clone())).await;
@@ -601,16 +621,34 @@ async fn token_expiry(app: &TestApp) {
     assert_eq!(code, 4403, "{reason}");
 }
 
-on_both!(a_subscription_ends_when_its_account_is_disabled, disabled_account);
+on_both!(
+    a_subscription_ends_when_its_account_is_disabled_or_its_key_revoked,
+    disabled_account
+);
 
 async fn disabled_account(app: &TestApp) {
     let email = "koordinator@jammerbugt.dk";
     let account = app.create_account(email, As::Staff, &[]).await;
     let login = app.login(email, lup_tests::PASSWORD).await;
     let staff = app.with_token(login["accessToken"].as_str().unwrap());
-    let gjol = Fixture::new(&app.db).community("gjoel", "Gjøl").await;
-    let mut ws = Ws::connect(&staff).await;
-    ws.subscribe("1", CHANGED, json!({})).await;
+    let f = Fixture::new(&app.db);
+    let gjol = f.community("gjoel", "Gjøl").await;
+    let org = f
+        .organization(
+            "nordfonden",
+            "Nordfonden",
+            lup_tests::fixture::OrganizationKind::Foundation,
+            None,
+        )
+        .await;
+    let key = app.create_api_key(org).await;
+    let partner = app.with_credentials("x-api-key", &key);
+    let mut subscribers = Vec::new();
+    for who in [&staff, &partner] {
+        let mut ws = Ws::connect(who).await;
+        ws.subscribe("1", CHANGED, json!({})).await;
+        subscribers.push(ws);
+    }
     tokio::time::sleep(Duration::from_millis(200)).await;
     emit(
         app,
@@ -620,11 +658,20 @@ async fn disabled_account(app: &TestApp) {
         PUBLIC,
     )
     .await;
-    ws.change("1", WITHIN).await;
+    for ws in &mut subscribers {
+        ws.change("1", WITHIN).await;
+    }
 
-    Fixture::new(&app.db)
-        .set("account", account, "disabled", true)
-        .await;
+    f.set("account", account, "disabled", true).await;
+    let key_id: Uuid = entity::api_key::Entity::find()
+        .select_only()
+        .column(entity::api_key::Column::Id)
+        .into_tuple()
+        .one(&app.db)
+        .await
+        .expect("key")
+        .expect("a key");
+    f.set("api_key", key_id, "revoked_at", chrono::Utc::now()).await;
     // Checked again before an event once the last check is 5 s old (and every 15 s).
     tokio::time::sleep(Duration::from_millis(5200)).await;
     emit(
@@ -635,14 +682,16 @@ async fn disabled_account(app: &TestApp) {
         PUBLIC,
     )
     .await;
-    let payload = ws.next("1", WITHIN).await;
-    assert_eq!(
-        payload["errors"][0]["extensions"]["code"], "FORBIDDEN",
-        "{payload}"
-    );
-    assert!(payload["data"].is_null(), "the event is not delivered: {payload}");
-    let (code, _) = ws.closed(Duration::from_secs(3)).await;
-    assert_eq!(code, 4403);
+    for ws in &mut subscribers {
+        let payload = ws.next("1", WITHIN).await;
+        assert_eq!(
+            payload["errors"][0]["extensions"]["code"], "FORBIDDEN",
+            "{payload}"
+        );
+        assert!(payload["data"].is_null(), "the event is not delivered: {payload}");
+        let (code, _) = ws.closed(Duration::from_secs(3)).await;
+        assert_eq!(code, 4403);
+    }
 }
 
 on_both!(a_subscription_over_http_is_refused_clearly, over_http);
@@ -685,6 +734,7 @@ on_both!(
 
 async fn write_reaches_subscriber(app: &TestApp) {
     let gjol = Fixture::new(&app.db).community("gjoel", "Gjøl").await;
+    settle(app).await;
     let staff = app.signed_in(As::Staff, &[], None).await;
     let mut ws = Ws::connect(&staff).await;
     ws.subscribe("1", CHANGED, json!({ "types": ["COMMUNITY"] }))
@@ -753,6 +803,7 @@ async fn visibility(app: &TestApp) {
         .await;
     let staff = app.signed_in(As::Staff, &[], None).await;
     let partner = app.signed_in(As::Partner, &[], Some(org)).await;
+    settle(app).await;
     let mut subscribers = Vec::new();
     for who in [&staff, &partner, app] {
         let mut ws = Ws::connect(who).await;
@@ -914,4 +965,79 @@ async fn charged(app: &TestApp) {
         }
         other => panic!("expected an error, got {other:?}"),
     }
+}
+
+/// The explorer runs subscriptions too, over the same WebSocket (GraphiQL's own graphql-ws).
+#[tokio::test]
+async fn a_subscription_runs_from_the_explorer_in_a_browser() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let gjol = Fixture::new(&app.db).community("gjoel", "Gjøl").await;
+    settle(&app).await;
+    let Some(browser) = crate::browser::Browser::start().await else {
+        app.stop().await;
+        return;
+    };
+    browser.goto(&app.url("/graphql")).await;
+    browser
+        .wait_for(
+            "the query editor",
+            "var e = document.querySelector('.graphiql-query-editor .CodeMirror'); return e && !!e.CodeMirror",
+            60,
+        )
+        .await;
+    browser
+        .run(
+            "document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.setValue(arguments[0]);",
+            json!(["subscription { changed(types: [COMMUNITY]) { kind nodeId node { ... on Community { name } } } }"]),
+        )
+        .await;
+    // GraphiQL sends an operation over WebSocket once it has parsed the editor's document as a
+    // subscription (a moment after the text is set); before that it sends it over HTTP (and
+    // shows the 400 that says where subscriptions go): run it again then.
+    let mut subscribed = false;
+    for _ in 0..10 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        browser
+            .run(
+                "document.querySelector('.graphiql-execute-button').click();",
+                json!([]),
+            )
+            .await;
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < deadline && !subscribed {
+            subscribed = app.metric("lup_subscriptions").await >= 1;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        if subscribed {
+            break;
+        }
+    }
+    assert!(subscribed, "the explorer did not subscribe");
+    let staff = app.signed_in(As::Staff, &[], None).await;
+    let answer = staff
+        .data(
+            UPDATE_COMMUNITY,
+            json!({ "i": { "id": global_id("Community", gjol), "version": 1, "name": "Gjøl Havn" } }),
+        )
+        .await;
+    assert_eq!(answer["updateCommunity"]["userErrors"], json!([]), "{answer}");
+    let shown = browser
+        .wait_for(
+            "the change in the result pane",
+            "var e = document.querySelector('.result-window .CodeMirror'); \
+             var v = e && e.CodeMirror && e.CodeMirror.getValue(); \
+             return v && v.indexOf('Gjøl Havn') >= 0 ? v : null",
+            10,
+        )
+        .await;
+    let shown: Value = serde_json::from_str(shown.as_str().unwrap()).unwrap();
+    assert_eq!(shown["data"]["changed"]["kind"], "UPDATED", "{shown}");
+    let console = browser.console().await;
+    let refused: Vec<_> = console
+        .iter()
+        .filter(|m| m.contains("Content Security Policy") || m.contains("Refused to"))
+        .collect();
+    assert!(refused.is_empty(), "{refused:#?}");
+    browser.quit().await;
+    app.stop().await;
 }

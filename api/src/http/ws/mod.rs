@@ -280,7 +280,6 @@ impl Connection {
                 && inbox.capacity() > 0;
             let checking = self.session().cloned().filter(|_| self.closing.is_none());
             tokio::select! {
-                biased;
                 _ = stopped(&mut stopping) => break (code::GOING_AWAY, "the server is shutting down".into()),
                 out = protocol.next() => match out {
                     None => break (1000, String::new()),
@@ -649,8 +648,12 @@ fn credentials(payload: Json) -> Result<HeaderMap, (u16, String)> {
             "apikey" | "api_key" | "x-api-key" => HeaderName::from_static("x-api-key"),
             _ => continue,
         };
-        let Json::String(value) = value else {
-            return Err(forbidden());
+        let value = match value {
+            // Left empty, as clients do for a caller not signed in: none.
+            Json::Null => continue,
+            Json::String(value) if value.trim().is_empty() => continue,
+            Json::String(value) => value,
+            _ => return Err(forbidden()),
         };
         headers.insert(name, HeaderValue::from_str(&value).map_err(|_| forbidden())?);
     }
