@@ -21,14 +21,51 @@ use sea_orm::{
 
 use crate::config::Config;
 
-/// Statements executed through one connection pool since start.
-#[derive(Debug, Default, Clone)]
-pub struct SqlCounter(Arc<AtomicU64>);
+/// Statements executed through one connection pool since start: those of requests (and
+/// start-up), and apart from them those of the background work ([`background`]: the change
+/// feed's pump, webhook workers, the retention job), so a request's statements can be
+/// counted while the background runs.
+#[derive(Debug, Clone)]
+pub struct SqlCounter {
+    statements: Arc<AtomicU64>,
+    background: Arc<AtomicU64>,
+    last_failure: Arc<LastFailure>,
+}
+
+impl Default for SqlCounter {
+    fn default() -> Self {
+        SqlCounter {
+            statements: Arc::default(),
+            background: Arc::default(),
+            last_failure: Arc::new(LastFailure::new()),
+        }
+    }
+}
 
 impl SqlCounter {
+    /// Statements of requests (and of start-up).
     pub fn get(&self) -> u64 {
-        self.0.load(Ordering::Relaxed)
+        self.statements.load(Ordering::Relaxed)
     }
+
+    /// Statements of the background work.
+    pub fn background(&self) -> u64 {
+        self.background.load(Ordering::Relaxed)
+    }
+}
+
+/// The pool of `db` for background work: the same connections, its statements counted
+/// apart (see [`SqlCounter`]).
+pub fn background(db: &DatabaseConnection, sql: &SqlCounter) -> DatabaseConnection {
+    let mut db = db.clone();
+    let (count, last_failure) = (sql.background.clone(), sql.last_failure.clone());
+    db.set_metric_callback(move |info| {
+        count.fetch_add(1, Ordering::Relaxed);
+        if info.failed {
+            last_failure.mark();
+        }
+    });
+    db
 }
 
 /// When a statement last failed on this pool, for [`connect`]'s check of idle connections.
@@ -86,7 +123,8 @@ pub async fn connect(config: &Config) -> Result<(DatabaseConnection, SqlCounter)
         o.journal_mode(sqlx_sqlite::SqliteJournalMode::Wal)
             .busy_timeout(Duration::from_secs(5))
     });
-    let last_failure = Arc::new(LastFailure::new());
+    let counter = SqlCounter::default();
+    let last_failure = counter.last_failure.clone();
     let check = last_failure.clone();
     options.map_sqlx_postgres_before_acquire(move |conn, meta| {
         // Decided before the future, so the usual case has no await point: sqlx drops a
@@ -105,8 +143,7 @@ pub async fn connect(config: &Config) -> Result<(DatabaseConnection, SqlCounter)
         })
     });
     let mut db = Database::connect(options).await?;
-    let counter = SqlCounter::default();
-    let inner = counter.0.clone();
+    let inner = counter.statements.clone();
     db.set_metric_callback(move |info| {
         inner.fetch_add(1, Ordering::Relaxed);
         if info.failed {

@@ -98,7 +98,10 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartError> {
     // Personal data past its retention period goes before the server answers anyone, and
     // every hour from then on.
     crate::consultation::privacy::run_erasure(&db, config.consultation_retention_days).await;
-    crate::consultation::privacy::spawn_erasure(db.clone(), config.consultation_retention_days);
+    crate::consultation::privacy::spawn_erasure(
+        db::background(&db, &sql),
+        config.consultation_retention_days,
+    );
     let webhooks =
         crate::webhook::Webhooks::new(&config.webhooks).map_err(|e| StartError::Webhooks(e.to_string()))?;
     let mut state = state(config, db, sql, tokens, documents, webhooks);
@@ -108,11 +111,13 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartError> {
         state.limits.share(shared.clone());
         state.submissions.share(shared);
     }
-    state.feed.start(state.db.clone()).await?;
+    // Background work runs on the same pool, its statements counted apart.
+    let background = db::background(&state.db, &state.sql);
+    state.feed.start(background.clone()).await?;
     // Partners' webhooks: new changes into deliveries, and the deliveries sent (every
     // instance takes part; they share the work through the database).
     if config.webhooks.webhook_workers {
-        state.webhooks.start(state.db.clone(), state.feed.clone()).await?;
+        state.webhooks.start(background, state.feed.clone()).await?;
     }
     // Other instances' writes (on one PostgreSQL) empty this one's response cache too, and
     // reach this one's subscribers.

@@ -296,9 +296,12 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
         "# HELP lup_graphql_requests_total GraphQL requests executed.\n\
          # TYPE lup_graphql_requests_total counter\n\
          lup_graphql_requests_total {}\n\
-         # HELP lup_sql_statements_total SQL statements sent to the database.\n\
+         # HELP lup_sql_statements_total SQL statements sent to the database by requests (and start-up).\n\
          # TYPE lup_sql_statements_total counter\n\
          lup_sql_statements_total {}\n\
+         # HELP lup_sql_background_statements_total SQL statements sent by background work: the change feed, webhook workers, the retention job.\n\
+         # TYPE lup_sql_background_statements_total counter\n\
+         lup_sql_background_statements_total {}\n\
          # HELP lup_prepared_documents_total GraphQL requests by whether their document was parsed before (hit) or parsed now (miss); trusted documents are prepared at start-up and not counted.\n\
          # TYPE lup_prepared_documents_total counter\n\
          lup_prepared_documents_total{{result=\"hit\"}} {}\n\
@@ -322,6 +325,7 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
          lup_subscriptions {}\n",
         state.requests.load(Ordering::Relaxed),
         state.sql.get(),
+        state.sql.background(),
         hits,
         misses,
         fast_runs,
