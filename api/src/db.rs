@@ -210,9 +210,14 @@ pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
 /// fresh one (see [`retry_once`]).
 pub async fn begin_write(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, DbErr> {
     use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
+    // READ COMMITTED, said rather than assumed (a server's default may differ): the change
+    // feed numbers its events after taking a lock and must see every write committed before.
+    let isolation_level = (db.get_database_backend() == sea_orm::DbBackend::Postgres)
+        .then_some(sea_orm::IsolationLevel::ReadCommitted);
     retry_once(db, || {
         db.begin_with_options(TransactionOptions {
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            isolation_level,
             ..Default::default()
         })
     })

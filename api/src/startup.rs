@@ -111,14 +111,6 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartError> {
         state.limits.share(shared.clone());
         state.submissions.share(shared);
     }
-    // Background work runs on the same pool, its statements counted apart.
-    let background = db::background(&state.db, &state.sql);
-    state.feed.start(background.clone()).await?;
-    // Partners' webhooks: new changes into deliveries, and the deliveries sent (every
-    // instance takes part; they share the work through the database).
-    if config.webhooks.webhook_workers {
-        state.webhooks.start(background, state.feed.clone()).await?;
-    }
     // Other instances' writes (on one PostgreSQL) empty this one's response cache too, and
     // reach this one's subscribers.
     crate::broadcast::listen(
@@ -128,6 +120,14 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartError> {
         state.feed.clone(),
     )
     .await;
+    // Background work runs on the same pool, its statements counted apart.
+    let background = db::background(&state.db, &state.sql);
+    state.feed.start(background.clone()).await?;
+    // Partners' webhooks: new changes into deliveries, and the deliveries sent (every
+    // instance takes part; they share the work through the database).
+    if config.webhooks.webhook_workers {
+        state.webhooks.start(background, state.feed.clone()).await?;
+    }
     Ok(state)
 }
 

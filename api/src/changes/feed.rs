@@ -113,7 +113,12 @@ impl Feed {
                         if closed(&db) {
                             return;
                         }
-                        tracing::warn!(error = %e, "reading new change events failed; retrying");
+                        tracing::warn!(error = %e, "reading new change events failed; retrying in 1 s");
+                        let feed = self.clone();
+                        tokio::spawn(async move {
+                            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                            feed.wake();
+                        });
                         break;
                     }
                 }

@@ -226,7 +226,8 @@ pub struct ChangeConnectionFields {
     pub resume_cursor: String,
 }
 
-pub const DEFAULT_CHANGES: i32 = 100;
+/// As every connection's default page (and what the query bounds count on).
+pub const DEFAULT_CHANGES: i32 = crate::pagination::DEFAULT_PAGE_SIZE as i32;
 pub const MAX_CHANGES: i32 = 100;
 
 #[derive(Default)]
@@ -247,7 +248,7 @@ impl ChangesQuery {
         #[graphql(desc = "Only changes to rows of these types; all types when left out.")] types: Option<
             Vec<ChangeType>,
         >,
-        #[graphql(desc = "At most this many changes (1–100); 100 when left out.")] first: Option<i32>,
+        #[graphql(desc = "At most this many changes (1–100); 20 when left out.")] first: Option<i32>,
     ) -> Result<Connection<ChangeCursor, Change, ChangeConnectionFields>> {
         let first = first.unwrap_or(DEFAULT_CHANGES);
         if !(1..=MAX_CHANGES).contains(&first) {

@@ -138,7 +138,7 @@ pub async fn catch_up(db: &DatabaseConnection) -> Result<u64, DbErr> {
 /// Serialises the numbering of events (PostgreSQL; SQLite's write transactions are serial
 /// already): held from here until the transaction ends, so events are numbered in commit
 /// order and the statements after it see every write committed before.
-async fn lock(txn: &DatabaseTransaction) -> Result<(), DbErr> {
+pub(crate) async fn lock(txn: &DatabaseTransaction) -> Result<(), DbErr> {
     if txn.get_database_backend() == DbBackend::Postgres {
         txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({FEED_LOCK})"))
             .await?;
@@ -220,7 +220,10 @@ impl<'a> Recorder<'a> {
     /// Events for the rows `ids` of `t` whose audience is not what the feed last said.
     async fn audiences_changed(&mut self, t: ChangeType, ids: &[Uuid]) -> Result<(), DbErr> {
         let before = self.told(t, ids).await?;
-        let after = audience::of(self.txn, t, ids).await?;
+        let mut after = HashMap::new();
+        for chunk in ids.chunks(CHUNK as usize) {
+            after.extend(audience::of(self.txn, t, chunk).await?);
+        }
         for id in ids {
             let (b, a) = (
                 before.get(id).copied().unwrap_or(Audience::NONE),

@@ -192,8 +192,17 @@ impl Watch {
             tokio::select! {
                 received = self.live.recv() => return match received {
                     Ok(row) => Ok(Some(row)),
-                    Err(broadcast::error::RecvError::Lagged(behind)) => {
-                        Err(self.session.end(End::slow_consumer(behind)).error())
+                    // Fell behind the live events (one commit can make more than the
+                    // backlog: a large plan back to draft): read on from the database instead,
+                    // in order and without gaps. A subscriber that does not read at all is
+                    // caught by the socket's send timeout.
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        self.replay = Some(Replay {
+                            after: self.seen,
+                            rows: VecDeque::new(),
+                            done: false,
+                        });
+                        return Box::pin(self.next_row()).await;
                     }
                     // The server is stopping.
                     Err(broadcast::error::RecvError::Closed) => Ok(None),

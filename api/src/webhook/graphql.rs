@@ -442,7 +442,11 @@ fn organization_of(w: &Write) -> Result<Uuid, ApiError> {
 }
 
 /// The newest change event now: an endpoint is told of those after it.
+/// The newest change event: the endpoint is told of those after it. Read under the feed's
+/// lock (held until the write commits), so no event numbered before it can commit after it
+/// and be passed over by a dispatcher that already read on.
 async fn newest_event(w: &Write) -> Result<i64, ApiError> {
+    crate::changes::record::lock(w.txn()).await?;
     let head: Option<Option<i64>> = change_event::Entity::find()
         .select_only()
         .expr(change_event::Column::Seq.max())

@@ -132,6 +132,16 @@ async fn next_due(db: &DatabaseConnection) -> Result<Option<DateTime<Utc>>, DbEr
         .select_only()
         .expr(D::NextAttemptAt.min())
         .filter(D::Status.eq(DeliveryStatus::Pending))
+        // As `claim` takes them: a disabled endpoint's are not due.
+        .filter(
+            D::EndpointId.in_subquery(
+                webhook_endpoint::Entity::find()
+                    .select_only()
+                    .column(E::Id)
+                    .filter(E::Enabled.eq(true))
+                    .into_query(),
+            ),
+        )
         .into_tuple::<Option<DateTime<Utc>>>()
         .one(db)
         .await?;
@@ -350,6 +360,8 @@ async fn record(
         .col_expr(D::Version, Expr::col(D::Version).add(1))
         .filter(D::Id.eq(d.id))
         .filter(D::Status.eq(DeliveryStatus::Pending))
+        // Unless another worker claimed it again meanwhile (this one's lease ran out).
+        .filter(D::Version.eq(d.version))
         .exec(&txn)
         .await?
         .rows_affected

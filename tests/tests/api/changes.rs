@@ -349,7 +349,7 @@ both!(bad_arguments_are_refused, |app: TestApp| async move {
     }
     let (code, _) = app.error(CHANGES, json!({ "types": ["NOPE"] })).await;
     assert_eq!(code, "BAD_USER_INPUT");
-    // Left out, `first` is 100.
+    // Left out, `first` is 20, as for every list.
     let page = app.data(CHANGES, json!({})).await;
     assert!(page["changes"]["resumeCursor"].is_string());
 });
