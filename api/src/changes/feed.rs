@@ -83,11 +83,6 @@ impl Feed {
         self.inner.head.load(Ordering::SeqCst)
     }
 
-    /// How many subscribers are listening.
-    pub fn subscribers(&self) -> usize {
-        self.inner.tx.receiver_count()
-    }
-
     async fn pump(&self, db: DatabaseConnection) {
         loop {
             self.inner.wake.notified().await;
@@ -134,13 +129,8 @@ fn closed(db: &DatabaseConnection) -> bool {
     }
 }
 
-/// The newest event's number (0 when there is none).
-pub async fn newest(db: &DatabaseConnection) -> Result<i64, DbErr> {
-    newest_in(db).await
-}
-
-/// [`newest`], on any connection (a transaction).
-pub async fn newest_in<D: sea_orm::ConnectionTrait>(db: &D) -> Result<i64, DbErr> {
+/// The newest event's number (0 when there is none), on the pool or in a transaction.
+pub async fn newest<D: sea_orm::ConnectionTrait>(db: &D) -> Result<i64, DbErr> {
     let head: Option<Option<i64>> = change_event::Entity::find()
         .select_only()
         .expr(C::Seq.max())

@@ -147,10 +147,6 @@ impl Reader {
         }
     }
 
-    pub fn anonymous() -> Reader {
-        Reader::of(&Viewer::anonymous())
-    }
-
     /// Whether this reader may see a row with this audience.
     pub fn sees(&self, a: &Audience) -> bool {
         a.exists

@@ -138,10 +138,6 @@ pub struct Change {
 }
 
 impl Change {
-    pub fn new(row: Arc<ChangeRow>, kind: ChangeKind) -> Change {
-        Change { row, kind }
-    }
-
     /// The change as `reader` sees it, if at all.
     pub fn seen(row: Arc<ChangeRow>, reader: &Reader) -> Option<Change> {
         let kind = row.seen_by(reader)?;
@@ -228,7 +224,7 @@ pub struct ChangeConnectionFields {
 
 /// As every connection's default page (and what the query bounds count on).
 pub const DEFAULT_CHANGES: i32 = crate::pagination::DEFAULT_PAGE_SIZE as i32;
-pub const MAX_CHANGES: i32 = 100;
+pub const MAX_CHANGES: i32 = crate::pagination::MAX_PAGE_SIZE as i32;
 
 #[derive(Default)]
 pub struct ChangesQuery;
@@ -324,14 +320,7 @@ pub async fn read(
 ) -> Result<FeedPage, ApiError> {
     // The head first: every number up to it is committed (numbers are assigned in commit order
     // under a lock), so reading up to it cannot skip a change still being committed.
-    let head: Option<i64> = change_event::Entity::find()
-        .select_only()
-        .expr(C::Seq.max())
-        .into_tuple::<Option<i64>>()
-        .one(db)
-        .await?
-        .flatten();
-    let head = head.unwrap_or(0);
+    let head = super::feed::newest(db).await?;
     if head <= after {
         return Ok(FeedPage {
             rows: Vec::new(),

@@ -160,7 +160,7 @@ impl<'a> Recorder<'a> {
     async fn new(txn: &'a DatabaseTransaction) -> Result<Recorder<'a>, DbErr> {
         Ok(Recorder {
             txn,
-            next: super::feed::newest_in(txn).await? + 1,
+            next: super::feed::newest(txn).await? + 1,
             now: Utc::now(),
             events: Vec::new(),
             after: HashMap::new(),

@@ -178,7 +178,7 @@ async fn round(db: &DatabaseConnection) -> Result<Round, DbErr> {
     let last = match models.last() {
         Some(m) => m.seq,
         // No endpoint: nothing to deliver, and the cursor may as well stand at the newest.
-        None if endpoints.is_empty() => newest(&txn).await?.max(cursor.last_seq),
+        None if endpoints.is_empty() => crate::changes::feed::newest(&txn).await?.max(cursor.last_seq),
         None => start,
     };
     let rows: Vec<ChangeRow> = models.into_iter().filter_map(ChangeRow::from_model).collect();
@@ -202,17 +202,6 @@ async fn round(db: &DatabaseConnection) -> Result<Round, DbErr> {
         created,
         more,
     })
-}
-
-/// The newest event's number (0 when there is none).
-async fn newest(txn: &DatabaseTransaction) -> Result<i64, DbErr> {
-    let head: Option<Option<i64>> = change_event::Entity::find()
-        .select_only()
-        .expr(change_event::Column::Seq.max())
-        .into_tuple::<Option<i64>>()
-        .one(txn)
-        .await?;
-    Ok(head.flatten().unwrap_or(0))
 }
 
 /// The endpoints that get deliveries: enabled, of an organisation that still has an API key

@@ -6,13 +6,12 @@ use std::collections::HashMap;
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject, dataloader::Loader};
 use chrono::{DateTime, Utc};
 use entity::{
-    change_event,
     webhook_delivery::{self, DeliveryStatus},
     webhook_endpoint::{self, DisabledBy},
 };
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    QueryFilter, QueryOrder, Set,
     sea_query::{Alias, Asterisk, Expr, ExprTrait, Query},
 };
 use uuid::Uuid;
@@ -441,19 +440,12 @@ fn organization_of(w: &Write) -> Result<Uuid, ApiError> {
         .ok_or_else(|| ApiError::forbidden("only a partner organisation's API key has webhook endpoints"))
 }
 
-/// The newest change event now: an endpoint is told of those after it.
 /// The newest change event: the endpoint is told of those after it. Read under the feed's
 /// lock (held until the write commits), so no event numbered before it can commit after it
 /// and be passed over by a dispatcher that already read on.
 async fn newest_event(w: &Write) -> Result<i64, ApiError> {
     crate::changes::record::lock(w.txn()).await?;
-    let head: Option<Option<i64>> = change_event::Entity::find()
-        .select_only()
-        .expr(change_event::Column::Seq.max())
-        .into_tuple::<Option<i64>>()
-        .one(w.txn())
-        .await?;
-    Ok(head.flatten().unwrap_or(0))
+    Ok(crate::changes::feed::newest(w.txn()).await?)
 }
 
 /// A user error TAKEN when another endpoint of `organization` has `url`.
