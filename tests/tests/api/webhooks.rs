@@ -488,8 +488,11 @@ both!(
             summary(&messages),
             vec![("opportunity.created".to_owned(), opportunity.clone())]
         );
+        // The endpoint and its deliveries are read by separate statements, so one answer can
+        // show the delivery done and the endpoint as it was just before (one transaction
+        // writes both): wait for an answer that shows both after it.
         let e = until(&partner, &id, Duration::from_secs(5), |e| {
-            e["deliveries"][0]["status"] == "DELIVERED"
+            e["deliveries"][0]["status"] == "DELIVERED" && e["consecutiveFailures"] == 0
         })
         .await;
         let d = &e["deliveries"][0];
