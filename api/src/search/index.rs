@@ -11,7 +11,8 @@ use chrono::{DateTime, Utc};
 use entity::{app_meta, search_document as document, search_term as term};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr,
-    EntityTrait, QueryFilter, Statement,
+    EntityTrait, QueryFilter,
+    sea_query::{Alias, Condition, DynIden, Expr, ExprTrait, IntoIden, JoinType, Query, SelectStatement, UnionType},
 };
 use uuid::Uuid;
 
@@ -68,15 +69,23 @@ impl Kind {
         Kind::ALL.into_iter().find(|k| k.name() == name)
     }
 
-    fn table(self) -> &'static str {
+    /// The kind's table, with its `id` and `version` columns.
+    fn table(self) -> (DynIden, DynIden, DynIden) {
+        fn of<E: EntityTrait>(id: E::Column, version: E::Column) -> (DynIden, DynIden, DynIden) {
+            (E::default().into_iden(), id.into_iden(), version.into_iden())
+        }
+        use entity::*;
         match self {
-            Kind::Community => "community",
-            Kind::Plan => "plan",
-            Kind::Action => "action",
-            Kind::Idea => "idea",
-            Kind::IdeaExchange => "idea_exchange",
-            Kind::Organization => "organization",
-            Kind::ConsultationResponse => "consultation_response",
+            Kind::Community => of::<community::Entity>(community::Column::Id, community::Column::Version),
+            Kind::Plan => of::<plan::Entity>(plan::Column::Id, plan::Column::Version),
+            Kind::Action => of::<action::Entity>(action::Column::Id, action::Column::Version),
+            Kind::Idea => of::<idea::Entity>(idea::Column::Id, idea::Column::Version),
+            Kind::IdeaExchange => of::<idea_exchange::Entity>(idea_exchange::Column::Id, idea_exchange::Column::Version),
+            Kind::Organization => of::<organization::Entity>(organization::Column::Id, organization::Column::Version),
+            Kind::ConsultationResponse => of::<consultation_response::Entity>(
+                consultation_response::Column::Id,
+                consultation_response::Column::Version,
+            ),
         }
     }
 
@@ -243,30 +252,59 @@ struct Stale {
 /// without a document or whose version differs from the indexed one. One statement; both
 /// sides are read by their primary keys.
 async fn stale(db: &impl ConnectionTrait, rows: bool) -> Result<Vec<Stale>, DbErr> {
-    let mut parts: Vec<String> = Vec::new();
-    for k in Kind::ALL {
-        let (name, table) = (k.name(), k.table());
-        if rows {
-            parts.push(format!(
-                "SELECT '{name}' AS kind, t.id AS id FROM {table} t \
-                 LEFT JOIN search_document d ON d.id = t.id \
-                 WHERE d.id IS NULL OR d.version <> t.version"
-            ));
+    let (t, d, kind) = (|| Alias::new("t"), || Alias::new("d"), || Alias::new("kind"));
+    let doc = |c: document::Column| Expr::col((d(), c));
+    let mut union: Option<SelectStatement> = None;
+    let mut add = |q: SelectStatement| match &mut union {
+        None => union = Some(q),
+        Some(u) => {
+            u.union(UnionType::All, q);
         }
-        parts.push(format!(
-            "SELECT '{name}' AS kind, d.id AS id FROM search_document d \
-             WHERE d.entity_type = '{name}' AND NOT EXISTS (SELECT 1 FROM {table} t WHERE t.id = d.id)"
-        ));
+    };
+    for k in Kind::ALL {
+        let (table, id, version) = k.table();
+        if rows {
+            add(Query::select()
+                .expr_as(Expr::val(k.name()), kind())
+                .expr_as(Expr::col((t(), id.clone())), document::Column::Id)
+                .from_as(table.clone(), t())
+                .join_as(
+                    JoinType::LeftJoin,
+                    document::Entity,
+                    d(),
+                    doc(document::Column::Id).equals((t(), id.clone())),
+                )
+                .cond_where(
+                    Condition::any()
+                        .add(doc(document::Column::Id).is_null())
+                        .add(doc(document::Column::Version).ne(Expr::col((t(), version)))),
+                )
+                .to_owned());
+        }
+        add(Query::select()
+            .expr_as(Expr::val(k.name()), kind())
+            .expr_as(doc(document::Column::Id), document::Column::Id)
+            .from_as(document::Entity, d())
+            .and_where(doc(document::Column::EntityType).eq(k.name()))
+            .and_where(
+                Expr::exists(
+                    Query::select()
+                        .expr(Expr::val(1))
+                        .from_as(table, t())
+                        .and_where(Expr::col((t(), id)).equals((d(), document::Column::Id)))
+                        .to_owned(),
+                )
+                .not(),
+            )
+            .to_owned());
     }
-    let backend = db.get_database_backend();
-    let rows = db
-        .query_all_raw(Statement::from_string(backend, parts.join(" UNION ALL ")))
-        .await?;
+    let Some(union) = union else { return Ok(Vec::new()) };
+    let rows = db.query_all(&union).await?;
     rows.iter()
         .map(|r| {
-            let kind: String = r.try_get("", "kind")?;
+            let k: String = r.try_get("", "kind")?;
             Ok(Stale {
-                kind: Kind::from_name(&kind).ok_or_else(|| DbErr::Custom(format!("unknown kind {kind}")))?,
+                kind: Kind::from_name(&k).ok_or_else(|| DbErr::Custom(format!("unknown kind {k}")))?,
                 id: r.try_get("", "id")?,
             })
         })

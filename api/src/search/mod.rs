@@ -21,9 +21,9 @@ use async_graphql::{
     Context, Enum, Object, Result, SimpleObject, Union,
     connection::{Connection, ConnectionNameType, Edge, EdgeNameType},
 };
-use entity::{action, consultation_response};
+use entity::{action, consultation_response, search_document as doc};
 use sea_orm::{
-    DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
+    DatabaseConnection, EntityTrait, IdenStatic, QueryFilter, QuerySelect, QueryTrait,
     sea_query::{Alias, Condition, Expr, ExprTrait, JoinType, Query, SelectStatement},
 };
 use uuid::Uuid;
@@ -188,58 +188,59 @@ struct Hit {
     score: i32,
 }
 
-const TERM: &str = "search_term";
-const DOCUMENT: &str = "search_document";
-
 /// The documents (of `kinds`, all when empty) matching every word of `words` that `access`
 /// may see, with their scores.
 fn statement(words: &[QueryWord], kinds: &[Kind], access: &Access) -> SelectStatement {
+    use entity::search_term as term;
     let d = || Alias::new("d");
-    let dcol = |c: &str| Expr::col((d(), Alias::new(c)));
+    let dcol = |c: doc::Column| Expr::col((d(), c));
     let mut q = Query::select();
-    q.expr_as(dcol("id"), Alias::new("id"))
-        .expr_as(dcol("entity_type"), Alias::new("entity_type"))
-        .expr_as(dcol("title"), Alias::new("title"))
-        .from_as(Alias::new(DOCUMENT), d());
+    q.expr_as(dcol(doc::Column::Id), doc::Column::Id)
+        .expr_as(dcol(doc::Column::EntityType), doc::Column::EntityType)
+        .expr_as(dcol(doc::Column::Title), doc::Column::Title)
+        .from_as(doc::Entity, d());
     let mut score: Option<Expr> = None;
     for (i, w) in words.iter().enumerate() {
-        let term = || Expr::col(Alias::new("term"));
+        let t = || Expr::col(term::Column::Term);
         // The word's stem, or the word itself.
-        let mut matches = Condition::any().add(term().is_in([w.stem.clone(), w.folded.clone()]));
+        let mut matches = Condition::any().add(t().is_in([w.stem.clone(), w.folded.clone()]));
         if w.prefix {
             matches = matches.add(
                 Condition::all()
-                    .add(term().gte(w.folded.clone()))
-                    .add(term().lt(format!("{}\u{10FFFF}", w.folded))),
+                    .add(t().gte(w.folded.clone()))
+                    .add(t().lt(format!("{}\u{10FFFF}", w.folded))),
             );
         }
-        let alias = format!("m{i}");
+        let alias = || Alias::new(format!("m{i}"));
         let sub = Query::select()
-            .column(Alias::new("document_id"))
-            .expr_as(Expr::col(Alias::new("weight")).max(), Alias::new("w"))
-            .from(Alias::new(TERM))
+            .column(term::Column::DocumentId)
+            .expr_as(Expr::col(term::Column::Weight).max(), term::Column::Weight)
+            .from(term::Entity)
             .cond_where(matches)
-            .group_by_col(Alias::new("document_id"))
+            .group_by_col(term::Column::DocumentId)
             .to_owned();
         q.join_subquery(
             JoinType::InnerJoin,
             sub,
-            Alias::new(alias.clone()),
-            Expr::col((Alias::new(alias.clone()), Alias::new("document_id"))).equals((d(), Alias::new("id"))),
+            alias(),
+            Expr::col((alias(), term::Column::DocumentId)).equals((d(), doc::Column::Id)),
         );
-        let w = Expr::col((Alias::new(alias), Alias::new("w")));
+        let w = Expr::col((alias(), term::Column::Weight));
         score = Some(match score {
             None => w,
             Some(s) => s.add(w),
         });
     }
-    q.expr_as(score.unwrap_or(Expr::val(0)), Alias::new("score"));
+    q.expr_as(score.unwrap_or(Expr::val(0)), Alias::new(SCORE));
     if !kinds.is_empty() {
-        q.and_where(dcol("entity_type").is_in(kinds.iter().map(|k| k.name())));
+        q.and_where(dcol(doc::Column::EntityType).is_in(kinds.iter().map(|k| k.name())));
     }
-    q.cond_where(visible(access, &dcol("id"), &dcol("entity_type")));
+    q.cond_where(visible(access, &dcol(doc::Column::Id), &dcol(doc::Column::EntityType)));
     q
 }
+
+/// The column of [`statement`]'s rows that holds the document's score.
+const SCORE: &str = "score";
 
 /// The documents `access` may see, by the same conditions as the lists of each type.
 fn visible(access: &Access, id: &Expr, kind: &Expr) -> Condition {
@@ -295,15 +296,15 @@ async fn hits(
     let rows = crate::pagination::query_all(db, &statement(words, kinds, access)).await?;
     let mut hits = Vec::with_capacity(rows.len());
     for r in rows {
-        let kind: String = r.try_get("", "entity_type")?;
+        let kind: String = r.try_get("", doc::Column::EntityType.as_str())?;
         let Some(kind) = Kind::from_name(&kind) else {
             continue;
         };
         hits.push(Hit {
-            id: r.try_get("", "id")?,
+            id: r.try_get("", doc::Column::Id.as_str())?,
             kind,
-            title: r.try_get("", "title")?,
-            score: r.try_get("", "score")?,
+            title: r.try_get("", doc::Column::Title.as_str())?,
+            score: r.try_get("", SCORE)?,
         });
     }
     // A total order, the same on both databases: score, type, title in Danish order, ID.
