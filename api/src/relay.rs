@@ -1,13 +1,22 @@
 //! Opaque global IDs: `base64url("Type:uuid")`, so a client can hand any ID to `node`.
 //!
 //! [`NodeType`] describes each type `node` fetches, once: its GraphQL name (as stored in
-//! global IDs, in the audit log's `entity` and in the change feed) and its table.
+//! global IDs, in the audit log's `entity` and in the change feed) and its table. The few
+//! other types named in global IDs or the audit log are [`OtherType`]s.
 use async_graphql::ID;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use sea_orm::EntityName;
 use uuid::Uuid;
 
 use crate::error::ApiError;
+
+/// A type named in global IDs and in the audit log.
+pub trait TypeName: Copy {
+    /// The GraphQL type name, as stored in global IDs and the audit log (never to change).
+    fn name(self) -> &'static str;
+    /// The type as a [`NodeType`], if it is one.
+    fn node_type(self) -> Option<NodeType>;
+}
 
 // The same enum is the change feed's `ChangeType` (see `changes::query`): its description,
 // just below, is the GraphQL one, so it speaks of the feed.
@@ -112,7 +121,50 @@ impl NodeType {
     }
 }
 
-pub fn encode(type_name: &str, id: Uuid) -> ID {
+impl TypeName for NodeType {
+    fn name(self) -> &'static str {
+        NodeType::name(self)
+    }
+    fn node_type(self) -> Option<NodeType> {
+        Some(self)
+    }
+}
+
+/// The other types the API names: staff-only things with a global ID that `node` does not
+/// fetch and the change feed does not tell of, and (in the audit log alone) the engagement
+/// weights.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum OtherType {
+    Account,
+    ApiKey,
+    AuditLogEntry,
+    WebhookEndpoint,
+    WebhookDelivery,
+    EngagementWeights,
+}
+
+impl TypeName for OtherType {
+    fn name(self) -> &'static str {
+        match self {
+            OtherType::Account => "Account",
+            OtherType::ApiKey => "ApiKey",
+            OtherType::AuditLogEntry => "AuditLogEntry",
+            OtherType::WebhookEndpoint => "WebhookEndpoint",
+            OtherType::WebhookDelivery => "WebhookDelivery",
+            OtherType::EngagementWeights => "EngagementWeights",
+        }
+    }
+    fn node_type(self) -> Option<NodeType> {
+        None
+    }
+}
+
+pub fn encode(ty: impl TypeName, id: Uuid) -> ID {
+    encode_stored(ty.name(), id)
+}
+
+/// The global ID of a row whose type name was read back from the database (the audit log).
+pub fn encode_stored(type_name: &str, id: Uuid) -> ID {
     ID(URL_SAFE_NO_PAD.encode(format!("{type_name}:{id}")))
 }
 
@@ -127,8 +179,9 @@ pub fn decode(id: &ID) -> Result<(String, Uuid), ApiError> {
 }
 
 /// Decodes an ID that must be of one type (e.g. a `communityIds` filter).
-pub fn decode_as(id: &ID, expected: &str) -> Result<Uuid, ApiError> {
+pub fn decode_as(id: &ID, expected: impl TypeName) -> Result<Uuid, ApiError> {
     let (type_name, uuid) = decode(id)?;
+    let expected = expected.name();
     if type_name != expected {
         return Err(ApiError::bad_input(format!(
             "\"{}\" is the ID of a {type_name}, not of a {expected}",

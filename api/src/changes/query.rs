@@ -98,7 +98,7 @@ impl Change {
 
     /// The global ID of the row that changed (what `node(id:)` takes).
     async fn node_id(&self) -> ID {
-        crate::relay::encode(self.row.entity.name(), self.row.entity_id)
+        crate::relay::encode(self.row.entity, self.row.entity_id)
     }
 
     /// The row as it is now, if you may still see it; null for a tombstone, or when a later
@@ -107,11 +107,7 @@ impl Change {
         if self.kind == ChangeKind::Deleted {
             return Ok(None);
         }
-        crate::node::resolve(
-            ctx,
-            &crate::relay::encode(self.row.entity.name(), self.row.entity_id),
-        )
-        .await
+        crate::node::resolve(ctx, &crate::relay::encode(self.row.entity, self.row.entity_id)).await
     }
 }
 
