@@ -11,7 +11,7 @@ use crate::{
     error::ApiError,
     labels::{EnumLabels, Labelled, ValueLabel},
     loader::qcol,
-    relay,
+    relay::{self, NodeType},
 };
 
 /// A `DateTime` input both databases store and compare: years 0001 to 9999, as RFC 3339
@@ -171,7 +171,7 @@ pub fn text_condition(text: &str, columns: &[String]) -> Result<SimpleExpr, ApiE
 }
 
 /// Decodes a list of global IDs of one type, bounded in length.
-pub fn decode_ids(field: &str, ids: &[ID], type_name: &str) -> Result<Vec<Uuid>, ApiError> {
+pub fn decode_ids(field: &str, ids: &[ID], type_name: NodeType) -> Result<Vec<Uuid>, ApiError> {
     if ids.len() > MAX_ID_FILTER {
         return Err(ApiError::bad_input(format!(
             "`{field}` may hold at most {MAX_ID_FILTER} IDs"
@@ -244,7 +244,7 @@ impl async_graphql::ScalarType for Date {
 /// `type_name`) and slugs, on the table of `slug_column`; None when neither is given.
 pub fn id_or_slug_subquery<C>(
     slug_column: C,
-    type_name: &str,
+    type_name: NodeType,
     (ids_field, ids): (&str, Option<Vec<ID>>),
     (slugs_field, slugs): (&str, Option<Vec<String>>),
 ) -> Result<Option<sea_orm::sea_query::SelectStatement>, ApiError>

@@ -40,6 +40,7 @@ use crate::{
     error::ApiError,
     loader::{Erased, Loaded, Rel, Row},
     pagination::{Listing, PAGE_ALIAS, Page, RN, TOTAL, Window, window_condition},
+    relay::NodeType,
 };
 
 /// How a relation field pages.
@@ -119,64 +120,64 @@ pub trait Prefetch {
     }
 }
 
-/// The GraphQL type that shows the rows of each table the planner reads (one each: no other
-/// type wraps these rows).
-const TYPES: &[(&str, &str)] = &[
-    ("community", "Community"),
-    ("plan", "Plan"),
-    ("plan_involvement", "PlanInvolvement"),
-    ("action", "Action"),
-    ("action_department", "ActionDepartment"),
-    ("action_update", "ActionUpdate"),
-    ("partnership", "Partnership"),
-    ("partnership_member", "PartnershipMember"),
-    ("organization", "Organization"),
-    ("department", "Department"),
-    ("theme", "Theme"),
-    ("idea", "Idea"),
-    ("idea_exchange", "IdeaExchange"),
-    ("engagement_event", "EngagementEvent"),
-    ("contact", "Contact"),
+/// The types whose tables the planner reads: the one GraphQL type that shows each table's
+/// rows (no other type wraps these rows).
+const TYPES: &[NodeType] = &[
+    NodeType::Community,
+    NodeType::Plan,
+    NodeType::PlanInvolvement,
+    NodeType::Action,
+    NodeType::ActionDepartment,
+    NodeType::ActionUpdate,
+    NodeType::Partnership,
+    NodeType::PartnershipMember,
+    NodeType::Organization,
+    NodeType::Department,
+    NodeType::Theme,
+    NodeType::Idea,
+    NodeType::IdeaExchange,
+    NodeType::EngagementEvent,
+    NodeType::Contact,
 ];
 
-/// Columns a compiled read may leave out (long texts, and values few pages show): table,
-/// column, and every field of the table's type (see [`TYPES`]) that reads the column (no
-/// other resolver does). Only columns that may be null or hold a text or a number: a left-out
+/// Columns a compiled read may leave out (long texts, and values few pages show): the type
+/// (of [`TYPES`]) whose table has the column, the column, and every field of the type that
+/// reads the column (no other resolver does). Only columns that may be null or hold a text or a number: a left-out
 /// column reads as a placeholder its model must accept.
-const COLUMNS: &[(&str, &str, &[&str])] = &[
-    ("community", "slug", &["slug"]),
-    ("plan", "adopted_on", &["adoptedOn"]),
-    ("action", "start_on", &["startOn"]),
-    ("action", "due_on", &["dueOn"]),
-    ("action", "completed_on", &["completedOn"]),
-    ("action", "budget_estimate", &["budgetEstimate"]),
-    ("partnership", "starts_on", &["startsOn"]),
-    ("partnership", "ends_on", &["endsOn"]),
-    ("partnership_member", "amount_dkk", &["amountDkk"]),
-    ("organization", "slug", &["slug"]),
-    ("organization", "website", &["website"]),
-    ("department", "slug", &["slug"]),
-    ("theme", "slug", &["slug"]),
-    ("community", "description", &["description"]),
-    ("plan", "summary", &["summary"]),
-    ("plan", "vision", &["vision"]),
-    ("plan", "internal_notes", &["internalNotes"]),
-    ("plan_involvement", "description", &["description"]),
-    ("action", "description", &["description"]),
-    ("action", "internal_notes", &["internalNotes"]),
-    ("action", "partner_needs", &["partnerNeeds"]),
-    ("action_department", "contribution", &["contribution"]),
-    ("action_update", "body", &["body"]),
-    ("partnership", "description", &["description"]),
-    ("partnership", "internal_notes", &["internalNotes"]),
-    ("partnership", "proposal_message", &["proposalMessage"]),
-    ("partnership_member", "contribution", &["contribution"]),
-    ("organization", "description", &["description"]),
-    ("department", "description", &["description"]),
-    ("theme", "description", &["description"]),
-    ("idea", "description", &["description"]),
-    ("idea_exchange", "outcome", &["outcome"]),
-    ("engagement_event", "description", &["description"]),
+const COLUMNS: &[(NodeType, &str, &[&str])] = &[
+    (NodeType::Community, "slug", &["slug"]),
+    (NodeType::Plan, "adopted_on", &["adoptedOn"]),
+    (NodeType::Action, "start_on", &["startOn"]),
+    (NodeType::Action, "due_on", &["dueOn"]),
+    (NodeType::Action, "completed_on", &["completedOn"]),
+    (NodeType::Action, "budget_estimate", &["budgetEstimate"]),
+    (NodeType::Partnership, "starts_on", &["startsOn"]),
+    (NodeType::Partnership, "ends_on", &["endsOn"]),
+    (NodeType::PartnershipMember, "amount_dkk", &["amountDkk"]),
+    (NodeType::Organization, "slug", &["slug"]),
+    (NodeType::Organization, "website", &["website"]),
+    (NodeType::Department, "slug", &["slug"]),
+    (NodeType::Theme, "slug", &["slug"]),
+    (NodeType::Community, "description", &["description"]),
+    (NodeType::Plan, "summary", &["summary"]),
+    (NodeType::Plan, "vision", &["vision"]),
+    (NodeType::Plan, "internal_notes", &["internalNotes"]),
+    (NodeType::PlanInvolvement, "description", &["description"]),
+    (NodeType::Action, "description", &["description"]),
+    (NodeType::Action, "internal_notes", &["internalNotes"]),
+    (NodeType::Action, "partner_needs", &["partnerNeeds"]),
+    (NodeType::ActionDepartment, "contribution", &["contribution"]),
+    (NodeType::ActionUpdate, "body", &["body"]),
+    (NodeType::Partnership, "description", &["description"]),
+    (NodeType::Partnership, "internal_notes", &["internalNotes"]),
+    (NodeType::Partnership, "proposal_message", &["proposalMessage"]),
+    (NodeType::PartnershipMember, "contribution", &["contribution"]),
+    (NodeType::Organization, "description", &["description"]),
+    (NodeType::Department, "description", &["description"]),
+    (NodeType::Theme, "description", &["description"]),
+    (NodeType::Idea, "description", &["description"]),
+    (NodeType::IdeaExchange, "outcome", &["outcome"]),
+    (NodeType::EngagementEvent, "description", &["description"]),
 ];
 
 /// The bookkeeping columns of every table of [`TYPES`] and the one field that reads each.
@@ -198,22 +199,21 @@ struct Prunable {
 }
 
 static PRUNABLE: std::sync::LazyLock<Vec<Prunable>> = std::sync::LazyLock::new(|| {
-    let type_of = |table: &str| TYPES.iter().find(|(t, _)| *t == table).map_or("", |(_, ty)| *ty);
     let mut all: Vec<Prunable> = COLUMNS
         .iter()
-        .map(|(table, column, fields)| Prunable {
-            table,
+        .map(|(ty, column, fields)| Prunable {
+            table: ty.table(),
             column,
-            ty: type_of(table),
+            ty: ty.name(),
             fields,
         })
         .collect();
-    for (table, ty) in TYPES {
+    for ty in TYPES {
         for (column, field) in RECORD {
             all.push(Prunable {
-                table,
+                table: ty.table(),
                 column,
-                ty,
+                ty: ty.name(),
                 fields: std::slice::from_ref(field),
             });
         }
@@ -1010,6 +1010,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::{Edge, Kind, Prefetch};
+    use crate::relay::NodeType;
 
     /// Every edge names a field of its type, a connection where it pages by arguments and a
     /// plain field otherwise (a misspelt edge would silently never load ahead).
@@ -1017,23 +1018,29 @@ mod tests {
     fn edges_name_fields_of_their_types() {
         let sdl = crate::schema::sdl();
         type Edges = fn() -> &'static [Edge];
-        let types: [(&str, Edges); 16] = [
-            ("Community", crate::community::Community::edges),
-            ("Plan", crate::plan::Plan::edges),
-            ("PlanInvolvement", crate::plan::PlanInvolvement::edges),
-            ("Action", crate::action::Action::edges),
-            ("ActionDepartment", crate::action::ActionDepartment::edges),
-            ("ActionUpdate", crate::action::ActionUpdate::edges),
-            ("Partnership", crate::partnership::Partnership::edges),
-            ("PartnershipMember", crate::partnership::PartnershipMember::edges),
-            ("Theme", crate::theme::Theme::edges),
-            ("Organization", crate::organization::Organization::edges),
-            ("Department", crate::department::Department::edges),
-            ("Idea", crate::idea::Idea::edges),
-            ("IdeaExchange", crate::idea::IdeaExchange::edges),
-            ("Contact", crate::contact::Contact::edges),
-            ("EngagementEvent", crate::engagement::EngagementEvent::edges),
-            ("AnnualReview", crate::review::AnnualReview::edges),
+        let types: [(NodeType, Edges); 16] = [
+            (NodeType::Community, crate::community::Community::edges),
+            (NodeType::Plan, crate::plan::Plan::edges),
+            (NodeType::PlanInvolvement, crate::plan::PlanInvolvement::edges),
+            (NodeType::Action, crate::action::Action::edges),
+            (NodeType::ActionDepartment, crate::action::ActionDepartment::edges),
+            (NodeType::ActionUpdate, crate::action::ActionUpdate::edges),
+            (NodeType::Partnership, crate::partnership::Partnership::edges),
+            (
+                NodeType::PartnershipMember,
+                crate::partnership::PartnershipMember::edges,
+            ),
+            (NodeType::Theme, crate::theme::Theme::edges),
+            (NodeType::Organization, crate::organization::Organization::edges),
+            (NodeType::Department, crate::department::Department::edges),
+            (NodeType::Idea, crate::idea::Idea::edges),
+            (NodeType::IdeaExchange, crate::idea::IdeaExchange::edges),
+            (NodeType::Contact, crate::contact::Contact::edges),
+            (
+                NodeType::EngagementEvent,
+                crate::engagement::EngagementEvent::edges,
+            ),
+            (NodeType::AnnualReview, crate::review::AnnualReview::edges),
         ];
         // A row is one `json_build_array` call: position, total, its cells and at most
         // MAX_FETCHES children, within PostgreSQL's 100 arguments.
@@ -1102,7 +1109,8 @@ mod tests {
                 );
             }
         }
-        for (name, edges) in types {
+        for (node_type, edges) in types {
+            let name = node_type.name();
             let start = sdl
                 .find(&format!("type {name} "))
                 .unwrap_or_else(|| panic!("type {name} in the schema"));

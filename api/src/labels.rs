@@ -40,14 +40,21 @@ macro_rules! labelled_enum {
 pub(crate) use labelled_enum;
 
 /// Danish labels for an enum of the API alone (an order field):
-/// `enum_labels!(Name { Variant => "label", … })`.
+/// `enum_labels!(Name { Variant => "label", … })`, or `enum_labels!(Name as "GraphQLName" { … })`
+/// for an enum whose GraphQL name is not its Rust name.
 macro_rules! enum_labels {
     ($name:ident { $($variant:ident => $label:literal),+ $(,)? }) => {
+        $crate::labels::enum_labels!(@impl $name, stringify!($name), { $($variant => $label),+ });
+    };
+    ($name:ident as $graphql_name:literal { $($variant:ident => $label:literal),+ $(,)? }) => {
+        $crate::labels::enum_labels!(@impl $name, $graphql_name, { $($variant => $label),+ });
+    };
+    (@impl $name:ident, $graphql_name:expr, { $($variant:ident => $label:literal),+ }) => {
         impl $crate::labels::Labelled for $name {
             fn labels() -> $crate::labels::EnumLabels {
                 use async_graphql::resolver_utils::EnumType;
                 $crate::labels::EnumLabels {
-                    name: stringify!($name),
+                    name: $graphql_name,
                     values: <$name as EnumType>::items()
                         .iter()
                         .map(|item| $crate::labels::ValueLabel {

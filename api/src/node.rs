@@ -14,7 +14,7 @@ use crate::{
     organization::{self, Organization},
     partnership::{self, Partnership, PartnershipMember},
     plan::{self, Plan, PlanInvolvement},
-    relay,
+    relay::{self, NodeType},
     review::{self, AnnualReview, AnnualReviewEntry},
     theme::{self, Theme},
 };
@@ -54,28 +54,28 @@ pub(crate) async fn resolve(ctx: &Context<'_>, id: &ID) -> Result<Option<Node>> 
                 .map(|m| Node::$variant($variant(m)))
         };
     }
-    Ok(match type_name.as_str() {
-        "Community" => load!(community::BY_ID, Community),
-        "Contact" => load!(contact::BY_ID, Contact),
-        "Organization" => load!(organization::BY_ID, Organization),
-        "Department" => load!(department::BY_ID, Department),
-        "Theme" => load!(theme::BY_ID, Theme),
-        "Plan" => load!(plan::BY_ID, Plan),
-        "PlanInvolvement" => load!(plan::INVOLVEMENT_BY_ID, PlanInvolvement),
-        "EngagementEvent" => load!(engagement::BY_ID, EngagementEvent),
-        "Action" => load!(action::BY_ID, Action),
-        "ActionDepartment" => load!(action::DEPARTMENT_BY_ID, ActionDepartment),
-        "ActionUpdate" => load!(action::UPDATE_BY_ID, ActionUpdate),
-        "Partnership" => load!(partnership::BY_ID, Partnership),
-        "PartnershipMember" => load!(partnership::MEMBER_BY_ID, PartnershipMember),
-        "Idea" => load!(idea::BY_ID, Idea),
-        "IdeaExchange" => load!(idea::EXCHANGE_BY_ID, IdeaExchange),
-        "AnnualReview" => load!(review::BY_ID, AnnualReview),
-        "AnnualReviewEntry" => load!(review::ENTRY_BY_ID, AnnualReviewEntry),
-        "ConsultationResponse" => load!(consultation::BY_ID, ConsultationResponse),
-        _ => {
-            return Err(ApiError::bad_input(format!("\"{}\" is not a valid ID", id.as_str())).into());
-        }
+    let Some(node_type) = NodeType::from_name(&type_name) else {
+        return Err(ApiError::bad_input(format!("\"{}\" is not a valid ID", id.as_str())).into());
+    };
+    Ok(match node_type {
+        NodeType::Community => load!(community::BY_ID, Community),
+        NodeType::Contact => load!(contact::BY_ID, Contact),
+        NodeType::Organization => load!(organization::BY_ID, Organization),
+        NodeType::Department => load!(department::BY_ID, Department),
+        NodeType::Theme => load!(theme::BY_ID, Theme),
+        NodeType::Plan => load!(plan::BY_ID, Plan),
+        NodeType::PlanInvolvement => load!(plan::INVOLVEMENT_BY_ID, PlanInvolvement),
+        NodeType::EngagementEvent => load!(engagement::BY_ID, EngagementEvent),
+        NodeType::Action => load!(action::BY_ID, Action),
+        NodeType::ActionDepartment => load!(action::DEPARTMENT_BY_ID, ActionDepartment),
+        NodeType::ActionUpdate => load!(action::UPDATE_BY_ID, ActionUpdate),
+        NodeType::Partnership => load!(partnership::BY_ID, Partnership),
+        NodeType::PartnershipMember => load!(partnership::MEMBER_BY_ID, PartnershipMember),
+        NodeType::Idea => load!(idea::BY_ID, Idea),
+        NodeType::IdeaExchange => load!(idea::EXCHANGE_BY_ID, IdeaExchange),
+        NodeType::AnnualReview => load!(review::BY_ID, AnnualReview),
+        NodeType::AnnualReviewEntry => load!(review::ENTRY_BY_ID, AnnualReviewEntry),
+        NodeType::ConsultationResponse => load!(consultation::BY_ID, ConsultationResponse),
     })
 }
 

@@ -21,7 +21,7 @@ use crate::{
     auth::{Require, Viewer},
     error::ApiError,
     loader::id_column,
-    relay,
+    relay::{self, NodeType, TypeName},
 };
 
 /// A clearable field of an update after its check: left alone, or set (`None` clears it).
@@ -493,7 +493,7 @@ impl Check {
     }
 
     /// The global ID of a `type_name`.
-    pub fn id(&mut self, field: &str, value: &ID, type_name: &str) -> Option<Uuid> {
+    pub fn id(&mut self, field: &str, value: &ID, type_name: impl TypeName) -> Option<Uuid> {
         match relay::decode_as(value, type_name) {
             Ok(id) => Some(id),
             Err(e) => {
@@ -503,7 +503,12 @@ impl Check {
         }
     }
 
-    pub fn opt_id(&mut self, field: &str, value: Option<&ID>, type_name: &str) -> Option<Option<Uuid>> {
+    pub fn opt_id(
+        &mut self,
+        field: &str,
+        value: Option<&ID>,
+        type_name: impl TypeName,
+    ) -> Option<Option<Uuid>> {
         match value {
             None => Some(None),
             Some(v) => self.id(field, v, type_name).map(Some),
@@ -511,7 +516,7 @@ impl Check {
     }
 
     /// Global IDs of one type, at most 100, without repeats.
-    pub fn ids(&mut self, field: &str, values: &[ID], type_name: &str) -> Option<Vec<Uuid>> {
+    pub fn ids(&mut self, field: &str, values: &[ID], type_name: impl TypeName) -> Option<Vec<Uuid>> {
         if values.len() > 100 {
             self.add(field, UserErrorCode::TooLong, "may hold at most 100 IDs");
             return None;
@@ -671,7 +676,7 @@ impl Write {
     /// every field before, for an update the fields that differ.
     pub async fn audit<M: Serialize>(
         &self,
-        entity: &str,
+        entity: impl TypeName,
         id: Uuid,
         operation: Operation,
         before: Option<&M>,
@@ -691,7 +696,7 @@ impl Write {
             actor_id: sea_orm::Set(actor),
             actor_label: sea_orm::Set(self.viewer.label.clone()),
             operation: sea_orm::Set(operation.as_str().to_owned()),
-            entity: sea_orm::Set(entity.to_owned()),
+            entity: sea_orm::Set(entity.name().to_owned()),
             entity_id: sea_orm::Set(id),
             changes: sea_orm::Set(changes.to_string()),
         }
@@ -704,7 +709,7 @@ impl Write {
             Operation::Delete => Some(crate::changes::ChangeOperation::Delete),
             Operation::Export => None,
         };
-        if let (Some(operation), Some(entity)) = (change, crate::changes::ChangeType::from_name(entity)) {
+        if let (Some(operation), Some(entity)) = (change, entity.node_type()) {
             self.touched
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -717,14 +722,23 @@ impl Write {
         }
         // The search index follows every write of a row, in the same transaction.
         if !matches!(operation, Operation::Export) {
-            crate::search::index::on_write(&self.txn, entity, id, matches!(operation, Operation::Delete))
-                .await?;
+            crate::search::index::on_write(
+                &self.txn,
+                entity.name(),
+                id,
+                matches!(operation, Operation::Delete),
+            )
+            .await?;
         }
         Ok(())
     }
 
     /// Inserts a new row and records it.
-    pub async fn create<A>(&self, entity: &str, row: A) -> Result<<A::Entity as EntityTrait>::Model, Failure>
+    pub async fn create<A>(
+        &self,
+        entity: impl TypeName,
+        row: A,
+    ) -> Result<<A::Entity as EntityTrait>::Model, Failure>
     where
         A: ActiveModelTrait + sea_orm::ActiveModelBehavior + Send,
         <A::Entity as EntityTrait>::Model: IntoActiveModel<A> + Serialize + HasId,
@@ -739,7 +753,7 @@ impl Write {
     /// bumps the version, and records what changed.
     pub async fn update<E>(
         &self,
-        entity: &str,
+        entity: impl TypeName,
         before: &E::Model,
         version: i32,
         mut row: E::ActiveModel,
@@ -753,7 +767,7 @@ impl Write {
         let id = before.row_id();
         let column = |name: &str| {
             E::Column::from_str(name)
-                .map_err(|_| ApiError::internal(format!("{entity} has no column {name}")))
+                .map_err(|_| ApiError::internal(format!("{} has no column {name}", entity.name())))
         };
         let (version_col, updated_col, id_col) = (column("version")?, column("updated_at")?, column("id")?);
         row.set(updated_col, Utc::now().into());
@@ -766,12 +780,12 @@ impl Write {
             .await
             .map_err(constraint)?;
         if result.rows_affected == 0 {
-            return Err(stale(entity, version).into());
+            return Err(stale(entity.name(), version).into());
         }
         let after = E::find_by_id(id)
             .one(&self.txn)
             .await?
-            .ok_or_else(|| ApiError::not_found(format!("the {entity} no longer exists")))?;
+            .ok_or_else(|| ApiError::not_found(format!("the {} no longer exists", entity.name())))?;
         self.audit(entity, id, Operation::Update, Some(before), Some(&after))
             .await?;
         Ok(after)
@@ -780,7 +794,12 @@ impl Write {
     /// Deletes the row `before` if its version is still `version`. Rows that belong to it go
     /// with it (the foreign keys cascade); rows that only refer to it make the delete a user
     /// error.
-    pub async fn delete<E>(&self, entity: &str, before: &E::Model, version: i32) -> Result<(), Failure>
+    pub async fn delete<E>(
+        &self,
+        entity: impl TypeName,
+        before: &E::Model,
+        version: i32,
+    ) -> Result<(), Failure>
     where
         E: EntityTrait,
         E::Model: Serialize + HasId + Sync,
@@ -788,7 +807,7 @@ impl Write {
         let id = before.row_id();
         let column = |name: &str| {
             E::Column::from_str(name)
-                .map_err(|_| ApiError::internal(format!("{entity} has no column {name}")))
+                .map_err(|_| ApiError::internal(format!("{} has no column {name}", entity.name())))
         };
         let (version_col, id_col) = (column("version")?, column("id")?);
         let result = E::delete_many()
@@ -798,7 +817,7 @@ impl Write {
             .await
             .map_err(constraint_on_delete)?;
         if result.rows_affected == 0 {
-            return Err(stale(entity, version).into());
+            return Err(stale(entity.name(), version).into());
         }
         self.audit(entity, id, Operation::Delete, Some(before), None)
             .await?;
@@ -852,9 +871,15 @@ impl Write {
         Ok(())
     }
 
-    /// Whether a row `id` exists in `table`; a user error on `field` when it does not.
-    pub async fn exists(&self, field: &str, table: &str, id: Uuid, what: &str) -> Result<(), Failure> {
-        if count(&self.txn, table, "id", id).await? == 0 {
+    /// Whether a row `id` of `node_type` exists; a user error on `field` when it does not.
+    pub async fn exists(
+        &self,
+        field: &str,
+        node_type: NodeType,
+        id: Uuid,
+        what: &str,
+    ) -> Result<(), Failure> {
+        if count(&self.txn, node_type.table(), "id", id).await? == 0 {
             return Err(
                 Refused::one(field, UserErrorCode::NotFound, format!("no {what} with this ID")).into(),
             );

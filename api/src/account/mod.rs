@@ -19,7 +19,7 @@ use crate::{
     loader,
     organization::Organization,
     pagination::{ConnectionFields, Cursor, Window},
-    relay,
+    relay::{self, NodeType, OtherType},
     write::{
         Check, Failure, MAX_NAME, Refused, UserErrorCode, Write, finish, invalid, mutate, payload, set_if,
     },
@@ -74,7 +74,7 @@ pub struct Account(pub account::Model);
 #[Object]
 impl Account {
     async fn id(&self) -> ID {
-        relay::encode("Account", self.0.id)
+        relay::encode(OtherType::Account, self.0.id)
     }
     async fn email(&self) -> &str {
         &self.0.email
@@ -134,7 +134,7 @@ pub struct ApiKey(pub api_key::Model);
 #[Object]
 impl ApiKey {
     async fn id(&self) -> ID {
-        relay::encode("ApiKey", self.0.id)
+        relay::encode(OtherType::ApiKey, self.0.id)
     }
     async fn name(&self) -> &str {
         &self.0.name
@@ -267,7 +267,7 @@ async fn hash(password: String) -> Result<String, ApiError> {
 
 async fn set_communities(w: &Write, account: Uuid, communities: &[Uuid]) -> Result<(), Failure> {
     for (i, c) in communities.iter().enumerate() {
-        w.exists(&format!("communityIds.{i}"), "community", *c, "community")
+        w.exists(&format!("communityIds.{i}"), NodeType::Community, *c, "community")
             .await?;
     }
     account_community::Entity::delete_many()
@@ -356,7 +356,7 @@ impl NewAccount {
         let now = Utc::now();
         let model = w
             .create(
-                "Account",
+                OtherType::Account,
                 account::ActiveModel {
                     id: Set(Uuid::now_v7()),
                     email: Set(self.email),
@@ -383,8 +383,13 @@ pub async fn create_api_key(
     name: String,
     scopes: &[ApiKeyScope],
 ) -> Result<(api_key::Model, String), Failure> {
-    w.exists("organizationId", "organization", organization, "organisation")
-        .await?;
+    w.exists(
+        "organizationId",
+        NodeType::Organization,
+        organization,
+        "organisation",
+    )
+    .await?;
     let (key, prefix) = secret::new_api_key();
     let mut scopes: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
     if !scopes.contains(&"read") {
@@ -394,7 +399,7 @@ pub async fn create_api_key(
     let now = Utc::now();
     let model = w
         .create(
-            "ApiKey",
+            OtherType::ApiKey,
             api_key::ActiveModel {
                 id: Set(Uuid::now_v7()),
                 organization_id: Set(organization),
@@ -424,7 +429,8 @@ pub async fn revoke_api_key(w: &Write, key: api_key::Model) -> Result<api_key::M
         revoked_at: Set(Some(Utc::now())),
         ..Default::default()
     };
-    w.update::<api_key::Entity>("ApiKey", &key, version, row).await
+    w.update::<api_key::Entity>(OtherType::ApiKey, &key, version, row)
+        .await
 }
 
 #[derive(Default)]
@@ -513,7 +519,7 @@ impl AccountMutation {
     ) -> Result<CreateAccountPayload> {
         mutate_hashing(
             ctx,
-            |check| check.ids("communityIds", &input.community_ids, "Community"),
+            |check| check.ids("communityIds", &input.community_ids, NodeType::Community),
             async |communities| {
                 NewAccount::parse(
                     &input.email,
@@ -541,14 +547,14 @@ impl AccountMutation {
         mutate_hashing(
             ctx,
             |check| {
-                let id = check.id("id", &input.id, "Account");
+                let id = check.id("id", &input.id, OtherType::Account);
                 let display_name = check.given(input.display_name.as_deref(), |c, n| {
                     c.text("displayName", n, MAX_NAME)
                 });
                 let password =
                     check.given(input.password.as_deref(), |c, p| check_password(c, "password", p));
                 let communities = check.given(input.community_ids.as_deref(), |c, ids| {
-                    c.ids("communityIds", ids, "Community")
+                    c.ids("communityIds", ids, NodeType::Community)
                 });
                 Some((id?, display_name?, password?, communities?))
             },
@@ -580,7 +586,7 @@ impl AccountMutation {
                     ..Default::default()
                 };
                 let after = w
-                    .update::<account::Entity>("Account", &before, input.version, row)
+                    .update::<account::Entity>(OtherType::Account, &before, input.version, row)
                     .await?;
                 let current = communities_of(w.txn(), id).await?;
                 let communities = communities.unwrap_or(current);
@@ -652,7 +658,7 @@ impl AccountMutation {
                 };
                 let version = before.version;
                 let after = w
-                    .update::<account::Entity>("Account", &before, version, row)
+                    .update::<account::Entity>(OtherType::Account, &before, version, row)
                     .await?;
                 // Other sessions end; this one signs in again with the new password.
                 revoke_sessions(w.txn(), id).await?;
@@ -677,7 +683,7 @@ impl AccountMutation {
         mutate(
             ctx,
             |check| {
-                let org = check.id("organizationId", &input.organization_id, "Organization");
+                let org = check.id("organizationId", &input.organization_id, NodeType::Organization);
                 let name = check.text("name", &input.name, MAX_NAME);
                 Some((org?, name?))
             },
@@ -700,7 +706,7 @@ impl AccountMutation {
     ) -> Result<RevokeApiKeyPayload> {
         mutate(
             ctx,
-            |check| check.id("id", &input.id, "ApiKey"),
+            |check| check.id("id", &input.id, OtherType::ApiKey),
             async |w, id| {
                 let key = w.find::<api_key::Entity>("API key", id).await?;
                 revoke_api_key(w, key).await

@@ -25,7 +25,7 @@ use crate::{
     pagination::{ConnectionFields, Cursor, Window},
     partnership::Partnership,
     plan::Plan,
-    relay,
+    relay::{self, NodeType},
     theme::Theme,
 };
 
@@ -64,7 +64,7 @@ pub fn visible(access: &Access) -> sea_orm::Select<action::Entity> {
     action::Entity::find().filter(access.plan_condition(col(action::Column::PlanId)))
 }
 
-pub static BY_ID: Rel<action::Model> = Rel::new("Action", |a| by_id(visible(a)));
+pub static BY_ID: Rel<action::Model> = Rel::new(NodeType::Action.name(), |a| by_id(visible(a)));
 
 pub(crate) static OF_PLAN: Rel<action::Model> = Rel::new("actions of plan", |a| actions_of_plan(visible(a)))
     // An action is visible exactly when its plan is.
@@ -139,7 +139,9 @@ pub(crate) fn departments_visible(a: &Access) -> sea_orm::Select<action_departme
 }
 
 pub static DEPARTMENT_BY_ID: Rel<action_department::Model> =
-    Rel::new("ActionDepartment", |a| by_id(departments_visible(a)));
+    Rel::new(NodeType::ActionDepartment.name(), |a| {
+        by_id(departments_visible(a))
+    });
 
 pub(crate) static DEPARTMENTS_OF_ACTION: Rel<action_department::Model> =
     Rel::new("departments of action", |a| {
@@ -183,7 +185,8 @@ pub(crate) fn updates_visible(a: &Access) -> sea_orm::Select<action_update::Enti
     action_update::Entity::find().filter(a.action_condition(col(action_update::Column::ActionId)))
 }
 
-pub static UPDATE_BY_ID: Rel<action_update::Model> = Rel::new("ActionUpdate", |a| by_id(updates_visible(a)));
+pub static UPDATE_BY_ID: Rel<action_update::Model> =
+    Rel::new(NodeType::ActionUpdate.name(), |a| by_id(updates_visible(a)));
 
 pub(crate) static UPDATES_OF_ACTION: Rel<action_update::Model> =
     Rel::new("updates of action", |a| updates_of_action(updates_visible(a)))
@@ -207,7 +210,7 @@ pub struct Action(pub action::Model);
 #[Object]
 impl Action {
     pub async fn id(&self) -> ID {
-        relay::encode("Action", self.0.id)
+        relay::encode(NodeType::Action, self.0.id)
     }
     async fn title(&self) -> &str {
         &self.0.title
@@ -382,7 +385,7 @@ pub struct ActionDepartment(pub action_department::Model);
 #[Object]
 impl ActionDepartment {
     pub async fn id(&self) -> ID {
-        relay::encode("ActionDepartment", self.0.id)
+        relay::encode(NodeType::ActionDepartment, self.0.id)
     }
     async fn department(&self, ctx: &Context<'_>) -> Result<Department> {
         Ok(Department(
@@ -414,7 +417,7 @@ pub struct ActionUpdate(pub action_update::Model);
 #[Object]
 impl ActionUpdate {
     pub async fn id(&self) -> ID {
-        relay::encode("ActionUpdate", self.0.id)
+        relay::encode(NodeType::ActionUpdate, self.0.id)
     }
     async fn body(&self) -> &str {
         &self.0.body

@@ -12,7 +12,7 @@ use crate::{
     auth::{Require, visible_to_writers},
     common::{Date, today},
     error::ApiError,
-    relay,
+    relay::{self, NodeType},
     write::{
         Change, Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, Operation, Refused, UserErrorCode, Write,
         change, community_of_plan, constraint, mutate, payload, set_if,
@@ -136,7 +136,7 @@ async fn set_themes(w: &Write, action: Uuid, mut themes: Vec<Uuid>) -> Result<()
         .map_err(constraint)?;
     }
     w.audit(
-        "Action",
+        NodeType::Action,
         action,
         Operation::Update,
         Some(&Themes { theme_ids: before }),
@@ -360,7 +360,7 @@ impl ActionMutation {
         mutate(
             ctx,
             |check| {
-                let plan = check.id("planId", &input.plan_id, "Plan");
+                let plan = check.id("planId", &input.plan_id, NodeType::Plan);
                 let title = check.text("title", &input.title, MAX_NAME);
                 let description = check.long_text("description", &input.description, MAX_TEXT);
                 let progress = check.int("progress", input.progress, 0, 100);
@@ -374,10 +374,10 @@ impl ActionMutation {
                 let lead = check.opt_id(
                     "leadOrganizationId",
                     input.lead_organization_id.as_ref(),
-                    "Organization",
+                    NodeType::Organization,
                 );
                 let needs = check.opt_text("partnerNeeds", input.partner_needs.as_deref(), MAX_TEXT);
-                let themes = check.ids("themeIds", &input.theme_ids, "Theme");
+                let themes = check.ids("themeIds", &input.theme_ids, NodeType::Theme);
                 let notes = check.long_text("internalNotes", &input.internal_notes, MAX_TEXT);
                 let completed_on = completion(
                     check,
@@ -447,7 +447,7 @@ impl ActionMutation {
                 let now = Utc::now();
                 let model = w
                     .create(
-                        "Action",
+                        NodeType::Action,
                         action::ActiveModel {
                             id: Set(Uuid::now_v7()),
                             created_at: Set(now),
@@ -476,7 +476,7 @@ impl ActionMutation {
         mutate(
             ctx,
             |check| {
-                let id = check.id("id", &input.id, "Action");
+                let id = check.id("id", &input.id, NodeType::Action);
                 let title = check.given(input.title.as_deref(), |c, t| c.text("title", t, MAX_NAME));
                 let description = check.given(input.description.as_deref(), |c, d| {
                     c.long_text("description", d, MAX_TEXT)
@@ -489,14 +489,16 @@ impl ActionMutation {
                     check.amount("budgetEstimate", Some(*b)).flatten()
                 });
                 let lead = change(&input.lead_organization_id, |o| {
-                    check.id("leadOrganizationId", o, "Organization")
+                    check.id("leadOrganizationId", o, NodeType::Organization)
                 });
                 // An empty text clears the needs, like `null`.
                 let needs = match input.partner_needs.as_opt_deref() {
                     None => Some(Change::Keep),
                     Some(n) => check.opt_text("partnerNeeds", n, MAX_TEXT).map(Change::Set),
                 };
-                let themes = check.given(input.theme_ids.as_deref(), |c, t| c.ids("themeIds", t, "Theme"));
+                let themes = check.given(input.theme_ids.as_deref(), |c, t| {
+                    c.ids("themeIds", t, NodeType::Theme)
+                });
                 let notes = check.given(input.internal_notes.as_deref(), |c, n| {
                     c.long_text("internalNotes", n, MAX_TEXT)
                 });
@@ -594,7 +596,7 @@ impl ActionMutation {
                     row.longitude = Set(longitude);
                 }
                 let after = w
-                    .update::<action::Entity>("Action", &before, input.version, row)
+                    .update::<action::Entity>(NodeType::Action, &before, input.version, row)
                     .await?;
                 if let Some(themes) = themes {
                     set_themes(w, id, themes).await?;
@@ -612,16 +614,16 @@ impl ActionMutation {
     async fn delete_action(&self, ctx: &Context<'_>, input: DeleteActionInput) -> Result<DeletePayload> {
         mutate(
             ctx,
-            |check| check.id("id", &input.id, "Action"),
+            |check| check.id("id", &input.id, NodeType::Action),
             async |w, id| {
                 let before = w.find::<action::Entity>("action", id).await?;
                 require_action(w, &before).await?;
                 w.refuse_if_used(id, REFERENCES).await?;
-                w.delete::<action::Entity>("Action", &before, input.version)
+                w.delete::<action::Entity>(NodeType::Action, &before, input.version)
                     .await?;
                 Ok(id)
             },
-            |id| DeletePayload::ok(relay::encode("Action", id)),
+            |id| DeletePayload::ok(relay::encode(NodeType::Action, id)),
         )
         .await
     }
@@ -637,8 +639,8 @@ impl ActionMutation {
         mutate(
             ctx,
             |check| {
-                let action_id = check.id("actionId", &input.action_id, "Action");
-                let department = check.id("departmentId", &input.department_id, "Department");
+                let action_id = check.id("actionId", &input.action_id, NodeType::Action);
+                let department = check.id("departmentId", &input.department_id, NodeType::Department);
                 let contribution = check.long_text("contribution", &input.contribution, MAX_TEXT);
                 Some((action_id?, department?, contribution?))
             },
@@ -659,7 +661,7 @@ impl ActionMutation {
                 department_free(w, action_id, department).await?;
                 let now = Utc::now();
                 w.create(
-                    "ActionDepartment",
+                    NodeType::ActionDepartment,
                     action_department::ActiveModel {
                         id: Set(Uuid::now_v7()),
                         action_id: Set(action_id),
@@ -688,7 +690,7 @@ impl ActionMutation {
         mutate(
             ctx,
             |check| {
-                let id = check.id("id", &input.id, "ActionDepartment");
+                let id = check.id("id", &input.id, NodeType::ActionDepartment);
                 let contribution = check.given(input.contribution.as_deref(), |c, t| {
                     c.long_text("contribution", t, MAX_TEXT)
                 });
@@ -705,7 +707,7 @@ impl ActionMutation {
                     contribution: set_if(contribution),
                     ..Default::default()
                 };
-                w.update::<action_department::Entity>("ActionDepartment", &before, input.version, row)
+                w.update::<action_department::Entity>(NodeType::ActionDepartment, &before, input.version, row)
                     .await
             },
             |m| UpdateActionDepartmentPayload::ok(ActionDepartment(m)),
@@ -722,18 +724,18 @@ impl ActionMutation {
     ) -> Result<DeletePayload> {
         mutate(
             ctx,
-            |check| check.id("id", &input.id, "ActionDepartment"),
+            |check| check.id("id", &input.id, NodeType::ActionDepartment),
             async |w, id| {
                 let before = w
                     .find::<action_department::Entity>("action department", id)
                     .await?;
                 let action = w.find::<action::Entity>("action", before.action_id).await?;
                 require_action(w, &action).await?;
-                w.delete::<action_department::Entity>("ActionDepartment", &before, input.version)
+                w.delete::<action_department::Entity>(NodeType::ActionDepartment, &before, input.version)
                     .await?;
                 Ok(id)
             },
-            |id| DeletePayload::ok(relay::encode("ActionDepartment", id)),
+            |id| DeletePayload::ok(relay::encode(NodeType::ActionDepartment, id)),
         )
         .await
     }
@@ -749,7 +751,7 @@ impl ActionMutation {
         mutate(
             ctx,
             |check| {
-                let action_id = check.id("actionId", &input.action_id, "Action");
+                let action_id = check.id("actionId", &input.action_id, NodeType::Action);
                 let body = check.text("body", &input.body, MAX_TEXT);
                 let progress = check.opt_int("progress", input.progress, 0, 100);
                 let author = check.given(input.author_name.as_deref(), |c, a| {
@@ -774,7 +776,7 @@ impl ActionMutation {
                 let now = Utc::now();
                 let model = w
                     .create(
-                        "ActionUpdate",
+                        NodeType::ActionUpdate,
                         action_update::ActiveModel {
                             id: Set(Uuid::now_v7()),
                             action_id: Set(action_id),
@@ -795,7 +797,7 @@ impl ActionMutation {
                         progress: Set(p),
                         ..Default::default()
                     };
-                    w.update::<action::Entity>("Action", &action, action.version, row)
+                    w.update::<action::Entity>(NodeType::Action, &action, action.version, row)
                         .await?;
                 }
                 Ok(model)
@@ -816,7 +818,7 @@ impl ActionMutation {
         mutate(
             ctx,
             |check| {
-                let id = check.id("id", &input.id, "ActionUpdate");
+                let id = check.id("id", &input.id, NodeType::ActionUpdate);
                 let body = check.given(input.body.as_deref(), |c, b| c.text("body", b, MAX_TEXT));
                 let progress = change(&input.progress, |p| check.int("progress", *p, 0, 100));
                 let author = check.given(input.author_name.as_deref(), |c, a| {
@@ -836,7 +838,7 @@ impl ActionMutation {
                 let before = w.find::<action_update::Entity>("action update", id).await?;
                 let action = w.find::<action::Entity>("action", before.action_id).await?;
                 require_action(w, &action).await?;
-                w.update::<action_update::Entity>("ActionUpdate", &before, input.version, row)
+                w.update::<action_update::Entity>(NodeType::ActionUpdate, &before, input.version, row)
                     .await
             },
             |m| UpdateActionUpdatePayload::ok(ActionUpdate(m)),
@@ -853,16 +855,16 @@ impl ActionMutation {
     ) -> Result<DeletePayload> {
         mutate(
             ctx,
-            |check| check.id("id", &input.id, "ActionUpdate"),
+            |check| check.id("id", &input.id, NodeType::ActionUpdate),
             async |w, id| {
                 let before = w.find::<action_update::Entity>("action update", id).await?;
                 let action = w.find::<action::Entity>("action", before.action_id).await?;
                 require_action(w, &action).await?;
-                w.delete::<action_update::Entity>("ActionUpdate", &before, input.version)
+                w.delete::<action_update::Entity>(NodeType::ActionUpdate, &before, input.version)
                     .await?;
                 Ok(id)
             },
-            |id| DeletePayload::ok(relay::encode("ActionUpdate", id)),
+            |id| DeletePayload::ok(relay::encode(NodeType::ActionUpdate, id)),
         )
         .await
     }

@@ -13,6 +13,7 @@ use crate::{
     labels::enum_labels,
     loader::{self, col},
     pagination::{ConnectionFields, Cursor, Window},
+    relay::NodeType,
     theme,
 };
 
@@ -107,7 +108,7 @@ impl ActionFilter {
             q = q.filter(plan_id().in_subquery(plans));
         }
         if let Some(ids) = self.plan_ids {
-            let ids = crate::common::decode_ids("planIds", &ids, "Plan")?;
+            let ids = crate::common::decode_ids("planIds", &ids, NodeType::Plan)?;
             q = q.filter(plan_id().is_in(ids));
         }
         if let Some(themes) = theme::id_subquery("themeIds", self.theme_ids, "themeSlugs", self.theme_slugs)?
@@ -120,7 +121,7 @@ impl ActionFilter {
             q = q.filter(col(action::Column::Id).in_subquery(actions));
         }
         if let Some(ids) = self.department_ids {
-            let ids = crate::common::decode_ids("departmentIds", &ids, "Department")?;
+            let ids = crate::common::decode_ids("departmentIds", &ids, NodeType::Department)?;
             q = q.filter(col(action::Column::Id).in_subquery(department::action_ids(ids)));
         }
         if let Some(statuses) = self.statuses {

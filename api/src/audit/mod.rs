@@ -10,7 +10,7 @@ use crate::{
     error::ApiError,
     loader,
     pagination::{ConnectionFields, Cursor, Window},
-    relay,
+    relay::{self, OtherType},
 };
 
 /// Who did something.
@@ -31,7 +31,7 @@ pub struct AuditLogEntry(pub audit_log::Model);
 #[Object]
 impl AuditLogEntry {
     async fn id(&self) -> ID {
-        relay::encode("AuditLogEntry", self.0.id)
+        relay::encode(OtherType::AuditLogEntry, self.0.id)
     }
     async fn occurred_at(&self) -> DateTime<Utc> {
         self.0.occurred_at
@@ -42,19 +42,15 @@ impl AuditLogEntry {
             audit_log::ActorKind::Account
                 if self.0.actor_id.is_none() && self.0.actor_label == "anonymous" =>
             {
-                ("ANONYMOUS", "")
+                ("ANONYMOUS", None)
             }
-            audit_log::ActorKind::Account => ("ACCOUNT", "Account"),
-            audit_log::ActorKind::ApiKey => ("API_KEY", "ApiKey"),
-            audit_log::ActorKind::System => ("SYSTEM", ""),
+            audit_log::ActorKind::Account => ("ACCOUNT", Some(OtherType::Account)),
+            audit_log::ActorKind::ApiKey => ("API_KEY", Some(OtherType::ApiKey)),
+            audit_log::ActorKind::System => ("SYSTEM", None),
         };
         Actor {
             kind: kind.into(),
-            id: self
-                .0
-                .actor_id
-                .filter(|_| !type_name.is_empty())
-                .map(|id| relay::encode(type_name, id)),
+            id: type_name.zip(self.0.actor_id).map(|(t, id)| relay::encode(t, id)),
             label: self.0.actor_label.clone(),
         }
     }
@@ -69,7 +65,7 @@ impl AuditLogEntry {
     }
     /// The changed row's global ID (it may since have been deleted).
     async fn entity_id(&self) -> ID {
-        relay::encode(&self.0.entity, self.0.entity_id)
+        relay::encode_stored(&self.0.entity, self.0.entity_id)
     }
     /// `{"field": {"before": …, "after": …}}` for each changed field (database names).
     async fn changes(&self) -> Json<serde_json::Value> {

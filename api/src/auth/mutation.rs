@@ -19,6 +19,7 @@ use crate::{
     error::ApiError,
     loader,
     organization::Organization,
+    relay::{NodeType, OtherType, TypeName},
     write::{Check, UserError},
 };
 
@@ -266,7 +267,7 @@ async fn record(
         actor_id: Set(Some(account.id)),
         actor_label: Set(account.email.clone()),
         operation: Set(operation.to_owned()),
-        entity: Set("Account".to_owned()),
+        entity: Set(OtherType::Account.name().to_owned()),
         entity_id: Set(account.id),
         changes: Set("{}".to_owned()),
     }
@@ -320,7 +321,7 @@ impl ViewerInfo {
     }
     /// Whether the caller may change this community's content.
     async fn may_edit_community(&self, community_id: async_graphql::ID) -> Result<bool> {
-        let id = crate::relay::decode_as(&community_id, "Community")?;
+        let id = crate::relay::decode_as(&community_id, NodeType::Community)?;
         Ok(self.0.may_edit_community(id))
     }
 }

@@ -15,83 +15,12 @@ use sea_orm::{
 };
 
 use super::{ChangeRow, Reader};
-use crate::{error::ApiError, node::Node};
+use crate::{error::ApiError, node::Node, relay::NodeType};
 
-/// The kinds of row the change feed tells of: every type with a global ID.
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
-pub enum ChangeType {
-    Community,
-    Contact,
-    Organization,
-    Department,
-    Theme,
-    Plan,
-    PlanInvolvement,
-    EngagementEvent,
-    Action,
-    ActionDepartment,
-    ActionUpdate,
-    Partnership,
-    PartnershipMember,
-    Idea,
-    IdeaExchange,
-    AnnualReview,
-    AnnualReviewEntry,
-    ConsultationResponse,
-}
+/// The change feed's types are the node types (the GraphQL enum `ChangeType`).
+pub use crate::relay::NodeType as ChangeType;
 
-impl ChangeType {
-    pub const ALL: [ChangeType; 18] = [
-        ChangeType::Community,
-        ChangeType::Contact,
-        ChangeType::Organization,
-        ChangeType::Department,
-        ChangeType::Theme,
-        ChangeType::Plan,
-        ChangeType::PlanInvolvement,
-        ChangeType::EngagementEvent,
-        ChangeType::Action,
-        ChangeType::ActionDepartment,
-        ChangeType::ActionUpdate,
-        ChangeType::Partnership,
-        ChangeType::PartnershipMember,
-        ChangeType::Idea,
-        ChangeType::IdeaExchange,
-        ChangeType::AnnualReview,
-        ChangeType::AnnualReviewEntry,
-        ChangeType::ConsultationResponse,
-    ];
-
-    /// The GraphQL type name, as in global IDs and the audit log.
-    pub fn name(self) -> &'static str {
-        match self {
-            ChangeType::Community => "Community",
-            ChangeType::Contact => "Contact",
-            ChangeType::Organization => "Organization",
-            ChangeType::Department => "Department",
-            ChangeType::Theme => "Theme",
-            ChangeType::Plan => "Plan",
-            ChangeType::PlanInvolvement => "PlanInvolvement",
-            ChangeType::EngagementEvent => "EngagementEvent",
-            ChangeType::Action => "Action",
-            ChangeType::ActionDepartment => "ActionDepartment",
-            ChangeType::ActionUpdate => "ActionUpdate",
-            ChangeType::Partnership => "Partnership",
-            ChangeType::PartnershipMember => "PartnershipMember",
-            ChangeType::Idea => "Idea",
-            ChangeType::IdeaExchange => "IdeaExchange",
-            ChangeType::AnnualReview => "AnnualReview",
-            ChangeType::AnnualReviewEntry => "AnnualReviewEntry",
-            ChangeType::ConsultationResponse => "ConsultationResponse",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<ChangeType> {
-        ChangeType::ALL.into_iter().find(|t| t.name() == name)
-    }
-}
-
-crate::labels::enum_labels!(ChangeType {
+crate::labels::enum_labels!(NodeType as "ChangeType" {
     Community => "Lokalsamfund",
     Contact => "Kontaktperson",
     Organization => "Organisation",
@@ -169,7 +98,7 @@ impl Change {
 
     /// The global ID of the row that changed (what `node(id:)` takes).
     async fn node_id(&self) -> ID {
-        crate::relay::encode(self.row.entity.name(), self.row.entity_id)
+        crate::relay::encode(self.row.entity, self.row.entity_id)
     }
 
     /// The row as it is now, if you may still see it; null for a tombstone, or when a later
@@ -178,11 +107,7 @@ impl Change {
         if self.kind == ChangeKind::Deleted {
             return Ok(None);
         }
-        crate::node::resolve(
-            ctx,
-            &crate::relay::encode(self.row.entity.name(), self.row.entity_id),
-        )
-        .await
+        crate::node::resolve(ctx, &crate::relay::encode(self.row.entity, self.row.entity_id)).await
     }
 }
 

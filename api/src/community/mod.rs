@@ -19,7 +19,7 @@ use crate::{
     pagination::{ConnectionFields, Cursor, Window},
     partnership::Partnership,
     plan::Plan,
-    relay,
+    relay::{self, NodeType},
 };
 
 labelled_enum!(
@@ -29,7 +29,8 @@ labelled_enum!(
     }
 );
 
-pub static BY_ID: Rel<community::Model> = Rel::new("Community", |_| by_id(community::Entity::find()));
+pub static BY_ID: Rel<community::Model> =
+    Rel::new(NodeType::Community.name(), |_| by_id(community::Entity::find()));
 
 /// `SELECT id FROM community WHERE id IN (…) OR slug IN (…)`; None when neither is given.
 pub fn id_subquery(
@@ -40,7 +41,7 @@ pub fn id_subquery(
 ) -> Result<Option<SelectStatement>, ApiError> {
     crate::common::id_or_slug_subquery(
         community::Column::Slug,
-        "Community",
+        NodeType::Community,
         (ids_field, ids),
         (slugs_field, slugs),
     )
@@ -58,7 +59,7 @@ pub struct Community(pub community::Model);
 #[Object]
 impl Community {
     pub async fn id(&self) -> ID {
-        relay::encode("Community", self.0.id)
+        relay::encode(NodeType::Community, self.0.id)
     }
     /// The name used in addresses, e.g. `vester-hjermitslev`.
     async fn slug(&self) -> &str {
@@ -371,7 +372,7 @@ impl CommunityQuery {
                 .map(|(_, m)| m)
             }
             (None, Some(id)) => {
-                let id = relay::decode_as(&id, "Community")?;
+                let id = relay::decode_as(&id, NodeType::Community)?;
                 loader::one(ctx, &BY_ID, id).await?
             }
             _ => return Err(ApiError::bad_input("pass exactly one of `slug` and `id`").into()),

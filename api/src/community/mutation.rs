@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::{Community, CommunityStatus};
 use crate::{
     auth::{Require, visible_to_staff},
-    relay,
+    relay::{self, NodeType},
     write::{Check, DeletePayload, UserErrorCode, mutate, named, payload, renamed, set_if, slug_free},
 };
 
@@ -128,7 +128,7 @@ impl CommunityMutation {
                 slug_free(w, community::Column::Slug, &slug, None, "community").await?;
                 let now = Utc::now();
                 w.create(
-                    "Community",
+                    NodeType::Community,
                     community::ActiveModel {
                         id: Set(Uuid::now_v7()),
                         slug: Set(slug),
@@ -159,7 +159,7 @@ impl CommunityMutation {
         mutate(
             ctx,
             |check| {
-                let id = check.id("id", &input.id, "Community");
+                let id = check.id("id", &input.id, NodeType::Community);
                 let named = renamed(
                     check,
                     input.slug.as_deref(),
@@ -197,7 +197,7 @@ impl CommunityMutation {
                     row.latitude = Set(lat);
                     row.longitude = Set(lon);
                 }
-                w.update::<community::Entity>("Community", &before, input.version, row)
+                w.update::<community::Entity>(NodeType::Community, &before, input.version, row)
                     .await
             },
             |m| UpdateCommunityPayload::ok(Community(m)),
@@ -215,15 +215,15 @@ impl CommunityMutation {
     ) -> Result<DeletePayload> {
         mutate(
             ctx,
-            |check| check.id("id", &input.id, "Community"),
+            |check| check.id("id", &input.id, NodeType::Community),
             async |w, id| {
                 let before = w.find::<community::Entity>("community", id).await?;
                 w.refuse_if_used(id, REFERENCES).await?;
-                w.delete::<community::Entity>("Community", &before, input.version)
+                w.delete::<community::Entity>(NodeType::Community, &before, input.version)
                     .await?;
                 Ok(id)
             },
-            |id| DeletePayload::ok(relay::encode("Community", id)),
+            |id| DeletePayload::ok(relay::encode(NodeType::Community, id)),
         )
         .await
     }

@@ -21,7 +21,7 @@ use crate::{
     loader::{self, Rel, by_id, listing},
     pagination::{ConnectionFields, Cursor, Listing, Window},
     plan::Plan,
-    relay,
+    relay::{self, NodeType},
 };
 
 labelled_enum!(
@@ -60,7 +60,8 @@ pub fn visible(access: &Access) -> sea_orm::Select<response::Entity> {
     response::Entity::find().filter(access.response_condition())
 }
 
-pub static BY_ID: Rel<response::Model> = Rel::new("ConsultationResponse", |a| by_id(visible(a)));
+pub static BY_ID: Rel<response::Model> =
+    Rel::new(NodeType::ConsultationResponse.name(), |a| by_id(visible(a)));
 
 /// Newest first.
 const ORDER: [(response::Column, Order); 1] = [(response::Column::CreatedAt, Order::Desc)];
@@ -186,7 +187,7 @@ impl ConsultationResponse {
 #[Object]
 impl ConsultationResponse {
     pub async fn id(&self) -> ID {
-        relay::encode("ConsultationResponse", self.0.id)
+        relay::encode(NodeType::ConsultationResponse, self.0.id)
     }
     /// The plan the response answers.
     async fn plan(&self, ctx: &Context<'_>) -> Result<Plan> {

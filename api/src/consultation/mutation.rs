@@ -17,7 +17,7 @@ use crate::{
     auth::{Require, visible_to_writers},
     consultation::abuse::{OverBudget, Submissions, Submitter},
     limit::Client,
-    relay,
+    relay::{self, NodeType},
     write::{Check, MAX_NAME, Refused, UserErrorCode, mutate, payload},
 };
 
@@ -155,8 +155,8 @@ impl ConsultationMutation {
         mutate(
             ctx,
             |check| {
-                let plan_id = check.id("planId", &input.plan_id, "Plan");
-                let action_id = check.opt_id("actionId", input.action_id.as_ref(), "Action");
+                let plan_id = check.id("planId", &input.plan_id, NodeType::Plan);
+                let action_id = check.opt_id("actionId", input.action_id.as_ref(), NodeType::Action);
                 let body = check.text("body", &input.body, MAX_BODY);
                 let body = plain(check, "body", body, true);
                 let name = check.opt_text("name", input.name.as_deref(), MAX_NAME);
@@ -231,7 +231,7 @@ impl ConsultationMutation {
                 let now = Utc::now();
                 let model = w
                     .create(
-                        "ConsultationResponse",
+                        NodeType::ConsultationResponse,
                         response::ActiveModel {
                             id: Set(Uuid::now_v7()),
                             plan_id: Set(p.id),
@@ -256,7 +256,7 @@ impl ConsultationMutation {
                     .await?;
                 Ok(model.id)
             },
-            |id| SubmitConsultationResponsePayload::ok(relay::encode("ConsultationResponse", id)),
+            |id| SubmitConsultationResponsePayload::ok(relay::encode(NodeType::ConsultationResponse, id)),
         )
         .await
     }
@@ -273,7 +273,7 @@ impl ConsultationMutation {
         mutate(
             ctx,
             |check| {
-                let id = check.id("id", &input.id, "ConsultationResponse");
+                let id = check.id("id", &input.id, NodeType::ConsultationResponse);
                 if to == ResponseStatus::Pending {
                     check.add(
                         "status",
@@ -305,7 +305,7 @@ impl ConsultationMutation {
                     rejection_reason: Set(reason),
                     ..Default::default()
                 };
-                w.update::<response::Entity>("ConsultationResponse", &before, input.version, row)
+                w.update::<response::Entity>(NodeType::ConsultationResponse, &before, input.version, row)
                     .await
             },
             |m| ModerateConsultationResponsePayload::ok(ConsultationResponse(m)),
@@ -324,7 +324,7 @@ impl ConsultationMutation {
         mutate(
             ctx,
             |check| {
-                let id = check.id("id", &input.id, "ConsultationResponse");
+                let id = check.id("id", &input.id, NodeType::ConsultationResponse);
                 let reply = check.text("reply", &input.reply, MAX_BODY);
                 let reply = plain(check, "reply", reply, true);
                 Some((id?, reply?))
@@ -336,7 +336,7 @@ impl ConsultationMutation {
                     replied_at: Set(Some(Utc::now())),
                     ..Default::default()
                 };
-                w.update::<response::Entity>("ConsultationResponse", &before, input.version, row)
+                w.update::<response::Entity>(NodeType::ConsultationResponse, &before, input.version, row)
                     .await
             },
             |m| ReplyToConsultationResponsePayload::ok(ConsultationResponse(m)),

@@ -21,7 +21,7 @@ use super::ConsultationResponseStatus;
 use crate::{
     auth::{Require, Viewer, visible_to_staff},
     error::ApiError,
-    relay,
+    relay::{self, NodeType},
     write::{Check, Failure, Operation, Write, mutate, payload},
 };
 
@@ -49,7 +49,7 @@ async fn erase(w: &Write, rows: Vec<response::Model>) -> Result<usize, ApiError>
             client_fingerprint: Set(None),
             ..Default::default()
         };
-        w.update::<response::Entity>("ConsultationResponse", &before, before.version, row)
+        w.update::<response::Entity>(NodeType::ConsultationResponse, &before, before.version, row)
             .await
             .map_err(|e| match e {
                 Failure::Error(e) => e,
@@ -194,17 +194,23 @@ impl PrivacyQuery {
             .map(|p| (p.id, p.title))
             .collect();
         for r in &rows {
-            w.audit::<response::Model>("ConsultationResponse", r.id, Operation::Export, None, None)
-                .await?;
+            w.audit::<response::Model>(
+                NodeType::ConsultationResponse,
+                r.id,
+                Operation::Export,
+                None,
+                None,
+            )
+            .await?;
         }
         w.commit().await?;
         Ok(rows
             .into_iter()
             .map(|r| ConsultantData {
-                response_id: relay::encode("ConsultationResponse", r.id),
-                plan_id: relay::encode("Plan", r.plan_id),
+                response_id: relay::encode(NodeType::ConsultationResponse, r.id),
+                plan_id: relay::encode(NodeType::Plan, r.plan_id),
                 plan_title: titles.get(&r.plan_id).cloned().unwrap_or_default(),
-                action_id: r.action_id.map(|a| relay::encode("Action", a)),
+                action_id: r.action_id.map(|a| relay::encode(NodeType::Action, a)),
                 body: r.body,
                 name: r.name,
                 association: r.association,

@@ -13,7 +13,7 @@ use crate::{
     department::Department,
     loader::{self, Rel, by_id, listing},
     organization::Organization,
-    relay,
+    relay::{self, NodeType},
 };
 
 pub(crate) fn visible(access: &Access) -> sea_orm::Select<contact::Entity> {
@@ -24,7 +24,7 @@ fn of_parent(a: &Access, column: contact::Column) -> crate::pagination::Listing 
     listing(visible(a), column, &[(contact::Column::Name, Order::Asc)])
 }
 
-pub static BY_ID: Rel<contact::Model> = Rel::new("Contact", |a| by_id(visible(a)));
+pub static BY_ID: Rel<contact::Model> = Rel::new(NodeType::Contact.name(), |a| by_id(visible(a)));
 pub static OF_COMMUNITY: Rel<contact::Model> = Rel::new("contacts of community", |a| {
     of_parent(a, contact::Column::CommunityId)
 });
@@ -49,7 +49,7 @@ pub struct Contact(pub contact::Model);
 #[Object]
 impl Contact {
     pub async fn id(&self) -> ID {
-        relay::encode("Contact", self.0.id)
+        relay::encode(NodeType::Contact, self.0.id)
     }
     async fn name(&self) -> &str {
         &self.0.name

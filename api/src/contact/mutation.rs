@@ -11,7 +11,7 @@ use super::Contact;
 use crate::{
     auth::{Require, visible_to_writers},
     error::ApiError,
-    relay,
+    relay::{self, NodeType},
     write::{Check, DeletePayload, Failure, MAX_NAME, UserErrorCode, Write, mutate, payload, set_if},
 };
 
@@ -87,12 +87,18 @@ impl Parent {
     /// A user error NOT_FOUND when the parent does not exist.
     async fn exists(self, w: &Write) -> Result<(), Failure> {
         match self {
-            Parent::Community(id) => w.exists("communityId", "community", id, "community").await,
-            Parent::Organization(id) => {
-                w.exists("organizationId", "organization", id, "organisation")
+            Parent::Community(id) => {
+                w.exists("communityId", NodeType::Community, id, "community")
                     .await
             }
-            Parent::Department(id) => w.exists("departmentId", "department", id, "department").await,
+            Parent::Organization(id) => {
+                w.exists("organizationId", NodeType::Organization, id, "organisation")
+                    .await
+            }
+            Parent::Department(id) => {
+                w.exists("departmentId", NodeType::Department, id, "department")
+                    .await
+            }
         }
     }
 
@@ -120,9 +126,9 @@ fn parent(
     department: Option<&ID>,
     required: bool,
 ) -> Option<Option<Parent>> {
-    let c = check.opt_id("communityId", community, "Community");
-    let o = check.opt_id("organizationId", organization, "Organization");
-    let d = check.opt_id("departmentId", department, "Department");
+    let c = check.opt_id("communityId", community, NodeType::Community);
+    let o = check.opt_id("organizationId", organization, NodeType::Organization);
+    let d = check.opt_id("departmentId", department, NodeType::Department);
     let (c, o, d) = (c?, o?, d?);
     let given: Vec<(&str, Parent)> = [
         ("communityId", c.map(Parent::Community)),
@@ -230,7 +236,7 @@ impl ContactMutation {
                 let (community_id, organization_id, department_id) = parent.columns();
                 let now = Utc::now();
                 w.create(
-                    "Contact",
+                    NodeType::Contact,
                     contact::ActiveModel {
                         id: Set(Uuid::now_v7()),
                         name: Set(name),
@@ -265,7 +271,7 @@ impl ContactMutation {
         mutate(
             ctx,
             |check| {
-                let id = check.id("id", &input.id, "Contact");
+                let id = check.id("id", &input.id, NodeType::Contact);
                 let name = check.given(input.name.as_deref(), |c, n| c.text("name", n, MAX_NAME));
                 let title = check.given(input.title.as_opt_deref(), |c, v| {
                     c.opt_text("title", v, MAX_NAME)
@@ -307,7 +313,7 @@ impl ContactMutation {
                     row.organization_id = Set(organization);
                     row.department_id = Set(department);
                 }
-                w.update::<contact::Entity>("Contact", &before, input.version, row)
+                w.update::<contact::Entity>(NodeType::Contact, &before, input.version, row)
                     .await
             },
             |m| UpdateContactPayload::ok(Contact(m)),
@@ -320,15 +326,15 @@ impl ContactMutation {
     async fn delete_contact(&self, ctx: &Context<'_>, input: DeleteContactInput) -> Result<DeletePayload> {
         mutate(
             ctx,
-            |check| check.id("id", &input.id, "Contact"),
+            |check| check.id("id", &input.id, NodeType::Contact),
             async |w, id| {
                 let before = w.find::<contact::Entity>("contact", id).await?;
                 Parent::require(Parent::of(&before), w)?;
-                w.delete::<contact::Entity>("Contact", &before, input.version)
+                w.delete::<contact::Entity>(NodeType::Contact, &before, input.version)
                     .await?;
                 Ok(id)
             },
-            |id| DeletePayload::ok(relay::encode("Contact", id)),
+            |id| DeletePayload::ok(relay::encode(NodeType::Contact, id)),
         )
         .await
     }

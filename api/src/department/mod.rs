@@ -16,10 +16,11 @@ use crate::{
     loader::{self, Rel, by_id, qcol},
     pagination::{ConnectionFields, Cursor, Window},
     partnership::Partnership,
-    relay,
+    relay::{self, NodeType},
 };
 
-pub static BY_ID: Rel<department::Model> = Rel::new("Department", |_| by_id(department::Entity::find()));
+pub static BY_ID: Rel<department::Model> =
+    Rel::new(NodeType::Department.name(), |_| by_id(department::Entity::find()));
 
 /// `SELECT action_id FROM action_department WHERE department_id IN (…)`.
 pub fn action_ids(departments: Vec<Uuid>) -> SelectStatement {
@@ -36,7 +37,7 @@ pub struct Department(pub department::Model);
 #[Object]
 impl Department {
     pub async fn id(&self) -> ID {
-        relay::encode("Department", self.0.id)
+        relay::encode(NodeType::Department, self.0.id)
     }
     async fn slug(&self) -> &str {
         &self.0.slug

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::Department;
 use crate::{
     auth::{Require, visible_to_staff},
-    relay,
+    relay::{self, NodeType},
     write::{DeletePayload, mutate, named, payload, renamed, set_if, slug_free},
 };
 
@@ -68,7 +68,7 @@ impl DepartmentMutation {
                 slug_free(w, department::Column::Slug, &slug, None, "department").await?;
                 let now = Utc::now();
                 w.create(
-                    "Department",
+                    NodeType::Department,
                     department::ActiveModel {
                         id: Set(Uuid::now_v7()),
                         slug: Set(slug),
@@ -96,7 +96,7 @@ impl DepartmentMutation {
         mutate(
             ctx,
             |check| {
-                let id = check.id("id", &input.id, "Department");
+                let id = check.id("id", &input.id, NodeType::Department);
                 let named = renamed(
                     check,
                     input.slug.as_deref(),
@@ -116,7 +116,7 @@ impl DepartmentMutation {
                     description: set_if(description),
                     ..Default::default()
                 };
-                w.update::<department::Entity>("Department", &before, input.version, row)
+                w.update::<department::Entity>(NodeType::Department, &before, input.version, row)
                     .await
             },
             |m| UpdateDepartmentPayload::ok(Department(m)),
@@ -134,15 +134,15 @@ impl DepartmentMutation {
     ) -> Result<DeletePayload> {
         mutate(
             ctx,
-            |check| check.id("id", &input.id, "Department"),
+            |check| check.id("id", &input.id, NodeType::Department),
             async |w, id| {
                 let before = w.find::<department::Entity>("department", id).await?;
                 w.refuse_if_used(id, REFERENCES).await?;
-                w.delete::<department::Entity>("Department", &before, input.version)
+                w.delete::<department::Entity>(NodeType::Department, &before, input.version)
                     .await?;
                 Ok(id)
             },
-            |id| DeletePayload::ok(relay::encode("Department", id)),
+            |id| DeletePayload::ok(relay::encode(NodeType::Department, id)),
         )
         .await
     }

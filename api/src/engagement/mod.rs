@@ -23,7 +23,7 @@ use crate::{
     organization::Organization,
     pagination::{ConnectionFields, Cursor, Listing, Window},
     plan::Plan,
-    relay,
+    relay::{self, NodeType},
 };
 
 labelled_enum!(
@@ -53,7 +53,8 @@ fn newest_first(a: &Access, parent: engagement_event::Column) -> Listing {
     )
 }
 
-pub static BY_ID: Rel<engagement_event::Model> = Rel::new("EngagementEvent", |a| by_id(visible(a)));
+pub static BY_ID: Rel<engagement_event::Model> =
+    Rel::new(NodeType::EngagementEvent.name(), |a| by_id(visible(a)));
 pub static OF_COMMUNITY: Rel<engagement_event::Model> = Rel::new("events of community", |a| {
     newest_first(a, engagement_event::Column::CommunityId)
 });
@@ -81,7 +82,7 @@ pub struct EngagementEvent(pub engagement_event::Model);
 #[Object]
 impl EngagementEvent {
     pub async fn id(&self) -> ID {
-        relay::encode("EngagementEvent", self.0.id)
+        relay::encode(NodeType::EngagementEvent, self.0.id)
     }
     async fn kind(&self) -> EventKind {
         self.0.kind.into()

@@ -11,7 +11,7 @@ use super::{EngagementEvent, EventKind};
 use crate::{
     auth::{Require, visible_to_writers},
     common::Date,
-    relay,
+    relay::{self, NodeType},
     write::{
         Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, Operation, Refused, UserErrorCode, Write, mutate,
         payload, set_if,
@@ -100,7 +100,7 @@ async fn check_organizations(w: &Write, given: &[ID], ids: &[Uuid]) -> Result<()
         .await?;
     let mut check = Check::default();
     for (i, v) in given.iter().enumerate() {
-        if let Ok(id) = relay::decode_as(v, "Organization")
+        if let Ok(id) = relay::decode_as(v, NodeType::Organization)
             && !found.contains(&id)
         {
             check.add(
@@ -141,7 +141,7 @@ async fn set_organizations(w: &Write, event: Uuid, organizations: &[Uuid]) -> Re
     .exec_without_returning(w.txn())
     .await?;
     w.audit(
-        "EngagementEvent",
+        NodeType::EngagementEvent,
         event,
         Operation::Update,
         Some(&OrganizationLinks {
@@ -193,13 +193,14 @@ impl EngagementMutation {
         mutate(
             ctx,
             |check| {
-                let community = check.id("communityId", &input.community_id, "Community");
-                let plan_id = check.opt_id("planId", input.plan_id.as_ref(), "Plan");
+                let community = check.id("communityId", &input.community_id, NodeType::Community);
+                let plan_id = check.opt_id("planId", input.plan_id.as_ref(), NodeType::Plan);
                 let title = check.text("title", &input.title, MAX_NAME);
                 let description = check.long_text("description", &input.description, MAX_TEXT);
                 let occurred_on = check.date("occurredOn", input.occurred_on.0);
                 let participants = check.int("participants", input.participants, 0, MAX_PARTICIPANTS);
-                let organizations = check.ids("organizationIds", &input.organization_ids, "Organization");
+                let organizations =
+                    check.ids("organizationIds", &input.organization_ids, NodeType::Organization);
                 Some(NewEvent {
                     community: community?,
                     plan_id: plan_id?,
@@ -212,7 +213,7 @@ impl EngagementMutation {
             },
             async |w, e| {
                 w.require_community(e.community)?;
-                w.exists("communityId", "community", e.community, "community")
+                w.exists("communityId", NodeType::Community, e.community, "community")
                     .await?;
                 if let Some(p) = e.plan_id {
                     check_plan(w, p, e.community).await?;
@@ -221,7 +222,7 @@ impl EngagementMutation {
                 let now = Utc::now();
                 let model = w
                     .create(
-                        "EngagementEvent",
+                        NodeType::EngagementEvent,
                         engagement_event::ActiveModel {
                             id: Set(Uuid::now_v7()),
                             community_id: Set(e.community),
@@ -255,8 +256,10 @@ impl EngagementMutation {
         mutate(
             ctx,
             |check| {
-                let id = check.id("id", &input.id, "EngagementEvent");
-                let plan_id = check.given(input.plan_id.as_opt_ref(), |c, p| c.opt_id("planId", p, "Plan"));
+                let id = check.id("id", &input.id, NodeType::EngagementEvent);
+                let plan_id = check.given(input.plan_id.as_opt_ref(), |c, p| {
+                    c.opt_id("planId", p, NodeType::Plan)
+                });
                 let title = check.given(input.title.as_deref(), |c, t| c.text("title", t, MAX_NAME));
                 let description = check.given(input.description.as_deref(), |c, d| {
                     c.long_text("description", d, MAX_TEXT)
@@ -266,7 +269,7 @@ impl EngagementMutation {
                     c.int("participants", n, 0, MAX_PARTICIPANTS)
                 });
                 let organizations = check.given(input.organization_ids.as_deref(), |c, o| {
-                    c.ids("organizationIds", o, "Organization")
+                    c.ids("organizationIds", o, NodeType::Organization)
                 });
                 Some(EventChanges {
                     id: id?,
@@ -299,7 +302,12 @@ impl EngagementMutation {
                     ..Default::default()
                 };
                 let after = w
-                    .update::<engagement_event::Entity>("EngagementEvent", &before, input.version, row)
+                    .update::<engagement_event::Entity>(
+                        NodeType::EngagementEvent,
+                        &before,
+                        input.version,
+                        row,
+                    )
                     .await?;
                 if let Some(organizations) = e.organizations {
                     set_organizations(w, e.id, &organizations).await?;
@@ -321,15 +329,15 @@ impl EngagementMutation {
     ) -> Result<DeletePayload> {
         mutate(
             ctx,
-            |check| check.id("id", &input.id, "EngagementEvent"),
+            |check| check.id("id", &input.id, NodeType::EngagementEvent),
             async |w, id| {
                 let before = w.find::<engagement_event::Entity>("engagement event", id).await?;
                 w.require_community(before.community_id)?;
-                w.delete::<engagement_event::Entity>("EngagementEvent", &before, input.version)
+                w.delete::<engagement_event::Entity>(NodeType::EngagementEvent, &before, input.version)
                     .await?;
                 Ok(id)
             },
-            |id| DeletePayload::ok(relay::encode("EngagementEvent", id)),
+            |id| DeletePayload::ok(relay::encode(NodeType::EngagementEvent, id)),
         )
         .await
     }

@@ -10,6 +10,7 @@ use super::score::{self, MAX_WEIGHT, PriorityWeights, SETTINGS_ID, Settings, Wei
 use crate::{
     auth::{Require, visible_to_staff},
     error::ApiError,
+    relay::OtherType,
     write::{Check, Failure, HasId, UserErrorCode, Write, finish, payload},
 };
 
@@ -272,7 +273,7 @@ impl WeightsMutation {
             }
             let after = match before {
                 Some(before) => {
-                    w.update::<engagement_weights::Entity>("EngagementWeights", &before, input.version, row(&e, &p))
+                    w.update::<engagement_weights::Entity>(OtherType::EngagementWeights, &before, input.version, row(&e, &p))
                         .await?
                 }
                 None if input.version == 0 => {
@@ -283,7 +284,7 @@ impl WeightsMutation {
                     r.updated_at = Set(now);
                     r.version = Set(1);
                     // Another first change landed at the same time: this one is stale.
-                    w.create("EngagementWeights", r).await.map_err(|e| match e {
+                    w.create(OtherType::EngagementWeights, r).await.map_err(|e| match e {
                         Failure::Refused(_) => Failure::Error(stale_defaults(0)),
                         e => e,
                     })?

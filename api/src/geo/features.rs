@@ -45,7 +45,7 @@ use crate::{
     action::ActionStatus,
     http::{AppState, Peer},
     plan::PlanStatus,
-    relay,
+    relay::{self, NodeType},
 };
 
 /// The most values `theme` or `status` may carry, so a filter stays a small statement.
@@ -180,7 +180,7 @@ fn collection<P>(features: Vec<Feature<P>>, skipped: usize) -> Collection<P> {
     }
 }
 
-fn feature<P>(type_name: &str, id: Uuid, (latitude, longitude): (f64, f64), properties: P) -> Feature<P> {
+fn feature<P>(type_name: NodeType, id: Uuid, (latitude, longitude): (f64, f64), properties: P) -> Feature<P> {
     Feature {
         r#type: "Feature",
         id: relay::encode(type_name, id).0,
@@ -338,9 +338,9 @@ async fn communities(
             action_total += n;
             action_counts.insert(status.to_value(), n.into());
         }
-        let id = relay::encode("Community", c.id).0;
+        let id = relay::encode(NodeType::Community, c.id).0;
         features.push(feature(
-            "Community",
+            NodeType::Community,
             c.id,
             at,
             CommunityProperties {
@@ -348,7 +348,7 @@ async fn communities(
                 url: url_template.map(|t| t.replace("{slug}", &c.slug)),
                 name: c.name,
                 slug: c.slug,
-                plan_id: plan.map(|p| relay::encode("Plan", p.id).0),
+                plan_id: plan.map(|p| relay::encode(NodeType::Plan, p.id).0),
                 plan_title: plan.map(|p| p.title.clone()),
                 plan_status: plan.map(|p| p.status.to_value()),
                 plan_status_label: plan.map(|p| PlanStatus::from(p.status).label()),
@@ -423,18 +423,18 @@ async fn actions(
         let mut themes = themes_of.remove(&a.id).unwrap_or_default();
         themes.sort();
         features.push(feature(
-            "Action",
+            NodeType::Action,
             a.id,
             at,
             ActionProperties {
-                id: relay::encode("Action", a.id).0,
+                id: relay::encode(NodeType::Action, a.id).0,
                 title: a.title,
                 status: a.status.to_value(),
                 status_label: ActionStatus::from(a.status).label(),
                 progress: a.progress,
-                plan_id: relay::encode("Plan", p.id).0,
+                plan_id: relay::encode(NodeType::Plan, p.id).0,
                 plan_title: p.title.clone(),
-                community_id: relay::encode("Community", c.id).0,
+                community_id: relay::encode(NodeType::Community, c.id).0,
                 community_name: c.name.clone(),
                 community_slug: c.slug.clone(),
                 themes,

@@ -19,7 +19,7 @@ use crate::{
     loader::{self, Aliased, Col, Rel, aliased, by_id, col, join, listing, listing_stmt},
     organization::Organization,
     pagination::{ConnectionFields, Cursor, Listing, Window},
-    relay,
+    relay::{self, NodeType},
     theme::{self, Theme},
 };
 
@@ -31,7 +31,7 @@ labelled_enum!(
     }
 );
 
-pub static BY_ID: Rel<idea::Model> = Rel::new("Idea", |_| by_id(idea::Entity::find()));
+pub static BY_ID: Rel<idea::Model> = Rel::new(NodeType::Idea.name(), |_| by_id(idea::Entity::find()));
 pub static OF_COMMUNITY: Rel<idea::Model> = Rel::new("ideas of community", |_| {
     listing(
         idea::Entity::find(),
@@ -66,8 +66,9 @@ fn newest_exchanges_under(q: SelectStatement, parent: impl Col) -> Listing {
     listing_stmt(q, idea_exchange::Entity, parent, &NEWEST_EXCHANGES)
 }
 
-pub static EXCHANGE_BY_ID: Rel<idea_exchange::Model> =
-    Rel::new("IdeaExchange", |_| by_id(idea_exchange::Entity::find()));
+pub static EXCHANGE_BY_ID: Rel<idea_exchange::Model> = Rel::new(NodeType::IdeaExchange.name(), |_| {
+    by_id(idea_exchange::Entity::find())
+});
 pub static EXCHANGE_OF_ACTION: Rel<idea_exchange::Model> = Rel::new("exchange of action", |_| {
     let mut q = idea_exchange::Entity::find().into_query();
     join(
@@ -141,7 +142,7 @@ pub struct Idea(pub idea::Model);
 #[Object]
 impl Idea {
     pub async fn id(&self) -> ID {
-        relay::encode("Idea", self.0.id)
+        relay::encode(NodeType::Idea, self.0.id)
     }
     async fn title(&self) -> &str {
         &self.0.title
@@ -211,7 +212,7 @@ pub struct IdeaExchange(pub idea_exchange::Model);
 #[Object]
 impl IdeaExchange {
     pub async fn id(&self) -> ID {
-        relay::encode("IdeaExchange", self.0.id)
+        relay::encode(NodeType::IdeaExchange, self.0.id)
     }
     async fn title(&self) -> &str {
         &self.0.title

@@ -25,7 +25,7 @@ use crate::{
     auth::{Require, visible_to_writers},
     common::Date,
     error::ApiError,
-    relay,
+    relay::{self, NodeType},
     write::{
         Check, DeletePayload, Failure, HasId, MAX_NAME, MAX_TEXT, Operation, Refused, UserErrorCode, Write,
         constraint, mutate, payload, set_if,
@@ -132,7 +132,7 @@ struct ExchangeRecord<'a> {
 
 /// Global IDs of one type with the position each was given at (errors name the position), at
 /// most 100, repeats dropped.
-fn ids_at(check: &mut Check, field: &str, values: &[ID], type_name: &str) -> Option<Vec<(usize, Uuid)>> {
+fn ids_at(check: &mut Check, field: &str, values: &[ID], type_name: NodeType) -> Option<Vec<(usize, Uuid)>> {
     if values.len() > 100 {
         check.add(field, UserErrorCode::TooLong, "may hold at most 100 IDs");
         return None;
@@ -195,7 +195,7 @@ where
 /// like [`Write::update`] but leaving the audit record to the caller, who adds the links.
 async fn update_row<E>(
     w: &Write,
-    entity: &str,
+    entity: NodeType,
     id: Uuid,
     version: i32,
     mut row: E::ActiveModel,
@@ -206,9 +206,9 @@ where
     E::ActiveModel: Send,
 {
     let (version_col, updated_col, id_col) = (
-        column::<E>(entity, "version")?,
-        column::<E>(entity, "updated_at")?,
-        column::<E>(entity, "id")?,
+        column::<E>(entity.name(), "version")?,
+        column::<E>(entity.name(), "updated_at")?,
+        column::<E>(entity.name(), "id")?,
     );
     row.set(updated_col, Utc::now().into());
     let result = E::update_many()
@@ -220,22 +220,27 @@ where
         .await
         .map_err(constraint)?;
     if result.rows_affected == 0 {
-        return Err(stale(entity, version).into());
+        return Err(stale(entity.name(), version).into());
     }
-    Ok(w.find::<E>(entity, id).await?)
+    Ok(w.find::<E>(entity.name(), id).await?)
 }
 
 /// Deletes the row `id` if its version is still `version`, leaving the audit record to the
 /// caller. Its links go with it (the foreign keys cascade).
-async fn delete_row<E: EntityTrait>(w: &Write, entity: &str, id: Uuid, version: i32) -> Result<(), Failure> {
+async fn delete_row<E: EntityTrait>(
+    w: &Write,
+    entity: NodeType,
+    id: Uuid,
+    version: i32,
+) -> Result<(), Failure> {
     let result = E::delete_many()
-        .filter(column::<E>(entity, "id")?.eq(id))
-        .filter(column::<E>(entity, "version")?.eq(version))
+        .filter(column::<E>(entity.name(), "id")?.eq(id))
+        .filter(column::<E>(entity.name(), "version")?.eq(version))
         .exec(w.txn())
         .await
         .map_err(constraint)?;
     if result.rows_affected == 0 {
-        return Err(stale(entity, version).into());
+        return Err(stale(entity.name(), version).into());
     }
     Ok(())
 }
@@ -475,10 +480,13 @@ impl IdeaMutation {
             |check| {
                 let title = check.text("title", &input.title, MAX_NAME);
                 let description = check.long_text("description", &input.description, MAX_TEXT);
-                let community = check.opt_id("communityId", input.community_id.as_ref(), "Community");
-                let organization =
-                    check.opt_id("organizationId", input.organization_id.as_ref(), "Organization");
-                let themes = ids_at(check, "themeIds", &input.theme_ids, "Theme");
+                let community = check.opt_id("communityId", input.community_id.as_ref(), NodeType::Community);
+                let organization = check.opt_id(
+                    "organizationId",
+                    input.organization_id.as_ref(),
+                    NodeType::Organization,
+                );
+                let themes = ids_at(check, "themeIds", &input.theme_ids, NodeType::Theme);
                 if input.community_id.is_none() && input.organization_id.is_none() {
                     check.add(
                         "communityId",
@@ -491,10 +499,11 @@ impl IdeaMutation {
             async |w, (title, description, community, organization, themes)| {
                 may_write_idea(w, community, organization).await?;
                 if let Some(c) = community {
-                    w.exists("communityId", "community", c, "community").await?;
+                    w.exists("communityId", NodeType::Community, c, "community")
+                        .await?;
                 }
                 if let Some(o) = organization {
-                    w.exists("organizationId", "organization", o, "organisation")
+                    w.exists("organizationId", NodeType::Organization, o, "organisation")
                         .await?;
                 }
                 all_exist::<theme::Entity>(w, "themeIds", &themes, "theme").await?;
@@ -518,7 +527,7 @@ impl IdeaMutation {
                     idea: &model,
                     theme_ids: themes,
                 };
-                w.audit("Idea", model.id, Operation::Create, None, Some(&record))
+                w.audit(NodeType::Idea, model.id, Operation::Create, None, Some(&record))
                     .await?;
                 Ok(model)
             },
@@ -534,19 +543,19 @@ impl IdeaMutation {
         mutate(
             ctx,
             |check| {
-                let id = check.id("id", &input.id, "Idea");
+                let id = check.id("id", &input.id, NodeType::Idea);
                 let title = check.given(input.title.as_deref(), |c, t| c.text("title", t, MAX_NAME));
                 let description = check.given(input.description.as_deref(), |c, d| {
                     c.long_text("description", d, MAX_TEXT)
                 });
                 let community = check.given(input.community_id.as_opt_ref(), |c, v| {
-                    c.opt_id("communityId", v, "Community")
+                    c.opt_id("communityId", v, NodeType::Community)
                 });
                 let organization = check.given(input.organization_id.as_opt_ref(), |c, v| {
-                    c.opt_id("organizationId", v, "Organization")
+                    c.opt_id("organizationId", v, NodeType::Organization)
                 });
                 let themes = check.given(input.theme_ids.as_deref(), |c, t| {
-                    ids_at(c, "themeIds", t, "Theme")
+                    ids_at(c, "themeIds", t, NodeType::Theme)
                 });
                 Some((id?, title?, description?, community?, organization?, themes?))
             },
@@ -572,10 +581,11 @@ impl IdeaMutation {
                     may_write_idea(w, after_community, after_organization).await?;
                 }
                 if let Some(Some(c)) = community {
-                    w.exists("communityId", "community", c, "community").await?;
+                    w.exists("communityId", NodeType::Community, c, "community")
+                        .await?;
                 }
                 if let Some(Some(o)) = organization {
-                    w.exists("organizationId", "organization", o, "organisation")
+                    w.exists("organizationId", NodeType::Organization, o, "organisation")
                         .await?;
                 }
                 if let Some(t) = &themes {
@@ -589,7 +599,7 @@ impl IdeaMutation {
                     ..Default::default()
                 };
                 let themes_before = theme_ids(w, id).await?;
-                let after = update_row::<idea::Entity>(w, "Idea", id, input.version, row).await?;
+                let after = update_row::<idea::Entity>(w, NodeType::Idea, id, input.version, row).await?;
                 let themes_after = match themes {
                     Some(t) => {
                         let t = sorted(uuids(&t));
@@ -599,7 +609,7 @@ impl IdeaMutation {
                     None => themes_before.clone(),
                 };
                 w.audit(
-                    "Idea",
+                    NodeType::Idea,
                     id,
                     Operation::Update,
                     Some(&IdeaRecord {
@@ -625,7 +635,7 @@ impl IdeaMutation {
     async fn delete_idea(&self, ctx: &Context<'_>, input: DeleteIdeaInput) -> Result<DeletePayload> {
         mutate(
             ctx,
-            |check| check.id("id", &input.id, "Idea"),
+            |check| check.id("id", &input.id, NodeType::Idea),
             async |w, id| {
                 let before = w.find::<idea::Entity>("idea", id).await?;
                 may_write_idea(w, before.community_id, before.organization_id).await?;
@@ -635,12 +645,12 @@ impl IdeaMutation {
                     idea: &before,
                     theme_ids: theme_ids(w, id).await?,
                 };
-                delete_row::<idea::Entity>(w, "Idea", id, input.version).await?;
-                w.audit("Idea", id, Operation::Delete, Some(&record), None)
+                delete_row::<idea::Entity>(w, NodeType::Idea, id, input.version).await?;
+                w.audit(NodeType::Idea, id, Operation::Delete, Some(&record), None)
                     .await?;
                 Ok(id)
             },
-            |id| DeletePayload::ok(relay::encode("Idea", id)),
+            |id| DeletePayload::ok(relay::encode(NodeType::Idea, id)),
         )
         .await
     }
@@ -656,18 +666,22 @@ impl IdeaMutation {
         mutate(
             ctx,
             |check| {
-                let idea_id = check.opt_id("ideaId", input.idea_id.as_ref(), "Idea");
+                let idea_id = check.opt_id("ideaId", input.idea_id.as_ref(), NodeType::Idea);
                 let title = check.text("title", &input.title, MAX_NAME);
-                let initiator = check.id("initiatorCommunityId", &input.initiator_community_id, "Community");
+                let initiator = check.id(
+                    "initiatorCommunityId",
+                    &input.initiator_community_id,
+                    NodeType::Community,
+                );
                 let participants = ids_at(
                     check,
                     "participantCommunityIds",
                     &input.participant_community_ids,
-                    "Community",
+                    NodeType::Community,
                 );
                 let occurred_on = check.opt_date("occurredOn", input.occurred_on.map(|d| d.0));
                 let outcome = check.long_text("outcome", &input.outcome, MAX_TEXT);
-                let actions = ids_at(check, "actionIds", &input.action_ids, "Action");
+                let actions = ids_at(check, "actionIds", &input.action_ids, NodeType::Action);
                 if input.participant_community_ids.is_empty() {
                     check.add(
                         "participantCommunityIds",
@@ -693,10 +707,15 @@ impl IdeaMutation {
             async |w, (row, idea_id, initiator, participants, actions)| {
                 w.require_community(initiator)?;
                 if let Some(i) = idea_id {
-                    w.exists("ideaId", "idea", i, "idea").await?;
+                    w.exists("ideaId", NodeType::Idea, i, "idea").await?;
                 }
-                w.exists("initiatorCommunityId", "community", initiator, "community")
-                    .await?;
+                w.exists(
+                    "initiatorCommunityId",
+                    NodeType::Community,
+                    initiator,
+                    "community",
+                )
+                .await?;
                 all_exist::<community::Entity>(w, "participantCommunityIds", &participants, "community")
                     .await?;
                 let mut communities = uuids(&participants);
@@ -722,8 +741,14 @@ impl IdeaMutation {
                     participant_community_ids: participants,
                     action_ids: actions,
                 };
-                w.audit("IdeaExchange", model.id, Operation::Create, None, Some(&record))
-                    .await?;
+                w.audit(
+                    NodeType::IdeaExchange,
+                    model.id,
+                    Operation::Create,
+                    None,
+                    Some(&record),
+                )
+                .await?;
                 Ok(model)
             },
             |m| CreateIdeaExchangePayload::ok(IdeaExchange(m)),
@@ -742,14 +767,16 @@ impl IdeaMutation {
         mutate(
             ctx,
             |check| {
-                let id = check.id("id", &input.id, "IdeaExchange");
-                let idea = check.given(input.idea_id.as_opt_ref(), |c, v| c.opt_id("ideaId", v, "Idea"));
+                let id = check.id("id", &input.id, NodeType::IdeaExchange);
+                let idea = check.given(input.idea_id.as_opt_ref(), |c, v| {
+                    c.opt_id("ideaId", v, NodeType::Idea)
+                });
                 let title = check.given(input.title.as_deref(), |c, t| c.text("title", t, MAX_NAME));
                 let initiator = check.given(input.initiator_community_id.as_ref(), |c, i| {
-                    c.id("initiatorCommunityId", i, "Community")
+                    c.id("initiatorCommunityId", i, NodeType::Community)
                 });
                 let participants = check.given(input.participant_community_ids.as_deref(), |c, p| {
-                    ids_at(c, "participantCommunityIds", p, "Community")
+                    ids_at(c, "participantCommunityIds", p, NodeType::Community)
                 });
                 let occurred_on = check.given(input.occurred_on.as_opt_ref(), |c, d| {
                     c.opt_date("occurredOn", d.map(|d| d.0))
@@ -758,7 +785,7 @@ impl IdeaMutation {
                     c.long_text("outcome", o, MAX_TEXT)
                 });
                 let actions = check.given(input.action_ids.as_deref(), |c, a| {
-                    ids_at(c, "actionIds", a, "Action")
+                    ids_at(c, "actionIds", a, NodeType::Action)
                 });
                 if input
                     .participant_community_ids
@@ -800,11 +827,11 @@ impl IdeaMutation {
                 w.require_community(before.initiator_community_id)?;
                 if let Some(i) = initiator {
                     w.require_community(i)?;
-                    w.exists("initiatorCommunityId", "community", i, "community")
+                    w.exists("initiatorCommunityId", NodeType::Community, i, "community")
                         .await?;
                 }
                 if let Some(Some(i)) = idea {
-                    w.exists("ideaId", "idea", i, "idea").await?;
+                    w.exists("ideaId", NodeType::Idea, i, "idea").await?;
                 }
                 let participants_before = participant_ids(w, id).await?;
                 let actions_before = action_ids(w, id).await?;
@@ -854,7 +881,8 @@ impl IdeaMutation {
                 row.idea_id = set_if(idea);
                 row.initiator_community_id = set_if(initiator);
                 let after =
-                    update_row::<idea_exchange::Entity>(w, "IdeaExchange", id, input.version, row).await?;
+                    update_row::<idea_exchange::Entity>(w, NodeType::IdeaExchange, id, input.version, row)
+                        .await?;
                 let participants_after = match participants {
                     Some(p) => {
                         let p = sorted(uuids(&p));
@@ -872,7 +900,7 @@ impl IdeaMutation {
                     None => actions_before.clone(),
                 };
                 w.audit(
-                    "IdeaExchange",
+                    NodeType::IdeaExchange,
                     id,
                     Operation::Update,
                     Some(&ExchangeRecord {
@@ -904,7 +932,7 @@ impl IdeaMutation {
     ) -> Result<DeletePayload> {
         mutate(
             ctx,
-            |check| check.id("id", &input.id, "IdeaExchange"),
+            |check| check.id("id", &input.id, NodeType::IdeaExchange),
             async |w, id| {
                 let before = w.find::<idea_exchange::Entity>("idea exchange", id).await?;
                 w.require_community(before.initiator_community_id)?;
@@ -913,12 +941,12 @@ impl IdeaMutation {
                     participant_community_ids: participant_ids(w, id).await?,
                     action_ids: action_ids(w, id).await?,
                 };
-                delete_row::<idea_exchange::Entity>(w, "IdeaExchange", id, input.version).await?;
-                w.audit("IdeaExchange", id, Operation::Delete, Some(&record), None)
+                delete_row::<idea_exchange::Entity>(w, NodeType::IdeaExchange, id, input.version).await?;
+                w.audit(NodeType::IdeaExchange, id, Operation::Delete, Some(&record), None)
                     .await?;
                 Ok(id)
             },
-            |id| DeletePayload::ok(relay::encode("IdeaExchange", id)),
+            |id| DeletePayload::ok(relay::encode(NodeType::IdeaExchange, id)),
         )
         .await
     }

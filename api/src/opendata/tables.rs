@@ -19,7 +19,7 @@ use crate::{
     access::{Access, PUBLIC_PLANS},
     labels::{EnumLabels, Labelled},
     loader::col,
-    relay,
+    relay::{self, NodeType},
 };
 
 /// Rows read from the database at a time: memory stays flat however large a table grows.
@@ -268,7 +268,7 @@ impl Table {
                     |m| m.id,
                     |m| {
                         vec![
-                            gid("Theme", m.id),
+                            gid(NodeType::Theme, m.id),
                             m.slug.clone(),
                             m.name.clone(),
                             m.description.clone(),
@@ -285,7 +285,7 @@ impl Table {
                     |m| m.id,
                     |m| {
                         vec![
-                            gid("Department", m.id),
+                            gid(NodeType::Department, m.id),
                             m.slug.clone(),
                             m.name.clone(),
                             m.description.clone(),
@@ -317,7 +317,7 @@ impl Table {
                 page(
                     rows,
                     |m| (m.plan_id, m.theme_id),
-                    |m| vec![gid("Plan", m.plan_id), gid("Theme", m.theme_id)],
+                    |m| vec![gid(NodeType::Plan, m.plan_id), gid(NodeType::Theme, m.theme_id)],
                 )
             }
             Table::Actions => {
@@ -338,7 +338,12 @@ impl Table {
                 page(
                     rows,
                     |m| (m.action_id, m.theme_id),
-                    |m| vec![gid("Action", m.action_id), gid("Theme", m.theme_id)],
+                    |m| {
+                        vec![
+                            gid(NodeType::Action, m.action_id),
+                            gid(NodeType::Theme, m.theme_id),
+                        ]
+                    },
                 )
             }
             Table::ActionDepartments => {
@@ -380,8 +385,8 @@ impl Table {
                     |m| (m.exchange_id, m.community_id),
                     |m| {
                         vec![
-                            gid("IdeaExchange", m.exchange_id),
-                            gid("Community", m.community_id),
+                            gid(NodeType::IdeaExchange, m.exchange_id),
+                            gid(NodeType::Community, m.community_id),
                         ]
                     },
                 )
@@ -400,7 +405,12 @@ impl Table {
                 page(
                     rows,
                     |m| (m.exchange_id, m.action_id),
-                    |m| vec![gid("IdeaExchange", m.exchange_id), gid("Action", m.action_id)],
+                    |m| {
+                        vec![
+                            gid(NodeType::IdeaExchange, m.exchange_id),
+                            gid(NodeType::Action, m.action_id),
+                        ]
+                    },
                 )
             }
             Table::AnnualReviews => {
@@ -479,11 +489,11 @@ impl From<(Uuid, Uuid)> for KeyOf {
 }
 
 /// The global ID of a row, as the GraphQL API gives it.
-fn gid(type_name: &str, id: Uuid) -> String {
+fn gid(type_name: NodeType, id: Uuid) -> String {
     relay::encode(type_name, id).0
 }
 
-fn opt_gid(type_name: &str, id: Option<Uuid>) -> String {
+fn opt_gid(type_name: NodeType, id: Option<Uuid>) -> String {
     id.map(|id| gid(type_name, id)).unwrap_or_default()
 }
 
@@ -579,7 +589,7 @@ static COMMUNITIES: Resource = Resource {
 
 fn community_row(m: &community::Model) -> Vec<String> {
     vec![
-        gid("Community", m.id),
+        gid(NodeType::Community, m.id),
         m.slug.clone(),
         m.name.clone(),
         m.description.clone(),
@@ -737,7 +747,7 @@ static ORGANIZATIONS: Resource = Resource {
 
 fn organization_row(m: &organization::Model) -> Vec<String> {
     vec![
-        gid("Organization", m.id),
+        gid(NodeType::Organization, m.id),
         m.slug.clone(),
         m.name.clone(),
         value(&m.kind),
@@ -746,7 +756,7 @@ fn organization_row(m: &organization::Model) -> Vec<String> {
             .to_owned(),
         m.description.clone(),
         m.website.clone().unwrap_or_default(),
-        opt_gid("Community", m.community_id),
+        opt_gid(NodeType::Community, m.community_id),
         ts(m.created_at),
         ts(m.updated_at),
     ]
@@ -851,8 +861,8 @@ static PLANS: Resource = Resource {
 
 fn plan_row(m: &plan::Model) -> Vec<String> {
     vec![
-        gid("Plan", m.id),
-        gid("Community", m.community_id),
+        gid(NodeType::Plan, m.id),
+        gid(NodeType::Community, m.community_id),
         m.title.clone(),
         m.summary.clone(),
         m.vision.clone(),
@@ -1018,8 +1028,8 @@ static ACTIONS: Resource = Resource {
 
 fn action_row(m: &action::Model) -> Vec<String> {
     vec![
-        gid("Action", m.id),
-        gid("Plan", m.plan_id),
+        gid(NodeType::Action, m.id),
+        gid(NodeType::Plan, m.plan_id),
         m.title.clone(),
         m.description.clone(),
         value(&m.horizon),
@@ -1032,7 +1042,7 @@ fn action_row(m: &action::Model) -> Vec<String> {
         date(m.due_on),
         date(m.completed_on),
         opt(m.budget_estimate),
-        opt_gid("Organization", m.lead_organization_id),
+        opt_gid(NodeType::Organization, m.lead_organization_id),
         m.seeking_partners.to_string(),
         m.partner_needs.clone().unwrap_or_default(),
         ts(m.created_at),
@@ -1102,9 +1112,9 @@ static ACTION_DEPARTMENTS: Resource = Resource {
 
 fn action_department_row(m: &action_department::Model) -> Vec<String> {
     vec![
-        gid("ActionDepartment", m.id),
-        gid("Action", m.action_id),
-        gid("Department", m.department_id),
+        gid(NodeType::ActionDepartment, m.id),
+        gid(NodeType::Action, m.action_id),
+        gid(NodeType::Department, m.department_id),
         value(&m.role),
         crate::action::DepartmentRole::from(m.role).label().to_owned(),
         m.contribution.clone(),
@@ -1187,11 +1197,11 @@ static PARTNERSHIPS: Resource = Resource {
 
 fn partnership_row(m: &partnership::Model) -> Vec<String> {
     vec![
-        gid("Partnership", m.id),
+        gid(NodeType::Partnership, m.id),
         m.title.clone(),
         m.description.clone(),
-        opt_gid("Action", m.action_id),
-        opt_gid("Plan", m.plan_id),
+        opt_gid(NodeType::Action, m.action_id),
+        opt_gid(NodeType::Plan, m.plan_id),
         value(&m.status),
         crate::partnership::PartnershipStatus::from(m.status)
             .label()
@@ -1300,11 +1310,11 @@ static PARTNERSHIP_MEMBERS: Resource = Resource {
 
 fn member_row(m: &partnership_member::Model) -> Vec<String> {
     vec![
-        gid("PartnershipMember", m.id),
-        gid("Partnership", m.partnership_id),
-        opt_gid("Community", m.community_id),
-        opt_gid("Organization", m.organization_id),
-        opt_gid("Department", m.department_id),
+        gid(NodeType::PartnershipMember, m.id),
+        gid(NodeType::Partnership, m.partnership_id),
+        opt_gid(NodeType::Community, m.community_id),
+        opt_gid(NodeType::Organization, m.organization_id),
+        opt_gid(NodeType::Department, m.department_id),
         value(&m.role),
         crate::partnership::MemberRole::from(m.role).label().to_owned(),
         value(&m.contribution_kind),
@@ -1381,11 +1391,11 @@ static IDEA_EXCHANGES: Resource = Resource {
 
 fn exchange_row(m: &idea_exchange::Model) -> Vec<String> {
     vec![
-        gid("IdeaExchange", m.id),
+        gid(NodeType::IdeaExchange, m.id),
         m.title.clone(),
         value(&m.kind),
         crate::idea::ExchangeKind::from(m.kind).label().to_owned(),
-        gid("Community", m.initiator_community_id),
+        gid(NodeType::Community, m.initiator_community_id),
         date(m.occurred_on),
         m.outcome.clone(),
         ts(m.created_at),
@@ -1484,7 +1494,7 @@ static ANNUAL_REVIEWS: Resource = Resource {
 
 fn review_row(m: &annual_review::Model) -> Vec<String> {
     vec![
-        gid("AnnualReview", m.id),
+        gid(NodeType::AnnualReview, m.id),
         m.year.to_string(),
         m.direction.clone(),
         opt(m.wanted_long_term_share),
@@ -1669,10 +1679,10 @@ fn entry_row(m: &annual_review_entry::Model) -> Vec<String> {
     let s = crate::review::snapshot::from_json(&m.snapshot);
     let a = &s.actions;
     vec![
-        gid("AnnualReviewEntry", m.id),
-        gid("AnnualReview", m.review_id),
+        gid(NodeType::AnnualReviewEntry, m.id),
+        gid(NodeType::AnnualReview, m.review_id),
         s.year.to_string(),
-        gid("Community", m.community_id),
+        gid(NodeType::Community, m.community_id),
         s.community_name.clone(),
         a.total.to_string(),
         a.idea.to_string(),

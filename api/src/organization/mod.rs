@@ -22,7 +22,7 @@ use crate::{
     pagination::{ConnectionFields, Cursor, Window},
     partnership::Partnership,
     plan::PlanInvolvement,
-    relay,
+    relay::{self, NodeType},
 };
 
 labelled_enum!(
@@ -37,8 +37,9 @@ labelled_enum!(
     }
 );
 
-pub static BY_ID: Rel<organization::Model> =
-    Rel::new("Organization", |_| by_id(organization::Entity::find()));
+pub static BY_ID: Rel<organization::Model> = Rel::new(NodeType::Organization.name(), |_| {
+    by_id(organization::Entity::find())
+});
 
 pub static OF_COMMUNITY: Rel<organization::Model> = Rel::new("organizations of community", |_| {
     listing(
@@ -69,7 +70,7 @@ pub struct Organization(pub organization::Model);
 #[Object]
 impl Organization {
     pub async fn id(&self) -> ID {
-        relay::encode("Organization", self.0.id)
+        relay::encode(NodeType::Organization, self.0.id)
     }
     async fn slug(&self) -> &str {
         &self.0.slug

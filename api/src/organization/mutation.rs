@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::{Organization, OrganizationKind};
 use crate::{
     auth::{Require, visible_to_staff},
-    relay,
+    relay::{self, NodeType},
     write::{
         Check, DeletePayload, MAX_SHORT, UserErrorCode, mutate, named, payload, renamed, set_if, slug_free,
     },
@@ -151,17 +151,18 @@ impl OrganizationMutation {
             |check| {
                 let named = named(check, &input.slug, &input.name, &input.description);
                 let website = website(check, input.website.as_deref());
-                let community = check.opt_id("communityId", input.community_id.as_ref(), "Community");
+                let community = check.opt_id("communityId", input.community_id.as_ref(), NodeType::Community);
                 Some((named?, website?, community?))
             },
             async |w, ((slug, name, description), website, community)| {
                 if let Some(c) = community {
-                    w.exists("communityId", "community", c, "community").await?;
+                    w.exists("communityId", NodeType::Community, c, "community")
+                        .await?;
                 }
                 slug_free(w, organization::Column::Slug, &slug, None, "organisation").await?;
                 let now = Utc::now();
                 w.create(
-                    "Organization",
+                    NodeType::Organization,
                     organization::ActiveModel {
                         id: Set(Uuid::now_v7()),
                         slug: Set(slug),
@@ -192,7 +193,7 @@ impl OrganizationMutation {
         mutate(
             ctx,
             |check| {
-                let id = check.id("id", &input.id, "Organization");
+                let id = check.id("id", &input.id, NodeType::Organization);
                 let named = renamed(
                     check,
                     input.slug.as_deref(),
@@ -201,7 +202,7 @@ impl OrganizationMutation {
                 );
                 let website = check.given(input.website.as_opt_deref(), website);
                 let community = check.given(input.community_id.as_opt_ref(), |c, v| {
-                    c.opt_id("communityId", v, "Community")
+                    c.opt_id("communityId", v, NodeType::Community)
                 });
                 Some((id?, named?, website?, community?))
             },
@@ -211,7 +212,8 @@ impl OrganizationMutation {
                     slug_free(w, organization::Column::Slug, slug, Some(id), "organisation").await?;
                 }
                 if let Some(Some(c)) = community {
-                    w.exists("communityId", "community", c, "community").await?;
+                    w.exists("communityId", NodeType::Community, c, "community")
+                        .await?;
                 }
                 let row = organization::ActiveModel {
                     slug: set_if(slug),
@@ -222,7 +224,7 @@ impl OrganizationMutation {
                     community_id: set_if(community),
                     ..Default::default()
                 };
-                w.update::<organization::Entity>("Organization", &before, input.version, row)
+                w.update::<organization::Entity>(NodeType::Organization, &before, input.version, row)
                     .await
             },
             |m| UpdateOrganizationPayload::ok(Organization(m)),
@@ -241,15 +243,15 @@ impl OrganizationMutation {
     ) -> Result<DeletePayload> {
         mutate(
             ctx,
-            |check| check.id("id", &input.id, "Organization"),
+            |check| check.id("id", &input.id, NodeType::Organization),
             async |w, id| {
                 let before = w.find::<organization::Entity>("organisation", id).await?;
                 w.refuse_if_used(id, REFERENCES).await?;
-                w.delete::<organization::Entity>("Organization", &before, input.version)
+                w.delete::<organization::Entity>(NodeType::Organization, &before, input.version)
                     .await?;
                 Ok(id)
             },
-            |id| DeletePayload::ok(relay::encode("Organization", id)),
+            |id| DeletePayload::ok(relay::encode(NodeType::Organization, id)),
         )
         .await
     }

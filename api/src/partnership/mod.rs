@@ -25,7 +25,7 @@ use crate::{
     organization::Organization,
     pagination::{ConnectionFields, Cursor, Listing, Window},
     plan::Plan,
-    relay,
+    relay::{self, NodeType},
 };
 
 labelled_enum!(
@@ -91,7 +91,7 @@ fn of_member(a: &Access, column: partnership_member::Column) -> Listing {
     )
 }
 
-pub static BY_ID: Rel<partnership::Model> = Rel::new("Partnership", |a| by_id(visible(a)));
+pub static BY_ID: Rel<partnership::Model> = Rel::new(NodeType::Partnership.name(), |a| by_id(visible(a)));
 pub static OF_ACTION: Rel<partnership::Model> =
     Rel::new("partnerships of action", |a| partnerships_of_action(visible(a)))
         // Under a visible action only the proposal rule is left to apply.
@@ -126,7 +126,7 @@ pub static OF_MEMBER_DEPARTMENT: Rel<partnership::Model> =
     });
 
 pub static MEMBER_BY_ID: Rel<partnership_member::Model> =
-    Rel::new("PartnershipMember", |a| by_id(members_visible(a)));
+    Rel::new(NodeType::PartnershipMember.name(), |a| by_id(members_visible(a)));
 pub(crate) static MEMBERS_OF: Rel<partnership_member::Model> =
     Rel::new("members of partnership", |a| members_of(members_visible(a)))
         // A member is visible exactly when its partnership is.
@@ -159,7 +159,7 @@ pub struct Partnership(pub partnership::Model);
 #[Object]
 impl Partnership {
     pub async fn id(&self) -> ID {
-        relay::encode("Partnership", self.0.id)
+        relay::encode(NodeType::Partnership, self.0.id)
     }
     async fn title(&self) -> &str {
         &self.0.title
@@ -287,7 +287,7 @@ pub struct PartnershipMember(pub partnership_member::Model);
 #[Object]
 impl PartnershipMember {
     pub async fn id(&self) -> ID {
-        relay::encode("PartnershipMember", self.0.id)
+        relay::encode(NodeType::PartnershipMember, self.0.id)
     }
     async fn role(&self) -> MemberRole {
         self.0.role.into()
@@ -402,7 +402,7 @@ impl PartnershipQuery {
             );
         }
         if let Some(ids) = f.organization_ids {
-            let ids = decode_ids("organizationIds", &ids, "Organization")?;
+            let ids = decode_ids("organizationIds", &ids, NodeType::Organization)?;
             let with_member = partnership_member::Entity::find()
                 .select_only()
                 .column(partnership_member::Column::PartnershipId)

@@ -20,7 +20,7 @@ use crate::{
     error::ApiError,
     loader::{self, col},
     pagination::{ConnectionFields, Cursor, Window},
-    relay,
+    relay::{self, NodeType},
     write::{
         Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, Refused, UserErrorCode, Write, change,
         community_of_plan, mutate, payload, set_if,
@@ -235,10 +235,14 @@ pub const MAX_HOURS: i32 = 1_000_000;
 /// Checks one member's input; `prefix` is its path within the input, e.g. `members.1.`.
 fn check_member(check: &mut Check, prefix: &str, m: &PartnershipMemberInput) -> Option<Member> {
     let f = |name: &str| format!("{prefix}{name}");
-    let given: Vec<(&str, &ID, &str)> = [
-        ("communityId", m.community_id.as_ref(), "Community"),
-        ("organizationId", m.organization_id.as_ref(), "Organization"),
-        ("departmentId", m.department_id.as_ref(), "Department"),
+    let given: Vec<(&str, &ID, NodeType)> = [
+        ("communityId", m.community_id.as_ref(), NodeType::Community),
+        (
+            "organizationId",
+            m.organization_id.as_ref(),
+            NodeType::Organization,
+        ),
+        ("departmentId", m.department_id.as_ref(), NodeType::Department),
     ]
     .into_iter()
     .filter_map(|(field, id, type_name)| id.map(|id| (field, id, type_name)))
@@ -252,7 +256,7 @@ fn check_member(check: &mut Check, prefix: &str, m: &PartnershipMemberInput) -> 
             );
             None
         }
-        [(field, id, type_name)] => check.id(&f(field), id, type_name).map(|uuid| match *field {
+        [(field, id, type_name)] => check.id(&f(field), id, *type_name).map(|uuid| match *field {
             "communityId" => Party::Community(uuid),
             "organizationId" => Party::Organization(uuid),
             _ => Party::Department(uuid),
@@ -296,7 +300,7 @@ async fn insert_member(
     let (community, organization, department) = m.party.columns();
     let now = Utc::now();
     w.create(
-        "PartnershipMember",
+        NodeType::PartnershipMember,
         partnership_member::ActiveModel {
             id: Set(Uuid::now_v7()),
             partnership_id: Set(partnership),
@@ -410,8 +414,8 @@ impl PartnershipMutation {
             |check| {
                 let title = check.text("title", &input.title, MAX_NAME);
                 let description = check.long_text("description", &input.description, MAX_TEXT);
-                let action_id = check.opt_id("actionId", input.action_id.as_ref(), "Action");
-                let plan_id = check.opt_id("planId", input.plan_id.as_ref(), "Plan");
+                let action_id = check.opt_id("actionId", input.action_id.as_ref(), NodeType::Action);
+                let plan_id = check.opt_id("planId", input.plan_id.as_ref(), NodeType::Plan);
                 if input.action_id.is_some() == input.plan_id.is_some() {
                     check.add(
                         "actionId",
@@ -496,7 +500,7 @@ impl PartnershipMutation {
                 let now = Utc::now();
                 let model = w
                     .create(
-                        "Partnership",
+                        NodeType::Partnership,
                         partnership::ActiveModel {
                             id: Set(Uuid::now_v7()),
                             created_at: Set(now),
@@ -526,7 +530,7 @@ impl PartnershipMutation {
         mutate(
             ctx,
             |check| {
-                let id = check.id("id", &input.id, "Partnership");
+                let id = check.id("id", &input.id, NodeType::Partnership);
                 let title = check.given(input.title.as_deref(), |c, t| c.text("title", t, MAX_NAME));
                 let description = check.given(input.description.as_deref(), |c, d| {
                     c.long_text("description", d, MAX_TEXT)
@@ -594,7 +598,7 @@ impl PartnershipMutation {
                 check.done()?;
                 starts_on.apply(&mut row.starts_on);
                 ends_on.apply(&mut row.ends_on);
-                w.update::<partnership::Entity>("Partnership", &before, input.version, row)
+                w.update::<partnership::Entity>(NodeType::Partnership, &before, input.version, row)
                     .await
             },
             |m| UpdatePartnershipPayload::ok(Partnership(m)),
@@ -612,16 +616,16 @@ impl PartnershipMutation {
     ) -> Result<DeletePayload> {
         mutate(
             ctx,
-            |check| check.id("id", &input.id, "Partnership"),
+            |check| check.id("id", &input.id, NodeType::Partnership),
             async |w, id| {
                 let before = w.find::<partnership::Entity>("partnership", id).await?;
                 require_partnership(w, &before).await?;
                 refuse_partners_proposal(&before, "id")?;
-                w.delete::<partnership::Entity>("Partnership", &before, input.version)
+                w.delete::<partnership::Entity>(NodeType::Partnership, &before, input.version)
                     .await?;
                 Ok(id)
             },
-            |id| DeletePayload::ok(relay::encode("Partnership", id)),
+            |id| DeletePayload::ok(relay::encode(NodeType::Partnership, id)),
         )
         .await
     }
@@ -637,7 +641,7 @@ impl PartnershipMutation {
         mutate(
             ctx,
             |check| {
-                let partnership_id = check.id("partnershipId", &input.partnership_id, "Partnership");
+                let partnership_id = check.id("partnershipId", &input.partnership_id, NodeType::Partnership);
                 let member = check_member(check, "", &input.member);
                 Some((partnership_id?, member?))
             },
@@ -694,7 +698,7 @@ impl PartnershipMutation {
         mutate(
             ctx,
             |check| {
-                let id = check.id("id", &input.id, "PartnershipMember");
+                let id = check.id("id", &input.id, NodeType::PartnershipMember);
                 let contribution = check.given(input.contribution.as_deref(), |c, t| {
                     c.long_text("contribution", t, MAX_TEXT)
                 });
@@ -723,8 +727,13 @@ impl PartnershipMutation {
                     .await?;
                 require_partnership(w, &p).await?;
                 refuse_partners_proposal(&p, "id")?;
-                w.update::<partnership_member::Entity>("PartnershipMember", &before, input.version, row)
-                    .await
+                w.update::<partnership_member::Entity>(
+                    NodeType::PartnershipMember,
+                    &before,
+                    input.version,
+                    row,
+                )
+                .await
             },
             |m| UpdatePartnershipMemberPayload::ok(PartnershipMember(m)),
         )
@@ -740,7 +749,7 @@ impl PartnershipMutation {
     ) -> Result<DeletePayload> {
         mutate(
             ctx,
-            |check| check.id("id", &input.id, "PartnershipMember"),
+            |check| check.id("id", &input.id, NodeType::PartnershipMember),
             async |w, id| {
                 let before = w
                     .find::<partnership_member::Entity>("partnership member", id)
@@ -750,11 +759,11 @@ impl PartnershipMutation {
                     .await?;
                 require_partnership(w, &p).await?;
                 refuse_partners_proposal(&p, "id")?;
-                w.delete::<partnership_member::Entity>("PartnershipMember", &before, input.version)
+                w.delete::<partnership_member::Entity>(NodeType::PartnershipMember, &before, input.version)
                     .await?;
                 Ok(id)
             },
-            |id| DeletePayload::ok(relay::encode("PartnershipMember", id)),
+            |id| DeletePayload::ok(relay::encode(NodeType::PartnershipMember, id)),
         )
         .await
     }
@@ -773,7 +782,7 @@ impl PartnershipMutation {
         mutate(
             ctx,
             |check| {
-                let action_id = check.id("actionId", &input.action_id, "Action");
+                let action_id = check.id("actionId", &input.action_id, NodeType::Action);
                 let message = check.text("message", &input.message, MAX_TEXT);
                 let contribution = check.long_text("offer.contribution", &offer.contribution, MAX_TEXT);
                 let amount = check.amount("offer.amountDkk", offer.amount_dkk);
@@ -844,7 +853,7 @@ impl PartnershipMutation {
                 let now = Utc::now();
                 let model = w
                     .create(
-                        "Partnership",
+                        NodeType::Partnership,
                         partnership::ActiveModel {
                             id: Set(Uuid::now_v7()),
                             title: Set(title),
@@ -894,14 +903,14 @@ impl PartnershipMutation {
     ) -> Result<AcceptPartnershipProposalPayload> {
         mutate(
             ctx,
-            |check| check.id("id", &input.id, "Partnership"),
+            |check| check.id("id", &input.id, NodeType::Partnership),
             async |w, id| {
                 let before = pending_proposal(w, id).await?;
                 let row = partnership::ActiveModel {
                     status: Set(partnership::PartnershipStatus::Active),
                     ..Default::default()
                 };
-                w.update::<partnership::Entity>("Partnership", &before, input.version, row)
+                w.update::<partnership::Entity>(NodeType::Partnership, &before, input.version, row)
                     .await
             },
             |m| AcceptPartnershipProposalPayload::ok(Partnership(m)),
@@ -922,7 +931,7 @@ impl PartnershipMutation {
         mutate(
             ctx,
             |check| {
-                let id = check.id("id", &input.id, "Partnership");
+                let id = check.id("id", &input.id, NodeType::Partnership);
                 let reason = check.opt_text("reason", input.reason.as_deref(), MAX_TEXT);
                 Some((id?, reason?))
             },
@@ -941,7 +950,7 @@ impl PartnershipMutation {
                         format!("{}\n\n{line}", before.internal_notes.trim_end())
                     });
                 }
-                w.update::<partnership::Entity>("Partnership", &before, input.version, row)
+                w.update::<partnership::Entity>(NodeType::Partnership, &before, input.version, row)
                     .await
             },
             |m| DeclinePartnershipProposalPayload::ok(Partnership(m)),

@@ -26,7 +26,7 @@ use crate::{
     organization::Organization,
     pagination::{ConnectionFields, Cursor, Window},
     partnership::Partnership,
-    relay,
+    relay::{self, NodeType},
     theme::{self, Theme},
 };
 
@@ -54,7 +54,7 @@ pub fn visible(access: &Access) -> sea_orm::Select<plan::Entity> {
     plan::Entity::find().filter(access.plan_condition(col(plan::Column::Id)))
 }
 
-pub static BY_ID: Rel<plan::Model> = Rel::new("Plan", |a| by_id(visible(a)));
+pub static BY_ID: Rel<plan::Model> = Rel::new(NodeType::Plan.name(), |a| by_id(visible(a)));
 
 pub static OF_COMMUNITY: Rel<plan::Model> = Rel::new("plans of community", |a| {
     listing(
@@ -98,7 +98,9 @@ pub(crate) fn involvement_visible(a: &Access) -> sea_orm::Select<plan_involvemen
 }
 
 pub static INVOLVEMENT_BY_ID: Rel<plan_involvement::Model> =
-    Rel::new("PlanInvolvement", |a| by_id(involvement_visible(a)));
+    Rel::new(NodeType::PlanInvolvement.name(), |a| {
+        by_id(involvement_visible(a))
+    });
 
 pub(crate) static INVOLVEMENT_OF_PLAN: Rel<plan_involvement::Model> = Rel::new("involvement of plan", |a| {
     listing(
@@ -128,7 +130,7 @@ pub struct Plan(pub plan::Model);
 #[Object]
 impl Plan {
     pub async fn id(&self) -> ID {
-        relay::encode("Plan", self.0.id)
+        relay::encode(NodeType::Plan, self.0.id)
     }
     async fn title(&self) -> &str {
         &self.0.title
@@ -307,7 +309,7 @@ pub struct PlanInvolvement(pub plan_involvement::Model);
 #[Object]
 impl PlanInvolvement {
     pub async fn id(&self) -> ID {
-        relay::encode("PlanInvolvement", self.0.id)
+        relay::encode(NodeType::PlanInvolvement, self.0.id)
     }
     async fn role(&self) -> InvolvementRole {
         self.0.role.into()

@@ -11,7 +11,7 @@ use super::{InvolvementRole, Plan, PlanInvolvement, PlanStatus};
 use crate::{
     auth::{Require, visible_to_writers},
     common::Date,
-    relay,
+    relay::{self, NodeType},
     write::{
         Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, Operation, Refused, UserErrorCode, Write, mutate,
         payload, set_if,
@@ -141,7 +141,7 @@ async fn check_themes(w: &Write, given: &[ID], ids: &[Uuid]) -> Result<(), Failu
         .await?;
     let mut check = Check::default();
     for (i, v) in given.iter().enumerate() {
-        if let Ok(id) = relay::decode_as(v, "Theme")
+        if let Ok(id) = relay::decode_as(v, NodeType::Theme)
             && !found.contains(&id)
         {
             check.add(
@@ -185,7 +185,7 @@ async fn set_themes(w: &Write, plan: Uuid, themes: &[Uuid]) -> Result<(), Failur
     .exec_without_returning(w.txn())
     .await?;
     w.audit(
-        "Plan",
+        NodeType::Plan,
         plan,
         Operation::Update,
         Some(&ThemeLinks { theme_ids: before }),
@@ -254,24 +254,24 @@ impl PlanMutation {
         mutate(
             ctx,
             |check| {
-                let community = check.id("communityId", &input.community_id, "Community");
+                let community = check.id("communityId", &input.community_id, NodeType::Community);
                 let title = check.text("title", &input.title, MAX_NAME);
                 let summary = check.long_text("summary", &input.summary, MAX_TEXT);
                 let vision = check.long_text("vision", &input.vision, MAX_TEXT);
                 let period = check.period(input.period_from, input.period_to);
-                let themes = check.ids("themeIds", &input.theme_ids, "Theme");
+                let themes = check.ids("themeIds", &input.theme_ids, NodeType::Theme);
                 let notes = check.long_text("internalNotes", &input.internal_notes, MAX_TEXT);
                 Some((community?, title?, summary?, vision?, period?, themes?, notes?))
             },
             async |w, (community, title, summary, vision, (from, to), themes, notes)| {
                 w.require_community(community)?;
-                w.exists("communityId", "community", community, "community")
+                w.exists("communityId", NodeType::Community, community, "community")
                     .await?;
                 check_themes(w, &input.theme_ids, &themes).await?;
                 let now = Utc::now();
                 let model = w
                     .create(
-                        "Plan",
+                        NodeType::Plan,
                         plan::ActiveModel {
                             id: Set(Uuid::now_v7()),
                             community_id: Set(community),
@@ -306,7 +306,7 @@ impl PlanMutation {
         mutate(
             ctx,
             |check| {
-                let id = check.id("id", &input.id, "Plan");
+                let id = check.id("id", &input.id, NodeType::Plan);
                 let title = check.given(input.title.as_deref(), |c, t| c.text("title", t, MAX_NAME));
                 let summary = check.given(input.summary.as_deref(), |c, t| {
                     c.long_text("summary", t, MAX_TEXT)
@@ -314,7 +314,9 @@ impl PlanMutation {
                 let vision = check.given(input.vision.as_deref(), |c, t| c.long_text("vision", t, MAX_TEXT));
                 let from = check.given(input.period_from, |c, y| c.year("periodFrom", y));
                 let to = check.given(input.period_to, |c, y| c.year("periodTo", y));
-                let themes = check.given(input.theme_ids.as_deref(), |c, t| c.ids("themeIds", t, "Theme"));
+                let themes = check.given(input.theme_ids.as_deref(), |c, t| {
+                    c.ids("themeIds", t, NodeType::Theme)
+                });
                 let notes = check.given(input.internal_notes.as_deref(), |c, t| {
                     c.long_text("internalNotes", t, MAX_TEXT)
                 });
@@ -385,7 +387,7 @@ impl PlanMutation {
                     ..Default::default()
                 };
                 let after = w
-                    .update::<plan::Entity>("Plan", &before, input.version, row)
+                    .update::<plan::Entity>(NodeType::Plan, &before, input.version, row)
                     .await?;
                 if let Some(themes) = themes {
                     set_themes(w, id, &themes).await?;
@@ -404,7 +406,7 @@ impl PlanMutation {
     async fn delete_plan(&self, ctx: &Context<'_>, input: DeletePlanInput) -> Result<DeletePayload> {
         mutate(
             ctx,
-            |check| check.id("id", &input.id, "Plan"),
+            |check| check.id("id", &input.id, NodeType::Plan),
             async |w, id| {
                 let before = w.find::<plan::Entity>("plan", id).await?;
                 w.require_community(before.community_id)?;
@@ -417,10 +419,11 @@ impl PlanMutation {
                     .into());
                 }
                 w.refuse_if_used(id, REFERENCES).await?;
-                w.delete::<plan::Entity>("Plan", &before, input.version).await?;
+                w.delete::<plan::Entity>(NodeType::Plan, &before, input.version)
+                    .await?;
                 Ok(id)
             },
-            |id| DeletePayload::ok(relay::encode("Plan", id)),
+            |id| DeletePayload::ok(relay::encode(NodeType::Plan, id)),
         )
         .await
     }
@@ -437,7 +440,7 @@ impl PlanMutation {
         mutate(
             ctx,
             |check| {
-                let id = check.id("id", &input.id, "Plan");
+                let id = check.id("id", &input.id, NodeType::Plan);
                 let adopted_on = check.opt_date("adoptedOn", input.adopted_on.map(|d| d.0));
                 if input.adopted_on.is_some() && to != plan::PlanStatus::Adopted {
                     check.add(
@@ -502,7 +505,7 @@ impl PlanMutation {
                     row.consultation_opens_on = Set(Some(opens));
                     row.consultation_closes_on = Set(Some(closes));
                 }
-                w.update::<plan::Entity>("Plan", &before, input.version, row)
+                w.update::<plan::Entity>(NodeType::Plan, &before, input.version, row)
                     .await
             },
             |m| ChangePlanStatusPayload::ok(Plan(m)),
@@ -520,20 +523,25 @@ impl PlanMutation {
         mutate(
             ctx,
             |check| {
-                let plan_id = check.id("planId", &input.plan_id, "Plan");
-                let organization = check.id("organizationId", &input.organization_id, "Organization");
+                let plan_id = check.id("planId", &input.plan_id, NodeType::Plan);
+                let organization = check.id("organizationId", &input.organization_id, NodeType::Organization);
                 let description = check.long_text("description", &input.description, MAX_TEXT);
                 Some((plan_id?, organization?, description?))
             },
             async |w, (plan_id, organization, description)| {
                 plan_to_edit(w, "planId", plan_id).await?;
-                w.exists("organizationId", "organization", organization, "organisation")
-                    .await?;
+                w.exists(
+                    "organizationId",
+                    NodeType::Organization,
+                    organization,
+                    "organisation",
+                )
+                .await?;
                 let role = plan_involvement::InvolvementRole::from(input.role);
                 involvement_free(w, plan_id, organization, role, None).await?;
                 let now = Utc::now();
                 w.create(
-                    "PlanInvolvement",
+                    NodeType::PlanInvolvement,
                     plan_involvement::ActiveModel {
                         id: Set(Uuid::now_v7()),
                         plan_id: Set(plan_id),
@@ -563,7 +571,7 @@ impl PlanMutation {
         mutate(
             ctx,
             |check| {
-                let id = check.id("id", &input.id, "PlanInvolvement");
+                let id = check.id("id", &input.id, NodeType::PlanInvolvement);
                 let description = check.given(input.description.as_deref(), |c, d| {
                     c.long_text("description", d, MAX_TEXT)
                 });
@@ -582,7 +590,7 @@ impl PlanMutation {
                     involvement_free(w, before.plan_id, before.organization_id, role, Some(id)).await?;
                     row.role = Set(role);
                 }
-                w.update::<plan_involvement::Entity>("PlanInvolvement", &before, input.version, row)
+                w.update::<plan_involvement::Entity>(NodeType::PlanInvolvement, &before, input.version, row)
                     .await
             },
             |m| UpdatePlanInvolvementPayload::ok(PlanInvolvement(m)),
@@ -599,16 +607,16 @@ impl PlanMutation {
     ) -> Result<DeletePayload> {
         mutate(
             ctx,
-            |check| check.id("id", &input.id, "PlanInvolvement"),
+            |check| check.id("id", &input.id, NodeType::PlanInvolvement),
             async |w, id| {
                 let before = w.find::<plan_involvement::Entity>("plan involvement", id).await?;
                 let p = w.find::<plan::Entity>("plan", before.plan_id).await?;
                 w.require_community(p.community_id)?;
-                w.delete::<plan_involvement::Entity>("PlanInvolvement", &before, input.version)
+                w.delete::<plan_involvement::Entity>(NodeType::PlanInvolvement, &before, input.version)
                     .await?;
                 Ok(id)
             },
-            |id| DeletePayload::ok(relay::encode("PlanInvolvement", id)),
+            |id| DeletePayload::ok(relay::encode(NodeType::PlanInvolvement, id)),
         )
         .await
     }

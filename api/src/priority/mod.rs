@@ -51,6 +51,7 @@ use crate::{
     error::ApiError,
     loader::{self, col, qcol},
     pagination::{ConnectionFields, Cursor, Page, Window},
+    relay::NodeType,
 };
 
 /// The terms of a priority score.
@@ -349,12 +350,12 @@ fn check(year: i32, filter: Option<PriorityFilter>) -> Result<Checked, ApiError>
         year,
         communities: f
             .community_ids
-            .map(|ids| decode_ids("filter.communityIds", &ids, "Community"))
+            .map(|ids| decode_ids("filter.communityIds", &ids, NodeType::Community))
             .transpose()?
             .map(|v| v.into_iter().collect()),
         themes: f
             .theme_ids
-            .map(|ids| decode_ids("filter.themeIds", &ids, "Theme"))
+            .map(|ids| decode_ids("filter.themeIds", &ids, NodeType::Theme))
             .transpose()?,
         horizon: f.horizon.map(Into::into),
         seeking: f.seeking_partners,

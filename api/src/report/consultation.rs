@@ -26,7 +26,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Que
 use uuid::Uuid;
 
 use super::html::{date, day, int, paragraphs};
-use crate::{access::Access, auth::Viewer, plan::PlanStatus};
+use crate::{access::Access, auth::Viewer, plan::PlanStatus, relay::NodeType};
 
 /// What a summary shows.
 pub struct Summary {
@@ -181,7 +181,7 @@ pub fn csv(summary: &Summary) -> Result<Vec<u8>, csv::Error> {
             text(&summary.community.slug),
             text(action.map_or(WHOLE_PLAN, |a| a.title.as_str())),
             action
-                .map(|a| crate::relay::encode("Action", a.id).to_string())
+                .map(|a| crate::relay::encode(NodeType::Action, a.id).to_string())
                 .unwrap_or_default(),
             c.responses.to_string(),
             c.replied.to_string(),

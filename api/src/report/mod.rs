@@ -37,6 +37,7 @@ use crate::{
         negotiate::MediaType,
         respond,
     },
+    relay::NodeType,
     review::snapshot::{self, Snapshot, YearTotals},
 };
 
@@ -250,7 +251,7 @@ pub async fn consultation_summary(
         )
     };
     let id = match crate::relay::decode(&async_graphql::ID(id_text.to_owned())) {
-        Ok((type_name, id)) if type_name == "Plan" => id,
+        Ok((type_name, id)) if type_name == NodeType::Plan.name() => id,
         Ok(_) => return not_found(),
         Err(_) => {
             return plain(

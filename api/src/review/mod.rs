@@ -36,7 +36,7 @@ use crate::{
     loader::{self, Rel, by_id, join, listing, listing_stmt, qcol},
     pagination::{ConnectionFields, Cursor, Listing, Window},
     plan::Plan,
-    relay,
+    relay::{self, NodeType},
     theme::Theme,
 };
 
@@ -88,10 +88,10 @@ pub fn visible_entries(access: &Access) -> sea_orm::Select<annual_review_entry::
     }
 }
 
-pub static BY_ID: Rel<annual_review::Model> = Rel::new("AnnualReview", |a| by_id(visible(a)));
+pub static BY_ID: Rel<annual_review::Model> = Rel::new(NodeType::AnnualReview.name(), |a| by_id(visible(a)));
 
 pub static ENTRY_BY_ID: Rel<annual_review_entry::Model> =
-    Rel::new("AnnualReviewEntry", |a| by_id(visible_entries(a)));
+    Rel::new(NodeType::AnnualReviewEntry.name(), |a| by_id(visible_entries(a)));
 
 /// A review's entries, by community name.
 static ENTRIES_OF_REVIEW: Rel<annual_review_entry::Model> = Rel::new("entries of annual review", |a| {
@@ -177,7 +177,7 @@ pub struct AnnualReview(pub annual_review::Model);
 #[Object]
 impl AnnualReview {
     pub async fn id(&self) -> ID {
-        relay::encode("AnnualReview", self.0.id)
+        relay::encode(NodeType::AnnualReview, self.0.id)
     }
     /// The calendar year the review looks back on.
     async fn year(&self) -> i32 {
@@ -325,7 +325,7 @@ pub struct AnnualReviewEntry(pub annual_review_entry::Model);
 #[Object]
 impl AnnualReviewEntry {
     pub async fn id(&self) -> ID {
-        relay::encode("AnnualReviewEntry", self.0.id)
+        relay::encode(NodeType::AnnualReviewEntry, self.0.id)
     }
     async fn review(&self, ctx: &Context<'_>) -> Result<AnnualReview> {
         Ok(AnnualReview(

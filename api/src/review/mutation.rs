@@ -17,7 +17,7 @@ use uuid::Uuid;
 use super::{AnnualReview, AnnualReviewEntry, snapshot};
 use crate::{
     auth::{Require, visible_to_staff},
-    relay,
+    relay::{self, NodeType},
     write::{
         Check, DeletePayload, Failure, HasId, MAX_TEXT, Operation, Refused, UserErrorCode, Write, mutate,
         payload, set_if,
@@ -151,21 +151,21 @@ async fn focus_of(w: &Write, review: Uuid) -> Result<FocusLinks, Failure> {
     })
 }
 
-/// A user error on each `field.i` whose ID names no row of `table`.
+/// A user error on each `field.i` whose ID names no row of `node_type` (a community or a
+/// theme).
 async fn check_exist(
     w: &Write,
     field: &str,
     given: &[ID],
     ids: &[Uuid],
-    table: &str,
-    type_name: &str,
+    node_type: NodeType,
     what: &str,
 ) -> Result<(), Failure> {
     if ids.is_empty() {
         return Ok(());
     }
-    let found: Vec<Uuid> = match table {
-        "community" => {
+    let found: Vec<Uuid> = match node_type {
+        NodeType::Community => {
             community::Entity::find()
                 .select_only()
                 .column(community::Column::Id)
@@ -186,7 +186,7 @@ async fn check_exist(
     };
     let mut check = Check::default();
     for (i, v) in given.iter().enumerate() {
-        if let Ok(id) = relay::decode_as(v, type_name)
+        if let Ok(id) = relay::decode_as(v, node_type)
             && !found.contains(&id)
         {
             check.add(
@@ -234,7 +234,7 @@ async fn write_snapshot(w: &Write, review: &annual_review::Model) -> Result<(), 
                     .exec(w.txn())
                     .await?;
                 w.audit(
-                    "AnnualReviewEntry",
+                    NodeType::AnnualReviewEntry,
                     e.id,
                     Operation::Update,
                     Some(e),
@@ -265,7 +265,7 @@ async fn write_snapshot(w: &Write, review: &annual_review::Model) -> Result<(), 
     }
     for model in &new_rows {
         w.audit(
-            "AnnualReviewEntry",
+            NodeType::AnnualReviewEntry,
             model.id,
             Operation::Create,
             None,
@@ -311,7 +311,7 @@ impl ReviewMutation {
                 let now = Utc::now();
                 let model = w
                     .create(
-                        "AnnualReview",
+                        NodeType::AnnualReview,
                         annual_review::ActiveModel {
                             id: Set(Uuid::now_v7()),
                             year: Set(year),
@@ -355,7 +355,7 @@ impl ReviewMutation {
     ) -> Result<RefreshAnnualReviewPayload> {
         mutate(
             ctx,
-            |check| check.id("id", &input.id, "AnnualReview"),
+            |check| check.id("id", &input.id, NodeType::AnnualReview),
             async |w, id| {
                 let before = locked_draft(w, id).await?;
                 let row = annual_review::ActiveModel {
@@ -363,7 +363,7 @@ impl ReviewMutation {
                     ..Default::default()
                 };
                 let after = w
-                    .update::<annual_review::Entity>("AnnualReview", &before, input.version, row)
+                    .update::<annual_review::Entity>(NodeType::AnnualReview, &before, input.version, row)
                     .await?;
                 write_snapshot(w, &after).await?;
                 Ok(after)
@@ -384,7 +384,7 @@ impl ReviewMutation {
         mutate(
             ctx,
             |check| {
-                let id = check.id("id", &input.id, "AnnualReview");
+                let id = check.id("id", &input.id, NodeType::AnnualReview);
                 let direction = check.given(input.direction.as_deref(), |c, d| {
                     c.long_text("direction", d, MAX_TEXT)
                 });
@@ -392,10 +392,10 @@ impl ReviewMutation {
                     c.opt_int("wantedLongTermShare", v.copied(), 0, 100)
                 });
                 let communities = check.given(input.focus_community_ids.as_deref(), |c, ids| {
-                    c.ids("focusCommunityIds", ids, "Community")
+                    c.ids("focusCommunityIds", ids, NodeType::Community)
                 });
                 let themes = check.given(input.focus_theme_ids.as_deref(), |c, ids| {
-                    c.ids("focusThemeIds", ids, "Theme")
+                    c.ids("focusThemeIds", ids, NodeType::Theme)
                 });
                 Some((id?, direction?, share?, communities?, themes?))
             },
@@ -407,14 +407,13 @@ impl ReviewMutation {
                         "focusCommunityIds",
                         given,
                         ids,
-                        "community",
-                        "Community",
+                        NodeType::Community,
                         "community",
                     )
                     .await?;
                 }
                 if let (Some(ids), Some(given)) = (&themes, &input.focus_theme_ids) {
-                    check_exist(w, "focusThemeIds", given, ids, "theme", "Theme", "theme").await?;
+                    check_exist(w, "focusThemeIds", given, ids, NodeType::Theme, "theme").await?;
                 }
                 let row = annual_review::ActiveModel {
                     direction: set_if(direction),
@@ -422,7 +421,7 @@ impl ReviewMutation {
                     ..Default::default()
                 };
                 let after = w
-                    .update::<annual_review::Entity>("AnnualReview", &before, input.version, row)
+                    .update::<annual_review::Entity>(NodeType::AnnualReview, &before, input.version, row)
                     .await?;
                 if communities.is_some() || themes.is_some() {
                     let old = focus_of(w, id).await?;
@@ -469,8 +468,14 @@ impl ReviewMutation {
                     if new.focus_community_ids != old.focus_community_ids
                         || new.focus_theme_ids != old.focus_theme_ids
                     {
-                        w.audit("AnnualReview", id, Operation::Update, Some(&old), Some(&new))
-                            .await?;
+                        w.audit(
+                            NodeType::AnnualReview,
+                            id,
+                            Operation::Update,
+                            Some(&old),
+                            Some(&new),
+                        )
+                        .await?;
                     }
                 }
                 Ok(after)
@@ -490,7 +495,7 @@ impl ReviewMutation {
         mutate(
             ctx,
             |check| {
-                let id = check.id("id", &input.id, "AnnualReviewEntry");
+                let id = check.id("id", &input.id, NodeType::AnnualReviewEntry);
                 let remarks = check.long_text("remarks", &input.remarks, MAX_TEXT);
                 Some((id?, remarks?))
             },
@@ -503,8 +508,13 @@ impl ReviewMutation {
                     remarks: Set(remarks),
                     ..Default::default()
                 };
-                w.update::<annual_review_entry::Entity>("AnnualReviewEntry", &before, input.version, row)
-                    .await
+                w.update::<annual_review_entry::Entity>(
+                    NodeType::AnnualReviewEntry,
+                    &before,
+                    input.version,
+                    row,
+                )
+                .await
             },
             |m| UpdateAnnualReviewEntryPayload::ok(AnnualReviewEntry(m)),
         )
@@ -520,7 +530,7 @@ impl ReviewMutation {
     ) -> Result<PublishAnnualReviewPayload> {
         mutate(
             ctx,
-            |check| check.id("id", &input.id, "AnnualReview"),
+            |check| check.id("id", &input.id, NodeType::AnnualReview),
             async |w, id| {
                 let before = locked_draft(w, id).await?;
                 // What the review shows is frozen with it: the focus with today's names, and the
@@ -538,7 +548,7 @@ impl ReviewMutation {
                     )),
                     ..Default::default()
                 };
-                w.update::<annual_review::Entity>("AnnualReview", &before, input.version, row)
+                w.update::<annual_review::Entity>(NodeType::AnnualReview, &before, input.version, row)
                     .await
             },
             |m| PublishAnnualReviewPayload::ok(AnnualReview(m)),
@@ -555,19 +565,19 @@ impl ReviewMutation {
     ) -> Result<DeletePayload> {
         mutate(
             ctx,
-            |check| check.id("id", &input.id, "AnnualReview"),
+            |check| check.id("id", &input.id, NodeType::AnnualReview),
             async |w, id| {
                 let before = locked_draft(w, id).await?;
                 let entries = annual_review_entry::Entity::find()
                     .filter(annual_review_entry::Column::ReviewId.eq(id))
                     .all(w.txn())
                     .await?;
-                w.delete::<annual_review::Entity>("AnnualReview", &before, input.version)
+                w.delete::<annual_review::Entity>(NodeType::AnnualReview, &before, input.version)
                     .await?;
                 // The entries went with it (the foreign key cascades); each is in the audit log.
                 for e in &entries {
                     w.audit::<annual_review_entry::Model>(
-                        "AnnualReviewEntry",
+                        NodeType::AnnualReviewEntry,
                         e.id,
                         Operation::Delete,
                         Some(e),
@@ -577,7 +587,7 @@ impl ReviewMutation {
                 }
                 Ok(id)
             },
-            |id| DeletePayload::ok(relay::encode("AnnualReview", id)),
+            |id| DeletePayload::ok(relay::encode(NodeType::AnnualReview, id)),
         )
         .await
     }

@@ -17,10 +17,10 @@ use crate::{
     loader::{self, Rel, by_id, join, listing_stmt, qcol},
     pagination::{ConnectionFields, Cursor, Window},
     plan::Plan,
-    relay,
+    relay::{self, NodeType},
 };
 
-pub static BY_ID: Rel<theme::Model> = Rel::new("Theme", |_| by_id(theme::Entity::find()));
+pub static BY_ID: Rel<theme::Model> = Rel::new(NodeType::Theme.name(), |_| by_id(theme::Entity::find()));
 
 /// Themes through a join table whose column `theme_id` holds the theme's ID and `parent` the
 /// parent's.
@@ -49,7 +49,7 @@ pub fn id_subquery(
 ) -> Result<Option<SelectStatement>, ApiError> {
     crate::common::id_or_slug_subquery(
         theme::Column::Slug,
-        "Theme",
+        NodeType::Theme,
         (ids_field, ids),
         (slugs_field, slugs),
     )
@@ -61,7 +61,7 @@ pub struct Theme(pub theme::Model);
 #[Object]
 impl Theme {
     pub async fn id(&self) -> ID {
-        relay::encode("Theme", self.0.id)
+        relay::encode(NodeType::Theme, self.0.id)
     }
     async fn slug(&self) -> &str {
         &self.0.slug

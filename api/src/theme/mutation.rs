@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::Theme;
 use crate::{
     auth::{Require, visible_to_staff},
-    relay,
+    relay::{self, NodeType},
     write::{DeletePayload, mutate, named, payload, renamed, set_if, slug_free},
 };
 
@@ -69,7 +69,7 @@ impl ThemeMutation {
                 slug_free(w, theme::Column::Slug, &slug, None, "theme").await?;
                 let now = Utc::now();
                 w.create(
-                    "Theme",
+                    NodeType::Theme,
                     theme::ActiveModel {
                         id: Set(Uuid::now_v7()),
                         slug: Set(slug),
@@ -93,7 +93,7 @@ impl ThemeMutation {
         mutate(
             ctx,
             |check| {
-                let id = check.id("id", &input.id, "Theme");
+                let id = check.id("id", &input.id, NodeType::Theme);
                 let named = renamed(
                     check,
                     input.slug.as_deref(),
@@ -113,7 +113,7 @@ impl ThemeMutation {
                     description: set_if(description),
                     ..Default::default()
                 };
-                w.update::<theme::Entity>("Theme", &before, input.version, row)
+                w.update::<theme::Entity>(NodeType::Theme, &before, input.version, row)
                     .await
             },
             |m| UpdateThemePayload::ok(Theme(m)),
@@ -126,14 +126,15 @@ impl ThemeMutation {
     async fn delete_theme(&self, ctx: &Context<'_>, input: DeleteThemeInput) -> Result<DeletePayload> {
         mutate(
             ctx,
-            |check| check.id("id", &input.id, "Theme"),
+            |check| check.id("id", &input.id, NodeType::Theme),
             async |w, id| {
                 let before = w.find::<theme::Entity>("theme", id).await?;
                 w.refuse_if_used(id, REFERENCES).await?;
-                w.delete::<theme::Entity>("Theme", &before, input.version).await?;
+                w.delete::<theme::Entity>(NodeType::Theme, &before, input.version)
+                    .await?;
                 Ok(id)
             },
-            |id| DeletePayload::ok(relay::encode("Theme", id)),
+            |id| DeletePayload::ok(relay::encode(NodeType::Theme, id)),
         )
         .await
     }

@@ -327,7 +327,7 @@ fn body(m: &Message<'_>) -> String {
         "type": m.event_type.message_type(),
         "timestamp": timestamp(m.row.occurred_at),
         "data": {
-            "id": crate::relay::encode(m.entity.name(), m.id).0,
+            "id": crate::relay::encode(m.entity, m.id).0,
             "type": m.entity.name(),
             "kind": kind_name(m.kind),
             "cursor": ChangeCursor(m.row.seq).encode_cursor(),

@@ -24,7 +24,7 @@ use crate::{
     error::{ApiError, LoadError},
     loader::{Loaders, RequestLoaders},
     organization::Organization,
-    relay,
+    relay::{self, NodeType, OtherType},
     write::{Check, DeletePayload, Failure, Refused, UserError, UserErrorCode, Write, mutate, payload},
 };
 
@@ -75,7 +75,7 @@ pub struct WebhookEndpoint(pub webhook_endpoint::Model);
 #[Object]
 impl WebhookEndpoint {
     async fn id(&self) -> ID {
-        relay::encode("WebhookEndpoint", self.0.id)
+        relay::encode(OtherType::WebhookEndpoint, self.0.id)
     }
 
     async fn url(&self) -> &str {
@@ -171,7 +171,7 @@ pub struct WebhookDelivery(pub webhook_delivery::Model);
 #[Object]
 impl WebhookDelivery {
     async fn id(&self) -> ID {
-        relay::encode("WebhookDelivery", self.0.id)
+        relay::encode(OtherType::WebhookDelivery, self.0.id)
     }
 
     /// The `webhook-id` header: the same on every attempt, so a receiver can tell a retry
@@ -490,7 +490,8 @@ impl WebhookQuery {
         if viewer.is_staff() {
             if let Some(id) = &organization_id {
                 q = q.filter(
-                    webhook_endpoint::Column::OrganizationId.eq(relay::decode_as(id, "Organization")?),
+                    webhook_endpoint::Column::OrganizationId
+                        .eq(relay::decode_as(id, NodeType::Organization)?),
                 );
             }
         } else {
@@ -556,7 +557,7 @@ impl WebhookMutation {
                 let now = Utc::now();
                 let model = w
                     .create(
-                        "WebhookEndpoint",
+                        OtherType::WebhookEndpoint,
                         webhook_endpoint::ActiveModel {
                             id: Set(Uuid::now_v7()),
                             organization_id: Set(org),
@@ -605,7 +606,7 @@ impl WebhookMutation {
         mutate(
             ctx,
             |check| {
-                let id = check.id("id", &input.id, "WebhookEndpoint");
+                let id = check.id("id", &input.id, OtherType::WebhookEndpoint);
                 let url = check.given(input.url.as_deref(), |c, u| {
                     check_url(c, allow_private(&hooks), u)
                 });
@@ -675,7 +676,12 @@ impl WebhookMutation {
                     _ => {}
                 }
                 let after = w
-                    .update::<webhook_endpoint::Entity>("WebhookEndpoint", &before, input.version, row)
+                    .update::<webhook_endpoint::Entity>(
+                        OtherType::WebhookEndpoint,
+                        &before,
+                        input.version,
+                        row,
+                    )
                     .await?;
                 if disabled {
                     cancel_pending(w.txn(), id).await?;
@@ -701,17 +707,17 @@ impl WebhookMutation {
     ) -> Result<DeletePayload> {
         mutate(
             ctx,
-            |check| check.id("id", &input.id, "WebhookEndpoint"),
+            |check| check.id("id", &input.id, OtherType::WebhookEndpoint),
             async |w, id| {
                 let before = find_endpoint(w, id).await?;
                 if !owns(&w.viewer, &before) {
                     return Err(ApiError::not_found("no webhook endpoint with this ID").into());
                 }
-                w.delete::<webhook_endpoint::Entity>("WebhookEndpoint", &before, input.version)
+                w.delete::<webhook_endpoint::Entity>(OtherType::WebhookEndpoint, &before, input.version)
                     .await?;
                 Ok(id)
             },
-            |id| DeletePayload::ok(relay::encode("WebhookEndpoint", id)),
+            |id| DeletePayload::ok(relay::encode(OtherType::WebhookEndpoint, id)),
         )
         .await
     }
@@ -726,7 +732,7 @@ impl WebhookMutation {
     ) -> Result<RotateWebhookSecretPayload> {
         mutate(
             ctx,
-            |check| check.id("id", &input.id, "WebhookEndpoint"),
+            |check| check.id("id", &input.id, OtherType::WebhookEndpoint),
             async |w, id| {
                 let before = find_endpoint(w, id).await?;
                 if !owns(&w.viewer, &before) {
@@ -743,7 +749,12 @@ impl WebhookMutation {
                     ..Default::default()
                 };
                 let after = w
-                    .update::<webhook_endpoint::Entity>("WebhookEndpoint", &before, input.version, row)
+                    .update::<webhook_endpoint::Entity>(
+                        OtherType::WebhookEndpoint,
+                        &before,
+                        input.version,
+                        row,
+                    )
                     .await?;
                 Ok((after, secret))
             },

@@ -25,7 +25,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{MAX_RESPONSE_BYTES, Webhooks, address, closed, dispatch::CHECK, sign};
-use crate::{auth::Viewer, write::Write};
+use crate::{auth::Viewer, relay::OtherType, write::Write};
 
 /// Attempts claimed (and made concurrently) at once by one instance.
 const CLAIM: u64 = 8;
@@ -428,7 +428,7 @@ async fn disable_if_failing(
         ..Default::default()
     };
     let update = w
-        .update::<webhook_endpoint::Entity>("WebhookEndpoint", &before, before.version, row)
+        .update::<webhook_endpoint::Entity>(OtherType::WebhookEndpoint, &before, before.version, row)
         .await;
     if update.is_err() {
         // Changed by its partner meanwhile: the next failure decides again.
