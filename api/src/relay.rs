@@ -5,7 +5,7 @@
 //! other types named in global IDs or the audit log are [`OtherType`]s.
 use async_graphql::ID;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use sea_orm::EntityName;
+use sea_orm::{ColumnTrait, EntityName, sea_query::DynIden};
 use uuid::Uuid;
 
 use crate::error::ApiError;
@@ -117,6 +117,30 @@ impl NodeType {
             NodeType::AnnualReview => entity::annual_review::Entity.table_name(),
             NodeType::AnnualReviewEntry => entity::annual_review_entry::Entity.table_name(),
             NodeType::ConsultationResponse => entity::consultation_response::Entity.table_name(),
+        }
+    }
+
+    /// The type's table and its `id` column, as the entity names them.
+    pub fn id_column(self) -> (DynIden, DynIden) {
+        match self {
+            NodeType::Community => entity::community::Column::Id.as_column_ref(),
+            NodeType::Contact => entity::contact::Column::Id.as_column_ref(),
+            NodeType::Organization => entity::organization::Column::Id.as_column_ref(),
+            NodeType::Department => entity::department::Column::Id.as_column_ref(),
+            NodeType::Theme => entity::theme::Column::Id.as_column_ref(),
+            NodeType::Plan => entity::plan::Column::Id.as_column_ref(),
+            NodeType::PlanInvolvement => entity::plan_involvement::Column::Id.as_column_ref(),
+            NodeType::EngagementEvent => entity::engagement_event::Column::Id.as_column_ref(),
+            NodeType::Action => entity::action::Column::Id.as_column_ref(),
+            NodeType::ActionDepartment => entity::action_department::Column::Id.as_column_ref(),
+            NodeType::ActionUpdate => entity::action_update::Column::Id.as_column_ref(),
+            NodeType::Partnership => entity::partnership::Column::Id.as_column_ref(),
+            NodeType::PartnershipMember => entity::partnership_member::Column::Id.as_column_ref(),
+            NodeType::Idea => entity::idea::Column::Id.as_column_ref(),
+            NodeType::IdeaExchange => entity::idea_exchange::Column::Id.as_column_ref(),
+            NodeType::AnnualReview => entity::annual_review::Column::Id.as_column_ref(),
+            NodeType::AnnualReviewEntry => entity::annual_review_entry::Column::Id.as_column_ref(),
+            NodeType::ConsultationResponse => entity::consultation_response::Column::Id.as_column_ref(),
         }
     }
 }

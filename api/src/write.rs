@@ -11,7 +11,7 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
     DbErr, EntityTrait, IntoActiveModel, Iterable, PrimaryKeyToColumn, PrimaryKeyTrait, QueryFilter, Select,
     Set,
-    sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, Query},
+    sea_query::{Asterisk, DynIden, Expr, ExprTrait, Func, Query},
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -721,14 +721,9 @@ impl Write {
                 });
         }
         // The search index follows every write of a row, in the same transaction.
-        if !matches!(operation, Operation::Export) {
-            crate::search::index::on_write(
-                &self.txn,
-                entity.name(),
-                id,
-                matches!(operation, Operation::Delete),
-            )
-            .await?;
+        if let (false, Some(entity)) = (matches!(operation, Operation::Export), entity.node_type()) {
+            crate::search::index::on_write(&self.txn, entity, id, matches!(operation, Operation::Delete))
+                .await?;
         }
         Ok(())
     }
@@ -879,7 +874,7 @@ impl Write {
         id: Uuid,
         what: &str,
     ) -> Result<(), Failure> {
-        if count(&self.txn, node_type.table(), "id", id).await? == 0 {
+        if count(&self.txn, node_type.id_column(), id).await? == 0 {
             return Err(
                 Refused::one(field, UserErrorCode::NotFound, format!("no {what} with this ID")).into(),
             );
@@ -887,13 +882,13 @@ impl Write {
         Ok(())
     }
 
-    /// A user error when rows of `(table, column, what)` still refer to `id`.
-    pub async fn refuse_if_used(&self, id: Uuid, references: &[(&str, &str, &str)]) -> Result<(), Failure> {
+    /// A user error when rows of `references` still refer to `id`.
+    pub async fn refuse_if_used(&self, id: Uuid, references: &[Reference]) -> Result<(), Failure> {
         let mut used = Vec::new();
-        for (table, column, what) in references {
-            let n = count(&self.txn, table, column, id).await?;
+        for r in references {
+            let n = count(&self.txn, (r.column)(), id).await?;
             if n > 0 {
-                used.push(format!("{n} {what}"));
+                used.push(format!("{n} {}", r.what));
             }
         }
         if used.is_empty() {
@@ -918,12 +913,33 @@ fn stale(entity: &str, version: i32) -> ApiError {
     ))
 }
 
-/// Rows of `table` whose `column` is `id`.
-pub async fn count(db: &impl ConnectionTrait, table: &str, column: &str, id: Uuid) -> Result<i64, DbErr> {
+/// A column whose rows refer to a row, and what a refusal to delete that row calls them
+/// ([`Write::refuse_if_used`]): `reference!(action::Column::PlanId, "actions")`.
+pub struct Reference {
+    pub column: fn() -> (DynIden, DynIden),
+    pub what: &'static str,
+}
+
+macro_rules! reference {
+    ($column:expr, $what:literal) => {
+        $crate::write::Reference {
+            column: || sea_orm::ColumnTrait::as_column_ref(&$column),
+            what: $what,
+        }
+    };
+}
+pub(crate) use reference;
+
+/// Rows of the table whose `column` (table and column) is `id`.
+pub async fn count(
+    db: &impl ConnectionTrait,
+    (table, column): (DynIden, DynIden),
+    id: Uuid,
+) -> Result<i64, DbErr> {
     let stmt = Query::select()
         .expr(Func::count(Expr::col(Asterisk)))
-        .from(Alias::new(table))
-        .and_where(Expr::col(Alias::new(column)).eq(id))
+        .from(table.clone())
+        .and_where(Expr::col((table, column)).eq(id))
         .to_owned();
     let row = db.query_one(&stmt).await?;
     Ok(match row {

@@ -14,8 +14,8 @@ use crate::{
     error::ApiError,
     relay::{self, NodeType},
     write::{
-        Change, Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, Operation, Refused, UserErrorCode, Write,
-        change, community_of_plan, constraint, mutate, payload, set_if,
+        Change, Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, Operation, Reference, Refused,
+        UserErrorCode, Write, change, community_of_plan, constraint, mutate, payload, reference, set_if,
     },
 };
 
@@ -287,10 +287,13 @@ payload!(UpdateActionUpdatePayload, action_update: ActionUpdate);
 
 /// The rows that refer to an action and keep it from being deleted. Its departments, progress
 /// notes and theme links belong to it and go with it.
-const REFERENCES: &[(&str, &str, &str)] = &[
-    ("partnership", "action_id", "partnerships"),
-    ("idea_exchange_action", "action_id", "idea exchanges"),
-    ("consultation_response", "action_id", "consultation responses"),
+const REFERENCES: &[Reference] = &[
+    reference!(entity::partnership::Column::ActionId, "partnerships"),
+    reference!(entity::idea_exchange_action::Column::ActionId, "idea exchanges"),
+    reference!(
+        entity::consultation_response::Column::ActionId,
+        "consultation responses"
+    ),
 ];
 
 /// The name a progress note is signed with when none is given: the account's display name,

@@ -9,7 +9,10 @@ use super::{Community, CommunityStatus};
 use crate::{
     auth::{Require, visible_to_staff},
     relay::{self, NodeType},
-    write::{Check, DeletePayload, UserErrorCode, mutate, named, payload, renamed, set_if, slug_free},
+    write::{
+        Check, DeletePayload, Reference, UserErrorCode, mutate, named, payload, reference, renamed, set_if,
+        slug_free,
+    },
 };
 
 #[derive(InputObject)]
@@ -80,28 +83,31 @@ pub(crate) fn location(
 
 /// The rows that refer to a community and keep it from being deleted. Its contacts belong to
 /// it and go with it.
-const REFERENCES: &[(&str, &str, &str)] = &[
-    ("plan", "community_id", "plans"),
-    ("organization", "community_id", "organisations"),
-    ("engagement_event", "community_id", "engagement events"),
-    ("idea", "community_id", "ideas"),
-    (
-        "idea_exchange",
-        "initiator_community_id",
-        "idea exchanges it initiated",
+const REFERENCES: &[Reference] = &[
+    reference!(entity::plan::Column::CommunityId, "plans"),
+    reference!(entity::organization::Column::CommunityId, "organisations"),
+    reference!(entity::engagement_event::Column::CommunityId, "engagement events"),
+    reference!(entity::idea::Column::CommunityId, "ideas"),
+    reference!(
+        entity::idea_exchange::Column::InitiatorCommunityId,
+        "idea exchanges it initiated"
     ),
-    (
-        "idea_exchange_participant",
-        "community_id",
-        "idea exchanges it took part in",
+    reference!(
+        entity::idea_exchange_participant::Column::CommunityId,
+        "idea exchanges it took part in"
     ),
-    ("partnership_member", "community_id", "partnership memberships"),
-    ("account_community", "community_id", "editor accounts"),
-    ("annual_review_entry", "community_id", "annual review entries"),
-    (
-        "annual_review_focus_community",
-        "community_id",
-        "annual reviews with it in focus",
+    reference!(
+        entity::partnership_member::Column::CommunityId,
+        "partnership memberships"
+    ),
+    reference!(entity::account_community::Column::CommunityId, "editor accounts"),
+    reference!(
+        entity::annual_review_entry::Column::CommunityId,
+        "annual review entries"
+    ),
+    reference!(
+        entity::annual_review_focus_community::Column::CommunityId,
+        "annual reviews with it in focus"
     ),
 ];
 

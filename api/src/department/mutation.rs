@@ -10,7 +10,7 @@ use super::Department;
 use crate::{
     auth::{Require, visible_to_staff},
     relay::{self, NodeType},
-    write::{DeletePayload, mutate, named, payload, renamed, set_if, slug_free},
+    write::{DeletePayload, Reference, mutate, named, payload, reference, renamed, set_if, slug_free},
 };
 
 #[derive(InputObject)]
@@ -44,9 +44,15 @@ payload!(UpdateDepartmentPayload, department: Department);
 
 /// The rows that keep a department from being deleted. Its contacts belong to it and go
 /// with it.
-const REFERENCES: &[(&str, &str, &str)] = &[
-    ("action_department", "department_id", "action contributions"),
-    ("partnership_member", "department_id", "partnership memberships"),
+const REFERENCES: &[Reference] = &[
+    reference!(
+        entity::action_department::Column::DepartmentId,
+        "action contributions"
+    ),
+    reference!(
+        entity::partnership_member::Column::DepartmentId,
+        "partnership memberships"
+    ),
 ];
 
 #[derive(Default)]

@@ -28,7 +28,7 @@ use crate::{
     relay::{self, NodeType},
     write::{
         Check, DeletePayload, Failure, HasId, MAX_NAME, MAX_TEXT, Operation, Refused, UserErrorCode, Write,
-        constraint, mutate, payload, set_if,
+        constraint, mutate, payload, reference, set_if,
     },
 };
 
@@ -639,8 +639,14 @@ impl IdeaMutation {
             async |w, id| {
                 let before = w.find::<idea::Entity>("idea", id).await?;
                 may_write_idea(w, before.community_id, before.organization_id).await?;
-                w.refuse_if_used(id, &[("idea_exchange", "idea_id", "idea exchanges")])
-                    .await?;
+                w.refuse_if_used(
+                    id,
+                    &[reference!(
+                        entity::idea_exchange::Column::IdeaId,
+                        "idea exchanges"
+                    )],
+                )
+                .await?;
                 let record = IdeaRecord {
                     idea: &before,
                     theme_ids: theme_ids(w, id).await?,

@@ -12,7 +12,8 @@ use crate::{
     auth::{Require, visible_to_staff},
     relay::{self, NodeType},
     write::{
-        Check, DeletePayload, MAX_SHORT, UserErrorCode, mutate, named, payload, renamed, set_if, slug_free,
+        Check, DeletePayload, MAX_SHORT, Reference, UserErrorCode, mutate, named, payload, reference,
+        renamed, set_if, slug_free,
     },
 };
 
@@ -116,21 +117,25 @@ fn website(check: &mut Check, value: Option<&str>) -> Option<Option<String>> {
 
 /// The rows that refer to an organisation and keep it from being deleted. Its contacts belong
 /// to it and go with it.
-const REFERENCES: &[(&str, &str, &str)] = &[
-    ("plan_involvement", "organization_id", "plan involvements"),
-    ("action", "lead_organization_id", "actions it leads"),
-    ("partnership_member", "organization_id", "partnership memberships"),
-    (
-        "partnership",
-        "proposed_by_organization_id",
-        "partnerships it proposed to join",
+const REFERENCES: &[Reference] = &[
+    reference!(
+        entity::plan_involvement::Column::OrganizationId,
+        "plan involvements"
     ),
-    ("idea", "organization_id", "ideas"),
-    ("api_key", "organization_id", "API keys"),
-    (
-        "engagement_event_organization",
-        "organization_id",
-        "engagement events",
+    reference!(entity::action::Column::LeadOrganizationId, "actions it leads"),
+    reference!(
+        entity::partnership_member::Column::OrganizationId,
+        "partnership memberships"
+    ),
+    reference!(
+        entity::partnership::Column::ProposedByOrganizationId,
+        "partnerships it proposed to join"
+    ),
+    reference!(entity::idea::Column::OrganizationId, "ideas"),
+    reference!(entity::api_key::Column::OrganizationId, "API keys"),
+    reference!(
+        entity::engagement_event_organization::Column::OrganizationId,
+        "engagement events"
     ),
 ];
 

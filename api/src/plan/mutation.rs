@@ -13,8 +13,8 @@ use crate::{
     common::Date,
     relay::{self, NodeType},
     write::{
-        Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, Operation, Refused, UserErrorCode, Write, mutate,
-        payload, set_if,
+        Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, Operation, Reference, Refused, UserErrorCode,
+        Write, mutate, payload, reference, set_if,
     },
 };
 
@@ -110,11 +110,14 @@ payload!(UpdatePlanInvolvementPayload, plan_involvement: PlanInvolvement);
 
 /// Rows that only refer to a plan and keep it from being deleted. Its themes and involvement
 /// belong to it and go with it.
-const REFERENCES: &[(&str, &str, &str)] = &[
-    ("action", "plan_id", "actions"),
-    ("partnership", "plan_id", "partnerships"),
-    ("engagement_event", "plan_id", "engagement events"),
-    ("consultation_response", "plan_id", "consultation responses"),
+const REFERENCES: &[Reference] = &[
+    reference!(entity::action::Column::PlanId, "actions"),
+    reference!(entity::partnership::Column::PlanId, "partnerships"),
+    reference!(entity::engagement_event::Column::PlanId, "engagement events"),
+    reference!(
+        entity::consultation_response::Column::PlanId,
+        "consultation responses"
+    ),
 ];
 
 /// How long a consultation lasts when its last day is not given.

@@ -10,13 +10,16 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use entity::{app_meta, search_document as document, search_term as term};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr,
-    EntityTrait, QueryFilter,
-    sea_query::{Alias, Condition, DynIden, Expr, ExprTrait, IntoIden, JoinType, Query, SelectStatement, UnionType},
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
+    sea_query::{
+        Alias, Condition, DynIden, Expr, ExprTrait, IntoIden, JoinType, Query, SelectStatement, UnionType,
+    },
 };
 use uuid::Uuid;
 
 use super::analyse;
+use crate::relay::NodeType;
 
 /// Bumped whenever the analysis or what is indexed changes: the start-up then rebuilds the
 /// index (the stored value is in `app_meta` under [`FORMAT_KEY`]).
@@ -52,17 +55,27 @@ impl Kind {
         Kind::ConsultationResponse,
     ];
 
-    /// The GraphQL type, stored as `entity_type` (and the name `Write::audit` is given).
-    pub fn name(self) -> &'static str {
+    /// The kind's node type.
+    pub const fn node_type(self) -> NodeType {
         match self {
-            Kind::Community => "Community",
-            Kind::Plan => "Plan",
-            Kind::Action => "Action",
-            Kind::Idea => "Idea",
-            Kind::IdeaExchange => "IdeaExchange",
-            Kind::Organization => "Organization",
-            Kind::ConsultationResponse => "ConsultationResponse",
+            Kind::Community => NodeType::Community,
+            Kind::Plan => NodeType::Plan,
+            Kind::Action => NodeType::Action,
+            Kind::Idea => NodeType::Idea,
+            Kind::IdeaExchange => NodeType::IdeaExchange,
+            Kind::Organization => NodeType::Organization,
+            Kind::ConsultationResponse => NodeType::ConsultationResponse,
         }
+    }
+
+    /// The GraphQL type, stored as `entity_type`.
+    pub const fn name(self) -> &'static str {
+        self.node_type().name()
+    }
+
+    /// The kind of a node type, if rows of that type are searched.
+    pub fn of(node_type: NodeType) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.node_type() == node_type)
     }
 
     pub fn from_name(name: &str) -> Option<Kind> {
@@ -80,8 +93,12 @@ impl Kind {
             Kind::Plan => of::<plan::Entity>(plan::Column::Id, plan::Column::Version),
             Kind::Action => of::<action::Entity>(action::Column::Id, action::Column::Version),
             Kind::Idea => of::<idea::Entity>(idea::Column::Id, idea::Column::Version),
-            Kind::IdeaExchange => of::<idea_exchange::Entity>(idea_exchange::Column::Id, idea_exchange::Column::Version),
-            Kind::Organization => of::<organization::Entity>(organization::Column::Id, organization::Column::Version),
+            Kind::IdeaExchange => {
+                of::<idea_exchange::Entity>(idea_exchange::Column::Id, idea_exchange::Column::Version)
+            }
+            Kind::Organization => {
+                of::<organization::Entity>(organization::Column::Id, organization::Column::Version)
+            }
             Kind::ConsultationResponse => of::<consultation_response::Entity>(
                 consultation_response::Column::Id,
                 consultation_response::Column::Version,
@@ -230,8 +247,13 @@ async fn refresh(db: &impl ConnectionTrait, kind: Kind, ids: &[Uuid]) -> Result<
 /// plan also removes the documents of rows that went with it by a cascading foreign key,
 /// without an audit record each (today such deletes are refused while searchable rows refer
 /// to them; this keeps the index right if that changes).
-pub async fn on_write(db: &impl ConnectionTrait, entity: &str, id: Uuid, deleted: bool) -> Result<(), DbErr> {
-    let Some(kind) = Kind::from_name(entity) else {
+pub async fn on_write(
+    db: &impl ConnectionTrait,
+    entity: NodeType,
+    id: Uuid,
+    deleted: bool,
+) -> Result<(), DbErr> {
+    let Some(kind) = Kind::of(entity) else {
         return Ok(());
     };
     refresh(db, kind, &[id]).await?;

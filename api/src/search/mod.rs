@@ -235,7 +235,11 @@ fn statement(words: &[QueryWord], kinds: &[Kind], access: &Access) -> SelectStat
     if !kinds.is_empty() {
         q.and_where(dcol(doc::Column::EntityType).is_in(kinds.iter().map(|k| k.name())));
     }
-    q.cond_where(visible(access, &dcol(doc::Column::Id), &dcol(doc::Column::EntityType)));
+    q.cond_where(visible(
+        access,
+        &dcol(doc::Column::Id),
+        &dcol(doc::Column::EntityType),
+    ));
     q
 }
 

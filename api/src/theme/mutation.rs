@@ -10,7 +10,7 @@ use super::Theme;
 use crate::{
     auth::{Require, visible_to_staff},
     relay::{self, NodeType},
-    write::{DeletePayload, mutate, named, payload, renamed, set_if, slug_free},
+    write::{DeletePayload, Reference, mutate, named, payload, reference, renamed, set_if, slug_free},
 };
 
 #[derive(InputObject)]
@@ -43,14 +43,13 @@ payload!(CreateThemePayload, theme: Theme);
 payload!(UpdateThemePayload, theme: Theme);
 
 /// The tags that keep a theme from being deleted.
-const REFERENCES: &[(&str, &str, &str)] = &[
-    ("plan_theme", "theme_id", "plans"),
-    ("action_theme", "theme_id", "actions"),
-    ("idea_theme", "theme_id", "ideas"),
-    (
-        "annual_review_focus_theme",
-        "theme_id",
-        "annual reviews with it in focus",
+const REFERENCES: &[Reference] = &[
+    reference!(entity::plan_theme::Column::ThemeId, "plans"),
+    reference!(entity::action_theme::Column::ThemeId, "actions"),
+    reference!(entity::idea_theme::Column::ThemeId, "ideas"),
+    reference!(
+        entity::annual_review_focus_theme::Column::ThemeId,
+        "annual reviews with it in focus"
     ),
 ];
 
