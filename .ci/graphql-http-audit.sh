@@ -17,8 +17,10 @@ if [ ! -f "$npm_dir/node_modules/graphql-http/package.json" ] || [ ! -f "$npm_di
     "graphql-http@$GRAPHQL_HTTP_VERSION" "graphql@$GRAPHQL_VERSION" >&2
 fi
 
-cargo build -q -p lup-api --bin lup
-bin="${CARGO_TARGET_DIR:-target}/debug/lup"
+# The release binary, as CI has just built it (building the debug one would compile the api
+# crate again with other features than the test build's).
+bin="${LUP_BIN:-${CARGO_TARGET_DIR:-target}/release/lup}"
+[ -x "$bin" ] || cargo build -q --release --bin lup
 
 work=$(mktemp -d)
 server=""
