@@ -914,16 +914,17 @@ fn stale(entity: &str, version: i32) -> ApiError {
 }
 
 /// A column whose rows refer to a row, and what a refusal to delete that row calls them
-/// ([`Write::refuse_if_used`]): `reference!(action::Column::PlanId, "actions")`.
+/// ([`Write::refuse_if_used`]): `reference!(action::PlanId, "actions")` names the column
+/// `entity::action::Column::PlanId`.
 pub struct Reference {
     pub column: fn() -> (DynIden, DynIden),
     pub what: &'static str,
 }
 
 macro_rules! reference {
-    ($column:expr, $what:literal) => {
+    ($table:ident :: $column:ident, $what:literal) => {
         $crate::write::Reference {
-            column: || sea_orm::ColumnTrait::as_column_ref(&$column),
+            column: || sea_orm::ColumnTrait::as_column_ref(&entity::$table::Column::$column),
             what: $what,
         }
     };

@@ -288,12 +288,9 @@ payload!(UpdateActionUpdatePayload, action_update: ActionUpdate);
 /// The rows that refer to an action and keep it from being deleted. Its departments, progress
 /// notes and theme links belong to it and go with it.
 const REFERENCES: &[Reference] = &[
-    reference!(entity::partnership::Column::ActionId, "partnerships"),
-    reference!(entity::idea_exchange_action::Column::ActionId, "idea exchanges"),
-    reference!(
-        entity::consultation_response::Column::ActionId,
-        "consultation responses"
-    ),
+    reference!(partnership::ActionId, "partnerships"),
+    reference!(idea_exchange_action::ActionId, "idea exchanges"),
+    reference!(consultation_response::ActionId, "consultation responses"),
 ];
 
 /// The name a progress note is signed with when none is given: the account's display name,

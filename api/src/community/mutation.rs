@@ -84,29 +84,20 @@ pub(crate) fn location(
 /// The rows that refer to a community and keep it from being deleted. Its contacts belong to
 /// it and go with it.
 const REFERENCES: &[Reference] = &[
-    reference!(entity::plan::Column::CommunityId, "plans"),
-    reference!(entity::organization::Column::CommunityId, "organisations"),
-    reference!(entity::engagement_event::Column::CommunityId, "engagement events"),
-    reference!(entity::idea::Column::CommunityId, "ideas"),
+    reference!(plan::CommunityId, "plans"),
+    reference!(organization::CommunityId, "organisations"),
+    reference!(engagement_event::CommunityId, "engagement events"),
+    reference!(idea::CommunityId, "ideas"),
+    reference!(idea_exchange::InitiatorCommunityId, "idea exchanges it initiated"),
     reference!(
-        entity::idea_exchange::Column::InitiatorCommunityId,
-        "idea exchanges it initiated"
-    ),
-    reference!(
-        entity::idea_exchange_participant::Column::CommunityId,
+        idea_exchange_participant::CommunityId,
         "idea exchanges it took part in"
     ),
+    reference!(partnership_member::CommunityId, "partnership memberships"),
+    reference!(account_community::CommunityId, "editor accounts"),
+    reference!(annual_review_entry::CommunityId, "annual review entries"),
     reference!(
-        entity::partnership_member::Column::CommunityId,
-        "partnership memberships"
-    ),
-    reference!(entity::account_community::Column::CommunityId, "editor accounts"),
-    reference!(
-        entity::annual_review_entry::Column::CommunityId,
-        "annual review entries"
-    ),
-    reference!(
-        entity::annual_review_focus_community::Column::CommunityId,
+        annual_review_focus_community::CommunityId,
         "annual reviews with it in focus"
     ),
 ];

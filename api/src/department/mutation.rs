@@ -45,14 +45,8 @@ payload!(UpdateDepartmentPayload, department: Department);
 /// The rows that keep a department from being deleted. Its contacts belong to it and go
 /// with it.
 const REFERENCES: &[Reference] = &[
-    reference!(
-        entity::action_department::Column::DepartmentId,
-        "action contributions"
-    ),
-    reference!(
-        entity::partnership_member::Column::DepartmentId,
-        "partnership memberships"
-    ),
+    reference!(action_department::DepartmentId, "action contributions"),
+    reference!(partnership_member::DepartmentId, "partnership memberships"),
 ];
 
 #[derive(Default)]

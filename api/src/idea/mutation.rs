@@ -639,14 +639,8 @@ impl IdeaMutation {
             async |w, id| {
                 let before = w.find::<idea::Entity>("idea", id).await?;
                 may_write_idea(w, before.community_id, before.organization_id).await?;
-                w.refuse_if_used(
-                    id,
-                    &[reference!(
-                        entity::idea_exchange::Column::IdeaId,
-                        "idea exchanges"
-                    )],
-                )
-                .await?;
+                w.refuse_if_used(id, &[reference!(idea_exchange::IdeaId, "idea exchanges")])
+                    .await?;
                 let record = IdeaRecord {
                     idea: &before,
                     theme_ids: theme_ids(w, id).await?,

@@ -118,25 +118,16 @@ fn website(check: &mut Check, value: Option<&str>) -> Option<Option<String>> {
 /// The rows that refer to an organisation and keep it from being deleted. Its contacts belong
 /// to it and go with it.
 const REFERENCES: &[Reference] = &[
+    reference!(plan_involvement::OrganizationId, "plan involvements"),
+    reference!(action::LeadOrganizationId, "actions it leads"),
+    reference!(partnership_member::OrganizationId, "partnership memberships"),
     reference!(
-        entity::plan_involvement::Column::OrganizationId,
-        "plan involvements"
-    ),
-    reference!(entity::action::Column::LeadOrganizationId, "actions it leads"),
-    reference!(
-        entity::partnership_member::Column::OrganizationId,
-        "partnership memberships"
-    ),
-    reference!(
-        entity::partnership::Column::ProposedByOrganizationId,
+        partnership::ProposedByOrganizationId,
         "partnerships it proposed to join"
     ),
-    reference!(entity::idea::Column::OrganizationId, "ideas"),
-    reference!(entity::api_key::Column::OrganizationId, "API keys"),
-    reference!(
-        entity::engagement_event_organization::Column::OrganizationId,
-        "engagement events"
-    ),
+    reference!(idea::OrganizationId, "ideas"),
+    reference!(api_key::OrganizationId, "API keys"),
+    reference!(engagement_event_organization::OrganizationId, "engagement events"),
 ];
 
 #[derive(Default)]

@@ -111,13 +111,10 @@ payload!(UpdatePlanInvolvementPayload, plan_involvement: PlanInvolvement);
 /// Rows that only refer to a plan and keep it from being deleted. Its themes and involvement
 /// belong to it and go with it.
 const REFERENCES: &[Reference] = &[
-    reference!(entity::action::Column::PlanId, "actions"),
-    reference!(entity::partnership::Column::PlanId, "partnerships"),
-    reference!(entity::engagement_event::Column::PlanId, "engagement events"),
-    reference!(
-        entity::consultation_response::Column::PlanId,
-        "consultation responses"
-    ),
+    reference!(action::PlanId, "actions"),
+    reference!(partnership::PlanId, "partnerships"),
+    reference!(engagement_event::PlanId, "engagement events"),
+    reference!(consultation_response::PlanId, "consultation responses"),
 ];
 
 /// How long a consultation lasts when its last day is not given.

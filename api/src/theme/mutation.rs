@@ -44,11 +44,11 @@ payload!(UpdateThemePayload, theme: Theme);
 
 /// The tags that keep a theme from being deleted.
 const REFERENCES: &[Reference] = &[
-    reference!(entity::plan_theme::Column::ThemeId, "plans"),
-    reference!(entity::action_theme::Column::ThemeId, "actions"),
-    reference!(entity::idea_theme::Column::ThemeId, "ideas"),
+    reference!(plan_theme::ThemeId, "plans"),
+    reference!(action_theme::ThemeId, "actions"),
+    reference!(idea_theme::ThemeId, "ideas"),
     reference!(
-        entity::annual_review_focus_theme::Column::ThemeId,
+        annual_review_focus_theme::ThemeId,
         "annual reviews with it in focus"
     ),
 ];
