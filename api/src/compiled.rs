@@ -38,7 +38,7 @@ use uuid::Uuid;
 use crate::{
     access::Access,
     error::ApiError,
-    loader::{Erased, Loaded, Rel, Row},
+    loader::{ColumnName, Erased, Loaded, Rel, Row, table_column},
     pagination::{Listing, PAGE_ALIAS, Page, RN, TOTAL, Window, window_condition},
     relay::NodeType,
 };
@@ -54,62 +54,73 @@ pub enum Kind {
     List,
 }
 
-/// A GraphQL field that reads a relation: the rows of `rel` under the value of the parent
-/// row's column `key` (its `id`, or a foreign key), paged as `kind`, each row an object whose
-/// own edges `child` lists. It must say exactly what the field's resolver asks the loaders.
+/// The value of the parent row an edge's rows hang under.
+#[derive(Debug, Clone, Copy)]
+pub enum Key {
+    /// The parent's own ID: the rows refer to it.
+    Id,
+    /// A foreign key of the parent: the one row it refers to. Written
+    /// `foreign_key!(plan::CommunityId)` for the column `entity::plan::Column::CommunityId`.
+    Foreign(fn() -> &'static str),
+}
+
+impl Key {
+    /// Its column in the parent's table, whose primary key is `id`.
+    fn column(self, id: &'static str) -> &'static str {
+        match self {
+            Key::Id => id,
+            Key::Foreign(column) => column(),
+        }
+    }
+}
+
+macro_rules! foreign_key {
+    ($table:ident :: $column:ident) => {
+        $crate::compiled::Key::Foreign(|| sea_orm::IdenStatic::as_str(&entity::$table::Column::$column))
+    };
+}
+pub(crate) use foreign_key;
+
+/// A GraphQL field that reads a relation: the rows of `rel` under the parent row's `key`,
+/// paged as `kind`, each row an object whose own edges `child` lists. It must say exactly what
+/// the field's resolver asks the loaders.
 pub struct Edge {
     pub field: &'static str,
     pub rel: &'static dyn Relation,
-    pub key: &'static str,
+    pub key: Key,
     pub kind: Kind,
     pub child: fn() -> &'static [Edge],
 }
 
 impl Edge {
-    /// A plain list, or a reference (a by-ID relation keyed by a foreign key).
-    pub const fn list<N: Prefetch>(
-        field: &'static str,
-        rel: &'static dyn Relation,
-        key: &'static str,
-    ) -> Self {
+    const fn new<N: Prefetch>(field: &'static str, rel: &'static dyn Relation, key: Key, kind: Kind) -> Self {
         Edge {
             field,
             rel,
             key,
-            kind: Kind::List,
+            kind,
             child: N::edges,
         }
     }
 
-    /// A connection with the usual page arguments.
-    pub const fn connection<N: Prefetch>(
-        field: &'static str,
-        rel: &'static dyn Relation,
-        key: &'static str,
-    ) -> Self {
-        Edge {
-            field,
-            rel,
-            key,
-            kind: Kind::Connection,
-            child: N::edges,
-        }
+    /// Every row that refers to the parent, as a plain list.
+    pub const fn list<N: Prefetch>(field: &'static str, rel: &'static dyn Relation) -> Self {
+        Self::new::<N>(field, rel, Key::Id, Kind::List)
     }
 
-    /// A fixed page of the relation (the field has no page arguments).
-    pub const fn fixed<N: Prefetch>(
-        field: &'static str,
-        rel: &'static dyn Relation,
-        key: &'static str,
-        window: Window,
-    ) -> Self {
-        Edge {
-            field,
-            rel,
-            key,
-            kind: Kind::Fixed(window),
-            child: N::edges,
-        }
+    /// The rows that refer to the parent, as a connection with the usual page arguments.
+    pub const fn connection<N: Prefetch>(field: &'static str, rel: &'static dyn Relation) -> Self {
+        Self::new::<N>(field, rel, Key::Id, Kind::Connection)
+    }
+
+    /// A fixed page of the rows that refer to the parent (the field has no page arguments).
+    pub const fn fixed<N: Prefetch>(field: &'static str, rel: &'static dyn Relation, window: Window) -> Self {
+        Self::new::<N>(field, rel, Key::Id, Kind::Fixed(window))
+    }
+
+    /// The row the parent's foreign key `key` refers to (`rel` a by-ID relation).
+    pub const fn reference<N: Prefetch>(field: &'static str, rel: &'static dyn Relation, key: Key) -> Self {
+        Self::new::<N>(field, rel, key, Kind::List)
     }
 }
 
@@ -140,51 +151,52 @@ const TYPES: &[NodeType] = &[
     NodeType::Contact,
 ];
 
-/// Columns a compiled read may leave out (long texts, and values few pages show): the type
-/// (of [`TYPES`]) whose table has the column, the column, and every field of the type that
-/// reads the column (no other resolver does). Only columns that may be null or hold a text or a number: a left-out
-/// column reads as a placeholder its model must accept.
-const COLUMNS: &[(NodeType, &str, &[&str])] = &[
-    (NodeType::Community, "slug", &["slug"]),
-    (NodeType::Plan, "adopted_on", &["adoptedOn"]),
-    (NodeType::Action, "start_on", &["startOn"]),
-    (NodeType::Action, "due_on", &["dueOn"]),
-    (NodeType::Action, "completed_on", &["completedOn"]),
-    (NodeType::Action, "budget_estimate", &["budgetEstimate"]),
-    (NodeType::Partnership, "starts_on", &["startsOn"]),
-    (NodeType::Partnership, "ends_on", &["endsOn"]),
-    (NodeType::PartnershipMember, "amount_dkk", &["amountDkk"]),
-    (NodeType::Organization, "slug", &["slug"]),
-    (NodeType::Organization, "website", &["website"]),
-    (NodeType::Department, "slug", &["slug"]),
-    (NodeType::Theme, "slug", &["slug"]),
-    (NodeType::Community, "description", &["description"]),
-    (NodeType::Plan, "summary", &["summary"]),
-    (NodeType::Plan, "vision", &["vision"]),
-    (NodeType::Plan, "internal_notes", &["internalNotes"]),
-    (NodeType::PlanInvolvement, "description", &["description"]),
-    (NodeType::Action, "description", &["description"]),
-    (NodeType::Action, "internal_notes", &["internalNotes"]),
-    (NodeType::Action, "partner_needs", &["partnerNeeds"]),
-    (NodeType::ActionDepartment, "contribution", &["contribution"]),
-    (NodeType::ActionUpdate, "body", &["body"]),
-    (NodeType::Partnership, "description", &["description"]),
-    (NodeType::Partnership, "internal_notes", &["internalNotes"]),
-    (NodeType::Partnership, "proposal_message", &["proposalMessage"]),
-    (NodeType::PartnershipMember, "contribution", &["contribution"]),
-    (NodeType::Organization, "description", &["description"]),
-    (NodeType::Department, "description", &["description"]),
-    (NodeType::Theme, "description", &["description"]),
-    (NodeType::Idea, "description", &["description"]),
-    (NodeType::IdeaExchange, "outcome", &["outcome"]),
-    (NodeType::EngagementEvent, "description", &["description"]),
+/// Columns a compiled read may leave out (long texts, and values few pages show): the column
+/// (of the table of one of [`TYPES`]) and every field of that type that reads it (no other
+/// resolver does). Only columns that may be null or hold a text or a number: a left-out column
+/// reads as a placeholder its model must accept.
+const COLUMNS: &[(ColumnName, &[&str])] = &[
+    (table_column!(community::Slug), &["slug"]),
+    (table_column!(plan::AdoptedOn), &["adoptedOn"]),
+    (table_column!(action::StartOn), &["startOn"]),
+    (table_column!(action::DueOn), &["dueOn"]),
+    (table_column!(action::CompletedOn), &["completedOn"]),
+    (table_column!(action::BudgetEstimate), &["budgetEstimate"]),
+    (table_column!(partnership::StartsOn), &["startsOn"]),
+    (table_column!(partnership::EndsOn), &["endsOn"]),
+    (table_column!(partnership_member::AmountDkk), &["amountDkk"]),
+    (table_column!(organization::Slug), &["slug"]),
+    (table_column!(organization::Website), &["website"]),
+    (table_column!(department::Slug), &["slug"]),
+    (table_column!(theme::Slug), &["slug"]),
+    (table_column!(community::Description), &["description"]),
+    (table_column!(plan::Summary), &["summary"]),
+    (table_column!(plan::Vision), &["vision"]),
+    (table_column!(plan::InternalNotes), &["internalNotes"]),
+    (table_column!(plan_involvement::Description), &["description"]),
+    (table_column!(action::Description), &["description"]),
+    (table_column!(action::InternalNotes), &["internalNotes"]),
+    (table_column!(action::PartnerNeeds), &["partnerNeeds"]),
+    (table_column!(action_department::Contribution), &["contribution"]),
+    (table_column!(action_update::Body), &["body"]),
+    (table_column!(partnership::Description), &["description"]),
+    (table_column!(partnership::InternalNotes), &["internalNotes"]),
+    (table_column!(partnership::ProposalMessage), &["proposalMessage"]),
+    (table_column!(partnership_member::Contribution), &["contribution"]),
+    (table_column!(organization::Description), &["description"]),
+    (table_column!(department::Description), &["description"]),
+    (table_column!(theme::Description), &["description"]),
+    (table_column!(idea::Description), &["description"]),
+    (table_column!(idea_exchange::Outcome), &["outcome"]),
+    (table_column!(engagement_event::Description), &["description"]),
 ];
 
-/// The bookkeeping columns of every table of [`TYPES`] and the one field that reads each.
-const RECORD: &[(&str, &str)] = &[
-    ("created_at", "createdAt"),
-    ("updated_at", "updatedAt"),
-    ("version", "version"),
+/// The bookkeeping columns of every table of [`TYPES`] (named alike in each, as the plan's
+/// are) and the one field that reads each.
+const RECORD: &[(ColumnName, &str)] = &[
+    (table_column!(plan::CreatedAt), "createdAt"),
+    (table_column!(plan::UpdatedAt), "updatedAt"),
+    (table_column!(plan::Version), "version"),
 ];
 
 /// A column a compiled read may leave out, and the fields of `ty` that read it. Left out, a
@@ -201,18 +213,25 @@ struct Prunable {
 static PRUNABLE: std::sync::LazyLock<Vec<Prunable>> = std::sync::LazyLock::new(|| {
     let mut all: Vec<Prunable> = COLUMNS
         .iter()
-        .map(|(ty, column, fields)| Prunable {
-            table: ty.table(),
-            column,
-            ty: ty.name(),
-            fields,
+        .map(|(column, fields)| {
+            let (table, column) = column();
+            let ty = TYPES
+                .iter()
+                .find(|t| t.table() == table)
+                .unwrap_or_else(|| panic!("{table}: not a table of the planner's types"));
+            Prunable {
+                table,
+                column,
+                ty: ty.name(),
+                fields,
+            }
         })
         .collect();
     for ty in TYPES {
         for (column, field) in RECORD {
             all.push(Prunable {
                 table: ty.table(),
-                column,
+                column: column().1,
                 ty: ty.name(),
                 fields: std::slice::from_ref(field),
             });
@@ -303,6 +322,8 @@ fn pruned_columns(ctx: &Context<'_>) -> u128 {
 pub trait Relation: Sync {
     fn name(&self) -> &'static str;
     fn table(&self) -> &'static str;
+    /// The name of its table's primary key.
+    fn id_column(&self) -> &'static str;
     /// Its listing under a parent row of the same statement, keyed by that row's own ID when
     /// `by_parent_id` (see [`Rel::under_visible_parent`]); else the full listing.
     fn nested_listing(&self, access: &Access, by_parent_id: bool) -> Listing;
@@ -335,6 +356,10 @@ impl<M: Row + DeserializeOwned> Relation for Rel<M> {
     fn table(&self) -> &'static str {
         use sea_orm::EntityName;
         <M as ModelTrait>::Entity::default().table_name()
+    }
+
+    fn id_column(&self) -> &'static str {
+        crate::loader::id_column::<<M as ModelTrait>::Entity>().as_str()
     }
 
     fn nested_listing(&self, access: &Access, by_parent_id: bool) -> Listing {
@@ -564,11 +589,20 @@ impl Builder<'_> {
     /// The rows of `fetch` under the row of the derived table `outer`, as a JSON array of
     /// `[position, total, cells…, children…]` with the cells `layouts` reads (the decoder reads
     /// them by the same layouts); None when its relation has no parent column.
-    fn nested(&mut self, fetch: &Fetch, layouts: &Layouts, outer: &str) -> Option<SimpleExpr> {
+    fn nested(
+        &mut self,
+        fetch: &Fetch,
+        layouts: &Layouts,
+        outer: &str,
+        outer_id: &'static str,
+    ) -> Option<SimpleExpr> {
         // Every parent row here was read under the caller's rules (the root's listing, or a
         // nested one of this statement): what its visibility implies is not checked again, where
         // the rows hang under the parent's own ID (the shortcuts are written for that).
-        let listing = fetch.edge.rel.nested_listing(self.access, fetch.edge.key == "id");
+        let listing = fetch
+            .edge
+            .rel
+            .nested_listing(self.access, matches!(fetch.edge.key, Key::Id));
         let parent = listing.parent.clone()?;
         let alias = format!("t{}", self.next);
         self.next += 1;
@@ -582,7 +616,7 @@ impl Builder<'_> {
         }
         inner.and_where(Expr::cust(format!(
             "{parent} = \"{outer}\".\"{}\"",
-            fetch.edge.key
+            fetch.edge.key.column(outer_id)
         )));
         let mut select = Query::select();
         match &fetch.window {
@@ -618,7 +652,7 @@ impl Builder<'_> {
         }
         for (child, child_layouts) in fetch.children.iter().zip(&layouts.children) {
             row.push(
-                self.nested(child, child_layouts, &alias)
+                self.nested(child, child_layouts, &alias, fetch.edge.rel.id_column())
                     .unwrap_or_else(|| Expr::cust("NULL")),
             );
         }
@@ -862,7 +896,8 @@ fn decode(
     parsed.sort_by_key(|r| r.0);
     let total = parsed.first().map_or(0, |r| r.1);
     let models: Vec<(i64, &[&RawValue])> = parsed.iter().map(|r| (r.0, r.2)).collect();
-    let keys: Vec<&str> = fetch.children.iter().map(|c| c.edge.key).collect();
+    let id = fetch.edge.rel.id_column();
+    let keys: Vec<&str> = fetch.children.iter().map(|c| c.edge.key.column(id)).collect();
     let (erased, row_keys) = fetch
         .edge
         .rel
@@ -936,6 +971,7 @@ where
         pruned: pruned_columns(ctx),
     };
     let backend = db.get_database_backend();
+    let root_id = crate::loader::id_column::<<M as ModelTrait>::Entity>().as_str();
     let compiled = {
         let fetches = &key.fetches;
         loaders.reads().statements.get_or_build(&key, || {
@@ -948,7 +984,7 @@ where
             };
             for (i, (fetch, layouts)) in fetches.iter().zip(&layouts).enumerate() {
                 let nested = builder
-                    .nested(fetch, layouts, PAGE_ALIAS)
+                    .nested(fetch, layouts, PAGE_ALIAS, root_id)
                     .unwrap_or_else(|| Expr::cust("NULL"));
                 let nested = match backend {
                     DbBackend::Postgres => Func::cast_as(nested, Alias::new("text")).into(),
@@ -970,7 +1006,7 @@ where
     for row in rows {
         let (_, pos, total, model) = listing.read_row::<M>(&row).map_err(ApiError::from)?;
         for (i, (fetch, layouts)) in key.fetches.iter().zip(&compiled.layouts).enumerate() {
-            let Some(parent) = key_of(&model, fetch.edge.key) else {
+            let Some(parent) = key_of(&model, fetch.edge.key.column(root_id)) else {
                 continue;
             };
             let text: Option<String> = row.try_get("", &nested_column(i)).map_err(ApiError::from)?;

@@ -26,8 +26,8 @@ use async_graphql::{
 };
 use sea_orm::{
     ColumnTrait, ColumnType, DatabaseConnection, EntityName, EntityTrait, FromQueryResult, Iterable,
-    ModelTrait, PrimaryKeyToColumn, QueryTrait, Select, Value,
-    sea_query::{Alias, Expr, ExprTrait, NullOrdering, Order, SelectStatement},
+    ModelTrait, PrimaryKeyToColumn, QueryTrait, RelationTrait, Select, Value,
+    sea_query::{Alias, Condition, Expr, NullOrdering, Order, SelectStatement},
 };
 use uuid::Uuid;
 
@@ -110,9 +110,35 @@ pub const fn aliased<C: ColumnTrait>(alias: &'static str, column: C) -> Aliased<
     Aliased { alias, column }
 }
 
+/// A table and one of its columns, by name.
+pub type TableColumn = (&'static str, &'static str);
+
+/// The names of a typed column, for lists kept in constants: see [`table_column!`].
+pub type ColumnName = fn() -> TableColumn;
+
+/// `table_column!(plan::AdoptedOn)`: the names of the table and column of
+/// `entity::plan::Column::AdoptedOn`, as a [`ColumnName`].
+macro_rules! table_column {
+    ($table:ident :: $column:ident) => {
+        || {
+            (
+                sea_orm::EntityName::table_name(&entity::$table::Entity),
+                sea_orm::IdenStatic::as_str(&entity::$table::Column::$column),
+            )
+        }
+    };
+}
+pub(crate) use table_column;
+
 /// `"table"."column"`, for the SQL expressions of a [`Listing`].
 pub fn qcol(column: impl Col) -> String {
     format!("\"{}\".\"{}\"", column.table(), column.name())
+}
+
+/// The join condition of a foreign key the entities declare: `on(action::Relation::Plan)` is
+/// `"action"."plan_id" = "plan"."id"`.
+pub fn on(relation: impl RelationTrait) -> Condition {
+    relation.def().into()
 }
 
 /// A qualified column as an expression.
@@ -829,12 +855,9 @@ pub fn by_id<E: EntityTrait>(select: Select<E>) -> Listing {
     listing(select, id_column::<E>(), &[])
 }
 
-/// `INNER JOIN other's table ON other = column`.
-pub fn join<O: ColumnTrait>(q: &mut SelectStatement, other: O, column: impl ColumnTrait) {
-    q.inner_join(
-        O::EntityName::default(),
-        col(other).equals(column.as_column_ref()),
-    );
+/// `INNER JOIN table ON` the foreign key `relation` (declared on either of the two tables).
+pub fn join(q: &mut SelectStatement, table: impl EntityTrait, relation: impl RelationTrait) {
+    q.inner_join(table, on(relation));
 }
 
 /// A nested connection field: checks the page arguments, loads the page, wraps each row.

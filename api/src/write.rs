@@ -2,7 +2,6 @@
 //! values, one transaction per mutation with its audit record, and optimistic concurrency
 //! (each update and delete names the `version` it was based on; a stale one is a CONFLICT
 //! and changes nothing).
-use std::str::FromStr;
 
 use async_graphql::{Context, Enum, ID, MaybeUndefined, SimpleObject};
 use chrono::{NaiveDate, Utc};
@@ -20,7 +19,7 @@ use crate::{
     access::Access,
     auth::{Require, Viewer},
     error::ApiError,
-    loader::id_column,
+    loader::{ColumnName, id_column, table_column},
     relay::{self, NodeType, TypeName},
 };
 
@@ -751,39 +750,52 @@ impl Write {
         entity: impl TypeName,
         before: &E::Model,
         version: i32,
-        mut row: E::ActiveModel,
+        row: E::ActiveModel,
     ) -> Result<E::Model, Failure>
     where
-        E: EntityTrait,
+        E: Versioned,
         E::Model: Serialize + HasId + Sync,
         E::PrimaryKey: PrimaryKeyTrait<ValueType = Uuid>,
         E::ActiveModel: Send,
     {
         let id = before.row_id();
-        let column = |name: &str| {
-            E::Column::from_str(name)
-                .map_err(|_| ApiError::internal(format!("{} has no column {name}", entity.name())))
-        };
-        let (version_col, updated_col, id_col) = (column("version")?, column("updated_at")?, column("id")?);
-        row.set(updated_col, Utc::now().into());
+        let after = self.update_row::<E>(entity.name(), id, version, row).await?;
+        self.audit(entity, id, Operation::Update, Some(before), Some(&after))
+            .await?;
+        Ok(after)
+    }
+
+    /// Applies `row` to the row `id` if its version is still `version` and bumps the version,
+    /// like [`Write::update`] but leaving the audit record to the caller (who adds what else
+    /// changed with it, such as links).
+    pub async fn update_row<E>(
+        &self,
+        entity: &str,
+        id: Uuid,
+        version: i32,
+        mut row: E::ActiveModel,
+    ) -> Result<E::Model, Failure>
+    where
+        E: Versioned,
+        E::PrimaryKey: PrimaryKeyTrait<ValueType = Uuid>,
+        E::ActiveModel: Send,
+    {
+        row.set(E::UPDATED_AT, Utc::now().into());
         let result = E::update_many()
             .set(row)
-            .col_expr(version_col, Expr::col(version_col).add(1))
-            .filter(id_col.eq(id))
-            .filter(version_col.eq(version))
+            .col_expr(E::VERSION, Expr::col(E::VERSION).add(1))
+            .filter(E::ID.eq(id))
+            .filter(E::VERSION.eq(version))
             .exec(&self.txn)
             .await
             .map_err(constraint)?;
         if result.rows_affected == 0 {
-            return Err(stale(entity.name(), version).into());
+            return Err(stale(entity, version).into());
         }
-        let after = E::find_by_id(id)
+        Ok(E::find_by_id(id)
             .one(&self.txn)
             .await?
-            .ok_or_else(|| ApiError::not_found(format!("the {} no longer exists", entity.name())))?;
-        self.audit(entity, id, Operation::Update, Some(before), Some(&after))
-            .await?;
-        Ok(after)
+            .ok_or_else(|| ApiError::not_found(format!("the {entity} no longer exists")))?)
     }
 
     /// Deletes the row `before` if its version is still `version`. Rows that belong to it go
@@ -796,26 +808,33 @@ impl Write {
         version: i32,
     ) -> Result<(), Failure>
     where
-        E: EntityTrait,
+        E: Versioned,
         E::Model: Serialize + HasId + Sync,
     {
         let id = before.row_id();
-        let column = |name: &str| {
-            E::Column::from_str(name)
-                .map_err(|_| ApiError::internal(format!("{} has no column {name}", entity.name())))
-        };
-        let (version_col, id_col) = (column("version")?, column("id")?);
+        self.delete_row::<E>(entity.name(), id, version).await?;
+        self.audit(entity, id, Operation::Delete, Some(before), None)
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes the row `id` if its version is still `version`, like [`Write::delete`] but
+    /// leaving the audit record to the caller.
+    pub async fn delete_row<E: Versioned>(
+        &self,
+        entity: &str,
+        id: Uuid,
+        version: i32,
+    ) -> Result<(), Failure> {
         let result = E::delete_many()
-            .filter(id_col.eq(id))
-            .filter(version_col.eq(version))
+            .filter(E::ID.eq(id))
+            .filter(E::VERSION.eq(version))
             .exec(&self.txn)
             .await
             .map_err(constraint_on_delete)?;
         if result.rows_affected == 0 {
-            return Err(stale(entity.name(), version).into());
+            return Err(stale(entity, version).into());
         }
-        self.audit(entity, id, Operation::Delete, Some(before), None)
-            .await?;
         Ok(())
     }
 
@@ -1042,10 +1061,11 @@ fn violated(e: DbErr, deleting: bool) -> Failure {
     };
     match crate::db::violation(&e) {
         Some(Violation::Duplicate { table, columns }) => match columns.last() {
-            Some(last) => match KEY_FIELDS.iter().find(|k| k.0 == table && k.1 == last) {
-                Some(&(_, _, field, message)) => {
-                    error(Some(field.into()), UserErrorCode::Taken, message.into())
-                }
+            Some(last) => match KEY_FIELDS
+                .iter()
+                .find(|k| k.0() == (table.as_str(), last.as_str()))
+            {
+                Some(&(_, field, message)) => error(Some(field.into()), UserErrorCode::Taken, message.into()),
                 None => error(
                     Some(camel(last)),
                     UserErrorCode::Taken,
@@ -1087,18 +1107,16 @@ fn violated(e: DbErr, deleting: bool) -> Failure {
     }
 }
 
-/// Keys whose last column is not what the input calls the value: (table, column, input field,
-/// message).
-const KEY_FIELDS: &[(&str, &str, &str, &str)] = &[
+/// Keys whose last column is not what the input calls the value: the column, the input field
+/// and the message.
+const KEY_FIELDS: &[(ColumnName, &str, &str)] = &[
     (
-        "partnership",
-        "proposed_by_organization_id",
+        table_column!(partnership::ProposedByOrganizationId),
         "actionId",
         "your organisation already has a pending proposal for this action",
     ),
     (
-        "consultation_response",
-        "body_hash",
+        table_column!(consultation_response::BodyHash),
         "body",
         "you have already sent this response to this consultation",
     ),
@@ -1131,27 +1149,45 @@ pub trait HasId {
     fn row_id(&self) -> Uuid;
 }
 
-macro_rules! has_id {
-    ($($m:ident),*) => {
+/// A table whose rows carry an optimistic-concurrency version and their last update time:
+/// the columns [`Write::update`] and [`Write::delete`] compare and bump, named by the
+/// entity's own column enum.
+pub trait Versioned: EntityTrait {
+    const ID: Self::Column;
+    const VERSION: Self::Column;
+    const UPDATED_AT: Self::Column;
+}
+
+macro_rules! versioned {
+    ($($m:ident),* $(,)?) => {
         $(impl HasId for entity::$m::Model {
             fn row_id(&self) -> Uuid {
                 self.id
             }
+        }
+
+        impl Versioned for entity::$m::Entity {
+            const ID: Self::Column = entity::$m::Column::Id;
+            const VERSION: Self::Column = entity::$m::Column::Version;
+            const UPDATED_AT: Self::Column = entity::$m::Column::UpdatedAt;
         })*
     };
 }
 
-has_id!(
+versioned!(
     account,
     action,
     action_department,
     action_update,
+    annual_review,
+    annual_review_entry,
     api_key,
     community,
     consultation_response,
     contact,
     department,
     engagement_event,
+    engagement_weights,
     idea,
     idea_exchange,
     organization,
@@ -1159,7 +1195,8 @@ has_id!(
     partnership_member,
     plan,
     plan_involvement,
-    theme
+    theme,
+    webhook_endpoint,
 );
 
 /// `{"field": {"before": …, "after": …}}` for the fields that differ; timestamps and the

@@ -10,7 +10,21 @@ pub struct Model {
     pub community_id: Uuid,
 }
 
+/// The rows this table's foreign keys refer to.
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::account::Entity",
+        from = "Column::AccountId",
+        to = "super::account::Column::Id"
+    )]
+    Account,
+    #[sea_orm(
+        belongs_to = "super::community::Entity",
+        from = "Column::CommunityId",
+        to = "super::community::Column::Id"
+    )]
+    Community,
+}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -39,8 +39,22 @@ pub struct Model {
     pub longitude: Option<f64>,
 }
 
+/// The rows this table's foreign keys refer to.
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::plan::Entity",
+        from = "Column::PlanId",
+        to = "super::plan::Column::Id"
+    )]
+    Plan,
+    #[sea_orm(
+        belongs_to = "super::organization::Entity",
+        from = "Column::LeadOrganizationId",
+        to = "super::organization::Column::Id"
+    )]
+    LeadOrganization,
+}
 
 impl ActiveModelBehavior for ActiveModel {}
 

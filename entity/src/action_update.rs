@@ -19,7 +19,15 @@ pub struct Model {
     pub version: i32,
 }
 
+/// The rows this table's foreign keys refer to.
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::action::Entity",
+        from = "Column::ActionId",
+        to = "super::action::Column::Id"
+    )]
+    Action,
+}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -10,7 +10,21 @@ pub struct Model {
     pub theme_id: Uuid,
 }
 
+/// The rows this table's foreign keys refer to.
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::annual_review::Entity",
+        from = "Column::ReviewId",
+        to = "super::annual_review::Column::Id"
+    )]
+    Review,
+    #[sea_orm(
+        belongs_to = "super::theme::Entity",
+        from = "Column::ThemeId",
+        to = "super::theme::Column::Id"
+    )]
+    Theme,
+}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -22,7 +22,21 @@ pub struct Model {
     pub version: i32,
 }
 
+/// The rows this table's foreign keys refer to.
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::organization::Entity",
+        from = "Column::OrganizationId",
+        to = "super::organization::Column::Id"
+    )]
+    Organization,
+    #[sea_orm(
+        belongs_to = "super::account::Entity",
+        from = "Column::CreatedByAccountId",
+        to = "super::account::Column::Id"
+    )]
+    CreatedByAccount,
+}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -56,8 +56,23 @@ fn redacted<S: serde::Serializer>(value: &Option<String>, s: S) -> Result<S::Ok,
     }
 }
 
+/// The rows this table's foreign keys refer to.
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::plan::Entity",
+        from = "Column::PlanId",
+        to = "super::plan::Column::Id"
+    )]
+    Plan,
+    /// The action responded to, which is one of the plan's (the key is the pair).
+    #[sea_orm(
+        belongs_to = "super::action::Entity",
+        from = "(Column::ActionId, Column::PlanId)",
+        to = "(super::action::Column::Id, super::action::Column::PlanId)"
+    )]
+    Action,
+}
 
 impl ActiveModelBehavior for ActiveModel {}
 

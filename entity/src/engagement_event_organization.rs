@@ -10,7 +10,21 @@ pub struct Model {
     pub organization_id: Uuid,
 }
 
+/// The rows this table's foreign keys refer to.
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::engagement_event::Entity",
+        from = "Column::EventId",
+        to = "super::engagement_event::Column::Id"
+    )]
+    Event,
+    #[sea_orm(
+        belongs_to = "super::organization::Entity",
+        from = "Column::OrganizationId",
+        to = "super::organization::Column::Id"
+    )]
+    Organization,
+}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -20,8 +20,22 @@ pub struct Model {
     pub version: i32,
 }
 
+/// The rows this table's foreign keys refer to.
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::idea::Entity",
+        from = "Column::IdeaId",
+        to = "super::idea::Column::Id"
+    )]
+    Idea,
+    #[sea_orm(
+        belongs_to = "super::community::Entity",
+        from = "Column::InitiatorCommunityId",
+        to = "super::community::Column::Id"
+    )]
+    InitiatorCommunity,
+}
 
 impl ActiveModelBehavior for ActiveModel {}
 

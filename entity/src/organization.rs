@@ -20,8 +20,16 @@ pub struct Model {
     pub version: i32,
 }
 
+/// The rows this table's foreign keys refer to.
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::community::Entity",
+        from = "Column::CommunityId",
+        to = "super::community::Column::Id"
+    )]
+    Community,
+}
 
 impl ActiveModelBehavior for ActiveModel {}
 

@@ -31,8 +31,28 @@ pub struct Model {
     pub declined_at: Option<DateTimeUtc>,
 }
 
+/// The rows this table's foreign keys refer to.
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::action::Entity",
+        from = "Column::ActionId",
+        to = "super::action::Column::Id"
+    )]
+    Action,
+    #[sea_orm(
+        belongs_to = "super::plan::Entity",
+        from = "Column::PlanId",
+        to = "super::plan::Column::Id"
+    )]
+    Plan,
+    #[sea_orm(
+        belongs_to = "super::organization::Entity",
+        from = "Column::ProposedByOrganizationId",
+        to = "super::organization::Column::Id"
+    )]
+    ProposedByOrganization,
+}
 
 impl ActiveModelBehavior for ActiveModel {}
 

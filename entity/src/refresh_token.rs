@@ -15,7 +15,15 @@ pub struct Model {
     pub revoked_at: Option<DateTimeUtc>,
 }
 
+/// The rows this table's foreign keys refer to.
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::account::Entity",
+        from = "Column::AccountId",
+        to = "super::account::Column::Id"
+    )]
+    Account,
+}
 
 impl ActiveModelBehavior for ActiveModel {}

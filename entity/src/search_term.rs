@@ -11,7 +11,15 @@ pub struct Model {
     pub weight: i32,
 }
 
+/// The rows this table's foreign keys refer to.
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::search_document::Entity",
+        from = "Column::DocumentId",
+        to = "super::search_document::Column::Id"
+    )]
+    Document,
+}
 
 impl ActiveModelBehavior for ActiveModel {}

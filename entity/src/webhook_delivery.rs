@@ -31,8 +31,16 @@ pub struct Model {
     pub version: i32,
 }
 
+/// The rows this table's foreign keys refer to.
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::webhook_endpoint::Entity",
+        from = "Column::EndpointId",
+        to = "super::webhook_endpoint::Column::Id"
+    )]
+    Endpoint,
+}
 
 impl ActiveModelBehavior for ActiveModel {}
 

@@ -36,8 +36,22 @@ pub struct Model {
     pub version: i32,
 }
 
+/// The rows this table's foreign keys refer to.
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::organization::Entity",
+        from = "Column::OrganizationId",
+        to = "super::organization::Column::Id"
+    )]
+    Organization,
+    #[sea_orm(
+        belongs_to = "super::api_key::Entity",
+        from = "Column::CreatedByApiKeyId",
+        to = "super::api_key::Column::Id"
+    )]
+    CreatedByApiKey,
+}
 
 impl ActiveModelBehavior for ActiveModel {}
 

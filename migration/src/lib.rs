@@ -16,6 +16,7 @@ mod m20261203_000002_search_index;
 mod m20261203_000003_consultation_duplicates;
 mod m20261203_000004_change_feed;
 mod m20261203_000005_webhooks;
+mod m20261204_000001_proposer_foreign_key;
 
 pub use m20261127_000006_completed_on_backfill::backfill_completed_on;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000003_consultation_duplicates::Migration),
             Box::new(m20261203_000004_change_feed::Migration),
             Box::new(m20261203_000005_webhooks::Migration),
+            Box::new(m20261204_000001_proposer_foreign_key::Migration),
         ]
     }
 }

@@ -80,7 +80,7 @@ fn actions_of_plan(select: sea_orm::Select<action::Entity>) -> crate::pagination
 
 pub(crate) static OF_COMMUNITY: Rel<action::Model> = Rel::new("actions of community", |a| {
     let mut q = visible(a).into_query();
-    join(&mut q, entity::plan::Column::Id, action::Column::PlanId);
+    join(&mut q, entity::plan::Entity, action::Relation::Plan);
     listing_stmt(
         q,
         action::Entity,
@@ -91,7 +91,11 @@ pub(crate) static OF_COMMUNITY: Rel<action::Model> = Rel::new("actions of commun
 
 pub static OF_THEME: Rel<action::Model> = Rel::new("actions of theme", |a| {
     let mut q = visible(a).into_query();
-    join(&mut q, entity::action_theme::Column::ActionId, action::Column::Id);
+    join(
+        &mut q,
+        entity::action_theme::Entity,
+        entity::action_theme::Relation::Action,
+    );
     listing_stmt(
         q,
         action::Entity,
@@ -102,7 +106,11 @@ pub static OF_THEME: Rel<action::Model> = Rel::new("actions of theme", |a| {
 
 pub static OF_DEPARTMENT: Rel<action::Model> = Rel::new("actions of department", |a| {
     let mut q = visible(a).into_query();
-    join(&mut q, action_department::Column::ActionId, action::Column::Id);
+    join(
+        &mut q,
+        action_department::Entity,
+        action_department::Relation::Action,
+    );
     listing_stmt(
         q,
         action::Entity,
@@ -123,8 +131,8 @@ pub static OF_EXCHANGE: Rel<action::Model> = Rel::new("actions of exchange", |a|
     let mut q = visible(a).into_query();
     join(
         &mut q,
-        entity::idea_exchange_action::Column::ActionId,
-        action::Column::Id,
+        entity::idea_exchange_action::Entity,
+        entity::idea_exchange_action::Relation::Action,
     );
     listing_stmt(
         q,
@@ -154,8 +162,8 @@ fn departments_of_action(select: sea_orm::Select<action_department::Entity>) -> 
     let mut q = select.into_query();
     join(
         &mut q,
-        entity::department::Column::Id,
-        action_department::Column::DepartmentId,
+        entity::department::Entity,
+        action_department::Relation::Department,
     );
     let mut l = listing_stmt(
         q,
@@ -470,19 +478,19 @@ pub async fn of_community(
 
 impl crate::compiled::Prefetch for Action {
     fn edges() -> &'static [crate::compiled::Edge] {
-        use crate::compiled::Edge;
+        use crate::compiled::{Edge, foreign_key};
         static EDGES: [Edge; 7] = [
-            Edge::list::<Plan>("plan", &crate::plan::BY_ID, "plan_id"),
-            Edge::list::<Theme>("themes", &crate::theme::OF_ACTION, "id"),
-            Edge::list::<ActionDepartment>("departments", &DEPARTMENTS_OF_ACTION, "id"),
-            Edge::list::<Organization>(
+            Edge::reference::<Plan>("plan", &crate::plan::BY_ID, foreign_key!(action::PlanId)),
+            Edge::list::<Theme>("themes", &crate::theme::OF_ACTION),
+            Edge::list::<ActionDepartment>("departments", &DEPARTMENTS_OF_ACTION),
+            Edge::reference::<Organization>(
                 "leadOrganization",
                 &crate::organization::BY_ID,
-                "lead_organization_id",
+                foreign_key!(action::LeadOrganizationId),
             ),
-            Edge::connection::<Partnership>("partnerships", &crate::partnership::OF_ACTION, "id"),
-            Edge::connection::<ActionUpdate>("updates", &UPDATES_OF_ACTION, "id"),
-            Edge::list::<IdeaExchange>("originExchange", &crate::idea::EXCHANGE_OF_ACTION, "id"),
+            Edge::connection::<Partnership>("partnerships", &crate::partnership::OF_ACTION),
+            Edge::connection::<ActionUpdate>("updates", &UPDATES_OF_ACTION),
+            Edge::list::<IdeaExchange>("originExchange", &crate::idea::EXCHANGE_OF_ACTION),
         ];
         &EDGES
     }
@@ -490,10 +498,14 @@ impl crate::compiled::Prefetch for Action {
 
 impl crate::compiled::Prefetch for ActionDepartment {
     fn edges() -> &'static [crate::compiled::Edge] {
-        use crate::compiled::Edge;
+        use crate::compiled::{Edge, foreign_key};
         static EDGES: [Edge; 2] = [
-            Edge::list::<Department>("department", &crate::department::BY_ID, "department_id"),
-            Edge::list::<Action>("action", &BY_ID, "action_id"),
+            Edge::reference::<Department>(
+                "department",
+                &crate::department::BY_ID,
+                foreign_key!(action_department::DepartmentId),
+            ),
+            Edge::reference::<Action>("action", &BY_ID, foreign_key!(action_department::ActionId)),
         ];
         &EDGES
     }
@@ -501,8 +513,12 @@ impl crate::compiled::Prefetch for ActionDepartment {
 
 impl crate::compiled::Prefetch for ActionUpdate {
     fn edges() -> &'static [crate::compiled::Edge] {
-        use crate::compiled::Edge;
-        static EDGES: [Edge; 1] = [Edge::list::<Action>("action", &BY_ID, "action_id")];
+        use crate::compiled::{Edge, foreign_key};
+        static EDGES: [Edge; 1] = [Edge::reference::<Action>(
+            "action",
+            &BY_ID,
+            foreign_key!(action_update::ActionId),
+        )];
         &EDGES
     }
 }

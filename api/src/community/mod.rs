@@ -385,15 +385,15 @@ impl crate::compiled::Prefetch for Community {
     fn edges() -> &'static [crate::compiled::Edge] {
         use crate::compiled::Edge;
         static EDGES: [Edge; 9] = [
-            Edge::fixed::<Plan>("currentPlan", &crate::plan::CURRENT, "id", Window::first(1)),
-            Edge::connection::<Plan>("plans", &crate::plan::OF_COMMUNITY, "id"),
-            Edge::connection::<Action>("actions", &crate::action::OF_COMMUNITY, "id"),
-            Edge::connection::<Organization>("organizations", &crate::organization::OF_COMMUNITY, "id"),
-            Edge::connection::<Idea>("ideas", &crate::idea::OF_COMMUNITY, "id"),
-            Edge::connection::<IdeaExchange>("exchanges", &crate::idea::EXCHANGES_OF_COMMUNITY, "id"),
-            Edge::connection::<EngagementEvent>("engagementEvents", &crate::engagement::OF_COMMUNITY, "id"),
-            Edge::connection::<Partnership>("partnerships", &crate::partnership::OF_MEMBER_COMMUNITY, "id"),
-            Edge::list::<Contact>("contacts", &crate::contact::OF_COMMUNITY, "id"),
+            Edge::fixed::<Plan>("currentPlan", &crate::plan::CURRENT, Window::first(1)),
+            Edge::connection::<Plan>("plans", &crate::plan::OF_COMMUNITY),
+            Edge::connection::<Action>("actions", &crate::action::OF_COMMUNITY),
+            Edge::connection::<Organization>("organizations", &crate::organization::OF_COMMUNITY),
+            Edge::connection::<Idea>("ideas", &crate::idea::OF_COMMUNITY),
+            Edge::connection::<IdeaExchange>("exchanges", &crate::idea::EXCHANGES_OF_COMMUNITY),
+            Edge::connection::<EngagementEvent>("engagementEvents", &crate::engagement::OF_COMMUNITY),
+            Edge::connection::<Partnership>("partnerships", &crate::partnership::OF_MEMBER_COMMUNITY),
+            Edge::list::<Contact>("contacts", &crate::contact::OF_COMMUNITY),
         ];
         &EDGES
     }

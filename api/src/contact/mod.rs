@@ -100,18 +100,22 @@ impl Contact {
 
 impl crate::compiled::Prefetch for Contact {
     fn edges() -> &'static [crate::compiled::Edge] {
-        use crate::compiled::Edge;
+        use crate::compiled::{Edge, foreign_key};
         static EDGES: [Edge; 3] = [
-            Edge::list::<crate::community::Community>("community", &crate::community::BY_ID, "community_id"),
-            Edge::list::<crate::organization::Organization>(
+            Edge::reference::<crate::community::Community>(
+                "community",
+                &crate::community::BY_ID,
+                foreign_key!(contact::CommunityId),
+            ),
+            Edge::reference::<crate::organization::Organization>(
                 "organization",
                 &crate::organization::BY_ID,
-                "organization_id",
+                foreign_key!(contact::OrganizationId),
             ),
-            Edge::list::<crate::department::Department>(
+            Edge::reference::<crate::department::Department>(
                 "department",
                 &crate::department::BY_ID,
-                "department_id",
+                foreign_key!(contact::DepartmentId),
             ),
         ];
         &EDGES

@@ -142,12 +142,11 @@ impl crate::compiled::Prefetch for Department {
     fn edges() -> &'static [crate::compiled::Edge] {
         use crate::compiled::Edge;
         static EDGES: [Edge; 3] = [
-            Edge::list::<Contact>("contacts", &crate::contact::OF_DEPARTMENT, "id"),
-            Edge::connection::<crate::action::Action>("actions", &crate::action::OF_DEPARTMENT, "id"),
+            Edge::list::<Contact>("contacts", &crate::contact::OF_DEPARTMENT),
+            Edge::connection::<crate::action::Action>("actions", &crate::action::OF_DEPARTMENT),
             Edge::connection::<crate::partnership::Partnership>(
                 "partnerships",
                 &crate::partnership::OF_MEMBER_DEPARTMENT,
-                "id",
             ),
         ];
         &EDGES

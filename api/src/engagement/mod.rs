@@ -62,8 +62,8 @@ pub static OF_ORGANIZATION: Rel<engagement_event::Model> = Rel::new("events of o
     let mut q = visible(a).into_query();
     join(
         &mut q,
-        entity::engagement_event_organization::Column::EventId,
-        engagement_event::Column::Id,
+        entity::engagement_event_organization::Entity,
+        entity::engagement_event_organization::Relation::Event,
     );
     listing_stmt(
         q,
@@ -204,11 +204,19 @@ impl EngagementQuery {
 
 impl crate::compiled::Prefetch for EngagementEvent {
     fn edges() -> &'static [crate::compiled::Edge] {
-        use crate::compiled::Edge;
+        use crate::compiled::{Edge, foreign_key};
         static EDGES: [Edge; 3] = [
-            Edge::list::<Community>("community", &community::BY_ID, "community_id"),
-            Edge::list::<Plan>("plan", &crate::plan::BY_ID, "plan_id"),
-            Edge::list::<Organization>("organizations", &crate::organization::OF_EVENT, "id"),
+            Edge::reference::<Community>(
+                "community",
+                &community::BY_ID,
+                foreign_key!(engagement_event::CommunityId),
+            ),
+            Edge::reference::<Plan>(
+                "plan",
+                &crate::plan::BY_ID,
+                foreign_key!(engagement_event::PlanId),
+            ),
+            Edge::list::<Organization>("organizations", &crate::organization::OF_EVENT),
         ];
         &EDGES
     }

@@ -37,7 +37,7 @@ use uuid::Uuid;
 
 use crate::{
     access::Access,
-    loader::{Col, col, qcol},
+    loader::{Col, col, on, qcol},
 };
 
 /// An inclusive date window, e.g. the last 12 months or a calendar year.
@@ -426,10 +426,7 @@ async fn compute<C: ConnectionTrait>(
             "n0",
         )
         .from(plan_involvement::Entity)
-        .inner_join(
-            plan::Entity,
-            col(plan_id).equals(plan_involvement::Column::PlanId.as_column_ref()),
-        )
+        .inner_join(plan::Entity, on(plan_involvement::Relation::Plan))
         .and_where(one_of(db, key, ids))
         .and_where(plan_visible())
         .group_by_col(key.as_column_ref());
@@ -474,10 +471,7 @@ async fn compute<C: ConnectionTrait>(
     q.expr_as(col(event_key), "k")
         .expr_as(count_distinct(qcol(event_org::Column::OrganizationId)), "n0")
         .from(event_org::Entity)
-        .inner_join(
-            engagement_event::Entity,
-            col(engagement_event::Column::Id).equals(event_org::Column::EventId.as_column_ref()),
-        );
+        .inner_join(engagement_event::Entity, on(event_org::Relation::Event));
     event_conditions(&mut q);
     grouped(db, &q, 1, &mut out, |c, v| c.event_organizations = v[0]).await?;
 
@@ -498,14 +492,8 @@ async fn compute<C: ConnectionTrait>(
             "n1",
         )
         .from(partnership_member::Entity)
-        .inner_join(
-            partnership::Entity,
-            col(partnership::Column::Id).equals(Member::PartnershipId.as_column_ref()),
-        )
-        .left_join(
-            action::Entity,
-            col(action::Column::Id).equals(partnership::Column::ActionId.as_column_ref()),
-        )
+        .inner_join(partnership::Entity, on(partnership_member::Relation::Partnership))
+        .left_join(action::Entity, on(partnership::Relation::Action))
         .inner_join(
             plan::Entity,
             Expr::cust(format!(
@@ -542,14 +530,8 @@ async fn compute<C: ConnectionTrait>(
     q.expr_as(col(key), "k")
         .expr_as(Expr::cust("COUNT(*)"), "n0")
         .from(action_update::Entity)
-        .inner_join(
-            action::Entity,
-            col(action::Column::Id).equals(action_update::Column::ActionId.as_column_ref()),
-        )
-        .inner_join(
-            plan::Entity,
-            col(plan_id).equals(action::Column::PlanId.as_column_ref()),
-        )
+        .inner_join(action::Entity, on(action_update::Relation::Action))
+        .inner_join(plan::Entity, on(action::Relation::Plan))
         .and_where(one_of(db, key, ids))
         .and_where(plan_visible())
         .and_where(col(action_update::Column::PostedOn).between(span.from, span.to))
@@ -561,10 +543,7 @@ async fn compute<C: ConnectionTrait>(
     q.expr_as(col(key), "k")
         .expr_as(Expr::cust("COUNT(*)"), "n0")
         .from(action::Entity)
-        .inner_join(
-            plan::Entity,
-            col(plan_id).equals(action::Column::PlanId.as_column_ref()),
-        )
+        .inner_join(plan::Entity, on(action::Relation::Plan))
         .and_where(one_of(db, key, ids))
         .and_where(plan_visible())
         .and_where(col(action::Column::Status).eq(ActionStatus::Completed))
@@ -580,10 +559,7 @@ async fn compute<C: ConnectionTrait>(
     q.expr_as(col(key), "k")
         .expr_as(Expr::cust("COUNT(*)"), "n0")
         .from(response::Entity)
-        .inner_join(
-            plan::Entity,
-            col(plan_id).equals(response::Column::PlanId.as_column_ref()),
-        )
+        .inner_join(plan::Entity, on(response::Relation::Plan))
         .and_where(one_of(db, key, ids))
         .and_where(plan_visible())
         .and_where(col(response::Column::Status).eq(ResponseStatus::Published))

@@ -11,14 +11,8 @@ use crate::{
     auth::{Require, visible_to_staff},
     error::ApiError,
     relay::OtherType,
-    write::{Check, Failure, HasId, UserErrorCode, Write, finish, payload},
+    write::{Check, Failure, UserErrorCode, Write, finish, payload},
 };
-
-impl HasId for engagement_weights::Model {
-    fn row_id(&self) -> uuid::Uuid {
-        self.id
-    }
-}
 
 /// The weights in force. Each engagement component's points are its figure times its weight;
 /// a priority's score is the sum of its terms times theirs (see the README).

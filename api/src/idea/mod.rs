@@ -48,7 +48,11 @@ pub static OF_ORGANIZATION: Rel<idea::Model> = Rel::new("ideas of organization",
 });
 pub static OF_THEME: Rel<idea::Model> = Rel::new("ideas of theme", |_| {
     let mut q = idea::Entity::find().into_query();
-    join(&mut q, entity::idea_theme::Column::IdeaId, idea::Column::Id);
+    join(
+        &mut q,
+        entity::idea_theme::Entity,
+        entity::idea_theme::Relation::Idea,
+    );
     listing_stmt(
         q,
         idea::Entity,
@@ -73,8 +77,8 @@ pub static EXCHANGE_OF_ACTION: Rel<idea_exchange::Model> = Rel::new("exchange of
     let mut q = idea_exchange::Entity::find().into_query();
     join(
         &mut q,
-        idea_exchange_action::Column::ExchangeId,
-        idea_exchange::Column::Id,
+        idea_exchange_action::Entity,
+        idea_exchange_action::Relation::Exchange,
     );
     newest_exchanges_under(q, idea_exchange_action::Column::ActionId)
 });
@@ -125,8 +129,8 @@ pub(crate) static PARTICIPANTS: Rel<community::Model> = Rel::new("participants o
     let mut q = community::Entity::find().into_query();
     join(
         &mut q,
-        entity::idea_exchange_participant::Column::CommunityId,
-        community::Column::Id,
+        entity::idea_exchange_participant::Entity,
+        entity::idea_exchange_participant::Relation::Community,
     );
     listing_stmt(
         q,
@@ -384,12 +388,20 @@ impl IdeaQuery {
 
 impl crate::compiled::Prefetch for Idea {
     fn edges() -> &'static [crate::compiled::Edge] {
-        use crate::compiled::Edge;
+        use crate::compiled::{Edge, foreign_key};
         static EDGES: [Edge; 4] = [
-            Edge::list::<Community>("community", &community_room::BY_ID, "community_id"),
-            Edge::list::<Organization>("organization", &crate::organization::BY_ID, "organization_id"),
-            Edge::list::<Theme>("themes", &theme::OF_IDEA, "id"),
-            Edge::connection::<IdeaExchange>("exchanges", &EXCHANGES_OF_IDEA, "id"),
+            Edge::reference::<Community>(
+                "community",
+                &community_room::BY_ID,
+                foreign_key!(idea::CommunityId),
+            ),
+            Edge::reference::<Organization>(
+                "organization",
+                &crate::organization::BY_ID,
+                foreign_key!(idea::OrganizationId),
+            ),
+            Edge::list::<Theme>("themes", &theme::OF_IDEA),
+            Edge::connection::<IdeaExchange>("exchanges", &EXCHANGES_OF_IDEA),
         ];
         &EDGES
     }
@@ -397,12 +409,16 @@ impl crate::compiled::Prefetch for Idea {
 
 impl crate::compiled::Prefetch for IdeaExchange {
     fn edges() -> &'static [crate::compiled::Edge] {
-        use crate::compiled::Edge;
+        use crate::compiled::{Edge, foreign_key};
         static EDGES: [Edge; 4] = [
-            Edge::list::<Idea>("idea", &BY_ID, "idea_id"),
-            Edge::list::<Community>("initiator", &community_room::BY_ID, "initiator_community_id"),
-            Edge::list::<Community>("participants", &PARTICIPANTS, "id"),
-            Edge::list::<crate::action::Action>("resultingActions", &crate::action::OF_EXCHANGE, "id"),
+            Edge::reference::<Idea>("idea", &BY_ID, foreign_key!(idea_exchange::IdeaId)),
+            Edge::reference::<Community>(
+                "initiator",
+                &community_room::BY_ID,
+                foreign_key!(idea_exchange::InitiatorCommunityId),
+            ),
+            Edge::list::<Community>("participants", &PARTICIPANTS),
+            Edge::list::<crate::action::Action>("resultingActions", &crate::action::OF_EXCHANGE),
         ];
         &EDGES
     }

@@ -2,10 +2,7 @@
 //! communities and the exchanges their communities initiate, staff everything (ideas of partner
 //! organisations only staff). Theme tags, participants and resulting actions are written in the
 //! same transaction as their idea or exchange and recorded in its audit entry.
-use std::{
-    collections::{HashMap, HashSet},
-    str::FromStr,
-};
+use std::collections::{HashMap, HashSet};
 
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
 use chrono::Utc;
@@ -13,10 +10,7 @@ use entity::{
     action, community, idea, idea_exchange, idea_exchange_action, idea_exchange_participant, idea_theme,
     organization, plan, theme,
 };
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, PrimaryKeyTrait, QueryFilter, Set,
-    sea_query::{Expr, ExprTrait},
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -27,8 +21,8 @@ use crate::{
     error::ApiError,
     relay::{self, NodeType},
     write::{
-        Check, DeletePayload, Failure, HasId, MAX_NAME, MAX_TEXT, Operation, Refused, UserErrorCode, Write,
-        constraint, mutate, payload, reference, set_if,
+        Check, DeletePayload, Failure, HasId, MAX_NAME, MAX_TEXT, Operation, Refused, UserErrorCode,
+        Versioned, Write, constraint, mutate, payload, reference, set_if,
     },
 };
 
@@ -158,21 +152,17 @@ fn sorted(mut ids: Vec<Uuid>) -> Vec<Uuid> {
     ids
 }
 
-fn column<E: EntityTrait>(entity: &str, name: &str) -> Result<E::Column, ApiError> {
-    E::Column::from_str(name).map_err(|_| ApiError::internal(format!("{entity} has no column {name}")))
-}
-
 /// A user error NOT_FOUND at `field.<position>` for each ID with no row of `E`.
 async fn all_exist<E>(w: &Write, field: &str, ids: &[(usize, Uuid)], what: &str) -> Result<(), Failure>
 where
-    E: EntityTrait,
+    E: Versioned,
     E::Model: HasId,
 {
     if ids.is_empty() {
         return Ok(());
     }
     let found: HashSet<Uuid> = E::find()
-        .filter(column::<E>(what, "id")?.is_in(uuids(ids)))
+        .filter(E::ID.is_in(uuids(ids)))
         .all(w.txn())
         .await?
         .iter()
@@ -189,66 +179,6 @@ where
         }
     }
     Ok(check.done()?)
-}
-
-/// Applies `row` to the row `id` if its version is still `version` and bumps the version,
-/// like [`Write::update`] but leaving the audit record to the caller, who adds the links.
-async fn update_row<E>(
-    w: &Write,
-    entity: NodeType,
-    id: Uuid,
-    version: i32,
-    mut row: E::ActiveModel,
-) -> Result<E::Model, Failure>
-where
-    E: crate::write::Guarded,
-    E::PrimaryKey: PrimaryKeyTrait<ValueType = Uuid>,
-    E::ActiveModel: Send,
-{
-    let (version_col, updated_col, id_col) = (
-        column::<E>(entity.name(), "version")?,
-        column::<E>(entity.name(), "updated_at")?,
-        column::<E>(entity.name(), "id")?,
-    );
-    row.set(updated_col, Utc::now().into());
-    let result = E::update_many()
-        .set(row)
-        .col_expr(version_col, Expr::col(version_col).add(1))
-        .filter(id_col.eq(id))
-        .filter(version_col.eq(version))
-        .exec(w.txn())
-        .await
-        .map_err(constraint)?;
-    if result.rows_affected == 0 {
-        return Err(stale(entity.name(), version).into());
-    }
-    Ok(w.find::<E>(entity.name(), id).await?)
-}
-
-/// Deletes the row `id` if its version is still `version`, leaving the audit record to the
-/// caller. Its links go with it (the foreign keys cascade).
-async fn delete_row<E: EntityTrait>(
-    w: &Write,
-    entity: NodeType,
-    id: Uuid,
-    version: i32,
-) -> Result<(), Failure> {
-    let result = E::delete_many()
-        .filter(column::<E>(entity.name(), "id")?.eq(id))
-        .filter(column::<E>(entity.name(), "version")?.eq(version))
-        .exec(w.txn())
-        .await
-        .map_err(constraint)?;
-    if result.rows_affected == 0 {
-        return Err(stale(entity.name(), version).into());
-    }
-    Ok(())
-}
-
-fn stale(entity: &str, version: i32) -> ApiError {
-    ApiError::Conflict(format!(
-        "the {entity} was changed by someone else since version {version}; reload it and try again"
-    ))
 }
 
 /// FORBIDDEN unless the viewer may write an idea offered by `community` and `organization`:
@@ -599,7 +529,9 @@ impl IdeaMutation {
                     ..Default::default()
                 };
                 let themes_before = theme_ids(w, id).await?;
-                let after = update_row::<idea::Entity>(w, NodeType::Idea, id, input.version, row).await?;
+                let after = w
+                    .update_row::<idea::Entity>(NodeType::Idea.name(), id, input.version, row)
+                    .await?;
                 let themes_after = match themes {
                     Some(t) => {
                         let t = sorted(uuids(&t));
@@ -645,7 +577,8 @@ impl IdeaMutation {
                     idea: &before,
                     theme_ids: theme_ids(w, id).await?,
                 };
-                delete_row::<idea::Entity>(w, NodeType::Idea, id, input.version).await?;
+                w.delete_row::<idea::Entity>(NodeType::Idea.name(), id, input.version)
+                    .await?;
                 w.audit(NodeType::Idea, id, Operation::Delete, Some(&record), None)
                     .await?;
                 Ok(id)
@@ -880,9 +813,14 @@ impl IdeaMutation {
                 }
                 row.idea_id = set_if(idea);
                 row.initiator_community_id = set_if(initiator);
-                let after =
-                    update_row::<idea_exchange::Entity>(w, NodeType::IdeaExchange, id, input.version, row)
-                        .await?;
+                let after = w
+                    .update_row::<idea_exchange::Entity>(
+                        NodeType::IdeaExchange.name(),
+                        id,
+                        input.version,
+                        row,
+                    )
+                    .await?;
                 let participants_after = match participants {
                     Some(p) => {
                         let p = sorted(uuids(&p));
@@ -941,7 +879,8 @@ impl IdeaMutation {
                     participant_community_ids: participant_ids(w, id).await?,
                     action_ids: action_ids(w, id).await?,
                 };
-                delete_row::<idea_exchange::Entity>(w, NodeType::IdeaExchange, id, input.version).await?;
+                w.delete_row::<idea_exchange::Entity>(NodeType::IdeaExchange.name(), id, input.version)
+                    .await?;
                 w.audit(NodeType::IdeaExchange, id, Operation::Delete, Some(&record), None)
                     .await?;
                 Ok(id)

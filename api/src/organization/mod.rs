@@ -53,8 +53,8 @@ pub static OF_EVENT: Rel<organization::Model> = Rel::new("organizations of event
     let mut q = organization::Entity::find().into_query();
     join(
         &mut q,
-        entity::engagement_event_organization::Column::OrganizationId,
-        organization::Column::Id,
+        entity::engagement_event_organization::Entity,
+        entity::engagement_event_organization::Relation::Organization,
     );
     listing_stmt(
         q,
@@ -291,23 +291,25 @@ impl OrganizationQuery {
 
 impl crate::compiled::Prefetch for Organization {
     fn edges() -> &'static [crate::compiled::Edge] {
-        use crate::compiled::Edge;
+        use crate::compiled::{Edge, foreign_key};
         static EDGES: [Edge; 7] = [
-            Edge::list::<Community>("community", &community::BY_ID, "community_id"),
-            Edge::list::<Contact>("contacts", &crate::contact::OF_ORGANIZATION, "id"),
-            Edge::connection::<crate::action::Action>("ledActions", &crate::action::LED_BY, "id"),
+            Edge::reference::<Community>(
+                "community",
+                &community::BY_ID,
+                foreign_key!(organization::CommunityId),
+            ),
+            Edge::list::<Contact>("contacts", &crate::contact::OF_ORGANIZATION),
+            Edge::connection::<crate::action::Action>("ledActions", &crate::action::LED_BY),
             Edge::connection::<crate::partnership::Partnership>(
                 "partnerships",
                 &crate::partnership::OF_MEMBER_ORGANIZATION,
-                "id",
             ),
-            Edge::connection::<crate::idea::Idea>("ideas", &crate::idea::OF_ORGANIZATION, "id"),
+            Edge::connection::<crate::idea::Idea>("ideas", &crate::idea::OF_ORGANIZATION),
             Edge::connection::<crate::engagement::EngagementEvent>(
                 "engagementEvents",
                 &crate::engagement::OF_ORGANIZATION,
-                "id",
             ),
-            Edge::list::<PlanInvolvement>("planInvolvement", &crate::plan::INVOLVEMENT_OF_ORGANIZATION, "id"),
+            Edge::list::<PlanInvolvement>("planInvolvement", &crate::plan::INVOLVEMENT_OF_ORGANIZATION),
         ];
         &EDGES
     }

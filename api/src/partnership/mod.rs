@@ -80,8 +80,8 @@ fn of_member(a: &Access, column: partnership_member::Column) -> Listing {
     let mut q = visible(a).into_query();
     join(
         &mut q,
-        partnership_member::Column::PartnershipId,
-        partnership::Column::Id,
+        partnership_member::Entity,
+        partnership_member::Relation::Partnership,
     );
     listing_stmt(
         q,
@@ -449,17 +449,21 @@ impl PartnershipQuery {
 
 impl crate::compiled::Prefetch for Partnership {
     fn edges() -> &'static [crate::compiled::Edge] {
-        use crate::compiled::Edge;
+        use crate::compiled::{Edge, foreign_key};
         static EDGES: [Edge; 4] = [
-            Edge::list::<Organization>(
+            Edge::reference::<Organization>(
                 "proposedBy",
                 &crate::organization::BY_ID,
-                "proposed_by_organization_id",
+                foreign_key!(partnership::ProposedByOrganizationId),
             ),
-            Edge::list::<Action>("action", &crate::action::BY_ID, "action_id"),
+            Edge::reference::<Action>(
+                "action",
+                &crate::action::BY_ID,
+                foreign_key!(partnership::ActionId),
+            ),
             // A partnership around an action finds its plan through the action: the loaders.
-            Edge::list::<Plan>("plan", &crate::plan::BY_ID, "plan_id"),
-            Edge::list::<PartnershipMember>("members", &MEMBERS_OF, "id"),
+            Edge::reference::<Plan>("plan", &crate::plan::BY_ID, foreign_key!(partnership::PlanId)),
+            Edge::list::<PartnershipMember>("members", &MEMBERS_OF),
         ];
         &EDGES
     }
@@ -467,13 +471,29 @@ impl crate::compiled::Prefetch for Partnership {
 
 impl crate::compiled::Prefetch for PartnershipMember {
     fn edges() -> &'static [crate::compiled::Edge] {
-        use crate::compiled::Edge;
+        use crate::compiled::{Edge, foreign_key};
         // `party` is whichever of the three the member is.
         static EDGES: [Edge; 4] = [
-            Edge::list::<Community>("party", &community::BY_ID, "community_id"),
-            Edge::list::<Organization>("party", &crate::organization::BY_ID, "organization_id"),
-            Edge::list::<crate::department::Department>("party", &crate::department::BY_ID, "department_id"),
-            Edge::list::<Partnership>("partnership", &BY_ID, "partnership_id"),
+            Edge::reference::<Community>(
+                "party",
+                &community::BY_ID,
+                foreign_key!(partnership_member::CommunityId),
+            ),
+            Edge::reference::<Organization>(
+                "party",
+                &crate::organization::BY_ID,
+                foreign_key!(partnership_member::OrganizationId),
+            ),
+            Edge::reference::<crate::department::Department>(
+                "party",
+                &crate::department::BY_ID,
+                foreign_key!(partnership_member::DepartmentId),
+            ),
+            Edge::reference::<Partnership>(
+                "partnership",
+                &BY_ID,
+                foreign_key!(partnership_member::PartnershipId),
+            ),
         ];
         &EDGES
     }

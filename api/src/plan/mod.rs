@@ -81,7 +81,11 @@ pub(crate) static CURRENT: Rel<plan::Model> = Rel::new("current plan of communit
 
 pub static OF_THEME: Rel<plan::Model> = Rel::new("plans of theme", |a| {
     let mut q = visible(a).into_query();
-    join(&mut q, entity::plan_theme::Column::PlanId, plan::Column::Id);
+    join(
+        &mut q,
+        entity::plan_theme::Entity,
+        entity::plan_theme::Relation::Plan,
+    );
     listing_stmt(
         q,
         plan::Entity,
@@ -442,14 +446,14 @@ impl PlanQuery {
 
 impl crate::compiled::Prefetch for Plan {
     fn edges() -> &'static [crate::compiled::Edge] {
-        use crate::compiled::Edge;
+        use crate::compiled::{Edge, foreign_key};
         static EDGES: [Edge; 6] = [
-            Edge::list::<Community>("community", &community::BY_ID, "community_id"),
-            Edge::list::<Theme>("themes", &theme::OF_PLAN, "id"),
-            Edge::connection::<Action>("actions", &crate::action::OF_PLAN, "id"),
-            Edge::list::<PlanInvolvement>("involvement", &INVOLVEMENT_OF_PLAN, "id"),
-            Edge::connection::<EngagementEvent>("engagementEvents", &crate::engagement::OF_PLAN, "id"),
-            Edge::connection::<Partnership>("partnerships", &crate::partnership::OF_PLAN, "id"),
+            Edge::reference::<Community>("community", &community::BY_ID, foreign_key!(plan::CommunityId)),
+            Edge::list::<Theme>("themes", &theme::OF_PLAN),
+            Edge::connection::<Action>("actions", &crate::action::OF_PLAN),
+            Edge::list::<PlanInvolvement>("involvement", &INVOLVEMENT_OF_PLAN),
+            Edge::connection::<EngagementEvent>("engagementEvents", &crate::engagement::OF_PLAN),
+            Edge::connection::<Partnership>("partnerships", &crate::partnership::OF_PLAN),
         ];
         &EDGES
     }
@@ -457,10 +461,14 @@ impl crate::compiled::Prefetch for Plan {
 
 impl crate::compiled::Prefetch for PlanInvolvement {
     fn edges() -> &'static [crate::compiled::Edge] {
-        use crate::compiled::Edge;
+        use crate::compiled::{Edge, foreign_key};
         static EDGES: [Edge; 2] = [
-            Edge::list::<Plan>("plan", &BY_ID, "plan_id"),
-            Edge::list::<Organization>("organization", &crate::organization::BY_ID, "organization_id"),
+            Edge::reference::<Plan>("plan", &BY_ID, foreign_key!(plan_involvement::PlanId)),
+            Edge::reference::<Organization>(
+                "organization",
+                &crate::organization::BY_ID,
+                foreign_key!(plan_involvement::OrganizationId),
+            ),
         ];
         &EDGES
     }

@@ -386,7 +386,7 @@ async fn committed_partners(
         .from(partnership_member::Entity)
         .inner_join(
             partnership::Entity,
-            col(partnership::Column::Id).equals(Member::PartnershipId.as_column_ref()),
+            loader::on(partnership_member::Relation::Partnership),
         )
         .and_where(col(partnership::Column::Status).eq(PartnershipStatus::Active))
         .and_where(col(partnership::Column::ActionId).in_subquery(candidates))

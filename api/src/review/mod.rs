@@ -98,8 +98,8 @@ static ENTRIES_OF_REVIEW: Rel<annual_review_entry::Model> = Rel::new("entries of
     let mut q = visible_entries(a).into_query();
     join(
         &mut q,
-        community::Column::Id,
-        annual_review_entry::Column::CommunityId,
+        community::Entity,
+        annual_review_entry::Relation::Community,
     );
     Listing {
         select: q,
@@ -117,8 +117,8 @@ static ENTRIES_OF_COMMUNITY: Rel<annual_review_entry::Model> =
         let mut q = visible_entries(a).into_query();
         join(
             &mut q,
-            annual_review::Column::Id,
-            annual_review_entry::Column::ReviewId,
+            annual_review::Entity,
+            annual_review_entry::Relation::Review,
         );
         Listing {
             select: q,
@@ -134,8 +134,8 @@ static FOCUS_COMMUNITIES: Rel<community::Model> = Rel::new("focus communities of
     let mut q = community::Entity::find().into_query();
     join(
         &mut q,
-        entity::annual_review_focus_community::Column::CommunityId,
-        community::Column::Id,
+        entity::annual_review_focus_community::Entity,
+        entity::annual_review_focus_community::Relation::Community,
     );
     listing_stmt(
         q,
@@ -149,8 +149,8 @@ static FOCUS_THEMES: Rel<theme::Model> = Rel::new("focus themes of annual review
     let mut q = theme::Entity::find().into_query();
     join(
         &mut q,
-        entity::annual_review_focus_theme::Column::ThemeId,
-        theme::Column::Id,
+        entity::annual_review_focus_theme::Entity,
+        entity::annual_review_focus_theme::Relation::Theme,
     );
     listing_stmt(
         q,

@@ -19,22 +19,10 @@ use crate::{
     auth::{Require, visible_to_staff},
     relay::{self, NodeType},
     write::{
-        Check, DeletePayload, Failure, HasId, MAX_TEXT, Operation, Refused, UserErrorCode, Write, mutate,
-        payload, set_if,
+        Check, DeletePayload, Failure, MAX_TEXT, Operation, Refused, UserErrorCode, Write, mutate, payload,
+        set_if,
     },
 };
-
-impl HasId for annual_review::Model {
-    fn row_id(&self) -> Uuid {
-        self.id
-    }
-}
-
-impl HasId for annual_review_entry::Model {
-    fn row_id(&self) -> Uuid {
-        self.id
-    }
-}
 
 #[derive(InputObject)]
 pub struct CreateAnnualReviewInput {

@@ -455,11 +455,7 @@ pub async fn take<C: ConnectionTrait>(db: &C, year: i32) -> Result<HashMap<Uuid,
                 "r",
             )
             .from(response::Entity)
-            .inner_join(
-                plan::Entity,
-                Expr::col((plan::Entity, plan::Column::Id))
-                    .equals((response::Entity, response::Column::PlanId)),
-            )
+            .inner_join(plan::Entity, crate::loader::on(response::Relation::Plan))
             .and_where(access.plan_condition(Expr::col((plan::Entity, plan::Column::Id))))
             .and_where(Expr::col((response::Entity, response::Column::Status)).eq(ResponseStatus::Published))
             .and_where(Expr::col((response::Entity, response::Column::CreatedAt)).gte(start))

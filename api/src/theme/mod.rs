@@ -5,7 +5,7 @@ pub mod mutation;
 use async_graphql::{Context, ID, Object, Result, connection::Connection};
 use entity::{action_theme, idea_theme, plan_theme, theme};
 use sea_orm::{
-    ColumnTrait, EntityTrait, QueryFilter, QueryTrait,
+    EntityTrait, QueryFilter, QueryTrait, RelationTrait,
     sea_query::{Order, SelectStatement},
 };
 
@@ -22,22 +22,38 @@ use crate::{
 
 pub static BY_ID: Rel<theme::Model> = Rel::new(NodeType::Theme.name(), |_| by_id(theme::Entity::find()));
 
-/// Themes through a join table whose column `theme_id` holds the theme's ID and `parent` the
-/// parent's.
-fn linked<L: ColumnTrait>(theme_id: L, parent: L) -> crate::pagination::Listing {
+/// Themes through the join table `link` (its foreign key `theme` to the theme), under the
+/// parent its column `parent` holds.
+fn linked<E: EntityTrait>(
+    link: E,
+    theme: impl RelationTrait,
+    parent: E::Column,
+) -> crate::pagination::Listing {
     let mut q = theme::Entity::find().into_query();
-    join(&mut q, theme_id, theme::Column::Id);
+    join(&mut q, link, theme);
     listing_stmt(q, theme::Entity, parent, &[(theme::Column::Name, Order::Asc)])
 }
 
 pub static OF_ACTION: Rel<theme::Model> = Rel::new("themes of action", |_| {
-    linked(action_theme::Column::ThemeId, action_theme::Column::ActionId)
+    linked(
+        action_theme::Entity,
+        action_theme::Relation::Theme,
+        action_theme::Column::ActionId,
+    )
 });
 pub static OF_PLAN: Rel<theme::Model> = Rel::new("themes of plan", |_| {
-    linked(plan_theme::Column::ThemeId, plan_theme::Column::PlanId)
+    linked(
+        plan_theme::Entity,
+        plan_theme::Relation::Theme,
+        plan_theme::Column::PlanId,
+    )
 });
 pub static OF_IDEA: Rel<theme::Model> = Rel::new("themes of idea", |_| {
-    linked(idea_theme::Column::ThemeId, idea_theme::Column::IdeaId)
+    linked(
+        idea_theme::Entity,
+        idea_theme::Relation::Theme,
+        idea_theme::Column::IdeaId,
+    )
 });
 
 /// `SELECT id FROM theme WHERE id IN (…) OR slug IN (…)`; None when neither is given.
@@ -170,9 +186,9 @@ impl crate::compiled::Prefetch for Theme {
     fn edges() -> &'static [crate::compiled::Edge] {
         use crate::compiled::Edge;
         static EDGES: [Edge; 3] = [
-            Edge::connection::<crate::plan::Plan>("plans", &crate::plan::OF_THEME, "id"),
-            Edge::connection::<crate::action::Action>("actions", &crate::action::OF_THEME, "id"),
-            Edge::connection::<crate::idea::Idea>("ideas", &crate::idea::OF_THEME, "id"),
+            Edge::connection::<crate::plan::Plan>("plans", &crate::plan::OF_THEME),
+            Edge::connection::<crate::action::Action>("actions", &crate::action::OF_THEME),
+            Edge::connection::<crate::idea::Idea>("ideas", &crate::idea::OF_THEME),
         ];
         &EDGES
     }

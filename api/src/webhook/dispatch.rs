@@ -17,15 +17,16 @@ use std::{
 use async_graphql::connection::CursorType;
 use chrono::{DateTime, SecondsFormat, Utc};
 use entity::{
-    action, api_key, audit_log, change_event, partnership,
+    action, api_key, audit_log, change_event,
+    partnership::{self, PartnershipStatus},
     plan::{self, PlanStatus},
     webhook_delivery::{self, DeliveryStatus},
     webhook_dispatch, webhook_endpoint,
 };
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, IdenStatic,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait,
     sea_query::{LockBehavior, LockType},
 };
 use serde_json::Value;
@@ -348,6 +349,11 @@ fn kind_name(kind: ChangeKind) -> &'static str {
     }
 }
 
+/// An enum value as the audit log's diffs hold it.
+fn json(value: impl serde::Serialize) -> Value {
+    serde_json::to_value(value).unwrap_or_default()
+}
+
 /// A change's fields: `{"field": {"before": …, "after": …}}` (an audit record's `changes`).
 type Fields = serde_json::Map<String, Value>;
 
@@ -470,7 +476,7 @@ impl Facts {
         for ((t, _), changes) in &self.history {
             if *t == ChangeType::Action {
                 for (_, fields) in changes {
-                    if let Some(change) = fields.get("plan_id") {
+                    if let Some(change) = fields.get(action::Column::PlanId.as_str()) {
                         for v in [change.get("before"), change.get("after")].into_iter().flatten() {
                             plans.extend(v.as_str().and_then(|s| s.parse::<Uuid>().ok()));
                         }
@@ -528,14 +534,14 @@ impl Facts {
 
     /// The value of `field` of row `id` just after the event `seq`: what the next change to it
     /// found, or else its value now.
-    fn value_after(&self, t: ChangeType, id: Uuid, field: &str, seq: i64, now: Value) -> Value {
+    fn value_after(&self, t: ChangeType, id: Uuid, field: impl IdenStatic, seq: i64, now: Value) -> Value {
         self.history
             .get(&(t, id))
             .and_then(|changes| {
                 changes
                     .iter()
                     .filter(|(s, _)| *s > seq)
-                    .find_map(|(_, fields)| fields.get(field)?.get("before").cloned())
+                    .find_map(|(_, fields)| fields.get(field.as_str())?.get("before").cloned())
             })
             .unwrap_or(now)
     }
@@ -546,7 +552,7 @@ impl Facts {
         let plan = self.value_after(
             ChangeType::Action,
             id,
-            "plan_id",
+            action::Column::PlanId,
             seq,
             Value::String(now.plan_id.to_string()),
         );
@@ -554,14 +560,14 @@ impl Facts {
             seeking_partners: self.value_after(
                 ChangeType::Action,
                 id,
-                "seeking_partners",
+                action::Column::SeekingPartners,
                 seq,
                 Value::Bool(now.seeking_partners),
             ),
             status: self.value_after(
                 ChangeType::Action,
                 id,
-                "status",
+                action::Column::Status,
                 seq,
                 serde_json::to_value(now.status).unwrap_or_default(),
             ),
@@ -571,15 +577,16 @@ impl Facts {
 
     /// The action of `row` just before its write, given how it was just after.
     fn action_before(&self, row: &ChangeRow, after: &ActionState) -> ActionState {
-        let field =
-            |name: &str, after: &Value| self.before(row, name).cloned().unwrap_or_else(|| after.clone());
+        let field = |column: action::Column, after: &Value| {
+            self.before(row, column).cloned().unwrap_or_else(|| after.clone())
+        };
         let plan = self
-            .before(row, "plan_id")
+            .before(row, action::Column::PlanId)
             .map(|v| v.as_str().and_then(|s| s.parse().ok()))
             .unwrap_or(after.plan);
         ActionState {
-            seeking_partners: field("seeking_partners", &after.seeking_partners),
-            status: field("status", &after.status),
+            seeking_partners: field(action::Column::SeekingPartners, &after.seeking_partners),
+            status: field(action::Column::Status, &after.status),
             plan,
         }
     }
@@ -593,11 +600,11 @@ impl Facts {
         let Some(now) = self.plans.get(&plan) else {
             return false;
         };
-        let adopted = serde_json::to_value(PlanStatus::Adopted).unwrap_or_default();
+        let adopted = json(PlanStatus::Adopted);
         let plan_status = self.value_after(
             ChangeType::Plan,
             plan,
-            "status",
+            plan::Column::Status,
             seq,
             serde_json::to_value(now).unwrap_or_default(),
         );
@@ -619,18 +626,25 @@ impl Facts {
     }
 
     /// The value of `field` before the write of `row`, when the write changed it.
-    fn before(&self, row: &ChangeRow, field: &str) -> Option<&Value> {
-        self.changes.get(&row.audit_id?)?.get(field)?.get("before")
+    fn before(&self, row: &ChangeRow, field: impl IdenStatic) -> Option<&Value> {
+        self.changes
+            .get(&row.audit_id?)?
+            .get(field.as_str())?
+            .get("before")
     }
 
-    fn after(&self, row: &ChangeRow, field: &str) -> Option<&Value> {
-        self.changes.get(&row.audit_id?)?.get(field)?.get("after")
+    fn after(&self, row: &ChangeRow, field: impl IdenStatic) -> Option<&Value> {
+        self.changes
+            .get(&row.audit_id?)?
+            .get(field.as_str())?
+            .get("after")
     }
 
     /// The write of plan `row` adopted it.
     fn adopted(&self, row: &ChangeRow) -> bool {
-        let adopted = Value::String("ADOPTED".into());
-        self.after(row, "status") == Some(&adopted) && self.before(row, "status") != Some(&adopted)
+        let adopted = json(PlanStatus::Adopted);
+        self.after(row, plan::Column::Status) == Some(&adopted)
+            && self.before(row, plan::Column::Status) != Some(&adopted)
     }
 
     /// The actions newly open to proposals by the change `row` (seen as `kind`), with how
@@ -682,11 +696,14 @@ impl Facts {
             return None;
         }
         let happened = if accepted {
-            self.before(row, "status") == Some(&Value::String("PROPOSED".into()))
-                && self.after(row, "status") == Some(&Value::String("ACTIVE".into()))
+            self.before(row, partnership::Column::Status) == Some(&json(PartnershipStatus::Proposed))
+                && self.after(row, partnership::Column::Status) == Some(&json(PartnershipStatus::Active))
         } else {
-            self.before(row, "declined_at").is_some_and(Value::is_null)
-                && self.after(row, "declined_at").is_some_and(|v| !v.is_null())
+            self.before(row, partnership::Column::DeclinedAt)
+                .is_some_and(Value::is_null)
+                && self
+                    .after(row, partnership::Column::DeclinedAt)
+                    .is_some_and(|v| !v.is_null())
         };
         if !happened {
             return None;

@@ -253,9 +253,3 @@ fn closed(db: &DatabaseConnection) -> bool {
         _ => db.get_sqlite_connection_pool().is_closed(),
     }
 }
-
-impl crate::write::HasId for entity::webhook_endpoint::Model {
-    fn row_id(&self) -> uuid::Uuid {
-        self.id
-    }
-}

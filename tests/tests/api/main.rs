@@ -32,6 +32,7 @@ mod pagination;
 mod prepared;
 mod priorities;
 mod public_http;
+mod relations;
 mod reports;
 mod search;
 mod subscriptions;
