@@ -22,6 +22,8 @@ use async_graphql::{
     parser::types::{FragmentDefinition, OperationDefinition, Selection, SelectionSet, VariableDefinition},
 };
 
+use crate::error::Code;
+
 pub const MAX_DEPTH: usize = 16;
 pub const MAX_FIELDS: usize = 1_000;
 pub const MAX_NODES: u64 = 50_000;
@@ -51,13 +53,13 @@ impl Cost {
 pub struct OverLimit {
     pub message: String,
     /// `QUERY_TOO_LARGE`, or `BAD_USER_INPUT` for a page size out of range.
-    pub code: &'static str,
+    pub code: Code,
 }
 
 fn too_large(message: String) -> OverLimit {
     OverLimit {
         message,
-        code: "QUERY_TOO_LARGE",
+        code: Code::QueryTooLarge,
     }
 }
 
@@ -154,7 +156,7 @@ impl Walk<'_> {
                         message: format!(
                             "`engagement` is asked for with more than {MAX_ENGAGEMENT_WINDOWS} different windows, the limit per request"
                         ),
-                        code: "BAD_USER_INPUT",
+                        code: Code::BadUserInput,
                     });
                 }
             }
@@ -173,7 +175,7 @@ impl Walk<'_> {
                     };
                     return Err(OverLimit {
                         message: format!("`{arg}` of `{name}` must be between 1 and {MAX_PAGE}, got {v}"),
-                        code: "BAD_USER_INPUT",
+                        code: Code::BadUserInput,
                     });
                 }
                 Some(n as u64)
@@ -300,10 +302,6 @@ pub fn report(cost: &Cost, budget: Option<crate::limit::Budget>) -> Value {
 impl OverLimit {
     /// The refusal as a GraphQL error: a request error, before anything ran.
     pub fn into_error(self) -> ServerError {
-        let mut e = ServerError::new(self.message, None);
-        e.extensions
-            .get_or_insert_with(Default::default)
-            .set("code", self.code);
-        e
+        crate::error::request_error(self.message, self.code)
     }
 }

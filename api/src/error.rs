@@ -22,6 +22,89 @@ pub enum ApiError {
     Internal(sea_orm::DbErr),
 }
 
+/// Every `extensions.code` the API answers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Code {
+    /// The request itself is malformed (HTTP, JSON, a document that does not parse).
+    BadRequest,
+    /// An argument, a variable or a document the schema refuses.
+    BadUserInput,
+    /// The operation is over a bound (depth, fields, nodes, page size, cost).
+    QueryTooLarge,
+    Unauthenticated,
+    Forbidden,
+    NotFound,
+    /// The row changed since the client read it (a stale `version`).
+    Conflict,
+    /// Over a rate limit: try again after `retryAfterSeconds`.
+    RateLimited,
+    /// A WebSocket connection holds the most subscriptions it may.
+    TooManySubscriptions,
+    /// A subscriber that did not read its events in time.
+    SlowConsumer,
+    /// The request ran out of time.
+    Timeout,
+    /// The database cannot be reached: try again shortly.
+    Unavailable,
+    /// A failure of ours, logged and not described.
+    Internal,
+}
+
+impl Code {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Code::BadRequest => "BAD_REQUEST",
+            Code::BadUserInput => "BAD_USER_INPUT",
+            Code::QueryTooLarge => "QUERY_TOO_LARGE",
+            Code::Unauthenticated => "UNAUTHENTICATED",
+            Code::Forbidden => "FORBIDDEN",
+            Code::NotFound => "NOT_FOUND",
+            Code::Conflict => "CONFLICT",
+            Code::RateLimited => "RATE_LIMITED",
+            Code::TooManySubscriptions => "TOO_MANY_SUBSCRIPTIONS",
+            Code::SlowConsumer => "SLOW_CONSUMER",
+            Code::Timeout => "TIMEOUT",
+            Code::Unavailable => "UNAVAILABLE",
+            Code::Internal => "INTERNAL",
+        }
+    }
+
+    /// Whether `error` carries this code.
+    pub fn of(self, error: &ServerError) -> bool {
+        error
+            .extensions
+            .as_ref()
+            .and_then(|x| x.get("code"))
+            .is_some_and(|c| *c == async_graphql::Value::from(self))
+    }
+}
+
+/// A request-level error (outside any field) with `code`.
+pub fn request_error(message: impl Into<String>, code: Code) -> ServerError {
+    with_code(ServerError::new(message, None), code)
+}
+
+/// `error` with `code` unless it carries one already.
+pub fn with_code(mut error: ServerError, code: Code) -> ServerError {
+    let extensions = error.extensions.get_or_insert_with(Default::default);
+    if extensions.get("code").is_none() {
+        extensions.set("code", code);
+    }
+    error
+}
+
+impl From<Code> for async_graphql::Value {
+    fn from(code: Code) -> Self {
+        async_graphql::Value::from(code.as_str())
+    }
+}
+
+impl From<Code> for serde_json::Value {
+    fn from(code: Code) -> Self {
+        serde_json::Value::from(code.as_str())
+    }
+}
+
 /// What a client is told when the database is out of reach; the cause goes to the log.
 pub const UNAVAILABLE_MESSAGE: &str = "the database is unavailable; try again shortly";
 
@@ -66,15 +149,15 @@ impl ApiError {
         }
     }
 
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Code {
         match self {
-            ApiError::BadUserInput(_) => "BAD_USER_INPUT",
-            ApiError::NotFound(_) => "NOT_FOUND",
-            ApiError::Unauthenticated(_) => "UNAUTHENTICATED",
-            ApiError::Forbidden(_) => "FORBIDDEN",
-            ApiError::Conflict(_) => "CONFLICT",
-            ApiError::Unavailable(_) => "UNAVAILABLE",
-            ApiError::Internal(_) => "INTERNAL",
+            ApiError::BadUserInput(_) => Code::BadUserInput,
+            ApiError::NotFound(_) => Code::NotFound,
+            ApiError::Unauthenticated(_) => Code::Unauthenticated,
+            ApiError::Forbidden(_) => Code::Forbidden,
+            ApiError::Conflict(_) => Code::Conflict,
+            ApiError::Unavailable(_) => Code::Unavailable,
+            ApiError::Internal(_) => Code::Internal,
         }
     }
 }
@@ -120,10 +203,10 @@ impl From<LoadError> for async_graphql::Error {
     fn from(e: LoadError) -> Self {
         let (message, code) = if crate::db::is_unavailable(&e.0) {
             tracing::warn!(error = %e.0, "database unavailable in a loader");
-            (UNAVAILABLE_MESSAGE, "UNAVAILABLE")
+            (UNAVAILABLE_MESSAGE, Code::Unavailable)
         } else {
             tracing::error!(error = %e.0, "database error in a loader");
-            ("internal error", "INTERNAL")
+            ("internal error", Code::Internal)
         };
         let mut error = async_graphql::Error::new(message).extend_with(|_, ext| ext.set("code", code));
         error.source = Some(e.0);
@@ -134,12 +217,7 @@ impl From<LoadError> for async_graphql::Error {
 /// Some error of a response says the database is out of reach (`UNAVAILABLE`): the request
 /// is answered HTTP 503 with `Retry-After`, whoever sent it.
 pub fn is_outage(errors: &[ServerError]) -> bool {
-    errors.iter().any(|e| {
-        e.extensions
-            .as_ref()
-            .and_then(|x| x.get("code"))
-            .is_some_and(|c| *c == async_graphql::Value::from("UNAVAILABLE"))
-    })
+    errors.iter().any(|e| Code::Unavailable.of(e))
 }
 
 /// Some error of a response came from a connection that broke under its statement (the

@@ -48,7 +48,7 @@ impl OverBudget {
             "too many consultation responses: this client may send {per_hour} an hour; try again in {secs} s"
         ))
         .extend_with(|_, ext| {
-            ext.set("code", "RATE_LIMITED");
+            ext.set("code", crate::error::Code::RateLimited);
             ext.set("retryAfterSeconds", secs);
             ext.set("limitPerHour", per_hour);
         })

@@ -18,6 +18,7 @@ use super::{
 use crate::{
     access::Access,
     cache::{Answer, Key, NotCached},
+    error::{Code, request_error, with_code},
     loader::Loaders,
     schema::LupSchema,
 };
@@ -231,17 +232,13 @@ async fn run_on(
                 timeout_ms = state.timeout.as_millis() as u64,
                 "a request ran out of time"
             );
-            let mut e = async_graphql::ServerError::new(
+            async_graphql::Response::from_errors(vec![request_error(
                 format!(
                     "the request took longer than {} ms and was stopped; ask for less at a time",
                     state.timeout.as_millis()
                 ),
-                None,
-            );
-            e.extensions
-                .get_or_insert_with(Default::default)
-                .set("code", "TIMEOUT");
-            async_graphql::Response::from_errors(vec![e])
+                Code::Timeout,
+            )])
         }
     }
 }
@@ -249,11 +246,9 @@ async fn run_on(
 /// Errors of our own carry a code; those without one are async-graphql's refusals of the
 /// request itself (syntax, validation, a value of the wrong type): the client's to fix.
 fn finish(mut response: async_graphql::Response) -> async_graphql::Response {
-    for e in &mut response.errors {
-        let extensions = e.extensions.get_or_insert_with(Default::default);
-        if extensions.get("code").is_none() {
-            extensions.set("code", "BAD_USER_INPUT");
-        }
-    }
+    response.errors = std::mem::take(&mut response.errors)
+        .into_iter()
+        .map(|e| with_code(e, Code::BadUserInput))
+        .collect();
     response
 }

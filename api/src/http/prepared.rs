@@ -163,14 +163,10 @@ impl Prepared {
             Some(name) => format!("the variable `${name}`"),
             None => "a string in the query".to_owned(),
         };
-        let mut e = ServerError::new(
+        Err(crate::error::request_error(
             format!("{place} holds a NUL character (U+0000), which no text may contain"),
-            None,
-        );
-        e.extensions
-            .get_or_insert_with(Default::default)
-            .set("code", "BAD_USER_INPUT");
-        Err(e)
+            crate::error::Code::BadUserInput,
+        ))
     }
 
     /// Later requests of the same text share this document (see `kept`).

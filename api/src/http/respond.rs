@@ -15,16 +15,22 @@ use super::negotiate::MediaType;
 use crate::{
     auth::AuthError,
     cache::{Answer, PublicHeaders},
+    error::Code,
 };
 
-/// A GraphQL-style error body: one error with `message` and `extensions` (`code` first).
-pub fn error_body(message: &str, code: &str, extra: &[(&str, serde_json::Value)]) -> String {
+/// A GraphQL error object: `message` and `extensions` (`code` first, then `extra`).
+pub fn error_object(message: &str, code: Code, extra: &[(&str, serde_json::Value)]) -> serde_json::Value {
     let mut extensions = serde_json::Map::new();
     extensions.insert("code".into(), code.into());
     for (key, value) in extra {
         extensions.insert((*key).to_owned(), value.clone());
     }
-    serde_json::json!({ "errors": [{ "message": message, "extensions": extensions }] }).to_string()
+    serde_json::json!({ "message": message, "extensions": extensions })
+}
+
+/// A GraphQL-style error body: one error, [`error_object`].
+pub fn error_body(message: &str, code: Code, extra: &[(&str, serde_json::Value)]) -> String {
+    serde_json::json!({ "errors": [error_object(message, code, extra)] }).to_string()
 }
 
 /// A request refused before it ran: `status` with a GraphQL-style error body.
@@ -32,7 +38,7 @@ pub fn request_error(status: StatusCode, media: MediaType, message: &str) -> Res
     (
         status,
         [(header::CONTENT_TYPE, media.as_str())],
-        error_body(message, "BAD_REQUEST", &[]),
+        error_body(message, Code::BadRequest, &[]),
     )
         .into_response()
 }
@@ -75,7 +81,7 @@ pub fn rate_limited(media: MediaType, retry_after: Duration, limit: u32) -> Resp
         &format!(
             "rate limit exceeded: this client may spend {limit} cost points a minute; try again in {secs} s"
         ),
-        "RATE_LIMITED",
+        Code::RateLimited,
         &[
             ("retryAfterSeconds", secs.into()),
             ("limitPerMinute", limit.into()),
@@ -100,12 +106,7 @@ pub fn over_budget(media: MediaType, response: &async_graphql::Response) -> Opti
     if wrote(response, true) {
         return None;
     }
-    let error = response.errors.iter().find(|e| {
-        e.extensions
-            .as_ref()
-            .and_then(|x| x.get("code"))
-            .is_some_and(|c| *c == async_graphql::Value::from("RATE_LIMITED"))
-    })?;
+    let error = response.errors.iter().find(|e| Code::RateLimited.of(e))?;
     let extensions = error.extensions.as_ref()?;
     let secs = match extensions.get("retryAfterSeconds") {
         Some(async_graphql::Value::Number(n)) => n.as_u64().unwrap_or(60),
@@ -115,7 +116,7 @@ pub fn over_budget(media: MediaType, response: &async_graphql::Response) -> Opti
         .into_iter()
         .filter_map(|k| Some((k, extensions.get(k)?.clone().into_json().ok()?)))
         .collect();
-    let body = error_body(&error.message, "RATE_LIMITED", &extra);
+    let body = error_body(&error.message, Code::RateLimited, &extra);
     Some(
         (
             StatusCode::TOO_MANY_REQUESTS,
@@ -155,7 +156,7 @@ pub fn unavailable(media: MediaType) -> Response {
 }
 
 fn unavailable_body() -> String {
-    error_body(crate::error::UNAVAILABLE_MESSAGE, "UNAVAILABLE", &[])
+    error_body(crate::error::UNAVAILABLE_MESSAGE, Code::Unavailable, &[])
 }
 
 /// Credentials that do not hold: 401, with the reason in the log only.
@@ -171,7 +172,7 @@ fn refused(e: AuthError) -> Response {
             return (
                 StatusCode::SERVICE_UNAVAILABLE,
                 [(header::CONTENT_TYPE, "application/json")],
-                error_body("internal error", "INTERNAL", &[]),
+                error_body("internal error", Code::Internal, &[]),
             )
                 .into_response();
         }
@@ -182,7 +183,7 @@ fn refused(e: AuthError) -> Response {
             (header::WWW_AUTHENTICATE, r#"Bearer error="invalid_token""#),
             (header::CONTENT_TYPE, "application/json"),
         ],
-        error_body(message, "UNAUTHENTICATED", &[]),
+        error_body(message, Code::Unauthenticated, &[]),
     )
         .into_response()
 }
@@ -216,7 +217,7 @@ pub fn serialise(response: &async_graphql::Response) -> Vec<u8> {
     };
     serde_json::to_vec(&wire).unwrap_or_else(|e| {
         tracing::error!(error = %e, "cannot serialise a response");
-        error_body("internal error", "INTERNAL", &[]).into_bytes()
+        error_body("internal error", Code::Internal, &[]).into_bytes()
     })
 }
 
@@ -357,11 +358,7 @@ mod tests {
     use super::*;
 
     fn outage() -> ServerError {
-        let mut e = ServerError::new(crate::error::UNAVAILABLE_MESSAGE, None);
-        e.extensions
-            .get_or_insert_with(Default::default)
-            .set("code", "UNAVAILABLE");
-        e
+        crate::error::request_error(crate::error::UNAVAILABLE_MESSAGE, Code::Unavailable)
     }
 
     fn response(fields: &[(&str, Value)]) -> async_graphql::Response {

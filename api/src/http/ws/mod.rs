@@ -56,6 +56,7 @@ use super::{
 };
 use crate::{
     config::SubscriptionConfig,
+    error::Code,
     limit::{Client, Verdict},
     loader::Loaders,
 };
@@ -467,7 +468,7 @@ impl Connection {
         let prepared = if max > 0 && self.live.len() >= max {
             Err(vec![error(
                 &format!("at most {max} subscriptions may run on one connection: complete one first"),
-                "TOO_MANY_SUBSCRIPTIONS",
+                Code::TooManySubscriptions,
             )])
         } else {
             self.prepare(&session, payload).await
@@ -489,12 +490,12 @@ impl Connection {
     ) -> Result<async_graphql::Request, Vec<Json>> {
         let state = &self.state;
         let raw = request::from_object(payload, &state.documents)
-            .map_err(|bad| vec![error(&bad.message, "BAD_REQUEST")])?;
+            .map_err(|bad| vec![error(&bad.message, Code::BadRequest)])?;
         let (parsed, trusted) = match raw.source {
             Source::Text(text) => (state.prepared.get(text), false),
             Source::Trusted(parsed) => (parsed, true),
         };
-        let prepared = parsed.map_err(|e| vec![server_error(e, "BAD_USER_INPUT")])?;
+        let prepared = parsed.map_err(|e| vec![server_error(e, Code::BadUserInput)])?;
         match prepared
             .operation(raw.operation_name.as_deref())
             .map(|(_, op)| op.ty)
@@ -503,7 +504,7 @@ impl Connection {
             Some(_) => {
                 return Err(vec![error(
                     "only subscriptions run over WebSocket: send queries and mutations to /graphql over HTTP",
-                    "BAD_REQUEST",
+                    Code::BadRequest,
                 )]);
             }
             None => {
@@ -512,22 +513,22 @@ impl Connection {
                         Some(_) => "the document has no operation of that `operationName`",
                         None => "the document has several operations: name one with `operationName`",
                     },
-                    "BAD_USER_INPUT",
+                    Code::BadUserInput,
                 )]);
             }
         }
         if state.documents.only_for_anonymous && session.viewer.is_anonymous() && !trusted {
             return Err(vec![error(
                 "anonymous callers may only run trusted documents: send the `documentId` of one",
-                "BAD_REQUEST",
+                Code::BadRequest,
             )]);
         }
         prepared
             .refuse_nul(&raw.variables)
-            .map_err(|e| vec![server_error(e, "BAD_USER_INPUT")])?;
+            .map_err(|e| vec![server_error(e, Code::BadUserInput)])?;
         let cost = prepared
             .cost(raw.operation_name.as_deref(), &raw.variables)
-            .map_err(|over| vec![server_error(over.into_error(), "QUERY_TOO_LARGE")])?;
+            .map_err(|over| vec![server_error(over.into_error(), Code::QueryTooLarge)])?;
         let points = u32::try_from(cost.points()).unwrap_or(u32::MAX);
         if let Verdict::Limited { retry_after, limit } =
             state.limits.check(session.client.as_ref(), points).await
@@ -537,7 +538,7 @@ impl Connection {
                 &format!(
                     "rate limit exceeded: this client may spend {limit} cost points a minute; try again in {secs} s"
                 ),
-                "RATE_LIMITED",
+                Code::RateLimited,
             );
             e["extensions"]["retryAfterSeconds"] = secs.into();
             e["extensions"]["limitPerMinute"] = limit.into();
@@ -566,16 +567,13 @@ impl Connection {
 }
 
 /// A GraphQL error object.
-fn error(message: &str, code: &str) -> Json {
-    json!({ "message": message, "extensions": { "code": code } })
+fn error(message: &str, code: Code) -> Json {
+    crate::http::respond::error_object(message, code, &[])
 }
 
 /// An error of async-graphql's or ours as a GraphQL error object, with a code.
-fn server_error(mut e: async_graphql::ServerError, code: &str) -> Json {
-    let extensions = e.extensions.get_or_insert_with(Default::default);
-    if extensions.get("code").is_none() {
-        extensions.set("code", code);
-    }
+fn server_error(e: async_graphql::ServerError, code: Code) -> Json {
+    let e = crate::error::with_code(e, code);
     serde_json::to_value(&e).unwrap_or_else(|_| error(&e.message, code))
 }
 

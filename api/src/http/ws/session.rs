@@ -18,6 +18,7 @@ use tokio::sync::watch;
 use crate::{
     auth::{AuthError, Viewer},
     changes::Reader,
+    error::Code,
     limit::Client,
 };
 
@@ -54,7 +55,7 @@ pub struct End {
     pub close_code: u16,
     pub close_reason: String,
     /// `extensions.code` of the subscriptions' last error.
-    pub error_code: &'static str,
+    pub error_code: Code,
     pub message: String,
 }
 
@@ -63,7 +64,7 @@ impl End {
         End {
             close_code: code::FORBIDDEN,
             close_reason: "Forbidden: the access token expired".into(),
-            error_code: "UNAUTHENTICATED",
+            error_code: Code::Unauthenticated,
             message: "the access token expired: connect again with a fresh one".into(),
         }
     }
@@ -72,7 +73,7 @@ impl End {
         End {
             close_code: code::FORBIDDEN,
             close_reason: "Forbidden: the account is disabled or the API key revoked".into(),
-            error_code: "FORBIDDEN",
+            error_code: Code::Forbidden,
             message: "the account is disabled or the API key revoked".into(),
         }
     }
@@ -81,7 +82,7 @@ impl End {
         End {
             close_code: code::FORBIDDEN,
             close_reason: "Forbidden: the caller's rights changed".into(),
-            error_code: "FORBIDDEN",
+            error_code: Code::Forbidden,
             message: "your role or communities changed: connect again to see what you may see now".into(),
         }
     }
@@ -90,7 +91,7 @@ impl End {
         End {
             close_code: code::TIMEOUT,
             close_reason: "Slow consumer".into(),
-            error_code: "SLOW_CONSUMER",
+            error_code: Code::SlowConsumer,
             message: format!(
                 "the subscription fell {behind} events behind: the connection is closed; connect again and resume with `after:` the last cursor you received"
             ),
