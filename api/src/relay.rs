@@ -18,130 +18,73 @@ pub trait TypeName: Copy {
     fn node_type(self) -> Option<NodeType>;
 }
 
-// The same enum is the change feed's `ChangeType` (see `changes::query`): its description,
-// just below, is the GraphQL one, so it speaks of the feed.
-/// The kinds of row the change feed tells of: every type with a global ID.
-#[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
-#[graphql(name = "ChangeType")]
-pub enum NodeType {
-    Community,
-    Contact,
-    Organization,
-    Department,
-    Theme,
-    Plan,
-    PlanInvolvement,
-    EngagementEvent,
-    Action,
-    ActionDepartment,
-    ActionUpdate,
-    Partnership,
-    PartnershipMember,
-    Idea,
-    IdeaExchange,
-    AnnualReview,
-    AnnualReviewEntry,
-    ConsultationResponse,
+/// Declares [`NodeType`] from `Variant => entity_module` pairs: the variant's name is the
+/// GraphQL type name, the module the entity of its table.
+macro_rules! node_types {
+    ($(#[$meta:meta])* $($variant:ident => $module:ident),* $(,)?) => {
+        $(#[$meta])*
+        #[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
+        #[graphql(name = "ChangeType")]
+        pub enum NodeType {
+            $($variant),*
+        }
+
+        impl NodeType {
+            pub const ALL: [NodeType; [$(stringify!($variant)),*].len()] = [$(NodeType::$variant),*];
+
+            /// The GraphQL type name, as in global IDs, the audit log and the change feed's
+            /// rows (stored: never to change).
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $(NodeType::$variant => stringify!($variant)),*
+                }
+            }
+
+            /// The table of the type's rows, as the entity names it.
+            pub fn table(self) -> &'static str {
+                match self {
+                    $(NodeType::$variant => entity::$module::Entity.table_name()),*
+                }
+            }
+
+            /// The type's table and its `id` column, as the entity names them.
+            pub fn id_column(self) -> (DynIden, DynIden) {
+                match self {
+                    $(NodeType::$variant => entity::$module::Column::Id.as_column_ref()),*
+                }
+            }
+        }
+    };
+}
+
+node_types! {
+    // The same enum is the change feed's `ChangeType` (see `changes::query`): its description,
+    // just below, is the GraphQL one, so it speaks of the feed.
+    /// The kinds of row the change feed tells of: every type with a global ID.
+    Community => community,
+    Contact => contact,
+    Organization => organization,
+    Department => department,
+    Theme => theme,
+    Plan => plan,
+    PlanInvolvement => plan_involvement,
+    EngagementEvent => engagement_event,
+    Action => action,
+    ActionDepartment => action_department,
+    ActionUpdate => action_update,
+    Partnership => partnership,
+    PartnershipMember => partnership_member,
+    Idea => idea,
+    IdeaExchange => idea_exchange,
+    AnnualReview => annual_review,
+    AnnualReviewEntry => annual_review_entry,
+    ConsultationResponse => consultation_response,
 }
 
 impl NodeType {
-    pub const ALL: [NodeType; 18] = [
-        NodeType::Community,
-        NodeType::Contact,
-        NodeType::Organization,
-        NodeType::Department,
-        NodeType::Theme,
-        NodeType::Plan,
-        NodeType::PlanInvolvement,
-        NodeType::EngagementEvent,
-        NodeType::Action,
-        NodeType::ActionDepartment,
-        NodeType::ActionUpdate,
-        NodeType::Partnership,
-        NodeType::PartnershipMember,
-        NodeType::Idea,
-        NodeType::IdeaExchange,
-        NodeType::AnnualReview,
-        NodeType::AnnualReviewEntry,
-        NodeType::ConsultationResponse,
-    ];
-
-    /// The GraphQL type name, as in global IDs, the audit log and the change feed's rows
-    /// (stored: never to change).
-    pub const fn name(self) -> &'static str {
-        match self {
-            NodeType::Community => "Community",
-            NodeType::Contact => "Contact",
-            NodeType::Organization => "Organization",
-            NodeType::Department => "Department",
-            NodeType::Theme => "Theme",
-            NodeType::Plan => "Plan",
-            NodeType::PlanInvolvement => "PlanInvolvement",
-            NodeType::EngagementEvent => "EngagementEvent",
-            NodeType::Action => "Action",
-            NodeType::ActionDepartment => "ActionDepartment",
-            NodeType::ActionUpdate => "ActionUpdate",
-            NodeType::Partnership => "Partnership",
-            NodeType::PartnershipMember => "PartnershipMember",
-            NodeType::Idea => "Idea",
-            NodeType::IdeaExchange => "IdeaExchange",
-            NodeType::AnnualReview => "AnnualReview",
-            NodeType::AnnualReviewEntry => "AnnualReviewEntry",
-            NodeType::ConsultationResponse => "ConsultationResponse",
-        }
-    }
-
     /// The type of this GraphQL name, if it is a node type.
     pub fn from_name(name: &str) -> Option<NodeType> {
         NodeType::ALL.into_iter().find(|t| t.name() == name)
-    }
-
-    /// The table of the type's rows, as the entity names it.
-    pub fn table(self) -> &'static str {
-        match self {
-            NodeType::Community => entity::community::Entity.table_name(),
-            NodeType::Contact => entity::contact::Entity.table_name(),
-            NodeType::Organization => entity::organization::Entity.table_name(),
-            NodeType::Department => entity::department::Entity.table_name(),
-            NodeType::Theme => entity::theme::Entity.table_name(),
-            NodeType::Plan => entity::plan::Entity.table_name(),
-            NodeType::PlanInvolvement => entity::plan_involvement::Entity.table_name(),
-            NodeType::EngagementEvent => entity::engagement_event::Entity.table_name(),
-            NodeType::Action => entity::action::Entity.table_name(),
-            NodeType::ActionDepartment => entity::action_department::Entity.table_name(),
-            NodeType::ActionUpdate => entity::action_update::Entity.table_name(),
-            NodeType::Partnership => entity::partnership::Entity.table_name(),
-            NodeType::PartnershipMember => entity::partnership_member::Entity.table_name(),
-            NodeType::Idea => entity::idea::Entity.table_name(),
-            NodeType::IdeaExchange => entity::idea_exchange::Entity.table_name(),
-            NodeType::AnnualReview => entity::annual_review::Entity.table_name(),
-            NodeType::AnnualReviewEntry => entity::annual_review_entry::Entity.table_name(),
-            NodeType::ConsultationResponse => entity::consultation_response::Entity.table_name(),
-        }
-    }
-
-    /// The type's table and its `id` column, as the entity names them.
-    pub fn id_column(self) -> (DynIden, DynIden) {
-        match self {
-            NodeType::Community => entity::community::Column::Id.as_column_ref(),
-            NodeType::Contact => entity::contact::Column::Id.as_column_ref(),
-            NodeType::Organization => entity::organization::Column::Id.as_column_ref(),
-            NodeType::Department => entity::department::Column::Id.as_column_ref(),
-            NodeType::Theme => entity::theme::Column::Id.as_column_ref(),
-            NodeType::Plan => entity::plan::Column::Id.as_column_ref(),
-            NodeType::PlanInvolvement => entity::plan_involvement::Column::Id.as_column_ref(),
-            NodeType::EngagementEvent => entity::engagement_event::Column::Id.as_column_ref(),
-            NodeType::Action => entity::action::Column::Id.as_column_ref(),
-            NodeType::ActionDepartment => entity::action_department::Column::Id.as_column_ref(),
-            NodeType::ActionUpdate => entity::action_update::Column::Id.as_column_ref(),
-            NodeType::Partnership => entity::partnership::Column::Id.as_column_ref(),
-            NodeType::PartnershipMember => entity::partnership_member::Column::Id.as_column_ref(),
-            NodeType::Idea => entity::idea::Column::Id.as_column_ref(),
-            NodeType::IdeaExchange => entity::idea_exchange::Column::Id.as_column_ref(),
-            NodeType::AnnualReview => entity::annual_review::Column::Id.as_column_ref(),
-            NodeType::AnnualReviewEntry => entity::annual_review_entry::Column::Id.as_column_ref(),
-            NodeType::ConsultationResponse => entity::consultation_response::Column::Id.as_column_ref(),
-        }
     }
 }
 
