@@ -4,7 +4,7 @@
 //! and changes nothing).
 
 use async_graphql::{Context, Enum, ID, MaybeUndefined, SimpleObject};
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use entity::audit_log::{self, ActorKind};
 use sea_orm::{
     ActiveModelTrait, ActiveValue, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
@@ -1030,6 +1030,60 @@ pub fn renamed(
 pub type Named = (String, String, String);
 /// A new slug, name and description, each `None` when left out.
 pub type Renamed = (Option<String>, Option<String>, Option<String>);
+
+/// A table of entries that are a slug, a name and a description (departments, themes): staff
+/// create, change and delete them through [`create_named`], [`update_named`] and
+/// [`delete_named`]. The slug is unique; an entry that `REFERENCES` name cannot be deleted.
+pub trait Catalogue: Versioned + Guarded {
+    const TYPE: NodeType;
+    /// What an entry is called in messages ("department").
+    const WHAT: &'static str;
+    const SLUG: Self::Column;
+    const REFERENCES: &'static [Reference];
+    /// A new entry's row.
+    fn new_row(named: Named, now: DateTime<Utc>) -> Self::ActiveModel;
+    /// The changes to an entry (nothing for what is left out).
+    fn changes(renamed: Renamed) -> Self::ActiveModel;
+}
+
+pub async fn create_named<E>(w: &Write, named: Named) -> Result<E::Model, Failure>
+where
+    E: Catalogue,
+    <E::Column as ColumnTrait>::EntityName: EntityTrait,
+    E::ActiveModel: sea_orm::ActiveModelBehavior + Send,
+    E::Model: IntoActiveModel<E::ActiveModel> + Serialize + HasId,
+{
+    slug_free(w, E::SLUG, &named.0, None, E::WHAT).await?;
+    w.create(E::TYPE, E::new_row(named, Utc::now())).await
+}
+
+pub async fn update_named<E>(w: &Write, id: Uuid, version: i32, renamed: Renamed) -> Result<E::Model, Failure>
+where
+    E: Catalogue,
+    <E::Column as ColumnTrait>::EntityName: EntityTrait,
+    E::PrimaryKey: PrimaryKeyTrait<ValueType = Uuid>,
+    E::ActiveModel: Send,
+    E::Model: Serialize + HasId + Sync,
+{
+    let before = w.find::<E>(E::WHAT, id).await?;
+    if let Some(slug) = &renamed.0 {
+        slug_free(w, E::SLUG, slug, Some(id), E::WHAT).await?;
+    }
+    w.update::<E>(E::TYPE, &before, version, E::changes(renamed))
+        .await
+}
+
+pub async fn delete_named<E>(w: &Write, id: Uuid, version: i32) -> Result<Uuid, Failure>
+where
+    E: Catalogue,
+    E::PrimaryKey: PrimaryKeyTrait<ValueType = Uuid>,
+    E::Model: Serialize + HasId + Sync,
+{
+    let before = w.find::<E>(E::WHAT, id).await?;
+    w.refuse_if_used(id, E::REFERENCES).await?;
+    w.delete::<E>(E::TYPE, &before, version).await?;
+    Ok(id)
+}
 
 /// Constraint violations the checks before a write did not catch (a race with another
 /// writer) become user errors rather than internal ones, on the input field the constraint

@@ -1,7 +1,7 @@
 //! Writing departments: staff create, change and delete them. A department that actions or
 //! partnerships name cannot be deleted; its contacts go with it.
 use async_graphql::{Context, ID, InputObject, Object, Result};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use entity::department;
 use sea_orm::Set;
 use uuid::Uuid;
@@ -10,7 +10,10 @@ use super::Department;
 use crate::{
     auth::{Require, visible_to_staff},
     relay::{self, NodeType},
-    write::{DeletePayload, Reference, mutate, named, payload, reference, renamed, set_if, slug_free},
+    write::{
+        Catalogue, DeletePayload, Named, Reference, Renamed, create_named, delete_named, mutate, named,
+        payload, reference, renamed, set_if, update_named,
+    },
 };
 
 #[derive(InputObject)]
@@ -42,12 +45,38 @@ pub struct DeleteDepartmentInput {
 payload!(CreateDepartmentPayload, department: Department);
 payload!(UpdateDepartmentPayload, department: Department);
 
-/// The rows that keep a department from being deleted. Its contacts belong to it and go
-/// with it.
-const REFERENCES: &[Reference] = &[
-    reference!(action_department::DepartmentId, "action contributions"),
-    reference!(partnership_member::DepartmentId, "partnership memberships"),
-];
+impl Catalogue for department::Entity {
+    const TYPE: NodeType = NodeType::Department;
+    const WHAT: &'static str = "department";
+    const SLUG: department::Column = department::Column::Slug;
+    /// The rows that keep a department from being deleted. Its contacts belong to it and go
+    /// with it.
+    const REFERENCES: &'static [Reference] = &[
+        reference!(action_department::DepartmentId, "action contributions"),
+        reference!(partnership_member::DepartmentId, "partnership memberships"),
+    ];
+
+    fn new_row((slug, name, description): Named, now: DateTime<Utc>) -> department::ActiveModel {
+        department::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            slug: Set(slug),
+            name: Set(name),
+            description: Set(description),
+            created_at: Set(now),
+            updated_at: Set(now),
+            version: Set(1),
+        }
+    }
+
+    fn changes((slug, name, description): Renamed) -> department::ActiveModel {
+        department::ActiveModel {
+            slug: set_if(slug),
+            name: set_if(name),
+            description: set_if(description),
+            ..Default::default()
+        }
+    }
+}
 
 #[derive(Default)]
 pub struct DepartmentMutation;
@@ -64,23 +93,7 @@ impl DepartmentMutation {
         mutate(
             ctx,
             |check| named(check, &input.slug, &input.name, &input.description),
-            async |w, (slug, name, description)| {
-                slug_free(w, department::Column::Slug, &slug, None, "department").await?;
-                let now = Utc::now();
-                w.create(
-                    NodeType::Department,
-                    department::ActiveModel {
-                        id: Set(Uuid::now_v7()),
-                        slug: Set(slug),
-                        name: Set(name),
-                        description: Set(description),
-                        created_at: Set(now),
-                        updated_at: Set(now),
-                        version: Set(1),
-                    },
-                )
-                .await
-            },
+            async |w, named| create_named::<department::Entity>(w, named).await,
             |m| CreateDepartmentPayload::ok(Department(m)),
         )
         .await
@@ -97,28 +110,15 @@ impl DepartmentMutation {
             ctx,
             |check| {
                 let id = check.id("id", &input.id, NodeType::Department);
-                let named = renamed(
+                let renamed = renamed(
                     check,
                     input.slug.as_deref(),
                     input.name.as_deref(),
                     input.description.as_deref(),
                 );
-                Some((id?, named?))
+                Some((id?, renamed?))
             },
-            async |w, (id, (slug, name, description))| {
-                let before = w.find::<department::Entity>("department", id).await?;
-                if let Some(slug) = &slug {
-                    slug_free(w, department::Column::Slug, slug, Some(id), "department").await?;
-                }
-                let row = department::ActiveModel {
-                    slug: set_if(slug),
-                    name: set_if(name),
-                    description: set_if(description),
-                    ..Default::default()
-                };
-                w.update::<department::Entity>(NodeType::Department, &before, input.version, row)
-                    .await
-            },
+            async |w, (id, renamed)| update_named::<department::Entity>(w, id, input.version, renamed).await,
             |m| UpdateDepartmentPayload::ok(Department(m)),
         )
         .await
@@ -135,13 +135,7 @@ impl DepartmentMutation {
         mutate(
             ctx,
             |check| check.id("id", &input.id, NodeType::Department),
-            async |w, id| {
-                let before = w.find::<department::Entity>("department", id).await?;
-                w.refuse_if_used(id, REFERENCES).await?;
-                w.delete::<department::Entity>(NodeType::Department, &before, input.version)
-                    .await?;
-                Ok(id)
-            },
+            async |w, id| delete_named::<department::Entity>(w, id, input.version).await,
             |id| DeletePayload::ok(relay::encode(NodeType::Department, id)),
         )
         .await

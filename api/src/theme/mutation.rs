@@ -1,7 +1,7 @@
 //! Writing themes: staff create, change and delete them. A theme that plans, actions or ideas
 //! are tagged with cannot be deleted.
 use async_graphql::{Context, ID, InputObject, Object, Result};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use entity::theme;
 use sea_orm::Set;
 use uuid::Uuid;
@@ -10,7 +10,10 @@ use super::Theme;
 use crate::{
     auth::{Require, visible_to_staff},
     relay::{self, NodeType},
-    write::{DeletePayload, Reference, mutate, named, payload, reference, renamed, set_if, slug_free},
+    write::{
+        Catalogue, DeletePayload, Named, Reference, Renamed, create_named, delete_named, mutate, named,
+        payload, reference, renamed, set_if, update_named,
+    },
 };
 
 #[derive(InputObject)]
@@ -42,16 +45,42 @@ pub struct DeleteThemeInput {
 payload!(CreateThemePayload, theme: Theme);
 payload!(UpdateThemePayload, theme: Theme);
 
-/// The tags that keep a theme from being deleted.
-const REFERENCES: &[Reference] = &[
-    reference!(plan_theme::ThemeId, "plans"),
-    reference!(action_theme::ThemeId, "actions"),
-    reference!(idea_theme::ThemeId, "ideas"),
-    reference!(
-        annual_review_focus_theme::ThemeId,
-        "annual reviews with it in focus"
-    ),
-];
+impl Catalogue for theme::Entity {
+    const TYPE: NodeType = NodeType::Theme;
+    const WHAT: &'static str = "theme";
+    const SLUG: theme::Column = theme::Column::Slug;
+    /// The tags that keep a theme from being deleted.
+    const REFERENCES: &'static [Reference] = &[
+        reference!(plan_theme::ThemeId, "plans"),
+        reference!(action_theme::ThemeId, "actions"),
+        reference!(idea_theme::ThemeId, "ideas"),
+        reference!(
+            annual_review_focus_theme::ThemeId,
+            "annual reviews with it in focus"
+        ),
+    ];
+
+    fn new_row((slug, name, description): Named, now: DateTime<Utc>) -> theme::ActiveModel {
+        theme::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            slug: Set(slug),
+            name: Set(name),
+            description: Set(description),
+            created_at: Set(now),
+            updated_at: Set(now),
+            version: Set(1),
+        }
+    }
+
+    fn changes((slug, name, description): Renamed) -> theme::ActiveModel {
+        theme::ActiveModel {
+            slug: set_if(slug),
+            name: set_if(name),
+            description: set_if(description),
+            ..Default::default()
+        }
+    }
+}
 
 #[derive(Default)]
 pub struct ThemeMutation;
@@ -64,23 +93,7 @@ impl ThemeMutation {
         mutate(
             ctx,
             |check| named(check, &input.slug, &input.name, &input.description),
-            async |w, (slug, name, description)| {
-                slug_free(w, theme::Column::Slug, &slug, None, "theme").await?;
-                let now = Utc::now();
-                w.create(
-                    NodeType::Theme,
-                    theme::ActiveModel {
-                        id: Set(Uuid::now_v7()),
-                        slug: Set(slug),
-                        name: Set(name),
-                        description: Set(description),
-                        created_at: Set(now),
-                        updated_at: Set(now),
-                        version: Set(1),
-                    },
-                )
-                .await
-            },
+            async |w, named| create_named::<theme::Entity>(w, named).await,
             |m| CreateThemePayload::ok(Theme(m)),
         )
         .await
@@ -93,28 +106,15 @@ impl ThemeMutation {
             ctx,
             |check| {
                 let id = check.id("id", &input.id, NodeType::Theme);
-                let named = renamed(
+                let renamed = renamed(
                     check,
                     input.slug.as_deref(),
                     input.name.as_deref(),
                     input.description.as_deref(),
                 );
-                Some((id?, named?))
+                Some((id?, renamed?))
             },
-            async |w, (id, (slug, name, description))| {
-                let before = w.find::<theme::Entity>("theme", id).await?;
-                if let Some(slug) = &slug {
-                    slug_free(w, theme::Column::Slug, slug, Some(id), "theme").await?;
-                }
-                let row = theme::ActiveModel {
-                    slug: set_if(slug),
-                    name: set_if(name),
-                    description: set_if(description),
-                    ..Default::default()
-                };
-                w.update::<theme::Entity>(NodeType::Theme, &before, input.version, row)
-                    .await
-            },
+            async |w, (id, renamed)| update_named::<theme::Entity>(w, id, input.version, renamed).await,
             |m| UpdateThemePayload::ok(Theme(m)),
         )
         .await
@@ -126,13 +126,7 @@ impl ThemeMutation {
         mutate(
             ctx,
             |check| check.id("id", &input.id, NodeType::Theme),
-            async |w, id| {
-                let before = w.find::<theme::Entity>("theme", id).await?;
-                w.refuse_if_used(id, REFERENCES).await?;
-                w.delete::<theme::Entity>(NodeType::Theme, &before, input.version)
-                    .await?;
-                Ok(id)
-            },
+            async |w, id| delete_named::<theme::Entity>(w, id, input.version).await,
             |id| DeletePayload::ok(relay::encode(NodeType::Theme, id)),
         )
         .await
