@@ -9,8 +9,8 @@ use entity::{
     partnership_member, plan, plan_theme, theme,
 };
 use sea_orm::{
-    ActiveEnum, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    Select,
+    ActiveEnum, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, ModelTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select,
     sea_query::{Expr, ExprTrait},
 };
 use uuid::Uuid;
@@ -306,19 +306,14 @@ impl Table {
             Table::PlanThemes => {
                 let select =
                     plan_theme::Entity::find().filter(public.plan_condition(col(plan_theme::Column::PlanId)));
-                let rows = by_pair(
+                links(
                     db,
                     select,
-                    plan_theme::Column::PlanId,
-                    plan_theme::Column::ThemeId,
+                    (plan_theme::Column::PlanId, NodeType::Plan),
+                    (plan_theme::Column::ThemeId, NodeType::Theme),
                     after,
                 )
-                .await?;
-                page(
-                    rows,
-                    |m| (m.plan_id, m.theme_id),
-                    |m| vec![gid(NodeType::Plan, m.plan_id), gid(NodeType::Theme, m.theme_id)],
-                )
+                .await?
             }
             Table::Actions => {
                 let rows = by_id(db, crate::action::visible(&public), action::Column::Id, after).await?;
@@ -327,24 +322,14 @@ impl Table {
             Table::ActionThemes => {
                 let select = action_theme::Entity::find()
                     .filter(public.action_condition(col(action_theme::Column::ActionId)));
-                let rows = by_pair(
+                links(
                     db,
                     select,
-                    action_theme::Column::ActionId,
-                    action_theme::Column::ThemeId,
+                    (action_theme::Column::ActionId, NodeType::Action),
+                    (action_theme::Column::ThemeId, NodeType::Theme),
                     after,
                 )
-                .await?;
-                page(
-                    rows,
-                    |m| (m.action_id, m.theme_id),
-                    |m| {
-                        vec![
-                            gid(NodeType::Action, m.action_id),
-                            gid(NodeType::Theme, m.theme_id),
-                        ]
-                    },
-                )
+                .await?
             }
             Table::ActionDepartments => {
                 let select = crate::action::departments_visible(&public);
@@ -372,46 +357,32 @@ impl Table {
                 page(rows, |m| m.id, exchange_row)
             }
             Table::IdeaExchangeCommunities => {
-                let rows = by_pair(
+                links(
                     db,
                     idea_exchange_participant::Entity::find(),
-                    idea_exchange_participant::Column::ExchangeId,
-                    idea_exchange_participant::Column::CommunityId,
+                    (
+                        idea_exchange_participant::Column::ExchangeId,
+                        NodeType::IdeaExchange,
+                    ),
+                    (
+                        idea_exchange_participant::Column::CommunityId,
+                        NodeType::Community,
+                    ),
                     after,
                 )
-                .await?;
-                page(
-                    rows,
-                    |m| (m.exchange_id, m.community_id),
-                    |m| {
-                        vec![
-                            gid(NodeType::IdeaExchange, m.exchange_id),
-                            gid(NodeType::Community, m.community_id),
-                        ]
-                    },
-                )
+                .await?
             }
             Table::IdeaExchangeActions => {
                 let select = idea_exchange_action::Entity::find()
                     .filter(public.action_condition(col(idea_exchange_action::Column::ActionId)));
-                let rows = by_pair(
+                links(
                     db,
                     select,
-                    idea_exchange_action::Column::ExchangeId,
-                    idea_exchange_action::Column::ActionId,
+                    (idea_exchange_action::Column::ExchangeId, NodeType::IdeaExchange),
+                    (idea_exchange_action::Column::ActionId, NodeType::Action),
                     after,
                 )
-                .await?;
-                page(
-                    rows,
-                    |m| (m.exchange_id, m.action_id),
-                    |m| {
-                        vec![
-                            gid(NodeType::IdeaExchange, m.exchange_id),
-                            gid(NodeType::Action, m.action_id),
-                        ]
-                    },
-                )
+                .await?
             }
             Table::AnnualReviews => {
                 let select = crate::review::visible(&public);
@@ -442,6 +413,27 @@ async fn by_id<E: EntityTrait>(
 }
 
 /// A page of `select` ordered by its two-column key (`a`, `b`), after `after`.
+/// A page of a join table (`select`), its rows the global IDs of its two columns `a` and `b`
+/// (their key, in that order).
+async fn links<E: EntityTrait>(
+    db: &DatabaseConnection,
+    select: Select<E>,
+    (a, a_type): (E::Column, NodeType),
+    (b, b_type): (E::Column, NodeType),
+    after: Option<Key>,
+) -> Result<Page, DbErr> {
+    let uuid = |m: &E::Model, c: E::Column| match m.get(c) {
+        sea_orm::Value::Uuid(Some(id)) => id,
+        _ => Uuid::nil(),
+    };
+    let rows = by_pair(db, select, a, b, after).await?;
+    Ok(page(
+        rows,
+        |m| (uuid(m, a), uuid(m, b)),
+        |m| vec![gid(a_type, uuid(m, a)), gid(b_type, uuid(m, b))],
+    ))
+}
+
 async fn by_pair<E: EntityTrait>(
     db: &DatabaseConnection,
     select: Select<E>,
