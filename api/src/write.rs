@@ -1253,6 +1253,15 @@ versioned!(
     webhook_endpoint,
 );
 
+/// The columns every versioned table keeps for itself, named alike in each (as the plan's
+/// are): an audit record's diff leaves them out.
+const BOOKKEEPING: [entity::plan::Column; 4] = [
+    entity::plan::Column::Id,
+    entity::plan::Column::CreatedAt,
+    entity::plan::Column::UpdatedAt,
+    entity::plan::Column::Version,
+];
+
 /// `{"field": {"before": …, "after": …}}` for the fields that differ; timestamps and the
 /// version are left out.
 fn diff<M: Serialize>(before: Option<&M>, after: Option<&M>) -> serde_json::Value {
@@ -1264,7 +1273,7 @@ fn diff<M: Serialize>(before: Option<&M>, after: Option<&M>) -> serde_json::Valu
     let mut out = serde_json::Map::new();
     let keys: std::collections::BTreeSet<&String> = before.keys().chain(after.keys()).collect();
     for key in keys {
-        if matches!(key.as_str(), "id" | "created_at" | "updated_at" | "version") {
+        if BOOKKEEPING.iter().any(|c| sea_orm::IdenStatic::as_str(c) == key) {
             continue;
         }
         let (b, a) = (before.get(key), after.get(key));

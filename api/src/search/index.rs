@@ -84,25 +84,22 @@ impl Kind {
 
     /// The kind's table, with its `id` and `version` columns.
     fn table(self) -> (DynIden, DynIden, DynIden) {
-        fn of<E: EntityTrait>(id: E::Column, version: E::Column) -> (DynIden, DynIden, DynIden) {
-            (E::default().into_iden(), id.into_iden(), version.into_iden())
+        fn of<E: crate::write::Versioned>() -> (DynIden, DynIden, DynIden) {
+            (
+                E::default().into_iden(),
+                E::ID.into_iden(),
+                E::VERSION.into_iden(),
+            )
         }
         use entity::*;
         match self {
-            Kind::Community => of::<community::Entity>(community::Column::Id, community::Column::Version),
-            Kind::Plan => of::<plan::Entity>(plan::Column::Id, plan::Column::Version),
-            Kind::Action => of::<action::Entity>(action::Column::Id, action::Column::Version),
-            Kind::Idea => of::<idea::Entity>(idea::Column::Id, idea::Column::Version),
-            Kind::IdeaExchange => {
-                of::<idea_exchange::Entity>(idea_exchange::Column::Id, idea_exchange::Column::Version)
-            }
-            Kind::Organization => {
-                of::<organization::Entity>(organization::Column::Id, organization::Column::Version)
-            }
-            Kind::ConsultationResponse => of::<consultation_response::Entity>(
-                consultation_response::Column::Id,
-                consultation_response::Column::Version,
-            ),
+            Kind::Community => of::<community::Entity>(),
+            Kind::Plan => of::<plan::Entity>(),
+            Kind::Action => of::<action::Entity>(),
+            Kind::Idea => of::<idea::Entity>(),
+            Kind::IdeaExchange => of::<idea_exchange::Entity>(),
+            Kind::Organization => of::<organization::Entity>(),
+            Kind::ConsultationResponse => of::<consultation_response::Entity>(),
         }
     }
 
