@@ -195,6 +195,12 @@ both!(
                 == json!({ "before": [w.natur.to_string()], "after": [w.kultur.to_string()] })),
             "theme changes are recorded on the plan: {log:?}"
         );
+        // The row's own bookkeeping is not a change anyone made.
+        for e in log {
+            for column in ["id", "created_at", "updated_at", "version"] {
+                assert!(e["changes"].get(column).is_none(), "{column} in {e}");
+            }
+        }
     }
 );
 
