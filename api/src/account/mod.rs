@@ -391,11 +391,14 @@ pub async fn create_api_key(
     )
     .await?;
     let (key, prefix) = secret::new_api_key();
-    let mut scopes: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
-    if !scopes.contains(&"read") {
-        scopes.insert(0, "read");
+    // Reading is always granted; each scope once, in the order given.
+    let mut granted = vec![ApiKeyScope::Read];
+    for scope in scopes {
+        if !granted.contains(scope) {
+            granted.push(*scope);
+        }
     }
-    scopes.dedup();
+    let scopes: Vec<&str> = granted.into_iter().map(ApiKeyScope::as_str).collect();
     let now = Utc::now();
     let model = w
         .create(

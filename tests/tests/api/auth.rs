@@ -338,6 +338,17 @@ both!(
             with_auth(&app, "x-api-key", "lup_ukendt00_abc").await,
             "unknown key",
         );
+        // Reading is always granted, and each scope is held once however often it is named.
+        let repeated = admin
+        .data(
+            "mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { apiKey { scopes } } }",
+            json!({ "i": { "organizationId": lup_tests::fixture::global_id("Organization", fond), "name": "Gentaget", "scopes": ["EXPRESS_INTEREST", "READ", "EXPRESS_INTEREST"] } }),
+        )
+        .await;
+        assert_eq!(
+            repeated["createApiKey"]["apiKey"]["scopes"],
+            json!(["READ", "EXPRESS_INTEREST"])
+        );
     }
 );
 
