@@ -1046,6 +1046,37 @@ pub trait Catalogue: Versioned + Guarded {
     fn changes(renamed: Renamed) -> Self::ActiveModel;
 }
 
+/// The rows of a [`Catalogue`] whose entity module is `$m` (its columns `slug`, `name`,
+/// `description`, and the bookkeeping ones): `new_row` and `changes`.
+macro_rules! catalogue_rows {
+    ($m:ident) => {
+        fn new_row(
+            (slug, name, description): $crate::write::Named,
+            now: chrono::DateTime<chrono::Utc>,
+        ) -> $m::ActiveModel {
+            $m::ActiveModel {
+                id: sea_orm::Set(uuid::Uuid::now_v7()),
+                slug: sea_orm::Set(slug),
+                name: sea_orm::Set(name),
+                description: sea_orm::Set(description),
+                created_at: sea_orm::Set(now),
+                updated_at: sea_orm::Set(now),
+                version: sea_orm::Set(1),
+            }
+        }
+
+        fn changes((slug, name, description): $crate::write::Renamed) -> $m::ActiveModel {
+            $m::ActiveModel {
+                slug: $crate::write::set_if(slug),
+                name: $crate::write::set_if(name),
+                description: $crate::write::set_if(description),
+                ..Default::default()
+            }
+        }
+    };
+}
+pub(crate) use catalogue_rows;
+
 pub async fn create_named<E>(w: &Write, named: Named) -> Result<E::Model, Failure>
 where
     E: Catalogue,

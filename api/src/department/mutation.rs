@@ -1,18 +1,15 @@
 //! Writing departments: staff create, change and delete them. A department that actions or
 //! partnerships name cannot be deleted; its contacts go with it.
 use async_graphql::{Context, ID, InputObject, Object, Result};
-use chrono::{DateTime, Utc};
 use entity::department;
-use sea_orm::Set;
-use uuid::Uuid;
 
 use super::Department;
 use crate::{
     auth::{Require, visible_to_staff},
     relay::{self, NodeType},
     write::{
-        Catalogue, DeletePayload, Named, Reference, Renamed, create_named, delete_named, mutate, named,
-        payload, reference, renamed, set_if, update_named,
+        Catalogue, DeletePayload, Reference, catalogue_rows, create_named, delete_named, mutate, named,
+        payload, reference, renamed, update_named,
     },
 };
 
@@ -56,26 +53,7 @@ impl Catalogue for department::Entity {
         reference!(partnership_member::DepartmentId, "partnership memberships"),
     ];
 
-    fn new_row((slug, name, description): Named, now: DateTime<Utc>) -> department::ActiveModel {
-        department::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            slug: Set(slug),
-            name: Set(name),
-            description: Set(description),
-            created_at: Set(now),
-            updated_at: Set(now),
-            version: Set(1),
-        }
-    }
-
-    fn changes((slug, name, description): Renamed) -> department::ActiveModel {
-        department::ActiveModel {
-            slug: set_if(slug),
-            name: set_if(name),
-            description: set_if(description),
-            ..Default::default()
-        }
-    }
+    catalogue_rows!(department);
 }
 
 #[derive(Default)]

@@ -1,18 +1,15 @@
 //! Writing themes: staff create, change and delete them. A theme that plans, actions or ideas
 //! are tagged with cannot be deleted.
 use async_graphql::{Context, ID, InputObject, Object, Result};
-use chrono::{DateTime, Utc};
 use entity::theme;
-use sea_orm::Set;
-use uuid::Uuid;
 
 use super::Theme;
 use crate::{
     auth::{Require, visible_to_staff},
     relay::{self, NodeType},
     write::{
-        Catalogue, DeletePayload, Named, Reference, Renamed, create_named, delete_named, mutate, named,
-        payload, reference, renamed, set_if, update_named,
+        Catalogue, DeletePayload, Reference, catalogue_rows, create_named, delete_named, mutate, named,
+        payload, reference, renamed, update_named,
     },
 };
 
@@ -60,26 +57,7 @@ impl Catalogue for theme::Entity {
         ),
     ];
 
-    fn new_row((slug, name, description): Named, now: DateTime<Utc>) -> theme::ActiveModel {
-        theme::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            slug: Set(slug),
-            name: Set(name),
-            description: Set(description),
-            created_at: Set(now),
-            updated_at: Set(now),
-            version: Set(1),
-        }
-    }
-
-    fn changes((slug, name, description): Renamed) -> theme::ActiveModel {
-        theme::ActiveModel {
-            slug: set_if(slug),
-            name: set_if(name),
-            description: set_if(description),
-            ..Default::default()
-        }
-    }
+    catalogue_rows!(theme);
 }
 
 #[derive(Default)]
