@@ -606,11 +606,16 @@ impl Builder<'_> {
         let parent = listing.parent.clone()?;
         let alias = format!("t{}", self.next);
         self.next += 1;
+        // A reference (the one row a foreign key of the parent names) needs no numbering and no
+        // aggregate: its row, if any, as a list of one.
+        let reference = matches!(fetch.edge.key, Key::Foreign(_)) && fetch.window.is_none();
         let mut inner = listing.select.clone();
-        inner.expr_as(
-            Expr::cust(format!("ROW_NUMBER() OVER (ORDER BY {})", listing.order_sql())),
-            Alias::new(RN),
-        );
+        if !reference {
+            inner.expr_as(
+                Expr::cust(format!("ROW_NUMBER() OVER (ORDER BY {})", listing.order_sql())),
+                Alias::new(RN),
+            );
+        }
         if fetch.total {
             inner.expr_as(Expr::cust("COUNT(*) OVER ()"), Alias::new(TOTAL));
         }
@@ -637,7 +642,11 @@ impl Builder<'_> {
         }
         select.from_subquery(inner, Alias::new(&alias));
         let mut row = vec![
-            Expr::cust(format!("\"{alias}\".\"{RN}\"")),
+            Expr::cust(if reference {
+                "1".to_owned()
+            } else {
+                format!("\"{alias}\".\"{RN}\"")
+            }),
             Expr::cust(if fetch.total {
                 format!("\"{alias}\".\"{TOTAL}\"")
             } else {
@@ -657,6 +666,16 @@ impl Builder<'_> {
             );
         }
         let row = self.array(row);
+        if reference {
+            select.expr(self.array(vec![row])).limit(1);
+            let sub = SimpleExpr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(select)));
+            return Some(match self.backend {
+                DbBackend::Postgres => Func::coalesce([sub, Expr::cust("'[]'::json")]).into(),
+                _ => Func::cust(Alias::new("json"))
+                    .arg(Func::coalesce([sub, Expr::cust("'[]'")]))
+                    .into(),
+            });
+        }
         let aggregate: SimpleExpr = match self.backend {
             DbBackend::Postgres => Expr::cust_with_exprs("COALESCE(json_agg($1), '[]'::json)", [row]),
             _ => Func::cust(Alias::new("json_group_array")).arg(row).into(),
