@@ -42,7 +42,7 @@ pub struct OverBudget {
 
 impl OverBudget {
     pub fn into_error(self) -> async_graphql::Error {
-        let secs = self.retry_after.as_secs() + u64::from(self.retry_after.subsec_nanos() > 0);
+        let secs = crate::http::respond::whole_seconds(self.retry_after);
         let per_hour = self.per_hour;
         async_graphql::Error::new(format!(
             "too many consultation responses: this client may send {per_hour} an hour; try again in {secs} s"

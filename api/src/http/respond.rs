@@ -74,10 +74,16 @@ pub fn subscription_over_http(media: MediaType) -> Response {
     )
 }
 
-/// Over budget: 429 with `Retry-After` and `RATE_LIMITED`.
-pub fn rate_limited(media: MediaType, retry_after: Duration, limit: u32) -> Response {
-    let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
-    let body = error_body(
+/// A wait in whole seconds, rounded up (as `Retry-After` and `retryAfterSeconds` give it).
+pub fn whole_seconds(wait: Duration) -> u64 {
+    wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+}
+
+/// The error of a request over the rate limiter's budget (`RATE_LIMITED`, with when to try
+/// again and the budget), over HTTP and WebSocket alike.
+pub fn rate_limit_error(retry_after: Duration, limit: u32) -> serde_json::Value {
+    let secs = whole_seconds(retry_after);
+    error_object(
         &format!(
             "rate limit exceeded: this client may spend {limit} cost points a minute; try again in {secs} s"
         ),
@@ -86,7 +92,13 @@ pub fn rate_limited(media: MediaType, retry_after: Duration, limit: u32) -> Resp
             ("retryAfterSeconds", secs.into()),
             ("limitPerMinute", limit.into()),
         ],
-    );
+    )
+}
+
+/// Over budget: 429 with `Retry-After` and `RATE_LIMITED`.
+pub fn rate_limited(media: MediaType, retry_after: Duration, limit: u32) -> Response {
+    let secs = whole_seconds(retry_after);
+    let body = serde_json::json!({ "errors": [rate_limit_error(retry_after, limit)] }).to_string();
     (
         StatusCode::TOO_MANY_REQUESTS,
         [

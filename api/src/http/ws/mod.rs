@@ -533,16 +533,7 @@ impl Connection {
         if let Verdict::Limited { retry_after, limit } =
             state.limits.check(session.client.as_ref(), points).await
         {
-            let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
-            let mut e = error(
-                &format!(
-                    "rate limit exceeded: this client may spend {limit} cost points a minute; try again in {secs} s"
-                ),
-                Code::RateLimited,
-            );
-            e["extensions"]["retryAfterSeconds"] = secs.into();
-            e["extensions"]["limitPerMinute"] = limit.into();
-            return Err(vec![e]);
+            return Err(vec![crate::http::respond::rate_limit_error(retry_after, limit)]);
         }
         let mut request = async_graphql::Request::new(String::new()).variables(raw.variables);
         if let Some(name) = raw.operation_name {
@@ -674,7 +665,7 @@ async fn authenticate(state: &AppState, ip: Option<IpAddr>, payload: Json) -> Re
     };
     let client = Client::of(&viewer, ip);
     if let Verdict::Limited { retry_after, .. } = state.limits.check(client.as_ref(), 1).await {
-        let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+        let secs = crate::http::respond::whole_seconds(retry_after);
         return Err((
             code::TRY_AGAIN_LATER,
             format!("rate limit exceeded: try again in {secs} s"),
