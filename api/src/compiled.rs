@@ -39,7 +39,7 @@ use crate::{
     access::Access,
     error::ApiError,
     loader::{ColumnName, Erased, Loaded, Rel, Row, table_column},
-    pagination::{Listing, PAGE_ALIAS, Page, RN, TOTAL, Window, window_condition},
+    pagination::{Listing, ORDER, PAGE_ALIAS, Page, RN, TOTAL, Window, order_sql, window_condition},
     relay::NodeType,
 };
 
@@ -609,12 +609,25 @@ impl Builder<'_> {
         // A reference (the one row a foreign key of the parent names) needs no numbering and no
         // aggregate: its row, if any, as a list of one.
         let reference = matches!(fetch.edge.key, Key::Foreign(_)) && fetch.window.is_none();
+        // Rows are numbered only where the window picks them by number (from the end, after a
+        // cursor). A list, or a page from the start, is aggregated in its order instead and
+        // its rows carry position 0: the decoder numbers them as they come.
+        let numbered = !reference && fetch.window.is_some_and(|w| w.from_end || w.may_skip_rows());
         let mut inner = listing.select.clone();
-        if !reference {
+        if numbered {
             inner.expr_as(
                 Expr::cust(format!("ROW_NUMBER() OVER (ORDER BY {})", listing.order_sql())),
                 Alias::new(RN),
             );
+        }
+        // The order's values as columns of the derived table, for the aggregate's ORDER BY.
+        let mut order = Vec::new();
+        if !reference && !numbered {
+            for (i, (expr, direction)) in listing.order.iter().enumerate() {
+                let name = format!("{ORDER}{i}");
+                inner.expr_as(Expr::cust(expr.clone()), Alias::new(&name));
+                order.push((format!("\"{alias}\".\"{name}\""), direction.clone()));
+            }
         }
         if fetch.total {
             inner.expr_as(Expr::cust("COUNT(*) OVER ()"), Alias::new(TOTAL));
@@ -642,10 +655,10 @@ impl Builder<'_> {
         }
         select.from_subquery(inner, Alias::new(&alias));
         let mut row = vec![
-            Expr::cust(if reference {
-                "1".to_owned()
-            } else {
-                format!("\"{alias}\".\"{RN}\"")
+            Expr::cust(match (reference, numbered) {
+                (true, _) => "1".to_owned(),
+                (false, true) => format!("\"{alias}\".\"{RN}\""),
+                (false, false) => "0".to_owned(),
             }),
             Expr::cust(if fetch.total {
                 format!("\"{alias}\".\"{TOTAL}\"")
@@ -676,9 +689,17 @@ impl Builder<'_> {
                     .into(),
             });
         }
+        let order_by = if order.is_empty() {
+            String::new()
+        } else {
+            format!(" ORDER BY {}", order_sql(&order))
+        };
         let aggregate: SimpleExpr = match self.backend {
-            DbBackend::Postgres => Expr::cust_with_exprs("COALESCE(json_agg($1), '[]'::json)", [row]),
-            _ => Func::cust(Alias::new("json_group_array")).arg(row).into(),
+            DbBackend::Postgres => {
+                Expr::cust_with_exprs(format!("COALESCE(json_agg($1{order_by}), '[]'::json)"), [row])
+            }
+            // Ordered aggregates need SQLite 3.44 (sqlx bundles a later one).
+            _ => Expr::cust_with_exprs(format!("json_group_array(?{order_by})"), [row]),
         };
         select.expr(aggregate);
         let sub = SimpleExpr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(select)));
@@ -895,11 +916,13 @@ fn decode(
 ) -> Result<(), String> {
     let rows: Vec<Vec<&RawValue>> = serde_json::from_str(json.get()).map_err(|e| e.to_string())?;
     let mut parsed: Vec<(i64, i64, &[&RawValue], &[&RawValue])> = Vec::with_capacity(rows.len());
-    for row in &rows {
+    for (index, row) in rows.iter().enumerate() {
         let number = |i: usize| row.get(i).and_then(|v| v.get().parse::<i64>().ok());
         let (Some(pos), Some(total)) = (number(0), number(1)) else {
             return Err("a nested row lacks its position or total".into());
         };
+        // Position 0: the rows came in their order (an ordered aggregate).
+        let pos = if pos == 0 { index as i64 + 1 } else { pos };
         if row.len() != 2 + layouts.read + fetch.children.len() {
             return Err(format!(
                 "a nested row of {} has {} values, not 2 + {} cells + {} children",

@@ -22,9 +22,26 @@ pub const MAX_PAGE_SIZE: i64 = 100;
 
 pub(crate) const RN: &str = "lup_rn";
 pub(crate) const TOTAL: &str = "lup_total";
+/// The prefix of a derived table's columns that carry its order (`lup_o0`, `lup_o1`, …).
+pub(crate) const ORDER: &str = "lup_o";
 const PARENT: &str = "lup_parent";
 /// The derived table of [`Listing::page_select`]: its columns are the listing's and these.
 pub const PAGE_ALIAS: &str = "w";
+
+/// An ORDER BY list of qualified SQL expressions. Rows without a value come last in both
+/// directions, on SQLite as on PostgreSQL (whose defaults differ).
+pub(crate) fn order_sql(order: &[(String, Order)]) -> String {
+    order
+        .iter()
+        .map(|(e, o)| {
+            format!(
+                "{e} {} NULLS LAST",
+                if matches!(o, Order::Desc) { "DESC" } else { "ASC" }
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 /// Keeps the rows of `window` from a derived table `table` numbered by `lup_rn` (and counted
 /// by `lup_total` when the window is taken from the end).
@@ -206,18 +223,7 @@ pub struct Listing {
 
 impl Listing {
     pub(crate) fn order_sql(&self) -> String {
-        self.order
-            .iter()
-            // Rows without a value come last in both directions, on SQLite as on PostgreSQL
-            // (whose defaults differ).
-            .map(|(e, o)| {
-                format!(
-                    "{e} {} NULLS LAST",
-                    if matches!(o, Order::Desc) { "DESC" } else { "ASC" }
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(", ")
+        order_sql(&self.order)
     }
 
     fn partition_sql(&self) -> String {
