@@ -180,6 +180,20 @@ pub fn listing_stmt<E: EntityTrait>(
     }
 }
 
+/// The rows of `table` that the join table `link` links, through its foreign key `relation`
+/// to them, to the parent its column `parent` holds; in `order`.
+pub fn linked<E: EntityTrait, L: EntityTrait>(
+    table: E,
+    link: L,
+    relation: impl RelationTrait,
+    parent: L::Column,
+    order: &[(E::Column, Order)],
+) -> Listing {
+    let mut q = E::find().into_query();
+    join(&mut q, link, relation);
+    listing_stmt(q, table, parent, order)
+}
+
 /// `order` on columns of `table`, then its ID as a tiebreak.
 pub fn ordering<E: EntityTrait>(_table: E, order: &[(E::Column, Order)]) -> Vec<(String, Order)> {
     let mut out: Vec<(String, Order)> = order.iter().map(|(c, o)| (qcol(*c), o.clone())).collect();

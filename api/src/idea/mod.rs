@@ -16,7 +16,7 @@ use crate::{
     common::{CommonFilter, in_year, one_of},
     community::{self as community_room, Community},
     labels::labelled_enum,
-    loader::{self, Aliased, Col, Rel, aliased, by_id, col, join, listing, listing_stmt},
+    loader::{self, Aliased, Col, Rel, aliased, by_id, col, join, linked, listing, listing_stmt},
     organization::Organization,
     pagination::{ConnectionFields, Cursor, Listing, Window},
     relay::{self, NodeType},
@@ -47,15 +47,10 @@ pub static OF_ORGANIZATION: Rel<idea::Model> = Rel::new("ideas of organization",
     )
 });
 pub static OF_THEME: Rel<idea::Model> = Rel::new("ideas of theme", |_| {
-    let mut q = idea::Entity::find().into_query();
-    join(
-        &mut q,
+    linked(
+        idea::Entity,
         entity::idea_theme::Entity,
         entity::idea_theme::Relation::Idea,
-    );
-    listing_stmt(
-        q,
-        idea::Entity,
         entity::idea_theme::Column::ThemeId,
         &[(idea::Column::Title, Order::Asc)],
     )
@@ -126,15 +121,10 @@ fn exchange_communities() -> SelectStatement {
 }
 
 pub(crate) static PARTICIPANTS: Rel<community::Model> = Rel::new("participants of exchange", |_| {
-    let mut q = community::Entity::find().into_query();
-    join(
-        &mut q,
+    linked(
+        community::Entity,
         entity::idea_exchange_participant::Entity,
         entity::idea_exchange_participant::Relation::Community,
-    );
-    listing_stmt(
-        q,
-        community::Entity,
         entity::idea_exchange_participant::Column::ExchangeId,
         &[(community::Column::Name, Order::Asc)],
     )

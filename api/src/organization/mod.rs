@@ -6,7 +6,7 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, Result, connection::
 use chrono::{DateTime, Utc};
 use entity::organization;
 use sea_orm::{
-    EntityTrait, QueryFilter, QueryTrait,
+    EntityTrait, QueryFilter,
     sea_query::{ExprTrait, Order},
 };
 
@@ -18,7 +18,7 @@ use crate::{
     engagement::EngagementEvent,
     idea::Idea,
     labels::{enum_labels, labelled_enum},
-    loader::{self, Rel, by_id, col, join, listing, listing_stmt},
+    loader::{self, Rel, by_id, col, linked, listing},
     pagination::{ConnectionFields, Cursor, Window},
     partnership::Partnership,
     plan::PlanInvolvement,
@@ -50,15 +50,10 @@ pub static OF_COMMUNITY: Rel<organization::Model> = Rel::new("organizations of c
 });
 
 pub static OF_EVENT: Rel<organization::Model> = Rel::new("organizations of event", |_| {
-    let mut q = organization::Entity::find().into_query();
-    join(
-        &mut q,
+    linked(
+        organization::Entity,
         entity::engagement_event_organization::Entity,
         entity::engagement_event_organization::Relation::Organization,
-    );
-    listing_stmt(
-        q,
-        organization::Entity,
         entity::engagement_event_organization::Column::EventId,
         &[(organization::Column::Name, Order::Asc)],
     )

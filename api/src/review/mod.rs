@@ -33,7 +33,7 @@ use crate::{
     },
     error::ApiError,
     labels::labelled_enum,
-    loader::{self, Rel, by_id, join, listing, listing_stmt, qcol},
+    loader::{self, Rel, by_id, join, linked, listing, qcol},
     pagination::{ConnectionFields, Cursor, Listing, Window},
     plan::Plan,
     relay::{self, NodeType},
@@ -131,30 +131,20 @@ static ENTRIES_OF_COMMUNITY: Rel<annual_review_entry::Model> =
     });
 
 static FOCUS_COMMUNITIES: Rel<community::Model> = Rel::new("focus communities of annual review", |_| {
-    let mut q = community::Entity::find().into_query();
-    join(
-        &mut q,
+    linked(
+        community::Entity,
         entity::annual_review_focus_community::Entity,
         entity::annual_review_focus_community::Relation::Community,
-    );
-    listing_stmt(
-        q,
-        community::Entity,
         entity::annual_review_focus_community::Column::ReviewId,
         &[(community::Column::Name, Order::Asc)],
     )
 });
 
 static FOCUS_THEMES: Rel<theme::Model> = Rel::new("focus themes of annual review", |_| {
-    let mut q = theme::Entity::find().into_query();
-    join(
-        &mut q,
+    linked(
+        theme::Entity,
         entity::annual_review_focus_theme::Entity,
         entity::annual_review_focus_theme::Relation::Theme,
-    );
-    listing_stmt(
-        q,
-        theme::Entity,
         entity::annual_review_focus_theme::Column::ReviewId,
         &[(theme::Column::Name, Order::Asc)],
     )

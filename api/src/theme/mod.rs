@@ -5,7 +5,7 @@ pub mod mutation;
 use async_graphql::{Context, ID, Object, Result, connection::Connection};
 use entity::{action_theme, idea_theme, plan_theme, theme};
 use sea_orm::{
-    EntityTrait, QueryFilter, QueryTrait, RelationTrait,
+    EntityTrait, QueryFilter,
     sea_query::{Order, SelectStatement},
 };
 
@@ -14,7 +14,7 @@ use crate::{
     common::text_condition,
     error::ApiError,
     idea::Idea,
-    loader::{self, Rel, by_id, join, listing_stmt, qcol},
+    loader::{self, Rel, by_id, linked, qcol},
     pagination::{ConnectionFields, Cursor, Window},
     plan::Plan,
     relay::{self, NodeType},
@@ -22,37 +22,31 @@ use crate::{
 
 pub static BY_ID: Rel<theme::Model> = Rel::new(NodeType::Theme.name(), |_| by_id(theme::Entity::find()));
 
-/// Themes through the join table `link` (its foreign key `theme` to the theme), under the
-/// parent its column `parent` holds.
-fn linked<E: EntityTrait>(
-    link: E,
-    theme: impl RelationTrait,
-    parent: E::Column,
-) -> crate::pagination::Listing {
-    let mut q = theme::Entity::find().into_query();
-    join(&mut q, link, theme);
-    listing_stmt(q, theme::Entity, parent, &[(theme::Column::Name, Order::Asc)])
-}
-
 pub static OF_ACTION: Rel<theme::Model> = Rel::new("themes of action", |_| {
     linked(
+        theme::Entity,
         action_theme::Entity,
         action_theme::Relation::Theme,
         action_theme::Column::ActionId,
+        &[(theme::Column::Name, Order::Asc)],
     )
 });
 pub static OF_PLAN: Rel<theme::Model> = Rel::new("themes of plan", |_| {
     linked(
+        theme::Entity,
         plan_theme::Entity,
         plan_theme::Relation::Theme,
         plan_theme::Column::PlanId,
+        &[(theme::Column::Name, Order::Asc)],
     )
 });
 pub static OF_IDEA: Rel<theme::Model> = Rel::new("themes of idea", |_| {
     linked(
+        theme::Entity,
         idea_theme::Entity,
         idea_theme::Relation::Theme,
         idea_theme::Column::IdeaId,
+        &[(theme::Column::Name, Order::Asc)],
     )
 });
 
