@@ -5,7 +5,7 @@ pub mod mutation;
 use async_graphql::{Context, ID, Object, Result, connection::Connection};
 use entity::{action_theme, idea_theme, plan_theme, theme};
 use sea_orm::{
-    EntityTrait, QueryFilter,
+    EntityTrait, QueryFilter, RelationTrait,
     sea_query::{Order, SelectStatement},
 };
 
@@ -15,38 +15,44 @@ use crate::{
     error::ApiError,
     idea::Idea,
     loader::{self, Rel, by_id, linked, qcol},
-    pagination::{ConnectionFields, Cursor, Window},
+    pagination::{ConnectionFields, Cursor, Listing, Window},
     plan::Plan,
     relay::{self, NodeType},
 };
 
 pub static BY_ID: Rel<theme::Model> = Rel::new(NodeType::Theme.name(), |_| by_id(theme::Entity::find()));
 
-pub static OF_ACTION: Rel<theme::Model> = Rel::new("themes of action", |_| {
+/// Themes through the join table `link` (its foreign key `relation` to the theme) under the
+/// parent its column `parent` holds, by name.
+fn by_name<L: EntityTrait>(link: L, relation: impl RelationTrait, parent: L::Column) -> Listing {
     linked(
         theme::Entity,
+        link,
+        relation,
+        parent,
+        &[(theme::Column::Name, Order::Asc)],
+    )
+}
+
+pub static OF_ACTION: Rel<theme::Model> = Rel::new("themes of action", |_| {
+    by_name(
         action_theme::Entity,
         action_theme::Relation::Theme,
         action_theme::Column::ActionId,
-        &[(theme::Column::Name, Order::Asc)],
     )
 });
 pub static OF_PLAN: Rel<theme::Model> = Rel::new("themes of plan", |_| {
-    linked(
-        theme::Entity,
+    by_name(
         plan_theme::Entity,
         plan_theme::Relation::Theme,
         plan_theme::Column::PlanId,
-        &[(theme::Column::Name, Order::Asc)],
     )
 });
 pub static OF_IDEA: Rel<theme::Model> = Rel::new("themes of idea", |_| {
-    linked(
-        theme::Entity,
+    by_name(
         idea_theme::Entity,
         idea_theme::Relation::Theme,
         idea_theme::Column::IdeaId,
-        &[(theme::Column::Name, Order::Asc)],
     )
 });
 
