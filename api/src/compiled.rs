@@ -965,7 +965,8 @@ fn decode(
 pub enum Root {
     /// A connection: its rows' fields are under `nodes` and `edges.node`.
     Connection,
-    /// A single object (or null): its fields are the field's own selection.
+    /// A single object (or null), the listing's first row: its fields are the field's own
+    /// selection.
     Object,
 }
 
@@ -1018,7 +1019,10 @@ where
         let fetches = &key.fetches;
         loaders.reads().statements.get_or_build(&key, || {
             let layouts: Vec<Layouts> = fetches.iter().map(|f| Layouts::of(f, key.pruned)).collect();
-            let mut select = listing.page_select(db, &[], window);
+            let mut select = match root {
+                Root::Object => listing.first_row_select(),
+                Root::Connection => listing.page_select(db, &[], window),
+            };
             let mut builder = Builder {
                 backend,
                 access: &access,

@@ -11,7 +11,9 @@ use async_graphql::{
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use sea_orm::{
     DatabaseConnection, DbBackend, DbErr, FromQueryResult, QueryResult, Statement,
-    sea_query::{Alias, Expr, ExprTrait, Order, Query, SelectStatement, extension::postgres::PgFunc},
+    sea_query::{
+        Alias, Expr, ExprTrait, NullOrdering, Order, Query, SelectStatement, extension::postgres::PgFunc,
+    },
 };
 use uuid::Uuid;
 
@@ -264,6 +266,25 @@ impl Listing {
             outer.order_by(Alias::new(PARENT), Order::Asc);
         }
         outer.order_by(Alias::new(RN), Order::Asc);
+        outer
+    }
+
+    /// The first row of a top-level listing, in a derived table named [`PAGE_ALIAS`] with the
+    /// columns [`Listing::page_select`] gives (position 1, size 1), for a field that shows one
+    /// row rather than a page: the database stops at it instead of numbering and counting.
+    pub fn first_row_select(&self) -> SelectStatement {
+        let mut inner = self.select.clone();
+        inner
+            .expr_as(Expr::cust("CAST(1 AS BIGINT)"), Alias::new(RN))
+            .expr_as(Expr::cust("CAST(1 AS BIGINT)"), Alias::new(TOTAL));
+        for (expr, order) in &self.order {
+            inner.order_by_expr_with_nulls(Expr::cust(expr.clone()), order.clone(), NullOrdering::Last);
+        }
+        inner.limit(1);
+        let mut outer = Query::select();
+        outer
+            .expr(Expr::cust(format!("\"{PAGE_ALIAS}\".*")))
+            .from_subquery(inner, Alias::new(PAGE_ALIAS));
         outer
     }
 
