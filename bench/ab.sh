@@ -7,9 +7,11 @@
 #
 #   bench/ab.sh A_BINARY B_BINARY           # 2 rounds of 10 s each, 5 s warm-up
 #   ROUNDS=4 DURATION=15s bench/ab.sh target-a/release/lup target/release/lup
+#   QUERY_FILE=bench/one-row.graphql bench/ab.sh A B    # another query (variable: $slug)
 #
-# Env: PG_ADMIN_URL, DB_NAME, SLUG, CONNECTIONS, THREADS, WARMUP, DURATION, ROUNDS, PORT (A;
-# B is PORT+1). The database is dropped at the end, also on failure.
+# Env: PG_ADMIN_URL, DB_NAME, SLUG, QUERY_FILE (the community page by default), CONNECTIONS,
+# THREADS, WARMUP, DURATION, ROUNDS, PORT (A; B is PORT+1). The database is dropped at the end,
+# also on failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ $# -eq 2 ] || { echo "usage: bench/ab.sh A_BINARY B_BINARY" >&2; exit 2; }
@@ -19,6 +21,8 @@ for b in "$A_BIN" "$B_BIN"; do [ -x "$b" ] || { echo "no server binary at $b" >&
 PG_ADMIN_URL="${PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 DB_NAME="${DB_NAME:-lup_bench_ab}"
 SLUG="${SLUG:-gjoel}"
+QUERY_FILE="${QUERY_FILE:-tests/queries/community-page.graphql}"
+[ -r "$QUERY_FILE" ] || { echo "no query at $QUERY_FILE" >&2; exit 1; }
 CONNECTIONS="${CONNECTIONS:-64}"
 THREADS="${THREADS:-2}"
 WARMUP="${WARMUP:-5s}"
@@ -65,9 +69,9 @@ start "$B_BIN" $((PORT + 1)) "$OUT/ab-b.log"
 B_PID=${PIDS[1]}
 
 BODY="$OUT/ab-body.json"
-python3 - "$SLUG" >"$BODY" <<'EOF'
+python3 - "$SLUG" "$QUERY_FILE" >"$BODY" <<'EOF'
 import json, sys
-q = open("tests/queries/community-page.graphql").read()
+q = open(sys.argv[2]).read()
 print(json.dumps({"query": q, "variables": {"slug": sys.argv[1]}}))
 EOF
 for port in "$PORT" $((PORT + 1)); do

@@ -466,10 +466,7 @@ wait_up "$PEER_COUNT_PID" "$PEER_COUNT_URL" "$OUT/peer-compare-peer-count.log"
 
 py body tests/queries/community-page.graphql "$SLUG" "$OUT/pc-ours-page.json"
 py body "$PEER_WORK/queries/peer-page.graphql" "$SLUG" "$OUT/pc-peer-page.json"
-cat >"$OUT/pc-ours-one.graphql" <<'GRAPHQL'
-query One($slug: String!) { community(slug: $slug) { name } }
-GRAPHQL
-py body "$OUT/pc-ours-one.graphql" "$SLUG" "$OUT/pc-ours-one.json"
+py body bench/one-row.graphql "$SLUG" "$OUT/pc-ours-one.json"
 py body "$PEER_WORK/queries/peer-single.graphql" "$SLUG" "$OUT/pc-peer-one.json"
 
 post() { # URL BODY_FILE OUT_FILE
