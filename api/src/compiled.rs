@@ -698,7 +698,9 @@ impl Builder<'_> {
             DbBackend::Postgres => {
                 Expr::cust_with_exprs(format!("COALESCE(json_agg($1{order_by}), '[]'::json)"), [row])
             }
-            // Ordered aggregates need SQLite 3.44 (sqlx bundles a later one).
+            // Ordered aggregates need SQLite 3.44, and the rows stay JSON (not quoted text)
+            // through the sort only in later versions: this relies on the SQLite that sqlx
+            // bundles (3.51.3 with sqlx 0.9), which the tests run.
             _ => Expr::cust_with_exprs(format!("json_group_array(?{order_by})"), [row]),
         };
         select.expr(aggregate);

@@ -71,9 +71,11 @@ pub fn background(db: &DatabaseConnection, sql: &SqlCounter) -> DatabaseConnecti
 /// When a statement last failed on this pool, for [`connect`]'s check of idle connections.
 /// A failure may mean the server closed the pool's connections (a restart, a killed backend):
 /// the connections that were idle then are pinged before their next use, once. One that went
-/// idle later was released by a statement that ran after the failure: had its connection
-/// broken, the reply it still waited for would have failed the flush on release, which drops
-/// it. Nanoseconds since `epoch`, plus one; 0 is "never".
+/// idle later was, nearly always, released by a statement that ran after the failure: had its
+/// connection broken, the reply it still waited for would have failed the flush on release,
+/// which drops it. (One whose statement ended just before the server went and that was
+/// released just after the failure was noted goes back unchecked; its next statement fails
+/// once, and is retried where that is safe.) Nanoseconds since `epoch`, plus one; 0 is "never".
 #[derive(Debug)]
 struct LastFailure {
     epoch: std::time::Instant,
@@ -115,9 +117,10 @@ pub async fn connect(config: &Config) -> Result<(DatabaseConnection, SqlCounter)
         .acquire_timeout(Duration::from_millis(config.db_acquire_timeout_ms))
         .sqlx_logging(false)
         // Pinging before every use would double the round trips (as upstream sqlx's ping on
-        // release did; our patched sqlx-core flushes instead, see the root Cargo.toml). A
-        // connection whose statement broke fails that flush and is not reused; idle ones the
-        // server closed are pinged only after a statement failed (below), and swept by `recover`.
+        // release did; our patched sqlx-core flushes a PostgreSQL connection instead, see the
+        // root Cargo.toml, and still pings SQLite's). A connection whose statement broke fails
+        // that flush and is not reused; idle ones the server closed are pinged only after a
+        // statement failed (below), and swept by `recover`.
         .test_before_acquire(false);
     // On every pooled SQLite connection: WAL lets readers run beside a writer, and a writer
     // waits for a busy database instead of failing with "database is locked".

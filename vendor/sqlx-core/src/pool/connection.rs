@@ -312,12 +312,19 @@ impl<DB: Database> Floating<DB, Live<DB>> {
         // this is simply a band-aid as SQLx-next connections should be able
         // to recover from cancellations
         //
-        // LUP: a connection left as it should be (nothing unsent, no reply outstanding) is
-        // released as it is; `flush` finishes what a dropped future left (the unsent rest of a
-        // message, replies still to read, a queued ROLLBACK) and fails on a broken connection.
-        // Upstream sends a Sync and waits for its reply on every release: a second round trip
-        // for each statement.
-        if let Err(error) = self.raw.flush().await {
+        // LUP: on PostgreSQL, a connection left as it should be (nothing unsent, no reply
+        // outstanding) is released as it is; `flush` finishes what a dropped future left (the
+        // unsent rest of a message, replies still to read, a queued ROLLBACK) and fails on a
+        // broken connection. Upstream sends a Sync and waits for its reply on every release: a
+        // second round trip for each statement. SQLite keeps the ping: its `flush` does
+        // nothing, and the ping is what waits for a stopped statement's worker to finish and
+        // finds a worker that died.
+        let checked = if DB::NAME == "PostgreSQL" {
+            self.raw.flush().await
+        } else {
+            self.raw.ping().await
+        };
+        if let Err(error) = checked {
             tracing::warn!(
                 %error,
                 "error occurred while testing the connection on-release",
