@@ -29,7 +29,7 @@ use std::{
 use async_graphql::{Context, SelectionField, Value as GqlValue};
 use sea_orm::{
     ColumnTrait, ColumnType, DbBackend, EntityTrait, IdenStatic, Iterable, ModelTrait, Statement, Value,
-    sea_query::{Alias, Expr, Func, NullOrdering, Query, SimpleExpr, SubQueryStatement},
+    sea_query::{Alias, Expr, Func, Query, SimpleExpr, SubQueryStatement},
 };
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
@@ -641,14 +641,7 @@ impl Builder<'_> {
             // A page from the start (the planner leaves pages after a cursor to the loaders):
             // the database stops after its rows instead of numbering the whole list.
             Some(window) if !window.from_end && !window.may_skip_rows() => {
-                for (expr, order) in &listing.order {
-                    inner.order_by_expr_with_nulls(
-                        Expr::cust(expr.clone()),
-                        order.clone(),
-                        NullOrdering::Last,
-                    );
-                }
-                inner.limit(u64::try_from(window.size).unwrap_or(0));
+                listing.first_rows(&mut inner, u64::try_from(window.size).unwrap_or(0));
             }
             Some(window) => window_condition(&mut select, &alias, window),
             None => {}

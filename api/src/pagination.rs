@@ -269,6 +269,15 @@ impl Listing {
         outer
     }
 
+    /// Keeps the first `size` rows of `select` (the listing's own select) in the listing's
+    /// order: the database stops after them.
+    pub(crate) fn first_rows(&self, select: &mut SelectStatement, size: u64) {
+        for (expr, order) in &self.order {
+            select.order_by_expr_with_nulls(Expr::cust(expr.clone()), order.clone(), NullOrdering::Last);
+        }
+        select.limit(size);
+    }
+
     /// The first row of a top-level listing, in a derived table named [`PAGE_ALIAS`] with the
     /// columns [`Listing::page_select`] gives (position 1, size 1), for a field that shows one
     /// row rather than a page: the database stops at it instead of numbering and counting.
@@ -277,10 +286,7 @@ impl Listing {
         inner
             .expr_as(Expr::cust("CAST(1 AS BIGINT)"), Alias::new(RN))
             .expr_as(Expr::cust("CAST(1 AS BIGINT)"), Alias::new(TOTAL));
-        for (expr, order) in &self.order {
-            inner.order_by_expr_with_nulls(Expr::cust(expr.clone()), order.clone(), NullOrdering::Last);
-        }
-        inner.limit(1);
+        self.first_rows(&mut inner, 1);
         let mut outer = Query::select();
         outer
             .expr(Expr::cust(format!("\"{PAGE_ALIAS}\".*")))
