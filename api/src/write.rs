@@ -1104,16 +1104,51 @@ where
         .await
 }
 
-pub async fn delete_named<E>(w: &Write, id: Uuid, version: i32) -> Result<Uuid, Failure>
+/// Deletes the entry `id` (a global ID of `E::TYPE`) at `version`, unless `E::REFERENCES`
+/// still name it: [`delete_node`] with the catalogue's own refusal.
+pub async fn delete_named<E>(ctx: &Context<'_>, id: &ID, version: i32) -> async_graphql::Result<DeletePayload>
 where
     E: Catalogue,
     E::PrimaryKey: PrimaryKeyTrait<ValueType = Uuid>,
     E::Model: Serialize + HasId + Sync,
 {
-    let before = w.find::<E>(E::WHAT, id).await?;
-    w.refuse_if_used(id, E::REFERENCES).await?;
-    w.delete::<E>(E::TYPE, &before, version).await?;
-    Ok(id)
+    delete_node::<E>(ctx, E::TYPE, E::WHAT, id, version, async |w, before| {
+        w.refuse_if_used(before.row_id(), E::REFERENCES).await
+    })
+    .await
+}
+
+/// The one way a row with a global ID is deleted: parses `id` as a global ID of `ty` (a user
+/// error on `id` when it is not one), finds the row through [`Write::find`] (NOT_FOUND, "no
+/// `what` with this ID", also when the caller may not see it), runs `allowed` on it (the
+/// mutation's own authorisation and refusals, in its order), then deletes it at `version`
+/// with its audit record ([`Write::delete`]), all in one transaction ([`mutate`]). The payload
+/// names the deleted row by its global ID.
+pub async fn delete_node<E>(
+    ctx: &Context<'_>,
+    ty: impl TypeName,
+    what: &str,
+    id: &ID,
+    version: i32,
+    allowed: impl AsyncFnOnce(&Write, &E::Model) -> Result<(), Failure>,
+) -> async_graphql::Result<DeletePayload>
+where
+    E: Versioned + Guarded,
+    E::PrimaryKey: PrimaryKeyTrait<ValueType = Uuid>,
+    E::Model: Serialize + HasId + Sync,
+{
+    mutate(
+        ctx,
+        |check| check.id("id", id, ty),
+        async |w, id| {
+            let before = w.find::<E>(what, id).await?;
+            allowed(w, &before).await?;
+            w.delete::<E>(ty, &before, version).await?;
+            Ok(id)
+        },
+        |id| DeletePayload::ok(relay::encode(ty, id)),
+    )
+    .await
 }
 
 /// Constraint violations the checks before a write did not catch (a race with another

@@ -12,10 +12,11 @@ use crate::{
     auth::{Require, visible_to_writers},
     common::{Date, today},
     error::ApiError,
-    relay::{self, NodeType},
+    relay::NodeType,
     write::{
         Change, Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, Operation, Reference, Refused,
-        UserErrorCode, Write, change, community_of_plan, constraint, mutate, payload, reference, set_if,
+        UserErrorCode, Write, change, community_of_plan, constraint, delete_node, mutate, payload, reference,
+        set_if,
     },
 };
 
@@ -612,18 +613,16 @@ impl ActionMutation {
     /// partnerships or idea exchanges refer to it. Staff, and editors of the plan's community.
     #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
     async fn delete_action(&self, ctx: &Context<'_>, input: DeleteActionInput) -> Result<DeletePayload> {
-        mutate(
+        delete_node::<action::Entity>(
             ctx,
-            |check| check.id("id", &input.id, NodeType::Action),
-            async |w, id| {
-                let before = w.find::<action::Entity>("action", id).await?;
-                require_action(w, &before).await?;
-                w.refuse_if_used(id, REFERENCES).await?;
-                w.delete::<action::Entity>(NodeType::Action, &before, input.version)
-                    .await?;
-                Ok(id)
+            NodeType::Action,
+            "action",
+            &input.id,
+            input.version,
+            async |w, before| {
+                require_action(w, before).await?;
+                w.refuse_if_used(before.id, REFERENCES).await
             },
-            |id| DeletePayload::ok(relay::encode(NodeType::Action, id)),
         )
         .await
     }
@@ -722,20 +721,16 @@ impl ActionMutation {
         ctx: &Context<'_>,
         input: RemoveActionDepartmentInput,
     ) -> Result<DeletePayload> {
-        mutate(
+        delete_node::<action_department::Entity>(
             ctx,
-            |check| check.id("id", &input.id, NodeType::ActionDepartment),
-            async |w, id| {
-                let before = w
-                    .find::<action_department::Entity>("action department", id)
-                    .await?;
+            NodeType::ActionDepartment,
+            "action department",
+            &input.id,
+            input.version,
+            async |w, before| {
                 let action = w.find::<action::Entity>("action", before.action_id).await?;
-                require_action(w, &action).await?;
-                w.delete::<action_department::Entity>(NodeType::ActionDepartment, &before, input.version)
-                    .await?;
-                Ok(id)
+                Ok(require_action(w, &action).await?)
             },
-            |id| DeletePayload::ok(relay::encode(NodeType::ActionDepartment, id)),
         )
         .await
     }
@@ -853,18 +848,16 @@ impl ActionMutation {
         ctx: &Context<'_>,
         input: DeleteActionUpdateInput,
     ) -> Result<DeletePayload> {
-        mutate(
+        delete_node::<action_update::Entity>(
             ctx,
-            |check| check.id("id", &input.id, NodeType::ActionUpdate),
-            async |w, id| {
-                let before = w.find::<action_update::Entity>("action update", id).await?;
+            NodeType::ActionUpdate,
+            "action update",
+            &input.id,
+            input.version,
+            async |w, before| {
                 let action = w.find::<action::Entity>("action", before.action_id).await?;
-                require_action(w, &action).await?;
-                w.delete::<action_update::Entity>(NodeType::ActionUpdate, &before, input.version)
-                    .await?;
-                Ok(id)
+                Ok(require_action(w, &action).await?)
             },
-            |id| DeletePayload::ok(relay::encode(NodeType::ActionUpdate, id)),
         )
         .await
     }

@@ -8,10 +8,10 @@ use uuid::Uuid;
 use super::{Community, CommunityStatus};
 use crate::{
     auth::{Require, visible_to_staff},
-    relay::{self, NodeType},
+    relay::NodeType,
     write::{
-        Check, DeletePayload, Reference, UserErrorCode, mutate, named, payload, reference, renamed, set_if,
-        slug_free,
+        Check, DeletePayload, Reference, UserErrorCode, delete_node, mutate, named, payload, reference,
+        renamed, set_if, slug_free,
     },
 };
 
@@ -210,17 +210,13 @@ impl CommunityMutation {
         ctx: &Context<'_>,
         input: DeleteCommunityInput,
     ) -> Result<DeletePayload> {
-        mutate(
+        delete_node::<community::Entity>(
             ctx,
-            |check| check.id("id", &input.id, NodeType::Community),
-            async |w, id| {
-                let before = w.find::<community::Entity>("community", id).await?;
-                w.refuse_if_used(id, REFERENCES).await?;
-                w.delete::<community::Entity>(NodeType::Community, &before, input.version)
-                    .await?;
-                Ok(id)
-            },
-            |id| DeletePayload::ok(relay::encode(NodeType::Community, id)),
+            NodeType::Community,
+            "community",
+            &input.id,
+            input.version,
+            async |w, before| w.refuse_if_used(before.id, REFERENCES).await,
         )
         .await
     }

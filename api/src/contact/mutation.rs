@@ -11,8 +11,10 @@ use super::Contact;
 use crate::{
     auth::{Require, visible_to_writers},
     error::ApiError,
-    relay::{self, NodeType},
-    write::{Check, DeletePayload, Failure, MAX_NAME, UserErrorCode, Write, mutate, payload, set_if},
+    relay::NodeType,
+    write::{
+        Check, DeletePayload, Failure, MAX_NAME, UserErrorCode, Write, delete_node, mutate, payload, set_if,
+    },
 };
 
 #[derive(InputObject)]
@@ -324,17 +326,13 @@ impl ContactMutation {
     /// Deletes a contact person. Staff; community editors for their own communities' contacts.
     #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
     async fn delete_contact(&self, ctx: &Context<'_>, input: DeleteContactInput) -> Result<DeletePayload> {
-        mutate(
+        delete_node::<contact::Entity>(
             ctx,
-            |check| check.id("id", &input.id, NodeType::Contact),
-            async |w, id| {
-                let before = w.find::<contact::Entity>("contact", id).await?;
-                Parent::require(Parent::of(&before), w)?;
-                w.delete::<contact::Entity>(NodeType::Contact, &before, input.version)
-                    .await?;
-                Ok(id)
-            },
-            |id| DeletePayload::ok(relay::encode(NodeType::Contact, id)),
+            NodeType::Contact,
+            "contact",
+            &input.id,
+            input.version,
+            async |w, before| Ok(Parent::require(Parent::of(before), w)?),
         )
         .await
     }

@@ -6,7 +6,7 @@ use entity::department;
 use super::Department;
 use crate::{
     auth::{Require, visible_to_staff},
-    relay::{self, NodeType},
+    relay::NodeType,
     write::{
         Catalogue, DeletePayload, Reference, catalogue_rows, create_named, delete_named, mutate, named,
         payload, reference, renamed, update_named,
@@ -110,12 +110,6 @@ impl DepartmentMutation {
         ctx: &Context<'_>,
         input: DeleteDepartmentInput,
     ) -> Result<DeletePayload> {
-        mutate(
-            ctx,
-            |check| check.id("id", &input.id, NodeType::Department),
-            async |w, id| delete_named::<department::Entity>(w, id, input.version).await,
-            |id| DeletePayload::ok(relay::encode(NodeType::Department, id)),
-        )
-        .await
+        delete_named::<department::Entity>(ctx, &input.id, input.version).await
     }
 }

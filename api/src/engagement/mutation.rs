@@ -13,8 +13,8 @@ use crate::{
     common::Date,
     relay::{self, NodeType},
     write::{
-        Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, Operation, Refused, UserErrorCode, Write, mutate,
-        payload, set_if,
+        Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, Operation, Refused, UserErrorCode, Write,
+        delete_node, mutate, payload, set_if,
     },
 };
 
@@ -327,17 +327,13 @@ impl EngagementMutation {
         ctx: &Context<'_>,
         input: DeleteEngagementEventInput,
     ) -> Result<DeletePayload> {
-        mutate(
+        delete_node::<engagement_event::Entity>(
             ctx,
-            |check| check.id("id", &input.id, NodeType::EngagementEvent),
-            async |w, id| {
-                let before = w.find::<engagement_event::Entity>("engagement event", id).await?;
-                w.require_community(before.community_id)?;
-                w.delete::<engagement_event::Entity>(NodeType::EngagementEvent, &before, input.version)
-                    .await?;
-                Ok(id)
-            },
-            |id| DeletePayload::ok(relay::encode(NodeType::EngagementEvent, id)),
+            NodeType::EngagementEvent,
+            "engagement event",
+            &input.id,
+            input.version,
+            async |w, before| Ok(w.require_community(before.community_id)?),
         )
         .await
     }

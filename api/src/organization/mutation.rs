@@ -10,10 +10,10 @@ use uuid::Uuid;
 use super::{Organization, OrganizationKind};
 use crate::{
     auth::{Require, visible_to_staff},
-    relay::{self, NodeType},
+    relay::NodeType,
     write::{
-        Check, DeletePayload, MAX_SHORT, Reference, UserErrorCode, mutate, named, payload, reference,
-        renamed, set_if, slug_free,
+        Check, DeletePayload, MAX_SHORT, Reference, UserErrorCode, delete_node, mutate, named, payload,
+        reference, renamed, set_if, slug_free,
     },
 };
 
@@ -237,17 +237,13 @@ impl OrganizationMutation {
         ctx: &Context<'_>,
         input: DeleteOrganizationInput,
     ) -> Result<DeletePayload> {
-        mutate(
+        delete_node::<organization::Entity>(
             ctx,
-            |check| check.id("id", &input.id, NodeType::Organization),
-            async |w, id| {
-                let before = w.find::<organization::Entity>("organisation", id).await?;
-                w.refuse_if_used(id, REFERENCES).await?;
-                w.delete::<organization::Entity>(NodeType::Organization, &before, input.version)
-                    .await?;
-                Ok(id)
-            },
-            |id| DeletePayload::ok(relay::encode(NodeType::Organization, id)),
+            NodeType::Organization,
+            "organisation",
+            &input.id,
+            input.version,
+            async |w, before| w.refuse_if_used(before.id, REFERENCES).await,
         )
         .await
     }

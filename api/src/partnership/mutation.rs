@@ -20,10 +20,10 @@ use crate::{
     error::ApiError,
     loader::{self, col},
     pagination::{ConnectionFields, Cursor, Window},
-    relay::{self, NodeType},
+    relay::NodeType,
     write::{
         Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, Refused, UserErrorCode, Write, change,
-        community_of_plan, mutate, payload, set_if,
+        community_of_plan, delete_node, mutate, payload, set_if,
     },
 };
 
@@ -614,18 +614,16 @@ impl PartnershipMutation {
         ctx: &Context<'_>,
         input: DeletePartnershipInput,
     ) -> Result<DeletePayload> {
-        mutate(
+        delete_node::<partnership::Entity>(
             ctx,
-            |check| check.id("id", &input.id, NodeType::Partnership),
-            async |w, id| {
-                let before = w.find::<partnership::Entity>("partnership", id).await?;
-                require_partnership(w, &before).await?;
-                refuse_partners_proposal(&before, "id")?;
-                w.delete::<partnership::Entity>(NodeType::Partnership, &before, input.version)
-                    .await?;
-                Ok(id)
+            NodeType::Partnership,
+            "partnership",
+            &input.id,
+            input.version,
+            async |w, before| {
+                require_partnership(w, before).await?;
+                refuse_partners_proposal(before, "id")
             },
-            |id| DeletePayload::ok(relay::encode(NodeType::Partnership, id)),
         )
         .await
     }
@@ -747,23 +745,19 @@ impl PartnershipMutation {
         ctx: &Context<'_>,
         input: RemovePartnershipMemberInput,
     ) -> Result<DeletePayload> {
-        mutate(
+        delete_node::<partnership_member::Entity>(
             ctx,
-            |check| check.id("id", &input.id, NodeType::PartnershipMember),
-            async |w, id| {
-                let before = w
-                    .find::<partnership_member::Entity>("partnership member", id)
-                    .await?;
+            NodeType::PartnershipMember,
+            "partnership member",
+            &input.id,
+            input.version,
+            async |w, before| {
                 let p = w
                     .find::<partnership::Entity>("partnership", before.partnership_id)
                     .await?;
                 require_partnership(w, &p).await?;
-                refuse_partners_proposal(&p, "id")?;
-                w.delete::<partnership_member::Entity>(NodeType::PartnershipMember, &before, input.version)
-                    .await?;
-                Ok(id)
+                refuse_partners_proposal(&p, "id")
             },
-            |id| DeletePayload::ok(relay::encode(NodeType::PartnershipMember, id)),
         )
         .await
     }

@@ -14,7 +14,7 @@ use crate::{
     relay::{self, NodeType},
     write::{
         Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, Operation, Reference, Refused, UserErrorCode,
-        Write, mutate, payload, reference, set_if,
+        Write, delete_node, mutate, payload, reference, set_if,
     },
 };
 
@@ -404,11 +404,13 @@ impl PlanMutation {
     /// instead.
     #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
     async fn delete_plan(&self, ctx: &Context<'_>, input: DeletePlanInput) -> Result<DeletePayload> {
-        mutate(
+        delete_node::<plan::Entity>(
             ctx,
-            |check| check.id("id", &input.id, NodeType::Plan),
-            async |w, id| {
-                let before = w.find::<plan::Entity>("plan", id).await?;
+            NodeType::Plan,
+            "plan",
+            &input.id,
+            input.version,
+            async |w, before| {
                 w.require_community(before.community_id)?;
                 if before.status != plan::PlanStatus::Draft {
                     return Err(Refused::one(
@@ -418,12 +420,8 @@ impl PlanMutation {
                     )
                     .into());
                 }
-                w.refuse_if_used(id, REFERENCES).await?;
-                w.delete::<plan::Entity>(NodeType::Plan, &before, input.version)
-                    .await?;
-                Ok(id)
+                w.refuse_if_used(before.id, REFERENCES).await
             },
-            |id| DeletePayload::ok(relay::encode(NodeType::Plan, id)),
         )
         .await
     }
@@ -605,18 +603,16 @@ impl PlanMutation {
         ctx: &Context<'_>,
         input: RemovePlanInvolvementInput,
     ) -> Result<DeletePayload> {
-        mutate(
+        delete_node::<plan_involvement::Entity>(
             ctx,
-            |check| check.id("id", &input.id, NodeType::PlanInvolvement),
-            async |w, id| {
-                let before = w.find::<plan_involvement::Entity>("plan involvement", id).await?;
+            NodeType::PlanInvolvement,
+            "plan involvement",
+            &input.id,
+            input.version,
+            async |w, before| {
                 let p = w.find::<plan::Entity>("plan", before.plan_id).await?;
-                w.require_community(p.community_id)?;
-                w.delete::<plan_involvement::Entity>(NodeType::PlanInvolvement, &before, input.version)
-                    .await?;
-                Ok(id)
+                Ok(w.require_community(p.community_id)?)
             },
-            |id| DeletePayload::ok(relay::encode(NodeType::PlanInvolvement, id)),
         )
         .await
     }

@@ -6,7 +6,7 @@ use entity::theme;
 use super::Theme;
 use crate::{
     auth::{Require, visible_to_staff},
-    relay::{self, NodeType},
+    relay::NodeType,
     write::{
         Catalogue, DeletePayload, Reference, catalogue_rows, create_named, delete_named, mutate, named,
         payload, reference, renamed, update_named,
@@ -101,12 +101,6 @@ impl ThemeMutation {
     /// Deletes a theme nothing is tagged with. Staff only.
     #[graphql(guard = "Require::Staff", visible = "visible_to_staff")]
     async fn delete_theme(&self, ctx: &Context<'_>, input: DeleteThemeInput) -> Result<DeletePayload> {
-        mutate(
-            ctx,
-            |check| check.id("id", &input.id, NodeType::Theme),
-            async |w, id| delete_named::<theme::Entity>(w, id, input.version).await,
-            |id| DeletePayload::ok(relay::encode(NodeType::Theme, id)),
-        )
-        .await
+        delete_named::<theme::Entity>(ctx, &input.id, input.version).await
     }
 }
