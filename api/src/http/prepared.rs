@@ -108,6 +108,16 @@ pub type Parsed = Result<Arc<Prepared>, ServerError>;
 
 impl Prepared {
     pub fn parse(text: &str) -> Parsed {
+        let depth = nesting(text);
+        if depth > MAX_NESTING {
+            return Err(crate::error::request_error(
+                format!(
+                    "the query nests {depth} levels of braces, brackets and parentheses; the limit is \
+                     {MAX_NESTING}"
+                ),
+                crate::error::Code::QueryTooLarge,
+            ));
+        }
         let document = parse_query(text)?;
         let operations = document
             .operations
@@ -196,6 +206,52 @@ impl Prepared {
         let definition = self.document.operations.iter().nth(index).map(|(_, op)| op);
         bounds::measure_operation(&self.document.fragments, definition, variables)
     }
+}
+
+/// The deepest nesting of `{`, `[` and `(` a document may have. The parser, the validation
+/// and every walk of a document go down its values and selections recursively, so a small
+/// text nested thousands of levels deep (`[[[[…]]]]` in an argument) would overflow a
+/// thread's stack; it is refused before it is parsed. Selections go at most
+/// [`crate::bounds`]' depth (16) deep, input values a few levels: 64 is far above any real
+/// query and far below what the stack holds.
+pub const MAX_NESTING: usize = 64;
+
+/// How deep `{`, `[` and `(` nest in a GraphQL document, outside strings, block strings and
+/// comments. Unbalanced text is the parser's to refuse: this only counts.
+fn nesting(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    let (mut depth, mut deepest, mut i) = (0usize, 0usize, 0usize);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' && bytes[i] != b'\r' {
+                    i += 1;
+                }
+            }
+            b'"' if bytes[i..].starts_with(b"\"\"\"") => {
+                i += 3;
+                while i < bytes.len() && !bytes[i..].starts_with(b"\"\"\"") {
+                    // An escaped triple quote (\""") does not end a block string.
+                    i += if bytes[i..].starts_with(b"\\\"\"\"") { 4 } else { 1 };
+                }
+                i += 2;
+            }
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'{' | b'[' | b'(' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b'}' | b']' | b')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    deepest
 }
 
 /// A string (or an object's key) in `value` holds a NUL character.
@@ -461,6 +517,25 @@ mod tests {
 
     fn ty(text: &str) -> Type {
         Type::new(text).expect("a type")
+    }
+
+    #[test]
+    fn nesting_counts_structure_not_strings_or_comments() {
+        assert_eq!(nesting("{ a }"), 1);
+        assert_eq!(nesting("{ a(b: [[1]]) { c } }"), 4);
+        assert_eq!(nesting(r#"{ a(s: "{[(") }"#), 2);
+        assert_eq!(nesting("# {{{{\n{ a }"), 1);
+        assert_eq!(nesting(r#"{ a(s: "\"{{") }"#), 2);
+        assert_eq!(nesting("{ a(s: \"\"\" {{ \\\"\"\" {{ \"\"\") }"), 2);
+        assert_eq!(nesting("{ a(s: \"\"\"unterminated {{"), 2);
+        let deep = format!(
+            "{{ a(b: {}1{}) }}",
+            "[".repeat(MAX_NESTING),
+            "]".repeat(MAX_NESTING)
+        );
+        assert!(Prepared::parse(&deep).is_err());
+        let fine = format!("{{ a(b: {}1{}) }}", "[".repeat(10), "]".repeat(10));
+        assert!(Prepared::parse(&fine).is_ok());
     }
 
     #[test]

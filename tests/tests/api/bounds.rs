@@ -47,6 +47,59 @@ both!(
 );
 
 both!(
+    values_nested_thousands_of_levels_deep_are_refused_and_the_server_stays_up,
+    |app: TestApp| async move {
+        // A few kilobytes that the parser and every walk of a document would follow down
+        // recursively, deep enough to overflow a thread's stack: refused before parsing.
+        let lists = format!("{}true{}", "[".repeat(2000), "]".repeat(2000));
+        let objects = format!("{}\"x\"{}", "{text: ".repeat(1500), "}".repeat(1500));
+        for query in [
+            format!("{{ __typename @skip(if: {lists}) }}"),
+            format!("{{ search(query: \"x\", types: {lists}) {{ totalCount }} }}"),
+            format!("{{ plans(filter: {objects}) {{ totalCount }} }}"),
+            format!(
+                "{{ {}__typename{} }}",
+                "a: about { ".repeat(1500),
+                " }".repeat(1500)
+            ),
+        ] {
+            let (code, message) = refused_without_sql(&app, &query).await;
+            assert_eq!(code, "QUERY_TOO_LARGE", "{message}");
+            assert!(message.contains("nests") && message.contains("64"), "{message}");
+        }
+        // By GET too, through the same admission.
+        let query = format!("{{ __typename @skip(if: {lists}) }}");
+        let response = reqwest::Client::new()
+            .get(app.url("/graphql"))
+            .query(&[("query", query.as_str())])
+            .header("accept", "application/json")
+            .send()
+            .await
+            .expect("GET sent");
+        assert!(response.status().as_u16() < 500, "{}", response.status());
+        let body: Value = response.json().await.expect("a JSON body");
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "QUERY_TOO_LARGE",
+            "{body}"
+        );
+        // Nesting inside strings and comments is text, not structure.
+        let text = format!("\"{}\"", "[".repeat(80));
+        let data = app
+            .data(
+                &format!(
+                    "# {}\n{{ communities(filter: {{ text: {text} }}) {{ totalCount }} }}",
+                    "{".repeat(500)
+                ),
+                json!({}),
+            )
+            .await;
+        assert_eq!(data["communities"]["totalCount"], 0, "{data}");
+        // And the server is still there.
+        assert_eq!(app.data("{ __typename }", json!({})).await["__typename"], "Query");
+    }
+);
+
+both!(
     an_alias_bomb_is_refused_before_it_runs,
     |app: TestApp| async move {
         let aliases: Vec<String> = (0..500)
