@@ -242,3 +242,58 @@ both!(query_over_get, |app: TestApp| async move {
         assert_eq!(response.status(), 400, "{params:?}");
     }
 });
+
+/// Where each of `keys` first stands in `text`, as `"key":`.
+fn positions(text: &str, keys: &[&str]) -> Vec<usize> {
+    keys.iter()
+        .map(|k| {
+            text.find(&format!("\"{k}\":"))
+                .unwrap_or_else(|| panic!("no {k} in {text}"))
+        })
+        .collect()
+}
+
+both!(
+    fields_are_answered_in_the_order_the_query_asks_for_them,
+    |app: TestApp| async move {
+        app.demo_communities().await;
+        // Fields that finish at different times (a count from the database, a constant),
+        // aliases of one field, and the fields of a nested object: each in the query's order,
+        // every time.
+        let cases: [(&str, &[&str]); 3] = [
+            (
+                "{ x: communities(first: 1) { totalCount } y: plans(first: 1) { totalCount } z: about { demoContent } }",
+                &["x", "y", "z"],
+            ),
+            (
+                "{ a1: about { demoContent } a2: about { demoContent } a3: about { demoContent } \
+                 a4: about { demoContent } a5: about { demoContent } a6: about { demoContent } }",
+                &["a1", "a2", "a3", "a4", "a5", "a6"],
+            ),
+            (
+                r#"{ community(slug: "gjoel") { plans(first: 1) { totalCount } name
+                   organizations(first: 1) { totalCount } slug currentPlan { title } id } }"#,
+                &["plans", "name", "organizations", "slug", "currentPlan", "id"],
+            ),
+        ];
+        for (q, keys) in cases {
+            for _ in 0..5 {
+                let response = app
+                    .client
+                    .post(app.url("/graphql"))
+                    .header("content-type", "application/json")
+                    .body(query(q))
+                    .send()
+                    .await
+                    .expect("a response");
+                let text = response.text().await.expect("a body");
+                assert!(!text.contains("\"errors\""), "{text}");
+                let at = positions(&text, keys);
+                assert!(
+                    at.windows(2).all(|w| w[0] < w[1]),
+                    "{keys:?} out of order in {text}"
+                );
+            }
+        }
+    }
+);
