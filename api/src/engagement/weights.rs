@@ -216,6 +216,19 @@ fn row(e: &Weights, p: &PriorityWeights) -> engagement_weights::ActiveModel {
     }
 }
 
+/// The weights are at `current`, not at the `given` version the change is based on.
+fn stale(current: i32, given: i32) -> ApiError {
+    if current == 0 {
+        ApiError::Conflict(format!(
+            "the weights are still the defaults (version 0), not version {given}; reload them and try again"
+        ))
+    } else {
+        ApiError::Conflict(format!(
+            "the weights are at version {current}, not version {given}; reload them and try again"
+        ))
+    }
+}
+
 fn stale_defaults(version: i32) -> ApiError {
     ApiError::Conflict(format!(
         "the weights were changed by someone else since version {version}; reload them and try again"
@@ -259,6 +272,10 @@ impl WeightsMutation {
                 .one(w.txn())
                 .await?;
             let current = before.as_ref().map_or(Settings::DEFAULT, Settings::from_row);
+            // A stale version is a CONFLICT, also for an input that would change nothing.
+            if input.version != current.version {
+                return Err(stale(current.version, input.version).into());
+            }
             let (e, p) = apply(&input, current.engagement, current.priority)?;
             // Nothing to change (no weight given, or only the ones in force): no new version,
             // no audit record; the weights in force come back as they are.
@@ -267,10 +284,15 @@ impl WeightsMutation {
             }
             let after = match before {
                 Some(before) => {
-                    w.update::<engagement_weights::Entity>(OtherType::EngagementWeights, &before, input.version, row(&e, &p))
-                        .await?
+                    w.update::<engagement_weights::Entity>(
+                        OtherType::EngagementWeights,
+                        &before,
+                        input.version,
+                        row(&e, &p),
+                    )
+                    .await?
                 }
-                None if input.version == 0 => {
+                None => {
                     let now = Utc::now();
                     let mut r = row(&e, &p);
                     r.id = Set(SETTINGS_ID);
@@ -278,17 +300,12 @@ impl WeightsMutation {
                     r.updated_at = Set(now);
                     r.version = Set(1);
                     // Another first change landed at the same time: this one is stale.
-                    w.create(OtherType::EngagementWeights, r).await.map_err(|e| match e {
-                        Failure::Refused(_) => Failure::Error(stale_defaults(0)),
-                        e => e,
-                    })?
-                }
-                None => {
-                    return Err(ApiError::Conflict(format!(
-                        "the weights are still the defaults (version 0), not version {}; reload them and try again",
-                        input.version
-                    ))
-                    .into());
+                    w.create(OtherType::EngagementWeights, r)
+                        .await
+                        .map_err(|e| match e {
+                            Failure::Refused(_) => Failure::Error(stale_defaults(0)),
+                            e => e,
+                        })?
                 }
             };
             w.commit().await?;

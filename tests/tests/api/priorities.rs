@@ -407,14 +407,20 @@ both!(
             0
         );
 
-        // Stale versions are conflicts.
-        assert_eq!(
-            staff
-                .error(UPDATE, json!({ "i": { "version": 3, "events": 1 } }))
-                .await
-                .0,
-            "CONFLICT"
-        );
+        // Stale versions are conflicts, also for an input that would change nothing.
+        for input in [
+            json!({ "version": 3, "events": 1 }),
+            json!({ "version": 3 }),
+            json!({ "version": 3, "events": 2 }),
+        ] {
+            let (code, message) = staff.error(UPDATE, json!({ "i": input })).await;
+            assert_eq!(code, "CONFLICT", "{input}: {message}");
+            assert_eq!(
+                message,
+                "the weights are still the defaults (version 0), not version 3; reload them and try again",
+                "{input}"
+            );
+        }
 
         // Engagement counts three times as much: Gjøl's lead outweighs Naturlegeplads'
         // potential. Havnebad 6 + 15, Shelterplads 4 + 15 + 0.5, Naturlegeplads 10 + 7.5 + 1.5.
@@ -499,6 +505,26 @@ both!(
             let p = staff.data(UPDATE, json!({ "i": input })).await["updateEngagementWeights"].clone();
             assert_eq!(p["userErrors"], json!([]), "{p}");
             assert_eq!(p["engagementWeights"]["version"], 2, "{input}: {p}");
+        }
+        assert_eq!(
+            app.data(WEIGHTS, json!({})).await["engagementWeights"]["version"],
+            2
+        );
+        // ... but only at the version in force: a stale one, behind or ahead, is a conflict.
+        for input in [
+            json!({ "version": 7, "events": 0 }),
+            json!({ "version": 7 }),
+            json!({ "version": 0 }),
+            json!({ "version": 1, "events": 0 }),
+        ] {
+            let (code, message) = staff.error(UPDATE, json!({ "i": input })).await;
+            assert_eq!(code, "CONFLICT", "{input}: {message}");
+            let given = &input["version"];
+            assert_eq!(
+                message,
+                format!("the weights are at version 2, not version {given}; reload them and try again"),
+                "{input}"
+            );
         }
         assert_eq!(
             app.data(WEIGHTS, json!({})).await["engagementWeights"]["version"],
