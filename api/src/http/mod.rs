@@ -13,8 +13,8 @@
 //! for mutations). The answer is `application/graphql-response+json` when the client accepts it
 //! (a request error, i.e. no `data`, is then a 400), else `application/json` (always 200 for a
 //! GraphQL response); 406 when the client accepts neither. Malformed requests get a 400 with a
-//! GraphQL-style error body. A database out of reach is a 503 with `Retry-After` and
-//! `UNAVAILABLE` for every caller.
+//! GraphQL-style error body, a body over [`MAX_BODY_BYTES`] a 413 with one. A database out of
+//! reach is a 503 with `Retry-After` and `UNAVAILABLE` for every caller.
 //!
 //! A request flows one way through the modules here:
 //! [`negotiate`] (media types) → [`request`] (HTTP to a raw GraphQL request, trusted
@@ -141,11 +141,31 @@ pub fn router(state: AppState) -> Router {
         .route("/geo/actions.geojson", get(crate::geo::features::actions_geojson))
         // The explorer's files (`crate::explorer`), under a path that changes with them.
         .route("/explorer/{version}/{file}", get(crate::explorer::asset))
+        // A body sent without a length is cut off at the limit; one whose length is over it
+        // is refused before it is read, with an error body like every other.
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(refuse_long_bodies))
         .layer(cors)
         .layer(TraceLayer::new_for_http())
         // Shared, not cloned per request.
         .with_state(Arc::new(state))
+}
+
+/// A request whose `Content-Length` is over [`MAX_BODY_BYTES`]: 413 with a GraphQL-style
+/// error body (`BAD_REQUEST`), before the body is read.
+async fn refuse_long_bodies(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let length = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match length {
+        Some(length) if length > MAX_BODY_BYTES as u64 => {
+            let media = negotiate::negotiate(request.headers()).unwrap_or(MediaType::Json);
+            respond::body_too_large(media, Some(length))
+        }
+        _ => next.run(request).await,
+    }
 }
 
 /// How a GraphQL request came.

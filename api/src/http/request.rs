@@ -58,7 +58,12 @@ pub fn from_post(
     }
     let body = body.map_err(|e| Malformed {
         status: e.status(),
-        message: e.body_text(),
+        // Sent without a length and cut off at the limit (`RequestBodyLimitLayer`).
+        message: if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            super::respond::body_too_large_message(None)
+        } else {
+            e.body_text()
+        },
     })?;
     let value =
         serde_json::from_slice::<Json>(&body).map_err(|e| bad(format!("the body is not valid JSON: {e}")))?;

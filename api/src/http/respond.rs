@@ -43,6 +43,25 @@ pub fn request_error(status: StatusCode, media: MediaType, message: &str) -> Res
         .into_response()
 }
 
+/// What a client is told of a request body over [`super::MAX_BODY_BYTES`]: its length when
+/// it was given (`Content-Length`).
+pub fn body_too_large_message(length: Option<u64>) -> String {
+    let limit = super::MAX_BODY_BYTES;
+    match length {
+        Some(length) => format!("the request body is {length} bytes long; the limit is {limit} bytes"),
+        None => format!("the request body is longer than the limit of {limit} bytes"),
+    }
+}
+
+/// A request body over [`super::MAX_BODY_BYTES`]: 413 with a GraphQL-style error body.
+pub fn body_too_large(media: MediaType, length: Option<u64>) -> Response {
+    request_error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        media,
+        &body_too_large_message(length),
+    )
+}
+
 /// The client accepts no type we answer in.
 pub fn not_acceptable() -> Response {
     request_error(

@@ -64,14 +64,105 @@ both!(
             .client
             .post(app.url("/graphql"))
             .header("content-type", "application/json")
-            .body(body)
+            .body(body.clone())
             .send()
             .await
             .unwrap();
         assert_eq!(response.status(), 413);
         assert_eq!(app.sql_statements(), before, "nothing ran");
+        // Answered like every other refused request: a GraphQL-style error body in the type the
+        // client accepts, saying the limit.
+        let limit = lup_api::http::MAX_BODY_BYTES;
+        let length = body.len();
+        for (accept, media) in [
+            (None, "application/json"),
+            (
+                Some("application/graphql-response+json"),
+                "application/graphql-response+json",
+            ),
+        ] {
+            let mut request = app
+                .client
+                .post(app.url("/graphql"))
+                .header("content-type", "application/json")
+                .body(body.clone());
+            if let Some(accept) = accept {
+                request = request.header("accept", accept);
+            }
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), 413, "{accept:?}");
+            let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
+            assert_eq!(content_type, media);
+            let json: serde_json::Value = response.json().await.unwrap();
+            assert_eq!(
+                json,
+                serde_json::json!({ "errors": [{
+                    "message": format!("the request body is {length} bytes long; the limit is {limit} bytes"),
+                    "extensions": { "code": "BAD_REQUEST" },
+                }] })
+            );
+        }
+        // Sent without a length (chunked), it is cut off at the limit and answered alike.
+        let (status, json) = chunked_post(&app, &body).await;
+        assert_eq!(status, 413, "{json}");
+        assert_eq!(
+            json,
+            serde_json::json!({ "errors": [{
+                "message": format!("the request body is longer than the limit of {limit} bytes"),
+                "extensions": { "code": "BAD_REQUEST" },
+            }] })
+        );
+        assert_eq!(app.sql_statements(), before, "nothing ran");
     }
 );
+
+/// POSTs `body` to `/graphql` as JSON in chunks (no `Content-Length`, which the HTTP client
+/// always sends for a body it holds); returns the status and the response body as JSON.
+async fn chunked_post(app: &lup_tests::TestApp, body: &str) -> (u16, serde_json::Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = app.base.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let head = format!(
+        "POST /graphql HTTP/1.1\r\nhost: {address}\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    // The server may answer and close before the whole body is sent.
+    for chunk in body.as_bytes().chunks(64 * 1024) {
+        let sent = async {
+            stream
+                .write_all(format!("{:x}\r\n", chunk.len()).as_bytes())
+                .await?;
+            stream.write_all(chunk).await?;
+            stream.write_all(b"\r\n").await
+        };
+        if sent.await.is_err() {
+            break;
+        }
+    }
+    let _ = stream.write_all(b"0\r\n\r\n").await;
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response).await;
+    let response = String::from_utf8_lossy(&response);
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("an HTTP response: {response}"));
+    let (headers, content) = response.split_once("\r\n\r\n").expect("a body");
+    let json = if headers
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        // One chunk: its size line, the data, the end.
+        content.split("\r\n").nth(1).unwrap_or_default().to_owned()
+    } else {
+        content.to_owned()
+    };
+    (
+        status,
+        serde_json::from_str(&json).unwrap_or(serde_json::Value::Null),
+    )
+}
 
 /// Stopping the server (what SIGTERM does) lets a request in flight finish, then refuses new
 /// connections.
