@@ -108,19 +108,35 @@ pub use crate::common::today;
 impl EngagementWindowInput {
     /// The checked window: `from` not after `to`, at most five years, years 1900–2200.
     pub fn span(input: Option<Self>) -> Result<Span, ApiError> {
-        let input = input.unwrap_or_default();
-        let to = input.to.map_or_else(today, |d| d.0);
-        let from = input.from.map_or_else(|| Span::year_ending(to).from, |d| d.0);
         use chrono::Datelike;
-        for (name, d) in [("from", from), ("to", to)] {
-            if !crate::common::YEARS.contains(&d.year()) {
-                return Err(ApiError::bad_input(format!(
-                    "`window.{name}` must be between the years {} and {}, got {d}",
-                    crate::common::FIRST_YEAR,
-                    crate::common::LAST_YEAR
-                )));
-            }
+        let input = input.unwrap_or_default();
+        let out_of_range = |name: &str, d: NaiveDate| {
+            ApiError::bad_input(format!(
+                "`window.{name}` must be between the years {} and {}, got {d}",
+                crate::common::FIRST_YEAR,
+                crate::common::LAST_YEAR
+            ))
+        };
+        let in_range = |d: NaiveDate| crate::common::YEARS.contains(&d.year());
+        // `to` first: the default of `from` is reckoned from it.
+        let to = input.to.map_or_else(today, |d| d.0);
+        if !in_range(to) {
+            return Err(out_of_range("to", to));
         }
+        let from = match input.from {
+            Some(d) if !in_range(d.0) => return Err(out_of_range("from", d.0)),
+            Some(d) => d.0,
+            None => {
+                let from = Span::year_ending(to).from;
+                if !in_range(from) {
+                    return Err(ApiError::bad_input(format!(
+                        "`window.from` was left out, and its default (12 months before `window.to`) is {from}, before the year {}: give a `window.from`",
+                        crate::common::FIRST_YEAR
+                    )));
+                }
+                from
+            }
+        };
         if from > to {
             return Err(ApiError::bad_input(format!(
                 "`window.from` ({from}) must not be after `window.to` ({to})"

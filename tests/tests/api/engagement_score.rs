@@ -384,6 +384,36 @@ both!(the_window_has_defaults_and_bounds, |app: TestApp| async move {
         assert_eq!(code, "BAD_USER_INPUT", "{window}: {message}");
         assert!(message.contains(words), "{window}: {message}");
     }
+    // The message names the date the client sent, or says which default is out of range.
+    for (window, said) in [
+        (
+            json!({ "to": "1800-06-01" }),
+            "`window.to` must be between the years 1900 and 2200, got 1800-06-01",
+        ),
+        (
+            json!({ "from": "1800-06-01", "to": "2025-01-01" }),
+            "`window.from` must be between the years 1900 and 2200, got 1800-06-01",
+        ),
+        (
+            json!({ "from": "2025-01-01", "to": "2201-01-01" }),
+            "`window.to` must be between the years 1900 and 2200, got 2201-01-01",
+        ),
+        (
+            json!({ "to": "1900-06-01" }),
+            "`window.from` was left out, and its default (12 months before `window.to`) is 1899-06-02, before the year 1900: give a `window.from`",
+        ),
+    ] {
+        let (code, message) = app
+            .error(
+                COMMUNITY,
+                json!({ "id": global_id("Community", w.gjol), "w": window }),
+            )
+            .await;
+        assert_eq!(code, "BAD_USER_INPUT", "{window}: {message}");
+        assert_eq!(message, said, "{window}");
+    }
+    let e = community_engagement(&app, w.gjol, json!({ "from": "1900-01-01", "to": "1900-06-01" })).await;
+    assert_eq!(e["window"]["from"], "1900-01-01", "the first year is in range");
     let (code, _) = app
         .error(
             COMMUNITY,
