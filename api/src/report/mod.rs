@@ -15,7 +15,7 @@ pub mod consultation;
 pub mod csv;
 mod html;
 
-use std::sync::Arc;
+use std::{num::IntErrorKind, sync::Arc};
 
 use axum::{
     extract::{Path, State},
@@ -186,22 +186,29 @@ pub async fn annual(
         Some(y) => (y, true),
         None => (segment.as_str(), false),
     };
-    let Ok(year) = year_text.parse::<i32>() else {
-        return plain(
-            StatusCode::BAD_REQUEST,
-            "the year must be a number, e.g. /reports/annual/2025 or /reports/annual/2025.csv",
-        );
+    let year = match year_text.parse::<i32>() {
+        Ok(year) => Some(year),
+        // A number too large for any year is out of range, like any other.
+        Err(e) if matches!(e.kind(), IntErrorKind::PosOverflow | IntErrorKind::NegOverflow) => None,
+        Err(_) => {
+            return plain(
+                StatusCode::BAD_REQUEST,
+                "the year must be a number, e.g. /reports/annual/2025 or /reports/annual/2025.csv",
+            );
+        }
     };
-    if !crate::common::YEARS.contains(&year) {
+    let Some(year) = year.filter(|y| crate::common::YEARS.contains(y)) else {
+        let got: String = year_text.chars().take(24).collect();
+        let more = if got.len() < year_text.len() { "…" } else { "" };
         return plain(
             StatusCode::BAD_REQUEST,
             format!(
-                "the year must be between {} and {}, got {year}",
+                "the year must be between {} and {}, got {got}{more}",
                 crate::common::FIRST_YEAR,
                 crate::common::LAST_YEAR
             ),
         );
-    }
+    };
     let (viewer, loaded) = match fetch(&state, &peer, &headers, |db, _, access| async move {
         load(&db, &access, year).await
     })

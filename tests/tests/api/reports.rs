@@ -173,18 +173,24 @@ pub fn csv_rows(text: &str) -> Vec<Vec<String>> {
 both!(report_requests_are_checked, |app: TestApp| async move {
     world(&app).await;
     let anonymous = app.signed_in(As::Anonymous, &[], None).await;
-    for (path, status) in [
-        ("/reports/annual/2025", 404),
-        ("/reports/annual/2025.csv", 404),
-        ("/reports/annual/tyve", 400),
-        ("/reports/annual/1800", 400),
-        ("/reports/annual/2025.pdf", 400),
-        ("/reports/annual/99999999999.csv", 400),
+    let out_of_range = "the year must be between 1900 and 2200";
+    let not_a_number = "the year must be a number";
+    for (path, status, words) in [
+        ("/reports/annual/2025", 404, "årsstatus for 2025"),
+        ("/reports/annual/2025.csv", 404, "årsstatus for 2025"),
+        ("/reports/annual/tyve", 400, not_a_number),
+        ("/reports/annual/2025.pdf", 400, not_a_number),
+        ("/reports/annual/1800", 400, out_of_range),
+        ("/reports/annual/-1", 400, out_of_range),
+        // A number too large for a year is out of range too, not "not a number".
+        ("/reports/annual/99999999999", 400, out_of_range),
+        ("/reports/annual/99999999999.csv", 400, out_of_range),
+        ("/reports/annual/-99999999999", 400, out_of_range),
     ] {
         let response = get(&anonymous, path).await;
         assert_eq!(response.status(), status, "{path}");
         let body = response.text().await.unwrap();
-        assert!(!body.is_empty(), "{path}: a clear message");
+        assert!(body.contains(words), "{path}: {body}");
     }
     let bad = app.with_token("ikke.et.token");
     assert_eq!(get(&bad, "/reports/annual/2025").await.status(), 401);
