@@ -151,11 +151,25 @@ pub fn decode_as(id: &ID, expected: impl TypeName) -> Result<Uuid, ApiError> {
     let expected = expected.name();
     if type_name != expected {
         return Err(ApiError::bad_input(format!(
-            "\"{}\" is the ID of a {type_name}, not of a {expected}",
-            truncate(id)
+            "\"{}\" is the ID of {}, not of {}",
+            truncate(id),
+            with_article(&type_name),
+            with_article(expected)
         )));
     }
     Ok(uuid)
+}
+
+/// A type name with its indefinite article, as it is said: "an Action", "a Plan" (the few
+/// names said with a "you" sound take "a": "a User").
+fn with_article(name: &str) -> String {
+    let lower = name.to_ascii_lowercase();
+    let you = ["uni", "use", "usu", "uti", "eu"]
+        .iter()
+        .any(|p| lower.starts_with(p));
+    let vowel = lower.starts_with(['a', 'e', 'i', 'o', 'u']);
+    let article = if vowel && !you { "an" } else { "a" };
+    format!("{article} {name}")
 }
 
 fn truncate(id: &ID) -> String {
@@ -164,7 +178,38 @@ fn truncate(id: &ID) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::NodeType;
+    use super::{NodeType, OtherType, TypeName, with_article};
+
+    #[test]
+    fn type_names_take_the_article_they_are_said_with() {
+        let said: Vec<String> = [
+            "Action",
+            "Organization",
+            "ApiKey",
+            "Idea",
+            "EngagementEvent",
+            "Plan",
+            "Community",
+            "User",
+        ]
+        .into_iter()
+        .map(with_article)
+        .collect();
+        assert_eq!(
+            said,
+            [
+                "an Action",
+                "an Organization",
+                "an ApiKey",
+                "an Idea",
+                "an EngagementEvent",
+                "a Plan",
+                "a Community",
+                "a User"
+            ]
+        );
+        assert_eq!(with_article(OtherType::AuditLogEntry.name()), "an AuditLogEntry");
+    }
 
     /// Each name and each table once, and every name is a GraphQL object of the schema.
     #[test]

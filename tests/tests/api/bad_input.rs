@@ -131,6 +131,24 @@ both!(malformed_ids, |app: TestApp| async move {
         "Theme",
     )
     .await;
+    // Each type name with its article, as it is said: "an Action", "a Plan".
+    let partnerships = "query($f: PartnershipFilter) { partnerships(filter: $f) { totalCount } }";
+    let action_id = global_id("Action", uuid);
+    let (code, message) = app
+        .error(partnerships, json!({ "f": { "organizationIds": [action_id] } }))
+        .await;
+    assert_eq!(code, "BAD_USER_INPUT");
+    assert_eq!(
+        message,
+        format!("\"{action_id}\" is the ID of an Action, not of an Organization")
+    );
+    let (_, message) = app
+        .error(partnerships, json!({ "f": { "communityIds": [theme_id] } }))
+        .await;
+    assert_eq!(
+        message,
+        format!("\"{theme_id}\" is the ID of a Theme, not of a Community")
+    );
 
     // A well-formed ID of nothing is null, not an error.
     let d = app.data(NODE, json!({ "id": global_id("Plan", uuid) })).await;
