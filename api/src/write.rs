@@ -926,9 +926,11 @@ impl Write {
     }
 }
 
+/// The row is not at the version the change is based on: changed since, or a version it
+/// never had.
 fn stale(entity: &str, version: i32) -> ApiError {
     ApiError::Conflict(format!(
-        "the {entity} was changed by someone else since version {version}; reload it and try again"
+        "the {entity} is not at version {version}; reload it and try again with its current version"
     ))
 }
 

@@ -166,7 +166,22 @@ both!(
         // Later, with the old version again: still a conflict.
         let (code, message) = staff.error(UPDATE, update("Nordby")).await;
         assert_eq!(code, "CONFLICT");
-        assert!(message.contains("version 1"), "{message}");
+        assert_eq!(
+            message,
+            "the Community is not at version 1; reload it and try again with its current version"
+        );
+        // A version it never had (ahead of its 2) is a conflict too, and said as truly.
+        let (code, message) = staff
+            .error(
+                UPDATE,
+                json!({ "i": { "id": id, "version": 54, "name": "Nordby" } }),
+            )
+            .await;
+        assert_eq!(code, "CONFLICT");
+        assert_eq!(
+            message,
+            "the Community is not at version 54; reload it and try again with its current version"
+        );
         let (code, _) = staff
             .error(DELETE, json!({ "i": { "id": id, "version": 1 } }))
             .await;
