@@ -297,3 +297,61 @@ both!(
         }
     }
 );
+
+both!(
+    a_field_error_is_the_fields_null_and_goes_up_to_the_nearest_field_that_may_be_null,
+    |app: TestApp| async move {
+        app.demo_communities().await;
+        let post = |q: &'static str| {
+            let app = app.clone_handle();
+            async move {
+                let text = app
+                    .client
+                    .post(app.url("/graphql"))
+                    .header("content-type", "application/json")
+                    .body(query(q))
+                    .send()
+                    .await
+                    .expect("a response")
+                    .text()
+                    .await
+                    .expect("a body");
+                (serde_json::from_str::<Value>(&text).expect("JSON"), text)
+            }
+        };
+        // A field that may be null: its key stays, null, beside the others.
+        let (body, text) = post(r#"{ node(id: "bad") { id } x: about { demoContent } }"#).await;
+        assert!(text.contains(r#""node":null"#), "{text}");
+        assert_eq!(body["data"]["x"]["demoContent"], true, "{text}");
+        assert_eq!(body["errors"].as_array().map(Vec::len), Some(1), "{text}");
+        assert_eq!(body["errors"][0]["path"], json!(["node"]), "{text}");
+        // A non-null field under one that may be null: the parent is null, the error's path
+        // names the field that failed.
+        let (body, text) = post(
+            r#"{ community(slug: "gjoel") { name engagement(window: { to: "1800-06-01" }) { total } }
+                 x: about { demoContent } }"#,
+        )
+        .await;
+        assert!(text.contains(r#""community":null"#), "{text}");
+        assert_eq!(body["data"]["x"]["demoContent"], true, "{text}");
+        assert_eq!(body["errors"].as_array().map(Vec::len), Some(1), "{text}");
+        assert_eq!(
+            body["errors"][0]["path"],
+            json!(["community", "engagement"]),
+            "{text}"
+        );
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+            "{text}"
+        );
+        // A non-null root field: `data` is null, not an object without it.
+        let long = format!(
+            "{{ plans(filter: {{ text: \"{}\" }}) {{ totalCount }} x: about {{ demoContent }} }}",
+            "x".repeat(300)
+        );
+        let (body, text) = post(Box::leak(long.into_boxed_str())).await;
+        assert!(body["data"].is_null() && body.get("data").is_some(), "{text}");
+        assert_eq!(body["errors"].as_array().map(Vec::len), Some(1), "{text}");
+        assert_eq!(body["errors"][0]["path"], json!(["plans"]), "{text}");
+    }
+);

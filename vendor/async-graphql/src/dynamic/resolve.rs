@@ -36,7 +36,7 @@ pub(crate) async fn resolve_container(
     let mut fields = Vec::new();
     collect_fields(&mut fields, schema, object, ctx, parent_value)?;
 
-    Ok(Some(do_resolve_container(ctx, !serial, fields).await))
+    Ok(Some(do_resolve_container(ctx, !serial, fields).await?))
 }
 
 fn collect_typename_field<'a>(

@@ -5,7 +5,8 @@ use indexmap::IndexMap;
 
 use crate::{
     Context, ContextBase, ContextSelectionSet, Error, Name, OutputType, ServerError, ServerResult,
-    Value, extensions::ResolveInfo, parser::types::Selection,
+    Value, extensions::ResolveInfo,
+    parser::types::{Field, Selection},
 };
 
 /// Represents a GraphQL container object.
@@ -174,17 +175,21 @@ async fn resolve_container_inner<'a, T: ContainerType + ?Sized>(
     let mut fields = Fields(Vec::new());
     fields.add_set(ctx, root)?;
 
-    Ok(do_resolve_container(ctx, parallel, fields.0).await)
+    do_resolve_container(ctx, parallel, fields.0).await
 }
 
 pub(crate) async fn do_resolve_container<'a>(
     ctx: &ContextSelectionSet<'a>,
     parallel: bool,
     futures: Vec<BoxFieldFuture<'a>>,
-) -> Value {
+) -> ServerResult<Value> {
     let mut results = IndexMap::new();
+    // LUP: only a non-null field answers an error here (see `Fields::add_set`): the object is
+    // then null, the first such error goes up with it, and any other is reported as it is.
+    let mut failed: Option<ServerError> = None;
     let mut handle = |res| match res {
         Ok((name, value)) => insert_value(&mut results, name, value),
+        Err(e) if failed.is_none() => failed = Some(e),
         Err(e) => ctx.add_error(e),
     };
 
@@ -213,11 +218,25 @@ pub(crate) async fn do_resolve_container<'a>(
         }
     }
 
-    if results.is_empty() {
-        Value::Null
-    } else {
-        Value::Object(results)
+    if let Some(e) = failed {
+        return Err(e);
     }
+    if results.is_empty() {
+        Ok(Value::Null)
+    } else {
+        Ok(Value::Object(results))
+    }
+}
+
+/// LUP: whether the field `field` of the object type `T` is declared non-null (its type in the
+/// registry ends with `!`). Asked only when the field failed.
+fn non_null<T: ContainerType + ?Sized>(ctx: &ContextSelectionSet<'_>, field: &Field) -> bool {
+    ctx.schema_env
+        .registry
+        .types
+        .get(T::type_name().as_ref())
+        .and_then(|ty| ty.field_by_name(field.name.node.as_str()))
+        .is_some_and(|f| f.ty.ends_with('!'))
 }
 
 type BoxFieldFuture<'a> = Pin<Box<dyn Future<Output = ServerResult<(Name, Value)>> + 'a + Send>>;
@@ -251,6 +270,7 @@ impl<'a> Fields<'a> {
                     let resolve_fut = Box::pin({
                         let ctx = ctx.clone();
                         async move {
+                          let result: ServerResult<(Name, Value)> = async {
                             let ctx_field = ctx.with_field(field);
                             let field_name = ctx_field.item.node.response_key().node.clone();
                             let extensions = &ctx.query_env.extensions;
@@ -346,6 +366,21 @@ impl<'a> Fields<'a> {
                                     ))
                                 }
                             }
+                          }
+                          .await;
+                          // LUP: a field error is handled as the field's null (the GraphQL
+                          // spec, "Handling Execution Errors"): a field that may be null keeps
+                          // its key, null, and its error is reported; a non-null field's error
+                          // goes up to its parent (`do_resolve_container` returns it), which is
+                          // null in its turn, up to the nearest field that may be, or to `data`.
+                          // Upstream left the key out of the object in both cases.
+                          match result {
+                              Err(err) if !non_null::<T>(&ctx, &field.node) => {
+                                  ctx.add_error(err);
+                                  Ok((field.node.response_key().node.clone(), Value::Null))
+                              }
+                              result => result,
+                          }
                         }
                     });
 
