@@ -355,3 +355,38 @@ both!(
         assert_eq!(body["errors"][0]["path"], json!(["plans"]), "{text}");
     }
 );
+
+both!(
+    directives_on_typename_are_checked_like_any_fields,
+    |app: TestApp| async move {
+        for q in [
+            "{ __typename @include(if: { a: 1 }) }",
+            r#"{ __typename @skip(if: "yes") }"#,
+            "{ __typename @skip(if: $nope) }",
+            "{ __typename @include(if: 5) about { demoContent } }",
+            "{ __typename @unknown }",
+        ] {
+            let body = app.post(q, json!({})).await;
+            assert!(body["data"].is_null(), "{q}: {body}");
+            assert_eq!(
+                body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+                "{q}: {body}"
+            );
+        }
+        // Used as they should be, they work where a field may stand.
+        let data = app
+            .data(
+                "query($no: Boolean!) { a: __typename @skip(if: true) b: __typename @include(if: true)
+                   c: __typename @skip(if: $no) about { __typename @include(if: false) demoContent }
+                   ... on Query { d: __typename @include(if: true) } }",
+                json!({ "no": false }),
+            )
+            .await;
+        let demo = data["about"]["demoContent"].clone();
+        assert!(demo.is_boolean(), "{data}");
+        assert_eq!(
+            data,
+            json!({ "b": "Query", "c": "Query", "about": { "demoContent": demo }, "d": "Query" })
+        );
+    }
+);

@@ -612,17 +612,22 @@ fn visit_selection<'a, V: Visitor<'a>>(
                         visit_field(v, ctx, field);
                     },
                 );
-            } else if ctx.current_type().map(|ty| match ty {
-                MetaType::Object {
-                    is_subscription, ..
-                } => *is_subscription,
-                _ => false,
-            }) == Some(true)
-            {
-                ctx.report_error(
-                    vec![field.pos],
-                    "Unknown field \"__typename\" on type \"Subscription\".",
-                );
+            } else {
+                // LUP: `__typename`'s directives are checked as any field's are (their
+                // arguments' types, their variables); upstream skipped them.
+                visit_directives(v, ctx, &field.node.directives);
+                if ctx.current_type().map(|ty| match ty {
+                    MetaType::Object {
+                        is_subscription, ..
+                    } => *is_subscription,
+                    _ => false,
+                }) == Some(true)
+                {
+                    ctx.report_error(
+                        vec![field.pos],
+                        "Unknown field \"__typename\" on type \"Subscription\".",
+                    );
+                }
             }
         }
         Selection::FragmentSpread(fragment_spread) => {

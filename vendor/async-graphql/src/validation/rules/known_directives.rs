@@ -3,10 +3,14 @@ use crate::{
     model::__DirectiveLocation,
     parser::types::{
         Directive, Field, FragmentDefinition, FragmentSpread, InlineFragment, OperationDefinition,
-        OperationType,
+        OperationType, Selection,
     },
     validation::visitor::{Visitor, VisitorContext},
 };
+
+fn is_typename(selection: &Positioned<Selection>) -> bool {
+    matches!(&selection.node, Selection::Field(f) if f.node.name.node == "__typename")
+}
 
 #[derive(Default)]
 pub struct KnownDirectives {
@@ -87,6 +91,20 @@ impl<'a> Visitor<'a> for KnownDirectives {
 
     fn enter_field(&mut self, _ctx: &mut VisitorContext<'a>, _field: &'a Positioned<Field>) {
         self.location_stack.push(__DirectiveLocation::FIELD);
+    }
+
+    // LUP: `__typename` is not entered as a field (see the visitor), but its directives are
+    // visited: they stand on a field.
+    fn enter_selection(&mut self, _ctx: &mut VisitorContext<'a>, selection: &'a Positioned<Selection>) {
+        if is_typename(selection) {
+            self.location_stack.push(__DirectiveLocation::FIELD);
+        }
+    }
+
+    fn exit_selection(&mut self, _ctx: &mut VisitorContext<'a>, selection: &'a Positioned<Selection>) {
+        if is_typename(selection) {
+            self.location_stack.pop();
+        }
     }
 
     fn exit_field(&mut self, _ctx: &mut VisitorContext<'a>, _field: &'a Positioned<Field>) {
