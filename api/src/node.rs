@@ -14,7 +14,7 @@ use crate::{
     organization::{self, Organization},
     partnership::{self, Partnership, PartnershipMember},
     plan::{self, Plan, PlanInvolvement},
-    relay::{self, NodeType},
+    relay::{self, NodeType, OtherType, TypeName},
     review::{self, AnnualReview, AnnualReviewEntry},
     theme::{self, Theme},
 };
@@ -55,6 +55,11 @@ pub(crate) async fn resolve(ctx: &Context<'_>, id: &ID) -> Result<Option<Node>> 
         };
     }
     let Some(node_type) = NodeType::from_name(&type_name) else {
+        // An ID of ours whose type is not a `Node` (an account, an API key, an audit entry…):
+        // nothing `node` fetches, so null, as for a row that does not exist.
+        if OtherType::ALL.iter().any(|t| t.name() == type_name) {
+            return Ok(None);
+        }
         return Err(ApiError::bad_input(format!("\"{}\" is not a valid ID", id.as_str())).into());
     };
     Ok(match node_type {
@@ -85,7 +90,8 @@ pub struct NodeQuery;
 // Public data may be cached for a minute (see `schema::Query`).
 #[Object(cache_control(max_age = 60))]
 impl NodeQuery {
-    /// The object with this global ID; null when it does not exist or is not visible to you.
+    /// The object with this global ID; null when it does not exist, is not visible to you, or
+    /// is not a `Node` (an account, an API key, an audit log entry).
     async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
         resolve(ctx, &id).await
     }

@@ -110,6 +110,17 @@ pub enum OtherType {
     EngagementWeights,
 }
 
+impl OtherType {
+    pub const ALL: [OtherType; 6] = [
+        OtherType::Account,
+        OtherType::ApiKey,
+        OtherType::AuditLogEntry,
+        OtherType::WebhookEndpoint,
+        OtherType::WebhookDelivery,
+        OtherType::EngagementWeights,
+    ];
+}
+
 impl TypeName for OtherType {
     fn name(self) -> &'static str {
         match self {
@@ -142,6 +153,11 @@ pub fn decode(id: &ID) -> Result<(String, Uuid), ApiError> {
     let text = String::from_utf8(bytes).map_err(|_| invalid())?;
     let (type_name, uuid) = text.split_once(':').ok_or_else(invalid)?;
     let uuid = Uuid::parse_str(uuid).map_err(|_| invalid())?;
+    // Only the form `encode` writes: one object, one ID (uuid also reads upper case, braces,
+    // `urn:uuid:` and no hyphens, which would give an object several IDs).
+    if *uuid.hyphenated().encode_lower(&mut Uuid::encode_buffer()) != text[type_name.len() + 1..] {
+        return Err(invalid());
+    }
     Ok((type_name.to_owned(), uuid))
 }
 

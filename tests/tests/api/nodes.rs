@@ -2,8 +2,8 @@
 use lup_tests::{
     TestApp, both,
     fixture::{
-        DepartmentRole, Fixture, MemberRole, OrganizationKind, PartnershipStatus, Party, PlanStatus, date,
-        global_id,
+        DepartmentRole, Fixture, MemberRole, OrganizationKind, PartnershipStatus, Party, PlanStatus,
+        base64url, date, global_id,
     },
 };
 use serde_json::{Value, json};
@@ -248,6 +248,28 @@ both!(
         for other in ["Plan", "Organization", "Theme", "Idea"] {
             let d = app.data(query, json!({ "id": global_id(other, uuid) })).await;
             assert!(d["node"].is_null(), "a community's UUID as a {other}");
+        }
+        // Our IDs of types that are not a Node (accounts, API keys, audit entries…): null.
+        for other in ["Account", "ApiKey", "AuditLogEntry", "WebhookEndpoint"] {
+            let d = app.data(query, json!({ "id": global_id(other, uuid) })).await;
+            assert!(d["node"].is_null(), "an ID of a {other}: {d}");
+        }
+        // One object, one ID: the UUID written another way is not an ID of ours.
+        let upper = uuid.hyphenated().to_string().to_uppercase();
+        for text in [
+            format!("Community:{upper}"),
+            format!("Community:{}", uuid.simple()),
+            format!("Community:{{{uuid}}}"),
+            format!("Community:urn:uuid:{uuid}"),
+            format!("Unknown:{uuid}"),
+        ] {
+            assert_bad_input(
+                &app,
+                query,
+                json!({ "id": base64url(text.as_bytes()) }),
+                "is not a valid ID",
+            )
+            .await;
         }
     }
 );
