@@ -517,6 +517,38 @@ async fn protocol_rules(app: &TestApp) {
         other => panic!("expected complete, got {other:?}"),
     }
 
+    // A subscription selects one root field (the spec's "single root field"), aliases and
+    // fragments counted; an `error` for that id, before anything runs.
+    for (id, q) in [
+        (
+            "two",
+            "subscription { a: changed { cursor } b: changed { cursor } }",
+        ),
+        (
+            "spread",
+            "subscription { changed { cursor } ...More } fragment More on Subscription { again: changed { cursor } }",
+        ),
+        (
+            "inline",
+            "subscription { ... on Subscription { a: changed { cursor } } b: changed { cursor } }",
+        ),
+    ] {
+        ws.subscribe(id, q, json!({})).await;
+        match ws.recv(Duration::from_secs(5)).await {
+            Got::Message(m) => {
+                assert_eq!(
+                    (m["type"].as_str(), m["id"].as_str()),
+                    (Some("error"), Some(id)),
+                    "{m}"
+                );
+                assert_eq!(m["payload"][0]["extensions"]["code"], "BAD_USER_INPUT", "{m}");
+                let message = m["payload"][0]["message"].as_str().unwrap_or_default();
+                assert!(message.contains("exactly one root field"), "{message}");
+            }
+            other => panic!("expected an error, got {other:?}"),
+        }
+    }
+
     // The same id twice: 4409.
     ws.subscribe("1", CHANGED, json!({})).await;
     ws.subscribe("1", CHANGED, json!({})).await;

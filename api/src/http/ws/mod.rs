@@ -498,10 +498,28 @@ impl Connection {
         let prepared = parsed.map_err(|e| vec![server_error(e, Code::BadUserInput)])?;
         match prepared
             .operation(raw.operation_name.as_deref())
-            .map(|(_, op)| op.ty)
+            .map(|(index, op)| (index, op.ty))
         {
-            Some(OperationType::Subscription) => {}
-            Some(_) => {
+            Some((index, OperationType::Subscription)) => {
+                let roots = prepared
+                    .document
+                    .operations
+                    .iter()
+                    .nth(index)
+                    .map(|(_, op)| root_fields(&prepared.document, &op.node.selection_set.node))
+                    .unwrap_or_default();
+                if roots.len() != 1 {
+                    return Err(vec![error(
+                        &format!(
+                            "a subscription selects exactly one root field; this one selects {} ({})",
+                            roots.len(),
+                            roots.join(", ")
+                        ),
+                        Code::BadUserInput,
+                    )]);
+                }
+            }
+            Some((_, _)) => {
                 return Err(vec![error(
                     "only subscriptions run over WebSocket: send queries and mutations to /graphql over HTTP",
                     Code::BadRequest,
@@ -558,6 +576,45 @@ impl Connection {
 }
 
 /// A GraphQL error object.
+/// The response keys a selection set gives at its own level, fragments included, in order and
+/// each once: what the GraphQL spec's "single root field" rule counts for a subscription.
+fn root_fields<'a>(
+    document: &'a async_graphql::parser::types::ExecutableDocument,
+    set: &'a async_graphql::parser::types::SelectionSet,
+) -> Vec<&'a str> {
+    use async_graphql::parser::types::Selection;
+    fn walk<'a>(
+        document: &'a async_graphql::parser::types::ExecutableDocument,
+        set: &'a async_graphql::parser::types::SelectionSet,
+        seen: &mut Vec<&'a str>,
+        depth: usize,
+    ) {
+        for item in &set.items {
+            match &item.node {
+                Selection::Field(f) => {
+                    let key = f.node.response_key().node.as_str();
+                    if !seen.contains(&key) {
+                        seen.push(key);
+                    }
+                }
+                // Fragment cycles are the validation's to refuse; the depth keeps this finite.
+                Selection::FragmentSpread(s) if depth < 16 => {
+                    if let Some(fragment) = document.fragments.get(&s.node.fragment_name.node) {
+                        walk(document, &fragment.node.selection_set.node, seen, depth + 1);
+                    }
+                }
+                Selection::InlineFragment(i) if depth < 16 => {
+                    walk(document, &i.node.selection_set.node, seen, depth + 1)
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut seen = Vec::new();
+    walk(document, set, &mut seen, 0);
+    seen
+}
+
 fn error(message: &str, code: Code) -> Json {
     crate::http::respond::error_object(message, code, &[])
 }
