@@ -25,11 +25,12 @@ pub enum ApiError {
 /// Every `extensions.code` the API answers with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Code {
-    /// The request itself is malformed (HTTP, JSON, a document that does not parse).
+    /// Not a GraphQL request: the HTTP method, media types, body or JSON envelope is wrong.
     BadRequest,
-    /// An argument, a variable or a document the schema refuses.
+    /// A document that does not parse, or an argument, a variable or a document the schema
+    /// refuses.
     BadUserInput,
-    /// The operation is over a bound (depth, fields, nodes, page size, cost).
+    /// The operation is over a bound (depth, fields, nodes, page size, cost, nesting).
     QueryTooLarge,
     Unauthenticated,
     Forbidden,
