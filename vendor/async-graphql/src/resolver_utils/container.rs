@@ -193,7 +193,8 @@ pub(crate) async fn do_resolve_container<'a>(
         Err(e) => ctx.add_error(e),
     };
 
-    if parallel {
+    // LUP: one field has nothing to run beside it (and no order to keep): awaited as it is.
+    if parallel && futures.len() > 1 {
         // LUP: the fields run at once, but their values (and errors) are kept in the order of
         // the selection: "ordered by the order in which they appear in the query" (the GraphQL
         // spec, Serialization). Upstream inserted each as it finished.
