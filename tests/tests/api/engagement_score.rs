@@ -234,6 +234,18 @@ fn expected(values: [i64; 9], total: f64) -> (Vec<(String, i64, f64, f64)>, f64)
     (rows, total)
 }
 
+/// The message of the BAD_USER_INPUT error a community's engagement over `window` answers.
+async fn refused_window(app: &TestApp, community: Uuid, window: &Value) -> String {
+    let (code, message) = app
+        .error(
+            COMMUNITY,
+            json!({ "id": global_id("Community", community), "w": window }),
+        )
+        .await;
+    assert_eq!(code, "BAD_USER_INPUT", "{window}: {message}");
+    message
+}
+
 async fn community_engagement(caller: &TestApp, id: Uuid, window: Value) -> Value {
     caller
         .data(
@@ -375,13 +387,7 @@ both!(the_window_has_defaults_and_bounds, |app: TestApp| async move {
             "between the years 1900 and 2200",
         ),
     ] {
-        let (code, message) = app
-            .error(
-                COMMUNITY,
-                json!({ "id": global_id("Community", w.gjol), "w": window }),
-            )
-            .await;
-        assert_eq!(code, "BAD_USER_INPUT", "{window}: {message}");
+        let message = refused_window(&app, w.gjol, &window).await;
         assert!(message.contains(words), "{window}: {message}");
     }
     // The message names the date the client sent, or says which default is out of range.
@@ -403,14 +409,7 @@ both!(the_window_has_defaults_and_bounds, |app: TestApp| async move {
             "`window.from` was left out, and its default (12 months before `window.to`) is 1899-06-02, before the year 1900: give a `window.from`",
         ),
     ] {
-        let (code, message) = app
-            .error(
-                COMMUNITY,
-                json!({ "id": global_id("Community", w.gjol), "w": window }),
-            )
-            .await;
-        assert_eq!(code, "BAD_USER_INPUT", "{window}: {message}");
-        assert_eq!(message, said, "{window}");
+        assert_eq!(refused_window(&app, w.gjol, &window).await, said, "{window}");
     }
     let e = community_engagement(&app, w.gjol, json!({ "from": "1900-01-01", "to": "1900-06-01" })).await;
     assert_eq!(e["window"]["from"], "1900-01-01", "the first year is in range");

@@ -243,6 +243,20 @@ both!(query_over_get, |app: TestApp| async move {
     }
 });
 
+/// POSTs `q` as JSON and returns the body as it came, its keys in the order they were sent.
+async fn post_text(app: &TestApp, q: &str) -> String {
+    app.client
+        .post(app.url("/graphql"))
+        .header("content-type", "application/json")
+        .body(query(q))
+        .send()
+        .await
+        .expect("a response")
+        .text()
+        .await
+        .expect("a body")
+}
+
 /// Where each of `keys` first stands in `text`, as `"key":`.
 fn positions(text: &str, keys: &[&str]) -> Vec<usize> {
     keys.iter()
@@ -278,15 +292,7 @@ both!(
         ];
         for (q, keys) in cases {
             for _ in 0..5 {
-                let response = app
-                    .client
-                    .post(app.url("/graphql"))
-                    .header("content-type", "application/json")
-                    .body(query(q))
-                    .send()
-                    .await
-                    .expect("a response");
-                let text = response.text().await.expect("a body");
+                let text = post_text(&app, q).await;
                 assert!(!text.contains("\"errors\""), "{text}");
                 let at = positions(&text, keys);
                 assert!(
@@ -305,17 +311,7 @@ both!(
         let post = |q: &'static str| {
             let app = app.clone_handle();
             async move {
-                let text = app
-                    .client
-                    .post(app.url("/graphql"))
-                    .header("content-type", "application/json")
-                    .body(query(q))
-                    .send()
-                    .await
-                    .expect("a response")
-                    .text()
-                    .await
-                    .expect("a body");
+                let text = post_text(&app, q).await;
                 (serde_json::from_str::<Value>(&text).expect("JSON"), text)
             }
         };
