@@ -98,6 +98,14 @@ pub(crate) async fn require_action(w: &Write, action: &action::Model) -> Result<
     w.require_community(community)
 }
 
+/// The action `id` when the caller may change what hangs under it: NOT_FOUND when it is not
+/// visible to them, FORBIDDEN when it is but not theirs to change.
+async fn writable_action(w: &Write, id: Uuid) -> Result<action::Model, ApiError> {
+    let action = w.find::<action::Entity>("action", id).await?;
+    require_action(w, &action).await?;
+    Ok(action)
+}
+
 async fn theme_ids(w: &Write, action: Uuid) -> Result<Vec<Uuid>, ApiError> {
     let mut ids: Vec<Uuid> = action_theme::Entity::find()
         .select_only()
@@ -655,8 +663,7 @@ impl ActionMutation {
                 )
                 .await?;
                 check.done()?;
-                let action = w.find::<action::Entity>("action", action_id).await?;
-                require_action(w, &action).await?;
+                writable_action(w, action_id).await?;
                 department_free(w, action_id, department).await?;
                 let now = Utc::now();
                 w.create(
@@ -699,8 +706,7 @@ impl ActionMutation {
                 let before = w
                     .find::<action_department::Entity>("action department", id)
                     .await?;
-                let action = w.find::<action::Entity>("action", before.action_id).await?;
-                require_action(w, &action).await?;
+                writable_action(w, before.action_id).await?;
                 let row = action_department::ActiveModel {
                     role: set_if(input.role.map(Into::into)),
                     contribution: set_if(contribution),
@@ -728,8 +734,8 @@ impl ActionMutation {
             &input.id,
             input.version,
             async |w, before| {
-                let action = w.find::<action::Entity>("action", before.action_id).await?;
-                Ok(require_action(w, &action).await?)
+                writable_action(w, before.action_id).await?;
+                Ok(())
             },
         )
         .await
@@ -760,8 +766,7 @@ impl ActionMutation {
                 w.check_exists::<entity::action::Entity>(&mut check, "actionId", action_id, "action")
                     .await?;
                 check.done()?;
-                let action = w.find::<action::Entity>("action", action_id).await?;
-                require_action(w, &action).await?;
+                let action = writable_action(w, action_id).await?;
                 let author = match author {
                     Some(a) => a,
                     None => author_of(w).await?,
@@ -831,8 +836,7 @@ impl ActionMutation {
             },
             async |w, (id, row)| {
                 let before = w.find::<action_update::Entity>("action update", id).await?;
-                let action = w.find::<action::Entity>("action", before.action_id).await?;
-                require_action(w, &action).await?;
+                writable_action(w, before.action_id).await?;
                 w.update::<action_update::Entity>(NodeType::ActionUpdate, &before, input.version, row)
                     .await
             },
@@ -855,8 +859,8 @@ impl ActionMutation {
             &input.id,
             input.version,
             async |w, before| {
-                let action = w.find::<action::Entity>("action", before.action_id).await?;
-                Ok(require_action(w, &action).await?)
+                writable_action(w, before.action_id).await?;
+                Ok(())
             },
         )
         .await
