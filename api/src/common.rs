@@ -235,6 +235,13 @@ impl async_graphql::ScalarType for Date {
         }
     }
 
+    /// What validation checks before anything runs, in arguments and inside variables'
+    /// input objects alike: a bad date is a request error, not a field's when it runs.
+    fn is_valid(value: &async_graphql::Value) -> bool {
+        matches!(value, async_graphql::Value::String(s)
+            if chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok())
+    }
+
     fn to_value(&self) -> async_graphql::Value {
         async_graphql::Value::String(self.0.format("%Y-%m-%d").to_string())
     }

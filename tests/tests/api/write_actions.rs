@@ -939,3 +939,59 @@ both!(
         assert_eq!(left, 1);
     }
 );
+
+both!(
+    a_bad_value_in_a_variable_refuses_the_whole_document_before_any_mutation_runs,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        let created = staff.data(CREATE, json!({ "i": valid(&w) })).await["createAction"].clone();
+        let id = created["action"]["id"].as_str().expect("id").to_owned();
+        let two = "mutation($i: UpdateActionInput!, $j: UpdateActionInput!) {
+            a: updateAction(input: $i) { action { version } }
+            b: updateAction(input: $j) { action { version } } }";
+        // A date that is no date, a number where a date goes, a date-time that is none: each
+        // inside an input object's variable. The document is refused as a whole; the first
+        // update, valid on its own, does not run.
+        for bad in [
+            json!({ "id": id, "version": 1, "dueOn": "2027-02-30" }),
+            json!({ "id": id, "version": 1, "startOn": 12 }),
+        ] {
+            let body = staff
+                .post(
+                    two,
+                    json!({ "i": { "id": id, "version": 1, "progress": 42 }, "j": bad }),
+                )
+                .await;
+            assert!(body["data"].is_null(), "{body}");
+            assert_eq!(
+                body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+                "{body}"
+            );
+            let node = staff.data(NODE, json!({ "id": id })).await;
+            assert_eq!(
+                (
+                    node["node"]["version"].as_i64(),
+                    node["node"]["progress"].as_i64()
+                ),
+                (Some(1), Some(10)),
+                "nothing was written: {body}"
+            );
+        }
+        // The same in a query: refused before it runs, not a field's null.
+        let body = staff
+            .post(
+                "query($since: DateTime) { actions(filter: { updatedSince: $since }) { totalCount } }",
+                json!({ "since": "yesterday" }),
+            )
+            .await;
+        assert!(
+            body["data"].is_null() && body["errors"][0]["path"].is_null(),
+            "{body}"
+        );
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+            "{body}"
+        );
+    }
+);

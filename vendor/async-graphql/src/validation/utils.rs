@@ -81,9 +81,14 @@ pub fn is_valid_input_value(
                     if (is_valid_fn)(&value) {
                         None
                     } else {
+                        // LUP: the value too, as the scalar's own parse error would say it.
+                        let mut found = value.to_string();
+                        if found.chars().count() > 100 {
+                            found = found.chars().take(100).collect::<String>() + "…";
+                        }
                         Some(valid_error(
                             &path_node,
-                            format!("expected type \"{}\"", type_name),
+                            format!("expected type \"{}\", found {}", type_name, found),
                         ))
                     }
                 }

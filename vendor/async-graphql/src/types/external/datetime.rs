@@ -18,6 +18,11 @@ impl ScalarType for DateTime<FixedOffset> {
         }
     }
 
+    // LUP: checked by validation, before anything runs (upstream: only when the field ran).
+    fn is_valid(value: &Value) -> bool {
+        matches!(value, Value::String(s) if s.parse::<DateTime<FixedOffset>>().is_ok())
+    }
+
     fn to_value(&self) -> Value {
         Value::String(self.to_rfc3339())
     }
@@ -39,6 +44,11 @@ impl ScalarType for DateTime<Local> {
         }
     }
 
+    // LUP: checked by validation, before anything runs (upstream: only when the field ran).
+    fn is_valid(value: &Value) -> bool {
+        matches!(value, Value::String(s) if s.parse::<DateTime<Local>>().is_ok())
+    }
+
     fn to_value(&self) -> Value {
         Value::String(self.to_rfc3339())
     }
@@ -58,6 +68,11 @@ impl ScalarType for DateTime<Utc> {
             Value::String(s) => Ok(s.parse::<DateTime<Utc>>()?),
             _ => Err(InputValueError::expected_type(value)),
         }
+    }
+
+    // LUP: checked by validation, before anything runs (upstream: only when the field ran).
+    fn is_valid(value: &Value) -> bool {
+        matches!(value, Value::String(s) if s.parse::<DateTime<Utc>>().is_ok())
     }
 
     fn to_value(&self) -> Value {
