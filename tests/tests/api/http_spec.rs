@@ -340,6 +340,17 @@ both!(
             body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
             "{text}"
         );
+        // Inside a list: the path goes down to the field that failed, through the index.
+        let (body, text) = post(
+            r#"{ communities(first: 2) { nodes { name engagement(window: { to: "1800-06-01" }) { total } } } }"#,
+        )
+        .await;
+        assert!(body["data"].is_null(), "{text}");
+        assert_eq!(
+            body["errors"][0]["path"],
+            json!(["communities", "nodes", 0, "engagement"]),
+            "{text}"
+        );
         // A non-null root field: `data` is null, not an object without it.
         let long = format!(
             "{{ plans(filter: {{ text: \"{}\" }}) {{ totalCount }} x: about {{ demoContent }} }}",

@@ -347,6 +347,11 @@ impl<'a, T> ContextBase<'a, T> {
 
     #[doc(hidden)]
     pub fn set_error_path(&self, error: ServerError) -> ServerError {
+        // LUP: an error that already has its path (it went up from a field deeper down, see
+        // `resolver_utils::container`) keeps it: upstream cut it back to the list item.
+        if !error.path.is_empty() {
+            return error;
+        }
         if let Some(node) = self.path_node {
             let mut path = Vec::new();
             node.for_each(|current_node| {
