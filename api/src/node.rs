@@ -1,5 +1,5 @@
 //! The Relay `Node` interface: any object with a global ID can be fetched again by `node(id)`.
-use async_graphql::{Context, ID, Interface, Object, Result};
+use async_graphql::{Context, ID, Interface, Object, PathSegment, Result};
 
 use crate::{
     action::{self, Action, ActionDepartment, ActionUpdate},
@@ -45,8 +45,25 @@ pub enum Node {
 }
 
 /// Loads the object behind a global ID, if it exists and the caller may see it.
-pub(crate) async fn resolve(ctx: &Context<'_>, id: &ID) -> Result<Option<Node>> {
+/// The Node type and UUID an ID names; no type for an ID of ours whose type is not a `Node`
+/// (an account, an API key, an audit entry…); an error for what is not an ID of ours.
+fn decode(id: &ID) -> Result<(Option<NodeType>, uuid::Uuid), ApiError> {
     let (type_name, uuid) = relay::decode(id)?;
+    match NodeType::from_name(&type_name) {
+        Some(node_type) => Ok((Some(node_type), uuid)),
+        None if OtherType::ALL.iter().any(|t| t.name() == type_name) => Ok((None, uuid)),
+        None => Err(ApiError::bad_input(format!(
+            "\"{}\" is not a valid ID",
+            id.as_str()
+        ))),
+    }
+}
+
+pub(crate) async fn resolve(ctx: &Context<'_>, id: &ID) -> Result<Option<Node>> {
+    // Not a `Node`: nothing `node` fetches, so null, as for a row that does not exist.
+    let (Some(node_type), uuid) = decode(id)? else {
+        return Ok(None);
+    };
     macro_rules! load {
         ($rel:expr, $variant:ident) => {
             loader::one(ctx, &$rel, uuid)
@@ -54,14 +71,6 @@ pub(crate) async fn resolve(ctx: &Context<'_>, id: &ID) -> Result<Option<Node>> 
                 .map(|m| Node::$variant($variant(m)))
         };
     }
-    let Some(node_type) = NodeType::from_name(&type_name) else {
-        // An ID of ours whose type is not a `Node` (an account, an API key, an audit entry…):
-        // nothing `node` fetches, so null, as for a row that does not exist.
-        if OtherType::ALL.iter().any(|t| t.name() == type_name) {
-            return Ok(None);
-        }
-        return Err(ApiError::bad_input(format!("\"{}\" is not a valid ID", id.as_str())).into());
-    };
     Ok(match node_type {
         NodeType::Community => load!(community::BY_ID, Community),
         NodeType::Contact => load!(contact::BY_ID, Contact),
@@ -97,7 +106,8 @@ impl NodeQuery {
     }
 
     /// The objects with these global IDs (at most 100), in the same order; null for each that
-    /// does not exist or is not visible to you.
+    /// does not exist or is not visible to you, and for each that is not an ID (with an error
+    /// whose `path` ends with its index).
     async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> Result<Vec<Option<Node>>> {
         if ids.len() > MAX_NODES {
             return Err(ApiError::bad_input(format!(
@@ -106,11 +116,30 @@ impl NodeQuery {
             ))
             .into());
         }
-        // Decode all first, so one bad ID fails the field before anything is loaded.
-        for id in &ids {
-            relay::decode(id)?;
+        // Each ID on its own: one that is not an ID is null with its error, as GitHub's API
+        // answers, rather than a failed field (non-null) that would take `data` with it.
+        let mut out: Vec<Option<Node>> = ids.iter().map(|_| None).collect();
+        let mut valid = Vec::with_capacity(ids.len());
+        for (index, id) in ids.iter().enumerate() {
+            match decode(id) {
+                Ok(_) => valid.push((index, id)),
+                Err(e) => {
+                    let mut error = async_graphql::Error::from(e).into_server_error(ctx.item.pos);
+                    error.path = vec![
+                        PathSegment::Field(ctx.item.node.response_key().node.to_string()),
+                        PathSegment::Index(index),
+                    ];
+                    ctx.add_error(error);
+                }
+            }
         }
         // Resolved together, so the lookups of one type share a batch.
-        async_graphql::futures_util::future::try_join_all(ids.iter().map(|id| resolve(ctx, id))).await
+        let found =
+            async_graphql::futures_util::future::try_join_all(valid.iter().map(|(_, id)| resolve(ctx, id)))
+                .await?;
+        for ((index, _), node) in valid.into_iter().zip(found) {
+            out[index] = node;
+        }
+        Ok(out)
     }
 }

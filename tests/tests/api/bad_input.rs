@@ -61,13 +61,35 @@ both!(malformed_ids, |app: TestApp| async move {
         base64url(huge.as_bytes()),
     ] {
         assert_bad_input(&app, NODE, json!({ "id": bad }), "is not a valid ID").await;
-        assert_bad_input(
-            &app,
-            "query($ids: [ID!]!) { nodes(ids: $ids) { id } }",
-            json!({ "ids": [global_id("Community", gjol), bad] }),
-            "is not a valid ID",
-        )
-        .await;
+        // In `nodes`, the bad ID alone is null, with its error; the others are answered.
+        let body = app
+            .post(
+                "query($ids: [ID!]!) { nodes(ids: $ids) { id } }",
+                json!({ "ids": [global_id("Community", gjol), bad.clone(), global_id("Community", gjol)] }),
+            )
+            .await;
+        assert_eq!(
+            body["data"]["nodes"][0]["id"],
+            global_id("Community", gjol),
+            "{body}"
+        );
+        assert!(body["data"]["nodes"][1].is_null(), "{body}");
+        assert_eq!(
+            body["data"]["nodes"][2]["id"],
+            global_id("Community", gjol),
+            "{body}"
+        );
+        let errors = body["errors"].as_array().expect("errors");
+        assert_eq!(errors.len(), 1, "{body}");
+        assert_eq!(errors[0]["path"], json!(["nodes", 1]), "{body}");
+        assert_eq!(errors[0]["extensions"]["code"], "BAD_USER_INPUT", "{body}");
+        assert!(
+            errors[0]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("is not a valid ID"),
+            "{body}"
+        );
         assert_bad_input(
             &app,
             "query($id: ID) { community(id: $id) { name } }",
