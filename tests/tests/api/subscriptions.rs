@@ -15,7 +15,12 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QuerySelect, Set};
 use serde_json::{Value, json};
 use tokio_tungstenite::{
     MaybeTlsStream, WebSocketStream, connect_async,
-    tungstenite::{Message, client::IntoClientRequest, http::HeaderValue},
+    tungstenite::{
+        Message,
+        client::IntoClientRequest,
+        http::HeaderValue,
+        protocol::{CloseFrame, frame::coding::CloseCode},
+    },
 };
 use uuid::Uuid;
 
@@ -548,6 +553,19 @@ async fn protocol_rules(app: &TestApp) {
             other => panic!("expected an error, got {other:?}"),
         }
     }
+
+    // The client closes: the server answers with a close frame of the same code (RFC 6455
+    // §5.5.1), not by dropping the connection (1006 on the client's side).
+    let mut closing = Ws::connect(app).await;
+    closing
+        .socket
+        .send(Message::Close(Some(CloseFrame {
+            code: CloseCode::Normal,
+            reason: "bye".into(),
+        })))
+        .await
+        .expect("close sent");
+    assert_eq!(closing.closed(Duration::from_secs(5)).await.0, 1000);
 
     // The same id twice: 4409.
     ws.subscribe("1", CHANGED, json!({})).await;

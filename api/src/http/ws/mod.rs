@@ -301,7 +301,14 @@ impl Connection {
                 },
                 message = source.next(), if reading => match message {
                     // Gone, or broke the WebSocket protocol (tungstenite answered that).
-                    None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                    None | Some(Err(_)) => return,
+                    // The client closes: tungstenite has queued the close frame that answers
+                    // it (RFC 6455 §5.5.1); flushing sends it, so the client sees its own code
+                    // rather than an abnormal closure (1006).
+                    Some(Ok(Message::Close(_))) => {
+                        let _ = timeout(Duration::from_secs(1), sink.flush()).await;
+                        return;
+                    }
                     Some(Ok(Message::Text(text))) => match self.inbound(text.as_str()).await {
                         Action::Forward(message) => {
                             // There is room: `reading` asked.
