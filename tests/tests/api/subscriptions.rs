@@ -510,16 +510,39 @@ async fn protocol_rules(app: &TestApp) {
         Got::Message(m) => assert_eq!((m["type"].as_str(), m["id"].as_str()), (Some("error"), Some("p"))),
         other => panic!("expected an error, got {other:?}"),
     }
-    ws.subscribe("v", "subscription { changed { nope } }", json!({}))
-        .await;
-    let payload = ws.next("v", Duration::from_secs(5)).await;
-    assert!(payload["errors"][0]["message"].is_string(), "{payload}");
-    match ws.recv(Duration::from_secs(5)).await {
-        Got::Message(m) => assert_eq!(
-            (m["type"].as_str(), m["id"].as_str()),
-            (Some("complete"), Some("v"))
+    // A document that does not validate: the protocol's `error` for that id (errors before
+    // execution), coded as over HTTP, and no `complete` after it.
+    for (id, q) in [
+        ("v", "subscription { changed { nope } }"),
+        (
+            "w",
+            r#"subscription { changed { cursor __typename @skip(if: "x") } }"#,
         ),
-        other => panic!("expected complete, got {other:?}"),
+    ] {
+        ws.subscribe(id, q, json!({})).await;
+        match ws.recv(Duration::from_secs(5)).await {
+            Got::Message(m) => {
+                assert_eq!(
+                    (m["type"].as_str(), m["id"].as_str()),
+                    (Some("error"), Some(id)),
+                    "{m}"
+                );
+                assert!(m["payload"][0]["message"].is_string(), "{m}");
+                assert_eq!(m["payload"][0]["extensions"]["code"], "BAD_USER_INPUT", "{m}");
+            }
+            other => panic!("expected an error, got {other:?}"),
+        }
+        ws.quiet(Duration::from_millis(300)).await;
+    }
+    // The id is free again.
+    ws.subscribe("v", CHANGED, json!({})).await;
+    ws.quiet(Duration::from_millis(300)).await;
+    ws.send(json!({ "type": "complete", "id": "v" })).await;
+    // (async-graphql confirms the client's `complete` with one of its own.)
+    match ws.recv(Duration::from_millis(500)).await {
+        Got::Nothing => {}
+        Got::Message(m) if m["type"] == "complete" && m["id"] == "v" => {}
+        other => panic!("expected no error, got {other:?}"),
     }
 
     // A subscription selects one root field (the spec's "single root field"), aliases and

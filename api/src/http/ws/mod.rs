@@ -224,6 +224,10 @@ struct Connection {
     phase: Phase,
     /// The ids of the subscriptions running, until their `complete` (either way).
     live: HashSet<String>,
+    /// Subscriptions that have sent nothing yet (see [`Connection::outgoing`]).
+    fresh: HashSet<String>,
+    /// Subscriptions refused with an `error`, whose `complete` is not sent.
+    refused: HashSet<String>,
     closing: Option<Closing>,
 }
 
@@ -239,6 +243,8 @@ impl Connection {
             init: Arc::default(),
             phase: Phase::New,
             live: HashSet::new(),
+            fresh: HashSet::new(),
+            refused: HashSet::new(),
             closing: None,
         }
     }
@@ -285,6 +291,7 @@ impl Connection {
                 out = protocol.next() => match out {
                     None => break (1000, String::new()),
                     Some(WsMessage::Text(text)) => {
+                        let Some(text) = self.outgoing(text) else { continue };
                         if let Some(session) = self.observe(&text) {
                             ended = Some(session.watch_end());
                             expiry = session.expires.map(|at| {
@@ -393,6 +400,74 @@ impl Connection {
 
     /// Notes what the protocol tells the client: the acknowledgement (the session begins: it
     /// is returned) and each subscription's `complete`.
+    /// async-graphql answers a subscription whose document does not validate with a `next`
+    /// holding only the errors, then `complete`. The protocol wants an `error` message for
+    /// that (graphql-transport-ws: errors before execution), with the codes HTTP gives them,
+    /// and no `complete` after it. So a subscription's first message, when it is that (no
+    /// data, errors without a `path`), goes out as an `error`, and its `complete` is dropped;
+    /// every other message passes as it is (only first messages are read).
+    fn outgoing(&mut self, text: String) -> Option<String> {
+        #[derive(serde::Deserialize)]
+        struct Head {
+            #[serde(rename = "type")]
+            kind: String,
+            id: String,
+        }
+        if self.fresh.is_empty() && self.refused.is_empty() {
+            return Some(text);
+        }
+        let Ok(head) = serde_json::from_str::<Head>(&text) else {
+            return Some(text);
+        };
+        match head.kind.as_str() {
+            "complete" if self.refused.remove(&head.id) => {
+                self.live.remove(&head.id);
+                self.fresh.remove(&head.id);
+                None
+            }
+            "complete" => {
+                self.fresh.remove(&head.id);
+                Some(text)
+            }
+            "next" if self.fresh.remove(&head.id) => {
+                let Ok(Json::Object(mut message)) = serde_json::from_str::<Json>(&text) else {
+                    return Some(text);
+                };
+                let payload = message.get_mut("payload").and_then(Json::as_object_mut);
+                let refused = payload.as_ref().is_some_and(|p| {
+                    p.get("data").is_none_or(Json::is_null)
+                        && p.get("errors").and_then(Json::as_array).is_some_and(|errors| {
+                            !errors.is_empty() && errors.iter().all(|e| e.get("path").is_none())
+                        })
+                });
+                if !refused {
+                    return Some(text);
+                }
+                let mut errors = payload
+                    .and_then(|p| p.remove("errors"))
+                    .unwrap_or_else(|| Json::Array(Vec::new()));
+                // As HTTP codes async-graphql's own refusals (`http::execute`).
+                for e in errors
+                    .as_array_mut()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Json::as_object_mut)
+                {
+                    if let Some(extensions) =
+                        e.entry("extensions").or_insert_with(|| json!({})).as_object_mut()
+                    {
+                        extensions
+                            .entry("code")
+                            .or_insert_with(|| json!(Code::BadUserInput.as_str()));
+                    }
+                }
+                self.refused.insert(head.id.clone());
+                Some(json!({ "type": "error", "id": head.id, "payload": errors }).to_string())
+            }
+            _ => Some(text),
+        }
+    }
+
     fn observe(&mut self, text: &str) -> Option<Arc<Session>> {
         if text.starts_with(r#"{"type":"complete""#) {
             #[derive(serde::Deserialize)]
@@ -483,6 +558,7 @@ impl Connection {
         match prepared {
             Ok(request) => {
                 self.live.insert(id.clone());
+                self.fresh.insert(id.clone());
                 Action::Forward(Box::new(ClientMessage::Start { id, payload: request }))
             }
             Err(errors) => Action::Reply(json!({ "type": "error", "id": id, "payload": errors }).to_string()),
