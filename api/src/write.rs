@@ -333,11 +333,19 @@ impl Check {
         }
     }
 
-    /// Trimmed text of at most `max` characters; may be empty.
+    /// Trimmed text of at most `max` characters, with no control characters but line breaks
+    /// and tabs (a bell or an escape in a title would go out to every feed and page); may be
+    /// empty.
     pub fn long_text(&mut self, field: &str, value: &str, max: usize) -> Option<String> {
         let value = value.trim();
         let n = value.chars().count();
-        if n > max {
+        if value
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        {
+            self.add(field, UserErrorCode::Invalid, "must not hold control characters");
+            None
+        } else if n > max {
             self.add(
                 field,
                 UserErrorCode::TooLong,

@@ -995,3 +995,36 @@ both!(
         );
     }
 );
+
+both!(
+    control_characters_in_text_are_a_user_error,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        let created = staff.data(CREATE, json!({ "i": valid(&w) })).await["createAction"].clone();
+        let id = created["action"]["id"].as_str().expect("id").to_owned();
+        for (field, value) in [
+            ("title", "Ny\u{7} shelterplads"),
+            ("title", "Ny\u{1b}[31m shelterplads"),
+            ("partnerNeeds", "Frivillige\u{8}"),
+        ] {
+            let body = staff
+                .data(UPDATE, json!({ "i": { "id": id, "version": 1, field: value } }))
+                .await["updateAction"]
+                .clone();
+            assert!(body["action"].is_null(), "{field}: {body}");
+            assert_eq!(body["userErrors"][0]["field"], json!([field]), "{body}");
+            assert_eq!(body["userErrors"][0]["code"], "INVALID", "{body}");
+        }
+        // Line breaks and tabs are text.
+        let body = staff
+            .data(
+                UPDATE,
+                json!({ "i": { "id": id, "version": 1, "partnerNeeds": "Frivillige:\n\t- til byggeriet" } }),
+            )
+            .await["updateAction"]
+            .clone();
+        assert_eq!(body["userErrors"], json!([]), "{body}");
+        assert_eq!(body["action"]["partnerNeeds"], "Frivillige:\n\t- til byggeriet");
+    }
+);
