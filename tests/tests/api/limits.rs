@@ -176,6 +176,26 @@ both!(
         );
         let other = preflight("https://evil.example").await.expect("preflight");
         assert!(other.headers().get("access-control-allow-origin").is_none());
+        // A page's script may read the headers it needs: Retry-After and ETag.
+        let answer = app
+            .client
+            .get(app.url("/graphql"))
+            .query(&[("query", "{ communities { totalCount } }")])
+            .header("origin", "https://www.jammerbugt.dk")
+            .header("accept", "application/json")
+            .send()
+            .await
+            .expect("GET");
+        let exposed = answer
+            .headers()
+            .get("access-control-expose-headers")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        assert!(
+            exposed.contains("retry-after") && exposed.contains("etag"),
+            "{exposed:?}"
+        );
     }
 );
 
