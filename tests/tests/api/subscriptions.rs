@@ -145,6 +145,24 @@ impl Ws {
         }
     }
 
+    /// Subscribes `id` to `query` and expects the protocol's `error` for it, coded
+    /// BAD_USER_INPUT; its message.
+    async fn refused(&mut self, id: &str, query: &str) -> String {
+        self.subscribe(id, query, json!({})).await;
+        match self.recv(Duration::from_secs(5)).await {
+            Got::Message(m) => {
+                assert_eq!(
+                    (m["type"].as_str(), m["id"].as_str()),
+                    (Some("error"), Some(id)),
+                    "{m}"
+                );
+                assert_eq!(m["payload"][0]["extensions"]["code"], "BAD_USER_INPUT", "{m}");
+                m["payload"][0]["message"].as_str().expect("a message").to_owned()
+            }
+            other => panic!("expected an error for {id}, got {other:?}"),
+        }
+    }
+
     /// The payload of the next `next` of subscription `id` within `within`.
     async fn next(&mut self, id: &str, within: Duration) -> Value {
         match self.recv(within).await {
@@ -519,19 +537,7 @@ async fn protocol_rules(app: &TestApp) {
             r#"subscription { changed { cursor __typename @skip(if: "x") } }"#,
         ),
     ] {
-        ws.subscribe(id, q, json!({})).await;
-        match ws.recv(Duration::from_secs(5)).await {
-            Got::Message(m) => {
-                assert_eq!(
-                    (m["type"].as_str(), m["id"].as_str()),
-                    (Some("error"), Some(id)),
-                    "{m}"
-                );
-                assert!(m["payload"][0]["message"].is_string(), "{m}");
-                assert_eq!(m["payload"][0]["extensions"]["code"], "BAD_USER_INPUT", "{m}");
-            }
-            other => panic!("expected an error, got {other:?}"),
-        }
+        ws.refused(id, q).await;
         ws.quiet(Duration::from_millis(300)).await;
     }
     // The id is free again.
@@ -561,20 +567,8 @@ async fn protocol_rules(app: &TestApp) {
             "subscription { ... on Subscription { a: changed { cursor } } b: changed { cursor } }",
         ),
     ] {
-        ws.subscribe(id, q, json!({})).await;
-        match ws.recv(Duration::from_secs(5)).await {
-            Got::Message(m) => {
-                assert_eq!(
-                    (m["type"].as_str(), m["id"].as_str()),
-                    (Some("error"), Some(id)),
-                    "{m}"
-                );
-                assert_eq!(m["payload"][0]["extensions"]["code"], "BAD_USER_INPUT", "{m}");
-                let message = m["payload"][0]["message"].as_str().unwrap_or_default();
-                assert!(message.contains("exactly one root field"), "{message}");
-            }
-            other => panic!("expected an error, got {other:?}"),
-        }
+        let message = ws.refused(id, q).await;
+        assert!(message.contains("exactly one root field"), "{message}");
     }
 
     // The client closes: the server answers with a close frame of the same code (RFC 6455
