@@ -54,16 +54,21 @@ fn decode(id: &ID) -> Result<(Option<NodeType>, uuid::Uuid), ApiError> {
         None if OtherType::ALL.iter().any(|t| t.name() == type_name) => Ok((None, uuid)),
         None => Err(ApiError::bad_input(format!(
             "\"{}\" is not a valid ID",
-            id.as_str()
+            relay::truncate(id)
         ))),
     }
 }
 
 pub(crate) async fn resolve(ctx: &Context<'_>, id: &ID) -> Result<Option<Node>> {
-    // Not a `Node`: nothing `node` fetches, so null, as for a row that does not exist.
-    let (Some(node_type), uuid) = decode(id)? else {
-        return Ok(None);
-    };
+    match decode(id)? {
+        (Some(node_type), uuid) => load(ctx, node_type, uuid).await,
+        // Not a `Node`: nothing `node` fetches, so null, as for a row that does not exist.
+        (None, _) => Ok(None),
+    }
+}
+
+/// The row `uuid` of `node_type`, if it exists and the caller may see it.
+async fn load(ctx: &Context<'_>, node_type: NodeType, uuid: uuid::Uuid) -> Result<Option<Node>> {
     macro_rules! load {
         ($rel:expr, $variant:ident) => {
             loader::one(ctx, &$rel, uuid)
@@ -122,7 +127,8 @@ impl NodeQuery {
         let mut valid = Vec::with_capacity(ids.len());
         for (index, id) in ids.iter().enumerate() {
             match decode(id) {
-                Ok(_) => valid.push((index, id)),
+                Ok((Some(node_type), uuid)) => valid.push((index, node_type, uuid)),
+                Ok((None, _)) => {}
                 Err(e) => {
                     let mut error = async_graphql::Error::from(e).into_server_error(ctx.item.pos);
                     error.path = vec![
@@ -134,10 +140,13 @@ impl NodeQuery {
             }
         }
         // Resolved together, so the lookups of one type share a batch.
-        let found =
-            async_graphql::futures_util::future::try_join_all(valid.iter().map(|(_, id)| resolve(ctx, id)))
-                .await?;
-        for ((index, _), node) in valid.into_iter().zip(found) {
+        let found = async_graphql::futures_util::future::try_join_all(
+            valid
+                .iter()
+                .map(|&(_, node_type, uuid)| load(ctx, node_type, uuid)),
+        )
+        .await?;
+        for ((index, _, _), node) in valid.into_iter().zip(found) {
             out[index] = node;
         }
         Ok(out)

@@ -188,7 +188,8 @@ fn with_article(name: &str) -> String {
     format!("{article} {name}")
 }
 
-fn truncate(id: &ID) -> String {
+/// The start of an ID, to quote in a message.
+pub(crate) fn truncate(id: &ID) -> String {
     id.as_str().chars().take(64).collect()
 }
 

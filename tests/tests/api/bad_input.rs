@@ -101,6 +101,13 @@ both!(malformed_ids, |app: TestApp| async move {
     // The message quotes a long ID only in part.
     let (_, message) = app.error(NODE, json!({ "id": huge })).await;
     assert!(message.len() < 200, "{} bytes", message.len());
+    // Also a well-formed one of a type name we do not have.
+    let long_type = base64url(format!("{}:{uuid}", "X".repeat(2000)).as_bytes());
+    let (_, message) = app.error(NODE, json!({ "id": long_type })).await;
+    assert!(
+        message.contains("is not a valid ID") && message.len() < 200,
+        "{message}"
+    );
 
     // An ID of the wrong type in a filter of IDs.
     let theme_id = global_id("Theme", natur);
