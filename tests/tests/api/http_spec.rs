@@ -395,5 +395,19 @@ both!(
             data,
             json!({ "b": "Query", "c": "Query", "about": { "demoContent": demo }, "d": "Query" })
         );
+        // An object whose fields are all skipped is an empty object (the spec's
+        // ExecuteSelectionSet), not null: at the root, nested, and through a fragment.
+        let body = app
+            .post(
+                "query($no: Boolean!) { about { __typename @include(if: $no) }
+                   a: __typename @skip(if: true) ... on Query @include(if: false) { b: __typename } }",
+                json!({ "no": false }),
+            )
+            .await;
+        assert_eq!(body["data"], json!({ "about": {} }), "{body}");
+        assert!(body.get("errors").is_none(), "{body}");
+        let body = app.post("{ __typename @skip(if: true) }", json!({})).await;
+        assert_eq!(body["data"], json!({}), "{body}");
+        assert!(body.get("errors").is_none(), "{body}");
     }
 );

@@ -222,11 +222,10 @@ pub(crate) async fn do_resolve_container<'a>(
     if let Some(e) = failed {
         return Err(e);
     }
-    if results.is_empty() {
-        Ok(Value::Null)
-    } else {
-        Ok(Value::Object(results))
-    }
+    // LUP: an object whose fields were all skipped (`@skip`, `@include`, a fragment on another
+    // type) is an empty object, not null: the GraphQL spec's ExecuteSelectionSet returns the
+    // ordered map it built, empty or not. Upstream answered null.
+    Ok(Value::Object(results))
 }
 
 /// LUP: whether the field `field` of the object type `T` is declared non-null (its type in the
