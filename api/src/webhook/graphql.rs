@@ -482,17 +482,20 @@ impl WebhookQuery {
     async fn webhook_endpoints(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Staff: only this organisation's.")] organization_id: Option<ID>,
+        #[graphql(desc = "Only this organisation's (a partner may name only its own).")]
+        organization_id: Option<ID>,
     ) -> Result<Vec<WebhookEndpoint>> {
         let viewer = crate::auth::viewer(ctx);
         let db = ctx.data_unchecked::<DatabaseConnection>();
+        // Decoded for every caller: an ID that is not an organisation's is refused, not ignored.
+        let named = organization_id
+            .as_ref()
+            .map(|id| relay::decode_as(id, NodeType::Organization))
+            .transpose()?;
         let mut q = webhook_endpoint::Entity::find();
         if viewer.is_staff() {
-            if let Some(id) = &organization_id {
-                q = q.filter(
-                    webhook_endpoint::Column::OrganizationId
-                        .eq(relay::decode_as(id, NodeType::Organization)?),
-                );
+            if let Some(org) = named {
+                q = q.filter(webhook_endpoint::Column::OrganizationId.eq(org));
             }
         } else {
             let Some(org) = viewer.organization_id else {
@@ -501,6 +504,12 @@ impl WebhookQuery {
                 )
                 .into());
             };
+            if named.is_some_and(|named| named != org) {
+                return Err(ApiError::forbidden(
+                    "a partner sees only its own organisation's webhook endpoints",
+                )
+                .into());
+            }
             q = q.filter(webhook_endpoint::Column::OrganizationId.eq(org));
         }
         Ok(q.order_by_asc(webhook_endpoint::Column::CreatedAt)

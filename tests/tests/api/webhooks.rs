@@ -455,6 +455,15 @@ both!(
         assert_eq!(deliveries[0]["eventType"], "PROPOSAL_DECLINED");
         // The other partner has no endpoints, and sees none of these.
         assert_eq!(endpoints(&other).await, Vec::<Value>::new());
+        // Nor by naming the organisation; and a made-up ID is refused, not ignored.
+        let (code, message) = other
+            .error(ENDPOINTS, json!({ "org": global_id("Organization", w.fonden) }))
+            .await;
+        assert_eq!(code, "FORBIDDEN", "{message}");
+        for who in [&other, &staff] {
+            let (code, message) = who.error(ENDPOINTS, json!({ "org": "x" })).await;
+            assert_eq!(code, "BAD_USER_INPUT", "{message}");
+        }
         // Staff see every partner's endpoints.
         let all = staff
             .data(ENDPOINTS, json!({ "org": global_id("Organization", w.fonden) }))
