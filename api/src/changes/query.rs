@@ -192,6 +192,9 @@ impl ChangesQuery {
         let db = ctx.data_unchecked::<DatabaseConnection>();
         let reader = Reader::of(&crate::auth::viewer(ctx));
         let page = read(db, &reader, after, types.as_deref(), first as u64).await?;
+        if after > page.head {
+            return Err(ahead(after, page.head).into());
+        }
         let resume = page.rows.last().map_or(page.head.max(after), |r| r.seq);
         let mut connection = Connection::with_additional_fields(
             after > 0,
@@ -206,6 +209,17 @@ impl ChangesQuery {
         }));
         Ok(connection)
     }
+}
+
+/// The refusal of a cursor past the newest change: no read gave it (the feed only grows), so it
+/// comes from another database or from before a restore, and reading on from it would skip
+/// every change up to it.
+pub fn ahead(after: i64, head: i64) -> ApiError {
+    ApiError::bad_input(format!(
+        "the cursor points past the newest change of this feed (change {after}, the newest is {head}): \
+         it comes from another database or from before a restore; read from the start (no `after`) \
+         to build your copy again"
+    ))
 }
 
 /// A page of the feed for one reader.

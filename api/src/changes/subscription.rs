@@ -65,6 +65,13 @@ impl ChangesSubscription {
             ),
             None => None,
         };
+        let db = ctx.data_unchecked::<DatabaseConnection>();
+        if let Some(after) = after {
+            let head = super::feed::newest(db).await.map_err(ApiError::from)?;
+            if after > head {
+                return Err(super::query::ahead(after, head).into());
+            }
+        }
         let feed = ctx.data_unchecked::<super::Feed>();
         // Subscribed before anything is read, so nothing committed from now on is missed.
         let live = feed.subscribe();
@@ -75,7 +82,7 @@ impl ChangesSubscription {
             ended: session.watch_end(),
             session: session.clone(),
             loaders: Loaders::clone(loaders),
-            db: ctx.data_unchecked::<DatabaseConnection>().clone(),
+            db: db.clone(),
             replay: after.map(|after| Replay {
                 after,
                 rows: VecDeque::new(),

@@ -342,6 +342,8 @@ both!(bad_arguments_are_refused, |app: TestApp| async move {
         (json!({ "first": 101 }), "first"),
         (json!({ "first": -1 }), "first"),
         (json!({ "types": [] }), "types"),
+        // change:999999999, past the newest change: from another database or a restore.
+        (json!({ "after": "Y2hhbmdlOjk5OTk5OTk5OQ" }), "newest change"),
     ] {
         let (code, message) = app.error(CHANGES, variables.clone()).await;
         assert_eq!(code, "BAD_USER_INPUT", "{variables}");
@@ -352,6 +354,11 @@ both!(bad_arguments_are_refused, |app: TestApp| async move {
     // Left out, `first` is 20, as for every list.
     let page = app.data(CHANGES, json!({})).await;
     assert!(page["changes"]["resumeCursor"].is_string());
+    // The newest cursor itself is where a reader that is up to date stands: an empty page.
+    let (_, head) = read_all(&app, None, None).await;
+    let page = app.data(CHANGES, json!({ "after": head })).await;
+    assert_eq!(page["changes"]["edges"], json!([]), "{page}");
+    assert_eq!(page["changes"]["resumeCursor"], json!(head), "{page}");
 });
 
 both!(

@@ -571,6 +571,30 @@ async fn protocol_rules(app: &TestApp) {
         assert!(message.contains("exactly one root field"), "{message}");
     }
 
+    // A cursor past the newest change (from another database, or from before a restore) is
+    // refused: read on from it, the subscription would skip every change up to it.
+    ws.subscribe("ahead", CHANGED, json!({ "after": "Y2hhbmdlOjk5OTk5OTk5OQ" })) // change:999999999
+        .await;
+    match ws.recv(Duration::from_secs(5)).await {
+        Got::Message(m) => {
+            assert_eq!(
+                (m["type"].as_str(), m["id"].as_str()),
+                (Some("next"), Some("ahead")),
+                "{m}"
+            );
+            let error = &m["payload"]["errors"][0];
+            assert_eq!(error["extensions"]["code"], "BAD_USER_INPUT", "{m}");
+            assert!(
+                error["message"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("newest change"),
+                "{m}"
+            );
+        }
+        other => panic!("expected an error, got {other:?}"),
+    }
+
     // The client closes: the server answers with a close frame of the same code (RFC 6455
     // §5.5.1), not by dropping the connection (1006 on the client's side).
     let mut closing = Ws::connect(app).await;
