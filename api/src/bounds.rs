@@ -276,13 +276,10 @@ pub fn depends_on_variables(
         && reads_variable(fragments, &op.node.selection_set.node, &mut Vec::new())
 }
 
-/// `extensions.cost` of an answer: what the query cost, what is left of the client's budget
-/// (null when no rate limit applies to it), and the limits.
-pub fn report(cost: &Cost, budget: Option<crate::limit::Budget>) -> Value {
-    let (remaining, limit) = match budget {
-        Some(b) => (Value::from(b.remaining), Value::from(b.limit)),
-        None => (Value::Null, Value::Null),
-    };
+/// `extensions.cost` of an answer: what the query cost, the client's budget a minute and what
+/// is left of it (null when no rate limit applies, or, for `remaining`, when the answer may go
+/// to other clients too), and the limits.
+pub fn report(cost: &Cost, limit: Option<u32>, remaining: Option<u32>) -> Value {
     async_graphql::value!({
         "remainingBudget": remaining,
         "budgetPerMinute": limit,

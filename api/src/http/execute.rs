@@ -59,7 +59,15 @@ pub async fn answer(
     };
     // What an anonymous GET answer needs: its ETag and Cache-Control.
     let public = (caller == respond::Caller::Anonymous { get: true }).then_some(state.public_max_age);
-    let send = |answer: &Answer, extra: HeaderMap| {
+    // What is left of the client's budget, in headers: the body of an anonymous query's answer
+    // may go to other clients too (see `run`). Not on an anonymous GET's answer either, which a
+    // CDN may keep and hand out, headers and all.
+    let budget_headers = match admitted.budget {
+        Some(budget) if public.is_none() => respond::budget_headers(budget),
+        _ => HeaderMap::new(),
+    };
+    let send = |answer: &Answer, mut extra: HeaderMap| {
+        extra.extend(budget_headers.clone());
         respond::graphql(delivery.media, answer, caller, extra, delivery.request_headers)
     };
     let mut call = match call {
@@ -150,9 +158,14 @@ async fn run(state: &AppState, admitted: &Admitted, access: &Access, call: &Call
         crate::db::recover(&state.db).await;
         response = attempt(state, admitted, access, call, selected, deadline).await;
     }
-    response
-        .extensions
-        .insert("cost".into(), crate::bounds::report(&call.cost, admitted.budget));
+    // An anonymous query's answer may be handed to other anonymous clients (the response
+    // cache, a CDN): it gives the budget, but not what is left of one client's.
+    let shared = admitted.viewer.is_anonymous() && selected.is_some_and(|op| op.ty == OperationType::Query);
+    let remaining = admitted.budget.map(|b| b.remaining).filter(|_| !shared);
+    response.extensions.insert(
+        "cost".into(),
+        crate::bounds::report(&call.cost, admitted.budget.map(|b| b.limit), remaining),
+    );
     finish(response)
 }
 

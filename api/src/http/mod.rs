@@ -119,8 +119,13 @@ pub fn router(state: AppState) -> Router {
             header::HeaderName::from_static("x-api-key"),
         ])
         // What a page's script needs to read of an answer: when to try again after a 429, and
-        // the ETag to send back.
-        .expose_headers([header::RETRY_AFTER, header::ETAG])
+        // the ETag to send back, what is left of its budget.
+        .expose_headers([
+            header::RETRY_AFTER,
+            header::ETAG,
+            respond::LIMIT,
+            respond::REMAINING,
+        ])
         .max_age(Duration::from_secs(3600));
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))

@@ -114,6 +114,18 @@ pub fn rate_limit_error(retry_after: Duration, limit: u32) -> serde_json::Value 
     )
 }
 
+/// What is left of the client's budget, as GitHub's API gives it: `X-RateLimit-Limit` (cost
+/// points a minute) and `X-RateLimit-Remaining`.
+pub fn budget_headers(budget: crate::limit::Budget) -> HeaderMap {
+    let mut headers = HeaderMap::with_capacity(2);
+    headers.insert(LIMIT, HeaderValue::from(budget.limit));
+    headers.insert(REMAINING, HeaderValue::from(budget.remaining));
+    headers
+}
+
+pub const LIMIT: header::HeaderName = header::HeaderName::from_static("x-ratelimit-limit");
+pub const REMAINING: header::HeaderName = header::HeaderName::from_static("x-ratelimit-remaining");
+
 /// Over budget: 429 with `Retry-After` and `RATE_LIMITED`.
 pub fn rate_limited(media: MediaType, retry_after: Duration, limit: u32) -> Response {
     let secs = whole_seconds(retry_after);

@@ -16,6 +16,15 @@ fn small_budgets(c: &mut Config) {
 }
 
 async fn post_raw(app: &TestApp, key: Option<&str>) -> (u16, Option<String>, Value) {
+    let (status, headers, body) = post_headers(app, key).await;
+    (status, headers.get("retry-after").cloned(), body)
+}
+
+/// The answer's status, headers (lowercase names, as text) and body.
+async fn post_headers(
+    app: &TestApp,
+    key: Option<&str>,
+) -> (u16, std::collections::HashMap<String, String>, Value) {
     let mut r = app
         .client
         .post(app.url("/graphql"))
@@ -25,12 +34,12 @@ async fn post_raw(app: &TestApp, key: Option<&str>) -> (u16, Option<String>, Val
     }
     let response = r.send().await.expect("request");
     let status = response.status().as_u16();
-    let retry = response
+    let headers = response
         .headers()
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    (status, retry, response.json().await.expect("json"))
+        .iter()
+        .filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned())))
+        .collect();
+    (status, headers, response.json().await.expect("json"))
 }
 
 both!(
@@ -44,10 +53,13 @@ both!(
         let greedy = app.create_api_key(org).await;
         let polite = app.create_api_key(org).await;
         for i in 0..5 {
-            let (status, _, body) = post_raw(&app, Some(&greedy)).await;
+            let (status, headers, body) = post_headers(&app, Some(&greedy)).await;
             assert_eq!(status, 200, "request {i}: {body}");
             assert_eq!(body["extensions"]["cost"]["remainingBudget"], 4 - i, "{body}");
             assert_eq!(body["extensions"]["cost"]["budgetPerMinute"], 50);
+            // The same in headers, as GitHub's API gives them.
+            assert_eq!(headers.get("x-ratelimit-remaining"), Some(&(4 - i).to_string()));
+            assert_eq!(headers.get("x-ratelimit-limit").map(String::as_str), Some("50"));
         }
         // The key's last use is recorded off the request's path: let those writes land first
         // (within a second, before the budget refills a point).
@@ -176,7 +188,7 @@ both!(
         );
         let other = preflight("https://evil.example").await.expect("preflight");
         assert!(other.headers().get("access-control-allow-origin").is_none());
-        // A page's script may read the headers it needs: Retry-After and ETag.
+        // A page's script may read the headers it needs: Retry-After, ETag, the budget.
         let answer = app
             .client
             .get(app.url("/graphql"))
@@ -193,7 +205,14 @@ both!(
             .unwrap_or_default()
             .to_ascii_lowercase();
         assert!(
-            exposed.contains("retry-after") && exposed.contains("etag"),
+            [
+                "retry-after",
+                "etag",
+                "x-ratelimit-limit",
+                "x-ratelimit-remaining"
+            ]
+            .iter()
+            .all(|h| exposed.contains(h)),
             "{exposed:?}"
         );
     }
@@ -317,12 +336,22 @@ both!(
         small_budgets(c);
         // Nothing listens on port 1.
         c.redis_url = Some("redis://127.0.0.1:1/0".into());
+        // Answers are kept: all but the first of the five come from the response cache.
+        c.public_cache_ttl_ms = 60_000;
     },
     |app: TestApp| async move {
         for i in 0..5 {
-            let (status, _, body) = post_raw(&app, None).await;
+            let (status, headers, body) = post_headers(&app, None).await;
             assert_eq!(status, 200, "request {i}: {body}");
-            assert_eq!(body["extensions"]["cost"]["remainingBudget"], 4 - i, "{body}");
+            // An anonymous query's answer may go to other clients too (the response cache):
+            // what is left of this client's budget is in the headers, not in the body.
+            assert_eq!(headers.get("x-ratelimit-remaining"), Some(&(4 - i).to_string()));
+            assert_eq!(
+                body["extensions"]["cost"]["remainingBudget"],
+                Value::Null,
+                "{body}"
+            );
+            assert_eq!(body["extensions"]["cost"]["budgetPerMinute"], 50, "{body}");
         }
         assert_eq!(post_raw(&app, None).await.0, 429);
     }
