@@ -138,6 +138,31 @@ pub enum UserErrorCode {
     InvalidTransition,
 }
 
+/// Borrowing views of an update's [`MaybeUndefined`] value, as `Option` has them.
+pub trait MaybeRef<T> {
+    fn as_ref(&self) -> MaybeUndefined<&T>;
+    fn as_deref(&self) -> MaybeUndefined<&T::Target>
+    where
+        T: std::ops::Deref;
+}
+
+impl<T> MaybeRef<T> for MaybeUndefined<T> {
+    fn as_ref(&self) -> MaybeUndefined<&T> {
+        match self {
+            MaybeUndefined::Undefined => MaybeUndefined::Undefined,
+            MaybeUndefined::Null => MaybeUndefined::Null,
+            MaybeUndefined::Value(v) => MaybeUndefined::Value(v),
+        }
+    }
+
+    fn as_deref(&self) -> MaybeUndefined<&T::Target>
+    where
+        T: std::ops::Deref,
+    {
+        self.as_ref().map_value(|v| &**v)
+    }
+}
+
 /// The largest amount of money one field may hold: 10 billion kroner.
 pub const MAX_AMOUNT_DKK: i64 = 10_000_000_000;
 
@@ -375,6 +400,37 @@ impl Check {
         match value {
             None => Some(None),
             Some(v) => parse(self, v).map(Some),
+        }
+    }
+
+    /// A value an update may leave out but not clear (its column always holds one): like
+    /// [`Check::given`], and `null` is refused (`REQUIRED`), where it would otherwise leave the
+    /// value as it is without a word.
+    pub fn update<V, T>(
+        &mut self,
+        field: &str,
+        value: MaybeUndefined<V>,
+        parse: impl FnOnce(&mut Self, V) -> Option<T>,
+    ) -> Option<Option<T>> {
+        match value {
+            MaybeUndefined::Undefined => Some(None),
+            MaybeUndefined::Null => {
+                self.add(
+                    field,
+                    UserErrorCode::Required,
+                    "cannot be null: leave it out to keep the current value",
+                );
+                None
+            }
+            MaybeUndefined::Value(v) => parse(self, v).map(Some),
+        }
+    }
+
+    /// [`Check::update`]'s refusal of `null` for the fields that need no other check (an enum,
+    /// a flag): `(field, value.is_null())` each; their values are then read with `value()`.
+    pub fn not_null(&mut self, fields: &[(&str, bool)]) {
+        for (field, _) in fields.iter().filter(|(_, null)| *null) {
+            self.update(field, MaybeUndefined::<()>::Null, |_, v| Some(v));
         }
     }
 
@@ -1026,13 +1082,15 @@ pub fn named(check: &mut Check, slug: &str, name: &str, description: &str) -> Op
 /// The same in an update: each `None` when left out.
 pub fn renamed(
     check: &mut Check,
-    slug: Option<&str>,
-    name: Option<&str>,
-    description: Option<&str>,
+    slug: MaybeUndefined<&str>,
+    name: MaybeUndefined<&str>,
+    description: MaybeUndefined<&str>,
 ) -> Option<Renamed> {
-    let slug = check.given(slug, |c, s| c.slug("slug", s));
-    let name = check.given(name, |c, n| c.text("name", n, MAX_NAME));
-    let description = check.given(description, |c, d| c.long_text("description", d, MAX_TEXT));
+    let slug = check.update("slug", slug, |c, s| c.slug("slug", s));
+    let name = check.update("name", name, |c, n| c.text("name", n, MAX_NAME));
+    let description = check.update("description", description, |c, d| {
+        c.long_text("description", d, MAX_TEXT)
+    });
     Some((slug?, name?, description?))
 }
 

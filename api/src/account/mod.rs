@@ -1,6 +1,6 @@
 //! Accounts (staff, admins, community editors) and partners' API keys: admins manage them,
 //! everyone signed in sees their own account. The command line uses the same functions.
-use async_graphql::{Context, Enum, ID, InputObject, Object, Result, connection::Connection};
+use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, Result, connection::Connection};
 use chrono::{DateTime, Utc};
 use entity::{
     account::{self, AccountRole as DbRole},
@@ -21,7 +21,8 @@ use crate::{
     pagination::{ConnectionFields, Cursor, Window},
     relay::{self, NodeType, OtherType},
     write::{
-        Check, Failure, MAX_NAME, Refused, UserErrorCode, Write, finish, invalid, mutate, payload, set_if,
+        Check, Failure, MAX_NAME, MaybeRef, Refused, UserErrorCode, Write, finish, invalid, mutate, payload,
+        set_if,
     },
 };
 
@@ -187,13 +188,13 @@ pub struct CreateAccountInput {
 pub struct UpdateAccountInput {
     pub id: ID,
     pub version: i32,
-    pub display_name: Option<String>,
-    pub role: Option<AccountRole>,
+    pub display_name: MaybeUndefined<String>,
+    pub role: MaybeUndefined<AccountRole>,
     /// Replaces the communities an editor may edit.
-    pub community_ids: Option<Vec<ID>>,
-    pub disabled: Option<bool>,
+    pub community_ids: MaybeUndefined<Vec<ID>>,
+    pub disabled: MaybeUndefined<bool>,
     /// Sets a new password.
-    pub password: Option<String>,
+    pub password: MaybeUndefined<String>,
 }
 
 #[derive(InputObject)]
@@ -551,14 +552,19 @@ impl AccountMutation {
             ctx,
             |check| {
                 let id = check.id("id", &input.id, OtherType::Account);
-                let display_name = check.given(input.display_name.as_deref(), |c, n| {
+                let display_name = check.update("displayName", input.display_name.as_deref(), |c, n| {
                     c.text("displayName", n, MAX_NAME)
                 });
-                let password =
-                    check.given(input.password.as_deref(), |c, p| check_password(c, "password", p));
-                let communities = check.given(input.community_ids.as_deref(), |c, ids| {
+                let password = check.update("password", input.password.as_deref(), |c, p| {
+                    check_password(c, "password", p)
+                });
+                let communities = check.update("communityIds", input.community_ids.as_deref(), |c, ids| {
                     c.ids("communityIds", ids, NodeType::Community)
                 });
+                check.not_null(&[
+                    ("role", input.role.is_null()),
+                    ("disabled", input.disabled.is_null()),
+                ]);
                 Some((id?, display_name?, password?, communities?))
             },
             async |(id, display_name, password, communities)| {
@@ -570,9 +576,9 @@ impl AccountMutation {
             },
             async |w, (id, display_name, password_hash, communities)| {
                 let before = w.find::<account::Entity>("account", id).await?;
-                let role: DbRole = input.role.map(Into::into).unwrap_or(before.role);
-                if w.viewer.account_id == Some(id) && (input.disabled == Some(true) || role != DbRole::Admin)
-                {
+                let role: DbRole = input.role.value().copied().map_or(before.role, Into::into);
+                let disabled = input.disabled.value().copied();
+                if w.viewer.account_id == Some(id) && (disabled == Some(true) || role != DbRole::Admin) {
                     return Err(Refused::one(
                         "id",
                         UserErrorCode::Invalid,
@@ -584,7 +590,7 @@ impl AccountMutation {
                 let row = account::ActiveModel {
                     role: Set(role),
                     display_name: set_if(display_name),
-                    disabled: set_if(input.disabled),
+                    disabled: set_if(disabled),
                     password_hash: set_if(password_hash.map(Some)),
                     ..Default::default()
                 };

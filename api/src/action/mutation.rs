@@ -14,7 +14,7 @@ use crate::{
     error::ApiError,
     relay::NodeType,
     write::{
-        Change, Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, Operation, Reference, Refused,
+        Change, Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, MaybeRef, Operation, Reference, Refused,
         UserErrorCode, Write, change, community_of_plan, constraint, delete_node, mutate, payload, reference,
         set_if,
     },
@@ -201,25 +201,25 @@ pub struct UpdateActionInput {
     pub id: ID,
     /// The version the change is based on; a stale one is a CONFLICT.
     pub version: i32,
-    pub title: Option<String>,
-    pub description: Option<String>,
-    pub horizon: Option<Horizon>,
-    pub status: Option<ActionStatus>,
-    pub progress: Option<i32>,
+    pub title: MaybeUndefined<String>,
+    pub description: MaybeUndefined<String>,
+    pub horizon: MaybeUndefined<Horizon>,
+    pub status: MaybeUndefined<ActionStatus>,
+    pub progress: MaybeUndefined<i32>,
     /// 1–5; staff only: an editor may send the current value back, not change it.
     pub potential: MaybeUndefined<i32>,
     pub start_on: MaybeUndefined<Date>,
     pub due_on: MaybeUndefined<Date>,
     pub budget_estimate: MaybeUndefined<i64>,
     pub lead_organization_id: MaybeUndefined<ID>,
-    pub seeking_partners: Option<bool>,
+    pub seeking_partners: MaybeUndefined<bool>,
     pub partner_needs: MaybeUndefined<String>,
-    pub theme_ids: Option<Vec<ID>>,
-    pub internal_notes: Option<String>,
+    pub theme_ids: MaybeUndefined<Vec<ID>>,
+    pub internal_notes: MaybeUndefined<String>,
     /// When the action was completed (not in the future), for an action that is or becomes
     /// COMPLETED. Left out, it becomes today when the status changes to COMPLETED, and is
     /// cleared when the status changes away from it.
-    pub completed_on: Option<Date>,
+    pub completed_on: MaybeUndefined<Date>,
     /// The action's own place (WGS 84): both coordinates or neither after the change; `null`
     /// for both clears it, and the action is placed at its community again.
     pub latitude: MaybeUndefined<f64>,
@@ -248,8 +248,8 @@ pub struct AddActionDepartmentInput {
 pub struct UpdateActionDepartmentInput {
     pub id: ID,
     pub version: i32,
-    pub role: Option<DepartmentRole>,
-    pub contribution: Option<String>,
+    pub role: MaybeUndefined<DepartmentRole>,
+    pub contribution: MaybeUndefined<String>,
 }
 
 #[derive(InputObject)]
@@ -275,10 +275,10 @@ pub struct CreateActionUpdateInput {
 pub struct UpdateActionUpdateInput {
     pub id: ID,
     pub version: i32,
-    pub body: Option<String>,
+    pub body: MaybeUndefined<String>,
     pub progress: MaybeUndefined<i32>,
-    pub author_name: Option<String>,
-    pub posted_on: Option<Date>,
+    pub author_name: MaybeUndefined<String>,
+    pub posted_on: MaybeUndefined<Date>,
 }
 
 #[derive(InputObject)]
@@ -486,11 +486,13 @@ impl ActionMutation {
             ctx,
             |check| {
                 let id = check.id("id", &input.id, NodeType::Action);
-                let title = check.given(input.title.as_deref(), |c, t| c.text("title", t, MAX_NAME));
-                let description = check.given(input.description.as_deref(), |c, d| {
+                let title = check.update("title", input.title.as_deref(), |c, t| {
+                    c.text("title", t, MAX_NAME)
+                });
+                let description = check.update("description", input.description.as_deref(), |c, d| {
                     c.long_text("description", d, MAX_TEXT)
                 });
-                let progress = check.given(input.progress, |c, p| c.int("progress", p, 0, 100));
+                let progress = check.update("progress", input.progress, |c, p| c.int("progress", p, 0, 100));
                 let potential = change(&input.potential, |p| check.int("potential", *p, 1, 5));
                 let start_on = change(&input.start_on, |d| check.date("startOn", d.0));
                 let due_on = change(&input.due_on, |d| check.date("dueOn", d.0));
@@ -505,19 +507,25 @@ impl ActionMutation {
                     None => Some(Change::Keep),
                     Some(n) => check.opt_text("partnerNeeds", n, MAX_TEXT).map(Change::Set),
                 };
-                let themes = check.given(input.theme_ids.as_deref(), |c, t| {
+                let themes = check.update("themeIds", input.theme_ids.as_deref(), |c, t| {
                     c.ids("themeIds", t, NodeType::Theme)
                 });
-                let notes = check.given(input.internal_notes.as_deref(), |c, n| {
+                let notes = check.update("internalNotes", input.internal_notes.as_deref(), |c, n| {
                     c.long_text("internalNotes", n, MAX_TEXT)
                 });
+                check.not_null(&[
+                    ("horizon", input.horizon.is_null()),
+                    ("status", input.status.is_null()),
+                    ("seekingPartners", input.seeking_partners.is_null()),
+                    ("completedOn", input.completed_on.is_null()),
+                ]);
                 let mut row = action::ActiveModel {
                     title: set_if(title?),
                     description: set_if(description?),
-                    horizon: set_if(input.horizon.map(Into::into)),
-                    status: set_if(input.status.map(Into::into)),
+                    horizon: set_if(input.horizon.value().copied().map(Into::into)),
+                    status: set_if(input.status.value().copied().map(Into::into)),
                     progress: set_if(progress?),
-                    seeking_partners: set_if(input.seeking_partners),
+                    seeking_partners: set_if(input.seeking_partners.value().copied()),
                     internal_notes: set_if(notes?),
                     ..Default::default()
                 };
@@ -549,8 +557,8 @@ impl ActionMutation {
                 potential_by_staff(w, &mut check, before.potential, potential.after(before.potential));
                 let completed_on = completion(
                     &mut check,
-                    input.completed_on.map(|d| d.0),
-                    input.status.map_or(before.status, Into::into),
+                    input.completed_on.value().map(|d| d.0),
+                    input.status.value().copied().map_or(before.status, Into::into),
                     before.status == action::ActionStatus::Completed,
                     before.completed_on,
                 );
@@ -697,9 +705,10 @@ impl ActionMutation {
             ctx,
             |check| {
                 let id = check.id("id", &input.id, NodeType::ActionDepartment);
-                let contribution = check.given(input.contribution.as_deref(), |c, t| {
+                let contribution = check.update("contribution", input.contribution.as_deref(), |c, t| {
                     c.long_text("contribution", t, MAX_TEXT)
                 });
+                check.not_null(&[("role", input.role.is_null())]);
                 Some((id?, contribution?))
             },
             async |w, (id, contribution)| {
@@ -708,7 +717,7 @@ impl ActionMutation {
                     .await?;
                 writable_action(w, before.action_id).await?;
                 let row = action_department::ActiveModel {
-                    role: set_if(input.role.map(Into::into)),
+                    role: set_if(input.role.value().copied().map(Into::into)),
                     contribution: set_if(contribution),
                     ..Default::default()
                 };
@@ -819,12 +828,12 @@ impl ActionMutation {
             ctx,
             |check| {
                 let id = check.id("id", &input.id, NodeType::ActionUpdate);
-                let body = check.given(input.body.as_deref(), |c, b| c.text("body", b, MAX_TEXT));
+                let body = check.update("body", input.body.as_deref(), |c, b| c.text("body", b, MAX_TEXT));
                 let progress = change(&input.progress, |p| check.int("progress", *p, 0, 100));
-                let author = check.given(input.author_name.as_deref(), |c, a| {
+                let author = check.update("authorName", input.author_name.as_deref(), |c, a| {
                     c.text("authorName", a, MAX_NAME)
                 });
-                let posted_on = check.given(input.posted_on, |c, d| c.date("postedOn", d.0));
+                let posted_on = check.update("postedOn", input.posted_on, |c, d| c.date("postedOn", d.0));
                 let mut row = action_update::ActiveModel {
                     body: set_if(body?),
                     author_name: set_if(author?),

@@ -10,8 +10,8 @@ use crate::{
     auth::{Require, visible_to_staff},
     relay::NodeType,
     write::{
-        Check, DeletePayload, Reference, UserErrorCode, delete_node, mutate, named, payload, reference,
-        renamed, set_if, slug_free,
+        Check, DeletePayload, MaybeRef, Reference, UserErrorCode, delete_node, mutate, named, payload,
+        reference, renamed, set_if, slug_free,
     },
 };
 
@@ -34,12 +34,12 @@ pub struct UpdateCommunityInput {
     pub id: ID,
     /// The version the change is based on; a stale one is a CONFLICT.
     pub version: i32,
-    pub slug: Option<String>,
-    pub name: Option<String>,
-    pub description: Option<String>,
+    pub slug: MaybeUndefined<String>,
+    pub name: MaybeUndefined<String>,
+    pub description: MaybeUndefined<String>,
     pub latitude: MaybeUndefined<f64>,
     pub longitude: MaybeUndefined<f64>,
-    pub status: Option<CommunityStatus>,
+    pub status: MaybeUndefined<CommunityStatus>,
 }
 
 #[derive(InputObject)]
@@ -163,6 +163,7 @@ impl CommunityMutation {
                     input.name.as_deref(),
                     input.description.as_deref(),
                 );
+                check.not_null(&[("status", input.status.is_null())]);
                 Some((id?, named?))
             },
             async |w, (id, (slug, name, description))| {
@@ -187,7 +188,7 @@ impl CommunityMutation {
                     slug: set_if(slug),
                     name: set_if(name),
                     description: set_if(description),
-                    status: set_if(input.status.map(Into::into)),
+                    status: set_if(input.status.value().copied().map(Into::into)),
                     ..Default::default()
                 };
                 if let Some((lat, lon)) = location {

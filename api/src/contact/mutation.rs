@@ -13,7 +13,8 @@ use crate::{
     error::ApiError,
     relay::NodeType,
     write::{
-        Check, DeletePayload, Failure, MAX_NAME, UserErrorCode, Write, delete_node, mutate, payload, set_if,
+        Check, DeletePayload, Failure, MAX_NAME, MaybeRef, UserErrorCode, Write, delete_node, mutate,
+        payload, set_if,
     },
 };
 
@@ -41,14 +42,14 @@ pub struct UpdateContactInput {
     pub id: ID,
     /// The version the change is based on; a stale one is a CONFLICT.
     pub version: i32,
-    pub name: Option<String>,
+    pub name: MaybeUndefined<String>,
     pub title: MaybeUndefined<String>,
     pub email: MaybeUndefined<String>,
     pub phone: MaybeUndefined<String>,
-    pub is_public: Option<bool>,
-    pub community_id: Option<ID>,
-    pub organization_id: Option<ID>,
-    pub department_id: Option<ID>,
+    pub is_public: MaybeUndefined<bool>,
+    pub community_id: MaybeUndefined<ID>,
+    pub organization_id: MaybeUndefined<ID>,
+    pub department_id: MaybeUndefined<ID>,
 }
 
 #[derive(InputObject)]
@@ -274,19 +275,21 @@ impl ContactMutation {
             ctx,
             |check| {
                 let id = check.id("id", &input.id, NodeType::Contact);
-                let name = check.given(input.name.as_deref(), |c, n| c.text("name", n, MAX_NAME));
+                let name = check.update("name", input.name.as_deref(), |c, n| c.text("name", n, MAX_NAME));
                 let title = check.given(input.title.as_opt_deref(), |c, v| {
                     c.opt_text("title", v, MAX_NAME)
                 });
                 let email = check.given(input.email.as_opt_deref(), |c, v| c.opt_email("email", v));
                 let phone = check.given(input.phone.as_opt_deref(), phone);
+                // A move names the new parent; `null` for the other two is as leaving them out.
                 let parent = parent(
                     check,
-                    input.community_id.as_ref(),
-                    input.organization_id.as_ref(),
-                    input.department_id.as_ref(),
+                    input.community_id.value(),
+                    input.organization_id.value(),
+                    input.department_id.value(),
                     false,
                 );
+                check.not_null(&[("isPublic", input.is_public.is_null())]);
                 Some(Changes {
                     id: id?,
                     name: name?,
@@ -304,7 +307,7 @@ impl ContactMutation {
                     title: set_if(c.title),
                     email: set_if(c.email),
                     phone: set_if(c.phone),
-                    is_public: set_if(input.is_public),
+                    is_public: set_if(input.is_public.value().copied()),
                     ..Default::default()
                 };
                 if let Some(parent) = c.parent {

@@ -1,6 +1,6 @@
 //! Writing departments: staff create, change and delete them. A department that actions or
 //! partnerships name cannot be deleted; its contacts go with it.
-use async_graphql::{Context, ID, InputObject, Object, Result};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
 use entity::department;
 
 use super::Department;
@@ -8,8 +8,8 @@ use crate::{
     auth::{Require, visible_to_staff},
     relay::NodeType,
     write::{
-        Catalogue, DeletePayload, Reference, catalogue_rows, create_named, delete_named, mutate, named,
-        payload, reference, renamed, update_named,
+        Catalogue, DeletePayload, MaybeRef, Reference, catalogue_rows, create_named, delete_named, mutate,
+        named, payload, reference, renamed, update_named,
     },
 };
 
@@ -28,9 +28,9 @@ pub struct UpdateDepartmentInput {
     pub id: ID,
     /// The version the change is based on; a stale one is a CONFLICT.
     pub version: i32,
-    pub slug: Option<String>,
-    pub name: Option<String>,
-    pub description: Option<String>,
+    pub slug: MaybeUndefined<String>,
+    pub name: MaybeUndefined<String>,
+    pub description: MaybeUndefined<String>,
 }
 
 #[derive(InputObject)]

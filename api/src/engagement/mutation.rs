@@ -13,8 +13,8 @@ use crate::{
     common::Date,
     relay::{self, NodeType},
     write::{
-        Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, Operation, Refused, UserErrorCode, Write,
-        delete_node, mutate, payload, set_if,
+        Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, MaybeRef, Operation, Refused, UserErrorCode,
+        Write, delete_node, mutate, payload, set_if,
     },
 };
 
@@ -47,13 +47,13 @@ pub struct UpdateEngagementEventInput {
     /// The version the change is based on; a stale one is a CONFLICT.
     pub version: i32,
     pub plan_id: MaybeUndefined<ID>,
-    pub kind: Option<EventKind>,
-    pub title: Option<String>,
-    pub description: Option<String>,
-    pub occurred_on: Option<Date>,
-    pub participants: Option<i32>,
+    pub kind: MaybeUndefined<EventKind>,
+    pub title: MaybeUndefined<String>,
+    pub description: MaybeUndefined<String>,
+    pub occurred_on: MaybeUndefined<Date>,
+    pub participants: MaybeUndefined<i32>,
     /// Replaces the organisations present.
-    pub organization_ids: Option<Vec<ID>>,
+    pub organization_ids: MaybeUndefined<Vec<ID>>,
 }
 
 #[derive(InputObject)]
@@ -260,17 +260,22 @@ impl EngagementMutation {
                 let plan_id = check.given(input.plan_id.as_opt_ref(), |c, p| {
                     c.opt_id("planId", p, NodeType::Plan)
                 });
-                let title = check.given(input.title.as_deref(), |c, t| c.text("title", t, MAX_NAME));
-                let description = check.given(input.description.as_deref(), |c, d| {
+                let title = check.update("title", input.title.as_deref(), |c, t| {
+                    c.text("title", t, MAX_NAME)
+                });
+                let description = check.update("description", input.description.as_deref(), |c, d| {
                     c.long_text("description", d, MAX_TEXT)
                 });
-                let occurred_on = check.given(input.occurred_on, |c, d| c.date("occurredOn", d.0));
-                let participants = check.given(input.participants, |c, n| {
+                let occurred_on =
+                    check.update("occurredOn", input.occurred_on, |c, d| c.date("occurredOn", d.0));
+                let participants = check.update("participants", input.participants, |c, n| {
                     c.int("participants", n, 0, MAX_PARTICIPANTS)
                 });
-                let organizations = check.given(input.organization_ids.as_deref(), |c, o| {
-                    c.ids("organizationIds", o, NodeType::Organization)
-                });
+                let organizations =
+                    check.update("organizationIds", input.organization_ids.as_deref(), |c, o| {
+                        c.ids("organizationIds", o, NodeType::Organization)
+                    });
+                check.not_null(&[("kind", input.kind.is_null())]);
                 Some(EventChanges {
                     id: id?,
                     plan_id: plan_id?,
@@ -289,12 +294,13 @@ impl EngagementMutation {
                 if let Some(Some(p)) = e.plan_id {
                     check_plan(w, p, before.community_id).await?;
                 }
-                if let (Some(organizations), Some(given)) = (&e.organizations, &input.organization_ids) {
+                if let (Some(organizations), Some(given)) = (&e.organizations, input.organization_ids.value())
+                {
                     check_organizations(w, given, organizations).await?;
                 }
                 let row = engagement_event::ActiveModel {
                     plan_id: set_if(e.plan_id),
-                    kind: set_if(input.kind.map(Into::into)),
+                    kind: set_if(input.kind.value().copied().map(Into::into)),
                     title: set_if(e.title),
                     description: set_if(e.description),
                     occurred_on: set_if(e.occurred_on),

@@ -1,7 +1,7 @@
 //! The weights engagement and priorities are computed with: public (the method is
 //! transparent), changed by staff, every change in the audit log. One settings row; until
 //! staff first change a weight the documented defaults apply (version 0).
-use async_graphql::{Context, InputObject, Object, Result};
+use async_graphql::{Context, InputObject, MaybeUndefined, Object, Result};
 use chrono::{DateTime, Utc};
 use entity::engagement_weights;
 use sea_orm::{DatabaseConnection, EntityTrait, Set};
@@ -88,25 +88,25 @@ pub struct UpdateEngagementWeightsInput {
     /// The version the change is based on (0 while the defaults apply); a stale one is a
     /// CONFLICT.
     pub version: i32,
-    pub associations_involved: Option<f64>,
-    pub events: Option<f64>,
-    pub participants: Option<f64>,
-    pub event_organizations: Option<f64>,
-    pub volunteer_hours: Option<f64>,
-    pub co_funding_dkk: Option<f64>,
-    pub action_updates: Option<f64>,
-    pub actions_completed: Option<f64>,
-    pub consultation_responses: Option<f64>,
-    pub priority_potential: Option<f64>,
-    pub priority_engagement: Option<f64>,
-    pub priority_committed_partners: Option<f64>,
-    pub priority_seeking_partners: Option<f64>,
+    pub associations_involved: MaybeUndefined<f64>,
+    pub events: MaybeUndefined<f64>,
+    pub participants: MaybeUndefined<f64>,
+    pub event_organizations: MaybeUndefined<f64>,
+    pub volunteer_hours: MaybeUndefined<f64>,
+    pub co_funding_dkk: MaybeUndefined<f64>,
+    pub action_updates: MaybeUndefined<f64>,
+    pub actions_completed: MaybeUndefined<f64>,
+    pub consultation_responses: MaybeUndefined<f64>,
+    pub priority_potential: MaybeUndefined<f64>,
+    pub priority_engagement: MaybeUndefined<f64>,
+    pub priority_committed_partners: MaybeUndefined<f64>,
+    pub priority_seeking_partners: MaybeUndefined<f64>,
 }
 
 payload!(UpdateEngagementWeightsPayload, engagement_weights: EngagementWeights);
 
-fn weight(check: &mut Check, field: &str, value: Option<f64>, current: &mut f64) {
-    match value {
+fn weight(check: &mut Check, field: &str, value: MaybeUndefined<f64>, current: &mut f64) {
+    match check.update(field, value, |_, v| Some(v)).flatten() {
         None => {}
         Some(v) if v.is_finite() && (0.0..=MAX_WEIGHT).contains(&v) => *current = v,
         Some(v) => check.add(

@@ -21,8 +21,8 @@ use crate::{
     error::ApiError,
     relay::{self, NodeType},
     write::{
-        Check, DeletePayload, Failure, HasId, MAX_NAME, MAX_TEXT, Operation, Refused, UserErrorCode,
-        Versioned, Write, constraint, mutate, payload, reference, set_if,
+        Check, DeletePayload, Failure, HasId, MAX_NAME, MAX_TEXT, MaybeRef, Operation, Refused,
+        UserErrorCode, Versioned, Write, constraint, mutate, payload, reference, set_if,
     },
 };
 
@@ -47,11 +47,11 @@ pub struct UpdateIdeaInput {
     pub id: ID,
     /// The version the change is based on; a stale one is a CONFLICT.
     pub version: i32,
-    pub title: Option<String>,
-    pub description: Option<String>,
+    pub title: MaybeUndefined<String>,
+    pub description: MaybeUndefined<String>,
     pub community_id: MaybeUndefined<ID>,
     pub organization_id: MaybeUndefined<ID>,
-    pub theme_ids: Option<Vec<ID>>,
+    pub theme_ids: MaybeUndefined<Vec<ID>>,
 }
 
 #[derive(InputObject)]
@@ -87,13 +87,13 @@ pub struct UpdateIdeaExchangeInput {
     /// The version the change is based on; a stale one is a CONFLICT.
     pub version: i32,
     pub idea_id: MaybeUndefined<ID>,
-    pub title: Option<String>,
-    pub kind: Option<ExchangeKind>,
-    pub initiator_community_id: Option<ID>,
-    pub participant_community_ids: Option<Vec<ID>>,
+    pub title: MaybeUndefined<String>,
+    pub kind: MaybeUndefined<ExchangeKind>,
+    pub initiator_community_id: MaybeUndefined<ID>,
+    pub participant_community_ids: MaybeUndefined<Vec<ID>>,
     pub occurred_on: MaybeUndefined<Date>,
-    pub outcome: Option<String>,
-    pub action_ids: Option<Vec<ID>>,
+    pub outcome: MaybeUndefined<String>,
+    pub action_ids: MaybeUndefined<Vec<ID>>,
 }
 
 #[derive(InputObject)]
@@ -474,8 +474,10 @@ impl IdeaMutation {
             ctx,
             |check| {
                 let id = check.id("id", &input.id, NodeType::Idea);
-                let title = check.given(input.title.as_deref(), |c, t| c.text("title", t, MAX_NAME));
-                let description = check.given(input.description.as_deref(), |c, d| {
+                let title = check.update("title", input.title.as_deref(), |c, t| {
+                    c.text("title", t, MAX_NAME)
+                });
+                let description = check.update("description", input.description.as_deref(), |c, d| {
                     c.long_text("description", d, MAX_TEXT)
                 });
                 let community = check.given(input.community_id.as_opt_ref(), |c, v| {
@@ -484,7 +486,7 @@ impl IdeaMutation {
                 let organization = check.given(input.organization_id.as_opt_ref(), |c, v| {
                     c.opt_id("organizationId", v, NodeType::Organization)
                 });
-                let themes = check.given(input.theme_ids.as_deref(), |c, t| {
+                let themes = check.update("themeIds", input.theme_ids.as_deref(), |c, t| {
                     ids_at(c, "themeIds", t, NodeType::Theme)
                 });
                 Some((id?, title?, description?, community?, organization?, themes?))
@@ -704,27 +706,30 @@ impl IdeaMutation {
                 let idea = check.given(input.idea_id.as_opt_ref(), |c, v| {
                     c.opt_id("ideaId", v, NodeType::Idea)
                 });
-                let title = check.given(input.title.as_deref(), |c, t| c.text("title", t, MAX_NAME));
-                let initiator = check.given(input.initiator_community_id.as_ref(), |c, i| {
-                    c.id("initiatorCommunityId", i, NodeType::Community)
+                let title = check.update("title", input.title.as_deref(), |c, t| {
+                    c.text("title", t, MAX_NAME)
                 });
-                let participants = check.given(input.participant_community_ids.as_deref(), |c, p| {
-                    ids_at(c, "participantCommunityIds", p, NodeType::Community)
-                });
+                let initiator = check.update(
+                    "initiatorCommunityId",
+                    input.initiator_community_id.as_ref(),
+                    |c, i| c.id("initiatorCommunityId", i, NodeType::Community),
+                );
+                let participants = check.update(
+                    "participantCommunityIds",
+                    input.participant_community_ids.as_deref(),
+                    |c, p| ids_at(c, "participantCommunityIds", p, NodeType::Community),
+                );
                 let occurred_on = check.given(input.occurred_on.as_opt_ref(), |c, d| {
                     c.opt_date("occurredOn", d.map(|d| d.0))
                 });
-                let outcome = check.given(input.outcome.as_deref(), |c, o| {
+                let outcome = check.update("outcome", input.outcome.as_deref(), |c, o| {
                     c.long_text("outcome", o, MAX_TEXT)
                 });
-                let actions = check.given(input.action_ids.as_deref(), |c, a| {
+                let actions = check.update("actionIds", input.action_ids.as_deref(), |c, a| {
                     ids_at(c, "actionIds", a, NodeType::Action)
                 });
-                if input
-                    .participant_community_ids
-                    .as_ref()
-                    .is_some_and(Vec::is_empty)
-                {
+                check.not_null(&[("kind", input.kind.is_null())]);
+                if input.participant_community_ids.value().is_some_and(Vec::is_empty) {
                     check.add(
                         "participantCommunityIds",
                         UserErrorCode::Required,
@@ -733,7 +738,7 @@ impl IdeaMutation {
                 }
                 let row = idea_exchange::ActiveModel {
                     title: set_if(title?),
-                    kind: set_if(input.kind.map(Into::into)),
+                    kind: set_if(input.kind.value().copied().map(Into::into)),
                     occurred_on: set_if(occurred_on?),
                     outcome: set_if(outcome?),
                     ..Default::default()

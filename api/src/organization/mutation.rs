@@ -12,8 +12,8 @@ use crate::{
     auth::{Require, visible_to_staff},
     relay::NodeType,
     write::{
-        Check, DeletePayload, MAX_SHORT, Reference, UserErrorCode, delete_node, mutate, named, payload,
-        reference, renamed, set_if, slug_free,
+        Check, DeletePayload, MAX_SHORT, MaybeRef, Reference, UserErrorCode, delete_node, mutate, named,
+        payload, reference, renamed, set_if, slug_free,
     },
 };
 
@@ -37,10 +37,10 @@ pub struct UpdateOrganizationInput {
     pub id: ID,
     /// The version the change is based on; a stale one is a CONFLICT.
     pub version: i32,
-    pub slug: Option<String>,
-    pub name: Option<String>,
-    pub kind: Option<OrganizationKind>,
-    pub description: Option<String>,
+    pub slug: MaybeUndefined<String>,
+    pub name: MaybeUndefined<String>,
+    pub kind: MaybeUndefined<OrganizationKind>,
+    pub description: MaybeUndefined<String>,
     pub website: MaybeUndefined<String>,
     pub community_id: MaybeUndefined<ID>,
 }
@@ -200,6 +200,7 @@ impl OrganizationMutation {
                 let community = check.given(input.community_id.as_opt_ref(), |c, v| {
                     c.opt_id("communityId", v, NodeType::Community)
                 });
+                check.not_null(&[("kind", input.kind.is_null())]);
                 Some((id?, named?, website?, community?))
             },
             async |w, (id, (slug, name, description), website, community)| {
@@ -214,7 +215,7 @@ impl OrganizationMutation {
                 let row = organization::ActiveModel {
                     slug: set_if(slug),
                     name: set_if(name),
-                    kind: set_if(input.kind.map(Into::into)),
+                    kind: set_if(input.kind.value().copied().map(Into::into)),
                     description: set_if(description),
                     website: set_if(website),
                     community_id: set_if(community),

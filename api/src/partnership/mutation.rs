@@ -22,7 +22,7 @@ use crate::{
     pagination::{ConnectionFields, Cursor, Window},
     relay::NodeType,
     write::{
-        Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, Refused, UserErrorCode, Write, change,
+        Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, MaybeRef, Refused, UserErrorCode, Write, change,
         community_of_plan, delete_node, mutate, payload, set_if,
     },
 };
@@ -75,14 +75,14 @@ pub struct UpdatePartnershipInput {
     pub id: ID,
     /// The version the change is based on; a stale one is a CONFLICT.
     pub version: i32,
-    pub title: Option<String>,
-    pub description: Option<String>,
+    pub title: MaybeUndefined<String>,
+    pub description: MaybeUndefined<String>,
     /// A partner's pending proposal changes status only by `acceptPartnershipProposal` or
     /// `declinePartnershipProposal`; nothing becomes PROPOSED again.
-    pub status: Option<PartnershipStatus>,
+    pub status: MaybeUndefined<PartnershipStatus>,
     pub starts_on: MaybeUndefined<Date>,
     pub ends_on: MaybeUndefined<Date>,
-    pub internal_notes: Option<String>,
+    pub internal_notes: MaybeUndefined<String>,
 }
 
 #[derive(InputObject)]
@@ -103,9 +103,9 @@ pub struct AddPartnershipMemberInput {
 pub struct UpdatePartnershipMemberInput {
     pub id: ID,
     pub version: i32,
-    pub role: Option<MemberRole>,
-    pub contribution_kind: Option<ContributionKind>,
-    pub contribution: Option<String>,
+    pub role: MaybeUndefined<MemberRole>,
+    pub contribution_kind: MaybeUndefined<ContributionKind>,
+    pub contribution: MaybeUndefined<String>,
     pub amount_dkk: MaybeUndefined<i64>,
     pub volunteer_hours: MaybeUndefined<i32>,
 }
@@ -531,19 +531,20 @@ impl PartnershipMutation {
             ctx,
             |check| {
                 let id = check.id("id", &input.id, NodeType::Partnership);
-                let title = check.given(input.title.as_deref(), |c, t| c.text("title", t, MAX_NAME));
-                let description = check.given(input.description.as_deref(), |c, d| {
+                let title = check.update("title", input.title.as_deref(), |c, t| c.text("title", t, MAX_NAME));
+                let description = check.update("description", input.description.as_deref(), |c, d| {
                     c.long_text("description", d, MAX_TEXT)
                 });
                 let starts_on = change(&input.starts_on, |d| check.date("startsOn", d.0));
                 let ends_on = change(&input.ends_on, |d| check.date("endsOn", d.0));
-                let notes = check.given(input.internal_notes.as_deref(), |c, n| {
+                let notes = check.update("internalNotes", input.internal_notes.as_deref(), |c, n| {
                     c.long_text("internalNotes", n, MAX_TEXT)
                 });
+                check.not_null(&[("status", input.status.is_null())]);
                 let row = partnership::ActiveModel {
                     title: set_if(title?),
                     description: set_if(description?),
-                    status: set_if(input.status.map(Into::into)),
+                    status: set_if(input.status.value().copied().map(Into::into)),
                     internal_notes: set_if(notes?),
                     ..Default::default()
                 };
@@ -554,8 +555,8 @@ impl PartnershipMutation {
                 require_partnership(w, &before).await?;
                 // Only the community's own notes may be added to a partner's proposal.
                 let rewrites = [
-                    ("title", input.title.is_some()),
-                    ("description", input.description.is_some()),
+                    ("title", !input.title.is_undefined()),
+                    ("description", !input.description.is_undefined()),
                     ("startsOn", !input.starts_on.is_undefined()),
                     ("endsOn", !input.ends_on.is_undefined()),
                 ];
@@ -570,7 +571,7 @@ impl PartnershipMutation {
                     starts_on.after(before.starts_on),
                     ends_on.after(before.ends_on),
                 );
-                if let Some(status) = input.status {
+                if let Some(&status) = input.status.value() {
                     let status: partnership::PartnershipStatus = status.into();
                     let proposed = partnership::PartnershipStatus::Proposed;
                     if status != before.status {
@@ -697,7 +698,7 @@ impl PartnershipMutation {
             ctx,
             |check| {
                 let id = check.id("id", &input.id, NodeType::PartnershipMember);
-                let contribution = check.given(input.contribution.as_deref(), |c, t| {
+                let contribution = check.update("contribution", input.contribution.as_deref(), |c, t| {
                     c.long_text("contribution", t, MAX_TEXT)
                 });
                 let amount = change(&input.amount_dkk, |a| {
@@ -706,9 +707,13 @@ impl PartnershipMutation {
                 let hours = change(&input.volunteer_hours, |h| {
                     hours(check, "volunteerHours", Some(*h)).flatten()
                 });
+                check.not_null(&[
+                    ("role", input.role.is_null()),
+                    ("contributionKind", input.contribution_kind.is_null()),
+                ]);
                 let mut row = partnership_member::ActiveModel {
-                    role: set_if(input.role.map(Into::into)),
-                    contribution_kind: set_if(input.contribution_kind.map(Into::into)),
+                    role: set_if(input.role.value().copied().map(Into::into)),
+                    contribution_kind: set_if(input.contribution_kind.value().copied().map(Into::into)),
                     contribution: set_if(contribution?),
                     ..Default::default()
                 };

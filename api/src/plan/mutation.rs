@@ -1,6 +1,6 @@
 //! Writing plans: the community's editors write drafts and send them to consultation; staff
 //! adopt and archive them. The organisations involved in a plan are written here too.
-use async_graphql::{Context, ID, InputObject, Object, Result};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
 use chrono::Utc;
 use entity::{plan, plan_involvement, plan_theme, theme};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
@@ -13,8 +13,8 @@ use crate::{
     common::Date,
     relay::{self, NodeType},
     write::{
-        Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, Operation, Reference, Refused, UserErrorCode,
-        Write, delete_node, mutate, payload, reference, set_if,
+        Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, MaybeRef, Operation, Reference, Refused,
+        UserErrorCode, Write, delete_node, mutate, payload, reference, set_if,
     },
 };
 
@@ -43,18 +43,18 @@ pub struct UpdatePlanInput {
     pub id: ID,
     /// The version the change is based on; a stale one is a CONFLICT.
     pub version: i32,
-    pub title: Option<String>,
-    pub summary: Option<String>,
-    pub vision: Option<String>,
-    pub period_from: Option<i32>,
-    pub period_to: Option<i32>,
+    pub title: MaybeUndefined<String>,
+    pub summary: MaybeUndefined<String>,
+    pub vision: MaybeUndefined<String>,
+    pub period_from: MaybeUndefined<i32>,
+    pub period_to: MaybeUndefined<i32>,
     /// Replaces the plan's themes.
-    pub theme_ids: Option<Vec<ID>>,
-    pub internal_notes: Option<String>,
+    pub theme_ids: MaybeUndefined<Vec<ID>>,
+    pub internal_notes: MaybeUndefined<String>,
     /// The first day of the consultation; the period must stay in order.
-    pub consultation_opens_on: Option<Date>,
+    pub consultation_opens_on: MaybeUndefined<Date>,
     /// The last day of the consultation, not before its first.
-    pub consultation_closes_on: Option<Date>,
+    pub consultation_closes_on: MaybeUndefined<Date>,
 }
 
 #[derive(InputObject)]
@@ -92,8 +92,8 @@ pub struct AddPlanInvolvementInput {
 pub struct UpdatePlanInvolvementInput {
     pub id: ID,
     pub version: i32,
-    pub role: Option<InvolvementRole>,
-    pub description: Option<String>,
+    pub role: MaybeUndefined<InvolvementRole>,
+    pub description: MaybeUndefined<String>,
 }
 
 #[derive(InputObject)]
@@ -307,22 +307,35 @@ impl PlanMutation {
             ctx,
             |check| {
                 let id = check.id("id", &input.id, NodeType::Plan);
-                let title = check.given(input.title.as_deref(), |c, t| c.text("title", t, MAX_NAME));
-                let summary = check.given(input.summary.as_deref(), |c, t| {
+                let title = check.update("title", input.title.as_deref(), |c, t| {
+                    c.text("title", t, MAX_NAME)
+                });
+                let summary = check.update("summary", input.summary.as_deref(), |c, t| {
                     c.long_text("summary", t, MAX_TEXT)
                 });
-                let vision = check.given(input.vision.as_deref(), |c, t| c.long_text("vision", t, MAX_TEXT));
-                let from = check.given(input.period_from, |c, y| c.year("periodFrom", y));
-                let to = check.given(input.period_to, |c, y| c.year("periodTo", y));
-                let themes = check.given(input.theme_ids.as_deref(), |c, t| {
+                let vision = check.update("vision", input.vision.as_deref(), |c, t| {
+                    c.long_text("vision", t, MAX_TEXT)
+                });
+                let from = check.update("periodFrom", input.period_from, |c, y| c.year("periodFrom", y));
+                let to = check.update("periodTo", input.period_to, |c, y| c.year("periodTo", y));
+                let themes = check.update("themeIds", input.theme_ids.as_deref(), |c, t| {
                     c.ids("themeIds", t, NodeType::Theme)
                 });
-                let notes = check.given(input.internal_notes.as_deref(), |c, t| {
+                let notes = check.update("internalNotes", input.internal_notes.as_deref(), |c, t| {
                     c.long_text("internalNotes", t, MAX_TEXT)
                 });
-                let opens = check.opt_date("consultationOpensOn", input.consultation_opens_on.map(|d| d.0));
-                let closes =
-                    check.opt_date("consultationClosesOn", input.consultation_closes_on.map(|d| d.0));
+                check.not_null(&[
+                    ("consultationOpensOn", input.consultation_opens_on.is_null()),
+                    ("consultationClosesOn", input.consultation_closes_on.is_null()),
+                ]);
+                let opens = check.opt_date(
+                    "consultationOpensOn",
+                    input.consultation_opens_on.value().map(|d| d.0),
+                );
+                let closes = check.opt_date(
+                    "consultationClosesOn",
+                    input.consultation_closes_on.value().map(|d| d.0),
+                );
                 let consultation = opens.zip(closes);
                 Some((
                     id?,
@@ -342,7 +355,7 @@ impl PlanMutation {
                 // The period after the change must still be in order.
                 let (new_from, new_to) = (from.unwrap_or(before.period_from), to.unwrap_or(before.period_to));
                 if new_to < new_from {
-                    let field = if input.period_to.is_some() {
+                    let field = if input.period_to.is_value() {
                         "periodTo"
                     } else {
                         "periodFrom"
@@ -372,7 +385,7 @@ impl PlanMutation {
                     )
                     .into());
                 }
-                if let (Some(themes), Some(given)) = (&themes, &input.theme_ids) {
+                if let (Some(themes), Some(given)) = (&themes, input.theme_ids.value()) {
                     check_themes(w, given, themes).await?;
                 }
                 let row = plan::ActiveModel {
@@ -570,9 +583,10 @@ impl PlanMutation {
             ctx,
             |check| {
                 let id = check.id("id", &input.id, NodeType::PlanInvolvement);
-                let description = check.given(input.description.as_deref(), |c, d| {
+                let description = check.update("description", input.description.as_deref(), |c, d| {
                     c.long_text("description", d, MAX_TEXT)
                 });
+                check.not_null(&[("role", input.role.is_null())]);
                 Some((id?, description?))
             },
             async |w, (id, description)| {
@@ -583,7 +597,7 @@ impl PlanMutation {
                     description: set_if(description),
                     ..Default::default()
                 };
-                if let Some(role) = input.role {
+                if let Some(&role) = input.role.value() {
                     let role = plan_involvement::InvolvementRole::from(role);
                     involvement_free(w, before.plan_id, before.organization_id, role, Some(id)).await?;
                     row.role = Set(role);

@@ -19,8 +19,8 @@ use crate::{
     auth::{Require, visible_to_staff},
     relay::{self, NodeType},
     write::{
-        Check, DeletePayload, Failure, MAX_TEXT, Operation, Refused, UserErrorCode, Write, mutate, payload,
-        set_if,
+        Check, DeletePayload, Failure, MAX_TEXT, MaybeRef, Operation, Refused, UserErrorCode, Write, mutate,
+        payload, set_if,
     },
 };
 
@@ -44,13 +44,13 @@ pub struct UpdateAnnualReviewInput {
     /// The version the change is based on; a stale one is a CONFLICT.
     pub version: i32,
     /// The committee's direction for the next year.
-    pub direction: Option<String>,
+    pub direction: MaybeUndefined<String>,
     /// Percent (0–100) of long-term actions wanted next year; null clears it.
     pub wanted_long_term_share: MaybeUndefined<i32>,
     /// Replaces the communities in focus next year.
-    pub focus_community_ids: Option<Vec<ID>>,
+    pub focus_community_ids: MaybeUndefined<Vec<ID>>,
     /// Replaces the themes in focus next year.
-    pub focus_theme_ids: Option<Vec<ID>>,
+    pub focus_theme_ids: MaybeUndefined<Vec<ID>>,
 }
 
 #[derive(InputObject)]
@@ -373,23 +373,25 @@ impl ReviewMutation {
             ctx,
             |check| {
                 let id = check.id("id", &input.id, NodeType::AnnualReview);
-                let direction = check.given(input.direction.as_deref(), |c, d| {
+                let direction = check.update("direction", input.direction.as_deref(), |c, d| {
                     c.long_text("direction", d, MAX_TEXT)
                 });
                 let share = check.given(input.wanted_long_term_share.as_opt_ref(), |c, v| {
                     c.opt_int("wantedLongTermShare", v.copied(), 0, 100)
                 });
-                let communities = check.given(input.focus_community_ids.as_deref(), |c, ids| {
-                    c.ids("focusCommunityIds", ids, NodeType::Community)
-                });
-                let themes = check.given(input.focus_theme_ids.as_deref(), |c, ids| {
+                let communities = check.update(
+                    "focusCommunityIds",
+                    input.focus_community_ids.as_deref(),
+                    |c, ids| c.ids("focusCommunityIds", ids, NodeType::Community),
+                );
+                let themes = check.update("focusThemeIds", input.focus_theme_ids.as_deref(), |c, ids| {
                     c.ids("focusThemeIds", ids, NodeType::Theme)
                 });
                 Some((id?, direction?, share?, communities?, themes?))
             },
             async |w, (id, direction, share, communities, themes)| {
                 let before = locked_draft(w, id).await?;
-                if let (Some(ids), Some(given)) = (&communities, &input.focus_community_ids) {
+                if let (Some(ids), Some(given)) = (&communities, input.focus_community_ids.value()) {
                     check_exist(
                         w,
                         "focusCommunityIds",
@@ -400,7 +402,7 @@ impl ReviewMutation {
                     )
                     .await?;
                 }
-                if let (Some(ids), Some(given)) = (&themes, &input.focus_theme_ids) {
+                if let (Some(ids), Some(given)) = (&themes, input.focus_theme_ids.value()) {
                     check_exist(w, "focusThemeIds", given, ids, NodeType::Theme, "theme").await?;
                 }
                 let row = annual_review::ActiveModel {

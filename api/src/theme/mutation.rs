@@ -1,6 +1,6 @@
 //! Writing themes: staff create, change and delete them. A theme that plans, actions or ideas
 //! are tagged with cannot be deleted.
-use async_graphql::{Context, ID, InputObject, Object, Result};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
 use entity::theme;
 
 use super::Theme;
@@ -8,8 +8,8 @@ use crate::{
     auth::{Require, visible_to_staff},
     relay::NodeType,
     write::{
-        Catalogue, DeletePayload, Reference, catalogue_rows, create_named, delete_named, mutate, named,
-        payload, reference, renamed, update_named,
+        Catalogue, DeletePayload, MaybeRef, Reference, catalogue_rows, create_named, delete_named, mutate,
+        named, payload, reference, renamed, update_named,
     },
 };
 
@@ -28,9 +28,9 @@ pub struct UpdateThemeInput {
     pub id: ID,
     /// The version the change is based on; a stale one is a CONFLICT.
     pub version: i32,
-    pub slug: Option<String>,
-    pub name: Option<String>,
-    pub description: Option<String>,
+    pub slug: MaybeUndefined<String>,
+    pub name: MaybeUndefined<String>,
+    pub description: MaybeUndefined<String>,
 }
 
 #[derive(InputObject)]

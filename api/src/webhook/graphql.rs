@@ -3,7 +3,9 @@
 //! enable again) any of them.
 use std::collections::HashMap;
 
-use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject, dataloader::Loader};
+use async_graphql::{
+    Context, Enum, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject, dataloader::Loader,
+};
 use chrono::{DateTime, Utc};
 use entity::{
     webhook_delivery::{self, DeliveryStatus},
@@ -25,7 +27,9 @@ use crate::{
     loader::{Loaders, RequestLoaders},
     organization::Organization,
     relay::{self, NodeType, OtherType},
-    write::{Check, DeletePayload, Failure, Refused, UserError, UserErrorCode, Write, mutate, payload},
+    write::{
+        Check, DeletePayload, Failure, MaybeRef, Refused, UserError, UserErrorCode, Write, mutate, payload,
+    },
 };
 
 /// Where an endpoint stands.
@@ -302,11 +306,11 @@ pub struct UpdateWebhookEndpointInput {
     pub id: ID,
     /// The version the change is based on; a stale one is a CONFLICT.
     pub version: i32,
-    pub url: Option<String>,
-    pub event_types: Option<Vec<WebhookEventType>>,
+    pub url: MaybeUndefined<String>,
+    pub event_types: MaybeUndefined<Vec<WebhookEventType>>,
     /// `false` disables it (its pending deliveries are cancelled); `true` enables it again,
     /// with its failures forgotten, for the changes committed from then on.
-    pub enabled: Option<bool>,
+    pub enabled: MaybeUndefined<bool>,
 }
 
 #[derive(InputObject)]
@@ -616,10 +620,11 @@ impl WebhookMutation {
             ctx,
             |check| {
                 let id = check.id("id", &input.id, OtherType::WebhookEndpoint);
-                let url = check.given(input.url.as_deref(), |c, u| {
+                let url = check.update("url", input.url.as_deref(), |c, u| {
                     check_url(c, allow_private(&hooks), u)
                 });
-                let types = check.given(input.event_types.as_deref(), check_types);
+                let types = check.update("eventTypes", input.event_types.as_deref(), check_types);
+                check.not_null(&[("enabled", input.enabled.is_null())]);
                 Some((id?, url?, types?))
             },
             async |w, (id, url, types)| {
@@ -641,7 +646,7 @@ impl WebhookMutation {
                     ..Default::default()
                 };
                 let mut disabled = false;
-                match input.enabled {
+                match input.enabled.value().copied() {
                     Some(false)
                         if before.enabled || (!partner && before.disabled_by != Some(DisabledBy::Staff)) =>
                     {

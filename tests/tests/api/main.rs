@@ -37,6 +37,7 @@ mod reports;
 mod search;
 mod subscriptions;
 mod support;
+mod update_nulls;
 mod webhooks;
 mod website;
 mod write_actions;
