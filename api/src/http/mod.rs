@@ -223,6 +223,7 @@ async fn graphql(
     // point when it does not parse or is over a bound (it is refused without running).
     let plan = parsed.and_then(|prepared| {
         prepared.refuse_nul(&variables)?;
+        prepared.refuse_missing_variables(operation_name.as_deref(), &variables)?;
         let cost = prepared
             .cost(operation_name.as_deref(), &variables)
             .map_err(crate::bounds::OverLimit::into_error)?;

@@ -179,6 +179,43 @@ impl Prepared {
         ))
     }
 
+    /// A request error when the operation `name` selects declares a variable of a non-null
+    /// type that the request leaves out (and the operation gives no default for) or sets to
+    /// null: the GraphQL spec's CoerceVariableValues refuses the request before anything runs.
+    /// async-graphql only noticed when a field read the variable, after the fields before it
+    /// had run (and, in a mutation, written).
+    pub fn refuse_missing_variables(
+        &self,
+        name: Option<&str>,
+        variables: &Variables,
+    ) -> Result<(), ServerError> {
+        let Some((index, _)) = self.operation(name) else {
+            return Ok(());
+        };
+        let Some((_, op)) = self.document.operations.iter().nth(index) else {
+            return Ok(());
+        };
+        for def in &op.node.variable_definitions {
+            let def = &def.node;
+            if def.var_type.node.nullable {
+                continue;
+            }
+            let message = match variables.get(&def.name.node) {
+                None if def.default_value.is_none() => "is required but was not given",
+                Some(Value::Null) => "must not be null",
+                _ => continue,
+            };
+            return Err(crate::error::request_error(
+                format!(
+                    "the variable `${}` of the non-null type `{}` {message}",
+                    def.name.node, def.var_type.node
+                ),
+                crate::error::Code::BadUserInput,
+            ));
+        }
+        Ok(())
+    }
+
     /// Later requests of the same text share this document (see `kept`).
     pub fn is_kept(&self) -> bool {
         self.kept.load(Ordering::Relaxed)

@@ -411,3 +411,56 @@ both!(
         assert!(body.get("errors").is_none(), "{body}");
     }
 );
+
+// A variable of a non-null type that the request leaves out (with no default) or sets to
+// null refuses the whole request before anything runs (the spec's CoerceVariableValues): the
+// mutations before the field that reads it do not commit, and a query is not answered as if
+// the argument were null.
+both!(
+    a_missing_required_variable_refuses_the_request,
+    |app: TestApp| async move {
+        let staff = app.signed_in(lup_tests::As::Staff, &[], None).await;
+        let two = "mutation($a: CreateThemeInput!, $b: CreateThemeInput!) {
+            a: createTheme(input: $a) { theme { id } } b: createTheme(input: $b) { theme { id } } }";
+        let a = json!({ "name": "Mangler B", "slug": "mangler-b" });
+        for variables in [json!({ "a": a }), json!({ "a": a, "b": null })] {
+            let (status, body) = staff.post_status(two, variables.clone()).await;
+            assert!(status < 500, "{status} {body}");
+            assert!(body.get("data").is_none_or(Value::is_null), "{variables}: {body}");
+            assert_eq!(
+                body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+                "{body}"
+            );
+            let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+            assert!(
+                message.contains("$b") && message.contains("CreateThemeInput!"),
+                "{message}"
+            );
+        }
+        let themes = staff
+            .data("{ themes(first: 100) { nodes { slug } } }", json!({}))
+            .await;
+        assert!(
+            !themes.to_string().contains("mangler-b"),
+            "nothing was written: {themes}"
+        );
+        // A query, by the specification's media type: 400, no data.
+        let (status, _, body) = post_raw(
+            &app,
+            Some("application/json"),
+            Some(GRAPHQL_RESPONSE),
+            json!({ "query": "query($s: String!) { community(slug: $s) { name } }" }).to_string(),
+        )
+        .await;
+        assert_eq!(status, 400, "{body}");
+        assert!(body.get("data").is_none(), "{body}");
+        // A default stands in for a variable left out; a nullable one may be left out.
+        let data = app
+            .data(
+                "query($s: String! = \"gjoel\", $n: Int) { community(slug: $s) { name } communities(first: $n) { totalCount } }",
+                json!({}),
+            )
+            .await;
+        assert!(data["communities"]["totalCount"].is_number(), "{data}");
+    }
+);

@@ -571,6 +571,15 @@ async fn protocol_rules(app: &TestApp) {
         assert!(message.contains("exactly one root field"), "{message}");
     }
 
+    // A variable of a non-null type left out refuses the subscription before it starts.
+    let message = ws
+        .refused(
+            "nv",
+            "subscription($t: [ChangeType!]!) { changed(types: $t) { cursor } }",
+        )
+        .await;
+    assert!(message.contains("$t"), "{message}");
+
     // A cursor past the newest change (from another database, or from before a restore) is
     // refused: read on from it, the subscription would skip every change up to it.
     ws.subscribe("ahead", CHANGED, json!({ "after": "Y2hhbmdlOjk5OTk5OTk5OQ" })) // change:999999999

@@ -626,6 +626,7 @@ impl Connection {
         }
         prepared
             .refuse_nul(&raw.variables)
+            .and_then(|()| prepared.refuse_missing_variables(raw.operation_name.as_deref(), &raw.variables))
             .map_err(|e| vec![server_error(e, Code::BadUserInput)])?;
         let cost = prepared
             .cost(raw.operation_name.as_deref(), &raw.variables)
