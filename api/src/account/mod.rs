@@ -68,6 +68,7 @@ crate::labels::enum_labels!(ApiKeyScope {
 });
 
 pub const MIN_PASSWORD: usize = 12;
+pub const MAX_PASSWORD: usize = 200;
 
 /// A person who signs in.
 pub struct Account(pub account::Model);
@@ -241,6 +242,9 @@ impl From<Refused> for CreateApiKeyPayload {
     }
 }
 
+/// A new password, kept as it is given (spaces at either end too: signing in takes it as it
+/// is): 12–200 characters, not only white space, no control characters (which no keyboard
+/// types the same way twice).
 fn check_password(check: &mut Check, field: &str, password: &str) -> Option<String> {
     let n = password.chars().count();
     if n < MIN_PASSWORD {
@@ -250,8 +254,18 @@ fn check_password(check: &mut Check, field: &str, password: &str) -> Option<Stri
             format!("must be at least {MIN_PASSWORD} characters"),
         );
         None
-    } else if n > 200 {
-        check.add(field, UserErrorCode::TooLong, "may be at most 200 characters");
+    } else if n > MAX_PASSWORD {
+        check.add(
+            field,
+            UserErrorCode::TooLong,
+            format!("may be at most {MAX_PASSWORD} characters"),
+        );
+        None
+    } else if password.trim().is_empty() {
+        check.add(field, UserErrorCode::Required, "must not be only white space");
+        None
+    } else if password.chars().any(char::is_control) {
+        check.add(field, UserErrorCode::Invalid, "must not hold control characters");
         None
     } else {
         Some(password.to_owned())

@@ -20,7 +20,7 @@ use crate::{
     loader,
     organization::Organization,
     relay::{NodeType, OtherType, TypeName},
-    write::{Check, UserError},
+    write::{Check, UserError, UserErrorCode},
 };
 
 #[derive(InputObject)]
@@ -136,7 +136,22 @@ impl AuthMutation {
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<AuthPayload> {
         let mut check = Check::default();
         let email = check.email("email", &input.email);
-        let password = check.text("password", &input.password, 200);
+        // As it was set: not trimmed (spaces at either end are part of a password).
+        let password = match input.password.chars().count() {
+            0 => {
+                check.add("password", UserErrorCode::Required, "must not be empty");
+                None
+            }
+            n if n > crate::account::MAX_PASSWORD => {
+                check.add(
+                    "password",
+                    UserErrorCode::TooLong,
+                    format!("may be at most {} characters", crate::account::MAX_PASSWORD),
+                );
+                None
+            }
+            _ => Some(input.password.clone()),
+        };
         let (Some(email), Some(password)) = (email, password) else {
             return Ok(AuthPayload::refused(
                 check.done().err().map(|r| r.0).unwrap_or_default(),

@@ -429,3 +429,51 @@ async fn production_refuses_to_start_without_a_secret_of_its_own() {
     server.stop().await;
     let _ = std::fs::remove_file(&path);
 }
+
+// A password is kept as it is given, spaces at either end included, and signing in takes it
+// the same way: an account whose password ends with a space can sign in with it (and only
+// with it). A password of white space only, or with a control character, is refused.
+both!(
+    a_password_is_signed_in_with_as_it_was_set,
+    |app: TestApp| async move {
+        let admin = app.signed_in(As::Admin, &[], None).await;
+        let create = "mutation($i: CreateAccountInput!) { createAccount(input: $i) {
+            account { id } userErrors { field code } } }";
+        let body = admin
+            .data(
+                create,
+                json!({ "i": { "email": "mellemrum@lup.test", "displayName": "Mellemrum",
+                               "role": "STAFF", "password": " kodeord med mellemrum " } }),
+            )
+            .await;
+        assert!(body["createAccount"]["account"]["id"].is_string(), "{body}");
+        let login = app.login("mellemrum@lup.test", " kodeord med mellemrum ").await;
+        assert!(login["accessToken"].is_string(), "{login}");
+        let q = "mutation($i: LoginInput!) { login(input: $i) { accessToken } }";
+        let (code, _) = app
+            .error(
+                q,
+                json!({ "i": { "email": "mellemrum@lup.test", "password": "kodeord med mellemrum" } }),
+            )
+            .await;
+        assert_eq!(code, "UNAUTHENTICATED");
+        for (password, expected) in [
+            (" ".repeat(20), "REQUIRED"),
+            ("kodeord\u{7}med-klokke".into(), "INVALID"),
+        ] {
+            let body = admin
+                .data(
+                    create,
+                    json!({ "i": { "email": "anden@lup.test", "displayName": "Anden",
+                                   "role": "STAFF", "password": password } }),
+                )
+                .await;
+            assert!(body["createAccount"]["account"].is_null(), "{body}");
+            assert_eq!(
+                body["createAccount"]["userErrors"],
+                json!([{ "field": ["password"], "code": expected }]),
+                "{password:?}"
+            );
+        }
+    }
+);
