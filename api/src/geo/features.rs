@@ -516,12 +516,7 @@ fn send(
     } else {
         "private, no-cache".to_owned()
     };
-    let fresh = request_headers.get(header::IF_NONE_MATCH).is_some_and(|v| {
-        v.as_bytes()
-            .split(|b| *b == b',')
-            .map(<[u8]>::trim_ascii)
-            .any(|t| t == etag.as_bytes() || t.strip_prefix(b"W/") == Some(etag.as_bytes()) || t == b"*")
-    });
+    let fresh = crate::http::respond::none_match(request_headers, etag.as_bytes());
     let mut response = if fresh {
         StatusCode::NOT_MODIFIED.into_response()
     } else {

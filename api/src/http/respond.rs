@@ -348,14 +348,7 @@ pub fn graphql(
                 header::VARY,
                 HeaderValue::from_static("Accept, Authorization, X-Api-Key"),
             );
-            let etag = public.etag.as_bytes();
-            let matches = request_headers.get(header::IF_NONE_MATCH).is_some_and(|v| {
-                v.as_bytes()
-                    .split(|b| *b == b',')
-                    .map(<[u8]>::trim_ascii)
-                    .any(|t| t == etag || t == b"*")
-            });
-            if matches {
+            if none_match(request_headers, public.etag.as_bytes()) {
                 *response.status_mut() = StatusCode::NOT_MODIFIED;
                 response.headers_mut().remove(header::CONTENT_TYPE);
                 *response.body_mut() = Body::empty();
@@ -364,6 +357,20 @@ pub fn graphql(
         _ => {}
     }
     response
+}
+
+/// Whether the request's `If-None-Match` names `etag` (or is `*`), compared weakly as RFC
+/// 9110 §13.1.2 says: `W/"x"` matches `"x"` (a proxy that compresses an answer, as nginx
+/// with `gzip on` does, makes its ETag weak).
+pub fn none_match(request_headers: &HeaderMap, etag: &[u8]) -> bool {
+    let opaque = |t: &[u8]| t.strip_prefix(b"W/").unwrap_or(t).to_vec();
+    let etag = opaque(etag);
+    request_headers.get(header::IF_NONE_MATCH).is_some_and(|v| {
+        v.as_bytes()
+            .split(|b| *b == b',')
+            .map(<[u8]>::trim_ascii)
+            .any(|t| t == b"*" || opaque(t) == etag)
+    })
 }
 
 /// `Cache-Control` of an anonymous GET answer from the schema's cache hints for what the query

@@ -114,6 +114,16 @@ both!(
         let revalidated = get(Some(&etag)).await.expect("request");
         assert_eq!(revalidated.status().as_u16(), 304);
         assert!(revalidated.bytes().await.expect("body").is_empty());
+        // Compared weakly (RFC 9110): a proxy that compresses the answer makes its ETag weak,
+        // and a list of tags matches when one of them does; another tag does not.
+        for tag in [format!("W/{etag}"), format!("\"x\", {etag}")] {
+            assert_eq!(
+                get(Some(&tag)).await.expect("request").status().as_u16(),
+                304,
+                "{tag}"
+            );
+        }
+        assert_eq!(get(Some("\"x\"")).await.expect("request").status().as_u16(), 200);
         assert_eq!(app.sql_statements(), before, "every GET came from memory");
         let hits = app.metric("lup_response_cache_total{result=\"hit\"}").await;
         assert!(hits >= 3, "{hits} hits");
