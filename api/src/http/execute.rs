@@ -160,7 +160,9 @@ async fn run(state: &AppState, admitted: &Admitted, access: &Access, call: &Call
     }
     // An anonymous query's answer may be handed to other anonymous clients (the response
     // cache, a CDN): it gives the budget, but not what is left of one client's.
-    let shared = admitted.viewer.is_anonymous() && selected.is_some_and(|op| op.ty == OperationType::Query);
+    // (A document whose operation is not known, refused as it is, counts as a query.)
+    let shared =
+        admitted.viewer.is_anonymous() && !selected.is_some_and(|op| op.ty == OperationType::Mutation);
     let remaining = admitted.budget.map(|b| b.remaining).filter(|_| !shared);
     response.extensions.insert(
         "cost".into(),

@@ -114,11 +114,12 @@ pub fn rate_limit_error(retry_after: Duration, limit: u32) -> serde_json::Value 
     )
 }
 
-/// What is left of the client's budget, as GitHub's API gives it: `X-RateLimit-Limit` (cost
-/// points a minute) and `X-RateLimit-Remaining`.
+/// What is left of the client's budget, in the headers GitHub's API has: `X-RateLimit-Limit`,
+/// the most that may be spent at once (`RATE_LIMIT_BURST_SECS` seconds' worth of the minute's
+/// budget), and `X-RateLimit-Remaining`, what may be spent now (it refills at the minute's rate).
 pub fn budget_headers(budget: crate::limit::Budget) -> HeaderMap {
     let mut headers = HeaderMap::with_capacity(2);
-    headers.insert(LIMIT, HeaderValue::from(budget.limit));
+    headers.insert(LIMIT, HeaderValue::from(budget.burst));
     headers.insert(REMAINING, HeaderValue::from(budget.remaining));
     headers
 }
@@ -126,7 +127,7 @@ pub fn budget_headers(budget: crate::limit::Budget) -> HeaderMap {
 pub const LIMIT: header::HeaderName = header::HeaderName::from_static("x-ratelimit-limit");
 pub const REMAINING: header::HeaderName = header::HeaderName::from_static("x-ratelimit-remaining");
 
-/// Over budget: 429 with `Retry-After` and `RATE_LIMITED`.
+/// Over budget: 429 with `Retry-After`, `RATE_LIMITED` and `X-RateLimit-Remaining: 0`.
 pub fn rate_limited(media: MediaType, retry_after: Duration, limit: u32) -> Response {
     let secs = whole_seconds(retry_after);
     let body = serde_json::json!({ "errors": [rate_limit_error(retry_after, limit)] }).to_string();
@@ -136,6 +137,7 @@ pub fn rate_limited(media: MediaType, retry_after: Duration, limit: u32) -> Resp
             (header::CONTENT_TYPE, media.as_str().to_owned()),
             (header::RETRY_AFTER, secs.to_string()),
         ],
+        [(REMAINING, HeaderValue::from_static("0"))],
         body,
     )
         .into_response()

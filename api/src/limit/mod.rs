@@ -51,7 +51,11 @@ type Keyed = RateLimiter<Client, DefaultKeyedStateStore<Client>, DefaultClock, S
 /// What is left of a client's budget after a request was let through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Budget {
+    /// Points a minute.
     pub limit: u32,
+    /// The most that may be spent at once (`RATE_LIMIT_BURST_SECS` seconds' worth).
+    pub burst: u32,
+    /// What may be spent now: at most `burst`.
     pub remaining: u32,
 }
 
@@ -163,6 +167,7 @@ impl RateLimits {
         match limiter.check_key_n(client, n) {
             Ok(Ok(snapshot)) => Verdict::Allowed(Budget {
                 limit,
+                burst: bucket.2.get(),
                 remaining: snapshot.remaining_burst_capacity(),
             }),
             Ok(Err(not_until)) => Verdict::Limited {

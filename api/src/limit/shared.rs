@@ -134,6 +134,7 @@ impl Shared {
         match answer {
             Ok((1, remaining)) => Some(Verdict::Allowed(Budget {
                 limit: per_minute,
+                burst,
                 remaining: u32::try_from(remaining.max(0)).unwrap_or(u32::MAX),
             })),
             Ok((_, wait_us)) => Some(Verdict::Limited {

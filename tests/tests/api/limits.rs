@@ -57,9 +57,10 @@ both!(
             assert_eq!(status, 200, "request {i}: {body}");
             assert_eq!(body["extensions"]["cost"]["remainingBudget"], 4 - i, "{body}");
             assert_eq!(body["extensions"]["cost"]["budgetPerMinute"], 50);
-            // The same in headers, as GitHub's API gives them.
+            // The same in headers, as GitHub's API gives them; the limit they count down
+            // from is what may be spent at once (6 seconds' worth of 50 a minute).
             assert_eq!(headers.get("x-ratelimit-remaining"), Some(&(4 - i).to_string()));
-            assert_eq!(headers.get("x-ratelimit-limit").map(String::as_str), Some("50"));
+            assert_eq!(headers.get("x-ratelimit-limit").map(String::as_str), Some("5"));
         }
         // The key's last use is recorded off the request's path: let those writes land first
         // (within a second, before the budget refills a point).
@@ -72,9 +73,14 @@ both!(
             }
             before = now;
         }
-        let (status, retry, body) = post_raw(&app, Some(&greedy)).await;
+        let (status, headers, body) = post_headers(&app, Some(&greedy)).await;
+        let retry = headers.get("retry-after").cloned();
         assert_eq!(status, 429, "{body}");
         assert_eq!(body["errors"][0]["extensions"]["code"], "RATE_LIMITED");
+        assert_eq!(
+            headers.get("x-ratelimit-remaining").map(String::as_str),
+            Some("0")
+        );
         let secs: u64 = retry.expect("Retry-After").parse().expect("seconds");
         assert!((1..=60).contains(&secs), "{secs}");
         assert!(
