@@ -40,6 +40,8 @@ pub fn check_url(value: &str, allow_private: bool) -> Result<String, Refusal> {
         "https" => {}
         "http" if allow_private => {}
         "http" => return refuse("must use https:// (plain http:// is not allowed)"),
+        // Where plain http:// is allowed (WEBHOOK_ALLOW_PRIVATE), the message says so.
+        _ if allow_private => return refuse("must be an https:// or http:// URL"),
         _ => return refuse("must be an https:// URL"),
     }
     if !url.username().is_empty() || url.password().is_some() {
@@ -257,5 +259,8 @@ mod tests {
         let long = format!("https://partner.example/{}", "a".repeat(MAX_URL));
         assert!(check_url(&long, false).unwrap_err().0.contains("at most"));
         assert!(check_url("http://127.0.0.1:8080/hooks", true).is_ok());
+        // Where plain http:// is allowed, the refusal of another scheme names both.
+        let e = check_url("ftp://127.0.0.1/hooks", true).unwrap_err();
+        assert!(e.0.contains("https://") && e.0.contains("http://"), "{}", e.0);
     }
 }
