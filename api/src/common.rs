@@ -219,6 +219,18 @@ pub fn year_bounds(year: i32) -> Result<(chrono::NaiveDate, chrono::NaiveDate), 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Date(pub chrono::NaiveDate);
 
+impl Date {
+    /// RFC 3339's `full-date` exactly: four digits, two, two (chrono's `%Y-%m-%d` alone also
+    /// takes `2026-1-1`, `+2026-01-01` and leading spaces).
+    fn strict(s: &str) -> Option<Date> {
+        let b = s.as_bytes();
+        let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+        (b.len() == 10 && b[4] == b'-' && b[7] == b'-' && digits(0..4) && digits(5..7) && digits(8..10))
+            .then(|| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().map(Date))
+            .flatten()
+    }
+}
+
 #[async_graphql::Scalar(
     name = "Date",
     specified_by_url = "https://www.rfc-editor.org/rfc/rfc3339#section-5.6"
@@ -226,11 +238,9 @@ pub struct Date(pub chrono::NaiveDate);
 impl async_graphql::ScalarType for Date {
     fn parse(value: async_graphql::Value) -> async_graphql::InputValueResult<Self> {
         match &value {
-            async_graphql::Value::String(s) => chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                .map(Date)
-                .map_err(|_| {
-                    async_graphql::InputValueError::custom(format!("\"{s}\" is not a date (YYYY-MM-DD)"))
-                }),
+            async_graphql::Value::String(s) => Date::strict(s).ok_or_else(|| {
+                async_graphql::InputValueError::custom(format!("\"{s}\" is not a date (YYYY-MM-DD)"))
+            }),
             _ => Err(async_graphql::InputValueError::expected_type(value)),
         }
     }
@@ -238,8 +248,7 @@ impl async_graphql::ScalarType for Date {
     /// What validation checks before anything runs, in arguments and inside variables'
     /// input objects alike: a bad date is a request error, not a field's when it runs.
     fn is_valid(value: &async_graphql::Value) -> bool {
-        matches!(value, async_graphql::Value::String(s)
-            if chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok())
+        matches!(value, async_graphql::Value::String(s) if Date::strict(s).is_some())
     }
 
     fn to_value(&self) -> async_graphql::Value {

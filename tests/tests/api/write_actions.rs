@@ -956,6 +956,10 @@ both!(
         for bad in [
             json!({ "id": id, "version": 1, "dueOn": "2027-02-30" }),
             json!({ "id": id, "version": 1, "startOn": 12 }),
+            // YYYY-MM-DD exactly, as RFC 3339's full-date (chrono alone took these).
+            json!({ "id": id, "version": 1, "dueOn": "2027-1-1" }),
+            json!({ "id": id, "version": 1, "dueOn": "+2027-01-01" }),
+            json!({ "id": id, "version": 1, "dueOn": " 2027-01-01" }),
         ] {
             let body = staff
                 .post(
