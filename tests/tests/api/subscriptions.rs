@@ -459,6 +459,23 @@ async fn bad_credentials(app: &TestApp) {
         assert_eq!(code, 4403, "{payload}: {reason}");
         assert_eq!(reason, "Forbidden");
     }
+    // A token that expired moments ago (within the leeway a request over HTTP still has): the
+    // connection would end each subscription at once, so it is refused at the start.
+    let id = app.create_account("udloebet@lup.test", As::Staff, &[]).await;
+    let now = chrono::Utc::now().timestamp();
+    let expired = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &json!({ "sub": id.to_string(), "role": "STAFF", "aud": "lup-api", "iss": "lup",
+                 "iat": now - 600, "exp": now - 10 }),
+        &jsonwebtoken::EncodingKey::from_secret(lup_api::config::DEVELOPMENT_JWT_SECRET.as_bytes()),
+    )
+    .expect("sign");
+    let mut ws = Ws::open(app).await;
+    ws.init(Some(json!({ "authorization": format!("Bearer {expired}") })))
+        .await;
+    let (code, reason) = ws.closed(Duration::from_secs(5)).await;
+    assert_eq!(code, 4403, "{reason}");
+    assert!(reason.contains("expired"), "{reason}");
     // Good ones, in each spelling.
     let staff = app.signed_in(As::Staff, &[], None).await;
     let (_, bearer) = staff.credentials.clone().unwrap();

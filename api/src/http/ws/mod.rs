@@ -804,6 +804,14 @@ async fn authenticate(state: &AppState, ip: Option<IpAddr>, payload: Json) -> Re
         }
         Err(_) => return Err((code::FORBIDDEN, "Forbidden".into())),
     };
+    // Past its expiry, but within the leeway a request over HTTP is given: a connection would
+    // end every subscription at once (they end when the token does), so it is refused here.
+    if expires.is_some_and(|at| at <= chrono::Utc::now()) {
+        return Err((
+            code::FORBIDDEN,
+            "Forbidden: the token has expired; refresh it and connect again".into(),
+        ));
+    }
     let client = Client::of(&viewer, ip);
     if let Verdict::Limited { retry_after, .. } = state.limits.check(client.as_ref(), 1).await {
         let secs = crate::http::respond::whole_seconds(retry_after);
