@@ -50,6 +50,10 @@ pub fn check_url(value: &str, allow_private: bool) -> Result<String, Refusal> {
     if url.fragment().is_some() {
         return refuse("must not have a #fragment");
     }
+    // Nothing listens on port 0: no delivery could ever arrive.
+    if url.port() == Some(0) {
+        return refuse("must not name port 0");
+    }
     match url.host() {
         None => return refuse("must name a host"),
         Some(Host::Domain(d)) if !allow_private && is_local_name(d) => {
@@ -246,6 +250,7 @@ mod tests {
             ("ftp://partner.example/hooks", "https://"),
             ("https://user:pw@partner.example/", "user name"),
             ("https://partner.example/#x", "fragment"),
+            ("https://partner.example:0/hooks", "port 0"),
             ("https://localhost/hooks", "localhost"),
             ("https://127.0.0.1/hooks", "127.0.0.1"),
             ("https://[::1]/hooks", "::1"),
