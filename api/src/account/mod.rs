@@ -209,7 +209,8 @@ pub struct CreateApiKeyInput {
     pub organization_id: ID,
     /// What the key is for, e.g. "Nordea-fondens projektportal".
     pub name: String,
-    /// Defaults to reading and expressing interest.
+    /// Defaults to reading and expressing interest. Reading is always granted: `[]` (or
+    /// `[READ]`) gives a key that only reads.
     pub scopes: Option<Vec<ApiKeyScope>>,
 }
 
