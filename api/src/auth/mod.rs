@@ -13,7 +13,7 @@ use std::sync::Arc;
 use async_graphql::Enum;
 use axum::http::{HeaderMap, header};
 use chrono::{DateTime, Utc};
-use entity::{account, account_community, api_key};
+use entity::{account, account_community, api_key, refresh_token};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, sea_query::Expr};
 use uuid::Uuid;
 
@@ -63,6 +63,9 @@ pub struct Viewer {
     pub scopes: Arc<[String]>,
     /// How the audit log names the caller: an email, a key's name, an external subject.
     pub label: String,
+    /// The sign-in session (refresh-token family) an access token belongs to: it is valid only
+    /// while the session is (`logout` ends it at once, not when the token expires).
+    pub session: Option<Uuid>,
 }
 
 impl Viewer {
@@ -75,6 +78,7 @@ impl Viewer {
             communities: Arc::from([]),
             scopes: Arc::from([]),
             label: "anonymous".into(),
+            session: None,
         }
     }
 
@@ -179,7 +183,7 @@ pub async fn authenticate_until(
             .verify_until(token.trim())
             .ok_or(AuthError::Refused("invalid or expired token"))?;
         let viewer = match verified {
-            token::Verified::Account(id) => account_viewer(db, id).await?,
+            token::Verified::Account { id, session } => account_viewer(db, id, session).await?,
             token::Verified::External { subject, role } => Viewer {
                 role,
                 label: format!("external:{subject}"),
@@ -202,7 +206,7 @@ pub async fn authenticate_until(
 /// to the external identity provider, or an anonymous caller, has nothing stored to check.
 pub async fn recheck(db: &DatabaseConnection, viewer: &Viewer) -> Result<Viewer, AuthError> {
     if let Some(id) = viewer.account_id {
-        return account_viewer(db, id).await;
+        return account_viewer(db, id, viewer.session).await;
     }
     if let Some(id) = viewer.api_key_id {
         let found = api_key::Entity::find_by_id(id)
@@ -215,14 +219,34 @@ pub async fn recheck(db: &DatabaseConnection, viewer: &Viewer) -> Result<Viewer,
     Ok(viewer.clone())
 }
 
-/// The viewer of an account, with its current role and communities: a disabled account or a
-/// changed role takes effect at once, not when the token expires.
-pub async fn account_viewer(db: &DatabaseConnection, id: Uuid) -> Result<Viewer, AuthError> {
-    let account = account::Entity::find_by_id(id)
+/// The viewer of an account, with its current role and communities: a disabled account, a
+/// changed role or an ended `session` takes effect at once, not when the token expires. The
+/// session is checked in the same statement as the account.
+pub async fn account_viewer(
+    db: &DatabaseConnection,
+    id: Uuid,
+    session: Option<Uuid>,
+) -> Result<Viewer, AuthError> {
+    let mut find = account::Entity::find_by_id(id);
+    if let Some(family) = session {
+        // A session lives while a refresh token of its family is not revoked (`logout`, a
+        // copied token presented again, a new password revoke them all).
+        find = find.filter(Expr::exists(
+            sea_orm::sea_query::Query::select()
+                .expr(Expr::val(1))
+                .from(refresh_token::Entity)
+                .and_where(refresh_token::Column::FamilyId.eq(family))
+                .and_where(refresh_token::Column::RevokedAt.is_null())
+                .to_owned(),
+        ));
+    }
+    let account = find
         .one(db)
         .await?
         .filter(|a| !a.disabled)
-        .ok_or(AuthError::Refused("unknown or disabled account"))?;
+        .ok_or(AuthError::Refused(
+            "unknown or disabled account, or an ended session",
+        ))?;
     let communities: Vec<Uuid> = if account.role == account::AccountRole::CommunityEditor {
         account_community::Entity::find()
             .select_only()
@@ -239,6 +263,7 @@ pub async fn account_viewer(db: &DatabaseConnection, id: Uuid) -> Result<Viewer,
         account_id: Some(account.id),
         communities: communities.into(),
         label: account.email,
+        session,
         ..Viewer::anonymous()
     })
 }

@@ -85,7 +85,7 @@ async fn issue(
     refresh_expires: Option<DateTime<Utc>>,
 ) -> Result<AuthPayload, ApiError> {
     let (access, expires) = tokens
-        .issue(account.id, account.role.into())
+        .issue(account.id, account.role.into(), family)
         .map_err(ApiError::internal)?;
     let refresh = secret::new_refresh_token();
     let now = Utc::now();

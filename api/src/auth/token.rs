@@ -19,13 +19,17 @@ struct Claims {
     aud: String,
     iat: i64,
     exp: i64,
+    /// The sign-in session (refresh-token family); tokens issued before it was added have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sid: Option<Uuid>,
 }
 
 /// What a valid token says about its bearer.
 #[derive(Debug, Clone)]
 pub enum Verified {
-    /// One of our accounts; its current role and rights are read from the database.
-    Account(Uuid),
+    /// One of our accounts, in a sign-in session; its current role and rights are read from
+    /// the database, and the session must still be open.
+    Account { id: Uuid, session: Option<Uuid> },
     /// A person known to the external identity provider, with the role its claim maps to.
     External { subject: String, role: Role },
 }
@@ -134,11 +138,13 @@ impl Tokens {
             .collect()
     }
 
-    /// A signed access token for an account, and when it expires.
+    /// A signed access token for an account in the sign-in `session` (its refresh-token
+    /// family), and when it expires.
     pub fn issue(
         &self,
         account: Uuid,
         role: Role,
+        session: Uuid,
     ) -> Result<(String, DateTime<Utc>), jsonwebtoken::errors::Error> {
         let now = Utc::now();
         let expires = now + self.access_ttl;
@@ -149,6 +155,7 @@ impl Tokens {
             aud: self.audience.clone(),
             iat: now.timestamp(),
             exp: expires.timestamp(),
+            sid: Some(session),
         };
         Ok((
             encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?,
@@ -179,9 +186,10 @@ impl Tokens {
                     return None;
                 }
                 let expires = DateTime::from_timestamp(data.claims.exp, 0)?;
+                let session = data.claims.sid;
                 Uuid::parse_str(&data.claims.sub)
                     .ok()
-                    .map(|id| (Verified::Account(id), expires))
+                    .map(|id| (Verified::Account { id, session }, expires))
             }
             Algorithm::RS256 => {
                 let ext = self.external.as_ref()?;

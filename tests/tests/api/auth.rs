@@ -223,9 +223,14 @@ both!(
             "STAFF"
         );
 
-        // The first token again: refused, and the whole family with it.
+        // The first token again: refused, and the whole family with it, the session's access
+        // token too (it was copied: whoever holds the session must not keep using it).
         assert_eq!(app.error(q, json!({ "t": first })).await.0, "UNAUTHENTICATED");
         assert_eq!(app.error(q, json!({ "t": second })).await.0, "UNAUTHENTICATED");
+        assert_refused(
+            with_auth(&app, "authorization", &format!("Bearer {token}")).await,
+            "the access token of an ended session",
+        );
 
         // Renewing does not extend the session: the new refresh token expires with the first.
         let q_exp = "mutation($t: String!) { refreshToken(input: { refreshToken: $t }) { refreshToken refreshTokenExpiresAt } }";
@@ -271,11 +276,20 @@ both!(
             .await;
         assert!(relogin["accessToken"].is_string());
 
-        // Logout ends a session: its refresh token no longer works.
+        // Logout ends a session at once: its refresh token and its access token no longer
+        // work; another session of the same account goes on.
         let login = app
             .login("koordinator@jammerbugt.dk", "en-helt-ny-adgangskode")
             .await;
+        let other = app
+            .login("koordinator@jammerbugt.dk", "en-helt-ny-adgangskode")
+            .await;
         let refresh = login["refreshToken"].as_str().expect("refresh");
+        let access = login["accessToken"].as_str().expect("access");
+        assert_eq!(
+            app.with_token(access).data(VIEWER, json!({})).await["viewer"]["role"],
+            "STAFF"
+        );
         let out = app
             .data(
                 "mutation($t: String!) { logout(input: { refreshToken: $t }) { ended } }",
@@ -284,6 +298,15 @@ both!(
             .await;
         assert_eq!(out["logout"]["ended"], true);
         assert_eq!(app.error(q, json!({ "t": refresh })).await.0, "UNAUTHENTICATED");
+        assert_refused(
+            with_auth(&app, "authorization", &format!("Bearer {access}")).await,
+            "the access token of a session that logged out",
+        );
+        let still = other["accessToken"].as_str().expect("access");
+        assert_eq!(
+            app.with_token(still).data(VIEWER, json!({})).await["viewer"]["role"],
+            "STAFF"
+        );
         assert_eq!(
             app.error(q, json!({ "t": "rt_ukendt" })).await.0,
             "UNAUTHENTICATED"
