@@ -145,10 +145,13 @@ impl QueryWord {
 /// what is not a letter or digit only separates words.
 pub fn query(text: &str) -> Vec<QueryWord> {
     let mut out: Vec<QueryWord> = Vec::new();
+    // Characters as typed: `æ` is one letter, though it folds to two.
+    let mut typed = 0;
     for w in words(text).into_iter().take(MAX_QUERY_WORDS) {
         if let Some(i) = out.iter().position(|q| q.folded == w.folded) {
             out.remove(i);
         }
+        typed = w.text.chars().count();
         out.push(QueryWord {
             stem: w.stem(),
             folded: w.folded,
@@ -156,7 +159,7 @@ pub fn query(text: &str) -> Vec<QueryWord> {
         });
     }
     if let Some(last) = out.last_mut() {
-        last.prefix = last.folded.chars().count() >= MIN_PREFIX_CHARS;
+        last.prefix = typed >= MIN_PREFIX_CHARS;
     }
     out
 }
@@ -167,6 +170,15 @@ mod tests {
 
     fn stems(text: &str) -> Vec<String> {
         words(text).iter().map(Word::stem).collect()
+    }
+
+    #[test]
+    fn a_prefix_has_two_letters_as_typed() {
+        let prefix = |t: &str| query(t).last().is_some_and(|w| w.prefix);
+        assert!(!prefix("æ"), "one letter, though it folds to two");
+        assert!(!prefix("s"));
+        assert!(prefix("øl"));
+        assert!(prefix("st"));
     }
 
     #[test]
