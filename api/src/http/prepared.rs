@@ -181,7 +181,9 @@ impl Prepared {
 
     /// A request error when the operation `name` selects declares a variable of a non-null
     /// type that the request leaves out (and the operation gives no default for) or sets to
-    /// null: the GraphQL spec's CoerceVariableValues refuses the request before anything runs.
+    /// null, or a list variable holds null where its item type allows none: as the GraphQL
+    /// spec's CoerceVariableValues, the request is refused before anything runs (the values'
+    /// forms are validation's to check).
     /// async-graphql only noticed when a field read the variable, after the fields before it
     /// had run (and, in a mutation, written).
     pub fn refuse_missing_variables(
@@ -197,12 +199,11 @@ impl Prepared {
         };
         for def in &op.node.variable_definitions {
             let def = &def.node;
-            if def.var_type.node.nullable {
-                continue;
-            }
+            let ty = &def.var_type.node;
             let message = match variables.get(&def.name.node) {
-                None if def.default_value.is_none() => "is required but was not given",
-                Some(Value::Null) => "must not be null",
+                None if !ty.nullable && def.default_value.is_none() => "is required but was not given",
+                Some(Value::Null) if !ty.nullable => "must not be null",
+                Some(value) if null_inside(ty, value) => "holds a null item where its type allows none",
                 _ => continue,
             };
             return Err(crate::error::request_error(
@@ -242,6 +243,18 @@ impl Prepared {
         }
         let definition = self.document.operations.iter().nth(index).map(|(_, op)| op);
         bounds::measure_operation(&self.document.fragments, definition, variables)
+    }
+}
+
+/// Whether a list `value` holds null where the list type `ty` does not allow it, at any depth
+/// (`[ID!]` and `[null]`); other values are validation's to check against the arguments.
+fn null_inside(ty: &async_graphql::parser::types::Type, value: &Value) -> bool {
+    use async_graphql::parser::types::BaseType;
+    match (&ty.base, value) {
+        (BaseType::List(item), Value::List(items)) => items
+            .iter()
+            .any(|v| (v == &Value::Null && !item.nullable) || null_inside(item, v)),
+        _ => false,
     }
 }
 

@@ -454,6 +454,23 @@ both!(
         .await;
         assert_eq!(status, 400, "{body}");
         assert!(body.get("data").is_none(), "{body}");
+        // A list variable with a null item its type does not allow.
+        let (status, _, body) = post_raw(
+            &app,
+            Some("application/json"),
+            Some(GRAPHQL_RESPONSE),
+            json!({ "query": "query($ids: [ID!]!) { nodes(ids: $ids) { id } }", "variables": { "ids": [null] } })
+                .to_string(),
+        )
+        .await;
+        assert_eq!(status, 400, "{body}");
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("$ids"),
+            "{body}"
+        );
         // A default stands in for a variable left out; a nullable one may be left out.
         let data = app
             .data(

@@ -1032,3 +1032,47 @@ both!(
         assert_eq!(body["action"]["partnerNeeds"], "Frivillige:\n\t- til byggeriet");
     }
 );
+
+// A form declares every field as a variable and sends those the user changed: a variable left
+// out gives its field no value at all (the spec's input coercion), so the field is left as it
+// is, neither cleared (a due date, a lead organisation) nor refused as null (a title, a status).
+both!(
+    a_variable_left_out_leaves_its_field_as_it_is,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        let created = staff.data(CREATE, json!({ "i": valid(&w) })).await["createAction"].clone();
+        let id = created["action"]["id"].as_str().expect("id").to_owned();
+        let form = "mutation($id: ID!, $version: Int!, $title: String, $status: ActionStatus,
+                $dueOn: Date, $lead: ID, $needs: String) {
+            updateAction(input: { id: $id, version: $version, title: $title, status: $status,
+                dueOn: $dueOn, leadOrganizationId: $lead, partnerNeeds: $needs }) {
+            action { title dueOn partnerNeeds leadOrganization { id } version }
+            userErrors { field code } } }";
+        let body = staff
+            .data(
+                form,
+                json!({ "id": id, "version": 1, "title": "Shelterplads ved havnen" }),
+            )
+            .await;
+        let out = &body["updateAction"];
+        assert_eq!(out["userErrors"], json!([]), "{body}");
+        assert_eq!(out["action"]["title"], "Shelterplads ved havnen");
+        assert_eq!(out["action"]["dueOn"], created["action"]["dueOn"], "{body}");
+        assert_eq!(
+            out["action"]["partnerNeeds"], created["action"]["partnerNeeds"],
+            "{body}"
+        );
+        assert_eq!(
+            out["action"]["leadOrganization"]["id"],
+            json!(global_id("Organization", w.forening)),
+            "{body}"
+        );
+        assert_eq!(out["action"]["version"], 2);
+        // Sent as null, a variable is null: it clears what may be cleared.
+        let body = staff
+            .data(form, json!({ "id": id, "version": 2, "dueOn": null }))
+            .await;
+        assert_eq!(body["updateAction"]["action"]["dueOn"], Value::Null, "{body}");
+    }
+);

@@ -575,9 +575,43 @@ impl<'a, T> ContextBase<'a, T> {
 
     pub(crate) fn resolve_input_value(&self, value: Positioned<InputValue>) -> ServerResult<Value> {
         let pos = value.pos;
-        value
-            .node
+        self.without_absent(value.node)
             .into_const_with(|name| self.var_value(&name, pos))
+    }
+
+    /// LUP: whether `name` is a variable that the request leaves out and the operation gives
+    /// no default: it has no value at all (not even null).
+    fn is_absent(&self, name: &str) -> bool {
+        self.query_env
+            .operation
+            .node
+            .variable_definitions
+            .iter()
+            .find(|def| def.node.name.node == name)
+            .is_some_and(|def| {
+                def.node.default_value.is_none()
+                    && !self.query_env.variables.contains_key(&def.node.name.node)
+            })
+    }
+
+    /// LUP: `value` without the input object fields whose value is an absent variable: the
+    /// GraphQL spec's input coercion gives such a field no entry, so it is left out, not null
+    /// (upstream turned it into null through `default_value()`, and `update(input: {dueOn:
+    /// $dueOn})` with `$dueOn` not sent cleared the date).
+    fn without_absent(&self, value: InputValue) -> InputValue {
+        match value {
+            InputValue::Object(fields) => InputValue::Object(
+                fields
+                    .into_iter()
+                    .filter(|(_, v)| !matches!(v, InputValue::Variable(name) if self.is_absent(name)))
+                    .map(|(k, v)| (k, self.without_absent(v)))
+                    .collect(),
+            ),
+            InputValue::List(items) => {
+                InputValue::List(items.into_iter().map(|v| self.without_absent(v)).collect())
+            }
+            value => value,
+        }
     }
 
     #[doc(hidden)]
@@ -591,6 +625,9 @@ impl<'a, T> ContextBase<'a, T> {
             .iter()
             .find(|(n, _)| n.node.as_str() == name)
             .map(|(_, value)| value)
+            // LUP: an argument whose value is an absent variable is not given (the spec's
+            // CoerceArgumentValues), as if it were left out.
+            .filter(|value| !matches!(&value.node, InputValue::Variable(v) if self.is_absent(v)))
             .cloned();
         if value.is_none()
             && let Some(default) = default
@@ -808,12 +845,16 @@ impl<'a> SelectionField<'a> {
     pub fn arguments(&self) -> ServerResult<Vec<(Name, Value)>> {
         let mut arguments = Vec::with_capacity(self.field.arguments.len());
         for (name, value) in &self.field.arguments {
+            // LUP: an argument whose value is an absent variable is not given (see
+            // `get_param_value`), and input object fields of absent variables are left out.
+            if matches!(&value.node, InputValue::Variable(v) if self.context.is_absent(v)) {
+                continue;
+            }
             let pos = name.pos;
             arguments.push((
                 name.node.clone(),
-                value
-                    .clone()
-                    .node
+                self.context
+                    .without_absent(value.clone().node)
                     .into_const_with(|name| self.context.var_value(&name, pos))?,
             ));
         }
