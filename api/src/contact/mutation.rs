@@ -282,6 +282,16 @@ impl ContactMutation {
                 let email = check.given(input.email.as_opt_deref(), |c, v| c.opt_email("email", v));
                 let phone = check.given(input.phone.as_opt_deref(), phone);
                 // A move names the new parent; `null` for the other two is as leaving them out.
+                // A contact always has a parent: `null` alone names none.
+                let given = [&input.community_id, &input.organization_id, &input.department_id];
+                if !given.iter().any(|v| v.is_value()) {
+                    let nulls = [
+                        ("communityId", input.community_id.is_null()),
+                        ("organizationId", input.organization_id.is_null()),
+                        ("departmentId", input.department_id.is_null()),
+                    ];
+                    check.not_null(&nulls);
+                }
                 let parent = parent(
                     check,
                     input.community_id.value(),

@@ -12,8 +12,8 @@ use lup_tests::{
 };
 use serde_json::{Value, json};
 
-/// The fields of update inputs that `null` clears (or, for a contact's parent, that a move
-/// leaves null beside the one it names).
+/// The fields of update inputs that `null` clears. (A contact's parent IDs may be null beside
+/// the one a move names; alone, `null` is refused.)
 const CLEARABLE: &[&str] = &[
     "UpdateActionInput.potential",
     "UpdateActionInput.startOn",
@@ -30,9 +30,6 @@ const CLEARABLE: &[&str] = &[
     "UpdateContactInput.title",
     "UpdateContactInput.email",
     "UpdateContactInput.phone",
-    "UpdateContactInput.communityId",
-    "UpdateContactInput.organizationId",
-    "UpdateContactInput.departmentId",
     "UpdateEngagementEventInput.planId",
     "UpdateIdeaInput.communityId",
     "UpdateIdeaInput.organizationId",
