@@ -141,6 +141,9 @@ impl Viewer {
 #[derive(Debug)]
 pub enum AuthError {
     Refused(&'static str),
+    /// Both a bearer token and an API key: two callers, and which one is meant is not for the
+    /// server to guess (the client is told so).
+    TwoCredentials,
     Db(sea_orm::DbErr),
 }
 
@@ -169,6 +172,9 @@ pub async fn authenticate_until(
     tokens: &token::Tokens,
     headers: &HeaderMap,
 ) -> Result<(Viewer, Option<DateTime<Utc>>), AuthError> {
+    if headers.contains_key(header::AUTHORIZATION) && headers.contains_key("x-api-key") {
+        return Err(AuthError::TwoCredentials);
+    }
     if let Some(value) = headers.get(header::AUTHORIZATION) {
         let value = value
             .to_str()

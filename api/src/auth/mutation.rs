@@ -242,8 +242,8 @@ impl AuthMutation {
         Ok(payload)
     }
 
-    /// Ends the session a refresh token belongs to. The access token stays valid until it
-    /// expires (minutes); discard it.
+    /// Ends the session a refresh token belongs to: its refresh tokens and its access token
+    /// are refused from now on.
     async fn logout(&self, ctx: &Context<'_>, input: LogoutInput) -> Result<LogoutPayload> {
         let db = ctx.data_unchecked::<DatabaseConnection>();
         let found = refresh_token::Entity::find()

@@ -211,6 +211,9 @@ fn refused(e: AuthError) -> Response {
             tracing::info!(reason = why, "credentials refused");
             "the credentials sent (Authorization or X-Api-Key) are invalid, expired or revoked"
         }
+        AuthError::TwoCredentials => {
+            "send one credential, a bearer token (Authorization) or an API key (X-Api-Key), not both"
+        }
         // An outage is admission's `Refusal::Unavailable`; this is any other failure.
         AuthError::Db(e) => {
             tracing::error!(error = %e, "database error while checking credentials");

@@ -341,6 +341,31 @@ both!(
         let partner = app.with_credentials("x-api-key", &key);
         let viewer = partner.data(VIEWER, json!({})).await;
         assert_eq!(viewer["viewer"]["role"], "PARTNER");
+        // A key and a bearer token together name two callers: refused, saying so.
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        let (_, bearer) = staff.credentials.clone().expect("a token");
+        let both = app
+            .client
+            .post(app.url("/graphql"))
+            .header("authorization", bearer)
+            .header("x-api-key", &key)
+            .json(&json!({ "query": VIEWER }))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(both.status().as_u16(), 401);
+        let body: Value = both.json().await.expect("json");
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+            "{body}"
+        );
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("not both"),
+            "{body}"
+        );
         assert_eq!(viewer["viewer"]["organization"]["slug"], "nordfonden");
         // The key is stored as a hash only: its text is nowhere in the database.
         let listed = admin

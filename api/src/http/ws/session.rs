@@ -211,7 +211,7 @@ impl Session {
                 Ok(())
             }
             Ok(_) => Err(self.end(End::rights_changed())),
-            Err(AuthError::Refused(_)) => Err(self.end(End::revoked())),
+            Err(AuthError::Refused(_) | AuthError::TwoCredentials) => Err(self.end(End::revoked())),
             // Not the caller's doing: checked again with the next event.
             Err(AuthError::Db(e)) => {
                 tracing::warn!(error = %e, "cannot check a subscriber's credentials again");
