@@ -56,6 +56,18 @@ pub fn from_post(
             message: "a POST to /graphql must have `Content-Type: application/json`".into(),
         });
     }
+    // A compressed body (gzip, br…) is not read: say so, rather than that it is not JSON.
+    if let Some(encoding) = headers.get(axum::http::header::CONTENT_ENCODING)
+        && !encoding.as_bytes().eq_ignore_ascii_case(b"identity")
+    {
+        return Err(Malformed {
+            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            message: format!(
+                "a compressed request body (`Content-Encoding: {}`) is not accepted: send the JSON as it is",
+                String::from_utf8_lossy(encoding.as_bytes())
+            ),
+        });
+    }
     let body = body.map_err(|e| Malformed {
         status: e.status(),
         // Sent without a length and cut off at the limit (`RequestBodyLimitLayer`).

@@ -53,6 +53,20 @@ both!(wrong_content_type_is_415, |app: TestApp| async move {
         assert_eq!(status, 415, "{content_type:?}");
         assert_bad_request(&body);
     }
+    // A compressed body is not read, and the answer says why (not "not valid JSON").
+    let compressed = app
+        .client
+        .post(app.url("/graphql"))
+        .header("content-type", "application/json")
+        .header("content-encoding", "gzip")
+        .body(vec![0x1f_u8, 0x8b, 0x08, 0x00])
+        .send()
+        .await
+        .expect("a response");
+    assert_eq!(compressed.status().as_u16(), 415);
+    let body: Value = compressed.json().await.expect("json");
+    assert_bad_request(&body);
+    assert!(body.to_string().contains("compressed"), "{body}");
     // A charset is fine when it is UTF-8.
     let (status, _, _) = post_raw(
         &app,
