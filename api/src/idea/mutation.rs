@@ -379,7 +379,7 @@ fn initiator_not_participant(check: &mut Check, initiator: Uuid, participants: &
             check.add(
                 &format!("participantCommunityIds.{i}"),
                 UserErrorCode::Invalid,
-                "the initiating community is not also a participant",
+                "is the initiating community, which takes part already: leave it out",
             );
         }
     }
