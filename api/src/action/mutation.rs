@@ -204,6 +204,7 @@ pub struct UpdateActionInput {
     pub title: MaybeUndefined<String>,
     pub description: MaybeUndefined<String>,
     pub horizon: MaybeUndefined<Horizon>,
+    /// Changed to COMPLETED, the progress becomes 100 unless `progress` is given too.
     pub status: MaybeUndefined<ActionStatus>,
     pub progress: MaybeUndefined<i32>,
     /// 1–5; staff only: an editor may send the current value back, not change it.
@@ -607,6 +608,13 @@ impl ActionMutation {
                 lead.apply(&mut row.lead_organization_id);
                 if completed_on != before.completed_on {
                     row.completed_on = Set(completed_on);
+                }
+                // Completing an action completes its progress, unless the change says otherwise.
+                let completing = input.status.value().copied().map(action::ActionStatus::from)
+                    == Some(action::ActionStatus::Completed)
+                    && before.status != action::ActionStatus::Completed;
+                if completing && input.progress.is_undefined() {
+                    row.progress = Set(100);
                 }
                 if let Some((latitude, longitude)) = location {
                     row.latitude = Set(latitude);

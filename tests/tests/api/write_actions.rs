@@ -1076,3 +1076,34 @@ both!(
         assert_eq!(body["updateAction"]["action"]["dueOn"], Value::Null, "{body}");
     }
 );
+
+// Marking an action completed completes its progress, unless the change gives one.
+both!(
+    completing_an_action_completes_its_progress,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        let complete = "mutation($i: UpdateActionInput!) { updateAction(input: $i) {
+            action { status progress completedOn version } userErrors { field code } } }";
+        for (given, expected) in [(None, 100), (Some(80), 80)] {
+            let created = staff.data(CREATE, json!({ "i": valid(&w) })).await["createAction"].clone();
+            let id = created["action"]["id"].as_str().expect("id").to_owned();
+            let mut input = json!({ "id": id, "version": 1, "status": "COMPLETED" });
+            if let Some(p) = given {
+                input["progress"] = json!(p);
+            }
+            let body = staff.data(complete, json!({ "i": input })).await;
+            let action = &body["updateAction"]["action"];
+            assert_eq!(action["progress"], expected, "{body}");
+            assert!(action["completedOn"].is_string(), "{body}");
+            // Staying completed, an edit of something else leaves the progress alone.
+            let body = staff
+                .data(
+                    complete,
+                    json!({ "i": { "id": id, "version": 2, "progress": 90 } }),
+                )
+                .await;
+            assert_eq!(body["updateAction"]["action"]["progress"], 90, "{body}");
+        }
+    }
+);
