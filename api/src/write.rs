@@ -321,6 +321,9 @@ fn path(field: &str) -> Vec<String> {
 }
 
 pub const MAX_NAME: usize = 200;
+
+/// Why `null` is refused for a field an update cannot clear.
+const NOT_NULL: &str = "cannot be null: leave it out to keep the current value";
 pub const MAX_TEXT: usize = 20_000;
 pub const MAX_SHORT: usize = 500;
 
@@ -415,11 +418,7 @@ impl Check {
         match value {
             MaybeUndefined::Undefined => Some(None),
             MaybeUndefined::Null => {
-                self.add(
-                    field,
-                    UserErrorCode::Required,
-                    "cannot be null: leave it out to keep the current value",
-                );
+                self.add(field, UserErrorCode::Required, NOT_NULL);
                 None
             }
             MaybeUndefined::Value(v) => parse(self, v).map(Some),
@@ -430,7 +429,7 @@ impl Check {
     /// a flag): `(field, value.is_null())` each; their values are then read with `value()`.
     pub fn not_null(&mut self, fields: &[(&str, bool)]) {
         for (field, _) in fields.iter().filter(|(_, null)| *null) {
-            self.update(field, MaybeUndefined::<()>::Null, |_, v| Some(v));
+            self.add(field, UserErrorCode::Required, NOT_NULL);
         }
     }
 

@@ -66,8 +66,9 @@ pub async fn answer(
         Some(budget) if public.is_none() => respond::budget_headers(budget),
         _ => HeaderMap::new(),
     };
+    // Called once, in whichever branch answers.
     let send = |answer: &Answer, mut extra: HeaderMap| {
-        extra.extend(budget_headers.clone());
+        extra.extend(budget_headers);
         respond::graphql(delivery.media, answer, caller, extra, delivery.request_headers)
     };
     let mut call = match call {

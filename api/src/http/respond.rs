@@ -368,7 +368,9 @@ pub fn graphql(
 /// 9110 §13.1.2 says: `W/"x"` matches `"x"` (a proxy that compresses an answer, as nginx
 /// with `gzip on` does, makes its ETag weak).
 pub fn none_match(request_headers: &HeaderMap, etag: &[u8]) -> bool {
-    let opaque = |t: &[u8]| t.strip_prefix(b"W/").unwrap_or(t).to_vec();
+    fn opaque(tag: &[u8]) -> &[u8] {
+        tag.strip_prefix(b"W/").unwrap_or(tag)
+    }
     let etag = opaque(etag);
     request_headers.get(header::IF_NONE_MATCH).is_some_and(|v| {
         v.as_bytes()
