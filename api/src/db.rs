@@ -123,10 +123,12 @@ pub async fn connect(config: &Config) -> Result<(DatabaseConnection, SqlCounter)
         // statement failed (below), and swept by `recover`.
         .test_before_acquire(false);
     // On every pooled SQLite connection: WAL lets readers run beside a writer, and a writer
-    // waits for a busy database instead of failing with "database is locked".
+    // waits for a busy database instead of failing with "database is locked"; names sort in
+    // Danish order (PostgreSQL's collation comes from a migration).
     options.map_sqlx_sqlite_opts(|o| {
         o.journal_mode(sqlx_sqlite::SqliteJournalMode::Wal)
             .busy_timeout(Duration::from_secs(5))
+            .collation(crate::loader::DANISH, crate::common::danish_cmp)
     });
     let counter = SqlCounter::default();
     let last_failure = counter.last_failure.clone();

@@ -194,9 +194,24 @@ pub fn linked<E: EntityTrait, L: EntityTrait>(
     listing_stmt(q, table, parent, order)
 }
 
+/// The collation text is sorted by, on both databases: Danish order, as
+/// [`crate::common::danish_cmp`] (registered on each SQLite connection in `db.rs`, created on
+/// PostgreSQL by a migration).
+pub const DANISH: &str = "lup_danish";
+
+/// `column` as a sort key: text in Danish order (Æ, Ø, Å and Aa after Z), anything else as it is.
+pub fn sort_col<C: ColumnTrait>(column: C) -> String {
+    match column.def().get_column_type() {
+        ColumnType::String(_) | ColumnType::Text | ColumnType::Char(_) => {
+            format!("{} COLLATE {DANISH}", qcol(column))
+        }
+        _ => qcol(column),
+    }
+}
+
 /// `order` on columns of `table`, then its ID as a tiebreak.
 pub fn ordering<E: EntityTrait>(_table: E, order: &[(E::Column, Order)]) -> Vec<(String, Order)> {
-    let mut out: Vec<(String, Order)> = order.iter().map(|(c, o)| (qcol(*c), o.clone())).collect();
+    let mut out: Vec<(String, Order)> = order.iter().map(|(c, o)| (sort_col(*c), o.clone())).collect();
     out.push((qcol(id_column::<E>()), Order::Asc));
     out
 }

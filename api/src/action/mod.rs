@@ -172,8 +172,10 @@ fn departments_of_action(select: sea_orm::Select<action_department::Entity>) -> 
         &[],
     );
     // The leading department first, then support, then advice; by name within each.
-    l.order
-        .insert(0, (qcol(entity::department::Column::Name), Order::Asc));
+    l.order.insert(
+        0,
+        (loader::sort_col(entity::department::Column::Name), Order::Asc),
+    );
     let role = qcol(action_department::Column::Role);
     l.order.insert(
         0,

@@ -22,7 +22,10 @@ use entity::{
     plan,
 };
 use maud::{DOCTYPE, Markup, PreEscaped, html};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    sea_query::{Expr, Order},
+};
 use uuid::Uuid;
 
 use super::html::{date, day, int, paragraphs};
@@ -122,7 +125,10 @@ pub async fn load<C: ConnectionTrait>(
     };
     let actions = action::Entity::find()
         .filter(action::Column::PlanId.eq(plan.id))
-        .order_by_asc(action::Column::Title)
+        .order_by(
+            Expr::cust(crate::loader::sort_col(action::Column::Title)),
+            Order::Asc,
+        )
         .order_by_asc(action::Column::Id)
         .all(db)
         .await?;

@@ -104,7 +104,7 @@ static ENTRIES_OF_REVIEW: Rel<annual_review_entry::Model> = Rel::new("entries of
     Listing {
         select: q,
         order: vec![
-            (qcol(community::Column::Name), Order::Asc),
+            (crate::loader::sort_col(community::Column::Name), Order::Asc),
             (qcol(annual_review_entry::Column::Id), Order::Asc),
         ],
         parent: Some(qcol(annual_review_entry::Column::ReviewId)),

@@ -33,7 +33,7 @@ use entity::{
 };
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    sea_query::Expr,
+    sea_query::{Expr, Order},
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -277,7 +277,10 @@ pub async fn take<C: ConnectionTrait>(db: &C, year: i32) -> Result<HashMap<Uuid,
         .filter(plan::Column::PeriodFrom.lte(year))
         .filter(plan::Column::PeriodTo.gte(year))
         .order_by_asc(plan::Column::PeriodFrom)
-        .order_by_asc(plan::Column::Title)
+        .order_by(
+            Expr::cust(crate::loader::sort_col(plan::Column::Title)),
+            Order::Asc,
+        )
         .all(db)
         .await?;
     let plan_community: HashMap<Uuid, Uuid> = plans.iter().map(|p| (p.id, p.community_id)).collect();

@@ -182,3 +182,60 @@ both!(text_filter_folds_danish_letters, |app: TestApp| async move {
     let (_, p, _, _) = search(&app, "gjøl - sammen").await;
     assert!(p.is_empty(), "a hyphen is not an en dash");
 });
+
+/// Names in Danish order: Æ, Ø and Å after Z, Aa as Å (as in Aabybro), small and capital
+/// letters alike. Byte order (SQLite's own, PostgreSQL's `C.UTF-8`) puts Aabybro first, small
+/// letters after every capital and Å before Æ; an English collation puts Ø among the O's.
+const DANISH_ORDER: [&str; 8] = [
+    "Arentsminde",
+    "biersted",
+    "Vester Hjermitslev",
+    "Ærø",
+    "Øland",
+    "Ørebro",
+    "Åbo",
+    "Aabybro",
+];
+
+both!(names_sort_the_danish_way, |app: TestApp| async move {
+    let fx = Fixture::new(&app.db);
+    let mut plan = None;
+    for (i, name) in DANISH_ORDER.iter().rev().enumerate() {
+        let c = fx.community(&format!("by-{i}"), name).await;
+        let p = fx.plan(c, name, PlanStatus::Adopted, 2024, 2027).await;
+        plan.get_or_insert(p);
+    }
+    let plan = plan.unwrap();
+    for name in [DANISH_ORDER[5], DANISH_ORDER[7], DANISH_ORDER[0], DANISH_ORDER[3]] {
+        fx.action(plan, name).await;
+    }
+    let reversed: Vec<&str> = DANISH_ORDER.iter().rev().copied().collect();
+    let query = r#"query($id: ID!) {
+      communities(first: 20) { edges { node { name } } }
+      desc: communities(first: 20, orderBy: { field: NAME, direction: DESC }) { edges { node { name } } }
+      tail: communities(last: 3) { edges { node { name } } }
+      plans(first: 20) { edges { node { title } } }
+      plan: node(id: $id) { ... on Plan { actions(first: 10) { edges { node { title } } } } }
+    }"#;
+    let id = app
+        .data(
+            r#"{ community(slug: "by-0") { plans(first: 1) { nodes { id } } } }"#,
+            json!({}),
+        )
+        .await["community"]["plans"]["nodes"][0]["id"]
+        .clone();
+    // Through the compiled reads and through the loaders alike.
+    let loaders = app.sibling(|c| c.compiled_reads = false).await;
+    for server in [&app, &loaders] {
+        let d = server.data(query, json!({ "id": id })).await;
+        assert_eq!(texts(&d["communities"], "name"), DANISH_ORDER);
+        assert_eq!(texts(&d["desc"], "name"), reversed);
+        assert_eq!(texts(&d["tail"], "name"), DANISH_ORDER[5..]);
+        assert_eq!(texts(&d["plans"], "title"), DANISH_ORDER);
+        assert_eq!(
+            texts(&d["plan"]["actions"], "title"),
+            [DANISH_ORDER[0], DANISH_ORDER[3], DANISH_ORDER[5], DANISH_ORDER[7]]
+        );
+    }
+    loaders.stop().await;
+});

@@ -1,0 +1,48 @@
+//! The collation `lup_danish`, by which the API sorts names and titles: Danish order, with Æ, Ø
+//! and Å (also written Aa, as in Aabybro) after Z, whatever the database's own collation is
+//! (`C.UTF-8` sorts Å before Æ and every capital before every small letter, `en_US` puts Ø
+//! among the O's).
+//!
+//! PostgreSQL: from ICU's Danish (`da-DK`), else the operating system's `da_DK.utf8`; a server
+//! with neither gets byte order under that name, and says so in its log. SQLite has no
+//! collations in the database: the API registers `lup_danish` on each connection it opens.
+use sea_orm_migration::{prelude::*, sea_orm::DbBackend};
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        if manager.get_database_backend() != DbBackend::Postgres {
+            return Ok(());
+        }
+        manager
+            .get_connection()
+            .execute_unprepared(
+                "DO $$ BEGIN \
+                   CREATE COLLATION IF NOT EXISTS lup_danish (provider = icu, locale = 'da-DK'); \
+                 EXCEPTION WHEN OTHERS THEN \
+                   BEGIN \
+                     CREATE COLLATION IF NOT EXISTS lup_danish (locale = 'da_DK.utf8'); \
+                   EXCEPTION WHEN OTHERS THEN \
+                     RAISE WARNING 'no Danish collation (neither ICU nor da_DK.utf8): names sort in byte order'; \
+                     CREATE COLLATION IF NOT EXISTS lup_danish FROM \"C\"; \
+                   END; \
+                 END $$",
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        if manager.get_database_backend() != DbBackend::Postgres {
+            return Ok(());
+        }
+        manager
+            .get_connection()
+            .execute_unprepared("DROP COLLATION IF EXISTS lup_danish")
+            .await?;
+        Ok(())
+    }
+}
