@@ -9,7 +9,6 @@ use uuid::Uuid;
 
 use crate::{
     error::ApiError,
-    labels::{EnumLabels, Labelled, ValueLabel},
     loader::qcol,
     relay::{self, NodeType},
 };
@@ -57,23 +56,10 @@ impl OrderDirection {
     }
 }
 
-impl Labelled for OrderDirection {
-    fn labels() -> EnumLabels {
-        EnumLabels {
-            name: "OrderDirection",
-            values: vec![
-                ValueLabel {
-                    value: "ASC",
-                    label: "Stigende",
-                },
-                ValueLabel {
-                    value: "DESC",
-                    label: "Faldende",
-                },
-            ],
-        }
-    }
-}
+crate::labels::enum_labels!(OrderDirection {
+    Asc => "Stigende",
+    Desc => "Faldende",
+});
 
 /// Fields every filter input shares.
 #[derive(InputObject, Default, Clone)]

@@ -14,6 +14,22 @@ macro_rules! labelled_enum {
             $($(#[$vmeta])* $variant),+
         }
 
+        $crate::labels::enum_labels!($name { $($variant => $label),+ });
+    };
+}
+pub(crate) use labelled_enum;
+
+/// Danish labels for an enum: its `label()` and its entry in `enumLabels`.
+/// `enum_labels!(Name { Variant => "label", … })`, or `enum_labels!(Name as "GraphQLName" { … })`
+/// for an enum whose GraphQL name is not its Rust name. The enum must be `Copy`.
+macro_rules! enum_labels {
+    ($name:ident { $($variant:ident => $label:literal),+ $(,)? }) => {
+        $crate::labels::enum_labels!(@impl $name, stringify!($name), { $($variant => $label),+ });
+    };
+    ($name:ident as $graphql_name:literal { $($variant:ident => $label:literal),+ $(,)? }) => {
+        $crate::labels::enum_labels!(@impl $name, $graphql_name, { $($variant => $label),+ });
+    };
+    (@impl $name:ident, $graphql_name:expr, { $($variant:ident => $label:literal),+ }) => {
         impl $name {
             /// The Danish label shown to users.
             pub fn label(self) -> &'static str {
@@ -27,41 +43,12 @@ macro_rules! labelled_enum {
             fn labels() -> $crate::labels::EnumLabels {
                 use async_graphql::resolver_utils::EnumType;
                 $crate::labels::EnumLabels {
-                    name: stringify!($name),
-                    values: <$name as EnumType>::items()
-                        .iter()
-                        .map(|item| $crate::labels::ValueLabel { value: item.name, label: item.value.label() })
-                        .collect(),
-                }
-            }
-        }
-    };
-}
-pub(crate) use labelled_enum;
-
-/// Danish labels for an enum of the API alone (an order field):
-/// `enum_labels!(Name { Variant => "label", … })`, or `enum_labels!(Name as "GraphQLName" { … })`
-/// for an enum whose GraphQL name is not its Rust name.
-macro_rules! enum_labels {
-    ($name:ident { $($variant:ident => $label:literal),+ $(,)? }) => {
-        $crate::labels::enum_labels!(@impl $name, stringify!($name), { $($variant => $label),+ });
-    };
-    ($name:ident as $graphql_name:literal { $($variant:ident => $label:literal),+ $(,)? }) => {
-        $crate::labels::enum_labels!(@impl $name, $graphql_name, { $($variant => $label),+ });
-    };
-    (@impl $name:ident, $graphql_name:expr, { $($variant:ident => $label:literal),+ }) => {
-        impl $crate::labels::Labelled for $name {
-            fn labels() -> $crate::labels::EnumLabels {
-                use async_graphql::resolver_utils::EnumType;
-                $crate::labels::EnumLabels {
                     name: $graphql_name,
                     values: <$name as EnumType>::items()
                         .iter()
                         .map(|item| $crate::labels::ValueLabel {
                             value: item.name,
-                            label: match item.value {
-                                $($name::$variant => $label),+
-                            },
+                            label: item.value.label(),
                         })
                         .collect(),
                 }

@@ -360,15 +360,3 @@ crate::labels::enum_labels!(Role {
     Staff => "Medarbejder",
     Admin => "Administrator",
 });
-
-impl Role {
-    pub fn label(self) -> &'static str {
-        match self {
-            Role::Anonymous => "Anonym",
-            Role::Partner => "Partner",
-            Role::CommunityEditor => "Lokalredaktør",
-            Role::Staff => "Medarbejder",
-            Role::Admin => "Administrator",
-        }
-    }
-}

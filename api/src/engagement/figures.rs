@@ -4,91 +4,30 @@
 //! their engagement costs a fixed number of statements.
 use std::collections::HashMap;
 
-use async_graphql::{Context, Enum, InputObject, Result, SimpleObject, dataloader::Loader};
+use async_graphql::{Context, InputObject, Result, SimpleObject, dataloader::Loader};
 use chrono::NaiveDate;
 use uuid::Uuid;
 
-use super::score::{self, Components, Key, Span, Weights, round2};
+use super::score::{self, Components, Span, Weights, round2};
 use crate::{
     common::Date,
     error::{ApiError, LoadError},
     loader::Loaders,
 };
 
-/// The components engagement is made of.
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum EngagementComponentKey {
-    /// Distinct organisations involved in the plan(s) in force during the window (the plan's
-    /// period overlaps the window's years) or being written (draft, consultation); the same
-    /// rule for a plan and for a community.
-    AssociationsInvolved,
-    /// Engagement events held in the window.
-    Events,
-    /// Participants at those events.
-    Participants,
-    /// Distinct organisations present at those events.
-    EventOrganizations,
-    /// Volunteer hours pledged in partnerships active in the window.
-    VolunteerHours,
-    /// Money pledged in those partnerships by others than municipal departments (DKK).
-    CoFundingDkk,
-    /// Progress notes posted in the window.
-    ActionUpdates,
-    /// Actions completed in the window.
-    ActionsCompleted,
-    /// Consultation responses to the plan(s) sent in the window and published (pending,
-    /// rejected and hidden ones never count).
-    ConsultationResponses,
-}
+pub use super::score::Key as EngagementComponentKey;
 
-impl EngagementComponentKey {
-    /// The Danish label.
-    pub fn label(self) -> &'static str {
-        match self {
-            EngagementComponentKey::AssociationsInvolved => "Foreninger og organisationer med i planarbejdet",
-            EngagementComponentKey::Events => "Borgermøder og arrangementer",
-            EngagementComponentKey::Participants => "Deltagere",
-            EngagementComponentKey::EventOrganizations => "Foreninger og organisationer ved arrangementer",
-            EngagementComponentKey::VolunteerHours => "Frivillige timer",
-            EngagementComponentKey::CoFundingDkk => "Medfinansiering (kr.)",
-            EngagementComponentKey::ActionUpdates => "Statusopdateringer",
-            EngagementComponentKey::ActionsCompleted => "Gennemførte handlinger",
-            EngagementComponentKey::ConsultationResponses => "Høringssvar",
-        }
-    }
-}
-
-impl crate::labels::Labelled for EngagementComponentKey {
-    fn labels() -> crate::labels::EnumLabels {
-        use async_graphql::resolver_utils::EnumType;
-        crate::labels::EnumLabels {
-            name: "EngagementComponentKey",
-            values: <Self as EnumType>::items()
-                .iter()
-                .map(|i| crate::labels::ValueLabel {
-                    value: i.name,
-                    label: i.value.label(),
-                })
-                .collect(),
-        }
-    }
-}
-
-impl From<Key> for EngagementComponentKey {
-    fn from(k: Key) -> Self {
-        match k {
-            Key::AssociationsInvolved => EngagementComponentKey::AssociationsInvolved,
-            Key::Events => EngagementComponentKey::Events,
-            Key::Participants => EngagementComponentKey::Participants,
-            Key::EventOrganizations => EngagementComponentKey::EventOrganizations,
-            Key::VolunteerHours => EngagementComponentKey::VolunteerHours,
-            Key::CoFundingDkk => EngagementComponentKey::CoFundingDkk,
-            Key::ActionUpdates => EngagementComponentKey::ActionUpdates,
-            Key::ActionsCompleted => EngagementComponentKey::ActionsCompleted,
-            Key::ConsultationResponses => EngagementComponentKey::ConsultationResponses,
-        }
-    }
-}
+crate::labels::enum_labels!(EngagementComponentKey {
+    AssociationsInvolved => "Foreninger og organisationer med i planarbejdet",
+    Events => "Borgermøder og arrangementer",
+    Participants => "Deltagere",
+    EventOrganizations => "Foreninger og organisationer ved arrangementer",
+    VolunteerHours => "Frivillige timer",
+    CoFundingDkk => "Medfinansiering (kr.)",
+    ActionUpdates => "Statusopdateringer",
+    ActionsCompleted => "Gennemførte handlinger",
+    ConsultationResponses => "Høringssvar",
+});
 
 /// The longest window engagement is measured over.
 pub const MAX_WINDOW_YEARS: u32 = 5;
@@ -202,8 +141,8 @@ impl Engagement {
                 .values()
                 .iter()
                 .map(|(k, v)| EngagementComponent {
-                    key: (*k).into(),
-                    label: EngagementComponentKey::from(*k).label().to_owned(),
+                    key: *k,
+                    label: k.label().to_owned(),
                     value: *v,
                     weight: w.get(*k),
                     points: w.points(*k, *v),

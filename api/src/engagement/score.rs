@@ -106,17 +106,30 @@ impl Components {
     }
 }
 
-/// The components by name, for labels and for the weights' fields.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// The components engagement is made of.
+#[derive(async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[graphql(name = "EngagementComponentKey")]
 pub enum Key {
+    /// Distinct organisations involved in the plan(s) in force during the window (the plan's
+    /// period overlaps the window's years) or being written (draft, consultation); the same
+    /// rule for a plan and for a community.
     AssociationsInvolved,
+    /// Engagement events held in the window.
     Events,
+    /// Participants at those events.
     Participants,
+    /// Distinct organisations present at those events.
     EventOrganizations,
+    /// Volunteer hours pledged in partnerships active in the window.
     VolunteerHours,
+    /// Money pledged in those partnerships by others than municipal departments (DKK).
     CoFundingDkk,
+    /// Progress notes posted in the window.
     ActionUpdates,
+    /// Actions completed in the window.
     ActionsCompleted,
+    /// Consultation responses to the plan(s) sent in the window and published (pending,
+    /// rejected and hidden ones never count).
     ConsultationResponses,
 }
 

@@ -452,23 +452,12 @@ pub async fn communities_geojson(
     headers: HeaderMap,
     params: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Response {
-    let filter = match parse(params) {
-        Ok(f) => f,
-        Err(message) => return crate::report::plain(StatusCode::BAD_REQUEST, message),
-    };
     let template = state.website_community_url.clone();
-    let loaded = crate::report::fetch(&state, &peer, &headers, |db, _, access| {
-        let filter = filter.clone();
+    geojson(&state, &peer, &headers, params, |db, access, filter| {
         let template = template.clone();
-        async move {
-            let c = communities(&db, &access, &filter, template.as_deref()).await?;
-            Ok(Some(
-                serde_json::to_vec(&c).map_err(|e| DbErr::Custom(e.to_string()))?,
-            ))
-        }
+        async move { communities(&db, &access, &filter, template.as_deref()).await }
     })
-    .await;
-    send(&state, &headers, loaded)
+    .await
 }
 
 /// `GET /geo/actions.geojson`.
@@ -478,21 +467,40 @@ pub async fn actions_geojson(
     headers: HeaderMap,
     params: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Response {
+    geojson(&state, &peer, &headers, params, |db, access, filter| async move {
+        actions(&db, &access, &filter).await
+    })
+    .await
+}
+
+/// A collection `build` makes for the caller, from the filter in the query string.
+async fn geojson<T, F, Fut>(
+    state: &Arc<AppState>,
+    peer: &Peer,
+    headers: &HeaderMap,
+    params: Result<Query<Vec<(String, String)>>, QueryRejection>,
+    build: F,
+) -> Response
+where
+    T: serde::Serialize,
+    F: Fn(DatabaseConnection, Access, Filter) -> Fut,
+    Fut: Future<Output = Result<T, DbErr>>,
+{
     let filter = match parse(params) {
         Ok(f) => f,
         Err(message) => return crate::report::plain(StatusCode::BAD_REQUEST, message),
     };
-    let loaded = crate::report::fetch(&state, &peer, &headers, |db, _, access| {
-        let filter = filter.clone();
+    let loaded = crate::report::fetch(state, peer, headers, |db, _, access| {
+        let built = build(db, access, filter.clone());
         async move {
-            let c = actions(&db, &access, &filter).await?;
+            let collection = built.await?;
             Ok(Some(
-                serde_json::to_vec(&c).map_err(|e| DbErr::Custom(e.to_string()))?,
+                serde_json::to_vec(&collection).map_err(|e| DbErr::Custom(e.to_string()))?,
             ))
         }
     })
     .await;
-    send(&state, &headers, loaded)
+    send(state, headers, loaded)
 }
 
 /// The collection with its caching headers: an `ETag` of the body, 304 when the client holds

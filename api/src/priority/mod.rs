@@ -67,33 +67,12 @@ pub enum PriorityComponentKey {
     SeekingPartners,
 }
 
-impl PriorityComponentKey {
-    /// The Danish label.
-    pub fn label(self) -> &'static str {
-        match self {
-            PriorityComponentKey::Potential => "Potentiale",
-            PriorityComponentKey::CommunityEngagement => "Lokalsamfundets engagement",
-            PriorityComponentKey::CommittedPartners => "Partnere i aktive partnerskaber",
-            PriorityComponentKey::SeekingPartners => "Søger partnere",
-        }
-    }
-}
-
-impl crate::labels::Labelled for PriorityComponentKey {
-    fn labels() -> crate::labels::EnumLabels {
-        use async_graphql::resolver_utils::EnumType;
-        crate::labels::EnumLabels {
-            name: "PriorityComponentKey",
-            values: <Self as EnumType>::items()
-                .iter()
-                .map(|i| crate::labels::ValueLabel {
-                    value: i.name,
-                    label: i.value.label(),
-                })
-                .collect(),
-        }
-    }
-}
+crate::labels::enum_labels!(PriorityComponentKey {
+    Potential => "Potentiale",
+    CommunityEngagement => "Lokalsamfundets engagement",
+    CommittedPartners => "Partnere i aktive partnerskaber",
+    SeekingPartners => "Søger partnere",
+});
 
 /// The potential an action without one counts with.
 pub const ASSUMED_POTENTIAL: i32 = 3;

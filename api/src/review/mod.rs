@@ -28,7 +28,7 @@ use crate::{
     action::{ActionStatus, Horizon},
     community::Community,
     engagement::{
-        figures::{Engagement, EngagementComponent, EngagementComponentKey},
+        figures::{Engagement, EngagementComponent},
         score::Span,
     },
     error::ApiError,
@@ -439,7 +439,7 @@ impl AnnualFigures {
                 .components
                 .iter()
                 .filter_map(|p| {
-                    let key = EngagementComponentKey::from(snapshot::key_of(&p.key)?);
+                    let key = snapshot::key_of(&p.key)?;
                     Some(EngagementComponent {
                         key,
                         label: key.label().to_owned(),

@@ -40,10 +40,7 @@ use uuid::Uuid;
 
 use crate::{
     access::Access,
-    engagement::{
-        figures::EngagementComponentKey,
-        score::{self, Components, Key, Span, Weights},
-    },
+    engagement::score::{self, Components, Key, Span, Weights},
 };
 
 /// The version of the stored format. 2: horizons (and the long-term share) count the actions
@@ -219,7 +216,7 @@ pub fn key_of(name: &str) -> Option<Key> {
 
 /// The Danish label of a stored component key.
 pub fn component_label(name: &str) -> &'static str {
-    key_of(name).map_or("Andet", |k| EngagementComponentKey::from(k).label())
+    key_of(name).map_or("Andet", |k| k.label())
 }
 
 fn engagement_parts(c: &Components, w: &Weights) -> Vec<EngagementPart> {
