@@ -276,36 +276,3 @@ where
             .to_owned(),
     ))
 }
-
-/// The letters of `name` as Danish sorts them: lower case, accents folded (é as e, ü as y),
-/// Æ, Ø and Å (also written Aa, as in Aabybro, and Ä, Ö) after Z in that order.
-fn danish_letters(name: &str) -> impl Iterator<Item = char> + '_ {
-    let mut lower = name.chars().flat_map(char::to_lowercase).peekable();
-    std::iter::from_fn(move || {
-        let c = lower.next()?;
-        Some(match c {
-            'a' if lower.next_if_eq(&'a').is_some() => '\u{10FFF2}',
-            'æ' | 'ä' => '\u{10FFF0}',
-            'ø' | 'ö' => '\u{10FFF1}',
-            'å' => '\u{10FFF2}',
-            'á' | 'à' | 'â' => 'a',
-            'é' | 'è' | 'ê' | 'ë' => 'e',
-            'í' | 'ì' | 'î' | 'ï' => 'i',
-            'ó' | 'ò' | 'ô' => 'o',
-            'ú' | 'ù' | 'û' => 'u',
-            'ü' | 'ý' => 'y',
-            c => c,
-        })
-    })
-}
-
-/// A sort key that orders names as Danish does (see [`danish_cmp`]).
-pub fn danish_key(name: &str) -> String {
-    danish_letters(name).collect()
-}
-
-/// Danish order: Æ, Ø and Å (also written Aa, as in Aabybro) after Z, case and accents aside.
-/// The databases sort names by it too: the collation `lup_danish` (see `db.rs`).
-pub fn danish_cmp(a: &str, b: &str) -> std::cmp::Ordering {
-    danish_letters(a).cmp(danish_letters(b))
-}

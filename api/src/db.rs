@@ -128,7 +128,7 @@ pub async fn connect(config: &Config) -> Result<(DatabaseConnection, SqlCounter)
     options.map_sqlx_sqlite_opts(|o| {
         o.journal_mode(sqlx_sqlite::SqliteJournalMode::Wal)
             .busy_timeout(Duration::from_secs(5))
-            .collation(crate::loader::DANISH, crate::common::danish_cmp)
+            .collation(crate::loader::DANISH, crate::collation::danish_cmp)
     });
     let counter = SqlCounter::default();
     let last_failure = counter.last_failure.clone();

@@ -28,6 +28,7 @@ mod access;
 mod account;
 mod audit;
 pub mod auth;
+mod collation;
 mod common;
 mod compiled;
 mod label_query;

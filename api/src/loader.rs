@@ -195,7 +195,7 @@ pub fn linked<E: EntityTrait, L: EntityTrait>(
 }
 
 /// The collation text is sorted by, on both databases: Danish order, as
-/// [`crate::common::danish_cmp`] (registered on each SQLite connection in `db.rs`, created on
+/// [`crate::collation::danish_cmp`] (registered on each SQLite connection in `db.rs`, created on
 /// PostgreSQL by a migration).
 pub const DANISH: &str = "lup_danish";
 

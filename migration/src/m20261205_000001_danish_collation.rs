@@ -3,9 +3,11 @@
 //! (`C.UTF-8` sorts Å before Æ and every capital before every small letter, `en_US` puts Ø
 //! among the O's).
 //!
-//! PostgreSQL: from ICU's Danish (`da-DK`), else the operating system's `da_DK.utf8`; a server
-//! with neither gets byte order under that name, and says so in its log. SQLite has no
-//! collations in the database: the API registers `lup_danish` on each connection it opens.
+//! PostgreSQL: ICU's Danish (`da-DK`), the order the server's own sorts and SQLite follow
+//! (`api/src/collation.rs`). A server built without ICU gets byte order under that name and a
+//! warning in its log; drop the collation and run this migration again (or create the
+//! collation by hand) once ICU is there. SQLite has no collations in the database: the API
+//! registers `lup_danish` on each connection it opens.
 use sea_orm_migration::{prelude::*, sea_orm::DbBackend};
 
 #[derive(DeriveMigrationName)]
@@ -22,13 +24,9 @@ impl MigrationTrait for Migration {
             .execute_unprepared(
                 "DO $$ BEGIN \
                    CREATE COLLATION IF NOT EXISTS lup_danish (provider = icu, locale = 'da-DK'); \
-                 EXCEPTION WHEN OTHERS THEN \
-                   BEGIN \
-                     CREATE COLLATION IF NOT EXISTS lup_danish (locale = 'da_DK.utf8'); \
-                   EXCEPTION WHEN OTHERS THEN \
-                     RAISE WARNING 'no Danish collation (neither ICU nor da_DK.utf8): names sort in byte order'; \
-                     CREATE COLLATION IF NOT EXISTS lup_danish FROM \"C\"; \
-                   END; \
+                 EXCEPTION WHEN feature_not_supported THEN \
+                   RAISE WARNING 'no ICU on this PostgreSQL server (%): names sort in byte order', SQLERRM; \
+                   CREATE COLLATION IF NOT EXISTS lup_danish FROM \"C\"; \
                  END $$",
             )
             .await?;

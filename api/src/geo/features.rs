@@ -93,6 +93,10 @@ fn parse(params: Result<Query<Vec<(String, String)>>, QueryRejection>) -> Result
             "theme" => {
                 for v in values {
                     theme_given = true;
+                    // Refused here: PostgreSQL cannot compare a text holding a NUL.
+                    if v.chars().any(char::is_control) {
+                        return Err("theme: a theme slug holds no control characters".to_owned());
+                    }
                     themes.push(v.to_owned());
                 }
             }
@@ -285,7 +289,7 @@ async fn communities(
 ) -> Result<Collection<CommunityProperties>, DbErr> {
     let themes = theme_ids(db, filter).await?;
     let mut all = community::Entity::find().all(db).await?;
-    all.sort_by_cached_key(|c| (crate::common::danish_key(&c.name), c.id));
+    all.sort_by_cached_key(|c| (crate::collation::danish_key(&c.name), c.id));
     let plans = by_id(crate::plan::visible(access).all(db).await?, |p| p.id);
     // The current plan: the adopted plan with the latest period (as `Community.currentPlan`).
     let mut current: HashMap<Uuid, &plan::Model> = HashMap::new();
@@ -370,7 +374,7 @@ async fn actions(
     let mut rows = matching(access, themes.as_deref(), filter.statuses.as_deref())
         .all(db)
         .await?;
-    rows.sort_by_cached_key(|a| (crate::common::danish_key(&a.title), a.id));
+    rows.sort_by_cached_key(|a| (crate::collation::danish_key(&a.title), a.id));
     let plans = by_id(crate::plan::visible(access).all(db).await?, |p| p.id);
     let communities = by_id(community::Entity::find().all(db).await?, |c| c.id);
     let slugs: HashMap<Uuid, String> = theme::Entity::find()

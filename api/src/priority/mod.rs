@@ -475,7 +475,7 @@ async fn compute(db: &DatabaseConnection, access: &Access, c: Checked) -> Result
         y.score
             .total_cmp(&x.score)
             .then_with(|| y.components[0].value.total_cmp(&x.components[0].value))
-            .then_with(|| x.action.title.cmp(&y.action.title))
+            .then_with(|| crate::collation::danish_cmp(&x.action.title, &y.action.title))
             .then_with(|| x.action.id.cmp(&y.action.id))
     });
     let mut overall = HorizonBalance::default();
@@ -508,7 +508,9 @@ async fn compute(db: &DatabaseConnection, access: &Access, c: Checked) -> Result
     // By name as Danish sorts it (Æ, Ø, Å last).
     by_community.sort_by_cached_key(|b| {
         (
-            names.get(&b.community_id).map(|n| crate::common::danish_key(n)),
+            names
+                .get(&b.community_id)
+                .map(|n| crate::collation::danish_key(n)),
             b.community_id,
         )
     });

@@ -73,7 +73,7 @@ async fn entries_of(
             (e, s)
         })
         .collect();
-    entries.sort_by_cached_key(|(_, s)| crate::common::danish_key(&s.community_name));
+    entries.sort_by_cached_key(|(e, s)| (crate::collation::danish_key(&s.community_name), e.id));
     Ok(entries)
 }
 

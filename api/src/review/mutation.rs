@@ -199,7 +199,9 @@ async fn write_snapshot(w: &Write, review: &annual_review::Model) -> Result<(), 
     let now = Utc::now();
     let mut new_rows = Vec::new();
     let mut ordered: Vec<(&Uuid, &snapshot::Snapshot)> = figures.iter().collect();
-    ordered.sort_by(|a, b| a.1.community_name.cmp(&b.1.community_name).then(a.0.cmp(b.0)));
+    ordered.sort_by(|a, b| {
+        crate::collation::danish_cmp(&a.1.community_name, &b.1.community_name).then(a.0.cmp(b.0))
+    });
     for (community_id, figures) in ordered {
         let json = snapshot::to_json(figures);
         match existing.iter().find(|e| e.community_id == *community_id) {

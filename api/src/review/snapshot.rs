@@ -278,6 +278,7 @@ pub async fn take<C: ConnectionTrait>(db: &C, year: i32) -> Result<HashMap<Uuid,
             Expr::cust(crate::loader::sort_col(plan::Column::Title)),
             Order::Asc,
         )
+        .order_by_asc(plan::Column::Id)
         .all(db)
         .await?;
     let plan_community: HashMap<Uuid, Uuid> = plans.iter().map(|p| (p.id, p.community_id)).collect();
@@ -674,8 +675,8 @@ pub async fn live_focus<C: ConnectionTrait>(db: &C, review: Uuid) -> Result<Focu
             })
             .collect()
     };
-    communities.sort_by_cached_key(|n| (crate::common::danish_key(&n.name), n.id));
-    themes.sort_by_cached_key(|n| (crate::common::danish_key(&n.name), n.id));
+    communities.sort_by_cached_key(|n| (crate::collation::danish_key(&n.name), n.id));
+    themes.sort_by_cached_key(|n| (crate::collation::danish_key(&n.name), n.id));
     Ok(Focus { communities, themes })
 }
 

@@ -316,7 +316,7 @@ async fn hits(
         (
             std::cmp::Reverse(h.score),
             h.kind,
-            crate::common::danish_key(&h.title),
+            crate::collation::danish_key(&h.title),
             h.id,
         )
     });

@@ -4,7 +4,7 @@ use lup_tests::{
     TestApp, both,
     fixture::{DepartmentRole, Fixture, OrganizationKind, PartnershipStatus, PlanStatus, date},
 };
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::support::texts;
 
@@ -183,18 +183,39 @@ both!(text_filter_folds_danish_letters, |app: TestApp| async move {
     assert!(p.is_empty(), "a hyphen is not an en dash");
 });
 
-/// Names in Danish order: Æ, Ø and Å after Z, Aa as Å (as in Aabybro), small and capital
-/// letters alike. Byte order (SQLite's own, PostgreSQL's `C.UTF-8`) puts Aabybro first, small
-/// letters after every capital and Å before Æ; an English collation puts Ø among the O's.
-const DANISH_ORDER: [&str; 8] = [
+/// Names in Danish order, as PostgreSQL's ICU (`da-DK`) sorts them: spaces and punctuation
+/// before digits before letters; Æ, Ø and Å after Z, Aa as Å (Aabybro after Åbo); letters
+/// alike whatever their case and accents (Čović beside Covic, Guðrún beside Gudrun), then
+/// capitals and unaccented forms first; a decomposed Å (A and a combining ring) as Å. Byte
+/// order (SQLite's own, PostgreSQL's `C.UTF-8`) puts Aabybro first and small letters after
+/// every capital; an English collation puts Ø among the O's.
+const DANISH_ORDER: [&str; 26] = [
+    "\"Gl. Skole\"",
+    "3F Brovst",
     "Arentsminde",
     "biersted",
+    "Covic",
+    "Čović",
+    "Elev",
+    "elev",
+    "Élev",
+    "Gudrun",
+    "Guðrún",
+    "Skovsgaard",
+    "Skovsgård Øst",
+    "Sønder Saltum",
+    "Søndergaard",
     "Vester Hjermitslev",
+    "Vester-Hjermitslev",
     "Ærø",
     "Øland",
     "Ørebro",
     "Åbo",
     "Aabybro",
+    "Aabybro – byen ved åen",
+    "Aabybro 2030 – forslag",
+    "A\u{30A}lborg",
+    "Ålborg By",
 ];
 
 both!(names_sort_the_danish_way, |app: TestApp| async move {
@@ -211,10 +232,10 @@ both!(names_sort_the_danish_way, |app: TestApp| async move {
     }
     let reversed: Vec<&str> = DANISH_ORDER.iter().rev().copied().collect();
     let query = r#"query($id: ID!) {
-      communities(first: 20) { edges { node { name } } }
-      desc: communities(first: 20, orderBy: { field: NAME, direction: DESC }) { edges { node { name } } }
+      communities(first: 50) { edges { node { name } } }
+      desc: communities(first: 50, orderBy: { field: NAME, direction: DESC }) { edges { node { name } } }
       tail: communities(last: 3) { edges { node { name } } }
-      plans(first: 20) { edges { node { title } } }
+      plans(first: 50) { edges { node { title } } }
       plan: node(id: $id) { ... on Plan { actions(first: 10) { edges { node { title } } } } }
     }"#;
     let id = app
@@ -230,7 +251,7 @@ both!(names_sort_the_danish_way, |app: TestApp| async move {
         let d = server.data(query, json!({ "id": id })).await;
         assert_eq!(texts(&d["communities"], "name"), DANISH_ORDER);
         assert_eq!(texts(&d["desc"], "name"), reversed);
-        assert_eq!(texts(&d["tail"], "name"), DANISH_ORDER[5..]);
+        assert_eq!(texts(&d["tail"], "name"), DANISH_ORDER[23..]);
         assert_eq!(texts(&d["plans"], "title"), DANISH_ORDER);
         assert_eq!(
             texts(&d["plan"]["actions"], "title"),
@@ -238,4 +259,21 @@ both!(names_sort_the_danish_way, |app: TestApp| async move {
         );
     }
     loaders.stop().await;
+    // The map sorts in the server, with the same order.
+    let map: Value = app
+        .client
+        .get(app.url("/geo/communities.geojson"))
+        .send()
+        .await
+        .expect("GET the map")
+        .json()
+        .await
+        .expect("GeoJSON");
+    let names: Vec<&str> = map["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .map(|f| f["properties"]["name"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(names, DANISH_ORDER);
 });
