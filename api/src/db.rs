@@ -200,6 +200,40 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await
 }
 
+/// Checks that PostgreSQL has the collation names are sorted by (`lup_danish`, made by a
+/// migration): without it every list would fail. One made without ICU sorts by bytes: said in
+/// the log at each start.
+pub async fn check_collation(db: &DatabaseConnection) -> Result<(), DbErr> {
+    if db.get_database_backend() != sea_orm::DbBackend::Postgres {
+        return Ok(());
+    }
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            format!(
+                "SELECT collprovider::text AS provider FROM pg_collation \
+                 WHERE collname = '{}' AND pg_collation_is_visible(oid)",
+                crate::loader::DANISH
+            ),
+        ))
+        .await?;
+    let Some(row) = row else {
+        return Err(DbErr::Custom(format!(
+            "the database has no collation `{}`, by which names are sorted: run the migrations \
+             (`lup migrate`, or start with AUTO_MIGRATE=true)",
+            crate::loader::DANISH
+        )));
+    };
+    if row.try_get::<String>("", "provider")? != "i" {
+        tracing::warn!(
+            collation = crate::loader::DANISH,
+            "this PostgreSQL has no ICU: names and titles sort by bytes, not in Danish order; \
+             see the README, Conventions"
+        );
+    }
+    Ok(())
+}
+
 /// The advisory lock instances take to migrate one PostgreSQL database ("LUP" and a 1).
 const MIGRATION_LOCK: i64 = 0x4C55_5001;
 

@@ -64,6 +64,7 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartError> {
     if config.auto_migrate {
         db::migrate(&db).await?;
     }
+    db::check_collation(&db).await?;
     if config.seed_demo
         && seed::load_demo_if_empty(&db)
             .await

@@ -277,3 +277,27 @@ both!(names_sort_the_danish_way, |app: TestApp| async move {
         .collect();
     assert_eq!(names, DANISH_ORDER);
 });
+
+/// A PostgreSQL database without the collation (migrations not run, a restore that left it
+/// out) would fail every list: the server refuses to start, and says why.
+#[tokio::test]
+#[cfg_attr(not(postgres_tests), ignore = "skipped: TEST_DATABASE_URL is not set")]
+async fn a_database_without_the_collation_is_refused_at_start() {
+    use sea_orm::ConnectionTrait;
+    let app = TestApp::spawn_with(lup_tests::Backend::Postgres, |_| {}).await;
+    app.db
+        .execute_unprepared("DROP COLLATION lup_danish")
+        .await
+        .expect("drop the collation");
+    let mut config = lup_api::config::Config::for_database(app.database_url.clone());
+    config.auto_migrate = false;
+    let refused = lup_api::startup::spawn(&config)
+        .await
+        .err()
+        .expect("a server without the collation does not start");
+    assert!(
+        refused.to_string().contains("no collation `lup_danish`"),
+        "{refused}"
+    );
+    app.stop().await;
+}
