@@ -111,3 +111,11 @@ pub fn unique(table: &str, columns: &[&str]) -> IndexCreateStatement {
     idx.name(format!("ux_{table}_{}", columns.join("_"))).unique();
     idx
 }
+
+/// Runs `sql` on PostgreSQL only (SQLite has no equivalent, or needs none).
+pub async fn on_postgres(manager: &SchemaManager<'_>, sql: &str) -> Result<(), DbErr> {
+    if manager.get_database_backend() == sea_orm_migration::sea_orm::DbBackend::Postgres {
+        manager.get_connection().execute_unprepared(sql).await?;
+    }
+    Ok(())
+}

@@ -8,7 +8,9 @@
 //! warning in its log; drop the collation and run this migration again (or create the
 //! collation by hand) once ICU is there. SQLite has no collations in the database: the API
 //! registers `lup_danish` on each connection it opens.
-use sea_orm_migration::{prelude::*, sea_orm::DbBackend};
+use sea_orm_migration::prelude::*;
+
+use crate::builder::on_postgres;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -16,31 +18,19 @@ pub struct Migration;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() != DbBackend::Postgres {
-            return Ok(());
-        }
-        manager
-            .get_connection()
-            .execute_unprepared(
-                "DO $$ BEGIN \
-                   CREATE COLLATION IF NOT EXISTS lup_danish (provider = icu, locale = 'da-DK'); \
-                 EXCEPTION WHEN feature_not_supported THEN \
-                   RAISE WARNING 'no ICU on this PostgreSQL server (%): names sort in byte order', SQLERRM; \
-                   CREATE COLLATION IF NOT EXISTS lup_danish FROM \"C\"; \
-                 END $$",
-            )
-            .await?;
-        Ok(())
+        on_postgres(
+            manager,
+            "DO $$ BEGIN \
+               CREATE COLLATION IF NOT EXISTS lup_danish (provider = icu, locale = 'da-DK'); \
+             EXCEPTION WHEN feature_not_supported THEN \
+               RAISE WARNING 'no ICU on this PostgreSQL server (%): names sort in byte order', SQLERRM; \
+               CREATE COLLATION IF NOT EXISTS lup_danish FROM \"C\"; \
+             END $$",
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() != DbBackend::Postgres {
-            return Ok(());
-        }
-        manager
-            .get_connection()
-            .execute_unprepared("DROP COLLATION IF EXISTS lup_danish")
-            .await?;
-        Ok(())
+        on_postgres(manager, "DROP COLLATION IF EXISTS lup_danish").await
     }
 }
