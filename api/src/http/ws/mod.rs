@@ -228,6 +228,9 @@ struct Connection {
     fresh: HashSet<String>,
     /// Subscriptions refused with an `error`, whose `complete` is not sent.
     refused: HashSet<String>,
+    /// Subscriptions the client completed: the protocol's `complete` for them is not sent
+    /// back (the client may already be using the id again).
+    stopped: HashSet<String>,
     closing: Option<Closing>,
 }
 
@@ -245,6 +248,7 @@ impl Connection {
             live: HashSet::new(),
             fresh: HashSet::new(),
             refused: HashSet::new(),
+            stopped: HashSet::new(),
             closing: None,
         }
     }
@@ -404,7 +408,8 @@ impl Connection {
     /// holding only the errors, then `complete`. The protocol wants an `error` message for
     /// that (graphql-transport-ws: errors before execution), with the codes HTTP gives them,
     /// and no `complete` after it. So a subscription's first message, when it is that (no
-    /// data, errors without a `path`), goes out as an `error`, and its `complete` is dropped;
+    /// data, errors without a `path`, or a `BAD_USER_INPUT` of the root field: a refused
+    /// argument), goes out as an `error`, and its `complete` is dropped;
     /// every other message passes as it is (only first messages are read).
     fn outgoing(&mut self, text: String) -> Option<String> {
         #[derive(serde::Deserialize)]
@@ -413,13 +418,17 @@ impl Connection {
             kind: String,
             id: String,
         }
-        if self.fresh.is_empty() && self.refused.is_empty() {
+        if self.fresh.is_empty() && self.refused.is_empty() && self.stopped.is_empty() {
             return Some(text);
         }
         let Ok(head) = serde_json::from_str::<Head>(&text) else {
             return Some(text);
         };
         match head.kind.as_str() {
+            "complete" if self.stopped.remove(&head.id) => {
+                self.fresh.remove(&head.id);
+                None
+            }
             "complete" if self.refused.remove(&head.id) => {
                 self.live.remove(&head.id);
                 self.fresh.remove(&head.id);
@@ -437,7 +446,19 @@ impl Connection {
                 let refused = payload.as_ref().is_some_and(|p| {
                     p.get("data").is_none_or(Json::is_null)
                         && p.get("errors").and_then(Json::as_array).is_some_and(|errors| {
-                            !errors.is_empty() && errors.iter().all(|e| e.get("path").is_none())
+                            !errors.is_empty()
+                                && errors
+                                    .iter()
+                                    .all(|e| match e.get("path").and_then(Json::as_array) {
+                                        None => true,
+                                        // The root field refused its arguments (a subscription that
+                                        // ran and ended, its token expired, keeps its `complete`).
+                                        Some(path) => {
+                                            path.len() == 1
+                                                && e.pointer("/extensions/code")
+                                                    == Some(&json!(Code::BadUserInput.as_str()))
+                                        }
+                                    })
                         })
                 });
                 if !refused {
@@ -518,7 +539,9 @@ impl Connection {
             ("pong", _) => Action::Forward(Box::new(ClientMessage::Pong { payload })),
             ("subscribe", Some(id)) => self.subscribe(id, payload).await,
             ("complete", Some(id)) => {
-                self.live.remove(&id);
+                if self.live.remove(&id) {
+                    self.stopped.insert(id.clone());
+                }
                 Action::Forward(Box::new(ClientMessage::Stop { id }))
             }
             _ => Action::Close(
