@@ -145,7 +145,7 @@ pub fn rate_limited(media: MediaType, retry_after: Duration, limit: u32) -> Resp
 
 /// A mutation refused for going over a budget of its own (`RATE_LIMITED` from a field, such
 /// as `submitConsultationResponse`), when no field of it wrote: 429 with `Retry-After` and
-/// the error as the resolver gave it, like [`rate_limited`]. A mutation some field of which
+/// the error as the resolver gave it and `X-RateLimit-Remaining: 0`, like [`rate_limited`]. A mutation some field of which
 /// wrote is answered as it is, so the client knows what committed.
 pub fn over_budget(media: MediaType, response: &async_graphql::Response) -> Option<Response> {
     if wrote(response, true) {
@@ -169,6 +169,7 @@ pub fn over_budget(media: MediaType, response: &async_graphql::Response) -> Opti
                 (header::CONTENT_TYPE, media.as_str().to_owned()),
                 (header::RETRY_AFTER, secs.to_string()),
             ],
+            [(REMAINING, HeaderValue::from_static("0"))],
             body,
         )
             .into_response(),

@@ -109,6 +109,16 @@ async fn send(app: &TestApp, headers: &[(&str, &str)], input: Value) -> (u16, Op
         .headers()
         .get("retry-after")
         .map(|v| v.to_str().expect("ascii").to_owned());
+    // A 429 also says no budget is left, as every 429 does.
+    if status == 429 {
+        assert_eq!(
+            response
+                .headers()
+                .get("x-ratelimit-remaining")
+                .map(|v| v.to_str().expect("ascii")),
+            Some("0")
+        );
+    }
     (status, retry, response.json().await.unwrap_or(Value::Null))
 }
 
