@@ -13,7 +13,7 @@ use entity::{
 };
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, PaginatorTrait,
-    QueryFilter, QueryOrder, Set,
+    QueryFilter, QueryOrder, QuerySelect, Set,
     sea_query::{Alias, Asterisk, Expr, ExprTrait, Query},
 };
 use uuid::Uuid;
@@ -551,6 +551,17 @@ impl WebhookMutation {
             },
             async |w, (url, types)| {
                 let org = organization_of(w)?;
+                // Concurrent registrations take turns on the organisation's row, so that each
+                // counts the others' endpoints (SQLite's write transaction is turn enough).
+                if w.txn().get_database_backend() == sea_orm::DbBackend::Postgres {
+                    entity::organization::Entity::find_by_id(org)
+                        .select_only()
+                        .column(entity::organization::Column::Id)
+                        .lock_exclusive()
+                        .into_tuple::<Uuid>()
+                        .one(w.txn())
+                        .await?;
+                }
                 let existing = webhook_endpoint::Entity::find()
                     .filter(webhook_endpoint::Column::OrganizationId.eq(org))
                     .count(w.txn())

@@ -1001,16 +1001,27 @@ both!(
             .await["createWebhookEndpoint"]
             .clone();
         assert_eq!(body["userErrors"][0]["code"], "TAKEN", "{body:#}");
-        for n in 1..10 {
-            let body = partner
-                .data(
-                    CREATE,
-                    json!({ "i": { "url": format!("{good}/{n}"), "eventTypes": ["CHANGE"] } }),
-                )
-                .await["createWebhookEndpoint"]
-                .clone();
-            assert_eq!(body["userErrors"], json!([]), "{body:#}");
-        }
+        // Registered all at once, more than the limit: each counts the others' endpoints, so
+        // exactly 9 more get in and the others are refused.
+        let answers = futures_util::future::join_all((1..14).map(|n| {
+            let partner = &partner;
+            async move {
+                partner
+                    .data(
+                        CREATE,
+                        json!({ "i": { "url": format!("{good}/{n}"), "eventTypes": ["CHANGE"] } }),
+                    )
+                    .await["createWebhookEndpoint"]["userErrors"]
+                    .clone()
+            }
+        }))
+        .await;
+        let refused: Vec<&Value> = answers.iter().filter(|e| *e != &json!([])).collect();
+        assert_eq!(refused.len(), 4, "{answers:#?}");
+        assert!(
+            refused.iter().all(|e| e[0]["code"] == "OUT_OF_RANGE"),
+            "{refused:#?}"
+        );
         let body = partner
             .data(
                 CREATE,
