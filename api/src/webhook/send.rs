@@ -27,8 +27,10 @@ use uuid::Uuid;
 use super::{MAX_RESPONSE_BYTES, Webhooks, address, closed, dispatch::CHECK, sign};
 use crate::{auth::Viewer, relay::OtherType, write::Write};
 
-/// Attempts claimed (and made concurrently) at once by one instance.
-const CLAIM: u64 = 8;
+/// Attempts one instance makes at once. An attempt runs on its own: a slow endpoint holds its
+/// own slot, not the others' deliveries (nor their retries), and while it has one in flight no
+/// other attempt to it is claimed.
+const CLAIM: usize = 8;
 
 /// How long past the request's own timeout a claimed attempt stays leased.
 const LEASE_MARGIN: Duration = Duration::from_secs(50);
@@ -41,6 +43,7 @@ pub(super) async fn run(hooks: Webhooks, db: DatabaseConnection) {
     // CHECK, for the attempts of other instances and of the dispatcher's rounds elsewhere).
     let mut due: Option<DateTime<Utc>> = Some(Utc::now());
     let mut cleaned = std::time::Instant::now();
+    let mut flights = Flights::default();
     loop {
         let wait = due
             .map(|d| (d - Utc::now()).to_std().unwrap_or_default())
@@ -49,6 +52,7 @@ pub(super) async fn run(hooks: Webhooks, db: DatabaseConnection) {
         tokio::select! {
             _ = hooks.inner.send.notified() => {}
             _ = tokio::time::sleep(wait) => {}
+            Some(done) = flights.tasks.join_next(), if !flights.tasks.is_empty() => flights.landed(done),
         }
         if closed(&db) {
             return;
@@ -63,7 +67,7 @@ pub(super) async fn run(hooks: Webhooks, db: DatabaseConnection) {
                 tracing::warn!(error = %e, "webhooks: deleting old deliveries failed");
             }
         }
-        due = match work(&hooks, &db).await {
+        due = match work(&hooks, &db, &mut flights).await {
             Ok(next) => next,
             Err(e) => {
                 if closed(&db) {
@@ -96,32 +100,67 @@ async fn forget_old(hooks: &Webhooks, db: &DatabaseConnection) -> Result<(), DbE
     Ok(())
 }
 
-/// Makes every attempt due now; returns when the next is due, if any is pending.
-async fn work(hooks: &Webhooks, db: &DatabaseConnection) -> Result<Option<DateTime<Utc>>, DbErr> {
+/// The attempts this instance is making, each a task of its own, and their endpoints.
+#[derive(Default)]
+struct Flights {
+    tasks: tokio::task::JoinSet<(Uuid, Result<(), DbErr>)>,
+    endpoints: Vec<Uuid>,
+}
+
+impl Flights {
+    /// An attempt ended: its endpoint may be claimed for again.
+    fn landed(&mut self, done: Result<(Uuid, Result<(), DbErr>), tokio::task::JoinError>) {
+        match done {
+            Ok((endpoint, outcome)) => {
+                if let Some(i) = self.endpoints.iter().position(|e| *e == endpoint) {
+                    self.endpoints.swap_remove(i);
+                }
+                if let Err(e) = outcome {
+                    tracing::warn!(error = %e, "webhooks: recording an attempt failed; its lease runs out and it is tried again");
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "webhooks: an attempt's task failed");
+                // Which endpoint is not known: start afresh from what is still in flight.
+                self.endpoints.clear();
+            }
+        }
+    }
+}
+
+/// Starts the attempts due now, as many as there is room for; returns when to look again:
+/// when the next is due, if any is pending (the attempts started wake the loop as they end).
+async fn work(
+    hooks: &Webhooks,
+    db: &DatabaseConnection,
+    flights: &mut Flights,
+) -> Result<Option<DateTime<Utc>>, DbErr> {
     loop {
         let next = next_due(db).await?;
         match next {
             Some(at) if at <= Utc::now() => {}
             other => return Ok(other),
         }
-        let claimed = claim(hooks, db).await?;
+        let room = CLAIM.saturating_sub(flights.tasks.len());
+        let claimed = if room == 0 {
+            Vec::new()
+        } else {
+            claim(hooks, db, room, &flights.endpoints).await?
+        };
         if claimed.is_empty() {
-            // Due, but leased to another instance, or of a disabled endpoint: look again soon.
+            // Due, but leased to another instance, of a disabled endpoint or of one with an
+            // attempt in flight, or no room: look again soon.
             return Ok(Some(Utc::now() + Duration::from_millis(500)));
         }
-        let mut attempts = tokio::task::JoinSet::new();
         for (d, e) in claimed {
-            let (hooks, db) = (hooks.clone(), db.clone());
-            attempts.spawn(async move {
-                let outcome = attempt(&hooks, &d, &e).await;
-                record(&hooks, &db, &d, &e, outcome).await
-            });
-        }
-        while let Some(done) = attempts.join_next().await {
-            match done {
-                Ok(r) => r?,
-                Err(e) => tracing::error!(error = %e, "webhooks: an attempt's task failed"),
+            if !flights.endpoints.contains(&e.id) {
+                flights.endpoints.push(e.id);
             }
+            let (hooks, db) = (hooks.clone(), db.clone());
+            flights.tasks.spawn(async move {
+                let outcome = attempt(&hooks, &d, &e).await;
+                (e.id, record(&hooks, &db, &d, &e, outcome).await)
+            });
         }
     }
 }
@@ -152,6 +191,8 @@ async fn next_due(db: &DatabaseConnection) -> Result<Option<DateTime<Utc>>, DbEr
 async fn claim(
     hooks: &Webhooks,
     db: &DatabaseConnection,
+    room: usize,
+    busy: &[Uuid],
 ) -> Result<Vec<(webhook_delivery::Model, webhook_endpoint::Model)>, DbErr> {
     let txn = crate::db::begin_write(db).await?;
     let now = Utc::now();
@@ -166,8 +207,9 @@ async fn claim(
         .filter(D::Status.eq(DeliveryStatus::Pending))
         .filter(D::NextAttemptAt.lte(now))
         .filter(D::EndpointId.in_subquery(enabled))
+        .filter(D::EndpointId.is_not_in(busy.iter().copied()))
         .order_by_asc(D::NextAttemptAt)
-        .limit(CLAIM)
+        .limit(room as u64)
         .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
         .into_tuple()
         .all(&txn)

@@ -1235,3 +1235,33 @@ async fn loopback_name() -> Option<String> {
         .collect();
     (!addrs.is_empty() && addrs.iter().all(|a| a.ip().is_loopback())).then_some(name)
 }
+
+both!(
+    a_slow_endpoint_holds_up_no_other,
+    local,
+    |app: TestApp| async move {
+        let Some(receiver) = Receiver::start().await else {
+            return;
+        };
+        let w = world(&app).await;
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        let slow_partner = app.signed_in(As::Partner, &[], Some(w.fonden)).await;
+        let fast_partner = app.signed_in(As::Partner, &[], Some(w.kassen)).await;
+        // One partner's endpoint takes 6 s to answer (within the 10 s timeout).
+        register(&slow_partner, &receiver, "slow", &["CHANGE"]).await;
+        receiver.plan("slow", &[], 200, 6_000).await;
+        register(&fast_partner, &receiver, "fast", &["CHANGE"]).await;
+
+        action(&staff, w.adopted, "Første", false).await;
+        receiver.wait_for("fast", 1, Duration::from_secs(5)).await;
+        // The slow endpoint is still answering the first message; the other partner's second
+        // message does not wait for it.
+        action(&staff, w.adopted, "Anden", false).await;
+        let started = Instant::now();
+        receiver.wait_for("fast", 2, Duration::from_secs(3)).await;
+        assert!(started.elapsed() < Duration::from_secs(3));
+        // And the slow endpoint gets both, in turn.
+        let slow = receiver.wait_for("slow", 2, Duration::from_secs(20)).await;
+        assert_eq!(verified(&slow).len(), 2);
+    }
+);
