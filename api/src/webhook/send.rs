@@ -201,19 +201,34 @@ async fn claim(
         .column(E::Id)
         .filter(E::Enabled.eq(true))
         .into_query();
-    let ids: Vec<Uuid> = webhook_delivery::Entity::find()
+    let due: Vec<(Uuid, Uuid)> = webhook_delivery::Entity::find()
         .select_only()
         .column(D::Id)
+        .column(D::EndpointId)
         .filter(D::Status.eq(DeliveryStatus::Pending))
         .filter(D::NextAttemptAt.lte(now))
         .filter(D::EndpointId.in_subquery(enabled))
         .filter(D::EndpointId.is_not_in(busy.iter().copied()))
         .order_by_asc(D::NextAttemptAt)
-        .limit(room as u64)
+        .limit(CLAIM as u64 * 4)
         .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
         .into_tuple()
         .all(&txn)
         .await?;
+    // The soonest of each endpoint: one attempt at a time to an endpoint.
+    let mut endpoints_claimed: Vec<Uuid> = Vec::new();
+    let ids: Vec<Uuid> = due
+        .into_iter()
+        .filter(|(_, endpoint)| {
+            let first = !endpoints_claimed.contains(endpoint);
+            if first {
+                endpoints_claimed.push(*endpoint);
+            }
+            first
+        })
+        .map(|(id, _)| id)
+        .take(room)
+        .collect();
     if ids.is_empty() {
         return Ok(Vec::new());
     }
