@@ -29,8 +29,10 @@ use crate::{auth::Viewer, relay::OtherType, write::Write};
 
 /// Attempts one instance makes at once. An attempt runs on its own: a slow endpoint holds its
 /// own slot, not the others' deliveries (nor their retries), and while it has one in flight no
-/// other attempt to it is claimed.
-const CLAIM: usize = 8;
+/// other attempt to it is claimed; so one organisation (at most `MAX_ENDPOINTS`, 10) holds at
+/// most 10 slots, and only several organisations' slow endpoints together could fill them.
+/// Each is an HTTP request waiting on its answer: cheap to have many of.
+const CLAIM: usize = 64;
 
 /// How long past the request's own timeout a claimed attempt stays leased.
 const LEASE_MARGIN: Duration = Duration::from_secs(50);
@@ -210,7 +212,7 @@ async fn claim(
         .filter(D::EndpointId.in_subquery(enabled))
         .filter(D::EndpointId.is_not_in(busy.iter().copied()))
         .order_by_asc(D::NextAttemptAt)
-        .limit(CLAIM as u64 * 4)
+        .limit(CLAIM as u64 * 2)
         .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
         .into_tuple()
         .all(&txn)

@@ -563,6 +563,15 @@ async fn protocol_rules(app: &TestApp) {
     ws.send(json!({ "type": "complete", "id": "v" })).await;
     // Nothing comes back for it: the client may already be using the id again.
     ws.quiet(Duration::from_millis(500)).await;
+    // Even at once, again and again: no `complete` for the subscription running last.
+    for _ in 0..20 {
+        ws.subscribe("v", CHANGED, json!({})).await;
+        ws.send(json!({ "type": "complete", "id": "v" })).await;
+    }
+    ws.subscribe("v", CHANGED, json!({})).await;
+    ws.quiet(Duration::from_millis(600)).await;
+    ws.send(json!({ "type": "complete", "id": "v" })).await;
+    ws.quiet(Duration::from_millis(300)).await;
 
     // A subscription selects one root field (the spec's "single root field"), aliases and
     // fragments counted; an `error` for that id, before anything runs.

@@ -25,7 +25,7 @@
 pub mod session;
 
 use std::{
-    collections::HashSet,
+    collections::{HashMap, HashSet},
     net::IpAddr,
     pin::pin,
     sync::{Arc, Mutex, atomic::AtomicUsize},
@@ -228,9 +228,9 @@ struct Connection {
     fresh: HashSet<String>,
     /// Subscriptions refused with an `error`, whose `complete` is not sent.
     refused: HashSet<String>,
-    /// Subscriptions the client completed: the protocol's `complete` for them is not sent
-    /// back (the client may already be using the id again).
-    stopped: HashSet<String>,
+    /// Subscriptions the client completed, by id, how many: the protocol's `complete` for
+    /// each is not sent back (the client may already be using the id again, and again).
+    stopped: HashMap<String, usize>,
     closing: Option<Closing>,
 }
 
@@ -248,7 +248,7 @@ impl Connection {
             live: HashSet::new(),
             fresh: HashSet::new(),
             refused: HashSet::new(),
-            stopped: HashSet::new(),
+            stopped: HashMap::new(),
             closing: None,
         }
     }
@@ -425,8 +425,17 @@ impl Connection {
             return Some(text);
         };
         match head.kind.as_str() {
-            "complete" if self.stopped.remove(&head.id) => {
-                self.fresh.remove(&head.id);
+            "complete" if self.stopped.contains_key(&head.id) => {
+                if let Some(n) = self.stopped.get_mut(&head.id) {
+                    *n -= 1;
+                    if *n == 0 {
+                        self.stopped.remove(&head.id);
+                    }
+                }
+                // Unless the id already runs again, it has nothing more to send.
+                if !self.live.contains(&head.id) {
+                    self.fresh.remove(&head.id);
+                }
                 None
             }
             "complete" if self.refused.remove(&head.id) => {
@@ -540,7 +549,7 @@ impl Connection {
             ("subscribe", Some(id)) => self.subscribe(id, payload).await,
             ("complete", Some(id)) => {
                 if self.live.remove(&id) {
-                    self.stopped.insert(id.clone());
+                    *self.stopped.entry(id.clone()).or_default() += 1;
                 }
                 Action::Forward(Box::new(ClientMessage::Stop { id }))
             }
