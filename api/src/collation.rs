@@ -301,14 +301,14 @@ fn accented(c: char) -> Option<Element> {
 
 /// The sort key of `text` in Danish order: keys compare as [`danish_cmp`] compares the texts.
 pub fn danish_key(text: &str) -> Vec<u32> {
-    let mut elements_ = Vec::with_capacity(text.len());
-    elements(text, &mut elements_);
-    let mut key = Vec::with_capacity(elements_.len() * 3 + 3 + text.len());
-    key.extend(elements_.iter().map(|e| e.0).filter(|p| *p != 0));
+    let mut found = Vec::with_capacity(text.len());
+    elements(text, &mut found);
+    let mut key = Vec::with_capacity(found.len() * 3 + 3 + text.len());
+    key.extend(found.iter().map(|e| e.0).filter(|p| *p != 0));
     key.push(0);
-    key.extend(elements_.iter().map(|e| e.1));
+    key.extend(found.iter().map(|e| e.1));
     key.push(0);
-    key.extend(elements_.iter().map(|e| e.2));
+    key.extend(found.iter().map(|e| e.2));
     key.push(0);
     key.extend(text.bytes().map(u32::from));
     key

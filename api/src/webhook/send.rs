@@ -10,7 +10,7 @@
 //! after the last it is FAILED. When a delivery fails its last attempt and nothing was
 //! delivered to the endpoint meanwhile, the endpoint is disabled, with the reason, and its
 //! other pending deliveries are cancelled.
-use std::time::Duration;
+use std::{collections::HashMap, time::Duration};
 
 use chrono::{DateTime, Utc};
 use entity::{
@@ -54,7 +54,7 @@ pub(super) async fn run(hooks: Webhooks, db: DatabaseConnection) {
         tokio::select! {
             _ = hooks.inner.send.notified() => {}
             _ = tokio::time::sleep(wait) => {}
-            Some(done) = flights.tasks.join_next(), if !flights.tasks.is_empty() => flights.landed(done),
+            Some(done) = flights.tasks.join_next_with_id(), if !flights.tasks.is_empty() => flights.landed(done),
         }
         if closed(&db) {
             return;
@@ -102,31 +102,33 @@ async fn forget_old(hooks: &Webhooks, db: &DatabaseConnection) -> Result<(), DbE
     Ok(())
 }
 
-/// The attempts this instance is making, each a task of its own, and their endpoints.
+/// The attempts this instance is making, each a task of its own, and the endpoint of each.
 #[derive(Default)]
 struct Flights {
-    tasks: tokio::task::JoinSet<(Uuid, Result<(), DbErr>)>,
-    endpoints: Vec<Uuid>,
+    tasks: tokio::task::JoinSet<Result<(), DbErr>>,
+    endpoints: HashMap<tokio::task::Id, Uuid>,
 }
 
 impl Flights {
     /// An attempt ended: its endpoint may be claimed for again.
-    fn landed(&mut self, done: Result<(Uuid, Result<(), DbErr>), tokio::task::JoinError>) {
+    fn landed(&mut self, done: Result<(tokio::task::Id, Result<(), DbErr>), tokio::task::JoinError>) {
+        let task = match &done {
+            Ok((task, _)) => *task,
+            Err(e) => e.id(),
+        };
+        self.endpoints.remove(&task);
         match done {
-            Ok((endpoint, outcome)) => {
-                if let Some(i) = self.endpoints.iter().position(|e| *e == endpoint) {
-                    self.endpoints.swap_remove(i);
-                }
-                if let Err(e) = outcome {
-                    tracing::warn!(error = %e, "webhooks: recording an attempt failed; its lease runs out and it is tried again");
-                }
+            Ok((_, Ok(()))) => {}
+            Ok((_, Err(e))) => {
+                tracing::warn!(error = %e, "webhooks: recording an attempt failed; its lease runs out and it is tried again");
             }
-            Err(e) => {
-                tracing::error!(error = %e, "webhooks: an attempt's task failed");
-                // Which endpoint is not known: start afresh from what is still in flight.
-                self.endpoints.clear();
-            }
+            Err(e) => tracing::error!(error = %e, "webhooks: an attempt's task failed"),
         }
+    }
+
+    /// The endpoints with an attempt in flight.
+    fn busy(&self) -> Vec<Uuid> {
+        self.endpoints.values().copied().collect()
     }
 }
 
@@ -147,7 +149,7 @@ async fn work(
         let claimed = if room == 0 {
             Vec::new()
         } else {
-            claim(hooks, db, room, &flights.endpoints).await?
+            claim(hooks, db, room, &flights.busy()).await?
         };
         if claimed.is_empty() {
             // Due, but leased to another instance, of a disabled endpoint or of one with an
@@ -155,14 +157,13 @@ async fn work(
             return Ok(Some(Utc::now() + Duration::from_millis(500)));
         }
         for (d, e) in claimed {
-            if !flights.endpoints.contains(&e.id) {
-                flights.endpoints.push(e.id);
-            }
+            let endpoint = e.id;
             let (hooks, db) = (hooks.clone(), db.clone());
-            flights.tasks.spawn(async move {
+            let task = flights.tasks.spawn(async move {
                 let outcome = attempt(&hooks, &d, &e).await;
-                (e.id, record(&hooks, &db, &d, &e, outcome).await)
+                record(&hooks, &db, &d, &e, outcome).await
             });
+            flights.endpoints.insert(task.id(), endpoint);
         }
     }
 }

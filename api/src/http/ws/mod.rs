@@ -425,13 +425,7 @@ impl Connection {
             return Some(text);
         };
         match head.kind.as_str() {
-            "complete" if self.stopped.contains_key(&head.id) => {
-                if let Some(n) = self.stopped.get_mut(&head.id) {
-                    *n -= 1;
-                    if *n == 0 {
-                        self.stopped.remove(&head.id);
-                    }
-                }
+            "complete" if self.unstop(&head.id) => {
                 // Unless the id already runs again, it has nothing more to send.
                 if !self.live.contains(&head.id) {
                     self.fresh.remove(&head.id);
@@ -496,6 +490,18 @@ impl Connection {
             }
             _ => Some(text),
         }
+    }
+
+    /// Counts off one `complete` the client asked for of `id`; false when none is owed.
+    fn unstop(&mut self, id: &str) -> bool {
+        let Some(owed) = self.stopped.get_mut(id) else {
+            return false;
+        };
+        *owed -= 1;
+        if *owed == 0 {
+            self.stopped.remove(id);
+        }
+        true
     }
 
     fn observe(&mut self, text: &str) -> Option<Arc<Session>> {
