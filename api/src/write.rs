@@ -8,8 +8,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use entity::audit_log::{self, ActorKind};
 use sea_orm::{
     ActiveModelTrait, ActiveValue, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    DbErr, EntityTrait, IntoActiveModel, Iterable, PrimaryKeyToColumn, PrimaryKeyTrait, QueryFilter, Select,
-    Set,
+    DbErr, EntityTrait, IntoActiveModel, Iterable, ModelTrait, PrimaryKeyToColumn, PrimaryKeyTrait,
+    QueryFilter, Select, Set,
     sea_query::{Asterisk, DynIden, Expr, ExprTrait, Func, Query},
 };
 use serde::Serialize;
@@ -807,7 +807,9 @@ impl Write {
     }
 
     /// Applies the changes in `row` to the row `before` if its version is still `version`,
-    /// bumps the version, and records what changed.
+    /// bumps the version, and records what changed. A change that changes nothing (every
+    /// field set to the value it has) writes nothing: the row keeps its version and
+    /// `updatedAt`, and no audit record, change event or webhook delivery tells of it.
     pub async fn update<E>(
         &self,
         entity: impl TypeName,
@@ -821,28 +823,69 @@ impl Write {
         E::PrimaryKey: PrimaryKeyTrait<ValueType = Uuid>,
         E::ActiveModel: Send,
     {
-        let id = before.row_id();
-        let after = self.update_row::<E>(entity.name(), id, version, row).await?;
-        self.audit(entity, id, Operation::Update, Some(before), Some(&after))
-            .await?;
-        Ok(after)
+        self.update_linked::<E>(entity, before, version, row, false).await
     }
 
-    /// Applies `row` to the row `id` if its version is still `version` and bumps the version,
-    /// like [`Write::update`] but leaving the audit record to the caller (who adds what else
-    /// changed with it, such as links).
-    pub async fn update_row<E>(
+    /// [`Write::update`] for a change that has also rewritten the row's links (its themes,
+    /// say; `links_changed`), which the caller records: then the version moves even when no
+    /// column changes, so the version a client holds covers the links too.
+    pub async fn update_linked<E>(
         &self,
-        entity: &str,
-        id: Uuid,
+        entity: impl TypeName,
+        before: &E::Model,
         version: i32,
-        mut row: E::ActiveModel,
+        row: E::ActiveModel,
+        links_changed: bool,
     ) -> Result<E::Model, Failure>
     where
         E: Versioned,
+        E::Model: Serialize + HasId + Sync,
         E::PrimaryKey: PrimaryKeyTrait<ValueType = Uuid>,
         E::ActiveModel: Send,
     {
+        let after = self
+            .update_row::<E>(entity.name(), before, version, row, links_changed)
+            .await?;
+        if after.get(E::VERSION) != before.get(E::VERSION) {
+            self.audit(
+                entity,
+                before.row_id(),
+                Operation::Update,
+                Some(before),
+                Some(&after),
+            )
+            .await?;
+        }
+        Ok(after)
+    }
+
+    /// Applies `row` to the row `before` if its version is still `version` and bumps the
+    /// version, like [`Write::update_linked`] but leaving the audit record to the caller (who
+    /// adds what else changed with it, such as links). When neither a column nor (by the
+    /// caller's word) a link changes, nothing is written and `before` comes back as it is:
+    /// the caller sees the version unmoved and records nothing.
+    pub async fn update_row<E>(
+        &self,
+        entity: &str,
+        before: &E::Model,
+        version: i32,
+        mut row: E::ActiveModel,
+        links_changed: bool,
+    ) -> Result<E::Model, Failure>
+    where
+        E: Versioned,
+        E::Model: HasId,
+        E::PrimaryKey: PrimaryKeyTrait<ValueType = Uuid>,
+        E::ActiveModel: Send,
+    {
+        if !links_changed && !changes_a_column::<E>(before, &row) {
+            return if before.get(E::VERSION) == sea_orm::Value::from(version) {
+                Ok(before.clone())
+            } else {
+                Err(stale(entity, version).into())
+            };
+        }
+        let id = before.row_id();
         row.set(E::UPDATED_AT, Utc::now().into());
         let result = E::update_many()
             .set(row)
@@ -991,6 +1034,14 @@ impl Write {
 
 /// The row is not at the version the change is based on: changed since, or a version it
 /// never had.
+/// Whether `row` sets a column of `before` to another value.
+fn changes_a_column<E: EntityTrait>(before: &E::Model, row: &E::ActiveModel) -> bool {
+    E::Column::iter().any(|column| match row.get(column) {
+        ActiveValue::Set(value) | ActiveValue::Unchanged(value) => value != before.get(column),
+        ActiveValue::NotSet => false,
+    })
+}
+
 fn stale(entity: &str, version: i32) -> ApiError {
     ApiError::Conflict(format!(
         "the {entity} is not at version {version}; reload it and try again with its current version"

@@ -125,11 +125,12 @@ struct Themes {
 }
 
 /// Replaces the action's theme links with `themes` and records the change when there is one.
-async fn set_themes(w: &Write, action: Uuid, mut themes: Vec<Uuid>) -> Result<(), Failure> {
+/// Replaces the action's themes and records the change; whether they changed.
+async fn set_themes(w: &Write, action: Uuid, mut themes: Vec<Uuid>) -> Result<bool, Failure> {
     let before = theme_ids(w, action).await?;
     themes.sort();
     if before == themes {
-        return Ok(());
+        return Ok(false);
     }
     action_theme::Entity::delete_many()
         .filter(action_theme::Column::ActionId.eq(action))
@@ -152,7 +153,7 @@ async fn set_themes(w: &Write, action: Uuid, mut themes: Vec<Uuid>) -> Result<()
         Some(&Themes { theme_ids: themes }),
     )
     .await?;
-    Ok(())
+    Ok(true)
 }
 
 #[derive(InputObject)]
@@ -620,12 +621,19 @@ impl ActionMutation {
                     row.latitude = Set(latitude);
                     row.longitude = Set(longitude);
                 }
+                let themes_changed = match themes {
+                    Some(themes) => set_themes(w, id, themes).await?,
+                    None => false,
+                };
                 let after = w
-                    .update::<action::Entity>(NodeType::Action, &before, input.version, row)
+                    .update_linked::<action::Entity>(
+                        NodeType::Action,
+                        &before,
+                        input.version,
+                        row,
+                        themes_changed,
+                    )
                     .await?;
-                if let Some(themes) = themes {
-                    set_themes(w, id, themes).await?;
-                }
                 Ok(after)
             },
             |m| UpdateActionPayload::ok(Action(m)),

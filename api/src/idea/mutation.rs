@@ -531,17 +531,23 @@ impl IdeaMutation {
                     ..Default::default()
                 };
                 let themes_before = theme_ids(w, id).await?;
+                let themes_after = themes.map_or_else(|| themes_before.clone(), |t| sorted(uuids(&t)));
+                let themes_changed = themes_after != themes_before;
+                if themes_changed {
+                    set_themes(w, id, &themes_after).await?;
+                }
                 let after = w
-                    .update_row::<idea::Entity>(NodeType::Idea.name(), id, input.version, row)
+                    .update_row::<idea::Entity>(
+                        NodeType::Idea.name(),
+                        &before,
+                        input.version,
+                        row,
+                        themes_changed,
+                    )
                     .await?;
-                let themes_after = match themes {
-                    Some(t) => {
-                        let t = sorted(uuids(&t));
-                        set_themes(w, id, &t).await?;
-                        t
-                    }
-                    None => themes_before.clone(),
-                };
+                if after.version == before.version {
+                    return Ok(after);
+                }
                 w.audit(
                     NodeType::Idea,
                     id,
@@ -818,30 +824,29 @@ impl IdeaMutation {
                 }
                 row.idea_id = set_if(idea);
                 row.initiator_community_id = set_if(initiator);
+                let participants_after =
+                    participants.map_or_else(|| participants_before.clone(), |p| sorted(uuids(&p)));
+                let actions_after = actions.map_or_else(|| actions_before.clone(), |a| sorted(uuids(&a)));
+                let participants_changed = participants_after != participants_before;
+                let actions_changed = actions_after != actions_before;
+                if participants_changed {
+                    set_participants(w, id, &participants_after).await?;
+                }
+                if actions_changed {
+                    set_actions(w, id, &actions_after).await?;
+                }
                 let after = w
                     .update_row::<idea_exchange::Entity>(
                         NodeType::IdeaExchange.name(),
-                        id,
+                        &before,
                         input.version,
                         row,
+                        participants_changed || actions_changed,
                     )
                     .await?;
-                let participants_after = match participants {
-                    Some(p) => {
-                        let p = sorted(uuids(&p));
-                        set_participants(w, id, &p).await?;
-                        p
-                    }
-                    None => participants_before.clone(),
-                };
-                let actions_after = match actions {
-                    Some(a) => {
-                        let a = sorted(uuids(&a));
-                        set_actions(w, id, &a).await?;
-                        a
-                    }
-                    None => actions_before.clone(),
-                };
+                if after.version == before.version {
+                    return Ok(after);
+                }
                 w.audit(
                     NodeType::IdeaExchange,
                     id,

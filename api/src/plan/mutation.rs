@@ -166,13 +166,13 @@ async fn themes_of(w: &Write, plan: Uuid) -> Result<Vec<Uuid>, Failure> {
     Ok(ids)
 }
 
-/// Replaces the plan's themes and records the change when there is one.
-async fn set_themes(w: &Write, plan: Uuid, themes: &[Uuid]) -> Result<(), Failure> {
+/// Replaces the plan's themes and records the change when there is one; whether there was.
+async fn set_themes(w: &Write, plan: Uuid, themes: &[Uuid]) -> Result<bool, Failure> {
     let before = themes_of(w, plan).await?;
     let mut after = themes.to_vec();
     after.sort();
     if before == after {
-        return Ok(());
+        return Ok(false);
     }
     plan_theme::Entity::delete_many()
         .filter(plan_theme::Column::PlanId.eq(plan))
@@ -192,7 +192,7 @@ async fn set_themes(w: &Write, plan: Uuid, themes: &[Uuid]) -> Result<(), Failur
         Some(&ThemeLinks { theme_ids: after }),
     )
     .await?;
-    Ok(())
+    Ok(true)
 }
 
 /// The plan `id` for a change of what hangs under it: NOT_FOUND on `field` when it does not
@@ -399,12 +399,19 @@ impl PlanMutation {
                     consultation_closes_on: set_if(closes.map(Some)),
                     ..Default::default()
                 };
+                let themes_changed = match themes {
+                    Some(themes) => set_themes(w, id, &themes).await?,
+                    None => false,
+                };
                 let after = w
-                    .update::<plan::Entity>(NodeType::Plan, &before, input.version, row)
+                    .update_linked::<plan::Entity>(
+                        NodeType::Plan,
+                        &before,
+                        input.version,
+                        row,
+                        themes_changed,
+                    )
                     .await?;
-                if let Some(themes) = themes {
-                    set_themes(w, id, &themes).await?;
-                }
                 Ok(after)
             },
             |m| UpdatePlanPayload::ok(Plan(m)),

@@ -412,9 +412,7 @@ impl ReviewMutation {
                     wanted_long_term_share: set_if(share),
                     ..Default::default()
                 };
-                let after = w
-                    .update::<annual_review::Entity>(NodeType::AnnualReview, &before, input.version, row)
-                    .await?;
+                let mut links_changed = false;
                 if communities.is_some() || themes.is_some() {
                     let old = focus_of(w, id).await?;
                     let mut new = FocusLinks {
@@ -460,6 +458,7 @@ impl ReviewMutation {
                     if new.focus_community_ids != old.focus_community_ids
                         || new.focus_theme_ids != old.focus_theme_ids
                     {
+                        links_changed = true;
                         w.audit(
                             NodeType::AnnualReview,
                             id,
@@ -470,6 +469,15 @@ impl ReviewMutation {
                         .await?;
                     }
                 }
+                let after = w
+                    .update_linked::<annual_review::Entity>(
+                        NodeType::AnnualReview,
+                        &before,
+                        input.version,
+                        row,
+                        links_changed,
+                    )
+                    .await?;
                 Ok(after)
             },
             |m| UpdateAnnualReviewPayload::ok(AnnualReview(m)),

@@ -1107,3 +1107,64 @@ both!(
         }
     }
 );
+
+both!(
+    an_update_that_changes_nothing_writes_nothing,
+    |app: TestApp| async move {
+        const STATE: &str = "query($id: ID!) { node(id: $id) { ... on Action { version updatedAt } }
+            auditLog(filter: { entityId: $id }) { totalCount }
+            changes(first: 100) { edges { node { kind nodeId } } } }";
+        let w = world(&app).await;
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        let created = staff.data(CREATE, json!({ "i": valid(&w) })).await["createAction"].clone();
+        let id = created["action"]["id"].clone();
+        let before = staff.data(STATE, json!({ "id": id })).await;
+        assert_eq!(before["node"]["version"], 1);
+        let records = before["auditLog"]["totalCount"].as_i64().expect("a count");
+        let updates = |state: &Value| {
+            state["changes"]["edges"]
+                .as_array()
+                .expect("changes")
+                .iter()
+                .filter(|e| e["node"]["nodeId"] == id && e["node"]["kind"] == "UPDATED")
+                .count()
+        };
+        assert_eq!(updates(&before), 0);
+
+        // Every field given as it is, the same themes in another order: nothing is written.
+        let same = json!({ "i": { "id": id, "version": 1, "title": "Ny shelterplads",
+            "potential": 4, "startOn": "2026-03-01", "partnerNeeds": "Frivillige til byggeriet",
+            "leadOrganizationId": global_id("Organization", w.forening),
+            "themeIds": [global_id("Theme", w.natur)] } });
+        let unchanged = staff.data(UPDATE, same.clone()).await["updateAction"].clone();
+        assert_eq!(unchanged["userErrors"], json!([]), "{unchanged}");
+        assert_eq!(unchanged["action"]["version"], 1, "{unchanged}");
+        assert_eq!(unchanged["action"]["title"], "Ny shelterplads");
+        let after = staff.data(STATE, json!({ "id": id })).await;
+        assert_eq!(after["node"], before["node"], "version and updatedAt stay");
+        assert_eq!(after["auditLog"]["totalCount"], records, "no audit record");
+        assert_eq!(updates(&after), 0, "no change event");
+
+        // A stale version is still a conflict, even when nothing would change.
+        let mut stale = same.clone();
+        stale["i"]["version"] = json!(0);
+        assert_eq!(staff.error(UPDATE, stale).await.0, "CONFLICT");
+
+        // One field that differs: the row, its version, the audit and the feed move on.
+        let mut one = same;
+        one["i"]["potential"] = json!(5);
+        let changed = staff.data(UPDATE, one).await["updateAction"].clone();
+        assert_eq!(changed["action"]["version"], 2, "{changed}");
+        let last = staff.data(STATE, json!({ "id": id })).await;
+        assert_eq!(last["auditLog"]["totalCount"], records + 1);
+        assert_eq!(updates(&last), 1);
+        assert_ne!(last["node"]["updatedAt"], before["node"]["updatedAt"]);
+
+        // Only the themes: the version moves, so it covers the links too.
+        let themes = json!({ "i": { "id": id, "version": 2,
+            "themeIds": [global_id("Theme", w.natur), global_id("Theme", w.kultur)] } });
+        let relinked = staff.data(UPDATE, themes).await["updateAction"].clone();
+        assert_eq!(relinked["action"]["version"], 3, "{relinked}");
+        assert_eq!(relinked["action"]["themes"].as_array().map(Vec::len), Some(2));
+    }
+);

@@ -518,7 +518,7 @@ both!(
         let body = staff
             .data(
                 UPDATE_ORG,
-                json!({ "i": { "id": id, "version": 1, "slug": "fonden" } }),
+                json!({ "i": { "id": id, "version": 1, "slug": "fonden", "description": "Ændret" } }),
             )
             .await;
         assert_eq!(ok(&body["updateOrganization"], "organization")["version"], 2);
@@ -846,7 +846,7 @@ both!(
                 let body = staff.data(create, json!({ "i": input })).await;
                 refused(&body[format!("create{cap}")], object, &[field], code);
                 // The same on an update (its own slug is not "taken").
-                let mut input = json!({ "id": id, "version": 1 });
+                let mut input = json!({ "id": id, "version": 1, "description": "Ændret" });
                 input[field] = value;
                 let body = staff.data(update, json!({ "i": input })).await;
                 if code == "TAKEN" {

@@ -225,8 +225,33 @@ both!(
             json!([{ "slug": "kultur" }])
         );
 
+        // The same title and themes again change nothing: no new version, no audit record.
+        let records = |log: &Value| log["auditLog"]["nodes"].as_array().map(Vec::len);
+        let before = records(&staff.data(AUDIT, json!({ "id": id })).await);
         let body = editor
-            .data(DELETE_IDEA, json!({ "i": { "id": id, "version": 3 } }))
+            .data(
+                UPDATE_IDEA,
+                json!({ "i": { "id": id, "version": 3, "title": "Fællesspisning",
+                            "themeIds": [gid("Theme", w.kultur)] } }),
+            )
+            .await;
+        assert_eq!(ok(&body["updateIdea"], "idea")["version"], 3);
+        assert_eq!(records(&staff.data(AUDIT, json!({ "id": id })).await), before);
+        // Other themes alone: a new version, recorded.
+        let body = editor
+            .data(
+                UPDATE_IDEA,
+                json!({ "i": { "id": id, "version": 3, "themeIds": [gid("Theme", w.natur)] } }),
+            )
+            .await;
+        assert_eq!(ok(&body["updateIdea"], "idea")["version"], 4);
+        assert_eq!(
+            records(&staff.data(AUDIT, json!({ "id": id })).await),
+            before.map(|n| n + 1)
+        );
+
+        let body = editor
+            .data(DELETE_IDEA, json!({ "i": { "id": id, "version": 4 } }))
             .await;
         assert_eq!(body["deleteIdea"]["deletedId"], id);
         assert_eq!(
@@ -240,7 +265,7 @@ both!(
         assert_eq!(log["auditLog"]["nodes"][0]["operation"], "DELETE");
         assert_eq!(
             log["auditLog"]["nodes"][0]["changes"]["theme_ids"]["before"],
-            json!([w.kultur.to_string()])
+            json!([w.natur.to_string()])
         );
     }
 );
