@@ -667,6 +667,15 @@ pub struct Write {
     feed: Option<crate::changes::Feed>,
     /// The rows written, for the change feed's events (recorded when the write commits).
     touched: std::sync::Mutex<Vec<crate::changes::Touched>>,
+    /// The audit record of each row written so far, with its changes: a later change of the
+    /// same row (its links after its fields, say) joins that record.
+    audited: std::sync::Mutex<std::collections::HashMap<(&'static str, Uuid), Audited>>,
+}
+
+/// A row's audit record in the running mutation.
+struct Audited {
+    id: Uuid,
+    changes: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Write {
@@ -681,6 +690,7 @@ impl Write {
             cache,
             feed: ctx.data_opt::<crate::changes::Feed>().cloned(),
             touched: Default::default(),
+            audited: Default::default(),
         })
     }
 
@@ -692,6 +702,7 @@ impl Write {
             cache: None,
             feed: None,
             touched: Default::default(),
+            audited: Default::default(),
         })
     }
 
@@ -735,7 +746,9 @@ impl Write {
     }
 
     /// Records in the audit log what changed: for a create every field after, for a delete
-    /// every field before, for an update the fields that differ.
+    /// every field before, for an update the fields that differ. A mutation leaves one record
+    /// (and one change event) per row: an update of a row it has already recorded (its themes
+    /// after its fields, the links of a row it created) joins that record.
     pub async fn audit<M: Serialize>(
         &self,
         entity: impl TypeName,
@@ -745,6 +758,12 @@ impl Write {
         after: Option<&M>,
     ) -> Result<(), ApiError> {
         let changes = diff(before, after);
+        if matches!(operation, Operation::Update) && self.join_record(entity.name(), id, &changes).await? {
+            if let Some(entity) = entity.node_type() {
+                crate::search::index::on_write(&self.txn, entity, id, false).await?;
+            }
+            return Ok(());
+        }
         let (kind, actor) = match (self.viewer.account_id, self.viewer.api_key_id) {
             (_, Some(key)) => (ActorKind::ApiKey, Some(key)),
             (None, None) if self.viewer.is_system() => (ActorKind::System, None),
@@ -764,6 +783,18 @@ impl Write {
         }
         .insert(&self.txn)
         .await?;
+        if !matches!(operation, Operation::Export) {
+            self.audited.lock().unwrap_or_else(|e| e.into_inner()).insert(
+                (entity.name(), id),
+                Audited {
+                    id: audit_id,
+                    changes: match changes {
+                        serde_json::Value::Object(map) => map,
+                        _ => serde_json::Map::new(),
+                    },
+                },
+            );
+        }
         // The change feed tells of every write of a row with a global ID.
         let change = match operation {
             Operation::Create => Some(crate::changes::ChangeOperation::Create),
@@ -788,6 +819,40 @@ impl Write {
                 .await?;
         }
         Ok(())
+    }
+
+    /// Adds `changes` to the audit record this mutation already has for the row, if it has
+    /// one: a field changed twice keeps its first `before` and takes the last `after`.
+    async fn join_record(
+        &self,
+        entity: &'static str,
+        id: Uuid,
+        changes: &serde_json::Value,
+    ) -> Result<bool, ApiError> {
+        let (record, joined) = {
+            let mut audited = self.audited.lock().unwrap_or_else(|e| e.into_inner());
+            let Some(record) = audited.get_mut(&(entity, id)) else {
+                return Ok(false);
+            };
+            for (field, change) in changes.as_object().into_iter().flatten() {
+                match record.changes.get_mut(field) {
+                    Some(earlier) => earlier["after"] = change["after"].clone(),
+                    None => {
+                        record.changes.insert(field.clone(), change.clone());
+                    }
+                }
+            }
+            (
+                record.id,
+                serde_json::Value::Object(record.changes.clone()).to_string(),
+            )
+        };
+        audit_log::Entity::update_many()
+            .col_expr(audit_log::Column::Changes, Expr::value(joined))
+            .filter(audit_log::Column::Id.eq(record))
+            .exec(&self.txn)
+            .await?;
+        Ok(true)
     }
 
     /// Inserts a new row and records it.

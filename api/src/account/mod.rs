@@ -281,16 +281,31 @@ async fn hash(password: String) -> Result<String, ApiError> {
         .map_err(ApiError::internal)
 }
 
-async fn set_communities(w: &Write, account: Uuid, communities: &[Uuid]) -> Result<(), Failure> {
+/// The communities an account edits, as its audit record shows them.
+#[derive(serde::Serialize)]
+struct CommunityLinks {
+    community_ids: Vec<Uuid>,
+}
+
+/// Replaces the communities an account edits and records the change; whether there was one.
+async fn set_communities(w: &Write, account: Uuid, communities: &[Uuid]) -> Result<bool, Failure> {
     for (i, c) in communities.iter().enumerate() {
         w.exists(&format!("communityIds.{i}"), NodeType::Community, *c, "community")
             .await?;
+    }
+    let mut before = communities_of(w.txn(), account).await?;
+    before.sort();
+    let mut after = communities.to_vec();
+    after.sort();
+    after.dedup();
+    if before == after {
+        return Ok(false);
     }
     account_community::Entity::delete_many()
         .filter(account_community::Column::AccountId.eq(account))
         .exec(w.txn())
         .await?;
-    for c in communities {
+    for c in &after {
         account_community::ActiveModel {
             account_id: Set(account),
             community_id: Set(*c),
@@ -298,7 +313,17 @@ async fn set_communities(w: &Write, account: Uuid, communities: &[Uuid]) -> Resu
         .insert(w.txn())
         .await?;
     }
-    Ok(())
+    w.audit(
+        OtherType::Account,
+        account,
+        crate::write::Operation::Update,
+        Some(&CommunityLinks {
+            community_ids: before,
+        }),
+        Some(&CommunityLinks { community_ids: after }),
+    )
+    .await?;
+    Ok(true)
 }
 
 /// Creates an account (the command line and `createAccount`).
@@ -609,9 +634,6 @@ impl AccountMutation {
                     password_hash: set_if(password_hash.map(Some)),
                     ..Default::default()
                 };
-                let after = w
-                    .update::<account::Entity>(OtherType::Account, &before, input.version, row)
-                    .await?;
                 let current = communities_of(w.txn(), id).await?;
                 let communities = communities.unwrap_or(current);
                 if role == DbRole::CommunityEditor && communities.is_empty() {
@@ -627,7 +649,16 @@ impl AccountMutation {
                 } else {
                     Vec::new()
                 };
-                set_communities(w, id, &communities).await?;
+                let communities_changed = set_communities(w, id, &communities).await?;
+                let after = w
+                    .update_linked::<account::Entity>(
+                        OtherType::Account,
+                        &before,
+                        input.version,
+                        row,
+                        communities_changed,
+                    )
+                    .await?;
                 // A disabled account or a reset password ends every session at once.
                 if after.disabled || password_changed {
                     revoke_sessions(w.txn(), id).await?;

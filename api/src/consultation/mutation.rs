@@ -9,7 +9,7 @@ use entity::{
     consultation_response::{self as response, ResponseStatus},
     plan,
 };
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, EntityTrait, NotSet, PaginatorTrait, QueryFilter, Set};
 use uuid::Uuid;
 
 use super::{ConsultationResponse, ConsultationResponseStatus, MAX_BODY, is_open};
@@ -331,9 +331,11 @@ impl ConsultationMutation {
             },
             async |w, (id, reply)| {
                 let before = to_moderate(w, id).await?;
+                // The same reply again is no change: it keeps the time it was given.
+                let changed = before.reply.as_deref() != Some(reply.as_str());
                 let row = response::ActiveModel {
+                    replied_at: if changed { Set(Some(Utc::now())) } else { NotSet },
                     reply: Set(Some(reply)),
-                    replied_at: Set(Some(Utc::now())),
                     ..Default::default()
                 };
                 w.update::<response::Entity>(NodeType::ConsultationResponse, &before, input.version, row)

@@ -113,8 +113,9 @@ async fn check_organizations(w: &Write, given: &[ID], ids: &[Uuid]) -> Result<()
     Ok(check.done()?)
 }
 
-/// Replaces the organisations present and records the change when there is one.
-async fn set_organizations(w: &Write, event: Uuid, organizations: &[Uuid]) -> Result<(), Failure> {
+/// Replaces the organisations present and records the change when there is one; whether
+/// there was.
+async fn set_organizations(w: &Write, event: Uuid, organizations: &[Uuid]) -> Result<bool, Failure> {
     let mut before: Vec<Uuid> = engagement_event_organization::Entity::find()
         .select_only()
         .column(engagement_event_organization::Column::OrganizationId)
@@ -126,7 +127,7 @@ async fn set_organizations(w: &Write, event: Uuid, organizations: &[Uuid]) -> Re
     let mut after = organizations.to_vec();
     after.sort();
     if before == after {
-        return Ok(());
+        return Ok(false);
     }
     engagement_event_organization::Entity::delete_many()
         .filter(engagement_event_organization::Column::EventId.eq(event))
@@ -152,7 +153,7 @@ async fn set_organizations(w: &Write, event: Uuid, organizations: &[Uuid]) -> Re
         }),
     )
     .await?;
-    Ok(())
+    Ok(true)
 }
 
 /// A new event after its input's checks.
@@ -307,18 +308,18 @@ impl EngagementMutation {
                     participants: set_if(e.participants),
                     ..Default::default()
                 };
-                let after = w
-                    .update::<engagement_event::Entity>(
-                        NodeType::EngagementEvent,
-                        &before,
-                        input.version,
-                        row,
-                    )
-                    .await?;
-                if let Some(organizations) = e.organizations {
-                    set_organizations(w, e.id, &organizations).await?;
-                }
-                Ok(after)
+                let organizations_changed = match e.organizations {
+                    Some(organizations) => set_organizations(w, e.id, &organizations).await?,
+                    None => false,
+                };
+                w.update_linked::<engagement_event::Entity>(
+                    NodeType::EngagementEvent,
+                    &before,
+                    input.version,
+                    row,
+                    organizations_changed,
+                )
+                .await
             },
             |m| UpdateEngagementEventPayload::ok(EngagementEvent(m)),
         )

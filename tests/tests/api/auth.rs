@@ -525,3 +525,100 @@ both!(
         }
     }
 );
+
+// The communities an editor edits are part of the account: changing them alone moves its
+// version (a second admin holding the old one gets a conflict) and is in the audit log, in
+// one record with whatever else the same change did.
+both!(
+    an_editors_communities_are_versioned_and_recorded,
+    |app: TestApp| async move {
+        let fx = lup_tests::fixture::Fixture::new(&app.db);
+        let gjol = fx.community("gjoel", "Gjøl").await;
+        let tranum = fx.community("tranum", "Tranum").await;
+        let saltum = fx.community("saltum", "Saltum").await;
+        let community = |id| lup_tests::fixture::global_id("Community", id);
+        let admin = app.signed_in(As::Admin, &[], None).await;
+        let body = admin
+            .data(
+                "mutation($i: CreateAccountInput!) { createAccount(input: $i) { account { id version } } }",
+                json!({ "i": { "email": "redaktoer@lup.test", "displayName": "Redaktør",
+                               "role": "COMMUNITY_EDITOR", "password": "en-lang-adgangskode-1",
+                               "communityIds": [community(gjol)] } }),
+            )
+            .await;
+        let id = body["createAccount"]["account"]["id"].clone();
+        let update = "mutation($i: UpdateAccountInput!) { updateAccount(input: $i) {
+            account { version displayName communities { slug } } userErrors { field code } } }";
+        let audit = "query($id: ID!) { auditLog(filter: { entityId: $id }) { nodes { operation changes } } }";
+        let log = admin.data(audit, json!({ "id": id })).await["auditLog"]["nodes"].clone();
+        assert_eq!(
+            log.as_array().map(Vec::len),
+            Some(1),
+            "one record for the new account: {log}"
+        );
+        assert_eq!(log[0]["operation"], "CREATE");
+        assert_eq!(
+            log[0]["changes"]["community_ids"]["after"],
+            json!([gjol.to_string()])
+        );
+
+        let body = admin
+            .data(
+                update,
+                json!({ "i": { "id": id, "version": 1, "communityIds": [community(gjol), community(tranum)] } }),
+            )
+            .await["updateAccount"]
+            .clone();
+        assert_eq!(body["account"]["version"], 2, "{body}");
+        assert_eq!(
+            body["account"]["communities"],
+            json!([{ "slug": "gjoel" }, { "slug": "tranum" }])
+        );
+        let (code, _) = admin
+            .error(
+                update,
+                json!({ "i": { "id": id, "version": 1, "communityIds": [community(saltum)] } }),
+            )
+            .await;
+        assert_eq!(code, "CONFLICT");
+        let log = admin.data(audit, json!({ "id": id })).await["auditLog"]["nodes"].clone();
+        assert_eq!(log.as_array().map(Vec::len), Some(2), "{log}");
+        let mut both = vec![gjol.to_string(), tranum.to_string()];
+        both.sort();
+        assert_eq!(
+            log[0]["changes"]["community_ids"],
+            json!({ "before": [gjol.to_string()], "after": both })
+        );
+
+        // The name and the communities in one change: one record with both.
+        let body = admin
+            .data(
+                update,
+                json!({ "i": { "id": id, "version": 2, "displayName": "Ny redaktør",
+                               "communityIds": [community(saltum)] } }),
+            )
+            .await["updateAccount"]
+            .clone();
+        assert_eq!(body["account"]["version"], 3, "{body}");
+        let log = admin.data(audit, json!({ "id": id })).await["auditLog"]["nodes"].clone();
+        assert_eq!(log.as_array().map(Vec::len), Some(3), "{log}");
+        assert_eq!(log[0]["changes"]["display_name"]["after"], "Ny redaktør");
+        assert_eq!(
+            log[0]["changes"]["community_ids"]["after"],
+            json!([saltum.to_string()])
+        );
+
+        // The same again: nothing changes, nothing is recorded.
+        let body = admin
+            .data(
+                update,
+                json!({ "i": { "id": id, "version": 3, "displayName": "Ny redaktør",
+                               "communityIds": [community(saltum)] } }),
+            )
+            .await["updateAccount"]
+            .clone();
+        assert_eq!(body["account"]["version"], 3, "{body}");
+        let log = admin.data(audit, json!({ "id": id })).await["auditLog"]["nodes"].clone();
+        assert_eq!(log.as_array().map(Vec::len), Some(3), "{log}");
+    }
+);

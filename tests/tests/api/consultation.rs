@@ -565,6 +565,19 @@ both!(
         assert_eq!(p["userErrors"], json!([]), "{p:#}");
         assert_eq!(p["consultationResponse"]["version"], 3);
         assert!(p["consultationResponse"]["repliedAt"].is_string());
+        // The same reply again changes nothing, not even when it was given.
+        let again = editor
+        .data(
+            REPLY,
+            json!({ "i": { "id": ids[0], "version": 3, "reply": "Tak for svaret. Stien bliver bred nok til barnevogne." } }),
+        )
+        .await["replyToConsultationResponse"]
+        .clone();
+        assert_eq!(again["consultationResponse"]["version"], 3, "{again:#}");
+        assert_eq!(
+            again["consultationResponse"]["repliedAt"],
+            p["consultationResponse"]["repliedAt"]
+        );
 
         // The public sees the published response with its reply and the name it may show, and
         // nothing else.

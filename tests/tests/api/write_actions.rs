@@ -1121,6 +1121,7 @@ both!(
         let before = staff.data(STATE, json!({ "id": id })).await;
         assert_eq!(before["node"]["version"], 1);
         let records = before["auditLog"]["totalCount"].as_i64().expect("a count");
+        assert_eq!(records, 1, "the new action and its themes are one record");
         let updates = |state: &Value| {
             state["changes"]["edges"]
                 .as_array()
@@ -1166,5 +1167,12 @@ both!(
         let relinked = staff.data(UPDATE, themes).await["updateAction"].clone();
         assert_eq!(relinked["action"]["version"], 3, "{relinked}");
         assert_eq!(relinked["action"]["themes"].as_array().map(Vec::len), Some(2));
+        let relinked = staff.data(STATE, json!({ "id": id })).await;
+        assert_eq!(
+            relinked["auditLog"]["totalCount"],
+            records + 2,
+            "one record for the themes"
+        );
+        assert_eq!(updates(&relinked), 2);
     }
 );

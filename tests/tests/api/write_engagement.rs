@@ -198,6 +198,26 @@ both!(
             json!([{ "id": global_id("Organization", w.fonden) }])
         );
 
+        // The organisations alone: the version moves, so a writer holding the old one gets a
+        // conflict instead of overwriting them.
+        let body = editor
+            .data(
+                UPDATE,
+                json!({ "i": { "id": id, "version": 3,
+                           "organizationIds": [global_id("Organization", w.forening)] } }),
+            )
+            .await["updateEngagementEvent"]
+            .clone();
+        assert_eq!(body["engagementEvent"]["version"], 4, "{body}");
+        let (code, _) = editor
+            .error(
+                UPDATE,
+                json!({ "i": { "id": id, "version": 3,
+                           "organizationIds": [global_id("Organization", w.fonden)] } }),
+            )
+            .await;
+        assert_eq!(code, "CONFLICT");
+
         let staff = app.signed_in(As::Staff, &[], None).await;
         let log = staff.data(AUDIT, json!({ "id": id })).await["auditLog"]["nodes"].clone();
         let log = log.as_array().expect("entries");
@@ -220,13 +240,13 @@ both!(
         // Delete: a stale version is a conflict; the organisations present go with the event.
         assert_eq!(
             editor
-                .error(DELETE, json!({ "i": { "id": id, "version": 2 } }))
+                .error(DELETE, json!({ "i": { "id": id, "version": 3 } }))
                 .await
                 .0,
             "CONFLICT"
         );
         let body = editor
-            .data(DELETE, json!({ "i": { "id": id, "version": 3 } }))
+            .data(DELETE, json!({ "i": { "id": id, "version": 4 } }))
             .await;
         assert_eq!(body["deleteEngagementEvent"]["deletedId"], id);
         assert_eq!((event_count(&app).await, links(&app).await), (0, 0));
