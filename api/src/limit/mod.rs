@@ -9,18 +9,12 @@
 pub mod shared;
 
 use std::{
+    collections::HashMap,
     net::IpAddr,
-    num::NonZeroU32,
-    sync::Arc,
+    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
-use governor::{
-    Quota, RateLimiter,
-    clock::{Clock, DefaultClock},
-    middleware::StateInformationMiddleware,
-    state::keyed::DefaultKeyedStateStore,
-};
 use uuid::Uuid;
 
 use crate::auth::{Role, Viewer};
@@ -45,8 +39,6 @@ impl Client {
         }
     }
 }
-
-type Keyed = RateLimiter<Client, DefaultKeyedStateStore<Client>, DefaultClock, StateInformationMiddleware>;
 
 /// What is left of a client's budget after a request was let through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,28 +82,79 @@ pub struct RateLimits {
     /// Each client's requests running at once; more wait their turn, so one client's
     /// bursts cannot fill the server's queue in front of everyone else.
     running: Option<(moka::future::Cache<Client, Arc<tokio::sync::Semaphore>>, usize)>,
-    anonymous: Option<Arc<(Keyed, u32, NonZeroU32)>>,
-    partner: Option<Arc<(Keyed, u32, NonZeroU32)>>,
-    account: Option<Arc<(Keyed, u32, NonZeroU32)>>,
+    anonymous: Option<Arc<Buckets>>,
+    partner: Option<Arc<Buckets>>,
+    account: Option<Arc<Buckets>>,
     /// The budgets in Redis, shared by every instance; the buckets above decide while it is
     /// out of reach.
     shared: Option<Arc<shared::Shared>>,
 }
 
-fn limiter(per_minute: u32, burst_secs: u32) -> Option<Arc<(Keyed, u32, NonZeroU32)>> {
-    let n = NonZeroU32::new(per_minute)?;
-    // The budget refills evenly over the minute; `burst_secs` seconds' worth of it may be
-    // spent at once (enough for a page's queries), so a flood is paced at the budget's rate
-    // almost at once instead of taking the server for seconds first.
-    let burst_points = u64::from(per_minute) * u64::from(burst_secs) / 60;
-    let burst = NonZeroU32::new(u32::try_from(burst_points).unwrap_or(u32::MAX).min(per_minute))
-        .unwrap_or(NonZeroU32::MIN);
-    let quota = Quota::per_minute(n).allow_burst(burst);
-    Some(Arc::new((
-        RateLimiter::keyed(quota).with_middleware::<StateInformationMiddleware>(),
-        per_minute,
-        burst,
-    )))
+/// One kind of client's budgets (GCRA, "generic cell rate algorithm", the rule of the Redis
+/// script in [`shared`] too): each client's entry holds the time its budget is spent up to.
+/// A request may start when its points (at most a burst's worth) fit within the burst ahead
+/// of now, and moves that time on by all its points: a query dearer than a whole burst runs
+/// when the budget is full and leaves the client owing the rest, so its next requests wait
+/// until it is paid and the rate over time stays the budget.
+struct Buckets {
+    per_minute: u32,
+    /// The points that may be spent at once.
+    burst: u32,
+    /// How long one point takes to refill.
+    interval: Duration,
+    spent_until: Mutex<HashMap<Client, Instant>>,
+}
+
+impl Buckets {
+    fn new(per_minute: u32, burst_secs: u32) -> Option<Arc<Buckets>> {
+        if per_minute == 0 {
+            return None;
+        }
+        // The budget refills evenly over the minute; `burst_secs` seconds' worth of it may be
+        // spent at once (enough for a page's queries), so a flood is paced at the budget's
+        // rate almost at once instead of taking the server for seconds first.
+        let burst = u64::from(per_minute) * u64::from(burst_secs) / 60;
+        let burst = u32::try_from(burst).unwrap_or(u32::MAX).clamp(1, per_minute);
+        Some(Arc::new(Buckets {
+            per_minute,
+            burst,
+            interval: Duration::from_secs(60) / per_minute,
+            spent_until: Mutex::new(HashMap::new()),
+        }))
+    }
+
+    fn check(&self, client: &Client, points: u32) -> Verdict {
+        let now = Instant::now();
+        let capacity = self.interval * self.burst;
+        let mut spent = self.spent_until.lock().unwrap_or_else(|e| e.into_inner());
+        let ahead = spent
+            .get(client)
+            .map_or(Duration::ZERO, |until| until.saturating_duration_since(now));
+        let needed = ahead + self.interval * points.clamp(1, self.burst);
+        if needed > capacity {
+            return Verdict::Limited {
+                retry_after: needed - capacity,
+                limit: self.per_minute,
+            };
+        }
+        let ahead = ahead.saturating_add(self.interval.saturating_mul(points.max(1)));
+        spent.insert(client.clone(), now + ahead);
+        let left = capacity.saturating_sub(ahead).as_nanos() / self.interval.as_nanos().max(1);
+        Verdict::Allowed(Budget {
+            limit: self.per_minute,
+            burst: self.burst,
+            remaining: u32::try_from(left).unwrap_or(u32::MAX),
+        })
+    }
+
+    /// Forgets the clients whose budget is full again.
+    fn forget_idle(&self) {
+        let now = Instant::now();
+        self.spent_until
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|_, until| *until > now);
+    }
 }
 
 impl RateLimits {
@@ -124,9 +167,9 @@ impl RateLimits {
                     .build();
                 (cache, rates.concurrent)
             }),
-            anonymous: limiter(rates.anonymous, rates.burst_secs),
-            partner: limiter(rates.partner, rates.burst_secs),
-            account: limiter(rates.account, rates.burst_secs),
+            anonymous: Buckets::new(rates.anonymous, rates.burst_secs),
+            partner: Buckets::new(rates.partner, rates.burst_secs),
+            account: Buckets::new(rates.account, rates.burst_secs),
             shared: None,
         }
     }
@@ -154,32 +197,14 @@ impl RateLimits {
         let Some(bucket) = bucket else {
             return Verdict::Unlimited;
         };
-        let (limiter, limit) = (&bucket.0, bucket.1);
-        // A query dearer than a whole burst is charged the burst: it still waits its turn.
-        let n = NonZeroU32::new(points.max(1))
-            .unwrap_or(NonZeroU32::MIN)
-            .min(bucket.2);
         if let Some(shared) = &self.shared
-            && let Some(verdict) = shared.check(client, n.get(), limit, bucket.2.get()).await
+            && let Some(verdict) = shared
+                .check(client, points.max(1), bucket.per_minute, bucket.burst)
+                .await
         {
             return verdict;
         }
-        match limiter.check_key_n(client, n) {
-            Ok(Ok(snapshot)) => Verdict::Allowed(Budget {
-                limit,
-                burst: bucket.2.get(),
-                remaining: snapshot.remaining_burst_capacity(),
-            }),
-            Ok(Err(not_until)) => Verdict::Limited {
-                retry_after: not_until.wait_time_from(DefaultClock::default().now()),
-                limit,
-            },
-            // More than a whole budget: it can never pass; wait a full minute like any other.
-            Err(_) => Verdict::Limited {
-                retry_after: Duration::from_secs(60),
-                limit,
-            },
-        }
+        bucket.check(client, points)
     }
 
     /// Waits until `client` has fewer than the allowed requests running.
@@ -203,7 +228,7 @@ impl RateLimits {
             .into_iter()
             .flatten()
         {
-            bucket.0.retain_recent();
+            bucket.forget_idle();
         }
     }
 

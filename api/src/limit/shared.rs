@@ -1,10 +1,11 @@
 //! Budgets kept in Redis (`REDIS_URL`), so the instances behind one load balancer charge one
 //! budget per client instead of one each.
 //!
-//! The same rule as the in-process buckets (GCRA, "generic cell rate algorithm", which
-//! `governor` implements too): a client's key holds the time its budget is spent up to; a
-//! request of `n` points moves it `n` intervals on (60 s / points per minute), and is refused
-//! when that would put it more than the burst ahead of now. One Lua script does the read, the
+//! The same rule as the in-process buckets (GCRA, "generic cell rate algorithm"): a client's
+//! key holds the time its budget is spent up to; a request of `n` points moves it `n`
+//! intervals on (60 s / points per minute), and is refused when its points (at most a
+//! burst's worth) would put it more than the burst ahead of now; a query dearer than a burst
+//! leaves the client owing the rest. One Lua script does the read, the
 //! check and the write atomically, on Redis's clock, so instances with skewed clocks agree.
 //! The key expires when the budget is full again.
 //!
@@ -27,12 +28,14 @@ local interval = tonumber(ARGV[1])
 local capacity = tonumber(ARGV[2]) * interval
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tat < now then tat = now end
-local ahead = tat + tonumber(ARGV[3]) * interval - now
-if ahead > capacity then
-  return {0, math.ceil(ahead - capacity)}
+local points = tonumber(ARGV[3])
+local needed = tat + math.min(points, tonumber(ARGV[2])) * interval - now
+if needed > capacity then
+  return {0, math.ceil(needed - capacity)}
 end
+local ahead = tat + points * interval - now
 redis.call('SET', KEYS[1], string.format('%.0f', now + ahead), 'PX', math.ceil(ahead / 1000) + 1)
-return {1, math.floor((capacity - ahead) / interval)}
+return {1, math.max(0, math.floor((capacity - ahead) / interval))}
 ";
 
 /// A sliding window of `ARGV[2]` events per `ARGV[1]` microseconds: a sorted set of the
@@ -117,7 +120,7 @@ impl Shared {
         }
     }
 
-    /// Charges `points` (at most `burst`) to `client`'s budget of `per_minute` points; None
+    /// Charges `points` to `client`'s budget of `per_minute` points; None
     /// when Redis could not decide.
     pub async fn check(&self, client: &Client, points: u32, per_minute: u32, burst: u32) -> Option<Verdict> {
         let mut connection = self.connection()?;

@@ -331,6 +331,25 @@ async fn with_redis_a_clients_budget_is_spent_across_instances() {
     }
     // Without Redis, the same five requests through B alone would all pass: B's own bucket
     // was never charged.
+
+    // A query dearer than the burst leaves the client owing in Redis too: another key's
+    // 10-point query through A makes its next request through B wait for the debt.
+    let other = a.create_api_key(org).await;
+    let dear = "{ communities(first: 10) { nodes { plans(first: 100) { nodes {
+        actions(first: 40) { totalCount } } } } } }";
+    let first = a
+        .client
+        .post(a.url("/graphql"))
+        .header("x-api-key", &other)
+        .json(&json!({ "query": dear }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(first.status().as_u16(), 200);
+    let (status, retry, body) = post_raw(&b, Some(&other)).await;
+    assert_eq!(status, 429, "{body}");
+    let secs: u64 = retry.expect("Retry-After").parse().expect("seconds");
+    assert!((6..=9).contains(&secs), "Retry-After {secs}");
     b.stop().await;
     a.stop().await;
 }
@@ -417,3 +436,45 @@ async fn with_redis_consultation_responses_are_counted_across_instances() {
     b.stop().await;
     a.stop().await;
 }
+
+// A query dearer than the whole burst runs when the budget is full, and the client then owes
+// the rest: its next request waits until that is paid (it used to be charged the burst only,
+// so such queries ran at several times the budget).
+both!(
+    a_query_dearer_than_the_burst_leaves_the_client_owing,
+    small_budgets,
+    |app: TestApp| async move {
+        let fx = Fixture::new(&app.db);
+        let org = fx
+            .organization("fonden", "Fonden", OrganizationKind::Foundation, None)
+            .await;
+        let key = app.create_api_key(org).await;
+        // 1,011 pages a query may fetch: 10 points against a burst of 5.
+        let dear = "{ communities(first: 10) { nodes { plans(first: 100) { nodes {
+            actions(first: 40) { totalCount } } } } } }";
+        let send = |query: &'static str| {
+            app.client
+                .post(app.url("/graphql"))
+                .header("x-api-key", &key)
+                .json(&json!({ "query": query }))
+                .send()
+        };
+        let first = send(dear).await.expect("request");
+        assert_eq!(first.status().as_u16(), 200);
+        let body: Value = first.json().await.expect("json");
+        assert_eq!(body["extensions"]["cost"]["requestedQueryCost"], 10, "{body}");
+        assert_eq!(body["extensions"]["cost"]["remainingBudget"], 0, "{body}");
+        // The cheapest query now waits for the debt: 10 points owed and its own, less the
+        // burst of 5, at 1.2 s a point.
+        let next = send("{ communities(first: 1) { totalCount } }")
+            .await
+            .expect("request");
+        assert_eq!(next.status().as_u16(), 429);
+        let secs: u64 = next.headers()["retry-after"]
+            .to_str()
+            .expect("text")
+            .parse()
+            .expect("seconds");
+        assert!((6..=9).contains(&secs), "Retry-After {secs}");
+    }
+);
