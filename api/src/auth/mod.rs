@@ -172,7 +172,8 @@ pub async fn authenticate_until(
     tokens: &token::Tokens,
     headers: &HeaderMap,
 ) -> Result<(Viewer, Option<DateTime<Utc>>), AuthError> {
-    if headers.contains_key(header::AUTHORIZATION) && headers.contains_key("x-api-key") {
+    let given = |name| headers.get_all(name).iter().count();
+    if given(header::AUTHORIZATION.as_str()) + given("x-api-key") > 1 {
         return Err(AuthError::TwoCredentials);
     }
     if let Some(value) = headers.get(header::AUTHORIZATION) {

@@ -75,12 +75,15 @@ pub struct Tokens {
     hash_key: [u8; 32],
 }
 
-fn validation(alg: Algorithm, issuer: &str, audience: &str) -> Validation {
+/// How tokens are checked. `leeway_secs` is the clock skew allowed on `exp`: none for the
+/// server's own tokens (they expire when they say, over HTTP as over WebSocket), 30 s for an
+/// external identity provider's, whose clock is not ours.
+fn validation(alg: Algorithm, issuer: &str, audience: &str, leeway_secs: u64) -> Validation {
     let mut v = Validation::new(alg);
     v.set_issuer(&[issuer]);
     v.set_audience(&[audience]);
     v.set_required_spec_claims(&["exp", "iat", "sub", "aud", "iss"]);
-    v.leeway = 30;
+    v.leeway = leeway_secs;
     v
 }
 
@@ -108,7 +111,7 @@ impl Tokens {
                     .ok_or(ConfigError::ExternalIssuer)?;
                 Some(External {
                     key,
-                    validation: validation(Algorithm::RS256, issuer, &config.external_jwt_audience),
+                    validation: validation(Algorithm::RS256, issuer, &config.external_jwt_audience, 30),
                     role_claim: config.external_jwt_role_claim.clone(),
                     roles: role_map(&config.external_jwt_role_map)?,
                 })
@@ -117,7 +120,7 @@ impl Tokens {
         Ok(Tokens {
             encoding: EncodingKey::from_secret(secret.as_bytes()),
             decoding: DecodingKey::from_secret(secret.as_bytes()),
-            validation: validation(Algorithm::HS256, &config.jwt_issuer, &config.jwt_audience),
+            validation: validation(Algorithm::HS256, &config.jwt_issuer, &config.jwt_audience, 0),
             issuer: config.jwt_issuer.clone(),
             audience: config.jwt_audience.clone(),
             access_ttl: chrono::Duration::seconds(config.access_token_ttl_secs as i64),

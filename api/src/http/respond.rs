@@ -213,7 +213,7 @@ fn refused(e: AuthError) -> Response {
             "the credentials sent (Authorization or X-Api-Key) are invalid, expired or revoked"
         }
         AuthError::TwoCredentials => {
-            "send one credential, a bearer token (Authorization) or an API key (X-Api-Key), not both"
+            "send one credential, a bearer token (Authorization) or an API key (X-Api-Key), once: not both, not two"
         }
         // An outage is admission's `Refusal::Unavailable`; this is any other failure.
         AuthError::Db(e) => {

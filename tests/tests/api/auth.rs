@@ -138,6 +138,15 @@ both!(
             with_auth(&app, "authorization", &format!("Bearer {expired}")).await,
             "expired",
         );
+        // Expired a moment ago: refused all the same, as a WebSocket refuses it.
+        let just_expired = sign(
+            &claims(&id, "lup-api", "lup", now - 600, now - 2),
+            DEVELOPMENT_JWT_SECRET,
+        );
+        assert_refused(
+            with_auth(&app, "authorization", &format!("Bearer {just_expired}")).await,
+            "expired moments ago",
+        );
         let audience = sign(
             &claims(&id, "et-andet-api", "lup", now, now + 600),
             DEVELOPMENT_JWT_SECRET,
@@ -347,7 +356,7 @@ both!(
         let both = app
             .client
             .post(app.url("/graphql"))
-            .header("authorization", bearer)
+            .header("authorization", &bearer)
             .header("x-api-key", &key)
             .json(&json!({ "query": VIEWER }))
             .send()
@@ -366,6 +375,22 @@ both!(
                 .contains("not both"),
             "{body}"
         );
+        // Two Authorization headers name two callers as well, whichever comes first.
+        for (first, second) in [
+            (bearer.as_str(), "Bearer skrald"),
+            ("Bearer skrald", bearer.as_str()),
+        ] {
+            let two = app
+                .client
+                .post(app.url("/graphql"))
+                .header("authorization", first)
+                .header("authorization", second)
+                .json(&json!({ "query": VIEWER }))
+                .send()
+                .await
+                .expect("request");
+            assert_eq!(two.status().as_u16(), 401, "{first} then {second}");
+        }
         assert_eq!(viewer["viewer"]["organization"]["slug"], "nordfonden");
         // The key is stored as a hash only: its text is nowhere in the database.
         let listed = admin
