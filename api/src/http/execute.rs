@@ -224,6 +224,24 @@ async fn run_on(
         crate::config::Introspection::Nobody => false,
     };
     if !introspection {
+        // Said, not answered with a silent null for a field that cannot be null.
+        if let Some(field) = introspects(&call.prepared.document, call.operation_name.as_deref()) {
+            let (message, code) = if viewer.is_anonymous()
+                && matches!(state.introspection, crate::config::Introspection::SignedIn)
+            {
+                (
+                    "introspection is for signed-in callers: sign in first",
+                    Code::Unauthenticated,
+                )
+            } else {
+                ("introspection is turned off on this server", Code::Forbidden)
+            };
+            let mut error = with_code(async_graphql::ServerError::new(message, Some(field.1)), code);
+            error.path = vec![async_graphql::PathSegment::Field(field.0)];
+            let mut response = async_graphql::Response::new(async_graphql::Value::Null);
+            response.errors = vec![error];
+            return response;
+        }
         request = request.disable_introspection();
     }
     let loader = Loaders::for_request(state.db.clone(), access.clone(), &state.reads);
@@ -267,4 +285,41 @@ fn finish(mut response: async_graphql::Response) -> async_graphql::Response {
         .map(|e| with_code(e, Code::BadUserInput))
         .collect();
     response
+}
+
+/// The first introspection field (`__schema`, `__type`) the operation `name` of `document`
+/// asks for at its root, through fragments too, with its position in the document.
+fn introspects(
+    document: &async_graphql::parser::types::ExecutableDocument,
+    name: Option<&str>,
+) -> Option<(String, async_graphql::Pos)> {
+    use async_graphql::parser::types::{DocumentOperations, Selection, SelectionSet};
+    fn walk(
+        set: &SelectionSet,
+        document: &async_graphql::parser::types::ExecutableDocument,
+        depth: usize,
+    ) -> Option<(String, async_graphql::Pos)> {
+        if depth > 32 {
+            return None;
+        }
+        set.items.iter().find_map(|item| match &item.node {
+            Selection::Field(field) => {
+                let name = field.node.name.node.as_str();
+                matches!(name, "__schema" | "__type").then(|| (name.to_owned(), field.pos))
+            }
+            Selection::InlineFragment(fragment) => {
+                walk(&fragment.node.selection_set.node, document, depth + 1)
+            }
+            Selection::FragmentSpread(spread) => document
+                .fragments
+                .get(&spread.node.fragment_name.node)
+                .and_then(|f| walk(&f.node.selection_set.node, document, depth + 1)),
+        })
+    }
+    let operation = match (&document.operations, name) {
+        (DocumentOperations::Single(op), _) => op,
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name)?,
+        (DocumentOperations::Multiple(ops), None) => ops.values().next()?,
+    };
+    walk(&operation.node.selection_set.node, document, 0)
 }

@@ -161,8 +161,22 @@ both!(
     |c: &mut Config| c.introspection = Some(Introspection::SignedIn),
     |app: TestApp| async move {
         let q = "{ __schema { queryType { name } } }";
-        let body = app.post(q, json!({})).await;
-        assert!(body["data"]["__schema"].is_null(), "anonymous: {body}");
+        // Anonymous callers are told to sign in, through fragments too; not handed a null
+        // for a field that cannot be null.
+        for query in [
+            q,
+            "{ ...f } fragment f on Query { ... on Query { __type(name: \"Plan\") { name } } }",
+        ] {
+            let body = app.post(query, json!({})).await;
+            assert!(body["data"].is_null(), "anonymous: {body}");
+            assert_eq!(
+                body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+                "{body}"
+            );
+            assert!(body["errors"][0]["path"].is_array(), "{body}");
+        }
+        // __typename is not introspection.
+        assert_eq!(app.data("{ __typename }", json!({})).await["__typename"], "Query");
         let staff = app.signed_in(As::Staff, &[], None).await;
         assert_eq!(
             staff.data(q, json!({})).await["__schema"]["queryType"]["name"],
@@ -170,6 +184,17 @@ both!(
         );
         // Ordinary queries are not affected.
         app.data("{ communities { totalCount } }", json!({})).await;
+    }
+);
+
+both!(
+    introspection_turned_off_is_forbidden_to_everyone,
+    |c: &mut Config| c.introspection = Some(Introspection::Nobody),
+    |app: TestApp| async move {
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        let body = staff.post("{ __schema { queryType { name } } }", json!({})).await;
+        assert!(body["data"].is_null(), "{body}");
+        assert_eq!(body["errors"][0]["extensions"]["code"], "FORBIDDEN", "{body}");
     }
 );
 
