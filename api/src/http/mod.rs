@@ -128,7 +128,12 @@ pub fn router(state: AppState) -> Router {
         ])
         .max_age(Duration::from_secs(3600));
     Router::new()
-        .route("/graphql", get(graphql_get).post(graphql_post))
+        .route(
+            "/graphql",
+            get(graphql_get)
+                .post(graphql_post)
+                .fallback(respond::other_method),
+        )
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))

@@ -84,6 +84,20 @@ pub fn mutation_over_get(media: MediaType) -> Response {
     response
 }
 
+/// `/graphql` by a method it does not take (PUT, DELETE, …): 405 with the ones it does and
+/// an error body like every other (OPTIONS is the CORS layer's).
+pub async fn other_method(method: axum::http::Method, headers: axum::http::HeaderMap) -> Response {
+    const ALLOW: HeaderValue = HeaderValue::from_static("GET, HEAD, POST, OPTIONS");
+    let media = super::negotiate::negotiate(&headers).unwrap_or(MediaType::Json);
+    let mut response = request_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        media,
+        &format!("/graphql takes GET (queries) and POST, not {method}"),
+    );
+    response.headers_mut().insert(header::ALLOW, ALLOW);
+    response
+}
+
 /// A subscription sent over HTTP: 400, with where subscriptions are served.
 pub fn subscription_over_http(media: MediaType) -> Response {
     request_error(
@@ -206,7 +220,7 @@ fn unavailable_body() -> String {
 }
 
 /// Credentials that do not hold: 401, with the reason in the log only.
-fn refused(e: AuthError) -> Response {
+fn refused(media: MediaType, e: AuthError) -> Response {
     let message = match e {
         AuthError::Refused(why) => {
             tracing::info!(reason = why, "credentials refused");
@@ -220,7 +234,7 @@ fn refused(e: AuthError) -> Response {
             tracing::error!(error = %e, "database error while checking credentials");
             return (
                 StatusCode::SERVICE_UNAVAILABLE,
-                [(header::CONTENT_TYPE, "application/json")],
+                [(header::CONTENT_TYPE, media.as_str())],
                 error_body("internal error", Code::Internal, &[]),
             )
                 .into_response();
@@ -230,7 +244,7 @@ fn refused(e: AuthError) -> Response {
         StatusCode::UNAUTHORIZED,
         [
             (header::WWW_AUTHENTICATE, r#"Bearer error="invalid_token""#),
-            (header::CONTENT_TYPE, "application/json"),
+            (header::CONTENT_TYPE, media.as_str()),
         ],
         error_body(message, Code::Unauthenticated, &[]),
     )
@@ -398,7 +412,7 @@ fn public_cache_control(hint: async_graphql::CacheControl, cap: Duration) -> Str
 pub fn refusal(media: MediaType, refusal: super::admission::Refusal) -> Response {
     use super::admission::Refusal;
     match refusal {
-        Refusal::Credentials(e) => refused(e),
+        Refusal::Credentials(e) => refused(media, e),
         Refusal::TrustedOnly => request_error(
             StatusCode::BAD_REQUEST,
             media,

@@ -221,6 +221,42 @@ both!(mutation_over_get_is_405, |app: TestApp| async move {
     assert_eq!(response.headers()["allow"], "POST");
 });
 
+// Other methods get a GraphQL error body in the type asked for, and the methods that work;
+// so do refused credentials.
+both!(
+    other_methods_and_refused_credentials_answer_as_asked,
+    |app: TestApp| async move {
+        for method in [
+            reqwest::Method::PUT,
+            reqwest::Method::DELETE,
+            reqwest::Method::PATCH,
+        ] {
+            let response = app
+                .client
+                .request(method.clone(), app.url("/graphql"))
+                .header("accept", GRAPHQL_RESPONSE)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 405, "{method}");
+            assert_eq!(response.headers()["allow"], "GET, HEAD, POST, OPTIONS");
+            assert_eq!(response.headers()["content-type"], GRAPHQL_RESPONSE);
+            assert_bad_request(&response.json().await.unwrap());
+        }
+        let refused = app
+            .client
+            .post(app.url("/graphql"))
+            .header("accept", GRAPHQL_RESPONSE)
+            .header("authorization", "Bearer skrald")
+            .json(&json!({ "query": "{ __typename }" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 401);
+        assert_eq!(refused.headers()["content-type"], GRAPHQL_RESPONSE);
+    }
+);
+
 both!(query_over_get, |app: TestApp| async move {
     let response = app
         .client
