@@ -130,6 +130,22 @@ pub async fn connect(config: &Config) -> Result<(DatabaseConnection, SqlCounter)
             .busy_timeout(Duration::from_secs(5))
             .collation(crate::loader::DANISH, crate::collation::danish_cmp)
     });
+    // And text filters lower every letter, not ASCII only (PostgreSQL's `lup_lower` comes from
+    // a migration).
+    options.map_sqlx_sqlite_pool_opts(|pool| {
+        pool.after_connect(|conn, _| {
+            Box::pin(async move {
+                let mut handle = conn.lock_handle().await?;
+                // SAFETY: the handle is this new connection's, locked for the call.
+                unsafe { crate::lower::register(handle.as_raw_handle().as_ptr()) }.map_err(|code| {
+                    sqlx::Error::Protocol(format!(
+                        "could not register {} on a SQLite connection (code {code})",
+                        crate::lower::NAME
+                    ))
+                })
+            })
+        })
+    });
     let counter = SqlCounter::default();
     let last_failure = counter.last_failure.clone();
     let check = last_failure.clone();

@@ -34,6 +34,7 @@ mod compiled;
 mod label_query;
 mod labels;
 mod loader;
+mod lower;
 mod node;
 mod pagination;
 mod relay;

@@ -959,3 +959,35 @@ both!(departments_and_themes_text, |app: TestApp| async move {
     assert_eq!(t(Some("borgere")).await, ["Bosætning"]); // description
     assert!(t(Some("zzz")).await.is_empty());
 });
+
+// Text filters ignore case for every letter, not only ASCII and Danish: a name with Č or Á is
+// found by itself and in any case, on both databases (SQLite's lower() is ASCII only).
+both!(text_filters_ignore_case_beyond_ascii, |app: TestApp| async move {
+    let fx = Fixture::new(&app.db);
+    for (slug, name) in [
+        ("capek", "Čapek Kulturforening"),
+        ("abe", "Ábe Idrætsforening"),
+        ("oeland", "ØLAND BÅDELAUG"),
+        ("strasse", "Straße Musik"),
+    ] {
+        fx.organization(slug, name, OrganizationKind::Association, None)
+            .await;
+    }
+    let q = "query($t: String!) { organizations(filter: { text: $t }) { nodes { slug } } }";
+    for (text, expected) in [
+        ("Čapek", "capek"),
+        ("čapek", "capek"),
+        ("ČAPEK KULTUR", "capek"),
+        ("Ábe", "abe"),
+        ("ábe idræt", "abe"),
+        ("øland bådelaug", "oeland"),
+        ("STRAßE", "strasse"),
+    ] {
+        let found = app.data(q, json!({ "t": text })).await;
+        assert_eq!(
+            found["organizations"]["nodes"],
+            json!([{ "slug": expected }]),
+            "{text}"
+        );
+    }
+});
