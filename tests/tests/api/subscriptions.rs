@@ -88,6 +88,22 @@ impl Ws {
         Ws::open_with(app, Some("graphql-transport-ws")).await
     }
 
+    /// Opened with these headers in the handshake.
+    async fn open_with_headers(app: &TestApp, headers: &[(&'static str, &str)]) -> Ws {
+        let mut request = ws_url(app).into_client_request().expect("request");
+        request.headers_mut().insert(
+            "sec-websocket-protocol",
+            HeaderValue::from_static("graphql-transport-ws"),
+        );
+        for (name, value) in headers {
+            request
+                .headers_mut()
+                .append(*name, HeaderValue::from_str(value).unwrap());
+        }
+        let (socket, _) = connect_async(request).await.expect("WebSocket upgrade");
+        Ws { socket }
+    }
+
     /// Open and acknowledged, with the handle's credentials.
     async fn connect(app: &TestApp) -> Ws {
         let mut ws = Ws::open(app).await;
@@ -1174,4 +1190,54 @@ async fn a_subscription_runs_from_the_explorer_in_a_browser() {
     assert!(refused.is_empty(), "{refused:#?}");
     browser.quit().await;
     app.stop().await;
+}
+
+on_both!(
+    credentials_in_the_handshake_count_like_the_payloads,
+    handshake_credentials
+);
+
+async fn handshake_credentials(app: &TestApp) {
+    let f = Fixture::new(&app.db);
+    let gjol = f.community("gjoel", "Gjøl").await;
+    let staff = app.signed_in(As::Staff, &[], None).await;
+    let (_, bearer) = staff.credentials.clone().expect("a token");
+    settle(app).await;
+    // Bad ones are refused, never a silent anonymous connection; so are two callers.
+    for (headers, payload) in [
+        (vec![("authorization", "Bearer skrald")], None),
+        (
+            vec![("authorization", bearer.as_str())],
+            Some(json!({ "authorization": bearer })),
+        ),
+        (
+            vec![
+                ("authorization", bearer.as_str()),
+                ("authorization", "Bearer skrald"),
+            ],
+            None,
+        ),
+    ] {
+        let mut ws = Ws::open_with_headers(app, &headers).await;
+        ws.init(payload).await;
+        let (code, reason) = ws.closed(Duration::from_secs(5)).await;
+        assert_eq!(code, 4403, "{headers:?}: {reason}");
+    }
+    // A good one makes the connection the caller's: staff see a private contact's creation.
+    let mut ws = Ws::open_with_headers(app, &[("authorization", bearer.as_str())]).await;
+    ws.init(None).await;
+    match ws.recv(Duration::from_secs(5)).await {
+        Got::Message(m) if m["type"] == "connection_ack" => {}
+        other => panic!("expected connection_ack, got {other:?}"),
+    }
+    ws.subscribe("1", CHANGED, json!({ "types": ["CONTACT"] })).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let created = staff
+        .data(
+            "mutation($i: CreateContactInput!) { createContact(input: $i) { contact { id } } }",
+            json!({ "i": { "name": "Privat Person", "communityId": global_id("Community", gjol) } }),
+        )
+        .await;
+    let change = ws.change("1", WITHIN).await;
+    assert_eq!(change["nodeId"], created["createContact"]["contact"]["id"]);
 }

@@ -6,8 +6,9 @@
 //! The protocol itself is async-graphql's ([`async_graphql::http::WebSocket`]); this module
 //! stands between it and the socket:
 //! - **`connection_init`** authenticates its payload (`{"authorization": "Bearer <jwt>"}` or
-//!   `{"apiKey": "<key>"}`; `Authorization`/`X-Api-Key` spellings too; none: anonymous) exactly
-//!   as HTTP authenticates headers; bad credentials close the connection with 4403. The caller
+//!   `{"apiKey": "<key>"}`; `Authorization`/`X-Api-Key` spellings too; or those headers in the
+//!   handshake; none: anonymous) exactly as HTTP authenticates headers; bad credentials, or
+//!   credentials both ways, close the connection with 4403. The caller
 //!   becomes the connection's [`Session`], checked again while it lasts ([`session`]).
 //! - **`subscribe`** passes what an HTTP request passes before it runs: the document prepared
 //!   (and cached) once, the trusted-documents rule, the same bounds (depth, fields, nodes,
@@ -138,6 +139,14 @@ pub fn upgrade(
     peer: &Peer,
 ) -> Response {
     let ip = admission::client_ip(&state, headers, peer);
+    // Credentials sent with the handshake (clients that can set its headers) count as if the
+    // `connection_init` payload held them.
+    let mut handshake = HeaderMap::new();
+    for name in [header::AUTHORIZATION, HeaderName::from_static("x-api-key")] {
+        for value in headers.get_all(&name) {
+            handshake.append(name.clone(), value.clone());
+        }
+    }
     let upgrade = upgrade
         .protocols([PROTOCOL])
         .max_message_size(MAX_BODY_BYTES)
@@ -145,7 +154,7 @@ pub fn upgrade(
     let spoken = upgrade.selected_protocol().is_some();
     upgrade.on_upgrade(move |socket| async move {
         if spoken {
-            Connection::new(state, ip).serve(socket).await;
+            Connection::new(state, ip, handshake).serve(socket).await;
         } else {
             refuse(
                 socket,
@@ -220,6 +229,8 @@ enum Action {
 struct Connection {
     state: Arc<AppState>,
     ip: Option<IpAddr>,
+    /// The credentials the handshake's headers carried.
+    handshake: Arc<HeaderMap>,
     init: Arc<Mutex<Init>>,
     phase: Phase,
     /// The ids of the subscriptions running, until their `complete` (either way).
@@ -239,10 +250,11 @@ fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Connection {
-    fn new(state: Arc<AppState>, ip: Option<IpAddr>) -> Connection {
+    fn new(state: Arc<AppState>, ip: Option<IpAddr>, handshake: HeaderMap) -> Connection {
         Connection {
             state,
             ip,
+            handshake: Arc::new(handshake),
             init: Arc::default(),
             phase: Phase::New,
             live: HashSet::new(),
@@ -268,7 +280,8 @@ impl Connection {
             Protocol::from_message_stream(self.state.schema.clone(), messages, Protocols::GraphQLWS)
                 .on_connection_init({
                     let (state, ip, init) = (self.state.clone(), self.ip, self.init.clone());
-                    move |payload| connection_init(state, ip, payload, init)
+                    let handshake = self.handshake.clone();
+                    move |payload| connection_init(state, ip, payload, handshake, init)
                 });
         let mut protocol = pin!(protocol);
         let hub = self.state.ws.clone();
@@ -765,15 +778,16 @@ async fn session_end(ended: &mut Option<watch::Receiver<Option<End>>>) -> End {
     std::future::pending().await
 }
 
-/// `connection_init`: the payload's credentials become the connection's session, or the
-/// reason it is refused (kept for the close frame).
+/// `connection_init`: the credentials of its payload or of the handshake become the
+/// connection's session, or the reason it is refused (kept for the close frame).
 async fn connection_init(
     state: Arc<AppState>,
     ip: Option<IpAddr>,
     payload: Json,
+    handshake: Arc<HeaderMap>,
     init: Arc<Mutex<Init>>,
 ) -> async_graphql::Result<Data> {
-    match authenticate(&state, ip, payload).await {
+    match authenticate(&state, ip, payload, &handshake).await {
         Ok(session) => {
             let session = Arc::new(session);
             let mut data = Data::default();
@@ -828,10 +842,19 @@ fn credentials(payload: Json) -> Result<HeaderMap, (u16, String)> {
     Ok(headers)
 }
 
-/// Who the payload's credentials say the caller is, admitted as a connection: within its
-/// budget (a connection costs one point) and its number of connections.
-async fn authenticate(state: &AppState, ip: Option<IpAddr>, payload: Json) -> Result<Session, (u16, String)> {
-    let headers = credentials(payload)?;
+/// Who the credentials of the payload or the handshake say the caller is (both: two callers,
+/// refused), admitted as a connection: within its budget (a connection costs one point) and
+/// its number of connections.
+async fn authenticate(
+    state: &AppState,
+    ip: Option<IpAddr>,
+    payload: Json,
+    handshake: &HeaderMap,
+) -> Result<Session, (u16, String)> {
+    let mut headers = credentials(payload)?;
+    for (name, value) in handshake {
+        headers.append(name.clone(), value.clone());
+    }
     let (viewer, expires) = match admission::caller_until(state, &headers).await {
         Ok(caller) => caller,
         Err(Refusal::Unavailable) => {
