@@ -1241,3 +1241,18 @@ async fn handshake_credentials(app: &TestApp) {
     let change = ws.change("1", WITHIN).await;
     assert_eq!(change["nodeId"], created["createContact"]["contact"]["id"]);
 }
+
+on_both!(a_message_over_the_limit_is_closed_with_1009, message_too_big);
+
+async fn message_too_big(app: &TestApp) {
+    let mut ws = Ws::connect(app).await;
+    let query = format!(
+        "subscription {{ changed {{ kind }} }} # {}",
+        "x".repeat(1_100_000)
+    );
+    ws.send(json!({ "id": "1", "type": "subscribe", "payload": { "query": query } }))
+        .await;
+    let (code, reason) = ws.closed(Duration::from_secs(5)).await;
+    assert_eq!(code, 1009, "{reason}");
+    assert!(reason.contains("too big"), "{reason}");
+}

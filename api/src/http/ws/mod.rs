@@ -181,6 +181,13 @@ async fn refuse(mut socket: WebSocket, code: u16, reason: &str) {
     .await;
 }
 
+/// Whether a read failed because the message was over [`MAX_BODY_BYTES`].
+fn too_big(e: &axum::Error) -> bool {
+    std::error::Error::source(e)
+        .and_then(|e| e.downcast_ref::<tungstenite::Error>())
+        .is_some_and(|e| matches!(e, tungstenite::Error::Capacity(_)))
+}
+
 fn close_message(code: u16, reason: &str) -> Message {
     let mut end = reason.len().min(MAX_REASON);
     while !reason.is_char_boundary(end) {
@@ -324,6 +331,12 @@ impl Connection {
                     }
                 },
                 message = source.next(), if reading => match message {
+                    Some(Err(e)) if too_big(&e) => {
+                        let reason = format!("Message too big: at most {MAX_BODY_BYTES} bytes");
+                        let close = close_message(code::MESSAGE_TOO_BIG, &reason);
+                        let _ = timeout(Duration::from_secs(1), sink.send(close)).await;
+                        return;
+                    }
                     // Gone, or broke the WebSocket protocol (tungstenite answered that).
                     None | Some(Err(_)) => return,
                     // The client closes: tungstenite has queued the close frame that answers

@@ -33,6 +33,8 @@ pub const RECHECK_IDLE: Duration = Duration::from_secs(15);
 pub mod code {
     /// The server is stopping: connect again (to another instance).
     pub const GOING_AWAY: u16 = 1001;
+    /// A message over the size limit.
+    pub const MESSAGE_TOO_BIG: u16 = 1009;
     /// Too many connections, over budget, or the database out of reach: try again later.
     pub const TRY_AGAIN_LATER: u16 = 1013;
     /// A message that is not one of the protocol's.
