@@ -71,6 +71,9 @@ struct Walk<'a> {
     cost: Cost,
     /// Fragments being expanded: a cycle (refused by validation later) must not loop here.
     open: Vec<Name>,
+    /// Fragment spreads expanded so far: fragments that spread others twice over, with no
+    /// field between, would otherwise take 2^n steps for a document of n lines.
+    spreads: usize,
     /// The distinct `window` arguments of `engagement` fields (null: left out).
     windows: Vec<Value>,
 }
@@ -117,6 +120,12 @@ impl Walk<'_> {
                         continue;
                     }
                     if let Some(fragment) = self.fragments.get(name) {
+                        self.spreads += 1;
+                        if self.spreads > MAX_FIELDS {
+                            return Err(too_large(format!(
+                                "the query spreads fragments more than {MAX_FIELDS} times, the limit (each use counts)"
+                            )));
+                        }
                         self.open.push(name.clone());
                         self.selections(&fragment.node.selection_set.node, depth, multiplier)?;
                         self.open.pop();
@@ -225,6 +234,7 @@ pub fn measure_operation(
         definitions: op.map_or(&[][..], |op| &op.node.variable_definitions[..]),
         cost: Cost::default(),
         open: Vec::new(),
+        spreads: 0,
         windows: Vec::new(),
     };
     if let Some(op) = op {

@@ -353,7 +353,9 @@ impl Check {
     /// Trimmed text of 1..=`max` characters.
     pub fn text(&mut self, field: &str, value: &str, max: usize) -> Option<String> {
         let value = value.trim();
-        if value.is_empty() {
+        // Nothing to read: empty, or only invisible characters (a zero-width space, a soft
+        // hyphen) that would show as a blank title.
+        if value.chars().all(invisible) {
             self.add(field, UserErrorCode::Required, "must not be empty");
             None
         } else {
@@ -1105,6 +1107,13 @@ fn changes_a_column<E: EntityTrait>(before: &E::Model, row: &E::ActiveModel) -> 
         ActiveValue::Set(value) | ActiveValue::Unchanged(value) => value != before.get(column),
         ActiveValue::NotSet => false,
     })
+}
+
+/// White space, or a character that takes no room: zero-width spaces and joiners, direction
+/// marks, the word joiner and its kin, the byte order mark, a soft hyphen.
+fn invisible(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(c, '\u{00AD}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}')
 }
 
 fn stale(entity: &str, version: i32) -> ApiError {

@@ -185,6 +185,10 @@ async fn attempt(
     selected: Option<&Operation>,
     deadline: Instant,
 ) -> async_graphql::Response {
+    // Refused before it runs, so the document is not marked validated by the refusal.
+    if let Some(refused) = refuse_introspection(state, &admitted.viewer, call) {
+        return refused;
+    }
     if selected.is_some_and(|op| op.may_run_fast(&call.variables)) {
         state.prepared.count_run(true);
         let fast = run_on(&state.fast_schema, state, admitted, access, call, deadline).await;
@@ -218,30 +222,7 @@ async fn run_on(
         request = request.operation_name(name.clone());
     }
     request.set_parsed_query(call.prepared.document.clone());
-    let introspection = match state.introspection {
-        crate::config::Introspection::Everyone => true,
-        crate::config::Introspection::SignedIn => !viewer.is_anonymous(),
-        crate::config::Introspection::Nobody => false,
-    };
-    if !introspection {
-        // Said, not answered with a silent null for a field that cannot be null.
-        if let Some(field) = introspects(&call.prepared.document, call.operation_name.as_deref()) {
-            let (message, code) = if viewer.is_anonymous()
-                && matches!(state.introspection, crate::config::Introspection::SignedIn)
-            {
-                (
-                    "introspection is for signed-in callers: sign in first",
-                    Code::Unauthenticated,
-                )
-            } else {
-                ("introspection is turned off on this server", Code::Forbidden)
-            };
-            let mut error = with_code(async_graphql::ServerError::new(message, Some(field.1)), code);
-            error.path = vec![async_graphql::PathSegment::Field(field.0)];
-            let mut response = async_graphql::Response::new(async_graphql::Value::Null);
-            response.errors = vec![error];
-            return response;
-        }
+    if !may_introspect(state, viewer) {
         request = request.disable_introspection();
     }
     let loader = Loaders::for_request(state.db.clone(), access.clone(), &state.reads);
@@ -287,6 +268,42 @@ fn finish(mut response: async_graphql::Response) -> async_graphql::Response {
     response
 }
 
+/// Whether `viewer` may introspect on this server.
+fn may_introspect(state: &AppState, viewer: &crate::auth::Viewer) -> bool {
+    match state.introspection {
+        crate::config::Introspection::Everyone => true,
+        crate::config::Introspection::SignedIn => !viewer.is_anonymous(),
+        crate::config::Introspection::Nobody => false,
+    }
+}
+
+/// The answer to an operation that asks for introspection `viewer` may not use: an error
+/// that says so, not a silent null for a field that cannot be null.
+fn refuse_introspection(
+    state: &AppState,
+    viewer: &crate::auth::Viewer,
+    call: &Call,
+) -> Option<async_graphql::Response> {
+    if may_introspect(state, viewer) {
+        return None;
+    }
+    let (key, pos) = introspects(&call.prepared.document, call.operation_name.as_deref())?;
+    let (message, code) =
+        if viewer.is_anonymous() && matches!(state.introspection, crate::config::Introspection::SignedIn) {
+            (
+                "introspection is for signed-in callers: sign in first",
+                Code::Unauthenticated,
+            )
+        } else {
+            ("introspection is turned off on this server", Code::Forbidden)
+        };
+    let mut error = with_code(async_graphql::ServerError::new(message, Some(pos)), code);
+    error.path = vec![async_graphql::PathSegment::Field(key)];
+    let mut response = async_graphql::Response::new(async_graphql::Value::Null);
+    response.errors = vec![error];
+    Some(response)
+}
+
 /// The first introspection field (`__schema`, `__type`) the operation `name` of `document`
 /// asks for at its root, through fragments too, with its position in the document.
 fn introspects(
@@ -294,26 +311,30 @@ fn introspects(
     name: Option<&str>,
 ) -> Option<(String, async_graphql::Pos)> {
     use async_graphql::parser::types::{DocumentOperations, Selection, SelectionSet};
-    fn walk(
-        set: &SelectionSet,
-        document: &async_graphql::parser::types::ExecutableDocument,
-        depth: usize,
+    fn walk<'a>(
+        set: &'a SelectionSet,
+        document: &'a async_graphql::parser::types::ExecutableDocument,
+        seen: &mut Vec<&'a str>,
     ) -> Option<(String, async_graphql::Pos)> {
-        if depth > 32 {
-            return None;
-        }
         set.items.iter().find_map(|item| match &item.node {
             Selection::Field(field) => {
-                let name = field.node.name.node.as_str();
-                matches!(name, "__schema" | "__type").then(|| (name.to_owned(), field.pos))
+                let field = &field.node;
+                matches!(field.name.node.as_str(), "__schema" | "__type").then(|| {
+                    let key = field.alias.as_ref().unwrap_or(&field.name);
+                    (key.node.to_string(), key.pos)
+                })
             }
-            Selection::InlineFragment(fragment) => {
-                walk(&fragment.node.selection_set.node, document, depth + 1)
+            Selection::InlineFragment(fragment) => walk(&fragment.node.selection_set.node, document, seen),
+            Selection::FragmentSpread(spread) => {
+                // Each fragment once: what it holds at the root is the same every time.
+                let name = spread.node.fragment_name.node.as_str();
+                if seen.contains(&name) {
+                    return None;
+                }
+                seen.push(name);
+                let fragment = document.fragments.get(&spread.node.fragment_name.node)?;
+                walk(&fragment.node.selection_set.node, document, seen)
             }
-            Selection::FragmentSpread(spread) => document
-                .fragments
-                .get(&spread.node.fragment_name.node)
-                .and_then(|f| walk(&f.node.selection_set.node, document, depth + 1)),
         })
     }
     let operation = match (&document.operations, name) {
@@ -321,5 +342,5 @@ fn introspects(
         (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name)?,
         (DocumentOperations::Multiple(ops), None) => ops.values().next()?,
     };
-    walk(&operation.node.selection_set.node, document, 0)
+    walk(&operation.node.selection_set.node, document, &mut Vec::new())
 }

@@ -158,3 +158,24 @@ both!(an_accepted_query_reports_its_cost, |app: TestApp| async move {
     assert_eq!(cost["limits"]["maxNodes"], 50_000);
     assert!(body["errors"].is_null(), "{body}");
 });
+
+// Fragments that spread the next one twice, with no field between: 31 lines that would take
+// 2^31 steps to walk. Each spread counts, so it is refused at once.
+both!(
+    fragments_spread_over_and_over_are_refused,
+    |app: TestApp| async move {
+        let mut query = String::from("query { ...F0 }\n");
+        for i in 0..30 {
+            query.push_str(&format!(
+                "fragment F{i} on Query {{ ...F{n} ...F{n} }}\n",
+                n = i + 1
+            ));
+        }
+        query.push_str("fragment F30 on Query { ...Missing }\n");
+        let body = app.post(&query, serde_json::json!({})).await;
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "QUERY_TOO_LARGE",
+            "{body}"
+        );
+    }
+);

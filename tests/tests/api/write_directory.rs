@@ -468,6 +468,8 @@ both!(
         let cases: &[(&str, Value, &str)] = &[
             ("slug", json!("Gjøl Bådelaug"), "INVALID"),
             ("name", json!(""), "REQUIRED"),
+            // Only invisible characters: nothing to read.
+            ("name", json!("\u{200B}\u{00AD} \u{FEFF}"), "REQUIRED"),
             ("name", json!("x".repeat(201)), "TOO_LONG"),
             ("description", json!("x".repeat(20_001)), "TOO_LONG"),
             ("website", json!("www.gjoel.dk"), "INVALID"),
