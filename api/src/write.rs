@@ -785,7 +785,8 @@ impl Write {
         }
         .insert(&self.txn)
         .await?;
-        if !matches!(operation, Operation::Export) {
+        // An update may join a row's record of this mutation; a delete's is final.
+        if matches!(operation, Operation::Create | Operation::Update) {
             self.audited.lock().unwrap_or_else(|e| e.into_inner()).insert(
                 (entity.name(), id),
                 Audited {
@@ -838,7 +839,13 @@ impl Write {
             };
             for (field, change) in changes.as_object().into_iter().flatten() {
                 match record.changes.get_mut(field) {
-                    Some(earlier) => earlier["after"] = change["after"].clone(),
+                    Some(earlier) => {
+                        earlier["after"] = change["after"].clone();
+                        // Changed and changed back within the mutation: no change.
+                        if earlier["after"] == earlier["before"] {
+                            record.changes.remove(field);
+                        }
+                    }
                     None => {
                         record.changes.insert(field.clone(), change.clone());
                     }
@@ -924,6 +931,25 @@ impl Write {
             .await?;
         }
         Ok(after)
+    }
+
+    /// Holds the row `id` until the mutation ends if it is still at `version` (CONFLICT if
+    /// not), for a change that rewrites the row's links before the row itself: a concurrent
+    /// change of the same row waits here, then finds the version moved, instead of colliding
+    /// with this one's links. (SQLite's write transactions already run one at a time.)
+    pub async fn hold_at<E>(&self, entity: &str, id: Uuid, version: i32) -> Result<(), Failure>
+    where
+        E: Versioned,
+        E::PrimaryKey: PrimaryKeyTrait<ValueType = Uuid>,
+    {
+        let mut find = E::find().filter(E::ID.eq(id)).filter(E::VERSION.eq(version));
+        if self.txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+            find = sea_orm::QuerySelect::lock_exclusive(find);
+        }
+        match find.one(&self.txn).await? {
+            Some(_) => Ok(()),
+            None => Err(stale(entity, version).into()),
+        }
     }
 
     /// Applies `row` to the row `before` if its version is still `version` and bumps the
@@ -1099,8 +1125,6 @@ impl Write {
     }
 }
 
-/// The row is not at the version the change is based on: changed since, or a version it
-/// never had.
 /// Whether `row` sets a column of `before` to another value.
 fn changes_a_column<E: EntityTrait>(before: &E::Model, row: &E::ActiveModel) -> bool {
     E::Column::iter().any(|column| match row.get(column) {
@@ -1116,6 +1140,8 @@ fn invisible(c: char) -> bool {
         || matches!(c, '\u{00AD}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}')
 }
 
+/// The row is not at the version the change is based on: changed since, or a version it
+/// never had.
 fn stale(entity: &str, version: i32) -> ApiError {
     ApiError::Conflict(format!(
         "the {entity} is not at version {version}; reload it and try again with its current version"

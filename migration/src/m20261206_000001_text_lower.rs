@@ -3,7 +3,9 @@
 //! are, and PostgreSQL's follows the database's character type, which may be `C`).
 //!
 //! PostgreSQL: `lower()` under the ICU collation `lup_danish` where the server has ICU, else
-//! under the database's own. SQLite has no functions in the database: the API registers
+//! under the database's own, with the capitals Danish text uses beyond ASCII (Æ, Ø, Å, É, Ä,
+//! Ö, Ü) lowered first in case that is `C`; run this migration again (drop the function and
+//! its row in `seaql_migrations`) once ICU is there. SQLite has no functions in the database: the API registers
 //! `lup_lower` on each connection it opens (Rust's `to_lowercase`).
 use sea_orm_migration::prelude::*;
 
@@ -25,7 +27,7 @@ impl MigrationTrait for Migration {
                ELSE \
                  CREATE OR REPLACE FUNCTION lup_lower(value text) RETURNS text \
                    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE \
-                   AS 'SELECT lower(value)'; \
+                   AS 'SELECT lower(translate(value, ''ÆØÅÉÄÖÜ'', ''æøåéäöü''))'; \
                END IF; \
              END $$",
         )

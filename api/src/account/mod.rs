@@ -649,6 +649,7 @@ impl AccountMutation {
                 } else {
                     Vec::new()
                 };
+                w.hold_at::<account::Entity>("account", id, input.version).await?;
                 let communities_changed = set_communities(w, id, &communities).await?;
                 let after = w
                     .update_linked::<account::Entity>(

@@ -124,8 +124,8 @@ struct Themes {
     theme_ids: Vec<Uuid>,
 }
 
-/// Replaces the action's theme links with `themes` and records the change when there is one.
-/// Replaces the action's themes and records the change; whether they changed.
+/// Replaces the action's theme links with `themes` and records the change when there is one;
+/// whether there was.
 async fn set_themes(w: &Write, action: Uuid, mut themes: Vec<Uuid>) -> Result<bool, Failure> {
     let before = theme_ids(w, action).await?;
     themes.sort();
@@ -622,7 +622,10 @@ impl ActionMutation {
                     row.longitude = Set(longitude);
                 }
                 let themes_changed = match themes {
-                    Some(themes) => set_themes(w, id, themes).await?,
+                    Some(themes) => {
+                        w.hold_at::<action::Entity>("action", id, input.version).await?;
+                        set_themes(w, id, themes).await?
+                    }
                     None => false,
                 };
                 let after = w

@@ -309,7 +309,11 @@ impl EngagementMutation {
                     ..Default::default()
                 };
                 let organizations_changed = match e.organizations {
-                    Some(organizations) => set_organizations(w, e.id, &organizations).await?,
+                    Some(organizations) => {
+                        w.hold_at::<engagement_event::Entity>("engagement event", e.id, input.version)
+                            .await?;
+                        set_organizations(w, e.id, &organizations).await?
+                    }
                     None => false,
                 };
                 w.update_linked::<engagement_event::Entity>(

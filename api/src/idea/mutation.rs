@@ -534,6 +534,7 @@ impl IdeaMutation {
                 let themes_after = themes.map_or_else(|| themes_before.clone(), |t| sorted(uuids(&t)));
                 let themes_changed = themes_after != themes_before;
                 if themes_changed {
+                    w.hold_at::<idea::Entity>("idea", id, input.version).await?;
                     set_themes(w, id, &themes_after).await?;
                 }
                 let after = w
@@ -829,6 +830,10 @@ impl IdeaMutation {
                 let actions_after = actions.map_or_else(|| actions_before.clone(), |a| sorted(uuids(&a)));
                 let participants_changed = participants_after != participants_before;
                 let actions_changed = actions_after != actions_before;
+                if participants_changed || actions_changed {
+                    w.hold_at::<idea_exchange::Entity>("idea exchange", id, input.version)
+                        .await?;
+                }
                 if participants_changed {
                     set_participants(w, id, &participants_after).await?;
                 }

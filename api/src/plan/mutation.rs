@@ -400,7 +400,10 @@ impl PlanMutation {
                     ..Default::default()
                 };
                 let themes_changed = match themes {
-                    Some(themes) => set_themes(w, id, &themes).await?,
+                    Some(themes) => {
+                        w.hold_at::<plan::Entity>("plan", id, input.version).await?;
+                        set_themes(w, id, &themes).await?
+                    }
                     None => false,
                 };
                 let after = w

@@ -414,6 +414,8 @@ impl ReviewMutation {
                 };
                 let mut links_changed = false;
                 if communities.is_some() || themes.is_some() {
+                    w.hold_at::<annual_review::Entity>("annual review", id, input.version)
+                        .await?;
                     let old = focus_of(w, id).await?;
                     let mut new = FocusLinks {
                         focus_community_ids: communities.unwrap_or_else(|| old.focus_community_ids.clone()),

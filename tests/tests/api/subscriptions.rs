@@ -1208,7 +1208,7 @@ async fn handshake_credentials(app: &TestApp) {
         (vec![("authorization", "Bearer skrald")], None),
         (
             vec![("authorization", bearer.as_str())],
-            Some(json!({ "authorization": bearer })),
+            Some(json!({ "apiKey": "lup_ukendt00_abc" })),
         ),
         (
             vec![
@@ -1224,8 +1224,9 @@ async fn handshake_credentials(app: &TestApp) {
         assert_eq!(code, 4403, "{headers:?}: {reason}");
     }
     // A good one makes the connection the caller's: staff see a private contact's creation.
+    // (The same token in the payload too is still one caller.)
     let mut ws = Ws::open_with_headers(app, &[("authorization", bearer.as_str())]).await;
-    ws.init(None).await;
+    ws.init(Some(json!({ "authorization": bearer }))).await;
     match ws.recv(Duration::from_secs(5)).await {
         Got::Message(m) if m["type"] == "connection_ack" => {}
         other => panic!("expected connection_ack, got {other:?}"),

@@ -395,6 +395,43 @@ both!(
         assert_eq!(now["node"]["title"], winner, "the loser changed nothing");
         assert_eq!(now["node"]["version"], 2);
 
+        // Racing changes of the themes alone: one winner, the other a conflict (not a
+        // collision of their theme links).
+        let themes = |version: i64| {
+            json!({ "i": { "id": id, "version": version,
+                           "themeIds": [global_id("Theme", w.kultur), global_id("Theme", w.natur)] } })
+        };
+        for round in 0..5 {
+            let version = staff.data(NODE, json!({ "id": id })).await["node"]["version"]
+                .as_i64()
+                .expect("a version");
+            let reset = staff
+                .data(
+                    UPDATE,
+                    json!({ "i": { "id": id, "version": version, "themeIds": [] } }),
+                )
+                .await;
+            assert_eq!(reset["updateAction"]["userErrors"], json!([]), "{reset}");
+            let version = version + 1;
+            let (a, b) = tokio::join!(
+                staff.post(UPDATE, themes(version)),
+                staff.post(UPDATE, themes(version))
+            );
+            let codes: Vec<Value> = [&a, &b]
+                .iter()
+                .map(|r| r["errors"][0]["extensions"]["code"].clone())
+                .collect();
+            let won = [&a, &b]
+                .iter()
+                .filter(|r| r["data"]["updateAction"]["userErrors"] == json!([]))
+                .count();
+            assert_eq!(won, 1, "round {round}: {a}\n{b}");
+            assert!(codes.contains(&json!("CONFLICT")), "round {round}: {a}\n{b}");
+        }
+        let now = staff.data(NODE, json!({ "id": id })).await;
+        assert_eq!(now["node"]["version"], 2 + 5 * 2);
+        let update = |title: &str| json!({ "i": { "id": id, "version": 1, "title": title } });
+
         let (code, message) = staff.error(UPDATE, update("Nord")).await;
         assert_eq!(code, "CONFLICT");
         assert!(message.contains("version 1"), "{message}");

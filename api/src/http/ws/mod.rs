@@ -8,7 +8,7 @@
 //! - **`connection_init`** authenticates its payload (`{"authorization": "Bearer <jwt>"}` or
 //!   `{"apiKey": "<key>"}`; `Authorization`/`X-Api-Key` spellings too; or those headers in the
 //!   handshake; none: anonymous) exactly as HTTP authenticates headers; bad credentials, or
-//!   credentials both ways, close the connection with 4403. The caller
+//!   two different ones, close the connection with 4403. The caller
 //!   becomes the connection's [`Session`], checked again while it lasts ([`session`]).
 //! - **`subscribe`** passes what an HTTP request passes before it runs: the document prepared
 //!   (and cached) once, the trusted-documents rule, the same bounds (depth, fields, nodes,
@@ -850,7 +850,11 @@ fn credentials(payload: Json) -> Result<HeaderMap, (u16, String)> {
             Json::String(value) => value,
             _ => return Err(forbidden()),
         };
-        headers.insert(name, HeaderValue::from_str(&value).map_err(|_| forbidden())?);
+        let value = HeaderValue::from_str(&value).map_err(|_| forbidden())?;
+        // The same credential under two spellings is one; two different ones are two callers.
+        if !headers.get_all(&name).iter().any(|given| *given == value) {
+            headers.append(name, value);
+        }
     }
     Ok(headers)
 }
@@ -866,7 +870,9 @@ async fn authenticate(
 ) -> Result<Session, (u16, String)> {
     let mut headers = credentials(payload)?;
     for (name, value) in handshake {
-        headers.append(name.clone(), value.clone());
+        if !headers.get_all(name).iter().any(|given| given == value) {
+            headers.append(name.clone(), value.clone());
+        }
     }
     let (viewer, expires) = match admission::caller_until(state, &headers).await {
         Ok(caller) => caller,
