@@ -413,9 +413,8 @@ impl ReviewMutation {
                     ..Default::default()
                 };
                 let mut links_changed = false;
+                // `locked_draft` holds the row already, so a racing change waits for this one.
                 if communities.is_some() || themes.is_some() {
-                    w.hold_at::<annual_review::Entity>("annual review", id, input.version)
-                        .await?;
                     let old = focus_of(w, id).await?;
                     let mut new = FocusLinks {
                         focus_community_ids: communities.unwrap_or_else(|| old.focus_community_ids.clone()),

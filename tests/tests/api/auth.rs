@@ -575,7 +575,20 @@ both!(
         let update = "mutation($i: UpdateAccountInput!) { updateAccount(input: $i) {
             account { version displayName communities { slug } } userErrors { field code } } }";
         let audit = "query($id: ID!) { auditLog(filter: { entityId: $id }) { nodes { operation changes } } }";
-        let log = admin.data(audit, json!({ "id": id })).await["auditLog"]["nodes"].clone();
+        // The account's records, newest first; and an update of it with `input`.
+        let records = || {
+            let (admin, id) = (&admin, &id);
+            async move { admin.data(audit, json!({ "id": id })).await["auditLog"]["nodes"].clone() }
+        };
+        let save = |input: Value| {
+            let (admin, id) = (&admin, &id);
+            async move {
+                let mut input = input;
+                input["id"] = id.clone();
+                admin.data(update, json!({ "i": input })).await["updateAccount"].clone()
+            }
+        };
+        let log = records().await;
         assert_eq!(
             log.as_array().map(Vec::len),
             Some(1),
@@ -587,13 +600,7 @@ both!(
             json!([gjol.to_string()])
         );
 
-        let body = admin
-            .data(
-                update,
-                json!({ "i": { "id": id, "version": 1, "communityIds": [community(gjol), community(tranum)] } }),
-            )
-            .await["updateAccount"]
-            .clone();
+        let body = save(json!({ "version": 1, "communityIds": [community(gjol), community(tranum)] })).await;
         assert_eq!(body["account"]["version"], 2, "{body}");
         assert_eq!(
             body["account"]["communities"],
@@ -606,7 +613,7 @@ both!(
             )
             .await;
         assert_eq!(code, "CONFLICT");
-        let log = admin.data(audit, json!({ "id": id })).await["auditLog"]["nodes"].clone();
+        let log = records().await;
         assert_eq!(log.as_array().map(Vec::len), Some(2), "{log}");
         let mut both = vec![gjol.to_string(), tranum.to_string()];
         both.sort();
@@ -616,16 +623,11 @@ both!(
         );
 
         // The name and the communities in one change: one record with both.
-        let body = admin
-            .data(
-                update,
-                json!({ "i": { "id": id, "version": 2, "displayName": "Ny redaktør",
-                               "communityIds": [community(saltum)] } }),
-            )
-            .await["updateAccount"]
-            .clone();
+        let body = save(json!({ "version": 2, "displayName": "Ny redaktør",
+                                "communityIds": [community(saltum)] }))
+        .await;
         assert_eq!(body["account"]["version"], 3, "{body}");
-        let log = admin.data(audit, json!({ "id": id })).await["auditLog"]["nodes"].clone();
+        let log = records().await;
         assert_eq!(log.as_array().map(Vec::len), Some(3), "{log}");
         assert_eq!(log[0]["changes"]["display_name"]["after"], "Ny redaktør");
         assert_eq!(
@@ -634,16 +636,11 @@ both!(
         );
 
         // The same again: nothing changes, nothing is recorded.
-        let body = admin
-            .data(
-                update,
-                json!({ "i": { "id": id, "version": 3, "displayName": "Ny redaktør",
-                               "communityIds": [community(saltum)] } }),
-            )
-            .await["updateAccount"]
-            .clone();
+        let body = save(json!({ "version": 3, "displayName": "Ny redaktør",
+                                "communityIds": [community(saltum)] }))
+        .await;
         assert_eq!(body["account"]["version"], 3, "{body}");
-        let log = admin.data(audit, json!({ "id": id })).await["auditLog"]["nodes"].clone();
+        let log = records().await;
         assert_eq!(log.as_array().map(Vec::len), Some(3), "{log}");
     }
 );

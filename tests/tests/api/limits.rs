@@ -15,20 +15,36 @@ fn small_budgets(c: &mut Config) {
     c.rate_limit_burst_secs = 6;
 }
 
+/// A one-point query.
+const CHEAP: &str = "{ communities(first: 1) { totalCount } }";
+
+/// 1,011 pages it may fetch: 10 points, against a small budget's burst of 5.
+const DEAR: &str = "{ communities(first: 10) { nodes { plans(first: 100) { nodes {
+    actions(first: 40) { totalCount } } } } } }";
+
 async fn post_raw(app: &TestApp, key: Option<&str>) -> (u16, Option<String>, Value) {
     let (status, headers, body) = post_headers(app, key).await;
     (status, headers.get("retry-after").cloned(), body)
 }
 
-/// The answer's status, headers (lowercase names, as text) and body.
+/// The answer to [`CHEAP`]: its status, headers (lowercase names, as text) and body.
 async fn post_headers(
     app: &TestApp,
     key: Option<&str>,
 ) -> (u16, std::collections::HashMap<String, String>, Value) {
+    post_query(app, key, CHEAP).await
+}
+
+/// The answer to `query`: its status, headers (lowercase names, as text) and body.
+async fn post_query(
+    app: &TestApp,
+    key: Option<&str>,
+    query: &str,
+) -> (u16, std::collections::HashMap<String, String>, Value) {
     let mut r = app
         .client
         .post(app.url("/graphql"))
-        .json(&json!({ "query": "{ communities(first: 1) { totalCount } }" }));
+        .json(&json!({ "query": query }));
     if let Some(k) = key {
         r = r.header("x-api-key", k);
     }
@@ -360,17 +376,8 @@ async fn with_redis_a_clients_budget_is_spent_across_instances() {
     // A query dearer than the burst leaves the client owing in Redis too: another key's
     // 10-point query through A makes its next request through B wait for the debt.
     let other = a.create_api_key(org).await;
-    let dear = "{ communities(first: 10) { nodes { plans(first: 100) { nodes {
-        actions(first: 40) { totalCount } } } } } }";
-    let first = a
-        .client
-        .post(a.url("/graphql"))
-        .header("x-api-key", &other)
-        .json(&json!({ "query": dear }))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(first.status().as_u16(), 200);
+    let (status, _, body) = post_query(&a, Some(&other), DEAR).await;
+    assert_eq!(status, 200, "{body}");
     let (status, retry, body) = post_raw(&b, Some(&other)).await;
     assert_eq!(status, 429, "{body}");
     let secs: u64 = retry.expect("Retry-After").parse().expect("seconds");
@@ -474,32 +481,15 @@ both!(
             .organization("fonden", "Fonden", OrganizationKind::Foundation, None)
             .await;
         let key = app.create_api_key(org).await;
-        // 1,011 pages a query may fetch: 10 points against a burst of 5.
-        let dear = "{ communities(first: 10) { nodes { plans(first: 100) { nodes {
-            actions(first: 40) { totalCount } } } } } }";
-        let send = |query: &'static str| {
-            app.client
-                .post(app.url("/graphql"))
-                .header("x-api-key", &key)
-                .json(&json!({ "query": query }))
-                .send()
-        };
-        let first = send(dear).await.expect("request");
-        assert_eq!(first.status().as_u16(), 200);
-        let body: Value = first.json().await.expect("json");
+        let (status, _, body) = post_query(&app, Some(&key), DEAR).await;
+        assert_eq!(status, 200, "{body}");
         assert_eq!(body["extensions"]["cost"]["requestedQueryCost"], 10, "{body}");
         assert_eq!(body["extensions"]["cost"]["remainingBudget"], 0, "{body}");
         // The cheapest query now waits for the debt: 10 points owed and its own, less the
         // burst of 5, at 1.2 s a point.
-        let next = send("{ communities(first: 1) { totalCount } }")
-            .await
-            .expect("request");
-        assert_eq!(next.status().as_u16(), 429);
-        let secs: u64 = next.headers()["retry-after"]
-            .to_str()
-            .expect("text")
-            .parse()
-            .expect("seconds");
+        let (status, retry, body) = post_raw(&app, Some(&key)).await;
+        assert_eq!(status, 429, "{body}");
+        let secs: u64 = retry.expect("Retry-After").parse().expect("seconds");
         assert!((6..=9).contains(&secs), "Retry-After {secs}");
     }
 );
