@@ -68,7 +68,7 @@ pub struct ChangePlanStatusInput {
     pub id: ID,
     pub version: i32,
     pub status: PlanStatus,
-    /// Only with `ADOPTED`; today when left out.
+    /// Only with `ADOPTED`, and not in the future; today (in Danish time) when left out.
     pub adopted_on: Option<Date>,
     /// Only with `CONSULTATION`: the first day the public may respond; today (in Danish time)
     /// when left out.
@@ -462,7 +462,17 @@ impl PlanMutation {
             ctx,
             |check| {
                 let id = check.id("id", &input.id, NodeType::Plan);
-                let adopted_on = check.opt_date("adoptedOn", input.adopted_on.map(|d| d.0));
+                let adopted_on = match input.adopted_on.map(|d| d.0) {
+                    Some(d) if d > crate::common::today() => {
+                        check.add(
+                            "adoptedOn",
+                            UserErrorCode::OutOfRange,
+                            format!("must not be in the future, got {d}"),
+                        );
+                        None
+                    }
+                    given => check.opt_date("adoptedOn", given),
+                };
                 if input.adopted_on.is_some() && to != plan::PlanStatus::Adopted {
                     check.add(
                         "adoptedOn",
@@ -520,7 +530,7 @@ impl PlanMutation {
                     ..Default::default()
                 };
                 if to == plan::PlanStatus::Adopted {
-                    row.adopted_on = Set(Some(adopted_on.unwrap_or_else(|| Utc::now().date_naive())));
+                    row.adopted_on = Set(Some(adopted_on.unwrap_or_else(crate::common::today)));
                 }
                 if to == plan::PlanStatus::Consultation {
                     row.consultation_opens_on = Set(Some(opens));

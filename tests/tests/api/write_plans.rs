@@ -5,7 +5,7 @@
 use entity::{plan, plan_involvement, plan_theme};
 use lup_tests::{
     As, TestApp, both,
-    fixture::{Fixture, OrganizationKind, PartnershipStatus, PlanStatus, date, global_id},
+    fixture::{Fixture, OrganizationKind, PartnershipStatus, PlanStatus, danish_today, date, global_id},
 };
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
@@ -623,6 +623,14 @@ both!(
                 "OUT_OF_RANGE",
             ),
             (
+                // Adopted is adopted now: a date to come is refused.
+                &staff,
+                json!({ "i": { "id": gid, "version": 4, "status": "ADOPTED",
+                    "adoptedOn": (danish_today() + chrono::Days::new(1)).to_string() } }),
+                json!(["adoptedOn"]),
+                "OUT_OF_RANGE",
+            ),
+            (
                 &staff,
                 json!({ "i": { "id": "ikke-et-id", "version": 4, "status": "ADOPTED" } }),
                 json!(["id"]),
@@ -659,8 +667,11 @@ both!(
 
         // Straight from draft, adopted today by default.
         let body = staff.data(STATUS, draft_to_adopted).await["changePlanStatus"].clone();
-        let today = chrono::Utc::now().date_naive().format("%Y-%m-%d").to_string();
-        assert_eq!(body["plan"]["adoptedOn"], today.as_str());
+        assert_eq!(
+            body["plan"]["adoptedOn"],
+            danish_today().to_string(),
+            "today in Danish time"
+        );
 
         // Adopted: back to draft is not allowed; only staff archive, and the date stays.
         let body = staff.data(STATUS, status(5, "DRAFT")).await["changePlanStatus"].clone();
