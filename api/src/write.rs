@@ -1011,9 +1011,18 @@ impl Write {
         E::Model: Serialize + HasId + Sync,
     {
         let id = before.row_id();
+        let owned = match entity.node_type() {
+            Some(parent) => owned_rows(&self.txn, parent, id).await?,
+            None => Vec::new(),
+        };
         self.delete_row::<E>(entity.name(), id, version).await?;
         self.audit(entity, id, Operation::Delete, Some(before), None)
             .await?;
+        // What went with it is gone as surely as it: each row that had a CREATE record of its
+        // own gets a DELETE record of its own.
+        for (ty, id, row) in &owned {
+            self.audit(*ty, *id, Operation::Delete, Some(row), None).await?;
+        }
         Ok(())
     }
 
@@ -1485,6 +1494,111 @@ fn words(name: &str) -> String {
 /// The UUID primary key of a row, for the audit log.
 pub trait HasId {
     fn row_id(&self) -> Uuid;
+}
+
+/// The rows with a global ID that belong to the row `id` of `parent` and go with it when it
+/// is deleted (their foreign keys cascade), as they stand before the delete.
+async fn owned_rows(
+    txn: &DatabaseTransaction,
+    parent: NodeType,
+    id: Uuid,
+) -> Result<Vec<(NodeType, Uuid, serde_json::Value)>, DbErr> {
+    use entity::{
+        action_department, action_update, annual_review_entry, contact, partnership_member, plan_involvement,
+    };
+    async fn of<E>(
+        txn: &DatabaseTransaction,
+        ty: NodeType,
+        column: E::Column,
+        id: Uuid,
+        out: &mut Vec<(NodeType, Uuid, serde_json::Value)>,
+    ) -> Result<(), DbErr>
+    where
+        E: EntityTrait,
+        E::Model: Serialize + HasId,
+    {
+        for row in E::find().filter(column.eq(id)).all(txn).await? {
+            let value = serde_json::to_value(&row).map_err(|e| DbErr::Custom(e.to_string()))?;
+            out.push((ty, row.row_id(), value));
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    match parent {
+        NodeType::Community => {
+            of::<contact::Entity>(txn, NodeType::Contact, contact::Column::CommunityId, id, &mut out).await?
+        }
+        NodeType::Organization => {
+            of::<contact::Entity>(
+                txn,
+                NodeType::Contact,
+                contact::Column::OrganizationId,
+                id,
+                &mut out,
+            )
+            .await?
+        }
+        NodeType::Department => {
+            of::<contact::Entity>(
+                txn,
+                NodeType::Contact,
+                contact::Column::DepartmentId,
+                id,
+                &mut out,
+            )
+            .await?
+        }
+        NodeType::Plan => {
+            of::<plan_involvement::Entity>(
+                txn,
+                NodeType::PlanInvolvement,
+                plan_involvement::Column::PlanId,
+                id,
+                &mut out,
+            )
+            .await?
+        }
+        NodeType::Action => {
+            of::<action_department::Entity>(
+                txn,
+                NodeType::ActionDepartment,
+                action_department::Column::ActionId,
+                id,
+                &mut out,
+            )
+            .await?;
+            of::<action_update::Entity>(
+                txn,
+                NodeType::ActionUpdate,
+                action_update::Column::ActionId,
+                id,
+                &mut out,
+            )
+            .await?
+        }
+        NodeType::Partnership => {
+            of::<partnership_member::Entity>(
+                txn,
+                NodeType::PartnershipMember,
+                partnership_member::Column::PartnershipId,
+                id,
+                &mut out,
+            )
+            .await?
+        }
+        NodeType::AnnualReview => {
+            of::<annual_review_entry::Entity>(
+                txn,
+                NodeType::AnnualReviewEntry,
+                annual_review_entry::Column::ReviewId,
+                id,
+                &mut out,
+            )
+            .await?
+        }
+        _ => {}
+    }
+    Ok(out)
 }
 
 /// A table whose rows carry an optimistic-concurrency version and their last update time:

@@ -308,8 +308,12 @@ pub fn answer_of(
         let etag = format!("\"{}\"", &crate::auth::secret::sha256_hex_bytes(&body)[..32]);
         PublicHeaders {
             etag: HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("\"\"")),
-            cache_control: HeaderValue::from_str(&public_cache_control(response.cache_control, cap))
-                .unwrap_or(HeaderValue::from_static("no-cache")),
+            cache_control: HeaderValue::from_str(&public_cache_control(
+                response.cache_control,
+                cap,
+                !response.errors.is_empty(),
+            ))
+            .unwrap_or(HeaderValue::from_static("no-cache")),
         }
     });
     Answer {
@@ -396,14 +400,15 @@ pub fn none_match(request_headers: &HeaderMap, etag: &[u8]) -> bool {
 }
 
 /// `Cache-Control` of an anonymous GET answer from the schema's cache hints for what the query
-/// touched (the strictest wins), capped at `PUBLIC_MAX_AGE_SECS`. No hint, a `no_cache` hint
-/// or a cap of 0 give `no-cache`: caches keep the answer but revalidate it (the ETag makes
-/// that cheap).
-fn public_cache_control(hint: async_graphql::CacheControl, cap: Duration) -> String {
+/// touched (the strictest wins), capped at `PUBLIC_MAX_AGE_SECS`. No hint, a `no_cache` hint,
+/// a cap of 0 or an answer with errors (a field refused, a failure) give `no-cache`: caches
+/// keep the answer but revalidate it (the ETag makes that cheap), so a failure is never
+/// served again from a cache as if it were the answer.
+fn public_cache_control(hint: async_graphql::CacheControl, cap: Duration, errors: bool) -> String {
     let scope = if hint.public { "public" } else { "private" };
     let cap = i64::try_from(cap.as_secs()).unwrap_or(i64::MAX);
     match i64::from(hint.max_age).min(cap) {
-        max_age if max_age > 0 => format!("{scope}, max-age={max_age}"),
+        max_age if max_age > 0 && !errors => format!("{scope}, max-age={max_age}"),
         _ => format!("{scope}, no-cache"),
     }
 }

@@ -569,23 +569,9 @@ impl ReviewMutation {
             |check| check.id("id", &input.id, NodeType::AnnualReview),
             async |w, id| {
                 let before = locked_draft(w, id).await?;
-                let entries = annual_review_entry::Entity::find()
-                    .filter(annual_review_entry::Column::ReviewId.eq(id))
-                    .all(w.txn())
-                    .await?;
+                // The entries go with it, each with a DELETE record of its own.
                 w.delete::<annual_review::Entity>(NodeType::AnnualReview, &before, input.version)
                     .await?;
-                // The entries went with it (the foreign key cascades); each is in the audit log.
-                for e in &entries {
-                    w.audit::<annual_review_entry::Model>(
-                        NodeType::AnnualReviewEntry,
-                        e.id,
-                        Operation::Delete,
-                        Some(e),
-                        None,
-                    )
-                    .await?;
-                }
                 Ok(id)
             },
             |id| DeletePayload::ok(relay::encode(NodeType::AnnualReview, id)),

@@ -98,6 +98,12 @@ both!(
                 "{ communities { totalCount } viewer { role } }",
                 "public, no-cache",
             ),
+            // An answer with an error is not kept as if it were the answer: a field refused
+            // to an anonymous caller, beside public data.
+            (
+                "{ themes { totalCount } myPartnerships { totalCount } }",
+                "public, no-cache",
+            ),
         ] {
             let response = get(&app, query).await;
             assert_eq!(response.status().as_u16(), 200, "{query}");

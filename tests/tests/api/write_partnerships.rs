@@ -216,6 +216,23 @@ both!(
             .await;
         assert_eq!(deleted["deletePartnership"]["deletedId"], id);
         assert_eq!(counts(&app).await, (0, 0), "the members went with it");
+        // Each member that went with it has its DELETE record, with what it was.
+        let member_log = staff
+            .data(
+                "{ auditLog(filter: { entityType: \"PartnershipMember\", operation: \"DELETE\" }) {
+                    totalCount nodes { changes } } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(member_log["auditLog"]["totalCount"], 3, "{member_log}");
+        let amounts: Vec<&Value> = member_log["auditLog"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| &n["changes"]["amount_dkk"]["before"])
+            .filter(|a| !a.is_null())
+            .collect();
+        assert_eq!(amounts, vec![&json!(50000)], "{member_log}");
 
         // Around a whole plan.
         let mut input = valid(&w);
