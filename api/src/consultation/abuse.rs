@@ -20,9 +20,32 @@ use crate::{auth::token::Tokens, limit::Client};
 
 const HOUR: Duration = Duration::from_secs(3600);
 
-/// The client of the request being run, as admission keyed it (request data).
+/// The client of the request being run, as admission keyed it (request data), and the
+/// verdict on the request's submissions, given once for all of them by the first that runs.
 #[derive(Clone)]
-pub struct Submitter(pub Option<Client>);
+pub struct Submitter {
+    pub client: Option<Client>,
+    verdict: Arc<tokio::sync::OnceCell<Result<(), OverBudget>>>,
+}
+
+impl Submitter {
+    pub fn new(client: Option<Client>) -> Self {
+        Submitter {
+            client,
+            verdict: Arc::default(),
+        }
+    }
+
+    /// Charges the `events` submissions of this request at once, the first time it is asked;
+    /// after that, the same verdict. A request with more than its client has left is refused
+    /// as a whole, before any of its submissions is read or written.
+    pub async fn charge(&self, submissions: &Submissions, events: u32) -> Result<(), OverBudget> {
+        *self
+            .verdict
+            .get_or_init(|| submissions.charge(self.client.as_ref(), events))
+            .await
+    }
+}
 
 /// Each client's submissions of the last hour, and the key of their fingerprints.
 #[derive(Clone)]
@@ -35,19 +58,29 @@ pub struct Submissions {
 }
 
 /// Over the budget: the answer is HTTP 429 (see `http::respond`).
+#[derive(Clone, Copy)]
 pub struct OverBudget {
     pub retry_after: Duration,
     pub per_hour: u32,
+    /// How many the refused request sent.
+    pub events: u32,
 }
 
 impl OverBudget {
     pub fn into_error(self) -> async_graphql::Error {
         let secs = crate::http::respond::whole_seconds(self.retry_after);
         let per_hour = self.per_hour;
-        async_graphql::Error::new(format!(
-            "too many consultation responses: this client may send {per_hour} an hour; try again in {secs} s"
-        ))
-        .extend_with(|_, ext| {
+        let message = if self.events > per_hour {
+            format!(
+                "too many consultation responses: this request sends {}, and a client may send {per_hour} an hour; send fewer at a time",
+                self.events
+            )
+        } else {
+            format!(
+                "too many consultation responses: this client may send {per_hour} an hour; try again in {secs} s"
+            )
+        };
+        async_graphql::Error::new(message).extend_with(|_, ext| {
             ext.set("code", crate::error::Code::RateLimited);
             ext.set("retryAfterSeconds", secs);
             ext.set("limitPerHour", per_hour);
@@ -72,25 +105,32 @@ impl Submissions {
         self.shared = Some(shared);
     }
 
-    /// Counts one submission of `client`, or refuses it when the client sent its budget's
-    /// worth in the last hour. A caller without an identity to key on (no address known) is
-    /// not counted: the cost budget still applies to it.
-    pub async fn charge(&self, client: Option<&Client>) -> Result<(), OverBudget> {
+    /// Counts `events` submissions of `client` at once, or refuses them all when they do not
+    /// fit in what the client has left of the last hour. A caller without an identity to key
+    /// on (no address known) is not counted: the cost budget still applies to it.
+    pub async fn charge(&self, client: Option<&Client>, events: u32) -> Result<(), OverBudget> {
         let (Some(client), Ok(limit)) = (client, usize::try_from(self.per_hour)) else {
             return Ok(());
         };
-        if limit == 0 {
+        if limit == 0 || events == 0 {
             return Ok(());
         }
+        let over = |retry_after| OverBudget {
+            retry_after,
+            per_hour: self.per_hour,
+            events,
+        };
         if let Some(shared) = &self.shared
             && let Some(verdict) = shared
-                .charge_window("consultation", client, self.per_hour, HOUR)
+                .charge_window("consultation", client, self.per_hour, HOUR, events)
                 .await
         {
-            return verdict.map_err(|retry_after| OverBudget {
-                retry_after,
-                per_hour: self.per_hour,
-            });
+            return verdict.map_err(over);
+        }
+        let events = events as usize;
+        if events > limit {
+            // Never fits: the window is as long as it can be asked to wait.
+            return Err(over(HOUR));
         }
         let now = Instant::now();
         let mut sent = self.sent.lock().unwrap_or_else(PoisonError::into_inner);
@@ -98,15 +138,12 @@ impl Submissions {
         while times.front().is_some_and(|t| now.duration_since(*t) >= HOUR) {
             times.pop_front();
         }
-        if let Some(oldest) = times.front()
-            && times.len() >= limit
-        {
-            return Err(OverBudget {
-                retry_after: HOUR.saturating_sub(now.duration_since(*oldest)),
-                per_hour: self.per_hour,
-            });
+        // Room for `events` once the first `held + events - limit` have left the window.
+        if times.len() + events > limit {
+            let leaving = times[times.len() + events - limit - 1];
+            return Err(over(HOUR.saturating_sub(now.duration_since(leaving))));
         }
-        times.push_back(now);
+        times.extend(std::iter::repeat_n(now, events));
         Ok(())
     }
 

@@ -106,9 +106,45 @@ pub(crate) fn body_hash(body: &str) -> String {
 /// outside the HTTP server.
 fn client(ctx: &Context<'_>) -> Option<Client> {
     match ctx.data_opt::<Submitter>() {
-        Some(Submitter(client)) => client.clone(),
+        Some(submitter) => submitter.client.clone(),
         None => Client::of(&crate::auth::viewer(ctx), None),
     }
+}
+
+/// How many responses the running operation submits: its root fields
+/// `submitConsultationResponse`, through fragments (one response key is one field, however
+/// often it is written). The executor has taken out what `@skip` and `@include` leave out.
+fn submissions_in(ctx: &Context<'_>) -> u32 {
+    use async_graphql::parser::types::{Selection, SelectionSet};
+    fn walk<'a>(
+        set: &'a SelectionSet,
+        env: &'a async_graphql::QueryEnv,
+        keys: &mut std::collections::HashSet<&'a str>,
+        depth: usize,
+    ) {
+        // Validation refuses fragment cycles; this only keeps the walk finite regardless.
+        if depth > 32 {
+            return;
+        }
+        for selection in &set.items {
+            match &selection.node {
+                Selection::Field(f) if f.node.name.node == "submitConsultationResponse" => {
+                    keys.insert(f.node.response_key().node.as_str());
+                }
+                Selection::FragmentSpread(s) => {
+                    if let Some(fragment) = env.fragments.get(&s.node.fragment_name.node) {
+                        walk(&fragment.node.selection_set.node, env, keys, depth + 1);
+                    }
+                }
+                Selection::InlineFragment(i) => walk(&i.node.selection_set.node, env, keys, depth + 1),
+                Selection::Field(_) => {}
+            }
+        }
+    }
+    let env = &ctx.query_env;
+    let mut keys = std::collections::HashSet::new();
+    walk(&env.operation.node.selection_set.node, env, &mut keys, 0);
+    u32::try_from(keys.len()).unwrap_or(u32::MAX).max(1)
 }
 
 /// The response `id` to moderate: NOT_FOUND when the caller may not see it (exactly as for an
@@ -140,10 +176,13 @@ impl ConsultationMutation {
         let client = client(ctx);
         let submissions = ctx.data_opt::<Submissions>();
         if let Some(submissions) = submissions {
-            submissions
-                .charge(client.as_ref())
-                .await
-                .map_err(OverBudget::into_error)?;
+            // All of the request's responses at once: a request with more than the client has
+            // left is refused as a whole, none of it written.
+            match ctx.data_opt::<Submitter>() {
+                Some(submitter) => submitter.charge(submissions, submissions_in(ctx)).await,
+                None => submissions.charge(client.as_ref(), 1).await,
+            }
+            .map_err(OverBudget::into_error)?;
         }
         let fingerprint = match (submissions, &client) {
             (Some(submissions), Some(client)) => Some(submissions.fingerprint(client)),

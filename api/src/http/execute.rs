@@ -227,7 +227,7 @@ async fn run_on(
     }
     let loader = Loaders::for_request(state.db.clone(), access.clone(), &state.reads);
     // The client as admission keyed it, for the budget of consultation responses.
-    let submitter = crate::consultation::abuse::Submitter(admitted.client.clone());
+    let submitter = crate::consultation::abuse::Submitter::new(admitted.client.clone());
     let run = schema.execute(
         request
             .data(loader)

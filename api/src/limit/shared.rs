@@ -40,17 +40,26 @@ return {1, math.max(0, math.floor((capacity - ahead) / interval))}
 
 /// A sliding window of `ARGV[2]` events per `ARGV[1]` microseconds: a sorted set of the
 /// client's events by time; the oldest past the window drop out; refused (with the wait until
-/// the oldest leaves) when the window is full, else the event (`ARGV[3]`, unique) is added.
+/// enough of the oldest leave) when `ARGV[4]` more events do not fit, else they are added
+/// (members `ARGV[3]` and a number, unique).
 const WINDOW_SCRIPT: &str = r"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local window = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+local n = tonumber(ARGV[4])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
-  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  return {0, tonumber(oldest[2]) + window - now}
+local held = redis.call('ZCARD', KEYS[1])
+if held + n > limit then
+  if n > limit then
+    return {0, window}
+  end
+  local leaving = redis.call('ZRANGE', KEYS[1], held + n - limit - 1, held + n - limit - 1, 'WITHSCORES')
+  return {0, tonumber(leaving[2]) + window - now}
 end
-redis.call('ZADD', KEYS[1], now, ARGV[3])
+for i = 1, n do
+  redis.call('ZADD', KEYS[1], now, ARGV[3] .. ':' .. i)
+end
 redis.call('PEXPIRE', KEYS[1], math.ceil(window / 1000))
 return {1, 0}
 ";
@@ -164,15 +173,16 @@ impl Shared {
         }
     }
 
-    /// Counts one event of `client` in its window of `window` holding `limit` events (the
-    /// budget named `what`): `Ok` when it fits, `Err(wait)` when the window is full; None
-    /// when Redis could not decide.
+    /// Counts `events` events of `client` at once in its window of `window` holding `limit`
+    /// events (the budget named `what`): `Ok` when they all fit, `Err(wait)` when they do not
+    /// (none is counted); None when Redis could not decide.
     pub async fn charge_window(
         &self,
         what: &str,
         client: &Client,
         limit: u32,
         window: Duration,
+        events: u32,
     ) -> Option<Result<(), Duration>> {
         let mut connection = self.connection()?;
         let answer: Result<(i64, i64), _> = self
@@ -181,6 +191,7 @@ impl Shared {
             .arg(u64::try_from(window.as_micros()).unwrap_or(u64::MAX))
             .arg(limit)
             .arg(uuid::Uuid::now_v7().to_string())
+            .arg(events)
             .invoke_async(&mut connection)
             .await;
         match answer {

@@ -213,6 +213,71 @@ both!(
     }
 );
 
+/// `n` submissions in one request, as aliases `s0`…: status and body.
+async fn send_many(app: &TestApp, plan: Uuid, n: usize, tag: &str, skip_last: bool) -> (u16, Value) {
+    let fields: String = (0..n)
+        .map(|i| {
+            let skip = if skip_last && i + 1 == n { " @skip(if: $skip)" } else { "" };
+            format!(
+                "s{i}: submitConsultationResponse(input: {{ planId: $plan, body: \"{tag} nummer {i}.\", consentToStore: false }}){skip} {{ receipt }} "
+            )
+        })
+        .collect();
+    let skip = if skip_last { ", $skip: Boolean = true" } else { "" };
+    let query = format!("mutation($plan: ID!{skip}) {{ {fields} }}");
+    let mut request = app
+        .client
+        .post(app.url("/graphql"))
+        .json(&json!({ "query": query, "variables": { "plan": global_id("Plan", plan) } }));
+    if let Some((h, v)) = &app.credentials {
+        request = request.header(h.as_str(), v.as_str());
+    }
+    let response = request.send().await.expect("sent");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+both!(
+    several_submissions_in_one_request_are_counted_together_and_refused_together,
+    |c: &mut Config| c.consultation_submissions_per_hour = 5,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let (status, body) = send_many(&app, w.hearing, 3, "Første runde", false).await;
+        assert_eq!(status, 200, "{body:#}");
+        for i in 0..3 {
+            assert!(body["data"][format!("s{i}")]["receipt"].is_string(), "{body:#}");
+        }
+        // Three more do not fit in the two left: the request is refused as a whole, and none
+        // of it is written (it used to write two and lose their receipts in the 429).
+        let (status, body) = send_many(&app, w.hearing, 3, "Anden runde", false).await;
+        assert_eq!(status, 429, "{body:#}");
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "RATE_LIMITED",
+            "{body:#}"
+        );
+        assert_eq!(rows(&app).await, 3, "a refused request writes nothing");
+        // A field `@skip` leaves out does not count: two fit.
+        let (status, body) = send_many(&app, w.hearing, 3, "Tredje runde", true).await;
+        assert_eq!(status, 200, "{body:#}");
+        assert!(body["data"]["s1"]["receipt"].is_string(), "{body:#}");
+        assert!(body["data"].get("s2").is_none(), "{body:#}");
+        assert_eq!(rows(&app).await, 5);
+        limited(&app, &[], input(w.hearing, "Endnu et forslag.")).await;
+
+        // More in one request than a client may send in an hour: never, and said so.
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        let (status, body) = send_many(&staff, w.hearing, 6, "For mange", false).await;
+        assert_eq!(status, 429, "{body:#}");
+        let message = body["errors"][0]["message"].as_str().unwrap();
+        assert!(message.contains("this request sends 6"), "{message}");
+        assert_eq!(rows(&app).await, 5);
+        // Nothing of it was counted: staff still have their five.
+        let (status, body) = send_many(&staff, w.hearing, 5, "Personalets", false).await;
+        assert_eq!(status, 200, "{body:#}");
+        assert_eq!(rows(&app).await, 10);
+    }
+);
+
 both!(
     each_address_has_its_budget_behind_a_trusted_proxy,
     |c: &mut Config| {

@@ -459,6 +459,21 @@ both!(
         let body = app.post("{ __typename @skip(if: true) }", json!({})).await;
         assert_eq!(body["data"], json!({}), "{body}");
         assert!(body.get("errors").is_none(), "{body}");
+        // A condition variable the request leaves out takes its default (they were evaluated
+        // as if absent: `@include` of a default true left the field out, `@skip` kept it),
+        // in the operation and in its fragments; one the request gives overrides it.
+        let q = "query($yes: Boolean = true, $no: Boolean = false) {
+                   a: __typename @include(if: $yes) b: __typename @skip(if: $yes)
+                   c: __typename @include(if: $no) d: __typename @skip(if: $no) ...F }
+                 fragment F on Query { e: __typename @skip(if: $yes) f: __typename @include(if: $yes) }";
+        assert_eq!(
+            app.data(q, json!({})).await,
+            json!({ "a": "Query", "d": "Query", "f": "Query" })
+        );
+        assert_eq!(
+            app.data(q, json!({ "yes": false })).await,
+            json!({ "b": "Query", "d": "Query", "e": "Query" })
+        );
     }
 );
 

@@ -451,6 +451,15 @@ async fn with_redis_consultation_responses_are_counted_across_instances() {
         json!({ "i": { "planId": lup_tests::fixture::global_id("Plan", plan),
                        "body": format!("Forslag nummer {n} til planen"), "consentToStore": false } })
     };
+    // Three in one request do not fit in two: refused, and none of them counted.
+    let three = "mutation($p: ID!) {
+      s0: submitConsultationResponse(input: { planId: $p, body: \"Et\", consentToStore: false }) { receipt }
+      s1: submitConsultationResponse(input: { planId: $p, body: \"To\", consentToStore: false }) { receipt }
+      s2: submitConsultationResponse(input: { planId: $p, body: \"Tre\", consentToStore: false }) { receipt } }";
+    let (status, body) = a
+        .post_status(three, json!({ "p": lup_tests::fixture::global_id("Plan", plan) }))
+        .await;
+    assert_eq!(status, 429, "{body}");
     // One through each instance, then the third is refused by either.
     for (n, app) in [&a, &b].into_iter().enumerate() {
         let (status, body) = app.post_status(submit, input(n)).await;

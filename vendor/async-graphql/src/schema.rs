@@ -929,10 +929,20 @@ pub(crate) async fn prepare_request(
     let (operation_name, mut operation) = operation.map_err(|err| vec![err])?;
 
     // remove skipped fields
-    for fragment in document.fragments.values_mut() {
-        remove_skipped_selection(&mut fragment.node.selection_set.node, &request.variables);
+    // LUP: a variable the request leaves out takes the operation's default here too (upstream
+    // looked at the request's variables alone: `@include(if: $v)` with `$v: Boolean = true`
+    // left the field out, and `@skip(if: $v)` with a default of true kept it).
+    let mut conditions = request.variables.clone();
+    for definition in &operation.node.variable_definitions {
+        let name = &definition.node.name.node;
+        if let (false, Some(default)) = (conditions.contains_key(name), &definition.node.default_value) {
+            conditions.insert(name.clone(), default.node.clone());
+        }
     }
-    remove_skipped_selection(&mut operation.node.selection_set.node, &request.variables);
+    for fragment in document.fragments.values_mut() {
+        remove_skipped_selection(&mut fragment.node.selection_set.node, &conditions);
+    }
+    remove_skipped_selection(&mut operation.node.selection_set.node, &conditions);
 
     let env = QueryEnvInner {
         extensions,
