@@ -830,6 +830,18 @@ impl PartnershipMutation {
                     )
                     .into());
                 }
+                // A finished action is no opportunity (see `opportunities`), whatever its flag.
+                if !crate::action::OPPORTUNITY_STATUSES.contains(&action.status.into()) {
+                    return Err(Refused::one(
+                        "actionId",
+                        UserErrorCode::Invalid,
+                        format!(
+                            "the action is {:?} and takes no more partners",
+                            crate::action::ActionStatus::from(action.status)
+                        ),
+                    )
+                    .into());
+                }
                 let pending = partnership::Entity::find()
                     .filter(partnership::Column::ActionId.eq(action_id))
                     .filter(partnership::Column::ProposedByOrganizationId.eq(org_id))

@@ -36,6 +36,12 @@ pub fn check_url(value: &str, allow_private: bool) -> Result<String, Refusal> {
     let Ok(url) = Url::parse(value) else {
         return refuse("is not a URL; give an absolute URL such as `https://example.com/webhooks`");
     };
+    // The url crate forgives `https:///host`, `https:host` and backslashes for `//`, taking
+    // what follows as the host: a URL given so is a mistake to point out, not to guess.
+    let rest = &value[url.scheme().len()..];
+    if !rest.starts_with("://") || rest[3..].starts_with(['/', '\\']) {
+        return refuse("is not a URL; give an absolute URL such as `https://example.com/webhooks`");
+    }
     match url.scheme() {
         "https" => {}
         "http" if allow_private => {}
@@ -94,7 +100,7 @@ pub fn literal_address(url: &Url) -> Option<IpAddr> {
 /// Whether `ip` is an ordinary address on the public internet: not private (RFC 1918),
 /// loopback, link-local, unique-local (fc00::/7), unspecified, shared (100.64/10),
 /// multicast, broadcast, reserved, documentation or benchmarking, and not an IPv4 address
-/// of those kinds wrapped in IPv6 (mapped, compatible, NAT64, 6to4).
+/// of those kinds wrapped in IPv6 (mapped, translated, compatible, NAT64, 6to4).
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => is_public_v4(v4),
@@ -112,6 +118,7 @@ fn is_public_v4(ip: Ipv4Addr) -> bool {
         || (a == 100 && (64..128).contains(&b)) // shared address space (carrier-grade NAT)
         || (a == 192 && b == 0 && c == 0) // IETF protocol assignments
         || (a == 192 && b == 0 && c == 2) // documentation
+        || (a == 192 && b == 88 && c == 99) // 6to4 relay anycast (deprecated, RFC 7526)
         || (a == 198 && (18..20).contains(&b)) // benchmarking
         || (a == 198 && b == 51 && c == 100) // documentation
         || (a == 203 && b == 0 && c == 113) // documentation
@@ -129,6 +136,10 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
     // Addresses that carry an IPv4 address: IPv4-compatible (::a.b.c.d, deprecated), NAT64
     // (64:ff9b::/96 and 64:ff9b:1::/48), 6to4 (2002::/16).
     if s[..6] == [0; 6] && !ip.is_loopback() && !ip.is_unspecified() {
+        return is_public_v4(v4(s[6], s[7]));
+    }
+    // IPv4-translated (::ffff:0:a.b.c.d, RFC 2765).
+    if s[..4] == [0; 4] && s[4] == 0xffff && s[5] == 0 {
         return is_public_v4(v4(s[6], s[7]));
     }
     if s[0] == 0x64 && s[1] == 0xff9b && (s[2..6] == [0; 4] || s[2] == 1) {
@@ -221,6 +232,9 @@ mod tests {
             "64:ff9b::a00:1",
             "2002:c0a8:101::1",
             "2001:db8::1",
+            "::ffff:0:a00:1",
+            "::ffff:0:7f00:1",
+            "192.88.99.1",
         ] {
             assert!(!public(ip), "{ip} is not public");
         }
@@ -257,6 +271,10 @@ mod tests {
             ("https://10.1.2.3/hooks", "10.1.2.3"),
             ("https://[fd00::1]/hooks", "fd00::1"),
             ("https://169.254.169.254/latest", "169.254.169.254"),
+            ("https:///partner.example/hooks", "not a URL"),
+            ("https:partner.example/hooks", "not a URL"),
+            ("https:\\\\partner.example\\hooks", "not a URL"),
+            ("https://[::ffff:0:a00:1]/hooks", "non-public"),
         ] {
             let e = check_url(url, false).expect_err(url);
             assert!(e.0.contains(why) || url.is_empty(), "{url}: {}", e.0);

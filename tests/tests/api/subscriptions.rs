@@ -827,6 +827,50 @@ async fn disabled_account(app: &TestApp) {
     }
 }
 
+on_both!(
+    a_quiet_subscription_ends_within_15_s_of_its_key_being_revoked,
+    quiet_revoked_key
+);
+
+/// With no event to check before, the timer reads the key again: within 15 s of the last look
+/// (the look at `connection_init`), not a tick later (a look just under 15 s old at one tick
+/// used to wait for the next, up to 30 s).
+async fn quiet_revoked_key(app: &TestApp) {
+    let org = Fixture::new(&app.db)
+        .organization(
+            "nordfonden",
+            "Nordfonden",
+            lup_tests::fixture::OrganizationKind::Foundation,
+            None,
+        )
+        .await;
+    let key = app.create_api_key(org).await;
+    let partner = app.with_credentials("x-api-key", &key);
+    let opened = std::time::Instant::now();
+    let mut ws = Ws::connect(&partner).await;
+    ws.subscribe("1", CHANGED, json!({})).await;
+    let key_id: Uuid = entity::api_key::Entity::find()
+        .select_only()
+        .column(entity::api_key::Column::Id)
+        .into_tuple()
+        .one(&app.db)
+        .await
+        .expect("key")
+        .expect("a key");
+    Fixture::new(&app.db)
+        .set("api_key", key_id, "revoked_at", chrono::Utc::now())
+        .await;
+    let payload = ws.next("1", Duration::from_secs(17)).await;
+    assert_eq!(
+        payload["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{payload}"
+    );
+    let (code, _) = ws.closed(Duration::from_secs(3)).await;
+    assert_eq!(code, 4403);
+    let took = opened.elapsed();
+    assert!(took <= Duration::from_millis(16_500), "closed after {took:?}");
+}
+
 on_both!(a_subscription_over_http_is_refused_clearly, over_http);
 
 async fn over_http(app: &TestApp) {

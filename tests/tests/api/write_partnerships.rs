@@ -56,6 +56,8 @@ struct World {
     quiet: Uuid,
     /// Seeks partners, in a draft plan.
     drafted: Uuid,
+    /// Still flagged as seeking partners, but dropped.
+    finished: Uuid,
     vand: Uuid,
     forening: Uuid,
     fonden: Uuid,
@@ -73,6 +75,10 @@ async fn world(app: &TestApp) -> World {
     let mut m = fx.action_model(draft, "Kladdehandling");
     m.seeking_partners = sea_orm::Set(true);
     let drafted = fx.insert_action(m).await;
+    let mut m = fx.action_model(plan, "Opgivet handling");
+    m.seeking_partners = sea_orm::Set(true);
+    m.status = sea_orm::Set(entity::action::ActionStatus::Dropped);
+    let finished = fx.insert_action(m).await;
     World {
         gjol,
         birkelse: fx.community("birkelse", "Birkelse").await,
@@ -80,6 +86,7 @@ async fn world(app: &TestApp) -> World {
         seeking,
         quiet: fx.action(plan, "Stille handling").await,
         drafted,
+        finished,
         vand: fx.department("vand-og-natur", "Vand og Natur").await,
         forening: fx
             .organization(
@@ -705,6 +712,13 @@ both!(
             (
                 "actionId",
                 json!(global_id("Action", w.quiet)),
+                json!(["actionId"]),
+                "INVALID",
+            ),
+            // No opportunity any more: a finished action takes no proposals.
+            (
+                "actionId",
+                json!(global_id("Action", w.finished)),
                 json!(["actionId"]),
                 "INVALID",
             ),

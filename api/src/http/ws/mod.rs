@@ -61,7 +61,7 @@ use crate::{
     limit::{Client, Verdict},
     loader::Loaders,
 };
-use session::{Connections, End, RECHECK_IDLE, Session, code};
+use session::{Connections, End, RECHECK_IDLE, RECHECK_TICK, Session, code};
 
 /// The one subprotocol spoken.
 pub const PROTOCOL: &str = "graphql-transport-ws";
@@ -294,7 +294,7 @@ impl Connection {
         let hub = self.state.ws.clone();
         let mut stopping = hub.shutdown.subscribe();
         let init_deadline = Instant::now() + INIT_TIMEOUT;
-        let mut recheck = tokio::time::interval_at(Instant::now() + RECHECK_IDLE, RECHECK_IDLE);
+        let mut recheck = tokio::time::interval_at(Instant::now() + RECHECK_TICK, RECHECK_TICK);
         recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut keepalive = tokio::time::interval_at(Instant::now() + KEEPALIVE, KEEPALIVE);
         keepalive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -385,7 +385,7 @@ impl Connection {
                 _ = recheck.tick(), if checking.is_some() => {
                     if let Some(session) = &checking {
                         // Ends the session when the account or key is no longer valid.
-                        let _ = session.check_within(RECHECK_IDLE).await;
+                        let _ = session.check_within(RECHECK_IDLE - RECHECK_TICK).await;
                     }
                 }
                 _ = keepalive.tick() => {

@@ -26,8 +26,12 @@ use crate::{
 /// last check is older than this.
 pub const RECHECK_BEFORE_EVENT: Duration = Duration::from_secs(5);
 
-/// …and on this timer when no event goes out.
+/// …and, when no event goes out, at most this long after the last look.
 pub const RECHECK_IDLE: Duration = Duration::from_secs(15);
+
+/// How often an idle connection looks whether its last check is older than `RECHECK_IDLE`
+/// less this (a look just too young at one tick is due at the next, within `RECHECK_IDLE`).
+pub const RECHECK_TICK: Duration = Duration::from_secs(5);
 
 /// Close codes, after graphql-transport-ws's where it has one.
 pub mod code {
