@@ -546,3 +546,25 @@ both!(
         assert!(data["communities"]["totalCount"].is_number(), "{data}");
     }
 );
+
+// A time reads the same from either database: to the microsecond, what PostgreSQL stores
+// (SQLite kept the nanoseconds of the clock and printed all nine digits).
+both!(times_are_given_to_the_microsecond, |app: TestApp| async move {
+    let staff = app.signed_in(lup_tests::As::Staff, &[], None).await;
+    let body = staff
+        .data(
+            "mutation { createCommunity(input: { slug: \"tid\", name: \"Tid\" }) { community { createdAt updatedAt } userErrors { message } } }",
+            json!({}),
+        )
+        .await;
+    let theme = &body["createCommunity"]["community"];
+    for field in ["createdAt", "updatedAt"] {
+        let t = theme[field].as_str().unwrap_or_else(|| panic!("{body}"));
+        let fraction = t
+            .split_once('.')
+            .map(|(_, rest)| rest.split(['+', 'Z']).next().unwrap_or_default().len())
+            .unwrap_or(0);
+        assert!(fraction <= 6, "{field}: {t}");
+        assert!(t.ends_with("+00:00"), "{field}: {t}");
+    }
+});

@@ -75,7 +75,10 @@ impl ScalarType for DateTime<Utc> {
         matches!(value, Value::String(s) if s.parse::<DateTime<Utc>>().is_ok())
     }
 
+    // LUP: to the microsecond, what PostgreSQL stores, so a time reads the same from either
+    // database (SQLite keeps the nanoseconds it was given; upstream printed them all).
     fn to_value(&self) -> Value {
-        Value::String(self.to_rfc3339())
+        use chrono::SubsecRound;
+        Value::String(self.trunc_subsecs(6).to_rfc3339())
     }
 }
