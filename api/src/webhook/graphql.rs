@@ -350,7 +350,8 @@ impl From<Refused> for CreateWebhookEndpointPayload {
 pub struct RotateWebhookSecretPayload {
     pub webhook_endpoint: Option<WebhookEndpoint>,
     /// The new signing secret, shown only here. The old one keeps signing beside it for 24
-    /// hours (each message then carries both signatures), so receivers can switch.
+    /// hours (each message then carries both signatures), so receivers can switch; rotating
+    /// again within them ends the oldest at once (two secrets sign at most).
     pub secret: Option<String>,
     pub user_errors: Vec<UserError>,
 }
@@ -641,6 +642,9 @@ impl WebhookMutation {
             async |w, (id, url, types)| {
                 let before = find_endpoint(w, id).await?;
                 let partner = owns(&w.viewer, &before);
+                // What is given as it is changes nothing (a form that sends the whole endpoint).
+                let url = url.filter(|u| *u != before.url);
+                let types = types.filter(|t| WebhookEventType::store(t) != before.event_types);
                 if !partner && (url.is_some() || types.is_some()) {
                     return Err(ApiError::forbidden(
                         "staff may enable or disable a partner's endpoint, not change it",
@@ -658,8 +662,12 @@ impl WebhookMutation {
                 };
                 let mut disabled = false;
                 match input.enabled.value().copied() {
+                    // Disabled by whoever disables it last, except that a partner leaves an
+                    // endpoint staff disabled as it is (only staff enable that again).
                     Some(false)
-                        if before.enabled || (!partner && before.disabled_by != Some(DisabledBy::Staff)) =>
+                        if before.enabled
+                            || (!partner && before.disabled_by != Some(DisabledBy::Staff))
+                            || (partner && before.disabled_by == Some(DisabledBy::Failures)) =>
                     {
                         row.enabled = Set(false);
                         row.disabled_by = Set(Some(if partner {
@@ -748,7 +756,8 @@ impl WebhookMutation {
     }
 
     /// Gives an endpoint a new signing secret, shown this once; the old one keeps signing
-    /// beside it for 24 hours. Its partner only.
+    /// beside it for 24 hours (only the one before: a rotation within those hours ends the
+    /// oldest at once, as after a leak). Its partner only.
     #[graphql(guard = "Require::Partner", visible = "visible_to_partners")]
     async fn rotate_webhook_secret(
         &self,

@@ -595,6 +595,19 @@ both!(
                 .is_some_and(|m| m.to_lowercase().contains("connect")),
             "{d:#}"
         );
+        // The partner parks it: disabled by the partner from now on, not by failures.
+        let body = partner
+            .data(
+                UPDATE,
+                json!({ "i": { "id": gone, "version": e["version"], "enabled": false } }),
+            )
+            .await["updateWebhookEndpoint"]
+            .clone();
+        assert_eq!(body["userErrors"], json!([]), "{body:#}");
+        assert_eq!(
+            body["webhookEndpoint"]["status"], "DISABLED_BY_PARTNER",
+            "{body:#}"
+        );
 
         // Disabled: nothing more is dispatched to it.
         action(&staff, w.adopted, "Endnu en", true).await;
@@ -1100,11 +1113,13 @@ both!(
         assert_eq!(e["url"], good);
         assert_eq!(e["version"], 1, "nothing changed: {e:#}");
 
-        // Staff disable it; the partner may not enable it again, staff may.
+        // Staff disable it (sending the endpoint as it is beside, as a form does: that is no
+        // change); the partner may not enable it again, staff may.
         let body = staff
             .data(
                 UPDATE,
-                json!({ "i": { "id": id, "version": 1, "enabled": false } }),
+                json!({ "i": { "id": id, "version": 1, "enabled": false, "url": good,
+                               "eventTypes": e["eventTypes"] } }),
             )
             .await["updateWebhookEndpoint"]
             .clone();
