@@ -163,8 +163,9 @@ impl<T> MaybeRef<T> for MaybeUndefined<T> {
     }
 }
 
-/// The largest amount of money one field may hold: 10 billion kroner.
-pub const MAX_AMOUNT_DKK: i64 = 10_000_000_000;
+/// The largest amount of money one field may hold: GraphQL's largest `Int` (2^31 − 1 kroner,
+/// about 2.1 billion), so every client can read and send it.
+pub const MAX_AMOUNT_DKK: i64 = i32::MAX as i64;
 
 /// A problem with one field of a mutation's input. Nothing was changed.
 #[derive(SimpleObject, Clone, Debug)]

@@ -174,7 +174,7 @@ pub struct CreateActionInput {
     pub start_on: Option<Date>,
     /// Not before `startOn`.
     pub due_on: Option<Date>,
-    /// Whole Danish kroner, 0 to 10,000,000,000.
+    /// Whole Danish kroner, 0 to 2,147,483,647.
     pub budget_estimate: Option<i64>,
     pub lead_organization_id: Option<ID>,
     #[graphql(default)]

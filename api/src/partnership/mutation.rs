@@ -41,7 +41,7 @@ pub struct PartnershipMemberInput {
     /// What the member brings, in words.
     #[graphql(default)]
     pub contribution: String,
-    /// Whole Danish kroner, 0 to 10,000,000,000.
+    /// Whole Danish kroner, 0 to 2,147,483,647.
     pub amount_dkk: Option<i64>,
     /// 0 to 1,000,000.
     pub volunteer_hours: Option<i32>,
@@ -123,7 +123,7 @@ pub struct OfferInput {
     /// What the organisation would bring, in words.
     #[graphql(default)]
     pub contribution: String,
-    /// Whole Danish kroner, 0 to 10,000,000,000.
+    /// Whole Danish kroner, 0 to 2,147,483,647.
     pub amount_dkk: Option<i64>,
     /// 0 to 1,000,000.
     pub volunteer_hours: Option<i32>,

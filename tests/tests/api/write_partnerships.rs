@@ -281,7 +281,14 @@ both!(a_bad_member_anywhere_creates_nothing, |app: TestApp| async move {
             json!(["members", "0", "volunteerHours"]),
             "OUT_OF_RANGE",
         ),
-        // Upper bounds keep sums far from overflowing (10 billion kr., a million hours).
+        // Upper bounds keep sums far from overflowing (GraphQL's largest Int in kroner, a
+        // million hours): one krone more, or a value only a 64-bit integer holds, is refused.
+        (
+            1,
+            json!({ "amountDkk": 2_147_483_648_i64 }),
+            json!(["members", "1", "amountDkk"]),
+            "OUT_OF_RANGE",
+        ),
         (
             1,
             json!({ "amountDkk": 10_000_000_001_i64 }),
