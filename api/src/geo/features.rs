@@ -137,14 +137,23 @@ fn parse(params: Result<Query<Vec<(String, String)>>, QueryRejection>) -> Result
     })
 }
 
-/// A client's text in a message, cut short.
+/// A client's text in a message, cut short, its control characters written as escapes
+/// (a NUL is `\0`, not a NUL byte in the answer).
 fn shorten(text: &str) -> String {
     let cut: String = text.chars().take(40).collect();
-    if cut.len() < text.len() {
-        format!("{cut}…")
-    } else {
-        cut
-    }
+    let more = if cut.len() < text.len() { "…" } else { "" };
+    let shown: String = cut
+        .chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect();
+    format!("{shown}{more}")
 }
 
 /// A GeoJSON Point, `[longitude, latitude]`.

@@ -175,6 +175,27 @@ pub(crate) fn plain(status: StatusCode, message: impl Into<String>) -> Response 
         .into_response()
 }
 
+/// A report's path segment as what it names and whether the CSV is asked for (`.csv`; no
+/// ending is the HTML page). Any other ending, `.CSV` or `.html` included, is refused as such.
+fn format_of(segment: &str) -> Result<(&str, bool), Response> {
+    if let Some(name) = segment.strip_suffix(".csv") {
+        return Ok((name, true));
+    }
+    match segment.rsplit_once('.') {
+        Some((_, ending)) => {
+            let ending: String = ending.chars().take(12).collect();
+            Err(plain(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "no report ends in .{}: the page has no ending, the CSV ends in .csv",
+                    ending.escape_debug()
+                ),
+            ))
+        }
+        None => Ok((segment, false)),
+    }
+}
+
 /// `GET /reports/annual/{year}` and `GET /reports/annual/{year}.csv`.
 pub async fn annual(
     State(state): State<Arc<AppState>>,
@@ -182,12 +203,19 @@ pub async fn annual(
     headers: HeaderMap,
     Path(segment): Path<String>,
 ) -> Response {
-    let (year_text, csv) = match segment.strip_suffix(".csv") {
-        Some(y) => (y, true),
-        None => (segment.as_str(), false),
+    let (year_text, csv) = match format_of(&segment) {
+        Ok(split) => split,
+        Err(refused) => return refused,
     };
     let year = match year_text.parse::<i32>() {
-        Ok(year) => Some(year),
+        Ok(year) if year.to_string() == year_text => Some(year),
+        // `+2025` and `02025` are not other names for the report (nor other cache entries).
+        Ok(_) => {
+            return plain(
+                StatusCode::BAD_REQUEST,
+                "the year must be written plainly, e.g. /reports/annual/2025 or /reports/annual/2025.csv",
+            );
+        }
         // A number too large for any year is out of range, like any other.
         Err(e) if matches!(e.kind(), IntErrorKind::PosOverflow | IntErrorKind::NegOverflow) => None,
         Err(_) => {
@@ -247,9 +275,9 @@ pub async fn consultation_summary(
     headers: HeaderMap,
     Path(segment): Path<String>,
 ) -> Response {
-    let (id_text, csv) = match segment.strip_suffix(".csv") {
-        Some(id) => (id, true),
-        None => (segment.as_str(), false),
+    let (id_text, csv) = match format_of(&segment) {
+        Ok(split) => split,
+        Err(refused) => return refused,
     };
     let not_found = || {
         plain(

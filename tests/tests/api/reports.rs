@@ -179,7 +179,12 @@ both!(report_requests_are_checked, |app: TestApp| async move {
         ("/reports/annual/2025", 404, "årsstatus for 2025"),
         ("/reports/annual/2025.csv", 404, "årsstatus for 2025"),
         ("/reports/annual/tyve", 400, not_a_number),
-        ("/reports/annual/2025.pdf", 400, not_a_number),
+        // An ending other than .csv is named as the problem (the year is a number).
+        ("/reports/annual/2025.pdf", 400, "no report ends in .pdf"),
+        ("/reports/annual/2025.CSV", 400, "no report ends in .CSV"),
+        // One name per report: the year as it is written.
+        ("/reports/annual/+2025", 400, "written plainly"),
+        ("/reports/annual/02025.csv", 400, "written plainly"),
         ("/reports/annual/1800", 400, out_of_range),
         ("/reports/annual/-1", 400, out_of_range),
         // A number too large for a year is out of range too, not "not a number".
