@@ -177,19 +177,16 @@ pub(crate) fn plain(status: StatusCode, message: impl Into<String>) -> Response 
 
 /// A report's path segment as what it names and whether the CSV is asked for (`.csv`; no
 /// ending is the HTML page). Any other ending, `.CSV` or `.html` included, is refused as such.
-fn format_of(segment: &str) -> Result<(&str, bool), Response> {
+fn format_of(segment: &str) -> Result<(&str, bool), String> {
     if let Some(name) = segment.strip_suffix(".csv") {
         return Ok((name, true));
     }
     match segment.rsplit_once('.') {
         Some((_, ending)) => {
             let ending: String = ending.chars().take(12).collect();
-            Err(plain(
-                StatusCode::BAD_REQUEST,
-                format!(
-                    "no report ends in .{}: the page has no ending, the CSV ends in .csv",
-                    ending.escape_debug()
-                ),
+            Err(format!(
+                "no report ends in .{}: the page has no ending, the CSV ends in .csv",
+                ending.escape_debug()
             ))
         }
         None => Ok((segment, false)),
@@ -205,7 +202,7 @@ pub async fn annual(
 ) -> Response {
     let (year_text, csv) = match format_of(&segment) {
         Ok(split) => split,
-        Err(refused) => return refused,
+        Err(message) => return plain(StatusCode::BAD_REQUEST, message),
     };
     let year = match year_text.parse::<i32>() {
         Ok(year) if year.to_string() == year_text => Some(year),
@@ -277,7 +274,7 @@ pub async fn consultation_summary(
 ) -> Response {
     let (id_text, csv) = match format_of(&segment) {
         Ok(split) => split,
-        Err(refused) => return refused,
+        Err(message) => return plain(StatusCode::BAD_REQUEST, message),
     };
     let not_found = || {
         plain(
