@@ -1504,99 +1504,31 @@ async fn owned_rows(
     parent: NodeType,
     id: Uuid,
 ) -> Result<Vec<(NodeType, Uuid, serde_json::Value)>, DbErr> {
-    use entity::{
-        action_department, action_update, annual_review_entry, contact, partnership_member, plan_involvement,
-    };
-    async fn of<E>(
-        txn: &DatabaseTransaction,
-        ty: NodeType,
-        column: E::Column,
-        id: Uuid,
-        out: &mut Vec<(NodeType, Uuid, serde_json::Value)>,
-    ) -> Result<(), DbErr>
-    where
-        E: EntityTrait,
-        E::Model: Serialize + HasId,
-    {
-        for row in E::find().filter(column.eq(id)).all(txn).await? {
-            let value = serde_json::to_value(&row).map_err(|e| DbErr::Custom(e.to_string()))?;
-            out.push((ty, row.row_id(), value));
-        }
-        Ok(())
-    }
     let mut out = Vec::new();
+    // The rows of `$table` whose `$column` is `id`, as rows of the node type `$ty`.
+    macro_rules! of {
+        ($table:ident, $ty:ident, $column:ident) => {
+            for row in entity::$table::Entity::find()
+                .filter(entity::$table::Column::$column.eq(id))
+                .all(txn)
+                .await?
+            {
+                let value = serde_json::to_value(&row).map_err(|e| DbErr::Custom(e.to_string()))?;
+                out.push((NodeType::$ty, row.id, value));
+            }
+        };
+    }
     match parent {
-        NodeType::Community => {
-            of::<contact::Entity>(txn, NodeType::Contact, contact::Column::CommunityId, id, &mut out).await?
-        }
-        NodeType::Organization => {
-            of::<contact::Entity>(
-                txn,
-                NodeType::Contact,
-                contact::Column::OrganizationId,
-                id,
-                &mut out,
-            )
-            .await?
-        }
-        NodeType::Department => {
-            of::<contact::Entity>(
-                txn,
-                NodeType::Contact,
-                contact::Column::DepartmentId,
-                id,
-                &mut out,
-            )
-            .await?
-        }
-        NodeType::Plan => {
-            of::<plan_involvement::Entity>(
-                txn,
-                NodeType::PlanInvolvement,
-                plan_involvement::Column::PlanId,
-                id,
-                &mut out,
-            )
-            .await?
-        }
+        NodeType::Community => of!(contact, Contact, CommunityId),
+        NodeType::Organization => of!(contact, Contact, OrganizationId),
+        NodeType::Department => of!(contact, Contact, DepartmentId),
+        NodeType::Plan => of!(plan_involvement, PlanInvolvement, PlanId),
         NodeType::Action => {
-            of::<action_department::Entity>(
-                txn,
-                NodeType::ActionDepartment,
-                action_department::Column::ActionId,
-                id,
-                &mut out,
-            )
-            .await?;
-            of::<action_update::Entity>(
-                txn,
-                NodeType::ActionUpdate,
-                action_update::Column::ActionId,
-                id,
-                &mut out,
-            )
-            .await?
+            of!(action_department, ActionDepartment, ActionId);
+            of!(action_update, ActionUpdate, ActionId);
         }
-        NodeType::Partnership => {
-            of::<partnership_member::Entity>(
-                txn,
-                NodeType::PartnershipMember,
-                partnership_member::Column::PartnershipId,
-                id,
-                &mut out,
-            )
-            .await?
-        }
-        NodeType::AnnualReview => {
-            of::<annual_review_entry::Entity>(
-                txn,
-                NodeType::AnnualReviewEntry,
-                annual_review_entry::Column::ReviewId,
-                id,
-                &mut out,
-            )
-            .await?
-        }
+        NodeType::Partnership => of!(partnership_member, PartnershipMember, PartnershipId),
+        NodeType::AnnualReview => of!(annual_review_entry, AnnualReviewEntry, ReviewId),
         _ => {}
     }
     Ok(out)

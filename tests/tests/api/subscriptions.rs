@@ -11,7 +11,7 @@ use entity::{change_event, plan::PlanStatus};
 use futures_util::{SinkExt, StreamExt};
 use lup_api::config::Config;
 use lup_tests::{As, Backend, TestApp, fixture::Fixture, fixture::global_id};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QuerySelect, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 use serde_json::{Value, json};
 use tokio_tungstenite::{
     MaybeTlsStream, WebSocketStream, connect_async,
@@ -493,15 +493,7 @@ async fn bad_credentials(app: &TestApp) {
     // Good ones, in each spelling.
     let staff = app.signed_in(As::Staff, &[], None).await;
     let (_, bearer) = staff.credentials.clone().unwrap();
-    let org = Fixture::new(&app.db)
-        .organization(
-            "nordfonden",
-            "Nordfonden",
-            lup_tests::fixture::OrganizationKind::Foundation,
-            None,
-        )
-        .await;
-    let key = app.create_api_key(org).await;
+    let (key, _) = partner_key(app).await;
     for payload in [
         json!({ "authorization": bearer }),
         json!({ "Authorization": bearer }),
@@ -754,6 +746,29 @@ async fn token_expiry(app: &TestApp) {
     assert_eq!(code, 4403, "{reason}");
 }
 
+/// The partner organisation Nordfonden with an API key: the key, and its row's ID.
+async fn partner_key(app: &TestApp) -> (String, Uuid) {
+    let org = Fixture::new(&app.db)
+        .organization(
+            "nordfonden",
+            "Nordfonden",
+            lup_tests::fixture::OrganizationKind::Foundation,
+            None,
+        )
+        .await;
+    let key = app.create_api_key(org).await;
+    let id = entity::api_key::Entity::find()
+        .filter(entity::api_key::Column::OrganizationId.eq(org))
+        .select_only()
+        .column(entity::api_key::Column::Id)
+        .into_tuple()
+        .one(&app.db)
+        .await
+        .expect("key")
+        .expect("a key");
+    (key, id)
+}
+
 on_both!(
     a_subscription_ends_when_its_account_is_disabled_or_its_key_revoked,
     disabled_account
@@ -766,15 +781,7 @@ async fn disabled_account(app: &TestApp) {
     let staff = app.with_token(login["accessToken"].as_str().unwrap());
     let f = Fixture::new(&app.db);
     let gjol = f.community("gjoel", "Gjøl").await;
-    let org = f
-        .organization(
-            "nordfonden",
-            "Nordfonden",
-            lup_tests::fixture::OrganizationKind::Foundation,
-            None,
-        )
-        .await;
-    let key = app.create_api_key(org).await;
+    let (key, key_id) = partner_key(app).await;
     let partner = app.with_credentials("x-api-key", &key);
     let mut subscribers = Vec::new();
     for who in [&staff, &partner] {
@@ -796,14 +803,6 @@ async fn disabled_account(app: &TestApp) {
     }
 
     f.set("account", account, "disabled", true).await;
-    let key_id: Uuid = entity::api_key::Entity::find()
-        .select_only()
-        .column(entity::api_key::Column::Id)
-        .into_tuple()
-        .one(&app.db)
-        .await
-        .expect("key")
-        .expect("a key");
     f.set("api_key", key_id, "revoked_at", chrono::Utc::now()).await;
     // Checked again before an event once the last check is 5 s old (and every 15 s).
     tokio::time::sleep(Duration::from_millis(5200)).await;
@@ -836,27 +835,11 @@ on_both!(
 /// (the look at `connection_init`), not a tick later (a look just under 15 s old at one tick
 /// used to wait for the next, up to 30 s).
 async fn quiet_revoked_key(app: &TestApp) {
-    let org = Fixture::new(&app.db)
-        .organization(
-            "nordfonden",
-            "Nordfonden",
-            lup_tests::fixture::OrganizationKind::Foundation,
-            None,
-        )
-        .await;
-    let key = app.create_api_key(org).await;
+    let (key, key_id) = partner_key(app).await;
     let partner = app.with_credentials("x-api-key", &key);
     let opened = std::time::Instant::now();
     let mut ws = Ws::connect(&partner).await;
     ws.subscribe("1", CHANGED, json!({})).await;
-    let key_id: Uuid = entity::api_key::Entity::find()
-        .select_only()
-        .column(entity::api_key::Column::Id)
-        .into_tuple()
-        .one(&app.db)
-        .await
-        .expect("key")
-        .expect("a key");
     Fixture::new(&app.db)
         .set("api_key", key_id, "revoked_at", chrono::Utc::now())
         .await;
