@@ -24,7 +24,12 @@ pub fn snippet(text: &str, query: &[QueryWord]) -> Option<String> {
         out.push_str(ELLIPSIS);
     }
     let mut at = start;
-    for &(s, e) in hits.iter().filter(|(s, e)| *s >= start && *e <= end) {
+    // A hit the window cuts (a word longer than the window) is marked as far as it shows.
+    for (s, e) in hits
+        .iter()
+        .filter(|(s, e)| *e > start && *s < end)
+        .map(|&(s, e)| (s.max(start), e.min(end)))
+    {
         escape_into(&mut out, &text[at..s]);
         out.push_str("<mark>");
         escape_into(&mut out, &text[s..e]);
@@ -105,6 +110,14 @@ fn escape_into(out: &mut String, text: &str) {
 mod tests {
     use super::*;
     use crate::search::analyse::query;
+
+    #[test]
+    fn a_word_longer_than_the_window_is_marked_as_far_as_it_shows() {
+        let long = "x".repeat(5000);
+        let s = snippet(&long, &query(&"x".repeat(64))).expect("a hit");
+        assert!(s.starts_with("<mark>x"), "{}", &s[..20]);
+        assert!(s.ends_with("</mark>…"), "{}", &s[s.len() - 20..]);
+    }
 
     #[test]
     fn marks_every_matching_word_and_escapes_the_rest() {
