@@ -7,7 +7,7 @@ use entity::{
     account_community, api_key,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
     sea_query::Order,
 };
 use uuid::Uuid;
@@ -615,6 +615,7 @@ impl AccountMutation {
                 Ok((id, display_name, password_hash, communities))
             },
             async |w, (id, display_name, password_hash, communities)| {
+                still_admin(w).await?;
                 let before = w.find::<account::Entity>("account", id).await?;
                 let role: DbRole = input.role.value().copied().map_or(before.role, Into::into);
                 let disabled = input.disabled.value().copied();
@@ -634,6 +635,14 @@ impl AccountMutation {
                     password_hash: set_if(password_hash.map(Some)),
                     ..Default::default()
                 };
+                if role != DbRole::CommunityEditor && communities.as_ref().is_some_and(|c| !c.is_empty()) {
+                    return Err(Refused::one(
+                        "communityIds",
+                        UserErrorCode::Invalid,
+                        "only community editors have communities",
+                    )
+                    .into());
+                }
                 let current = communities_of(w.txn(), id).await?;
                 let communities = communities.unwrap_or(current);
                 if role == DbRole::CommunityEditor && communities.is_empty() {
@@ -790,3 +799,26 @@ async fn revoke_sessions(db: &impl ConnectionTrait, account: Uuid) -> Result<(),
 
 impl crate::compiled::Prefetch for Account {}
 impl crate::compiled::Prefetch for ApiKey {}
+
+/// The caller read again inside the write's transaction, after the enabled admins are locked in
+/// one order (PostgreSQL; SQLite's writes are serial already): an admin whom another admin
+/// disabled or demoted a moment ago changes no account. Two admins disabling each other at
+/// once could otherwise both succeed and leave no admin.
+async fn still_admin(w: &Write) -> Result<(), Failure> {
+    let Some(caller) = w.viewer.account_id else {
+        // The command line: no account to read again.
+        return Ok(());
+    };
+    let mut admins = account::Entity::find()
+        .filter(account::Column::Role.eq(DbRole::Admin))
+        .filter(account::Column::Disabled.eq(false))
+        .order_by_asc(account::Column::Id);
+    if w.txn().get_database_backend() == sea_orm::DbBackend::Postgres {
+        admins = admins.lock_exclusive();
+    }
+    if admins.all(w.txn()).await?.iter().any(|a| a.id == caller) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden("your account is no longer an enabled admin").into())
+    }
+}

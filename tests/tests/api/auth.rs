@@ -644,3 +644,76 @@ both!(
         assert_eq!(log.as_array().map(Vec::len), Some(3), "{log}");
     }
 );
+
+// Two admins disabling each other at the same moment: the caller is read again inside the
+// write, so the second to write finds itself disabled and changes nothing. Both used to
+// succeed (most runs on either database), leaving no admin but the command line.
+both!(
+    two_admins_disabling_each_other_leave_one,
+    |app: TestApp| async move {
+        let update = "mutation($i: UpdateAccountInput!) { updateAccount(input: $i) {
+        account { disabled } userErrors { code } } }";
+        for round in 0..4 {
+            let (a, b) = (format!("a{round}@lup.test"), format!("b{round}@lup.test"));
+            let ids = [
+                app.create_account(&a, As::Admin, &[]).await,
+                app.create_account(&b, As::Admin, &[]).await,
+            ];
+            let mut admins = Vec::new();
+            for email in [&a, &b] {
+                let login = app.login(email, PASSWORD).await;
+                admins.push(app.with_token(login["accessToken"].as_str().expect("a token")));
+            }
+            let disable = |caller: &TestApp, other: uuid::Uuid| {
+                let caller = caller.clone_handle();
+                let input = json!({ "i": { "id": lup_tests::fixture::global_id("Account", other),
+                                       "version": 1, "disabled": true } });
+                tokio::spawn(async move { caller.post_status(update, input).await })
+            };
+            let first = disable(&admins[0], ids[1]);
+            let second = disable(&admins[1], ids[0]);
+            let answers = [first.await.expect("a"), second.await.expect("b")];
+            let disabled: Vec<bool> = {
+                use sea_orm::EntityTrait;
+                let mut out = Vec::new();
+                for id in ids {
+                    let row = entity::account::Entity::find_by_id(id)
+                        .one(&app.db)
+                        .await
+                        .expect("read")
+                        .expect("the account");
+                    out.push(row.disabled);
+                }
+                out
+            };
+            assert_eq!(
+                disabled.iter().filter(|d| **d).count(),
+                1,
+                "round {round}: exactly one disabled: {answers:?}"
+            );
+        }
+    }
+);
+
+// Communities are an editor's: given for another role they are refused, as at creation
+// (they were ignored without a word).
+both!(only_an_editor_is_given_communities, |app: TestApp| async move {
+    let gjol = lup_tests::fixture::Fixture::new(&app.db)
+        .community("gjoel", "Gjøl")
+        .await;
+    let staff = app.create_account("medarbejder@lup.test", As::Staff, &[]).await;
+    let admin = app.signed_in(As::Admin, &[], None).await;
+    let body = admin
+        .data(
+            "mutation($i: UpdateAccountInput!) { updateAccount(input: $i) {
+                account { version } userErrors { field code } } }",
+            json!({ "i": { "id": lup_tests::fixture::global_id("Account", staff), "version": 1,
+                           "communityIds": [lup_tests::fixture::global_id("Community", gjol)] } }),
+        )
+        .await;
+    assert_eq!(
+        body["updateAccount"]["userErrors"],
+        json!([{ "field": ["communityIds"], "code": "INVALID" }]),
+        "{body}"
+    );
+});
