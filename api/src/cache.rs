@@ -29,6 +29,9 @@ pub struct Answer {
     pub has_data: bool,
     /// The database was out of reach: the body says only that (HTTP 503).
     pub unavailable: bool,
+    /// The request was stopped at its time limit (`TIMEOUT`): the server's condition, not a
+    /// malformed request (HTTP 503 where a request error would be 400).
+    pub timed_out: bool,
     /// The headers of an anonymous GET answer, when it may be one.
     pub public: Option<PublicHeaders>,
 }

@@ -51,8 +51,9 @@ pub(super) fn client_ip(state: &AppState, headers: &HeaderMap, peer: &Peer) -> O
 pub struct Ask {
     /// The rate-limit points it costs.
     pub points: u32,
-    /// A GraphQL query that is not a trusted document: anonymous callers may be refused it.
-    pub untrusted_query: bool,
+    /// A GraphQL document that is not trusted and does not only sign in: anonymous callers may
+    /// be refused it.
+    pub untrusted_document: bool,
 }
 
 /// A request let through: its caller, and what is left of the caller's budget.
@@ -128,7 +129,7 @@ pub async fn admit(
 ) -> Result<Admitted, Refusal> {
     let viewer = caller(state, headers).await?;
     // Signing in (the only mutations open to anonymous callers) stays possible.
-    if state.documents.only_for_anonymous && viewer.is_anonymous() && ask.untrusted_query {
+    if state.documents.only_for_anonymous && viewer.is_anonymous() && ask.untrusted_document {
         return Err(Refusal::TrustedOnly);
     }
     let client = Client::of(&viewer, client_ip(state, headers, peer));

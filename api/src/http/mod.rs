@@ -207,11 +207,13 @@ async fn graphql(
         request::Source::Text(text) => (state.prepared.get(text), false),
         request::Source::Trusted(parsed) => (parsed, true),
     };
-    let operation = parsed
+    let selected = parsed
         .as_ref()
         .ok()
         .and_then(|p| p.operation(operation_name.as_deref()))
-        .map(|(_, op)| op.ty);
+        .map(|(_, op)| (op.ty, op.signs_in));
+    let operation = selected.map(|(ty, _)| ty);
+    let signs_in = selected.is_some_and(|(_, signs_in)| signs_in);
     // Unparsable documents count as queries: they fail without changing anything.
     let is_mutation = matches!(
         operation,
@@ -239,8 +241,9 @@ async fn graphql(
         .map_or(1, |(_, cost)| u32::try_from(cost.points()).unwrap_or(u32::MAX));
     let ask = admission::Ask {
         points,
-        // Signing in (the only mutations open to anonymous callers) stays possible.
-        untrusted_query: !trusted && !is_mutation,
+        // Signing in stays possible; any other document (a query, a mutation such as a
+        // consultation response) must be trusted.
+        untrusted_document: !trusted && !signs_in,
     };
     let admitted = match admission::admit(state, headers, peer, ask).await {
         Ok(admitted) => admitted,

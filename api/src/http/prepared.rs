@@ -60,6 +60,9 @@ pub struct Operation {
     scalar_variables: Option<Vec<(Name, Type, bool)>>,
     /// The cost, measured once when no argument it depends on names a variable.
     fixed_cost: Option<Result<Cost, OverLimit>>,
+    /// A mutation of nothing but signing in and out (`login`, `refreshToken`, `logout`): what an
+    /// anonymous caller held to trusted documents may still send as text.
+    pub signs_in: bool,
 }
 
 impl Operation {
@@ -129,6 +132,8 @@ impl Prepared {
                 scalar_variables: scalar_variables(&op.node),
                 fixed_cost: (!bounds::depends_on_variables(&document.fragments, op))
                     .then(|| bounds::measure_operation(&document.fragments, Some(op), &Variables::default())),
+                signs_in: op.node.ty == OperationType::Mutation
+                    && only_signs_in(&document, &op.node.selection_set.node, 0),
             })
             .collect();
         Ok(Arc::new(Prepared {
@@ -559,6 +564,29 @@ impl PreparedCache {
             self.misses.load(Ordering::Relaxed),
         )
     }
+}
+
+/// Whether the root selection `set` holds only the fields of signing in and out, through its
+/// fragments (a fragment it names that is missing, or nesting past any real document's, is
+/// not).
+fn only_signs_in(
+    document: &ExecutableDocument,
+    set: &async_graphql::parser::types::SelectionSet,
+    depth: usize,
+) -> bool {
+    use async_graphql::parser::types::Selection;
+    const SIGN_IN: [&str; 4] = ["login", "refreshToken", "logout", "__typename"];
+    depth <= 32
+        && set.items.iter().all(|item| match &item.node {
+            Selection::Field(f) => SIGN_IN.contains(&f.node.name.node.as_str()),
+            Selection::FragmentSpread(spread) => document
+                .fragments
+                .get(&spread.node.fragment_name.node)
+                .is_some_and(|f| only_signs_in(document, &f.node.selection_set.node, depth + 1)),
+            Selection::InlineFragment(inline) => {
+                only_signs_in(document, &inline.node.selection_set.node, depth + 1)
+            }
+        })
 }
 
 #[cfg(test)]

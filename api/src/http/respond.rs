@@ -300,6 +300,7 @@ pub fn answer_of(
             body: Bytes::from(unavailable_body()),
             has_data: false,
             unavailable: true,
+            timed_out: false,
             public: None,
         };
     }
@@ -316,10 +317,12 @@ pub fn answer_of(
             .unwrap_or(HeaderValue::from_static("no-cache")),
         }
     });
+    let has_data = !is_request_error(response);
     Answer {
         body,
-        has_data: !is_request_error(response),
+        has_data,
         unavailable: false,
+        timed_out: !has_data && response.errors.iter().any(|e| Code::Timeout.of(e)),
         public,
     }
 }
@@ -334,8 +337,8 @@ pub enum Caller {
     SignedIn,
 }
 
-/// A GraphQL answer: 400 for a request error in `application/graphql-response+json`, else
-/// 200. Signed-in callers' answers are `private, no-store`; an anonymous GET answer is
+/// A GraphQL answer: 400 for a request error in `application/graphql-response+json` (503
+/// for a request stopped at its time limit), else 200. Signed-in callers' answers are `private, no-store`; an anonymous GET answer is
 /// `Cache-Control: public` for CDNs and browsers, with an `ETag` so a client holding the same
 /// answer gets `304 Not Modified` without the body.
 pub fn graphql(
@@ -348,10 +351,11 @@ pub fn graphql(
     if answer.unavailable {
         return unavailable(media);
     }
-    let status = if media == MediaType::GraphqlResponse && !answer.has_data {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
+    let status = match (media, answer.has_data) {
+        // Stopped at its time limit: the request was well-formed, the server out of time.
+        (MediaType::GraphqlResponse, false) if answer.timed_out => StatusCode::SERVICE_UNAVAILABLE,
+        (MediaType::GraphqlResponse, false) => StatusCode::BAD_REQUEST,
+        _ => StatusCode::OK,
     };
     let mut response = Response::new(Body::from(answer.body.clone()));
     *response.status_mut() = status;
@@ -421,7 +425,7 @@ pub fn refusal(media: MediaType, refusal: super::admission::Refusal) -> Response
         Refusal::TrustedOnly => request_error(
             StatusCode::BAD_REQUEST,
             media,
-            "anonymous callers may only run trusted documents (queries): send the `documentId` of one",
+            "anonymous callers may only run trusted documents (and sign in): send the `documentId` of one",
         ),
         Refusal::RateLimited { retry_after, limit } => rate_limited(media, retry_after, limit),
         Refusal::Unavailable => unavailable(media),

@@ -122,7 +122,7 @@ where
 {
     let ask = Ask {
         points: POINTS,
-        untrusted_query: false,
+        untrusted_document: false,
     };
     let admitted = match admission::admit(state, headers, peer, ask).await {
         Ok(admitted) => admitted,

@@ -544,6 +544,47 @@ both!(
             )
             .await;
         assert!(data["communities"]["totalCount"].is_number(), "{data}");
+        // A nullable variable where a value is required (an input field or argument without
+        // a default) is refused before anything runs, given or not: it used to pass, and
+        // fail only when its field ran, after the mutations before it had committed.
+        let two = "mutation($slug: String!, $name: String) {
+            a: createTheme(input: { slug: $slug, name: \"Før fejlen\" }) { theme { id } }
+            b: createTheme(input: { slug: \"efter\", name: $name }) { theme { id } } }";
+        let (status, body) = staff.post_status(two, json!({ "slug": "foer-fejlen" })).await;
+        assert!(status < 500, "{status} {body}");
+        assert!(body.get("data").is_none_or(Value::is_null), "{body}");
+        let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("\"name\""), "{message}");
+        let themes = staff
+            .data("{ themes(first: 100) { nodes { slug } } }", json!({}))
+            .await;
+        assert!(
+            !themes.to_string().contains("foer-fejlen"),
+            "nothing was written: {themes}"
+        );
+        // Where the input has a default, a nullable variable may stand (left out: the default).
+        let data = staff
+            .data(
+                "mutation($d: String) { createCommunity(input: { slug: \"standard\", name: \"Standard\", description: $d }) {
+                    community { description } userErrors { message } } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(data["createCommunity"]["community"]["description"], "", "{data}");
+        let data = app
+            .data(
+                "query($yes: Boolean = true) { a: __typename @include(if: $yes) }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(data["a"], "Query", "{data}");
+        let body = app
+            .post("query($v: Boolean) { a: __typename @include(if: $v) }", json!({}))
+            .await;
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+            "{body}"
+        );
     }
 );
 

@@ -129,6 +129,17 @@ both!(
                 .as_str()
                 .is_some_and(|m| m.contains("50 ms"))
         );
+        // Where status codes speak (graphql-response+json), it is the server's condition, not a
+        // malformed request: 503, not 400.
+        let response = app
+            .client
+            .post(app.url("/graphql"))
+            .header("accept", "application/graphql-response+json")
+            .json(&json!({ "query": "{ communities { nodes { plans { totalCount } } } }" }))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status().as_u16(), 503);
         // Quick requests are not affected.
         app.data("{ communities { totalCount } }", json!({})).await;
     }

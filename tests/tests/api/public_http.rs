@@ -213,6 +213,29 @@ both!(
             .await
             .expect("request");
         assert_eq!(ok.status().as_u16(), 200);
+        // A mutation is held to the same rule (a raw consultation response, or anything else
+        // open to anonymous callers, ran), but signing in stays open.
+        for (query, held) in [
+            ("mutation { __typename }", false),
+            (
+                "mutation { submitConsultationResponse(input: { planId: \"x\", body: \"y\", consentToStore: false }) { receipt } }",
+                true,
+            ),
+            (
+                "mutation { login(input: { email: \"ingen@lup.test\", password: \"forkert-adgangskode\" }) { accessToken } }",
+                false,
+            ),
+            (
+                "mutation { ... on Mutation { login(input: { email: \"ingen@lup.test\", password: \"forkert-adgangskode\" }) { accessToken } } logout(input: { refreshToken: \"x\" }) { ended } }",
+                false,
+            ),
+        ] {
+            let (status, body) = app.post_status(query, json!({})).await;
+            let refused = body["errors"][0]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("trusted documents"));
+            assert_eq!(refused, held, "{query}: {status} {body}");
+        }
         // Signed-in callers may send any query.
         let staff = app.signed_in(As::Staff, &[], None).await;
         staff.data("{ communities { totalCount } }", json!({})).await;

@@ -82,9 +82,13 @@ impl MetaTypeName<'_> {
     #[inline]
     pub fn is_subtype(&self, sub: &MetaTypeName<'_>) -> bool {
         match (self, sub) {
-            (MetaTypeName::NonNull(super_type), MetaTypeName::NonNull(sub_type))
-            | (MetaTypeName::Named(super_type), MetaTypeName::NonNull(sub_type)) => {
+            (MetaTypeName::NonNull(super_type), MetaTypeName::NonNull(sub_type)) => {
                 MetaTypeName::create(super_type).is_subtype(&MetaTypeName::create(sub_type))
+            }
+            // LUP: a non-null type fits where its nullable one is expected, lists too (upstream
+            // had only named types here: `[ID!]!` did not fit `[ID!]`).
+            (MetaTypeName::Named(_) | MetaTypeName::List(_), MetaTypeName::NonNull(sub_type)) => {
+                self.is_subtype(&MetaTypeName::create(sub_type))
             }
             (MetaTypeName::Named(super_type), MetaTypeName::Named(sub_type)) => {
                 super_type == sub_type

@@ -526,6 +526,31 @@ where
         self.0.exit_inline_fragment(ctx, inline_fragment);
         self.1.exit_inline_fragment(ctx, inline_fragment);
     }
+
+    // LUP: forwarded like every other event (upstream left these out, so the rule "All
+    // Variable Usages Are Allowed" never saw a usage: a nullable variable passed where a
+    // non-null value is required ran, and failed only when its field ran).
+    fn enter_input_value(
+        &mut self,
+        ctx: &mut VisitorContext<'a>,
+        pos: Pos,
+        expected_type: &Option<MetaTypeName<'a>>,
+        value: &'a Value,
+    ) {
+        self.0.enter_input_value(ctx, pos, expected_type, value);
+        self.1.enter_input_value(ctx, pos, expected_type, value);
+    }
+
+    fn exit_input_value(
+        &mut self,
+        ctx: &mut VisitorContext<'a>,
+        pos: Pos,
+        expected_type: &Option<MetaTypeName<'a>>,
+        value: &Value,
+    ) {
+        self.0.exit_input_value(ctx, pos, expected_type, value);
+        self.1.exit_input_value(ctx, pos, expected_type, value);
+    }
 }
 
 pub(crate) fn visit<'a, V: Visitor<'a>>(
@@ -660,13 +685,14 @@ fn visit_field<'a, V: Visitor<'a>>(
 
     for (name, value) in &field.node.arguments {
         v.enter_argument(ctx, name, value);
-        let expected_ty = ctx
+        let input = ctx
             .parent_type()
             .and_then(|ty| ty.field_by_name(&field.node.name.node))
-            .and_then(|schema_field| schema_field.args.get(&*name.node))
-            .map(|input_ty| MetaTypeName::create(&input_ty.ty));
+            .and_then(|schema_field| schema_field.args.get(&*name.node));
+        let expected_ty = input.map(|input_ty| MetaTypeName::create(&input_ty.ty));
+        let usage_ty = input.map(usage_type);
         ctx.with_input_type(expected_ty, |ctx| {
-            visit_input_value(v, ctx, field.pos, expected_ty, &value.node)
+            visit_input_value(v, ctx, field.pos, usage_ty, &value.node)
         });
         v.exit_argument(ctx, name, value);
     }
@@ -674,6 +700,17 @@ fn visit_field<'a, V: Visitor<'a>>(
     visit_directives(v, ctx, &field.node.directives);
     visit_selection_set(v, ctx, &field.node.selection_set);
     v.exit_field(ctx, field);
+}
+
+/// LUP: the type a variable used at `input` must have: the input's own type, but nullable when
+/// the input has a default (the spec's IsVariableUsageAllowed: a nullable variable may stand
+/// where a non-null input with a default is, and leaving it out gives the default).
+fn usage_type(input: &registry::MetaInputValue) -> MetaTypeName<'_> {
+    let ty = input.ty.as_str();
+    match input.default_value {
+        Some(_) => MetaTypeName::create(ty.strip_suffix('!').unwrap_or(ty)),
+        None => MetaTypeName::create(ty),
+    }
 }
 
 fn visit_input_value<'a, V: Visitor<'a>>(
@@ -713,13 +750,7 @@ fn visit_input_value<'a, V: Visitor<'a>>(
                 {
                     for (item_key, item_value) in values {
                         if let Some(input_value) = input_fields.get(item_key.as_str()) {
-                            visit_input_value(
-                                v,
-                                ctx,
-                                pos,
-                                Some(MetaTypeName::create(&input_value.ty)),
-                                item_value,
-                            );
+                            visit_input_value(v, ctx, pos, Some(usage_type(input_value)), item_value);
                         }
                     }
                 }
@@ -754,11 +785,12 @@ fn visit_directives<'a, V: Visitor<'a>>(
 
         for (name, value) in &d.node.arguments {
             v.enter_argument(ctx, name, value);
-            let expected_ty = schema_directive
-                .and_then(|schema_directive| schema_directive.args.get(&*name.node))
-                .map(|input_ty| MetaTypeName::create(&input_ty.ty));
+            let input = schema_directive
+                .and_then(|schema_directive| schema_directive.args.get(&*name.node));
+            let expected_ty = input.map(|input_ty| MetaTypeName::create(&input_ty.ty));
+            let usage_ty = input.map(usage_type);
             ctx.with_input_type(expected_ty, |ctx| {
-                visit_input_value(v, ctx, d.pos, expected_ty, &value.node)
+                visit_input_value(v, ctx, d.pos, usage_ty, &value.node)
             });
             v.exit_argument(ctx, name, value);
         }
