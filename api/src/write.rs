@@ -636,6 +636,26 @@ impl Check {
             Some(v) => self.date(field, v).map(Some),
         }
     }
+
+    /// A date of something that has happened: not after today (in Danish time).
+    pub fn past_date(&mut self, field: &str, value: NaiveDate) -> Option<NaiveDate> {
+        if value > crate::common::today() {
+            self.add(
+                field,
+                UserErrorCode::OutOfRange,
+                format!("must not be in the future, got {value}"),
+            );
+            return None;
+        }
+        self.date(field, value)
+    }
+
+    pub fn opt_past_date(&mut self, field: &str, value: Option<NaiveDate>) -> Option<Option<NaiveDate>> {
+        match value {
+            None => Some(None),
+            Some(v) => self.past_date(field, v).map(Some),
+        }
+    }
 }
 
 /// What the audit log records a mutation did.

@@ -8,9 +8,10 @@ pub struct Model {
     pub id: Uuid,
     pub email: String,
     pub display_name: String,
-    /// argon2 PHC string; never serialised (the audit log must not hold it).
+    /// argon2 PHC string. Serialised (for the audit log) only as a marker of the password,
+    /// not the hash: a change shows as a change, and nothing of the hash is told.
     #[sea_orm(column_type = "Text", nullable)]
-    #[serde(skip)]
+    #[serde(rename = "password", serialize_with = "password_marker")]
     pub password_hash: Option<String>,
     pub role: AccountRole,
     pub disabled: bool,
@@ -38,4 +39,18 @@ pub enum AccountRole {
     Staff,
     Admin,
     CommunityEditor,
+}
+
+/// `null` without a password; with one, `[skjult …]` and a short digest of its hash (which is
+/// salted anew at every change), so the audit log shows that it changed and nothing more.
+fn password_marker<S: serde::Serializer>(hash: &Option<String>, serializer: S) -> Result<S::Ok, S::Error> {
+    use std::hash::{Hash, Hasher};
+    match hash {
+        None => serializer.serialize_none(),
+        Some(h) => {
+            let mut hasher = std::hash::DefaultHasher::new();
+            h.hash(&mut hasher);
+            serializer.serialize_str(&format!("[skjult {:06x}]", hasher.finish() & 0xff_ffff))
+        }
+    }
 }

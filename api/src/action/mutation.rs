@@ -40,15 +40,7 @@ fn completion(
             );
             None
         }
-        Some(d) if d > today() => {
-            check.add(
-                "completedOn",
-                UserErrorCode::OutOfRange,
-                format!("must not be in the future, got {d}"),
-            );
-            None
-        }
-        Some(d) => check.date("completedOn", d),
+        Some(d) => check.past_date("completedOn", d),
         None if !completed => None,
         // Staying completed keeps the date it had (none stays none: an unrelated edit must
         // not invent a completion).
@@ -268,7 +260,7 @@ pub struct CreateActionUpdateInput {
     pub progress: Option<i32>,
     /// Defaults to the caller's name.
     pub author_name: Option<String>,
-    /// Defaults to today.
+    /// Not in the future; defaults to today.
     pub posted_on: Option<Date>,
 }
 
@@ -786,7 +778,7 @@ impl ActionMutation {
                 let author = check.given(input.author_name.as_deref(), |c, a| {
                     c.text("authorName", a, MAX_NAME)
                 });
-                let posted_on = check.opt_date("postedOn", input.posted_on.map(|d| d.0));
+                let posted_on = check.opt_past_date("postedOn", input.posted_on.map(|d| d.0));
                 Some((action_id?, body?, progress?, author?, posted_on?))
             },
             async |w, (action_id, body, progress, author, posted_on)| {
@@ -852,7 +844,8 @@ impl ActionMutation {
                 let author = check.update("authorName", input.author_name.as_deref(), |c, a| {
                     c.text("authorName", a, MAX_NAME)
                 });
-                let posted_on = check.update("postedOn", input.posted_on, |c, d| c.date("postedOn", d.0));
+                let posted_on =
+                    check.update("postedOn", input.posted_on, |c, d| c.past_date("postedOn", d.0));
                 let mut row = action_update::ActiveModel {
                     body: set_if(body?),
                     author_name: set_if(author?),

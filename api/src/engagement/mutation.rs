@@ -30,6 +30,7 @@ pub struct CreateEngagementEventInput {
     pub title: String,
     #[graphql(default)]
     pub description: String,
+    /// When it was held: not in the future (what is counted has happened).
     pub occurred_on: Date,
     /// Number of participants, 0 or more.
     #[graphql(default)]
@@ -198,7 +199,7 @@ impl EngagementMutation {
                 let plan_id = check.opt_id("planId", input.plan_id.as_ref(), NodeType::Plan);
                 let title = check.text("title", &input.title, MAX_NAME);
                 let description = check.long_text("description", &input.description, MAX_TEXT);
-                let occurred_on = check.date("occurredOn", input.occurred_on.0);
+                let occurred_on = check.past_date("occurredOn", input.occurred_on.0);
                 let participants = check.int("participants", input.participants, 0, MAX_PARTICIPANTS);
                 let organizations =
                     check.ids("organizationIds", &input.organization_ids, NodeType::Organization);
@@ -267,8 +268,9 @@ impl EngagementMutation {
                 let description = check.update("description", input.description.as_deref(), |c, d| {
                     c.long_text("description", d, MAX_TEXT)
                 });
-                let occurred_on =
-                    check.update("occurredOn", input.occurred_on, |c, d| c.date("occurredOn", d.0));
+                let occurred_on = check.update("occurredOn", input.occurred_on, |c, d| {
+                    c.past_date("occurredOn", d.0)
+                });
                 let participants = check.update("participants", input.participants, |c, n| {
                     c.int("participants", n, 0, MAX_PARTICIPANTS)
                 });

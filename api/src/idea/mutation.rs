@@ -802,8 +802,36 @@ impl IdeaMutation {
                 }
                 let mut communities = uuids(&after_participants);
                 communities.push(after_initiator);
+                // Links to actions of communities the caller may not edit stay as they are
+                // (an editor can neither add nor see to remove them); only links the list adds
+                // are checked as new ones.
+                let kept: Vec<(Uuid, Uuid)> = match &actions {
+                    Some(_) => communities_of_actions(w, &actions_before, false)
+                        .await?
+                        .into_iter()
+                        .filter(|(_, c)| !w.viewer.may_edit_community(*c))
+                        .collect(),
+                    None => Vec::new(),
+                };
+                if kept.iter().any(|(_, c)| !communities.contains(c)) {
+                    return Err(Refused::one(
+                        "participantCommunityIds",
+                        UserErrorCode::Invalid,
+                        "an action linked to the exchange by another community's editors or staff \
+                         belongs to a community that would no longer take part",
+                    )
+                    .into());
+                }
+                let kept: Vec<Uuid> = kept.into_iter().map(|(a, _)| a).collect();
                 match &actions {
-                    Some(a) => check_actions(w, Some(id), a, &communities).await?,
+                    Some(a) => {
+                        let added: Vec<(usize, Uuid)> = a
+                            .iter()
+                            .filter(|(_, x)| !actions_before.contains(x))
+                            .copied()
+                            .collect();
+                        check_actions(w, Some(id), &added, &communities).await?;
+                    }
                     None if initiator.is_some() || participants.is_some() => {
                         // The actions kept must still lie within the exchange's communities.
                         let community_of = communities_of_actions(w, &actions_before, false).await?;
@@ -827,7 +855,19 @@ impl IdeaMutation {
                 row.initiator_community_id = set_if(initiator);
                 let participants_after =
                     participants.map_or_else(|| participants_before.clone(), |p| sorted(uuids(&p)));
-                let actions_after = actions.map_or_else(|| actions_before.clone(), |a| sorted(uuids(&a)));
+                let actions_after = actions.map_or_else(
+                    || actions_before.clone(),
+                    |a| {
+                        let mut after = uuids(&a);
+                        after.extend(
+                            kept.iter()
+                                .filter(|k| !after.contains(k))
+                                .copied()
+                                .collect::<Vec<_>>(),
+                        );
+                        sorted(after)
+                    },
+                );
                 let participants_changed = participants_after != participants_before;
                 let actions_changed = actions_after != actions_before;
                 if participants_changed || actions_changed {

@@ -60,7 +60,7 @@ pub async fn file(
     };
     let ask = Ask {
         points: if table.is_some() { POINTS } else { PACKAGE_POINTS },
-        untrusted_query: false,
+        untrusted_document: false,
     };
     let admitted = match admission::admit(&state, &headers, &peer, ask).await {
         Ok(admitted) => admitted,

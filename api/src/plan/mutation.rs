@@ -462,17 +462,7 @@ impl PlanMutation {
             ctx,
             |check| {
                 let id = check.id("id", &input.id, NodeType::Plan);
-                let adopted_on = match input.adopted_on.map(|d| d.0) {
-                    Some(d) if d > crate::common::today() => {
-                        check.add(
-                            "adoptedOn",
-                            UserErrorCode::OutOfRange,
-                            format!("must not be in the future, got {d}"),
-                        );
-                        None
-                    }
-                    given => check.opt_date("adoptedOn", given),
-                };
+                let adopted_on = check.opt_past_date("adoptedOn", input.adopted_on.map(|d| d.0));
                 if input.adopted_on.is_some() && to != plan::PlanStatus::Adopted {
                     check.add(
                         "adoptedOn",

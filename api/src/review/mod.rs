@@ -414,7 +414,7 @@ impl AnnualFigures {
                 count,
             })
             .collect(),
-            long_term_share: a.long_term_share().map(|s| snapshot::round2(s * 100.0) / 100.0),
+            long_term_share: a.long_term_share().map(|s| (s * 10_000.0).round() / 10_000.0),
             completed_in_year: a.completed_in_year,
             average_progress: a.average_progress,
         }

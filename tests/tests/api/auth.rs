@@ -717,3 +717,36 @@ both!(only_an_editor_is_given_communities, |app: TestApp| async move {
         "{body}"
     );
 });
+
+// A new password is in the audit log as a change of `password`, never with the hash (the
+// record was empty, so a reset could not be told from an update that changed nothing).
+both!(
+    a_password_reset_is_audited_without_the_hash,
+    |app: TestApp| async move {
+        let staff = app.create_account("medarbejder@lup.test", As::Staff, &[]).await;
+        let admin = app.signed_in(As::Admin, &[], None).await;
+        let id = lup_tests::fixture::global_id("Account", staff);
+        let body = admin
+        .data(
+            "mutation($i: UpdateAccountInput!) { updateAccount(input: $i) { account { version } userErrors { code } } }",
+            json!({ "i": { "id": id, "version": 1, "password": "en-helt-ny-adgangskode" } }),
+        )
+        .await;
+        assert_eq!(body["updateAccount"]["userErrors"], json!([]), "{body}");
+        let log = admin
+        .data(
+            "query($id: ID!) { auditLog(filter: { entityId: $id, operation: \"UPDATE\" }) { nodes { changes } } }",
+            json!({ "id": id }),
+        )
+        .await;
+        let change = &log["auditLog"]["nodes"][0]["changes"]["password"];
+        let (before, after) = (change["before"].as_str(), change["after"].as_str());
+        assert!(
+            before.is_some_and(|b| b.starts_with("[skjult"))
+                && after.is_some_and(|a| a.starts_with("[skjult"))
+                && before != after,
+            "{log}"
+        );
+        assert!(!log.to_string().contains("argon2"), "{log}");
+    }
+);

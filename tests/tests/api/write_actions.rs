@@ -886,6 +886,11 @@ both!(
             ("progress", json!(101), "OUT_OF_RANGE"),
             ("authorName", json!("x".repeat(201)), "TOO_LONG"),
             ("postedOn", json!("1800-01-01"), "OUT_OF_RANGE"),
+            (
+                "postedOn",
+                json!((chrono::Utc::now().date_naive() + chrono::Days::new(2)).to_string()),
+                "OUT_OF_RANGE",
+            ),
         ] {
             let mut bad = base.clone();
             bad[field] = value;

@@ -313,6 +313,13 @@ both!(
                 json!(["occurredOn"]),
                 "OUT_OF_RANGE",
             ),
+            // What is counted has happened: a meeting still to come is not engagement yet.
+            (
+                "occurredOn",
+                json!((chrono::Utc::now().date_naive() + chrono::Days::new(2)).to_string()),
+                json!(["occurredOn"]),
+                "OUT_OF_RANGE",
+            ),
             ("participants", json!(-1), json!(["participants"]), "OUT_OF_RANGE"),
             (
                 "organizationIds",

@@ -902,3 +902,80 @@ both!(who_may_write_idea_exchanges, |app: TestApp| async move {
         .await;
     assert_eq!(body["deleteIdeaExchange"]["deletedId"], existing);
 });
+
+// An editor replacing an exchange's actions changes the links of their own communities'
+// actions only: links staff or the other communities' editors made stay (the editor could
+// not add them, and cannot see those of draft plans), and sending back a link that is there
+// is not adding it anew. They used to vanish without a word.
+both!(
+    an_editor_replaces_only_the_links_of_their_own_actions,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let fx = Fixture::new(&app.db);
+        let gp = fx
+            .plan(w.gjol, "Gjøl 2025", PlanStatus::Adopted, 2025, 2028)
+            .await;
+        let gjol_action = fx.action(gp, "Fællesspisning på Gjøl").await;
+        let idea = fx.idea(Some(w.gjol), "Fællesspisning").await;
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        let body = staff
+            .data(CREATE_EXCHANGE, json!({ "i": exchange_input(&w, idea) }))
+            .await;
+        let id = ok(&body["createIdeaExchange"], "ideaExchange")["id"].clone();
+        let titles = |v: &Value| {
+            let mut t: Vec<String> = v["resultingActions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a["title"].as_str().unwrap().to_owned())
+                .collect();
+            t.sort();
+            t
+        };
+        let editor = app.signed_in(As::CommunityEditor, &[w.gjol], None).await;
+        let body = editor
+            .data(
+                UPDATE_EXCHANGE,
+                json!({ "i": { "id": id, "version": 1, "actionIds": [gid("Action", gjol_action)] } }),
+            )
+            .await;
+        let exchange = ok(&body["updateIdeaExchange"], "ideaExchange");
+        assert_eq!(
+            titles(exchange),
+            [
+                "Fællesspisning i Birkelse",
+                "Fællesspisning i Moseby",
+                "Fællesspisning på Gjøl"
+            ],
+            "{body}"
+        );
+        // The whole list as the editor sees it, sent back: no change, and no FORBIDDEN.
+        let all = [
+            gid("Action", gjol_action),
+            gid("Action", w.birkelse_actions[0]),
+            gid("Action", w.moseby_action),
+        ];
+        let body = editor
+            .data(
+                UPDATE_EXCHANGE,
+                json!({ "i": { "id": id, "version": 2, "actionIds": all } }),
+            )
+            .await;
+        assert_eq!(
+            ok(&body["updateIdeaExchange"], "ideaExchange")["version"],
+            2,
+            "{body}"
+        );
+        // Staff change any link.
+        let body = staff
+            .data(
+                UPDATE_EXCHANGE,
+                json!({ "i": { "id": id, "version": 2, "actionIds": [] } }),
+            )
+            .await;
+        assert_eq!(
+            titles(ok(&body["updateIdeaExchange"], "ideaExchange")),
+            Vec::<String>::new()
+        );
+    }
+);
