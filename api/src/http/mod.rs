@@ -117,6 +117,8 @@ pub fn router(state: AppState) -> Router {
             header::CONTENT_TYPE,
             header::AUTHORIZATION,
             header::HeaderName::from_static("x-api-key"),
+            // To send an ETag back (`304 Not Modified`).
+            header::IF_NONE_MATCH,
         ])
         // What a page's script needs to read of an answer: when to try again after a 429, and
         // the ETag to send back, what is left of its budget.

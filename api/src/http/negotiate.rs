@@ -57,12 +57,17 @@ pub fn negotiate(headers: &HeaderMap) -> Option<MediaType> {
     if !any {
         return Some(MediaType::Json);
     }
+    let wildcard = application.or(all).unwrap_or(0.0);
+    let named = graphql.is_some();
     let graphql = graphql.unwrap_or(0.0);
     let json = json.or(application).or(all).unwrap_or(0.0);
     if graphql > 0.0 && graphql >= json {
         Some(MediaType::GraphqlResponse)
     } else if json > 0.0 {
         Some(MediaType::Json)
+    } else if !named && wildcard > 0.0 {
+        // `application/*` (or `*/*`) with `application/json` refused: the other one matches.
+        Some(MediaType::GraphqlResponse)
     } else {
         None
     }

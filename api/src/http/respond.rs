@@ -370,13 +370,22 @@ pub fn graphql(
             );
         }
         (Caller::Anonymous { get: true }, Some(public)) if status == StatusCode::OK => {
-            headers.insert(header::ETAG, public.etag.clone());
+            // One tag per representation: the same body under the other media type is
+            // another one (a strong ETag names one representation).
+            let etag = match media {
+                MediaType::Json => public.etag.clone(),
+                MediaType::GraphqlResponse => {
+                    let tag = public.etag.to_str().unwrap_or("\"\"").trim_end_matches('"');
+                    HeaderValue::from_str(&format!("{tag}-g\"")).unwrap_or_else(|_| public.etag.clone())
+                }
+            };
+            headers.insert(header::ETAG, etag.clone());
             headers.insert(header::CACHE_CONTROL, public.cache_control.clone());
             headers.insert(
                 header::VARY,
                 HeaderValue::from_static("Accept, Authorization, X-Api-Key"),
             );
-            if none_match(request_headers, public.etag.as_bytes()) {
+            if none_match(request_headers, etag.as_bytes()) {
                 *response.status_mut() = StatusCode::NOT_MODIFIED;
                 response.headers_mut().remove(header::CONTENT_TYPE);
                 *response.body_mut() = Body::empty();

@@ -206,6 +206,16 @@ both!(unacceptable_accept_is_406, |app: TestApp| async move {
         .await
         .unwrap();
     assert_eq!(response.status(), 406);
+    // `application/*` covers graphql-response+json too, when application/json is refused.
+    let (status, content_type, _) = post_raw(
+        &app,
+        Some("application/json"),
+        Some("application/*;q=0.5, application/json;q=0"),
+        query("{ __typename }"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(content_type, GRAPHQL_RESPONSE);
 });
 
 both!(mutation_over_get_is_405, |app: TestApp| async move {

@@ -43,6 +43,26 @@ both!(
         let again = get(Some(etag.clone())).await.expect("request");
         assert_eq!(again.status().as_u16(), 304);
         assert!(again.bytes().await.expect("body").is_empty());
+        // The same answer as application/graphql-response+json is another representation,
+        // with a tag of its own: the JSON one's does not make it 304.
+        let other = app
+            .client
+            .get(app.url("/graphql"))
+            .query(&[("query", "{ communities { totalCount } }")])
+            .header("accept", "application/graphql-response+json")
+            .header("if-none-match", etag.clone())
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(other.status().as_u16(), 200);
+        let other_tag = other
+            .headers()
+            .get("etag")
+            .expect("ETag")
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert_ne!(other_tag, etag);
 
         // A change gives another answer, and another ETag.
         Fixture::new(&app.db).community("saltum", "Saltum").await;
