@@ -3,17 +3,17 @@
 //! with it.
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
 use chrono::Utc;
-use entity::organization;
-use sea_orm::Set;
+use entity::{api_key, organization};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
 use super::{Organization, OrganizationKind};
 use crate::{
     auth::{Require, visible_to_staff},
-    relay::NodeType,
+    relay::{NodeType, OtherType},
     write::{
-        Check, DeletePayload, MAX_SHORT, MaybeRef, Reference, UserErrorCode, delete_node, mutate, named,
-        payload, reference, renamed, set_if, slug_free,
+        Check, DeletePayload, MAX_SHORT, MaybeRef, Operation, Reference, Refused, UserErrorCode, delete_node,
+        mutate, named, payload, reference, renamed, set_if, slug_free,
     },
 };
 
@@ -126,7 +126,6 @@ const REFERENCES: &[Reference] = &[
         "partnerships it proposed to join"
     ),
     reference!(idea::OrganizationId, "ideas"),
-    reference!(api_key::OrganizationId, "API keys"),
     reference!(engagement_event_organization::OrganizationId, "engagement events"),
 ];
 
@@ -244,7 +243,35 @@ impl OrganizationMutation {
             "organisation",
             &input.id,
             input.version,
-            async |w, before| w.refuse_if_used(before.id, REFERENCES).await,
+            async |w, before| {
+                w.refuse_if_used(before.id, REFERENCES).await?;
+                // A key in use keeps the partner's access: it is revoked first, on purpose.
+                // Revoked keys only record the past (the audit log names them by label) and
+                // go with the organisation.
+                let keys = api_key::Entity::find()
+                    .filter(api_key::Column::OrganizationId.eq(before.id))
+                    .all(w.txn())
+                    .await?;
+                let active = keys.iter().filter(|k| k.revoked_at.is_none()).count();
+                if active > 0 {
+                    return Err(Refused::one(
+                        "id",
+                        UserErrorCode::InUse,
+                        format!(
+                            "the organisation has {active} API {} in use; revoke {} first",
+                            if active == 1 { "key" } else { "keys" },
+                            if active == 1 { "it" } else { "them" }
+                        ),
+                    )
+                    .into());
+                }
+                for key in &keys {
+                    api_key::Entity::delete_by_id(key.id).exec(w.txn()).await?;
+                    w.audit(OtherType::ApiKey, key.id, Operation::Delete, Some(key), None)
+                        .await?;
+                }
+                Ok(())
+            },
         )
         .await
     }

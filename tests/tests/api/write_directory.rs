@@ -665,6 +665,39 @@ both!(
                 "{what}"
             );
         }
+
+        // Revoked keys do not keep it: they go with it (the message said to remove them, and
+        // nothing could).
+        let org = fx
+            .organization(
+                "tidligere-partner",
+                "Tidligere partner",
+                OrganizationKind::Business,
+                None,
+            )
+            .await;
+        app.create_api_key(org).await;
+        let key = entity::api_key::Entity::find()
+            .filter(entity::api_key::Column::OrganizationId.eq(org))
+            .one(&app.db)
+            .await
+            .expect("query")
+            .expect("the key");
+        fx.set("api_key", key.id, "revoked_at", chrono::Utc::now()).await;
+        let body = staff
+            .data(
+                DELETE_ORG,
+                json!({ "i": { "id": global_id("Organization", org), "version": 1 } }),
+            )
+            .await;
+        assert_eq!(body["deleteOrganization"]["userErrors"], json!([]), "{body}");
+        assert!(
+            entity::api_key::Entity::find_by_id(key.id)
+                .one(&app.db)
+                .await
+                .expect("query")
+                .is_none()
+        );
     }
 );
 
