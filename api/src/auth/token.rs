@@ -75,6 +75,9 @@ pub struct Tokens {
     hash_key: [u8; 32],
 }
 
+/// The clock skew allowed on an external identity provider's tokens.
+const EXTERNAL_LEEWAY_SECS: u64 = 30;
+
 /// How tokens are checked. `leeway_secs` is the clock skew allowed on `exp`: none for the
 /// server's own tokens (they expire when they say, over HTTP as over WebSocket), 30 s for an
 /// external identity provider's, whose clock is not ours.
@@ -84,6 +87,8 @@ fn validation(alg: Algorithm, issuer: &str, audience: &str, leeway_secs: u64) ->
     v.set_audience(&[audience]);
     v.set_required_spec_claims(&["exp", "iat", "sub", "aud", "iss"]);
     v.leeway = leeway_secs;
+    // A token not valid before a time to come (`nbf`, when it has one) is not valid yet.
+    v.validate_nbf = true;
     v
 }
 
@@ -111,7 +116,12 @@ impl Tokens {
                     .ok_or(ConfigError::ExternalIssuer)?;
                 Some(External {
                     key,
-                    validation: validation(Algorithm::RS256, issuer, &config.external_jwt_audience, 30),
+                    validation: validation(
+                        Algorithm::RS256,
+                        issuer,
+                        &config.external_jwt_audience,
+                        EXTERNAL_LEEWAY_SECS,
+                    ),
                     role_claim: config.external_jwt_role_claim.clone(),
                     roles: role_map(&config.external_jwt_role_map)?,
                 })
@@ -200,6 +210,16 @@ impl Tokens {
                     decode::<serde_json::Map<String, serde_json::Value>>(token, &ext.key, &ext.validation)
                         .inspect_err(|e| tracing::debug!(error = %e, "external token refused"))
                         .ok()?;
+                // Issued in the future, beyond the clock skew allowed: not a token to take yet.
+                if data
+                    .claims
+                    .get("iat")
+                    .and_then(serde_json::Value::as_f64)
+                    .is_some_and(|iat| iat > (Utc::now().timestamp() + EXTERNAL_LEEWAY_SECS as i64) as f64)
+                {
+                    tracing::debug!("external token issued in the future");
+                    return None;
+                }
                 let subject = data.claims.get("sub")?.as_str()?.to_owned();
                 let role = *ext.roles.get(data.claims.get(&ext.role_claim)?.as_str()?)?;
                 // Required and checked by the validation: a number of seconds.

@@ -147,6 +147,18 @@ both!(
             with_auth(&app, "authorization", &format!("Bearer {just_expired}")).await,
             "expired moments ago",
         );
+        // Not valid before an hour from now: not valid yet.
+        let mut later = claims(&id, "lup-api", "lup", now, now + 7200);
+        later["nbf"] = json!(now + 3600);
+        assert_refused(
+            with_auth(
+                &app,
+                "authorization",
+                &format!("Bearer {}", sign(&later, DEVELOPMENT_JWT_SECRET)),
+            )
+            .await,
+            "not valid before a time to come",
+        );
         let audience = sign(
             &claims(&id, "et-andet-api", "lup", now, now + 600),
             DEVELOPMENT_JWT_SECRET,
@@ -449,6 +461,14 @@ both!(
         )
         .await;
         assert_eq!(ok.1["data"]["viewer"]["role"], "STAFF", "{}", ok.1);
+        // Issued a day from now: beyond any clock skew, not taken.
+        let claims = json!({ "sub": "k1234", "lup_role": "landdistrikt-koordinator", "aud": "lup-api",
+                             "iss": "https://login.jammerbugt.dk", "iat": now + 86_400, "exp": now + 90_000 });
+        let ahead = encode(&Header::new(Algorithm::RS256), &claims, &key).expect("sign");
+        assert_refused(
+            with_auth(&app, "authorization", &format!("Bearer {ahead}")).await,
+            "issued in the future",
+        );
         let unmapped = token("kantine", "https://login.jammerbugt.dk");
         assert_refused(
             with_auth(&app, "authorization", &format!("Bearer {unmapped}")).await,
