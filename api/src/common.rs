@@ -163,6 +163,13 @@ pub fn bounded<'a, T>(field: &str, values: &'a [T]) -> Result<&'a [T], ApiError>
     Ok(values)
 }
 
+/// The time now, to the microsecond: what PostgreSQL stores, so a time written reads back the
+/// same from either database (SQLite would keep the clock's nanoseconds).
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    use chrono::SubsecRound;
+    chrono::Utc::now().trunc_subsecs(6)
+}
+
 /// Today in Denmark (Europe/Copenhagen), whatever time zone the server runs in: the date
 /// "today" means for completion dates, progress notes and default windows.
 pub fn today() -> chrono::NaiveDate {

@@ -795,7 +795,7 @@ impl Write {
         let audit_id = Uuid::now_v7();
         audit_log::ActiveModel {
             id: sea_orm::Set(audit_id),
-            occurred_at: sea_orm::Set(Utc::now()),
+            occurred_at: sea_orm::Set(crate::common::now()),
             actor_kind: sea_orm::Set(kind),
             actor_id: sea_orm::Set(actor),
             actor_label: sea_orm::Set(self.viewer.label.clone()),
@@ -1000,7 +1000,7 @@ impl Write {
             };
         }
         let id = before.row_id();
-        row.set(E::UPDATED_AT, Utc::now().into());
+        row.set(E::UPDATED_AT, crate::common::now().into());
         let result = E::update_many()
             .set(row)
             .col_expr(E::VERSION, Expr::col(E::VERSION).add(1))
@@ -1333,7 +1333,7 @@ where
     E::Model: IntoActiveModel<E::ActiveModel> + Serialize + HasId,
 {
     slug_free(w, E::SLUG, &named.0, None, E::WHAT).await?;
-    w.create(E::TYPE, E::new_row(named, Utc::now())).await
+    w.create(E::TYPE, E::new_row(named, crate::common::now())).await
 }
 
 pub async fn update_named<E>(w: &Write, id: Uuid, version: i32, renamed: Renamed) -> Result<E::Model, Failure>

@@ -394,7 +394,7 @@ impl NewAccount {
             return Err(Refused::one("email", UserErrorCode::Taken, "another account has this email").into());
         }
         let password_hash = self.password_hash;
-        let now = Utc::now();
+        let now = crate::common::now();
         let model = w
             .create(
                 OtherType::Account,
@@ -440,7 +440,7 @@ pub async fn create_api_key(
         }
     }
     let scopes: Vec<&str> = granted.into_iter().map(ApiKeyScope::as_str).collect();
-    let now = Utc::now();
+    let now = crate::common::now();
     let model = w
         .create(
             OtherType::ApiKey,
@@ -470,7 +470,7 @@ pub async fn revoke_api_key(w: &Write, key: api_key::Model) -> Result<api_key::M
     }
     let version = key.version;
     let row = api_key::ActiveModel {
-        revoked_at: Set(Some(Utc::now())),
+        revoked_at: Set(Some(crate::common::now())),
         ..Default::default()
     };
     w.update::<api_key::Entity>(OtherType::ApiKey, &key, version, row)
@@ -788,7 +788,7 @@ async fn revoke_sessions(db: &impl ConnectionTrait, account: Uuid) -> Result<(),
     refresh_token::Entity::update_many()
         .col_expr(
             refresh_token::Column::RevokedAt,
-            sea_orm::sea_query::Expr::value(Utc::now()),
+            sea_orm::sea_query::Expr::value(crate::common::now()),
         )
         .filter(refresh_token::Column::AccountId.eq(account))
         .filter(refresh_token::Column::RevokedAt.is_null())

@@ -1,7 +1,7 @@
 //! Writing actions, the departments contributing to them and their progress notes. Staff
 //! write everywhere; community editors only the actions of their communities' plans.
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use entity::{account, action, action_department, action_theme, action_update};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 use serde::Serialize;
@@ -447,7 +447,7 @@ impl ActionMutation {
                     .await?;
                 }
                 check.done()?;
-                let now = Utc::now();
+                let now = crate::common::now();
                 let model = w
                     .create(
                         NodeType::Action,
@@ -684,7 +684,7 @@ impl ActionMutation {
                 check.done()?;
                 writable_action(w, action_id).await?;
                 department_free(w, action_id, department).await?;
-                let now = Utc::now();
+                let now = crate::common::now();
                 w.create(
                     NodeType::ActionDepartment,
                     action_department::ActiveModel {
@@ -793,7 +793,7 @@ impl ActionMutation {
                 };
                 // The server runs in the municipality's time zone, so its date is Danish.
                 let posted_on = posted_on.unwrap_or_else(today);
-                let now = Utc::now();
+                let now = crate::common::now();
                 let model = w
                     .create(
                         NodeType::ActionUpdate,

@@ -285,7 +285,7 @@ async fn api_key_viewer(db: &DatabaseConnection, key: &str) -> Result<Viewer, Au
     // Records the last use at most once a minute, off the request's path.
     if found
         .last_used_at
-        .is_none_or(|t| t < Utc::now() - chrono::Duration::minutes(1))
+        .is_none_or(|t| t < crate::common::now() - chrono::Duration::minutes(1))
     {
         touch_api_key(db, found.id);
     }
@@ -308,7 +308,7 @@ fn key_viewer(found: api_key::Model) -> Viewer {
 fn touch_api_key(db: &DatabaseConnection, id: Uuid) {
     let db = db.clone();
     tokio::spawn(async move {
-        let now = Utc::now();
+        let now = crate::common::now();
         let result = api_key::Entity::update_many()
             .col_expr(api_key::Column::LastUsedAt, Expr::value(now))
             .filter(api_key::Column::Id.eq(id))

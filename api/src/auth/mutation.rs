@@ -88,7 +88,7 @@ async fn issue(
         .issue(account.id, account.role.into(), family)
         .map_err(ApiError::internal)?;
     let refresh = secret::new_refresh_token();
-    let now = Utc::now();
+    let now = crate::common::now();
     // A session lasts the refresh lifetime from its login: renewing does not extend it.
     // In microseconds, as the databases keep it, so the payload says what was stored.
     let refresh_expires = refresh_expires
@@ -118,7 +118,10 @@ async fn issue(
 
 async fn revoke_family(db: &impl sea_orm::ConnectionTrait, family: Uuid) -> Result<u64, ApiError> {
     Ok(refresh_token::Entity::update_many()
-        .col_expr(refresh_token::Column::RevokedAt, Expr::value(Utc::now()))
+        .col_expr(
+            refresh_token::Column::RevokedAt,
+            Expr::value(crate::common::now()),
+        )
         .filter(refresh_token::Column::FamilyId.eq(family))
         .filter(refresh_token::Column::RevokedAt.is_null())
         .exec(db)
@@ -180,7 +183,7 @@ impl AuthMutation {
         };
         let txn = crate::db::begin_write(db).await.map_err(ApiError::from)?;
         account::Entity::update_many()
-            .col_expr(account::Column::LastLoginAt, Expr::value(Utc::now()))
+            .col_expr(account::Column::LastLoginAt, Expr::value(crate::common::now()))
             .filter(account::Column::Id.eq(account.id))
             .exec(&txn)
             .await
@@ -212,13 +215,13 @@ impl AuthMutation {
             tracing::warn!(account = %found.account_id, "a used refresh token was presented again; its sessions are revoked");
             return Err(unauthenticated(refused));
         }
-        if found.revoked_at.is_some() || found.expires_at <= Utc::now() {
+        if found.revoked_at.is_some() || found.expires_at <= crate::common::now() {
             return Err(unauthenticated(refused));
         }
         // Marks it used only if nobody else did in the meantime: two concurrent refreshes
         // with one token get one new pair.
         let marked = refresh_token::Entity::update_many()
-            .col_expr(refresh_token::Column::UsedAt, Expr::value(Utc::now()))
+            .col_expr(refresh_token::Column::UsedAt, Expr::value(crate::common::now()))
             .filter(refresh_token::Column::Id.eq(found.id))
             .filter(refresh_token::Column::UsedAt.is_null())
             .exec(&txn)
@@ -277,7 +280,7 @@ async fn record(
 ) -> Result<(), ApiError> {
     entity::audit_log::ActiveModel {
         id: Set(Uuid::now_v7()),
-        occurred_at: Set(Utc::now()),
+        occurred_at: Set(crate::common::now()),
         actor_kind: Set(entity::audit_log::ActorKind::Account),
         actor_id: Set(Some(account.id)),
         actor_label: Set(account.email.clone()),

@@ -159,7 +159,7 @@ impl Tokens {
         role: Role,
         session: Uuid,
     ) -> Result<(String, DateTime<Utc>), jsonwebtoken::errors::Error> {
-        let now = Utc::now();
+        let now = crate::common::now();
         let expires = now + self.access_ttl;
         let claims = Claims {
             sub: account.to_string(),
@@ -194,7 +194,7 @@ impl Tokens {
                     .inspect_err(|e| tracing::debug!(error = %e, "token refused"))
                     .ok()?;
                 // Issued in the future: not by this server's clock.
-                if data.claims.iat > Utc::now().timestamp() + 30 {
+                if data.claims.iat > crate::common::now().timestamp() + 30 {
                     tracing::debug!("token issued in the future");
                     return None;
                 }
@@ -215,7 +215,9 @@ impl Tokens {
                     .claims
                     .get("iat")
                     .and_then(serde_json::Value::as_f64)
-                    .is_some_and(|iat| iat > (Utc::now().timestamp() + EXTERNAL_LEEWAY_SECS as i64) as f64)
+                    .is_some_and(|iat| {
+                        iat > (crate::common::now().timestamp() + EXTERNAL_LEEWAY_SECS as i64) as f64
+                    })
                 {
                     tracing::debug!("external token issued in the future");
                     return None;

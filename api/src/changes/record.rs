@@ -161,7 +161,7 @@ impl<'a> Recorder<'a> {
         Ok(Recorder {
             txn,
             next: super::feed::newest(txn).await? + 1,
-            now: Utc::now(),
+            now: crate::common::now(),
             events: Vec::new(),
             after: HashMap::new(),
         })

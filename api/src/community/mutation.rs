@@ -1,6 +1,5 @@
 //! Writing communities: staff create, change and delete them.
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
-use chrono::Utc;
 use entity::community;
 use sea_orm::Set;
 use uuid::Uuid;
@@ -123,7 +122,7 @@ impl CommunityMutation {
             },
             async |w, ((slug, name, description), (latitude, longitude))| {
                 slug_free(w, community::Column::Slug, &slug, None, "community").await?;
-                let now = Utc::now();
+                let now = crate::common::now();
                 w.create(
                     NodeType::Community,
                     community::ActiveModel {

@@ -3,7 +3,6 @@
 //! them. Each is one transaction with its audit record, as every mutation; the audit log
 //! records name and email redacted (see the entity), never in clear.
 use async_graphql::{Context, ID, InputObject, Object, Result};
-use chrono::Utc;
 use entity::{
     action,
     consultation_response::{self as response, ResponseStatus},
@@ -267,7 +266,7 @@ impl ConsultationMutation {
                         .into());
                     }
                 }
-                let now = Utc::now();
+                let now = crate::common::now();
                 let model = w
                     .create(
                         NodeType::ConsultationResponse,
@@ -373,7 +372,11 @@ impl ConsultationMutation {
                 // The same reply again is no change: it keeps the time it was given.
                 let changed = before.reply.as_deref() != Some(reply.as_str());
                 let row = response::ActiveModel {
-                    replied_at: if changed { Set(Some(Utc::now())) } else { NotSet },
+                    replied_at: if changed {
+                        Set(Some(crate::common::now()))
+                    } else {
+                        NotSet
+                    },
                     reply: Set(Some(reply)),
                     ..Default::default()
                 };

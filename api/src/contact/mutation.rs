@@ -2,7 +2,6 @@
 //! of their own communities. A contact belongs to exactly one community, organisation or
 //! department and goes with it when that is deleted.
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
-use chrono::Utc;
 use entity::contact;
 use sea_orm::Set;
 use uuid::Uuid;
@@ -237,7 +236,7 @@ impl ContactMutation {
                 Parent::require(Some(parent), w)?;
                 parent.exists(w).await?;
                 let (community_id, organization_id, department_id) = parent.columns();
-                let now = Utc::now();
+                let now = crate::common::now();
                 w.create(
                     NodeType::Contact,
                     contact::ActiveModel {

@@ -1,7 +1,7 @@
 //! Writing engagement events: the community's editors and staff record the meetings,
 //! workshops and working days held, with the organisations present.
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use entity::{engagement_event, engagement_event_organization, organization, plan};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 use serde::Serialize;
@@ -221,7 +221,7 @@ impl EngagementMutation {
                     check_plan(w, p, e.community).await?;
                 }
                 check_organizations(w, &input.organization_ids, &e.organizations).await?;
-                let now = Utc::now();
+                let now = crate::common::now();
                 let model = w
                     .create(
                         NodeType::EngagementEvent,

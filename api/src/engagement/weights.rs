@@ -293,7 +293,7 @@ impl WeightsMutation {
                     .await?
                 }
                 None => {
-                    let now = Utc::now();
+                    let now = crate::common::now();
                     let mut r = row(&e, &p);
                     r.id = Set(SETTINGS_ID);
                     r.created_at = Set(now);

@@ -5,7 +5,6 @@
 use std::collections::{HashMap, HashSet};
 
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
-use chrono::Utc;
 use entity::{
     action, community, idea, idea_exchange, idea_exchange_action, idea_exchange_participant, idea_theme,
     organization, plan, theme,
@@ -437,7 +436,7 @@ impl IdeaMutation {
                         .await?;
                 }
                 all_exist::<theme::Entity>(w, "themeIds", &themes, "theme").await?;
-                let now = Utc::now();
+                let now = crate::common::now();
                 let model = idea::ActiveModel {
                     id: Set(Uuid::now_v7()),
                     title: Set(title),
@@ -663,7 +662,7 @@ impl IdeaMutation {
                 let mut communities = uuids(&participants);
                 communities.push(initiator);
                 check_actions(w, None, &actions, &communities).await?;
-                let now = Utc::now();
+                let now = crate::common::now();
                 let model = idea_exchange::ActiveModel {
                     id: Set(Uuid::now_v7()),
                     created_at: Set(now),

@@ -67,7 +67,7 @@ pub async fn file(
         Err(refusal) => return respond::refusal(MediaType::Json, refusal),
     };
     let Some(table) = table else {
-        let body = package::descriptor(chrono::Utc::now()).to_string();
+        let body = package::descriptor(crate::common::now()).to_string();
         return public(
             &state,
             ([(header::CONTENT_TYPE, "application/json")], body).into_response(),

@@ -2,7 +2,6 @@
 //! actions, partnerships, ideas, events or API keys refer to cannot be deleted; its contacts go
 //! with it.
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
-use chrono::Utc;
 use entity::{api_key, organization};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
@@ -155,7 +154,7 @@ impl OrganizationMutation {
                         .await?;
                 }
                 slug_free(w, organization::Column::Slug, &slug, None, "organisation").await?;
-                let now = Utc::now();
+                let now = crate::common::now();
                 w.create(
                     NodeType::Organization,
                     organization::ActiveModel {

@@ -2,7 +2,7 @@
 //! communities' plans and actions), and partners' proposals to join an action: a partner
 //! expresses interest, the community's editors or staff accept or decline it.
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result, connection::Connection};
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use entity::{
     action, organization, partnership, partnership_member,
     plan::{self, PlanStatus},
@@ -298,7 +298,7 @@ async fn insert_member(
     m: Member,
 ) -> Result<partnership_member::Model, Failure> {
     let (community, organization, department) = m.party.columns();
-    let now = Utc::now();
+    let now = crate::common::now();
     w.create(
         NodeType::PartnershipMember,
         partnership_member::ActiveModel {
@@ -497,7 +497,7 @@ impl PartnershipMutation {
                 let refs: Vec<(String, &Member)> = members.iter().map(|(p, m)| (p.clone(), m)).collect();
                 check_parties(w, &mut check, &refs).await?;
                 check.done()?;
-                let now = Utc::now();
+                let now = crate::common::now();
                 let model = w
                     .create(
                         NodeType::Partnership,
@@ -861,7 +861,7 @@ impl PartnershipMutation {
                     .chars()
                     .take(MAX_NAME)
                     .collect();
-                let now = Utc::now();
+                let now = crate::common::now();
                 let model = w
                     .create(
                         NodeType::Partnership,
@@ -950,7 +950,7 @@ impl PartnershipMutation {
                 let before = pending_proposal(w, id).await?;
                 let mut row = partnership::ActiveModel {
                     status: Set(partnership::PartnershipStatus::Ended),
-                    declined_at: Set(Some(chrono::Utc::now())),
+                    declined_at: Set(Some(crate::common::now())),
                     ..Default::default()
                 };
                 if let Some(reason) = reason {

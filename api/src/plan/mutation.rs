@@ -1,7 +1,6 @@
 //! Writing plans: the community's editors write drafts and send them to consultation; staff
 //! adopt and archive them. The organisations involved in a plan are written here too.
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
-use chrono::Utc;
 use entity::{plan, plan_involvement, plan_theme, theme};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 use serde::Serialize;
@@ -268,7 +267,7 @@ impl PlanMutation {
                 w.exists("communityId", NodeType::Community, community, "community")
                     .await?;
                 check_themes(w, &input.theme_ids, &themes).await?;
-                let now = Utc::now();
+                let now = crate::common::now();
                 let model = w
                     .create(
                         NodeType::Plan,
@@ -560,7 +559,7 @@ impl PlanMutation {
                 .await?;
                 let role = plan_involvement::InvolvementRole::from(input.role);
                 involvement_free(w, plan_id, organization, role, None).await?;
-                let now = Utc::now();
+                let now = crate::common::now();
                 w.create(
                     NodeType::PlanInvolvement,
                     plan_involvement::ActiveModel {

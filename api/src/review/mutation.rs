@@ -2,7 +2,7 @@
 //! every community's figures; its direction, focus and remarks are written; publishing makes
 //! it public and read-only. Only a draft can be deleted.
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
-use chrono::{Datelike, Utc};
+use chrono::Datelike;
 use entity::{
     annual_review::{self, ReviewStatus},
     annual_review_entry, annual_review_focus_community, annual_review_focus_theme, community, theme,
@@ -196,7 +196,7 @@ async fn write_snapshot(w: &Write, review: &annual_review::Model) -> Result<(), 
         .filter(annual_review_entry::Column::ReviewId.eq(review.id))
         .all(w.txn())
         .await?;
-    let now = Utc::now();
+    let now = crate::common::now();
     let mut new_rows = Vec::new();
     let mut ordered: Vec<(&Uuid, &snapshot::Snapshot)> = figures.iter().collect();
     ordered.sort_by(|a, b| {
@@ -282,7 +282,7 @@ impl ReviewMutation {
         mutate(
             ctx,
             |check| {
-                let this_year = Utc::now().year();
+                let this_year = crate::common::now().year();
                 check.int("year", input.year, crate::common::FIRST_YEAR, this_year)
             },
             async |w, year| {
@@ -298,7 +298,7 @@ impl ReviewMutation {
                     )
                     .into());
                 }
-                let now = Utc::now();
+                let now = crate::common::now();
                 let model = w
                     .create(
                         NodeType::AnnualReview,
@@ -349,7 +349,7 @@ impl ReviewMutation {
             async |w, id| {
                 let before = locked_draft(w, id).await?;
                 let row = annual_review::ActiveModel {
-                    snapshot_taken_at: Set(Utc::now()),
+                    snapshot_taken_at: Set(crate::common::now()),
                     ..Default::default()
                 };
                 let after = w
@@ -540,7 +540,7 @@ impl ReviewMutation {
                 let history = snapshot::published_before(w.txn(), before.year).await?;
                 let row = annual_review::ActiveModel {
                     status: Set(ReviewStatus::Published),
-                    published_at: Set(Some(Utc::now())),
+                    published_at: Set(Some(crate::common::now())),
                     frozen_focus: Set(Some(
                         serde_json::to_string(&focus).map_err(crate::error::ApiError::internal)?,
                     )),

@@ -1,7 +1,6 @@
 //! Demo accounts for development only: one of each role, all with the password
 //! [`DEMO_PASSWORD`], and a partner API key [`DEMO_API_KEY`] — both public in the README, so
 //! they are never created outside `APP_ENV=development`.
-use chrono::Utc;
 use entity::{account, account_community, api_key, community, organization};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, Set,
@@ -50,7 +49,7 @@ pub async fn neutralise(db: &DatabaseConnection) -> Result<u64, sea_orm::DbErr> 
         .await?
         .rows_affected;
     let keys = api_key::Entity::update_many()
-        .col_expr(api_key::Column::RevokedAt, Expr::value(Utc::now()))
+        .col_expr(api_key::Column::RevokedAt, Expr::value(crate::common::now()))
         .filter(api_key::Column::KeyHash.eq(secret::sha256_hex(DEMO_API_KEY)))
         .filter(api_key::Column::RevokedAt.is_null())
         .exec(db)
@@ -66,7 +65,7 @@ pub async fn load_if_none(db: &DatabaseConnection) -> Result<bool, SeedError> {
     }
     let hash = secret::hash_password(DEMO_PASSWORD)
         .map_err(|e| SeedError::Db(sea_orm::DbErr::Custom(e.to_string())))?;
-    let now = Utc::now();
+    let now = crate::common::now();
     for (email, name, role, community_slug) in ACCOUNTS {
         let id = Uuid::now_v7();
         account::ActiveModel {

@@ -80,7 +80,7 @@ impl Ids {
 }
 
 pub(crate) fn now() -> chrono::DateTime<Utc> {
-    Utc::now()
+    crate::common::now()
 }
 
 /// Inserts rows in chunks (SQLite bounds the number of parameters per statement).

@@ -295,7 +295,7 @@ async fn deliveries(
             }
         }
     }
-    let now = Utc::now();
+    let now = crate::common::now();
     Ok(out
         .into_iter()
         .map(|m| {

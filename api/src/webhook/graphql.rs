@@ -117,7 +117,9 @@ impl WebhookEndpoint {
     /// Until when the secret before the last rotation still signs beside the current one
     /// (each message then carries two signatures); null when it no longer does.
     async fn previous_secret_expires_at(&self) -> Option<DateTime<Utc>> {
-        self.0.previous_secret_expires_at.filter(|t| *t > Utc::now())
+        self.0
+            .previous_secret_expires_at
+            .filter(|t| *t > crate::common::now())
     }
 
     /// The partner organisation it belongs to.
@@ -579,7 +581,7 @@ impl WebhookMutation {
                 }
                 url_free(w, org, &url, None).await?;
                 let secret = sign::new_secret();
-                let now = Utc::now();
+                let now = crate::common::now();
                 let model = w
                     .create(
                         OtherType::WebhookEndpoint,
@@ -654,7 +656,7 @@ impl WebhookMutation {
                 if let Some(url) = &url {
                     url_free(w, before.organization_id, url, Some(id)).await?;
                 }
-                let now = Utc::now();
+                let now = crate::common::now();
                 let mut row = webhook_endpoint::ActiveModel {
                     url: url.map_or(Default::default(), Set),
                     event_types: types.map_or(Default::default(), |t| Set(WebhookEventType::store(&t))),
@@ -773,7 +775,7 @@ impl WebhookMutation {
                     return Err(ApiError::not_found("no webhook endpoint with this ID").into());
                 }
                 let secret = sign::new_secret();
-                let until = Utc::now()
+                let until = crate::common::now()
                     + chrono::Duration::from_std(ROTATION_OVERLAP)
                         .unwrap_or_else(|_| chrono::Duration::hours(24));
                 let row = webhook_endpoint::ActiveModel {

@@ -43,12 +43,12 @@ const MAX_ERROR: usize = 500;
 pub(super) async fn run(hooks: Webhooks, db: DatabaseConnection) {
     // When this instance knows an attempt is due next; `None`: it does not (it looks every
     // CHECK, for the attempts of other instances and of the dispatcher's rounds elsewhere).
-    let mut due: Option<DateTime<Utc>> = Some(Utc::now());
+    let mut due: Option<DateTime<Utc>> = Some(crate::common::now());
     let mut cleaned = std::time::Instant::now();
     let mut flights = Flights::default();
     loop {
         let wait = due
-            .map(|d| (d - Utc::now()).to_std().unwrap_or_default())
+            .map(|d| (d - crate::common::now()).to_std().unwrap_or_default())
             .unwrap_or(CHECK)
             .min(CHECK);
         tokio::select! {
@@ -76,7 +76,7 @@ pub(super) async fn run(hooks: Webhooks, db: DatabaseConnection) {
                     return;
                 }
                 tracing::warn!(error = %e, "webhooks: sending failed; trying again");
-                Some(Utc::now() + Duration::from_secs(1))
+                Some(crate::common::now() + Duration::from_secs(1))
             }
         };
     }
@@ -89,7 +89,7 @@ const CLEAN_EVERY: Duration = Duration::from_secs(3600);
 /// retention period: the record of what was sent is kept that long.
 async fn forget_old(hooks: &Webhooks, db: &DatabaseConnection) -> Result<(), DbErr> {
     let days = i64::from(hooks.inner.retention_days);
-    let cutoff = Utc::now() - chrono::Duration::days(days);
+    let cutoff = crate::common::now() - chrono::Duration::days(days);
     let gone = webhook_delivery::Entity::delete_many()
         .filter(D::Status.ne(DeliveryStatus::Pending))
         .filter(D::UpdatedAt.lt(cutoff))
@@ -142,7 +142,7 @@ async fn work(
     loop {
         let next = next_due(db).await?;
         match next {
-            Some(at) if at <= Utc::now() => {}
+            Some(at) if at <= crate::common::now() => {}
             other => return Ok(other),
         }
         let room = CLAIM.saturating_sub(flights.tasks.len());
@@ -154,7 +154,7 @@ async fn work(
         if claimed.is_empty() {
             // Due, but leased to another instance, of a disabled endpoint or of one with an
             // attempt in flight, or no room: look again soon.
-            return Ok(Some(Utc::now() + Duration::from_millis(500)));
+            return Ok(Some(crate::common::now() + Duration::from_millis(500)));
         }
         for (d, e) in claimed {
             let endpoint = e.id;
@@ -198,7 +198,7 @@ async fn claim(
     busy: &[Uuid],
 ) -> Result<Vec<(webhook_delivery::Model, webhook_endpoint::Model)>, DbErr> {
     let txn = crate::db::begin_write(db).await?;
-    let now = Utc::now();
+    let now = crate::common::now();
     let enabled = webhook_endpoint::Entity::find()
         .select_only()
         .column(E::Id)
@@ -308,7 +308,7 @@ async fn attempt(hooks: &Webhooks, d: &webhook_delivery::Model, e: &webhook_endp
             "{ip} is not a public address; webhooks are not sent there"
         ));
     }
-    let now = Utc::now();
+    let now = crate::common::now();
     let mut secrets = vec![e.secret.as_str()];
     if let (Some(old), Some(until)) = (&e.previous_secret, e.previous_secret_expires_at)
         && until > now
@@ -390,7 +390,7 @@ async fn record(
     e: &webhook_endpoint::Model,
     outcome: Outcome,
 ) -> Result<(), DbErr> {
-    let now = Utc::now();
+    let now = crate::common::now();
     let delivered = outcome.delivered();
     // `attempts` counts this one already (the claim did).
     let retry = hooks
@@ -467,7 +467,7 @@ async fn disable_if_failing(
     if !before.enabled || before.consecutive_failures < attempts {
         return Ok(());
     }
-    let now = Utc::now();
+    let now = crate::common::now();
     let span = d
         .last_attempt_at
         .map(|last| last - d.created_at)
@@ -505,7 +505,7 @@ pub async fn cancel_pending(txn: &sea_orm::DatabaseTransaction, id: Uuid) -> Res
     webhook_delivery::Entity::update_many()
         .col_expr(D::Status, Expr::value(DeliveryStatus::Cancelled))
         .col_expr(D::NextAttemptAt, Expr::value(Option::<DateTime<Utc>>::None))
-        .col_expr(D::UpdatedAt, Expr::value(Utc::now()))
+        .col_expr(D::UpdatedAt, Expr::value(crate::common::now()))
         .col_expr(D::Version, Expr::col(D::Version).add(1))
         .filter(D::EndpointId.eq(id))
         .filter(D::Status.eq(DeliveryStatus::Pending))

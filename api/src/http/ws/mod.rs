@@ -319,7 +319,7 @@ impl Connection {
                         if let Some(session) = self.observe(&text) {
                             ended = Some(session.watch_end());
                             expiry = session.expires.map(|at| {
-                                Instant::now() + (at - chrono::Utc::now()).to_std().unwrap_or_default()
+                                Instant::now() + (at - crate::common::now()).to_std().unwrap_or_default()
                             });
                         }
                         if !self.send(&mut sink, Message::Text(text.into()), hub.send_timeout).await {
@@ -886,7 +886,7 @@ async fn authenticate(
     };
     // Past its expiry, but within the leeway a request over HTTP is given: a connection would
     // end every subscription at once (they end when the token does), so it is refused here.
-    if expires.is_some_and(|at| at <= chrono::Utc::now()) {
+    if expires.is_some_and(|at| at <= crate::common::now()) {
         return Err((
             code::FORBIDDEN,
             "Forbidden: the token has expired; refresh it and connect again".into(),

@@ -179,7 +179,7 @@ impl Session {
     }
 
     pub fn is_expired(&self) -> bool {
-        self.expires.is_some_and(|at| at <= Utc::now())
+        self.expires.is_some_and(|at| at <= crate::common::now())
     }
 
     /// Whether the caller may still receive events: the token has not expired and, when the
