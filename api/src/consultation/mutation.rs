@@ -114,35 +114,13 @@ fn client(ctx: &Context<'_>) -> Option<Client> {
 /// `submitConsultationResponse`, through fragments (one response key is one field, however
 /// often it is written). The executor has taken out what `@skip` and `@include` leave out.
 fn submissions_in(ctx: &Context<'_>) -> u32 {
-    use async_graphql::parser::types::{Selection, SelectionSet};
-    fn walk<'a>(
-        set: &'a SelectionSet,
-        env: &'a async_graphql::QueryEnv,
-        keys: &mut std::collections::HashSet<&'a str>,
-        depth: usize,
-    ) {
-        // Validation refuses fragment cycles; this only keeps the walk finite regardless.
-        if depth > 32 {
-            return;
-        }
-        for selection in &set.items {
-            match &selection.node {
-                Selection::Field(f) if f.node.name.node == "submitConsultationResponse" => {
-                    keys.insert(f.node.response_key().node.as_str());
-                }
-                Selection::FragmentSpread(s) => {
-                    if let Some(fragment) = env.fragments.get(&s.node.fragment_name.node) {
-                        walk(&fragment.node.selection_set.node, env, keys, depth + 1);
-                    }
-                }
-                Selection::InlineFragment(i) => walk(&i.node.selection_set.node, env, keys, depth + 1),
-                Selection::Field(_) => {}
-            }
-        }
-    }
     let env = &ctx.query_env;
     let mut keys = std::collections::HashSet::new();
-    walk(&env.operation.node.selection_set.node, env, &mut keys, 0);
+    crate::http::prepared::root_fields(&env.fragments, &env.operation.node.selection_set.node, &mut |f| {
+        if f.name.node == "submitConsultationResponse" {
+            keys.insert(f.response_key().node.as_str());
+        }
+    });
     u32::try_from(keys.len()).unwrap_or(u32::MAX).max(1)
 }
 

@@ -14,16 +14,22 @@
 //! variables always run strict. As a second net, a fast run whose answer has an error of
 //! async-graphql's own (one without `extensions.code`) is run again on the strict schema
 //! (see [`super::execute`]).
-use std::sync::{
-    Arc,
-    atomic::{AtomicBool, AtomicU64, Ordering},
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
 };
 
 use async_graphql::{
-    Name, ServerError, Value, Variables,
+    Name, Positioned, ServerError, Value, Variables,
     parser::{
         parse_query,
-        types::{BaseType, ExecutableDocument, OperationDefinition, OperationType, Type},
+        types::{
+            BaseType, ExecutableDocument, Field, FragmentDefinition, OperationDefinition, OperationType,
+            Selection, SelectionSet, Type,
+        },
     },
 };
 
@@ -133,7 +139,7 @@ impl Prepared {
                 fixed_cost: (!bounds::depends_on_variables(&document.fragments, op))
                     .then(|| bounds::measure_operation(&document.fragments, Some(op), &Variables::default())),
                 signs_in: op.node.ty == OperationType::Mutation
-                    && only_signs_in(&document, &op.node.selection_set.node, 0),
+                    && only_signs_in(&document, &op.node.selection_set.node),
             })
             .collect();
         Ok(Arc::new(Prepared {
@@ -566,27 +572,50 @@ impl PreparedCache {
     }
 }
 
-/// Whether the root selection `set` holds only the fields of signing in and out, through its
-/// fragments (a fragment it names that is missing, or nesting past any real document's, is
-/// not).
-fn only_signs_in(
-    document: &ExecutableDocument,
-    set: &async_graphql::parser::types::SelectionSet,
-    depth: usize,
+/// Calls `visit` with each field at the root of the selection `set`, through fragment spreads
+/// and inline fragments. False when it could not see them all: a fragment named that is
+/// missing, or nesting past any real document's (validation refuses both; a cycle among
+/// fragments is refused there too).
+pub fn root_fields<'a>(
+    fragments: &'a HashMap<Name, Positioned<FragmentDefinition>>,
+    set: &'a SelectionSet,
+    visit: &mut impl FnMut(&'a Field),
 ) -> bool {
-    use async_graphql::parser::types::Selection;
+    fn walk<'a>(
+        fragments: &'a HashMap<Name, Positioned<FragmentDefinition>>,
+        set: &'a SelectionSet,
+        visit: &mut impl FnMut(&'a Field),
+        depth: usize,
+    ) -> bool {
+        depth <= 32
+            && set.items.iter().fold(true, |seen, item| {
+                let here = match &item.node {
+                    Selection::Field(f) => {
+                        visit(&f.node);
+                        true
+                    }
+                    Selection::FragmentSpread(spread) => fragments
+                        .get(&spread.node.fragment_name.node)
+                        .is_some_and(|f| walk(fragments, &f.node.selection_set.node, visit, depth + 1)),
+                    Selection::InlineFragment(inline) => {
+                        walk(fragments, &inline.node.selection_set.node, visit, depth + 1)
+                    }
+                };
+                seen && here
+            })
+    }
+    walk(fragments, set, visit, 0)
+}
+
+/// Whether the root selection `set` holds only the fields of signing in and out (all of it
+/// seen: see [`root_fields`]).
+fn only_signs_in(document: &ExecutableDocument, set: &SelectionSet) -> bool {
     const SIGN_IN: [&str; 4] = ["login", "refreshToken", "logout", "__typename"];
-    depth <= 32
-        && set.items.iter().all(|item| match &item.node {
-            Selection::Field(f) => SIGN_IN.contains(&f.node.name.node.as_str()),
-            Selection::FragmentSpread(spread) => document
-                .fragments
-                .get(&spread.node.fragment_name.node)
-                .is_some_and(|f| only_signs_in(document, &f.node.selection_set.node, depth + 1)),
-            Selection::InlineFragment(inline) => {
-                only_signs_in(document, &inline.node.selection_set.node, depth + 1)
-            }
-        })
+    let mut only = true;
+    let seen = root_fields(&document.fragments, set, &mut |f| {
+        only &= SIGN_IN.contains(&f.name.node.as_str());
+    });
+    seen && only
 }
 
 #[cfg(test)]

@@ -338,9 +338,10 @@ pub enum Caller {
 }
 
 /// A GraphQL answer: 400 for a request error in `application/graphql-response+json` (503
-/// for a request stopped at its time limit), else 200. Signed-in callers' answers are `private, no-store`; an anonymous GET answer is
-/// `Cache-Control: public` for CDNs and browsers, with an `ETag` so a client holding the same
-/// answer gets `304 Not Modified` without the body.
+/// for a request stopped at its time limit), else 200. Signed-in callers' answers are
+/// `private, no-store`; an anonymous GET answer is `Cache-Control: public` for CDNs and
+/// browsers, with an `ETag` so a client holding the same answer gets `304 Not Modified`
+/// without the body.
 pub fn graphql(
     media: MediaType,
     answer: &Answer,

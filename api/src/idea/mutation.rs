@@ -858,12 +858,11 @@ impl IdeaMutation {
                     || actions_before.clone(),
                     |a| {
                         let mut after = uuids(&a);
-                        after.extend(
-                            kept.iter()
-                                .filter(|k| !after.contains(k))
-                                .copied()
-                                .collect::<Vec<_>>(),
-                        );
+                        for k in kept {
+                            if !after.contains(&k) {
+                                after.push(k);
+                            }
+                        }
                         sorted(after)
                     },
                 );
