@@ -289,14 +289,16 @@ pub fn depends_on_variables(
 /// `extensions.cost` of an answer: what the query cost, the client's budget a minute and what
 /// is left of it (null when no rate limit applies, or, for `remaining`, when the answer may go
 /// to other clients too), and the limits.
-pub fn report(cost: &Cost, limit: Option<u32>, remaining: Option<u32>) -> Value {
+pub fn report(cost: Option<&Cost>, limit: Option<u32>, remaining: Option<u32>) -> Value {
+    // A document refused before it was measured (it does not parse, or is over a bound) is
+    // charged one point, and has no figures of its own.
     async_graphql::value!({
         "remainingBudget": remaining,
         "budgetPerMinute": limit,
-        "requestedQueryCost": cost.points(),
-        "nodes": cost.nodes,
-        "fields": cost.fields as u64,
-        "depth": cost.depth as u64,
+        "requestedQueryCost": cost.map_or(1, Cost::points),
+        "nodes": cost.map(|c| c.nodes),
+        "fields": cost.map(|c| c.fields as u64),
+        "depth": cost.map(|c| c.depth as u64),
         "limits": {
             "maxNodes": MAX_NODES,
             "maxFields": MAX_FIELDS as u64,

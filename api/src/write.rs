@@ -540,9 +540,15 @@ impl Check {
         }
     }
 
+    /// An address mail can be sent to: a domain with a top-level part (`a@b` is refused), no
+    /// IP-address literal, no display name (`Karen <k@x.dk>`).
     pub fn email(&mut self, field: &str, value: &str) -> Option<String> {
+        let strict = email_address::Options::default()
+            .with_required_tld()
+            .without_domain_literal()
+            .without_display_text();
         let value = value.trim().to_lowercase();
-        if value.len() <= 254 && email_address::EmailAddress::is_valid(&value) {
+        if value.len() <= 254 && email_address::EmailAddress::parse_with_options(&value, strict).is_ok() {
             Some(value)
         } else {
             self.add(field, UserErrorCode::Invalid, "is not an email address");

@@ -337,10 +337,11 @@ impl ViewerInfo {
             .await?
             .map(Organization))
     }
-    /// Whether the caller may change this community's content.
-    async fn may_edit_community(&self, community_id: async_graphql::ID) -> Result<bool> {
+    /// Whether the caller may change this community's content; false for a community that
+    /// does not exist.
+    async fn may_edit_community(&self, ctx: &Context<'_>, community_id: async_graphql::ID) -> Result<bool> {
         let id = crate::relay::decode_as(&community_id, NodeType::Community)?;
-        Ok(self.0.may_edit_community(id))
+        Ok(self.0.may_edit_community(id) && loader::one(ctx, &crate::community::BY_ID, id).await?.is_some())
     }
 }
 

@@ -137,8 +137,12 @@ pub async fn admit(
         Verdict::Limited { retry_after, limit } => {
             // The refusal itself waits: a client flooding on many connections slows itself
             // down instead of taking the CPU that well-behaved clients need.
+            // What it asks the client to wait is counted from when the answer is sent: the
+            // time the refusal waited is taken off (at least a second is asked for).
             tokio::time::sleep(state.rate_limit_delay).await;
-            let retry_after = retry_after.max(state.rate_limit_delay);
+            let retry_after = retry_after
+                .saturating_sub(state.rate_limit_delay)
+                .max(std::time::Duration::from_secs(1));
             return Err(Refusal::RateLimited { retry_after, limit });
         }
         Verdict::Allowed(budget) => Some(budget),

@@ -74,7 +74,15 @@ pub async fn answer(
     let mut call = match call {
         Ok(call) => call,
         Err(e) => {
-            let response = finish(async_graphql::Response::from_errors(vec![e]));
+            let mut response = async_graphql::Response::from_errors(vec![e]);
+            // Refused as it is, it counts as a query: an anonymous caller's answer does not
+            // say what is left of its budget (see `run`).
+            let remaining = admitted.budget.map(|b| b.remaining).filter(|_| !anonymous);
+            response.extensions.insert(
+                "cost".into(),
+                crate::bounds::report(None, admitted.budget.map(|b| b.limit), remaining),
+            );
+            let response = finish(response);
             return send(&respond::answer_of(&response, public, false), HeaderMap::new());
         }
     };
@@ -167,7 +175,7 @@ async fn run(state: &AppState, admitted: &Admitted, access: &Access, call: &Call
     let remaining = admitted.budget.map(|b| b.remaining).filter(|_| !shared);
     response.extensions.insert(
         "cost".into(),
-        crate::bounds::report(&call.cost, admitted.budget.map(|b| b.limit), remaining),
+        crate::bounds::report(Some(&call.cost), admitted.budget.map(|b| b.limit), remaining),
     );
     finish(response)
 }

@@ -770,3 +770,29 @@ both!(
         assert!(!log.to_string().contains("argon2"), "{log}");
     }
 );
+
+// `viewer.mayEditCommunity` answers for communities that exist: a made-up ID is false for
+// everyone, staff included (it said true for staff, who may edit every community there is).
+both!(
+    may_edit_community_is_false_for_a_community_that_does_not_exist,
+    |app: TestApp| async move {
+        let fx = Fixture::new(&app.db);
+        let gjol = fx.community("gjoel", "Gjøl").await;
+        let other = fx.community("fjerritslev", "Fjerritslev").await;
+        let made_up = uuid::Uuid::now_v7();
+        let q = "query($id: ID!) { viewer { mayEditCommunity(communityId: $id) } }";
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        let editor = app.signed_in(As::CommunityEditor, &[gjol], None).await;
+        for (who, client, community, expected) in [
+            ("staff", &staff, gjol, true),
+            ("staff", &staff, made_up, false),
+            ("editor", &editor, gjol, true),
+            ("editor", &editor, other, false),
+            ("editor", &editor, made_up, false),
+        ] {
+            let id = lup_tests::fixture::global_id("Community", community);
+            let body = client.data(q, json!({ "id": id })).await;
+            assert_eq!(body["viewer"]["mayEditCommunity"], expected, "{who}: {body}");
+        }
+    }
+);

@@ -43,6 +43,21 @@ both!(
             message.contains("levels deep") && message.contains("16"),
             "{message}"
         );
+        // The refusal says what it cost (one point) and the limits to keep within; it has
+        // no figures of its own (it was not measured to the end).
+        let body = app.post(&nested(20), json!({})).await;
+        let cost = &body["extensions"]["cost"];
+        assert_eq!(cost["requestedQueryCost"], 1, "{body}");
+        assert_eq!(cost["limits"]["maxDepth"], 16, "{body}");
+        assert_eq!(cost["limits"]["maxPageSize"], 100, "{body}");
+        assert!(cost["depth"].is_null() && cost["nodes"].is_null(), "{body}");
+        // So does a document that does not parse.
+        let body = app.post("{ communities(first: 1) {", json!({})).await;
+        assert!(
+            body["data"].is_null() && body["errors"][0]["message"].is_string(),
+            "{body}"
+        );
+        assert_eq!(body["extensions"]["cost"]["requestedQueryCost"], 1, "{body}");
     }
 );
 

@@ -513,3 +513,35 @@ both!(
         assert!((6..=9).contains(&secs), "Retry-After {secs}");
     }
 );
+
+// The wait a 429 asks for counts from when it is sent: the time the refusal itself was held
+// back (`RATE_LIMIT_DELAY_MS`) is taken off, so a client that obeys it is not kept out longer
+// than its budget needs.
+both!(
+    retry_after_leaves_out_the_time_the_refusal_waited,
+    |c: &mut Config| {
+        small_budgets(c);
+        c.rate_limit_delay_ms = 3000;
+    },
+    |app: TestApp| async move {
+        let fx = Fixture::new(&app.db);
+        let org = fx
+            .organization("fonden", "Fonden", OrganizationKind::Foundation, None)
+            .await;
+        let key = app.create_api_key(org).await;
+        let (status, _, body) = post_query(&app, Some(&key), DEAR).await;
+        assert_eq!(status, 200, "{body}");
+        // 10 points owed and its own, less the burst of 5, at 1.2 s a point: 7.2 s from the
+        // request, of which the refusal waits 3 s before it is sent.
+        let sent = std::time::Instant::now();
+        let (status, retry, body) = post_raw(&app, Some(&key)).await;
+        assert_eq!(status, 429, "{body}");
+        assert!(sent.elapsed() >= std::time::Duration::from_millis(2900));
+        let secs: u64 = retry.expect("Retry-After").parse().expect("seconds");
+        assert!((3..=6).contains(&secs), "Retry-After {secs}");
+        assert_eq!(
+            body["errors"][0]["extensions"]["retryAfterSeconds"], secs,
+            "{body}"
+        );
+    }
+);

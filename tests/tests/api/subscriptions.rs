@@ -848,10 +848,48 @@ async fn quiet_revoked_key(app: &TestApp) {
         payload["errors"][0]["extensions"]["code"], "FORBIDDEN",
         "{payload}"
     );
-    let (code, _) = ws.closed(Duration::from_secs(3)).await;
+    let (code, reason) = ws.closed(Duration::from_secs(3)).await;
     assert_eq!(code, 4403);
+    assert!(reason.contains("revoked API key"), "{reason}");
     let took = opened.elapsed();
     assert!(took <= Duration::from_millis(16_500), "closed after {took:?}");
+}
+
+on_both!(
+    a_subscription_ends_when_its_session_is_logged_out_and_says_so,
+    logged_out
+);
+
+/// Signing out ends the session's subscriptions too, and the close says why: the session
+/// ended (it said the account was disabled or a key revoked, neither of which happened).
+async fn logged_out(app: &TestApp) {
+    let email = "koordinator@jammerbugt.dk";
+    app.create_account(email, As::Staff, &[]).await;
+    let login = app.login(email, lup_tests::PASSWORD).await;
+    let staff = app.with_token(login["accessToken"].as_str().unwrap());
+    let mut ws = Ws::connect(&staff).await;
+    ws.subscribe("1", CHANGED, json!({})).await;
+    let out = staff
+        .data(
+            "mutation($i: LogoutInput!) { logout(input: $i) { ended } }",
+            json!({ "i": { "refreshToken": login["refreshToken"] } }),
+        )
+        .await;
+    assert_eq!(out["logout"]["ended"], true, "{out}");
+    let payload = ws.next("1", Duration::from_secs(17)).await;
+    assert_eq!(
+        payload["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{payload}"
+    );
+    assert!(
+        payload["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("ended session")),
+        "{payload}"
+    );
+    let (code, reason) = ws.closed(Duration::from_secs(3)).await;
+    assert_eq!(code, 4403);
+    assert!(reason.contains("ended session"), "{reason}");
 }
 
 on_both!(a_subscription_over_http_is_refused_clearly, over_http);

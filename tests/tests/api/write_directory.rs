@@ -184,6 +184,10 @@ both!(
             ("name", json!("x".repeat(201)), "name", "TOO_LONG"),
             ("title", json!("x".repeat(201)), "title", "TOO_LONG"),
             ("email", json!("lene-ved-kommunen"), "email", "INVALID"),
+            // Mail cannot reach these: no top-level domain, an address literal, a display name.
+            ("email", json!("lene@kommune"), "email", "INVALID"),
+            ("email", json!("lene@[127.0.0.1]"), "email", "INVALID"),
+            ("email", json!("Lene <lene@kommune.dk>"), "email", "INVALID"),
             ("phone", json!("12-34-56-78"), "phone", "INVALID"),
             (
                 "phone",

@@ -75,12 +75,14 @@ impl End {
         }
     }
 
-    pub fn revoked() -> End {
+    /// The credentials are refused now: the account disabled, the session ended (logout, a
+    /// new password), the API key revoked; `why` says which, as a request would be told.
+    pub fn refused(why: &str) -> End {
         End {
             close_code: code::FORBIDDEN,
-            close_reason: "Forbidden: the account is disabled or the API key revoked".into(),
+            close_reason: format!("Forbidden: {why}"),
             error_code: Code::Forbidden,
-            message: "the account is disabled or the API key revoked".into(),
+            message: why.into(),
         }
     }
 
@@ -175,7 +177,8 @@ impl Session {
                 false
             }
         });
-        self.ended().unwrap_or_else(End::revoked)
+        self.ended()
+            .unwrap_or_else(|| End::refused("the credentials are no longer valid"))
     }
 
     pub fn is_expired(&self) -> bool {
@@ -217,7 +220,8 @@ impl Session {
                 Ok(())
             }
             Ok(_) => Err(self.end(End::rights_changed())),
-            Err(AuthError::Refused(_) | AuthError::TwoCredentials) => Err(self.end(End::revoked())),
+            Err(AuthError::Refused(why)) => Err(self.end(End::refused(why))),
+            Err(AuthError::TwoCredentials) => Err(self.end(End::refused("two credentials"))),
             // Not the caller's doing: checked again with the next event.
             Err(AuthError::Db(e)) => {
                 tracing::warn!(error = %e, "cannot check a subscriber's credentials again");
