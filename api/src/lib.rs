@@ -33,6 +33,7 @@ mod common;
 mod compiled;
 mod label_query;
 mod labels;
+mod links;
 mod loader;
 mod lower;
 mod node;

@@ -7,8 +7,7 @@ use entity::{
     account_community, api_key,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    sea_query::Order,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, sea_query::Order,
 };
 use uuid::Uuid;
 
@@ -16,7 +15,7 @@ use crate::{
     auth::{Require, secret, visible_to_accounts, visible_to_admins},
     community::Community,
     error::ApiError,
-    loader,
+    links, loader,
     organization::Organization,
     pagination::{ConnectionFields, Cursor, Window},
     relay::{self, NodeType, OtherType},
@@ -93,7 +92,9 @@ impl Account {
     /// The communities a community editor may edit.
     async fn communities(&self, ctx: &Context<'_>) -> Result<Vec<Community>> {
         let db = ctx.data_unchecked::<sea_orm::DatabaseConnection>();
-        let ids = communities_of(db, self.0.id).await?;
+        let ids = links::of::<account_community::Entity>(db, self.0.id)
+            .await
+            .map_err(ApiError::from)?;
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             if let Some(c) = loader::one(ctx, &crate::community::BY_ID, id).await? {
@@ -118,16 +119,6 @@ impl Account {
     async fn version(&self) -> i32 {
         self.0.version
     }
-}
-
-async fn communities_of(db: &impl ConnectionTrait, account: Uuid) -> Result<Vec<Uuid>, ApiError> {
-    Ok(account_community::Entity::find()
-        .select_only()
-        .column(account_community::Column::CommunityId)
-        .filter(account_community::Column::AccountId.eq(account))
-        .into_tuple()
-        .all(db)
-        .await?)
 }
 
 /// A partner's API key. Its secret is shown once, when it is created.
@@ -281,49 +272,13 @@ async fn hash(password: String) -> Result<String, ApiError> {
         .map_err(ApiError::internal)
 }
 
-/// The communities an account edits, as its audit record shows them.
-#[derive(serde::Serialize)]
-struct CommunityLinks {
-    community_ids: Vec<Uuid>,
-}
-
 /// Replaces the communities an account edits and records the change; whether there was one.
 async fn set_communities(w: &Write, account: Uuid, communities: &[Uuid]) -> Result<bool, Failure> {
     for (i, c) in communities.iter().enumerate() {
         w.exists(&format!("communityIds.{i}"), NodeType::Community, *c, "community")
             .await?;
     }
-    let mut before = communities_of(w.txn(), account).await?;
-    before.sort();
-    let mut after = communities.to_vec();
-    after.sort();
-    after.dedup();
-    if before == after {
-        return Ok(false);
-    }
-    account_community::Entity::delete_many()
-        .filter(account_community::Column::AccountId.eq(account))
-        .exec(w.txn())
-        .await?;
-    for c in &after {
-        account_community::ActiveModel {
-            account_id: Set(account),
-            community_id: Set(*c),
-        }
-        .insert(w.txn())
-        .await?;
-    }
-    w.audit(
-        OtherType::Account,
-        account,
-        crate::write::Operation::Update,
-        Some(&CommunityLinks {
-            community_ids: before,
-        }),
-        Some(&CommunityLinks { community_ids: after }),
-    )
-    .await?;
-    Ok(true)
+    links::set::<account_community::Entity>(w, OtherType::Account, account, communities).await
 }
 
 /// Creates an account (the command line and `createAccount`).
@@ -643,7 +598,7 @@ impl AccountMutation {
                     )
                     .into());
                 }
-                let current = communities_of(w.txn(), id).await?;
+                let current = links::of::<account_community::Entity>(w.txn(), id).await?;
                 let communities = communities.unwrap_or(current);
                 if role == DbRole::CommunityEditor && communities.is_empty() {
                     return Err(Refused::one(

@@ -3,8 +3,7 @@
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
 use chrono::NaiveDate;
 use entity::{account, action, action_department, action_theme, action_update};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
-use serde::Serialize;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
 use super::{Action, ActionDepartment, ActionStatus, ActionUpdate, DepartmentRole, Horizon};
@@ -12,11 +11,11 @@ use crate::{
     auth::{Require, visible_to_writers},
     common::{Date, today},
     error::ApiError,
+    links,
     relay::NodeType,
     write::{
-        Change, Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, MaybeRef, Operation, Reference, Refused,
-        UserErrorCode, Write, change, community_of_plan, constraint, delete_node, mutate, payload, reference,
-        set_if,
+        Change, Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, MaybeRef, Reference, Refused,
+        UserErrorCode, Write, change, community_of_plan, delete_node, mutate, payload, reference, set_if,
     },
 };
 
@@ -96,56 +95,6 @@ async fn writable_action(w: &Write, id: Uuid) -> Result<action::Model, ApiError>
     let action = w.find::<action::Entity>("action", id).await?;
     require_action(w, &action).await?;
     Ok(action)
-}
-
-async fn theme_ids(w: &Write, action: Uuid) -> Result<Vec<Uuid>, ApiError> {
-    let mut ids: Vec<Uuid> = action_theme::Entity::find()
-        .select_only()
-        .column(action_theme::Column::ThemeId)
-        .filter(action_theme::Column::ActionId.eq(action))
-        .into_tuple()
-        .all(w.txn())
-        .await?;
-    ids.sort();
-    Ok(ids)
-}
-
-/// The action's themes, as the audit log records them alongside its own fields.
-#[derive(Serialize)]
-struct Themes {
-    theme_ids: Vec<Uuid>,
-}
-
-/// Replaces the action's theme links with `themes` and records the change when there is one;
-/// whether there was.
-async fn set_themes(w: &Write, action: Uuid, mut themes: Vec<Uuid>) -> Result<bool, Failure> {
-    let before = theme_ids(w, action).await?;
-    themes.sort();
-    if before == themes {
-        return Ok(false);
-    }
-    action_theme::Entity::delete_many()
-        .filter(action_theme::Column::ActionId.eq(action))
-        .exec(w.txn())
-        .await?;
-    for theme in &themes {
-        action_theme::ActiveModel {
-            action_id: Set(action),
-            theme_id: Set(*theme),
-        }
-        .insert(w.txn())
-        .await
-        .map_err(constraint)?;
-    }
-    w.audit(
-        NodeType::Action,
-        action,
-        Operation::Update,
-        Some(&Themes { theme_ids: before }),
-        Some(&Themes { theme_ids: themes }),
-    )
-    .await?;
-    Ok(true)
 }
 
 #[derive(InputObject)]
@@ -460,7 +409,7 @@ impl ActionMutation {
                         },
                     )
                     .await?;
-                set_themes(w, model.id, new.themes).await?;
+                links::set::<action_theme::Entity>(w, NodeType::Action, model.id, &new.themes).await?;
                 Ok(model)
             },
             |m| CreateActionPayload::ok(Action(m)),
@@ -616,7 +565,7 @@ impl ActionMutation {
                 let themes_changed = match themes {
                     Some(themes) => {
                         w.hold_at::<action::Entity>("action", id, input.version).await?;
-                        set_themes(w, id, themes).await?
+                        links::set::<action_theme::Entity>(w, NodeType::Action, id, &themes).await?
                     }
                     None => false,
                 };

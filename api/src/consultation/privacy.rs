@@ -22,7 +22,7 @@ use crate::{
     auth::{Require, Viewer, visible_to_staff},
     error::ApiError,
     relay::{self, NodeType},
-    write::{Check, Failure, Operation, Write, mutate, payload},
+    write::{Failure, Operation, Write, mutate, payload},
 };
 
 /// How the audit log names the server when it erases expired personal data.

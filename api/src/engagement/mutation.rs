@@ -2,19 +2,19 @@
 //! workshops and working days held, with the organisations present.
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
 use chrono::NaiveDate;
-use entity::{engagement_event, engagement_event_organization, organization, plan};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
-use serde::Serialize;
+use entity::{engagement_event, engagement_event_organization, plan};
+use sea_orm::Set;
 use uuid::Uuid;
 
 use super::{EngagementEvent, EventKind};
 use crate::{
     auth::{Require, visible_to_writers},
     common::Date,
-    relay::{self, NodeType},
+    links,
+    relay::NodeType,
     write::{
-        Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, MaybeRef, Operation, Refused, UserErrorCode,
-        Write, delete_node, mutate, payload, set_if,
+        DeletePayload, Failure, MAX_NAME, MAX_TEXT, MaybeRef, Refused, UserErrorCode, Write, delete_node,
+        mutate, payload, set_if,
     },
 };
 
@@ -66,13 +66,6 @@ pub struct DeleteEngagementEventInput {
 payload!(CreateEngagementEventPayload, engagement_event: EngagementEvent);
 payload!(UpdateEngagementEventPayload, engagement_event: EngagementEvent);
 
-/// The organisations present, as the audit log records them (the join rows have no ID of
-/// their own, so their changes are recorded on the event).
-#[derive(Serialize)]
-struct OrganizationLinks {
-    organization_ids: Vec<Uuid>,
-}
-
 /// A user error unless `plan` exists, the viewer may see it, and it belongs to `community`.
 async fn check_plan(w: &Write, plan: Uuid, community: Uuid) -> Result<(), Failure> {
     match w.visible::<plan::Entity>(plan).await? {
@@ -85,76 +78,6 @@ async fn check_plan(w: &Write, plan: Uuid, community: Uuid) -> Result<(), Failur
         .into()),
         Some(_) => Ok(()),
     }
-}
-
-/// A user error on each `organizationIds.i` naming an organisation that does not exist.
-async fn check_organizations(w: &Write, given: &[ID], ids: &[Uuid]) -> Result<(), Failure> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let found: Vec<Uuid> = organization::Entity::find()
-        .select_only()
-        .column(organization::Column::Id)
-        .filter(organization::Column::Id.is_in(ids.iter().copied()))
-        .into_tuple()
-        .all(w.txn())
-        .await?;
-    let mut check = Check::default();
-    for (i, v) in given.iter().enumerate() {
-        if let Ok(id) = relay::decode_as(v, NodeType::Organization)
-            && !found.contains(&id)
-        {
-            check.add(
-                &format!("organizationIds.{i}"),
-                UserErrorCode::NotFound,
-                "no organisation with this ID",
-            );
-        }
-    }
-    Ok(check.done()?)
-}
-
-/// Replaces the organisations present and records the change when there is one; whether
-/// there was.
-async fn set_organizations(w: &Write, event: Uuid, organizations: &[Uuid]) -> Result<bool, Failure> {
-    let mut before: Vec<Uuid> = engagement_event_organization::Entity::find()
-        .select_only()
-        .column(engagement_event_organization::Column::OrganizationId)
-        .filter(engagement_event_organization::Column::EventId.eq(event))
-        .into_tuple()
-        .all(w.txn())
-        .await?;
-    before.sort();
-    let mut after = organizations.to_vec();
-    after.sort();
-    if before == after {
-        return Ok(false);
-    }
-    engagement_event_organization::Entity::delete_many()
-        .filter(engagement_event_organization::Column::EventId.eq(event))
-        .exec(w.txn())
-        .await?;
-    engagement_event_organization::Entity::insert_many(after.iter().map(|o| {
-        engagement_event_organization::ActiveModel {
-            event_id: Set(event),
-            organization_id: Set(*o),
-        }
-    }))
-    .exec_without_returning(w.txn())
-    .await?;
-    w.audit(
-        NodeType::EngagementEvent,
-        event,
-        Operation::Update,
-        Some(&OrganizationLinks {
-            organization_ids: before,
-        }),
-        Some(&OrganizationLinks {
-            organization_ids: after,
-        }),
-    )
-    .await?;
-    Ok(true)
 }
 
 /// A new event after its input's checks.
@@ -220,7 +143,14 @@ impl EngagementMutation {
                 if let Some(p) = e.plan_id {
                     check_plan(w, p, e.community).await?;
                 }
-                check_organizations(w, &input.organization_ids, &e.organizations).await?;
+                links::all_exist(
+                    w,
+                    "organizationIds",
+                    &input.organization_ids,
+                    NodeType::Organization,
+                    "organisation",
+                )
+                .await?;
                 let now = crate::common::now();
                 let model = w
                     .create(
@@ -240,7 +170,13 @@ impl EngagementMutation {
                         },
                     )
                     .await?;
-                set_organizations(w, model.id, &e.organizations).await?;
+                links::set::<engagement_event_organization::Entity>(
+                    w,
+                    NodeType::EngagementEvent,
+                    model.id,
+                    &e.organizations,
+                )
+                .await?;
                 Ok(model)
             },
             |m| CreateEngagementEventPayload::ok(EngagementEvent(m)),
@@ -297,9 +233,17 @@ impl EngagementMutation {
                 if let Some(Some(p)) = e.plan_id {
                     check_plan(w, p, before.community_id).await?;
                 }
-                if let (Some(organizations), Some(given)) = (&e.organizations, input.organization_ids.value())
+                if let (Some(_organizations), Some(given)) =
+                    (&e.organizations, input.organization_ids.value())
                 {
-                    check_organizations(w, given, organizations).await?;
+                    links::all_exist(
+                        w,
+                        "organizationIds",
+                        given,
+                        NodeType::Organization,
+                        "organisation",
+                    )
+                    .await?;
                 }
                 let row = engagement_event::ActiveModel {
                     plan_id: set_if(e.plan_id),
@@ -314,7 +258,13 @@ impl EngagementMutation {
                     Some(organizations) => {
                         w.hold_at::<engagement_event::Entity>("engagement event", e.id, input.version)
                             .await?;
-                        set_organizations(w, e.id, &organizations).await?
+                        links::set::<engagement_event_organization::Entity>(
+                            w,
+                            NodeType::EngagementEvent,
+                            e.id,
+                            &organizations,
+                        )
+                        .await?
                     }
                     None => false,
                 };

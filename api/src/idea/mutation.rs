@@ -6,8 +6,8 @@ use std::collections::{HashMap, HashSet};
 
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
 use entity::{
-    action, community, idea, idea_exchange, idea_exchange_action, idea_exchange_participant, idea_theme,
-    organization, plan, theme,
+    action, idea, idea_exchange, idea_exchange_action, idea_exchange_participant, idea_theme, organization,
+    plan,
 };
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde::Serialize;
@@ -18,10 +18,11 @@ use crate::{
     auth::{Require, visible_to_writers},
     common::Date,
     error::ApiError,
+    links,
     relay::{self, NodeType},
     write::{
-        Check, DeletePayload, Failure, HasId, MAX_NAME, MAX_TEXT, MaybeRef, Operation, Refused,
-        UserErrorCode, Versioned, Write, constraint, mutate, payload, reference, set_if,
+        Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, MaybeRef, Operation, Refused, UserErrorCode,
+        Write, constraint, mutate, payload, reference, set_if,
     },
 };
 
@@ -151,35 +152,6 @@ fn sorted(mut ids: Vec<Uuid>) -> Vec<Uuid> {
     ids
 }
 
-/// A user error NOT_FOUND at `field.<position>` for each ID with no row of `E`.
-async fn all_exist<E>(w: &Write, field: &str, ids: &[(usize, Uuid)], what: &str) -> Result<(), Failure>
-where
-    E: Versioned,
-    E::Model: HasId,
-{
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let found: HashSet<Uuid> = E::find()
-        .filter(E::ID.is_in(uuids(ids)))
-        .all(w.txn())
-        .await?
-        .iter()
-        .map(HasId::row_id)
-        .collect();
-    let mut check = Check::default();
-    for (i, id) in ids {
-        if !found.contains(id) {
-            check.add(
-                &format!("{field}.{i}"),
-                UserErrorCode::NotFound,
-                format!("no {what} with this ID"),
-            );
-        }
-    }
-    Ok(check.done()?)
-}
-
 /// FORBIDDEN unless the viewer may write an idea offered by `community` and `organization`:
 /// staff any idea; editors ideas of their communities, naming at most an organisation of
 /// that same community.
@@ -214,77 +186,6 @@ async fn may_write_idea(
             Some(_) => {}
         }
     }
-    Ok(())
-}
-
-async fn theme_ids(w: &Write, idea: Uuid) -> Result<Vec<Uuid>, Failure> {
-    let links = idea_theme::Entity::find()
-        .filter(idea_theme::Column::IdeaId.eq(idea))
-        .all(w.txn())
-        .await?;
-    Ok(sorted(links.into_iter().map(|l| l.theme_id).collect()))
-}
-
-async fn set_themes(w: &Write, idea: Uuid, themes: &[Uuid]) -> Result<(), Failure> {
-    idea_theme::Entity::delete_many()
-        .filter(idea_theme::Column::IdeaId.eq(idea))
-        .exec(w.txn())
-        .await?;
-    idea_theme::Entity::insert_many(themes.iter().map(|t| idea_theme::ActiveModel {
-        idea_id: Set(idea),
-        theme_id: Set(*t),
-    }))
-    .exec_without_returning(w.txn())
-    .await
-    .map_err(constraint)?;
-    Ok(())
-}
-
-async fn participant_ids(w: &Write, exchange: Uuid) -> Result<Vec<Uuid>, Failure> {
-    let links = idea_exchange_participant::Entity::find()
-        .filter(idea_exchange_participant::Column::ExchangeId.eq(exchange))
-        .all(w.txn())
-        .await?;
-    Ok(sorted(links.into_iter().map(|l| l.community_id).collect()))
-}
-
-async fn action_ids(w: &Write, exchange: Uuid) -> Result<Vec<Uuid>, Failure> {
-    let links = idea_exchange_action::Entity::find()
-        .filter(idea_exchange_action::Column::ExchangeId.eq(exchange))
-        .all(w.txn())
-        .await?;
-    Ok(sorted(links.into_iter().map(|l| l.action_id).collect()))
-}
-
-async fn set_participants(w: &Write, exchange: Uuid, communities: &[Uuid]) -> Result<(), Failure> {
-    idea_exchange_participant::Entity::delete_many()
-        .filter(idea_exchange_participant::Column::ExchangeId.eq(exchange))
-        .exec(w.txn())
-        .await?;
-    idea_exchange_participant::Entity::insert_many(communities.iter().map(|c| {
-        idea_exchange_participant::ActiveModel {
-            exchange_id: Set(exchange),
-            community_id: Set(*c),
-        }
-    }))
-    .exec_without_returning(w.txn())
-    .await
-    .map_err(constraint)?;
-    Ok(())
-}
-
-async fn set_actions(w: &Write, exchange: Uuid, actions: &[Uuid]) -> Result<(), Failure> {
-    idea_exchange_action::Entity::delete_many()
-        .filter(idea_exchange_action::Column::ExchangeId.eq(exchange))
-        .exec(w.txn())
-        .await?;
-    idea_exchange_action::Entity::insert_many(actions.iter().map(|a| idea_exchange_action::ActiveModel {
-        exchange_id: Set(exchange),
-        action_id: Set(*a),
-    }))
-    .exec_without_returning(w.txn())
-    .await
-    .map_err(constraint)?;
     Ok(())
 }
 
@@ -435,7 +336,7 @@ impl IdeaMutation {
                     w.exists("organizationId", NodeType::Organization, o, "organisation")
                         .await?;
                 }
-                all_exist::<theme::Entity>(w, "themeIds", &themes, "theme").await?;
+                links::all_exist_at(w, "themeIds", &themes, NodeType::Theme, "theme").await?;
                 let now = crate::common::now();
                 let model = idea::ActiveModel {
                     id: Set(Uuid::now_v7()),
@@ -451,7 +352,7 @@ impl IdeaMutation {
                 .await
                 .map_err(constraint)?;
                 let themes = sorted(uuids(&themes));
-                set_themes(w, model.id, &themes).await?;
+                links::replace::<idea_theme::Entity>(w, model.id, &themes).await?;
                 let record = IdeaRecord {
                     idea: &model,
                     theme_ids: themes,
@@ -520,7 +421,7 @@ impl IdeaMutation {
                         .await?;
                 }
                 if let Some(t) = &themes {
-                    all_exist::<theme::Entity>(w, "themeIds", t, "theme").await?;
+                    links::all_exist_at(w, "themeIds", t, NodeType::Theme, "theme").await?;
                 }
                 let row = idea::ActiveModel {
                     title: set_if(title),
@@ -529,12 +430,12 @@ impl IdeaMutation {
                     organization_id: set_if(organization),
                     ..Default::default()
                 };
-                let themes_before = theme_ids(w, id).await?;
+                let themes_before = links::of::<idea_theme::Entity>(w.txn(), id).await?;
                 let themes_after = themes.map_or_else(|| themes_before.clone(), |t| sorted(uuids(&t)));
                 let themes_changed = themes_after != themes_before;
                 if themes_changed {
                     w.hold_at::<idea::Entity>("idea", id, input.version).await?;
-                    set_themes(w, id, &themes_after).await?;
+                    links::replace::<idea_theme::Entity>(w, id, &themes_after).await?;
                 }
                 let after = w
                     .update_row::<idea::Entity>(
@@ -583,7 +484,7 @@ impl IdeaMutation {
                     .await?;
                 let record = IdeaRecord {
                     idea: &before,
-                    theme_ids: theme_ids(w, id).await?,
+                    theme_ids: links::of::<idea_theme::Entity>(w.txn(), id).await?,
                 };
                 w.delete_row::<idea::Entity>(NodeType::Idea.name(), id, input.version)
                     .await?;
@@ -657,8 +558,14 @@ impl IdeaMutation {
                     "community",
                 )
                 .await?;
-                all_exist::<community::Entity>(w, "participantCommunityIds", &participants, "community")
-                    .await?;
+                links::all_exist_at(
+                    w,
+                    "participantCommunityIds",
+                    &participants,
+                    NodeType::Community,
+                    "community",
+                )
+                .await?;
                 let mut communities = uuids(&participants);
                 communities.push(initiator);
                 check_actions(w, None, &actions, &communities).await?;
@@ -675,8 +582,8 @@ impl IdeaMutation {
                 .map_err(constraint)?;
                 let participants = sorted(uuids(&participants));
                 let actions = sorted(uuids(&actions));
-                set_participants(w, model.id, &participants).await?;
-                set_actions(w, model.id, &actions).await?;
+                links::replace::<idea_exchange_participant::Entity>(w, model.id, &participants).await?;
+                links::replace::<idea_exchange_action::Entity>(w, model.id, &actions).await?;
                 let record = ExchangeRecord {
                     exchange: &model,
                     participant_community_ids: participants,
@@ -777,8 +684,8 @@ impl IdeaMutation {
                 if let Some(Some(i)) = idea {
                     w.exists("ideaId", NodeType::Idea, i, "idea").await?;
                 }
-                let participants_before = participant_ids(w, id).await?;
-                let actions_before = action_ids(w, id).await?;
+                let participants_before = links::of::<idea_exchange_participant::Entity>(w.txn(), id).await?;
+                let actions_before = links::of::<idea_exchange_action::Entity>(w.txn(), id).await?;
                 let after_initiator = initiator.unwrap_or(before.initiator_community_id);
                 // The lists as they will be, with the positions given (none for those kept).
                 let after_participants: Vec<(usize, Uuid)> = match &participants {
@@ -797,7 +704,8 @@ impl IdeaMutation {
                 }
                 check.done()?;
                 if let Some(p) = &participants {
-                    all_exist::<community::Entity>(w, "participantCommunityIds", p, "community").await?;
+                    links::all_exist_at(w, "participantCommunityIds", p, NodeType::Community, "community")
+                        .await?;
                 }
                 let mut communities = uuids(&after_participants);
                 communities.push(after_initiator);
@@ -873,10 +781,10 @@ impl IdeaMutation {
                         .await?;
                 }
                 if participants_changed {
-                    set_participants(w, id, &participants_after).await?;
+                    links::replace::<idea_exchange_participant::Entity>(w, id, &participants_after).await?;
                 }
                 if actions_changed {
-                    set_actions(w, id, &actions_after).await?;
+                    links::replace::<idea_exchange_action::Entity>(w, id, &actions_after).await?;
                 }
                 let after = w
                     .update_row::<idea_exchange::Entity>(
@@ -929,8 +837,9 @@ impl IdeaMutation {
                 w.require_community(before.initiator_community_id)?;
                 let record = ExchangeRecord {
                     exchange: &before,
-                    participant_community_ids: participant_ids(w, id).await?,
-                    action_ids: action_ids(w, id).await?,
+                    participant_community_ids: links::of::<idea_exchange_participant::Entity>(w.txn(), id)
+                        .await?,
+                    action_ids: links::of::<idea_exchange_action::Entity>(w.txn(), id).await?,
                 };
                 w.delete_row::<idea_exchange::Entity>(NodeType::IdeaExchange.name(), id, input.version)
                     .await?;

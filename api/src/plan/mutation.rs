@@ -1,19 +1,19 @@
 //! Writing plans: the community's editors write drafts and send them to consultation; staff
 //! adopt and archive them. The organisations involved in a plan are written here too.
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
-use entity::{plan, plan_involvement, plan_theme, theme};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
-use serde::Serialize;
+use entity::{plan, plan_involvement, plan_theme};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
 use super::{InvolvementRole, Plan, PlanInvolvement, PlanStatus};
 use crate::{
     auth::{Require, visible_to_writers},
     common::Date,
-    relay::{self, NodeType},
+    links,
+    relay::NodeType,
     write::{
-        Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, MaybeRef, Operation, Reference, Refused,
-        UserErrorCode, Write, delete_node, mutate, payload, reference, set_if,
+        DeletePayload, Failure, MAX_NAME, MAX_TEXT, MaybeRef, Reference, Refused, UserErrorCode, Write,
+        delete_node, mutate, payload, reference, set_if,
     },
 };
 
@@ -119,81 +119,6 @@ const REFERENCES: &[Reference] = &[
 /// How long a consultation lasts when its last day is not given.
 const CONSULTATION_DAYS: u64 = 28;
 
-/// The plan's theme links, as the audit log records them (the join rows have no ID of their
-/// own, so their changes are recorded on the plan).
-#[derive(Serialize)]
-struct ThemeLinks {
-    theme_ids: Vec<Uuid>,
-}
-
-/// A user error on each `themeIds.i` naming a theme that does not exist.
-async fn check_themes(w: &Write, given: &[ID], ids: &[Uuid]) -> Result<(), Failure> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let found: Vec<Uuid> = theme::Entity::find()
-        .select_only()
-        .column(theme::Column::Id)
-        .filter(theme::Column::Id.is_in(ids.iter().copied()))
-        .into_tuple()
-        .all(w.txn())
-        .await?;
-    let mut check = Check::default();
-    for (i, v) in given.iter().enumerate() {
-        if let Ok(id) = relay::decode_as(v, NodeType::Theme)
-            && !found.contains(&id)
-        {
-            check.add(
-                &format!("themeIds.{i}"),
-                UserErrorCode::NotFound,
-                "no theme with this ID",
-            );
-        }
-    }
-    Ok(check.done()?)
-}
-
-async fn themes_of(w: &Write, plan: Uuid) -> Result<Vec<Uuid>, Failure> {
-    let mut ids: Vec<Uuid> = plan_theme::Entity::find()
-        .select_only()
-        .column(plan_theme::Column::ThemeId)
-        .filter(plan_theme::Column::PlanId.eq(plan))
-        .into_tuple()
-        .all(w.txn())
-        .await?;
-    ids.sort();
-    Ok(ids)
-}
-
-/// Replaces the plan's themes and records the change when there is one; whether there was.
-async fn set_themes(w: &Write, plan: Uuid, themes: &[Uuid]) -> Result<bool, Failure> {
-    let before = themes_of(w, plan).await?;
-    let mut after = themes.to_vec();
-    after.sort();
-    if before == after {
-        return Ok(false);
-    }
-    plan_theme::Entity::delete_many()
-        .filter(plan_theme::Column::PlanId.eq(plan))
-        .exec(w.txn())
-        .await?;
-    plan_theme::Entity::insert_many(after.iter().map(|t| plan_theme::ActiveModel {
-        plan_id: Set(plan),
-        theme_id: Set(*t),
-    }))
-    .exec_without_returning(w.txn())
-    .await?;
-    w.audit(
-        NodeType::Plan,
-        plan,
-        Operation::Update,
-        Some(&ThemeLinks { theme_ids: before }),
-        Some(&ThemeLinks { theme_ids: after }),
-    )
-    .await?;
-    Ok(true)
-}
-
 /// The plan `id` for a change of what hangs under it: NOT_FOUND on `field` when it does not
 /// exist or the viewer may not see it, FORBIDDEN when they see it but may not edit its
 /// community.
@@ -266,7 +191,7 @@ impl PlanMutation {
                 w.require_community(community)?;
                 w.exists("communityId", NodeType::Community, community, "community")
                     .await?;
-                check_themes(w, &input.theme_ids, &themes).await?;
+                links::all_exist(w, "themeIds", &input.theme_ids, NodeType::Theme, "theme").await?;
                 let now = crate::common::now();
                 let model = w
                     .create(
@@ -290,7 +215,7 @@ impl PlanMutation {
                         },
                     )
                     .await?;
-                set_themes(w, model.id, &themes).await?;
+                links::set::<plan_theme::Entity>(w, NodeType::Plan, model.id, &themes).await?;
                 Ok(model)
             },
             |m| CreatePlanPayload::ok(Plan(m)),
@@ -384,8 +309,8 @@ impl PlanMutation {
                     )
                     .into());
                 }
-                if let (Some(themes), Some(given)) = (&themes, input.theme_ids.value()) {
-                    check_themes(w, given, themes).await?;
+                if let (Some(_themes), Some(given)) = (&themes, input.theme_ids.value()) {
+                    links::all_exist(w, "themeIds", given, NodeType::Theme, "theme").await?;
                 }
                 let row = plan::ActiveModel {
                     title: set_if(title),
@@ -401,7 +326,7 @@ impl PlanMutation {
                 let themes_changed = match themes {
                     Some(themes) => {
                         w.hold_at::<plan::Entity>("plan", id, input.version).await?;
-                        set_themes(w, id, &themes).await?
+                        links::set::<plan_theme::Entity>(w, NodeType::Plan, id, &themes).await?
                     }
                     None => false,
                 };

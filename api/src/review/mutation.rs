@@ -5,21 +5,21 @@ use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
 use chrono::Datelike;
 use entity::{
     annual_review::{self, ReviewStatus},
-    annual_review_entry, annual_review_focus_community, annual_review_focus_theme, community, theme,
+    annual_review_entry, annual_review_focus_community, annual_review_focus_theme,
 };
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect, Set,
     sea_query::ExprTrait as _,
 };
-use serde::Serialize;
 use uuid::Uuid;
 
 use super::{AnnualReview, AnnualReviewEntry, snapshot};
 use crate::{
     auth::{Require, visible_to_staff},
+    links,
     relay::{self, NodeType},
     write::{
-        Check, DeletePayload, Failure, MAX_TEXT, MaybeRef, Operation, Refused, UserErrorCode, Write, mutate,
+        DeletePayload, Failure, MAX_TEXT, MaybeRef, Operation, Refused, UserErrorCode, Write, mutate,
         payload, set_if,
     },
 };
@@ -107,84 +107,6 @@ async fn locked_draft(w: &Write, id: Uuid) -> Result<annual_review::Model, Failu
         )
         .into())
     }
-}
-
-/// The focus links of a review, as the audit log records them.
-#[derive(Serialize)]
-struct FocusLinks {
-    focus_community_ids: Vec<Uuid>,
-    focus_theme_ids: Vec<Uuid>,
-}
-
-async fn focus_of(w: &Write, review: Uuid) -> Result<FocusLinks, Failure> {
-    let mut focus_community_ids: Vec<Uuid> = annual_review_focus_community::Entity::find()
-        .select_only()
-        .column(annual_review_focus_community::Column::CommunityId)
-        .filter(annual_review_focus_community::Column::ReviewId.eq(review))
-        .into_tuple()
-        .all(w.txn())
-        .await?;
-    let mut focus_theme_ids: Vec<Uuid> = annual_review_focus_theme::Entity::find()
-        .select_only()
-        .column(annual_review_focus_theme::Column::ThemeId)
-        .filter(annual_review_focus_theme::Column::ReviewId.eq(review))
-        .into_tuple()
-        .all(w.txn())
-        .await?;
-    focus_community_ids.sort();
-    focus_theme_ids.sort();
-    Ok(FocusLinks {
-        focus_community_ids,
-        focus_theme_ids,
-    })
-}
-
-/// A user error on each `field.i` whose ID names no row of `node_type` (a community or a
-/// theme).
-async fn check_exist(
-    w: &Write,
-    field: &str,
-    given: &[ID],
-    ids: &[Uuid],
-    node_type: NodeType,
-    what: &str,
-) -> Result<(), Failure> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let found: Vec<Uuid> = match node_type {
-        NodeType::Community => {
-            community::Entity::find()
-                .select_only()
-                .column(community::Column::Id)
-                .filter(community::Column::Id.is_in(ids.iter().copied()))
-                .into_tuple()
-                .all(w.txn())
-                .await?
-        }
-        _ => {
-            theme::Entity::find()
-                .select_only()
-                .column(theme::Column::Id)
-                .filter(theme::Column::Id.is_in(ids.iter().copied()))
-                .into_tuple()
-                .all(w.txn())
-                .await?
-        }
-    };
-    let mut check = Check::default();
-    for (i, v) in given.iter().enumerate() {
-        if let Ok(id) = relay::decode_as(v, node_type)
-            && !found.contains(&id)
-        {
-            check.add(
-                &format!("{field}.{i}"),
-                UserErrorCode::NotFound,
-                format!("no {what} with this ID"),
-            );
-        }
-    }
-    Ok(check.done()?)
 }
 
 /// Writes the snapshot of `review`'s year into its entries: new entries for communities that
@@ -393,82 +315,32 @@ impl ReviewMutation {
             },
             async |w, (id, direction, share, communities, themes)| {
                 let before = locked_draft(w, id).await?;
-                if let (Some(ids), Some(given)) = (&communities, input.focus_community_ids.value()) {
-                    check_exist(
-                        w,
-                        "focusCommunityIds",
-                        given,
-                        ids,
-                        NodeType::Community,
-                        "community",
-                    )
-                    .await?;
+                if let (Some(_), Some(given)) = (&communities, input.focus_community_ids.value()) {
+                    links::all_exist(w, "focusCommunityIds", given, NodeType::Community, "community").await?;
                 }
-                if let (Some(ids), Some(given)) = (&themes, input.focus_theme_ids.value()) {
-                    check_exist(w, "focusThemeIds", given, ids, NodeType::Theme, "theme").await?;
+                if let (Some(_), Some(given)) = (&themes, input.focus_theme_ids.value()) {
+                    links::all_exist(w, "focusThemeIds", given, NodeType::Theme, "theme").await?;
                 }
                 let row = annual_review::ActiveModel {
                     direction: set_if(direction),
                     wanted_long_term_share: set_if(share),
                     ..Default::default()
                 };
-                let mut links_changed = false;
                 // `locked_draft` holds the row already, so a racing change waits for this one.
-                if communities.is_some() || themes.is_some() {
-                    let old = focus_of(w, id).await?;
-                    let mut new = FocusLinks {
-                        focus_community_ids: communities.unwrap_or_else(|| old.focus_community_ids.clone()),
-                        focus_theme_ids: themes.unwrap_or_else(|| old.focus_theme_ids.clone()),
-                    };
-                    new.focus_community_ids.sort();
-                    new.focus_theme_ids.sort();
-                    if new.focus_community_ids != old.focus_community_ids {
-                        annual_review_focus_community::Entity::delete_many()
-                            .filter(annual_review_focus_community::Column::ReviewId.eq(id))
-                            .exec(w.txn())
+                let mut links_changed = false;
+                if let Some(ids) = &communities {
+                    links_changed |= links::set::<annual_review_focus_community::Entity>(
+                        w,
+                        NodeType::AnnualReview,
+                        id,
+                        ids,
+                    )
+                    .await?;
+                }
+                if let Some(ids) = &themes {
+                    links_changed |=
+                        links::set::<annual_review_focus_theme::Entity>(w, NodeType::AnnualReview, id, ids)
                             .await?;
-                        if !new.focus_community_ids.is_empty() {
-                            annual_review_focus_community::Entity::insert_many(
-                                new.focus_community_ids.iter().map(|c| {
-                                    annual_review_focus_community::ActiveModel {
-                                        review_id: Set(id),
-                                        community_id: Set(*c),
-                                    }
-                                }),
-                            )
-                            .exec_without_returning(w.txn())
-                            .await?;
-                        }
-                    }
-                    if new.focus_theme_ids != old.focus_theme_ids {
-                        annual_review_focus_theme::Entity::delete_many()
-                            .filter(annual_review_focus_theme::Column::ReviewId.eq(id))
-                            .exec(w.txn())
-                            .await?;
-                        if !new.focus_theme_ids.is_empty() {
-                            annual_review_focus_theme::Entity::insert_many(new.focus_theme_ids.iter().map(
-                                |t| annual_review_focus_theme::ActiveModel {
-                                    review_id: Set(id),
-                                    theme_id: Set(*t),
-                                },
-                            ))
-                            .exec_without_returning(w.txn())
-                            .await?;
-                        }
-                    }
-                    if new.focus_community_ids != old.focus_community_ids
-                        || new.focus_theme_ids != old.focus_theme_ids
-                    {
-                        links_changed = true;
-                        w.audit(
-                            NodeType::AnnualReview,
-                            id,
-                            Operation::Update,
-                            Some(&old),
-                            Some(&new),
-                        )
-                        .await?;
-                    }
                 }
                 let after = w
                     .update_linked::<annual_review::Entity>(
