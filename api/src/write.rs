@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::{
     access::Access,
-    auth::{Require, Viewer},
+    auth::Viewer,
     error::ApiError,
     loader::{ColumnName, id_column, table_column},
     relay::{self, NodeType, TypeName},
@@ -766,14 +766,6 @@ impl Write {
         }
     }
 
-    pub fn require(&self, require: Require) -> Result<(), ApiError> {
-        if require.allows(self.viewer.role) {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden("your role may not do this"))
-        }
-    }
-
     /// Records in the audit log what changed: for a create every field after, for a delete
     /// every field before, for an update the fields that differ. A mutation leaves one record
     /// (and one change event) per row: an update of a row it has already recorded (its themes
@@ -1142,7 +1134,7 @@ impl Write {
         for r in references {
             let n = count(&self.txn, (r.column)(), id).await?;
             if n > 0 {
-                used.push(format!("{n} {}", r.what));
+                used.push(format!("{} ({n})", r.what));
             }
         }
         if used.is_empty() {

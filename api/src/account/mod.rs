@@ -62,7 +62,7 @@ impl ApiKeyScope {
 }
 
 crate::labels::enum_labels!(ApiKeyScope {
-    Read => "Læse offentlige data",
+    Read => "Læseadgang til offentlige data",
     ExpressInterest => "Melde interesse for handlinger",
 });
 

@@ -28,7 +28,7 @@ crate::labels::enum_labels!(NodeType as "ChangeType" {
     Theme => "Tema",
     Plan => "Udviklingsplan",
     PlanInvolvement => "Deltagelse i plan",
-    EngagementEvent => "Engagement",
+    EngagementEvent => "Aktivitet",
     Action => "Handling",
     ActionDepartment => "Forvaltningens rolle",
     ActionUpdate => "Statusopdatering",

@@ -35,7 +35,9 @@ pub struct SubmitConsultationResponseInput {
     pub association: Option<String>,
     /// Where to send a reply; never shown.
     pub email: Option<String>,
-    /// Consent to store the name, association and email given; required when any is given.
+    /// Consent to store the name, association and email given; required (true) when any is
+    /// given, false when left out.
+    #[graphql(default)]
     pub consent_to_store: bool,
     /// Consent to show the name with the published response; false when left out.
     pub consent_to_show_name: Option<bool>,

@@ -605,7 +605,9 @@ impl IdeaMutation {
     }
 
     /// Changes an idea exchange; `participantCommunityIds` and `actionIds` replace the old
-    /// lists. Writers: editors for exchanges their own communities initiate.
+    /// lists. Writers: staff; editors for exchanges their own communities initiate; and the
+    /// editors of a community taking part, who change only `actionIds` (their own community's
+    /// actions the exchange led to; links to other communities' actions stay as they are).
     #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
     async fn update_idea_exchange(
         &self,
@@ -675,7 +677,31 @@ impl IdeaMutation {
                        actions,
                    }| {
                 let before = w.find::<idea_exchange::Entity>("idea exchange", id).await?;
-                w.require_community(before.initiator_community_id)?;
+                let participants_before = links::of::<idea_exchange_participant::Entity>(w.txn(), id).await?;
+                // The editors of a community taking part record the actions the exchange led
+                // to in their community (the adoption trail), and change nothing else.
+                let taking_part = participants_before
+                    .iter()
+                    .any(|c| w.viewer.may_edit_community(*c));
+                let only_actions = input.idea_id.is_undefined()
+                    && input.title.is_undefined()
+                    && input.kind.is_undefined()
+                    && input.initiator_community_id.is_undefined()
+                    && input.participant_community_ids.is_undefined()
+                    && input.occurred_on.is_undefined()
+                    && input.outcome.is_undefined();
+                if !w.viewer.may_edit_community(before.initiator_community_id) {
+                    if !taking_part {
+                        w.require_community(before.initiator_community_id)?;
+                    } else if !only_actions {
+                        return Err(crate::error::ApiError::forbidden(
+                            "the editors of a community taking part may change only `actionIds` (the \
+                             actions the exchange led to in their community); the initiating community \
+                             changes the rest",
+                        )
+                        .into());
+                    }
+                }
                 if let Some(i) = initiator {
                     w.require_community(i)?;
                     w.exists("initiatorCommunityId", NodeType::Community, i, "community")
@@ -684,7 +710,6 @@ impl IdeaMutation {
                 if let Some(Some(i)) = idea {
                     w.exists("ideaId", NodeType::Idea, i, "idea").await?;
                 }
-                let participants_before = links::of::<idea_exchange_participant::Entity>(w.txn(), id).await?;
                 let actions_before = links::of::<idea_exchange_action::Entity>(w.txn(), id).await?;
                 let after_initiator = initiator.unwrap_or(before.initiator_community_id);
                 // The lists as they will be, with the positions given (none for those kept).

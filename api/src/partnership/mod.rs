@@ -233,17 +233,7 @@ impl Partnership {
     }
     /// The plan the partnership is around: the action's plan, or the plan itself.
     async fn plan(&self, ctx: &Context<'_>) -> Result<Option<Plan>> {
-        let plan_id = match (self.0.plan_id, self.0.action_id) {
-            (Some(id), _) => Some(id),
-            (None, Some(action)) => loader::one(ctx, &crate::action::BY_ID, action)
-                .await?
-                .map(|a| a.plan_id),
-            (None, None) => None,
-        };
-        match plan_id {
-            Some(id) => Ok(loader::one(ctx, &crate::plan::BY_ID, id).await?.map(Plan)),
-            None => Ok(None),
-        }
+        Ok(plan_of(ctx, &self.0).await?.map(Plan))
     }
     /// The members, the lead first.
     async fn members(&self, ctx: &Context<'_>) -> Result<Vec<PartnershipMember>> {
@@ -255,22 +245,23 @@ impl Partnership {
     }
 }
 
+/// The plan a partnership is around (its own, or its action's), when the caller can see it.
+async fn plan_of(ctx: &Context<'_>, p: &partnership::Model) -> Result<Option<entity::plan::Model>> {
+    let plan_id = match (p.plan_id, p.action_id) {
+        (Some(id), _) => id,
+        (None, Some(action)) => match loader::one(ctx, &crate::action::BY_ID, action).await? {
+            Some(a) => a.plan_id,
+            None => return Ok(None),
+        },
+        (None, None) => return Ok(None),
+    };
+    loader::one(ctx, &crate::plan::BY_ID, plan_id).await
+}
+
 /// The community a partnership is around, through its plan (or its action's plan), when the
 /// caller can see that plan.
 async fn community_of(ctx: &Context<'_>, p: &partnership::Model) -> Result<Option<uuid::Uuid>> {
-    let plan_id = match (p.plan_id, p.action_id) {
-        (Some(id), _) => Some(id),
-        (None, Some(action)) => loader::one(ctx, &crate::action::BY_ID, action)
-            .await?
-            .map(|a| a.plan_id),
-        (None, None) => None,
-    };
-    match plan_id {
-        Some(id) => Ok(loader::one(ctx, &crate::plan::BY_ID, id)
-            .await?
-            .map(|p| p.community_id)),
-        None => Ok(None),
-    }
+    Ok(plan_of(ctx, p).await?.map(|p| p.community_id))
 }
 
 /// Who a partnership member is.

@@ -904,7 +904,8 @@ impl PartnershipMutation {
         .await
     }
 
-    /// Accepts a partner's proposal: the partnership becomes ACTIVE. Staff, and editors of
+    /// Accepts a partner's proposal: the partnership becomes ACTIVE, from today when it gave
+    /// no start (so what it offers counts from the day it was accepted). Staff, and editors of
     /// the action's community; only PROPOSED partnerships.
     #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
     async fn accept_partnership_proposal(
@@ -917,10 +918,18 @@ impl PartnershipMutation {
             |check| check.id("id", &input.id, NodeType::Partnership),
             async |w, id| {
                 let before = pending_proposal(w, id).await?;
-                let row = partnership::ActiveModel {
+                let mut row = partnership::ActiveModel {
                     status: Set(partnership::PartnershipStatus::Active),
                     ..Default::default()
                 };
+                // What was offered counts from when it was accepted (a partnership without a
+                // period would count in every year, back to before it was proposed).
+                if before.starts_on.is_none() {
+                    let today = crate::common::today();
+                    row.starts_on = Set(Some(
+                        before.ends_on.map_or(today, |end| std::cmp::min(end, today)),
+                    ));
+                }
                 w.update::<partnership::Entity>(NodeType::Partnership, &before, input.version, row)
                     .await
             },
@@ -929,10 +938,10 @@ impl PartnershipMutation {
         .await
     }
 
-    /// Declines a partner's proposal: the partnership becomes ENDED and stays private (seen
-    /// by the partner, the community's editors and staff); the reason goes into its internal
-    /// notes. Staff, and editors of the action's community; only PROPOSED
-    /// partnerships.
+    /// Declines a proposal: the partnership becomes ENDED; the reason goes into its internal
+    /// notes. A partner's proposal stays private (seen by the partner, the community's
+    /// editors and staff); one the community made itself stays as public as it was. Staff,
+    /// and editors of the action's community; only PROPOSED partnerships.
     #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
     async fn decline_partnership_proposal(
         &self,

@@ -216,7 +216,7 @@ impl Plan {
             Ok(Some(&self.0.internal_notes))
         } else {
             Err(crate::error::ApiError::forbidden(
-                "only the community's editors and staff may read a plan's internal notes",
+                "only staff and the community's editors see internal notes",
             )
             .into())
         }

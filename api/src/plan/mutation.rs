@@ -1,8 +1,9 @@
 //! Writing plans: the community's editors write drafts and send them to consultation; staff
 //! adopt and archive them. The organisations involved in a plan are written here too.
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
-use entity::{plan, plan_involvement, plan_theme};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
+use chrono::{DateTime, NaiveDate, Utc};
+use entity::{consultation_response, plan, plan_involvement, plan_theme};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 use uuid::Uuid;
 
 use super::{InvolvementRole, Plan, PlanInvolvement, PlanStatus};
@@ -12,8 +13,8 @@ use crate::{
     links,
     relay::NodeType,
     write::{
-        DeletePayload, Failure, MAX_NAME, MAX_TEXT, MaybeRef, Reference, Refused, UserErrorCode, Write,
-        delete_node, mutate, payload, reference, set_if,
+        Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, MaybeRef, Reference, Refused, UserErrorCode,
+        Write, delete_node, mutate, payload, reference, set_if,
     },
 };
 
@@ -50,9 +51,12 @@ pub struct UpdatePlanInput {
     /// Replaces the plan's themes.
     pub theme_ids: MaybeUndefined<Vec<ID>>,
     pub internal_notes: MaybeUndefined<String>,
-    /// The first day of the consultation; the period must stay in order.
+    /// The first day of the consultation; the period must stay in order and may not leave out
+    /// a response already received. Once the plan is adopted or archived, the period is part
+    /// of its record and no longer changes.
     pub consultation_opens_on: MaybeUndefined<Date>,
-    /// The last day of the consultation, not before its first.
+    /// The last day of the consultation, not before its first (nor before a response already
+    /// received).
     pub consultation_closes_on: MaybeUndefined<Date>,
 }
 
@@ -118,6 +122,65 @@ const REFERENCES: &[Reference] = &[
 
 /// How long a consultation lasts when its last day is not given.
 const CONSULTATION_DAYS: u64 = 28;
+
+/// A user error unless the consultation period of `plan` may become `opens`–`closes` (each
+/// `None` when it stays): once the plan is adopted or archived the period is part of its
+/// record; and it may never leave out a response already received, since the responses'
+/// personal data is kept for a time counted from the last day (see *Personal data*).
+async fn consultation_period_may_change(
+    w: &Write,
+    plan: &plan::Model,
+    opens: Option<NaiveDate>,
+    closes: Option<NaiveDate>,
+) -> Result<(), Failure> {
+    let field = if opens.is_some() {
+        "consultationOpensOn"
+    } else {
+        "consultationClosesOn"
+    };
+    if matches!(
+        plan.status,
+        plan::PlanStatus::Adopted | plan::PlanStatus::Archived
+    ) {
+        return Err(Refused::one(
+            field,
+            UserErrorCode::InvalidTransition,
+            "the consultation is over: its period is part of the plan's record and can no longer change",
+        )
+        .into());
+    }
+    let received: Vec<DateTime<Utc>> = consultation_response::Entity::find()
+        .select_only()
+        .column(consultation_response::Column::CreatedAt)
+        .filter(consultation_response::Column::PlanId.eq(plan.id))
+        .into_tuple()
+        .all(w.txn())
+        .await?;
+    let day = |t: &DateTime<Utc>| t.with_timezone(&chrono_tz::Europe::Copenhagen).date_naive();
+    let (Some(first), Some(last)) = (received.iter().map(day).min(), received.iter().map(day).max()) else {
+        return Ok(());
+    };
+    let mut check = Check::default();
+    if let Some(o) = opens
+        && o > first
+    {
+        check.add(
+            "consultationOpensOn",
+            UserErrorCode::OutOfRange,
+            format!("a response was received on {first}: the consultation cannot open after it"),
+        );
+    }
+    if let Some(c) = closes
+        && c < last
+    {
+        check.add(
+            "consultationClosesOn",
+            UserErrorCode::OutOfRange,
+            format!("a response was received on {last}: the consultation cannot close before it"),
+        );
+    }
+    Ok(check.done()?)
+}
 
 /// The plan `id` for a change of what hangs under it: NOT_FOUND on `field` when it does not
 /// exist or the viewer may not see it, FORBIDDEN when they see it but may not edit its
@@ -309,6 +372,11 @@ impl PlanMutation {
                     )
                     .into());
                 }
+                let opens = opens.filter(|o| Some(*o) != before.consultation_opens_on);
+                let closes = closes.filter(|c| Some(*c) != before.consultation_closes_on);
+                if opens.is_some() || closes.is_some() {
+                    consultation_period_may_change(w, &before, opens, closes).await?;
+                }
                 if let (Some(_themes), Some(given)) = (&themes, input.theme_ids.value()) {
                     links::all_exist(w, "themeIds", given, NodeType::Theme, "theme").await?;
                 }
@@ -347,8 +415,8 @@ impl PlanMutation {
     }
 
     /// Deletes a draft plan nothing refers to (its themes and involvement go with it).
-    /// Editors of the community and staff; a plan once sent to consultation is archived
-    /// instead.
+    /// Editors of the community and staff; a plan that has had responses to a consultation is
+    /// archived instead (by staff).
     #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
     async fn delete_plan(&self, ctx: &Context<'_>, input: DeletePlanInput) -> Result<DeletePayload> {
         delete_node::<plan::Entity>(
@@ -367,6 +435,21 @@ impl PlanMutation {
                     )
                     .into());
                 }
+                let responses = crate::write::count(
+                    w.txn(),
+                    consultation_response::Column::PlanId.as_column_ref(),
+                    before.id,
+                )
+                .await?;
+                if responses > 0 {
+                    return Err(Refused::one(
+                        "id",
+                        UserErrorCode::InUse,
+                        "the plan has had responses to its consultation, which are part of its record: \
+                         staff archive it instead",
+                    )
+                    .into());
+                }
                 w.refuse_if_used(before.id, REFERENCES).await
             },
         )
@@ -374,7 +457,9 @@ impl PlanMutation {
     }
 
     /// Moves a plan along its life: editors send drafts to consultation and back; staff adopt
-    /// (from draft or consultation) and archive adopted plans.
+    /// (from draft or consultation) and archive adopted plans, and drafts that were in
+    /// consultation once. Adopting a plan whose consultation still runs ends the consultation
+    /// that day.
     #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
     async fn change_plan_status(
         &self,
@@ -424,7 +509,14 @@ impl PlanMutation {
             async |w, (id, adopted_on, (opens, closes))| {
                 let before = w.find::<plan::Entity>("plan", id).await?;
                 w.require_community(before.community_id)?;
-                let Some(staff_only) = transition(before.status, to) else {
+                // A draft that was in consultation once (responses may hang on it, which keep
+                // it from being deleted) is archived by staff, as a plan that went no further.
+                let once_public = before.consultation_opens_on.is_some();
+                let transition = match (before.status, to) {
+                    (plan::PlanStatus::Draft, plan::PlanStatus::Archived) if once_public => Some(true),
+                    _ => transition(before.status, to),
+                };
+                let Some(staff_only) = transition else {
                     return Err(Refused::one(
                         "status",
                         UserErrorCode::InvalidTransition,
@@ -436,8 +528,11 @@ impl PlanMutation {
                     )
                     .into());
                 };
-                if staff_only {
-                    w.require(Require::Staff)?;
+                if staff_only && !Require::Staff.allows(w.viewer.role) {
+                    return Err(crate::error::ApiError::forbidden(
+                        "only the municipality's staff adopt and archive plans",
+                    )
+                    .into());
                 }
                 let mut row = plan::ActiveModel {
                     status: Set(to),
@@ -445,6 +540,15 @@ impl PlanMutation {
                 };
                 if to == plan::PlanStatus::Adopted {
                     row.adopted_on = Set(Some(adopted_on.unwrap_or_else(crate::common::today)));
+                    // Adopted while its consultation still runs: the consultation ends today,
+                    // and the plan's record says so (not the day it was meant to close).
+                    let today = crate::common::today();
+                    if let Some(closes) = before.consultation_closes_on
+                        && closes > today
+                    {
+                        let ended = before.consultation_opens_on.map_or(today, |o| o.max(today));
+                        row.consultation_closes_on = Set(Some(ended));
+                    }
                 }
                 if to == plan::PlanStatus::Consultation {
                     row.consultation_opens_on = Set(Some(opens));

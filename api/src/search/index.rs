@@ -32,17 +32,9 @@ pub const SEPARATOR: char = '\u{1F}';
 /// Terms inserted per statement (three values each: well within both databases' limits).
 const TERMS_PER_INSERT: usize = 1_000;
 
-/// The kinds of row that are searched, in the order that breaks ties between equal scores.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Kind {
-    Community,
-    Plan,
-    Action,
-    Idea,
-    IdeaExchange,
-    Organization,
-    ConsultationResponse,
-}
+/// The kinds of row that are searched (the GraphQL `SearchType`), in the order that breaks
+/// ties between equal scores.
+pub use super::SearchType as Kind;
 
 impl Kind {
     pub const ALL: [Kind; 7] = [

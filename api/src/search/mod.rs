@@ -47,7 +47,8 @@ use crate::{
 };
 
 /// What kinds of thing to search.
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
+// Also the index's `Kind`: the order of the variants breaks ties between equal scores.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SearchType {
     Community,
     Plan,
@@ -68,20 +69,6 @@ enum_labels!(SearchType {
     Organization => "Organisation",
     ConsultationResponse => "Høringssvar",
 });
-
-impl From<SearchType> for Kind {
-    fn from(t: SearchType) -> Kind {
-        match t {
-            SearchType::Community => Kind::Community,
-            SearchType::Plan => Kind::Plan,
-            SearchType::Action => Kind::Action,
-            SearchType::Idea => Kind::Idea,
-            SearchType::IdeaExchange => Kind::IdeaExchange,
-            SearchType::Organization => Kind::Organization,
-            SearchType::ConsultationResponse => Kind::ConsultationResponse,
-        }
-    }
-}
 
 /// A hit of a search: one of the searched types.
 #[derive(Union)]
@@ -397,7 +384,7 @@ impl SearchQuery {
                 )
                 .into());
             }
-            Some(t) => t.into_iter().map(Kind::from).collect(),
+            Some(t) => t.into_iter().collect(),
             None => Vec::new(),
         };
         let words = analyse::query(&query);

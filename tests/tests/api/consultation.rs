@@ -277,11 +277,16 @@ both!(
         assert_eq!(d["node"]["email"], "karen.fisker@eksempel.dk");
         assert_eq!(d["node"]["action"]["title"], "Havnebad ved Gjøl Havn");
 
-        // A response without an action, without personal data, needs no consent.
+        // A response without an action, without personal data, needs no consent, nor to say
+        // it gives none.
         let p = app.data(SUBMIT, json!({ "i": submission(w.hearing) })).await["submitConsultationResponse"]
             .clone();
         assert_eq!(p["userErrors"], json!([]), "{p:#}");
         assert_eq!(rows(&app).await, 4);
+        let bare = json!({ "planId": gid("Plan", w.hearing), "body": "Tak for en god plan." });
+        let p = app.data(SUBMIT, json!({ "i": bare })).await["submitConsultationResponse"].clone();
+        assert_eq!(p["userErrors"], json!([]), "{p:#}");
+        assert_eq!(rows(&app).await, 5);
     }
 );
 
@@ -953,7 +958,7 @@ both!(a_plan_with_responses_is_not_deleted, |app: TestApp| async move {
         p["userErrors"][0]["message"]
             .as_str()
             .unwrap()
-            .contains("consultation responses"),
+            .contains("archive it instead"),
         "{p:#}"
     );
     let p = editor

@@ -619,3 +619,23 @@ both!(times_are_given_to_the_microsecond, |app: TestApp| async move {
         assert!(t.ends_with("+00:00"), "{field}: {t}");
     }
 });
+
+// Two selections under one response key with different arguments cannot be merged: the error
+// names the key (it named the argument: `Fields "first" conflict`).
+both!(
+    a_field_merge_conflict_names_the_response_key,
+    |app: TestApp| async move {
+        let body = app
+            .post(
+                "{ a: communities(first: 2) { totalCount } a: communities(first: 3) { totalCount } }",
+                json!({}),
+            )
+            .await;
+        let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.starts_with("Fields \"a\" conflict because they have differing arguments"),
+            "{body}"
+        );
+        assert!(body["data"].is_null(), "{body}");
+    }
+);

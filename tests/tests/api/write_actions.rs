@@ -620,7 +620,7 @@ both!(
         assert!(
             error["message"]
                 .as_str()
-                .is_some_and(|m| m.contains("1 partnerships")),
+                .is_some_and(|m| m.contains("partnerships (1)")),
             "{error}"
         );
 

@@ -216,7 +216,7 @@ both!(
         let error = &body["deleteCommunity"]["userErrors"][0];
         assert_eq!(error["code"], "IN_USE");
         assert!(
-            error["message"].as_str().is_some_and(|m| m.contains("1 plans")),
+            error["message"].as_str().is_some_and(|m| m.contains("plans (1)")),
             "{error}"
         );
         assert_eq!(count(&app).await, 1);

@@ -947,7 +947,7 @@ both!(a_theme_in_use_is_not_deleted, |app: TestApp| async move {
         let message = body["deleteTheme"]["userErrors"][0]["message"]
             .as_str()
             .unwrap_or_default();
-        assert!(message.contains(&format!("1 {what}")), "{message}");
+        assert!(message.contains(&format!("{what} (1)")), "{message}");
     }
     assert_eq!(rows::<theme::Entity>(&app).await, 3, "no theme was deleted");
     assert_eq!(
@@ -985,8 +985,8 @@ both!(
             .await;
         fx.member(p, Party::Department(kultur), MemberRole::Advisor).await;
         for (dept, what) in [
-            (teknik, "1 action contributions"),
-            (kultur, "1 partnership memberships"),
+            (teknik, "action contributions (1)"),
+            (kultur, "partnership memberships (1)"),
         ] {
             let body = staff
                 .data(

@@ -482,7 +482,7 @@ both!(
         let message = body["deleteIdea"]["userErrors"][0]["message"]
             .as_str()
             .unwrap_or_default();
-        assert!(message.contains("1 idea exchanges"), "{message}");
+        assert!(message.contains("idea exchanges (1)"), "{message}");
         assert_eq!(
             (
                 rows::<idea::Entity>(&app).await,
@@ -862,7 +862,30 @@ both!(who_may_write_idea_exchanges, |app: TestApp| async move {
         "FORBIDDEN"
     );
     let update = json!({ "i": { "id": existing, "version": 1, "title": "Overtaget" } });
-    assert_eq!(participant.error(UPDATE_EXCHANGE, update).await.0, "FORBIDDEN");
+    let (code, message) = participant.error(UPDATE_EXCHANGE, update).await;
+    assert_eq!(code, "FORBIDDEN");
+    assert!(message.contains("actionIds"), "{message}");
+    // What it may do: record the actions the exchange led to in its own community (the
+    // adoption trail); another community's action is still not its to link.
+    let own = json!({ "i": { "id": existing, "version": 1,
+        "actionIds": [gid("Action", w.birkelse_actions[0])] } });
+    let body = participant.data(UPDATE_EXCHANGE, own).await;
+    let x = ok(&body["updateIdeaExchange"], "ideaExchange");
+    assert_eq!(
+        x["resultingActions"],
+        json!([{ "title": "Fællesspisning i Birkelse" }]),
+        "{x}"
+    );
+    let version = x["version"].clone();
+    let other = json!({ "i": { "id": existing, "version": version,
+        "actionIds": [gid("Action", w.birkelse_actions[0]), gid("Action", w.moseby_action)] } });
+    assert_eq!(participant.error(UPDATE_EXCHANGE, other).await.0, "FORBIDDEN");
+    let undo = json!({ "i": { "id": existing, "version": version, "actionIds": [] } });
+    let body = participant.data(UPDATE_EXCHANGE, undo).await;
+    assert_eq!(
+        ok(&body["updateIdeaExchange"], "ideaExchange")["resultingActions"],
+        json!([])
+    );
     assert_eq!(
         participant
             .error(DELETE_EXCHANGE, json!({ "i": { "id": existing, "version": 1 } }))
@@ -893,12 +916,12 @@ both!(who_may_write_idea_exchanges, |app: TestApp| async move {
     let now = app.data(EXCHANGE, json!({ "id": existing })).await;
     assert_eq!(
         (now["node"]["title"].as_str(), now["node"]["version"].as_i64()),
-        (Some("Besøg"), Some(1))
+        (Some("Besøg"), Some(3))
     );
 
     // The initiator's editor may.
     let body = editor
-        .data(DELETE_EXCHANGE, json!({ "i": { "id": existing, "version": 1 } }))
+        .data(DELETE_EXCHANGE, json!({ "i": { "id": existing, "version": 3 } }))
         .await;
     assert_eq!(body["deleteIdeaExchange"]["deletedId"], existing);
 });

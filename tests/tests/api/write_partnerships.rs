@@ -1218,3 +1218,51 @@ both!(
         );
     }
 );
+
+// An accepted proposal counts from the day it was accepted: it gave no period, and a
+// partnership without one counts in every window, so a pledge made today showed in the
+// figures of years long past (and in annual reviews taken of them).
+both!(
+    an_accepted_proposal_starts_the_day_it_is_accepted,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let partner = app.signed_in(As::Partner, &[], Some(w.fonden)).await;
+        let input = json!({ "actionId": global_id("Action", w.seeking), "message": "Vi vil gerne", "offer": offer() });
+        let id = partner.data(INTEREST, json!({ "i": input })).await["expressInterest"]["partnership"]["id"]
+            .clone();
+        let editor = app.signed_in(As::CommunityEditor, &[w.gjol], None).await;
+        let body = editor
+            .data(ACCEPT, json!({ "i": { "id": id, "version": 1 } }))
+            .await;
+        assert_eq!(
+            body["acceptPartnershipProposal"]["partnership"]["status"], "ACTIVE",
+            "{body}"
+        );
+        let node = editor
+            .data(
+                "query($id: ID!) { node(id: $id) { ... on Partnership { startsOn endsOn } } }",
+                json!({ "id": id }),
+            )
+            .await;
+        let today = lup_tests::fixture::danish_today().format("%Y-%m-%d").to_string();
+        assert_eq!(node["node"]["startsOn"], today, "{node}");
+        assert!(node["node"]["endsOn"].is_null(), "{node}");
+        let money = "query($w: EngagementWindowInput) { community(slug: \"gjoel\") { engagement(window: $w) {
+            components { key value } } } }";
+        let co_funding = |body: &Value| {
+            body["community"]["engagement"]["components"]
+                .as_array()
+                .and_then(|c| c.iter().find(|c| c["key"] == "CO_FUNDING_DKK"))
+                .and_then(|c| c["value"].as_f64())
+        };
+        let past = app
+            .data(
+                money,
+                json!({ "w": { "from": "2020-01-01", "to": "2020-12-31" } }),
+            )
+            .await;
+        assert_eq!(co_funding(&past), Some(0.0), "{past}");
+        let now = app.data(money, json!({})).await;
+        assert_eq!(co_funding(&now), Some(25000.0), "{now}");
+    }
+);

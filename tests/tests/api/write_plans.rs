@@ -508,9 +508,9 @@ both!(
         fx.event(w.gjol, Some(with_event), "Borgermøde", date(2025, 3, 1))
             .await;
         for (id, what) in [
-            (with_action, "1 actions"),
-            (with_partnership, "1 partnerships"),
-            (with_event, "1 engagement events"),
+            (with_action, "actions (1)"),
+            (with_partnership, "partnerships (1)"),
+            (with_event, "engagement events (1)"),
         ] {
             let body = editor
                 .data(
@@ -898,3 +898,178 @@ both!(organisations_are_involved_in_a_plan, |app: TestApp| async move {
     assert_eq!(ops, ["DELETE", "UPDATE", "CREATE"]);
     assert_eq!(log[2]["entityType"], "PlanInvolvement");
 });
+
+const PERIOD: &str = "mutation($i: UpdatePlanInput!) { updatePlan(input: $i) {
+    plan { version consultationOpensOn consultationClosesOn } userErrors { field code message } } }";
+const CONSULTATION: &str = "query($id: ID!) { node(id: $id) { ... on Plan { status version consultationOpensOn consultationClosesOn consultationOpen } } }";
+
+// A consultation's period is part of the plan's record once responses came in: it may grow,
+// but not leave a response out (the responses' personal data is kept for a time counted from
+// its last day), and it no longer changes once the plan is adopted or archived.
+both!(
+    a_consultation_period_keeps_its_responses_and_is_fixed_once_adopted,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let fx = Fixture::new(&app.db);
+        let id = fx
+            .plan(w.gjol, "Gjøl 2030", PlanStatus::Consultation, 2026, 2030)
+            .await;
+        fx.response(
+            id,
+            None,
+            "Husk stien",
+            entity::consultation_response::ResponseStatus::Pending,
+        )
+        .await;
+        let gid = global_id("Plan", id);
+        let editor = app.signed_in(As::CommunityEditor, &[w.gjol], None).await;
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        let today = danish_today();
+        let day = |d: chrono::NaiveDate| d.format("%Y-%m-%d").to_string();
+        for (field, value) in [
+            ("consultationOpensOn", today + chrono::Days::new(1)),
+            ("consultationClosesOn", today - chrono::Days::new(1)),
+        ] {
+            let body = editor
+                .data(
+                    PERIOD,
+                    json!({ "i": { "id": gid, "version": 1, field: day(value) } }),
+                )
+                .await["updatePlan"]
+                .clone();
+            assert_eq!(
+                errors(&body),
+                vec![(json!([field]), "OUT_OF_RANGE".to_owned())],
+                "{body}"
+            );
+        }
+        // Longer is fine.
+        let later = today + chrono::Days::new(40);
+        let body = editor
+            .data(
+                PERIOD,
+                json!({ "i": { "id": gid, "version": 1, "consultationClosesOn": day(later) } }),
+            )
+            .await["updatePlan"]
+            .clone();
+        assert_eq!(body["plan"]["consultationClosesOn"], day(later), "{body}");
+
+        // Adopted while it runs: the consultation ends that day.
+        let body = staff
+            .data(
+                STATUS,
+                json!({ "i": { "id": gid, "version": 2, "status": "ADOPTED" } }),
+            )
+            .await["changePlanStatus"]
+            .clone();
+        assert_eq!(body["plan"]["status"], "ADOPTED", "{body}");
+        let plan = staff.data(CONSULTATION, json!({ "id": gid })).await["node"].clone();
+        assert_eq!(plan["consultationClosesOn"], day(today), "{plan}");
+        assert_eq!(plan["consultationOpen"], false, "{plan}");
+
+        // Adopted: the period stays as it is, for staff too; sending it back unchanged is no change.
+        for (who, client) in [("editor", &editor), ("staff", &staff)] {
+            let body = client
+                .data(
+                    PERIOD,
+                    json!({ "i": { "id": gid, "version": 3, "consultationClosesOn": "2099-01-01" } }),
+                )
+                .await["updatePlan"]
+                .clone();
+            assert_eq!(
+                errors(&body),
+                vec![(json!(["consultationClosesOn"]), "INVALID_TRANSITION".to_owned())],
+                "{who}: {body}"
+            );
+        }
+        let body = editor
+            .data(
+                PERIOD,
+                json!({ "i": { "id": gid, "version": 3, "consultationOpensOn": plan["consultationOpensOn"].clone(),
+                               "consultationClosesOn": day(today) } }),
+            )
+            .await["updatePlan"]
+            .clone();
+        assert!(errors(&body).is_empty(), "{body}");
+        let after = staff.data(CONSULTATION, json!({ "id": gid })).await["node"].clone();
+        assert_eq!(after["consultationClosesOn"], day(today), "{after}");
+    }
+);
+
+// A draft that had responses while it was in consultation cannot be deleted (the responses are
+// part of its record): staff archive it, as a plan that went no further. A draft never sent
+// to consultation is deleted, not archived.
+both!(
+    a_draft_with_consultation_responses_is_archived_by_staff,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let fx = Fixture::new(&app.db);
+        let id = fx
+            .plan(w.gjol, "Gjøl 2030", PlanStatus::Consultation, 2026, 2030)
+            .await;
+        fx.response(
+            id,
+            None,
+            "Husk stien",
+            entity::consultation_response::ResponseStatus::Published,
+        )
+        .await;
+        let gid = global_id("Plan", id);
+        let editor = app.signed_in(As::CommunityEditor, &[w.gjol], None).await;
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        let body = editor
+            .data(
+                STATUS,
+                json!({ "i": { "id": gid, "version": 1, "status": "DRAFT" } }),
+            )
+            .await["changePlanStatus"]
+            .clone();
+        assert_eq!(body["plan"]["status"], "DRAFT", "{body}");
+        let body = editor
+            .data(DELETE, json!({ "i": { "id": gid, "version": 2 } }))
+            .await["deletePlan"]
+            .clone();
+        assert_eq!(
+            errors(&body),
+            vec![(json!(["id"]), "IN_USE".to_owned())],
+            "{body}"
+        );
+        assert!(
+            body["userErrors"][0]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("archive it instead")),
+            "{body}"
+        );
+        // Archiving is the municipality's decision, and the editor is told so.
+        let (code, message) = editor
+            .error(
+                STATUS,
+                json!({ "i": { "id": gid, "version": 2, "status": "ARCHIVED" } }),
+            )
+            .await;
+        assert_eq!(code, "FORBIDDEN");
+        assert!(message.contains("staff"), "{message}");
+        let body = staff
+            .data(
+                STATUS,
+                json!({ "i": { "id": gid, "version": 2, "status": "ARCHIVED" } }),
+            )
+            .await["changePlanStatus"]
+            .clone();
+        assert_eq!(body["plan"]["status"], "ARCHIVED", "{body}");
+
+        let never = fx.plan(w.gjol, "Kladde", PlanStatus::Draft, 2026, 2030).await;
+        let body = staff
+            .data(
+                STATUS,
+                json!({ "i": { "id": global_id("Plan", never), "version": 1, "status": "ARCHIVED" } }),
+            )
+            .await["changePlanStatus"]
+            .clone();
+        assert_eq!(
+            errors(&body),
+            vec![(json!(["status"]), "INVALID_TRANSITION".to_owned())],
+            "{body}"
+        );
+    }
+);

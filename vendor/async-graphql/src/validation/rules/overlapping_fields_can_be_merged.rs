@@ -94,8 +94,10 @@ impl<'a> FindConflicts<'a, '_> {
                     format!("Fields \"{}\" conflict because they have differing arguments. Use different aliases on the fields to fetch both if this was intentional.", name));
             }
 
-            for (name, value) in &prev_field.node.arguments {
-                match field.node.get_argument(&name.node) {
+            // LUP: the argument was bound to `name`, shadowing the response key the message
+            // names (`Fields "first" conflict` for two `a: plans(first: …)`).
+            for (arg, value) in &prev_field.node.arguments {
+                match field.node.get_argument(&arg.node) {
                     Some(other_value) if value == other_value => {}
                     _=> self.ctx.report_error(
                         vec![prev_field.pos, field.pos],
