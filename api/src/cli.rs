@@ -96,20 +96,39 @@ pub async fn create_api_key(
 }
 
 /// Revokes the API key with this prefix (or this whole key).
-pub async fn revoke_api_key(db: &DatabaseConnection, prefix_or_key: &str) -> Result<(), CliError> {
-    let prefix = prefix_or_key
-        .strip_prefix("lup_")
-        .and_then(|rest| rest.split('_').next())
-        .unwrap_or(prefix_or_key);
+pub async fn revoke_api_key(db: &DatabaseConnection, prefix_or_key: &str) -> Result<Revoked, CliError> {
+    let given = prefix_or_key.trim();
+    // A whole key (`lup_<prefix>_<secret>`) must be that key; a prefix names one by itself.
+    let (prefix, whole) = match given.strip_prefix("lup_").and_then(|rest| rest.split_once('_')) {
+        Some((prefix, _)) => (prefix, true),
+        None => (given.strip_prefix("lup_").unwrap_or(given), false),
+    };
+    // Never repeat a secret back: only the prefix is named in what is printed.
+    let shown: String = prefix.chars().take(40).collect();
     let key = api_key::Entity::find()
         .filter(api_key::Column::Prefix.eq(prefix))
         .one(db)
         .await?
-        .ok_or_else(|| CliError::Invalid(format!("no API key with the prefix `{prefix}`")))?;
+        .ok_or_else(|| CliError::Invalid(format!("no API key with the prefix `{shown}`")))?;
+    if whole && key.key_hash != crate::auth::secret::sha256_hex(given) {
+        return Err(CliError::Invalid(format!(
+            "the key given is not the key with the prefix `{shown}` (its secret differs); give the prefix alone to revoke that key"
+        )));
+    }
+    if let Some(at) = key.revoked_at {
+        return Ok(Revoked::Already(at));
+    }
     let w = Write::begin_as(db, Viewer::system("cli"))
         .await
         .map_err(|e| failure(e.into()))?;
     account::revoke_api_key(&w, key).await.map_err(failure)?;
     w.commit().await.map_err(|e| failure(e.into()))?;
-    Ok(())
+    Ok(Revoked::Now)
+}
+
+/// What `revoke-api-key` did.
+pub enum Revoked {
+    Now,
+    /// The key was revoked already, then.
+    Already(chrono::DateTime<chrono::Utc>),
 }

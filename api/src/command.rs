@@ -100,7 +100,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         }
         Command::Seed => {
             let (conn, _) = db::connect(&config).await?;
-            db::migrate(&conn).await?;
+            db::migrate_or_check(&conn, config.auto_migrate).await?;
             if seed::load_demo_if_empty(&conn).await? {
                 tracing::info!("demo data loaded");
             } else {
@@ -115,7 +115,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             password_stdin,
         } => {
             let (conn, _) = db::connect(&config).await?;
-            db::migrate(&conn).await?;
+            db::migrate_or_check(&conn, config.auto_migrate).await?;
             let password = if password_stdin {
                 let mut line = String::new();
                 std::io::stdin().read_line(&mut line)?;
@@ -140,19 +140,22 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             read_only,
         } => {
             let (conn, _) = db::connect(&config).await?;
-            db::migrate(&conn).await?;
+            db::migrate_or_check(&conn, config.auto_migrate).await?;
             let key = cli::create_api_key(&conn, &organization, &name, !read_only).await?;
             println!("{key}");
             eprintln!("this is the only time the key is shown; send it as the X-Api-Key header");
         }
         Command::RevokeApiKey { prefix } => {
             let (conn, _) = db::connect(&config).await?;
-            cli::revoke_api_key(&conn, &prefix).await?;
-            println!("revoked");
+            db::migrate_or_check(&conn, config.auto_migrate).await?;
+            match cli::revoke_api_key(&conn, &prefix).await? {
+                cli::Revoked::Now => println!("revoked"),
+                cli::Revoked::Already(at) => println!("already revoked (at {})", at.to_rfc3339()),
+            }
         }
         Command::Reindex => {
             let (conn, _) = db::connect(&config).await?;
-            db::migrate(&conn).await?;
+            db::migrate_or_check(&conn, config.auto_migrate).await?;
             let n = crate::search::index::rebuild(&conn).await?;
             println!("indexed {n} documents for search");
         }

@@ -14,13 +14,13 @@ pub struct Config {
     pub bind_addr: SocketAddr,
 
     /// Largest number of pooled database connections.
-    #[arg(long, env = "DB_MAX_CONNECTIONS", default_value_t = 16)]
+    #[arg(long, env = "DB_MAX_CONNECTIONS", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub db_max_connections: u32,
 
     /// How long a statement waits for a pooled connection, or for a new one to open (sqlx
     /// keeps trying a refused one), before its request is answered `UNAVAILABLE`. Below
     /// `REQUEST_TIMEOUT_MS`, so an outage is told as one and not as a slow request.
-    #[arg(long, env = "DB_ACQUIRE_TIMEOUT_MS", default_value_t = 5000)]
+    #[arg(long, env = "DB_ACQUIRE_TIMEOUT_MS", default_value_t = 5000, value_parser = clap::value_parser!(u64).range(1..=600_000))]
     pub db_acquire_timeout_ms: u64,
 
     /// Load the demo data when the database holds no communities.
@@ -32,7 +32,7 @@ pub struct Config {
     pub auto_migrate: bool,
 
     /// Log filter in `tracing` syntax, e.g. `info` or `lup_api=debug,sqlx=warn`.
-    #[arg(long, env = "LOG_LEVEL", default_value = "info")]
+    #[arg(long, env = "LOG_LEVEL", default_value = "info", value_parser = crate::telemetry::parse_filter)]
     pub log_level: String,
 
     /// Log format: human-readable text or one JSON object per line.
@@ -41,7 +41,7 @@ pub struct Config {
 
     /// How long a loader waits to gather keys into one batch, in microseconds; 0 (the
     /// default): one turn of the executor, which is enough for sibling fields.
-    #[arg(long, env = "LOADER_DELAY_US", default_value_t = 0)]
+    #[arg(long, env = "LOADER_DELAY_US", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
     pub loader_delay_us: u64,
 
     /// Root fields load their whole selection in one SQL statement where they can
@@ -51,15 +51,15 @@ pub struct Config {
 
     /// How long anonymous query responses are served from memory, in milliseconds; 0 turns
     /// the cache off.
-    #[arg(long, env = "PUBLIC_CACHE_TTL_MS", default_value_t = 2000)]
+    #[arg(long, env = "PUBLIC_CACHE_TTL_MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(0..=86_400_000))]
     pub public_cache_ttl_ms: u64,
 
     /// Memory the response cache may use, in MiB.
-    #[arg(long, env = "PUBLIC_CACHE_MIB", default_value_t = 64)]
+    #[arg(long, env = "PUBLIC_CACHE_MIB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(0..=1_048_576))]
     pub public_cache_mib: u64,
 
     /// Seconds in-flight requests get to finish after SIGTERM.
-    #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 20)]
+    #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(0..=3600))]
     pub shutdown_grace_secs: u64,
 
     /// Cost points per minute an anonymous caller (by IP address) may spend; 0: no limit.
@@ -76,7 +76,7 @@ pub struct Config {
 
     /// How many seconds' worth of its budget a client may spend at once; beyond that its
     /// requests are paced at the budget's rate.
-    #[arg(long, env = "RATE_LIMIT_BURST_SECS", default_value_t = 2)]
+    #[arg(long, env = "RATE_LIMIT_BURST_SECS", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=3600))]
     pub rate_limit_burst_secs: u32,
 
     /// Requests of one client (API key, account, anonymous IP) running at once; more wait
@@ -96,7 +96,7 @@ pub struct Config {
 
     /// How long a 429 waits before it is sent, in milliseconds, so a flood slows itself
     /// down.
-    #[arg(long, env = "RATE_LIMIT_DELAY_MS", default_value_t = 1000)]
+    #[arg(long, env = "RATE_LIMIT_DELAY_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(0..=60_000))]
     pub rate_limit_delay_ms: u64,
 
     /// Responses to consultations each client (anonymous caller by IP address, account, API
@@ -106,7 +106,7 @@ pub struct Config {
 
     /// Days after a consultation closes that the personal data of its responses (name,
     /// association, email, client fingerprint) is kept; then it is erased, the text stays.
-    #[arg(long, env = "CONSULTATION_RETENTION_DAYS", default_value_t = 90)]
+    #[arg(long, env = "CONSULTATION_RETENTION_DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub consultation_retention_days: u32,
 
     /// Take an anonymous caller's address from the last entry of `X-Forwarded-For` (set only
@@ -121,7 +121,7 @@ pub struct Config {
 
     /// Origins whose browsers may call the API (CORS), comma-separated, e.g.
     /// `https://www.jammerbugt.dk`; empty: no cross-origin browser calls.
-    #[arg(long, env = "CORS_ALLOWED_ORIGINS", default_value = "")]
+    #[arg(long, env = "CORS_ALLOWED_ORIGINS", default_value = "", value_parser = origins)]
     pub cors_allowed_origins: String,
 
     /// A folder of `*.graphql` files: our clients' queries, which they may send by id.
@@ -134,17 +134,17 @@ pub struct Config {
 
     /// The most the `Cache-Control: max-age` of anonymous GET answers may say, in seconds;
     /// below it the schema's cache hints decide. 0: caches must always revalidate.
-    #[arg(long, env = "PUBLIC_MAX_AGE_SECS", default_value_t = 300)]
+    #[arg(long, env = "PUBLIC_MAX_AGE_SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(0..=31_536_000))]
     pub public_max_age_secs: u64,
 
     /// How often, at most, a search first catches the index up with rows written around the
     /// API (SQL by hand, another program), in milliseconds; 0: before every search. Writes
     /// through the API are indexed in their own transaction whatever this says.
-    #[arg(long, env = "SEARCH_CATCH_UP_MS", default_value_t = 1000)]
+    #[arg(long, env = "SEARCH_CATCH_UP_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(0..=86_400_000))]
     pub search_catch_up_ms: u64,
 
     /// How long a GraphQL request may run before it is stopped, in milliseconds.
-    #[arg(long, env = "REQUEST_TIMEOUT_MS", default_value_t = 10_000)]
+    #[arg(long, env = "REQUEST_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(100..=600_000))]
     pub request_timeout_ms: u64,
 
     /// A community's page on the municipality's website, `{slug}` standing for its slug, e.g.
@@ -183,12 +183,12 @@ pub struct WebhookConfig {
 
     /// How long one delivery attempt may take (connecting, sending, the answer), in
     /// milliseconds.
-    #[arg(long, env = "WEBHOOK_TIMEOUT_MS", default_value_t = 10_000)]
+    #[arg(long, env = "WEBHOOK_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(100..=600_000))]
     pub webhook_timeout_ms: u64,
 
     /// Days a finished webhook delivery (delivered, failed, cancelled) stays on record, for
     /// its partner to look at; then it is deleted.
-    #[arg(long, env = "WEBHOOK_RETENTION_DAYS", default_value_t = 30)]
+    #[arg(long, env = "WEBHOOK_RETENTION_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub webhook_retention_days: u32,
 
     /// Run the webhook workers (turning changes into deliveries, sending them) on this
@@ -266,7 +266,7 @@ pub struct SubscriptionConfig {
 
     /// How long one message to a subscriber may take to go out, in milliseconds; a client
     /// that reads slower than that is disconnected rather than buffered for.
-    #[arg(long, env = "WS_SEND_TIMEOUT_MS", default_value_t = 10_000)]
+    #[arg(long, env = "WS_SEND_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(100..=600_000))]
     pub ws_send_timeout_ms: u64,
 }
 
@@ -347,11 +347,11 @@ pub struct AuthConfig {
     pub jwt_audience: String,
 
     /// Lifetime of an access token, in seconds.
-    #[arg(long, env = "ACCESS_TOKEN_TTL_SECS", default_value_t = 900)]
+    #[arg(long, env = "ACCESS_TOKEN_TTL_SECS", default_value_t = 900, value_parser = clap::value_parser!(u64).range(60..=86_400))]
     pub access_token_ttl_secs: u64,
 
     /// Lifetime of a refresh token, in seconds (each use replaces it with a new one).
-    #[arg(long, env = "REFRESH_TOKEN_TTL_SECS", default_value_t = 30 * 24 * 3600)]
+    #[arg(long, env = "REFRESH_TOKEN_TTL_SECS", default_value_t = 30 * 24 * 3600, value_parser = clap::value_parser!(u64).range(60..=31_536_000))]
     pub refresh_token_ttl_secs: u64,
 
     /// PEM public key (RS256) of an external identity provider whose tokens are accepted.
@@ -455,5 +455,116 @@ impl Config {
 
     pub fn is_sqlite(&self) -> bool {
         self.database_url.starts_with("sqlite:")
+    }
+}
+
+/// `CORS_ALLOWED_ORIGINS`: origins as browsers send them (`https://www.jammerbugt.dk`, a port
+/// if not the scheme's own), comma-separated, written in lowercase. A path, a trailing `/`, or
+/// `*` would never match what a browser sends (or would let any site in), so they are refused.
+fn origins(value: &str) -> Result<String, String> {
+    let mut out = Vec::new();
+    for origin in value.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+        if origin == "*" {
+            return Err("`*` would let every website's scripts call the API: list the origins".into());
+        }
+        let lower = origin.to_ascii_lowercase();
+        let Some((scheme, rest)) = lower.split_once("://") else {
+            return Err(format!(
+                "`{origin}` is not an origin such as https://www.jammerbugt.dk"
+            ));
+        };
+        if !matches!(scheme, "http" | "https") {
+            return Err(format!("`{origin}`: an origin is http:// or https://"));
+        }
+        // `host[:port]`, the host an IPv6 address in brackets or a name.
+        let (host, port) = match rest.strip_prefix('[').and_then(|r| r.split_once(']')) {
+            Some((v6, after)) => (
+                v6,
+                after.strip_prefix(':').or(Some(after).filter(|a| !a.is_empty())),
+            ),
+            None => match rest.split_once(':') {
+                Some((h, p)) => (h, Some(p)),
+                None => (rest, None),
+            },
+        };
+        let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|p| p > 0));
+        let host_ok = !host.is_empty()
+            && host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'));
+        if rest.contains('/') {
+            return Err(format!(
+                "`{origin}`: an origin has no path (browsers send `{scheme}://{}`)",
+                rest.split('/').next().unwrap_or_default()
+            ));
+        }
+        if !host_ok || !port_ok {
+            return Err(format!(
+                "`{origin}` is not an origin such as https://www.jammerbugt.dk"
+            ));
+        }
+        out.push(lower);
+    }
+    Ok(out.join(","))
+}
+
+#[cfg(test)]
+mod checks {
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        config: super::Config,
+    }
+
+    fn parse(args: &[&str]) -> Result<super::Config, String> {
+        Wrapper::try_parse_from(std::iter::once("lup").chain(args.iter().copied()))
+            .map(|w| w.config)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Values that would crash the server, wrap a token's expiry around or silence the log are
+    /// refused at start, naming the setting (they panicked, or started a broken server).
+    #[test]
+    fn values_that_make_no_sense_are_refused() {
+        for args in [
+            &["--db-max-connections", "0"][..],
+            &["--db-max-connections", "100000000"],
+            &["--public-cache-ttl-ms", "18446744073709551615"],
+            &["--webhook-timeout-ms", "18446744073709551615"],
+            &["--access-token-ttl-secs", "18446744073709551615"],
+            &["--refresh-token-ttl-secs", "0"],
+            &["--request-timeout-ms", "0"],
+            &["--rate-limit-delay-ms", "18446744073709551615"],
+            &["--cors-allowed-origins", "*"],
+            &["--cors-allowed-origins", "https://www.jammerbugt.dk/"],
+            &["--cors-allowed-origins", "ftp://x.dk"],
+            &["--cors-allowed-origins", "not a url"],
+            &["--log-level", "inf"],
+            &["--log-level", "nonsense:::="],
+        ] {
+            let refused = parse(args)
+                .err()
+                .unwrap_or_else(|| panic!("{args:?} was accepted"));
+            assert!(refused.contains(args[0]), "{args:?}: {refused}");
+        }
+    }
+
+    #[test]
+    fn good_values_are_taken_as_browsers_and_tracing_mean_them() {
+        let c = parse(&[
+            "--cors-allowed-origins",
+            "HTTPS://WWW.Jammerbugt.dk, http://localhost:3000,http://[::1]:8080",
+            "--log-level",
+            "warn,lup_api=debug",
+        ])
+        .expect("accepted");
+        assert_eq!(
+            c.cors_allowed_origins,
+            "https://www.jammerbugt.dk,http://localhost:3000,http://[::1]:8080"
+        );
+        assert_eq!(c.log_level, "warn,lup_api=debug");
+        assert_eq!(parse(&[]).expect("defaults").db_max_connections, 16);
     }
 }

@@ -165,7 +165,14 @@ pub async fn connect(config: &Config) -> Result<(DatabaseConnection, SqlCounter)
             Ok(true)
         })
     });
-    let mut db = Database::connect(options).await?;
+    tracing::info!(database = %redacted(&config.database_url), "connecting to the database");
+    let mut db = Database::connect(options).await.map_err(|e| {
+        // The driver may repeat the URL, password and all, in its message.
+        match password_of(&config.database_url) {
+            Some(password) if !password.is_empty() => DbErr::Custom(e.to_string().replace(password, "…")),
+            _ => e,
+        }
+    })?;
     let inner = counter.statements.clone();
     db.set_metric_callback(move |info| {
         inner.fetch_add(1, Ordering::Relaxed);
@@ -214,6 +221,50 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     }
     // SQLite: one writer at a time, and one instance.
     Migrator::up(db, None).await
+}
+
+/// Brings the schema up to date when `AUTO_MIGRATE` is on (the default); when it is off,
+/// refuses a database with migrations still to run (every statement that needs them would
+/// fail), naming how to run them.
+pub async fn migrate_or_check(db: &DatabaseConnection, auto_migrate: bool) -> Result<(), DbErr> {
+    if auto_migrate {
+        return migrate(db).await;
+    }
+    let pending = Migrator::get_pending_migrations(db).await?;
+    if let Some(first) = pending.first() {
+        return Err(DbErr::Custom(format!(
+            "{} migration(s) not yet run, from {}: run `lup migrate` (AUTO_MIGRATE is off)",
+            pending.len(),
+            first.name()
+        )));
+    }
+    Ok(())
+}
+
+/// The password in `url`, if it holds one.
+fn password_of(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    let authority = &rest[..rest.find('/').unwrap_or(rest.len())];
+    let user = authority.rsplit_once('@')?.0;
+    user.split_once(':').map(|(_, password)| password)
+}
+
+/// `url` with its password, if any, left out (for the log and error messages).
+pub fn redacted(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            match authority.rsplit_once('@') {
+                Some((user, host)) if user.contains(':') => {
+                    let user = user.split(':').next().unwrap_or_default();
+                    format!("{scheme}://{user}:…@{host}{path}")
+                }
+                Some(_) => url.to_owned(),
+                None => url.to_owned(),
+            }
+        }
+        None => url.to_owned(),
+    }
 }
 
 /// Checks that PostgreSQL has the collation names are sorted by (`lup_danish`, made by a
@@ -485,6 +536,27 @@ fn sqlite_unreachable(d: &dyn sqlx::error::DatabaseError) -> bool {
     d.code()
         .and_then(|c| c.parse::<i32>().ok())
         .is_some_and(|c| matches!(c & 0xff, SQLITE_IOERR | SQLITE_CANTOPEN))
+}
+
+#[cfg(test)]
+mod redaction {
+    #[test]
+    fn a_password_is_left_out() {
+        assert_eq!(
+            super::redacted("postgres://lup:Hemmelig@db:5432/lup?sslmode=require"),
+            "postgres://lup:…@db:5432/lup?sslmode=require"
+        );
+        assert_eq!(
+            super::redacted("postgres://postgres@127.0.0.1/test"),
+            "postgres://postgres@127.0.0.1/test"
+        );
+        assert_eq!(
+            super::redacted("sqlite://data/lup.db?mode=rwc"),
+            "sqlite://data/lup.db?mode=rwc"
+        );
+        assert_eq!(super::password_of("postgres://a:b@c/d"), Some("b"));
+        assert_eq!(super::password_of("postgres://a@c/d"), None);
+    }
 }
 
 #[cfg(test)]

@@ -27,18 +27,30 @@ pub struct TrustedDocuments {
 impl TrustedDocuments {
     /// Every `*.graphql` file of `dir`.
     pub fn load(dir: Option<&Path>, only_for_anonymous: bool) -> std::io::Result<Self> {
+        use std::io::{Error, ErrorKind};
         let mut by_id = HashMap::new();
+        if only_for_anonymous && dir.is_none() {
+            // Every anonymous request would be refused: the website could not load a page.
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                "TRUSTED_DOCUMENTS_ONLY_FOR_ANONYMOUS is set but no folder of trusted documents is",
+            ));
+        }
         if let Some(dir) = dir {
             for entry in std::fs::read_dir(dir)? {
                 let path = entry?.path();
                 if path.extension().is_some_and(|e| e == "graphql") {
-                    let text = std::fs::read_to_string(&path)?;
+                    let text = std::fs::read_to_string(&path)
+                        .map_err(|e| Error::new(e.kind(), format!("{}: {e}", path.display())))?;
                     let id = format!("sha256:{}", sha256_hex(&text));
                     tracing::info!(document = %path.display(), %id, "trusted document");
                     let prepared = Prepared::parse(&text);
                     if let Err(e) = &prepared {
-                        // Served anyway: requests naming it get the parse error, as for any text.
-                        tracing::error!(document = %path.display(), error = %e.message, "a trusted document does not parse");
+                        // A website shipped with it would fail on every page that uses it.
+                        return Err(Error::new(
+                            ErrorKind::InvalidData,
+                            format!("{} does not parse: {}", path.display(), e.message),
+                        ));
                     }
                     by_id.insert(
                         id,

@@ -61,9 +61,7 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartError> {
     )
     .map_err(StartError::Documents)?;
     let (db, sql) = db::connect(config).await?;
-    if config.auto_migrate {
-        db::migrate(&db).await?;
-    }
+    db::migrate_or_check(&db, config.auto_migrate).await?;
     db::check_collation(&db).await?;
     if config.seed_demo
         && seed::load_demo_if_empty(&db)

@@ -14,7 +14,12 @@ pub fn init(config: &Config) {
     let registry = tracing_subscriber::registry().with(filter);
     let result = match config.log_format {
         LogFormat::Text => registry
-            .with(fmt::layer().with_writer(std::io::stderr))
+            .with(
+                fmt::layer()
+                    .with_writer(std::io::stderr)
+                    // Colours for a terminal only, not for a file or a log collector.
+                    .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())),
+            )
             .try_init(),
         LogFormat::Json => registry
             .with(fmt::layer().json().with_writer(std::io::stderr))
@@ -22,4 +27,22 @@ pub fn init(config: &Config) {
     };
     // A second initialisation (tests starting several servers) keeps the first subscriber.
     let _ = result;
+}
+
+/// `LOG_LEVEL`: a `tracing` filter whose every directive names a level, alone (`info`) or for
+/// a target (`lup_api=debug`). A bare word that is no level would be taken as a target with
+/// every level, and silence everything else (`inf` for `info`).
+pub fn parse_filter(value: &str) -> Result<String, String> {
+    const LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
+    for directive in value.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        let level = directive.rsplit_once('=').map_or(directive, |(_, level)| level);
+        if !LEVELS.contains(&level.trim().to_ascii_lowercase().as_str()) {
+            return Err(format!(
+                "`{directive}` does not name a level (trace, debug, info, warn, error, off), alone or for a target after `=`, e.g. `lup_api=debug`"
+            ));
+        }
+    }
+    EnvFilter::try_new(value)
+        .map(|_| value.to_owned())
+        .map_err(|e| format!("not a tracing filter: {e}"))
 }

@@ -50,6 +50,10 @@ pub enum ConfigError {
     ExternalKey(jsonwebtoken::errors::Error),
     #[error("EXTERNAL_JWT_ISSUER must be set when EXTERNAL_JWT_PUBLIC_KEY is")]
     ExternalIssuer,
+    #[error("EXTERNAL_JWT_ISSUER or EXTERNAL_JWT_ROLE_MAP is set, but EXTERNAL_JWT_PUBLIC_KEY is not")]
+    ExternalWithoutKey,
+    #[error("EXTERNAL_JWT_PUBLIC_KEY holds a private key: give the identity provider's public key")]
+    ExternalPrivateKey,
     #[error("EXTERNAL_JWT_ROLE_MAP: {0}")]
     RoleMap(String),
 }
@@ -99,7 +103,7 @@ impl Tokens {
             (Some(s), AppEnv::Production) if s.expose() == DEVELOPMENT_JWT_SECRET => {
                 return Err(ConfigError::DevelopmentSecret);
             }
-            (Some(s), AppEnv::Production) if s.expose().len() < MIN_JWT_SECRET_BYTES => {
+            (Some(s), AppEnv::Production) if s.expose().trim().len() < MIN_JWT_SECRET_BYTES => {
                 return Err(ConfigError::ShortSecret);
             }
             (Some(s), _) => s.expose().to_owned(),
@@ -107,13 +111,31 @@ impl Tokens {
             (None, AppEnv::Development) => DEVELOPMENT_JWT_SECRET.to_owned(),
         };
         let external = match &config.external_jwt_public_key {
-            None => None,
+            None => {
+                // Settings of an identity provider without its key would do nothing, silently.
+                if config.external_jwt_issuer.is_some() || !config.external_jwt_role_map.trim().is_empty() {
+                    return Err(ConfigError::ExternalWithoutKey);
+                }
+                None
+            }
             Some(pem) => {
+                if pem.contains("PRIVATE KEY") {
+                    // It would verify nothing (and a private key does not belong here).
+                    return Err(ConfigError::ExternalPrivateKey);
+                }
                 let key = DecodingKey::from_rsa_pem(pem.as_bytes()).map_err(ConfigError::ExternalKey)?;
                 let issuer = config
                     .external_jwt_issuer
                     .as_deref()
+                    .filter(|i| !i.trim().is_empty())
                     .ok_or(ConfigError::ExternalIssuer)?;
+                let roles = role_map(&config.external_jwt_role_map)?;
+                if roles.is_empty() {
+                    return Err(ConfigError::RoleMap(
+                        "empty: no external token could carry a role (e.g. `landdistrikt-koordinator=STAFF`)"
+                            .into(),
+                    ));
+                }
                 Some(External {
                     key,
                     validation: validation(
@@ -123,7 +145,7 @@ impl Tokens {
                         EXTERNAL_LEEWAY_SECS,
                     ),
                     role_claim: config.external_jwt_role_claim.clone(),
-                    roles: role_map(&config.external_jwt_role_map)?,
+                    roles,
                 })
             }
         };
@@ -251,7 +273,12 @@ fn role_map(spec: &str) -> Result<HashMap<String, Role>, ConfigError> {
                 )));
             }
         };
-        out.insert(value.trim().to_owned(), role);
+        if out.insert(value.trim().to_owned(), role).is_some() {
+            return Err(ConfigError::RoleMap(format!(
+                "`{}` is mapped twice: which role it gives would be a guess",
+                value.trim()
+            )));
+        }
     }
     Ok(out)
 }
