@@ -221,6 +221,19 @@ impl RunningServer {
 
 /// Binds `config.bind_addr` (port 0 for an ephemeral port) and serves in a background task.
 pub async fn spawn(config: &Config) -> Result<RunningServer, StartError> {
+    // An address taken by another server is found out before the database is migrated and
+    // seeded for a server that cannot start. The port is not held meanwhile: a load balancer
+    // finds it closed (and tries another instance) rather than waiting on it.
+    if config.bind_addr.port() != 0 {
+        drop(
+            TcpListener::bind(config.bind_addr)
+                .await
+                .map_err(|source| StartError::Bind {
+                    addr: config.bind_addr,
+                    source,
+                })?,
+        );
+    }
     let state = prepare(config).await?;
     spawn_with(config, state).await
 }

@@ -3,7 +3,8 @@
 //! they are never created outside `APP_ENV=development`.
 use entity::{account, account_community, api_key, community, organization};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, PaginatorTrait,
+    QueryFilter, Set, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -60,6 +61,24 @@ pub async fn neutralise(db: &DatabaseConnection) -> Result<u64, sea_orm::DbErr> 
 
 /// Creates the demo accounts and key when there are no accounts yet; true when it did.
 pub async fn load_if_none(db: &DatabaseConnection) -> Result<bool, SeedError> {
+    // One transaction: instances starting together on an empty database race to create the
+    // accounts; the one that loses finds them there (a unique email) and leaves them be.
+    let txn = db.begin().await?;
+    match load_in(&txn).await {
+        Ok(created) => {
+            txn.commit().await?;
+            Ok(created)
+        }
+        Err(SeedError::Db(e))
+            if matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn load_in(db: &DatabaseTransaction) -> Result<bool, SeedError> {
     if account::Entity::find().count(db).await? > 0 {
         return Ok(false);
     }

@@ -796,3 +796,49 @@ both!(
         }
     }
 );
+
+// `lup revoke-api-key` takes a prefix or the whole key: a whole key must be that key (a wrong
+// secret revoked the key of its prefix), a secret is never printed back, white space around
+// is not part of it, and a key revoked already is said to be.
+both!(
+    revoking_a_key_from_the_command_line_checks_a_whole_key,
+    |app: TestApp| async move {
+        use lup_api::cli::{Revoked, revoke_api_key};
+        let fx = Fixture::new(&app.db);
+        let org = fx
+            .organization("nordfonden", "Nordfonden", OrganizationKind::Foundation, None)
+            .await;
+        let key = app.create_api_key(org).await;
+        let prefix = key.split('_').nth(1).expect("a prefix").to_owned();
+        let wrong = format!("lup_{prefix}_et-andet-hemmeligt-ord");
+        let refused = revoke_api_key(&app.db, &wrong)
+            .await
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(refused.contains(&prefix), "{refused}");
+        assert!(!refused.contains("et-andet-hemmeligt-ord"), "{refused}");
+        let partner = app.with_credentials("x-api-key", &key);
+        assert_eq!(
+            partner.data("{ viewer { role } }", json!({})).await["viewer"]["role"],
+            "PARTNER",
+            "the key still works"
+        );
+        let unknown = revoke_api_key(&app.db, " lup_ukendt_hemmelig ")
+            .await
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(!unknown.contains("hemmelig"), "{unknown}");
+        assert!(matches!(
+            revoke_api_key(&app.db, &format!("  {key}\n")).await,
+            Ok(Revoked::Now)
+        ));
+        assert!(matches!(
+            revoke_api_key(&app.db, &prefix).await,
+            Ok(Revoked::Already(_))
+        ));
+        let (status, _) = partner.post_status("{ viewer { role } }", json!({})).await;
+        assert_eq!(status, 401, "a revoked key is refused");
+    }
+);
