@@ -22,11 +22,26 @@ fn failure(f: Failure) -> CliError {
     match f {
         Failure::Refused(r) => CliError::Invalid(
             r.0.iter()
-                .map(|e| format!("{}: {}", e.field.join("."), e.message))
+                .map(|e| format!("{}: {}", flag(&e.field.join(".")), e.message))
                 .collect::<Vec<_>>()
                 .join("; "),
         ),
         Failure::Error(e) => CliError::Invalid(e.message().to_owned()),
+    }
+}
+
+/// The command line's flag for an input field a refusal names (`communityIds.0`:
+/// `--community`), so the message speaks of what the operator typed.
+fn flag(field: &str) -> String {
+    let name = field.split('.').next().unwrap_or(field);
+    match name {
+        "communityIds" => "--community".into(),
+        "displayName" | "name" => "--name".into(),
+        "email" => "--email".into(),
+        "password" => "--password-stdin".into(),
+        "role" => "--role".into(),
+        "organizationId" => "--organization".into(),
+        _ => field.to_owned(),
     }
 }
 

@@ -79,11 +79,15 @@ enum CliRole {
 pub async fn main() -> ExitCode {
     let cli = Cli::parse();
     telemetry::init(&cli.config);
+    let log_format = cli.config.log_format;
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!("{e}");
-            eprintln!("error: {e}");
+            // Said once: a line of its own in text, an object like every other line in JSON.
+            match log_format {
+                crate::config::LogFormat::Json => tracing::error!("{e}"),
+                crate::config::LogFormat::Text => eprintln!("error: {e}"),
+            }
             ExitCode::FAILURE
         }
     }
@@ -162,7 +166,8 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Command::ExportSchema { out } => {
             let sdl = schema::sdl();
             match out {
-                Some(path) => std::fs::write(path, sdl)?,
+                Some(path) => std::fs::write(&path, sdl)
+                    .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?,
                 None => print!("{sdl}"),
             }
         }

@@ -166,10 +166,30 @@ pub async fn connect(config: &Config) -> Result<(DatabaseConnection, SqlCounter)
         })
     });
     tracing::info!(database = %redacted(&config.database_url), "connecting to the database");
-    let mut db = Database::connect(options).await.map_err(|e| {
+    let connected = match Database::connect(options).await {
+        // The pool says only that it waited: one connection of its own says why (refused,
+        // unknown database, wrong password…).
+        Err(e) if e.to_string().contains("timed out") && !config.is_sqlite() => {
+            let wait = Duration::from_millis(config.db_acquire_timeout_ms);
+            match tokio::time::timeout(wait, sqlx::postgres::PgConnection::connect(&config.database_url))
+                .await
+            {
+                Ok(Err(cause)) => Err(DbErr::Custom(format!("cannot connect: {cause}"))),
+                Ok(Ok(c)) => {
+                    let _ = c.close().await;
+                    Err(e)
+                }
+                Err(_) => Err(e),
+            }
+        }
+        other => other,
+    };
+    let mut db = connected.map_err(|e| {
         // The driver may repeat the URL, password and all, in its message.
         match password_of(&config.database_url) {
-            Some(password) if !password.is_empty() => DbErr::Custom(e.to_string().replace(password, "…")),
+            Some(password) if !password.is_empty() && e.to_string().contains(password) => {
+                DbErr::Custom(e.to_string().replace(password, "…"))
+            }
             _ => e,
         }
     })?;
