@@ -489,6 +489,17 @@ async fn with_redis_consultation_responses_are_counted_across_instances() {
     a.stop().await;
 }
 
+/// A partner's key that has just run [`DEAR`] against a small budget, and that answer.
+async fn in_debt(app: &TestApp) -> (String, Value) {
+    let org = Fixture::new(&app.db)
+        .organization("fonden", "Fonden", OrganizationKind::Foundation, None)
+        .await;
+    let key = app.create_api_key(org).await;
+    let (status, _, body) = post_query(app, Some(&key), DEAR).await;
+    assert_eq!(status, 200, "{body}");
+    (key, body)
+}
+
 // A query dearer than the whole burst runs when the budget is full, and the client then owes
 // the rest: its next request waits until that is paid (it used to be charged the burst only,
 // so such queries ran at several times the budget).
@@ -496,13 +507,7 @@ both!(
     a_query_dearer_than_the_burst_leaves_the_client_owing,
     small_budgets,
     |app: TestApp| async move {
-        let fx = Fixture::new(&app.db);
-        let org = fx
-            .organization("fonden", "Fonden", OrganizationKind::Foundation, None)
-            .await;
-        let key = app.create_api_key(org).await;
-        let (status, _, body) = post_query(&app, Some(&key), DEAR).await;
-        assert_eq!(status, 200, "{body}");
+        let (key, body) = in_debt(&app).await;
         assert_eq!(body["extensions"]["cost"]["requestedQueryCost"], 10, "{body}");
         assert_eq!(body["extensions"]["cost"]["remainingBudget"], 0, "{body}");
         // The cheapest query now waits for the debt: 10 points owed and its own, less the
@@ -524,13 +529,7 @@ both!(
         c.rate_limit_delay_ms = 3000;
     },
     |app: TestApp| async move {
-        let fx = Fixture::new(&app.db);
-        let org = fx
-            .organization("fonden", "Fonden", OrganizationKind::Foundation, None)
-            .await;
-        let key = app.create_api_key(org).await;
-        let (status, _, body) = post_query(&app, Some(&key), DEAR).await;
-        assert_eq!(status, 200, "{body}");
+        let (key, _) = in_debt(&app).await;
         // 10 points owed and its own, less the burst of 5, at 1.2 s a point: 7.2 s from the
         // request, of which the refusal waits 3 s before it is sent.
         let sent = std::time::Instant::now();

@@ -903,27 +903,31 @@ const PERIOD: &str = "mutation($i: UpdatePlanInput!) { updatePlan(input: $i) {
     plan { version consultationOpensOn consultationClosesOn } userErrors { field code message } } }";
 const CONSULTATION: &str = "query($id: ID!) { node(id: $id) { ... on Plan { status version consultationOpensOn consultationClosesOn consultationOpen } } }";
 
+/// A plan of Gjøl in consultation with one response in `status`: the world, the plan's ID, its
+/// community's editor and staff.
+async fn consulted(
+    app: &TestApp,
+    status: entity::consultation_response::ResponseStatus,
+) -> (World, String, TestApp, TestApp) {
+    let w = world(app).await;
+    let fx = Fixture::new(&app.db);
+    let id = fx
+        .plan(w.gjol, "Gjøl 2030", PlanStatus::Consultation, 2026, 2030)
+        .await;
+    fx.response(id, None, "Husk stien", status).await;
+    let editor = app.signed_in(As::CommunityEditor, &[w.gjol], None).await;
+    let staff = app.signed_in(As::Staff, &[], None).await;
+    (w, global_id("Plan", id), editor, staff)
+}
+
 // A consultation's period is part of the plan's record once responses came in: it may grow,
 // but not leave a response out (the responses' personal data is kept for a time counted from
 // its last day), and it no longer changes once the plan is adopted or archived.
 both!(
     a_consultation_period_keeps_its_responses_and_is_fixed_once_adopted,
     |app: TestApp| async move {
-        let w = world(&app).await;
-        let fx = Fixture::new(&app.db);
-        let id = fx
-            .plan(w.gjol, "Gjøl 2030", PlanStatus::Consultation, 2026, 2030)
-            .await;
-        fx.response(
-            id,
-            None,
-            "Husk stien",
-            entity::consultation_response::ResponseStatus::Pending,
-        )
-        .await;
-        let gid = global_id("Plan", id);
-        let editor = app.signed_in(As::CommunityEditor, &[w.gjol], None).await;
-        let staff = app.signed_in(As::Staff, &[], None).await;
+        let (_, gid, editor, staff) =
+            consulted(&app, entity::consultation_response::ResponseStatus::Pending).await;
         let today = danish_today();
         let day = |d: chrono::NaiveDate| d.format("%Y-%m-%d").to_string();
         for (field, value) in [
@@ -1002,21 +1006,8 @@ both!(
 both!(
     a_draft_with_consultation_responses_is_archived_by_staff,
     |app: TestApp| async move {
-        let w = world(&app).await;
-        let fx = Fixture::new(&app.db);
-        let id = fx
-            .plan(w.gjol, "Gjøl 2030", PlanStatus::Consultation, 2026, 2030)
-            .await;
-        fx.response(
-            id,
-            None,
-            "Husk stien",
-            entity::consultation_response::ResponseStatus::Published,
-        )
-        .await;
-        let gid = global_id("Plan", id);
-        let editor = app.signed_in(As::CommunityEditor, &[w.gjol], None).await;
-        let staff = app.signed_in(As::Staff, &[], None).await;
+        let (w, gid, editor, staff) =
+            consulted(&app, entity::consultation_response::ResponseStatus::Published).await;
         let body = editor
             .data(
                 STATUS,
@@ -1058,7 +1049,9 @@ both!(
             .clone();
         assert_eq!(body["plan"]["status"], "ARCHIVED", "{body}");
 
-        let never = fx.plan(w.gjol, "Kladde", PlanStatus::Draft, 2026, 2030).await;
+        let never = Fixture::new(&app.db)
+            .plan(w.gjol, "Kladde", PlanStatus::Draft, 2026, 2030)
+            .await;
         let body = staff
             .data(
                 STATUS,
