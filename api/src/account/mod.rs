@@ -536,7 +536,8 @@ impl AccountMutation {
     }
 
     /// Changes an account: its name, role, communities, password, or disables it. Admins
-    /// only; an admin cannot disable or demote their own account.
+    /// only; an admin cannot disable or demote their own account, nor set its password here
+    /// (`changePassword` asks for the current one).
     #[graphql(guard = "Require::Admin", visible = "visible_to_admins")]
     async fn update_account(
         &self,
@@ -574,13 +575,32 @@ impl AccountMutation {
                 let before = w.find::<account::Entity>("account", id).await?;
                 let role: DbRole = input.role.value().copied().map_or(before.role, Into::into);
                 let disabled = input.disabled.value().copied();
-                if w.viewer.account_id == Some(id) && (disabled == Some(true) || role != DbRole::Admin) {
-                    return Err(Refused::one(
-                        "id",
-                        UserErrorCode::Invalid,
-                        "you cannot disable or demote your own account",
-                    )
-                    .into());
+                if w.viewer.account_id == Some(id) {
+                    // Each on the field it concerns, so a form can mark it.
+                    let mut check = Check::default();
+                    if disabled == Some(true) {
+                        check.add(
+                            "disabled",
+                            UserErrorCode::Invalid,
+                            "you cannot disable your own account",
+                        );
+                    }
+                    if role != DbRole::Admin {
+                        check.add(
+                            "role",
+                            UserErrorCode::Invalid,
+                            "you cannot demote your own account",
+                        );
+                    }
+                    // A token taken from an admin must not be enough to take the account over.
+                    if password_hash.is_some() {
+                        check.add(
+                            "password",
+                            UserErrorCode::Invalid,
+                            "change your own password with changePassword, giving the current one",
+                        );
+                    }
+                    check.done()?;
                 }
                 let password_changed = password_hash.is_some();
                 let row = account::ActiveModel {

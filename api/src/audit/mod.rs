@@ -10,7 +10,7 @@ use crate::{
     error::ApiError,
     loader,
     pagination::{ConnectionFields, Cursor, Window},
-    relay::{self, OtherType},
+    relay::{self, NodeType, OtherType, TypeName},
 };
 
 /// Who did something.
@@ -77,10 +77,11 @@ impl AuditLogEntry {
 pub struct AuditLogFilter {
     /// Changes to one row, by its global ID.
     pub entity_id: Option<ID>,
-    /// Changes to one type of row, e.g. `Plan`.
+    /// Changes to one type of row, e.g. `Plan` (a GraphQL type name; any case).
     pub entity_type: Option<String>,
     /// Changes by one account or API key, by its global ID.
     pub actor_id: Option<ID>,
+    /// `CREATE`, `UPDATE`, `DELETE`, `EXPORT`, `LOGIN`, `REFRESH_TOKEN` or `LOGOUT` (any case).
     pub operation: Option<String>,
     /// From this time on (inclusive).
     #[graphql(validator(custom = "crate::common::StoredTime"))]
@@ -116,14 +117,22 @@ impl AuditQuery {
                 .filter(audit_log::Column::EntityId.eq(id));
         }
         if let Some(t) = &f.entity_type {
-            q = q.filter(audit_log::Column::Entity.eq(short(t, "entityType")?));
+            let types = NodeType::ALL
+                .iter()
+                .map(|t| t.name())
+                .chain(OtherType::ALL.iter().map(|t| t.name()));
+            q = q.filter(audit_log::Column::Entity.eq(one_known(t, "entityType", types)?));
         }
         if let Some(id) = &f.actor_id {
             let (_, id) = relay::decode(id)?;
             q = q.filter(audit_log::Column::ActorId.eq(id));
         }
         if let Some(op) = &f.operation {
-            q = q.filter(audit_log::Column::Operation.eq(short(op, "operation")?));
+            q = q.filter(audit_log::Column::Operation.eq(one_known(
+                op,
+                "operation",
+                OPERATIONS.into_iter(),
+            )?));
         }
         if let Some(since) = f.since {
             q = q.filter(audit_log::Column::OccurredAt.gte(since));
@@ -145,13 +154,34 @@ impl AuditQuery {
     }
 }
 
-fn short<'a>(value: &'a str, field: &str) -> Result<&'a str, ApiError> {
-    if value.len() > 100 {
-        return Err(ApiError::bad_input(format!(
-            "`{field}` may be at most 100 characters"
-        )));
-    }
-    Ok(value)
+/// What the audit log records as an operation: a write's, and the sessions' own.
+const OPERATIONS: [&str; 7] = [
+    "CREATE",
+    "UPDATE",
+    "DELETE",
+    "EXPORT",
+    "LOGIN",
+    "REFRESH_TOKEN",
+    "LOGOUT",
+];
+
+/// `value` as the log spells it, whatever its case, if it is one of `known`: a filter on a
+/// value the log never holds would answer "nothing happened" for a typo.
+fn one_known(
+    value: &str,
+    field: &str,
+    known: impl Iterator<Item = &'static str> + Clone,
+) -> Result<&'static str, ApiError> {
+    known
+        .clone()
+        .find(|k| k.eq_ignore_ascii_case(value.trim()))
+        .ok_or_else(|| {
+            let shown: String = value.chars().take(40).collect();
+            ApiError::bad_input(format!(
+                "`{field}` `{shown}` is not one the audit log records; one of: {}",
+                known.collect::<Vec<_>>().join(", ")
+            ))
+        })
 }
 
 impl crate::compiled::Prefetch for AuditLogEntry {}

@@ -227,9 +227,9 @@ impl OrganizationMutation {
         .await
     }
 
-    /// Deletes an organisation nothing refers to any more (its contacts go with it). Staff
-    /// only; one with plan involvement, actions it leads, partnerships, ideas, events or API
-    /// keys is refused.
+    /// Deletes an organisation nothing refers to any more (its contacts, and API keys revoked
+    /// already, go with it). Staff only; one with plan involvement, actions it leads,
+    /// partnerships, ideas, events or API keys still in use is refused.
     #[graphql(guard = "Require::Staff", visible = "visible_to_staff")]
     async fn delete_organization(
         &self,

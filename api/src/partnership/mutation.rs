@@ -288,8 +288,32 @@ async fn check_parties(w: &Write, check: &mut Check, members: &[(String, &Member
     for (prefix, m) in members {
         let field = format!("{prefix}{}", m.party.field());
         m.party.check_exists(w, check, &field).await?;
+        if let Party::Community(c) = m.party {
+            speaks_for(w, c)?;
+        }
     }
     Ok(())
+}
+
+/// A community takes part in a partnership, and says what it contributes, through its own
+/// editors (or staff): another community's editor may not put words in its mouth.
+fn speaks_for(w: &Write, community: Uuid) -> Result<(), ApiError> {
+    if w.viewer.may_edit_community(community) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "a community takes part, and says what it contributes, through its own editors or staff: \
+             you may name as members only the communities you edit",
+        ))
+    }
+}
+
+/// Whether the viewer edits the community `member` is: its editors may change or leave their
+/// own membership of a partnership around another community's action.
+fn own_membership(w: &Write, member: &partnership_member::Model) -> bool {
+    member
+        .community_id
+        .is_some_and(|c| w.viewer.may_edit_community(c))
 }
 
 async fn insert_member(
@@ -402,7 +426,8 @@ pub struct PartnershipMutation;
 #[Object]
 impl PartnershipMutation {
     /// Starts a partnership around an action or a plan, with its members, all at once.
-    /// Staff, and editors of the community it is around.
+    /// Staff, and editors of the community it is around (who name as members only the
+    /// communities they edit: another community takes part through its own editors).
     #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
     async fn create_partnership(
         &self,
@@ -630,7 +655,7 @@ impl PartnershipMutation {
     }
 
     /// Adds a member to a partnership; a party is a member once. Staff, and editors of the
-    /// community it is around.
+    /// community it is around (a community as member only if they edit it).
     #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
     async fn add_partnership_member(
         &self,
@@ -687,7 +712,9 @@ impl PartnershipMutation {
         .await
     }
 
-    /// Changes what a member brings. Staff, and editors of the community it is around.
+    /// Changes what a member brings. Staff; editors of the community it is around, for
+    /// members other than communities they do not edit; and the editors of a community that is
+    /// the member (what it brings is its to say).
     #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
     async fn update_partnership_member(
         &self,
@@ -728,7 +755,12 @@ impl PartnershipMutation {
                 let p = w
                     .find::<partnership::Entity>("partnership", before.partnership_id)
                     .await?;
-                require_partnership(w, &p).await?;
+                if !own_membership(w, &before) {
+                    require_partnership(w, &p).await?;
+                    if let Some(c) = before.community_id {
+                        speaks_for(w, c)?;
+                    }
+                }
                 refuse_partners_proposal(&p, "id")?;
                 w.update::<partnership_member::Entity>(
                     NodeType::PartnershipMember,
@@ -743,7 +775,8 @@ impl PartnershipMutation {
         .await
     }
 
-    /// Removes a member from a partnership. Staff, and editors of the community it is around.
+    /// Removes a member from a partnership. Staff, editors of the community it is around, and
+    /// the editors of a community that is the member (leaving it).
     #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
     async fn remove_partnership_member(
         &self,
@@ -760,7 +793,9 @@ impl PartnershipMutation {
                 let p = w
                     .find::<partnership::Entity>("partnership", before.partnership_id)
                     .await?;
-                require_partnership(w, &p).await?;
+                if !own_membership(w, before) {
+                    require_partnership(w, &p).await?;
+                }
                 refuse_partners_proposal(&p, "id")
             },
         )

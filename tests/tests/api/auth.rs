@@ -842,3 +842,74 @@ both!(
         assert_eq!(status, 401, "a revoked key is refused");
     }
 );
+
+// An admin's own account: not disabled, not demoted, and its password changed only through
+// changePassword with the current one (a token taken from an admin set a new password and
+// signed the real admin out everywhere). Each refusal is on the field it concerns.
+both!(
+    an_admin_cannot_take_over_or_lock_out_their_own_account,
+    |app: TestApp| async move {
+        let admin = app.signed_in(As::Admin, &[], None).await;
+        let me = admin
+            .data("{ viewer { account { id version } } }", json!({}))
+            .await["viewer"]["account"]
+            .clone();
+        let update = "mutation($i: UpdateAccountInput!) { updateAccount(input: $i) {
+            account { version } userErrors { field code message } } }";
+        for (field, value, message) in [
+            ("password", json!("en-helt-ny-adgangskode"), "changePassword"),
+            ("disabled", json!(true), "disable"),
+            ("role", json!("STAFF"), "demote"),
+        ] {
+            let mut input = json!({ "id": me["id"], "version": me["version"] });
+            input[field] = value;
+            let body = admin.data(update, json!({ "i": input })).await["updateAccount"].clone();
+            assert!(body["account"].is_null(), "{field}: {body}");
+            assert_eq!(body["userErrors"][0]["field"], json!([field]), "{body}");
+            assert_eq!(body["userErrors"][0]["code"], "INVALID", "{body}");
+            assert!(
+                body["userErrors"][0]["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains(message)),
+                "{body}"
+            );
+        }
+        // Nothing changed, and the session that tried still works.
+        let after = admin
+            .data("{ viewer { role account { version } } }", json!({}))
+            .await;
+        assert_eq!(after["viewer"]["role"], "ADMIN", "{after}");
+        assert_eq!(after["viewer"]["account"]["version"], me["version"], "{after}");
+    }
+);
+
+// The audit log's filters take what it records, in any case; anything else is a clear
+// BAD_USER_INPUT naming what it takes (a typo read as "nobody changed anything").
+both!(
+    audit_log_filters_take_only_what_the_log_records,
+    |app: TestApp| async move {
+        app.create_account("koordinator@jammerbugt.dk", As::Staff, &[])
+            .await;
+        app.login("koordinator@jammerbugt.dk", PASSWORD).await;
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        let q = "query($f: AuditLogFilter) { auditLog(filter: $f) { totalCount } }";
+        for f in [
+            json!({ "operation": "login" }),
+            json!({ "operation": "LOGIN", "entityType": "account" }),
+        ] {
+            let body = staff.data(q, json!({ "f": f })).await;
+            assert!(
+                body["auditLog"]["totalCount"].as_i64().is_some_and(|n| n >= 1),
+                "{f}: {body}"
+            );
+        }
+        for (f, names) in [
+            (json!({ "operation": "LOGON" }), "REFRESH_TOKEN"),
+            (json!({ "entityType": "Foo" }), "ConsultationResponse"),
+        ] {
+            let (code, message) = staff.error(q, json!({ "f": f })).await;
+            assert_eq!(code, "BAD_USER_INPUT", "{f}: {message}");
+            assert!(message.contains(names), "{f}: {message}");
+        }
+    }
+);

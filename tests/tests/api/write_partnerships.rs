@@ -1266,3 +1266,43 @@ both!(
         assert_eq!(co_funding(&now), Some(25000.0), "{now}");
     }
 );
+
+// A community takes part in a partnership, and says what it brings, through its own editors:
+// another community's editor may not name it as a member (nor change what it brings), and the
+// community's own editors may change or leave their membership.
+both!(
+    a_community_is_a_member_only_through_its_own_editors,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let editor = app.signed_in(As::CommunityEditor, &[w.gjol], None).await;
+        let other = json!({ "title": "Fælles sti", "actionId": global_id("Action", w.seeking),
+            "members": [{ "communityId": global_id("Community", w.birkelse), "contribution": "Alt" }] });
+        let (code, message) = editor.error(CREATE, json!({ "i": other })).await;
+        assert_eq!(code, "FORBIDDEN", "{message}");
+        assert!(message.contains("own editors"), "{message}");
+        assert_eq!(counts(&app).await, (0, 0), "nothing was written");
+
+        // Staff may name it; then the community speaks for itself.
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        let body = staff.data(CREATE, json!({ "i": other })).await["createPartnership"].clone();
+        let member = body["partnership"]["members"][0].clone();
+        assert!(!member.is_null(), "{body}");
+        let member_id = partnership_member::Entity::find()
+            .one(&app.db)
+            .await
+            .expect("query")
+            .expect("a member")
+            .id;
+        let member_gid = global_id("PartnershipMember", member_id);
+        let change = json!({ "i": { "id": member_gid, "version": 1, "contribution": "Intet" } });
+        let (code, _) = editor.error(UPDATE_MEMBER, change.clone()).await;
+        assert_eq!(code, "FORBIDDEN", "Gjøl's editor does not speak for Birkelse");
+        let birkelse = app.signed_in(As::CommunityEditor, &[w.birkelse], None).await;
+        let body = birkelse.data(UPDATE_MEMBER, change).await;
+        assert_eq!(body["updatePartnershipMember"]["userErrors"], json!([]), "{body}");
+        let body = birkelse
+            .data(REMOVE, json!({ "i": { "id": member_gid, "version": 2 } }))
+            .await;
+        assert_eq!(body["removePartnershipMember"]["deletedId"], member_gid, "{body}");
+    }
+);
