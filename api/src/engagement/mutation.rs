@@ -137,9 +137,10 @@ impl EngagementMutation {
                 })
             },
             async |w, e| {
-                w.require_community(e.community)?;
+                // Communities are public: a made-up one is NOT_FOUND for anyone.
                 w.exists("communityId", NodeType::Community, e.community, "community")
                     .await?;
+                w.require_community(e.community)?;
                 if let Some(p) = e.plan_id {
                     check_plan(w, p, e.community).await?;
                 }

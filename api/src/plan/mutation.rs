@@ -251,9 +251,10 @@ impl PlanMutation {
                 Some((community?, title?, summary?, vision?, period?, themes?, notes?))
             },
             async |w, (community, title, summary, vision, (from, to), themes, notes)| {
-                w.require_community(community)?;
+                // Communities are public: a made-up one is NOT_FOUND for anyone.
                 w.exists("communityId", NodeType::Community, community, "community")
                     .await?;
+                w.require_community(community)?;
                 links::all_exist(w, "themeIds", &input.theme_ids, NodeType::Theme, "theme").await?;
                 let now = crate::common::now();
                 let model = w

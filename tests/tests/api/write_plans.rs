@@ -1066,3 +1066,25 @@ both!(
         );
     }
 );
+
+// Communities are public: a made-up one is NOT_FOUND on `communityId` for an editor as for
+// staff (the editor was told FORBIDDEN, as if it existed and was another community's).
+both!(
+    a_made_up_community_is_not_found_for_editors_too,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let editor = app.signed_in(As::CommunityEditor, &[w.gjol], None).await;
+        let mut input = valid(&w);
+        input["communityId"] = json!(global_id("Community", Uuid::now_v7()));
+        let body = editor.data(CREATE, json!({ "i": input })).await["createPlan"].clone();
+        assert_eq!(
+            errors(&body),
+            vec![(json!(["communityId"]), "NOT_FOUND".to_owned())],
+            "{body}"
+        );
+        // A real community of someone else's is still theirs.
+        input["communityId"] = json!(global_id("Community", w.birkelse));
+        let (code, _) = editor.error(CREATE, json!({ "i": input })).await;
+        assert_eq!(code, "FORBIDDEN");
+    }
+);
