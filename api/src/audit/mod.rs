@@ -81,7 +81,9 @@ pub struct AuditLogFilter {
     pub entity_type: Option<String>,
     /// Changes by one account or API key, by its global ID.
     pub actor_id: Option<ID>,
-    /// `CREATE`, `UPDATE`, `DELETE`, `EXPORT`, `LOGIN`, `REFRESH_TOKEN` or `LOGOUT` (any case).
+    /// `CREATE`, `UPDATE`, `DELETE`, `EXPORT`, `LOGIN`, `LOGIN_FAILED` (a wrong password or a
+    /// disabled account, on the account's record), `REFRESH_TOKEN`, `REFRESH_TOKEN_REUSED` (a
+    /// used refresh token presented again: its session ended) or `LOGOUT` (any case).
     pub operation: Option<String>,
     /// From this time on (inclusive).
     #[graphql(validator(custom = "crate::common::StoredTime"))]

@@ -175,8 +175,18 @@ impl AuthMutation {
                 .await
                 .map_err(ApiError::internal)?
         };
-        let Some(account) = found.filter(|a| password_ok && a.password_hash.is_some() && !a.disabled) else {
+        let Some(account) = found
+            .clone()
+            .filter(|a| password_ok && a.password_hash.is_some() && !a.disabled)
+        else {
             tracing::info!(email = %email, "failed login");
+            // On the account's record, for an admin looking into a break-in (an address with
+            // no account is not kept: it may be anyone's typo).
+            if let Some(account) = &found {
+                let txn = crate::db::begin_write(db).await.map_err(ApiError::from)?;
+                record(&txn, account, "LOGIN_FAILED").await?;
+                txn.commit().await.map_err(ApiError::from)?;
+            }
             return Err(unauthenticated(
                 "the email or the password is wrong, or the account is disabled",
             ));
@@ -211,6 +221,13 @@ impl AuthMutation {
         if found.used_at.is_some() {
             // A used token presented again was copied: end every session of its family.
             revoke_family(&txn, found.family_id).await?;
+            if let Some(account) = account::Entity::find_by_id(found.account_id)
+                .one(&txn)
+                .await
+                .map_err(ApiError::from)?
+            {
+                record(&txn, &account, "REFRESH_TOKEN_REUSED").await?;
+            }
             txn.commit().await.map_err(ApiError::from)?;
             tracing::warn!(account = %found.account_id, "a used refresh token was presented again; its sessions are revoked");
             return Err(unauthenticated(refused));

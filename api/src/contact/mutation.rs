@@ -233,8 +233,10 @@ impl ContactMutation {
                 Some((name?, title?, email?, phone?, parent??))
             },
             async |w, (name, title, email, phone, parent)| {
-                Parent::require(Some(parent), w)?;
+                // Communities, organisations and departments are public: a made-up one is
+                // NOT_FOUND for anyone.
                 parent.exists(w).await?;
+                Parent::require(Some(parent), w)?;
                 let (community_id, organization_id, department_id) = parent.columns();
                 let now = crate::common::now();
                 w.create(
@@ -320,8 +322,8 @@ impl ContactMutation {
                     ..Default::default()
                 };
                 if let Some(parent) = c.parent {
-                    Parent::require(Some(parent), w)?;
                     parent.exists(w).await?;
+                    Parent::require(Some(parent), w)?;
                     let (community, organization, department) = parent.columns();
                     row.community_id = Set(community);
                     row.organization_id = Set(organization);

@@ -327,11 +327,12 @@ impl IdeaMutation {
                 Some((title?, description?, community?, organization?, themes?))
             },
             async |w, (title, description, community, organization, themes)| {
-                may_write_idea(w, community, organization).await?;
+                // Communities are public: a made-up one is NOT_FOUND for anyone.
                 if let Some(c) = community {
                     w.exists("communityId", NodeType::Community, c, "community")
                         .await?;
                 }
+                may_write_idea(w, community, organization).await?;
                 if let Some(o) = organization {
                     w.exists("organizationId", NodeType::Organization, o, "organisation")
                         .await?;

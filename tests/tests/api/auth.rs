@@ -913,3 +913,59 @@ both!(
         }
     }
 );
+
+// What an admin looking into a break-in needs is in the audit log: failed sign-ins of an
+// account, and a copied refresh token presented again (its session ended).
+both!(
+    failed_sign_ins_and_copied_refresh_tokens_are_in_the_audit_log,
+    |app: TestApp| async move {
+        let email = "koordinator@jammerbugt.dk";
+        app.create_account(email, As::Staff, &[]).await;
+        let q = "mutation($i: LoginInput!) { login(input: $i) { accessToken } }";
+        let (code, _) = app
+            .error(
+                q,
+                json!({ "i": { "email": email, "password": "forkert-adgangskode" } }),
+            )
+            .await;
+        assert_eq!(code, "UNAUTHENTICATED");
+        // An address with no account leaves nothing.
+        app.error(
+            q,
+            json!({ "i": { "email": "ingen@jammerbugt.dk", "password": "forkert-adgangskode" } }),
+        )
+        .await;
+        let login = app.login(email, PASSWORD).await;
+        let refresh = "mutation($i: RefreshTokenInput!) { refreshToken(input: $i) { refreshToken } }";
+        let first = json!({ "i": { "refreshToken": login["refreshToken"] } });
+        app.data(refresh, first.clone()).await;
+        let (code, _) = app.error(refresh, first).await;
+        assert_eq!(code, "UNAUTHENTICATED", "a used token presented again");
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        let log = staff
+            .data(
+                "{ auditLog(filter: { entityType: \"Account\" }, first: 20) { nodes { operation actor { label } } } }",
+                json!({}),
+            )
+            .await;
+        let ops: Vec<(String, String)> = log["auditLog"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["actor"]["label"] == email)
+            .map(|n| {
+                (
+                    n["operation"].as_str().unwrap_or_default().to_owned(),
+                    n["actor"]["label"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect();
+        let names: Vec<&str> = ops.iter().map(|(o, _)| o.as_str()).collect();
+        assert_eq!(
+            names,
+            ["REFRESH_TOKEN_REUSED", "REFRESH_TOKEN", "LOGIN", "LOGIN_FAILED"],
+            "{log}"
+        );
+        assert!(!log.to_string().contains("ingen@jammerbugt.dk"), "{log}");
+    }
+);
