@@ -154,6 +154,27 @@ impl Window {
         }
     }
 
+    /// The page of a list of `total` items held in memory, as indices (0-based): the same rows
+    /// the statements of [`Listing`] select (positions after `after`, before `before`, the
+    /// first or, with `last`, the last `size` of them).
+    pub fn slice(&self, total: usize) -> std::ops::Range<usize> {
+        let start = usize::try_from(self.after).unwrap_or(usize::MAX).min(total);
+        let end = self
+            .before
+            .map_or(total, |b| {
+                usize::try_from(b.saturating_sub(1))
+                    .unwrap_or(usize::MAX)
+                    .min(total)
+            })
+            .max(start);
+        let size = usize::try_from(self.size).unwrap_or(0);
+        if self.from_end {
+            end.saturating_sub(size).max(start)..end
+        } else {
+            start..start.saturating_add(size).min(end)
+        }
+    }
+
     /// Whether an empty page can still sit in a non-empty list (so the total needs its own count).
     pub(crate) fn may_skip_rows(&self) -> bool {
         self.after > 0 || self.before.is_some()
@@ -412,5 +433,34 @@ pub fn one_of(db: &DatabaseConnection, column: &str, ids: &[Uuid]) -> Expr {
     match db.get_database_backend() {
         DbBackend::Postgres => Expr::cust(column.to_owned()).eq(PgFunc::any(Expr::val(ids.to_vec()))),
         _ => Expr::cust(column.to_owned()).is_in(ids.iter().copied()),
+    }
+}
+
+#[cfg(test)]
+mod slices {
+    use super::Window;
+
+    fn window(after: i64, before: Option<i64>, size: i64, from_end: bool) -> Window {
+        Window {
+            after,
+            before,
+            size,
+            from_end,
+        }
+    }
+
+    /// The rows the SQL listing selects: positions after `after`, before `before`, the first
+    /// or last `size` of them.
+    #[test]
+    fn a_slice_is_the_page_the_statements_select() {
+        assert_eq!(window(0, None, 3, false).slice(10), 0..3);
+        assert_eq!(window(8, None, 3, false).slice(10), 8..10);
+        assert_eq!(window(0, None, 3, true).slice(10), 7..10);
+        assert_eq!(window(0, Some(5), 3, true).slice(10), 1..4);
+        assert_eq!(window(2, Some(5), 3, true).slice(10), 2..4);
+        assert_eq!(window(2, Some(5), 3, false).slice(10), 2..4);
+        assert_eq!(window(20, None, 3, false).slice(10), 10..10);
+        assert_eq!(window(0, Some(1), 3, true).slice(10), 0..0);
+        assert_eq!(window(0, Some(40), 3, true).slice(10), 7..10);
     }
 }

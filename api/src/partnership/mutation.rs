@@ -1027,8 +1027,10 @@ impl PartnerQuery {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
     ) -> Result<Connection<Cursor, Partnership, ConnectionFields>> {
-        let window = Window::parse(first, after, None, None)?;
+        let window = Window::parse(first, after, last, before)?;
         let Some(org) = crate::auth::viewer(ctx).organization_id else {
             return Err(ApiError::forbidden("only a partner organisation's API key has partnerships").into());
         };

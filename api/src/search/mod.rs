@@ -368,6 +368,7 @@ impl SearchQuery {
     ///
     /// Any text is a query: what is not a letter or digit only separates words. The first
     /// 12 words count, each cut to 64 characters; a query without words finds nothing.
+    #[allow(clippy::too_many_arguments)]
     async fn search(
         &self,
         ctx: &Context<'_>,
@@ -375,8 +376,10 @@ impl SearchQuery {
         #[graphql(desc = "Only these types; all when left out.")] types: Option<Vec<SearchType>>,
         first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
     ) -> Result<SearchConnection> {
-        let window = Window::parse(first, after, None, None)?;
+        let window = Window::parse(first, after, last, before)?;
         let kinds: Vec<Kind> = match types {
             Some(t) if t.is_empty() => {
                 return Err(ApiError::bad_input(
@@ -398,10 +401,7 @@ impl SearchQuery {
             hits(db, &words, &kinds, &loader::access(ctx)).await?
         };
         let total = hits.len() as i64;
-        let from = usize::try_from(window.after)
-            .unwrap_or(usize::MAX)
-            .min(hits.len());
-        let to = from.saturating_add(window.size as usize).min(hits.len());
+        let std::ops::Range { start: from, end: to } = window.slice(hits.len());
         let page = &hits[from..to];
         let ids: Vec<Uuid> = page.iter().map(|h| h.id).collect();
         let stored = index::stored(db, &ids).await?;

@@ -11,8 +11,9 @@ use uuid::Uuid;
 
 use crate::support::assert_bad_input;
 
-const SEARCH: &str = "query($q: String!, $types: [SearchType!], $first: Int, $after: String) {
-  search(query: $q, types: $types, first: $first, after: $after) {
+const SEARCH: &str =
+    "query($q: String!, $types: [SearchType!], $first: Int, $after: String, $last: Int, $before: String) {
+  search(query: $q, types: $types, first: $first, after: $after, last: $last, before: $before) {
     totalCount
     pageInfo { hasNextPage hasPreviousPage }
     edges {
@@ -497,6 +498,22 @@ both!(pages_and_types, |app: TestApp| async move {
         after = Some(edges.last().unwrap()["cursor"].as_str().unwrap().to_owned());
     }
     assert_eq!(paged, hits(&all));
+    // And backwards, as every connection pages (`last`/`before`).
+    let mut backwards: Vec<String> = Vec::new();
+    let mut before: Option<String> = None;
+    loop {
+        let page = search_with(&app, "sti", json!({ "last": 2, "before": before })).await;
+        assert_eq!(page["totalCount"], total);
+        let mut got = hits(&page);
+        got.extend(backwards);
+        backwards = got;
+        if !page["pageInfo"]["hasPreviousPage"].as_bool().unwrap() {
+            break;
+        }
+        let edges = page["edges"].as_array().unwrap().clone();
+        before = Some(edges[0]["cursor"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(backwards, hits(&all));
     let past = search_with(&app, "sti", json!({ "first": 2, "after": cursor(total + 5) })).await;
     assert_eq!(past["edges"], json!([]));
     assert_eq!(past["totalCount"], total);

@@ -1083,6 +1083,28 @@ both!(
             next["myPartnerships"]["nodes"],
             json!([{ "title": "Gammelt samarbejde", "status": "COMPLETED", "proposalMessage": null }])
         );
+        // From the end too (`last`/`before`), as every connection.
+        let tail = partner
+            .data(
+                "{ myPartnerships(last: 1) { pageInfo { hasPreviousPage startCursor } nodes { title } } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(
+            tail["myPartnerships"]["nodes"],
+            json!([{ "title": "Gammelt samarbejde" }])
+        );
+        assert_eq!(tail["myPartnerships"]["pageInfo"]["hasPreviousPage"], true);
+        let before = partner
+            .data(
+                "query($b: String) { myPartnerships(last: 5, before: $b) { nodes { title } } }",
+                json!({ "b": tail["myPartnerships"]["pageInfo"]["startCursor"] }),
+            )
+            .await;
+        assert_eq!(
+            before["myPartnerships"]["nodes"],
+            json!([{ "title": "Interesse fra Nordjysk Fond" }])
+        );
 
         let other = app.signed_in(As::Partner, &[], Some(w.kassen)).await;
         let theirs = other.data(MINE, json!({})).await;
