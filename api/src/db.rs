@@ -169,7 +169,7 @@ pub async fn connect(config: &Config) -> Result<(DatabaseConnection, SqlCounter)
     let connected = match Database::connect(options).await {
         // The pool says only that it waited: one connection of its own says why (refused,
         // unknown database, wrong password…).
-        Err(e) if e.to_string().contains("timed out") && !config.is_sqlite() => {
+        Err(e) if waited_in_vain(&e) && !config.is_sqlite() => {
             let wait = Duration::from_millis(config.db_acquire_timeout_ms);
             match tokio::time::timeout(wait, sqlx::postgres::PgConnection::connect(&config.database_url))
                 .await
@@ -441,6 +441,15 @@ pub fn is_unavailable(e: &DbErr) -> bool {
                     _ => false,
                 })
         }
+    }
+}
+
+/// No connection came within the pool's wait, whatever stopped it.
+fn waited_in_vain(e: &DbErr) -> bool {
+    match e {
+        DbErr::ConnectionAcquire(_) => true,
+        DbErr::Conn(RuntimeErr::SqlxError(e)) => matches!(**e, sqlx::Error::PoolTimedOut),
+        _ => false,
     }
 }
 

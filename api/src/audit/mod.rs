@@ -130,11 +130,7 @@ impl AuditQuery {
             q = q.filter(audit_log::Column::ActorId.eq(id));
         }
         if let Some(op) = &f.operation {
-            q = q.filter(audit_log::Column::Operation.eq(one_known(
-                op,
-                "operation",
-                OPERATIONS.into_iter(),
-            )?));
+            q = q.filter(audit_log::Column::Operation.eq(one_known(op, "operation", operations())?));
         }
         if let Some(since) = f.since {
             q = q.filter(audit_log::Column::OccurredAt.gte(since));
@@ -156,16 +152,46 @@ impl AuditQuery {
     }
 }
 
-/// What the audit log records as an operation: a write's, and the sessions' own.
-const OPERATIONS: [&str; 7] = [
-    "CREATE",
-    "UPDATE",
-    "DELETE",
-    "EXPORT",
-    "LOGIN",
-    "REFRESH_TOKEN",
-    "LOGOUT",
-];
+/// What the sign-in mutations record on an account (a write records a
+/// [`crate::write::Operation`]).
+#[derive(Debug, Clone, Copy)]
+pub enum SessionEvent {
+    Login,
+    /// A wrong password, or a disabled account, for an account that exists.
+    LoginFailed,
+    RefreshToken,
+    /// A used refresh token presented again: it was copied, and its session ended.
+    RefreshTokenReused,
+    Logout,
+}
+
+impl SessionEvent {
+    const ALL: [SessionEvent; 5] = [
+        SessionEvent::Login,
+        SessionEvent::LoginFailed,
+        SessionEvent::RefreshToken,
+        SessionEvent::RefreshTokenReused,
+        SessionEvent::Logout,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionEvent::Login => "LOGIN",
+            SessionEvent::LoginFailed => "LOGIN_FAILED",
+            SessionEvent::RefreshToken => "REFRESH_TOKEN",
+            SessionEvent::RefreshTokenReused => "REFRESH_TOKEN_REUSED",
+            SessionEvent::Logout => "LOGOUT",
+        }
+    }
+}
+
+/// Every operation the audit log records: a write's, and the sessions' own.
+fn operations() -> impl Iterator<Item = &'static str> + Clone {
+    crate::write::Operation::ALL
+        .into_iter()
+        .map(crate::write::Operation::as_str)
+        .chain(SessionEvent::ALL.into_iter().map(SessionEvent::as_str))
+}
 
 /// `value` as the log spells it, whatever its case, if it is one of `known`: a filter on a
 /// value the log never holds would answer "nothing happened" for a typo.

@@ -15,6 +15,7 @@ use uuid::Uuid;
 use super::{Role, Viewer, guard::viewer, secret, token::Tokens};
 use crate::{
     account::Account,
+    audit::SessionEvent,
     community::Community,
     error::ApiError,
     loader,
@@ -175,21 +176,21 @@ impl AuthMutation {
                 .await
                 .map_err(ApiError::internal)?
         };
-        let Some(account) = found
-            .clone()
-            .filter(|a| password_ok && a.password_hash.is_some() && !a.disabled)
-        else {
-            tracing::info!(email = %email, "failed login");
-            // On the account's record, for an admin looking into a break-in (an address with
-            // no account is not kept: it may be anyone's typo).
-            if let Some(account) = &found {
-                let txn = crate::db::begin_write(db).await.map_err(ApiError::from)?;
-                record(&txn, account, "LOGIN_FAILED").await?;
-                txn.commit().await.map_err(ApiError::from)?;
+        let account = match found {
+            Some(a) if password_ok && a.password_hash.is_some() && !a.disabled => a,
+            other => {
+                tracing::info!(email = %email, "failed login");
+                // On the account's record, for an admin looking into a break-in (an address
+                // with no account is not kept: it may be anyone's typo).
+                if let Some(account) = other {
+                    let txn = crate::db::begin_write(db).await.map_err(ApiError::from)?;
+                    record(&txn, &account, SessionEvent::LoginFailed).await?;
+                    txn.commit().await.map_err(ApiError::from)?;
+                }
+                return Err(unauthenticated(
+                    "the email or the password is wrong, or the account is disabled",
+                ));
             }
-            return Err(unauthenticated(
-                "the email or the password is wrong, or the account is disabled",
-            ));
         };
         let txn = crate::db::begin_write(db).await.map_err(ApiError::from)?;
         account::Entity::update_many()
@@ -199,7 +200,7 @@ impl AuthMutation {
             .await
             .map_err(ApiError::from)?;
         let payload = issue(&txn, tokens, &account, Uuid::now_v7(), None).await?;
-        record(&txn, &account, "LOGIN").await?;
+        record(&txn, &account, SessionEvent::Login).await?;
         txn.commit().await.map_err(ApiError::from)?;
         Ok(payload)
     }
@@ -226,7 +227,7 @@ impl AuthMutation {
                 .await
                 .map_err(ApiError::from)?
             {
-                record(&txn, &account, "REFRESH_TOKEN_REUSED").await?;
+                record(&txn, &account, SessionEvent::RefreshTokenReused).await?;
             }
             txn.commit().await.map_err(ApiError::from)?;
             tracing::warn!(account = %found.account_id, "a used refresh token was presented again; its sessions are revoked");
@@ -257,7 +258,7 @@ impl AuthMutation {
             .filter(|a| !a.disabled)
             .ok_or_else(|| unauthenticated(refused))?;
         let payload = issue(&txn, tokens, &account, found.family_id, Some(found.expires_at)).await?;
-        record(&txn, &account, "REFRESH_TOKEN").await?;
+        record(&txn, &account, SessionEvent::RefreshToken).await?;
         txn.commit().await.map_err(ApiError::from)?;
         Ok(payload)
     }
@@ -282,7 +283,7 @@ impl AuthMutation {
                 .await
                 .map_err(ApiError::from)?
         {
-            record(&txn, &account, "LOGOUT").await?;
+            record(&txn, &account, SessionEvent::Logout).await?;
         }
         txn.commit().await.map_err(ApiError::from)?;
         Ok(LogoutPayload { ended })
@@ -293,7 +294,7 @@ impl AuthMutation {
 async fn record(
     txn: &sea_orm::DatabaseTransaction,
     account: &account::Model,
-    operation: &str,
+    event: SessionEvent,
 ) -> Result<(), ApiError> {
     entity::audit_log::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -301,7 +302,7 @@ async fn record(
         actor_kind: Set(entity::audit_log::ActorKind::Account),
         actor_id: Set(Some(account.id)),
         actor_label: Set(account.email.clone()),
-        operation: Set(operation.to_owned()),
+        operation: Set(event.as_str().to_owned()),
         entity: Set(OtherType::Account.name().to_owned()),
         entity_id: Set(account.id),
         changes: Set("{}".to_owned()),

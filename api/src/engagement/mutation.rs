@@ -234,9 +234,7 @@ impl EngagementMutation {
                 if let Some(Some(p)) = e.plan_id {
                     check_plan(w, p, before.community_id).await?;
                 }
-                if let (Some(_organizations), Some(given)) =
-                    (&e.organizations, input.organization_ids.value())
-                {
+                if let Some(given) = input.organization_ids.value() {
                     links::all_exist(
                         w,
                         "organizationIds",

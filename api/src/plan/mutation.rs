@@ -149,15 +149,18 @@ async fn consultation_period_may_change(
         )
         .into());
     }
-    let received: Vec<DateTime<Utc>> = consultation_response::Entity::find()
+    // The first and last response, as days in Denmark.
+    let (first, last): (Option<DateTime<Utc>>, Option<DateTime<Utc>>) = consultation_response::Entity::find()
         .select_only()
-        .column(consultation_response::Column::CreatedAt)
+        .column_as(consultation_response::Column::CreatedAt.min(), "first")
+        .column_as(consultation_response::Column::CreatedAt.max(), "last")
         .filter(consultation_response::Column::PlanId.eq(plan.id))
         .into_tuple()
-        .all(w.txn())
-        .await?;
-    let day = |t: &DateTime<Utc>| t.with_timezone(&chrono_tz::Europe::Copenhagen).date_naive();
-    let (Some(first), Some(last)) = (received.iter().map(day).min(), received.iter().map(day).max()) else {
+        .one(w.txn())
+        .await?
+        .unwrap_or_default();
+    let day = |t: DateTime<Utc>| t.with_timezone(&chrono_tz::Europe::Copenhagen).date_naive();
+    let (Some(first), Some(last)) = (first.map(day), last.map(day)) else {
         return Ok(());
     };
     let mut check = Check::default();
@@ -378,7 +381,7 @@ impl PlanMutation {
                 if opens.is_some() || closes.is_some() {
                     consultation_period_may_change(w, &before, opens, closes).await?;
                 }
-                if let (Some(_themes), Some(given)) = (&themes, input.theme_ids.value()) {
+                if let Some(given) = input.theme_ids.value() {
                     links::all_exist(w, "themeIds", given, NodeType::Theme, "theme").await?;
                 }
                 let row = plan::ActiveModel {

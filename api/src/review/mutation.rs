@@ -315,10 +315,10 @@ impl ReviewMutation {
             },
             async |w, (id, direction, share, communities, themes)| {
                 let before = locked_draft(w, id).await?;
-                if let (Some(_), Some(given)) = (&communities, input.focus_community_ids.value()) {
+                if let Some(given) = input.focus_community_ids.value() {
                     links::all_exist(w, "focusCommunityIds", given, NodeType::Community, "community").await?;
                 }
-                if let (Some(_), Some(given)) = (&themes, input.focus_theme_ids.value()) {
+                if let Some(given) = input.focus_theme_ids.value() {
                     links::all_exist(w, "focusThemeIds", given, NodeType::Theme, "theme").await?;
                 }
                 let row = annual_review::ActiveModel {

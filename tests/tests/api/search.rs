@@ -514,6 +514,19 @@ both!(pages_and_types, |app: TestApp| async move {
         before = Some(edges[0]["cursor"].as_str().unwrap().to_owned());
     }
     assert_eq!(backwards, hits(&all));
+    // Bad page arguments are refused as on every connection.
+    for (variables, says) in [
+        (json!({ "q": "sti", "last": 0 }), "between 1 and 100"),
+        (json!({ "q": "sti", "first": 2, "last": 2 }), "not both"),
+        (
+            json!({ "q": "sti", "last": 2, "before": "ikke-en-markør" }),
+            "not a valid cursor",
+        ),
+    ] {
+        let (code, message) = app.error(SEARCH, variables.clone()).await;
+        assert_eq!(code, "BAD_USER_INPUT", "{variables}: {message}");
+        assert!(message.contains(says), "{variables}: {message}");
+    }
     let past = search_with(&app, "sti", json!({ "first": 2, "after": cursor(total + 5) })).await;
     assert_eq!(past["edges"], json!([]));
     assert_eq!(past["totalCount"], total);

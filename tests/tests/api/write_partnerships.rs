@@ -1105,6 +1105,10 @@ both!(
             before["myPartnerships"]["nodes"],
             json!([{ "title": "Interesse fra Nordjysk Fond" }])
         );
+        let (code, _) = partner
+            .error("{ myPartnerships(last: 101) { totalCount } }", json!({}))
+            .await;
+        assert_eq!(code, "BAD_USER_INPUT");
 
         let other = app.signed_in(As::Partner, &[], Some(w.kassen)).await;
         let theirs = other.data(MINE, json!({})).await;
