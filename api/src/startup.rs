@@ -71,7 +71,9 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartError> {
         tracing::info!("loaded the demo data into an empty database");
     }
     if config.auth.app_env == AppEnv::Production {
-        let neutralised = seed::accounts::neutralise(&db).await?;
+        let neutralised = seed::accounts::neutralise(&db)
+            .await
+            .map_err(|e| StartError::Seed(e.to_string()))?;
         if neutralised > 0 {
             tracing::warn!(
                 neutralised,

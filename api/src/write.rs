@@ -786,7 +786,7 @@ impl Write {
         after: Option<&M>,
     ) -> Result<(), ApiError> {
         let changes = diff(before, after);
-        if matches!(operation, Operation::Update) && self.join_record(entity.name(), id, &changes).await? {
+        if matches!(operation, Operation::Update) && self.join_record(entity, id, &changes).await? {
             if let Some(entity) = entity.node_type() {
                 crate::search::index::on_write(&self.txn, entity, id, false).await?;
             }
@@ -797,6 +797,7 @@ impl Write {
             (None, None) if self.viewer.is_system() => (ActorKind::System, None),
             (account, None) => (ActorKind::Account, account),
         };
+        let internal = matches!(operation, Operation::Update) && only_internal(changes.as_object());
         let audit_id = Uuid::now_v7();
         audit_log::ActiveModel {
             id: sea_orm::Set(audit_id),
@@ -840,6 +841,7 @@ impl Write {
                     id,
                     operation,
                     audit_id: Some(audit_id),
+                    internal,
                 });
         }
         // The search index follows every write of a row, in the same transaction.
@@ -854,13 +856,13 @@ impl Write {
     /// one: a field changed twice keeps its first `before` and takes the last `after`.
     async fn join_record(
         &self,
-        entity: &'static str,
+        entity: impl TypeName,
         id: Uuid,
         changes: &serde_json::Value,
     ) -> Result<bool, ApiError> {
         let (record, joined) = {
             let mut audited = self.audited.lock().unwrap_or_else(|e| e.into_inner());
-            let Some(record) = audited.get_mut(&(entity, id)) else {
+            let Some(record) = audited.get_mut(&(entity.name(), id)) else {
                 return Ok(false);
             };
             for (field, change) in changes.as_object().into_iter().flatten() {
@@ -875,6 +877,14 @@ impl Write {
                     None => {
                         record.changes.insert(field.clone(), change.clone());
                     }
+                }
+            }
+            // The change feed's event of the row says whether it is still internal only.
+            if let Some(entity) = entity.node_type() {
+                let internal = only_internal(Some(&record.changes));
+                let mut touched = self.touched.lock().unwrap_or_else(|e| e.into_inner());
+                for t in touched.iter_mut().filter(|t| t.entity == entity && t.id == id) {
+                    t.internal = t.operation == crate::changes::ChangeOperation::Update && internal;
                 }
             }
             (
@@ -1617,6 +1627,20 @@ const BOOKKEEPING: [entity::plan::Column; 4] = [
     entity::plan::Column::UpdatedAt,
     entity::plan::Column::Version,
 ];
+
+/// The columns that only the staff and the editors of a row's community read (named alike in
+/// each table that has them): an update of these alone is not told to anyone else.
+const INTERNAL: [entity::plan::Column; 1] = [entity::plan::Column::InternalNotes];
+
+/// Whether an audit record's `changes` are of [`INTERNAL`] columns only (and not empty).
+fn only_internal(changes: Option<&serde_json::Map<String, serde_json::Value>>) -> bool {
+    changes.is_some_and(|changes| {
+        !changes.is_empty()
+            && changes
+                .keys()
+                .all(|key| INTERNAL.iter().any(|c| sea_orm::IdenStatic::as_str(c) == key))
+    })
+}
 
 /// `{"field": {"before": …, "after": …}}` for the fields that differ; timestamps and the
 /// version are left out.

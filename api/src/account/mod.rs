@@ -758,7 +758,7 @@ impl AccountMutation {
 }
 
 /// Ends every session of an account (it was disabled).
-async fn revoke_sessions(db: &impl ConnectionTrait, account: Uuid) -> Result<(), ApiError> {
+pub(crate) async fn revoke_sessions(db: &impl ConnectionTrait, account: Uuid) -> Result<(), ApiError> {
     use entity::refresh_token;
     refresh_token::Entity::update_many()
         .col_expr(

@@ -9,7 +9,11 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::SeedError;
-use crate::auth::secret;
+use crate::{
+    auth::{Viewer, secret},
+    relay::OtherType,
+    write::{Failure, Write},
+};
 
 pub const DEMO_PASSWORD: &str = "demo-adgangskode";
 pub const DEMO_API_KEY: &str = "lup_demodemo_udviklingsnoegle-kun-til-demo";
@@ -38,25 +42,49 @@ const ACCOUNTS: &[(&str, &str, account::AccountRole, Option<&str>)] = &[
 ];
 
 /// Outside development the demo accounts and key (whose secrets the README publishes) must
-/// not work: disables and revokes any found, e.g. in a database copied from a development
-/// run. Returns how many it neutralised.
-pub async fn neutralise(db: &DatabaseConnection) -> Result<u64, sea_orm::DbErr> {
-    use sea_orm::sea_query::Expr;
-    let accounts = account::Entity::update_many()
-        .col_expr(account::Column::Disabled, Expr::value(true))
+/// not work: disables (ending their sessions) and revokes any found, e.g. in a database copied
+/// from a development run, on the audit log as `system:production`. Returns how many it
+/// neutralised.
+pub async fn neutralise(db: &DatabaseConnection) -> Result<u64, SeedError> {
+    // Nothing here is a user's input: a refusal or an error is the database's.
+    let failed = |f: Failure| match f {
+        Failure::Error(e) => SeedError::Db(sea_orm::DbErr::Custom(e.message().to_owned())),
+        Failure::Refused(r) => SeedError::Db(sea_orm::DbErr::Custom(format!("{:?}", r.0))),
+    };
+    let accounts = account::Entity::find()
         .filter(account::Column::Email.ends_with(DEMO_EMAIL_DOMAIN))
         .filter(account::Column::Disabled.eq(false))
-        .exec(db)
-        .await?
-        .rows_affected;
-    let keys = api_key::Entity::update_many()
-        .col_expr(api_key::Column::RevokedAt, Expr::value(crate::common::now()))
+        .all(db)
+        .await?;
+    let keys = api_key::Entity::find()
         .filter(api_key::Column::KeyHash.eq(secret::sha256_hex(DEMO_API_KEY)))
         .filter(api_key::Column::RevokedAt.is_null())
-        .exec(db)
-        .await?
-        .rows_affected;
-    Ok(accounts + keys)
+        .all(db)
+        .await?;
+    let count = (accounts.len() + keys.len()) as u64;
+    if count == 0 {
+        return Ok(0);
+    }
+    let w = Write::begin_as(db, Viewer::system("production"))
+        .await
+        .map_err(|e| failed(e.into()))?;
+    for a in accounts {
+        let row = account::ActiveModel {
+            disabled: Set(true),
+            ..Default::default()
+        };
+        w.update::<account::Entity>(OtherType::Account, &a, a.version, row)
+            .await
+            .map_err(failed)?;
+        crate::account::revoke_sessions(w.txn(), a.id)
+            .await
+            .map_err(|e| failed(e.into()))?;
+    }
+    for k in keys {
+        crate::account::revoke_api_key(&w, k).await.map_err(failed)?;
+    }
+    w.commit().await.map_err(|e| failed(e.into()))?;
+    Ok(count)
 }
 
 /// Creates the demo accounts and key when there are no accounts yet; true when it did.

@@ -205,19 +205,34 @@ async fn round(db: &DatabaseConnection) -> Result<Round, DbErr> {
     })
 }
 
+/// The API keys in force (not revoked).
+fn keys_in_force() -> sea_orm::Select<api_key::Entity> {
+    api_key::Entity::find().filter(api_key::Column::RevokedAt.is_null())
+}
+
 /// The endpoints that get deliveries: enabled, of an organisation that still has an API key
 /// in force (a partner whose keys are all revoked is told nothing more).
 async fn live_endpoints(txn: &DatabaseTransaction) -> Result<Vec<webhook_endpoint::Model>, DbErr> {
-    let keyed = api_key::Entity::find()
+    let keyed = keys_in_force()
         .select_only()
         .column(api_key::Column::OrganizationId)
-        .filter(api_key::Column::RevokedAt.is_null())
         .into_query();
     webhook_endpoint::Entity::find()
         .filter(webhook_endpoint::Column::Enabled.eq(true))
         .filter(webhook_endpoint::Column::OrganizationId.in_subquery(keyed))
         .all(txn)
         .await
+}
+
+/// Whether `organization` has an API key in force, so that its enabled endpoints get
+/// deliveries.
+pub(crate) async fn keyed(db: &impl ConnectionTrait, organization: Uuid) -> Result<bool, DbErr> {
+    use sea_orm::PaginatorTrait;
+    Ok(keys_in_force()
+        .filter(api_key::Column::OrganizationId.eq(organization))
+        .count(db)
+        .await?
+        > 0)
 }
 
 /// One message to write.

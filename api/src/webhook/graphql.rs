@@ -100,6 +100,17 @@ impl WebhookEndpoint {
         }
     }
 
+    /// Whether messages are sent to it now: it is enabled and its organisation has an API key
+    /// that is not revoked (an organisation whose keys are all revoked is sent nothing, whatever
+    /// `status` says, until it has a key again).
+    async fn receives_deliveries(&self, ctx: &Context<'_>) -> Result<bool> {
+        if !self.0.enabled {
+            return Ok(false);
+        }
+        let db = ctx.data_unchecked::<DatabaseConnection>();
+        Ok(super::dispatch::keyed(db, self.0.organization_id).await?)
+    }
+
     /// Why it was disabled, for a person; null while it is enabled.
     async fn disabled_reason(&self) -> Option<&str> {
         self.0.disabled_reason.as_deref()

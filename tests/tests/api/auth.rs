@@ -504,7 +504,16 @@ async fn production_refuses_to_start_without_a_secret_of_its_own() {
         .await
         .expect("starts with a secret of its own");
     // Demo accounts and the demo key from a development run (the README publishes their
-    // secrets) do not work once the server starts in production.
+    // secrets) do not work once the server starts in production. (The demo key belongs to a
+    // foundation.)
+    lup_tests::fixture::Fixture::new(&server.state.db)
+        .organization(
+            "nordkystens-naturfond",
+            "Nordkystens Naturfond",
+            lup_tests::fixture::OrganizationKind::Foundation,
+            None,
+        )
+        .await;
     lup_api::seed::accounts::load_if_none(&server.state.db)
         .await
         .expect("demo accounts");
@@ -518,6 +527,32 @@ async fn production_refuses_to_start_without_a_secret_of_its_own() {
     assert_refused(
         with_auth(&app, "x-api-key", lup_api::seed::accounts::DEMO_API_KEY).await,
         "demo key",
+    );
+    // On the record, as the server at start in production, each once (a second restart
+    // finds nothing left to do).
+    server.stop().await;
+    let server = lup_api::startup::spawn(&config).await.expect("restarts again");
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let audited = entity::audit_log::Entity::find()
+        .filter(entity::audit_log::Column::ActorLabel.eq("system:production"))
+        .all(&server.state.db)
+        .await
+        .expect("the audit log");
+    let mut what: Vec<(String, String, String)> = audited
+        .iter()
+        .map(|a| (a.entity.clone(), a.operation.clone(), a.changes.clone()))
+        .collect();
+    what.sort();
+    assert_eq!(what.len(), 4, "{what:#?}");
+    assert!(
+        what[..3]
+            .iter()
+            .all(|(e, op, changes)| e == "Account" && op == "UPDATE" && changes.contains("\"disabled\"")),
+        "{what:#?}"
+    );
+    assert!(
+        what[3].0 == "ApiKey" && what[3].1 == "UPDATE" && what[3].2.contains("revoked_at"),
+        "{what:#?}"
     );
     server.stop().await;
     let _ = std::fs::remove_file(&path);

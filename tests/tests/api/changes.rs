@@ -444,3 +444,68 @@ both!(
         assert!(numbers.windows(2).all(|p| p[0] < p[1]), "{numbers:?}");
     }
 );
+
+both!(
+    internal_notes_alone_are_told_only_to_those_who_read_them,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let anonymous = app.signed_in(As::Anonymous, &[], None).await;
+        let partner = app.signed_in(As::Partner, &[], Some(w.partner)).await;
+        let editor = app.signed_in(As::CommunityEditor, &[w.gjol], None).await;
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        let readers = [
+            (&anonymous, false),
+            (&partner, false),
+            (&editor, true),
+            (&staff, true),
+        ];
+        let mut starts = Vec::new();
+        for (who, _) in &readers {
+            starts.push(read_all(who, None, None).await.1);
+        }
+        let action = global_id("Action", w.public_action);
+        let plan = global_id("Plan", w.public_plan);
+        const UPDATE_ACTION: &str = "mutation($i: UpdateActionInput!) { updateAction(input: $i) { action { version } userErrors { code } } }";
+        let r = editor
+            .data(
+                UPDATE_ACTION,
+                json!({ "i": { "id": action, "version": 1, "internalNotes": "Ring til lodsejeren først" } }),
+            )
+            .await;
+        assert_eq!(r["updateAction"]["userErrors"], json!([]), "{r}");
+        let r = editor
+            .data(
+                "mutation($i: UpdatePlanInput!) { updatePlan(input: $i) { userErrors { code } } }",
+                json!({ "i": { "id": plan, "version": 1, "internalNotes": "Husk budgetmødet i marts" } }),
+            )
+            .await;
+        assert_eq!(r["updatePlan"]["userErrors"], json!([]), "{r}");
+        // Notes only the community's editors and staff read: only they are told of the change
+        // (a partner's webhook is not called for something it cannot see).
+        let mut resumes = Vec::new();
+        for ((who, sees), start) in readers.iter().zip(&starts) {
+            let (changes, resume) = read_all(who, Some(start.clone()), None).await;
+            let kinds: Vec<(&str, &str)> = changes.iter().map(|c| (c.kind.as_str(), c.id.as_str())).collect();
+            let expected = if *sees {
+                vec![("UPDATED", action.as_str()), ("UPDATED", plan.as_str())]
+            } else {
+                vec![]
+            };
+            assert_eq!(kinds, expected, "seen by an editor or staff: {sees}");
+            resumes.push(resume);
+        }
+        // The next change the public sees is an update as before, not a creation.
+        let r = editor
+            .data(
+                UPDATE_ACTION,
+                json!({ "i": { "id": action, "version": 2, "title": "Shelterplads ved Gjøl Havn", "internalNotes": "Aftalt med lodsejeren" } }),
+            )
+            .await;
+        assert_eq!(r["updateAction"]["userErrors"], json!([]), "{r}");
+        for ((who, _), resume) in readers.iter().zip(resumes) {
+            let (changes, _) = read_all(who, Some(resume), None).await;
+            let kinds: Vec<(&str, &str)> = changes.iter().map(|c| (c.kind.as_str(), c.id.as_str())).collect();
+            assert_eq!(kinds, vec![("UPDATED", action.as_str())]);
+        }
+    }
+);

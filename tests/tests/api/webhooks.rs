@@ -1280,3 +1280,58 @@ both!(
         assert_eq!(verified(&slow).len(), 2);
     }
 );
+
+both!(
+    an_endpoint_of_an_organisation_without_a_key_in_force_says_it_receives_nothing,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let admin = app.signed_in(As::Admin, &[], None).await;
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        let partner = app.signed_in(As::Partner, &[], Some(w.fonden)).await;
+        let body = partner
+            .data(
+                CREATE,
+                json!({ "i": { "url": "https://hooks.nordjysk-fond.dk/lup", "eventTypes": ["OPPORTUNITY_CREATED"] } }),
+            )
+            .await["createWebhookEndpoint"]
+            .clone();
+        assert_eq!(body["userErrors"], json!([]), "{body:#}");
+        const LIST: &str =
+            "query($org: ID) { webhookEndpoints(organizationId: $org) { status receivesDeliveries } }";
+        let org = json!({ "org": global_id("Organization", w.fonden) });
+        let enabled = json!([{ "status": "ENABLED", "receivesDeliveries": true }]);
+        assert_eq!(partner.data(LIST, org.clone()).await["webhookEndpoints"], enabled);
+        assert_eq!(staff.data(LIST, org.clone()).await["webhookEndpoints"], enabled);
+
+        // The organisation's only key is revoked: the endpoint stays enabled, but nothing is
+        // sent to it until the organisation has a key again, and staff can tell.
+        let keys = admin
+            .data(
+                "{ apiKeys(first: 100) { nodes { id organization { id } revokedAt } } }",
+                json!({}),
+            )
+            .await["apiKeys"]["nodes"]
+            .clone();
+        let key = keys
+            .as_array()
+            .expect("a list")
+            .iter()
+            .find(|k| k["organization"]["id"] == org["org"])
+            .expect("the partner's key")["id"]
+            .clone();
+        let r = admin
+            .data(
+                "mutation($i: RevokeApiKeyInput!) { revokeApiKey(input: $i) { userErrors { code } } }",
+                json!({ "i": { "id": key } }),
+            )
+            .await;
+        assert_eq!(r["revokeApiKey"]["userErrors"], json!([]), "{r}");
+        assert_eq!(
+            staff.data(LIST, org.clone()).await["webhookEndpoints"],
+            json!([{ "status": "ENABLED", "receivesDeliveries": false }])
+        );
+        // A new key: deliveries again.
+        let _partner_again = app.signed_in(As::Partner, &[], Some(w.fonden)).await;
+        assert_eq!(staff.data(LIST, org).await["webhookEndpoints"], enabled);
+    }
+);
