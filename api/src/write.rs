@@ -1670,8 +1670,8 @@ fn diff<M: Serialize>(before: Option<&M>, after: Option<&M>) -> serde_json::Valu
 crate::labels::enum_labels!(UserErrorCode {
     Required => "Skal udfyldes",
     Invalid => "Ugyldig værdi",
-    TooLong => "For lang",
-    OutOfRange => "Uden for det tilladte",
+    TooLong => "For mange tegn",
+    OutOfRange => "Uden for det tilladte interval",
     Taken => "Allerede i brug",
     NotFound => "Findes ikke",
     InUse => "Bruges stadig",

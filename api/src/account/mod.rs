@@ -62,8 +62,8 @@ impl ApiKeyScope {
 }
 
 crate::labels::enum_labels!(ApiKeyScope {
-    Read => "Læseadgang til offentlige data",
-    ExpressInterest => "Melde interesse for handlinger",
+    Read => "Læse offentlige data",
+    ExpressInterest => "Melde interesse for indsatser",
 });
 
 pub const MIN_PASSWORD: usize = 12;

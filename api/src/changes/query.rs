@@ -28,12 +28,12 @@ crate::labels::enum_labels!(NodeType as "ChangeType" {
     Theme => "Tema",
     Plan => "Udviklingsplan",
     PlanInvolvement => "Deltagelse i plan",
-    EngagementEvent => "Aktivitet",
-    Action => "Handling",
+    EngagementEvent => "Arrangement",
+    Action => "Indsats",
     ActionDepartment => "Forvaltningens rolle",
     ActionUpdate => "Statusopdatering",
     Partnership => "Partnerskab",
-    PartnershipMember => "Partner i partnerskab",
+    PartnershipMember => "Part i partnerskab",
     Idea => "Idé",
     IdeaExchange => "Idéudveksling",
     AnnualReview => "Årsstatus",
@@ -42,7 +42,7 @@ crate::labels::enum_labels!(NodeType as "ChangeType" {
 });
 
 crate::labels::enum_labels!(ChangeKind {
-    Created => "Ny",
+    Created => "Tilføjet",
     Updated => "Ændret",
     Deleted => "Fjernet",
 });

@@ -21,11 +21,11 @@ crate::labels::enum_labels!(EngagementComponentKey {
     AssociationsInvolved => "Foreninger og organisationer med i planarbejdet",
     Events => "Borgermøder og arrangementer",
     Participants => "Deltagere",
-    EventOrganizations => "Foreninger og organisationer ved arrangementer",
+    EventOrganizations => "Foreninger og organisationer, der deltog i arrangementer",
     VolunteerHours => "Frivillige timer",
     CoFundingDkk => "Medfinansiering (kr.)",
     ActionUpdates => "Statusopdateringer",
-    ActionsCompleted => "Gennemførte handlinger",
+    ActionsCompleted => "Gennemførte indsatser",
     ConsultationResponses => "Høringssvar",
 });
 

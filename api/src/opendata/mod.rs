@@ -241,7 +241,7 @@ fn not_found() -> Response {
     plain(
         StatusCode::NOT_FOUND,
         format!(
-            "Filen findes ikke i datapakken. Pakken er /opendata/datapackage.json, og filerne er: {}.",
+            "Filen findes ikke i datapakken. Pakken er beskrevet i /opendata/datapackage.json, og filerne er: {}.",
             files.join(", ")
         ),
     )

@@ -1090,7 +1090,7 @@ static ACTION_DEPARTMENTS: Resource = Resource {
             Type::String,
             "Bidrag",
             "The contribution, in words.",
-            "Bidraget med ord.",
+            "Beskrivelse af bidraget.",
         ),
         CREATED_AT,
         UPDATED_AT,
@@ -1223,19 +1223,19 @@ static PARTNERSHIP_MEMBERS: Resource = Resource {
             "community_id",
             "Lokalsamfund",
             "The community taking part, if the party is one.",
-            "Det deltagende lokalsamfund, hvis parten er et.",
+            "Det deltagende lokalsamfund, hvis parten er et lokalsamfund.",
         ),
         reference(
             "organization_id",
             "Organisation",
             "The organisation taking part, if the party is one.",
-            "Den deltagende organisation, hvis parten er en.",
+            "Den deltagende organisation, hvis parten er en organisation.",
         ),
         reference(
             "department_id",
             "Forvaltning",
             "The department taking part, if the party is one.",
-            "Den deltagende forvaltning, hvis parten er en.",
+            "Den deltagende forvaltning, hvis parten er en forvaltning.",
         ),
         field(
             "role",
@@ -1272,7 +1272,7 @@ static PARTNERSHIP_MEMBERS: Resource = Resource {
             Type::String,
             "Bidrag",
             "The contribution, in words.",
-            "Bidraget med ord.",
+            "Beskrivelse af bidraget.",
         ),
         field(
             "amount_dkk",
@@ -1447,7 +1447,7 @@ static ANNUAL_REVIEWS: Resource = Resource {
             Type::Integer,
             "År",
             "The year the review looks back on.",
-            "Det år, status ser tilbage på.",
+            "Det år, årsstatussen ser tilbage på.",
         )
         .required(),
         field(
@@ -1460,9 +1460,9 @@ static ANNUAL_REVIEWS: Resource = Resource {
         field(
             "wanted_long_term_share",
             Type::Integer,
-            "Ønsket andel langsigtede indsatser",
+            "Ønsket andel af langsigtede indsatser",
             "The share of long-term actions (percent) the committee wants next year.",
-            "Den andel langsigtede indsatser (procent), udvalget ønsker næste år.",
+            "Den andel af langsigtede indsatser (i procent), som udvalget ønsker næste år.",
         ),
         field(
             "snapshot_taken_at",
@@ -1477,7 +1477,7 @@ static ANNUAL_REVIEWS: Resource = Resource {
             Type::Datetime,
             "Offentliggjort",
             "When the review was published (UTC).",
-            "Hvornår status blev offentliggjort (UTC).",
+            "Hvornår årsstatussen blev offentliggjort (UTC).",
         ),
     ],
     primary_key: &["id"],
@@ -1510,7 +1510,7 @@ static ANNUAL_REVIEW_ENTRIES: Resource = Resource {
     description: "Each community's figures in a published annual review, as they stood when taken, and the committee's remarks.",
     description_da: "Hvert lokalsamfunds tal i en offentliggjort årsstatus, som de var, da de blev opgjort, og udvalgets bemærkninger.",
     fields: &[
-        id("Global ID of the entry.", "Linjens globale ID."),
+        id("Global ID of the entry.", "Rækkens globale ID."),
         reference("review_id", "Årsstatus", "The review.", "Årsstatussen.").required(),
         field(
             "year",
@@ -1600,7 +1600,7 @@ static ANNUAL_REVIEW_ENTRIES: Resource = Resource {
             Type::Number,
             "Gennemsnitlig fremdrift",
             "Average progress (percent) of the actions not dropped; empty without such actions.",
-            "Gennemsnitlig fremdrift (procent) for de indsatser, der ikke er opgivet; tom uden sådanne.",
+            "Gennemsnitlig fremdrift (procent) for de indsatser, der ikke er opgivet; tom, hvis der ikke er nogen.",
         ),
         field(
             "engagement_total",

@@ -321,7 +321,7 @@ pub fn html(s: &Summary) -> String {
                     p { strong { (s.plan.title) } " · " (s.community.name) " · " (PlanStatus::from(s.plan.status).label()) }
                     p #period { "Høringsperiode: " (period(s)) ". " (state(s)) }
                     @if s.moderator {
-                        p.internal #internal { "Intern udgave til moderatorer: antallene omfatter alle modtagne høringssvar, også dem der afventer godkendelse, er afvist eller skjult. Kun de offentliggjorte høringssvar gengives nedenfor." }
+                        p.internal #internal { "Intern udgave til moderatorer: tallene omfatter alle modtagne høringssvar, også dem, der afventer godkendelse, er afvist eller er skjult. Kun de offentliggjorte høringssvar gengives nedenfor." }
                     } @else {
                         p.muted { "Oversigten viser de offentliggjorte høringssvar." }
                     }

@@ -126,8 +126,8 @@ fn status_chart(report: &Report) -> String {
         .collect();
     charts::horizontal_bars(
         "chart-actions-by-status",
-        "Handlinger efter status pr. lokalsamfund",
-        "Antal handlinger",
+        "Indsatser efter status pr. lokalsamfund",
+        "Antal indsatser",
         &segments,
         &bars,
         None,
@@ -181,11 +181,11 @@ fn horizon_chart(report: &Report, totals: &Snapshot) -> String {
     let marker = report
         .review
         .wanted_long_term_share
-        .map(|w| (f64::from(w), format!("Ønsket: {w} % langsigtet")));
+        .map(|w| (f64::from(w), format!("Ønsket: {w} % langsigtede")));
     charts::horizontal_bars(
         "chart-horizon",
-        "Langsigtede handlinger og handlinger her og nu (andel i %)",
-        "Andel af handlingerne, der ikke er opgivet (%)",
+        "Langsigtede indsatser og indsatser her og nu (andel i %)",
+        "Andel af indsatserne, der ikke er opgivet (%)",
         &[
             Segment {
                 name: Horizon::LongTerm.label(),
@@ -222,7 +222,7 @@ fn figures_table(s: &Snapshot) -> Markup {
     html! {
         table {
             tbody {
-                tr { th { "Handlinger i alt" } td.n { (int(a.total)) } }
+                tr { th { "Indsatser i alt" } td.n { (int(a.total)) } }
                 @for (status, n) in a.by_status() {
                     tr { th { "– " (ActionStatus::from(status).label()) } td.n { (int(n)) } }
                 }
@@ -230,7 +230,7 @@ fn figures_table(s: &Snapshot) -> Markup {
                 tr { th { "Gennemført i året" } td.n { (int(a.completed_in_year)) } }
                 tr { th { "Gennemsnitlig fremdrift" } td.n { (a.average_progress.map_or_else(|| "–".to_owned(), |p| format!("{} %", number(p)))) } }
                 tr { th { "Engagement (point)" } td.n { (number(s.engagement.total)) } }
-                tr { th { "Aktive partnerskaber / medlemmer" } td.n { (int(s.partnerships.active)) " / " (int(s.partnerships.members)) } }
+                tr { th { "Aktive partnerskaber / parter" } td.n { (int(s.partnerships.active)) " / " (int(s.partnerships.members)) } }
                 tr { th { "Frivillige timer" } td.n { (int(s.contributions.volunteer_hours)) } }
                 tr { th { "Medfinansiering (kr.)" } td.n { (int(s.contributions.money_dkk)) } }
                 tr { th { "Kommunale midler (kr.)" } td.n { (int(s.contributions.municipal_dkk)) } }
@@ -268,9 +268,9 @@ pub fn render(report: &Report) -> String {
     let totals = snapshot::sum(report.entries.iter().map(|(_, s)| s));
     let draft = r.status == ReviewStatus::Draft;
     let title = if draft {
-        format!("Årsstatus {} (kladde) – landdistriktsindsatsen", r.year)
+        format!("Årsstatus {} (kladde) – landdistriktsprogrammet", r.year)
     } else {
-        format!("Årsstatus {} – landdistriktsindsatsen", r.year)
+        format!("Årsstatus {} – landdistriktsprogrammet", r.year)
     };
     let page = html! {
         (DOCTYPE)
@@ -284,7 +284,7 @@ pub fn render(report: &Report) -> String {
             body {
                 header {
                     h1 { "Årsstatus " (r.year) @if draft { " (kladde)" } }
-                    p.muted { "Landdistriktsindsatsen: de lokale udviklingsplaner (LUP) i lokalsamfundene." }
+                    p.muted { "Landdistriktsprogrammet: de lokale udviklingsplaner (LUP) i lokalsamfundene." }
                     @match r.status {
                         ReviewStatus::Draft => p.draft id="status" { "Kladde – ikke offentliggjort. Tallene kan stadig blive opdateret." },
                         ReviewStatus::Published => p id="status" { "Offentliggjort " (r.published_at.map(date).unwrap_or_default()) "." },
@@ -294,14 +294,14 @@ pub fn render(report: &Report) -> String {
                 section #retning {
                     h2 { "Retning for " (r.year + 1) }
                     @if r.direction.is_empty() {
-                        p.muted { "Udvalget har ikke skrevet en retning endnu." }
+                        p.muted { "Udvalget har endnu ikke fastlagt en retning." }
                     } @else {
                         @for paragraph in paragraphs(&r.direction) {
                             p.text { (paragraph) }
                         }
                     }
                     @if let Some(w) = r.wanted_long_term_share {
-                        p { "Ønsket andel langsigtede handlinger: " strong { (w) " %" } " (i " (r.year) ": " (percent(totals.actions.long_term_share())) " af handlingerne, der ikke er opgivet)." }
+                        p { "Ønsket andel af langsigtede indsatser: " strong { (w) " %" } " (i " (r.year) ": " (percent(totals.actions.long_term_share())) " af indsatserne, der ikke er opgivet)." }
                     }
                     @if !report.focus_communities.is_empty() {
                         p { "Lokalsamfund i fokus: " (report.focus_communities.join(", ")) "." }
@@ -320,7 +320,7 @@ pub fn render(report: &Report) -> String {
                 section.chart-section {
                     (PreEscaped(years_chart(report)))
                     table {
-                        thead { tr { th { "År" } th.n { "Handlinger" } th.n { "Gennemført i året" } th.n { "Engagement" } th.n { "Aktive partnerskaber" } th.n { "Frivillige timer" } } }
+                        thead { tr { th { "År" } th.n { "Indsatser" } th.n { "Gennemført i året" } th.n { "Engagement" } th.n { "Aktive partnerskaber" } th.n { "Frivillige timer" } } }
                         tbody {
                             @for t in &report.history {
                                 tr {
@@ -357,7 +357,7 @@ pub fn render(report: &Report) -> String {
                 }
                 section #metode {
                     h2 { "Sådan er engagementet opgjort" }
-                    p { "Engagementet er summen af hver komponent gange dens vægt, målt i kalenderåret og kun ud fra det, offentligheden kan se. Vægtene er dem, der gjaldt, da tallene blev opgjort." }
+                    p { "Engagementet er summen af komponenterne, hver ganget med sin vægt, målt i kalenderåret og kun ud fra det, offentligheden kan se. Vægtene er dem, der gjaldt, da tallene blev opgjort." }
                     (engagement_table(&totals))
                 }
             }

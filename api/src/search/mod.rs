@@ -63,7 +63,7 @@ pub enum SearchType {
 enum_labels!(SearchType {
     Community => "Lokalsamfund",
     Plan => "Udviklingsplan",
-    Action => "Handling",
+    Action => "Indsats",
     Idea => "Idé",
     IdeaExchange => "Idéudveksling",
     Organization => "Organisation",

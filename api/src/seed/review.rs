@@ -13,19 +13,19 @@ use super::SeedError;
 const DIRECTION: &str = "Udvalget vil i det kommende år styrke de langsigtede indsatser for \
 bosætning og natur og hjælpe flere lokalsamfund i gang med partnerskaber med lokale \
 virksomheder og fonde. De små lokalsamfund skal have let adgang til rådgivning, når de \
-søger puljer.\n\nUdvalget ønsker en jævn balance mellem langsigtede indsatser og handlinger, \
-der gør en forskel her og nu.";
+søger puljer.\n\nUdvalget ønsker en god balance mellem de langsigtede indsatser og dem, der gør \
+en forskel her og nu.";
 
 /// The committee's remarks on a few communities, by slug.
 const REMARKS: &[(&str, &str)] = &[
     (
         "gjoel",
-        "Stort lokalt engagement omkring havnen og fællesarealerne. Udvalget følger arbejdet \
+        "Stort lokalt engagement om havnen og fællesarealerne. Udvalget følger arbejdet \
          med havnebadet og opfordrer til at søge medfinansiering fra fonde.",
     ),
     (
         "birkelse",
-        "Godt i gang med planens første handlinger. Udvalget vil gerne se flere af byens \
+        "Godt i gang med planens første indsatser. Udvalget vil gerne se flere af byens \
          foreninger inddraget i arbejdet.",
     ),
     (

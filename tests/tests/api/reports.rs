@@ -359,7 +359,7 @@ both!(
         assert!(rects("chart-horizon") >= 1 + 2 + 4);
         let horizon = svg(&dom, "chart-horizon").unwrap();
         assert!(
-            horizon.contains("Ønsket: 40 % langsigtet"),
+            horizon.contains("Ønsket: 40 % langsigtede"),
             "the wanted share is marked"
         );
         assert!(horizon.contains("Langsigtet") && horizon.contains("Her og nu"));
@@ -428,7 +428,7 @@ both!(
         assert_eq!(response.status(), 200);
         let html = response.text().await.unwrap();
         assert!(
-            html.contains("<title>Årsstatus 2025 (kladde) – landdistriktsindsatsen</title>"),
+            html.contains("<title>Årsstatus 2025 (kladde) – landdistriktsprogrammet</title>"),
             "{html}"
         );
         assert!(html.contains("<h1>Årsstatus 2025 (kladde)</h1>"), "{html}");
