@@ -180,6 +180,8 @@ pub struct CreateAccountInput {
 pub struct UpdateAccountInput {
     pub id: ID,
     pub version: i32,
+    /// The address the account signs in with (another account's is TAKEN). Its sessions go on.
+    pub email: MaybeUndefined<String>,
     pub display_name: MaybeUndefined<String>,
     pub role: MaybeUndefined<AccountRole>,
     /// Replaces the communities an editor may edit.
@@ -548,6 +550,7 @@ impl AccountMutation {
             ctx,
             |check| {
                 let id = check.id("id", &input.id, OtherType::Account);
+                let email = check.update("email", input.email.as_deref(), |c, e| c.email("email", e));
                 let display_name = check.update("displayName", input.display_name.as_deref(), |c, n| {
                     c.text("displayName", n, MAX_NAME)
                 });
@@ -561,18 +564,33 @@ impl AccountMutation {
                     ("role", input.role.is_null()),
                     ("disabled", input.disabled.is_null()),
                 ]);
-                Some((id?, display_name?, password?, communities?))
+                Some((id?, email?, display_name?, password?, communities?))
             },
-            async |(id, display_name, password, communities)| {
+            async |(id, email, display_name, password, communities)| {
                 let password_hash = match password {
                     Some(p) => Some(hash(p).await?),
                     None => None,
                 };
-                Ok((id, display_name, password_hash, communities))
+                Ok((id, email, display_name, password_hash, communities))
             },
-            async |w, (id, display_name, password_hash, communities)| {
+            async |w, (id, email, display_name, password_hash, communities)| {
                 still_admin(w).await?;
                 let before = w.find::<account::Entity>("account", id).await?;
+                if let Some(email) = email.as_ref().filter(|e| **e != before.email) {
+                    let taken = account::Entity::find()
+                        .filter(account::Column::Email.eq(email))
+                        .filter(account::Column::Id.ne(id))
+                        .one(w.txn())
+                        .await?;
+                    if taken.is_some() {
+                        return Err(Refused::one(
+                            "email",
+                            UserErrorCode::Taken,
+                            "another account has this email",
+                        )
+                        .into());
+                    }
+                }
                 let role: DbRole = input.role.value().copied().map_or(before.role, Into::into);
                 let disabled = input.disabled.value().copied();
                 if w.viewer.account_id == Some(id) {
@@ -605,6 +623,7 @@ impl AccountMutation {
                 let password_changed = password_hash.is_some();
                 let row = account::ActiveModel {
                     role: Set(role),
+                    email: set_if(email),
                     display_name: set_if(display_name),
                     disabled: set_if(disabled),
                     password_hash: set_if(password_hash.map(Some)),
@@ -757,10 +776,11 @@ impl AccountMutation {
     }
 }
 
-/// Ends every session of an account (it was disabled).
-pub(crate) async fn revoke_sessions(db: &impl ConnectionTrait, account: Uuid) -> Result<(), ApiError> {
+/// Ends every session of an account (it was disabled, or signs out everywhere); how many
+/// refresh tokens it revoked.
+pub(crate) async fn revoke_sessions(db: &impl ConnectionTrait, account: Uuid) -> Result<u64, ApiError> {
     use entity::refresh_token;
-    refresh_token::Entity::update_many()
+    let revoked = refresh_token::Entity::update_many()
         .col_expr(
             refresh_token::Column::RevokedAt,
             sea_orm::sea_query::Expr::value(crate::common::now()),
@@ -768,8 +788,9 @@ pub(crate) async fn revoke_sessions(db: &impl ConnectionTrait, account: Uuid) ->
         .filter(refresh_token::Column::AccountId.eq(account))
         .filter(refresh_token::Column::RevokedAt.is_null())
         .exec(db)
-        .await?;
-    Ok(())
+        .await?
+        .rows_affected;
+    Ok(revoked)
 }
 
 impl crate::compiled::Prefetch for Account {}

@@ -38,6 +38,11 @@ pub struct RefreshTokenInput {
 #[derive(InputObject)]
 pub struct LogoutInput {
     pub refresh_token: String,
+    /// Ends every session of the token's account (every browser and device it is signed in
+    /// on), not only this one. Any unexpired refresh token of the account does, also one
+    /// already swapped for a new one.
+    #[graphql(default)]
+    pub everywhere: bool,
 }
 
 /// Tokens for an account. Send the access token as `Authorization: Bearer <accessToken>`;
@@ -263,8 +268,8 @@ impl AuthMutation {
         Ok(payload)
     }
 
-    /// Ends the session a refresh token belongs to: its refresh tokens and its access token
-    /// are refused from now on.
+    /// Ends the session a refresh token belongs to (with `everywhere`, every session of its
+    /// account): their refresh tokens and access tokens are refused from now on.
     async fn logout(&self, ctx: &Context<'_>, input: LogoutInput) -> Result<LogoutPayload> {
         let db = ctx.data_unchecked::<DatabaseConnection>();
         let found = refresh_token::Entity::find()
@@ -276,7 +281,13 @@ impl AuthMutation {
             return Ok(LogoutPayload { ended: false });
         };
         let txn = crate::db::begin_write(db).await.map_err(ApiError::from)?;
-        let ended = revoke_family(&txn, found.family_id).await? > 0;
+        // Any unexpired token of the account will do for `everywhere`, also one rotated
+        // already: whoever finds a copied token in use signs the copy out with their own.
+        let ended = if input.everywhere && found.expires_at > crate::common::now() {
+            crate::account::revoke_sessions(&txn, found.account_id).await? > 0
+        } else {
+            revoke_family(&txn, found.family_id).await? > 0
+        };
         if ended
             && let Some(account) = account::Entity::find_by_id(found.account_id)
                 .one(&txn)

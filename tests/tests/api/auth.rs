@@ -332,6 +332,48 @@ both!(
             app.error(q, json!({ "t": "rt_ukendt" })).await.0,
             "UNAUTHENTICATED"
         );
+
+        // Everywhere: every session of the account ends (also with a token swapped already,
+        // as whoever finds a copy of theirs in use has); another account's go on.
+        let first = app
+            .login("koordinator@jammerbugt.dk", "en-helt-ny-adgangskode")
+            .await;
+        let second = app
+            .login("koordinator@jammerbugt.dk", "en-helt-ny-adgangskode")
+            .await;
+        let swapped = app.data(q, json!({ "t": first["refreshToken"] })).await;
+        assert!(swapped["refreshToken"]["accessToken"].is_string(), "{swapped}");
+        app.create_account("redaktoer@jammerbugt.dk", As::Staff, &[])
+            .await;
+        let bystander = app.login("redaktoer@jammerbugt.dk", PASSWORD).await;
+        let out = app
+            .data(
+                "mutation($t: String!) { logout(input: { refreshToken: $t, everywhere: true }) { ended } }",
+                json!({ "t": first["refreshToken"] }),
+            )
+            .await;
+        assert_eq!(out["logout"]["ended"], true);
+        for session in [&second, &swapped["refreshToken"], &other] {
+            assert_refused(
+                with_auth(
+                    &app,
+                    "authorization",
+                    &format!("Bearer {}", session["accessToken"].as_str().expect("access")),
+                )
+                .await,
+                "a session of the account that signed out everywhere",
+            );
+            assert_eq!(
+                app.error(q, json!({ "t": session["refreshToken"] })).await.0,
+                "UNAUTHENTICATED"
+            );
+        }
+        assert_eq!(
+            app.with_token(bystander["accessToken"].as_str().expect("access"))
+                .data(VIEWER, json!({}))
+                .await["viewer"]["role"],
+            "STAFF"
+        );
     }
 );
 
@@ -1002,5 +1044,75 @@ both!(
             "{log}"
         );
         assert!(!log.to_string().contains("ingen@jammerbugt.dk"), "{log}");
+    }
+);
+
+// An admin changes the address an account signs in with: the new one signs in, the old one no
+// longer does; another account's address, a malformed one or null is refused and changes
+// nothing.
+both!(
+    an_admin_changes_the_email_an_account_signs_in_with,
+    |app: TestApp| async move {
+        let admin = app.signed_in(As::Admin, &[], None).await;
+        let id = app
+            .create_account("lene.vestergaard@jammerbugt.dk", As::Staff, &[])
+            .await;
+        app.create_account("koordinator@jammerbugt.dk", As::Staff, &[])
+            .await;
+        let session = app.login("lene.vestergaard@jammerbugt.dk", PASSWORD).await;
+        let update = "mutation($i: UpdateAccountInput!) { updateAccount(input: $i) {
+            account { email version } userErrors { field code } } }";
+        let account = lup_tests::fixture::global_id("Account", id);
+        for (email, code) in [
+            (json!("KOORDINATOR@jammerbugt.dk"), "TAKEN"),
+            (json!("lene@jammerbugt"), "INVALID"),
+            (json!("Lene <lene@jammerbugt.dk>"), "INVALID"),
+            (json!(null), "REQUIRED"),
+        ] {
+            let r = admin
+                .data(
+                    update,
+                    json!({ "i": { "id": account, "version": 1, "email": email } }),
+                )
+                .await;
+            assert_eq!(
+                r["updateAccount"]["userErrors"],
+                json!([{ "field": ["email"], "code": code }]),
+                "{email}"
+            );
+        }
+        let r = admin
+            .data(
+                update,
+                json!({ "i": { "id": account, "version": 1, "email": " Lene.Vestergaard@Jammerbugt.dk " } }),
+            )
+            .await;
+        assert_eq!(r["updateAccount"]["userErrors"], json!([]), "{r}");
+        assert_eq!(
+            r["updateAccount"]["account"],
+            json!({ "email": "lene.vestergaard@jammerbugt.dk", "version": 1 }),
+            "the same address in other case is no change"
+        );
+        let r = admin
+            .data(
+                update,
+                json!({ "i": { "id": account, "version": 1, "email": "lene.v@jammerbugt.dk" } }),
+            )
+            .await;
+        assert_eq!(
+            r["updateAccount"]["account"],
+            json!({ "email": "lene.v@jammerbugt.dk", "version": 2 })
+        );
+        assert!(app.login("lene.v@jammerbugt.dk", PASSWORD).await["accessToken"].is_string());
+        let q = "mutation($i: LoginInput!) { login(input: $i) { accessToken } }";
+        let old = json!({ "i": { "email": "lene.vestergaard@jammerbugt.dk", "password": PASSWORD } });
+        assert_eq!(app.error(q, old).await.0, "UNAUTHENTICATED");
+        // Signed in before: still signed in, under the new address.
+        assert_eq!(
+            app.with_token(session["accessToken"].as_str().expect("access"))
+                .data(VIEWER, json!({}))
+                .await["viewer"]["account"]["email"],
+            "lene.v@jammerbugt.dk"
+        );
     }
 );
