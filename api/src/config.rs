@@ -9,8 +9,9 @@ pub struct Config {
     #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/lup.db?mode=rwc")]
     pub database_url: String,
 
-    /// Address the HTTP server listens on.
-    #[arg(long, env = "BIND_ADDR", default_value = "127.0.0.1:8080")]
+    /// Address the HTTP server listens on: `IP:port`, or `name:port` (`localhost:8080`; the
+    /// name's first IPv4 address, else its first address).
+    #[arg(long, env = "BIND_ADDR", default_value = "127.0.0.1:8080", value_parser = bind_addr)]
     pub bind_addr: SocketAddr,
 
     /// Largest number of pooled database connections.
@@ -461,6 +462,35 @@ impl Config {
 /// `CORS_ALLOWED_ORIGINS`: origins as browsers send them (`https://www.jammerbugt.dk`, a port
 /// if not the scheme's own), comma-separated, written in lowercase. A path, a trailing `/`, or
 /// `*` would never match what a browser sends (or would let any site in), so they are refused.
+/// `BIND_ADDR`: an address, or a host name and a port resolved once at start.
+fn bind_addr(value: &str) -> Result<SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    let value = value.trim();
+    if let Ok(addr) = value.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    let (host, port) = value
+        .rsplit_once(':')
+        .ok_or_else(|| format!("`{value}` is not `address:port` (e.g. 127.0.0.1:8080 or localhost:8080)"))?;
+    port.parse::<u16>()
+        .map_err(|_| format!("`{port}` is not a port (0–65535)"))?;
+    if host.is_empty() {
+        return Err(format!(
+            "`{value}` has no address: give one, e.g. 0.0.0.0{value} for every interface"
+        ));
+    }
+    let found: Vec<SocketAddr> = value
+        .to_socket_addrs()
+        .map_err(|e| format!("`{host}` does not resolve to an address: {e}"))?
+        .collect();
+    found
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(found.first())
+        .copied()
+        .ok_or_else(|| format!("`{host}` does not resolve to an address"))
+}
+
 fn origins(value: &str) -> Result<String, String> {
     let mut out = Vec::new();
     for origin in value.split(',').map(str::trim).filter(|o| !o.is_empty()) {
@@ -543,6 +573,11 @@ mod checks {
             &["--cors-allowed-origins", "not a url"],
             &["--log-level", "inf"],
             &["--log-level", "nonsense:::="],
+            &["--bind-addr", "8080"],
+            &["--bind-addr", ":8080"],
+            &["--bind-addr", "localhost:99999"],
+            &["--bind-addr", "localhost:http"],
+            &["--bind-addr", "ingen-saadan-vaert.invalid:8080"],
         ] {
             let refused = parse(args)
                 .err()
@@ -566,5 +601,14 @@ mod checks {
         );
         assert_eq!(c.log_level, "warn,lup_api=debug");
         assert_eq!(parse(&[]).expect("defaults").db_max_connections, 16);
+        // A host name is resolved once, its IPv4 address first; addresses are taken as they are.
+        for (given, expected) in [
+            ("localhost:8080", "127.0.0.1:8080"),
+            (" 0.0.0.0:8080 ", "0.0.0.0:8080"),
+            ("[::1]:8080", "[::1]:8080"),
+        ] {
+            let c = parse(&["--bind-addr", given]).expect("accepted");
+            assert_eq!(c.bind_addr.to_string(), expected);
+        }
     }
 }
