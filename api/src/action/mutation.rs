@@ -562,23 +562,16 @@ impl ActionMutation {
                     row.latitude = Set(latitude);
                     row.longitude = Set(longitude);
                 }
-                let themes_changed = match themes {
-                    Some(themes) => {
-                        w.hold_at::<action::Entity>("action", id, input.version).await?;
-                        links::set::<action_theme::Entity>(w, NodeType::Action, id, &themes).await?
-                    }
-                    None => false,
-                };
-                let after = w
-                    .update_linked::<action::Entity>(
-                        NodeType::Action,
-                        &before,
-                        input.version,
-                        row,
-                        themes_changed,
-                    )
-                    .await?;
-                Ok(after)
+                links::update_with::<action::Entity, action_theme::Entity>(
+                    w,
+                    NodeType::Action,
+                    "action",
+                    &before,
+                    input.version,
+                    row,
+                    themes.as_deref(),
+                )
+                .await
             },
             |m| UpdateActionPayload::ok(Action(m)),
         )

@@ -253,26 +253,14 @@ impl EngagementMutation {
                     participants: set_if(e.participants),
                     ..Default::default()
                 };
-                let organizations_changed = match e.organizations {
-                    Some(organizations) => {
-                        w.hold_at::<engagement_event::Entity>("engagement event", e.id, input.version)
-                            .await?;
-                        links::set::<engagement_event_organization::Entity>(
-                            w,
-                            NodeType::EngagementEvent,
-                            e.id,
-                            &organizations,
-                        )
-                        .await?
-                    }
-                    None => false,
-                };
-                w.update_linked::<engagement_event::Entity>(
+                links::update_with::<engagement_event::Entity, engagement_event_organization::Entity>(
+                    w,
                     NodeType::EngagementEvent,
+                    "engagement event",
                     &before,
                     input.version,
                     row,
-                    organizations_changed,
+                    e.organizations.as_deref(),
                 )
                 .await
             },

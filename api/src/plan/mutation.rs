@@ -395,23 +395,16 @@ impl PlanMutation {
                     consultation_closes_on: set_if(closes.map(Some)),
                     ..Default::default()
                 };
-                let themes_changed = match themes {
-                    Some(themes) => {
-                        w.hold_at::<plan::Entity>("plan", id, input.version).await?;
-                        links::set::<plan_theme::Entity>(w, NodeType::Plan, id, &themes).await?
-                    }
-                    None => false,
-                };
-                let after = w
-                    .update_linked::<plan::Entity>(
-                        NodeType::Plan,
-                        &before,
-                        input.version,
-                        row,
-                        themes_changed,
-                    )
-                    .await?;
-                Ok(after)
+                links::update_with::<plan::Entity, plan_theme::Entity>(
+                    w,
+                    NodeType::Plan,
+                    "plan",
+                    &before,
+                    input.version,
+                    row,
+                    themes.as_deref(),
+                )
+                .await
             },
             |m| UpdatePlanPayload::ok(Plan(m)),
         )
