@@ -21,14 +21,14 @@ use entity::{
     consultation_response::{self as response, ResponseStatus},
     plan,
 };
-use maud::{DOCTYPE, Markup, PreEscaped, html};
+use maud::{Markup, html};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
     sea_query::{Expr, Order},
 };
 use uuid::Uuid;
 
-use super::html::{date, day, int, paragraphs};
+use super::html::{date, day, document, int, paragraphs};
 use crate::{access::Access, auth::Viewer, plan::PlanStatus, relay::NodeType};
 
 /// What a summary shows.
@@ -306,40 +306,29 @@ fn response(s: &Summary, r: &response::Model) -> Markup {
 pub fn html(s: &Summary) -> String {
     let title = format!("Høringssvar – {}", s.plan.title);
     let published: Vec<&response::Model> = s.published().collect();
-    let page = html! {
-        (DOCTYPE)
-        html lang="da" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) }
-                style { (PreEscaped(STYLE)) }
+    let body = html! {
+        header {
+            h1 { "Høringssvar" }
+            p { strong { (s.plan.title) } " · " (s.community.name) " · " (PlanStatus::from(s.plan.status).label()) }
+            p #period { "Høringsperiode: " (period(s)) ". " (state(s)) }
+            @if s.moderator {
+                p.internal #internal { "Intern udgave til moderatorer: antallene omfatter alle modtagne høringssvar, også dem der afventer godkendelse, er afvist eller skjult. Kun de offentliggjorte høringssvar gengives nedenfor." }
+            } @else {
+                p.muted { "Oversigten viser de offentliggjorte høringssvar." }
             }
-            body {
-                header {
-                    h1 { "Høringssvar" }
-                    p { strong { (s.plan.title) } " · " (s.community.name) " · " (PlanStatus::from(s.plan.status).label()) }
-                    p #period { "Høringsperiode: " (period(s)) ". " (state(s)) }
-                    @if s.moderator {
-                        p.internal #internal { "Intern udgave til moderatorer: antallene omfatter alle modtagne høringssvar, også dem der afventer godkendelse, er afvist eller skjult. Kun de offentliggjorte høringssvar gengives nedenfor." }
-                    } @else {
-                        p.muted { "Oversigten viser de offentliggjorte høringssvar." }
-                    }
-                    p.muted { "Opgjort " (day(s.today)) "." }
-                }
-                section #pr-emne {
-                    h2 { "Høringssvar pr. emne" }
-                    (counts_table(s))
-                }
-                section #svar {
-                    h2 { "De offentliggjorte høringssvar" }
-                    @if published.is_empty() {
-                        p.muted { "Der er ingen offentliggjorte høringssvar." }
-                    }
-                    @for r in &published { (response(s, r)) }
-                }
+            p.muted { "Opgjort " (day(s.today)) "." }
+        }
+        section #pr-emne {
+            h2 { "Høringssvar pr. emne" }
+            (counts_table(s))
+        }
+        section #svar {
+            h2 { "De offentliggjorte høringssvar" }
+            @if published.is_empty() {
+                p.muted { "Der er ingen offentliggjorte høringssvar." }
             }
+            @for r in &published { (response(s, r)) }
         }
     };
-    page.into_string()
+    document(&title, STYLE, body)
 }
