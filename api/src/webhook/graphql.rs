@@ -436,6 +436,17 @@ async fn find_endpoint(w: &Write, id: Uuid) -> Result<webhook_endpoint::Model, A
     }
 }
 
+/// Like [`find_endpoint`], for what only the endpoint's partner may do: NOT_FOUND for staff
+/// too.
+async fn own_endpoint(w: &Write, id: Uuid) -> Result<webhook_endpoint::Model, ApiError> {
+    let endpoint = find_endpoint(w, id).await?;
+    if owns(&w.viewer, &endpoint) {
+        Ok(endpoint)
+    } else {
+        Err(ApiError::not_found("no webhook endpoint with this ID"))
+    }
+}
+
 fn owns(viewer: &crate::auth::Viewer, e: &webhook_endpoint::Model) -> bool {
     viewer.role == Role::Partner && viewer.organization_id == Some(e.organization_id)
 }
@@ -744,10 +755,7 @@ impl WebhookMutation {
             ctx,
             |check| check.id("id", &input.id, OtherType::WebhookEndpoint),
             async |w, id| {
-                let before = find_endpoint(w, id).await?;
-                if !owns(&w.viewer, &before) {
-                    return Err(ApiError::not_found("no webhook endpoint with this ID").into());
-                }
+                let before = own_endpoint(w, id).await?;
                 w.delete::<webhook_endpoint::Entity>(OtherType::WebhookEndpoint, &before, input.version)
                     .await?;
                 Ok(id)
@@ -770,10 +778,7 @@ impl WebhookMutation {
             ctx,
             |check| check.id("id", &input.id, OtherType::WebhookEndpoint),
             async |w, id| {
-                let before = find_endpoint(w, id).await?;
-                if !owns(&w.viewer, &before) {
-                    return Err(ApiError::not_found("no webhook endpoint with this ID").into());
-                }
+                let before = own_endpoint(w, id).await?;
                 let secret = sign::new_secret();
                 let until = crate::common::now()
                     + chrono::Duration::from_std(ROTATION_OVERLAP)
