@@ -968,7 +968,7 @@ impl Write {
         E: Versioned,
         E::PrimaryKey: PrimaryKeyTrait<ValueType = Uuid>,
     {
-        let mut find = E::find().filter(E::ID.eq(id)).filter(E::VERSION.eq(version));
+        let mut find = E::find().filter(at_version::<E>(id, version));
         if self.txn.get_database_backend() == sea_orm::DbBackend::Postgres {
             find = sea_orm::QuerySelect::lock_exclusive(find);
         }
@@ -1009,8 +1009,7 @@ impl Write {
         let result = E::update_many()
             .set(row)
             .col_expr(E::VERSION, Expr::col(E::VERSION).add(1))
-            .filter(E::ID.eq(id))
-            .filter(E::VERSION.eq(version))
+            .filter(at_version::<E>(id, version))
             .exec(&self.txn)
             .await
             .map_err(constraint)?;
@@ -1061,8 +1060,7 @@ impl Write {
         version: i32,
     ) -> Result<(), Failure> {
         let result = E::delete_many()
-            .filter(E::ID.eq(id))
-            .filter(E::VERSION.eq(version))
+            .filter(at_version::<E>(id, version))
             .exec(&self.txn)
             .await
             .map_err(constraint_on_delete)?;
@@ -1173,6 +1171,13 @@ fn changes_a_column<E: EntityTrait>(before: &E::Model, row: &E::ActiveModel) -> 
 fn invisible(c: char) -> bool {
     c.is_whitespace()
         || matches!(c, '\u{00AD}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}')
+}
+
+/// The row `id` of `E` while it is still at `version`.
+fn at_version<E: Versioned>(id: Uuid, version: i32) -> sea_orm::Condition {
+    sea_orm::Condition::all()
+        .add(E::ID.eq(id))
+        .add(E::VERSION.eq(version))
 }
 
 /// The row is not at the version the change is based on: changed since, or a version it
