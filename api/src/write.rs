@@ -1564,12 +1564,13 @@ async fn owned_rows(
     Ok(out)
 }
 
-/// A table whose rows carry an optimistic-concurrency version and their last update time:
-/// the columns [`Write::update`] and [`Write::delete`] compare and bump, named by the
-/// entity's own column enum.
+/// A table whose rows carry an optimistic-concurrency version and their creation and last
+/// update times: the columns [`Write::update`] and [`Write::delete`] compare and bump (and
+/// the seed stamps on new rows), named by the entity's own column enum.
 pub trait Versioned: EntityTrait {
     const ID: Self::Column;
     const VERSION: Self::Column;
+    const CREATED_AT: Self::Column;
     const UPDATED_AT: Self::Column;
 }
 
@@ -1584,6 +1585,7 @@ macro_rules! versioned {
         impl Versioned for entity::$m::Entity {
             const ID: Self::Column = entity::$m::Column::Id;
             const VERSION: Self::Column = entity::$m::Column::Version;
+            const CREATED_AT: Self::Column = entity::$m::Column::CreatedAt;
             const UPDATED_AT: Self::Column = entity::$m::Column::UpdatedAt;
         })*
     };

@@ -5,8 +5,9 @@ use entity::*;
 use sea_orm::{ConnectionTrait, Set};
 use serde::Deserialize;
 
-use super::{Ids, SeedError, now, put_many};
+use super::{Ids, SeedError, now, put_many, put_new};
 use crate::about::DEMO_NOTICE_KEY;
+use crate::links::Link;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -258,12 +259,10 @@ pub async fn insert<C: ConnectionTrait>(demo: &Demo, db: &C) -> Result<(), SeedE
             slug: Set(n.slug.clone()),
             name: Set(n.name.clone()),
             description: Set(n.description.clone()),
-            created_at: Set(t),
-            updated_at: Set(t),
-            version: Set(1),
+            ..Default::default()
         });
     }
-    put_many(rows, db).await?;
+    put_new(rows, t, db).await?;
 
     let mut rows = Vec::new();
     for n in &demo.departments {
@@ -272,12 +271,10 @@ pub async fn insert<C: ConnectionTrait>(demo: &Demo, db: &C) -> Result<(), SeedE
             slug: Set(n.slug.clone()),
             name: Set(n.name.clone()),
             description: Set(n.description.clone()),
-            created_at: Set(t),
-            updated_at: Set(t),
-            version: Set(1),
+            ..Default::default()
         });
     }
-    put_many(rows, db).await?;
+    put_new(rows, t, db).await?;
 
     let mut rows = Vec::new();
     for c in &demo.communities {
@@ -289,12 +286,10 @@ pub async fn insert<C: ConnectionTrait>(demo: &Demo, db: &C) -> Result<(), SeedE
             latitude: Set(c.latitude),
             longitude: Set(c.longitude),
             status: Set(c.status),
-            created_at: Set(t),
-            updated_at: Set(t),
-            version: Set(1),
+            ..Default::default()
         });
     }
-    put_many(rows, db).await?;
+    put_new(rows, t, db).await?;
 
     let mut rows = Vec::new();
     for o in &demo.organizations {
@@ -306,12 +301,10 @@ pub async fn insert<C: ConnectionTrait>(demo: &Demo, db: &C) -> Result<(), SeedE
             description: Set(o.description.clone()),
             website: Set(o.website.clone()),
             community_id: Set(ids.opt(COMMUNITY, &o.community)?),
-            created_at: Set(t),
-            updated_at: Set(t),
-            version: Set(1),
+            ..Default::default()
         });
     }
-    put_many(rows, db).await?;
+    put_new(rows, t, db).await?;
 
     let mut rows = Vec::new();
     for c in &demo.contacts {
@@ -325,12 +318,10 @@ pub async fn insert<C: ConnectionTrait>(demo: &Demo, db: &C) -> Result<(), SeedE
             community_id: Set(ids.opt(COMMUNITY, &c.community)?),
             organization_id: Set(ids.opt(ORGANIZATION, &c.organization)?),
             department_id: Set(ids.opt(DEPARTMENT, &c.department)?),
-            created_at: Set(t),
-            updated_at: Set(t),
-            version: Set(1),
+            ..Default::default()
         });
     }
-    put_many(rows, db).await?;
+    put_new(rows, t, db).await?;
 
     insert_plans(demo, &mut ids, db).await?;
 
@@ -347,18 +338,16 @@ pub async fn insert<C: ConnectionTrait>(demo: &Demo, db: &C) -> Result<(), SeedE
             description: Set(e.description.clone()),
             occurred_on: Set(e.occurred_on),
             participants: Set(e.participants),
-            created_at: Set(t),
-            updated_at: Set(t),
-            version: Set(1),
+            ..Default::default()
         });
         for o in &e.organizations {
-            links.push(engagement_event_organization::ActiveModel {
-                event_id: Set(id),
-                organization_id: Set(ids.get(ORGANIZATION, o)?),
-            });
+            links.push(engagement_event_organization::Entity::row(
+                id,
+                ids.get(ORGANIZATION, o)?,
+            ));
         }
     }
-    put_many(rows, db).await?;
+    put_new(rows, t, db).await?;
     put_many(links, db).await?;
 
     let mut rows = Vec::new();
@@ -374,9 +363,6 @@ pub async fn insert<C: ConnectionTrait>(demo: &Demo, db: &C) -> Result<(), SeedE
             status: Set(p.status),
             starts_on: Set(p.starts_on),
             ends_on: Set(p.ends_on),
-            created_at: Set(t),
-            updated_at: Set(t),
-            version: Set(1),
             ..Default::default()
         });
         for m in &p.members {
@@ -391,14 +377,12 @@ pub async fn insert<C: ConnectionTrait>(demo: &Demo, db: &C) -> Result<(), SeedE
                 contribution: Set(m.contribution.clone()),
                 amount_dkk: Set(m.amount_dkk),
                 volunteer_hours: Set(m.volunteer_hours),
-                created_at: Set(t),
-                updated_at: Set(t),
-                version: Set(1),
+                ..Default::default()
             });
         }
     }
-    put_many(rows, db).await?;
-    put_many(members, db).await?;
+    put_new(rows, t, db).await?;
+    put_new(members, t, db).await?;
 
     let mut rows = Vec::new();
     let mut themes = Vec::new();
@@ -410,18 +394,13 @@ pub async fn insert<C: ConnectionTrait>(demo: &Demo, db: &C) -> Result<(), SeedE
             description: Set(i.description.clone()),
             community_id: Set(ids.opt(COMMUNITY, &i.community)?),
             organization_id: Set(ids.opt(ORGANIZATION, &i.organization)?),
-            created_at: Set(t),
-            updated_at: Set(t),
-            version: Set(1),
+            ..Default::default()
         });
         for th in &i.themes {
-            themes.push(idea_theme::ActiveModel {
-                idea_id: Set(id),
-                theme_id: Set(ids.get(THEME, th)?),
-            });
+            themes.push(idea_theme::Entity::row(id, ids.get(THEME, th)?));
         }
     }
-    put_many(rows, db).await?;
+    put_new(rows, t, db).await?;
     put_many(themes, db).await?;
 
     let mut rows = Vec::new();
@@ -437,24 +416,16 @@ pub async fn insert<C: ConnectionTrait>(demo: &Demo, db: &C) -> Result<(), SeedE
             initiator_community_id: Set(ids.get(COMMUNITY, &x.initiator)?),
             occurred_on: Set(x.occurred_on),
             outcome: Set(x.outcome.clone()),
-            created_at: Set(t),
-            updated_at: Set(t),
-            version: Set(1),
+            ..Default::default()
         });
         for c in &x.participants {
-            participants.push(idea_exchange_participant::ActiveModel {
-                exchange_id: Set(id),
-                community_id: Set(ids.get(COMMUNITY, c)?),
-            });
+            participants.push(idea_exchange_participant::Entity::row(id, ids.get(COMMUNITY, c)?));
         }
         for a in &x.actions {
-            actions.push(idea_exchange_action::ActiveModel {
-                exchange_id: Set(id),
-                action_id: Set(ids.get(ACTION, a)?),
-            });
+            actions.push(idea_exchange_action::Entity::row(id, ids.get(ACTION, a)?));
         }
     }
-    put_many(rows, db).await?;
+    put_new(rows, t, db).await?;
     put_many(participants, db).await?;
     put_many(actions, db).await?;
 
@@ -496,16 +467,10 @@ async fn insert_plans<C: ConnectionTrait>(demo: &Demo, ids: &mut Ids, db: &C) ->
             adopted_on: Set(p.adopted_on),
             consultation_opens_on: Set(period.map(|p| p.0)),
             consultation_closes_on: Set(period.map(|p| p.1)),
-            created_at: Set(t),
-            updated_at: Set(t),
-            version: Set(1),
             ..Default::default()
         });
         for th in &p.themes {
-            plan_themes.push(plan_theme::ActiveModel {
-                plan_id: Set(plan_id),
-                theme_id: Set(ids.get(THEME, th)?),
-            });
+            plan_themes.push(plan_theme::Entity::row(plan_id, ids.get(THEME, th)?));
         }
         for i in &p.involvement {
             involvement.push(plan_involvement::ActiveModel {
@@ -514,9 +479,7 @@ async fn insert_plans<C: ConnectionTrait>(demo: &Demo, ids: &mut Ids, db: &C) ->
                 organization_id: Set(ids.get(ORGANIZATION, &i.organization)?),
                 role: Set(i.role),
                 description: Set(i.description.clone()),
-                created_at: Set(t),
-                updated_at: Set(t),
-                version: Set(1),
+                ..Default::default()
             });
         }
         for a in &p.actions {
@@ -536,19 +499,13 @@ async fn insert_plans<C: ConnectionTrait>(demo: &Demo, ids: &mut Ids, db: &C) ->
                 lead_organization_id: Set(ids.opt(ORGANIZATION, &a.lead_organization)?),
                 seeking_partners: Set(a.seeking_partners),
                 partner_needs: Set(a.partner_needs.clone()),
-                created_at: Set(t),
-                updated_at: Set(t),
-                version: Set(1),
                 // A completed action was completed by its due date (and not after today).
                 completed_on: Set((a.status == action::ActionStatus::Completed)
                     .then(|| a.due_on.unwrap_or(t.date_naive()).min(t.date_naive()))),
                 ..Default::default()
             });
             for th in &a.themes {
-                action_themes.push(action_theme::ActiveModel {
-                    action_id: Set(action_id),
-                    theme_id: Set(ids.get(THEME, th)?),
-                });
+                action_themes.push(action_theme::Entity::row(action_id, ids.get(THEME, th)?));
             }
             for d in &a.departments {
                 departments.push(action_department::ActiveModel {
@@ -557,9 +514,7 @@ async fn insert_plans<C: ConnectionTrait>(demo: &Demo, ids: &mut Ids, db: &C) ->
                     department_id: Set(ids.get(DEPARTMENT, &d.department)?),
                     role: Set(d.role),
                     contribution: Set(d.contribution.clone()),
-                    created_at: Set(t),
-                    updated_at: Set(t),
-                    version: Set(1),
+                    ..Default::default()
                 });
             }
             for u in &a.updates {
@@ -570,9 +525,7 @@ async fn insert_plans<C: ConnectionTrait>(demo: &Demo, ids: &mut Ids, db: &C) ->
                     progress: Set(u.progress),
                     author_name: Set(u.author_name.clone()),
                     posted_on: Set(u.posted_on),
-                    created_at: Set(t),
-                    updated_at: Set(t),
-                    version: Set(1),
+                    ..Default::default()
                 });
             }
         }
@@ -613,13 +566,13 @@ async fn insert_plans<C: ConnectionTrait>(demo: &Demo, ids: &mut Ids, db: &C) ->
             });
         }
     }
-    put_many(plans, db).await?;
+    put_new(plans, t, db).await?;
     put_many(plan_themes, db).await?;
-    put_many(involvement, db).await?;
-    put_many(actions, db).await?;
+    put_new(involvement, t, db).await?;
+    put_new(actions, t, db).await?;
     put_many(action_themes, db).await?;
-    put_many(departments, db).await?;
-    put_many(updates, db).await?;
+    put_new(departments, t, db).await?;
+    put_new(updates, t, db).await?;
     put_many(responses, db).await?;
     Ok(())
 }
