@@ -11,7 +11,8 @@ use entity::{
 };
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, ExprTrait, PrimaryKeyTrait, QueryFilter, QuerySelect,
-    sea_query::{Expr, Query},
+    QueryTrait,
+    sea_query::{Expr, Query, SelectStatement},
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -71,6 +72,15 @@ pub async fn of<L: Link>(db: &impl ConnectionTrait, owner: Uuid) -> Result<Vec<U
         .await?;
     ids.sort();
     Ok(ids)
+}
+
+/// `SELECT owner FROM link WHERE target IN (targets)`: the owners linked to any of `targets`.
+pub fn owners_of<L: Link>(targets: SelectStatement) -> SelectStatement {
+    L::find()
+        .select_only()
+        .column(L::OWNER)
+        .filter(Expr::col(L::TARGET).in_subquery(targets))
+        .into_query()
 }
 
 /// Makes `targets` what `owner` links to, without a record in the audit log (the caller's
