@@ -200,12 +200,8 @@ pub fn csv(summary: &Summary) -> Result<Vec<u8>, csv::Error> {
     w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
 }
 
+/// The page's own rules, after the reports' shared ones (`html::BASE_STYLE`).
 const STYLE: &str = r#"
-body { font-family: system-ui, sans-serif; color: #222; max-width: 900px; margin: 2rem auto; padding: 0 1rem; line-height: 1.45; }
-h1 { margin-bottom: .2rem; } h2 { margin-top: 2.2rem; border-bottom: 2px solid #ddd; padding-bottom: .2rem; }
-table { border-collapse: collapse; margin: .6rem 0; width: 100%; }
-th, td { text-align: left; padding: .25rem .5rem; border-bottom: 1px solid #eee; vertical-align: top; }
-td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
 .internal { background: #fff3cd; border: 2px solid #e0b100; padding: .5rem .8rem; -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 p.text { white-space: pre-line; }
 .muted { color: #666; }

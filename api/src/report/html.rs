@@ -93,12 +93,16 @@ const HERE_AND_NOW: RGBColor = RGBColor(251, 140, 0);
 const ENGAGEMENT: RGBColor = RGBColor(0, 137, 123);
 const YEARS: RGBColor = RGBColor(94, 53, 177);
 
-const STYLE: &str = r#"
+/// The rules both printable pages share; each adds its own.
+const BASE_STYLE: &str = r#"
 body { font-family: system-ui, sans-serif; color: #222; max-width: 900px; margin: 2rem auto; padding: 0 1rem; line-height: 1.45; }
 h1 { margin-bottom: .2rem; } h2 { margin-top: 2.2rem; border-bottom: 2px solid #ddd; padding-bottom: .2rem; }
 table { border-collapse: collapse; margin: .6rem 0; width: 100%; }
 th, td { text-align: left; padding: .25rem .5rem; border-bottom: 1px solid #eee; vertical-align: top; }
-td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
+td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }"#;
+
+/// The page's own rules, after [`BASE_STYLE`].
+const STYLE: &str = r#"
 .draft { background: #fff3cd; border: 2px solid #e0b100; padding: .5rem .8rem; font-weight: bold; -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 p.text { white-space: pre-line; }
 .muted { color: #666; } svg.chart { display: block; max-width: 100%; height: auto; margin: 1rem 0; }
@@ -263,7 +267,8 @@ fn engagement_table(s: &Snapshot) -> Markup {
     }
 }
 
-/// A whole printable page in Danish: its `title`, its `style` sheet and its `body`.
+/// A whole printable page in Danish: its `title`, its own `style` rules (after the shared
+/// [`BASE_STYLE`]) and its `body`.
 pub(super) fn document(title: &str, style: &str, body: Markup) -> String {
     html! {
         (DOCTYPE)
@@ -272,7 +277,7 @@ pub(super) fn document(title: &str, style: &str, body: Markup) -> String {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) }
-                style { (PreEscaped(style)) }
+                style { (PreEscaped(BASE_STYLE)) (PreEscaped(style)) }
             }
             body { (body) }
         }
