@@ -10,11 +10,9 @@ use entity::{
     engagement_event_organization, idea_exchange_action, idea_exchange_participant, idea_theme, plan_theme,
 };
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, ExprTrait, PrimaryKeyTrait, QueryFilter, QuerySelect,
-    QueryTrait,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, ExprTrait, QueryFilter, QuerySelect, QueryTrait,
     sea_query::{Expr, Query, SelectStatement},
 };
-use serde::Serialize;
 use uuid::Uuid;
 
 use crate::{
@@ -128,7 +126,7 @@ pub async fn set<L: Link>(
 /// makes them what it links to in `L` first, recording each change as [`set`] and
 /// [`Write::update_linked`] do. The row is held before its links change (`what` names it in
 /// a CONFLICT), so a racing change of it waits for this one.
-pub async fn update_with<E, L: Link>(
+pub async fn update_with<E: Versioned, L: Link>(
     w: &Write,
     entity: impl TypeName,
     what: &str,
@@ -136,13 +134,7 @@ pub async fn update_with<E, L: Link>(
     version: i32,
     row: E::ActiveModel,
     targets: Option<&[Uuid]>,
-) -> Result<E::Model, Failure>
-where
-    E: Versioned,
-    E::Model: Serialize + HasId + Sync,
-    E::PrimaryKey: PrimaryKeyTrait<ValueType = Uuid>,
-    E::ActiveModel: Send,
-{
+) -> Result<E::Model, Failure> {
     let id = before.row_id();
     let links_changed = match targets {
         Some(targets) => {

@@ -910,39 +910,27 @@ impl Write {
     /// bumps the version, and records what changed. A change that changes nothing (every
     /// field set to the value it has) writes nothing: the row keeps its version and
     /// `updatedAt`, and no audit record, change event or webhook delivery tells of it.
-    pub async fn update<E>(
+    pub async fn update<E: Versioned>(
         &self,
         entity: impl TypeName,
         before: &E::Model,
         version: i32,
         row: E::ActiveModel,
-    ) -> Result<E::Model, Failure>
-    where
-        E: Versioned,
-        E::Model: Serialize + HasId + Sync,
-        E::PrimaryKey: PrimaryKeyTrait<ValueType = Uuid>,
-        E::ActiveModel: Send,
-    {
+    ) -> Result<E::Model, Failure> {
         self.update_linked::<E>(entity, before, version, row, false).await
     }
 
     /// [`Write::update`] for a change that has also rewritten the row's links (its themes,
     /// say; `links_changed`), which the caller records: then the version moves even when no
     /// column changes, so the version a client holds covers the links too.
-    pub async fn update_linked<E>(
+    pub async fn update_linked<E: Versioned>(
         &self,
         entity: impl TypeName,
         before: &E::Model,
         version: i32,
         row: E::ActiveModel,
         links_changed: bool,
-    ) -> Result<E::Model, Failure>
-    where
-        E: Versioned,
-        E::Model: Serialize + HasId + Sync,
-        E::PrimaryKey: PrimaryKeyTrait<ValueType = Uuid>,
-        E::ActiveModel: Send,
-    {
+    ) -> Result<E::Model, Failure> {
         let after = self
             .update_row::<E>(entity.name(), before, version, row, links_changed)
             .await?;
@@ -963,11 +951,7 @@ impl Write {
     /// not), for a change that rewrites the row's links before the row itself: a concurrent
     /// change of the same row waits here, then finds the version moved, instead of colliding
     /// with this one's links. (SQLite's write transactions already run one at a time.)
-    pub async fn hold_at<E>(&self, entity: &str, id: Uuid, version: i32) -> Result<(), Failure>
-    where
-        E: Versioned,
-        E::PrimaryKey: PrimaryKeyTrait<ValueType = Uuid>,
-    {
+    pub async fn hold_at<E: Versioned>(&self, entity: &str, id: Uuid, version: i32) -> Result<(), Failure> {
         let mut find = E::find().filter(at_version::<E>(id, version));
         if self.txn.get_database_backend() == sea_orm::DbBackend::Postgres {
             find = sea_orm::QuerySelect::lock_exclusive(find);
@@ -983,20 +967,14 @@ impl Write {
     /// adds what else changed with it, such as links). When neither a column nor (by the
     /// caller's word) a link changes, nothing is written and `before` comes back as it is:
     /// the caller sees the version unmoved and records nothing.
-    pub async fn update_row<E>(
+    pub async fn update_row<E: Versioned>(
         &self,
         entity: &str,
         before: &E::Model,
         version: i32,
         mut row: E::ActiveModel,
         links_changed: bool,
-    ) -> Result<E::Model, Failure>
-    where
-        E: Versioned,
-        E::Model: HasId,
-        E::PrimaryKey: PrimaryKeyTrait<ValueType = Uuid>,
-        E::ActiveModel: Send,
-    {
+    ) -> Result<E::Model, Failure> {
         if !links_changed && !changes_a_column::<E>(before, &row) {
             return if before.get(E::VERSION) == sea_orm::Value::from(version) {
                 Ok(before.clone())
@@ -1025,16 +1003,12 @@ impl Write {
     /// Deletes the row `before` if its version is still `version`. Rows that belong to it go
     /// with it (the foreign keys cascade); rows that only refer to it make the delete a user
     /// error.
-    pub async fn delete<E>(
+    pub async fn delete<E: Versioned>(
         &self,
         entity: impl TypeName,
         before: &E::Model,
         version: i32,
-    ) -> Result<(), Failure>
-    where
-        E: Versioned,
-        E::Model: Serialize + HasId + Sync,
-    {
+    ) -> Result<(), Failure> {
         let id = before.row_id();
         let owned = match entity.node_type() {
             Some(parent) => owned_rows(&self.txn, parent, id).await?,
@@ -1350,9 +1324,6 @@ pub async fn update_named<E>(w: &Write, id: Uuid, version: i32, renamed: Renamed
 where
     E: Catalogue,
     <E::Column as ColumnTrait>::EntityName: EntityTrait,
-    E::PrimaryKey: PrimaryKeyTrait<ValueType = Uuid>,
-    E::ActiveModel: Send,
-    E::Model: Serialize + HasId + Sync,
 {
     let before = w.find::<E>(E::WHAT, id).await?;
     if let Some(slug) = &renamed.0 {
@@ -1367,8 +1338,6 @@ where
 pub async fn delete_named<E>(ctx: &Context<'_>, id: &ID, version: i32) -> async_graphql::Result<DeletePayload>
 where
     E: Catalogue,
-    E::PrimaryKey: PrimaryKeyTrait<ValueType = Uuid>,
-    E::Model: Serialize + HasId + Sync,
 {
     delete_node::<E>(ctx, E::TYPE, E::WHAT, id, version, async |w, before| {
         w.refuse_if_used(before.row_id(), E::REFERENCES).await
@@ -1382,19 +1351,14 @@ where
 /// mutation's own authorisation and refusals, in its order), then deletes it at `version`
 /// with its audit record ([`Write::delete`]), all in one transaction ([`mutate`]). The payload
 /// names the deleted row by its global ID.
-pub async fn delete_node<E>(
+pub async fn delete_node<E: Versioned + Guarded>(
     ctx: &Context<'_>,
     ty: impl TypeName,
     what: &str,
     id: &ID,
     version: i32,
     allowed: impl AsyncFnOnce(&Write, &E::Model) -> Result<(), Failure>,
-) -> async_graphql::Result<DeletePayload>
-where
-    E: Versioned + Guarded,
-    E::PrimaryKey: PrimaryKeyTrait<ValueType = Uuid>,
-    E::Model: Serialize + HasId + Sync,
-{
+) -> async_graphql::Result<DeletePayload> {
     mutate(
         ctx,
         |check| check.id("id", id, ty),
@@ -1567,7 +1531,9 @@ async fn owned_rows(
 /// A table whose rows carry an optimistic-concurrency version and their creation and last
 /// update times: the columns [`Write::update`] and [`Write::delete`] compare and bump (and
 /// the seed stamps on new rows), named by the entity's own column enum.
-pub trait Versioned: EntityTrait {
+pub trait Versioned:
+    EntityTrait<Model: Serialize + HasId + Sync, ActiveModel: Send, PrimaryKey: PrimaryKeyTrait<ValueType = Uuid>>
+{
     const ID: Self::Column;
     const VERSION: Self::Column;
     const CREATED_AT: Self::Column;

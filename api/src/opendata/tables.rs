@@ -346,16 +346,12 @@ impl Table {
 
 /// A page of `select` in the order of its rows' IDs, after `after`, each row as `row` writes
 /// it.
-async fn rows<E>(
+async fn rows<E: Versioned>(
     db: &DatabaseConnection,
     select: Select<E>,
     after: Option<Key>,
     row: impl Fn(&E::Model) -> Vec<String>,
-) -> Result<Page, DbErr>
-where
-    E: Versioned,
-    E::Model: HasId,
-{
+) -> Result<Page, DbErr> {
     let select = match after {
         Some((last, _)) => select.filter(E::ID.gt(last)),
         None => select,
