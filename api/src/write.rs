@@ -428,6 +428,36 @@ impl Check {
         }
     }
 
+    /// [`Check::update`] of a text checked as [`Check::text`].
+    pub fn update_text(
+        &mut self,
+        field: &str,
+        value: MaybeUndefined<&str>,
+        max: usize,
+    ) -> Option<Option<String>> {
+        self.update(field, value, |c, t| c.text(field, t, max))
+    }
+
+    /// [`Check::update`] of a text checked as [`Check::long_text`].
+    pub fn update_long_text(
+        &mut self,
+        field: &str,
+        value: MaybeUndefined<&str>,
+        max: usize,
+    ) -> Option<Option<String>> {
+        self.update(field, value, |c, t| c.long_text(field, t, max))
+    }
+
+    /// [`Check::update`] of a set of IDs checked as [`Check::ids`].
+    pub fn update_ids(
+        &mut self,
+        field: &str,
+        value: MaybeUndefined<&[ID]>,
+        type_name: impl TypeName,
+    ) -> Option<Option<Vec<Uuid>>> {
+        self.update(field, value, |c, ids| c.ids(field, ids, type_name))
+    }
+
     /// [`Check::update`]'s refusal of `null` for the fields that need no other check (an enum,
     /// a flag): `(field, value.is_null())` each; their values are then read with `value()`.
     pub fn not_null(&mut self, fields: &[(&str, bool)]) {
@@ -1251,10 +1281,8 @@ pub fn renamed(
     description: MaybeUndefined<&str>,
 ) -> Option<Renamed> {
     let slug = check.update("slug", slug, |c, s| c.slug("slug", s));
-    let name = check.update("name", name, |c, n| c.text("name", n, MAX_NAME));
-    let description = check.update("description", description, |c, d| {
-        c.long_text("description", d, MAX_TEXT)
-    });
+    let name = check.update_text("name", name, MAX_NAME);
+    let description = check.update_long_text("description", description, MAX_TEXT);
     Some((slug?, name?, description?))
 }
 

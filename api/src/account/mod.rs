@@ -548,15 +548,15 @@ impl AccountMutation {
             ctx,
             |check| {
                 let id = check.id("id", &input.id, OtherType::Account);
-                let display_name = check.update("displayName", input.display_name.as_deref(), |c, n| {
-                    c.text("displayName", n, MAX_NAME)
-                });
+                let display_name = check.update_text("displayName", input.display_name.as_deref(), MAX_NAME);
                 let password = check.update("password", input.password.as_deref(), |c, p| {
                     check_password(c, "password", p)
                 });
-                let communities = check.update("communityIds", input.community_ids.as_deref(), |c, ids| {
-                    c.ids("communityIds", ids, NodeType::Community)
-                });
+                let communities = check.update_ids(
+                    "communityIds",
+                    input.community_ids.as_deref(),
+                    NodeType::Community,
+                );
                 check.not_null(&[
                     ("role", input.role.is_null()),
                     ("disabled", input.disabled.is_null()),

@@ -276,7 +276,7 @@ impl ContactMutation {
             ctx,
             |check| {
                 let id = check.id("id", &input.id, NodeType::Contact);
-                let name = check.update("name", input.name.as_deref(), |c, n| c.text("name", n, MAX_NAME));
+                let name = check.update_text("name", input.name.as_deref(), MAX_NAME);
                 let title = check.given(input.title.as_opt_deref(), |c, v| {
                     c.opt_text("title", v, MAX_NAME)
                 });

@@ -199,22 +199,20 @@ impl EngagementMutation {
                 let plan_id = check.given(input.plan_id.as_opt_ref(), |c, p| {
                     c.opt_id("planId", p, NodeType::Plan)
                 });
-                let title = check.update("title", input.title.as_deref(), |c, t| {
-                    c.text("title", t, MAX_NAME)
-                });
-                let description = check.update("description", input.description.as_deref(), |c, d| {
-                    c.long_text("description", d, MAX_TEXT)
-                });
+                let title = check.update_text("title", input.title.as_deref(), MAX_NAME);
+                let description =
+                    check.update_long_text("description", input.description.as_deref(), MAX_TEXT);
                 let occurred_on = check.update("occurredOn", input.occurred_on, |c, d| {
                     c.past_date("occurredOn", d.0)
                 });
                 let participants = check.update("participants", input.participants, |c, n| {
                     c.int("participants", n, 0, MAX_PARTICIPANTS)
                 });
-                let organizations =
-                    check.update("organizationIds", input.organization_ids.as_deref(), |c, o| {
-                        c.ids("organizationIds", o, NodeType::Organization)
-                    });
+                let organizations = check.update_ids(
+                    "organizationIds",
+                    input.organization_ids.as_deref(),
+                    NodeType::Organization,
+                );
                 check.not_null(&[("kind", input.kind.is_null())]);
                 Some(EventChanges {
                     id: id?,

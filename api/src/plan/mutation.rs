@@ -298,23 +298,14 @@ impl PlanMutation {
             ctx,
             |check| {
                 let id = check.id("id", &input.id, NodeType::Plan);
-                let title = check.update("title", input.title.as_deref(), |c, t| {
-                    c.text("title", t, MAX_NAME)
-                });
-                let summary = check.update("summary", input.summary.as_deref(), |c, t| {
-                    c.long_text("summary", t, MAX_TEXT)
-                });
-                let vision = check.update("vision", input.vision.as_deref(), |c, t| {
-                    c.long_text("vision", t, MAX_TEXT)
-                });
+                let title = check.update_text("title", input.title.as_deref(), MAX_NAME);
+                let summary = check.update_long_text("summary", input.summary.as_deref(), MAX_TEXT);
+                let vision = check.update_long_text("vision", input.vision.as_deref(), MAX_TEXT);
                 let from = check.update("periodFrom", input.period_from, |c, y| c.year("periodFrom", y));
                 let to = check.update("periodTo", input.period_to, |c, y| c.year("periodTo", y));
-                let themes = check.update("themeIds", input.theme_ids.as_deref(), |c, t| {
-                    c.ids("themeIds", t, NodeType::Theme)
-                });
-                let notes = check.update("internalNotes", input.internal_notes.as_deref(), |c, t| {
-                    c.long_text("internalNotes", t, MAX_TEXT)
-                });
+                let themes = check.update_ids("themeIds", input.theme_ids.as_deref(), NodeType::Theme);
+                let notes =
+                    check.update_long_text("internalNotes", input.internal_notes.as_deref(), MAX_TEXT);
                 check.not_null(&[
                     ("consultationOpensOn", input.consultation_opens_on.is_null()),
                     ("consultationClosesOn", input.consultation_closes_on.is_null()),
@@ -618,9 +609,8 @@ impl PlanMutation {
             ctx,
             |check| {
                 let id = check.id("id", &input.id, NodeType::PlanInvolvement);
-                let description = check.update("description", input.description.as_deref(), |c, d| {
-                    c.long_text("description", d, MAX_TEXT)
-                });
+                let description =
+                    check.update_long_text("description", input.description.as_deref(), MAX_TEXT);
                 check.not_null(&[("role", input.role.is_null())]);
                 Some((id?, description?))
             },
