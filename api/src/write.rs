@@ -312,6 +312,20 @@ pub async fn mutate<C, T, P: From<Refused>>(
     finish(result, ok)
 }
 
+/// What every new row of a versioned table starts with: created and last updated at `now`,
+/// at version 1, its other columns left to the caller (`..new_row(now)`).
+pub fn new_row<A>(now: DateTime<Utc>) -> A
+where
+    A: ActiveModelTrait,
+    A::Entity: Versioned,
+{
+    let mut row = <A as ActiveModelTrait>::default();
+    row.set(A::Entity::CREATED_AT, now.into());
+    row.set(A::Entity::UPDATED_AT, now.into());
+    row.set(A::Entity::VERSION, 1.into());
+    row
+}
+
 /// A column an update sets only when a new value was given.
 pub fn set_if<T: Into<sea_orm::Value>>(value: Option<T>) -> ActiveValue<T> {
     value.map_or(ActiveValue::NotSet, ActiveValue::Set)
@@ -1319,9 +1333,7 @@ macro_rules! catalogue_rows {
                 slug: sea_orm::Set(slug),
                 name: sea_orm::Set(name),
                 description: sea_orm::Set(description),
-                created_at: sea_orm::Set(now),
-                updated_at: sea_orm::Set(now),
-                version: sea_orm::Set(1),
+                ..$crate::write::new_row(now)
             }
         }
 

@@ -20,8 +20,8 @@ use crate::{
     pagination::{ConnectionFields, Cursor, Window},
     relay::{self, NodeType, OtherType},
     write::{
-        Check, Failure, MAX_NAME, MaybeRef, Refused, UserErrorCode, Write, finish, invalid, mutate, payload,
-        set_if,
+        Check, Failure, MAX_NAME, MaybeRef, Refused, UserErrorCode, Write, finish, invalid, mutate, new_row,
+        payload, set_if,
     },
 };
 
@@ -361,9 +361,7 @@ impl NewAccount {
                     role: Set(self.role),
                     disabled: Set(false),
                     last_login_at: Set(None),
-                    created_at: Set(now),
-                    updated_at: Set(now),
-                    version: Set(1),
+                    ..new_row(now)
                 },
             )
             .await?;
@@ -409,9 +407,7 @@ pub async fn create_api_key(
                 created_by_account_id: Set(w.viewer.account_id),
                 last_used_at: Set(None),
                 revoked_at: Set(None),
-                created_at: Set(now),
-                updated_at: Set(now),
-                version: Set(1),
+                ..new_row(now)
             },
         )
         .await?;

@@ -15,7 +15,8 @@ use crate::{
     relay::NodeType,
     write::{
         Change, Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, MaybeRef, Reference, Refused,
-        UserErrorCode, Write, change, community_of_plan, delete_node, mutate, payload, reference, set_if,
+        UserErrorCode, Write, change, community_of_plan, delete_node, mutate, new_row, payload, reference,
+        set_if,
     },
 };
 
@@ -629,9 +630,7 @@ impl ActionMutation {
                         department_id: Set(department),
                         role: Set(input.role.into()),
                         contribution: Set(contribution),
-                        created_at: Set(now),
-                        updated_at: Set(now),
-                        version: Set(1),
+                        ..new_row(now)
                     },
                 )
                 .await
@@ -739,9 +738,7 @@ impl ActionMutation {
                             progress: Set(progress),
                             author_name: Set(author),
                             posted_on: Set(posted_on),
-                            created_at: Set(now),
-                            updated_at: Set(now),
-                            version: Set(1),
+                            ..new_row(now)
                         },
                     )
                     .await?;

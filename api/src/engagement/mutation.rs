@@ -14,7 +14,7 @@ use crate::{
     relay::NodeType,
     write::{
         DeletePayload, Failure, MAX_NAME, MAX_TEXT, MaybeRef, Refused, UserErrorCode, Write, delete_node,
-        mutate, payload, set_if,
+        mutate, new_row, payload, set_if,
     },
 };
 
@@ -165,9 +165,7 @@ impl EngagementMutation {
                             description: Set(e.description),
                             occurred_on: Set(e.occurred_on),
                             participants: Set(e.participants),
-                            created_at: Set(now),
-                            updated_at: Set(now),
-                            version: Set(1),
+                            ..new_row(now)
                         },
                     )
                     .await?;

@@ -22,7 +22,7 @@ use crate::{
     relay::{self, NodeType},
     write::{
         Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, MaybeRef, Operation, Refused, UserErrorCode,
-        Write, constraint, mutate, payload, reference, set_if,
+        Write, constraint, mutate, new_row, payload, reference, set_if,
     },
 };
 
@@ -345,9 +345,7 @@ impl IdeaMutation {
                     description: Set(description),
                     community_id: Set(community),
                     organization_id: Set(organization),
-                    created_at: Set(now),
-                    updated_at: Set(now),
-                    version: Set(1),
+                    ..new_row(now)
                 }
                 .insert(w.txn())
                 .await

@@ -23,7 +23,7 @@ use crate::{
     relay::NodeType,
     write::{
         Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, MaybeRef, Refused, UserErrorCode, Write, change,
-        community_of_plan, delete_node, mutate, payload, set_if,
+        community_of_plan, delete_node, mutate, new_row, payload, set_if,
     },
 };
 
@@ -336,9 +336,7 @@ async fn insert_member(
             contribution: Set(m.contribution),
             amount_dkk: Set(m.amount),
             volunteer_hours: Set(m.hours),
-            created_at: Set(now),
-            updated_at: Set(now),
-            version: Set(1),
+            ..new_row(now)
         },
     )
     .await
@@ -904,13 +902,11 @@ impl PartnershipMutation {
                             status: Set(partnership::PartnershipStatus::Proposed),
                             starts_on: Set(None),
                             ends_on: Set(None),
-                            created_at: Set(now),
-                            updated_at: Set(now),
-                            version: Set(1),
                             internal_notes: Set(String::new()),
                             proposed_by_organization_id: Set(Some(org_id)),
                             proposal_message: Set(Some(message)),
                             declined_at: Set(None),
+                            ..new_row(now)
                         },
                     )
                     .await?;

@@ -14,7 +14,7 @@ use crate::{
     relay::NodeType,
     write::{
         Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, MaybeRef, Reference, Refused, UserErrorCode,
-        Write, delete_node, mutate, payload, reference, set_if,
+        Write, delete_node, mutate, new_row, payload, reference, set_if,
     },
 };
 
@@ -273,12 +273,10 @@ impl PlanMutation {
                             period_to: Set(to),
                             status: Set(plan::PlanStatus::Draft),
                             adopted_on: Set(None),
-                            created_at: Set(now),
-                            updated_at: Set(now),
-                            version: Set(1),
                             internal_notes: Set(notes),
                             consultation_opens_on: Set(None),
                             consultation_closes_on: Set(None),
+                            ..new_row(now)
                         },
                     )
                     .await?;
@@ -585,9 +583,7 @@ impl PlanMutation {
                         organization_id: Set(organization),
                         role: Set(role),
                         description: Set(description),
-                        created_at: Set(now),
-                        updated_at: Set(now),
-                        version: Set(1),
+                        ..new_row(now)
                     },
                 )
                 .await

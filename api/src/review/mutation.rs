@@ -20,7 +20,7 @@ use crate::{
     relay::{self, NodeType},
     write::{
         DeletePayload, Failure, MAX_TEXT, MaybeRef, Operation, Refused, UserErrorCode, Write, mutate,
-        payload, set_if,
+        new_row, payload, set_if,
     },
 };
 
@@ -234,9 +234,7 @@ impl ReviewMutation {
                             published_at: Set(None),
                             frozen_focus: Set(None),
                             frozen_history: Set(None),
-                            created_at: Set(now),
-                            updated_at: Set(now),
-                            version: Set(1),
+                            ..new_row(now)
                         },
                     )
                     .await

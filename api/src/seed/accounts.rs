@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::SeedError;
 use crate::auth::secret;
+use crate::write::new_row;
 
 pub const DEMO_PASSWORD: &str = "demo-adgangskode";
 pub const DEMO_API_KEY: &str = "lup_demodemo_udviklingsnoegle-kun-til-demo";
@@ -95,9 +96,7 @@ async fn load_in(db: &DatabaseTransaction) -> Result<bool, SeedError> {
             role: Set(*role),
             disabled: Set(false),
             last_login_at: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-            version: Set(1),
+            ..new_row(now)
         }
         .insert(db)
         .await?;
@@ -131,9 +130,7 @@ async fn load_in(db: &DatabaseTransaction) -> Result<bool, SeedError> {
             created_by_account_id: Set(None),
             last_used_at: Set(None),
             revoked_at: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-            version: Set(1),
+            ..new_row(now)
         }
         .insert(db)
         .await?;

@@ -5,9 +5,10 @@ use entity::*;
 use sea_orm::{ConnectionTrait, Set};
 use serde::Deserialize;
 
-use super::{Ids, SeedError, now, put_many, put_new};
+use super::{Ids, SeedError, now, put_many};
 use crate::about::DEMO_NOTICE_KEY;
 use crate::links::Link;
+use crate::write::new_row;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -259,10 +260,10 @@ pub async fn insert<C: ConnectionTrait>(demo: &Demo, db: &C) -> Result<(), SeedE
             slug: Set(n.slug.clone()),
             name: Set(n.name.clone()),
             description: Set(n.description.clone()),
-            ..Default::default()
+            ..new_row(t)
         });
     }
-    put_new(rows, t, db).await?;
+    put_many(rows, db).await?;
 
     let mut rows = Vec::new();
     for n in &demo.departments {
@@ -271,10 +272,10 @@ pub async fn insert<C: ConnectionTrait>(demo: &Demo, db: &C) -> Result<(), SeedE
             slug: Set(n.slug.clone()),
             name: Set(n.name.clone()),
             description: Set(n.description.clone()),
-            ..Default::default()
+            ..new_row(t)
         });
     }
-    put_new(rows, t, db).await?;
+    put_many(rows, db).await?;
 
     let mut rows = Vec::new();
     for c in &demo.communities {
@@ -286,10 +287,10 @@ pub async fn insert<C: ConnectionTrait>(demo: &Demo, db: &C) -> Result<(), SeedE
             latitude: Set(c.latitude),
             longitude: Set(c.longitude),
             status: Set(c.status),
-            ..Default::default()
+            ..new_row(t)
         });
     }
-    put_new(rows, t, db).await?;
+    put_many(rows, db).await?;
 
     let mut rows = Vec::new();
     for o in &demo.organizations {
@@ -301,10 +302,10 @@ pub async fn insert<C: ConnectionTrait>(demo: &Demo, db: &C) -> Result<(), SeedE
             description: Set(o.description.clone()),
             website: Set(o.website.clone()),
             community_id: Set(ids.opt(COMMUNITY, &o.community)?),
-            ..Default::default()
+            ..new_row(t)
         });
     }
-    put_new(rows, t, db).await?;
+    put_many(rows, db).await?;
 
     let mut rows = Vec::new();
     for c in &demo.contacts {
@@ -318,10 +319,10 @@ pub async fn insert<C: ConnectionTrait>(demo: &Demo, db: &C) -> Result<(), SeedE
             community_id: Set(ids.opt(COMMUNITY, &c.community)?),
             organization_id: Set(ids.opt(ORGANIZATION, &c.organization)?),
             department_id: Set(ids.opt(DEPARTMENT, &c.department)?),
-            ..Default::default()
+            ..new_row(t)
         });
     }
-    put_new(rows, t, db).await?;
+    put_many(rows, db).await?;
 
     insert_plans(demo, &mut ids, db).await?;
 
@@ -338,7 +339,7 @@ pub async fn insert<C: ConnectionTrait>(demo: &Demo, db: &C) -> Result<(), SeedE
             description: Set(e.description.clone()),
             occurred_on: Set(e.occurred_on),
             participants: Set(e.participants),
-            ..Default::default()
+            ..new_row(t)
         });
         for o in &e.organizations {
             links.push(engagement_event_organization::Entity::row(
@@ -347,7 +348,7 @@ pub async fn insert<C: ConnectionTrait>(demo: &Demo, db: &C) -> Result<(), SeedE
             ));
         }
     }
-    put_new(rows, t, db).await?;
+    put_many(rows, db).await?;
     put_many(links, db).await?;
 
     let mut rows = Vec::new();
@@ -363,7 +364,7 @@ pub async fn insert<C: ConnectionTrait>(demo: &Demo, db: &C) -> Result<(), SeedE
             status: Set(p.status),
             starts_on: Set(p.starts_on),
             ends_on: Set(p.ends_on),
-            ..Default::default()
+            ..new_row(t)
         });
         for m in &p.members {
             members.push(partnership_member::ActiveModel {
@@ -377,12 +378,12 @@ pub async fn insert<C: ConnectionTrait>(demo: &Demo, db: &C) -> Result<(), SeedE
                 contribution: Set(m.contribution.clone()),
                 amount_dkk: Set(m.amount_dkk),
                 volunteer_hours: Set(m.volunteer_hours),
-                ..Default::default()
+                ..new_row(t)
             });
         }
     }
-    put_new(rows, t, db).await?;
-    put_new(members, t, db).await?;
+    put_many(rows, db).await?;
+    put_many(members, db).await?;
 
     let mut rows = Vec::new();
     let mut themes = Vec::new();
@@ -394,13 +395,13 @@ pub async fn insert<C: ConnectionTrait>(demo: &Demo, db: &C) -> Result<(), SeedE
             description: Set(i.description.clone()),
             community_id: Set(ids.opt(COMMUNITY, &i.community)?),
             organization_id: Set(ids.opt(ORGANIZATION, &i.organization)?),
-            ..Default::default()
+            ..new_row(t)
         });
         for th in &i.themes {
             themes.push(idea_theme::Entity::row(id, ids.get(THEME, th)?));
         }
     }
-    put_new(rows, t, db).await?;
+    put_many(rows, db).await?;
     put_many(themes, db).await?;
 
     let mut rows = Vec::new();
@@ -416,7 +417,7 @@ pub async fn insert<C: ConnectionTrait>(demo: &Demo, db: &C) -> Result<(), SeedE
             initiator_community_id: Set(ids.get(COMMUNITY, &x.initiator)?),
             occurred_on: Set(x.occurred_on),
             outcome: Set(x.outcome.clone()),
-            ..Default::default()
+            ..new_row(t)
         });
         for c in &x.participants {
             participants.push(idea_exchange_participant::Entity::row(id, ids.get(COMMUNITY, c)?));
@@ -425,7 +426,7 @@ pub async fn insert<C: ConnectionTrait>(demo: &Demo, db: &C) -> Result<(), SeedE
             actions.push(idea_exchange_action::Entity::row(id, ids.get(ACTION, a)?));
         }
     }
-    put_new(rows, t, db).await?;
+    put_many(rows, db).await?;
     put_many(participants, db).await?;
     put_many(actions, db).await?;
 
@@ -467,7 +468,7 @@ async fn insert_plans<C: ConnectionTrait>(demo: &Demo, ids: &mut Ids, db: &C) ->
             adopted_on: Set(p.adopted_on),
             consultation_opens_on: Set(period.map(|p| p.0)),
             consultation_closes_on: Set(period.map(|p| p.1)),
-            ..Default::default()
+            ..new_row(t)
         });
         for th in &p.themes {
             plan_themes.push(plan_theme::Entity::row(plan_id, ids.get(THEME, th)?));
@@ -479,7 +480,7 @@ async fn insert_plans<C: ConnectionTrait>(demo: &Demo, ids: &mut Ids, db: &C) ->
                 organization_id: Set(ids.get(ORGANIZATION, &i.organization)?),
                 role: Set(i.role),
                 description: Set(i.description.clone()),
-                ..Default::default()
+                ..new_row(t)
             });
         }
         for a in &p.actions {
@@ -502,7 +503,7 @@ async fn insert_plans<C: ConnectionTrait>(demo: &Demo, ids: &mut Ids, db: &C) ->
                 // A completed action was completed by its due date (and not after today).
                 completed_on: Set((a.status == action::ActionStatus::Completed)
                     .then(|| a.due_on.unwrap_or(t.date_naive()).min(t.date_naive()))),
-                ..Default::default()
+                ..new_row(t)
             });
             for th in &a.themes {
                 action_themes.push(action_theme::Entity::row(action_id, ids.get(THEME, th)?));
@@ -514,7 +515,7 @@ async fn insert_plans<C: ConnectionTrait>(demo: &Demo, ids: &mut Ids, db: &C) ->
                     department_id: Set(ids.get(DEPARTMENT, &d.department)?),
                     role: Set(d.role),
                     contribution: Set(d.contribution.clone()),
-                    ..Default::default()
+                    ..new_row(t)
                 });
             }
             for u in &a.updates {
@@ -525,7 +526,7 @@ async fn insert_plans<C: ConnectionTrait>(demo: &Demo, ids: &mut Ids, db: &C) ->
                     progress: Set(u.progress),
                     author_name: Set(u.author_name.clone()),
                     posted_on: Set(u.posted_on),
-                    ..Default::default()
+                    ..new_row(t)
                 });
             }
         }
@@ -566,13 +567,13 @@ async fn insert_plans<C: ConnectionTrait>(demo: &Demo, ids: &mut Ids, db: &C) ->
             });
         }
     }
-    put_new(plans, t, db).await?;
+    put_many(plans, db).await?;
     put_many(plan_themes, db).await?;
-    put_new(involvement, t, db).await?;
-    put_new(actions, t, db).await?;
+    put_many(involvement, db).await?;
+    put_many(actions, db).await?;
     put_many(action_themes, db).await?;
-    put_new(departments, t, db).await?;
-    put_new(updates, t, db).await?;
+    put_many(departments, db).await?;
+    put_many(updates, db).await?;
     put_many(responses, db).await?;
     Ok(())
 }

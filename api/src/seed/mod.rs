@@ -11,8 +11,6 @@ use chrono::Utc;
 use sea_orm::{ActiveModelTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, TransactionTrait};
 use uuid::Uuid;
 
-use crate::write::Versioned;
-
 pub use demo::Demo;
 
 const DEMO_JSON: &str = include_str!("demo.json");
@@ -83,22 +81,6 @@ impl Ids {
 
 pub(crate) fn now() -> chrono::DateTime<Utc> {
     crate::common::now()
-}
-
-/// Inserts new rows as [`put_many`] does, each created and last updated at `t`, at version 1.
-pub(crate) async fn put_new<A, C>(rows: Vec<A>, t: chrono::DateTime<Utc>, db: &C) -> Result<(), DbErr>
-where
-    A: ActiveModelTrait + Send,
-    A::Entity: Versioned,
-    C: sea_orm::ConnectionTrait,
-{
-    let stamp = |mut row: A| {
-        row.set(A::Entity::CREATED_AT, t.into());
-        row.set(A::Entity::UPDATED_AT, t.into());
-        row.set(A::Entity::VERSION, 1.into());
-        row
-    };
-    put_many(rows.into_iter().map(stamp).collect(), db).await
 }
 
 /// Inserts rows in chunks (SQLite bounds the number of parameters per statement).

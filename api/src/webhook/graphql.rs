@@ -28,7 +28,8 @@ use crate::{
     organization::Organization,
     relay::{self, NodeType, OtherType},
     write::{
-        Check, DeletePayload, Failure, MaybeRef, Refused, UserError, UserErrorCode, Write, mutate, payload,
+        Check, DeletePayload, Failure, MaybeRef, Refused, UserError, UserErrorCode, Write, mutate, new_row,
+        payload,
     },
 };
 
@@ -611,9 +612,7 @@ impl WebhookMutation {
                             disabled_at: Set(None),
                             consecutive_failures: Set(0),
                             after_seq: Set(newest_event(w).await?),
-                            created_at: Set(now),
-                            updated_at: Set(now),
-                            version: Set(1),
+                            ..new_row(now)
                         },
                     )
                     .await?;
