@@ -10,14 +10,14 @@ use entity::{
     engagement_event_organization, idea_exchange_action, idea_exchange_participant, idea_theme, plan_theme,
 };
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, ExprTrait, QueryFilter, QuerySelect,
-    sea_query::{Expr, Query},
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, ExprTrait, QueryFilter, QuerySelect, QueryTrait,
+    sea_query::{Expr, Query, SelectStatement},
 };
 use uuid::Uuid;
 
 use crate::{
     relay::{self, NodeType, TypeName},
-    write::{Check, Failure, Operation, UserErrorCode, Write, constraint},
+    write::{Check, Failure, HasId, Operation, UserErrorCode, Versioned, Write, constraint},
 };
 
 /// A table of `(owner, target)` rows.
@@ -72,6 +72,15 @@ pub async fn of<L: Link>(db: &impl ConnectionTrait, owner: Uuid) -> Result<Vec<U
     Ok(ids)
 }
 
+/// `SELECT owner FROM link WHERE target IN (targets)`: the owners linked to any of `targets`.
+pub fn owners_of<L: Link>(targets: SelectStatement) -> SelectStatement {
+    L::find()
+        .select_only()
+        .column(L::OWNER)
+        .filter(Expr::col(L::TARGET).in_subquery(targets))
+        .into_query()
+}
+
 /// Makes `targets` what `owner` links to, without a record in the audit log (the caller's
 /// record of the owner carries it).
 pub async fn replace<L: Link>(w: &Write, owner: Uuid, targets: &[Uuid]) -> Result<(), Failure> {
@@ -111,6 +120,31 @@ pub async fn set<L: Link>(
     )
     .await?;
     Ok(true)
+}
+
+/// Updates the row `before` of `E` (at `version`) with `row` and, when `targets` is given,
+/// makes them what it links to in `L` first, recording each change as [`set`] and
+/// [`Write::update_linked`] do. The row is held before its links change (`what` names it in
+/// a CONFLICT), so a racing change of it waits for this one.
+pub async fn update_with<E: Versioned, L: Link>(
+    w: &Write,
+    entity: impl TypeName,
+    what: &str,
+    before: &E::Model,
+    version: i32,
+    row: E::ActiveModel,
+    targets: Option<&[Uuid]>,
+) -> Result<E::Model, Failure> {
+    let id = before.row_id();
+    let links_changed = match targets {
+        Some(targets) => {
+            w.hold_at::<E>(what, id, version).await?;
+            set::<L>(w, entity, id, targets).await?
+        }
+        None => false,
+    };
+    w.update_linked::<E>(entity, before, version, row, links_changed)
+        .await
 }
 
 /// A user error NOT_FOUND on each `field.i` of `given` (the IDs as sent, already checked to be

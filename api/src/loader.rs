@@ -768,13 +768,24 @@ async fn list_of<M: Row>(
     Ok(out)
 }
 
-fn loader<'a>(ctx: &'a Context<'_>) -> &'a Loaders {
+/// The request's loaders.
+pub(crate) fn loaders<'a>(ctx: &'a Context<'_>) -> &'a Loaders {
     ctx.data_unchecked::<RequestLoaders>()
 }
 
-/// The request's loaders.
-pub(crate) fn loaders<'a>(ctx: &'a Context<'_>) -> &'a Loaders {
-    loader(ctx)
+/// What `key` loads, batched with its siblings: the caller's own copy (loaded values are
+/// shared), empty when there is none.
+async fn load<K, T>(ctx: &Context<'_>, key: K) -> async_graphql::Result<T>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    T: Clone + Default + Send + Sync + 'static,
+    Loaders: Loader<K, Value = Arc<T>, Error = LoadError>,
+{
+    Ok(loaders(ctx)
+        .load_one(key)
+        .await?
+        .map(Arc::unwrap_or_clone)
+        .unwrap_or_default())
 }
 
 /// One page of a nested connection.
@@ -798,12 +809,7 @@ pub async fn page<M: Row>(
     {
         return Ok(Arc::unwrap_or_clone(page));
     }
-    // Loaded pages are shared; the caller gets its own copy of the rows it wraps.
-    Ok(loader(ctx)
-        .load_one(PageKey { rel, parent, window })
-        .await?
-        .map(Arc::unwrap_or_clone)
-        .unwrap_or_default())
+    load(ctx, PageKey { rel, parent, window }).await
 }
 
 /// All rows of a small nested list.
@@ -815,11 +821,7 @@ pub async fn list<M: Row>(
     if let Some(list) = loaders(ctx).loaded::<Arc<Vec<M>>>(&(rel.name, None, parent)) {
         return Ok(Arc::unwrap_or_clone(list));
     }
-    Ok(loader(ctx)
-        .load_one(ListKey { rel, parent })
-        .await?
-        .map(Arc::unwrap_or_clone)
-        .unwrap_or_default())
+    load(ctx, ListKey { rel, parent }).await
 }
 
 /// The row of a by-ID relation (`parent` is the row's own ID), if visible.

@@ -312,6 +312,20 @@ pub async fn mutate<C, T, P: From<Refused>>(
     finish(result, ok)
 }
 
+/// What every new row of a versioned table starts with: created and last updated at `now`,
+/// at version 1, its other columns left to the caller (`..new_row(now)`).
+pub fn new_row<A>(now: DateTime<Utc>) -> A
+where
+    A: ActiveModelTrait,
+    A::Entity: Versioned,
+{
+    let mut row = <A as ActiveModelTrait>::default();
+    row.set(A::Entity::CREATED_AT, now.into());
+    row.set(A::Entity::UPDATED_AT, now.into());
+    row.set(A::Entity::VERSION, 1.into());
+    row
+}
+
 /// A column an update sets only when a new value was given.
 pub fn set_if<T: Into<sea_orm::Value>>(value: Option<T>) -> ActiveValue<T> {
     value.map_or(ActiveValue::NotSet, ActiveValue::Set)
@@ -426,6 +440,36 @@ impl Check {
             }
             MaybeUndefined::Value(v) => parse(self, v).map(Some),
         }
+    }
+
+    /// [`Check::update`] of a text checked as [`Check::text`].
+    pub fn update_text(
+        &mut self,
+        field: &str,
+        value: MaybeUndefined<&str>,
+        max: usize,
+    ) -> Option<Option<String>> {
+        self.update(field, value, |c, t| c.text(field, t, max))
+    }
+
+    /// [`Check::update`] of a text checked as [`Check::long_text`].
+    pub fn update_long_text(
+        &mut self,
+        field: &str,
+        value: MaybeUndefined<&str>,
+        max: usize,
+    ) -> Option<Option<String>> {
+        self.update(field, value, |c, t| c.long_text(field, t, max))
+    }
+
+    /// [`Check::update`] of a set of IDs checked as [`Check::ids`].
+    pub fn update_ids(
+        &mut self,
+        field: &str,
+        value: MaybeUndefined<&[ID]>,
+        type_name: impl TypeName,
+    ) -> Option<Option<Vec<Uuid>>> {
+        self.update(field, value, |c, ids| c.ids(field, ids, type_name))
     }
 
     /// [`Check::update`]'s refusal of `null` for the fields that need no other check (an enum,
@@ -920,39 +964,27 @@ impl Write {
     /// bumps the version, and records what changed. A change that changes nothing (every
     /// field set to the value it has) writes nothing: the row keeps its version and
     /// `updatedAt`, and no audit record, change event or webhook delivery tells of it.
-    pub async fn update<E>(
+    pub async fn update<E: Versioned>(
         &self,
         entity: impl TypeName,
         before: &E::Model,
         version: i32,
         row: E::ActiveModel,
-    ) -> Result<E::Model, Failure>
-    where
-        E: Versioned,
-        E::Model: Serialize + HasId + Sync,
-        E::PrimaryKey: PrimaryKeyTrait<ValueType = Uuid>,
-        E::ActiveModel: Send,
-    {
+    ) -> Result<E::Model, Failure> {
         self.update_linked::<E>(entity, before, version, row, false).await
     }
 
     /// [`Write::update`] for a change that has also rewritten the row's links (its themes,
     /// say; `links_changed`), which the caller records: then the version moves even when no
     /// column changes, so the version a client holds covers the links too.
-    pub async fn update_linked<E>(
+    pub async fn update_linked<E: Versioned>(
         &self,
         entity: impl TypeName,
         before: &E::Model,
         version: i32,
         row: E::ActiveModel,
         links_changed: bool,
-    ) -> Result<E::Model, Failure>
-    where
-        E: Versioned,
-        E::Model: Serialize + HasId + Sync,
-        E::PrimaryKey: PrimaryKeyTrait<ValueType = Uuid>,
-        E::ActiveModel: Send,
-    {
+    ) -> Result<E::Model, Failure> {
         let after = self
             .update_row::<E>(entity.name(), before, version, row, links_changed)
             .await?;
@@ -973,12 +1005,8 @@ impl Write {
     /// not), for a change that rewrites the row's links before the row itself: a concurrent
     /// change of the same row waits here, then finds the version moved, instead of colliding
     /// with this one's links. (SQLite's write transactions already run one at a time.)
-    pub async fn hold_at<E>(&self, entity: &str, id: Uuid, version: i32) -> Result<(), Failure>
-    where
-        E: Versioned,
-        E::PrimaryKey: PrimaryKeyTrait<ValueType = Uuid>,
-    {
-        let mut find = E::find().filter(E::ID.eq(id)).filter(E::VERSION.eq(version));
+    pub async fn hold_at<E: Versioned>(&self, entity: &str, id: Uuid, version: i32) -> Result<(), Failure> {
+        let mut find = E::find().filter(at_version::<E>(id, version));
         if self.txn.get_database_backend() == sea_orm::DbBackend::Postgres {
             find = sea_orm::QuerySelect::lock_exclusive(find);
         }
@@ -993,20 +1021,14 @@ impl Write {
     /// adds what else changed with it, such as links). When neither a column nor (by the
     /// caller's word) a link changes, nothing is written and `before` comes back as it is:
     /// the caller sees the version unmoved and records nothing.
-    pub async fn update_row<E>(
+    pub async fn update_row<E: Versioned>(
         &self,
         entity: &str,
         before: &E::Model,
         version: i32,
         mut row: E::ActiveModel,
         links_changed: bool,
-    ) -> Result<E::Model, Failure>
-    where
-        E: Versioned,
-        E::Model: HasId,
-        E::PrimaryKey: PrimaryKeyTrait<ValueType = Uuid>,
-        E::ActiveModel: Send,
-    {
+    ) -> Result<E::Model, Failure> {
         if !links_changed && !changes_a_column::<E>(before, &row) {
             return if before.get(E::VERSION) == sea_orm::Value::from(version) {
                 Ok(before.clone())
@@ -1019,8 +1041,7 @@ impl Write {
         let result = E::update_many()
             .set(row)
             .col_expr(E::VERSION, Expr::col(E::VERSION).add(1))
-            .filter(E::ID.eq(id))
-            .filter(E::VERSION.eq(version))
+            .filter(at_version::<E>(id, version))
             .exec(&self.txn)
             .await
             .map_err(constraint)?;
@@ -1036,16 +1057,12 @@ impl Write {
     /// Deletes the row `before` if its version is still `version`. Rows that belong to it go
     /// with it (the foreign keys cascade); rows that only refer to it make the delete a user
     /// error.
-    pub async fn delete<E>(
+    pub async fn delete<E: Versioned>(
         &self,
         entity: impl TypeName,
         before: &E::Model,
         version: i32,
-    ) -> Result<(), Failure>
-    where
-        E: Versioned,
-        E::Model: Serialize + HasId + Sync,
-    {
+    ) -> Result<(), Failure> {
         let id = before.row_id();
         let owned = match entity.node_type() {
             Some(parent) => owned_rows(&self.txn, parent, id).await?,
@@ -1071,8 +1088,7 @@ impl Write {
         version: i32,
     ) -> Result<(), Failure> {
         let result = E::delete_many()
-            .filter(E::ID.eq(id))
-            .filter(E::VERSION.eq(version))
+            .filter(at_version::<E>(id, version))
             .exec(&self.txn)
             .await
             .map_err(constraint_on_delete)?;
@@ -1185,6 +1201,13 @@ fn invisible(c: char) -> bool {
         || matches!(c, '\u{00AD}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}')
 }
 
+/// The row `id` of `E` while it is still at `version`.
+fn at_version<E: Versioned>(id: Uuid, version: i32) -> sea_orm::Condition {
+    sea_orm::Condition::all()
+        .add(E::ID.eq(id))
+        .add(E::VERSION.eq(version))
+}
+
 /// The row is not at the version the change is based on: changed since, or a version it
 /// never had.
 fn stale(entity: &str, version: i32) -> ApiError {
@@ -1282,10 +1305,8 @@ pub fn renamed(
     description: MaybeUndefined<&str>,
 ) -> Option<Renamed> {
     let slug = check.update("slug", slug, |c, s| c.slug("slug", s));
-    let name = check.update("name", name, |c, n| c.text("name", n, MAX_NAME));
-    let description = check.update("description", description, |c, d| {
-        c.long_text("description", d, MAX_TEXT)
-    });
+    let name = check.update_text("name", name, MAX_NAME);
+    let description = check.update_long_text("description", description, MAX_TEXT);
     Some((slug?, name?, description?))
 }
 
@@ -1322,9 +1343,7 @@ macro_rules! catalogue_rows {
                 slug: sea_orm::Set(slug),
                 name: sea_orm::Set(name),
                 description: sea_orm::Set(description),
-                created_at: sea_orm::Set(now),
-                updated_at: sea_orm::Set(now),
-                version: sea_orm::Set(1),
+                ..$crate::write::new_row(now)
             }
         }
 
@@ -1355,9 +1374,6 @@ pub async fn update_named<E>(w: &Write, id: Uuid, version: i32, renamed: Renamed
 where
     E: Catalogue,
     <E::Column as ColumnTrait>::EntityName: EntityTrait,
-    E::PrimaryKey: PrimaryKeyTrait<ValueType = Uuid>,
-    E::ActiveModel: Send,
-    E::Model: Serialize + HasId + Sync,
 {
     let before = w.find::<E>(E::WHAT, id).await?;
     if let Some(slug) = &renamed.0 {
@@ -1372,8 +1388,6 @@ where
 pub async fn delete_named<E>(ctx: &Context<'_>, id: &ID, version: i32) -> async_graphql::Result<DeletePayload>
 where
     E: Catalogue,
-    E::PrimaryKey: PrimaryKeyTrait<ValueType = Uuid>,
-    E::Model: Serialize + HasId + Sync,
 {
     delete_node::<E>(ctx, E::TYPE, E::WHAT, id, version, async |w, before| {
         w.refuse_if_used(before.row_id(), E::REFERENCES).await
@@ -1387,19 +1401,14 @@ where
 /// mutation's own authorisation and refusals, in its order), then deletes it at `version`
 /// with its audit record ([`Write::delete`]), all in one transaction ([`mutate`]). The payload
 /// names the deleted row by its global ID.
-pub async fn delete_node<E>(
+pub async fn delete_node<E: Versioned + Guarded>(
     ctx: &Context<'_>,
     ty: impl TypeName,
     what: &str,
     id: &ID,
     version: i32,
     allowed: impl AsyncFnOnce(&Write, &E::Model) -> Result<(), Failure>,
-) -> async_graphql::Result<DeletePayload>
-where
-    E: Versioned + Guarded,
-    E::PrimaryKey: PrimaryKeyTrait<ValueType = Uuid>,
-    E::Model: Serialize + HasId + Sync,
-{
+) -> async_graphql::Result<DeletePayload> {
     mutate(
         ctx,
         |check| check.id("id", id, ty),
@@ -1569,12 +1578,15 @@ async fn owned_rows(
     Ok(out)
 }
 
-/// A table whose rows carry an optimistic-concurrency version and their last update time:
-/// the columns [`Write::update`] and [`Write::delete`] compare and bump, named by the
-/// entity's own column enum.
-pub trait Versioned: EntityTrait {
+/// A table whose rows carry an optimistic-concurrency version and their creation and last
+/// update times: the columns [`Write::update`] and [`Write::delete`] compare and bump (and
+/// the seed stamps on new rows), named by the entity's own column enum.
+pub trait Versioned:
+    EntityTrait<Model: Serialize + HasId + Sync, ActiveModel: Send, PrimaryKey: PrimaryKeyTrait<ValueType = Uuid>>
+{
     const ID: Self::Column;
     const VERSION: Self::Column;
+    const CREATED_AT: Self::Column;
     const UPDATED_AT: Self::Column;
 }
 
@@ -1589,6 +1601,7 @@ macro_rules! versioned {
         impl Versioned for entity::$m::Entity {
             const ID: Self::Column = entity::$m::Column::Id;
             const VERSION: Self::Column = entity::$m::Column::Version;
+            const CREATED_AT: Self::Column = entity::$m::Column::CreatedAt;
             const UPDATED_AT: Self::Column = entity::$m::Column::UpdatedAt;
         })*
     };

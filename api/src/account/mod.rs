@@ -20,8 +20,8 @@ use crate::{
     pagination::{ConnectionFields, Cursor, Window},
     relay::{self, NodeType, OtherType},
     write::{
-        Check, Failure, MAX_NAME, MaybeRef, Refused, UserErrorCode, Write, finish, invalid, mutate, payload,
-        set_if,
+        Check, Failure, MAX_NAME, MaybeRef, Refused, UserErrorCode, Write, finish, invalid, mutate, new_row,
+        payload, set_if,
     },
 };
 
@@ -363,9 +363,7 @@ impl NewAccount {
                     role: Set(self.role),
                     disabled: Set(false),
                     last_login_at: Set(None),
-                    created_at: Set(now),
-                    updated_at: Set(now),
-                    version: Set(1),
+                    ..new_row(now)
                 },
             )
             .await?;
@@ -411,9 +409,7 @@ pub async fn create_api_key(
                 created_by_account_id: Set(w.viewer.account_id),
                 last_used_at: Set(None),
                 revoked_at: Set(None),
-                created_at: Set(now),
-                updated_at: Set(now),
-                version: Set(1),
+                ..new_row(now)
             },
         )
         .await?;
@@ -551,15 +547,15 @@ impl AccountMutation {
             |check| {
                 let id = check.id("id", &input.id, OtherType::Account);
                 let email = check.update("email", input.email.as_deref(), |c, e| c.email("email", e));
-                let display_name = check.update("displayName", input.display_name.as_deref(), |c, n| {
-                    c.text("displayName", n, MAX_NAME)
-                });
+                let display_name = check.update_text("displayName", input.display_name.as_deref(), MAX_NAME);
                 let password = check.update("password", input.password.as_deref(), |c, p| {
                     check_password(c, "password", p)
                 });
-                let communities = check.update("communityIds", input.community_ids.as_deref(), |c, ids| {
-                    c.ids("communityIds", ids, NodeType::Community)
-                });
+                let communities = check.update_ids(
+                    "communityIds",
+                    input.community_ids.as_deref(),
+                    NodeType::Community,
+                );
                 check.not_null(&[
                     ("role", input.role.is_null()),
                     ("disabled", input.disabled.is_null()),

@@ -15,7 +15,8 @@ use crate::{
     relay::NodeType,
     write::{
         Change, Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, MaybeRef, Reference, Refused,
-        UserErrorCode, Write, change, community_of_plan, delete_node, mutate, payload, reference, set_if,
+        UserErrorCode, Write, change, community_of_plan, delete_node, mutate, new_row, payload, reference,
+        set_if,
     },
 };
 
@@ -429,12 +430,9 @@ impl ActionMutation {
             ctx,
             |check| {
                 let id = check.id("id", &input.id, NodeType::Action);
-                let title = check.update("title", input.title.as_deref(), |c, t| {
-                    c.text("title", t, MAX_NAME)
-                });
-                let description = check.update("description", input.description.as_deref(), |c, d| {
-                    c.long_text("description", d, MAX_TEXT)
-                });
+                let title = check.update_text("title", input.title.as_deref(), MAX_NAME);
+                let description =
+                    check.update_long_text("description", input.description.as_deref(), MAX_TEXT);
                 let progress = check.update("progress", input.progress, |c, p| c.int("progress", p, 0, 100));
                 let potential = change(&input.potential, |p| check.int("potential", *p, 1, 5));
                 let start_on = change(&input.start_on, |d| check.date("startOn", d.0));
@@ -450,12 +448,9 @@ impl ActionMutation {
                     None => Some(Change::Keep),
                     Some(n) => check.opt_text("partnerNeeds", n, MAX_TEXT).map(Change::Set),
                 };
-                let themes = check.update("themeIds", input.theme_ids.as_deref(), |c, t| {
-                    c.ids("themeIds", t, NodeType::Theme)
-                });
-                let notes = check.update("internalNotes", input.internal_notes.as_deref(), |c, n| {
-                    c.long_text("internalNotes", n, MAX_TEXT)
-                });
+                let themes = check.update_ids("themeIds", input.theme_ids.as_deref(), NodeType::Theme);
+                let notes =
+                    check.update_long_text("internalNotes", input.internal_notes.as_deref(), MAX_TEXT);
                 check.not_null(&[
                     ("horizon", input.horizon.is_null()),
                     ("status", input.status.is_null()),
@@ -562,23 +557,16 @@ impl ActionMutation {
                     row.latitude = Set(latitude);
                     row.longitude = Set(longitude);
                 }
-                let themes_changed = match themes {
-                    Some(themes) => {
-                        w.hold_at::<action::Entity>("action", id, input.version).await?;
-                        links::set::<action_theme::Entity>(w, NodeType::Action, id, &themes).await?
-                    }
-                    None => false,
-                };
-                let after = w
-                    .update_linked::<action::Entity>(
-                        NodeType::Action,
-                        &before,
-                        input.version,
-                        row,
-                        themes_changed,
-                    )
-                    .await?;
-                Ok(after)
+                links::update_with::<action::Entity, action_theme::Entity>(
+                    w,
+                    NodeType::Action,
+                    "action",
+                    &before,
+                    input.version,
+                    row,
+                    themes.as_deref(),
+                )
+                .await
             },
             |m| UpdateActionPayload::ok(Action(m)),
         )
@@ -642,9 +630,7 @@ impl ActionMutation {
                         department_id: Set(department),
                         role: Set(input.role.into()),
                         contribution: Set(contribution),
-                        created_at: Set(now),
-                        updated_at: Set(now),
-                        version: Set(1),
+                        ..new_row(now)
                     },
                 )
                 .await
@@ -665,9 +651,8 @@ impl ActionMutation {
             ctx,
             |check| {
                 let id = check.id("id", &input.id, NodeType::ActionDepartment);
-                let contribution = check.update("contribution", input.contribution.as_deref(), |c, t| {
-                    c.long_text("contribution", t, MAX_TEXT)
-                });
+                let contribution =
+                    check.update_long_text("contribution", input.contribution.as_deref(), MAX_TEXT);
                 check.not_null(&[("role", input.role.is_null())]);
                 Some((id?, contribution?))
             },
@@ -753,9 +738,7 @@ impl ActionMutation {
                             progress: Set(progress),
                             author_name: Set(author),
                             posted_on: Set(posted_on),
-                            created_at: Set(now),
-                            updated_at: Set(now),
-                            version: Set(1),
+                            ..new_row(now)
                         },
                     )
                     .await?;
@@ -788,11 +771,9 @@ impl ActionMutation {
             ctx,
             |check| {
                 let id = check.id("id", &input.id, NodeType::ActionUpdate);
-                let body = check.update("body", input.body.as_deref(), |c, b| c.text("body", b, MAX_TEXT));
+                let body = check.update_text("body", input.body.as_deref(), MAX_TEXT);
                 let progress = change(&input.progress, |p| check.int("progress", *p, 0, 100));
-                let author = check.update("authorName", input.author_name.as_deref(), |c, a| {
-                    c.text("authorName", a, MAX_NAME)
-                });
+                let author = check.update_text("authorName", input.author_name.as_deref(), MAX_NAME);
                 let posted_on =
                     check.update("postedOn", input.posted_on, |c, d| c.past_date("postedOn", d.0));
                 let mut row = action_update::ActiveModel {

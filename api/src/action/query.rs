@@ -94,12 +94,7 @@ pub struct ActionOrder {
 impl ActionFilter {
     fn apply(self, mut q: sea_orm::Select<action::Entity>) -> Result<sea_orm::Select<action::Entity>> {
         let plan_id = || col(action::Column::PlanId);
-        if let Some(communities) = community::id_subquery(
-            "communityIds",
-            self.community_ids,
-            "communitySlugs",
-            self.community_slugs,
-        )? {
+        if let Some(communities) = community::id_subquery(self.community_ids, self.community_slugs)? {
             let plans = entity::plan::Entity::find()
                 .select_only()
                 .column(entity::plan::Column::Id)
@@ -111,14 +106,9 @@ impl ActionFilter {
             let ids = crate::common::decode_ids("planIds", &ids, NodeType::Plan)?;
             q = q.filter(plan_id().is_in(ids));
         }
-        if let Some(themes) = theme::id_subquery("themeIds", self.theme_ids, "themeSlugs", self.theme_slugs)?
-        {
-            let actions = entity::action_theme::Entity::find()
-                .select_only()
-                .column(entity::action_theme::Column::ActionId)
-                .filter(Expr::col(entity::action_theme::Column::ThemeId).in_subquery(themes))
-                .into_query();
-            q = q.filter(col(action::Column::Id).in_subquery(actions));
+        if let Some(themes) = theme::id_subquery(self.theme_ids, self.theme_slugs)? {
+            let with_theme = crate::links::owners_of::<entity::action_theme::Entity>(themes);
+            q = q.filter(col(action::Column::Id).in_subquery(with_theme));
         }
         if let Some(ids) = self.department_ids {
             let ids = crate::common::decode_ids("departmentIds", &ids, NodeType::Department)?;

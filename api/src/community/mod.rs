@@ -32,18 +32,17 @@ labelled_enum!(
 pub static BY_ID: Rel<community::Model> =
     Rel::new(NodeType::Community.name(), |_| by_id(community::Entity::find()));
 
-/// `SELECT id FROM community WHERE id IN (…) OR slug IN (…)`; None when neither is given.
+/// `SELECT id FROM community WHERE id IN (…) OR slug IN (…)`; None when neither is given. The
+/// IDs and slugs are a filter's `communityIds` and `communitySlugs`.
 pub fn id_subquery(
-    ids_field: &str,
     ids: Option<Vec<ID>>,
-    slugs_field: &str,
     slugs: Option<Vec<String>>,
 ) -> Result<Option<SelectStatement>, ApiError> {
     crate::common::id_or_slug_subquery(
         community::Column::Slug,
         NodeType::Community,
-        (ids_field, ids),
-        (slugs_field, slugs),
+        ("communityIds", ids),
+        ("communitySlugs", slugs),
     )
 }
 

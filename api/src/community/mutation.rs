@@ -9,8 +9,8 @@ use crate::{
     auth::{Require, visible_to_staff},
     relay::NodeType,
     write::{
-        Check, DeletePayload, MaybeRef, Reference, UserErrorCode, delete_node, mutate, named, payload,
-        reference, renamed, set_if, slug_free,
+        Check, DeletePayload, MaybeRef, Reference, UserErrorCode, delete_node, mutate, named, new_row,
+        payload, reference, renamed, set_if, slug_free,
     },
 };
 
@@ -133,9 +133,7 @@ impl CommunityMutation {
                         latitude: Set(latitude),
                         longitude: Set(longitude),
                         status: Set(input.status.into()),
-                        created_at: Set(now),
-                        updated_at: Set(now),
-                        version: Set(1),
+                        ..new_row(now)
                     },
                 )
                 .await

@@ -17,7 +17,7 @@ use crate::{
     consultation::abuse::{OverBudget, Submissions, Submitter},
     limit::Client,
     relay::{self, NodeType},
-    write::{Check, MAX_NAME, Refused, UserErrorCode, mutate, payload},
+    write::{Check, MAX_NAME, Refused, UserErrorCode, mutate, new_row, payload},
 };
 
 /// A response from the public. Name, association and email are optional; giving any of them
@@ -266,9 +266,7 @@ impl ConsultationMutation {
                             reply: Set(None),
                             replied_at: Set(None),
                             client_fingerprint: Set(fingerprint.clone()),
-                            created_at: Set(now),
-                            updated_at: Set(now),
-                            version: Set(1),
+                            ..new_row(now)
                         },
                     )
                     .await?;

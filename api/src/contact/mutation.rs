@@ -13,7 +13,7 @@ use crate::{
     relay::NodeType,
     write::{
         Check, DeletePayload, Failure, MAX_NAME, MaybeRef, UserErrorCode, Write, delete_node, mutate,
-        payload, set_if,
+        new_row, payload, set_if,
     },
 };
 
@@ -251,9 +251,7 @@ impl ContactMutation {
                         community_id: Set(community_id),
                         organization_id: Set(organization_id),
                         department_id: Set(department_id),
-                        created_at: Set(now),
-                        updated_at: Set(now),
-                        version: Set(1),
+                        ..new_row(now)
                     },
                 )
                 .await
@@ -276,7 +274,7 @@ impl ContactMutation {
             ctx,
             |check| {
                 let id = check.id("id", &input.id, NodeType::Contact);
-                let name = check.update("name", input.name.as_deref(), |c, n| c.text("name", n, MAX_NAME));
+                let name = check.update_text("name", input.name.as_deref(), MAX_NAME);
                 let title = check.given(input.title.as_opt_deref(), |c, v| {
                     c.opt_text("title", v, MAX_NAME)
                 });

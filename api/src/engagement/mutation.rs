@@ -14,7 +14,7 @@ use crate::{
     relay::NodeType,
     write::{
         DeletePayload, Failure, MAX_NAME, MAX_TEXT, MaybeRef, Refused, UserErrorCode, Write, delete_node,
-        mutate, payload, set_if,
+        mutate, new_row, payload, set_if,
     },
 };
 
@@ -165,9 +165,7 @@ impl EngagementMutation {
                             description: Set(e.description),
                             occurred_on: Set(e.occurred_on),
                             participants: Set(e.participants),
-                            created_at: Set(now),
-                            updated_at: Set(now),
-                            version: Set(1),
+                            ..new_row(now)
                         },
                     )
                     .await?;
@@ -199,22 +197,20 @@ impl EngagementMutation {
                 let plan_id = check.given(input.plan_id.as_opt_ref(), |c, p| {
                     c.opt_id("planId", p, NodeType::Plan)
                 });
-                let title = check.update("title", input.title.as_deref(), |c, t| {
-                    c.text("title", t, MAX_NAME)
-                });
-                let description = check.update("description", input.description.as_deref(), |c, d| {
-                    c.long_text("description", d, MAX_TEXT)
-                });
+                let title = check.update_text("title", input.title.as_deref(), MAX_NAME);
+                let description =
+                    check.update_long_text("description", input.description.as_deref(), MAX_TEXT);
                 let occurred_on = check.update("occurredOn", input.occurred_on, |c, d| {
                     c.past_date("occurredOn", d.0)
                 });
                 let participants = check.update("participants", input.participants, |c, n| {
                     c.int("participants", n, 0, MAX_PARTICIPANTS)
                 });
-                let organizations =
-                    check.update("organizationIds", input.organization_ids.as_deref(), |c, o| {
-                        c.ids("organizationIds", o, NodeType::Organization)
-                    });
+                let organizations = check.update_ids(
+                    "organizationIds",
+                    input.organization_ids.as_deref(),
+                    NodeType::Organization,
+                );
                 check.not_null(&[("kind", input.kind.is_null())]);
                 Some(EventChanges {
                     id: id?,
@@ -253,26 +249,14 @@ impl EngagementMutation {
                     participants: set_if(e.participants),
                     ..Default::default()
                 };
-                let organizations_changed = match e.organizations {
-                    Some(organizations) => {
-                        w.hold_at::<engagement_event::Entity>("engagement event", e.id, input.version)
-                            .await?;
-                        links::set::<engagement_event_organization::Entity>(
-                            w,
-                            NodeType::EngagementEvent,
-                            e.id,
-                            &organizations,
-                        )
-                        .await?
-                    }
-                    None => false,
-                };
-                w.update_linked::<engagement_event::Entity>(
+                links::update_with::<engagement_event::Entity, engagement_event_organization::Entity>(
+                    w,
                     NodeType::EngagementEvent,
+                    "engagement event",
                     &before,
                     input.version,
                     row,
-                    organizations_changed,
+                    e.organizations.as_deref(),
                 )
                 .await
             },

@@ -6,7 +6,7 @@ use async_graphql::{Context, ID, InputObject, Object, Result, connection::Connec
 use chrono::{DateTime, Utc};
 use entity::{community, idea, idea_exchange, idea_exchange_action, idea_exchange_participant};
 use sea_orm::{
-    ColumnTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
+    ColumnTrait, EntityTrait, QueryFilter, QueryTrait,
     sea_query::{Expr, ExprTrait, JoinType, Order, Query, SelectStatement, UnionType},
 };
 
@@ -307,21 +307,12 @@ impl IdeaQuery {
         let window = Window::parse(first, after, last, before)?;
         let f = filter.unwrap_or_default();
         let mut q = idea::Entity::find();
-        if let Some(c) = community_room::id_subquery(
-            "communityIds",
-            f.community_ids,
-            "communitySlugs",
-            f.community_slugs,
-        )? {
+        if let Some(c) = community_room::id_subquery(f.community_ids, f.community_slugs)? {
             q = q.filter(col(idea::Column::CommunityId).in_subquery(c));
         }
-        if let Some(themes) = theme::id_subquery("themeIds", f.theme_ids, "themeSlugs", f.theme_slugs)? {
-            let ideas = entity::idea_theme::Entity::find()
-                .select_only()
-                .column(entity::idea_theme::Column::IdeaId)
-                .filter(Expr::col(entity::idea_theme::Column::ThemeId).in_subquery(themes))
-                .into_query();
-            q = q.filter(col(idea::Column::Id).in_subquery(ideas));
+        if let Some(themes) = theme::id_subquery(f.theme_ids, f.theme_slugs)? {
+            let with_theme = crate::links::owners_of::<entity::idea_theme::Entity>(themes);
+            q = q.filter(col(idea::Column::Id).in_subquery(with_theme));
         }
         q = f.common.apply(
             q,
@@ -344,12 +335,7 @@ impl IdeaQuery {
         let window = Window::parse(first, after, last, before)?;
         let f = filter.unwrap_or_default();
         let mut q = idea_exchange::Entity::find();
-        if let Some(c) = community_room::id_subquery(
-            "communityIds",
-            f.community_ids,
-            "communitySlugs",
-            f.community_slugs,
-        )? {
+        if let Some(c) = community_room::id_subquery(f.community_ids, f.community_slugs)? {
             let exchanges = Query::select()
                 .column(idea_exchange_participant::Column::ExchangeId)
                 .from_subquery(exchange_communities(), EC)

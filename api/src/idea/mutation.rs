@@ -22,7 +22,7 @@ use crate::{
     relay::{self, NodeType},
     write::{
         Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, MaybeRef, Operation, Refused, UserErrorCode,
-        Write, constraint, mutate, payload, reference, set_if,
+        Write, constraint, mutate, new_row, payload, reference, set_if,
     },
 };
 
@@ -345,9 +345,7 @@ impl IdeaMutation {
                     description: Set(description),
                     community_id: Set(community),
                     organization_id: Set(organization),
-                    created_at: Set(now),
-                    updated_at: Set(now),
-                    version: Set(1),
+                    ..new_row(now)
                 }
                 .insert(w.txn())
                 .await
@@ -375,12 +373,9 @@ impl IdeaMutation {
             ctx,
             |check| {
                 let id = check.id("id", &input.id, NodeType::Idea);
-                let title = check.update("title", input.title.as_deref(), |c, t| {
-                    c.text("title", t, MAX_NAME)
-                });
-                let description = check.update("description", input.description.as_deref(), |c, d| {
-                    c.long_text("description", d, MAX_TEXT)
-                });
+                let title = check.update_text("title", input.title.as_deref(), MAX_NAME);
+                let description =
+                    check.update_long_text("description", input.description.as_deref(), MAX_TEXT);
                 let community = check.given(input.community_id.as_opt_ref(), |c, v| {
                     c.opt_id("communityId", v, NodeType::Community)
                 });
@@ -622,9 +617,7 @@ impl IdeaMutation {
                 let idea = check.given(input.idea_id.as_opt_ref(), |c, v| {
                     c.opt_id("ideaId", v, NodeType::Idea)
                 });
-                let title = check.update("title", input.title.as_deref(), |c, t| {
-                    c.text("title", t, MAX_NAME)
-                });
+                let title = check.update_text("title", input.title.as_deref(), MAX_NAME);
                 let initiator = check.update(
                     "initiatorCommunityId",
                     input.initiator_community_id.as_ref(),
@@ -638,9 +631,7 @@ impl IdeaMutation {
                 let occurred_on = check.given(input.occurred_on.as_opt_ref(), |c, d| {
                     c.opt_date("occurredOn", d.map(|d| d.0))
                 });
-                let outcome = check.update("outcome", input.outcome.as_deref(), |c, o| {
-                    c.long_text("outcome", o, MAX_TEXT)
-                });
+                let outcome = check.update_long_text("outcome", input.outcome.as_deref(), MAX_TEXT);
                 let actions = check.update("actionIds", input.action_ids.as_deref(), |c, a| {
                     ids_at(c, "actionIds", a, NodeType::Action)
                 });

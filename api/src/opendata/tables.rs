@@ -18,8 +18,10 @@ use uuid::Uuid;
 use crate::{
     access::{Access, PUBLIC_PLANS},
     labels::{EnumLabels, Labelled},
+    links::Link,
     loader::col,
     relay::{self, NodeType},
+    write::{HasId, Versioned},
 };
 
 /// Rows read from the database at a time: memory stays flat however large a table grows.
@@ -257,117 +259,74 @@ impl Table {
     pub async fn page(self, db: &DatabaseConnection, after: Option<Key>) -> Result<Page, DbErr> {
         let public = Access::anonymous();
         Ok(match self {
-            Table::Communities => {
-                let rows = by_id(db, community::Entity::find(), community::Column::Id, after).await?;
-                page(rows, |m| m.id, community_row)
-            }
+            Table::Communities => rows(db, community::Entity::find(), after, community_row).await?,
             Table::Themes => {
-                let rows = by_id(db, theme::Entity::find(), theme::Column::Id, after).await?;
-                page(
-                    rows,
-                    |m| m.id,
-                    |m| {
-                        vec![
-                            gid(NodeType::Theme, m.id),
-                            m.slug.clone(),
-                            m.name.clone(),
-                            m.description.clone(),
-                            ts(m.created_at),
-                            ts(m.updated_at),
-                        ]
-                    },
-                )
+                rows(db, theme::Entity::find(), after, |m| {
+                    vec![
+                        gid(NodeType::Theme, m.id),
+                        m.slug.clone(),
+                        m.name.clone(),
+                        m.description.clone(),
+                        ts(m.created_at),
+                        ts(m.updated_at),
+                    ]
+                })
+                .await?
             }
             Table::Departments => {
-                let rows = by_id(db, department::Entity::find(), department::Column::Id, after).await?;
-                page(
-                    rows,
-                    |m| m.id,
-                    |m| {
-                        vec![
-                            gid(NodeType::Department, m.id),
-                            m.slug.clone(),
-                            m.name.clone(),
-                            m.description.clone(),
-                            ts(m.created_at),
-                            ts(m.updated_at),
-                        ]
-                    },
-                )
+                rows(db, department::Entity::find(), after, |m| {
+                    vec![
+                        gid(NodeType::Department, m.id),
+                        m.slug.clone(),
+                        m.name.clone(),
+                        m.description.clone(),
+                        ts(m.created_at),
+                        ts(m.updated_at),
+                    ]
+                })
+                .await?
             }
-            Table::Organizations => {
-                let rows = by_id(db, organization::Entity::find(), organization::Column::Id, after).await?;
-                page(rows, |m| m.id, organization_row)
-            }
-            Table::Plans => {
-                let rows = by_id(db, crate::plan::visible(&public), plan::Column::Id, after).await?;
-                page(rows, |m| m.id, plan_row)
-            }
+            Table::Organizations => rows(db, organization::Entity::find(), after, organization_row).await?,
+            Table::Plans => rows(db, crate::plan::visible(&public), after, plan_row).await?,
             Table::PlanThemes => {
                 let select =
                     plan_theme::Entity::find().filter(public.plan_condition(col(plan_theme::Column::PlanId)));
-                links(
-                    db,
-                    select,
-                    (plan_theme::Column::PlanId, NodeType::Plan),
-                    (plan_theme::Column::ThemeId, NodeType::Theme),
-                    after,
-                )
-                .await?
+                links(db, select, NodeType::Plan, NodeType::Theme, after).await?
             }
-            Table::Actions => {
-                let rows = by_id(db, crate::action::visible(&public), action::Column::Id, after).await?;
-                page(rows, |m| m.id, action_row)
-            }
+            Table::Actions => rows(db, crate::action::visible(&public), after, action_row).await?,
             Table::ActionThemes => {
                 let select = action_theme::Entity::find()
                     .filter(public.action_condition(col(action_theme::Column::ActionId)));
-                links(
+                links(db, select, NodeType::Action, NodeType::Theme, after).await?
+            }
+            Table::ActionDepartments => {
+                rows(
                     db,
-                    select,
-                    (action_theme::Column::ActionId, NodeType::Action),
-                    (action_theme::Column::ThemeId, NodeType::Theme),
+                    crate::action::departments_visible(&public),
                     after,
+                    action_department_row,
                 )
                 .await?
             }
-            Table::ActionDepartments => {
-                let select = crate::action::departments_visible(&public);
-                let rows = by_id(db, select, action_department::Column::Id, after).await?;
-                page(rows, |m| m.id, action_department_row)
-            }
             Table::Partnerships => {
-                let select = crate::partnership::visible(&public);
-                let rows = by_id(db, select, partnership::Column::Id, after).await?;
-                page(rows, |m| m.id, partnership_row)
+                rows(db, crate::partnership::visible(&public), after, partnership_row).await?
             }
             Table::PartnershipMembers => {
-                let select = crate::partnership::members_visible(&public);
-                let rows = by_id(db, select, partnership_member::Column::Id, after).await?;
-                page(rows, |m| m.id, member_row)
-            }
-            Table::IdeaExchanges => {
-                let rows = by_id(
+                rows(
                     db,
-                    idea_exchange::Entity::find(),
-                    idea_exchange::Column::Id,
+                    crate::partnership::members_visible(&public),
                     after,
+                    member_row,
                 )
-                .await?;
-                page(rows, |m| m.id, exchange_row)
+                .await?
             }
+            Table::IdeaExchanges => rows(db, idea_exchange::Entity::find(), after, exchange_row).await?,
             Table::IdeaExchangeCommunities => {
                 links(
                     db,
                     idea_exchange_participant::Entity::find(),
-                    (
-                        idea_exchange_participant::Column::ExchangeId,
-                        NodeType::IdeaExchange,
-                    ),
-                    (
-                        idea_exchange_participant::Column::CommunityId,
-                        NodeType::Community,
-                    ),
+                    NodeType::IdeaExchange,
+                    NodeType::Community,
                     after,
                 )
                 .await?
@@ -375,54 +334,43 @@ impl Table {
             Table::IdeaExchangeActions => {
                 let select = idea_exchange_action::Entity::find()
                     .filter(public.action_condition(col(idea_exchange_action::Column::ActionId)));
-                links(
-                    db,
-                    select,
-                    (idea_exchange_action::Column::ExchangeId, NodeType::IdeaExchange),
-                    (idea_exchange_action::Column::ActionId, NodeType::Action),
-                    after,
-                )
-                .await?
+                links(db, select, NodeType::IdeaExchange, NodeType::Action, after).await?
             }
-            Table::AnnualReviews => {
-                let select = crate::review::visible(&public);
-                let rows = by_id(db, select, annual_review::Column::Id, after).await?;
-                page(rows, |m| m.id, review_row)
-            }
+            Table::AnnualReviews => rows(db, crate::review::visible(&public), after, review_row).await?,
             Table::AnnualReviewEntries => {
-                let select = crate::review::visible_entries(&public);
-                let rows = by_id(db, select, annual_review_entry::Column::Id, after).await?;
-                page(rows, |m| m.id, entry_row)
+                rows(db, crate::review::visible_entries(&public), after, entry_row).await?
             }
         })
     }
 }
 
-/// A page of `select` ordered by its one-column key `id`, after `after`.
-async fn by_id<E: EntityTrait>(
+/// A page of `select` in the order of its rows' IDs, after `after`, each row as `row` writes
+/// it.
+async fn rows<E: Versioned>(
     db: &DatabaseConnection,
     select: Select<E>,
-    id: E::Column,
     after: Option<Key>,
-) -> Result<Vec<E::Model>, DbErr> {
+    row: impl Fn(&E::Model) -> Vec<String>,
+) -> Result<Page, DbErr> {
     let select = match after {
-        Some((last, _)) => select.filter(id.gt(last)),
+        Some((last, _)) => select.filter(E::ID.gt(last)),
         None => select,
     };
-    select.order_by_asc(id).limit(PAGE).all(db).await
+    let rows = select.order_by_asc(E::ID).limit(PAGE).all(db).await?;
+    Ok(page(rows, HasId::row_id, row))
 }
 
-/// A page of `select` ordered by its two-column key (`a`, `b`), after `after`.
-/// A page of a join table (`select`), its rows the global IDs of its two columns `a` and `b`
-/// (their key, in that order).
-async fn links<E: EntityTrait>(
+/// A page of a link table (`select`), its rows the global IDs of the owner (of type `owner`)
+/// and the target (of type `target`), its key in that order.
+async fn links<L: Link>(
     db: &DatabaseConnection,
-    select: Select<E>,
-    (a, a_type): (E::Column, NodeType),
-    (b, b_type): (E::Column, NodeType),
+    select: Select<L>,
+    owner: NodeType,
+    target: NodeType,
     after: Option<Key>,
 ) -> Result<Page, DbErr> {
-    let uuid = |m: &E::Model, c: E::Column| match m.get(c) {
+    let (a, b) = (L::OWNER, L::TARGET);
+    let uuid = |m: &L::Model, c: L::Column| match m.get(c) {
         sea_orm::Value::Uuid(Some(id)) => id,
         _ => Uuid::nil(),
     };
@@ -430,10 +378,11 @@ async fn links<E: EntityTrait>(
     Ok(page(
         rows,
         |m| (uuid(m, a), uuid(m, b)),
-        |m| vec![gid(a_type, uuid(m, a)), gid(b_type, uuid(m, b))],
+        |m| vec![gid(owner, uuid(m, a)), gid(target, uuid(m, b))],
     ))
 }
 
+/// A page of `select` ordered by its two-column key (`a`, `b`), after `after`.
 async fn by_pair<E: EntityTrait>(
     db: &DatabaseConnection,
     select: Select<E>,

@@ -254,12 +254,7 @@ impl OrganizationQuery {
         let window = Window::parse(first, after, last, before)?;
         let f = filter.unwrap_or_default();
         let mut q = organization::Entity::find();
-        if let Some(c) = community::id_subquery(
-            "communityIds",
-            f.community_ids,
-            "communitySlugs",
-            f.community_slugs,
-        )? {
+        if let Some(c) = community::id_subquery(f.community_ids, f.community_slugs)? {
             q = q.filter(col(organization::Column::CommunityId).in_subquery(c));
         }
         if let Some(k) = f.kinds {

@@ -12,7 +12,7 @@ use crate::{
     relay::{NodeType, OtherType},
     write::{
         Check, DeletePayload, MAX_SHORT, MaybeRef, Operation, Reference, Refused, UserErrorCode, delete_node,
-        mutate, named, payload, reference, renamed, set_if, slug_free,
+        mutate, named, new_row, payload, reference, renamed, set_if, slug_free,
     },
 };
 
@@ -165,9 +165,7 @@ impl OrganizationMutation {
                         description: Set(description),
                         website: Set(website),
                         community_id: Set(community),
-                        created_at: Set(now),
-                        updated_at: Set(now),
-                        version: Set(1),
+                        ..new_row(now)
                     },
                 )
                 .await

@@ -370,12 +370,7 @@ impl PartnershipQuery {
         let window = Window::parse(first, after, last, before)?;
         let f = filter.unwrap_or_default();
         let mut q = visible(&loader::access(ctx));
-        if let Some(c) = community::id_subquery(
-            "communityIds",
-            f.community_ids,
-            "communitySlugs",
-            f.community_slugs,
-        )? {
+        if let Some(c) = community::id_subquery(f.community_ids, f.community_slugs)? {
             let plans = entity::plan::Entity::find()
                 .select_only()
                 .column(entity::plan::Column::Id)

@@ -23,7 +23,7 @@ use crate::{
     relay::NodeType,
     write::{
         Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, MaybeRef, Refused, UserErrorCode, Write, change,
-        community_of_plan, delete_node, mutate, payload, set_if,
+        community_of_plan, delete_node, mutate, new_row, payload, set_if,
     },
 };
 
@@ -336,9 +336,7 @@ async fn insert_member(
             contribution: Set(m.contribution),
             amount_dkk: Set(m.amount),
             volunteer_hours: Set(m.hours),
-            created_at: Set(now),
-            updated_at: Set(now),
-            version: Set(1),
+            ..new_row(now)
         },
     )
     .await
@@ -556,15 +554,11 @@ impl PartnershipMutation {
             ctx,
             |check| {
                 let id = check.id("id", &input.id, NodeType::Partnership);
-                let title = check.update("title", input.title.as_deref(), |c, t| c.text("title", t, MAX_NAME));
-                let description = check.update("description", input.description.as_deref(), |c, d| {
-                    c.long_text("description", d, MAX_TEXT)
-                });
+                let title = check.update_text("title", input.title.as_deref(), MAX_NAME);
+                let description = check.update_long_text("description", input.description.as_deref(), MAX_TEXT);
                 let starts_on = change(&input.starts_on, |d| check.date("startsOn", d.0));
                 let ends_on = change(&input.ends_on, |d| check.date("endsOn", d.0));
-                let notes = check.update("internalNotes", input.internal_notes.as_deref(), |c, n| {
-                    c.long_text("internalNotes", n, MAX_TEXT)
-                });
+                let notes = check.update_long_text("internalNotes", input.internal_notes.as_deref(), MAX_TEXT);
                 check.not_null(&[("status", input.status.is_null())]);
                 let row = partnership::ActiveModel {
                     title: set_if(title?),
@@ -725,9 +719,8 @@ impl PartnershipMutation {
             ctx,
             |check| {
                 let id = check.id("id", &input.id, NodeType::PartnershipMember);
-                let contribution = check.update("contribution", input.contribution.as_deref(), |c, t| {
-                    c.long_text("contribution", t, MAX_TEXT)
-                });
+                let contribution =
+                    check.update_long_text("contribution", input.contribution.as_deref(), MAX_TEXT);
                 let amount = change(&input.amount_dkk, |a| {
                     check.amount("amountDkk", Some(*a)).flatten()
                 });
@@ -909,13 +902,11 @@ impl PartnershipMutation {
                             status: Set(partnership::PartnershipStatus::Proposed),
                             starts_on: Set(None),
                             ends_on: Set(None),
-                            created_at: Set(now),
-                            updated_at: Set(now),
-                            version: Set(1),
                             internal_notes: Set(String::new()),
                             proposed_by_organization_id: Set(Some(org_id)),
                             proposal_message: Set(Some(message)),
                             declined_at: Set(None),
+                            ..new_row(now)
                         },
                     )
                     .await?;

@@ -8,8 +8,8 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, Result, connection::
 use chrono::{DateTime, Utc};
 use entity::{plan, plan_involvement};
 use sea_orm::{
-    ColumnTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
-    sea_query::{Expr, ExprTrait, Order},
+    ColumnTrait, EntityTrait, QueryFilter, QueryTrait,
+    sea_query::{ExprTrait, Order},
 };
 use uuid::Uuid;
 
@@ -398,12 +398,7 @@ impl PlanQuery {
         let window = Window::parse(first, after, last, before)?;
         let f = filter.unwrap_or_default();
         let mut q = visible(&loader::access(ctx));
-        if let Some(c) = community::id_subquery(
-            "communityIds",
-            f.community_ids,
-            "communitySlugs",
-            f.community_slugs,
-        )? {
+        if let Some(c) = community::id_subquery(f.community_ids, f.community_slugs)? {
             q = q.filter(col(plan::Column::CommunityId).in_subquery(c));
         }
         if let Some(s) = f.statuses {
@@ -413,13 +408,9 @@ impl PlanQuery {
                 plan::Column::Status,
             )?);
         }
-        if let Some(themes) = theme::id_subquery("themeIds", f.theme_ids, "themeSlugs", f.theme_slugs)? {
-            let plans = entity::plan_theme::Entity::find()
-                .select_only()
-                .column(entity::plan_theme::Column::PlanId)
-                .filter(Expr::col(entity::plan_theme::Column::ThemeId).in_subquery(themes))
-                .into_query();
-            q = q.filter(col(plan::Column::Id).in_subquery(plans));
+        if let Some(themes) = theme::id_subquery(f.theme_ids, f.theme_slugs)? {
+            let with_theme = crate::links::owners_of::<entity::plan_theme::Entity>(themes);
+            q = q.filter(col(plan::Column::Id).in_subquery(with_theme));
         }
         if let Some(year) = f.year {
             crate::common::year_bounds(year)?;

@@ -14,7 +14,7 @@ use crate::{
     relay::NodeType,
     write::{
         Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, MaybeRef, Reference, Refused, UserErrorCode,
-        Write, delete_node, mutate, payload, reference, set_if,
+        Write, delete_node, mutate, new_row, payload, reference, set_if,
     },
 };
 
@@ -273,12 +273,10 @@ impl PlanMutation {
                             period_to: Set(to),
                             status: Set(plan::PlanStatus::Draft),
                             adopted_on: Set(None),
-                            created_at: Set(now),
-                            updated_at: Set(now),
-                            version: Set(1),
                             internal_notes: Set(notes),
                             consultation_opens_on: Set(None),
                             consultation_closes_on: Set(None),
+                            ..new_row(now)
                         },
                     )
                     .await?;
@@ -298,23 +296,14 @@ impl PlanMutation {
             ctx,
             |check| {
                 let id = check.id("id", &input.id, NodeType::Plan);
-                let title = check.update("title", input.title.as_deref(), |c, t| {
-                    c.text("title", t, MAX_NAME)
-                });
-                let summary = check.update("summary", input.summary.as_deref(), |c, t| {
-                    c.long_text("summary", t, MAX_TEXT)
-                });
-                let vision = check.update("vision", input.vision.as_deref(), |c, t| {
-                    c.long_text("vision", t, MAX_TEXT)
-                });
+                let title = check.update_text("title", input.title.as_deref(), MAX_NAME);
+                let summary = check.update_long_text("summary", input.summary.as_deref(), MAX_TEXT);
+                let vision = check.update_long_text("vision", input.vision.as_deref(), MAX_TEXT);
                 let from = check.update("periodFrom", input.period_from, |c, y| c.year("periodFrom", y));
                 let to = check.update("periodTo", input.period_to, |c, y| c.year("periodTo", y));
-                let themes = check.update("themeIds", input.theme_ids.as_deref(), |c, t| {
-                    c.ids("themeIds", t, NodeType::Theme)
-                });
-                let notes = check.update("internalNotes", input.internal_notes.as_deref(), |c, t| {
-                    c.long_text("internalNotes", t, MAX_TEXT)
-                });
+                let themes = check.update_ids("themeIds", input.theme_ids.as_deref(), NodeType::Theme);
+                let notes =
+                    check.update_long_text("internalNotes", input.internal_notes.as_deref(), MAX_TEXT);
                 check.not_null(&[
                     ("consultationOpensOn", input.consultation_opens_on.is_null()),
                     ("consultationClosesOn", input.consultation_closes_on.is_null()),
@@ -395,23 +384,16 @@ impl PlanMutation {
                     consultation_closes_on: set_if(closes.map(Some)),
                     ..Default::default()
                 };
-                let themes_changed = match themes {
-                    Some(themes) => {
-                        w.hold_at::<plan::Entity>("plan", id, input.version).await?;
-                        links::set::<plan_theme::Entity>(w, NodeType::Plan, id, &themes).await?
-                    }
-                    None => false,
-                };
-                let after = w
-                    .update_linked::<plan::Entity>(
-                        NodeType::Plan,
-                        &before,
-                        input.version,
-                        row,
-                        themes_changed,
-                    )
-                    .await?;
-                Ok(after)
+                links::update_with::<plan::Entity, plan_theme::Entity>(
+                    w,
+                    NodeType::Plan,
+                    "plan",
+                    &before,
+                    input.version,
+                    row,
+                    themes.as_deref(),
+                )
+                .await
             },
             |m| UpdatePlanPayload::ok(Plan(m)),
         )
@@ -601,9 +583,7 @@ impl PlanMutation {
                         organization_id: Set(organization),
                         role: Set(role),
                         description: Set(description),
-                        created_at: Set(now),
-                        updated_at: Set(now),
-                        version: Set(1),
+                        ..new_row(now)
                     },
                 )
                 .await
@@ -625,9 +605,8 @@ impl PlanMutation {
             ctx,
             |check| {
                 let id = check.id("id", &input.id, NodeType::PlanInvolvement);
-                let description = check.update("description", input.description.as_deref(), |c, d| {
-                    c.long_text("description", d, MAX_TEXT)
-                });
+                let description =
+                    check.update_long_text("description", input.description.as_deref(), MAX_TEXT);
                 check.not_null(&[("role", input.role.is_null())]);
                 Some((id?, description?))
             },

@@ -21,14 +21,14 @@ use entity::{
     consultation_response::{self as response, ResponseStatus},
     plan,
 };
-use maud::{DOCTYPE, Markup, PreEscaped, html};
+use maud::{Markup, html};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
     sea_query::{Expr, Order},
 };
 use uuid::Uuid;
 
-use super::html::{date, day, int, paragraphs};
+use super::html::{date, day, document, int, paragraphs};
 use crate::{access::Access, auth::Viewer, plan::PlanStatus, relay::NodeType};
 
 /// What a summary shows.
@@ -200,12 +200,8 @@ pub fn csv(summary: &Summary) -> Result<Vec<u8>, csv::Error> {
     w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
 }
 
+/// The page's own rules, after the reports' shared ones (`html::BASE_STYLE`).
 const STYLE: &str = r#"
-body { font-family: system-ui, sans-serif; color: #222; max-width: 900px; margin: 2rem auto; padding: 0 1rem; line-height: 1.45; }
-h1 { margin-bottom: .2rem; } h2 { margin-top: 2.2rem; border-bottom: 2px solid #ddd; padding-bottom: .2rem; }
-table { border-collapse: collapse; margin: .6rem 0; width: 100%; }
-th, td { text-align: left; padding: .25rem .5rem; border-bottom: 1px solid #eee; vertical-align: top; }
-td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
 .internal { background: #fff3cd; border: 2px solid #e0b100; padding: .5rem .8rem; -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 p.text { white-space: pre-line; }
 .muted { color: #666; }
@@ -306,40 +302,29 @@ fn response(s: &Summary, r: &response::Model) -> Markup {
 pub fn html(s: &Summary) -> String {
     let title = format!("Høringssvar – {}", s.plan.title);
     let published: Vec<&response::Model> = s.published().collect();
-    let page = html! {
-        (DOCTYPE)
-        html lang="da" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) }
-                style { (PreEscaped(STYLE)) }
+    let body = html! {
+        header {
+            h1 { "Høringssvar" }
+            p { strong { (s.plan.title) } " · " (s.community.name) " · " (PlanStatus::from(s.plan.status).label()) }
+            p #period { "Høringsperiode: " (period(s)) ". " (state(s)) }
+            @if s.moderator {
+                p.internal #internal { "Intern udgave til moderatorer: tallene omfatter alle modtagne høringssvar, også dem, der afventer godkendelse, er afvist eller er skjult. Kun de offentliggjorte høringssvar gengives nedenfor." }
+            } @else {
+                p.muted { "Oversigten viser de offentliggjorte høringssvar." }
             }
-            body {
-                header {
-                    h1 { "Høringssvar" }
-                    p { strong { (s.plan.title) } " · " (s.community.name) " · " (PlanStatus::from(s.plan.status).label()) }
-                    p #period { "Høringsperiode: " (period(s)) ". " (state(s)) }
-                    @if s.moderator {
-                        p.internal #internal { "Intern udgave til moderatorer: tallene omfatter alle modtagne høringssvar, også dem, der afventer godkendelse, er afvist eller er skjult. Kun de offentliggjorte høringssvar gengives nedenfor." }
-                    } @else {
-                        p.muted { "Oversigten viser de offentliggjorte høringssvar." }
-                    }
-                    p.muted { "Opgjort " (day(s.today)) "." }
-                }
-                section #pr-emne {
-                    h2 { "Høringssvar pr. emne" }
-                    (counts_table(s))
-                }
-                section #svar {
-                    h2 { "De offentliggjorte høringssvar" }
-                    @if published.is_empty() {
-                        p.muted { "Der er ingen offentliggjorte høringssvar." }
-                    }
-                    @for r in &published { (response(s, r)) }
-                }
+            p.muted { "Opgjort " (day(s.today)) "." }
+        }
+        section #pr-emne {
+            h2 { "Høringssvar pr. emne" }
+            (counts_table(s))
+        }
+        section #svar {
+            h2 { "De offentliggjorte høringssvar" }
+            @if published.is_empty() {
+                p.muted { "Der er ingen offentliggjorte høringssvar." }
             }
+            @for r in &published { (response(s, r)) }
         }
     };
-    page.into_string()
+    document(&title, STYLE, body)
 }

@@ -93,12 +93,16 @@ const HERE_AND_NOW: RGBColor = RGBColor(251, 140, 0);
 const ENGAGEMENT: RGBColor = RGBColor(0, 137, 123);
 const YEARS: RGBColor = RGBColor(94, 53, 177);
 
-const STYLE: &str = r#"
+/// The rules both printable pages share; each adds its own.
+const BASE_STYLE: &str = r#"
 body { font-family: system-ui, sans-serif; color: #222; max-width: 900px; margin: 2rem auto; padding: 0 1rem; line-height: 1.45; }
 h1 { margin-bottom: .2rem; } h2 { margin-top: 2.2rem; border-bottom: 2px solid #ddd; padding-bottom: .2rem; }
 table { border-collapse: collapse; margin: .6rem 0; width: 100%; }
 th, td { text-align: left; padding: .25rem .5rem; border-bottom: 1px solid #eee; vertical-align: top; }
-td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
+td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }"#;
+
+/// The page's own rules, after [`BASE_STYLE`].
+const STYLE: &str = r#"
 .draft { background: #fff3cd; border: 2px solid #e0b100; padding: .5rem .8rem; font-weight: bold; -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 p.text { white-space: pre-line; }
 .muted { color: #666; } svg.chart { display: block; max-width: 100%; height: auto; margin: 1rem 0; }
@@ -263,6 +267,24 @@ fn engagement_table(s: &Snapshot) -> Markup {
     }
 }
 
+/// A whole printable page in Danish: its `title`, its own `style` rules (after the shared
+/// [`BASE_STYLE`]) and its `body`.
+pub(super) fn document(title: &str, style: &str, body: Markup) -> String {
+    html! {
+        (DOCTYPE)
+        html lang="da" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) }
+                style { (PreEscaped(BASE_STYLE)) (PreEscaped(style)) }
+            }
+            body { (body) }
+        }
+    }
+    .into_string()
+}
+
 pub fn render(report: &Report) -> String {
     let r = &report.review;
     let totals = snapshot::sum(report.entries.iter().map(|(_, s)| s));
@@ -272,98 +294,87 @@ pub fn render(report: &Report) -> String {
     } else {
         format!("Årsstatus {} – landdistriktsprogrammet", r.year)
     };
-    let page = html! {
-        (DOCTYPE)
-        html lang="da" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) }
-                style { (PreEscaped(STYLE)) }
+    let body = html! {
+        header {
+            h1 { "Årsstatus " (r.year) @if draft { " (kladde)" } }
+            p.muted { "Landdistriktsprogrammet: de lokale udviklingsplaner (LUP) i lokalsamfundene." }
+            @match r.status {
+                ReviewStatus::Draft => p.draft id="status" { "Kladde – ikke offentliggjort. Tallene kan stadig blive opdateret." },
+                ReviewStatus::Published => p id="status" { "Offentliggjort " (r.published_at.map(date).unwrap_or_default()) "." },
             }
-            body {
-                header {
-                    h1 { "Årsstatus " (r.year) @if draft { " (kladde)" } }
-                    p.muted { "Landdistriktsprogrammet: de lokale udviklingsplaner (LUP) i lokalsamfundene." }
-                    @match r.status {
-                        ReviewStatus::Draft => p.draft id="status" { "Kladde – ikke offentliggjort. Tallene kan stadig blive opdateret." },
-                        ReviewStatus::Published => p id="status" { "Offentliggjort " (r.published_at.map(date).unwrap_or_default()) "." },
-                    }
-                    p.muted { "Tallene er opgjort " (date(r.snapshot_taken_at)) " for kalenderåret " (r.year) ", som offentligheden ser dem (vedtagne og arkiverede planer)." }
+            p.muted { "Tallene er opgjort " (date(r.snapshot_taken_at)) " for kalenderåret " (r.year) ", som offentligheden ser dem (vedtagne og arkiverede planer)." }
+        }
+        section #retning {
+            h2 { "Retning for " (r.year + 1) }
+            @if r.direction.is_empty() {
+                p.muted { "Udvalget har endnu ikke fastlagt en retning." }
+            } @else {
+                @for paragraph in paragraphs(&r.direction) {
+                    p.text { (paragraph) }
                 }
-                section #retning {
-                    h2 { "Retning for " (r.year + 1) }
-                    @if r.direction.is_empty() {
-                        p.muted { "Udvalget har endnu ikke fastlagt en retning." }
-                    } @else {
-                        @for paragraph in paragraphs(&r.direction) {
-                            p.text { (paragraph) }
+            }
+            @if let Some(w) = r.wanted_long_term_share {
+                p { "Ønsket andel af langsigtede indsatser: " strong { (w) " %" } " (i " (r.year) ": " (percent(totals.actions.long_term_share())) " af indsatserne, der ikke er opgivet)." }
+            }
+            @if !report.focus_communities.is_empty() {
+                p { "Lokalsamfund i fokus: " (report.focus_communities.join(", ")) "." }
+            }
+            @if !report.focus_themes.is_empty() {
+                p { "Temaer i fokus: " (report.focus_themes.join(", ")) "." }
+            }
+        }
+        section #samlet {
+            h2 { "Samlet for alle lokalsamfund" }
+            (figures_table(&totals))
+        }
+        section.chart-section { (PreEscaped(status_chart(report))) }
+        section.chart-section { (PreEscaped(engagement_chart(report))) }
+        section.chart-section { (PreEscaped(horizon_chart(report, &totals))) }
+        section.chart-section {
+            (PreEscaped(years_chart(report)))
+            table {
+                thead { tr { th { "År" } th.n { "Indsatser" } th.n { "Gennemført i året" } th.n { "Engagement" } th.n { "Aktive partnerskaber" } th.n { "Frivillige timer" } } }
+                tbody {
+                    @for t in &report.history {
+                        tr {
+                            td { (t.year) }
+                            td.n { (int(t.actions)) }
+                            td.n { (int(t.completed_in_year)) }
+                            td.n { (number(t.engagement)) }
+                            td.n { (int(t.partnerships_active)) }
+                            td.n { (int(t.volunteer_hours)) }
                         }
                     }
-                    @if let Some(w) = r.wanted_long_term_share {
-                        p { "Ønsket andel af langsigtede indsatser: " strong { (w) " %" } " (i " (r.year) ": " (percent(totals.actions.long_term_share())) " af indsatserne, der ikke er opgivet)." }
-                    }
-                    @if !report.focus_communities.is_empty() {
-                        p { "Lokalsamfund i fokus: " (report.focus_communities.join(", ")) "." }
-                    }
-                    @if !report.focus_themes.is_empty() {
-                        p { "Temaer i fokus: " (report.focus_themes.join(", ")) "." }
-                    }
-                }
-                section #samlet {
-                    h2 { "Samlet for alle lokalsamfund" }
-                    (figures_table(&totals))
-                }
-                section.chart-section { (PreEscaped(status_chart(report))) }
-                section.chart-section { (PreEscaped(engagement_chart(report))) }
-                section.chart-section { (PreEscaped(horizon_chart(report, &totals))) }
-                section.chart-section {
-                    (PreEscaped(years_chart(report)))
-                    table {
-                        thead { tr { th { "År" } th.n { "Indsatser" } th.n { "Gennemført i året" } th.n { "Engagement" } th.n { "Aktive partnerskaber" } th.n { "Frivillige timer" } } }
-                        tbody {
-                            @for t in &report.history {
-                                tr {
-                                    td { (t.year) }
-                                    td.n { (int(t.actions)) }
-                                    td.n { (int(t.completed_in_year)) }
-                                    td.n { (number(t.engagement)) }
-                                    td.n { (int(t.partnerships_active)) }
-                                    td.n { (int(t.volunteer_hours)) }
-                                }
-                            }
-                        }
-                    }
-                }
-                section #lokalsamfund {
-                    h2 { "Lokalsamfundene" }
-                    @for (entry, s) in &report.entries {
-                        section.community {
-                            h3 { (s.community_name) }
-                            @if s.plans.is_empty() {
-                                p.muted { "Ingen vedtaget plan dækker " (r.year) "." }
-                            } @else {
-                                p { (if s.plans.len() == 1 { "Plan: " } else { "Planer: " }) (s.plans.iter().map(|p| format!("{} ({}–{})", p.title, p.period_from, p.period_to)).collect::<Vec<_>>().join("; ")) }
-                            }
-                            (figures_table(s))
-                            @if !entry.remarks.is_empty() {
-                                h4 { "Bemærkninger" }
-                                @for paragraph in paragraphs(&entry.remarks) {
-                                    p.text { (paragraph) }
-                                }
-                            }
-                        }
-                    }
-                }
-                section #metode {
-                    h2 { "Sådan er engagementet opgjort" }
-                    p { "Engagementet er summen af komponenterne, hver ganget med sin vægt, målt i kalenderåret og kun ud fra det, offentligheden kan se. Vægtene er dem, der gjaldt, da tallene blev opgjort." }
-                    (engagement_table(&totals))
                 }
             }
         }
+        section #lokalsamfund {
+            h2 { "Lokalsamfundene" }
+            @for (entry, s) in &report.entries {
+                section.community {
+                    h3 { (s.community_name) }
+                    @if s.plans.is_empty() {
+                        p.muted { "Ingen vedtaget plan dækker " (r.year) "." }
+                    } @else {
+                        p { (if s.plans.len() == 1 { "Plan: " } else { "Planer: " }) (s.plans.iter().map(|p| format!("{} ({}–{})", p.title, p.period_from, p.period_to)).collect::<Vec<_>>().join("; ")) }
+                    }
+                    (figures_table(s))
+                    @if !entry.remarks.is_empty() {
+                        h4 { "Bemærkninger" }
+                        @for paragraph in paragraphs(&entry.remarks) {
+                            p.text { (paragraph) }
+                        }
+                    }
+                }
+            }
+        }
+        section #metode {
+            h2 { "Sådan er engagementet opgjort" }
+            p { "Engagementet er summen af komponenterne, hver ganget med sin vægt, målt i kalenderåret og kun ud fra det, offentligheden kan se. Vægtene er dem, der gjaldt, da tallene blev opgjort." }
+            (engagement_table(&totals))
+        }
     };
-    page.into_string()
+    document(&title, STYLE, body)
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ use crate::{
     relay::{self, NodeType},
     write::{
         DeletePayload, Failure, MAX_TEXT, MaybeRef, Operation, Refused, UserErrorCode, Write, mutate,
-        payload, set_if,
+        new_row, payload, set_if,
     },
 };
 
@@ -234,9 +234,7 @@ impl ReviewMutation {
                             published_at: Set(None),
                             frozen_focus: Set(None),
                             frozen_history: Set(None),
-                            created_at: Set(now),
-                            updated_at: Set(now),
-                            version: Set(1),
+                            ..new_row(now)
                         },
                     )
                     .await
@@ -297,20 +295,17 @@ impl ReviewMutation {
             ctx,
             |check| {
                 let id = check.id("id", &input.id, NodeType::AnnualReview);
-                let direction = check.update("direction", input.direction.as_deref(), |c, d| {
-                    c.long_text("direction", d, MAX_TEXT)
-                });
+                let direction = check.update_long_text("direction", input.direction.as_deref(), MAX_TEXT);
                 let share = check.given(input.wanted_long_term_share.as_opt_ref(), |c, v| {
                     c.opt_int("wantedLongTermShare", v.copied(), 0, 100)
                 });
-                let communities = check.update(
+                let communities = check.update_ids(
                     "focusCommunityIds",
                     input.focus_community_ids.as_deref(),
-                    |c, ids| c.ids("focusCommunityIds", ids, NodeType::Community),
+                    NodeType::Community,
                 );
-                let themes = check.update("focusThemeIds", input.focus_theme_ids.as_deref(), |c, ids| {
-                    c.ids("focusThemeIds", ids, NodeType::Theme)
-                });
+                let themes =
+                    check.update_ids("focusThemeIds", input.focus_theme_ids.as_deref(), NodeType::Theme);
                 Some((id?, direction?, share?, communities?, themes?))
             },
             async |w, (id, direction, share, communities, themes)| {

@@ -12,7 +12,7 @@ use super::SeedError;
 use crate::{
     auth::{Viewer, secret},
     relay::OtherType,
-    write::{Failure, Write},
+    write::{Failure, Write, new_row},
 };
 
 pub const DEMO_PASSWORD: &str = "demo-adgangskode";
@@ -123,9 +123,7 @@ async fn load_in(db: &DatabaseTransaction) -> Result<bool, SeedError> {
             role: Set(*role),
             disabled: Set(false),
             last_login_at: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-            version: Set(1),
+            ..new_row(now)
         }
         .insert(db)
         .await?;
@@ -159,9 +157,7 @@ async fn load_in(db: &DatabaseTransaction) -> Result<bool, SeedError> {
             created_by_account_id: Set(None),
             last_used_at: Set(None),
             revoked_at: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-            version: Set(1),
+            ..new_row(now)
         }
         .insert(db)
         .await?;

@@ -7,6 +7,8 @@ use serde::Deserialize;
 
 use super::{Ids, SeedError, now, put_many};
 use crate::about::DEMO_NOTICE_KEY;
+use crate::links::Link;
+use crate::write::new_row;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -258,9 +260,7 @@ pub async fn insert<C: ConnectionTrait>(demo: &Demo, db: &C) -> Result<(), SeedE
             slug: Set(n.slug.clone()),
             name: Set(n.name.clone()),
             description: Set(n.description.clone()),
-            created_at: Set(t),
-            updated_at: Set(t),
-            version: Set(1),
+            ..new_row(t)
         });
     }
     put_many(rows, db).await?;
@@ -272,9 +272,7 @@ pub async fn insert<C: ConnectionTrait>(demo: &Demo, db: &C) -> Result<(), SeedE
             slug: Set(n.slug.clone()),
             name: Set(n.name.clone()),
             description: Set(n.description.clone()),
-            created_at: Set(t),
-            updated_at: Set(t),
-            version: Set(1),
+            ..new_row(t)
         });
     }
     put_many(rows, db).await?;
@@ -289,9 +287,7 @@ pub async fn insert<C: ConnectionTrait>(demo: &Demo, db: &C) -> Result<(), SeedE
             latitude: Set(c.latitude),
             longitude: Set(c.longitude),
             status: Set(c.status),
-            created_at: Set(t),
-            updated_at: Set(t),
-            version: Set(1),
+            ..new_row(t)
         });
     }
     put_many(rows, db).await?;
@@ -306,9 +302,7 @@ pub async fn insert<C: ConnectionTrait>(demo: &Demo, db: &C) -> Result<(), SeedE
             description: Set(o.description.clone()),
             website: Set(o.website.clone()),
             community_id: Set(ids.opt(COMMUNITY, &o.community)?),
-            created_at: Set(t),
-            updated_at: Set(t),
-            version: Set(1),
+            ..new_row(t)
         });
     }
     put_many(rows, db).await?;
@@ -325,9 +319,7 @@ pub async fn insert<C: ConnectionTrait>(demo: &Demo, db: &C) -> Result<(), SeedE
             community_id: Set(ids.opt(COMMUNITY, &c.community)?),
             organization_id: Set(ids.opt(ORGANIZATION, &c.organization)?),
             department_id: Set(ids.opt(DEPARTMENT, &c.department)?),
-            created_at: Set(t),
-            updated_at: Set(t),
-            version: Set(1),
+            ..new_row(t)
         });
     }
     put_many(rows, db).await?;
@@ -347,15 +339,13 @@ pub async fn insert<C: ConnectionTrait>(demo: &Demo, db: &C) -> Result<(), SeedE
             description: Set(e.description.clone()),
             occurred_on: Set(e.occurred_on),
             participants: Set(e.participants),
-            created_at: Set(t),
-            updated_at: Set(t),
-            version: Set(1),
+            ..new_row(t)
         });
         for o in &e.organizations {
-            links.push(engagement_event_organization::ActiveModel {
-                event_id: Set(id),
-                organization_id: Set(ids.get(ORGANIZATION, o)?),
-            });
+            links.push(engagement_event_organization::Entity::row(
+                id,
+                ids.get(ORGANIZATION, o)?,
+            ));
         }
     }
     put_many(rows, db).await?;
@@ -374,10 +364,7 @@ pub async fn insert<C: ConnectionTrait>(demo: &Demo, db: &C) -> Result<(), SeedE
             status: Set(p.status),
             starts_on: Set(p.starts_on),
             ends_on: Set(p.ends_on),
-            created_at: Set(t),
-            updated_at: Set(t),
-            version: Set(1),
-            ..Default::default()
+            ..new_row(t)
         });
         for m in &p.members {
             members.push(partnership_member::ActiveModel {
@@ -391,9 +378,7 @@ pub async fn insert<C: ConnectionTrait>(demo: &Demo, db: &C) -> Result<(), SeedE
                 contribution: Set(m.contribution.clone()),
                 amount_dkk: Set(m.amount_dkk),
                 volunteer_hours: Set(m.volunteer_hours),
-                created_at: Set(t),
-                updated_at: Set(t),
-                version: Set(1),
+                ..new_row(t)
             });
         }
     }
@@ -410,15 +395,10 @@ pub async fn insert<C: ConnectionTrait>(demo: &Demo, db: &C) -> Result<(), SeedE
             description: Set(i.description.clone()),
             community_id: Set(ids.opt(COMMUNITY, &i.community)?),
             organization_id: Set(ids.opt(ORGANIZATION, &i.organization)?),
-            created_at: Set(t),
-            updated_at: Set(t),
-            version: Set(1),
+            ..new_row(t)
         });
         for th in &i.themes {
-            themes.push(idea_theme::ActiveModel {
-                idea_id: Set(id),
-                theme_id: Set(ids.get(THEME, th)?),
-            });
+            themes.push(idea_theme::Entity::row(id, ids.get(THEME, th)?));
         }
     }
     put_many(rows, db).await?;
@@ -437,21 +417,13 @@ pub async fn insert<C: ConnectionTrait>(demo: &Demo, db: &C) -> Result<(), SeedE
             initiator_community_id: Set(ids.get(COMMUNITY, &x.initiator)?),
             occurred_on: Set(x.occurred_on),
             outcome: Set(x.outcome.clone()),
-            created_at: Set(t),
-            updated_at: Set(t),
-            version: Set(1),
+            ..new_row(t)
         });
         for c in &x.participants {
-            participants.push(idea_exchange_participant::ActiveModel {
-                exchange_id: Set(id),
-                community_id: Set(ids.get(COMMUNITY, c)?),
-            });
+            participants.push(idea_exchange_participant::Entity::row(id, ids.get(COMMUNITY, c)?));
         }
         for a in &x.actions {
-            actions.push(idea_exchange_action::ActiveModel {
-                exchange_id: Set(id),
-                action_id: Set(ids.get(ACTION, a)?),
-            });
+            actions.push(idea_exchange_action::Entity::row(id, ids.get(ACTION, a)?));
         }
     }
     put_many(rows, db).await?;
@@ -496,16 +468,10 @@ async fn insert_plans<C: ConnectionTrait>(demo: &Demo, ids: &mut Ids, db: &C) ->
             adopted_on: Set(p.adopted_on),
             consultation_opens_on: Set(period.map(|p| p.0)),
             consultation_closes_on: Set(period.map(|p| p.1)),
-            created_at: Set(t),
-            updated_at: Set(t),
-            version: Set(1),
-            ..Default::default()
+            ..new_row(t)
         });
         for th in &p.themes {
-            plan_themes.push(plan_theme::ActiveModel {
-                plan_id: Set(plan_id),
-                theme_id: Set(ids.get(THEME, th)?),
-            });
+            plan_themes.push(plan_theme::Entity::row(plan_id, ids.get(THEME, th)?));
         }
         for i in &p.involvement {
             involvement.push(plan_involvement::ActiveModel {
@@ -514,9 +480,7 @@ async fn insert_plans<C: ConnectionTrait>(demo: &Demo, ids: &mut Ids, db: &C) ->
                 organization_id: Set(ids.get(ORGANIZATION, &i.organization)?),
                 role: Set(i.role),
                 description: Set(i.description.clone()),
-                created_at: Set(t),
-                updated_at: Set(t),
-                version: Set(1),
+                ..new_row(t)
             });
         }
         for a in &p.actions {
@@ -536,19 +500,13 @@ async fn insert_plans<C: ConnectionTrait>(demo: &Demo, ids: &mut Ids, db: &C) ->
                 lead_organization_id: Set(ids.opt(ORGANIZATION, &a.lead_organization)?),
                 seeking_partners: Set(a.seeking_partners),
                 partner_needs: Set(a.partner_needs.clone()),
-                created_at: Set(t),
-                updated_at: Set(t),
-                version: Set(1),
                 // A completed action was completed by its due date (and not after today).
                 completed_on: Set((a.status == action::ActionStatus::Completed)
                     .then(|| a.due_on.unwrap_or(t.date_naive()).min(t.date_naive()))),
-                ..Default::default()
+                ..new_row(t)
             });
             for th in &a.themes {
-                action_themes.push(action_theme::ActiveModel {
-                    action_id: Set(action_id),
-                    theme_id: Set(ids.get(THEME, th)?),
-                });
+                action_themes.push(action_theme::Entity::row(action_id, ids.get(THEME, th)?));
             }
             for d in &a.departments {
                 departments.push(action_department::ActiveModel {
@@ -557,9 +515,7 @@ async fn insert_plans<C: ConnectionTrait>(demo: &Demo, ids: &mut Ids, db: &C) ->
                     department_id: Set(ids.get(DEPARTMENT, &d.department)?),
                     role: Set(d.role),
                     contribution: Set(d.contribution.clone()),
-                    created_at: Set(t),
-                    updated_at: Set(t),
-                    version: Set(1),
+                    ..new_row(t)
                 });
             }
             for u in &a.updates {
@@ -570,9 +526,7 @@ async fn insert_plans<C: ConnectionTrait>(demo: &Demo, ids: &mut Ids, db: &C) ->
                     progress: Set(u.progress),
                     author_name: Set(u.author_name.clone()),
                     posted_on: Set(u.posted_on),
-                    created_at: Set(t),
-                    updated_at: Set(t),
-                    version: Set(1),
+                    ..new_row(t)
                 });
             }
         }

@@ -56,18 +56,17 @@ pub static OF_IDEA: Rel<theme::Model> = Rel::new("themes of idea", |_| {
     )
 });
 
-/// `SELECT id FROM theme WHERE id IN (…) OR slug IN (…)`; None when neither is given.
+/// `SELECT id FROM theme WHERE id IN (…) OR slug IN (…)`; None when neither is given. The
+/// IDs and slugs are a filter's `themeIds` and `themeSlugs`.
 pub fn id_subquery(
-    ids_field: &str,
     ids: Option<Vec<ID>>,
-    slugs_field: &str,
     slugs: Option<Vec<String>>,
 ) -> Result<Option<SelectStatement>, ApiError> {
     crate::common::id_or_slug_subquery(
         theme::Column::Slug,
         NodeType::Theme,
-        (ids_field, ids),
-        (slugs_field, slugs),
+        ("themeIds", ids),
+        ("themeSlugs", slugs),
     )
 }
 

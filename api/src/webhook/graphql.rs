@@ -28,7 +28,8 @@ use crate::{
     organization::Organization,
     relay::{self, NodeType, OtherType},
     write::{
-        Check, DeletePayload, Failure, MaybeRef, Refused, UserError, UserErrorCode, Write, mutate, payload,
+        Check, DeletePayload, Failure, MaybeRef, Refused, UserError, UserErrorCode, Write, mutate, new_row,
+        payload,
     },
 };
 
@@ -447,6 +448,17 @@ async fn find_endpoint(w: &Write, id: Uuid) -> Result<webhook_endpoint::Model, A
     }
 }
 
+/// Like [`find_endpoint`], for what only the endpoint's partner may do: NOT_FOUND for staff
+/// too.
+async fn own_endpoint(w: &Write, id: Uuid) -> Result<webhook_endpoint::Model, ApiError> {
+    let endpoint = find_endpoint(w, id).await?;
+    if owns(&w.viewer, &endpoint) {
+        Ok(endpoint)
+    } else {
+        Err(ApiError::not_found("no webhook endpoint with this ID"))
+    }
+}
+
 fn owns(viewer: &crate::auth::Viewer, e: &webhook_endpoint::Model) -> bool {
     viewer.role == Role::Partner && viewer.organization_id == Some(e.organization_id)
 }
@@ -611,9 +623,7 @@ impl WebhookMutation {
                             disabled_at: Set(None),
                             consecutive_failures: Set(0),
                             after_seq: Set(newest_event(w).await?),
-                            created_at: Set(now),
-                            updated_at: Set(now),
-                            version: Set(1),
+                            ..new_row(now)
                         },
                     )
                     .await?;
@@ -755,10 +765,7 @@ impl WebhookMutation {
             ctx,
             |check| check.id("id", &input.id, OtherType::WebhookEndpoint),
             async |w, id| {
-                let before = find_endpoint(w, id).await?;
-                if !owns(&w.viewer, &before) {
-                    return Err(ApiError::not_found("no webhook endpoint with this ID").into());
-                }
+                let before = own_endpoint(w, id).await?;
                 w.delete::<webhook_endpoint::Entity>(OtherType::WebhookEndpoint, &before, input.version)
                     .await?;
                 Ok(id)
@@ -781,10 +788,7 @@ impl WebhookMutation {
             ctx,
             |check| check.id("id", &input.id, OtherType::WebhookEndpoint),
             async |w, id| {
-                let before = find_endpoint(w, id).await?;
-                if !owns(&w.viewer, &before) {
-                    return Err(ApiError::not_found("no webhook endpoint with this ID").into());
-                }
+                let before = own_endpoint(w, id).await?;
                 let secret = sign::new_secret();
                 let until = crate::common::now()
                     + chrono::Duration::from_std(ROTATION_OVERLAP)
