@@ -127,9 +127,11 @@ pub type SearchConnection = Connection<
     SearchEdgeName,
 >;
 
-/// How often rows written around the API (fixtures, SQL by hand) are caught up before a
-/// search: at most once per interval, one catch-up at a time. Writes through the API are
-/// indexed in their own transaction and need none of this.
+/// How often rows written around the API (fixtures, SQL by hand) are caught up when a search
+/// comes: at most once per interval, one catch-up at a time, beside the search (which answers
+/// from the index as it is: on a large database a catch-up reads every table, 85 ms at 30,000
+/// actions); with an interval of 0, before every search, which then finds them. Writes
+/// through the API are indexed in their own transaction and need none of this.
 #[derive(Clone)]
 pub struct CatchUp {
     every: Duration,
@@ -145,25 +147,33 @@ impl CatchUp {
     }
 
     async fn run(&self, db: &DatabaseConnection) {
-        let mut last = if self.every.is_zero() {
-            self.last.lock().await
-        } else {
-            match self.last.try_lock() {
-                Ok(guard) => guard,
-                // Another search is catching up right now.
-                Err(_) => return,
-            }
-        };
-        if last.is_some_and(|t| t.elapsed() < self.every) && !self.every.is_zero() {
+        if self.every.is_zero() {
+            let mut last = self.last.lock().await;
+            catch_up(db).await;
+            *last = Some(Instant::now());
             return;
         }
-        match index::catch_up(db).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(documents = n, "search index caught up"),
-            // The search still answers from the index as it is.
-            Err(e) => tracing::warn!(error = %e, "search index catch-up failed"),
+        let Ok(mut last) = self.last.clone().try_lock_owned() else {
+            // Another search is catching up right now.
+            return;
+        };
+        if last.is_some_and(|t| t.elapsed() < self.every) {
+            return;
         }
-        *last = Some(Instant::now());
+        let db = db.clone();
+        tokio::spawn(async move {
+            catch_up(&db).await;
+            *last = Some(Instant::now());
+        });
+    }
+}
+
+async fn catch_up(db: &DatabaseConnection) {
+    match index::catch_up(db).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(documents = n, "search index caught up"),
+        // The search still answers from the index as it is.
+        Err(e) => tracing::warn!(error = %e, "search index catch-up failed"),
     }
 }
 
