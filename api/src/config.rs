@@ -144,6 +144,11 @@ pub struct Config {
     #[arg(long, env = "SEARCH_CATCH_UP_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(0..=86_400_000))]
     pub search_catch_up_ms: u64,
 
+    /// Rows of an open-data CSV read from the database at a time (the file streams page by
+    /// page; memory grows with the page).
+    #[arg(long, env = "OPENDATA_PAGE_ROWS", default_value_t = crate::opendata::tables::PAGE, value_parser = clap::value_parser!(u64).range(100..=50_000))]
+    pub opendata_page_rows: u64,
+
     /// How long a GraphQL request may run before it is stopped, in milliseconds.
     #[arg(long, env = "REQUEST_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(100..=600_000))]
     pub request_timeout_ms: u64,
@@ -437,6 +442,7 @@ impl Config {
             trusted_documents_dir: None,
             trusted_documents_only_for_anonymous: false,
             public_max_age_secs: 300,
+            opendata_page_rows: crate::opendata::tables::PAGE,
             // Tests insert rows straight into the database and search at once.
             search_catch_up_ms: 0,
             website_community_url: None,
@@ -573,6 +579,8 @@ mod checks {
             &["--cors-allowed-origins", "not a url"],
             &["--log-level", "inf"],
             &["--log-level", "nonsense:::="],
+            &["--opendata-page-rows", "0"],
+            &["--opendata-page-rows", "1000000"],
             &["--bind-addr", "8080"],
             &["--bind-addr", ":8080"],
             &["--bind-addr", "localhost:99999"],

@@ -177,6 +177,7 @@ fn state(
         trust_forwarded_for: config.trust_forwarded_for,
         documents,
         public_max_age: Duration::from_secs(config.public_max_age_secs),
+        opendata_page_rows: config.opendata_page_rows,
         cors_origins: config
             .cors_allowed_origins
             .split(',')

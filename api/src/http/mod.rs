@@ -89,6 +89,8 @@ pub struct AppState {
     pub documents: crate::documents::TrustedDocuments,
     /// `max-age` of anonymous GET query answers.
     pub public_max_age: Duration,
+    /// Rows of an open-data CSV read at a time.
+    pub opendata_page_rows: u64,
     /// Origins allowed to call from a browser (CORS).
     pub cors_origins: Vec<HeaderValue>,
     pub introspection: crate::config::Introspection,

@@ -8,7 +8,7 @@
 //! (`crate::access`), so drafts and what hangs under them, internal notes, contact people,
 //! consultation responses and partners' proposals not taken up never appear, and the same
 //! answer may be cached by anyone. A CSV is streamed: its rows are read by primary key
-//! [`tables::PAGE`] at a time and written as they come, so memory stays flat however large
+//! `OPENDATA_PAGE_ROWS` ([`tables::PAGE`] by default) at a time and written as they come, so memory stays flat however large
 //! the table. Admission as for the reports (credentials checked, bad ones get 401; the rate
 //! limit). The first page is read before the answer starts, so a database out of reach is the
 //! usual 503 `UNAVAILABLE`; a failure later can only cut the body short (the client sees an
@@ -33,7 +33,7 @@ use crate::http::{
     negotiate::MediaType,
     respond,
 };
-use tables::{Key, Page, Table};
+use tables::{At, Key, Page, Table};
 
 /// Rate-limit points of a CSV. It reads a whole table, but streamed (little memory, no
 /// build-up), and a client takes the package whole: a validator such as `frictionless`
@@ -76,7 +76,17 @@ pub async fn file(
     // The client's turn covers the first page; the rest streams outside it.
     let first = {
         let _turn = admitted.turn(&state).await;
-        match read(&state.db, table, None, state.timeout).await {
+        match read(
+            &state.db,
+            table,
+            At {
+                after: None,
+                rows: state.opendata_page_rows,
+            },
+            state.timeout,
+        )
+        .await
+        {
             Ok(page) => page,
             Err(failure) => return failure.response(),
         }
@@ -89,6 +99,7 @@ pub async fn file(
         db: state.db.clone(),
         table,
         next: first.next,
+        rows: state.opendata_page_rows,
         timeout: state.timeout,
     };
     let body = futures_util::stream::once(async move { Ok::<_, std::io::Error>(head) })
@@ -118,6 +129,8 @@ struct Rest {
     db: DatabaseConnection,
     table: Table,
     next: Option<Key>,
+    /// Rows a page.
+    rows: u64,
     timeout: std::time::Duration,
 }
 
@@ -126,7 +139,11 @@ struct Rest {
 async fn next_chunk(rest: Option<Rest>) -> Option<(Result<Bytes, std::io::Error>, Option<Rest>)> {
     let mut rest = rest?;
     let after = rest.next?;
-    let chunk = match read(&rest.db, rest.table, Some(after), rest.timeout).await {
+    let at = At {
+        after: Some(after),
+        rows: rest.rows,
+    };
+    let chunk = match read(&rest.db, rest.table, at, rest.timeout).await {
         Ok(page) => {
             rest.next = page.next;
             encode(None, &page.rows).map_err(std::io::Error::other)
@@ -201,7 +218,7 @@ const INTERNAL: &str = "internal error: the file could not be read";
 async fn read(
     db: &DatabaseConnection,
     table: Table,
-    after: Option<Key>,
+    after: At,
     timeout: std::time::Duration,
 ) -> Result<Page, Failure> {
     let once = || tokio::time::timeout(timeout, table.page(db, after));

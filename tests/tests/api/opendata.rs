@@ -484,42 +484,46 @@ both!(values_round_trip, |app: TestApp| async move {
     );
 });
 
-both!(large_tables_stream_in_pages, |app: TestApp| async move {
-    // 3 communities × 90 public actions (and as many in drafts): 270 actions, 540 action
-    // themes and 810 partnership members, more than a page (500) of the last two.
-    Fixture::new(&app.db).programme(3, 90).await;
-    let response = get(&app, "/opendata/partnership_members.csv").await;
-    assert_eq!(response.status(), 200);
-    assert!(
-        response.headers().get("content-length").is_none(),
-        "streamed (chunked), not built in memory first"
-    );
-    let rows = csv_rows(&response.text().await.unwrap());
-    let ids: BTreeSet<&str> = column(&rows, "id").into_iter().collect();
-    assert_eq!((rows.len() - 1, ids.len()), (810, 810), "every member once");
-    let rows = csv_rows(
-        &get(&app, "/opendata/action_themes.csv")
-            .await
-            .text()
-            .await
-            .unwrap(),
-    );
-    let pairs: BTreeSet<(&str, &str)> = column(&rows, "action_id")
-        .into_iter()
-        .zip(column(&rows, "theme_id"))
-        .collect();
-    assert_eq!(
-        (rows.len() - 1, pairs.len()),
-        (540, 540),
-        "every pair once, across pages"
-    );
-    let rows = csv_rows(&get(&app, "/opendata/actions.csv").await.text().await.unwrap());
-    assert_eq!(rows.len() - 1, 270, "the drafts' 270 actions are not there");
-    assert!(
-        column(&rows, "title").iter().all(|t| t.contains("-2024-")),
-        "public plans only"
-    );
-});
+both!(
+    large_tables_stream_in_pages,
+    |config: &mut lup_api::config::Config| config.opendata_page_rows = 500,
+    |app: TestApp| async move {
+        // 3 communities × 90 public actions (and as many in drafts): 270 actions, 540 action
+        // themes and 810 partnership members, more than a page (500 here) of the last two.
+        Fixture::new(&app.db).programme(3, 90).await;
+        let response = get(&app, "/opendata/partnership_members.csv").await;
+        assert_eq!(response.status(), 200);
+        assert!(
+            response.headers().get("content-length").is_none(),
+            "streamed (chunked), not built in memory first"
+        );
+        let rows = csv_rows(&response.text().await.unwrap());
+        let ids: BTreeSet<&str> = column(&rows, "id").into_iter().collect();
+        assert_eq!((rows.len() - 1, ids.len()), (810, 810), "every member once");
+        let rows = csv_rows(
+            &get(&app, "/opendata/action_themes.csv")
+                .await
+                .text()
+                .await
+                .unwrap(),
+        );
+        let pairs: BTreeSet<(&str, &str)> = column(&rows, "action_id")
+            .into_iter()
+            .zip(column(&rows, "theme_id"))
+            .collect();
+        assert_eq!(
+            (rows.len() - 1, pairs.len()),
+            (540, 540),
+            "every pair once, across pages"
+        );
+        let rows = csv_rows(&get(&app, "/opendata/actions.csv").await.text().await.unwrap());
+        assert_eq!(rows.len() - 1, 270, "the drafts' 270 actions are not there");
+        assert!(
+            column(&rows, "title").iter().all(|t| t.contains("-2024-")),
+            "public plans only"
+        );
+    }
+);
 
 both!(file_requests_are_checked, |app: TestApp| async move {
     for path in [
