@@ -465,9 +465,6 @@ impl Config {
     }
 }
 
-/// `CORS_ALLOWED_ORIGINS`: origins as browsers send them (`https://www.jammerbugt.dk`, a port
-/// if not the scheme's own), comma-separated, written in lowercase. A path, a trailing `/`, or
-/// `*` would never match what a browser sends (or would let any site in), so they are refused.
 /// `BIND_ADDR`: an address, or a host name and a port resolved once at start.
 fn bind_addr(value: &str) -> Result<SocketAddr, String> {
     use std::net::ToSocketAddrs;
@@ -497,6 +494,9 @@ fn bind_addr(value: &str) -> Result<SocketAddr, String> {
         .ok_or_else(|| format!("`{host}` does not resolve to an address"))
 }
 
+/// `CORS_ALLOWED_ORIGINS`: origins as browsers send them (`https://www.jammerbugt.dk`, a port
+/// if not the scheme's own), comma-separated, written in lowercase. A path, a trailing `/`, or
+/// `*` would never match what a browser sends (or would let any site in), so they are refused.
 fn origins(value: &str) -> Result<String, String> {
     let mut out = Vec::new();
     for origin in value.split(',').map(str::trim).filter(|o| !o.is_empty()) {

@@ -1683,7 +1683,7 @@ fn diff<M: Serialize>(before: Option<&M>, after: Option<&M>) -> serde_json::Valu
 crate::labels::enum_labels!(UserErrorCode {
     Required => "Skal udfyldes",
     Invalid => "Ugyldig værdi",
-    TooLong => "For mange tegn",
+    TooLong => "Overskrider grænsen",
     OutOfRange => "Uden for det tilladte interval",
     Taken => "Allerede i brug",
     NotFound => "Findes ikke",

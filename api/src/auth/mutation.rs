@@ -39,8 +39,8 @@ pub struct RefreshTokenInput {
 pub struct LogoutInput {
     pub refresh_token: String,
     /// Ends every session of the token's account (every browser and device it is signed in
-    /// on), not only this one. Any unexpired refresh token of the account does, also one
-    /// already swapped for a new one.
+    /// on), not only this one. Any unexpired refresh token of the account that was not
+    /// revoked does, also one already swapped for a new one.
     #[graphql(default)]
     pub everywhere: bool,
 }
@@ -281,9 +281,12 @@ impl AuthMutation {
             return Ok(LogoutPayload { ended: false });
         };
         let txn = crate::db::begin_write(db).await.map_err(ApiError::from)?;
-        // Any unexpired token of the account will do for `everywhere`, also one rotated
-        // already: whoever finds a copied token in use signs the copy out with their own.
-        let ended = if input.everywhere && found.expires_at > crate::common::now() {
+        // Any unexpired token of the account that has not been revoked will do for
+        // `everywhere`, also one swapped already: whoever finds a copy of theirs in use signs
+        // it out with their own. A revoked one (signed out, a copy found, a new password) ends
+        // nothing more, so a stolen token stops being a way to sign the account out.
+        let live = found.revoked_at.is_none() && found.expires_at > crate::common::now();
+        let ended = if input.everywhere && live {
             crate::account::revoke_sessions(&txn, found.account_id).await? > 0
         } else {
             revoke_family(&txn, found.family_id).await? > 0

@@ -46,28 +46,32 @@ const ACCOUNTS: &[(&str, &str, account::AccountRole, Option<&str>)] = &[
 /// from a development run, on the audit log as `system:production`. Returns how many it
 /// neutralised.
 pub async fn neutralise(db: &DatabaseConnection) -> Result<u64, SeedError> {
+    use crate::error::ApiError;
+    use sea_orm::{ConnectionTrait, DbBackend, QuerySelect};
     // Nothing here is a user's input: a refusal or an error is the database's.
     let failed = |f: Failure| match f {
+        Failure::Error(ApiError::Internal(e) | ApiError::Unavailable(e)) => SeedError::Db(e),
         Failure::Error(e) => SeedError::Db(sea_orm::DbErr::Custom(e.message().to_owned())),
         Failure::Refused(r) => SeedError::Db(sea_orm::DbErr::Custom(format!("{:?}", r.0))),
     };
-    let accounts = account::Entity::find()
-        .filter(account::Column::Email.ends_with(DEMO_EMAIL_DOMAIN))
-        .filter(account::Column::Disabled.eq(false))
-        .all(db)
-        .await?;
-    let keys = api_key::Entity::find()
-        .filter(api_key::Column::KeyHash.eq(secret::sha256_hex(DEMO_API_KEY)))
-        .filter(api_key::Column::RevokedAt.is_null())
-        .all(db)
-        .await?;
-    let count = (accounts.len() + keys.len()) as u64;
-    if count == 0 {
-        return Ok(0);
-    }
     let w = Write::begin_as(db, Viewer::system("production"))
         .await
         .map_err(|e| failed(e.into()))?;
+    // Read in the write, the rows locked (PostgreSQL; SQLite's writes are serial): instances
+    // starting together neutralise each row once, the later ones finding nothing left to do.
+    let mut accounts = account::Entity::find()
+        .filter(account::Column::Email.ends_with(DEMO_EMAIL_DOMAIN))
+        .filter(account::Column::Disabled.eq(false));
+    let mut keys = api_key::Entity::find()
+        .filter(api_key::Column::KeyHash.eq(secret::sha256_hex(DEMO_API_KEY)))
+        .filter(api_key::Column::RevokedAt.is_null());
+    if w.txn().get_database_backend() == DbBackend::Postgres {
+        accounts = accounts.lock_exclusive();
+        keys = keys.lock_exclusive();
+    }
+    let accounts = accounts.all(w.txn()).await?;
+    let keys = keys.all(w.txn()).await?;
+    let count = (accounts.len() + keys.len()) as u64;
     for a in accounts {
         let row = account::ActiveModel {
             disabled: Set(true),

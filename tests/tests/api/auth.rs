@@ -374,6 +374,24 @@ both!(
                 .await["viewer"]["role"],
             "STAFF"
         );
+        // A revoked token ends nothing more: whoever kept a copy of one cannot sign the
+        // account out again and again.
+        let fresh = app
+            .login("koordinator@jammerbugt.dk", "en-helt-ny-adgangskode")
+            .await;
+        let out = app
+            .data(
+                "mutation($t: String!) { logout(input: { refreshToken: $t, everywhere: true }) { ended } }",
+                json!({ "t": second["refreshToken"] }),
+            )
+            .await;
+        assert_eq!(out["logout"]["ended"], false);
+        assert_eq!(
+            app.with_token(fresh["accessToken"].as_str().expect("access"))
+                .data(VIEWER, json!({}))
+                .await["viewer"]["role"],
+            "STAFF"
+        );
     }
 );
 

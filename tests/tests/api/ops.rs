@@ -260,3 +260,54 @@ both!(
         assert_eq!(row.try_get_by_index::<String>(0).expect("text"), "off");
     }
 );
+
+/// Two instances starting at once in production on a database copied from a development run
+/// (demo accounts and key in it): both start, and each demo row is neutralised once.
+#[tokio::test]
+#[cfg_attr(not(postgres_tests), ignore = "skipped: TEST_DATABASE_URL is not set")]
+async fn two_production_instances_neutralise_the_demo_accounts_once() {
+    use lup_api::config::{AppEnv, Config, Secret};
+    use sea_orm::{ColumnTrait, ConnectionTrait, Database, EntityTrait, QueryFilter};
+    let admin_url = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL");
+    let name = format!("lup_test_{}", uuid::Uuid::now_v7().simple());
+    let admin = Database::connect(&admin_url).await.expect("connect");
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create database");
+    let mut config = Config::for_database(lup_tests::replace_database(&admin_url, &name));
+    let development = lup_api::startup::spawn(&config).await.expect("starts");
+    lup_tests::fixture::Fixture::new(&development.state.db)
+        .organization(
+            "nordkystens-naturfond",
+            "Nordkystens Naturfond",
+            lup_tests::fixture::OrganizationKind::Foundation,
+            None,
+        )
+        .await;
+    lup_api::seed::accounts::load_if_none(&development.state.db)
+        .await
+        .expect("demo accounts");
+    development.stop().await;
+    config.auth.app_env = AppEnv::Production;
+    config.auth.jwt_secret = Some(Secret::new("en-rigtig-hemmelighed-paa-mindst-32-bytes"));
+    for _ in 0..2 {
+        let (a, b) = tokio::join!(lup_api::startup::spawn(&config), lup_api::startup::spawn(&config));
+        let (a, b) = (a.expect("A starts"), b.expect("B starts"));
+        let audited = entity::audit_log::Entity::find()
+            .filter(entity::audit_log::Column::ActorLabel.eq("system:production"))
+            .all(&a.state.db)
+            .await
+            .expect("the audit log");
+        assert_eq!(audited.len(), 4, "three accounts and the key, once each");
+        for server in [a, b] {
+            let db = server.state.db.clone();
+            server.stop().await;
+            db.close().await.ok();
+        }
+    }
+    admin
+        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .await
+        .ok();
+}
