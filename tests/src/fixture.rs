@@ -102,6 +102,18 @@ impl Fixture<'_> {
         id
     }
 
+    /// The foundation the demo API key belongs to (`seed::accounts::load_if_none` creates the
+    /// key only when a foundation exists).
+    pub async fn demo_foundation(&self) -> Uuid {
+        self.organization(
+            "nordkystens-naturfond",
+            "Nordkystens Naturfond",
+            OrganizationKind::Foundation,
+            None,
+        )
+        .await
+    }
+
     pub async fn organization(
         &self,
         slug: &str,

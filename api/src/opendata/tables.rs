@@ -273,30 +273,14 @@ impl Table {
         let public = Access::anonymous();
         Ok(match self {
             Table::Communities => rows(db, community::Entity::find(), after, community_row).await?,
-            Table::Themes => {
-                rows(db, theme::Entity::find(), after, |m| {
-                    vec![
-                        gid(NodeType::Theme, m.id),
-                        m.slug.clone(),
-                        m.name.clone(),
-                        m.description.clone(),
-                        ts(m.created_at),
-                        ts(m.updated_at),
-                    ]
-                })
-                .await?
-            }
+            Table::Themes => rows(db, theme::Entity::find(), after, catalogue_row!(NodeType::Theme)).await?,
             Table::Departments => {
-                rows(db, department::Entity::find(), after, |m| {
-                    vec![
-                        gid(NodeType::Department, m.id),
-                        m.slug.clone(),
-                        m.name.clone(),
-                        m.description.clone(),
-                        ts(m.created_at),
-                        ts(m.updated_at),
-                    ]
-                })
+                rows(
+                    db,
+                    department::Entity::find(),
+                    after,
+                    catalogue_row!(NodeType::Department),
+                )
                 .await?
             }
             Table::Organizations => rows(db, organization::Entity::find(), after, organization_row).await?,
@@ -356,6 +340,24 @@ impl Table {
         })
     }
 }
+
+/// The row of a catalogue's entry (a theme, a department) of type `$ty`: its global ID, slug,
+/// name, description and times.
+macro_rules! catalogue_row {
+    ($ty:expr) => {
+        |m| {
+            vec![
+                gid($ty, m.id),
+                m.slug.clone(),
+                m.name.clone(),
+                m.description.clone(),
+                ts(m.created_at),
+                ts(m.updated_at),
+            ]
+        }
+    };
+}
+use catalogue_row;
 
 /// A page of `select` in the order of its rows' IDs, after `after`, each row as `row` writes
 /// it.

@@ -567,12 +567,7 @@ async fn production_refuses_to_start_without_a_secret_of_its_own() {
     // secrets) do not work once the server starts in production. (The demo key belongs to a
     // foundation.)
     lup_tests::fixture::Fixture::new(&server.state.db)
-        .organization(
-            "nordkystens-naturfond",
-            "Nordkystens Naturfond",
-            lup_tests::fixture::OrganizationKind::Foundation,
-            None,
-        )
+        .demo_foundation()
         .await;
     lup_api::seed::accounts::load_if_none(&server.state.db)
         .await

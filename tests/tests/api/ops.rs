@@ -211,16 +211,7 @@ async fn shutdown_lets_requests_in_flight_finish() {
 #[tokio::test]
 #[cfg_attr(not(postgres_tests), ignore = "skipped: TEST_DATABASE_URL is not set")]
 async fn two_instances_starting_together_migrate_once() {
-    use lup_api::config::Config;
-    use sea_orm::{ConnectionTrait, Database};
-    let admin_url = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL");
-    let name = format!("lup_test_{}", uuid::Uuid::now_v7().simple());
-    let admin = Database::connect(&admin_url).await.expect("connect");
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE {name}"))
-        .await
-        .expect("create database");
-    let config = Config::for_database(lup_tests::replace_database(&admin_url, &name));
+    let (fresh, config) = FreshDatabase::create().await;
     let (a, b) = tokio::join!(lup_api::startup::spawn(&config), lup_api::startup::spawn(&config));
     let (a, b) = (a.expect("A starts"), b.expect("B starts"));
     for server in [&a, &b] {
@@ -236,10 +227,7 @@ async fn two_instances_starting_together_migrate_once() {
         server.stop().await;
         db.close().await.ok();
     }
-    admin
-        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .await
-        .ok();
+    fresh.drop().await;
 }
 
 // PostgreSQL compiles no statement of ours (JIT): on a large database it took a search from 40
@@ -266,24 +254,12 @@ both!(
 #[tokio::test]
 #[cfg_attr(not(postgres_tests), ignore = "skipped: TEST_DATABASE_URL is not set")]
 async fn two_production_instances_neutralise_the_demo_accounts_once() {
-    use lup_api::config::{AppEnv, Config, Secret};
-    use sea_orm::{ColumnTrait, ConnectionTrait, Database, EntityTrait, QueryFilter};
-    let admin_url = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL");
-    let name = format!("lup_test_{}", uuid::Uuid::now_v7().simple());
-    let admin = Database::connect(&admin_url).await.expect("connect");
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE {name}"))
-        .await
-        .expect("create database");
-    let mut config = Config::for_database(lup_tests::replace_database(&admin_url, &name));
+    use lup_api::config::{AppEnv, Secret};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let (fresh, mut config) = FreshDatabase::create().await;
     let development = lup_api::startup::spawn(&config).await.expect("starts");
     lup_tests::fixture::Fixture::new(&development.state.db)
-        .organization(
-            "nordkystens-naturfond",
-            "Nordkystens Naturfond",
-            lup_tests::fixture::OrganizationKind::Foundation,
-            None,
-        )
+        .demo_foundation()
         .await;
     lup_api::seed::accounts::load_if_none(&development.state.db)
         .await
@@ -306,8 +282,35 @@ async fn two_production_instances_neutralise_the_demo_accounts_once() {
             db.close().await.ok();
         }
     }
-    admin
-        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .await
-        .ok();
+    fresh.drop().await;
+}
+
+/// A new PostgreSQL database on `TEST_DATABASE_URL`'s server for a test that starts servers
+/// itself, and a configuration for it.
+struct FreshDatabase {
+    admin: sea_orm::DatabaseConnection,
+    name: String,
+}
+
+impl FreshDatabase {
+    async fn create() -> (FreshDatabase, lup_api::config::Config) {
+        use sea_orm::ConnectionTrait;
+        let admin_url = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL");
+        let name = format!("lup_test_{}", uuid::Uuid::now_v7().simple());
+        let admin = sea_orm::Database::connect(&admin_url).await.expect("connect");
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("create database");
+        let config = lup_api::config::Config::for_database(lup_tests::replace_database(&admin_url, &name));
+        (FreshDatabase { admin, name }, config)
+    }
+
+    async fn drop(self) {
+        use sea_orm::ConnectionTrait;
+        self.admin
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
+            .await
+            .ok();
+    }
 }
