@@ -343,13 +343,7 @@ impl NewAccount {
     }
 
     pub async fn insert(self, w: &Write) -> Result<account::Model, Failure> {
-        let taken = account::Entity::find()
-            .filter(account::Column::Email.eq(&self.email))
-            .one(w.txn())
-            .await?;
-        if taken.is_some() {
-            return Err(Refused::one("email", UserErrorCode::Taken, "another account has this email").into());
-        }
+        refuse_taken_email(w, &self.email, None).await?;
         let password_hash = self.password_hash;
         let now = crate::common::now();
         let model = w
@@ -370,6 +364,19 @@ impl NewAccount {
         set_communities(w, model.id, &self.communities).await?;
         Ok(model)
     }
+}
+
+/// `TAKEN` on `email` when an account other than `except` signs in with `email` (the unique
+/// key stays the backstop for a race).
+async fn refuse_taken_email(w: &Write, email: &str, except: Option<Uuid>) -> Result<(), Failure> {
+    let mut others = account::Entity::find().filter(account::Column::Email.eq(email));
+    if let Some(id) = except {
+        others = others.filter(account::Column::Id.ne(id));
+    }
+    if others.one(w.txn()).await?.is_some() {
+        return Err(Refused::one("email", UserErrorCode::Taken, "another account has this email").into());
+    }
+    Ok(())
 }
 
 /// Creates an API key for an organisation; returns the row and the key in clear.
@@ -573,19 +580,7 @@ impl AccountMutation {
                 still_admin(w).await?;
                 let before = w.find::<account::Entity>("account", id).await?;
                 if let Some(email) = email.as_ref().filter(|e| **e != before.email) {
-                    let taken = account::Entity::find()
-                        .filter(account::Column::Email.eq(email))
-                        .filter(account::Column::Id.ne(id))
-                        .one(w.txn())
-                        .await?;
-                    if taken.is_some() {
-                        return Err(Refused::one(
-                            "email",
-                            UserErrorCode::Taken,
-                            "another account has this email",
-                        )
-                        .into());
-                    }
+                    refuse_taken_email(w, email, Some(id)).await?;
                 }
                 let role: DbRole = input.role.value().copied().map_or(before.role, Into::into);
                 let disabled = input.disabled.value().copied();

@@ -218,10 +218,10 @@ const INTERNAL: &str = "internal error: the file could not be read";
 async fn read(
     db: &DatabaseConnection,
     table: Table,
-    after: At,
+    at: At,
     timeout: std::time::Duration,
 ) -> Result<Page, Failure> {
-    let once = || tokio::time::timeout(timeout, table.page(db, after));
+    let once = || tokio::time::timeout(timeout, table.page(db, at));
     match once().await {
         Err(_) => Err(Failure::TimedOut),
         Ok(Err(e)) if crate::db::is_broken_connection(&e) => {

@@ -267,75 +267,69 @@ impl Table {
         }
     }
 
-    /// The public rows after `after.after` (from the start when none), at most `after.rows`.
+    /// The public rows after `at.after` (from the start when none), at most `at.rows` of them.
     /// Whoever asks, only what an anonymous caller may see: [`Access::anonymous`].
-    pub async fn page(self, db: &DatabaseConnection, after: At) -> Result<Page, DbErr> {
+    pub async fn page(self, db: &DatabaseConnection, at: At) -> Result<Page, DbErr> {
         let public = Access::anonymous();
         Ok(match self {
-            Table::Communities => rows(db, community::Entity::find(), after, community_row).await?,
-            Table::Themes => rows(db, theme::Entity::find(), after, catalogue_row!(NodeType::Theme)).await?,
+            Table::Communities => rows(db, community::Entity::find(), at, community_row).await?,
+            Table::Themes => rows(db, theme::Entity::find(), at, catalogue_row!(NodeType::Theme)).await?,
             Table::Departments => {
                 rows(
                     db,
                     department::Entity::find(),
-                    after,
+                    at,
                     catalogue_row!(NodeType::Department),
                 )
                 .await?
             }
-            Table::Organizations => rows(db, organization::Entity::find(), after, organization_row).await?,
-            Table::Plans => rows(db, crate::plan::visible(&public), after, plan_row).await?,
+            Table::Organizations => rows(db, organization::Entity::find(), at, organization_row).await?,
+            Table::Plans => rows(db, crate::plan::visible(&public), at, plan_row).await?,
             Table::PlanThemes => {
                 let select =
                     plan_theme::Entity::find().filter(public.plan_condition(col(plan_theme::Column::PlanId)));
-                links(db, select, NodeType::Plan, NodeType::Theme, after).await?
+                links(db, select, NodeType::Plan, NodeType::Theme, at).await?
             }
-            Table::Actions => rows(db, crate::action::visible(&public), after, action_row).await?,
+            Table::Actions => rows(db, crate::action::visible(&public), at, action_row).await?,
             Table::ActionThemes => {
                 let select = action_theme::Entity::find()
                     .filter(public.action_condition(col(action_theme::Column::ActionId)));
-                links(db, select, NodeType::Action, NodeType::Theme, after).await?
+                links(db, select, NodeType::Action, NodeType::Theme, at).await?
             }
             Table::ActionDepartments => {
                 rows(
                     db,
                     crate::action::departments_visible(&public),
-                    after,
+                    at,
                     action_department_row,
                 )
                 .await?
             }
             Table::Partnerships => {
-                rows(db, crate::partnership::visible(&public), after, partnership_row).await?
+                rows(db, crate::partnership::visible(&public), at, partnership_row).await?
             }
             Table::PartnershipMembers => {
-                rows(
-                    db,
-                    crate::partnership::members_visible(&public),
-                    after,
-                    member_row,
-                )
-                .await?
+                rows(db, crate::partnership::members_visible(&public), at, member_row).await?
             }
-            Table::IdeaExchanges => rows(db, idea_exchange::Entity::find(), after, exchange_row).await?,
+            Table::IdeaExchanges => rows(db, idea_exchange::Entity::find(), at, exchange_row).await?,
             Table::IdeaExchangeCommunities => {
                 links(
                     db,
                     idea_exchange_participant::Entity::find(),
                     NodeType::IdeaExchange,
                     NodeType::Community,
-                    after,
+                    at,
                 )
                 .await?
             }
             Table::IdeaExchangeActions => {
                 let select = idea_exchange_action::Entity::find()
                     .filter(public.action_condition(col(idea_exchange_action::Column::ActionId)));
-                links(db, select, NodeType::IdeaExchange, NodeType::Action, after).await?
+                links(db, select, NodeType::IdeaExchange, NodeType::Action, at).await?
             }
-            Table::AnnualReviews => rows(db, crate::review::visible(&public), after, review_row).await?,
+            Table::AnnualReviews => rows(db, crate::review::visible(&public), at, review_row).await?,
             Table::AnnualReviewEntries => {
-                rows(db, crate::review::visible_entries(&public), after, entry_row).await?
+                rows(db, crate::review::visible_entries(&public), at, entry_row).await?
             }
         })
     }
@@ -359,20 +353,20 @@ macro_rules! catalogue_row {
 }
 use catalogue_row;
 
-/// A page of `select` in the order of its rows' IDs, after `after`, each row as `row` writes
+/// A page of `select` in the order of its rows' IDs, at `at`, each row as `row` writes
 /// it.
 async fn rows<E: Versioned>(
     db: &DatabaseConnection,
     select: Select<E>,
-    after: At,
+    at: At,
     row: impl Fn(&E::Model) -> Vec<String>,
 ) -> Result<Page, DbErr> {
-    let select = match after.after {
+    let select = match at.after {
         Some((last, _)) => select.filter(E::ID.gt(last)),
         None => select,
     };
-    let rows = select.order_by_asc(E::ID).limit(after.rows).all(db).await?;
-    Ok(page(rows, after.rows, HasId::row_id, row))
+    let rows = select.order_by_asc(E::ID).limit(at.rows).all(db).await?;
+    Ok(page(rows, at.rows, HasId::row_id, row))
 }
 
 /// A page of a link table (`select`), its rows the global IDs of the owner (of type `owner`)
@@ -382,33 +376,33 @@ async fn links<L: Link>(
     select: Select<L>,
     owner: NodeType,
     target: NodeType,
-    after: At,
+    at: At,
 ) -> Result<Page, DbErr> {
     let (a, b) = (L::OWNER, L::TARGET);
     let uuid = |m: &L::Model, c: L::Column| match m.get(c) {
         sea_orm::Value::Uuid(Some(id)) => id,
         _ => Uuid::nil(),
     };
-    let rows = by_pair(db, select, a, b, after).await?;
+    let rows = by_pair(db, select, a, b, at).await?;
     Ok(page(
         rows,
-        after.rows,
+        at.rows,
         |m| (uuid(m, a), uuid(m, b)),
         |m| vec![gid(owner, uuid(m, a)), gid(target, uuid(m, b))],
     ))
 }
 
-/// A page of `select` ordered by its two-column key (`a`, `b`), after `after`.
+/// A page of `select` ordered by its two-column key (`a`, `b`), at `at`.
 async fn by_pair<E: EntityTrait>(
     db: &DatabaseConnection,
     select: Select<E>,
     a: E::Column,
     b: E::Column,
-    after: At,
+    at: At,
 ) -> Result<Vec<E::Model>, DbErr> {
     // A row value comparison, `(a, b) > (x, y)`: both databases read it as one range of the
     // key's index.
-    let select = match after.after {
+    let select = match at.after {
         Some((x, y)) => {
             select.filter(Expr::tuple([col(a), col(b)]).gt(Expr::tuple([Expr::value(x), Expr::value(y)])))
         }
@@ -417,7 +411,7 @@ async fn by_pair<E: EntityTrait>(
     select
         .order_by_asc(a)
         .order_by_asc(b)
-        .limit(after.rows)
+        .limit(at.rows)
         .all(db)
         .await
 }
