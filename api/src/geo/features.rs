@@ -7,11 +7,16 @@
 //!   collection when none is known).
 //! - `status=<ActionStatus>`, repeatable and/or comma-separated (`status=PLANNED,IN_PROGRESS`):
 //!   actions in one of the statuses; a value that is not an `ActionStatus` is a 400.
+//! - `community=<slug>`, repeatable and/or comma-separated: those communities, and the actions
+//!   of their plans; an unknown slug matches nothing.
+//! - `bbox=<west>,<south>,<east>,<north>` (degrees, WGS 84, as RFC 7946's `bbox`; west greater
+//!   than east crosses the antimeridian): features whose point lies in the box, edges
+//!   included. An action without a place of its own is where its community is.
 //!
-//! On the communities' route the filters choose communities: those with at least one action
-//! the caller may see that matches them; `actionCounts` counts, by status, the community's
-//! visible actions that match `theme` (all statuses). Any other parameter is a 400 naming it,
-//! so a misspelt filter is not silently ignored. Empty values are ignored.
+//! On the communities' route `theme` and `status` choose communities: those with at least one
+//! action the caller may see that matches them; `actionCounts` counts, by status, the
+//! community's visible actions that match `theme` (all statuses). Any other parameter is a 400
+//! naming it, so a misspelt filter is not silently ignored. Empty values are ignored.
 //!
 //! A feature needs a place: a community without a location, or an action placed neither
 //! itself nor through its community, is left out; the collection's foreign member `skipped`
@@ -34,8 +39,8 @@ use axum::{
 };
 use entity::{action, action_theme, community, plan, theme};
 use sea_orm::{
-    ActiveEnum, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, Iterable, QueryFilter, QuerySelect,
-    QueryTrait, sea_query::Query as SqlQuery,
+    ActiveEnum, ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, Iterable, QueryFilter,
+    QuerySelect, QueryTrait, sea_query::Query as SqlQuery,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -72,11 +77,82 @@ struct Filter {
     themes: Option<Vec<String>>,
     /// None: any status.
     statuses: Option<Vec<action::ActionStatus>>,
+    /// Community slugs; None: every community.
+    communities: Option<Vec<String>>,
+    /// None: anywhere.
+    bbox: Option<BBox>,
 }
 
 impl Filter {
-    fn is_some(&self) -> bool {
+    /// Whether the filter chooses communities by their actions (`theme`, `status`).
+    fn by_actions(&self) -> bool {
         self.themes.is_some() || self.statuses.is_some()
+    }
+}
+
+/// A box in degrees, RFC 7946 order: west, south, east, north. West greater than east is a
+/// box across the antimeridian.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct BBox {
+    west: f64,
+    south: f64,
+    east: f64,
+    north: f64,
+}
+
+impl BBox {
+    /// `west,south,east,north`, or the 400 message saying what is wrong with it.
+    fn parse(value: &str) -> Result<BBox, String> {
+        let numbers: Vec<f64> = value
+            .split(',')
+            .map(|n| n.trim().parse::<f64>().ok().filter(|n| n.is_finite()))
+            .collect::<Option<_>>()
+            .filter(|n: &Vec<f64>| n.len() == 4)
+            .ok_or_else(|| {
+                format!(
+                    "bbox: `{}` is not four numbers west,south,east,north (degrees, e.g. bbox=9.4,56.9,9.9,57.2)",
+                    shorten(value)
+                )
+            })?;
+        let [west, south, east, north] = [numbers[0], numbers[1], numbers[2], numbers[3]];
+        if [west, east].iter().any(|l| !(-180.0..=180.0).contains(l)) {
+            return Err("bbox: a longitude (west, east) is from -180 to 180".to_owned());
+        }
+        if [south, north].iter().any(|l| !(-90.0..=90.0).contains(l)) {
+            return Err("bbox: a latitude (south, north) is from -90 to 90".to_owned());
+        }
+        if south > north {
+            return Err("bbox: south is greater than north".to_owned());
+        }
+        Ok(BBox {
+            west,
+            south,
+            east,
+            north,
+        })
+    }
+
+    fn contains(&self, (latitude, longitude): (f64, f64)) -> bool {
+        let east_west = if self.west <= self.east {
+            (self.west..=self.east).contains(&longitude)
+        } else {
+            longitude >= self.west || longitude <= self.east
+        };
+        (self.south..=self.north).contains(&latitude) && east_west
+    }
+
+    /// The same test in SQL, on a row's latitude and longitude columns (false where null).
+    fn condition(&self, latitude: impl ColumnTrait, longitude: impl ColumnTrait) -> Condition {
+        let east_west = if self.west <= self.east {
+            Condition::all().add(longitude.between(self.west, self.east))
+        } else {
+            Condition::any()
+                .add(longitude.gte(self.west))
+                .add(longitude.lte(self.east))
+        };
+        Condition::all()
+            .add(latitude.between(self.south, self.north))
+            .add(east_west)
     }
 }
 
@@ -85,20 +161,35 @@ fn parse(params: Result<Query<Vec<(String, String)>>, QueryRejection>) -> Result
     let Query(params) = params.map_err(|e| format!("the query string could not be read: {e}"))?;
     let mut themes: Vec<String> = Vec::new();
     let mut statuses: Vec<action::ActionStatus> = Vec::new();
+    let mut communities: Vec<String> = Vec::new();
+    let mut bbox = None;
     let mut theme_given = false;
     let mut status_given = false;
+    let mut community_given = false;
     for (name, value) in params {
         let values = value.split(',').map(str::trim).filter(|v| !v.is_empty());
         match name.as_str() {
-            "theme" => {
+            "theme" | "community" => {
+                let (list, given) = if name == "theme" {
+                    (&mut themes, &mut theme_given)
+                } else {
+                    (&mut communities, &mut community_given)
+                };
                 for v in values {
-                    theme_given = true;
+                    *given = true;
                     // Refused here: PostgreSQL cannot compare a text holding a NUL.
                     if v.chars().any(char::is_control) {
-                        return Err("theme: a theme slug holds no control characters".to_owned());
+                        return Err(format!("{name}: a slug holds no control characters"));
                     }
-                    themes.push(v.to_owned());
+                    list.push(v.to_owned());
                 }
+            }
+            "bbox" if value.trim().is_empty() => {}
+            "bbox" => {
+                if bbox.is_some() {
+                    return Err("bbox: one box at most".to_owned());
+                }
+                bbox = Some(BBox::parse(&value)?);
             }
             "status" => {
                 for v in values {
@@ -120,12 +211,12 @@ fn parse(params: Result<Query<Vec<(String, String)>>, QueryRejection>) -> Result
             }
             other => {
                 return Err(format!(
-                    "unknown query parameter `{}`: the map data takes `theme` (theme slugs) and `status` (action statuses)",
+                    "unknown query parameter `{}`: the map data takes `theme` (theme slugs), `status` (action statuses), `community` (community slugs) and `bbox` (west,south,east,north)",
                     shorten(other)
                 ));
             }
         }
-        if themes.len() > MAX_VALUES || statuses.len() > MAX_VALUES {
+        if themes.len() > MAX_VALUES || statuses.len() > MAX_VALUES || communities.len() > MAX_VALUES {
             return Err(format!(
                 "{name}: at most {MAX_VALUES} values (repeated or comma-separated)"
             ));
@@ -134,6 +225,8 @@ fn parse(params: Result<Query<Vec<(String, String)>>, QueryRejection>) -> Result
     Ok(Filter {
         themes: theme_given.then_some(themes),
         statuses: status_given.then_some(statuses),
+        communities: community_given.then_some(communities),
+        bbox,
     })
 }
 
@@ -335,13 +428,19 @@ async fn communities(
     let mut features = Vec::new();
     let mut skipped = 0;
     for c in all {
-        if filter.is_some() && !chosen.contains(&c.id) {
+        if filter.by_actions() && !chosen.contains(&c.id) {
+            continue;
+        }
+        if filter.communities.as_ref().is_some_and(|s| !s.contains(&c.slug)) {
             continue;
         }
         let Some(at) = place(c.latitude, c.longitude) else {
             skipped += 1;
             continue;
         };
+        if filter.bbox.is_some_and(|b| !b.contains(at)) {
+            continue;
+        }
         let plan = current.get(&c.id);
         let of = counts.get(&c.id);
         let mut action_counts = serde_json::Map::new();
@@ -380,9 +479,47 @@ async fn actions(
     filter: &Filter,
 ) -> Result<Collection<ActionProperties>, DbErr> {
     let themes = theme_ids(db, filter).await?;
-    let mut rows = matching(access, themes.as_deref(), filter.statuses.as_deref())
-        .all(db)
-        .await?;
+    let chosen =
+        || {
+            let mut q = matching(access, themes.as_deref(), filter.statuses.as_deref());
+            let in_communities = |c: Condition| {
+                action::Column::PlanId.in_subquery(
+                    SqlQuery::select()
+                        .column(plan::Column::Id)
+                        .from(plan::Entity)
+                        .and_where(
+                            plan::Column::CommunityId.in_subquery(
+                                SqlQuery::select()
+                                    .column(community::Column::Id)
+                                    .from(community::Entity)
+                                    .cond_where(c)
+                                    .to_owned(),
+                            ),
+                        )
+                        .to_owned(),
+                )
+            };
+            if let Some(slugs) = &filter.communities {
+                q = q.filter(in_communities(
+                    Condition::all().add(community::Column::Slug.is_in(slugs.iter().cloned())),
+                ));
+            }
+            if let Some(b) = filter.bbox {
+                // At its own place, or without one at its community's.
+                q =
+                    q.filter(
+                        Condition::any()
+                            .add(b.condition(action::Column::Latitude, action::Column::Longitude))
+                            .add(Condition::all().add(action::Column::Latitude.is_null()).add(
+                                in_communities(
+                                    b.condition(community::Column::Latitude, community::Column::Longitude),
+                                ),
+                            )),
+                    );
+            }
+            q
+        };
+    let mut rows = chosen().all(db).await?;
     rows.sort_by_cached_key(|a| (crate::collation::danish_key(&a.title), a.id));
     let plans = by_id(crate::plan::visible(access).all(db).await?, |p| p.id);
     let communities = by_id(community::Entity::find().all(db).await?, |c| c.id);
@@ -397,12 +534,8 @@ async fn actions(
         .column(action_theme::Column::ActionId)
         .column(action_theme::Column::ThemeId)
         .filter(
-            action_theme::Column::ActionId.in_subquery(
-                matching(access, themes.as_deref(), filter.statuses.as_deref())
-                    .select_only()
-                    .column(action::Column::Id)
-                    .into_query(),
-            ),
+            action_theme::Column::ActionId
+                .in_subquery(chosen().select_only().column(action::Column::Id).into_query()),
         )
         .into_tuple()
         .all(db)
@@ -433,6 +566,9 @@ async fn actions(
                 continue;
             }
         };
+        if filter.bbox.is_some_and(|b| !b.contains(at)) {
+            continue;
+        }
         let mut themes = themes_of.remove(&a.id).unwrap_or_default();
         themes.sort();
         features.push(feature(
@@ -602,7 +738,55 @@ mod tests {
 
     #[test]
     fn empty_values_are_no_filter() {
-        let f = parse(params(&[("theme", ""), ("status", " ")])).unwrap();
-        assert!(!f.is_some());
+        let f = parse(params(&[
+            ("theme", ""),
+            ("status", " "),
+            ("community", ""),
+            ("bbox", ""),
+        ]))
+        .unwrap();
+        assert!(!f.by_actions());
+        assert!(f.communities.is_none() && f.bbox.is_none());
+    }
+
+    #[test]
+    fn a_bbox_is_west_south_east_north() {
+        let b = BBox::parse("9.4, 56.9,9.9,57.2").unwrap();
+        assert!(b.contains((57.07, 9.72)));
+        assert!(b.contains((56.9, 9.4)), "edges are inside");
+        assert!(!b.contains((57.07, 10.0)));
+        assert!(!b.contains((57.3, 9.72)));
+        // Across the antimeridian: from 170 east to 170 west.
+        let across = BBox::parse("170,-20,-170,-10").unwrap();
+        assert!(across.contains((-15.0, 178.0)) && across.contains((-15.0, -175.0)));
+        assert!(!across.contains((-15.0, 0.0)));
+        for (bad, says) in [
+            ("9.4,56.9,9.9", "not four numbers"),
+            ("9.4,56.9,9.9,57.2,1", "not four numbers"),
+            ("a,b,c,d", "not four numbers"),
+            ("NaN,56.9,9.9,57.2", "not four numbers"),
+            ("inf,56.9,9.9,57.2", "not four numbers"),
+            ("190,56.9,9.9,57.2", "longitude"),
+            ("9.4,-91,9.9,57.2", "latitude"),
+            ("9.4,57.2,9.9,56.9", "south is greater than north"),
+        ] {
+            let e = BBox::parse(bad).unwrap_err();
+            assert!(e.starts_with("bbox: ") && e.contains(says), "{bad}: {e}");
+        }
+        let e = parse(params(&[("bbox", "9,56,10,57"), ("bbox", "9,56,10,57")])).unwrap_err();
+        assert_eq!(e, "bbox: one box at most");
+        let f = parse(params(&[
+            ("community", "gjoel,birkelse"),
+            ("community", "attrup"),
+        ]))
+        .unwrap();
+        assert!(
+            !f.by_actions(),
+            "communities are chosen by themselves, not by their actions"
+        );
+        assert_eq!(
+            f.communities.unwrap(),
+            ["gjoel", "birkelse", "attrup"].map(String::from)
+        );
     }
 }

@@ -401,6 +401,106 @@ both!(filters_by_theme_and_status, |app: TestApp| async move {
     );
 });
 
+both!(filters_by_community_and_box, |app: TestApp| async move {
+    let w = world(&app).await;
+    let anonymous = app.signed_in(As::Anonymous, &[], None).await;
+    let get_names = async |path: String| {
+        let (status, body) = geojson(&anonymous, &path).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        names(&body)
+    };
+    let actions = async |query: &str| get_names(format!("/geo/actions.geojson{query}")).await;
+    let communities = async |query: &str| get_names(format!("/geo/communities.geojson{query}")).await;
+
+    assert_eq!(
+        actions("?community=gjoel").await,
+        ["Forsamlingshusets tag", "Shelterplads ved fjorden"],
+        "the adopted plan's actions; the draft's stays hidden"
+    );
+    assert_eq!(actions("?community=attrup").await, Vec::<String>::new());
+    assert_eq!(actions("?community=ukendt").await, Vec::<String>::new());
+    let (_, birkelse) = geojson(&anonymous, "/geo/actions.geojson?community=birkelse").await;
+    assert_eq!(names(&birkelse), Vec::<String>::new());
+    assert_eq!(birkelse["skipped"], 1, "Birkelse's action has no place");
+    assert_eq!(
+        actions("?community=gjoel&theme=natur").await,
+        ["Shelterplads ved fjorden"]
+    );
+
+    // The shelter has a place of its own south-east of Gjøl; the other action is at Gjøl.
+    assert_eq!(
+        actions("?bbox=9.74,57.0,9.8,57.06").await,
+        ["Shelterplads ved fjorden"]
+    );
+    assert_eq!(
+        actions("?bbox=9.7,57.06,9.73,57.08").await,
+        ["Forsamlingshusets tag"],
+        "an action's own place counts, not its community's"
+    );
+    assert_eq!(
+        actions("?bbox=9.72,57.05,9.75,57.07").await.len(),
+        2,
+        "edges are inside"
+    );
+    assert_eq!(actions("?bbox=10,55,12,56").await, Vec::<String>::new());
+    assert_eq!(
+        actions("?bbox=9,57,-170,58").await.len(),
+        2,
+        "a box across the antimeridian reaches from 9 east round to 170 west"
+    );
+    assert_eq!(
+        actions("?bbox=9.74,57.0,9.8,57.06&status=IN_PROGRESS").await,
+        Vec::<String>::new()
+    );
+
+    assert_eq!(communities("?community=gjoel,attrup").await, ["Attrup", "Gjøl"]);
+    assert_eq!(communities("?community=birkelse").await, Vec::<String>::new());
+    assert_eq!(communities("?bbox=9.7,57.0,9.8,57.08").await, ["Gjøl"]);
+    assert_eq!(communities("?bbox=9.5,57.0,9.8,57.2").await, ["Attrup", "Gjøl"]);
+    assert_eq!(
+        communities("?community=attrup&status=IN_PROGRESS").await,
+        Vec::<String>::new(),
+        "Attrup has no action in progress"
+    );
+
+    // A draft's action is in the box only for those who may see it.
+    let editor = app.signed_in(As::CommunityEditor, &[w.gjol], None).await;
+    let (status, body) = geojson(
+        &editor,
+        "/geo/actions.geojson?community=gjoel&bbox=9.7,57.06,9.73,57.08",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(names(&body), ["Forsamlingshusets tag", "Hemmelig kladdehandling"]);
+
+    for (path, says) in [
+        (
+            "/geo/actions.geojson?bbox=9.4,56.9,9.9",
+            "bbox: `9.4,56.9,9.9` is not four numbers",
+        ),
+        ("/geo/actions.geojson?bbox=vest,syd,%C3%B8st,nord", "bbox: "),
+        (
+            "/geo/communities.geojson?bbox=9.4,57.2,9.9,56.9",
+            "bbox: south is greater than north",
+        ),
+        ("/geo/actions.geojson?bbox=200,56,10,57", "bbox: a longitude"),
+        (
+            "/geo/actions.geojson?bbox=9,56,10,57&bbox=9,56,10,57",
+            "bbox: one box at most",
+        ),
+        (
+            "/geo/actions.geojson?community=gjoel,%00",
+            "community: a slug holds no control characters",
+        ),
+        ("/geo/communities.geojson?kommune=gjoel", "`community`"),
+    ] {
+        let r = get(&anonymous, path).await;
+        assert_eq!(r.status(), 400, "{path}");
+        let text = r.text().await.unwrap();
+        assert!(text.contains(says), "{path}: {text}");
+    }
+});
+
 both!(
     website_links,
     |c: &mut lup_api::config::Config| {
