@@ -39,7 +39,7 @@ use crate::{
     access::Access,
     error::ApiError,
     loader::{ColumnName, Erased, Loaded, Rel, Row, table_column},
-    pagination::{Listing, ORDER, PAGE_ALIAS, Page, RN, TOTAL, Window, order_sql, window_condition},
+    pagination::{Listing, ORDER, PAGE_ALIAS, Page, RN, Size, TOTAL, Window, order_sql, window_condition},
     relay::NodeType,
 };
 
@@ -831,6 +831,8 @@ struct ShapeKey {
     arguments: String,
     access: Access,
     window: Window,
+    /// What the page tells of its list's size.
+    size: Size,
     fetches: Vec<Fetch>,
     pruned: u128,
 }
@@ -853,6 +855,8 @@ struct Compiled {
     statement: Statement,
     /// One per planned fetch, in order.
     layouts: Vec<Layouts>,
+    /// Read by [`Listing::limited_select`]: its rows are numbered and its size set as they come.
+    limited: bool,
 }
 
 /// Shapes kept; beyond it the cache starts again.
@@ -1005,6 +1009,10 @@ where
         arguments: format!("{:?}", field.arguments().unwrap_or_default()),
         access: access.clone(),
         window: *window,
+        size: match root {
+            Root::Connection => Size::of_connection(field),
+            Root::Object => Size::None,
+        },
         fetches,
         pruned: pruned_columns(ctx),
     };
@@ -1014,9 +1022,15 @@ where
         let fetches = &key.fetches;
         loaders.reads().statements.get_or_build(&key, || {
             let layouts: Vec<Layouts> = fetches.iter().map(|f| Layouts::of(f, key.pruned)).collect();
-            let mut select = match root {
-                Root::Object => listing.first_row_select(),
-                Root::Connection => listing.page_select(db, &[], window),
+            let limited = match root {
+                Root::Object => None,
+                Root::Connection => listing.limited_select(window, key.size),
+            };
+            let is_limited = limited.is_some();
+            let mut select = match (root, limited) {
+                (_, Some(select)) => select,
+                (Root::Object, None) => listing.first_row_select(),
+                (Root::Connection, None) => listing.page_select(db, &[], window),
             };
             let mut builder = Builder {
                 backend,
@@ -1036,6 +1050,7 @@ where
             Compiled {
                 statement: backend.build(&select),
                 layouts,
+                limited: is_limited,
             }
         })
     };
@@ -1068,6 +1083,9 @@ where
         }
         page.total = total;
         page.rows.push((pos, model));
+    }
+    if compiled.limited {
+        key.size.finish(window, &mut page);
     }
     // An empty page is counted apart when it may lie past the end (see `complete_totals`).
     let mut pages = HashMap::new();

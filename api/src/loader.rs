@@ -212,7 +212,11 @@ pub fn sort_col<C: ColumnTrait>(column: C) -> String {
 /// `order` on columns of `table`, then its ID as a tiebreak.
 pub fn ordering<E: EntityTrait>(_table: E, order: &[(E::Column, Order)]) -> Vec<(String, Order)> {
     let mut out: Vec<(String, Order)> = order.iter().map(|(c, o)| (sort_col(*c), o.clone())).collect();
-    out.push((qcol(id_column::<E>()), Order::Asc));
+    // The ID breaks ties, unless the order already ends with it.
+    let id = qcol(id_column::<E>());
+    if out.last().is_none_or(|(last, _)| *last != id) {
+        out.push((id, Order::Asc));
+    }
     out
 }
 

@@ -12,7 +12,8 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use sea_orm::{
     DatabaseConnection, DbBackend, DbErr, FromQueryResult, QueryResult, Statement,
     sea_query::{
-        Alias, Expr, ExprTrait, NullOrdering, Order, Query, SelectStatement, extension::postgres::PgFunc,
+        Alias, Expr, ExprTrait, NullOrdering, Order, Query, SelectStatement, SimpleExpr, SubQueryStatement,
+        extension::postgres::PgFunc,
     },
 };
 use uuid::Uuid;
@@ -187,6 +188,51 @@ pub struct ConnectionFields {
     pub total_count: i64,
 }
 
+/// What a top-level page has to tell of its list's size (see [`Listing::limited_select`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Size {
+    /// `totalCount` is asked for: the list is counted.
+    Count,
+    /// `pageInfo` alone: whether a row follows the page, from one row more.
+    Peek,
+    /// Neither: the page's rows alone.
+    None,
+}
+
+impl Size {
+    /// What a connection field's selection shows of its list's size.
+    pub fn of_connection(field: async_graphql::SelectionField<'_>) -> Size {
+        let mut size = Size::None;
+        for f in field.selection_set() {
+            match f.name() {
+                "totalCount" => return Size::Count,
+                "pageInfo" => size = Size::Peek,
+                _ => {}
+            }
+        }
+        size
+    }
+
+    /// Numbers the rows of a [`Listing::limited_select`] page as they came and sets its size:
+    /// counted ([`Size::Count`]), or as far as the rows read tell (a row more than the page:
+    /// the list goes on; fewer: it ends with the page).
+    pub fn finish<M>(self, window: &Window, page: &mut Page<M>) {
+        let size = usize::try_from(window.size).unwrap_or(0);
+        let more = self == Size::Peek && page.rows.len() > size;
+        page.rows.truncate(size);
+        for (i, row) in page.rows.iter_mut().enumerate() {
+            row.0 = window
+                .after
+                .saturating_add(i64::try_from(i).unwrap_or(i64::MAX))
+                .saturating_add(1);
+        }
+        if self != Size::Count {
+            let read = i64::try_from(page.rows.len()).unwrap_or(i64::MAX);
+            page.total = window.after.saturating_add(read).saturating_add(i64::from(more));
+        }
+    }
+}
+
 /// One page of rows with their positions and the size of the whole list.
 #[derive(Debug, Clone)]
 pub struct Page<M> {
@@ -288,6 +334,49 @@ impl Listing {
         }
         outer.order_by(Alias::new(RN), Order::Asc);
         outer
+    }
+
+    /// A top-level page from the start or after a cursor, read in the listing's order up to its
+    /// last row (`LIMIT`, `OFFSET`) instead of numbering and counting the whole list: the
+    /// columns of [`Listing::page_select`] in a derived table named [`PAGE_ALIAS`], each row at
+    /// position 0 ([`Size::finish`] numbers them as they come), the list's size counted on its
+    /// own only when `size` asks for it, and one row more read when only whether a row follows
+    /// is needed. None for a nested listing, a page from the end or before a cursor (those are
+    /// numbered, [`Listing::page_select`]).
+    pub fn limited_select(&self, window: &Window, size: Size) -> Option<SelectStatement> {
+        if self.parent.is_some() || window.from_end || window.before.is_some() {
+            return None;
+        }
+        let mut inner = self.select.clone();
+        inner.expr_as(Expr::cust("CAST(0 AS BIGINT)"), Alias::new(RN));
+        let total = match size {
+            Size::Count => {
+                let mut count = Query::select();
+                count
+                    .expr(Expr::cust("COUNT(*)"))
+                    .from_subquery(self.select.clone(), Alias::new("lup_c"));
+                SimpleExpr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(count)))
+            }
+            Size::Peek | Size::None => Expr::cust("CAST(0 AS BIGINT)"),
+        };
+        inner.expr_as(total, Alias::new(TOTAL));
+        let mut outer = Query::select();
+        outer.expr(Expr::cust(format!("\"{PAGE_ALIAS}\".*")));
+        // The order's values as columns, so the page keeps its order outside the derived table.
+        for (i, (expr, direction)) in self.order.iter().enumerate() {
+            let name = format!("{ORDER}{i}");
+            inner.expr_as(Expr::cust(expr.clone()), Alias::new(&name));
+            outer.order_by_with_nulls(
+                (Alias::new(PAGE_ALIAS), Alias::new(&name)),
+                direction.clone(),
+                NullOrdering::Last,
+            );
+        }
+        let rows = window.size.saturating_add(i64::from(size == Size::Peek));
+        self.first_rows(&mut inner, u64::try_from(rows).unwrap_or(0));
+        inner.offset(u64::try_from(window.after).unwrap_or(0));
+        outer.from_subquery(inner, Alias::new(PAGE_ALIAS));
+        Some(outer)
     }
 
     /// Keeps the first `size` rows of `select` (the listing's own select) in the listing's

@@ -19,6 +19,7 @@ mod m20261203_000005_webhooks;
 mod m20261204_000001_proposer_foreign_key;
 mod m20261205_000001_danish_collation;
 mod m20261206_000001_text_lower;
+mod m20261206_000002_audit_log_newest_first;
 
 pub use m20261127_000006_completed_on_backfill::backfill_completed_on;
 
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000001_proposer_foreign_key::Migration),
             Box::new(m20261205_000001_danish_collation::Migration),
             Box::new(m20261206_000001_text_lower::Migration),
+            Box::new(m20261206_000002_audit_log_newest_first::Migration),
         ]
     }
 }

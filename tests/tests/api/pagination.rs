@@ -151,6 +151,80 @@ both!(top_level_forward_to_the_end, |app: TestApp| async move {
     assert_eq!(cursors.len(), 7);
 });
 
+// Without `totalCount` a page is read up to its last row (with `pageInfo`, one row more):
+// the same rows, cursors and `pageInfo` as a counted page.
+both!(top_level_pages_without_their_total, |app: TestApp| async move {
+    seven_communities(&app).await;
+    const PAGE_INFO: &str = r#"
+    query($first: Int, $after: String) {
+      communities(first: $first, after: $after) {
+        pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+        edges { cursor node { name } }
+      }
+    }"#;
+    const EDGES: &str = r#"
+    query($first: Int, $after: String) {
+      communities(first: $first, after: $after) { edges { cursor node { name } } }
+    }"#;
+    let walk = async |first: i64, after: Value| {
+        let data = app
+            .data(PAGE_INFO, json!({ "first": first, "after": after }))
+            .await;
+        let conn = data["communities"].clone();
+        let info = &conn["pageInfo"];
+        (
+            texts(&conn, "name"),
+            info["hasPreviousPage"].as_bool().unwrap(),
+            info["hasNextPage"].as_bool().unwrap(),
+            info["endCursor"].clone(),
+        )
+    };
+    let (names, previous, next, end) = walk(3, Value::Null).await;
+    assert_eq!(
+        (names, previous, next),
+        (strs(&["By A", "By B", "By C"]), false, true)
+    );
+    let (names, previous, next, end) = walk(3, end).await;
+    assert_eq!(
+        (names, previous, next),
+        (strs(&["By D", "By E", "By F"]), true, true)
+    );
+    let (names, previous, next, end) = walk(3, end).await;
+    assert_eq!(
+        (names, previous, next),
+        (strs(&["By G"]), true, false),
+        "the last page"
+    );
+    let (names, previous, next, _) = walk(3, end).await;
+    assert_eq!(
+        (names, previous, next),
+        (vec![], true, false),
+        "after the last item"
+    );
+    let (names, _, next, _) = walk(7, Value::Null).await;
+    assert_eq!(
+        (names.len(), next),
+        (7, false),
+        "a page that ends exactly at the end"
+    );
+    let (names, _, next, _) = walk(6, Value::Null).await;
+    assert_eq!((names.len(), next), (6, true), "one row left after the page");
+    let (names, previous, next, _) = walk(3, json!(cursor(1000))).await;
+    assert_eq!(
+        (names, previous, next),
+        (vec![], true, false),
+        "a cursor far past the end"
+    );
+
+    // Edges alone: the cursors are the positions a counted page gives.
+    let counted = communities(&app, json!({ "first": 7 })).await.1;
+    let bare = app.data(EDGES, json!({ "first": 7 })).await["communities"].clone();
+    assert_eq!(bare["edges"], counted["edges"]);
+    let after_c = cursor_of(&bare, "name", "By C");
+    let next = app.data(EDGES, json!({ "first": 2, "after": after_c })).await;
+    assert_eq!(texts(&next["communities"], "name"), strs(&["By D", "By E"]));
+});
+
 both!(top_level_backward_and_between, |app: TestApp| async move {
     seven_communities(&app).await;
     let (_, all) = communities(&app, json!({ "first": 7 })).await;
