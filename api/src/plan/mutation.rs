@@ -51,9 +51,10 @@ pub struct UpdatePlanInput {
     /// Replaces the plan's themes.
     pub theme_ids: MaybeUndefined<Vec<ID>>,
     pub internal_notes: MaybeUndefined<String>,
-    /// The first day of the consultation; the period must stay in order and may not leave out
-    /// a response already received. Once the plan is adopted or archived, the period is part
-    /// of its record and no longer changes.
+    /// The first day of the consultation, while the plan is in consultation; the period must
+    /// stay in order and may not leave out a response already received. A draft's period is
+    /// given when it is sent to consultation (`changePlanStatus`); once the plan is adopted or
+    /// archived, the period is part of its record and no longer changes.
     pub consultation_opens_on: MaybeUndefined<Date>,
     /// The last day of the consultation, not before its first (nor before a response already
     /// received).
@@ -76,8 +77,8 @@ pub struct ChangePlanStatusInput {
     /// Only with `CONSULTATION`: the first day the public may respond; today (in Danish time)
     /// when left out.
     pub consultation_opens_on: Option<Date>,
-    /// Only with `CONSULTATION`: the last day the public may respond, not before the first;
-    /// 28 days after the first when left out.
+    /// Only with `CONSULTATION`: the last day the public may respond, not before the first nor
+    /// before today; 28 days after the first when left out.
     pub consultation_closes_on: Option<Date>,
 }
 
@@ -146,6 +147,16 @@ async fn consultation_period_may_change(
             field,
             UserErrorCode::InvalidTransition,
             "the consultation is over: its period is part of the plan's record and can no longer change",
+        )
+        .into());
+    }
+    // A draft's period is given when it goes into consultation; one it had before is its
+    // record (it is what lets staff archive the draft).
+    if plan.status == plan::PlanStatus::Draft {
+        return Err(Refused::one(
+            field,
+            UserErrorCode::InvalidTransition,
+            "a draft is not in consultation: give the period when it is sent to consultation (changePlanStatus)",
         )
         .into());
     }
@@ -486,6 +497,13 @@ impl PlanMutation {
                         let o = o.unwrap_or_else(crate::common::today);
                         let c = c.unwrap_or_else(|| o + chrono::Days::new(CONSULTATION_DAYS));
                         check.dates_in_order("consultationClosesOn", Some(o), Some(c));
+                        if o <= c && c < crate::common::today() {
+                            check.add(
+                                "consultationClosesOn",
+                                UserErrorCode::OutOfRange,
+                                format!("a consultation that closed on {c} would take no responses: it closes today or later"),
+                            );
+                        }
                         Some((o, c))
                     }
                     _ => None,

@@ -852,6 +852,36 @@ both!(
             .await["changePlanStatus"]
             .clone();
         refused(&p, "plan", &["consultationClosesOn"], "OUT_OF_RANGE");
+        // A consultation over before it starts would take no responses.
+        let p = editor
+            .data(
+                STATUS,
+                json!({ "i": { "id": plan, "version": 1, "status": "CONSULTATION",
+                           "consultationOpensOn": "2020-01-01", "consultationClosesOn": "2020-01-02" } }),
+            )
+            .await["changePlanStatus"]
+            .clone();
+        refused(&p, "plan", &["consultationClosesOn"], "OUT_OF_RANGE");
+        // A draft's period is not edited ahead: it would pass for a consultation that never
+        // was (and let staff archive the draft).
+        let p = editor
+            .data(
+                UPDATE,
+                json!({ "i": { "id": plan, "version": 1,
+                           "consultationOpensOn": "2026-11-01", "consultationClosesOn": "2026-11-05" } }),
+            )
+            .await["updatePlan"]
+            .clone();
+        refused(&p, "plan", &["consultationOpensOn"], "INVALID_TRANSITION");
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        let p = staff
+            .data(
+                STATUS,
+                json!({ "i": { "id": plan, "version": 1, "status": "ARCHIVED" } }),
+            )
+            .await["changePlanStatus"]
+            .clone();
+        refused(&p, "plan", &["status"], "INVALID_TRANSITION");
 
         // Defaults: today and four weeks on.
         let p = editor
@@ -915,6 +945,16 @@ both!(
             .await["changePlanStatus"]
             .clone();
         assert_eq!(p["plan"]["consultationOpen"], false);
+        // Back in draft, the period it had is its record.
+        let p = editor
+            .data(
+                UPDATE,
+                json!({ "i": { "id": plan, "version": 4,
+                           "consultationClosesOn": (today + chrono::Days::new(60)).to_string() } }),
+            )
+            .await["updatePlan"]
+            .clone();
+        refused(&p, "plan", &["consultationClosesOn"], "INVALID_TRANSITION");
         let p = editor
             .data(
                 STATUS,
