@@ -342,6 +342,18 @@ const NOT_NULL: &str = "cannot be null: leave it out to keep the current value";
 pub const MAX_TEXT: usize = 20_000;
 pub const MAX_SHORT: usize = 500;
 
+/// Why a text with a [`refused_char`] is refused.
+pub const REFUSED_CHARS: &str =
+    "must not hold control characters nor text-direction controls (U+202A–U+202E, U+2066–U+2069)";
+
+/// A character no text takes: a control character (line breaks and tabs only where `lines`),
+/// or a text-direction embedding, override or isolate, which makes a title show as other
+/// text than it holds (in lists, reports, the audit log).
+pub fn refused_char(c: char, lines: bool) -> bool {
+    (c.is_control() && !(lines && matches!(c, '\n' | '\r' | '\t')))
+        || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
 /// Collects user errors while an input is parsed into checked values. Each parse returns
 /// `None` when it recorded an error, so a mutation goes on only with values it can trust.
 #[derive(Default, Debug)]
@@ -379,16 +391,13 @@ impl Check {
     }
 
     /// Trimmed text of at most `max` characters, with no control characters but line breaks
-    /// and tabs (a bell or an escape in a title would go out to every feed and page); may be
-    /// empty.
+    /// and tabs (a bell or an escape in a title would go out to every feed and page) and no
+    /// text-direction controls (see [`refused_char`]); may be empty.
     pub fn long_text(&mut self, field: &str, value: &str, max: usize) -> Option<String> {
         let value = value.trim();
         let n = value.chars().count();
-        if value
-            .chars()
-            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-        {
-            self.add(field, UserErrorCode::Invalid, "must not hold control characters");
+        if value.chars().any(|c| refused_char(c, true)) {
+            self.add(field, UserErrorCode::Invalid, REFUSED_CHARS);
             None
         } else if n > max {
             self.add(

@@ -67,12 +67,12 @@ payload!(SubmitConsultationResponsePayload, receipt: ID);
 payload!(ModerateConsultationResponsePayload, consultation_response: ConsultationResponse);
 payload!(ReplyToConsultationResponsePayload, consultation_response: ConsultationResponse);
 
-/// No control characters but line breaks and tabs (where `lines`), as a user error on `field`.
+/// No control characters but line breaks and tabs (where `lines`) and no text-direction
+/// controls ([`crate::write::refused_char`]), as a user error on `field`.
 fn plain(check: &mut Check, field: &str, value: Option<String>, lines: bool) -> Option<String> {
     let v = value?;
-    let allowed = |c: char| lines && matches!(c, '\n' | '\r' | '\t');
-    if v.chars().any(|c| c.is_control() && !allowed(c)) {
-        check.add(field, UserErrorCode::Invalid, "must not hold control characters");
+    if v.chars().any(|c| crate::write::refused_char(c, lines)) {
+        check.add(field, UserErrorCode::Invalid, crate::write::REFUSED_CHARS);
         return None;
     }
     Some(v)

@@ -291,6 +291,7 @@ async fn graphql_get(
     peer: Peer,
     headers: HeaderMap,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    uri: axum::http::Uri,
     params: Result<Query<request::GetParams>, QueryRejection>,
 ) -> Response {
     match upgrade {
@@ -305,7 +306,7 @@ async fn graphql_get(
     let Some(media) = negotiate::negotiate(&headers) else {
         return respond::not_acceptable();
     };
-    let raw = match request::from_get(params, &state.documents) {
+    let raw = match request::from_get(uri.query(), params, &state.documents) {
         Ok(raw) => raw,
         Err(bad) => return respond::request_error(bad.status, media, &bad.message),
     };

@@ -119,11 +119,19 @@ pub struct GetParams {
     document_id: Option<String>,
 }
 
-/// A GET: the parameters, `variables` and `extensions` parsed as JSON.
+/// A GET: the parameters, `variables` and `extensions` parsed as JSON. `raw_query` is the
+/// URL's query string as sent: bytes that are not UTF-8 are refused, as in a POST's body,
+/// rather than read as replacement characters.
 pub fn from_get(
+    raw_query: Option<&str>,
     params: Result<Query<GetParams>, QueryRejection>,
     documents: &TrustedDocuments,
 ) -> Result<RawRequest, Malformed> {
+    if !raw_query.is_none_or(percent_decodes_to_utf8) {
+        return Err(bad(
+            "the query string is not valid UTF-8: percent-encode the text as UTF-8 (%C3%B8 for ø)",
+        ));
+    }
     let Query(params) = params.map_err(|e| bad(format!("invalid GraphQL GET request: {}", e.body_text())))?;
     let json = |key: &str, text: Option<String>| match text.filter(|t| !t.is_empty()) {
         None => Ok(None),
@@ -139,6 +147,32 @@ pub fn from_get(
         document_id: params.document_id.map(Json::String),
     }
     .into_request(documents)
+}
+
+/// Whether a URL's query string, its `%XX` escapes decoded, is UTF-8 (a `%` that starts no
+/// escape stands for itself, as `application/x-www-form-urlencoded` reads it).
+fn percent_decodes_to_utf8(query: &str) -> bool {
+    let bytes = query.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(high), Some(low)) => {
+                decoded.push(u8::try_from(high * 16 + low).unwrap_or(0));
+                i += 3;
+            }
+            (b, _, _) => {
+                decoded.push(b);
+                i += 1;
+            }
+        }
+    }
+    std::str::from_utf8(&decoded).is_ok()
 }
 
 /// The members of a request's JSON form (a POST body, or GET parameters), unchecked.
@@ -224,5 +258,18 @@ impl Fields {
             variables,
             variables_text,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn query_strings_decode_to_utf8_or_are_refused() {
+        use super::percent_decodes_to_utf8 as ok;
+        assert!(ok("query=%7B%20__typename%20%7D"));
+        assert!(ok("query={community(slug:%22gj%C3%B8l%22){name}}"));
+        assert!(ok("query=100%25&x=%zz%4"), "a % that starts no escape is itself");
+        assert!(!ok("query=%ff%fe"));
+        assert!(!ok("query=%C3"), "half a character");
     }
 }

@@ -526,4 +526,30 @@ both!(broken_requests_are_not_server_errors, |app: TestApp| async move {
         .await
         .unwrap();
     assert!(!response.status().is_server_error(), "{}", response.status());
+    // Bytes that are not UTF-8: refused as a POST body holding them is, not read as U+FFFD.
+    let response = app
+        .client
+        .get(app.url("/graphql?query=%7B__typename%ff%fe%7D"))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_REQUEST", "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not valid UTF-8"),
+        "{body}"
+    );
+    let response = app
+        .client
+        .get(app.url("/graphql?query=%7Bcommunity(slug:%22gj%C3%B8l%22)%7Bname%7D%7D"))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "UTF-8 escapes are text");
 });

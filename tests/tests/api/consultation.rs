@@ -337,6 +337,7 @@ both!(refused_responses_write_nothing, |app: TestApp| async move {
         (json!({ "body": "   " }), "body", "REQUIRED"),
         (json!({ "body": "x".repeat(5001) }), "body", "TOO_LONG"),
         (json!({ "body": "Hej\u{7}med klokke" }), "body", "INVALID"),
+        (json!({ "body": "Godt \u{202E}tegdub" }), "body", "INVALID"),
         (
             json!({ "name": "Ole\u{1b}[31m", "consentToStore": true }),
             "name",

@@ -1053,6 +1053,9 @@ both!(
             ("title", "Ny\u{7} shelterplads"),
             ("title", "Ny\u{1b}[31m shelterplads"),
             ("partnerNeeds", "Frivillige\u{8}"),
+            // Text-direction overrides and isolates make a title show as other text.
+            ("title", "Shelter \u{202E}dalpretlehs"),
+            ("description", "Se \u{2066}her\u{2069}"),
         ] {
             let body = staff
                 .data(UPDATE, json!({ "i": { "id": id, "version": 1, field: value } }))
@@ -1072,6 +1075,15 @@ both!(
             .clone();
         assert_eq!(body["userErrors"], json!([]), "{body}");
         assert_eq!(body["action"]["partnerNeeds"], "Frivillige:\n\t- til byggeriet");
+        // Right-to-left text itself is text.
+        let body = staff
+            .data(
+                UPDATE,
+                json!({ "i": { "id": id, "version": 2, "title": "Venskabsby \u{5E2}\u{5D1}\u{5E8}\u{5D9}\u{5EA} \u{200F}" } }),
+            )
+            .await["updateAction"]
+            .clone();
+        assert_eq!(body["userErrors"], json!([]), "{body}");
     }
 );
 
