@@ -798,7 +798,8 @@ impl PartnershipMutation {
     /// A partner proposes to join an action of a published plan that seeks partners: a
     /// PROPOSED partnership with the partner's organisation as a member, seen by the partner,
     /// the community's editors and staff until they accept or decline it. One pending
-    /// proposal per organisation and action. Partners (an API key) only.
+    /// proposal per organisation and action, and none from an organisation already in an
+    /// active partnership around the action (`TAKEN`). Partners (an API key) only.
     #[graphql(guard = "Require::Partner", visible = "visible_to_partners")]
     async fn express_interest(
         &self,
@@ -881,6 +882,31 @@ impl PartnershipMutation {
                         "actionId",
                         UserErrorCode::Taken,
                         "your organisation already has a pending proposal for this action",
+                    )
+                    .into());
+                }
+                // Already in an active partnership around the action: nothing to propose.
+                let active = partnership_member::Entity::find()
+                    .filter(partnership_member::Column::OrganizationId.eq(org_id))
+                    .filter(
+                        partnership_member::Column::PartnershipId.in_subquery(
+                            sea_orm::sea_query::Query::select()
+                                .column(partnership::Column::Id)
+                                .from(partnership::Entity)
+                                .and_where(partnership::Column::ActionId.eq(action_id))
+                                .and_where(
+                                    partnership::Column::Status.eq(partnership::PartnershipStatus::Active),
+                                )
+                                .to_owned(),
+                        ),
+                    )
+                    .one(w.txn())
+                    .await?;
+                if active.is_some() {
+                    return Err(Refused::one(
+                        "actionId",
+                        UserErrorCode::Taken,
+                        "your organisation is already a partner in an active partnership around this action",
                     )
                     .into());
                 }

@@ -835,6 +835,19 @@ both!(
         assert!(node["node"]["proposalMessage"].is_null());
         let node = partner.data(NODE, json!({ "id": id })).await;
         assert_eq!(node["node"]["proposalMessage"], "Hemmelig besked");
+
+        // A partner in the active partnership has nothing more to propose.
+        let again = partner.data(INTEREST, json!({ "i": input })).await["expressInterest"].clone();
+        assert!(again["partnership"].is_null(), "{again}");
+        assert_eq!(again["userErrors"][0]["field"], json!(["actionId"]));
+        assert_eq!(again["userErrors"][0]["code"], "TAKEN", "{again}");
+        assert!(
+            again["userErrors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("already a partner"),
+            "{again}"
+        );
     }
 );
 
