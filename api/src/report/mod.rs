@@ -261,7 +261,7 @@ pub async fn annual(
     } else {
         Document::Html(html::render(&report))
     };
-    document(body, &cache_control)
+    document(&headers, body, &cache_control)
 }
 
 /// `GET /reports/consultation/{planId}` and `GET /reports/consultation/{planId}.csv`: the
@@ -318,7 +318,7 @@ pub async fn consultation_summary(
     } else {
         Document::Html(consultation::html(&summary))
     };
-    document(body, &cache_control)
+    document(&headers, body, &cache_control)
 }
 
 /// A report as it is sent: HTML, or CSV with the content disposition (an attachment and its
@@ -329,24 +329,36 @@ enum Document {
 }
 
 /// The response for a report: its body and type, its cache policy, and `Vary` on the
-/// credentials (what a caller sees depends on who they are). A CSV that could not be written
-/// is a 500.
-fn document(body: Document, cache_control: &str) -> Response {
-    let mut response = match body {
-        Document::Html(html) => ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response(),
-        Document::Csv(Ok(body), disposition) => (
-            [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-                (header::CONTENT_DISPOSITION, disposition),
-            ],
-            body,
-        )
-            .into_response(),
+/// credentials (what a caller sees depends on who they are). A public one also has an `ETag`
+/// of its body, and is a 304 for a client that holds it (`If-None-Match`). A CSV that could
+/// not be written is a 500.
+fn document(request_headers: &HeaderMap, body: Document, cache_control: &str) -> Response {
+    let (content_type, disposition, body) = match body {
+        Document::Html(html) => ("text/html; charset=utf-8", None, html.into_bytes()),
+        Document::Csv(Ok(body), disposition) => ("text/csv; charset=utf-8", Some(disposition), body),
         Document::Csv(Err(e), _) => {
             tracing::error!(error = %e, "a CSV report could not be written");
             return plain(StatusCode::INTERNAL_SERVER_ERROR, INTERNAL);
         }
     };
+    let etag = cache_control
+        .starts_with("public")
+        .then(|| format!("\"{}\"", &crate::auth::secret::sha256_hex_bytes(&body)[..32]));
+    let mut response = match &etag {
+        Some(tag) if crate::http::respond::none_match(request_headers, tag.as_bytes()) => {
+            StatusCode::NOT_MODIFIED.into_response()
+        }
+        _ => {
+            let mut response = ([(header::CONTENT_TYPE, content_type)], body).into_response();
+            if let Some(v) = disposition.and_then(|d| HeaderValue::from_str(&d).ok()) {
+                response.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+            }
+            response
+        }
+    };
+    if let Some(v) = etag.and_then(|t| HeaderValue::from_str(&t).ok()) {
+        response.headers_mut().insert(header::ETAG, v);
+    }
     if let Ok(v) = HeaderValue::from_str(cache_control) {
         response.headers_mut().insert(header::CACHE_CONTROL, v);
     }

@@ -56,6 +56,7 @@ both!(the_csv_has_one_row_per_community, |app: TestApp| async move {
     assert_eq!(header(&response, "content-type"), "text/csv; charset=utf-8");
     assert!(header(&response, "content-disposition").contains("aarsstatus-2025.csv"));
     assert_eq!(header(&response, "cache-control"), "private, no-store");
+    assert_eq!(header(&response, "etag"), "", "nothing to revalidate in a draft");
     let bytes = response.bytes().await.unwrap();
     assert!(
         bytes.starts_with("\u{FEFF}".as_bytes()),
@@ -81,6 +82,36 @@ both!(the_csv_has_one_row_per_community, |app: TestApp| async move {
     let response = get(&anonymous, "/reports/annual/2025.csv").await;
     assert_eq!(response.status(), 200);
     assert!(header(&response, "cache-control").starts_with("public, max-age="));
+    // A published report is revalidated with its ETag: 304, no body.
+    let etag = header(&response, "etag");
+    assert!(etag.starts_with('"') && etag.len() > 8, "{etag}");
+    for path in ["/reports/annual/2025.csv", "/reports/annual/2025"] {
+        let first = get(&anonymous, path).await;
+        let tag = header(&first, "etag");
+        let again = app
+            .client
+            .get(app.url(path))
+            .header("if-none-match", tag.as_str())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), 304, "{path}");
+        assert_eq!(header(&again, "etag"), tag);
+        assert!(again.bytes().await.unwrap().is_empty());
+        let stale = app
+            .client
+            .get(app.url(path))
+            .header("if-none-match", "\"foraeldet\"")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(stale.status(), 200, "{path}");
+    }
+    assert_ne!(
+        header(&get(&anonymous, "/reports/annual/2025").await, "etag"),
+        etag,
+        "the HTML and the CSV are two documents"
+    );
     let text = response.text().await.unwrap();
     let text = text.strip_prefix('\u{FEFF}').expect("the byte order mark");
     let mut reader = csv_rows(text);
