@@ -141,6 +141,8 @@ impl Viewer {
 #[derive(Debug)]
 pub enum AuthError {
     Refused(&'static str),
+    /// An API key (`X-Api-Key`) refused: unreadable, unknown or revoked.
+    KeyRefused(&'static str),
     /// Both a bearer token and an API key: two callers, and which one is meant is not for the
     /// server to guess (the client is told so).
     TwoCredentials,
@@ -202,7 +204,7 @@ pub async fn authenticate_until(
     if let Some(value) = headers.get("x-api-key") {
         let key = value
             .to_str()
-            .map_err(|_| AuthError::Refused("unreadable X-Api-Key header"))?;
+            .map_err(|_| AuthError::KeyRefused("unreadable X-Api-Key header"))?;
         return Ok((api_key_viewer(db, key.trim()).await?, None));
     }
     Ok((Viewer::anonymous(), None))
@@ -220,7 +222,7 @@ pub async fn recheck(db: &DatabaseConnection, viewer: &Viewer) -> Result<Viewer,
             .one(db)
             .await?
             .filter(|k| k.revoked_at.is_none())
-            .ok_or(AuthError::Refused("unknown or revoked API key"))?;
+            .ok_or(AuthError::KeyRefused("unknown or revoked API key"))?;
         return Ok(key_viewer(found));
     }
     Ok(viewer.clone())
@@ -281,7 +283,7 @@ async fn api_key_viewer(db: &DatabaseConnection, key: &str) -> Result<Viewer, Au
         .one(db)
         .await?
         .filter(|k| k.revoked_at.is_none())
-        .ok_or(AuthError::Refused("unknown or revoked API key"))?;
+        .ok_or(AuthError::KeyRefused("unknown or revoked API key"))?;
     // Records the last use at most once a minute, off the request's path.
     if found
         .last_used_at

@@ -219,11 +219,16 @@ fn unavailable_body() -> String {
     error_body(crate::error::UNAVAILABLE_MESSAGE, Code::Unavailable, &[])
 }
 
-/// Credentials that do not hold: 401, with the reason in the log only.
+/// Credentials that do not hold: 401, with the reason in the log only, and the challenge of
+/// the scheme that was refused (a partner's key is not asked for a bearer token).
 fn refused(media: MediaType, e: AuthError) -> Response {
+    let mut challenge = r#"Bearer error="invalid_token""#;
     let message = match e {
-        AuthError::Refused(why) => {
+        AuthError::Refused(why) | AuthError::KeyRefused(why) => {
             tracing::info!(reason = why, "credentials refused");
+            if matches!(e, AuthError::KeyRefused(_)) {
+                challenge = r#"ApiKey realm="LUP", header="X-Api-Key""#;
+            }
             "the credentials sent (Authorization or X-Api-Key) are invalid, expired or revoked"
         }
         AuthError::TwoCredentials => {
@@ -243,7 +248,7 @@ fn refused(media: MediaType, e: AuthError) -> Response {
     (
         StatusCode::UNAUTHORIZED,
         [
-            (header::WWW_AUTHENTICATE, r#"Bearer error="invalid_token""#),
+            (header::WWW_AUTHENTICATE, challenge),
             (header::CONTENT_TYPE, media.as_str()),
         ],
         error_body(message, Code::Unauthenticated, &[]),

@@ -483,6 +483,34 @@ both!(
             with_auth(&app, "x-api-key", "lup_ukendt00_abc").await,
             "unknown key",
         );
+        // Each refused scheme is challenged as itself: a key is not asked for a bearer token.
+        for (header, value, challenge) in [
+            (
+                "x-api-key",
+                "lup_ukendt00_abc",
+                r#"ApiKey realm="LUP", header="X-Api-Key""#,
+            ),
+            (
+                "authorization",
+                "Bearer ikke-et-token",
+                r#"Bearer error="invalid_token""#,
+            ),
+        ] {
+            let response = app
+                .client
+                .post(app.url("/graphql"))
+                .header(header, value)
+                .json(&json!({ "query": VIEWER }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 401);
+            assert_eq!(
+                response.headers()["www-authenticate"].to_str().unwrap(),
+                challenge,
+                "{header}"
+            );
+        }
         // Reading is always granted, and each scope is held once however often it is named.
         let repeated = admin
         .data(

@@ -220,7 +220,7 @@ impl Session {
                 Ok(())
             }
             Ok(_) => Err(self.end(End::rights_changed())),
-            Err(AuthError::Refused(why)) => Err(self.end(End::refused(why))),
+            Err(AuthError::Refused(why) | AuthError::KeyRefused(why)) => Err(self.end(End::refused(why))),
             Err(AuthError::TwoCredentials) => Err(self.end(End::refused("two credentials"))),
             // Not the caller's doing: checked again with the next event.
             Err(AuthError::Db(e)) => {
