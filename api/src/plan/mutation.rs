@@ -456,7 +456,8 @@ impl PlanMutation {
     /// Moves a plan along its life: editors send drafts to consultation and back; staff adopt
     /// (from draft or consultation) and archive adopted plans, and drafts that were in
     /// consultation once. Adopting a plan whose consultation still runs ends the consultation
-    /// that day.
+    /// that day. Adopting a plan archives the community's adopted plans whose period starts no
+    /// later than its own: the new plan replaces them.
     #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
     async fn change_plan_status(
         &self,
@@ -558,8 +559,30 @@ impl PlanMutation {
                     row.consultation_opens_on = Set(Some(opens));
                     row.consultation_closes_on = Set(Some(closes));
                 }
-                w.update::<plan::Entity>(NodeType::Plan, &before, input.version, row)
-                    .await
+                let after = w
+                    .update::<plan::Entity>(NodeType::Plan, &before, input.version, row)
+                    .await?;
+                // The new plan replaces the community's adopted plans that start no later
+                // than it: they are archived in the same write (and audited as such). An
+                // adopted plan that starts later stays, and stays the current one.
+                if to == plan::PlanStatus::Adopted && before.status != plan::PlanStatus::Adopted {
+                    let replaced = plan::Entity::find()
+                        .filter(plan::Column::CommunityId.eq(before.community_id))
+                        .filter(plan::Column::Status.eq(plan::PlanStatus::Adopted))
+                        .filter(plan::Column::Id.ne(before.id))
+                        .filter(plan::Column::PeriodFrom.lte(before.period_from))
+                        .all(w.txn())
+                        .await?;
+                    for old in replaced {
+                        let archived = plan::ActiveModel {
+                            status: Set(plan::PlanStatus::Archived),
+                            ..Default::default()
+                        };
+                        w.update::<plan::Entity>(NodeType::Plan, &old, old.version, archived)
+                            .await?;
+                    }
+                }
+                Ok(after)
             },
             |m| ChangePlanStatusPayload::ok(Plan(m)),
         )

@@ -665,14 +665,6 @@ both!(
         let listed = app.data("{ plans { nodes { title } } }", json!({})).await;
         assert_eq!(listed["plans"]["nodes"], json!([{ "title": "Gjøl 2030" }]));
 
-        // Straight from draft, adopted today by default.
-        let body = staff.data(STATUS, draft_to_adopted).await["changePlanStatus"].clone();
-        assert_eq!(
-            body["plan"]["adoptedOn"],
-            danish_today().to_string(),
-            "today in Danish time"
-        );
-
         // Adopted: back to draft is not allowed; only staff archive, and the date stays.
         let body = staff.data(STATUS, status(5, "DRAFT")).await["changePlanStatus"].clone();
         assert_eq!(
@@ -694,6 +686,75 @@ both!(
             log["changes"]["status"],
             json!({ "before": "ADOPTED", "after": "ARCHIVED" })
         );
+
+        // Straight from draft, adopted today by default.
+        let body = staff.data(STATUS, draft_to_adopted).await["changePlanStatus"].clone();
+        assert_eq!(
+            body["plan"]["adoptedOn"],
+            danish_today().to_string(),
+            "today in Danish time"
+        );
+    }
+);
+
+// A community's new plan replaces its adopted plans that start no later: adopting it archives
+// them, audited; one that starts later is left as it is (and stays the current plan).
+both!(
+    an_adopted_plan_replaces_the_older_ones,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let fx = Fixture::new(&app.db);
+        let old = fx
+            .plan(w.gjol, "Gjøl 2022–2025", PlanStatus::Adopted, 2022, 2025)
+            .await;
+        let same_start = fx
+            .plan(w.gjol, "Gjøl tillæg 2026", PlanStatus::Adopted, 2026, 2026)
+            .await;
+        let new = fx
+            .plan(w.gjol, "Gjøl 2026–2029", PlanStatus::Consultation, 2026, 2029)
+            .await;
+        let elsewhere = fx
+            .plan(w.birkelse, "Birkelse 2024–2027", PlanStatus::Adopted, 2024, 2027)
+            .await;
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        let adopt =
+            |id: Uuid| json!({ "i": { "id": global_id("Plan", id), "version": 1, "status": "ADOPTED" } });
+
+        let body = staff.data(STATUS, adopt(new)).await["changePlanStatus"].clone();
+        assert_eq!(body["userErrors"], json!([]), "{body}");
+        assert_eq!(body["plan"]["status"], "ADOPTED");
+        for (id, status) in [
+            (old, PlanStatus::Archived),
+            (same_start, PlanStatus::Archived),
+            (new, PlanStatus::Adopted),
+            (elsewhere, PlanStatus::Adopted),
+        ] {
+            assert_eq!(row(&app, id).await.status, status, "{id}");
+        }
+        let log =
+            staff.data(AUDIT, json!({ "id": global_id("Plan", old) })).await["auditLog"]["nodes"][0].clone();
+        assert_eq!(log["operation"], "UPDATE");
+        assert_eq!(
+            log["changes"]["status"],
+            json!({ "before": "ADOPTED", "after": "ARCHIVED" })
+        );
+        let current = "query($id: ID!) { node(id: $id) { ... on Community { currentPlan { title } } } }";
+        let d = app
+            .data(current, json!({ "id": global_id("Community", w.gjol) }))
+            .await;
+        assert_eq!(d["node"]["currentPlan"]["title"], "Gjøl 2026–2029");
+
+        // An older plan adopted afterwards (a plan recorded late) replaces nothing newer.
+        let late = fx
+            .plan(w.gjol, "Gjøl 2018–2021", PlanStatus::Draft, 2018, 2021)
+            .await;
+        let body = staff.data(STATUS, adopt(late)).await["changePlanStatus"].clone();
+        assert_eq!(body["userErrors"], json!([]), "{body}");
+        assert_eq!(row(&app, new).await.status, PlanStatus::Adopted);
+        let d = app
+            .data(current, json!({ "id": global_id("Community", w.gjol) }))
+            .await;
+        assert_eq!(d["node"]["currentPlan"]["title"], "Gjøl 2026–2029");
     }
 );
 
