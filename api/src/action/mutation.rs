@@ -276,6 +276,26 @@ async fn department_free(w: &Write, action: Uuid, department: Uuid) -> Result<()
     Ok(())
 }
 
+/// An action has one lead department: another one's `LEAD` is `TAKEN` on `role` (`except`: the
+/// contribution being changed).
+async fn lead_free(w: &Write, action: Uuid, except: Option<Uuid>) -> Result<(), Failure> {
+    let mut lead = action_department::Entity::find()
+        .filter(action_department::Column::ActionId.eq(action))
+        .filter(action_department::Column::Role.eq(action_department::DepartmentRole::Lead));
+    if let Some(id) = except {
+        lead = lead.filter(action_department::Column::Id.ne(id));
+    }
+    if lead.one(w.txn()).await?.is_some() {
+        return Err(Refused::one(
+            "role",
+            UserErrorCode::Taken,
+            "the action has a lead department already: make this one SUPPORT or ADVICE, or give the lead another role first",
+        )
+        .into());
+    }
+    Ok(())
+}
+
 /// A new action after its input checks: the row to insert, and apart what the write checks
 /// before inserting it.
 struct NewAction {
@@ -592,7 +612,8 @@ impl ActionMutation {
     }
 
     /// Names a municipal department as contributing to an action; a department contributes
-    /// once. Staff, and editors of the plan's community.
+    /// once, and one department leads (a second `LEAD` is `TAKEN`). Staff, and editors of the
+    /// plan's community.
     #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
     async fn add_action_department(
         &self,
@@ -621,6 +642,9 @@ impl ActionMutation {
                 check.done()?;
                 writable_action(w, action_id).await?;
                 department_free(w, action_id, department).await?;
+                if input.role == DepartmentRole::Lead {
+                    lead_free(w, action_id, None).await?;
+                }
                 let now = crate::common::now();
                 w.create(
                     NodeType::ActionDepartment,
@@ -640,7 +664,8 @@ impl ActionMutation {
         .await
     }
 
-    /// Changes a department's role or contribution. Staff, and editors of the plan's community.
+    /// Changes a department's role or contribution (one department leads: a second `LEAD` is
+    /// `TAKEN`). Staff, and editors of the plan's community.
     #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
     async fn update_action_department(
         &self,
@@ -661,6 +686,9 @@ impl ActionMutation {
                     .find::<action_department::Entity>("action department", id)
                     .await?;
                 writable_action(w, before.action_id).await?;
+                if input.role.value() == Some(&DepartmentRole::Lead) {
+                    lead_free(w, before.action_id, Some(before.id)).await?;
+                }
                 let row = action_department::ActiveModel {
                     role: set_if(input.role.value().copied().map(Into::into)),
                     contribution: set_if(contribution),

@@ -711,6 +711,45 @@ both!(
             body["addActionDepartment"]["userErrors"][0],
             json!({ "field": ["departmentId"], "code": "TAKEN", "message": "the department already contributes to this action" })
         );
+        // One department leads: a second LEAD is TAKEN on `role`, added or changed.
+        let kultur = Fixture::new(&app.db)
+            .department("kultur-og-fritid", "Kultur og Fritid")
+            .await;
+        let second = json!({ "actionId": action_id, "departmentId": global_id("Department", kultur),
+            "role": "LEAD", "contribution": "Arrangementer" });
+        let body = editor.data(ADD_DEPARTMENT, json!({ "i": second })).await["addActionDepartment"].clone();
+        assert!(body["actionDepartment"].is_null(), "{body}");
+        assert_eq!(body["userErrors"][0]["field"], json!(["role"]), "{body}");
+        assert_eq!(body["userErrors"][0]["code"], "TAKEN", "{body}");
+        let mut support = second.clone();
+        support["role"] = json!("SUPPORT");
+        let body = editor.data(ADD_DEPARTMENT, json!({ "i": support })).await["addActionDepartment"].clone();
+        assert_eq!(body["userErrors"], json!([]), "{body}");
+        let support_id = body["actionDepartment"]["id"].clone();
+        let body = editor
+            .data(
+                UPDATE_DEPARTMENT,
+                json!({ "i": { "id": support_id, "version": 1, "role": "LEAD" } }),
+            )
+            .await["updateActionDepartment"]
+            .clone();
+        assert_eq!(body["userErrors"][0]["code"], "TAKEN", "{body}");
+        // The lead itself may be sent back as LEAD.
+        let body = editor
+            .data(
+                UPDATE_DEPARTMENT,
+                json!({ "i": { "id": id, "version": 1, "role": "LEAD" } }),
+            )
+            .await["updateActionDepartment"]
+            .clone();
+        assert_eq!(body["userErrors"], json!([]), "{body}");
+        let body = editor
+            .data(
+                REMOVE_DEPARTMENT,
+                json!({ "i": { "id": support_id, "version": 1 } }),
+            )
+            .await;
+        assert!(body["removeActionDepartment"]["deletedId"].is_string(), "{body}");
         let unknown = Uuid::now_v7();
         for (field, value, code) in [
             ("actionId", json!("x"), "INVALID"),
