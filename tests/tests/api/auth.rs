@@ -13,15 +13,18 @@ use serde_json::{Value, json};
 const VIEWER: &str = "{ viewer { role account { email role } organization { slug } communities { slug } } }";
 
 /// A POST with a raw `Authorization` header; returns the status and the body.
-async fn with_auth(app: &TestApp, header: &str, value: &str) -> (u16, Value) {
-    let response = app
-        .client
+async fn viewer_with(app: &TestApp, header: &str, value: &str) -> reqwest::Response {
+    app.client
         .post(app.url("/graphql"))
         .header(header, value)
         .json(&json!({ "query": VIEWER }))
         .send()
         .await
-        .expect("request");
+        .expect("request")
+}
+
+async fn with_auth(app: &TestApp, header: &str, value: &str) -> (u16, Value) {
+    let response = viewer_with(app, header, value).await;
     let status = response.status().as_u16();
     (status, response.json().await.expect("json"))
 }
@@ -496,14 +499,7 @@ both!(
                 r#"Bearer error="invalid_token""#,
             ),
         ] {
-            let response = app
-                .client
-                .post(app.url("/graphql"))
-                .header(header, value)
-                .json(&json!({ "query": VIEWER }))
-                .send()
-                .await
-                .unwrap();
+            let response = viewer_with(&app, header, value).await;
             assert_eq!(response.status(), 401);
             assert_eq!(
                 response.headers()["www-authenticate"].to_str().unwrap(),
