@@ -1,7 +1,9 @@
-//! Cursor connections. Every page, top-level or nested under many parents, is one SQL
-//! statement: rows are numbered with `ROW_NUMBER() OVER (PARTITION BY parent ORDER BY …)` and
-//! counted with `COUNT(*) OVER (PARTITION BY parent)`, so the page and its `totalCount` come
-//! back together. Cursors are opaque positions in the ordering.
+//! Cursor connections. A page nested under many parents is one SQL statement: rows are
+//! numbered with `ROW_NUMBER() OVER (PARTITION BY parent ORDER BY …)` and counted with
+//! `COUNT(*) OVER (PARTITION BY parent)`, so each page and its `totalCount` come back together.
+//! A top-level page from the start or after a cursor is read up to its last row instead
+//! (`LIMIT`/`OFFSET`, [`Listing::limited_select`]), the list counted only when `totalCount` is
+//! asked. Cursors are opaque positions in the ordering.
 use std::collections::HashMap;
 
 use async_graphql::{

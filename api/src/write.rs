@@ -1517,6 +1517,11 @@ const KEY_FIELDS: &[(ColumnName, &str, &str)] = &[
         "your organisation already has a pending proposal for this action",
     ),
     (
+        table_column!(action_department::ActionId),
+        "role",
+        crate::action::mutation::ONE_LEAD,
+    ),
+    (
         table_column!(consultation_response::BodyHash),
         "body",
         "you have already sent this response to this consultation",

@@ -20,6 +20,7 @@ mod m20261204_000001_proposer_foreign_key;
 mod m20261205_000001_danish_collation;
 mod m20261206_000001_text_lower;
 mod m20261206_000002_audit_log_newest_first;
+mod m20261206_000003_one_lead_department;
 
 pub use m20261127_000006_completed_on_backfill::backfill_completed_on;
 
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000001_danish_collation::Migration),
             Box::new(m20261206_000001_text_lower::Migration),
             Box::new(m20261206_000002_audit_log_newest_first::Migration),
+            Box::new(m20261206_000003_one_lead_department::Migration),
         ]
     }
 }

@@ -276,6 +276,9 @@ async fn department_free(w: &Write, action: Uuid, department: Uuid) -> Result<()
     Ok(())
 }
 
+/// Why a second lead department is refused (here, and when the database's index catches a race).
+pub(crate) const ONE_LEAD: &str = "the action has a lead department already: make this one SUPPORT or ADVICE, or give the lead another role first";
+
 /// An action has one lead department: another one's `LEAD` is `TAKEN` on `role` (`except`: the
 /// contribution being changed).
 async fn lead_free(w: &Write, action: Uuid, except: Option<Uuid>) -> Result<(), Failure> {
@@ -286,12 +289,7 @@ async fn lead_free(w: &Write, action: Uuid, except: Option<Uuid>) -> Result<(), 
         lead = lead.filter(action_department::Column::Id.ne(id));
     }
     if lead.one(w.txn()).await?.is_some() {
-        return Err(Refused::one(
-            "role",
-            UserErrorCode::Taken,
-            "the action has a lead department already: make this one SUPPORT or ADVICE, or give the lead another role first",
-        )
-        .into());
+        return Err(Refused::one("role", UserErrorCode::Taken, ONE_LEAD).into());
     }
     Ok(())
 }

@@ -11,7 +11,8 @@
 //!   of their plans; an unknown slug matches nothing.
 //! - `bbox=<west>,<south>,<east>,<north>` (degrees, WGS 84, as RFC 7946's `bbox`; west greater
 //!   than east crosses the antimeridian): features whose point lies in the box, edges
-//!   included. An action without a place of its own is where its community is.
+//!   included. An action without a place of its own is where its community is. A feature
+//!   without a place is in no box: with `bbox`, `skipped` is 0.
 //!
 //! On the communities' route `theme` and `status` choose communities: those with at least one
 //! action the caller may see that matches them; `actionCounts` counts, by status, the
@@ -434,8 +435,9 @@ async fn communities(
         if filter.communities.as_ref().is_some_and(|s| !s.contains(&c.slug)) {
             continue;
         }
+        // In a box, a community without a place is simply not in it (as for actions).
         let Some(at) = place(c.latitude, c.longitude) else {
-            skipped += 1;
+            skipped += usize::from(filter.bbox.is_none());
             continue;
         };
         if filter.bbox.is_some_and(|b| !b.contains(at)) {

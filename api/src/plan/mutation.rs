@@ -2,8 +2,8 @@
 //! adopt and archive them. The organisations involved in a plan are written here too.
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
 use chrono::{DateTime, NaiveDate, Utc};
-use entity::{consultation_response, plan, plan_involvement, plan_theme};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
+use entity::{community, consultation_response, plan, plan_involvement, plan_theme};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 use uuid::Uuid;
 
 use super::{InvolvementRole, Plan, PlanInvolvement, PlanStatus};
@@ -56,8 +56,8 @@ pub struct UpdatePlanInput {
     /// given when it is sent to consultation (`changePlanStatus`); once the plan is adopted or
     /// archived, the period is part of its record and no longer changes.
     pub consultation_opens_on: MaybeUndefined<Date>,
-    /// The last day of the consultation, not before its first (nor before a response already
-    /// received).
+    /// The last day of the consultation, not before its first, nor before today when it is
+    /// moved (nor before a response already received).
     pub consultation_closes_on: MaybeUndefined<Date>,
 }
 
@@ -128,6 +128,11 @@ const CONSULTATION_DAYS: u64 = 28;
 /// `None` when it stays): once the plan is adopted or archived the period is part of its
 /// record; and it may never leave out a response already received, since the responses'
 /// personal data is kept for a time counted from the last day (see *Personal data*).
+/// Why a consultation may not close before today: it would take no responses.
+fn closed_before_today(closes: NaiveDate) -> String {
+    format!("a consultation that closed on {closes} would take no responses: it closes today or later")
+}
+
 async fn consultation_period_may_change(
     w: &Write,
     plan: &plan::Model,
@@ -381,6 +386,16 @@ impl PlanMutation {
                 if opens.is_some() || closes.is_some() {
                     consultation_period_may_change(w, &before, opens, closes).await?;
                 }
+                if let Some(c) = closes
+                    && c < crate::common::today()
+                {
+                    return Err(Refused::one(
+                        "consultationClosesOn",
+                        UserErrorCode::OutOfRange,
+                        closed_before_today(c),
+                    )
+                    .into());
+                }
                 if let Some(given) = input.theme_ids.value() {
                     links::all_exist(w, "themeIds", given, NodeType::Theme, "theme").await?;
                 }
@@ -499,11 +514,14 @@ impl PlanMutation {
                         let c = c.unwrap_or_else(|| o + chrono::Days::new(CONSULTATION_DAYS));
                         check.dates_in_order("consultationClosesOn", Some(o), Some(c));
                         if o <= c && c < crate::common::today() {
-                            check.add(
-                                "consultationClosesOn",
-                                UserErrorCode::OutOfRange,
-                                format!("a consultation that closed on {c} would take no responses: it closes today or later"),
-                            );
+                            // On the date the client gave (a first day long past makes the
+                            // default last day past too).
+                            let field = if input.consultation_closes_on.is_some() {
+                                "consultationClosesOn"
+                            } else {
+                                "consultationOpensOn"
+                            };
+                            check.add(field, UserErrorCode::OutOfRange, closed_before_today(c));
                         }
                         Some((o, c))
                     }
@@ -566,6 +584,14 @@ impl PlanMutation {
                 // than it: they are archived in the same write (and audited as such). An
                 // adopted plan that starts later stays, and stays the current one.
                 if to == plan::PlanStatus::Adopted && before.status != plan::PlanStatus::Adopted {
+                    // Two adoptions in one community take turns (PostgreSQL reads committed
+                    // rows: each would miss the other's plan); SQLite's writes take turns already.
+                    if w.txn().get_database_backend() == sea_orm::DbBackend::Postgres {
+                        community::Entity::find_by_id(before.community_id)
+                            .lock_exclusive()
+                            .one(w.txn())
+                            .await?;
+                    }
                     let replaced = plan::Entity::find()
                         .filter(plan::Column::CommunityId.eq(before.community_id))
                         .filter(plan::Column::Status.eq(plan::PlanStatus::Adopted))

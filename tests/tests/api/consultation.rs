@@ -853,7 +853,8 @@ both!(
             .await["changePlanStatus"]
             .clone();
         refused(&p, "plan", &["consultationClosesOn"], "OUT_OF_RANGE");
-        // A consultation over before it starts would take no responses.
+        // A consultation over before it starts would take no responses; the error is on the
+        // date the client gave.
         let p = editor
             .data(
                 STATUS,
@@ -863,6 +864,15 @@ both!(
             .await["changePlanStatus"]
             .clone();
         refused(&p, "plan", &["consultationClosesOn"], "OUT_OF_RANGE");
+        let p = editor
+            .data(
+                STATUS,
+                json!({ "i": { "id": plan, "version": 1, "status": "CONSULTATION",
+                           "consultationOpensOn": "2020-01-01" } }),
+            )
+            .await["changePlanStatus"]
+            .clone();
+        refused(&p, "plan", &["consultationOpensOn"], "OUT_OF_RANGE");
         // A draft's period is not edited ahead: it would pass for a consultation that never
         // was (and let staff archive the draft).
         let p = editor
@@ -936,6 +946,16 @@ both!(
         let p =
             app.data(SUBMIT, json!({ "i": submission(w.draft) })).await["submitConsultationResponse"].clone();
         refused(&p, "receipt", &["planId"], "INVALID");
+        // Moved, it still closes today or later.
+        let p = editor
+            .data(
+                UPDATE,
+                json!({ "i": { "id": plan, "version": 3,
+                           "consultationClosesOn": (today - chrono::Days::new(1)).to_string() } }),
+            )
+            .await["updatePlan"]
+            .clone();
+        refused(&p, "plan", &["consultationClosesOn"], "OUT_OF_RANGE");
 
         // Explicit dates when sent back and again.
         let p = editor

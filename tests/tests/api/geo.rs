@@ -456,6 +456,16 @@ both!(filters_by_community_and_box, |app: TestApp| async move {
     assert_eq!(communities("?community=gjoel,attrup").await, ["Attrup", "Gjøl"]);
     assert_eq!(communities("?community=birkelse").await, Vec::<String>::new());
     assert_eq!(communities("?bbox=9.7,57.0,9.8,57.08").await, ["Gjøl"]);
+    for path in [
+        "/geo/communities.geojson?bbox=-180,-90,180,90",
+        "/geo/actions.geojson?bbox=-180,-90,180,90",
+    ] {
+        let (_, everywhere) = geojson(&anonymous, path).await;
+        assert_eq!(
+            everywhere["skipped"], 0,
+            "without a place Birkelse is in no box: {path}"
+        );
+    }
     assert_eq!(communities("?bbox=9.5,57.0,9.8,57.2").await, ["Attrup", "Gjøl"]);
     assert_eq!(
         communities("?community=attrup&status=IN_PROGRESS").await,

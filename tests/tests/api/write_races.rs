@@ -266,3 +266,52 @@ async fn the_same_response_sent_twice_at_once_is_stored_once() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+#[cfg_attr(not(postgres_tests), ignore = "skipped: TEST_DATABASE_URL is not set")]
+async fn a_lead_department_named_meanwhile_is_reported_on_the_role() {
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let f = Fixture::new(&app.db);
+    let gjol = f.community("gjoel", "Gjøl").await;
+    let plan = f.plan(gjol, "Gjøl 2025", PlanStatus::Adopted, 2025, 2029).await;
+    let action = f.action(plan, "Ny legeplads").await;
+    let vand = f.department("vand-og-natur", "Vand og Natur").await;
+    let kultur = f.department("kultur-og-fritid", "Kultur og Fritid").await;
+    let staff = app.signed_in(As::Staff, &[], None).await;
+    let answer = race(
+        &app,
+        &staff,
+        &format!(
+            "INSERT INTO action_department (id, action_id, department_id, role, contribution, \
+             created_at, updated_at, version) VALUES (gen_random_uuid(), '{action}', '{vand}', 'LEAD', '', \
+             now(), now(), 1)"
+        ),
+        "mutation($i: AddActionDepartmentInput!) { addActionDepartment(input: $i) {
+            actionDepartment { id } userErrors { field code message } } }",
+        json!({ "i": {
+            "actionId": global_id("Action", action),
+            "departmentId": global_id("Department", kultur),
+            "role": "LEAD",
+        } }),
+    )
+    .await;
+    let errors = user_errors(&answer, "addActionDepartment");
+    assert_eq!(errors[0]["field"], json!(["role"]), "{errors}");
+    assert_eq!(errors[0]["code"], "TAKEN");
+    assert!(
+        errors[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("lead department already"),
+        "{errors}"
+    );
+    assert_eq!(
+        count(
+            &app.db,
+            &format!("SELECT count(*) FROM action_department WHERE action_id = '{action}'")
+        )
+        .await,
+        1
+    );
+    app.stop().await;
+}
