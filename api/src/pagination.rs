@@ -1,9 +1,10 @@
 //! Cursor connections. A page nested under many parents is one SQL statement: rows are
 //! numbered with `ROW_NUMBER() OVER (PARTITION BY parent ORDER BY …)` and counted with
 //! `COUNT(*) OVER (PARTITION BY parent)`, so each page and its `totalCount` come back together.
-//! A top-level page from the start or after a cursor is read up to its last row instead
-//! (`LIMIT`/`OFFSET`, [`Listing::limited_select`]), the list counted only when `totalCount` is
-//! asked. Cursors are opaque positions in the ordering.
+//! A top-level page that is not before a cursor is read up to its last row instead
+//! (`LIMIT`/`OFFSET`, or the order turned round for `last`; [`Listing::limited_select`]), the
+//! list counted only when `totalCount` is asked or the page is taken from the end. Cursors are
+//! opaque positions in the ordering.
 use std::collections::HashMap;
 
 use async_graphql::{
@@ -219,6 +220,16 @@ impl Size {
     /// counted ([`Size::Count`]), or as far as the rows read tell (a row more than the page:
     /// the list goes on; fewer: it ends with the page).
     pub fn finish<M>(self, window: &Window, page: &mut Page<M>) {
+        if window.from_end {
+            // The list's last rows, counted: positions from its end; none at or before `after`.
+            let read = i64::try_from(page.rows.len()).unwrap_or(i64::MAX);
+            let first = page.total.saturating_sub(read).saturating_add(1);
+            for (i, row) in page.rows.iter_mut().enumerate() {
+                row.0 = first.saturating_add(i64::try_from(i).unwrap_or(i64::MAX));
+            }
+            page.rows.retain(|row| row.0 > window.after);
+            return;
+        }
         let size = usize::try_from(window.size).unwrap_or(0);
         let more = self == Size::Peek && page.rows.len() > size;
         page.rows.truncate(size);
@@ -338,28 +349,29 @@ impl Listing {
         outer
     }
 
-    /// A top-level page from the start or after a cursor, read in the listing's order up to its
-    /// last row (`LIMIT`, `OFFSET`) instead of numbering and counting the whole list: the
-    /// columns of [`Listing::page_select`] in a derived table named [`PAGE_ALIAS`], each row at
-    /// position 0 ([`Size::finish`] numbers them as they come), the list's size counted on its
-    /// own only when `size` asks for it, and one row more read when only whether a row follows
-    /// is needed. None for a nested listing, a page from the end or before a cursor (those are
-    /// numbered, [`Listing::page_select`]).
+    /// A top-level page read in the listing's order up to its last row instead of numbering and
+    /// counting the whole list: from the start or after a cursor, `LIMIT`/`OFFSET`; from the
+    /// end (`last`), the order turned round, `LIMIT`, the list counted (the positions count
+    /// from its end). The columns of [`Listing::page_select`] in a derived table named
+    /// [`PAGE_ALIAS`], in the listing's order, each row at position 0 ([`Size::finish`] numbers
+    /// them); the list's size counted on its own only when `size` asks for it or the page is
+    /// taken from the end, and one row more read when only whether a row follows is needed.
+    /// None for a nested listing and a page before a cursor (those are numbered,
+    /// [`Listing::page_select`]).
     pub fn limited_select(&self, window: &Window, size: Size) -> Option<SelectStatement> {
-        if self.parent.is_some() || window.from_end || window.before.is_some() {
+        if self.parent.is_some() || window.before.is_some() {
             return None;
         }
         let mut inner = self.select.clone();
         inner.expr_as(Expr::cust("CAST(0 AS BIGINT)"), Alias::new(RN));
-        let total = match size {
-            Size::Count => {
-                let mut count = Query::select();
-                count
-                    .expr(Expr::cust("COUNT(*)"))
-                    .from_subquery(self.select.clone(), Alias::new("lup_c"));
-                SimpleExpr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(count)))
-            }
-            Size::Peek | Size::None => Expr::cust("CAST(0 AS BIGINT)"),
+        let total = if size == Size::Count || window.from_end {
+            let mut count = Query::select();
+            count
+                .expr(Expr::cust("COUNT(*)"))
+                .from_subquery(self.select.clone(), Alias::new("lup_c"));
+            SimpleExpr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(count)))
+        } else {
+            Expr::cust("CAST(0 AS BIGINT)")
         };
         inner.expr_as(total, Alias::new(TOTAL));
         let mut outer = Query::select();
@@ -374,9 +386,22 @@ impl Listing {
                 NullOrdering::Last,
             );
         }
-        let rows = window.size.saturating_add(i64::from(size == Size::Peek));
-        self.first_rows(&mut inner, u64::try_from(rows).unwrap_or(0));
-        inner.offset(u64::try_from(window.after).unwrap_or(0));
+        if window.from_end {
+            // The last rows first: each direction turned, rows without a value now first.
+            for (expr, order) in &self.order {
+                let turned = if matches!(order, Order::Desc) {
+                    Order::Asc
+                } else {
+                    Order::Desc
+                };
+                inner.order_by_expr_with_nulls(Expr::cust(expr.clone()), turned, NullOrdering::First);
+            }
+            inner.limit(u64::try_from(window.size).unwrap_or(0));
+        } else {
+            let rows = window.size.saturating_add(i64::from(size == Size::Peek));
+            self.first_rows(&mut inner, u64::try_from(rows).unwrap_or(0));
+            inner.offset(u64::try_from(window.after).unwrap_or(0));
+        }
         outer.from_subquery(inner, Alias::new(PAGE_ALIAS));
         Some(outer)
     }

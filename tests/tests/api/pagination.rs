@@ -267,6 +267,14 @@ both!(top_level_backward_and_between, |app: TestApp| async move {
     assert_eq!(p, page(&["By C", "By D", "By E"], 7, true, true));
     let (p, _) = communities(&app, json!({ "last": 2, "after": at("By B") })).await;
     assert_eq!(p, page(&["By F", "By G"], 7, true, false), "the last 2 after B");
+    let (p, _) = communities(&app, json!({ "last": 5, "after": at("By D") })).await;
+    assert_eq!(
+        p,
+        page(&["By E", "By F", "By G"], 7, true, false),
+        "fewer than 5 after D"
+    );
+    let (p, _) = communities(&app, json!({ "last": 3, "after": at("By G") })).await;
+    assert_eq!(p, page(&[], 7, true, false), "nothing after the last");
 });
 
 both!(empty_lists_and_default_size, |app: TestApp| async move {
