@@ -165,12 +165,23 @@ async fn consultation_period_may_change(
         )
         .into());
     }
+    period_holds_responses(w, plan.id, opens, closes).await
+}
+
+/// A consultation period (the first and last day, each where it is given or changed) may not
+/// leave out a response the plan already holds: OUT_OF_RANGE on the day at fault.
+async fn period_holds_responses(
+    w: &Write,
+    plan_id: Uuid,
+    opens: Option<NaiveDate>,
+    closes: Option<NaiveDate>,
+) -> Result<(), Failure> {
     // The first and last response, as days in Denmark.
     let (first, last): (Option<DateTime<Utc>>, Option<DateTime<Utc>>) = consultation_response::Entity::find()
         .select_only()
         .column_as(consultation_response::Column::CreatedAt.min(), "first")
         .column_as(consultation_response::Column::CreatedAt.max(), "last")
-        .filter(consultation_response::Column::PlanId.eq(plan.id))
+        .filter(consultation_response::Column::PlanId.eq(plan_id))
         .into_tuple()
         .one(w.txn())
         .await?
@@ -574,6 +585,8 @@ impl PlanMutation {
                     }
                 }
                 if to == plan::PlanStatus::Consultation {
+                    // Again in consultation: the new period still holds the responses it had.
+                    period_holds_responses(w, before.id, Some(opens), Some(closes)).await?;
                     row.consultation_opens_on = Set(Some(opens));
                     row.consultation_closes_on = Set(Some(closes));
                 }

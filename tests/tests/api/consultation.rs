@@ -993,6 +993,45 @@ both!(
     }
 );
 
+both!(
+    a_plan_sent_back_to_consultation_keeps_its_responses_in_its_period,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let fx = Fixture::new(&app.db);
+        fx.response(w.hearing, Some(w.harbour), "Et svar", ResponseStatus::Pending)
+            .await;
+        let editor = app.signed_in(As::CommunityEditor, &[w.gjol], None).await;
+        let plan = gid("Plan", w.hearing);
+        let today = danish_today();
+        let p = editor
+            .data(
+                STATUS,
+                json!({ "i": { "id": plan, "version": 1, "status": "DRAFT" } }),
+            )
+            .await["changePlanStatus"]
+            .clone();
+        assert_eq!(p["plan"]["status"], "DRAFT", "{p:#}");
+        let later = (today + chrono::Days::new(2)).to_string();
+        let p = editor
+            .data(
+                STATUS,
+                json!({ "i": { "id": plan, "version": 2, "status": "CONSULTATION", "consultationOpensOn": later } }),
+            )
+            .await["changePlanStatus"]
+            .clone();
+        refused(&p, "plan", &["consultationOpensOn"], "OUT_OF_RANGE");
+        let p = editor
+            .data(
+                STATUS,
+                json!({ "i": { "id": plan, "version": 2, "status": "CONSULTATION" } }),
+            )
+            .await["changePlanStatus"]
+            .clone();
+        assert_eq!(p["userErrors"], json!([]), "{p:#}");
+        assert_eq!(p["plan"]["consultationOpensOn"], today.to_string());
+    }
+);
+
 both!(a_plan_with_responses_is_not_deleted, |app: TestApp| async move {
     let w = world(&app).await;
     let fx = Fixture::new(&app.db);
