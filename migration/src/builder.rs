@@ -112,6 +112,17 @@ pub fn unique(table: &str, columns: &[&str]) -> IndexCreateStatement {
     idx
 }
 
+/// Runs `sql`, the same text on both databases.
+pub async fn run(manager: &SchemaManager<'_>, sql: &str) -> Result<(), DbErr> {
+    manager.get_connection().execute_unprepared(sql).await?;
+    Ok(())
+}
+
+/// Drops the index `name` where it exists (both databases spell it alike).
+pub async fn drop_index_if_exists(manager: &SchemaManager<'_>, name: &str) -> Result<(), DbErr> {
+    run(manager, &format!("DROP INDEX IF EXISTS {name}")).await
+}
+
 /// Runs `sql` on PostgreSQL only (SQLite has no equivalent, or needs none).
 pub async fn on_postgres(manager: &SchemaManager<'_>, sql: &str) -> Result<(), DbErr> {
     if manager.get_database_backend() == sea_orm_migration::sea_orm::DbBackend::Postgres {

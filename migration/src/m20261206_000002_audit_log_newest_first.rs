@@ -6,6 +6,8 @@
 //! puts nulls first by default); SQLite's descending order puts them last already.
 use sea_orm_migration::{prelude::*, sea_orm::DbBackend};
 
+use crate::builder::{drop_index_if_exists, run};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -18,20 +20,14 @@ impl MigrationTrait for Migration {
             DbBackend::Postgres => "occurred_at DESC NULLS LAST, id DESC NULLS LAST",
             _ => "occurred_at DESC, id DESC",
         };
-        manager
-            .get_connection()
-            .execute_unprepared(&format!(
-                "CREATE INDEX IF NOT EXISTS {INDEX} ON audit_log ({columns})"
-            ))
-            .await?;
-        Ok(())
+        run(
+            manager,
+            &format!("CREATE INDEX IF NOT EXISTS {INDEX} ON audit_log ({columns})"),
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .get_connection()
-            .execute_unprepared(&format!("DROP INDEX IF EXISTS {INDEX}"))
-            .await?;
-        Ok(())
+        drop_index_if_exists(manager, INDEX).await
     }
 }

@@ -3,6 +3,8 @@
 //! one named first as its lead; the others become SUPPORT.
 use sea_orm_migration::prelude::*;
 
+use crate::builder::{drop_index_if_exists, run};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -11,8 +13,8 @@ const INDEX: &str = "ux_action_department_one_lead";
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
-        db.execute_unprepared(
+        run(
+            manager,
             "UPDATE action_department SET role = 'SUPPORT' \
              WHERE role = 'LEAD' AND EXISTS (\
                SELECT 1 FROM action_department AS first \
@@ -22,18 +24,14 @@ impl MigrationTrait for Migration {
         )
         .await?;
         // A partial unique index: the same statement on SQLite and PostgreSQL.
-        db.execute_unprepared(&format!(
-            "CREATE UNIQUE INDEX {INDEX} ON action_department (action_id) WHERE role = 'LEAD'"
-        ))
-        .await?;
-        Ok(())
+        run(
+            manager,
+            &format!("CREATE UNIQUE INDEX {INDEX} ON action_department (action_id) WHERE role = 'LEAD'"),
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .get_connection()
-            .execute_unprepared(&format!("DROP INDEX IF EXISTS {INDEX}"))
-            .await?;
-        Ok(())
+        drop_index_if_exists(manager, INDEX).await
     }
 }
