@@ -365,11 +365,10 @@ impl Listing {
         let mut inner = self.select.clone();
         inner.expr_as(Expr::cust("CAST(0 AS BIGINT)"), Alias::new(RN));
         let total = if size == Size::Count || window.from_end {
-            let mut count = Query::select();
-            count
-                .expr(Expr::cust("COUNT(*)"))
-                .from_subquery(self.select.clone(), Alias::new("lup_c"));
-            SimpleExpr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(count)))
+            SimpleExpr::SubQuery(
+                None,
+                Box::new(SubQueryStatement::SelectStatement(self.count_select())),
+            )
         } else {
             Expr::cust("CAST(0 AS BIGINT)")
         };
@@ -492,6 +491,15 @@ impl Listing {
         Ok(())
     }
 
+    /// `SELECT COUNT(*) AS lup_total` of the whole listing.
+    fn count_select(&self) -> SelectStatement {
+        let mut count = Query::select();
+        count
+            .expr_as(Expr::cust("COUNT(*)"), Alias::new(TOTAL))
+            .from_subquery(self.select.clone(), Alias::new("w"));
+        count
+    }
+
     async fn count(
         &self,
         db: &DatabaseConnection,
@@ -510,11 +518,7 @@ impl Listing {
                     .from_subquery(inner, Alias::new("w"))
                     .group_by_col(Alias::new(PARENT));
             }
-            None => {
-                outer
-                    .expr_as(Expr::cust("COUNT(*)"), Alias::new(TOTAL))
-                    .from_subquery(inner, Alias::new("w"));
-            }
+            None => outer = self.count_select(),
         }
         let rows = query_all(db, &outer).await?;
         rows.iter()

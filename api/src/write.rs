@@ -1010,15 +1010,23 @@ impl Write {
         Ok(after)
     }
 
+    /// `select` locking the rows it reads until the mutation ends: `FOR UPDATE` on PostgreSQL,
+    /// whose transactions see what others committed meanwhile; nothing on SQLite, whose write
+    /// transactions run one at a time (`BEGIN IMMEDIATE`) and which has no `FOR UPDATE`.
+    pub fn locking<Q: sea_orm::QuerySelect>(&self, select: Q) -> Q {
+        if self.txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+            select.lock_exclusive()
+        } else {
+            select
+        }
+    }
+
     /// Holds the row `id` until the mutation ends if it is still at `version` (CONFLICT if
     /// not), for a change that rewrites the row's links before the row itself: a concurrent
     /// change of the same row waits here, then finds the version moved, instead of colliding
     /// with this one's links. (SQLite's write transactions already run one at a time.)
     pub async fn hold_at<E: Versioned>(&self, entity: &str, id: Uuid, version: i32) -> Result<(), Failure> {
-        let mut find = E::find().filter(at_version::<E>(id, version));
-        if self.txn.get_database_backend() == sea_orm::DbBackend::Postgres {
-            find = sea_orm::QuerySelect::lock_exclusive(find);
-        }
+        let find = self.locking(E::find().filter(at_version::<E>(id, version)));
         match find.one(&self.txn).await? {
             Some(_) => Ok(()),
             None => Err(stale(entity, version).into()),

@@ -6,9 +6,7 @@ use entity::{
     account::{self, AccountRole as DbRole},
     account_community, api_key,
 };
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, sea_query::Order,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, sea_query::Order};
 use uuid::Uuid;
 
 use crate::{
@@ -796,13 +794,12 @@ async fn still_admin(w: &Write) -> Result<(), Failure> {
         // The command line: no account to read again.
         return Ok(());
     };
-    let mut admins = account::Entity::find()
-        .filter(account::Column::Role.eq(DbRole::Admin))
-        .filter(account::Column::Disabled.eq(false))
-        .order_by_asc(account::Column::Id);
-    if w.txn().get_database_backend() == sea_orm::DbBackend::Postgres {
-        admins = admins.lock_exclusive();
-    }
+    let admins = w.locking(
+        account::Entity::find()
+            .filter(account::Column::Role.eq(DbRole::Admin))
+            .filter(account::Column::Disabled.eq(false))
+            .order_by_asc(account::Column::Id),
+    );
     if admins.all(w.txn()).await?.iter().any(|a| a.id == caller) {
         Ok(())
     } else {

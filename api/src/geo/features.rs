@@ -568,9 +568,6 @@ async fn actions(
                 continue;
             }
         };
-        if filter.bbox.is_some_and(|b| !b.contains(at)) {
-            continue;
-        }
         let mut themes = themes_of.remove(&a.id).unwrap_or_default();
         themes.sort();
         features.push(feature(

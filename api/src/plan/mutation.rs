@@ -3,7 +3,7 @@
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{community, consultation_response, plan, plan_involvement, plan_theme};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 use uuid::Uuid;
 
 use super::{InvolvementRole, Plan, PlanInvolvement, PlanStatus};
@@ -599,12 +599,9 @@ impl PlanMutation {
                 if to == plan::PlanStatus::Adopted && before.status != plan::PlanStatus::Adopted {
                     // Two adoptions in one community take turns (PostgreSQL reads committed
                     // rows: each would miss the other's plan); SQLite's writes take turns already.
-                    if w.txn().get_database_backend() == sea_orm::DbBackend::Postgres {
-                        community::Entity::find_by_id(before.community_id)
-                            .lock_exclusive()
-                            .one(w.txn())
-                            .await?;
-                    }
+                    w.locking(community::Entity::find_by_id(before.community_id))
+                        .one(w.txn())
+                        .await?;
                     let replaced = plan::Entity::find()
                         .filter(plan::Column::CommunityId.eq(before.community_id))
                         .filter(plan::Column::Status.eq(plan::PlanStatus::Adopted))

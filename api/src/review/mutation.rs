@@ -7,10 +7,7 @@ use entity::{
     annual_review::{self, ReviewStatus},
     annual_review_entry, annual_review_focus_community, annual_review_focus_theme,
 };
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect, Set,
-    sea_query::ExprTrait as _,
-};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set, sea_query::ExprTrait as _};
 use uuid::Uuid;
 
 use super::{AnnualReview, AnnualReviewEntry, snapshot};
@@ -86,11 +83,8 @@ payload!(PublishAnnualReviewPayload, annual_review: AnnualReview);
 /// SQLite needs none, a write transaction holds the database's write lock from its start
 /// (`BEGIN IMMEDIATE`) and SQLite has no `FOR UPDATE`.
 async fn locked_draft(w: &Write, id: Uuid) -> Result<annual_review::Model, Failure> {
-    let mut q = annual_review::Entity::find_by_id(id);
-    if w.txn().get_database_backend() == DbBackend::Postgres {
-        q = q.lock_exclusive();
-    }
-    let review = q
+    let review = w
+        .locking(annual_review::Entity::find_by_id(id))
         .one(w.txn())
         .await?
         .ok_or_else(|| crate::error::ApiError::not_found("no annual review with this ID"))?;

@@ -47,7 +47,6 @@ const ACCOUNTS: &[(&str, &str, account::AccountRole, Option<&str>)] = &[
 /// neutralised.
 pub async fn neutralise(db: &DatabaseConnection) -> Result<u64, SeedError> {
     use crate::error::ApiError;
-    use sea_orm::{ConnectionTrait, DbBackend, QuerySelect};
     // Nothing here is a user's input: a refusal or an error is the database's.
     let failed = |f: Failure| match f {
         Failure::Error(ApiError::Internal(e) | ApiError::Unavailable(e)) => SeedError::Db(e),
@@ -59,16 +58,16 @@ pub async fn neutralise(db: &DatabaseConnection) -> Result<u64, SeedError> {
         .map_err(|e| failed(e.into()))?;
     // Read in the write, the rows locked (PostgreSQL; SQLite's writes are serial): instances
     // starting together neutralise each row once, the later ones finding nothing left to do.
-    let mut accounts = account::Entity::find()
-        .filter(account::Column::Email.ends_with(DEMO_EMAIL_DOMAIN))
-        .filter(account::Column::Disabled.eq(false));
-    let mut keys = api_key::Entity::find()
-        .filter(api_key::Column::KeyHash.eq(secret::sha256_hex(DEMO_API_KEY)))
-        .filter(api_key::Column::RevokedAt.is_null());
-    if w.txn().get_database_backend() == DbBackend::Postgres {
-        accounts = accounts.lock_exclusive();
-        keys = keys.lock_exclusive();
-    }
+    let accounts = w.locking(
+        account::Entity::find()
+            .filter(account::Column::Email.ends_with(DEMO_EMAIL_DOMAIN))
+            .filter(account::Column::Disabled.eq(false)),
+    );
+    let keys = w.locking(
+        api_key::Entity::find()
+            .filter(api_key::Column::KeyHash.eq(secret::sha256_hex(DEMO_API_KEY)))
+            .filter(api_key::Column::RevokedAt.is_null()),
+    );
     let accounts = accounts.all(w.txn()).await?;
     let keys = keys.all(w.txn()).await?;
     let count = (accounts.len() + keys.len()) as u64;
