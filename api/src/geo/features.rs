@@ -35,7 +35,7 @@ use std::{
 
 use axum::{
     extract::{Query, State, rejection::QueryRejection},
-    http::{HeaderMap, HeaderValue, StatusCode, header},
+    http::{HeaderMap, HeaderValue, StatusCode, Uri, header},
     response::{IntoResponse, Response},
 };
 use entity::{action, action_theme, community, plan, theme};
@@ -598,13 +598,21 @@ pub async fn communities_geojson(
     State(state): State<Arc<AppState>>,
     peer: Peer,
     headers: HeaderMap,
+    uri: Uri,
     params: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Response {
     let template = state.website_community_url.clone();
-    geojson(&state, &peer, &headers, params, |db, access, filter| {
-        let template = template.clone();
-        async move { communities(&db, &access, &filter, template.as_deref()).await }
-    })
+    geojson(
+        &state,
+        &peer,
+        &headers,
+        uri.query(),
+        params,
+        |db, access, filter| {
+            let template = template.clone();
+            async move { communities(&db, &access, &filter, template.as_deref()).await }
+        },
+    )
     .await
 }
 
@@ -613,11 +621,17 @@ pub async fn actions_geojson(
     State(state): State<Arc<AppState>>,
     peer: Peer,
     headers: HeaderMap,
+    uri: Uri,
     params: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Response {
-    geojson(&state, &peer, &headers, params, |db, access, filter| async move {
-        actions(&db, &access, &filter).await
-    })
+    geojson(
+        &state,
+        &peer,
+        &headers,
+        uri.query(),
+        params,
+        |db, access, filter| async move { actions(&db, &access, &filter).await },
+    )
     .await
 }
 
@@ -626,6 +640,7 @@ async fn geojson<T, F, Fut>(
     state: &Arc<AppState>,
     peer: &Peer,
     headers: &HeaderMap,
+    raw_query: Option<&str>,
     params: Result<Query<Vec<(String, String)>>, QueryRejection>,
     build: F,
 ) -> Response
@@ -634,6 +649,10 @@ where
     F: Fn(DatabaseConnection, Access, Filter) -> Fut,
     Fut: Future<Output = Result<T, DbErr>>,
 {
+    // Escapes that are not UTF-8 would be read as U+FFFD, and match nothing.
+    if !raw_query.is_none_or(crate::http::request::percent_decodes_to_utf8) {
+        return crate::report::plain(StatusCode::BAD_REQUEST, crate::http::request::NOT_UTF8);
+    }
     let filter = match parse(params) {
         Ok(f) => f,
         Err(message) => return crate::report::plain(StatusCode::BAD_REQUEST, message),

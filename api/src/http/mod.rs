@@ -26,7 +26,7 @@ pub(crate) mod admission;
 mod execute;
 pub(crate) mod negotiate;
 pub mod prepared;
-mod request;
+pub(crate) mod request;
 pub(crate) mod respond;
 pub mod ws;
 

@@ -128,9 +128,7 @@ pub fn from_get(
     documents: &TrustedDocuments,
 ) -> Result<RawRequest, Malformed> {
     if !raw_query.is_none_or(percent_decodes_to_utf8) {
-        return Err(bad(
-            "the query string is not valid UTF-8: percent-encode the text as UTF-8 (%C3%B8 for ø)",
-        ));
+        return Err(bad(NOT_UTF8));
     }
     let Query(params) = params.map_err(|e| bad(format!("invalid GraphQL GET request: {}", e.body_text())))?;
     let json = |key: &str, text: Option<String>| match text.filter(|t| !t.is_empty()) {
@@ -149,9 +147,13 @@ pub fn from_get(
     .into_request(documents)
 }
 
+/// Why a query string whose escapes are not UTF-8 is refused.
+pub(crate) const NOT_UTF8: &str =
+    "the query string is not valid UTF-8: percent-encode the text as UTF-8 (%C3%B8 for ø)";
+
 /// Whether a URL's query string, its `%XX` escapes decoded, is UTF-8 (a `%` that starts no
 /// escape stands for itself, as `application/x-www-form-urlencoded` reads it).
-fn percent_decodes_to_utf8(query: &str) -> bool {
+pub(crate) fn percent_decodes_to_utf8(query: &str) -> bool {
     let bytes = query.as_bytes();
     let mut decoded = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -382,6 +382,9 @@ both!(filters_by_theme_and_status, |app: TestApp| async move {
         // PostgreSQL refuses a NUL in a text it compares: refused here on both databases.
         ("/geo/actions.geojson?theme=%00", "theme:"),
         ("/geo/communities.geojson?theme=natur,a%00b", "theme:"),
+        // Escapes that are not UTF-8 (Latin-1's ø) are refused, not read as U+FFFD.
+        ("/geo/actions.geojson?community=gj%F8l", "not valid UTF-8"),
+        ("/geo/communities.geojson?theme=%C3", "not valid UTF-8"),
     ] {
         let r = get(&anonymous, path).await;
         assert_eq!(r.status(), 400, "{path}");
