@@ -127,8 +127,8 @@ pub struct CreateActionInput {
     /// Never public: seen by staff and the community's editors.
     #[graphql(default)]
     pub internal_notes: String,
-    /// When a COMPLETED action was completed (not in the future); defaults to today. Only
-    /// for status COMPLETED.
+    /// When a COMPLETED action was completed (not in the future, nor before `startOn`);
+    /// defaults to today. Only for status COMPLETED.
     pub completed_on: Option<Date>,
     /// Where the action takes place, when it has a place of its own (WGS 84, -90 to 90);
     /// with `longitude`, or neither. Without one the action is placed at its community.
@@ -160,9 +160,9 @@ pub struct UpdateActionInput {
     pub partner_needs: MaybeUndefined<String>,
     pub theme_ids: MaybeUndefined<Vec<ID>>,
     pub internal_notes: MaybeUndefined<String>,
-    /// When the action was completed (not in the future), for an action that is or becomes
-    /// COMPLETED. Left out, it becomes today when the status changes to COMPLETED, and is
-    /// cleared when the status changes away from it.
+    /// When the action was completed (not in the future, nor before the start), for an action
+    /// that is or becomes COMPLETED. Left out, it becomes today when the status changes to
+    /// COMPLETED, and is cleared when the status changes away from it.
     pub completed_on: MaybeUndefined<Date>,
     /// The action's own place (WGS 84): both coordinates or neither after the change; `null`
     /// for both clears it, and the action is placed at its community again.
@@ -357,6 +357,7 @@ impl ActionMutation {
                     false,
                     None,
                 );
+                check.dates_in_order("completedOn", start_on.flatten(), completed_on);
                 let location = crate::community::mutation::location(check, input.latitude, input.longitude);
                 let (plan, potential, lead) = (plan?, potential?, lead?);
                 let (latitude, longitude) = location?;
@@ -535,6 +536,26 @@ impl ActionMutation {
                         UserErrorCode::OutOfRange,
                         format!("{d} is before the start {s}"),
                     );
+                }
+                // Nor may a completion date given, or a start moved, put the end before the
+                // start. Completing without a date (today) is let be: the work was done before
+                // the start it had planned.
+                if let (Some(s), Some(c)) = (s, completed_on)
+                    && c < s
+                {
+                    if input.completed_on.value().is_some() {
+                        check.add(
+                            "completedOn",
+                            UserErrorCode::OutOfRange,
+                            format!("{c} is before the start {s}"),
+                        );
+                    } else if start_on.after(None).is_some() {
+                        check.add(
+                            "startOn",
+                            UserErrorCode::OutOfRange,
+                            format!("{s} is after the completion {c}"),
+                        );
+                    }
                 }
                 if let Change::Set(Some(org)) = &lead {
                     w.check_exists::<entity::organization::Entity>(

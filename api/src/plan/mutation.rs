@@ -72,7 +72,9 @@ pub struct ChangePlanStatusInput {
     pub id: ID,
     pub version: i32,
     pub status: PlanStatus,
-    /// Only with `ADOPTED`, and not in the future; today (in Danish time) when left out.
+    /// Only with `ADOPTED`: not in the future, nor before the plan's consultation opened or
+    /// its last response; today (in Danish time) when left out. A restored plan keeps the day
+    /// it was adopted on.
     pub adopted_on: Option<Date>,
     /// Only with `CONSULTATION`: the first day the public may respond; today (in Danish time)
     /// when left out.
@@ -108,7 +110,25 @@ pub struct RemovePlanInvolvementInput {
 
 payload!(CreatePlanPayload, plan: Plan);
 payload!(UpdatePlanPayload, plan: Plan);
-payload!(ChangePlanStatusPayload, plan: Plan);
+/// The plan after its change of status, and the plans the change archived.
+#[derive(async_graphql::SimpleObject)]
+pub struct ChangePlanStatusPayload {
+    pub plan: Option<Plan>,
+    /// The community's adopted plans that this change archived: an adopted plan replaces
+    /// those that start no later than it does. Empty for any other change.
+    pub archived_plans: Vec<Plan>,
+    pub user_errors: Vec<crate::write::UserError>,
+}
+
+impl From<Refused> for ChangePlanStatusPayload {
+    fn from(r: Refused) -> Self {
+        ChangePlanStatusPayload {
+            plan: None,
+            archived_plans: Vec::new(),
+            user_errors: r.0,
+        }
+    }
+}
 payload!(AddPlanInvolvementPayload, plan_involvement: PlanInvolvement);
 payload!(UpdatePlanInvolvementPayload, plan_involvement: PlanInvolvement);
 
@@ -168,15 +188,8 @@ async fn consultation_period_may_change(
     period_holds_responses(w, plan.id, opens, closes).await
 }
 
-/// A consultation period (the first and last day, each where it is given or changed) may not
-/// leave out a response the plan already holds: OUT_OF_RANGE on the day at fault.
-async fn period_holds_responses(
-    w: &Write,
-    plan_id: Uuid,
-    opens: Option<NaiveDate>,
-    closes: Option<NaiveDate>,
-) -> Result<(), Failure> {
-    // The first and last response, as days in Denmark.
+/// The days (in Denmark) of the first and the last response a plan holds; none without any.
+async fn response_days(w: &Write, plan_id: Uuid) -> Result<Option<(NaiveDate, NaiveDate)>, Failure> {
     let (first, last): (Option<DateTime<Utc>>, Option<DateTime<Utc>>) = consultation_response::Entity::find()
         .select_only()
         .column_as(consultation_response::Column::CreatedAt.min(), "first")
@@ -187,7 +200,18 @@ async fn period_holds_responses(
         .await?
         .unwrap_or_default();
     let day = |t: DateTime<Utc>| t.with_timezone(&chrono_tz::Europe::Copenhagen).date_naive();
-    let (Some(first), Some(last)) = (first.map(day), last.map(day)) else {
+    Ok(first.map(day).zip(last.map(day)))
+}
+
+/// A consultation period (the first and last day, each where it is given or changed) may not
+/// leave out a response the plan already holds: OUT_OF_RANGE on the day at fault.
+async fn period_holds_responses(
+    w: &Write,
+    plan_id: Uuid,
+    opens: Option<NaiveDate>,
+    closes: Option<NaiveDate>,
+) -> Result<(), Failure> {
+    let Some((first, last)) = response_days(w, plan_id).await? else {
         return Ok(());
     };
     let mut check = Check::default();
@@ -212,6 +236,34 @@ async fn period_holds_responses(
     Ok(check.done()?)
 }
 
+/// A user error unless a plan may be adopted on `adopted`: not before its consultation opened,
+/// nor before a response it received (OUT_OF_RANGE on `adoptedOn`).
+async fn adopted_after_consultation(
+    w: &Write,
+    plan: &plan::Model,
+    adopted: NaiveDate,
+) -> Result<(), Failure> {
+    let mut check = Check::default();
+    if let Some(opens) = plan.consultation_opens_on
+        && adopted < opens
+    {
+        check.add(
+            "adoptedOn",
+            UserErrorCode::OutOfRange,
+            format!("the plan's consultation opened on {opens}: it cannot be adopted before that"),
+        );
+    } else if let Some((_, last)) = response_days(w, plan.id).await?
+        && adopted < last
+    {
+        check.add(
+            "adoptedOn",
+            UserErrorCode::OutOfRange,
+            format!("a response was received on {last}: the plan cannot be adopted before that"),
+        );
+    }
+    Ok(check.done()?)
+}
+
 /// The plan `id` for a change of what hangs under it: NOT_FOUND on `field` when it does not
 /// exist or the viewer may not see it, FORBIDDEN when they see it but may not edit its
 /// community.
@@ -230,6 +282,8 @@ fn transition(from: plan::PlanStatus, to: plan::PlanStatus) -> Option<bool> {
         (Draft, Consultation) | (Consultation, Draft) => Some(false),
         // Adopting and archiving are the municipality's decisions.
         (Draft | Consultation, Adopted) | (Adopted, Archived) => Some(true),
+        // Restored: a plan archived after its adoption is adopted again, as it was.
+        (Archived, Adopted) => Some(true),
         _ => None,
     }
 }
@@ -481,9 +535,11 @@ impl PlanMutation {
 
     /// Moves a plan along its life: editors send drafts to consultation and back; staff adopt
     /// (from draft or consultation) and archive adopted plans, and drafts that were in
-    /// consultation once. Adopting a plan whose consultation still runs ends the consultation
-    /// that day. Adopting a plan archives the community's adopted plans whose period starts no
-    /// later than its own: the new plan replaces them.
+    /// consultation once; staff restore an archived plan that was adopted (`ADOPTED` again,
+    /// with the day it was adopted on). A plan is adopted no earlier than its consultation
+    /// opened and its last response; a consultation still running then ends on the day of
+    /// adoption. Adopting (or restoring) a plan archives the community's adopted plans whose
+    /// period starts no later than its own: the new plan replaces them (`archivedPlans`).
     #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
     async fn change_plan_status(
         &self,
@@ -546,8 +602,15 @@ impl PlanMutation {
                 // A draft that was in consultation once (responses may hang on it, which keep
                 // it from being deleted) is archived by staff, as a plan that went no further.
                 let once_public = before.consultation_opens_on.is_some();
+                let restoring = before.status == plan::PlanStatus::Archived;
                 let transition = match (before.status, to) {
                     (plan::PlanStatus::Draft, plan::PlanStatus::Archived) if once_public => Some(true),
+                    // An archived plan that was never adopted went no further: it stays so.
+                    (plan::PlanStatus::Archived, plan::PlanStatus::Adopted)
+                        if before.adopted_on.is_none() =>
+                    {
+                        None
+                    }
                     _ => transition(before.status, to),
                 };
                 let Some(staff_only) = transition else {
@@ -572,16 +635,31 @@ impl PlanMutation {
                     status: Set(to),
                     ..Default::default()
                 };
-                if to == plan::PlanStatus::Adopted {
-                    row.adopted_on = Set(Some(adopted_on.unwrap_or_else(crate::common::today)));
-                    // Adopted while its consultation still runs: the consultation ends today,
-                    // and the plan's record says so (not the day it was meant to close).
-                    let today = crate::common::today();
-                    if let Some(closes) = before.consultation_closes_on
-                        && closes > today
+                if to == plan::PlanStatus::Adopted && restoring {
+                    // Restored with the day it was adopted on.
+                    if let (Some(given), Some(was)) = (adopted_on, before.adopted_on)
+                        && given != was
                     {
-                        let ended = before.consultation_opens_on.map_or(today, |o| o.max(today));
-                        row.consultation_closes_on = Set(Some(ended));
+                        return Err(Refused::one(
+                            "adoptedOn",
+                            UserErrorCode::Invalid,
+                            format!(
+                                "a restored plan keeps the day it was adopted ({was}); leave adoptedOn out"
+                            ),
+                        )
+                        .into());
+                    }
+                } else if to == plan::PlanStatus::Adopted {
+                    let adopted = adopted_on.unwrap_or_else(crate::common::today);
+                    adopted_after_consultation(w, &before, adopted).await?;
+                    row.adopted_on = Set(Some(adopted));
+                    // Adopted while its consultation still ran: the consultation ended on the
+                    // day of adoption, and the plan's record says so (not the day it was meant
+                    // to close).
+                    if let Some(closes) = before.consultation_closes_on
+                        && closes > adopted
+                    {
+                        row.consultation_closes_on = Set(Some(adopted));
                     }
                 }
                 if to == plan::PlanStatus::Consultation {
@@ -596,6 +674,7 @@ impl PlanMutation {
                 // The new plan replaces the community's adopted plans that start no later
                 // than it: they are archived in the same write (and audited as such). An
                 // adopted plan that starts later stays, and stays the current one.
+                let mut archived = Vec::new();
                 if to == plan::PlanStatus::Adopted && before.status != plan::PlanStatus::Adopted {
                     // Two adoptions in one community take turns (PostgreSQL reads committed
                     // rows: each would miss the other's plan); SQLite's writes take turns already.
@@ -610,17 +689,23 @@ impl PlanMutation {
                         .all(w.txn())
                         .await?;
                     for old in replaced {
-                        let archived = plan::ActiveModel {
+                        let row = plan::ActiveModel {
                             status: Set(plan::PlanStatus::Archived),
                             ..Default::default()
                         };
-                        w.update::<plan::Entity>(NodeType::Plan, &old, old.version, archived)
-                            .await?;
+                        archived.push(
+                            w.update::<plan::Entity>(NodeType::Plan, &old, old.version, row)
+                                .await?,
+                        );
                     }
                 }
-                Ok(after)
+                Ok((after, archived))
             },
-            |m| ChangePlanStatusPayload::ok(Plan(m)),
+            |(plan, archived)| ChangePlanStatusPayload {
+                plan: Some(Plan(plan)),
+                archived_plans: archived.into_iter().map(Plan).collect(),
+                user_errors: Vec::new(),
+            },
         )
         .await
     }

@@ -212,6 +212,8 @@ article.response { border-top: 1px solid #ddd; padding: .4rem 0; break-inside: a
 
 fn period(s: &Summary) -> String {
     match (s.plan.consultation_opens_on, s.plan.consultation_closes_on) {
+        // One day is written once.
+        (Some(o), Some(c)) if o == c => day(o),
         (Some(o), Some(c)) => format!("{} – {}", day(o), day(c)),
         _ => "ikke fastsat".to_owned(),
     }

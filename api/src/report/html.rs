@@ -64,6 +64,18 @@ pub(super) fn day(d: chrono::NaiveDate) -> String {
     format!("{}. {} {}", d.day(), MONTHS[d.month0() as usize], d.year())
 }
 
+/// A plan's title with its period, `Udviklingsplan for Gjøl (2025–2028)`; a title that ends
+/// with its period already is not given it twice.
+fn plan_with_period(p: &crate::review::snapshot::PlanFigures) -> String {
+    let period = format!("{}–{}", p.period_from, p.period_to);
+    let dashes = |t: &str| t.replace(['-', '—'], "–");
+    if dashes(p.title.trim_end()).ends_with(&period) {
+        p.title.clone()
+    } else {
+        format!("{} ({period})", p.title)
+    }
+}
+
 /// The paragraphs of a text (separated by a blank line), Windows and old Mac line ends made
 /// `\n`; single line breaks stay inside a paragraph (shown with `white-space: pre-line`).
 pub(super) fn paragraphs(text: &str) -> Vec<String> {
@@ -356,7 +368,7 @@ pub fn render(report: &Report) -> String {
                     @if s.plans.is_empty() {
                         p.muted { "Ingen vedtaget plan dækker " (r.year) "." }
                     } @else {
-                        p { (if s.plans.len() == 1 { "Plan: " } else { "Planer: " }) (s.plans.iter().map(|p| format!("{} ({}–{})", p.title, p.period_from, p.period_to)).collect::<Vec<_>>().join("; ")) }
+                        p { (if s.plans.len() == 1 { "Plan: " } else { "Planer: " }) (s.plans.iter().map(plan_with_period).collect::<Vec<_>>().join("; ")) }
                     }
                     (figures_table(s))
                     @if !entry.remarks.is_empty() {
@@ -393,6 +405,27 @@ mod tests {
         assert_eq!(date(t), "1. juli 2026");
         let t = Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap();
         assert_eq!(date(t), "27. november 2026");
+    }
+
+    #[test]
+    fn a_period_is_not_written_twice() {
+        let plan = |title: &str| crate::review::snapshot::PlanFigures {
+            id: uuid::Uuid::nil(),
+            title: title.to_owned(),
+            period_from: 2025,
+            period_to: 2028,
+        };
+        assert_eq!(
+            plan_with_period(&plan("Udviklingsplan for Gjøl")),
+            "Udviklingsplan for Gjøl (2025–2028)"
+        );
+        for title in ["Udviklingsplan for Arentsminde 2025–2028", "Plan 2025-2028 "] {
+            assert_eq!(plan_with_period(&plan(title)), title);
+        }
+        assert_eq!(
+            plan_with_period(&plan("Plan 2024–2028")),
+            "Plan 2024–2028 (2025–2028)"
+        );
     }
 
     #[test]

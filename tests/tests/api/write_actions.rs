@@ -534,6 +534,79 @@ both!(
     }
 );
 
+both!(
+    an_action_is_not_completed_before_it_starts,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        let errors = |body: &Value| {
+            body["userErrors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| (e["field"].clone(), e["code"].as_str().unwrap().to_owned()))
+                .collect::<Vec<_>>()
+        };
+        let mut input = valid(&w);
+        input["status"] = json!("COMPLETED");
+        input["completedOn"] = json!("2026-02-28");
+        let body = staff.data(CREATE, json!({ "i": input })).await["createAction"].clone();
+        assert_eq!(
+            errors(&body),
+            [(json!(["completedOn"]), "OUT_OF_RANGE".to_owned())],
+            "{body}"
+        );
+        assert_eq!(actions(&app).await, 0, "nothing was created");
+        input["completedOn"] = json!("2026-03-01");
+        let body = staff.data(CREATE, json!({ "i": input })).await["createAction"].clone();
+        assert_eq!(body["userErrors"], json!([]), "the day it starts will do: {body}");
+        let id = body["action"]["id"].clone();
+
+        for (change, field) in [
+            (json!({ "completedOn": "2026-01-15" }), "completedOn"),
+            (json!({ "startOn": "2026-04-01" }), "startOn"),
+        ] {
+            let mut i = json!({ "id": id, "version": 1 });
+            i.as_object_mut()
+                .unwrap()
+                .extend(change.as_object().unwrap().clone());
+            let body = staff.data(UPDATE, json!({ "i": i })).await["updateAction"].clone();
+            assert_eq!(
+                errors(&body),
+                [(json!([field]), "OUT_OF_RANGE".to_owned())],
+                "{i}: {body}"
+            );
+        }
+        let body = staff
+            .data(
+                UPDATE,
+                json!({ "i": { "id": id, "version": 1, "startOn": "2026-02-01", "completedOn": "2026-02-15" } }),
+            )
+            .await["updateAction"]
+            .clone();
+        assert_eq!(body["userErrors"], json!([]), "both moved, in order: {body}");
+
+        // Completed today, before a start still to come: the work was done early, and that stands.
+        let body = staff
+            .data(
+                CREATE,
+                json!({ "i": { "planId": global_id("Plan", w.plan), "title": "Tidligt færdig",
+                               "horizon": "HERE_AND_NOW", "status": "PLANNED", "startOn": "2030-01-01" } }),
+            )
+            .await["createAction"]
+            .clone();
+        let early = body["action"]["id"].clone();
+        let body = staff
+            .data(
+                UPDATE,
+                json!({ "i": { "id": early, "version": 1, "status": "COMPLETED" } }),
+            )
+            .await["updateAction"]
+            .clone();
+        assert_eq!(body["userErrors"], json!([]), "{body}");
+    }
+);
+
 both!(only_staff_judge_the_potential, |app: TestApp| async move {
     let w = world(&app).await;
     let fx = Fixture::new(&app.db);

@@ -21,6 +21,8 @@ const UPDATE: &str = "mutation($i: UpdatePlanInput!) { updatePlan(input: $i) {
 const DELETE: &str = "mutation($i: DeletePlanInput!) { deletePlan(input: $i) { deletedId userErrors { field code message } } }";
 const STATUS: &str = "mutation($i: ChangePlanStatusInput!) { changePlanStatus(input: $i) {
     plan { id status adoptedOn version } userErrors { field code message } } }";
+const REPLACING: &str = "mutation($i: ChangePlanStatusInput!) { changePlanStatus(input: $i) {
+    plan { status } archivedPlans { title status } userErrors { field code message } } }";
 const ADD: &str = "mutation($i: AddPlanInvolvementInput!) { addPlanInvolvement(input: $i) {
     planInvolvement { id role roleLabel description version organization { id } plan { id } }
     userErrors { field code message } } }";
@@ -570,7 +572,18 @@ both!(
         );
         let body = editor.data(STATUS, status(2, "DRAFT")).await["changePlanStatus"].clone();
         assert_eq!(body["plan"]["status"], "DRAFT");
-        editor.data(STATUS, status(3, "CONSULTATION")).await;
+        // Again, from a first day three weeks back (as announced in the local paper).
+        let opened = danish_today() - chrono::Days::new(21);
+        let adopted_on = (danish_today() - chrono::Days::new(10)).to_string();
+        let body = editor
+            .data(
+                STATUS,
+                json!({ "i": { "id": gid, "version": 3, "status": "CONSULTATION",
+                               "consultationOpensOn": opened.to_string() } }),
+            )
+            .await["changePlanStatus"]
+            .clone();
+        assert_eq!(body["userErrors"], json!([]), "{body}");
 
         // The editor may not adopt, from consultation or from draft.
         assert_eq!(editor.error(STATUS, status(4, "ADOPTED")).await.0, "FORBIDDEN");
@@ -623,6 +636,14 @@ both!(
                 "OUT_OF_RANGE",
             ),
             (
+                // Not before its consultation opened.
+                &staff,
+                json!({ "i": { "id": gid, "version": 4, "status": "ADOPTED",
+                    "adoptedOn": (opened - chrono::Days::new(1)).to_string() } }),
+                json!(["adoptedOn"]),
+                "OUT_OF_RANGE",
+            ),
+            (
                 // Adopted is adopted now: a date to come is refused.
                 &staff,
                 json!({ "i": { "id": gid, "version": 4, "status": "ADOPTED",
@@ -654,12 +675,17 @@ both!(
         let body = staff
             .data(
                 STATUS,
-                json!({ "i": { "id": gid, "version": 4, "status": "ADOPTED", "adoptedOn": "2026-02-01" } }),
+                json!({ "i": { "id": gid, "version": 4, "status": "ADOPTED", "adoptedOn": adopted_on } }),
             )
             .await["changePlanStatus"]
             .clone();
         assert_eq!(body["plan"]["status"], "ADOPTED");
-        assert_eq!(body["plan"]["adoptedOn"], "2026-02-01");
+        assert_eq!(body["plan"]["adoptedOn"], adopted_on);
+        // Its consultation, meant to run four weeks, ended on the day of adoption.
+        assert_eq!(
+            row(&app, id).await.consultation_closes_on.map(|d| d.to_string()),
+            Some(adopted_on.clone())
+        );
         let public = app.data(NODE, json!({ "id": gid })).await;
         assert_eq!(public["node"]["status"], "ADOPTED");
         let listed = app.data("{ plans { nodes { title } } }", json!({})).await;
@@ -674,17 +700,31 @@ both!(
         assert_eq!(editor.error(STATUS, status(5, "ARCHIVED")).await.0, "FORBIDDEN");
         let body = staff.data(STATUS, status(5, "ARCHIVED")).await["changePlanStatus"].clone();
         assert_eq!(body["plan"]["status"], "ARCHIVED");
-        assert_eq!(body["plan"]["adoptedOn"], "2026-02-01");
-        let body = staff.data(STATUS, status(6, "ADOPTED")).await["changePlanStatus"].clone();
-        assert_eq!(
-            errors(&body),
-            vec![(json!(["status"]), "INVALID_TRANSITION".to_owned())]
-        );
-
+        assert_eq!(body["plan"]["adoptedOn"], adopted_on);
         let log = staff.data(AUDIT, json!({ "id": gid })).await["auditLog"]["nodes"][0].clone();
         assert_eq!(
             log["changes"]["status"],
             json!({ "before": "ADOPTED", "after": "ARCHIVED" })
+        );
+
+        // Archived by mistake: staff restore it, with the day it was adopted on.
+        assert_eq!(editor.error(STATUS, status(6, "ADOPTED")).await.0, "FORBIDDEN");
+        let body = staff
+            .data(
+                STATUS,
+                json!({ "i": { "id": gid, "version": 6, "status": "ADOPTED", "adoptedOn": danish_today().to_string() } }),
+            )
+            .await["changePlanStatus"]
+            .clone();
+        assert_eq!(errors(&body), vec![(json!(["adoptedOn"]), "INVALID".to_owned())]);
+        let body = staff.data(STATUS, status(6, "ADOPTED")).await["changePlanStatus"].clone();
+        assert_eq!(body["userErrors"], json!([]), "{body}");
+        assert_eq!(body["plan"]["status"], "ADOPTED");
+        assert_eq!(body["plan"]["adoptedOn"], adopted_on);
+        let log = staff.data(AUDIT, json!({ "id": gid })).await["auditLog"]["nodes"][0].clone();
+        assert_eq!(
+            log["changes"]["status"],
+            json!({ "before": "ARCHIVED", "after": "ADOPTED" })
         );
 
         // Straight from draft, adopted today by default.
@@ -720,9 +760,29 @@ both!(
         let adopt =
             |id: Uuid| json!({ "i": { "id": global_id("Plan", id), "version": 1, "status": "ADOPTED" } });
 
-        let body = staff.data(STATUS, adopt(new)).await["changePlanStatus"].clone();
+        let body = staff.data(REPLACING, adopt(new)).await["changePlanStatus"].clone();
         assert_eq!(body["userErrors"], json!([]), "{body}");
         assert_eq!(body["plan"]["status"], "ADOPTED");
+        let mut archived: Vec<(String, String)> = body["archivedPlans"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["title"].as_str().unwrap().to_owned(),
+                    p["status"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        archived.sort();
+        assert_eq!(
+            archived,
+            [
+                ("Gjøl 2022–2025".to_owned(), "ARCHIVED".to_owned()),
+                ("Gjøl tillæg 2026".to_owned(), "ARCHIVED".to_owned())
+            ],
+            "the payload tells what the adoption archived: {body}"
+        );
         for (id, status) in [
             (old, PlanStatus::Archived),
             (same_start, PlanStatus::Archived),
@@ -748,8 +808,25 @@ both!(
         let late = fx
             .plan(w.gjol, "Gjøl 2018–2021", PlanStatus::Draft, 2018, 2021)
             .await;
-        let body = staff.data(STATUS, adopt(late)).await["changePlanStatus"].clone();
+        let body = staff.data(REPLACING, adopt(late)).await["changePlanStatus"].clone();
         assert_eq!(body["userErrors"], json!([]), "{body}");
+        assert_eq!(body["archivedPlans"], json!([]), "{body}");
+        assert_eq!(row(&app, new).await.status, PlanStatus::Adopted);
+
+        // Restoring a plan replaces as adopting does: the older one, nothing newer.
+        let body = staff
+            .data(
+                REPLACING,
+                json!({ "i": { "id": global_id("Plan", old), "version": 2, "status": "ADOPTED" } }),
+            )
+            .await["changePlanStatus"]
+            .clone();
+        assert_eq!(body["userErrors"], json!([]), "{body}");
+        assert_eq!(
+            body["archivedPlans"],
+            json!([{ "title": "Gjøl 2018–2021", "status": "ARCHIVED" }]),
+            "{body}"
+        );
         assert_eq!(row(&app, new).await.status, PlanStatus::Adopted);
         let d = app
             .data(current, json!({ "id": global_id("Community", w.gjol) }))
@@ -1109,6 +1186,18 @@ both!(
             .await["changePlanStatus"]
             .clone();
         assert_eq!(body["plan"]["status"], "ARCHIVED", "{body}");
+        // Never adopted, it is not adopted by a restore.
+        let body = staff
+            .data(
+                STATUS,
+                json!({ "i": { "id": gid, "version": 3, "status": "ADOPTED" } }),
+            )
+            .await["changePlanStatus"]
+            .clone();
+        assert_eq!(
+            errors(&body),
+            vec![(json!(["status"]), "INVALID_TRANSITION".to_owned())]
+        );
 
         let never = Fixture::new(&app.db)
             .plan(w.gjol, "Kladde", PlanStatus::Draft, 2026, 2030)
