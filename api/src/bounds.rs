@@ -12,6 +12,8 @@
 //!   `nodes(ids:)` counts its IDs;
 //! - **cost**: the pages the query may fetch (one per connection per parent row), divided
 //!   by 100 and rounded, at least 1: GitHub's rate-limit score;
+//! - **passwords**: at most one field that checks a password (`login`, `changePassword`),
+//!   so a request cannot try many passwords at the price of one;
 //! - **engagement windows**: at most [`MAX_ENGAGEMENT_WINDOWS`] distinct `window` arguments
 //!   of `engagement` fields (each distinct window costs its own batch of statements; left out
 //!   counts as one).
@@ -76,7 +78,12 @@ struct Walk<'a> {
     spreads: usize,
     /// The distinct `window` arguments of `engagement` fields (null: left out).
     windows: Vec<Value>,
+    /// Root fields that check a password.
+    passwords: usize,
 }
+
+/// The root fields that check a password: one per request.
+const PASSWORD_FIELDS: [&str; 2] = ["login", "changePassword"];
 
 fn int(value: &Value) -> Option<i64> {
     match value {
@@ -156,6 +163,16 @@ impl Walk<'_> {
             )));
         }
         let name = field.name.node.as_str();
+        if depth == 1 && PASSWORD_FIELDS.contains(&name) {
+            self.passwords += 1;
+            if self.passwords > 1 {
+                return Err(OverLimit {
+                    message: "a request checks one password: ask for `login` or `changePassword` once"
+                        .to_owned(),
+                    code: Code::BadUserInput,
+                });
+            }
+        }
         if name == "engagement" {
             let window = self.argument(field, "window").unwrap_or(Value::Null);
             if !self.windows.contains(&window) {
@@ -236,6 +253,7 @@ pub fn measure_operation(
         open: Vec::new(),
         spreads: 0,
         windows: Vec::new(),
+        passwords: 0,
     };
     if let Some(op) = op {
         walk.selections(&op.node.selection_set.node, 0, 1)?;

@@ -174,6 +174,7 @@ fn state(
             limits
         },
         submissions,
+        sign_ins: Default::default(),
         trust_forwarded_for: config.trust_forwarded_for,
         documents,
         public_max_age: Duration::from_secs(config.public_max_age_secs),

@@ -6,6 +6,7 @@
 mod guard;
 pub mod mutation;
 pub mod secret;
+pub mod throttle;
 pub mod token;
 
 use std::sync::Arc;

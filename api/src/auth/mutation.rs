@@ -142,6 +142,8 @@ pub struct AuthMutation;
 impl AuthMutation {
     /// Signs an account in with its email and password. A wrong email or password is
     /// `UNAUTHENTICATED` (which of the two is not told); a malformed input is a user error.
+    /// After too many failures with one address (10 from one client, or 50 in all, within
+    /// 15 minutes) it is `RATE_LIMITED` until that time has passed. A request signs in once.
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<AuthPayload> {
         let mut check = Check::default();
         let email = check.email("email", &input.email);
@@ -166,6 +168,14 @@ impl AuthMutation {
                 check.done().err().map(|r| r.0).unwrap_or_default(),
             ));
         };
+        // Held back after too many failures with the address, before any password is checked.
+        let sign_ins = ctx.data_opt::<super::throttle::SignIns>();
+        let client = ctx
+            .data_opt::<crate::consultation::abuse::Submitter>()
+            .and_then(|s| s.client.as_ref());
+        if let Some(s) = sign_ins {
+            s.check(&email, client)?;
+        }
         let db = ctx.data_unchecked::<DatabaseConnection>();
         let tokens = ctx.data_unchecked::<Arc<Tokens>>();
         let found = account::Entity::find()
@@ -184,7 +194,10 @@ impl AuthMutation {
         let account = match found {
             Some(a) if password_ok && a.password_hash.is_some() && !a.disabled => a,
             other => {
-                tracing::info!(email = %email, "failed login");
+                tracing::info!(email = %email.escape_debug(), "failed login");
+                if let Some(s) = sign_ins {
+                    s.failed(&email, client);
+                }
                 // On the account's record, for an admin looking into a break-in (an address
                 // with no account is not kept: it may be anyone's typo).
                 if let Some(account) = other {
@@ -207,6 +220,9 @@ impl AuthMutation {
         let payload = issue(&txn, tokens, &account, Uuid::now_v7(), None).await?;
         record(&txn, &account, SessionEvent::Login).await?;
         txn.commit().await.map_err(ApiError::from)?;
+        if let Some(s) = sign_ins {
+            s.succeeded(&email, client);
+        }
         Ok(payload)
     }
 

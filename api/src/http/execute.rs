@@ -243,6 +243,7 @@ async fn run_on(
             .data(viewer.clone())
             .data(submitter)
             .data(state.submissions.clone())
+            .data(state.sign_ins.clone())
             .data(state.search.clone())
             .data(state.feed.clone())
             .data(state.webhooks.clone()),

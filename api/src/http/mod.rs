@@ -83,6 +83,8 @@ pub struct AppState {
     pub limits: crate::limit::RateLimits,
     /// Each client's budget of responses to consultations.
     pub submissions: crate::consultation::abuse::Submissions,
+    /// Failed sign-ins per email address.
+    pub sign_ins: crate::auth::throttle::SignIns,
     /// Take anonymous callers' addresses from `X-Forwarded-For`.
     pub trust_forwarded_for: bool,
     /// Our clients' queries, which they may send by id.

@@ -1153,3 +1153,81 @@ both!(
         );
     }
 );
+
+// Guessing passwords: a request checks one password (aliases of `login` are refused before
+// any runs), and after ten failures with one address the address is held back from that
+// client for fifteen minutes (429, `Retry-After`), the right password included. An address
+// with no account is held back alike, so the refusal tells nothing of who has an account.
+both!(password_guesses_are_held_back, |app: TestApp| async move {
+    app.create_account("koordinator@jammerbugt.dk", As::Staff, &[])
+        .await;
+    let aliased = format!(
+            "mutation {{ a: login(input: {{ email: \"koordinator@jammerbugt.dk\", password: \"gæt-1\" }}) {{ accessToken }}
+                        ...Again }}
+             fragment Again on Mutation {{ b: login(input: {{ email: \"koordinator@jammerbugt.dk\", password: \"{PASSWORD}\" }}) {{ accessToken }} }}"
+        );
+    let (status, body) = app.post_status(&aliased, json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.get("data").is_none(), "nothing ran: {body}");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{body}"
+    );
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("one password"),
+        "{body}"
+    );
+
+    let login = "mutation($i: LoginInput!) { login(input: $i) { accessToken } }";
+    let attempt = |email: &'static str, password: &'static str| {
+        let app = &app;
+        async move {
+            let response = app
+                    .client
+                    .post(app.url("/graphql"))
+                    .json(&json!({ "query": login, "variables": { "i": { "email": email, "password": password } } }))
+                    .send()
+                    .await
+                    .expect("sent");
+            let status = response.status().as_u16();
+            let retry = response
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().to_owned());
+            let body: Value = response.json().await.unwrap();
+            (status, retry, body)
+        }
+    };
+    for email in ["koordinator@jammerbugt.dk", "ingen@jammerbugt.dk"] {
+        for i in 0..10 {
+            let (_, _, body) = attempt(email, "forkert-adgangskode").await;
+            assert_eq!(
+                body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+                "{email} #{i}: {body}"
+            );
+        }
+        let (status, retry, body) = attempt(email, PASSWORD).await;
+        assert_eq!(status, 429, "{email}: {body}");
+        assert_eq!(body["errors"][0]["extensions"]["code"], "RATE_LIMITED", "{body}");
+        let secs: u64 = retry.expect("Retry-After").parse().unwrap();
+        assert!((800..=900).contains(&secs), "about fifteen minutes: {secs}");
+    }
+    // Only those addresses: a colleague still signs in.
+    app.create_account("kollega@jammerbugt.dk", As::Staff, &[]).await;
+    assert!(app.login("kollega@jammerbugt.dk", PASSWORD).await["accessToken"].is_string());
+
+    // No guess signed in: the account's record has the failures and no sign-in.
+    let staff = app.signed_in(As::Staff, &[], None).await;
+    let log = staff
+        .data(
+            "{ failed: auditLog(filter: { operation: \"LOGIN_FAILED\" }) { totalCount }
+                   signedIn: auditLog(filter: { operation: \"LOGIN\" }) { nodes { actor { label } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(log["failed"]["totalCount"], 10, "{log}");
+    assert!(!log["signedIn"].to_string().contains("koordinator@"), "{log}");
+});
