@@ -373,19 +373,22 @@ fn in_order(check: &mut Check, field: &str, from: Option<NaiveDate>, to: Option<
     }
 }
 
-/// A partner's pending proposal is the partner's: the community's editors and staff accept
-/// or decline it, they do not rewrite, delete or re-staff it. A user error on `field` when
-/// `p` is one.
+/// A partner's proposal, pending or declined, is the partner's: the community's editors and
+/// staff accept or decline it, they do not rewrite, delete or re-staff it (a declined one
+/// stays as the partner sent it, on the partner's record). A user error on `field` when `p`
+/// is one.
 fn refuse_partners_proposal(p: &partnership::Model, field: &str) -> Result<(), Failure> {
-    if p.status == partnership::PartnershipStatus::Proposed && p.proposed_by_organization_id.is_some() {
-        return Err(Refused::one(
-            field,
-            UserErrorCode::InvalidTransition,
-            "this is a partner's pending proposal: accept it with acceptPartnershipProposal or decline it with declinePartnershipProposal; it cannot be changed",
-        )
-        .into());
+    if p.proposed_by_organization_id.is_none() {
+        return Ok(());
     }
-    Ok(())
+    let why = if p.declined_at.is_some() {
+        "this is a partner's declined proposal: it stays as the partner sent it (its internal notes may change; staff may delete it)"
+    } else if p.status == partnership::PartnershipStatus::Proposed {
+        "this is a partner's pending proposal: accept it with acceptPartnershipProposal or decline it with declinePartnershipProposal; it cannot be changed"
+    } else {
+        return Ok(());
+    };
+    Err(Refused::one(field, UserErrorCode::InvalidTransition, why).into())
 }
 
 /// The pending proposal `id` at `version`, for accepting or declining it.
@@ -627,7 +630,8 @@ impl PartnershipMutation {
     }
 
     /// Deletes a partnership with its members. Staff, and editors of the community it is
-    /// around.
+    /// around; a partner's proposal is not deleted while pending, and only by staff once
+    /// declined.
     #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
     async fn delete_partnership(
         &self,
@@ -642,6 +646,10 @@ impl PartnershipMutation {
             input.version,
             async |w, before| {
                 require_partnership(w, before).await?;
+                // Staff clear away a declined proposal (spam, or an action to delete).
+                if before.declined_at.is_some() && w.viewer.is_staff() {
+                    return Ok(());
+                }
                 refuse_partners_proposal(before, "id")
             },
         )

@@ -1255,6 +1255,44 @@ both!(
             json!(["status"]),
             "{body}"
         );
+        // Nor is it rewritten, re-staffed or deleted by the community: it is the partner's
+        // record of what it offered.
+        let before = counts(&app).await;
+        for (mutation, input, field) in [
+            (
+                UPDATE,
+                json!({ "id": id, "version": 3, "title": "Omskrevet" }),
+                "title",
+            ),
+            (DELETE, json!({ "id": id, "version": 3 }), "id"),
+            (
+                ADD,
+                json!({ "partnershipId": id, "departmentId": global_id("Department", w.vand) }),
+                "partnershipId",
+            ),
+            (
+                UPDATE_MEMBER,
+                json!({ "id": member, "version": 1, "contribution": "Mindre" }),
+                "id",
+            ),
+            (REMOVE, json!({ "id": member, "version": 1 }), "id"),
+        ] {
+            let body = editor.data(mutation, json!({ "i": input })).await;
+            let payload = body.as_object().and_then(|o| o.values().next()).expect("payload");
+            assert_eq!(
+                payload["userErrors"][0]["code"], "INVALID_TRANSITION",
+                "{mutation}: {body}"
+            );
+            assert_eq!(payload["userErrors"][0]["field"], json!([field]), "{body}");
+        }
+        assert_eq!(counts(&app).await, before, "nothing was written");
+        let node = partner.data(members, json!({ "id": id })).await;
+        assert_eq!(node["node"]["title"], "Interesse fra Nordjysk Fond", "{node}");
+        // Staff clear it away.
+        let body = staff
+            .data(DELETE, json!({ "i": { "id": id, "version": 3 } }))
+            .await;
+        assert_eq!(body["deletePartnership"]["deletedId"], id, "{body}");
     }
 );
 
