@@ -319,3 +319,42 @@ both!(
         );
     }
 );
+
+// A time out of range refuses the whole document before anything runs, written in the query
+// or sent as a variable, in any of the forms RFC 3339 parsers take: no field of it runs.
+both!(
+    a_time_out_of_range_refuses_the_document,
+    |app: TestApp| async move {
+        app.demo_communities().await;
+        for time in [
+            "0000-01-01T00:00:00Z",
+            "+10000-01-01T00:00:00Z",
+            "-0001-01-01T00:00:00Z",
+            // 31 December of year 0 in UTC.
+            "0001-01-01T00:00:00+14:00",
+        ] {
+            let literal = format!(
+                "{{ v: viewer {{ role }} p: plans(first: 1, filter: {{ updatedSince: \"{time}\" }}) {{ totalCount }} }}"
+            );
+            let variable = "query($t: DateTime) { v: viewer { role } p: plans(first: 1, filter: { updatedSince: $t }) { totalCount } }";
+            for (query, variables) in [(literal.as_str(), json!({})), (variable, json!({ "t": time }))] {
+                let (_, body) = app.post_status(query, variables).await;
+                assert!(body.get("data").is_none(), "{time}: nothing ran: {body}");
+                assert_eq!(
+                    body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+                    "{time}: {body}"
+                );
+            }
+        }
+        // The edges themselves are times.
+        for time in ["0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z"] {
+            let body = app
+                .data(
+                    "query($t: DateTime) { plans(first: 1, filter: { updatedSince: $t }) { totalCount } }",
+                    json!({ "t": time }),
+                )
+                .await;
+            assert!(body["plans"]["totalCount"].is_number(), "{time}: {body}");
+        }
+    }
+);

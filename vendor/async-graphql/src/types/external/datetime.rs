@@ -70,9 +70,12 @@ impl ScalarType for DateTime<Utc> {
         }
     }
 
-    // LUP: checked by validation, before anything runs (upstream: only when the field ran).
+    // LUP: checked by validation, before anything runs (upstream: only when the field ran),
+    // and only the years 0001–9999 in UTC, the times both of LUP's databases store (a field's
+    // own validator would run only when the field runs, after the fields before it).
     fn is_valid(value: &Value) -> bool {
-        matches!(value, Value::String(s) if s.parse::<DateTime<Utc>>().is_ok())
+        use chrono::Datelike;
+        matches!(value, Value::String(s) if s.parse::<DateTime<Utc>>().is_ok_and(|t| (1..=9999).contains(&t.year())))
     }
 
     // LUP: to the microsecond, what PostgreSQL stores, so a time reads the same from either
