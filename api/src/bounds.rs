@@ -12,6 +12,7 @@
 //!   `nodes(ids:)` counts its IDs;
 //! - **cost**: the pages the query may fetch (one per connection per parent row), divided
 //!   by 100 and rounded, at least 1: GitHub's rate-limit score;
+//! - **introspection**: one `__schema` (the whole schema, 300 KB or more) per request;
 //! - **passwords**: at most one field that checks a password (`login`, `changePassword`),
 //!   so a request cannot try many passwords at the price of one;
 //! - **engagement windows**: at most [`MAX_ENGAGEMENT_WINDOWS`] distinct `window` arguments
@@ -80,6 +81,8 @@ struct Walk<'a> {
     windows: Vec<Value>,
     /// Root fields that check a password.
     passwords: usize,
+    /// Root `__schema` fields.
+    schemas: usize,
 }
 
 /// The root fields that check a password: one per request.
@@ -163,6 +166,14 @@ impl Walk<'_> {
             )));
         }
         let name = field.name.node.as_str();
+        if depth == 1 && name == "__schema" {
+            self.schemas += 1;
+            if self.schemas > 1 {
+                return Err(too_large(
+                    "a request introspects the schema once: ask for `__schema` once".to_owned(),
+                ));
+            }
+        }
         if depth == 1 && PASSWORD_FIELDS.contains(&name) {
             self.passwords += 1;
             if self.passwords > 1 {
@@ -254,6 +265,7 @@ pub fn measure_operation(
         spreads: 0,
         windows: Vec::new(),
         passwords: 0,
+        schemas: 0,
     };
     if let Some(op) = op {
         walk.selections(&op.node.selection_set.node, 0, 1)?;

@@ -277,10 +277,32 @@ pub fn is_request_error(response: &async_graphql::Response) -> bool {
         && response.errors.iter().all(|e| e.path.is_empty())
 }
 
+/// The most errors a refused document is answered with, as graphql-js's validation stops at:
+/// a document of thousands of bad arguments is not answered with thousands of errors.
+pub const MAX_REQUEST_ERRORS: usize = 100;
+
 pub fn serialise(response: &async_graphql::Response) -> Vec<u8> {
+    let request_error = is_request_error(response);
+    let capped;
+    let errors = if request_error && response.errors.len() > MAX_REQUEST_ERRORS {
+        let mut first = response.errors[..MAX_REQUEST_ERRORS].to_vec();
+        // Only validation finds so many, each a BAD_USER_INPUT.
+        first.push(crate::error::request_error(
+            format!(
+                "{} more errors left out: the first {MAX_REQUEST_ERRORS} of {} are listed",
+                response.errors.len() - MAX_REQUEST_ERRORS,
+                response.errors.len()
+            ),
+            Code::BadUserInput,
+        ));
+        capped = first;
+        &capped[..]
+    } else {
+        &response.errors[..]
+    };
     let wire = Wire {
-        data: (!is_request_error(response)).then_some(&response.data),
-        errors: &response.errors,
+        data: (!request_error).then_some(&response.data),
+        errors,
         extensions: &response.extensions,
     };
     serde_json::to_vec(&wire).unwrap_or_else(|e| {

@@ -194,3 +194,39 @@ both!(
         );
     }
 );
+
+// What one request may make the server do at the price of one: introspect the whole schema
+// once (38 aliases of `__schema` answered 4 MB), and answer a document that breaks the rules
+// thousands of times with the first 100 errors, as graphql-js's validation does.
+both!(
+    one_schema_and_at_most_a_hundred_errors,
+    |app: TestApp| async move {
+        let (code, message) = refused_without_sql(
+            &app,
+            "{ a: __schema { types { name } } b: __schema { types { name } } }",
+        )
+        .await;
+        assert_eq!(code, "QUERY_TOO_LARGE");
+        assert!(message.contains("__schema"), "{message}");
+        let body = app
+            .data(
+                "{ __schema { queryType { name } } __type(name: \"Plan\") { name } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(body["__type"]["name"], "Plan", "{body}");
+
+        let arguments: Vec<String> = (0..150).map(|i| format!("a{i}: 1")).collect();
+        let query = format!("{{ communities({}) {{ totalCount }} }}", arguments.join(" "));
+        let body = app.post(&query, json!({})).await;
+        assert!(body.get("data").is_none(), "{body}");
+        let errors = body["errors"].as_array().expect("errors");
+        assert_eq!(errors.len(), 101, "{body}");
+        assert!(errors[0]["message"].as_str().unwrap().contains("a0"), "{body}");
+        assert_eq!(errors[100]["extensions"]["code"], "BAD_USER_INPUT");
+        assert_eq!(
+            errors[100]["message"],
+            "50 more errors left out: the first 100 of 150 are listed"
+        );
+    }
+);
