@@ -35,7 +35,7 @@ crate::labels::labelled_enum!(
 /// What a partner's API key may do.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum ApiKeyScope {
-    /// Read the public data (always granted).
+    /// Read the public data, by query, subscription or webhook (always granted).
     Read,
     /// Propose to join actions with `expressInterest`.
     ExpressInterest,
@@ -201,7 +201,8 @@ pub struct CreateApiKeyInput {
     /// What the key is for, e.g. "Nordea-fondens projektportal".
     pub name: String,
     /// Defaults to reading and expressing interest. Reading is always granted: `[]` (or
-    /// `[READ]`) gives a key that only reads.
+    /// `[READ]`) gives a key that only reads: queries, subscriptions and webhooks (which
+    /// deliver what the key may read), and no proposals.
     pub scopes: Option<Vec<ApiKeyScope>>,
 }
 
