@@ -343,15 +343,34 @@ pub const MAX_TEXT: usize = 20_000;
 pub const MAX_SHORT: usize = 500;
 
 /// Why a text with a [`refused_char`] is refused.
-pub const REFUSED_CHARS: &str =
-    "must not hold control characters nor text-direction controls (U+202A–U+202E, U+2066–U+2069)";
+pub const REFUSED_CHARS: &str = "must not hold control characters, text-direction controls (U+202A–U+202E, U+2066–U+2069), U+FEFF or noncharacters";
 
-/// A character no text takes: a control character (line breaks and tabs only where `lines`),
-/// or a text-direction embedding, override or isolate, which makes a title show as other
-/// text than it holds (in lists, reports, the audit log).
+/// A character no text takes: a control character (line breaks and tabs only where `lines`,
+/// and U+2028/U+2029, the line and paragraph separators, likewise), a text-direction
+/// embedding, override or isolate, which makes a title show as other text than it holds (in
+/// lists, reports, the audit log), the byte order mark U+FEFF (invisible, and taken for the
+/// start of a file by CSV readers), or a noncharacter (U+FDD0–U+FDEF, U+FFFE, U+FFFF and their
+/// likes in every plane), which Unicode keeps out of interchanged text.
 pub fn refused_char(c: char, lines: bool) -> bool {
+    let code = u32::from(c);
     (c.is_control() && !(lines && matches!(c, '\n' | '\r' | '\t')))
-        || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+        || (!lines && matches!(c, '\u{2028}' | '\u{2029}'))
+        || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}' | '\u{FDD0}'..='\u{FDEF}')
+        || code & 0xFFFE == 0xFFFE
+}
+
+/// An email address as it is kept: trimmed and in lower case, at most 254 bytes, with a
+/// top-level domain and nothing a text refuses; none when `value` is not one.
+pub fn email_address(value: &str) -> Option<String> {
+    let strict = email_address::Options::default()
+        .with_required_tld()
+        .without_domain_literal()
+        .without_display_text();
+    let value = value.trim().to_lowercase();
+    (value.len() <= 254
+        && !value.chars().any(|c| refused_char(c, false))
+        && email_address::EmailAddress::parse_with_options(&value, strict).is_ok())
+    .then_some(value)
 }
 
 /// Collects user errors while an input is parsed into checked values. Each parse returns
@@ -596,17 +615,11 @@ impl Check {
     /// An address mail can be sent to: a domain with a top-level part (`a@b` is refused), no
     /// IP-address literal, no display name (`Karen <k@x.dk>`).
     pub fn email(&mut self, field: &str, value: &str) -> Option<String> {
-        let strict = email_address::Options::default()
-            .with_required_tld()
-            .without_domain_literal()
-            .without_display_text();
-        let value = value.trim().to_lowercase();
-        if value.len() <= 254 && email_address::EmailAddress::parse_with_options(&value, strict).is_ok() {
-            Some(value)
-        } else {
+        let email = email_address(value);
+        if email.is_none() {
             self.add(field, UserErrorCode::Invalid, "is not an email address");
-            None
         }
+        email
     }
 
     pub fn opt_email(&mut self, field: &str, value: Option<&str>) -> Option<Option<String>> {

@@ -158,12 +158,7 @@ pub struct ConsultantData {
 /// a response is sent with today, so that an address accepted before (`a@b`) can still be
 /// looked up and erased.
 fn email_of(email: &str) -> Result<String, ApiError> {
-    let email = email.trim().to_lowercase();
-    if email.len() <= 254 && !email.contains('\0') && email_address::EmailAddress::is_valid(&email) {
-        Ok(email)
-    } else {
-        Err(ApiError::bad_input("`email` is not an email address"))
-    }
+    crate::write::email_address(email).ok_or_else(|| ApiError::bad_input("`email` is not an email address"))
 }
 
 async fn of_email(w: &Write, email: &str) -> Result<Vec<response::Model>, ApiError> {

@@ -483,6 +483,16 @@ both!(
         );
         let d = staff.data(EXPORT, json!({ "e": EMAIL })).await;
         assert_eq!(d["exportConsultantData"], json!([]));
+        // An address that is none, as a response would have been refused with it.
+        for bad in [
+            "\u{202E}@eksempel.dk",
+            "inger@eksempel",
+            "inger\u{FEFF}@eksempel.dk",
+        ] {
+            let (code, message) = staff.error(EXPORT, json!({ "e": bad })).await;
+            assert_eq!(code, "BAD_USER_INPUT", "{bad:?}");
+            assert!(message.contains("not an email address"), "{message}");
+        }
         // The public and the moderators see the text without a name.
         let d = staff
             .data(

@@ -1168,6 +1168,10 @@ both!(
             // Text-direction overrides and isolates make a title show as other text.
             ("title", "Shelter \u{202E}dalpretlehs"),
             ("description", "Se \u{2066}her\u{2069}"),
+            // Invisible, or not for interchange: a byte order mark, noncharacters.
+            ("title", "Shelter\u{FEFF}plads"),
+            ("title", "Shelter \u{FFFF}"),
+            ("description", "Se \u{FDD0}her"),
         ] {
             let body = staff
                 .data(UPDATE, json!({ "i": { "id": id, "version": 1, field: value } }))
@@ -1187,11 +1191,20 @@ both!(
             .clone();
         assert_eq!(body["userErrors"], json!([]), "{body}");
         assert_eq!(body["action"]["partnerNeeds"], "Frivillige:\n\t- til byggeriet");
+        // So is the line separator in a text of several lines, and an emoji flag made of tags.
+        let body = staff
+            .data(
+                UPDATE,
+                json!({ "i": { "id": id, "version": 2, "description": "Første\u{2028}anden \u{1F3F4}\u{E0067}\u{E0062}\u{E0073}\u{E0063}\u{E0074}\u{E007F}" } }),
+            )
+            .await["updateAction"]
+            .clone();
+        assert_eq!(body["userErrors"], json!([]), "{body}");
         // Right-to-left text itself is text.
         let body = staff
             .data(
                 UPDATE,
-                json!({ "i": { "id": id, "version": 2, "title": "Venskabsby \u{5E2}\u{5D1}\u{5E8}\u{5D9}\u{5EA} \u{200F}" } }),
+                json!({ "i": { "id": id, "version": 3, "title": "Venskabsby \u{5E2}\u{5D1}\u{5E8}\u{5D9}\u{5EA} \u{200F}" } }),
             )
             .await["updateAction"]
             .clone();
