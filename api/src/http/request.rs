@@ -215,7 +215,12 @@ impl Fields {
             ))),
             // An unknown id with the query's text beside it: an ordinary request.
             (None, Some(Json::String(_))) => Ok(None),
-            (None, _) => Err(bad(format!("no trusted document has the id `{id}`"))),
+            // The id named, not echoed at any length (an id is 71 characters).
+            (None, _) => {
+                let shown: String = id.chars().take(80).collect();
+                let more = if shown.len() < id.len() { "…" } else { "" };
+                Err(bad(format!("no trusted document has the id `{shown}{more}`")))
+            }
         }
     }
 

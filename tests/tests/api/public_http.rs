@@ -202,6 +202,21 @@ both!(
             .await
             .expect("request");
         assert_eq!(unknown.status().as_u16(), 400);
+        // A made-up id of any length is named, not sent back whole.
+        let long = format!("sha256:{}", "a".repeat(100_000));
+        let unknown = app
+            .client
+            .post(app.url("/graphql"))
+            .json(&json!({ "documentId": long }))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(unknown.status().as_u16(), 400);
+        let text = unknown.text().await.expect("body");
+        assert!(
+            text.len() < 1_000 && text.contains("no trusted document has the id `sha256:aaa"),
+            "{text}"
+        );
         // Raw queries still work unless only trusted documents are allowed.
         app.data("{ communities { totalCount } }", json!({})).await;
     }
