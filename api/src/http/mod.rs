@@ -160,6 +160,13 @@ pub fn router(state: AppState) -> Router {
         .route("/geo/actions.geojson", get(crate::geo::features::actions_geojson))
         // The explorer's files (`crate::explorer`), under a path that changes with them.
         .route("/explorer/{version}/{file}", get(crate::explorer::asset))
+        // Any other path: a 404 that says where the API is.
+        .fallback(|| async {
+            crate::report::plain(
+                StatusCode::NOT_FOUND,
+                "no such path: the GraphQL API is at /graphql (see the README for the reports, open data and map data)",
+            )
+        })
         // A body sent without a length is cut off at the limit; one whose length is over it
         // is refused before it is read, with an error body like every other.
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))

@@ -276,3 +276,12 @@ both!(
         staff.data("{ communities { totalCount } }", json!({})).await;
     }
 );
+
+// A path the API does not have is a 404 that says where the API is, not an empty answer.
+both!(an_unknown_path_says_where_the_api_is, |app: TestApp| async move {
+    for path in ["/", "/graphq", "/api/graphql", "/reports"] {
+        let r = app.client.get(app.url(path)).send().await.expect("request");
+        assert_eq!(r.status().as_u16(), 404, "{path}");
+        assert!(r.text().await.unwrap().contains("/graphql"), "{path}");
+    }
+});
