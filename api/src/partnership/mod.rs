@@ -224,6 +224,11 @@ impl Partnership {
             _ => Ok(None),
         }
     }
+    /// When the community declined the partner's proposal (`declinePartnershipProposal`): a
+    /// declined proposal is `ENDED` without having been active. Null for any other partnership.
+    async fn declined_at(&self) -> Option<DateTime<Utc>> {
+        self.0.declined_at
+    }
     /// The action the partnership is around (null for a partnership around a whole plan).
     async fn action(&self, ctx: &Context<'_>) -> Result<Option<Action>> {
         match self.0.action_id {

@@ -1288,6 +1288,15 @@ both!(
         assert_eq!(counts(&app).await, before, "nothing was written");
         let node = partner.data(members, json!({ "id": id })).await;
         assert_eq!(node["node"]["title"], "Interesse fra Nordjysk Fond", "{node}");
+        // The partner tells a declined proposal from a partnership that ran its course.
+        let node = partner
+            .data(
+                "query($id: ID!) { node(id: $id) { ... on Partnership { status declinedAt } } }",
+                json!({ "id": id }),
+            )
+            .await;
+        assert_eq!(node["node"]["status"], "ENDED", "{node}");
+        assert!(node["node"]["declinedAt"].is_string(), "{node}");
         // Staff clear it away.
         let body = staff
             .data(DELETE, json!({ "i": { "id": id, "version": 3 } }))
