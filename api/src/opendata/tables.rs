@@ -1628,6 +1628,20 @@ static ANNUAL_REVIEW_ENTRIES: Resource = Resource {
             "The committee's remarks.",
             "Udvalgets bemærkninger.",
         ),
+        field(
+            "consultation_responses",
+            Type::Integer,
+            "Høringssvar",
+            "Responses sent in the year to the community's public plans and published; empty for a review taken before these figures were kept.",
+            "Høringssvar sendt i året til lokalsamfundets offentlige planer og offentliggjort; tom for en årsstatus opgjort, før disse tal blev ført.",
+        ),
+        field(
+            "consultation_replied",
+            Type::Integer,
+            "Besvarede høringssvar",
+            "Of those responses, the ones with a reply; empty as above.",
+            "Af de høringssvar dem, der har fået et svar; tom som ovenfor.",
+        ),
     ],
     primary_key: &["id"],
     foreign_keys: &[
@@ -1665,6 +1679,8 @@ fn entry_row(m: &annual_review_entry::Model) -> Vec<String> {
         s.idea_exchanges.initiated.to_string(),
         s.idea_exchanges.participated.to_string(),
         m.remarks.clone(),
+        opt(s.consultation.as_ref().map(|c| c.responses)),
+        opt(s.consultation.as_ref().map(|c| c.replied)),
     ]
 }
 

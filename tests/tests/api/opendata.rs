@@ -413,6 +413,16 @@ both!(
             .into_iter()
             .collect();
         assert_eq!(entry_years, BTreeSet::from(["2025"]));
+        // With the consultation figures the annual report's CSV has, after the remarks.
+        assert!(
+            public_files["annual_review_entries"][0].ends_with(&[
+                "remarks".to_owned(),
+                "consultation_responses".to_owned(),
+                "consultation_replied".to_owned()
+            ]),
+            "{:?}",
+            public_files["annual_review_entries"][0]
+        );
         // No column of internal notes, proposals or contacts.
         for rows in public_files.values() {
             for h in &rows[0] {
