@@ -436,6 +436,7 @@ impl ActionUpdate {
     async fn progress(&self) -> Option<i32> {
         self.0.progress
     }
+    /// Who signed the note: shown with it wherever the note is, to the public too.
     async fn author_name(&self) -> &str {
         &self.0.author_name
     }

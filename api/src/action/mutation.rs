@@ -208,7 +208,9 @@ pub struct CreateActionUpdateInput {
     pub body: String,
     /// The action's progress now, 0–100; it becomes the action's progress too.
     pub progress: Option<i32>,
-    /// Defaults to the caller's name.
+    /// The name the note is signed with, shown with it to everyone who sees the action (the
+    /// public too): defaults to the caller's account name; give another (the association's,
+    /// say) to sign otherwise.
     pub author_name: Option<String>,
     /// Not in the future; defaults to today.
     pub posted_on: Option<Date>,
