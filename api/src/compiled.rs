@@ -1087,9 +1087,17 @@ where
     if compiled.limited {
         key.size.finish(window, &mut page);
     }
+    let uncounted = compiled.limited && key.size != Size::Count && !window.from_end;
+    if uncounted && page.rows.is_empty() && window.after > 0 {
+        // A page past a cursor, in a list not counted: `hasPreviousPage` needs to know only
+        // whether the list has any row (and nothing without `pageInfo`).
+        if key.size == Size::Peek && !listing.has_rows(db).await.map_err(ApiError::from)? {
+            page.total = 0;
+        }
+    }
     // An empty page is counted apart when it may lie past the end (see `complete_totals`).
     let mut pages = HashMap::new();
-    if !page.rows.is_empty() {
+    if !page.rows.is_empty() || uncounted {
         pages.insert(None, page);
     }
     listing

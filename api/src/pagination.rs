@@ -491,6 +491,16 @@ impl Listing {
         Ok(())
     }
 
+    /// Whether the listing has any row: the database stops at the first.
+    pub async fn has_rows(&self, db: &DatabaseConnection) -> Result<bool, DbErr> {
+        let mut select = Query::select();
+        select
+            .expr_as(Expr::cust("1"), Alias::new("one"))
+            .from_subquery(self.select.clone(), Alias::new("w"))
+            .limit(1);
+        Ok(!query_all(db, &select).await?.is_empty())
+    }
+
     /// `SELECT COUNT(*) AS lup_total` of the whole listing.
     fn count_select(&self) -> SelectStatement {
         let mut count = Query::select();

@@ -215,6 +215,18 @@ both!(top_level_pages_without_their_total, |app: TestApp| async move {
         (vec![], true, false),
         "a cursor far past the end"
     );
+    // Past a cursor in a list with no rows at all, nothing comes before.
+    let none = app
+        .data(
+            "query($after: String) { communities(first: 3, after: $after, filter: { text: \"Ingen by\" }) {
+                pageInfo { hasNextPage hasPreviousPage } edges { cursor } } }",
+            json!({ "after": cursor(2) }),
+        )
+        .await;
+    assert_eq!(
+        none["communities"],
+        json!({ "pageInfo": { "hasNextPage": false, "hasPreviousPage": false }, "edges": [] })
+    );
 
     // Edges alone: the cursors are the positions a counted page gives.
     let counted = communities(&app, json!({ "first": 7 })).await.1;
