@@ -17,6 +17,9 @@ pub enum ApiError {
     Forbidden(String),
     /// The row changed since the client read it (a stale `version`).
     Conflict(String),
+    /// Over a limit: try again after so many seconds (`retryAfterSeconds`, and HTTP 429 with
+    /// `Retry-After` when nothing else in the request wrote).
+    RateLimited(String, u64),
     /// The database cannot be reached or its connection broke: try again shortly.
     Unavailable(sea_orm::DbErr),
     Internal(sea_orm::DbErr),
@@ -144,7 +147,8 @@ impl ApiError {
             | ApiError::NotFound(m)
             | ApiError::Unauthenticated(m)
             | ApiError::Forbidden(m)
-            | ApiError::Conflict(m) => m,
+            | ApiError::Conflict(m)
+            | ApiError::RateLimited(m, _) => m,
             ApiError::Unavailable(_) => UNAVAILABLE_MESSAGE,
             ApiError::Internal(_) => "internal error",
         }
@@ -157,6 +161,7 @@ impl ApiError {
             ApiError::Unauthenticated(_) => Code::Unauthenticated,
             ApiError::Forbidden(_) => Code::Forbidden,
             ApiError::Conflict(_) => Code::Conflict,
+            ApiError::RateLimited(..) => Code::RateLimited,
             ApiError::Unavailable(_) => Code::Unavailable,
             ApiError::Internal(_) => Code::Internal,
         }
@@ -176,8 +181,12 @@ impl ErrorExtensions for ApiError {
             }
             _ => None,
         };
-        let mut error =
-            async_graphql::Error::new(self.message()).extend_with(|_, ext| ext.set("code", self.code()));
+        let mut error = async_graphql::Error::new(self.message()).extend_with(|_, ext| {
+            ext.set("code", self.code());
+            if let ApiError::RateLimited(_, secs) = self {
+                ext.set("retryAfterSeconds", *secs);
+            }
+        });
         // For the server's eyes only (never serialised): see `broke_connection`.
         error.source = source.map(|e| Arc::new(e.clone()) as Arc<dyn std::any::Any + Send + Sync>);
         error

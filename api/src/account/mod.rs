@@ -681,14 +681,21 @@ impl AccountMutation {
                     .account_id
                     .ok_or_else(|| ApiError::forbidden("only accounts have passwords"))?;
                 let db = ctx.data_unchecked::<sea_orm::DatabaseConnection>();
-                let current_hash = account::Entity::find_by_id(id)
-                    .one(db)
-                    .await?
+                let account = account::Entity::find_by_id(id).one(db).await?;
+                // Guesses of the current password are held back as sign-ins are.
+                let attempt = match &account {
+                    Some(a) => crate::auth::throttle::attempt(ctx, &a.email)?,
+                    None => None,
+                };
+                let current_hash = account
                     .and_then(|a| a.password_hash)
                     .unwrap_or_else(|| secret::dummy_hash().to_owned());
                 let ok = secret::verify_password_async(input.current_password.clone(), current_hash)
                     .await
                     .map_err(ApiError::internal)?;
+                if ok && let Some(a) = attempt {
+                    a.succeeded();
+                }
                 if !ok {
                     return Err(Refused::one(
                         "currentPassword",

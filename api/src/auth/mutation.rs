@@ -168,14 +168,8 @@ impl AuthMutation {
                 check.done().err().map(|r| r.0).unwrap_or_default(),
             ));
         };
-        // Held back after too many failures with the address, before any password is checked.
-        let sign_ins = ctx.data_opt::<super::throttle::SignIns>();
-        let client = ctx
-            .data_opt::<crate::consultation::abuse::Submitter>()
-            .and_then(|s| s.client.as_ref());
-        if let Some(s) = sign_ins {
-            s.check(&email, client)?;
-        }
+        // Counted, or held back after too many tries, before the password is checked.
+        let attempt = super::throttle::attempt(ctx, &email)?;
         let db = ctx.data_unchecked::<DatabaseConnection>();
         let tokens = ctx.data_unchecked::<Arc<Tokens>>();
         let found = account::Entity::find()
@@ -195,9 +189,6 @@ impl AuthMutation {
             Some(a) if password_ok && a.password_hash.is_some() && !a.disabled => a,
             other => {
                 tracing::info!(email = %email.escape_debug(), "failed login");
-                if let Some(s) = sign_ins {
-                    s.failed(&email, client);
-                }
                 // On the account's record, for an admin looking into a break-in (an address
                 // with no account is not kept: it may be anyone's typo).
                 if let Some(account) = other {
@@ -220,8 +211,8 @@ impl AuthMutation {
         let payload = issue(&txn, tokens, &account, Uuid::now_v7(), None).await?;
         record(&txn, &account, SessionEvent::Login).await?;
         txn.commit().await.map_err(ApiError::from)?;
-        if let Some(s) = sign_ins {
-            s.succeeded(&email, client);
+        if let Some(a) = attempt {
+            a.succeeded();
         }
         Ok(payload)
     }

@@ -1,13 +1,21 @@
-//! Failed sign-ins, counted per address: after [`PER_CLIENT`] failures with one email address
-//! from one client (an IP address, for the anonymous callers who sign in) in
-//! [`WINDOW`], or [`PER_ADDRESS`] from all clients together, `login` with that address is
-//! refused with `RATE_LIMITED` (HTTP 429, `Retry-After`) until the window that began with the
-//! first failure has passed, before the password is checked. Every failure counts, whether or
-//! not an account has the address, so the refusal tells no one which addresses have accounts.
-//! A sign-in that succeeds clears its client's count.
+//! Password guessing, held back: every password check (`login`, `changePassword`) is counted
+//! before it runs, per email address and client (an IP address for anonymous callers, the
+//! account or API key for others), per address, and per client. Within [`WINDOW`] of a
+//! count's first attempt:
+//! - a client gets [`PER_CLIENT`] tries with one address;
+//! - once an address has had [`PER_ADDRESS`] tries from all clients together, a client that
+//!   has already failed with it gets no more (one that has not, such as the account's owner
+//!   at their own computer, still may: so many guesses cannot lock the owner out);
+//! - a client gets [`PER_CLIENT_ALL`] tries over all addresses (spraying one password).
 //!
-//! The counts live in this process (bounded: at most [`MAX_ENTRIES`] addresses and pairs, the
-//! oldest dropped first); several instances each keep their own.
+//! Over a limit the check is refused with `RATE_LIMITED` (HTTP 429, `Retry-After`) before the
+//! password is looked at, the right one included. Addresses with and without an account are
+//! counted alike, so a refusal tells no one which addresses have accounts. A check that
+//! succeeds clears its client's count for the address and takes its try back from the rest.
+//! Counting before checking also holds a client's requests that run at once to the limit.
+//!
+//! The counts live in this process, at most [`MAX_ENTRIES`] of them (moka's cache: when full,
+//! those least likely to be used again go first); several instances each keep their own.
 use std::{
     sync::{
         Arc,
@@ -16,24 +24,25 @@ use std::{
     time::{Duration, Instant},
 };
 
-use async_graphql::ErrorExtensions;
+use crate::{error::ApiError, limit::Client};
 
-use crate::limit::Client;
-
-/// How long failures are remembered, from the first.
+/// How long tries are remembered, from the first.
 pub const WINDOW: Duration = Duration::from_secs(15 * 60);
-/// Failures with one address from one client in a window.
+/// Tries with one address from one client in a window.
 pub const PER_CLIENT: u32 = 10;
-/// Failures with one address from all clients in a window.
+/// Tries with one address from all clients in a window, before clients that failed with it
+/// are held back.
 pub const PER_ADDRESS: u32 = 50;
+/// Tries from one client over all addresses in a window.
+pub const PER_CLIENT_ALL: u32 = 100;
 const MAX_ENTRIES: u64 = 100_000;
 
 struct Count {
     since: Instant,
-    failures: AtomicU32,
+    tries: AtomicU32,
 }
 
-/// The failed sign-ins of the last window (request data: shared by every request).
+/// The password checks of the last window (request data: shared by every request).
 #[derive(Clone)]
 pub struct SignIns {
     counts: moka::sync::Cache<String, Arc<Count>>,
@@ -50,60 +59,118 @@ impl Default for SignIns {
     }
 }
 
-fn keys(email: &str, client: Option<&Client>) -> (String, Option<String>) {
-    let email = email.to_lowercase();
-    let pair = client.map(|c| format!("{c:?} {email}"));
-    (email, pair)
+/// The counts one check touches: the pair, the address, the client.
+struct Keys {
+    pair: Option<String>,
+    address: String,
+    client: Option<String>,
+}
+
+impl Keys {
+    /// `email` as the account is looked up by (trimmed, lower case).
+    fn new(email: &str, client: Option<&Client>) -> Self {
+        let address = email.trim().to_lowercase();
+        Keys {
+            pair: client.map(|c| format!("pair {c:?} {address}")),
+            client: client.map(|c| format!("client {c:?}")),
+            address: format!("address {address}"),
+        }
+    }
+}
+
+/// A password check let through: report how it went.
+pub struct Attempt<'a> {
+    sign_ins: &'a SignIns,
+    keys: Keys,
 }
 
 impl SignIns {
-    /// `RATE_LIMITED` when `email` may not be tried now from `client`.
-    pub fn check(&self, email: &str, client: Option<&Client>) -> Result<(), async_graphql::Error> {
-        let (address, pair) = keys(email, client);
-        let over = |key: &str, limit: u32| {
-            self.counts
-                .get(key)
-                .filter(|c| c.failures.load(Ordering::Relaxed) >= limit)
-                .map(|c| WINDOW.saturating_sub(c.since.elapsed()))
+    /// Counts a password check with `email` from `client`, or refuses it (`RATE_LIMITED`) when
+    /// it is over a limit.
+    pub fn attempt(&self, email: &str, client: Option<&Client>) -> Result<Attempt<'_>, ApiError> {
+        let keys = Keys::new(email, client);
+        let add = |key: &str| {
+            let count = self.counts.get_with(key.to_owned(), || {
+                Arc::new(Count {
+                    since: Instant::now(),
+                    tries: AtomicU32::new(0),
+                })
+            });
+            let tries = count.tries.fetch_add(1, Ordering::Relaxed) + 1;
+            (tries, WINDOW.saturating_sub(count.since.elapsed()))
         };
-        let wait = [
-            pair.as_deref().and_then(|p| over(p, PER_CLIENT)),
-            over(&address, PER_ADDRESS),
+        let address = add(&keys.address);
+        let pair = keys.pair.as_deref().map(add);
+        let client_all = keys.client.as_deref().map(add);
+        let over = [
+            pair.filter(|(tries, _)| *tries > PER_CLIENT)
+                .map(|(_, wait)| wait),
+            // A client that has failed with the address before (or one without an identity).
+            (address.0 > PER_ADDRESS && pair.is_none_or(|(tries, _)| tries > 1)).then_some(address.1),
+            client_all
+                .filter(|(tries, _)| *tries > PER_CLIENT_ALL)
+                .map(|(_, wait)| wait),
         ]
         .into_iter()
         .flatten()
         .max();
-        let Some(wait) = wait else {
-            return Ok(());
-        };
-        let secs = crate::http::respond::whole_seconds(wait).max(1);
-        Err(async_graphql::Error::new(format!(
-            "too many failed sign-ins with this email address; try again in {secs} s"
-        ))
-        .extend_with(|_, ext| {
-            ext.set("code", crate::error::Code::RateLimited);
-            ext.set("retryAfterSeconds", secs);
-        }))
-    }
-
-    /// Counts a failed sign-in with `email` from `client`.
-    pub fn failed(&self, email: &str, client: Option<&Client>) {
-        let (address, pair) = keys(email, client);
-        for key in std::iter::once(address).chain(pair) {
-            let count = self.counts.get_with(key, || {
-                Arc::new(Count {
-                    since: Instant::now(),
-                    failures: AtomicU32::new(0),
-                })
-            });
-            count.failures.fetch_add(1, Ordering::Relaxed);
+        let attempt = Attempt { sign_ins: self, keys };
+        match over {
+            None => Ok(attempt),
+            Some(wait) => {
+                // A refused try is no guess: it does not count towards the address's limit.
+                attempt.take_back(false);
+                let secs = crate::http::respond::whole_seconds(wait).max(1);
+                // Read by a person at a sign-in form: in minutes.
+                let minutes = secs.div_ceil(60);
+                let unit = if minutes == 1 { "minute" } else { "minutes" };
+                Err(ApiError::RateLimited(
+                    format!(
+                        "too many failed password checks with this email address; try again in {minutes} {unit}"
+                    ),
+                    secs,
+                ))
+            }
         }
     }
+}
 
-    /// A sign-in that succeeded: its client starts afresh with the address.
-    pub fn succeeded(&self, email: &str, client: Option<&Client>) {
-        if let (_, Some(pair)) = keys(email, client) {
-            self.counts.invalidate(&pair);
+/// Counts a password check with `email` by the request's client (see [`SignIns::attempt`]);
+/// none where the request carries no counts (a schema run outside the HTTP server).
+pub fn attempt<'a>(ctx: &async_graphql::Context<'a>, email: &str) -> Result<Option<Attempt<'a>>, ApiError> {
+    let Some(sign_ins) = ctx.data_opt::<SignIns>() else {
+        return Ok(None);
+    };
+    let client = ctx
+        .data_opt::<crate::consultation::abuse::Submitter>()
+        .and_then(|s| s.client.as_ref());
+    sign_ins.attempt(email, client).map(Some)
+}
+
+impl Attempt<'_> {
+    /// The password was right: the client starts afresh with the address, and the try is
+    /// taken back from the address's and the client's counts.
+    pub fn succeeded(self) {
+        if let Some(pair) = &self.keys.pair {
+            self.sign_ins.counts.invalidate(pair);
+        }
+        self.take_back(true);
+    }
+
+    /// Takes the try back from the address's count, and from the pair's and client's too
+    /// unless `only_shared`.
+    fn take_back(&self, only_shared: bool) {
+        let mut keys = vec![&self.keys.address];
+        keys.extend(&self.keys.client);
+        if !only_shared {
+            keys.extend(&self.keys.pair);
+        }
+        for key in keys {
+            if let Some(count) = self.sign_ins.counts.get(key) {
+                let _ = count
+                    .tries
+                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+            }
         }
     }
 }
@@ -112,35 +179,96 @@ impl SignIns {
 mod tests {
     use super::*;
 
+    fn ip(s: &str) -> Client {
+        Client::Ip(s.parse().unwrap())
+    }
+
     #[test]
-    fn failures_are_counted_per_client_and_per_address() {
+    fn tries_are_counted_per_client_and_address() {
         let s = SignIns::default();
-        let a = Client::Ip("192.0.2.1".parse().unwrap());
-        let b = Client::Ip("192.0.2.2".parse().unwrap());
+        let (a, b) = (ip("192.0.2.1"), ip("192.0.2.2"));
         for _ in 0..PER_CLIENT {
-            assert!(s.check("Inger@eksempel.dk", Some(&a)).is_ok());
-            s.failed("Inger@eksempel.dk", Some(&a));
+            assert!(s.attempt("Inger@eksempel.dk", Some(&a)).is_ok());
         }
-        let refused = s.check("inger@eksempel.dk", Some(&a)).unwrap_err();
-        assert!(refused.message.contains("try again in"), "{}", refused.message);
+        let Err(refused) = s.attempt(" inger@eksempel.dk", Some(&a)) else {
+            panic!("the eleventh try is refused");
+        };
         assert!(
-            s.check("inger@eksempel.dk", Some(&b)).is_ok(),
+            refused.message().ends_with("try again in 15 minutes"),
+            "{}",
+            refused.message()
+        );
+        assert!(
+            s.attempt("inger@eksempel.dk", Some(&b)).is_ok(),
             "another client may"
         );
         assert!(
-            s.check("ole@eksempel.dk", Some(&a)).is_ok(),
+            s.attempt("ole@eksempel.dk", Some(&a)).is_ok(),
             "another address may"
         );
-        s.succeeded("inger@eksempel.dk", Some(&a));
-        assert!(s.check("inger@eksempel.dk", Some(&a)).is_ok());
+        // Refused tries are no guesses: they do not move the count on.
+        for _ in 0..5 {
+            assert!(s.attempt("inger@eksempel.dk", Some(&a)).is_err());
+        }
+        assert_eq!(
+            s.counts
+                .get("address inger@eksempel.dk")
+                .unwrap()
+                .tries
+                .load(Ordering::Relaxed),
+            PER_CLIENT + 1
+        );
+    }
 
-        for i in 0..PER_ADDRESS {
-            let c = Client::Ip(format!("198.51.100.{}", i % 250).parse().unwrap());
-            s.failed("ole@eksempel.dk", Some(&c));
+    #[test]
+    fn many_guessers_cannot_lock_the_owner_out() {
+        let s = SignIns::default();
+        for i in 0..=PER_ADDRESS {
+            let guesser = ip(&format!("198.51.100.{}", i % 200));
+            assert!(s.attempt("ole@eksempel.dk", Some(&guesser)).is_ok());
         }
         assert!(
-            s.check("ole@eksempel.dk", Some(&b)).is_err(),
-            "the address is held for everyone"
+            s.attempt("ole@eksempel.dk", Some(&ip("198.51.100.7"))).is_err(),
+            "a guesser that failed before gets no more"
+        );
+        let owner = ip("203.0.113.9");
+        let Ok(attempt) = s.attempt("ole@eksempel.dk", Some(&owner)) else {
+            panic!("the owner may");
+        };
+        attempt.succeeded();
+        assert!(s.attempt("ole@eksempel.dk", Some(&owner)).is_ok(), "and again");
+    }
+
+    #[test]
+    fn one_client_sprays_so_many_addresses() {
+        let s = SignIns::default();
+        let c = ip("192.0.2.3");
+        for i in 0..PER_CLIENT_ALL {
+            assert!(s.attempt(&format!("nr{i}@eksempel.dk"), Some(&c)).is_ok());
+        }
+        assert!(s.attempt("ny@eksempel.dk", Some(&c)).is_err());
+        assert!(s.attempt("ny@eksempel.dk", Some(&ip("192.0.2.4"))).is_ok());
+    }
+
+    #[test]
+    fn a_right_password_takes_its_try_back() {
+        let s = SignIns::default();
+        let c = ip("192.0.2.5");
+        for _ in 0..3 {
+            assert!(s.attempt("a@eksempel.dk", Some(&c)).is_ok());
+        }
+        let Ok(attempt) = s.attempt("a@eksempel.dk", Some(&c)) else {
+            panic!("a fourth try is let through");
+        };
+        attempt.succeeded();
+        assert!(s.counts.get("pair Ip(192.0.2.5) a@eksempel.dk").is_none());
+        assert_eq!(
+            s.counts
+                .get("address a@eksempel.dk")
+                .unwrap()
+                .tries
+                .load(Ordering::Relaxed),
+            3
         );
     }
 }

@@ -1215,6 +1215,9 @@ both!(password_guesses_are_held_back, |app: TestApp| async move {
         let secs: u64 = retry.expect("Retry-After").parse().unwrap();
         assert!((800..=900).contains(&secs), "about fifteen minutes: {secs}");
     }
+    // Another casing and spaces are the same address.
+    let (status, _, _) = attempt(" Koordinator@JammerBugt.dk ", PASSWORD).await;
+    assert_eq!(status, 429);
     // Only those addresses: a colleague still signs in.
     app.create_account("kollega@jammerbugt.dk", As::Staff, &[]).await;
     assert!(app.login("kollega@jammerbugt.dk", PASSWORD).await["accessToken"].is_string());
@@ -1231,3 +1234,40 @@ both!(password_guesses_are_held_back, |app: TestApp| async move {
     assert_eq!(log["failed"]["totalCount"], 10, "{log}");
     assert!(!log["signedIn"].to_string().contains("koordinator@"), "{log}");
 });
+
+// A stolen access token does not open a way to guess the account's password either: the
+// current password given to changePassword is counted as a sign-in's is.
+both!(
+    current_password_guesses_are_held_back,
+    |app: TestApp| async move {
+        app.create_account("redaktoer@jammerbugt.dk", As::Staff, &[])
+            .await;
+        let token = app.login("redaktoer@jammerbugt.dk", PASSWORD).await["accessToken"]
+            .as_str()
+            .expect("token")
+            .to_owned();
+        let me = app.with_token(&token);
+        let change =
+            "mutation($i: ChangePasswordInput!) { changePassword(input: $i) { userErrors { field code } } }";
+        let guess =
+            json!({ "i": { "currentPassword": "et-gæt-på-koden", "newPassword": "en-helt-ny-adgangskode" } });
+        for i in 0..10 {
+            let body = me.data(change, guess.clone()).await;
+            assert_eq!(
+                body["changePassword"]["userErrors"],
+                json!([{ "field": ["currentPassword"], "code": "INVALID" }]),
+                "#{i}: {body}"
+            );
+        }
+        let (status, body) = me
+            .post_status(
+                change,
+                json!({ "i": { "currentPassword": PASSWORD, "newPassword": "en-helt-ny-adgangskode" } }),
+            )
+            .await;
+        assert_eq!(status, 429, "{body}");
+        assert_eq!(body["errors"][0]["extensions"]["code"], "RATE_LIMITED", "{body}");
+        // The password is unchanged.
+        assert!(app.login("redaktoer@jammerbugt.dk", PASSWORD).await["accessToken"].is_string());
+    }
+);
