@@ -366,10 +366,20 @@ pub fn email_address(value: &str) -> Option<String> {
         .with_required_tld()
         .without_domain_literal()
         .without_display_text();
+    email_with(value, strict)
+}
+
+/// Like [`email_address`], without a top-level domain required (`a@b`): for finding the
+/// addresses that were accepted before it was.
+pub fn earlier_email_address(value: &str) -> Option<String> {
+    email_with(value, email_address::Options::default())
+}
+
+fn email_with(value: &str, options: email_address::Options) -> Option<String> {
     let value = value.trim().to_lowercase();
     (value.len() <= 254
         && !value.chars().any(|c| refused_char(c, false))
-        && email_address::EmailAddress::parse_with_options(&value, strict).is_ok())
+        && email_address::EmailAddress::parse_with_options(&value, options).is_ok())
     .then_some(value)
 }
 
@@ -1029,6 +1039,17 @@ impl Write {
     pub fn locking<Q: sea_orm::QuerySelect>(&self, select: Q) -> Q {
         if self.txn.get_database_backend() == sea_orm::DbBackend::Postgres {
             select.lock_exclusive()
+        } else {
+            select
+        }
+    }
+
+    /// `select` holding the rows it reads against change until the mutation ends, while other
+    /// mutations may hold them alike: `FOR SHARE` on PostgreSQL (a [`Write::locking`] read
+    /// waits for it), nothing on SQLite (see there).
+    pub fn sharing<Q: sea_orm::QuerySelect>(&self, select: Q) -> Q {
+        if self.txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+            select.lock_shared()
         } else {
             select
         }

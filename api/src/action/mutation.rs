@@ -359,7 +359,18 @@ impl ActionMutation {
                     false,
                     None,
                 );
-                check.dates_in_order("completedOn", start_on.flatten(), completed_on);
+                // A completion date given is not before the start; completed without one
+                // (today), the work was done before the start it had planned, as on update.
+                if input.completed_on.is_some()
+                    && let (Some(s), Some(c)) = (start_on.flatten(), completed_on)
+                    && c < s
+                {
+                    check.add(
+                        "completedOn",
+                        UserErrorCode::OutOfRange,
+                        format!("{c} is before the start {s}"),
+                    );
+                }
                 let location = crate::community::mutation::location(check, input.latitude, input.longitude);
                 let (plan, potential, lead) = (plan?, potential?, lead?);
                 let (latitude, longitude) = location?;

@@ -201,6 +201,14 @@ impl ConsultationMutation {
                         Refused::one("planId", UserErrorCode::NotFound, "no plan with this ID").into(),
                     );
                 };
+                // Read again and held until the response is in: an adoption running meanwhile,
+                // which reads the plan's responses under its own lock, waits for it (or this
+                // waits for the adoption, and finds the consultation over).
+                let p = w
+                    .sharing(plan::Entity::find_by_id(p.id))
+                    .one(w.txn())
+                    .await?
+                    .unwrap_or(p);
                 if let Some(a) = action_id {
                     let of_plan = action::Entity::find_by_id(a)
                         .filter(action::Column::PlanId.eq(p.id))

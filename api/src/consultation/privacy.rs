@@ -158,7 +158,8 @@ pub struct ConsultantData {
 /// a response is sent with today, so that an address accepted before (`a@b`) can still be
 /// looked up and erased.
 fn email_of(email: &str) -> Result<String, ApiError> {
-    crate::write::email_address(email).ok_or_else(|| ApiError::bad_input("`email` is not an email address"))
+    crate::write::earlier_email_address(email)
+        .ok_or_else(|| ApiError::bad_input("`email` is not an email address"))
 }
 
 async fn of_email(w: &Write, email: &str) -> Result<Vec<response::Model>, ApiError> {

@@ -224,8 +224,8 @@ impl Partnership {
             _ => Ok(None),
         }
     }
-    /// When the community declined the partner's proposal (`declinePartnershipProposal`): a
-    /// declined proposal is `ENDED` without having been active. Null for any other partnership.
+    /// When the proposal was declined (`declinePartnershipProposal`): a declined proposal is
+    /// `ENDED` without having been active. Null for a partnership that was not declined.
     async fn declined_at(&self) -> Option<DateTime<Utc>> {
         self.0.declined_at
     }

@@ -803,7 +803,7 @@ impl PartnershipMutation {
         .await
     }
 
-    /// A partner proposes to join an action of a published plan that seeks partners: a
+    /// A partner proposes to join an action of an adopted plan that seeks partners: a
     /// PROPOSED partnership with the partner's organisation as a member, seen by the partner,
     /// the community's editors and staff until they accept or decline it. One pending
     /// proposal per organisation and action, and none from an organisation already in an
@@ -845,11 +845,18 @@ impl PartnershipMutation {
                         .map(|p| p.status),
                     None => None,
                 };
-                if status == Some(PlanStatus::Consultation) {
+                // Seen, but not in force: in consultation (it may still change), or archived (its
+                // time is over). `opportunities` lists neither.
+                let not_in_force = match status {
+                    Some(PlanStatus::Consultation) => Some("in consultation"),
+                    Some(PlanStatus::Archived) => Some("archived"),
+                    _ => None,
+                };
+                if let Some(state) = not_in_force {
                     return Err(Refused::one(
                         "actionId",
                         UserErrorCode::Invalid,
-                        "the action's plan is in consultation; partners join actions of adopted plans",
+                        format!("the action's plan is {state}; partners join actions of adopted plans"),
                     )
                     .into());
                 }

@@ -538,8 +538,9 @@ impl PlanMutation {
     /// consultation once; staff restore an archived plan that was adopted (`ADOPTED` again,
     /// with the day it was adopted on). A plan is adopted no earlier than its consultation
     /// opened and its last response; a consultation still running then ends on the day of
-    /// adoption. Adopting (or restoring) a plan archives the community's adopted plans whose
-    /// period starts no later than its own: the new plan replaces them (`archivedPlans`).
+    /// adoption, and one yet to open is called off (its dates cleared). Adopting (or
+    /// restoring) a plan archives the community's adopted plans whose period starts no later
+    /// than its own: the new plan replaces them (`archivedPlans`).
     #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
     async fn change_plan_status(
         &self,
@@ -650,16 +651,31 @@ impl PlanMutation {
                         .into());
                     }
                 } else if to == plan::PlanStatus::Adopted {
+                    // Responses sent meanwhile hold the plan's row (`submitConsultationResponse`):
+                    // the plan is held before its responses are read, so none comes in unseen.
+                    w.locking(plan::Entity::find_by_id(before.id))
+                        .one(w.txn())
+                        .await?;
                     let adopted = adopted_on.unwrap_or_else(crate::common::today);
-                    adopted_after_consultation(w, &before, adopted).await?;
                     row.adopted_on = Set(Some(adopted));
-                    // Adopted while its consultation still ran: the consultation ended on the
-                    // day of adoption, and the plan's record says so (not the day it was meant
-                    // to close).
-                    if let Some(closes) = before.consultation_closes_on
-                        && closes > adopted
+                    if before
+                        .consultation_opens_on
+                        .is_some_and(|o| o > crate::common::today())
                     {
-                        row.consultation_closes_on = Set(Some(adopted));
+                        // A consultation yet to open is called off: the plan is adopted
+                        // without one (no response can have come in before it opened).
+                        row.consultation_opens_on = Set(None);
+                        row.consultation_closes_on = Set(None);
+                    } else {
+                        adopted_after_consultation(w, &before, adopted).await?;
+                        // Adopted while its consultation still ran: the consultation ended on
+                        // the day of adoption, and the plan's record says so (not the day it
+                        // was meant to close).
+                        if let Some(closes) = before.consultation_closes_on
+                            && closes > adopted
+                        {
+                            row.consultation_closes_on = Set(Some(adopted));
+                        }
                     }
                 }
                 if to == plan::PlanStatus::Consultation {

@@ -604,6 +604,16 @@ both!(
             .await["updateAction"]
             .clone();
         assert_eq!(body["userErrors"], json!([]), "{body}");
+        // Created so, alike.
+        let body = staff
+            .data(
+                CREATE,
+                json!({ "i": { "planId": global_id("Plan", w.plan), "title": "Også tidligt færdig",
+                               "horizon": "HERE_AND_NOW", "status": "COMPLETED", "startOn": "2030-01-01" } }),
+            )
+            .await["createAction"]
+            .clone();
+        assert_eq!(body["userErrors"], json!([]), "{body}");
     }
 );
 

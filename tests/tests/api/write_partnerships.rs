@@ -702,8 +702,22 @@ both!(
         assert_eq!(counts(&app).await, (2, 2));
 
         let unknown = Uuid::now_v7();
+        // An action of an archived plan: seen by everyone, but its plan's time is over.
+        let fx = Fixture::new(&app.db);
+        let old = fx
+            .plan(w.gjol, "Gjøl 2020", PlanStatus::Archived, 2020, 2023)
+            .await;
+        let mut m = fx.action_model(old, "Gammel handling");
+        m.seeking_partners = sea_orm::Set(true);
+        let archived = fx.insert_action(m).await;
         let cases: &[(&str, Value, Value, &str)] = &[
             ("actionId", json!("x"), json!(["actionId"]), "INVALID"),
+            (
+                "actionId",
+                json!(global_id("Action", archived)),
+                json!(["actionId"]),
+                "INVALID",
+            ),
             (
                 "actionId",
                 json!(global_id("Action", unknown)),

@@ -1238,3 +1238,80 @@ both!(
         assert_eq!(code, "FORBIDDEN");
     }
 );
+
+// A plan is adopted no earlier than the responses it received; a consultation that has not
+// opened yet when the plan is adopted is called off, its dates cleared.
+both!(
+    adoption_follows_the_responses_and_calls_off_a_consultation_to_come,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let fx = Fixture::new(&app.db);
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        let today = danish_today();
+
+        // In consultation from a week ago, with a response today.
+        let hearing = fx
+            .plan(w.gjol, "Gjøl i høring", PlanStatus::Consultation, 2026, 2030)
+            .await;
+        fx.response(
+            hearing,
+            None,
+            "Et svar",
+            entity::consultation_response::ResponseStatus::Published,
+        )
+        .await;
+        let adopt = |id: Uuid, on: Option<String>| json!({ "i": { "id": global_id("Plan", id), "version": 1, "status": "ADOPTED", "adoptedOn": on } });
+        let body = staff
+            .data(
+                STATUS,
+                adopt(hearing, Some((today - chrono::Days::new(3)).to_string())),
+            )
+            .await["changePlanStatus"]
+            .clone();
+        assert_eq!(
+            errors(&body),
+            vec![(json!(["adoptedOn"]), "OUT_OF_RANGE".to_owned())],
+            "{body}"
+        );
+        assert!(
+            body["userErrors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("a response was received on"),
+            "{body}"
+        );
+        let body = staff.data(STATUS, adopt(hearing, None)).await["changePlanStatus"].clone();
+        assert_eq!(body["userErrors"], json!([]), "{body}");
+        let p = row(&app, hearing).await;
+        assert_eq!(
+            p.consultation_closes_on,
+            Some(today),
+            "ended on the day of adoption"
+        );
+
+        // To open next week: adopted without it.
+        let later = fx
+            .plan(
+                w.birkelse,
+                "Birkelse snart i høring",
+                PlanStatus::Consultation,
+                2026,
+                2030,
+            )
+            .await;
+        fx.set(
+            "plan",
+            later,
+            "consultation_opens_on",
+            today + chrono::Days::new(7),
+        )
+        .await;
+        let body = staff.data(STATUS, adopt(later, None)).await["changePlanStatus"].clone();
+        assert_eq!(body["userErrors"], json!([]), "{body}");
+        let p = row(&app, later).await;
+        assert_eq!(
+            (p.status, p.consultation_opens_on, p.consultation_closes_on),
+            (PlanStatus::Adopted, None, None)
+        );
+    }
+);
