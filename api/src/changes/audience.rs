@@ -414,10 +414,11 @@ pub async fn dependents<C: ConnectionTrait>(
         ChangeType::Plan => {
             let plans = [id];
             let actions = children::<action::Entity, C>(conn, action::Column::PlanId, &plans).await?;
+            // Parents before the rows under them, as a client with foreign keys inserts them.
+            out.push((ChangeType::Action, actions.clone()));
             partnerships.extend(under_actions(conn, &actions, &mut out).await?);
             partnerships
                 .extend(children::<partnership::Entity, C>(conn, partnership::Column::PlanId, &plans).await?);
-            out.push((ChangeType::Action, actions));
             out.push((
                 ChangeType::PlanInvolvement,
                 children::<plan_involvement::Entity, C>(conn, plan_involvement::Column::PlanId, &plans)

@@ -66,9 +66,15 @@ pub async fn record(txn: &DatabaseTransaction, touched: &[Touched]) -> Result<Op
                 .find(|t| t.entity == r.entity && t.id == r.id)
                 .is_some_and(|first| first.operation == ChangeOperation::Create)
     };
-    let mut by_type: HashMap<ChangeType, Vec<Touched>> = HashMap::new();
+    // By type, the types in the order the write first touched them: a row's parent is
+    // written before it (and a deleted row's children before it), so a client copying the
+    // feed into tables with foreign keys can apply the events in their order.
+    let mut by_type: Vec<(ChangeType, Vec<Touched>)> = Vec::new();
     for r in rows.iter().filter(|r| !created_and_deleted(r)) {
-        by_type.entry(r.entity).or_default().push(*r);
+        match by_type.iter_mut().find(|(t, _)| *t == r.entity) {
+            Some((_, rows)) => rows.push(*r),
+            None => by_type.push((r.entity, vec![*r])),
+        }
     }
     for (t, rows) in &by_type {
         recorder.rows(*t, rows).await?;

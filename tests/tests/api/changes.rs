@@ -509,3 +509,78 @@ both!(
         }
     }
 );
+
+// A client copying the feed into tables with foreign keys applies its events in order: within
+// one write, a row's event comes before the events of the rows under it, whether the write
+// made them (a proposal and its member) or they came into sight with it (a plan's actions and
+// their notes, when the plan is published).
+both!(
+    parents_come_before_the_rows_under_them,
+    |app: TestApp| async move {
+        let f = Fixture::new(&app.db);
+        let gjol = f.community("gjoel", "Gjøl").await;
+        let draft = f.plan(gjol, "Gjøl 2031", PlanStatus::Draft, 2031, 2035).await;
+        let mut actions = Vec::new();
+        for i in 0..5 {
+            let mut m = f.action_model(draft, &format!("Handling {i}"));
+            m.seeking_partners = sea_orm::Set(true);
+            let a = f.insert_action(m).await;
+            f.update(
+                a,
+                &format!("Nyt om handling {i}"),
+                lup_tests::fixture::date(2026, 3, 1),
+            )
+            .await;
+            actions.push(a);
+        }
+        let partner_org = f
+            .organization(
+                "fjordens-fond",
+                "Fjordens Fond",
+                entity::organization::OrganizationKind::Foundation,
+                None,
+            )
+            .await;
+        lup_api::changes::catch_up(&app.db).await.expect("catch up");
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        let (_, start) = read_all(&staff, None, None).await;
+
+        let (_, before) = read_all(&app, None, None).await;
+        let body = staff
+            .data(
+                "mutation($i: ChangePlanStatusInput!) { changePlanStatus(input: $i) { userErrors { code } } }",
+                json!({ "i": { "id": global_id("Plan", draft), "version": 1, "status": "ADOPTED" } }),
+            )
+            .await;
+        assert_eq!(body["changePlanStatus"]["userErrors"], json!([]), "{body}");
+        let (seen, _) = read_all(&app, Some(before), None).await;
+        let first = |ty: &str| {
+            seen.iter()
+                .position(|s| s.ty == ty)
+                .unwrap_or_else(|| panic!("{ty}: {seen:?}"))
+        };
+        let last = |ty: &str| seen.iter().rposition(|s| s.ty == ty).unwrap();
+        assert!(last("PLAN") < first("ACTION"), "{seen:?}");
+        assert!(last("ACTION") < first("ACTION_UPDATE"), "{seen:?}");
+
+        let partner = app.signed_in(As::Partner, &[], Some(partner_org)).await;
+        for a in &actions {
+            let body = partner
+                .data(
+                    "mutation($i: ExpressInterestInput!) { expressInterest(input: $i) { userErrors { code } } }",
+                    json!({ "i": { "actionId": global_id("Action", *a), "message": "Vi vil gerne",
+                                   "offer": { "contributionKind": "MONEY", "contribution": "Et tilskud", "amountDkk": 1000 } } }),
+                )
+                .await;
+            assert_eq!(body["expressInterest"]["userErrors"], json!([]), "{body}");
+        }
+        let (seen, _) = read_all(
+            &staff,
+            Some(start),
+            Some(json!(["PARTNERSHIP", "PARTNERSHIP_MEMBER"])),
+        )
+        .await;
+        let types: Vec<&str> = seen.iter().map(|s| s.ty.as_str()).collect();
+        assert_eq!(types, ["PARTNERSHIP", "PARTNERSHIP_MEMBER"].repeat(5), "{seen:?}");
+    }
+);
