@@ -337,6 +337,11 @@ struct ActionProperties {
     themes: Vec<String>,
     /// `action` (its own place) or `community` (placed at its community).
     located_at: &'static str,
+    /// The action's own flag: it seeks partners.
+    seeking_partners: bool,
+    /// One of the `opportunities` partners may join now: it seeks partners, is not finished,
+    /// and its plan is adopted.
+    opportunity: bool,
 }
 
 /// The ids of the themes with the given slugs (None: no theme filter).
@@ -587,6 +592,10 @@ async fn actions(
                 community_slug: c.slug.clone(),
                 themes,
                 located_at,
+                seeking_partners: a.seeking_partners,
+                opportunity: a.seeking_partners
+                    && p.status == plan::PlanStatus::Adopted
+                    && crate::action::OPPORTUNITY_STATUSES.contains(&a.status.into()),
             },
         ));
     }

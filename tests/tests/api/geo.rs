@@ -54,6 +54,7 @@ async fn world(app: &TestApp) -> World {
     let forsamlingshus = fx.action(gjol_plan, "Forsamlingshusets tag").await;
     fx.set("action", forsamlingshus, "status", "IN_PROGRESS").await;
     fx.set("action", forsamlingshus, "progress", 40).await;
+    fx.set("action", forsamlingshus, "seeking_partners", true).await;
     fx.tag_action(forsamlingshus, kultur).await;
     let hemmelig = fx.action(draft, "Hemmelig kladdehandling").await;
     fx.tag_action(hemmelig, natur).await;
@@ -213,6 +214,8 @@ both!(
                 "communitySlug": "gjoel",
                 "themes": ["kultur"],
                 "locatedAt": "community",
+                "seekingPartners": true,
+                "opportunity": true,
             })
         );
         let shelter = &actions["features"][1];
@@ -222,6 +225,13 @@ both!(
             "its own place"
         );
         assert_eq!(shelter["properties"]["locatedAt"], "action");
+        assert_eq!(
+            (
+                shelter["properties"]["seekingPartners"].clone(),
+                shelter["properties"]["opportunity"].clone()
+            ),
+            (json!(false), json!(false))
+        );
         assert_eq!(shelter["properties"]["statusLabel"], "Planlagt");
 
         let r = get(&anonymous, "/geo/communities.geojson").await;
