@@ -1185,6 +1185,43 @@ both!(a_revoked_api_key_is_refused, |app: TestApp| async move {
     assert_eq!(counts(&app).await, (0, 0));
 });
 
+/// Every way of rewriting the partner's proposal `id` (at `version`, with its member
+/// `member`) is refused to `caller` as an INVALID_TRANSITION on the field at fault.
+async fn refuses_rewrites(caller: &TestApp, id: &Value, member: &Value, version: i64, department: Uuid) {
+    for (mutation, input, field) in [
+        (
+            UPDATE,
+            json!({ "id": id, "version": version, "title": "Omskrevet" }),
+            "title",
+        ),
+        (
+            UPDATE,
+            json!({ "id": id, "version": version, "endsOn": "2027-01-01" }),
+            "endsOn",
+        ),
+        (DELETE, json!({ "id": id, "version": version }), "id"),
+        (
+            ADD,
+            json!({ "partnershipId": id, "departmentId": global_id("Department", department) }),
+            "partnershipId",
+        ),
+        (
+            UPDATE_MEMBER,
+            json!({ "id": member, "version": 1, "contribution": "Mindre" }),
+            "id",
+        ),
+        (REMOVE, json!({ "id": member, "version": 1 }), "id"),
+    ] {
+        let body = caller.data(mutation, json!({ "i": input })).await;
+        let payload = body.as_object().and_then(|o| o.values().next()).expect("payload");
+        assert_eq!(
+            payload["userErrors"][0]["code"], "INVALID_TRANSITION",
+            "{mutation}: {body}"
+        );
+        assert_eq!(payload["userErrors"][0]["field"], json!([field]), "{body}");
+    }
+}
+
 both!(
     a_partners_pending_proposal_is_accepted_or_declined_not_rewritten,
     |app: TestApp| async move {
@@ -1200,38 +1237,7 @@ both!(
         let staff = app.signed_in(As::Staff, &[], None).await;
         let before = counts(&app).await;
         for caller in [&editor, &staff] {
-            for (mutation, input, field) in [
-                (
-                    UPDATE,
-                    json!({ "id": id, "version": 1, "title": "Omskrevet" }),
-                    "title",
-                ),
-                (
-                    UPDATE,
-                    json!({ "id": id, "version": 1, "endsOn": "2027-01-01" }),
-                    "endsOn",
-                ),
-                (DELETE, json!({ "id": id, "version": 1 }), "id"),
-                (
-                    ADD,
-                    json!({ "partnershipId": id, "departmentId": global_id("Department", w.vand) }),
-                    "partnershipId",
-                ),
-                (
-                    UPDATE_MEMBER,
-                    json!({ "id": member, "version": 1, "contribution": "Mindre" }),
-                    "id",
-                ),
-                (REMOVE, json!({ "id": member, "version": 1 }), "id"),
-            ] {
-                let body = caller.data(mutation, json!({ "i": input })).await;
-                let payload = body.as_object().and_then(|o| o.values().next()).expect("payload");
-                assert_eq!(
-                    payload["userErrors"][0]["code"], "INVALID_TRANSITION",
-                    "{mutation}: {body}"
-                );
-                assert_eq!(payload["userErrors"][0]["field"], json!([field]), "{body}");
-            }
+            refuses_rewrites(caller, &id, &member, 1, w.vand).await;
         }
         assert_eq!(counts(&app).await, before, "nothing was written");
         let node = partner.data(members, json!({ "id": id })).await;
@@ -1272,33 +1278,7 @@ both!(
         // Nor is it rewritten, re-staffed or deleted by the community: it is the partner's
         // record of what it offered.
         let before = counts(&app).await;
-        for (mutation, input, field) in [
-            (
-                UPDATE,
-                json!({ "id": id, "version": 3, "title": "Omskrevet" }),
-                "title",
-            ),
-            (DELETE, json!({ "id": id, "version": 3 }), "id"),
-            (
-                ADD,
-                json!({ "partnershipId": id, "departmentId": global_id("Department", w.vand) }),
-                "partnershipId",
-            ),
-            (
-                UPDATE_MEMBER,
-                json!({ "id": member, "version": 1, "contribution": "Mindre" }),
-                "id",
-            ),
-            (REMOVE, json!({ "id": member, "version": 1 }), "id"),
-        ] {
-            let body = editor.data(mutation, json!({ "i": input })).await;
-            let payload = body.as_object().and_then(|o| o.values().next()).expect("payload");
-            assert_eq!(
-                payload["userErrors"][0]["code"], "INVALID_TRANSITION",
-                "{mutation}: {body}"
-            );
-            assert_eq!(payload["userErrors"][0]["field"], json!([field]), "{body}");
-        }
+        refuses_rewrites(&editor, &id, &member, 3, w.vand).await;
         assert_eq!(counts(&app).await, before, "nothing was written");
         let node = partner.data(members, json!({ "id": id })).await;
         assert_eq!(node["node"]["title"], "Interesse fra Nordjysk Fond", "{node}");
