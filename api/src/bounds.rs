@@ -79,10 +79,19 @@ struct Walk<'a> {
     spreads: usize,
     /// The distinct `window` arguments of `engagement` fields (null: left out).
     windows: Vec<Value>,
-    /// Root fields that check a password.
-    passwords: usize,
-    /// Root `__schema` fields.
-    schemas: usize,
+    /// The response keys of root fields that check a password (a key asked twice is one
+    /// field: GraphQL merges them).
+    passwords: Vec<String>,
+    /// The response keys of root `__schema` fields.
+    schemas: Vec<String>,
+}
+
+/// Adds `key` to `keys` unless it is there; whether `keys` then holds more than one.
+fn another(keys: &mut Vec<String>, key: &str) -> bool {
+    if !keys.iter().any(|k| k == key) {
+        keys.push(key.to_owned());
+    }
+    keys.len() > 1
 }
 
 /// The root fields that check a password: one per request.
@@ -166,17 +175,16 @@ impl Walk<'_> {
             )));
         }
         let name = field.name.node.as_str();
+        let key = field.alias.as_ref().map_or(name, |a| a.node.as_str());
         if depth == 1 && name == "__schema" {
-            self.schemas += 1;
-            if self.schemas > 1 {
+            if another(&mut self.schemas, key) {
                 return Err(too_large(
                     "a request introspects the schema once: ask for `__schema` once".to_owned(),
                 ));
             }
         }
         if depth == 1 && PASSWORD_FIELDS.contains(&name) {
-            self.passwords += 1;
-            if self.passwords > 1 {
+            if another(&mut self.passwords, key) {
                 return Err(OverLimit {
                     message: "a request checks one password: ask for `login` or `changePassword` once"
                         .to_owned(),
@@ -264,8 +272,8 @@ pub fn measure_operation(
         open: Vec::new(),
         spreads: 0,
         windows: Vec::new(),
-        passwords: 0,
-        schemas: 0,
+        passwords: Vec::new(),
+        schemas: Vec::new(),
     };
     if let Some(op) = op {
         walk.selections(&op.node.selection_set.node, 0, 1)?;

@@ -107,9 +107,9 @@ pub struct CreateActionInput {
     pub horizon: Horizon,
     #[graphql(default_with = "ActionStatus::Planned")]
     pub status: ActionStatus,
-    /// Percent, 0–100.
-    #[graphql(default)]
-    pub progress: i32,
+    /// Percent, 0–100; left out, 0, or 100 for an action created COMPLETED (as completing one
+    /// sets it).
+    pub progress: Option<i32>,
     /// 1 (small) to 5 (large): the municipality's judgement, set by staff only (an editor may
     /// leave it out).
     pub potential: Option<i32>,
@@ -336,7 +336,13 @@ impl ActionMutation {
                 let plan = check.id("planId", &input.plan_id, NodeType::Plan);
                 let title = check.text("title", &input.title, MAX_NAME);
                 let description = check.long_text("description", &input.description, MAX_TEXT);
-                let progress = check.int("progress", input.progress, 0, 100);
+                let completed = action::ActionStatus::from(input.status) == action::ActionStatus::Completed;
+                let progress = check.int(
+                    "progress",
+                    input.progress.unwrap_or(if completed { 100 } else { 0 }),
+                    0,
+                    100,
+                );
                 let potential = check.opt_int("potential", input.potential, 1, 5);
                 let start_on = check.opt_date("startOn", input.start_on.map(|d| d.0));
                 let due_on = check.opt_date("dueOn", input.due_on.map(|d| d.0));
@@ -550,19 +556,19 @@ impl ActionMutation {
                         format!("{d} is before the start {s}"),
                     );
                 }
-                // Nor may a completion date given, or a start moved, put the end before the
+                // Nor may a completion date changed, or a start moved, put the end before the
                 // start. Completing without a date (today) is let be: the work was done before
-                // the start it had planned.
+                // the start it had planned; and a form sent back as it was read passes.
                 if let (Some(s), Some(c)) = (s, completed_on)
                     && c < s
                 {
-                    if input.completed_on.value().is_some() {
+                    if input.completed_on.value().is_some() && completed_on != before.completed_on {
                         check.add(
                             "completedOn",
                             UserErrorCode::OutOfRange,
                             format!("{c} is before the start {s}"),
                         );
-                    } else if start_on.after(None).is_some() {
+                    } else if start_on.after(None).is_some() && Some(s) != before.start_on {
                         check.add(
                             "startOn",
                             UserErrorCode::OutOfRange,

@@ -55,7 +55,9 @@ impl AuditLogEntry {
         }
     }
     /// `CREATE`, `UPDATE`, `DELETE`, `EXPORT` (data read out for a person who asked for it),
-    /// `LOGIN`, `REFRESH_TOKEN` or `LOGOUT`.
+    /// `LOGIN`, `LOGIN_FAILED` (a wrong password or a disabled account, on the account's
+    /// record), `REFRESH_TOKEN`, `REFRESH_TOKEN_REUSED` (a used refresh token presented again:
+    /// its session ended) or `LOGOUT`.
     async fn operation(&self) -> &str {
         &self.0.operation
     }

@@ -125,9 +125,7 @@ impl SignIns {
                 let minutes = secs.div_ceil(60);
                 let unit = if minutes == 1 { "minute" } else { "minutes" };
                 Err(ApiError::RateLimited(
-                    format!(
-                        "too many failed password checks with this email address; try again in {minutes} {unit}"
-                    ),
+                    format!("too many wrong passwords have been tried; try again in {minutes} {unit}"),
                     secs,
                 ))
             }

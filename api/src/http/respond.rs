@@ -287,10 +287,11 @@ pub fn serialise(response: &async_graphql::Response) -> Vec<u8> {
     let errors = if request_error && response.errors.len() > MAX_REQUEST_ERRORS {
         let mut first = response.errors[..MAX_REQUEST_ERRORS].to_vec();
         // Only validation finds so many, each a BAD_USER_INPUT.
+        let more = response.errors.len() - MAX_REQUEST_ERRORS;
+        let noun = if more == 1 { "error" } else { "errors" };
         first.push(crate::error::request_error(
             format!(
-                "{} more errors left out: the first {MAX_REQUEST_ERRORS} of {} are listed",
-                response.errors.len() - MAX_REQUEST_ERRORS,
+                "{more} more {noun} left out: the first {MAX_REQUEST_ERRORS} of {} are listed",
                 response.errors.len()
             ),
             Code::BadUserInput,

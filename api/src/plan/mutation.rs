@@ -615,16 +615,17 @@ impl PlanMutation {
                     _ => transition(before.status, to),
                 };
                 let Some(staff_only) = transition else {
-                    return Err(Refused::one(
-                        "status",
-                        UserErrorCode::InvalidTransition,
+                    let message = if restoring && to == plan::PlanStatus::Adopted {
+                        "the plan was archived without having been adopted; it cannot be restored as adopted"
+                            .to_owned()
+                    } else {
                         format!(
                             "a plan cannot go from {:?} to {:?}",
                             PlanStatus::from(before.status),
                             input.status
-                        ),
-                    )
-                    .into());
+                        )
+                    };
+                    return Err(Refused::one("status", UserErrorCode::InvalidTransition, message).into());
                 };
                 if staff_only && !Require::Staff.allows(w.viewer.role) {
                     return Err(crate::error::ApiError::forbidden(
@@ -677,6 +678,16 @@ impl PlanMutation {
                             row.consultation_closes_on = Set(Some(adopted));
                         }
                     }
+                }
+                // Leaving a consultation that has opened and not ended (back to draft, or archived)
+                // ends it that day: its record, and the responses' retention, count from then.
+                let today = crate::common::today();
+                if matches!(to, plan::PlanStatus::Draft | plan::PlanStatus::Archived)
+                    && let (Some(o), Some(c)) = (before.consultation_opens_on, before.consultation_closes_on)
+                    && o <= today
+                    && c > today
+                {
+                    row.consultation_closes_on = Set(Some(today));
                 }
                 if to == plan::PlanStatus::Consultation {
                     // Again in consultation: the new period still holds the responses it had.

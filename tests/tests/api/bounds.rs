@@ -215,6 +215,14 @@ both!(
             )
             .await;
         assert_eq!(body["__type"]["name"], "Plan", "{body}");
+        // One key asked twice is one field: GraphQL merges them.
+        let body = app
+            .data(
+                "{ __schema { queryType { name } } __schema { mutationType { name } } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(body["__schema"]["mutationType"]["name"], "Mutation", "{body}");
 
         let arguments: Vec<String> = (0..150).map(|i| format!("a{i}: 1")).collect();
         let query = format!("{{ communities({}) {{ totalCount }} }}", arguments.join(" "));

@@ -604,7 +604,25 @@ both!(
             .await["updateAction"]
             .clone();
         assert_eq!(body["userErrors"], json!([]), "{body}");
-        // Created so, alike.
+        // Sent back as it was read (a form that posts the whole record), it passes.
+        let read = staff
+            .data(
+                "query($id: ID!) { node(id: $id) { ... on Action { startOn completedOn version } } }",
+                json!({ "id": early }),
+            )
+            .await["node"]
+            .clone();
+        assert!(read["completedOn"].is_string(), "{read}");
+        let body = staff
+            .data(
+                UPDATE,
+                json!({ "i": { "id": early, "version": read["version"], "title": "Tidligt færdig, sagt igen",
+                               "startOn": read["startOn"], "completedOn": read["completedOn"] } }),
+            )
+            .await["updateAction"]
+            .clone();
+        assert_eq!(body["userErrors"], json!([]), "{body}");
+        // Created so, alike, and complete.
         let body = staff
             .data(
                 CREATE,
@@ -614,6 +632,7 @@ both!(
             .await["createAction"]
             .clone();
         assert_eq!(body["userErrors"], json!([]), "{body}");
+        assert_eq!(body["action"]["progress"], 100, "{body}");
     }
 );
 

@@ -1315,3 +1315,68 @@ both!(
         );
     }
 );
+
+// A consultation left before its last day (the plan back to draft, or archived) ended that
+// day: its record says so, and the responses' personal data is kept from then.
+both!(
+    leaving_a_consultation_ends_it_that_day,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let fx = Fixture::new(&app.db);
+        let editor = app.signed_in(As::CommunityEditor, &[w.gjol], None).await;
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        let today = danish_today();
+        // In consultation from a week ago for three weeks more (the fixture's period).
+        let hearing = fx
+            .plan(w.gjol, "Gjøl i høring", PlanStatus::Consultation, 2026, 2030)
+            .await;
+        fx.response(
+            hearing,
+            None,
+            "Et svar",
+            entity::consultation_response::ResponseStatus::Published,
+        )
+        .await;
+        let to = |version: i64, status: &str| json!({ "i": { "id": global_id("Plan", hearing), "version": version, "status": status } });
+        let body = editor.data(STATUS, to(1, "DRAFT")).await["changePlanStatus"].clone();
+        assert_eq!(body["userErrors"], json!([]), "{body}");
+        let p = row(&app, hearing).await;
+        assert_eq!(
+            (p.consultation_opens_on, p.consultation_closes_on),
+            (Some(today - chrono::Days::new(7)), Some(today))
+        );
+        let body = staff.data(STATUS, to(2, "ARCHIVED")).await["changePlanStatus"].clone();
+        assert_eq!(body["userErrors"], json!([]), "{body}");
+        assert_eq!(row(&app, hearing).await.consultation_closes_on, Some(today));
+
+        // One still to open is not ended by going back: it never began.
+        let later = fx
+            .plan(
+                w.birkelse,
+                "Birkelse snart i høring",
+                PlanStatus::Consultation,
+                2026,
+                2030,
+            )
+            .await;
+        fx.set(
+            "plan",
+            later,
+            "consultation_opens_on",
+            today + chrono::Days::new(7),
+        )
+        .await;
+        let body = staff
+            .data(
+                STATUS,
+                json!({ "i": { "id": global_id("Plan", later), "version": 1, "status": "DRAFT" } }),
+            )
+            .await["changePlanStatus"]
+            .clone();
+        assert_eq!(body["userErrors"], json!([]), "{body}");
+        assert_eq!(
+            row(&app, later).await.consultation_closes_on,
+            Some(today + chrono::Days::new(21))
+        );
+    }
+);
