@@ -176,21 +176,16 @@ impl Walk<'_> {
         }
         let name = field.name.node.as_str();
         let key = field.alias.as_ref().map_or(name, |a| a.node.as_str());
-        if depth == 1 && name == "__schema" {
-            if another(&mut self.schemas, key) {
-                return Err(too_large(
-                    "a request introspects the schema once: ask for `__schema` once".to_owned(),
-                ));
-            }
+        if depth == 1 && name == "__schema" && another(&mut self.schemas, key) {
+            return Err(too_large(
+                "a request introspects the schema once: ask for `__schema` once".to_owned(),
+            ));
         }
-        if depth == 1 && PASSWORD_FIELDS.contains(&name) {
-            if another(&mut self.passwords, key) {
-                return Err(OverLimit {
-                    message: "a request checks one password: ask for `login` or `changePassword` once"
-                        .to_owned(),
-                    code: Code::BadUserInput,
-                });
-            }
+        if depth == 1 && PASSWORD_FIELDS.contains(&name) && another(&mut self.passwords, key) {
+            return Err(OverLimit {
+                message: "a request checks one password: ask for `login` or `changePassword` once".to_owned(),
+                code: Code::BadUserInput,
+            });
         }
         if name == "engagement" {
             let window = self.argument(field, "window").unwrap_or(Value::Null);
