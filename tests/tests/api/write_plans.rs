@@ -1239,6 +1239,37 @@ both!(
     }
 );
 
+/// A plan of `community` in consultation from a week ago for three weeks more (the fixture's
+/// period), with a published response sent today.
+async fn in_consultation_with_a_response(fx: &Fixture<'_>, community: Uuid) -> Uuid {
+    let hearing = fx
+        .plan(community, "I høring", PlanStatus::Consultation, 2026, 2030)
+        .await;
+    fx.response(
+        hearing,
+        None,
+        "Et svar",
+        entity::consultation_response::ResponseStatus::Published,
+    )
+    .await;
+    hearing
+}
+
+/// A plan of `community` in consultation from next week.
+async fn to_open_next_week(fx: &Fixture<'_>, community: Uuid) -> Uuid {
+    let later = fx
+        .plan(community, "Snart i høring", PlanStatus::Consultation, 2026, 2030)
+        .await;
+    fx.set(
+        "plan",
+        later,
+        "consultation_opens_on",
+        danish_today() + chrono::Days::new(7),
+    )
+    .await;
+    later
+}
+
 // A plan is adopted no earlier than the responses it received; a consultation that has not
 // opened yet when the plan is adopted is called off, its dates cleared.
 both!(
@@ -1250,16 +1281,7 @@ both!(
         let today = danish_today();
 
         // In consultation from a week ago, with a response today.
-        let hearing = fx
-            .plan(w.gjol, "Gjøl i høring", PlanStatus::Consultation, 2026, 2030)
-            .await;
-        fx.response(
-            hearing,
-            None,
-            "Et svar",
-            entity::consultation_response::ResponseStatus::Published,
-        )
-        .await;
+        let hearing = in_consultation_with_a_response(&fx, w.gjol).await;
         let adopt = |id: Uuid, on: Option<String>| json!({ "i": { "id": global_id("Plan", id), "version": 1, "status": "ADOPTED", "adoptedOn": on } });
         let body = staff
             .data(
@@ -1290,22 +1312,7 @@ both!(
         );
 
         // To open next week: adopted without it.
-        let later = fx
-            .plan(
-                w.birkelse,
-                "Birkelse snart i høring",
-                PlanStatus::Consultation,
-                2026,
-                2030,
-            )
-            .await;
-        fx.set(
-            "plan",
-            later,
-            "consultation_opens_on",
-            today + chrono::Days::new(7),
-        )
-        .await;
+        let later = to_open_next_week(&fx, w.birkelse).await;
         let body = staff.data(STATUS, adopt(later, None)).await["changePlanStatus"].clone();
         assert_eq!(body["userErrors"], json!([]), "{body}");
         let p = row(&app, later).await;
@@ -1327,16 +1334,7 @@ both!(
         let staff = app.signed_in(As::Staff, &[], None).await;
         let today = danish_today();
         // In consultation from a week ago for three weeks more (the fixture's period).
-        let hearing = fx
-            .plan(w.gjol, "Gjøl i høring", PlanStatus::Consultation, 2026, 2030)
-            .await;
-        fx.response(
-            hearing,
-            None,
-            "Et svar",
-            entity::consultation_response::ResponseStatus::Published,
-        )
-        .await;
+        let hearing = in_consultation_with_a_response(&fx, w.gjol).await;
         let to = |version: i64, status: &str| json!({ "i": { "id": global_id("Plan", hearing), "version": version, "status": status } });
         let body = editor.data(STATUS, to(1, "DRAFT")).await["changePlanStatus"].clone();
         assert_eq!(body["userErrors"], json!([]), "{body}");
@@ -1350,22 +1348,7 @@ both!(
         assert_eq!(row(&app, hearing).await.consultation_closes_on, Some(today));
 
         // One still to open is not ended by going back: it never began.
-        let later = fx
-            .plan(
-                w.birkelse,
-                "Birkelse snart i høring",
-                PlanStatus::Consultation,
-                2026,
-                2030,
-            )
-            .await;
-        fx.set(
-            "plan",
-            later,
-            "consultation_opens_on",
-            today + chrono::Days::new(7),
-        )
-        .await;
+        let later = to_open_next_week(&fx, w.birkelse).await;
         let body = staff
             .data(
                 STATUS,
