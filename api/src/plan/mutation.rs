@@ -370,7 +370,7 @@ impl PlanMutation {
     }
 
     /// Changes a plan's text, period, themes or notes, whatever its status. Editors of the
-    /// community and staff.
+    /// community and staff; the period of a plan that was adopted, staff only.
     #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
     async fn update_plan(&self, ctx: &Context<'_>, input: UpdatePlanInput) -> Result<UpdatePlanPayload> {
         mutate(
@@ -413,6 +413,25 @@ impl PlanMutation {
             async |w, (id, title, summary, vision, from, to, themes, notes, (opens, closes))| {
                 let before = w.find::<plan::Entity>("plan", id).await?;
                 w.require_community(before.community_id)?;
+                // An adopted plan's period was adopted with it (it decides the community's
+                // current plan and which plans the adoption replaced): staff change it.
+                let adopted_once = matches!(before.status, plan::PlanStatus::Adopted | plan::PlanStatus::Archived);
+                if adopted_once && !w.viewer.is_staff() {
+                    let mut check = Check::default();
+                    for (field, given, was) in [
+                        ("periodFrom", from, before.period_from),
+                        ("periodTo", to, before.period_to),
+                    ] {
+                        if given.is_some_and(|y| y != was) {
+                            check.add(
+                                field,
+                                UserErrorCode::Invalid,
+                                "the period of an adopted plan is part of what was adopted: the municipality's staff change it",
+                            );
+                        }
+                    }
+                    check.done()?;
+                }
                 // The period after the change must still be in order.
                 let (new_from, new_to) = (from.unwrap_or(before.period_from), to.unwrap_or(before.period_to));
                 if new_to < new_from {

@@ -1363,3 +1363,47 @@ both!(
         );
     }
 );
+
+// An adopted plan's period was adopted with it: the community's editors keep its text up to
+// date, the municipality's staff change its period.
+both!(staff_change_an_adopted_plans_period, |app: TestApp| async move {
+    let w = world(&app).await;
+    let fx = Fixture::new(&app.db);
+    let id = fx
+        .plan(w.gjol, "Gjøl 2030", PlanStatus::Adopted, 2026, 2030)
+        .await;
+    let gid = global_id("Plan", id);
+    let editor = app.signed_in(As::CommunityEditor, &[w.gjol], None).await;
+    let staff = app.signed_in(As::Staff, &[], None).await;
+    let body = editor
+        .data(
+            UPDATE,
+            json!({ "i": { "id": gid, "version": 1, "periodTo": 2026, "title": "Gjøl 2026" } }),
+        )
+        .await["updatePlan"]
+        .clone();
+    assert_eq!(
+        errors(&body),
+        vec![(json!(["periodTo"]), "INVALID".to_owned())],
+        "{body}"
+    );
+    assert_eq!(row(&app, id).await.version, 1, "nothing changed");
+    // The same period sent back, and the text, are the editor's.
+    let body = editor
+            .data(
+                UPDATE,
+                json!({ "i": { "id": gid, "version": 1, "periodFrom": 2026, "periodTo": 2030, "title": "Gjøl – øen i fjorden" } }),
+            )
+            .await["updatePlan"]
+            .clone();
+    assert_eq!(body["userErrors"], json!([]), "{body}");
+    let body = staff
+        .data(
+            UPDATE,
+            json!({ "i": { "id": gid, "version": 2, "periodTo": 2031 } }),
+        )
+        .await["updatePlan"]
+        .clone();
+    assert_eq!(body["userErrors"], json!([]), "{body}");
+    assert_eq!(row(&app, id).await.period_to, 2031);
+});
