@@ -33,8 +33,9 @@ pub const PER_CLIENT: u32 = 10;
 /// Tries with one address from all clients in a window, before clients that failed with it
 /// are held back.
 pub const PER_ADDRESS: u32 = 50;
-/// Tries from one client over all addresses in a window.
-pub const PER_CLIENT_ALL: u32 = 100;
+/// Tries from one client over all addresses in a window (generous: behind a proxy whose
+/// addresses are not trusted, every anonymous caller is one client).
+pub const PER_CLIENT_ALL: u32 = 200;
 const MAX_ENTRIES: u64 = 100_000;
 
 struct Count {
