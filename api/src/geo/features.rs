@@ -608,20 +608,12 @@ pub async fn communities_geojson(
     peer: Peer,
     headers: HeaderMap,
     uri: Uri,
-    params: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Response {
     let template = state.website_community_url.clone();
-    geojson(
-        &state,
-        &peer,
-        &headers,
-        uri.query(),
-        params,
-        |db, access, filter| {
-            let template = template.clone();
-            async move { communities(&db, &access, &filter, template.as_deref()).await }
-        },
-    )
+    geojson(&state, &peer, &headers, &uri, |db, access, filter| {
+        let template = template.clone();
+        async move { communities(&db, &access, &filter, template.as_deref()).await }
+    })
     .await
 }
 
@@ -631,16 +623,10 @@ pub async fn actions_geojson(
     peer: Peer,
     headers: HeaderMap,
     uri: Uri,
-    params: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Response {
-    geojson(
-        &state,
-        &peer,
-        &headers,
-        uri.query(),
-        params,
-        |db, access, filter| async move { actions(&db, &access, &filter).await },
-    )
+    geojson(&state, &peer, &headers, &uri, |db, access, filter| async move {
+        actions(&db, &access, &filter).await
+    })
     .await
 }
 
@@ -649,8 +635,7 @@ async fn geojson<T, F, Fut>(
     state: &Arc<AppState>,
     peer: &Peer,
     headers: &HeaderMap,
-    raw_query: Option<&str>,
-    params: Result<Query<Vec<(String, String)>>, QueryRejection>,
+    uri: &Uri,
     build: F,
 ) -> Response
 where
@@ -659,10 +644,13 @@ where
     Fut: Future<Output = Result<T, DbErr>>,
 {
     // Escapes that are not UTF-8 would be read as U+FFFD, and match nothing.
-    if !raw_query.is_none_or(crate::http::request::percent_decodes_to_utf8) {
+    if !uri
+        .query()
+        .is_none_or(crate::http::request::percent_decodes_to_utf8)
+    {
         return crate::report::plain(StatusCode::BAD_REQUEST, crate::http::request::NOT_UTF8);
     }
-    let filter = match parse(params) {
+    let filter = match parse(Query::try_from_uri(uri)) {
         Ok(f) => f,
         Err(message) => return crate::report::plain(StatusCode::BAD_REQUEST, message),
     };
