@@ -182,6 +182,7 @@ const COLUMNS: &[(ColumnName, &[&str])] = &[
     (table_column!(partnership::Description), &["description"]),
     (table_column!(partnership::InternalNotes), &["internalNotes"]),
     (table_column!(partnership::ProposalMessage), &["proposalMessage"]),
+    (table_column!(partnership::DeclineMessage), &["declineMessage"]),
     (table_column!(partnership_member::Contribution), &["contribution"]),
     (table_column!(organization::Description), &["description"]),
     (table_column!(department::Description), &["description"]),

@@ -29,6 +29,9 @@ pub struct Model {
     /// When the community declined the proposal; a declined proposal stays private.
     #[serde(deserialize_with = "crate::json::optional_timestamp")]
     pub declined_at: Option<DateTimeUtc>,
+    /// The community's answer to the proposer when it declined the proposal.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub decline_message: Option<String>,
 }
 
 /// The rows this table's foreign keys refer to.

@@ -21,6 +21,7 @@ mod m20261205_000001_danish_collation;
 mod m20261206_000001_text_lower;
 mod m20261206_000002_audit_log_newest_first;
 mod m20261206_000003_one_lead_department;
+mod m20261206_000004_decline_message;
 
 pub use m20261127_000006_completed_on_backfill::backfill_completed_on;
 
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000001_text_lower::Migration),
             Box::new(m20261206_000002_audit_log_newest_first::Migration),
             Box::new(m20261206_000003_one_lead_department::Migration),
+            Box::new(m20261206_000004_decline_message::Migration),
         ]
     }
 }

@@ -170,7 +170,11 @@ impl Partnership {
     async fn status(&self) -> PartnershipStatus {
         self.0.status.into()
     }
+    /// The status in Danish; a declined proposal (`ENDED` with `declinedAt`) is "Afslået".
     async fn status_label(&self) -> &'static str {
+        if self.0.declined_at.is_some() {
+            return "Afslået";
+        }
         PartnershipStatus::from(self.0.status).label()
     }
     async fn starts_on(&self) -> Option<Date> {
@@ -212,22 +216,17 @@ impl Partnership {
     /// The proposer's message to the community; seen by the proposer, the community's editors
     /// and staff, null for everyone else.
     async fn proposal_message(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
-        let Some(message) = self.0.proposal_message.as_deref() else {
-            return Ok(None);
-        };
-        let viewer = crate::auth::viewer(ctx);
-        if viewer.organization_id.is_some() && viewer.organization_id == self.0.proposed_by_organization_id {
-            return Ok(Some(message));
-        }
-        match community_of(ctx, &self.0).await? {
-            Some(c) if viewer.may_edit_community(c) => Ok(Some(message)),
-            _ => Ok(None),
-        }
+        between_proposer_and_community(ctx, &self.0, self.0.proposal_message.as_deref()).await
     }
     /// When the proposal was declined (`declinePartnershipProposal`): a declined proposal is
     /// `ENDED` without having been active. Null for a partnership that was not declined.
     async fn declined_at(&self) -> Option<DateTime<Utc>> {
         self.0.declined_at
+    }
+    /// The community's answer to the proposer when it declined the proposal, if it gave one;
+    /// seen by the proposer, the community's editors and staff, null for everyone else.
+    async fn decline_message(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        between_proposer_and_community(ctx, &self.0, self.0.decline_message.as_deref()).await
     }
     /// The action the partnership is around (null for a partnership around a whole plan).
     async fn action(&self, ctx: &Context<'_>) -> Result<Option<Action>> {
@@ -261,6 +260,26 @@ async fn plan_of(ctx: &Context<'_>, p: &partnership::Model) -> Result<Option<ent
         (None, None) => return Ok(None),
     };
     loader::one(ctx, &crate::plan::BY_ID, plan_id).await
+}
+
+/// `text` for the organisation that proposed `p` and for those who may edit its community;
+/// null for everyone else (a proposal's messages are between the two).
+async fn between_proposer_and_community<'a>(
+    ctx: &Context<'_>,
+    p: &partnership::Model,
+    text: Option<&'a str>,
+) -> Result<Option<&'a str>> {
+    let Some(text) = text else {
+        return Ok(None);
+    };
+    let viewer = crate::auth::viewer(ctx);
+    if viewer.organization_id.is_some() && viewer.organization_id == p.proposed_by_organization_id {
+        return Ok(Some(text));
+    }
+    match community_of(ctx, p).await? {
+        Some(c) if viewer.may_edit_community(c) => Ok(Some(text)),
+        _ => Ok(None),
+    }
 }
 
 /// The community a partnership is around, through its plan (or its action's plan), when the

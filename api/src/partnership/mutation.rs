@@ -148,8 +148,12 @@ pub struct AcceptPartnershipProposalInput {
 pub struct DeclinePartnershipProposalInput {
     pub id: ID,
     pub version: i32,
-    /// Why; kept in the partnership's internal notes.
+    /// Why, for the municipality and the community's editors: kept in the partnership's
+    /// internal notes.
     pub reason: Option<String>,
+    /// To the partner: the community's answer, which the partner reads as the partnership's
+    /// `declineMessage`.
+    pub message: Option<String>,
 }
 
 payload!(CreatePartnershipPayload, partnership: Partnership);
@@ -498,6 +502,7 @@ impl PartnershipMutation {
                     proposed_by_organization_id: Set(None),
                     proposal_message: Set(None),
                     declined_at: Set(None),
+                    decline_message: Set(None),
                     ..Default::default()
                 };
                 Some(NewPartnership { row, around, members })
@@ -947,6 +952,7 @@ impl PartnershipMutation {
                             proposed_by_organization_id: Set(Some(org_id)),
                             proposal_message: Set(Some(message)),
                             declined_at: Set(None),
+                            decline_message: Set(None),
                             ..new_row(now)
                         },
                     )
@@ -1006,9 +1012,10 @@ impl PartnershipMutation {
     }
 
     /// Declines a proposal: the partnership becomes ENDED; the reason goes into its internal
-    /// notes. A partner's proposal stays private (seen by the partner, the community's
-    /// editors and staff); one the community made itself stays as public as it was. Staff,
-    /// and editors of the action's community; only PROPOSED partnerships.
+    /// notes, the message to the partner into its `declineMessage`. A partner's proposal stays
+    /// private (seen by the partner, the community's editors and staff); one the community
+    /// made itself stays as public as it was. Staff, and editors of the action's community;
+    /// only PROPOSED partnerships.
     #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
     async fn decline_partnership_proposal(
         &self,
@@ -1020,13 +1027,15 @@ impl PartnershipMutation {
             |check| {
                 let id = check.id("id", &input.id, NodeType::Partnership);
                 let reason = check.opt_text("reason", input.reason.as_deref(), MAX_TEXT);
-                Some((id?, reason?))
+                let message = check.opt_text("message", input.message.as_deref(), MAX_TEXT);
+                Some((id?, reason?, message?))
             },
-            async |w, (id, reason)| {
+            async |w, (id, reason, message)| {
                 let before = pending_proposal(w, id).await?;
                 let mut row = partnership::ActiveModel {
                     status: Set(partnership::PartnershipStatus::Ended),
                     declined_at: Set(Some(crate::common::now())),
+                    decline_message: Set(message),
                     ..Default::default()
                 };
                 if let Some(reason) = reason {

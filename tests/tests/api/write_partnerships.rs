@@ -37,10 +37,10 @@ const ACCEPT: &str = "mutation($i: AcceptPartnershipProposalInput!) { acceptPart
     partnership { id status version } userErrors { field code message } } }";
 const DECLINE: &str =
     "mutation($i: DeclinePartnershipProposalInput!) { declinePartnershipProposal(input: $i) {
-    partnership { id status version internalNotes } userErrors { field code message } } }";
+    partnership { id status statusLabel version internalNotes declineMessage } userErrors { field code message } } }";
 const NODE: &str =
     "query($id: ID!) { node(id: $id) { ... on Partnership { title status version proposalMessage
-    members { role } } } }";
+    declineMessage members { role } } } }";
 const MINE: &str = "query($after: String) { myPartnerships(first: 2, after: $after) {
     totalCount pageInfo { hasNextPage endCursor } nodes { title status proposalMessage } } }";
 const LIST: &str = "{ partnerships(first: 50) { totalCount nodes { title } } }";
@@ -970,15 +970,35 @@ both!(
             body["declinePartnershipProposal"]["userErrors"][0]["field"],
             json!(["reason"])
         );
+        let body = staff
+            .data(
+                DECLINE,
+                json!({ "i": { "id": second, "version": 1, "message": "x".repeat(20_001) } }),
+            )
+            .await;
+        assert_eq!(
+            body["declinePartnershipProposal"]["userErrors"][0]["field"],
+            json!(["message"])
+        );
+        let answer = "Tak for tilbuddet. Vi har sponsorer nok i år, men skriv gerne igen til foråret.";
         let declined = staff
             .data(
                 DECLINE,
-                json!({ "i": { "id": second, "version": 1, "reason": "Vi har nok sponsorer." } }),
+                json!({ "i": { "id": second, "version": 1, "reason": "Vi har nok sponsorer.", "message": answer } }),
             )
             .await["declinePartnershipProposal"]
             .clone();
         assert_eq!(declined["userErrors"], json!([]));
         assert_eq!(declined["partnership"]["status"], "ENDED");
+        assert_eq!(declined["partnership"]["statusLabel"], "Afslået");
+        assert_eq!(declined["partnership"]["declineMessage"], answer);
+        // The reason stays internal: the message is what the partner reads.
+        assert!(
+            !declined["partnership"]["declineMessage"]
+                .as_str()
+                .is_some_and(|m| m.contains("Vi har nok sponsorer.")),
+            "{declined}"
+        );
         assert!(
             declined["partnership"]["internalNotes"]
                 .as_str()
@@ -1003,10 +1023,17 @@ both!(
             "other partner"
         );
         assert!(app.data(NODE, json!({ "id": second })).await["node"].is_null());
+        let theirs = kassen.data(NODE, json!({ "id": second })).await;
+        assert_eq!(theirs["node"]["status"], "ENDED");
         assert_eq!(
-            kassen.data(NODE, json!({ "id": second })).await["node"]["status"],
-            "ENDED"
+            theirs["node"]["declineMessage"], answer,
+            "the partner reads the answer"
         );
+        assert_eq!(
+            editor.data(NODE, json!({ "id": second })).await["node"]["declineMessage"],
+            answer
+        );
+        assert!(other.data(NODE, json!({ "id": second })).await["node"].is_null());
         assert!(
             titles(app.data(LIST, json!({})).await).contains("Nordjysk Fond"),
             "the accepted one is public"
