@@ -30,7 +30,24 @@ macro_rules! node_types {
         }
 
         impl NodeType {
+            /// Every node type, a row's parents (what its foreign keys refer to) before it.
             pub const ALL: [NodeType; [$(stringify!($variant)),*].len()] = [$(NodeType::$variant),*];
+
+            /// The tables the type's foreign keys refer to, as its entity's relations name them.
+            #[cfg(test)]
+            fn parent_tables(self) -> Vec<String> {
+                use sea_orm::{Iterable, RelationTrait, RelationType, sea_query::TableRef};
+                match self {
+                    $(NodeType::$variant => entity::$module::Relation::iter()
+                        .map(|r| r.def())
+                        .filter(|d| d.rel_type == RelationType::HasOne && !d.is_owner)
+                        .map(|d| match d.to_tbl {
+                            TableRef::Table(t, _) => t.1.to_string(),
+                            other => format!("{other:?}"),
+                        })
+                        .collect()),*
+                }
+            }
 
             /// The GraphQL type name, as in global IDs, the audit log and the change feed's
             /// rows (stored: never to change).
@@ -61,11 +78,13 @@ node_types! {
     // The same enum is the change feed's `ChangeType` (see `changes::query`): its description,
     // just below, is the GraphQL one, so it speaks of the feed.
     /// The kinds of row the change feed tells of: every type with a global ID.
+    // Parents first: the change feed numbers one write's events in this order (and, for rows
+    // that go, the other way round), so a copy with foreign keys can apply them in order.
     Community => community,
-    Contact => contact,
     Organization => organization,
     Department => department,
     Theme => theme,
+    Contact => contact,
     Plan => plan,
     PlanInvolvement => plan_involvement,
     EngagementEvent => engagement_event,
@@ -196,6 +215,22 @@ pub(crate) fn truncate(id: &ID) -> String {
 #[cfg(test)]
 mod tests {
     use super::{NodeType, OtherType, TypeName, with_article};
+
+    #[test]
+    fn every_type_comes_after_the_types_its_foreign_keys_refer_to() {
+        let mut seen = Vec::new();
+        let mut parents = 0;
+        for t in NodeType::ALL {
+            for parent in t.parent_tables() {
+                if let Some(p) = NodeType::ALL.into_iter().find(|p| p.table() == parent) {
+                    assert!(seen.contains(&p), "{t:?} refers to {p:?}, which comes after it");
+                    parents += 1;
+                }
+            }
+            seen.push(t);
+        }
+        assert!(parents > 20, "{parents} foreign keys between node types");
+    }
 
     #[test]
     fn type_names_take_the_article_they_are_said_with() {

@@ -64,6 +64,18 @@ impl Audience {
         community: None,
         organization: None,
     };
+
+    /// Whether a reader who may see a row with this audience may not see it with `after`:
+    /// the row is deleted, or goes out of that reader's sight (a tombstone for them).
+    pub fn lost_to(&self, after: &Audience) -> bool {
+        let kept = |reader: Option<Uuid>, now: Option<Uuid>| reader.is_none() || reader == now;
+        self.exists
+            && (!after.exists
+                || (!after.public
+                    && (self.public
+                        || !kept(self.community, after.community)
+                        || !kept(self.organization, after.organization))))
+    }
 }
 
 /// One event of the outbox.

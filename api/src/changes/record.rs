@@ -8,8 +8,10 @@ use entity::{
     change_state::{self, Column as S},
 };
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, EntityTrait, QueryFilter, sea_query::OnConflict,
+    ActiveValue::{NotSet, Set},
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, EntityTrait,
+    QueryFilter,
+    sea_query::OnConflict,
 };
 use uuid::Uuid;
 
@@ -66,9 +68,7 @@ pub async fn record(txn: &DatabaseTransaction, touched: &[Touched]) -> Result<Op
                 .find(|t| t.entity == r.entity && t.id == r.id)
                 .is_some_and(|first| first.operation == ChangeOperation::Create)
     };
-    // By type, the types in the order the write first touched them: a row's parent is
-    // written before it (and a deleted row's children before it), so a client copying the
-    // feed into tables with foreign keys can apply the events in their order.
+    // By type (the order of the events is settled in `flush`).
     let mut by_type: Vec<(ChangeType, Vec<Touched>)> = Vec::new();
     for r in rows.iter().filter(|r| !created_and_deleted(r)) {
         match by_type.iter_mut().find(|(t, _)| *t == r.entity) {
@@ -163,6 +163,9 @@ struct Recorder<'a> {
     next: i64,
     now: chrono::DateTime<Utc>,
     events: Vec<change_event::ActiveModel>,
+    /// For each event, whether a reader that saw the row before it does not see it after it,
+    /// and where its type stands in [`ChangeType::ALL`] (parents first).
+    places: Vec<(bool, usize)>,
     /// The rows given an event, and who may see them after it.
     after: HashMap<(ChangeType, Uuid), Audience>,
 }
@@ -174,6 +177,7 @@ impl<'a> Recorder<'a> {
             next: super::feed::newest(txn).await? + 1,
             now: crate::common::now(),
             events: Vec::new(),
+            places: Vec::new(),
             after: HashMap::new(),
         })
     }
@@ -293,8 +297,10 @@ impl<'a> Recorder<'a> {
         after: Audience,
     ) {
         self.after.insert((t, id), after);
+        let rank = ChangeType::ALL.iter().position(|x| *x == t).unwrap_or_default();
+        self.places.push((before.lost_to(&after), rank));
         self.events.push(change_event::ActiveModel {
-            seq: Set(self.next + self.events.len() as i64),
+            seq: NotSet, // numbered in `flush`, in the order it settles
             occurred_at: Set(self.now),
             entity_type: Set(t.name().to_owned()),
             entity_id: Set(id),
@@ -317,8 +323,22 @@ impl<'a> Recorder<'a> {
             return Ok(None);
         }
         let newest = self.next + self.events.len() as i64 - 1;
+        // A client copying the feed into tables with foreign keys applies the events in their
+        // order: a row comes before the rows under it, and where rows go (deleted, or out of
+        // a reader's sight) the rows under them go first. So the events that take a row from
+        // some reader come last, children first; the others before them, parents first; each
+        // type's rows in the order the write touched them.
+        let mut events: Vec<_> = self.places.iter().copied().zip(self.events).collect();
+        events.sort_by_key(|&((lost, rank), _)| (lost, if lost { -(rank as isize) } else { rank as isize }));
+        let mut events = events
+            .into_iter()
+            .zip(self.next..)
+            .map(|((_, mut event), seq)| {
+                event.seq = Set(seq);
+                event
+            })
+            .peekable();
         // Bounded statements: 14 values an event, well under both databases' limits.
-        let mut events = self.events.into_iter().peekable();
         while events.peek().is_some() {
             let chunk: Vec<_> = events.by_ref().take(CHUNK as usize).collect();
             change_event::Entity::insert_many(chunk).exec(self.txn).await?;

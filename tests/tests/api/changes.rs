@@ -510,6 +510,66 @@ both!(
     }
 );
 
+// And where rows go, deleted or out of a reader's sight, the rows under them go first: a copy
+// with foreign keys deletes its rows in the feed's order.
+both!(rows_go_before_their_parents, |app: TestApp| async move {
+    let f = Fixture::new(&app.db);
+    let gjol = f.community("gjoel", "Gjøl").await;
+    let heard = f
+        .plan(gjol, "Gjøl 2031", PlanStatus::Consultation, 2031, 2035)
+        .await;
+    for i in 0..3 {
+        let a = f.action(heard, &format!("Handling {i}")).await;
+        f.update(
+            a,
+            &format!("Nyt om handling {i}"),
+            lup_tests::fixture::date(2026, 3, 1),
+        )
+        .await;
+    }
+    let adopted = f.plan(gjol, "Gjøl 2026", PlanStatus::Adopted, 2026, 2030).await;
+    let doomed = f.action(adopted, "Til sletning").await;
+    f.update(doomed, "Vi er i gang", lup_tests::fixture::date(2026, 5, 1))
+        .await;
+    lup_api::changes::catch_up(&app.db).await.expect("catch up");
+    let staff = app.signed_in(As::Staff, &[], None).await;
+    let (_, start) = read_all(&app, None, None).await;
+
+    // Back to draft: out of the public's sight, the plan's notes, then its actions, then
+    // the plan itself.
+    let body = staff
+        .data(
+            "mutation($i: ChangePlanStatusInput!) { changePlanStatus(input: $i) { userErrors { code } } }",
+            json!({ "i": { "id": global_id("Plan", heard), "version": 1, "status": "DRAFT" } }),
+        )
+        .await;
+    assert_eq!(body["changePlanStatus"]["userErrors"], json!([]), "{body}");
+    let (seen, after_draft) = read_all(&app, Some(start), None).await;
+    assert!(seen.iter().all(|s| s.kind == "DELETED"), "{seen:?}");
+    let types: Vec<&str> = seen.iter().map(|s| s.ty.as_str()).collect();
+    assert_eq!(
+        types,
+        [["ACTION_UPDATE"; 3], ["ACTION"; 3]]
+            .concat()
+            .into_iter()
+            .chain(["PLAN"])
+            .collect::<Vec<_>>(),
+        "{seen:?}"
+    );
+
+    // Deleted, with the note that goes with it (the foreign key cascades): the note first.
+    let body = staff
+        .data(
+            "mutation($i: DeleteActionInput!) { deleteAction(input: $i) { userErrors { code } } }",
+            json!({ "i": { "id": global_id("Action", doomed), "version": 1 } }),
+        )
+        .await;
+    assert_eq!(body["deleteAction"]["userErrors"], json!([]), "{body}");
+    let (seen, _) = read_all(&app, Some(after_draft), None).await;
+    let seen: Vec<(&str, &str)> = seen.iter().map(|s| (s.kind.as_str(), s.ty.as_str())).collect();
+    assert_eq!(seen, [("DELETED", "ACTION_UPDATE"), ("DELETED", "ACTION")]);
+});
+
 // A client copying the feed into tables with foreign keys applies its events in order: within
 // one write, a row's event comes before the events of the rows under it, whether the write
 // made them (a proposal and its member) or they came into sight with it (a plan's actions and
