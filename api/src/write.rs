@@ -777,6 +777,9 @@ pub struct Write {
     cache: Option<crate::cache::ResponseCache>,
     /// Woken when the write commits, so this instance's subscribers hear of it at once.
     feed: Option<crate::changes::Feed>,
+    /// The request's loaders, emptied when the write commits: the payload, and the mutations
+    /// after this one in the same document, read the rows as the write left them.
+    loaders: Option<crate::loader::Loaders>,
     /// The rows written, for the change feed's events (recorded when the write commits).
     touched: std::sync::Mutex<Vec<crate::changes::Touched>>,
     /// The audit record of each row written so far, with its changes: a later change of the
@@ -801,6 +804,9 @@ impl Write {
             viewer,
             cache,
             feed: ctx.data_opt::<crate::changes::Feed>().cloned(),
+            loaders: ctx
+                .data_opt::<crate::loader::RequestLoaders>()
+                .map(|l| (**l).clone()),
             touched: Default::default(),
             audited: Default::default(),
         })
@@ -813,6 +819,7 @@ impl Write {
             viewer,
             cache: None,
             feed: None,
+            loaders: None,
             touched: Default::default(),
             audited: Default::default(),
         })
@@ -831,6 +838,9 @@ impl Write {
         self.txn.commit().await?;
         if let Some(cache) = &self.cache {
             cache.clear();
+        }
+        if let Some(loaders) = &self.loaders {
+            loaders.forget();
         }
         if let Some(feed) = &self.feed {
             feed.wake();
