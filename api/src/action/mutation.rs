@@ -206,7 +206,9 @@ pub struct RemoveActionDepartmentInput {
 pub struct CreateActionUpdateInput {
     pub action_id: ID,
     pub body: String,
-    /// The action's progress now, 0–100; it becomes the action's progress too.
+    /// The action's progress on `postedOn`, 0–100; it becomes the action's progress too,
+    /// unless a note posted later gives one (a note added after the fact does not set the
+    /// action back).
     pub progress: Option<i32>,
     /// The name the note is signed with, shown with it to everyone who sees the action (the
     /// public too): defaults to the caller's account name; give another (the association's,
@@ -247,6 +249,18 @@ const REFERENCES: &[Reference] = &[
     reference!(idea_exchange_action::ActionId, "idea exchanges"),
     reference!(consultation_response::ActionId, "consultation responses"),
 ];
+
+/// Whether a progress note of `action` posted after `day` gives a progress (the action's
+/// progress is then that note's, or newer).
+async fn later_progress(w: &Write, action: Uuid, day: NaiveDate) -> Result<bool, ApiError> {
+    Ok(action_update::Entity::find()
+        .filter(action_update::Column::ActionId.eq(action))
+        .filter(action_update::Column::PostedOn.gt(day))
+        .filter(action_update::Column::Progress.is_not_null())
+        .one(w.txn())
+        .await?
+        .is_some())
+}
 
 /// The name a progress note is signed with when none is given: the account's display name,
 /// else how the caller is known.
@@ -762,7 +776,8 @@ impl ActionMutation {
     }
 
     /// Posts a progress note on an action. With `progress`, the action's progress becomes it
-    /// too. Staff, and editors of the plan's community.
+    /// too, unless a note posted later (by `postedOn`) gives one. Staff, and editors of the
+    /// plan's community.
     #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
     async fn create_action_update(
         &self,
@@ -810,6 +825,7 @@ impl ActionMutation {
                     .await?;
                 if let Some(p) = progress
                     && p != action.progress
+                    && !later_progress(w, action_id, posted_on).await?
                 {
                     let row = action::ActiveModel {
                         progress: Set(p),

@@ -955,6 +955,76 @@ both!(
     }
 );
 
+// A note added after the fact (posted before the newest note with a progress) keeps its own
+// progress and leaves the action's alone.
+both!(
+    a_backdated_progress_note_does_not_set_the_action_back,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let action = Fixture::new(&app.db)
+            .action(w.plan, "Fiskerhusets udstilling")
+            .await;
+        let action_id = global_id("Action", action);
+        let editor = app.signed_in(As::CommunityEditor, &[w.gjol], None).await;
+        let post = |body: &str, progress: i64, posted_on: Option<&str>| {
+            let mut i = json!({ "actionId": action_id, "body": body, "progress": progress });
+            if let Some(d) = posted_on {
+                i["postedOn"] = json!(d);
+            }
+            let editor = &editor;
+            async move {
+                let body = editor.data(CREATE_UPDATE, json!({ "i": i })).await["createActionUpdate"].clone();
+                assert_eq!(body["userErrors"], json!([]), "{body}");
+                body["actionUpdate"].clone()
+            }
+        };
+        let now = post("Udstillingen er sat op i pakhuset.", 70, None).await;
+        assert_eq!(now["action"]["progress"], 70);
+        let then = post("Første møde med lokalhistorisk arkiv.", 20, Some("2025-03-01")).await;
+        assert_eq!(then["progress"], 20, "the note keeps its progress");
+        assert_eq!(then["action"]["progress"], 70, "{then}");
+        assert_eq!(row(&app, action).await.progress, 70);
+        // A note of the same day as the newest, or later, moves it on.
+        let today = lup_tests::fixture::danish_today().format("%Y-%m-%d").to_string();
+        let next = post("Åbningen er holdt.", 90, Some(&today)).await;
+        assert_eq!(next["action"]["progress"], 90);
+    }
+);
+
+// Mutations run one after the other, and each one's answer shows the rows as it left them,
+// not as an earlier mutation of the same document read them.
+both!(
+    each_mutation_of_a_document_answers_with_the_rows_as_it_left_them,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let action = Fixture::new(&app.db)
+            .action(w.plan, "Trafiksikker skolevej")
+            .await;
+        let editor = app.signed_in(As::CommunityEditor, &[w.gjol], None).await;
+        let body = editor
+            .data(
+                "mutation($a: CreateActionUpdateInput!, $b: CreateActionUpdateInput!) {
+                   a: createActionUpdate(input: $a) { actionUpdate { action { progress version } } }
+                   b: createActionUpdate(input: $b) { actionUpdate { action { progress version } } } }",
+                json!({
+                    "a": { "actionId": global_id("Action", action), "body": "Første note", "progress": 30 },
+                    "b": { "actionId": global_id("Action", action), "body": "Anden note", "progress": 40 },
+                }),
+            )
+            .await;
+        assert_eq!(
+            body["a"]["actionUpdate"]["action"],
+            json!({ "progress": 30, "version": 2 })
+        );
+        assert_eq!(
+            body["b"]["actionUpdate"]["action"],
+            json!({ "progress": 40, "version": 3 })
+        );
+        let a = row(&app, action).await;
+        assert_eq!((a.progress, a.version), (40, 3));
+    }
+);
+
 both!(
     a_progress_note_moves_the_actions_progress_in_the_same_transaction,
     |app: TestApp| async move {
