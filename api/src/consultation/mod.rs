@@ -214,6 +214,11 @@ impl ConsultationResponse {
             Ok(None)
         }
     }
+    /// Whether the sender agreed to have their name shown publicly: when false, only
+    /// moderators see `name`, and a reply may not name the sender.
+    async fn consent_to_show_name(&self) -> bool {
+        self.0.consent_to_show_name
+    }
     /// The association the sender answers for, if any.
     async fn association(&self) -> Option<&str> {
         self.0.association.as_deref()

@@ -67,6 +67,20 @@ payload!(SubmitConsultationResponsePayload, receipt: ID);
 payload!(ModerateConsultationResponsePayload, consultation_response: ConsultationResponse);
 payload!(ReplyToConsultationResponsePayload, consultation_response: ConsultationResponse);
 
+/// Whether `text` holds `name` as words of its own (case aside): "Kære Ole Hansen" names
+/// "Ole Hansen", "Skolen" does not name "Ole".
+fn mentions(text: &str, name: &str) -> bool {
+    let (text, name) = (text.to_lowercase(), name.trim().to_lowercase());
+    if name.chars().count() < 2 {
+        return false;
+    }
+    text.match_indices(&name).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + name.len()..].chars().next();
+        !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+    })
+}
+
 /// No control characters but line breaks and tabs (where `lines`) and no text-direction
 /// controls ([`crate::write::refused_char`]), as a user error on `field`.
 fn plain(check: &mut Check, field: &str, value: Option<String>, lines: bool) -> Option<String> {
@@ -355,6 +369,17 @@ impl ConsultationMutation {
             },
             async |w, (id, reply)| {
                 let before = to_moderate(w, id).await?;
+                if !before.consent_to_show_name
+                    && let Some(name) = before.name.as_deref()
+                    && mentions(&reply, name)
+                {
+                    return Err(Refused::one(
+                        "reply",
+                        UserErrorCode::Invalid,
+                        "the reply names the sender, who did not agree to have their name shown: leave the name out (the reply is public once the response is published)",
+                    )
+                    .into());
+                }
                 // The same reply again is no change: it keeps the time it was given.
                 let changed = before.reply.as_deref() != Some(reply.as_str());
                 let row = response::ActiveModel {
@@ -372,5 +397,20 @@ impl ConsultationMutation {
             |m| ReplyToConsultationResponsePayload::ok(ConsultationResponse(m)),
         )
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mentions;
+
+    #[test]
+    fn a_reply_mentions_a_name_only_as_words_of_its_own() {
+        assert!(mentions("Kære Ole Hansen, tak.", "Ole Hansen"));
+        assert!(mentions("tak, OLE HANSEN", " ole hansen "));
+        assert!(mentions("Åse Ørsted", "åse ørsted"));
+        assert!(!mentions("Skolen svarer", "Ole"));
+        assert!(!mentions("Tak til Borger 10", "Borger 1"));
+        assert!(!mentions("Tak for svaret", "x"));
     }
 }

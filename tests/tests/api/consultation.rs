@@ -26,6 +26,8 @@ const REPLY: &str = "mutation($i: ReplyToConsultationResponseInput!) {
 const RESPONSE: &str = "query($id: ID!) { node(id: $id) { ... on ConsultationResponse {
   id body name association email status statusLabel rejectionReason reply repliedAt createdAt version
   plan { title } action { title } } } }";
+const RESPONSE_CONSENT: &str = "query($id: ID!) { node(id: $id) { ... on ConsultationResponse {
+  name consentToShowName version } } }";
 /// Every path to a plan's and an action's responses, with every filter.
 const RESPONSES: &str = "query($plan: ID!, $action: ID!) {
   plan: node(id: $plan) { ... on Plan {
@@ -585,6 +587,33 @@ both!(
             p["consultationResponse"]["repliedAt"]
         );
 
+        // A reply is public once its response is: it may not name a sender who did not agree
+        // to be named (moderators see whether they did).
+        let second = editor.data(RESPONSE_CONSENT, json!({ "id": ids[1] })).await["node"].clone();
+        assert_eq!(
+            (&second["name"], &second["consentToShowName"]),
+            (&json!("Borger 1"), &json!(false))
+        );
+        let version = second["version"].clone();
+        for named in ["Kære borger 1, tak for dit svar.", "Tak, BORGER 1!"] {
+            let p = editor
+                .data(
+                    REPLY,
+                    json!({ "i": { "id": ids[1], "version": version, "reply": named } }),
+                )
+                .await["replyToConsultationResponse"]
+                .clone();
+            refused(&p, "consultationResponse", &["reply"], "INVALID");
+        }
+        let p = editor
+            .data(
+                REPLY,
+                json!({ "i": { "id": ids[1], "version": version, "reply": "Tak for dit svar, kære borger." } }),
+            )
+            .await["replyToConsultationResponse"]
+            .clone();
+        assert_eq!(p["userErrors"], json!([]), "{p:#}");
+
         // The public sees the published response with its reply and the name it may show, and
         // nothing else.
         let d = app.data(RESPONSES, vars.clone()).await;
@@ -614,8 +643,8 @@ both!(
         .await;
         assert_eq!(
             d["auditLog"]["totalCount"],
-            3 + 5,
-            "three created, five changes: {d:#}"
+            3 + 6,
+            "three created, six changes: {d:#}"
         );
         let text = d.to_string();
         for i in 0..3 {
