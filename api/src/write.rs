@@ -883,7 +883,6 @@ impl Write {
             (None, None) if self.viewer.is_system() => (ActorKind::System, None),
             (account, None) => (ActorKind::Account, account),
         };
-        let internal = matches!(operation, Operation::Update) && only_internal(changes.as_object());
         let audit_id = Uuid::now_v7();
         audit_log::ActiveModel {
             id: sea_orm::Set(audit_id),
@@ -927,7 +926,6 @@ impl Write {
                     id,
                     operation,
                     audit_id: Some(audit_id),
-                    internal,
                 });
         }
         // The search index follows every write of a row, in the same transaction.
@@ -963,14 +961,6 @@ impl Write {
                     None => {
                         record.changes.insert(field.clone(), change.clone());
                     }
-                }
-            }
-            // The change feed's event of the row says whether it is still internal only.
-            if let Some(entity) = entity.node_type() {
-                let internal = only_internal(Some(&record.changes));
-                let mut touched = self.touched.lock().unwrap_or_else(|e| e.into_inner());
-                for t in touched.iter_mut().filter(|t| t.entity == entity && t.id == id) {
-                    t.internal = t.operation == crate::changes::ChangeOperation::Update && internal;
                 }
             }
             (
@@ -1706,20 +1696,6 @@ const BOOKKEEPING: [entity::plan::Column; 4] = [
     entity::plan::Column::UpdatedAt,
     entity::plan::Column::Version,
 ];
-
-/// The columns that only the staff and the editors of a row's community read (named alike in
-/// each table that has them): an update of these alone is not told to anyone else.
-const INTERNAL: [entity::plan::Column; 1] = [entity::plan::Column::InternalNotes];
-
-/// Whether an audit record's `changes` are of [`INTERNAL`] columns only (and not empty).
-fn only_internal(changes: Option<&serde_json::Map<String, serde_json::Value>>) -> bool {
-    changes.is_some_and(|changes| {
-        !changes.is_empty()
-            && changes
-                .keys()
-                .all(|key| INTERNAL.iter().any(|c| sea_orm::IdenStatic::as_str(c) == key))
-    })
-}
 
 /// `{"field": {"before": …, "after": …}}` for the fields that differ; timestamps and the
 /// version are left out.

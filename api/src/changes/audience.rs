@@ -110,27 +110,6 @@ pub async fn of<C: ConnectionTrait>(
     Ok(out)
 }
 
-/// Who reads the internal fields (internal notes) of the rows `ids` of type `t`: staff, and
-/// the editors of each row's own community.
-pub async fn internal<C: ConnectionTrait>(
-    conn: &C,
-    t: ChangeType,
-    ids: &[Uuid],
-) -> Result<HashMap<Uuid, Audience>, DbErr> {
-    Ok(owners(conn, t, ids)
-        .await?
-        .into_iter()
-        .map(|(id, owner)| {
-            let a = Audience {
-                exists: true,
-                community: owner.community,
-                ..Audience::NONE
-            };
-            (id, a)
-        })
-        .collect())
-}
-
 /// Which of `ids` the rules of `access` let see.
 async fn visible<C: ConnectionTrait>(
     conn: &C,

@@ -24,9 +24,6 @@ pub struct Touched {
     pub id: Uuid,
     pub operation: ChangeOperation,
     pub audit_id: Option<Uuid>,
-    /// An update of fields that only staff and the editors of the row's community read (its
-    /// internal notes): told only to them.
-    pub internal: bool,
 }
 
 /// Taken by every transaction that numbers events on PostgreSQL, held until it ends.
@@ -56,7 +53,6 @@ pub async fn record(txn: &DatabaseTransaction, touched: &[Touched]) -> Result<Op
                     (_, op) => op,
                 };
                 r.audit_id = t.audit_id.or(r.audit_id);
-                r.internal = r.operation == ChangeOperation::Update && r.internal && t.internal;
             }
             None => rows.push(*t),
         }
@@ -121,7 +117,6 @@ pub async fn catch_up(db: &DatabaseConnection) -> Result<u64, DbErr> {
                     id,
                     operation: ChangeOperation::Create,
                     audit_id: None,
-                    internal: false,
                 })
                 .collect();
             recorder.rows(t, &rows).await?;
@@ -227,18 +222,7 @@ impl<'a> Recorder<'a> {
                 ChangeOperation::Delete => Audience::NONE,
                 _ => after.get(&r.id).copied().unwrap_or(Audience::NONE),
             };
-            if r.internal && before == after && after.exists {
-                // Told only to those who read what changed; the feed still says who may see
-                // the row (the next event's `before`).
-                let readers = audience::internal(self.txn, t, &[r.id])
-                    .await?
-                    .remove(&r.id)
-                    .unwrap_or(Audience::NONE);
-                self.event(t, r.id, r.operation, r.audit_id, readers, readers);
-                self.after.insert((t, r.id), after);
-            } else {
-                self.event(t, r.id, r.operation, r.audit_id, before, after);
-            }
+            self.event(t, r.id, r.operation, r.audit_id, before, after);
         }
         Ok(())
     }
