@@ -848,6 +848,18 @@ impl Write {
         Ok(())
     }
 
+    /// Tells the change feed that the rows `ids` of `t` read differently although they were
+    /// not written (an action's `originExchange`, when an exchange links it or lets it go).
+    pub fn touch(&self, t: crate::relay::NodeType, ids: &[Uuid]) {
+        let mut touched = self.touched.lock().unwrap_or_else(|e| e.into_inner());
+        touched.extend(ids.iter().map(|&id| crate::changes::Touched {
+            entity: t,
+            id,
+            operation: crate::changes::ChangeOperation::Update,
+            audit_id: None,
+        }));
+    }
+
     /// FORBIDDEN unless the viewer may edit `community`'s content.
     pub fn require_community(&self, community: Uuid) -> Result<(), ApiError> {
         if self.viewer.may_edit_community(community) {

@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 
 use entity::{
     action, action_department, action_update, annual_review_entry, consultation_response, engagement_event,
-    partnership, partnership_member, plan, plan_involvement,
+    idea_exchange_action, partnership, partnership_member, plan, plan_involvement,
 };
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect,
@@ -346,6 +346,25 @@ async fn owners<C: ConnectionTrait>(
                 .collect()
         }
     })
+}
+
+/// The idea exchanges whose resulting actions include one of `actions`.
+pub async fn exchanges_of<C: ConnectionTrait>(conn: &C, actions: &[Uuid]) -> Result<Vec<Uuid>, DbErr> {
+    let mut out = Vec::new();
+    for chunk in actions.chunks(500) {
+        let ids: Vec<Uuid> = idea_exchange_action::Entity::find()
+            .select_only()
+            .column(idea_exchange_action::Column::ExchangeId)
+            .filter(idea_exchange_action::Column::ActionId.is_in(chunk.iter().copied()))
+            .distinct()
+            .into_tuple()
+            .all(conn)
+            .await?;
+        out.extend(ids);
+    }
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
 }
 
 /// The rows whose audience follows the row `id` of type `t` (its children, and theirs), by

@@ -86,6 +86,17 @@ pub async fn record(txn: &DatabaseTransaction, touched: &[Touched]) -> Result<Op
             recorder.audiences_changed(t, &ids).await?;
         }
     }
+    // An idea exchange lists the actions that came of it: actions that came into or went out
+    // of a reader's sight change the list that reader sees.
+    let moved = std::mem::take(&mut recorder.moved_actions);
+    if !moved.is_empty() {
+        let exchanges: Vec<Uuid> = audience::exchanges_of(txn, &moved)
+            .await?
+            .into_iter()
+            .filter(|id| !recorder.done(ChangeType::IdeaExchange, *id))
+            .collect();
+        recorder.relisted(ChangeType::IdeaExchange, &exchanges).await?;
+    }
     // Rows that went with a deleted parent (the foreign keys cascade).
     if rows
         .iter()
@@ -161,6 +172,8 @@ struct Recorder<'a> {
     /// For each event, whether a reader that saw the row before it does not see it after it,
     /// and where its type stands in [`ChangeType::ALL`] (parents first).
     places: Vec<(bool, usize)>,
+    /// The actions whose audience changed with a row above them (see [`Recorder::relisted`]).
+    moved_actions: Vec<Uuid>,
     /// The rows given an event, and who may see them after it.
     after: HashMap<(ChangeType, Uuid), Audience>,
 }
@@ -173,6 +186,7 @@ impl<'a> Recorder<'a> {
             now: crate::common::now(),
             events: Vec::new(),
             places: Vec::new(),
+            moved_actions: Vec::new(),
             after: HashMap::new(),
         })
     }
@@ -229,6 +243,16 @@ impl<'a> Recorder<'a> {
 
     /// Events for the rows `ids` of `t` whose audience is not what the feed last said.
     async fn audiences_changed(&mut self, t: ChangeType, ids: &[Uuid]) -> Result<(), DbErr> {
+        self.compare(t, ids, false).await
+    }
+
+    /// `UPDATE` events for the rows `ids` of `t`, which list rows that came into or went out
+    /// of someone's sight (and events for those whose own audience changed).
+    async fn relisted(&mut self, t: ChangeType, ids: &[Uuid]) -> Result<(), DbErr> {
+        self.compare(t, ids, true).await
+    }
+
+    async fn compare(&mut self, t: ChangeType, ids: &[Uuid], always: bool) -> Result<(), DbErr> {
         let before = self.told(t, ids).await?;
         let mut after = HashMap::new();
         for chunk in ids.chunks(CHUNK as usize) {
@@ -239,7 +263,10 @@ impl<'a> Recorder<'a> {
                 before.get(id).copied().unwrap_or(Audience::NONE),
                 after.get(id).copied().unwrap_or(Audience::NONE),
             );
-            if b != a {
+            if t == ChangeType::Action && b != a {
+                self.moved_actions.push(*id);
+            }
+            if b != a || (always && a.exists) {
                 let operation = match (b.exists, a.exists) {
                     (false, _) => ChangeOperation::Create,
                     (true, false) => ChangeOperation::Delete,

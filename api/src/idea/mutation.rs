@@ -580,6 +580,7 @@ impl IdeaMutation {
                 let actions = sorted(uuids(&actions));
                 links::replace::<idea_exchange_participant::Entity>(w, model.id, &participants).await?;
                 links::replace::<idea_exchange_action::Entity>(w, model.id, &actions).await?;
+                w.touch(NodeType::Action, &actions);
                 let record = ExchangeRecord {
                     exchange: &model,
                     participant_community_ids: participants,
@@ -802,6 +803,14 @@ impl IdeaMutation {
                 }
                 if actions_changed {
                     links::replace::<idea_exchange_action::Entity>(w, id, &actions_after).await?;
+                    // Their `originExchange` changed.
+                    let moved: Vec<Uuid> = actions_before
+                        .iter()
+                        .filter(|a| !actions_after.contains(a))
+                        .chain(actions_after.iter().filter(|a| !actions_before.contains(a)))
+                        .copied()
+                        .collect();
+                    w.touch(NodeType::Action, &moved);
                 }
                 let after = w
                     .update_row::<idea_exchange::Entity>(
@@ -860,6 +869,7 @@ impl IdeaMutation {
                 };
                 w.delete_row::<idea_exchange::Entity>(NodeType::IdeaExchange.name(), id, input.version)
                     .await?;
+                w.touch(NodeType::Action, &record.action_ids);
                 w.audit(NodeType::IdeaExchange, id, Operation::Delete, Some(&record), None)
                     .await?;
                 Ok(id)

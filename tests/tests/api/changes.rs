@@ -511,6 +511,72 @@ both!(
     }
 );
 
+// An idea exchange lists the actions that came of it, and an action names its exchange: a
+// change of those links, or an action coming into or going out of sight, is told of both.
+both!(
+    an_exchange_and_its_actions_are_told_of_their_links,
+    |app: TestApp| async move {
+        let f = Fixture::new(&app.db);
+        let gjol = f.community("gjoel", "Gjøl").await;
+        let biersted = f.community("biersted", "Biersted").await;
+        let heard = f
+            .plan(gjol, "Gjøl 2031", PlanStatus::Consultation, 2031, 2035)
+            .await;
+        let action = f.action(heard, "Havnebad").await;
+        lup_api::changes::catch_up(&app.db).await.expect("catch up");
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        let (_, start) = read_all(&app, None, None).await;
+        let body = staff
+            .data(
+                "mutation($i: CreateIdeaExchangeInput!) { createIdeaExchange(input: $i) { ideaExchange { id } userErrors { code } } }",
+                json!({ "i": { "title": "Havnebad-erfaringer", "kind": "KNOWLEDGE_SHARING",
+                               "initiatorCommunityId": global_id("Community", gjol),
+                               "participantCommunityIds": [global_id("Community", biersted)],
+                               "actionIds": [global_id("Action", action)] } }),
+            )
+            .await;
+        assert_eq!(body["createIdeaExchange"]["userErrors"], json!([]), "{body}");
+        let exchange = body["createIdeaExchange"]["ideaExchange"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let (seen, after_link) = read_all(&app, Some(start), None).await;
+        let seen: Vec<(&str, &str)> = seen.iter().map(|s| (s.kind.as_str(), s.id.as_str())).collect();
+        let action_id = global_id("Action", action);
+        assert_eq!(
+            seen,
+            [("UPDATED", action_id.as_str()), ("CREATED", exchange.as_str())],
+            "the action's originExchange changed"
+        );
+
+        // Back to draft: the action leaves the public's sight, and with it the exchange's link.
+        let body = staff
+            .data(
+                "mutation($i: ChangePlanStatusInput!) { changePlanStatus(input: $i) { userErrors { code } } }",
+                json!({ "i": { "id": global_id("Plan", heard), "version": 1, "status": "DRAFT" } }),
+            )
+            .await;
+        assert_eq!(body["changePlanStatus"]["userErrors"], json!([]), "{body}");
+        let (seen, _) = read_all(&app, Some(after_link), None).await;
+        let seen: Vec<(&str, &str)> = seen.iter().map(|s| (s.kind.as_str(), s.ty.as_str())).collect();
+        assert_eq!(
+            seen,
+            [
+                ("UPDATED", "IDEA_EXCHANGE"),
+                ("DELETED", "ACTION"),
+                ("DELETED", "PLAN")
+            ]
+        );
+        let listed = app
+            .data(
+                "query($id: ID!) { node(id: $id) { ... on IdeaExchange { resultingActions { id } } } }",
+                json!({ "id": exchange }),
+            )
+            .await;
+        assert_eq!(listed["node"]["resultingActions"], json!([]));
+    }
+);
+
 // And where rows go, deleted or out of a reader's sight, the rows under them go first: a copy
 // with foreign keys deletes its rows in the feed's order.
 both!(rows_go_before_their_parents, |app: TestApp| async move {
