@@ -22,6 +22,8 @@ pub enum Require {
     Partner,
     /// Partners (their own things, checked by the resolver), staff and admins.
     PartnerOrStaff,
+    /// Writers, and partners (their own things, checked by the resolver).
+    WriterOrPartner,
     /// Anyone who sent credentials.
     Authenticated,
 }
@@ -36,6 +38,7 @@ impl Require {
             Require::Admin => role == Admin,
             Require::Partner => role == Partner,
             Require::PartnerOrStaff => matches!(role, Partner | Staff | Admin),
+            Require::WriterOrPartner => matches!(role, CommunityEditor | Staff | Admin | Partner),
             Require::Authenticated => role != Anonymous,
         }
     }
@@ -93,4 +96,8 @@ pub fn visible_to_partners(ctx: &Context<'_>) -> bool {
 
 pub fn visible_to_partners_and_staff(ctx: &Context<'_>) -> bool {
     Require::PartnerOrStaff.allows(role(ctx))
+}
+
+pub fn visible_to_writers_and_partners(ctx: &Context<'_>) -> bool {
+    Require::WriterOrPartner.allows(role(ctx))
 }

@@ -21,6 +21,7 @@ use uuid::Uuid;
 pub use guard::{
     GUARD_FORBIDDEN, GUARD_UNAUTHENTICATED, Require, viewer, visible_to_accounts, visible_to_admins,
     visible_to_partners, visible_to_partners_and_staff, visible_to_staff, visible_to_writers,
+    visible_to_writers_and_partners,
 };
 
 use crate::access::{Access, Scope};

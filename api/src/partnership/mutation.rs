@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::{ContributionKind, MemberRole, Partnership, PartnershipMember, PartnershipStatus, visible};
 use crate::{
-    auth::{Require, visible_to_partners, visible_to_writers},
+    auth::{Require, visible_to_partners, visible_to_writers, visible_to_writers_and_partners},
     common::Date,
     error::ApiError,
     loader::{self, col},
@@ -318,6 +318,37 @@ fn own_membership(w: &Write, member: &partnership_member::Model) -> bool {
     member
         .community_id
         .is_some_and(|c| w.viewer.may_edit_community(c))
+        || partners_membership(w, member)
+}
+
+/// Whether `member` is the calling partner organisation's own (a partner changes or leaves
+/// only its own memberships, with a key that may act on partnerships).
+fn partners_membership(w: &Write, member: &partnership_member::Model) -> bool {
+    w.viewer.role == crate::auth::Role::Partner
+        && member.organization_id.is_some()
+        && member.organization_id == w.viewer.organization_id
+        && w.viewer.has_scope(crate::account::ApiKeyScope::ExpressInterest)
+}
+
+/// What a partner offered in its own proposal is the partner's to change: not the
+/// community's editors' nor staff's, once the proposal is accepted either.
+fn refuse_partners_offer(
+    w: &Write,
+    p: &partnership::Model,
+    member: &partnership_member::Model,
+) -> Result<(), Failure> {
+    if member.organization_id.is_some()
+        && member.organization_id == p.proposed_by_organization_id
+        && !partners_membership(w, member)
+    {
+        return Err(Refused::one(
+            "id",
+            UserErrorCode::InvalidTransition,
+            "this is what a partner offered in its proposal: only the partner changes it (it may also be removed)",
+        )
+        .into());
+    }
+    Ok(())
 }
 
 async fn insert_member(
@@ -720,9 +751,14 @@ impl PartnershipMutation {
     }
 
     /// Changes what a member brings. Staff; editors of the community it is around, for
-    /// members other than communities they do not edit; and the editors of a community that is
-    /// the member (what it brings is its to say).
-    #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
+    /// members other than communities they do not edit; the editors of a community that is
+    /// the member, and a partner organisation that is (what it brings is its to say; a partner
+    /// does not change its role). What a partner offered in its own proposal only the partner
+    /// changes.
+    #[graphql(
+        guard = "Require::WriterOrPartner",
+        visible = "visible_to_writers_and_partners"
+    )]
     async fn update_partnership_member(
         &self,
         ctx: &Context<'_>,
@@ -744,6 +780,7 @@ impl PartnershipMutation {
                     ("role", input.role.is_null()),
                     ("contributionKind", input.contribution_kind.is_null()),
                 ]);
+                let role_changed = !input.role.is_undefined();
                 let mut row = partnership_member::ActiveModel {
                     role: set_if(input.role.value().copied().map(Into::into)),
                     contribution_kind: set_if(input.contribution_kind.value().copied().map(Into::into)),
@@ -752,9 +789,9 @@ impl PartnershipMutation {
                 };
                 amount?.apply(&mut row.amount_dkk);
                 hours?.apply(&mut row.volunteer_hours);
-                Some((id?, row))
+                Some((id?, row, role_changed))
             },
-            async |w, (id, row)| {
+            async |w, (id, row, role_changed)| {
                 let before = w
                     .find::<partnership_member::Entity>("partnership member", id)
                     .await?;
@@ -767,7 +804,16 @@ impl PartnershipMutation {
                         speaks_for(w, c)?;
                     }
                 }
+                if partners_membership(w, &before) && role_changed {
+                    return Err(Refused::one(
+                        "role",
+                        UserErrorCode::InvalidTransition,
+                        "a partner changes what it brings, not its role in the partnership",
+                    )
+                    .into());
+                }
                 refuse_partners_proposal(&p, "id")?;
+                refuse_partners_offer(w, &p, &before)?;
                 w.update::<partnership_member::Entity>(
                     NodeType::PartnershipMember,
                     &before,
@@ -782,8 +828,11 @@ impl PartnershipMutation {
     }
 
     /// Removes a member from a partnership. Staff, editors of the community it is around, and
-    /// the editors of a community that is the member (leaving it).
-    #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
+    /// the editors of a community or the partner organisation that is the member (leaving it).
+    #[graphql(
+        guard = "Require::WriterOrPartner",
+        visible = "visible_to_writers_and_partners"
+    )]
     async fn remove_partnership_member(
         &self,
         ctx: &Context<'_>,

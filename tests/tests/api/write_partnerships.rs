@@ -1045,6 +1045,123 @@ both!(
     }
 );
 
+// What a partner brings is the partner's to say: what it offered in its own proposal stays as
+// it offered it (it changes it itself), and it leaves a partnership it was named in.
+both!(
+    a_partner_changes_and_leaves_its_own_memberships,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let fonden = app.signed_in(As::Partner, &[], Some(w.fonden)).await;
+        let kassen = app.signed_in(As::Partner, &[], Some(w.kassen)).await;
+        let editor = app.signed_in(As::CommunityEditor, &[w.gjol], None).await;
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        const MEMBERS: &str = "query($id: ID!) { node(id: $id) { ... on Partnership {
+            members { id version amountDkk party { ... on Organization { id } } } } } }";
+        let member_of = |body: &Value, org: Uuid| {
+            body["node"]["members"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|m| m["party"]["id"] == global_id("Organization", org))
+                .cloned()
+                .unwrap_or_else(|| panic!("{body}"))
+        };
+
+        // Accepted, the partner's offer is still the partner's.
+        let input = json!({ "actionId": global_id("Action", w.seeking), "message": "Vi vil gerne.", "offer": offer() });
+        let proposal =
+            fonden.data(INTEREST, json!({ "i": input })).await["expressInterest"]["partnership"]["id"]
+                .clone();
+        let body = editor
+            .data(ACCEPT, json!({ "i": { "id": proposal, "version": 1 } }))
+            .await;
+        assert_eq!(
+            body["acceptPartnershipProposal"]["userErrors"],
+            json!([]),
+            "{body}"
+        );
+        let offered = member_of(&editor.data(MEMBERS, json!({ "id": proposal })).await, w.fonden);
+        for who in [&editor, &staff] {
+            let body = who
+                .data(
+                    UPDATE_MEMBER,
+                    json!({ "i": { "id": offered["id"], "version": offered["version"], "amountDkk": 2_000_000 } }),
+                )
+                .await;
+            assert_eq!(
+                body["updatePartnershipMember"]["userErrors"][0]["code"], "INVALID_TRANSITION",
+                "{body}"
+            );
+        }
+        let body = fonden
+            .data(
+                UPDATE_MEMBER,
+                json!({ "i": { "id": offered["id"], "version": offered["version"], "amountDkk": 30_000 } }),
+            )
+            .await;
+        assert_eq!(body["updatePartnershipMember"]["userErrors"], json!([]), "{body}");
+        assert_eq!(
+            body["updatePartnershipMember"]["partnershipMember"]["amountDkk"],
+            30_000
+        );
+        let body = fonden
+            .data(
+                UPDATE_MEMBER,
+                json!({ "i": { "id": offered["id"], "version": 2, "role": "LEAD" } }),
+            )
+            .await;
+        assert_eq!(
+            body["updatePartnershipMember"]["userErrors"][0]["field"],
+            json!(["role"]),
+            "{body}"
+        );
+
+        // Named by the community in a partnership of its own making, the partner may leave it;
+        // another partner may not touch it.
+        let mut made = valid(&w);
+        made["actionId"] = json!(global_id("Action", w.quiet));
+        let created = editor.data(CREATE, json!({ "i": made })).await["createPartnership"].clone();
+        assert_eq!(created["userErrors"], json!([]), "{created}");
+        let named = member_of(
+            &editor
+                .data(MEMBERS, json!({ "id": created["partnership"]["id"] }))
+                .await,
+            w.fonden,
+        );
+        let (code, _) = kassen
+            .error(
+                UPDATE_MEMBER,
+                json!({ "i": { "id": named["id"], "version": named["version"], "amountDkk": 1 } }),
+            )
+            .await;
+        assert_eq!(code, "FORBIDDEN");
+        let (code, _) = kassen
+            .error(
+                REMOVE,
+                json!({ "i": { "id": named["id"], "version": named["version"] } }),
+            )
+            .await;
+        assert_eq!(code, "FORBIDDEN");
+        let body = fonden
+            .data(
+                REMOVE,
+                json!({ "i": { "id": named["id"], "version": named["version"] } }),
+            )
+            .await;
+        assert_eq!(
+            body["removePartnershipMember"]["deletedId"], named["id"],
+            "{body}"
+        );
+        let left = editor
+            .data(MEMBERS, json!({ "id": created["partnership"]["id"] }))
+            .await;
+        assert!(
+            !left.to_string().contains(&global_id("Organization", w.fonden)),
+            "{left}"
+        );
+    }
+);
+
 both!(
     a_read_only_key_cannot_express_interest,
     |app: TestApp| async move {
