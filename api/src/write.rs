@@ -57,10 +57,22 @@ pub fn change<T, U>(value: &MaybeUndefined<T>, check: impl FnOnce(&T) -> Option<
     }
 }
 
-/// The community whose editors may change the content of `plan` (NOT_FOUND when the caller
-/// may not see the plan).
-pub async fn community_of_plan(w: &Write, plan: Uuid) -> Result<Uuid, ApiError> {
-    Ok(w.find::<entity::plan::Entity>("plan", plan).await?.community_id)
+/// FORBIDDEN unless the viewer may change the content of `plan` (its text, its actions and
+/// what hangs under them): the editors of its community and staff; an archived plan is the
+/// record of what was done, which staff change (and restore).
+pub fn require_plan_content(w: &Write, plan: &entity::plan::Model) -> Result<(), ApiError> {
+    w.require_community(plan.community_id)?;
+    if plan.status == entity::plan::PlanStatus::Archived && !w.viewer.is_staff() {
+        return Err(ApiError::forbidden(
+            "an archived plan is the record of what was done: the municipality's staff change it (its editors may still write its internal notes)",
+        ));
+    }
+    Ok(())
+}
+
+/// [`require_plan_content`] for the plan `id` (NOT_FOUND when the caller may not see it).
+pub async fn require_plan_content_of(w: &Write, plan: Uuid) -> Result<(), ApiError> {
+    require_plan_content(w, &w.find::<entity::plan::Entity>("plan", plan).await?)
 }
 
 /// What a mutation returns once `Check::done` passed but a value is still missing (cannot

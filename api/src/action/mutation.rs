@@ -15,8 +15,8 @@ use crate::{
     relay::NodeType,
     write::{
         Change, Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, MaybeRef, Reference, Refused,
-        UserErrorCode, Write, change, community_of_plan, delete_node, mutate, new_row, payload, reference,
-        set_if,
+        UserErrorCode, Write, change, delete_node, mutate, new_row, payload, reference,
+        require_plan_content_of, set_if,
     },
 };
 
@@ -86,8 +86,7 @@ fn place_after(
 
 /// FORBIDDEN unless the viewer may edit the community of the action's plan.
 pub(crate) async fn require_action(w: &Write, action: &action::Model) -> Result<(), ApiError> {
-    let community = community_of_plan(w, action.plan_id).await?;
-    w.require_community(community)
+    require_plan_content_of(w, action.plan_id).await
 }
 
 /// The action `id` when the caller may change what hangs under it: NOT_FOUND when it is not
@@ -427,7 +426,7 @@ impl ActionMutation {
                 w.check_exists::<entity::plan::Entity>(&mut check, "planId", new.plan, "plan")
                     .await?;
                 check.done()?;
-                w.require_community(community_of_plan(w, new.plan).await?)?;
+                require_plan_content_of(w, new.plan).await?;
                 let mut check = Check::default();
                 potential_by_staff(w, &mut check, None, new.potential);
                 if let Some(org) = new.lead {

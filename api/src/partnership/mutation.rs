@@ -23,7 +23,7 @@ use crate::{
     relay::NodeType,
     write::{
         Check, DeletePayload, Failure, MAX_NAME, MAX_TEXT, MaybeRef, Refused, UserErrorCode, Write, change,
-        community_of_plan, delete_node, mutate, new_row, payload, set_if,
+        delete_node, mutate, new_row, payload, set_if,
     },
 };
 
@@ -389,10 +389,11 @@ async fn plan_of(w: &Write, p: &partnership::Model) -> Result<Uuid, ApiError> {
     }
 }
 
-/// FORBIDDEN unless the viewer may edit the community the partnership is around.
+/// FORBIDDEN unless the viewer may change the content of the plan the partnership is around
+/// (its community's editors; an archived plan's, staff).
 async fn require_partnership(w: &Write, p: &partnership::Model) -> Result<(), ApiError> {
     let plan = plan_of(w, p).await?;
-    w.require_community(community_of_plan(w, plan).await?)
+    crate::write::require_plan_content_of(w, plan).await
 }
 
 /// `to` not before `from`; the error is on `field`.
@@ -554,7 +555,7 @@ impl PartnershipMutation {
                         p
                     }
                 };
-                w.require_community(community_of_plan(w, plan).await?)?;
+                crate::write::require_plan_content_of(w, plan).await?;
                 let mut check = Check::default();
                 let refs: Vec<(String, &Member)> = members.iter().map(|(p, m)| (p.clone(), m)).collect();
                 check_parties(w, &mut check, &refs).await?;

@@ -271,7 +271,7 @@ async fn plan_to_edit(w: &Write, field: &str, id: Uuid) -> Result<plan::Model, F
     let Some(p) = w.visible::<plan::Entity>(id).await? else {
         return Err(Refused::one(field, UserErrorCode::NotFound, "no plan with this ID").into());
     };
-    w.require_community(p.community_id)?;
+    crate::write::require_plan_content(w, &p)?;
     Ok(p)
 }
 
@@ -413,6 +413,32 @@ impl PlanMutation {
             async |w, (id, title, summary, vision, from, to, themes, notes, (opens, closes))| {
                 let before = w.find::<plan::Entity>("plan", id).await?;
                 w.require_community(before.community_id)?;
+                // An archived plan is the record of what was done: its editors change only its
+                // internal notes (a form sent back unchanged passes).
+                if before.status == plan::PlanStatus::Archived && !w.viewer.is_staff() {
+                    let themes_changed = match &themes {
+                        Some(given) => {
+                            let mut now = links::of::<plan_theme::Entity>(w.txn(), id).await?;
+                            let mut given = given.clone();
+                            now.sort_unstable();
+                            given.sort_unstable();
+                            given.dedup();
+                            now != given
+                        }
+                        None => false,
+                    };
+                    let changed = title.as_ref().is_some_and(|t| *t != before.title)
+                        || summary.as_ref().is_some_and(|t| *t != before.summary)
+                        || vision.as_ref().is_some_and(|t| *t != before.vision)
+                        || from.is_some_and(|y| y != before.period_from)
+                        || to.is_some_and(|y| y != before.period_to)
+                        || opens.is_some_and(|d| Some(d) != before.consultation_opens_on)
+                        || closes.is_some_and(|d| Some(d) != before.consultation_closes_on)
+                        || themes_changed;
+                    if changed {
+                        crate::write::require_plan_content(w, &before)?;
+                    }
+                }
                 // An adopted plan's period was adopted with it (it decides the community's
                 // current plan and which plans the adoption replaced): staff change it.
                 let adopted_once = matches!(before.status, plan::PlanStatus::Adopted | plan::PlanStatus::Archived);
@@ -821,7 +847,7 @@ impl PlanMutation {
             async |w, (id, description)| {
                 let before = w.find::<plan_involvement::Entity>("plan involvement", id).await?;
                 let p = w.find::<plan::Entity>("plan", before.plan_id).await?;
-                w.require_community(p.community_id)?;
+                crate::write::require_plan_content(w, &p)?;
                 let mut row = plan_involvement::ActiveModel {
                     description: set_if(description),
                     ..Default::default()
@@ -854,7 +880,7 @@ impl PlanMutation {
             input.version,
             async |w, before| {
                 let p = w.find::<plan::Entity>("plan", before.plan_id).await?;
-                Ok(w.require_community(p.community_id)?)
+                Ok(crate::write::require_plan_content(w, &p)?)
             },
         )
         .await

@@ -1407,3 +1407,64 @@ both!(staff_change_an_adopted_plans_period, |app: TestApp| async move {
     assert_eq!(body["userErrors"], json!([]), "{body}");
     assert_eq!(row(&app, id).await.period_to, 2031);
 });
+
+// An archived plan is the record of what was done: its editors may still write its internal
+// notes (or send its text back unchanged), but its text, its actions and what hangs under them
+// are for staff to change.
+both!(
+    an_archived_plan_is_changed_by_staff_only,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let fx = Fixture::new(&app.db);
+        let old = fx
+            .plan(w.gjol, "Gjøl 2020–2023", PlanStatus::Archived, 2020, 2023)
+            .await;
+        let action = fx.action(old, "Nyt klubhus til bådelauget").await;
+        let editor = app.signed_in(As::CommunityEditor, &[w.gjol], None).await;
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        let plan = global_id("Plan", old);
+
+        let (code, message) = editor
+            .error(
+                UPDATE,
+                json!({ "i": { "id": plan, "version": 1, "title": "Omskrevet arkiveret plan" } }),
+            )
+            .await;
+        assert_eq!(code, "FORBIDDEN");
+        assert!(message.contains("archived"), "{message}");
+        let body = editor
+            .data(
+                UPDATE,
+                json!({ "i": { "id": plan, "version": 1, "title": "Gjøl 2020–2023", "internalNotes": "Se evalueringen" } }),
+            )
+            .await;
+        assert_eq!(body["updatePlan"]["userErrors"], json!([]), "{body}");
+        assert_eq!(body["updatePlan"]["plan"]["internalNotes"], "Se evalueringen");
+
+        let action_id = global_id("Action", action);
+        for (query, input) in [
+            (
+                "mutation($i: UpdateActionInput!) { updateAction(input: $i) { userErrors { code } } }",
+                json!({ "id": action_id, "version": 1, "status": "IN_PROGRESS" }),
+            ),
+            (
+                "mutation($i: CreateActionInput!) { createAction(input: $i) { userErrors { code } } }",
+                json!({ "planId": plan, "title": "Ny indsats", "horizon": "LONG_TERM" }),
+            ),
+            (
+                "mutation($i: CreateActionUpdateInput!) { createActionUpdate(input: $i) { userErrors { code } } }",
+                json!({ "actionId": action_id, "body": "Sen note", "progress": 80 }),
+            ),
+        ] {
+            let (code, _) = editor.error(query, json!({ "i": input })).await;
+            assert_eq!(code, "FORBIDDEN", "{query}");
+        }
+        let body = staff
+            .data(
+                "mutation($i: UpdateActionInput!) { updateAction(input: $i) { action { title } userErrors { code } } }",
+                json!({ "i": { "id": action_id, "version": 1, "title": "Klubhus til bådelauget" } }),
+            )
+            .await;
+        assert_eq!(body["updateAction"]["userErrors"], json!([]), "{body}");
+    }
+);
