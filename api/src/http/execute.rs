@@ -115,7 +115,8 @@ pub async fn answer(
             let response = run(state, &admitted, &access, &call).await;
             // A submission over its client's budget (and nothing written before it): 429,
             // after the same wait as any other refusal for going over budget.
-            if mutation && let Some(limited) = respond::over_budget(delivery.media, &response) {
+            let budget = admitted.budget.filter(|_| public.is_none());
+            if mutation && let Some(limited) = respond::over_budget(delivery.media, &response, budget) {
                 tokio::time::sleep(state.rate_limit_delay).await;
                 return limited;
             }

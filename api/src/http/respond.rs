@@ -159,9 +159,14 @@ pub fn rate_limited(media: MediaType, retry_after: Duration, limit: u32) -> Resp
 
 /// A mutation refused for going over a budget of its own (`RATE_LIMITED` from a field, such
 /// as `submitConsultationResponse`), when no field of it wrote: 429 with `Retry-After` and
-/// the error as the resolver gave it and `X-RateLimit-Remaining: 0`, like [`rate_limited`]. A mutation some field of which
-/// wrote is answered as it is, so the client knows what committed.
-pub fn over_budget(media: MediaType, response: &async_graphql::Response) -> Option<Response> {
+/// the error as the resolver gave it. The client's request budget is not what ran out: its
+/// headers say what is left of it (`budget`, when the answer may carry them). A mutation some
+/// field of which wrote is answered as it is, so the client knows what committed.
+pub fn over_budget(
+    media: MediaType,
+    response: &async_graphql::Response,
+    budget: Option<crate::limit::Budget>,
+) -> Option<Response> {
     if wrote(response, true) {
         return None;
     }
@@ -183,7 +188,7 @@ pub fn over_budget(media: MediaType, response: &async_graphql::Response) -> Opti
                 (header::CONTENT_TYPE, media.as_str().to_owned()),
                 (header::RETRY_AFTER, secs.to_string()),
             ],
-            [(REMAINING, HeaderValue::from_static("0"))],
+            budget.map(budget_headers).unwrap_or_default(),
             body,
         )
             .into_response(),

@@ -109,14 +109,14 @@ async fn send(app: &TestApp, headers: &[(&str, &str)], input: Value) -> (u16, Op
         .headers()
         .get("retry-after")
         .map(|v| v.to_str().expect("ascii").to_owned());
-    // A 429 also says no budget is left, as every 429 does.
+    // The submissions' own limit is not the request budget: a 429 for it says what is left
+    // of that budget, so a client library that reads the header does not stop every request.
+    // (No header where the server runs without request budgets.)
     if status == 429 {
-        assert_eq!(
-            response
-                .headers()
-                .get("x-ratelimit-remaining")
-                .map(|v| v.to_str().expect("ascii")),
-            Some("0")
+        let remaining = response.headers().get("x-ratelimit-remaining");
+        assert!(
+            remaining.is_none_or(|v| v.to_str().ok().and_then(|v| v.parse::<u64>().ok()) > Some(0)),
+            "{remaining:?}"
         );
     }
     (status, retry, response.json().await.unwrap_or(Value::Null))
@@ -156,7 +156,11 @@ async fn fingerprints(app: &TestApp) -> Vec<Option<String>> {
 
 both!(
     the_sixth_submission_in_an_hour_is_refused_and_writes_nothing,
-    |c: &mut Config| c.consultation_submissions_per_hour = 5,
+    |c: &mut Config| {
+        c.consultation_submissions_per_hour = 5;
+        // Request budgets on, so the 429s carry what is left of them.
+        c.rate_limit_anonymous_per_minute = 6000;
+    },
     |app: TestApp| async move {
         let w = world(&app).await;
         for n in 1..=5 {
