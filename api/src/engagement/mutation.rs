@@ -3,7 +3,7 @@
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
 use chrono::NaiveDate;
 use entity::{engagement_event, engagement_event_organization, plan};
-use sea_orm::Set;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
 use super::{EngagementEvent, EventKind};
@@ -108,7 +108,8 @@ pub struct EngagementMutation;
 
 #[Object]
 impl EngagementMutation {
-    /// Records an event held in a community. Editors of the community and staff.
+    /// Records an event held in a community; the same event (community, kind, title and day)
+    /// is recorded once (`TAKEN`). Editors of the community and staff.
     #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
     async fn create_engagement_event(
         &self,
@@ -152,6 +153,24 @@ impl EngagementMutation {
                     "organisation",
                 )
                 .await?;
+                // The same event twice would count its participants twice in the engagement
+                // figures and the annual review.
+                let kind: engagement_event::EventKind = input.kind.into();
+                let twin = engagement_event::Entity::find()
+                    .filter(engagement_event::Column::CommunityId.eq(e.community))
+                    .filter(engagement_event::Column::Kind.eq(kind))
+                    .filter(engagement_event::Column::OccurredOn.eq(e.occurred_on))
+                    .filter(engagement_event::Column::Title.eq(e.title.as_str()))
+                    .one(w.txn())
+                    .await?;
+                if twin.is_some() {
+                    return Err(Refused::one(
+                        "title",
+                        UserErrorCode::Taken,
+                        "this event is already recorded: the same community, kind, title and day",
+                    )
+                    .into());
+                }
                 let now = crate::common::now();
                 let model = w
                     .create(
@@ -160,7 +179,7 @@ impl EngagementMutation {
                             id: Set(Uuid::now_v7()),
                             community_id: Set(e.community),
                             plan_id: Set(e.plan_id),
-                            kind: Set(input.kind.into()),
+                            kind: Set(kind),
                             title: Set(e.title),
                             description: Set(e.description),
                             occurred_on: Set(e.occurred_on),

@@ -488,3 +488,31 @@ both!(
         assert_eq!((after.title.as_str(), after.version), ("Arbejdsdag", 1));
     }
 );
+
+// The same event recorded twice would count its participants twice in the engagement figures
+// and the annual review: the second is refused. Another day, or another meeting that day, is
+// another event.
+both!(the_same_event_is_recorded_once, |app: TestApp| async move {
+    let w = world(&app).await;
+    let editor = app.signed_in(As::CommunityEditor, &[w.gjol], None).await;
+    let body = editor.data(CREATE, json!({ "i": valid(&w) })).await;
+    assert_eq!(body["createEngagementEvent"]["userErrors"], json!([]), "{body}");
+    let body = editor.data(CREATE, json!({ "i": valid(&w) })).await;
+    assert_eq!(
+        body["createEngagementEvent"]["userErrors"][0],
+        json!({ "field": ["title"], "code": "TAKEN",
+                    "message": "this event is already recorded: the same community, kind, title and day" })
+    );
+    assert_eq!(engagement_event::Entity::find().count(&app.db).await.unwrap(), 1);
+    for (field, value) in [("occurredOn", "2025-03-13"), ("title", "Borgermøde om skolen")] {
+        let mut other = valid(&w);
+        other[field] = json!(value);
+        let body = editor.data(CREATE, json!({ "i": other })).await;
+        assert_eq!(
+            body["createEngagementEvent"]["userErrors"],
+            json!([]),
+            "{field}: {body}"
+        );
+    }
+    assert_eq!(engagement_event::Entity::find().count(&app.db).await.unwrap(), 3);
+});
