@@ -319,6 +319,10 @@ struct CommunityProperties {
     /// Every status, its value the number of actions in it (keys in alphabetical order).
     action_counts: serde_json::Map<String, serde_json::Value>,
     action_total: usize,
+    /// The same for the current plan's actions alone (what its page lists); all zero without
+    /// a current plan.
+    plan_action_counts: serde_json::Map<String, serde_json::Value>,
+    plan_action_total: usize,
 }
 
 #[derive(Serialize)]
@@ -419,6 +423,7 @@ async fn communities(
         .all(db)
         .await?;
     let mut counts: HashMap<Uuid, HashMap<action::ActionStatus, usize>> = HashMap::new();
+    let mut of_plans: HashMap<Uuid, HashMap<action::ActionStatus, usize>> = HashMap::new();
     let mut chosen: HashSet<Uuid> = HashSet::new();
     for (plan_id, status) in counted {
         let Some(p) = plans.get(&plan_id) else { continue };
@@ -427,6 +432,7 @@ async fn communities(
             .or_default()
             .entry(status)
             .or_default() += 1;
+        *of_plans.entry(plan_id).or_default().entry(status).or_default() += 1;
         if filter.statuses.as_ref().is_none_or(|s| s.contains(&status)) {
             chosen.insert(p.community_id);
         }
@@ -449,14 +455,8 @@ async fn communities(
             continue;
         }
         let plan = current.get(&c.id);
-        let of = counts.get(&c.id);
-        let mut action_counts = serde_json::Map::new();
-        let mut action_total = 0;
-        for status in action::ActionStatus::iter() {
-            let n = of.and_then(|m| m.get(&status)).copied().unwrap_or(0);
-            action_total += n;
-            action_counts.insert(status.to_value(), n.into());
-        }
+        let (action_counts, action_total) = by_status(counts.get(&c.id));
+        let (plan_action_counts, plan_action_total) = by_status(plan.and_then(|p| of_plans.get(&p.id)));
         let id = relay::encode(NodeType::Community, c.id).0;
         features.push(feature(
             NodeType::Community,
@@ -473,10 +473,26 @@ async fn communities(
                 plan_status_label: plan.map(|p| PlanStatus::from(p.status).label()),
                 action_counts,
                 action_total,
+                plan_action_counts,
+                plan_action_total,
             },
         ));
     }
     Ok(collection(features, skipped))
+}
+
+/// Every action status, its value the number of actions in it, and their total.
+fn by_status(
+    counts: Option<&HashMap<action::ActionStatus, usize>>,
+) -> (serde_json::Map<String, serde_json::Value>, usize) {
+    let mut out = serde_json::Map::new();
+    let mut total = 0;
+    for status in action::ActionStatus::iter() {
+        let n = counts.and_then(|m| m.get(&status)).copied().unwrap_or(0);
+        total += n;
+        out.insert(status.to_value(), n.into());
+    }
+    (out, total)
 }
 
 /// The actions' collection, as `access` sees it.

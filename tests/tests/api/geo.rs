@@ -260,11 +260,17 @@ both!(
             "the draft plan's action is not counted"
         );
         assert_eq!(p["actionTotal"], 2);
+        assert_eq!(p["planActionCounts"], p["actionCounts"]);
+        assert_eq!(p["planActionTotal"], 2);
         let attrup = &communities["features"][0]["properties"];
         assert_eq!(attrup["id"], global_id("Community", w.attrup));
         assert_eq!(
-            (attrup["planTitle"].clone(), attrup["actionTotal"].clone()),
-            (Value::Null, json!(0))
+            (
+                attrup["planTitle"].clone(),
+                attrup["actionTotal"].clone(),
+                attrup["planActionTotal"].clone()
+            ),
+            (Value::Null, json!(0), json!(0))
         );
     }
 );
@@ -309,6 +315,15 @@ both!(
                 gjol["properties"]["actionCounts"]["PLANNED"],
                 if sees { 2 } else { 1 },
                 "{role:?}: the draft's action counted only for those who see it"
+            );
+            // The current plan's own counts are what its page lists, whoever asks.
+            assert_eq!(
+                (
+                    gjol["properties"]["planActionCounts"]["PLANNED"].clone(),
+                    gjol["properties"]["planActionTotal"].clone()
+                ),
+                (json!(1), json!(2)),
+                "{role:?}"
             );
             if role == As::Anonymous {
                 assert_eq!(cache, "public, max-age=300");
