@@ -30,6 +30,9 @@ pub enum ApiError {
 pub enum Code {
     /// Not a GraphQL request: the HTTP method, media types, body or JSON envelope is wrong.
     BadRequest,
+    /// A persisted query's hash that names no document (Apollo's automatic persisted
+    /// queries): send the query's text with it.
+    PersistedQueryNotFound,
     /// A document that does not parse, or an argument, a variable or a document the schema
     /// refuses.
     BadUserInput,
@@ -58,6 +61,7 @@ impl Code {
     pub const fn as_str(self) -> &'static str {
         match self {
             Code::BadRequest => "BAD_REQUEST",
+            Code::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
             Code::BadUserInput => "BAD_USER_INPUT",
             Code::QueryTooLarge => "QUERY_TOO_LARGE",
             Code::Unauthenticated => "UNAUTHENTICATED",

@@ -288,7 +288,7 @@ async fn graphql_post(
     };
     match request::from_post(&headers, body, &state.documents) {
         Ok(raw) => graphql(&state, &headers, &peer, media, raw, Method::Post).await,
-        Err(bad) => respond::request_error(bad.status, media, &bad.message),
+        Err(bad) => respond::malformed(media, &bad),
     }
 }
 
@@ -317,7 +317,7 @@ async fn graphql_get(
     };
     let raw = match request::from_get(uri.query(), params, &state.documents) {
         Ok(raw) => raw,
-        Err(bad) => return respond::request_error(bad.status, media, &bad.message),
+        Err(bad) => return respond::malformed(media, &bad),
     };
     graphql(&state, &headers, &peer, media, raw, Method::Get).await
 }

@@ -35,12 +35,14 @@ pub struct RawRequest {
 pub struct Malformed {
     pub status: StatusCode,
     pub message: String,
+    pub code: crate::error::Code,
 }
 
 fn bad(message: impl Into<String>) -> Malformed {
     Malformed {
         status: StatusCode::BAD_REQUEST,
         message: message.into(),
+        code: crate::error::Code::BadRequest,
     }
 }
 
@@ -54,6 +56,7 @@ pub fn from_post(
         return Err(Malformed {
             status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
             message: "a POST to /graphql must have `Content-Type: application/json`".into(),
+            code: crate::error::Code::BadRequest,
         });
     }
     // A compressed body (gzip, br…) is not read: say so, rather than that it is not JSON.
@@ -66,6 +69,7 @@ pub fn from_post(
                 "a compressed request body (`Content-Encoding: {}`) is not accepted: send the JSON as it is",
                 String::from_utf8_lossy(encoding.as_bytes())
             ),
+            code: crate::error::Code::BadRequest,
         });
     }
     let body = body.map_err(|e| Malformed {
@@ -76,6 +80,7 @@ pub fn from_post(
         } else {
             e.body_text()
         },
+        code: crate::error::Code::BadRequest,
     })?;
     let value =
         serde_json::from_slice::<Json>(&body).map_err(|e| bad(format!("the body is not valid JSON: {e}")))?;
@@ -202,10 +207,16 @@ impl Fields {
             .and_then(|p| p.get("sha256Hash"))
             .and_then(Json::as_str)
             .map(str::to_owned);
+        let by_hash = document_id.is_none() && persisted.is_some();
         let Some(id) = document_id.or(persisted) else {
             return Ok(None);
         };
-        match (documents.get(&id), &self.query) {
+        // Apollo sends the bare hash; a trusted document's id is `sha256:` and the hash.
+        let document = match documents.get(&id) {
+            None if by_hash => documents.get(&format!("sha256:{id}")),
+            found => found,
+        };
+        match (document, &self.query) {
             (Some(document), None | Some(Json::Null)) => Ok(Some(document.prepared.clone())),
             (Some(document), Some(Json::String(q))) if q.as_str() == &*document.text => {
                 Ok(Some(document.prepared.clone()))
@@ -215,6 +226,13 @@ impl Fields {
             ))),
             // An unknown id with the query's text beside it: an ordinary request.
             (None, Some(Json::String(_))) => Ok(None),
+            // Apollo's automatic persisted queries: the code its clients answer by sending
+            // the hash again with the query's text.
+            (None, _) if by_hash => Err(Malformed {
+                status: StatusCode::BAD_REQUEST,
+                message: "PersistedQueryNotFound".into(),
+                code: crate::error::Code::PersistedQueryNotFound,
+            }),
             // The id named, not echoed at any length (an id is 71 characters).
             (None, _) => {
                 let shown: String = id.chars().take(80).collect();

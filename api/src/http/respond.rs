@@ -35,10 +35,22 @@ pub fn error_body(message: &str, code: Code, extra: &[(&str, serde_json::Value)]
 
 /// A request refused before it ran: `status` with a GraphQL-style error body.
 pub fn request_error(status: StatusCode, media: MediaType, message: &str) -> Response {
+    malformed(
+        media,
+        &super::request::Malformed {
+            status,
+            message: message.to_owned(),
+            code: Code::BadRequest,
+        },
+    )
+}
+
+/// A request that is not one: its status, with a GraphQL-style error body of its code.
+pub fn malformed(media: MediaType, bad: &super::request::Malformed) -> Response {
     (
-        status,
+        bad.status,
         [(header::CONTENT_TYPE, media.as_str())],
-        error_body(message, Code::BadRequest, &[]),
+        error_body(&bad.message, bad.code, &[]),
     )
         .into_response()
 }

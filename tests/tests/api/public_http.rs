@@ -222,6 +222,61 @@ both!(
     }
 );
 
+// Apollo's automatic persisted queries: a hash the server does not know is answered with the
+// code Apollo's clients expect, and they send it again with the query's text, which runs. A
+// trusted document's hash, bare as Apollo sends it, names the document.
+both!(
+    apollo_persisted_queries_fall_back_to_the_text,
+    trusted,
+    |app: TestApp| async move {
+        Fixture::new(&app.db).community("gjoel", "Gjøl").await;
+        let query = "{ communities { totalCount } }";
+        let hash = lup_api::auth::secret::sha256_hex(query);
+        let persisted = json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } });
+        let extensions = persisted.to_string();
+        let by_hash = app
+            .client
+            .get(app.url("/graphql"))
+            .query(&[("extensions", extensions.as_str())])
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(by_hash.status().as_u16(), 400);
+        let body: Value = by_hash.json().await.expect("json");
+        assert_eq!(
+            body["errors"][0],
+            json!({ "message": "PersistedQueryNotFound", "extensions": { "code": "PERSISTED_QUERY_NOT_FOUND" } })
+        );
+        let with_text: Value = app
+            .client
+            .post(app.url("/graphql"))
+            .json(&json!({ "query": query, "extensions": persisted }))
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(with_text["data"]["communities"]["totalCount"], 1, "{with_text}");
+
+        let bare = document_id(PAGE).trim_start_matches("sha256:").to_owned();
+        let page: Value = app
+            .client
+            .post(app.url("/graphql"))
+            .json(
+                &json!({ "extensions": { "persistedQuery": { "version": 1, "sha256Hash": bare } },
+                           "variables": { "slug": "gjoel" } }),
+            )
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(page["data"]["community"]["name"], "Gjøl", "{page}");
+    }
+);
+
 both!(
     anonymous_callers_may_be_held_to_trusted_documents,
     |c: &mut Config| {

@@ -637,7 +637,7 @@ impl Connection {
     ) -> Result<async_graphql::Request, Vec<Json>> {
         let state = &self.state;
         let raw = request::from_object(payload, &state.documents)
-            .map_err(|bad| vec![error(&bad.message, Code::BadRequest)])?;
+            .map_err(|bad| vec![error(&bad.message, bad.code)])?;
         let (parsed, trusted) = match raw.source {
             Source::Text(text) => (state.prepared.get(text), false),
             Source::Trusted(parsed) => (parsed, true),
