@@ -62,9 +62,16 @@ pub fn change<T, U>(value: &MaybeUndefined<T>, check: impl FnOnce(&T) -> Option<
 /// record of what was done, which staff change (and restore).
 pub fn require_plan_content(w: &Write, plan: &entity::plan::Model) -> Result<(), ApiError> {
     w.require_community(plan.community_id)?;
+    require_unarchived(w, plan)
+}
+
+/// FORBIDDEN unless `plan` is not archived or the viewer is staff: an archived plan and what
+/// hangs under it (its actions and their notes, departments, partnerships and members, its
+/// consultation, the events and idea exchanges tied to it) are the record of what was done.
+pub fn require_unarchived(w: &Write, plan: &entity::plan::Model) -> Result<(), ApiError> {
     if plan.status == entity::plan::PlanStatus::Archived && !w.viewer.is_staff() {
         return Err(ApiError::forbidden(
-            "an archived plan is the record of what was done: the municipality's staff change it (its editors may still write its internal notes)",
+            "an archived plan is the record of what was done: the municipality's staff change it and what hangs under it (its editors may still write the plan's internal notes)",
         ));
     }
     Ok(())
@@ -73,6 +80,32 @@ pub fn require_plan_content(w: &Write, plan: &entity::plan::Model) -> Result<(),
 /// [`require_plan_content`] for the plan `id` (NOT_FOUND when the caller may not see it).
 pub async fn require_plan_content_of(w: &Write, plan: Uuid) -> Result<(), ApiError> {
     require_plan_content(w, &w.find::<entity::plan::Entity>("plan", plan).await?)
+}
+
+/// [`require_unarchived`] for the plans of the actions `ids` (those the caller may see).
+pub async fn require_unarchived_actions(w: &Write, ids: &[Uuid]) -> Result<(), ApiError> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+    if ids.is_empty() || w.viewer.is_staff() {
+        return Ok(());
+    }
+    let archived = entity::plan::Entity::find()
+        .filter(entity::plan::Column::Status.eq(entity::plan::PlanStatus::Archived))
+        .filter(
+            entity::plan::Column::Id.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(entity::action::Column::PlanId)
+                    .from(entity::action::Entity)
+                    .and_where(entity::action::Column::Id.is_in(ids.iter().copied()))
+                    .to_owned(),
+            ),
+        )
+        .limit(1)
+        .one(&w.txn)
+        .await?;
+    match archived {
+        Some(plan) => require_unarchived(w, &plan),
+        None => Ok(()),
+    }
 }
 
 /// What a mutation returns once `Check::done` passed but a value is still missing (cannot
@@ -816,9 +849,15 @@ impl Write {
             viewer,
             cache,
             feed: ctx.data_opt::<crate::changes::Feed>().cloned(),
-            loaders: ctx
-                .data_opt::<crate::loader::RequestLoaders>()
-                .map(|l| (**l).clone()),
+            // A mutation's fields run one after another: none waits on the loaders when it
+            // commits (a query's fields run together, so a query that writes keeps them).
+            loaders: (ctx.query_env.operation.node.ty
+                == async_graphql::parser::types::OperationType::Mutation)
+                .then(|| {
+                    ctx.data_opt::<crate::loader::RequestLoaders>()
+                        .map(|l| (**l).clone())
+                })
+                .flatten(),
             touched: Default::default(),
             audited: Default::default(),
         })

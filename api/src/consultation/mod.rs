@@ -215,9 +215,10 @@ impl ConsultationResponse {
         }
     }
     /// Whether the sender agreed to have their name shown publicly: when false, only
-    /// moderators see `name`, and a reply may not name the sender.
-    async fn consent_to_show_name(&self) -> bool {
-        self.0.consent_to_show_name
+    /// moderators see `name`, and a reply may not name the sender. Moderators only, null for
+    /// everyone else.
+    async fn consent_to_show_name(&self, ctx: &Context<'_>) -> Result<Option<bool>> {
+        Ok(self.moderator(ctx).await?.then_some(self.0.consent_to_show_name))
     }
     /// The association the sender answers for, if any.
     async fn association(&self) -> Option<&str> {

@@ -67,10 +67,23 @@ payload!(SubmitConsultationResponsePayload, receipt: ID);
 payload!(ModerateConsultationResponsePayload, consultation_response: ConsultationResponse);
 payload!(ReplyToConsultationResponsePayload, consultation_response: ConsultationResponse);
 
+/// `text` as [`mentions`] compares it: composed the same way (NFKC), without the invisible
+/// characters that can sit inside a word (soft hyphen, zero-width spaces and joiners), runs of
+/// white space as one space, in lower case.
+fn comparable(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let invisible = |c: &char| matches!(*c, '\u{00AD}' | '\u{034F}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}');
+    let text: String = text.nfkc().filter(|c| !invisible(c)).collect();
+    text.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
 /// Whether `text` holds `name` as words of its own (case aside): "Kære Ole Hansen" names
 /// "Ole Hansen", "Skolen" does not name "Ole".
 fn mentions(text: &str, name: &str) -> bool {
-    let (text, name) = (text.to_lowercase(), name.trim().to_lowercase());
+    let (text, name) = (comparable(text), comparable(name));
     if name.chars().count() < 2 {
         return false;
     }
@@ -145,7 +158,7 @@ fn submissions_in(ctx: &Context<'_>) -> u32 {
 async fn to_moderate(w: &crate::write::Write, id: Uuid) -> Result<response::Model, crate::error::ApiError> {
     let before = w.find::<response::Entity>("consultation response", id).await?;
     let p = w.find::<plan::Entity>("plan", before.plan_id).await?;
-    w.require_community(p.community_id)?;
+    crate::write::require_plan_content(w, &p)?;
     Ok(before)
 }
 
@@ -412,5 +425,11 @@ mod tests {
         assert!(!mentions("Skolen svarer", "Ole"));
         assert!(!mentions("Tak til Borger 10", "Borger 1"));
         assert!(!mentions("Tak for svaret", "x"));
+        assert!(mentions(
+            "Kære S\u{f8}ren A\u{30a}gård  Hansen",
+            "Søren Ågård Hansen"
+        ));
+        assert!(mentions("Kære Søren\nÅgård\u{ad} Hansen", "Søren Ågård Hansen"));
+        assert!(mentions("Søren\u{200b} Ågård Hansen", "Søren Ågård Hansen"));
     }
 }

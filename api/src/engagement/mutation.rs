@@ -76,8 +76,49 @@ async fn check_plan(w: &Write, plan: Uuid, community: Uuid) -> Result<(), Failur
             "the plan belongs to another community",
         )
         .into()),
-        Some(_) => Ok(()),
+        Some(p) => Ok(crate::write::require_unarchived(w, &p)?),
     }
+}
+
+/// The same event twice would count its participants twice in the engagement figures and
+/// the annual review: `TAKEN` when the community has an event of this kind, day and title
+/// (case and runs of white space aside) other than `except`. Two writers at once are not
+/// held apart.
+async fn refuse_twin(
+    w: &Write,
+    community: Uuid,
+    kind: engagement_event::EventKind,
+    day: NaiveDate,
+    title: &str,
+    except: Option<Uuid>,
+) -> Result<(), Failure> {
+    let same = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+    let title = same(title);
+    let twin = engagement_event::Entity::find()
+        .filter(engagement_event::Column::CommunityId.eq(community))
+        .filter(engagement_event::Column::Kind.eq(kind))
+        .filter(engagement_event::Column::OccurredOn.eq(day))
+        .all(w.txn())
+        .await?
+        .into_iter()
+        .any(|e| Some(e.id) != except && same(&e.title) == title);
+    if twin {
+        return Err(Refused::one(
+            "title",
+            UserErrorCode::Taken,
+            "this event is already recorded: the same community, kind, title and day",
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// FORBIDDEN when `event` is tied to an archived plan and the viewer is not staff.
+async fn unarchived_event(w: &Write, event: &engagement_event::Model) -> Result<(), Failure> {
+    if let Some(p) = event.plan_id {
+        crate::write::require_unarchived(w, &w.find::<plan::Entity>("plan", p).await?)?;
+    }
+    Ok(())
 }
 
 /// A new event after its input's checks.
@@ -108,8 +149,9 @@ pub struct EngagementMutation;
 
 #[Object]
 impl EngagementMutation {
-    /// Records an event held in a community; the same event (community, kind, title and day)
-    /// is recorded once (`TAKEN`). Editors of the community and staff.
+    /// Records an event held in a community; the same event (community, kind, title and day,
+    /// case and spacing aside) is recorded once (`TAKEN`). Editors of the community and staff;
+    /// an event tied to an archived plan, staff.
     #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
     async fn create_engagement_event(
         &self,
@@ -153,24 +195,8 @@ impl EngagementMutation {
                     "organisation",
                 )
                 .await?;
-                // The same event twice would count its participants twice in the engagement
-                // figures and the annual review.
                 let kind: engagement_event::EventKind = input.kind.into();
-                let twin = engagement_event::Entity::find()
-                    .filter(engagement_event::Column::CommunityId.eq(e.community))
-                    .filter(engagement_event::Column::Kind.eq(kind))
-                    .filter(engagement_event::Column::OccurredOn.eq(e.occurred_on))
-                    .filter(engagement_event::Column::Title.eq(e.title.as_str()))
-                    .one(w.txn())
-                    .await?;
-                if twin.is_some() {
-                    return Err(Refused::one(
-                        "title",
-                        UserErrorCode::Taken,
-                        "this event is already recorded: the same community, kind, title and day",
-                    )
-                    .into());
-                }
+                refuse_twin(w, e.community, kind, e.occurred_on, &e.title, None).await?;
                 let now = crate::common::now();
                 let model = w
                     .create(
@@ -246,8 +272,21 @@ impl EngagementMutation {
                     .find::<engagement_event::Entity>("engagement event", e.id)
                     .await?;
                 w.require_community(before.community_id)?;
+                unarchived_event(w, &before).await?;
                 if let Some(Some(p)) = e.plan_id {
                     check_plan(w, p, before.community_id).await?;
+                }
+                let kind = input.kind.value().copied().map(engagement_event::EventKind::from);
+                if kind.is_some() || e.title.is_some() || e.occurred_on.is_some() {
+                    refuse_twin(
+                        w,
+                        before.community_id,
+                        kind.unwrap_or(before.kind),
+                        e.occurred_on.unwrap_or(before.occurred_on),
+                        e.title.as_deref().unwrap_or(&before.title),
+                        Some(before.id),
+                    )
+                    .await?;
                 }
                 if let Some(given) = input.organization_ids.value() {
                     links::all_exist(
@@ -298,7 +337,10 @@ impl EngagementMutation {
             "engagement event",
             &input.id,
             input.version,
-            async |w, before| Ok(w.require_community(before.community_id)?),
+            async |w, before| {
+                w.require_community(before.community_id)?;
+                unarchived_event(w, before).await
+            },
         )
         .await
     }

@@ -227,9 +227,10 @@ impl Fields {
             // An unknown id with the query's text beside it: an ordinary request.
             (None, Some(Json::String(_))) => Ok(None),
             // Apollo's automatic persisted queries: the code its clients answer by sending
-            // the hash again with the query's text.
+            // the hash again with the query's text. With 200, as Apollo Server answers it:
+            // older Apollo clients turn persisted queries off for good after a 400.
             (None, _) if by_hash => Err(Malformed {
-                status: StatusCode::BAD_REQUEST,
+                status: StatusCode::OK,
                 message: "PersistedQueryNotFound".into(),
                 code: crate::error::Code::PersistedQueryNotFound,
             }),

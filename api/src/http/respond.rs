@@ -45,11 +45,15 @@ pub fn request_error(status: StatusCode, media: MediaType, message: &str) -> Res
     )
 }
 
-/// A request that is not one: its status, with a GraphQL-style error body of its code.
+/// A request that is not one: its status, with a GraphQL-style error body of its code (kept
+/// by no cache).
 pub fn malformed(media: MediaType, bad: &super::request::Malformed) -> Response {
     (
         bad.status,
-        [(header::CONTENT_TYPE, media.as_str())],
+        [
+            (header::CONTENT_TYPE, media.as_str()),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
         error_body(&bad.message, bad.code, &[]),
     )
         .into_response()

@@ -69,6 +69,7 @@ pub struct CreateIdeaExchangeInput {
     pub initiator_community_id: ID,
     /// The other communities taking part (at least one; not the initiator).
     pub participant_community_ids: Vec<ID>,
+    /// When it took place: not in the future (record an exchange once it has happened).
     pub occurred_on: Option<Date>,
     /// What came of it.
     #[graphql(default)]
@@ -517,7 +518,7 @@ impl IdeaMutation {
                     &input.participant_community_ids,
                     NodeType::Community,
                 );
-                let occurred_on = check.opt_date("occurredOn", input.occurred_on.map(|d| d.0));
+                let occurred_on = check.opt_past_date("occurredOn", input.occurred_on.map(|d| d.0));
                 let outcome = check.long_text("outcome", &input.outcome, MAX_TEXT);
                 let actions = ids_at(check, "actionIds", &input.action_ids, NodeType::Action);
                 if input.participant_community_ids.is_empty() {
@@ -579,6 +580,7 @@ impl IdeaMutation {
                 let participants = sorted(uuids(&participants));
                 let actions = sorted(uuids(&actions));
                 links::replace::<idea_exchange_participant::Entity>(w, model.id, &participants).await?;
+                crate::write::require_unarchived_actions(w, &actions).await?;
                 links::replace::<idea_exchange_action::Entity>(w, model.id, &actions).await?;
                 w.touch(NodeType::Action, &actions);
                 let record = ExchangeRecord {
@@ -630,7 +632,7 @@ impl IdeaMutation {
                     |c, p| ids_at(c, "participantCommunityIds", p, NodeType::Community),
                 );
                 let occurred_on = check.given(input.occurred_on.as_opt_ref(), |c, d| {
-                    c.opt_date("occurredOn", d.map(|d| d.0))
+                    c.opt_past_date("occurredOn", d.map(|d| d.0))
                 });
                 let outcome = check.update_long_text("outcome", input.outcome.as_deref(), MAX_TEXT);
                 let actions = check.update("actionIds", input.action_ids.as_deref(), |c, a| {
@@ -802,14 +804,15 @@ impl IdeaMutation {
                     links::replace::<idea_exchange_participant::Entity>(w, id, &participants_after).await?;
                 }
                 if actions_changed {
-                    links::replace::<idea_exchange_action::Entity>(w, id, &actions_after).await?;
-                    // Their `originExchange` changed.
+                    // Their `originExchange` changes.
                     let moved: Vec<Uuid> = actions_before
                         .iter()
                         .filter(|a| !actions_after.contains(a))
                         .chain(actions_after.iter().filter(|a| !actions_before.contains(a)))
                         .copied()
                         .collect();
+                    crate::write::require_unarchived_actions(w, &moved).await?;
+                    links::replace::<idea_exchange_action::Entity>(w, id, &actions_after).await?;
                     w.touch(NodeType::Action, &moved);
                 }
                 let after = w
@@ -867,6 +870,7 @@ impl IdeaMutation {
                         .await?,
                     action_ids: links::of::<idea_exchange_action::Entity>(w.txn(), id).await?,
                 };
+                crate::write::require_unarchived_actions(w, &record.action_ids).await?;
                 w.delete_row::<idea_exchange::Entity>(NodeType::IdeaExchange.name(), id, input.version)
                     .await?;
                 w.touch(NodeType::Action, &record.action_ids);

@@ -330,6 +330,21 @@ fn partners_membership(w: &Write, member: &partnership_member::Model) -> bool {
         && w.viewer.has_scope(crate::account::ApiKeyScope::ExpressInterest)
 }
 
+/// FORBIDDEN, saying why, for a partner's key that may only read and asks to change its own
+/// membership.
+fn key_may_act(w: &Write, member: &partnership_member::Model) -> Result<(), ApiError> {
+    if w.viewer.role == crate::auth::Role::Partner
+        && member.organization_id.is_some()
+        && member.organization_id == w.viewer.organization_id
+        && !w.viewer.has_scope(crate::account::ApiKeyScope::ExpressInterest)
+    {
+        return Err(ApiError::forbidden(
+            "this API key may only read: a partner changes its part in a partnership with a key that has the EXPRESS_INTEREST scope",
+        ));
+    }
+    Ok(())
+}
+
 /// What a partner offered in its own proposal is the partner's to change: not the
 /// community's editors' nor staff's, once the proposal is accepted either.
 fn refuse_partners_offer(
@@ -387,6 +402,13 @@ async fn plan_of(w: &Write, p: &partnership::Model) -> Result<Uuid, ApiError> {
             p.id
         ))),
     }
+}
+
+/// FORBIDDEN when the partnership is around an archived plan and the viewer is not staff (a
+/// member leaving or changing its part included).
+async fn unarchived_partnership(w: &Write, p: &partnership::Model) -> Result<(), ApiError> {
+    let plan = plan_of(w, p).await?;
+    crate::write::require_unarchived(w, &w.find::<entity::plan::Entity>("plan", plan).await?)
 }
 
 /// FORBIDDEN unless the viewer may change the content of the plan the partnership is around
@@ -723,6 +745,16 @@ impl PartnershipMutation {
                     .await?;
                 require_partnership(w, &p).await?;
                 refuse_partners_proposal(&p, "partnershipId")?;
+                if let Party::Organization(o) = member.party
+                    && Some(o) == p.proposed_by_organization_id
+                {
+                    return Err(Refused::one(
+                        member.party.field(),
+                        UserErrorCode::InvalidTransition,
+                        "the organisation that proposed this partnership says itself what it brings: others do not add it back",
+                    )
+                    .into());
+                }
                 let mut check = Check::default();
                 check_parties(w, &mut check, &[(String::new(), &member)]).await?;
                 check.done()?;
@@ -781,7 +813,11 @@ impl PartnershipMutation {
                     ("role", input.role.is_null()),
                     ("contributionKind", input.contribution_kind.is_null()),
                 ]);
-                let role_changed = !input.role.is_undefined();
+                let role = input
+                    .role
+                    .value()
+                    .copied()
+                    .map(partnership_member::MemberRole::from);
                 let mut row = partnership_member::ActiveModel {
                     role: set_if(input.role.value().copied().map(Into::into)),
                     contribution_kind: set_if(input.contribution_kind.value().copied().map(Into::into)),
@@ -790,22 +826,25 @@ impl PartnershipMutation {
                 };
                 amount?.apply(&mut row.amount_dkk);
                 hours?.apply(&mut row.volunteer_hours);
-                Some((id?, row, role_changed))
+                Some((id?, row, role))
             },
-            async |w, (id, row, role_changed)| {
+            async |w, (id, row, role)| {
                 let before = w
                     .find::<partnership_member::Entity>("partnership member", id)
                     .await?;
                 let p = w
                     .find::<partnership::Entity>("partnership", before.partnership_id)
                     .await?;
+                key_may_act(w, &before)?;
                 if !own_membership(w, &before) {
                     require_partnership(w, &p).await?;
                     if let Some(c) = before.community_id {
                         speaks_for(w, c)?;
                     }
+                } else {
+                    unarchived_partnership(w, &p).await?;
                 }
-                if partners_membership(w, &before) && role_changed {
+                if partners_membership(w, &before) && role.is_some_and(|r| r != before.role) {
                     return Err(Refused::one(
                         "role",
                         UserErrorCode::InvalidTransition,
@@ -849,8 +888,11 @@ impl PartnershipMutation {
                 let p = w
                     .find::<partnership::Entity>("partnership", before.partnership_id)
                     .await?;
+                key_may_act(w, before)?;
                 if !own_membership(w, before) {
                     require_partnership(w, &p).await?;
+                } else {
+                    unarchived_partnership(w, &p).await?;
                 }
                 refuse_partners_proposal(&p, "id")
             },

@@ -173,6 +173,21 @@ both!(
         }
         assert_eq!(rows(&app).await, 5);
         limited(&app, &[], input(w.hearing, "Forslag nummer 6 til planen.")).await;
+        // The request budget is not what ran out: the 429 says what is left of it.
+        let r = app
+            .client
+            .post(app.url("/graphql"))
+            .json(&json!({ "query": SUBMIT, "variables": { "i": input(w.hearing, "Forslag nummer 7.") } }))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(r.status().as_u16(), 429);
+        let remaining: u64 = r
+            .headers()
+            .get("x-ratelimit-remaining")
+            .and_then(|v| v.to_str().ok()?.parse().ok())
+            .expect("x-ratelimit-remaining");
+        assert!(remaining > 0, "{remaining}");
         // Another plan, an action, a bad input: the budget is the client's, whatever it sends.
         let mut about_action = input(w.hearing, "Om havnebadet.");
         about_action["actionId"] = json!(global_id("Action", w.harbour));

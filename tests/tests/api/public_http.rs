@@ -241,7 +241,15 @@ both!(
             .send()
             .await
             .expect("request");
-        assert_eq!(by_hash.status().as_u16(), 400);
+        // 200, as Apollo Server answers it, and kept by no cache.
+        assert_eq!(by_hash.status().as_u16(), 200);
+        assert_eq!(
+            by_hash
+                .headers()
+                .get("cache-control")
+                .and_then(|v| v.to_str().ok()),
+            Some("no-store")
+        );
         let body: Value = by_hash.json().await.expect("json");
         assert_eq!(
             body["errors"][0],

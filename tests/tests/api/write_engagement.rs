@@ -515,4 +515,33 @@ both!(the_same_event_is_recorded_once, |app: TestApp| async move {
         );
     }
     assert_eq!(engagement_event::Entity::find().count(&app.db).await.unwrap(), 3);
+    // Case and white space aside, and renamed into a twin as well.
+    let mut shouted = valid(&w);
+    shouted["title"] = json!("  BORGERMØDE   om havnen ");
+    let body = editor.data(CREATE, json!({ "i": shouted })).await;
+    assert_eq!(
+        body["createEngagementEvent"]["userErrors"][0]["code"], "TAKEN",
+        "{body}"
+    );
+    let mut other = valid(&w);
+    other["title"] = json!("Borgermøde om stien");
+    let created = editor.data(CREATE, json!({ "i": other })).await["createEngagementEvent"].clone();
+    let body = editor
+        .data(
+            UPDATE,
+            json!({ "i": { "id": created["engagementEvent"]["id"], "version": 1, "title": "Borgermøde om havnen" } }),
+        )
+        .await;
+    assert_eq!(
+        body["updateEngagementEvent"]["userErrors"][0]["code"], "TAKEN",
+        "{body}"
+    );
+    // An event changed in other ways is not its own twin.
+    let body = editor
+        .data(
+            UPDATE,
+            json!({ "i": { "id": created["engagementEvent"]["id"], "version": 1, "participants": 12 } }),
+        )
+        .await;
+    assert_eq!(body["updateEngagementEvent"]["userErrors"], json!([]), "{body}");
 });

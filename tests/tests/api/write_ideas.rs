@@ -693,6 +693,12 @@ both!(
                 vec!["occurredOn"],
                 "OUT_OF_RANGE",
             ),
+            (
+                "occurredOn",
+                json!("2099-06-01"),
+                vec!["occurredOn"],
+                "OUT_OF_RANGE",
+            ),
             ("outcome", json!("x".repeat(20_001)), vec!["outcome"], "TOO_LONG"),
             ("actionIds", json!(["x"]), vec!["actionIds", "0"], "INVALID"),
             (

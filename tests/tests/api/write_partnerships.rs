@@ -992,13 +992,6 @@ both!(
         assert_eq!(declined["partnership"]["status"], "ENDED");
         assert_eq!(declined["partnership"]["statusLabel"], "Afslået");
         assert_eq!(declined["partnership"]["declineMessage"], answer);
-        // The reason stays internal: the message is what the partner reads.
-        assert!(
-            !declined["partnership"]["declineMessage"]
-                .as_str()
-                .is_some_and(|m| m.contains("Vi har nok sponsorer.")),
-            "{declined}"
-        );
         assert!(
             declined["partnership"]["internalNotes"]
                 .as_str()
@@ -1113,6 +1106,26 @@ both!(
         assert_eq!(
             body["updatePartnershipMember"]["userErrors"][0]["field"],
             json!(["role"]),
+            "{body}"
+        );
+        // Nor does the community take the offer out and put words in the partner's mouth.
+        let body = editor
+            .data(REMOVE, json!({ "i": { "id": offered["id"], "version": 2 } }))
+            .await;
+        assert_eq!(
+            body["removePartnershipMember"]["deletedId"], offered["id"],
+            "{body}"
+        );
+        let body = editor
+            .data(
+                ADD,
+                json!({ "i": { "partnershipId": proposal,
+                    "organizationId": global_id("Organization", w.fonden), "role": "LEAD",
+                    "contributionKind": "MONEY", "contribution": "Fonden lover alt", "amountDkk": 9_999_999 } }),
+            )
+            .await;
+        assert_eq!(
+            body["addPartnershipMember"]["userErrors"][0]["code"], "INVALID_TRANSITION",
             "{body}"
         );
 

@@ -1459,6 +1459,24 @@ both!(
             let (code, _) = editor.error(query, json!({ "i": input })).await;
             assert_eq!(code, "FORBIDDEN", "{query}");
         }
+        // Nor what is tied to it: an event of the plan, an idea exchange that led to its action.
+        let other = Fixture::new(&app.db).community("biersted", "Biersted").await;
+        for (query, input) in [
+            (
+                "mutation($i: CreateEngagementEventInput!) { createEngagementEvent(input: $i) { userErrors { code } } }",
+                json!({ "communityId": global_id("Community", w.gjol), "planId": plan, "kind": "WORKSHOP",
+                        "title": "Eftertilføjet værksted", "occurredOn": "2021-01-01", "participants": 10 }),
+            ),
+            (
+                "mutation($i: CreateIdeaExchangeInput!) { createIdeaExchange(input: $i) { userErrors { code } } }",
+                json!({ "title": "Klubhus-erfaringer", "kind": "KNOWLEDGE_SHARING",
+                        "initiatorCommunityId": global_id("Community", w.gjol),
+                        "participantCommunityIds": [global_id("Community", other)], "actionIds": [action_id] }),
+            ),
+        ] {
+            let (code, _) = editor.error(query, json!({ "i": input })).await;
+            assert_eq!(code, "FORBIDDEN", "{query}");
+        }
         let body = staff
             .data(
                 "mutation($i: UpdateActionInput!) { updateAction(input: $i) { action { title } userErrors { code } } }",
