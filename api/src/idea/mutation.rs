@@ -606,7 +606,8 @@ impl IdeaMutation {
     /// Changes an idea exchange; `participantCommunityIds` and `actionIds` replace the old
     /// lists. Writers: staff; editors for exchanges their own communities initiate; and the
     /// editors of a community taking part, who change only `actionIds` (their own community's
-    /// actions the exchange led to; links to other communities' actions stay as they are).
+    /// actions the exchange led to; links to other communities' actions stay as they are) and
+    /// may take their own community out of `participantCommunityIds` (with its actions).
     #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
     async fn update_idea_exchange(
         &self,
@@ -678,11 +679,21 @@ impl IdeaMutation {
                 let taking_part = participants_before
                     .iter()
                     .any(|c| w.viewer.may_edit_community(*c));
+                // ... or take their community out of it (a community recorded as taking part
+                // that did not).
+                let only_leaving = participants.as_ref().is_none_or(|p| {
+                    let after = uuids(p);
+                    after.iter().all(|c| participants_before.contains(c))
+                        && participants_before
+                            .iter()
+                            .filter(|c| !after.contains(c))
+                            .all(|c| w.viewer.may_edit_community(*c))
+                });
                 let only_actions = input.idea_id.is_undefined()
                     && input.title.is_undefined()
                     && input.kind.is_undefined()
                     && input.initiator_community_id.is_undefined()
-                    && input.participant_community_ids.is_undefined()
+                    && only_leaving
                     && input.occurred_on.is_undefined()
                     && input.outcome.is_undefined();
                 if !w.viewer.may_edit_community(before.initiator_community_id) {
@@ -691,8 +702,8 @@ impl IdeaMutation {
                     } else if !only_actions {
                         return Err(crate::error::ApiError::forbidden(
                             "the editors of a community taking part may change only `actionIds` (the \
-                             actions the exchange led to in their community); the initiating community \
-                             changes the rest",
+                             actions the exchange led to in their community) and take their community \
+                             out of `participantCommunityIds`; the initiating community changes the rest",
                         )
                         .into());
                     }
@@ -758,6 +769,23 @@ impl IdeaMutation {
                             .copied()
                             .collect();
                         check_actions(w, Some(id), &added, &communities).await?;
+                        // The actions kept must still lie within the exchange's communities.
+                        if initiator.is_some() || participants.is_some() {
+                            let given: Vec<Uuid> = a
+                                .iter()
+                                .map(|(_, x)| *x)
+                                .filter(|x| actions_before.contains(x))
+                                .collect();
+                            let community_of = communities_of_actions(w, &given, false).await?;
+                            if community_of.values().any(|c| !communities.contains(c)) {
+                                return Err(Refused::one(
+                                    "actionIds",
+                                    UserErrorCode::Invalid,
+                                    format!("{OUTSIDE}; leave them out"),
+                                )
+                                .into());
+                            }
+                        }
                     }
                     None if initiator.is_some() || participants.is_some() => {
                         // The actions kept must still lie within the exchange's communities.

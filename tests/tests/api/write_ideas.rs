@@ -1008,3 +1008,61 @@ both!(
         );
     }
 );
+
+// A community recorded as taking part that did not takes itself out, with the links to its
+// actions; it does not take out others or add anyone.
+both!(
+    a_participant_takes_its_own_community_out,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let idea = Fixture::new(&app.db).idea(Some(w.gjol), "Fællesspisning").await;
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        let made = staff
+            .data(CREATE_EXCHANGE, json!({ "i": exchange_input(&w, idea) }))
+            .await["createIdeaExchange"]
+            .clone();
+        assert_eq!(made["userErrors"], json!([]), "{made}");
+        let id = made["ideaExchange"]["id"].clone();
+        let moseby = app.signed_in(As::CommunityEditor, &[w.moseby], None).await;
+        for participants in [
+            json!([gid("Community", w.moseby)]),
+            json!([
+                gid("Community", w.birkelse),
+                gid("Community", w.moseby),
+                gid("Community", w.oeland)
+            ]),
+        ] {
+            let (code, _) = moseby
+                .error(
+                    UPDATE_EXCHANGE,
+                    json!({ "i": { "id": id, "version": 1, "participantCommunityIds": participants } }),
+                )
+                .await;
+            assert_eq!(code, "FORBIDDEN", "{participants}");
+        }
+        // Its action still linked: leave it out too.
+        let body = moseby
+            .data(
+                UPDATE_EXCHANGE,
+                json!({ "i": { "id": id, "version": 1, "participantCommunityIds": [gid("Community", w.birkelse)] } }),
+            )
+            .await;
+        assert_eq!(
+            body["updateIdeaExchange"]["userErrors"][0]["field"],
+            json!(["participantCommunityIds"]),
+            "{body}"
+        );
+        let body = moseby
+            .data(
+                UPDATE_EXCHANGE,
+                json!({ "i": { "id": id, "version": 1, "participantCommunityIds": [gid("Community", w.birkelse)],
+                               "actionIds": [] } }),
+            )
+            .await;
+        assert_eq!(body["updateIdeaExchange"]["userErrors"], json!([]), "{body}");
+        let x = &body["updateIdeaExchange"]["ideaExchange"];
+        assert_eq!(x["participants"], json!([{ "slug": "birkelse" }]));
+        // Birkelse's action, linked by staff, stays.
+        assert_eq!(x["resultingActions"].as_array().map(Vec::len), Some(1), "{x}");
+    }
+);
