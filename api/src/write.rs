@@ -908,6 +908,7 @@ impl Write {
             id,
             operation: crate::changes::ChangeOperation::Update,
             audit_id: None,
+            linked: true,
         }));
     }
 
@@ -989,6 +990,7 @@ impl Write {
                     id,
                     operation,
                     audit_id: Some(audit_id),
+                    linked: false,
                 });
         }
         // The search index follows every write of a row, in the same transaction.

@@ -168,3 +168,74 @@ impl Reader {
                 || (a.organization.is_some() && a.organization == self.organization))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use uuid::Uuid;
+
+    use super::{Audience, Reader};
+
+    /// `lost_to` says the same as asking every kind of reader, before and after.
+    #[test]
+    fn a_row_is_lost_exactly_when_some_reader_saw_it_and_no_longer_does() {
+        let (a, b, o, p) = (
+            Uuid::from_u128(1),
+            Uuid::from_u128(2),
+            Uuid::from_u128(3),
+            Uuid::from_u128(4),
+        );
+        let readers = [
+            Reader {
+                staff: true,
+                communities: Arc::from([]),
+                organization: None,
+            },
+            Reader {
+                staff: false,
+                communities: Arc::from([]),
+                organization: None,
+            },
+            Reader {
+                staff: false,
+                communities: Arc::from([a]),
+                organization: None,
+            },
+            Reader {
+                staff: false,
+                communities: Arc::from([b]),
+                organization: None,
+            },
+            Reader {
+                staff: false,
+                communities: Arc::from([]),
+                organization: Some(o),
+            },
+            Reader {
+                staff: false,
+                communities: Arc::from([]),
+                organization: Some(p),
+            },
+        ];
+        let mut audiences = vec![Audience::NONE];
+        for public in [false, true] {
+            for community in [None, Some(a), Some(b)] {
+                for organization in [None, Some(o), Some(p)] {
+                    audiences.push(Audience {
+                        exists: true,
+                        public,
+                        community,
+                        organization,
+                    });
+                }
+            }
+        }
+        for before in &audiences {
+            for after in &audiences {
+                let lost = readers.iter().any(|r| r.sees(before) && !r.sees(after));
+                assert_eq!(before.lost_to(after), lost, "{before:?} → {after:?}");
+            }
+        }
+    }
+}

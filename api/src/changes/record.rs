@@ -24,6 +24,9 @@ pub struct Touched {
     pub id: Uuid,
     pub operation: ChangeOperation,
     pub audit_id: Option<Uuid>,
+    /// Told of because a link to it changed, not written (an action's `originExchange`, when
+    /// an idea exchange links it): numbered after the idea exchanges, as what it now names.
+    pub linked: bool,
 }
 
 /// Taken by every transaction that numbers events on PostgreSQL, held until it ends.
@@ -53,6 +56,7 @@ pub async fn record(txn: &DatabaseTransaction, touched: &[Touched]) -> Result<Op
                     (_, op) => op,
                 };
                 r.audit_id = t.audit_id.or(r.audit_id);
+                r.linked = r.linked && t.linked;
             }
             None => rows.push(*t),
         }
@@ -128,6 +132,7 @@ pub async fn catch_up(db: &DatabaseConnection) -> Result<u64, DbErr> {
                     id,
                     operation: ChangeOperation::Create,
                     audit_id: None,
+                    linked: false,
                 })
                 .collect();
             recorder.rows(t, &rows).await?;
@@ -237,6 +242,11 @@ impl<'a> Recorder<'a> {
                 _ => after.get(&r.id).copied().unwrap_or(Audience::NONE),
             };
             self.event(t, r.id, r.operation, r.audit_id, before, after);
+            if r.linked
+                && let Some(place) = self.places.last_mut()
+            {
+                place.1 += ChangeType::ALL.len();
+            }
         }
         Ok(())
     }

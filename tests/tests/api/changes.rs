@@ -545,8 +545,8 @@ both!(
         let action_id = global_id("Action", action);
         assert_eq!(
             seen,
-            [("UPDATED", action_id.as_str()), ("CREATED", exchange.as_str())],
-            "the action's originExchange changed"
+            [("CREATED", exchange.as_str()), ("UPDATED", action_id.as_str())],
+            "the action's originExchange changed, to the exchange told of before it"
         );
 
         // Back to draft: the action leaves the public's sight, and with it the exchange's link.
