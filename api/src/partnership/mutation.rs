@@ -404,6 +404,25 @@ async fn plan_of(w: &Write, p: &partnership::Model) -> Result<Uuid, ApiError> {
     }
 }
 
+/// Whether organisation `org` is a member of an active partnership around action `action`.
+async fn in_active_partnership(w: &Write, org: Uuid, action: Uuid) -> Result<bool, ApiError> {
+    Ok(partnership_member::Entity::find()
+        .filter(partnership_member::Column::OrganizationId.eq(org))
+        .filter(
+            partnership_member::Column::PartnershipId.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(partnership::Column::Id)
+                    .from(partnership::Entity)
+                    .and_where(partnership::Column::ActionId.eq(action))
+                    .and_where(partnership::Column::Status.eq(partnership::PartnershipStatus::Active))
+                    .to_owned(),
+            ),
+        )
+        .one(w.txn())
+        .await?
+        .is_some())
+}
+
 /// FORBIDDEN when the partnership is around an archived plan and the viewer is not staff (a
 /// member leaving or changing its part included).
 async fn unarchived_partnership(w: &Write, p: &partnership::Model) -> Result<(), ApiError> {
@@ -998,23 +1017,7 @@ impl PartnershipMutation {
                     .into());
                 }
                 // Already in an active partnership around the action: nothing to propose.
-                let active = partnership_member::Entity::find()
-                    .filter(partnership_member::Column::OrganizationId.eq(org_id))
-                    .filter(
-                        partnership_member::Column::PartnershipId.in_subquery(
-                            sea_orm::sea_query::Query::select()
-                                .column(partnership::Column::Id)
-                                .from(partnership::Entity)
-                                .and_where(partnership::Column::ActionId.eq(action_id))
-                                .and_where(
-                                    partnership::Column::Status.eq(partnership::PartnershipStatus::Active),
-                                )
-                                .to_owned(),
-                        ),
-                    )
-                    .one(w.txn())
-                    .await?;
-                if active.is_some() {
+                if in_active_partnership(w, org_id, action_id).await? {
                     return Err(Refused::one(
                         "actionId",
                         UserErrorCode::Taken,
@@ -1071,7 +1074,8 @@ impl PartnershipMutation {
 
     /// Accepts a partner's proposal: the partnership becomes ACTIVE, from today when it gave
     /// no start (so what it offers counts from the day it was accepted). Staff, and editors of
-    /// the action's community; only PROPOSED partnerships.
+    /// the action's community; only PROPOSED partnerships, and not while the partner is in
+    /// another active partnership around the action (`TAKEN`).
     #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
     async fn accept_partnership_proposal(
         &self,
@@ -1083,6 +1087,18 @@ impl PartnershipMutation {
             |check| check.id("id", &input.id, NodeType::Partnership),
             async |w, id| {
                 let before = pending_proposal(w, id).await?;
+                // One active partnership per partner and action (as `expressInterest` holds):
+                // a partner the community has joined to the action since it proposed is there.
+                if let (Some(org), Some(action)) = (before.proposed_by_organization_id, before.action_id)
+                    && in_active_partnership(w, org, action).await?
+                {
+                    return Err(Refused::one(
+                        "id",
+                        UserErrorCode::Taken,
+                        "the partner is already in an active partnership around this action: decline the proposal, or add what it offers there",
+                    )
+                    .into());
+                }
                 let mut row = partnership::ActiveModel {
                     status: Set(partnership::PartnershipStatus::Active),
                     ..Default::default()

@@ -1543,3 +1543,36 @@ both!(
         assert_eq!(body["removePartnershipMember"]["deletedId"], member_gid, "{body}");
     }
 );
+
+// One active partnership per partner and action: a proposal whose partner the community has
+// since joined to the action in a partnership of its own is declined, not accepted beside it.
+both!(
+    a_proposal_is_not_accepted_beside_an_active_partnership_of_its_partner,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let fonden = app.signed_in(As::Partner, &[], Some(w.fonden)).await;
+        let editor = app.signed_in(As::CommunityEditor, &[w.gjol], None).await;
+        let input = json!({ "actionId": global_id("Action", w.seeking), "message": "Vi vil gerne.", "offer": offer() });
+        let proposal =
+            fonden.data(INTEREST, json!({ "i": input })).await["expressInterest"]["partnership"]["id"]
+                .clone();
+        // The community's own partnership around the action, with the foundation in it.
+        let made = editor.data(CREATE, json!({ "i": valid(&w) })).await["createPartnership"].clone();
+        assert_eq!(made["userErrors"], json!([]), "{made}");
+        let body = editor
+            .data(ACCEPT, json!({ "i": { "id": proposal, "version": 1 } }))
+            .await;
+        assert_eq!(
+            body["acceptPartnershipProposal"]["userErrors"][0]["code"], "TAKEN",
+            "{body}"
+        );
+        let body = editor
+            .data(DECLINE, json!({ "i": { "id": proposal, "version": 1 } }))
+            .await;
+        assert_eq!(
+            body["declinePartnershipProposal"]["userErrors"],
+            json!([]),
+            "{body}"
+        );
+    }
+);
