@@ -50,6 +50,17 @@ async fn read_all(who: &TestApp, after: Option<String>, types: Option<Value>) ->
     }
 }
 
+/// Moves `plan` (at version 1) to `status` as `who`, which must succeed.
+async fn set_status(who: &TestApp, plan: &str, status: &str) {
+    let body = who
+        .data(
+            "mutation($i: ChangePlanStatusInput!) { changePlanStatus(input: $i) { userErrors { code } } }",
+            json!({ "i": { "id": plan, "version": 1, "status": status } }),
+        )
+        .await;
+    assert_eq!(body["changePlanStatus"]["userErrors"], json!([]), "{body}");
+}
+
 /// The number inside a change cursor (opaque to clients; tests may look).
 fn number(cursor: &str) -> i64 {
     use base64::Engine;
@@ -246,13 +257,7 @@ both!(
 
         // The plan goes back to draft: for the public it and everything under it are gone.
         let plan = global_id("Plan", w.public_plan);
-        let r = editor
-        .data(
-            "mutation($i: ChangePlanStatusInput!) { changePlanStatus(input: $i) { userErrors { code } } }",
-            json!({ "i": { "id": plan, "version": 1, "status": "DRAFT" } }),
-        )
-        .await;
-        assert_eq!(r["changePlanStatus"]["userErrors"], json!([]));
+        set_status(&editor, &plan, "DRAFT").await;
         let (changes, _) = read_all(&anonymous, Some(resume), None).await;
         let gone: HashSet<&str> = changes
             .iter()
@@ -550,13 +555,7 @@ both!(
         );
 
         // Back to draft: the action leaves the public's sight, and with it the exchange's link.
-        let body = staff
-            .data(
-                "mutation($i: ChangePlanStatusInput!) { changePlanStatus(input: $i) { userErrors { code } } }",
-                json!({ "i": { "id": global_id("Plan", heard), "version": 1, "status": "DRAFT" } }),
-            )
-            .await;
-        assert_eq!(body["changePlanStatus"]["userErrors"], json!([]), "{body}");
+        set_status(&staff, &global_id("Plan", heard), "DRAFT").await;
         let (seen, _) = read_all(&app, Some(after_link), None).await;
         let seen: Vec<(&str, &str)> = seen.iter().map(|s| (s.kind.as_str(), s.ty.as_str())).collect();
         assert_eq!(
@@ -604,13 +603,7 @@ both!(rows_go_before_their_parents, |app: TestApp| async move {
 
     // Back to draft: out of the public's sight, the plan's notes, then its actions, then
     // the plan itself.
-    let body = staff
-        .data(
-            "mutation($i: ChangePlanStatusInput!) { changePlanStatus(input: $i) { userErrors { code } } }",
-            json!({ "i": { "id": global_id("Plan", heard), "version": 1, "status": "DRAFT" } }),
-        )
-        .await;
-    assert_eq!(body["changePlanStatus"]["userErrors"], json!([]), "{body}");
+    set_status(&staff, &global_id("Plan", heard), "DRAFT").await;
     let (seen, after_draft) = read_all(&app, Some(start), None).await;
     assert!(seen.iter().all(|s| s.kind == "DELETED"), "{seen:?}");
     let types: Vec<&str> = seen.iter().map(|s| s.ty.as_str()).collect();
@@ -673,13 +666,7 @@ both!(
         let (_, start) = read_all(&staff, None, None).await;
 
         let (_, before) = read_all(&app, None, None).await;
-        let body = staff
-            .data(
-                "mutation($i: ChangePlanStatusInput!) { changePlanStatus(input: $i) { userErrors { code } } }",
-                json!({ "i": { "id": global_id("Plan", draft), "version": 1, "status": "ADOPTED" } }),
-            )
-            .await;
-        assert_eq!(body["changePlanStatus"]["userErrors"], json!([]), "{body}");
+        set_status(&staff, &global_id("Plan", draft), "ADOPTED").await;
         let (seen, _) = read_all(&app, Some(before), None).await;
         let first = |ty: &str| {
             seen.iter()
