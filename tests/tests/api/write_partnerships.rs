@@ -1576,3 +1576,56 @@ both!(
         );
     }
 );
+
+// An archived plan is the record of what was done: its partnerships' members, a partner
+// included, do not change their part in them any more (staff do).
+both!(
+    members_of_an_archived_plans_partnerships_are_changed_by_staff,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let fx = Fixture::new(&app.db);
+        let old = fx
+            .plan(w.gjol, "Gjøl 2020–2023", PlanStatus::Archived, 2020, 2023)
+            .await;
+        let action = fx.action(old, "Fugletårnet").await;
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        let mut made = valid(&w);
+        made["actionId"] = json!(global_id("Action", action));
+        made["status"] = json!("COMPLETED");
+        made["endsOn"] = json!("2023-12-31");
+        made["startsOn"] = json!("2022-01-01");
+        let created = staff.data(CREATE, json!({ "i": made })).await["createPartnership"].clone();
+        assert_eq!(created["userErrors"], json!([]), "{created}");
+        let members = created["partnership"]["members"].as_array().unwrap().clone();
+        let of = |org: &str| {
+            members
+                .iter()
+                .find(|m| m["party"]["__typename"] == org)
+                .unwrap()
+                .clone()
+        };
+        let (foundation, community) = (of("Organization"), of("Community"));
+        let fonden = app.signed_in(As::Partner, &[], Some(w.fonden)).await;
+        let editor = app.signed_in(As::CommunityEditor, &[w.gjol], None).await;
+        for (who, member) in [(&fonden, &foundation), (&editor, &community)] {
+            let (code, _) = who
+                .error(
+                    UPDATE_MEMBER,
+                    json!({ "i": { "id": member["id"], "version": 1, "contribution": "Eftertilføjet" } }),
+                )
+                .await;
+            assert_eq!(code, "FORBIDDEN");
+            let (code, _) = who
+                .error(REMOVE, json!({ "i": { "id": member["id"], "version": 1 } }))
+                .await;
+            assert_eq!(code, "FORBIDDEN");
+        }
+        let body = staff
+            .data(
+                UPDATE_MEMBER,
+                json!({ "i": { "id": foundation["id"], "version": 1, "contribution": "Rettet af kommunen" } }),
+            )
+            .await;
+        assert_eq!(body["updatePartnershipMember"]["userErrors"], json!([]), "{body}");
+    }
+);
