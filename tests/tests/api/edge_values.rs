@@ -344,6 +344,13 @@ both!(
                     body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
                     "{time}: {body}"
                 );
+                // The message says what a DateTime must be.
+                assert!(
+                    body["errors"][0]["message"]
+                        .as_str()
+                        .is_some_and(|m| m.contains("0001–9999")),
+                    "{time}: {body}"
+                );
             }
         }
         // The edges themselves are times.

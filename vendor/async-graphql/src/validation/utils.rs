@@ -86,9 +86,15 @@ pub fn is_valid_input_value(
                         if found.chars().count() > 100 {
                             found = found.chars().take(100).collect::<String>() + "…";
                         }
+                        // LUP: what a DateTime must be, since its parse error is not shown.
+                        let hint = if type_name == "DateTime" {
+                            " (an RFC 3339 time with its offset, e.g. \"2026-03-01T12:00:00Z\", in the years 0001–9999 in UTC)"
+                        } else {
+                            ""
+                        };
                         Some(valid_error(
                             &path_node,
-                            format!("expected type \"{}\", found {}", type_name, found),
+                            format!("expected type \"{}\", found {}{}", type_name, found, hint),
                         ))
                     }
                 }
