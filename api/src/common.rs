@@ -270,3 +270,17 @@ where
             .to_owned(),
     ))
 }
+
+/// `text` as two texts that read alike are compared (a name in a reply, the titles of two
+/// events): composed the same way (NFKC), without the invisible characters that can sit
+/// inside a word (soft hyphen, zero-width spaces and joiners), runs of white space as one
+/// space, in lower case.
+pub fn comparable(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let invisible = |c: &char| matches!(*c, '\u{00AD}' | '\u{034F}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}');
+    let text: String = text.nfkc().filter(|c| !invisible(c)).collect();
+    text.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}

@@ -67,23 +67,10 @@ payload!(SubmitConsultationResponsePayload, receipt: ID);
 payload!(ModerateConsultationResponsePayload, consultation_response: ConsultationResponse);
 payload!(ReplyToConsultationResponsePayload, consultation_response: ConsultationResponse);
 
-/// `text` as [`mentions`] compares it: composed the same way (NFKC), without the invisible
-/// characters that can sit inside a word (soft hyphen, zero-width spaces and joiners), runs of
-/// white space as one space, in lower case.
-fn comparable(text: &str) -> String {
-    use unicode_normalization::UnicodeNormalization;
-    let invisible = |c: &char| matches!(*c, '\u{00AD}' | '\u{034F}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}');
-    let text: String = text.nfkc().filter(|c| !invisible(c)).collect();
-    text.split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase()
-}
-
 /// Whether `text` holds `name` as words of its own (case aside): "Kære Ole Hansen" names
 /// "Ole Hansen", "Skolen" does not name "Ole".
 fn mentions(text: &str, name: &str) -> bool {
-    let (text, name) = (comparable(text), comparable(name));
+    let (text, name) = (crate::common::comparable(text), crate::common::comparable(name));
     if name.chars().count() < 2 {
         return false;
     }

@@ -82,7 +82,7 @@ async fn check_plan(w: &Write, plan: Uuid, community: Uuid) -> Result<(), Failur
 
 /// The same event twice would count its participants twice in the engagement figures and
 /// the annual review: `TAKEN` when the community has an event of this kind, day and title
-/// (case and runs of white space aside) other than `except`. Two writers at once are not
+/// (read alike: [`crate::common::comparable`]) other than `except`. Two writers at once are not
 /// held apart.
 async fn refuse_twin(
     w: &Write,
@@ -92,7 +92,7 @@ async fn refuse_twin(
     title: &str,
     except: Option<Uuid>,
 ) -> Result<(), Failure> {
-    let same = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+    let same = crate::common::comparable;
     let title = same(title);
     let twin = engagement_event::Entity::find()
         .filter(engagement_event::Column::CommunityId.eq(community))

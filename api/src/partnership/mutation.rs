@@ -351,8 +351,16 @@ fn refuse_partners_offer(
     w: &Write,
     p: &partnership::Model,
     member: &partnership_member::Model,
+    change: &partnership_member::ActiveModel,
 ) -> Result<(), Failure> {
-    if member.organization_id.is_some()
+    use sea_orm::ActiveValue::Set;
+    // What it brings; its role in the partnership is the community's to arrange.
+    let offer_changes = matches!(&change.contribution_kind, Set(v) if *v != member.contribution_kind)
+        || matches!(&change.contribution, Set(v) if *v != member.contribution)
+        || matches!(&change.amount_dkk, Set(v) if *v != member.amount_dkk)
+        || matches!(&change.volunteer_hours, Set(v) if *v != member.volunteer_hours);
+    if offer_changes
+        && member.organization_id.is_some()
         && member.organization_id == p.proposed_by_organization_id
         && !partners_membership(w, member)
     {
@@ -804,9 +812,9 @@ impl PartnershipMutation {
 
     /// Changes what a member brings. Staff; editors of the community it is around, for
     /// members other than communities they do not edit; the editors of a community that is
-    /// the member, and a partner organisation that is (what it brings is its to say; a partner
-    /// does not change its role). What a partner offered in its own proposal only the partner
-    /// changes.
+    /// the member, and a partner organisation that is (what it brings is its to say; its role
+    /// is arranged by the community the partnership is around). What a partner offered in its
+    /// own proposal only the partner changes.
     #[graphql(
         guard = "Require::WriterOrPartner",
         visible = "visible_to_writers_and_partners"
@@ -855,6 +863,13 @@ impl PartnershipMutation {
                     .find::<partnership::Entity>("partnership", before.partnership_id)
                     .await?;
                 key_may_act(w, &before)?;
+                // A member that speaks for itself here (its community's editors, or the partner)
+                // but does not arrange the partnership changes what it brings, not its role.
+                let member_only = own_membership(w, &before) && {
+                    let plan = plan_of(w, &p).await?;
+                    let plan = w.find::<entity::plan::Entity>("plan", plan).await?;
+                    !w.viewer.may_edit_community(plan.community_id)
+                };
                 if !own_membership(w, &before) {
                     require_partnership(w, &p).await?;
                     if let Some(c) = before.community_id {
@@ -863,16 +878,16 @@ impl PartnershipMutation {
                 } else {
                     unarchived_partnership(w, &p).await?;
                 }
-                if partners_membership(w, &before) && role.is_some_and(|r| r != before.role) {
+                if member_only && role.is_some_and(|r| r != before.role) {
                     return Err(Refused::one(
                         "role",
                         UserErrorCode::InvalidTransition,
-                        "a partner changes what it brings, not its role in the partnership",
+                        "a member changes what it brings, not its role in the partnership: the community it is around arranges that",
                     )
                     .into());
                 }
                 refuse_partners_proposal(&p, "id")?;
-                refuse_partners_offer(w, &p, &before)?;
+                refuse_partners_offer(w, &p, &before, &row)?;
                 w.update::<partnership_member::Entity>(
                     NodeType::PartnershipMember,
                     &before,

@@ -517,7 +517,7 @@ both!(the_same_event_is_recorded_once, |app: TestApp| async move {
     assert_eq!(engagement_event::Entity::find().count(&app.db).await.unwrap(), 3);
     // Case and white space aside, and renamed into a twin as well.
     let mut shouted = valid(&w);
-    shouted["title"] = json!("  BORGERMØDE   om havnen ");
+    shouted["title"] = json!("  BORGERMØDE \u{200b}  om havnen ");
     let body = editor.data(CREATE, json!({ "i": shouted })).await;
     assert_eq!(
         body["createEngagementEvent"]["userErrors"][0]["code"], "TAKEN",

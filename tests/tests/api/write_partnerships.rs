@@ -1108,9 +1108,17 @@ both!(
             json!(["role"]),
             "{body}"
         );
+        // The community arranges the partner's role, and an unchanged form passes.
+        let body = editor
+            .data(
+                UPDATE_MEMBER,
+                json!({ "i": { "id": offered["id"], "version": 2, "role": "LEAD", "amountDkk": 30_000 } }),
+            )
+            .await;
+        assert_eq!(body["updatePartnershipMember"]["userErrors"], json!([]), "{body}");
         // Nor does the community take the offer out and put words in the partner's mouth.
         let body = editor
-            .data(REMOVE, json!({ "i": { "id": offered["id"], "version": 2 } }))
+            .data(REMOVE, json!({ "i": { "id": offered["id"], "version": 3 } }))
             .await;
         assert_eq!(
             body["removePartnershipMember"]["deletedId"], offered["id"],
@@ -1624,6 +1632,61 @@ both!(
             .data(
                 UPDATE_MEMBER,
                 json!({ "i": { "id": foundation["id"], "version": 1, "contribution": "Rettet af kommunen" } }),
+            )
+            .await;
+        assert_eq!(body["updatePartnershipMember"]["userErrors"], json!([]), "{body}");
+    }
+);
+
+// A community that is a member of another community's partnership says what it brings, and
+// leaves; its role there is the other community's to arrange.
+both!(
+    a_member_community_changes_what_it_brings_not_its_role,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let fx = Fixture::new(&app.db);
+        let plan = fx
+            .plan(w.birkelse, "Birkelse 2030", PlanStatus::Adopted, 2026, 2030)
+            .await;
+        let action = fx.action(plan, "Fælles badebro").await;
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        let created = staff
+            .data(
+                CREATE,
+                json!({ "i": { "title": "Badebrolauget", "actionId": global_id("Action", action), "status": "ACTIVE",
+                    "members": [
+                        { "communityId": global_id("Community", w.birkelse), "role": "LEAD", "contributionKind": "VOLUNTEER_HOURS",
+                          "contribution": "Frivillige", "volunteerHours": 100 },
+                        { "communityId": global_id("Community", w.gjol), "role": "PARTNER", "contributionKind": "EXPERTISE",
+                          "contribution": "Erfaringer fra Gjøl" },
+                    ] } }),
+            )
+            .await["createPartnership"]
+            .clone();
+        assert_eq!(created["userErrors"], json!([]), "{created}");
+        let gjol_member = created["partnership"]["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["party"]["id"] == global_id("Community", w.gjol))
+            .unwrap()
+            .clone();
+        let editor = app.signed_in(As::CommunityEditor, &[w.gjol], None).await;
+        let body = editor
+            .data(
+                UPDATE_MEMBER,
+                json!({ "i": { "id": gjol_member["id"], "version": 1, "role": "LEAD" } }),
+            )
+            .await;
+        assert_eq!(
+            body["updatePartnershipMember"]["userErrors"][0]["field"],
+            json!(["role"]),
+            "{body}"
+        );
+        let body = editor
+            .data(
+                UPDATE_MEMBER,
+                json!({ "i": { "id": gjol_member["id"], "version": 1, "role": "PARTNER", "contribution": "Erfaringer og en dag med frivillige" } }),
             )
             .await;
         assert_eq!(body["updatePartnershipMember"]["userErrors"], json!([]), "{body}");
