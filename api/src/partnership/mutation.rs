@@ -431,11 +431,25 @@ async fn in_active_partnership(w: &Write, org: Uuid, action: Uuid) -> Result<boo
         .is_some())
 }
 
-/// FORBIDDEN when the partnership is around an archived plan and the viewer is not staff (a
-/// member leaving or changing its part included).
-async fn unarchived_partnership(w: &Write, p: &partnership::Model) -> Result<(), ApiError> {
-    let plan = plan_of(w, p).await?;
-    crate::write::require_unarchived(w, &w.find::<entity::plan::Entity>("plan", plan).await?)
+/// FORBIDDEN unless the caller may change `member` of `p`: a member that speaks for itself
+/// (its community's editors, the partner with a key that may act) while the plan `p` is around
+/// is not archived; others as for the plan's content. Returns whether the caller arranges the
+/// partnership (edits the community it is around), which a member alone does not.
+async fn may_change_member(
+    w: &Write,
+    p: &partnership::Model,
+    member: &partnership_member::Model,
+) -> Result<bool, ApiError> {
+    key_may_act(w, member)?;
+    let plan = w
+        .find::<entity::plan::Entity>("plan", plan_of(w, p).await?)
+        .await?;
+    if own_membership(w, member) {
+        crate::write::require_unarchived(w, &plan)?;
+    } else {
+        crate::write::require_plan_content(w, &plan)?;
+    }
+    Ok(w.viewer.may_edit_community(plan.community_id))
 }
 
 /// FORBIDDEN unless the viewer may change the content of the plan the partnership is around
@@ -862,23 +876,15 @@ impl PartnershipMutation {
                 let p = w
                     .find::<partnership::Entity>("partnership", before.partnership_id)
                     .await?;
-                key_may_act(w, &before)?;
-                // A member that speaks for itself here (its community's editors, or the partner)
-                // but does not arrange the partnership changes what it brings, not its role.
-                let member_only = own_membership(w, &before) && {
-                    let plan = plan_of(w, &p).await?;
-                    let plan = w.find::<entity::plan::Entity>("plan", plan).await?;
-                    !w.viewer.may_edit_community(plan.community_id)
-                };
-                if !own_membership(w, &before) {
-                    require_partnership(w, &p).await?;
-                    if let Some(c) = before.community_id {
-                        speaks_for(w, c)?;
-                    }
-                } else {
-                    unarchived_partnership(w, &p).await?;
+                let arranges = may_change_member(w, &p, &before).await?;
+                if !own_membership(w, &before)
+                    && let Some(c) = before.community_id
+                {
+                    speaks_for(w, c)?;
                 }
-                if member_only && role.is_some_and(|r| r != before.role) {
+                // A member that speaks for itself here but does not arrange the partnership
+                // changes what it brings, not its role.
+                if !arranges && role.is_some_and(|r| r != before.role) {
                     return Err(Refused::one(
                         "role",
                         UserErrorCode::InvalidTransition,
@@ -922,12 +928,7 @@ impl PartnershipMutation {
                 let p = w
                     .find::<partnership::Entity>("partnership", before.partnership_id)
                     .await?;
-                key_may_act(w, before)?;
-                if !own_membership(w, before) {
-                    require_partnership(w, &p).await?;
-                } else {
-                    unarchived_partnership(w, &p).await?;
-                }
+                may_change_member(w, &p, before).await?;
                 refuse_partners_proposal(&p, "id")
             },
         )

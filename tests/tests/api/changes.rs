@@ -61,6 +61,17 @@ async fn set_status(who: &TestApp, plan: &str, status: &str) {
     assert_eq!(body["changePlanStatus"]["userErrors"], json!([]), "{body}");
 }
 
+/// Deletes the action `id` (at version 1) as `who`, which must succeed.
+async fn delete_action(who: &TestApp, id: &str) {
+    let body = who
+        .data(
+            "mutation($i: DeleteActionInput!) { deleteAction(input: $i) { userErrors { code } } }",
+            json!({ "i": { "id": id, "version": 1 } }),
+        )
+        .await;
+    assert_eq!(body["deleteAction"]["userErrors"], json!([]), "{body}");
+}
+
 /// The number inside a change cursor (opaque to clients; tests may look).
 fn number(cursor: &str) -> i64 {
     use base64::Engine;
@@ -316,13 +327,7 @@ both!(
         let anonymous = app.signed_in(As::Anonymous, &[], None).await;
         let staff = app.signed_in(As::Staff, &[], None).await;
         let (_, start) = read_all(&anonymous, None, None).await;
-        let r = staff
-            .data(
-                "mutation($i: DeleteActionInput!) { deleteAction(input: $i) { userErrors { code } } }",
-                json!({ "i": { "id": global_id("Action", doomed), "version": 1 } }),
-            )
-            .await;
-        assert_eq!(r["deleteAction"]["userErrors"], json!([]), "{r}");
+        delete_action(&staff, &global_id("Action", doomed)).await;
         let (changes, _) = read_all(&anonymous, Some(start), None).await;
         assert_eq!(
             changes
@@ -618,13 +623,7 @@ both!(rows_go_before_their_parents, |app: TestApp| async move {
     );
 
     // Deleted, with the note that goes with it (the foreign key cascades): the note first.
-    let body = staff
-        .data(
-            "mutation($i: DeleteActionInput!) { deleteAction(input: $i) { userErrors { code } } }",
-            json!({ "i": { "id": global_id("Action", doomed), "version": 1 } }),
-        )
-        .await;
-    assert_eq!(body["deleteAction"]["userErrors"], json!([]), "{body}");
+    delete_action(&staff, &global_id("Action", doomed)).await;
     let (seen, _) = read_all(&app, Some(after_draft), None).await;
     let seen: Vec<(&str, &str)> = seen.iter().map(|s| (s.kind.as_str(), s.ty.as_str())).collect();
     assert_eq!(seen, [("DELETED", "ACTION_UPDATE"), ("DELETED", "ACTION")]);

@@ -128,6 +128,11 @@ fn offer() -> Value {
     json!({ "contributionKind": "MONEY", "contribution": "Et tilskud", "amountDkk": 25000 })
 }
 
+/// `updatePartnershipMember` with `input`, as `who`: the whole answer's data.
+async fn update_member(who: &TestApp, input: Value) -> Value {
+    who.data(UPDATE_MEMBER, json!({ "i": input })).await
+}
+
 async fn counts(app: &TestApp) -> (u64, u64) {
     (
         partnership::Entity::find().count(&app.db).await.expect("count"),
@@ -1075,46 +1080,42 @@ both!(
         );
         let offered = member_of(&editor.data(MEMBERS, json!({ "id": proposal })).await, w.fonden);
         for who in [&editor, &staff] {
-            let body = who
-                .data(
-                    UPDATE_MEMBER,
-                    json!({ "i": { "id": offered["id"], "version": offered["version"], "amountDkk": 2_000_000 } }),
-                )
-                .await;
+            let body = update_member(
+                who,
+                json!({ "id": offered["id"], "version": offered["version"], "amountDkk": 2_000_000 }),
+            )
+            .await;
             assert_eq!(
                 body["updatePartnershipMember"]["userErrors"][0]["code"], "INVALID_TRANSITION",
                 "{body}"
             );
         }
-        let body = fonden
-            .data(
-                UPDATE_MEMBER,
-                json!({ "i": { "id": offered["id"], "version": offered["version"], "amountDkk": 30_000 } }),
-            )
-            .await;
+        let body = update_member(
+            &fonden,
+            json!({ "id": offered["id"], "version": offered["version"], "amountDkk": 30_000 }),
+        )
+        .await;
         assert_eq!(body["updatePartnershipMember"]["userErrors"], json!([]), "{body}");
         assert_eq!(
             body["updatePartnershipMember"]["partnershipMember"]["amountDkk"],
             30_000
         );
-        let body = fonden
-            .data(
-                UPDATE_MEMBER,
-                json!({ "i": { "id": offered["id"], "version": 2, "role": "LEAD" } }),
-            )
-            .await;
+        let body = update_member(
+            &fonden,
+            json!({ "id": offered["id"], "version": 2, "role": "LEAD" }),
+        )
+        .await;
         assert_eq!(
             body["updatePartnershipMember"]["userErrors"][0]["field"],
             json!(["role"]),
             "{body}"
         );
         // The community arranges the partner's role, and an unchanged form passes.
-        let body = editor
-            .data(
-                UPDATE_MEMBER,
-                json!({ "i": { "id": offered["id"], "version": 2, "role": "LEAD", "amountDkk": 30_000 } }),
-            )
-            .await;
+        let body = update_member(
+            &editor,
+            json!({ "id": offered["id"], "version": 2, "role": "LEAD", "amountDkk": 30_000 }),
+        )
+        .await;
         assert_eq!(body["updatePartnershipMember"]["userErrors"], json!([]), "{body}");
         // Nor does the community take the offer out and put words in the partner's mouth.
         let body = editor
@@ -1628,12 +1629,11 @@ both!(
                 .await;
             assert_eq!(code, "FORBIDDEN");
         }
-        let body = staff
-            .data(
-                UPDATE_MEMBER,
-                json!({ "i": { "id": foundation["id"], "version": 1, "contribution": "Rettet af kommunen" } }),
-            )
-            .await;
+        let body = update_member(
+            &staff,
+            json!({ "id": foundation["id"], "version": 1, "contribution": "Rettet af kommunen" }),
+        )
+        .await;
         assert_eq!(body["updatePartnershipMember"]["userErrors"], json!([]), "{body}");
     }
 );
@@ -1672,23 +1672,17 @@ both!(
             .unwrap()
             .clone();
         let editor = app.signed_in(As::CommunityEditor, &[w.gjol], None).await;
-        let body = editor
-            .data(
-                UPDATE_MEMBER,
-                json!({ "i": { "id": gjol_member["id"], "version": 1, "role": "LEAD" } }),
-            )
-            .await;
+        let body = update_member(
+            &editor,
+            json!({ "id": gjol_member["id"], "version": 1, "role": "LEAD" }),
+        )
+        .await;
         assert_eq!(
             body["updatePartnershipMember"]["userErrors"][0]["field"],
             json!(["role"]),
             "{body}"
         );
-        let body = editor
-            .data(
-                UPDATE_MEMBER,
-                json!({ "i": { "id": gjol_member["id"], "version": 1, "role": "PARTNER", "contribution": "Erfaringer og en dag med frivillige" } }),
-            )
-            .await;
+        let body = update_member(&editor, json!({ "id": gjol_member["id"], "version": 1, "role": "PARTNER", "contribution": "Erfaringer og en dag med frivillige" })).await;
         assert_eq!(body["updatePartnershipMember"]["userErrors"], json!([]), "{body}");
     }
 );
