@@ -505,6 +505,57 @@ async fn pending_proposal(w: &Write, id: Uuid) -> Result<partnership::Model, Fai
     Ok(p)
 }
 
+/// What a partner is told of its pending proposal when the action's plan is archived.
+pub(crate) const DECLINED_WITH_PLAN: &str =
+    "Planen, som handlingen hører til, er blevet arkiveret, så handlingen tager ikke længere imod partnere.";
+
+/// Declines the partners' pending proposals around plan `plan` and its actions, as the plan is
+/// archived: nobody could accept them any more (an archived plan's partnerships are the
+/// record), and the partner would wait without an answer. Each is declined as
+/// `declinePartnershipProposal` declines (the partner is told, by `declineMessage` and the
+/// `proposal.declined` webhook).
+pub(crate) async fn decline_with_plan(w: &Write, plan: Uuid) -> Result<(), Failure> {
+    let actions = sea_orm::sea_query::Query::select()
+        .column(action::Column::Id)
+        .from(action::Entity)
+        .and_where(action::Column::PlanId.eq(plan))
+        .to_owned();
+    let pending = partnership::Entity::find()
+        .filter(partnership::Column::Status.eq(partnership::PartnershipStatus::Proposed))
+        .filter(partnership::Column::ProposedByOrganizationId.is_not_null())
+        .filter(
+            Condition::any()
+                .add(partnership::Column::PlanId.eq(plan))
+                .add(col(partnership::Column::ActionId).in_subquery(actions)),
+        )
+        .all(w.txn())
+        .await?;
+    for before in pending {
+        let row = partnership::ActiveModel {
+            status: Set(partnership::PartnershipStatus::Ended),
+            declined_at: Set(Some(crate::common::now())),
+            decline_message: Set(Some(DECLINED_WITH_PLAN.to_owned())),
+            internal_notes: Set(with_line(
+                &before.internal_notes,
+                "Forslaget blev afslået: planen blev arkiveret",
+            )),
+            ..Default::default()
+        };
+        w.update::<partnership::Entity>(NodeType::Partnership, &before, before.version, row)
+            .await?;
+    }
+    Ok(())
+}
+
+/// `notes` with `line` added as a paragraph of its own.
+fn with_line(notes: &str, line: &str) -> String {
+    if notes.trim().is_empty() {
+        line.to_owned()
+    } else {
+        format!("{}\n\n{line}", notes.trim_end())
+    }
+}
+
 /// What a partnership is around: an action, or a plan as a whole.
 #[derive(Clone, Copy)]
 enum Around {
@@ -714,6 +765,18 @@ impl PartnershipMutation {
                                 "status",
                                 UserErrorCode::InvalidTransition,
                                 "accept or decline a partner's proposal with acceptPartnershipProposal or declinePartnershipProposal",
+                            );
+                        } else if status == partnership::PartnershipStatus::Active
+                            && let (Some(org), Some(action)) = (before.proposed_by_organization_id, before.action_id)
+                            && in_active_partnership(w, org, action).await?
+                        {
+                            // One active partnership per partner and action, as on acceptance:
+                            // a paused partnership is not taken up again beside the partner's
+                            // newer one.
+                            check.add(
+                                "status",
+                                UserErrorCode::Taken,
+                                "the partner is already in another active partnership around this action",
                             );
                         }
                     }
@@ -1163,12 +1226,10 @@ impl PartnershipMutation {
                     ..Default::default()
                 };
                 if let Some(reason) = reason {
-                    let line = format!("Forslaget blev afslået: {reason}");
-                    row.internal_notes = Set(if before.internal_notes.trim().is_empty() {
-                        line
-                    } else {
-                        format!("{}\n\n{line}", before.internal_notes.trim_end())
-                    });
+                    row.internal_notes = Set(with_line(
+                        &before.internal_notes,
+                        &format!("Forslaget blev afslået: {reason}"),
+                    ));
                 }
                 w.update::<partnership::Entity>(NodeType::Partnership, &before, input.version, row)
                     .await

@@ -585,7 +585,9 @@ impl PlanMutation {
     /// opened and its last response; a consultation still running then ends on the day of
     /// adoption, and one yet to open is called off (its dates cleared). Adopting (or
     /// restoring) a plan archives the community's adopted plans whose period starts no later
-    /// than its own: the new plan replaces them (`archivedPlans`).
+    /// than its own: the new plan replaces them (`archivedPlans`). Archiving a plan declines
+    /// the partners' pending proposals on its actions (each partner is told why, in
+    /// `declineMessage`).
     #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
     async fn change_plan_status(
         &self,
@@ -743,6 +745,9 @@ impl PlanMutation {
                 let after = w
                     .update::<plan::Entity>(NodeType::Plan, &before, input.version, row)
                     .await?;
+                if to == plan::PlanStatus::Archived {
+                    crate::partnership::mutation::decline_with_plan(w, before.id).await?;
+                }
                 // The new plan replaces the community's adopted plans that start no later
                 // than it: they are archived in the same write (and audited as such). An
                 // adopted plan that starts later stays, and stays the current one.
@@ -769,6 +774,7 @@ impl PlanMutation {
                             w.update::<plan::Entity>(NodeType::Plan, &old, old.version, row)
                                 .await?,
                         );
+                        crate::partnership::mutation::decline_with_plan(w, old.id).await?;
                     }
                 }
                 Ok((after, archived))

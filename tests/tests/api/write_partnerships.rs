@@ -1686,3 +1686,148 @@ both!(
         assert_eq!(body["updatePartnershipMember"]["userErrors"], json!([]), "{body}");
     }
 );
+
+// One active partnership per partner and action holds when an ended partnership is taken up
+// again: the partner has a newer one around the action by then.
+both!(
+    an_ended_partnership_is_not_active_again_beside_its_partners_newer_one,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let fonden = app.signed_in(As::Partner, &[], Some(w.fonden)).await;
+        let editor = app.signed_in(As::CommunityEditor, &[w.gjol], None).await;
+        let propose = async || {
+            let input = json!({ "actionId": global_id("Action", w.seeking), "message": "Vi vil gerne.", "offer": offer() });
+            let body = fonden.data(INTEREST, json!({ "i": input })).await["expressInterest"].clone();
+            assert_eq!(body["userErrors"], json!([]), "{body}");
+            let id = body["partnership"]["id"].clone();
+            let body = editor
+                .data(ACCEPT, json!({ "i": { "id": id, "version": 1 } }))
+                .await;
+            assert_eq!(
+                body["acceptPartnershipProposal"]["userErrors"],
+                json!([]),
+                "{body}"
+            );
+            (
+                id,
+                body["acceptPartnershipProposal"]["partnership"]["version"]
+                    .as_i64()
+                    .unwrap(),
+            )
+        };
+        let (first, version) = propose().await;
+        let body = editor
+            .data(
+                UPDATE,
+                json!({ "i": { "id": first, "version": version, "status": "ENDED" } }),
+            )
+            .await;
+        assert_eq!(body["updatePartnership"]["userErrors"], json!([]), "{body}");
+        let ended = version + 1;
+        let (second, _) = propose().await;
+        let body = editor
+            .data(
+                UPDATE,
+                json!({ "i": { "id": first, "version": ended, "status": "ACTIVE" } }),
+            )
+            .await;
+        let errors = &body["updatePartnership"]["userErrors"];
+        assert_eq!(errors[0]["field"], json!(["status"]), "{body}");
+        assert_eq!(errors[0]["code"], "TAKEN", "{body}");
+        let node = editor.data(NODE, json!({ "id": first })).await;
+        assert_eq!(node["node"]["status"], "ENDED", "unchanged: {node}");
+        assert_eq!(node["node"]["version"], ended, "unchanged: {node}");
+        // Once the newer one has ended, the first may go on again.
+        let body = editor
+            .data(
+                UPDATE,
+                json!({ "i": { "id": second, "version": 2, "status": "COMPLETED" } }),
+            )
+            .await;
+        assert_eq!(body["updatePartnership"]["userErrors"], json!([]), "{body}");
+        let body = editor
+            .data(
+                UPDATE,
+                json!({ "i": { "id": first, "version": ended, "status": "ACTIVE" } }),
+            )
+            .await;
+        assert_eq!(body["updatePartnership"]["userErrors"], json!([]), "{body}");
+    }
+);
+
+// Archiving a plan, by hand or by adopting the plan that replaces it, declines the partners'
+// pending proposals on its actions: nobody could accept them any more, and the partner is told
+// why rather than left waiting.
+both!(
+    archiving_a_plan_declines_the_pending_proposals_on_its_actions,
+    |app: TestApp| async move {
+        const STATUS: &str = "mutation($i: ChangePlanStatusInput!) { changePlanStatus(input: $i) {
+            archivedPlans { id } userErrors { field code message } } }";
+        let w = world(&app).await;
+        let fx = Fixture::new(&app.db);
+        let birkelse_plan = fx
+            .plan(w.birkelse, "Birkelse 2030", PlanStatus::Adopted, 2026, 2030)
+            .await;
+        let mut m = fx.action_model(birkelse_plan, "Ny legeplads");
+        m.seeking_partners = sea_orm::Set(true);
+        let playground = fx.insert_action(m).await;
+        let next = fx
+            .plan(w.gjol, "Gjøl 2031–2035", PlanStatus::Draft, 2031, 2035)
+            .await;
+        let fonden = app.signed_in(As::Partner, &[], Some(w.fonden)).await;
+        let kassen = app.signed_in(As::Partner, &[], Some(w.kassen)).await;
+        let mut proposals = Vec::new();
+        for (partner, action) in [(&fonden, w.seeking), (&kassen, w.seeking), (&fonden, playground)] {
+            let input = json!({ "actionId": global_id("Action", action), "message": "Vi vil gerne.", "offer": offer() });
+            let body = partner.data(INTEREST, json!({ "i": input })).await["expressInterest"].clone();
+            assert_eq!(body["userErrors"], json!([]), "{body}");
+            proposals.push(body["partnership"]["id"].clone());
+        }
+        // Kassen's was accepted: it is no proposal any more, and archiving leaves it be.
+        let editor = app.signed_in(As::CommunityEditor, &[w.gjol], None).await;
+        let body = editor
+            .data(ACCEPT, json!({ "i": { "id": proposals[1], "version": 1 } }))
+            .await;
+        assert_eq!(
+            body["acceptPartnershipProposal"]["userErrors"],
+            json!([]),
+            "{body}"
+        );
+
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        let body = staff
+            .data(STATUS, json!({ "i": { "id": global_id("Plan", birkelse_plan), "version": 1, "status": "ARCHIVED" } }))
+            .await;
+        assert_eq!(body["changePlanStatus"]["userErrors"], json!([]), "{body}");
+        let body = staff
+            .data(
+                STATUS,
+                json!({ "i": { "id": global_id("Plan", next), "version": 1, "status": "ADOPTED" } }),
+            )
+            .await;
+        assert_eq!(
+            body["changePlanStatus"]["archivedPlans"],
+            json!([{ "id": global_id("Plan", w.plan) }]),
+            "{body}"
+        );
+        for (partner, id) in [(&fonden, &proposals[0]), (&fonden, &proposals[2])] {
+            let node = partner.data(NODE, json!({ "id": id })).await;
+            assert_eq!(node["node"]["status"], "ENDED", "{node}");
+            assert!(
+                node["node"]["declineMessage"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("arkiveret")),
+                "the partner is told why: {node}"
+            );
+            let body = staff
+                .data(DECLINE, json!({ "i": { "id": id, "version": 2 } }))
+                .await;
+            assert_eq!(
+                body["declinePartnershipProposal"]["userErrors"][0]["code"], "INVALID_TRANSITION",
+                "{body}"
+            );
+        }
+        let node = kassen.data(NODE, json!({ "id": proposals[1] })).await;
+        assert_eq!(node["node"]["status"], "ACTIVE", "{node}");
+    }
+);
