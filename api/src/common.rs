@@ -284,3 +284,32 @@ pub fn comparable(text: &str) -> String {
         .join(" ")
         .to_lowercase()
 }
+
+/// A row's version and when it was created and last changed: the fields every object of a
+/// versioned table has, flattened into it (`#[graphql(flatten)]`), so each object declares
+/// them once. Its fields stand where the object's flattening method stands.
+#[derive(Clone, Copy)]
+pub struct Stamps {
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i32,
+}
+
+#[async_graphql::Object]
+impl Stamps {
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.updated_at
+    }
+    /// Send it back with an update: a stale one is a CONFLICT.
+    async fn version(&self) -> i32 {
+        self.version
+    }
+}
+
+/// A model of a versioned table, which has [`Stamps`].
+pub trait Stamped {
+    fn stamps(&self) -> Stamps;
+}

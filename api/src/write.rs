@@ -1719,6 +1719,16 @@ macro_rules! versioned {
             }
         }
 
+        impl crate::common::Stamped for entity::$m::Model {
+            fn stamps(&self) -> crate::common::Stamps {
+                crate::common::Stamps {
+                    created_at: self.created_at,
+                    updated_at: self.updated_at,
+                    version: self.version,
+                }
+            }
+        }
+
         impl Versioned for entity::$m::Entity {
             const ID: Self::Column = entity::$m::Column::Id;
             const VERSION: Self::Column = entity::$m::Column::Version;

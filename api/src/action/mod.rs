@@ -5,7 +5,6 @@ pub mod mutation;
 mod query;
 
 use async_graphql::{Context, ID, Object, Result, connection::Connection};
-use chrono::{DateTime, Utc};
 use entity::{action, action_department, action_update};
 use sea_orm::{ActiveEnum, EntityTrait, QueryFilter, QueryTrait, sea_query::Order};
 
@@ -285,15 +284,9 @@ impl Action {
     async fn geometry(&self, ctx: &Context<'_>) -> Result<Option<crate::geo::PointGeometry>> {
         crate::geo::of_action(ctx, &self.0).await
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
-    }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
-    }
-    /// Send it back with an update: a stale one is a CONFLICT.
-    async fn version(&self) -> i32 {
-        self.0.version
+    #[graphql(flatten)]
+    async fn stamps(&self) -> crate::common::Stamps {
+        crate::common::Stamped::stamps(&self.0)
     }
     /// Notes for the municipality and the community's editors; never public. FORBIDDEN for
     /// editors of other communities.
@@ -443,15 +436,9 @@ impl ActionUpdate {
     async fn posted_on(&self) -> Date {
         Date(self.0.posted_on)
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
-    }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
-    }
-    /// Send it back with an update: a stale one is a CONFLICT.
-    async fn version(&self) -> i32 {
-        self.0.version
+    #[graphql(flatten)]
+    async fn stamps(&self) -> crate::common::Stamps {
+        crate::common::Stamped::stamps(&self.0)
     }
     async fn action(&self, ctx: &Context<'_>) -> Result<Action> {
         Ok(Action(loader::required(ctx, &BY_ID, self.0.action_id).await?))

@@ -2,7 +2,6 @@
 pub mod mutation;
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject, connection::Connection};
-use chrono::{DateTime, Utc};
 use entity::community;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryTrait, sea_query::SelectStatement};
 
@@ -87,15 +86,9 @@ impl Community {
     async fn status_label(&self) -> &'static str {
         CommunityStatus::from(self.0.status).label()
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
-    }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
-    }
-    /// Send it back with an update: a stale one is a CONFLICT.
-    async fn version(&self) -> i32 {
-        self.0.version
+    #[graphql(flatten)]
+    async fn stamps(&self) -> crate::common::Stamps {
+        crate::common::Stamped::stamps(&self.0)
     }
     /// The plan in force: the adopted plan with the latest period.
     async fn current_plan(&self, ctx: &Context<'_>) -> Result<Option<Plan>> {

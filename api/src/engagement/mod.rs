@@ -6,7 +6,6 @@ pub mod score;
 pub mod weights;
 
 use async_graphql::{Context, ID, InputObject, Object, Result, connection::Connection};
-use chrono::{DateTime, Utc};
 use entity::engagement_event;
 use sea_orm::{
     EntityTrait, QueryFilter, QueryTrait,
@@ -103,15 +102,9 @@ impl EngagementEvent {
     async fn participants(&self) -> i32 {
         self.0.participants
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
-    }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
-    }
-    /// Send it back with an update: a stale one is a CONFLICT.
-    async fn version(&self) -> i32 {
-        self.0.version
+    #[graphql(flatten)]
+    async fn stamps(&self) -> crate::common::Stamps {
+        crate::common::Stamped::stamps(&self.0)
     }
     async fn community(&self, ctx: &Context<'_>) -> Result<Community> {
         Ok(Community(

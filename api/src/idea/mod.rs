@@ -3,7 +3,6 @@
 pub mod mutation;
 
 use async_graphql::{Context, ID, InputObject, Object, Result, connection::Connection};
-use chrono::{DateTime, Utc};
 use entity::{community, idea, idea_exchange, idea_exchange_action, idea_exchange_participant};
 use sea_orm::{
     ColumnTrait, EntityTrait, QueryFilter, QueryTrait,
@@ -144,15 +143,9 @@ impl Idea {
     async fn description(&self) -> &str {
         &self.0.description
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
-    }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
-    }
-    /// Send it back with an update: a stale one is a CONFLICT.
-    async fn version(&self) -> i32 {
-        self.0.version
+    #[graphql(flatten)]
+    async fn stamps(&self) -> crate::common::Stamps {
+        crate::common::Stamped::stamps(&self.0)
     }
     /// The community offering the idea, if a community does.
     async fn community(&self, ctx: &Context<'_>) -> Result<Option<Community>> {
@@ -224,15 +217,9 @@ impl IdeaExchange {
     async fn outcome(&self) -> &str {
         &self.0.outcome
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
-    }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
-    }
-    /// Send it back with an update: a stale one is a CONFLICT.
-    async fn version(&self) -> i32 {
-        self.0.version
+    #[graphql(flatten)]
+    async fn stamps(&self) -> crate::common::Stamps {
+        crate::common::Stamped::stamps(&self.0)
     }
     /// The idea exchanged, if it is recorded as one.
     async fn idea(&self, ctx: &Context<'_>) -> Result<Option<Idea>> {

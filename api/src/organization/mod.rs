@@ -3,7 +3,6 @@
 pub mod mutation;
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, connection::Connection};
-use chrono::{DateTime, Utc};
 use entity::organization;
 use sea_orm::{
     EntityTrait, QueryFilter,
@@ -85,15 +84,9 @@ impl Organization {
     async fn website(&self) -> Option<&str> {
         self.0.website.as_deref()
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
-    }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
-    }
-    /// Send it back with an update: a stale one is a CONFLICT.
-    async fn version(&self) -> i32 {
-        self.0.version
+    #[graphql(flatten)]
+    async fn stamps(&self) -> crate::common::Stamps {
+        crate::common::Stamped::stamps(&self.0)
     }
     /// The community a local organisation belongs to.
     async fn community(&self, ctx: &Context<'_>) -> Result<Option<Community>> {

@@ -183,15 +183,9 @@ impl Partnership {
     async fn ends_on(&self) -> Option<Date> {
         self.0.ends_on.map(Date)
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
-    }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
-    }
-    /// Send it back with an update: a stale one is a CONFLICT.
-    async fn version(&self) -> i32 {
-        self.0.version
+    #[graphql(flatten)]
+    async fn stamps(&self) -> crate::common::Stamps {
+        crate::common::Stamped::stamps(&self.0)
     }
     /// Notes for the municipality and the community's editors; never public. FORBIDDEN for
     /// editors of other communities.

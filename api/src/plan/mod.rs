@@ -5,7 +5,6 @@
 pub mod mutation;
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, connection::Connection};
-use chrono::{DateTime, Utc};
 use entity::{plan, plan_involvement};
 use sea_orm::{
     ColumnTrait, EntityTrait, QueryFilter, QueryTrait,
@@ -198,15 +197,9 @@ impl Plan {
         let w = Window::parse(first, after, last, before)?;
         crate::consultation::page(ctx, crate::consultation::Under::Plan, self.0.id, statuses, w).await
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
-    }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
-    }
-    /// Send it back with an update: a stale one is a CONFLICT.
-    async fn version(&self) -> i32 {
-        self.0.version
+    #[graphql(flatten)]
+    async fn stamps(&self) -> crate::common::Stamps {
+        crate::common::Stamped::stamps(&self.0)
     }
     /// Notes for the municipality and the community's editors; never public. Null with a
     /// FORBIDDEN error for editors of other communities.

@@ -143,16 +143,9 @@ impl WebhookEndpoint {
         )
     }
 
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
-    }
-
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
-    }
-
-    async fn version(&self) -> i32 {
-        self.0.version
+    #[graphql(flatten)]
+    async fn stamps(&self) -> crate::common::Stamps {
+        crate::common::Stamped::stamps(&self.0)
     }
 
     /// Its most recent deliveries, newest first.
