@@ -7,8 +7,11 @@ RUN cargo build --release --locked --bin lup
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates curl \
     && rm -rf /var/lib/apt/lists/* \
-    && useradd --system --home /app lup
+    && useradd --system --home /app lup \
+    && mkdir -p /app/data && chown lup /app/data
 WORKDIR /app
+# The default SQLite database (data/lup.db) lives here; PostgreSQL deployments leave it empty.
+VOLUME /app/data
 COPY --from=build /src/target/release/lup /usr/local/bin/lup
 USER lup
 ENV BIND_ADDR=0.0.0.0:8080 LOG_FORMAT=json APP_ENV=production

@@ -50,7 +50,7 @@ DB_URL="postgres://postgres@127.0.0.1:5432/$DB_NAME?sslmode=disable"
 JWT_SECRET=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
 
 start() { # BINARY PORT LOG: a production server, no rate limits, response cache off
-  env APP_ENV=production JWT_SECRET="$JWT_SECRET" DATABASE_URL="$DB_URL" BIND_ADDR="127.0.0.1:$2" \
+  env APP_ENV=production SEED_DEMO=true JWT_SECRET="$JWT_SECRET" DATABASE_URL="$DB_URL" BIND_ADDR="127.0.0.1:$2" \
     LOG_LEVEL=warn PUBLIC_CACHE_TTL_MS=0 RATE_LIMIT_ANONYMOUS_PER_MINUTE=0 \
     RATE_LIMIT_PARTNER_PER_MINUTE=0 RATE_LIMIT_ACCOUNT_PER_MINUTE=0 MAX_CONCURRENT_PER_CLIENT=0 \
     SHUTDOWN_GRACE_SECS=2 "$1" serve >>"$3" 2>&1 &

@@ -405,7 +405,7 @@ JWT_SECRET=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
 start_ours() { # PORT CACHE_TTL_MS|default LOG [DATABASE_URL]: starts a server, prints its pid
   local ttl=()
   [ "$2" = default ] || ttl=(PUBLIC_CACHE_TTL_MS="$2")
-  env APP_ENV=production JWT_SECRET="$JWT_SECRET" DATABASE_URL="${4:-$DB_BASE&application_name=$OURS_APP}" \
+  env APP_ENV=production SEED_DEMO=true JWT_SECRET="$JWT_SECRET" DATABASE_URL="${4:-$DB_BASE&application_name=$OURS_APP}" \
     BIND_ADDR="127.0.0.1:$1" LOG_LEVEL=warn "${ttl[@]}" DB_MAX_CONNECTIONS="$DB_MAX_CONNECTIONS" \
     RATE_LIMIT_ANONYMOUS_PER_MINUTE=0 RATE_LIMIT_PARTNER_PER_MINUTE=0 RATE_LIMIT_ACCOUNT_PER_MINUTE=0 \
     MAX_CONCURRENT_PER_CLIENT=0 SHUTDOWN_GRACE_SECS=2 "$LUP_BIN" serve >>"$3" 2>&1 &

@@ -6,7 +6,12 @@ use clap::{Args, ValueEnum};
 #[derive(Debug, Clone, Args)]
 pub struct Config {
     /// Database URL: `sqlite://data/lup.db?mode=rwc` (default) or `postgres://…`.
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/lup.db?mode=rwc")]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://data/lup.db?mode=rwc",
+        hide_env_values = true
+    )]
     pub database_url: String,
 
     /// Address the HTTP server listens on: `IP:port`, or `name:port` (`localhost:8080`; the
@@ -24,9 +29,11 @@ pub struct Config {
     #[arg(long, env = "DB_ACQUIRE_TIMEOUT_MS", default_value_t = 5000, value_parser = clap::value_parser!(u64).range(1..=600_000))]
     pub db_acquire_timeout_ms: u64,
 
-    /// Load the demo data when the database holds no communities.
-    #[arg(long, env = "SEED_DEMO", default_value_t = true, action = clap::ArgAction::Set)]
-    pub seed_demo: bool,
+    /// Load the demo data when the database holds no communities. Default: `true` with
+    /// `APP_ENV=development`, `false` in production (invented plans under the real
+    /// communities' names are no start for a live site; a demonstration site sets it).
+    #[arg(long, env = "SEED_DEMO", action = clap::ArgAction::Set)]
+    pub seed_demo: Option<bool>,
 
     /// Apply pending migrations at start-up.
     #[arg(long, env = "AUTO_MIGRATE", default_value_t = true, action = clap::ArgAction::Set)]
@@ -88,7 +95,7 @@ pub struct Config {
     /// A Redis server (`redis://host:6379/0`) that keeps the rate-limit budgets, so
     /// instances behind one load balancer share each client's budget; unset: each instance
     /// keeps its own. While it is out of reach, each instance falls back to its own.
-    #[arg(long, env = "REDIS_URL")]
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
 
     /// What the budgets' keys in Redis start with, so deployments can share one Redis.
@@ -416,7 +423,7 @@ impl Config {
             bind_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             db_max_connections: 5,
             db_acquire_timeout_ms: 5000,
-            seed_demo: false,
+            seed_demo: Some(false),
             auto_migrate: true,
             log_level: "warn".into(),
             log_format: LogFormat::Text,
@@ -450,6 +457,11 @@ impl Config {
             webhooks: WebhookConfig::default(),
             subscriptions: SubscriptionConfig::default(),
         }
+    }
+
+    /// Whether to load the demo data into an empty database, with the environment's default.
+    pub fn seed_demo(&self) -> bool {
+        self.seed_demo.unwrap_or(self.auth.app_env == AppEnv::Development)
     }
 
     /// Who may introspect, with the environment's default.

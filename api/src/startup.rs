@@ -63,12 +63,18 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartError> {
     let (db, sql) = db::connect(config).await?;
     db::migrate_or_check(&db, config.auto_migrate).await?;
     db::check_collation(&db).await?;
-    if config.seed_demo
+    if config.seed_demo()
         && seed::load_demo_if_empty(&db)
             .await
             .map_err(|e| StartError::Seed(e.to_string()))?
     {
-        tracing::info!("loaded the demo data into an empty database");
+        if config.auth.app_env == AppEnv::Production {
+            tracing::warn!(
+                "loaded the demo data into an empty database in production (SEED_DEMO=true): invented plans under the communities' names, for a demonstration site only"
+            );
+        } else {
+            tracing::info!("loaded the demo data into an empty database");
+        }
     }
     if config.auth.app_env == AppEnv::Production {
         let neutralised = seed::accounts::neutralise(&db)
@@ -81,7 +87,7 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartError> {
             );
         }
     }
-    if config.seed_demo && config.auth.app_env == AppEnv::Development {
+    if config.seed_demo() && config.auth.app_env == AppEnv::Development {
         match seed::accounts::load_if_none(&db).await {
             Ok(true) => tracing::info!(
                 "created the demo accounts (admin@lup.test, koordinator@lup.test, redaktoer.gjoel@lup.test; password `{}`) and the demo API key; see the README",

@@ -188,7 +188,12 @@ impl AuthMutation {
         let account = match found {
             Some(a) if password_ok && a.password_hash.is_some() && !a.disabled => a,
             other => {
-                tracing::info!(email = %email.escape_debug(), "failed login");
+                // Without the address: the log is kept apart from the data's retention rules,
+                // and an address with no account may be anyone's (a typo, a stranger's).
+                match &other {
+                    Some(account) => tracing::info!(account = %account.id, "failed login"),
+                    None => tracing::info!("failed login: no account has that email"),
+                }
                 // On the account's record, for an admin looking into a break-in (an address
                 // with no account is not kept: it may be anyone's typo).
                 if let Some(account) = other {

@@ -507,7 +507,7 @@ async fn pending_proposal(w: &Write, id: Uuid) -> Result<partnership::Model, Fai
 
 /// What a partner is told of its pending proposal when the action's plan is archived.
 pub(crate) const DECLINED_WITH_PLAN: &str =
-    "Planen, som handlingen hører til, er blevet arkiveret, så handlingen tager ikke længere imod partnere.";
+    "Planen, som indsatsen hører til, er arkiveret, så indsatsen søger ikke længere partnere.";
 
 /// Declines the partners' pending proposals around plan `plan` and its actions, as the plan is
 /// archived: nobody could accept them any more (an archived plan's partnerships are the
