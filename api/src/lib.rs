@@ -60,5 +60,8 @@ pub mod report;
 /// Erases the personal data of responses to consultations past their retention period, as the
 /// server does every hour (for the tests, with a chosen day).
 pub use consultation::privacy::erase_expired as erase_expired_personal_data;
+/// Archives the plans replaced by successors whose period has begun, as the server does every
+/// hour (for the tests, with a chosen year).
+pub use plan::mutation::hand_over as hand_over_plans;
 mod review;
 mod theme;

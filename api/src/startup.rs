@@ -105,6 +105,9 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartError> {
     // Personal data past its retention period goes before the server answers anyone, and
     // every hour from then on.
     crate::consultation::privacy::run_erasure(&db, config.consultation_retention_days).await;
+    // Plans replaced by successors whose period has begun are archived now and every hour
+    // (a successor adopted ahead of its period takes over in its first year).
+    crate::plan::mutation::run_hand_over(&db).await;
     crate::consultation::privacy::spawn_erasure(
         db::background(&db, &sql),
         config.consultation_retention_days,

@@ -90,7 +90,8 @@ impl Community {
     async fn stamps(&self) -> crate::common::Stamps {
         crate::common::Stamped::stamps(&self.0)
     }
-    /// The plan in force: the adopted plan with the latest period.
+    /// The plan in force: the adopted plan whose period has begun (a successor adopted ahead
+    /// of its period takes over in its first year), or else the adopted plan that begins first.
     async fn current_plan(&self, ctx: &Context<'_>) -> Result<Option<Plan>> {
         crate::plan::current_of(ctx, self.0.id).await
     }

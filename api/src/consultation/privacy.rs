@@ -92,7 +92,7 @@ pub async fn erase_expired(
 }
 
 /// Runs [`erase_expired`] every hour, in the background (start-up runs it first, before
-/// serving).
+/// serving), and the plans' hand-over (`crate::plan::mutation::hand_over`) after it.
 pub fn spawn_erasure(db: DatabaseConnection, retention_days: u32) {
     tokio::spawn(async move {
         let every = Duration::from_secs(3600);
@@ -101,6 +101,7 @@ pub fn spawn_erasure(db: DatabaseConnection, retention_days: u32) {
         loop {
             tick.tick().await;
             run_erasure(&db, retention_days).await;
+            crate::plan::mutation::run_hand_over(&db).await;
         }
     });
 }

@@ -403,12 +403,20 @@ async fn communities(
     let mut all = community::Entity::find().all(db).await?;
     all.sort_by_cached_key(|c| (crate::collation::danish_key(&c.name), c.id));
     let plans = by_id(crate::plan::visible(access).all(db).await?, |p| p.id);
-    // The current plan: the adopted plan with the latest period (as `Community.currentPlan`).
+    // The current plan: the adopted plan in force, the one that begins first (as
+    // `Community.currentPlan`: the others are yet to begin).
     let mut current: HashMap<Uuid, &plan::Model> = HashMap::new();
     for p in plans.values().filter(|p| p.status == plan::PlanStatus::Adopted) {
         let newer = current.get(&p.community_id).is_none_or(|c| {
-            (p.period_from, p.adopted_on, std::cmp::Reverse(p.id))
-                > (c.period_from, c.adopted_on, std::cmp::Reverse(c.id))
+            (
+                std::cmp::Reverse(p.period_from),
+                p.adopted_on,
+                std::cmp::Reverse(p.id),
+            ) > (
+                std::cmp::Reverse(c.period_from),
+                c.adopted_on,
+                std::cmp::Reverse(c.id),
+            )
         });
         if newer {
             current.insert(p.community_id, p);

@@ -66,13 +66,16 @@ pub static OF_COMMUNITY: Rel<plan::Model> = Rel::new("plans of community", |a| {
     )
 });
 
-/// The plan in force: the latest adopted one (first row per community).
+/// A community's plan in force: of its adopted plans, the one that starts first. Adopting a
+/// plan whose period has begun archives the plans it replaces, and a plan adopted ahead of its
+/// period leaves them in force until its first year (`mutation::hand_over` archives them then):
+/// so the adopted plans are the one in force and those yet to begin.
 pub(crate) static CURRENT: Rel<plan::Model> = Rel::new("current plan of community", |a| {
     listing(
         visible(a).filter(plan::Column::Status.eq(plan::PlanStatus::Adopted)),
         plan::Column::CommunityId,
         &[
-            (plan::Column::PeriodFrom, Order::Desc),
+            (plan::Column::PeriodFrom, Order::Asc),
             (plan::Column::AdoptedOn, Order::Desc),
         ],
     )

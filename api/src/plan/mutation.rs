@@ -1,7 +1,7 @@
 //! Writing plans: the community's editors write drafts and send them to consultation; staff
 //! adopt and archive them. The organisations involved in a plan are written here too.
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use entity::{community, consultation_response, plan, plan_involvement, plan_theme};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 use uuid::Uuid;
@@ -10,6 +10,7 @@ use super::{InvolvementRole, Plan, PlanInvolvement, PlanStatus};
 use crate::{
     auth::{Require, visible_to_writers},
     common::Date,
+    error::ApiError,
     links,
     relay::NodeType,
     write::{
@@ -584,8 +585,13 @@ impl PlanMutation {
     /// with the day it was adopted on). A plan is adopted no earlier than its consultation
     /// opened and its last response; a consultation still running then ends on the day of
     /// adoption, and one yet to open is called off (its dates cleared). Adopting (or
-    /// restoring) a plan archives the community's adopted plans whose period starts no later
-    /// than its own: the new plan replaces them (`archivedPlans`). Archiving a plan declines
+    /// restoring) a plan whose period has begun archives the community's adopted plans that
+    /// began before it: it replaces them (`archivedPlans`). A plan adopted ahead of its period
+    /// replaces them when its first year begins (the server archives them then, as
+    /// `system:plans`): until then the plan in force stays so, and stays the community's
+    /// `currentPlan`; an adopted plan for the same period is replaced at once. A plan older
+    /// than the one in force (recorded late) is adopted and archived at once, as replaced.
+    /// Archiving a plan declines
     /// the partners' pending proposals on its actions (each partner is told why, in
     /// `declineMessage`).
     #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
@@ -748,33 +754,43 @@ impl PlanMutation {
                 if to == plan::PlanStatus::Archived {
                     crate::partnership::mutation::decline_with_plan(w, before.id).await?;
                 }
-                // The new plan replaces the community's adopted plans that start no later
-                // than it: they are archived in the same write (and audited as such). An
-                // adopted plan that starts later stays, and stays the current one.
+                // The new plan replaces the community's adopted plans that started before it,
+                // once its own period has begun: they are archived in the same write (and
+                // audited as such). Adopted ahead of its period, it waits, and the plan in force
+                // stays so until its first year (`hand_over` archives it then); one for the same
+                // period is replaced at once. A plan older than the one in force is recorded as
+                // adopted and replaced: archived at once, with its adoption date.
                 let mut archived = Vec::new();
+                let mut after = after;
                 if to == plan::PlanStatus::Adopted && before.status != plan::PlanStatus::Adopted {
                     // Two adoptions in one community take turns (PostgreSQL reads committed
                     // rows: each would miss the other's plan); SQLite's writes take turns already.
                     w.locking(community::Entity::find_by_id(before.community_id))
                         .one(w.txn())
                         .await?;
-                    let replaced = plan::Entity::find()
+                    let adopted = plan::Entity::find()
                         .filter(plan::Column::CommunityId.eq(before.community_id))
                         .filter(plan::Column::Status.eq(plan::PlanStatus::Adopted))
-                        .filter(plan::Column::Id.ne(before.id))
-                        .filter(plan::Column::PeriodFrom.lte(before.period_from))
                         .all(w.txn())
                         .await?;
-                    for old in replaced {
-                        let row = plan::ActiveModel {
-                            status: Set(plan::PlanStatus::Archived),
-                            ..Default::default()
-                        };
-                        archived.push(
-                            w.update::<plan::Entity>(NodeType::Plan, &old, old.version, row)
-                                .await?,
-                        );
-                        crate::partnership::mutation::decline_with_plan(w, old.id).await?;
+                    let year = crate::common::today().year();
+                    let retired = retired(adopted, year, Some(&after));
+                    if restoring && retired.iter().any(|p| p.id == after.id) {
+                        // Restored, it would be replaced at once: a later plan is in force.
+                        return Err(Refused::one(
+                            "status",
+                            UserErrorCode::InvalidTransition,
+                            "a plan that began later is in force in the community; archive it first to restore this one",
+                        )
+                        .into());
+                    }
+                    for old in retired {
+                        let gone = archive(w, &old).await?;
+                        if gone.id == after.id {
+                            after = gone;
+                        } else {
+                            archived.push(gone);
+                        }
                     }
                 }
                 Ok((after, archived))
@@ -890,5 +906,106 @@ impl PlanMutation {
             },
         )
         .await
+    }
+}
+
+/// Of the adopted plans `adopted` (of one or more communities), those replaced by `year`: of a
+/// community's plans that have begun, all but the one that began last (the plan in force), and,
+/// of those yet to begin, another for the same period as `adopted_now` (the plan just adopted,
+/// which wins a tie).
+fn retired(mut adopted: Vec<plan::Model>, year: i32, adopted_now: Option<&plan::Model>) -> Vec<plan::Model> {
+    let now = adopted_now.map(|p| p.id);
+    adopted.sort_by(|a, b| {
+        (
+            a.community_id,
+            std::cmp::Reverse(a.period_from),
+            Some(a.id) != now,
+            std::cmp::Reverse(a.adopted_on),
+            a.id,
+        )
+            .cmp(&(
+                b.community_id,
+                std::cmp::Reverse(b.period_from),
+                Some(b.id) != now,
+                std::cmp::Reverse(b.adopted_on),
+                b.id,
+            ))
+    });
+    let mut in_force = None;
+    let mut out = Vec::new();
+    for p in adopted {
+        if p.period_from <= year {
+            if in_force == Some(p.community_id) {
+                out.push(p);
+            } else {
+                in_force = Some(p.community_id);
+            }
+        } else if let Some(n) = adopted_now
+            && n.id != p.id
+            && n.community_id == p.community_id
+            && n.period_from == p.period_from
+        {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// Archives `old`, an adopted plan another has replaced, with the partners' pending proposals
+/// on its actions declined.
+async fn archive(w: &Write, old: &plan::Model) -> Result<plan::Model, Failure> {
+    let row = plan::ActiveModel {
+        status: Set(plan::PlanStatus::Archived),
+        ..Default::default()
+    };
+    let gone = w
+        .update::<plan::Entity>(NodeType::Plan, old, old.version, row)
+        .await?;
+    crate::partnership::mutation::decline_with_plan(w, old.id).await?;
+    Ok(gone)
+}
+
+/// Who archives the plans a successor has replaced (`system:plans` on the audit log).
+const HANDOVER: &str = "plans";
+
+/// Archives the adopted plans whose successor's period has begun by `year`: of a community's
+/// adopted plans that have started, the one that started last is in force, and the others
+/// were replaced by it (adopted ahead of its period, it left them in force until then). Each
+/// is archived as `changePlanStatus` archives (the partners' pending proposals declined), by
+/// `system:plans`, in one transaction. Returns the plans archived.
+pub async fn hand_over(db: &sea_orm::DatabaseConnection, year: i32) -> Result<usize, ApiError> {
+    let w = Write::begin_as(db, crate::auth::Viewer::system(HANDOVER)).await?;
+    let started = plan::Entity::find()
+        .filter(plan::Column::Status.eq(plan::PlanStatus::Adopted))
+        .filter(plan::Column::PeriodFrom.lte(year))
+        .all(w.txn())
+        .await?;
+    let replaced = retired(started, year, None);
+    if replaced.is_empty() {
+        return Ok(0);
+    }
+    for old in &replaced {
+        archive(&w, old).await.map_err(|e| match e {
+            Failure::Error(e) => e,
+            Failure::Refused(r) => ApiError::internal(format!("archiving a replaced plan refused: {r:?}")),
+        })?;
+    }
+    w.commit().await?;
+    Ok(replaced.len())
+}
+
+/// One [`hand_over`] for this year (in Denmark), logged (a failure too: the next runs an hour
+/// later).
+pub async fn run_hand_over(db: &sea_orm::DatabaseConnection) {
+    match hand_over(db, crate::common::today().year()).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            plans = n,
+            "archived the plans replaced by plans whose period has begun"
+        ),
+        Err(e) => tracing::warn!(
+            error = e.message(),
+            "could not archive the plans replaced by newer ones"
+        ),
     }
 }

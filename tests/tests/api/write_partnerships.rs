@@ -1772,7 +1772,7 @@ both!(
         m.seeking_partners = sea_orm::Set(true);
         let playground = fx.insert_action(m).await;
         let next = fx
-            .plan(w.gjol, "Gjøl 2031–2035", PlanStatus::Draft, 2031, 2035)
+            .plan(w.gjol, "Gjøl 2026–2029", PlanStatus::Draft, 2026, 2029)
             .await;
         let fonden = app.signed_in(As::Partner, &[], Some(w.fonden)).await;
         let kassen = app.signed_in(As::Partner, &[], Some(w.kassen)).await;

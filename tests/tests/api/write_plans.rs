@@ -2,6 +2,7 @@
 //! the same transaction), drafts deleted while nothing refers to them, the status moved
 //! along (only staff adopt and archive), the organisations involved, and the internal notes
 //! only the community's editors and staff read.
+use chrono::Datelike;
 use entity::{plan, plan_involvement, plan_theme};
 use lup_tests::{
     As, TestApp, both,
@@ -36,6 +37,8 @@ const NODE: &str = "query($id: ID!) { node(id: $id) { ... on Plan { title status
 const NOTES: &str = "query($id: ID!) { node(id: $id) { ... on Plan { title internalNotes } } }";
 const AUDIT: &str =
     "query($id: ID!) { auditLog(filter: { entityId: $id }) { nodes { operation entityType changes } } }";
+const AUDIT_ACTOR: &str =
+    "query($id: ID!) { auditLog(filter: { entityId: $id }) { nodes { changes actor { label } } } }";
 
 struct World {
     gjol: Uuid,
@@ -804,16 +807,20 @@ both!(
             .await;
         assert_eq!(d["node"]["currentPlan"]["title"], "Gjøl 2026–2029");
 
-        // An older plan adopted afterwards (a plan recorded late) replaces nothing newer.
+        // An older plan adopted afterwards (a plan recorded late) replaces nothing newer: it
+        // is recorded as adopted and replaced, archived at once with its adoption date.
         let late = fx
             .plan(w.gjol, "Gjøl 2018–2021", PlanStatus::Draft, 2018, 2021)
             .await;
         let body = staff.data(REPLACING, adopt(late)).await["changePlanStatus"].clone();
         assert_eq!(body["userErrors"], json!([]), "{body}");
         assert_eq!(body["archivedPlans"], json!([]), "{body}");
+        assert_eq!(body["plan"]["status"], "ARCHIVED", "{body}");
+        assert!(row(&app, late).await.adopted_on.is_some());
         assert_eq!(row(&app, new).await.status, PlanStatus::Adopted);
 
-        // Restoring a plan replaces as adopting does: the older one, nothing newer.
+        // Restoring a plan that a later one in force replaced is refused: it would be
+        // replaced again at once.
         let body = staff
             .data(
                 REPLACING,
@@ -821,17 +828,89 @@ both!(
             )
             .await["changePlanStatus"]
             .clone();
-        assert_eq!(body["userErrors"], json!([]), "{body}");
-        assert_eq!(
-            body["archivedPlans"],
-            json!([{ "title": "Gjøl 2018–2021", "status": "ARCHIVED" }]),
-            "{body}"
-        );
+        assert_eq!(body["userErrors"][0]["code"], "INVALID_TRANSITION", "{body}");
+        assert_eq!(row(&app, old).await.status, PlanStatus::Archived);
         assert_eq!(row(&app, new).await.status, PlanStatus::Adopted);
         let d = app
             .data(current, json!({ "id": global_id("Community", w.gjol) }))
             .await;
         assert_eq!(d["node"]["currentPlan"]["title"], "Gjøl 2026–2029");
+    }
+);
+
+// A successor adopted ahead of its period waits for its first year: the plan in force stays
+// adopted and current until then, when the server archives it (as `system:plans`). Another
+// plan for the successor's period replaces it at once.
+both!(
+    a_plan_adopted_ahead_of_its_period_takes_over_in_its_first_year,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let fx = Fixture::new(&app.db);
+        let y = danish_today().year();
+        let running = fx
+            .plan(w.gjol, "Gjøl nu", PlanStatus::Adopted, y - 2, y + 1)
+            .await;
+        let next = fx
+            .plan(w.gjol, "Gjøl næste", PlanStatus::Draft, y + 2, y + 5)
+            .await;
+        let revised = fx
+            .plan(w.gjol, "Gjøl næste, revideret", PlanStatus::Draft, y + 2, y + 5)
+            .await;
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        let adopt =
+            |id: Uuid| json!({ "i": { "id": global_id("Plan", id), "version": 1, "status": "ADOPTED" } });
+        let current = async || {
+            let q = "query($id: ID!) { node(id: $id) { ... on Community { currentPlan { title } } } }";
+            app.data(q, json!({ "id": global_id("Community", w.gjol) })).await["node"]["currentPlan"]["title"]
+                .clone()
+        };
+
+        let body = staff.data(REPLACING, adopt(next)).await["changePlanStatus"].clone();
+        assert_eq!(body["userErrors"], json!([]), "{body}");
+        assert_eq!(
+            body["archivedPlans"],
+            json!([]),
+            "the plan in force stays: {body}"
+        );
+        assert_eq!(row(&app, running).await.status, PlanStatus::Adopted);
+        assert_eq!(current().await, "Gjøl nu");
+
+        // A revision for the same period replaces the waiting plan at once.
+        let body = staff.data(REPLACING, adopt(revised)).await["changePlanStatus"].clone();
+        assert_eq!(
+            body["archivedPlans"],
+            json!([{ "title": "Gjøl næste", "status": "ARCHIVED" }]),
+            "{body}"
+        );
+        assert_eq!(row(&app, running).await.status, PlanStatus::Adopted);
+
+        // The year before it begins, nothing changes; in its first year it takes over.
+        assert_eq!(
+            lup_api::hand_over_plans(&app.db, y + 1).await.expect("hand over"),
+            0
+        );
+        assert_eq!(current().await, "Gjøl nu");
+        assert_eq!(
+            lup_api::hand_over_plans(&app.db, y + 2).await.expect("hand over"),
+            1
+        );
+        assert_eq!(row(&app, running).await.status, PlanStatus::Archived);
+        assert_eq!(row(&app, revised).await.status, PlanStatus::Adopted);
+        assert_eq!(current().await, "Gjøl næste, revideret");
+        let log = staff
+            .data(AUDIT_ACTOR, json!({ "id": global_id("Plan", running) }))
+            .await["auditLog"]["nodes"][0]
+            .clone();
+        assert_eq!(
+            log["changes"]["status"],
+            json!({ "before": "ADOPTED", "after": "ARCHIVED" })
+        );
+        assert_eq!(log["actor"]["label"], "system:plans", "{log}");
+        assert_eq!(
+            lup_api::hand_over_plans(&app.db, y + 2).await.expect("hand over"),
+            0,
+            "once"
+        );
     }
 );
 
