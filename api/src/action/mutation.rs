@@ -207,7 +207,8 @@ pub struct CreateActionUpdateInput {
     pub body: String,
     /// The action's progress on `postedOn`, 0–100; it becomes the action's progress too,
     /// unless a note posted later gives one (a note added after the fact does not set the
-    /// action back).
+    /// action back). The status follows it: above 0, a PLANNED action is IN_PROGRESS; at 100,
+    /// a planned or running action is COMPLETED on `postedOn` (not before its start).
     pub progress: Option<i32>,
     /// The name the note is signed with, shown with it to everyone who sees the action (the
     /// public too): defaults to the caller's account name; give another (the association's,
@@ -823,13 +824,23 @@ impl ActionMutation {
                     )
                     .await?;
                 if let Some(p) = progress
-                    && p != action.progress
                     && !later_progress(w, action_id, posted_on).await?
                 {
-                    let row = action::ActiveModel {
+                    let mut row = action::ActiveModel {
                         progress: Set(p),
                         ..Default::default()
                     };
+                    // The status follows the note: work has begun on a planned action, and an
+                    // action at 100 % is completed, on the note's day (one that began after it
+                    // keeps its status: its editors date the completion).
+                    use action::ActionStatus::{Completed, InProgress, Planned};
+                    let begun = action.start_on.is_none_or(|s| s <= posted_on);
+                    if p == 100 && matches!(action.status, Planned | InProgress) && begun {
+                        row.status = Set(Completed);
+                        row.completed_on = Set(Some(posted_on));
+                    } else if p > 0 && action.status == Planned {
+                        row.status = Set(InProgress);
+                    }
                     w.update::<action::Entity>(NodeType::Action, &action, action.version, row)
                         .await?;
                 }

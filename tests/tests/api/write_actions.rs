@@ -991,6 +991,59 @@ both!(
     }
 );
 
+// The status follows the notes: a planned action a note says work has begun on is in
+// progress, and one a note puts at 100 % is completed on the note's day; a paused action, or
+// one due to start after the note, keeps its status for its editors to set.
+both!(
+    a_progress_note_moves_the_actions_status_along,
+    |app: TestApp| async move {
+        const POST: &str = "mutation($i: CreateActionUpdateInput!) { createActionUpdate(input: $i) {
+            actionUpdate { action { status statusLabel progress completedOn } } userErrors { field code message } } }";
+        let w = world(&app).await;
+        let fx = Fixture::new(&app.db);
+        let kitchen = fx.action(w.plan, "Nyt køkken i forsamlingshuset").await;
+        let mut m = fx.action_model(w.plan, "Bænke ved stranden");
+        m.status = sea_orm::Set(action::ActionStatus::Paused);
+        let paused = fx.insert_action(m).await;
+        let today = lup_tests::fixture::danish_today();
+        let mut m = fx.action_model(w.plan, "Vinterbadning");
+        m.start_on = sea_orm::Set(Some(today + chrono::Days::new(30)));
+        let later = fx.insert_action(m).await;
+        let editor = app.signed_in(As::CommunityEditor, &[w.gjol], None).await;
+        let post = async |action: Uuid, progress: i64, posted_on: Option<String>| {
+            let mut i = json!({ "actionId": global_id("Action", action), "body": "Status fra arbejdsgruppen.", "progress": progress });
+            if let Some(d) = posted_on {
+                i["postedOn"] = json!(d);
+            }
+            let body = editor.data(POST, json!({ "i": i })).await["createActionUpdate"].clone();
+            assert_eq!(body["userErrors"], json!([]), "{body}");
+            body["actionUpdate"]["action"].clone()
+        };
+        let a = post(kitchen, 30, Some((today - chrono::Days::new(2)).to_string())).await;
+        assert_eq!(
+            (a["status"].as_str(), a["progress"].as_i64()),
+            (Some("IN_PROGRESS"), Some(30)),
+            "{a}"
+        );
+        let yesterday = (today - chrono::Days::new(1)).to_string();
+        let a = post(kitchen, 100, Some(yesterday.clone())).await;
+        assert_eq!(a["status"], "COMPLETED", "{a}");
+        assert_eq!(a["completedOn"], yesterday, "completed on the note's day: {a}");
+        let stored = row(&app, kitchen).await;
+        assert_eq!(stored.status, action::ActionStatus::Completed);
+
+        let a = post(paused, 100, None).await;
+        assert_eq!(
+            (a["status"].as_str(), a["progress"].as_i64()),
+            (Some("PAUSED"), Some(100)),
+            "{a}"
+        );
+        let a = post(later, 100, None).await;
+        assert_eq!(a["status"], "IN_PROGRESS", "not completed before its start: {a}");
+        assert!(a["completedOn"].is_null(), "{a}");
+    }
+);
+
 // Mutations run one after the other, and each one's answer shows the rows as it left them,
 // not as an earlier mutation of the same document read them.
 both!(
