@@ -6,6 +6,9 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
+    /// Written to the audit log as `[personoplysning]`: staff read the log, and only admins
+    /// the accounts.
+    #[serde(serialize_with = "crate::json::redacted_text")]
     pub email: String,
     pub display_name: String,
     /// argon2 PHC string. Serialised (for the audit log) only as a marker of the password,

@@ -46,15 +46,8 @@ pub struct Model {
     pub version: i32,
 }
 
-/// What the audit log writes for personal data: that there was some, not what it was.
-pub const REDACTED: &str = "[personoplysning]";
-
-fn redacted<S: serde::Serializer>(value: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
-    match value {
-        Some(_) => s.serialize_some(REDACTED),
-        None => s.serialize_none(),
-    }
-}
+pub use crate::json::REDACTED;
+use crate::json::redacted;
 
 /// The rows this table's foreign keys refer to.
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -8,7 +8,10 @@ pub struct Model {
     pub id: Uuid,
     pub name: String,
     pub title: Option<String>,
+    /// Written to the audit log as `[personoplysning]` (see `crate::json::redacted`).
+    #[serde(serialize_with = "crate::json::redacted")]
     pub email: Option<String>,
+    #[serde(serialize_with = "crate::json::redacted")]
     pub phone: Option<String>,
     pub is_public: bool,
     pub community_id: Option<Uuid>,

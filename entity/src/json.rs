@@ -105,6 +105,24 @@ pub fn optional_timestamp<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Date
     d.deserialize_option(Optional)
 }
 
+/// What the audit log writes for personal data (a model's `Serialize` is what it records): that
+/// there was some, not what it was. Contact details, account emails and consultation senders'
+/// data are written so; the rows themselves keep the values.
+pub const REDACTED: &str = "[personoplysning]";
+
+/// [`REDACTED`] for a value, `null` for none.
+pub fn redacted<S: serde::Serializer>(value: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(_) => s.serialize_some(REDACTED),
+        None => s.serialize_none(),
+    }
+}
+
+/// [`REDACTED`] for a value that is always there.
+pub fn redacted_text<S: serde::Serializer>(_: &str, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(REDACTED)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

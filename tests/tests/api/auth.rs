@@ -654,6 +654,19 @@ both!(
             )
             .await;
         assert!(body["createAccount"]["account"]["id"].is_string(), "{body}");
+        // Staff read the audit log, admins the accounts: the log keeps no email.
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        let log = staff
+            .data(
+                "query($id: ID!) { auditLog(filter: { entityId: $id }) { nodes { operation changes } } }",
+                json!({ "id": body["createAccount"]["account"]["id"] }),
+            )
+            .await;
+        assert_eq!(
+            log["auditLog"]["nodes"][0]["changes"]["email"]["after"], "[personoplysning]",
+            "{log}"
+        );
+        assert!(!log.to_string().contains("mellemrum@lup.test"), "{log}");
         let login = app.login("mellemrum@lup.test", " kodeord med mellemrum ").await;
         assert!(login["accessToken"].is_string(), "{login}");
         let q = "mutation($i: LoginInput!) { login(input: $i) { accessToken } }";

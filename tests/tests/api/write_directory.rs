@@ -168,6 +168,22 @@ both!(
             .await;
         assert_eq!(body["deleteContact"]["deletedId"], id);
         assert_eq!(rows::<contact::Entity>(&app).await, 0);
+
+        // The audit log keeps what happened, not the person's email or phone: not in the
+        // creation, the change or the deletion, which outlive the contact.
+        let log = staff.data(AUDIT, json!({ "id": id })).await;
+        let nodes = log["auditLog"]["nodes"].as_array().unwrap().clone();
+        assert_eq!(nodes.len(), 3, "{log}");
+        let text = serde_json::to_string(&nodes).unwrap();
+        for personal in ["lene.vestergaard", "98 76 54 32"] {
+            assert!(!text.contains(personal), "{personal} in {text}");
+        }
+        assert_eq!(nodes[0]["operation"], "DELETE");
+        assert_eq!(
+            nodes[0]["changes"]["email"]["before"], "[personoplysning]",
+            "{log}"
+        );
+        assert_eq!(nodes[0]["changes"]["name"]["before"], "Lene Vestergaard", "{log}");
     }
 );
 
