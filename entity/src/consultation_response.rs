@@ -11,7 +11,10 @@ pub struct Model {
     pub plan_id: Uuid,
     /// One of the plan's actions, when the response is about it.
     pub action_id: Option<Uuid>,
+    /// Written to the audit log as `[personoplysning]`: a citizen's text may tell of their
+    /// health or of others, and the log outlives what a moderator takes out of it.
     #[sea_orm(column_type = "Text")]
+    #[serde(serialize_with = "crate::json::redacted_text")]
     pub body: String,
     #[sea_orm(column_type = "Text", nullable)]
     #[serde(serialize_with = "redacted")]

@@ -63,7 +63,31 @@ pub struct ReplyToConsultationResponseInput {
     pub reply: String,
 }
 
+/// A moderator's cut of a response's text.
+#[derive(InputObject)]
+pub struct RedactConsultationResponseInput {
+    pub id: ID,
+    pub version: i32,
+    /// The response's text with what must go taken out, each cut marked `[fjernet]`. Nothing
+    /// may be added or reworded: without its marks, the text is the old one with parts left
+    /// out (`INVALID` otherwise).
+    pub body: String,
+}
+
+/// What marks a cut in a redacted response.
+pub const CUT: &str = "[fjernet]";
+
+/// Whether `new` is `old` with parts cut out, each cut (or none) marked [`CUT`]: its other
+/// characters are `old`'s, in order.
+fn is_cut(old: &str, new: &str) -> bool {
+    let mut old = old.chars();
+    new.split(CUT)
+        .flat_map(str::chars)
+        .all(|c| old.by_ref().any(|o| o == c))
+}
+
 payload!(SubmitConsultationResponsePayload, receipt: ID);
+payload!(RedactConsultationResponsePayload, consultation_response: ConsultationResponse);
 payload!(ModerateConsultationResponsePayload, consultation_response: ConsultationResponse);
 payload!(ReplyToConsultationResponsePayload, consultation_response: ConsultationResponse);
 
@@ -351,6 +375,47 @@ impl ConsultationMutation {
         .await
     }
 
+    /// Takes personal data out of a response's text (what it tells of the sender's health, say,
+    /// or of a neighbour by name), at the sender's request or on the moderators' judgement: the
+    /// new text is the old one with parts cut out, each cut marked `[fjernet]`. The old text
+    /// is kept nowhere: not in the response, the search index or the audit log (which never
+    /// holds a response's text). The community's editors and staff.
+    #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
+    async fn redact_consultation_response(
+        &self,
+        ctx: &Context<'_>,
+        input: RedactConsultationResponseInput,
+    ) -> Result<RedactConsultationResponsePayload> {
+        mutate(
+            ctx,
+            |check| {
+                let id = check.id("id", &input.id, NodeType::ConsultationResponse);
+                let body = check.text("body", &input.body, MAX_BODY);
+                let body = plain(check, "body", body, true);
+                Some((id?, body?))
+            },
+            async |w, (id, body)| {
+                let before = to_moderate(w, id).await?;
+                if !is_cut(&before.body, &body) {
+                    return Err(Refused::one(
+                        "body",
+                        UserErrorCode::Invalid,
+                        "a redaction only cuts: send the response's text with parts taken out (each marked [fjernet]), nothing added or reworded",
+                    )
+                    .into());
+                }
+                let row = response::ActiveModel {
+                    body: Set(body),
+                    ..Default::default()
+                };
+                w.update::<response::Entity>(NodeType::ConsultationResponse, &before, input.version, row)
+                    .await
+            },
+            |m| RedactConsultationResponsePayload::ok(ConsultationResponse(m)),
+        )
+        .await
+    }
+
     /// Answers a response (replacing an earlier answer); the answer is public once the
     /// response is published. The community's editors and staff.
     #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
@@ -403,6 +468,22 @@ impl ConsultationMutation {
 #[cfg(test)]
 mod tests {
     use super::mentions;
+
+    #[test]
+    fn a_redaction_only_cuts() {
+        use super::is_cut;
+        let old = "Min søn har ADHD og har brug for en rolig legeplads.";
+        assert!(is_cut(old, "Min søn [fjernet] har brug for en rolig legeplads."));
+        assert!(is_cut(old, "Min søn har brug for en rolig legeplads."));
+        assert!(is_cut(old, old));
+        assert!(is_cut(old, "[fjernet]"));
+        assert!(!is_cut(
+            old,
+            "Min søn har ADHD og har brug for en stor legeplads."
+        ));
+        assert!(!is_cut(old, "Min søn har brug for en rolig legeplads. Tak!"));
+        assert!(!is_cut(old, "legeplads. Min søn"), "the order is kept");
+    }
 
     #[test]
     fn a_reply_mentions_a_name_only_as_words_of_its_own() {

@@ -676,3 +676,87 @@ both!(
         assert_no_personal_data(&d.to_string(), "the audit log as staff read it");
     }
 );
+
+// A moderator takes personal data out of a response's text by cutting it (each cut marked
+// [fjernet]): the old text is then kept nowhere, the search index and the audit log included.
+// Adding or rewording is refused and changes nothing; another community's editors cannot.
+both!(
+    a_moderator_cuts_personal_data_out_of_a_response,
+    |app: TestApp| async move {
+        const REDACT: &str = "mutation($i: RedactConsultationResponseInput!) {
+          redactConsultationResponse(input: $i) { consultationResponse { body version } userErrors { field code message } } }";
+        const FIND: &str = "query($q: String!) { search(query: $q, first: 10) { totalCount } }";
+        let w = world(&app).await;
+        let text = "Min søn har ADHD og har brug for en rolig legeplads ved havnen.";
+        let receipt = accepted(&app, &[], input(w.hearing, text)).await;
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        assert!(audit_text(&app).await.contains("ConsultationResponse"));
+        assert!(
+            !audit_text(&app).await.contains("ADHD"),
+            "the log keeps no response's text"
+        );
+        let count =
+            async |q: &str| staff.data(FIND, json!({ "q": q })).await["search"]["totalCount"].as_i64();
+        assert_eq!(count("ADHD").await, Some(1), "found before");
+
+        let birkelse = app
+            .signed_in(
+                As::CommunityEditor,
+                &[fixture_community(&app, "birkelse").await],
+                None,
+            )
+            .await;
+        let cut = "Min søn [fjernet] har brug for en rolig legeplads ved havnen.";
+        let (code, _) = birkelse
+            .error(
+                REDACT,
+                json!({ "i": { "id": receipt, "version": 1, "body": cut } }),
+            )
+            .await;
+        assert!(code == "NOT_FOUND" || code == "FORBIDDEN", "{code}");
+
+        let editor = app.signed_in(As::CommunityEditor, &[w.gjol], None).await;
+        let reworded = "Min søn har brug for en stor legeplads ved havnen.";
+        let body = editor
+            .data(
+                REDACT,
+                json!({ "i": { "id": receipt, "version": 1, "body": reworded } }),
+            )
+            .await;
+        let refused = &body["redactConsultationResponse"];
+        assert_eq!(refused["userErrors"][0]["field"], json!(["body"]), "{body}");
+        assert_eq!(refused["userErrors"][0]["code"], "INVALID", "{body}");
+        let id = id_of(&app, &receipt).await;
+        assert_eq!(response(&app, id).await.body, text, "nothing changed");
+
+        let body = editor
+            .data(
+                REDACT,
+                json!({ "i": { "id": receipt, "version": 1, "body": cut } }),
+            )
+            .await;
+        let done = &body["redactConsultationResponse"];
+        assert_eq!(done["userErrors"], json!([]), "{body}");
+        assert_eq!(done["consultationResponse"]["body"], cut);
+        assert_eq!(response(&app, id).await.body, cut);
+        assert_eq!(
+            count("ADHD").await,
+            Some(0),
+            "the search index holds the cut text"
+        );
+        assert_eq!(count("legeplads").await, Some(1));
+        assert!(!audit_text(&app).await.contains("ADHD"));
+    }
+);
+
+/// The ID of the community a fixture made under `slug`.
+async fn fixture_community(app: &TestApp, slug: &str) -> Uuid {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    entity::community::Entity::find()
+        .filter(entity::community::Column::Slug.eq(slug))
+        .one(&app.db)
+        .await
+        .expect("query")
+        .expect("the community")
+        .id
+}
