@@ -91,18 +91,32 @@ payload!(RedactConsultationResponsePayload, consultation_response: ConsultationR
 payload!(ModerateConsultationResponsePayload, consultation_response: ConsultationResponse);
 payload!(ReplyToConsultationResponsePayload, consultation_response: ConsultationResponse);
 
-/// Whether `text` holds `name` as words of its own (case aside): "Kære Ole Hansen" names
-/// "Ole Hansen", "Skolen" does not name "Ole".
+/// Whether `text` names the person called `name` (case, spacing and invisible characters
+/// aside): the whole name as words of its own, or one of its parts of four letters or more
+/// (a surname alone, "fru Hansen"; a first name alone), also in the genitive ("Hansens
+/// forslag"). "Kære Ole Hansen" and "Tak, fru Hansen" name "Ole Hansen"; "Skolen" does not
+/// name "Ole", nor does "vi vil bo her" name "Bo Bang".
 fn mentions(text: &str, name: &str) -> bool {
     let (text, name) = (crate::common::comparable(text), crate::common::comparable(name));
+    let as_word = |word: &str| {
+        text.match_indices(word).any(|(at, _)| {
+            let before = text[..at].chars().next_back();
+            let mut after = text[at + word.len()..].chars();
+            let next = match after.next() {
+                Some('s') => after.next(),
+                c => c,
+            };
+            !before.is_some_and(char::is_alphanumeric) && !next.is_some_and(char::is_alphanumeric)
+        })
+    };
     if name.chars().count() < 2 {
         return false;
     }
-    text.match_indices(&name).any(|(at, _)| {
-        let before = text[..at].chars().next_back();
-        let after = text[at + name.len()..].chars().next();
-        !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
-    })
+    as_word(&name)
+        || name
+            .split(|c: char| c.is_whitespace() || c == '-')
+            .filter(|part| part.chars().filter(|c| c.is_alphabetic()).count() >= 4)
+            .any(as_word)
 }
 
 /// No control characters but line breaks and tabs (where `lines`) and no text-direction
@@ -441,7 +455,7 @@ impl ConsultationMutation {
                     return Err(Refused::one(
                         "reply",
                         UserErrorCode::Invalid,
-                        "the reply names the sender, who did not agree to have their name shown: leave the name out (the reply is public once the response is published)",
+                        "the reply names the sender (or part of their name), who did not agree to have their name shown: leave the name out (the reply is public once the response is published)",
                     )
                     .into());
                 }
@@ -491,7 +505,14 @@ mod tests {
         assert!(mentions("tak, OLE HANSEN", " ole hansen "));
         assert!(mentions("Åse Ørsted", "åse ørsted"));
         assert!(!mentions("Skolen svarer", "Ole"));
-        assert!(!mentions("Tak til Borger 10", "Borger 1"));
+        assert!(!mentions("Tak til Bo 10", "Bo 1"));
+        assert!(mentions("Tak, fru Testesen", "Karen Testesen"));
+        assert!(mentions("Tak Karen-Testesen", "Karen Testesen"));
+        assert!(mentions("Karen Testesens forslag er godt", "Karen Testesen"));
+        assert!(mentions("Tak, K. Testesen", "Karen Testesen"));
+        assert!(mentions("Kære Karen", "Karen Testesen"));
+        assert!(!mentions("Vi vil gerne bo her", "Bo Bang"));
+        assert!(!mentions("Testesenvej er lukket", "Karen Testesen"));
         assert!(!mentions("Tak for svaret", "x"));
         assert!(mentions(
             "Kære S\u{f8}ren A\u{30a}gård  Hansen",

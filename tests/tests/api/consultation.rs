@@ -608,7 +608,7 @@ both!(
         let p = editor
             .data(
                 REPLY,
-                json!({ "i": { "id": ids[1], "version": version, "reply": "Tak for dit svar, kære borger." } }),
+                json!({ "i": { "id": ids[1], "version": version, "reply": "Tak for dit svar, og velkommen til borgermødet." } }),
             )
             .await["replyToConsultationResponse"]
             .clone();
