@@ -204,9 +204,35 @@ pub async fn connect(config: &Config) -> Result<(DatabaseConnection, SqlCounter)
             Some(password) if !password.is_empty() && e.to_string().contains(password) => {
                 DbErr::Custom(e.to_string().replace(password, "…"))
             }
+            // SQLite says only "unable to open database file": which, and why it may be.
+            _ if config.is_sqlite() => DbErr::Custom(format!(
+                "cannot open the SQLite database {} ({e}): check that its folder exists and the server's user may write it, and that the URL ends in ?mode=rwc for a new file",
+                sqlite_path(&config.database_url)
+            )),
             _ => e,
         }
     })?;
+    if config.is_sqlite() {
+        // A file the server's user may read but not write (a restored copy owned by another
+        // user) opens read-only: every write would fail while /readyz said ready. One write
+        // that changes nothing (the header's user version, set to what it is) finds out now.
+        let version = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Sqlite,
+                "PRAGMA user_version",
+            ))
+            .await?
+            .and_then(|row| row.try_get_by_index::<i64>(0).ok())
+            .unwrap_or(0);
+        db.execute_unprepared(&format!("PRAGMA user_version = {version}"))
+            .await
+            .map_err(|e| {
+                DbErr::Custom(format!(
+                    "the SQLite database {} cannot be written ({e}): the server's user must be able to write the file and its folder",
+                    sqlite_path(&config.database_url)
+                ))
+            })?;
+    }
     let inner = counter.statements.clone();
     db.set_metric_callback(move |info| {
         inner.fetch_add(1, Ordering::Relaxed);
@@ -224,13 +250,17 @@ pub async fn connect(config: &Config) -> Result<(DatabaseConnection, SqlCounter)
 }
 
 /// SQLite creates the file (`mode=rwc`) but not its folder.
-fn create_sqlite_dir(url: &str) -> Result<(), DbErr> {
-    let path = url
-        .trim_start_matches("sqlite:")
+/// The file a SQLite URL names.
+fn sqlite_path(url: &str) -> &str {
+    url.trim_start_matches("sqlite:")
         .trim_start_matches("//")
         .split('?')
         .next()
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+fn create_sqlite_dir(url: &str) -> Result<(), DbErr> {
+    let path = sqlite_path(url);
     if path.is_empty() || path == ":memory:" {
         return Ok(());
     }

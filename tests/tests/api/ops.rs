@@ -314,3 +314,25 @@ impl FreshDatabase {
             .ok();
     }
 }
+
+/// A SQLite file the server may read but not write (opened read-only: here by `mode=ro`, in
+/// life a restored copy owned by another user) stops the start with a message that names the
+/// file, instead of a server that says it is ready and fails every write.
+#[tokio::test]
+async fn a_sqlite_database_that_cannot_be_written_stops_the_start() {
+    let dir = std::env::temp_dir().join(format!("lup-ro-{}", uuid::Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&dir).expect("folder");
+    let file = dir.join("lup.db");
+    let url = |mode: &str| format!("sqlite://{}?mode={mode}", file.display());
+    let server = lup_api::startup::spawn(&lup_api::config::Config::for_database(url("rwc")))
+        .await
+        .expect("starts on a new file");
+    let db = server.state.db.clone();
+    server.stop().await;
+    db.close().await.ok();
+    let refused = lup_api::startup::spawn(&lup_api::config::Config::for_database(url("ro"))).await;
+    let message = refused.err().expect("refused").to_string();
+    assert!(message.contains("cannot be written"), "{message}");
+    assert!(message.contains(&file.display().to_string()), "{message}");
+    std::fs::remove_dir_all(&dir).ok();
+}
