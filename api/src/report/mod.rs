@@ -243,10 +243,13 @@ pub async fn annual(
         Err(response) => return response,
     };
     let Some(report) = loaded else {
-        return plain(
-            StatusCode::NOT_FOUND,
-            format!("Der findes ingen offentliggjort årsstatus for {year}."),
-        );
+        // Staff see drafts too: for them there is none at all.
+        let message = if viewer.is_staff() {
+            format!("Der findes ingen årsstatus for {year}.")
+        } else {
+            format!("Der findes ingen offentliggjort årsstatus for {year}.")
+        };
+        return plain(StatusCode::NOT_FOUND, message);
     };
     let cache_control = if report.review.status == ReviewStatus::Published && viewer.is_anonymous() {
         format!("public, max-age={}", state.public_max_age.as_secs())

@@ -79,6 +79,15 @@ both!(the_csv_has_one_row_per_community, |app: TestApp| async move {
 
     publish(&staff, &r).await;
     let anonymous = app.signed_in(As::Anonymous, &[], None).await;
+    // A year without a review: staff, who see drafts too, are not told of a published one.
+    for (who, says) in [
+        (&staff, "Der findes ingen årsstatus for 2024."),
+        (&anonymous, "Der findes ingen offentliggjort årsstatus for 2024."),
+    ] {
+        let response = get(who, "/reports/annual/2024").await;
+        assert_eq!(response.status(), 404);
+        assert_eq!(response.text().await.unwrap(), says);
+    }
     let response = get(&anonymous, "/reports/annual/2025.csv").await;
     assert_eq!(response.status(), 200);
     assert!(header(&response, "cache-control").starts_with("public, max-age="));
