@@ -19,8 +19,8 @@
 //!     does not depend on how the weights are scaled) × 1: engagement is what carries an
 //!     action through;
 //!   - *committed partners*, the distinct members of ACTIVE partnerships around the action
-//!     (at most 5 count) × 0.5: an action others already put resources into is more likely
-//!     to happen;
+//!     other than its own community (at most 5 count) × 0.5: an action others already put
+//!     resources into is more likely to happen;
 //!   - *seeking partners* (1 or 0) × 0.5: a small nudge, since an action that looks for
 //!     partners is where the municipality can broker help.
 //! - Actions are ranked by score, then potential, then title. Filters narrow the list and the
@@ -341,7 +341,7 @@ fn check(year: i32, filter: Option<PriorityFilter>) -> Result<Checked, ApiError>
     })
 }
 
-/// Members of ACTIVE partnerships around each of `actions`.
+/// Members of ACTIVE partnerships around each of `actions`, the action's own community left out.
 async fn committed_partners(
     db: &DatabaseConnection,
     candidates: sea_orm::sea_query::SelectStatement,
@@ -367,7 +367,15 @@ async fn committed_partners(
             partnership::Entity,
             loader::on(partnership_member::Relation::Partnership),
         )
+        .inner_join(entity::action::Entity, loader::on(partnership::Relation::Action))
+        .inner_join(entity::plan::Entity, loader::on(entity::action::Relation::Plan))
         .and_where(col(partnership::Column::Status).eq(PartnershipStatus::Active))
+        // Others: the action's own community, a member of its partnership, is not.
+        .cond_where(
+            sea_orm::Condition::any()
+                .add(col(Member::CommunityId).is_null())
+                .add(col(Member::CommunityId).ne(col(entity::plan::Column::CommunityId))),
+        )
         .and_where(col(partnership::Column::ActionId).in_subquery(candidates))
         .group_by_col(partnership::Column::ActionId.as_column_ref())
         .to_owned();

@@ -140,7 +140,8 @@ async fn world(app: &TestApp) -> World {
     fx.tag_action(shelter, natur).await;
     fx.tag_action(legeplads, natur).await;
 
-    // Naturlegeplads: an active partnership of three (a proposal and an ended one do not count).
+    // Naturlegeplads: an active partnership of three, two of them others than Birkelse itself
+    // (a proposal and an ended one do not count).
     let org = fx
         .organization(
             "birkelse-if",
@@ -204,7 +205,7 @@ both!(
         assert_eq!(
             ranking(&d),
             ranked(&[
-                ("Naturlegeplads", 14.0), // 10 + 2.5 + 1.5
+                ("Naturlegeplads", 13.5), // 10 + 2.5 + 1
                 ("Havnebad", 11.0),       // 6 + 5
                 ("Shelterplads", 9.5),    // 4 + 5 + 0.5
                 ("Cykelsti", 8.5),        // 6 (estimated) + 2.5
@@ -226,7 +227,7 @@ both!(
             json!([
                 { "key": "POTENTIAL", "label": "Potentiale", "value": 5.0, "weight": 2.0, "points": 10.0 },
                 { "key": "COMMUNITY_ENGAGEMENT", "label": "Lokalsamfundets engagement", "value": 2.5, "weight": 1.0, "points": 2.5 },
-                { "key": "COMMITTED_PARTNERS", "label": "Partnere i aktive partnerskaber", "value": 3.0, "weight": 0.5, "points": 1.5 },
+                { "key": "COMMITTED_PARTNERS", "label": "Partnere i aktive partnerskaber", "value": 2.0, "weight": 0.5, "points": 1.0 },
                 { "key": "SEEKING_PARTNERS", "label": "Søger partnere", "value": 0.0, "weight": 0.5, "points": 0.0 },
             ])
         );
@@ -259,7 +260,7 @@ both!(
         let d = staff.data(PRIORITIES, json!({ "year": 2025, "first": 2 })).await;
         assert_eq!(
             ranking(&d),
-            ranked(&[("Naturlegeplads", 14.0), ("Havnebad", 11.0)])
+            ranked(&[("Naturlegeplads", 13.5), ("Havnebad", 11.0)])
         );
         let info = &d["priorities"]["ranking"]["pageInfo"];
         assert_eq!(info["hasNextPage"], true);
@@ -313,7 +314,7 @@ both!(
         let d = filtered(json!({ "themeIds": [global_id("Theme", w.natur)] })).await;
         assert_eq!(
             ranking(&d),
-            ranked(&[("Naturlegeplads", 14.0), ("Shelterplads", 9.5)])
+            ranked(&[("Naturlegeplads", 13.5), ("Shelterplads", 9.5)])
         );
         let d = filtered(json!({ "themeIds": [global_id("Theme", w.natur)], "horizon": "LONG_TERM" })).await;
         assert_eq!(ranking(&d), ranked(&[]));
@@ -423,7 +424,7 @@ both!(
         }
 
         // Engagement counts three times as much: Gjøl's lead outweighs Naturlegeplads'
-        // potential. Havnebad 6 + 15, Shelterplads 4 + 15 + 0.5, Naturlegeplads 10 + 7.5 + 1.5.
+        // potential. Havnebad 6 + 15, Shelterplads 4 + 15 + 0.5, Naturlegeplads 10 + 7.5 + 1.
         let before = ranking(&staff.data(PRIORITIES, json!({ "year": 2025 })).await);
         assert_eq!(before[0].0, "Naturlegeplads");
         let p = staff
@@ -443,7 +444,7 @@ both!(
             ranked(&[
                 ("Havnebad", 21.0),
                 ("Shelterplads", 19.5),
-                ("Naturlegeplads", 19.0),
+                ("Naturlegeplads", 18.5),
                 ("Cykelsti", 13.5),
                 ("Forsamlingshus", 8.0),
             ])
