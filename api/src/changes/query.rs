@@ -78,7 +78,7 @@ impl Change {
 impl Change {
     /// Where this change stands in the feed: pass it as `after` to read what came later.
     async fn cursor(&self) -> String {
-        ChangeCursor(self.row.seq).encode_cursor()
+        ChangeCursor::of(&self.row).encode_cursor()
     }
 
     /// When the change was committed.
@@ -111,9 +111,65 @@ impl Change {
     }
 }
 
-/// A position in the change feed, opaque to clients.
+/// A position in the change feed, opaque to clients: the change's number and, to know it
+/// again, the second it was committed in. A database restored from a backup numbers its next
+/// changes from where the backup stood, so a number alone would point, after new writes, at a
+/// change the client never saw (and read on past the ones lost): with its second, such a
+/// cursor is refused. Cursors of the number alone (given before) are still taken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ChangeCursor(pub i64);
+pub struct ChangeCursor {
+    pub seq: i64,
+    /// The Unix second of the change's commit; none for the start and for older cursors.
+    pub mark: Option<i64>,
+}
+
+impl ChangeCursor {
+    /// The cursor of the change `row`.
+    pub fn of(row: &ChangeRow) -> Self {
+        ChangeCursor {
+            seq: row.seq,
+            mark: Some(row.occurred_at.timestamp()),
+        }
+    }
+
+    /// The start of the feed.
+    pub const START: ChangeCursor = ChangeCursor { seq: 0, mark: None };
+
+    /// The cursor of change `seq` as the database holds it (the start for 0).
+    pub async fn at(db: &DatabaseConnection, seq: i64) -> Result<ChangeCursor, ApiError> {
+        if seq <= 0 {
+            return Ok(ChangeCursor::START);
+        }
+        let found = change_event::Entity::find_by_id(seq).one(db).await?;
+        Ok(ChangeCursor {
+            seq,
+            mark: found.map(|e| e.occurred_at.timestamp()),
+        })
+    }
+
+    /// Refused (`BAD_USER_INPUT`) when the change it names is not the one this feed holds
+    /// under its number (the feed comes from a restore, or another database).
+    pub async fn check(&self, db: &DatabaseConnection) -> Result<(), ApiError> {
+        let Some(mark) = self.mark.filter(|_| self.seq > 0) else {
+            return Ok(());
+        };
+        // Within a second: PostgreSQL keeps microseconds, rounding a time at the very end of
+        // a second into the next.
+        if ChangeCursor::at(db, self.seq)
+            .await?
+            .mark
+            .is_some_and(|held| (held - mark).abs() <= 1)
+        {
+            return Ok(());
+        }
+        Err(ApiError::bad_input(format!(
+            "the cursor names change {} as this feed does not hold it: the database was restored \
+             from a backup since, or the cursor comes from another one; read from the start (no \
+             `after`) to build your copy again",
+            self.seq
+        )))
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 #[error("\"{0}\" is not a valid change cursor")]
@@ -126,16 +182,20 @@ impl CursorType for ChangeCursor {
         let invalid = || InvalidChangeCursor(s.chars().take(64).collect());
         let bytes = URL_SAFE_NO_PAD.decode(s).map_err(|_| invalid())?;
         let text = String::from_utf8(bytes).map_err(|_| invalid())?;
-        let n = text
-            .strip_prefix("change:")
-            .and_then(|n| n.parse::<i64>().ok())
-            .filter(|n| *n >= 0)
-            .ok_or_else(invalid)?;
-        Ok(ChangeCursor(n))
+        let rest = text.strip_prefix("change:").ok_or_else(invalid)?;
+        let (seq, mark) = match rest.split_once(':') {
+            Some((seq, mark)) => (seq, Some(mark.parse::<i64>().map_err(|_| invalid())?)),
+            None => (rest, None),
+        };
+        let seq = seq.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(invalid)?;
+        Ok(ChangeCursor { seq, mark })
     }
 
     fn encode_cursor(&self) -> String {
-        URL_SAFE_NO_PAD.encode(format!("change:{}", self.0))
+        URL_SAFE_NO_PAD.encode(match self.mark {
+            Some(mark) => format!("change:{}:{mark}", self.seq),
+            None => format!("change:{}", self.seq),
+        })
     }
 }
 
@@ -178,14 +238,11 @@ impl ChangesQuery {
             ))
             .into());
         }
-        let after = match after {
-            Some(c) => {
-                ChangeCursor::decode_cursor(&c)
-                    .map_err(|e| ApiError::bad_input(e.to_string()))?
-                    .0
-            }
-            None => 0,
+        let given = match after {
+            Some(c) => ChangeCursor::decode_cursor(&c).map_err(|e| ApiError::bad_input(e.to_string()))?,
+            None => ChangeCursor::START,
         };
+        let after = given.seq;
         if types.as_ref().is_some_and(|t| t.is_empty()) {
             return Err(ApiError::bad_input("`types` must name at least one type, or be left out").into());
         }
@@ -195,17 +252,22 @@ impl ChangesQuery {
         if after > page.head {
             return Err(ahead(after, page.head).into());
         }
-        let resume = page.rows.last().map_or(page.head.max(after), |r| r.seq);
+        given.check(db).await?;
+        let resume = match page.rows.last() {
+            Some(row) => ChangeCursor::of(row),
+            None if page.head > after => ChangeCursor::at(db, page.head).await?,
+            None => given,
+        };
         let mut connection = Connection::with_additional_fields(
             after > 0,
             page.more,
             ChangeConnectionFields {
-                resume_cursor: ChangeCursor(resume).encode_cursor(),
+                resume_cursor: resume.encode_cursor(),
             },
         );
         connection.edges.extend(page.rows.into_iter().filter_map(|row| {
-            let seq = row.seq;
-            Change::seen(Arc::new(row), &reader).map(|c| Edge::new(ChangeCursor(seq), c))
+            let cursor = ChangeCursor::of(&row);
+            Change::seen(Arc::new(row), &reader).map(|c| Edge::new(cursor, c))
         }));
         Ok(connection)
     }

@@ -57,20 +57,18 @@ impl ChangesSubscription {
         if types.as_ref().is_some_and(|t| t.is_empty()) {
             return Err(ApiError::bad_input("`types` must name at least one type, or be left out").into());
         }
-        let after = match after {
-            Some(c) => Some(
-                ChangeCursor::decode_cursor(&c)
-                    .map_err(|e| ApiError::bad_input(e.to_string()))?
-                    .0,
-            ),
+        let given = match after {
+            Some(c) => Some(ChangeCursor::decode_cursor(&c).map_err(|e| ApiError::bad_input(e.to_string()))?),
             None => None,
         };
+        let after = given.map(|c| c.seq);
         let db = ctx.data_unchecked::<DatabaseConnection>();
-        if let Some(after) = after {
+        if let Some(given) = given {
             let head = super::feed::newest(db).await.map_err(ApiError::from)?;
-            if after > head {
-                return Err(super::query::ahead(after, head).into());
+            if given.seq > head {
+                return Err(super::query::ahead(given.seq, head).into());
             }
+            given.check(db).await?;
         }
         let feed = ctx.data_unchecked::<super::Feed>();
         // Subscribed before anything is read, so nothing committed from now on is missed.

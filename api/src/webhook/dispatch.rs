@@ -346,7 +346,7 @@ fn body(m: &Message<'_>) -> String {
             "id": crate::relay::encode(m.entity, m.id).0,
             "type": m.entity.name(),
             "kind": kind_name(m.kind),
-            "cursor": ChangeCursor(m.row.seq).encode_cursor(),
+            "cursor": ChangeCursor::of(m.row).encode_cursor(),
         },
     })
     .to_string()

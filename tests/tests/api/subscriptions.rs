@@ -1126,7 +1126,11 @@ async fn slow_consumer(app: &TestApp) {
             let text = base64::engine::general_purpose::URL_SAFE_NO_PAD
                 .decode(c)
                 .unwrap();
-            String::from_utf8(text).unwrap()["change:".len()..]
+            let text = String::from_utf8(text).unwrap();
+            text["change:".len()..]
+                .split(':')
+                .next()
+                .unwrap()
                 .parse()
                 .unwrap()
         })
