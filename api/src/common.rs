@@ -276,13 +276,15 @@ where
 /// inside a word (soft hyphen, zero-width spaces and joiners), runs of white space as one
 /// space, in lower case.
 pub fn comparable(text: &str) -> String {
+    comparable_cased(text).to_lowercase()
+}
+
+/// [`comparable`] with its case kept: NFKC, no invisible characters, white space folded.
+pub fn comparable_cased(text: &str) -> String {
     use unicode_normalization::UnicodeNormalization;
     let invisible = |c: &char| matches!(*c, '\u{00AD}' | '\u{034F}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}');
     let text: String = text.nfkc().filter(|c| !invisible(c)).collect();
-    text.split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase()
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// A row's version and when it was created and last changed: the fields every object of a

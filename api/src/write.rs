@@ -935,7 +935,18 @@ impl Write {
         before: Option<&M>,
         after: Option<&M>,
     ) -> Result<(), ApiError> {
-        let changes = diff(before, after);
+        self.audit_changes(entity, id, operation, diff(before, after))
+            .await
+    }
+
+    /// [`Write::audit`] of changes already worked out.
+    async fn audit_changes(
+        &self,
+        entity: impl TypeName,
+        id: Uuid,
+        operation: Operation,
+        changes: serde_json::Value,
+    ) -> Result<(), ApiError> {
         if matches!(operation, Operation::Update) && self.join_record(entity, id, &changes).await? {
             if let Some(entity) = entity.node_type() {
                 crate::search::index::on_write(&self.txn, entity, id, false).await?;
@@ -1086,14 +1097,10 @@ impl Write {
             .update_row::<E>(entity.name(), before, version, row, links_changed)
             .await?;
         if after.get(E::VERSION) != before.get(E::VERSION) {
-            self.audit(
-                entity,
-                before.row_id(),
-                Operation::Update,
-                Some(before),
-                Some(&after),
-            )
-            .await?;
+            let mut changes = diff(Some(before), Some(&after));
+            redacted_changes::<E>(&mut changes, before, &after);
+            self.audit_changes(entity, before.row_id(), Operation::Update, changes)
+                .await?;
         }
         Ok(after)
     }
@@ -1795,6 +1802,31 @@ fn diff<M: Serialize>(before: Option<&M>, after: Option<&M>) -> serde_json::Valu
         }
     }
     serde_json::Value::Object(out)
+}
+
+/// Adds to `changes` the fields whose values changed but are written alike before and after
+/// (personal data, written as `[personoplysning]`): the log shows that they changed, and no
+/// more.
+fn redacted_changes<E: Versioned>(changes: &mut serde_json::Value, before: &E::Model, after: &E::Model) {
+    use sea_orm::{Iterable, ModelTrait};
+    let (Ok(serde_json::Value::Object(was)), serde_json::Value::Object(out)) =
+        (serde_json::to_value(before), changes)
+    else {
+        return;
+    };
+    for column in E::Column::iter() {
+        let key = sea_orm::IdenStatic::as_str(&column);
+        if let Some(value) = was.get(key)
+            && value.as_str() == Some(entity::json::REDACTED)
+            && !out.contains_key(key)
+            && before.get(column) != after.get(column)
+        {
+            out.insert(
+                key.to_owned(),
+                serde_json::json!({ "before": value, "after": value }),
+            );
+        }
+    }
 }
 
 crate::labels::enum_labels!(UserErrorCode {

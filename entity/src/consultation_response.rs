@@ -41,6 +41,7 @@ pub struct Model {
     #[serde(serialize_with = "redacted")]
     pub client_fingerprint: Option<String>,
     /// A hash of the normalised text (for refusing duplicates); never shown.
+    #[serde(serialize_with = "crate::json::redacted_text")]
     pub body_hash: String,
     #[serde(deserialize_with = "crate::json::timestamp")]
     pub created_at: DateTimeUtc,

@@ -68,22 +68,35 @@ pub struct ReplyToConsultationResponseInput {
 pub struct RedactConsultationResponseInput {
     pub id: ID,
     pub version: i32,
-    /// The response's text with what must go taken out, each cut marked `[fjernet]`. Nothing
-    /// may be added or reworded: without its marks, the text is the old one with parts left
-    /// out (`INVALID` otherwise).
+    /// The response's text with what must go taken out, each cut marked `[fjernet]`: between
+    /// the marks stands the old text, unbroken and in order. Nothing may be added, reworded or
+    /// cut without a mark (`INVALID` otherwise).
     pub body: String,
 }
 
 /// What marks a cut in a redacted response.
 pub const CUT: &str = "[fjernet]";
 
-/// Whether `new` is `old` with parts cut out, each cut (or none) marked [`CUT`]: its other
-/// characters are `old`'s, in order.
+/// Whether `new` is `old` with parts cut out, each cut marked [`CUT`]: what stands between
+/// the marks is `old`'s text, unbroken, in order, from its first character to its last (an
+/// unmarked cut could turn "vi er ikke for" into "vi er for").
 fn is_cut(old: &str, new: &str) -> bool {
-    let mut old = old.chars();
-    new.split(CUT)
-        .flat_map(str::chars)
-        .all(|c| old.by_ref().any(|o| o == c))
+    let mut pieces = new.split(CUT);
+    let first = pieces.next().unwrap_or_default();
+    let Some(mut tail) = old.strip_prefix(first) else {
+        return false;
+    };
+    let rest: Vec<&str> = pieces.collect();
+    let Some((last, middle)) = rest.split_last() else {
+        return tail.is_empty();
+    };
+    for piece in middle {
+        match tail.find(piece) {
+            Some(at) => tail = &tail[at + piece.len()..],
+            None => return false,
+        }
+    }
+    tail.ends_with(last)
 }
 
 payload!(SubmitConsultationResponsePayload, receipt: ID);
@@ -91,32 +104,38 @@ payload!(RedactConsultationResponsePayload, consultation_response: ConsultationR
 payload!(ModerateConsultationResponsePayload, consultation_response: ConsultationResponse);
 payload!(ReplyToConsultationResponsePayload, consultation_response: ConsultationResponse);
 
-/// Whether `text` names the person called `name` (case, spacing and invisible characters
-/// aside): the whole name as words of its own, or one of its parts of four letters or more
-/// (a surname alone, "fru Hansen"; a first name alone), also in the genitive ("Hansens
-/// forslag"). "Kære Ole Hansen" and "Tak, fru Hansen" name "Ole Hansen"; "Skolen" does not
-/// name "Ole", nor does "vi vil bo her" name "Bo Bang".
-fn mentions(text: &str, name: &str) -> bool {
-    let (text, name) = (crate::common::comparable(text), crate::common::comparable(name));
-    let as_word = |word: &str| {
-        text.match_indices(word).any(|(at, _)| {
-            let before = text[..at].chars().next_back();
-            let mut after = text[at + word.len()..].chars();
-            let next = match after.next() {
-                Some('s') => after.next(),
-                c => c,
-            };
-            !before.is_some_and(char::is_alphanumeric) && !next.is_some_and(char::is_alphanumeric)
-        })
-    };
+/// Where `text` names the person called `name` (case, spacing and invisible characters
+/// aside), the words that do: the whole name as words of its own, in any case; or a part of
+/// it of four letters or more written as a name is (capitalised: "hans forslag" is not
+/// "Hans"), also in the genitive ("Hansens"). "Kære Ole Hansen" and "Tak, fru Hansen" name
+/// "Ole Hansen"; "Skolen" does not name "Ole", nor does "vi vil bo her" name "Bo Bang".
+fn mentions(text: &str, name: &str) -> Option<String> {
+    let (lower, name) = (crate::common::comparable(text), crate::common::comparable(name));
     if name.chars().count() < 2 {
-        return false;
+        return None;
     }
-    as_word(&name)
-        || name
-            .split(|c: char| c.is_whitespace() || c == '-')
-            .filter(|part| part.chars().filter(|c| c.is_alphabetic()).count() >= 4)
-            .any(as_word)
+    let whole = lower.match_indices(&name).any(|(at, _)| {
+        let before = lower[..at].chars().next_back();
+        let after = lower[at + name.len()..].chars().next();
+        !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+    });
+    if whole {
+        return Some(name);
+    }
+    let parts: Vec<&str> = name
+        .split(|c: char| c.is_whitespace() || c == '-')
+        .filter(|part| part.chars().filter(|c| c.is_alphabetic()).count() >= 4)
+        .collect();
+    crate::common::comparable_cased(text)
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|word| word.chars().next().is_some_and(char::is_uppercase))
+        .find(|word| {
+            let word = word.to_lowercase();
+            parts
+                .iter()
+                .any(|p| word == *p || word.strip_suffix('s') == Some(*p))
+        })
+        .map(str::to_owned)
 }
 
 /// No control characters but line breaks and tabs (where `lines`) and no text-direction
@@ -418,7 +437,9 @@ impl ConsultationMutation {
                     )
                     .into());
                 }
+                // The duplicate check's hash follows the text (the old one's would tell it).
                 let row = response::ActiveModel {
+                    body_hash: Set(body_hash(&body)),
                     body: Set(body),
                     ..Default::default()
                 };
@@ -450,12 +471,14 @@ impl ConsultationMutation {
                 let before = to_moderate(w, id).await?;
                 if !before.consent_to_show_name
                     && let Some(name) = before.name.as_deref()
-                    && mentions(&reply, name)
+                    && let Some(named) = mentions(&reply, name)
                 {
                     return Err(Refused::one(
                         "reply",
                         UserErrorCode::Invalid,
-                        "the reply names the sender (or part of their name), who did not agree to have their name shown: leave the name out (the reply is public once the response is published)",
+                        format!(
+                            "the reply names the sender (\"{named}\"), who did not agree to have their name shown: leave the name out (the reply is public once the response is published)"
+                        ),
                     )
                     .into());
                 }
@@ -488,19 +511,38 @@ mod tests {
         use super::is_cut;
         let old = "Min søn har ADHD og har brug for en rolig legeplads.";
         assert!(is_cut(old, "Min søn [fjernet] har brug for en rolig legeplads."));
-        assert!(is_cut(old, "Min søn har brug for en rolig legeplads."));
+        assert!(is_cut(
+            old,
+            "Min søn har [fjernet] brug for en [fjernet] legeplads."
+        ));
+        assert!(is_cut(old, "[fjernet] og har brug for en rolig legeplads."));
+        assert!(is_cut(old, "Min søn har ADHD[fjernet]"));
         assert!(is_cut(old, old));
         assert!(is_cut(old, "[fjernet]"));
+        assert!(
+            !is_cut(old, "Min søn har brug for en rolig legeplads."),
+            "a cut is marked"
+        );
+        assert!(
+            !is_cut(old, "søn har ADHD og har brug for en rolig legeplads."),
+            "at the start too"
+        );
+        assert!(
+            !is_cut(old, "Min søn har ADHD og har brug for en rolig"),
+            "and at the end"
+        );
         assert!(!is_cut(
             old,
             "Min søn har ADHD og har brug for en stor legeplads."
         ));
         assert!(!is_cut(old, "Min søn har brug for en rolig legeplads. Tak!"));
-        assert!(!is_cut(old, "legeplads. Min søn"), "the order is kept");
+        assert!(!is_cut(old, "legeplads.[fjernet]Min søn"), "the order is kept");
+        assert!(!is_cut("Vi er ikke for hallen", "Vi er for hallen"));
     }
 
     #[test]
     fn a_reply_mentions_a_name_only_as_words_of_its_own() {
+        let mentions = |text: &str, name: &str| mentions(text, name).is_some();
         assert!(mentions("Kære Ole Hansen, tak.", "Ole Hansen"));
         assert!(mentions("tak, OLE HANSEN", " ole hansen "));
         assert!(mentions("Åse Ørsted", "åse ørsted"));
@@ -513,6 +555,16 @@ mod tests {
         assert!(mentions("Kære Karen", "Karen Testesen"));
         assert!(!mentions("Vi vil gerne bo her", "Bo Bang"));
         assert!(!mentions("Testesenvej er lukket", "Karen Testesen"));
+        assert!(
+            !mentions("Vi har læst hans forslag", "Hans Jensen"),
+            "a part in lower case is a word"
+        );
+        assert!(mentions("Tak, Hans", "Hans Jensen"));
+        assert!(!mentions("Stien går gennem skov og mark", "Per Skov"));
+        assert_eq!(
+            super::mentions("Tak, fru Testesen!", "Karen Testesen").as_deref(),
+            Some("Testesen")
+        );
         assert!(!mentions("Tak for svaret", "x"));
         assert!(mentions(
             "Kære S\u{f8}ren A\u{30a}gård  Hansen",

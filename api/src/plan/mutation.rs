@@ -115,8 +115,10 @@ payload!(UpdatePlanPayload, plan: Plan);
 #[derive(async_graphql::SimpleObject)]
 pub struct ChangePlanStatusPayload {
     pub plan: Option<Plan>,
-    /// The community's adopted plans that this change archived: an adopted plan replaces
-    /// those that start no later than it does. Empty for any other change.
+    /// The community's other adopted plans that this change archived: a plan adopted (or
+    /// restored) once its period has begun replaces those that began before it; one adopted
+    /// ahead of its period replaces at once only a plan for the same period (the others when
+    /// its first year begins). Empty for any other change.
     pub archived_plans: Vec<Plan>,
     pub user_errors: Vec<crate::write::UserError>,
 }
@@ -774,9 +776,22 @@ impl PlanMutation {
                         .all(w.txn())
                         .await?;
                     let year = crate::common::today().year();
+                    // Restored, it would be replaced at once by a plan that began later, or
+                    // displace one adopted for its own period (which replaced it): refused.
+                    if restoring
+                        && adopted
+                            .iter()
+                            .any(|p| p.id != after.id && p.period_from == after.period_from)
+                    {
+                        return Err(Refused::one(
+                            "status",
+                            UserErrorCode::InvalidTransition,
+                            "another plan for the same period is adopted in the community; archive it first to restore this one",
+                        )
+                        .into());
+                    }
                     let retired = retired(adopted, year, Some(&after));
                     if restoring && retired.iter().any(|p| p.id == after.id) {
-                        // Restored, it would be replaced at once: a later plan is in force.
                         return Err(Refused::one(
                             "status",
                             UserErrorCode::InvalidTransition,

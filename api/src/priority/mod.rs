@@ -61,7 +61,8 @@ pub enum PriorityComponentKey {
     Potential,
     /// The community's engagement, 0–5 against the most engaged community.
     CommunityEngagement,
-    /// Members of active partnerships around the action (at most 5).
+    /// Members of active partnerships around the action other than its own community (at
+    /// most 5).
     CommittedPartners,
     /// 1 when the action seeks partners.
     SeekingPartners,

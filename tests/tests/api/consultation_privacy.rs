@@ -746,6 +746,27 @@ both!(
         );
         assert_eq!(count("legeplads").await, Some(1));
         assert!(!audit_text(&app).await.contains("ADHD"));
+        // The log tells that the text changed, and nothing of it.
+        let redaction = audit_log::Entity::find()
+            .all(&app.db)
+            .await
+            .expect("audit log")
+            .into_iter()
+            .find(|e| e.entity_id == id && e.operation == "UPDATE")
+            .expect("the redaction is audited");
+        let changes: Value = serde_json::from_str(&redaction.changes).unwrap();
+        assert_eq!(
+            changes["body"],
+            json!({ "before": "[personoplysning]", "after": "[personoplysning]" })
+        );
+        // An unmarked cut could change what the sender meant: refused.
+        let body = editor
+            .data(REDACT, json!({ "i": { "id": receipt, "version": 2, "body": "Min søn [fjernet] har brug for en legeplads ved havnen." } }))
+            .await;
+        assert_eq!(
+            body["redactConsultationResponse"]["userErrors"][0]["code"], "INVALID",
+            "{body}"
+        );
     }
 );
 

@@ -161,6 +161,11 @@ both!(
             nodes[0]["changes"]["title"],
             json!({ "before": "Landdistriktskonsulent", "after": null })
         );
+        assert_eq!(
+            nodes[0]["changes"]["phone"],
+            json!({ "before": "[personoplysning]", "after": "[personoplysning]" }),
+            "the log tells that the phone changed, not what it is"
+        );
         assert_eq!(nodes[1]["operation"], "CREATE");
 
         let body = staff

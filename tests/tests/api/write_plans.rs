@@ -883,6 +883,17 @@ both!(
             "{body}"
         );
         assert_eq!(row(&app, running).await.status, PlanStatus::Adopted);
+        // The plan it replaced is not restored over it.
+        let version = row(&app, next).await.version;
+        let body = staff
+            .data(
+                REPLACING,
+                json!({ "i": { "id": global_id("Plan", next), "version": version, "status": "ADOPTED" } }),
+            )
+            .await["changePlanStatus"]
+            .clone();
+        assert_eq!(body["userErrors"][0]["code"], "INVALID_TRANSITION", "{body}");
+        assert_eq!(row(&app, revised).await.status, PlanStatus::Adopted);
 
         // The year before it begins, nothing changes; in its first year it takes over.
         assert_eq!(
