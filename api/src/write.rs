@@ -1809,17 +1809,29 @@ fn diff<M: Serialize>(before: Option<&M>, after: Option<&M>) -> serde_json::Valu
 /// more.
 fn redacted_changes<E: Versioned>(changes: &mut serde_json::Value, before: &E::Model, after: &E::Model) {
     use sea_orm::{Iterable, ModelTrait};
-    let (Ok(serde_json::Value::Object(was)), serde_json::Value::Object(out)) =
-        (serde_json::to_value(before), changes)
-    else {
+    let serde_json::Value::Object(out) = changes else {
         return;
     };
-    for column in E::Column::iter() {
+    // The columns that changed and that the diff did not show (most updates have none, and
+    // then nothing is serialised again).
+    let hidden: Vec<E::Column> = E::Column::iter()
+        .filter(|c| {
+            let key = sea_orm::IdenStatic::as_str(c);
+            !out.contains_key(key)
+                && !BOOKKEEPING.iter().any(|b| sea_orm::IdenStatic::as_str(b) == key)
+                && before.get(*c) != after.get(*c)
+        })
+        .collect();
+    if hidden.is_empty() {
+        return;
+    }
+    let Ok(serde_json::Value::Object(was)) = serde_json::to_value(before) else {
+        return;
+    };
+    for column in hidden {
         let key = sea_orm::IdenStatic::as_str(&column);
         if let Some(value) = was.get(key)
             && value.as_str() == Some(entity::json::REDACTED)
-            && !out.contains_key(key)
-            && before.get(column) != after.get(column)
         {
             out.insert(
                 key.to_owned(),

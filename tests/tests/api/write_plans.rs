@@ -740,8 +740,9 @@ both!(
     }
 );
 
-// A community's new plan replaces its adopted plans that start no later: adopting it archives
-// them, audited; one that starts later is left as it is (and stays the current plan).
+// A community's new plan, its period begun, replaces its adopted plans that began before it:
+// adopting it archives them, audited, and it is the current plan; an older plan adopted
+// afterwards is archived at once, and a plan it replaced is not restored over it.
 both!(
     an_adopted_plan_replaces_the_older_ones,
     |app: TestApp| async move {
