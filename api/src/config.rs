@@ -70,6 +70,12 @@ pub struct Config {
     #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(0..=3600))]
     pub shutdown_grace_secs: u64,
 
+    /// Seconds a connection may take to send a request's headers, counted from when the server
+    /// waits for them (so also how long a kept-alive connection may sit idle between requests);
+    /// then it is closed. A client that trickles its headers cannot hold connections for ever.
+    #[arg(long, env = "HEADER_READ_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_read_timeout_secs: u64,
+
     /// Cost points per minute an anonymous caller (by IP address) may spend; 0: no limit.
     #[arg(long, env = "RATE_LIMIT_ANONYMOUS_PER_MINUTE", default_value_t = 3000)]
     pub rate_limit_anonymous_per_minute: u32,
@@ -432,6 +438,7 @@ impl Config {
             public_cache_ttl_ms: 0,
             public_cache_mib: 16,
             shutdown_grace_secs: 5,
+            header_read_timeout_secs: 30,
             rate_limit_anonymous_per_minute: 0,
             rate_limit_partner_per_minute: 0,
             rate_limit_account_per_minute: 0,

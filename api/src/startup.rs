@@ -261,13 +261,15 @@ pub async fn spawn_with(config: &Config, state: AppState) -> Result<RunningServe
     let addr = listener.local_addr()?;
     let (tx, rx) = oneshot::channel::<()>();
     let app = http::router(state.clone());
-    let handle = tokio::spawn(async move {
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            })
-            .await
-    });
+    let header_read_timeout = Duration::from_secs(config.header_read_timeout_secs);
+    let handle = tokio::spawn(http::serve::run(
+        listener,
+        app,
+        async {
+            let _ = rx.await;
+        },
+        header_read_timeout,
+    ));
     Ok(RunningServer {
         addr,
         state,
@@ -285,10 +287,19 @@ pub async fn serve(config: &Config) -> Result<(), StartError> {
         addr = server.addr
     );
     shutdown_signal().await;
-    tracing::info!("shutting down: finishing in-flight requests");
+    tracing::info!("shutting down: finishing in-flight requests (a second signal stops at once)");
     let grace = Duration::from_secs(config.shutdown_grace_secs);
-    if tokio::time::timeout(grace, server.stop()).await.is_err() {
-        tracing::warn!("requests still running after {grace:?}; stopping anyway");
+    // An operator who does not want to wait (Ctrl-C twice, `docker stop` then `kill`): once
+    // the first signal is handled the default action is gone, so it is listened for here.
+    tokio::select! {
+        stopped = tokio::time::timeout(grace, server.stop()) => {
+            if stopped.is_err() {
+                tracing::warn!("requests still running after {grace:?}; stopping anyway");
+            }
+        }
+        () = shutdown_signal() => {
+            tracing::warn!("a second signal: stopping without waiting for the requests still running");
+        }
     }
     Ok(())
 }

@@ -28,6 +28,7 @@ pub(crate) mod negotiate;
 pub mod prepared;
 pub(crate) mod request;
 pub(crate) mod respond;
+pub mod serve;
 pub mod ws;
 
 use std::{

@@ -1326,3 +1326,72 @@ async fn message_too_big(app: &TestApp) {
     assert_eq!(code, 1009, "{reason}");
     assert!(reason.contains("too big"), "{reason}");
 }
+
+/// A connection that sends its request head too slowly (or nothing) is closed after
+/// `HEADER_READ_TIMEOUT_SECS`, and so is a kept-alive one left idle that long; a WebSocket,
+/// no longer HTTP once upgraded, stays open however quiet it is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_headers_are_cut_off_but_websockets_stay() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| c.header_read_timeout_secs = 1).await;
+    let address = app
+        .base
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    // Reads until the server closes the connection; what it sent, or None if it stayed open.
+    async fn closed_within(stream: &mut tokio::net::TcpStream, within: Duration) -> Option<String> {
+        let mut seen = Vec::new();
+        let read = tokio::time::timeout(within, async {
+            let mut buffer = [0u8; 4096];
+            loop {
+                match stream.read(&mut buffer).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => seen.extend_from_slice(&buffer[..n]),
+                }
+            }
+        })
+        .await;
+        read.ok().map(|()| String::from_utf8_lossy(&seen).into_owned())
+    }
+
+    let mut ws = Ws::connect(&app).await;
+
+    // Half a request head, the rest never sent (a byte now and then would not help either).
+    let mut trickling = tokio::net::TcpStream::connect(&address).await.unwrap();
+    trickling
+        .write_all(format!("GET /healthz HTTP/1.1\r\nhost: {address}\r\nx-slow: ").as_bytes())
+        .await
+        .unwrap();
+    let started = Instant::now();
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let _ = trickling.write_all(b"a").await;
+    }
+    assert!(
+        closed_within(&mut trickling, Duration::from_secs(5))
+            .await
+            .is_some(),
+        "a connection that never finished its headers is closed"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+
+    // A whole request is answered, and the connection kept alive; left idle, it is closed.
+    let mut idle = tokio::net::TcpStream::connect(&address).await.unwrap();
+    idle.write_all(format!("GET /healthz HTTP/1.1\r\nhost: {address}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let answered = closed_within(&mut idle, Duration::from_secs(5))
+        .await
+        .expect("an idle kept-alive connection is closed");
+    assert!(answered.starts_with("HTTP/1.1 200"), "{answered}");
+
+    // The WebSocket opened before all this, quiet for longer than the timeout, still works.
+    assert!(started.elapsed() > Duration::from_secs(2));
+    ws.send(json!({ "type": "ping" })).await;
+    match ws.recv(Duration::from_secs(5)).await {
+        Got::Message(m) => assert_eq!(m["type"], "pong"),
+        other => panic!("expected pong, got {other:?}"),
+    }
+    app.stop().await;
+}
