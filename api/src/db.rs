@@ -422,6 +422,20 @@ where
     }
 }
 
+/// The pool's connections now: open, and of those idle; and the most it may open.
+pub fn pool_figures(db: &DatabaseConnection) -> (u32, usize, u32) {
+    match &db.inner {
+        DatabaseConnectionType::SqlxPostgresPoolConnection(_) => {
+            let pool = db.get_postgres_connection_pool();
+            (pool.size(), pool.num_idle(), pool.options().get_max_connections())
+        }
+        _ => {
+            let pool = db.get_sqlite_connection_pool();
+            (pool.size(), pool.num_idle(), pool.options().get_max_connections())
+        }
+    }
+}
+
 /// How long [`recover`] waits for an idle connection to answer before dropping it.
 const PING_TIMEOUT: Duration = Duration::from_secs(2);
 

@@ -166,6 +166,7 @@ fn state(
         db,
         sql,
         requests: Arc::new(AtomicU64::new(0)),
+        http_metrics: Arc::default(),
         reads: crate::loader::Reads::new(
             Duration::from_micros(config.loader_delay_us),
             config.compiled_reads,
@@ -260,6 +261,7 @@ pub async fn spawn_with(config: &Config, state: AppState) -> Result<RunningServe
         })?;
     let addr = listener.local_addr()?;
     let (tx, rx) = oneshot::channel::<()>();
+    http::started();
     let app = http::router(state.clone());
     let header_read_timeout = Duration::from_secs(config.header_read_timeout_secs);
     let handle = tokio::spawn(http::serve::run(

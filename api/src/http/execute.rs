@@ -83,6 +83,7 @@ pub async fn answer(
                 crate::bounds::report(None, admitted.budget.map(|b| b.limit), remaining),
             );
             let response = finish(response);
+            state.http_metrics.count_errors(&response.errors);
             return send(&respond::answer_of(&response, public, false), HeaderMap::new());
         }
     };
@@ -178,7 +179,9 @@ async fn run(state: &AppState, admitted: &Admitted, access: &Access, call: &Call
         "cost".into(),
         crate::bounds::report(Some(&call.cost), admitted.budget.map(|b| b.limit), remaining),
     );
-    finish(response)
+    let response = finish(response);
+    state.http_metrics.count_errors(&response.errors);
+    response
 }
 
 /// One run of `call`. A query whose operation passed full validation before, with variables

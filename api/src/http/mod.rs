@@ -24,6 +24,7 @@
 //! [`respond`] (body, status, caching headers, every error body).
 pub(crate) mod admission;
 mod execute;
+pub mod metrics;
 pub(crate) mod negotiate;
 pub mod prepared;
 pub(crate) mod request;
@@ -78,6 +79,8 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub sql: SqlCounter,
     pub requests: Arc<AtomicU64>,
+    /// Requests by route and status, their durations, GraphQL errors by code.
+    pub http_metrics: Arc<metrics::HttpMetrics>,
     /// How requests read: loaders and compiled reads.
     pub reads: crate::loader::Reads,
     pub cache: ResponseCache,
@@ -173,6 +176,10 @@ pub fn router(state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(refuse_long_bodies))
         .layer(cors)
+        .layer(axum::middleware::from_fn_with_state(
+            state.http_metrics.clone(),
+            metrics::track,
+        ))
         .layer(TraceLayer::new_for_http())
         // Shared, not cloned per request.
         .with_state(Arc::new(state))
@@ -339,11 +346,25 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     }
 }
 
+/// When the process started (first read at start-up: see [`started`]), in seconds since the
+/// Unix epoch.
+static STARTED: std::sync::LazyLock<u64> = std::sync::LazyLock::new(|| {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+});
+
+/// Notes the start time (called as the server starts).
+pub fn started() {
+    std::sync::LazyLock::force(&STARTED);
+}
+
 /// Counters in the Prometheus text format.
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     let (hits, misses) = state.prepared.counts();
     let (cache_hits, cache_misses) = state.cache.counts();
     let (fast_runs, strict_runs) = state.prepared.runs();
+    let (open, idle, max) = crate::db::pool_figures(&state.db);
     let body = format!(
         "# HELP lup_graphql_requests_total GraphQL requests executed.\n\
          # TYPE lup_graphql_requests_total counter\n\
@@ -374,7 +395,20 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
          lup_websocket_connections {}\n\
          # HELP lup_subscriptions GraphQL subscriptions running now.\n\
          # TYPE lup_subscriptions gauge\n\
-         lup_subscriptions {}\n",
+         lup_subscriptions {}\n\
+         # HELP lup_db_pool_connections Database connections of this instance's pool, by state.\n\
+         # TYPE lup_db_pool_connections gauge\n\
+         lup_db_pool_connections{{state=\"in_use\"}} {}\n\
+         lup_db_pool_connections{{state=\"idle\"}} {}\n\
+         # HELP lup_db_pool_max_connections The most connections the pool opens (DB_MAX_CONNECTIONS).\n\
+         # TYPE lup_db_pool_max_connections gauge\n\
+         lup_db_pool_max_connections {}\n\
+         # HELP lup_build_info The running server's version.\n\
+         # TYPE lup_build_info gauge\n\
+         lup_build_info{{version=\"{}\"}} 1\n\
+         # HELP lup_process_start_time_seconds When this instance started, in seconds since the Unix epoch.\n\
+         # TYPE lup_process_start_time_seconds gauge\n\
+         lup_process_start_time_seconds {}\n",
         state.requests.load(Ordering::Relaxed),
         state.sql.get(),
         state.sql.background(),
@@ -387,6 +421,13 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
         state.reads.fallbacks.load(Ordering::Relaxed),
         state.ws.connections(),
         state.ws.subscriptions(),
+        open.saturating_sub(idle as u32),
+        idle,
+        max,
+        env!("CARGO_PKG_VERSION"),
+        *STARTED,
     );
+    let mut body = body;
+    state.http_metrics.write(&mut body);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }

@@ -43,6 +43,72 @@ both!(
     }
 );
 
+both!(
+    metrics_count_requests_durations_and_errors,
+    |app: lup_tests::TestApp| async move {
+        let healthz = "lup_http_requests_total{route=\"/healthz\",status=\"200\"}";
+        let missing = "lup_http_requests_total{route=\"other\",status=\"404\"}";
+        let bad_input = "lup_graphql_errors_total{code=\"BAD_USER_INPUT\"}";
+        let unauthenticated = "lup_graphql_errors_total{code=\"UNAUTHENTICATED\"}";
+        // The first request of the test may be the one that creates the series.
+        app.client.get(app.url("/healthz")).send().await.unwrap();
+        app.client.get(app.url("/no-such-path")).send().await.unwrap();
+        app.post("{ nosuchfield }", serde_json::json!({})).await;
+        app.post("{ auditLog(first: 1) { totalCount } }", serde_json::json!({}))
+            .await;
+        let before = (
+            app.metric(healthz).await,
+            app.metric(missing).await,
+            app.metric(bad_input).await,
+            app.metric(unauthenticated).await,
+        );
+        for _ in 0..3 {
+            app.client.get(app.url("/healthz")).send().await.unwrap();
+        }
+        app.client.get(app.url("/no-such-path")).send().await.unwrap();
+        // A field that does not exist; a staff-only list asked anonymously.
+        let body = app.post("{ nosuchfield }", serde_json::json!({})).await;
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+            "{body}"
+        );
+        let body = app
+            .post("{ auditLog(first: 1) { totalCount } }", serde_json::json!({}))
+            .await;
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+            "{body}"
+        );
+        assert_eq!(
+            (
+                app.metric(healthz).await,
+                app.metric(missing).await,
+                app.metric(bad_input).await,
+                app.metric(unauthenticated).await,
+            ),
+            (before.0 + 3, before.1 + 1, before.2 + 1, before.3 + 1)
+        );
+        // Durations: every answered request is in the histogram's +Inf bucket and its count.
+        let count = app
+            .metric("lup_http_request_duration_seconds_count{route=\"/healthz\"}")
+            .await;
+        assert!(count >= 4, "{count}");
+        assert_eq!(
+            app.metric("lup_http_request_duration_seconds_bucket{route=\"/healthz\",le=\"+Inf\"}")
+                .await,
+            count
+        );
+        // The pool: its configured size, and what it holds within it (background work may
+        // hold a connection at any moment, so not exact figures).
+        assert_eq!(app.metric("lup_db_pool_max_connections").await, 5);
+        let in_use = app.metric("lup_db_pool_connections{state=\"in_use\"}").await;
+        let idle = app.metric("lup_db_pool_connections{state=\"idle\"}").await;
+        assert!(idle >= 1 && in_use + idle <= 5, "{in_use} in use, {idle} idle");
+        let version = format!("lup_build_info{{version=\"{}\"}}", env!("CARGO_PKG_VERSION"));
+        assert_eq!(app.metric(&version).await, 1);
+    }
+);
+
 #[test]
 fn committed_schema_is_current() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../schema.graphql");
