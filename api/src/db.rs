@@ -429,10 +429,11 @@ pub fn pool_figures(db: &DatabaseConnection) -> (u32, usize, u32) {
             let pool = db.get_postgres_connection_pool();
             (pool.size(), pool.num_idle(), pool.options().get_max_connections())
         }
-        _ => {
+        DatabaseConnectionType::SqlxSqlitePoolConnection(_) => {
             let pool = db.get_sqlite_connection_pool();
             (pool.size(), pool.num_idle(), pool.options().get_max_connections())
         }
+        _ => (0, 0, 0),
     }
 }
 

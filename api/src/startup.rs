@@ -119,6 +119,7 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartError> {
         let shared = crate::limit::shared::Shared::connect(url, &config.redis_key_prefix)
             .map_err(|e| StartError::Redis(e.to_string()))?;
         state.limits.share(shared.clone());
+        state.sign_ins.share(shared.clone());
         state.submissions.share(shared);
     }
     // Other instances' writes (on one PostgreSQL) empty this one's response cache too, and
@@ -235,6 +236,8 @@ impl RunningServer {
 
 /// Binds `config.bind_addr` (port 0 for an ephemeral port) and serves in a background task.
 pub async fn spawn(config: &Config) -> Result<RunningServer, StartError> {
+    // The start time `/metrics` gives: before the migrations and the demo data.
+    http::started();
     // An address taken by another server is found out before the database is migrated and
     // seeded for a server that cannot start. The port is not held meanwhile: a load balancer
     // finds it closed (and tries another instance) rather than waiting on it.

@@ -678,7 +678,7 @@ impl AccountMutation {
                 let account = account::Entity::find_by_id(id).one(db).await?;
                 // Guesses of the current password are held back as sign-ins are.
                 let attempt = match &account {
-                    Some(a) => crate::auth::throttle::attempt(ctx, &a.email)?,
+                    Some(a) => crate::auth::throttle::attempt(ctx, &a.email).await?,
                     None => None,
                 };
                 let current_hash = account
@@ -688,7 +688,7 @@ impl AccountMutation {
                     .await
                     .map_err(ApiError::internal)?;
                 if ok && let Some(a) = attempt {
-                    a.succeeded();
+                    a.succeeded().await;
                 }
                 if !ok {
                     return Err(Refused::one(

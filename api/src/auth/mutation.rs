@@ -169,7 +169,7 @@ impl AuthMutation {
             ));
         };
         // Counted, or held back after too many tries, before the password is checked.
-        let attempt = super::throttle::attempt(ctx, &email)?;
+        let attempt = super::throttle::attempt(ctx, &email).await?;
         let db = ctx.data_unchecked::<DatabaseConnection>();
         let tokens = ctx.data_unchecked::<Arc<Tokens>>();
         let found = account::Entity::find()
@@ -217,7 +217,7 @@ impl AuthMutation {
         record(&txn, &account, SessionEvent::Login).await?;
         txn.commit().await.map_err(ApiError::from)?;
         if let Some(a) = attempt {
-            a.succeeded();
+            a.succeeded().await;
         }
         Ok(payload)
     }

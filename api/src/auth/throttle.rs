@@ -14,8 +14,11 @@
 //! succeeds clears its client's count for the address and takes its try back from the rest.
 //! Counting before checking also holds a client's requests that run at once to the limit.
 //!
-//! The counts live in this process, at most [`MAX_ENTRIES`] of them (moka's cache: when full,
-//! those least likely to be used again go first); several instances each keep their own.
+//! With `REDIS_URL` the counts live in Redis (under a hash of each key, not the address), so
+//! the instances behind a load balancer count one client's guesses together: two instances
+//! do not give a guesser twice the tries. Without it, and while Redis is out of reach, in
+//! this process, at most [`MAX_ENTRIES`] of them (moka's cache: when full, those least likely
+//! to be used again go first).
 use std::{
     sync::{
         Arc,
@@ -47,6 +50,8 @@ struct Count {
 #[derive(Clone)]
 pub struct SignIns {
     counts: moka::sync::Cache<String, Arc<Count>>,
+    /// The counts in Redis, when configured.
+    shared: Option<Arc<crate::limit::shared::Shared>>,
 }
 
 impl Default for SignIns {
@@ -56,9 +61,13 @@ impl Default for SignIns {
                 .max_capacity(MAX_ENTRIES)
                 .time_to_live(WINDOW)
                 .build(),
+            shared: None,
         }
     }
 }
+
+/// The name of the counts in Redis.
+const SHARED: &str = "sign-in";
 
 /// The counts one check touches: the pair, the address, the client.
 struct Keys {
@@ -79,17 +88,39 @@ impl Keys {
     }
 }
 
+impl Keys {
+    /// The counts, in the order [`SignIns::count`] answers for them: the address, the pair,
+    /// the client.
+    fn names(&self) -> Vec<&str> {
+        let mut names = vec![self.address.as_str()];
+        names.extend(self.pair.as_deref());
+        names.extend(self.client.as_deref());
+        names
+    }
+}
+
 /// A password check let through: report how it went.
 pub struct Attempt<'a> {
     sign_ins: &'a SignIns,
     keys: Keys,
+    /// Counted in Redis (and so taken back there).
+    in_redis: bool,
 }
 
 impl SignIns {
-    /// Counts a password check with `email` from `client`, or refuses it (`RATE_LIMITED`) when
-    /// it is over a limit.
-    pub fn attempt(&self, email: &str, client: Option<&Client>) -> Result<Attempt<'_>, ApiError> {
-        let keys = Keys::new(email, client);
+    /// Keeps the counts in Redis from now on (in this process while Redis is out of reach).
+    pub fn share(&mut self, shared: Arc<crate::limit::shared::Shared>) {
+        self.shared = Some(shared);
+    }
+
+    /// Counts each of `names` one up: its tries and how long until the count ends; in Redis
+    /// when it answers, else here. Also whether it was Redis.
+    async fn count(&self, names: &[&str]) -> (Vec<(u32, Duration)>, bool) {
+        if let Some(shared) = &self.shared
+            && let Some(counts) = shared.count(SHARED, names, WINDOW).await
+        {
+            return (counts, true);
+        }
         let add = |key: &str| {
             let count = self.counts.get_with(key.to_owned(), || {
                 Arc::new(Count {
@@ -100,9 +131,18 @@ impl SignIns {
             let tries = count.tries.fetch_add(1, Ordering::Relaxed) + 1;
             (tries, WINDOW.saturating_sub(count.since.elapsed()))
         };
-        let address = add(&keys.address);
-        let pair = keys.pair.as_deref().map(add);
-        let client_all = keys.client.as_deref().map(add);
+        (names.iter().map(|name| add(name)).collect(), false)
+    }
+
+    /// Counts a password check with `email` from `client`, or refuses it (`RATE_LIMITED`) when
+    /// it is over a limit.
+    pub async fn attempt(&self, email: &str, client: Option<&Client>) -> Result<Attempt<'_>, ApiError> {
+        let keys = Keys::new(email, client);
+        let (counts, in_redis) = self.count(&keys.names()).await;
+        let mut counts = counts.into_iter();
+        let address = counts.next().unwrap_or((0, WINDOW));
+        let pair = keys.pair.as_ref().and_then(|_| counts.next());
+        let client_all = keys.client.as_ref().and_then(|_| counts.next());
         let over = [
             pair.filter(|(tries, _)| *tries > PER_CLIENT)
                 .map(|(_, wait)| wait),
@@ -115,12 +155,16 @@ impl SignIns {
         .into_iter()
         .flatten()
         .max();
-        let attempt = Attempt { sign_ins: self, keys };
+        let attempt = Attempt {
+            sign_ins: self,
+            keys,
+            in_redis,
+        };
         match over {
             None => Ok(attempt),
             Some(wait) => {
                 // A refused try is no guess: it does not count towards the address's limit.
-                attempt.take_back(false);
+                attempt.take_back(false).await;
                 let secs = crate::http::respond::whole_seconds(wait).max(1);
                 // Read by a person at a sign-in form: in minutes.
                 let minutes = secs.div_ceil(60);
@@ -136,33 +180,56 @@ impl SignIns {
 
 /// Counts a password check with `email` by the request's client (see [`SignIns::attempt`]);
 /// none where the request carries no counts (a schema run outside the HTTP server).
-pub fn attempt<'a>(ctx: &async_graphql::Context<'a>, email: &str) -> Result<Option<Attempt<'a>>, ApiError> {
+pub async fn attempt<'a>(
+    ctx: &async_graphql::Context<'a>,
+    email: &str,
+) -> Result<Option<Attempt<'a>>, ApiError> {
     let Some(sign_ins) = ctx.data_opt::<SignIns>() else {
         return Ok(None);
     };
     let client = ctx
         .data_opt::<crate::consultation::abuse::Submitter>()
         .and_then(|s| s.client.as_ref());
-    sign_ins.attempt(email, client).map(Some)
+    sign_ins.attempt(email, client).await.map(Some)
 }
 
 impl Attempt<'_> {
     /// The password was right: the client starts afresh with the address, and the try is
     /// taken back from the address's and the client's counts.
-    pub fn succeeded(self) {
-        if let Some(pair) = &self.keys.pair {
+    pub async fn succeeded(self) {
+        let pair = self.keys.pair.as_deref();
+        if self.in_redis
+            && let Some(shared) = &self.sign_ins.shared
+        {
+            let down: Vec<&str> = [Some(self.keys.address.as_str()), self.keys.client.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect();
+            shared
+                .uncount(SHARED, &pair.into_iter().collect::<Vec<_>>(), &down)
+                .await;
+            return;
+        }
+        if let Some(pair) = pair {
             self.sign_ins.counts.invalidate(pair);
         }
-        self.take_back(true);
+        self.take_back(true).await;
     }
 
     /// Takes the try back from the address's count, and from the pair's and client's too
     /// unless `only_shared`.
-    fn take_back(&self, only_shared: bool) {
+    async fn take_back(&self, only_shared: bool) {
         let mut keys = vec![&self.keys.address];
         keys.extend(&self.keys.client);
         if !only_shared {
             keys.extend(&self.keys.pair);
+        }
+        if self.in_redis
+            && let Some(shared) = &self.sign_ins.shared
+        {
+            let down: Vec<&str> = keys.iter().map(|k| k.as_str()).collect();
+            shared.uncount(SHARED, &[], &down).await;
+            return;
         }
         for key in keys {
             if let Some(count) = self.sign_ins.counts.get(key) {
@@ -182,14 +249,14 @@ mod tests {
         Client::Ip(s.parse().unwrap())
     }
 
-    #[test]
-    fn tries_are_counted_per_client_and_address() {
+    #[tokio::test]
+    async fn tries_are_counted_per_client_and_address() {
         let s = SignIns::default();
         let (a, b) = (ip("192.0.2.1"), ip("192.0.2.2"));
         for _ in 0..PER_CLIENT {
-            assert!(s.attempt("Inger@eksempel.dk", Some(&a)).is_ok());
+            assert!(s.attempt("Inger@eksempel.dk", Some(&a)).await.is_ok());
         }
-        let Err(refused) = s.attempt(" inger@eksempel.dk", Some(&a)) else {
+        let Err(refused) = s.attempt(" inger@eksempel.dk", Some(&a)).await else {
             panic!("the eleventh try is refused");
         };
         assert!(
@@ -198,16 +265,16 @@ mod tests {
             refused.message()
         );
         assert!(
-            s.attempt("inger@eksempel.dk", Some(&b)).is_ok(),
+            s.attempt("inger@eksempel.dk", Some(&b)).await.is_ok(),
             "another client may"
         );
         assert!(
-            s.attempt("ole@eksempel.dk", Some(&a)).is_ok(),
+            s.attempt("ole@eksempel.dk", Some(&a)).await.is_ok(),
             "another address may"
         );
         // Refused tries are no guesses: they do not move the count on.
         for _ in 0..5 {
-            assert!(s.attempt("inger@eksempel.dk", Some(&a)).is_err());
+            assert!(s.attempt("inger@eksempel.dk", Some(&a)).await.is_err());
         }
         assert_eq!(
             s.counts
@@ -219,47 +286,52 @@ mod tests {
         );
     }
 
-    #[test]
-    fn many_guessers_cannot_lock_the_owner_out() {
+    #[tokio::test]
+    async fn many_guessers_cannot_lock_the_owner_out() {
         let s = SignIns::default();
         for i in 0..=PER_ADDRESS {
             let guesser = ip(&format!("198.51.100.{}", i % 200));
-            assert!(s.attempt("ole@eksempel.dk", Some(&guesser)).is_ok());
+            assert!(s.attempt("ole@eksempel.dk", Some(&guesser)).await.is_ok());
         }
         assert!(
-            s.attempt("ole@eksempel.dk", Some(&ip("198.51.100.7"))).is_err(),
+            s.attempt("ole@eksempel.dk", Some(&ip("198.51.100.7")))
+                .await
+                .is_err(),
             "a guesser that failed before gets no more"
         );
         let owner = ip("203.0.113.9");
-        let Ok(attempt) = s.attempt("ole@eksempel.dk", Some(&owner)) else {
+        let Ok(attempt) = s.attempt("ole@eksempel.dk", Some(&owner)).await else {
             panic!("the owner may");
         };
-        attempt.succeeded();
-        assert!(s.attempt("ole@eksempel.dk", Some(&owner)).is_ok(), "and again");
+        attempt.succeeded().await;
+        assert!(
+            s.attempt("ole@eksempel.dk", Some(&owner)).await.is_ok(),
+            "and again"
+        );
     }
 
-    #[test]
-    fn one_client_sprays_so_many_addresses() {
+    #[tokio::test]
+    async fn one_client_sprays_so_many_addresses() {
         let s = SignIns::default();
         let c = ip("192.0.2.3");
         for i in 0..PER_CLIENT_ALL {
-            assert!(s.attempt(&format!("nr{i}@eksempel.dk"), Some(&c)).is_ok());
+            assert!(s.attempt(&format!("nr{i}@eksempel.dk"), Some(&c)).await.is_ok());
         }
-        assert!(s.attempt("ny@eksempel.dk", Some(&c)).is_err());
-        assert!(s.attempt("ny@eksempel.dk", Some(&ip("192.0.2.4"))).is_ok());
+        assert!(s.attempt("ny@eksempel.dk", Some(&c)).await.is_err());
+        assert!(s.attempt("ny@eksempel.dk", Some(&ip("192.0.2.4"))).await.is_ok());
     }
 
-    #[test]
-    fn a_right_password_takes_its_try_back() {
+    #[tokio::test]
+    async fn a_right_password_takes_its_try_back() {
         let s = SignIns::default();
         let c = ip("192.0.2.5");
         for _ in 0..3 {
-            assert!(s.attempt("a@eksempel.dk", Some(&c)).is_ok());
+            assert!(s.attempt("a@eksempel.dk", Some(&c)).await.is_ok());
         }
-        let Ok(attempt) = s.attempt("a@eksempel.dk", Some(&c)) else {
+        let Ok(attempt) = s.attempt("a@eksempel.dk", Some(&c)).await else {
             panic!("a fourth try is let through");
         };
-        attempt.succeeded();
+        attempt.succeeded().await;
         assert!(s.counts.get("pair Ip(192.0.2.5) a@eksempel.dk").is_none());
         assert_eq!(
             s.counts

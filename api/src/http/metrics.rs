@@ -1,6 +1,7 @@
 //! What `/metrics` says of the HTTP traffic beside the GraphQL counters: requests by route and
-//! status, their durations (to the response's headers) as a histogram, GraphQL errors by
-//! `extensions.code`, the database pool, and the build. Fixed label sets (the router's routes,
+//! status, their durations (to the response's headers) as a histogram, the errors of GraphQL
+//! requests executed over HTTP by `extensions.code` (refusals before execution, such as a 429
+//! or a 503, show as statuses), the database pool, and the build. Fixed label sets (the router's routes,
 //! a list of statuses, the error codes), so a client cannot make the series grow; atomics only,
 //! no lock on a request's path.
 use std::{
@@ -42,8 +43,10 @@ const BUCKETS: [f64; 13] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
-/// Every GraphQL error code, in the order `/metrics` lists them.
-const CODES: [Code; 14] = [
+/// The codes the errors of a GraphQL request over HTTP can carry, in the order `/metrics`
+/// lists them (not those of subscriptions over WebSocket: `TOO_MANY_SUBSCRIPTIONS`,
+/// `SLOW_CONSUMER`).
+const CODES: [Code; 12] = [
     Code::BadRequest,
     Code::PersistedQueryNotFound,
     Code::BadUserInput,
@@ -53,8 +56,6 @@ const CODES: [Code; 14] = [
     Code::NotFound,
     Code::Conflict,
     Code::RateLimited,
-    Code::TooManySubscriptions,
-    Code::SlowConsumer,
     Code::Timeout,
     Code::Unavailable,
     Code::Internal,
@@ -129,13 +130,15 @@ impl HttpMetrics {
              # TYPE lup_http_request_duration_seconds histogram\n",
         );
         for (route, counts) in ROUTES.iter().zip(&self.routes) {
-            let total: u64 = counts.buckets.iter().map(|b| b.load(Relaxed)).sum();
+            // Read once, so the buckets, `+Inf` and the count agree whatever is recorded meanwhile.
+            let buckets: Vec<u64> = counts.buckets.iter().map(|b| b.load(Relaxed)).collect();
+            let total: u64 = buckets.iter().sum();
             if total == 0 {
                 continue;
             }
             let mut below = 0;
-            for (bound, n) in BUCKETS.iter().zip(&counts.buckets) {
-                below += n.load(Relaxed);
+            for (bound, n) in BUCKETS.iter().zip(&buckets) {
+                below += n;
                 let _ = writeln!(
                     out,
                     "lup_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{bound}\"}} {below}"
@@ -150,7 +153,7 @@ impl HttpMetrics {
             );
         }
         out.push_str(
-            "# HELP lup_graphql_errors_total Errors in executed GraphQL answers, by extensions.code (INTERNAL: a failure of ours, in the log).\n\
+            "# HELP lup_graphql_errors_total Errors in the answers of GraphQL requests executed over HTTP (or refused as they were parsed), by extensions.code; INTERNAL is a failure of ours, in the log.\n\
              # TYPE lup_graphql_errors_total counter\n",
         );
         for (code, n) in CODES.iter().zip(&self.errors) {

@@ -9,8 +9,16 @@
 //! affected.
 //!
 //! On shutdown the listener closes first, then every open connection finishes the request it is
-//! serving and closes; the returned future ends when the last one has.
-use std::{net::SocketAddr, time::Duration};
+//! serving and closes (one idle, or on which no request has begun, at once); the returned future
+//! ends when the last one has.
+use std::{
+    net::SocketAddr,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
 
 use axum::{Router, body::Body, extract::ConnectInfo};
 use hyper::{body::Incoming, server::conn::http1};
@@ -43,8 +51,10 @@ pub async fn run(
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(e) => {
-                    accept_failed(e).await;
-                    continue;
+                    tokio::select! {
+                        () = accept_failed(e) => continue,
+                        () = &mut shutdown => break,
+                    }
                 }
             },
             () = &mut shutdown => break,
@@ -53,10 +63,16 @@ pub async fn run(
         if let Err(e) = stream.set_nodelay(true) {
             tracing::trace!(error = %e, "could not set TCP_NODELAY on a connection");
         }
+        // Whether a request has begun on it: one that has not is closed at once on shutdown
+        // (hyper would keep a new connection open, waiting for its first request, until the
+        // header-read timeout, longer than the grace period).
+        let begun = Arc::new(AtomicBool::new(false));
+        let begins = begun.clone();
         // The caller's address, where `ConnectInfo` extractors look for it.
         let service = app
             .clone()
             .map_request(move |mut request: hyper::Request<Incoming>| {
+                begins.store(true, Ordering::Relaxed);
                 request.extensions_mut().insert(ConnectInfo::<SocketAddr>(remote));
                 request.map(Body::new)
             });
@@ -74,8 +90,13 @@ pub async fn run(
             let ended = tokio::select! {
                 ended = connection.as_mut() => ended,
                 () = stopped => {
-                    connection.as_mut().graceful_shutdown();
-                    connection.await
+                    if begun.load(Ordering::Relaxed) {
+                        // Closes at once when idle between requests, else after the response.
+                        connection.as_mut().graceful_shutdown();
+                        connection.await
+                    } else {
+                        Ok(())
+                    }
                 }
             };
             // A client that went away, or did not send its headers in time: nothing to answer.

@@ -64,6 +64,34 @@ redis.call('PEXPIRE', KEYS[1], math.ceil(window / 1000))
 return {1, 0}
 ";
 
+/// Counts that start when first counted and expire `ARGV[1]` milliseconds later: each key is
+/// counted one up; its count and the milliseconds it has left, for each in turn.
+const COUNT_SCRIPT: &str = r"
+local out = {}
+for i, k in ipairs(KEYS) do
+  local n = redis.call('INCR', k)
+  if n == 1 then
+    redis.call('PEXPIRE', k, ARGV[1])
+  end
+  out[#out + 1] = n
+  out[#out + 1] = redis.call('PTTL', k)
+end
+return out
+";
+
+/// Takes a count back: the first `ARGV[1]` keys are forgotten, the others counted one down
+/// (never below 0; a key keeps its expiry).
+const UNCOUNT_SCRIPT: &str = r"
+for i, k in ipairs(KEYS) do
+  if i <= tonumber(ARGV[1]) then
+    redis.call('DEL', k)
+  elseif tonumber(redis.call('GET', k) or '0') > 0 then
+    redis.call('DECR', k)
+  end
+end
+return 1
+";
+
 /// How long a budget check may wait for Redis before the instance's own buckets decide.
 const RESPONSE_TIMEOUT: Duration = Duration::from_millis(250);
 
@@ -71,6 +99,8 @@ pub struct Shared {
     connection: RwLock<Option<ConnectionManager>>,
     script: redis::Script,
     window: redis::Script,
+    count: redis::Script,
+    uncount: redis::Script,
     prefix: String,
     /// When a failure was last logged.
     warned: Mutex<Option<Instant>>,
@@ -85,6 +115,8 @@ impl Shared {
             connection: RwLock::new(None),
             script: redis::Script::new(SCRIPT),
             window: redis::Script::new(WINDOW_SCRIPT),
+            count: redis::Script::new(COUNT_SCRIPT),
+            uncount: redis::Script::new(UNCOUNT_SCRIPT),
             prefix: prefix.to_owned(),
             warned: Mutex::new(None),
         });
@@ -203,6 +235,65 @@ impl Shared {
                 self.warn(&e);
                 None
             }
+        }
+    }
+
+    /// The key of the count `name` in the counts named `what`: a hash of the name, which may
+    /// hold an email address (Redis keeps no personal data in clear).
+    fn count_key(&self, what: &str, name: &str) -> String {
+        format!("{}:{what}:{}", self.prefix, crate::auth::secret::sha256_hex(name))
+    }
+
+    /// Counts each of `names` one up in the counts named `what`, each counted over `window`
+    /// from its first count: its count and the time it has left, in order; None when Redis
+    /// could not decide.
+    pub async fn count(&self, what: &str, names: &[&str], window: Duration) -> Option<Vec<(u32, Duration)>> {
+        let mut connection = self.connection()?;
+        let mut invocation = self.count.prepare_invoke();
+        for name in names {
+            invocation.key(self.count_key(what, name));
+        }
+        let answer: Result<Vec<i64>, _> = invocation
+            .arg(u64::try_from(window.as_millis()).unwrap_or(u64::MAX))
+            .invoke_async(&mut connection)
+            .await;
+        match answer {
+            Ok(figures) if figures.len() == 2 * names.len() => Some(
+                figures
+                    .chunks_exact(2)
+                    .map(|c| {
+                        let count = u32::try_from(c[0].max(0)).unwrap_or(u32::MAX);
+                        // -1: no expiry (cannot happen: set with the first count); counted whole.
+                        let left = if c[1] < 0 {
+                            window
+                        } else {
+                            Duration::from_millis(c[1].unsigned_abs())
+                        };
+                        (count, left)
+                    })
+                    .collect(),
+            ),
+            Ok(_) => None,
+            Err(e) => {
+                self.warn(&e);
+                None
+            }
+        }
+    }
+
+    /// Takes a count back in the counts named `what`: `forget` are forgotten, `down` counted
+    /// one down.
+    pub async fn uncount(&self, what: &str, forget: &[&str], down: &[&str]) {
+        let Some(mut connection) = self.connection() else {
+            return;
+        };
+        let mut invocation = self.uncount.prepare_invoke();
+        for name in forget.iter().chain(down) {
+            invocation.key(self.count_key(what, name));
+        }
+        let answer: Result<i64, _> = invocation.arg(forget.len()).invoke_async(&mut connection).await;
+        if let Err(e) = answer {
+            self.warn(&e);
         }
     }
 }

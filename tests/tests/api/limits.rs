@@ -489,6 +489,52 @@ async fn with_redis_consultation_responses_are_counted_across_instances() {
     a.stop().await;
 }
 
+/// Password guesses are counted across instances when the counts are kept in Redis: ten
+/// wrong tries with one address, half through each instance, and the next is refused by
+/// either (with each instance counting alone, each would allow ten).
+#[tokio::test]
+#[cfg_attr(not(redis_tests), ignore = "skipped: TEST_REDIS_URL is not set")]
+async fn with_redis_password_guesses_are_counted_across_instances() {
+    let redis = std::env::var("TEST_REDIS_URL").expect("TEST_REDIS_URL");
+    let prefix = format!("lup-test-{}", uuid::Uuid::now_v7().simple());
+    let shared = |c: &mut Config| {
+        c.redis_url = Some(redis.clone());
+        c.redis_key_prefix = prefix.clone();
+    };
+    let a = TestApp::spawn_with(lup_tests::Backend::Sqlite, shared).await;
+    let b = a.sibling(shared).await;
+    for _ in 0..100 {
+        if a.state().limits.is_shared() && b.state().limits.is_shared() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let login = "mutation($i: LoginInput!) { login(input: $i) { accessToken } }";
+    let guess = json!({ "i": { "email": "koordinator@jammerbugt.dk", "password": "forkert-adgangskode" } });
+    for i in 0..10 {
+        let app = if i % 2 == 0 { &a } else { &b };
+        let (_, body) = app.post_status(login, guess.clone()).await;
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+            "#{i}: {body}"
+        );
+    }
+    for app in [&a, &b] {
+        let (status, body) = app.post_status(login, guess.clone()).await;
+        assert_eq!(status, 429, "{body}");
+        assert_eq!(body["errors"][0]["extensions"]["code"], "RATE_LIMITED", "{body}");
+    }
+    // Another address from the same client is not held back.
+    let other = json!({ "i": { "email": "ingen@jammerbugt.dk", "password": "forkert-adgangskode" } });
+    let (_, body) = b.post_status(login, other).await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+        "{body}"
+    );
+    b.stop().await;
+    a.stop().await;
+}
+
 /// A partner's key that has just run [`DEAR`] against a small budget, and that answer.
 async fn in_debt(app: &TestApp) -> (String, Value) {
     let org = Fixture::new(&app.db)

@@ -272,6 +272,43 @@ async fn shutdown_lets_requests_in_flight_finish() {
     assert!(after.is_err(), "no new connections after the stop");
 }
 
+/// Connections that are not serving a request do not hold up a stop: one opened and left
+/// silent (a browser's preconnect), one halfway through its first request's headers, and one
+/// kept alive after its answer. (The header-read timeout, 30 s, is longer than the grace period.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_do_not_hold_up_the_stop() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = lup_tests::TestApp::spawn(lup_tests::Backend::Sqlite).await;
+    let address = app
+        .base
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    let _silent = tokio::net::TcpStream::connect(&address).await.unwrap();
+    // And one in the middle of its first request's headers.
+    let mut halfway = tokio::net::TcpStream::connect(&address).await.unwrap();
+    halfway
+        .write_all(format!("GET /healthz HTTP/1.1\r\nhost: {address}\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut kept = tokio::net::TcpStream::connect(&address).await.unwrap();
+    kept.write_all(format!("GET /healthz HTTP/1.1\r\nhost: {address}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut answer = [0u8; 512];
+    let n = kept.read(&mut answer).await.unwrap();
+    assert!(
+        answer[..n].starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&answer[..n])
+    );
+    // Both accepted by the server before it is told to stop.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    tokio::time::timeout(std::time::Duration::from_secs(3), app.stop())
+        .await
+        .expect("stopped without waiting for connections that serve no request");
+}
+
 /// Two instances starting at once on one new PostgreSQL database: one applies the
 /// migrations, the other waits for it, and both serve.
 #[tokio::test]
