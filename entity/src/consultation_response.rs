@@ -1,6 +1,7 @@
 //! The `consultation_response` table: a response from the public to a plan in consultation.
-//! Name, association, email and the client's fingerprint are personal data: the model's
-//! `Serialize` (what the audit log records) writes them redacted, never in clear.
+//! Name, association, email and the client's fingerprint are personal data, and the text and
+//! the reply may hold some: the model's `Serialize` (what the audit log records) writes them
+//! redacted, never in clear.
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
@@ -32,7 +33,10 @@ pub struct Model {
     pub status: ResponseStatus,
     #[sea_orm(column_type = "Text", nullable)]
     pub rejection_reason: Option<String>,
+    /// Written to the audit log as `[personoplysning]`: it may name a sender who agreed to
+    /// have their name shown, and the log outlives an erasure that takes the name out.
     #[sea_orm(column_type = "Text", nullable)]
+    #[serde(serialize_with = "redacted")]
     pub reply: Option<String>,
     #[serde(deserialize_with = "crate::json::optional_timestamp")]
     pub replied_at: Option<DateTimeUtc>,

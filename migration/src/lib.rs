@@ -23,6 +23,7 @@ mod m20261206_000002_audit_log_newest_first;
 mod m20261206_000003_one_lead_department;
 mod m20261206_000004_decline_message;
 mod m20261206_000005_audit_response_text;
+mod m20261207_000001_audit_response_reply;
 
 pub use m20261127_000006_completed_on_backfill::backfill_completed_on;
 
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000003_one_lead_department::Migration),
             Box::new(m20261206_000004_decline_message::Migration),
             Box::new(m20261206_000005_audit_response_text::Migration),
+            Box::new(m20261207_000001_audit_response_reply::Migration),
         ]
     }
 }

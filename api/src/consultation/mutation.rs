@@ -138,6 +138,70 @@ fn mentions(text: &str, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// `text` with the person called `name` taken out where it names them, each place marked
+/// [`CUT`]: the whole name, its words in order whatever their case and whatever stands between
+/// them, and, as [`mentions`] finds them, its parts of four letters or more written as a name
+/// is (capitalised), also in the genitive. For a reply that named a sender whose data is
+/// erased.
+pub(super) fn cut_name(text: &str, name: &str) -> String {
+    let parts: Vec<String> = name
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|p| !p.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    if parts.is_empty() {
+        return text.to_owned();
+    }
+    // The words of `text`: where each begins and ends.
+    let mut words = Vec::new();
+    let mut start = None;
+    for (i, c) in text.char_indices() {
+        if c.is_alphanumeric() {
+            start.get_or_insert(i);
+        } else if let Some(s) = start.take() {
+            words.push((s, i));
+        }
+    }
+    if let Some(s) = start {
+        words.push((s, text.len()));
+    }
+    let lower: Vec<String> = words.iter().map(|&(s, e)| text[s..e].to_lowercase()).collect();
+    let long: Vec<&str> = parts
+        .iter()
+        .filter(|p| p.chars().filter(|c| c.is_alphabetic()).count() >= 4)
+        .map(String::as_str)
+        .collect();
+    let mut cuts = Vec::new();
+    let mut i = 0;
+    while i < words.len() {
+        if lower.get(i..i + parts.len()) == Some(&parts[..]) {
+            cuts.push((words[i].0, words[i + parts.len() - 1].1));
+            i += parts.len();
+            continue;
+        }
+        let (s, e) = words[i];
+        let capitalised = text[s..e].chars().next().is_some_and(char::is_uppercase);
+        let word = lower[i].as_str();
+        if capitalised
+            && long
+                .iter()
+                .any(|p| word == *p || word.strip_suffix('s') == Some(*p))
+        {
+            cuts.push((s, e));
+        }
+        i += 1;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for (s, e) in cuts {
+        out.push_str(&text[at..s]);
+        out.push_str(CUT);
+        at = e;
+    }
+    out.push_str(&text[at..]);
+    out
+}
+
 /// No control characters but line breaks and tabs (where `lines`) and no text-direction
 /// controls ([`crate::write::refused_char`]), as a user error on `field`.
 fn plain(check: &mut Check, field: &str, value: Option<String>, lines: bool) -> Option<String> {
@@ -505,6 +569,33 @@ impl ConsultationMutation {
 #[cfg(test)]
 mod tests {
     use super::mentions;
+
+    #[test]
+    fn an_erased_senders_name_is_cut_out_of_a_reply() {
+        use super::cut_name;
+        assert_eq!(
+            cut_name(
+                "Kære Karen Sørensen, tak. Sørensens forslag og fru SØRENSEN er med.",
+                "Karen Sørensen"
+            ),
+            "Kære [fjernet], tak. [fjernet] forslag og fru [fjernet] er med."
+        );
+        assert_eq!(
+            cut_name("Tak, karen  sørensen!", "Karen Sørensen"),
+            "Tak, [fjernet]!"
+        );
+        assert_eq!(
+            cut_name("Karen-Marie Hansen skrev.", "Karen-Marie Hansen"),
+            "[fjernet] skrev."
+        );
+        // A word that only looks like a part of the name, or a short part alone, stays.
+        assert_eq!(
+            cut_name("Skolen og hansen-ordningen, Ole.", "Ole Hansen"),
+            "Skolen og hansen-ordningen, Ole."
+        );
+        assert_eq!(cut_name("Ingen navne her.", "Bo Bang"), "Ingen navne her.");
+        assert_eq!(cut_name("Tak for svaret.", ""), "Tak for svaret.");
+    }
 
     #[test]
     fn a_redaction_only_cuts() {

@@ -2,7 +2,8 @@
 //! (given with consent, for a reply and, with a second consent, to show the name) and the
 //! fingerprint of their client (for the abuse bounds). It is kept while the consultation
 //! runs and `retention_days` after it closes, then erased by the server ([`erase_expired`],
-//! at start-up and every hour); the response's text stays. Staff erase and export one
+//! at start-up and every hour); the response's text stays, and a reply that named the sender
+//! has the name cut out (marked `[fjernet]`). Staff erase and export one
 //! person's data on request, by email (`eraseConsultantData`, `exportConsultantData`). Each
 //! erasure and export is in the audit log, which never holds the data in clear (see the
 //! entity's `Serialize`).
@@ -42,13 +43,20 @@ fn holding_personal_data() -> Condition {
 async fn erase(w: &Write, rows: Vec<response::Model>) -> Result<usize, ApiError> {
     let n = rows.len();
     for before in rows {
-        let row = response::ActiveModel {
+        let mut row = response::ActiveModel {
             name: Set(None),
             association: Set(None),
             email: Set(None),
             client_fingerprint: Set(None),
             ..Default::default()
         };
+        // A reply that names the sender (one who agreed to have the name shown) loses the name.
+        if let (Some(reply), Some(name)) = (&before.reply, &before.name) {
+            let cut = super::mutation::cut_name(reply, name);
+            if cut != *reply {
+                row.reply = Set(Some(cut));
+            }
+        }
         w.update::<response::Entity>(NodeType::ConsultationResponse, &before, before.version, row)
             .await
             .map_err(|e| match e {

@@ -3,8 +3,8 @@
 //! (the next one is a 429 and writes nothing); the same text twice from one client to one
 //! consultation is refused; name, association, email and the client's fingerprint are erased
 //! after the retention period (by the server, and by `erase_expired` with a chosen day) and on
-//! request, leaving nothing of them anywhere, the audit log included; staff export a person's
-//! data; nobody else may do either.
+//! request, leaving nothing of them anywhere, the audit log and a reply that named the sender
+//! included; staff export a person's data; nobody else may do either.
 use chrono::{Days, NaiveDate};
 use entity::{audit_log, consultation_response, plan};
 use lup_api::config::Config;
@@ -623,8 +623,20 @@ both!(
             .await;
         assert_eq!(code, "BAD_USER_INPUT", "{message}");
 
+        // A reply that names Karen (who agreed to have her name shown).
+        let d = staff
+            .data(
+                "mutation($i: ReplyToConsultationResponseInput!) {
+                   replyToConsultationResponse(input: $i) { userErrors { message } } }",
+                json!({ "i": { "id": global_id("ConsultationResponse", a),
+                               "version": response(&app, a).await.version,
+                               "reply": "Kære Karen Sørensen, tak for dit svar. Sørensens forslag om havnen tages med." } }),
+            )
+            .await;
+        assert_eq!(d["replyToConsultationResponse"]["userErrors"], json!([]), "{d:#}");
+
         // Erasure: both of Karen's responses lose name, association, email and fingerprint;
-        // the texts stay; Jens keeps his.
+        // the texts stay, the reply loses her name; Jens keeps his.
         let d = staff
             .data(ERASE, json!({ "i": { "email": "Karen.Sorensen@example.dk" } }))
             .await;
@@ -637,6 +649,10 @@ both!(
             );
         }
         assert_eq!(response(&app, b).await.body, "Andet svar om havnebadet.");
+        assert_eq!(
+            response(&app, a).await.reply.as_deref(),
+            Some("Kære [fjernet], tak for dit svar. [fjernet] forslag om havnen tages med.")
+        );
         assert_eq!(
             response(&app, someone).await.email.as_deref(),
             Some("jens@example.org")
@@ -665,7 +681,7 @@ both!(
             .iter()
             .map(|n| n["operation"].as_str().unwrap())
             .collect();
-        assert_eq!(ops, ["UPDATE", "EXPORT", "CREATE"], "{d:#}");
+        assert_eq!(ops, ["UPDATE", "UPDATE", "EXPORT", "CREATE"], "{d:#}");
         let erasure = &d["auditLog"]["nodes"][0]["changes"];
         assert_eq!(
             erasure["email"]["before"],
@@ -673,6 +689,13 @@ both!(
             "{d:#}"
         );
         assert_eq!(erasure["email"]["after"], Value::Null, "{d:#}");
+        // The reply's change is told, its text kept out of the log (it named her before).
+        assert_eq!(
+            erasure["reply"],
+            json!({ "before": entity::consultation_response::REDACTED,
+                    "after": entity::consultation_response::REDACTED }),
+            "{d:#}"
+        );
         assert_no_personal_data(&d.to_string(), "the audit log as staff read it");
     }
 );
@@ -781,3 +804,60 @@ async fn fixture_community(app: &TestApp, slug: &str) -> Uuid {
         .expect("the community")
         .id
 }
+
+// Replies recorded in clear by the audit log before replies were redacted there are written
+// `[personoplysning]` by the migration that took them out (run here again, as the newest
+// migration: rolled back, then applied); the rest of a record stays as it was.
+both!(
+    replies_in_earlier_audit_records_are_taken_out,
+    |app: TestApp| async move {
+        use migration::MigratorTrait;
+        use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
+        let w = world(&app).await;
+        let id = id_of(
+            &app,
+            &accepted(&app, &[], personal(w.hearing, "Et svar.", EMAIL)).await,
+        )
+        .await;
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        staff
+            .data(
+                "mutation($i: ReplyToConsultationResponseInput!) {
+                   replyToConsultationResponse(input: $i) { userErrors { message } } }",
+                json!({ "i": { "id": global_id("ConsultationResponse", id), "version": 1,
+                               "reply": "Kære Karen Sørensen, tak." } }),
+            )
+            .await;
+        // The reply's record as it was written before: the reply in clear.
+        let record = audit_log::Entity::find()
+            .filter(audit_log::Column::Entity.eq("ConsultationResponse"))
+            .filter(audit_log::Column::Operation.eq("UPDATE"))
+            .order_by_desc(audit_log::Column::Id)
+            .one(&app.db)
+            .await
+            .unwrap()
+            .expect("the reply's audit record");
+        let mut changes: Value = serde_json::from_str(&record.changes).unwrap();
+        assert_eq!(changes["reply"]["after"], consultation_response::REDACTED);
+        changes["reply"]["after"] = json!("Kære Karen Sørensen, tak.");
+        let mut old: audit_log::ActiveModel = record.clone().into();
+        old.changes = Set(changes.to_string());
+        old.update(&app.db).await.unwrap();
+
+        migration::Migrator::down(&app.db, Some(1)).await.unwrap();
+        migration::Migrator::up(&app.db, None).await.unwrap();
+        let after = audit_log::Entity::find_by_id(record.id)
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap();
+        let after: Value = serde_json::from_str(&after.changes).unwrap();
+        assert_eq!(
+            after["reply"],
+            json!({ "before": null, "after": consultation_response::REDACTED }),
+            "{after:#}"
+        );
+        assert_eq!(after["status"], changes["status"], "the rest stays: {after:#}");
+        assert_eq!(after["replied_at"], changes["replied_at"], "{after:#}");
+    }
+);
