@@ -335,26 +335,20 @@ both!(
     }
 );
 
-/// Two instances with their budgets in Redis (`REDIS_URL`): a client's requests to either
-/// are charged to one budget, so a load balancer does not multiply it.
-#[tokio::test]
-#[cfg_attr(not(redis_tests), ignore = "skipped: TEST_REDIS_URL is not set")]
-async fn with_redis_a_clients_budget_is_spent_across_instances() {
+/// Two instances (SQLite, one database) keeping their budgets in the Redis at `TEST_REDIS_URL`
+/// under keys of their own (so tests running at once do not share budgets), configured by
+/// `configure` too; returned once both have reached Redis (the connection opens in the
+/// background; until then each instance decides alone).
+async fn two_sharing_redis(configure: fn(&mut Config)) -> (TestApp, TestApp) {
     let redis = std::env::var("TEST_REDIS_URL").expect("TEST_REDIS_URL");
-    // Keys of this test's own, so tests running at once do not share budgets.
     let prefix = format!("lup-test-{}", uuid::Uuid::now_v7().simple());
     let shared = |c: &mut Config| {
-        small_budgets(c);
+        configure(c);
         c.redis_url = Some(redis.clone());
         c.redis_key_prefix = prefix.clone();
     };
     let a = TestApp::spawn_with(lup_tests::Backend::Sqlite, shared).await;
     let b = a.sibling(shared).await;
-    let org = Fixture::new(&a.db)
-        .organization("fonden", "Fonden", OrganizationKind::Foundation, None)
-        .await;
-    let key = a.create_api_key(org).await;
-    // The connection to Redis opens in the background; until then each instance decides.
     let mut ready = false;
     for _ in 0..100 {
         if a.state().limits.is_shared() && b.state().limits.is_shared() {
@@ -364,6 +358,19 @@ async fn with_redis_a_clients_budget_is_spent_across_instances() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert!(ready, "the instances never reached Redis at {redis}");
+    (a, b)
+}
+
+/// Two instances with their budgets in Redis (`REDIS_URL`): a client's requests to either
+/// are charged to one budget, so a load balancer does not multiply it.
+#[tokio::test]
+#[cfg_attr(not(redis_tests), ignore = "skipped: TEST_REDIS_URL is not set")]
+async fn with_redis_a_clients_budget_is_spent_across_instances() {
+    let (a, b) = two_sharing_redis(small_budgets).await;
+    let org = Fixture::new(&a.db)
+        .organization("fonden", "Fonden", OrganizationKind::Foundation, None)
+        .await;
+    let key = a.create_api_key(org).await;
     // 5 points at once: three through A, two through B, then both refuse.
     for (i, app) in [&a, &a, &a, &b, &b].into_iter().enumerate() {
         let (status, _, body) = post_raw(app, Some(&key)).await;
@@ -430,15 +437,7 @@ both!(
 #[tokio::test]
 #[cfg_attr(not(redis_tests), ignore = "skipped: TEST_REDIS_URL is not set")]
 async fn with_redis_consultation_responses_are_counted_across_instances() {
-    let redis = std::env::var("TEST_REDIS_URL").expect("TEST_REDIS_URL");
-    let prefix = format!("lup-test-{}", uuid::Uuid::now_v7().simple());
-    let shared = |c: &mut Config| {
-        c.consultation_submissions_per_hour = 2;
-        c.redis_url = Some(redis.clone());
-        c.redis_key_prefix = prefix.clone();
-    };
-    let a = TestApp::spawn_with(lup_tests::Backend::Sqlite, shared).await;
-    let b = a.sibling(shared).await;
+    let (a, b) = two_sharing_redis(|c| c.consultation_submissions_per_hour = 2).await;
     let f = Fixture::new(&a.db);
     let gjol = f.community("gjoel", "Gjøl").await;
     let plan = f
@@ -450,12 +449,6 @@ async fn with_redis_consultation_responses_are_counted_across_instances() {
             2030,
         )
         .await;
-    for _ in 0..100 {
-        if a.state().limits.is_shared() && b.state().limits.is_shared() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
     let submit = "mutation($i: SubmitConsultationResponseInput!) {
       submitConsultationResponse(input: $i) { receipt userErrors { code } } }";
     let input = |n: usize| {
@@ -495,20 +488,7 @@ async fn with_redis_consultation_responses_are_counted_across_instances() {
 #[tokio::test]
 #[cfg_attr(not(redis_tests), ignore = "skipped: TEST_REDIS_URL is not set")]
 async fn with_redis_password_guesses_are_counted_across_instances() {
-    let redis = std::env::var("TEST_REDIS_URL").expect("TEST_REDIS_URL");
-    let prefix = format!("lup-test-{}", uuid::Uuid::now_v7().simple());
-    let shared = |c: &mut Config| {
-        c.redis_url = Some(redis.clone());
-        c.redis_key_prefix = prefix.clone();
-    };
-    let a = TestApp::spawn_with(lup_tests::Backend::Sqlite, shared).await;
-    let b = a.sibling(shared).await;
-    for _ in 0..100 {
-        if a.state().limits.is_shared() && b.state().limits.is_shared() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let (a, b) = two_sharing_redis(|_| {}).await;
     let login = "mutation($i: LoginInput!) { login(input: $i) { accessToken } }";
     let guess = json!({ "i": { "email": "koordinator@jammerbugt.dk", "password": "forkert-adgangskode" } });
     for i in 0..10 {
