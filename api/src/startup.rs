@@ -119,7 +119,7 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartError> {
         let shared = crate::limit::shared::Shared::connect(url, &config.redis_key_prefix)
             .map_err(|e| StartError::Redis(e.to_string()))?;
         state.limits.share(shared.clone());
-        state.sign_ins.share(shared.clone());
+        state.sign_ins.share(shared.clone(), state.tokens.clone());
         state.submissions.share(shared);
     }
     // Other instances' writes (on one PostgreSQL) empty this one's response cache too, and

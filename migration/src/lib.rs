@@ -26,6 +26,7 @@ mod m20261206_000005_audit_response_text;
 mod m20261207_000001_audit_response_reply;
 
 pub use m20261127_000006_completed_on_backfill::backfill_completed_on;
+pub use m20261207_000001_audit_response_reply::scrub_consultation_audit;
 
 pub struct Migrator;
 

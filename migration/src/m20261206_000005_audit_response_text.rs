@@ -10,39 +10,33 @@ pub struct Migration;
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         // The text, and the duplicate check's hash of it (which would confirm a guess).
-        scrub(manager, &["body", "body_hash"]).await
-    }
-
-    async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
-        // What was taken out is not put back.
-        Ok(())
-    }
-}
-
-/// Writes `fields` of the consultation responses' audit records as `[personoplysning]` (null
-/// stays null), before and after.
-pub(crate) async fn scrub(manager: &SchemaManager<'_>, fields: &[&str]) -> Result<(), DbErr> {
-    for field in fields {
-        let sql = match manager.get_database_backend() {
-            DatabaseBackend::Postgres => format!(
-                "UPDATE audit_log SET changes = jsonb_set(changes::jsonb, '{{{field}}}', \
+        for field in ["body", "body_hash"] {
+            let sql = match manager.get_database_backend() {
+                DatabaseBackend::Postgres => format!(
+                    "UPDATE audit_log SET changes = jsonb_set(changes::jsonb, '{{{field}}}', \
                      jsonb_build_object(\
                        'before', CASE WHEN changes::jsonb #> '{{{field},before}}' = 'null'::jsonb \
                                       THEN 'null'::jsonb ELSE '\"[personoplysning]\"'::jsonb END, \
                        'after', CASE WHEN changes::jsonb #> '{{{field},after}}' = 'null'::jsonb \
                                      THEN 'null'::jsonb ELSE '\"[personoplysning]\"'::jsonb END))::text \
                      WHERE entity = 'ConsultationResponse' AND changes::jsonb ? '{field}'"
-            ),
-            _ => format!(
-                "UPDATE audit_log SET changes = json_set(changes, \
+                ),
+                _ => format!(
+                    "UPDATE audit_log SET changes = json_set(changes, \
                      '$.{field}.before', CASE WHEN json_type(changes, '$.{field}.before') = 'null' \
                                            THEN json('null') ELSE '[personoplysning]' END, \
                      '$.{field}.after', CASE WHEN json_type(changes, '$.{field}.after') = 'null' \
                                           THEN json('null') ELSE '[personoplysning]' END) \
                      WHERE entity = 'ConsultationResponse' AND json_type(changes, '$.{field}') IS NOT NULL"
-            ),
-        };
-        manager.get_connection().execute_unprepared(&sql).await?;
+                ),
+            };
+            manager.get_connection().execute_unprepared(&sql).await?;
+        }
+        Ok(())
     }
-    Ok(())
+
+    async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
+        // What was taken out is not put back.
+        Ok(())
+    }
 }

@@ -14,9 +14,10 @@
 //! succeeds clears its client's count for the address and takes its try back from the rest.
 //! Counting before checking also holds a client's requests that run at once to the limit.
 //!
-//! With `REDIS_URL` the counts live in Redis (under a hash of each key, not the address), so
-//! the instances behind a load balancer count one client's guesses together: two instances
-//! do not give a guesser twice the tries. Without it, and while Redis is out of reach, in
+//! With `REDIS_URL` the counts live in Redis (under a keyed hash of each key, never the
+//! address), so the instances behind a load balancer count one client's guesses together: two
+//! instances do not give a guesser twice the tries. There a count taken back to nothing starts
+//! its window afresh with its next try (here it keeps its first try's). Without it, and while Redis is out of reach, in
 //! this process, at most [`MAX_ENTRIES`] of them (moka's cache: when full, those least likely
 //! to be used again go first).
 use std::{
@@ -51,7 +52,7 @@ struct Count {
 pub struct SignIns {
     counts: moka::sync::Cache<String, Arc<Count>>,
     /// The counts in Redis, when configured.
-    shared: Option<Arc<crate::limit::shared::Shared>>,
+    shared: Option<Remote>,
 }
 
 impl Default for SignIns {
@@ -66,8 +67,35 @@ impl Default for SignIns {
     }
 }
 
-/// The name of the counts in Redis.
-const SHARED: &str = "sign-in";
+/// The counts in Redis, each under a keyed hash of its name (the server's key, shared by
+/// the instances): no address or IP address in Redis, in clear or guessable.
+#[derive(Clone)]
+struct Remote {
+    shared: Arc<crate::limit::shared::Shared>,
+    tokens: Arc<crate::auth::token::Tokens>,
+}
+
+impl Remote {
+    fn hashed(&self, names: &[&str]) -> Vec<String> {
+        names
+            .iter()
+            .map(|name| self.tokens.keyed_hash("sign-in count", name))
+            .collect()
+    }
+
+    async fn count(&self, names: &[&str]) -> Option<Vec<(u32, Duration)>> {
+        let hashed = self.hashed(names);
+        let hashed: Vec<&str> = hashed.iter().map(String::as_str).collect();
+        self.shared.count("sign-in", &hashed, WINDOW).await
+    }
+
+    async fn uncount(&self, forget: &[&str], down: &[&str]) {
+        let (forget, down) = (self.hashed(forget), self.hashed(down));
+        let forget: Vec<&str> = forget.iter().map(String::as_str).collect();
+        let down: Vec<&str> = down.iter().map(String::as_str).collect();
+        self.shared.uncount("sign-in", &forget, &down).await;
+    }
+}
 
 /// The counts one check touches: the pair, the address, the client.
 struct Keys {
@@ -109,15 +137,19 @@ pub struct Attempt<'a> {
 
 impl SignIns {
     /// Keeps the counts in Redis from now on (in this process while Redis is out of reach).
-    pub fn share(&mut self, shared: Arc<crate::limit::shared::Shared>) {
-        self.shared = Some(shared);
+    pub fn share(
+        &mut self,
+        shared: Arc<crate::limit::shared::Shared>,
+        tokens: Arc<crate::auth::token::Tokens>,
+    ) {
+        self.shared = Some(Remote { shared, tokens });
     }
 
     /// Counts each of `names` one up: its tries and how long until the count ends; in Redis
     /// when it answers, else here. Also whether it was Redis.
     async fn count(&self, names: &[&str]) -> (Vec<(u32, Duration)>, bool) {
         if let Some(shared) = &self.shared
-            && let Some(counts) = shared.count(SHARED, names, WINDOW).await
+            && let Some(counts) = shared.count(names).await
         {
             return (counts, true);
         }
@@ -205,9 +237,7 @@ impl Attempt<'_> {
                 .into_iter()
                 .flatten()
                 .collect();
-            shared
-                .uncount(SHARED, &pair.into_iter().collect::<Vec<_>>(), &down)
-                .await;
+            shared.uncount(&pair.into_iter().collect::<Vec<_>>(), &down).await;
             return;
         }
         if let Some(pair) = pair {
@@ -228,7 +258,7 @@ impl Attempt<'_> {
             && let Some(shared) = &self.sign_ins.shared
         {
             let down: Vec<&str> = keys.iter().map(|k| k.as_str()).collect();
-            shared.uncount(SHARED, &[], &down).await;
+            shared.uncount(&[], &down).await;
             return;
         }
         for key in keys {

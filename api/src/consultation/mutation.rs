@@ -139,24 +139,37 @@ fn mentions(text: &str, name: &str) -> Option<String> {
 }
 
 /// `text` with the person called `name` taken out where it names them, each place marked
-/// [`CUT`]: the whole name, its words in order whatever their case and whatever stands between
-/// them, and, as [`mentions`] finds them, its parts of four letters or more written as a name
-/// is (capitalised), also in the genitive. For a reply that named a sender whose data is
-/// erased.
+/// [`CUT`]. Words are compared as [`mentions`] compares them (NFKC, invisible characters
+/// aside, so "Sø\u{ad}rensen" is Sørensen). A name of several words is cut where they stand
+/// in order, in any case, whatever stands between them, and where one of its words of four
+/// letters or more is written as a name is (capitalised), also in the genitive; a name of one
+/// word only where it is written as a name ("hans forslag" keeps its "hans"). For a reply that
+/// named a sender whose data is erased.
 pub(super) fn cut_name(text: &str, name: &str) -> String {
-    let parts: Vec<String> = name
+    use unicode_normalization::char::is_combining_mark;
+    let parts: Vec<String> = crate::common::comparable(name)
         .split(|c: char| !c.is_alphanumeric())
         .filter(|p| !p.is_empty())
-        .map(str::to_lowercase)
+        .map(str::to_owned)
         .collect();
-    if parts.is_empty() {
+    let letters = |p: &str| p.chars().filter(|c| c.is_alphabetic()).count();
+    if parts.is_empty() || (parts.len() == 1 && letters(&parts[0]) < 2) {
         return text.to_owned();
     }
-    // The words of `text`: where each begins and ends.
+    // The words of `text`, where each begins and ends: letters and digits, with the marks
+    // and invisible characters that may stand inside a word.
+    let inside = |c: char| {
+        c.is_alphanumeric()
+            || is_combining_mark(c)
+            || matches!(
+                c,
+                '\u{00AD}' | '\u{034F}' | '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}'
+            )
+    };
     let mut words = Vec::new();
     let mut start = None;
     for (i, c) in text.char_indices() {
-        if c.is_alphanumeric() {
+        if inside(c) {
             start.get_or_insert(i);
         } else if let Some(s) = start.take() {
             words.push((s, i));
@@ -165,29 +178,37 @@ pub(super) fn cut_name(text: &str, name: &str) -> String {
     if let Some(s) = start {
         words.push((s, text.len()));
     }
-    let lower: Vec<String> = words.iter().map(|&(s, e)| text[s..e].to_lowercase()).collect();
-    let long: Vec<&str> = parts
+    let cased: Vec<String> = words
         .iter()
-        .filter(|p| p.chars().filter(|c| c.is_alphabetic()).count() >= 4)
-        .map(String::as_str)
+        .map(|&(s, e)| crate::common::comparable_cased(&text[s..e]))
         .collect();
+    let lower: Vec<String> = cased.iter().map(|w| w.to_lowercase()).collect();
+    // The words cut where they are written as a name.
+    let named: Vec<&str> = if parts.len() == 1 {
+        vec![parts[0].as_str()]
+    } else {
+        parts
+            .iter()
+            .map(String::as_str)
+            .filter(|p| letters(p) >= 4)
+            .collect()
+    };
     let mut cuts = Vec::new();
     let mut i = 0;
     while i < words.len() {
-        if lower.get(i..i + parts.len()) == Some(&parts[..]) {
+        if parts.len() > 1 && lower.get(i..i + parts.len()) == Some(&parts[..]) {
             cuts.push((words[i].0, words[i + parts.len() - 1].1));
             i += parts.len();
             continue;
         }
-        let (s, e) = words[i];
-        let capitalised = text[s..e].chars().next().is_some_and(char::is_uppercase);
+        let capitalised = cased[i].chars().next().is_some_and(char::is_uppercase);
         let word = lower[i].as_str();
         if capitalised
-            && long
+            && named
                 .iter()
                 .any(|p| word == *p || word.strip_suffix('s') == Some(*p))
         {
-            cuts.push((s, e));
+            cuts.push(words[i]);
         }
         i += 1;
     }
@@ -595,6 +616,17 @@ mod tests {
         );
         assert_eq!(cut_name("Ingen navne her.", "Bo Bang"), "Ingen navne her.");
         assert_eq!(cut_name("Tak for svaret.", ""), "Tak for svaret.");
+        // Written with a combining ring, or a soft hyphen inside: still the name.
+        assert_eq!(
+            cut_name("Tak, A\u{30a}gård og Sø\u{ad}rensen.", "Karen Ågård Sørensen"),
+            "Tak, [fjernet] og [fjernet]."
+        );
+        // A name of one word: only where it is written as a name.
+        assert_eq!(
+            cut_name("Hans skrev, at hans forslag er godt. Tak, Hans!", "Hans"),
+            "[fjernet] skrev, at hans forslag er godt. Tak, [fjernet]!"
+        );
+        assert_eq!(cut_name("Vi vil bo i byen.", "I"), "Vi vil bo i byen.");
     }
 
     #[test]

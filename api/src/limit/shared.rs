@@ -64,17 +64,20 @@ redis.call('PEXPIRE', KEYS[1], math.ceil(window / 1000))
 return {1, 0}
 ";
 
-/// Counts that start when first counted and expire `ARGV[1]` milliseconds later: each key is
-/// counted one up; its count and the milliseconds it has left, for each in turn.
+/// Counts that start when first counted and expire `ARGV[1]` milliseconds later (a key found
+/// without an expiry gets one, so no count lasts for ever): each key is counted one up; its
+/// count and the milliseconds it has left, for each in turn.
 const COUNT_SCRIPT: &str = r"
 local out = {}
 for i, k in ipairs(KEYS) do
   local n = redis.call('INCR', k)
-  if n == 1 then
+  local left = redis.call('PTTL', k)
+  if n == 1 or left < 0 then
     redis.call('PEXPIRE', k, ARGV[1])
+    left = tonumber(ARGV[1])
   end
   out[#out + 1] = n
-  out[#out + 1] = redis.call('PTTL', k)
+  out[#out + 1] = left
 end
 return out
 ";
@@ -238,8 +241,8 @@ impl Shared {
         }
     }
 
-    /// The key of the count `name` in the counts named `what`: a hash of the name, which may
-    /// hold an email address (Redis keeps no personal data in clear).
+    /// The key of the count `name` in the counts named `what`: a hash of the name (callers
+    /// whose names are personal data pass them keyed-hashed already).
     fn count_key(&self, what: &str, name: &str) -> String {
         format!("{}:{what}:{}", self.prefix, crate::auth::secret::sha256_hex(name))
     }
