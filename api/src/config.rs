@@ -591,6 +591,9 @@ mod checks {
             &["--access-token-ttl-secs", "18446744073709551615"],
             &["--refresh-token-ttl-secs", "0"],
             &["--request-timeout-ms", "0"],
+            // 0 would close every connection before its first request.
+            &["--header-read-timeout-secs", "0"],
+            &["--header-read-timeout-secs", "18446744073709551615"],
             &["--rate-limit-delay-ms", "18446744073709551615"],
             &["--cors-allowed-origins", "*"],
             &["--cors-allowed-origins", "https://www.jammerbugt.dk/"],
