@@ -93,12 +93,12 @@ impl CommonFilter {
 
 /// `column IN (values)` for a list filter of enum values (`field` names it in the error
 /// when it holds too many), each turned into the value the column stores.
-pub fn one_of<G: Copy + Into<V>, V: Into<sea_orm::Value>>(
+pub fn one_of<G: Copy + PartialEq + Into<V>, V: Into<sea_orm::Value>>(
     field: &str,
     values: &[G],
     column: impl ColumnTrait,
 ) -> Result<SimpleExpr, ApiError> {
-    Ok(column.is_in(bounded(field, values)?.iter().map(|v| (*v).into())))
+    Ok(column.is_in(bounded(field, values)?.into_iter().map(|v| (*v).into())))
 }
 
 /// `column` (a date) within the calendar year `year`.
@@ -143,24 +143,39 @@ pub fn text_condition(text: &str, columns: &[String]) -> Result<SimpleExpr, ApiE
     Ok(cond.unwrap_or_else(|| Expr::value(true)))
 }
 
-/// Decodes a list of global IDs of one type, bounded in length.
+/// Decodes a list of global IDs of one type: a set, so an ID given twice counts once, of at
+/// most [`MAX_ID_FILTER`] different IDs.
 pub fn decode_ids(field: &str, ids: &[ID], type_name: NodeType) -> Result<Vec<Uuid>, ApiError> {
-    if ids.len() > MAX_ID_FILTER {
-        return Err(ApiError::bad_input(format!(
-            "`{field}` may hold at most {MAX_ID_FILTER} IDs"
-        )));
+    let mut out: Vec<Uuid> = Vec::with_capacity(ids.len().min(MAX_ID_FILTER));
+    for id in ids {
+        let id = relay::decode_as(id, type_name)?;
+        if !out.contains(&id) {
+            if out.len() == MAX_ID_FILTER {
+                return Err(ApiError::bad_input(format!(
+                    "`{field}` may hold at most {MAX_ID_FILTER} IDs"
+                )));
+            }
+            out.push(id);
+        }
     }
-    ids.iter().map(|id| relay::decode_as(id, type_name)).collect()
+    Ok(out)
 }
 
-/// Bounds a list of plain values (slugs, statuses) in a filter.
-pub fn bounded<'a, T>(field: &str, values: &'a [T]) -> Result<&'a [T], ApiError> {
-    if values.len() > MAX_ID_FILTER {
-        return Err(ApiError::bad_input(format!(
-            "`{field}` may hold at most {MAX_ID_FILTER} values"
-        )));
+/// The different values of a list of plain values (slugs, statuses) in a filter: a set, so
+/// a value given twice counts once, of at most [`MAX_ID_FILTER`] values.
+pub fn bounded<'a, T: PartialEq>(field: &str, values: &'a [T]) -> Result<Vec<&'a T>, ApiError> {
+    let mut out: Vec<&T> = Vec::with_capacity(values.len().min(MAX_ID_FILTER));
+    for v in values {
+        if !out.contains(&v) {
+            if out.len() == MAX_ID_FILTER {
+                return Err(ApiError::bad_input(format!(
+                    "`{field}` may hold at most {MAX_ID_FILTER} values"
+                )));
+            }
+            out.push(v);
+        }
     }
-    Ok(values)
+    Ok(out)
 }
 
 /// The time now, to the microsecond: what PostgreSQL stores, so a time written reads back the
@@ -260,7 +275,7 @@ where
         any = any.add(id().is_in(decode_ids(ids_field, &ids, type_name)?));
     }
     if let Some(slugs) = slugs {
-        any = any.add(col(slug_column).is_in(bounded(slugs_field, &slugs)?.iter().cloned()));
+        any = any.add(col(slug_column).is_in(bounded(slugs_field, &slugs)?.into_iter().cloned()));
     }
     Ok(Some(
         Query::select()

@@ -195,6 +195,24 @@ pub fn decode_as(id: &ID, expected: impl TypeName) -> Result<Uuid, ApiError> {
     Ok(uuid)
 }
 
+/// Decodes an ID that must be of one of `expected` (e.g. an actor: an Account or an
+/// ApiKey): which of them, and the row's ID.
+pub fn decode_as_one_of<T: TypeName>(id: &ID, expected: &[T]) -> Result<(T, Uuid), ApiError> {
+    let (type_name, uuid) = decode(id)?;
+    match expected.iter().find(|t| t.name() == type_name) {
+        Some(t) => Ok((*t, uuid)),
+        None => {
+            let names: Vec<String> = expected.iter().map(|t| with_article(t.name())).collect();
+            Err(ApiError::bad_input(format!(
+                "\"{}\" is the ID of {}, not of {}",
+                truncate(id),
+                with_article(&type_name),
+                names.join(" or ")
+            )))
+        }
+    }
+}
+
 /// A type name with its indefinite article, as it is said: "an Action", "a Plan" (the few
 /// names said with a "you" sound take "a": "a User").
 fn with_article(name: &str) -> String {

@@ -707,17 +707,36 @@ impl Check {
         }
     }
 
-    /// Global IDs of one type, at most 100, without repeats.
+    /// Global IDs of one type without repeats, at most 100 different ones (an ID given
+    /// twice counts once).
     pub fn ids(&mut self, field: &str, values: &[ID], type_name: impl TypeName) -> Option<Vec<Uuid>> {
-        if values.len() > 100 {
-            self.add(field, UserErrorCode::TooLong, "may hold at most 100 IDs");
-            return None;
-        }
-        let mut out: Vec<Uuid> = Vec::with_capacity(values.len());
+        self.ids_at(field, values, type_name)
+            .map(|ids| ids.into_iter().map(|(_, id)| id).collect())
+    }
+
+    /// As [`Check::ids`], each with the position it was first given at (for errors that
+    /// name it).
+    pub fn ids_at(
+        &mut self,
+        field: &str,
+        values: &[ID],
+        type_name: impl TypeName,
+    ) -> Option<Vec<(usize, Uuid)>> {
+        let mut out: Vec<(usize, Uuid)> = Vec::with_capacity(values.len().min(crate::common::MAX_ID_FILTER));
         let mut ok = true;
         for (i, v) in values.iter().enumerate() {
             match self.id(&format!("{field}.{i}"), v, type_name) {
-                Some(id) if !out.contains(&id) => out.push(id),
+                Some(id) if !out.iter().any(|(_, o)| *o == id) => {
+                    if out.len() == crate::common::MAX_ID_FILTER {
+                        self.add(
+                            field,
+                            UserErrorCode::TooLong,
+                            format!("may hold at most {} IDs", crate::common::MAX_ID_FILTER),
+                        );
+                        return None;
+                    }
+                    out.push((i, id));
+                }
                 Some(_) => {}
                 None => ok = false,
             }
@@ -1334,9 +1353,27 @@ fn at_version<E: Versioned>(id: Uuid, version: i32) -> sea_orm::Condition {
 /// The row is not at the version the change is based on: changed since, or a version it
 /// never had.
 fn stale(entity: &str, version: i32) -> ApiError {
+    let entity = in_words(entity);
     ApiError::Conflict(format!(
         "the {entity} is not at version {version}; reload it and try again with its current version"
     ))
+}
+
+/// A type's name as a message says it: `IdeaExchange` as `idea exchange` (words already
+/// written so stay as they are).
+fn in_words(name: &str) -> String {
+    let mut words = String::with_capacity(name.len() + 4);
+    for (i, c) in name.char_indices() {
+        if c.is_uppercase() {
+            if i > 0 {
+                words.push(' ');
+            }
+            words.extend(c.to_lowercase());
+        } else {
+            words.push(c);
+        }
+    }
+    words
 }
 
 /// A column whose rows refer to a row, and what a refusal to delete that row calls them

@@ -387,6 +387,13 @@ impl TestApp {
     /// The value of one series of `/metrics`, e.g. `lup_sql_statements_total` or
     /// `lup_response_cache_total{result="hit"}`.
     pub async fn metric(&self, series: &str) -> u64 {
+        self.metric_opt(series)
+            .await
+            .unwrap_or_else(|| panic!("no {series} in /metrics"))
+    }
+
+    /// A series of `/metrics`, or `None` where it is not written (a counter still at 0).
+    pub async fn metric_opt(&self, series: &str) -> Option<u64> {
         let text = self
             .client
             .get(self.url("/metrics"))
@@ -399,7 +406,6 @@ impl TestApp {
         text.lines()
             .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
             .and_then(|n| n.parse().ok())
-            .unwrap_or_else(|| panic!("no {series} in {text}"))
     }
 
     /// Loads the demo data into an empty database; the IDs of all its communities.

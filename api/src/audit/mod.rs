@@ -128,8 +128,14 @@ impl AuditQuery {
             q = q.filter(audit_log::Column::Entity.eq(one_known(t, "entityType", types)?));
         }
         if let Some(id) = &f.actor_id {
-            let (_, id) = relay::decode(id)?;
-            q = q.filter(audit_log::Column::ActorId.eq(id));
+            let (kind, id) = relay::decode_as_one_of(id, &[OtherType::Account, OtherType::ApiKey])?;
+            let kind = match kind {
+                OtherType::ApiKey => audit_log::ActorKind::ApiKey,
+                _ => audit_log::ActorKind::Account,
+            };
+            q = q
+                .filter(audit_log::Column::ActorKind.eq(kind))
+                .filter(audit_log::Column::ActorId.eq(id));
         }
         if let Some(op) = &f.operation {
             q = q.filter(audit_log::Column::Operation.eq(one_known(op, "operation", operations())?));

@@ -145,9 +145,12 @@ pub enum AuthError {
     Refused(&'static str),
     /// An API key (`X-Api-Key`) refused: unreadable, unknown or revoked.
     KeyRefused(&'static str),
-    /// Both a bearer token and an API key: two callers, and which one is meant is not for the
-    /// server to guess (the client is told so).
-    TwoCredentials,
+    /// Both a bearer token and an API key, or one of them twice: two callers, and which one
+    /// is meant is not for the server to guess (the client is told so). `only_keys`: all of
+    /// them API keys (the challenge asks for one key).
+    TwoCredentials {
+        only_keys: bool,
+    },
     Db(sea_orm::DbErr),
 }
 
@@ -177,8 +180,11 @@ pub async fn authenticate_until(
     headers: &HeaderMap,
 ) -> Result<(Viewer, Option<DateTime<Utc>>), AuthError> {
     let given = |name| headers.get_all(name).iter().count();
-    if given(header::AUTHORIZATION.as_str()) + given("x-api-key") > 1 {
-        return Err(AuthError::TwoCredentials);
+    let bearer = given(header::AUTHORIZATION.as_str());
+    if bearer + given("x-api-key") > 1 {
+        return Err(AuthError::TwoCredentials {
+            only_keys: bearer == 0,
+        });
     }
     if let Some(value) = headers.get(header::AUTHORIZATION) {
         let value = value

@@ -122,6 +122,7 @@ pub async fn answer(
                 return limited;
             }
             let answer = respond::answer_of(&response, public, mutation);
+            count_errors(state, &response, &answer);
             send(&answer, response.http_headers)
         }
         Some(key) => {
@@ -134,11 +135,20 @@ pub async fn answer(
                     let ok = response.is_ok() && state.cache.generation() == generation;
                     // Kept answers may go to any anonymous caller, by GET too.
                     let answer = Arc::new(respond::answer_of(&response, Some(state.public_max_age), false));
+                    count_errors(state, &response, &answer);
                     if ok { Ok(answer) } else { Err(NotCached(answer)) }
                 })
                 .await;
             send(&answer, HeaderMap::new())
         }
+    }
+}
+
+/// Counts an executed request's errors in `/metrics`, unless its answer refuses the whole
+/// request (503 for an outage; a 429 is answered before this): those count as statuses.
+fn count_errors(state: &AppState, response: &async_graphql::Response, answer: &Answer) {
+    if !answer.unavailable {
+        state.http_metrics.count_errors(&response.errors);
     }
 }
 
@@ -179,9 +189,7 @@ async fn run(state: &AppState, admitted: &Admitted, access: &Access, call: &Call
         "cost".into(),
         crate::bounds::report(Some(&call.cost), admitted.budget.map(|b| b.limit), remaining),
     );
-    let response = finish(response);
-    state.http_metrics.count_errors(&response.errors);
-    response
+    finish(response)
 }
 
 /// One run of `call`. A query whose operation passed full validation before, with variables

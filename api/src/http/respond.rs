@@ -252,7 +252,10 @@ fn refused(media: MediaType, e: AuthError) -> Response {
             }
             "the credentials sent (Authorization or X-Api-Key) are invalid, expired or revoked"
         }
-        AuthError::TwoCredentials => {
+        AuthError::TwoCredentials { only_keys } => {
+            if only_keys {
+                challenge = r#"ApiKey realm="LUP", header="X-Api-Key""#;
+            }
             "send one credential, a bearer token (Authorization) or an API key (X-Api-Key), once: not both, not two"
         }
         // An outage is admission's `Refusal::Unavailable`; this is any other failure.

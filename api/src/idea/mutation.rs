@@ -125,25 +125,6 @@ struct ExchangeRecord<'a> {
     action_ids: Vec<Uuid>,
 }
 
-/// Global IDs of one type with the position each was given at (errors name the position), at
-/// most 100, repeats dropped.
-fn ids_at(check: &mut Check, field: &str, values: &[ID], type_name: NodeType) -> Option<Vec<(usize, Uuid)>> {
-    if values.len() > 100 {
-        check.add(field, UserErrorCode::TooLong, "may hold at most 100 IDs");
-        return None;
-    }
-    let mut out: Vec<(usize, Uuid)> = Vec::with_capacity(values.len());
-    let mut ok = true;
-    for (i, v) in values.iter().enumerate() {
-        match check.id(&format!("{field}.{i}"), v, type_name) {
-            Some(id) if !out.iter().any(|(_, o)| *o == id) => out.push((i, id)),
-            Some(_) => {}
-            None => ok = false,
-        }
-    }
-    ok.then_some(out)
-}
-
 fn uuids(ids: &[(usize, Uuid)]) -> Vec<Uuid> {
     ids.iter().map(|(_, id)| *id).collect()
 }
@@ -317,7 +298,7 @@ impl IdeaMutation {
                     input.organization_id.as_ref(),
                     NodeType::Organization,
                 );
-                let themes = ids_at(check, "themeIds", &input.theme_ids, NodeType::Theme);
+                let themes = check.ids_at("themeIds", &input.theme_ids, NodeType::Theme);
                 if input.community_id.is_none() && input.organization_id.is_none() {
                     check.add(
                         "communityId",
@@ -384,7 +365,7 @@ impl IdeaMutation {
                     c.opt_id("organizationId", v, NodeType::Organization)
                 });
                 let themes = check.update("themeIds", input.theme_ids.as_deref(), |c, t| {
-                    ids_at(c, "themeIds", t, NodeType::Theme)
+                    c.ids_at("themeIds", t, NodeType::Theme)
                 });
                 Some((id?, title?, description?, community?, organization?, themes?))
             },
@@ -512,15 +493,14 @@ impl IdeaMutation {
                     &input.initiator_community_id,
                     NodeType::Community,
                 );
-                let participants = ids_at(
-                    check,
+                let participants = check.ids_at(
                     "participantCommunityIds",
                     &input.participant_community_ids,
                     NodeType::Community,
                 );
                 let occurred_on = check.opt_past_date("occurredOn", input.occurred_on.map(|d| d.0));
                 let outcome = check.long_text("outcome", &input.outcome, MAX_TEXT);
-                let actions = ids_at(check, "actionIds", &input.action_ids, NodeType::Action);
+                let actions = check.ids_at("actionIds", &input.action_ids, NodeType::Action);
                 if input.participant_community_ids.is_empty() {
                     check.add(
                         "participantCommunityIds",
@@ -630,14 +610,14 @@ impl IdeaMutation {
                 let participants = check.update(
                     "participantCommunityIds",
                     input.participant_community_ids.as_deref(),
-                    |c, p| ids_at(c, "participantCommunityIds", p, NodeType::Community),
+                    |c, p| c.ids_at("participantCommunityIds", p, NodeType::Community),
                 );
                 let occurred_on = check.given(input.occurred_on.as_opt_ref(), |c, d| {
                     c.opt_past_date("occurredOn", d.map(|d| d.0))
                 });
                 let outcome = check.update_long_text("outcome", input.outcome.as_deref(), MAX_TEXT);
                 let actions = check.update("actionIds", input.action_ids.as_deref(), |c, a| {
-                    ids_at(c, "actionIds", a, NodeType::Action)
+                    c.ids_at("actionIds", a, NodeType::Action)
                 });
                 check.not_null(&[("kind", input.kind.is_null())]);
                 if input.participant_community_ids.value().is_some_and(Vec::is_empty) {

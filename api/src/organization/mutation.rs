@@ -106,7 +106,7 @@ fn website(check: &mut Check, value: Option<&str>) -> Option<Option<String>> {
         check.add(
             "website",
             UserErrorCode::Invalid,
-            "must be an http:// or https:// address, e.g. https://www.eksempel.dk",
+            "must be a web address: http:// or https:// and a host name with a domain, e.g. https://www.eksempel.dk",
         );
         None
     } else {

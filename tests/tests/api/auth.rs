@@ -465,7 +465,26 @@ both!(
                 .await
                 .expect("request");
             assert_eq!(two.status().as_u16(), 401, "{first} then {second}");
+            assert_eq!(
+                two.headers()["www-authenticate"],
+                r#"Bearer error="invalid_token""#
+            );
         }
+        // Two keys likewise; the challenge asks for a key, as only keys were sent.
+        let two_keys = app
+            .client
+            .post(app.url("/graphql"))
+            .header("x-api-key", &key)
+            .header("x-api-key", &key)
+            .json(&json!({ "query": VIEWER }))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(two_keys.status().as_u16(), 401);
+        assert_eq!(
+            two_keys.headers()["www-authenticate"],
+            r#"ApiKey realm="LUP", header="X-Api-Key""#
+        );
         assert_eq!(viewer["viewer"]["organization"]["slug"], "nordfonden");
         // The key is stored as a hash only: its text is nowhere in the database.
         let listed = admin
@@ -1015,14 +1034,17 @@ both!(
 both!(
     audit_log_filters_take_only_what_the_log_records,
     |app: TestApp| async move {
-        app.create_account("koordinator@jammerbugt.dk", As::Staff, &[])
+        let account = app
+            .create_account("koordinator@jammerbugt.dk", As::Staff, &[])
             .await;
         app.login("koordinator@jammerbugt.dk", PASSWORD).await;
         let staff = app.signed_in(As::Staff, &[], None).await;
         let q = "query($f: AuditLogFilter) { auditLog(filter: $f) { totalCount } }";
+        let by_account = lup_tests::fixture::global_id("Account", account);
         for f in [
             json!({ "operation": "login" }),
             json!({ "operation": "LOGIN", "entityType": "account" }),
+            json!({ "operation": "LOGIN", "actorId": by_account }),
         ] {
             let body = staff.data(q, json!({ "f": f })).await;
             assert!(
@@ -1033,6 +1055,11 @@ both!(
         for (f, names) in [
             (json!({ "operation": "LOGON" }), "REFRESH_TOKEN"),
             (json!({ "entityType": "Foo" }), "ConsultationResponse"),
+            // An actor is an account or an API key: a community's ID is not taken for "no one".
+            (
+                json!({ "actorId": lup_tests::fixture::global_id("Community", account) }),
+                "is the ID of a Community, not of an Account or an ApiKey",
+            ),
         ] {
             let (code, message) = staff.error(q, json!({ "f": f })).await;
             assert_eq!(code, "BAD_USER_INPUT", "{f}: {message}");

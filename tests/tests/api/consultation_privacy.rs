@@ -268,6 +268,10 @@ both!(
         }
         // Three more do not fit in the two left: the request is refused as a whole, and none
         // of it is written (it used to write two and lose their receipts in the 429).
+        let refusals = "lup_http_requests_total{route=\"/graphql\",status=\"429\"}";
+        let limited_errors = "lup_graphql_errors_total{code=\"RATE_LIMITED\"}";
+        let metric = async |series| app.metric_opt(series).await.unwrap_or(0);
+        let before = (metric(refusals).await, metric(limited_errors).await);
         let (status, body) = send_many(&app, w.hearing, 3, "Anden runde", false).await;
         assert_eq!(status, 429, "{body:#}");
         assert_eq!(
@@ -275,6 +279,11 @@ both!(
             "{body:#}"
         );
         assert_eq!(rows(&app).await, 3, "a refused request writes nothing");
+        // In /metrics a refused request is one 429, not an error for each of its fields.
+        assert_eq!(
+            (metric(refusals).await, metric(limited_errors).await),
+            (before.0 + 1, before.1)
+        );
         // A field `@skip` leaves out does not count: two fit.
         let (status, body) = send_many(&app, w.hearing, 3, "Tredje runde", true).await;
         assert_eq!(status, 200, "{body:#}");

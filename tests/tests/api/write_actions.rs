@@ -163,11 +163,12 @@ both!(
         assert_eq!(a["version"], 2);
         assert_eq!(a["themes"].as_array().map(Vec::len), Some(2));
 
-        // Only the themes: replaced again, and the version moves on.
+        // Only the themes: replaced again, and the version moves on. A list of IDs is a set:
+        // one theme given 101 times is one theme.
         let updated = staff
             .data(
                 UPDATE,
-                json!({ "i": { "id": id, "version": 2, "themeIds": [global_id("Theme", w.kultur)] } }),
+                json!({ "i": { "id": id, "version": 2, "themeIds": vec![global_id("Theme", w.kultur); 101] } }),
             )
             .await["updateAction"]
             .clone();
@@ -276,6 +277,16 @@ both!(
                 json!([global_id("Theme", unknown)]),
                 json!(["themeIds", "0"]),
                 "NOT_FOUND",
+            ),
+            (
+                "themeIds",
+                json!(
+                    (0..101)
+                        .map(|_| global_id("Theme", Uuid::now_v7()))
+                        .collect::<Vec<_>>()
+                ),
+                json!(["themeIds"]),
+                "TOO_LONG",
             ),
             (
                 "internalNotes",

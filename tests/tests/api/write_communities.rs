@@ -168,7 +168,7 @@ both!(
         assert_eq!(code, "CONFLICT");
         assert_eq!(
             message,
-            "the Community is not at version 1; reload it and try again with its current version"
+            "the community is not at version 1; reload it and try again with its current version"
         );
         // A version it never had (ahead of its 2) is a conflict too, and said as truly.
         let (code, message) = staff
@@ -180,12 +180,16 @@ both!(
         assert_eq!(code, "CONFLICT");
         assert_eq!(
             message,
-            "the Community is not at version 54; reload it and try again with its current version"
+            "the community is not at version 54; reload it and try again with its current version"
         );
-        let (code, _) = staff
+        let (code, message) = staff
             .error(DELETE, json!({ "i": { "id": id, "version": 1 } }))
             .await;
         assert_eq!(code, "CONFLICT");
+        assert_eq!(
+            message, "the community is not at version 1; reload it and try again with its current version",
+            "a delete names the type as an update does"
+        );
         assert_eq!(count(&app).await, 1);
 
         let unknown = global_id("Community", uuid::Uuid::now_v7());

@@ -221,7 +221,7 @@ impl Session {
             }
             Ok(_) => Err(self.end(End::rights_changed())),
             Err(AuthError::Refused(why) | AuthError::KeyRefused(why)) => Err(self.end(End::refused(why))),
-            Err(AuthError::TwoCredentials) => Err(self.end(End::refused("two credentials"))),
+            Err(AuthError::TwoCredentials { .. }) => Err(self.end(End::refused("two credentials"))),
             // Not the caller's doing: checked again with the next event.
             Err(AuthError::Db(e)) => {
                 tracing::warn!(error = %e, "cannot check a subscriber's credentials again");
