@@ -448,6 +448,40 @@ impl TestApp {
     }
 }
 
+/// A TCP relay between the server and a service it uses (PostgreSQL, Redis), standing in for
+/// it: stopped, it closes every connection and refuses new ones, as a stopped or unreachable
+/// server does.
+pub struct Relay {
+    pub addr: std::net::SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Relay {
+    pub async fn start(addr: std::net::SocketAddr, upstream: String) -> Relay {
+        let listener = tokio::net::TcpListener::bind(addr).await.expect("relay port");
+        let addr = listener.local_addr().expect("relay address");
+        let task = tokio::spawn(async move {
+            // Dropped with the accept loop when the relay stops, closing every connection.
+            let mut connections = tokio::task::JoinSet::new();
+            while let Ok((mut client, _)) = listener.accept().await {
+                let upstream = upstream.clone();
+                connections.spawn(async move {
+                    if let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                });
+            }
+        });
+        Relay { addr, task }
+    }
+
+    pub async fn stop(self) -> std::net::SocketAddr {
+        self.task.abort();
+        let _ = self.task.await;
+        self.addr
+    }
+}
+
 /// `url` with its database name replaced by `name`.
 pub fn replace_database(url: &str, name: &str) -> String {
     let (base, query) = match url.split_once('?') {

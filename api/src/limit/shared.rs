@@ -9,11 +9,15 @@
 //! check and the write atomically, on Redis's clock, so instances with skewed clocks agree.
 //! The key expires when the budget is full again.
 //!
-//! Redis out of reach never refuses a request: the caller then uses the instance's own
-//! buckets (a warning is logged at most once a minute), and the connection is opened again
-//! in the background.
+//! Redis out of reach never refuses a request, nor holds it up: each call waits at most
+//! [`RESPONSE_TIMEOUT`] for an answer, and after a failure Redis is left alone for
+//! [`REST_AFTER_FAILURE`] (the instance's own buckets decide meanwhile; a warning is logged at
+//! most once a minute) while the connection is opened again in the background.
 use std::{
-    sync::{Arc, Mutex, RwLock},
+    sync::{
+        Arc, Mutex, RwLock,
+        atomic::{AtomicU64, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -95,8 +99,13 @@ end
 return 1
 ";
 
-/// How long a budget check may wait for Redis before the instance's own buckets decide.
+/// How long a budget check may wait for Redis before the instance's own buckets decide:
+/// the whole call, a reconnection it waits for included.
 const RESPONSE_TIMEOUT: Duration = Duration::from_millis(250);
+
+/// How long Redis is left alone after a call failed or went unanswered, so that requests do
+/// not each wait [`RESPONSE_TIMEOUT`] while it is out of reach.
+const REST_AFTER_FAILURE: Duration = Duration::from_secs(5);
 
 pub struct Shared {
     connection: RwLock<Option<ConnectionManager>>,
@@ -107,6 +116,9 @@ pub struct Shared {
     prefix: String,
     /// When a failure was last logged.
     warned: Mutex<Option<Instant>>,
+    /// Until when Redis is left alone after a failure, in milliseconds since `epoch`.
+    resting_until: AtomicU64,
+    epoch: Instant,
 }
 
 impl Shared {
@@ -122,6 +134,8 @@ impl Shared {
             uncount: redis::Script::new(UNCOUNT_SCRIPT),
             prefix: prefix.to_owned(),
             warned: Mutex::new(None),
+            resting_until: AtomicU64::new(0),
+            epoch: Instant::now(),
         });
         let weak = Arc::downgrade(&shared);
         tokio::spawn(async move {
@@ -156,12 +170,30 @@ impl Shared {
             .is_some()
     }
 
-    fn warn(&self, e: &redis::RedisError) {
+    fn warn(&self, e: &dyn std::fmt::Display) {
         let mut warned = self.warned.lock().unwrap_or_else(|e| e.into_inner());
         if warned.is_none_or(|at| at.elapsed() > Duration::from_secs(60)) {
             *warned = Some(Instant::now());
             tracing::warn!(error = %e, "Redis is out of reach: each instance keeps its own rate-limit budgets meanwhile");
         }
+    }
+
+    fn millis_since_epoch(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Runs one call to Redis: its answer, or None when it failed or did not answer within
+    /// [`RESPONSE_TIMEOUT`] (then Redis is left alone for [`REST_AFTER_FAILURE`]).
+    async fn ask<T>(&self, call: impl Future<Output = redis::RedisResult<T>>) -> Option<T> {
+        let failure = match tokio::time::timeout(RESPONSE_TIMEOUT, call).await {
+            Ok(Ok(answer)) => return Some(answer),
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => format!("no answer within {} ms", RESPONSE_TIMEOUT.as_millis()),
+        };
+        let until = self.millis_since_epoch() + u64::try_from(REST_AFTER_FAILURE.as_millis()).unwrap_or(0);
+        self.resting_until.fetch_max(until, Ordering::Relaxed);
+        self.warn(&failure);
+        None
     }
 
     /// Charges `points` to `client`'s budget of `per_minute` points; None
@@ -170,32 +202,27 @@ impl Shared {
         let mut connection = self.connection()?;
         let key = self.key("rate", client);
         let interval_us = 60_000_000 / u64::from(per_minute.max(1));
-        let answer: Result<(i64, i64), _> = self
-            .script
-            .key(key)
-            .arg(interval_us)
-            .arg(burst)
-            .arg(points)
-            .invoke_async(&mut connection)
-            .await;
-        match answer {
-            Ok((1, remaining)) => Some(Verdict::Allowed(Budget {
+        let mut invocation = self.script.prepare_invoke();
+        invocation.key(key).arg(interval_us).arg(burst).arg(points);
+        let answer: (i64, i64) = self.ask(invocation.invoke_async(&mut connection)).await?;
+        Some(match answer {
+            (1, remaining) => Verdict::Allowed(Budget {
                 limit: per_minute,
                 burst,
                 remaining: u32::try_from(remaining.max(0)).unwrap_or(u32::MAX),
-            })),
-            Ok((_, wait_us)) => Some(Verdict::Limited {
+            }),
+            (_, wait_us) => Verdict::Limited {
                 retry_after: Duration::from_micros(u64::try_from(wait_us.max(0)).unwrap_or(0)),
                 limit: per_minute,
-            }),
-            Err(e) => {
-                self.warn(&e);
-                None
-            }
-        }
+            },
+        })
     }
 
+    /// The connection, unless Redis is being left alone after a failure.
     fn connection(&self) -> Option<ConnectionManager> {
+        if self.millis_since_epoch() < self.resting_until.load(Ordering::Relaxed) {
+            return None;
+        }
         self.connection.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
@@ -220,25 +247,18 @@ impl Shared {
         events: u32,
     ) -> Option<Result<(), Duration>> {
         let mut connection = self.connection()?;
-        let answer: Result<(i64, i64), _> = self
-            .window
+        let mut invocation = self.window.prepare_invoke();
+        invocation
             .key(self.key(what, client))
             .arg(u64::try_from(window.as_micros()).unwrap_or(u64::MAX))
             .arg(limit)
             .arg(uuid::Uuid::now_v7().to_string())
-            .arg(events)
-            .invoke_async(&mut connection)
-            .await;
-        match answer {
-            Ok((1, _)) => Some(Ok(())),
-            Ok((_, wait_us)) => Some(Err(Duration::from_micros(
-                u64::try_from(wait_us.max(0)).unwrap_or(0),
-            ))),
-            Err(e) => {
-                self.warn(&e);
-                None
-            }
-        }
+            .arg(events);
+        let answer: (i64, i64) = self.ask(invocation.invoke_async(&mut connection)).await?;
+        Some(match answer {
+            (1, _) => Ok(()),
+            (_, wait_us) => Err(Duration::from_micros(u64::try_from(wait_us.max(0)).unwrap_or(0))),
+        })
     }
 
     /// The key of the count `name` in the counts named `what`: a hash of the name (callers
@@ -256,12 +276,10 @@ impl Shared {
         for name in names {
             invocation.key(self.count_key(what, name));
         }
-        let answer: Result<Vec<i64>, _> = invocation
-            .arg(u64::try_from(window.as_millis()).unwrap_or(u64::MAX))
-            .invoke_async(&mut connection)
-            .await;
-        match answer {
-            Ok(figures) if figures.len() == 2 * names.len() => Some(
+        invocation.arg(u64::try_from(window.as_millis()).unwrap_or(u64::MAX));
+        let figures: Vec<i64> = self.ask(invocation.invoke_async(&mut connection)).await?;
+        match figures {
+            figures if figures.len() == 2 * names.len() => Some(
                 figures
                     .chunks_exact(2)
                     .map(|c| {
@@ -276,11 +294,7 @@ impl Shared {
                     })
                     .collect(),
             ),
-            Ok(_) => None,
-            Err(e) => {
-                self.warn(&e);
-                None
-            }
+            _ => None,
         }
     }
 
@@ -294,9 +308,7 @@ impl Shared {
         for name in forget.iter().chain(down) {
             invocation.key(self.count_key(what, name));
         }
-        let answer: Result<i64, _> = invocation.arg(forget.len()).invoke_async(&mut connection).await;
-        if let Err(e) = answer {
-            self.warn(&e);
-        }
+        invocation.arg(forget.len());
+        let _: Option<i64> = self.ask(invocation.invoke_async(&mut connection)).await;
     }
 }

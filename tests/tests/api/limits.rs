@@ -432,6 +432,89 @@ both!(
     }
 );
 
+/// Redis lost after start-up (stopped: its connections closed, new ones refused): requests go
+/// on at once on the instance's own budgets, signing in too (its guesses are counted in
+/// Redis), instead of each waiting for the reconnection; and once Redis is back the budgets
+/// are kept there again.
+#[tokio::test]
+#[cfg_attr(not(redis_tests), ignore = "skipped: TEST_REDIS_URL is not set")]
+async fn with_redis_lost_after_start_requests_go_on_without_waiting() {
+    use std::time::{Duration, Instant};
+    let redis = std::env::var("TEST_REDIS_URL").expect("TEST_REDIS_URL");
+    let rest = redis.split_once("://").map_or(redis.as_str(), |(_, r)| r);
+    let (upstream, database) = rest.split_once('/').unwrap_or((rest, "0"));
+    let upstream = upstream.rsplit_once('@').map_or(upstream, |(_, h)| h).to_owned();
+    let relay = lup_tests::Relay::start(([127, 0, 0, 1], 0).into(), upstream.clone()).await;
+    let prefix = format!("lup-test-{}", uuid::Uuid::now_v7().simple());
+    let through_relay = format!("redis://{}/{database}", relay.addr);
+    let a = TestApp::spawn_with(lup_tests::Backend::Sqlite, |c| {
+        small_budgets(c);
+        c.rate_limit_delay_ms = 0;
+        c.redis_url = Some(through_relay.clone());
+        c.redis_key_prefix = prefix.clone();
+    })
+    .await;
+    // Another instance on the same Redis, not through the relay: it sees what `a` charges there.
+    let b = a
+        .sibling(|c| {
+            small_budgets(c);
+            c.rate_limit_delay_ms = 0;
+            c.redis_url = Some(redis.clone());
+            c.redis_key_prefix = prefix.clone();
+        })
+        .await;
+    for _ in 0..100 {
+        if a.state().limits.is_shared() && b.state().limits.is_shared() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(a.state().limits.is_shared() && b.state().limits.is_shared());
+    assert_eq!(post_raw(&a, None).await.0, 200);
+
+    let addr = relay.stop().await;
+    for i in 0..4 {
+        let started = Instant::now();
+        let (status, _, body) = post_raw(&a, None).await;
+        assert_eq!(status, 200, "request {i}: {body}");
+        let took = started.elapsed();
+        assert!(
+            took < Duration::from_secs(2),
+            "request {i} waited {took:?} for Redis"
+        );
+    }
+    let started = Instant::now();
+    let (code, _) = a
+        .error(
+            "mutation($i: LoginInput!) { login(input: $i) { accessToken } }",
+            json!({ "i": { "email": "ingen@eksempel.dk", "password": "forkert-adgangskode" } }),
+        )
+        .await;
+    assert_eq!(code, "UNAUTHENTICATED");
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(2),
+        "signing in waited {took:?} for Redis"
+    );
+
+    // Redis back: a query dearer than a burst, charged by `a`, leaves the client owing in
+    // the budget `b` reads. (`b`'s own check every two seconds spends less than refills.)
+    let relay = lup_tests::Relay::start(addr, upstream).await;
+    let mut shared_again = false;
+    for _ in 0..20 {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        post_query(&a, None, DEAR).await;
+        if post_raw(&b, None).await.0 == 429 {
+            shared_again = true;
+            break;
+        }
+    }
+    assert!(shared_again, "the budgets never went back to Redis");
+    b.stop().await;
+    a.stop().await;
+    relay.stop().await;
+}
+
 /// The hourly budget of consultation responses is one window per client across instances
 /// when it is kept in Redis.
 #[tokio::test]

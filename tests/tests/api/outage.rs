@@ -8,7 +8,7 @@ use std::{net::SocketAddr, time::Duration};
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use lup_api::config::Config;
-use lup_tests::{As, Backend, TestApp, fixture::Fixture};
+use lup_tests::{As, Backend, Relay, TestApp, fixture::Fixture};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 use serde_json::{Value, json};
 
@@ -280,39 +280,6 @@ async fn an_unreachable_database_is_unavailable() {
     admin.close().await.ok();
     assert_eq!(app.data(PAGE, json!({ "slug": "by-0" })).await, page);
     app.stop().await;
-}
-
-/// A TCP relay between the server and PostgreSQL, standing in for the database server: stopped,
-/// it closes every connection and refuses new ones, as a stopped or unreachable server does.
-struct Relay {
-    addr: SocketAddr,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Relay {
-    async fn start(addr: SocketAddr, upstream: String) -> Relay {
-        let listener = tokio::net::TcpListener::bind(addr).await.expect("relay port");
-        let addr = listener.local_addr().expect("relay address");
-        let task = tokio::spawn(async move {
-            // Dropped with the accept loop when the relay stops, closing every connection.
-            let mut connections = tokio::task::JoinSet::new();
-            while let Ok((mut client, _)) = listener.accept().await {
-                let upstream = upstream.clone();
-                connections.spawn(async move {
-                    if let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await {
-                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-                    }
-                });
-            }
-        });
-        Relay { addr, task }
-    }
-
-    async fn stop(self) -> SocketAddr {
-        self.task.abort();
-        let _ = self.task.await;
-        self.addr
-    }
 }
 
 /// `host:port` of a `postgres://user@host:port/db?…` URL.
