@@ -630,6 +630,13 @@ mod checks {
             "https://www.jammerbugt.dk,http://localhost:3000,http://[::1]:8080"
         );
         assert_eq!(c.log_level, "warn,lup_api=debug");
+        // Empty is the default, not a filter that silences every line.
+        for empty in ["", " ", ","] {
+            assert_eq!(
+                parse(&["--log-level", empty]).expect("accepted").log_level,
+                "info"
+            );
+        }
         assert_eq!(parse(&[]).expect("defaults").db_max_connections, 16);
         // A host name is resolved once, its IPv4 address first; addresses are taken as they are.
         for (given, expected) in [

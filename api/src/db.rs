@@ -200,9 +200,10 @@ pub async fn connect(config: &Config) -> Result<(DatabaseConnection, SqlCounter)
     };
     let mut db = connected.map_err(|e| {
         // The driver may repeat the URL, password and all, in its message.
-        match password_of(&config.database_url) {
-            Some(password) if !password.is_empty() && e.to_string().contains(password) => {
-                DbErr::Custom(e.to_string().replace(password, "…"))
+        let message = e.to_string();
+        match passwords_of(&config.database_url) {
+            passwords if passwords.iter().any(|p| message.contains(p)) => {
+                DbErr::Custom(redacted_in(&message, &config.database_url))
             }
             // SQLite says only "unable to open database file": which, and why it may be.
             _ if config.is_sqlite() => DbErr::Custom(format!(
@@ -305,17 +306,41 @@ pub async fn migrate_or_check(db: &DatabaseConnection, auto_migrate: bool) -> Re
     Ok(())
 }
 
-/// The password in `url`, if it holds one.
-fn password_of(url: &str) -> Option<&str> {
-    let rest = url.split_once("://")?.1;
-    let authority = &rest[..rest.find('/').unwrap_or(rest.len())];
-    let user = authority.rsplit_once('@')?.0;
-    user.split_once(':').map(|(_, password)| password)
+/// Query parameters of a database URL that carry a secret (PostgreSQL takes the password as
+/// `?password=` too, and a client key's passphrase as `sslpassword`).
+const SECRET_PARAMETERS: [&str; 2] = ["password", "sslpassword"];
+
+/// The passwords in `url`: after the user name, and in its query parameters.
+fn passwords_of(url: &str) -> Vec<&str> {
+    let mut found = Vec::new();
+    if let Some((_, rest)) = url.split_once("://") {
+        let authority = &rest[..rest.find(['/', '?']).unwrap_or(rest.len())];
+        if let Some((user, _)) = authority.rsplit_once('@')
+            && let Some((_, password)) = user.split_once(':')
+        {
+            found.push(password);
+        }
+    }
+    if let Some((_, query)) = url.split_once('?') {
+        for pair in query.split('&') {
+            if let Some((name, value)) = pair.split_once('=')
+                && SECRET_PARAMETERS.iter().any(|p| p.eq_ignore_ascii_case(name))
+            {
+                found.push(value);
+            }
+        }
+    }
+    found.retain(|p| !p.is_empty());
+    found
 }
 
-/// `url` with its password, if any, left out (for the log and error messages).
+/// `url` with its passwords, if any, left out (for the log and error messages).
 pub fn redacted(url: &str) -> String {
-    match url.split_once("://") {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let mut out = match base.split_once("://") {
         Some((scheme, rest)) => {
             let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
             match authority.rsplit_once('@') {
@@ -323,12 +348,35 @@ pub fn redacted(url: &str) -> String {
                     let user = user.split(':').next().unwrap_or_default();
                     format!("{scheme}://{user}:…@{host}{path}")
                 }
-                Some(_) => url.to_owned(),
-                None => url.to_owned(),
+                _ => base.to_owned(),
             }
         }
-        None => url.to_owned(),
+        None => base.to_owned(),
+    };
+    if let Some(query) = query {
+        let pairs: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((name, _)) if SECRET_PARAMETERS.iter().any(|p| p.eq_ignore_ascii_case(name)) => {
+                    format!("{name}=…")
+                }
+                _ => pair.to_owned(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&pairs.join("&"));
     }
+    out
+}
+
+/// `text` (a driver's message, which may repeat the URL) with the passwords of `url` left out.
+fn redacted_in(text: &str, url: &str) -> String {
+    let mut passwords = passwords_of(url);
+    // Longest first, so a password that holds another is left out whole.
+    passwords.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    passwords
+        .into_iter()
+        .fold(text.to_owned(), |text, p| text.replace(p, "…"))
 }
 
 /// Checks that PostgreSQL has the collation names are sorted by (`lup_danish`, made by a
@@ -642,8 +690,26 @@ mod redaction {
             super::redacted("sqlite://data/lup.db?mode=rwc"),
             "sqlite://data/lup.db?mode=rwc"
         );
-        assert_eq!(super::password_of("postgres://a:b@c/d"), Some("b"));
-        assert_eq!(super::password_of("postgres://a@c/d"), None);
+        assert_eq!(
+            super::redacted("postgres://u@h/db?password=s3cr3tpw&sslmode=disable"),
+            "postgres://u@h/db?password=…&sslmode=disable"
+        );
+        assert_eq!(
+            super::redacted("postgres://u:x@h/db?sslmode=verify-full&SSLPassword=nøgle&password=pw2"),
+            "postgres://u:…@h/db?sslmode=verify-full&SSLPassword=…&password=…"
+        );
+        assert_eq!(super::passwords_of("postgres://a:b@c/d"), ["b"]);
+        assert_eq!(
+            super::passwords_of("postgres://a@c/d?password="),
+            Vec::<&str>::new()
+        );
+        assert_eq!(
+            super::redacted_in(
+                "connecting with s3cr3tpw failed",
+                "postgres://u@h/db?password=s3cr3tpw"
+            ),
+            "connecting with … failed"
+        );
     }
 }
 

@@ -32,8 +32,13 @@ pub fn init(config: &Config) {
 /// `LOG_LEVEL`: a `tracing` filter whose every directive names a level, alone (`info`) or for
 /// a target (`lup_api=debug`). A bare word that is no level would be taken as a target with
 /// every level, and silence everything else (`inf` for `info`).
+/// Empty (`LOG_LEVEL=` in an environment file) is the default, `info`, as an empty setting
+/// is unset elsewhere: it would otherwise silence every log line, errors included.
 pub fn parse_filter(value: &str) -> Result<String, String> {
     const LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
+    if value.split(',').all(|d| d.trim().is_empty()) {
+        return Ok("info".to_owned());
+    }
     for directive in value.split(',').map(str::trim).filter(|d| !d.is_empty()) {
         let level = directive.rsplit_once('=').map_or(directive, |(_, level)| level);
         if !LEVELS.contains(&level.trim().to_ascii_lowercase().as_str()) {

@@ -367,8 +367,18 @@ async fn analyze(db: &DatabaseConnection) -> Result<(), DbErr> {
 /// Builds the whole index again, in one transaction, and records its format. Returns the
 /// number of documents.
 pub async fn rebuild(db: &DatabaseConnection) -> Result<usize, DbErr> {
+    Ok(rebuild_if(db, false).await?.unwrap_or(0))
+}
+
+/// As [`rebuild`]; when `only_if_outdated`, not when the index is in this format by the time
+/// the lock is held (another instance starting together built it meanwhile): then None.
+async fn rebuild_if(db: &DatabaseConnection, only_if_outdated: bool) -> Result<Option<usize>, DbErr> {
     let txn = crate::db::begin_write(db).await?;
     one_at_a_time(&txn).await?;
+    if only_if_outdated && stored_format(&txn).await?.as_deref() == Some(FORMAT) {
+        txn.rollback().await?;
+        return Ok(None);
+    }
     term::Entity::delete_many().exec(&txn).await?;
     document::Entity::delete_many().exec(&txn).await?;
     let mut n = 0;
@@ -390,7 +400,15 @@ pub async fn rebuild(db: &DatabaseConnection) -> Result<usize, DbErr> {
     if n >= ANALYZE_AFTER {
         analyze(db).await?;
     }
-    Ok(n)
+    Ok(Some(n))
+}
+
+/// The format the index was built in, if it was.
+async fn stored_format(db: &impl ConnectionTrait) -> Result<Option<String>, DbErr> {
+    Ok(app_meta::Entity::find_by_id(FORMAT_KEY.to_owned())
+        .one(db)
+        .await?
+        .map(|m| m.value))
 }
 
 /// Rebuilds and catch-ups run one at a time: on PostgreSQL, instances (starting together, or
@@ -410,21 +428,26 @@ const INDEX_LOCK: i64 = 0x4C55_5002;
 /// At start-up: rebuilds the index when it was built in another format (or never), else
 /// catches up with what was written while no server ran. Instances starting together on one
 /// PostgreSQL database rebuild it once: the others wait, then only catch up.
-pub async fn ensure(db: &DatabaseConnection) -> Result<(), DbErr> {
-    let stored = app_meta::Entity::find_by_id(FORMAT_KEY.to_owned())
-        .one(db)
-        .await?
-        .map(|m| m.value);
-    if stored.as_deref() == Some(FORMAT) {
-        let n = catch_up(db).await?;
-        if n > 0 {
-            tracing::info!(documents = n, "search index caught up");
+pub async fn ensure(db: &DatabaseConnection) -> Result<Ensured, DbErr> {
+    if stored_format(db).await?.as_deref() != Some(FORMAT) {
+        // Looked at again under the lock: another instance may be building it now.
+        if let Some(n) = rebuild_if(db, true).await? {
+            tracing::info!(documents = n, format = FORMAT, "search index built");
+            return Ok(Ensured::Built(n));
         }
-    } else {
-        let n = rebuild(db).await?;
-        tracing::info!(documents = n, format = FORMAT, "search index built");
     }
-    Ok(())
+    let n = catch_up(db).await?;
+    if n > 0 {
+        tracing::info!(documents = n, "search index caught up");
+    }
+    Ok(Ensured::CaughtUp(n))
+}
+
+/// What [`ensure`] did, with how many documents.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Ensured {
+    Built(usize),
+    CaughtUp(usize),
 }
 
 /// A document as stored, for highlighting.

@@ -760,3 +760,34 @@ async fn the_same_hits_on_sqlite_and_postgres() {
     sqlite.stop().await;
     postgres.stop().await;
 }
+
+/// Instances starting together on one PostgreSQL database whose index is in another format (or
+/// none): one builds it, the others wait for it and only catch up.
+#[tokio::test]
+#[cfg_attr(not(postgres_tests), ignore = "skipped: TEST_DATABASE_URL is not set")]
+async fn instances_starting_together_build_the_index_once() {
+    use lup_api::search::index::{Ensured, FORMAT_KEY, ensure};
+    use sea_orm::ConnectionTrait;
+    let app = TestApp::spawn(Backend::Postgres).await;
+    app.demo_communities().await;
+    for round in 0..3 {
+        // As after an upgrade that changed the index's format.
+        app.db
+            .execute_unprepared(&format!(
+                "UPDATE app_meta SET value = 'old' WHERE key = '{FORMAT_KEY}'"
+            ))
+            .await
+            .unwrap();
+        let (a, b, c) = tokio::join!(ensure(&app.db), ensure(&app.db), ensure(&app.db));
+        let done = [a.unwrap(), b.unwrap(), c.unwrap()];
+        let built: Vec<&Ensured> = done.iter().filter(|e| matches!(e, Ensured::Built(_))).collect();
+        assert_eq!(built.len(), 1, "round {round}: {done:?}");
+        assert!(matches!(built[0], Ensured::Built(n) if *n > 0), "{done:?}");
+        assert!(done.contains(&Ensured::CaughtUp(0)), "{done:?}");
+    }
+    let hits = app.data(SEARCH, json!({ "q": "Gjøl" })).await;
+    assert!(
+        hits["search"]["totalCount"].as_i64().is_some_and(|n| n > 0),
+        "{hits}"
+    );
+}
