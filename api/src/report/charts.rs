@@ -151,7 +151,8 @@ pub fn horizontal_bars(
     })
 }
 
-/// Vertical bars, one per category (a year), with the value above each.
+/// Vertical bars, one per category (a year), with the value above each (engagement points,
+/// to two decimals as everywhere else).
 pub fn vertical_bars(id: &str, title: &str, axis: &str, color: RGBColor, bars: &[(String, f64)]) -> String {
     let n = bars.len().max(1);
     let y_max = bars.iter().map(|b| b.1).fold(0.0_f64, f64::max).max(1.0) * 1.15;
@@ -185,7 +186,7 @@ pub fn vertical_bars(id: &str, title: &str, axis: &str, color: RGBColor, bars: &
             chart.draw_series(std::iter::once(
                 EmptyElement::at((x + 0.5, *value))
                     + Text::new(
-                        number(*value),
+                        super::html::points(*value),
                         (0, -4),
                         text(12).pos(Pos::new(HPos::Center, VPos::Bottom)),
                     ),

@@ -16,10 +16,22 @@ use crate::{
 
 /// `x` with `.` between thousands and `,` before at most one decimal: `12.345,5`.
 pub fn number(x: f64) -> String {
-    let rounded = (x * 10.0).round() / 10.0;
-    let negative = rounded < 0.0;
-    let whole = rounded.abs().trunc() as u64;
-    let tenth = ((rounded.abs() - whole as f64) * 10.0).round() as u64;
+    decimal(x, 1)
+}
+
+/// Engagement points as they are computed and shown everywhere else, to two decimals:
+/// `3,88`, `34,64`, `6` (so a table's points add up to its total).
+pub fn points(x: f64) -> String {
+    decimal(x, 2)
+}
+
+/// `x` with `.` between thousands and `,` before at most `places` decimals, trailing zeros
+/// left out.
+fn decimal(x: f64, places: u32) -> String {
+    let scale = 10_u64.pow(places);
+    let scaled = (x.abs() * scale as f64).round() as u64;
+    let negative = x < 0.0 && scaled > 0;
+    let (whole, fraction) = (scaled / scale, scaled % scale);
     let digits = whole.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
@@ -28,9 +40,10 @@ pub fn number(x: f64) -> String {
         }
         out.push(c);
     }
-    if tenth > 0 {
+    if fraction > 0 {
         out.push(',');
-        out.push_str(&tenth.to_string());
+        let fraction = format!("{fraction:0width$}", width = places as usize);
+        out.push_str(fraction.trim_end_matches('0'));
     }
     if negative { format!("-{out}") } else { out }
 }
@@ -245,7 +258,7 @@ fn figures_table(s: &Snapshot) -> Markup {
                 tr { th { "Langsigtede / her og nu" } td.n { (int(a.long_term)) " / " (int(a.here_and_now)) } }
                 tr { th { "Gennemført i året" } td.n { (int(a.completed_in_year)) } }
                 tr { th { "Gennemsnitlig fremdrift" } td.n { (a.average_progress.map_or_else(|| "–".to_owned(), |p| format!("{} %", number(p)))) } }
-                tr { th { "Engagement (point)" } td.n { (number(s.engagement.total)) } }
+                tr { th { "Engagement (point)" } td.n { (points(s.engagement.total)) } }
                 tr { th { "Aktive partnerskaber / parter" } td.n { (int(s.partnerships.active)) " / " (int(s.partnerships.members)) } }
                 tr { th { "Frivillige timer" } td.n { (int(s.contributions.volunteer_hours)) } }
                 tr { th { "Medfinansiering (kr.)" } td.n { (int(s.contributions.money_dkk)) } }
@@ -270,10 +283,10 @@ fn engagement_table(s: &Snapshot) -> Markup {
                         td { (snapshot::component_label(&p.key)) }
                         td.n { (int(p.value)) }
                         td.n { (p.weight.to_string().replace('.', ",")) }
-                        td.n { (number(p.points())) }
+                        td.n { (points(p.points())) }
                     }
                 }
-                tr { th { "I alt" } td {} td {} th.n { (number(s.engagement.total)) } }
+                tr { th { "I alt" } td {} td {} th.n { (points(s.engagement.total)) } }
             }
         }
     }
@@ -352,7 +365,7 @@ pub fn render(report: &Report) -> String {
                             td { (t.year) }
                             td.n { (int(t.actions)) }
                             td.n { (int(t.completed_in_year)) }
-                            td.n { (number(t.engagement)) }
+                            td.n { (points(t.engagement)) }
                             td.n { (int(t.partnerships_active)) }
                             td.n { (int(t.volunteer_hours)) }
                         }
@@ -405,6 +418,21 @@ mod tests {
         assert_eq!(date(t), "1. juli 2026");
         let t = Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap();
         assert_eq!(date(t), "27. november 2026");
+    }
+
+    #[test]
+    fn numbers_are_written_the_danish_way() {
+        assert_eq!(number(12_345.46), "12.345,5");
+        assert_eq!(number(-0.04), "0");
+        assert_eq!(number(1_000_000.0), "1.000.000");
+        // Points to two decimals, as GraphQL and the CSV give them: a table's points add up.
+        assert_eq!(points(3.88), "3,88");
+        assert_eq!(points(6.5554), "6,56");
+        assert_eq!(points(2.7), "2,7");
+        assert_eq!(points(34.64), "34,64");
+        assert_eq!(points(6.0), "6");
+        assert_eq!(points(1_234.05), "1.234,05");
+        assert_eq!(points(-1.5), "-1,5");
     }
 
     #[test]
