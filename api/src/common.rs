@@ -146,30 +146,28 @@ pub fn text_condition(text: &str, columns: &[String]) -> Result<SimpleExpr, ApiE
 /// Decodes a list of global IDs of one type: a set, so an ID given twice counts once, of at
 /// most [`MAX_ID_FILTER`] different IDs.
 pub fn decode_ids(field: &str, ids: &[ID], type_name: NodeType) -> Result<Vec<Uuid>, ApiError> {
-    let mut out: Vec<Uuid> = Vec::with_capacity(ids.len().min(MAX_ID_FILTER));
-    for id in ids {
-        let id = relay::decode_as(id, type_name)?;
-        if !out.contains(&id) {
-            if out.len() == MAX_ID_FILTER {
-                return Err(ApiError::bad_input(format!(
-                    "`{field}` may hold at most {MAX_ID_FILTER} IDs"
-                )));
-            }
-            out.push(id);
-        }
-    }
-    Ok(out)
+    let ids: Vec<Uuid> = ids
+        .iter()
+        .map(|id| relay::decode_as(id, type_name))
+        .collect::<Result<_, _>>()?;
+    Ok(set_of(field, &ids, "IDs")?.into_iter().copied().collect())
 }
 
 /// The different values of a list of plain values (slugs, statuses) in a filter: a set, so
 /// a value given twice counts once, of at most [`MAX_ID_FILTER`] values.
 pub fn bounded<'a, T: PartialEq>(field: &str, values: &'a [T]) -> Result<Vec<&'a T>, ApiError> {
+    set_of(field, values, "values")
+}
+
+/// The different `values`, in the order first given; BAD_USER_INPUT past [`MAX_ID_FILTER`] of
+/// them (`what` they are, for the message).
+fn set_of<'a, T: PartialEq>(field: &str, values: &'a [T], what: &str) -> Result<Vec<&'a T>, ApiError> {
     let mut out: Vec<&T> = Vec::with_capacity(values.len().min(MAX_ID_FILTER));
     for v in values {
         if !out.contains(&v) {
             if out.len() == MAX_ID_FILTER {
                 return Err(ApiError::bad_input(format!(
-                    "`{field}` may hold at most {MAX_ID_FILTER} values"
+                    "`{field}` may hold at most {MAX_ID_FILTER} {what}"
                 )));
             }
             out.push(v);

@@ -678,26 +678,27 @@ fn sqlite_unreachable(d: &dyn sqlx::error::DatabaseError) -> bool {
 mod redaction {
     #[test]
     fn a_password_is_left_out() {
-        assert_eq!(
-            super::redacted("postgres://lup:Hemmelig@db:5432/lup?sslmode=require"),
-            "postgres://lup:…@db:5432/lup?sslmode=require"
-        );
-        assert_eq!(
-            super::redacted("postgres://postgres@127.0.0.1/test"),
-            "postgres://postgres@127.0.0.1/test"
-        );
-        assert_eq!(
-            super::redacted("sqlite://data/lup.db?mode=rwc"),
-            "sqlite://data/lup.db?mode=rwc"
-        );
-        assert_eq!(
-            super::redacted("postgres://u@h/db?password=s3cr3tpw&sslmode=disable"),
-            "postgres://u@h/db?password=…&sslmode=disable"
-        );
-        assert_eq!(
-            super::redacted("postgres://u:x@h/db?sslmode=verify-full&SSLPassword=nøgle&password=pw2"),
-            "postgres://u:…@h/db?sslmode=verify-full&SSLPassword=…&password=…"
-        );
+        for (url, shown) in [
+            (
+                "postgres://lup:Hemmelig@db:5432/lup?sslmode=require",
+                "postgres://lup:…@db:5432/lup?sslmode=require",
+            ),
+            (
+                "postgres://postgres@127.0.0.1/test",
+                "postgres://postgres@127.0.0.1/test",
+            ),
+            ("sqlite://data/lup.db?mode=rwc", "sqlite://data/lup.db?mode=rwc"),
+            (
+                "postgres://u@h/db?password=s3cr3tpw&sslmode=disable",
+                "postgres://u@h/db?password=…&sslmode=disable",
+            ),
+            (
+                "postgres://u:x@h/db?sslmode=verify-full&SSLPassword=nøgle&password=pw2",
+                "postgres://u:…@h/db?sslmode=verify-full&SSLPassword=…&password=…",
+            ),
+        ] {
+            assert_eq!(super::redacted(url), shown);
+        }
         assert_eq!(super::passwords_of("postgres://a:b@c/d"), ["b"]);
         assert_eq!(
             super::passwords_of("postgres://a@c/d?password="),
