@@ -211,6 +211,9 @@ fn weights(c: char) -> Option<(u32, u32, u32)> {
         '\u{ff}' => (110, 3, 1),
         '\u{dc}' => (110, 4, 1),
         '\u{fc}' => (110, 4, 2),
+        // Ű and ő are tailored in Danish as Ü and Ö are: a Y and an Ø with an accent.
+        '\u{170}' => (110, 5, 1),
+        '\u{171}' => (110, 5, 2),
         'Z' => (111, 1, 1),
         'z' => (111, 1, 2),
         '\u{c6}' => (112, 1, 1),
@@ -221,6 +224,8 @@ fn weights(c: char) -> Option<(u32, u32, u32)> {
         '\u{f8}' => (113, 1, 2),
         '\u{d6}' => (113, 2, 1),
         '\u{f6}' => (113, 2, 2),
+        '\u{150}' => (113, 3, 1),
+        '\u{151}' => (113, 3, 2),
         '\u{c5}' => (114, 1, 1),
         '\u{e5}' => (114, 1, 2),
         '\u{b5}' => (115, 1, 1),
@@ -266,6 +271,8 @@ fn elements(text: &str, out: &mut Vec<Element>) {
             // Ignorable: soft hyphen, zero-width characters.
             '\u{ad}' | '\u{200b}'..='\u{200d}' | '\u{2060}' | '\u{feff}' => {}
             'ß' => out.extend([Element(S * RANK, 1, 25); 2]),
+            // The capital ẞ: ss as ß is, before it.
+            '\u{1e9e}' => out.extend([Element(S * RANK, 1, 23); 2]),
             'þ' | 'Þ' => {
                 let t = if c == 'Þ' { 15 } else { 25 };
                 out.extend([Element(T * RANK, 1, t), Element(H * RANK, 1, t)]);
@@ -302,9 +309,19 @@ fn elements(text: &str, out: &mut Vec<Element>) {
 /// A letter the table does not list but whose base letter it does (č, š, ž, ő…): the base
 /// letter's primary and case, its accents a secondary difference after the listed ones.
 fn accented(c: char) -> Option<Element> {
-    let mut parts = std::iter::once(c).nfd();
-    let base = listed(parts.next()?)?;
-    let accents = parts.fold(0u32, |a, m| a.wrapping_mul(31).wrapping_add(m as u32));
+    let parts: Vec<char> = std::iter::once(c).nfd().collect();
+    // The base with the accents that make a listed letter with it (Ǻ: Å and an acute).
+    let (base, rest) = (1..parts.len())
+        .rev()
+        .find_map(|n| {
+            let mut composed = parts[..=n].iter().copied().nfc();
+            let letter = composed.next().filter(|_| composed.next().is_none())?;
+            (letter != c).then(|| listed(letter).map(|e| (e, &parts[n + 1..])))?
+        })
+        .or_else(|| Some((listed(*parts.first()?)?, parts.get(1..)?)))?;
+    let accents = rest
+        .iter()
+        .fold(0u32, |a, m| a.wrapping_mul(31).wrapping_add(*m as u32));
     (accents != 0).then_some(Element(base.0, 10 + accents % 100_000, base.2))
 }
 
@@ -383,6 +400,28 @@ mod tests {
     }
 
     /// Letters beyond Latin-1 that do not decompose, ligatures and compatibility forms, as
+    /// Danish's tailoring of ő and ű (as ö and ü), ẞ (ss), and letters that decompose into a
+    /// listed letter with an accent (Ǻ: Å and an acute): orders read from PostgreSQL's ICU.
+    #[test]
+    fn agrees_with_icu_on_tailored_letters() {
+        for icu in [
+            &["Øa", "øa", "Öa", "öa", "Őa", "őa", "Øb"][..],
+            &["Ya", "ya", "Üa", "üa", "Űa", "űa", "Yb"],
+            &["Áa", "Åa", "åa", "Ǻa", "ǻa", "Åb", "Aab", "Aac"],
+            &["SSa", "Ssa", "ssa", "ẞa", "ßa", "ssb", "Sta", "Ta"],
+        ] {
+            let mut shuffled = icu.to_vec();
+            shuffled.reverse();
+            assert_eq!(sorted(&shuffled), icu);
+        }
+        let icu = [
+            "Oby", "Pby", "Uby", "Yby", "Üby", "Űby", "Zby", "Æby", "Øby", "Őby", "Åbo", "Ǻbo",
+        ];
+        let mut shuffled = icu.to_vec();
+        shuffled.reverse();
+        assert_eq!(sorted(&shuffled), icu);
+    }
+
     /// PostgreSQL 15 with ICU 72 sorts them.
     #[test]
     fn agrees_with_icu_beyond_latin_1() {
