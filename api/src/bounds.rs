@@ -8,9 +8,13 @@
 //!   aliasing one field 500 times is 500 fields;
 //! - **page sizes**: `first`/`last` between 1 and 100 on every connection;
 //! - **nodes**: the most rows the query could return: for each connection, its page size
-//!   times the page sizes of the connections above it, summed, at most [`MAX_NODES`];
-//!   `nodes(ids:)` counts its IDs;
-//! - **cost**: the pages the query may fetch (one per connection per parent row), divided
+//!   times the page sizes of the lists above it, summed, at most [`MAX_NODES`];
+//!   `nodes(ids:)` counts its IDs. A list of objects that is not a connection (a plan's
+//!   themes, a partnership's members) has no page size: one that holds another list counts
+//!   [`LIST_ROWS`] rows, and multiplies the lists in it so, as a page does (lists that lead
+//!   back to each other, a member's partnership's members…, would otherwise multiply rows
+//!   unmeasured); one that holds no list counts nothing, as before lists were measured;
+//! - **cost**: the pages the query may fetch (one per list per parent row), divided
 //!   by 100 and rounded, at least 1: GitHub's rate-limit score;
 //! - **introspection**: one `__schema` (the whole schema, 300 KB or more) per request;
 //! - **passwords**: at most one field that checks a password (`login`, `changePassword`),
@@ -18,11 +22,14 @@
 //! - **engagement windows**: at most [`MAX_ENGAGEMENT_WINDOWS`] distinct `window` arguments
 //!   of `engagement` fields (each distinct window costs its own batch of statements; left out
 //!   counts as one).
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::LazyLock};
 
 use async_graphql::{
     Name, Positioned, ServerError, Value, Variables,
-    parser::types::{FragmentDefinition, OperationDefinition, Selection, SelectionSet, VariableDefinition},
+    parser::types::{
+        BaseType, FragmentDefinition, OperationDefinition, OperationType, Selection, SelectionSet, TypeKind,
+        TypeSystemDefinition, VariableDefinition,
+    },
 };
 
 use crate::error::Code;
@@ -33,6 +40,76 @@ pub const MAX_NODES: u64 = 50_000;
 pub const MAX_PAGE: i64 = 100;
 pub const DEFAULT_PAGE: i64 = 20;
 pub const MAX_ENGAGEMENT_WINDOWS: usize = 5;
+/// The rows a list of objects that is not a connection counts as when it holds another list:
+/// such lists (a plan's themes, a partnership's members, a community's contacts) hold a few
+/// rows each.
+pub const LIST_ROWS: u64 = 10;
+
+/// What the measure knows of the schema: the type each field of an object or interface
+/// returns, and whether as a list.
+struct Shapes {
+    fields: HashMap<String, HashMap<String, (String, bool)>>,
+}
+
+/// The schema's shapes, read from its SDL once.
+static SHAPES: LazyLock<Shapes> = LazyLock::new(|| Shapes::of(&crate::schema::sdl()));
+
+/// Reads what the bounds need of the schema (else the first query measured does).
+pub fn load_schema() {
+    LazyLock::force(&SHAPES);
+}
+
+impl Shapes {
+    fn of(sdl: &str) -> Shapes {
+        let mut fields = HashMap::new();
+        let document = async_graphql::parser::parse_schema(sdl).expect("the schema's own SDL parses");
+        for definition in document.definitions {
+            let TypeSystemDefinition::Type(ty) = definition else {
+                continue;
+            };
+            let declared = match &ty.node.kind {
+                TypeKind::Object(o) => &o.fields,
+                TypeKind::Interface(i) => &i.fields,
+                _ => continue,
+            };
+            let shapes = declared
+                .iter()
+                .map(|f| {
+                    let mut of = &f.node.ty.node;
+                    let mut list = false;
+                    let named = loop {
+                        match &of.base {
+                            BaseType::List(inner) => {
+                                list = true;
+                                of = inner;
+                            }
+                            BaseType::Named(named) => break named,
+                        }
+                    };
+                    (f.node.name.node.to_string(), (named.to_string(), list))
+                })
+                .collect();
+            fields.insert(ty.node.name.node.to_string(), shapes);
+        }
+        Shapes { fields }
+    }
+
+    /// The type `field` of `parent` returns, and whether as a list.
+    fn field(&self, parent: &str, field: &str) -> Option<(&str, bool)> {
+        let (ty, list) = self.fields.get(parent)?.get(field)?;
+        Some((ty, *list))
+    }
+
+    /// `name` as the schema spells it, if it is an object or interface type.
+    fn object(&self, name: &str) -> Option<&str> {
+        self.fields.get_key_value(name).map(|(k, _)| k.as_str())
+    }
+
+    /// Whether `ty` is a connection (it has `pageInfo`): its lists are its page.
+    fn is_connection(&self, ty: &str) -> bool {
+        self.fields.get(ty).is_some_and(|f| f.contains_key("pageInfo"))
+    }
+}
 
 /// What a query asks for.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -84,6 +161,9 @@ struct Walk<'a> {
     passwords: Vec<String>,
     /// The response keys of root `__schema` fields.
     schemas: Vec<String>,
+    /// The lists that are not connections on the path being walked: their rows, and whether
+    /// they were counted (once a list is found in one).
+    lists: Vec<(u64, bool)>,
 }
 
 /// Adds `key` to `keys` unless it is there; whether `keys` then holds more than one.
@@ -126,12 +206,24 @@ impl Walk<'_> {
             .unwrap_or(Value::Null)
     }
 
-    fn selections(&mut self, set: &SelectionSet, depth: usize, multiplier: u64) -> Result<(), OverLimit> {
+    /// Measures `set`, selected on an object of type `parent` (none: a type the measure does
+    /// not know, which validation refuses later, or a union).
+    fn selections(
+        &mut self,
+        set: &SelectionSet,
+        depth: usize,
+        multiplier: u64,
+        parent: Option<&'static str>,
+    ) -> Result<(), OverLimit> {
         for item in &set.items {
             match &item.node {
-                Selection::Field(field) => self.field(&field.node, depth, multiplier)?,
+                Selection::Field(field) => self.field(&field.node, depth, multiplier, parent)?,
                 Selection::InlineFragment(f) => {
-                    self.selections(&f.node.selection_set.node, depth, multiplier)?
+                    let on = match &f.node.type_condition {
+                        Some(condition) => SHAPES.object(&condition.node.on.node),
+                        None => parent,
+                    };
+                    self.selections(&f.node.selection_set.node, depth, multiplier, on)?
                 }
                 Selection::FragmentSpread(spread) => {
                     let name = &spread.node.fragment_name.node;
@@ -146,7 +238,8 @@ impl Walk<'_> {
                             )));
                         }
                         self.open.push(name.clone());
-                        self.selections(&fragment.node.selection_set.node, depth, multiplier)?;
+                        let on = SHAPES.object(&fragment.node.type_condition.node.on.node);
+                        self.selections(&fragment.node.selection_set.node, depth, multiplier, on)?;
                         self.open.pop();
                     }
                 }
@@ -160,6 +253,7 @@ impl Walk<'_> {
         field: &async_graphql::parser::types::Field,
         depth: usize,
         multiplier: u64,
+        parent: Option<&'static str>,
     ) -> Result<(), OverLimit> {
         let depth = depth + 1;
         self.cost.depth = self.cost.depth.max(depth);
@@ -222,34 +316,67 @@ impl Walk<'_> {
             }
             _ => None,
         };
-        let is_connection = field.selection_set.node.items.iter().any(|s| {
-            matches!(&s.node, Selection::Field(f) if matches!(f.node.name.node.as_str(), "nodes" | "edges" | "pageInfo" | "totalCount"))
-        });
-        let size = match (name, page) {
+        // What the field returns, where the schema knows it.
+        let shape = parent.and_then(|p| SHAPES.field(p, name));
+        let is_connection = shape.is_some_and(|(ty, _)| SHAPES.is_connection(ty))
+            || field.selection_set.node.items.iter().any(|s| {
+                matches!(&s.node, Selection::Field(f) if matches!(f.node.name.node.as_str(), "nodes" | "edges" | "pageInfo" | "totalCount"))
+            });
+        // A list of objects that is not a connection's page (its `nodes` and `edges` are
+        // counted as the connection's): it has no page size.
+        let is_list = shape.is_some_and(|(ty, list)| list && SHAPES.object(ty).is_some())
+            && !parent.is_some_and(|p| SHAPES.is_connection(p));
+        // The rows the field may give, and whether as a list that is not a connection.
+        let (size, plain) = match (name, page) {
             ("nodes", _) if self.argument(field, "ids").is_some() => match self.argument(field, "ids") {
-                Some(Value::List(ids)) => Some(ids.len() as u64),
-                _ => Some(1),
+                Some(Value::List(ids)) => (Some(ids.len() as u64), false),
+                _ => (Some(1), false),
             },
-            (_, Some(n)) => Some(n),
-            (_, None) if is_connection => Some(DEFAULT_PAGE as u64),
-            _ => None,
+            (_, Some(n)) => (Some(n), false),
+            (_, None) if is_connection => (Some(DEFAULT_PAGE as u64), false),
+            (_, None) if is_list => (Some(LIST_ROWS), true),
+            _ => (None, false),
         };
-        let multiplier = match size {
-            Some(n) => {
-                self.cost.pages = self.cost.pages.saturating_add(multiplier);
-                let rows = multiplier.saturating_mul(n);
-                self.cost.nodes = self.cost.nodes.saturating_add(rows);
-                if self.cost.nodes > MAX_NODES {
-                    return Err(too_large(format!(
-                        "the query could return {} nodes or more; the limit is {MAX_NODES} (page sizes multiplied down each path, summed): ask for smaller pages or fewer nested lists",
-                        self.cost.nodes
-                    )));
-                }
-                rows
-            }
-            None => multiplier,
+        let Some(n) = size else {
+            let returns = shape.and_then(|(ty, _)| SHAPES.object(ty));
+            return self.selections(&field.selection_set.node, depth, multiplier, returns);
         };
-        self.selections(&field.selection_set.node, depth, multiplier)
+        // A list in lists that are not connections: they count their rows now.
+        let pending: u64 = self
+            .lists
+            .iter_mut()
+            .filter(|(_, counted)| !*counted)
+            .map(|(rows, counted)| {
+                *counted = true;
+                *rows
+            })
+            .fold(0, u64::saturating_add);
+        self.count(pending)?;
+        self.cost.pages = self.cost.pages.saturating_add(multiplier);
+        let rows = multiplier.saturating_mul(n);
+        if plain {
+            self.lists.push((rows, false));
+        } else {
+            self.count(rows)?;
+        }
+        let returns = shape.and_then(|(ty, _)| SHAPES.object(ty));
+        self.selections(&field.selection_set.node, depth, rows, returns)?;
+        if plain {
+            self.lists.pop();
+        }
+        Ok(())
+    }
+
+    /// Adds `rows` to the nodes the query could return, within [`MAX_NODES`].
+    fn count(&mut self, rows: u64) -> Result<(), OverLimit> {
+        self.cost.nodes = self.cost.nodes.saturating_add(rows);
+        if self.cost.nodes > MAX_NODES {
+            return Err(too_large(format!(
+                "the query could return {} nodes or more; the limit is {MAX_NODES} (page sizes multiplied down each path, summed): ask for smaller pages or fewer nested lists",
+                self.cost.nodes
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -269,9 +396,15 @@ pub fn measure_operation(
         windows: Vec::new(),
         passwords: Vec::new(),
         schemas: Vec::new(),
+        lists: Vec::new(),
     };
     if let Some(op) = op {
-        walk.selections(&op.node.selection_set.node, 0, 1)?;
+        let root = match op.node.ty {
+            OperationType::Query => "Query",
+            OperationType::Mutation => "Mutation",
+            OperationType::Subscription => "Subscription",
+        };
+        walk.selections(&op.node.selection_set.node, 0, 1, SHAPES.object(root))?;
     }
     walk.cost.pages = walk.cost.pages.max(1);
     Ok(walk.cost)

@@ -159,6 +159,8 @@ fn state(
         tokens.clone(),
     );
     submissions.spawn_cleanup();
+    // What the bounds read of the schema, read now rather than on the first request.
+    crate::bounds::load_schema();
     AppState {
         schema: schema::build(Some(db.clone()), Some(tokens.clone()), Some(cache.clone())),
         fast_schema: schema::build_fast(Some(db.clone()), Some(tokens.clone()), Some(cache.clone())),

@@ -174,6 +174,56 @@ both!(an_accepted_query_reports_its_cost, |app: TestApp| async move {
     assert!(body["errors"].is_null(), "{body}");
 });
 
+// A list that is not a connection (a partnership's members, a plan's themes) has no page
+// size. One that holds another list counts 10 rows and multiplies the lists in it, as a page
+// does: lists that lead back to each other (a member's partnership's members…) multiply, through
+// fragments and `node` too, so a document of a few hundred bytes cannot ask for millions of
+// rows at the price of one. One that holds no list counts nothing (as before they were
+// measured: the website's list form stays within the bound).
+both!(
+    lists_that_are_not_connections_count_in_the_nodes,
+    |app: TestApp| async move {
+        let nodes = async |query: &str, variables: Value| {
+            let body = app.post(query, variables).await;
+            assert!(body["errors"].is_null(), "{body}");
+            body["extensions"]["cost"]["nodes"].as_u64().expect("nodes")
+        };
+        // 10 partnerships; their members hold no list.
+        let q = "{ partnerships(first: 10) { nodes { members { role party { __typename } } } } }";
+        assert_eq!(nodes(q, json!({})).await, 10);
+        // Up to 10 members each, each member's partnership's members.
+        let q = "{ partnerships(first: 10) { nodes { members { partnership { members { id } } } } } }";
+        assert_eq!(nodes(q, json!({})).await, 10 + 10 * 10);
+        // A connection in a list: 2 partnerships, 10 members each, each member's
+        // partnership's plan's actions (20, the default page).
+        let q = "{ partnerships(first: 2) { nodes { members { partnership { plan { actions { totalCount } } } } } } }";
+        assert_eq!(nodes(q, json!({})).await, 2 + 2 * 10 + 2 * 10 * 20);
+        // Through a fragment on the interface a node is asked by.
+        let q = "query($id: ID!) { node(id: $id) { ...P } } fragment P on Partnership { members { partnership { members { id } } } }";
+        let id = json!({ "id": "UGFydG5lcnNoaXA6MDE5YTAwMDAtMDAwMC03MDAwLTgwMDAtMDAwMDAwMDAwMDAw" });
+        assert_eq!(nodes(q, id).await, 10);
+
+        let mut chain = String::from("id");
+        for _ in 0..7 {
+            chain = format!("members {{ partnership {{ {chain} }} }}");
+        }
+        let aliases: String = (0..50)
+            .map(|i| {
+                format!("a{i}: node(id: \"UGFydG5lcnNoaXA6MDE5\") {{ ... on Partnership {{ {chain} }} }} ")
+            })
+            .collect();
+        let (code, message) = refused_without_sql(&app, &format!("{{ {aliases} }}")).await;
+        assert_eq!(code, "QUERY_TOO_LARGE");
+        assert!(message.contains("nodes"), "{message}");
+        let (code, _) = refused_without_sql(
+            &app,
+            &format!("{{ partnerships(first: 1) {{ nodes {{ {chain} }} }} }}"),
+        )
+        .await;
+        assert_eq!(code, "QUERY_TOO_LARGE");
+    }
+);
+
 // Fragments that spread the next one twice, with no field between: 31 lines that would take
 // 2^31 steps to walk. Each spread counts, so it is refused at once.
 both!(
