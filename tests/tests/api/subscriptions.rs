@@ -956,6 +956,80 @@ async fn write_reaches_subscriber(app: &TestApp) {
     }
 }
 
+on_both!(
+    a_subscription_through_a_fragment_streams_as_one_written_out,
+    through_fragments
+);
+
+// `changed` selected through a named or an inline fragment is the same subscription: it
+// streams (it used to end at once with no event and no error), and its arguments are checked
+// as they are when written out. A root field under `@skip`/`@include` is refused: the spec
+// does not allow a subscription that may select nothing.
+async fn through_fragments(app: &TestApp) {
+    let gjol = Fixture::new(&app.db).community("gjoel", "Gjøl").await;
+    settle(app).await;
+    let staff = app.signed_in(As::Staff, &[], None).await;
+    let mut ws = Ws::connect(&staff).await;
+    let named = "subscription { ...F } fragment F on Subscription { changed(types: [COMMUNITY]) { kind node { ... on Community { name } } } }";
+    let inline = "subscription { ... on Subscription { changed(types: [COMMUNITY]) { kind node { ... on Community { name } } } } }";
+    let untyped = "subscription { ... { c: changed(types: [COMMUNITY]) { kind } } ...G } fragment G on Subscription { c: changed(types: [COMMUNITY]) { kind } }";
+    ws.subscribe("named", named, json!({})).await;
+    ws.subscribe("inline", inline, json!({})).await;
+    ws.subscribe("untyped", untyped, json!({})).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let answer = staff
+        .data(
+            UPDATE_COMMUNITY,
+            json!({ "i": { "id": global_id("Community", gjol), "version": 1, "name": "Gjøl Havn" } }),
+        )
+        .await;
+    assert_eq!(answer["updateCommunity"]["userErrors"], json!([]), "{answer}");
+    let mut heard = std::collections::BTreeMap::new();
+    for _ in 0..3 {
+        match ws.recv(WITHIN).await {
+            Got::Message(m) if m["type"] == "next" => {
+                let id = m["id"].as_str().expect("an id").to_owned();
+                assert!(m["payload"].get("errors").is_none(), "{m}");
+                *heard.entry(id).or_insert(0) += 1;
+                let data = &m["payload"]["data"];
+                let change = if data["c"].is_object() {
+                    &data["c"]
+                } else {
+                    &data["changed"]
+                };
+                assert_eq!(change["kind"], "UPDATED", "{m}");
+            }
+            other => panic!("expected a `next`, got {other:?}"),
+        }
+    }
+    // Each once: the field the untyped fragment and the spread both select is one field.
+    assert_eq!(
+        heard,
+        [("inline", 1), ("named", 1), ("untyped", 1)]
+            .map(|(k, v)| (k.to_owned(), v))
+            .into()
+    );
+    ws.quiet(Duration::from_millis(300)).await;
+
+    let message = ws
+        .refused(
+            "bad",
+            r#"subscription { ...F } fragment F on Subscription { changed(after: "garbage") { cursor } }"#,
+        )
+        .await;
+    assert!(message.contains("cursor"), "{message}");
+    for (id, query) in [
+        ("skip", "subscription { changed @skip(if: false) { cursor } }"),
+        (
+            "include",
+            "subscription { ...F @include(if: true) } fragment F on Subscription { changed { cursor } }",
+        ),
+    ] {
+        let message = ws.refused(id, query).await;
+        assert!(message.contains("@skip"), "{message}");
+    }
+}
+
 /// Two instances on one PostgreSQL: a subscriber of B hears of a write made through A.
 #[tokio::test]
 #[cfg_attr(not(postgres_tests), ignore = "skipped: TEST_DATABASE_URL is not set")]

@@ -40,32 +40,64 @@ pub(crate) fn collect_subscription_streams<'a, T: SubscriptionType + 'static>(
     root: &'a T,
     streams: &mut Vec<BoxFieldStream<'a>>,
 ) -> ServerResult<()> {
+    collect_root_fields(ctx, root, streams, &mut Vec::new(), 0)
+}
+
+/// LUP: the root fields of a subscription, fragments included, each response key once
+/// (upstream passed fragments over, so `subscription { ...F }` ended at once without an
+/// event or an error; a key selected twice is one field, as GraphQL merges them).
+fn collect_root_fields<'a, T: SubscriptionType + 'static>(
+    ctx: &ContextSelectionSet<'a>,
+    root: &'a T,
+    streams: &mut Vec<BoxFieldStream<'a>>,
+    keys: &mut Vec<&'a str>,
+    depth: usize,
+) -> ServerResult<()> {
     for selection in &ctx.item.node.items {
-        if let Selection::Field(field) = &selection.node {
-            streams.push(Box::pin({
-                let ctx = ctx.clone();
-                asynk_strim::stream_fn(move |mut yielder| async move {
-                    let ctx = ctx.with_field(field);
-                    let field_name = ctx.item.node.response_key().node.clone();
-                    let stream = root.create_field_stream(&ctx);
-                    if let Some(mut stream) = stream {
-                        while let Some(resp) = stream.next().await {
-                            yielder.yield_item(resp).await;
+        match &selection.node {
+            Selection::Field(field) => {
+                let key = field.node.response_key().node.as_str();
+                if keys.contains(&key) {
+                    continue;
+                }
+                keys.push(key);
+                streams.push(Box::pin({
+                    let ctx = ctx.clone();
+                    asynk_strim::stream_fn(move |mut yielder| async move {
+                        let ctx = ctx.with_field(field);
+                        let field_name = ctx.item.node.response_key().node.clone();
+                        let stream = root.create_field_stream(&ctx);
+                        if let Some(mut stream) = stream {
+                            while let Some(resp) = stream.next().await {
+                                yielder.yield_item(resp).await;
+                            }
+                        } else {
+                            let err = ServerError::new(
+                                format!(
+                                    r#"Cannot query field "{}" on type "{}"."#,
+                                    field_name,
+                                    T::type_name()
+                                ),
+                                Some(ctx.item.pos),
+                            )
+                            .with_path(vec![PathSegment::Field(field_name.to_string())]);
+                            yielder.yield_item(Response::from_errors(vec![err])).await;
                         }
-                    } else {
-                        let err = ServerError::new(
-                            format!(
-                                r#"Cannot query field "{}" on type "{}"."#,
-                                field_name,
-                                T::type_name()
-                            ),
-                            Some(ctx.item.pos),
-                        )
-                        .with_path(vec![PathSegment::Field(field_name.to_string())]);
-                        yielder.yield_item(Response::from_errors(vec![err])).await;
-                    }
-                })
-            }))
+                    })
+                }))
+            }
+            // Fragment cycles are validation's to refuse; the depth keeps this finite.
+            Selection::FragmentSpread(spread) if depth < 16 => {
+                if let Some(fragment) = ctx.query_env.fragments.get(&spread.node.fragment_name.node) {
+                    let ctx = ctx.with_selection_set(&fragment.node.selection_set);
+                    collect_root_fields(&ctx, root, streams, keys, depth + 1)?;
+                }
+            }
+            Selection::InlineFragment(inline) if depth < 16 => {
+                let ctx = ctx.with_selection_set(&inline.node.selection_set);
+                collect_root_fields(&ctx, root, streams, keys, depth + 1)?;
+            }
+            _ => {}
         }
     }
     Ok(())

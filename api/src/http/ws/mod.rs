@@ -648,13 +648,19 @@ impl Connection {
             .map(|(index, op)| (index, op.ty))
         {
             Some((index, OperationType::Subscription)) => {
-                let roots = prepared
+                let (roots, conditional) = prepared
                     .document
                     .operations
                     .iter()
                     .nth(index)
                     .map(|(_, op)| root_fields(&prepared.document, &op.node.selection_set.node))
                     .unwrap_or_default();
+                if conditional {
+                    return Err(vec![error(
+                        "a subscription's root field is always selected: `@skip` and `@include` cannot stand on it",
+                        Code::BadUserInput,
+                    )]);
+                }
                 if roots.len() != 1 {
                     return Err(vec![error(
                         &format!(
@@ -723,21 +729,28 @@ impl Connection {
     }
 }
 
-/// A GraphQL error object.
 /// The response keys a selection set gives at its own level, fragments included, in order and
-/// each once: what the GraphQL spec's "single root field" rule counts for a subscription.
+/// each once: what the GraphQL spec's "single root field" rule counts for a subscription; and
+/// whether any of them, or a fragment that gives one, is under `@skip` or `@include`, which
+/// the spec does not allow there (a subscription that may select nothing).
 fn root_fields<'a>(
     document: &'a async_graphql::parser::types::ExecutableDocument,
     set: &'a async_graphql::parser::types::SelectionSet,
-) -> Vec<&'a str> {
+) -> (Vec<&'a str>, bool) {
     use async_graphql::parser::types::Selection;
     fn walk<'a>(
         document: &'a async_graphql::parser::types::ExecutableDocument,
         set: &'a async_graphql::parser::types::SelectionSet,
         seen: &mut Vec<&'a str>,
+        conditional: &mut bool,
         depth: usize,
     ) {
         for item in &set.items {
+            *conditional |= item
+                .node
+                .directives()
+                .iter()
+                .any(|d| matches!(d.node.name.node.as_str(), "skip" | "include"));
             match &item.node {
                 Selection::Field(f) => {
                     let key = f.node.response_key().node.as_str();
@@ -748,21 +761,28 @@ fn root_fields<'a>(
                 // Fragment cycles are the validation's to refuse; the depth keeps this finite.
                 Selection::FragmentSpread(s) if depth < 16 => {
                     if let Some(fragment) = document.fragments.get(&s.node.fragment_name.node) {
-                        walk(document, &fragment.node.selection_set.node, seen, depth + 1);
+                        walk(
+                            document,
+                            &fragment.node.selection_set.node,
+                            seen,
+                            conditional,
+                            depth + 1,
+                        );
                     }
                 }
                 Selection::InlineFragment(i) if depth < 16 => {
-                    walk(document, &i.node.selection_set.node, seen, depth + 1)
+                    walk(document, &i.node.selection_set.node, seen, conditional, depth + 1)
                 }
                 _ => {}
             }
         }
     }
-    let mut seen = Vec::new();
-    walk(document, set, &mut seen, 0);
-    seen
+    let (mut seen, mut conditional) = (Vec::new(), false);
+    walk(document, set, &mut seen, &mut conditional, 0);
+    (seen, conditional)
 }
 
+/// A GraphQL error object.
 fn error(message: &str, code: Code) -> Json {
     crate::http::respond::error_object(message, code, &[])
 }
