@@ -125,9 +125,12 @@ pub async fn connect(config: &Config) -> Result<(DatabaseConnection, SqlCounter)
     // On every pooled SQLite connection: WAL lets readers run beside a writer, and a writer
     // waits for a busy database instead of failing with "database is locked"; names sort in
     // Danish order (PostgreSQL's collation comes from a migration).
+    // Deleted and overwritten content is zeroed in the file (`secure_delete`): personal data
+    // erased or cut out of a response is not left behind in free space (see [`forget`]).
     options.map_sqlx_sqlite_opts(|o| {
         o.journal_mode(sqlx_sqlite::SqliteJournalMode::Wal)
             .busy_timeout(Duration::from_secs(5))
+            .pragma("secure_delete", "ON")
             .collation(crate::loader::DANISH, crate::collation::danish_cmp)
     });
     // And text filters lower every letter, not ASCII only (PostgreSQL's `lup_lower` comes from
@@ -415,6 +418,19 @@ pub async fn check_collation(db: &DatabaseConnection) -> Result<(), DbErr> {
 
 /// The advisory lock instances take to migrate one PostgreSQL database ("LUP" and a 1).
 const MIGRATION_LOCK: i64 = 0x4C55_5001;
+
+/// After personal data was erased or cut out (a redaction, an erasure, the retention rule):
+/// on SQLite the write-ahead log still holds the pages as they were before, so it is written
+/// into the database (whose freed space `secure_delete` zeroes) and emptied. On PostgreSQL
+/// old row versions go with vacuum, and its WAL with its archive's retention.
+pub async fn forget(db: &DatabaseConnection) {
+    if db.get_database_backend() != sea_orm::DbBackend::Sqlite {
+        return;
+    }
+    if let Err(e) = db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)").await {
+        tracing::warn!(error = %e, "could not empty SQLite's write-ahead log after erasing personal data");
+    }
+}
 
 /// `SELECT 1`, for `/readyz`.
 pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {

@@ -247,6 +247,12 @@ fn opt_plain(
     }
 }
 
+/// The hash a redacted response keeps: of its cut text and its ID, so it matches no other
+/// response's (the duplicate check compares texts sent, not cut).
+fn redacted_hash(id: Uuid, body: &str) -> String {
+    body_hash(&format!("{id} {body}"))
+}
+
 /// The hash of the text as a duplicate check compares it: lowercase, runs of whitespace as
 /// one space.
 pub(crate) fn body_hash(body: &str) -> String {
@@ -504,7 +510,7 @@ impl ConsultationMutation {
         ctx: &Context<'_>,
         input: RedactConsultationResponseInput,
     ) -> Result<RedactConsultationResponsePayload> {
-        mutate(
+        let payload = mutate(
             ctx,
             |check| {
                 let id = check.id("id", &input.id, NodeType::ConsultationResponse);
@@ -522,9 +528,12 @@ impl ConsultationMutation {
                     )
                     .into());
                 }
-                // The duplicate check's hash follows the text (the old one's would tell it).
+                // The old text's hash would tell it, and the cut text's could be another
+                // response's of the same sender (two cut down to the same words), which the
+                // duplicate check's index would refuse: a moderator's cut is not a resubmission.
+                // The hash is the response's own from here on.
                 let row = response::ActiveModel {
-                    body_hash: Set(body_hash(&body)),
+                    body_hash: Set(redacted_hash(before.id, &body)),
                     body: Set(body),
                     ..Default::default()
                 };
@@ -533,7 +542,9 @@ impl ConsultationMutation {
             },
             |m| RedactConsultationResponsePayload::ok(ConsultationResponse(m)),
         )
-        .await
+        .await;
+        crate::db::forget(ctx.data_unchecked()).await;
+        payload
     }
 
     /// Answers a response (replacing an earlier answer); the answer is public once the

@@ -96,6 +96,7 @@ pub async fn erase_expired(
     }
     let n = erase(&w, rows).await?;
     w.commit().await?;
+    crate::db::forget(db).await;
     Ok(n)
 }
 
@@ -252,7 +253,7 @@ impl PrivacyMutation {
         ctx: &Context<'_>,
         input: EraseConsultantDataInput,
     ) -> Result<EraseConsultantDataPayload> {
-        mutate(
+        let payload = mutate(
             ctx,
             |check| check.email("email", &input.email),
             async |w, email| {
@@ -262,6 +263,8 @@ impl PrivacyMutation {
             },
             EraseConsultantDataPayload::ok,
         )
-        .await
+        .await;
+        crate::db::forget(ctx.data_unchecked()).await;
+        payload
     }
 }

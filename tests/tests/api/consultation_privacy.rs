@@ -802,6 +802,110 @@ both!(
     }
 );
 
+// Two responses of one sender cut down to the same words: each cut is the moderator's, not a
+// second sending of one text, so the duplicate check (one text per sender and consultation)
+// does not refuse it, and the personal data goes from both.
+both!(
+    two_responses_cut_to_the_same_words_are_both_redacted,
+    |app: TestApp| async move {
+        const REDACT: &str = "mutation($i: RedactConsultationResponseInput!) {
+          redactConsultationResponse(input: $i) { consultationResponse { body } userErrors { field code message } } }";
+        let w = world(&app).await;
+        let first = accepted(&app, &[], input(w.hearing, "Min nabo Jens har diabetes.")).await;
+        let second = accepted(&app, &[], input(w.hearing, "Min nabo Peter har diabetes.")).await;
+        let editor = app.signed_in(As::CommunityEditor, &[w.gjol], None).await;
+        let cut = "Min nabo [fjernet] har diabetes.";
+        for receipt in [&first, &second] {
+            let body = editor
+                .data(
+                    REDACT,
+                    json!({ "i": { "id": receipt, "version": 1, "body": cut } }),
+                )
+                .await;
+            let payload = &body["redactConsultationResponse"];
+            assert_eq!(payload["userErrors"], json!([]), "{body}");
+            assert_eq!(payload["consultationResponse"]["body"], cut, "{body}");
+            assert_eq!(response(&app, id_of(&app, receipt).await).await.body, cut);
+        }
+        // The sender's own duplicate check still holds for what is sent.
+        let (_, _, body) = send(&app, &[], input(w.hearing, "Min nabo Jens har diabetes.")).await;
+        let payload = &body["data"]["submitConsultationResponse"];
+        assert!(
+            payload["userErrors"].as_array().is_some_and(|e| e.is_empty()),
+            "{body}"
+        );
+        let (_, _, body) = send(&app, &[], input(w.hearing, "Min nabo Jens har diabetes.")).await;
+        assert_eq!(
+            body["data"]["submitConsultationResponse"]["userErrors"][0]["code"], "TAKEN",
+            "{body}"
+        );
+    }
+);
+
+// On SQLite the database is a file the operator copies and backs up: what a moderator cuts
+// out, and the data an erasure takes, are not left in it (in free space, or in the
+// write-ahead log's older pages).
+#[tokio::test]
+async fn cut_and_erased_data_is_not_left_in_the_sqlite_file() {
+    const REDACT: &str = "mutation($i: RedactConsultationResponseInput!) {
+      redactConsultationResponse(input: $i) { userErrors { field code message } } }";
+    let app = TestApp::spawn(lup_tests::Backend::Sqlite).await;
+    let path = app
+        .database_url
+        .trim_start_matches("sqlite://")
+        .split('?')
+        .next()
+        .expect("a path")
+        .to_owned();
+    let held = |needle: &'static str| {
+        let path = path.clone();
+        move || {
+            [path.clone(), format!("{path}-wal")].iter().any(|file| {
+                std::fs::read(file)
+                    .is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle.as_bytes()))
+            })
+        }
+    };
+    let w = world(&app).await;
+    let secret = "Hjertesygdom96478";
+    let receipt = accepted(
+        &app,
+        &[],
+        personal(
+            w.hearing,
+            &format!("Jeg har {secret} og kan ikke gå langt."),
+            "zorbakrumme@example.dk",
+        ),
+    )
+    .await;
+    assert!(held(secret)(), "the text is in the file before the cut");
+    let editor = app.signed_in(As::CommunityEditor, &[w.gjol], None).await;
+    let body = editor
+        .data(
+            REDACT,
+            json!({ "i": { "id": receipt, "version": 1, "body": "Jeg har [fjernet] og kan ikke gå langt." } }),
+        )
+        .await;
+    assert_eq!(
+        body["redactConsultationResponse"]["userErrors"],
+        json!([]),
+        "{body}"
+    );
+    assert!(!held(secret)(), "the cut text is left in {path} or its log");
+
+    assert!(held("zorbakrumme@example.dk")());
+    let staff = app.signed_in(As::Staff, &[], None).await;
+    let body = staff
+        .data(ERASE, json!({ "i": { "email": "zorbakrumme@example.dk" } }))
+        .await;
+    assert_eq!(body["eraseConsultantData"]["erased"], 1, "{body}");
+    assert!(
+        !held("zorbakrumme@example.dk")(),
+        "the erased address is left in {path} or its log"
+    );
+    app.stop().await;
+}
+
 /// The ID of the community a fixture made under `slug`.
 async fn fixture_community(app: &TestApp, slug: &str) -> Uuid {
     use sea_orm::{ColumnTrait, QueryFilter};
