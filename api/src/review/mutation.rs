@@ -198,7 +198,7 @@ impl ReviewMutation {
         mutate(
             ctx,
             |check| {
-                let this_year = crate::common::now().year();
+                let this_year = crate::common::today().year();
                 check.int("year", input.year, crate::common::FIRST_YEAR, this_year)
             },
             async |w, year| {
