@@ -126,8 +126,9 @@ fn weights(c: char) -> Option<(u32, u32, u32)> {
         '\u{e7}' => (86, 2, 2),
         'D' => (87, 1, 1),
         'd' => (87, 1, 2),
-        '\u{d0}' => (87, 2, 1),
-        '\u{f0}' => (87, 2, 2),
+        // Eth after D with a stroke (Đ, see `variant`), both after the accented Ds (Ď).
+        '\u{d0}' => (87, ETH, 1),
+        '\u{f0}' => (87, ETH, 2),
         'E' => (88, 1, 1),
         'e' => (88, 1, 2),
         '\u{c9}' => (88, 2, 1),
@@ -233,6 +234,11 @@ fn weights(c: char) -> Option<(u32, u32, u32)> {
     })
 }
 
+/// The accent ranks of Đ and of Ð (eth): ICU sorts them as Ds with an accent, after every
+/// other (`Ďa Đa đa Ða ða Db`).
+const STROKED_D: u32 = 200_000;
+const ETH: u32 = STROKED_D + 1;
+
 /// Ranks are spaced out so that characters the table does not list fit between them.
 const RANK: u32 = 1 << 21;
 /// The rank of the last symbol (€): other symbols come after it, before the digits.
@@ -326,13 +332,16 @@ fn accented(c: char) -> Option<Element> {
 }
 
 /// A letter with a stroke or a hook that ICU sorts as its base letter with an accent (ł, đ,
-/// ħ, ŀ), or as a letter of its own just after it (ı, ŋ, ŧ, ĸ, ƀ, ɨ, ȿ): neither decomposes.
+/// ħ, ŀ), or as a letter of its own just after it (ı, ŋ, ŧ, ƀ, ɨ, ȿ; ĸ after q): neither
+/// decomposes.
 fn variant(c: char) -> Option<Element> {
     let (base, own_letter) = match c {
         'Ł' => ('L', false),
         'ł' => ('l', false),
-        'Đ' => ('D', false),
-        'đ' => ('d', false),
+        'Đ' | 'đ' => {
+            let Element(primary, _, tertiary) = listed(if c == 'Đ' { 'D' } else { 'd' })?;
+            return Some(Element(primary, STROKED_D, tertiary));
+        }
         'Ħ' => ('H', false),
         'ħ' => ('h', false),
         'Ŀ' => ('L', false),
@@ -344,7 +353,8 @@ fn variant(c: char) -> Option<Element> {
         'ŋ' => ('n', true),
         'Ŧ' => ('T', true),
         'ŧ' => ('t', true),
-        'ĸ' => ('k', true),
+        // Greenlandic kra: a letter of its own after q.
+        'ĸ' => ('q', true),
         'Ƀ' => ('B', true),
         'ƀ' => ('b', true),
         'ȿ' => ('s', true),
@@ -409,6 +419,8 @@ mod tests {
             &["Ya", "ya", "Üa", "üa", "Űa", "űa", "Yb"],
             &["Áa", "Åa", "åa", "Ǻa", "ǻa", "Åb", "Aab", "Aac"],
             &["SSa", "Ssa", "ssa", "ẞa", "ßa", "ssb", "Sta", "Ta"],
+            &["Da", "da", "Ďa", "ďa", "Đa", "đa", "Ða", "ða", "Db"],
+            &["ka", "kb", "la", "Qa", "qa", "qb", "qz", "ĸa", "Ra", "ra"],
         ] {
             let mut shuffled = icu.to_vec();
             shuffled.reverse();
