@@ -44,7 +44,6 @@ pub enum Node {
     ConsultationResponse(ConsultationResponse),
 }
 
-/// Loads the object behind a global ID, if it exists and the caller may see it.
 /// The Node type and UUID an ID names; no type for an ID of ours whose type is not a `Node`
 /// (an account, an API key, an audit entry…); an error for what is not an ID of ours.
 fn decode(id: &ID) -> Result<(Option<NodeType>, uuid::Uuid), ApiError> {
@@ -59,6 +58,7 @@ fn decode(id: &ID) -> Result<(Option<NodeType>, uuid::Uuid), ApiError> {
     }
 }
 
+/// Loads the object behind a global ID, if it exists and the caller may see it.
 pub(crate) async fn resolve(ctx: &Context<'_>, id: &ID) -> Result<Option<Node>> {
     match decode(id)? {
         (Some(node_type), uuid) => load(ctx, node_type, uuid).await,
