@@ -176,9 +176,20 @@ both!(
         assert!(stopped > 0, "the requests should have run out of time");
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         // Quick requests still find a connection, and its answer is their own: nothing a
-        // stopped statement left behind on it.
+        // stopped statement left behind on it. On a loaded machine one may itself run out of
+        // its 15 ms: it is sent again (a connection kept by a stopped request would make
+        // every try run out of time).
         for _ in 0..6 {
-            assert_eq!(app.data(quick, json!({})).await, before);
+            let mut tries = 0;
+            let body = loop {
+                let body = app.post(quick, json!({})).await;
+                tries += 1;
+                if tries == 10 || body["errors"][0]["extensions"]["code"] != "TIMEOUT" {
+                    break body;
+                }
+            };
+            assert!(body.get("errors").is_none(), "after {tries} tries: {body:#}");
+            assert_eq!(body["data"], before);
         }
     }
 );
