@@ -625,6 +625,20 @@ impl ActionMutation {
                 if completing && input.progress.is_undefined() {
                     row.progress = Set(100);
                 }
+                // A finished action takes no more partners: the partners' pending proposals
+                // are declined, each partner told why (as when the plan is archived).
+                let finishing = input
+                    .status
+                    .value()
+                    .copied()
+                    .map(action::ActionStatus::from)
+                    .is_some_and(|s| {
+                        matches!(s, action::ActionStatus::Completed | action::ActionStatus::Dropped)
+                            && s != before.status
+                    });
+                if finishing {
+                    crate::partnership::mutation::decline_with_action(w, before.id).await?;
+                }
                 if let Some((latitude, longitude)) = location {
                     row.latitude = Set(latitude);
                     row.longitude = Set(longitude);

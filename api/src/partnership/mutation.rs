@@ -509,6 +509,10 @@ async fn pending_proposal(w: &Write, id: Uuid) -> Result<partnership::Model, Fai
 pub(crate) const DECLINED_WITH_PLAN: &str =
     "Planen, som indsatsen hører til, er arkiveret, så indsatsen søger ikke længere partnere.";
 
+/// What a partner is told of its pending proposal when the action is completed or dropped.
+pub(crate) const DECLINED_WITH_ACTION: &str =
+    "Indsatsen er afsluttet eller opgivet, så den søger ikke længere partnere.";
+
 /// Declines the partners' pending proposals around plan `plan` and its actions, as the plan is
 /// archived: nobody could accept them any more (an archived plan's partnerships are the
 /// record), and the partner would wait without an answer. Each is declined as
@@ -520,25 +524,45 @@ pub(crate) async fn decline_with_plan(w: &Write, plan: Uuid) -> Result<(), Failu
         .from(action::Entity)
         .and_where(action::Column::PlanId.eq(plan))
         .to_owned();
+    let around = Condition::any()
+        .add(partnership::Column::PlanId.eq(plan))
+        .add(col(partnership::Column::ActionId).in_subquery(actions));
+    decline_pending(
+        w,
+        around,
+        DECLINED_WITH_PLAN,
+        "Forslaget blev afslået: planen blev arkiveret",
+    )
+    .await
+}
+
+/// Declines the partners' pending proposals on action `action`, as it is completed or dropped
+/// (as [`decline_with_plan`]: it takes no more partners, and nobody could accept them).
+pub(crate) async fn decline_with_action(w: &Write, action: Uuid) -> Result<(), Failure> {
+    decline_pending(
+        w,
+        Condition::all().add(partnership::Column::ActionId.eq(action)),
+        DECLINED_WITH_ACTION,
+        "Forslaget blev afslået: indsatsen blev afsluttet eller opgivet",
+    )
+    .await
+}
+
+/// Declines the partners' pending proposals `around`, telling each partner `message` and
+/// noting `note` in the internal notes.
+async fn decline_pending(w: &Write, around: Condition, message: &str, note: &str) -> Result<(), Failure> {
     let pending = partnership::Entity::find()
         .filter(partnership::Column::Status.eq(partnership::PartnershipStatus::Proposed))
         .filter(partnership::Column::ProposedByOrganizationId.is_not_null())
-        .filter(
-            Condition::any()
-                .add(partnership::Column::PlanId.eq(plan))
-                .add(col(partnership::Column::ActionId).in_subquery(actions)),
-        )
+        .filter(around)
         .all(w.txn())
         .await?;
     for before in pending {
         let row = partnership::ActiveModel {
             status: Set(partnership::PartnershipStatus::Ended),
             declined_at: Set(Some(crate::common::now())),
-            decline_message: Set(Some(DECLINED_WITH_PLAN.to_owned())),
-            internal_notes: Set(with_line(
-                &before.internal_notes,
-                "Forslaget blev afslået: planen blev arkiveret",
-            )),
+            decline_message: Set(Some(message.to_owned())),
+            internal_notes: Set(with_line(&before.internal_notes, note)),
             ..Default::default()
         };
         w.update::<partnership::Entity>(NodeType::Partnership, &before, before.version, row)
@@ -955,7 +979,14 @@ impl PartnershipMutation {
                     )
                     .into());
                 }
-                refuse_partners_proposal(&p, "id")?;
+                // A pending proposal is the partner's: it changes its own offer before the
+                // community answers (others accept or decline it); a declined one stays.
+                let own_pending = p.status == partnership::PartnershipStatus::Proposed
+                    && p.declined_at.is_none()
+                    && partners_membership(w, &before);
+                if !own_pending {
+                    refuse_partners_proposal(&p, "id")?;
+                }
                 refuse_partners_offer(w, &p, &before, &row)?;
                 w.update::<partnership_member::Entity>(
                     NodeType::PartnershipMember,
@@ -1153,8 +1184,9 @@ impl PartnershipMutation {
 
     /// Accepts a partner's proposal: the partnership becomes ACTIVE, from today when it gave
     /// no start (so what it offers counts from the day it was accepted). Staff, and editors of
-    /// the action's community; only PROPOSED partnerships, and not while the partner is in
-    /// another active partnership around the action (`TAKEN`).
+    /// the action's community; only PROPOSED partnerships, not on an action completed or
+    /// dropped, and not while the partner is in another active partnership around the action
+    /// (`TAKEN`).
     #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
     async fn accept_partnership_proposal(
         &self,
@@ -1166,6 +1198,22 @@ impl PartnershipMutation {
             |check| check.id("id", &input.id, NodeType::Partnership),
             async |w, id| {
                 let before = pending_proposal(w, id).await?;
+                // A finished action takes no more partners (its pending proposals were
+                // declined as it finished; this holds for any left from before that rule).
+                if let Some(action) = before.action_id {
+                    let status = w.find::<action::Entity>("action", action).await?.status;
+                    if !crate::action::OPPORTUNITY_STATUSES.contains(&status.into()) {
+                        return Err(Refused::one(
+                            "id",
+                            UserErrorCode::InvalidTransition,
+                            format!(
+                                "the action is {:?} and takes no more partners: decline the proposal",
+                                crate::action::ActionStatus::from(status)
+                            ),
+                        )
+                        .into());
+                    }
+                }
                 // One active partnership per partner and action (as `expressInterest` holds):
                 // a partner the community has joined to the action since it proposed is there.
                 if let (Some(org), Some(action)) = (before.proposed_by_organization_id, before.action_id)

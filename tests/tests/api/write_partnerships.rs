@@ -1465,6 +1465,79 @@ both!(
     }
 );
 
+// A pending proposal is the partner's: it changes its own offer until the community answers
+// (as the README says: what it offered only the partner changes). An action completed or
+// dropped takes no more partners: its pending proposals are declined, the partner told why,
+// and the declined offer stays as it was.
+both!(
+    a_partner_changes_its_pending_offer_until_the_action_is_finished,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let partner = app.signed_in(As::Partner, &[], Some(w.fonden)).await;
+        let input = json!({ "actionId": global_id("Action", w.seeking), "message": "Vi vil gerne hjælpe", "offer": offer() });
+        let id = partner.data(INTEREST, json!({ "i": input })).await["expressInterest"]["partnership"]["id"]
+            .clone();
+        let members = "query($id: ID!) { node(id: $id) { ... on Partnership { status declineMessage members { id amountDkk } } } }";
+        let member = partner.data(members, json!({ "id": id })).await["node"]["members"][0]["id"].clone();
+        let body = partner
+            .data(
+                UPDATE_MEMBER,
+                json!({ "i": { "id": member, "version": 1, "amountDkk": 5000, "contribution": "Tilskud til maling" } }),
+            )
+            .await;
+        let payload = &body["updatePartnershipMember"];
+        assert_eq!(payload["userErrors"], json!([]), "{body}");
+        assert_eq!(payload["partnershipMember"]["amountDkk"], 5000, "{body}");
+        assert_eq!(
+            payload["partnershipMember"]["contribution"], "Tilskud til maling",
+            "{body}"
+        );
+
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        let version = staff
+            .data(
+                "query($id: ID!) { node(id: $id) { ... on Action { version } } }",
+                json!({ "id": global_id("Action", w.seeking) }),
+            )
+            .await["node"]["version"]
+            .clone();
+        let body = staff
+            .data(
+                "mutation($i: UpdateActionInput!) { updateAction(input: $i) { userErrors { field code message } } }",
+                json!({ "i": { "id": global_id("Action", w.seeking), "version": version, "status": "COMPLETED" } }),
+            )
+            .await;
+        assert_eq!(body["updateAction"]["userErrors"], json!([]), "{body}");
+        let node = partner.data(members, json!({ "id": id })).await;
+        assert_eq!(node["node"]["status"], "ENDED", "{node}");
+        assert_eq!(
+            node["node"]["declineMessage"],
+            "Indsatsen er afsluttet eller opgivet, så den søger ikke længere partnere.",
+            "{node}"
+        );
+        assert_eq!(node["node"]["members"][0]["amountDkk"], 5000, "{node}");
+        // Declined, the offer stays as the partner sent it, for the partner too.
+        let body = partner
+            .data(
+                UPDATE_MEMBER,
+                json!({ "i": { "id": member, "version": 2, "amountDkk": 1 } }),
+            )
+            .await;
+        assert_eq!(
+            body["updatePartnershipMember"]["userErrors"][0]["code"], "INVALID_TRANSITION",
+            "{body}"
+        );
+        // And nothing is left to accept.
+        let body = staff
+            .data(ACCEPT, json!({ "i": { "id": id, "version": 2 } }))
+            .await;
+        assert_eq!(
+            body["acceptPartnershipProposal"]["userErrors"][0]["code"], "INVALID_TRANSITION",
+            "{body}"
+        );
+    }
+);
+
 // An accepted proposal counts from the day it was accepted: it gave no period, and a
 // partnership without one counts in every window, so a pledge made today showed in the
 // figures of years long past (and in annual reviews taken of them).
