@@ -51,9 +51,11 @@ impl<'a> VariableInAllowedPosition<'a> {
                     if !var_type.is_subtype(&MetaTypeName::create(&expected_type)) {
                         ctx.report_error(
                             vec![def.pos, *usage_pos],
+                            // LUP: the variable's type as declared, then the position's (upstream
+                            // printed them the other way round).
                             format!(
                                 "Variable \"{}\" of type \"{}\" used in position expecting type \"{}\"",
-                                var_name, var_type, expected_type
+                                var_name, def.node.var_type.node, var_type
                             ),
                         );
                     }
