@@ -175,6 +175,7 @@ pub fn router(state: AppState) -> Router {
         // is refused before it is read, with an error body like every other.
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(refuse_long_bodies))
+        .layer(axum::middleware::from_fn(errors_not_kept))
         .layer(cors)
         .layer(axum::middleware::from_fn_with_state(
             state.http_metrics.clone(),
@@ -200,6 +201,21 @@ async fn refuse_long_bodies(request: axum::extract::Request, next: axum::middlew
         }
         _ => next.run(request).await,
     }
+}
+
+/// An error answer that says nothing of caching (axum's 405, a missing explorer file) says
+/// `no-store`, as the others do: a CDN would otherwise keep it by its own rules.
+async fn errors_not_kept(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let mut response = next.run(request).await;
+    if (response.status().is_client_error() || response.status().is_server_error())
+        && !response.headers().contains_key(header::CACHE_CONTROL)
+    {
+        response.headers_mut().insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static("no-store"),
+        );
+    }
+    response
 }
 
 /// How a GraphQL request came.
@@ -429,5 +445,9 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     );
     let mut body = body;
     state.http_metrics.write(&mut body);
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        body,
+    )
+        .into_response()
 }

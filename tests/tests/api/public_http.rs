@@ -341,10 +341,30 @@ both!(
 );
 
 // A path the API does not have is a 404 that says where the API is, not an empty answer.
+// No error answer may be kept by a cache (a CDN keeps what says nothing by its own rules):
+// a method a path does not take, a missing explorer file included.
 both!(an_unknown_path_says_where_the_api_is, |app: TestApp| async move {
     for path in ["/", "/graphq", "/api/graphql", "/reports"] {
         let r = app.client.get(app.url(path)).send().await.expect("request");
         assert_eq!(r.status().as_u16(), 404, "{path}");
+        assert_eq!(r.headers()["cache-control"], "no-store", "{path}");
         assert!(r.text().await.unwrap().contains("/graphql"), "{path}");
     }
+    let r = app.client.put(app.url("/healthz")).send().await.expect("request");
+    assert_eq!(r.status().as_u16(), 405);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let r = app
+        .client
+        .get(app.url("/explorer/0000000000000000/explorer.js"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status().as_u16(), 404);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    // Prometheus's text format, in UTF-8 as its format says.
+    let r = app.client.get(app.url("/metrics")).send().await.expect("request");
+    assert_eq!(
+        r.headers()["content-type"],
+        "text/plain; version=0.0.4; charset=utf-8"
+    );
 });
