@@ -597,8 +597,9 @@ both!(
         let (code, _) = app.error(&query(1000), json!({})).await;
         assert_eq!(code, "BAD_USER_INPUT");
         assert_eq!(app.sql_statements(), before, "no SQL for a refused query");
-        // The same window repeated counts once.
-        let same: String = (0..50)
+        // The same window repeated counts once (ten times: more of one field with the same
+        // arguments is refused as a repeat, `bounds.rs`).
+        let same: String = (0..10)
             .map(|i| format!("e{i}: engagement(window: {{ to: \"2025-12-31\" }}) {{ total }} "))
             .collect();
         let d = app
@@ -607,7 +608,7 @@ both!(
                 json!({}),
             )
             .await;
-        assert!(d["communities"]["nodes"][0]["e49"]["total"].is_number(), "{d}");
+        assert!(d["communities"]["nodes"][0]["e9"]["total"].is_number(), "{d}");
     }
 );
 

@@ -566,8 +566,7 @@ both!(
         let message = body["errors"][0]["message"].as_str().unwrap_or_default();
         // The variable's type, then the type where it is used (graphql-js's wording).
         assert_eq!(
-            message,
-            "Variable \"name\" of type \"String\" used in position expecting type \"String!\"",
+            message, "Variable \"name\" of type \"String\" used in position expecting type \"String!\"",
             "{body}"
         );
         let themes = staff
