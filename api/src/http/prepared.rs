@@ -754,11 +754,19 @@ mod tests {
         // One not kept is parsed anew each time, with an id of its own: the response cache
         // must leave it out.
         assert!(cache.get(fine.clone()).expect("parses").is_kept());
-        // Within every bound (300 fields), only large: long aliases.
+        // Within every bound (300 fields), only large: long aliases (of pages of other sizes:
+        // one field with the same arguments is asked at most ten times).
         let large = format!(
             "{{ {} }}",
             (0..150)
-                .map(|i| format!("a{i}{}: communities {{ totalCount }}", "x".repeat(200)))
+                .map(|i| {
+                    let page = if i < 100 { "first" } else { "last" };
+                    format!(
+                        "a{i}{}: communities({page}: {}) {{ totalCount }}",
+                        "x".repeat(200),
+                        i % 100 + 1
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join(" ")
         );
