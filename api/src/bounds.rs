@@ -405,6 +405,10 @@ impl Walk<'_> {
     fn repeat(&mut self, field: &async_graphql::parser::types::Field, parent: Option<&str>) -> usize {
         // On the type it is asked of: `... on Plan { id } ... on Action { id }` is one `id`
         // for whichever the object is.
+        // The arguments as written: a variable is its name, so that the count stays the
+        // same whatever the variables (the cost of a document is kept when no `first`,
+        // `last`, `ids` or `window` names one). Two variables of equal value are two
+        // questions here; what they ask is then within the other bounds.
         let mut key = format!("{}.{}", parent.unwrap_or_default(), field.name.node);
         for (name, value) in &field.arguments {
             key.push_str(&format!(" {}:{}", name.node, value.node));
