@@ -930,6 +930,17 @@ on_both!(
     write_reaches_subscriber
 );
 
+/// Renames community `id` at `version` as `staff`.
+async fn rename(staff: &TestApp, id: Uuid, version: i64, name: &str) {
+    let answer = staff
+        .data(
+            UPDATE_COMMUNITY,
+            json!({ "i": { "id": global_id("Community", id), "version": version, "name": name } }),
+        )
+        .await;
+    assert_eq!(answer["updateCommunity"]["userErrors"], json!([]), "{answer}");
+}
+
 /// Gjøl, with the feed settled, and staff signed in with a connection open.
 async fn gjol_and_staff(app: &TestApp) -> (Uuid, TestApp, Ws) {
     let gjol = Fixture::new(&app.db).community("gjoel", "Gjøl").await;
@@ -945,13 +956,7 @@ async fn write_reaches_subscriber(app: &TestApp) {
         .await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     for (version, name) in [(1, "Gjøl Havn"), (2, "Gjøl By")] {
-        let answer = staff
-            .data(
-                UPDATE_COMMUNITY,
-                json!({ "i": { "id": global_id("Community", gjol), "version": version, "name": name } }),
-            )
-            .await;
-        assert_eq!(answer["updateCommunity"]["userErrors"], json!([]), "{answer}");
+        rename(&staff, gjol, version, name).await;
         let written = Instant::now();
         let change = ws.change("1", WITHIN).await;
         assert!(written.elapsed() < WITHIN);
@@ -980,13 +985,7 @@ async fn through_fragments(app: &TestApp) {
     ws.subscribe("inline", inline, json!({})).await;
     ws.subscribe("untyped", untyped, json!({})).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let answer = staff
-        .data(
-            UPDATE_COMMUNITY,
-            json!({ "i": { "id": global_id("Community", gjol), "version": 1, "name": "Gjøl Havn" } }),
-        )
-        .await;
-    assert_eq!(answer["updateCommunity"]["userErrors"], json!([]), "{answer}");
+    rename(&staff, gjol, 1, "Gjøl Havn").await;
     let mut heard = std::collections::BTreeMap::new();
     for _ in 0..3 {
         match ws.recv(WITHIN).await {
@@ -1044,13 +1043,7 @@ async fn a_write_on_one_instance_reaches_a_subscriber_of_the_other() {
     let mut ws = Ws::connect(&staff.on(&b)).await;
     ws.subscribe("1", CHANGED, json!({})).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let answer = staff
-        .data(
-            UPDATE_COMMUNITY,
-            json!({ "i": { "id": global_id("Community", gjol), "version": 1, "name": "Gjøl Havn" } }),
-        )
-        .await;
-    assert_eq!(answer["updateCommunity"]["userErrors"], json!([]), "{answer}");
+    rename(&staff, gjol, 1, "Gjøl Havn").await;
     let written = Instant::now();
     let change = ws.change("1", WITHIN).await;
     assert!(written.elapsed() < WITHIN, "{:?}", written.elapsed());
@@ -1310,13 +1303,7 @@ async fn a_subscription_runs_from_the_explorer_in_a_browser() {
     }
     assert!(subscribed, "the explorer did not subscribe");
     let staff = app.signed_in(As::Staff, &[], None).await;
-    let answer = staff
-        .data(
-            UPDATE_COMMUNITY,
-            json!({ "i": { "id": global_id("Community", gjol), "version": 1, "name": "Gjøl Havn" } }),
-        )
-        .await;
-    assert_eq!(answer["updateCommunity"]["userErrors"], json!([]), "{answer}");
+    rename(&staff, gjol, 1, "Gjøl Havn").await;
     let shown = browser
         .wait_for(
             "the change in the result pane",
