@@ -152,13 +152,24 @@ pub async fn connect(config: &Config) -> Result<(DatabaseConnection, SqlCounter)
     // No JIT compilation of statements on PostgreSQL: it starts once a plan's estimated cost
     // passes `jit_above_cost`, which a search, a long listing or an open-data page reach on a
     // large database, and then compiling takes longer than running (a search over 30,000
-    // actions: 280 ms with JIT, 40 ms without). Set on each new connection (one round trip
-    // when it opens), not as a start-up parameter, which connection poolers such as PgBouncer
-    // refuse.
-    options.map_sqlx_postgres_pool_opts(|pool| {
-        pool.after_connect(|conn, _| {
+    // actions: 280 ms with JIT, 40 ms without).
+    // And a statement stops a little after its request's deadline. Dropping a request's
+    // future at the deadline does not stop PostgreSQL: the statement ran on, and its
+    // connection waited for it before going back to the pool (a search of many words over a
+    // grown database held every connection for minutes). Work that is no request's and may
+    // take longer lifts it for its transaction ([`unbounded`]).
+    // Both set on each new connection (one round trip when it opens), not as start-up
+    // parameters, which connection poolers such as PgBouncer refuse.
+    let settings = format!(
+        "SET jit = off; SET statement_timeout = {}",
+        statement_timeout_ms(config.request_timeout_ms)
+    );
+    options.map_sqlx_postgres_pool_opts(move |pool| {
+        let settings = settings.clone();
+        pool.after_connect(move |conn, _| {
+            let settings = sqlx::raw_sql(sqlx::AssertSqlSafe(settings.clone()));
             Box::pin(async move {
-                sqlx::Executor::execute(&mut *conn, "SET jit = off").await?;
+                settings.execute(&mut *conn).await?;
                 Ok(())
             })
         })
@@ -282,6 +293,7 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
         // left to do. The lock goes with the transaction, whichever way it ends.
         use sea_orm::TransactionTrait;
         let txn = db.begin().await?;
+        unbounded(&txn).await?;
         txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
             .await?;
         Migrator::up(&txn, None).await?;
@@ -444,6 +456,30 @@ pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
 ///
 /// A `BEGIN` that failed on a broken connection wrote nothing, so it is retried once on a
 /// fresh one (see [`retry_once`]).
+/// PostgreSQL's `statement_timeout` on the server's connections: a second past the request
+/// timeout, so that the request's own deadline answers first.
+pub const fn statement_timeout_ms(request_timeout_ms: u64) -> u64 {
+    request_timeout_ms + 1_000
+}
+
+/// Lifts the statement timeout (see [`connect`]) for the rest of `txn`, on PostgreSQL: for
+/// work that is no request's and may rightly take longer (migrations, building the search
+/// index, the hourly erasure), or wait for another instance's.
+pub async fn unbounded(txn: &sea_orm::DatabaseTransaction) -> Result<(), DbErr> {
+    if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        txn.execute_unprepared("SET LOCAL statement_timeout = 0").await?;
+    }
+    Ok(())
+}
+
+/// PostgreSQL stopped the statement: it ran past the statement timeout (SQLSTATE 57014).
+pub fn timed_out(e: &DbErr) -> bool {
+    sqlx_error(e).is_some_and(|e| match e {
+        sqlx::Error::Database(d) => d.code().as_deref() == Some("57014"),
+        _ => false,
+    })
+}
+
 pub async fn begin_write(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, DbErr> {
     use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
     // READ COMMITTED, said rather than assumed (a server's default may differ): the change

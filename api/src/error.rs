@@ -20,6 +20,8 @@ pub enum ApiError {
     /// Over a limit: try again after so many seconds (`retryAfterSeconds`, and HTTP 429 with
     /// `Retry-After` when nothing else in the request wrote).
     RateLimited(String, u64),
+    /// The database stopped a statement that ran past the request's deadline.
+    TimedOut(sea_orm::DbErr),
     /// The database cannot be reached or its connection broke: try again shortly.
     Unavailable(sea_orm::DbErr),
     Internal(sea_orm::DbErr),
@@ -116,10 +118,15 @@ impl From<Code> for serde_json::Value {
 /// What a client is told when the database is out of reach; the cause goes to the log.
 pub const UNAVAILABLE_MESSAGE: &str = "the database is unavailable; try again shortly";
 
+/// What a client is told when the database stopped a statement past the request's deadline.
+pub const TIMED_OUT_MESSAGE: &str = "the request took too long and was stopped; ask for less at a time";
+
 impl From<sea_orm::DbErr> for ApiError {
     fn from(e: sea_orm::DbErr) -> Self {
         if crate::db::is_unavailable(&e) {
             ApiError::Unavailable(e)
+        } else if crate::db::timed_out(&e) {
+            ApiError::TimedOut(e)
         } else {
             ApiError::Internal(e)
         }
@@ -154,6 +161,7 @@ impl ApiError {
             | ApiError::Conflict(m)
             | ApiError::RateLimited(m, _) => m,
             ApiError::Unavailable(_) => UNAVAILABLE_MESSAGE,
+            ApiError::TimedOut(_) => TIMED_OUT_MESSAGE,
             ApiError::Internal(_) => "internal error",
         }
     }
@@ -167,6 +175,7 @@ impl ApiError {
             ApiError::Conflict(_) => Code::Conflict,
             ApiError::RateLimited(..) => Code::RateLimited,
             ApiError::Unavailable(_) => Code::Unavailable,
+            ApiError::TimedOut(_) => Code::Timeout,
             ApiError::Internal(_) => Code::Internal,
         }
     }
@@ -181,6 +190,10 @@ impl ErrorExtensions for ApiError {
             }
             ApiError::Unavailable(e) => {
                 tracing::warn!(error = %e, "database unavailable");
+                Some(e)
+            }
+            ApiError::TimedOut(e) => {
+                tracing::warn!(error = %e, "a statement ran out of time");
                 Some(e)
             }
             _ => None,
@@ -218,6 +231,9 @@ impl From<LoadError> for async_graphql::Error {
         let (message, code) = if crate::db::is_unavailable(&e.0) {
             tracing::warn!(error = %e.0, "database unavailable in a loader");
             (UNAVAILABLE_MESSAGE, Code::Unavailable)
+        } else if crate::db::timed_out(&e.0) {
+            tracing::warn!(error = %e.0, "a statement ran out of time in a loader");
+            (TIMED_OUT_MESSAGE, Code::Timeout)
         } else {
             tracing::error!(error = %e.0, "database error in a loader");
             ("internal error", Code::Internal)

@@ -85,6 +85,7 @@ pub async fn erase_expired(
         .filter(plan::Column::ConsultationClosesOn.lt(cutoff))
         .into_query();
     let w = Write::begin_as(db, Viewer::system(ERASER)).await?;
+    crate::db::unbounded(w.txn()).await?;
     let rows = response::Entity::find()
         .filter(response::Column::PlanId.in_subquery(closed))
         .filter(holding_personal_data())

@@ -330,6 +330,7 @@ pub async fn catch_up(db: &DatabaseConnection) -> Result<usize, DbErr> {
         return Ok(0);
     }
     let txn = crate::db::begin_write(db).await?;
+    crate::db::unbounded(&txn).await?;
     one_at_a_time(&txn).await?;
     // Found again inside the transaction: a write (or another instance's catch-up) may have
     // committed in between.
@@ -374,6 +375,7 @@ pub async fn rebuild(db: &DatabaseConnection) -> Result<usize, DbErr> {
 /// the lock is held (another instance starting together built it meanwhile): then None.
 async fn rebuild_if(db: &DatabaseConnection, only_if_outdated: bool) -> Result<Option<usize>, DbErr> {
     let txn = crate::db::begin_write(db).await?;
+    crate::db::unbounded(&txn).await?;
     one_at_a_time(&txn).await?;
     if only_if_outdated && stored_format(&txn).await?.as_deref() == Some(FORMAT) {
         txn.rollback().await?;

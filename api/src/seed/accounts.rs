@@ -49,7 +49,9 @@ pub async fn neutralise(db: &DatabaseConnection) -> Result<u64, SeedError> {
     use crate::error::ApiError;
     // Nothing here is a user's input: a refusal or an error is the database's.
     let failed = |f: Failure| match f {
-        Failure::Error(ApiError::Internal(e) | ApiError::Unavailable(e)) => SeedError::Db(e),
+        Failure::Error(ApiError::Internal(e) | ApiError::Unavailable(e) | ApiError::TimedOut(e)) => {
+            SeedError::Db(e)
+        }
         Failure::Error(e) => SeedError::Db(sea_orm::DbErr::Custom(e.message().to_owned())),
         Failure::Refused(r) => SeedError::Db(sea_orm::DbErr::Custom(format!("{:?}", r.0))),
     };

@@ -131,6 +131,69 @@ pub(crate) async fn burst_then_kill(app: &TestApp) -> (Value, Value) {
     answers
 }
 
+/// A statement still running a second past its request's deadline is stopped by PostgreSQL,
+/// and its connection goes back to the pool: requests that timed out waiting behind a lock (a
+/// long transaction elsewhere, a migration) do not hold every connection until it is
+/// released, and another client's request is answered meanwhile. Such a stop is a `TIMEOUT`,
+/// not an internal error.
+#[tokio::test]
+#[cfg_attr(not(postgres_tests), ignore = "skipped: TEST_DATABASE_URL is not set")]
+async fn a_statement_past_its_deadline_gives_its_connection_back() {
+    let app = spawn(|c| {
+        c.db_max_connections = 2;
+        c.request_timeout_ms = 300;
+    })
+    .await;
+    let database = database_name(&app).await;
+    let holder = Database::connect(&app.database_url).await.expect("holder");
+    let lock = sea_orm::TransactionTrait::begin(&holder).await.expect("begin");
+    lock.execute_unprepared("LOCK TABLE community IN ACCESS EXCLUSIVE MODE")
+        .await
+        .expect("lock");
+    let blocked: Vec<_> = (0..2)
+        .map(|_| {
+            let app = app.clone_handle();
+            tokio::spawn(async move { app.error(LIST, json!({})).await })
+        })
+        .collect();
+    for request in blocked {
+        let (code, _) = request.await.expect("request");
+        assert_eq!(code, "TIMEOUT");
+    }
+    let admin = admin().await;
+    let waiting = format!(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = '{database}' \
+         AND wait_event_type = 'Lock'"
+    );
+    let mut left = scalar(&admin, &waiting).await;
+    for _ in 0..60 {
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        left = scalar(&admin, &waiting).await;
+    }
+    assert_eq!(
+        left, 0,
+        "statements still wait on the lock 3 s after their deadline"
+    );
+    // The lock is still held: a request that does not need the table is answered.
+    let themes = app.data("{ themes(first: 5) { totalCount } }", json!({})).await;
+    assert!(themes["themes"]["totalCount"].as_i64().is_some(), "{themes}");
+    lock.rollback().await.expect("release");
+    assert_eq!(app.data(LIST, json!({})).await["communities"]["totalCount"], 3);
+    // What the server makes of PostgreSQL stopping a statement.
+    let stopped = holder
+        .execute_unprepared("SET statement_timeout = 10; SELECT pg_sleep(1)")
+        .await
+        .expect_err("stopped");
+    assert!(lup_api::db::timed_out(&stopped), "{stopped}");
+    let error = lup_api::error::ApiError::from(stopped);
+    assert_eq!(error.code(), lup_api::error::Code::Timeout);
+    admin.close().await.ok();
+    app.stop().await;
+}
+
 async fn create_community(app: &TestApp, slug: &str) {
     let created = app
         .data(
