@@ -145,6 +145,12 @@ pub struct AcceptPartnershipProposalInput {
 }
 
 #[derive(InputObject)]
+pub struct WithdrawPartnershipProposalInput {
+    pub id: ID,
+    pub version: i32,
+}
+
+#[derive(InputObject)]
 pub struct DeclinePartnershipProposalInput {
     pub id: ID,
     pub version: i32,
@@ -1283,6 +1289,52 @@ impl PartnershipMutation {
                     .await
             },
             |m| DeclinePartnershipProposalPayload::ok(Partnership(m)),
+        )
+        .await
+    }
+
+    /// A partner withdraws its own proposal while it is pending: the proposal and what it
+    /// offered are deleted (the audit log keeps the record), and the partner may propose
+    /// again later. Once the community has answered, an accepted partner leaves with
+    /// `removePartnershipMember`; a declined proposal stays as it was. Partners (an API key with
+    /// the EXPRESS_INTEREST scope) only, each its own proposals.
+    #[graphql(guard = "Require::Partner", visible = "visible_to_partners")]
+    async fn withdraw_partnership_proposal(
+        &self,
+        ctx: &Context<'_>,
+        input: WithdrawPartnershipProposalInput,
+    ) -> Result<DeletePayload> {
+        delete_node::<partnership::Entity>(
+            ctx,
+            NodeType::Partnership,
+            "partnership",
+            &input.id,
+            input.version,
+            async |w, before| {
+                if w.viewer.organization_id.is_none()
+                    || before.proposed_by_organization_id != w.viewer.organization_id
+                {
+                    return Err(ApiError::forbidden(
+                        "only the partner that proposed a partnership withdraws the proposal",
+                    )
+                    .into());
+                }
+                if !w.viewer.has_scope(crate::account::ApiKeyScope::ExpressInterest) {
+                    return Err(ApiError::forbidden(
+                        "this API key may only read (it lacks the scope EXPRESS_INTEREST)",
+                    )
+                    .into());
+                }
+                if before.status != partnership::PartnershipStatus::Proposed || before.declined_at.is_some() {
+                    return Err(Refused::one(
+                        "id",
+                        UserErrorCode::InvalidTransition,
+                        "only a pending proposal can be withdrawn: the community has answered it (a partner in an active partnership leaves it with removePartnershipMember)",
+                    )
+                    .into());
+                }
+                Ok(())
+            },
         )
         .await
     }

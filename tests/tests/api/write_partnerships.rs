@@ -38,6 +38,9 @@ const ACCEPT: &str = "mutation($i: AcceptPartnershipProposalInput!) { acceptPart
 const DECLINE: &str =
     "mutation($i: DeclinePartnershipProposalInput!) { declinePartnershipProposal(input: $i) {
     partnership { id status statusLabel version internalNotes declineMessage } userErrors { field code message } } }";
+const WITHDRAW: &str =
+    "mutation($i: WithdrawPartnershipProposalInput!) { withdrawPartnershipProposal(input: $i) {
+    deletedId userErrors { field code message } } }";
 const NODE: &str =
     "query($id: ID!) { node(id: $id) { ... on Partnership { title status version proposalMessage
     declineMessage members { role } } } }";
@@ -1902,5 +1905,116 @@ both!(
         }
         let node = kassen.data(NODE, json!({ "id": proposals[1] })).await;
         assert_eq!(node["node"]["status"], "ACTIVE", "{node}");
+    }
+);
+
+both!(
+    a_partner_withdraws_its_own_pending_proposal,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let partner = app.signed_in(As::Partner, &[], Some(w.fonden)).await;
+        let propose = async |partner: &TestApp| {
+            let input = json!({ "actionId": global_id("Action", w.seeking), "message": "Vi vil gerne støtte shelterne.", "offer": offer() });
+            let body = partner.data(INTEREST, json!({ "i": input })).await["expressInterest"].clone();
+            assert_eq!(body["userErrors"], json!([]), "{body}");
+            (
+                body["partnership"]["id"].clone(),
+                body["partnership"]["version"].clone(),
+            )
+        };
+        let (id, version) = propose(&partner).await;
+        let withdraw = |id: &Value, version: &Value| json!({ "i": { "id": id, "version": version } });
+
+        // Another partner's proposal is as missing as a made-up ID, with the same answer.
+        let other = app.signed_in(As::Partner, &[], Some(w.kassen)).await;
+        let theirs = other.post(WITHDRAW, withdraw(&id, &version)).await;
+        let unknown = other
+            .post(
+                WITHDRAW,
+                withdraw(&json!(global_id("Partnership", Uuid::now_v7())), &version),
+            )
+            .await;
+        assert_eq!(theirs, unknown);
+        assert!(theirs.to_string().contains("NOT_FOUND"), "{theirs}");
+        // Only partners withdraw: the community answers a proposal instead.
+        let editor = app.signed_in(As::CommunityEditor, &[w.gjol], None).await;
+        assert_eq!(
+            editor.error(WITHDRAW, withdraw(&id, &version)).await.0,
+            "FORBIDDEN"
+        );
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        assert_eq!(
+            staff.error(WITHDRAW, withdraw(&id, &version)).await.0,
+            "FORBIDDEN"
+        );
+        assert_eq!(
+            app.error(WITHDRAW, withdraw(&id, &version)).await.0,
+            "UNAUTHENTICATED"
+        );
+        // A key that may only read, of the same organisation.
+        let key = app.create_api_key(w.fonden).await;
+        Fixture::new(&app.db)
+            .set("api_key", api_key_id(&app, &key).await, "scopes", "read")
+            .await;
+        let (code, message) = app
+            .with_credentials("x-api-key", &key)
+            .error(WITHDRAW, withdraw(&id, &version))
+            .await;
+        assert_eq!(code, "FORBIDDEN");
+        assert!(message.contains("EXPRESS_INTEREST"), "{message}");
+        // Bad IDs and a stale version.
+        for bad in [json!("x"), json!(global_id("Action", w.seeking))] {
+            let body = partner.data(WITHDRAW, withdraw(&bad, &version)).await;
+            assert_eq!(body["withdrawPartnershipProposal"]["deletedId"], Value::Null);
+            assert_eq!(
+                body["withdrawPartnershipProposal"]["userErrors"][0]["field"],
+                json!(["id"]),
+                "{body}"
+            );
+        }
+        let (code, _) = partner
+            .error(WITHDRAW, withdraw(&id, &json!(version.as_i64().unwrap_or(0) + 1)))
+            .await;
+        assert_eq!(code, "CONFLICT");
+        assert_eq!(counts(&app).await, (1, 1), "refused withdrawals delete nothing");
+
+        // The partner's own: gone, with what it offered; the audit log keeps the record.
+        let body = partner.data(WITHDRAW, withdraw(&id, &version)).await;
+        assert_eq!(
+            body["withdrawPartnershipProposal"],
+            json!({ "deletedId": id, "userErrors": [] })
+        );
+        assert_eq!(counts(&app).await, (0, 0));
+        assert_eq!(
+            partner.data(MINE, json!({})).await["myPartnerships"]["totalCount"],
+            0
+        );
+        let log = staff.data(AUDIT, json!({ "id": id })).await;
+        assert_eq!(log["auditLog"]["nodes"][0]["operation"], "DELETE", "{log}");
+        assert_eq!(log["auditLog"]["nodes"][0]["actor"]["kind"], "API_KEY");
+
+        // It may propose again; once the community has answered, there is nothing to withdraw.
+        let (declined, version) = propose(&partner).await;
+        let body = staff
+            .data(DECLINE, json!({ "i": { "id": declined, "version": version } }))
+            .await;
+        let version = body["declinePartnershipProposal"]["partnership"]["version"].clone();
+        let (accepted, accepted_version) = propose(&partner).await;
+        let body = staff
+            .data(
+                ACCEPT,
+                json!({ "i": { "id": accepted, "version": accepted_version } }),
+            )
+            .await;
+        let accepted_version = body["acceptPartnershipProposal"]["partnership"]["version"].clone();
+        for (id, version) in [(&declined, &version), (&accepted, &accepted_version)] {
+            let body = partner.data(WITHDRAW, withdraw(id, version)).await;
+            assert_eq!(body["withdrawPartnershipProposal"]["deletedId"], Value::Null);
+            assert_eq!(
+                body["withdrawPartnershipProposal"]["userErrors"][0]["code"], "INVALID_TRANSITION",
+                "{body}"
+            );
+        }
+        assert_eq!(counts(&app).await, (2, 2));
     }
 );
