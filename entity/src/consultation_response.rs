@@ -31,7 +31,11 @@ pub struct Model {
     /// Consent to show the name publicly.
     pub consent_to_show_name: bool,
     pub status: ResponseStatus,
+    /// Written to the audit log as `[personoplysning]`: a moderator's reason may name the
+    /// sender or quote what the text told of others, and the log outlives the erasure that
+    /// takes the name out of it.
     #[sea_orm(column_type = "Text", nullable)]
+    #[serde(serialize_with = "redacted")]
     pub rejection_reason: Option<String>,
     /// Written to the audit log as `[personoplysning]`: it may name a sender who agreed to
     /// have their name shown, and the log outlives an erasure that takes the name out.

@@ -24,6 +24,7 @@ mod m20261206_000003_one_lead_department;
 mod m20261206_000004_decline_message;
 mod m20261206_000005_audit_response_text;
 mod m20261207_000001_audit_response_reply;
+mod m20261207_000002_audit_response_rejection_reason;
 
 pub use m20261127_000006_completed_on_backfill::backfill_completed_on;
 pub use m20261207_000001_audit_response_reply::scrub_consultation_audit;
@@ -56,6 +57,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000004_decline_message::Migration),
             Box::new(m20261206_000005_audit_response_text::Migration),
             Box::new(m20261207_000001_audit_response_reply::Migration),
+            Box::new(m20261207_000002_audit_response_rejection_reason::Migration),
         ]
     }
 }

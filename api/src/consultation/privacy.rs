@@ -2,8 +2,8 @@
 //! (given with consent, for a reply and, with a second consent, to show the name) and the
 //! fingerprint of their client (for the abuse bounds). It is kept while the consultation
 //! runs and `retention_days` after it closes, then erased by the server ([`erase_expired`],
-//! at start-up and every hour); the response's text stays, and a reply that named the sender
-//! has the name cut out (marked `[fjernet]`). Staff erase and export one
+//! at start-up and every hour); the response's text stays, and a reply or a reason for
+//! rejecting it that named the sender has the name cut out (marked `[fjernet]`). Staff erase and export one
 //! person's data on request, by email (`eraseConsultantData`, `exportConsultantData`). Each
 //! erasure and export is in the audit log, which never holds the data in clear (see the
 //! entity's `Serialize`).
@@ -50,11 +50,19 @@ async fn erase(w: &Write, rows: Vec<response::Model>) -> Result<usize, ApiError>
             client_fingerprint: Set(None),
             ..Default::default()
         };
-        // A reply that names the sender (one who agreed to have the name shown) loses the name.
-        if let (Some(reply), Some(name)) = (&before.reply, &before.name) {
-            let cut = super::mutation::cut_name(reply, name);
-            if cut != *reply {
-                row.reply = Set(Some(cut));
+        // A reply that names the sender (one who agreed to have the name shown), or a
+        // moderator's reason for rejecting the response that does, loses the name.
+        if let Some(name) = &before.name {
+            let cut = |text: &Option<String>| {
+                text.as_ref()
+                    .map(|t| super::mutation::cut_name(t, name))
+                    .filter(|c| Some(c) != text.as_ref())
+            };
+            if let Some(reply) = cut(&before.reply) {
+                row.reply = Set(Some(reply));
+            }
+            if let Some(reason) = cut(&before.rejection_reason) {
+                row.rejection_reason = Set(Some(reason));
             }
         }
         w.update::<response::Entity>(NodeType::ConsultationResponse, &before, before.version, row)

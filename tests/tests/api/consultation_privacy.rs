@@ -643,9 +643,24 @@ both!(
             )
             .await;
         assert_eq!(d["replyToConsultationResponse"]["userErrors"], json!([]), "{d:#}");
+        // And a reason for rejecting her other response that names her.
+        let d = staff
+            .data(
+                "mutation($i: ModerateConsultationResponseInput!) {
+                   moderateConsultationResponse(input: $i) { userErrors { message } } }",
+                json!({ "i": { "id": global_id("ConsultationResponse", b),
+                               "version": response(&app, b).await.version, "status": "REJECTED",
+                               "rejectionReason": "Karen Sørensen har sendt det samme før." } }),
+            )
+            .await;
+        assert_eq!(
+            d["moderateConsultationResponse"]["userErrors"],
+            json!([]),
+            "{d:#}"
+        );
 
         // Erasure: both of Karen's responses lose name, association, email and fingerprint;
-        // the texts stay, the reply loses her name; Jens keeps his.
+        // the texts stay, the reply and the reason lose her name; Jens keeps his.
         let d = staff
             .data(ERASE, json!({ "i": { "email": "Karen.Sorensen@example.dk" } }))
             .await;
@@ -661,6 +676,10 @@ both!(
         assert_eq!(
             response(&app, a).await.reply.as_deref(),
             Some("Kære [fjernet], tak for dit svar. [fjernet] forslag om havnen tages med.")
+        );
+        assert_eq!(
+            response(&app, b).await.rejection_reason.as_deref(),
+            Some("[fjernet] har sendt det samme før.")
         );
         assert_eq!(
             response(&app, someone).await.email.as_deref(),
