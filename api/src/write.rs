@@ -421,7 +421,11 @@ pub fn earlier_email_address(value: &str) -> Option<String> {
 }
 
 fn email_with(value: &str, options: email_address::Options) -> Option<String> {
-    let value = value.trim().to_lowercase();
+    // One form of each address, whoever typed it how: compatibility characters as what they
+    // stand for (a fullwidth "ｊ" is "j"), letters composed ("u" and a combining diaeresis is
+    // "ü"), lowercase. An erasure or an export then finds every response of the address.
+    use unicode_normalization::UnicodeNormalization;
+    let value = value.trim().nfkc().collect::<String>().to_lowercase();
     (value.len() <= 254
         && !value.chars().any(|c| refused_char(c, false))
         && email_address::EmailAddress::parse_with_options(&value, options).is_ok())
@@ -1154,7 +1158,7 @@ impl Write {
         let find = self.locking(E::find().filter(at_version::<E>(id, version)));
         match find.one(&self.txn).await? {
             Some(_) => Ok(()),
-            None => Err(stale(entity, version).into()),
+            None => Err(self.stale_or_gone::<E>(entity, id, version).await),
         }
     }
 
@@ -1188,7 +1192,7 @@ impl Write {
             .await
             .map_err(constraint)?;
         if result.rows_affected == 0 {
-            return Err(stale(entity, version).into());
+            return Err(self.stale_or_gone::<E>(entity, id, version).await);
         }
         Ok(E::find_by_id(id)
             .one(&self.txn)
@@ -1235,9 +1239,20 @@ impl Write {
             .await
             .map_err(constraint_on_delete)?;
         if result.rows_affected == 0 {
-            return Err(stale(entity, version).into());
+            return Err(self.stale_or_gone::<E>(entity, id, version).await);
         }
         Ok(())
+    }
+
+    /// Why the row `id` was not at `version` when written: gone (deleted by a change that
+    /// committed after this one read it: NOT_FOUND, as for a row that never was, since
+    /// reloading it cannot help), or changed (CONFLICT).
+    async fn stale_or_gone<E: Versioned>(&self, entity: &str, id: Uuid, version: i32) -> Failure {
+        match E::find_by_id(id).one(&self.txn).await {
+            Ok(Some(_)) => stale(entity, version).into(),
+            Ok(None) => ApiError::not_found(format!("no {} with this ID", in_words(entity))).into(),
+            Err(e) => e.into(),
+        }
     }
 
     /// The row `id` of `E`, or NOT_FOUND: also when the caller may not see it, with the same

@@ -452,6 +452,10 @@ async fn may_change_member(
         .await?;
     if own_membership(w, member) {
         crate::write::require_unarchived(w, &plan)?;
+    } else if w.viewer.role == crate::auth::Role::Partner {
+        return Err(ApiError::forbidden(
+            "a partner changes or leaves only its own organisation's membership",
+        ));
     } else {
         crate::write::require_plan_content(w, &plan)?;
     }
@@ -482,12 +486,16 @@ fn in_order(check: &mut Check, field: &str, from: Option<NaiveDate>, to: Option<
 /// staff accept or decline it, they do not rewrite, delete or re-staff it (a declined one
 /// stays as the partner sent it, on the partner's record). A user error on `field` when `p`
 /// is one.
-fn refuse_partners_proposal(p: &partnership::Model, field: &str) -> Result<(), Failure> {
+fn refuse_partners_proposal(w: &Write, p: &partnership::Model, field: &str) -> Result<(), Failure> {
     if p.proposed_by_organization_id.is_none() {
         return Ok(());
     }
+    let partners_own = w.viewer.role == crate::auth::Role::Partner
+        && p.proposed_by_organization_id == w.viewer.organization_id;
     let why = if p.declined_at.is_some() {
         "this is a partner's declined proposal: it stays as the partner sent it (its internal notes may change; staff may delete it)"
+    } else if p.status == partnership::PartnershipStatus::Proposed && partners_own {
+        "this is your pending proposal: change what you offer with updatePartnershipMember, or withdraw it whole with withdrawPartnershipProposal"
     } else if p.status == partnership::PartnershipStatus::Proposed {
         "this is a partner's pending proposal: accept it with acceptPartnershipProposal or decline it with declinePartnershipProposal; it cannot be changed"
     } else {
@@ -556,11 +564,17 @@ pub(crate) async fn decline_with_action(w: &Write, action: Uuid) -> Result<(), F
 
 /// Declines the partners' pending proposals `around`, telling each partner `message` and
 /// noting `note` in the internal notes.
+/// They are locked as they are read: a partner withdrawing one at the same moment either goes
+/// first (it is not found here) or waits and finds it declined, and the change that declines
+/// them does not fail on a proposal gone under it.
 async fn decline_pending(w: &Write, around: Condition, message: &str, note: &str) -> Result<(), Failure> {
-    let pending = partnership::Entity::find()
-        .filter(partnership::Column::Status.eq(partnership::PartnershipStatus::Proposed))
-        .filter(partnership::Column::ProposedByOrganizationId.is_not_null())
-        .filter(around)
+    let pending = w
+        .locking(
+            partnership::Entity::find()
+                .filter(partnership::Column::Status.eq(partnership::PartnershipStatus::Proposed))
+                .filter(partnership::Column::ProposedByOrganizationId.is_not_null())
+                .filter(around),
+        )
         .all(w.txn())
         .await?;
     for before in pending {
@@ -764,7 +778,7 @@ impl PartnershipMutation {
                     ("endsOn", !input.ends_on.is_undefined()),
                 ];
                 if let Some((field, _)) = rewrites.iter().find(|(_, given)| *given) {
-                    refuse_partners_proposal(&before, field)?;
+                    refuse_partners_proposal(w, &before, field)?;
                 }
                 let mut check = Check::default();
                 let field = if ends_on.after(None).is_some() { "endsOn" } else { "startsOn" };
@@ -843,7 +857,7 @@ impl PartnershipMutation {
                 if before.declined_at.is_some() && w.viewer.is_staff() {
                     return Ok(());
                 }
-                refuse_partners_proposal(before, "id")
+                refuse_partners_proposal(w, before, "id")
             },
         )
         .await
@@ -878,7 +892,7 @@ impl PartnershipMutation {
                     .find::<partnership::Entity>("partnership", partnership_id)
                     .await?;
                 require_partnership(w, &p).await?;
-                refuse_partners_proposal(&p, "partnershipId")?;
+                refuse_partners_proposal(w, &p, "partnershipId")?;
                 if let Party::Organization(o) = member.party
                     && Some(o) == p.proposed_by_organization_id
                 {
@@ -991,7 +1005,7 @@ impl PartnershipMutation {
                     && p.declined_at.is_none()
                     && partners_membership(w, &before);
                 if !own_pending {
-                    refuse_partners_proposal(&p, "id")?;
+                    refuse_partners_proposal(w, &p, "id")?;
                 }
                 refuse_partners_offer(w, &p, &before, &row)?;
                 w.update::<partnership_member::Entity>(
@@ -1029,7 +1043,7 @@ impl PartnershipMutation {
                     .find::<partnership::Entity>("partnership", before.partnership_id)
                     .await?;
                 may_change_member(w, &p, before).await?;
-                refuse_partners_proposal(&p, "id")
+                refuse_partners_proposal(w, &p, "id")
             },
         )
         .await

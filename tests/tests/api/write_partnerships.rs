@@ -1978,13 +1978,52 @@ both!(
         assert_eq!(code, "CONFLICT");
         assert_eq!(counts(&app).await, (1, 1), "refused withdrawals delete nothing");
 
+        // Leaving it member by member is not how: the partner is pointed to withdrawing.
+        let members = partner
+            .data(
+                "query($id: ID!) { node(id: $id) { ... on Partnership { members { id version } } } }",
+                json!({ "id": id }),
+            )
+            .await;
+        let own = &members["node"]["members"][0];
+        let body = partner
+            .data(
+                REMOVE,
+                json!({ "i": { "id": own["id"], "version": own["version"] } }),
+            )
+            .await;
+        let refused = &body["removePartnershipMember"]["userErrors"][0];
+        assert_eq!(refused["code"], "INVALID_TRANSITION", "{body}");
+        assert!(
+            refused["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("withdrawPartnershipProposal")),
+            "{body}"
+        );
+        // Another organisation's part in a partnership the partner sees is not its to change.
+        let fx = Fixture::new(&app.db);
+        let public = fx
+            .partnership(Some(w.seeking), None, "Shelterlauget", PartnershipStatus::Active)
+            .await;
+        let theirs = fx
+            .member(public, Party::Organization(w.kassen), MemberRole::Partner)
+            .await;
+        let (code, message) = partner
+            .error(
+                UPDATE_MEMBER,
+                json!({ "i": { "id": global_id("PartnershipMember", theirs), "version": 1, "contribution": "Vores nu" } }),
+            )
+            .await;
+        assert_eq!(code, "FORBIDDEN");
+        assert!(message.contains("its own organisation"), "{message}");
+
         // The partner's own: gone, with what it offered; the audit log keeps the record.
         let body = partner.data(WITHDRAW, withdraw(&id, &version)).await;
         assert_eq!(
             body["withdrawPartnershipProposal"],
             json!({ "deletedId": id, "userErrors": [] })
         );
-        assert_eq!(counts(&app).await, (0, 0));
+        assert_eq!(counts(&app).await, (1, 1), "the other partnership stays");
         assert_eq!(
             partner.data(MINE, json!({})).await["myPartnerships"]["totalCount"],
             0
@@ -2015,6 +2054,64 @@ both!(
                 "{body}"
             );
         }
-        assert_eq!(counts(&app).await, (2, 2));
+        assert_eq!(counts(&app).await, (3, 3));
+    }
+);
+
+// Two withdrawals of one proposal at once (two keys of the partner): one deletes it, the
+// other finds nothing to withdraw (NOT_FOUND, as once it is gone, not a CONFLICT that asks to
+// reload what no longer exists). An action dropped while its partner withdraws declines what
+// is still pending and goes through.
+both!(
+    a_withdrawal_that_loses_a_race_finds_nothing,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let first = app.signed_in(As::Partner, &[], Some(w.fonden)).await;
+        let second = app.with_credentials("x-api-key", &app.create_api_key(w.fonden).await);
+        for round in 0..3 {
+            let input = json!({ "actionId": global_id("Action", w.seeking), "message": format!("Runde {round}"), "offer": offer() });
+            let body = first.data(INTEREST, json!({ "i": input })).await["expressInterest"].clone();
+            let input = json!({ "i": { "id": body["partnership"]["id"], "version": body["partnership"]["version"] } });
+            let (a, b) = tokio::join!(first.post(WITHDRAW, input.clone()), second.post(WITHDRAW, input));
+            let mut outcomes: Vec<String> = [a, b]
+                .iter()
+                .map(|body| {
+                    if body["data"]["withdrawPartnershipProposal"]["deletedId"].is_string() {
+                        "DELETED".to_owned()
+                    } else {
+                        body.to_string()
+                    }
+                })
+                .collect();
+            outcomes.sort();
+            assert_eq!(outcomes[0], "DELETED", "{outcomes:?}");
+            assert!(outcomes[1].contains("NOT_FOUND"), "{outcomes:?}");
+            assert_eq!(counts(&app).await, (0, 0));
+        }
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        let version = staff
+            .data(
+                "query($id: ID!) { node(id: $id) { ... on Action { version } } }",
+                json!({ "id": global_id("Action", w.seeking) }),
+            )
+            .await["node"]["version"]
+            .clone();
+        let input = json!({ "actionId": global_id("Action", w.seeking), "message": "Sidste runde", "offer": offer() });
+        let body = first.data(INTEREST, json!({ "i": input })).await["expressInterest"].clone();
+        let withdraw =
+            json!({ "i": { "id": body["partnership"]["id"], "version": body["partnership"]["version"] } });
+        let drop =
+            json!({ "i": { "id": global_id("Action", w.seeking), "version": version, "status": "DROPPED" } });
+        let (dropped, _) = tokio::join!(
+            staff.post(
+                "mutation($i: UpdateActionInput!) { updateAction(input: $i) { action { status } userErrors { code message } } }",
+                drop
+            ),
+            first.post(WITHDRAW, withdraw)
+        );
+        assert_eq!(
+            dropped["data"]["updateAction"]["action"]["status"], "DROPPED",
+            "{dropped}"
+        );
     }
 );
