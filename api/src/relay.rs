@@ -227,12 +227,27 @@ fn with_article(name: &str) -> String {
 
 /// The start of an ID, to quote in a message.
 pub(crate) fn truncate(id: &ID) -> String {
-    id.as_str().chars().take(64).collect()
+    const QUOTED: usize = 64;
+    let mut chars = id.as_str().chars();
+    let mut quoted: String = chars.by_ref().take(QUOTED).collect();
+    // Said to be cut: a valid ID with more after it would read as refused whole.
+    if chars.next().is_some() {
+        quoted.push('…');
+    }
+    quoted
 }
 
 #[cfg(test)]
 mod tests {
     use super::{NodeType, OtherType, TypeName, with_article};
+
+    #[test]
+    fn an_id_quoted_in_a_message_says_where_it_was_cut() {
+        let long = async_graphql::ID("A".repeat(64) + "==");
+        assert_eq!(super::truncate(&long), "A".repeat(64) + "…");
+        let whole = async_graphql::ID("A".repeat(64));
+        assert_eq!(super::truncate(&whole), "A".repeat(64));
+    }
 
     #[test]
     fn every_type_comes_after_the_types_its_foreign_keys_refer_to() {
