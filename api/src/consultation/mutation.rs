@@ -108,7 +108,8 @@ payload!(ReplyToConsultationResponsePayload, consultation_response: Consultation
 /// aside), the words that do: the whole name as words of its own, in any case; or a part of
 /// it of four letters or more written as a name is (capitalised: "hans forslag" is not
 /// "Hans"), also in the genitive ("Hansens"). "Kære Ole Hansen" and "Tak, fru Hansen" name
-/// "Ole Hansen"; "Skolen" does not name "Ole", nor does "vi vil bo her" name "Bo Bang".
+/// "Ole Hansen", and so does "OleHansen"; "Skolen" does not name "Ole", nor does "vi vil bo
+/// her" name "Bo Bang".
 fn mentions(text: &str, name: &str) -> Option<String> {
     let (lower, name) = (crate::common::comparable(text), crate::common::comparable(name));
     if name.chars().count() < 2 {
@@ -126,25 +127,39 @@ fn mentions(text: &str, name: &str) -> Option<String> {
         .split(|c: char| c.is_whitespace() || c == '-')
         .filter(|part| part.chars().filter(|c| c.is_alphabetic()).count() >= 4)
         .collect();
+    // The whole name written as one word ("RenéeSørensen"), in any case.
+    let joined: String = name.split(|c: char| !c.is_alphanumeric()).collect();
+    if joined != name
+        && let Some(word) = lower
+            .split(|c: char| !c.is_alphanumeric())
+            .find(|word| is_or_genitive(word, &joined))
+    {
+        return Some(word.to_owned());
+    }
     crate::common::comparable_cased(text)
         .split(|c: char| !c.is_alphanumeric())
         .filter(|word| word.chars().next().is_some_and(char::is_uppercase))
         .find(|word| {
             let word = word.to_lowercase();
-            parts
-                .iter()
-                .any(|p| word == *p || word.strip_suffix('s') == Some(*p))
+            parts.iter().any(|p| is_or_genitive(&word, p))
         })
         .map(str::to_owned)
+}
+
+/// Whether `word` (lowercase) is `part` or its genitive: "hansens", and "hansenʼs" with the
+/// modifier letter apostrophe, a letter that holds the word together (a typographic or
+/// typewriter apostrophe ends the word before it).
+fn is_or_genitive(word: &str, part: &str) -> bool {
+    word == part || ["s", "ʼs"].iter().any(|g| word.strip_suffix(g) == Some(part))
 }
 
 /// `text` with the person called `name` taken out where it names them, each place marked
 /// [`CUT`]. Words are compared as [`mentions`] compares them (NFKC, invisible characters
 /// aside, so "Sø\u{ad}rensen" is Sørensen). A name of several words is cut where they stand
 /// in order, in any case, whatever stands between them, and where one of its words of four
-/// letters or more is written as a name is (capitalised), also in the genitive; a name of one
-/// word only where it is written as a name ("hans forslag" keeps its "hans"). For a reply that
-/// named a sender whose data is erased.
+/// letters or more is written as a name is (capitalised), also in the genitive, and written
+/// as one word ("RenéeSørensen"); a name of one word only where it is written as a name
+/// ("hans forslag" keeps its "hans"). For a reply that named a sender whose data is erased.
 pub(super) fn cut_name(text: &str, name: &str) -> String {
     use unicode_normalization::char::is_combining_mark;
     let parts: Vec<String> = crate::common::comparable(name)
@@ -193,6 +208,8 @@ pub(super) fn cut_name(text: &str, name: &str) -> String {
             .filter(|p| letters(p) >= 4)
             .collect()
     };
+    // The whole name written as one word, in any case.
+    let joined = (parts.len() > 1).then(|| parts.concat());
     let mut cuts = Vec::new();
     let mut i = 0;
     while i < words.len() {
@@ -203,10 +220,8 @@ pub(super) fn cut_name(text: &str, name: &str) -> String {
         }
         let capitalised = cased[i].chars().next().is_some_and(char::is_uppercase);
         let word = lower[i].as_str();
-        if capitalised
-            && named
-                .iter()
-                .any(|p| word == *p || word.strip_suffix('s') == Some(*p))
+        if joined.as_deref().is_some_and(|j| is_or_genitive(word, j))
+            || capitalised && named.iter().any(|p| is_or_genitive(word, p))
         {
             cuts.push(words[i]);
         }
@@ -638,6 +653,18 @@ mod tests {
             "[fjernet] skrev, at hans forslag er godt. Tak, [fjernet]!"
         );
         assert_eq!(cut_name("Vi vil bo i byen.", "I"), "Vi vil bo i byen.");
+        // The whole name as one word, in any case, and a genitive with a modifier apostrophe.
+        assert_eq!(
+            cut_name(
+                "Tak RenéeSørensen og renéesørensens nabo. Sørensenʼs idé.",
+                "Renée Sørensen"
+            ),
+            "Tak [fjernet] og [fjernet] nabo. [fjernet] idé."
+        );
+        assert_eq!(
+            cut_name("Karenmarie og Hansenvej.", "Karen Hansen"),
+            "Karenmarie og Hansenvej."
+        );
     }
 
     #[test]
@@ -700,6 +727,10 @@ mod tests {
             Some("Testesen")
         );
         assert!(!mentions("Tak for svaret", "x"));
+        assert!(mentions("Tak RenéeSørensen, vi ser på det.", "Renée Sørensen"));
+        assert!(mentions("tak reneesorensen", "Renee Sorensen"));
+        assert!(mentions("Tak, Testesenʼs forslag", "Karen Testesen"));
+        assert!(!mentions("Tak, Karenstesen", "Karen Testesen"));
         assert!(mentions(
             "Kære S\u{f8}ren A\u{30a}gård  Hansen",
             "Søren Ågård Hansen"
