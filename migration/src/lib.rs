@@ -25,9 +25,11 @@ mod m20261206_000004_decline_message;
 mod m20261206_000005_audit_response_text;
 mod m20261207_000001_audit_response_reply;
 mod m20261207_000002_audit_response_rejection_reason;
+mod m20261207_000003_response_email_form;
 
 pub use m20261127_000006_completed_on_backfill::backfill_completed_on;
 pub use m20261207_000001_audit_response_reply::scrub_consultation_audit;
+pub use m20261207_000003_response_email_form::one_form_of_emails;
 
 pub struct Migrator;
 
@@ -58,6 +60,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000005_audit_response_text::Migration),
             Box::new(m20261207_000001_audit_response_reply::Migration),
             Box::new(m20261207_000002_audit_response_rejection_reason::Migration),
+            Box::new(m20261207_000003_response_email_form::Migration),
         ]
     }
 }

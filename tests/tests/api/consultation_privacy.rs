@@ -996,3 +996,83 @@ both!(
         assert_eq!(after["version"], changes["version"], "{after:#}");
     }
 );
+
+// An address is one address however it was typed: letters composed or not, fullwidth or not,
+// in any case. A response is stored with its one form, and an erasure or an export finds it
+// by any; an address stored in another form before is rewritten by the migration that brought
+// this, and one accepted before the rules tightened (`a@b`) is erased as it is exported.
+both!(
+    an_address_is_found_in_whatever_form_it_was_typed,
+    |app: TestApp| async move {
+        use sea_orm::ActiveModelTrait;
+        let w = world(&app).await;
+        let one_form = "\u{fc}nic\u{f8}de@eksempel.dk";
+        let first = accepted(&app, &[], personal(w.hearing, "Et svar om havnen.", one_form)).await;
+        let a = id_of(&app, &first).await;
+        // A fullwidth "u" with a combining diaeresis, in capitals.
+        let second = accepted(
+            &app,
+            &[],
+            personal(
+                w.hearing,
+                "Et andet svar om stien.",
+                "\u{ff35}\u{308}NIC\u{d8}DE@Eksempel.DK",
+            ),
+        )
+        .await;
+        let b = id_of(&app, &second).await;
+        assert_eq!(response(&app, a).await.email.as_deref(), Some(one_form));
+        assert_eq!(response(&app, b).await.email.as_deref(), Some(one_form));
+
+        // Stored decomposed, as before: the migration's step writes it in its one form.
+        let mut old: consultation_response::ActiveModel = response(&app, a).await.into();
+        old.email = Set(Some("u\u{308}nic\u{f8}de@eksempel.dk".into()));
+        old.update(&app.db).await.expect("an earlier form");
+        let manager = migration::SchemaManager::new(&app.db);
+        migration::one_form_of_emails(&manager).await.expect("migration");
+        assert_eq!(response(&app, a).await.email.as_deref(), Some(one_form));
+
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        let decomposed = "U\u{308}NIC\u{d8}DE@eksempel.dk";
+        let found = staff.data(EXPORT, json!({ "e": decomposed })).await;
+        assert_eq!(
+            found["exportConsultantData"].as_array().map(Vec::len),
+            Some(2),
+            "{found:#}"
+        );
+
+        // An address accepted before a top-level domain was required.
+        let mut old: consultation_response::ActiveModel = response(&app, b).await.into();
+        old.email = Set(Some("karen@gjoel".into()));
+        old.update(&app.db).await.expect("an earlier address");
+        let found = staff.data(EXPORT, json!({ "e": "Karen@Gjoel" })).await;
+        assert_eq!(
+            found["exportConsultantData"].as_array().map(Vec::len),
+            Some(1),
+            "{found:#}"
+        );
+        let erased = staff
+            .data(ERASE, json!({ "i": { "email": "Karen@Gjoel" } }))
+            .await;
+        assert_eq!(
+            erased["eraseConsultantData"],
+            json!({ "erased": 1, "userErrors": [] })
+        );
+        assert_eq!(response(&app, b).await.email, None);
+
+        let erased = staff.data(ERASE, json!({ "i": { "email": decomposed } })).await;
+        assert_eq!(
+            erased["eraseConsultantData"],
+            json!({ "erased": 1, "userErrors": [] })
+        );
+        assert_eq!(response(&app, a).await.email, None);
+        // Still no address at all: refused, nothing erased.
+        let refused = staff
+            .data(ERASE, json!({ "i": { "email": "ikke en adresse" } }))
+            .await;
+        assert_eq!(
+            refused["eraseConsultantData"]["userErrors"][0]["code"], "INVALID",
+            "{refused:#}"
+        );
+    }
+);
