@@ -104,6 +104,9 @@ impl LastFailure {
     }
 }
 
+/// The `application_name` of the server's pooled PostgreSQL connections.
+pub const APPLICATION_NAME: &str = "lup";
+
 pub async fn connect(config: &Config) -> Result<(DatabaseConnection, SqlCounter), DbErr> {
     if config.is_sqlite() {
         create_sqlite_dir(&config.database_url)?;
@@ -174,6 +177,11 @@ pub async fn connect(config: &Config) -> Result<(DatabaseConnection, SqlCounter)
             })
         })
     });
+    // Named in `pg_stat_activity` (unless the URL names it otherwise), so an operator tells
+    // the server's connections from others' (the listening connection is `lup-listen`).
+    if !config.database_url.contains("application_name=") {
+        options.map_sqlx_postgres_opts(|o| o.application_name(APPLICATION_NAME));
+    }
     let counter = SqlCounter::default();
     let last_failure = counter.last_failure.clone();
     let check = last_failure.clone();

@@ -346,7 +346,7 @@ pub async fn catch_up(db: &DatabaseConnection) -> Result<usize, DbErr> {
     }
     txn.commit().await?;
     if found.len() >= ANALYZE_AFTER {
-        analyze(db).await?;
+        analyze(db).await;
     }
     Ok(found.len())
 }
@@ -356,13 +356,25 @@ const ANALYZE_AFTER: usize = 1_000;
 
 /// Refreshes the statistics of the index tables on PostgreSQL, whose planner otherwise keeps
 /// planning for the empty index until autovacuum comes by (a nested loop over thousands of
-/// terms instead of hash joins). SQLite plans well without them.
-async fn analyze(db: &DatabaseConnection) -> Result<(), DbErr> {
-    if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
-        db.execute_unprepared("ANALYZE search_document, search_term")
-            .await?;
+/// terms instead of hash joins). SQLite plans well without them. Without the statement
+/// timeout (it may wait for a lock another session holds, such as a manual `VACUUM`), and
+/// not a failure of the index, which is built: a statistics run that fails is a warning,
+/// and autovacuum comes by later.
+async fn analyze(db: &DatabaseConnection) {
+    if db.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
+        return;
     }
-    Ok(())
+    let run = async {
+        use sea_orm::TransactionTrait;
+        let txn = db.begin().await?;
+        crate::db::unbounded(&txn).await?;
+        txn.execute_unprepared("ANALYZE search_document, search_term")
+            .await?;
+        txn.commit().await
+    };
+    if let Err(e) = run.await {
+        tracing::warn!(error = %e, "could not refresh the search index's statistics");
+    }
 }
 
 /// Builds the whole index again, in one transaction, and records its format. Returns the
@@ -400,7 +412,7 @@ async fn rebuild_if(db: &DatabaseConnection, only_if_outdated: bool) -> Result<O
     .await?;
     txn.commit().await?;
     if n >= ANALYZE_AFTER {
-        analyze(db).await?;
+        analyze(db).await;
     }
     Ok(Some(n))
 }

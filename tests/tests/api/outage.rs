@@ -177,6 +177,13 @@ async fn a_statement_past_its_deadline_gives_its_connection_back() {
         left, 0,
         "statements still wait on the lock 3 s after their deadline"
     );
+    // The server's connections say whose they are.
+    let named = format!(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = '{database}' \
+         AND application_name = '{}'",
+        lup_api::db::APPLICATION_NAME
+    );
+    assert!(scalar(&admin, &named).await >= 1);
     // The lock is still held: a request that does not need the table is answered.
     let themes = app.data("{ themes(first: 5) { totalCount } }", json!({})).await;
     assert!(themes["themes"]["totalCount"].as_i64().is_some(), "{themes}");
@@ -390,4 +397,47 @@ async fn a_stopped_database_server_is_unavailable_until_it_is_back() {
     assert_eq!(app.data(PAGE, json!({ "slug": "by-0" })).await, page);
     app.stop().await;
     relay.stop().await;
+}
+
+/// Building the search index is no request: it is not cut off by the statement timeout, and
+/// the statistics run after it (`ANALYZE`) waits for a lock another session holds (a manual
+/// `VACUUM`) instead of failing a start-up or `lup reindex` whose index is built.
+#[tokio::test]
+#[cfg_attr(not(postgres_tests), ignore = "skipped: TEST_DATABASE_URL is not set")]
+async fn building_the_search_index_outlasts_the_statement_timeout() {
+    let app = spawn(|_| {}).await;
+    // Enough documents for the statistics run after the build.
+    app.db
+        .execute_unprepared(
+            "INSERT INTO action (id, plan_id, title, description, horizon, status, progress, potential, \
+             seeking_partners, created_at, updated_at, version, internal_notes) \
+             SELECT gen_random_uuid(), (SELECT id FROM plan ORDER BY id LIMIT 1), 'Ekstra handling ' || g, \
+             'Tilføjet af testen', 'HERE_AND_NOW', 'PLANNED', 10, 3, false, now(), now(), 1, '' \
+             FROM generate_series(1, 1200) g",
+        )
+        .await
+        .expect("actions");
+    let holder = Database::connect(&app.database_url).await.expect("holder");
+    let lock = sea_orm::TransactionTrait::begin(&holder).await.expect("begin");
+    lock.execute_unprepared("LOCK TABLE search_term IN SHARE UPDATE EXCLUSIVE MODE")
+        .await
+        .expect("lock");
+    let mut config = Config::for_database(app.database_url.clone());
+    config.request_timeout_ms = 100;
+    let (db, _) = lup_api::db::connect(&config).await.expect("connect");
+    let build = tokio::spawn(async move { lup_api::search::index::rebuild(&db).await });
+    // Past the statement timeout (1.1 s), the statistics run still waits.
+    tokio::time::sleep(Duration::from_millis(2_000)).await;
+    assert!(!build.is_finished(), "the build ended while the lock was held");
+    lock.rollback().await.expect("release");
+    let built = build.await.expect("task").expect("the index is built");
+    assert!(built >= 1_200, "{built} documents");
+    let found = app
+        .data(
+            "{ search(query: \"testen\", first: 1) { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(found["search"]["totalCount"], 1_200);
+    app.stop().await;
 }
