@@ -457,13 +457,6 @@ pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
     db.ping().await
 }
 
-/// Begins a transaction that will write. On SQLite it takes the write lock at once (`BEGIN
-/// IMMEDIATE`): two deferred transactions that both read and then write would deadlock, and
-/// one of them fail with "database is locked" instead of waiting its turn. PostgreSQL ignores
-/// the option.
-///
-/// A `BEGIN` that failed on a broken connection wrote nothing, so it is retried once on a
-/// fresh one (see [`retry_once`]).
 /// PostgreSQL's `statement_timeout` on the server's connections: a second past the request
 /// timeout, so that the request's own deadline answers first.
 pub const fn statement_timeout_ms(request_timeout_ms: u64) -> u64 {
@@ -488,6 +481,13 @@ pub fn timed_out(e: &DbErr) -> bool {
     })
 }
 
+/// Begins a transaction that will write. On SQLite it takes the write lock at once (`BEGIN
+/// IMMEDIATE`): two deferred transactions that both read and then write would deadlock, and
+/// one of them fail with "database is locked" instead of waiting its turn. PostgreSQL ignores
+/// the option.
+///
+/// A `BEGIN` that failed on a broken connection wrote nothing, so it is retried once on a
+/// fresh one (see [`retry_once`]).
 pub async fn begin_write(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, DbErr> {
     use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
     // READ COMMITTED, said rather than assumed (a server's default may differ): the change

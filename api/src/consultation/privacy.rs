@@ -3,10 +3,10 @@
 //! fingerprint of their client (for the abuse bounds). It is kept while the consultation
 //! runs and `retention_days` after it closes, then erased by the server ([`erase_expired`],
 //! at start-up and every hour); the response's text stays, and a reply or a reason for
-//! rejecting it that named the sender has the name cut out (marked `[fjernet]`). Staff erase and export one
-//! person's data on request, by email (`eraseConsultantData`, `exportConsultantData`). Each
-//! erasure and export is in the audit log, which never holds the data in clear (see the
-//! entity's `Serialize`).
+//! rejecting it that named the sender has the name cut out (marked `[fjernet]`). Staff erase
+//! and export one person's data on request, by email (`eraseConsultantData`,
+//! `exportConsultantData`). Each erasure and export is in the audit log, which never holds
+//! the data in clear (see the entity's `Serialize`).
 use std::{collections::HashMap, time::Duration};
 
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
