@@ -131,7 +131,7 @@ PY
   local total
   total=$(python3 -c 'import json,sys; a=json.loads(sys.argv[1]); assert "errors" not in a, a["errors"]; print(a["data"]["search"]["totalCount"])' "$answer")
   wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -s "$OUT/search-$label.lua" "http://127.0.0.1:$PORT/graphql" >/dev/null
-  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$OUT/search-$label.lua" \
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --timeout 30s --latency -s "$OUT/search-$label.lua" \
     "http://127.0.0.1:$PORT/graphql" >"$OUT/wrk-search-$BACKEND-$label.txt"
   local rps p50 p99 non2xx
   rps=$(awk '/^Requests\/sec/ { print $2 }' "$OUT/wrk-search-$BACKEND-$label.txt")
