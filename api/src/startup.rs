@@ -55,6 +55,15 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartError> {
             }
         );
     }
+    // A request then waits for a busy pool past its own deadline, and is answered TIMEOUT
+    // for what is a full pool (UNAVAILABLE, with Retry-After, would tell the client to retry).
+    if config.db_acquire_timeout_ms >= config.request_timeout_ms {
+        tracing::warn!(
+            db_acquire_timeout_ms = config.db_acquire_timeout_ms,
+            request_timeout_ms = config.request_timeout_ms,
+            "DB_ACQUIRE_TIMEOUT_MS is not below REQUEST_TIMEOUT_MS: a request waiting for a connection runs out of time first"
+        );
+    }
     let documents = crate::documents::TrustedDocuments::load(
         config.trusted_documents_dir.as_deref(),
         config.trusted_documents_only_for_anonymous,
