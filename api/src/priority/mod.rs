@@ -457,7 +457,7 @@ async fn compute(db: &DatabaseConnection, access: &Access, c: Checked) -> Result
         None => None,
     };
 
-    let mut entries: Vec<PriorityEntry> = actions
+    let entries: Vec<PriorityEntry> = actions
         .into_iter()
         .filter_map(|a| {
             let community_id = *plan_community.get(&a.plan_id)?;
@@ -480,13 +480,20 @@ async fn compute(db: &DatabaseConnection, access: &Access, c: Checked) -> Result
             Some(e)
         })
         .collect();
-    entries.sort_by(|x, y| {
+    // Titles compared by their Danish sort keys, each made once: ties are common (actions
+    // alike in score), and a comparison that made both keys anew took most of the time.
+    let mut keyed: Vec<(Vec<u32>, PriorityEntry)> = entries
+        .into_iter()
+        .map(|e| (crate::collation::danish_key(&e.action.title), e))
+        .collect();
+    keyed.sort_by(|(kx, x), (ky, y)| {
         y.score
             .total_cmp(&x.score)
             .then_with(|| y.components[0].value.total_cmp(&x.components[0].value))
-            .then_with(|| crate::collation::danish_cmp(&x.action.title, &y.action.title))
+            .then_with(|| kx.cmp(ky))
             .then_with(|| x.action.id.cmp(&y.action.id))
     });
+    let mut entries: Vec<PriorityEntry> = keyed.into_iter().map(|(_, e)| e).collect();
     let mut overall = HorizonBalance::default();
     let mut by_community: HashMap<Uuid, HorizonBalance> = HashMap::new();
     for (i, e) in entries.iter_mut().enumerate() {
