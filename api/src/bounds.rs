@@ -298,7 +298,19 @@ impl Walk<'_> {
             });
         }
         if name == "engagement" {
-            let window = self.argument(field, "window").unwrap_or(Value::Null);
+            // As the resolver reads it: a field given null is left out, and a window with
+            // nothing in it is the default window.
+            let window = match self.argument(field, "window") {
+                Some(Value::Object(mut given)) => {
+                    given.retain(|_, v| *v != Value::Null);
+                    if given.is_empty() {
+                        Value::Null
+                    } else {
+                        Value::Object(given)
+                    }
+                }
+                other => other.unwrap_or(Value::Null),
+            };
             if !self.windows.contains(&window) {
                 self.windows.push(window);
                 if self.windows.len() > MAX_ENGAGEMENT_WINDOWS {

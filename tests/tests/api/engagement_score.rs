@@ -589,6 +589,18 @@ both!(
         // Five distinct windows (four given and the default) are allowed…
         let d = app.data(&query(4), json!({})).await;
         assert!(d["communities"]["nodes"][0]["e3"]["total"].is_number(), "{d}");
+        // …the default however it is written (left out, null, empty, its fields null)…
+        let defaults = query(4).replacen(
+            "{ nodes {",
+            "{ nodes { a: engagement(window: null) { total } b: engagement(window: {}) { total } \
+             c: engagement(window: { from: null, to: null }) { total }",
+            1,
+        );
+        let d = app.data(&defaults, json!({})).await;
+        let first = &d["communities"]["nodes"][0];
+        assert!(first["a"]["total"].is_number(), "{d}");
+        assert_eq!(first["a"], first["b"]);
+        assert_eq!(first["a"], first["c"]);
         // …a sixth is refused before any SQL runs, however the windows are aliased.
         let before = app.sql_statements();
         let (code, message) = app.error(&query(5), json!({})).await;
