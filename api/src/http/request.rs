@@ -238,7 +238,12 @@ impl Fields {
             (None, _) => {
                 let shown: String = id.chars().take(80).collect();
                 let more = if shown.len() < id.len() { "…" } else { "" };
-                Err(bad(format!("no trusted document has the id `{shown}{more}`")))
+                // The code Apollo's form gets, as a request error (400).
+                Err(Malformed {
+                    status: StatusCode::BAD_REQUEST,
+                    message: format!("no trusted document has the id `{shown}{more}`"),
+                    code: crate::error::Code::PersistedQueryNotFound,
+                })
             }
         }
     }

@@ -217,6 +217,8 @@ both!(
             text.len() < 1_000 && text.contains("no trusted document has the id `sha256:aaa"),
             "{text}"
         );
+        // With the code the README gives for an unknown document ID.
+        assert!(text.contains("PERSISTED_QUERY_NOT_FOUND"), "{text}");
         // Raw queries still work unless only trusted documents are allowed.
         app.data("{ communities { totalCount } }", json!({})).await;
     }
