@@ -14,6 +14,9 @@ pub struct Model {
     /// The figures as JSON (see `lup_api::review::snapshot::Snapshot`).
     #[sea_orm(column_type = "Text")]
     pub snapshot: String,
+    /// The community's name in the snapshot, which orders a review's entries.
+    #[sea_orm(column_type = "Text")]
+    pub community_name: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub version: i32,

@@ -26,6 +26,7 @@ mod m20261206_000005_audit_response_text;
 mod m20261207_000001_audit_response_reply;
 mod m20261207_000002_audit_response_rejection_reason;
 mod m20261207_000003_response_email_form;
+mod m20261207_000004_review_entry_name;
 
 pub use m20261127_000006_completed_on_backfill::backfill_completed_on;
 pub use m20261207_000001_audit_response_reply::scrub_consultation_audit;
@@ -61,6 +62,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000001_audit_response_reply::Migration),
             Box::new(m20261207_000002_audit_response_rejection_reason::Migration),
             Box::new(m20261207_000003_response_email_form::Migration),
+            Box::new(m20261207_000004_review_entry_name::Migration),
         ]
     }
 }

@@ -93,22 +93,13 @@ pub static BY_ID: Rel<annual_review::Model> = Rel::new(NodeType::AnnualReview.na
 pub static ENTRY_BY_ID: Rel<annual_review_entry::Model> =
     Rel::new(NodeType::AnnualReviewEntry.name(), |a| by_id(visible_entries(a)));
 
-/// A review's entries, by community name.
+/// A review's entries, by the community's name as they show it (of the snapshot).
 static ENTRIES_OF_REVIEW: Rel<annual_review_entry::Model> = Rel::new("entries of annual review", |a| {
-    let mut q = visible_entries(a).into_query();
-    join(
-        &mut q,
-        community::Entity,
-        annual_review_entry::Relation::Community,
-    );
-    Listing {
-        select: q,
-        order: vec![
-            (crate::loader::sort_col(community::Column::Name), Order::Asc),
-            (qcol(annual_review_entry::Column::Id), Order::Asc),
-        ],
-        parent: Some(qcol(annual_review_entry::Column::ReviewId)),
-    }
+    listing(
+        visible_entries(a),
+        annual_review_entry::Column::ReviewId,
+        &[(annual_review_entry::Column::CommunityName, Order::Asc)],
+    )
 });
 
 /// A community's entries across the reviews the caller may see, oldest year first.

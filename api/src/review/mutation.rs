@@ -125,12 +125,17 @@ async fn write_snapshot(w: &Write, review: &annual_review::Model) -> Result<(), 
             Some(e) => {
                 let after = annual_review_entry::Model {
                     snapshot: json.clone(),
+                    community_name: figures.community_name.clone(),
                     updated_at: now,
                     version: e.version.saturating_add(1),
                     ..e.clone()
                 };
                 annual_review_entry::Entity::update_many()
                     .col_expr(annual_review_entry::Column::Snapshot, json.into())
+                    .col_expr(
+                        annual_review_entry::Column::CommunityName,
+                        figures.community_name.clone().into(),
+                    )
                     .col_expr(annual_review_entry::Column::UpdatedAt, now.into())
                     .col_expr(
                         annual_review_entry::Column::Version,
@@ -154,6 +159,7 @@ async fn write_snapshot(w: &Write, review: &annual_review::Model) -> Result<(), 
                 community_id: *community_id,
                 remarks: String::new(),
                 snapshot: json,
+                community_name: figures.community_name.clone(),
                 created_at: now,
                 updated_at: now,
                 version: 1,

@@ -705,7 +705,7 @@ both!(
         assert_eq!(seen["annualReview"], r);
 
         // The live data changes: statuses, new actions, events, partners, a new community,
-        // a new name, other weights, the draft plan adopted.
+        // a new name (one that sorts first), other weights, the draft plan adopted.
         let fx = Fixture::new(&app.db);
         for a in &w.actions {
             fx.set("action", *a, "status", "COMPLETED").await;
@@ -727,7 +727,7 @@ both!(
         fx.member(p, Party::Organization(w.forening), MemberRole::Lead)
             .await;
         fx.community("skovsgaard", "Skovsgård").await;
-        fx.set("community", w.gjol, "name", "Gjøl By").await;
+        fx.set("community", w.gjol, "name", "Arden").await;
         fx.set("theme", w.natur, "name", "Natur").await;
         fx.set("plan", w.gjol_draft, "status", "ADOPTED").await;
         let weights = staff.data("{ engagementWeights { version } }", json!({})).await;
@@ -749,7 +749,7 @@ both!(
             .await;
         assert_eq!(
             live,
-            json!({ "community": { "name": "Gjøl By" }, "node": { "name": "Natur" } })
+            json!({ "community": { "name": "Arden" }, "node": { "name": "Natur" } })
         );
         let again = anonymous
             .data(
@@ -776,7 +776,7 @@ both!(
             .await;
         assert_eq!(
             linked["annualReview"],
-            json!({ "focusCommunities": [{ "name": "Gjøl", "community": { "name": "Gjøl By" } }],
+            json!({ "focusCommunities": [{ "name": "Gjøl", "community": { "name": "Arden" } }],
                     "focusThemes": [{ "name": "Natur og friluftsliv", "theme": { "name": "Natur" } }] })
         );
         let again_staff = staff.data(&q(BY_YEAR), json!({ "y": 2025 })).await;
