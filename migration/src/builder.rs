@@ -130,3 +130,41 @@ pub async fn on_postgres(manager: &SchemaManager<'_>, sql: &str) -> Result<(), D
     }
     Ok(())
 }
+
+/// Sets `target` of each row of `table` whose `source` is not null to what `value` makes of
+/// `source`, where it gives something (None leaves the row as it is): for a rewrite SQL
+/// cannot say alike on both databases. Row by row, by ID.
+pub async fn rewrite_column(
+    manager: &SchemaManager<'_>,
+    table: &str,
+    source: &str,
+    target: &str,
+    value: impl Fn(&str) -> Option<String>,
+) -> Result<(), DbErr> {
+    use sea_orm_migration::sea_orm::{DatabaseBackend, Statement, Value, prelude::Uuid};
+    let db = manager.get_connection();
+    let backend = manager.get_database_backend();
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            backend,
+            format!("SELECT id, {source} AS source FROM {table} WHERE {source} IS NOT NULL"),
+        ))
+        .await?;
+    let update = match backend {
+        DatabaseBackend::Postgres => format!("UPDATE {table} SET {target} = $1 WHERE id = $2"),
+        _ => format!("UPDATE {table} SET {target} = ? WHERE id = ?"),
+    };
+    for row in rows {
+        let Some(new) = value(&row.try_get::<String>("", "source")?) else {
+            continue;
+        };
+        let id: Uuid = row.try_get("", "id")?;
+        db.execute_raw(Statement::from_sql_and_values(
+            backend,
+            &update,
+            [Value::from(new), Value::from(id)],
+        ))
+        .await?;
+    }
+    Ok(())
+}
