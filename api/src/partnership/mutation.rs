@@ -600,6 +600,43 @@ fn with_line(notes: &str, line: &str) -> String {
     }
 }
 
+/// Ends the active partnership `p` as its last member leaves it (the member's row still
+/// there, in this transaction): nobody is left in it, as when the partner of an accepted
+/// proposal, its only member, leaves. Its end becomes today, unless it ended before or has not
+/// begun. The partnership is locked first, so two last members leaving at once cannot both
+/// see the other still there.
+async fn end_if_left_empty(w: &Write, p: &partnership::Model) -> Result<(), Failure> {
+    use sea_orm::PaginatorTrait;
+    if p.status != partnership::PartnershipStatus::Active {
+        return Ok(());
+    }
+    let Some(p) = w
+        .locking(partnership::Entity::find_by_id(p.id))
+        .one(w.txn())
+        .await?
+    else {
+        return Ok(());
+    };
+    let members = partnership_member::Entity::find()
+        .filter(partnership_member::Column::PartnershipId.eq(p.id))
+        .count(w.txn())
+        .await?;
+    if members > 1 || p.status != partnership::PartnershipStatus::Active {
+        return Ok(());
+    }
+    let today = crate::common::today();
+    let mut row = partnership::ActiveModel {
+        status: Set(partnership::PartnershipStatus::Ended),
+        ..Default::default()
+    };
+    if p.ends_on.is_none_or(|end| end > today) && p.starts_on.is_none_or(|start| start <= today) {
+        row.ends_on = Set(Some(today));
+    }
+    w.update::<partnership::Entity>(NodeType::Partnership, &p, p.version, row)
+        .await?;
+    Ok(())
+}
+
 /// What a partnership is around: an action, or a plan as a whole.
 #[derive(Clone, Copy)]
 enum Around {
@@ -1023,6 +1060,8 @@ impl PartnershipMutation {
 
     /// Removes a member from a partnership. Staff, editors of the community it is around, and
     /// the editors of a community or the partner organisation that is the member (leaving it).
+    /// An active partnership whose last member leaves by itself has ended: ENDED, its end
+    /// today (those who arrange it may empty it to staff it anew).
     #[graphql(
         guard = "Require::WriterOrPartner",
         visible = "visible_to_writers_and_partners"
@@ -1042,8 +1081,12 @@ impl PartnershipMutation {
                 let p = w
                     .find::<partnership::Entity>("partnership", before.partnership_id)
                     .await?;
-                may_change_member(w, &p, before).await?;
-                refuse_partners_proposal(w, &p, "id")
+                let arranges = may_change_member(w, &p, before).await?;
+                refuse_partners_proposal(w, &p, "id")?;
+                if !arranges && own_membership(w, before) {
+                    end_if_left_empty(w, &p).await?;
+                }
+                Ok(())
             },
         )
         .await

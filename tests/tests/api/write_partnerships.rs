@@ -6,7 +6,9 @@
 use entity::{api_key, partnership, partnership_member};
 use lup_tests::{
     As, TestApp, both,
-    fixture::{Fixture, MemberRole, OrganizationKind, PartnershipStatus, Party, PlanStatus, global_id},
+    fixture::{
+        Fixture, MemberRole, OrganizationKind, PartnershipStatus, Party, PlanStatus, danish_today, global_id,
+    },
 };
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
@@ -2112,6 +2114,67 @@ both!(
         assert_eq!(
             dropped["data"]["updateAction"]["action"]["status"], "DROPPED",
             "{dropped}"
+        );
+    }
+);
+
+// An accepted proposal has the partner as its only member: when the partner leaves, nobody is
+// left, and the partnership has ended (ENDED, its end today) instead of standing ACTIVE and
+// empty in the public lists. One with members left, or emptied by those who arrange it (to
+// staff it anew), stays as it was.
+both!(
+    a_partnership_its_last_member_leaves_has_ended,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let fonden = app.signed_in(As::Partner, &[], Some(w.fonden)).await;
+        let editor = app.signed_in(As::CommunityEditor, &[w.gjol], None).await;
+        const STATE: &str = "query($id: ID!) { node(id: $id) { ... on Partnership {
+            status endsOn version members { id version } } } }";
+        let accepted = async |partner: &TestApp| {
+            let input = json!({ "actionId": global_id("Action", w.seeking), "message": "Vi er med.", "offer": offer() });
+            let id =
+                partner.data(INTEREST, json!({ "i": input })).await["expressInterest"]["partnership"]["id"]
+                    .clone();
+            let body = editor
+                .data(ACCEPT, json!({ "i": { "id": id, "version": 1 } }))
+                .await;
+            assert_eq!(
+                body["acceptPartnershipProposal"]["userErrors"],
+                json!([]),
+                "{body}"
+            );
+            id
+        };
+        let id = accepted(&fonden).await;
+        let before = editor.data(STATE, json!({ "id": id })).await["node"].clone();
+        assert_eq!(before["status"], "ACTIVE");
+        let member = &before["members"][0];
+        let body = fonden
+            .data(
+                REMOVE,
+                json!({ "i": { "id": member["id"], "version": member["version"] } }),
+            )
+            .await;
+        assert_eq!(body["removePartnershipMember"]["userErrors"], json!([]), "{body}");
+        let after = editor.data(STATE, json!({ "id": id })).await["node"].clone();
+        assert_eq!(after["status"], "ENDED", "{after}");
+        assert_eq!(after["endsOn"], danish_today().to_string(), "{after}");
+        assert_eq!(after["members"], json!([]));
+        // Emptied by the community that arranges it: still ACTIVE, to be staffed anew.
+        let kassen = app.signed_in(As::Partner, &[], Some(w.kassen)).await;
+        let id = accepted(&kassen).await;
+        let member = editor.data(STATE, json!({ "id": id })).await["node"]["members"][0].clone();
+        let body = editor
+            .data(
+                REMOVE,
+                json!({ "i": { "id": member["id"], "version": member["version"] } }),
+            )
+            .await;
+        assert_eq!(body["removePartnershipMember"]["userErrors"], json!([]), "{body}");
+        let after = editor.data(STATE, json!({ "id": id })).await["node"].clone();
+        assert_eq!(
+            (after["status"].as_str(), &after["endsOn"]),
+            (Some("ACTIVE"), &Value::Null)
         );
     }
 );
