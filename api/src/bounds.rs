@@ -167,6 +167,8 @@ struct Walk<'a> {
     passwords: Vec<String>,
     /// The response keys of root `__schema` fields.
     schemas: Vec<String>,
+    /// The response keys of `search` fields met so far.
+    searches: Vec<String>,
     /// The lists that are not connections on the path being walked: their rows, and whether
     /// they were counted (once a list is found in one).
     lists: Vec<(u64, bool)>,
@@ -182,6 +184,11 @@ fn another(keys: &mut Vec<String>, key: &str) -> bool {
     }
     keys.len() > 1
 }
+
+/// The `search` fields a request may ask (aliases count; the same response key once): a
+/// search costs a statement over the whole index whatever its page, so a hundred aliased
+/// searches, at a cost of 1, held every pooled connection for seconds.
+pub const MAX_SEARCHES: usize = 3;
 
 /// The root fields that check a password: one per request.
 const PASSWORD_FIELDS: [&str; 2] = ["login", "changePassword"];
@@ -290,6 +297,16 @@ impl Walk<'_> {
             return Err(too_large(
                 "a request introspects the schema once: ask for `__schema` once".to_owned(),
             ));
+        }
+        if depth == 1 && name == "search" {
+            if !self.searches.iter().any(|k| k == key) {
+                self.searches.push(key.to_owned());
+            }
+            if self.searches.len() > MAX_SEARCHES {
+                return Err(too_large(format!(
+                    "a request runs at most {MAX_SEARCHES} searches: each is a statement over the whole index"
+                )));
+            }
         }
         if depth == 1 && PASSWORD_FIELDS.contains(&name) && another(&mut self.passwords, key) {
             return Err(OverLimit {
@@ -462,6 +479,7 @@ pub fn measure_operation(
         windows: Vec::new(),
         passwords: Vec::new(),
         schemas: Vec::new(),
+        searches: Vec::new(),
         lists: Vec::new(),
         asked: vec![HashMap::new()],
     };

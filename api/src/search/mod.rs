@@ -23,7 +23,7 @@ use async_graphql::{
 };
 use entity::{action, consultation_response, search_document as doc};
 use sea_orm::{
-    DatabaseConnection, DbBackend, EntityTrait, IdenStatic, QueryFilter, QuerySelect, QueryTrait, Statement,
+    DatabaseConnection, DbBackend, EntityTrait, IdenStatic, QueryFilter, QuerySelect, QueryTrait,
     sea_query::{Alias, Condition, Expr, ExprTrait, JoinType, Query, SelectStatement},
 };
 use uuid::Uuid;
@@ -296,16 +296,21 @@ async fn hits(
 ) -> Result<Vec<Hit>, ApiError> {
     let select = statement(words, kinds, access);
     let rows = match db.get_database_backend() {
-        // With its words written into the text, not as parameters: PostgreSQL plans a
-        // statement of parameters for any values once it has run five times on a connection
-        // (a generic plan), and that plan, blind to how common each word is, ran for minutes
-        // where the words' own plan takes a fraction of a second (the fifth search of five
-        // common words over 24,000 actions ran into the timeout). A statement without
-        // parameters is always planned for its own words. Each text is its own prepared
-        // statement in the connection's cache, which keeps the most recent ones.
+        // Planned for its own words each time: PostgreSQL plans a prepared statement once
+        // for any values after it has run five times on a connection (a generic plan), and
+        // that plan, blind to how common each word is, ran for minutes where the words' own
+        // plan takes a fraction of a second (the fifth search of five common words over
+        // 24,000 actions ran into the timeout). Said for this statement alone, in a
+        // transaction of its own; the words stay parameters, so the connection's cache of
+        // prepared statements holds one search per number of words, not one per search.
         DbBackend::Postgres => {
-            let sql = select.to_string(sea_orm::sea_query::PostgresQueryBuilder);
-            crate::pagination::query_statement(db, &Statement::from_string(DbBackend::Postgres, sql)).await?
+            use sea_orm::{ConnectionTrait, TransactionTrait};
+            let txn = db.begin().await?;
+            txn.execute_unprepared("SET LOCAL plan_cache_mode = force_custom_plan")
+                .await?;
+            let rows = txn.query_all_raw(DbBackend::Postgres.build(&select)).await?;
+            txn.commit().await?;
+            rows
         }
         _ => crate::pagination::query_all(db, &select).await?,
     };

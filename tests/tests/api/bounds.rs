@@ -131,6 +131,37 @@ both!(
     }
 );
 
+// A search is a statement over the whole index whatever its page: a hundred aliased searches
+// (each text a little different, so not the same arguments) cost 1 and held every pooled
+// connection for seconds. A request runs at most three; the same response key is one field.
+both!(
+    aliased_searches_are_bounded_before_they_run,
+    |app: TestApp| async move {
+        let searches = |n: usize| {
+            let fields: Vec<String> = (0..n)
+                .map(|i| {
+                    format!(
+                        "s{i}: search(query: \"gjøl{}\", first: 1) {{ totalCount }}",
+                        "!".repeat(i)
+                    )
+                })
+                .collect();
+            format!("{{ {} }}", fields.join(" "))
+        };
+        let d = app.data(&searches(3), json!({})).await;
+        assert!(d["s2"]["totalCount"].is_number(), "{d}");
+        let (code, message) = refused_without_sql(&app, &searches(4)).await;
+        assert_eq!(code, "QUERY_TOO_LARGE");
+        assert!(message.contains("at most 3 searches"), "{message}");
+        let (code, _) = refused_without_sql(&app, &searches(100)).await;
+        assert_eq!(code, "QUERY_TOO_LARGE");
+        // One field asked twice under one key is one search.
+        let twice = "{ s: search(query: \"gjøl\") { totalCount } s: search(query: \"gjøl\") { totalCount }
+            t: search(query: \"a\") { totalCount } u: search(query: \"b\") { totalCount } }";
+        app.data(twice, json!({})).await;
+    }
+);
+
 both!(
     first_100_five_levels_deep_is_refused_before_it_runs,
     |app: TestApp| async move {
