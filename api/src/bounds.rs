@@ -179,10 +179,15 @@ struct Walk<'a> {
 
 /// Adds `key` to `keys` unless it is there; whether `keys` then holds more than one.
 fn another(keys: &mut Vec<String>, key: &str) -> bool {
+    distinct(keys, key) > 1
+}
+
+/// Adds `key` to `keys` unless it is there; how many distinct keys `keys` then holds.
+fn distinct(keys: &mut Vec<String>, key: &str) -> usize {
     if !keys.iter().any(|k| k == key) {
         keys.push(key.to_owned());
     }
-    keys.len() > 1
+    keys.len()
 }
 
 /// The `search` fields a request may ask (aliases count; the same response key once): a
@@ -298,15 +303,10 @@ impl Walk<'_> {
                 "a request introspects the schema once: ask for `__schema` once".to_owned(),
             ));
         }
-        if depth == 1 && name == "search" {
-            if !self.searches.iter().any(|k| k == key) {
-                self.searches.push(key.to_owned());
-            }
-            if self.searches.len() > MAX_SEARCHES {
-                return Err(too_large(format!(
-                    "a request runs at most {MAX_SEARCHES} searches: each is a statement over the whole index"
-                )));
-            }
+        if depth == 1 && name == "search" && distinct(&mut self.searches, key) > MAX_SEARCHES {
+            return Err(too_large(format!(
+                "a request runs at most {MAX_SEARCHES} searches: each is a statement over the whole index"
+            )));
         }
         if depth == 1 && PASSWORD_FIELDS.contains(&name) && another(&mut self.passwords, key) {
             return Err(OverLimit {

@@ -336,6 +336,18 @@ fn partners_membership(w: &Write, member: &partnership_member::Model) -> bool {
         && w.viewer.has_scope(crate::account::ApiKeyScope::ExpressInterest)
 }
 
+/// FORBIDDEN, saying why, for a partner's key that may only read and asks to propose or to
+/// withdraw a proposal.
+fn key_may_propose(w: &Write) -> Result<(), ApiError> {
+    if w.viewer.has_scope(crate::account::ApiKeyScope::ExpressInterest) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "this API key may only read (it lacks the scope EXPRESS_INTEREST)",
+        ))
+    }
+}
+
 /// FORBIDDEN, saying why, for a partner's key that may only read and asks to change its own
 /// membership.
 fn key_may_act(w: &Write, member: &partnership_member::Model) -> Result<(), ApiError> {
@@ -1118,12 +1130,7 @@ impl PartnershipMutation {
                 let org_id = w.viewer.organization_id.ok_or_else(|| {
                     ApiError::forbidden("only a partner organisation's API key may express interest")
                 })?;
-                if !w.viewer.has_scope(crate::account::ApiKeyScope::ExpressInterest) {
-                    return Err(ApiError::forbidden(
-                        "this API key may only read (it lacks the scope EXPRESS_INTEREST)",
-                    )
-                    .into());
-                }
+                key_may_propose(w)?;
                 // Only actions the partner can see; of those, only actions of published plans
                 // take proposals (a plan in consultation may still change).
                 let action = action::Entity::find_by_id(action_id).one(w.txn()).await?;
@@ -1376,12 +1383,7 @@ impl PartnershipMutation {
                     )
                     .into());
                 }
-                if !w.viewer.has_scope(crate::account::ApiKeyScope::ExpressInterest) {
-                    return Err(ApiError::forbidden(
-                        "this API key may only read (it lacks the scope EXPRESS_INTEREST)",
-                    )
-                    .into());
-                }
+                key_may_propose(w)?;
                 if before.status != partnership::PartnershipStatus::Proposed || before.declined_at.is_some() {
                     return Err(Refused::one(
                         "id",
