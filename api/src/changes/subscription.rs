@@ -31,7 +31,9 @@ impl ChangesSubscription {
     /// order: the same `Change` as the `changes` feed gives, with tombstones (`kind: DELETED`)
     /// for rows deleted or gone from your view. `node` is the row as it is when the change is
     /// delivered. With `after` (a `cursor` from the feed or from an earlier event), the
-    /// changes since then come first, then the new ones, none missed or repeated. Over
+    /// changes since then come first, then the new ones, none missed or repeated; they are
+    /// read 100 at a time, and each hundred after the first costs a point of your rate-limit
+    /// budget, as a page of `changes` does (over budget, they come as the budget allows). Over
     /// WebSocket only (graphql-transport-ws at `/graphql`); the subscription ends with an
     /// error when the access token expires or the account or key is no longer valid, and
     /// a subscriber that falls far behind is disconnected.
@@ -85,6 +87,7 @@ impl ChangesSubscription {
                 after,
                 rows: VecDeque::new(),
                 done: false,
+                pages: 0,
             }),
             seen: after.unwrap_or(0),
             finished: false,
@@ -105,6 +108,9 @@ struct Replay {
     rows: VecDeque<ChangeRow>,
     /// The last page was read: what follows comes live.
     done: bool,
+    /// Pages read so far: the first is paid for by the subscribe (or comes of falling
+    /// behind), each further one costs a point of the client's budget.
+    pages: u32,
 }
 
 /// One subscriber's state between two events.
@@ -176,6 +182,10 @@ impl Watch {
                 if replay.done {
                     break;
                 }
+                if replay.pages > 0 {
+                    self.session.pace().await.map_err(|end| end.error())?;
+                }
+                replay.pages += 1;
                 let page = super::query::read(
                     &self.db,
                     &self.reader,
@@ -206,6 +216,7 @@ impl Watch {
                             after: self.seen,
                             rows: VecDeque::new(),
                             done: false,
+                            pages: 0,
                         });
                         return Box::pin(self.next_row()).await;
                     }

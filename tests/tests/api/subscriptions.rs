@@ -444,7 +444,8 @@ async fn replay_then_live(app: &TestApp) {
         .await;
     let first = page["changes"]["edges"][0]["cursor"].as_str().unwrap().to_owned();
     let mut ws = Ws::connect(app).await;
-    ws.subscribe("1", CHANGED, json!({ "after": first })).await;
+    ws.subscribe("1", CHANGED, json!({ "after": first.clone() }))
+        .await;
     for id in &ids[1..] {
         let change = ws.change("1", WITHIN).await;
         assert_eq!(change["nodeId"], global_id("Community", *id));
@@ -1254,6 +1255,123 @@ async fn charged(app: &TestApp) {
         }
         other => panic!("expected an error, got {other:?}"),
     }
+}
+
+on_both!(
+    a_replay_is_charged_per_page_and_paced_by_the_budget,
+    |c: &mut Config| {
+        // A point every 3 s, two at once: the connection's and the subscription's.
+        c.rate_limit_anonymous_per_minute = 20;
+        c.rate_limit_burst_secs = 6;
+    },
+    replay_paced
+);
+
+/// Writes `n` public changes of a community straight into the outbox; the number of the first.
+async fn many_changes(app: &TestApp, community: Uuid, n: i64) -> i64 {
+    let newest: Option<Option<i64>> = change_event::Entity::find()
+        .select_only()
+        .expr(change_event::Column::Seq.max())
+        .into_tuple::<Option<i64>>()
+        .one(&app.db)
+        .await
+        .expect("newest event");
+    let from = newest.flatten().unwrap_or(0) + 1;
+    let rows = (0..n).map(|i| change_event::ActiveModel {
+        seq: Set(from + i),
+        occurred_at: Set(chrono::Utc::now()),
+        entity_type: Set("Community".into()),
+        entity_id: Set(community),
+        operation: Set(change_event::ChangeOperation::Update),
+        audit_id: Set(None),
+        before_exists: Set(true),
+        before_public: Set(true),
+        before_community_id: Set(None),
+        before_organization_id: Set(None),
+        after_exists: Set(true),
+        after_public: Set(true),
+        after_community_id: Set(None),
+        after_organization_id: Set(None),
+    });
+    change_event::Entity::insert_many(rows)
+        .exec(&app.db)
+        .await
+        .expect("insert events");
+    app.state().feed.wake();
+    from
+}
+
+/// The change number a cursor of the feed names.
+fn seq_of(cursor: &Value) -> i64 {
+    use base64::Engine;
+    let text = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor.as_str().expect("a cursor"))
+        .expect("base64");
+    let text = String::from_utf8(text).expect("UTF-8");
+    text["change:".len()..]
+        .split(':')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("a number")
+}
+
+async fn replay_paced(app: &TestApp) {
+    let f = Fixture::new(&app.db);
+    let gjol = f.community("gjoel", "Gjøl").await;
+    let org = f
+        .organization(
+            "nordfonden",
+            "Nordfonden",
+            lup_tests::fixture::OrganizationKind::Foundation,
+            None,
+        )
+        .await;
+    settle(app).await;
+    let from = many_changes(app, gjol, 151).await;
+    settle(app).await;
+    // The cursor of the first, read by a partner (another client's budget).
+    let partner = app.signed_in(As::Partner, &[], Some(org)).await;
+    let page = partner
+        .data("{ changes(first: 100) { edges { cursor } } }", json!({}))
+        .await;
+    let first = page["changes"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|e| e["cursor"].clone())
+        .find(|c| seq_of(c) == from)
+        .expect("the first change written");
+    // The connection and the subscribe spend the anonymous client's two points; the replay's
+    // first hundred are the subscribe's, the next page waits for the next point (3 s on).
+    let mut ws = Ws::connect(app).await;
+    let connected = Instant::now();
+    ws.subscribe("1", CHANGED, json!({ "after": first.clone() }))
+        .await;
+    let mut seqs = Vec::new();
+    let mut hundredth = None;
+    while seqs.len() < 150 {
+        let change = ws.change("1", Duration::from_secs(10)).await;
+        seqs.push(seq_of(&change["cursor"]));
+        if seqs.len() == 100 {
+            hundredth = Some(Instant::now());
+        }
+    }
+    let hundredth = hundredth.expect("a hundred changes");
+    assert_eq!(
+        seqs,
+        ((from + 1)..=(from + 150)).collect::<Vec<_>>(),
+        "every change, in order, once"
+    );
+    assert!(
+        hundredth.elapsed() >= Duration::from_millis(1500)
+            && connected.elapsed() >= Duration::from_millis(2500),
+        "the second page waited for the budget: {:?} after the 100th, {:?} after connecting",
+        hundredth.elapsed(),
+        connected.elapsed()
+    );
+    // The replay spent the budget: the client's next request over HTTP waits its turn.
+    let (status, body) = app.post_status("{ __typename }", json!({})).await;
+    assert_eq!(status, 429, "{body}");
 }
 
 /// The explorer runs subscriptions too, over the same WebSocket (GraphiQL's own graphql-ws).

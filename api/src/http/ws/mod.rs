@@ -12,7 +12,8 @@
 //!   becomes the connection's [`Session`], checked again while it lasts ([`session`]).
 //! - **`subscribe`** passes what an HTTP request passes before it runs: the document prepared
 //!   (and cached) once, the trusted-documents rule, the same bounds (depth, fields, nodes,
-//!   cost), a charge of its cost to the client's rate-limit budget. A refusal is an `error`
+//!   cost), a charge of its cost to the client's rate-limit budget (and of a point per page
+//!   of a replay after the first, paced rather than refused). A refusal is an `error`
 //!   message for that id; so is a query or mutation (they are served over HTTP) and a
 //!   subscription beyond [`Hub`]'s limit per connection.
 //! - **Bounds**: connections per client (account, key, anonymous IP address); subscriptions
@@ -938,6 +939,7 @@ async fn authenticate(
         expires,
         client,
         state.db.clone(),
+        state.limits.clone(),
         Some(slot),
         hub.subscriptions.clone(),
     ))

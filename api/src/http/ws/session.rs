@@ -19,7 +19,7 @@ use crate::{
     auth::{AuthError, Viewer},
     changes::Reader,
     error::Code,
-    limit::Client,
+    limit::{Client, RateLimits, Verdict},
 };
 
 /// The account or key behind a connection is read again before an event goes out when the
@@ -123,6 +123,8 @@ pub struct Session {
     /// When the bearer token expires.
     pub expires: Option<DateTime<Utc>>,
     db: DatabaseConnection,
+    /// The budgets a replay's pages are charged to.
+    limits: RateLimits,
     /// The last time the account or key was found valid.
     checked: Mutex<Instant>,
     /// One check at a time.
@@ -139,6 +141,7 @@ impl Session {
         expires: Option<DateTime<Utc>>,
         client: Option<Client>,
         db: DatabaseConnection,
+        limits: RateLimits,
         slot: Option<Slot>,
         subscriptions: Arc<AtomicUsize>,
     ) -> Session {
@@ -148,6 +151,7 @@ impl Session {
             client,
             expires,
             db,
+            limits,
             checked: Mutex::new(Instant::now()),
             checking: tokio::sync::Mutex::new(()),
             end: watch::channel(None).0,
@@ -226,6 +230,27 @@ impl Session {
             Err(AuthError::Db(e)) => {
                 tracing::warn!(error = %e, "cannot check a subscriber's credentials again");
                 Ok(())
+            }
+        }
+    }
+
+    /// Charges one page of a replay (`changed(after:)`) to the client's budget, as a page of
+    /// the `changes` query would be: over budget, it waits until the budget allows it (the
+    /// replay is paced, not refused). Ends early with the connection's end.
+    pub async fn pace(&self) -> Result<(), End> {
+        let mut ended = self.watch_end();
+        loop {
+            if let Some(end) = self.ended() {
+                return Err(end);
+            }
+            let Verdict::Limited { retry_after, .. } = self.limits.check(self.client.as_ref(), 1).await
+            else {
+                return Ok(());
+            };
+            tokio::select! {
+                () = tokio::time::sleep(retry_after) => {}
+                // Looked at again at the top of the loop (the sender lives as long as `self`).
+                _ = ended.changed() => {}
             }
         }
     }
