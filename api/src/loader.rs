@@ -837,6 +837,18 @@ pub async fn one<M: Row>(
     Ok(list(ctx, rel, id).await?.into_iter().next())
 }
 
+/// Like [`one`], for a reference that may be empty: `None` without an ID.
+pub async fn maybe<M: Row>(
+    ctx: &Context<'_>,
+    rel: &'static Rel<M>,
+    id: Option<Uuid>,
+) -> async_graphql::Result<Option<M>> {
+    match id {
+        Some(id) => one(ctx, rel, id).await,
+        None => Ok(None),
+    }
+}
+
 /// Like [`one`], for a reference that must exist (a foreign key to an always-visible row).
 pub async fn required<M: Row>(ctx: &Context<'_>, rel: &'static Rel<M>, id: Uuid) -> async_graphql::Result<M> {
     one(ctx, rel, id)

@@ -225,7 +225,8 @@ pub struct UserError {
 /// Declares a mutation's payload: the changed object (null when the mutation was refused)
 /// and its user errors.
 macro_rules! payload {
-    ($name:ident, $field:ident: $ty:ty) => {
+    ($(#[$meta:meta])* $name:ident, $field:ident: $ty:ty) => {
+        $(#[$meta])*
         #[derive(async_graphql::SimpleObject)]
         pub struct $name {
             pub $field: Option<$ty>,
@@ -253,33 +254,34 @@ macro_rules! payload {
             }
         }
     };
+    // With more fields after the first, empty (their `Default`) when the mutation is refused.
+    ($(#[$meta:meta])* $name:ident, $field:ident: $ty:ty; $($(#[$more_meta:meta])* $more:ident: $more_ty:ty),+ $(,)?) => {
+        $(#[$meta])*
+        #[derive(async_graphql::SimpleObject)]
+        pub struct $name {
+            pub $field: Option<$ty>,
+            $($(#[$more_meta])* pub $more: $more_ty,)+
+            pub user_errors: Vec<$crate::write::UserError>,
+        }
+
+        impl From<$crate::write::Refused> for $name {
+            fn from(r: $crate::write::Refused) -> Self {
+                $name {
+                    $field: None,
+                    $($more: Default::default(),)+
+                    user_errors: r.0,
+                }
+            }
+        }
+    };
 }
 pub(crate) use payload;
 
-/// The payload of a delete: the global ID of what was deleted.
-#[derive(SimpleObject)]
-pub struct DeletePayload {
-    pub deleted_id: Option<ID>,
-    pub user_errors: Vec<UserError>,
-}
-
-impl DeletePayload {
-    pub fn ok(id: ID) -> Self {
-        DeletePayload {
-            deleted_id: Some(id),
-            user_errors: Vec::new(),
-        }
-    }
-}
-
-impl From<Refused> for DeletePayload {
-    fn from(r: Refused) -> Self {
-        DeletePayload {
-            deleted_id: None,
-            user_errors: r.0,
-        }
-    }
-}
+payload!(
+    /// The payload of a delete: the global ID of what was deleted.
+    DeletePayload,
+    deleted_id: ID
+);
 
 /// A mutation refused for its input: the user errors go back in the payload.
 #[derive(Debug)]

@@ -210,24 +210,13 @@ payload!(UpdateAccountPayload, account: Account);
 payload!(ChangePasswordPayload, account: Account);
 payload!(RevokeApiKeyPayload, api_key: ApiKey);
 
-/// The new key and, once only, its secret.
-#[derive(async_graphql::SimpleObject)]
-pub struct CreateApiKeyPayload {
-    pub api_key: Option<ApiKey>,
+payload!(
+    /// The new key and, once only, its secret.
+    CreateApiKeyPayload,
+    api_key: ApiKey;
     /// The whole key, to send as `X-Api-Key`. It is not stored and cannot be shown again.
-    pub key: Option<String>,
-    pub user_errors: Vec<crate::write::UserError>,
-}
-
-impl From<Refused> for CreateApiKeyPayload {
-    fn from(r: Refused) -> Self {
-        CreateApiKeyPayload {
-            api_key: None,
-            key: None,
-            user_errors: r.0,
-        }
-    }
-}
+    key: Option<String>,
+);
 
 /// A new password, kept as it is given (spaces at either end too: signing in takes it as it
 /// is): 12–200 characters, not only white space, no control characters (which no keyboard

@@ -327,12 +327,11 @@ impl Action {
     }
     /// The organisation leading the action, if any.
     async fn lead_organization(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
-        match self.0.lead_organization_id {
-            Some(id) => Ok(loader::one(ctx, &crate::organization::BY_ID, id)
+        Ok(
+            loader::maybe(ctx, &crate::organization::BY_ID, self.0.lead_organization_id)
                 .await?
-                .map(Organization)),
-            None => Ok(None),
-        }
+                .map(Organization),
+        )
     }
     async fn partnerships(
         &self,

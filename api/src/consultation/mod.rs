@@ -197,10 +197,9 @@ impl ConsultationResponse {
     }
     /// The action of the plan the response is about, if any.
     async fn action(&self, ctx: &Context<'_>) -> Result<Option<Action>> {
-        match self.0.action_id {
-            Some(id) => Ok(loader::one(ctx, &crate::action::BY_ID, id).await?.map(Action)),
-            None => Ok(None),
-        }
+        Ok(loader::maybe(ctx, &crate::action::BY_ID, self.0.action_id)
+            .await?
+            .map(Action))
     }
     async fn body(&self) -> &str {
         &self.0.body

@@ -73,28 +73,23 @@ impl Contact {
         self.0.version
     }
     async fn community(&self, ctx: &Context<'_>) -> Result<Option<Community>> {
-        match self.0.community_id {
-            Some(id) => Ok(loader::one(ctx, &crate::community::BY_ID, id)
-                .await?
-                .map(Community)),
-            None => Ok(None),
-        }
+        Ok(loader::maybe(ctx, &crate::community::BY_ID, self.0.community_id)
+            .await?
+            .map(Community))
     }
     async fn organization(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
-        match self.0.organization_id {
-            Some(id) => Ok(loader::one(ctx, &crate::organization::BY_ID, id)
+        Ok(
+            loader::maybe(ctx, &crate::organization::BY_ID, self.0.organization_id)
                 .await?
-                .map(Organization)),
-            None => Ok(None),
-        }
+                .map(Organization),
+        )
     }
     async fn department(&self, ctx: &Context<'_>) -> Result<Option<Department>> {
-        match self.0.department_id {
-            Some(id) => Ok(loader::one(ctx, &crate::department::BY_ID, id)
+        Ok(
+            loader::maybe(ctx, &crate::department::BY_ID, self.0.department_id)
                 .await?
-                .map(Department)),
-            None => Ok(None),
-        }
+                .map(Department),
+        )
     }
 }
 

@@ -113,10 +113,9 @@ impl EngagementEvent {
     }
     /// The plan the event was held for, if any.
     async fn plan(&self, ctx: &Context<'_>) -> Result<Option<Plan>> {
-        match self.0.plan_id {
-            Some(id) => Ok(loader::one(ctx, &crate::plan::BY_ID, id).await?.map(Plan)),
-            None => Ok(None),
-        }
+        Ok(loader::maybe(ctx, &crate::plan::BY_ID, self.0.plan_id)
+            .await?
+            .map(Plan))
     }
     /// Organisations present.
     async fn organizations(&self, ctx: &Context<'_>) -> Result<Vec<Organization>> {

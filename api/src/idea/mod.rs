@@ -149,19 +149,17 @@ impl Idea {
     }
     /// The community offering the idea, if a community does.
     async fn community(&self, ctx: &Context<'_>) -> Result<Option<Community>> {
-        match self.0.community_id {
-            Some(id) => Ok(loader::one(ctx, &community_room::BY_ID, id).await?.map(Community)),
-            None => Ok(None),
-        }
+        Ok(loader::maybe(ctx, &community_room::BY_ID, self.0.community_id)
+            .await?
+            .map(Community))
     }
     /// The partner organisation offering the idea, if one does.
     async fn organization(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
-        match self.0.organization_id {
-            Some(id) => Ok(loader::one(ctx, &crate::organization::BY_ID, id)
+        Ok(
+            loader::maybe(ctx, &crate::organization::BY_ID, self.0.organization_id)
                 .await?
-                .map(Organization)),
-            None => Ok(None),
-        }
+                .map(Organization),
+        )
     }
     async fn themes(&self, ctx: &Context<'_>) -> Result<Vec<Theme>> {
         Ok(loader::list(ctx, &theme::OF_IDEA, self.0.id)
@@ -223,10 +221,7 @@ impl IdeaExchange {
     }
     /// The idea exchanged, if it is recorded as one.
     async fn idea(&self, ctx: &Context<'_>) -> Result<Option<Idea>> {
-        match self.0.idea_id {
-            Some(id) => Ok(loader::one(ctx, &BY_ID, id).await?.map(Idea)),
-            None => Ok(None),
-        }
+        Ok(loader::maybe(ctx, &BY_ID, self.0.idea_id).await?.map(Idea))
     }
     /// The community that initiated the exchange.
     async fn initiator(&self, ctx: &Context<'_>) -> Result<Community> {

@@ -90,10 +90,9 @@ impl Organization {
     }
     /// The community a local organisation belongs to.
     async fn community(&self, ctx: &Context<'_>) -> Result<Option<Community>> {
-        match self.0.community_id {
-            Some(id) => Ok(loader::one(ctx, &community::BY_ID, id).await?.map(Community)),
-            None => Ok(None),
-        }
+        Ok(loader::maybe(ctx, &community::BY_ID, self.0.community_id)
+            .await?
+            .map(Community))
     }
     /// Contact people (only public ones for anonymous callers).
     async fn contacts(&self, ctx: &Context<'_>) -> Result<Vec<Contact>> {

@@ -200,12 +200,13 @@ impl Partnership {
     }
     /// The partner organisation that proposed the partnership through `expressInterest`.
     async fn proposed_by(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
-        match self.0.proposed_by_organization_id {
-            Some(id) => Ok(loader::one(ctx, &crate::organization::BY_ID, id)
-                .await?
-                .map(Organization)),
-            None => Ok(None),
-        }
+        Ok(loader::maybe(
+            ctx,
+            &crate::organization::BY_ID,
+            self.0.proposed_by_organization_id,
+        )
+        .await?
+        .map(Organization))
     }
     /// The proposer's message to the community; seen by the proposer, the community's editors
     /// and staff, null for everyone else.
@@ -224,10 +225,9 @@ impl Partnership {
     }
     /// The action the partnership is around (null for a partnership around a whole plan).
     async fn action(&self, ctx: &Context<'_>) -> Result<Option<Action>> {
-        match self.0.action_id {
-            Some(id) => Ok(loader::one(ctx, &crate::action::BY_ID, id).await?.map(Action)),
-            None => Ok(None),
-        }
+        Ok(loader::maybe(ctx, &crate::action::BY_ID, self.0.action_id)
+            .await?
+            .map(Action))
     }
     /// The plan the partnership is around: the action's plan, or the plan itself.
     async fn plan(&self, ctx: &Context<'_>) -> Result<Option<Plan>> {

@@ -111,27 +111,16 @@ pub struct RemovePlanInvolvementInput {
 
 payload!(CreatePlanPayload, plan: Plan);
 payload!(UpdatePlanPayload, plan: Plan);
-/// The plan after its change of status, and the plans the change archived.
-#[derive(async_graphql::SimpleObject)]
-pub struct ChangePlanStatusPayload {
-    pub plan: Option<Plan>,
+payload!(
+    /// The plan after its change of status, and the plans the change archived.
+    ChangePlanStatusPayload,
+    plan: Plan;
     /// The community's other adopted plans that this change archived: a plan adopted (or
     /// restored) once its period has begun replaces those that began before it; one adopted
     /// ahead of its period replaces at once only a plan for the same period (the others when
     /// its first year begins). Empty for any other change.
-    pub archived_plans: Vec<Plan>,
-    pub user_errors: Vec<crate::write::UserError>,
-}
-
-impl From<Refused> for ChangePlanStatusPayload {
-    fn from(r: Refused) -> Self {
-        ChangePlanStatusPayload {
-            plan: None,
-            archived_plans: Vec::new(),
-            user_errors: r.0,
-        }
-    }
-}
+    archived_plans: Vec<Plan>,
+);
 payload!(AddPlanInvolvementPayload, plan_involvement: PlanInvolvement);
 payload!(UpdatePlanInvolvementPayload, plan_involvement: PlanInvolvement);
 

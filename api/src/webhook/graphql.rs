@@ -3,9 +3,7 @@
 //! enable again) any of them.
 use std::collections::HashMap;
 
-use async_graphql::{
-    Context, Enum, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject, dataloader::Loader,
-};
+use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, Result, dataloader::Loader};
 use chrono::{DateTime, Utc};
 use entity::{
     webhook_delivery::{self, DeliveryStatus},
@@ -28,8 +26,7 @@ use crate::{
     organization::Organization,
     relay::{self, NodeType, OtherType},
     write::{
-        Check, DeletePayload, Failure, MaybeRef, Refused, UserError, UserErrorCode, Write, mutate, new_row,
-        payload,
+        Check, DeletePayload, Failure, MaybeRef, Refused, UserErrorCode, Write, mutate, new_row, payload,
     },
 };
 
@@ -332,46 +329,24 @@ pub struct RotateWebhookSecretInput {
     pub version: i32,
 }
 
-/// A new endpoint, and the secret its messages are signed with.
-#[derive(SimpleObject)]
-pub struct CreateWebhookEndpointPayload {
-    pub webhook_endpoint: Option<WebhookEndpoint>,
+payload!(
+    /// A new endpoint, and the secret its messages are signed with.
+    CreateWebhookEndpointPayload,
+    webhook_endpoint: WebhookEndpoint;
     /// The signing secret (`whsec_…`), shown only here: keep it to verify the
     /// `webhook-signature` of every message.
-    pub secret: Option<String>,
-    pub user_errors: Vec<UserError>,
-}
+    secret: Option<String>,
+);
 
-impl From<Refused> for CreateWebhookEndpointPayload {
-    fn from(r: Refused) -> Self {
-        CreateWebhookEndpointPayload {
-            webhook_endpoint: None,
-            secret: None,
-            user_errors: r.0,
-        }
-    }
-}
-
-/// The endpoint with its new secret.
-#[derive(SimpleObject)]
-pub struct RotateWebhookSecretPayload {
-    pub webhook_endpoint: Option<WebhookEndpoint>,
+payload!(
+    /// The endpoint with its new secret.
+    RotateWebhookSecretPayload,
+    webhook_endpoint: WebhookEndpoint;
     /// The new signing secret, shown only here. The old one keeps signing beside it for 24
     /// hours (each message then carries both signatures), so receivers can switch; rotating
     /// again within them ends the oldest at once (two secrets sign at most).
-    pub secret: Option<String>,
-    pub user_errors: Vec<UserError>,
-}
-
-impl From<Refused> for RotateWebhookSecretPayload {
-    fn from(r: Refused) -> Self {
-        RotateWebhookSecretPayload {
-            webhook_endpoint: None,
-            secret: None,
-            user_errors: r.0,
-        }
-    }
-}
+    secret: Option<String>,
+);
 
 payload!(UpdateWebhookEndpointPayload, webhook_endpoint: WebhookEndpoint);
 
