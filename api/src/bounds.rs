@@ -16,8 +16,9 @@
 //!   unmeasured); one that holds no list counts nothing, as before lists were measured;
 //! - **repeats**: one object's selection asks for a field with the same arguments at most
 //!   [`MAX_REPEATS`] times (under other aliases, through fragments too);
-//! - **cost**: the pages the query may fetch (one per list per parent row), divided
-//!   by 100 and rounded, at least 1: GitHub's rate-limit score;
+//! - **cost**: the pages the query may fetch (one per list per parent row; an `engagement`
+//!   counts as one per parent row too: its figures are sums over the row's whole history),
+//!   divided by 100 and rounded, at least 1: GitHub's rate-limit score;
 //! - **introspection**: one `__schema` (the whole schema, 300 KB or more) per request;
 //! - **passwords**: at most one field that checks a password (`login`, `changePassword`),
 //!   so a request cannot try many passwords at the price of one;
@@ -315,6 +316,9 @@ impl Walk<'_> {
             });
         }
         if name == "engagement" {
+            // Figures summed over all the parent's rows, a batch of statements per window: a
+            // page for each parent row, as a connection under it would be.
+            self.cost.pages = self.cost.pages.saturating_add(multiplier);
             // As the resolver reads it: a field given null is left out, and a window with
             // nothing in it is the default window.
             let window = match self.argument(field, "window") {

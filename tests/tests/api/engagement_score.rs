@@ -621,6 +621,15 @@ both!(
             )
             .await;
         assert!(d["communities"]["nodes"][0]["e9"]["total"].is_number(), "{d}");
+        // Each engagement is charged as a page per row it is asked of: four windows on a
+        // hundred communities, and five plans of each with theirs, are 1 + 400 pages, 100
+        // pages of plans and 500 of their engagement: 10 points (it was 1).
+        let body = app.post(&query(4), json!({})).await;
+        assert_eq!(body["extensions"]["cost"]["requestedQueryCost"], 10, "{body}");
+        let body = app
+            .post("{ communities(first: 100) { nodes { name } } }", json!({}))
+            .await;
+        assert_eq!(body["extensions"]["cost"]["requestedQueryCost"], 1, "{body}");
     }
 );
 
