@@ -191,6 +191,21 @@ pub fn today() -> chrono::NaiveDate {
         .date_naive()
 }
 
+/// How long from `now` until the next New Year in Denmark (midnight of 1 January,
+/// Europe/Copenhagen): when plans adopted ahead of their period take over.
+pub fn until_new_year(now: chrono::DateTime<chrono::Utc>) -> std::time::Duration {
+    use chrono::{Datelike, TimeZone};
+    let year = now.with_timezone(&chrono_tz::Europe::Copenhagen).year() + 1;
+    chrono_tz::Europe::Copenhagen
+        .with_ymd_and_hms(year, 1, 1, 0, 0, 0)
+        .single()
+        .map_or(std::time::Duration::from_secs(3600), |at| {
+            (at.with_timezone(&chrono::Utc) - now)
+                .to_std()
+                .unwrap_or_default()
+        })
+}
+
 /// The first and last day of a calendar year, for `year` filters on dates.
 pub fn year_bounds(year: i32) -> Result<(chrono::NaiveDate, chrono::NaiveDate), ApiError> {
     let bad = || {
@@ -327,4 +342,26 @@ impl Stamps {
 /// A model of a versioned table, which has [`Stamps`].
 pub trait Stamped {
     fn stamps(&self) -> Stamps;
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::until_new_year;
+
+    #[test]
+    fn new_year_is_midnight_in_denmark() {
+        // 23:59:30 in Copenhagen (UTC+1 in winter): 30 s to go.
+        let now = Utc.with_ymd_and_hms(2026, 12, 31, 22, 59, 30).unwrap();
+        assert_eq!(until_new_year(now).as_secs(), 30);
+        // 23:30 UTC on New Year's Eve is 00:30 on 1 January there: the next is a year on.
+        let now = Utc.with_ymd_and_hms(2026, 12, 31, 23, 30, 0).unwrap();
+        let next = Utc.with_ymd_and_hms(2027, 12, 31, 23, 0, 0).unwrap();
+        assert_eq!(until_new_year(now).as_secs(), (next - now).num_seconds() as u64);
+        // In summer time too.
+        let now = Utc.with_ymd_and_hms(2026, 7, 1, 12, 0, 0).unwrap();
+        let next = Utc.with_ymd_and_hms(2026, 12, 31, 23, 0, 0).unwrap();
+        assert_eq!(until_new_year(now).as_secs(), (next - now).num_seconds() as u64);
+    }
 }

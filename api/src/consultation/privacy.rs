@@ -110,16 +110,24 @@ pub async fn erase_expired(
 }
 
 /// Runs [`erase_expired`] every hour, in the background (start-up runs it first, before
-/// serving), and the plans' hand-over (`crate::plan::mutation::hand_over`) after it.
+/// serving), and the plans' hand-over (`crate::plan::mutation::hand_over`) after it; the
+/// hand-over also at New Year in Denmark, when plans adopted ahead of their period take over
+/// (each instance within a few seconds after midnight, so they do not all write at once).
 pub fn spawn_erasure(db: DatabaseConnection, retention_days: u32) {
     tokio::spawn(async move {
         let every = Duration::from_secs(3600);
         let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            tick.tick().await;
-            run_erasure(&db, retention_days).await;
-            crate::plan::mutation::run_hand_over(&db).await;
+            let spread = Duration::from_millis(rand::random_range(1_000..10_000));
+            let new_year = crate::common::until_new_year(chrono::Utc::now()) + spread;
+            tokio::select! {
+                _ = tick.tick() => {
+                    run_erasure(&db, retention_days).await;
+                    crate::plan::mutation::run_hand_over(&db).await;
+                }
+                () = tokio::time::sleep(new_year) => crate::plan::mutation::run_hand_over(&db).await,
+            }
         }
     });
 }
