@@ -1653,21 +1653,15 @@ static ANNUAL_REVIEW_ENTRIES: Resource = Resource {
 fn entry_row(m: &annual_review_entry::Model) -> Vec<String> {
     let s = crate::review::snapshot::from_json(&m.snapshot);
     let a = &s.actions;
-    vec![
+    let mut row = vec![
         gid(NodeType::AnnualReviewEntry, m.id),
         gid(NodeType::AnnualReview, m.review_id),
         s.year.to_string(),
         gid(NodeType::Community, m.community_id),
         s.community_name.clone(),
-        a.total.to_string(),
-        a.idea.to_string(),
-        a.planned.to_string(),
-        a.in_progress.to_string(),
-        a.completed.to_string(),
-        a.paused.to_string(),
-        a.dropped.to_string(),
-        a.long_term.to_string(),
-        a.here_and_now.to_string(),
+    ];
+    row.extend(a.count_columns());
+    row.extend([
         a.completed_in_year.to_string(),
         opt(a.average_progress),
         s.engagement.total.to_string(),
@@ -1681,7 +1675,8 @@ fn entry_row(m: &annual_review_entry::Model) -> Vec<String> {
         m.remarks.clone(),
         opt(s.consultation.as_ref().map(|c| c.responses)),
         opt(s.consultation.as_ref().map(|c| c.replied)),
-    ]
+    ]);
+    row
 }
 
 #[cfg(test)]

@@ -95,19 +95,13 @@ pub fn render(report: &Report) -> Result<Vec<u8>, csv::Error> {
                     .collect::<Vec<_>>()
                     .join("; "),
             ),
-            a.total.to_string(),
-            a.idea.to_string(),
-            a.planned.to_string(),
-            a.in_progress.to_string(),
-            a.completed.to_string(),
-            a.paused.to_string(),
-            a.dropped.to_string(),
-            a.long_term.to_string(),
-            a.here_and_now.to_string(),
+        ];
+        row.extend(a.count_columns());
+        row.extend([
             opt(a.long_term_share().map(|x| (x * 10_000.0).round() / 10_000.0)),
             a.completed_in_year.to_string(),
             opt(a.average_progress),
-        ];
+        ]);
         for (key, _) in COMPONENTS {
             let value = s
                 .engagement

@@ -99,6 +99,23 @@ pub struct ActionFigures {
 }
 
 impl ActionFigures {
+    /// The counts as the CSV files write them, in their columns' order: total, by status
+    /// (idea, planned, in progress, completed, paused, dropped), long-term, here-and-now.
+    pub fn count_columns(&self) -> [String; 9] {
+        [
+            self.total,
+            self.idea,
+            self.planned,
+            self.in_progress,
+            self.completed,
+            self.paused,
+            self.dropped,
+            self.long_term,
+            self.here_and_now,
+        ]
+        .map(|n| n.to_string())
+    }
+
     pub fn by_status(&self) -> [(ActionStatus, i64); 6] {
         [
             (ActionStatus::Idea, self.idea),
