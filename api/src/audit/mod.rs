@@ -20,14 +20,19 @@ pub struct Actor {
     /// website, who sent a response to a consultation).
     pub kind: String,
     /// The account's or the API key's global ID, when there is one.
+    #[graphql(
+        deprecation = "Use `nodeId`: an `id` equal to the Account's or ApiKey's own makes a cache that keys objects by `id` alone (Relay's) take the actor and the account for one object."
+    )]
     pub id: Option<ID>,
+    /// The global ID of the account (`Account.id`) or API key (`ApiKey.id`), when there is one.
+    pub node_id: Option<ID>,
     /// An email, an API key's prefix or an external identity.
     pub label: String,
 }
 
-/// One change.
 pub struct AuditLogEntry(pub audit_log::Model);
 
+/// One change.
 #[Object]
 impl AuditLogEntry {
     async fn id(&self) -> ID {
@@ -48,9 +53,11 @@ impl AuditLogEntry {
             audit_log::ActorKind::ApiKey => ("API_KEY", Some(OtherType::ApiKey)),
             audit_log::ActorKind::System => ("SYSTEM", None),
         };
+        let node_id = type_name.zip(self.0.actor_id).map(|(t, id)| relay::encode(t, id));
         Actor {
             kind: kind.into(),
-            id: type_name.zip(self.0.actor_id).map(|(t, id)| relay::encode(t, id)),
+            id: node_id.clone(),
+            node_id,
             label: self.0.actor_label.clone(),
         }
     }

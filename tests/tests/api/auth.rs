@@ -111,6 +111,33 @@ both!(
             log["auditLog"]["nodes"][1]["actor"]["label"],
             "redaktoer@gjoel.dk"
         );
+        // The actor names its account by `nodeId`, the account's own global ID (the
+        // deprecated `id` too, as before).
+        let admin = app.signed_in(As::Admin, &[], None).await;
+        let accounts = admin.data("{ accounts { nodes { id email } } }", json!({})).await;
+        let editor = accounts["accounts"]["nodes"]
+            .as_array()
+            .expect("accounts")
+            .iter()
+            .find(|a| a["email"] == "redaktoer@gjoel.dk")
+            .expect("the editor's account")
+            .clone();
+        let log = staff
+            .data(
+                "{ auditLog(filter: { operation: \"LOGIN\" }) { nodes { actor { kind id nodeId label } } } }",
+                json!({}),
+            )
+            .await;
+        let actor = log["auditLog"]["nodes"]
+            .as_array()
+            .expect("entries")
+            .iter()
+            .map(|e| &e["actor"])
+            .find(|a| a["label"] == "redaktoer@gjoel.dk")
+            .expect("the editor's login");
+        assert_eq!(actor["kind"], "ACCOUNT", "{log}");
+        assert_eq!(actor["nodeId"], editor["id"], "{log}");
+        assert_eq!(actor["id"], editor["id"], "{log}");
     }
 );
 
