@@ -223,7 +223,6 @@ pub fn year_bounds(year: i32) -> Result<(chrono::NaiveDate, chrono::NaiveDate), 
     Ok((from, to))
 }
 
-/// A calendar date, `YYYY-MM-DD`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Date(pub chrono::NaiveDate);
 
@@ -239,6 +238,8 @@ impl Date {
     }
 }
 
+/// A calendar date, RFC 3339's `full-date`: `YYYY-MM-DD` exactly (`2026-03-01`), with no time
+/// or offset. Dates are days in Denmark.
 #[async_graphql::Scalar(
     name = "Date",
     specified_by_url = "https://www.rfc-editor.org/rfc/rfc3339#section-5.6"

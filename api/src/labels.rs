@@ -70,6 +70,7 @@ pub struct EnumLabels {
     pub values: Vec<ValueLabel>,
 }
 
+/// One value of an enum and its Danish label.
 #[derive(SimpleObject, Clone)]
 pub struct ValueLabel {
     /// The enum value as sent over the API, e.g. `IN_PROGRESS`.

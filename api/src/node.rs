@@ -21,6 +21,8 @@ use crate::{
 
 pub const MAX_NODES: usize = 100;
 
+/// An object with a global ID, unique across all types: `node(id:)` and `nodes(ids:)` fetch
+/// it again by that ID alone.
 #[derive(Interface)]
 #[graphql(field(name = "id", ty = "ID", desc = "An opaque global ID."))]
 pub enum Node {

@@ -137,7 +137,8 @@ fn build_with(
     // fast path.
     let mut builder = Schema::build(Query::default(), Mutation::default(), Subscription::default())
         .validation_mode(mode)
-        .limit_depth(MAX_DEPTH + 1);
+        .limit_depth(MAX_DEPTH + 1)
+        .override_output_type_description::<chrono::DateTime<chrono::Utc>>(DATE_TIME);
     if let Some(db) = db {
         builder = builder.data(db);
     }
@@ -149,6 +150,11 @@ fn build_with(
     }
     builder.finish()
 }
+
+/// What the `DateTime` scalar is (async-graphql's own description names the Rust type).
+const DATE_TIME: &str = "An instant, as RFC 3339's `date-time` with its offset: `2026-03-01T12:00:00Z` or \
+`2026-03-01T13:00:00+01:00` (an offset is required; years 0001–9999 in UTC). Answers are in UTC \
+to the microsecond at most: `2026-03-01T12:00:00.123456+00:00`.";
 
 /// The SDL committed as `schema.graphql`: every field, including those hidden from callers
 /// who may not use them.

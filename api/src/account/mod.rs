@@ -67,9 +67,9 @@ crate::labels::enum_labels!(ApiKeyScope {
 pub const MIN_PASSWORD: usize = 12;
 pub const MAX_PASSWORD: usize = 200;
 
-/// A person who signs in.
 pub struct Account(pub account::Model);
 
+/// A person who signs in.
 #[Object]
 impl Account {
     async fn id(&self) -> ID {
@@ -113,9 +113,9 @@ impl Account {
     }
 }
 
-/// A partner's API key. Its secret is shown once, when it is created.
 pub struct ApiKey(pub api_key::Model);
 
+/// A partner's API key. Its secret is shown once, when it is created.
 #[Object]
 impl ApiKey {
     async fn id(&self) -> ID {

@@ -213,9 +213,9 @@ fn updates_of_action(select: sea_orm::Select<action_update::Entity>) -> crate::p
     )
 }
 
-/// Something a plan sets out to do.
 pub struct Action(pub action::Model);
 
+/// Something a plan sets out to do.
 #[Object]
 impl Action {
     pub async fn id(&self) -> ID {
@@ -381,9 +381,9 @@ impl Action {
     }
 }
 
-/// A municipal department's contribution to an action.
 pub struct ActionDepartment(pub action_department::Model);
 
+/// A municipal department's contribution to an action.
 #[Object]
 impl ActionDepartment {
     pub async fn id(&self) -> ID {
@@ -413,9 +413,9 @@ impl ActionDepartment {
     }
 }
 
-/// A dated progress note on an action.
 pub struct ActionUpdate(pub action_update::Model);
 
+/// A dated progress note on an action.
 #[Object]
 impl ActionUpdate {
     pub async fn id(&self) -> ID {

@@ -338,9 +338,9 @@ async fn record(
     Ok(())
 }
 
-/// Who the caller is.
 pub struct ViewerInfo(Viewer);
 
+/// Who the caller is.
 #[Object(name = "Viewer")]
 impl ViewerInfo {
     async fn role(&self) -> Role {

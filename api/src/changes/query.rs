@@ -59,7 +59,6 @@ pub enum ChangeKind {
     Deleted,
 }
 
-/// One change to one row, as the caller may see it.
 #[derive(Clone)]
 pub struct Change {
     pub row: Arc<ChangeRow>,
@@ -74,6 +73,7 @@ impl Change {
     }
 }
 
+/// One change to one row, as the caller may see it.
 #[Object]
 impl Change {
     /// Where this change stands in the feed: pass it as `after` to read what came later.

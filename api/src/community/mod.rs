@@ -45,15 +45,16 @@ pub fn id_subquery(
     )
 }
 
+/// A place in WGS 84 degrees (as GPS and web maps give it).
 #[derive(SimpleObject)]
 pub struct Location {
     pub latitude: f64,
     pub longitude: f64,
 }
 
-/// A local community: a village or small town with its own plan.
 pub struct Community(pub community::Model);
 
+/// A local community: a village or small town with its own plan.
 #[Object]
 impl Community {
     pub async fn id(&self) -> ID {

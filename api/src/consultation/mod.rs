@@ -165,7 +165,6 @@ pub async fn page(
         .into_connection(&window, ConsultationResponse))
 }
 
-/// A response from the public to a plan in consultation, or to one of its actions.
 pub struct ConsultationResponse(pub response::Model);
 
 impl ConsultationResponse {
@@ -184,6 +183,7 @@ impl ConsultationResponse {
     }
 }
 
+/// A response from the public to a plan in consultation, or to one of its actions.
 #[Object]
 impl ConsultationResponse {
     pub async fn id(&self) -> ID {

@@ -43,9 +43,9 @@ pub async fn of(ctx: &Context<'_>, rel: &'static Rel<contact::Model>, parent: Uu
         .collect())
 }
 
-/// A contact person.
 pub struct Contact(pub contact::Model);
 
+/// A contact person.
 #[Object]
 impl Contact {
     pub async fn id(&self) -> ID {

@@ -31,9 +31,9 @@ pub fn action_ids(departments: Vec<Uuid>) -> SelectStatement {
         .into_query()
 }
 
-/// A department of the municipality.
 pub struct Department(pub department::Model);
 
+/// A department of the municipality.
 #[Object]
 impl Department {
     pub async fn id(&self) -> ID {

@@ -75,9 +75,9 @@ pub static OF_PLAN: Rel<engagement_event::Model> = Rel::new("events of plan", |a
     newest_first(a, engagement_event::Column::PlanId)
 });
 
-/// A citizen meeting, workshop, working day or other event where locals took part.
 pub struct EngagementEvent(pub engagement_event::Model);
 
+/// A citizen meeting, workshop, working day or other event where locals took part.
 #[Object]
 impl EngagementEvent {
     pub async fn id(&self) -> ID {

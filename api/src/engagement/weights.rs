@@ -14,10 +14,10 @@ use crate::{
     write::{Check, Failure, UserErrorCode, Write, finish, payload},
 };
 
-/// The weights in force. Each engagement component's points are its figure times its weight;
-/// a priority's score is the sum of its terms times theirs (see the README).
 pub struct EngagementWeights(pub Settings);
 
+/// The weights in force. Each engagement component's points are its figure times its weight;
+/// a priority's score is the sum of its terms times theirs (see the README).
 #[Object]
 impl EngagementWeights {
     /// Per organisation involved in the plan(s). Default 3.

@@ -11,12 +11,12 @@ use entity::action;
 
 use crate::loader;
 
-/// A point in GeoJSON form (RFC 7946), as a map library reads it.
 pub struct PointGeometry {
     pub longitude: f64,
     pub latitude: f64,
 }
 
+/// A point in GeoJSON form (RFC 7946), as a map library reads it.
 #[Object]
 impl PointGeometry {
     /// Always `Point`.

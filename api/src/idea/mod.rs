@@ -129,9 +129,9 @@ pub(crate) static PARTICIPANTS: Rel<community::Model> = Rel::new("participants o
     )
 });
 
-/// An idea or experience offered to other communities.
 pub struct Idea(pub idea::Model);
 
+/// An idea or experience offered to other communities.
 #[Object]
 impl Idea {
     pub async fn id(&self) -> ID {
@@ -191,9 +191,9 @@ impl Idea {
     }
 }
 
-/// Communities exchanging an idea: knowledge sharing, a study visit or a joint project.
 pub struct IdeaExchange(pub idea_exchange::Model);
 
+/// Communities exchanging an idea: knowledge sharing, a study visit or a joint project.
 #[Object]
 impl IdeaExchange {
     pub async fn id(&self) -> ID {

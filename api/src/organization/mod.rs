@@ -58,9 +58,9 @@ pub static OF_EVENT: Rel<organization::Model> = Rel::new("organizations of event
     )
 });
 
-/// An association, business, foundation or institution.
 pub struct Organization(pub organization::Model);
 
+/// An association, business, foundation or institution.
 #[Object]
 impl Organization {
     pub async fn id(&self) -> ID {

@@ -153,9 +153,9 @@ fn members_of(select: sea_orm::Select<partnership_member::Entity>) -> crate::pag
     l
 }
 
-/// A partnership around an action or a whole plan.
 pub struct Partnership(pub partnership::Model);
 
+/// A partnership around an action or a whole plan.
 #[Object]
 impl Partnership {
     pub async fn id(&self) -> ID {
@@ -290,9 +290,9 @@ pub enum Party {
     Department(Department),
 }
 
-/// A member of a partnership: a community, an organisation or a department.
 pub struct PartnershipMember(pub partnership_member::Model);
 
+/// A member of a partnership: a community, an organisation or a department.
 #[Object]
 impl PartnershipMember {
     pub async fn id(&self) -> ID {

@@ -130,9 +130,9 @@ pub async fn current_of(ctx: &Context<'_>, community: Uuid) -> Result<Option<Pla
     Ok(page.rows.into_iter().next().map(|(_, m)| Plan(m)))
 }
 
-/// A community's local development plan (LUP).
 pub struct Plan(pub plan::Model);
 
+/// A community's local development plan (LUP).
 #[Object]
 impl Plan {
     pub async fn id(&self) -> ID {
@@ -303,9 +303,9 @@ impl Plan {
     }
 }
 
-/// An organisation's part in a plan.
 pub struct PlanInvolvement(pub plan_involvement::Model);
 
+/// An organisation's part in a plan.
 #[Object]
 impl PlanInvolvement {
     pub async fn id(&self) -> ID {

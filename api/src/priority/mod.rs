@@ -94,7 +94,6 @@ pub struct PriorityComponent {
     pub points: f64,
 }
 
-/// An action in the ranking.
 #[derive(Clone)]
 pub struct PriorityEntry {
     rank: i64,
@@ -107,6 +106,7 @@ pub struct PriorityEntry {
     engagement_total: f64,
 }
 
+/// An action in the ranking.
 #[Object]
 impl PriorityEntry {
     /// 1 for the highest score.
@@ -140,14 +140,14 @@ impl PriorityEntry {
     }
 }
 
-/// The most engaged community among the candidates: community engagement is normalised
-/// against its total (its actions get 5).
 #[derive(Clone)]
 pub struct EngagementReference {
     community_id: Uuid,
     total: f64,
 }
 
+/// The most engaged community among the candidates: community engagement is normalised
+/// against its total (its actions get 5).
 #[Object]
 impl EngagementReference {
     async fn community(&self, ctx: &Context<'_>) -> Result<Community> {
@@ -188,13 +188,13 @@ fn round4(x: f64) -> f64 {
     (x * 10_000.0).round() / 10_000.0
 }
 
-/// One community's balance.
 #[derive(Clone)]
 pub struct CommunityBalance {
     community_id: Uuid,
     balance: HorizonBalance,
 }
 
+/// One community's balance.
 #[Object]
 impl CommunityBalance {
     async fn community(&self, ctx: &Context<'_>) -> Result<Community> {
@@ -226,7 +226,6 @@ pub struct PriorityBalance {
     pub by_community: Vec<CommunityBalance>,
 }
 
-/// The ranking of a year's candidate actions and their balance.
 pub struct Priorities {
     year: i32,
     span: Span,
@@ -235,6 +234,7 @@ pub struct Priorities {
     reference: Option<EngagementReference>,
 }
 
+/// The ranking of a year's candidate actions and their balance.
 #[Object]
 impl Priorities {
     /// The year being prioritised.

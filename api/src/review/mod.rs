@@ -151,10 +151,10 @@ static ALL_ENTRIES_OF_REVIEW: Rel<annual_review_entry::Model> =
         )
     });
 
-/// The committee's status of the programme for one calendar year, and its direction for the
-/// next.
 pub struct AnnualReview(pub annual_review::Model);
 
+/// The committee's status of the programme for one calendar year, and its direction for the
+/// next.
 #[Object]
 impl AnnualReview {
     pub async fn id(&self) -> ID {
@@ -260,9 +260,9 @@ impl AnnualReview {
     }
 }
 
-/// A community in a review's focus.
 pub struct AnnualReviewFocusCommunity(Uuid, String);
 
+/// A community in a review's focus.
 #[Object]
 impl AnnualReviewFocusCommunity {
     /// The community's name as the review shows it: for a published review, its name at
@@ -278,9 +278,9 @@ impl AnnualReviewFocusCommunity {
     }
 }
 
-/// A theme in a review's focus.
 pub struct AnnualReviewFocusTheme(Uuid, String);
 
+/// A theme in a review's focus.
 #[Object]
 impl AnnualReviewFocusTheme {
     /// The theme's name as the review shows it: for a published review, its name at
@@ -294,9 +294,9 @@ impl AnnualReviewFocusTheme {
     }
 }
 
-/// One community's figures in an annual review, and the committee's remarks on them.
 pub struct AnnualReviewEntry(pub annual_review_entry::Model);
 
+/// One community's figures in an annual review, and the committee's remarks on them.
 #[Object]
 impl AnnualReviewEntry {
     pub async fn id(&self) -> ID {
@@ -340,10 +340,10 @@ impl AnnualReviewEntry {
     }
 }
 
-/// A community's (or all communities') figures of one calendar year, as the public saw them
-/// when they were taken.
 pub struct AnnualFigures(pub Snapshot);
 
+/// A community's (or all communities') figures of one calendar year, as the public saw them
+/// when they were taken.
 #[Object]
 impl AnnualFigures {
     async fn year(&self) -> i32 {
@@ -482,6 +482,7 @@ impl AnnualPlanFigures {
     }
 }
 
+/// A community's actions in a review's figures.
 #[derive(SimpleObject)]
 pub struct AnnualActionFigures {
     /// Actions of the plans counted, whatever their status.
@@ -501,6 +502,7 @@ pub struct AnnualActionFigures {
     pub average_progress: Option<f64>,
 }
 
+/// How many actions have a status, with its Danish label.
 #[derive(SimpleObject)]
 pub struct ActionStatusCount {
     pub status: ActionStatus,
@@ -508,6 +510,7 @@ pub struct ActionStatusCount {
     pub count: i64,
 }
 
+/// How many actions have a horizon, with its Danish label.
 #[derive(SimpleObject)]
 pub struct HorizonCount {
     pub horizon: Horizon,
@@ -515,6 +518,7 @@ pub struct HorizonCount {
     pub count: i64,
 }
 
+/// A community's partnerships in a review's figures.
 #[derive(SimpleObject)]
 pub struct AnnualPartnershipFigures {
     /// Active partnerships on the plans counted or their actions, whose period overlaps the year.
@@ -523,6 +527,7 @@ pub struct AnnualPartnershipFigures {
     pub members: i64,
 }
 
+/// What the partners of a community's plans pledged, in a review's figures.
 #[derive(SimpleObject)]
 pub struct AnnualContributionFigures {
     /// Volunteer hours pledged in partnerships on the plans counted or their actions, active
@@ -535,6 +540,7 @@ pub struct AnnualContributionFigures {
     pub municipal_dkk: i64,
 }
 
+/// The responses to a community's consultations, in a review's figures.
 #[derive(SimpleObject)]
 pub struct AnnualConsultationFigures {
     /// Published responses sent in the year.
@@ -543,6 +549,7 @@ pub struct AnnualConsultationFigures {
     pub replied: i64,
 }
 
+/// A community's idea exchanges, in a review's figures.
 #[derive(SimpleObject)]
 pub struct AnnualExchangeFigures {
     /// Idea exchanges in the year that the community initiated.

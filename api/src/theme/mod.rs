@@ -70,9 +70,9 @@ pub fn id_subquery(
     )
 }
 
-/// A focus area, e.g. "Natur og friluftsliv".
 pub struct Theme(pub theme::Model);
 
+/// A focus area, e.g. "Natur og friluftsliv".
 #[Object]
 impl Theme {
     pub async fn id(&self) -> ID {

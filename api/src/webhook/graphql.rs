@@ -71,9 +71,9 @@ crate::labels::enum_labels!(WebhookDeliveryStatus {
     Cancelled => "Annulleret",
 });
 
-/// An HTTPS endpoint of a partner, to which the server posts the events it asked for.
 pub struct WebhookEndpoint(pub webhook_endpoint::Model);
 
+/// An HTTPS endpoint of a partner, to which the server posts the events it asked for.
 #[Object]
 impl WebhookEndpoint {
     async fn id(&self) -> ID {
@@ -173,9 +173,9 @@ impl WebhookEndpoint {
     }
 }
 
-/// One message to an endpoint, with its attempts.
 pub struct WebhookDelivery(pub webhook_delivery::Model);
 
+/// One message to an endpoint, with its attempts.
 #[Object]
 impl WebhookDelivery {
     async fn id(&self) -> ID {
