@@ -545,36 +545,28 @@ struct Candidates {
 
 /// The listed candidates scored, ranked, and their horizons counted (overall and by
 /// community).
-fn rank(input: Candidates) -> (Vec<PriorityEntry>, HorizonBalance, HashMap<Uuid, HorizonBalance>) {
-    let Candidates {
-        actions,
-        plan_community,
-        themed,
-        totals,
-        most,
-        partners,
-        weights,
-        filter: f,
-    } = input;
+fn rank(mut input: Candidates) -> (Vec<PriorityEntry>, HorizonBalance, HashMap<Uuid, HorizonBalance>) {
+    let actions = std::mem::take(&mut input.actions);
+    let (f, most) = (&input.filter, input.most);
     let entries: Vec<PriorityEntry> = actions
         .into_iter()
         .filter_map(|a| {
-            let community_id = *plan_community.get(&a.plan_id)?;
+            let community_id = *input.plan_community.get(&a.plan_id)?;
             let listed = f.communities.as_ref().is_none_or(|s| s.contains(&community_id))
-                && themed.as_ref().is_none_or(|s| s.contains(&a.id))
+                && input.themed.as_ref().is_none_or(|s| s.contains(&a.id))
                 && f.horizon.is_none_or(|h| h == a.horizon)
                 && f.seeking.is_none_or(|s| s == a.seeking_partners);
             if !listed {
                 return None;
             }
-            let total = totals.get(&community_id).copied().unwrap_or(0.0);
+            let total = input.totals.get(&community_id).copied().unwrap_or(0.0);
             let engagement = if most > 0.0 {
                 round2(total / most * ENGAGEMENT_SCALE)
             } else {
                 0.0
             };
-            let partners = Ord::min(partners.get(&a.id).copied().unwrap_or(0), MAX_PARTNERS);
-            let mut e = entry(a, community_id, engagement, partners, &weights);
+            let partners = Ord::min(input.partners.get(&a.id).copied().unwrap_or(0), MAX_PARTNERS);
+            let mut e = entry(a, community_id, engagement, partners, &input.weights);
             e.engagement_total = total;
             Some(e)
         })

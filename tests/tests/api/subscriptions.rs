@@ -1143,35 +1143,7 @@ async fn slow_consumer(app: &TestApp) {
     // Far more events at once than the live backlog holds (1024): the feed hands them over in
     // a few statements, the subscriber reads each node and falls behind; it reads on from the
     // database, and gets every one, in order, once.
-    let newest: Option<Option<i64>> = change_event::Entity::find()
-        .select_only()
-        .expr(change_event::Column::Seq.max())
-        .into_tuple::<Option<i64>>()
-        .one(&app.db)
-        .await
-        .expect("newest event");
-    let from = newest.flatten().unwrap_or(0);
-    let rows = (1..=1500).map(|n| change_event::ActiveModel {
-        seq: Set(from + n),
-        occurred_at: Set(chrono::Utc::now()),
-        entity_type: Set("Community".into()),
-        entity_id: Set(gjol),
-        operation: Set(change_event::ChangeOperation::Update),
-        audit_id: Set(None),
-        before_exists: Set(true),
-        before_public: Set(true),
-        before_community_id: Set(None),
-        before_organization_id: Set(None),
-        after_exists: Set(true),
-        after_public: Set(true),
-        after_community_id: Set(None),
-        after_organization_id: Set(None),
-    });
-    change_event::Entity::insert_many(rows)
-        .exec(&app.db)
-        .await
-        .expect("insert events");
-    app.state().feed.wake();
+    let from = many_changes(app, gjol, 1500).await;
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut cursors = Vec::new();
     while cursors.len() < 1500 {
@@ -1179,36 +1151,16 @@ async fn slow_consumer(app: &TestApp) {
         match ws.recv(left).await {
             Got::Message(m) if m["type"] == "next" => {
                 assert!(m["payload"]["errors"].is_null(), "{m}");
-                cursors.push(
-                    m["payload"]["data"]["changed"]["cursor"]
-                        .as_str()
-                        .unwrap()
-                        .to_owned(),
-                );
+                cursors.push(m["payload"]["data"]["changed"]["cursor"].clone());
             }
             Got::Message(_) => {}
             other => panic!("after {} events: {other:?}", cursors.len()),
         }
     }
-    let numbers: Vec<i64> = cursors
-        .iter()
-        .map(|c| {
-            use base64::Engine;
-            let text = base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(c)
-                .unwrap();
-            let text = String::from_utf8(text).unwrap();
-            text["change:".len()..]
-                .split(':')
-                .next()
-                .unwrap()
-                .parse()
-                .unwrap()
-        })
-        .collect();
+    let numbers: Vec<i64> = cursors.iter().map(seq_of).collect();
     assert_eq!(
         numbers,
-        ((from + 1)..=(from + 1500)).collect::<Vec<_>>(),
+        (from..from + 1500).collect::<Vec<_>>(),
         "every event, in order, once"
     );
 }
