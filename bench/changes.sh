@@ -77,7 +77,7 @@ start_server() { # DATABASE_URL
   exit 1
 }
 
-TITLE="'Ekstra handling ' || g"
+TITLE="'Ekstra indsats ' || g"
 grow_sqlite() { # file
   sqlite3 -bail "$1" <<SQL
 WITH RECURSIVE n(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM n WHERE g < $ACTIONS),

@@ -7,7 +7,7 @@ WITH p AS (
 ), a AS (
   INSERT INTO action (id, plan_id, title, description, horizon, status, progress, potential,
                       seeking_partners, created_at, updated_at, version)
-  SELECT gen_random_uuid(), p.id, 'Ekstra handling ' || g, 'Tilføjet af benchmarken', 'HERE_AND_NOW',
+  SELECT gen_random_uuid(), p.id, 'Ekstra indsats ' || g, 'Tilføjet af benchmarken', 'HERE_AND_NOW',
          'PLANNED', 10, 3, false, now(), now(), 1
   FROM p, generate_series(1, :n) g
   RETURNING id

@@ -84,8 +84,8 @@ start_server() {
 }
 
 # The texts of the added actions: a title and a description from a few Danish sentences.
-TITLE="'Ekstra handling ' || g || CASE g % 4 WHEN 0 THEN ': stier og bænke' WHEN 1 THEN ': fællesspisning' WHEN 2 THEN ': legepladsen' ELSE ': naturpleje' END"
-DESCRIPTION="'Handlingen er tilføjet af benchmarken. ' || CASE g % 3 WHEN 0 THEN 'Frivillige slår stierne og sætter bænke op.' WHEN 1 THEN 'Fællesspisning i forsamlingshuset hver måned.' ELSE 'En ny legeplads med gynger og sandkasse.' END"
+TITLE="'Ekstra indsats ' || g || CASE g % 4 WHEN 0 THEN ': stier og bænke' WHEN 1 THEN ': fællesspisning' WHEN 2 THEN ': legepladsen' ELSE ': naturpleje' END"
+DESCRIPTION="'Indsatsen er tilføjet af benchmarken. ' || CASE g % 3 WHEN 0 THEN 'Frivillige slår stierne og sætter bænke op.' WHEN 1 THEN 'Fællesspisning i forsamlingshuset hver måned.' ELSE 'En ny legeplads med gynger og sandkasse.' END"
 
 grow_sqlite() { # file
   sqlite3 -bail "$1" <<SQL

@@ -1898,7 +1898,7 @@ fn redacted_changes<E: Versioned>(changes: &mut serde_json::Value, before: &E::M
 crate::labels::enum_labels!(UserErrorCode {
     Required => "Skal udfyldes",
     Invalid => "Ugyldig værdi",
-    TooLong => "Overskrider grænsen",
+    TooLong => "For lang",
     OutOfRange => "Uden for det tilladte interval",
     Taken => "Allerede i brug",
     NotFound => "Findes ikke",

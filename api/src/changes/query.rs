@@ -30,7 +30,7 @@ crate::labels::enum_labels!(NodeType as "ChangeType" {
     PlanInvolvement => "Deltagelse i plan",
     EngagementEvent => "Arrangement",
     Action => "Indsats",
-    ActionDepartment => "Forvaltningens rolle",
+    ActionDepartment => "Forvaltningens bidrag",
     ActionUpdate => "Statusopdatering",
     Partnership => "Partnerskab",
     PartnershipMember => "Part i partnerskab",

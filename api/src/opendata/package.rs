@@ -15,7 +15,7 @@ pub fn descriptor(created: DateTime<Utc>) -> Value {
         "name": NAME,
         "title": "Lokale udviklingsplaner – åbne data",
         "description": "Open data of the municipality's rural development programme: the local communities, their public development plans and actions, themes, the departments' contributions, partnerships, idea exchanges and the published annual reviews. Only what is public: draft plans and everything under them, internal notes, contact people and consultation responses are not included. IDs are the global IDs of the GraphQL API.",
-        "descriptionDa": "Åbne data fra kommunens landdistriktsprogram: lokalsamfundene, deres offentlige udviklingsplaner og indsatser, temaer, forvaltningernes bidrag, partnerskaber, idéudvekslinger og de offentliggjorte årsstatusser. Pakken indeholder kun offentlige oplysninger; udkast til planer og alt, der hører til dem, interne noter, kontaktpersoner og høringssvar er ikke med. ID'erne er GraphQL-API'ets globale ID'er.",
+        "descriptionDa": "Åbne data fra kommunens landdistriktsprogram: lokalsamfundene, deres offentlige udviklingsplaner og indsatser, temaer, forvaltningernes bidrag, partnerskaber, idéudvekslinger og de offentliggjorte årsstatusser. Pakken indeholder kun offentlige oplysninger; planer under udarbejdelse og alt, der hører til dem, interne noter, kontaktpersoner og høringssvar er ikke med. ID'erne er GraphQL-API'ets globale ID'er.",
         "language": "da",
         "licenses": [{
             "name": "CC-BY-4.0",

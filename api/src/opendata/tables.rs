@@ -729,7 +729,7 @@ static PLANS: Resource = Resource {
     name: "plans",
     title: "Udviklingsplaner",
     description: "The communities' local development plans that are public: in consultation, adopted or archived. Drafts are not included.",
-    description_da: "Lokalsamfundenes udviklingsplaner, der er offentlige: i høring, vedtaget eller arkiveret. Udkast er ikke med.",
+    description_da: "Lokalsamfundenes udviklingsplaner, der er offentlige: i høring, vedtaget eller arkiveret. Planer under udarbejdelse er ikke med.",
     fields: &[
         id("Global ID of the plan.", "Planens globale ID."),
         reference(
@@ -1180,7 +1180,7 @@ static PARTNERSHIP_MEMBERS: Resource = Resource {
     description: "The parties of each partnership: a community, an organisation or a department (exactly one of the three), with its role and contribution.",
     description_da: "Parterne i hvert partnerskab: et lokalsamfund, en organisation eller en forvaltning (netop én af de tre) med rolle og bidrag.",
     fields: &[
-        id("Global ID of the membership.", "Deltagelsens globale ID."),
+        id("Global ID of the membership.", "Partens globale ID."),
         reference(
             "partnership_id",
             "Partnerskab",
@@ -1422,9 +1422,9 @@ static ANNUAL_REVIEWS: Resource = Resource {
         field(
             "direction",
             Type::String,
-            "Retning",
+            "Pejlemærker",
             "The committee's direction for the next year.",
-            "Udvalgets retning for det næste år.",
+            "Udvalgets pejlemærker for det næste år.",
         ),
         field(
             "wanted_long_term_share",
@@ -1601,23 +1601,23 @@ static ANNUAL_REVIEW_ENTRIES: Resource = Resource {
             "money_dkk",
             "Medfinansiering (kr.)",
             "Money pledged by others than municipal departments, in Danish kroner.",
-            "Penge givet af andre end kommunens forvaltninger, i kroner.",
+            "Beløb, som andre end kommunens forvaltninger har givet tilsagn om, i kroner.",
         ),
         count(
             "municipal_dkk",
             "Kommunale midler (kr.)",
             "Money pledged by municipal departments, in Danish kroner.",
-            "Penge givet af kommunens forvaltninger, i kroner.",
+            "Beløb, som kommunens forvaltninger har givet tilsagn om, i kroner.",
         ),
         count(
             "idea_exchanges_initiated",
-            "Idéudvekslinger taget initiativ til",
+            "Idéudvekslinger som initiativtager",
             "Idea exchanges the community initiated.",
             "Idéudvekslinger, lokalsamfundet tog initiativ til.",
         ),
         count(
             "idea_exchanges_participated",
-            "Idéudvekslinger deltaget i",
+            "Idéudvekslinger som deltager",
             "Idea exchanges the community took part in.",
             "Idéudvekslinger, lokalsamfundet deltog i.",
         ),
@@ -1640,7 +1640,7 @@ static ANNUAL_REVIEW_ENTRIES: Resource = Resource {
             Type::Integer,
             "Besvarede høringssvar",
             "Of those responses, the ones with a reply; empty as above.",
-            "Af de høringssvar dem, der har fået et svar; tom som ovenfor.",
+            "De af høringssvarene, der er besvaret; tom som ovenfor.",
         ),
     ],
     primary_key: &["id"],

@@ -537,7 +537,7 @@ pub(crate) const DECLINED_WITH_PLAN: &str =
 
 /// What a partner is told of its pending proposal when the action is completed or dropped.
 pub(crate) const DECLINED_WITH_ACTION: &str =
-    "Indsatsen er afsluttet eller opgivet, så den søger ikke længere partnere.";
+    "Indsatsen er gennemført eller opgivet, så den søger ikke længere partnere.";
 
 /// Declines the partners' pending proposals around plan `plan` and its actions, as the plan is
 /// archived: nobody could accept them any more (an archived plan's partnerships are the
@@ -569,7 +569,7 @@ pub(crate) async fn decline_with_action(w: &Write, action: Uuid) -> Result<(), F
         w,
         Condition::all().add(partnership::Column::ActionId.eq(action)),
         DECLINED_WITH_ACTION,
-        "Forslaget blev afslået: indsatsen blev afsluttet eller opgivet",
+        "Forslaget blev afslået: indsatsen blev gennemført eller opgivet",
     )
     .await
 }

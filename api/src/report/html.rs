@@ -263,7 +263,7 @@ fn figures_table(s: &Snapshot) -> Markup {
                 tr { th { "Frivillige timer" } td.n { (int(s.contributions.volunteer_hours)) } }
                 tr { th { "Medfinansiering (kr.)" } td.n { (int(s.contributions.money_dkk)) } }
                 tr { th { "Kommunale midler (kr.)" } td.n { (int(s.contributions.municipal_dkk)) } }
-                tr { th { "Idéudvekslinger (taget initiativ til / deltaget i)" } td.n { (int(s.idea_exchanges.initiated)) " / " (int(s.idea_exchanges.participated)) } }
+                tr { th { "Idéudvekslinger (som initiativtager / som deltager)" } td.n { (int(s.idea_exchanges.initiated)) " / " (int(s.idea_exchanges.participated)) } }
                 // Figures taken before responses were counted have none: no row, not a 0.
                 @if let Some(c) = &s.consultation {
                     tr.consultation { th { "Offentliggjorte høringssvar / heraf besvaret" } td.n { (int(c.responses)) " / " (int(c.replied)) } }
@@ -327,12 +327,12 @@ pub fn render(report: &Report) -> String {
                 ReviewStatus::Draft => p.draft id="status" { "Kladde – ikke offentliggjort. Tallene kan stadig blive opdateret." },
                 ReviewStatus::Published => p id="status" { "Offentliggjort " (r.published_at.map(date).unwrap_or_default()) "." },
             }
-            p.muted { "Tallene er opgjort " (date(r.snapshot_taken_at)) " for kalenderåret " (r.year) ", som offentligheden ser dem (vedtagne og arkiverede planer)." }
+            p.muted { "Tallene for " (r.year) " er opgjort " (date(r.snapshot_taken_at)) " og omfatter kun det, offentligheden kan se (vedtagne og arkiverede planer)." }
         }
         section #retning {
-            h2 { "Retning for " (r.year + 1) }
+            h2 { "Udvalgets pejlemærker for " (r.year + 1) }
             @if r.direction.is_empty() {
-                p.muted { "Udvalget har endnu ikke fastlagt en retning." }
+                p.muted { "Udvalget har endnu ikke fastlagt pejlemærker." }
             } @else {
                 @for paragraph in paragraphs(&r.direction) {
                     p.text { (paragraph) }

@@ -20,7 +20,7 @@ en forskel her og nu.";
 const REMARKS: &[(&str, &str)] = &[
     (
         "gjoel",
-        "Stort lokalt engagement om havnen og fællesarealerne. Udvalget følger arbejdet \
+        "Stort lokalt engagement omkring havnen og fællesarealerne. Udvalget følger arbejdet \
          med havnebadet og opfordrer til at søge medfinansiering fra fonde.",
     ),
     (

@@ -411,7 +411,7 @@ async fn building_the_search_index_outlasts_the_statement_timeout() {
         .execute_unprepared(
             "INSERT INTO action (id, plan_id, title, description, horizon, status, progress, potential, \
              seeking_partners, created_at, updated_at, version, internal_notes) \
-             SELECT gen_random_uuid(), (SELECT id FROM plan ORDER BY id LIMIT 1), 'Ekstra handling ' || g, \
+             SELECT gen_random_uuid(), (SELECT id FROM plan ORDER BY id LIMIT 1), 'Ekstra indsats ' || g, \
              'Tilføjet af testen', 'HERE_AND_NOW', 'PLANNED', 10, 3, false, now(), now(), 1, '' \
              FROM generate_series(1, 1200) g",
         )

@@ -1517,7 +1517,7 @@ both!(
         assert_eq!(node["node"]["status"], "ENDED", "{node}");
         assert_eq!(
             node["node"]["declineMessage"],
-            "Indsatsen er afsluttet eller opgivet, så den søger ikke længere partnere.",
+            "Indsatsen er gennemført eller opgivet, så den søger ikke længere partnere.",
             "{node}"
         );
         assert_eq!(node["node"]["members"][0]["amountDkk"], 5000, "{node}");
