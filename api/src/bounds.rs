@@ -317,8 +317,11 @@ impl Walk<'_> {
         }
         if name == "engagement" {
             // Figures summed over all the parent's rows, a batch of statements per window: a
-            // page for each parent row, as a connection under it would be.
-            self.cost.pages = self.cost.pages.saturating_add(multiplier);
+            // page for each parent row, as a connection under it would be (a review's figures
+            // read theirs from the stored snapshot).
+            if parent.is_some_and(|p| p == "Community" || p == "Plan") {
+                self.cost.pages = self.cost.pages.saturating_add(multiplier);
+            }
             // As the resolver reads it: a field given null is left out, and a window with
             // nothing in it is the default window.
             let window = match self.argument(field, "window") {

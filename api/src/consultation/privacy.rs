@@ -10,7 +10,7 @@
 use std::{collections::HashMap, time::Duration};
 
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use entity::{consultation_response as response, plan};
 use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -118,15 +118,22 @@ pub fn spawn_erasure(db: DatabaseConnection, retention_days: u32) {
         let every = Duration::from_secs(3600);
         let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // The year of the last hand-over: one that began before midnight and ended after it
+        // handed over the old year, and the new one's is still due.
+        let mut handed = crate::common::today().year();
         loop {
             let spread = Duration::from_millis(rand::random_range(1_000..10_000));
-            let new_year = crate::common::until_new_year(chrono::Utc::now()) + spread;
+            let new_year = if crate::common::today().year() > handed {
+                spread
+            } else {
+                crate::common::until_new_year(chrono::Utc::now()) + spread
+            };
             tokio::select! {
                 _ = tick.tick() => {
                     run_erasure(&db, retention_days).await;
-                    crate::plan::mutation::run_hand_over(&db).await;
+                    handed = crate::plan::mutation::run_hand_over(&db).await;
                 }
-                () = tokio::time::sleep(new_year) => crate::plan::mutation::run_hand_over(&db).await,
+                () = tokio::time::sleep(new_year) => handed = crate::plan::mutation::run_hand_over(&db).await,
             }
         }
     });

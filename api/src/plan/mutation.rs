@@ -999,9 +999,10 @@ pub async fn hand_over(db: &sea_orm::DatabaseConnection, year: i32) -> Result<us
 }
 
 /// One [`hand_over`] for this year (in Denmark), logged (a failure too: the next runs an hour
-/// later).
-pub async fn run_hand_over(db: &sea_orm::DatabaseConnection) {
-    match hand_over(db, crate::common::today().year()).await {
+/// later); the year it handed over.
+pub async fn run_hand_over(db: &sea_orm::DatabaseConnection) -> i32 {
+    let year = crate::common::today().year();
+    match hand_over(db, year).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(
             plans = n,
@@ -1012,4 +1013,5 @@ pub async fn run_hand_over(db: &sea_orm::DatabaseConnection) {
             "could not archive the plans replaced by newer ones"
         ),
     }
+    year
 }

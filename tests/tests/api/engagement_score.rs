@@ -630,6 +630,14 @@ both!(
             .post("{ communities(first: 100) { nodes { name } } }", json!({}))
             .await;
         assert_eq!(body["extensions"]["cost"]["requestedQueryCost"], 1, "{body}");
+        // A review's figures keep their engagement stored: 1 + 10 pages, not 1,000 more.
+        let body = app
+            .post(
+                "{ annualReviews(first: 10) { nodes { entries(first: 100) { nodes { figures { engagement { total } } } } } } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(body["extensions"]["cost"]["requestedQueryCost"], 1, "{body}");
     }
 );
 
