@@ -790,4 +790,5 @@ async fn instances_starting_together_build_the_index_once() {
         hits["search"]["totalCount"].as_i64().is_some_and(|n| n > 0),
         "{hits}"
     );
+    app.stop().await;
 }
