@@ -205,10 +205,22 @@ pub struct RevokeApiKeyInput {
     pub id: ID,
 }
 
+/// `{id, version}` of a disabled account.
+#[derive(InputObject)]
+pub struct EraseAccountInput {
+    pub id: ID,
+    pub version: i32,
+}
+
 payload!(CreateAccountPayload, account: Account);
 payload!(UpdateAccountPayload, account: Account);
 payload!(ChangePasswordPayload, account: Account);
 payload!(RevokeApiKeyPayload, api_key: ApiKey);
+payload!(
+    /// The account as it is kept after erasure: a row with no personal data left.
+    EraseAccountPayload,
+    account: Account
+);
 
 payload!(
     /// The new key and, once only, its secret.
@@ -647,6 +659,63 @@ impl AccountMutation {
         .await
     }
 
+    /// Erases the personal data of a disabled account (someone who has left the programme):
+    /// its email becomes `slettet-…@konto.invalid`, its name "Slettet konto", its password,
+    /// communities and sessions go; in the audit log its acts are signed "[slettet konto]"
+    /// and the names its own records show become `[personoplysning]` (the records stay, with
+    /// the account's global ID). Cannot be undone; the email may then be used by a new account.
+    /// What the account wrote under a name of its choice (a progress note's `authorName`)
+    /// stays. Admins only; not one's own account; disable it first (`updateAccount`).
+    #[graphql(guard = "Require::Admin", visible = "visible_to_admins")]
+    async fn erase_account(
+        &self,
+        ctx: &Context<'_>,
+        input: EraseAccountInput,
+    ) -> Result<EraseAccountPayload> {
+        mutate(
+            ctx,
+            |check| check.id("id", &input.id, OtherType::Account),
+            async |w, id| {
+                still_admin(w).await?;
+                let before = w.find::<account::Entity>("account", id).await?;
+                if w.viewer.account_id == Some(id) {
+                    return Err(Refused::one("id", UserErrorCode::Invalid, "you cannot erase your own account").into());
+                }
+                if !before.disabled {
+                    return Err(Refused::one(
+                        "id",
+                        UserErrorCode::Invalid,
+                        "disable the account first (updateAccount with disabled: true): erasing cannot be undone",
+                    )
+                    .into());
+                }
+                w.hold_at::<account::Entity>("account", id, input.version).await?;
+                let communities_changed = set_communities(w, id, &[]).await?;
+                let row = account::ActiveModel {
+                    email: Set(format!("slettet-{}@konto.invalid", id.simple())),
+                    display_name: Set(ERASED_NAME.to_owned()),
+                    password_hash: Set(None),
+                    ..Default::default()
+                };
+                let after = w
+                    .update_linked::<account::Entity>(
+                        OtherType::Account,
+                        &before,
+                        input.version,
+                        row,
+                        communities_changed,
+                    )
+                    .await?;
+                revoke_sessions(w.txn(), id).await?;
+                // After the update, so its own record loses the name too.
+                erase_from_audit_log(w.txn(), id).await?;
+                Ok(after)
+            },
+            |m| EraseAccountPayload::ok(Account(m)),
+        )
+        .await
+    }
+
     /// Changes the signed-in account's own password, given the current one.
     #[graphql(guard = "Require::Account", visible = "visible_to_accounts")]
     async fn change_password(
@@ -754,6 +823,52 @@ impl AccountMutation {
         )
         .await
     }
+}
+
+/// The name an erased account keeps.
+const ERASED_NAME: &str = "Slettet konto";
+
+/// How the audit log signs the acts of an erased account.
+const ERASED_ACTOR: &str = "[slettet konto]";
+
+/// Takes an erased account's personal data out of the audit log: its acts are signed
+/// [`ERASED_ACTOR`] (their actor ID stays), and the names in its own records become
+/// `[personoplysning]` (its emails are written so from the start).
+async fn erase_from_audit_log(db: &impl ConnectionTrait, account: Uuid) -> Result<(), ApiError> {
+    use entity::audit_log::{self, ActorKind};
+    use sea_orm::sea_query::Expr;
+
+    use crate::relay::TypeName;
+    audit_log::Entity::update_many()
+        .col_expr(audit_log::Column::ActorLabel, Expr::value(ERASED_ACTOR))
+        .filter(audit_log::Column::ActorKind.eq(ActorKind::Account))
+        .filter(audit_log::Column::ActorId.eq(account))
+        .exec(db)
+        .await?;
+    let records = audit_log::Entity::find()
+        .filter(audit_log::Column::Entity.eq(OtherType::Account.name()))
+        .filter(audit_log::Column::EntityId.eq(account))
+        .all(db)
+        .await?;
+    for record in records {
+        let Ok(mut changes) = serde_json::from_str::<serde_json::Value>(&record.changes) else {
+            continue;
+        };
+        let Some(name) = changes.get_mut("display_name") else {
+            continue;
+        };
+        for side in ["before", "after"] {
+            if let Some(value) = name.get_mut(side).filter(|v| v.is_string()) {
+                *value = serde_json::Value::from(entity::json::REDACTED);
+            }
+        }
+        audit_log::Entity::update_many()
+            .col_expr(audit_log::Column::Changes, Expr::value(changes.to_string()))
+            .filter(audit_log::Column::Id.eq(record.id))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Ends every session of an account (it was disabled, or signs out everywhere); how many

@@ -1328,3 +1328,154 @@ both!(
         assert!(app.login("redaktoer@jammerbugt.dk", PASSWORD).await["accessToken"].is_string());
     }
 );
+
+// An admin erases the personal data of a disabled account: the row stays (the audit log's
+// records still name it by ID), with no email, name, password, communities or sessions of the
+// person; the audit log keeps neither the email its acts were signed with nor the names its
+// records showed; the email is free again. Refused for an enabled account, one's own, other
+// roles, a made-up ID and a stale version, each changing nothing.
+both!(an_admin_erases_a_disabled_account, |app: TestApp| async move {
+    const ERASE: &str = "mutation($i: EraseAccountInput!) { eraseAccount(input: $i) {
+            account { id email displayName disabled communities { slug } version }
+            userErrors { field code message } } }";
+    const UPDATE: &str = "mutation($i: UpdateAccountInput!) { updateAccount(input: $i) {
+            account { version } userErrors { field code } } }";
+    let gjol = Fixture::new(&app.db).community("gjoel", "Gjøl").await;
+    app.create_account("tidligere@gjoel.dk", As::CommunityEditor, &[gjol])
+        .await;
+    // The editor signs in (the log signs it with the email), and is renamed by an admin.
+    let login = app.login("tidligere@gjoel.dk", PASSWORD).await;
+    assert!(login["accessToken"].is_string(), "{login}");
+    let admin = app.signed_in(As::Admin, &[], None).await;
+    let accounts = admin
+        .data("{ accounts { nodes { id email version } } }", json!({}))
+        .await;
+    let editor = accounts["accounts"]["nodes"]
+        .as_array()
+        .expect("accounts")
+        .iter()
+        .find(|a| a["email"] == "tidligere@gjoel.dk")
+        .expect("the editor")
+        .clone();
+    let id = editor["id"].clone();
+    let renamed = admin
+        .data(
+            UPDATE,
+            json!({ "i": { "id": id, "version": editor["version"], "displayName": "Karen Kildegaard" } }),
+        )
+        .await;
+    assert_eq!(renamed["updateAccount"]["userErrors"], json!([]), "{renamed}");
+    let version = renamed["updateAccount"]["account"]["version"].clone();
+
+    // Not while it is enabled, and not by staff; neither changes anything.
+    let body = admin
+        .data(ERASE, json!({ "i": { "id": id, "version": version } }))
+        .await;
+    assert!(body["eraseAccount"]["account"].is_null(), "{body}");
+    assert_eq!(body["eraseAccount"]["userErrors"][0]["field"], json!(["id"]));
+    assert_eq!(body["eraseAccount"]["userErrors"][0]["code"], "INVALID");
+    let staff = app.signed_in(As::Staff, &[], None).await;
+    let (code, _) = staff
+        .error(ERASE, json!({ "i": { "id": id, "version": version } }))
+        .await;
+    assert_eq!(code, "FORBIDDEN");
+    let disabled = admin
+        .data(
+            UPDATE,
+            json!({ "i": { "id": id, "version": version, "disabled": true } }),
+        )
+        .await;
+    let version = disabled["updateAccount"]["account"]["version"].clone();
+    let (code, _) = admin
+        .error(ERASE, json!({ "i": { "id": id, "version": 1 } }))
+        .await;
+    assert_eq!(code, "CONFLICT");
+    let made_up = lup_tests::fixture::global_id("Account", uuid::Uuid::now_v7());
+    let (code, _) = admin
+        .error(ERASE, json!({ "i": { "id": made_up, "version": 1 } }))
+        .await;
+    assert_eq!(code, "NOT_FOUND");
+    let log_before = staff
+        .data(
+            "{ auditLog(first: 100) { totalCount nodes { actor { label } changes } } }",
+            json!({}),
+        )
+        .await;
+    assert!(
+        log_before.to_string().contains("tidligere@gjoel.dk"),
+        "{log_before}"
+    );
+    assert!(
+        log_before.to_string().contains("Karen Kildegaard"),
+        "{log_before}"
+    );
+
+    let body = admin
+        .data(ERASE, json!({ "i": { "id": id, "version": version } }))
+        .await;
+    assert_eq!(body["eraseAccount"]["userErrors"], json!([]), "{body}");
+    let erased = &body["eraseAccount"]["account"];
+    assert_eq!(erased["id"], id);
+    assert!(
+        erased["email"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("slettet-") && e.ends_with("@konto.invalid")),
+        "{body}"
+    );
+    assert_eq!(erased["displayName"], "Slettet konto");
+    assert_eq!(erased["disabled"], true);
+    assert_eq!(erased["communities"], json!([]));
+
+    // Nothing of the person is left in the log; its records are there, by the ID.
+    let log = staff
+            .data(
+                "{ auditLog(first: 100) { totalCount nodes { operation entityId actor { label nodeId } changes } } }",
+                json!({}),
+            )
+            .await;
+    let text = log.to_string();
+    assert!(!text.contains("tidligere@gjoel.dk"), "{log}");
+    assert!(!text.contains("Karen Kildegaard"), "{log}");
+    assert!(!text.contains("Test tidligere"), "{log}");
+    let nodes = log["auditLog"]["nodes"].as_array().expect("entries");
+    assert!(
+        nodes.iter().any(|e| e["operation"] == "LOGIN"
+            && e["actor"]["label"] == "[slettet konto]"
+            && e["actor"]["nodeId"] == id),
+        "{log}"
+    );
+    assert_eq!(
+        log["auditLog"]["totalCount"],
+        log_before["auditLog"]["totalCount"].as_i64().unwrap() + 1,
+        "one record more, the erasure's"
+    );
+    // The old password no longer signs in, and the email may be used again.
+    let q = "mutation($i: LoginInput!) { login(input: $i) { accessToken } }";
+    let (code, _) = app
+        .error(
+            q,
+            json!({ "i": { "email": "tidligere@gjoel.dk", "password": PASSWORD } }),
+        )
+        .await;
+    assert_eq!(code, "UNAUTHENTICATED");
+    let again = admin
+            .data(
+                "mutation($i: CreateAccountInput!) { createAccount(input: $i) { account { id } userErrors { field code } } }",
+                json!({ "i": { "email": "tidligere@gjoel.dk", "displayName": "Ny person",
+                               "role": "STAFF", "password": "en-helt-ny-adgangskode" } }),
+            )
+            .await;
+    assert_eq!(again["createAccount"]["userErrors"], json!([]), "{again}");
+
+    // One's own account is not erased.
+    let me = admin
+        .data("{ viewer { account { id version } } }", json!({}))
+        .await;
+    let body = admin
+            .data(
+                ERASE,
+                json!({ "i": { "id": me["viewer"]["account"]["id"], "version": me["viewer"]["account"]["version"] } }),
+            )
+            .await;
+    assert_eq!(body["eraseAccount"]["userErrors"][0]["code"], "INVALID", "{body}");
+});
