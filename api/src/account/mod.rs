@@ -573,6 +573,14 @@ impl AccountMutation {
             async |w, (id, email, display_name, password_hash, communities)| {
                 still_admin(w).await?;
                 let before = w.find::<account::Entity>("account", id).await?;
+                if is_erased(&before) {
+                    return Err(Refused::one(
+                        "id",
+                        UserErrorCode::Invalid,
+                        "the account was erased: it is kept only for the audit log's references; create a new account",
+                    )
+                    .into());
+                }
                 if let Some(email) = email.as_ref().filter(|e| **e != before.email) {
                     refuse_taken_email(w, email, Some(id)).await?;
                 }
@@ -664,8 +672,9 @@ impl AccountMutation {
     /// communities and sessions go; in the audit log its acts are signed "[slettet konto]"
     /// and the names its own records show become `[personoplysning]` (the records stay, with
     /// the account's global ID). Cannot be undone; the email may then be used by a new account.
-    /// What the account wrote under a name of its choice (a progress note's `authorName`)
-    /// stays. Admins only; not one's own account; disable it first (`updateAccount`).
+    /// The progress notes it posted signed with one of its names are signed "Navn slettet";
+    /// those it signed otherwise keep their signature. Admins only; not one's own account;
+    /// disable it first (`updateAccount`); an erased account is not changed again.
     #[graphql(guard = "Require::Admin", visible = "visible_to_admins")]
     async fn erase_account(
         &self,
@@ -690,9 +699,11 @@ impl AccountMutation {
                     .into());
                 }
                 w.hold_at::<account::Entity>("account", id, input.version).await?;
+                let names = names_of(w.txn(), &before).await?;
+                unsign_notes(w, id, &names).await?;
                 let communities_changed = set_communities(w, id, &[]).await?;
                 let row = account::ActiveModel {
-                    email: Set(format!("slettet-{}@konto.invalid", id.simple())),
+                    email: Set(format!("slettet-{}{ERASED_DOMAIN}", id.simple())),
                     display_name: Set(ERASED_NAME.to_owned()),
                     password_hash: Set(None),
                     ..Default::default()
@@ -707,8 +718,8 @@ impl AccountMutation {
                     )
                     .await?;
                 revoke_sessions(w.txn(), id).await?;
-                // After the update, so its own record loses the name too.
-                erase_from_audit_log(w.txn(), id).await?;
+                // After the writes, so their own records lose the names too.
+                erase_from_audit_log(w.txn(), id, &names).await?;
                 Ok(after)
             },
             |m| EraseAccountPayload::ok(Account(m)),
@@ -828,13 +839,103 @@ impl AccountMutation {
 /// The name an erased account keeps.
 const ERASED_NAME: &str = "Slettet konto";
 
+/// The domain of the address an erased account keeps (`slettet-<id>@konto.invalid`: unique,
+/// and no mail can go there).
+const ERASED_DOMAIN: &str = "@konto.invalid";
+
 /// How the audit log signs the acts of an erased account.
 const ERASED_ACTOR: &str = "[slettet konto]";
 
+/// Whether `eraseAccount` erased the account: it keeps the address it left.
+pub(crate) fn is_erased(account: &account::Model) -> bool {
+    account.email.starts_with("slettet-") && account.email.ends_with(ERASED_DOMAIN)
+}
+
+/// How the audit log signs what an account does: its email, or [`ERASED_ACTOR`] once erased
+/// (a failed sign-in or a copied refresh token still tells of it).
+pub(crate) fn actor_label(account: &account::Model) -> String {
+    if is_erased(account) {
+        ERASED_ACTOR.to_owned()
+    } else {
+        account.email.clone()
+    }
+}
+
+/// How a progress note an erased account signed with one of its names is signed after.
+const ERASED_SIGNATURE: &str = "Navn slettet";
+
+/// The names an account has had: its own, and those its audit records show.
+async fn names_of(db: &impl ConnectionTrait, account: &account::Model) -> Result<Vec<String>, ApiError> {
+    use entity::audit_log;
+
+    use crate::relay::TypeName;
+    let mut names = vec![account.display_name.clone()];
+    let records = audit_log::Entity::find()
+        .filter(audit_log::Column::Entity.eq(OtherType::Account.name()))
+        .filter(audit_log::Column::EntityId.eq(account.id))
+        .all(db)
+        .await?;
+    for record in records {
+        let Ok(changes) = serde_json::from_str::<serde_json::Value>(&record.changes) else {
+            continue;
+        };
+        for side in ["before", "after"] {
+            if let Some(name) = changes["display_name"][side].as_str()
+                && name != entity::json::REDACTED
+                && !names.iter().any(|n| n == name)
+            {
+                names.push(name.to_owned());
+            }
+        }
+    }
+    Ok(names)
+}
+
+/// The progress notes the account posted that are signed with one of its `names` (the
+/// default signature is the account's name) are signed [`ERASED_SIGNATURE`] instead; a note
+/// signed otherwise (an association's name) keeps its signature.
+async fn unsign_notes(w: &Write, account: Uuid, names: &[String]) -> Result<(), Failure> {
+    use entity::{
+        action_update,
+        audit_log::{self, ActorKind},
+    };
+    use sea_orm::{QuerySelect, QueryTrait};
+    let posted = audit_log::Entity::find()
+        .select_only()
+        .column(audit_log::Column::EntityId)
+        .filter(audit_log::Column::Entity.eq(NodeType::ActionUpdate.name()))
+        .filter(audit_log::Column::Operation.eq("CREATE"))
+        .filter(audit_log::Column::ActorKind.eq(ActorKind::Account))
+        .filter(audit_log::Column::ActorId.eq(account))
+        .into_query();
+    let notes = w
+        .locking(
+            action_update::Entity::find()
+                .filter(action_update::Column::Id.in_subquery(posted))
+                .filter(action_update::Column::AuthorName.is_in(names.iter().cloned())),
+        )
+        .all(w.txn())
+        .await?;
+    for note in notes {
+        let row = action_update::ActiveModel {
+            author_name: Set(ERASED_SIGNATURE.to_owned()),
+            ..Default::default()
+        };
+        w.update::<action_update::Entity>(NodeType::ActionUpdate, &note, note.version, row)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Takes an erased account's personal data out of the audit log: its acts are signed
-/// [`ERASED_ACTOR`] (their actor ID stays), and the names in its own records become
-/// `[personoplysning]` (its emails are written so from the start).
-async fn erase_from_audit_log(db: &impl ConnectionTrait, account: Uuid) -> Result<(), ApiError> {
+/// [`ERASED_ACTOR`] (their actor ID stays), the names in its own records become
+/// `[personoplysning]` (its emails are written so from the start), and so do its `names`
+/// where the records of the progress notes it posted show them as a signature.
+async fn erase_from_audit_log(
+    db: &impl ConnectionTrait,
+    account: Uuid,
+    names: &[String],
+) -> Result<(), ApiError> {
     use entity::audit_log::{self, ActorKind};
     use sea_orm::sea_query::Expr;
 
@@ -850,17 +951,34 @@ async fn erase_from_audit_log(db: &impl ConnectionTrait, account: Uuid) -> Resul
         .filter(audit_log::Column::EntityId.eq(account))
         .all(db)
         .await?;
-    for record in records {
+    // The notes' records: any that shows one of the names as a signature.
+    let notes = audit_log::Entity::find()
+        .filter(audit_log::Column::Entity.eq(NodeType::ActionUpdate.name()))
+        .filter(audit_log::Column::Changes.contains("author_name"))
+        .all(db)
+        .await?;
+    for record in records.into_iter().chain(notes) {
         let Ok(mut changes) = serde_json::from_str::<serde_json::Value>(&record.changes) else {
             continue;
         };
-        let Some(name) = changes.get_mut("display_name") else {
-            continue;
-        };
-        for side in ["before", "after"] {
-            if let Some(value) = name.get_mut(side).filter(|v| v.is_string()) {
-                *value = serde_json::Value::from(entity::json::REDACTED);
+        let mut changed = false;
+        for (field, every) in [("display_name", true), ("author_name", false)] {
+            let Some(value) = changes.get_mut(field) else {
+                continue;
+            };
+            for side in ["before", "after"] {
+                if let Some(v) = value.get_mut(side)
+                    && let Some(text) = v.as_str()
+                    && (every || names.iter().any(|n| n == text))
+                    && text != entity::json::REDACTED
+                {
+                    *v = serde_json::Value::from(entity::json::REDACTED);
+                    changed = true;
+                }
             }
+        }
+        if !changed {
+            continue;
         }
         audit_log::Entity::update_many()
             .col_expr(audit_log::Column::Changes, Expr::value(changes.to_string()))

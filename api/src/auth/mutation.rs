@@ -316,18 +316,32 @@ impl AuthMutation {
     }
 }
 
-/// Sign-ins and sign-outs go in the audit log too, as the account's own acts.
+/// Sign-ins and sign-outs go in the audit log too, as the account's own acts, signed as the
+/// account is now: read again in the transaction and held (on PostgreSQL) until it ends, so an
+/// erasure (`eraseAccount`) that began meanwhile waits for this record and takes the email out
+/// of it, and one that ended meanwhile leaves it signed as erased.
 async fn record(
     txn: &sea_orm::DatabaseTransaction,
     account: &account::Model,
     event: SessionEvent,
 ) -> Result<(), ApiError> {
+    use sea_orm::{ConnectionTrait, QuerySelect};
+    let find = account::Entity::find_by_id(account.id);
+    let find = if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        find.lock_shared()
+    } else {
+        find
+    };
+    let Some(account) = find.one(txn).await? else {
+        return Ok(());
+    };
+    let account = &account;
     entity::audit_log::ActiveModel {
         id: Set(Uuid::now_v7()),
         occurred_at: Set(crate::common::now()),
         actor_kind: Set(entity::audit_log::ActorKind::Account),
         actor_id: Set(Some(account.id)),
-        actor_label: Set(account.email.clone()),
+        actor_label: Set(crate::account::actor_label(account)),
         operation: Set(event.as_str().to_owned()),
         entity: Set(OtherType::Account.name().to_owned()),
         entity_id: Set(account.id),

@@ -1340,7 +1340,18 @@ both!(an_admin_erases_a_disabled_account, |app: TestApp| async move {
             userErrors { field code message } } }";
     const UPDATE: &str = "mutation($i: UpdateAccountInput!) { updateAccount(input: $i) {
             account { version } userErrors { field code } } }";
-    let gjol = Fixture::new(&app.db).community("gjoel", "Gjøl").await;
+    let fx = Fixture::new(&app.db);
+    let gjol = fx.community("gjoel", "Gjøl").await;
+    let plan = fx
+        .plan(
+            gjol,
+            "Gjøl 2026",
+            lup_tests::fixture::PlanStatus::Adopted,
+            2025,
+            2028,
+        )
+        .await;
+    let action = lup_tests::fixture::global_id("Action", fx.action(plan, "Havnebad").await);
     app.create_account("tidligere@gjoel.dk", As::CommunityEditor, &[gjol])
         .await;
     // The editor signs in (the log signs it with the email), and is renamed by an admin.
@@ -1366,6 +1377,20 @@ both!(an_admin_erases_a_disabled_account, |app: TestApp| async move {
         .await;
     assert_eq!(renamed["updateAccount"]["userErrors"], json!([]), "{renamed}");
     let version = renamed["updateAccount"]["account"]["version"].clone();
+    // Two progress notes: one signed by default (the account's name), one by the association.
+    let editor_app = app.with_token(login["accessToken"].as_str().expect("token"));
+    const NOTE: &str = "mutation($i: CreateActionUpdateInput!) { createActionUpdate(input: $i) {
+        actionUpdate { id authorName } userErrors { field code } } }";
+    let mut notes = Vec::new();
+    for author in [None, Some("Gjøl Borgerforening")] {
+        let mut input = json!({ "actionId": action, "body": "Vi er i gang med skitserne." });
+        if let Some(a) = author {
+            input["authorName"] = json!(a);
+        }
+        let note = editor_app.data(NOTE, json!({ "i": input })).await;
+        notes.push(note["createActionUpdate"]["actionUpdate"].clone());
+    }
+    assert_eq!(notes[0]["authorName"], "Karen Kildegaard", "{notes:?}");
 
     // Not while it is enabled, and not by staff; neither changes anything.
     let body = admin
@@ -1425,6 +1450,48 @@ both!(an_admin_erases_a_disabled_account, |app: TestApp| async move {
     assert_eq!(erased["displayName"], "Slettet konto");
     assert_eq!(erased["disabled"], true);
     assert_eq!(erased["communities"], json!([]));
+    // The note signed with the person's name is signed "Navn slettet"; the association's
+    // keeps its signature.
+    let signed = app
+        .data(
+            "query($id: ID!) { node(id: $id) { ... on Action { updates { nodes { id authorName } } } } }",
+            json!({ "id": action }),
+        )
+        .await;
+    let by_id = |id: &Value| {
+        signed["node"]["updates"]["nodes"]
+            .as_array()
+            .expect("notes")
+            .iter()
+            .find(|n| n["id"] == *id)
+            .map(|n| n["authorName"].clone())
+    };
+    assert_eq!(by_id(&notes[0]["id"]), Some(json!("Navn slettet")), "{signed}");
+    assert_eq!(
+        by_id(&notes[1]["id"]),
+        Some(json!("Gjøl Borgerforening")),
+        "{signed}"
+    );
+    // It cannot be brought back: an erased account is not changed.
+    let revived = admin
+        .data(
+            UPDATE,
+            json!({ "i": { "id": id, "version": erased["version"], "disabled": false } }),
+        )
+        .await;
+    assert_eq!(
+        revived["updateAccount"]["userErrors"][0]["code"], "INVALID",
+        "{revived}"
+    );
+    // A failed sign-in with the address it keeps is told of, signed as erased.
+    let q = "mutation($i: LoginInput!) { login(input: $i) { accessToken } }";
+    let (code, _) = app
+        .error(
+            q,
+            json!({ "i": { "email": erased["email"], "password": PASSWORD } }),
+        )
+        .await;
+    assert_eq!(code, "UNAUTHENTICATED");
 
     // Nothing of the person is left in the log; its records are there, by the ID.
     let log = staff
@@ -1437,6 +1504,8 @@ both!(an_admin_erases_a_disabled_account, |app: TestApp| async move {
     assert!(!text.contains("tidligere@gjoel.dk"), "{log}");
     assert!(!text.contains("Karen Kildegaard"), "{log}");
     assert!(!text.contains("Test tidligere"), "{log}");
+    assert!(!text.contains("konto.invalid"), "{log}");
+    assert!(text.contains("Gjøl Borgerforening"), "{log}");
     let nodes = log["auditLog"]["nodes"].as_array().expect("entries");
     assert!(
         nodes.iter().any(|e| e["operation"] == "LOGIN"
@@ -1444,13 +1513,18 @@ both!(an_admin_erases_a_disabled_account, |app: TestApp| async move {
             && e["actor"]["nodeId"] == id),
         "{log}"
     );
+    assert!(
+        nodes
+            .iter()
+            .any(|e| e["operation"] == "LOGIN_FAILED" && e["actor"]["label"] == "[slettet konto]"),
+        "{log}"
+    );
     assert_eq!(
         log["auditLog"]["totalCount"],
-        log_before["auditLog"]["totalCount"].as_i64().unwrap() + 1,
-        "one record more, the erasure's"
+        log_before["auditLog"]["totalCount"].as_i64().unwrap() + 3,
+        "three records more: the erasure's, the note's new signature's, the failed sign-in's"
     );
     // The old password no longer signs in, and the email may be used again.
-    let q = "mutation($i: LoginInput!) { login(input: $i) { accessToken } }";
     let (code, _) = app
         .error(
             q,
