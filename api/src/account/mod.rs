@@ -645,17 +645,7 @@ impl AccountMutation {
                 } else {
                     Vec::new()
                 };
-                w.hold_at::<account::Entity>("account", id, input.version).await?;
-                let communities_changed = set_communities(w, id, &communities).await?;
-                let after = w
-                    .update_linked::<account::Entity>(
-                        OtherType::Account,
-                        &before,
-                        input.version,
-                        row,
-                        communities_changed,
-                    )
-                    .await?;
+                let after = rewrite(w, &before, input.version, &communities, row).await?;
                 // A disabled account or a reset password ends every session at once.
                 if after.disabled || password_changed {
                     revoke_sessions(w.txn(), id).await?;
@@ -698,25 +688,15 @@ impl AccountMutation {
                     )
                     .into());
                 }
-                w.hold_at::<account::Entity>("account", id, input.version).await?;
                 let names = names_of(w.txn(), &before).await?;
-                unsign_notes(w, id, &names).await?;
-                let communities_changed = set_communities(w, id, &[]).await?;
                 let row = account::ActiveModel {
                     email: Set(format!("slettet-{}{ERASED_DOMAIN}", id.simple())),
                     display_name: Set(ERASED_NAME.to_owned()),
                     password_hash: Set(None),
                     ..Default::default()
                 };
-                let after = w
-                    .update_linked::<account::Entity>(
-                        OtherType::Account,
-                        &before,
-                        input.version,
-                        row,
-                        communities_changed,
-                    )
-                    .await?;
+                let after = rewrite(w, &before, input.version, &[], row).await?;
+                unsign_notes(w, id, &names).await?;
                 revoke_sessions(w.txn(), id).await?;
                 // After the writes, so their own records lose the names too.
                 erase_from_audit_log(w.txn(), id, &names).await?;
@@ -834,6 +814,22 @@ impl AccountMutation {
         )
         .await
     }
+}
+
+/// Applies `row` and the account's `communities` to the account `before` if it is still at
+/// `version`, and records both.
+async fn rewrite(
+    w: &Write,
+    before: &account::Model,
+    version: i32,
+    communities: &[Uuid],
+    row: account::ActiveModel,
+) -> Result<account::Model, Failure> {
+    w.hold_at::<account::Entity>("account", before.id, version)
+        .await?;
+    let communities_changed = set_communities(w, before.id, communities).await?;
+    w.update_linked::<account::Entity>(OtherType::Account, before, version, row, communities_changed)
+        .await
 }
 
 /// The name an erased account keeps.
