@@ -1420,6 +1420,22 @@ both!(an_admin_erases_a_disabled_account, |app: TestApp| async move {
         .error(ERASE, json!({ "i": { "id": made_up, "version": 1 } }))
         .await;
     assert_eq!(code, "NOT_FOUND");
+    // Another type's ID, or no ID at all, is a user error on `id`.
+    for bad in [
+        lup_tests::fixture::global_id("Community", gjol),
+        "ikke-et-id".to_owned(),
+    ] {
+        let body = admin
+            .data(ERASE, json!({ "i": { "id": bad, "version": version } }))
+            .await;
+        assert!(body["eraseAccount"]["account"].is_null(), "{body}");
+        assert_eq!(
+            body["eraseAccount"]["userErrors"][0]["field"],
+            json!(["id"]),
+            "{body}"
+        );
+        assert_eq!(body["eraseAccount"]["userErrors"][0]["code"], "INVALID", "{body}");
+    }
     let log_before = staff
         .data(
             "{ auditLog(first: 100) { totalCount nodes { actor { label } changes } } }",
