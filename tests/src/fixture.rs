@@ -594,6 +594,56 @@ impl Fixture<'_> {
         id
     }
 
+    /// A webhook endpoint of `organization` (enabled, for new opportunities), with one
+    /// delivered message: (endpoint, delivery).
+    pub async fn webhook(&self, organization: Uuid) -> (Uuid, Uuid) {
+        let (endpoint, delivery) = (Uuid::now_v7(), Uuid::now_v7());
+        webhook_endpoint::ActiveModel {
+            id: Set(endpoint),
+            organization_id: Set(organization),
+            created_by_api_key_id: Set(None),
+            url: Set(format!("https://partner.example/hooks/{}", endpoint.simple())),
+            secret: Set("whsec_c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0".into()),
+            previous_secret: Set(None),
+            previous_secret_expires_at: Set(None),
+            event_types: Set("OPPORTUNITY_CREATED".into()),
+            enabled: Set(true),
+            disabled_by: Set(None),
+            disabled_reason: Set(None),
+            disabled_at: Set(None),
+            consecutive_failures: Set(0),
+            after_seq: Set(0),
+            created_at: Set(now()),
+            updated_at: Set(now()),
+            version: Set(1),
+        }
+        .insert(self.db)
+        .await
+        .expect("insert webhook endpoint");
+        webhook_delivery::ActiveModel {
+            id: Set(delivery),
+            endpoint_id: Set(endpoint),
+            event_seq: Set(1),
+            message_id: Set(format!("msg_{}", delivery.simple())),
+            event_type: Set(webhook_delivery::EventType::OpportunityCreated),
+            payload: Set("{}".into()),
+            status: Set(webhook_delivery::DeliveryStatus::Delivered),
+            attempts: Set(1),
+            next_attempt_at: Set(None),
+            last_attempt_at: Set(Some(now())),
+            last_status: Set(Some(204)),
+            last_response: Set(None),
+            last_error: Set(None),
+            created_at: Set(now()),
+            updated_at: Set(now()),
+            version: Set(1),
+        }
+        .insert(self.db)
+        .await
+        .expect("insert webhook delivery");
+        (endpoint, delivery)
+    }
+
     /// Sets one column of one row: `UPDATE table SET column = value WHERE id = id`. Enum
     /// columns take their stored text, e.g. `"INACTIVE"`.
     pub async fn set(&self, table: &str, id: Uuid, column: &str, value: impl Into<sea_query::Value>) {

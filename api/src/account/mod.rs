@@ -69,10 +69,10 @@ pub const MAX_PASSWORD: usize = 200;
 
 pub struct Account(pub account::Model);
 
-/// A person who signs in.
-#[Object]
+/// A person who signs in. Visible to admins, and to its holder (`viewer { account }`).
+#[Object(visible = "visible_to_accounts")]
 impl Account {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         relay::encode(OtherType::Account, self.0.id)
     }
     async fn email(&self) -> &str {
@@ -115,10 +115,10 @@ impl Account {
 
 pub struct ApiKey(pub api_key::Model);
 
-/// A partner's API key. Its secret is shown once, when it is created.
-#[Object]
+/// A partner's API key. Its secret is shown once, when it is created. Visible to admins.
+#[Object(visible = "visible_to_admins")]
 impl ApiKey {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         relay::encode(OtherType::ApiKey, self.0.id)
     }
     async fn name(&self) -> &str {

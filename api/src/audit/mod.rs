@@ -24,7 +24,8 @@ pub struct Actor {
         deprecation = "Use `nodeId`: an `id` equal to the Account's or ApiKey's own makes a cache that keys objects by `id` alone (Relay's) take the actor and the account for one object."
     )]
     pub id: Option<ID>,
-    /// The global ID of the account (`Account.id`) or API key (`ApiKey.id`), when there is one.
+    /// The global ID of the account (`Account.id`) or API key (`ApiKey.id`), when there is one
+    /// (`node(id:)` fetches it for an admin).
     pub node_id: Option<ID>,
     /// An email, an API key's prefix or an external identity.
     pub label: String,
@@ -32,10 +33,10 @@ pub struct Actor {
 
 pub struct AuditLogEntry(pub audit_log::Model);
 
-/// One change.
-#[Object]
+/// One change. Visible to staff.
+#[Object(visible = "visible_to_staff")]
 impl AuditLogEntry {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         relay::encode(OtherType::AuditLogEntry, self.0.id)
     }
     async fn occurred_at(&self) -> DateTime<Utc> {

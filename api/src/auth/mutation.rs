@@ -365,6 +365,7 @@ impl ViewerInfo {
         self.0.role.label()
     }
     /// The signed-in account; null for anonymous callers, partners and external identities.
+    #[graphql(visible = "crate::auth::visible_to_accounts")]
     async fn account(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
         let Some(id) = self.0.account_id else {
             return Ok(None);

@@ -74,9 +74,10 @@ crate::labels::enum_labels!(WebhookDeliveryStatus {
 pub struct WebhookEndpoint(pub webhook_endpoint::Model);
 
 /// An HTTPS endpoint of a partner, to which the server posts the events it asked for.
-#[Object]
+/// Visible to the partner and to staff.
+#[Object(visible = "visible_to_partners_and_staff")]
 impl WebhookEndpoint {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         relay::encode(OtherType::WebhookEndpoint, self.0.id)
     }
 
@@ -175,10 +176,11 @@ impl WebhookEndpoint {
 
 pub struct WebhookDelivery(pub webhook_delivery::Model);
 
-/// One message to an endpoint, with its attempts.
-#[Object]
+/// One message to an endpoint, with its attempts. Visible to the endpoint's partner and to
+/// staff.
+#[Object(visible = "visible_to_partners_and_staff")]
 impl WebhookDelivery {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         relay::encode(OtherType::WebhookDelivery, self.0.id)
     }
 

@@ -7,14 +7,16 @@
 //! - fields of types that are neither a root nor a `Node` (connections, payloads, `Viewer`,
 //!   `Account`…) may say `via`: reached only through a field checked here, they follow it;
 //! - every query and mutation, and every field of every `Node` type (reached through `node`
-//!   on a row everyone may see), is run: a role the table forbids gets the guard's
-//!   UNAUTHENTICATED or FORBIDDEN, a role it allows does not. Hidden fields are run too,
-//!   since hiding is not the protection. Fields of the other types (connections, payloads,
-//!   `Viewer`, `Account`…) are reached only through the fields checked here.
+//!   on a row everyone may see, or for the types that are not content, a row of the roles
+//!   they are for), is run: a role the table forbids gets the guard's UNAUTHENTICATED or
+//!   FORBIDDEN, or, for a type its introspection does not show, a null `node`; a role it
+//!   allows gets neither. Hidden fields are run too, since hiding is not the protection.
+//!   Fields of the other types (connections, payloads, `Viewer`…) are reached only through
+//!   the fields checked here.
 use std::collections::{BTreeMap, BTreeSet};
 
 use lup_api::auth::{GUARD_FORBIDDEN, GUARD_UNAUTHENTICATED};
-use lup_tests::{As, TestApp, both};
+use lup_tests::{As, TestApp, both, fixture::global_id};
 use serde_json::{Value, json};
 
 const INTROSPECTION: &str = r#"query {
@@ -196,6 +198,45 @@ fn refused(body: &Value) -> bool {
     })
 }
 
+/// One row of each `Node` type that is not content (accounts, API keys, the audit log,
+/// webhooks), visible to the roles its list is for: an endpoint of the partner's organisation
+/// with one delivery, the newest API key and audit log entry. (An account is each caller's
+/// own: see `own_account`.)
+async fn restricted_samples(
+    app: &TestApp,
+    admin: &TestApp,
+    organization: uuid::Uuid,
+) -> BTreeMap<String, String> {
+    let (endpoint, delivery) = lup_tests::fixture::Fixture::new(&app.db)
+        .webhook(organization)
+        .await;
+    let d = admin
+        .data(
+            "{ apiKeys(first: 1) { nodes { id } } auditLog(first: 1) { nodes { id } } }",
+            json!({}),
+        )
+        .await;
+    let id = |v: &Value| v.as_str().unwrap_or_else(|| panic!("a sample: {d}")).to_owned();
+    BTreeMap::from([
+        ("ApiKey".to_owned(), id(&d["apiKeys"]["nodes"][0]["id"])),
+        ("AuditLogEntry".to_owned(), id(&d["auditLog"]["nodes"][0]["id"])),
+        (
+            "WebhookEndpoint".to_owned(),
+            global_id("WebhookEndpoint", endpoint),
+        ),
+        (
+            "WebhookDelivery".to_owned(),
+            global_id("WebhookDelivery", delivery),
+        ),
+    ])
+}
+
+/// The caller's own account, if it has one.
+async fn own_account(caller: &TestApp) -> Option<String> {
+    let d = caller.data("{ viewer { account { id } } }", json!({})).await;
+    d["viewer"]["account"]["id"].as_str().map(str::to_owned)
+}
+
 /// One row of each `Node` type that every role may see, by walking the public API.
 async fn samples(app: &TestApp) -> BTreeMap<String, String> {
     let q = r#"{
@@ -300,7 +341,12 @@ both!(
 
         // The demo holds a published annual review of last year, so the review's Node types
         // have rows everyone may see.
-        let samples = samples(&app).await;
+        let mut samples = samples(&app).await;
+        samples.extend(restricted_samples(&app, &callers[4].1, org).await);
+        let mut own_accounts = BTreeMap::new();
+        for (role, caller) in &callers {
+            own_accounts.insert(role.name(), own_account(caller).await);
+        }
         let node_types: Vec<String> = full.types["Node"]["possibleTypes"]
             .as_array()
             .expect("Node types")
@@ -309,7 +355,7 @@ both!(
             .collect();
         for t in &node_types {
             assert!(
-                samples.contains_key(t),
+                samples.contains_key(t) || t == "Account",
                 "no sample row of the Node type {t}: extend `samples`"
             );
         }
@@ -348,7 +394,15 @@ both!(
                     format!("query {{ {} }}", knows.selection(type_name, name))
                 } else if type_name == full.mutation {
                     format!("mutation {{ {} }}", knows.selection(type_name, name))
-                } else if let Some(id) = samples.get(type_name) {
+                } else if let Some(id) = match type_name {
+                    // Each caller's own; none for those without an account (any would do: null).
+                    "Account" => Some(
+                        own_accounts[role.name()]
+                            .clone()
+                            .unwrap_or_else(|| global_id("Account", uuid::Uuid::now_v7())),
+                    ),
+                    _ => samples.get(type_name).cloned(),
+                } {
                     format!(
                         "query {{ node(id: \"{id}\") {{ ... on {type_name} {{ {} }} }} }}",
                         knows.selection(type_name, name)
@@ -357,17 +411,19 @@ both!(
                     continue;
                 };
                 let body = caller.post(&document, json!({})).await;
-                if type_name != full.query
+                let hidden = type_name != full.query
                     && type_name != full.mutation
                     && body["data"]["node"].is_null()
-                    && !refused(&body)
-                {
+                    && !refused(&body);
+                // A role whose introspection does not show the type is not given its rows.
+                let type_hidden = !seen[role.name()].types.contains_key(type_name);
+                if hidden && !type_hidden {
                     wrong.push(format!(
                         "{field}: the sample row is not visible to {}: {body}",
                         role.name()
                     ));
                 }
-                if refused(&body) == allowed {
+                if (refused(&body) || (hidden && type_hidden)) == allowed {
                     wrong.push(format!(
                         "{field}: {} is {}: {body}",
                         role.name(),

@@ -1,6 +1,6 @@
 //! `node(id)` and `nodes(ids)`: every object with a global ID can be fetched again by it.
 use lup_tests::{
-    TestApp, both,
+    As, TestApp, both,
     fixture::{
         DepartmentRole, Fixture, MemberRole, OrganizationKind, PartnershipStatus, Party, PlanStatus,
         base64url, date, global_id,
@@ -249,8 +249,15 @@ both!(
             let d = app.data(query, json!({ "id": global_id(other, uuid) })).await;
             assert!(d["node"].is_null(), "a community's UUID as a {other}");
         }
-        // Our IDs of types that are not a Node (accounts, API keys, audit entries…): null.
-        for other in ["Account", "ApiKey", "AuditLogEntry", "WebhookEndpoint"] {
+        // The IDs of the other types of ours, with a UUID no row of theirs has: null.
+        for other in [
+            "Account",
+            "ApiKey",
+            "AuditLogEntry",
+            "WebhookEndpoint",
+            "WebhookDelivery",
+            "EngagementWeights",
+        ] {
             let d = app.data(query, json!({ "id": global_id(other, uuid) })).await;
             assert!(d["node"].is_null(), "an ID of a {other}: {d}");
         }
@@ -271,5 +278,111 @@ both!(
             )
             .await;
         }
+    }
+);
+
+/// The caller's own account's ID.
+async fn own_account(caller: &TestApp) -> String {
+    let d = caller.data("{ viewer { account { id } } }", json!({})).await;
+    d["viewer"]["account"]["id"]
+        .as_str()
+        .expect("an account")
+        .to_owned()
+}
+
+both!(
+    node_gives_accounts_keys_the_audit_log_and_webhooks_to_whom_their_lists_are_for,
+    |app: TestApp| async move {
+        let fx = Fixture::new(&app.db);
+        let gjol = fx.community("gjoel", "Gjøl").await;
+        let ours = fx
+            .organization(
+                "gjoel-borgerforening",
+                "Gjøl Borgerforening",
+                OrganizationKind::Association,
+                Some(gjol),
+            )
+            .await;
+        let theirs = fx
+            .organization(
+                "fjerritslev-erhvervsforening",
+                "Fjerritslev Erhvervsforening",
+                OrganizationKind::Business,
+                None,
+            )
+            .await;
+        let (endpoint, delivery) = fx.webhook(ours).await;
+        let (their_endpoint, their_delivery) = fx.webhook(theirs).await;
+        let anonymous = app.signed_in(As::Anonymous, &[], None).await;
+        let partner = app.signed_in(As::Partner, &[], Some(ours)).await;
+        let editor = app.signed_in(As::CommunityEditor, &[gjol], None).await;
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        let admin = app.signed_in(As::Admin, &[], None).await;
+
+        let (editor_account, staff_account) = (own_account(&editor).await, own_account(&staff).await);
+        let listed = admin
+            .data(
+                "{ apiKeys(first: 1) { nodes { id } } auditLog(first: 1) { nodes { id } } }",
+                json!({}),
+            )
+            .await;
+        let key = listed["apiKeys"]["nodes"][0]["id"]
+            .as_str()
+            .expect("the partner's key");
+        let entry = listed["auditLog"]["nodes"][0]["id"].as_str().expect("a sign-in");
+        let endpoint = global_id("WebhookEndpoint", endpoint);
+        let delivery = global_id("WebhookDelivery", delivery);
+        let their_endpoint = global_id("WebhookEndpoint", their_endpoint);
+        let their_delivery = global_id("WebhookDelivery", their_delivery);
+
+        // (ID, who gets it: anonymous, partner, editor, staff, admin).
+        let cases: [(&str, &str, [bool; 5]); 8] = [
+            ("Account", &editor_account, [false, false, true, false, true]),
+            ("Account", &staff_account, [false, false, false, true, true]),
+            ("ApiKey", key, [false, false, false, false, true]),
+            ("AuditLogEntry", entry, [false, false, false, true, true]),
+            ("WebhookEndpoint", &endpoint, [false, true, false, true, true]),
+            ("WebhookDelivery", &delivery, [false, true, false, true, true]),
+            (
+                "WebhookEndpoint",
+                &their_endpoint,
+                [false, false, false, true, true],
+            ),
+            (
+                "WebhookDelivery",
+                &their_delivery,
+                [false, false, false, true, true],
+            ),
+        ];
+        let callers = [&anonymous, &partner, &editor, &staff, &admin];
+        let query = "query($id: ID!) { node(id: $id) { __typename id } }";
+        for (type_name, id, gets) in cases {
+            for (caller, gets) in callers.iter().zip(gets) {
+                let d = caller.data(query, json!({ "id": id })).await;
+                if gets {
+                    assert_eq!(d["node"]["__typename"], type_name, "{type_name} {id}");
+                    assert_eq!(d["node"]["id"], id);
+                } else {
+                    assert!(d["node"].is_null(), "{type_name} {id}: {d}");
+                }
+            }
+            // `nodes` answers as `node` does.
+            let d = admin
+                .data(
+                    "query($ids: [ID!]!) { nodes(ids: $ids) { id } }",
+                    json!({ "ids": [id, id] }),
+                )
+                .await;
+            assert_eq!(d["nodes"], json!([{ "id": id }, { "id": id }]));
+        }
+
+        // An admin client refetches an account's fields by its ID alone.
+        let d = admin
+            .data(
+                "query($id: ID!) { node(id: $id) { ... on Account { role disabled } } }",
+                json!({ "id": staff_account }),
+            )
+            .await;
+        assert_eq!(d["node"], json!({ "role": "STAFF", "disabled": false }));
     }
 );
