@@ -315,3 +315,46 @@ async fn a_lead_department_named_meanwhile_is_reported_on_the_role() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+#[cfg_attr(not(postgres_tests), ignore = "skipped: TEST_DATABASE_URL is not set")]
+async fn a_progress_note_posted_while_another_changes_the_action_applies_after_it() {
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let f = Fixture::new(&app.db);
+    let gjol = f.community("gjoel", "Gjøl").await;
+    let plan = f.plan(gjol, "Gjøl 2025", PlanStatus::Adopted, 2025, 2029).await;
+    let action = f.action(plan, "Ny legeplads").await;
+    let staff = app.signed_in(As::Staff, &[], None).await;
+    // Another note's change to the action, not yet committed when this note is posted: the
+    // note waits for it and applies to the action it left (its version is not the client's
+    // to send, so a CONFLICT on it would lose the note).
+    let answer = race(
+        &app,
+        &staff,
+        &format!("UPDATE action SET progress = 40, version = version + 1 WHERE id = '{action}'"),
+        "mutation($i: CreateActionUpdateInput!) { createActionUpdate(input: $i) {
+            actionUpdate { id action { progress version } } userErrors { field code message } } }",
+        json!({ "i": {
+            "actionId": global_id("Action", action),
+            "body": "Legepladsen er halvt færdig",
+            "progress": 50,
+        } }),
+    )
+    .await;
+    assert!(answer.get("errors").is_none(), "{answer}");
+    let payload = &answer["data"]["createActionUpdate"];
+    assert_eq!(payload["userErrors"], json!([]), "{answer}");
+    assert_eq!(
+        payload["actionUpdate"]["action"],
+        json!({ "progress": 50, "version": 3 })
+    );
+    assert_eq!(
+        count(
+            &app.db,
+            &format!("SELECT count(*) FROM action_update WHERE action_id = '{action}'")
+        )
+        .await,
+        1
+    );
+    app.stop().await;
+}
