@@ -23,7 +23,7 @@ use crate::relay::NodeType;
 
 /// Bumped whenever the analysis or what is indexed changes: the start-up then rebuilds the
 /// index (the stored value is in `app_meta` under [`FORMAT_KEY`]).
-pub const FORMAT: &str = "1";
+pub const FORMAT: &str = "2";
 pub const FORMAT_KEY: &str = "search_index_format";
 
 /// Separates the texts of a document's body as stored (the unit separator: never in a word).
@@ -97,15 +97,17 @@ impl Kind {
 
     /// The GraphQL fields indexed: the title (weighing more) and the other texts, in the
     /// order the body stores them. Only public fields: no internal notes, no names or email
-    /// addresses of people who responded to a consultation.
+    /// addresses of people who responded to a consultation. `community` is the name of the
+    /// community the row belongs to (a plan's or an action's, an idea's or an organisation's
+    /// own, where it has one), so that a place's name finds what is done there.
     pub fn fields(self) -> (&'static str, &'static [&'static str]) {
         match self {
             Kind::Community => ("name", &["description"]),
-            Kind::Plan => ("title", &["summary", "vision"]),
-            Kind::Action => ("title", &["description", "partnerNeeds"]),
-            Kind::Idea => ("title", &["description"]),
+            Kind::Plan => ("title", &["summary", "vision", "community"]),
+            Kind::Action => ("title", &["description", "partnerNeeds", "community"]),
+            Kind::Idea => ("title", &["description", "community"]),
             Kind::IdeaExchange => ("title", &["outcome"]),
-            Kind::Organization => ("name", &["description"]),
+            Kind::Organization => ("name", &["description", "community"]),
             Kind::ConsultationResponse => ("title", &["body", "reply"]),
         }
     }
@@ -144,7 +146,7 @@ async fn load(db: &impl ConnectionTrait, kind: Kind, ids: Option<&[Uuid]>) -> Re
                 .collect()
         }};
     }
-    Ok(match kind {
+    let mut docs: Vec<Doc> = match kind {
         Kind::Community => rows!(community, |m| (m.name, [m.description])),
         Kind::Plan => rows!(plan, |m| (m.title, [m.summary, m.vision])),
         Kind::Action => rows!(action, |m| (
@@ -158,7 +160,91 @@ async fn load(db: &impl ConnectionTrait, kind: Kind, ids: Option<&[Uuid]>) -> Re
             String::new(),
             [m.body, m.reply.unwrap_or_default()]
         )),
+    };
+    if kind.fields().1.last() == Some(&"community") {
+        let names = community_names(db, kind, ids).await?;
+        for d in &mut docs {
+            d.texts.push(names.get(&d.id).cloned().unwrap_or_default());
+        }
+    }
+    Ok(docs)
+}
+
+/// The name of the community each row of `kind` (those of `ids`, or all) belongs to: a
+/// plan's, an action's by its plan, an idea's or an organisation's own (none without one).
+async fn community_names(
+    db: &impl ConnectionTrait,
+    kind: Kind,
+    ids: Option<&[Uuid]>,
+) -> Result<HashMap<Uuid, String>, DbErr> {
+    use entity::{action, community, idea, organization, plan};
+    use sea_orm::{QuerySelect, RelationTrait};
+    macro_rules! names {
+        ($entity:ident, [$($relation:expr),+]) => {{
+            let mut q = $entity::Entity::find()
+                .select_only()
+                .column($entity::Column::Id)
+                .column(community::Column::Name)
+                $(.join(JoinType::InnerJoin, $relation.def()))+;
+            if let Some(ids) = ids {
+                q = q.filter($entity::Column::Id.is_in(ids.iter().copied()));
+            }
+            q.into_tuple::<(Uuid, String)>().all(db).await?.into_iter().collect()
+        }};
+    }
+    Ok(match kind {
+        Kind::Plan => names!(plan, [plan::Relation::Community]),
+        Kind::Action => names!(action, [action::Relation::Plan, plan::Relation::Community]),
+        Kind::Idea => names!(idea, [idea::Relation::Community]),
+        Kind::Organization => names!(organization, [organization::Relation::Community]),
+        Kind::Community | Kind::IdeaExchange | Kind::ConsultationResponse => HashMap::new(),
     })
+}
+
+/// Indexes again what is found by the name of the community `id` (see [`community_names`]),
+/// after the community was renamed.
+async fn refresh_of_community(db: &impl ConnectionTrait, id: Uuid) -> Result<(), DbErr> {
+    use entity::{action, idea, organization, plan};
+    use sea_orm::QuerySelect;
+    let plans: Vec<Uuid> = plan::Entity::find()
+        .select_only()
+        .column(plan::Column::Id)
+        .filter(plan::Column::CommunityId.eq(id))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let actions: Vec<Uuid> = action::Entity::find()
+        .select_only()
+        .column(action::Column::Id)
+        .filter(action::Column::PlanId.is_in(plans.iter().copied()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let ideas: Vec<Uuid> = idea::Entity::find()
+        .select_only()
+        .column(idea::Column::Id)
+        .filter(idea::Column::CommunityId.eq(id))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let organizations: Vec<Uuid> = organization::Entity::find()
+        .select_only()
+        .column(organization::Column::Id)
+        .filter(organization::Column::CommunityId.eq(id))
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (kind, ids) in [
+        (Kind::Plan, plans),
+        (Kind::Action, actions),
+        (Kind::Idea, ideas),
+        (Kind::Organization, organizations),
+    ] {
+        for chunk in ids.chunks(TERMS_PER_INSERT) {
+            refresh(db, kind, chunk).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Removes the documents `ids` (their terms first: the foreign key's cascade is not relied on).
@@ -245,7 +331,19 @@ pub async fn on_write(
     let Some(kind) = Kind::of(entity) else {
         return Ok(());
     };
+    // A community's new name is indexed with what belongs to it too.
+    let renamed = kind == Kind::Community && !deleted && {
+        let indexed = document::Entity::find_by_id(id).one(db).await?.map(|d| d.title);
+        let name = entity::community::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .map(|c| c.name);
+        matches!((indexed, name), (Some(indexed), Some(name)) if indexed != name)
+    };
     refresh(db, kind, &[id]).await?;
+    if renamed {
+        refresh_of_community(db, id).await?;
+    }
     if deleted && matches!(kind, Kind::Community | Kind::Plan) {
         let orphans: Vec<Uuid> = stale(db, false).await?.into_iter().map(|s| s.id).collect();
         remove(db, &orphans).await?;

@@ -85,7 +85,8 @@ pub enum SearchResult {
 /// Where a hit matched.
 #[derive(SimpleObject, Clone, Debug)]
 pub struct SearchHighlight {
-    /// The field of the hit's type that matched, e.g. `title`, `name`, `description`.
+    /// The field of the hit's type that matched, e.g. `title`, `name`, `description`; or
+    /// `community`, the name of the community a plan, action, idea or organisation belongs to.
     pub field: String,
     /// HTML: about 160 characters of the field around its first match, cut on word
     /// boundaries (`…` where cut), each matching word in `<mark>`…`</mark>`, the rest escaped.
