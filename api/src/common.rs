@@ -123,7 +123,7 @@ pub fn text_condition(text: &str, columns: &[String]) -> Result<SimpleExpr, ApiE
             "`text` may be at most {MAX_TEXT_FILTER} characters"
         )));
     }
-    let escaped: String = text
+    let escaped: String = crate::write::composed(text)
         .to_lowercase()
         .chars()
         .flat_map(|c| match c {

@@ -406,6 +406,14 @@ pub fn refused_char(c: char, lines: bool) -> bool {
         || code & 0xFFFE == 0xFFFE
 }
 
+/// `text` in Unicode's composed form (NFC): letters and their combining marks as one
+/// character where Unicode has one ("a" and U+030A as "å"). Every text an input gives is kept
+/// so, and text filters compare so.
+pub fn composed(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    text.nfc().collect()
+}
+
 /// An email address as it is kept: trimmed and in lower case, at most 254 bytes, with a
 /// top-level domain and nothing a text refuses; none when `value` is not one.
 pub fn email_address(value: &str) -> Option<String> {
@@ -461,8 +469,11 @@ impl Check {
     pub fn text(&mut self, field: &str, value: &str, max: usize) -> Option<String> {
         let value = value.trim();
         // Nothing to read: empty, or only invisible characters (a zero-width space, a soft
-        // hyphen) that would show as a blank title.
-        if value.chars().all(invisible) {
+        // hyphen) that would show as a blank title, or marks with no letter to sit on.
+        if value
+            .chars()
+            .all(|c| invisible(c) || unicode_normalization::char::is_combining_mark(c))
+        {
             self.add(field, UserErrorCode::Required, "must not be empty");
             None
         } else {
@@ -472,9 +483,11 @@ impl Check {
 
     /// Trimmed text of at most `max` characters, with no control characters but line breaks
     /// and tabs (a bell or an escape in a title would go out to every feed and page) and no
-    /// text-direction controls (see [`refused_char`]); may be empty.
+    /// text-direction controls (see [`refused_char`]); may be empty. Kept composed (Unicode
+    /// NFC): an "å" typed as "a" and a combining ring (as some keyboards send it) is stored
+    /// as the one letter, so text filters, sorting and the reports find and order it as such.
     pub fn long_text(&mut self, field: &str, value: &str, max: usize) -> Option<String> {
-        let value = value.trim();
+        let value = composed(value.trim());
         let n = value.chars().count();
         if value.chars().any(|c| refused_char(c, true)) {
             self.add(field, UserErrorCode::Invalid, REFUSED_CHARS);
@@ -487,7 +500,7 @@ impl Check {
             );
             None
         } else {
-            Some(value.to_owned())
+            Some(value)
         }
     }
 

@@ -246,7 +246,7 @@ fn plain(check: &mut Check, field: &str, value: Option<String>, lines: bool) -> 
         check.add(field, UserErrorCode::Invalid, crate::write::REFUSED_CHARS);
         return None;
     }
-    Some(v)
+    Some(crate::write::composed(&v))
 }
 
 /// The same for an optional text (`Some(None)`: left out).

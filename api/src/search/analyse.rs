@@ -39,12 +39,14 @@ impl Word<'_> {
     }
 }
 
-/// The words of `text` (maximal runs of letters and digits), with their positions.
+/// The words of `text` (maximal runs of letters and digits, with the combining marks on
+/// them: "a" and U+030A is "å"), with their positions.
 pub fn words(text: &str) -> Vec<Word<'_>> {
     let mut out = Vec::new();
     let mut start = None;
     for (i, c) in text.char_indices().chain(std::iter::once((text.len(), ' '))) {
-        match (start, c.is_alphanumeric()) {
+        let in_word = c.is_alphanumeric() || (start.is_some() && is_combining_mark(c));
+        match (start, in_word) {
             (None, true) => start = Some(i),
             (Some(s), false) => {
                 let word = &text[s..i];
@@ -65,10 +67,11 @@ pub fn words(text: &str) -> Vec<Word<'_>> {
     out
 }
 
-/// Lowercase, æ→ae, ø→oe, å→aa, other accents stripped; cut to [`MAX_WORD_CHARS`].
+/// Lowercase, æ→ae, ø→oe, å→aa (also when written as "a" and a combining ring), other
+/// accents stripped; cut to [`MAX_WORD_CHARS`].
 pub fn fold(word: &str) -> String {
     let mut out = String::with_capacity(word.len());
-    for c in word.chars().flat_map(char::to_lowercase) {
+    for c in word.nfc().flat_map(char::to_lowercase) {
         match c {
             'æ' => out.push_str("ae"),
             'ø' => out.push_str("oe"),
@@ -191,6 +194,17 @@ mod tests {
         assert_eq!(fold("café"), "cafe");
         assert_eq!(fold("Müller"), "muller");
         assert_eq!(fold("naïve"), "naive");
+    }
+
+    #[test]
+    fn letters_written_with_combining_marks_are_the_letters() {
+        // "Ågade" as some keyboards send it: "A" and U+030A, the combining ring above.
+        let decomposed = "Sti til A\u{30A}gade";
+        assert_eq!(stems(decomposed), stems("Sti til Ågade"));
+        assert_eq!(words(decomposed)[2].text, "A\u{30A}gade");
+        assert_eq!(fold("o\u{308}l"), "ol", "other marks are stripped as accents are");
+        // A mark with no letter before it is no word.
+        assert!(words("\u{301} ").is_empty());
     }
 
     #[test]

@@ -818,3 +818,46 @@ async fn instances_starting_together_build_the_index_once() {
     );
     app.stop().await;
 }
+
+both!(
+    letters_typed_with_combining_marks_are_kept_composed_and_found,
+    |app: TestApp| async move {
+        let fx = Fixture::new(&app.db);
+        let gjol = fx.community("gjoel", "Gjøl").await;
+        let plan = fx.plan(gjol, "Gjøl 2030", PlanStatus::Adopted, 2026, 2030).await;
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        // "Å" as some keyboards send it: "A" and U+030A, the combining ring above.
+        let created = staff
+            .data(
+                "mutation($i: CreateActionInput!) { createAction(input: $i) { action { title description } } }",
+                json!({ "i": { "planId": global_id("Plan", plan), "title": "Sti til A\u{30A}gade",
+                               "description": "Fra a\u{30A}en til havnen.", "horizon": "HERE_AND_NOW" } }),
+            )
+            .await;
+        assert_eq!(
+            created["createAction"]["action"],
+            json!({ "title": "Sti til Ågade", "description": "Fra åen til havnen." }),
+            "kept as the one letter"
+        );
+        for query in ["ågade", "Aagade", "A\u{30A}gade", "aaen"] {
+            assert_eq!(
+                hits(&search(&app, query).await),
+                ["Action: Sti til Ågade"],
+                "{query:?}"
+            );
+        }
+        for text in ["ågade", "A\u{30A}GADE"] {
+            let d = app
+                .data(
+                    "query($t: String!) { actions(first: 10, filter: { text: $t }) { nodes { title } } }",
+                    json!({ "t": text }),
+                )
+                .await;
+            assert_eq!(
+                d["actions"]["nodes"],
+                json!([{ "title": "Sti til Ågade" }]),
+                "{text:?}"
+            );
+        }
+    }
+);

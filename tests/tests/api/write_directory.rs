@@ -495,6 +495,8 @@ both!(
             ("name", json!(""), "REQUIRED"),
             // Only invisible characters: nothing to read.
             ("name", json!("\u{200B}\u{00AD} \u{FEFF}"), "REQUIRED"),
+            // Only marks, with no letter to sit on.
+            ("name", json!("\u{301}\u{30A}"), "REQUIRED"),
             ("name", json!("x".repeat(201)), "TOO_LONG"),
             ("description", json!("x".repeat(20_001)), "TOO_LONG"),
             ("website", json!("www.gjoel.dk"), "INVALID"),
