@@ -979,6 +979,21 @@ static ACTIONS: Resource = Resource {
         ),
         CREATED_AT,
         UPDATED_AT,
+        // After the timestamps: added later, so columns read by position keep theirs.
+        field(
+            "latitude",
+            Type::Number,
+            "Breddegrad",
+            "Latitude of the action's own place (WGS 84, decimal degrees); empty for an action placed at its community.",
+            "Breddegraden for indsatsens eget sted (WGS 84, decimalgrader); tom for en indsats, der er placeret ved sit lokalsamfund.",
+        ),
+        field(
+            "longitude",
+            Type::Number,
+            "Længdegrad",
+            "Longitude of the action's own place (WGS 84, decimal degrees); empty for an action placed at its community.",
+            "Længdegraden for indsatsens eget sted (WGS 84, decimalgrader); tom for en indsats, der er placeret ved sit lokalsamfund.",
+        ),
     ],
     primary_key: &["id"],
     foreign_keys: &[
@@ -1008,6 +1023,8 @@ fn action_row(m: &action::Model) -> Vec<String> {
         m.partner_needs.clone().unwrap_or_default(),
         ts(m.created_at),
         ts(m.updated_at),
+        opt(m.latitude),
+        opt(m.longitude),
     ]
 }
 

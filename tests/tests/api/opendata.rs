@@ -452,6 +452,9 @@ both!(values_round_trip, |app: TestApp| async move {
     let action = fx.action(plan, "Tom\tfane og \u{2028} linjeskift").await;
     fx.set("action", action, "budget_estimate", 1_234_567_890_123i64)
         .await;
+    let placed = fx.action(plan, "Bænk ved stranden").await;
+    fx.set("action", placed, "latitude", 57.0712).await;
+    fx.set("action", placed, "longitude", -9.5).await;
     let text = get(&app, "/opendata/communities.csv").await.text().await.unwrap();
     let rows = csv_rows(&text);
     assert_eq!(rows.len(), 2);
@@ -478,10 +481,20 @@ both!(values_round_trip, |app: TestApp| async move {
         [global_id("Community", c).as_str()]
     );
     let rows = csv_rows(&get(&app, "/opendata/actions.csv").await.text().await.unwrap());
-    assert_eq!(column(&rows, "title"), ["Tom\tfane og \u{2028} linjeskift"]);
-    assert_eq!(column(&rows, "budget_estimate"), ["1234567890123"]);
-    assert_eq!(column(&rows, "seeking_partners"), ["false"]);
-    assert_eq!(column(&rows, "due_on"), [""], "an empty field is a missing value");
+    assert_eq!(
+        column(&rows, "title"),
+        ["Tom\tfane og \u{2028} linjeskift", "Bænk ved stranden"]
+    );
+    assert_eq!(column(&rows, "budget_estimate"), ["1234567890123", ""]);
+    assert_eq!(column(&rows, "seeking_partners"), ["false", "false"]);
+    assert_eq!(
+        column(&rows, "due_on"),
+        ["", ""],
+        "an empty field is a missing value"
+    );
+    // The action's own place; none for one placed at its community.
+    assert_eq!(column(&rows, "latitude"), ["", "57.0712"]);
+    assert_eq!(column(&rows, "longitude"), ["", "-9.5"]);
     // Empty tables are a header alone.
     let text = get(&app, "/opendata/annual_reviews.csv")
         .await
