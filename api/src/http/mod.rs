@@ -117,9 +117,16 @@ pub struct AppState {
 }
 
 pub fn router(state: AppState) -> Router {
-    // Browsers of the allowed origins (the municipality's website) may call the API directly.
+    // Browsers of the allowed origins (the municipality's website) may call the API directly;
+    // the open data and the map data, public whoever asks, any page may read.
+    let origins = state.cors_origins.clone();
     let cors = tower_http::cors::CorsLayer::new()
-        .allow_origin(state.cors_origins.clone())
+        .allow_origin(tower_http::cors::AllowOrigin::predicate(
+            move |origin, request| {
+                let path = request.uri.path();
+                path.starts_with("/opendata/") || path.starts_with("/geo/") || origins.contains(origin)
+            },
+        ))
         .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
         .allow_headers([
             header::CONTENT_TYPE,

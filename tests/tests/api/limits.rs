@@ -284,6 +284,29 @@ both!(
             .all(|h| exposed.contains(h)),
             "{exposed:?}"
         );
+        // The open data and the map data, public whoever asks: any page may read them.
+        for path in [
+            "/opendata/actions.csv",
+            "/opendata/datapackage.json",
+            "/geo/actions.geojson",
+        ] {
+            let answer = app
+                .client
+                .get(app.url(path))
+                .header("origin", "https://data.example")
+                .send()
+                .await
+                .expect("GET");
+            assert_eq!(answer.status(), 200, "{path}");
+            assert_eq!(
+                answer
+                    .headers()
+                    .get("access-control-allow-origin")
+                    .and_then(|v| v.to_str().ok()),
+                Some("https://data.example"),
+                "{path}"
+            );
+        }
     }
 );
 
