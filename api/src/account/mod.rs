@@ -50,7 +50,7 @@ impl ApiKeyScope {
         }
     }
 
-    fn parse(s: &str) -> Option<Self> {
+    pub fn parse(s: &str) -> Option<Self> {
         match s {
             "read" => Some(ApiKeyScope::Read),
             "express_interest" => Some(ApiKeyScope::ExpressInterest),

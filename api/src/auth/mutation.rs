@@ -396,6 +396,17 @@ impl ViewerInfo {
             .await?
             .map(Organization))
     }
+    /// What the partner's API key may do, e.g. `[READ, EXPRESS_INTEREST]`: a key without
+    /// `EXPRESS_INTEREST` may read and register webhooks, but not propose to join actions.
+    /// Empty for everyone else.
+    #[graphql(visible = "crate::auth::visible_to_partners")]
+    async fn scopes(&self) -> Vec<crate::account::ApiKeyScope> {
+        self.0
+            .scopes
+            .iter()
+            .filter_map(|s| crate::account::ApiKeyScope::parse(s))
+            .collect()
+    }
     /// Whether the caller may change this community's content; false for a community that
     /// does not exist.
     async fn may_edit_community(&self, ctx: &Context<'_>, community_id: async_graphql::ID) -> Result<bool> {

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::Value as Json;
 
 use super::{MAX_QUERY_BYTES, negotiate::is_json_body, prepared::Parsed};
-use crate::documents::TrustedDocuments;
+use crate::{auth::secret::sha256_hex, documents::TrustedDocuments};
 
 /// The document a request runs.
 pub enum Source {
@@ -224,6 +224,12 @@ impl Fields {
             (Some(_), Some(_)) => Err(bad(format!(
                 "`query` is not the text of the trusted document `{id}`"
             ))),
+            // A persisted query's hash with the query's text beside it, as Apollo's clients
+            // register one: the hash must be the text's (Apollo Server refuses it otherwise),
+            // so a client that hashes wrongly learns it now, not when its hash is looked up.
+            (None, Some(Json::String(q))) if by_hash && !id.eq_ignore_ascii_case(&sha256_hex(q)) => Err(bad(
+                "`extensions.persistedQuery.sha256Hash` is not the SHA-256 of `query`",
+            )),
             // An unknown id with the query's text beside it: an ordinary request.
             (None, Some(Json::String(_))) => Ok(None),
             // Apollo's automatic persisted queries: the code its clients answer by sending

@@ -233,7 +233,8 @@ impl Partnership {
     async fn plan(&self, ctx: &Context<'_>) -> Result<Option<Plan>> {
         Ok(plan_of(ctx, &self.0).await?.map(Plan))
     }
-    /// The members, the lead first.
+    /// The members, the leads first (a partnership may have more than one `LEAD`, as partners
+    /// may lead it together), then by when they joined.
     async fn members(&self, ctx: &Context<'_>) -> Result<Vec<PartnershipMember>> {
         Ok(loader::list(ctx, &MEMBERS_OF, self.0.id)
             .await?

@@ -224,6 +224,18 @@ both!(
     }
 );
 
+/// POSTs `body` as it is: the HTTP status and the JSON answer.
+async fn post_raw(app: &TestApp, body: Value) -> (u16, Value) {
+    let answer = app
+        .client
+        .post(app.url("/graphql"))
+        .json(&body)
+        .send()
+        .await
+        .expect("request");
+    (answer.status().as_u16(), answer.json().await.expect("json"))
+}
+
 // Apollo's automatic persisted queries: a hash the server does not know is answered with the
 // code Apollo's clients expect, and they send it again with the query's text, which runs. A
 // trusted document's hash, bare as Apollo sends it, names the document.
@@ -268,6 +280,24 @@ both!(
             .await
             .expect("json");
         assert_eq!(with_text["data"]["communities"]["totalCount"], 1, "{with_text}");
+        // A hash that is not the text's is refused, as Apollo Server refuses it: the client
+        // hashes wrongly, and would never find its query by the hash.
+        let wrong = json!({ "persistedQuery": { "version": 1, "sha256Hash": "0".repeat(64) } });
+        let (status, body) = post_raw(&app, json!({ "query": query, "extensions": wrong })).await;
+        assert_eq!(status, 400, "{body}");
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("is not the SHA-256 of `query`")),
+            "{body}"
+        );
+        let upper = json!({ "persistedQuery": { "version": 1, "sha256Hash": hash.to_uppercase() } });
+        let (status, body) = post_raw(&app, json!({ "query": query, "extensions": upper })).await;
+        assert_eq!(
+            (status, &body["data"]["communities"]["totalCount"]),
+            (200, &json!(1)),
+            "{body}"
+        );
 
         let bare = document_id(PAGE).trim_start_matches("sha256:").to_owned();
         let page: Value = app

@@ -1194,10 +1194,26 @@ both!(
     |app: TestApp| async move {
         let w = world(&app).await;
         let key = app.create_api_key(w.fonden).await;
+        let full = app.with_credentials("x-api-key", &key);
+        let scopes = "{ viewer { scopes } }";
+        assert_eq!(
+            full.data(scopes, json!({})).await["viewer"]["scopes"],
+            json!(["READ", "EXPRESS_INTEREST"])
+        );
         Fixture::new(&app.db)
             .set("api_key", api_key_id(&app, &key).await, "scopes", "read")
             .await;
         let partner = app.with_credentials("x-api-key", &key);
+        // The partner can tell before it tries.
+        assert_eq!(
+            partner.data(scopes, json!({})).await["viewer"]["scopes"],
+            json!(["READ"])
+        );
+        assert_eq!(
+            app.data(scopes, json!({})).await["viewer"]["scopes"],
+            json!([]),
+            "none for anyone else"
+        );
         let input =
             json!({ "actionId": global_id("Action", w.seeking), "message": "Vi er klar.", "offer": offer() });
         let (code, message) = partner.error(INTEREST, json!({ "i": input })).await;
