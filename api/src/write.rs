@@ -682,7 +682,9 @@ impl Check {
                 );
                 None
             }
-            _ => Some(value),
+            // -0 as 0: both databases then store and answer the same (SQLite answered 0,
+            // PostgreSQL -0).
+            _ => Some(value.map(|v| v + 0.0)),
         }
     }
 
@@ -1918,3 +1920,33 @@ crate::labels::enum_labels!(UserErrorCode {
     InUse => "Bruges stadig",
     InvalidTransition => "Ikke tilladt statusskift",
 });
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_coordinate_of_minus_zero_is_zero() {
+        let mut check = Check::default();
+        let v = check.latitude("latitude", Some(-0.0)).flatten().expect("valid");
+        assert!(v == 0.0 && v.is_sign_positive(), "{v}");
+        assert_eq!(check.longitude("longitude", Some(-9.5)).flatten(), Some(-9.5));
+        assert!(check.done().is_ok());
+    }
+
+    #[test]
+    fn texts_are_kept_composed() {
+        let mut check = Check::default();
+        assert_eq!(
+            check.text("title", " A\u{30A}gade ", 10).as_deref(),
+            Some("Ågade")
+        );
+        assert_eq!(
+            check.text("title", "\u{301}", 10),
+            None,
+            "a mark alone is nothing to read"
+        );
+        // Its length is counted composed: "å" is one character of ten.
+        assert!(check.long_text("body", &"a\u{30A}".repeat(10), 10).is_some());
+    }
+}

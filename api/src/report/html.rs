@@ -77,12 +77,12 @@ pub(super) fn day(d: chrono::NaiveDate) -> String {
     format!("{}. {} {}", d.day(), MONTHS[d.month0() as usize], d.year())
 }
 
-/// A plan's title with its period, `Udviklingsplan for Gjøl (2025–2028)`; a title that ends
-/// with its period already is not given it twice.
+/// A plan's title with its period, `Udviklingsplan for Gjøl (2025–2028)`; a title that holds
+/// its period already (`Biersted 2024–2027: plads til alle`) is not given it twice.
 fn plan_with_period(p: &crate::review::snapshot::PlanFigures) -> String {
     let period = format!("{}–{}", p.period_from, p.period_to);
     let dashes = |t: &str| t.replace(['-', '—'], "–");
-    if dashes(p.title.trim_end()).ends_with(&period) {
+    if dashes(&p.title).contains(&period) {
         p.title.clone()
     } else {
         format!("{} ({period})", p.title)
@@ -447,7 +447,11 @@ mod tests {
             plan_with_period(&plan("Udviklingsplan for Gjøl")),
             "Udviklingsplan for Gjøl (2025–2028)"
         );
-        for title in ["Udviklingsplan for Arentsminde 2025–2028", "Plan 2025-2028 "] {
+        for title in [
+            "Udviklingsplan for Arentsminde 2025–2028",
+            "Plan 2025-2028 ",
+            "Biersted 2025–2028: plads til alle",
+        ] {
             assert_eq!(plan_with_period(&plan(title)), title);
         }
         assert_eq!(
