@@ -473,6 +473,67 @@ pub async fn unbounded(txn: &sea_orm::DatabaseTransaction) -> Result<(), DbErr> 
     Ok(())
 }
 
+/// On PostgreSQL, gathers the planner's statistics of the tables that hold rows but were
+/// never analysed, by hand or by autovacuum: after a restored dump or a bulk load, until
+/// autovacuum comes by, the planner plans for empty tables (on 20,000 actions an open-data
+/// file took 5–6 s instead of 0.1 s). Run at start-up, so a restore is followed by it when the
+/// instances start again. Without the statement timeout; a failure is a warning (the server
+/// answers without the statistics, as before). Returns the tables analysed.
+pub async fn analyze_new_tables(db: &DatabaseConnection) -> Vec<String> {
+    analyze(db, false).await
+}
+
+/// [`analyze_new_tables`] for every table, as after loading the demo data (whose rows the
+/// statistics views may not count yet).
+pub async fn analyze_all_tables(db: &DatabaseConnection) -> Vec<String> {
+    analyze(db, true).await
+}
+
+async fn analyze(db: &DatabaseConnection, all: bool) -> Vec<String> {
+    if db.get_database_backend() != sea_orm::DbBackend::Postgres {
+        return Vec::new();
+    }
+    let run = async {
+        use sea_orm::TransactionTrait;
+        let which = if all {
+            ""
+        } else {
+            "WHERE last_analyze IS NULL AND last_autoanalyze IS NULL AND n_live_tup > 0 "
+        };
+        let rows = db
+            .query_all_raw(Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                format!(
+                    "SELECT relname::text AS name, format('%I.%I', schemaname, relname) AS qualified \
+                     FROM pg_stat_user_tables {which}ORDER BY relname"
+                ),
+            ))
+            .await?;
+        let mut names = Vec::with_capacity(rows.len());
+        let mut qualified = Vec::with_capacity(rows.len());
+        for row in rows {
+            names.push(row.try_get::<String>("", "name")?);
+            qualified.push(row.try_get::<String>("", "qualified")?);
+        }
+        if !qualified.is_empty() {
+            // One statement for them all.
+            let txn = db.begin().await?;
+            unbounded(&txn).await?;
+            txn.execute_unprepared(&format!("ANALYZE {}", qualified.join(", ")))
+                .await?;
+            txn.commit().await?;
+        }
+        Ok::<_, DbErr>(names)
+    };
+    match run.await {
+        Ok(analysed) => analysed,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not gather the planner's statistics");
+            Vec::new()
+        }
+    }
+}
+
 /// PostgreSQL stopped the statement: it ran past the statement timeout (SQLSTATE 57014).
 pub fn timed_out(e: &DbErr) -> bool {
     sqlx_error(e).is_some_and(|e| match e {

@@ -72,11 +72,11 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartError> {
     let (db, sql) = db::connect(config).await?;
     db::migrate_or_check(&db, config.auto_migrate).await?;
     db::check_collation(&db).await?;
-    if config.seed_demo()
+    let demo_loaded = config.seed_demo()
         && seed::load_demo_if_empty(&db)
             .await
-            .map_err(|e| StartError::Seed(e.to_string()))?
-    {
+            .map_err(|e| StartError::Seed(e.to_string()))?;
+    if demo_loaded {
         if config.auth.app_env == AppEnv::Production {
             tracing::warn!(
                 "loaded the demo data into an empty database in production (SEED_DEMO=true): invented plans under the communities' names, for a demonstration site only"
@@ -109,6 +109,18 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartError> {
     // The search index, built when its format changed, caught up with what was written
     // while no server ran (the demo data just loaded, rows from another version).
     crate::search::index::ensure(&db).await?;
+    // Planner statistics for tables loaded in bulk (a restore, the demo data).
+    let analysed = if demo_loaded {
+        db::analyze_all_tables(&db).await
+    } else {
+        db::analyze_new_tables(&db).await
+    };
+    if !analysed.is_empty() {
+        tracing::info!(
+            tables = analysed.len(),
+            "gathered the planner's statistics of tables loaded in bulk"
+        );
+    }
     // The change feed tells of every row: those written while no server ran get their events.
     crate::changes::catch_up(&db).await?;
     // Personal data past its retention period goes before the server answers anyone, and

@@ -333,6 +333,54 @@ async fn two_instances_starting_together_migrate_once() {
     fresh.drop().await;
 }
 
+/// Tables loaded in bulk while no instance ran (a restore): the next instance to start gathers
+/// the planner's statistics of those that have none, so statements are not planned for empty
+/// tables until autovacuum comes by.
+#[tokio::test]
+#[cfg_attr(not(postgres_tests), ignore = "skipped: TEST_DATABASE_URL is not set")]
+async fn an_instance_starting_on_a_restored_database_gathers_its_statistics() {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    let (fresh, config) = FreshDatabase::create().await;
+    let stats = |db: &sea_orm::DatabaseConnection| {
+        let db = db.clone();
+        async move {
+            let row = db
+                .query_one_raw(Statement::from_string(
+                    DbBackend::Postgres,
+                    "SELECT n_live_tup, last_analyze IS NOT NULL AS analysed \
+                     FROM pg_stat_user_tables WHERE relname = 'action'",
+                ))
+                .await
+                .expect("statistics")
+                .expect("the action table");
+            (
+                row.try_get::<i64>("", "n_live_tup").expect("rows"),
+                row.try_get::<bool>("", "analysed").expect("analysed"),
+            )
+        }
+    };
+    // Migrated by a first start; then the rows come in bulk, as a restore brings them.
+    let first = lup_api::startup::spawn(&config).await.expect("starts");
+    let db = first.state.db.clone();
+    first.stop().await;
+    lup_api::seed::load_demo_if_empty(&db).await.expect("the rows");
+    // The rows counted (the statistics views learn of them a moment later), none analysed.
+    let mut counted = stats(&db).await;
+    for _ in 0..100 {
+        if counted.0 > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        counted = stats(&db).await;
+    }
+    assert!(counted.0 > 0 && !counted.1, "{counted:?}");
+    let second = lup_api::startup::spawn(&config).await.expect("starts again");
+    assert!(stats(&db).await.1, "the action table's statistics were gathered");
+    second.stop().await;
+    db.close().await.ok();
+    fresh.drop().await;
+}
+
 // PostgreSQL compiles no statement of ours (JIT): on a large database it took a search from 40
 // to 280 ms. SQLite has no JIT.
 both!(
