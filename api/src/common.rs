@@ -267,6 +267,21 @@ impl async_graphql::ScalarType for Date {
 
 /// `SELECT id FROM table WHERE id IN (…) OR slug IN (…)` for a filter's global IDs (of
 /// `type_name`) and slugs, on the table of `slug_column`; None when neither is given.
+/// A slug as a lookup takes it: trimmed, in lower case, with æ, ø and å as the slugs write
+/// them (ae, oe, aa), so `GJOEL` and `gjøl` find `gjoel`.
+pub fn slug_lookup(slug: &str) -> String {
+    let mut out = String::with_capacity(slug.len());
+    for c in slug.trim().chars().flat_map(char::to_lowercase) {
+        match c {
+            'æ' => out.push_str("ae"),
+            'ø' => out.push_str("oe"),
+            'å' => out.push_str("aa"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 pub fn id_or_slug_subquery<C>(
     slug_column: C,
     type_name: NodeType,
@@ -289,6 +304,7 @@ where
         any = any.add(id().is_in(decode_ids(ids_field, &ids, type_name)?));
     }
     if let Some(slugs) = slugs {
+        let slugs: Vec<String> = slugs.iter().map(|s| slug_lookup(s)).collect();
         any = any.add(col(slug_column).is_in(bounded(slugs_field, &slugs)?.into_iter().cloned()));
     }
     Ok(Some(

@@ -340,6 +340,7 @@ impl CommunityQuery {
     async fn community(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "In any case, with æ, ø and å as the slug writes them (`gjøl` finds `gjoel`).")]
         slug: Option<String>,
         id: Option<ID>,
     ) -> Result<Option<Community>> {
@@ -348,7 +349,7 @@ impl CommunityQuery {
             (Some(slug), None) => {
                 let listing = crate::pagination::Listing {
                     select: community::Entity::find()
-                        .filter(community::Column::Slug.eq(slug))
+                        .filter(community::Column::Slug.eq(crate::common::slug_lookup(&slug)))
                         .into_query(),
                     order: loader::ordering(community::Entity, &[]),
                     parent: None,

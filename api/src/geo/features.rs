@@ -182,7 +182,7 @@ fn parse(params: Result<Query<Vec<(String, String)>>, QueryRejection>) -> Result
                     if v.chars().any(char::is_control) {
                         return Err(format!("{name}: a slug holds no control characters"));
                     }
-                    list.push(v.to_owned());
+                    list.push(crate::common::slug_lookup(v));
                 }
             }
             "bbox" if value.trim().is_empty() => {}

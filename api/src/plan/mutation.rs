@@ -135,6 +135,21 @@ const REFERENCES: &[Reference] = &[
 
 /// How long a consultation lasts when its last day is not given.
 const CONSULTATION_DAYS: u64 = 28;
+/// The longest a consultation may run: the names and addresses of those who responded are
+/// kept until some time after it closes (`CONSULTATION_RETENTION_DAYS`), so a closing day
+/// years off would keep them that long.
+pub const MAX_CONSULTATION_DAYS: i64 = 365;
+
+/// What is wrong when the consultation `opens`–`closes` runs longer than
+/// [`MAX_CONSULTATION_DAYS`] (an `OUT_OF_RANGE` on the day given).
+fn too_long_consultation(opens: chrono::NaiveDate, closes: chrono::NaiveDate) -> Option<String> {
+    let days = (closes - opens).num_days();
+    (days > MAX_CONSULTATION_DAYS).then(|| {
+        format!(
+            "the consultation {opens}–{closes} would run {days} days; a consultation runs at most {MAX_CONSULTATION_DAYS} days"
+        )
+    })
+}
 
 /// A user error unless the consultation period of `plan` may become `opens`–`closes` (each
 /// `None` when it stays): once the plan is adopted or archived the period is part of its
@@ -487,6 +502,17 @@ impl PlanMutation {
                 let closes = closes.filter(|c| Some(*c) != before.consultation_closes_on);
                 if opens.is_some() || closes.is_some() {
                     consultation_period_may_change(w, &before, opens, closes).await?;
+                    // A period moved runs no longer than a consultation may.
+                    if let (Some(o), Some(c)) = (new_opens, new_closes)
+                        && let Some(message) = too_long_consultation(o, c)
+                    {
+                        let field = if closes.is_some() {
+                            "consultationClosesOn"
+                        } else {
+                            "consultationOpensOn"
+                        };
+                        return Err(Refused::one(field, UserErrorCode::OutOfRange, message).into());
+                    }
                 }
                 if let Some(c) = closes
                     && c < crate::common::today()
@@ -625,6 +651,9 @@ impl PlanMutation {
                         let o = o.unwrap_or_else(crate::common::today);
                         let c = c.unwrap_or_else(|| o + chrono::Days::new(CONSULTATION_DAYS));
                         check.dates_in_order("consultationClosesOn", Some(o), Some(c));
+                        if let Some(message) = too_long_consultation(o, c) {
+                            check.add("consultationClosesOn", UserErrorCode::OutOfRange, message);
+                        }
                         if o <= c && c < crate::common::today() {
                             // On the date the client gave (a first day long past makes the
                             // default last day past too).

@@ -902,6 +902,23 @@ both!(
             .await["changePlanStatus"]
             .clone();
         refused(&p, "plan", &["consultationOpensOn"], "OUT_OF_RANGE");
+        // A consultation runs at most a year: the names and addresses of those who respond
+        // are kept until some time after it closes.
+        let p = editor
+            .data(
+                STATUS,
+                json!({ "i": { "id": plan, "version": 1, "status": "CONSULTATION",
+                           "consultationOpensOn": today.to_string(), "consultationClosesOn": "2200-12-31" } }),
+            )
+            .await["changePlanStatus"]
+            .clone();
+        refused(&p, "plan", &["consultationClosesOn"], "OUT_OF_RANGE");
+        assert!(
+            p["userErrors"][0]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("at most 365 days")),
+            "{p:#}"
+        );
         // A draft's period is not edited ahead: it would pass for a consultation that never
         // was (and let staff archive the draft).
         let p = editor
@@ -981,6 +998,16 @@ both!(
                 UPDATE,
                 json!({ "i": { "id": plan, "version": 3,
                            "consultationClosesOn": (today - chrono::Days::new(1)).to_string() } }),
+            )
+            .await["updatePlan"]
+            .clone();
+        refused(&p, "plan", &["consultationClosesOn"], "OUT_OF_RANGE");
+        // Nor is it moved to run longer than a year.
+        let p = editor
+            .data(
+                UPDATE,
+                json!({ "i": { "id": plan, "version": 3,
+                           "consultationClosesOn": (today + chrono::Days::new(368)).to_string() } }),
             )
             .await["updatePlan"]
             .clone();

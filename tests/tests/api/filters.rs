@@ -991,3 +991,40 @@ both!(text_filters_ignore_case_beyond_ascii, |app: TestApp| async move {
         );
     }
 });
+
+both!(
+    slugs_are_found_in_any_case_and_with_danish_letters,
+    |app: TestApp| async move {
+        let fx = Fixture::new(&app.db);
+        let gjol = fx.community("gjoel", "Gjøl").await;
+        fx.community("aabybro", "Aabybro").await;
+        let plan = fx.plan(gjol, "Gjøl 2025", PlanStatus::Adopted, 2025, 2028).await;
+        fx.action(plan, "Shelterplads ved fjorden").await;
+        let community = "query($s: String!) { community(slug: $s) { name } }";
+        let actions =
+            "query($s: String!) { actions(first: 5, filter: { communitySlugs: [$s] }) { totalCount } }";
+        for slug in ["gjoel", "GJOEL", " Gjøl ", "gjøl"] {
+            let d = app.data(community, json!({ "s": slug })).await;
+            assert_eq!(d["community"]["name"], "Gjøl", "{slug:?}");
+            let d = app.data(actions, json!({ "s": slug })).await;
+            assert_eq!(d["actions"]["totalCount"], 1, "{slug:?}");
+        }
+        let d = app.data(community, json!({ "s": "Åbybro" })).await;
+        assert_eq!(d["community"]["name"], "Aabybro");
+        // Still the slug, not the name: "gjol" is no community's.
+        let d = app.data(community, json!({ "s": "gjol" })).await;
+        assert!(d["community"].is_null(), "{d}");
+        // The map data alike.
+        let map: Value = app
+            .client
+            .get(app.url("/geo/actions.geojson"))
+            .query(&[("community", "GJØL")])
+            .send()
+            .await
+            .expect("GET")
+            .json()
+            .await
+            .expect("GeoJSON");
+        assert_eq!(map["features"].as_array().map(Vec::len), Some(1), "{map}");
+    }
+);
