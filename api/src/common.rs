@@ -265,13 +265,15 @@ impl async_graphql::ScalarType for Date {
     }
 }
 
-/// `SELECT id FROM table WHERE id IN (…) OR slug IN (…)` for a filter's global IDs (of
-/// `type_name`) and slugs, on the table of `slug_column`; None when neither is given.
 /// A slug as a lookup takes it: trimmed, in lower case, with æ, ø and å as the slugs write
-/// them (ae, oe, aa), so `GJOEL` and `gjøl` find `gjoel`.
+/// them (ae, oe, aa; also when typed with a combining mark), so `GJOEL` and `gjøl` find
+/// `gjoel`.
 pub fn slug_lookup(slug: &str) -> String {
     let mut out = String::with_capacity(slug.len());
-    for c in slug.trim().chars().flat_map(char::to_lowercase) {
+    for c in crate::write::composed(slug.trim())
+        .chars()
+        .flat_map(char::to_lowercase)
+    {
         match c {
             'æ' => out.push_str("ae"),
             'ø' => out.push_str("oe"),
@@ -282,6 +284,8 @@ pub fn slug_lookup(slug: &str) -> String {
     out
 }
 
+/// `SELECT id FROM table WHERE id IN (…) OR slug IN (…)` for a filter's global IDs (of
+/// `type_name`) and slugs, on the table of `slug_column`; None when neither is given.
 pub fn id_or_slug_subquery<C>(
     slug_column: C,
     type_name: NodeType,

@@ -106,9 +106,6 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartError> {
             Err(e) => return Err(StartError::Seed(e.to_string())),
         }
     }
-    // The search index, built when its format changed, caught up with what was written
-    // while no server ran (the demo data just loaded, rows from another version).
-    crate::search::index::ensure(&db).await?;
     // Planner statistics for tables loaded in bulk (a restore, the demo data).
     let analysed = if demo_loaded {
         db::analyze_all_tables(&db).await
@@ -121,6 +118,9 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartError> {
             "gathered the planner's statistics of tables loaded in bulk"
         );
     }
+    // The search index, built when its format changed, caught up with what was written
+    // while no server ran (the demo data just loaded, rows from another version).
+    crate::search::index::ensure(&db).await?;
     // The change feed tells of every row: those written while no server ran get their events.
     crate::changes::catch_up(&db).await?;
     // Personal data past its retention period goes before the server answers anyone, and

@@ -815,16 +815,16 @@ impl ActionMutation {
                 w.check_exists::<entity::action::Entity>(&mut check, "actionId", action_id, "action")
                     .await?;
                 check.done()?;
+                let mut action = writable_action(w, action_id).await?;
                 if progress.is_some() {
-                    // The note changes the action: it is held before it is read, so that
-                    // notes posted at once apply one after the other, each to the action as
-                    // the one before left it (not a CONFLICT on a version their clients never
-                    // sent).
+                    // The note changes the action: it is held, and read again, so that notes
+                    // posted at once apply one after the other, each to the action as the one
+                    // before left it (not a CONFLICT on a version their clients never sent).
                     w.locking(action::Entity::find_by_id(action_id))
                         .one(w.txn())
                         .await?;
+                    action = writable_action(w, action_id).await?;
                 }
-                let action = writable_action(w, action_id).await?;
                 let author = match author {
                     Some(a) => a,
                     None => author_of(w).await?,

@@ -1023,8 +1023,9 @@ fn action_row(m: &action::Model) -> Vec<String> {
         m.partner_needs.clone().unwrap_or_default(),
         ts(m.created_at),
         ts(m.updated_at),
-        opt(m.latitude),
-        opt(m.longitude),
+        // Both or neither, as `Action.location` answers.
+        opt(m.latitude.zip(m.longitude).map(|(latitude, _)| latitude)),
+        opt(m.latitude.zip(m.longitude).map(|(_, longitude)| longitude)),
     ]
 }
 

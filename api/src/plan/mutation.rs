@@ -502,8 +502,14 @@ impl PlanMutation {
                 let closes = closes.filter(|c| Some(*c) != before.consultation_closes_on);
                 if opens.is_some() || closes.is_some() {
                     consultation_period_may_change(w, &before, opens, closes).await?;
-                    // A period moved runs no longer than a consultation may.
+                    // A period moved runs no longer than a consultation may (one that ran
+                    // longer before this rule may be shortened to less than it was).
+                    let was = before
+                        .consultation_opens_on
+                        .zip(before.consultation_closes_on)
+                        .map(|(o, c)| c - o);
                     if let (Some(o), Some(c)) = (new_opens, new_closes)
+                        && was.is_none_or(|was| c - o > was)
                         && let Some(message) = too_long_consultation(o, c)
                     {
                         let field = if closes.is_some() {

@@ -206,34 +206,21 @@ async fn community_names(
 async fn refresh_of_community(db: &impl ConnectionTrait, id: Uuid) -> Result<(), DbErr> {
     use entity::{action, idea, organization, plan};
     use sea_orm::QuerySelect;
-    let plans: Vec<Uuid> = plan::Entity::find()
-        .select_only()
-        .column(plan::Column::Id)
-        .filter(plan::Column::CommunityId.eq(id))
-        .into_tuple()
-        .all(db)
-        .await?;
-    let actions: Vec<Uuid> = action::Entity::find()
-        .select_only()
-        .column(action::Column::Id)
-        .filter(action::Column::PlanId.is_in(plans.iter().copied()))
-        .into_tuple()
-        .all(db)
-        .await?;
-    let ideas: Vec<Uuid> = idea::Entity::find()
-        .select_only()
-        .column(idea::Column::Id)
-        .filter(idea::Column::CommunityId.eq(id))
-        .into_tuple()
-        .all(db)
-        .await?;
-    let organizations: Vec<Uuid> = organization::Entity::find()
-        .select_only()
-        .column(organization::Column::Id)
-        .filter(organization::Column::CommunityId.eq(id))
-        .into_tuple()
-        .all(db)
-        .await?;
+    macro_rules! ids {
+        ($entity:ident, $condition:expr) => {
+            $entity::Entity::find()
+                .select_only()
+                .column($entity::Column::Id)
+                .filter($condition)
+                .into_tuple::<Uuid>()
+                .all(db)
+                .await?
+        };
+    }
+    let plans = ids!(plan, plan::Column::CommunityId.eq(id));
+    let actions = ids!(action, action::Column::PlanId.is_in(plans.iter().copied()));
+    let ideas = ids!(idea, idea::Column::CommunityId.eq(id));
+    let organizations = ids!(organization, organization::Column::CommunityId.eq(id));
     for (kind, ids) in [
         (Kind::Plan, plans),
         (Kind::Action, actions),

@@ -1340,3 +1340,37 @@ both!(
         assert_eq!(rows(&app).await, 1);
     }
 );
+
+both!(
+    a_consultation_set_to_run_longer_than_a_year_may_be_shortened,
+    |app: TestApp| async move {
+        let fx = Fixture::new(&app.db);
+        let gjol = fx.community("gjoel", "Gjøl").await;
+        let plan = fx
+            .plan(gjol, "Gjøl 2031", PlanStatus::Consultation, 2027, 2030)
+            .await;
+        // Set before consultations were held to a year: it would close in 2100.
+        let legacy = chrono::NaiveDate::from_ymd_opt(2100, 12, 31).expect("a day");
+        fx.set("plan", plan, "consultation_closes_on", legacy).await;
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        let longer = "2150-01-01";
+        let shorter = (danish_today() + chrono::Days::new(30)).to_string();
+        let p = staff
+            .data(
+                UPDATE,
+                json!({ "i": { "id": global_id("Plan", plan), "version": 1, "consultationClosesOn": longer } }),
+            )
+            .await["updatePlan"]
+            .clone();
+        refused(&p, "plan", &["consultationClosesOn"], "OUT_OF_RANGE");
+        let p = staff
+            .data(
+                UPDATE,
+                json!({ "i": { "id": global_id("Plan", plan), "version": 1, "consultationClosesOn": shorter } }),
+            )
+            .await["updatePlan"]
+            .clone();
+        assert_eq!(p["userErrors"], json!([]), "{p:#}");
+        assert_eq!(p["plan"]["consultationClosesOn"], shorter);
+    }
+);
