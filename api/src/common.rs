@@ -265,6 +265,17 @@ impl async_graphql::ScalarType for Date {
     }
 }
 
+/// How a lowercase æ, ø or å is written without it (ae, oe, aa), as slugs and the search
+/// index write it; None for any other character.
+pub fn danish_in_ascii(c: char) -> Option<&'static str> {
+    match c {
+        'æ' => Some("ae"),
+        'ø' => Some("oe"),
+        'å' => Some("aa"),
+        _ => None,
+    }
+}
+
 /// A slug as a lookup takes it: trimmed, in lower case, with æ, ø and å as the slugs write
 /// them (ae, oe, aa; also when typed with a combining mark), so `GJOEL` and `gjøl` find
 /// `gjoel`.
@@ -274,11 +285,9 @@ pub fn slug_lookup(slug: &str) -> String {
         .chars()
         .flat_map(char::to_lowercase)
     {
-        match c {
-            'æ' => out.push_str("ae"),
-            'ø' => out.push_str("oe"),
-            'å' => out.push_str("aa"),
-            c => out.push(c),
+        match danish_in_ascii(c) {
+            Some(spelt) => out.push_str(spelt),
+            None => out.push(c),
         }
     }
     out

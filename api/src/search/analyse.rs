@@ -72,11 +72,9 @@ pub fn words(text: &str) -> Vec<Word<'_>> {
 pub fn fold(word: &str) -> String {
     let mut out = String::with_capacity(word.len());
     for c in word.nfc().flat_map(char::to_lowercase) {
-        match c {
-            'æ' => out.push_str("ae"),
-            'ø' => out.push_str("oe"),
-            'å' => out.push_str("aa"),
-            c => out.extend(std::iter::once(c).nfd().filter(|c| !is_combining_mark(*c))),
+        match crate::common::danish_in_ascii(c) {
+            Some(spelt) => out.push_str(spelt),
+            None => out.extend(std::iter::once(c).nfd().filter(|c| !is_combining_mark(*c))),
         }
     }
     // Folding may leave marks only, or characters that are no longer letters or digits.
