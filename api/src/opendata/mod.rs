@@ -37,7 +37,7 @@ use tables::{At, Key, Page, Table};
 
 /// Rate-limit points of a CSV. It reads a whole table, but streamed (little memory, no
 /// build-up), and a client takes the package whole: a validator such as `frictionless`
-/// fetches its 16 files and several of them again for each foreign key pointing at them, all
+/// fetches its 22 files and several of them again for each foreign key pointing at them, all
 /// within an anonymous caller's burst (100 points by default) with the release build's speed.
 const POINTS: u32 = 1;
 

@@ -4,13 +4,14 @@
 //! of its schema come from the same list, so they cannot drift apart.
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{
-    action, action_department, action_theme, annual_review, annual_review_entry, community, department,
-    idea_exchange, idea_exchange_action, idea_exchange_participant, organization, partnership,
-    partnership_member, plan, plan_theme, theme,
+    action, action_department, action_theme, action_update, annual_review, annual_review_entry, community,
+    department, engagement_event, engagement_event_organization, idea, idea_exchange, idea_exchange_action,
+    idea_exchange_participant, idea_theme, organization, partnership, partnership_member, plan,
+    plan_involvement, plan_theme, theme,
 };
 use sea_orm::{
     ActiveEnum, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, ModelTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select,
+    QuerySelect, QueryTrait, Select,
     sea_query::{Expr, ExprTrait},
 };
 use uuid::Uuid;
@@ -209,11 +210,17 @@ pub enum Table {
     Organizations,
     Plans,
     PlanThemes,
+    PlanInvolvements,
     Actions,
     ActionThemes,
     ActionDepartments,
+    ActionUpdates,
     Partnerships,
     PartnershipMembers,
+    EngagementEvents,
+    EngagementEventOrganizations,
+    Ideas,
+    IdeaThemes,
     IdeaExchanges,
     IdeaExchangeCommunities,
     IdeaExchangeActions,
@@ -222,18 +229,24 @@ pub enum Table {
 }
 
 impl Table {
-    pub const ALL: [Table; 16] = [
+    pub const ALL: [Table; 22] = [
         Table::Communities,
         Table::Themes,
         Table::Departments,
         Table::Organizations,
         Table::Plans,
         Table::PlanThemes,
+        Table::PlanInvolvements,
         Table::Actions,
         Table::ActionThemes,
         Table::ActionDepartments,
+        Table::ActionUpdates,
         Table::Partnerships,
         Table::PartnershipMembers,
+        Table::EngagementEvents,
+        Table::EngagementEventOrganizations,
+        Table::Ideas,
+        Table::IdeaThemes,
         Table::IdeaExchanges,
         Table::IdeaExchangeCommunities,
         Table::IdeaExchangeActions,
@@ -254,11 +267,17 @@ impl Table {
             Table::Organizations => &ORGANIZATIONS,
             Table::Plans => &PLANS,
             Table::PlanThemes => &PLAN_THEMES,
+            Table::PlanInvolvements => &PLAN_INVOLVEMENTS,
             Table::Actions => &ACTIONS,
             Table::ActionThemes => &ACTION_THEMES,
             Table::ActionDepartments => &ACTION_DEPARTMENTS,
+            Table::ActionUpdates => &ACTION_UPDATES,
             Table::Partnerships => &PARTNERSHIPS,
             Table::PartnershipMembers => &PARTNERSHIP_MEMBERS,
+            Table::EngagementEvents => &ENGAGEMENT_EVENTS,
+            Table::EngagementEventOrganizations => &ENGAGEMENT_EVENT_ORGANIZATIONS,
+            Table::Ideas => &IDEAS,
+            Table::IdeaThemes => &IDEA_THEMES,
             Table::IdeaExchanges => &IDEA_EXCHANGES,
             Table::IdeaExchangeCommunities => &IDEA_EXCHANGE_COMMUNITIES,
             Table::IdeaExchangeActions => &IDEA_EXCHANGE_ACTIONS,
@@ -290,6 +309,9 @@ impl Table {
                     plan_theme::Entity::find().filter(public.plan_condition(col(plan_theme::Column::PlanId)));
                 links(db, select, NodeType::Plan, NodeType::Theme, at).await?
             }
+            Table::PlanInvolvements => {
+                rows(db, crate::plan::involvement_visible(&public), at, involvement_row).await?
+            }
             Table::Actions => rows(db, crate::action::visible(&public), at, action_row).await?,
             Table::ActionThemes => {
                 let select = action_theme::Entity::find()
@@ -305,11 +327,33 @@ impl Table {
                 )
                 .await?
             }
+            Table::ActionUpdates => rows(db, crate::action::updates_visible(&public), at, update_row).await?,
             Table::Partnerships => {
                 rows(db, crate::partnership::visible(&public), at, partnership_row).await?
             }
             Table::PartnershipMembers => {
                 rows(db, crate::partnership::members_visible(&public), at, member_row).await?
+            }
+            Table::EngagementEvents => rows(db, crate::engagement::visible(&public), at, event_row).await?,
+            Table::EngagementEventOrganizations => {
+                let events = crate::engagement::visible(&public)
+                    .select_only()
+                    .column(engagement_event::Column::Id)
+                    .into_query();
+                let select = engagement_event_organization::Entity::find()
+                    .filter(col(engagement_event_organization::Column::EventId).in_subquery(events));
+                links(db, select, NodeType::EngagementEvent, NodeType::Organization, at).await?
+            }
+            Table::Ideas => rows(db, idea::Entity::find(), at, idea_row).await?,
+            Table::IdeaThemes => {
+                links(
+                    db,
+                    idea_theme::Entity::find(),
+                    NodeType::Idea,
+                    NodeType::Theme,
+                    at,
+                )
+                .await?
             }
             Table::IdeaExchanges => rows(db, idea_exchange::Entity::find(), at, exchange_row).await?,
             Table::IdeaExchangeCommunities => {
@@ -852,6 +896,66 @@ static PLAN_THEMES: Resource = Resource {
     foreign_keys: &[fk!("plan_id" => "plans"), fk!("theme_id" => "themes")],
 };
 
+static PLAN_INVOLVEMENTS: Resource = Resource {
+    name: "plan_involvements",
+    title: "Organisationers medvirken i planer",
+    description: "How organisations took part in each public plan: writing it, carrying it out, being consulted.",
+    description_da: "Hvordan organisationer har medvirket i hver offentlig plan: med til at skrive den, føre den ud i livet eller hørt undervejs.",
+    fields: &[
+        id("Global ID of the involvement.", "Medvirkens globale ID."),
+        reference("plan_id", "Plan", "The plan.", "Planen.").required(),
+        reference(
+            "organization_id",
+            "Organisation",
+            "The organisation.",
+            "Organisationen.",
+        )
+        .required(),
+        field(
+            "role",
+            Type::String,
+            "Rolle",
+            "How the organisation took part.",
+            "Hvordan organisationen medvirkede.",
+        )
+        .required()
+        .values(all::<crate::plan::InvolvementRole>),
+        label(
+            "role_label",
+            "Rolle (tekst)",
+            "The role in Danish.",
+            "Rollen på dansk.",
+        ),
+        field(
+            "description",
+            Type::String,
+            "Beskrivelse",
+            "What the organisation did, in words.",
+            "Hvad organisationen bidrog med.",
+        ),
+        CREATED_AT,
+        UPDATED_AT,
+    ],
+    primary_key: &["id"],
+    foreign_keys: &[
+        fk!("plan_id" => "plans"),
+        fk!("organization_id" => "organizations"),
+    ],
+};
+
+fn involvement_row(m: &plan_involvement::Model) -> Vec<String> {
+    vec![
+        gid(NodeType::PlanInvolvement, m.id),
+        gid(NodeType::Plan, m.plan_id),
+        gid(NodeType::Organization, m.organization_id),
+        value(&m.role),
+        crate::plan::InvolvementRole::from(m.role).label().to_owned(),
+        m.description.clone(),
+        ts(m.created_at),
+        ts(m.updated_at),
+    ]
+}
+
 // ---- actions --------------------------------------------------------------------------------
 
 static ACTIONS: Resource = Resource {
@@ -1102,6 +1206,49 @@ fn action_department_row(m: &action_department::Model) -> Vec<String> {
     ]
 }
 
+static ACTION_UPDATES: Resource = Resource {
+    name: "action_updates",
+    title: "Statusopdateringer",
+    description: "Progress notes posted on the actions, newest progress in percent where the note set it. The author's name is not included.",
+    description_da: "Statusopdateringer på indsatserne med fremdriften i procent, hvor opdateringen angav den. Forfatterens navn er ikke med.",
+    fields: &[
+        id("Global ID of the note.", "Opdateringens globale ID."),
+        reference("action_id", "Indsats", "The action.", "Indsatsen.").required(),
+        field(
+            "posted_on",
+            Type::Date,
+            "Dato",
+            "The day the note was posted.",
+            "Dagen, opdateringen blev skrevet.",
+        )
+        .required(),
+        field("body", Type::String, "Tekst", "The note.", "Opdateringens tekst."),
+        field(
+            "progress",
+            Type::Integer,
+            "Fremdrift (%)",
+            "The action's progress (0–100) the note reported; empty when it reported none.",
+            "Indsatsens fremdrift (0–100), som opdateringen angav; tom, hvis den ikke angav nogen.",
+        ),
+        CREATED_AT,
+        UPDATED_AT,
+    ],
+    primary_key: &["id"],
+    foreign_keys: &[fk!("action_id" => "actions")],
+};
+
+fn update_row(m: &action_update::Model) -> Vec<String> {
+    vec![
+        gid(NodeType::ActionUpdate, m.id),
+        gid(NodeType::Action, m.action_id),
+        date(Some(m.posted_on)),
+        m.body.clone(),
+        opt(m.progress),
+        ts(m.created_at),
+        ts(m.updated_at),
+    ]
+}
+
 // ---- partnerships ---------------------------------------------------------------------------
 
 static PARTNERSHIPS: Resource = Resource {
@@ -1308,6 +1455,188 @@ fn member_row(m: &partnership_member::Model) -> Vec<String> {
     ]
 }
 
+// ---- engagement ---------------------------------------------------------------------------
+
+static ENGAGEMENT_EVENTS: Resource = Resource {
+    name: "engagement_events",
+    title: "Lokale aktiviteter",
+    description: "Citizen meetings, workshops, working days and other events the communities held, with the number of participants: part of what the engagement figures count. Events under a plan that is not public are not included.",
+    description_da: "Borgermøder, workshops, arbejdsdage og andre aktiviteter, lokalsamfundene har holdt, med antal deltagere: en del af det, engagementstallene tæller. Aktiviteter under en plan, der ikke er offentlig, er ikke med.",
+    fields: &[
+        id("Global ID of the event.", "Aktivitetens globale ID."),
+        reference(
+            "community_id",
+            "Lokalsamfund",
+            "The community that held it.",
+            "Lokalsamfundet, der holdt den.",
+        )
+        .required(),
+        reference(
+            "plan_id",
+            "Plan",
+            "The plan it concerned, if any.",
+            "Den plan, den handlede om, hvis nogen.",
+        ),
+        field(
+            "kind",
+            Type::String,
+            "Type",
+            "What kind of event it was.",
+            "Hvilken slags aktivitet det var.",
+        )
+        .required()
+        .values(all::<crate::engagement::EventKind>),
+        label(
+            "kind_label",
+            "Type (tekst)",
+            "The kind in Danish.",
+            "Typen på dansk.",
+        ),
+        field(
+            "title",
+            Type::String,
+            "Titel",
+            "Title of the event.",
+            "Aktivitetens titel.",
+        )
+        .required(),
+        field(
+            "description",
+            Type::String,
+            "Beskrivelse",
+            "Description of the event.",
+            "Beskrivelse af aktiviteten.",
+        ),
+        field(
+            "occurred_on",
+            Type::Date,
+            "Dato",
+            "When it took place.",
+            "Hvornår den fandt sted.",
+        )
+        .required(),
+        count(
+            "participants",
+            "Deltagere",
+            "How many took part.",
+            "Hvor mange der deltog.",
+        ),
+        CREATED_AT,
+        UPDATED_AT,
+    ],
+    primary_key: &["id"],
+    foreign_keys: &[fk!("community_id" => "communities"), fk!("plan_id" => "plans")],
+};
+
+fn event_row(m: &engagement_event::Model) -> Vec<String> {
+    vec![
+        gid(NodeType::EngagementEvent, m.id),
+        gid(NodeType::Community, m.community_id),
+        opt_gid(NodeType::Plan, m.plan_id),
+        value(&m.kind),
+        crate::engagement::EventKind::from(m.kind).label().to_owned(),
+        m.title.clone(),
+        m.description.clone(),
+        date(Some(m.occurred_on)),
+        m.participants.to_string(),
+        ts(m.created_at),
+        ts(m.updated_at),
+    ]
+}
+
+static ENGAGEMENT_EVENT_ORGANIZATIONS: Resource = Resource {
+    name: "engagement_event_organizations",
+    title: "Organisationer ved lokale aktiviteter",
+    description: "The organisations present at each event.",
+    description_da: "De organisationer, der var med ved hver aktivitet.",
+    fields: &[
+        reference("event_id", "Aktivitet", "The event.", "Aktiviteten.").required(),
+        reference(
+            "organization_id",
+            "Organisation",
+            "The organisation present.",
+            "Den deltagende organisation.",
+        )
+        .required(),
+    ],
+    primary_key: &["event_id", "organization_id"],
+    foreign_keys: &[
+        fk!("event_id" => "engagement_events"),
+        fk!("organization_id" => "organizations"),
+    ],
+};
+
+// ---- ideas ----------------------------------------------------------------------------------
+
+static IDEAS: Resource = Resource {
+    name: "ideas",
+    title: "Idéer",
+    description: "Ideas the communities and organisations share with each other.",
+    description_da: "Idéer, som lokalsamfund og organisationer deler med hinanden.",
+    fields: &[
+        id("Global ID of the idea.", "Idéens globale ID."),
+        field(
+            "title",
+            Type::String,
+            "Titel",
+            "Title of the idea.",
+            "Idéens titel.",
+        )
+        .required(),
+        field(
+            "description",
+            Type::String,
+            "Beskrivelse",
+            "Description of the idea.",
+            "Beskrivelse af idéen.",
+        ),
+        reference(
+            "community_id",
+            "Lokalsamfund",
+            "The community it comes from, if any.",
+            "Det lokalsamfund, den kommer fra, hvis nogen.",
+        ),
+        reference(
+            "organization_id",
+            "Organisation",
+            "The organisation it comes from, if any.",
+            "Den organisation, den kommer fra, hvis nogen.",
+        ),
+        CREATED_AT,
+        UPDATED_AT,
+    ],
+    primary_key: &["id"],
+    foreign_keys: &[
+        fk!("community_id" => "communities"),
+        fk!("organization_id" => "organizations"),
+    ],
+};
+
+fn idea_row(m: &idea::Model) -> Vec<String> {
+    vec![
+        gid(NodeType::Idea, m.id),
+        m.title.clone(),
+        m.description.clone(),
+        opt_gid(NodeType::Community, m.community_id),
+        opt_gid(NodeType::Organization, m.organization_id),
+        ts(m.created_at),
+        ts(m.updated_at),
+    ]
+}
+
+static IDEA_THEMES: Resource = Resource {
+    name: "idea_themes",
+    title: "Idéers temaer",
+    description: "Which themes each idea is tagged with.",
+    description_da: "Hvilke temaer hver idé er mærket med.",
+    fields: &[
+        reference("idea_id", "Idé", "The idea.", "Idéen.").required(),
+        reference("theme_id", "Tema", "The theme.", "Temaet.").required(),
+    ],
+    primary_key: &["idea_id", "theme_id"],
+    foreign_keys: &[fk!("idea_id" => "ideas"), fk!("theme_id" => "themes")],
+};
+
 // ---- idea exchanges -------------------------------------------------------------------------
 
 static IDEA_EXCHANGES: Resource = Resource {
@@ -1363,9 +1692,18 @@ static IDEA_EXCHANGES: Resource = Resource {
         ),
         CREATED_AT,
         UPDATED_AT,
+        reference(
+            "idea_id",
+            "Idé",
+            "The idea it grew out of, if any.",
+            "Den idé, den udsprang af, hvis nogen.",
+        ),
     ],
     primary_key: &["id"],
-    foreign_keys: &[fk!("initiator_community_id" => "communities")],
+    foreign_keys: &[
+        fk!("initiator_community_id" => "communities"),
+        fk!("idea_id" => "ideas"),
+    ],
 };
 
 fn exchange_row(m: &idea_exchange::Model) -> Vec<String> {
@@ -1379,6 +1717,7 @@ fn exchange_row(m: &idea_exchange::Model) -> Vec<String> {
         m.outcome.clone(),
         ts(m.created_at),
         ts(m.updated_at),
+        opt_gid(NodeType::Idea, m.idea_id),
     ]
 }
 

@@ -9,7 +9,7 @@ use lup_tests::{
     As, TestApp, both,
     fixture::{
         DepartmentRole, Fixture, OrganizationKind, PartnershipStatus, Party, PlanStatus, ResponseStatus,
-        global_id,
+        date, global_id,
     },
 };
 use serde_json::{Value, json};
@@ -73,18 +73,24 @@ fn column<'a>(rows: &'a [Vec<String>], field: &str) -> Vec<&'a str> {
     rows[1..].iter().map(|r| r[i].as_str()).collect()
 }
 
-const FILES: [&str; 16] = [
+const FILES: [&str; 22] = [
     "communities",
     "themes",
     "departments",
     "organizations",
     "plans",
     "plan_themes",
+    "plan_involvements",
     "actions",
     "action_themes",
     "action_departments",
+    "action_updates",
     "partnerships",
     "partnership_members",
+    "engagement_events",
+    "engagement_event_organizations",
+    "ideas",
+    "idea_themes",
     "idea_exchanges",
     "idea_exchange_communities",
     "idea_exchange_actions",
@@ -93,8 +99,14 @@ const FILES: [&str; 16] = [
 ];
 
 /// Secrets that must appear in no file: drafts, internal notes, a private contact's email,
-/// a pending response, a partner's proposal, a draft review's remarks.
-const SECRETS: [&str; 11] = [
+/// a pending response, a partner's proposal, a draft review's remarks; what hangs under a
+/// draft plan (its event, an organisation's involvement, a progress note); the name of a
+/// progress note's author.
+const SECRETS: [&str; 15] = [
+    "Lukket møde",
+    "HEMMELIG-MEDVIRKEN",
+    "HEMMELIG-STATUS",
+    "Mette Sørensen",
     "Kladdeplan Ulvebakken",
     "Hemmelig kladdeindsats",
     "Hemmelig handling",
@@ -122,6 +134,27 @@ async fn world(app: &TestApp) -> crate::annual_review::World {
     fx.tag_plan(draft, natur).await;
     let draft_action = fx.action(draft, "Hemmelig kladdeindsats").await;
     fx.tag_action(draft_action, natur).await;
+    // Under the public plan: a progress note, a meeting with an organisation present, an idea
+    // tagged with a theme. Under the draft: an involvement and a progress note.
+    fx.update(w.actions[1], "Scenen er bestilt", date(2025, 4, 2))
+        .await;
+    let secret_note = fx.update(draft_action, "x", date(2025, 4, 3)).await;
+    fx.set("action_update", secret_note, "body", "HEMMELIG-STATUS")
+        .await;
+    let secret_involvement = fx.involvement(draft, w.forening).await;
+    fx.set(
+        "plan_involvement",
+        secret_involvement,
+        "description",
+        "HEMMELIG-MEDVIRKEN",
+    )
+    .await;
+    let meeting = fx
+        .event(w.gjol, None, "Arbejdsdag på havnen", date(2025, 8, 16))
+        .await;
+    fx.event_organization(meeting, w.forening).await;
+    let idea = fx.idea(Some(w.birkelse), "Delebiler i landsbyen").await;
+    fx.tag_idea(idea, natur).await;
     let plan_dept = fx.department("plan-og-byg", "Plan og Byg").await;
     fx.action_department(w.actions[0], plan_dept, DepartmentRole::Lead)
         .await;
@@ -441,6 +474,66 @@ both!(
     }
 );
 
+both!(
+    the_engagement_behind_the_figures_is_published,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let (_, files, _) = fetch_all(&app).await;
+        let row = |name: &str, column_name: &str, value: &str| -> BTreeMap<String, String> {
+            let rows = &files[name];
+            let i = column(rows, column_name)
+                .iter()
+                .position(|v| *v == value)
+                .unwrap_or_else(|| panic!("{name}: no row with {column_name} = {value}"));
+            rows[0].iter().cloned().zip(rows[i + 1].iter().cloned()).collect()
+        };
+        let meeting = row("engagement_events", "title", "Borgermøde om havnen");
+        assert_eq!(meeting["community_id"], global_id("Community", w.gjol));
+        assert_eq!(meeting["plan_id"], global_id("Plan", w.gjol_plan));
+        assert_eq!(meeting["kind"], "CITIZEN_MEETING");
+        assert_eq!(meeting["kind_label"], "Borgermøde");
+        assert_eq!(meeting["occurred_on"], "2025-03-10");
+        assert_eq!(meeting["participants"], "35");
+        let working_day = row("engagement_events", "title", "Arbejdsdag på havnen");
+        assert_eq!(working_day["plan_id"], "", "an event of no plan");
+        assert_eq!(
+            files["engagement_event_organizations"][1..],
+            [vec![
+                working_day["id"].clone(),
+                global_id("Organization", w.forening)
+            ]],
+            "the organisation present, and nothing of the draft plan's meeting"
+        );
+        let involvement = row("plan_involvements", "plan_id", &global_id("Plan", w.gjol_plan));
+        assert_eq!(
+            involvement["organization_id"],
+            global_id("Organization", w.forening)
+        );
+        assert_eq!(involvement["role"], "WRITING");
+        assert_eq!(involvement["description"], "Var med i skrivegruppen");
+        assert_eq!(
+            files["plan_involvements"].len(),
+            2,
+            "the draft plan's is left out"
+        );
+        let note = row("action_updates", "body", "Scenen er bestilt");
+        assert_eq!(note["action_id"], global_id("Action", w.actions[1]));
+        assert_eq!(note["posted_on"], "2025-04-02");
+        assert_eq!(note["progress"], "50");
+        assert_eq!(files["action_updates"].len(), 2, "the draft action's is left out");
+        assert!(!files["action_updates"][0].iter().any(|h| h.contains("author")));
+        let shared = row("ideas", "title", "Fællesspisning");
+        assert_eq!(shared["community_id"], global_id("Community", w.gjol));
+        let exchange = row("idea_exchanges", "title", "Studietur til Birkelse");
+        assert_eq!(exchange["idea_id"], shared["id"], "the exchange names its idea");
+        let cars = row("ideas", "title", "Delebiler i landsbyen");
+        assert_eq!(
+            files["idea_themes"][1..],
+            [vec![cars["id"].clone(), global_id("Theme", w.natur)]]
+        );
+    }
+);
+
 both!(values_round_trip, |app: TestApp| async move {
     let fx = Fixture::new(&app.db);
     let tricky = "Bjerget \"Toppen\", Nord\r\nog Syd\nÆblehaven på Ø";
@@ -649,7 +742,7 @@ both!(frictionless_finds_no_error, |app: TestApp| async move {
     assert!(report["valid"] == true && errors.is_empty(), "{errors:#?}");
     assert_eq!(
         report["tasks"].as_array().map(Vec::len),
-        Some(16),
+        Some(FILES.len()),
         "every file validated"
     );
 });
