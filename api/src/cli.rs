@@ -20,7 +20,7 @@ pub enum CliError {
 
 fn failure(f: Failure) -> CliError {
     match f {
-        Failure::Refused(r) => CliError::Invalid(
+        Failure::Refused(r) | Failure::Raced(r) => CliError::Invalid(
             r.0.iter()
                 .map(|e| format!("{}: {}", flag(&e.field.join(".")), e.message))
                 .collect::<Vec<_>>()

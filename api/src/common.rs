@@ -85,7 +85,7 @@ impl CommonFilter {
             q = q.filter(text_condition(text, &columns)?);
         }
         if let Some(since) = self.updated_since {
-            q = q.filter(updated_at.gte(since));
+            q = q.filter(updated_at.gte(to_stored_precision(since)));
         }
         Ok(q)
     }
@@ -181,6 +181,20 @@ fn set_of<'a, T: PartialEq>(field: &str, values: &'a [T], what: &str) -> Result<
 pub fn now() -> chrono::DateTime<chrono::Utc> {
     use chrono::SubsecRound;
     chrono::Utc::now().trunc_subsecs(6)
+}
+
+/// A time bound as the stored times compare with it: they are whole microseconds, so a bound
+/// between two of them is taken at the next one (`…123456999Z` as `…123457Z`). PostgreSQL
+/// rounded such a bound to the nearest microsecond and SQLite compared it as typed: the
+/// same `updatedSince` found a row on one database and not on the other.
+pub fn to_stored_precision(t: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+    use chrono::{SubsecRound, Timelike};
+    if t.nanosecond() % 1_000 == 0 {
+        return t;
+    }
+    let down = t.trunc_subsecs(6);
+    down.checked_add_signed(chrono::Duration::microseconds(1))
+        .unwrap_or(down)
 }
 
 /// Today in Denmark (Europe/Copenhagen), whatever time zone the server runs in: the date

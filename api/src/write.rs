@@ -24,6 +24,7 @@ use crate::{
 };
 
 /// A clearable field of an update after its check: left alone, or set (`None` clears it).
+#[derive(Clone)]
 pub enum Change<T> {
     Keep,
     Set(Option<T>),
@@ -300,6 +301,12 @@ impl Refused {
 /// The outcome of a mutation's body: done, refused for its input, or failed (a GraphQL error).
 pub enum Failure {
     Refused(Refused),
+    /// Refused by a constraint of the database ([`constraint`]): on PostgreSQL, where writes
+    /// run side by side, another write committed what the checks before it looked for (the
+    /// same slug, the row referred to deleted). [`mutate`] runs the write once more, so that
+    /// its checks see the other write and refuse as they do when the two come one after the
+    /// other (as on SQLite): the same message, on the input field it concerns.
+    Raced(Refused),
     Error(ApiError),
 }
 
@@ -328,7 +335,7 @@ pub fn finish<T, P: From<Refused>>(
 ) -> async_graphql::Result<P> {
     match result {
         Ok(v) => Ok(ok(v)),
-        Err(Failure::Refused(r)) => Ok(P::from(r)),
+        Err(Failure::Refused(r) | Failure::Raced(r)) => Ok(P::from(r)),
         Err(Failure::Error(e)) => Err(e.into()),
     }
 }
@@ -339,10 +346,10 @@ pub fn finish<T, P: From<Refused>>(
 /// visibility, the version check, the audit record), which commits only when `write` succeeds
 /// and then empties the response cache. The outcome becomes the payload (`ok`), the payload's
 /// user errors, or a GraphQL error; a refused or failed mutation changes nothing.
-pub async fn mutate<C, T, P: From<Refused>>(
+pub async fn mutate<C: Clone, T, P: From<Refused>>(
     ctx: &Context<'_>,
     parse: impl FnOnce(&mut Check) -> Option<C>,
-    write: impl AsyncFnOnce(&Write, C) -> Result<T, Failure>,
+    write: impl AsyncFnOnce(&Write, C) -> Result<T, Failure> + Clone,
     ok: impl FnOnce(T) -> P,
 ) -> async_graphql::Result<P> {
     let result = async {
@@ -350,10 +357,24 @@ pub async fn mutate<C, T, P: From<Refused>>(
         let command = parse(&mut check);
         check.done()?;
         let command = command.ok_or_else(invalid)?;
+        let again = write.clone();
         let w = Write::begin(ctx).await?;
-        let out = write(&w, command).await?;
-        w.commit().await?;
-        Ok(out)
+        match write(&w, command.clone()).await {
+            Ok(out) => {
+                w.commit().await?;
+                Ok(out)
+            }
+            // Once more in a new transaction (the first is rolled back when dropped): see
+            // `Failure::Raced`. A second race keeps the constraint's own error.
+            Err(Failure::Raced(_)) => {
+                drop(w);
+                let w = Write::begin(ctx).await?;
+                let out = again(&w, command).await?;
+                w.commit().await?;
+                Ok(out)
+            }
+            Err(e) => Err(e),
+        }
     }
     .await;
     finish(result, ok)
@@ -678,7 +699,7 @@ impl Check {
                 self.add(
                     field,
                     UserErrorCode::OutOfRange,
-                    format!("must be between -{bound} and {bound}, got {v}"),
+                    format!("must be between -{bound} and {bound}, got {}", shown_number(v)),
                 );
                 None
             }
@@ -1599,7 +1620,7 @@ pub async fn delete_node<E: Versioned + Guarded>(
     what: &str,
     id: &ID,
     version: i32,
-    allowed: impl AsyncFnOnce(&Write, &E::Model) -> Result<(), Failure>,
+    allowed: impl AsyncFnOnce(&Write, &E::Model) -> Result<(), Failure> + Clone,
 ) -> async_graphql::Result<DeletePayload> {
     mutate(
         ctx,
@@ -1630,7 +1651,7 @@ fn constraint_on_delete(e: DbErr) -> Failure {
 fn violated(e: DbErr, deleting: bool) -> Failure {
     use crate::db::Violation;
     let error = |field: Option<String>, code, message: String| {
-        Failure::Refused(Refused(vec![UserError {
+        Failure::Raced(Refused(vec![UserError {
             field: field.map(|f| path(&f)).unwrap_or_default(),
             message,
             code,
@@ -1787,6 +1808,16 @@ pub trait Versioned:
     const UPDATED_AT: Self::Column;
 }
 
+/// A number as an error message shows the value it refused: as typed for ordinary sizes, in
+/// exponent form when very large or small (`1e308`, not 309 digits).
+pub fn shown_number(v: f64) -> String {
+    if v != 0.0 && v.is_finite() && !(1e-6..1e15).contains(&v.abs()) {
+        format!("{v:e}")
+    } else {
+        v.to_string()
+    }
+}
+
 macro_rules! versioned {
     ($($m:ident),* $(,)?) => {
         $(impl HasId for entity::$m::Model {
@@ -1928,6 +1959,9 @@ mod tests {
     #[test]
     fn a_coordinate_of_minus_zero_is_zero() {
         let mut check = Check::default();
+        assert_eq!(shown_number(1e308), "1e308");
+        assert_eq!(shown_number(-2.5e-9), "-2.5e-9");
+        assert_eq!(shown_number(1000.5), "1000.5");
         let v = check.latitude("latitude", Some(-0.0)).flatten().expect("valid");
         assert!(v == 0.0 && v.is_sign_positive(), "{v}");
         assert_eq!(check.longitude("longitude", Some(-9.5)).flatten(), Some(-9.5));

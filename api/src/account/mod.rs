@@ -278,6 +278,7 @@ async fn set_communities(w: &Write, account: Uuid, communities: &[Uuid]) -> Resu
 }
 
 /// Creates an account (the command line and `createAccount`).
+#[derive(Clone)]
 pub struct NewAccount {
     pub email: String,
     pub display_name: String,
@@ -483,11 +484,11 @@ impl AccountQuery {
 /// password is hashed (and a current one verified): on SQLite the transaction holds the
 /// write lock, and hashing takes a while. A shape of its own for the mutations that set a
 /// password.
-async fn mutate_hashing<C, D, T, P: From<Refused>>(
+async fn mutate_hashing<C, D: Clone, T, P: From<Refused>>(
     ctx: &Context<'_>,
     parse: impl FnOnce(&mut Check) -> Option<C>,
     prepare: impl AsyncFnOnce(C) -> Result<D, Failure>,
-    write: impl AsyncFnOnce(&Write, D) -> Result<T, Failure>,
+    write: impl AsyncFnOnce(&Write, D) -> Result<T, Failure> + Clone,
     ok: impl FnOnce(T) -> P,
 ) -> Result<P> {
     let mut check = Check::default();

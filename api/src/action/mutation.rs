@@ -312,6 +312,7 @@ async fn lead_free(w: &Write, action: Uuid, except: Option<Uuid>) -> Result<(), 
 
 /// A new action after its input checks: the row to insert, and apart what the write checks
 /// before inserting it.
+#[derive(Clone)]
 struct NewAction {
     row: action::ActiveModel,
     plan: Uuid,
@@ -322,6 +323,7 @@ struct NewAction {
 
 /// A change to an action after its input checks: the columns that need no check against the
 /// action as it is, and apart those that do.
+#[derive(Clone)]
 struct ActionChange {
     id: Uuid,
     row: action::ActiveModel,

@@ -149,10 +149,10 @@ impl AuditQuery {
             q = q.filter(audit_log::Column::Operation.eq(one_known(op, "operation", operations())?));
         }
         if let Some(since) = f.since {
-            q = q.filter(audit_log::Column::OccurredAt.gte(since));
+            q = q.filter(audit_log::Column::OccurredAt.gte(crate::common::to_stored_precision(since)));
         }
         if let Some(until) = f.until {
-            q = q.filter(audit_log::Column::OccurredAt.lt(until));
+            q = q.filter(audit_log::Column::OccurredAt.lt(crate::common::to_stored_precision(until)));
         }
         loader::top_connection(
             ctx,

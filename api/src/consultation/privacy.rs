@@ -69,7 +69,9 @@ async fn erase(w: &Write, rows: Vec<response::Model>) -> Result<usize, ApiError>
             .await
             .map_err(|e| match e {
                 Failure::Error(e) => e,
-                Failure::Refused(r) => ApiError::internal(format!("erasing personal data refused: {r:?}")),
+                Failure::Refused(r) | Failure::Raced(r) => {
+                    ApiError::internal(format!("erasing personal data refused: {r:?}"))
+                }
             })?;
     }
     Ok(n)

@@ -195,6 +195,7 @@ fn phone(check: &mut Check, value: Option<&str>) -> Option<Option<String>> {
 
 /// An update of a contact after its checks: each field `None` when left out (`title`,
 /// `email` and `phone` `Some(None)` when cleared), `parent` the one it moves to.
+#[derive(Clone)]
 struct Changes {
     id: Uuid,
     name: Option<String>,

@@ -122,6 +122,7 @@ async fn unarchived_event(w: &Write, event: &engagement_event::Model) -> Result<
 }
 
 /// A new event after its input's checks.
+#[derive(Clone)]
 struct NewEvent {
     community: Uuid,
     plan_id: Option<Uuid>,
@@ -134,6 +135,7 @@ struct NewEvent {
 
 /// An update of an event after its input's checks: each field `None` when left out
 /// (`plan_id` `Some(None)` when the event is untied from its plan).
+#[derive(Clone)]
 struct EventChanges {
     id: Uuid,
     plan_id: Option<Option<Uuid>>,

@@ -108,11 +108,15 @@ payload!(UpdateEngagementWeightsPayload, engagement_weights: EngagementWeights);
 fn weight(check: &mut Check, field: &str, value: MaybeUndefined<f64>, current: &mut f64) {
     match check.update(field, value, |_, v| Some(v)).flatten() {
         None => {}
-        Some(v) if v.is_finite() && (0.0..=MAX_WEIGHT).contains(&v) => *current = v,
+        // -0 as 0: PostgreSQL kept the sign (a report printed "-0"), SQLite did not.
+        Some(v) if v.is_finite() && (0.0..=MAX_WEIGHT).contains(&v) => *current = v + 0.0,
         Some(v) => check.add(
             field,
             UserErrorCode::OutOfRange,
-            format!("must be a number between 0 and {MAX_WEIGHT}, got {v}"),
+            format!(
+                "must be a number between 0 and {MAX_WEIGHT}, got {}",
+                crate::write::shown_number(v)
+            ),
         ),
     }
 }

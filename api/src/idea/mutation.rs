@@ -269,6 +269,7 @@ fn initiator_not_participant(check: &mut Check, initiator: Uuid, participants: &
 
 /// A change to an idea exchange after its input checks: the columns that need no check, and
 /// apart those the write checks (`idea` is `Some(None)` when the idea is cleared).
+#[derive(Clone)]
 struct ExchangeChange {
     id: Uuid,
     row: idea_exchange::ActiveModel,

@@ -215,6 +215,7 @@ impl Party {
 }
 
 /// A member's input after its checks.
+#[derive(Clone)]
 struct Member {
     party: Party,
     role: MemberRole,
@@ -658,6 +659,7 @@ enum Around {
 
 /// A new partnership after its input checks: the row to insert but for what it is around,
 /// and its members with their paths in the input.
+#[derive(Clone)]
 struct NewPartnership {
     row: partnership::ActiveModel,
     around: Around,

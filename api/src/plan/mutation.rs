@@ -1026,7 +1026,9 @@ pub async fn hand_over(db: &sea_orm::DatabaseConnection, year: i32) -> Result<us
     for old in &replaced {
         archive(&w, old).await.map_err(|e| match e {
             Failure::Error(e) => e,
-            Failure::Refused(r) => ApiError::internal(format!("archiving a replaced plan refused: {r:?}")),
+            Failure::Refused(r) | Failure::Raced(r) => {
+                ApiError::internal(format!("archiving a replaced plan refused: {r:?}"))
+            }
         })?;
     }
     w.commit().await?;

@@ -327,7 +327,7 @@ pub fn render(report: &Report) -> String {
                 ReviewStatus::Draft => p.draft id="status" { "Kladde – ikke offentliggjort. Tallene kan stadig blive opdateret." },
                 ReviewStatus::Published => p id="status" { "Offentliggjort " (r.published_at.map(date).unwrap_or_default()) "." },
             }
-            p.muted { "Tallene for " (r.year) " er opgjort " (date(r.snapshot_taken_at)) " og omfatter kun det, offentligheden kan se (vedtagne og arkiverede planer)." }
+            p.muted { "Tallene for " (r.year) " er opgjort " (date(r.snapshot_taken_at)) " og omfatter kun det, offentligheden kan se: indsatser, partnerskaber og bidrag under vedtagne og arkiverede planer, og engagementet under alle offentlige planer, også dem i høring." }
         }
         section #retning {
             h2 { "Udvalgets pejlemærker for " (r.year + 1) }

@@ -424,7 +424,7 @@ impl AnnualFigures {
                         label: key.label().to_owned(),
                         value: p.value,
                         weight: p.weight,
-                        points: snapshot::round2(p.points()),
+                        points: p.points(),
                     })
                 })
                 .collect(),

@@ -162,11 +162,21 @@ pub struct EngagementPart {
     pub key: String,
     pub value: i64,
     pub weight: f64,
+    /// In a sum of several communities' figures ([`sum`]): the points each of them showed,
+    /// added up, so that the sum's components add up to its total as each community's do.
+    /// Not stored.
+    #[serde(skip)]
+    pub summed_points: Option<f64>,
 }
 
 impl EngagementPart {
+    /// The points as shown: `value × weight` rounded to two decimals (as the community's total
+    /// adds them); in a sum, the sum of the communities' shown points.
     pub fn points(&self) -> f64 {
-        self.value as f64 * self.weight
+        round2(
+            self.summed_points
+                .unwrap_or_else(|| round2(self.value as f64 * self.weight)),
+        )
     }
 }
 
@@ -245,6 +255,7 @@ fn engagement_parts(c: &Components, w: &Weights) -> Vec<EngagementPart> {
                 key: (*name).to_owned(),
                 value: *value,
                 weight: w.get(*key),
+                summed_points: None,
             })
         })
         .collect()
@@ -574,6 +585,7 @@ pub fn sum<'a>(snapshots: impl IntoIterator<Item = &'a Snapshot>) -> Snapshot {
                 .iter()
                 .map(|p| EngagementPart {
                     value: 0,
+                    summed_points: Some(0.0),
                     ..p.clone()
                 })
                 .collect();
@@ -581,8 +593,14 @@ pub fn sum<'a>(snapshots: impl IntoIterator<Item = &'a Snapshot>) -> Snapshot {
         // By key: a component one snapshot lacks (taken before it was counted) adds nothing.
         for part in &s.engagement.components {
             match t.engagement.components.iter_mut().find(|p| p.key == part.key) {
-                Some(total) => total.value = total.value.saturating_add(part.value),
-                None => t.engagement.components.push(part.clone()),
+                Some(total) => {
+                    total.value = total.value.saturating_add(part.value);
+                    total.summed_points = Some(total.summed_points.unwrap_or(0.0) + part.points());
+                }
+                None => t.engagement.components.push(EngagementPart {
+                    summed_points: Some(part.points()),
+                    ..part.clone()
+                }),
             }
         }
         if let Some(c) = &s.consultation {
@@ -743,6 +761,7 @@ mod tests {
             key: "EVENTS".to_owned(),
             value: i64::MAX,
             weight: 2.0,
+            summed_points: None,
         }];
         let t = sum([&big, &big]);
         assert_eq!(t.contributions.money_dkk, i64::MAX);
@@ -750,6 +769,29 @@ mod tests {
         assert_eq!(t.actions.total, i64::MAX);
         assert_eq!(t.engagement.components[0].value, i64::MAX);
         assert_eq!(t.actions.average_progress, Some(50.0));
+    }
+
+    #[test]
+    fn a_sum_shows_its_components_points_as_the_communities_showed_them() {
+        let community = |value: i64| {
+            let mut s = Snapshot::default();
+            s.engagement.components = vec![EngagementPart {
+                key: "CO_FUNDING_DKK".to_owned(),
+                value,
+                weight: 0.0001,
+                summed_points: None,
+            }];
+            s.engagement.total = s.engagement.components[0].points();
+            s
+        };
+        // 1.2345 and 1.2345 show as 1.23 each: the sum shows 2.46 (not 2.47 from 24,690 kr.),
+        // its total.
+        let (a, b) = (community(12_345), community(12_345));
+        assert_eq!(a.engagement.components[0].points(), 1.23);
+        let t = sum([&a, &b]);
+        assert_eq!(t.engagement.components[0].value, 24_690);
+        assert_eq!(t.engagement.components[0].points(), 2.46);
+        assert_eq!(t.engagement.total, 2.46);
     }
 
     #[test]

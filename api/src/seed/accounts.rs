@@ -53,7 +53,9 @@ pub async fn neutralise(db: &DatabaseConnection) -> Result<u64, SeedError> {
             SeedError::Db(e)
         }
         Failure::Error(e) => SeedError::Db(sea_orm::DbErr::Custom(e.message().to_owned())),
-        Failure::Refused(r) => SeedError::Db(sea_orm::DbErr::Custom(format!("{:?}", r.0))),
+        Failure::Refused(r) | Failure::Raced(r) => {
+            SeedError::Db(sea_orm::DbErr::Custom(format!("{:?}", r.0)))
+        }
     };
     let w = Write::begin_as(db, Viewer::system("production"))
         .await

@@ -27,6 +27,7 @@ fn mid() -> DateTime<Utc> {
 const SINCE_AFTER_OLD: &str = "2021-01-01T00:00:00Z";
 const SINCE_AT_OLD: &str = "2020-06-01T02:00:00+02:00";
 const SINCE_FUTURE: &str = "2999-01-01T00:00:00Z";
+const SINCE_JUST_AFTER_OLD: &str = "2020-06-01T00:00:00.000000001Z";
 
 #[allow(dead_code)]
 struct World {
@@ -438,6 +439,10 @@ impl Root<'_> {
         self.expect(json!({ "updatedSince": SINCE_AFTER_OLD }), &recent)
             .await;
         self.expect(json!({ "updatedSince": SINCE_AT_OLD }), all).await;
+        // A nanosecond after them: not at them, on either database (PostgreSQL had rounded
+        // the bound down to the old rows' microsecond).
+        self.expect(json!({ "updatedSince": SINCE_JUST_AFTER_OLD }), &recent)
+            .await;
         self.expect(json!({ "updatedSince": SINCE_FUTURE }), &[]).await;
     }
 }

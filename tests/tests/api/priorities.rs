@@ -538,6 +538,17 @@ both!(
             )
             .await;
         assert_eq!(log["auditLog"]["totalCount"], 2, "{log}");
+        // -0 is kept as 0 on both databases (PostgreSQL had answered -0, printed in reports).
+        let p = staff
+            .data(
+                UPDATE,
+                json!({ "i": { "version": 2, "priorityPotential": -0.0 } }),
+            )
+            .await["updateEngagementWeights"]
+            .clone();
+        assert_eq!(p["userErrors"], json!([]), "{p}");
+        let w = app.data(WEIGHTS, json!({})).await["engagementWeights"].clone();
+        assert_eq!(w["priorityPotential"].to_string(), "0.0", "{w}");
     }
 );
 

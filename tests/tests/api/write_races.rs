@@ -30,6 +30,27 @@ async fn race(app: &TestApp, caller: &TestApp, hold: &str, query: &'static str, 
     request.await.expect("the request")
 }
 
+/// [`race`], then the same request once more, after the race: the user errors of the first
+/// must be those of the second, which meets the other write already committed (as every
+/// write does on SQLite), message and field alike.
+async fn race_then_again(
+    app: &TestApp,
+    caller: &TestApp,
+    hold: &str,
+    query: &'static str,
+    variables: Value,
+    mutation: &str,
+) -> Value {
+    let answer = race(app, caller, hold, query, variables.clone()).await;
+    let errors = user_errors(&answer, mutation);
+    let after = user_errors(&caller.post(query, variables).await, mutation);
+    assert_eq!(
+        errors, after,
+        "the race's error is the error of one after the other"
+    );
+    answer
+}
+
 /// Waits until a backend of the test's database waits on a lock: the request's write, held
 /// up by the uncommitted row.
 async fn wait_for_a_lock(db: &DatabaseConnection) {
@@ -70,7 +91,7 @@ fn user_errors(answer: &Value, mutation: &str) -> Value {
 async fn a_slug_taken_meanwhile_is_reported_on_the_slug() {
     let app = TestApp::spawn(Backend::Postgres).await;
     let staff = app.signed_in(As::Staff, &[], None).await;
-    let answer = race(
+    let answer = race_then_again(
         &app,
         &staff,
         "INSERT INTO community (id, slug, name, description, status, created_at, updated_at, version) \
@@ -78,13 +99,14 @@ async fn a_slug_taken_meanwhile_is_reported_on_the_slug() {
         "mutation($i: CreateCommunityInput!) { createCommunity(input: $i) {
             community { id } userErrors { field code message } } }",
         json!({ "i": { "slug": "ny-by", "name": "Nyby", "description": "" } }),
+        "createCommunity",
     )
     .await;
     assert_eq!(answer["data"]["createCommunity"]["community"], Value::Null);
     let errors = user_errors(&answer, "createCommunity");
     assert_eq!(errors[0]["field"], json!(["slug"]), "{errors}");
     assert_eq!(errors[0]["code"], "TAKEN");
-    assert_eq!(errors[0]["message"], "another community has the same slug");
+    assert_eq!(errors[0]["message"], "another community has this slug");
     assert_eq!(
         count(&app.db, "SELECT count(*) FROM community WHERE slug = 'ny-by'").await,
         1
@@ -108,7 +130,7 @@ async fn a_member_added_meanwhile_is_reported_on_the_party() {
         .partnership(Some(action), None, "Legepladsen", PartnershipStatus::Active)
         .await;
     let staff = app.signed_in(As::Staff, &[], None).await;
-    let answer = race(
+    let answer = race_then_again(
         &app,
         &staff,
         &format!(
@@ -122,6 +144,7 @@ async fn a_member_added_meanwhile_is_reported_on_the_party() {
             "partnershipId": global_id("Partnership", partnership),
             "communityId": global_id("Community", gjol),
         } }),
+        "addPartnershipMember",
     )
     .await;
     let errors = user_errors(&answer, "addPartnershipMember");
@@ -146,19 +169,20 @@ async fn a_plan_deleted_meanwhile_is_reported_on_the_plan() {
     let gjol = f.community("gjoel", "Gjøl").await;
     let plan = f.plan(gjol, "Gjøl 2025", PlanStatus::Adopted, 2025, 2029).await;
     let staff = app.signed_in(As::Staff, &[], None).await;
-    let answer = race(
+    let answer = race_then_again(
         &app,
         &staff,
         &format!("DELETE FROM plan WHERE id = '{plan}'"),
         "mutation($i: CreateActionInput!) { createAction(input: $i) {
             action { id } userErrors { field code message } } }",
         json!({ "i": { "planId": global_id("Plan", plan), "title": "Ny legeplads", "horizon": "HERE_AND_NOW" } }),
+        "createAction",
     )
     .await;
     let errors = user_errors(&answer, "createAction");
     assert_eq!(errors[0]["field"], json!(["planId"]), "{errors}");
     assert_eq!(errors[0]["code"], "NOT_FOUND");
-    assert_eq!(errors[0]["message"], "the plan it refers to no longer exists");
+    assert_eq!(errors[0]["message"], "no plan with this ID");
     assert_eq!(count(&app.db, "SELECT count(*) FROM action").await, 0);
     app.stop().await;
 }
@@ -169,7 +193,7 @@ async fn a_plan_added_meanwhile_keeps_its_community_from_being_deleted() {
     let app = TestApp::spawn(Backend::Postgres).await;
     let gjol = Fixture::new(&app.db).community("gjoel", "Gjøl").await;
     let staff = app.signed_in(As::Staff, &[], None).await;
-    let answer = race(
+    let answer = race_then_again(
         &app,
         &staff,
         &format!(
@@ -180,6 +204,7 @@ async fn a_plan_added_meanwhile_keeps_its_community_from_being_deleted() {
         "mutation($i: DeleteCommunityInput!) { deleteCommunity(input: $i) {
             deletedId userErrors { field code message } } }",
         json!({ "i": { "id": global_id("Community", gjol), "version": 1 } }),
+        "deleteCommunity",
     )
     .await;
     assert_eq!(answer["data"]["deleteCommunity"]["deletedId"], Value::Null);
@@ -269,6 +294,46 @@ async fn the_same_response_sent_twice_at_once_is_stored_once() {
 
 #[tokio::test]
 #[cfg_attr(not(postgres_tests), ignore = "skipped: TEST_DATABASE_URL is not set")]
+async fn an_action_claimed_meanwhile_by_another_exchange_is_reported_on_its_place_in_the_list() {
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let f = Fixture::new(&app.db);
+    let gjol = f.community("gjoel", "Gjøl").await;
+    let birkelse = f.community("birkelse", "Birkelse").await;
+    let plan = f.plan(gjol, "Gjøl 2025", PlanStatus::Adopted, 2025, 2029).await;
+    let first = f.action(plan, "Fællesspisning").await;
+    let claimed = f.action(plan, "Ny legeplads").await;
+    let staff = app.signed_in(As::Staff, &[], None).await;
+    let answer = race_then_again(
+        &app,
+        &staff,
+        &format!(
+            "INSERT INTO idea_exchange (id, title, kind, initiator_community_id, outcome, created_at, \
+             updated_at, version) VALUES ('0193a4f0-0000-7000-8000-000000000001', 'Studietur', \
+             'STUDY_VISIT', '{birkelse}', '', now(), now(), 1); \
+             INSERT INTO idea_exchange_action (exchange_id, action_id) VALUES \
+             ('0193a4f0-0000-7000-8000-000000000001', '{claimed}')"
+        ),
+        "mutation($i: CreateIdeaExchangeInput!) { createIdeaExchange(input: $i) {
+            ideaExchange { id } userErrors { field code message } } }",
+        json!({ "i": {
+            "title": "Erfaringer fra havnen",
+            "kind": "KNOWLEDGE_SHARING",
+            "initiatorCommunityId": global_id("Community", gjol),
+            "participantCommunityIds": [global_id("Community", birkelse)],
+            "actionIds": [global_id("Action", first), global_id("Action", claimed)],
+        } }),
+        "createIdeaExchange",
+    )
+    .await;
+    let errors = user_errors(&answer, "createIdeaExchange");
+    assert_eq!(errors[0]["field"], json!(["actionIds", "1"]), "{errors}");
+    assert_eq!(errors[0]["code"], "TAKEN");
+    assert_eq!(count(&app.db, "SELECT count(*) FROM idea_exchange").await, 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+#[cfg_attr(not(postgres_tests), ignore = "skipped: TEST_DATABASE_URL is not set")]
 async fn a_lead_department_named_meanwhile_is_reported_on_the_role() {
     let app = TestApp::spawn(Backend::Postgres).await;
     let f = Fixture::new(&app.db);
@@ -278,7 +343,7 @@ async fn a_lead_department_named_meanwhile_is_reported_on_the_role() {
     let vand = f.department("vand-og-natur", "Vand og Natur").await;
     let kultur = f.department("kultur-og-fritid", "Kultur og Fritid").await;
     let staff = app.signed_in(As::Staff, &[], None).await;
-    let answer = race(
+    let answer = race_then_again(
         &app,
         &staff,
         &format!(
@@ -293,6 +358,7 @@ async fn a_lead_department_named_meanwhile_is_reported_on_the_role() {
             "departmentId": global_id("Department", kultur),
             "role": "LEAD",
         } }),
+        "addActionDepartment",
     )
     .await;
     let errors = user_errors(&answer, "addActionDepartment");
