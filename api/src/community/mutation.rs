@@ -9,8 +9,8 @@ use crate::{
     auth::{Require, visible_to_staff},
     relay::NodeType,
     write::{
-        Check, DeletePayload, MaybeRef, Reference, UserErrorCode, delete_node, mutate, named, new_row,
-        payload, reference, renamed, set_if, slug_free,
+        Check, DeletePayload, Failure, MaybeRef, Reference, Refused, UserErrorCode, Write, delete_node,
+        mutate, named, new_row, payload, reference, renamed, set_if, slug_free,
     },
 };
 
@@ -81,7 +81,7 @@ pub(crate) fn location(
 }
 
 /// The rows that refer to a community and keep it from being deleted. Its contacts belong to
-/// it and go with it.
+/// it and go with it, and so do its entries in draft annual reviews ([`review_entries`]).
 const REFERENCES: &[Reference] = &[
     reference!(plan::CommunityId, "plans"),
     reference!(organization::CommunityId, "organisations"),
@@ -94,7 +94,6 @@ const REFERENCES: &[Reference] = &[
     ),
     reference!(partnership_member::CommunityId, "partnership memberships"),
     reference!(account_community::CommunityId, "editor accounts"),
-    reference!(annual_review_entry::CommunityId, "annual review entries"),
     reference!(
         annual_review_focus_community::CommunityId,
         "annual reviews with it in focus"
@@ -200,8 +199,9 @@ impl CommunityMutation {
         .await
     }
 
-    /// Deletes a community that nothing refers to any more (its contacts go with it). Staff
-    /// only; a community with plans, organisations, events, ideas or editors is refused.
+    /// Deletes a community that nothing refers to any more (its contacts and its entries in
+    /// draft annual reviews go with it). Staff only; a community with plans, organisations,
+    /// events, ideas or editors, in a draft review's focus or in a published review is refused.
     #[graphql(guard = "Require::Staff", visible = "visible_to_staff")]
     async fn delete_community(
         &self,
@@ -214,8 +214,47 @@ impl CommunityMutation {
             "community",
             &input.id,
             input.version,
-            async |w, before| w.refuse_if_used(before.id, REFERENCES).await,
+            async |w, before| {
+                w.refuse_if_used(before.id, REFERENCES).await?;
+                review_entries(w, before.id).await
+            },
         )
         .await
     }
+}
+
+/// A community's entries in annual reviews, before it is deleted: those of draft reviews go
+/// with it, each with a DELETE record (a draft's figures are taken again when it is
+/// refreshed); one in a published review keeps it, as the record of that year names it.
+async fn review_entries(w: &Write, community: Uuid) -> Result<(), Failure> {
+    use entity::{annual_review, annual_review_entry};
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, QueryTrait};
+    let published = annual_review::Entity::find()
+        .select_only()
+        .column(annual_review::Column::Id)
+        .filter(annual_review::Column::Status.eq(annual_review::ReviewStatus::Published))
+        .into_query();
+    let of_community =
+        annual_review_entry::Entity::find().filter(annual_review_entry::Column::CommunityId.eq(community));
+    let in_published = of_community
+        .clone()
+        .filter(annual_review_entry::Column::ReviewId.in_subquery(published))
+        .count(w.txn())
+        .await?;
+    if in_published > 0 {
+        return Err(Refused::one(
+            "id",
+            UserErrorCode::InUse,
+            format!(
+                "published annual reviews ({in_published}) hold its figures, which stay as published; \
+                 set its status to INACTIVE instead"
+            ),
+        )
+        .into());
+    }
+    for entry in of_community.all(w.txn()).await? {
+        w.delete::<annual_review_entry::Entity>(NodeType::AnnualReviewEntry, &entry, entry.version)
+            .await?;
+    }
+    Ok(())
 }

@@ -11,7 +11,7 @@ use super::{
 };
 use crate::{
     action::{ActionStatus, Horizon},
-    review::snapshot::{self, Snapshot},
+    review::snapshot::{self, Snapshot, YearTotals},
 };
 
 /// `x` with `.` between thousands and `,` before at most one decimal: `12.345,5`.
@@ -371,6 +371,9 @@ pub fn render(report: &Report) -> String {
                         }
                     }
                 }
+            }
+            @if YearTotals::weights_differ(&report.history) {
+                p.muted #vaegte-aendret { "Vægtene er ændret i perioden: hvert år er opgjort med de vægte, der gjaldt, da årets tal blev opgjort, så en forskel i engagement kan skyldes ændrede vægte og ikke kun mere eller mindre aktivitet." }
             }
         }
         section #lokalsamfund {

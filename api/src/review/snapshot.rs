@@ -641,6 +641,9 @@ pub struct YearTotals {
     pub engagement: f64,
     pub partnerships_active: i64,
     pub volunteer_hours: i64,
+    /// The engagement weights the year's figures were taken with, by component key; none for
+    /// a year frozen before they were kept.
+    pub weights: Option<Vec<(String, f64)>>,
 }
 
 impl YearTotals {
@@ -652,7 +655,33 @@ impl YearTotals {
             engagement: totals.engagement.total,
             partnerships_active: totals.partnerships.active,
             volunteer_hours: totals.contributions.volunteer_hours,
+            weights: (!totals.engagement.components.is_empty()).then(|| {
+                totals
+                    .engagement
+                    .components
+                    .iter()
+                    .map(|p| (p.key.clone(), p.weight))
+                    .collect()
+            }),
         }
+    }
+
+    /// Whether the engagement of the years in `history` was taken with different weights (of
+    /// the years whose weights are known), so that a difference between them is partly the
+    /// weights'.
+    pub fn weights_differ(history: &[YearTotals]) -> bool {
+        let mut known = history.iter().filter_map(|t| t.weights.as_ref());
+        let Some(first) = known.next() else {
+            return false;
+        };
+        known.any(|w| {
+            w.iter().any(|(key, weight)| {
+                first
+                    .iter()
+                    .find(|(k, _)| k == key)
+                    .is_some_and(|(_, other)| other != weight)
+            })
+        })
     }
 }
 

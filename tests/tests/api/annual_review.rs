@@ -442,6 +442,54 @@ both!(
     }
 );
 
+both!(
+    a_community_leaves_draft_reviews_when_deleted_but_stays_in_published_ones,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        const DELETE_COMMUNITY: &str = "mutation($i: DeleteCommunityInput!) { deleteCommunity(input: $i) {
+            deletedId userErrors { field code message } } }";
+        // Attrup has nothing but its entry in a draft: it goes, and its entry with it.
+        let draft = create(&staff, 2024).await;
+        entry(&draft, "attrup");
+        let before = reviews_in_db(&app).await;
+        let attrup = global_id("Community", w.attrup);
+        let p = staff
+            .data(DELETE_COMMUNITY, json!({ "i": { "id": attrup, "version": 1 } }))
+            .await["deleteCommunity"]
+            .clone();
+        assert_eq!(p["deletedId"], attrup, "{p:#}");
+        assert_eq!(reviews_in_db(&app).await, (before.0, before.1 - 1));
+        let log = staff
+            .data(
+                "{ auditLog(filter: { entityType: \"AnnualReviewEntry\", operation: \"DELETE\" }) { totalCount } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(log["auditLog"]["totalCount"], 1, "{log}");
+        // A community in a published review stays, with a way out named.
+        let nyby = Fixture::new(&app.db).community("nyby", "Nyby").await;
+        let published = publish(&staff, &create(&staff, 2025).await).await;
+        entry(&published, "nyby");
+        let before = reviews_in_db(&app).await;
+        let p = staff
+            .data(
+                DELETE_COMMUNITY,
+                json!({ "i": { "id": global_id("Community", nyby), "version": 1 } }),
+            )
+            .await["deleteCommunity"]
+            .clone();
+        assert_eq!(p["deletedId"], Value::Null, "{p:#}");
+        assert_eq!(errors(&p), vec![(json!(["id"]), "IN_USE".to_owned())], "{p:#}");
+        let message = p["userErrors"][0]["message"].as_str().unwrap();
+        assert!(
+            message.contains("published annual reviews (1)") && message.contains("INACTIVE"),
+            "{message}"
+        );
+        assert_eq!(reviews_in_db(&app).await, before, "nothing changed");
+    }
+);
+
 both!(only_staff_may_write_reviews, |app: TestApp| async move {
     let w = world(&app).await;
     let staff = app.signed_in(As::Staff, &[], None).await;

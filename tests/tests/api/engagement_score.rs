@@ -173,12 +173,22 @@ async fn world(app: &TestApp) -> World {
         .partnership(None, Some(adopted), "Opgivet", PartnershipStatus::Ended)
         .await;
     member(p, Party::Organization(menighed), Some(1000), None).await;
-    // D: open-ended, around the draft's action.
+    // D: open-ended, around the draft's action, recorded in 2024 (without a start, it counts
+    // from the day it was recorded).
     let p = fx
         .partnership(Some(skolehave), None, "Skolehave", PartnershipStatus::Active)
         .await;
     fx.set("partnership", p, "starts_on", None::<chrono::NaiveDate>)
         .await;
+    fx.set(
+        "partnership",
+        p,
+        "created_at",
+        "2024-03-01T00:00:00Z"
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .unwrap(),
+    )
+    .await;
     fx.set("partnership", p, "ends_on", None::<chrono::NaiveDate>)
         .await;
     member(p, Party::Organization(idraet), Some(60), Some(20_000)).await;
@@ -352,6 +362,31 @@ both!(
             figures(&y2024),
             expected([2, 1, 100, 1, 420, 10_000, 1, 1, 0], 35.4)
         );
+
+        // An open-ended partnership recorded today counts from today: not in 2025, in a
+        // window that holds today.
+        let today = danish_today();
+        let up_to_today = json!({ "from": today.pred_opt().unwrap().to_string(), "to": today.to_string() });
+        let hours = |e: &Value| figures(e).0[4].1;
+        let before = hours(&plan_engagement(&app, w.adopted, up_to_today.clone()).await);
+        let fx = Fixture::new(&app.db);
+        let p = fx
+            .partnership(None, Some(w.adopted), "Nyt laug", PartnershipStatus::Active)
+            .await;
+        fx.set("partnership", p, "starts_on", None::<chrono::NaiveDate>)
+            .await;
+        fx.set("partnership", p, "ends_on", None::<chrono::NaiveDate>)
+            .await;
+        let m = fx.member(p, Party::Community(w.gjol), MemberRole::Partner).await;
+        fx.set("partnership_member", m, "volunteer_hours", 500).await;
+        let plan = plan_engagement(&app, w.adopted, window_2025()).await;
+        assert_eq!(
+            figures(&plan),
+            expected([2, 1, 40, 2, 160, 60_000, 2, 1, 0], 32.2),
+            "2025 as before"
+        );
+        let after = hours(&plan_engagement(&app, w.adopted, up_to_today).await);
+        assert_eq!(after - before, 500);
     }
 );
 

@@ -529,7 +529,7 @@ both!(
         );
         // …while a draft shows the reviews published so far.
         let year = 2026.min(chrono::Datelike::year(&chrono::Utc::now()));
-        create(&staff, year).await;
+        let draft_review = create(&staff, year).await;
         let draft = get(&staff, &format!("/reports/annual/{year}"))
             .await
             .text()
@@ -539,6 +539,44 @@ both!(
         assert!(
             shown.contains(&"2024".to_owned()) && shown.contains(&"2025".to_owned()),
             "{shown:?}"
+        );
+        assert!(!draft.contains("vaegte-aendret"), "the same weights throughout");
+        // Taken again with other weights, the draft's year is compared with years of the old
+        // ones: the report says so.
+        let version =
+            staff.data("{ engagementWeights { version } }", json!({})).await["engagementWeights"]["version"]
+                .clone();
+        let p = staff
+            .data(
+                "mutation($i: UpdateEngagementWeightsInput!) { updateEngagementWeights(input: $i) { userErrors { message } } }",
+                json!({ "i": { "version": version, "events": 7 } }),
+            )
+            .await;
+        assert_eq!(p["updateEngagementWeights"]["userErrors"], json!([]), "{p}");
+        let p = staff
+            .data(
+                &q(crate::annual_review::REFRESH),
+                json!({ "i": { "id": draft_review["id"], "version": draft_review["version"] } }),
+            )
+            .await;
+        assert_eq!(p["refreshAnnualReview"]["userErrors"], json!([]), "{p}");
+        let draft = get(&staff, &format!("/reports/annual/{year}"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            draft.contains("vaegte-aendret") && draft.contains("Vægtene er ændret i perioden"),
+            "the weights changed"
+        );
+        let published = get(&anonymous, "/reports/annual/2025")
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            !published.contains("vaegte-aendret"),
+            "2024 and 2025 were taken alike"
         );
     }
 );
