@@ -189,7 +189,7 @@ pub fn now() -> chrono::DateTime<chrono::Utc> {
 /// same `updatedSince` found a row on one database and not on the other.
 pub fn to_stored_precision(t: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
     use chrono::{SubsecRound, Timelike};
-    if t.nanosecond() % 1_000 == 0 {
+    if t.nanosecond().is_multiple_of(1_000) {
         return t;
     }
     let down = t.trunc_subsecs(6);
