@@ -12,7 +12,9 @@
 //! checks that both databases agree); letters with a stroke or hook (ł, đ, ŋ, ŧ), ligatures
 //! (œ, ĳ) and compatibility forms (ﬁ, ǅ, ①) sort as ICU sorts them; any other letter takes its
 //! base letter's weights (its accents a secondary difference), any other symbol sorts after the listed ones and before
-//! the digits, any other character after the Latin letters, by code point.
+//! the digits. Greek and Cyrillic letters have ICU's weights too ([`GREEK_AND_CYRILLIC`]),
+//! digits of other scripts sort with the ASCII digit, and the other scripts follow in ICU's
+//! order, each by code point ([`script_rank`]).
 use std::cmp::Ordering;
 
 use unicode_normalization::UnicodeNormalization;
@@ -288,10 +290,14 @@ fn elements(text: &str, out: &mut Vec<Element>) {
                     out.push(e);
                 } else if c.is_whitespace() {
                     out.push(Element(2 * RANK, 1, 30));
-                } else if ('\u{300}'..='\u{36f}').contains(&c) {
-                    // A combining accent left after composing: an accent alone.
+                } else if unicode_normalization::char::is_combining_mark(c) {
+                    // A combining mark left after composing (an accent, an enclosing circle):
+                    // an accent alone.
                     out.push(Element(0, 10 + c as u32, 20));
-                } else if let Some(e) = accented(c).or_else(|| variant(c)) {
+                } else if let Some(e) = accented(c)
+                    .or_else(|| variant(c))
+                    .or_else(|| greek_or_cyrillic(c))
+                {
                     out.push(e);
                 } else if let Some(expansion) = expansion(c) {
                     // A ligature or another form of plain letters (œ, ĳ, ﬁ, ǅ, Ⅻ, ①): those
@@ -301,9 +307,10 @@ fn elements(text: &str, out: &mut Vec<Element>) {
                     for e in &mut out[from..] {
                         e.2 += 5;
                     }
+                } else if let Some(e) = digit(c) {
+                    out.push(e);
                 } else if c.is_alphanumeric() {
-                    let t = if c.is_uppercase() { 10 } else { 20 };
-                    out.push(Element(OTHER * RANK + c as u32, 1, t));
+                    out.push(other_letter(c));
                 } else {
                     out.push(Element(LAST_SYMBOL * RANK + c as u32, 1, 20));
                 }
@@ -368,6 +375,117 @@ fn variant(c: char) -> Option<Element> {
     })
 }
 
+/// ICU's Greek and Cyrillic letters (those without a canonical decomposition, and й, which
+/// ICU sorts as a letter of its own), in its order: each string one primary, its letters
+/// differing from each other by their accent and case (`ГгҐґ`: ґ is г with an accent, as
+/// ICU sorts it). Read from PostgreSQL 15 with ICU 72 (`da-DK`), as the Latin table above.
+#[rustfmt::skip]
+const GREEK_AND_CYRILLIC: [&str; 169] = [
+    "Αα", "Ββ", "Γγ", "Δδ", "Εε", "Ϝϝ", "Ͷͷ", "Ϛϛ", "Ζζ", "Ͱͱ", "Ηη", "Θθ", "Ιι", "Ϳϳ", "Κκ", "Ϗϗ",
+    "Λλ", "Μμ", "Νν", "Ξξ", "Οο", "Ππ", "Ϻϻ", "Ϟϟ", "Ϙϙ", "Ρρ", "ϼ", "Σσς", "Ͼͼ", "Ͻͻ", "Ͽͽ", "Ττ",
+    "Υυ", "Φφ", "Χχ", "Ψψ", "Ωω", "Ϡϡ", "Ͳͳ", "Ϸϸ", "Ϣϣ", "Ϥϥ", "Ϧϧ", "Ϩϩ", "Ϫϫ", "Ϭϭ", "Ϯϯ", "Аа",
+    "Әә", "Ӕӕ", "Бб", "Вв", "ГгҐґ", "Ғғ", "Ӻӻ", "Ҕҕ", "Ӷӷ", "Дд", "Ԁԁ", "Ђђ", "Ԃԃ", "Ҙҙ", "Ее",
+    "Єє", "Жж", "Ԫԫ", "Җҗ", "Зз", "Ԅԅ", "Ԑԑ", "Ѕѕ", "Ӡӡ", "Ԇԇ", "Ии", "Ҋҋ", "Іі", "Йй", "Јј", "Кк",
+    "Ққ", "Ӄӄ", "Ҡҡ", "Ҟҟ", "Ҝҝ", "Ԟԟ", "Ԛԛ", "Лл", "Ӆӆ", "Ԯԯ", "Ԓԓ", "Ԡԡ", "Љљ", "Ԉԉ", "Ԕԕ", "Мм",
+    "Ӎӎ", "Нн", "Ԩԩ", "Ӊӊ", "Ңң", "Ӈӈ", "Ԣԣ", "Ҥҥ", "Њњ", "Ԋԋ", "Оо", "Өө", "Пп", "Ԥԥ", "Ҧҧ", "Ҁҁ",
+    "Рр", "Ҏҏ", "Ԗԗ", "Сс", "Ԍԍ", "Ҫҫ", "Тт", "Ԏԏ", "Ҭҭ", "Ћћ", "Уу", "Үү", "Ұұ", "Ѹѹ", "Фф", "Хх",
+    "Ӽӽ", "Ӿӿ", "Ҳҳ", "Һһ", "Ԧԧ", "Ѡѡ", "Ѿѿ", "Ѽѽ", "Ѻѻ", "Цц", "Ҵҵ", "Чч", "Ԭԭ", "Ҷҷ", "Ӌӌ", "Ҹҹ",
+    "Ҽҽ", "Ҿҿ", "Џџ", "Шш", "Щщ", "Ъъ", "Ыы", "Ьь", "Ҍҍ", "Ѣѣ", "Ээ", "Юю", "Яя", "Ԙԙ", "Ѥѥ", "Ѧѧ",
+    "Ѫѫ", "Ѩѩ", "Ѭѭ", "Ѯѯ", "Ѱѱ", "Ѳѳ", "Ѵѵ", "Ҩҩ", "Ԝԝ", "Ӏӏ",
+];
+
+/// The primary of the first Greek letter: after every Latin letter, listed or not (those
+/// below U+0370 sort by their code point after the table's), before the other scripts.
+const GREEK: u32 = OTHER * RANK + 0x370;
+
+/// A Greek or Cyrillic letter: its primary, accent and case from [`GREEK_AND_CYRILLIC`]; one
+/// that decomposes into such a letter and accents (ё, ά, ї) as that letter with an accent.
+fn greek_or_cyrillic(c: char) -> Option<Element> {
+    static TABLE: std::sync::LazyLock<std::collections::HashMap<char, Element>> =
+        std::sync::LazyLock::new(|| {
+            let mut table = std::collections::HashMap::new();
+            for (primary, letters) in (GREEK..).zip(GREEK_AND_CYRILLIC) {
+                let mut accents: Vec<char> = Vec::new();
+                for letter in letters.chars() {
+                    let small = letter.to_lowercase().next().unwrap_or(letter);
+                    if !accents.contains(&small) {
+                        accents.push(small);
+                    }
+                    let accent = accents.iter().position(|a| *a == small).unwrap_or(0) as u32 + 1;
+                    let case = if letter.is_uppercase() { 10 } else { 20 };
+                    table.insert(letter, Element(primary, accent, case));
+                }
+            }
+            table
+        });
+    if let Some(e) = TABLE.get(&c) {
+        return Some(*e);
+    }
+    let parts: Vec<char> = std::iter::once(c).nfd().collect();
+    let base = TABLE.get(parts.first()?)?;
+    let accents = parts[1..]
+        .iter()
+        .fold(0u32, |a, m| a.wrapping_mul(31).wrapping_add(*m as u32));
+    (accents != 0).then_some(Element(base.0, 10 + accents % 100_000, base.2))
+}
+
+/// A decimal digit of another script (٣, ३): the digit's primary, as ICU sorts them (`3a ٣a
+/// ३a 3b`), after the ASCII digit where nothing else differs.
+fn digit(c: char) -> Option<Element> {
+    // The zeros of the decimal digits of the scripts in use, in code point order.
+    const ZEROS: [u32; 16] = [
+        0x660, 0x6f0, 0x7c0, 0x966, 0x9e6, 0xa66, 0xae6, 0xb66, 0xbe6, 0xc66, 0xce6, 0xd66, 0xe50, 0xed0,
+        0xf20, 0x1040,
+    ];
+    let code = c as u32;
+    let (script, zero) = (1..)
+        .zip(ZEROS)
+        .find(|(_, zero)| (*zero..zero + 10).contains(&code))?;
+    let Element(primary, accent, case) = listed(char::from_digit(code - zero, 10)?)?;
+    Some(Element(primary, accent, case + script))
+}
+
+/// Where ICU puts the scripts the tables do not list, in its order (Georgian before Armenian,
+/// Hangul before the kana and Han), by the first code point of their blocks; 0 for a
+/// character of none of them (it sorts after them all, by its code point).
+fn script_rank(code: u32) -> u32 {
+    match code {
+        0x10a0..=0x10ff | 0x1c90..=0x1cbf | 0x2d00..=0x2d2f => 1,
+        0x530..=0x58f => 2,
+        0x590..=0x5ff => 3,
+        0x600..=0x6ff | 0x750..=0x77f | 0x8a0..=0x8ff => 4,
+        0x900..=0xdff => 5,
+        0xe00..=0xeff => 6,
+        0xf00..=0x109f => 7,
+        0x1100..=0x11ff | 0x3130..=0x318f | 0xac00..=0xd7af => 8,
+        0x3040..=0x30ff => 9,
+        0x3400..=0x4dbf | 0x4e00..=0x9fff | 0xf900..=0xfaff | 0x20000..=0x3ffff => 10,
+        _ => 0,
+    }
+}
+
+/// A letter or number of no table: after the Latin letters (those below U+0370 among
+/// themselves by code point), the other scripts in ICU's order, within one by the code point
+/// of the small letter, capitals first.
+fn other_letter(c: char) -> Element {
+    let small = c.to_lowercase().next().unwrap_or(c) as u32;
+    let code = c as u32;
+    let primary = if code < 0x370 {
+        OTHER * RANK + small
+    } else {
+        // Each script after the one before: room for every code point up to U+3FFFF.
+        OTHER * RANK
+            + 0x4_0000
+                * (match script_rank(code) {
+                    0 => 11,
+                    rank => rank,
+                })
+            + (small & 0x3_ffff)
+    };
+    let case = if c.is_uppercase() { 10 } else { 20 };
+    Element(primary, 1, case)
+}
+
 /// What a ligature or a compatibility form stands for (œ: oe; ﬁ: fi; Ⅻ: XII; ①: 1), if it
 /// stands for more than itself.
 fn expansion(c: char) -> Option<String> {
@@ -376,7 +494,9 @@ fn expansion(c: char) -> Option<String> {
         'œ' => "oe".into(),
         c => std::iter::once(c).nfkd().collect(),
     };
-    (text.chars().ne(std::iter::once(c))).then_some(text)
+    // Not a canonical decomposition (a Hangul syllable's jamo): the text is composed again
+    // before it is read, into `c`.
+    (text.nfc().ne(std::iter::once(c))).then_some(text)
 }
 
 /// The sort key of `text` in Danish order: keys compare as [`danish_cmp`] compares the texts.
@@ -432,6 +552,69 @@ mod tests {
         let mut shuffled = icu.to_vec();
         shuffled.reverse();
         assert_eq!(sorted(&shuffled), icu);
+    }
+
+    /// Other scripts, digits of other scripts and marks that enclose, as PostgreSQL 15 with
+    /// ICU 72 (`da-DK`) sorts them.
+    #[test]
+    fn agrees_with_icu_on_other_scripts() {
+        for icu in [
+            &[
+                "2 Tal",
+                "3 Tal",
+                "٣ ارقام",
+                "4 Tal",
+                "xy",
+                "x\u{20dd}y",
+                "Xz",
+                "Zulu",
+                "Åby",
+                "αlpha",
+                "Βeta",
+                "ελιά",
+                "Ελλάδα",
+                "Ωmega",
+                "ωmega",
+                "Ωmegb",
+                "абвгород",
+                "асоціація",
+                "ґанок",
+                "гусь",
+                "дача",
+                "Дом культуры",
+                "Дружба",
+                "Дружба-by",
+                "Ёж",
+                "ежик",
+                "ёлка",
+                "есть",
+                "єдність",
+                "иван",
+                "іграшка",
+                "їжак",
+                "йод",
+                "кіт",
+                "Яблуко",
+                "яблуко",
+                "ქართული",
+                "Հայաստան",
+                "עברית",
+                "مرحبا",
+                "한국",
+                "中国",
+                "日本",
+            ][..],
+            &["и1", "и2", "і1", "ї1", "і2", "ї2", "й1", "й2", "к"],
+            &["е1", "ё1", "е2", "ё2", "є1", "є2", "ж"],
+            &["г1", "ґ1", "г2", "ґ2", "д"],
+            &["3a", "٣a", "۳a", "३a", "3b", "٣b", "4a"],
+            &["БА", "Ба", "ба", "Бб", "бб"],
+            &["и", "Ҋ", "ҋ", "і", "ї", "й", "ј", "к"],
+        ] {
+            let mut shuffled = icu.to_vec();
+            shuffled.reverse();
+            assert_eq!(sorted(&shuffled), icu);
+        }
     }
 
     /// PostgreSQL 15 with ICU 72 sorts them.

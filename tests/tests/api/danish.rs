@@ -297,6 +297,60 @@ both!(names_sort_the_danish_way, |app: TestApp| async move {
     assert_eq!(names, DANISH_ORDER);
 });
 
+/// Names in other scripts, as PostgreSQL's ICU (`da-DK`) sorts them: capitals first within a
+/// letter, Ukrainian letters where ICU puts them, digits of other scripts with theirs, the
+/// scripts in ICU's order. SQLite and the server's own sorting (the map) agree; a Hangul name
+/// had crashed the server (the sort key recursed until the stack ran out).
+both!(
+    names_in_other_scripts_sort_as_icu_does,
+    |app: TestApp| async move {
+        const ICU_ORDER: [&str; 16] = [
+            "3 Tal",
+            "٣ ارقام",
+            "Åby",
+            "Βeta",
+            "Ελλάδα",
+            "ωmega",
+            "асоціація",
+            "ґанок",
+            "Дружба",
+            "єдність",
+            "іграшка",
+            "йод",
+            "ქართული",
+            "Հայաստան",
+            "한국",
+            "中国",
+        ];
+        let fx = Fixture::new(&app.db);
+        for (i, name) in ICU_ORDER.iter().rev().enumerate() {
+            fx.community(&format!("by-{i}"), name).await;
+        }
+        let d = app
+            .data(
+                "{ communities(first: 50, orderBy: { field: NAME }) { edges { node { name } } } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(texts(&d["communities"], "name"), ICU_ORDER);
+        let response = app
+            .client
+            .get(app.url("/geo/communities.geojson"))
+            .send()
+            .await
+            .expect("GET the map");
+        assert_eq!(response.status(), 200);
+        let map: Value = response.json().await.expect("GeoJSON");
+        let names: Vec<&str> = map["features"]
+            .as_array()
+            .expect("features")
+            .iter()
+            .map(|f| f["properties"]["name"].as_str().unwrap_or_default())
+            .collect();
+        assert_eq!(names, ICU_ORDER);
+    }
+);
+
 /// A PostgreSQL database without the collation (migrations not run, a restore that left it
 /// out) would fail every list: the server refuses to start, and says why.
 #[tokio::test]
