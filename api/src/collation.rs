@@ -617,6 +617,18 @@ mod tests {
         }
     }
 
+    /// Every character has a key, alone and between letters (a Hangul syllable's had recursed
+    /// until the stack ran out, and aborted the server).
+    #[test]
+    fn every_character_has_a_key() {
+        for code in 0..0x3_0000u32 {
+            if let Some(c) = char::from_u32(code) {
+                assert!(!danish_key(&format!("a{c}b")).is_empty());
+                let _ = danish_key(&c.to_string());
+            }
+        }
+    }
+
     /// PostgreSQL 15 with ICU 72 sorts them.
     #[test]
     fn agrees_with_icu_beyond_latin_1() {
