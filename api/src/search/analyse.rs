@@ -169,6 +169,20 @@ pub fn query(text: &str) -> Vec<QueryWord> {
 mod tests {
     use super::*;
 
+    /// Every character goes through the analysis, alone and inside a word, as a document's
+    /// text and as a query (with the highlighting of a hit).
+    #[test]
+    fn every_character_is_analysed() {
+        for code in 0..0x3_0000u32 {
+            if let Some(c) = char::from_u32(code) {
+                let text = format!("a{c}b {c} {c}{c}");
+                let _ = document_terms(&text, &[&text]);
+                let q = query(&text);
+                let _ = crate::search::highlight::snippet(&text, &q);
+            }
+        }
+    }
+
     fn stems(text: &str) -> Vec<String> {
         words(text).iter().map(Word::stem).collect()
     }
