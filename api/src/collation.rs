@@ -96,13 +96,10 @@ fn weights(c: char) -> Option<(u32, u32, u32)> {
         '0' => (71, 1, 1),
         '1' => (72, 1, 1),
         '\u{b9}' => (72, 1, 2),
-        '\u{bd}' => (73, 1, 1),
-        '\u{bc}' => (74, 1, 1),
         '2' => (75, 1, 1),
         '\u{b2}' => (75, 1, 2),
         '3' => (76, 1, 1),
         '\u{b3}' => (76, 1, 2),
-        '\u{be}' => (77, 1, 1),
         '4' => (78, 1, 1),
         '5' => (79, 1, 1),
         '6' => (80, 1, 1),
@@ -278,6 +275,28 @@ fn elements(text: &str, out: &mut Vec<Element>) {
         match c {
             // Ignorable: soft hyphen, zero-width characters.
             '\u{ad}' | '\u{200b}'..='\u{200d}' | '\u{2060}' | '\u{feff}' => {}
+            // Tab, line breaks and the like: each a primary of its own before the space, in
+            // ICU's order (`a\tb`, `a\r\nb`, `a b`).
+            '\t' | '\n' | '\u{b}' | '\u{c}' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}' => {
+                let rank = match c {
+                    '\t' => 1,
+                    '\n' => 2,
+                    '\u{b}' => 3,
+                    '\u{c}' => 4,
+                    '\r' => 5,
+                    '\u{85}' => 6,
+                    '\u{2028}' => 7,
+                    _ => 8,
+                };
+                out.push(Element(RANK + rank, 1, 10));
+            }
+            // The other spaces: the space with another case, between it and the no-break
+            // space (10 and 20), as ICU orders them.
+            '\u{3000}' => out.push(Element(2 * RANK, 1, 11)),
+            '\u{1680}' => out.push(Element(2 * RANK, 1, 12)),
+            '\u{2000}'..='\u{200a}' => out.push(Element(2 * RANK, 1, 13)),
+            '\u{205f}' => out.push(Element(2 * RANK, 1, 14)),
+            '\u{202f}' => out.push(Element(2 * RANK, 1, 21)),
             'ß' => out.extend([Element(S * RANK, 1, 25); 2]),
             // The capital ẞ: ss as ß is, before it.
             '\u{1e9e}' => out.extend([Element(S * RANK, 1, 23); 2]),
@@ -609,6 +628,28 @@ mod tests {
             &["г1", "ґ1", "г2", "ґ2", "д"],
             &["3a", "٣a", "۳a", "३a", "3b", "٣b", "4a"],
             &["БА", "Ба", "ба", "Бб", "бб"],
+            &[
+                "1 sti",
+                "1/2 sti",
+                "1\u{2044}2 sti",
+                "½ sti",
+                "¼",
+                "10 stier",
+                "2",
+            ],
+            &[
+                "2a",
+                "²b",
+                "2c",
+                "3/4",
+                "3\u{2044}4",
+                "¾",
+                "3\u{2044}4a",
+                "3a",
+                "³b",
+            ],
+            &["Stier\ti", "Stier\r\ni", "Stier  i", "Stier i", "Stier\u{a0}i"],
+            &["a b", "a\u{3000}b", "a\u{2003}b", "a\u{a0}b", "a\u{202f}b"],
             &["и", "Ҋ", "ҋ", "і", "ї", "й", "ј", "к"],
         ] {
             let mut shuffled = icu.to_vec();
