@@ -486,9 +486,19 @@ impl Check {
         }
     }
 
-    /// Trimmed text of 1..=`max` characters.
+    /// Trimmed text of 1..=`max` characters. One of at most [`MAX_NAME`] characters is a name
+    /// or a title: one line, without line breaks or tabs (they broke lists, the map's labels
+    /// and the order of names).
     pub fn text(&mut self, field: &str, value: &str, max: usize) -> Option<String> {
-        let value = value.trim();
+        let value = trimmed(value);
+        if max <= MAX_NAME && value.chars().any(|c| refused_char(c, false)) {
+            self.add(
+                field,
+                UserErrorCode::Invalid,
+                "must be one line: no line breaks or tabs (nor control characters)",
+            );
+            return None;
+        }
         // Nothing to read: empty, or only invisible characters (a zero-width space, a soft
         // hyphen) that would show as a blank title, or marks with no letter to sit on.
         if value
@@ -508,7 +518,7 @@ impl Check {
     /// NFC): an "å" typed as "a" and a combining ring (as some keyboards send it) is stored
     /// as the one letter, so text filters, sorting and the reports find and order it as such.
     pub fn long_text(&mut self, field: &str, value: &str, max: usize) -> Option<String> {
-        let value = composed(value.trim());
+        let value = composed(trimmed(value));
         let n = value.chars().count();
         if value.chars().any(|c| refused_char(c, true)) {
             self.add(field, UserErrorCode::Invalid, REFUSED_CHARS);
@@ -527,7 +537,7 @@ impl Check {
 
     /// Optional text: empty becomes null.
     pub fn opt_text(&mut self, field: &str, value: Option<&str>, max: usize) -> Option<Option<String>> {
-        match value.map(str::trim) {
+        match value.map(trimmed) {
             None | Some("") => Some(None),
             Some(v) => self.long_text(field, v, max).map(Some),
         }
@@ -1391,6 +1401,16 @@ fn changes_a_column<E: EntityTrait>(before: &E::Model, row: &E::ActiveModel) -> 
 
 /// White space, or a character that takes no room: zero-width spaces and joiners, direction
 /// marks, the word joiner and its kin, the byte order mark, a soft hyphen.
+/// `value` without the white space and the invisible characters that stand around a text
+/// pasted from elsewhere (a zero-width space, a word joiner, a soft hyphen, a byte order
+/// mark): "Hune by\u{200b}" is "Hune by". Joiners and direction marks stay: at the end of a
+/// word they still shape how it shows.
+pub fn trimmed(value: &str) -> &str {
+    value.trim_matches(|c: char| {
+        c.is_whitespace() || matches!(c, '\u{00AD}' | '\u{180E}' | '\u{200B}' | '\u{2060}' | '\u{FEFF}')
+    })
+}
+
 fn invisible(c: char) -> bool {
     c.is_whitespace()
         || matches!(c, '\u{00AD}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}')
@@ -1627,6 +1647,11 @@ pub async fn delete_node<E: Versioned + Guarded>(
         |check| check.id("id", id, ty),
         async |w, id| {
             let before = w.find::<E>(what, id).await?;
+            // A stale version is a CONFLICT before anything else is said of the row (that
+            // something still refers to it, say): the client's copy is out of date.
+            if ModelTrait::get(&before, E::VERSION) != sea_orm::Value::Int(Some(version)) {
+                return Err(stale(what, version).into());
+            }
             allowed(w, &before).await?;
             w.delete::<E>(ty, &before, version).await?;
             Ok(id)

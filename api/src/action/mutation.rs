@@ -2,7 +2,7 @@
 //! write everywhere; community editors only the actions of their communities' plans.
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
 use chrono::NaiveDate;
-use entity::{account, action, action_department, action_theme, action_update};
+use entity::{account, action, action_department, action_theme, action_update, partnership};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
@@ -249,6 +249,28 @@ const REFERENCES: &[Reference] = &[
     reference!(idea_exchange_action::ActionId, "idea exchanges"),
     reference!(consultation_response::ActionId, "consultation responses"),
 ];
+
+/// Partners' proposals to join `action` that its community has not taken up (pending or
+/// declined), before the action is deleted: they are about it alone and go with it, each with
+/// a DELETE record (its members with it). A partnership taken up keeps the action.
+async fn proposals_go_with(w: &Write, action: Uuid) -> Result<(), Failure> {
+    use sea_orm::sea_query::Condition;
+    let proposals = partnership::Entity::find()
+        .filter(partnership::Column::ActionId.eq(action))
+        .filter(partnership::Column::ProposedByOrganizationId.is_not_null())
+        .filter(
+            Condition::any()
+                .add(partnership::Column::Status.eq(partnership::PartnershipStatus::Proposed))
+                .add(partnership::Column::DeclinedAt.is_not_null()),
+        )
+        .all(w.txn())
+        .await?;
+    for p in &proposals {
+        w.delete::<partnership::Entity>(NodeType::Partnership, p, p.version)
+            .await?;
+    }
+    Ok(())
+}
 
 /// Whether a progress note of `action` posted after `day` gives a progress (the action's
 /// progress is then that note's, or newer).
@@ -661,8 +683,9 @@ impl ActionMutation {
         .await
     }
 
-    /// Deletes an action with its departments, progress notes and theme links. Refused while
-    /// partnerships or idea exchanges refer to it. Staff, and editors of the plan's community.
+    /// Deletes an action with its departments, progress notes and theme links, and the
+    /// partners' proposals to join it that were not taken up. Refused while partnerships or
+    /// idea exchanges refer to it. Staff, and editors of the plan's community.
     #[graphql(guard = "Require::Writer", visible = "visible_to_writers")]
     async fn delete_action(&self, ctx: &Context<'_>, input: DeleteActionInput) -> Result<DeletePayload> {
         delete_node::<action::Entity>(
@@ -673,6 +696,7 @@ impl ActionMutation {
             input.version,
             async |w, before| {
                 require_action(w, before).await?;
+                proposals_go_with(w, before.id).await?;
                 w.refuse_if_used(before.id, REFERENCES).await
             },
         )

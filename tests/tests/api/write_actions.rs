@@ -1335,6 +1335,10 @@ both!(
             ("title", "Shelter\u{FEFF}plads"),
             ("title", "Shelter \u{FFFF}"),
             ("description", "Se \u{FDD0}her"),
+            // A title is one line.
+            ("title", "To\r\nlinjer"),
+            ("title", "Kolonne\tto"),
+            ("title", "Linje\u{2028}skift"),
         ] {
             let body = staff
                 .data(UPDATE, json!({ "i": { "id": id, "version": 1, field: value } }))
@@ -1372,6 +1376,16 @@ both!(
             .await["updateAction"]
             .clone();
         assert_eq!(body["userErrors"], json!([]), "{body}");
+        // What stands invisibly around a pasted title goes, as the blanks do.
+        let body = staff
+            .data(
+                UPDATE,
+                json!({ "i": { "id": id, "version": 4, "title": "\u{200B}Hune by\u{200B}\u{2060} " } }),
+            )
+            .await["updateAction"]
+            .clone();
+        assert_eq!(body["userErrors"], json!([]), "{body}");
+        assert_eq!(body["action"]["title"], "Hune by");
     }
 );
 

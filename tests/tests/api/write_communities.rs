@@ -224,6 +224,15 @@ both!(
             "{error}"
         );
         assert_eq!(count(&app).await, 1);
+        // At a stale version, the answer is that version's CONFLICT, not what refers to it.
+        let (code, message) = staff
+            .error(
+                DELETE,
+                json!({ "i": { "id": global_id("Community", gjol), "version": 7 } }),
+            )
+            .await;
+        assert_eq!(code, "CONFLICT", "{message}");
+        assert_eq!(count(&app).await, 1);
     }
 );
 

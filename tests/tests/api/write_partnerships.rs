@@ -876,6 +876,83 @@ both!(
 );
 
 both!(
+    proposals_not_taken_up_go_with_their_action,
+    |app: TestApp| async move {
+        const DELETE_ACTION: &str = "mutation($i: DeleteActionInput!) { deleteAction(input: $i) {
+            deletedId userErrors { field code message } } }";
+        let w = world(&app).await;
+        let fonden = app.signed_in(As::Partner, &[], Some(w.fonden)).await;
+        let kassen = app.signed_in(As::Partner, &[], Some(w.kassen)).await;
+        let editor = app.signed_in(As::CommunityEditor, &[w.gjol], None).await;
+        let input =
+            json!({ "actionId": global_id("Action", w.seeking), "message": "Vi er klar.", "offer": offer() });
+        let pending =
+            fonden.data(INTEREST, json!({ "i": input })).await["expressInterest"]["partnership"]["id"]
+                .clone();
+        let declined =
+            kassen.data(INTEREST, json!({ "i": input })).await["expressInterest"]["partnership"]["id"]
+                .clone();
+        let body = editor
+            .data(
+                DECLINE,
+                json!({ "i": { "id": declined, "version": 1, "reason": "Ikke nu" } }),
+            )
+            .await;
+        assert_eq!(
+            body["declinePartnershipProposal"]["userErrors"],
+            json!([]),
+            "{body}"
+        );
+        // Both were only proposed: the editor deletes the action, and they go with it.
+        let action = global_id("Action", w.seeking);
+        let body = editor
+            .data(DELETE_ACTION, json!({ "i": { "id": action, "version": 1 } }))
+            .await;
+        assert_eq!(body["deleteAction"]["deletedId"], action, "{body}");
+        assert_eq!(counts(&app).await.0, 0, "no partnership left");
+        for id in [&pending, &declined] {
+            let log = app
+                .signed_in(As::Staff, &[], None)
+                .await
+                .data(AUDIT, json!({ "id": id }))
+                .await;
+            let ops: Vec<&str> = log["auditLog"]["nodes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| n["operation"].as_str().unwrap())
+                .collect();
+            assert!(ops.contains(&"DELETE"), "{log}");
+        }
+        // One taken up keeps its action.
+        let mut m = Fixture::new(&app.db).action_model(w.plan, "Ny bålhytte");
+        m.seeking_partners = sea_orm::Set(true);
+        let hut = Fixture::new(&app.db).insert_action(m).await;
+        let input =
+            json!({ "actionId": global_id("Action", hut), "message": "Vi er klar.", "offer": offer() });
+        let proposal =
+            fonden.data(INTEREST, json!({ "i": input })).await["expressInterest"]["partnership"]["id"]
+                .clone();
+        let body = editor
+            .data(ACCEPT, json!({ "i": { "id": proposal, "version": 1 } }))
+            .await;
+        assert_eq!(
+            body["acceptPartnershipProposal"]["userErrors"],
+            json!([]),
+            "{body}"
+        );
+        let body = editor
+            .data(
+                DELETE_ACTION,
+                json!({ "i": { "id": global_id("Action", hut), "version": 1 } }),
+            )
+            .await;
+        assert_eq!(body["deleteAction"]["userErrors"][0]["code"], "IN_USE", "{body}");
+        assert_eq!(counts(&app).await.0, 1);
+    }
+);
+
+both!(
     the_community_accepts_or_declines_a_proposal,
     |app: TestApp| async move {
         let w = world(&app).await;
