@@ -297,10 +297,10 @@ both!(names_sort_the_danish_way, |app: TestApp| async move {
     assert_eq!(names, DANISH_ORDER);
 });
 
-/// Names in other scripts, as PostgreSQL's ICU (`da-DK`) sorts them: capitals first within a
-/// letter, Ukrainian letters where ICU puts them, digits of other scripts with theirs, the
-/// scripts in ICU's order. SQLite and the server's own sorting (the map) agree; a Hangul name
-/// had crashed the server (the sort key recursed until the stack ran out).
+// Names in other scripts, as PostgreSQL's ICU (`da-DK`) sorts them: capitals first within a
+// letter, Ukrainian letters where ICU puts them, digits of other scripts with theirs, the
+// scripts in ICU's order. SQLite and the server's own sorting (the map) agree; a Hangul name
+// had crashed the server (the sort key recursed until the stack ran out).
 both!(
     names_in_other_scripts_sort_as_icu_does,
     |app: TestApp| async move {
