@@ -658,13 +658,16 @@ mod tests {
         }
     }
 
-    /// Every character has a key, alone and between letters (a Hangul syllable's had recursed
-    /// until the stack ran out, and aborted the server).
+    /// Every character has a key, alone and between letters, without a panic or running out
+    /// of stack (a Hangul syllable's had recursed until it did, and aborted the server), and
+    /// a text compares equal to itself only.
     #[test]
     fn every_character_has_a_key() {
         for code in 0..0x3_0000u32 {
             if let Some(c) = char::from_u32(code) {
-                assert!(!danish_key(&format!("a{c}b")).is_empty());
+                let text = format!("a{c}b");
+                assert_eq!(danish_cmp(&text, &text), Ordering::Equal);
+                assert_ne!(danish_cmp(&text, "ab"), Ordering::Equal, "{code:x}");
                 let _ = danish_key(&c.to_string());
             }
         }

@@ -491,12 +491,7 @@ impl Check {
     /// and the order of names).
     pub fn text(&mut self, field: &str, value: &str, max: usize) -> Option<String> {
         let value = trimmed(value);
-        if max <= MAX_NAME && value.chars().any(|c| refused_char(c, false)) {
-            self.add(
-                field,
-                UserErrorCode::Invalid,
-                "must be one line: no line breaks or tabs (nor control characters)",
-            );
+        if !self.one_line(field, value, max) {
             return None;
         }
         // Nothing to read: empty, or only invisible characters (a zero-width space, a soft
@@ -535,12 +530,29 @@ impl Check {
         }
     }
 
-    /// Optional text: empty becomes null.
+    /// Optional text: empty becomes null. One of at most [`MAX_NAME`] characters is one line,
+    /// as in [`Check::text`].
     pub fn opt_text(&mut self, field: &str, value: Option<&str>, max: usize) -> Option<Option<String>> {
         match value.map(trimmed) {
             None | Some("") => Some(None),
+            Some(v) if !self.one_line(field, v, max) => None,
             Some(v) => self.long_text(field, v, max).map(Some),
         }
+    }
+
+    /// Whether `value`, a text of at most `max` characters, may be stored as such: a name or a
+    /// title (at most [`MAX_NAME`]) is one line, without line breaks or tabs, which broke
+    /// lists, the map's labels and the order of names. Records the user error when not.
+    fn one_line(&mut self, field: &str, value: &str, max: usize) -> bool {
+        if max <= MAX_NAME && value.chars().any(|c| refused_char(c, false)) {
+            self.add(
+                field,
+                UserErrorCode::Invalid,
+                "must be one line: no line breaks or tabs (nor control characters)",
+            );
+            return false;
+        }
+        true
     }
 
     /// A value an update may leave out: `Some(None)` when it is left out, `Some(Some(v))` when
@@ -1399,8 +1411,6 @@ fn changes_a_column<E: EntityTrait>(before: &E::Model, row: &E::ActiveModel) -> 
     })
 }
 
-/// White space, or a character that takes no room: zero-width spaces and joiners, direction
-/// marks, the word joiner and its kin, the byte order mark, a soft hyphen.
 /// `value` without the white space and the invisible characters that stand around a text
 /// pasted from elsewhere (a zero-width space, a word joiner, a soft hyphen, a byte order
 /// mark): "Hune by\u{200b}" is "Hune by". Joiners and direction marks stay: at the end of a
@@ -1411,6 +1421,8 @@ pub fn trimmed(value: &str) -> &str {
     })
 }
 
+/// White space, or a character that takes no room: zero-width spaces and joiners, direction
+/// marks, the word joiner and its kin, the byte order mark, a soft hyphen.
 fn invisible(c: char) -> bool {
     c.is_whitespace()
         || matches!(c, '\u{00AD}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}')

@@ -27,10 +27,12 @@ mod m20261207_000001_audit_response_reply;
 mod m20261207_000002_audit_response_rejection_reason;
 mod m20261207_000003_response_email_form;
 mod m20261207_000004_review_entry_name;
+mod m20261207_000005_one_line_names;
 
 pub use m20261127_000006_completed_on_backfill::backfill_completed_on;
 pub use m20261207_000001_audit_response_reply::scrub_consultation_audit;
 pub use m20261207_000003_response_email_form::one_form_of_emails;
+pub use m20261207_000005_one_line_names::one_line_names;
 
 pub struct Migrator;
 
@@ -63,6 +65,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000002_audit_response_rejection_reason::Migration),
             Box::new(m20261207_000003_response_email_form::Migration),
             Box::new(m20261207_000004_review_entry_name::Migration),
+            Box::new(m20261207_000005_one_line_names::Migration),
         ]
     }
 }

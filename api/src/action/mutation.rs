@@ -255,7 +255,10 @@ const REFERENCES: &[Reference] = &[
 /// a DELETE record (its members with it). A partnership taken up keeps the action.
 async fn proposals_go_with(w: &Write, action: Uuid) -> Result<(), Failure> {
     use sea_orm::sea_query::Condition;
-    let proposals = partnership::Entity::find()
+    // Held (as accepting, declining or withdrawing one holds it): one taken up meanwhile is
+    // read as taken up and keeps the action; one withdrawn is gone already.
+    let proposals = w
+        .locking(partnership::Entity::find())
         .filter(partnership::Column::ActionId.eq(action))
         .filter(partnership::Column::ProposedByOrganizationId.is_not_null())
         .filter(

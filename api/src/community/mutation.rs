@@ -229,6 +229,17 @@ impl CommunityMutation {
 async fn review_entries(w: &Write, community: Uuid) -> Result<(), Failure> {
     use entity::{annual_review, annual_review_entry};
     use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, QueryTrait};
+    // The reviews that hold an entry of the community, held as publishing, refreshing and
+    // editing a review hold it: none is published or taken again between the count and the
+    // deletes.
+    let holding = annual_review_entry::Entity::find()
+        .select_only()
+        .column(annual_review_entry::Column::ReviewId)
+        .filter(annual_review_entry::Column::CommunityId.eq(community))
+        .into_query();
+    w.locking(annual_review::Entity::find().filter(annual_review::Column::Id.in_subquery(holding)))
+        .all(w.txn())
+        .await?;
     let published = annual_review::Entity::find()
         .select_only()
         .column(annual_review::Column::Id)

@@ -13,7 +13,7 @@
 //! | events | engagement events held in the window (for a community: its own, with or without a plan) | 2 |
 //! | participants | participants summed over those events | 0.1 |
 //! | event organisations | distinct organisations present at those events | 2 |
-//! | volunteer hours | hours pledged by members of partnerships around the plan or its actions, ACTIVE or COMPLETED, whose period overlaps the window (no start: from the day it was recorded; no end: open) | 0.02 |
+//! | volunteer hours | hours pledged by members of partnerships around the plan or its actions, ACTIVE or COMPLETED, whose period overlaps the window (no start: from the day it was recorded, or its end if earlier; no end: open) | 0.02 |
 //! | co-funding (DKK) | money pledged by the same members, municipal departments left out | 0.0001 (1 point per 10,000 DKK) |
 //! | action updates | progress notes posted in the window | 1 |
 //! | actions completed | actions whose `completed_on` lies in the window | 5 |
@@ -521,14 +521,20 @@ async fn compute<C: ConnectionTrait>(
         .and_where(
             col(partnership::Column::Status).is_in([PartnershipStatus::Active, PartnershipStatus::Completed]),
         )
-        // Without a start, from the day it was recorded: a partnership registered today does
-        // not raise the engagement of years gone by (nor of years to come before it was).
+        // Without a start, from the day it was recorded (or its end, if it was recorded after
+        // it ended): a partnership registered today does not raise the engagement of years gone
+        // by. The same rule as the annual review's figures (`review::snapshot::overlaps`) and
+        // the `year` filter of partnerships.
         .cond_where(
             Condition::any()
                 .add(
                     Condition::all()
                         .add(col(partnership::Column::StartsOn).is_null())
-                        .add(col(partnership::Column::CreatedAt).lt(instants(span).1)),
+                        .add(
+                            Condition::any()
+                                .add(col(partnership::Column::CreatedAt).lt(instants(span).1))
+                                .add(col(partnership::Column::EndsOn).lte(span.to)),
+                        ),
                 )
                 .add(col(partnership::Column::StartsOn).lte(span.to)),
         )

@@ -307,7 +307,7 @@ impl WeightsMutation {
                     w.create(OtherType::EngagementWeights, r)
                         .await
                         .map_err(|e| match e {
-                            Failure::Refused(_) => Failure::Error(stale_defaults(0)),
+                            Failure::Refused(_) | Failure::Raced(_) => Failure::Error(stale_defaults(0)),
                             e => e,
                         })?
                 }

@@ -364,7 +364,8 @@ pub struct PartnershipFilter {
     /// Partnerships with any of these organisations as a member.
     pub organization_ids: Option<Vec<ID>>,
     pub statuses: Option<Vec<PartnershipStatus>>,
-    /// Partnerships running at some time in this calendar year.
+    /// Partnerships running at some time in this calendar year (one without a start runs from
+    /// the day it was recorded, or its end if earlier; without an end, on).
     pub year: Option<i32>,
     #[graphql(flatten)]
     pub common: CommonFilter,
@@ -424,10 +425,20 @@ impl PartnershipQuery {
         }
         if let Some(year) = f.year {
             let (from, to) = crate::common::year_bounds(year)?;
+            // Without a start, from the day it was recorded (or its end, if earlier), as
+            // engagement and the annual review count it.
+            let (_, after_to) =
+                crate::engagement::score::instants(crate::engagement::score::Span { from, to });
             q = q
                 .filter(
                     Condition::any()
-                        .add(partnership::Column::StartsOn.is_null())
+                        .add(
+                            Condition::all().add(partnership::Column::StartsOn.is_null()).add(
+                                Condition::any()
+                                    .add(partnership::Column::CreatedAt.lt(after_to))
+                                    .add(partnership::Column::EndsOn.lte(to)),
+                            ),
+                        )
                         .add(partnership::Column::StartsOn.lte(to)),
                 )
                 .filter(

@@ -263,9 +263,18 @@ fn engagement_parts(c: &Components, w: &Weights) -> Vec<EngagementPart> {
 
 pub use crate::engagement::score::round2;
 
-/// Whether a period (open ends allowed) overlaps the span.
-fn overlaps(starts: Option<NaiveDate>, ends: Option<NaiveDate>, span: Span) -> bool {
-    starts.is_none_or(|s| s <= span.to) && ends.is_none_or(|e| e >= span.from)
+/// Whether a partnership's period overlaps the span: an open end runs on; without a start, it
+/// runs from the day it was recorded (in Denmark), or from its end if it was recorded after it
+/// ended, as engagement counts it (`engagement::score`).
+fn overlaps(p: &partnership::Model, span: Span) -> bool {
+    let recorded = p
+        .created_at
+        .with_timezone(&chrono_tz::Europe::Copenhagen)
+        .date_naive();
+    let starts = p
+        .starts_on
+        .unwrap_or_else(|| p.ends_on.map_or(recorded, |e| e.min(recorded)));
+    starts <= span.to && p.ends_on.is_none_or(|e| e >= span.from)
 }
 
 /// The figures of `year` for every community, by community ID.
@@ -389,7 +398,7 @@ pub async fn take<C: ConnectionTrait>(db: &C, year: i32) -> Result<HashMap<Uuid,
     };
     let mut partnership_community: HashMap<Uuid, (Uuid, bool)> = HashMap::new();
     for p in &partnerships {
-        if !overlaps(p.starts_on, p.ends_on, span) {
+        if !overlaps(p, span) {
             continue;
         }
         let community = match (p.plan_id, p.action_id) {

@@ -387,6 +387,30 @@ both!(
         );
         let after = hours(&plan_engagement(&app, w.adopted, up_to_today).await);
         assert_eq!(after - before, 500);
+        // The partnerships' `year` filter counts it alike.
+        let titles = |year: i32| {
+            let app = &app;
+            async move {
+                let d = app
+                    .data(
+                        "query($y: Int) { partnerships(first: 50, filter: { year: $y }) { nodes { title } } }",
+                        json!({ "y": year }),
+                    )
+                    .await;
+                d["partnerships"]["nodes"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|n| n["title"].as_str().unwrap().to_owned())
+                    .collect::<Vec<_>>()
+            }
+        };
+        assert!(!titles(2025).await.contains(&"Nyt laug".to_owned()));
+        assert!(
+            titles(chrono::Datelike::year(&today))
+                .await
+                .contains(&"Nyt laug".to_owned())
+        );
     }
 );
 

@@ -1386,6 +1386,31 @@ both!(
             .clone();
         assert_eq!(body["userErrors"], json!([]), "{body}");
         assert_eq!(body["action"]["title"], "Hune by");
+        // A title stored with line breaks before the rule is made one line by the migration,
+        // so the form sent back as it was read passes.
+        let uuid = Uuid::parse_str(
+            std::str::from_utf8(
+                &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &id).unwrap(),
+            )
+            .unwrap()
+            .trim_start_matches("Action:"),
+        )
+        .unwrap();
+        Fixture::new(&app.db)
+            .set("action", uuid, "title", "To\r\nlinjer\tog\u{2028}mere")
+            .await;
+        migration::one_line_names(&migration::SchemaManager::new(&app.db))
+            .await
+            .expect("migration");
+        let body = staff
+            .data(
+                UPDATE,
+                json!({ "i": { "id": id, "version": 5, "title": "To linjer og mere" } }),
+            )
+            .await["updateAction"]
+            .clone();
+        assert_eq!(body["userErrors"], json!([]), "{body}");
+        assert_eq!(body["action"]["version"], 5, "the title was that already: {body}");
     }
 );
 
