@@ -659,12 +659,17 @@ impl ActionMutation {
                     .value()
                     .copied()
                     .map(action::ActionStatus::from)
-                    .is_some_and(|s| {
+                    .filter(|s| {
                         matches!(s, action::ActionStatus::Completed | action::ActionStatus::Dropped)
-                            && s != before.status
+                            && *s != before.status
                     });
-                if finishing {
-                    crate::partnership::mutation::decline_with_action(w, before.id).await?;
+                if let Some(status) = finishing {
+                    crate::partnership::mutation::decline_with_action(
+                        w,
+                        before.id,
+                        status == action::ActionStatus::Completed,
+                    )
+                    .await?;
                 }
                 if let Some((latitude, longitude)) = location {
                     row.latitude = Set(latitude);
@@ -887,7 +892,8 @@ impl ActionMutation {
                     // keeps its status: its editors date the completion).
                     use action::ActionStatus::{Completed, InProgress, Planned};
                     let begun = action.start_on.is_none_or(|s| s <= posted_on);
-                    if p == 100 && matches!(action.status, Planned | InProgress) && begun {
+                    let completing = p == 100 && matches!(action.status, Planned | InProgress) && begun;
+                    if completing {
                         row.status = Set(Completed);
                         row.completed_on = Set(Some(posted_on));
                     } else if p > 0 && action.status == Planned {
@@ -895,6 +901,11 @@ impl ActionMutation {
                     }
                     w.update::<action::Entity>(NodeType::Action, &action, action.version, row)
                         .await?;
+                    // Completed by the note: the partners' pending proposals are declined, as
+                    // when the status is set to COMPLETED.
+                    if completing {
+                        crate::partnership::mutation::decline_with_action(w, action.id, true).await?;
+                    }
                 }
                 Ok(model)
             },

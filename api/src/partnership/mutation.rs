@@ -374,17 +374,34 @@ fn refuse_partners_offer(
 ) -> Result<(), Failure> {
     use sea_orm::ActiveValue::Set;
     // What it brings; its role in the partnership is the community's to arrange.
-    let offer_changes = matches!(&change.contribution_kind, Set(v) if *v != member.contribution_kind)
-        || matches!(&change.contribution, Set(v) if *v != member.contribution)
-        || matches!(&change.amount_dkk, Set(v) if *v != member.amount_dkk)
-        || matches!(&change.volunteer_hours, Set(v) if *v != member.volunteer_hours);
-    if offer_changes
+    // The first field of the offer the change would rewrite, for the error.
+    let changed = [
+        (
+            "contributionKind",
+            matches!(&change.contribution_kind, Set(v) if *v != member.contribution_kind),
+        ),
+        (
+            "contribution",
+            matches!(&change.contribution, Set(v) if *v != member.contribution),
+        ),
+        (
+            "amountDkk",
+            matches!(&change.amount_dkk, Set(v) if *v != member.amount_dkk),
+        ),
+        (
+            "volunteerHours",
+            matches!(&change.volunteer_hours, Set(v) if *v != member.volunteer_hours),
+        ),
+    ]
+    .into_iter()
+    .find_map(|(field, changes)| changes.then_some(field));
+    if let Some(field) = changed
         && member.organization_id.is_some()
         && member.organization_id == p.proposed_by_organization_id
         && !partners_membership(w, member)
     {
         return Err(Refused::one(
-            "id",
+            field,
             UserErrorCode::InvalidTransition,
             "this is what a partner offered in its proposal: only the partner changes it (it may also be removed)",
         )
@@ -536,9 +553,11 @@ async fn pending_proposal(w: &Write, id: Uuid) -> Result<partnership::Model, Fai
 pub(crate) const DECLINED_WITH_PLAN: &str =
     "Planen, som indsatsen hører til, er arkiveret, så indsatsen søger ikke længere partnere.";
 
-/// What a partner is told of its pending proposal when the action is completed or dropped.
-pub(crate) const DECLINED_WITH_ACTION: &str =
-    "Indsatsen er gennemført eller opgivet, så den søger ikke længere partnere.";
+/// What a partner is told of its pending proposal when the action is completed.
+pub(crate) const DECLINED_AS_COMPLETED: &str = "Indsatsen er gennemført, så den søger ikke længere partnere.";
+
+/// What a partner is told of its pending proposal when the action is dropped.
+pub(crate) const DECLINED_AS_DROPPED: &str = "Indsatsen er opgivet, så den søger ikke længere partnere.";
 
 /// Declines the partners' pending proposals around plan `plan` and its actions, as the plan is
 /// archived: nobody could accept them any more (an archived plan's partnerships are the
@@ -563,14 +582,26 @@ pub(crate) async fn decline_with_plan(w: &Write, plan: Uuid) -> Result<(), Failu
     .await
 }
 
-/// Declines the partners' pending proposals on action `action`, as it is completed or dropped
-/// (as [`decline_with_plan`]: it takes no more partners, and nobody could accept them).
-pub(crate) async fn decline_with_action(w: &Write, action: Uuid) -> Result<(), Failure> {
+/// Declines the partners' pending proposals on action `action`, as it is completed
+/// (`completed`) or dropped (as [`decline_with_plan`]: it takes no more partners, and nobody
+/// could accept them); the partner is told which.
+pub(crate) async fn decline_with_action(w: &Write, action: Uuid, completed: bool) -> Result<(), Failure> {
+    let (message, note) = if completed {
+        (
+            DECLINED_AS_COMPLETED,
+            "Forslaget blev afslået: indsatsen blev gennemført",
+        )
+    } else {
+        (
+            DECLINED_AS_DROPPED,
+            "Forslaget blev afslået: indsatsen blev opgivet",
+        )
+    };
     decline_pending(
         w,
         Condition::all().add(partnership::Column::ActionId.eq(action)),
-        DECLINED_WITH_ACTION,
-        "Forslaget blev afslået: indsatsen blev gennemført eller opgivet",
+        message,
+        note,
     )
     .await
 }

@@ -1609,8 +1609,7 @@ both!(
         let node = partner.data(members, json!({ "id": id })).await;
         assert_eq!(node["node"]["status"], "ENDED", "{node}");
         assert_eq!(
-            node["node"]["declineMessage"],
-            "Indsatsen er gennemført eller opgivet, så den søger ikke længere partnere.",
+            node["node"]["declineMessage"], "Indsatsen er gennemført, så den søger ikke længere partnere.",
             "{node}"
         );
         assert_eq!(node["node"]["members"][0]["amountDkk"], 5000, "{node}");
@@ -1687,6 +1686,59 @@ both!(
 // A community takes part in a partnership, and says what it brings, through its own editors:
 // another community's editor may not name it as a member (nor change what it brings), and the
 // community's own editors may change or leave their membership.
+both!(
+    the_offer_stays_the_partners_and_a_note_completing_the_action_declines_proposals,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let fonden = app.signed_in(As::Partner, &[], Some(w.fonden)).await;
+        let kassen = app.signed_in(As::Partner, &[], Some(w.kassen)).await;
+        let editor = app.signed_in(As::CommunityEditor, &[w.gjol], None).await;
+        let input =
+            json!({ "actionId": global_id("Action", w.seeking), "message": "Vi er klar.", "offer": offer() });
+        let accepted =
+            fonden.data(INTEREST, json!({ "i": input })).await["expressInterest"]["partnership"]["id"]
+                .clone();
+        let pending =
+            kassen.data(INTEREST, json!({ "i": input })).await["expressInterest"]["partnership"]["id"]
+                .clone();
+        let body = editor
+            .data(ACCEPT, json!({ "i": { "id": accepted, "version": 1 } }))
+            .await;
+        assert_eq!(
+            body["acceptPartnershipProposal"]["userErrors"],
+            json!([]),
+            "{body}"
+        );
+        // The editor may not rewrite what the partner offered: the error names the field.
+        let members = "query($id: ID!) { node(id: $id) { ... on Partnership { status declineMessage members { id version } } } }";
+        let member = editor.data(members, json!({ "id": accepted })).await["node"]["members"][0].clone();
+        let body = editor
+            .data(
+                UPDATE_MEMBER,
+                json!({ "i": { "id": member["id"], "version": member["version"], "amountDkk": 1 } }),
+            )
+            .await;
+        let errors = &body["updatePartnershipMember"]["userErrors"];
+        assert_eq!(errors[0]["code"], "INVALID_TRANSITION", "{body}");
+        assert_eq!(errors[0]["field"], json!(["amountDkk"]), "{body}");
+        // A progress note at 100 % completes the action, and the pending proposal is declined
+        // as when the status is set, the partner told it was completed.
+        let body = editor
+            .data(
+                "mutation($i: CreateActionUpdateInput!) { createActionUpdate(input: $i) { userErrors { field code message } } }",
+                json!({ "i": { "actionId": global_id("Action", w.seeking), "body": "Færdig!", "progress": 100 } }),
+            )
+            .await;
+        assert_eq!(body["createActionUpdate"]["userErrors"], json!([]), "{body}");
+        let node = kassen.data(members, json!({ "id": pending })).await;
+        assert_eq!(node["node"]["status"], "ENDED", "{node}");
+        assert_eq!(
+            node["node"]["declineMessage"], "Indsatsen er gennemført, så den søger ikke længere partnere.",
+            "{node}"
+        );
+    }
+);
+
 both!(
     a_community_is_a_member_only_through_its_own_editors,
     |app: TestApp| async move {
