@@ -351,7 +351,13 @@ fn accented(c: char) -> Option<Element> {
             (letter != c).then(|| listed(letter).map(|e| (e, &parts[n + 1..])))?
         })
         .or_else(|| Some((listed(*parts.first()?)?, parts.get(1..)?)))?;
-    let accents = rest
+    with_accents(base, rest)
+}
+
+/// `base` with the combining `marks` after it: its primary and case, the marks a secondary
+/// difference after the unaccented letter; none without marks.
+fn with_accents(base: Element, marks: &[char]) -> Option<Element> {
+    let accents = marks
         .iter()
         .fold(0u32, |a, m| a.wrapping_mul(31).wrapping_add(*m as u32));
     (accents != 0).then_some(Element(base.0, 10 + accents % 100_000, base.2))
@@ -441,11 +447,7 @@ fn greek_or_cyrillic(c: char) -> Option<Element> {
         return Some(*e);
     }
     let parts: Vec<char> = std::iter::once(c).nfd().collect();
-    let base = TABLE.get(parts.first()?)?;
-    let accents = parts[1..]
-        .iter()
-        .fold(0u32, |a, m| a.wrapping_mul(31).wrapping_add(*m as u32));
-    (accents != 0).then_some(Element(base.0, 10 + accents % 100_000, base.2))
+    with_accents(*TABLE.get(parts.first()?)?, &parts[1..])
 }
 
 /// A decimal digit of another script (٣, ३): the digit's primary, as ICU sorts them (`3a ٣a

@@ -521,28 +521,7 @@ async fn compute<C: ConnectionTrait>(
         .and_where(
             col(partnership::Column::Status).is_in([PartnershipStatus::Active, PartnershipStatus::Completed]),
         )
-        // Without a start, from the day it was recorded (or its end, if it was recorded after
-        // it ended): a partnership registered today does not raise the engagement of years gone
-        // by. The same rule as the annual review's figures (`review::snapshot::overlaps`) and
-        // the `year` filter of partnerships.
-        .cond_where(
-            Condition::any()
-                .add(
-                    Condition::all()
-                        .add(col(partnership::Column::StartsOn).is_null())
-                        .add(
-                            Condition::any()
-                                .add(col(partnership::Column::CreatedAt).lt(instants(span).1))
-                                .add(col(partnership::Column::EndsOn).lte(span.to)),
-                        ),
-                )
-                .add(col(partnership::Column::StartsOn).lte(span.to)),
-        )
-        .cond_where(
-            Condition::any()
-                .add(col(partnership::Column::EndsOn).is_null())
-                .add(col(partnership::Column::EndsOn).gte(span.from)),
-        )
+        .cond_where(crate::partnership::running_during(span))
         .group_by_col(key.as_column_ref());
     grouped(db, &q, 2, &mut out, |c, v| {
         c.volunteer_hours = v[0];

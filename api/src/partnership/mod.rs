@@ -75,6 +75,34 @@ pub(crate) fn members_visible(a: &Access) -> sea_orm::Select<partnership_member:
         .filter(col(partnership_member::Column::PartnershipId).in_subquery(partnerships))
 }
 
+/// A condition that a partnership's period overlaps `span` (Danish days): an open end runs
+/// on; without a start, it runs from the day it was recorded (in Danish time), or from its end
+/// if it was recorded after it ended, so one recorded today counts in no year gone by. The one
+/// rule of the `year` filter, engagement (`engagement::score`) and, in Rust, the annual
+/// review's figures (`review::snapshot::overlaps`).
+pub(crate) fn running_during(span: crate::engagement::score::Span) -> Condition {
+    let (_, after_last_day) = crate::engagement::score::instants(span);
+    Condition::all()
+        .add(
+            Condition::any()
+                .add(col(partnership::Column::StartsOn).lte(span.to))
+                .add(
+                    Condition::all()
+                        .add(col(partnership::Column::StartsOn).is_null())
+                        .add(
+                            Condition::any()
+                                .add(col(partnership::Column::CreatedAt).lt(after_last_day))
+                                .add(col(partnership::Column::EndsOn).lte(span.to)),
+                        ),
+                ),
+        )
+        .add(
+            Condition::any()
+                .add(col(partnership::Column::EndsOn).is_null())
+                .add(col(partnership::Column::EndsOn).gte(span.from)),
+        )
+}
+
 /// Partnerships with `column` of one of their members as the parent.
 fn of_member(a: &Access, column: partnership_member::Column) -> Listing {
     let mut q = visible(a).into_query();
@@ -425,27 +453,7 @@ impl PartnershipQuery {
         }
         if let Some(year) = f.year {
             let (from, to) = crate::common::year_bounds(year)?;
-            // Without a start, from the day it was recorded (or its end, if earlier), as
-            // engagement and the annual review count it.
-            let (_, after_to) =
-                crate::engagement::score::instants(crate::engagement::score::Span { from, to });
-            q = q
-                .filter(
-                    Condition::any()
-                        .add(
-                            Condition::all().add(partnership::Column::StartsOn.is_null()).add(
-                                Condition::any()
-                                    .add(partnership::Column::CreatedAt.lt(after_to))
-                                    .add(partnership::Column::EndsOn.lte(to)),
-                            ),
-                        )
-                        .add(partnership::Column::StartsOn.lte(to)),
-                )
-                .filter(
-                    Condition::any()
-                        .add(partnership::Column::EndsOn.is_null())
-                        .add(partnership::Column::EndsOn.gte(from)),
-                );
+            q = q.filter(running_during(crate::engagement::score::Span { from, to }));
         }
         q = f.common.apply(
             q,

@@ -265,7 +265,7 @@ pub use crate::engagement::score::round2;
 
 /// Whether a partnership's period overlaps the span: an open end runs on; without a start, it
 /// runs from the day it was recorded (in Denmark), or from its end if it was recorded after it
-/// ended, as engagement counts it (`engagement::score`).
+/// ended, as engagement counts it (`partnership::running_during`).
 fn overlaps(p: &partnership::Model, span: Span) -> bool {
     let recorded = p
         .created_at
