@@ -178,6 +178,16 @@ fn set_of<'a, T: PartialEq>(field: &str, values: &'a [T], what: &str) -> Result<
 
 /// The time now, to the microsecond: what PostgreSQL stores, so a time written reads back the
 /// same from either database (SQLite would keep the clock's nanoseconds).
+/// A list's order: `column` in `direction`, then, where rows tie on it, by `name` (A–Å), unless
+/// `column` is the name. The ID breaks the ties that remain ([`crate::loader::ordering`]).
+pub fn then_by<C: ColumnTrait>(column: C, direction: Order, name: C) -> Vec<(C, Order)> {
+    let mut order = vec![(column, direction)];
+    if column.as_str() != name.as_str() {
+        order.push((name, Order::Asc));
+    }
+    order
+}
+
 pub fn now() -> chrono::DateTime<chrono::Utc> {
     use chrono::SubsecRound;
     chrono::Utc::now().trunc_subsecs(6)

@@ -150,8 +150,10 @@ impl ActionFilter {
     }
 }
 
-/// The column and direction to order actions by (then by ID).
-fn order(order: Option<ActionOrder>) -> (action::Column, sea_orm::sea_query::Order) {
+/// The columns and directions to order actions by: the field asked for, then the title (so
+/// actions due the same day, or at the same progress, stand in the order of their titles),
+/// then the ID.
+fn order(order: Option<ActionOrder>) -> Vec<(action::Column, sea_orm::sea_query::Order)> {
     let o = order.unwrap_or_default();
     let column = match o.field {
         ActionOrderField::Title => action::Column::Title,
@@ -161,7 +163,7 @@ fn order(order: Option<ActionOrder>) -> (action::Column, sea_orm::sea_query::Ord
         ActionOrderField::CreatedAt => action::Column::CreatedAt,
         ActionOrderField::UpdatedAt => action::Column::UpdatedAt,
     };
-    (column, o.direction.order())
+    crate::common::then_by(column, o.direction.order(), action::Column::Title)
 }
 
 async fn list(
@@ -171,7 +173,7 @@ async fn list(
     window: Window,
 ) -> Result<Connection<Cursor, Action, ConnectionFields>> {
     let select = filter.apply(visible(&loader::access(ctx)))?;
-    loader::top_connection(ctx, select, &[order(order_by)], &window, Action).await
+    loader::top_connection(ctx, select, &order(order_by), &window, Action).await
 }
 
 #[derive(Default)]
@@ -232,6 +234,6 @@ impl ActionQuery {
         };
         let select = filter
             .apply(visible(&loader::access(ctx)).filter(col(action::Column::PlanId).in_subquery(adopted)))?;
-        loader::top_connection(ctx, select, &[order(order_by)], &window, Action).await
+        loader::top_connection(ctx, select, &order(order_by), &window, Action).await
     }
 }

@@ -333,7 +333,8 @@ impl CommunityQuery {
             CommunityOrderField::CreatedAt => community::Column::CreatedAt,
             CommunityOrderField::UpdatedAt => community::Column::UpdatedAt,
         };
-        loader::top_connection(ctx, q, &[(column, o.direction.order())], &window, Community).await
+        let order = crate::common::then_by(column, o.direction.order(), community::Column::Name);
+        loader::top_connection(ctx, q, &order, &window, Community).await
     }
 
     /// One community, by its slug or its ID (exactly one of them). Null when none matches.

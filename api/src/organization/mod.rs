@@ -267,7 +267,8 @@ impl OrganizationQuery {
             OrganizationOrderField::CreatedAt => organization::Column::CreatedAt,
             OrganizationOrderField::UpdatedAt => organization::Column::UpdatedAt,
         };
-        loader::top_connection(ctx, q, &[(column, o.direction.order())], &window, Organization).await
+        let order = crate::common::then_by(column, o.direction.order(), organization::Column::Name);
+        loader::top_connection(ctx, q, &order, &window, Organization).await
     }
 }
 

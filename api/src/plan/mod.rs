@@ -427,7 +427,8 @@ impl PlanQuery {
             PlanOrderField::CreatedAt => plan::Column::CreatedAt,
             PlanOrderField::UpdatedAt => plan::Column::UpdatedAt,
         };
-        loader::top_connection(ctx, q, &[(column, o.direction.order())], &window, Plan).await
+        let order = crate::common::then_by(column, o.direction.order(), plan::Column::Title);
+        loader::top_connection(ctx, q, &order, &window, Plan).await
     }
 }
 

@@ -1033,3 +1033,74 @@ both!(
         assert_eq!(map["features"].as_array().map(Vec::len), Some(1), "{map}");
     }
 );
+
+both!(rows_tied_in_an_order_stand_by_title, |app: TestApp| async move {
+    // Rows that tie on the field asked for stand in the order of their titles (A–Å), in both
+    // directions, not in the order they were written; the field still decides first.
+    let fx = Fixture::new(&app.db);
+    let gjol = fx.community("gjoel", "Gjøl").await;
+    let plan = fx
+        .plan(gjol, "Gjøl 2025–2028", PlanStatus::Adopted, 2025, 2028)
+        .await;
+    for (title, progress, due) in [
+        ("Ålejer ved havnen", 40, date(2026, 5, 1)),
+        ("Æbleplantage", 40, date(2026, 5, 1)),
+        ("Borde og bænke", 40, date(2026, 5, 1)),
+        ("Ørnereder", 10, date(2026, 3, 1)),
+        ("Cykelsti", 40, date(2026, 5, 1)),
+    ] {
+        let mut m = fx.action_model(plan, title);
+        m.progress = Set(progress);
+        m.due_on = Set(Some(due));
+        fx.insert_action(m).await;
+    }
+    let r = Root {
+        app: &app,
+        field: "actions",
+        filter: "ActionFilter",
+        order: Some("ActionOrder"),
+        read: "title",
+    };
+    let tied = ["Borde og bænke", "Cykelsti", "Æbleplantage", "Ålejer ved havnen"];
+    let first_then = |first: &'static str| [&[first][..], &tied[..]].concat();
+    let then_last = |last: &'static str| [&tied[..], &[last][..]].concat();
+    r.expect_order("DUE_ON", "ASC", &first_then("Ørnereder")).await;
+    r.expect_order("DUE_ON", "DESC", &then_last("Ørnereder")).await;
+    r.expect_order("PROGRESS", "ASC", &first_then("Ørnereder")).await;
+    r.expect_order("PROGRESS", "DESC", &then_last("Ørnereder")).await;
+    // No potential: all tie, in title order.
+    let all = [
+        "Borde og bænke",
+        "Cykelsti",
+        "Æbleplantage",
+        "Ørnereder",
+        "Ålejer ved havnen",
+    ];
+    r.expect_order("POTENTIAL", "DESC", &all).await;
+
+    // Plans of one period, inserted out of title order.
+    let birkelse = fx.community("birkelse", "Birkelse").await;
+    fx.plan(birkelse, "Birkelse 2025–2028", PlanStatus::Adopted, 2025, 2028)
+        .await;
+    fx.plan(birkelse, "Birkelse 2021–2024", PlanStatus::Archived, 2021, 2024)
+        .await;
+    let r = Root {
+        app: &app,
+        field: "plans",
+        filter: "PlanFilter",
+        order: Some("PlanOrder"),
+        read: "title",
+    };
+    r.expect_order(
+        "PERIOD_FROM",
+        "DESC",
+        &["Birkelse 2025–2028", "Gjøl 2025–2028", "Birkelse 2021–2024"],
+    )
+    .await;
+    r.expect_order(
+        "ADOPTED_ON",
+        "ASC",
+        &["Birkelse 2021–2024", "Birkelse 2025–2028", "Gjøl 2025–2028"],
+    )
+    .await;
+});
