@@ -273,7 +273,7 @@ impl TestApp {
         account::ActiveModel {
             id: Set(id),
             email: Set(email.to_owned()),
-            display_name: Set(format!("Test {email}")),
+            display_name: Set(format!("Test {}", email.split('@').next().unwrap_or(email))),
             password_hash: Set(Some(
                 lup_api::auth::secret::hash_password(PASSWORD).expect("hash"),
             )),

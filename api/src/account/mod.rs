@@ -848,13 +848,15 @@ pub(crate) fn is_erased(account: &account::Model) -> bool {
     account.email.starts_with("slettet-") && account.email.ends_with(ERASED_DOMAIN)
 }
 
-/// How the audit log signs what an account does: its email, or [`ERASED_ACTOR`] once erased
-/// (a failed sign-in or a copied refresh token still tells of it).
+/// How the audit log signs what an account does: its name at the time (never its email:
+/// staff read the log, only admins the accounts; the actor's `nodeId` tells accounts of one
+/// name apart), or [`ERASED_ACTOR`] once erased (a failed sign-in or a copied refresh token
+/// still tells of it).
 pub(crate) fn actor_label(account: &account::Model) -> String {
     if is_erased(account) {
         ERASED_ACTOR.to_owned()
     } else {
-        account.email.clone()
+        account.display_name.trim().to_owned()
     }
 }
 

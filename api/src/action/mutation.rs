@@ -288,7 +288,9 @@ async fn later_progress(w: &Write, action: Uuid, day: NaiveDate) -> Result<bool,
 }
 
 /// The name a progress note is signed with when none is given: the account's display name,
-/// else how the caller is known.
+/// the name an identity provider's token gives, else [`MUNICIPALITY`]. Never how the audit
+/// log knows the caller (an external subject may be an email or a login name, and the note is
+/// public).
 async fn author_of(w: &Write) -> Result<String, ApiError> {
     if let Some(id) = w.viewer.account_id
         && let Some(a) = account::Entity::find_by_id(id).one(w.txn()).await?
@@ -296,8 +298,11 @@ async fn author_of(w: &Write) -> Result<String, ApiError> {
     {
         return Ok(a.display_name);
     }
-    Ok(w.viewer.label.clone())
+    Ok(w.viewer.name.as_deref().unwrap_or(MUNICIPALITY).to_owned())
 }
+
+/// The signature of a progress note by someone the API knows by no name.
+const MUNICIPALITY: &str = "Kommunen";
 
 async fn department_free(w: &Write, action: Uuid, department: Uuid) -> Result<(), Failure> {
     let taken = action_department::Entity::find()

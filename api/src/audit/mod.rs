@@ -27,7 +27,9 @@ pub struct Actor {
     /// The global ID of the account (`Account.id`) or API key (`ApiKey.id`), when there is one
     /// (`node(id:)` fetches it for an admin).
     pub node_id: Option<ID>,
-    /// An email, an API key's prefix or an external identity.
+    /// The account's name when it acted (`[slettet konto]` once erased), `api-key:` and the
+    /// key's prefix, `external:` and the identity provider's subject, `system:…` or
+    /// `anonymous`.
     pub label: String,
 }
 

@@ -63,8 +63,12 @@ pub struct Viewer {
     pub communities: Arc<[Uuid]>,
     /// A partner key's scopes, e.g. `read`, `express_interest`.
     pub scopes: Arc<[String]>,
-    /// How the audit log names the caller: an email, a key's name, an external subject.
+    /// How the audit log names the caller: an account's name, a key's prefix, an external
+    /// subject.
     pub label: String,
+    /// The name of a person signed in at the identity provider (its token's `name`), which
+    /// signs their progress notes; an account's is read from the account.
+    pub name: Option<Arc<str>>,
     /// The sign-in session (refresh-token family) an access token belongs to: it is valid only
     /// while the session is (`logout` ends it at once, not when the token expires).
     pub session: Option<Uuid>,
@@ -80,6 +84,7 @@ impl Viewer {
             communities: Arc::from([]),
             scopes: Arc::from([]),
             label: "anonymous".into(),
+            name: None,
             session: None,
         }
     }
@@ -201,9 +206,10 @@ pub async fn authenticate_until(
             .ok_or(AuthError::Refused("invalid or expired token"))?;
         let viewer = match verified {
             token::Verified::Account { id, session } => account_viewer(db, id, session).await?,
-            token::Verified::External { subject, role } => Viewer {
+            token::Verified::External { subject, role, name } => Viewer {
                 role,
                 label: format!("external:{subject}"),
+                name: name.map(Arc::from),
                 ..Viewer::anonymous()
             },
         };
@@ -279,7 +285,7 @@ pub async fn account_viewer(
         role: account.role.into(),
         account_id: Some(account.id),
         communities: communities.into(),
-        label: account.email,
+        label: crate::account::actor_label(&account),
         session,
         ..Viewer::anonymous()
     })

@@ -30,8 +30,14 @@ pub enum Verified {
     /// One of our accounts, in a sign-in session; its current role and rights are read from
     /// the database, and the session must still be open.
     Account { id: Uuid, session: Option<Uuid> },
-    /// A person known to the external identity provider, with the role its claim maps to.
-    External { subject: String, role: Role },
+    /// A person known to the external identity provider, with the role its claim maps to,
+    /// without an account here; `name` from the token's `name` claim (OpenID Connect), when it
+    /// has one.
+    External {
+        subject: String,
+        role: Role,
+        name: Option<String>,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -245,10 +251,16 @@ impl Tokens {
                     return None;
                 }
                 let subject = data.claims.get("sub")?.as_str()?.to_owned();
+                let name = data
+                    .claims
+                    .get("name")
+                    .and_then(serde_json::Value::as_str)
+                    .map(|n| n.split_whitespace().collect::<Vec<_>>().join(" "))
+                    .filter(|n| !n.is_empty() && n.chars().count() <= crate::write::MAX_NAME);
                 let role = *ext.roles.get(data.claims.get(&ext.role_claim)?.as_str()?)?;
                 // Required and checked by the validation: a number of seconds.
                 let expires = DateTime::from_timestamp(data.claims.get("exp")?.as_f64()? as i64, 0)?;
-                Some((Verified::External { subject, role }, expires))
+                Some((Verified::External { subject, role, name }, expires))
             }
             other => {
                 tracing::debug!(alg = ?other, "token with an algorithm we do not accept");

@@ -153,6 +153,38 @@ fn is_or_genitive(word: &str, part: &str) -> bool {
     word == part || ["s", "ʼs"].iter().any(|g| word.strip_suffix(g) == Some(part))
 }
 
+/// Whether `text` holds the address `email` (case, width and invisible characters aside).
+fn holds_email(text: &str, email: &str) -> bool {
+    let email = crate::common::comparable(email.trim());
+    !email.is_empty() && crate::common::comparable(text).contains(&email)
+}
+
+/// `text` with the address `email` taken out wherever it stands, in any case, each place
+/// marked [`CUT`]. For a reply or a reason that held the address of a sender whose data is
+/// erased.
+pub(super) fn cut_email(text: &str, email: &str) -> String {
+    let email = email.trim();
+    if email.is_empty() {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while !rest.is_empty() {
+        match rest.get(..email.len()) {
+            Some(head) if head.to_lowercase() == email.to_lowercase() => {
+                out.push_str(CUT);
+                rest = &rest[email.len()..];
+            }
+            _ => {
+                let c = rest.chars().next().unwrap_or_default();
+                out.push(c);
+                rest = &rest[c.len_utf8()..];
+            }
+        }
+    }
+    out
+}
+
 /// `text` with the person called `name` taken out where it names them, each place marked
 /// [`CUT`]. Words are compared as [`mentions`] compares them (NFKC, invisible characters
 /// aside, so "Sø\u{ad}rensen" is Sørensen). A name of several words is cut where they stand
@@ -593,6 +625,17 @@ impl ConsultationMutation {
                     )
                     .into());
                 }
+                // The sender's address is never shown, whatever they agreed to.
+                if let Some(email) = before.email.as_deref()
+                    && holds_email(&reply, email)
+                {
+                    return Err(Refused::one(
+                        "reply",
+                        UserErrorCode::Invalid,
+                        "the reply holds the sender's email address, which is never shown: leave it out (the reply is public once the response is published)",
+                    )
+                    .into());
+                }
                 // The same reply again is no change: it keeps the time it was given.
                 let changed = before.reply.as_deref() != Some(reply.as_str());
                 let row = response::ActiveModel {
@@ -641,6 +684,19 @@ mod tests {
             "Skolen og hansen-ordningen, Ole."
         );
         assert_eq!(cut_name("Ingen navne her.", "Bo Bang"), "Ingen navne her.");
+        assert_eq!(
+            super::cut_email(
+                "Skriv til PIA@Eksempel.dk eller pia@eksempel.dk.",
+                "pia@eksempel.dk"
+            ),
+            "Skriv til [fjernet] eller [fjernet]."
+        );
+        assert_eq!(super::cut_email("Tak, Pia Ø.", "pia@eksempel.dk"), "Tak, Pia Ø.");
+        assert!(super::holds_email("Hej PIA@EKSEMPEL.DK!", "pia@eksempel.dk"));
+        assert!(!super::holds_email(
+            "Skriv til lup@jammerbugt.dk",
+            "pia@eksempel.dk"
+        ));
         assert_eq!(cut_name("Tak for svaret.", ""), "Tak for svaret.");
         // Written with a combining ring, or a soft hyphen inside: still the name.
         assert_eq!(

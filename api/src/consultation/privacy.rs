@@ -51,19 +51,24 @@ async fn erase(w: &Write, rows: Vec<response::Model>) -> Result<usize, ApiError>
             ..Default::default()
         };
         // A reply that names the sender (one who agreed to have the name shown), or a
-        // moderator's reason for rejecting the response that does, loses the name.
-        if let Some(name) = &before.name {
-            let cut = |text: &Option<String>| {
-                text.as_ref()
-                    .map(|t| super::mutation::cut_name(t, name))
-                    .filter(|c| Some(c) != text.as_ref())
-            };
-            if let Some(reply) = cut(&before.reply) {
-                row.reply = Set(Some(reply));
+        // moderator's reason for rejecting the response that does, loses the name, and the
+        // address where one holds it.
+        let cut = |text: &Option<String>| {
+            let mut t = text.clone()?;
+            // The address first: a name may be part of it.
+            if let Some(email) = &before.email {
+                t = super::mutation::cut_email(&t, email);
             }
-            if let Some(reason) = cut(&before.rejection_reason) {
-                row.rejection_reason = Set(Some(reason));
+            if let Some(name) = &before.name {
+                t = super::mutation::cut_name(&t, name);
             }
+            (Some(&t) != text.as_ref()).then_some(t)
+        };
+        if let Some(reply) = cut(&before.reply) {
+            row.reply = Set(Some(reply));
+        }
+        if let Some(reason) = cut(&before.rejection_reason) {
+            row.rejection_reason = Set(Some(reason));
         }
         w.update::<response::Entity>(NodeType::ConsultationResponse, &before, before.version, row)
             .await
@@ -73,8 +78,29 @@ async fn erase(w: &Write, rows: Vec<response::Model>) -> Result<usize, ApiError>
                     ApiError::internal(format!("erasing personal data refused: {r:?}"))
                 }
             })?;
+        unsign(w, before.id).await?;
     }
     Ok(n)
+}
+
+/// A response sent by a signed-in account no longer names it in the audit log: its `CREATE`
+/// record's actor keeps its kind and loses the account's ID and name (`[personoplysning]`),
+/// so the text that stays is not tied to a person.
+async fn unsign(w: &Write, id: Uuid) -> Result<(), ApiError> {
+    use entity::audit_log::{self, ActorKind};
+    use sea_orm::sea_query::Expr;
+
+    audit_log::Entity::update_many()
+        .col_expr(audit_log::Column::ActorId, Expr::value(Option::<Uuid>::None))
+        .col_expr(audit_log::Column::ActorLabel, Expr::value(entity::json::REDACTED))
+        .filter(audit_log::Column::Entity.eq(NodeType::ConsultationResponse.name()))
+        .filter(audit_log::Column::EntityId.eq(id))
+        .filter(audit_log::Column::Operation.eq(Operation::Create.as_str()))
+        .filter(audit_log::Column::ActorKind.eq(ActorKind::Account))
+        .filter(audit_log::Column::ActorId.is_not_null())
+        .exec(w.txn())
+        .await?;
+    Ok(())
 }
 
 /// Erases the personal data of the responses to consultations that closed more than

@@ -107,10 +107,9 @@ both!(
         .data("{ auditLog(filter: { operation: \"LOGIN\" }) { totalCount nodes { actor { kind label } entityType } } }", json!({}))
         .await;
         assert_eq!(log["auditLog"]["totalCount"], 2, "{log}");
-        assert_eq!(
-            log["auditLog"]["nodes"][1]["actor"]["label"],
-            "redaktoer@gjoel.dk"
-        );
+        // Signed with the account's name: staff read the log, only admins the accounts' emails.
+        assert_eq!(log["auditLog"]["nodes"][1]["actor"]["label"], "Test redaktoer");
+        assert!(!log.to_string().contains('@'), "{log}");
         // The actor names its account by `nodeId`, the account's own global ID (the
         // deprecated `id` too, as before).
         let admin = app.signed_in(As::Admin, &[], None).await;
@@ -133,7 +132,7 @@ both!(
             .expect("entries")
             .iter()
             .map(|e| &e["actor"])
-            .find(|a| a["label"] == "redaktoer@gjoel.dk")
+            .find(|a| a["label"] == "Test redaktoer")
             .expect("the editor's login");
         assert_eq!(actor["kind"], "ACCOUNT", "{log}");
         assert_eq!(actor["nodeId"], editor["id"], "{log}");
@@ -1123,7 +1122,7 @@ both!(
             .as_array()
             .unwrap()
             .iter()
-            .filter(|n| n["actor"]["label"] == email)
+            .filter(|n| n["actor"]["label"] == "Test koordinator")
             .map(|n| {
                 (
                     n["operation"].as_str().unwrap_or_default().to_owned(),
@@ -1442,12 +1441,17 @@ both!(an_admin_erases_a_disabled_account, |app: TestApp| async move {
             json!({}),
         )
         .await;
+    // The log signs the account's acts with its name, never its email (staff read it).
     assert!(
-        log_before.to_string().contains("tidligere@gjoel.dk"),
+        !log_before.to_string().contains("tidligere@gjoel.dk"),
         "{log_before}"
     );
     assert!(
-        log_before.to_string().contains("Karen Kildegaard"),
+        log_before["auditLog"]["nodes"]
+            .as_array()
+            .expect("entries")
+            .iter()
+            .any(|e| e["actor"]["label"] == "Karen Kildegaard"),
         "{log_before}"
     );
 
@@ -1569,3 +1573,107 @@ both!(an_admin_erases_a_disabled_account, |app: TestApp| async move {
             .await;
     assert_eq!(body["eraseAccount"]["userErrors"][0]["code"], "INVALID", "{body}");
 });
+
+// A progress note by someone signed in at the identity provider is signed with the name its
+// token gives, or "Kommunen": never with the provider's subject, which may be an email or a
+// login name (the note is public).
+both!(
+    notes_by_an_external_identity_are_signed_with_its_name_not_its_subject,
+    |c: &mut lup_api::config::Config| {
+        c.auth.external_jwt_public_key = Some(include_str!("../../keys/idp-test-public.pem").to_owned());
+        c.auth.external_jwt_issuer = Some("https://login.jammerbugt.dk".into());
+        c.auth.external_jwt_role_map = "landdistrikt-koordinator=STAFF".into();
+    },
+    |app: TestApp| async move {
+        let key = EncodingKey::from_rsa_pem(include_bytes!("../../keys/idp-test-private.pem")).expect("key");
+        let now = chrono::Utc::now().timestamp();
+        let fx = lup_tests::fixture::Fixture::new(&app.db);
+        let gjol = fx.community("gjoel", "Gjøl").await;
+        let plan = fx
+            .plan(
+                gjol,
+                "Gjøl 2025–2028",
+                lup_tests::fixture::PlanStatus::Adopted,
+                2025,
+                2028,
+            )
+            .await;
+        let action = fx.insert_action(fx.action_model(plan, "Shelterplads")).await;
+        let action = lup_tests::fixture::global_id("Action", action);
+        for (name, signed) in [
+            (Some("  Mette   Frederiksen "), "Mette Frederiksen"),
+            (None, "Kommunen"),
+            (Some(""), "Kommunen"),
+        ] {
+            let mut claims = json!({ "sub": "mette.f@kommune.example", "lup_role": "landdistrikt-koordinator",
+                                     "aud": "lup-api", "iss": "https://login.jammerbugt.dk", "iat": now, "exp": now + 600 });
+            if let Some(n) = name {
+                claims["name"] = json!(n);
+            }
+            let token = encode(&Header::new(Algorithm::RS256), &claims, &key).expect("sign");
+            let body = app
+                .with_token(&token)
+                .data(
+                    "mutation($i: CreateActionUpdateInput!) { createActionUpdate(input: $i) {
+                       actionUpdate { authorName } userErrors { field code } } }",
+                    json!({ "i": { "actionId": action, "body": "Tegningerne er klar." } }),
+                )
+                .await;
+            assert_eq!(
+                body["createActionUpdate"]["actionUpdate"]["authorName"], signed,
+                "{name:?}: {body}"
+            );
+        }
+        let notes = app
+            .data(
+                "query($id: ID!) { node(id: $id) { ... on Action { updates { nodes { authorName } } } } }",
+                json!({ "id": action }),
+            )
+            .await;
+        assert!(!notes.to_string().contains("mette.f@"), "{notes}");
+    }
+);
+
+// Records signed with an account's email before the log signed with names are signed with
+// the account's name by a migration (its step, run here again on records written as before);
+// an erased account's stay `[slettet konto]`, and the other kinds of actor keep theirs.
+both!(
+    earlier_records_signed_with_an_email_are_signed_with_the_name,
+    |app: TestApp| async move {
+        use entity::audit_log;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+        let email = "koordinator@jammerbugt.dk";
+        let account = app.create_account(email, As::Staff, &[]).await;
+        app.login(email, PASSWORD).await;
+        let other = app
+            .create_account("tidligere@jammerbugt.dk", As::Staff, &[])
+            .await;
+        app.login("tidligere@jammerbugt.dk", PASSWORD).await;
+        for (id, label) in [(account, email), (other, "[slettet konto]")] {
+            audit_log::Entity::update_many()
+                .col_expr(audit_log::Column::ActorLabel, Expr::value(label))
+                .filter(audit_log::Column::ActorId.eq(id))
+                .exec(&app.db)
+                .await
+                .expect("as before");
+        }
+        migration::account_actor_names(&migration::SchemaManager::new(&app.db))
+            .await
+            .expect("the step");
+        let labels = |id: uuid::Uuid| {
+            let db = app.db.clone();
+            async move {
+                audit_log::Entity::find()
+                    .filter(audit_log::Column::ActorId.eq(id))
+                    .all(&db)
+                    .await
+                    .expect("records")
+                    .into_iter()
+                    .map(|r| r.actor_label)
+                    .collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(labels(account).await, ["Test koordinator"]);
+        assert_eq!(labels(other).await, ["[slettet konto]"]);
+    }
+);

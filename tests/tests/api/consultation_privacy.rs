@@ -1076,3 +1076,94 @@ both!(
         );
     }
 );
+
+// The sender's address is never public: a reply may not hold it, and an erasure takes it
+// out of a reply given before that rule. A response sent by a signed-in account no longer
+// names the account in the audit log once its personal data is erased.
+both!(
+    an_erased_sender_is_named_neither_in_a_reply_nor_in_the_log,
+    |app: TestApp| async move {
+        const REPLY: &str = "mutation($i: ReplyToConsultationResponseInput!) {
+          replyToConsultationResponse(input: $i) { consultationResponse { reply } userErrors { field code message } } }";
+        const LOG: &str = "query($e: ID!) { auditLog(filter: { entityId: $e }) {
+          nodes { operation actor { kind nodeId label } } } }";
+        let w = world(&app).await;
+        let sender = app.signed_in(As::Staff, &[], None).await;
+        let receipt = accepted(&sender, &[], personal(w.hearing, "Stien bør belyses.", EMAIL)).await;
+        let id = id_of(&app, &receipt).await;
+        let editor = app.signed_in(As::CommunityEditor, &[w.gjol], None).await;
+        for reply in [
+            format!("Tak, vi skriver til {EMAIL}."),
+            format!("Tak, vi skriver til {}.", EMAIL.to_uppercase()),
+        ] {
+            let body = editor
+                .data(
+                    REPLY,
+                    json!({ "i": { "id": receipt, "version": 1, "reply": reply } }),
+                )
+                .await;
+            let p = &body["replyToConsultationResponse"];
+            assert!(p["consultationResponse"].is_null(), "{body}");
+            assert_eq!(p["userErrors"][0]["field"], json!(["reply"]), "{body}");
+            assert_eq!(p["userErrors"][0]["code"], "INVALID", "{body}");
+        }
+        assert_eq!(response(&app, id).await.reply, None, "nothing written");
+        // Another address (the municipality's) is no one's personal data.
+        let body = editor
+            .data(
+                REPLY,
+                json!({ "i": { "id": receipt, "version": 1, "reply": "Tak. Skriv gerne til lup@jammerbugt.dk." } }),
+            )
+            .await;
+        assert_eq!(
+            body["replyToConsultationResponse"]["userErrors"],
+            json!([]),
+            "{body}"
+        );
+        // A reply given before the rule, holding the address.
+        let fx = Fixture::new(&app.db);
+        fx.set(
+            "consultation_response",
+            id,
+            "reply",
+            format!("Kære {NAME}, vi svarer på {} i næste uge.", EMAIL.to_uppercase()),
+        )
+        .await;
+        let staff = app.signed_in(As::Staff, &[], None).await;
+        let created = |log: &Value| {
+            log["auditLog"]["nodes"]
+                .as_array()
+                .expect("records")
+                .iter()
+                .find(|n| n["operation"] == "CREATE")
+                .expect("the response's CREATE")["actor"]
+                .clone()
+        };
+        let log = staff.data(LOG, json!({ "e": receipt })).await;
+        let actor = created(&log);
+        assert_eq!(actor["kind"], "ACCOUNT", "{log}");
+        assert!(actor["nodeId"].is_string(), "the sender's account: {log}");
+
+        let body = staff.data(ERASE, json!({ "i": { "email": EMAIL } })).await;
+        assert_eq!(body["eraseConsultantData"]["erased"], 1, "{body}");
+        assert_eq!(
+            response(&app, id).await.reply.as_deref(),
+            Some("Kære [fjernet], vi svarer på [fjernet] i næste uge.")
+        );
+        let log = staff.data(LOG, json!({ "e": receipt })).await;
+        assert_eq!(
+            created(&log),
+            json!({ "kind": "ACCOUNT", "nodeId": null, "label": "[personoplysning]" }),
+            "{log}"
+        );
+        // The moderators' own records keep who they were.
+        assert!(
+            log["auditLog"]["nodes"]
+                .as_array()
+                .expect("records")
+                .iter()
+                .any(|n| n["operation"] == "UPDATE" && n["actor"]["nodeId"].is_string()),
+            "{log}"
+        );
+    }
+);
