@@ -2,7 +2,7 @@
 use async_graphql::{Enum, ID, InputObject};
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, QueryFilter,
+    ColumnTrait, Condition, QueryFilter,
     sea_query::{Expr, ExprTrait, Func, LikeExpr, Order, SimpleExpr},
 };
 use uuid::Uuid;
@@ -64,7 +64,9 @@ crate::labels::enum_labels!(OrderDirection {
 /// Fields every filter input shares.
 #[derive(InputObject, Default, Clone)]
 pub struct CommonFilter {
-    /// Words to look for in names, titles and descriptions (case-insensitive).
+    /// Words to look for in names, titles and descriptions (case-insensitive): a row has each
+    /// word somewhere in one of them, as a word or part of one; words between double quotes
+    /// stand together, as a phrase.
     pub text: Option<String>,
     /// Only rows changed at or after this time (for partners who synchronise).
     #[graphql(validator(custom = "StoredTime"))]
@@ -115,32 +117,55 @@ fn folded(column: &str) -> SimpleExpr {
         .into()
 }
 
-/// A case-insensitive substring match on any of `columns` (qualified `"table"."column"`).
-pub fn text_condition(text: &str, columns: &[String]) -> Result<SimpleExpr, ApiError> {
+/// The terms of a text filter: its words, and what stands between double quotes as one term
+/// ("`\"ved fjorden\" shelter`": `ved fjorden`, `shelter`); each once, lowercased.
+fn terms(text: &str) -> Vec<String> {
+    let text = crate::write::composed(text).to_lowercase();
+    let mut terms: Vec<String> = Vec::new();
+    for (i, part) in text.split('"').enumerate() {
+        // The odd parts stand between quotes (an unclosed quote runs to the end).
+        let quoted = i % 2 == 1;
+        let words: Vec<String> = if quoted {
+            vec![part.split_whitespace().collect::<Vec<_>>().join(" ")]
+        } else {
+            part.split_whitespace().map(str::to_owned).collect()
+        };
+        for w in words {
+            if !w.is_empty() && !terms.contains(&w) {
+                terms.push(w);
+            }
+        }
+    }
+    terms
+}
+
+/// A case-insensitive match of each word of `text` (or phrase in double quotes) somewhere in
+/// one of `columns` (qualified `"table"."column"`): "legeplads bypark" finds "Bypark med
+/// legeplads". Text of nothing but blanks and quotes matches every row.
+pub fn text_condition(text: &str, columns: &[String]) -> Result<Condition, ApiError> {
     let text = text.trim();
     if text.chars().count() > MAX_TEXT_FILTER {
         return Err(ApiError::bad_input(format!(
             "`text` may be at most {MAX_TEXT_FILTER} characters"
         )));
     }
-    let escaped: String = crate::write::composed(text)
-        .to_lowercase()
-        .chars()
-        .flat_map(|c| match c {
-            '%' | '_' | '\\' => vec!['\\', c],
-            c => vec![c],
-        })
-        .collect();
-    let pattern = format!("%{escaped}%");
-    let mut cond: Option<SimpleExpr> = None;
-    for c in columns {
-        let one = folded(c).like(LikeExpr::new(pattern.clone()).escape('\\'));
-        cond = Some(match cond {
-            Some(prev) => prev.or(one),
-            None => one,
-        });
+    let mut all = Condition::all();
+    for term in terms(text) {
+        let escaped: String = term
+            .chars()
+            .flat_map(|c| match c {
+                '%' | '_' | '\\' => vec!['\\', c],
+                c => vec![c],
+            })
+            .collect();
+        let pattern = format!("%{escaped}%");
+        let mut any = Condition::any();
+        for c in columns {
+            any = any.add(folded(c).like(LikeExpr::new(pattern.clone()).escape('\\')));
+        }
+        all = all.add(any);
     }
-    Ok(cond.unwrap_or_else(|| Expr::value(true)))
+    Ok(all)
 }
 
 /// Decodes a list of global IDs of one type: a set, so an ID given twice counts once, of at

@@ -548,7 +548,9 @@ both!(plans_filters_and_order, |app: TestApp| async move {
     r.expect(json!({ "year": 2023 }), &[]).await;
     r.expect(json!({ "year": 2030 }), &[]).await;
     r.expect(json!({ "text": "bevægelse" }), &[b]).await;
-    r.expect(json!({ "text": "visionen for gjøl" }), &[g19]).await; // the vision
+    r.expect(json!({ "text": "\"visionen for gjøl\"" }), &[g19]).await; // the vision
+    // Its words: also in "Visionen for Udviklingsplan for Gjøl".
+    r.expect(json!({ "text": "visionen for gjøl" }), &[g19, u]).await;
     r.expect(json!({ "text": "visionen for udviklingsplan" }), &[u])
         .await;
     r.expect(json!({ "text": "lien" }), &[b]).await; // the summary
@@ -645,6 +647,16 @@ both!(actions_filters_and_order, |app: TestApp| async move {
     r.expect(json!({ "text": "skulptur" }), &[KU]).await; // description
     r.expect(json!({ "text": "zzz" }), &[]).await;
     r.expect(json!({ "text": "kladde" }), &[]).await;
+    // Each word somewhere in the row, in any order and field; a quoted phrase as it stands.
+    r.expect(json!({ "text": "legeplads ny" }), &[NY]).await;
+    r.expect(json!({ "text": "  LEGEPLADS   Ny " }), &[NY]).await;
+    r.expect(json!({ "text": "\"legeplads ny\"" }), &[]).await;
+    r.expect(json!({ "text": "\"ny  legeplads\"" }), &[NY]).await;
+    r.expect(json!({ "text": "tømrer shelterplads" }), &[SH]).await; // needs and title
+    r.expect(json!({ "text": "fjorden zzz" }), &[]).await;
+    r.expect(json!({ "text": "ved" }), &[SH, SI]).await;
+    r.expect(json!({ "text": "ved \"søen\"" }), &[SI]).await;
+    r.expect(json!({ "text": "\" \"" }), &all).await;
     r.expect_updated_since(&all, &[BY]).await;
 
     r.expect_order("TITLE", "ASC", &all).await;
