@@ -16,6 +16,7 @@ COPY --from=build /src/target/release/lup /usr/local/bin/lup
 USER lup
 ENV BIND_ADDR=0.0.0.0:8080 LOG_FORMAT=json APP_ENV=production
 EXPOSE 8080
-HEALTHCHECK --interval=10s --timeout=3s CMD curl -fsS http://127.0.0.1:8080/readyz || exit 1
+# Longer than DB_ACQUIRE_TIMEOUT_MS (5 s): /readyz waits for a pooled connection that long.
+HEALTHCHECK --interval=10s --timeout=6s CMD curl -fsS http://127.0.0.1:8080/readyz || exit 1
 ENTRYPOINT ["lup"]
 CMD ["serve"]

@@ -70,6 +70,13 @@ pub struct Config {
     #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(0..=3600))]
     pub shutdown_grace_secs: u64,
 
+    /// Seconds the server keeps serving after SIGTERM before it stops accepting connections,
+    /// each answer closing its connection (`Connection: close`) and `/readyz` answering 503,
+    /// so a proxy in front lets its kept-alive connections go instead of sending a request on
+    /// one the server is closing; more than the proxy keeps an idle connection to it.
+    #[arg(long, env = "SHUTDOWN_DRAIN_SECS", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=300))]
+    pub shutdown_drain_secs: u64,
+
     /// Seconds a connection may take to send a request's headers, counted from when the server
     /// waits for them (so also how long a kept-alive connection may sit idle between requests);
     /// then it is closed. A client that trickles its headers cannot hold connections for ever.
@@ -438,6 +445,7 @@ impl Config {
             public_cache_ttl_ms: 0,
             public_cache_mib: 16,
             shutdown_grace_secs: 5,
+            shutdown_drain_secs: 0,
             header_read_timeout_secs: 30,
             rate_limit_anonymous_per_minute: 0,
             rate_limit_partner_per_minute: 0,

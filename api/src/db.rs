@@ -307,8 +307,13 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
         Migrator::up(&txn, None).await?;
         return txn.commit().await;
     }
-    // SQLite: one writer at a time, and one instance.
-    Migrator::up(db, None).await
+    // SQLite: one writer at a time, and one instance. DDL is transactional here too: the
+    // pending migrations are applied all or none, so one stopped half-way (a full disk, a
+    // kill) leaves the database as it was, not with a table its record does not tell of.
+    use sea_orm::TransactionTrait;
+    let txn = db.begin().await?;
+    Migrator::up(&txn, None).await?;
+    txn.commit().await
 }
 
 /// Brings the schema up to date when `AUTO_MIGRATE` is on (the default); when it is off,

@@ -232,6 +232,7 @@ fn state(
         search: crate::search::CatchUp::new(Duration::from_millis(config.search_catch_up_ms)),
         website_community_url: crate::geo::features::url_template(config.website_community_url.as_deref()),
         feed: crate::changes::Feed::new(),
+        draining: Arc::default(),
         webhooks,
         ws: http::ws::Hub::new(&config.subscriptions),
     }
@@ -315,6 +316,23 @@ pub async fn serve(config: &Config) -> Result<(), StartError> {
         addr = server.addr
     );
     shutdown_signal().await;
+    let drain = Duration::from_secs(config.shutdown_drain_secs);
+    if !drain.is_zero() {
+        tracing::info!(
+            "shutting down: serving {drain:?} more, each answer closing its connection (a second signal stops at once)"
+        );
+        server
+            .state
+            .draining
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        tokio::select! {
+            () = tokio::time::sleep(drain) => {}
+            () = shutdown_signal() => {
+                tracing::warn!("a second signal: stopping without waiting for the requests still running");
+                return Ok(());
+            }
+        }
+    }
     tracing::info!("shutting down: finishing in-flight requests (a second signal stops at once)");
     let grace = Duration::from_secs(config.shutdown_grace_secs);
     // An operator who does not want to wait (Ctrl-C twice, `docker stop` then `kill`): once

@@ -114,6 +114,9 @@ pub struct AppState {
     pub webhooks: crate::webhook::Webhooks,
     /// The WebSocket connections of GraphQL subscriptions.
     pub ws: ws::Hub,
+    /// Set on SIGTERM for `SHUTDOWN_DRAIN_SECS`: each answer closes its connection and
+    /// `/readyz` says 503, before the server stops accepting connections.
+    pub draining: Arc<std::sync::atomic::AtomicBool>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -189,8 +192,30 @@ pub fn router(state: AppState) -> Router {
             metrics::track,
         ))
         .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn_with_state(
+            state.draining.clone(),
+            close_when_draining,
+        ))
         // Shared, not cloned per request.
         .with_state(Arc::new(state))
+}
+
+/// While the server drains before it stops, each answer closes its connection (a WebSocket's
+/// upgrade aside): the client, or a proxy's pool, opens a new one, to another instance.
+async fn close_when_draining(
+    State(draining): State<Arc<std::sync::atomic::AtomicBool>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let mut response = next.run(request).await;
+    if draining.load(std::sync::atomic::Ordering::Relaxed)
+        && response.status() != StatusCode::SWITCHING_PROTOCOLS
+    {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
 }
 
 /// A request whose `Content-Length` is over [`MAX_BODY_BYTES`]: 413 with a GraphQL-style
@@ -360,6 +385,9 @@ async fn healthz() -> &'static str {
 
 /// The database answers.
 async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    if state.draining.load(std::sync::atomic::Ordering::Relaxed) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response();
+    }
     match crate::db::ping(&state.db).await {
         Ok(()) => (StatusCode::OK, "ready").into_response(),
         Err(e) => {

@@ -487,3 +487,96 @@ async fn a_sqlite_database_that_cannot_be_written_stops_the_start() {
     assert!(message.contains(&file.display().to_string()), "{message}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Migrations on SQLite are applied all or none: one that fails half-way (here: a table of a
+/// later migration already there, as a full disk or a kill would have left it) leaves the
+/// database as it was, so the start can be tried again once the cause is gone, instead of a
+/// database whose tables its record of migrations does not tell of.
+#[tokio::test]
+async fn a_failed_migration_on_sqlite_leaves_the_database_as_it_was() {
+    use sea_orm::ConnectionTrait;
+    let dir = std::env::temp_dir().join(format!("lup-mig-{}", uuid::Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&dir).expect("folder");
+    let url = format!("sqlite://{}?mode=rwc", dir.join("lup.db").display());
+    let config = lup_api::config::Config::for_database(url);
+    let (db, _) = lup_api::db::connect(&config).await.expect("connect");
+    db.execute_unprepared("CREATE TABLE webhook_endpoint (id INTEGER)")
+        .await
+        .expect("a table in the way");
+    let failed = lup_api::db::migrate(&db).await;
+    assert!(failed.is_err(), "the migration creating webhook_endpoint fails");
+    let tables = |db: sea_orm::DatabaseConnection| async move {
+        db.query_all_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Sqlite,
+            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
+        ))
+        .await
+        .expect("tables")
+        .iter()
+        .map(|r| r.try_get::<String>("", "name").expect("name"))
+        .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        tables(db.clone()).await,
+        ["webhook_endpoint"],
+        "nothing else was kept"
+    );
+    db.execute_unprepared("DROP TABLE webhook_endpoint")
+        .await
+        .expect("out of the way");
+    lup_api::db::migrate(&db)
+        .await
+        .expect("then every migration runs");
+    assert!(tables(db.clone()).await.contains(&"community".to_owned()));
+    db.close().await.ok();
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// While the server drains after SIGTERM (`SHUTDOWN_DRAIN_SECS`), it still answers, but each
+/// answer closes its connection, and `/readyz` says 503: a proxy in front lets its kept-alive
+/// connections go rather than sending a request on one the server is about to close (a POST,
+/// which nginx does not send again, would be lost as a 502).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_draining_server_answers_and_closes_each_connection() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = lup_tests::TestApp::spawn(lup_tests::Backend::Sqlite).await;
+    let address = app
+        .base
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    let ask = async |path: &str| {
+        let mut conn = tokio::net::TcpStream::connect(&address).await.unwrap();
+        conn.write_all(format!("GET {path} HTTP/1.1\r\nhost: {address}\r\n\r\n").as_bytes())
+            .await
+            .unwrap();
+        // Read to the end: only a connection the server closes ends.
+        let mut answer = Vec::new();
+        let read =
+            tokio::time::timeout(std::time::Duration::from_secs(1), conn.read_to_end(&mut answer)).await;
+        (read.is_ok(), String::from_utf8_lossy(&answer).to_lowercase())
+    };
+    let (closed, answer) = ask("/healthz").await;
+    assert!(!closed, "kept alive before: {answer}");
+    assert!(answer.starts_with("http/1.1 200"), "{answer}");
+    let (closed, answer) = ask("/readyz").await;
+    assert!(!closed && answer.starts_with("http/1.1 200"), "{answer}");
+
+    app.state()
+        .draining
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    let (closed, answer) = ask("/healthz").await;
+    assert!(closed, "closed after its answer: {answer}");
+    assert!(answer.starts_with("http/1.1 200"), "{answer}");
+    assert!(answer.contains("connection: close"), "{answer}");
+    let (closed, answer) = ask("/readyz").await;
+    assert!(closed && answer.starts_with("http/1.1 503"), "{answer}");
+    let body = app
+        .data("{ communities(first: 1) { totalCount } }", serde_json::json!({}))
+        .await;
+    assert!(
+        body["communities"]["totalCount"].is_number(),
+        "still served: {body}"
+    );
+    app.stop().await;
+}
