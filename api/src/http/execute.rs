@@ -264,8 +264,10 @@ async fn run_on(
     match tokio::time::timeout_at(deadline, run).await {
         Ok(response) => response,
         Err(_) => {
+            let operation = described(call);
             tracing::warn!(
                 timeout_ms = state.timeout.as_millis() as u64,
+                operation,
                 "a request ran out of time"
             );
             async_graphql::Response::from_errors(vec![request_error(
@@ -277,6 +279,36 @@ async fn run_on(
             )])
         }
     }
+}
+
+/// The operation run, for the log: its name and its root fields (`Page { community plans }`),
+/// not its variables, which may hold what a user typed.
+fn described(call: &Call) -> String {
+    use async_graphql::parser::types::{DocumentOperations, Selection};
+    let document = &call.prepared.document;
+    let operation = match (&document.operations, &call.operation_name) {
+        (DocumentOperations::Single(op), _) => Some(op),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(&async_graphql::Name::new(name)),
+        (DocumentOperations::Multiple(ops), None) => ops.values().next(),
+    };
+    let fields: Vec<&str> = operation
+        .map(|op| {
+            op.node
+                .selection_set
+                .node
+                .items
+                .iter()
+                .filter_map(|s| match &s.node {
+                    Selection::Field(f) => Some(f.node.name.node.as_str()),
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let name = call.operation_name.as_deref().unwrap_or("");
+    format!("{name} {{ {} }}", fields.join(" "))
+        .trim_start()
+        .to_owned()
 }
 
 /// Errors of our own carry a code; those without one are async-graphql's refusals of the

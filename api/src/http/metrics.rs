@@ -184,7 +184,22 @@ pub async fn track(
         .get::<MatchedPath>()
         .and_then(|p| ROUTES.iter().position(|r| *r == p.as_str()))
         .unwrap_or(ROUTES.len() - 1);
+    let method = request.method().clone();
+    // The path, not the query string (a GET's query and variables may hold what a user typed).
+    let path = request.uri().path().to_owned();
     let response = next.run(request).await;
-    metrics.record(route, response.status().as_u16(), started.elapsed().as_secs_f64());
+    let status = response.status();
+    let elapsed = started.elapsed();
+    metrics.record(route, status.as_u16(), elapsed.as_secs_f64());
+    if status.is_server_error() {
+        let ms = elapsed.as_millis() as u64;
+        // A 503 is the database out of reach or a request out of time, said as such where
+        // it happened; a 500 is a fault of ours.
+        if status == axum::http::StatusCode::INTERNAL_SERVER_ERROR {
+            tracing::error!(%method, path, status = status.as_u16(), ms, "answered with a server error");
+        } else {
+            tracing::warn!(%method, path, status = status.as_u16(), ms, "answered with a server error");
+        }
+    }
     response
 }

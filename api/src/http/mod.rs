@@ -145,6 +145,7 @@ pub fn router(state: AppState) -> Router {
             header::ETAG,
             respond::LIMIT,
             respond::REMAINING,
+            REQUEST_ID,
         ])
         .max_age(Duration::from_secs(3600));
     Router::new()
@@ -191,13 +192,40 @@ pub fn router(state: AppState) -> Router {
             state.http_metrics.clone(),
             metrics::track,
         ))
-        .layer(TraceLayer::new_for_http())
+        // Answers with a server error are logged by `metrics::track`, with the request's method
+        // and path (tower-http's line had neither).
+        .layer(TraceLayer::new_for_http().on_failure(()))
         .layer(axum::middleware::from_fn_with_state(
             state.draining.clone(),
             close_when_draining,
         ))
+        .layer(axum::middleware::from_fn(request_id))
         // Shared, not cloned per request.
         .with_state(Arc::new(state))
+}
+
+/// `X-Request-Id`: what a client quotes, and an operator searches the log for.
+pub const REQUEST_ID: header::HeaderName = header::HeaderName::from_static("x-request-id");
+
+/// Gives each request an ID: the `X-Request-Id` the proxy in front set (nginx's
+/// `$request_id`), when it is one (1–64 visible ASCII characters), else a new one. It is sent
+/// back in `X-Request-Id`, and every log line written while the request runs carries it
+/// (`request{id=…}`; in JSON, the `span` object), so an `INTERNAL` error a client reports, a
+/// timeout or a 5xx can be found with the query that had it.
+async fn request_id(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    use tracing::Instrument;
+    let id = request
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| (1..=64).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map_or_else(|| uuid::Uuid::now_v7().simple().to_string(), str::to_owned);
+    let span = tracing::info_span!("request", id = %id);
+    let mut response = next.run(request).instrument(span).await;
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID, v);
+    }
+    response
 }
 
 /// While the server drains before it stops, each answer closes its connection (a WebSocket's

@@ -580,3 +580,40 @@ async fn a_draining_server_answers_and_closes_each_connection() {
     );
     app.stop().await;
 }
+
+/// Every answer names its request (`X-Request-Id`): the ID the proxy in front gave it, or a
+/// new one; what a client quotes with an error, and the log's lines of that request carry.
+#[tokio::test]
+async fn each_answer_names_its_request() {
+    let app = lup_tests::TestApp::spawn(lup_tests::Backend::Sqlite).await;
+    let client = reqwest::Client::new();
+    let id = async |sent: Option<&str>| {
+        let mut request = client.post(app.url("/graphql")).json(&serde_json::json!({
+            "query": "{ communities(first: 1) { totalCount } }"
+        }));
+        if let Some(s) = sent {
+            request = request.header("x-request-id", s);
+        }
+        let answer = request.send().await.expect("answer");
+        assert_eq!(answer.status(), 200);
+        answer
+            .headers()
+            .get("x-request-id")
+            .expect("an ID")
+            .to_str()
+            .expect("ascii")
+            .to_owned()
+    };
+    let (first, second) = (id(None).await, id(None).await);
+    assert_eq!(first.len(), 32, "{first}");
+    assert!(first.chars().all(|c| c.is_ascii_hexdigit()), "{first}");
+    assert_ne!(first, second, "each request its own");
+    assert_eq!(id(Some("a1b2c3d4e5f6-nginx")).await, "a1b2c3d4e5f6-nginx");
+    // Not an ID: one of its own.
+    for bad in ["med mellemrum", &"x".repeat(65)] {
+        let got = id(Some(bad)).await;
+        assert_ne!(got, bad);
+        assert_eq!(got.len(), 32, "{got}");
+    }
+    app.stop().await;
+}
