@@ -98,6 +98,26 @@ pub fn stem(folded: &str) -> String {
         }
         word = next.into_owned();
     }
+    short_stem(word)
+}
+
+/// The definite and plural endings of a short word that ends in a vowel, which Snowball
+/// leaves on (its region for endings begins after the first consonant that follows a vowel, so
+/// "stien", "søen", "byer" have none): taken off where what is left is at most four folded
+/// letters ending in a vowel, so sti, stien, stier and stierne meet, and sø, å, by, bro, ø,
+/// træ with theirs. A stem ending in a consonant keeps its ending ("sten", "hen", "fler").
+fn short_stem(word: String) -> String {
+    // "ern": "stierne" after Snowball took its last "e".
+    const ENDINGS: [&str; 6] = ["erne", "ern", "ene", "en", "er", "et"];
+    const VOWELS: &[char] = &['a', 'e', 'i', 'o', 'u', 'y'];
+    for ending in ENDINGS {
+        if let Some(rest) = word.strip_suffix(ending)
+            && (1..=4).contains(&rest.chars().count())
+            && rest.ends_with(VOWELS)
+        {
+            return rest.to_owned();
+        }
+    }
     word
 }
 
@@ -232,6 +252,31 @@ mod tests {
         assert_eq!(stems("Forsamlingshuset"), stems("forsamlingshus"));
         assert_eq!(stems("bænkene"), stems("bænke"));
         assert_eq!(stems("Åbybro"), stems("Aabybro"));
+    }
+
+    #[test]
+    fn short_words_lose_their_endings_too() {
+        for forms in [
+            ["sti", "stien", "stier", "stierne"],
+            ["sø", "søen", "søer", "søerne"],
+            ["å", "åen", "åer", "åerne"],
+            ["by", "byen", "byer", "byerne"],
+            ["bro", "broen", "broer", "broerne"],
+            ["ø", "øen", "øer", "øerne"],
+            ["træ", "træet", "træer", "træerne"],
+            ["Ryå", "Ryåen", "Ryaa", "RYÅEN"],
+        ] {
+            let stem = stems(forms[0]);
+            for form in forms {
+                assert_eq!(stems(form), stem, "{form} with {}", forms[0]);
+            }
+        }
+        // A short word ending in a consonant before the ending keeps it: "sten" is not "st".
+        for word in ["sten", "hen", "fler", "den", "ske", "skeen"] {
+            assert!(stems(word)[0].len() >= 3, "{word}: {:?}", stems(word));
+        }
+        assert_eq!(stems("sten"), ["sten"]);
+        assert_eq!(stems("byens"), stems("by"));
     }
 
     #[test]

@@ -23,7 +23,7 @@ use crate::relay::NodeType;
 
 /// Bumped whenever the analysis or what is indexed changes: the start-up then rebuilds the
 /// index (the stored value is in `app_meta` under [`FORMAT_KEY`]).
-pub const FORMAT: &str = "2";
+pub const FORMAT: &str = "3";
 pub const FORMAT_KEY: &str = "search_index_format";
 
 /// Separates the texts of a document's body as stored (the unit separator: never in a word).

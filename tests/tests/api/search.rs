@@ -90,6 +90,11 @@ both!(danish_queries_find_the_demo_data, |app: TestApp| async move {
         ("borgerforeningen", "Organization: Saltum Borgerforening"),
         ("købmanden", "Idea: Erfaringer med at redde landsbyens købmand"),
         ("vejlerne", "Action: Guidede fugleture til Vejlerne"),
+        // Short words too: sti/stier, å/åen, by/byerne.
+        ("stier", "Action: Sti fra byen til stranden"),
+        ("stierne", "Action: Rekreativ sti gennem plantagen mod Blokhus"),
+        ("åerne", "Action: Ryå-parken – rekreativt område langs åen"),
+        ("byerne stranden", "Action: Sti fra byen til stranden"),
         // Case and æ/ae, ø/oe, å/aa folding.
         ("ÅBYBRO", "Community: Aabybro"),
         ("åbybro", "Plan: Aabybro – byen ved åen. Udviklingsplan 2024–2027"),
