@@ -70,12 +70,14 @@ impl TrustedDocuments {
 
     /// The document `id` (`sha256:<hex>`, or the bare hex of a persisted query).
     pub fn get(&self, id: &str) -> Option<&Document> {
+        // The prefix and the hex in any case (`SHA256:ABC…` as some tools write it).
+        let id = id.to_ascii_lowercase();
         let id = if id.starts_with("sha256:") {
-            id.to_owned()
+            id
         } else {
             format!("sha256:{id}")
         };
-        self.by_id.get(&id.to_ascii_lowercase())
+        self.by_id.get(&id)
     }
 
     pub fn len(&self) -> usize {

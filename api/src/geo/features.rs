@@ -25,7 +25,7 @@
 //! same points as a report), the request timeout, one retry on a broken connection, 503
 //! `UNAVAILABLE` when the database is out of reach. The caller's access decides what is shown
 //! (a draft plan's actions only to its community's editors and staff). Caching as the public
-//! GraphQL GETs: an `ETag` (304 on `If-None-Match`), `Cache-Control: public, max-age=…`
+//! GraphQL GETs: an `ETag` (304 on `If-None-Match`), `Cache-Control: public, max-age=60`
 //! (at most `PUBLIC_MAX_AGE_SECS`) for anonymous callers, `private, no-cache` for others,
 //! `Vary` on the credential headers.
 use std::{
@@ -210,6 +210,8 @@ fn parse(params: Result<Query<Vec<(String, String)>>, QueryRejection>) -> Result
                     statuses.push(status);
                 }
             }
+            // A cache-buster (jQuery's `cache: false`, map plugins): no filter, nothing read.
+            "_" => {}
             other => {
                 return Err(format!(
                     "unknown query parameter `{}`: the map data takes `theme` (theme slugs), `status` (action statuses), `community` (community slugs) and `bbox` (west,south,east,north)",
@@ -705,7 +707,13 @@ fn send(
     };
     let etag = format!("\"{}\"", &crate::auth::secret::sha256_hex_bytes(&body)[..32]);
     let cache_control = if viewer.is_anonymous() {
-        match state.public_max_age.as_secs() {
+        // As long as a public GraphQL answer (the schema's hint for public data), so the map
+        // and the page beside it show a change alike.
+        match state
+            .public_max_age
+            .as_secs()
+            .min(crate::http::respond::PUBLIC_DATA_MAX_AGE_SECS)
+        {
             0 => "public, no-cache".to_owned(),
             secs => format!("public, max-age={secs}"),
         }

@@ -154,6 +154,10 @@ pub fn budget_headers(budget: crate::limit::Budget) -> HeaderMap {
     headers
 }
 
+/// How long public data may be cached, in seconds: the schema's hint on public types
+/// (`cache_control(max_age = 60)`), and the map data's `max-age`.
+pub const PUBLIC_DATA_MAX_AGE_SECS: u64 = 60;
+
 pub const LIMIT: header::HeaderName = header::HeaderName::from_static("x-ratelimit-limit");
 pub const REMAINING: header::HeaderName = header::HeaderName::from_static("x-ratelimit-remaining");
 

@@ -186,6 +186,18 @@ both!(
             .await
             .expect("json");
         assert_eq!(body["data"]["community"]["name"], "Gjøl", "{body}");
+        // The prefix and the hex in any case.
+        let upper: Value = app
+            .client
+            .post(app.url("/graphql"))
+            .json(&json!({ "documentId": id.to_ascii_uppercase(), "variables": { "slug": "gjoel" } }))
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(upper["data"]["community"]["name"], "Gjøl", "{upper}");
         let by_get = app
             .client
             .get(app.url("/graphql"))
