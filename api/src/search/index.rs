@@ -23,7 +23,7 @@ use crate::relay::NodeType;
 
 /// Bumped whenever the analysis or what is indexed changes: the start-up then rebuilds the
 /// index (the stored value is in `app_meta` under [`FORMAT_KEY`]).
-pub const FORMAT: &str = "3";
+pub const FORMAT: &str = "4";
 pub const FORMAT_KEY: &str = "search_index_format";
 
 /// Separates the texts of a document's body as stored (the unit separator: never in a word).
@@ -99,13 +99,14 @@ impl Kind {
     /// order the body stores them. Only public fields: no internal notes, no names or email
     /// addresses of people who responded to a consultation. `community` is the name of the
     /// community the row belongs to (a plan's or an action's, an idea's or an organisation's
-    /// own, where it has one), so that a place's name finds what is done there.
+    /// own, where it has one), so that a place's name finds what is done there; `themes` the
+    /// names of the themes a plan, action or idea is tagged with ("grøn omstilling"), joined.
     pub fn fields(self) -> (&'static str, &'static [&'static str]) {
         match self {
             Kind::Community => ("name", &["description"]),
-            Kind::Plan => ("title", &["summary", "vision", "community"]),
-            Kind::Action => ("title", &["description", "partnerNeeds", "community"]),
-            Kind::Idea => ("title", &["description", "community"]),
+            Kind::Plan => ("title", &["summary", "vision", "community", "themes"]),
+            Kind::Action => ("title", &["description", "partnerNeeds", "community", "themes"]),
+            Kind::Idea => ("title", &["description", "community", "themes"]),
             Kind::IdeaExchange => ("title", &["outcome"]),
             Kind::Organization => ("name", &["description", "community"]),
             Kind::ConsultationResponse => ("title", &["body", "reply"]),
@@ -161,13 +162,82 @@ async fn load(db: &impl ConnectionTrait, kind: Kind, ids: Option<&[Uuid]>) -> Re
             [m.body, m.reply.unwrap_or_default()]
         )),
     };
-    if kind.fields().1.last() == Some(&"community") {
+    if kind.fields().1.contains(&"community") {
         let names = community_names(db, kind, ids).await?;
         for d in &mut docs {
             d.texts.push(names.get(&d.id).cloned().unwrap_or_default());
         }
     }
+    if kind.fields().1.contains(&"themes") {
+        let mut names = theme_names(db, kind, ids).await?;
+        for d in &mut docs {
+            let mut themes = names.remove(&d.id).unwrap_or_default();
+            themes.sort();
+            d.texts.push(themes.join(", "));
+        }
+    }
     Ok(docs)
+}
+
+/// The names of the themes each row of `kind` (those of `ids`, or all) is tagged with.
+async fn theme_names(
+    db: &impl ConnectionTrait,
+    kind: Kind,
+    ids: Option<&[Uuid]>,
+) -> Result<HashMap<Uuid, Vec<String>>, DbErr> {
+    use entity::{action_theme, idea_theme, plan_theme, theme};
+    use sea_orm::{QuerySelect, RelationTrait};
+    macro_rules! names {
+        ($link:ident, $owner:ident) => {{
+            let mut q = $link::Entity::find()
+                .select_only()
+                .column($link::Column::$owner)
+                .column(theme::Column::Name)
+                .join(JoinType::InnerJoin, $link::Relation::Theme.def());
+            if let Some(ids) = ids {
+                q = q.filter($link::Column::$owner.is_in(ids.iter().copied()));
+            }
+            q.into_tuple::<(Uuid, String)>().all(db).await?
+        }};
+    }
+    let pairs = match kind {
+        Kind::Plan => names!(plan_theme, PlanId),
+        Kind::Action => names!(action_theme, ActionId),
+        Kind::Idea => names!(idea_theme, IdeaId),
+        _ => Vec::new(),
+    };
+    let mut out: HashMap<Uuid, Vec<String>> = HashMap::new();
+    for (id, name) in pairs {
+        out.entry(id).or_default().push(name);
+    }
+    Ok(out)
+}
+
+/// Indexes again what is tagged with the theme `id`, after the theme was renamed.
+async fn refresh_of_theme(db: &impl ConnectionTrait, id: Uuid) -> Result<(), DbErr> {
+    use entity::{action_theme, idea_theme, plan_theme};
+    use sea_orm::QuerySelect;
+    macro_rules! tagged {
+        ($link:ident, $owner:ident) => {
+            $link::Entity::find()
+                .select_only()
+                .column($link::Column::$owner)
+                .filter($link::Column::ThemeId.eq(id))
+                .into_tuple::<Uuid>()
+                .all(db)
+                .await?
+        };
+    }
+    for (kind, ids) in [
+        (Kind::Plan, tagged!(plan_theme, PlanId)),
+        (Kind::Action, tagged!(action_theme, ActionId)),
+        (Kind::Idea, tagged!(idea_theme, IdeaId)),
+    ] {
+        for chunk in ids.chunks(TERMS_PER_INSERT) {
+            refresh(db, kind, chunk).await?;
+        }
+    }
+    Ok(())
 }
 
 /// The name of the community each row of `kind` (those of `ids`, or all) belongs to: a
@@ -315,6 +385,14 @@ pub async fn on_write(
     id: Uuid,
     deleted: bool,
 ) -> Result<(), DbErr> {
+    // A theme's new name is indexed with what is tagged with it (a theme in use is not
+    // deleted).
+    if entity == NodeType::Theme {
+        if !deleted {
+            refresh_of_theme(db, id).await?;
+        }
+        return Ok(());
+    }
     let Some(kind) = Kind::of(entity) else {
         return Ok(());
     };

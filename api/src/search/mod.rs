@@ -86,7 +86,8 @@ pub enum SearchResult {
 #[derive(SimpleObject, Clone, Debug)]
 pub struct SearchHighlight {
     /// The field of the hit's type that matched, e.g. `title`, `name`, `description`; or
-    /// `community`, the name of the community a plan, action, idea or organisation belongs to.
+    /// `community`, the name of the community a plan, action, idea or organisation belongs to;
+    /// or `themes`, the names of the themes a plan, action or idea is tagged with.
     pub field: String,
     /// HTML: about 160 characters of the field around its first match, cut on word
     /// boundaries (`…` where cut), each matching word in `<mark>`…`</mark>`, the rest escaped.

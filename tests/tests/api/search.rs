@@ -866,3 +866,52 @@ both!(
         }
     }
 );
+
+// A theme's name finds what is tagged with it (a visitor types "grøn omstilling"), after a
+// tag is added or the theme renamed through the API as well.
+both!(theme_names_find_what_is_tagged, |app: TestApp| async move {
+    let fx = Fixture::new(&app.db);
+    let gjol = fx.community("gjoel", "Gjøl").await;
+    let plan = fx.plan(gjol, "Gjøl 2030", PlanStatus::Adopted, 2026, 2030).await;
+    let groen = fx.theme("groen-omstilling", "Grøn omstilling").await;
+    let kultur = fx.theme("kultur", "Kultur og fællesskab").await;
+    let solceller = fx
+        .insert_action(fx.action_model(plan, "Solceller på hallen"))
+        .await;
+    fx.tag_action(solceller, groen).await;
+    let byfest = fx.insert_action(fx.action_model(plan, "Byfest")).await;
+    let found = search(&app, "grøn omstilling").await;
+    assert_eq!(hits(&found), ["Action: Solceller på hallen"], "{found:#}");
+    assert_eq!(
+        found["edges"][0]["highlights"],
+        json!([{ "field": "themes", "snippet": "<mark>Grøn</mark> <mark>omstilling</mark>" }])
+    );
+    assert!(hits(&search(&app, "kultur").await).is_empty());
+
+    // Tagged through the API: found by the theme at once.
+    let editor = app.signed_in(As::CommunityEditor, &[gjol], None).await;
+    let body = editor
+        .data(
+            "mutation($i: UpdateActionInput!) { updateAction(input: $i) { userErrors { field code } } }",
+            json!({ "i": { "id": global_id("Action", byfest), "version": 1,
+                           "themeIds": [global_id("Theme", kultur)] } }),
+        )
+        .await;
+    assert_eq!(body["updateAction"]["userErrors"], json!([]), "{body}");
+    assert_eq!(hits(&search(&app, "fællesskab").await), ["Action: Byfest"]);
+
+    // A theme renamed: what is tagged with it is found by the new name, not the old.
+    let staff = app.signed_in(As::Staff, &[], None).await;
+    let body = staff
+        .data(
+            "mutation($i: UpdateThemeInput!) { updateTheme(input: $i) { userErrors { field code } } }",
+            json!({ "i": { "id": global_id("Theme", groen), "version": 1, "name": "Klima og energi" } }),
+        )
+        .await;
+    assert_eq!(body["updateTheme"]["userErrors"], json!([]), "{body}");
+    assert_eq!(
+        hits(&search(&app, "klima energi").await),
+        ["Action: Solceller på hallen"]
+    );
+    assert!(hits(&search(&app, "omstilling").await).is_empty());
+});
