@@ -529,7 +529,18 @@ impl AccountMutation {
                 )
                 .await
             },
-            async |w, new| new.insert(w).await,
+            async |w, new| {
+                // Each missing one named by its place in the list as sent.
+                links::all_exist(
+                    w,
+                    "communityIds",
+                    &input.community_ids,
+                    NodeType::Community,
+                    "community",
+                )
+                .await?;
+                new.insert(w).await
+            },
             |m| CreateAccountPayload::ok(Account(m)),
         )
         .await
@@ -630,6 +641,10 @@ impl AccountMutation {
                         "only community editors have communities",
                     )
                     .into());
+                }
+                // Each missing one named by its place in the list as sent.
+                if let Some(Some(given)) = input.community_ids.as_opt_deref() {
+                    links::all_exist(w, "communityIds", given, NodeType::Community, "community").await?;
                 }
                 let current = links::of::<account_community::Entity>(w.txn(), id).await?;
                 let communities = communities.unwrap_or(current);

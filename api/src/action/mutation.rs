@@ -348,7 +348,8 @@ struct NewAction {
     plan: Uuid,
     potential: Option<i32>,
     lead: Option<Uuid>,
-    themes: Vec<Uuid>,
+    /// Each with its position in `themeIds`, for an error that names it.
+    themes: Vec<(usize, Uuid)>,
 }
 
 /// A change to an action after its input checks: the columns that need no check against the
@@ -361,7 +362,8 @@ struct ActionChange {
     start_on: Change<NaiveDate>,
     due_on: Change<NaiveDate>,
     lead: Change<Uuid>,
-    themes: Option<Vec<Uuid>>,
+    /// Each with its position in `themeIds`, for an error that names it.
+    themes: Option<Vec<(usize, Uuid)>>,
 }
 
 #[derive(Default)]
@@ -402,7 +404,7 @@ impl ActionMutation {
                     NodeType::Organization,
                 );
                 let needs = check.opt_text("partnerNeeds", input.partner_needs.as_deref(), MAX_TEXT);
-                let themes = check.ids("themeIds", &input.theme_ids, NodeType::Theme);
+                let themes = check.ids_at("themeIds", &input.theme_ids, NodeType::Theme);
                 let notes = check.long_text("internalNotes", &input.internal_notes, MAX_TEXT);
                 let completed_on = completion(
                     check,
@@ -471,7 +473,7 @@ impl ActionMutation {
                     )
                     .await?;
                 }
-                for (i, theme) in new.themes.iter().enumerate() {
+                for (i, theme) in &new.themes {
                     w.check_exists::<entity::theme::Entity>(
                         &mut check,
                         &format!("themeIds.{i}"),
@@ -494,7 +496,8 @@ impl ActionMutation {
                         },
                     )
                     .await?;
-                links::set::<action_theme::Entity>(w, NodeType::Action, model.id, &new.themes).await?;
+                let themes: Vec<Uuid> = new.themes.iter().map(|(_, t)| *t).collect();
+                links::set::<action_theme::Entity>(w, NodeType::Action, model.id, &themes).await?;
                 Ok(model)
             },
             |m| CreateActionPayload::ok(Action(m)),
@@ -532,7 +535,9 @@ impl ActionMutation {
                     None => Some(Change::Keep),
                     Some(n) => check.opt_text("partnerNeeds", n, MAX_TEXT).map(Change::Set),
                 };
-                let themes = check.update_ids("themeIds", input.theme_ids.as_deref(), NodeType::Theme);
+                let themes = check.update("themeIds", input.theme_ids.as_deref(), |c, t| {
+                    c.ids_at("themeIds", t, NodeType::Theme)
+                });
                 let notes =
                     check.update_long_text("internalNotes", input.internal_notes.as_deref(), MAX_TEXT);
                 check.not_null(&[
@@ -632,7 +637,7 @@ impl ActionMutation {
                     .await?;
                 }
                 if let Some(themes) = &themes {
-                    for (i, theme) in themes.iter().enumerate() {
+                    for (i, theme) in themes {
                         w.check_exists::<entity::theme::Entity>(
                             &mut check,
                             &format!("themeIds.{i}"),
@@ -680,6 +685,7 @@ impl ActionMutation {
                     row.latitude = Set(latitude);
                     row.longitude = Set(longitude);
                 }
+                let themes: Option<Vec<Uuid>> = themes.map(|t| t.into_iter().map(|(_, id)| id).collect());
                 links::update_with::<action::Entity, action_theme::Entity>(
                     w,
                     NodeType::Action,

@@ -19,7 +19,7 @@ struct Claims {
     aud: String,
     iat: i64,
     exp: i64,
-    /// The sign-in session (refresh-token family); tokens issued before it was added have none.
+    /// The sign-in session (refresh-token family); a token without one is refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     sid: Option<Uuid>,
 }
@@ -226,8 +226,19 @@ impl Tokens {
                     tracing::debug!("token issued in the future");
                     return None;
                 }
+                // Only what this server issues: a token in a sign-in session (whose end ends it),
+                // living no longer than ACCESS_TOKEN_TTL_SECS. A token signed with a leaked
+                // secret still needs an open session's ID, and cannot be made to last.
+                let Some(session) = data.claims.sid else {
+                    tracing::debug!("token without a sign-in session");
+                    return None;
+                };
+                if data.claims.exp - data.claims.iat > self.access_ttl.num_seconds() + 30 {
+                    tracing::debug!("token living longer than the server issues them");
+                    return None;
+                }
                 let expires = DateTime::from_timestamp(data.claims.exp, 0)?;
-                let session = data.claims.sid;
+                let session = Some(session);
                 Uuid::parse_str(&data.claims.sub)
                     .ok()
                     .map(|id| (Verified::Account { id, session }, expires))

@@ -222,9 +222,15 @@ async fn request_id(request: axum::extract::Request, next: axum::middleware::Nex
         .map_or_else(|| uuid::Uuid::now_v7().simple().to_string(), str::to_owned);
     let span = tracing::info_span!("request", id = %id);
     let mut response = next.run(request).instrument(span).await;
+    let headers = response.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&id) {
-        response.headers_mut().insert(REQUEST_ID, v);
+        headers.insert(REQUEST_ID, v);
     }
+    // No answer is to be read as another type than it says (a text/plain error that echoes
+    // a path, a CSV): browsers do not sniff.
+    headers
+        .entry(header::X_CONTENT_TYPE_OPTIONS)
+        .or_insert(HeaderValue::from_static("nosniff"));
     response
 }
 

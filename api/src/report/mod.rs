@@ -336,6 +336,7 @@ enum Document {
 /// of its body, and is a 304 for a client that holds it (`If-None-Match`). A CSV that could
 /// not be written is a 500.
 fn document(request_headers: &HeaderMap, body: Document, cache_control: &str) -> Response {
+    let html = matches!(body, Document::Html(_));
     let (content_type, disposition, body) = match body {
         Document::Html(html) => ("text/html; charset=utf-8", None, html.into_bytes()),
         Document::Csv(Ok(body), disposition) => ("text/csv; charset=utf-8", Some(disposition), body),
@@ -368,5 +369,17 @@ fn document(request_headers: &HeaderMap, body: Document, cache_control: &str) ->
     response
         .headers_mut()
         .insert(header::VARY, HeaderValue::from_static("Authorization, X-Api-Key"));
+    if html {
+        response.headers_mut().insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(HTML_POLICY),
+        );
+    }
     response
 }
+
+/// What a report's page may load: nothing but its own `<style>` and inline SVG charts. Text
+/// citizens sent (a consultation's responses) is escaped; this is the second wall: no script
+/// runs, nothing is fetched, no form is sent, whatever got in.
+const HTML_POLICY: &str =
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'";

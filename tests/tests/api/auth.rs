@@ -147,6 +147,24 @@ both!(
             .create_account("koordinator@jammerbugt.dk", As::Staff, &[])
             .await
             .to_string();
+        // The sign-in session of a real login: a token this server issues names one.
+        let login = app.login("koordinator@jammerbugt.dk", PASSWORD).await;
+        let payload = login["accessToken"]
+            .as_str()
+            .expect("token")
+            .split('.')
+            .nth(1)
+            .expect("payload")
+            .to_owned();
+        let issued: Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64")).expect("json");
+        let sid = issued["sid"].clone();
+        assert!(sid.is_string(), "{issued}");
+        let claims = |sub: &str, aud: &str, iss: &str, iat: i64, exp: i64| {
+            let mut c = claims(sub, aud, iss, iat, exp);
+            c["sid"] = sid.clone();
+            c
+        };
         let now = chrono::Utc::now().timestamp();
         let good = sign(
             &claims(&id, "lup-api", "lup", now, now + 600),
@@ -212,6 +230,34 @@ both!(
             with_auth(&app, "authorization", &format!("Bearer {secret}")).await,
             "other secret",
         );
+        // Signed with the secret, but not as this server issues tokens: without a session,
+        // in a session that does not exist, or living longer than ACCESS_TOKEN_TTL_SECS.
+        let mut without = claims(&id, "lup-api", "lup", now, now + 600);
+        without.as_object_mut().expect("object").remove("sid");
+        let mut unknown = claims(&id, "lup-api", "lup", now, now + 600);
+        unknown["sid"] = json!(uuid::Uuid::now_v7());
+        for (token, what) in [
+            (without, "no session"),
+            (unknown, "a session that does not exist"),
+            (
+                claims(&id, "lup-api", "lup", now, now + 1_000_000_000),
+                "living for ever",
+            ),
+            (
+                claims(&id, "lup-api", "lup", now - 1000, now + 600),
+                "living 1,600 s",
+            ),
+        ] {
+            assert_refused(
+                with_auth(
+                    &app,
+                    "authorization",
+                    &format!("Bearer {}", sign(&token, DEVELOPMENT_JWT_SECRET)),
+                )
+                .await,
+                what,
+            );
+        }
 
         // Tampered: the payload changed after signing (another subject), signature kept.
         let mut parts: Vec<String> = good.split('.').map(str::to_owned).collect();

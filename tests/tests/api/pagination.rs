@@ -331,7 +331,8 @@ both!(empty_lists_and_default_size, |app: TestApp| async move {
     assert_eq!(p, page(&[], 0, false, false), "no match after a cursor");
 
     // A filter's total is the filtered list's, on every page.
-    let some = json!({ "text": "By 1" });
+    // As a phrase: "By 10" to "By 19" (the words alone would also find "By 01" and "By 21").
+    let some = json!({ "text": "\"By 1\"" });
     let (p, conn) = communities(&app, json!({ "first": 4, "filter": some })).await;
     assert_eq!(p.items, names(10..=13));
     assert_eq!(p.total, 10);

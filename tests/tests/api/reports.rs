@@ -310,6 +310,13 @@ both!(
         let response = get(&anonymous, "/reports/annual/2025").await;
         assert_eq!(response.status(), 200);
         assert_eq!(header(&response, "content-type"), "text/html; charset=utf-8");
+        // No script runs on the page, whatever text got in; nor is it sniffed as another type.
+        assert!(
+            header(&response, "content-security-policy").starts_with("default-src 'none';"),
+            "{:?}",
+            response.headers()
+        );
+        assert_eq!(header(&response, "x-content-type-options"), "nosniff");
         let html = response.text().await.unwrap();
         assert!(html.contains("<html lang=\"da\">"));
         assert!(html.contains("Årsstatus 2025"));

@@ -278,6 +278,18 @@ both!(
                 json!(["themeIds", "0"]),
                 "NOT_FOUND",
             ),
+            // Named by its place in the list as sent, repeated IDs before it counted.
+            (
+                "themeIds",
+                json!([
+                    global_id("Theme", w.natur),
+                    global_id("Theme", w.natur),
+                    global_id("Theme", w.natur),
+                    global_id("Theme", unknown)
+                ]),
+                json!(["themeIds", "3"]),
+                "NOT_FOUND",
+            ),
             (
                 "themeIds",
                 json!(
@@ -354,6 +366,16 @@ both!(
                 "themeIds",
                 json!([global_id("Theme", unknown)]),
                 json!(["themeIds", "0"]),
+                "NOT_FOUND",
+            ),
+            (
+                "themeIds",
+                json!([
+                    global_id("Theme", w.natur),
+                    global_id("Theme", w.natur),
+                    global_id("Theme", unknown)
+                ]),
+                json!(["themeIds", "2"]),
                 "NOT_FOUND",
             ),
             (

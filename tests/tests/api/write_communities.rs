@@ -275,7 +275,7 @@ both!(
         let input = json!({ "i": {
         "email": "ny@jammerbugt.dk", "displayName": "Ny Redaktør", "password": "en-lang-nok-adgangskode",
         "role": "COMMUNITY_EDITOR",
-        "communityIds": [global_id("Community", gjol), global_id("Community", uuid::Uuid::now_v7())],
+        "communityIds": [global_id("Community", gjol), global_id("Community", gjol), global_id("Community", uuid::Uuid::now_v7())],
     } });
         let body = admin
         .data("mutation($i: CreateAccountInput!) { createAccount(input: $i) { account { id } userErrors { field code } } }", input)
@@ -283,7 +283,8 @@ both!(
         assert!(body["createAccount"]["account"].is_null());
         assert_eq!(
             body["createAccount"]["userErrors"],
-            json!([{ "field": ["communityIds", "1"], "code": "NOT_FOUND" }])
+            // Its place in the list as sent, the repeated ID before it counted.
+            json!([{ "field": ["communityIds", "2"], "code": "NOT_FOUND" }])
         );
         let accounts = admin.data("{ accounts { nodes { email } } }", json!({})).await;
         assert!(
