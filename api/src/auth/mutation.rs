@@ -398,8 +398,7 @@ impl ViewerInfo {
     }
     /// What the partner's API key may do, e.g. `[READ, EXPRESS_INTEREST]`: a key without
     /// `EXPRESS_INTEREST` may read and register webhooks, but not propose to join actions.
-    /// Empty for everyone else.
-    #[graphql(visible = "crate::auth::visible_to_partners")]
+    /// Empty for everyone else (a client may ask it whoever signs in).
     async fn scopes(&self) -> Vec<crate::account::ApiKeyScope> {
         self.0
             .scopes
