@@ -106,7 +106,13 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             let (conn, _) = db::connect(&config).await?;
             db::migrate_or_check(&conn, config.auto_migrate).await?;
             if seed::load_demo_if_empty(&conn).await? {
-                tracing::info!("demo data loaded");
+                if config.auth.app_env == crate::config::AppEnv::Production {
+                    tracing::warn!(
+                        "loaded the demo data in production: invented plans under the communities' names, for a demonstration site only"
+                    );
+                } else {
+                    tracing::info!("demo data loaded");
+                }
             } else {
                 tracing::info!("the database already holds communities; nothing loaded");
             }

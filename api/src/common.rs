@@ -117,20 +117,43 @@ fn folded(column: &str) -> SimpleExpr {
         .into()
 }
 
-/// The terms of a text filter: its words, and what stands between double quotes as one term
-/// ("`\"ved fjorden\" shelter`": `ved fjorden`, `shelter`); each once, lowercased.
+/// Most words (and phrases) a text filter looks for: each is a pattern matched against every
+/// row's texts.
+pub const MAX_TEXT_TERMS: usize = 12;
+
+/// The terms of a text filter: its words, and what stands between double quotes (typewriter
+/// or typographic: “…”, „…“, «…») as one term ("`\"ved fjorden\" shelter`": `ved fjorden`,
+/// `shelter`); each once, lowercased, without the punctuation a sentence puts around a word
+/// ("bypark," is "bypark"; "100%" keeps its sign).
 fn terms(text: &str) -> Vec<String> {
-    let text = crate::write::composed(text).to_lowercase();
+    const AROUND: &[char] = &[
+        ',', '.', ';', ':', '!', '?', '(', ')', '[', ']', '{', '}', '\'', '‘', '’',
+    ];
+    let text: String = crate::write::composed(text)
+        .to_lowercase()
+        .chars()
+        .map(|c| {
+            if matches!(c, '“' | '”' | '„' | '«' | '»') {
+                '"'
+            } else {
+                c
+            }
+        })
+        .collect();
     let mut terms: Vec<String> = Vec::new();
     for (i, part) in text.split('"').enumerate() {
         // The odd parts stand between quotes (an unclosed quote runs to the end).
         let quoted = i % 2 == 1;
-        let words: Vec<String> = if quoted {
-            vec![part.split_whitespace().collect::<Vec<_>>().join(" ")]
+        let words: Vec<&str> = if quoted {
+            vec![part]
         } else {
-            part.split_whitespace().map(str::to_owned).collect()
+            part.split_whitespace().collect()
         };
         for w in words {
+            let w = w.split_whitespace().collect::<Vec<_>>().join(" ");
+            // Punctuation alone ("%", "\\") is looked for as it is.
+            let trimmed = w.trim_matches(AROUND);
+            let w = if trimmed.is_empty() { w.as_str() } else { trimmed }.to_owned();
             if !w.is_empty() && !terms.contains(&w) {
                 terms.push(w);
             }
@@ -149,8 +172,14 @@ pub fn text_condition(text: &str, columns: &[String]) -> Result<Condition, ApiEr
             "`text` may be at most {MAX_TEXT_FILTER} characters"
         )));
     }
+    let terms = terms(text);
+    if terms.len() > MAX_TEXT_TERMS {
+        return Err(ApiError::bad_input(format!(
+            "`text` may hold at most {MAX_TEXT_TERMS} words or phrases"
+        )));
+    }
     let mut all = Condition::all();
-    for term in terms(text) {
+    for term in terms {
         let escaped: String = term
             .chars()
             .flat_map(|c| match c {
@@ -201,8 +230,6 @@ fn set_of<'a, T: PartialEq>(field: &str, values: &'a [T], what: &str) -> Result<
     Ok(out)
 }
 
-/// The time now, to the microsecond: what PostgreSQL stores, so a time written reads back the
-/// same from either database (SQLite would keep the clock's nanoseconds).
 /// A list's order: `column` in `direction`, then, where rows tie on it, by `name` (A–Å), unless
 /// `column` is the name. The ID breaks the ties that remain ([`crate::loader::ordering`]).
 pub fn then_by<C: ColumnTrait>(column: C, direction: Order, name: C) -> Vec<(C, Order)> {
@@ -213,6 +240,8 @@ pub fn then_by<C: ColumnTrait>(column: C, direction: Order, name: C) -> Vec<(C, 
     order
 }
 
+/// The time now, to the microsecond: what PostgreSQL stores, so a time written reads back the
+/// same from either database (SQLite would keep the clock's nanoseconds).
 pub fn now() -> chrono::DateTime<chrono::Utc> {
     use chrono::SubsecRound;
     chrono::Utc::now().trunc_subsecs(6)

@@ -29,12 +29,14 @@ mod m20261207_000003_response_email_form;
 mod m20261207_000004_review_entry_name;
 mod m20261207_000005_one_line_names;
 mod m20261207_000006_account_actor_names;
+mod m20261207_000007_unsign_erased_responses;
 
 pub use m20261127_000006_completed_on_backfill::backfill_completed_on;
 pub use m20261207_000001_audit_response_reply::scrub_consultation_audit;
 pub use m20261207_000003_response_email_form::one_form_of_emails;
 pub use m20261207_000005_one_line_names::one_line_names;
 pub use m20261207_000006_account_actor_names::account_actor_names;
+pub use m20261207_000007_unsign_erased_responses::unsign_erased_responses;
 
 pub struct Migrator;
 
@@ -69,6 +71,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000004_review_entry_name::Migration),
             Box::new(m20261207_000005_one_line_names::Migration),
             Box::new(m20261207_000006_account_actor_names::Migration),
+            Box::new(m20261207_000007_unsign_erased_responses::Migration),
         ]
     }
 }

@@ -27,7 +27,8 @@ pub struct Actor {
     /// The global ID of the account (`Account.id`) or API key (`ApiKey.id`), when there is one
     /// (`node(id:)` fetches it for an admin).
     pub node_id: Option<ID>,
-    /// The account's name when it acted (`[slettet konto]` once erased), `api-key:` and the
+    /// The account's name when it acted (`[slettet konto]` once erased; `[personoplysning]`
+    /// on a consultation response's record once its sender's data is erased), `api-key:` and the
     /// key's prefix, `external:` and the identity provider's subject, `system:…` or
     /// `anonymous`.
     pub label: String,

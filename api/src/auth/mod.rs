@@ -259,6 +259,9 @@ pub async fn account_viewer(
                 .expr(Expr::val(1))
                 .from(refresh_token::Entity)
                 .and_where(refresh_token::Column::FamilyId.eq(family))
+                // The account's own session: another account's (whose ID any of its tokens
+                // shows) opens nothing.
+                .and_where(refresh_token::Column::AccountId.eq(id))
                 .and_where(refresh_token::Column::RevokedAt.is_null())
                 .to_owned(),
         ));

@@ -262,12 +262,24 @@ impl Tokens {
                     return None;
                 }
                 let subject = data.claims.get("sub")?.as_str()?.to_owned();
+                // A person's name, as an account's is: one line of at most MAX_NAME characters,
+                // without control or direction characters; an address is no name (some
+                // providers put the email there, and a progress note's signature is public).
                 let name = data
                     .claims
                     .get("name")
                     .and_then(serde_json::Value::as_str)
-                    .map(|n| n.split_whitespace().collect::<Vec<_>>().join(" "))
-                    .filter(|n| !n.is_empty() && n.chars().count() <= crate::write::MAX_NAME);
+                    .map(|n| {
+                        n.chars()
+                            .filter(|c| !crate::write::refused_char(*c, false))
+                            .collect::<String>()
+                            .split_whitespace()
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    })
+                    .filter(|n| {
+                        !n.is_empty() && !n.contains('@') && n.chars().count() <= crate::write::MAX_NAME
+                    });
                 let role = *ext.roles.get(data.claims.get(&ext.role_claim)?.as_str()?)?;
                 // Required and checked by the validation: a number of seconds.
                 let expires = DateTime::from_timestamp(data.claims.get("exp")?.as_f64()? as i64, 0)?;

@@ -153,35 +153,60 @@ fn is_or_genitive(word: &str, part: &str) -> bool {
     word == part || ["s", "ʼs"].iter().any(|g| word.strip_suffix(g) == Some(part))
 }
 
-/// Whether `text` holds the address `email` (case, width and invisible characters aside).
+/// Whether `text` holds the address `email` (case, width and invisible characters aside), as
+/// an address of its own: "nicole@x.dk" does not hold "ole@x.dk".
 fn holds_email(text: &str, email: &str) -> bool {
     let email = crate::common::comparable(email.trim());
-    !email.is_empty() && crate::common::comparable(text).contains(&email)
+    !email.is_empty() && !email_places(&crate::common::comparable(text), &email).is_empty()
 }
 
-/// `text` with the address `email` taken out wherever it stands, in any case, each place
-/// marked [`CUT`]. For a reply or a reason that held the address of a sender whose data is
-/// erased.
-pub(super) fn cut_email(text: &str, email: &str) -> String {
-    let email = email.trim();
+/// Where `email` stands in `text` as an address of its own, in any case: the byte ranges.
+/// Not inside a longer address: no letter, digit or `._%+-` just before it, and no letter,
+/// digit, `-`, `_` or a `.` that goes on with a letter or digit just after it.
+fn email_places(text: &str, email: &str) -> Vec<(usize, usize)> {
+    let local = |c: char| c.is_alphanumeric() || matches!(c, '.' | '_' | '%' | '+' | '-');
+    let mut places = Vec::new();
     if email.is_empty() {
-        return text.to_owned();
+        return places;
     }
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while !rest.is_empty() {
-        match rest.get(..email.len()) {
-            Some(head) if head.to_lowercase() == email.to_lowercase() => {
-                out.push_str(CUT);
-                rest = &rest[email.len()..];
-            }
-            _ => {
-                let c = rest.chars().next().unwrap_or_default();
-                out.push(c);
-                rest = &rest[c.len_utf8()..];
-            }
+    let wanted = email.to_lowercase();
+    for (start, _) in text.char_indices() {
+        let Some(head) = text.get(start..start + email.len()) else {
+            continue;
+        };
+        if head.to_lowercase() != wanted {
+            continue;
+        }
+        let end = start + email.len();
+        let before = text[..start].chars().next_back();
+        let mut after = text[end..].chars();
+        let continues = match after.next() {
+            Some(c) if c.is_alphanumeric() || matches!(c, '-' | '_') => true,
+            Some('.') => after.next().is_some_and(char::is_alphanumeric),
+            _ => false,
+        };
+        if !before.is_some_and(local) && !continues {
+            places.push((start, end));
         }
     }
+    places
+}
+
+/// `text` with the address `email` taken out wherever it stands as an address of its own, in
+/// any case, each place marked [`CUT`]. For a reply or a reason that held the address of a
+/// sender whose data is erased.
+pub(super) fn cut_email(text: &str, email: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut from = 0;
+    for (start, end) in email_places(text, email.trim()) {
+        if start < from {
+            continue;
+        }
+        out.push_str(&text[from..start]);
+        out.push_str(CUT);
+        from = end;
+    }
+    out.push_str(&text[from..]);
     out
 }
 
@@ -697,6 +722,14 @@ mod tests {
             "Skriv til lup@jammerbugt.dk",
             "pia@eksempel.dk"
         ));
+        // Not inside a longer address.
+        assert!(!super::holds_email("Skriv til nicole@x.dk", "ole@x.dk"));
+        assert!(!super::holds_email("Skriv til ole@x.dk.eu", "ole@x.dk"));
+        assert!(super::holds_email("Skriv til ole@x.dk.", "ole@x.dk"));
+        assert_eq!(
+            super::cut_email("nicole@x.dk og OLE@x.dk, tak", "ole@x.dk"),
+            "nicole@x.dk og [fjernet], tak"
+        );
         assert_eq!(cut_name("Tak for svaret.", ""), "Tak for svaret.");
         // Written with a combining ring, or a soft hyphen inside: still the name.
         assert_eq!(

@@ -185,8 +185,6 @@ pub async fn track(
         .and_then(|p| ROUTES.iter().position(|r| *r == p.as_str()))
         .unwrap_or(ROUTES.len() - 1);
     let method = request.method().clone();
-    // The path, not the query string (a GET's query and variables may hold what a user typed).
-    let path = request.uri().path().to_owned();
     let response = next.run(request).await;
     let status = response.status();
     let elapsed = started.elapsed();
@@ -195,10 +193,13 @@ pub async fn track(
         let ms = elapsed.as_millis() as u64;
         // A 503 is the database out of reach or a request out of time, said as such where
         // it happened; a 500 is a fault of ours.
+        // The route, not the path as sent (nor the query string, whose query and variables
+        // may hold what a user typed).
+        let route = ROUTES[route];
         if status == axum::http::StatusCode::INTERNAL_SERVER_ERROR {
-            tracing::error!(%method, path, status = status.as_u16(), ms, "answered with a server error");
+            tracing::error!(%method, route, status = status.as_u16(), ms, "answered with a server error");
         } else {
-            tracing::warn!(%method, path, status = status.as_u16(), ms, "answered with a server error");
+            tracing::warn!(%method, route, status = status.as_u16(), ms, "answered with a server error");
         }
     }
     response

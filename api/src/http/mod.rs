@@ -199,7 +199,10 @@ pub fn router(state: AppState) -> Router {
             state.draining.clone(),
             close_when_draining,
         ))
-        .layer(axum::middleware::from_fn(request_id))
+        .layer(axum::middleware::from_fn_with_state(
+            state.trust_forwarded_for,
+            request_id,
+        ))
         // Shared, not cloned per request.
         .with_state(Arc::new(state))
 }
@@ -207,20 +210,29 @@ pub fn router(state: AppState) -> Router {
 /// `X-Request-Id`: what a client quotes, and an operator searches the log for.
 pub const REQUEST_ID: header::HeaderName = header::HeaderName::from_static("x-request-id");
 
-/// Gives each request an ID: the `X-Request-Id` the proxy in front set (nginx's
-/// `$request_id`), when it is one (1–64 visible ASCII characters), else a new one. It is sent
-/// back in `X-Request-Id`, and every log line written while the request runs carries it
-/// (`request{id=…}`; in JSON, the `span` object), so an `INTERNAL` error a client reports, a
-/// timeout or a 5xx can be found with the query that had it.
-async fn request_id(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+/// Gives each request an ID: behind a proxy (`TRUST_FORWARDED_FOR`), the `X-Request-Id` it
+/// set (nginx's `$request_id`) when it is one (1–64 visible ASCII characters); else a new one
+/// (a client reaching the API itself does not choose it). It is sent back in `X-Request-Id`,
+/// and every log line written while the answer is made carries it (`request{id=…}`; in JSON,
+/// the `span` object), at any `LOG_LEVEL`, so an `INTERNAL` error a client reports, a timeout
+/// or a 5xx can be found with the query that had it. Every answer also says
+/// `X-Content-Type-Options: nosniff`.
+async fn request_id(
+    State(behind_proxy): State<bool>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
     use tracing::Instrument;
     let id = request
         .headers()
         .get(&REQUEST_ID)
+        .filter(|_| behind_proxy)
         .and_then(|v| v.to_str().ok())
         .filter(|v| (1..=64).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_graphic()))
         .map_or_else(|| uuid::Uuid::now_v7().simple().to_string(), str::to_owned);
-    let span = tracing::info_span!("request", id = %id);
+    // At the error level, so it is on whenever any line is written: a span's level only
+    // decides when it is recorded.
+    let span = tracing::error_span!("request", id = %id);
     let mut response = next.run(request).instrument(span).await;
     let headers = response.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&id) {
@@ -234,13 +246,31 @@ async fn request_id(request: axum::extract::Request, next: axum::middleware::Nex
     response
 }
 
-/// While the server drains before it stops, each answer closes its connection (a WebSocket's
-/// upgrade aside): the client, or a proxy's pool, opens a new one, to another instance.
+/// While the server drains before it stops, each answer closes its connection: the client,
+/// or a proxy's pool, opens a new one, to another instance. A WebSocket it would close in a
+/// moment is not opened: 503 with `Retry-After`.
 async fn close_when_draining(
     State(draining): State<Arc<std::sync::atomic::AtomicBool>>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
+    if draining.load(std::sync::atomic::Ordering::Relaxed)
+        && request
+            .headers()
+            .get(header::UPGRADE)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"))
+    {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [
+                (header::RETRY_AFTER, "1"),
+                (header::CONNECTION, "close"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            "shutting down",
+        )
+            .into_response();
+    }
     let mut response = next.run(request).await;
     if draining.load(std::sync::atomic::Ordering::Relaxed)
         && response.status() != StatusCode::SWITCHING_PROTOCOLS

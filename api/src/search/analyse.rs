@@ -103,8 +103,8 @@ pub fn stem(folded: &str) -> String {
 
 /// The definite and plural endings of a short word that ends in a vowel, which Snowball
 /// leaves on (its region for endings begins after the first consonant that follows a vowel, so
-/// "stien", "søen", "byer" have none): taken off where what is left is at most four folded
-/// letters ending in a vowel, so sti, stien, stier and stierne meet, and sø, å, by, bro, ø,
+/// "stien", "søen", "byer" have none): taken off where what is left is two to four folded
+/// letters ending in a vowel ("ene" stays), so sti, stien, stier and stierne meet, and sø, å, by, bro, ø,
 /// træ with theirs. A stem ending in a consonant keeps its ending ("sten", "hen", "fler").
 fn short_stem(word: String) -> String {
     // "ern": "stierne" after Snowball took its last "e".
@@ -112,7 +112,7 @@ fn short_stem(word: String) -> String {
     const VOWELS: &[char] = &['a', 'e', 'i', 'o', 'u', 'y'];
     for ending in ENDINGS {
         if let Some(rest) = word.strip_suffix(ending)
-            && (1..=4).contains(&rest.chars().count())
+            && (2..=4).contains(&rest.chars().count())
             && rest.ends_with(VOWELS)
         {
             return rest.to_owned();
@@ -276,6 +276,7 @@ mod tests {
             assert!(stems(word)[0].len() >= 3, "{word}: {:?}", stems(word));
         }
         assert_eq!(stems("sten"), ["sten"]);
+        assert_eq!(stems("ene"), ["ene"], "not the letter e");
         assert_eq!(stems("byens"), stems("by"));
     }
 

@@ -236,9 +236,27 @@ both!(
         without.as_object_mut().expect("object").remove("sid");
         let mut unknown = claims(&id, "lup-api", "lup", now, now + 600);
         unknown["sid"] = json!(uuid::Uuid::now_v7());
+        // Another account's open session (its ID shows in any of its tokens) opens this one
+        // to nobody: an editor's session with the coordinator's ID.
+        app.create_account("redaktoer@gjoel.dk", As::CommunityEditor, &[gjoel(&app).await])
+            .await;
+        let editor = app.login("redaktoer@gjoel.dk", PASSWORD).await;
+        let editor_payload = editor["accessToken"]
+            .as_str()
+            .expect("token")
+            .split('.')
+            .nth(1)
+            .expect("payload")
+            .to_owned();
+        let editor_claims: Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(editor_payload).expect("base64")).expect("json");
+        let mut borrowed = claims(&id, "lup-api", "lup", now, now + 600);
+        borrowed["sid"] = editor_claims["sid"].clone();
+        assert!(borrowed["sid"].is_string() && borrowed["sid"] != sid);
         for (token, what) in [
             (without, "no session"),
             (unknown, "a session that does not exist"),
+            (borrowed, "another account's session"),
             (
                 claims(&id, "lup-api", "lup", now, now + 1_000_000_000),
                 "living for ever",
@@ -1650,6 +1668,9 @@ both!(
             (Some("  Mette   Frederiksen "), "Mette Frederiksen"),
             (None, "Kommunen"),
             (Some(""), "Kommunen"),
+            // Direction controls and line breaks go; an address is no name.
+            (Some("Mette\u{202E} Frederiksen\n"), "Mette Frederiksen"),
+            (Some("mette.f@kommune.example"), "Kommunen"),
         ] {
             let mut claims = json!({ "sub": "mette.f@kommune.example", "lup_role": "landdistrikt-koordinator",
                                      "aud": "lup-api", "iss": "https://login.jammerbugt.dk", "iat": now, "exp": now + 600 });
@@ -1723,3 +1744,8 @@ both!(
         assert_eq!(labels(other).await, ["[slettet konto]"]);
     }
 );
+
+/// A community for an editor's account.
+async fn gjoel(app: &TestApp) -> uuid::Uuid {
+    Fixture::new(&app.db).community("gjoel", "Gjøl").await
+}

@@ -1167,3 +1167,60 @@ both!(
         );
     }
 );
+
+// Responses erased before their `CREATE` records were unsigned are unsigned by a migration
+// (its step, run here again on a response erased as before); one not yet erased keeps its
+// sender until it is.
+both!(
+    responses_erased_before_are_unsigned_by_the_migration,
+    |app: TestApp| async move {
+        use sea_orm::{ColumnTrait, QueryFilter};
+        let w = world(&app).await;
+        let sender = app.signed_in(As::Staff, &[], None).await;
+        let erased = id_of(
+            &app,
+            &accepted(&sender, &[], personal(w.hearing, "Stien bør belyses.", EMAIL)).await,
+        )
+        .await;
+        let kept = id_of(
+            &app,
+            &accepted(
+                &sender,
+                &[],
+                personal(w.hearing, "Flere bænke, tak.", "anden@example.dk"),
+            )
+            .await,
+        )
+        .await;
+        // Erased as before: the data gone, the log untouched.
+        let fx = Fixture::new(&app.db);
+        for column in ["name", "association", "email", "client_fingerprint"] {
+            fx.set("consultation_response", erased, column, Option::<String>::None)
+                .await;
+        }
+        migration::unsign_erased_responses(&migration::SchemaManager::new(&app.db))
+            .await
+            .expect("the step");
+        let created = |id: Uuid| {
+            let db = app.db.clone();
+            async move {
+                audit_log::Entity::find()
+                    .filter(audit_log::Column::EntityId.eq(id))
+                    .filter(audit_log::Column::Operation.eq("CREATE"))
+                    .one(&db)
+                    .await
+                    .expect("query")
+                    .expect("the CREATE")
+            }
+        };
+        let record = created(erased).await;
+        assert_eq!(
+            (record.actor_id, record.actor_label.as_str()),
+            (None, "[personoplysning]")
+        );
+        assert!(
+            created(kept).await.actor_id.is_some(),
+            "not erased yet: still its sender's"
+        );
+    }
+);

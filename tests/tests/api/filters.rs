@@ -657,6 +657,23 @@ both!(actions_filters_and_order, |app: TestApp| async move {
     r.expect(json!({ "text": "ved" }), &[SH, SI]).await;
     r.expect(json!({ "text": "ved \"søen\"" }), &[SI]).await;
     r.expect(json!({ "text": "\" \"" }), &all).await;
+    // The punctuation of a sentence around a word, and typographic quotes (a phone's).
+    r.expect(json!({ "text": "legeplads, ny." }), &[NY]).await;
+    r.expect(json!({ "text": "(shelterplads)" }), &[SH]).await;
+    r.expect(json!({ "text": "“legeplads ny”" }), &[]).await;
+    r.expect(json!({ "text": "„ny legeplads“" }), &[NY]).await;
+    r.expect(json!({ "text": "«ny legeplads»" }), &[NY]).await;
+    // At most 12 words: each is a pattern over every row; a word repeated counts once.
+    let words = (1..=20).map(|_| "e").collect::<Vec<_>>().join(" ");
+    r.expect(json!({ "text": words }), &all).await;
+    let many = (1..=13).map(|n| format!("ord{n}")).collect::<Vec<_>>().join(" ");
+    crate::support::assert_bad_input(
+        &app,
+        "query($f: ActionFilter) { actions(filter: $f) { totalCount } }",
+        json!({ "f": { "text": many } }),
+        "at most 12 words",
+    )
+    .await;
     r.expect_updated_since(&all, &[BY]).await;
 
     r.expect_order("TITLE", "ASC", &all).await;

@@ -571,6 +571,23 @@ async fn a_draining_server_answers_and_closes_each_connection() {
     assert!(answer.contains("connection: close"), "{answer}");
     let (closed, answer) = ask("/readyz").await;
     assert!(closed && answer.starts_with("http/1.1 503"), "{answer}");
+    // No WebSocket is opened that would be closed in a moment.
+    let mut conn = tokio::net::TcpStream::connect(&address).await.unwrap();
+    conn.write_all(
+        format!(
+            "GET /graphql HTTP/1.1\r\nhost: {address}\r\nupgrade: websocket\r\nconnection: upgrade\r\n\
+             sec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+             sec-websocket-protocol: graphql-transport-ws\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), conn.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer).to_lowercase();
+    assert!(answer.starts_with("http/1.1 503"), "{answer}");
+    assert!(answer.contains("retry-after: 1"), "{answer}");
     let body = app
         .data("{ communities(first: 1) { totalCount } }", serde_json::json!({}))
         .await;
@@ -585,7 +602,11 @@ async fn a_draining_server_answers_and_closes_each_connection() {
 /// new one; what a client quotes with an error, and the log's lines of that request carry.
 #[tokio::test]
 async fn each_answer_names_its_request() {
-    let app = lup_tests::TestApp::spawn(lup_tests::Backend::Sqlite).await;
+    // Behind a proxy, whose X-Request-Id it takes.
+    let app = lup_tests::TestApp::spawn_with(lup_tests::Backend::Sqlite, |c| {
+        c.trust_forwarded_for = true;
+    })
+    .await;
     let client = reqwest::Client::new();
     let id = async |sent: Option<&str>| {
         let mut request = client.post(app.url("/graphql")).json(&serde_json::json!({
@@ -615,5 +636,21 @@ async fn each_answer_names_its_request() {
         assert_ne!(got, bad);
         assert_eq!(got.len(), 32, "{got}");
     }
+    app.stop().await;
+    // Reached directly: a client does not choose its request's ID.
+    let app = lup_tests::TestApp::spawn(lup_tests::Backend::Sqlite).await;
+    let answer = client
+        .post(app.url("/graphql"))
+        .header("x-request-id", "valgt-af-klienten")
+        .json(&serde_json::json!({ "query": "{ communities(first: 1) { totalCount } }" }))
+        .send()
+        .await
+        .expect("answer");
+    let got = answer.headers()["x-request-id"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert_ne!(got, "valgt-af-klienten");
+    assert_eq!(got.len(), 32, "{got}");
     app.stop().await;
 }

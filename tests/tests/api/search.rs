@@ -898,7 +898,28 @@ both!(theme_names_find_what_is_tagged, |app: TestApp| async move {
         )
         .await;
     assert_eq!(body["updateAction"]["userErrors"], json!([]), "{body}");
+    // Indexed by the write itself, before any search catches up.
+    let indexed = async |id: Uuid| {
+        use sea_orm::EntityTrait;
+        entity::search_document::Entity::find_by_id(id)
+            .one(&app.db)
+            .await
+            .expect("query")
+            .map(|d| d.body)
+            .unwrap_or_default()
+    };
+    assert!(indexed(byfest).await.contains("Kultur og fællesskab"));
     assert_eq!(hits(&search(&app, "fællesskab").await), ["Action: Byfest"]);
+    // Taken off again: not found by it.
+    let body = editor
+        .data(
+            "mutation($i: UpdateActionInput!) { updateAction(input: $i) { userErrors { field code } } }",
+            json!({ "i": { "id": global_id("Action", byfest), "version": 2, "themeIds": [] } }),
+        )
+        .await;
+    assert_eq!(body["updateAction"]["userErrors"], json!([]), "{body}");
+    assert!(!indexed(byfest).await.contains("Kultur og fællesskab"));
+    assert!(hits(&search(&app, "fællesskab").await).is_empty());
 
     // A theme renamed: what is tagged with it is found by the new name, not the old.
     let staff = app.signed_in(As::Staff, &[], None).await;
@@ -909,6 +930,7 @@ both!(theme_names_find_what_is_tagged, |app: TestApp| async move {
         )
         .await;
     assert_eq!(body["updateTheme"]["userErrors"], json!([]), "{body}");
+    assert!(indexed(solceller).await.contains("Klima og energi"));
     assert_eq!(
         hits(&search(&app, "klima energi").await),
         ["Action: Solceller på hallen"]
