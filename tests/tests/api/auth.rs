@@ -148,18 +148,7 @@ both!(
             .await
             .to_string();
         // The sign-in session of a real login: a token this server issues names one.
-        let login = app.login("koordinator@jammerbugt.dk", PASSWORD).await;
-        let payload = login["accessToken"]
-            .as_str()
-            .expect("token")
-            .split('.')
-            .nth(1)
-            .expect("payload")
-            .to_owned();
-        let issued: Value =
-            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64")).expect("json");
-        let sid = issued["sid"].clone();
-        assert!(sid.is_string(), "{issued}");
+        let sid = session_of(&app.login("koordinator@jammerbugt.dk", PASSWORD).await);
         let claims = |sub: &str, aud: &str, iss: &str, iat: i64, exp: i64| {
             let mut c = claims(sub, aud, iss, iat, exp);
             c["sid"] = sid.clone();
@@ -240,19 +229,9 @@ both!(
         // to nobody: an editor's session with the coordinator's ID.
         app.create_account("redaktoer@gjoel.dk", As::CommunityEditor, &[gjoel(&app).await])
             .await;
-        let editor = app.login("redaktoer@gjoel.dk", PASSWORD).await;
-        let editor_payload = editor["accessToken"]
-            .as_str()
-            .expect("token")
-            .split('.')
-            .nth(1)
-            .expect("payload")
-            .to_owned();
-        let editor_claims: Value =
-            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(editor_payload).expect("base64")).expect("json");
         let mut borrowed = claims(&id, "lup-api", "lup", now, now + 600);
-        borrowed["sid"] = editor_claims["sid"].clone();
-        assert!(borrowed["sid"].is_string() && borrowed["sid"] != sid);
+        borrowed["sid"] = session_of(&app.login("redaktoer@gjoel.dk", PASSWORD).await);
+        assert_ne!(borrowed["sid"], sid);
         for (token, what) in [
             (without, "no session"),
             (unknown, "a session that does not exist"),
@@ -1744,6 +1723,18 @@ both!(
         assert_eq!(labels(other).await, ["[slettet konto]"]);
     }
 );
+
+/// The sign-in session (`sid`) the access token of a `login` answer names.
+fn session_of(login: &Value) -> Value {
+    let payload = login["accessToken"]
+        .as_str()
+        .and_then(|t| t.split('.').nth(1))
+        .expect("a token's payload");
+    let claims: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64")).expect("json");
+    assert!(claims["sid"].is_string(), "{claims}");
+    claims["sid"].clone()
+}
 
 /// A community for an editor's account.
 async fn gjoel(app: &TestApp) -> uuid::Uuid {
