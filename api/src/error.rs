@@ -185,15 +185,15 @@ impl ErrorExtensions for ApiError {
     fn extend(&self) -> async_graphql::Error {
         let source = match self {
             ApiError::Internal(e) => {
-                tracing::error!(error = %e, "database error");
+                tracing::error!(request = %crate::http::request_id(), error = %e, "database error");
                 Some(e)
             }
             ApiError::Unavailable(e) => {
-                tracing::warn!(error = %e, "database unavailable");
+                tracing::warn!(request = %crate::http::request_id(), error = %e, "database unavailable");
                 Some(e)
             }
             ApiError::TimedOut(e) => {
-                tracing::warn!(error = %e, "a statement ran out of time");
+                tracing::warn!(request = %crate::http::request_id(), error = %e, "a statement ran out of time");
                 Some(e)
             }
             _ => None,
@@ -229,13 +229,13 @@ impl From<sea_orm::DbErr> for LoadError {
 impl From<LoadError> for async_graphql::Error {
     fn from(e: LoadError) -> Self {
         let (message, code) = if crate::db::is_unavailable(&e.0) {
-            tracing::warn!(error = %e.0, "database unavailable in a loader");
+            tracing::warn!(request = %crate::http::request_id(), error = %e.0, "database unavailable in a loader");
             (UNAVAILABLE_MESSAGE, Code::Unavailable)
         } else if crate::db::timed_out(&e.0) {
-            tracing::warn!(error = %e.0, "a statement ran out of time in a loader");
+            tracing::warn!(request = %crate::http::request_id(), error = %e.0, "a statement ran out of time in a loader");
             (TIMED_OUT_MESSAGE, Code::Timeout)
         } else {
-            tracing::error!(error = %e.0, "database error in a loader");
+            tracing::error!(request = %crate::http::request_id(), error = %e.0, "database error in a loader");
             ("internal error", Code::Internal)
         };
         let mut error = async_graphql::Error::new(message).extend_with(|_, ext| ext.set("code", code));

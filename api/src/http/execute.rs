@@ -266,6 +266,7 @@ async fn run_on(
         Err(_) => {
             let operation = described(call);
             tracing::warn!(
+                request = %super::request_id(),
                 timeout_ms = state.timeout.as_millis() as u64,
                 operation,
                 "a request ran out of time"

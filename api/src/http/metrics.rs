@@ -197,9 +197,9 @@ pub async fn track(
         // may hold what a user typed).
         let route = ROUTES[route];
         if status == axum::http::StatusCode::INTERNAL_SERVER_ERROR {
-            tracing::error!(%method, route, status = status.as_u16(), ms, "answered with a server error");
+            tracing::error!(request = %super::request_id(), %method, route, status = status.as_u16(), ms, "answered with a server error");
         } else {
-            tracing::warn!(%method, route, status = status.as_u16(), ms, "answered with a server error");
+            tracing::warn!(request = %super::request_id(), %method, route, status = status.as_u16(), ms, "answered with a server error");
         }
     }
     response
