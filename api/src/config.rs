@@ -603,6 +603,9 @@ mod checks {
             &["--header-read-timeout-secs", "0"],
             &["--header-read-timeout-secs", "18446744073709551615"],
             &["--rate-limit-delay-ms", "18446744073709551615"],
+            // Longer than any stop's grace; a stop would wait minutes before it began.
+            &["--shutdown-drain-secs", "301"],
+            &["--shutdown-drain-secs", "fem"],
             &["--cors-allowed-origins", "*"],
             &["--cors-allowed-origins", "https://www.jammerbugt.dk/"],
             &["--cors-allowed-origins", "ftp://x.dk"],

@@ -601,11 +601,7 @@ both!(
 
 both!(
     external_identity_provider_tokens_map_a_claim_to_a_role,
-    |c: &mut lup_api::config::Config| {
-        c.auth.external_jwt_public_key = Some(include_str!("../../keys/idp-test-public.pem").to_owned());
-        c.auth.external_jwt_issuer = Some("https://login.jammerbugt.dk".into());
-        c.auth.external_jwt_role_map = "landdistrikt-koordinator=STAFF".into();
-    },
+    external_idp,
     |app: TestApp| async move {
         let key = EncodingKey::from_rsa_pem(include_bytes!("../../keys/idp-test-private.pem")).expect("key");
         let now = chrono::Utc::now().timestamp();
@@ -1622,11 +1618,7 @@ both!(an_admin_erases_a_disabled_account, |app: TestApp| async move {
 // login name (the note is public).
 both!(
     notes_by_an_external_identity_are_signed_with_its_name_not_its_subject,
-    |c: &mut lup_api::config::Config| {
-        c.auth.external_jwt_public_key = Some(include_str!("../../keys/idp-test-public.pem").to_owned());
-        c.auth.external_jwt_issuer = Some("https://login.jammerbugt.dk".into());
-        c.auth.external_jwt_role_map = "landdistrikt-koordinator=STAFF".into();
-    },
+    external_idp,
     |app: TestApp| async move {
         let key = EncodingKey::from_rsa_pem(include_bytes!("../../keys/idp-test-private.pem")).expect("key");
         let now = chrono::Utc::now().timestamp();
@@ -1723,6 +1715,13 @@ both!(
         assert_eq!(labels(other).await, ["[slettet konto]"]);
     }
 );
+
+/// The test identity provider: its public key, issuer, and a role claim mapped to staff.
+fn external_idp(c: &mut lup_api::config::Config) {
+    c.auth.external_jwt_public_key = Some(include_str!("../../keys/idp-test-public.pem").to_owned());
+    c.auth.external_jwt_issuer = Some("https://login.jammerbugt.dk".into());
+    c.auth.external_jwt_role_map = "landdistrikt-koordinator=STAFF".into();
+}
 
 /// The sign-in session (`sid`) the access token of a `login` answer names.
 fn session_of(login: &Value) -> Value {

@@ -279,11 +279,7 @@ async fn shutdown_lets_requests_in_flight_finish() {
 async fn idle_connections_do_not_hold_up_the_stop() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let app = lup_tests::TestApp::spawn(lup_tests::Backend::Sqlite).await;
-    let address = app
-        .base
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_owned();
+    let address = host_and_port(&app);
     let _silent = tokio::net::TcpStream::connect(&address).await.unwrap();
     // And one in the middle of its first request's headers.
     let mut halfway = tokio::net::TcpStream::connect(&address).await.unwrap();
@@ -540,11 +536,7 @@ async fn a_failed_migration_on_sqlite_leaves_the_database_as_it_was() {
 async fn a_draining_server_answers_and_closes_each_connection() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let app = lup_tests::TestApp::spawn(lup_tests::Backend::Sqlite).await;
-    let address = app
-        .base
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_owned();
+    let address = host_and_port(&app);
     let ask = async |path: &str| {
         let mut conn = tokio::net::TcpStream::connect(&address).await.unwrap();
         conn.write_all(format!("GET {path} HTTP/1.1\r\nhost: {address}\r\n\r\n").as_bytes())
@@ -653,4 +645,12 @@ async fn each_answer_names_its_request() {
     assert_ne!(got, "valgt-af-klienten");
     assert_eq!(got.len(), 32, "{got}");
     app.stop().await;
+}
+
+/// The server's `host:port`, for a bare TCP connection.
+fn host_and_port(app: &lup_tests::TestApp) -> String {
+    app.base
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned()
 }
